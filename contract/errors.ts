@@ -1,0 +1,66 @@
+/**
+ * The one catalogue of errors a client can see. Every transport (IPC, HTTP, GraphQL, WebSocket)
+ * carries `{ error: { code, message } }` with a code from here, so clients branch on the code and
+ * never on message text. Stack traces and internal paths never leave the process.
+ */
+export const errorCatalogue = {
+  PH_INVALID_INPUT: { status: 400, message: 'The input is not valid' },
+  PH_MALFORMED_BODY: { status: 400, message: 'The request body is not valid JSON' },
+  PH_UNSUPPORTED_API_VERSION: { status: 400, message: 'That API version is not supported' },
+  PH_UNAUTHENTICATED: { status: 401, message: 'A valid API key or session token is required' },
+  PH_FORBIDDEN: { status: 403, message: 'Your role does not allow this' },
+  PH_NOT_FOUND: { status: 404, message: 'Not found' },
+  PH_UNKNOWN_OPERATION: { status: 404, message: 'There is no such operation' },
+  PH_KEY_NOT_FOUND: { status: 404, message: 'There is no API key with that id' },
+  PH_CONFLICT: { status: 409, message: 'The request conflicts with the current state' },
+  PH_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  PH_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json' },
+  PH_RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  PH_INTERNAL: { status: 500, message: 'Something went wrong inside Pilothouse' },
+  PH_UNAVAILABLE: { status: 503, message: 'The service is not available right now' },
+  PH_SHUTTING_DOWN: { status: 503, message: 'Pilothouse is shutting down' },
+  PH_CONFIG_INVALID: { status: 500, message: 'The configuration is not valid' },
+  PH_PORT_IN_USE: { status: 500, message: 'The port is already in use' },
+  PH_STORE_NOT_PILOTHOUSE: { status: 500, message: 'The database file is not a Pilothouse database' },
+  PH_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Pilothouse' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** The body every transport sends for a failed call. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; field?: string; details?: unknown };
+}
+
+export class PhError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly field: string | undefined;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, options?: { field?: string; details?: unknown; cause?: unknown }) {
+    super(message ?? errorCatalogue[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PhError';
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.field = options?.field;
+    this.details = options?.details;
+  }
+
+  toBody(): ErrorBody {
+    const error: ErrorBody['error'] = { code: this.code, message: this.message };
+    if (this.field !== undefined) error.field = this.field;
+    if (this.details !== undefined) error.details = this.details;
+    return { error };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(errorCatalogue, value);
+}
+
+/** Turns anything thrown into a body safe to send: unknown errors become PH_INTERNAL with no detail. */
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof PhError) return err.toBody();
+  return new PhError('PH_INTERNAL').toBody();
+}

@@ -1,0 +1,20 @@
+import type { InputOf, OutputOf } from './operation';
+import { securityOperations } from './ops/security';
+import { systemOperations } from './ops/system';
+
+/** Every console operation. A capability adds its own file under ops/ and one spread here. */
+export const operations = {
+  ...systemOperations,
+  ...securityOperations,
+} as const;
+
+export type Operations = typeof operations;
+export type OperationName = keyof Operations;
+export type OperationInput<N extends OperationName> = InputOf<Operations[N]>;
+export type OperationResult<N extends OperationName> = OutputOf<Operations[N]>;
+
+export const operationNames = Object.keys(operations) as OperationName[];
+
+export function isOperationName(name: string): name is OperationName {
+  return Object.hasOwn(operations, name);
+}

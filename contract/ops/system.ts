@@ -1,0 +1,57 @@
+import { Type } from '@sinclair/typebox';
+import { defineOperation } from '../operation';
+
+export const ServiceStateSchema = Type.Union([
+  Type.Literal('idle'),
+  Type.Literal('starting'),
+  Type.Literal('running'),
+  Type.Literal('degraded'),
+  Type.Literal('stopping'),
+  Type.Literal('stopped'),
+  Type.Literal('failed'),
+]);
+
+export const ServiceStatusSchema = Type.Object({
+  name: Type.String(),
+  state: ServiceStateSchema,
+  detail: Type.Optional(Type.String()),
+});
+
+export const SystemStatusSchema = Type.Object({
+  version: Type.String(),
+  startedAt: Type.String({ format: 'date-time' }),
+  uptimeSeconds: Type.Number(),
+  mode: Type.Union([Type.Literal('desktop'), Type.Literal('headless')]),
+  services: Type.Array(ServiceStatusSchema),
+  redis: Type.Object({
+    configured: Type.Boolean(),
+    connected: Type.Boolean(),
+    status: Type.String(),
+  }),
+});
+
+export const systemOperations = {
+  'system.status': defineOperation({
+    summary: 'Version, uptime, each service and its state, and whether Redis is connected',
+    input: Type.Object({}),
+    output: SystemStatusSchema,
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'system.config': defineOperation({
+    summary: 'The configuration in force, with secrets left out',
+    input: Type.Object({}),
+    output: Type.Object({
+      host: Type.String(),
+      port: Type.Integer(),
+      lanAccess: Type.Boolean(),
+      dataDir: Type.String(),
+      redisConfigured: Type.Boolean(),
+      logLevel: Type.String(),
+      shutdownDeadlineMs: Type.Integer(),
+      sources: Type.Array(Type.String(), { description: 'Where settings came from, lowest precedence first' }),
+    }),
+    minRole: 'viewer',
+    mutating: false,
+  }),
+} as const;

@@ -1,0 +1,222 @@
+import { mkdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { systemClock, type Clock } from './clock';
+import type { LoadedConfig } from './config';
+import { EventBus } from './events';
+import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
+import { createLogger, type Logger } from './logger';
+import { Metrics } from './monitoring';
+import { OperationDispatcher, type OperationHandlers } from './ops';
+import { RedisConnection } from './redis';
+import {
+  ApiKeyStore,
+  AuditLog,
+  Authenticator,
+  SessionTokens,
+  bootstrapAdminKey,
+  securityHandlers,
+  securityMigrations,
+} from './security';
+import type { Service } from './service';
+import { StoreService, type Migration } from './store';
+import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
+import { pilothouseVersion } from './version';
+
+export interface ControlPlaneOptions {
+  readonly mode: 'desktop' | 'headless';
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+/** Every capability's migrations, in the order their scopes were introduced. */
+const migrations: readonly Migration[] = [...securityMigrations];
+
+/** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
+export interface RunningPlane {
+  readonly dispatcher: OperationDispatcher;
+  readonly bus: EventBus;
+  readonly keys: ApiKeyStore;
+  readonly audit: AuditLog;
+  readonly http: HttpServer;
+  readonly redis: RedisConnection | null;
+  readonly metrics: Metrics;
+}
+
+/**
+ * The composition root: the one place that knows every service. It builds them from the config,
+ * starts them in order and stops them in reverse within the configured deadline.
+ */
+export class ControlPlane {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly store: StoreService;
+  /** Set when this start created the bootstrap admin key. */
+  adminKeyFile: string | null = null;
+  #running: RunningPlane | null = null;
+  /** Every service this start built, in start order, for status; `#started` holds those that started. */
+  #services: Service[] = [];
+  #started: Service[] = [];
+  #publisher: StatusPublisher | null = null;
+  #startedAt = 0;
+  #stopping: Promise<void> | null = null;
+
+  constructor(
+    readonly loaded: LoadedConfig,
+    private readonly options: ControlPlaneOptions,
+  ) {
+    this.logger = options.logger ?? createLogger(loaded.config.logLevel);
+    this.clock = options.clock ?? systemClock;
+    this.store = new StoreService(loaded.config.dataDir, migrations);
+  }
+
+  get running(): RunningPlane {
+    if (this.#running === null) throw new Error('The control plane is not started');
+    return this.#running;
+  }
+
+  /** The URL of the console and API, once started. */
+  get url(): string {
+    const { host, port } = this.running.http.address;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.loaded;
+    this.#startedAt = this.clock.now();
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    try {
+      await this.#startService(this.store);
+      const db = this.store.db;
+      const keys = new ApiKeyStore(db, this.clock);
+      const audit = new AuditLog(db, this.clock);
+      const sessions = new SessionTokens(db, keys, this.clock);
+      const bus = new EventBus((err) => this.logger.error({ err }, 'event listener failed'));
+      const metrics = new Metrics();
+      audit.onAppend((entry) => bus.publish('audit.appended', entry));
+
+      const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
+      if (redis !== null) await this.#startService(redis);
+
+      const handlers: OperationHandlers = {
+        ...systemHandlers(() => this.status(), this.loaded),
+        ...securityHandlers(keys, audit),
+      };
+      const dispatcher = new OperationDispatcher(handlers, audit, ({ name, ok }) =>
+        metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
+      );
+      const routes: VersionedRoute[] = [statusRoute(() => this.status())];
+      const http = new HttpServer({
+        host: config.host,
+        port: config.port,
+        version: pilothouseVersion,
+        consoleDir: config.consoleDir ?? defaultConsoleDir(),
+        logger: this.logger,
+        metrics,
+        authenticator: new Authenticator(keys, sessions),
+        sessions,
+        dispatcher,
+        bus,
+        readiness: () => this.readiness(),
+        routes,
+      });
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics };
+      await this.#startService(http);
+
+      if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
+      this.#publisher = new StatusPublisher(bus, () => this.status());
+      this.#publisher.start();
+      this.logger.info({ url: this.url, dataDir: config.dataDir }, 'pilothouse started');
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Stops services in reverse order; one that overruns the deadline is left behind, not waited on. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stopAll();
+    return this.#stopping;
+  }
+
+  async #stopAll(): Promise<void> {
+    const deadline = this.clock.now() + this.loaded.config.shutdownDeadlineMs;
+    this.#publisher?.stop();
+    for (const service of [...this.#started].reverse()) {
+      const left = Math.max(0, deadline - this.clock.now());
+      let timer: NodeJS.Timeout | undefined;
+      const overran = await Promise.race([
+        service.stop().then(
+          () => false,
+          (err: unknown) => {
+            this.logger.error({ err, service: service.name }, 'service failed to stop cleanly');
+            return false;
+          },
+        ),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), left);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (overran) {
+        this.logger.warn({ service: service.name }, 'service did not stop within the deadline');
+        if (service instanceof HttpServer) service.forceClose();
+      }
+    }
+    this.#started = [];
+  }
+
+  status(): SystemStatus {
+    const services = this.#services.map((s) => ({ name: s.name, ...s.status() }));
+    const redis = this.#running?.redis ?? null;
+    return {
+      version: pilothouseVersion,
+      startedAt: new Date(this.#startedAt).toISOString(),
+      uptimeSeconds: Math.max(0, (this.clock.now() - this.#startedAt) / 1000),
+      mode: this.options.mode,
+      services,
+      redis: {
+        configured: redis !== null,
+        connected: redis?.connected ?? false,
+        status: redis === null ? 'not configured' : redis.client.status,
+      },
+    };
+  }
+
+  /** Ready when every service runs; an optional dependency that is down (Redis) makes it degraded, not unready. */
+  readiness(): ReadinessReport {
+    const { services } = this.status();
+    return { ready: services.every((s) => s.state === 'running' || s.state === 'degraded'), services };
+  }
+
+  async #startService(service: Service): Promise<void> {
+    if (!this.#services.includes(service)) this.#services.push(service);
+    await service.start();
+    this.#started.push(service);
+  }
+}
+
+/** The built console sits beside the built main process: out/main → out/renderer. */
+function defaultConsoleDir(): string {
+  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+  const bundled = basename(here) === 'main' && basename(dirname(here)) === 'out';
+  return bundled ? join(here, '..', 'renderer') : join(here, '..', 'out', 'renderer');
+}
+
+/** `GET /api/v1/status` (flat, deprecated) and `/api/v2/status` (the contract's shape). */
+function statusRoute(status: () => SystemStatus): VersionedRoute {
+  return {
+    method: 'GET',
+    path: '/status',
+    access: 'viewer',
+    summary: 'Version, uptime and the state of each service',
+    tags: ['system'],
+    versions: {
+      v1: () => {
+        const s = status();
+        return { version: s.version, uptime: Math.round(s.uptimeSeconds), services: Object.fromEntries(s.services.map((x) => [x.name, x.state])) };
+      },
+      v2: () => status(),
+    },
+  };
+}

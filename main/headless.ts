@@ -1,0 +1,61 @@
+import { PhError } from '../contract/errors';
+import { loadConfig } from './config';
+import { ControlPlane } from './control-plane';
+import { createLogger } from './logger';
+
+/**
+ * `npm run serve`: every service without Electron. Prints where the console is and how to sign in,
+ * stops gracefully on SIGINT/SIGTERM, and exits non-zero with one clear line on a bad config or a
+ * taken port.
+ */
+async function main(): Promise<void> {
+  let plane: ControlPlane;
+  try {
+    const loaded = loadConfig({ argv: process.argv.slice(2), env: process.env });
+    plane = new ControlPlane(loaded, { mode: 'headless', logger: createLogger(loaded.config.logLevel) });
+  } catch (err) {
+    fail(err);
+  }
+
+  let signalled = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = true;
+    plane.logger.info({ signal }, 'stopping');
+    plane.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        plane.logger.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+
+  try {
+    await plane.start();
+  } catch (err) {
+    fail(err);
+  }
+
+  const { dataDir } = plane.loaded.config;
+  const lines = [
+    '',
+    `Pilothouse is running. Console: ${plane.url}/`,
+    plane.adminKeyFile !== null
+      ? `First start: an admin API key was written to ${plane.adminKeyFile} (shown nowhere else). Sign in with it.`
+      : `Sign in with an API key; the first admin key was written to ${dataDir}/admin.key on first start.`,
+    `Press Ctrl+C to stop.`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+}
+
+function fail(err: unknown): never {
+  const message = err instanceof PhError ? `${err.code}: ${err.message}` : `Pilothouse failed to start: ${(err as Error).message}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+void main();

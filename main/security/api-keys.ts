@@ -1,0 +1,122 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+import type { Static } from '@sinclair/typebox';
+import { PhError } from '../../contract/errors';
+import type { ApiKeySchema } from '../../contract/ops/security';
+import type { Role } from '../../contract/roles';
+import type { Clock } from '../clock';
+import type { Caller } from './caller';
+
+export type ApiKey = Static<typeof ApiKeySchema>;
+
+interface KeyRow {
+  id: string;
+  name: string;
+  role: Role;
+  scopes: string;
+  secret_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+const KEY_PATTERN = /^ph_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+/** Writing last-used on every request would turn reads into writes; once a minute is enough to see. */
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
+const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+
+/**
+ * API keys look like `ph_<16 hex id>_<43 char secret>`. Only a SHA-256 of the secret is stored: the
+ * secret is 256 random bits, so a fast hash is enough (no password stretching needed), and the full
+ * key is returned once, at creation.
+ */
+export class ApiKeyStore {
+  readonly #lastUsedWritten = new Map<string, number>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  create(input: { name: string; role: Role; scopes?: readonly string[] }, createdBy: string): { key: ApiKey; secret: string } {
+    const id = randomBytes(8).toString('hex');
+    const secretPart = randomBytes(32).toString('base64url');
+    const now = new Date(this.clock.now()).toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO api_keys (id, name, role, scopes, secret_hash, created_at, created_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, input.name.trim(), input.role, JSON.stringify(input.scopes ?? []), hashSecret(secretPart).toString('hex'), now, createdBy);
+    return { key: this.get(id), secret: `ph_${id}_${secretPart}` };
+  }
+
+  get(id: string): ApiKey {
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+    if (row === undefined) throw new PhError('PH_KEY_NOT_FOUND', `There is no API key with id ${id}`, { field: 'id' });
+    return toApiKey(row);
+  }
+
+  list(includeRevoked = false): ApiKey[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM api_keys ${includeRevoked ? '' : 'WHERE revoked_at IS NULL'} ORDER BY created_at DESC, id`)
+      .all() as KeyRow[];
+    return rows.map(toApiKey);
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM api_keys').get() as { n: number }).n;
+  }
+
+  revoke(id: string): ApiKey {
+    const existing = this.get(id);
+    if (existing.revokedAt === null) {
+      this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(new Date(this.clock.now()).toISOString(), id);
+    }
+    return this.get(id);
+  }
+
+  /** The caller for a presented key, or null when the key is unknown, wrong or revoked. */
+  verify(presented: string): Caller | null {
+    const match = KEY_PATTERN.exec(presented);
+    if (match === null) return null;
+    const [, id, secret] = match as unknown as [string, string, string];
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+    if (row === undefined || row.revoked_at !== null) return null;
+    const expected = Buffer.from(row.secret_hash, 'hex');
+    if (!timingSafeEqual(expected, hashSecret(secret))) return null;
+    this.#touch(id);
+    return callerFor(row);
+  }
+
+  /** The caller for a key id (used by session tokens), or null when revoked or gone. */
+  callerForId(id: string): Caller | null {
+    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+    if (row === undefined || row.revoked_at !== null) return null;
+    return callerFor(row);
+  }
+
+  #touch(id: string): void {
+    const now = this.clock.now();
+    if (now - (this.#lastUsedWritten.get(id) ?? 0) < LAST_USED_WRITE_INTERVAL_MS) return;
+    this.#lastUsedWritten.set(id, now);
+    this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(new Date(now).toISOString(), id);
+  }
+}
+
+function callerFor(row: KeyRow): Caller {
+  return { actor: `key:${row.id}`, keyId: row.id, role: row.role, scopes: JSON.parse(row.scopes) as string[] };
+}
+
+function toApiKey(row: KeyRow): ApiKey {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    scopes: JSON.parse(row.scopes) as string[],
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}

@@ -1,0 +1,20 @@
+import type { Role } from '../../contract/roles';
+
+/** Who is making a call, as every capability sees it after authentication. */
+export interface Caller {
+  /** Stable name for the audit log: `key:<id>`, `desktop`, or `system`. */
+  readonly actor: string;
+  readonly keyId: string | null;
+  readonly role: Role;
+  readonly scopes: readonly string[];
+}
+
+/** The console inside the desktop app: it talks over IPC from our own window, so it acts as admin. */
+export const desktopCaller: Caller = { actor: 'desktop', keyId: null, role: 'admin', scopes: ['*'] };
+
+/** Pilothouse itself (schedules, bootstrap). */
+export const systemCaller: Caller = { actor: 'system', keyId: null, role: 'admin', scopes: ['*'] };
+
+export function callerHasScope(caller: Caller, scope: string): boolean {
+  return caller.scopes.includes('*') || caller.scopes.includes(scope);
+}

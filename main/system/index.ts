@@ -1,0 +1,2 @@
+export { systemHandlers, type SystemStatus } from './operations';
+export { StatusPublisher } from './status-publisher';

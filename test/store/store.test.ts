@@ -1,0 +1,83 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PhError } from '../../contract/errors';
+import { openStore, schemaVersions, type Migration } from '../../main/store';
+import { tempDir } from '../helpers/temp-dir';
+
+const v1: Migration = { scope: 'demo', version: 1, name: 'create t', up: 'CREATE TABLE t (x INTEGER)' };
+const v2: Migration = { scope: 'demo', version: 2, name: 'add y', up: 'ALTER TABLE t ADD COLUMN y TEXT' };
+
+describe('store', () => {
+  const dirs: { remove: () => void }[] = [];
+  const fresh = () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    return join(dir.path, 'pilothouse.db');
+  };
+  afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+
+  it('opens in WAL mode with foreign keys on and applies migrations in order once', () => {
+    const path = fresh();
+    const db = openStore({ path, migrations: [v2, v1] });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(schemaVersions(db)).toEqual({ demo: 2 });
+    db.prepare('INSERT INTO t (x, y) VALUES (1, ?)').run('a');
+    db.close();
+    const again = openStore({ path, migrations: [v1, v2] });
+    expect((again.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(1);
+    again.close();
+  });
+
+  it('applies only the migrations added since the last start', () => {
+    const path = fresh();
+    openStore({ path, migrations: [v1] }).close();
+    const db = openStore({ path, migrations: [v1, v2] });
+    expect(schemaVersions(db)).toEqual({ demo: 2 });
+    expect(db.prepare("SELECT name FROM pragma_table_info('t')").all()).toEqual([{ name: 'x' }, { name: 'y' }]);
+    db.close();
+  });
+
+  it('rolls a failing migration back whole and records nothing for it', () => {
+    const path = fresh();
+    const broken: Migration = { scope: 'demo', version: 2, name: 'broken', up: 'CREATE TABLE u (a); SELECT * FROM nowhere' };
+    expect(() => openStore({ path, migrations: [v1, broken] })).toThrow();
+    const db = openStore({ path, migrations: [v1] });
+    expect(schemaVersions(db)).toEqual({ demo: 1 });
+    expect(db.prepare("SELECT name FROM sqlite_schema WHERE name = 'u'").all()).toEqual([]);
+    db.close();
+  });
+
+  it('refuses a file that is not a SQLite database with PH_STORE_NOT_PILOTHOUSE', () => {
+    const path = fresh();
+    writeFileSync(path, 'this is not a database, just some text that is long enough to look like a header');
+    expect(() => openStore({ path, migrations: [v1] })).toThrowError(expect.objectContaining({ code: 'PH_STORE_NOT_PILOTHOUSE' }));
+  });
+
+  it("refuses another application's SQLite database without changing it", () => {
+    const path = fresh();
+    const other = new BetterSqlite3(path);
+    other.exec('CREATE TABLE theirs (a)');
+    other.close();
+    expect(() => openStore({ path, migrations: [v1] })).toThrowError(expect.objectContaining({ code: 'PH_STORE_NOT_PILOTHOUSE' }));
+    const check = new BetterSqlite3(path);
+    expect(check.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all()).toEqual([{ name: 'theirs' }]);
+    check.close();
+  });
+
+  it('refuses a database migrated by newer code with PH_STORE_TOO_NEW', () => {
+    const path = fresh();
+    openStore({ path, migrations: [v1, v2] }).close();
+    let caught: unknown;
+    try {
+      openStore({ path, migrations: [v1] });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(PhError);
+    expect((caught as PhError).code).toBe('PH_STORE_TOO_NEW');
+    expect((caught as PhError).message).toContain('demo schema 2');
+  });
+});
