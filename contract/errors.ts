@@ -23,6 +23,9 @@ export const errorCatalogue = {
   PH_PORT_IN_USE: { status: 500, message: 'The port is already in use' },
   PH_STORE_NOT_PILOTHOUSE: { status: 500, message: 'The database file is not a Pilothouse database' },
   PH_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Pilothouse' },
+  PH_MONITORING_RULE_NOT_FOUND: { status: 404, message: 'There is no alert rule with that id' },
+  PH_MONITORING_UNKNOWN_SERIES: { status: 400, message: 'There is no metric series with that name' },
+  PH_MONITORING_BAD_RANGE: { status: 400, message: 'The time range is not valid' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
