@@ -12,3 +12,4 @@ export { diskProbe, redisProbe, sqliteProbe } from './probes';
 export { recommend } from './recommendations';
 export { monitoringMigrations } from './migrations';
 export { monitoringHandlers, monitoringRoutes } from './operations';
+export { notifyAlerts } from './alert-notifier';

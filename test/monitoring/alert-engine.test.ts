@@ -110,3 +110,20 @@ describe('alert engine', () => {
     expect(engine.active().map((a) => `${a.ruleId}:${a.state}`)).toEqual(['b-crit:firing', 'a-warn:firing', 'c-pending:pending']);
   });
 });
+
+describe('alert notifications', () => {
+  it('shows firing and resolved alerts from the bus, not pending ones', async () => {
+    const { EventBus } = await import('../../main/events');
+    const { notifyAlerts } = await import('../../main/monitoring');
+    const bus = new EventBus();
+    const shown: string[] = [];
+    const off = notifyAlerts(bus, (title) => shown.push(title));
+    const base = { ruleId: 'redis-down', name: 'Redis down', severity: 'critical' as const, metric: 'redis.up', value: 0, threshold: 1, comparator: '<' as const, since: new Date(0).toISOString(), message: 'm' };
+    bus.publish('monitoring.alert', { ...base, state: 'pending' });
+    bus.publish('monitoring.alert', { ...base, state: 'firing' });
+    bus.publish('monitoring.alert', { ...base, state: 'resolved' });
+    off();
+    bus.publish('monitoring.alert', { ...base, state: 'firing' });
+    expect(shown).toEqual(['Critical: Redis down', 'Resolved: Redis down']);
+  });
+});
