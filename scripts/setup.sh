@@ -25,7 +25,10 @@ export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 stamp=node_modules/.pilothouse-lock.sha256
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
-  echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: the lock names optional native builds for other platforms (msgpackr-extract, via
+  # bullmq) that the registry reachable here does not serve, and `npm ci` refuses a lock it cannot
+  # fully resolve. `npm install` follows the same lock and skips what this platform does not need.
+  echo "setup: npm install" >&2
+  npm install --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > "$stamp"
 fi
