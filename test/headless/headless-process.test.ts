@@ -43,16 +43,22 @@ describe('npm run serve (headless)', () => {
     for (const c of cleanups.splice(0)) c();
   });
 
-  it('prints the console URL and the admin key file, and answers with that key', async () => {
+  /** Starts headless on a free port in a temp data dir and waits until it says it is running. */
+  async function startRunning() {
     const dir = tempDir();
     cleanups.push(dir.remove);
     const port = await freePort();
     const p = launch(['--port', String(port), '--data-dir', dir.path]);
     cleanups.push(() => p.child.kill('SIGKILL'));
     await waitForText(p.stdout, 'Press Ctrl+C');
+    const key = readFileSync(join(dir.path, 'admin.key'), 'utf8').trim();
+    return { p, port, dir, key };
+  }
+
+  it('prints the console URL and the admin key file, and answers with that key', async () => {
+    const { p, port, dir, key } = await startRunning();
     expect(p.stdout()).toContain(`Console: http://127.0.0.1:${port}/`);
     expect(p.stdout()).toContain(join(dir.path, 'admin.key'));
-    const key = readFileSync(join(dir.path, 'admin.key'), 'utf8').trim();
     const res = await fetch(`http://127.0.0.1:${port}/api/v2/ops/system.status`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(200);
     p.child.kill('SIGINT');
@@ -60,13 +66,7 @@ describe('npm run serve (headless)', () => {
   });
 
   it('lets a request in flight at SIGTERM finish, then exits 0 within 5 s', async () => {
-    const dir = tempDir();
-    cleanups.push(dir.remove);
-    const port = await freePort();
-    const p = launch(['--port', String(port), '--data-dir', dir.path]);
-    cleanups.push(() => p.child.kill('SIGKILL'));
-    await waitForText(p.stdout, 'Press Ctrl+C');
-    const key = readFileSync(join(dir.path, 'admin.key'), 'utf8').trim();
+    const { p, port, key } = await startRunning();
 
     // Send the headers and half the body, signal, then the rest: the request is in flight across the SIGTERM.
     const body = JSON.stringify({ name: 'in-flight', role: 'viewer' });
