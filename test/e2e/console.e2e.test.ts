@@ -48,8 +48,15 @@ describe('console in Chromium against a headless node', () => {
     await session.screenshot('audit');
   });
 
-  it('shows the new key working against the API', async () => {
-    const keys = await session.plane.op('keys.list');
-    expect(keys.body.keys.map((k: { name: string }) => k.name)).toContain('e2e-inventory');
+  it('revokes a key from Security after confirmation, and the API refuses it from then on', async () => {
+    const { page } = session;
+    const created = await session.plane.op('keys.create', { name: 'e2e-to-revoke', role: 'viewer' });
+    expect((await session.plane.op('system.status', {}, created.body.secret)).status).toBe(200);
+    await openView(session, 'Security');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId('keys-table').locator('tr', { hasText: 'e2e-to-revoke' }).getByRole('button', { name: 'Revoke' }).click();
+    await page.getByTestId('keys-table').getByText('e2e-to-revoke').waitFor({ state: 'detached' });
+    const refused = await session.plane.op('system.status', {}, created.body.secret);
+    expect(refused.status).toBe(401);
   });
 });
