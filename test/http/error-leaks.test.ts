@@ -31,7 +31,7 @@ describe('errors reaching clients', () => {
     const audit = new AuditLog(db, clock);
     const sessions = new SessionTokens(db, keys, clock);
     key = keys.create({ name: 'admin', role: 'admin' }, 'test').secret;
-    const handlers: OperationHandlers = {
+    const handlers = {
       ...securityHandlers(keys, audit),
       'system.status': () => explode(),
       'system.config': () => {
@@ -47,7 +47,7 @@ describe('errors reaching clients', () => {
       metrics: new Metrics(),
       authenticator: new Authenticator(keys, sessions),
       sessions,
-      dispatcher: new OperationDispatcher(handlers, audit),
+      dispatcher: new OperationDispatcher(handlers as unknown as OperationHandlers, audit),
       bus: new EventBus(),
       readiness: () => ({ ready: true, services: [] }),
       routes: [
