@@ -205,7 +205,7 @@ function messageOf(rule: AlertRule, state: RuleState, why?: string): string {
     case 'pending':
       return `${rule.name}: ${condition}); fires if it lasts ${rule.forSeconds} s`;
     case 'firing':
-      return `${rule.name}: ${condition} for ${rule.forSeconds} s or more). ${rule.description}`.trim();
+      return `${rule.name}: ${condition}${rule.forSeconds > 0 ? ` for ${rule.forSeconds} s or more` : ''}). ${rule.description}`.trim();
     case 'resolved':
       return `${rule.name} resolved${why === undefined ? `: ${rule.metric} is ${value}` : ` (${why})`}`;
     default:

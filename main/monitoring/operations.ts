@@ -58,7 +58,7 @@ export function monitoringHandlers(monitoring: Monitoring, now: () => number): H
     'monitoring.series': () => ({ series: monitoring.series.list() }),
     'monitoring.history': (input) => {
       const r = range(now(), input.from, input.to, HOUR);
-      const stepMs = (input.stepSeconds ?? Math.max(10, Math.ceil((r.to - r.from) / DEFAULT_POINTS / 1000))) * 1000;
+      const stepMs = (input.stepSeconds ?? Math.max(1, Math.ceil((r.to - r.from) / DEFAULT_POINTS / 1000))) * 1000;
       const result = monitoring.history.query({ series: input.series, from: r.from, to: r.to, stepMs }, (name) => monitoring.series.has(name));
       return {
         from: result.from,
