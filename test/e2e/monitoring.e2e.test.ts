@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
@@ -51,6 +52,13 @@ describe('Overview in Chromium: live charts after load, and an alert when Redis 
     expect(await page.getByTestId('slowest-table').locator('tbody tr').count()).toBe(5);
     await page.getByTestId('dependency-redis').getByText('up', { exact: true }).waitFor();
     expect(await page.getByTestId('alerts-firing').count()).toBe(0);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByTestId('usage-table').getByText('POST /api/v2/ops/system.status').first().waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^pilothouse-usage_.*\.csv$/);
+    const csv = readFileSync((await download.path()) as string, 'utf8');
+    expect(csv.split('\r\n')[0]).toBe('keyId,route,requests,errors,bytesIn,bytesOut');
+    expect(csv).toMatch(/,POST \/api\/v2\/ops\/:name,12,12,/);
     await session.screenshot('overview-after-load');
   }, 60_000);
 

@@ -38,7 +38,7 @@ function since(iso: string, now: number): string {
 }
 
 export function OverviewView() {
-  const { role } = useSession();
+  const { role, client } = useSession();
   const initial = useOperation('system.status', {});
   const [status, setStatus] = useState<Status | undefined>();
   const [now, setNow] = useState(() => Date.now());
@@ -54,7 +54,8 @@ export function OverviewView() {
   }, [initial.data]);
   useEvent('system.status', setStatus);
   useEvent('monitoring.sample', (sample) => setAnchor(Date.parse(sample.at)));
-  useEvent('monitoring.alert', (alert) => notify(alert));
+  // Inside Electron the main process shows a native notification; a browser console shows its own.
+  useEvent('monitoring.alert', (alert) => client.transport === 'http' && notify(alert));
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
@@ -249,6 +250,8 @@ export function OverviewView() {
         </Card>
       )}
 
+      {role !== 'viewer' && <UsageCard />}
+
       <AlertRules editable={role === 'admin'} />
 
       {status !== undefined && (
@@ -258,6 +261,68 @@ export function OverviewView() {
         </p>
       )}
     </>
+  );
+}
+
+/** Requests, errors and bytes per API key and route over the last 24 hours, with CSV and JSON export. */
+function UsageCard() {
+  const usage = useOperation('monitoring.usage', { groupBy: 'key-route' });
+  const exporter = useAction('monitoring.usage.export');
+  const download = async (format: 'csv' | 'json') => {
+    const file = await exporter.run({ format, groupBy: 'key-route' });
+    if (file === undefined) return;
+    const url = URL.createObjectURL(new Blob([file.content], { type: file.contentType }));
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = file.filename;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  };
+  const rows = usage.data?.rows ?? [];
+  return (
+    <Card title="API usage (last 24 h)">
+      <ErrorBanner error={usage.error ?? exporter.error} onDismiss={exporter.clearError} />
+      <div className="range-picker">
+        <button onClick={() => void download('csv')} disabled={exporter.pending}>
+          Export CSV
+        </button>
+        <button onClick={() => void download('json')} disabled={exporter.pending}>
+          Export JSON
+        </button>
+        <button className="link" onClick={usage.reload}>
+          Refresh
+        </button>
+      </div>
+      {rows.length === 0 ? (
+        <p className="muted">No API requests recorded yet.</p>
+      ) : (
+        <table className="table" data-testid="usage-table">
+          <thead>
+            <tr>
+              <th>API key</th>
+              <th>Route</th>
+              <th className="right">Requests</th>
+              <th className="right">Errors</th>
+              <th className="right">In</th>
+              <th className="right">Out</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.slice(0, 8).map((r) => (
+              <tr key={`${r.keyId} ${r.route}`}>
+                <td className="mono">{r.keyId}</td>
+                <td className="mono">{r.route}</td>
+                <td className="right">{r.requests}</td>
+                <td className="right">{r.errors}</td>
+                <td className="right">{formatValue(r.bytesIn, 'bytes')}</td>
+                <td className="right">{formatValue(r.bytesOut, 'bytes')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {rows.length > 8 && <p className="muted small">{rows.length - 8} more rows in the export.</p>}
+    </Card>
   );
 }
 
