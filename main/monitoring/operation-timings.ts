@@ -127,8 +127,8 @@ export class OperationTimings {
   }
 
   /** Records one finished call. `durationMs` may be fractional. */
-  record(name: string, durationMs: number, ok: boolean, code?: string): void {
-    this.#recordAt(name, durationMs, ok, code, this.clock.now());
+  record(name: string, durationMs: number, ok: boolean, code?: string, now: number = this.clock.now()): void {
+    this.#recordAt(name, durationMs, ok, code, now);
   }
 
   /**
