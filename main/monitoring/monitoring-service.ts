@@ -242,6 +242,7 @@ export class Monitoring implements Service {
       slowest: topBy(stats, 'p99Ms'),
       mostCalled: topBy(stats, 'count'),
       mostFailing: topBy(stats, 'errors'),
+      slowLog: this.timings.slowLog(10),
       recommendations: recommend({ stats, windowSeconds: this.timings.windowSeconds, system, dependencies }),
     };
   }
