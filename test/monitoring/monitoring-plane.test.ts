@@ -97,6 +97,17 @@ describe('monitoring in a running control plane (with Redis)', () => {
     expect(body.series[0].unit).toBe('bytes');
     expect(body.series[0].points.length).toBeGreaterThan(0);
     expect(body.series[1].points.at(-1).avg).toBe(1);
+    const rest = await fetch(`${t.url}/api/v2/monitoring/history?series=system.rss_bytes,redis.up&step=10&from=${Date.now() - 60_000}`, {
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
+    expect(rest.status).toBe(200);
+    const restBody = (await rest.json()) as { stepSeconds: number; series: { name: string; points: unknown[] }[] };
+    expect(restBody.stepSeconds).toBe(10);
+    expect(restBody.series.map((s) => [s.name, s.points.length > 0])).toEqual([
+      ['system.rss_bytes', true],
+      ['redis.up', true],
+    ]);
+    expect((await fetch(`${t.url}/api/v2/monitoring/history?series=`, { headers: { authorization: `Bearer ${t.adminKey}` } })).status).toBe(400);
     const unknown = await t.op('monitoring.history', { series: ['no.such.series'] });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.code).toBe('PH_MONITORING_UNKNOWN_SERIES');

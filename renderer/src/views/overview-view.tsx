@@ -47,7 +47,8 @@ export function OverviewView() {
   // still between samples instead of changing on every render.
   const [anchor, setAnchor] = useState(() => Date.now());
   const overview = useOperation('monitoring.overview', {}, { refreshOn: ['monitoring.sample', 'monitoring.alert', 'monitoring.dependency'] });
-  const registered = useOperation('monitoring.series', {}, { refreshOn: ['monitoring.sample'] });
+  // Capabilities register series when they start; once a minute is often enough to pick them up.
+  const registered = useOperation('monitoring.series', {}, { intervalMs: 60_000 });
 
   useEffect(() => {
     if (initial.data !== undefined) setStatus(initial.data);
