@@ -1,12 +1,16 @@
 import type { Static } from '@sinclair/typebox';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
+import { ServiceDeregisteredSchema, ServiceHealthSchema, InstanceSchema as DiscoveryInstanceSchema } from './ops/discovery';
 
 /** Every event the console listens to, with the least role that may receive it. */
 export const events = {
   'system.status': { payload: SystemStatusSchema, minRole: 'viewer' },
   'service.state': { payload: ServiceStatusSchema, minRole: 'viewer' },
   'audit.appended': { payload: AuditEntrySchema, minRole: 'operator' },
+  'service.registered': { payload: DiscoveryInstanceSchema, minRole: 'viewer' },
+  'service.health': { payload: ServiceHealthSchema, minRole: 'viewer' },
+  'service.deregistered': { payload: ServiceDeregisteredSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

@@ -6,6 +6,7 @@ import type { LoadedConfig } from './config';
 import { EventBus } from './events';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
+import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { Metrics } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { RedisConnection } from './redis';
@@ -27,10 +28,11 @@ export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
   readonly logger?: Logger;
   readonly clock?: Clock;
+  readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway'>;
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...discoveryMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -41,6 +43,7 @@ export interface RunningPlane {
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
+  readonly discovery: Discovery;
 }
 
 /**
@@ -97,15 +100,19 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
+      const discovery = buildDiscovery({ db, clock: this.clock, bus, audit, logger: this.logger.child({ component: 'discovery' }), lanAccess: config.lanAccess, version: pilothouseVersion, httpPort: () => this.running.http.address.port, ...this.options.discovery });
+      await this.#startService(discovery.service);
 
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
+        ...discovery.handlers,
       };
       const dispatcher = new OperationDispatcher(handlers, audit, ({ name, ok }) =>
         metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
       );
       const routes: VersionedRoute[] = [statusRoute(() => this.status())];
+      routes.push(...discoveryRoutes(dispatcher));
       const http = new HttpServer({
         host: config.host,
         port: config.port,
@@ -120,8 +127,10 @@ export class ControlPlane {
         readiness: () => this.readiness(),
         routes,
       });
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics };
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, discovery };
+      void http.app.register(discovery.gateway);
       await this.#startService(http);
+      await this.#startService(discovery.lan);
 
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
       this.#publisher = new StatusPublisher(bus, () => this.status());

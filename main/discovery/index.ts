@@ -1,0 +1,18 @@
+export { buildDiscovery, type Discovery, type DiscoveryDeps } from './build-discovery';
+export { CheckRunners } from './check-runners';
+export { resolveChecks } from './check-definition';
+export { checkDefaults, defaultPolicy, lanDefaults, outlierDefaults, type LanDiscoveryOptions } from './defaults';
+export { DiscoveryService } from './discovery-service';
+export { applyResult, type DampedState } from './flap-damper';
+export { GATEWAY_PREFIX, gatewayPlugin, type GatewayOptions } from './gateway';
+export { GatewayStats } from './gateway-stats';
+export { HashRing, hash32 } from './hash-ring';
+export { HealthChecker, type HealthCheckerOptions } from './health-checker';
+export { LanDiscovery } from './lan-discovery';
+export { LoadBalancer, type Outcome } from './load-balancer';
+export { discoveryMigrations } from './migrations';
+export { discoveryHandlers } from './operations';
+export { OutlierDetector } from './outlier-detector';
+export { ServiceRegistry, type Target } from './registry';
+export { discoveryRoutes } from './routes';
+export type * from './types';
