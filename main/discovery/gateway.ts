@@ -15,6 +15,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 /** Failures where the upstream never produced a response: the request can go elsewhere. */
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 const BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+/** Upstream bodies up to this size (by Content-Length) are buffered and sent in one write. */
+const SMALL_BODY_BYTES = 64 * 1024;
 
 export interface GatewayOptions {
   /** Time to wait for an upstream's response headers. */
@@ -89,7 +91,16 @@ export function gatewayPlugin(deps: GatewayDeps) {
         rewriteRequestHeaders: (_req, headers) => forwardingHeaders(request, headers, service),
         onResponse: (_req, res, upstream) => {
           end(upstream.statusCode >= 500 ? 'http-5xx' : 'ok', upstream.statusCode >= 500 ? `HTTP ${upstream.statusCode}` : undefined);
-          void res.send(upstream.stream);
+          const length = Number((upstream as unknown as { headers: Record<string, string | undefined> }).headers['content-length'] ?? -1);
+          if (length < 0 || length > SMALL_BODY_BYTES) {
+            void res.send(upstream.stream);
+            return;
+          }
+          // A small body goes out with the headers in one write instead of a piped stream's several.
+          const chunks: Buffer[] = [];
+          upstream.stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+          upstream.stream.once('end', () => void res.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+          upstream.stream.once('error', (err: Error) => res.raw.destroy(err));
         },
         onError: (res, { error }) => {
           const code = errorCode(error);
