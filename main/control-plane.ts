@@ -130,7 +130,7 @@ export class ControlPlane {
       this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, discovery };
       void http.app.register(discovery.gateway);
       await this.#startService(http);
-      await this.#startService(discovery.lan);
+      if (config.lanAccess) await this.#startService(discovery.lan);
 
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
       this.#publisher = new StatusPublisher(bus, () => this.status());
