@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { OperationName } from '../../contract/operations';
+import type { OperationName, OperationResult } from '../../contract/operations';
 import type { VersionedRoute } from '../http/versioned-routes';
 import type { OperationDispatcher } from '../ops/operation-dispatcher';
 import type { Caller } from '../security/caller';
@@ -15,10 +15,11 @@ import type { Caller } from '../security/caller';
  * - `GET /services/:id` · `PUT /services/:id/maintenance` `{enabled, reason}` · `GET /services/:name/pick?key=`
  */
 export function discoveryRoutes(dispatcher: OperationDispatcher): VersionedRoute[] {
-  const call = (name: OperationName, input: unknown, request: FastifyRequest): Promise<any> => dispatcher.call(name, input, request.caller as Caller);
+  const call = <N extends OperationName>(name: N, input: unknown, request: FastifyRequest): Promise<OperationResult<N>> =>
+    dispatcher.call(name, input, request.caller as Caller) as Promise<OperationResult<N>>;
   const indexed = (reply: FastifyReply, index: number): void => void reply.header('x-registry-index', String(index));
 
-  const list = async (request: FastifyRequest, reply: FastifyReply): Promise<{ index: number; instances: unknown[]; changed?: boolean }> => {
+  const list = async (request: FastifyRequest, reply: FastifyReply): Promise<OperationResult<'services.list'> | OperationResult<'services.watch'>> => {
     const q = request.query as Record<string, string | undefined>;
     const filter: Record<string, unknown> = {};
     for (const key of ['name', 'tag', 'state', 'versionRange'] as const) if (q[key] !== undefined && q[key] !== '') filter[key] = q[key];
