@@ -28,7 +28,7 @@ export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
   readonly logger?: Logger;
   readonly clock?: Clock;
-  readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway'>;
+  readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
@@ -100,7 +100,7 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
-      const discovery = buildDiscovery({ db, clock: this.clock, bus, audit, logger: this.logger.child({ component: 'discovery' }), lanAccess: config.lanAccess, version: pilothouseVersion, httpPort: () => this.running.http.address.port, ...this.options.discovery });
+      const discovery = buildDiscovery({ db, clock: this.clock, bus, audit, logger: this.logger.child({ component: 'discovery' }), lanAccess: config.lanAccess, version: pilothouseVersion, httpPort: () => this.running.http.address.port, redis: redis?.client ?? null, ...this.options.discovery });
       await this.#startService(discovery.service);
 
       const handlers: OperationHandlers = {

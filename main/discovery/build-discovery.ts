@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../logger';
@@ -12,6 +13,7 @@ import { HealthChecker, type HealthCheckerOptions } from './health-checker';
 import { LanDiscovery } from './lan-discovery';
 import { LoadBalancer } from './load-balancer';
 import { discoveryHandlers } from './operations';
+import { RedisSync, type RedisSyncOptions } from './redis-sync';
 import { ServiceRegistry } from './registry';
 
 export interface DiscoveryDeps {
@@ -28,6 +30,9 @@ export interface DiscoveryDeps {
   readonly lan?: Partial<LanDiscoveryOptions>;
   readonly checker?: HealthCheckerOptions;
   readonly gateway?: GatewayOptions;
+  /** With a Redis client, the registry is shared with every node on that Redis and each check runs on one node. */
+  readonly redis?: Redis | null;
+  readonly redisSync?: RedisSyncOptions;
 }
 
 /**
@@ -38,7 +43,11 @@ export interface DiscoveryDeps {
 export function buildDiscovery(deps: DiscoveryDeps) {
   const registry = new ServiceRegistry(deps.db, deps.clock, deps.bus, deps.audit);
   const runners = new CheckRunners();
-  const checker = new HealthChecker(registry, runners, deps.clock, deps.logger.child({ component: 'health-checks' }), deps.checker);
+  const sync = deps.redis === undefined || deps.redis === null ? null : new RedisSync(registry, deps.redis, deps.logger.child({ component: 'discovery-redis' }), deps.redisSync);
+  const checker = new HealthChecker(registry, runners, deps.clock, deps.logger.child({ component: 'health-checks' }), {
+    ...deps.checker,
+    ...(sync === null ? {} : { owns: (id: string) => sync.owns(id) }),
+  });
   const balancer = new LoadBalancer(registry, deps.clock);
   const stats = new GatewayStats();
   const lan = new LanDiscovery({
@@ -58,7 +67,8 @@ export function buildDiscovery(deps: DiscoveryDeps) {
     balancer,
     stats,
     lan,
-    service: new DiscoveryService(registry, checker, runners),
+    sync,
+    service: new DiscoveryService(registry, checker, runners, sync),
     handlers: discoveryHandlers({ registry, balancer, stats, lan }),
     gateway: gatewayPlugin({ registry, balancer, stats, logger: deps.logger.child({ component: 'gateway' }), ...(deps.gateway === undefined ? {} : { options: deps.gateway }) }),
   };

@@ -9,6 +9,8 @@ export interface HealthCheckerOptions {
   readonly sweepMs?: number;
   /** Tests pass a seeded one; the default is Math.random. */
   readonly random?: () => number;
+  /** With several nodes: whether this node runs the instance's checks (see RedisSync). Default: all. */
+  readonly owns?: (id: string) => boolean;
 }
 
 interface Scheduled {
@@ -71,6 +73,7 @@ export class HealthChecker {
   sweep(): string[] {
     const removed: string[] = [];
     for (const { id, reason } of this.registry.overdue(this.clock.now())) {
+      if (!this.#owns(id)) continue;
       try {
         this.registry.deregister(id, reason, 'system');
         removed.push(id);
@@ -84,7 +87,8 @@ export class HealthChecker {
   #onChange(change: RegistryChange): void {
     if (change.kind === 'registered') this.#schedule(change.id, change.checks);
     else if (change.kind === 'deregistered') this.#cancel(change.id);
-    else this.#rearmTtl(change.id);
+    else if (change.kind === 'heartbeat') this.#rearmTtl(change.id);
+    else if (!this.#scheduled.has(change.id)) this.#schedule(change.id, change.checks);
   }
 
   #schedule(id: string, checks: readonly ResolvedCheck[]): void {
@@ -118,10 +122,13 @@ export class HealthChecker {
     slot.running = true;
     const started = this.clock.now();
     try {
-      const result = await this.runners.run(slot.check);
-      this.runs += 1;
-      // Dropped when the instance was deregistered or re-registered with other checks meanwhile.
-      if (this.#running && this.#scheduled.get(id)?.get(slot.check.id) === slot) this.registry.recordResult(id, slot.check.id, result);
+      // Another node owns this instance: keep the schedule so that this node takes over on time.
+      if (this.#owns(id)) {
+        const result = await this.runners.run(slot.check);
+        this.runs += 1;
+        // Dropped when the instance was deregistered or re-registered with other checks meanwhile.
+        if (this.#running && this.#scheduled.get(id)?.get(slot.check.id) === slot) this.registry.recordResult(id, slot.check.id, result);
+      }
     } catch (err) {
       this.logger.warn({ err, id, check: slot.check.id }, 'health check failed to run');
     } finally {
@@ -138,9 +145,15 @@ export class HealthChecker {
     slot.timer = setTimeout(() => {
       slot.timer = null;
       if (!this.#running) return;
+      // Another node owns it: look again a TTL later, in case ownership moves here.
+      if (!this.#owns(id)) return this.#armTtl(id, slot);
       this.registry.recordResult(id, slot.check.id, { status: 'critical', output: `TTL expired: no heartbeat for ${slot.check.ttlMs} ms` });
     }, slot.check.ttlMs);
     slot.timer.unref();
+  }
+
+  #owns(id: string): boolean {
+    return this.options.owns === undefined || this.options.owns(id);
   }
 
   #rearmTtl(id: string): void {

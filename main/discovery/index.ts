@@ -13,6 +13,7 @@ export { LoadBalancer, type Outcome } from './load-balancer';
 export { discoveryMigrations } from './migrations';
 export { discoveryHandlers } from './operations';
 export { OutlierDetector } from './outlier-detector';
-export { ServiceRegistry, type Target } from './registry';
+export { RedisSync, type RedisSyncOptions } from './redis-sync';
+export { ServiceRegistry, type InstanceSnapshot, type Replication, type Target } from './registry';
 export { discoveryRoutes } from './routes';
 export type * from './types';

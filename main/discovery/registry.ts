@@ -63,7 +63,33 @@ interface Entry {
 export type RegistryChange =
   | { kind: 'registered'; id: string; checks: readonly ResolvedCheck[] }
   | { kind: 'deregistered'; id: string }
-  | { kind: 'heartbeat'; id: string };
+  | { kind: 'heartbeat'; id: string }
+  /** A check status changed on another node: the checks keep running on their schedule. */
+  | { kind: 'adopted'; id: string; checks: readonly ResolvedCheck[] };
+
+/** An instance as another node needs it: definition plus current check status. */
+export interface InstanceSnapshot {
+  id: string;
+  name: string;
+  address: string;
+  port: number;
+  tags: string[];
+  meta: Record<string, string>;
+  version: string | null;
+  weight: number;
+  defs: CheckDefinition[];
+  maintenance: { reason: string; since: number } | null;
+  registeredAt: number;
+  updatedAt: number;
+  lastHeartbeatAt: number | null;
+  checks: { id: string; status: CheckStatus; output: string; checkedAt: number | null; changedAt: number; criticalSince: number | null }[];
+}
+
+/** A change made on this node, for the other nodes (through Redis) to apply. */
+export type Replication =
+  | { kind: 'upsert'; snapshot: InstanceSnapshot }
+  | { kind: 'remove'; id: string; reason: string }
+  | { kind: 'heartbeat'; id: string; at: number };
 
 interface Waiter {
   filter: InstanceFilter;
@@ -115,6 +141,7 @@ export class ServiceRegistry {
   readonly #policies = new Map<string, ServicePolicy>();
   readonly #passing = new Map<string, readonly Target[]>();
   readonly #listeners = new Set<(change: RegistryChange) => void>();
+  readonly #replicators = new Set<(message: Replication) => void>();
   #waiters: Waiter[] = [];
   #index = 0;
   #stmts: Record<string, Statement> | null = null;
@@ -275,6 +302,7 @@ export class ServiceRegistry {
     this.bus.publish('service.registered', instance);
     this.#emit({ kind: 'registered', id, checks: resolved });
     this.#wake(entry.name);
+    this.#replicate({ kind: 'upsert', snapshot: snapshotOf(entry) });
     return instance;
   }
 
@@ -291,6 +319,7 @@ export class ServiceRegistry {
     this.bus.publish('service.deregistered', { id, name: entry.name, reason, at: iso(this.clock.now()) });
     this.#emit({ kind: 'deregistered', id });
     this.#wake(entry.name);
+    this.#replicate({ kind: 'remove', id, reason });
     return { id, name: entry.name };
   }
 
@@ -302,6 +331,7 @@ export class ServiceRegistry {
       if (check.def.kind === 'ttl') this.recordResult(id, check.def.id, { status, output: output ?? `Heartbeat: ${status}` });
     }
     this.#emit({ kind: 'heartbeat', id });
+    this.#replicate({ kind: 'heartbeat', id, at: entry.lastHeartbeatAt });
     return this.#toInstance(entry);
   }
 
@@ -342,6 +372,7 @@ export class ServiceRegistry {
       });
     }
     this.#wake(entry.name);
+    this.#replicate({ kind: 'upsert', snapshot: snapshotOf(entry) });
   }
 
   setMaintenance(id: string, enabled: boolean, reason?: string): Instance {
@@ -361,6 +392,7 @@ export class ServiceRegistry {
       this.bus.publish('service.health', { id, name: entry.name, state: entry.state, previous, check: null, at: iso(now) });
     }
     this.#wake(entry.name);
+    this.#replicate({ kind: 'upsert', snapshot: snapshotOf(entry) });
     return this.#toInstance(entry);
   }
 
@@ -500,6 +532,125 @@ export class ServiceRegistry {
     this.#waiters = keep;
   }
 
+  /** Hears every change made on this node (not those applied from other nodes). */
+  onReplicate(listener: (message: Replication) => void): () => void {
+    this.#replicators.add(listener);
+    return () => this.#replicators.delete(listener);
+  }
+
+  snapshot(id: string): InstanceSnapshot | null {
+    const entry = this.#entries.get(id);
+    return entry === undefined ? null : snapshotOf(entry);
+  }
+
+  snapshots(): InstanceSnapshot[] {
+    return [...this.#entries.values()].map(snapshotOf);
+  }
+
+  /**
+   * Applies a change made on another node: written, published on this node's bus, and handed to
+   * this node's checker, but never replicated back. An upsert replaces the instance with the
+   * other node's view (its definition and its checks' status as their owner last saw them).
+   */
+  applyRemote(message: Replication): void {
+    if (message.kind === 'remove') {
+      if (!this.#entries.has(message.id)) return;
+      const entry = this.#get(message.id);
+      this.db.transaction(() => {
+        this.#s.remove!.run(message.id);
+        this.#recordChange('deregistered', entry, message.reason);
+      })();
+      this.#entries.delete(message.id);
+      this.#invalidate(entry.name);
+      this.bus.publish('service.deregistered', { id: message.id, name: entry.name, reason: message.reason, at: iso(this.clock.now()) });
+      this.#emit({ kind: 'deregistered', id: message.id });
+      this.#wake(entry.name);
+      return;
+    }
+    if (message.kind === 'heartbeat') {
+      const entry = this.#entries.get(message.id);
+      if (entry === undefined) return;
+      entry.lastHeartbeatAt = message.at;
+      this.#emit({ kind: 'heartbeat', id: message.id });
+      return;
+    }
+    const snap = message.snapshot;
+    const existing = this.#entries.get(snap.id);
+    const entry: Entry = {
+      id: snap.id,
+      name: snap.name,
+      address: snap.address,
+      port: snap.port,
+      tags: snap.tags,
+      meta: snap.meta,
+      version: snap.version,
+      weight: snap.weight,
+      defs: snap.defs,
+      checks: new Map(),
+      maintenance: snap.maintenance,
+      registeredAt: snap.registeredAt,
+      updatedAt: snap.updatedAt,
+      lastHeartbeatAt: snap.lastHeartbeatAt,
+      state: 'critical',
+    };
+    const states = new Map(snap.checks.map((c) => [c.id, c]));
+    for (const def of resolveChecks(snap.defs, entry)) {
+      const s = states.get(def.id);
+      const kept = existing?.checks.get(def.id);
+      entry.checks.set(def.id, {
+        def,
+        // Damping counts stay with this node's own runs, when it runs the check.
+        damp: { status: s?.status ?? def.initialStatus, successes: kept?.damp.successes ?? 0, failures: kept?.damp.failures ?? 0 },
+        output: s?.output ?? 'Not checked yet',
+        checkedAt: s?.checkedAt ?? null,
+        changedAt: s?.changedAt ?? snap.updatedAt,
+        criticalSince: s?.criticalSince ?? null,
+      });
+    }
+    entry.state = stateOf(entry);
+    const definitionChanged = existing === undefined || fingerprint(existing) !== fingerprint(entry);
+    const statusChanged = existing === undefined || [...entry.checks.values()].some((c) => existing.checks.get(c.def.id)?.damp.status !== c.damp.status) || existing.maintenance?.reason !== entry.maintenance?.reason;
+    if (!definitionChanged && !statusChanged) {
+      // Only output moved: keep it in memory, as for local results.
+      for (const c of entry.checks.values()) {
+        const mine = existing.checks.get(c.def.id);
+        if (mine !== undefined) Object.assign(mine, { output: c.output, checkedAt: c.checkedAt });
+      }
+      return;
+    }
+    const previous = existing?.state;
+    this.db.transaction(() => {
+      this.#s.upsert!.run(rowOf(entry));
+      this.#s.removeChecksExcept!.run(entry.id, JSON.stringify([...entry.checks.keys()]));
+      for (const check of entry.checks.values()) {
+        this.#saveCheck(entry.id, check);
+        const before = existing?.checks.get(check.def.id)?.damp.status;
+        if (existing !== undefined && before !== undefined && before !== check.damp.status) {
+          this.#s.history!.run(entry.id, check.def.id, iso(check.changedAt), check.damp.status, check.output);
+          this.#s.trimHistory!.run(entry.id, check.def.id, entry.id, check.def.id);
+        }
+      }
+      this.#recordChange(definitionChanged ? 'registered' : 'check', entry, 'from another node');
+    })();
+    this.#entries.set(entry.id, entry);
+    this.#invalidate(entry.name);
+    if (existing !== undefined && existing.name !== entry.name) this.#invalidate(existing.name);
+    if (definitionChanged) {
+      this.bus.publish('service.registered', this.#toInstance(entry));
+      this.#emit({ kind: 'registered', id: entry.id, checks: [...entry.checks.values()].map((c) => c.def) });
+    } else {
+      this.#emit({ kind: 'adopted', id: entry.id, checks: [...entry.checks.values()].map((c) => c.def) });
+    }
+    if (previous !== undefined && previous !== entry.state) {
+      this.bus.publish('service.health', { id: entry.id, name: entry.name, state: entry.state, previous, check: null, at: iso(this.clock.now()) });
+    }
+    this.#wake(entry.name);
+  }
+
+  #replicate(message: Replication): void {
+    for (const listener of this.#replicators) listener(message);
+  }
+
   #emit(change: RegistryChange): void {
     for (const listener of this.#listeners) listener(change);
   }
@@ -581,6 +732,25 @@ function rowOf(entry: Entry): Record<string, unknown> {
     registered_at: iso(entry.registeredAt),
     updated_at: iso(entry.updatedAt),
     last_heartbeat_at: entry.lastHeartbeatAt === null ? null : iso(entry.lastHeartbeatAt),
+  };
+}
+
+function snapshotOf(entry: Entry): InstanceSnapshot {
+  return {
+    id: entry.id,
+    name: entry.name,
+    address: entry.address,
+    port: entry.port,
+    tags: entry.tags,
+    meta: entry.meta,
+    version: entry.version,
+    weight: entry.weight,
+    defs: entry.defs,
+    maintenance: entry.maintenance,
+    registeredAt: entry.registeredAt,
+    updatedAt: entry.updatedAt,
+    lastHeartbeatAt: entry.lastHeartbeatAt,
+    checks: [...entry.checks.values()].map((c) => ({ id: c.def.id, status: c.damp.status, output: c.output, checkedAt: c.checkedAt, changedAt: c.changedAt, criticalSince: c.criticalSince })),
   };
 }
 

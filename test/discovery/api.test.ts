@@ -26,7 +26,7 @@ describe('discovery operations and REST routes', () => {
       method: 'POST',
       key: operatorKey,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'orders', id: 'orders-1', address: '127.0.0.1', port: up.port, version: '2.1.0', tags: ['eu'], checks: [{ kind: 'http', intervalMs: 30 }] }),
+      body: JSON.stringify({ name: 'orders', id: 'orders-1', address: '127.0.0.1', port: up.port, version: '2.1.0', tags: ['eu'], checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 30 }] }),
     });
     expect(res.status).toBe(201);
     expect((await json(res)).instance).toMatchObject({ id: 'orders-1', state: 'critical' });

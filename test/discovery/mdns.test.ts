@@ -115,7 +115,7 @@ describe('LAN discovery over mDNS on loopback', () => {
     cleanups.push(() => f.close(), () => runners.close(), () => checker.stop());
     const handlers = discoveryHandlers({ registry: f.registry, balancer: new LoadBalancer(f.registry, clock), stats: new GatewayStats(), lan: l });
     const adminCaller = { actor: 'test', keyId: null, role: 'admin' as const, scopes: ['*'] };
-    const { instance } = await handlers['services.adopt']({ fqdn: 'printer._http._tcp.local', name: 'printer', address: '127.0.0.1', check: { kind: 'tcp', intervalMs: 30, failuresBeforeCritical: 1 } }, adminCaller);
+    const { instance } = await handlers['services.adopt']({ fqdn: 'printer._http._tcp.local', name: 'printer', address: '127.0.0.1', check: { kind: 'tcp', timeoutMs: 1000, intervalMs: 30, failuresBeforeCritical: 1 } }, adminCaller);
     expect(instance).toMatchObject({ name: 'printer', address: '127.0.0.1', port: tcp.port, version: '3.0.0', tags: ['lan', 'mdns:http'] });
     await waitFor(() => f.registry.get(instance.id).state === 'passing', 3_000, 'adopted check passing');
     expect(l.list().find((s) => s.name === 'printer')?.adoptedAs).toBe(instance.id);

@@ -20,7 +20,7 @@ describe('Services view in Chromium', () => {
   beforeAll(async () => {
     session = await openConsole();
     for (let i = 0; i < 3; i += 1) servers.push(await service());
-    const check = { kind: 'http', intervalMs: 200, failuresBeforeCritical: 2 };
+    const check = { kind: 'http', timeoutMs: 1000, intervalMs: 200, failuresBeforeCritical: 2 };
     for (const [i, s] of servers.entries()) {
       const res = await session.plane.op('services.register', {
         name: i < 2 ? 'orders' : 'billing',
