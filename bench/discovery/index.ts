@@ -67,7 +67,8 @@ async function benchGateway(plane: { url: string; adminKey: string }, gatewayKey
   for (const [i, port] of info.ports.entries()) await op(plane, 'services.register', { name: 'bench', id: `bench-${i}`, address: '127.0.0.1', port });
   const gw = `${plane.url}/gw/bench/`;
   progress('discovery.gateway: warm-up');
-  await load(gw, CONNECTIONS, 1, { authorization: `Bearer ${gatewayKey}` });
+  await load(gw, CONNECTIONS, 3, { authorization: `Bearer ${gatewayKey}` });
+  await Promise.all(info.ports.map((port) => load(`http://127.0.0.1:${port}/`, CONNECTIONS / 3, 1)));
   const ours: number[] = [];
   const base: number[] = [];
   const cpuPerReq: number[] = [];
