@@ -112,7 +112,7 @@ export class ControlPlane {
         metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
       );
       const routes: VersionedRoute[] = [statusRoute(() => this.status())];
-      routes.push(...discoveryRoutes(dispatcher));
+      routes.push(...discoveryRoutes(dispatcher, discovery.registry));
       const http = new HttpServer({
         host: config.host,
         port: config.port,

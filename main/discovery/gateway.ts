@@ -123,6 +123,12 @@ export function gatewayPlugin(deps: GatewayDeps) {
       });
     };
 
+    // Long-polls would hold the server's close for up to their wait: end them as soon as it starts closing.
+    app.addHook('preClose', (done) => {
+      deps.registry.releaseWatchers();
+      done();
+    });
+
     for (const url of [`${GATEWAY_PREFIX}/:service`, `${GATEWAY_PREFIX}/:service/*`]) {
       // reply-from warns on every upstream failure; the gateway counts those in its stats instead of logging each.
       app.route({ method: [...METHODS], url, config: { access: 'viewer' }, schema: { hide: true }, logLevel: 'error', handler });

@@ -94,7 +94,7 @@ export type Replication =
 interface Waiter {
   filter: InstanceFilter;
   index: number;
-  resolve: () => void;
+  resolve: (changed: boolean) => void;
 }
 
 interface InstanceRow {
@@ -144,6 +144,7 @@ export class ServiceRegistry {
   readonly #replicators = new Set<(message: Replication) => void>();
   #waiters: Waiter[] = [];
   #index = 0;
+  #closing = false;
   #stmts: Record<string, Statement> | null = null;
 
   constructor(
@@ -221,6 +222,7 @@ export class ServiceRegistry {
       this.#policies.set(row.name, { strategy: row.strategy, hashHeader: row.hash_header, outlier: { ...defaultPolicy.outlier, ...(JSON.parse(row.outlier) as Partial<OutlierPolicy>) } });
     }
     this.#index = (db.prepare('SELECT coalesce(max(seq), 0) AS n FROM discovery_changes').get() as { n: number }).n;
+    this.#closing = false;
     this.#passing.clear();
   }
 
@@ -481,25 +483,34 @@ export class ServiceRegistry {
     matcher(filter); // validates the version range before waiting
     if (this.#index > index || waitMs === 0) return { index: this.#index, changed: this.#index > index, instances: this.list(filter) };
     const changed = await new Promise<boolean>((resolve) => {
-      const waiter: Waiter = { filter, index, resolve: () => resolve(true) };
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
         resolve(false);
       }, waitMs);
-      waiter.resolve = () => {
-        clearTimeout(timer);
-        resolve(true);
+      const waiter: Waiter = {
+        filter,
+        index,
+        resolve: (changed) => {
+          clearTimeout(timer);
+          resolve(changed);
+        },
       };
       this.#waiters.push(waiter);
     });
     return { index: this.#index, changed, instances: this.list(filter) };
   }
 
+  /** Set once the watches were released for shutdown: long-poll answers then close their connection. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
   /** Ends every pending watch now (shutdown), each returning what it would see. */
   releaseWatchers(): void {
+    this.#closing = true;
     const waiters = this.#waiters;
     this.#waiters = [];
-    for (const w of waiters) w.resolve();
+    for (const w of waiters) w.resolve(false);
   }
 
   #get(id: string): Entry {
@@ -526,7 +537,7 @@ export class ServiceRegistry {
     if (this.#waiters.length === 0) return;
     const keep: Waiter[] = [];
     for (const w of this.#waiters) {
-      if (this.#index > w.index && (w.filter.name === undefined || w.filter.name === name)) w.resolve();
+      if (this.#index > w.index && (w.filter.name === undefined || w.filter.name === name)) w.resolve(true);
       else keep.push(w);
     }
     this.#waiters = keep;

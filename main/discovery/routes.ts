@@ -14,7 +14,7 @@ import type { Caller } from '../security/caller';
  * - `POST /services` register · `DELETE /services/:id` · `PUT /services/:id/heartbeat`
  * - `GET /services/:id` · `PUT /services/:id/maintenance` `{enabled, reason}` · `GET /services/:name/pick?key=`
  */
-export function discoveryRoutes(dispatcher: OperationDispatcher): VersionedRoute[] {
+export function discoveryRoutes(dispatcher: OperationDispatcher, registry?: { readonly closing: boolean }): VersionedRoute[] {
   const call = <N extends OperationName>(name: N, input: unknown, request: FastifyRequest): Promise<OperationResult<N>> =>
     dispatcher.call(name, input, request.caller as Caller) as Promise<OperationResult<N>>;
   const indexed = (reply: FastifyReply, index: number): void => void reply.header('x-registry-index', String(index));
@@ -28,6 +28,8 @@ export function discoveryRoutes(dispatcher: OperationDispatcher): VersionedRoute
         ? await call('services.list', filter, request)
         : await call('services.watch', { ...filter, index: toInt(q.index), ...(q.waitMs === undefined ? {} : { waitMs: toInt(q.waitMs) }) }, request);
     indexed(reply, result.index);
+    // A long-poll ended by shutdown: do not leave its keep-alive connection holding the server open.
+    if (registry?.closing === true) void reply.header('connection', 'close');
     return result;
   };
   const id = (request: FastifyRequest): string => (request.params as { id: string }).id;

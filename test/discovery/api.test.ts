@@ -115,3 +115,18 @@ describe('discovery operations and REST routes', () => {
     expect(adopt.body.error.code).toBe('PH_DISCOVERY_NOT_DISCOVERED');
   });
 });
+
+describe('shutting down with a long-poll open', () => {
+  it('ends pending watches when the server closes, instead of holding the stop for their wait', async () => {
+    const p = await discoveryPlane();
+    const { body } = await p.op('services.list', {});
+    const polling = p.fetch(`/api/v2/services?index=${body.index}&waitMs=60000`).then(async (res) => ({ status: res.status, body: (await res.json()) as { changed: boolean } }));
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await p.stop();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const result = await polling;
+    expect(result.status).toBe(200);
+    expect(result.body.changed).toBe(false);
+  });
+});
