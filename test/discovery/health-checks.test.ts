@@ -144,10 +144,12 @@ describe('health checks against real servers on 127.0.0.1', () => {
     f.registry.register({ name: 'web', id: 'w', address: '127.0.0.1', port: up.port, checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 40, jitter: 0.5 }] });
     await waitFor(() => up.requests.length >= 12, 5_000, '12 checks');
     const gaps = up.requests.slice(1, 12).map((r, i) => r.at - (up.requests[i] as { at: number }).at);
-    for (const gap of gaps) {
-      expect(gap).toBeGreaterThanOrEqual(15);
-      expect(gap).toBeLessThanOrEqual(150);
-    }
+    // Never sooner than interval × (1 − jitter); late only when the machine stalls a timer, so the
+    // median (not each gap) is held to the jittered range.
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(15);
+    const median = [...gaps].sort((x, y) => x - y)[Math.floor(gaps.length / 2)] as number;
+    expect(median).toBeGreaterThanOrEqual(20);
+    expect(median).toBeLessThanOrEqual(80);
     expect(new Set(gaps).size).toBeGreaterThan(2);
   });
 
