@@ -107,17 +107,17 @@ describe('health checks against real servers on 127.0.0.1', () => {
 
   it('expires a TTL check without heartbeats and passes it again on a heartbeat', async () => {
     const { f } = setup();
-    f.registry.register({ name: 'worker', id: 'k', address: '127.0.0.1', port: 1, checks: [{ kind: 'ttl', ttlMs: 150 }] });
+    f.registry.register({ name: 'worker', id: 'k', address: '127.0.0.1', port: 1, checks: [{ kind: 'ttl', ttlMs: 600 }] });
     expect(f.registry.get('k').state).toBe('critical');
     f.registry.heartbeat('k');
     expect(f.registry.get('k').state).toBe('passing');
-    await sleep(80);
+    await sleep(300);
     f.registry.heartbeat('k', 'passing', 'processed 12 jobs');
-    await sleep(100);
+    await sleep(350);
     expect(f.registry.get('k').state).toBe('passing');
     expect(f.registry.get('k').checks[0]?.output).toBe('processed 12 jobs');
     await waitFor(() => f.registry.get('k').state === 'critical', 2_000, 'TTL expiry');
-    expect(f.registry.get('k').checks[0]?.output).toBe('TTL expired: no heartbeat for 150 ms');
+    expect(f.registry.get('k').checks[0]?.output).toBe('TTL expired: no heartbeat for 600 ms');
     f.registry.heartbeat('k', 'warning', 'queue is long');
     expect(f.registry.get('k').state).toBe('warning');
   });
