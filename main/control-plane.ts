@@ -141,6 +141,7 @@ export class ControlPlane {
       });
       monitoring.instrument(http.app);
       monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Console event-socket clients connected', read: () => http.events.clientCount });
+      for (const series of discovery.series()) monitoring.series.register(series);
       this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery };
       void http.app.register(discovery.gateway);
       await this.#startService(monitoring);

@@ -69,6 +69,14 @@ export function buildDiscovery(deps: DiscoveryDeps) {
     lan,
     sync,
     service: new DiscoveryService(registry, checker, runners, sync),
+    /** Numbers for monitoring's history and alert rules (`monitoring.series.register`). */
+    series: () =>
+      (['passing', 'warning', 'critical', 'maintenance'] as const).map((state) => ({
+        name: `discovery.instances_${state}`,
+        unit: 'count',
+        help: `Registered service instances whose health is ${state}`,
+        read: () => registry.counts()[state],
+      })),
     handlers: discoveryHandlers({ registry, balancer, stats, lan }),
     gateway: gatewayPlugin({ registry, balancer, stats, logger: deps.logger.child({ component: 'gateway' }), ...(deps.gateway === undefined ? {} : { options: deps.gateway }) }),
   };

@@ -445,6 +445,13 @@ export class ServiceRegistry {
       });
   }
 
+  /** Instances by health state across every service. */
+  counts(): Record<HealthState, number> {
+    const counts = { passing: 0, warning: 0, critical: 0, maintenance: 0 };
+    for (const entry of this.#entries.values()) counts[entry.state] += 1;
+    return counts;
+  }
+
   /** Passing instances of a service (not maintenance, warning or critical), as the balancer sees them. */
   passing(name: string): readonly Target[] {
     let list = this.#passing.get(name);

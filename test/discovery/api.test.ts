@@ -99,6 +99,13 @@ describe('discovery operations and REST routes', () => {
     expect(worker).toMatchObject({ instances: 1, counts: { passing: 1, warning: 0, critical: 0, maintenance: 0 }, policy: { strategy: 'consistent-hash', hashHeader: 'x-user' } });
   });
 
+  it('offers instance counts by health to monitoring as series', async () => {
+    const { body } = await p.op('monitoring.series', {});
+    const names = body.series.map((s: { name: string }) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['discovery.instances_passing', 'discovery.instances_critical', 'discovery.instances_maintenance']));
+    expect(p.plane.running.discovery.registry.counts()).toMatchObject({ passing: 2, critical: 0 });
+  });
+
   it('deregisters over DELETE, publishing service.deregistered and auditing it', async () => {
     const res = await p.fetch('/api/v2/services/worker-1', { method: 'DELETE', key: operatorKey });
     expect(await json(res)).toEqual({ id: 'worker-1', name: 'worker' });
