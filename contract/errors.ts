@@ -26,6 +26,15 @@ export const errorCatalogue = {
   PH_MONITORING_RULE_NOT_FOUND: { status: 404, message: 'There is no alert rule with that id' },
   PH_MONITORING_UNKNOWN_SERIES: { status: 400, message: 'There is no metric series with that name' },
   PH_MONITORING_BAD_RANGE: { status: 400, message: 'The time range is not valid' },
+  PH_DISCOVERY_NOT_FOUND: { status: 404, message: 'There is no service instance with that id' },
+  PH_DISCOVERY_NO_INSTANCE: { status: 503, message: 'The service has no passing instance to send to' },
+  PH_DISCOVERY_BAD_VERSION: { status: 400, message: 'The version is not a semantic version' },
+  PH_DISCOVERY_BAD_RANGE: { status: 400, message: 'The version range is not a semver range' },
+  PH_DISCOVERY_CHECK_INVALID: { status: 400, message: 'The check definition is not valid' },
+  PH_DISCOVERY_LIMIT: { status: 409, message: 'The registry holds as many instances as it allows' },
+  PH_DISCOVERY_SCOPE_REQUIRED: { status: 403, message: 'This key lacks the gateway scope for that service' },
+  PH_DISCOVERY_UPSTREAM_FAILED: { status: 502, message: 'The upstream instance did not answer' },
+  PH_DISCOVERY_NOT_DISCOVERED: { status: 404, message: 'No LAN service with that name has been discovered' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -2,6 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
+import { ServiceDeregisteredSchema, ServiceHealthSchema, InstanceSchema as DiscoveryInstanceSchema } from './ops/discovery';
 
 /** Every event the console listens to, with the least role that may receive it. */
 export const events = {
@@ -11,6 +12,9 @@ export const events = {
   'monitoring.alert': { payload: AlertSchema, minRole: 'viewer' },
   'monitoring.dependency': { payload: DependencyStatusSchema, minRole: 'viewer' },
   'monitoring.sample': { payload: SampleSchema, minRole: 'viewer' },
+  'service.registered': { payload: DiscoveryInstanceSchema, minRole: 'viewer' },
+  'service.health': { payload: ServiceHealthSchema, minRole: 'viewer' },
+  'service.deregistered': { payload: ServiceDeregisteredSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

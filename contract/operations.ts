@@ -2,12 +2,14 @@ import type { InputOf, OutputOf } from './operation';
 import { securityOperations } from './ops/security';
 import { systemOperations } from './ops/system';
 import { monitoringOperations } from './ops/monitoring';
+import { discoveryOperations } from './ops/discovery';
 
 /** Every console operation. A capability adds its own file under ops/ and one spread here. */
 export const operations = {
   ...systemOperations,
   ...securityOperations,
   ...monitoringOperations,
+  ...discoveryOperations,
 } as const;
 
 export type Operations = typeof operations;

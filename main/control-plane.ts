@@ -6,6 +6,7 @@ import type { LoadedConfig } from './config';
 import { EventBus } from './events';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
+import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { RedisConnection } from './redis';
@@ -29,10 +30,11 @@ export interface ControlPlaneOptions {
   readonly clock?: Clock;
   /** Sampling and health intervals, window and retention of monitoring (tests shorten them). */
   readonly monitoring?: Partial<MonitoringOptions>;
+  readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...discoveryMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -44,6 +46,7 @@ export interface RunningPlane {
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
   readonly monitoring: Monitoring;
+  readonly discovery: Discovery;
 }
 
 /**
@@ -110,14 +113,18 @@ export class ControlPlane {
         dataDir: config.dataDir,
         options: this.options.monitoring,
       });
+      const discovery = buildDiscovery({ db, clock: this.clock, bus, audit, logger: this.logger.child({ component: 'discovery' }), lanAccess: config.lanAccess, version: pilothouseVersion, httpPort: () => this.running.http.address.port, redis: redis?.client ?? null, ...this.options.discovery });
+      await this.#startService(discovery.service);
 
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
+        ...discovery.handlers,
       };
       const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
       const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
+      routes.push(...discoveryRoutes(dispatcher, discovery.registry));
       const http = new HttpServer({
         host: config.host,
         port: config.port,
@@ -134,9 +141,12 @@ export class ControlPlane {
       });
       monitoring.instrument(http.app);
       monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Console event-socket clients connected', read: () => http.events.clientCount });
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring };
+      for (const series of discovery.series()) monitoring.series.register(series);
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery };
+      void http.app.register(discovery.gateway);
       await this.#startService(monitoring);
       await this.#startService(http);
+      if (config.lanAccess) await this.#startService(discovery.lan);
 
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
       this.#publisher = new StatusPublisher(bus, () => this.status());

@@ -1,10 +1,396 @@
-import { EmptyState, PageHeader } from '../components/ui';
+import { Fragment, useState } from 'react';
+import type { OperationResult } from '../../../contract/operations';
+import { useAction, useOperation, useSession } from '../client/client-context';
+import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge, formatTime } from '../components/ui';
 
+type Instance = OperationResult<'services.list'>['instances'][number];
+type Summary = OperationResult<'services.summary'>['services'][number];
+type Traffic = OperationResult<'services.traffic'>['instances'][number];
+type HealthState = Instance['state'];
+type Strategy = Summary['policy']['strategy'];
+
+const healthColors: Record<HealthState, string> = { passing: 'var(--ok)', warning: 'var(--warn)', critical: 'var(--bad)', maintenance: 'var(--idle)' };
+const healthOrder: readonly HealthState[] = ['passing', 'warning', 'critical', 'maintenance'];
+const strategies: readonly Strategy[] = ['round-robin', 'weighted', 'least-requests', 'random', 'consistent-hash'];
+const registryEvents = ['service.registered', 'service.health', 'service.deregistered'] as const;
+
+/**
+ * The service registry: each service with its instances counted by health, a filter by state, tag
+ * and version range, every instance's checks (status, output, history), gateway traffic and
+ * ejections, and the LAN services found over mDNS with an Adopt action.
+ */
 export function ServicesView() {
+  const { role } = useSession();
+  const canChange = role !== 'viewer';
+  const [state, setState] = useState<HealthState | ''>('');
+  const [tag, setTag] = useState('');
+  const [versionRange, setVersionRange] = useState('');
+  const [open, setOpen] = useState<string | null>(null);
+
+  const filter = {
+    ...(state === '' ? {} : { state }),
+    ...(tag.trim() === '' ? {} : { tag: tag.trim() }),
+    ...(versionRange.trim() === '' ? {} : { versionRange: versionRange.trim() }),
+  };
+  const summary = useOperation('services.summary', filter, { refreshOn: registryEvents });
+  const list = useOperation('services.list', filter, { refreshOn: registryEvents });
+  const traffic = useOperation('services.traffic', {}, { refreshOn: registryEvents, intervalMs: 2_000 });
+  const discovered = useOperation('services.discovered', {}, { intervalMs: 5_000 });
+  const maintenance = useAction('services.maintenance');
+  const deregister = useAction('services.deregister');
+  const configure = useAction('services.configure');
+  const adopt = useAction('services.adopt');
+
+  const trafficById = new Map((traffic.data?.instances ?? []).map((t) => [t.id, t]));
+  const services = summary.data?.services ?? [];
+  const instances = list.data?.instances ?? [];
+  const totals = services.reduce(
+    (acc, s) => {
+      for (const h of healthOrder) acc[h] += s.counts[h];
+      acc.all += s.instances;
+      return acc;
+    },
+    { passing: 0, warning: 0, critical: 0, maintenance: 0, all: 0 },
+  );
+  const actionError = maintenance.error ?? deregister.error ?? configure.error ?? adopt.error;
+  const refreshAll = () => {
+    summary.reload();
+    list.reload();
+    traffic.reload();
+  };
+
   return (
     <>
-      <PageHeader title="Services" />
-      <EmptyState title="Not running on this node yet">Registered LAN services, their health checks and load-balancing stats will show here once the service registry is running.</EmptyState>
+      <PageHeader title="Services" subtitle="LAN programs registered with Pilothouse: their health checks, balancing and gateway traffic." />
+      <ErrorBanner error={summary.error ?? list.error} />
+      <ErrorBanner
+        error={actionError}
+        onDismiss={() => {
+          maintenance.clearError();
+          deregister.clearError();
+          configure.clearError();
+          adopt.clearError();
+        }}
+      />
+
+      <div className="stats" data-testid="services-stats">
+        <Stat label="Services" value={services.length} />
+        <Stat label="Instances passing (picked by the balancer)" value={`${totals.passing} of ${totals.all}`} tone={totals.all === 0 ? undefined : totals.passing === totals.all ? 'ok' : 'warn'} />
+        <Stat label="Instances critical" value={totals.critical} tone={totals.critical > 0 ? 'bad' : 'ok'} />
+        <Stat label="Instances in maintenance or warning" value={totals.maintenance + totals.warning} tone={totals.maintenance + totals.warning > 0 ? 'warn' : undefined} />
+      </div>
+
+      <Card>
+        <div className="inline-form">
+          <label>
+            State
+            <select aria-label="State" value={state} onChange={(e) => setState(e.target.value as HealthState | '')}>
+              <option value="">any state</option>
+              {healthOrder.map((h) => (
+                <option key={h} value={h}>
+                  {h}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Tag
+            <input aria-label="Tag" value={tag} onChange={(e) => setTag(e.target.value)} placeholder="e.g. eu" maxLength={64} style={{ minWidth: 140 }} />
+          </label>
+          <label>
+            Version range
+            <input aria-label="Version range" value={versionRange} onChange={(e) => setVersionRange(e.target.value)} placeholder="e.g. ^2.1 or >=1 <3" maxLength={200} style={{ minWidth: 180 }} />
+          </label>
+        </div>
+      </Card>
+
+      <Card title="Services · instances by health">
+        {services.length === 0 ? (
+          <EmptyState title="No services match">
+            LAN programs register with <code>POST /api/v2/services</code> (an operator key) and appear here with their checks.
+          </EmptyState>
+        ) : (
+          <table className="table" data-testid="services-summary">
+            <thead>
+              <tr>
+                <th>Service</th>
+                <th>Instances by health</th>
+                <th>Versions</th>
+                <th>Tags</th>
+                <th>Balancing</th>
+              </tr>
+            </thead>
+            <tbody>
+              {services.map((s) => (
+                <tr key={s.name} data-testid={`service-${s.name}`}>
+                  <td className="mono">{s.name}</td>
+                  <td>
+                    <HealthBar counts={s.counts} total={s.instances} />
+                  </td>
+                  <td className="mono small">{s.versions.join(', ') || '—'}</td>
+                  <td className="small">{s.tags.join(', ') || '—'}</td>
+                  <td>
+                    <select
+                      aria-label={`Strategy for ${s.name}`}
+                      value={s.policy.strategy}
+                      disabled={!canChange || configure.pending}
+                      onChange={(e) => void configure.run({ name: s.name, strategy: e.target.value as Strategy }).then(refreshAll)}
+                    >
+                      {strategies.map((st) => (
+                        <option key={st} value={st}>
+                          {st}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+
+      <Card title="Instances">
+        <table className="table" data-testid="instances-table">
+          <thead>
+            <tr>
+              <th>Instance</th>
+              <th>Address</th>
+              <th>Version</th>
+              <th>Health</th>
+              <th>Checks</th>
+              <th>Gateway traffic</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {instances.map((i) => (
+              <Fragment key={i.id}>
+                <tr data-testid={`instance-${i.id}`}>
+                  <td>
+                    <button className="link mono" onClick={() => setOpen(open === i.id ? null : i.id)} aria-expanded={open === i.id}>
+                      {i.id}
+                    </button>
+                    <div className="muted small">{i.name}</div>
+                  </td>
+                  <td className="mono small">
+                    {i.address}:{i.port}
+                  </td>
+                  <td className="mono small">{i.version ?? '—'}</td>
+                  <td>
+                    <StatusBadge state={i.state} />
+                    {i.maintenance !== null && <div className="muted small">{i.maintenance.reason}</div>}
+                  </td>
+                  <td>
+                    {i.checks.length === 0 ? (
+                      <span className="muted small">no checks</span>
+                    ) : (
+                      i.checks.map((c) => (
+                        <div key={c.id} className="small" title={c.output}>
+                          <StatusBadge state={c.status} /> <span className="mono">{c.id}</span>
+                        </div>
+                      ))
+                    )}
+                  </td>
+                  <td>
+                    <TrafficCell traffic={trafficById.get(i.id)} />
+                  </td>
+                  <td className="right">
+                    {canChange && (
+                      <div style={{ display: 'flex', gap: 6, justifyContent: 'flex-end' }}>
+                        <button
+                          disabled={maintenance.pending}
+                          onClick={() => {
+                            const enabled = i.maintenance === null;
+                            const reason = enabled ? window.prompt(`Put ${i.id} into maintenance? It will not be picked until you take it out. Reason:`, 'Maintenance') : '';
+                            if (enabled && reason === null) return;
+                            void maintenance.run({ id: i.id, enabled, ...(enabled && reason ? { reason } : {}) }).then(refreshAll);
+                          }}
+                        >
+                          {i.maintenance === null ? 'Maintenance' : 'End maintenance'}
+                        </button>
+                        <button
+                          className="danger"
+                          disabled={deregister.pending}
+                          onClick={() => {
+                            if (window.confirm(`Deregister ${i.id}? It leaves the registry and the gateway stops sending to it.`)) {
+                              void deregister.run({ id: i.id }).then(refreshAll);
+                            }
+                          }}
+                        >
+                          Deregister
+                        </button>
+                      </div>
+                    )}
+                  </td>
+                </tr>
+                {open === i.id && (
+                  <tr>
+                    <td colSpan={7}>
+                      <InstanceDetail id={i.id} />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+
+      <TrafficChart rows={(traffic.data?.instances ?? []).filter((t) => t.requests > 0)} />
+
+      <Card title="Discovered on the LAN (mDNS)">
+        {discovered.data === undefined ? null : !discovered.data.enabled ? (
+          <p className="muted">LAN access is off, so Pilothouse neither announces itself nor browses over mDNS. Start it with --lan to find services on the network.</p>
+        ) : discovered.data.services.length === 0 ? (
+          <p className="muted">Nothing found yet. Pilothouse asks the network again every 30 s.</p>
+        ) : (
+          <table className="table" data-testid="discovered-table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Type</th>
+                <th>Where</th>
+                <th>Last seen</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {discovered.data.services.map((d) => (
+                <tr key={d.fqdn}>
+                  <td>{d.name}</td>
+                  <td className="mono small">_{d.type}._tcp</td>
+                  <td className="mono small">
+                    {d.addresses[0] ?? d.host}:{d.port}
+                  </td>
+                  <td className="small">{formatTime(d.lastSeenAt)}</td>
+                  <td className="right">
+                    {d.adoptedAs !== null ? (
+                      <span className="muted small">adopted as {d.adoptedAs}</span>
+                    ) : (
+                      canChange && (
+                        <button disabled={adopt.pending} onClick={() => void adopt.run({ fqdn: d.fqdn }).then(() => (discovered.reload(), refreshAll()))}>
+                          Adopt
+                        </button>
+                      )
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
     </>
+  );
+}
+
+/** A stacked bar of a service's instances by health, with the counts written out beside it. */
+function HealthBar({ counts, total }: { counts: Summary['counts']; total: number }) {
+  const width = 160;
+  let x = 0;
+  return (
+    <div style={{ display: 'flex', alignItems: 'center', gap: 10 }}>
+      <svg width={width} height={12} role="img" aria-label={`${total} instances by health`} style={{ background: 'var(--panel-2)', borderRadius: 3 }}>
+        {healthOrder.map((h) => {
+          const w = total === 0 ? 0 : (counts[h] / total) * width;
+          const rect = <rect key={h} x={x} y={0} width={w} height={12} fill={healthColors[h]} />;
+          x += w;
+          return rect;
+        })}
+      </svg>
+      <span className="small" data-testid="health-counts">
+        {healthOrder
+          .filter((h) => counts[h] > 0)
+          .map((h) => `${counts[h]} ${h}`)
+          .join(' · ') || 'no instances'}{' '}
+        <span className="muted">of {total}</span>
+      </span>
+    </div>
+  );
+}
+
+function TrafficCell({ traffic }: { traffic: Traffic | undefined }) {
+  if (traffic === undefined || traffic.requests === 0) return <span className="muted small">none</span>;
+  return (
+    <div className="small">
+      {traffic.requests} req · {traffic.errors} err · p99 {traffic.p99Ms.toFixed(1)} ms
+      {traffic.ejected && (
+        <div>
+          <StatusBadge state="critical" /> ejected until {formatTime(traffic.ejectedUntil)}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** Requests and errors per instance through the gateway, as horizontal bars. */
+function TrafficChart({ rows }: { rows: Traffic[] }) {
+  if (rows.length === 0) return null;
+  const max = Math.max(...rows.map((r) => r.requests));
+  const barWidth = 420;
+  return (
+    <Card title="Gateway traffic per instance">
+      <svg width={barWidth + 260} height={rows.length * 24 + 8} role="img" aria-label="Requests and errors per instance">
+        {rows.map((r, n) => {
+          const y = n * 24 + 4;
+          const w = (r.requests / max) * barWidth;
+          const e = (r.errors / max) * barWidth;
+          return (
+            <g key={r.id}>
+              <text x={0} y={y + 13} fill="var(--muted)" fontSize={12}>
+                {r.id.length > 28 ? `${r.id.slice(0, 27)}…` : r.id}
+              </text>
+              <rect x={200} y={y} width={Math.max(w, 1)} height={16} fill="var(--accent)" opacity={0.7} />
+              <rect x={200} y={y} width={e} height={16} fill="var(--bad)" />
+              <text x={206 + w} y={y + 13} fill="var(--text)" fontSize={12}>
+                {r.requests} ({r.errors} err){r.ejected ? ' · ejected' : ''}
+              </text>
+            </g>
+          );
+        })}
+      </svg>
+    </Card>
+  );
+}
+
+/** Every check of one instance: what it probes, its status, last output and status history. */
+function InstanceDetail({ id }: { id: string }) {
+  const detail = useOperation('services.get', { id }, { refreshOn: ['service.health'] });
+  if (detail.error !== null) return <ErrorBanner error={detail.error} />;
+  const instance = detail.data?.instance;
+  if (instance === undefined) return <span className="muted">Loading…</span>;
+  return (
+    <div data-testid={`instance-detail-${id}`} style={{ display: 'grid', gap: 12 }}>
+      <div className="small muted">
+        Registered {formatTime(instance.registeredAt)} · last heartbeat {formatTime(instance.lastHeartbeatAt)} · weight {instance.weight}
+        {instance.tags.length > 0 && ` · tags ${instance.tags.join(', ')}`}
+      </div>
+      {instance.checks.map((c) => (
+        <div key={c.id} style={{ borderLeft: `3px solid ${healthColors[c.status]}`, paddingLeft: 10 }}>
+          <div>
+            <StatusBadge state={c.status} /> <strong className="mono">{c.id}</strong> <span className="muted small">{c.target} · every {c.intervalMs} ms · checked {formatTime(c.checkedAt)}</span>
+          </div>
+          <pre className="mono small" style={{ whiteSpace: 'pre-wrap', margin: '6px 0', maxHeight: 120, overflow: 'auto' }}>
+            {c.output}
+          </pre>
+          {c.criticalSince !== null && c.deregisterAfterMs !== null && (
+            <div className="small muted">
+              Critical since {formatTime(c.criticalSince)}; deregistered after {Math.round(c.deregisterAfterMs / 1000)} s critical.
+            </div>
+          )}
+          {(c.history ?? []).length > 0 && (
+            <div className="small muted">
+              History:{' '}
+              {(c.history ?? []).map((h, n) => (
+                <span key={n} title={h.output} style={{ color: healthColors[h.status], marginRight: 8 }}>
+                  {h.status} {new Date(h.at).toLocaleTimeString()}
+                </span>
+              ))}
+            </div>
+          )}
+        </div>
+      ))}
+    </div>
   );
 }

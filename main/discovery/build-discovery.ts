@@ -1,0 +1,85 @@
+import type { Database } from 'better-sqlite3';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock';
+import type { EventBus } from '../events/event-bus';
+import type { Logger } from '../logger';
+import type { AuditLog } from '../security/audit-log';
+import { CheckRunners } from './check-runners';
+import { lanDefaults, type LanDiscoveryOptions } from './defaults';
+import { DiscoveryService } from './discovery-service';
+import { gatewayPlugin, type GatewayOptions } from './gateway';
+import { GatewayStats } from './gateway-stats';
+import { HealthChecker, type HealthCheckerOptions } from './health-checker';
+import { LanDiscovery } from './lan-discovery';
+import { LoadBalancer } from './load-balancer';
+import { discoveryHandlers } from './operations';
+import { RedisSync, type RedisSyncOptions } from './redis-sync';
+import { ServiceRegistry } from './registry';
+
+export interface DiscoveryDeps {
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly audit: AuditLog;
+  readonly logger: Logger;
+  /** LAN access on: mDNS announces and browses. Off: it never binds the mDNS port. */
+  readonly lanAccess: boolean;
+  readonly version: string;
+  /** The embedded server's port, read once it listens (for the mDNS announcement). */
+  readonly httpPort: () => number;
+  readonly lan?: Partial<LanDiscoveryOptions>;
+  readonly checker?: HealthCheckerOptions;
+  readonly gateway?: GatewayOptions;
+  /** With a Redis client, the registry is shared with every node on that Redis and each check runs on one node. */
+  readonly redis?: Redis | null;
+  readonly redisSync?: RedisSyncOptions;
+}
+
+/**
+ * Builds the discovery capability's parts from what the composition root has. Nothing starts
+ * here: `service` (registry + checks) starts before the HTTP server, `lan` after it (it announces
+ * the server's port), and `gateway` is registered on the server's fastify instance before it starts.
+ */
+export function buildDiscovery(deps: DiscoveryDeps) {
+  const registry = new ServiceRegistry(deps.db, deps.clock, deps.bus, deps.audit);
+  const runners = new CheckRunners();
+  const sync = deps.redis === undefined || deps.redis === null ? null : new RedisSync(registry, deps.redis, deps.logger.child({ component: 'discovery-redis' }), deps.redisSync);
+  const checker = new HealthChecker(registry, runners, deps.clock, deps.logger.child({ component: 'health-checks' }), {
+    ...deps.checker,
+    ...(sync === null ? {} : { owns: (id: string) => sync.owns(id) }),
+  });
+  const balancer = new LoadBalancer(registry, deps.clock);
+  const stats = new GatewayStats();
+  const lan = new LanDiscovery({
+    enabled: deps.lanAccess,
+    version: deps.version,
+    port: deps.httpPort,
+    options: { ...lanDefaults, ...deps.lan },
+    clock: deps.clock,
+    logger: deps.logger.child({ component: 'mdns' }),
+  });
+  balancer.onEjection((name, ejection) =>
+    deps.logger.warn({ service: name, instance: ejection.id, until: new Date(ejection.until).toISOString(), ejections: ejection.ejections }, 'outlier ejected'),
+  );
+  return {
+    registry,
+    checker,
+    balancer,
+    stats,
+    lan,
+    sync,
+    service: new DiscoveryService(registry, checker, runners, sync),
+    /** Numbers for monitoring's history and alert rules (`monitoring.series.register`). */
+    series: () =>
+      (['passing', 'warning', 'critical', 'maintenance'] as const).map((state) => ({
+        name: `discovery.instances_${state}`,
+        unit: 'count',
+        help: `Registered service instances whose health is ${state}`,
+        read: () => registry.counts()[state],
+      })),
+    handlers: discoveryHandlers({ registry, balancer, stats, lan }),
+    gateway: gatewayPlugin({ registry, balancer, stats, logger: deps.logger.child({ component: 'gateway' }), ...(deps.gateway === undefined ? {} : { options: deps.gateway }) }),
+  };
+}
+
+export type Discovery = ReturnType<typeof buildDiscovery>;

@@ -1,0 +1,174 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import replyFrom from '@fastify/reply-from';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PhError } from '../../contract/errors';
+import type { Logger } from '../logger';
+import { callerHasScope, type Caller } from '../security/caller';
+import type { GatewayStats } from './gateway-stats';
+import type { LoadBalancer, Outcome } from './load-balancer';
+import type { ServiceRegistry, Target } from './registry';
+
+export const GATEWAY_PREFIX = '/gw';
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+/** RFC 9110 idempotent methods: safe to send again to another instance. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Failures where the upstream never produced a response: the request can go elsewhere. */
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+/** Upstream bodies up to this size (by Content-Length) are buffered and sent in one write. */
+const SMALL_BODY_BYTES = 64 * 1024;
+
+export interface GatewayOptions {
+  /** Time to wait for an upstream's response headers. */
+  readonly upstreamTimeoutMs?: number;
+  /** Connections kept per upstream instance. */
+  readonly connectionsPerUpstream?: number;
+}
+
+export interface GatewayDeps {
+  readonly registry: ServiceRegistry;
+  readonly balancer: LoadBalancer;
+  readonly stats: GatewayStats;
+  readonly logger: Logger;
+  readonly options?: GatewayOptions;
+}
+
+/**
+ * `/gw/<service>/<path>`: proxies to an instance the balancer picks, through @fastify/reply-from on
+ * undici (pooled keep-alive connections per upstream). Adds X-Forwarded-* and Forwarded, drops the
+ * caller's Pilothouse credential, and sends an idempotent request once more to another instance
+ * when the first never answered (refused, reset, connect timeout). Callers need the `gateway` or
+ * `gateway:<service>` scope. Mount it on the HTTP server's fastify instance before it starts.
+ */
+export function gatewayPlugin(deps: GatewayDeps) {
+  return async function gateway(app: FastifyInstance): Promise<void> {
+    await app.register(replyFrom, {
+      disableRequestLogging: true,
+      retryMethods: [],
+      undici: {
+        connections: deps.options?.connectionsPerUpstream ?? 64,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        headersTimeout: deps.options?.upstreamTimeoutMs ?? 30_000,
+        bodyTimeout: deps.options?.upstreamTimeoutMs ?? 30_000,
+        connect: { timeout: 2_000 },
+      },
+    });
+    // The body is passed through as bytes, whatever its type: the gateway never parses it.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
+
+    const handler = (request: FastifyRequest, reply: FastifyReply): void => {
+      const { service } = request.params as { service: string };
+      const caller = request.caller as Caller | null;
+      if (caller === null || !(callerHasScope(caller, 'gateway') || callerHasScope(caller, `gateway:${service}`))) {
+        throw new PhError('PH_DISCOVERY_SCOPE_REQUIRED', `Calling ${service} through the gateway needs a key with the gateway or gateway:${service} scope`);
+      }
+      const raw = request.raw.url ?? '/';
+      const prefix = `${GATEWAY_PREFIX}/${encodeURIComponent(service)}`;
+      const rest = raw.startsWith(prefix) ? raw.slice(prefix.length) : raw.slice(GATEWAY_PREFIX.length + 1 + service.length);
+      const path = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
+      const policy = deps.registry.policy(service);
+      const hashKey = policy.strategy === 'consistent-hash' ? (headerValue(request, policy.hashHeader) ?? request.ip) : undefined;
+      send(request, reply, service, path, hashKey, new Set());
+    };
+
+    const send = (request: FastifyRequest, reply: FastifyReply, service: string, path: string, key: string | undefined, tried: Set<string>): void => {
+      const target = deps.balancer.pick(service, { key, exclude: tried });
+      tried.add(target.id);
+      deps.balancer.begin(target);
+      const started = performance.now();
+      let ended = false;
+      const end = (outcome: Outcome, error?: string): void => {
+        if (ended) return;
+        ended = true;
+        deps.balancer.end(target, outcome);
+        deps.stats.record(target, performance.now() - started, outcome, error);
+      };
+      const body = request.body instanceof Buffer && request.body.length > 0 && request.method !== 'GET' && request.method !== 'HEAD' ? request.body : undefined;
+      void reply.from(`http://${hostPort(target)}${path}`, {
+        ...(body === undefined ? {} : { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }),
+        rewriteRequestHeaders: (_req, headers) => forwardingHeaders(request, headers, service),
+        onResponse: (_req, res, upstream) => {
+          end(upstream.statusCode >= 500 ? 'http-5xx' : 'ok', upstream.statusCode >= 500 ? `HTTP ${upstream.statusCode}` : undefined);
+          const length = Number((upstream as unknown as { headers: Record<string, string | undefined> }).headers['content-length'] ?? -1);
+          if (length < 0 || length > SMALL_BODY_BYTES) {
+            void res.send(upstream.stream);
+            return;
+          }
+          // A small body goes out with the headers in one write instead of a piped stream's several.
+          const chunks: Buffer[] = [];
+          upstream.stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+          upstream.stream.once('end', () => void res.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+          upstream.stream.once('error', (err: Error) => res.raw.destroy(err));
+        },
+        onError: (res, { error }) => {
+          const code = errorCode(error);
+          const neverAnswered = CONNECT_FAILURES.has(code);
+          end(neverAnswered ? 'connect-failure' : 'http-5xx', code);
+          if (neverAnswered && IDEMPOTENT.has(request.method) && tried.size < 2 && !res.sent) {
+            try {
+              send(request, reply, service, path, key, tried);
+              return;
+            } catch (err) {
+              if (!(err instanceof PhError)) throw err;
+            }
+          }
+          const failure =
+            code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT'
+              ? new PhError('PH_DISCOVERY_UPSTREAM_FAILED', `${target.id} did not answer in time`)
+              : new PhError('PH_DISCOVERY_UPSTREAM_FAILED', `${target.id} failed: ${code}`, { details: { instance: target.id, tried: [...tried] } });
+          void res.code(code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT' ? 504 : failure.status).send(failure.toBody());
+        },
+      });
+    };
+
+    // Long-polls would hold the server's close for up to their wait: end them as soon as it starts closing.
+    app.addHook('preClose', (done) => {
+      deps.registry.releaseWatchers();
+      done();
+    });
+
+    for (const url of [`${GATEWAY_PREFIX}/:service`, `${GATEWAY_PREFIX}/:service/*`]) {
+      // reply-from warns on every upstream failure; the gateway counts those in its stats instead of logging each.
+      app.route({ method: [...METHODS], url, config: { access: 'viewer' }, schema: { hide: true }, logLevel: 'error', handler });
+    }
+  };
+}
+
+function hostPort(target: Target): string {
+  return target.address.includes(':') ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+}
+
+function headerValue(request: FastifyRequest, name: string | null): string | undefined {
+  if (name === null) return undefined;
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The error code under reply-from's wrapper: undici's (ECONNREFUSED) when reply-from wrapped it. */
+function errorCode(error: unknown): string {
+  const e = error as { code?: string; cause?: { code?: string } };
+  if (e.cause?.code !== undefined && (e.code === undefined || e.code.startsWith('FST_REPLY_FROM'))) return e.cause.code;
+  return e.code ?? 'UNKNOWN';
+}
+
+function forwardingHeaders(req: FastifyRequest, headers: IncomingHttpHeaders, service: string): IncomingHttpHeaders {
+  const out = { ...headers };
+  // The caller's Pilothouse key or token is for Pilothouse, never for the upstream.
+  delete out.authorization;
+  const client = req.ip;
+  const proto = req.protocol;
+  const host = req.headers.host ?? '';
+  const prior = req.headers['x-forwarded-for'];
+  out['x-forwarded-for'] = prior === undefined ? client : `${Array.isArray(prior) ? prior.join(', ') : prior}, ${client}`;
+  out['x-forwarded-proto'] = proto;
+  out['x-forwarded-host'] = host;
+  out['x-forwarded-prefix'] = `${GATEWAY_PREFIX}/${service}`;
+  const forwardedFor = client.includes(':') ? `"[${client}]"` : client;
+  const priorForwarded = req.headers.forwarded;
+  const element = `for=${forwardedFor};host=${JSON.stringify(host)};proto=${proto}`;
+  out.forwarded = priorForwarded === undefined ? element : `${priorForwarded}, ${element}`;
+  out['x-request-id'] = req.headers['x-request-id'] ?? String(req.id);
+  return out;
+}
