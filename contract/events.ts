@@ -1,4 +1,5 @@
 import type { Static } from '@sinclair/typebox';
+import { JobChangedSchema, JobProgressSchema } from './ops/jobs';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 
@@ -7,6 +8,8 @@ export const events = {
   'system.status': { payload: SystemStatusSchema, minRole: 'viewer' },
   'service.state': { payload: ServiceStatusSchema, minRole: 'viewer' },
   'audit.appended': { payload: AuditEntrySchema, minRole: 'operator' },
+  'jobs.changed': { payload: JobChangedSchema, minRole: 'viewer' },
+  'jobs.progress': { payload: JobProgressSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

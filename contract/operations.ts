@@ -1,4 +1,5 @@
 import type { InputOf, OutputOf } from './operation';
+import { jobsOperations } from './ops/jobs';
 import { securityOperations } from './ops/security';
 import { systemOperations } from './ops/system';
 
@@ -6,6 +7,7 @@ import { systemOperations } from './ops/system';
 export const operations = {
   ...systemOperations,
   ...securityOperations,
+  ...jobsOperations,
 } as const;
 
 export type Operations = typeof operations;

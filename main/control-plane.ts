@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
 import { systemClock, type Clock } from './clock';
 import type { LoadedConfig } from './config';
 import { EventBus } from './events';
@@ -30,7 +31,7 @@ export interface ControlPlaneOptions {
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...batchMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -41,6 +42,7 @@ export interface RunningPlane {
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
+  readonly batch: BatchCapability;
 }
 
 /**
@@ -97,15 +99,19 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
+      const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus });
+      for (const service of batch.services) await this.#startService(service);
 
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
+        ...batchHandlers(batch),
       };
       const dispatcher = new OperationDispatcher(handlers, audit, ({ name, ok }) =>
         metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
       );
       const routes: VersionedRoute[] = [statusRoute(() => this.status())];
+      routes.push(...batchRoutes(dispatcher));
       const http = new HttpServer({
         host: config.host,
         port: config.port,
@@ -120,7 +126,7 @@ export class ControlPlane {
         readiness: () => this.readiness(),
         routes,
       });
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics };
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, batch };
       await this.#startService(http);
 
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
