@@ -117,7 +117,6 @@ export class SqliteJobQueue implements JobQueue {
 
   async start(): Promise<void> {
     this.#state = 'starting';
-    this.#publishAll(this.store.reconcileParents(this.clock.now()));
     this.#pruneNow();
     if (this.#work) {
       this.#timers.push(setInterval(() => this.#wake(), this.#pollMs));
@@ -360,6 +359,7 @@ export class SqliteJobQueue implements JobQueue {
 
   #pruneNow(): void {
     try {
+      this.#publishAll(this.store.reconcileParents(this.clock.now()));
       const removed = this.store.prune(this.clock.now(), this.#prune);
       if (removed > 0) this.logger.debug({ removed }, 'pruned ended jobs');
     } catch (err) {
