@@ -99,7 +99,7 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
-      const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus });
+      const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus, redis: redis?.client ?? null });
       for (const service of batch.services) await this.#startService(service);
 
       const handlers: OperationHandlers = {

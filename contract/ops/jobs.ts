@@ -126,7 +126,7 @@ export const JobProgressSchema = Type.Object({
   message: Type.Union([Type.String(), Type.Null()]),
 });
 
-const IdInput = Type.Object({ id: Type.String({ minLength: 1, maxLength: 40 }) }, { additionalProperties: false });
+const IdInput = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
 export const jobsOperations = {
   'jobs.stats': defineOperation({
@@ -142,7 +142,7 @@ export const jobsOperations = {
       {
         state: Type.Optional(JobStateSchema),
         type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-        parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+        parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
         offset: Type.Optional(Type.Integer({ minimum: 0 })),
       },

@@ -12,3 +12,4 @@ export { registerBuiltinJobs } from './builtin-jobs';
 export { batchHandlers, type BatchHandlerDeps } from './operations';
 export { batchRoutes } from './routes';
 export { createBatchCapability, type BatchCapability, type BatchCapabilityDeps } from './capability';
+export { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
