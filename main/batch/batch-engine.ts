@@ -5,7 +5,7 @@ import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import { BatchOutbox } from './batch-outbox';
 import type { ResourceRegistry } from './batch-registry';
-import type { BatchMode, BatchOp, BatchReport, BatchSpec, OpContext, OpReport, OpStatus } from './batch-types';
+import type { BatchMode, BatchOp, BatchReport, BatchSpec, OpContext, OpHandler, OpReport, OpStatus, ResourceHooks, Validator } from './batch-types';
 
 export interface ApplyOptions {
   readonly batchId?: string;
@@ -61,7 +61,7 @@ export class BatchEngine {
       const running = this.#inFlight.get(options.batchId);
       if (running !== undefined) return running;
       const row = this.db.prepare('SELECT mode, report FROM batches WHERE id = ?').get(options.batchId) as { mode: BatchMode; report: string | null } | undefined;
-      if (row?.report != null) return JSON.parse(row.report) as BatchReport;
+      if (row?.report != null) return expandReport(row.report);
       if (row !== undefined) return this.#once(options.batchId, () => this.#runNonAtomic(options.batchId as string, spec, options));
     }
     const report = mode === 'atomic' ? this.applyAtomic(spec, options.batchId) : await this.#applyNonAtomic(spec, options);
@@ -86,18 +86,18 @@ export class BatchEngine {
     const startedAt = this.clock.now();
     const report = emptyReport(batchId, 'atomic', ops.length, startedAt);
     const ctx = { db: this.db, batchId, index: 0 };
-    const specJson = JSON.stringify(spec);
+    const plan = new PlanCache(this.registry);
     const run = this.db.transaction(() => {
-      this.#insertBatch.run(batchId, 'atomic', 'running', specJson, startedAt);
       this.#beforeBatch(ops, batchId, 'atomic');
-      const refusals = this.#validateAll(ops, ctx);
+      const refusals = this.#validateAll(ops, ctx, plan);
       if (refusals.length > 0) throw new Refused(refusals);
       for (let i = 0; i < ops.length; i += 1) {
         const op = ops[i] as BatchOp;
         ctx.index = i;
         try {
-          this.registry.get(op.resource)?.hooks?.beforeOperation?.(op, ctx);
-          const result = this.registry.handlerFor(op)(op, ctx);
+          const step = plan.of(op);
+          step.before?.(op, ctx);
+          const result = (step.handler as OpHandler)(op, ctx);
           const entry = report.operations[i] as OpReport;
           entry.status = 'succeeded';
           if (result !== undefined) entry.result = result;
@@ -105,9 +105,11 @@ export class BatchEngine {
           throw new Refused([{ index: i, ...errorOf(err, 'PH_BATCH_OPERATION_FAILED') }]);
         }
       }
-      this.outbox.record(batchId, ops, 0, ops.length - 1, true);
+      // The stored spec feeds the outbox on restart; without hooks owed nothing reads it.
+      const owed = this.outbox.record(batchId, ops, 0, ops.length - 1, true);
       finish(report, this.clock.now());
-      this.#finishBatch.run(report.status, JSON.stringify(report), this.clock.now(), batchId);
+      this.#insertBatch.run(batchId, 'atomic', 'running', owed ? JSON.stringify(spec) : '', startedAt);
+      this.#finishBatch.run(report.status, compactReport(report), this.clock.now(), batchId);
     });
     try {
       run();
@@ -126,8 +128,8 @@ export class BatchEngine {
       report.errors = err.errors;
       finish(report, this.clock.now());
       this.db.transaction(() => {
-        this.#insertBatch.run(batchId, 'atomic', 'running', specJson, startedAt);
-        this.#finishBatch.run(report.status, JSON.stringify(report), this.clock.now(), batchId);
+        this.#insertBatch.run(batchId, 'atomic', 'running', '', startedAt);
+        this.#finishBatch.run(report.status, compactReport(report), this.clock.now(), batchId);
       })();
     }
     return report;
@@ -196,7 +198,7 @@ export class BatchEngine {
     const report = this.#reportFromRows(batchId, 'non-atomic', created.created_at);
     finish(report, this.clock.now());
     this.db.transaction(() => {
-      this.#finishBatch.run(report.status, JSON.stringify(report), this.clock.now(), batchId);
+      this.#finishBatch.run(report.status, compactReport(report), this.clock.now(), batchId);
       this.outbox.recordAfterBatch(batchId, ops, report.counts.succeeded);
     })();
     options.onProgress?.(ops.length, ops.length);
@@ -208,7 +210,7 @@ export class BatchEngine {
       | { mode: BatchMode; status: string; report: string | null; created_at: number }
       | undefined;
     if (row === undefined) throw new PhError('PH_BATCH_NOT_FOUND', `There is no batch ${batchId}`);
-    if (row.report !== null) return JSON.parse(row.report) as BatchReport;
+    if (row.report !== null) return expandReport(row.report);
     const report = this.#reportFromRows(batchId, row.mode, row.created_at);
     report.durationMs = this.clock.now() - row.created_at;
     return report;
@@ -272,12 +274,27 @@ export class BatchEngine {
     }
   }
 
-  #validateAll(ops: readonly BatchOp[], ctx: { db: Database; batchId: string; index: number }): { index: number; code: string; message: string }[] {
+  #validateAll(ops: readonly BatchOp[], ctx: { db: Database; batchId: string; index: number }, plan: PlanCache): { index: number; code: string; message: string }[] {
     const refusals: { index: number; code: string; message: string }[] = [];
     for (let i = 0; i < ops.length; i += 1) {
       ctx.index = i;
-      const refusal = this.#validateOne(ops[i] as BatchOp, ctx);
-      if (refusal !== null) refusals.push({ index: i, ...refusal });
+      const op = ops[i] as BatchOp;
+      const step = plan.of(op);
+      if (step.refusal !== null) {
+        refusals.push({ index: i, ...step.refusal });
+        continue;
+      }
+      try {
+        for (const validator of step.validators) {
+          const message = validator(op, ctx);
+          if (typeof message === 'string') {
+            refusals.push({ index: i, code: 'PH_BATCH_VALIDATION_FAILED', message });
+            break;
+          }
+        }
+      } catch (err) {
+        refusals.push({ index: i, ...errorOf(err, 'PH_BATCH_VALIDATION_FAILED') });
+      }
     }
     return refusals;
   }
@@ -294,6 +311,60 @@ export class BatchEngine {
       return errorOf(err, 'PH_BATCH_VALIDATION_FAILED');
     }
   }
+}
+
+interface Step {
+  readonly handler: OpHandler | null;
+  readonly refusal: { code: string; message: string } | null;
+  readonly validators: readonly Validator[];
+  readonly before: ResourceHooks['beforeOperation'];
+}
+
+/** Handler, validators and hook of each (resource, action, name), looked up once per batch, not once per operation. */
+class PlanCache {
+  readonly #steps = new Map<string, Step>();
+  constructor(private readonly registry: ResourceRegistry) {}
+
+  of(op: BatchOp): Step {
+    const key = `${op.resource}\u0000${op.action}\u0000${op.name ?? ''}`;
+    let step = this.#steps.get(key);
+    if (step === undefined) {
+      try {
+        step = {
+          handler: this.registry.handlerFor(op),
+          refusal: null,
+          validators: this.registry.validatorsFor(op),
+          before: this.registry.get(op.resource)?.hooks?.beforeOperation,
+        };
+      } catch (err) {
+        step = { handler: null, refusal: errorOf(err, 'PH_BATCH_VALIDATION_FAILED'), validators: [], before: undefined };
+      }
+      this.#steps.set(key, step);
+    }
+    return step;
+  }
+}
+
+/** Stored form of a report: operations that only say "succeeded" are left out and put back on read. */
+function compactReport(report: BatchReport): string {
+  const kept = report.operations.filter((o) => o.status !== 'succeeded' || o.result !== undefined);
+  return JSON.stringify({ ...report, operations: kept, size: report.operations.length });
+}
+
+function expandReport(text: string): BatchReport {
+  const stored = JSON.parse(text) as BatchReport & { size?: number };
+  if (stored.size === undefined) return stored;
+  const operations: OpReport[] = new Array<OpReport>(stored.size);
+  let k = 0;
+  for (let i = 0; i < stored.size; i += 1) {
+    const kept = stored.operations[k];
+    if (kept !== undefined && kept.index === i) {
+      operations[i] = kept;
+      k += 1;
+    } else operations[i] = { index: i, status: 'succeeded' };
+  }
+  const { size: _size, ...rest } = stored;
+  return { ...rest, operations };
 }
 
 function emptyReport(batchId: string, mode: BatchMode, size: number, startedAt: number): BatchReport {

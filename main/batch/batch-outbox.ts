@@ -39,12 +39,13 @@ export class BatchOutbox {
   }
 
   /** Inside the committing transaction: owes the after* hooks of ops[first..last], if any resource has them. */
-  record(batchId: string, ops: readonly BatchOp[], first: number, last: number, afterBatch: boolean): void {
+  record(batchId: string, ops: readonly BatchOp[], first: number, last: number, afterBatch: boolean): boolean {
     const wantsOp = this.#hasHook(ops, first, last, 'afterOperation');
     const wantsBatch = afterBatch && this.#hasHook(ops, 0, ops.length - 1, 'afterBatch');
-    if (!wantsOp && !wantsBatch) return;
+    if (!wantsOp && !wantsBatch) return false;
     this.#ops.set(batchId, ops);
     this.#insert.run(batchId, first, wantsOp ? last : first - 1, first, wantsBatch ? 1 : 0, last - first + 1);
+    return true;
   }
 
   recordAfterBatch(batchId: string, ops: readonly BatchOp[], committed: number): void {

@@ -86,6 +86,8 @@ export class SqliteJobQueue implements JobQueue {
   #state: ServiceState = 'idle';
   #timers: NodeJS.Timeout[] = [];
   #tickScheduled = false;
+  /** Handlers that returned this event-loop turn: recorded together in one transaction by the next tick. */
+  readonly #completions: { row: JobRow; result: unknown }[] = [];
 
   constructor(
     private readonly db: Database,
@@ -140,6 +142,7 @@ export class SqliteJobQueue implements JobQueue {
     clearTimeout(timer);
     for (const r of this.#running.values()) r.controller.abort(new JobInterrupted());
     await all();
+    this.#flushCompletions();
     this.#state = 'stopped';
   }
 
@@ -219,6 +222,7 @@ export class SqliteJobQueue implements JobQueue {
   /** Resolves when no job of this node is running (tests and benches). */
   async idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    this.#flushCompletions();
   }
 
   get runningCount(): number {
@@ -226,7 +230,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   #wake(): void {
-    if (this.#tickScheduled || !this.#work || this.#state !== 'running') return;
+    if (this.#tickScheduled || !this.#work || (this.#state !== 'running' && this.#completions.length === 0)) return;
     this.#tickScheduled = true;
     setImmediate(() => {
       this.#tickScheduled = false;
@@ -235,6 +239,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   #tick(): void {
+    this.#flushCompletions();
     if (this.#state !== 'running') return;
     const now = this.clock.now();
     try {
@@ -266,7 +271,7 @@ export class SqliteJobQueue implements JobQueue {
     Promise.resolve()
       .then(() => Promise.race([slot.handler(JSON.parse(row.payload) as unknown, ctx), aborted]))
       .then(
-        (result) => this.#settle(row, () => this.store.complete(row.id, this.workerId, result, this.clock.now()), 'completed'),
+        (result) => void this.#completions.push({ row, result }),
         (err: unknown) => this.#failed(row, controller.signal, err),
       )
       .finally(() => {
@@ -291,6 +296,32 @@ export class SqliteJobQueue implements JobQueue {
     const message = reason instanceof Error ? reason.message : String(reason);
     const final = reason instanceof PhError && reason.code === 'PH_BATCH_JOB_UNRECOVERABLE';
     this.#settle(row, () => this.store.fail(row.id, this.workerId, message, this.clock.now(), final), 'failed');
+  }
+
+  #flushCompletions(): void {
+    if (this.#completions.length === 0) return;
+    const done = this.#completions.splice(0);
+    let results: (Transition[] | null)[];
+    try {
+      results = this.store.completeMany(
+        done.map((d) => ({ id: d.row.id, result: d.result })),
+        this.workerId,
+        this.clock.now(),
+      );
+    } catch (err) {
+      this.logger.error({ err, jobs: done.length }, 'recording completed jobs failed; they will run again after their lease');
+      return;
+    }
+    const now = this.clock.now();
+    results.forEach((transitions, i) => {
+      const row = (done[i] as { row: JobRow }).row;
+      if (transitions === null) {
+        this.logger.warn({ jobId: row.id }, 'job finished after its lease was lost; another worker owns it now');
+        return;
+      }
+      this.#meter.record(row.type, 'completed', now);
+      this.#publishAll(transitions);
+    });
   }
 
   #settle(row: JobRow, write: () => Transition[] | null, outcome: 'completed' | 'failed'): void {

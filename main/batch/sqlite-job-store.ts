@@ -182,14 +182,21 @@ export class SqliteJobStore {
   }
 
   complete(id: number, owner: string, result: unknown, now: number): Transition[] | null {
-    return this.db.transaction(() => {
-      const row = this.#complete.get(result === undefined ? null : JSON.stringify(result), now, id, owner) as JobRow | undefined;
-      if (row === undefined) return null;
-      const out: Transition[] = [{ id, type: row.type, state: 'completed' }];
-      if (row.parent_id !== null) out.push(...this.#childEnded(row.parent_id, id, true, row.child_policy, null, now));
-      if (row.repeat_cron !== null) this.#scheduleNext(row, now);
-      return out;
-    })();
+    return this.db.transaction(() => this.#completeRow(id, owner, result, now))();
+  }
+
+  /** Records many completions in one transaction (the worker batches those of one event-loop turn). */
+  completeMany(done: readonly { id: number; result: unknown }[], owner: string, now: number): (Transition[] | null)[] {
+    return this.db.transaction(() => done.map((d) => this.#completeRow(d.id, owner, d.result, now)))();
+  }
+
+  #completeRow(id: number, owner: string, result: unknown, now: number): Transition[] | null {
+    const row = this.#complete.get(result === undefined ? null : JSON.stringify(result), now, id, owner) as JobRow | undefined;
+    if (row === undefined) return null;
+    const out: Transition[] = [{ id, type: row.type, state: 'completed' }];
+    if (row.parent_id !== null) out.push(...this.#childEnded(row.parent_id, id, true, row.child_policy, null, now));
+    if (row.repeat_cron !== null) this.#scheduleNext(row, now);
+    return out;
   }
 
   /** A failed attempt: back in line after a backoff, or dead when out of attempts (or `final`). */

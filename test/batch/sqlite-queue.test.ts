@@ -129,8 +129,9 @@ describe('SQLite job queue', () => {
     expect(first.state).toBe('delayed');
     expect(first.repeatCron).toBe('* * * * * *');
     await waitFor(() => runs >= 2, 4_000, 'two cron runs');
-    const pending = await q.list({ type: 'tick', state: 'delayed' });
-    expect(pending.total).toBe(1);
+    await waitFor(async () => (await q.list({ type: 'tick', state: 'completed' })).total >= 2);
+    await waitFor(async () => (await q.list({ type: 'tick', state: 'delayed' })).total === 1, 1_000, 'the next run to be scheduled');
+    expect((await q.list({ type: 'tick' })).jobs.every((j) => j.repeatCron === '* * * * * *')).toBe(true);
   });
 
   it('runs at most the configured concurrency per job type', async () => {
