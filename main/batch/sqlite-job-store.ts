@@ -361,8 +361,8 @@ export class SqliteJobStore {
       }
       this.db
         .prepare(`UPDATE jobs SET state = 'waiting', run_at = ?, attempts_made = 0, cancel_requested = 0, finished_at = NULL,
-            progress = 0, progress_message = NULL WHERE id = ?`)
-        .run(now, row.id);
+            progress = 0, progress_message = NULL, errors = ? WHERE id = ?`)
+        .run(now, JSON.stringify((JSON.parse(row.errors) as string[]).concat('retried: attempts reset').slice(-MAX_ERRORS_KEPT)), row.id);
       return this.row(row.id) as JobRow;
     })();
   }
