@@ -13,3 +13,4 @@ export { batchHandlers, type BatchHandlerDeps } from './operations';
 export { batchRoutes } from './routes';
 export { createBatchCapability, type BatchCapability, type BatchCapabilityDeps } from './capability';
 export { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
+export { runSaga, compensationsOf, type SagaStep, type SagaOutcome } from './saga';

@@ -107,7 +107,7 @@ export const batchMigrations: readonly Migration[] = [
         error TEXT,
         at INTEGER NOT NULL,
         PRIMARY KEY (job_id, step)
-      ) STRICT, WITHOUT ROWID;
+      ) STRICT;
     `,
   },
 ];
