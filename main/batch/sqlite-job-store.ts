@@ -110,14 +110,16 @@ export class SqliteJobStore {
 
   /** Inserts a job (and its children, depth first); returns the existing job when the key was taken. */
   enqueue(spec: JobSpec, now: number, parent?: { id: number; policy: ChildPolicy }): { row: JobRow; created: boolean } {
-    return this.db.transaction(() => this.#insertTree(spec, now, parent))();
+    const { row, created } = this.db.transaction(() => this.#insertTree(spec, now, parent))();
+    return { row: row as JobRow, created };
   }
 
   enqueueBulk(specs: readonly JobSpec[], now: number): number[] {
-    return this.db.transaction(() => specs.map((s) => this.#insertTree(s, now, undefined).row.id))();
+    return this.db.transaction(() => specs.map((s) => this.#insertTree(s, now, undefined, false).id))();
   }
 
-  #insertTree(spec: JobSpec, now: number, parent: { id: number; policy: ChildPolicy } | undefined): { row: JobRow; created: boolean } {
+  /** `wantRow: false` (bulk) skips reading the inserted row back. */
+  #insertTree(spec: JobSpec, now: number, parent: { id: number; policy: ChildPolicy } | undefined, wantRow = true): { row: JobRow | null; id: number; created: boolean } {
     const children = spec.children ?? [];
     let runAt = spec.runAt ?? now + (spec.delayMs ?? 0);
     let key = spec.idempotencyKey ?? null;
@@ -141,7 +143,10 @@ export class SqliteJobStore {
       pending: children.length,
       now,
     });
-    if (info.changes === 0) return { row: this.#byKey.get(key) as JobRow, created: false };
+    if (info.changes === 0) {
+      const existing = this.#byKey.get(key) as JobRow;
+      return { row: existing, id: existing.id, created: false };
+    }
     const id = Number(info.lastInsertRowid);
     let pending = children.length;
     for (const child of children as readonly ChildSpec[]) {
@@ -151,7 +156,7 @@ export class SqliteJobStore {
     if (pending !== children.length) {
       this.db.prepare("UPDATE jobs SET pending_children = ?, state = CASE WHEN ? = 0 THEN 'waiting' ELSE state END WHERE id = ?").run(pending, pending, id);
     }
-    return { row: this.row(id) as JobRow, created: true };
+    return { row: wantRow ? (this.row(id) as JobRow) : null, id, created: true };
   }
 
   /** Claims up to `limit` due jobs of one type for `owner`, highest priority first. */
