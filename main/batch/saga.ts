@@ -21,11 +21,11 @@ export interface SagaOutcome {
  * A compensated step's record is removed, so a retry of the job runs it again.
  * (SQLite queue only: the records live with the job rows.)
  */
-export async function runSaga(ctx: JobContext, db: Database, clock: Clock, steps: readonly SagaStep<any>[]): Promise<SagaOutcome> {
+export async function runSaga(ctx: JobContext, db: Database, clock: Clock, steps: readonly SagaStep<unknown>[]): Promise<SagaOutcome> {
   const jobId = Number(ctx.id);
   const keyOf = (name: string) => `saga:${ctx.idempotencyKey ?? `job:${ctx.id}`}:${name}`;
   const lookup = db.prepare('SELECT result FROM job_effects WHERE effect_key = ?');
-  const completed: { step: SagaStep<any>; result: unknown }[] = [];
+  const completed: { step: SagaStep<unknown>; result: unknown }[] = [];
   try {
     for (const step of steps) {
       const done = lookup.get(keyOf(step.name)) as { result: string | null } | undefined;
