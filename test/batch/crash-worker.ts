@@ -5,12 +5,13 @@
  */
 import { SqliteJobQueue, batchMigrations } from '../../main/batch';
 import { systemClock } from '../../main/clock';
-import { createLogger } from '../../main/logger';
+import pino from 'pino';
 import { openStore } from '../../main/store';
 
 const [path, concurrencyText] = process.argv.slice(2);
 const db = openStore({ path: path as string, migrations: batchMigrations });
-const queue = new SqliteJobQueue(db, systemClock, createLogger('silent'), null, { pollMs: 50, prune: { keepCompletedCount: 1_000_000 } });
+// Errors go to stderr (inherited by the test); stdout is not read.
+const queue = new SqliteJobQueue(db, systemClock, pino({ level: 'error' }, pino.destination(2)), null, { pollMs: 50, prune: { keepCompletedCount: 1_000_000 } });
 const recordStart = db.prepare('INSERT INTO crash_starts (job_id, at, pid) VALUES (?, ?, ?)');
 
 queue.register(
@@ -25,7 +26,11 @@ queue.register(
   { concurrency: Number(concurrencyText ?? 8) },
 );
 
+// The queue's timers are unref'd (a service must not hold its host open); this script is the host.
+const keepAlive = setInterval(() => undefined, 60_000);
+
 process.on('SIGTERM', () => {
+  clearInterval(keepAlive);
   void queue.stop().then(() => {
     db.close();
     process.exit(0);
