@@ -135,6 +135,45 @@ describe('BullMQ job queue (with Redis)', () => {
     expect((await q.get(job.id)).lastError).toBe('The job timed out after 50 ms');
   });
 
+  it('two nodes share the work of one queue, and a cancel on one node reaches a handler on the other within 100 ms', async () => {
+    const t2 = openTestDb();
+    const other = new BullmqJobQueue(client, t2.db, systemClock, silent, null, { prefix: `t${prefix}` });
+    const ranOn = new Map<string, string>();
+    let abortedAt = 0;
+    let blockerStarted = false;
+    const handler = (node: string) => async (payload: unknown, ctx: { id: string; signal: AbortSignal }) => {
+      if ((payload as { block?: boolean }).block === true) {
+        blockerStarted = true;
+        await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => ((abortedAt = performance.now()), reject(ctx.signal.reason))));
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      ranOn.set(ctx.id, node);
+    };
+    q.register('shared', handler('a'), { concurrency: 2 });
+    other.register('shared', handler('b'), { concurrency: 2 });
+    try {
+      await q.start();
+      await other.start();
+      await q.enqueueBulk(Array.from({ length: 40 }, (_, i) => ({ type: 'shared', payload: { i } })));
+      await waitFor(() => ranOn.size === 40, 10_000, 'all 40 jobs');
+      expect(new Set(ranOn.values())).toEqual(new Set(['a', 'b']));
+      // Only node b works from here on; the cancel is sent from node a.
+      await q.stop();
+      q = new BullmqJobQueue(client, t.db, systemClock, silent, null, { prefix: `t${prefix}`, work: false });
+      await q.start();
+      const blocker = await q.enqueue({ type: 'shared', payload: { block: true } });
+      await waitFor(() => blockerStarted, 5_000);
+      const before = performance.now();
+      await q.cancel(blocker.id);
+      await waitFor(() => abortedAt > 0, 1_000);
+      expect(abortedAt - before).toBeLessThan(100);
+      await waitFor(async () => (await q.get(blocker.id)).state === 'cancelled', 5_000);
+    } finally {
+      await other.stop();
+      t2.close();
+    }
+  });
+
   it('a control plane with a Redis URL uses the BullMQ backend through the same operations', async () => {
     const p = await startTestPlane({ redisUrl: redis.url });
     try {
