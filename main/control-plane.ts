@@ -7,7 +7,7 @@ import type { LoadedConfig } from './config';
 import { EventBus } from './events';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
-import { Metrics } from './monitoring';
+import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { RedisConnection } from './redis';
 import {
@@ -28,10 +28,12 @@ export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Sampling and health intervals, window and retention of monitoring (tests shorten them). */
+  readonly monitoring?: Partial<MonitoringOptions>;
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations, ...batchMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...batchMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -42,6 +44,7 @@ export interface RunningPlane {
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
+  readonly monitoring: Monitoring;
   readonly batch: BatchCapability;
 }
 
@@ -99,18 +102,27 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
+      const monitoring = new Monitoring({
+        db,
+        redis: redis?.client ?? null,
+        bus,
+        clock: this.clock,
+        logger: this.logger.child({ component: 'monitoring' }),
+        metrics,
+        dataDir: config.dataDir,
+        options: this.options.monitoring,
+      });
       const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus, redis: redis?.client ?? null });
       for (const service of batch.services) await this.#startService(service);
 
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
+        ...monitoringHandlers(monitoring, () => this.clock.now()),
         ...batchHandlers(batch),
       };
-      const dispatcher = new OperationDispatcher(handlers, audit, ({ name, ok }) =>
-        metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
-      );
-      const routes: VersionedRoute[] = [statusRoute(() => this.status())];
+      const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
+      const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
       routes.push(...batchRoutes(dispatcher));
       const http = new HttpServer({
         host: config.host,
@@ -126,7 +138,10 @@ export class ControlPlane {
         readiness: () => this.readiness(),
         routes,
       });
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, batch };
+      monitoring.instrument(http.app);
+      monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Console event-socket clients connected', read: () => http.events.clientCount });
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, batch };
+      await this.#startService(monitoring);
       await this.#startService(http);
 
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
@@ -192,7 +207,10 @@ export class ControlPlane {
   /** Ready when every service runs; an optional dependency that is down (Redis) makes it degraded, not unready. */
   readiness(): ReadinessReport {
     const { services } = this.status();
-    return { ready: services.every((s) => s.state === 'running' || s.state === 'degraded'), services };
+    const monitoring = this.#running?.monitoring;
+    const dependencies = monitoring?.health.list() ?? [];
+    const servicesUp = services.every((s) => s.state === 'running' || s.state === 'degraded');
+    return { ready: servicesUp && monitoring?.health.overall() !== 'down', services, dependencies };
   }
 
   async #startService(service: Service): Promise<void> {
