@@ -35,6 +35,18 @@ export const errorCatalogue = {
   PH_DISCOVERY_SCOPE_REQUIRED: { status: 403, message: 'This key lacks the gateway scope for that service' },
   PH_DISCOVERY_UPSTREAM_FAILED: { status: 502, message: 'The upstream instance did not answer' },
   PH_DISCOVERY_NOT_DISCOVERED: { status: 404, message: 'No LAN service with that name has been discovered' },
+  PH_BATCH_NOT_FOUND: { status: 404, message: 'There is no batch with that id' },
+  PH_BATCH_INVALID: { status: 400, message: 'The batch is not valid' },
+  PH_BATCH_UNKNOWN_RESOURCE: { status: 400, message: 'No resource type of that name is registered' },
+  PH_BATCH_UNSUPPORTED_ACTION: { status: 400, message: 'The resource type does not support that action' },
+  PH_BATCH_VALIDATION_FAILED: { status: 422, message: 'An operation of the batch was refused by its validator' },
+  PH_BATCH_OPERATION_FAILED: { status: 422, message: 'An operation of the batch failed' },
+  PH_BATCH_JOB_NOT_FOUND: { status: 404, message: 'There is no job with that id' },
+  PH_BATCH_JOB_UNKNOWN_TYPE: { status: 400, message: 'No handler is registered for that job type' },
+  PH_BATCH_JOB_NOT_CANCELLABLE: { status: 409, message: 'The job has already ended' },
+  PH_BATCH_JOB_NOT_RETRYABLE: { status: 409, message: 'Only dead and cancelled jobs can be retried' },
+  PH_BATCH_JOB_RUNNING: { status: 409, message: 'The job is running; cancel it first' },
+  PH_BATCH_JOB_UNRECOVERABLE: { status: 500, message: 'The job failed and will not be retried' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

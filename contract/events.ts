@@ -1,4 +1,5 @@
 import type { Static } from '@sinclair/typebox';
+import { JobChangedSchema, JobProgressSchema } from './ops/jobs';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
@@ -15,6 +16,8 @@ export const events = {
   'service.registered': { payload: DiscoveryInstanceSchema, minRole: 'viewer' },
   'service.health': { payload: ServiceHealthSchema, minRole: 'viewer' },
   'service.deregistered': { payload: ServiceDeregisteredSchema, minRole: 'viewer' },
+  'jobs.changed': { payload: JobChangedSchema, minRole: 'viewer' },
+  'jobs.progress': { payload: JobProgressSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

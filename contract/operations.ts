@@ -1,4 +1,5 @@
 import type { InputOf, OutputOf } from './operation';
+import { jobsOperations } from './ops/jobs';
 import { securityOperations } from './ops/security';
 import { systemOperations } from './ops/system';
 import { monitoringOperations } from './ops/monitoring';
@@ -10,6 +11,7 @@ export const operations = {
   ...securityOperations,
   ...monitoringOperations,
   ...discoveryOperations,
+  ...jobsOperations,
 } as const;
 
 export type Operations = typeof operations;

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
 import { systemClock, type Clock } from './clock';
 import type { LoadedConfig } from './config';
 import { EventBus } from './events';
@@ -34,7 +35,7 @@ export interface ControlPlaneOptions {
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...discoveryMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...discoveryMigrations, ...batchMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -46,6 +47,7 @@ export interface RunningPlane {
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
   readonly monitoring: Monitoring;
+  readonly batch: BatchCapability;
   readonly discovery: Discovery;
 }
 
@@ -113,6 +115,8 @@ export class ControlPlane {
         dataDir: config.dataDir,
         options: this.options.monitoring,
       });
+      const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus, redis: redis?.client ?? null });
+      for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({ db, clock: this.clock, bus, audit, logger: this.logger.child({ component: 'discovery' }), lanAccess: config.lanAccess, version: pilothouseVersion, httpPort: () => this.running.http.address.port, redis: redis?.client ?? null, ...this.options.discovery });
       await this.#startService(discovery.service);
 
@@ -120,10 +124,12 @@ export class ControlPlane {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
+        ...batchHandlers(batch),
         ...discovery.handlers,
       };
       const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
       const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
+      routes.push(...batchRoutes(dispatcher));
       routes.push(...discoveryRoutes(dispatcher, discovery.registry));
       const http = new HttpServer({
         host: config.host,
@@ -142,7 +148,7 @@ export class ControlPlane {
       monitoring.instrument(http.app);
       monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Console event-socket clients connected', read: () => http.events.clientCount });
       for (const series of discovery.series()) monitoring.series.register(series);
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery };
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery, batch };
       void http.app.register(discovery.gateway);
       await this.#startService(monitoring);
       await this.#startService(http);

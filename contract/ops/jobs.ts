@@ -1,0 +1,220 @@
+import { Type } from '@sinclair/typebox';
+import { defineOperation } from '../operation';
+
+export const JobStateSchema = Type.Union([
+  Type.Literal('waiting'),
+  Type.Literal('delayed'),
+  Type.Literal('active'),
+  Type.Literal('waiting-children'),
+  Type.Literal('completed'),
+  Type.Literal('dead'),
+  Type.Literal('cancelled'),
+]);
+
+const ChildPolicySchema = Type.Union([Type.Literal('fail-parent'), Type.Literal('ignore'), Type.Literal('continue-parent')]);
+
+export const JobInfoSchema = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  payload: Type.Unknown(),
+  state: JobStateSchema,
+  priority: Type.Integer(),
+  runAt: Type.String(),
+  attemptsMade: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  timeoutMs: Type.Union([Type.Integer(), Type.Null()]),
+  idempotencyKey: Type.Union([Type.String(), Type.Null()]),
+  repeatCron: Type.Union([Type.String(), Type.Null()]),
+  parentId: Type.Union([Type.String(), Type.Null()]),
+  childPolicy: ChildPolicySchema,
+  pendingChildren: Type.Integer(),
+  progress: Type.Number(),
+  progressMessage: Type.Union([Type.String(), Type.Null()]),
+  result: Type.Unknown(),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  errors: Type.Array(Type.String()),
+  cancelRequested: Type.Boolean(),
+  createdAt: Type.String(),
+  startedAt: Type.Union([Type.String(), Type.Null()]),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+const jobSpecFields = {
+  type: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:-]+$' }),
+  payload: Type.Optional(Type.Unknown()),
+  priority: Type.Optional(Type.Integer({ minimum: -100, maximum: 100 })),
+  delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 366 * 24 * 3600_000 })),
+  attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  backoffMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600_000 })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 3600_000 })),
+  idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+};
+
+export const JobSpecSchema = Type.Object({
+  ...jobSpecFields,
+  repeat: Type.Optional(Type.Object({ cron: Type.String({ minLength: 1, maxLength: 100 }) })),
+  children: Type.Optional(
+    Type.Array(Type.Object({ ...jobSpecFields, policy: Type.Optional(ChildPolicySchema) }, { additionalProperties: false }), { maxItems: 1000 }),
+  ),
+}, { additionalProperties: false });
+
+const CountsSchema = Type.Object({
+  waiting: Type.Integer(),
+  delayed: Type.Integer(),
+  active: Type.Integer(),
+  'waiting-children': Type.Integer(),
+  completed: Type.Integer(),
+  dead: Type.Integer(),
+  cancelled: Type.Integer(),
+});
+
+export const QueueCountsSchema = Type.Object({
+  type: Type.String(),
+  concurrency: Type.Integer(),
+  running: Type.Integer(),
+  counts: CountsSchema,
+  throughput: Type.Array(Type.Object({ at: Type.String(), completed: Type.Integer(), failed: Type.Integer() })),
+});
+
+export const BatchOpSchema = Type.Object(
+  {
+    resource: Type.String({ minLength: 1, maxLength: 100 }),
+    action: Type.Union([Type.Literal('create'), Type.Literal('update'), Type.Literal('delete'), Type.Literal('custom')]),
+    id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    data: Type.Optional(Type.Unknown()),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchSpecSchema = Type.Object(
+  {
+    mode: Type.Optional(Type.Union([Type.Literal('atomic'), Type.Literal('non-atomic')])),
+    continueOnError: Type.Optional(Type.Boolean()),
+    operations: Type.Array(BatchOpSchema, { minItems: 1, maxItems: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+
+const OpStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('skipped')]);
+const ErrorByIndexSchema = Type.Object({ index: Type.Integer(), code: Type.String(), message: Type.String() });
+
+export const BatchReportSchema = Type.Object({
+  batchId: Type.String(),
+  mode: Type.Union([Type.Literal('atomic'), Type.Literal('non-atomic')]),
+  status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('partial')]),
+  counts: Type.Object({ pending: Type.Integer(), succeeded: Type.Integer(), failed: Type.Integer(), skipped: Type.Integer() }),
+  errors: Type.Array(ErrorByIndexSchema),
+  operations: Type.Array(
+    Type.Object({
+      index: Type.Integer(),
+      status: OpStatusSchema,
+      error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+      result: Type.Optional(Type.Unknown()),
+    }),
+  ),
+  startedAt: Type.String(),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+  durationMs: Type.Number(),
+});
+
+export const JobChangedSchema = Type.Object({ id: Type.String(), type: Type.String(), state: Type.String(), removed: Type.Boolean() });
+export const JobProgressSchema = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  progress: Type.Number(),
+  message: Type.Union([Type.String(), Type.Null()]),
+});
+
+const IdInput = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+
+export const jobsOperations = {
+  'jobs.stats': defineOperation({
+    summary: 'Each job type: counts per state, running and concurrency, and throughput over the last minutes',
+    input: Type.Object({}),
+    output: Type.Object({ backend: Type.Union([Type.Literal('sqlite'), Type.Literal('bullmq')]), types: Type.Array(Type.String()), queues: Type.Array(QueueCountsSchema) }),
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'jobs.list': defineOperation({
+    summary: 'Jobs, newest first, filtered by state, type or parent',
+    input: Type.Object(
+      {
+        state: Type.Optional(JobStateSchema),
+        type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+        parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+        offset: Type.Optional(Type.Integer({ minimum: 0 })),
+      },
+      { additionalProperties: false },
+    ),
+    output: Type.Object({ jobs: Type.Array(JobInfoSchema), total: Type.Integer() }),
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'jobs.get': defineOperation({
+    summary: "One job: payload, attempts and errors, its log and its children",
+    input: IdInput,
+    output: Type.Object({
+      job: JobInfoSchema,
+      logs: Type.Array(Type.Object({ at: Type.String(), message: Type.String() })),
+      children: Type.Array(JobInfoSchema),
+    }),
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'jobs.enqueue': defineOperation({
+    summary: 'Add a job (with children, a delay, a priority, retries, a timeout, an idempotency key or a cron repeat)',
+    input: JobSpecSchema,
+    output: Type.Object({ job: JobInfoSchema }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'jobs.cancel': defineOperation({
+    summary: 'Cancel a waiting job, or abort a running one through its AbortSignal',
+    input: IdInput,
+    output: Type.Object({ job: JobInfoSchema }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'jobs.retry': defineOperation({
+    summary: 'Run a dead or cancelled job again, with its attempts reset',
+    input: IdInput,
+    output: Type.Object({ job: JobInfoSchema }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'jobs.delete': defineOperation({
+    summary: 'Delete a job that is not running (its waiting children are cancelled)',
+    input: IdInput,
+    output: Type.Object({ deleted: Type.Boolean() }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'batch.submit': defineOperation({
+    summary: 'Apply a batch of operations now (atomic or not), or with background: true as a batch.apply job',
+    input: Type.Object({ batch: BatchSpecSchema, background: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+    output: Type.Object({ report: Type.Union([BatchReportSchema, Type.Null()]), jobId: Type.Union([Type.String(), Type.Null()]) }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'batch.status': defineOperation({
+    summary: "A batch's report: per-operation status, errors by index, counts and duration",
+    input: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+    output: BatchReportSchema,
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'batch.list': defineOperation({
+    summary: 'Recent batches, newest first',
+    input: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false }),
+    output: Type.Object({
+      batches: Type.Array(
+        Type.Object({ batchId: Type.String(), mode: Type.String(), status: Type.String(), createdAt: Type.String(), finishedAt: Type.Union([Type.String(), Type.Null()]) }),
+      ),
+      resources: Type.Array(Type.String()),
+    }),
+    minRole: 'viewer',
+    mutating: false,
+  }),
+} as const;

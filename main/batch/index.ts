@@ -1,0 +1,16 @@
+export { batchMigrations } from './migrations';
+export { BatchEngine, type ApplyOptions } from './batch-engine';
+export { BatchBuilder, batch } from './batch-builder';
+export { ResourceRegistry } from './batch-registry';
+export { BatchService } from './batch-service';
+export { recordResource } from './record-resource';
+export type * from './batch-types';
+export { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue';
+export { backoffDelay } from './backoff';
+export * from './job-types';
+export { registerBuiltinJobs } from './builtin-jobs';
+export { batchHandlers, type BatchHandlerDeps } from './operations';
+export { batchRoutes } from './routes';
+export { createBatchCapability, type BatchCapability, type BatchCapabilityDeps } from './capability';
+export { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
+export { runSaga, compensationsOf, type SagaStep, type SagaOutcome } from './saga';

@@ -1,0 +1,151 @@
+import type { Database } from 'better-sqlite3';
+import type { Service } from '../service';
+
+/** `delayed` is a waiting job whose `runAt` is still ahead; `dead` is the dead-letter state. */
+export type JobState = 'waiting' | 'delayed' | 'active' | 'waiting-children' | 'completed' | 'dead' | 'cancelled';
+export const jobStates: readonly JobState[] = ['waiting', 'delayed', 'active', 'waiting-children', 'completed', 'dead', 'cancelled'];
+
+/**
+ * What a parent does when one of its children ends in `dead` or `cancelled`:
+ * `fail-parent` fails it at once (and cancels the siblings still to run), `ignore` lets it run when
+ * the other children are done, `continue-parent` starts it at once.
+ */
+export type ChildPolicy = 'fail-parent' | 'ignore' | 'continue-parent';
+
+export interface JobSpec {
+  readonly type: string;
+  readonly payload?: unknown;
+  /** -100..100, higher runs first; default 0. */
+  readonly priority?: number;
+  readonly delayMs?: number;
+  /** Epoch ms; wins over delayMs. */
+  readonly runAt?: number;
+  /** Total attempts, first included; default 3. */
+  readonly attempts?: number;
+  /** Base of the exponential backoff between attempts; default 1000 ms. */
+  readonly backoffMs?: number;
+  readonly timeoutMs?: number;
+  /** A second enqueue with the same key returns the first job instead of adding one. */
+  readonly idempotencyKey?: string;
+  /** Run again on this cron pattern (croner syntax, seconds optional) after each run. */
+  readonly repeat?: { readonly cron: string };
+  /** The job waits in `waiting-children` until these have ended. */
+  readonly children?: readonly ChildSpec[];
+}
+
+export interface ChildSpec extends JobSpec {
+  readonly policy?: ChildPolicy;
+}
+
+export interface JobInfo {
+  id: string;
+  type: string;
+  payload: unknown;
+  state: JobState;
+  priority: number;
+  runAt: string;
+  attemptsMade: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  idempotencyKey: string | null;
+  repeatCron: string | null;
+  parentId: string | null;
+  childPolicy: ChildPolicy;
+  pendingChildren: number;
+  progress: number;
+  progressMessage: string | null;
+  result: unknown;
+  lastError: string | null;
+  errors: string[];
+  cancelRequested: boolean;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface JobContext {
+  readonly id: string;
+  readonly type: string;
+  readonly attempt: number;
+  readonly idempotencyKey: string | null;
+  /** Aborted on cancel (reason `JobCancelled`), timeout (`JobTimedOut`) or shutdown (`JobInterrupted`). */
+  readonly signal: AbortSignal;
+  /** Persists progress (0..1 and a message) and publishes it live. */
+  progress(fraction: number, message?: string): void;
+  log(message: string): void;
+  /**
+   * Runs `fn` against the app database at most once per job (per idempotency key when the job has
+   * one) and step name: the effect and its record commit in one transaction, so a job re-run after
+   * a crash does not repeat it and gets the first result back.
+   */
+  once<T>(step: string, fn: (db: Database) => T): T;
+  /** This job's children, for a parent that runs after them. */
+  children(): Promise<JobInfo[]>;
+}
+
+export type JobHandler = (payload: unknown, ctx: JobContext) => unknown;
+
+export interface JobTypeOptions {
+  /** How many jobs of this type run at once on this node; default 4. */
+  readonly concurrency?: number;
+}
+
+export interface JobFilter {
+  readonly state?: JobState;
+  readonly type?: string;
+  readonly parentId?: string;
+  readonly limit?: number;
+  readonly offset?: number;
+}
+
+export interface QueueCounts {
+  type: string;
+  concurrency: number;
+  running: number;
+  counts: Record<JobState, number>;
+  /** Completed and failed attempts in the last minutes, oldest first, one bucket per `bucketMs`. */
+  throughput: { at: string; completed: number; failed: number }[];
+}
+
+export interface JobLog {
+  at: string;
+  message: string;
+}
+
+/** The job interface every backend (SQLite, BullMQ) offers; handlers do not change between them. */
+export interface JobQueue extends Service {
+  readonly backend: 'sqlite' | 'bullmq';
+  register(type: string, handler: JobHandler, options?: JobTypeOptions): void;
+  registeredTypes(): string[];
+  enqueue(spec: JobSpec): Promise<JobInfo>;
+  /** Many jobs in one go; returns their ids in order. */
+  enqueueBulk(specs: readonly JobSpec[]): Promise<string[]>;
+  get(id: string): Promise<JobInfo>;
+  list(filter?: JobFilter): Promise<{ jobs: JobInfo[]; total: number }>;
+  cancel(id: string): Promise<JobInfo>;
+  retry(id: string): Promise<JobInfo>;
+  remove(id: string): Promise<void>;
+  logs(id: string): Promise<JobLog[]>;
+  stats(): Promise<QueueCounts[]>;
+}
+
+export class JobCancelled extends Error {
+  constructor() {
+    super('The job was cancelled');
+    this.name = 'JobCancelled';
+  }
+}
+
+export class JobTimedOut extends Error {
+  constructor(ms: number) {
+    super(`The job timed out after ${ms} ms`);
+    this.name = 'JobTimedOut';
+  }
+}
+
+export class JobInterrupted extends Error {
+  constructor() {
+    super('The node is shutting down; the job will run again');
+    this.name = 'JobInterrupted';
+  }
+}

@@ -1,0 +1,65 @@
+import { PhError } from '../../contract/errors';
+import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { BatchEngine } from './batch-engine';
+import type { ResourceRegistry } from './batch-registry';
+import type { BatchSpec } from './batch-types';
+import type { JobQueue, JobSpec } from './job-types';
+
+type BatchOps = 'jobs.stats' | 'jobs.list' | 'jobs.get' | 'jobs.enqueue' | 'jobs.cancel' | 'jobs.retry' | 'jobs.delete' | 'batch.submit' | 'batch.status' | 'batch.list';
+
+export interface BatchHandlerDeps {
+  readonly queue: JobQueue;
+  readonly engine: BatchEngine;
+  readonly registry: ResourceRegistry;
+}
+
+export function batchHandlers({ queue, engine, registry }: BatchHandlerDeps): HandlersFor<BatchOps> {
+  const checkTypes = (spec: JobSpec): void => {
+    const known = new Set(queue.registeredTypes());
+    const walk = (s: JobSpec, field: string): void => {
+      if (!known.has(s.type)) {
+        throw new PhError('PH_BATCH_JOB_UNKNOWN_TYPE', `No handler is registered for job type ${JSON.stringify(s.type)}; known: ${[...known].join(', ')}`, {
+          field,
+        });
+      }
+      s.children?.forEach((c, i) => walk(c, `${field === 'type' ? '' : field.replace(/type$/, '')}children.${i}.type`));
+    };
+    walk(spec, 'type');
+  };
+  return {
+    'jobs.stats': async () => ({ backend: queue.backend, types: queue.registeredTypes(), queues: await queue.stats() }),
+    'jobs.list': (input) => queue.list(input),
+    'jobs.get': async (input) => {
+      const job = await queue.get(input.id);
+      const [logs, children] = await Promise.all([queue.logs(input.id), queue.list({ parentId: input.id, limit: 500 })]);
+      return { job, logs, children: children.jobs };
+    },
+    'jobs.enqueue': async (input) => {
+      checkTypes(input);
+      return { job: await queue.enqueue(input) };
+    },
+    'jobs.cancel': async (input) => ({ job: await queue.cancel(input.id) }),
+    'jobs.retry': async (input) => ({ job: await queue.retry(input.id) }),
+    'jobs.delete': async (input) => {
+      await queue.remove(input.id);
+      return { deleted: true };
+    },
+    'batch.submit': async (input) => {
+      const spec = input.batch as BatchSpec;
+      for (const [i, op] of spec.operations.entries()) {
+        if (!registry.has(op.resource)) {
+          throw new PhError('PH_BATCH_UNKNOWN_RESOURCE', `Operation ${i}: no resource type ${JSON.stringify(op.resource)}; known: ${registry.names().join(', ')}`, {
+            field: `batch.operations.${i}.resource`,
+          });
+        }
+      }
+      if (input.background === true) {
+        const job = await queue.enqueue({ type: 'batch.apply', payload: spec, attempts: 3 });
+        return { report: null, jobId: job.id };
+      }
+      return { report: await engine.apply(spec), jobId: null };
+    },
+    'batch.status': (input) => engine.get(input.id),
+    'batch.list': (input) => ({ batches: engine.list(input.limit ?? 50), resources: registry.names() }),
+  };
+}

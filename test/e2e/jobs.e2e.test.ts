@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+
+describe('Jobs view in Chromium', () => {
+  let session: ConsoleSession;
+  let longId: string;
+  let deadId: string;
+  let aborted = false;
+
+  beforeAll(async () => {
+    session = await openConsole();
+    const queue = session.plane.plane.running.batch.queue;
+    // A long job that reports progress until cancelled, a quick one, and one that always fails.
+    queue.register('demo.import', async (_payload, ctx) => {
+      for (let i = 1; i <= 600 && !ctx.signal.aborted; i += 1) {
+        ctx.progress(Math.min(0.95, 0.4 + i / 1000), `row ${i * 100} of 60000`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      aborted = ctx.signal.aborted;
+      throw ctx.signal.reason;
+    });
+    queue.register('demo.quick', () => 'ok');
+    queue.register('demo.flaky', () => {
+      throw new Error('upstream answered 503');
+    });
+    for (let i = 0; i < 5; i += 1) await session.plane.op('jobs.enqueue', { type: 'demo.quick', payload: { i } });
+    deadId = (await session.plane.op('jobs.enqueue', { type: 'demo.flaky', attempts: 1 })).body.job.id;
+    longId = (await session.plane.op('jobs.enqueue', { type: 'demo.import', payload: { file: 'hosts.csv' } })).body.job.id;
+    await session.plane.op('jobs.enqueue', { type: 'demo.quick', delayMs: 3_600_000 });
+    await session.plane.op('batch.submit', {
+      background: true,
+      batch: { mode: 'non-atomic', operations: [{ resource: 'record', action: 'create', id: 'e2e', data: { collection: 'hosts' } }] },
+    });
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('shows queues, a running job with a live progress bar, and the dead letters', async () => {
+    const { page } = session;
+    await signIn(session);
+    await openView(session, 'Jobs');
+    await page.getByTestId('queues-table').getByText('demo.import').waitFor();
+    const row = page.locator(`tr[data-job-id="${longId}"]`);
+    await row.getByText('active').waitFor();
+    await row.getByText(/row \d+ of 60000/).waitFor();
+    const first = Number(await row.getByRole('progressbar').getAttribute('aria-valuenow'));
+    await page.waitForTimeout(1_500);
+    const later = Number(await row.getByRole('progressbar').getAttribute('aria-valuenow'));
+    expect(later).toBeGreaterThan(first);
+    await page.getByTestId('dead-letters').getByText('upstream answered 503').waitFor();
+    await page.getByTestId('throughput-chart').waitFor();
+    await session.screenshot('jobs');
+  });
+
+  it('cancels the running job after confirmation, reaching its handler', async () => {
+    const { page } = session;
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator(`tr[data-job-id="${longId}"]`).getByRole('button', { name: 'Cancel' }).click();
+    await page.locator(`tr[data-job-id="${longId}"]`).getByText('cancelled').waitFor();
+    expect(aborted).toBe(true);
+    const audit = await session.plane.op('audit.list', { limit: 10 });
+    expect(audit.body.entries.some((e: { action: string; target: string }) => e.action === 'jobs.cancel' && e.target === longId)).toBe(true);
+  });
+
+  it("retries a dead letter from the console and opens a job's detail", async () => {
+    const { page } = session;
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId('dead-letters').getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(async () => (await session.plane.op('jobs.get', { id: deadId })).body.job.attemptsMade, { timeout: 5_000 }).toBe(1);
+    await page.locator(`tr[data-job-id="${deadId}"]`).getByRole('button', { name: deadId }).click();
+    await page.getByTestId('job-detail').getByText('attempt 1: upstream answered 503').first().waitFor();
+    await session.screenshot('jobs-detail');
+  });
+});
