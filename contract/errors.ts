@@ -23,6 +23,12 @@ export const errorCatalogue = {
   PH_PORT_IN_USE: { status: 500, message: 'The port is already in use' },
   PH_STORE_NOT_PILOTHOUSE: { status: 500, message: 'The database file is not a Pilothouse database' },
   PH_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Pilothouse' },
+  PH_CACHE_MISS: { status: 404, message: 'The key is not in the cache' },
+  PH_CACHE_BAD_NAMESPACE: { status: 400, message: 'The cache namespace name is not valid' },
+  PH_CACHE_KEY_TOO_LONG: { status: 400, message: 'The cache key is too long' },
+  PH_CACHE_VALUE_TOO_LARGE: { status: 413, message: 'The cache value is too large' },
+  PH_CACHE_LOADER_TIMEOUT: { status: 504, message: 'The cache loader did not answer in time' },
+  PH_CACHE_NOT_STARTED: { status: 503, message: 'The cache is not running' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,4 +1,5 @@
 import type { Static } from '@sinclair/typebox';
+import { CacheInvalidateRequestSchema, CacheInvalidatedSchema, CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from './ops/cache';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 
@@ -7,6 +8,11 @@ export const events = {
   'system.status': { payload: SystemStatusSchema, minRole: 'viewer' },
   'service.state': { payload: ServiceStatusSchema, minRole: 'viewer' },
   'audit.appended': { payload: AuditEntrySchema, minRole: 'operator' },
+  'cache.invalidate': { payload: CacheInvalidateRequestSchema, minRole: 'operator' },
+  'cache.invalidated': { payload: CacheInvalidatedSchema, minRole: 'viewer' },
+  'cache.stats': { payload: CacheStatsSchema, minRole: 'viewer' },
+  'cache.redis': { payload: CacheRedisStateSchema, minRole: 'viewer' },
+  'cache.warm.progress': { payload: CacheWarmProgressSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

@@ -22,6 +22,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
+import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, registerCacheMetrics } from './cache';
 
 export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
@@ -30,7 +31,7 @@ export interface ControlPlaneOptions {
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...cacheMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -97,15 +98,20 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
+      const cache = new TieredCache({ db, redis: redis?.client ?? null, clock: this.clock, logger: this.logger.child({ component: 'cache' }), events: bus });
+      registerCacheMetrics(metrics.registry, cache);
+      await this.#startService(cache);
 
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
+        ...cacheHandlers(cache),
       };
       const dispatcher = new OperationDispatcher(handlers, audit, ({ name, ok }) =>
         metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
       );
       const routes: VersionedRoute[] = [statusRoute(() => this.status())];
+      routes.push(...cacheRoutes(cache, audit));
       const http = new HttpServer({
         host: config.host,
         port: config.port,
