@@ -222,6 +222,7 @@ export class CacheNamespace {
 
   /** Where a key is now, for the console's inspector. */
   async inspect(key: string): Promise<{ tiers: Record<TierName, StoredEntryView | null>; value: unknown }> {
+    assertKey(key, this.core.maxKeyBytes);
     const now = this.core.clock.now();
     const l1 = this.lru.peek(key);
     let l2: StoredEntry | null = null;
@@ -397,11 +398,15 @@ export class CacheNamespace {
     const deadline = this.core.clock.now() + leaseMs;
     let delay = 5;
     for (let attempt = 0; ; attempt += 1) {
+      // A failed Redis call is retried while the link still counts as available (one slow reply
+      // under load should not double the loader calls); once the breaker opens or the connection
+      // drops, this node loads on its own rather than wait.
       let token: string | null;
       try {
         token = await l2.acquireLease(this.name, key, leaseMs);
       } catch {
-        return this.#runLoader(key, loader, options, stale);
+        if (!l2.link.available || this.core.clock.now() >= deadline) return this.#runLoader(key, loader, options, stale);
+        token = null;
       }
       if (token !== null) {
         try {
@@ -422,7 +427,7 @@ export class CacheNamespace {
         const e = await l2.get(this.name, key);
         if (e !== null && e.freshUntil > this.core.clock.now()) return this.#acceptRemote(key, e);
       } catch {
-        return this.#runLoader(key, loader, options, stale);
+        if (!l2.link.available) return this.#runLoader(key, loader, options, stale);
       }
       if (this.core.clock.now() >= deadline) return this.#runLoader(key, loader, options, stale);
     }

@@ -1,12 +1,17 @@
 import type { Logger } from '../logger';
-import { parseBusMessage, type BusMessage, type RedisTier } from './redis-tier';
+import { parseBusMessage, parseMarker, type BusMessage, type RedisTier } from './redis-tier';
 
 export interface BusHandlers {
   /** Another node changed or dropped something: drop our local copies (L1, L3). */
   apply(message: BusMessage): void;
   /** We may have missed messages for this namespace: drop everything local in it. */
   resync(ns: string, reason: string): void;
+  /** Redis lost its data: generations from before mean nothing; drop everything local. */
+  resyncAll(reason: string): void;
 }
+
+/** The row under which the Redis epoch is kept beside the generations (not a valid namespace name). */
+export const EPOCH_ROW = '\u0000epoch';
 
 const OUTBOX_KEYS_PER_NAMESPACE = 10_000;
 
@@ -16,20 +21,21 @@ const OUTBOX_KEYS_PER_NAMESPACE = 10_000;
  * Every change bumps a per-namespace generation in Redis in the same script that publishes it, so
  * generations arrive in order. A node tracks the last generation it saw per namespace:
  * - the next one (+1) is applied as usual;
- * - a jump means messages were lost: the namespace is dropped locally;
- * - a lower one means Redis lost its data (restarted): dropped too.
- * After the subscription comes back, and every `reconcileIntervalMs`, the node compares its
- * generations with Redis's. Changes a node made while Redis was unreachable wait in an outbox and
+ * - a jump means messages were lost: the namespace is dropped locally.
+ * After the subscription comes back, and every `reconcileIntervalMs`, the node publishes a marker:
+ * a snapshot of every generation sent through the bus itself, so when it arrives every earlier
+ * message has too, and any namespace whose generation differs from what the node saw has lost
+ * messages (no race with messages in flight). A Redis that lost its data has a new epoch: every
+ * namespace is dropped. Changes a node made while Redis was unreachable wait in an outbox and
  * are sent when it is back (a namespace whose outbox overflowed is cleared everywhere).
  */
 export class InvalidationBus {
   readonly #seen = new Map<string, number>();
-  /** Generations Redis was ahead by at the last periodic check (two checks in a row = a real gap). */
-  readonly #suspect = new Map<string, number>();
   readonly #outboxKeys = new Map<string, Set<string>>();
   readonly #outboxTags = new Map<string, Set<string>>();
   readonly #outboxClear = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
+  #epoch: number | undefined;
   #lostSubscription = false;
   #flushing: Promise<void> | null = null;
   #stopped = false;
@@ -45,11 +51,17 @@ export class InvalidationBus {
     private readonly reconcileIntervalMs: number,
     initial: ReadonlyMap<string, number>,
   ) {
-    for (const [ns, g] of initial) this.#seen.set(ns, g);
+    for (const [ns, g] of initial) {
+      if (ns === EPOCH_ROW) this.#epoch = g;
+      else this.#seen.set(ns, g);
+    }
   }
 
+  /** Generations seen per namespace, plus the epoch, to persist across restarts. */
   get generations(): ReadonlyMap<string, number> {
-    return this.#seen;
+    const out = new Map(this.#seen);
+    if (this.#epoch !== undefined) out.set(EPOCH_ROW, this.#epoch);
+    return out;
   }
 
   get outboxSize(): number {
@@ -71,11 +83,11 @@ export class InvalidationBus {
       if (this.#lostSubscription) {
         this.#lostSubscription = false;
         // ioredis resubscribes on reconnect; messages sent while we were away are gone, so compare.
-        void this.reconcile(true);
+        void this.reconcile();
       }
     });
     this.l2.link.onState((state) => {
-      if (state === 'up') void this.flushOutbox().then(() => this.reconcile(false));
+      if (state === 'up') void this.flushOutbox().then(() => this.reconcile());
     });
     try {
       if (sub.status === 'ready') await sub.subscribe(this.l2.channel);
@@ -83,9 +95,9 @@ export class InvalidationBus {
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'cache bus subscribe failed; retrying on reconnect');
     }
-    await this.reconcile(true);
+    await this.reconcile();
     this.#timer = setInterval(() => {
-      void this.flushOutbox().then(() => this.reconcile(false));
+      void this.flushOutbox().then(() => this.reconcile());
     }, this.reconcileIntervalMs);
     this.#timer.unref();
   }
@@ -146,46 +158,50 @@ export class InvalidationBus {
     return this.#flushing;
   }
 
-  /**
-   * Compares our generations with Redis's. `strict` (after a lost subscription, at start) drops
-   * every namespace that differs; otherwise a namespace must be behind on two checks in a row
-   * (a message may simply be in flight).
-   */
-  async reconcile(strict: boolean): Promise<void> {
+  /** Checks Redis's epoch, then asks for a marker; the comparison happens when it arrives. */
+  async reconcile(): Promise<void> {
     if (!this.l2.link.available || this.#stopped) return;
-    let remote: Map<string, number>;
     try {
-      remote = await this.l2.generations();
+      const epoch = await this.l2.epoch();
+      if (this.#epoch !== undefined && epoch !== this.#epoch) {
+        this.resyncs += 1;
+        this.#seen.clear();
+        this.logger.info('cache resynchronised: Redis lost its data');
+        this.handlers.resyncAll('redis lost its data');
+      }
+      this.#epoch = epoch;
+      await this.l2.publishMarker();
     } catch {
-      return;
+      // Redis went away again; the next check or reconnect tries again.
     }
-    const names = new Set([...remote.keys(), ...this.#seen.keys()]);
-    for (const ns of names) {
+  }
+
+  #onMarker(remote: ReadonlyMap<string, number>): void {
+    for (const ns of new Set([...remote.keys(), ...this.#seen.keys()])) {
       const r = remote.get(ns) ?? 0;
-      const s = this.#seen.get(ns) ?? 0;
-      if (r === s) {
-        this.#suspect.delete(ns);
-        continue;
-      }
-      if (r < s || strict) {
-        this.#resync(ns, r, r < s ? 'redis lost its generations' : 'generations differ after reconnect');
-        continue;
-      }
-      const before = this.#suspect.get(ns);
-      if (before !== undefined && s < before) this.#resync(ns, r, 'missed bus messages');
-      else this.#suspect.set(ns, r);
+      if (r !== (this.#seen.get(ns) ?? 0)) this.#resync(ns, r, 'missed bus messages');
     }
   }
 
   #onMessage(raw: string): void {
+    const marker = parseMarker(raw);
+    if (marker !== null) {
+      this.#onMarker(marker);
+      return;
+    }
     const parsed = parseBusMessage(raw);
     if (parsed === null) return;
     this.received += 1;
     const { generation, message } = parsed;
     const before = this.#seen.get(message.ns);
-    if (before !== undefined && generation !== before + 1) {
+    if (before !== undefined && generation > before + 1) {
       this.gaps += 1;
-      this.#resync(message.ns, generation, generation > before ? 'gap in bus generations' : 'redis generations went back');
+      this.#resync(message.ns, generation, 'gap in bus generations');
+      return;
+    }
+    if (before !== undefined && generation <= before) {
+      // Older than what we know (we resynchronised past it): its drops are still safe to apply.
+      if (message.origin !== this.nodeId) this.handlers.apply(message);
       return;
     }
     this.#seen.set(message.ns, generation);
@@ -195,7 +211,6 @@ export class InvalidationBus {
   #resync(ns: string, generation: number, reason: string): void {
     this.resyncs += 1;
     this.#seen.set(ns, generation);
-    this.#suspect.delete(ns);
     this.logger.info({ ns, reason }, 'cache namespace resynchronised');
     this.handlers.resync(ns, reason);
   }

@@ -65,10 +65,22 @@ export class RedisLink {
       this.logger.warn('cache redis breaker opened; serving from L1/L3');
       this.#update();
     });
-    this.#breaker.on('halfOpen', () => this.#update());
+    this.#breaker.on('halfOpen', () => {
+      this.#update();
+      this.#breaker.fire((r) => r.ping()).catch(() => undefined);
+    });
     this.#breaker.on('close', () => this.#update());
+    // opossum opens on an error percentage over its rolling window, which a long run of earlier
+    // successes dilutes; a black-holed Redis should trip it at once, so three failures in a row
+    // (each at most one command timeout) open it too.
+    let consecutive = 0;
     this.#breaker.on('failure', () => {
       this.failures += 1;
+      consecutive += 1;
+      if (consecutive >= 3 && this.#breaker.closed) this.#breaker.open();
+    });
+    this.#breaker.on('success', () => {
+      consecutive = 0;
     });
     this.cmd.on('ready', () => this.#update());
     this.cmd.on('close', () => this.#update());
@@ -81,7 +93,7 @@ export class RedisLink {
 
   /** True when a command may be tried now: connected and the breaker not open. */
   get available(): boolean {
-    return this.cmd.status === 'ready' && !this.#breaker.opened;
+    return this.cmd.status === 'ready' && this.#breaker.closed;
   }
 
   onState(listener: (state: RedisLinkState) => void): () => void {
@@ -89,13 +101,15 @@ export class RedisLink {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Runs one Redis operation through the breaker. Rejects fast when Redis is down or the breaker is open. */
+  /**
+   * Runs one Redis operation through the breaker. Rejects at once when Redis is not connected or
+   * the breaker is not closed: callers never wait on a dead Redis, and the half-open trial is a
+   * background PING rather than somebody's read.
+   */
   run<T>(op: (r: Redis) => Promise<T>): Promise<T> {
     if (this.#stopped) return Promise.reject(new Error('cache redis link stopped'));
-    if (this.cmd.status !== 'ready' && !this.#breaker.opened) {
-      // Not connected: refuse without a round trip, but let the breaker count it.
-      return this.#breaker.fire(() => Promise.reject(new Error(`redis ${this.cmd.status}`))) as Promise<T>;
-    }
+    if (this.cmd.status !== 'ready') return Promise.reject(new Error(`redis ${this.cmd.status}`));
+    if (!this.#breaker.closed) return Promise.reject(new Error('cache redis breaker open'));
     return this.#breaker.fire(op as (r: Redis) => Promise<unknown>) as Promise<T>;
   }
 

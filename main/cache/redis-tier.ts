@@ -48,6 +48,17 @@ local gen = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('PUBLISH', ARGV[2], gen .. '|' .. ARGV[3])
 return {gen, n}`;
 
+const EPOCH_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])`;
+
+// A snapshot of every generation, published on the bus itself: a node that receives it has
+// received every message published before it, so any difference from what it saw is a real loss.
+const MARKER_SCRIPT = `
+local g = redis.call('HGETALL', KEYS[1])
+redis.call('PUBLISH', ARGV[1], 'S|' .. cjson.encode(g))
+return #g`;
+
 const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -128,6 +139,20 @@ export class RedisTier {
     return { generation, removed };
   }
 
+  /**
+   * Redis's data epoch: a random number set once; a Redis that lost its data (restarted without
+   * persistence, flushed) has a new one, so generations from before cannot be compared.
+   */
+  async epoch(): Promise<number> {
+    const candidate = Math.floor(Math.random() * 2 ** 48) + 1;
+    return Number(await this.link.run((r) => r.eval(EPOCH_SCRIPT, 1, `${this.prefix}epoch`, candidate)));
+  }
+
+  /** Publishes a generation snapshot on the bus (see MARKER_SCRIPT). */
+  async publishMarker(): Promise<void> {
+    await this.link.run((r) => r.eval(MARKER_SCRIPT, 1, this.gensKey, this.channel));
+  }
+
   async generations(): Promise<Map<string, number>> {
     const all = await this.link.run((r) => r.hgetall(this.gensKey));
     return new Map(Object.entries(all).map(([ns, g]) => [ns, Number(g)]));
@@ -185,6 +210,20 @@ export class RedisTier {
 
 function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+/** A bus marker's snapshot of generations, or null when `raw` is not a marker. */
+export function parseMarker(raw: string): Map<string, number> | null {
+  if (!raw.startsWith('S|')) return null;
+  try {
+    const flat = JSON.parse(raw.slice(2)) as unknown;
+    const out = new Map<string, number>();
+    // cjson encodes an empty table as {}, a filled one as [ns, gen, ns, gen, ...].
+    if (Array.isArray(flat)) for (let i = 0; i + 1 < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
+    return out;
+  } catch {
+    return null;
+  }
 }
 
 export function parseBusMessage(raw: string): { generation: number; message: BusMessage } | null {

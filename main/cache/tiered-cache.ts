@@ -122,7 +122,7 @@ export class TieredCache implements Service {
       this.#core.bus = new InvalidationBus(
         this.#core.l2,
         o.nodeId,
-        { apply: (m) => this.#applyRemote(m), resync: (ns) => this.#resync(ns) },
+        { apply: (m) => this.#applyRemote(m), resync: (ns) => this.#resync(ns), resyncAll: () => this.#resyncAll() },
         logger.child({ component: 'cache-bus' }),
         o.reconcileIntervalMs,
         this.#core.l3?.loadGenerations() ?? new Map(),
@@ -321,9 +321,9 @@ export class TieredCache implements Service {
     return this.#core.l3?.maintain() ?? { expired: 0, evicted: 0 };
   }
 
-  /** Compares generations with Redis now (strict), as after an outage. */
+  /** Checks the bus against Redis now, as after an outage. */
   reconcile(): Promise<void> {
-    return this.#core.bus?.reconcile(true) ?? Promise.resolve();
+    return this.#core.bus?.reconcile() ?? Promise.resolve();
   }
 
   #applyRemote(message: BusMessage): void {
@@ -354,6 +354,14 @@ export class TieredCache implements Service {
     if (ns !== undefined) ns.dropLocalAll();
     else this.#core.l3?.clear(name);
     this.#core.onInvalidated({ namespace: name, all: true, origin: 'resync' });
+  }
+
+  #resyncAll(): void {
+    for (const ns of this.namespaces) {
+      ns.dropLocalAll();
+      this.#core.onInvalidated({ namespace: ns.name, all: true, origin: 'resync' });
+    }
+    this.#core.l3?.clear(null);
   }
 
   #tick(): void {
