@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { TieredCache, cacheMigrations, type CacheOptions } from '../../main/cache';
+import { systemClock } from '../../main/clock';
 import { createLogger } from '../../main/logger';
 import { openStore, type Database } from '../../main/store';
 
@@ -19,7 +20,7 @@ export async function openCache(options: { redisUrl?: string; l3?: boolean; dir?
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ph-bench-cache-'));
   const db = options.l3 === false ? null : openStore({ path: join(dir, 'pilothouse.db'), migrations: cacheMigrations });
   const shared = options.redisUrl === undefined ? null : new Redis(options.redisUrl, { lazyConnect: true });
-  const cache = new TieredCache({ db, redis: shared, clock: { now: () => Date.now() }, logger: createLogger('silent'), options: options.cache });
+  const cache = new TieredCache({ db, redis: shared, clock: systemClock, logger: createLogger('silent'), options: options.cache });
   await cache.start();
   return {
     cache,

@@ -22,6 +22,8 @@ export type Loader<T> = (ctx: LoaderContext<T>) => T | Promise<T>;
 /** What every namespace shares: the tiers below L1, the clock, limits. */
 export interface CacheCore {
   readonly clock: Clock;
+  /** The time for freshness checks: the clock, read at most once a millisecond for the system clock. */
+  readonly now: () => number;
   readonly logger: Logger;
   readonly serializer: Serializer;
   readonly l2: RedisTier | null;
@@ -89,7 +91,7 @@ export class CacheNamespace {
   /** Fresh value from the first tier that has it, or `undefined`. Stale within grace only when a tier failed. */
   get<T = unknown>(key: string): Promise<T | undefined> {
     const e = this.lru.get(key);
-    if (e !== undefined && e.freshUntil > this.core.clock.now()) {
+    if (e !== undefined && e.freshUntil > this.core.now()) {
       this.stats.l1Hits += 1;
       if ((++this.#ops & SAMPLE_MASK) === 0) this.core.hot.touch(this.name + '\u0000' + key);
       return (e.resolved ??= Promise.resolve(e.value)) as Promise<T>;
@@ -100,7 +102,7 @@ export class CacheNamespace {
   /** The fresh L1 value, synchronously, without touching lower tiers (counted as a hit or not at all). */
   peek<T = unknown>(key: string): T | undefined {
     const e = this.lru.get(key);
-    if (e === undefined || e.freshUntil <= this.core.clock.now()) return undefined;
+    if (e === undefined || e.freshUntil <= this.core.now()) return undefined;
     this.stats.l1Hits += 1;
     return e.value as T;
   }
@@ -113,7 +115,7 @@ export class CacheNamespace {
   getOrSet<T>(key: string, loader: Loader<T>, options?: EntryOptions): Promise<T> {
     const e = this.lru.get(key);
     if (e !== undefined) {
-      const now = this.core.clock.now();
+      const now = this.core.now();
       if (e.freshUntil > now) {
         this.stats.l1Hits += 1;
         if ((++this.#ops & SAMPLE_MASK) === 0) this.core.hot.touch(this.name + '\u0000' + key);
@@ -223,7 +225,7 @@ export class CacheNamespace {
   /** Where a key is now, for the console's inspector. */
   async inspect(key: string): Promise<{ tiers: Record<TierName, StoredEntryView | null>; value: unknown }> {
     assertKey(key, this.core.maxKeyBytes);
-    const now = this.core.clock.now();
+    const now = this.core.now();
     const l1 = this.lru.peek(key);
     let l2: StoredEntry | null = null;
     if (this.core.l2 !== null) l2 = await this.core.l2.get(this.name, key).catch(() => null);
@@ -277,14 +279,14 @@ export class CacheNamespace {
   async #readLower(key: string): Promise<{ fresh?: unknown; stale?: { value: unknown; staleUntil: number }; failed: boolean }> {
     let failed = false;
     let stale: { value: unknown; staleUntil: number } | undefined;
-    const { l2, l3, clock } = this.core;
+    const { l2, l3 } = this.core;
     if (l2 !== null) {
       if (l2.link.available) {
         const t0 = performance.now();
         try {
           const e = await l2.get(this.name, key);
           this.stats.record('l2', performance.now() - t0);
-          const now = clock.now();
+          const now = this.core.now();
           if (e !== null && e.staleUntil > now) {
             const value = this.#decode(e);
             if (e.freshUntil > now) {
@@ -307,7 +309,7 @@ export class CacheNamespace {
       const t0 = performance.now();
       const e = l3.get(this.name, key);
       this.stats.record('l3', performance.now() - t0);
-      const now = clock.now();
+      const now = this.core.now();
       if (e !== null && e.staleUntil > now) {
         const value = this.#decode(e);
         if (e.freshUntil > now) {
@@ -328,7 +330,7 @@ export class CacheNamespace {
   }
 
   #bestStale(l1: L1Entry | undefined, lower: { value: unknown; staleUntil: number } | undefined): { value: unknown; staleUntil: number } | undefined {
-    const now = this.core.clock.now();
+    const now = this.core.now();
     const a = l1 !== undefined && l1.staleUntil > now ? l1 : undefined;
     const b = lower !== undefined && lower.staleUntil > now ? lower : undefined;
     if (a === undefined) return b;
@@ -395,7 +397,7 @@ export class CacheNamespace {
     const l2 = this.core.l2;
     if (l2 === null || !l2.link.available) return this.#runLoader(key, loader, options, stale);
     const leaseMs = Math.max(this.core.leaseMs, options.hardTimeout ?? 0);
-    const deadline = this.core.clock.now() + leaseMs;
+    const deadline = this.core.now() + leaseMs;
     let delay = 5;
     for (let attempt = 0; ; attempt += 1) {
       // A failed Redis call is retried while the link still counts as available (one slow reply
@@ -405,7 +407,7 @@ export class CacheNamespace {
       try {
         token = await l2.acquireLease(this.name, key, leaseMs);
       } catch {
-        if (!l2.link.available || this.core.clock.now() >= deadline) return this.#runLoader(key, loader, options, stale);
+        if (!l2.link.available || this.core.now() >= deadline) return this.#runLoader(key, loader, options, stale);
         token = null;
       }
       if (token !== null) {
@@ -413,7 +415,7 @@ export class CacheNamespace {
           if (attempt > 0) {
             // Someone held the lease before us: their value may be in L2 already.
             const e = await l2.get(this.name, key).catch(() => null);
-            if (e !== null && e.freshUntil > this.core.clock.now()) return this.#acceptRemote(key, e);
+            if (e !== null && e.freshUntil > this.core.now()) return this.#acceptRemote(key, e);
           }
           return await this.#runLoader(key, loader, options, stale);
         } finally {
@@ -425,11 +427,11 @@ export class CacheNamespace {
       delay = Math.min(50, delay * 2);
       try {
         const e = await l2.get(this.name, key);
-        if (e !== null && e.freshUntil > this.core.clock.now()) return this.#acceptRemote(key, e);
+        if (e !== null && e.freshUntil > this.core.now()) return this.#acceptRemote(key, e);
       } catch {
         if (!l2.link.available) return this.#runLoader(key, loader, options, stale);
       }
-      if (this.core.clock.now() >= deadline) return this.#runLoader(key, loader, options, stale);
+      if (this.core.now() >= deadline) return this.#runLoader(key, loader, options, stale);
     }
   }
 
@@ -498,7 +500,7 @@ export class CacheNamespace {
     if (bytes.length > this.core.maxValueBytes) {
       throw new PhError('PH_CACHE_VALUE_TOO_LARGE', `The value is ${bytes.length} bytes; the limit is ${this.core.maxValueBytes}`, { field: 'value' });
     }
-    const now = this.core.clock.now();
+    const now = this.core.now();
     const entry: CacheEntry = { value, bytes, freshUntil: now + ttl, staleUntil: now + ttl + grace, createdAt: now, tags: [...(options.tags ?? [])] };
     this.stats.sets += 1;
     this.#putL1(key, value, entry);

@@ -58,6 +58,8 @@ export interface CacheOptions {
   readonly nodeId?: string;
   /** Redis key prefix. Default `ph:cache:`. */
   readonly prefix?: string;
+  /** With the system clock, read the time at most this often for freshness checks (ms; 0 = every read). Default 1. */
+  readonly clockResolutionMs?: number;
 }
 
 export const MAX_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -82,6 +84,7 @@ export interface ResolvedCacheOptions {
   readonly maxValueBytes: number;
   readonly nodeId: string;
   readonly prefix: string;
+  readonly clockResolutionMs: number;
 }
 
 export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOptions {
@@ -105,6 +108,7 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOp
     maxValueBytes: options.maxValueBytes ?? 512 * 1024,
     nodeId: options.nodeId ?? Math.random().toString(36).slice(2, 10),
     prefix: options.prefix ?? 'ph:cache:',
+    clockResolutionMs: options.clockResolutionMs ?? 1,
   };
 }
 

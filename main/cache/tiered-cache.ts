@@ -3,7 +3,7 @@ import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from '../../contract/ops/cache';
-import type { Clock } from '../clock';
+import { systemClock, type Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
@@ -11,6 +11,7 @@ import { CacheNamespace, type CacheCore, type Loader } from './cache-namespace';
 import { HotKeys, hitRatio, recommendations, type Counters } from './cache-stats';
 import { InvalidationBus } from './invalidation-bus';
 import { assertNamespace, resolveCacheOptions, type CacheOptions, type EntryOptions, type NamespaceOptions, type ResolvedCacheOptions } from './options';
+import { coarseNow } from './coarse-clock';
 import { RedisLink } from './redis-link';
 import { RedisTier, type BusMessage } from './redis-tier';
 import { SqliteTier } from './sqlite-tier';
@@ -77,6 +78,7 @@ export class TieredCache implements Service {
     this.options = resolveCacheOptions(deps.options);
     this.#core = {
       clock: deps.clock,
+      now: coarseNow(deps.clock, deps.clock === systemClock, this.options.clockResolutionMs),
       logger: deps.logger,
       serializer: this.options.serializer,
       l2: null,
