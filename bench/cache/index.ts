@@ -131,6 +131,7 @@ async function stampede(redis: BenchRedis): Promise<void> {
   progress('cache.stampede: 10,000 concurrent getOrSet misses on one key, in one process, then over three processes');
   const inProcess: number[] = [];
   const crossProcess: number[] = [];
+  const perProcess: number[] = [];
   let errors = 0;
   for (let round = 0; round < 3; round += 1) {
     const node = await openCache({ l3: false });
@@ -164,7 +165,13 @@ async function stampede(redis: BenchRedis): Promise<void> {
     await Promise.all(outputs.map((o) => o.ready));
     for (const w of workers) w.stdin.write('go\n');
     await Promise.all(outputs.map((o) => o.done));
-    for (const o of outputs) for (const l of o.got) errors += (JSON.parse(l) as { errors: number }).errors;
+    for (const o of outputs) {
+      for (const l of o.got) {
+        const r = JSON.parse(l) as { errors: number; localLoaderCalls: number };
+        errors += r.errors;
+        perProcess.push(r.localLoaderCalls);
+      }
+    }
     crossProcess.push(Number(await redis.client().get(`bench:loader:${key}`)));
   }
   report({
@@ -174,6 +181,7 @@ async function stampede(redis: BenchRedis): Promise<void> {
     goal: 1,
     in_process: inProcess,
     three_processes: crossProcess,
+    loader_calls_per_process: perProcess,
     errors,
   });
 }
