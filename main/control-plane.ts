@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock, type Clock } from './clock';
@@ -6,7 +6,7 @@ import type { LoadedConfig } from './config';
 import { EventBus } from './events';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
-import { Metrics } from './monitoring';
+import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { RedisConnection } from './redis';
 import {
@@ -28,10 +28,12 @@ export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Sampling and health intervals, window and retention of monitoring (tests shorten them). */
+  readonly monitoring?: Partial<MonitoringOptions>;
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations, ...cacheMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...cacheMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -42,6 +44,7 @@ export interface RunningPlane {
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
+  readonly monitoring: Monitoring;
 }
 
 /**
@@ -98,6 +101,16 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
+      const monitoring = new Monitoring({
+        db,
+        redis: redis?.client ?? null,
+        bus,
+        clock: this.clock,
+        logger: this.logger.child({ component: 'monitoring' }),
+        metrics,
+        dataDir: config.dataDir,
+        options: this.options.monitoring,
+      });
       const cache = new TieredCache({ db, redis: redis?.client ?? null, clock: this.clock, logger: this.logger.child({ component: 'cache' }), events: bus });
       registerCacheMetrics(metrics.registry, cache);
       await this.#startService(cache);
@@ -105,12 +118,11 @@ export class ControlPlane {
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
+        ...monitoringHandlers(monitoring, () => this.clock.now()),
         ...cacheHandlers(cache),
       };
-      const dispatcher = new OperationDispatcher(handlers, audit, ({ name, ok }) =>
-        metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
-      );
-      const routes: VersionedRoute[] = [statusRoute(() => this.status())];
+      const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
+      const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
       routes.push(...cacheRoutes(cache, audit));
       const http = new HttpServer({
         host: config.host,
@@ -126,7 +138,10 @@ export class ControlPlane {
         readiness: () => this.readiness(),
         routes,
       });
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics };
+      monitoring.instrument(http.app);
+      monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Console event-socket clients connected', read: () => http.events.clientCount });
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring };
+      await this.#startService(monitoring);
       await this.#startService(http);
 
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
@@ -192,7 +207,10 @@ export class ControlPlane {
   /** Ready when every service runs; an optional dependency that is down (Redis) makes it degraded, not unready. */
   readiness(): ReadinessReport {
     const { services } = this.status();
-    return { ready: services.every((s) => s.state === 'running' || s.state === 'degraded'), services };
+    const monitoring = this.#running?.monitoring;
+    const dependencies = monitoring?.health.list() ?? [];
+    const servicesUp = services.every((s) => s.state === 'running' || s.state === 'degraded');
+    return { ready: servicesUp && monitoring?.health.overall() !== 'down', services, dependencies };
   }
 
   async #startService(service: Service): Promise<void> {
@@ -202,11 +220,19 @@ export class ControlPlane {
   }
 }
 
-/** The built console sits beside the built main process: out/main → out/renderer. */
+/**
+ * The built console is `out/renderer`. Bundled, this file sits somewhere under `out/main`; from
+ * source (tests, tsx) under `main/`. Walk up to whichever `out/` holds a built `renderer/index.html`.
+ */
 function defaultConsoleDir(): string {
-  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
-  const bundled = basename(here) === 'main' && basename(dirname(here)) === 'out';
-  return bundled ? join(here, '..', 'renderer') : join(here, '..', 'out', 'renderer');
+  let dir = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth += 1) {
+    const candidates = basename(dir) === 'out' ? [join(dir, 'renderer')] : [join(dir, 'out', 'renderer')];
+    const found = candidates.find((c) => existsSync(join(c, 'index.html')));
+    if (found !== undefined) return found;
+    dir = dirname(dir);
+  }
+  return join(process.cwd(), 'out', 'renderer');
 }
 
 /** `GET /api/v1/status` (flat, deprecated) and `/api/v2/status` (the contract's shape). */
