@@ -22,7 +22,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
-import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, registerCacheMetrics } from './cache';
+import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheMetrics } from './cache';
 
 export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
@@ -140,6 +140,7 @@ export class ControlPlane {
       });
       monitoring.instrument(http.app);
       monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Console event-socket clients connected', read: () => http.events.clientCount });
+      for (const series of cacheSeries(cache)) monitoring.series.register(series);
       this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring };
       await this.#startService(monitoring);
       await this.#startService(http);

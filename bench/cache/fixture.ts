@@ -16,7 +16,9 @@ export interface BenchCache {
 }
 
 /** A cache on a temp SQLite file (or none), with or without Redis, as a node would build it. */
-export async function openCache(options: { redisUrl?: string; l3?: boolean; dir?: string; cache?: CacheOptions } = {}): Promise<BenchCache> {
+export async function openCache(
+  options: { redisUrl?: string; l3?: boolean; dir?: string; cache?: CacheOptions } = {},
+): Promise<BenchCache> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ph-bench-cache-'));
   const db = options.l3 === false ? null : openStore({ path: join(dir, 'pilothouse.db'), migrations: cacheMigrations });
   const shared = options.redisUrl === undefined ? null : new Redis(options.redisUrl, { lazyConnect: true });

@@ -16,7 +16,9 @@ const KEYS = Array.from({ length: 1000 }, (_, i) => `user:${i}`);
 let sink = 0;
 
 async function l1Hit(): Promise<void> {
-  progress('cache.l1-hit: our get (L1 hit, stats on) vs raw lru-cache get, both awaited as async callers do; plus the sync peek vs sync lru get');
+  progress(
+    'cache.l1-hit: our get (L1 hit, stats on) vs raw lru-cache get, both awaited as async callers do; plus the sync peek vs sync lru get',
+  );
   const node = await openCache({ l3: false });
   const ns = node.cache.namespace('bench');
   const lru = new LRUCache<string, { id: number }>({ max: 10_000 });
@@ -108,10 +110,11 @@ async function tieredHit(redis: BenchRedis): Promise<void> {
     return total / ((performance.now() - t0) / 1000);
   };
   const oursL2 = () => run((k) => l2ns.get(k));
-  const rawGet = () => run(async (k) => {
-    const b = await raw.getBuffer(`ph:cache:e:l2bench:${k}`);
-    return b === null ? undefined : JSON.parse(b.subarray(27).toString('utf8'));
-  });
+  const rawGet = () =>
+    run(async (k) => {
+      const b = await raw.getBuffer(`ph:cache:e:l2bench:${k}`);
+      return b === null ? undefined : JSON.parse(b.subarray(27).toString('utf8'));
+    });
   await oursL2();
   await rawGet();
   const r = await compareRates(ROUNDS, oursL2, rawGet);
@@ -139,13 +142,15 @@ async function stampede(redis: BenchRedis): Promise<void> {
     let calls = 0;
     await Promise.all(
       Array.from({ length: 10_000 }, () =>
-        ns.getOrSet('hot', async () => {
-          calls += 1;
-          await new Promise((r) => setTimeout(r, 50));
-          return 1;
-        }).catch(() => {
-          errors += 1;
-        }),
+        ns
+          .getOrSet('hot', async () => {
+            calls += 1;
+            await new Promise((r) => setTimeout(r, 50));
+            return 1;
+          })
+          .catch(() => {
+            errors += 1;
+          }),
       ),
     );
     inProcess.push(calls);
@@ -153,7 +158,9 @@ async function stampede(redis: BenchRedis): Promise<void> {
 
     const key = `hot-${round}`;
     const workers = Array.from({ length: 3 }, () =>
-      spawn(process.execPath, ['--import', 'tsx', join(here, 'stampede-worker.ts'), redis.url, '3334', key], { stdio: ['pipe', 'pipe', 'inherit'] }),
+      spawn(process.execPath, ['--import', 'tsx', join(here, 'stampede-worker.ts'), redis.url, '3334', key], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
     );
     const outputs = workers.map((w) => {
       const lines = createInterface({ input: w.stdout });
@@ -188,7 +195,10 @@ async function stampede(redis: BenchRedis): Promise<void> {
 
 async function blackhole(redis: BenchRedis): Promise<void> {
   progress('cache.redis-blackhole: redis-server SIGSTOPped mid-run; p99 of get after the breaker opens');
-  const node = await openCache({ redisUrl: redis.url, cache: { l1MaxEntries: 100, breakerResetMs: 1000, defaults: { ttl: 600_000, grace: 600_000 } } });
+  const node = await openCache({
+    redisUrl: redis.url,
+    cache: { l1MaxEntries: 100, breakerResetMs: 1000, defaults: { ttl: 600_000, grace: 600_000 } },
+  });
   const ns = node.cache.namespace('bh');
   for (const [i, k] of KEYS.entries()) await ns.set(k, { id: i });
   node.cache.flushL3();

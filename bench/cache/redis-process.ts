@@ -12,7 +12,9 @@ export interface BenchRedis {
 /** A private redis-server on a free loopback port for the bench run. */
 export async function startBenchRedis(): Promise<BenchRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   const clients: Redis[] = [];
   const deadline = Date.now() + 10_000;
   for (;;) {

@@ -30,7 +30,9 @@ async function main(): Promise<void> {
         }),
     ),
   );
-  process.stdout.write(`${JSON.stringify({ served: results.filter((r) => r !== null).length, errors, localLoaderCalls: ns.stats.loaderCalls })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ served: results.filter((r) => r !== null).length, errors, localLoaderCalls: ns.stats.loaderCalls })}\n`,
+  );
   counter.disconnect();
   await node.stop();
   removeDir(node.dir);

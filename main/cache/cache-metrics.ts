@@ -104,3 +104,30 @@ export function registerCacheMetrics(registry: Registry, cache: TieredCache): vo
     },
   });
 }
+
+/**
+ * The cache's numbers for monitoring's history and alert rules (`monitoring.series.register`):
+ * the hit ratio since the previous sample (null when there was no traffic), and stale serves.
+ */
+export function cacheSeries(cache: TieredCache): { name: string; unit: string; help: string; read: () => number | null }[] {
+  let last = { hits: 0, total: 0 };
+  return [
+    {
+      name: 'cache.hit_ratio',
+      unit: 'ratio',
+      help: 'Share of cache reads answered by a tier (L1, L2 or L3) since the previous sample',
+      read: () => {
+        let hits = 0;
+        let total = 0;
+        for (const ns of cache.namespaces) {
+          const c = ns.stats;
+          hits += c.l1Hits + c.l2Hits + c.l3Hits;
+          total += c.l1Hits + c.l2Hits + c.l3Hits + c.misses + c.staleServes;
+        }
+        const d = { hits: hits - last.hits, total: total - last.total };
+        last = { hits, total };
+        return d.total <= 0 ? null : d.hits / d.total;
+      },
+    },
+  ];
+}

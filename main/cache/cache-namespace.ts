@@ -4,7 +4,7 @@ import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import type { CacheEntry, TierName } from './entry';
-import { HotKeys, NamespaceStats } from './cache-stats';
+import { type HotKeys, NamespaceStats } from './cache-stats';
 import type { InvalidationBus } from './invalidation-bus';
 import { assertKey, effectiveTtl, type EntryOptions, type NamespaceOptions } from './options';
 import type { RedisTier } from './redis-tier';
@@ -33,7 +33,13 @@ export interface CacheCore {
   readonly leaseMs: number;
   readonly maxKeyBytes: number;
   readonly maxValueBytes: number;
-  readonly onInvalidated: (event: { namespace: string; keys?: readonly string[]; tags?: readonly string[]; all?: boolean; origin: 'local' | 'bus' | 'resync' }) => void;
+  readonly onInvalidated: (event: {
+    namespace: string;
+    keys?: readonly string[];
+    tags?: readonly string[];
+    all?: boolean;
+    origin: 'local' | 'bus' | 'resync';
+  }) => void;
 }
 
 interface L1Entry {
@@ -120,7 +126,13 @@ export class CacheNamespace {
         this.stats.l1Hits += 1;
         if ((++this.#ops & SAMPLE_MASK) === 0) this.core.hot.touch(this.name + '\u0000' + key);
         const early = options?.earlyRefresh ?? this.defaults.earlyRefresh;
-        if (early !== undefined && early > 0 && early < 1 && now >= e.createdAt + (e.freshUntil - e.createdAt) * early && !this.#loads.has(key)) {
+        if (
+          early !== undefined &&
+          early > 0 &&
+          early < 1 &&
+          now >= e.createdAt + (e.freshUntil - e.createdAt) * early &&
+          !this.#loads.has(key)
+        ) {
           this.stats.earlyRefreshes += 1;
           const staleCopy = { value: e.value, staleUntil: e.staleUntil };
           this.#load(key, loader as Loader<unknown>, this.#merge(options), staleCopy).catch(() => undefined);
@@ -230,11 +242,22 @@ export class CacheNamespace {
     let l2: StoredEntry | null = null;
     if (this.core.l2 !== null) l2 = await this.core.l2.get(this.name, key).catch(() => null);
     const l3 = this.core.l3?.get(this.name, key) ?? null;
-    const view = (e: { freshUntil: number; staleUntil: number; createdAt: number; tags: readonly string[] } | null | undefined, size: number): StoredEntryView | null =>
+    const view = (
+      e: { freshUntil: number; staleUntil: number; createdAt: number; tags: readonly string[] } | null | undefined,
+      size: number,
+    ): StoredEntryView | null =>
       e === null || e === undefined || e.staleUntil <= now
         ? null
-        : { size, freshUntil: e.freshUntil, staleUntil: e.staleUntil, createdAt: e.createdAt, tags: [...e.tags], fresh: e.freshUntil > now };
-    const value = l1 !== undefined && l1.staleUntil > now ? l1.value : l2 !== null ? this.#decode(l2) : l3 !== null ? this.#decode(l3) : undefined;
+        : {
+            size,
+            freshUntil: e.freshUntil,
+            staleUntil: e.staleUntil,
+            createdAt: e.createdAt,
+            tags: [...e.tags],
+            fresh: e.freshUntil > now,
+          };
+    const value =
+      l1 !== undefined && l1.staleUntil > now ? l1.value : l2 !== null ? this.#decode(l2) : l3 !== null ? this.#decode(l3) : undefined;
     return {
       tiers: { l1: view(l1, l1?.size ?? 0), l2: view(l2, l2?.bytes.length ?? 0), l3: view(l3, l3?.bytes.length ?? 0) },
       value,
@@ -329,7 +352,10 @@ export class CacheNamespace {
     return stale === undefined ? { failed } : { stale, failed };
   }
 
-  #bestStale(l1: L1Entry | undefined, lower: { value: unknown; staleUntil: number } | undefined): { value: unknown; staleUntil: number } | undefined {
+  #bestStale(
+    l1: L1Entry | undefined,
+    lower: { value: unknown; staleUntil: number } | undefined,
+  ): { value: unknown; staleUntil: number } | undefined {
     const now = this.core.now();
     const a = l1 !== undefined && l1.staleUntil > now ? l1 : undefined;
     const b = lower !== undefined && lower.staleUntil > now ? lower : undefined;
@@ -393,7 +419,12 @@ export class CacheNamespace {
     return p;
   }
 
-  async #loadAcrossNodes(key: string, loader: Loader<unknown>, options: EntryOptions, stale: { value: unknown } | undefined): Promise<unknown> {
+  async #loadAcrossNodes(
+    key: string,
+    loader: Loader<unknown>,
+    options: EntryOptions,
+    stale: { value: unknown } | undefined,
+  ): Promise<unknown> {
     const l2 = this.core.l2;
     if (l2 === null || !l2.link.available) return this.#runLoader(key, loader, options, stale);
     const leaseMs = Math.max(this.core.leaseMs, options.hardTimeout ?? 0);
@@ -498,10 +529,19 @@ export class CacheNamespace {
     const grace = Math.max(0, options.grace ?? 0);
     const bytes = this.core.serializer.encode(value);
     if (bytes.length > this.core.maxValueBytes) {
-      throw new PhError('PH_CACHE_VALUE_TOO_LARGE', `The value is ${bytes.length} bytes; the limit is ${this.core.maxValueBytes}`, { field: 'value' });
+      throw new PhError('PH_CACHE_VALUE_TOO_LARGE', `The value is ${bytes.length} bytes; the limit is ${this.core.maxValueBytes}`, {
+        field: 'value',
+      });
     }
     const now = this.core.now();
-    const entry: CacheEntry = { value, bytes, freshUntil: now + ttl, staleUntil: now + ttl + grace, createdAt: now, tags: [...(options.tags ?? [])] };
+    const entry: CacheEntry = {
+      value,
+      bytes,
+      freshUntil: now + ttl,
+      staleUntil: now + ttl + grace,
+      createdAt: now,
+      tags: [...(options.tags ?? [])],
+    };
     this.stats.sets += 1;
     this.#putL1(key, value, entry);
     this.core.l3?.set(this.name, key, entry);
@@ -519,7 +559,15 @@ export class CacheNamespace {
 
   #putL1(key: string, value: unknown, e: Omit<StoredEntry, 'bytes'> & { bytes?: Buffer }): void {
     const size = e.bytes?.length ?? 64;
-    this.lru.set(key, { value, freshUntil: e.freshUntil, staleUntil: e.staleUntil, createdAt: e.createdAt, tags: e.tags, size, resolved: undefined });
+    this.lru.set(key, {
+      value,
+      freshUntil: e.freshUntil,
+      staleUntil: e.staleUntil,
+      createdAt: e.createdAt,
+      tags: e.tags,
+      size,
+      resolved: undefined,
+    });
   }
 
   #decode(e: StoredEntry): unknown {

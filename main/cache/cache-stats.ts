@@ -116,7 +116,10 @@ export class HotKeys {
   }
 
   top(limit: number): { id: string; samples: number }[] {
-    return [...this.#counts].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([id, samples]) => ({ id, samples }));
+    return [...this.#counts]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([id, samples]) => ({ id, samples }));
   }
 
   delete(predicate: (id: string) => boolean): void {
@@ -153,7 +156,9 @@ export function recommendations(namespaces: readonly NamespaceFacts[], redis: { 
     const full = ns.l1Entries >= ns.l1MaxEntries * 0.95 || ns.l1Bytes >= ns.l1MaxBytes * 0.95 || c.l1Evictions > 0;
     if (l1Misses > 0 && lowerHits / l1Misses >= 0.3 && full) {
       const limit = ns.l1Bytes >= ns.l1MaxBytes * 0.95 ? 'L1 max bytes' : 'L1 max entries';
-      out.push(`namespace \`${ns.name}\`: ${pct(lowerHits / l1Misses)} of L1 misses are L2/L3 hits and L1 is full — raise ${limit} (now ${limit === 'L1 max bytes' ? ns.l1MaxBytes : ns.l1MaxEntries}).`);
+      out.push(
+        `namespace \`${ns.name}\`: ${pct(lowerHits / l1Misses)} of L1 misses are L2/L3 hits and L1 is full — raise ${limit} (now ${limit === 'L1 max bytes' ? ns.l1MaxBytes : ns.l1MaxEntries}).`,
+      );
     }
     if (c.loaderCalls >= 10 && c.loaderErrors / c.loaderCalls >= 0.05) {
       out.push(
@@ -164,14 +169,20 @@ export function recommendations(namespaces: readonly NamespaceFacts[], redis: { 
     }
     const missRatio = c.misses / requests;
     if (missRatio >= 0.5 && c.sets > 0 && c.l1Evictions === 0) {
-      out.push(`namespace \`${ns.name}\`: ${pct(missRatio)} of requests miss every tier — the ttl may be too short for how often keys repeat, or warm the namespace at start.`);
+      out.push(
+        `namespace \`${ns.name}\`: ${pct(missRatio)} of requests miss every tier — the ttl may be too short for how often keys repeat, or warm the namespace at start.`,
+      );
     }
     if (ns.loaderP99Ms >= 500 && c.earlyRefreshes === 0 && c.loaderCalls >= 10) {
-      out.push(`namespace \`${ns.name}\`: the loader's p99 is ${Math.round(ns.loaderP99Ms)} ms — turn on \`earlyRefresh\` (e.g. 0.8) so hot keys refresh before they expire.`);
+      out.push(
+        `namespace \`${ns.name}\`: the loader's p99 is ${Math.round(ns.loaderP99Ms)} ms — turn on \`earlyRefresh\` (e.g. 0.8) so hot keys refresh before they expire.`,
+      );
     }
   }
   if (redis.breakerOpens > 0) {
-    out.push(`Redis: the breaker opened ${redis.breakerOpens} time(s) (now ${redis.state}); reads fell back to L1/L3 — check Redis latency and the network.`);
+    out.push(
+      `Redis: the breaker opened ${redis.breakerOpens} time(s) (now ${redis.state}); reads fell back to L1/L3 — check Redis latency and the network.`,
+    );
   }
   return out;
 }

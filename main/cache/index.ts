@@ -9,4 +9,4 @@ export type { Serializer } from './serializer';
 export { cacheMigrations } from './migrations';
 export { cacheHandlers } from './operations';
 export { cacheRoutes } from './routes';
-export { registerCacheMetrics } from './cache-metrics';
+export { cacheSeries, registerCacheMetrics } from './cache-metrics';

@@ -16,14 +16,18 @@ export function cacheHandlers(
     },
     'cache.invalidate': async (input) => {
       if ((input.keys?.length ?? 0) === 0 && (input.tags?.length ?? 0) === 0) {
-        throw new PhError('PH_INVALID_INPUT', 'Give keys or tags to invalidate (to drop a whole namespace use cache.clear)', { field: 'keys' });
+        throw new PhError('PH_INVALID_INPUT', 'Give keys or tags to invalidate (to drop a whole namespace use cache.clear)', {
+          field: 'keys',
+        });
       }
       return { removed: await cache.invalidate(input) };
     },
     'cache.clear': async (input) => {
       if (input.namespace !== undefined) return { removed: await cache.namespace(input.namespace).clear(), namespaces: [input.namespace] };
       if (input.everything !== true) {
-        throw new PhError('PH_INVALID_INPUT', 'Name a namespace, or pass everything: true to clear every namespace', { field: 'namespace' });
+        throw new PhError('PH_INVALID_INPUT', 'Name a namespace, or pass everything: true to clear every namespace', {
+          field: 'namespace',
+        });
       }
       return cache.clearAll();
     },

@@ -48,7 +48,7 @@ export interface CacheOptions {
   readonly leaseMs?: number;
   /** How often a node compares its namespace generations with Redis. Default 5000. */
   readonly reconcileIntervalMs?: number;
-  /** Hit-ratio history bucket, in ms, and how many buckets to keep. Defaults 5000 and 120. */
+  /** Hit-ratio history bucket, in ms, and how many buckets to keep. Defaults 2000 and 180 (six minutes; longer history is monitoring's `cache.hit_ratio`). */
   readonly historyIntervalMs?: number;
   readonly historyLength?: number;
   /** Input limits for the REST API and operations. Defaults 512 B and 512 KiB. */
@@ -102,8 +102,8 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOp
     breakerResetMs: options.breakerResetMs ?? 1000,
     leaseMs: options.leaseMs ?? 10_000,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 5000,
-    historyIntervalMs: options.historyIntervalMs ?? 5000,
-    historyLength: options.historyLength ?? 120,
+    historyIntervalMs: options.historyIntervalMs ?? 2000,
+    historyLength: options.historyLength ?? 180,
     maxKeyBytes: options.maxKeyBytes ?? 512,
     maxValueBytes: options.maxValueBytes ?? 512 * 1024,
     nodeId: options.nodeId ?? Math.random().toString(36).slice(2, 10),
@@ -116,7 +116,11 @@ const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export function assertNamespace(namespace: string): void {
   if (!NAMESPACE.test(namespace)) {
-    throw new PhError('PH_CACHE_BAD_NAMESPACE', `Namespace ${JSON.stringify(namespace.slice(0, 80))} must be 1-64 letters, digits, '.', '_' or '-'`, { field: 'namespace' });
+    throw new PhError(
+      'PH_CACHE_BAD_NAMESPACE',
+      `Namespace ${JSON.stringify(namespace.slice(0, 80))} must be 1-64 letters, digits, '.', '_' or '-'`,
+      { field: 'namespace' },
+    );
   }
 }
 
@@ -130,7 +134,8 @@ export function assertKey(key: string, maxBytes: number): void {
 /** The ttl an entry is written with: validated, capped, and jittered. */
 export function effectiveTtl(options: EntryOptions, random: () => number = Math.random): number {
   const ttl = options.ttl ?? 60_000;
-  if (!Number.isFinite(ttl) || ttl <= 0) throw new PhError('PH_INVALID_INPUT', 'ttl must be a positive number of milliseconds', { field: 'ttl' });
+  if (!Number.isFinite(ttl) || ttl <= 0)
+    throw new PhError('PH_INVALID_INPUT', 'ttl must be a positive number of milliseconds', { field: 'ttl' });
   if (ttl > MAX_TTL_MS) throw new PhError('PH_INVALID_INPUT', 'ttl must be at most ten years', { field: 'ttl' });
   const jitter = Math.min(Math.max(options.jitter ?? 0, 0), 1);
   if (jitter === 0) return ttl;

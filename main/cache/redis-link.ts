@@ -33,7 +33,8 @@ export class RedisLink {
     private readonly logger: Logger,
   ) {
     // Reconnect with exponential backoff and full jitter, so nodes do not reconnect in lockstep.
-    const retryStrategy = (attempt: number): number => Math.round(Math.min(2000, 50 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2));
+    const retryStrategy = (attempt: number): number =>
+      Math.round(Math.min(2000, 50 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2));
     this.cmd = shared.duplicate({
       lazyConnect: true,
       commandTimeout: options.commandTimeoutMs,
@@ -42,7 +43,13 @@ export class RedisLink {
       connectTimeout: 1000,
       retryStrategy,
     });
-    this.sub = shared.duplicate({ lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, connectTimeout: 1000, retryStrategy });
+    this.sub = shared.duplicate({
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      connectTimeout: 1000,
+      retryStrategy,
+    });
     for (const client of [this.cmd, this.sub]) {
       client.on('error', (err: Error) => {
         if (!this.#stopped) this.logger.debug({ err: err.message }, 'cache redis connection error');

@@ -99,7 +99,19 @@ export class RedisTier {
     const message = this.#message({ ns, op: 'set', keys: [key] });
     return this.link.run(
       (r) =>
-        r.eval(SET_SCRIPT, 2, this.entryKey(ns, key), this.gensKey, encodeEnvelope(entry), px, ns, this.channel, message, this.#tagPrefix(ns), ...entry.tags) as Promise<number>,
+        r.eval(
+          SET_SCRIPT,
+          2,
+          this.entryKey(ns, key),
+          this.gensKey,
+          encodeEnvelope(entry),
+          px,
+          ns,
+          this.channel,
+          message,
+          this.#tagPrefix(ns),
+          ...entry.tags,
+        ) as Promise<number>,
     );
   }
 

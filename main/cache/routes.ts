@@ -33,10 +33,22 @@ export function cacheRoutes(cache: TieredCache, audit: AuditLog): VersionedRoute
     const grace = optionalNumber(body.grace, 'grace');
     const tags = optionalTags(body.tags);
     try {
-      await cache.namespace(namespace).set(key, body.value, { ...(ttl === undefined ? {} : { ttl }), ...(grace === undefined ? {} : { grace }), ...(tags === undefined ? {} : { tags }) });
+      await cache
+        .namespace(namespace)
+        .set(key, body.value, {
+          ...(ttl === undefined ? {} : { ttl }),
+          ...(grace === undefined ? {} : { grace }),
+          ...(tags === undefined ? {} : { tags }),
+        });
       audit.append({ actor: actor(request), action: 'cache.put', target: `${namespace}/${key}`, outcome: 'ok' });
     } catch (err) {
-      audit.append({ actor: actor(request), action: 'cache.put', target: `${namespace}/${key}`, outcome: 'error', detail: err instanceof PhError ? err.code : 'PH_INTERNAL' });
+      audit.append({
+        actor: actor(request),
+        action: 'cache.put',
+        target: `${namespace}/${key}`,
+        outcome: 'error',
+        detail: err instanceof PhError ? err.code : 'PH_INTERNAL',
+      });
       throw err;
     }
     return reply.code(204).send();
@@ -52,23 +64,59 @@ export function cacheRoutes(cache: TieredCache, audit: AuditLog): VersionedRoute
     const body = (request.body ?? {}) as { keys?: unknown; tags?: unknown };
     const keys = optionalStrings(body.keys, 'keys', 1000);
     const tags = optionalTags(body.tags);
-    if ((keys?.length ?? 0) === 0 && (tags?.length ?? 0) === 0) throw new PhError('PH_INVALID_INPUT', 'Send {"keys": [...]} or {"tags": [...]}', { field: 'keys' });
+    if ((keys?.length ?? 0) === 0 && (tags?.length ?? 0) === 0)
+      throw new PhError('PH_INVALID_INPUT', 'Send {"keys": [...]} or {"tags": [...]}', { field: 'keys' });
     const removed = await cache.invalidate({ namespace, ...(keys === undefined ? {} : { keys }), ...(tags === undefined ? {} : { tags }) });
-    audit.append({ actor: actor(request), action: 'cache.invalidate', target: namespace, outcome: 'ok', detail: JSON.stringify({ keys: keys?.length ?? 0, tags }) });
+    audit.append({
+      actor: actor(request),
+      action: 'cache.invalidate',
+      target: namespace,
+      outcome: 'ok',
+      detail: JSON.stringify({ keys: keys?.length ?? 0, tags }),
+    });
     return { removed };
   };
   const tags = ['cache'];
   return [
-    { method: 'GET', path: '/cache/:namespace/:key', access: 'operator', summary: 'Read a cached value (L1 → L2 → L3)', tags, versions: { v1: get, v2: get } },
-    { method: 'PUT', path: '/cache/:namespace/:key', access: 'operator', summary: 'Write a value through every tier', tags, versions: { v1: put, v2: put } },
-    { method: 'DELETE', path: '/cache/:namespace/:key', access: 'operator', summary: 'Drop a key on every node', tags, versions: { v1: del, v2: del } },
-    { method: 'POST', path: '/cache/:namespace/invalidate', access: 'operator', summary: 'Drop keys or tagged entries on every node', tags, versions: { v1: invalidate, v2: invalidate } },
+    {
+      method: 'GET',
+      path: '/cache/:namespace/:key',
+      access: 'operator',
+      summary: 'Read a cached value (L1 → L2 → L3)',
+      tags,
+      versions: { v1: get, v2: get },
+    },
+    {
+      method: 'PUT',
+      path: '/cache/:namespace/:key',
+      access: 'operator',
+      summary: 'Write a value through every tier',
+      tags,
+      versions: { v1: put, v2: put },
+    },
+    {
+      method: 'DELETE',
+      path: '/cache/:namespace/:key',
+      access: 'operator',
+      summary: 'Drop a key on every node',
+      tags,
+      versions: { v1: del, v2: del },
+    },
+    {
+      method: 'POST',
+      path: '/cache/:namespace/invalidate',
+      access: 'operator',
+      summary: 'Drop keys or tagged entries on every node',
+      tags,
+      versions: { v1: invalidate, v2: invalidate },
+    },
   ];
 }
 
 function optionalNumber(value: unknown, field: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new PhError('PH_INVALID_INPUT', `${field} must be a number of milliseconds`, { field });
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new PhError('PH_INVALID_INPUT', `${field} must be a number of milliseconds`, { field });
   return value;
 }
 

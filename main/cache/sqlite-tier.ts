@@ -42,7 +42,8 @@ export class SqliteTier {
     private readonly options: SqliteTierOptions,
   ) {
     this.#get = db.prepare('SELECT value, fresh_until, stale_until, created_at, tags FROM cache_entries WHERE namespace = ? AND key = ?');
-    this.#upsert = db.prepare(`INSERT INTO cache_entries (namespace, key, value, fresh_until, stale_until, created_at, tags, size, accessed_at)
+    this.#upsert =
+      db.prepare(`INSERT INTO cache_entries (namespace, key, value, fresh_until, stale_until, created_at, tags, size, accessed_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, fresh_until = excluded.fresh_until,
         stale_until = excluded.stale_until, created_at = excluded.created_at, tags = excluded.tags, size = excluded.size,
@@ -97,7 +98,10 @@ export class SqliteTier {
     if (this.#closed) return 0;
     for (const [id, p] of this.#pending) if (ns === null || p.ns === ns) this.#pending.delete(id);
     for (const [id, p] of this.#touched) if (ns === null || p.ns === ns) this.#touched.delete(id);
-    const result = ns === null ? this.db.prepare('DELETE FROM cache_entries').run() : this.db.prepare('DELETE FROM cache_entries WHERE namespace = ?').run(ns);
+    const result =
+      ns === null
+        ? this.db.prepare('DELETE FROM cache_entries').run()
+        : this.db.prepare('DELETE FROM cache_entries WHERE namespace = ?').run(ns);
     return result.changes;
   }
 
@@ -108,8 +112,20 @@ export class SqliteTier {
         `SELECT key, size, fresh_until, stale_until, tags FROM cache_entries
          WHERE namespace = ? AND key >= ? AND key < ? AND stale_until > ? ORDER BY key LIMIT ?`,
       )
-      .all(ns, prefix, prefix + '\uffff', this.clock.now(), limit) as { key: string; size: number; fresh_until: number; stale_until: number; tags: string }[];
-    return rows.map((r) => ({ key: r.key, size: r.size, freshUntil: r.fresh_until, staleUntil: r.stale_until, tags: JSON.parse(r.tags) as string[] }));
+      .all(ns, prefix, prefix + '\uffff', this.clock.now(), limit) as {
+      key: string;
+      size: number;
+      fresh_until: number;
+      stale_until: number;
+      tags: string;
+    }[];
+    return rows.map((r) => ({
+      key: r.key,
+      size: r.size,
+      freshUntil: r.fresh_until,
+      staleUntil: r.stale_until,
+      tags: JSON.parse(r.tags) as string[],
+    }));
   }
 
   /** The largest live entries, for analytics. */
@@ -152,8 +168,17 @@ export class SqliteTier {
       for (const { ns, key, entry } of pending) {
         if (entry === null) this.#delete.run(ns, key);
         else {
-          this.#upsert.run(ns, key, entry.bytes, Math.round(entry.freshUntil), Math.round(entry.staleUntil), Math.round(entry.createdAt),
-            JSON.stringify(entry.tags), entry.bytes.length, now);
+          this.#upsert.run(
+            ns,
+            key,
+            entry.bytes,
+            Math.round(entry.freshUntil),
+            Math.round(entry.staleUntil),
+            Math.round(entry.createdAt),
+            JSON.stringify(entry.tags),
+            entry.bytes.length,
+            now,
+          );
         }
       }
       for (const { ns, key } of touched) this.#touch.run(now, ns, key);
@@ -171,7 +196,9 @@ export class SqliteTier {
       const targetEntries = Math.floor(this.options.maxEntries * 0.9);
       const targetBytes = Math.floor(this.options.maxBytes * 0.9);
       // Walk from the least recently used, summing sizes, to find the cut-off in one pass.
-      const rows = this.db.prepare('SELECT namespace, key, size FROM cache_entries ORDER BY accessed_at ASC').iterate() as IterableIterator<{ namespace: string; key: string; size: number }>;
+      const rows = this.db
+        .prepare('SELECT namespace, key, size FROM cache_entries ORDER BY accessed_at ASC')
+        .iterate() as IterableIterator<{ namespace: string; key: string; size: number }>;
       let n = entries;
       let b = bytes;
       const victims: { namespace: string; key: string }[] = [];
@@ -190,13 +217,18 @@ export class SqliteTier {
   }
 
   loadGenerations(): Map<string, number> {
-    const rows = this.db.prepare('SELECT namespace, generation FROM cache_generations').all() as { namespace: string; generation: number }[];
+    const rows = this.db.prepare('SELECT namespace, generation FROM cache_generations').all() as {
+      namespace: string;
+      generation: number;
+    }[];
     return new Map(rows.map((r) => [r.namespace, r.generation]));
   }
 
   saveGenerations(gens: ReadonlyMap<string, number>): void {
     if (this.#closed) return;
-    const put = this.db.prepare('INSERT INTO cache_generations (namespace, generation) VALUES (?, ?) ON CONFLICT (namespace) DO UPDATE SET generation = excluded.generation');
+    const put = this.db.prepare(
+      'INSERT INTO cache_generations (namespace, generation) VALUES (?, ?) ON CONFLICT (namespace) DO UPDATE SET generation = excluded.generation',
+    );
     this.db.transaction(() => {
       for (const [ns, gen] of gens) put.run(ns, gen);
     })();

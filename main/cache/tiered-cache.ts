@@ -10,7 +10,14 @@ import type { Service, ServiceState } from '../service';
 import { CacheNamespace, type CacheCore, type Loader } from './cache-namespace';
 import { HotKeys, hitRatio, recommendations, type Counters } from './cache-stats';
 import { InvalidationBus } from './invalidation-bus';
-import { assertNamespace, resolveCacheOptions, type CacheOptions, type EntryOptions, type NamespaceOptions, type ResolvedCacheOptions } from './options';
+import {
+  assertNamespace,
+  resolveCacheOptions,
+  type CacheOptions,
+  type EntryOptions,
+  type NamespaceOptions,
+  type ResolvedCacheOptions,
+} from './options';
 import { coarseNow } from './coarse-clock';
 import { RedisLink } from './redis-link';
 import { RedisTier, type BusMessage } from './redis-tier';
@@ -88,7 +95,12 @@ export class TieredCache implements Service {
       leaseMs: this.options.leaseMs,
       maxKeyBytes: this.options.maxKeyBytes,
       maxValueBytes: this.options.maxValueBytes,
-      onInvalidated: (event) => this.deps.events?.publish('cache.invalidated', { ...event, keys: event.keys && [...event.keys], tags: event.tags && [...event.tags] }),
+      onInvalidated: (event) =>
+        this.deps.events?.publish('cache.invalidated', {
+          ...event,
+          keys: event.keys && [...event.keys],
+          tags: event.tags && [...event.tags],
+        }),
     };
   }
 
@@ -98,7 +110,12 @@ export class TieredCache implements Service {
     if (existing !== undefined) return existing;
     assertNamespace(name);
     if (this.#namespaces.size >= MAX_NAMESPACES) throw new PhError('PH_CACHE_BAD_NAMESPACE', `At most ${MAX_NAMESPACES} namespaces`);
-    const ns = new CacheNamespace(name, this.#core, { ...this.options.defaults, ...this.options.namespaces[name], ...options }, this.options);
+    const ns = new CacheNamespace(
+      name,
+      this.#core,
+      { ...this.options.defaults, ...this.options.namespaces[name], ...options },
+      this.options,
+    );
     this.#namespaces.set(name, ns);
     return ns;
   }
@@ -117,9 +134,14 @@ export class TieredCache implements Service {
     this.#state = 'starting';
     const { db, redis, logger } = this.deps;
     const o = this.options;
-    if (db !== null && o.l3) this.#core.l3 = new SqliteTier(db, this.deps.clock, { maxBytes: o.l3MaxBytes, maxEntries: o.l3MaxEntries, flushMs: o.l3FlushMs });
+    if (db !== null && o.l3)
+      this.#core.l3 = new SqliteTier(db, this.deps.clock, { maxBytes: o.l3MaxBytes, maxEntries: o.l3MaxEntries, flushMs: o.l3FlushMs });
     if (redis !== null) {
-      this.#link = new RedisLink(redis, { commandTimeoutMs: o.redisCommandTimeoutMs, breakerResetMs: o.breakerResetMs }, logger.child({ component: 'cache-redis' }));
+      this.#link = new RedisLink(
+        redis,
+        { commandTimeoutMs: o.redisCommandTimeoutMs, breakerResetMs: o.breakerResetMs },
+        logger.child({ component: 'cache-redis' }),
+      );
       this.#core.l2 = new RedisTier(this.#link, o.prefix, o.nodeId);
       this.#core.bus = new InvalidationBus(
         this.#core.l2,
@@ -222,7 +244,8 @@ export class TieredCache implements Service {
           progress.failed += 1;
         }
         progress.done += 1;
-        if (progress.done % publishEvery === 0 && progress.done < keys.length) this.deps.events?.publish('cache.warm.progress', { ...progress });
+        if (progress.done % publishEvery === 0 && progress.done < keys.length)
+          this.deps.events?.publish('cache.warm.progress', { ...progress });
       }
       progress.finished = true;
       this.deps.events?.publish('cache.warm.progress', { ...progress });
@@ -232,7 +255,11 @@ export class TieredCache implements Service {
   }
 
   /** Keys of a namespace across tiers, for the console. */
-  async keys(namespace: string, prefix: string, limit: number): Promise<{ key: string; tiers: ('l1' | 'l2' | 'l3')[]; size: number; expiresAt: string | null; tags: string[] }[]> {
+  async keys(
+    namespace: string,
+    prefix: string,
+    limit: number,
+  ): Promise<{ key: string; tiers: ('l1' | 'l2' | 'l3')[]; size: number; expiresAt: string | null; tags: string[] }[]> {
     const ns = this.namespace(namespace);
     const now = this.deps.clock.now();
     const found = new Map<string, { key: string; tiers: ('l1' | 'l2' | 'l3')[]; size: number; expiresAt: string | null; tags: string[] }>();
@@ -244,7 +271,14 @@ export class TieredCache implements Service {
     for (const row of this.#core.l3?.keys(namespace, prefix, limit) ?? []) {
       const seen = found.get(row.key);
       if (seen !== undefined) seen.tiers.push('l3');
-      else if (found.size < limit) found.set(row.key, { key: row.key, tiers: ['l3'], size: row.size, expiresAt: new Date(row.freshUntil).toISOString(), tags: row.tags });
+      else if (found.size < limit)
+        found.set(row.key, {
+          key: row.key,
+          tiers: ['l3'],
+          size: row.size,
+          expiresAt: new Date(row.freshUntil).toISOString(),
+          tags: row.tags,
+        });
     }
     const l2 = this.#core.l2;
     if (l2 !== null && l2.link.available) {
@@ -283,7 +317,8 @@ export class TieredCache implements Service {
     const l3 = this.#core.l3;
     if (deep && l3 !== null) this.#l3Usage = l3.usage();
     const usage = this.#l3Usage;
-    const largest = deep && l3 !== null ? l3.largest(10) : this.namespaces.flatMap((ns) => ns.largest(10).map((e) => ({ namespace: ns.name, ...e })));
+    const largest =
+      deep && l3 !== null ? l3.largest(10) : this.namespaces.flatMap((ns) => ns.largest(10).map((e) => ({ namespace: ns.name, ...e })));
     const redis = this.redisState();
     return {
       nodeId: this.options.nodeId,
@@ -367,12 +402,27 @@ export class TieredCache implements Service {
   }
 
   #tick(): void {
-    const point: HistoryPoint = { at: this.deps.clock.now(), l1Hits: 0, l2Hits: 0, l3Hits: 0, misses: 0, staleServes: 0, hitRatio: null, namespaces: {} };
+    const point: HistoryPoint = {
+      at: this.deps.clock.now(),
+      l1Hits: 0,
+      l2Hits: 0,
+      l3Hits: 0,
+      misses: 0,
+      staleServes: 0,
+      hitRatio: null,
+      namespaces: {},
+    };
     for (const ns of this.namespaces) {
       const now = ns.stats.counters();
       const before = this.#lastTotals.get(ns.name) ?? emptyCounters();
       this.#lastTotals.set(ns.name, now);
-      const d = { l1Hits: now.l1Hits - before.l1Hits, l2Hits: now.l2Hits - before.l2Hits, l3Hits: now.l3Hits - before.l3Hits, misses: now.misses - before.misses, staleServes: now.staleServes - before.staleServes };
+      const d = {
+        l1Hits: now.l1Hits - before.l1Hits,
+        l2Hits: now.l2Hits - before.l2Hits,
+        l3Hits: now.l3Hits - before.l3Hits,
+        misses: now.misses - before.misses,
+        staleServes: now.staleServes - before.staleServes,
+      };
       point.l1Hits += d.l1Hits;
       point.l2Hits += d.l2Hits;
       point.l3Hits += d.l3Hits;
@@ -408,5 +458,19 @@ export class TieredCache implements Service {
 }
 
 function emptyCounters(): Counters {
-  return { l1Hits: 0, l2Hits: 0, l3Hits: 0, misses: 0, staleServes: 0, loaderCalls: 0, loaderErrors: 0, loaderTimeouts: 0, sets: 0, deletes: 0, earlyRefreshes: 0, l1Evictions: 0, l2Errors: 0 };
+  return {
+    l1Hits: 0,
+    l2Hits: 0,
+    l3Hits: 0,
+    misses: 0,
+    staleServes: 0,
+    loaderCalls: 0,
+    loaderErrors: 0,
+    loaderTimeouts: 0,
+    sets: 0,
+    deletes: 0,
+    earlyRefreshes: 0,
+    l1Evictions: 0,
+    l2Errors: 0,
+  };
 }

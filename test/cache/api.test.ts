@@ -22,15 +22,19 @@ function rest(method: string, path: string, key: string | null, body?: unknown):
   const headers: Record<string, string> = {};
   if (key !== null) headers.authorization = `Bearer ${key}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  return fetch(`${plane.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }).then(async (res) => ({
-    status: res.status,
-    body: res.status === 204 ? null : await res.json(),
-  }));
+  return fetch(`${plane.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }).then(
+    async (res) => ({
+      status: res.status,
+      body: res.status === 204 ? null : await res.json(),
+    }),
+  );
 }
 
 describe('cache REST API and console operations on a running plane', () => {
   it('writes, reads and deletes a value over /api/v1/cache with an operator key', async () => {
-    expect((await rest('PUT', '/api/v1/cache/users/u1', operator, { value: { name: 'Ada' }, ttl: 60_000, tags: ['team:1'] })).status).toBe(204);
+    expect((await rest('PUT', '/api/v1/cache/users/u1', operator, { value: { name: 'Ada' }, ttl: 60_000, tags: ['team:1'] })).status).toBe(
+      204,
+    );
     const read = await rest('GET', '/api/v1/cache/users/u1', operator);
     expect(read).toEqual({ status: 200, body: { namespace: 'users', key: 'u1', value: { name: 'Ada' } } });
     expect(await redis.client().exists('ph:cache:e:users:u1')).toBe(1);
@@ -89,7 +93,9 @@ describe('cache REST API and console operations on a running plane', () => {
     expect(cleared.status).toBe(200);
     expect((await rest('GET', '/api/v1/cache/orders/o1', operator)).status).toBe(404);
     const audit = await plane.op('audit.list', { limit: 20 });
-    expect(audit.body.entries.some((e: { action: string; outcome: string }) => e.action === 'cache.clear' && e.outcome === 'ok')).toBe(true);
+    expect(audit.body.entries.some((e: { action: string; outcome: string }) => e.action === 'cache.clear' && e.outcome === 'ok')).toBe(
+      true,
+    );
     expect(audit.body.entries.some((e: { action: string }) => e.action === 'cache.put')).toBe(true);
   });
 

@@ -39,13 +39,22 @@ export interface CacheNode {
 }
 
 /** A cache on a real SQLite file in a temp dir, with or without a real Redis client. */
-export async function startNode(options: { redis?: Redis | null; clock?: { now(): number }; cache?: CacheOptions; dir?: string } = {}): Promise<CacheNode> {
+export async function startNode(
+  options: { redis?: Redis | null; clock?: { now(): number }; cache?: CacheOptions; dir?: string } = {},
+): Promise<CacheNode> {
   const temp = options.dir === undefined ? tempDir('ph-cache-') : null;
   const dir = options.dir ?? (temp as { path: string }).path;
   const db = openStore({ path: join(dir, 'pilothouse.db'), migrations: [...securityMigrations, ...cacheMigrations] });
   const events = new EventBus();
   const clock = options.clock ?? { now: () => Date.now() };
-  const cache = new TieredCache({ db, redis: options.redis ?? null, clock, logger: createLogger('silent'), events, options: options.cache });
+  const cache = new TieredCache({
+    db,
+    redis: options.redis ?? null,
+    clock,
+    logger: createLogger('silent'),
+    events,
+    options: options.cache,
+  });
   await cache.start();
   let stopped = false;
   const node: CacheNode = {

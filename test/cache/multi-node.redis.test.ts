@@ -33,7 +33,7 @@ async function node(options: CacheOptions = {}): Promise<CacheNode> {
 }
 
 describe('cache across nodes on one Redis', () => {
-  it('serves another node\'s write from L2 and promotes it to L1', async () => {
+  it("serves another node's write from L2 and promotes it to L1", async () => {
     const [a, b] = [await node(), await node()];
     await a.cache.namespace('users').set('u1', { name: 'Ada' });
     expect(await b.cache.namespace('users').get('u1')).toEqual({ name: 'Ada' });
@@ -149,10 +149,14 @@ describe('cache across nodes on one Redis', () => {
     await a.cache.namespace('o').set('k', 'new');
     const recoveredAt = Date.now();
     expect(
-      await eventually(async () => {
-        const v = await b.cache.namespace('o').get('k');
-        return v === 'new' || v === undefined;
-      }, 10_000, 50),
+      await eventually(
+        async () => {
+          const v = await b.cache.namespace('o').get('k');
+          return v === 'new' || v === undefined;
+        },
+        10_000,
+        50,
+      ),
     ).toBe(true);
     expect(Date.now() - recoveredAt).toBeLessThan(ttl);
     expect(await eventually(() => a.cache.redisState().outbox === 0, 5000)).toBe(true);
@@ -161,7 +165,10 @@ describe('cache across nodes on one Redis', () => {
   it('when Redis is refused, get never hangs and writes land in L1/L3', async () => {
     const a = await node();
     await a.cache.namespace('r').set('k', 'v');
-    await redis.client().shutdown('NOSAVE').catch(() => undefined);
+    await redis
+      .client()
+      .shutdown('NOSAVE')
+      .catch(() => undefined);
     await sleep(100);
     const started = Date.now();
     await a.cache.namespace('r').set('k2', 'v2');

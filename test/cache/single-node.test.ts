@@ -108,10 +108,14 @@ describe('cache on one machine (L1 + L3 SQLite, no Redis)', () => {
     await ns.set('k', 'old', { ttl: 1000, grace: 60_000 });
     clock.advance(1500);
     const started = Date.now();
-    const value = await ns.getOrSet('k', async () => {
-      await sleep(300);
-      return 'new';
-    }, { timeout: 30 });
+    const value = await ns.getOrSet(
+      'k',
+      async () => {
+        await sleep(300);
+        return 'new';
+      },
+      { timeout: 30 },
+    );
     expect(value).toBe('old');
     expect(Date.now() - started).toBeLessThan(250);
     expect(await eventually(() => ns.peek('k') === 'new', 2000)).toBe(true);
@@ -122,13 +126,17 @@ describe('cache on one machine (L1 + L3 SQLite, no Redis)', () => {
     const ns = n.cache.namespace('hard');
     let aborted = false;
     const err = await ns
-      .getOrSet('k', async ({ signal }) => {
-        signal.addEventListener('abort', () => {
-          aborted = true;
-        });
-        await sleep(500);
-        return 'late';
-      }, { hardTimeout: 40 })
+      .getOrSet(
+        'k',
+        async ({ signal }) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+          });
+          await sleep(500);
+          return 'late';
+        },
+        { hardTimeout: 40 },
+      )
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PhError);
     expect((err as PhError).code).toBe('PH_CACHE_LOADER_TIMEOUT');
