@@ -90,8 +90,8 @@ export function hitRatio(c: Pick<Counters, 'l1Hits' | 'l2Hits' | 'l3Hits' | 'mis
 
 /**
  * The hottest keys, counted on a sample of hits (one in `every`) so the hit path stays cheap.
- * Bounded: when full, the colder half is dropped; counts halve at every history tick so the list
- * follows what is hot now.
+ * Bounded: when full, the colder half is dropped; counts halve once a minute so the list follows
+ * what is hot now.
  */
 export class HotKeys {
   readonly #counts = new Map<string, number>();

@@ -40,7 +40,11 @@ export interface CacheOptions {
   /** Turn L3 off (tests of the other tiers, benches of raw L1). Default on. */
   readonly l3?: boolean;
   readonly serializer?: Serializer;
-  /** Every Redis command gives up after this many ms (the breaker counts it as a failure). Default 50. */
+  /**
+   * Every Redis command gives up after this many ms (the breaker counts it as a failure). Default
+   * 100: the time includes this process's own event-loop delays, and 50 ms tripped the breaker on
+   * a busy two-core machine with Redis healthy.
+   */
   readonly redisCommandTimeoutMs?: number;
   /** How long the breaker stays open before it lets one call through to test Redis. Default 1000. */
   readonly breakerResetMs?: number;
@@ -98,7 +102,7 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOp
     l3FlushMs: options.l3FlushMs ?? 25,
     l3: options.l3 ?? true,
     serializer: options.serializer ?? jsonSerializer,
-    redisCommandTimeoutMs: options.redisCommandTimeoutMs ?? 50,
+    redisCommandTimeoutMs: options.redisCommandTimeoutMs ?? 100,
     breakerResetMs: options.breakerResetMs ?? 1000,
     leaseMs: options.leaseMs ?? 10_000,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 5000,

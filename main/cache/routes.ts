@@ -33,13 +33,11 @@ export function cacheRoutes(cache: TieredCache, audit: AuditLog): VersionedRoute
     const grace = optionalNumber(body.grace, 'grace');
     const tags = optionalTags(body.tags);
     try {
-      await cache
-        .namespace(namespace)
-        .set(key, body.value, {
-          ...(ttl === undefined ? {} : { ttl }),
-          ...(grace === undefined ? {} : { grace }),
-          ...(tags === undefined ? {} : { tags }),
-        });
+      await cache.namespace(namespace).set(key, body.value, {
+        ...(ttl === undefined ? {} : { ttl }),
+        ...(grace === undefined ? {} : { grace }),
+        ...(tags === undefined ? {} : { tags }),
+      });
       audit.append({ actor: actor(request), action: 'cache.put', target: `${namespace}/${key}`, outcome: 'ok' });
     } catch (err) {
       audit.append({

@@ -80,6 +80,7 @@ export class TieredCache implements Service {
   #history: HistoryPoint[] = [];
   #lastTotals = new Map<string, Counters>();
   #l3Usage = { entries: 0, bytes: 0 };
+  #ticks = 0;
 
   constructor(private readonly deps: TieredCacheDeps) {
     this.options = resolveCacheOptions(deps.options);
@@ -433,7 +434,8 @@ export class TieredCache implements Service {
     point.hitRatio = hitRatio(point);
     this.#history.push(point);
     if (this.#history.length > this.options.historyLength) this.#history.shift();
-    this.#core.hot.decay();
+    this.#ticks += 1;
+    if (this.#ticks % Math.max(1, Math.round(60_000 / this.options.historyIntervalMs)) === 0) this.#core.hot.decay();
     this.deps.events?.publish('cache.stats', this.stats(false));
   }
 
