@@ -56,8 +56,9 @@ export class RedisLink {
       });
     }
     this.#breaker = new CircuitBreaker((op: (r: Redis) => Promise<unknown>) => op(this.cmd), {
-      // ioredis enforces the command timeout; this is a backstop for multi-command operations.
-      timeout: Math.max(250, options.commandTimeoutMs * 10),
+      // ioredis enforces the command timeout on every command; a second timer per call here would
+      // only cost (every multi-command operation is made of separate `run` calls).
+      timeout: false,
       errorThresholdPercentage: 50,
       volumeThreshold: 3,
       resetTimeout: options.breakerResetMs,

@@ -66,6 +66,17 @@ return 0`;
 const SCAN_BATCH = 500;
 const SCAN_LIMIT = 200_000;
 
+type Script = (...args: (string | number | Buffer)[]) => Promise<unknown>;
+/** The scripts as ioredis commands: sent by SHA (EVALSHA, falling back to EVAL once), not as text each call. */
+type WithScripts = Redis & {
+  phCacheSet: Script;
+  phCacheDel: Script;
+  phCacheTag: Script;
+  phCacheEpoch: Script;
+  phCacheMarker: Script;
+  phCacheRelease: Script;
+};
+
 /** L2: entries in Redis as envelopes, tag sets, single-flight leases, and the bus's publishing side. */
 export class RedisTier {
   readonly channel: string;
@@ -78,6 +89,17 @@ export class RedisTier {
   ) {
     this.channel = `${prefix}bus`;
     this.gensKey = `${prefix}gens`;
+    const cmd = link.cmd;
+    cmd.defineCommand('phCacheSet', { lua: SET_SCRIPT });
+    cmd.defineCommand('phCacheDel', { lua: DEL_SCRIPT });
+    cmd.defineCommand('phCacheTag', { lua: TAG_SCRIPT });
+    cmd.defineCommand('phCacheEpoch', { lua: EPOCH_SCRIPT });
+    cmd.defineCommand('phCacheMarker', { lua: MARKER_SCRIPT });
+    cmd.defineCommand('phCacheRelease', { lua: RELEASE_SCRIPT });
+  }
+
+  #run<T>(name: Exclude<keyof WithScripts, keyof Redis>, numberOfKeys: number, ...args: (string | number | Buffer)[]): Promise<T> {
+    return this.link.run((r) => (r as WithScripts)[name](numberOfKeys, ...args) as Promise<T>);
   }
 
   entryKey(ns: string, key: string): string {
@@ -97,21 +119,18 @@ export class RedisTier {
   async set(ns: string, key: string, entry: CacheEntry, now: number): Promise<number> {
     const px = Math.max(1, Math.ceil(entry.staleUntil - now));
     const message = this.#message({ ns, op: 'set', keys: [key] });
-    return this.link.run(
-      (r) =>
-        r.eval(
-          SET_SCRIPT,
-          2,
-          this.entryKey(ns, key),
-          this.gensKey,
-          encodeEnvelope(entry),
-          px,
-          ns,
-          this.channel,
-          message,
-          this.#tagPrefix(ns),
-          ...entry.tags,
-        ) as Promise<number>,
+    return this.#run<number>(
+      'phCacheSet',
+      2,
+      this.entryKey(ns, key),
+      this.gensKey,
+      encodeEnvelope(entry),
+      px,
+      ns,
+      this.channel,
+      message,
+      this.#tagPrefix(ns),
+      ...entry.tags,
     );
   }
 
@@ -124,16 +143,29 @@ export class RedisTier {
 
   async delete(ns: string, keys: readonly string[]): Promise<{ generation: number; removed: number }> {
     const message = this.#message({ ns, op: 'del', keys });
-    const [generation, removed] = (await this.link.run((r) =>
-      r.eval(DEL_SCRIPT, 1 + keys.length, this.gensKey, ...keys.map((k) => this.entryKey(ns, k)), ns, this.channel, message),
+    const [generation, removed] = (await this.#run(
+      'phCacheDel',
+      1 + keys.length,
+      this.gensKey,
+      ...keys.map((k) => this.entryKey(ns, k)),
+      ns,
+      this.channel,
+      message,
     )) as [number, number];
     return { generation, removed };
   }
 
   async deleteTags(ns: string, tags: readonly string[]): Promise<{ generation: number; removed: number }> {
     const message = this.#message({ ns, op: 'tag', tags });
-    const [generation, removed] = (await this.link.run((r) =>
-      r.eval(TAG_SCRIPT, 1, this.gensKey, ns, this.channel, message, this.#tagPrefix(ns), ...tags),
+    const [generation, removed] = (await this.#run(
+      'phCacheTag',
+      1,
+      this.gensKey,
+      ns,
+      this.channel,
+      message,
+      this.#tagPrefix(ns),
+      ...tags,
     )) as [number, number];
     return { generation, removed };
   }
@@ -146,7 +178,7 @@ export class RedisTier {
   async clear(ns: string): Promise<{ generation: number; removed: number }> {
     let removed = await this.#unlinkNamespace(ns);
     const message = this.#message({ ns, op: 'clear' });
-    const [generation] = (await this.link.run((r) => r.eval(DEL_SCRIPT, 1, this.gensKey, ns, this.channel, message))) as [number, number];
+    const [generation] = (await this.#run('phCacheDel', 1, this.gensKey, ns, this.channel, message)) as [number, number];
     removed += await this.#unlinkNamespace(ns);
     return { generation, removed };
   }
@@ -157,12 +189,12 @@ export class RedisTier {
    */
   async epoch(): Promise<number> {
     const candidate = Math.floor(Math.random() * 2 ** 48) + 1;
-    return Number(await this.link.run((r) => r.eval(EPOCH_SCRIPT, 1, `${this.prefix}epoch`, candidate)));
+    return Number(await this.#run('phCacheEpoch', 1, `${this.prefix}epoch`, candidate));
   }
 
   /** Publishes a generation snapshot on the bus (see MARKER_SCRIPT). */
   async publishMarker(): Promise<void> {
-    await this.link.run((r) => r.eval(MARKER_SCRIPT, 1, this.gensKey, this.channel));
+    await this.#run('phCacheMarker', 1, this.gensKey, this.channel);
   }
 
   async generations(): Promise<Map<string, number>> {
@@ -178,7 +210,7 @@ export class RedisTier {
   }
 
   async releaseLease(ns: string, key: string, token: string): Promise<void> {
-    await this.link.run((r) => r.eval(RELEASE_SCRIPT, 1, `${this.prefix}l:${ns}:${key}`, token));
+    await this.#run('phCacheRelease', 1, `${this.prefix}l:${ns}:${key}`, token);
   }
 
   /** Keys of a namespace in L2 (bounded), for the console's key list. */

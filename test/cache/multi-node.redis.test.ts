@@ -58,10 +58,10 @@ describe('cache across nodes on one Redis', () => {
   it('releases the lease when the loader throws, so another node loads at once', async () => {
     const [a, b] = [await node(), await node()];
     const failing = a.cache.namespace('lease').getOrSet('k', async () => {
-      await sleep(50);
+      await sleep(150);
       throw new Error('boom');
     });
-    await sleep(10);
+    expect(await eventually(async () => (await redis.client().exists('ph:cache:l:lease:k')) === 1, 2000, 2)).toBe(true);
     const started = Date.now();
     const second = b.cache.namespace('lease').getOrSet('k', async () => 'from-b');
     await expect(failing).rejects.toThrow('boom');
