@@ -376,7 +376,7 @@ export class CacheNamespace {
         return await load;
       } catch (err) {
         if (stale !== undefined) {
-          this.stats.staleServes += 1;
+          this.#servedStale();
           return stale.value;
         }
         throw err;
@@ -388,7 +388,7 @@ export class CacheNamespace {
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
-        this.stats.staleServes += 1;
+        this.#servedStale();
         resolve(stale.value);
       }, soft);
       load.then(
@@ -402,11 +402,17 @@ export class CacheNamespace {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          this.stats.staleServes += 1;
+          this.#servedStale();
           resolve(stale.value);
         },
       );
     });
+  }
+
+  /** A read first counted as a miss ended with a stale value after all. */
+  #servedStale(): void {
+    this.stats.misses -= 1;
+    this.stats.staleServes += 1;
   }
 
   /** One loader run per key at a time in this process; with Redis, one per fleet through a lease. */

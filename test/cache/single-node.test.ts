@@ -96,6 +96,7 @@ describe('cache on one machine (L1 + L3 SQLite, no Redis)', () => {
     };
     expect(await ns.getOrSet('k', failing)).toBe('old');
     expect(ns.stats.staleServes).toBe(1);
+    expect(ns.stats.misses).toBe(0); // a stale serve is not also a miss
     clock.advance(60_000);
     await expect(ns.getOrSet('k', failing)).rejects.toThrow('backend down');
     expect(ns.stats.loaderErrors).toBe(2);
