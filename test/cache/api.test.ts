@@ -115,6 +115,11 @@ describe('cache REST API and console operations on a running plane', () => {
     expect(text).toContain('pilothouse_cache_l1_entries{namespace="m"} 1');
   });
 
+  it('registers cache.hit_ratio with monitoring so the Overview charts it', async () => {
+    const series = await plane.op('monitoring.series');
+    expect(series.body.series.map((s: { name: string }) => s.name)).toContain('cache.hit_ratio');
+  });
+
   it('reports the cache service as running with Redis in system.status', async () => {
     const status = await plane.op('system.status');
     expect(status.body.services).toContainEqual(expect.objectContaining({ name: 'cache', state: 'running' }));
