@@ -14,7 +14,7 @@ import { compareRates, median, progress, report } from '../lib';
 
 /** autocannon ships no types; this is the slice of its API used here (kept local, not a global declaration). */
 type Autocannon = (options: { url: string; connections: number; duration: number }) => Promise<{
-  requests: { average: number };
+  requests: { average: number; total: number };
   latency: { p99: number };
   errors: number;
   non2xx: number;
@@ -39,9 +39,16 @@ async function startServer(mode: 'on' | 'off'): Promise<{ port: number; child: C
   return { port, child };
 }
 
-async function load(port: number): Promise<{ rps: number; p99: number; errors: number }> {
+async function cpuSeconds(port: number): Promise<number> {
+  const usage = (await (await fetch(`http://127.0.0.1:${port}/__cpu`)).json()) as { user: number; system: number };
+  return (usage.user + usage.system) / 1e6;
+}
+
+async function load(port: number): Promise<{ rps: number; perCpuSecond: number; p99: number; errors: number }> {
+  const cpuBefore = await cpuSeconds(port);
   const result = await autocannon({ url: `http://127.0.0.1:${port}/api/v2/cached`, connections: CONNECTIONS, duration: LOAD_SECONDS });
-  return { rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  const cpu = (await cpuSeconds(port)) - cpuBefore;
+  return { rps: result.requests.average, perCpuSecond: result.requests.total / Math.max(cpu, 1e-6), p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
 async function overhead(): Promise<void> {
@@ -52,21 +59,24 @@ async function overhead(): Promise<void> {
     await autocannon({ url: `http://127.0.0.1:${on.port}/api/v2/cached`, connections: CONNECTIONS, duration: 1 });
     await autocannon({ url: `http://127.0.0.1:${off.port}/api/v2/cached`, connections: CONNECTIONS, duration: 1 });
     const p99 = { on: [] as number[], off: [] as number[] };
+    const perCpu = { on: [] as number[], off: [] as number[] };
     let errors = 0;
     const result = await compareRates(
       ROUNDS,
       async () => {
         const r = await load(on.port);
         p99.on.push(r.p99);
+        perCpu.on.push(r.perCpuSecond);
         errors += r.errors;
-        progress(`overhead on : ${Math.round(r.rps)} req/s`);
+        progress(`overhead on : ${Math.round(r.rps)} req/s, ${Math.round(r.perCpuSecond)} req per server CPU-second`);
         return r.rps;
       },
       async () => {
         const r = await load(off.port);
         p99.off.push(r.p99);
+        perCpu.off.push(r.perCpuSecond);
         errors += r.errors;
-        progress(`overhead off: ${Math.round(r.rps)} req/s`);
+        progress(`overhead off: ${Math.round(r.rps)} req/s, ${Math.round(r.perCpuSecond)} req per server CPU-second`);
         return r.rps;
       },
     );
@@ -78,6 +88,11 @@ async function overhead(): Promise<void> {
       rounds: ROUNDS,
       seconds_per_round: LOAD_SECONDS,
       connections: CONNECTIONS,
+      req_per_cpu_s_on: Math.round(median(perCpu.on)),
+      req_per_cpu_s_off: Math.round(median(perCpu.off)),
+      cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
+      server_cpu_us_per_req_on: Number((1e6 / median(perCpu.on)).toFixed(1)),
+      server_cpu_us_per_req_off: Number((1e6 / median(perCpu.off)).toFixed(1)),
       p99_ms_on: median(p99.on),
       p99_ms_off: median(p99.off),
       errors,

@@ -136,6 +136,7 @@ export const monitoringOperations = {
       slowest: Type.Array(OperationStatsSchema),
       mostCalled: Type.Array(OperationStatsSchema),
       mostFailing: Type.Array(OperationStatsSchema),
+      slowLog: Type.Array(SlowCallSchema, { description: 'The 10 most recent slow calls' }),
       recommendations: Type.Array(Type.String()),
     }),
     minRole: 'viewer',

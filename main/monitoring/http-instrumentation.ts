@@ -22,15 +22,21 @@ function lengthOf(value: unknown): number {
  * to `observe`. Call it before the server starts, so the hook reaches every route.
  */
 export function instrumentHttp(app: FastifyInstance, observe: (o: HttpObservation) => void): void {
-  app.addHook('onResponse', async (request, reply) => {
-    observe({
-      method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
-      statusCode: reply.statusCode,
-      durationMs: reply.elapsedTime,
-      keyId: request.caller?.keyId ?? null,
-      bytesIn: lengthOf(request.headers['content-length']),
-      bytesOut: lengthOf(reply.getHeader('content-length')),
-    });
+  // Callback style, not async: one promise fewer per request on the hot path.
+  app.addHook('onResponse', (request, reply, done) => {
+    try {
+      observe({
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        statusCode: reply.statusCode,
+        durationMs: reply.elapsedTime,
+        keyId: request.caller?.keyId ?? null,
+        bytesIn: lengthOf(request.headers['content-length']),
+        bytesOut: lengthOf(reply.getHeader('content-length')),
+      });
+    } catch {
+      // A metric must never break a response; the request is simply not counted.
+    }
+    done();
   });
 }

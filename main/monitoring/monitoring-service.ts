@@ -84,6 +84,7 @@ export class Monitoring implements Service {
   #http = { requests: 0, serverErrors: 0, latency: newIntervalHistogram() };
   #httpTick = { requestsPerSecond: 0, errorRatio: null as number | null, p50Ms: null as number | null, p95Ms: null as number | null };
   readonly #unsubscribe: (() => void)[] = [];
+  readonly #routeNames = new Map<string, Map<string, { timing: string; usage: string }>>();
 
   constructor(private readonly deps: MonitoringDeps) {
     this.options = { ...defaultMonitoringOptions, ...deps.options };
@@ -119,12 +120,29 @@ export class Monitoring implements Service {
 
   observeHttp(o: HttpObservation): void {
     const serverError = o.statusCode >= 500;
-    this.timings.record(`http:${o.method} ${o.route}`, o.durationMs, !serverError, serverError ? String(o.statusCode) : undefined);
-    this.usage.record(o.keyId, `${o.method} ${o.route}`, o.statusCode >= 400, o.bytesIn, o.bytesOut);
+    const names = this.#httpNames(o.method, o.route);
+    const now = this.deps.clock.now();
+    this.timings.record(names.timing, o.durationMs, !serverError, serverError ? String(o.statusCode) : undefined, now);
+    this.usage.record(o.keyId, names.usage, o.statusCode >= 400, o.bytesIn, o.bytesOut, now);
     this.#http.requests += 1;
     if (serverError) this.#http.serverErrors += 1;
     const us = Math.round(o.durationMs * 1000);
     this.#http.latency.recordValue(us < 1 ? 1 : us > 3_600_000_000 ? 3_600_000_000 : us);
+  }
+
+  /** The names a route is counted under, built once per method and route rather than per request. */
+  #httpNames(method: string, route: string): { timing: string; usage: string } {
+    let byMethod = this.#routeNames.get(route);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.#routeNames.set(route, byMethod);
+    }
+    let names = byMethod.get(method);
+    if (names === undefined) {
+      names = { timing: `http:${method} ${route}`, usage: `${method} ${route}` };
+      byMethod.set(method, names);
+    }
+    return names;
   }
 
   /** Hooks every route of the embedded server (call before it starts). */
@@ -224,6 +242,7 @@ export class Monitoring implements Service {
       slowest: topBy(stats, 'p99Ms'),
       mostCalled: topBy(stats, 'count'),
       mostFailing: topBy(stats, 'errors'),
+      slowLog: this.timings.slowLog(10),
       recommendations: recommend({ stats, windowSeconds: this.timings.windowSeconds, system, dependencies }),
     };
   }

@@ -11,7 +11,7 @@ export interface TimingOptions {
   readonly slowLogSize: number;
 }
 
-export const defaultTimingOptions: TimingOptions = { windowMs: 300_000, windowSlots: 10, defaultSlowMs: 250, slowLogSize: 200 };
+export const defaultTimingOptions: TimingOptions = { windowMs: 300_000, windowSlots: 5, defaultSlowMs: 250, slowLogSize: 200 };
 
 export interface OperationStats {
   name: string;
@@ -42,8 +42,12 @@ export type TimingScope = 'window' | 'total';
 
 /** Durations are kept in microseconds, 1 µs to 1 h, to 2 significant digits (1% error). */
 const HIGHEST_US = 3_600_000_000;
+/** Slots take every write: flat 32-bit counts (14 KiB each), the fastest to record into. */
 const newHistogram = (): Histogram =>
   build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 2, bitBucketSize: 32, autoResize: false });
+/** Totals are only added to when a slot retires: packed counts, a few hundred bytes for most names. */
+const newPackedHistogram = (): Histogram =>
+  build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 2, bitBucketSize: 'packed', autoResize: false });
 
 interface Slot {
   /** Which slot period this holds (floor(now / slotMs)); -1 when empty. */
@@ -59,7 +63,7 @@ interface Slot {
  */
 class OperationTimer {
   readonly slots: Slot[];
-  readonly total: Histogram = newHistogram();
+  readonly total: Histogram = newPackedHistogram();
   totalErrors = 0;
   totalSlow = 0;
   slowMs: number | null = null;
@@ -92,9 +96,11 @@ class OperationTimer {
   }
 
   #retire(slot: Slot): void {
-    if (slot.histogram !== null && slot.histogram.totalCount > 0) {
-      this.total.add(slot.histogram);
-      slot.histogram.reset();
+    if (slot.histogram !== null) {
+      if (slot.histogram.totalCount > 0) this.total.add(slot.histogram);
+      // Dropped, not reset: a name that goes quiet keeps only its small packed total.
+      slot.histogram.destroy();
+      slot.histogram = null;
     }
     this.totalErrors += slot.errors;
     this.totalSlow += slot.slow;
@@ -127,8 +133,8 @@ export class OperationTimings {
   }
 
   /** Records one finished call. `durationMs` may be fractional. */
-  record(name: string, durationMs: number, ok: boolean, code?: string): void {
-    this.#recordAt(name, durationMs, ok, code, this.clock.now());
+  record(name: string, durationMs: number, ok: boolean, code?: string, now: number = this.clock.now()): void {
+    this.#recordAt(name, durationMs, ok, code, now);
   }
 
   /**

@@ -98,13 +98,14 @@ export function monitoringHandlers(monitoring: Monitoring, now: () => number): H
 const int = (value: unknown): number | undefined => {
   if (typeof value !== 'string' || value === '') return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new PhError('PH_INVALID_INPUT', 'from and to are epoch milliseconds');
+  if (!Number.isInteger(n) || n < 0) throw new PhError('PH_INVALID_INPUT', 'from, to and step are non-negative integers');
   return n;
 };
 
 /**
  * REST for scripts and spreadsheets: `GET /api/v2/monitoring/usage?from=&to=&groupBy=&format=csv`
- * downloads the usage report; `GET /api/v2/monitoring/health` lists dependencies (503 when one that
+ * downloads the usage report; `GET /api/v2/monitoring/history?series=a,b&from=&to=&step=` returns
+ * points for charts elsewhere; `GET /api/v2/monitoring/health` lists dependencies (503 when one that
  * is critical is down).
  */
 export function monitoringRoutes(monitoring: Monitoring, now: () => number): VersionedRoute[] {
@@ -130,6 +131,23 @@ export function monitoringRoutes(monitoring: Monitoring, now: () => number): Ver
             request.caller as never,
           );
           return reply.type(file.contentType).header('content-disposition', `attachment; filename="${file.filename}"`).send(file.content);
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/monitoring/history',
+      access: 'viewer',
+      summary: 'Series over a range (?series=a,b&from=&to= epoch ms&step= seconds), from raw samples or roll-ups',
+      tags: ['monitoring'],
+      versions: {
+        v2: async (request) => {
+          const q = request.query as Record<string, unknown>;
+          const series = typeof q.series === 'string' ? q.series.split(',').filter((x) => x !== '') : [];
+          if (series.length === 0 || series.length > 20) throw new PhError('PH_INVALID_INPUT', 'series is a comma-separated list of 1 to 20 names', { field: 'series' });
+          const step = int(q.step);
+          if (step === 0 || (step !== undefined && step > 86_400)) throw new PhError('PH_INVALID_INPUT', 'step is 1 to 86400 seconds', { field: 'step' });
+          return handlers['monitoring.history']({ series, from: int(q.from), to: int(q.to), stepSeconds: step }, request.caller as never);
         },
       },
     },

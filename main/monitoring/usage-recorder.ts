@@ -32,7 +32,11 @@ interface Pending {
  * SQLite on `flush()` (every sampling tick), so a request costs a map update, not a write.
  */
 export class UsageRecorder {
-  readonly #pending = new Map<string, Pending>();
+  /** The current minute's counts by key, then route: two map lookups a request, no string built. */
+  #minute = -1;
+  #current = new Map<string, Map<string, Pending>>();
+  /** Minutes that ended before the last flush. */
+  #closed: Pending[] = [];
   readonly #upsert: Statement;
 
   constructor(
@@ -49,14 +53,22 @@ export class UsageRecorder {
   }
 
   /** `error` means the request failed on the server's side or was refused (status 4xx/5xx). */
-  record(keyId: string | null, route: string, error: boolean, bytesIn: number, bytesOut: number): void {
-    const minute = Math.floor(this.clock.now() / MINUTE) * MINUTE;
+  record(keyId: string | null, route: string, error: boolean, bytesIn: number, bytesOut: number, now: number = this.clock.now()): void {
+    const minute = now - (now % MINUTE);
+    if (minute !== this.#minute) {
+      this.#closeMinute();
+      this.#minute = minute;
+    }
     const key = keyId ?? NO_KEY;
-    const id = `${minute}\0${key}\0${route}`;
-    let entry = this.#pending.get(id);
+    let routes = this.#current.get(key);
+    if (routes === undefined) {
+      routes = new Map();
+      this.#current.set(key, routes);
+    }
+    let entry = routes.get(route);
     if (entry === undefined) {
       entry = { minute, keyId: key, route, requests: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
-      this.#pending.set(id, entry);
+      routes.set(route, entry);
     }
     entry.requests += 1;
     if (error) entry.errors += 1;
@@ -65,12 +77,18 @@ export class UsageRecorder {
   }
 
   flush(): void {
-    if (this.#pending.size === 0) return;
-    const entries = [...this.#pending.values()];
-    this.#pending.clear();
+    this.#closeMinute();
+    if (this.#closed.length === 0) return;
+    const entries = this.#closed;
+    this.#closed = [];
     this.db.transaction(() => {
       for (const entry of entries) this.#upsert.run(entry);
     })();
+  }
+
+  #closeMinute(): void {
+    for (const routes of this.#current.values()) for (const entry of routes.values()) this.#closed.push(entry);
+    this.#current = new Map();
   }
 
   prune(now: number = this.clock.now()): number {

@@ -81,6 +81,8 @@ describe('Overview in Chromium: live charts after load, and an alert when Redis 
     await page.getByTestId('dependency-redis').getByText('down', { exact: true }).waitFor();
     await page.getByTestId('rule-redis-down').getByText('firing').waitFor();
     await expect(page.getByTestId('recommendations').textContent()).resolves.toContain('redis is down since');
+    await page.getByText('disconnected', { exact: true }).waitFor();
+    await page.getByTestId('services-table').locator('tr', { has: page.getByText('redis', { exact: true }) }).getByText('degraded').waitFor();
     await session.screenshot('overview-alert-firing');
   });
 });

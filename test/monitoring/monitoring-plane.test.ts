@@ -47,6 +47,21 @@ describe('monitoring in a running control plane (with Redis)', () => {
     expect(body.windowSeconds).toBe(300);
   });
 
+  it('logs calls over an operation\'s own slow threshold, set by an admin, and counts them for Prometheus', async () => {
+    const set = await t.op('monitoring.thresholds.set', { name: 'op:system.config', slowMs: 0.001 });
+    expect(set.body).toEqual({ name: 'op:system.config', slowMs: 0.001 });
+    await t.op('system.config');
+    await t.op('system.config');
+    const { body } = await t.op('monitoring.operations', {});
+    const slow = body.slowLog.filter((c: { name: string }) => c.name === 'op:system.config');
+    expect(slow).toHaveLength(2);
+    expect(slow[0]).toMatchObject({ ok: true, thresholdMs: 0.001, code: null });
+    expect(body.operations.find((s: { name: string }) => s.name === 'op:system.config')).toMatchObject({ count: 2, slowCalls: 2, slowMs: 0.001 });
+    const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text();
+    expect(metrics).toContain('pilothouse_slow_calls_total{name="op:system.config"} 2');
+    expect((await t.op('monitoring.thresholds.set', { name: 'op:system.config', slowMs: null })).body.slowMs).toBe(250);
+  });
+
   it('serves /metrics that passes `promtool check metrics`, with the monitoring metrics in it', async () => {
     await t.plane.running.monitoring.tick();
     const res = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } });
@@ -82,6 +97,17 @@ describe('monitoring in a running control plane (with Redis)', () => {
     expect(body.series[0].unit).toBe('bytes');
     expect(body.series[0].points.length).toBeGreaterThan(0);
     expect(body.series[1].points.at(-1).avg).toBe(1);
+    const rest = await fetch(`${t.url}/api/v2/monitoring/history?series=system.rss_bytes,redis.up&step=10&from=${Date.now() - 60_000}`, {
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
+    expect(rest.status).toBe(200);
+    const restBody = (await rest.json()) as { stepSeconds: number; series: { name: string; points: unknown[] }[] };
+    expect(restBody.stepSeconds).toBe(10);
+    expect(restBody.series.map((s) => [s.name, s.points.length > 0])).toEqual([
+      ['system.rss_bytes', true],
+      ['redis.up', true],
+    ]);
+    expect((await fetch(`${t.url}/api/v2/monitoring/history?series=`, { headers: { authorization: `Bearer ${t.adminKey}` } })).status).toBe(400);
     const unknown = await t.op('monitoring.history', { series: ['no.such.series'] });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.code).toBe('PH_MONITORING_UNKNOWN_SERIES');

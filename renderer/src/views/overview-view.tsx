@@ -47,7 +47,8 @@ export function OverviewView() {
   // still between samples instead of changing on every render.
   const [anchor, setAnchor] = useState(() => Date.now());
   const overview = useOperation('monitoring.overview', {}, { refreshOn: ['monitoring.sample', 'monitoring.alert', 'monitoring.dependency'] });
-  const registered = useOperation('monitoring.series', {}, { refreshOn: ['monitoring.sample'] });
+  // Capabilities register series when they start; once a minute is often enough to pick them up.
+  const registered = useOperation('monitoring.series', {}, { intervalMs: 60_000 });
 
   useEffect(() => {
     if (initial.data !== undefined) setStatus(initial.data);
@@ -77,6 +78,8 @@ export function OverviewView() {
     const v = latest[name];
     return v === undefined || v === null ? '—' : formatValue(v, units.get(name) ?? '');
   };
+  const redisDependency = data?.dependencies.find((d) => d.name === 'redis');
+  const redisUp = redisDependency === undefined ? status?.redis.connected === true : redisDependency.status !== 'down';
   const pointsOf = new Map((history.data?.series ?? []).map((s) => [s.name, s.points]));
 
   return (
@@ -121,10 +124,11 @@ export function OverviewView() {
         <Stat label="Event-loop delay p99" value={value('system.eventloop_delay_p99_ms')} />
         <Stat label="Memory (RSS)" value={value('system.rss_bytes')} />
         {status !== undefined && (
+          // The dependency probe (every 5 s, pushed on change) is fresher than the status broadcast.
           <Stat
             label="Redis"
-            value={!status.redis.configured ? 'not configured' : status.redis.connected ? 'connected' : 'disconnected'}
-            tone={!status.redis.configured ? undefined : status.redis.connected ? 'ok' : 'bad'}
+            value={!status.redis.configured ? 'not configured' : redisUp ? 'connected' : 'disconnected'}
+            tone={!status.redis.configured ? undefined : redisUp ? 'ok' : 'bad'}
           />
         )}
         <Stat label="Uptime" value={formatDuration(uptime)} />
@@ -220,6 +224,19 @@ export function OverviewView() {
                   ))}
                 </tbody>
               </table>
+            )}
+            {data.slowLog.length > 0 && (
+              <>
+                <h2 className="spaced">Recent slow calls</h2>
+                <ul className="slow-log" data-testid="slow-log">
+                  {data.slowLog.slice(0, 5).map((c, i) => (
+                    <li key={`${c.at}-${i}`}>
+                      <span className="mono">{c.name}</span> took <strong>{formatValue(c.durationMs, 'ms')}</strong> (threshold {formatValue(c.thresholdMs, 'ms')})
+                      {!c.ok && <span className="badge bad">{c.code ?? 'error'}</span>} <span className="muted small">{new Date(c.at).toLocaleTimeString(undefined, { hour12: false })}</span>
+                    </li>
+                  ))}
+                </ul>
+              </>
             )}
           </Card>
         </div>
