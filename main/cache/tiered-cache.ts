@@ -81,6 +81,7 @@ export class TieredCache implements Service {
   #lastTotals = new Map<string, Counters>();
   #l3Usage = { entries: 0, bytes: 0 };
   #ticks = 0;
+  #largest: { namespace: string; key: string; size: number }[] = [];
 
   constructor(private readonly deps: TieredCacheDeps) {
     this.options = resolveCacheOptions(deps.options);
@@ -293,7 +294,7 @@ export class TieredCache implements Service {
     return [...found.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  /** `deep` also asks L3 for its size and largest rows (a table scan); the periodic event skips that. */
+  /** `deep` also asks for L3's size and the largest keys (scans); the periodic event skips that. */
   stats(deep = true): CacheStats {
     const totals = emptyCounters();
     const namespaces = this.namespaces.map((ns) => {
@@ -318,8 +319,13 @@ export class TieredCache implements Service {
     const l3 = this.#core.l3;
     if (deep && l3 !== null) this.#l3Usage = l3.usage();
     const usage = this.#l3Usage;
-    const largest =
-      deep && l3 !== null ? l3.largest(10) : this.namespaces.flatMap((ns) => ns.largest(10).map((e) => ({ namespace: ns.name, ...e })));
+    // The largest keys cost a scan (L3 rows, or every L1 entry without L3): only on request; the
+    // periodic event repeats the last answer.
+    if (deep) {
+      this.#largest =
+        l3 !== null ? l3.largest(10) : this.namespaces.flatMap((ns) => ns.largest(10).map((e) => ({ namespace: ns.name, ...e })));
+    }
+    const largest = [...this.#largest];
     const redis = this.redisState();
     return {
       nodeId: this.options.nodeId,
