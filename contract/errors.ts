@@ -31,7 +31,6 @@ export const errorCatalogue = {
   PH_CACHE_KEY_TOO_LONG: { status: 400, message: 'The cache key is too long' },
   PH_CACHE_VALUE_TOO_LARGE: { status: 413, message: 'The cache value is too large' },
   PH_CACHE_LOADER_TIMEOUT: { status: 504, message: 'The cache loader did not answer in time' },
-  PH_CACHE_NOT_STARTED: { status: 503, message: 'The cache is not running' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
