@@ -150,7 +150,7 @@ export class RedisLink {
             ? 'connecting'
             : 'down'
           : 'down'
-        : this.#breaker.opened
+        : !this.#breaker.closed
           ? 'breaker-open'
           : 'up';
     if (next === this.#state) return;
