@@ -214,7 +214,7 @@ describe('cache across nodes on one Redis', () => {
       expect(a.cache.redisState().state).toBe('breaker-open');
       const after = latencies.slice(20).sort((x, y) => x - y);
       expect(after[Math.floor(after.length * 0.99)]).toBeLessThan(50);
-      expect(Math.max(...latencies)).toBeLessThan(600);
+      expect(Math.max(...latencies)).toBeLessThan(1000);
       await ns.set('written-while-paused', 1); // lands in L1/L3, queued for the bus
       expect(await ns.get('written-while-paused')).toBe(1);
       await sleep(200);
