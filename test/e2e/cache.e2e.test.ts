@@ -77,7 +77,10 @@ describe('Cache view in Chromium: live numbers after a scripted load, and a conf
     expect(await rest('GET', '/api/v1/cache/users/user:1')).toBe(200);
     const audit = await plane.op('audit.list', { limit: 50 });
     expect(audit.body.entries.some((e: { action: string; actor: string }) => e.action === 'cache.clear')).toBe(true);
-    await page.getByTestId('keys-browser').waitFor();
+    await page.getByTestId('keys-browser').getByRole('button', { name: 'user:1', exact: true }).click();
+    const inspector = page.getByTestId('key-inspector');
+    await inspector.getByText('L1 fresh').waitFor();
+    await expect(inspector.textContent()).resolves.toContain('{"id":1,"name":"user 1"}');
     await session.screenshot('cache-after-clear');
   });
 });
