@@ -47,6 +47,11 @@ export const errorCatalogue = {
   PH_BATCH_JOB_NOT_RETRYABLE: { status: 409, message: 'Only dead and cancelled jobs can be retried' },
   PH_BATCH_JOB_RUNNING: { status: 409, message: 'The job is running; cancel it first' },
   PH_BATCH_JOB_UNRECOVERABLE: { status: 500, message: 'The job failed and will not be retried' },
+  PH_CACHE_MISS: { status: 404, message: 'The key is not in the cache' },
+  PH_CACHE_BAD_NAMESPACE: { status: 400, message: 'The cache namespace name is not valid' },
+  PH_CACHE_KEY_TOO_LONG: { status: 400, message: 'The cache key is too long' },
+  PH_CACHE_VALUE_TOO_LARGE: { status: 413, message: 'The cache value is too large' },
+  PH_CACHE_LOADER_TIMEOUT: { status: 504, message: 'The cache loader did not answer in time' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import { JobChangedSchema, JobProgressSchema } from './ops/jobs';
+import { CacheInvalidateRequestSchema, CacheInvalidatedSchema, CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from './ops/cache';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
@@ -18,6 +19,11 @@ export const events = {
   'service.deregistered': { payload: ServiceDeregisteredSchema, minRole: 'viewer' },
   'jobs.changed': { payload: JobChangedSchema, minRole: 'viewer' },
   'jobs.progress': { payload: JobProgressSchema, minRole: 'viewer' },
+  'cache.invalidate': { payload: CacheInvalidateRequestSchema, minRole: 'operator' },
+  'cache.invalidated': { payload: CacheInvalidatedSchema, minRole: 'viewer' },
+  'cache.stats': { payload: CacheStatsSchema, minRole: 'viewer' },
+  'cache.redis': { payload: CacheRedisStateSchema, minRole: 'viewer' },
+  'cache.warm.progress': { payload: CacheWarmProgressSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

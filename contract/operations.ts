@@ -1,5 +1,6 @@
 import type { InputOf, OutputOf } from './operation';
 import { jobsOperations } from './ops/jobs';
+import { cacheOperations } from './ops/cache';
 import { securityOperations } from './ops/security';
 import { systemOperations } from './ops/system';
 import { monitoringOperations } from './ops/monitoring';
@@ -12,6 +13,7 @@ export const operations = {
   ...monitoringOperations,
   ...discoveryOperations,
   ...jobsOperations,
+  ...cacheOperations,
 } as const;
 
 export type Operations = typeof operations;

@@ -24,6 +24,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
+import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheMetrics } from './cache';
 
 export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
@@ -35,7 +36,7 @@ export interface ControlPlaneOptions {
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...discoveryMigrations, ...batchMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...discoveryMigrations, ...batchMigrations, ...cacheMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -115,6 +116,9 @@ export class ControlPlane {
         dataDir: config.dataDir,
         options: this.options.monitoring,
       });
+      const cache = new TieredCache({ db, redis: redis?.client ?? null, clock: this.clock, logger: this.logger.child({ component: 'cache' }), events: bus });
+      registerCacheMetrics(metrics.registry, cache);
+      await this.#startService(cache);
       const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus, redis: redis?.client ?? null });
       for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({ db, clock: this.clock, bus, audit, logger: this.logger.child({ component: 'discovery' }), lanAccess: config.lanAccess, version: pilothouseVersion, httpPort: () => this.running.http.address.port, redis: redis?.client ?? null, ...this.options.discovery });
@@ -124,11 +128,13 @@ export class ControlPlane {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
+        ...cacheHandlers(cache),
         ...batchHandlers(batch),
         ...discovery.handlers,
       };
       const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
       const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
+      routes.push(...cacheRoutes(cache, audit));
       routes.push(...batchRoutes(dispatcher));
       routes.push(...discoveryRoutes(dispatcher, discovery.registry));
       const http = new HttpServer({
@@ -147,6 +153,7 @@ export class ControlPlane {
       });
       monitoring.instrument(http.app);
       monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Console event-socket clients connected', read: () => http.events.clientCount });
+      for (const series of cacheSeries(cache)) monitoring.series.register(series);
       for (const series of discovery.series()) monitoring.series.register(series);
       this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery, batch };
       void http.app.register(discovery.gateway);

@@ -1,10 +1,458 @@
-import { EmptyState, PageHeader } from '../components/ui';
+import { useState, type FormEvent } from 'react';
+import type { OperationResult } from '../../../contract/operations';
+import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
+import type { ClientError } from '../client/client';
+import { Card, EmptyState, ErrorBanner, PageHeader, Stat } from '../components/ui';
+import { LineChart, formatValue, type ChartSeries } from './overview-charts';
 
+type Stats = OperationResult<'cache.stats'>;
+type NamespaceStats = Stats['namespaces'][number];
+
+const REDIS_TONE: Record<string, 'ok' | 'warn' | 'bad' | undefined> = { up: 'ok', 'breaker-open': 'bad', down: 'bad', connecting: 'warn' };
+const REDIS_WORDS: Record<string, string> = {
+  up: 'up',
+  'breaker-open': 'breaker open',
+  down: 'down',
+  connecting: 'connecting',
+  'not-configured': 'not configured',
+  stopped: 'stopped',
+};
+
+function ratio(value: number | null): string {
+  return value === null ? '—' : formatValue(value, 'ratio');
+}
+
+function requests(c: NamespaceStats['counters']): number {
+  return c.l1Hits + c.l2Hits + c.l3Hits + c.misses + c.staleServes;
+}
+
+/** The Cache view: live hit ratios per tier and namespace, latency, Redis state, top keys, advice, and actions. */
 export function CacheView() {
+  const { role } = useSession();
+  const stats = useOperation('cache.stats', {}, { intervalMs: 2000, refreshOn: ['cache.invalidated', 'cache.redis'] });
+  const [live, setLive] = useState<Stats | undefined>();
+  useEvent('cache.stats', (payload) => setLive(payload));
+  // The operation answers with L3's size and largest rows; the periodic event is lighter. Use the newer.
+  const data =
+    live !== undefined && stats.data !== undefined && Date.parse(live.at) > Date.parse(stats.data.at)
+      ? { ...live, l3: stats.data.l3, largest: stats.data.largest }
+      : stats.data;
+  const operator = role !== 'viewer';
+
+  if (data === undefined) {
+    return (
+      <>
+        <PageHeader title="Cache" />
+        <ErrorBanner error={stats.error} />
+        {stats.error === null && <p className="muted">Loading…</p>}
+      </>
+    );
+  }
+
+  const t = data.totals.counters;
+  const total = requests(t);
+  const history = data.history.map((h) => ({ ...h, t: Date.parse(h.at) }));
+  const to = history.at(-1)?.t ?? Date.parse(data.at);
+  const from = Math.min(history[0]?.t ?? to - 60_000, to - 60_000);
+  const step = history.length > 1 ? (history.at(-1)!.t - history[0]!.t) / (history.length - 1) : 2000;
+  const busiest = [...data.namespaces].sort((a, b) => requests(b.counters) - requests(a.counters)).slice(0, 4);
+  const ratioSeries: ChartSeries[] = [
+    {
+      name: 'cache.hit_ratio',
+      label: 'all',
+      unit: 'ratio',
+      points: history.filter((h) => h.hitRatio !== null).map((h) => ({ t: h.t, avg: h.hitRatio as number })),
+    },
+    ...busiest.map((ns) => ({
+      name: `cache.ns.${ns.name}`,
+      label: ns.name,
+      unit: 'ratio',
+      points: history.flatMap((h) => {
+        const v = h.namespaces[ns.name];
+        return v === undefined || v === null ? [] : [{ t: h.t, avg: v }];
+      }),
+    })),
+  ];
+  const perSecond = (pick: (h: (typeof history)[number]) => number) => history.map((h) => ({ t: h.t, avg: pick(h) / (step / 1000) }));
+  const tierSeries: ChartSeries[] = [
+    { name: 'cache.l1_per_second', label: 'L1 hits', unit: '/s', points: perSecond((h) => h.l1Hits) },
+    { name: 'cache.l2_per_second', label: 'L2 hits', unit: '/s', points: perSecond((h) => h.l2Hits) },
+    { name: 'cache.l3_per_second', label: 'L3 hits', unit: '/s', points: perSecond((h) => h.l3Hits) },
+    { name: 'cache.miss_per_second', label: 'misses', unit: '/s', points: perSecond((h) => h.misses + h.staleServes) },
+  ];
+
   return (
     <>
-      <PageHeader title="Cache" />
-      <EmptyState title="Not running on this node yet">Hit and miss rates per tier (memory, Redis, SQLite), the hottest keys, and invalidation by key, tag or namespace will show here once the cache service is running.</EmptyState>
+      <PageHeader
+        title="Cache"
+        subtitle="Memory (L1) → Redis (L2) → SQLite (L3) → loader. Numbers since this node started; charts update live."
+      />
+      <ErrorBanner error={stats.error} />
+
+      <div className="stats" data-testid="cache-stats">
+        <Stat
+          label="Hit ratio"
+          value={ratio(data.totals.hitRatio)}
+          tone={
+            data.totals.hitRatio === null ? undefined : data.totals.hitRatio >= 0.8 ? 'ok' : data.totals.hitRatio >= 0.5 ? 'warn' : 'bad'
+          }
+        />
+        <Stat label="Reads" value={total.toLocaleString()} />
+        <Stat
+          label="L1 / L2 / L3 hits"
+          value={`${t.l1Hits.toLocaleString()} / ${t.l2Hits.toLocaleString()} / ${t.l3Hits.toLocaleString()}`}
+        />
+        <Stat label="Misses" value={t.misses.toLocaleString()} />
+        <Stat label="Stale served" value={t.staleServes.toLocaleString()} tone={t.staleServes > 0 ? 'warn' : undefined} />
+        <Stat
+          label="Loader calls (errors)"
+          value={`${t.loaderCalls.toLocaleString()} (${t.loaderErrors + t.loaderTimeouts})`}
+          tone={t.loaderErrors + t.loaderTimeouts > 0 ? 'warn' : undefined}
+        />
+        <Stat label="Redis" value={REDIS_WORDS[data.redis.state] ?? data.redis.state} tone={REDIS_TONE[data.redis.state]} />
+        <Stat
+          label="L3 (SQLite)"
+          value={data.l3.enabled ? `${data.l3.entries.toLocaleString()} · ${formatValue(data.l3.bytes, 'bytes')}` : 'off'}
+        />
+      </div>
+
+      {data.redis.state !== 'up' && data.redis.state !== 'not-configured' && (
+        <div className="notice" role="status" data-testid="redis-notice">
+          Redis is <strong>{REDIS_WORDS[data.redis.state]}</strong>: reads are answered from L1 and L3 (stale values within grace), and{' '}
+          {data.redis.outbox} change(s) wait to be sent to the other nodes. The breaker has opened {data.redis.breakerOpens} time(s).
+        </div>
+      )}
+
+      <Card title="Live">
+        <div className="charts">
+          <LineChart title="Hit ratio" series={ratioSeries} from={from} to={to} stepMs={step} />
+          <LineChart title="Reads by tier" series={tierSeries} from={from} to={to} stepMs={step} />
+        </div>
+      </Card>
+
+      <Card title="Namespaces">
+        {data.namespaces.length === 0 ? (
+          <p className="muted">No namespace has been used on this node yet.</p>
+        ) : (
+          <table className="table" data-testid="namespaces-table">
+            <thead>
+              <tr>
+                <th>Namespace</th>
+                <th className="right">Reads</th>
+                <th className="right">Hit ratio</th>
+                <th className="right">L1 entries</th>
+                <th className="right">L1 / L2 / L3 hits</th>
+                <th className="right">Stale</th>
+                <th className="right">Loader calls</th>
+                <th className="right">Loader p50 / p99</th>
+                <th className="right">L2 p99</th>
+                <th className="right">L3 p99</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.namespaces.map((ns) => (
+                <tr key={ns.name} data-testid={`namespace-${ns.name}`}>
+                  <td className="mono">{ns.name}</td>
+                  <td className="right">{requests(ns.counters).toLocaleString()}</td>
+                  <td className="right">{ratio(ns.hitRatio)}</td>
+                  <td className="right">
+                    {ns.l1Entries.toLocaleString()} / {ns.l1MaxEntries.toLocaleString()}
+                  </td>
+                  <td className="right">
+                    {ns.counters.l1Hits} / {ns.counters.l2Hits} / {ns.counters.l3Hits}
+                  </td>
+                  <td className="right">{ns.counters.staleServes}</td>
+                  <td className="right">
+                    {ns.counters.loaderCalls}
+                    {ns.counters.loaderErrors + ns.counters.loaderTimeouts > 0 && (
+                      <span className="muted small"> ({ns.counters.loaderErrors + ns.counters.loaderTimeouts} failed)</span>
+                    )}
+                  </td>
+                  <td className="right">
+                    {ns.latency.loader.count === 0
+                      ? '—'
+                      : `${formatValue(ns.latency.loader.p50, 'ms')} / ${formatValue(ns.latency.loader.p99, 'ms')}`}
+                  </td>
+                  <td className="right">{ns.latency.l2.count === 0 ? '—' : formatValue(ns.latency.l2.p99, 'ms')}</td>
+                  <td className="right">{ns.latency.l3.count === 0 ? '—' : formatValue(ns.latency.l3.p99, 'ms')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+
+      <div className="two-col">
+        <Card title="Advice">
+          {data.recommendations.length === 0 ? (
+            <p className="muted">Nothing to change: no namespace shows a pattern worth acting on yet.</p>
+          ) : (
+            <ul className="advice" data-testid="cache-recommendations">
+              {data.recommendations.map((r) => (
+                <li key={r}>{r}</li>
+              ))}
+            </ul>
+          )}
+        </Card>
+        <Card title="Hottest keys (sampled)">
+          <KeyList
+            rows={data.hottest.map((k) => ({ id: `${k.namespace}/${k.key}`, value: `${k.samples}` }))}
+            empty="No hits sampled yet."
+            testId="hottest-keys"
+          />
+        </Card>
+      </div>
+      <div className="two-col">
+        <Card title="Largest keys">
+          <KeyList
+            rows={data.largest.map((k) => ({ id: `${k.namespace}/${k.key}`, value: formatValue(k.size, 'bytes') }))}
+            empty="Nothing stored yet."
+            testId="largest-keys"
+          />
+        </Card>
+        <Card title="Redis and the bus">
+          <table className="table">
+            <tbody>
+              <tr>
+                <td>State</td>
+                <td className="right">{REDIS_WORDS[data.redis.state] ?? data.redis.state}</td>
+              </tr>
+              <tr>
+                <td>Breaker opened</td>
+                <td className="right">{data.redis.breakerOpens}</td>
+              </tr>
+              <tr>
+                <td>Failed commands</td>
+                <td className="right">{data.redis.failures}</td>
+              </tr>
+              <tr>
+                <td>Bus messages received</td>
+                <td className="right">{data.redis.busMessages}</td>
+              </tr>
+              <tr>
+                <td>Namespaces resynchronised</td>
+                <td className="right">{data.redis.resyncs}</td>
+              </tr>
+              <tr>
+                <td>Changes waiting for Redis</td>
+                <td className="right">{data.redis.outbox}</td>
+              </tr>
+            </tbody>
+          </table>
+          <p className="muted small">Node {data.nodeId}</p>
+        </Card>
+      </div>
+
+      {operator ? (
+        <>
+          <CacheActions namespaces={data.namespaces.map((n) => n.name)} onDone={stats.reload} />
+          {data.namespaces.length > 0 && <KeyBrowser namespaces={data.namespaces.map((n) => n.name)} />}
+        </>
+      ) : (
+        <EmptyState title="Read only">Invalidating, clearing, warming and browsing keys need an operator key.</EmptyState>
+      )}
     </>
+  );
+}
+
+function KeyList({ rows, empty, testId }: { rows: { id: string; value: string }[]; empty: string; testId: string }) {
+  if (rows.length === 0) return <p className="muted">{empty}</p>;
+  return (
+    <table className="table" data-testid={testId}>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.id}>
+            <td className="mono">{r.id}</td>
+            <td className="right">{r.value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+type Done = { text: string } | null;
+
+/** Invalidate a key or tag, clear a namespace, warm: each asks for confirmation and is audited. */
+function CacheActions({ namespaces, onDone }: { namespaces: string[]; onDone: () => void }) {
+  const invalidate = useAction('cache.invalidate');
+  const clear = useAction('cache.clear');
+  const warm = useAction('cache.warm');
+  const [namespace, setNamespace] = useState('');
+  const [target, setTarget] = useState('');
+  const [kind, setKind] = useState<'key' | 'tag'>('key');
+  const [done, setDone] = useState<Done>(null);
+  const [progress, setProgress] = useState<string | null>(null);
+  useEvent('cache.warm.progress', (p) =>
+    setProgress(
+      `${p.namespace}: ${p.done}/${p.total} (${p.fromCache} from cache, ${p.loaded} loaded, ${p.failed} failed)${p.finished ? ' — done' : ''}`,
+    ),
+  );
+  const ns = namespace.trim();
+  const error: ClientError | null = invalidate.error ?? clear.error ?? warm.error;
+
+  const submitInvalidate = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!window.confirm(`Drop ${kind} "${target}" from namespace ${ns} on every node?`)) return;
+    const input = kind === 'key' ? { namespace: ns, keys: [target] } : { namespace: ns, tags: [target] };
+    const result = await invalidate.run(input);
+    if (result !== undefined) {
+      setDone({ text: `Dropped ${kind} "${target}" from ${ns} (${result.removed} entr${result.removed === 1 ? 'y' : 'ies'}).` });
+      onDone();
+    }
+  };
+  const clearNamespace = async () => {
+    if (!window.confirm(`Clear every entry of namespace ${ns} on every node? Other namespaces stay.`)) return;
+    const result = await clear.run({ namespace: ns });
+    if (result !== undefined) {
+      setDone({ text: `Cleared namespace ${ns} (${result.removed} entr${result.removed === 1 ? 'y' : 'ies'}).` });
+      onDone();
+    }
+  };
+  const runWarm = async () => {
+    if (!window.confirm(ns === '' ? 'Run every warm-up list now?' : `Run the warm-up list of ${ns} now?`)) return;
+    const result = await warm.run(ns === '' ? {} : { namespace: ns });
+    if (result !== undefined)
+      setDone({
+        text:
+          result.results.length === 0
+            ? 'No warm-up lists are registered.'
+            : `Warmed ${result.results.map((r) => `${r.namespace} (${r.done}/${r.total})`).join(', ')}.`,
+      });
+  };
+
+  return (
+    <Card title="Actions">
+      <ErrorBanner error={error} onDismiss={() => (invalidate.clearError(), clear.clearError(), warm.clearError())} />
+      {done !== null && (
+        <div className="notice" role="status" data-testid="cache-action-result">
+          {done.text}{' '}
+          <button className="link" onClick={() => setDone(null)}>
+            OK
+          </button>
+        </div>
+      )}
+      {progress !== null && (
+        <p className="muted small" data-testid="warm-progress">
+          Warm-up: {progress}
+        </p>
+      )}
+      <form className="inline-form" onSubmit={(e) => void submitInvalidate(e)}>
+        <label>
+          Namespace
+          <input
+            list="cache-namespaces"
+            value={namespace}
+            onChange={(e) => setNamespace(e.target.value)}
+            placeholder="e.g. users"
+            maxLength={64}
+            pattern="[A-Za-z0-9_.\-]+"
+          />
+          <datalist id="cache-namespaces">
+            {namespaces.map((n) => (
+              <option key={n} value={n} />
+            ))}
+          </datalist>
+        </label>
+        <label>
+          Drop
+          <select value={kind} onChange={(e) => setKind(e.target.value as 'key' | 'tag')}>
+            <option value="key">a key</option>
+            <option value="tag">a tag</option>
+          </select>
+        </label>
+        <label>
+          {kind === 'key' ? 'Key' : 'Tag'}
+          <input value={target} onChange={(e) => setTarget(e.target.value)} maxLength={512} />
+        </label>
+        <button type="submit" className="primary" disabled={invalidate.pending || ns === '' || target === ''}>
+          Invalidate
+        </button>
+        <button type="button" className="danger" disabled={clear.pending || ns === ''} onClick={() => void clearNamespace()}>
+          Clear namespace
+        </button>
+        <button type="button" disabled={warm.pending} onClick={() => void runWarm()}>
+          {warm.pending ? 'Warming…' : 'Warm'}
+        </button>
+      </form>
+      <p className="muted small">Every action reaches every node through the invalidation bus and is written to the audit log.</p>
+    </Card>
+  );
+}
+
+/** Keys of a namespace on this node and in Redis, and one key's state in each tier. */
+function KeyBrowser({ namespaces }: { namespaces: string[] }) {
+  const [namespace, setNamespace] = useState('');
+  const [prefix, setPrefix] = useState('');
+  const [selected, setSelected] = useState<string | null>(null);
+  const active = namespace === '' ? (namespaces[0] as string) : namespace;
+  const keys = useOperation('cache.keys', { namespace: active, prefix, limit: 50 }, { deps: [active] });
+  const inspect = useOperation('cache.inspect', { namespace: active, key: selected ?? '-' }, { deps: [selected] });
+  return (
+    <Card title="Keys">
+      <div className="inline-form">
+        <label>
+          Namespace
+          <select value={active} onChange={(e) => (setNamespace(e.target.value), setSelected(null))}>
+            {namespaces.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Prefix
+          <input value={prefix} onChange={(e) => setPrefix(e.target.value)} placeholder="e.g. user:" maxLength={512} />
+        </label>
+      </div>
+      <ErrorBanner error={keys.error} />
+      <table className="table" data-testid="keys-browser">
+        <thead>
+          <tr>
+            <th>Key</th>
+            <th>Tiers</th>
+            <th className="right">Size</th>
+            <th>Tags</th>
+            <th>Fresh until</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(keys.data?.keys ?? []).map((k) => (
+            <tr key={k.key} className={k.key === selected ? 'selected' : undefined}>
+              <td className="mono">
+                <button className="link" onClick={() => setSelected(k.key)}>
+                  {k.key}
+                </button>
+              </td>
+              <td>{k.tiers.join(' · ')}</td>
+              <td className="right">{k.size === 0 ? '—' : formatValue(k.size, 'bytes')}</td>
+              <td className="muted">{k.tags.join(', ')}</td>
+              <td className="muted small">
+                {k.expiresAt === null ? '—' : new Date(k.expiresAt).toLocaleTimeString(undefined, { hour12: false })}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {selected !== null && inspect.data !== undefined && (
+        <div className="notice" data-testid="key-inspector">
+          <div>
+            <strong className="mono">
+              {inspect.data.namespace}/{inspect.data.key}
+            </strong>{' '}
+            {(['l1', 'l2', 'l3'] as const).map((tier) => {
+              const v = inspect.data?.tiers[tier];
+              return (
+                <span key={tier} className={`badge ${v === null || v === undefined ? 'idle' : v.fresh ? 'ok' : 'warn'}`}>
+                  {tier.toUpperCase()} {v === null || v === undefined ? 'absent' : v.fresh ? 'fresh' : 'stale'}
+                </span>
+              );
+            })}
+          </div>
+          <code className="secret">{inspect.data.preview ?? '(no value)'}</code>
+        </div>
+      )}
+    </Card>
   );
 }

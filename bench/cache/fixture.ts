@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { TieredCache, cacheMigrations, type CacheOptions } from '../../main/cache';
+import { systemClock } from '../../main/clock';
+import { createLogger } from '../../main/logger';
+import { openStore, type Database } from '../../main/store';
+
+export interface BenchCache {
+  readonly cache: TieredCache;
+  readonly db: Database | null;
+  readonly dir: string;
+  readonly shared: Redis | null;
+  stop(): Promise<void>;
+}
+
+/** A cache on a temp SQLite file (or none), with or without Redis, as a node would build it. */
+export async function openCache(
+  options: { redisUrl?: string; l3?: boolean; dir?: string; cache?: CacheOptions } = {},
+): Promise<BenchCache> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ph-bench-cache-'));
+  const db = options.l3 === false ? null : openStore({ path: join(dir, 'pilothouse.db'), migrations: cacheMigrations });
+  const shared = options.redisUrl === undefined ? null : new Redis(options.redisUrl, { lazyConnect: true });
+  const cache = new TieredCache({ db, redis: shared, clock: systemClock, logger: createLogger('silent'), options: options.cache });
+  await cache.start();
+  return {
+    cache,
+    db,
+    dir,
+    shared,
+    async stop() {
+      await cache.stop();
+      db?.close();
+      shared?.disconnect();
+    },
+  };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,181 @@
+import { Type } from '@sinclair/typebox';
+import { defineOperation } from '../operation';
+
+const Namespace = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+const Key = Type.String({ minLength: 1, maxLength: 512 });
+const Tag = Type.String({ minLength: 1, maxLength: 128 });
+
+export const CacheCountersSchema = Type.Object({
+  l1Hits: Type.Integer(),
+  l2Hits: Type.Integer(),
+  l3Hits: Type.Integer(),
+  misses: Type.Integer(),
+  staleServes: Type.Integer(),
+  loaderCalls: Type.Integer(),
+  loaderErrors: Type.Integer(),
+  loaderTimeouts: Type.Integer(),
+  sets: Type.Integer(),
+  deletes: Type.Integer(),
+  earlyRefreshes: Type.Integer(),
+  l1Evictions: Type.Integer(),
+  l2Errors: Type.Integer(),
+});
+
+export const CacheLatencySchema = Type.Object({
+  count: Type.Integer(),
+  p50: Type.Number(),
+  p90: Type.Number(),
+  p99: Type.Number(),
+  max: Type.Number(),
+});
+
+export const CacheRedisStateSchema = Type.Object({
+  configured: Type.Boolean(),
+  state: Type.Union(['not-configured', 'connecting', 'up', 'breaker-open', 'down', 'stopped'].map((s) => Type.Literal(s))),
+  breakerOpens: Type.Integer(),
+  failures: Type.Integer(),
+  outbox: Type.Integer(),
+  busMessages: Type.Integer(),
+  resyncs: Type.Integer(),
+});
+
+export const CacheHistoryPointSchema = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  l1Hits: Type.Integer(),
+  l2Hits: Type.Integer(),
+  l3Hits: Type.Integer(),
+  misses: Type.Integer(),
+  staleServes: Type.Integer(),
+  hitRatio: Type.Union([Type.Number(), Type.Null()]),
+  namespaces: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
+});
+
+export const CacheNamespaceStatsSchema = Type.Object({
+  name: Type.String(),
+  counters: CacheCountersSchema,
+  hitRatio: Type.Union([Type.Number(), Type.Null()]),
+  l1Entries: Type.Integer(),
+  l1Bytes: Type.Integer(),
+  l1MaxEntries: Type.Integer(),
+  l1MaxBytes: Type.Integer(),
+  latency: Type.Object({ l1: CacheLatencySchema, l2: CacheLatencySchema, l3: CacheLatencySchema, loader: CacheLatencySchema }),
+});
+
+export const CacheStatsSchema = Type.Object({
+  nodeId: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  redis: CacheRedisStateSchema,
+  totals: Type.Object({ counters: CacheCountersSchema, hitRatio: Type.Union([Type.Number(), Type.Null()]) }),
+  l3: Type.Object({ enabled: Type.Boolean(), entries: Type.Integer(), bytes: Type.Integer(), maxBytes: Type.Integer() }),
+  namespaces: Type.Array(CacheNamespaceStatsSchema),
+  history: Type.Array(CacheHistoryPointSchema),
+  hottest: Type.Array(Type.Object({ namespace: Type.String(), key: Type.String(), samples: Type.Integer() })),
+  largest: Type.Array(Type.Object({ namespace: Type.String(), key: Type.String(), size: Type.Integer() })),
+  recommendations: Type.Array(Type.String()),
+});
+
+const TierViewSchema = Type.Union([
+  Type.Object({
+    size: Type.Integer(),
+    freshUntil: Type.Number(),
+    staleUntil: Type.Number(),
+    createdAt: Type.Number(),
+    tags: Type.Array(Type.String()),
+    fresh: Type.Boolean(),
+  }),
+  Type.Null(),
+]);
+
+export const CacheInvalidatedSchema = Type.Object({
+  namespace: Type.String(),
+  keys: Type.Optional(Type.Array(Type.String())),
+  tags: Type.Optional(Type.Array(Type.String())),
+  all: Type.Optional(Type.Boolean()),
+  origin: Type.Union([Type.Literal('local'), Type.Literal('bus'), Type.Literal('resync')]),
+});
+
+/** What any capability publishes on the event bus to have the cache drop something. */
+export const CacheInvalidateRequestSchema = Type.Object({
+  namespace: Namespace,
+  keys: Type.Optional(Type.Array(Key, { maxItems: 1000 })),
+  tags: Type.Optional(Type.Array(Tag, { maxItems: 100 })),
+  all: Type.Optional(Type.Boolean()),
+});
+
+export const CacheWarmProgressSchema = Type.Object({
+  namespace: Type.String(),
+  total: Type.Integer(),
+  done: Type.Integer(),
+  fromCache: Type.Integer(),
+  loaded: Type.Integer(),
+  failed: Type.Integer(),
+  finished: Type.Boolean(),
+});
+
+export const cacheOperations = {
+  'cache.stats': defineOperation({
+    summary: 'Hits, misses, stale serves, loader calls and latency per tier and namespace; history, top keys, Redis state, advice',
+    input: Type.Object({}),
+    output: CacheStatsSchema,
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'cache.keys': defineOperation({
+    summary: 'Keys of a namespace held on this node (L1 and L3) and in Redis, by prefix',
+    input: Type.Object({
+      namespace: Namespace,
+      prefix: Type.Optional(Type.String({ maxLength: 512 })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    }),
+    output: Type.Object({
+      keys: Type.Array(
+        Type.Object({
+          key: Type.String(),
+          tiers: Type.Array(Type.Union([Type.Literal('l1'), Type.Literal('l2'), Type.Literal('l3')])),
+          size: Type.Integer(),
+          expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+          tags: Type.Array(Type.String()),
+        }),
+      ),
+    }),
+    minRole: 'operator',
+    mutating: false,
+  }),
+  'cache.inspect': defineOperation({
+    summary: 'One key in each tier, with a preview of its value',
+    input: Type.Object({ namespace: Namespace, key: Key }),
+    output: Type.Object({
+      namespace: Type.String(),
+      key: Type.String(),
+      tiers: Type.Object({ l1: TierViewSchema, l2: TierViewSchema, l3: TierViewSchema }),
+      preview: Type.Union([Type.String(), Type.Null()]),
+    }),
+    minRole: 'operator',
+    mutating: false,
+  }),
+  'cache.invalidate': defineOperation({
+    summary: 'Drop keys or tagged entries of one namespace on every node',
+    input: Type.Object({
+      namespace: Namespace,
+      keys: Type.Optional(Type.Array(Key, { maxItems: 1000 })),
+      tags: Type.Optional(Type.Array(Tag, { maxItems: 100 })),
+    }),
+    output: Type.Object({ removed: Type.Integer() }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'cache.clear': defineOperation({
+    summary: 'Clear one namespace on every node (other namespaces are untouched), or every namespace',
+    input: Type.Object({ namespace: Type.Optional(Namespace), everything: Type.Optional(Type.Boolean()) }),
+    output: Type.Object({ removed: Type.Integer(), namespaces: Type.Array(Type.String()) }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'cache.warm': defineOperation({
+    summary: 'Run the warm-up list of a namespace (or all); progress arrives as cache.warm.progress events',
+    input: Type.Object({ namespace: Type.Optional(Namespace) }),
+    output: Type.Object({ results: Type.Array(CacheWarmProgressSchema) }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+} as const;

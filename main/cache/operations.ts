@@ -1,0 +1,46 @@
+import { PhError } from '../../contract/errors';
+import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { TieredCache } from './tiered-cache';
+
+const PREVIEW_CHARS = 2000;
+
+export function cacheHandlers(
+  cache: TieredCache,
+): HandlersFor<'cache.stats' | 'cache.keys' | 'cache.inspect' | 'cache.invalidate' | 'cache.clear' | 'cache.warm'> {
+  return {
+    'cache.stats': () => cache.stats(),
+    'cache.keys': async (input) => ({ keys: await cache.keys(input.namespace, input.prefix ?? '', input.limit ?? 100) }),
+    'cache.inspect': async (input) => {
+      const { tiers, value } = await cache.namespace(input.namespace).inspect(input.key);
+      return { namespace: input.namespace, key: input.key, tiers, preview: value === undefined ? null : preview(value) };
+    },
+    'cache.invalidate': async (input) => {
+      if ((input.keys?.length ?? 0) === 0 && (input.tags?.length ?? 0) === 0) {
+        throw new PhError('PH_INVALID_INPUT', 'Give keys or tags to invalidate (to drop a whole namespace use cache.clear)', {
+          field: 'keys',
+        });
+      }
+      return { removed: await cache.invalidate(input) };
+    },
+    'cache.clear': async (input) => {
+      if (input.namespace !== undefined) return { removed: await cache.namespace(input.namespace).clear(), namespaces: [input.namespace] };
+      if (input.everything !== true) {
+        throw new PhError('PH_INVALID_INPUT', 'Name a namespace, or pass everything: true to clear every namespace', {
+          field: 'namespace',
+        });
+      }
+      return cache.clearAll();
+    },
+    'cache.warm': async (input) => ({ results: await cache.warm(input.namespace) }),
+  };
+}
+
+function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
+}

@@ -1,0 +1,160 @@
+import CircuitBreaker from 'opossum';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger';
+
+export type RedisLinkState = 'connecting' | 'up' | 'breaker-open' | 'down' | 'stopped';
+
+export interface RedisLinkOptions {
+  readonly commandTimeoutMs: number;
+  readonly breakerResetMs: number;
+}
+
+/**
+ * The cache's own connections to Redis, duplicated from the node's shared client: one for commands
+ * (short `commandTimeout`, no offline queue, so a dead or black-holed Redis fails a call within the
+ * timeout instead of hanging it) and one for the bus subscription. Every command goes through an
+ * opossum circuit breaker: once calls fail or time out, it opens and calls are refused at once
+ * (the cache answers from L1/L3) until a trial call succeeds.
+ */
+export class RedisLink {
+  readonly cmd: Redis;
+  readonly sub: Redis;
+  readonly #breaker: CircuitBreaker<[(r: Redis) => Promise<unknown>], unknown>;
+  #state: RedisLinkState = 'connecting';
+  #stopped = false;
+  readonly #listeners = new Set<(state: RedisLinkState) => void>();
+  /** Times the breaker opened, for analytics. */
+  breakerOpens = 0;
+  failures = 0;
+
+  constructor(
+    shared: Redis,
+    options: RedisLinkOptions,
+    private readonly logger: Logger,
+  ) {
+    // Reconnect with exponential backoff and full jitter, so nodes do not reconnect in lockstep.
+    const retryStrategy = (attempt: number): number =>
+      Math.round(Math.min(2000, 50 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2));
+    this.cmd = shared.duplicate({
+      lazyConnect: true,
+      commandTimeout: options.commandTimeoutMs,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1000,
+      retryStrategy,
+    });
+    this.sub = shared.duplicate({
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      connectTimeout: 1000,
+      retryStrategy,
+    });
+    for (const client of [this.cmd, this.sub]) {
+      client.on('error', (err: Error) => {
+        if (!this.#stopped) this.logger.debug({ err: err.message }, 'cache redis connection error');
+      });
+    }
+    this.#breaker = new CircuitBreaker((op: (r: Redis) => Promise<unknown>) => op(this.cmd), {
+      // ioredis enforces the command timeout on every command; a second timer per call here would
+      // only cost (every multi-command operation is made of separate `run` calls).
+      timeout: false,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 3,
+      resetTimeout: options.breakerResetMs,
+      rollingCountTimeout: 5000,
+      rollingCountBuckets: 5,
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
+      name: 'cache-redis',
+    });
+    this.#breaker.on('open', () => {
+      this.breakerOpens += 1;
+      this.logger.warn('cache redis breaker opened; serving from L1/L3');
+      this.#update();
+    });
+    this.#breaker.on('halfOpen', () => {
+      this.#update();
+      this.#breaker.fire((r) => r.ping()).catch(() => undefined);
+    });
+    this.#breaker.on('close', () => this.#update());
+    // opossum opens on an error percentage over its rolling window, which a long run of earlier
+    // successes dilutes; a black-holed Redis should trip it at once, so three failures in a row
+    // (each at most one command timeout) open it too.
+    let consecutive = 0;
+    this.#breaker.on('failure', () => {
+      this.failures += 1;
+      consecutive += 1;
+      if (consecutive >= 3 && this.#breaker.closed) this.#breaker.open();
+    });
+    this.#breaker.on('success', () => {
+      consecutive = 0;
+    });
+    this.cmd.on('ready', () => this.#update());
+    this.cmd.on('close', () => this.#update());
+    this.cmd.on('end', () => this.#update());
+  }
+
+  get state(): RedisLinkState {
+    return this.#state;
+  }
+
+  /** True when a command may be tried now: connected and the breaker not open. */
+  get available(): boolean {
+    return this.cmd.status === 'ready' && this.#breaker.closed;
+  }
+
+  onState(listener: (state: RedisLinkState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Runs one Redis operation through the breaker. Rejects at once when Redis is not connected or
+   * the breaker is not closed: callers never wait on a dead Redis, and the half-open trial is a
+   * background PING rather than somebody's read.
+   */
+  run<T>(op: (r: Redis) => Promise<T>): Promise<T> {
+    if (this.#stopped) return Promise.reject(new Error('cache redis link stopped'));
+    if (this.cmd.status !== 'ready') return Promise.reject(new Error(`redis ${this.cmd.status}`));
+    if (!this.#breaker.closed) return Promise.reject(new Error('cache redis breaker open'));
+    return this.#breaker.fire(op as (r: Redis) => Promise<unknown>) as Promise<T>;
+  }
+
+  async start(): Promise<void> {
+    // Not fatal when Redis is away: both clients keep retrying in the background.
+    await Promise.all([
+      this.cmd.connect().catch((err: Error) => this.logger.warn({ err: err.message }, 'cache redis not reachable at start')),
+      this.sub.connect().catch(() => undefined),
+    ]);
+    this.#update();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#breaker.shutdown();
+    for (const client of [this.cmd, this.sub]) {
+      if (client.status === 'end') continue;
+      await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
+      client.disconnect();
+    }
+    this.#update();
+  }
+
+  #update(): void {
+    const next: RedisLinkState = this.#stopped
+      ? 'stopped'
+      : this.cmd.status !== 'ready'
+        ? this.cmd.status === 'connecting' || this.cmd.status === 'wait'
+          ? this.#state === 'connecting'
+            ? 'connecting'
+            : 'down'
+          : 'down'
+        : !this.#breaker.closed
+          ? 'breaker-open'
+          : 'up';
+    if (next === this.#state) return;
+    this.#state = next;
+    for (const listener of this.#listeners) listener(next);
+  }
+}

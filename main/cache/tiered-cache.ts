@@ -1,0 +1,484 @@
+import type { Static } from '@sinclair/typebox';
+import type { Database } from 'better-sqlite3';
+import type { Redis } from 'ioredis';
+import { PhError } from '../../contract/errors';
+import type { CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from '../../contract/ops/cache';
+import { systemClock, type Clock } from '../clock';
+import type { EventBus } from '../events/event-bus';
+import type { Logger } from '../logger';
+import type { Service, ServiceState } from '../service';
+import { CacheNamespace, type CacheCore, type Loader } from './cache-namespace';
+import { HotKeys, hitRatio, recommendations, type Counters } from './cache-stats';
+import { InvalidationBus } from './invalidation-bus';
+import {
+  assertNamespace,
+  resolveCacheOptions,
+  type CacheOptions,
+  type EntryOptions,
+  type NamespaceOptions,
+  type ResolvedCacheOptions,
+} from './options';
+import { coarseNow } from './coarse-clock';
+import { RedisLink } from './redis-link';
+import { RedisTier, type BusMessage } from './redis-tier';
+import { SqliteTier } from './sqlite-tier';
+
+export type CacheStats = Static<typeof CacheStatsSchema>;
+export type CacheRedisState = Static<typeof CacheRedisStateSchema>;
+export type WarmProgress = Static<typeof CacheWarmProgressSchema>;
+
+export interface TieredCacheDeps {
+  /** The app's database for L3; null runs without L3. */
+  readonly db: Database | null;
+  /** The node's shared Redis client (duplicated, never used directly); null runs single-machine. */
+  readonly redis: Redis | null;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Where `cache.*` events go, and where `cache.invalidate` requests come from. */
+  readonly events?: EventBus;
+  readonly options?: CacheOptions;
+}
+
+export interface WarmupList {
+  /** The keys to warm (for example the hot set of yesterday). */
+  readonly keys: () => readonly string[] | Promise<readonly string[]>;
+  readonly loader: Loader<unknown>;
+  readonly options?: EntryOptions;
+  /** Run at start. Default true. */
+  readonly atStart?: boolean;
+}
+
+const MAX_NAMESPACES = 1000;
+const MAINTAIN_MS = 10_000;
+
+interface HistoryPoint {
+  at: number;
+  l1Hits: number;
+  l2Hits: number;
+  l3Hits: number;
+  misses: number;
+  staleServes: number;
+  hitRatio: number | null;
+  namespaces: Record<string, number | null>;
+}
+
+/**
+ * The three-tier cache as a service: L1 memory (lru-cache, per namespace) → L2 Redis (optional) →
+ * L3 SQLite, with single-flight loading, grace, timeouts, tags, a pub/sub invalidation bus that
+ * survives outages, a circuit breaker around Redis, and analytics.
+ */
+export class TieredCache implements Service {
+  readonly name = 'cache';
+  readonly options: ResolvedCacheOptions;
+  readonly #namespaces = new Map<string, CacheNamespace>();
+  readonly #core: { -readonly [K in keyof CacheCore]: CacheCore[K] };
+  readonly #warmups = new Map<string, WarmupList>();
+  #link: RedisLink | null = null;
+  #state: ServiceState = 'idle';
+  #timers: NodeJS.Timeout[] = [];
+  #unsubscribe: (() => void) | null = null;
+  #history: HistoryPoint[] = [];
+  #lastTotals = new Map<string, Counters>();
+  #l3Usage = { entries: 0, bytes: 0 };
+  #ticks = 0;
+  #largest: { namespace: string; key: string; size: number }[] = [];
+
+  constructor(private readonly deps: TieredCacheDeps) {
+    this.options = resolveCacheOptions(deps.options);
+    this.#core = {
+      clock: deps.clock,
+      now: coarseNow(deps.clock, deps.clock === systemClock, this.options.clockResolutionMs),
+      logger: deps.logger,
+      serializer: this.options.serializer,
+      l2: null,
+      l3: null,
+      bus: null,
+      hot: new HotKeys(),
+      leaseMs: this.options.leaseMs,
+      maxKeyBytes: this.options.maxKeyBytes,
+      maxValueBytes: this.options.maxValueBytes,
+      onInvalidated: (event) =>
+        this.deps.events?.publish('cache.invalidated', {
+          ...event,
+          keys: event.keys && [...event.keys],
+          tags: event.tags && [...event.tags],
+        }),
+    };
+  }
+
+  /** A namespace, created on first use with its configured options (or `options`, the first time). */
+  namespace(name: string, options?: NamespaceOptions): CacheNamespace {
+    const existing = this.#namespaces.get(name);
+    if (existing !== undefined) return existing;
+    assertNamespace(name);
+    if (this.#namespaces.size >= MAX_NAMESPACES) throw new PhError('PH_CACHE_BAD_NAMESPACE', `At most ${MAX_NAMESPACES} namespaces`);
+    const ns = new CacheNamespace(
+      name,
+      this.#core,
+      { ...this.options.defaults, ...this.options.namespaces[name], ...options },
+      this.options,
+    );
+    this.#namespaces.set(name, ns);
+    return ns;
+  }
+
+  get namespaces(): readonly CacheNamespace[] {
+    return [...this.#namespaces.values()];
+  }
+
+  /** Register the warm-up list of a namespace; run at start (unless `atStart: false`) and by `warm()`. */
+  registerWarmup(namespace: string, list: WarmupList): void {
+    assertNamespace(namespace);
+    this.#warmups.set(namespace, list);
+  }
+
+  async start(): Promise<void> {
+    this.#state = 'starting';
+    const { db, redis, logger } = this.deps;
+    const o = this.options;
+    if (db !== null && o.l3)
+      this.#core.l3 = new SqliteTier(db, this.deps.clock, { maxBytes: o.l3MaxBytes, maxEntries: o.l3MaxEntries, flushMs: o.l3FlushMs });
+    if (redis !== null) {
+      this.#link = new RedisLink(
+        redis,
+        { commandTimeoutMs: o.redisCommandTimeoutMs, breakerResetMs: o.breakerResetMs },
+        logger.child({ component: 'cache-redis' }),
+      );
+      this.#core.l2 = new RedisTier(this.#link, o.prefix, o.nodeId);
+      this.#core.bus = new InvalidationBus(
+        this.#core.l2,
+        o.nodeId,
+        { apply: (m) => this.#applyRemote(m), resync: (ns) => this.#resync(ns), resyncAll: () => this.#resyncAll() },
+        logger.child({ component: 'cache-bus' }),
+        o.reconcileIntervalMs,
+        this.#core.l3?.loadGenerations() ?? new Map(),
+      );
+      this.#link.onState(() => this.deps.events?.publish('cache.redis', this.redisState()));
+      await this.#link.start();
+      await this.#core.bus.start();
+    }
+    if (this.deps.events !== undefined) {
+      this.#unsubscribe = this.deps.events.subscribe((message) => {
+        if (message.event !== 'cache.invalidate') return;
+        this.invalidate(message.payload).catch((err: unknown) => logger.warn({ err }, 'cache.invalidate event failed'));
+      });
+    }
+    this.#every(o.historyIntervalMs, () => this.#tick());
+    this.#every(MAINTAIN_MS, () => this.#maintain());
+    this.#state = 'running';
+    for (const [ns, list] of this.#warmups) {
+      if (list.atStart !== false) void this.warm(ns).catch((err: unknown) => logger.warn({ err, ns }, 'cache warm-up failed'));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'idle') return;
+    this.#state = 'stopping';
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.#unsubscribe?.();
+    this.#core.bus?.stop();
+    if (this.#core.bus !== null) this.#core.l3?.saveGenerations(this.#core.bus.generations);
+    await this.#link?.stop();
+    this.#core.l3?.close();
+    this.#state = 'stopped';
+  }
+
+  status(): { state: ServiceState; detail?: string } {
+    if (this.#state !== 'running') return { state: this.#state };
+    const redis = this.#link?.state;
+    if (redis === undefined) return { state: 'running', detail: 'L1 + L3 (no Redis)' };
+    if (redis === 'up') return { state: 'running', detail: 'L1 + L2 Redis + L3' };
+    return { state: 'degraded', detail: `Redis ${redis}: serving from L1/L3` };
+  }
+
+  redisState(): CacheRedisState {
+    const link = this.#link;
+    const bus = this.#core.bus;
+    return {
+      configured: link !== null,
+      state: link?.state ?? 'not-configured',
+      breakerOpens: link?.breakerOpens ?? 0,
+      failures: link?.failures ?? 0,
+      outbox: bus?.outboxSize ?? 0,
+      busMessages: bus?.received ?? 0,
+      resyncs: bus?.resyncs ?? 0,
+    };
+  }
+
+  /** Drop keys, tagged entries, or a whole namespace, on every node. Returns how many went. */
+  async invalidate(request: { namespace: string; keys?: readonly string[]; tags?: readonly string[]; all?: boolean }): Promise<number> {
+    const ns = this.namespace(request.namespace);
+    if (request.all === true) return ns.clear();
+    let removed = 0;
+    if (request.keys !== undefined && request.keys.length > 0) removed += await ns.delete(request.keys);
+    if (request.tags !== undefined && request.tags.length > 0) removed += await ns.deleteByTags(request.tags);
+    return removed;
+  }
+
+  /** Clears every namespace this node knows, plus any in L3. */
+  async clearAll(): Promise<{ removed: number; namespaces: string[] }> {
+    let removed = 0;
+    const names = new Set(this.#namespaces.keys());
+    for (const name of names) removed += await this.namespace(name).clear();
+    removed += this.#core.l3?.clear(null) ?? 0;
+    return { removed, namespaces: [...names] };
+  }
+
+  /** Runs warm-up lists: keys already cached (any tier) cost no loader call. */
+  async warm(namespace?: string): Promise<WarmProgress[]> {
+    const names = namespace === undefined ? [...this.#warmups.keys()] : [namespace];
+    const results: WarmProgress[] = [];
+    for (const name of names) {
+      const list = this.#warmups.get(name);
+      if (list === undefined) throw new PhError('PH_NOT_FOUND', `Namespace ${name} has no warm-up list`);
+      const ns = this.namespace(name);
+      const keys = await list.keys();
+      const progress: WarmProgress = { namespace: name, total: keys.length, done: 0, fromCache: 0, loaded: 0, failed: 0, finished: false };
+      const publishEvery = Math.max(1, Math.floor(keys.length / 20));
+      for (const key of keys) {
+        const before = ns.stats.loaderCalls;
+        try {
+          await ns.getOrSet(key, list.loader, list.options);
+          if (ns.stats.loaderCalls > before) progress.loaded += 1;
+          else progress.fromCache += 1;
+        } catch {
+          progress.failed += 1;
+        }
+        progress.done += 1;
+        if (progress.done % publishEvery === 0 && progress.done < keys.length)
+          this.deps.events?.publish('cache.warm.progress', { ...progress });
+      }
+      progress.finished = true;
+      this.deps.events?.publish('cache.warm.progress', { ...progress });
+      results.push(progress);
+    }
+    return results;
+  }
+
+  /** Keys of a namespace across tiers, for the console. */
+  async keys(
+    namespace: string,
+    prefix: string,
+    limit: number,
+  ): Promise<{ key: string; tiers: ('l1' | 'l2' | 'l3')[]; size: number; expiresAt: string | null; tags: string[] }[]> {
+    const ns = this.namespace(namespace);
+    const now = this.deps.clock.now();
+    const found = new Map<string, { key: string; tiers: ('l1' | 'l2' | 'l3')[]; size: number; expiresAt: string | null; tags: string[] }>();
+    for (const [key, e] of ns.lru.entries()) {
+      if (found.size >= limit) break;
+      if (!key.startsWith(prefix) || e.staleUntil <= now) continue;
+      found.set(key, { key, tiers: ['l1'], size: e.size, expiresAt: new Date(e.freshUntil).toISOString(), tags: [...e.tags] });
+    }
+    for (const row of this.#core.l3?.keys(namespace, prefix, limit) ?? []) {
+      const seen = found.get(row.key);
+      if (seen !== undefined) seen.tiers.push('l3');
+      else if (found.size < limit)
+        found.set(row.key, {
+          key: row.key,
+          tiers: ['l3'],
+          size: row.size,
+          expiresAt: new Date(row.freshUntil).toISOString(),
+          tags: row.tags,
+        });
+    }
+    const l2 = this.#core.l2;
+    if (l2 !== null && l2.link.available) {
+      const remote = await l2.keys(namespace, prefix, limit).catch(() => [] as string[]);
+      for (const key of remote) {
+        const seen = found.get(key);
+        if (seen !== undefined) seen.tiers.push('l2');
+        else if (found.size < limit) found.set(key, { key, tiers: ['l2'], size: 0, expiresAt: null, tags: [] });
+      }
+    }
+    return [...found.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** `deep` also asks for L3's size and the largest keys (scans); the periodic event skips that. */
+  stats(deep = true): CacheStats {
+    const totals = emptyCounters();
+    const namespaces = this.namespaces.map((ns) => {
+      const counters = ns.stats.counters();
+      for (const k of Object.keys(totals) as (keyof Counters)[]) totals[k] += counters[k];
+      return {
+        name: ns.name,
+        counters,
+        hitRatio: hitRatio(counters),
+        l1Entries: ns.lru.size,
+        l1Bytes: ns.l1Bytes,
+        l1MaxEntries: ns.l1MaxEntries,
+        l1MaxBytes: ns.l1MaxBytes,
+        latency: {
+          l1: ns.stats.latencySummary('l1'),
+          l2: ns.stats.latencySummary('l2'),
+          l3: ns.stats.latencySummary('l3'),
+          loader: ns.stats.latencySummary('loader'),
+        },
+      };
+    });
+    const l3 = this.#core.l3;
+    if (deep && l3 !== null) this.#l3Usage = l3.usage();
+    const usage = this.#l3Usage;
+    // The largest keys cost a scan (L3 rows, or every L1 entry without L3): only on request; the
+    // periodic event repeats the last answer.
+    if (deep) {
+      this.#largest =
+        l3 !== null ? l3.largest(10) : this.namespaces.flatMap((ns) => ns.largest(10).map((e) => ({ namespace: ns.name, ...e })));
+    }
+    const largest = [...this.#largest];
+    const redis = this.redisState();
+    return {
+      nodeId: this.options.nodeId,
+      at: new Date(this.deps.clock.now()).toISOString(),
+      redis,
+      totals: { counters: totals, hitRatio: hitRatio(totals) },
+      l3: { enabled: l3 !== null, entries: usage.entries, bytes: usage.bytes, maxBytes: this.options.l3MaxBytes },
+      namespaces,
+      history: this.#history.map((h) => ({ ...h, at: new Date(h.at).toISOString() })),
+      hottest: this.#core.hot.top(10).map(({ id, samples }) => {
+        const cut = id.indexOf('\u0000');
+        return { namespace: id.slice(0, cut), key: id.slice(cut + 1), samples };
+      }),
+      largest: largest.sort((a, b) => b.size - a.size).slice(0, 10),
+      recommendations: recommendations(
+        this.namespaces.map((ns) => ({
+          name: ns.name,
+          counters: ns.stats.counters(),
+          l1Entries: ns.lru.size,
+          l1MaxEntries: ns.l1MaxEntries,
+          l1Bytes: ns.l1Bytes,
+          l1MaxBytes: ns.l1MaxBytes,
+          loaderP99Ms: ns.stats.latencySummary('loader').p99,
+          grace: ns.defaults.grace ?? 0,
+        })),
+        { breakerOpens: redis.breakerOpens, state: redis.state },
+      ),
+    };
+  }
+
+  /** Forces the L3 write queue out and runs L3 maintenance now (tests, shutdown paths). */
+  flushL3(): void {
+    this.#core.l3?.flush();
+  }
+
+  maintainL3(): { expired: number; evicted: number } {
+    return this.#core.l3?.maintain() ?? { expired: 0, evicted: 0 };
+  }
+
+  /** Checks the bus against Redis now, as after an outage. */
+  reconcile(): Promise<void> {
+    return this.#core.bus?.reconcile() ?? Promise.resolve();
+  }
+
+  #applyRemote(message: BusMessage): void {
+    const ns = this.#namespaces.get(message.ns);
+    const l3 = this.#core.l3;
+    switch (message.op) {
+      case 'set':
+      case 'del':
+        if (ns !== undefined) ns.dropLocalKeys(message.keys ?? []);
+        else l3?.delete(message.ns, message.keys ?? []);
+        if (message.op === 'del') this.#core.onInvalidated({ namespace: message.ns, keys: message.keys ?? [], origin: 'bus' });
+        break;
+      case 'tag':
+        if (ns !== undefined) ns.dropLocalTags(message.tags ?? []);
+        else l3?.deleteTags(message.ns, message.tags ?? []);
+        this.#core.onInvalidated({ namespace: message.ns, tags: message.tags ?? [], origin: 'bus' });
+        break;
+      case 'clear':
+        if (ns !== undefined) ns.dropLocalAll();
+        else l3?.clear(message.ns);
+        this.#core.onInvalidated({ namespace: message.ns, all: true, origin: 'bus' });
+        break;
+    }
+  }
+
+  #resync(name: string): void {
+    const ns = this.#namespaces.get(name);
+    if (ns !== undefined) ns.dropLocalAll();
+    else this.#core.l3?.clear(name);
+    this.#core.onInvalidated({ namespace: name, all: true, origin: 'resync' });
+  }
+
+  #resyncAll(): void {
+    for (const ns of this.namespaces) {
+      ns.dropLocalAll();
+      this.#core.onInvalidated({ namespace: ns.name, all: true, origin: 'resync' });
+    }
+    this.#core.l3?.clear(null);
+  }
+
+  #tick(): void {
+    const point: HistoryPoint = {
+      at: this.deps.clock.now(),
+      l1Hits: 0,
+      l2Hits: 0,
+      l3Hits: 0,
+      misses: 0,
+      staleServes: 0,
+      hitRatio: null,
+      namespaces: {},
+    };
+    for (const ns of this.namespaces) {
+      const now = ns.stats.counters();
+      const before = this.#lastTotals.get(ns.name) ?? emptyCounters();
+      this.#lastTotals.set(ns.name, now);
+      const d = {
+        l1Hits: now.l1Hits - before.l1Hits,
+        l2Hits: now.l2Hits - before.l2Hits,
+        l3Hits: now.l3Hits - before.l3Hits,
+        misses: now.misses - before.misses,
+        staleServes: now.staleServes - before.staleServes,
+      };
+      point.l1Hits += d.l1Hits;
+      point.l2Hits += d.l2Hits;
+      point.l3Hits += d.l3Hits;
+      point.misses += d.misses;
+      point.staleServes += d.staleServes;
+      point.namespaces[ns.name] = hitRatio(d);
+    }
+    point.hitRatio = hitRatio(point);
+    this.#history.push(point);
+    if (this.#history.length > this.options.historyLength) this.#history.shift();
+    this.#ticks += 1;
+    if (this.#ticks % Math.max(1, Math.round(60_000 / this.options.historyIntervalMs)) === 0) this.#core.hot.decay();
+    this.deps.events?.publish('cache.stats', this.stats(false));
+  }
+
+  #maintain(): void {
+    try {
+      const l3 = this.#core.l3;
+      if (l3 !== null) {
+        l3.maintain();
+        this.#l3Usage = l3.usage();
+      }
+      if (this.#core.bus !== null) this.#core.l3?.saveGenerations(this.#core.bus.generations);
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'cache L3 maintenance failed');
+    }
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.#timers.push(t);
+  }
+}
+
+function emptyCounters(): Counters {
+  return {
+    l1Hits: 0,
+    l2Hits: 0,
+    l3Hits: 0,
+    misses: 0,
+    staleServes: 0,
+    loaderCalls: 0,
+    loaderErrors: 0,
+    loaderTimeouts: 0,
+    sets: 0,
+    deletes: 0,
+    earlyRefreshes: 0,
+    l1Evictions: 0,
+    l2Errors: 0,
+  };
+}
