@@ -23,6 +23,9 @@ export const errorCatalogue = {
   PH_PORT_IN_USE: { status: 500, message: 'The port is already in use' },
   PH_STORE_NOT_PILOTHOUSE: { status: 500, message: 'The database file is not a Pilothouse database' },
   PH_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Pilothouse' },
+  PH_REALTIME_FORBIDDEN: { status: 403, message: 'This room does not allow that to your key' },
+  PH_REALTIME_NOT_SUBSCRIBED: { status: 409, message: 'Subscribe to the room first' },
+  PH_REALTIME_UNAVAILABLE: { status: 503, message: 'The real-time backplane is not reachable' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

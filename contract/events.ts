@@ -1,4 +1,5 @@
 import type { Static } from '@sinclair/typebox';
+import { RealtimeStatsSchema } from './ops/realtime';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 
@@ -7,6 +8,7 @@ export const events = {
   'system.status': { payload: SystemStatusSchema, minRole: 'viewer' },
   'service.state': { payload: ServiceStatusSchema, minRole: 'viewer' },
   'audit.appended': { payload: AuditEntrySchema, minRole: 'operator' },
+  'realtime.stats': { payload: RealtimeStatsSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

@@ -1,4 +1,5 @@
 import type { InputOf, OutputOf } from './operation';
+import { realtimeOperations } from './ops/realtime';
 import { securityOperations } from './ops/security';
 import { systemOperations } from './ops/system';
 
@@ -6,6 +7,7 @@ import { systemOperations } from './ops/system';
 export const operations = {
   ...systemOperations,
   ...securityOperations,
+  ...realtimeOperations,
 } as const;
 
 export type Operations = typeof operations;

@@ -8,6 +8,7 @@ import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
+import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
 import { RedisConnection } from './redis';
 import {
   ApiKeyStore,
@@ -27,10 +28,12 @@ export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
+  readonly realtime?: Partial<HubOptions> & { node?: string };
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...realtimeMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -41,6 +44,9 @@ export interface RunningPlane {
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
+  readonly realtime: RealtimeHub;
+  /** How capabilities report progress to the console and LAN programs (through the hub). */
+  readonly progress: LiveProgress;
 }
 
 /**
@@ -97,10 +103,16 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
+      const authenticator = new Authenticator(keys, sessions);
+      const { node, ...realtimeOptions } = this.options.realtime ?? {};
+      const realtime = new RealtimeHub({ authenticator, bus, db, redis: redis?.client ?? null, clock: this.clock, logger: this.logger.child({ component: 'realtime' }), options: realtimeOptions, node });
+      const progress = new LiveProgress(realtime);
+      await this.#startService(realtime);
 
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
+        ...realtimeHandlers(realtime),
       };
       const dispatcher = new OperationDispatcher(handlers, audit, ({ name, ok }) =>
         metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
@@ -113,14 +125,15 @@ export class ControlPlane {
         consoleDir: config.consoleDir ?? defaultConsoleDir(),
         logger: this.logger,
         metrics,
-        authenticator: new Authenticator(keys, sessions),
+        authenticator,
         sessions,
         dispatcher,
         bus,
         readiness: () => this.readiness(),
         routes,
+        websocket: realtime,
       });
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics };
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, realtime, progress };
       await this.#startService(http);
 
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
