@@ -322,11 +322,11 @@ export class RealtimeHub implements Service {
         users.set(connection.user, count);
         if (count === 1) await this.backplane.presenceJoin(room, connection.user, frame.presence ?? {});
       }
-      const { position, sent } = await this.#catchUp(connection, room, rule.history, rule.lane, frame.since);
+      const { position, sent, replayed } = await this.#catchUp(connection, room, rule.history, rule.lane, frame.since);
       // Live frames that came in during the replay, past what it covered.
       for (const item of replay.frames) if (item.offset > sent) this.#sendRoomFrame(connection, item.data, item.options);
       connection.replaying.delete(room);
-      return { room, position, replayed: Math.max(0, sent - (frame.since?.offset ?? sent)), members: await this.backplane.presenceList(room) };
+      return { room, position, replayed, members: await this.backplane.presenceList(room) };
     } catch (err) {
       connection.replaying.delete(room);
       if (connection.rooms.has(room)) await this.#leave(connection, room).catch(() => undefined);
@@ -338,17 +338,17 @@ export class RealtimeHub implements Service {
    * Sends what a resuming client missed since `since`, or gap frames for what is gone, and returns
    * the highest offset it has now been given (live frames above it follow).
    */
-  async #catchUp(connection: Connection, room: string, history: boolean, lane: Lane, since: Position | undefined): Promise<{ position: Position | null; sent: number }> {
+  async #catchUp(connection: Connection, room: string, history: boolean, lane: Lane, since: Position | undefined): Promise<{ position: Position | null; sent: number; replayed: number }> {
     const sendGap = (epoch: string, from: number, to: number | null, reason: string, position: Position) =>
       connection.send(json({ type: 'gap', room, epoch, from, to, reason, position }), { lane, droppable: false });
     if (since === undefined) {
       const position = await this.backplane.position(room);
-      return { position, sent: position?.offset ?? 0 };
+      return { position, sent: position?.offset ?? 0, replayed: 0 };
     }
     let position = await this.backplane.position(room);
     if (position === null) {
       if (since.offset > 0) sendGap(since.epoch, since.offset + 1, null, 'epoch-changed', { epoch: '', offset: 0 });
-      return { position, sent: 0 };
+      return { position, sent: 0, replayed: 0 };
     }
     let after = since.offset;
     if (position.epoch !== since.epoch) {
@@ -357,10 +357,11 @@ export class RealtimeHub implements Service {
     }
     if (!history) {
       if (after < position.offset) sendGap(position.epoch, after + 1, position.offset, 'history-trimmed', position);
-      return { position, sent: position.offset };
+      return { position, sent: position.offset, replayed: 0 };
     }
     const limit = this.options.historyMaxCount;
     let first = true;
+    let replayed = 0;
     // Bounded: MAXLEN ~ may keep a little more than the limit, so read in pages until caught up.
     for (let page = 0; page < 20; page += 1) {
       const read = await this.backplane.read(room, after, limit, this.options.historyMaxAgeMs);
@@ -376,10 +377,11 @@ export class RealtimeHub implements Service {
         if (offset <= after) continue;
         this.#sendRoomFrame(connection, Buffer.from(frame), { lane, room, epoch: position.epoch, offset });
         after = offset;
+        replayed += 1;
       }
       if (read.frames.length < limit || after >= position.offset) break;
     }
-    return { position, sent: after };
+    return { position, sent: after, replayed };
   }
 
   async #leave(connection: Connection, room: string): Promise<void> {
