@@ -119,12 +119,9 @@ export class Connection {
           this.#overflow();
           return;
         }
-        if (options.lane === 'normal') this.#shed('normal');
-        if (this.heldBytes + data.length > this.limits.maxBufferedBytes) {
-          this.stats.dropped += 1;
-          this.#recordGap(options);
-          return;
-        }
+        this.stats.dropped += 1;
+        this.#recordGap(options);
+        return;
       }
     }
     this.#enqueue(data, options.lane, options.key ?? '');

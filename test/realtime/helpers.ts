@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -141,5 +142,55 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await sleep(20);
+  }
+}
+
+/** A client in a child process (fixtures/frame-printer.mjs) that a test can stall with SIGSTOP. */
+export class ChildClient {
+  readonly frames: any[] = [];
+  readonly child: import('node:child_process').ChildProcess;
+  #buffer = '';
+
+  constructor(url: string, token: string) {
+    this.child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', 'frame-printer.mjs'), url, token], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child.stdout?.on('data', (chunk: Buffer) => {
+      this.#buffer += chunk.toString();
+      let nl = this.#buffer.indexOf('\n');
+      while (nl >= 0) {
+        const line = this.#buffer.slice(0, nl);
+        this.#buffer = this.#buffer.slice(nl + 1);
+        if (line !== '') this.frames.push(JSON.parse(line));
+        nl = this.#buffer.indexOf('\n');
+      }
+    });
+  }
+
+  send(frame: unknown): void {
+    this.child.stdin?.write(`${JSON.stringify(frame)}\n`);
+  }
+
+  async next(match: (f: any) => boolean, timeoutMs = 5000): Promise<any> {
+    await until(() => this.frames.some(match), timeoutMs, 'a frame from the child client');
+    const index = this.frames.findIndex(match);
+    return this.frames.splice(index, 1)[0];
+  }
+
+  take(match: (f: any) => boolean): any[] {
+    const out = this.frames.filter(match);
+    for (const f of out) this.frames.splice(this.frames.indexOf(f), 1);
+    return out;
+  }
+
+  stall(): void {
+    this.child.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child.kill('SIGCONT');
+  }
+
+  kill(): void {
+    this.child.kill('SIGCONT');
+    this.child.kill('SIGKILL');
   }
 }
