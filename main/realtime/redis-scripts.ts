@@ -66,7 +66,8 @@ local entry = {n = {}}
 if raw then entry = cjson.decode(raw) end
 local present = alive(entry, ARGV[1])
 entry.n[ARGV[1]] = now + tonumber(ARGV[4])
-entry.m = ARGV[3]
+-- The user's first connection sets the metadata; a later one without any keeps it.
+if (not present) or ARGV[3] ~= '{}' or entry.m == nil then entry.m = ARGV[3] end
 redis.call('HSET', KEYS[1], ARGV[2], cjson.encode(entry))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) * 10)
 if present then return 0 end
@@ -131,7 +132,7 @@ for i = 1, #all, 2 do
   local entry = cjson.decode(all[i + 1])
   if alive(entry, '') then
     out[#out + 1] = all[i]
-    out[#out + 1] = entry.m
+    out[#out + 1] = entry.m or '{}'
   end
 end
 return out
