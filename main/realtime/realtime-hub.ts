@@ -67,6 +67,7 @@ export class RealtimeHub implements Service {
   #timers: NodeJS.Timeout[] = [];
   #unsubscribeBus: (() => void) | null = null;
   #midCounter = 0;
+  #statsTick = 0;
   readonly #totals = { published: 0, delivered: 0, inbound: 0, closedOverflow: 0, closedHeartbeat: 0, dropped: 0, coalesced: 0, retried: 0, ackExpired: 0, rateLimited: 0 };
   #rates = { publishedPerSecond: 0, deliveredPerSecond: 0, inboundPerSecond: 0 };
   #lastTotals = { published: 0, delivered: 0, inbound: 0, at: 0 };
@@ -156,7 +157,8 @@ export class RealtimeHub implements Service {
 
   status(): { state: ServiceState; detail?: string } {
     if (this.#state === 'running' && !this.backplane.healthy()) return { state: 'degraded', detail: 'redis backplane not connected' };
-    if (this.#state === 'running') return { state: 'running', detail: `${this.#connections.size} connections, ${this.backplane.kind} backplane` };
+    // No connection count here: status changes are broadcast to every console, so keep the detail stable.
+    if (this.#state === 'running') return { state: 'running', detail: `${this.backplane.kind} backplane, node ${this.node}` };
     return { state: this.#state };
   }
 
@@ -547,6 +549,11 @@ export class RealtimeHub implements Service {
     const users: Record<string, number> = {};
     for (const [user, set] of this.#users) users[user] = set.size;
     void this.backplane.reportStats({ node: this.node, connections: this.#connections.size, users, at: now }).catch(() => undefined);
+    // The console's Real-time view follows this event; publish it only when someone could be watching.
+    this.#statsTick += 1;
+    if (this.#statsTick % 2 === 0 && this.#connections.size > 0) {
+      void this.stats().then((stats) => this.deps.bus.publish('realtime.stats', stats), () => undefined);
+    }
   }
 
   /** What the console's Real-time view shows. */

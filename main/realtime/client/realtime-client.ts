@@ -13,8 +13,8 @@ export interface WebSocketLike {
 export type WebSocketFactory = new (url: string) => WebSocketLike;
 
 export interface RealtimeClientOptions {
-  /** `ws://host:port/ws` (or `wss://`). */
-  readonly url: string;
+  /** `ws://host:port/ws` (or `wss://`); with several nodes, a list: each reconnect tries the next. */
+  readonly url: string | readonly string[];
   /** An API key or session token, or a function that fetches a fresh one before each connect. */
   readonly token: string | (() => string | Promise<string>);
   /** The WebSocket class (default: globalThis.WebSocket; pass `ws`'s in Node 20). */
@@ -87,6 +87,7 @@ export class RealtimeClient {
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #welcome: WelcomeFrame | null = null;
   #ready: Promise<WelcomeFrame> | null = null;
+  #urlIndex = 0;
 
   constructor(private readonly options: RealtimeClientOptions) {}
 
@@ -174,7 +175,8 @@ export class RealtimeClient {
     const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     const Factory = this.options.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketFactory }).WebSocket;
     if (Factory === undefined) throw new Error('No WebSocket implementation: pass options.WebSocket');
-    const ws = new Factory(this.options.url);
+    const urls = typeof this.options.url === 'string' ? [this.options.url] : this.options.url;
+    const ws = new Factory(urls[this.#urlIndex % urls.length] as string);
     this.#ws = ws;
     return new Promise<WelcomeFrame>((resolve, reject) => {
       let welcomed = false;
@@ -220,6 +222,7 @@ export class RealtimeClient {
     const max = (this.options.reconnect || undefined)?.maxMs ?? 10_000;
     const delay = Math.min(max, min * 2 ** this.#attempt) * (0.5 + Math.random() / 2);
     this.#attempt += 1;
+    this.#urlIndex += 1;
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = null;
       if (this.#closedByUser) return;
