@@ -37,6 +37,10 @@ describe('errors reaching clients', () => {
       'system.config': () => {
         throw new TypeError("Cannot read properties of undefined (reading 'port')");
       },
+      'realtime.stats': () => explode(),
+      'realtime.presence': () => explode(),
+      'realtime.history': () => explode(),
+      'realtime.publish': () => explode(),
     };
     server = new HttpServer({
       host: '127.0.0.1',
