@@ -436,6 +436,8 @@ async function benchRecovery(): Promise<void> {
       baseline: null,
       unit: "share of acked publications received once, in order, or covered by a gap",
       resume_p99_ms: Number(percentile(resume, 99).toFixed(1)),
+      resume_p50_ms: Number(percentile(resume, 50).toFixed(1)),
+      not_connected_at_end: results.reduce((n, r) => n + r.notConnected, 0),
       reconnects: resume.length,
       checked: total,
       out_of_order: results.reduce((n, r) => n + r.outOfOrder, 0),

@@ -137,7 +137,7 @@ process.on("message", (message: Command) => {
           }
         }
       }
-      send({ total, good, outOfOrder, duplicates, resumeMs });
+      send({ total, good, outOfOrder, duplicates, resumeMs, notConnected: records.filter((r) => !r.client.connected).length });
     } else if (message.cmd === "close") {
       for (const r of records) r.client.close();
       send({ closed: true });

@@ -194,10 +194,10 @@ export class RealtimeHub implements Service {
       }
       early.length = 0;
       if (typeof token !== 'string') return this.#reject(ws);
-      void this.deps.authenticator.authenticate(token).then(admit, () => this.#reject(ws));
+      void this.deps.authenticator.authenticate(token).then(admit, (err: unknown) => this.#unavailable(ws, err));
     });
     if (headerCredential !== undefined) {
-      void this.deps.authenticator.authenticate(headerCredential).then(admit, () => this.#reject(ws));
+      void this.deps.authenticator.authenticate(headerCredential).then(admit, (err: unknown) => this.#unavailable(ws, err));
     } else {
       timer = setTimeout(() => {
         if (admitted === null) this.#reject(ws);
@@ -210,6 +210,14 @@ export class RealtimeHub implements Service {
     if (ws.readyState !== ws.OPEN) return;
     ws.send(JSON.stringify({ type: 'error', ...new PhError('PH_UNAUTHENTICATED').toBody() }));
     ws.close(closeCodes.policy, 'unauthenticated');
+  }
+
+  /** The credential could not be checked (the key store failed): not a refusal, so the client retries. */
+  #unavailable(ws: WebSocket, err: unknown): void {
+    this.deps.logger.warn({ err }, 'realtime: authentication failed to run');
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(JSON.stringify({ type: 'error', ...new PhError('PH_UNAVAILABLE', 'Could not check the credential; try again').toBody() }));
+    ws.close(closeCodes.tryAgain, 'try again later');
   }
 
   #admit(ws: WebSocket, caller: Caller): Connection {

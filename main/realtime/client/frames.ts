@@ -175,4 +175,6 @@ export const closeCodes = {
   overflow: 4001,
   /** Missed two heartbeats. */
   heartbeat: 4002,
+  /** The server could not check the credential right now: retry. */
+  tryAgain: 1013,
 } as const;
