@@ -1,24 +1,24 @@
 // Recovery load: N RealtimeClients (the repo's client) spread over two nodes, each in `roomsEach`
 // rooms; some of their sockets are cut at random while publishers run, and one node is killed.
 // At the end each client's record per room is checked against the acknowledged publications.
-import WebSocket from "ws";
-import { RealtimeClient } from "../../main/realtime/client";
+import WebSocket from 'ws';
+import { RealtimeClient } from '../../main/realtime/client';
 
 type Command =
   | {
-      cmd: "connect";
+      cmd: 'connect';
       urls: string[];
       token: string;
       count: number;
       rooms: string[];
       roomsEach: number;
     }
-  | { cmd: "chaos"; share: number }
+  | { cmd: 'chaos'; share: number }
   | {
-      cmd: "verify";
+      cmd: 'verify';
       acked: Record<string, { epoch: string; offsets: number[] }>;
     }
-  | { cmd: "close" };
+  | { cmd: 'close' };
 
 const send = (m: unknown) => process.send?.(m);
 const now = () => performance.now();
@@ -29,31 +29,25 @@ class TrackedWebSocket extends WebSocket {
   constructor(url: string) {
     super(url, { perMessageDeflate: false });
     live.add(this);
-    this.on("close", () => live.delete(this));
+    this.on('close', () => live.delete(this));
   }
 }
 
 interface Record_ {
   client: RealtimeClient;
-  rooms: Map<
-    string,
-    { start: number; epoch: string; got: number[]; gaps: [number, number][] }
-  >;
+  rooms: Map<string, { start: number; epoch: string; got: number[]; gaps: [number, number][] }>;
   closedAt: number | null;
 }
 const records: Record_[] = [];
 const resumeMs: number[] = [];
 
-process.on("message", (message: Command) => {
+process.on('message', (message: Command) => {
   void (async () => {
-    if (message.cmd === "connect") {
+    if (message.cmd === 'connect') {
       let ok = 0;
       for (let i = 0; i < message.count; i += 1) {
         const start = Math.floor(Math.random() * message.urls.length);
-        const urls = [
-          ...message.urls.slice(start),
-          ...message.urls.slice(0, start),
-        ];
+        const urls = [...message.urls.slice(start), ...message.urls.slice(0, start)];
         const client = new RealtimeClient({
           url: urls,
           token: message.token,
@@ -61,37 +55,34 @@ process.on("message", (message: Command) => {
           reconnect: { minMs: 50, maxMs: 1000 },
         });
         const record: Record_ = { client, rooms: new Map(), closedAt: null };
-        client.on("close", () => {
+        client.on('close', () => {
           record.closedAt ??= now();
         });
-        client.on("welcome", () => {
+        client.on('welcome', () => {
           if (record.closedAt !== null) {
             resumeMs.push(now() - record.closedAt);
             record.closedAt = null;
           }
         });
-        client.on("message", (m) => {
-          const state = record.rooms.get(m.room ?? "");
+        client.on('message', (m) => {
+          const state = record.rooms.get(m.room ?? '');
           if (state === undefined) return;
-          if (state.epoch === "") state.epoch = m.epoch ?? "";
+          if (state.epoch === '') state.epoch = m.epoch ?? '';
           if (m.epoch === state.epoch) state.got.push(m.offset as number);
         });
-        client.on("gap", (g) => {
+        client.on('gap', (g) => {
           const state = record.rooms.get(g.room);
-          if (state !== undefined && g.epoch === state.epoch)
-            state.gaps.push([g.from, g.to ?? Number.MAX_SAFE_INTEGER]);
+          if (state !== undefined && g.epoch === state.epoch) state.gaps.push([g.from, g.to ?? Number.MAX_SAFE_INTEGER]);
         });
         records.push(record);
-        const rooms = [...message.rooms]
-          .sort(() => Math.random() - 0.5)
-          .slice(0, message.roomsEach);
+        const rooms = [...message.rooms].sort(() => Math.random() - 0.5).slice(0, message.roomsEach);
         try {
           await client.connect();
           for (const room of rooms) {
             const result = await client.subscribe(room);
             record.rooms.set(room, {
               start: result.position?.offset ?? 0,
-              epoch: result.position?.epoch ?? "",
+              epoch: result.position?.epoch ?? '',
               got: [],
               gaps: [],
             });
@@ -102,10 +93,10 @@ process.on("message", (message: Command) => {
         }
       }
       send({ connected: ok });
-    } else if (message.cmd === "chaos") {
+    } else if (message.cmd === 'chaos') {
       for (const ws of live) if (Math.random() < message.share) ws.terminate();
       send({ ok: true });
-    } else if (message.cmd === "verify") {
+    } else if (message.cmd === 'verify') {
       let total = 0;
       let good = 0;
       let outOfOrder = 0;
@@ -115,7 +106,7 @@ process.on("message", (message: Command) => {
           const acked = message.acked[room];
           if (acked === undefined) continue;
           // A room first published after this client subscribed starts a new epoch: take it from the acks.
-          if (state.epoch === "") state.epoch = acked.epoch;
+          if (state.epoch === '') state.epoch = acked.epoch;
           const counts = new Map<number, number>();
           const late = new Set<number>();
           let last = 0;
@@ -138,7 +129,7 @@ process.on("message", (message: Command) => {
         }
       }
       send({ total, good, outOfOrder, duplicates, resumeMs, notConnected: records.filter((r) => !r.client.connected).length });
-    } else if (message.cmd === "close") {
+    } else if (message.cmd === 'close') {
       for (const r of records) r.client.close();
       send({ closed: true });
       setTimeout(() => process.exit(0), 50);

@@ -1,42 +1,34 @@
 // One server under test, in its own process (so its RSS is its own): `ours` (a headless Pilothouse
 // with its real-time hub), `ws` (a plain ws server: the baseline) or `sio` (socket.io, room 'bench').
 // Driven over IPC by index.ts: {cmd:'rss'} | {cmd:'publish', count, size, perSecond?} | {cmd:'stop'}.
-import { createServer } from "node:http";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Server as SocketIoServer } from "socket.io";
-import { WebSocketServer, type WebSocket } from "ws";
-import { defaultConfig } from "../../main/config";
-import { ControlPlane } from "../../main/control-plane";
-import { createLogger } from "../../main/logger";
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server as SocketIoServer } from 'socket.io';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { defaultConfig } from '../../main/config';
+import { ControlPlane } from '../../main/control-plane';
+import { createLogger } from '../../main/logger';
 
-type Command =
-  | { cmd: "rss" }
-  | { cmd: "stats" }
-  | { cmd: "publish"; count: number; size: number; perSecond?: number }
-  | { cmd: "stop" };
+type Command = { cmd: 'rss' } | { cmd: 'stats' } | { cmd: 'publish'; count: number; size: number; perSecond?: number } | { cmd: 'stop' };
 
-const kind = process.argv[2] as "ours" | "ws" | "sio";
+const kind = process.argv[2] as 'ours' | 'ws' | 'sio';
 const redisUrl = process.argv[3] || undefined;
 /** Nodes of one deployment share a key store: the second node is given the first one's data dir. */
 const sharedDataDir = process.argv[4] || undefined;
 const PING_MS = 15_000;
-const ROOM = "bench";
+const ROOM = 'bench';
 const now = () => performance.timeOrigin + performance.now();
 const send = (message: unknown) => process.send?.(message);
 
 function payload(size: number): { t: number; p: string } {
   const t = now();
-  const base = JSON.stringify({ t, p: "" }).length;
-  return { t, p: "x".repeat(Math.max(0, size - base)) };
+  const base = JSON.stringify({ t, p: '' }).length;
+  return { t, p: 'x'.repeat(Math.max(0, size - base)) };
 }
 
-async function paced(
-  count: number,
-  perSecond: number | undefined,
-  one: (i: number) => Promise<void> | void,
-): Promise<number> {
+async function paced(count: number, perSecond: number | undefined, one: (i: number) => Promise<void> | void): Promise<number> {
   const started = now();
   for (let i = 0; i < count; i += 1) {
     if (perSecond !== undefined) {
@@ -55,24 +47,24 @@ async function main(): Promise<void> {
   let publish: (size: number) => Promise<void> | void;
   let stop: () => Promise<void>;
   let url: string;
-  let token = "";
+  let token = '';
   let stats = async (): Promise<unknown> => ({});
 
-  if (kind === "ours") {
-    const dir = sharedDataDir ?? mkdtempSync(join(tmpdir(), "ph-bench-rt-"));
+  if (kind === 'ours') {
+    const dir = sharedDataDir ?? mkdtempSync(join(tmpdir(), 'ph-bench-rt-'));
     const plane = new ControlPlane(
       {
         config: {
           ...defaultConfig(dir),
           port: 0,
-          logLevel: "silent",
+          logLevel: 'silent',
           ...(redisUrl === undefined ? {} : { redisUrl }),
         },
-        sources: ["bench"],
+        sources: ['bench'],
       },
       {
-        mode: "headless",
-        logger: createLogger("silent"),
+        mode: 'headless',
+        logger: createLogger('silent'),
         realtime: {
           pingIntervalMs: PING_MS,
           rateLimitPerSecond: 1000,
@@ -81,8 +73,8 @@ async function main(): Promise<void> {
       },
     );
     await plane.start();
-    url = `${plane.url.replace("http", "ws")}/ws`;
-    token = readFileSync(join(dir, "admin.key"), "utf8").trim();
+    url = `${plane.url.replace('http', 'ws')}/ws`;
+    token = readFileSync(join(dir, 'admin.key'), 'utf8').trim();
     const hub = plane.running.realtime;
     stats = async () => {
       const st = await hub.stats();
@@ -97,10 +89,9 @@ async function main(): Promise<void> {
     };
     stop = async () => {
       await plane.stop();
-      if (sharedDataDir === undefined)
-        rmSync(dir, { recursive: true, force: true });
+      if (sharedDataDir === undefined) rmSync(dir, { recursive: true, force: true });
     };
-  } else if (kind === "ws") {
+  } else if (kind === 'ws') {
     const http = createServer();
     const wss = new WebSocketServer({
       server: http,
@@ -108,10 +99,10 @@ async function main(): Promise<void> {
       maxPayload: 64 * 1024,
     });
     const alive = new WeakMap<WebSocket, boolean>();
-    wss.on("connection", (ws) => {
+    wss.on('connection', (ws) => {
       alive.set(ws, true);
-      ws.on("pong", () => alive.set(ws, true));
-      ws.on("error", () => undefined);
+      ws.on('pong', () => alive.set(ws, true));
+      ws.on('error', () => undefined);
     });
     // The same heartbeat duty as ours, so memory and CPU compare like with like.
     const pinger = setInterval(() => {
@@ -123,7 +114,7 @@ async function main(): Promise<void> {
         }
       }
     }, PING_MS);
-    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     url = `ws://127.0.0.1:${(http.address() as { port: number }).port}/ws`;
     publish = (size) => {
       const text = JSON.stringify(payload(size));
@@ -137,41 +128,38 @@ async function main(): Promise<void> {
   } else {
     const http = createServer();
     const io = new SocketIoServer(http, {
-      transports: ["websocket"],
+      transports: ['websocket'],
       perMessageDeflate: false,
       pingInterval: PING_MS,
     });
-    io.on("connection", (socket) => void socket.join(ROOM));
-    await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+    io.on('connection', (socket) => void socket.join(ROOM));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
     publish = (size) => {
-      io.to(ROOM).emit("m", payload(size));
+      io.to(ROOM).emit('m', payload(size));
     };
     stop = async () => {
       io.close();
     };
   }
 
-  process.on("message", (message: Command) => {
+  process.on('message', (message: Command) => {
     void (async () => {
-      if (message.cmd === "rss") {
-        for (let i = 0; i < 3; i += 1)
-          (globalThis as { gc?: () => void }).gc?.();
+      if (message.cmd === 'rss') {
+        for (let i = 0; i < 3; i += 1) (globalThis as { gc?: () => void }).gc?.();
         send({ rss: process.memoryUsage().rss, cpu: process.cpuUsage() });
-      } else if (message.cmd === "stats") {
+      } else if (message.cmd === 'stats') {
         send(await stats());
-      } else if (message.cmd === "publish") {
+      } else if (message.cmd === 'publish') {
         const cpuBefore = process.cpuUsage();
-        const started = await paced(message.count, message.perSecond, () =>
-          publish(message.size),
-        );
+        const started = await paced(message.count, message.perSecond, () => publish(message.size));
         const cpu = process.cpuUsage(cpuBefore);
         send({
           published: message.count,
           started,
           cpuMs: (cpu.user + cpu.system) / 1000,
         });
-      } else if (message.cmd === "stop") {
+      } else if (message.cmd === 'stop') {
         await stop();
         send({ stopped: true });
         process.exit(0);

@@ -11,10 +11,8 @@ export const RealtimeStatsSchema = Type.Object({
   connections: Type.Integer(),
   byUser: Type.Array(Type.Object({ user: Type.String(), connections: Type.Integer() })),
   byNode: Type.Array(Type.Object({ node: Type.String(), connections: Type.Integer(), at: Type.Integer() })),
-  rooms: Type.Array(
-    Type.Object({ room: Type.String(), members: Type.Integer(), users: Type.Integer(), messagesPerSecond: Type.Number() }),
-  ),
-  presence: Type.Integer({ description: 'Users present across this node\'s rooms' }),
+  rooms: Type.Array(Type.Object({ room: Type.String(), members: Type.Integer(), users: Type.Integer(), messagesPerSecond: Type.Number() })),
+  presence: Type.Integer({ description: "Users present across this node's rooms" }),
   slowClients: Type.Array(
     Type.Object({ session: Type.String(), user: Type.String(), heldBytes: Type.Integer(), queued: LaneDepths, dropped: Type.Integer() }),
   ),
@@ -57,14 +55,21 @@ export const realtimeOperations = {
   'realtime.presence': defineOperation({
     summary: 'Who is present in a room (per user, across nodes), with their metadata',
     input: Type.Object({ room: RoomName }),
-    output: Type.Object({ room: Type.String(), members: Type.Array(Type.Object({ user: Type.String(), meta: Type.Record(Type.String(), Type.Unknown()) })) }),
+    output: Type.Object({
+      room: Type.String(),
+      members: Type.Array(Type.Object({ user: Type.String(), meta: Type.Record(Type.String(), Type.Unknown()) })),
+    }),
     minRole: 'viewer',
     mutating: false,
   }),
   'realtime.history': defineOperation({
     summary: 'The latest messages of a room, oldest first (the live tail)',
     input: Type.Object({ room: RoomName, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
-    output: Type.Object({ room: Type.String(), position: Type.Union([PositionSchema, Type.Null()]), messages: Type.Array(RealtimeMessageSchema) }),
+    output: Type.Object({
+      room: Type.String(),
+      position: Type.Union([PositionSchema, Type.Null()]),
+      messages: Type.Array(RealtimeMessageSchema),
+    }),
     minRole: 'viewer',
     mutating: false,
   }),

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -55,7 +56,7 @@ export interface HttpServerDeps {
 
 /** What serves WebSocket upgrades on the HTTP port; `close()` tells its clients to reconnect. */
 export interface WebSocketEndpoint {
-  attach(server: import('node:http').Server): void;
+  attach(server: Server): void;
   close(): void;
 }
 

@@ -130,7 +130,13 @@ export class Connection {
 
   /** Sends a frame the client must acknowledge (by `mid`), and resends it until it does or the deadline passes. */
   sendWithAck(mid: string, data: Buffer, options: SendOptions, now: number): void {
-    this.#pendingAcks.set(mid, { data, lane: options.lane, deadline: now + this.limits.ackDeadlineMs, nextAt: now + this.limits.ackRetryMs, attempts: 1 });
+    this.#pendingAcks.set(mid, {
+      data,
+      lane: options.lane,
+      deadline: now + this.limits.ackDeadlineMs,
+      nextAt: now + this.limits.ackRetryMs,
+      attempts: 1,
+    });
     this.send(data, { ...options, droppable: false });
   }
 
@@ -252,7 +258,8 @@ export class Connection {
   #recordGap(options: SendOptions): void {
     if (options.room === undefined || options.offset === undefined || options.epoch === undefined) return;
     const gap = this.#pendingGaps.get(options.room);
-    if (gap === undefined || gap.epoch !== options.epoch) this.#pendingGaps.set(options.room, { epoch: options.epoch, from: options.offset, to: options.offset });
+    if (gap === undefined || gap.epoch !== options.epoch)
+      this.#pendingGaps.set(options.room, { epoch: options.epoch, from: options.offset, to: options.offset });
     else gap.to = Math.max(gap.to, options.offset);
   }
 
@@ -260,7 +267,15 @@ export class Connection {
     const gap = this.#pendingGaps.get(room);
     if (gap === undefined) return;
     this.#pendingGaps.delete(room);
-    const frame = { type: 'gap', room, epoch: gap.epoch, from: gap.from, to: gap.to, reason: 'dropped', position: { epoch: gap.epoch, offset: gap.to } };
+    const frame = {
+      type: 'gap',
+      room,
+      epoch: gap.epoch,
+      from: gap.from,
+      to: gap.to,
+      reason: 'dropped',
+      position: { epoch: gap.epoch, offset: gap.to },
+    };
     const data = Buffer.from(JSON.stringify(frame));
     if (this.#queuedBytes === 0 && this.ws.bufferedAmount < this.limits.highWaterBytes) this.#write(data);
     else this.#enqueue(data, lane, '');

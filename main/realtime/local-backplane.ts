@@ -87,11 +87,24 @@ export class LocalBackplane implements Backplane {
       position = { epoch: this.#volatileEpoch, offset };
       frame = composeFrame(draft, position.epoch, offset);
     }
-    this.#deliver({ kind: 'room', target: room, lane: draft.lane, ack: draft.ack, mid: draft.mid, key: draft.key, ...position, frame: Buffer.from(frame) });
+    this.#deliver({
+      kind: 'room',
+      target: room,
+      lane: draft.lane,
+      ack: draft.ack,
+      mid: draft.mid,
+      key: draft.key,
+      ...position,
+      frame: Buffer.from(frame),
+    });
     return position;
   }
 
-  async publishDirect(kind: 'user' | 'all', target: string, envelope: Omit<Envelope, 'kind' | 'target' | 'epoch' | 'offset'>): Promise<void> {
+  async publishDirect(
+    kind: 'user' | 'all',
+    target: string,
+    envelope: Omit<Envelope, 'kind' | 'target' | 'epoch' | 'offset'>,
+  ): Promise<void> {
     this.#deliver({ ...envelope, kind, target, epoch: '', offset: 0 });
   }
 
@@ -139,7 +152,17 @@ export class LocalBackplane implements Backplane {
   async presenceRefresh(): Promise<void> {}
 
   async publishPresence(room: string, frame: string): Promise<void> {
-    this.#deliver({ kind: 'presence', target: room, lane: 'normal', ack: false, mid: '', key: '', epoch: '', offset: 0, frame: Buffer.from(frame) });
+    this.#deliver({
+      kind: 'presence',
+      target: room,
+      lane: 'normal',
+      ack: false,
+      mid: '',
+      key: '',
+      epoch: '',
+      offset: 0,
+      frame: Buffer.from(frame),
+    });
   }
 
   async reportStats(stats: BackplaneStats): Promise<void> {

@@ -31,7 +31,12 @@ const schemas: Record<ClientFrame['type'], TSchema> = {
     key: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   }),
   presence: Type.Object({ type: Type.Literal('presence'), id: Id, room: Room }),
-  history: Type.Object({ type: Type.Literal('history'), id: Id, room: Room, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+  history: Type.Object({
+    type: Type.Literal('history'),
+    id: Id,
+    room: Room,
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  }),
   ack: Type.Object({ type: Type.Literal('ack'), mid: Type.String({ minLength: 1, maxLength: 200 }) }),
   ping: Type.Object({ type: Type.Literal('ping'), id: Id }),
 };
@@ -46,7 +51,8 @@ export function parseClientFrame(text: string): ClientFrame {
   } catch {
     throw new PhError('PH_MALFORMED_BODY', 'The frame is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new PhError('PH_INVALID_INPUT', 'A frame is a JSON object with a type');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new PhError('PH_INVALID_INPUT', 'A frame is a JSON object with a type');
   const type = (value as { type?: unknown }).type;
   const check = typeof type === 'string' ? checks.get(type) : undefined;
   if (check === undefined) throw new PhError('PH_INVALID_INPUT', 'Unknown frame type', { field: 'type' });

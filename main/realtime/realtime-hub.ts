@@ -68,7 +68,18 @@ export class RealtimeHub implements Service {
   #unsubscribeBus: (() => void) | null = null;
   #midCounter = 0;
   #statsTick = 0;
-  readonly #totals = { published: 0, delivered: 0, inbound: 0, closedOverflow: 0, closedHeartbeat: 0, dropped: 0, coalesced: 0, retried: 0, ackExpired: 0, rateLimited: 0 };
+  readonly #totals = {
+    published: 0,
+    delivered: 0,
+    inbound: 0,
+    closedOverflow: 0,
+    closedHeartbeat: 0,
+    dropped: 0,
+    coalesced: 0,
+    retried: 0,
+    ackExpired: 0,
+    rateLimited: 0,
+  };
   #rates = { publishedPerSecond: 0, deliveredPerSecond: 0, inboundPerSecond: 0 };
   #lastTotals = { published: 0, delivered: 0, inbound: 0, at: 0 };
 
@@ -85,7 +96,11 @@ export class RealtimeHub implements Service {
     this.backplane =
       deps.redis === null
         ? new LocalBackplane(deps.db, deps.clock, this.options)
-        : new RedisBackplane(deps.redis, { node: this.node, ...this.options, presenceTtlMs: presenceTtl(this.options) }, deps.logger.child({ component: 'realtime-redis' }));
+        : new RedisBackplane(
+            deps.redis,
+            { node: this.node, ...this.options, presenceTtlMs: presenceTtl(this.options) },
+            deps.logger.child({ component: 'realtime-redis' }),
+          );
   }
 
   get connectionCount(): number {
@@ -108,7 +123,10 @@ export class RealtimeHub implements Service {
       const minRole = events[message.event].minRole;
       const data = json({ type: 'event', ...message });
       // Latest value wins for status snapshots; other events keep their order in the normal lane.
-      const options: SendOptions = message.event === 'system.status' || message.event === 'realtime.stats' ? { lane: 'low', key: `event:${message.event}` } : { lane: 'normal' };
+      const options: SendOptions =
+        message.event === 'system.status' || message.event === 'realtime.stats'
+          ? { lane: 'low', key: `event:${message.event}` }
+          : { lane: 'normal' };
       for (const connection of this.#connections) if (roleAllows(connection.caller.role, minRole)) connection.send(data, options);
     });
     this.#state = 'running';
@@ -230,12 +248,24 @@ export class RealtimeHub implements Service {
     let users = this.#users.get(connection.user);
     if (users === undefined) {
       this.#users.set(connection.user, (users = new Set()));
-      void this.backplane.watch({ user: connection.user }).catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'realtime: cannot watch user channel'));
+      void this.backplane
+        .watch({ user: connection.user })
+        .catch((err: Error) => this.deps.logger.warn({ err: err.message }, 'realtime: cannot watch user channel'));
     }
     users.add(connection);
     ws.on('pong', () => connection.pong());
     ws.on('close', () => void this.#cleanup(connection));
-    connection.send(json({ type: 'welcome', role: caller.role, session, user: connection.user, node: this.node, pingIntervalMs: this.options.pingIntervalMs }), REPLY);
+    connection.send(
+      json({
+        type: 'welcome',
+        role: caller.role,
+        session,
+        user: connection.user,
+        node: this.node,
+        pingIntervalMs: this.options.pingIntervalMs,
+      }),
+      REPLY,
+    );
     return connection;
   }
 
@@ -268,7 +298,14 @@ export class RealtimeHub implements Service {
     this.#totals.inbound += 1;
     const text = data.toString();
     if (!connection.admit(this.deps.clock.now())) {
-      connection.send(json({ type: 'error', id: frameId(text), ...new PhError('PH_RATE_LIMITED', `More than ${this.options.rateLimitPerSecond} frames a second; this one was dropped`).toBody() }), ERROR);
+      connection.send(
+        json({
+          type: 'error',
+          id: frameId(text),
+          ...new PhError('PH_RATE_LIMITED', `More than ${this.options.rateLimitPerSecond} frames a second; this one was dropped`).toBody(),
+        }),
+        ERROR,
+      );
       return;
     }
     void this.#handle(connection, text).catch((err: unknown) => {
@@ -301,9 +338,14 @@ export class RealtimeHub implements Service {
         return this.#reply(connection, id, { room: frame.room, members: await this.backplane.presenceList(frame.room) });
       case 'history': {
         const rule = this.policy.assertSubscribe(connection.caller, frame.room);
-        if (!rule.history) return this.#reply(connection, id, { room: frame.room, position: await this.backplane.position(frame.room), messages: [] });
+        if (!rule.history)
+          return this.#reply(connection, id, { room: frame.room, position: await this.backplane.position(frame.room), messages: [] });
         const read = await this.backplane.read(frame.room, undefined, frame.limit ?? 100, this.options.historyMaxAgeMs);
-        return this.#reply(connection, id, { room: frame.room, position: read.position, messages: read.frames.map((f) => JSON.parse(f.frame) as unknown) });
+        return this.#reply(connection, id, {
+          room: frame.room,
+          position: read.position,
+          messages: read.frames.map((f) => JSON.parse(f.frame) as unknown),
+        });
       }
     }
   }
@@ -340,7 +382,9 @@ export class RealtimeHub implements Service {
     } catch (err) {
       connection.replaying.delete(room);
       if (connection.rooms.has(room)) await this.#leave(connection, room).catch(() => undefined);
-      throw err instanceof PhError ? err : new PhError('PH_REALTIME_UNAVAILABLE', `Could not subscribe to ${room}: the backplane did not answer`, { cause: err });
+      throw err instanceof PhError
+        ? err
+        : new PhError('PH_REALTIME_UNAVAILABLE', `Could not subscribe to ${room}: the backplane did not answer`, { cause: err });
     }
   }
 
@@ -348,7 +392,13 @@ export class RealtimeHub implements Service {
    * Sends what a resuming client missed since `since`, or gap frames for what is gone, and returns
    * the highest offset it has now been given (live frames above it follow).
    */
-  async #catchUp(connection: Connection, room: string, history: boolean, lane: Lane, since: Position | undefined): Promise<{ position: Position | null; sent: number; replayed: number }> {
+  async #catchUp(
+    connection: Connection,
+    room: string,
+    history: boolean,
+    lane: Lane,
+    since: Position | undefined,
+  ): Promise<{ position: Position | null; sent: number; replayed: number }> {
     const sendGap = (epoch: string, from: number, to: number | null, reason: string, position: Position) =>
       connection.send(json({ type: 'gap', room, epoch, from, to, reason, position }), { lane, droppable: false });
     if (since === undefined) {
@@ -422,12 +472,30 @@ export class RealtimeHub implements Service {
       return this.publish(frame.room, frame.data, { caller, from, ack: frame.ack ?? false, key: frame.key });
     }
     if (!roleAllows(caller.role, frame.all === true ? 'admin' : 'operator')) {
-      throw new PhError('PH_REALTIME_FORBIDDEN', frame.all === true ? 'Broadcasting to everyone needs the admin role' : 'Messaging a user needs the operator role');
+      throw new PhError(
+        'PH_REALTIME_FORBIDDEN',
+        frame.all === true ? 'Broadcasting to everyone needs the admin role' : 'Messaging a user needs the operator role',
+      );
     }
     const mid = this.#nextMid();
     const lane = frame.lane ?? 'normal';
-    const data = json({ type: 'message', mid, lane, from, at: this.deps.clock.now(), ...(frame.ack === true ? { ack: true } : {}), ...(frame.key === undefined ? {} : { key: frame.key }), data: frame.data });
-    await this.backplane.publishDirect(frame.all === true ? 'all' : 'user', frame.user ?? '', { lane, ack: frame.ack ?? false, mid, key: frame.key ?? '', frame: data });
+    const data = json({
+      type: 'message',
+      mid,
+      lane,
+      from,
+      at: this.deps.clock.now(),
+      ...(frame.ack === true ? { ack: true } : {}),
+      ...(frame.key === undefined ? {} : { key: frame.key }),
+      data: frame.data,
+    });
+    await this.backplane.publishDirect(frame.all === true ? 'all' : 'user', frame.user ?? '', {
+      lane,
+      ack: frame.ack ?? false,
+      mid,
+      key: frame.key ?? '',
+      frame: data,
+    });
     this.#totals.published += 1;
     return { mid };
   }
@@ -437,7 +505,11 @@ export class RealtimeHub implements Service {
    * history) and fans it out on every node. Resolves once stored: an acknowledged publication
    * survives the death of this node.
    */
-  async publish(room: string, data: unknown, options: { caller: Caller; from?: string; ack?: boolean; key?: string }): Promise<{ mid: string; position: Position }> {
+  async publish(
+    room: string,
+    data: unknown,
+    options: { caller: Caller; from?: string; ack?: boolean; key?: string },
+  ): Promise<{ mid: string; position: Position }> {
     const rule = this.policy.assertPublish(options.caller, room);
     return this.#publishRoom(room, data, rule.lane, rule.history, options.from ?? options.caller.actor, options.ack ?? false, options.key);
   }
@@ -448,7 +520,15 @@ export class RealtimeHub implements Service {
     return this.#publishRoom(room, data, rule.lane, rule.history, 'system', false, key);
   }
 
-  async #publishRoom(room: string, data: unknown, lane: Lane, history: boolean, from: string, ack: boolean, key: string | undefined): Promise<{ mid: string; position: Position }> {
+  async #publishRoom(
+    room: string,
+    data: unknown,
+    lane: Lane,
+    history: boolean,
+    from: string,
+    ack: boolean,
+    key: string | undefined,
+  ): Promise<{ mid: string; position: Position }> {
     const mid = this.#nextMid();
     const at = this.deps.clock.now();
     const draft: RoomDraft = {
@@ -465,7 +545,9 @@ export class RealtimeHub implements Service {
       this.#totals.published += 1;
       return { mid, position };
     } catch (err) {
-      throw err instanceof PhError ? err : new PhError('PH_REALTIME_UNAVAILABLE', 'The message was not stored: the backplane did not answer', { cause: err });
+      throw err instanceof PhError
+        ? err
+        : new PhError('PH_REALTIME_UNAVAILABLE', 'The message was not stored: the backplane did not answer', { cause: err });
     }
   }
 
@@ -481,11 +563,21 @@ export class RealtimeHub implements Service {
       const members = this.#rooms.get(envelope.target);
       this.#countRoom(envelope.target);
       if (members === undefined) return;
-      const options: SendOptions = { lane: envelope.lane, key: envelope.key === '' ? undefined : envelope.key, room: envelope.target, epoch: envelope.epoch, offset: envelope.offset };
+      const options: SendOptions = {
+        lane: envelope.lane,
+        key: envelope.key === '' ? undefined : envelope.key,
+        room: envelope.target,
+        epoch: envelope.epoch,
+        offset: envelope.offset,
+      };
       for (const connection of members) {
         const replay = connection.replaying.get(envelope.target);
         if (replay !== undefined) {
-          replay.frames.push({ offset: envelope.offset, data: envelope.frame, options: envelope.ack ? { ...options, ackMid: envelope.mid } : options });
+          replay.frames.push({
+            offset: envelope.offset,
+            data: envelope.frame,
+            options: envelope.ack ? { ...options, ackMid: envelope.mid } : options,
+          });
           continue;
         }
         if (envelope.ack) connection.sendWithAck(envelope.mid, envelope.frame, options, this.deps.clock.now());
@@ -537,7 +629,9 @@ export class RealtimeHub implements Service {
     const entries: { room: string; user: string }[] = [];
     for (const [room, users] of this.#roomUsers) for (const user of users.keys()) entries.push({ room, user });
     if (entries.length === 0) return;
-    void this.backplane.presenceRefresh(entries).catch((err: Error) => this.deps.logger.debug({ err: err.message }, 'realtime presence refresh failed'));
+    void this.backplane
+      .presenceRefresh(entries)
+      .catch((err: Error) => this.deps.logger.debug({ err: err.message }, 'realtime presence refresh failed'));
   }
 
   #tickStats(): void {
@@ -560,7 +654,10 @@ export class RealtimeHub implements Service {
     // The console's Real-time view follows this event; publish it only when someone could be watching.
     this.#statsTick += 1;
     if (this.#statsTick % 2 === 0 && this.#connections.size > 0) {
-      void this.stats().then((stats) => this.deps.bus.publish('realtime.stats', stats), () => undefined);
+      void this.stats().then(
+        (stats) => this.deps.bus.publish('realtime.stats', stats),
+        () => undefined,
+      );
     }
   }
 

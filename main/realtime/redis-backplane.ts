@@ -3,11 +3,23 @@ import type { Logger } from '../logger';
 import type { Lane, PresenceMember, Position } from './client/frames';
 import type { Backplane, BackplaneStats, Envelope, HistoryRead, RoomDraft } from './backplane';
 import { newEpoch } from './local-backplane';
-import { presenceJoinScript, presenceLeaveScript, presenceListScript, presenceRefreshScript, publishScript, readScript } from './redis-scripts';
+import {
+  presenceJoinScript,
+  presenceLeaveScript,
+  presenceListScript,
+  presenceRefreshScript,
+  publishScript,
+  readScript,
+} from './redis-scripts';
 
 const PREFIX = 'ph:rt:';
 /** `{room}` is a hash tag: a room's keys share one Cluster slot, so the Lua scripts may touch them together. */
-const keys = (room: string) => ({ epoch: `${PREFIX}{${room}}:e`, seq: `${PREFIX}{${room}}:n`, stream: `${PREFIX}{${room}}:s`, presence: `${PREFIX}{${room}}:p` });
+const keys = (room: string) => ({
+  epoch: `${PREFIX}{${room}}:e`,
+  seq: `${PREFIX}{${room}}:n`,
+  stream: `${PREFIX}{${room}}:s`,
+  presence: `${PREFIX}{${room}}:p`,
+});
 const roomChannel = (room: string) => `${PREFIX}r:${room}`;
 const userChannel = (user: string) => `${PREFIX}u:${user}`;
 const ALL_CHANNEL = `${PREFIX}all`;
@@ -16,7 +28,13 @@ const NL = 0x0a;
 
 type ScriptClient = Redis & {
   phPublish(e: string, n: string, s: string, ...argv: string[]): Promise<[string, number]>;
-  phRead(e: string, n: string, s: string, start: string, count: string): Promise<[string | null, number, number, [string, string[]][], string | number]>;
+  phRead(
+    e: string,
+    n: string,
+    s: string,
+    start: string,
+    count: string,
+  ): Promise<[string | null, number, number, [string, string[]][], string | number]>;
   phJoin(p: string, ...argv: string[]): Promise<number>;
   phLeave(p: string, ...argv: string[]): Promise<number>;
   phRefresh(p: string, ...argv: string[]): Promise<number>;
@@ -94,7 +112,17 @@ export class RedisBackplane implements Backplane {
     const header = message.toString('utf8', 0, nl);
     const frame = message.subarray(nl + 1);
     if (header === 'P') {
-      this.#deliver({ kind: 'presence', target: channel.slice(PREFIX.length + 2), lane: 'normal', ack: false, mid: '', key: '', epoch: '', offset: 0, frame });
+      this.#deliver({
+        kind: 'presence',
+        target: channel.slice(PREFIX.length + 2),
+        lane: 'normal',
+        ack: false,
+        mid: '',
+        key: '',
+        epoch: '',
+        offset: 0,
+        frame,
+      });
       return;
     }
     // R|lane|ack|offset|epoch|mid|key  or  U|lane|ack|mid|key
@@ -146,7 +174,11 @@ export class RedisBackplane implements Backplane {
     return { epoch, offset: Number(offset) };
   }
 
-  async publishDirect(kind: 'user' | 'all', target: string, envelope: Omit<Envelope, 'kind' | 'target' | 'epoch' | 'offset'>): Promise<void> {
+  async publishDirect(
+    kind: 'user' | 'all',
+    target: string,
+    envelope: Omit<Envelope, 'kind' | 'target' | 'epoch' | 'offset'>,
+  ): Promise<void> {
     const header = Buffer.from(`U|${envelope.lane}|${envelope.ack ? 1 : 0}|${envelope.mid}|${envelope.key}\n`);
     await this.#cmd.publish(kind === 'all' ? ALL_CHANNEL : userChannel(target), Buffer.concat([header, envelope.frame]));
   }
@@ -189,7 +221,15 @@ export class RedisBackplane implements Backplane {
 
   async presenceJoin(room: string, user: string, meta: Record<string, unknown>): Promise<boolean> {
     const frame = JSON.stringify({ type: 'presence', room, action: 'join', user, meta });
-    const joined = await this.#cmd.phJoin(keys(room).presence, this.options.node, user, JSON.stringify(meta), String(this.options.presenceTtlMs), roomChannel(room), frame);
+    const joined = await this.#cmd.phJoin(
+      keys(room).presence,
+      this.options.node,
+      user,
+      JSON.stringify(meta),
+      String(this.options.presenceTtlMs),
+      roomChannel(room),
+      frame,
+    );
     return joined === 1;
   }
 

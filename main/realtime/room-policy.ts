@@ -45,6 +45,8 @@ export class RoomPolicy {
 
 function check(caller: Caller, room: string, role: RoomRule['subscribeRole'], scope: string | undefined, verb: string): void {
   if (role === 'none') throw new PhError('PH_REALTIME_FORBIDDEN', `Only Pilothouse may ${verb} ${room}`);
-  if (!roleAllows(caller.role, role)) throw new PhError('PH_REALTIME_FORBIDDEN', `To ${verb} ${room} needs the ${role} role; this key is ${caller.role}`);
-  if (scope !== undefined && !callerHasScope(caller, scope)) throw new PhError('PH_REALTIME_FORBIDDEN', `To ${verb} ${room} needs the scope ${scope}`);
+  if (!roleAllows(caller.role, role))
+    throw new PhError('PH_REALTIME_FORBIDDEN', `To ${verb} ${room} needs the ${role} role; this key is ${caller.role}`);
+  if (scope !== undefined && !callerHasScope(caller, scope))
+    throw new PhError('PH_REALTIME_FORBIDDEN', `To ${verb} ${room} needs the scope ${scope}`);
 }

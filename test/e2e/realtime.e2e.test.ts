@@ -32,7 +32,10 @@ describe('Real-time view in Chromium', () => {
     for (let i = 0; i < 3; i += 1) await make(dashboard).subscribe('orders', { presence: { name: 'Dashboard' } });
     await make(dashboard).subscribe('alerts:floor');
     let n = 0;
-    timer = setInterval(() => void publisher.publish('orders', { order: ++n, sku: `SKU-${100 + (n % 7)}`, qty: 1 + (n % 3) }).catch(() => undefined), 100);
+    timer = setInterval(
+      () => void publisher.publish('orders', { order: ++n, sku: `SKU-${100 + (n % 7)}`, qty: 1 + (n % 3) }).catch(() => undefined),
+      100,
+    );
 
     await signIn(session);
     await openView(session, 'Real-time');
@@ -56,7 +59,8 @@ describe('Real-time view in Chromium', () => {
     // A few stats events (every 2 s) so the rate chart has a line to draw.
     const line = page.getByTestId('rate-chart').locator('path').first();
     const deadline = Date.now() + 20_000;
-    while (((await line.getAttribute('d').catch(() => null)) ?? '').split('L').length < 6 && Date.now() < deadline) await page.waitForTimeout(250);
+    while (((await line.getAttribute('d').catch(() => null)) ?? '').split('L').length < 6 && Date.now() < deadline)
+      await page.waitForTimeout(250);
     expect(((await line.getAttribute('d')) ?? '').split('L').length).toBeGreaterThanOrEqual(6);
     const delivered = await page.getByTestId('realtime-stats').textContent();
     expect(delivered).toContain('Delivered / s');

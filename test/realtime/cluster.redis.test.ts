@@ -8,9 +8,13 @@ const PING_MS = 300;
 
 /** Starts fixtures/node-main.ts in a child process sharing `dataDir` (and so the key store). */
 async function startChildNode(dataDir: string, redisUrl: string): Promise<{ child: ChildProcess; wsUrl: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'node-main.ts'), dataDir, redisUrl, String(PING_MS)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'node-main.ts'), dataDir, redisUrl, String(PING_MS)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => reject(new Error('child node did not start')), 20_000);
@@ -36,7 +40,10 @@ describe('two nodes on one Redis', () => {
     redis = await startRedis();
     a = await startNode({ config: { redisUrl: redis.url }, realtime: { pingIntervalMs: PING_MS, historyMaxCount: 5, node: 'node-a' } });
     // Node B shares A's data directory for its key store only: the keys of one deployment work on every node.
-    b = await startNode({ config: { redisUrl: redis.url, dataDir: a.dataDir }, realtime: { pingIntervalMs: PING_MS, historyMaxCount: 5, node: 'node-b' } });
+    b = await startNode({
+      config: { redisUrl: redis.url, dataDir: a.dataDir },
+      realtime: { pingIntervalMs: PING_MS, historyMaxCount: 5, node: 'node-b' },
+    });
     operator = await a.key('operator', 'program');
     viewer = await a.key('viewer', 'watcher');
   });
@@ -51,12 +58,17 @@ describe('two nodes on one Redis', () => {
     await sub.request({ type: 'subscribe', room: 'fanout' });
     const pub = await RawClient.connect(a.wsUrl, operator);
     const reply = await pub.request({ type: 'publish', room: 'fanout', data: 'across' });
-    expect(await sub.next((f) => f.type === 'message')).toMatchObject({ room: 'fanout', data: 'across', offset: 1, epoch: reply.result.position.epoch });
+    expect(await sub.next((f) => f.type === 'message')).toMatchObject({
+      room: 'fanout',
+      data: 'across',
+      offset: 1,
+      epoch: reply.result.position.epoch,
+    });
     sub.close();
     pub.close();
   });
 
-  it('numbers one room\'s messages in one sequence whichever node they are published on', async () => {
+  it("numbers one room's messages in one sequence whichever node they are published on", async () => {
     const sub = client(a.wsUrl, viewer);
     const offsets: number[] = [];
     const data: number[] = [];
@@ -98,7 +110,9 @@ describe('two nodes on one Redis', () => {
     await sleep(400);
     expect(watcher.frames.filter((f) => f.type === 'presence' && f.user === join.user)).toHaveLength(0);
     onB.close();
-    expect(await watcher.next((f) => f.type === 'presence' && f.action === 'leave' && f.user === join.user)).toMatchObject({ room: 'plaza' });
+    expect(await watcher.next((f) => f.type === 'presence' && f.action === 'leave' && f.user === join.user)).toMatchObject({
+      room: 'plaza',
+    });
     watcher.close();
   });
 
@@ -147,7 +161,11 @@ describe('two nodes on one Redis', () => {
       expect(Date.now() - killedAt).toBeLessThan(3 * PING_MS + 1500);
       const got = watcher.take((f) => f.type === 'message').map((m) => m.offset);
       const resumed = await RawClient.connect(b.wsUrl, viewer);
-      await resumed.request({ type: 'subscribe', room: 'crash', since: { epoch: (await a.op('realtime.history', { room: 'crash', limit: 1 })).body.position.epoch, offset: 0 } });
+      await resumed.request({
+        type: 'subscribe',
+        room: 'crash',
+        since: { epoch: (await a.op('realtime.history', { room: 'crash', limit: 1 })).body.position.epoch, offset: 0 },
+      });
       const replayed = resumed.take((f) => f.type === 'message').map((m) => m.offset);
       expect(got).toEqual(acked);
       // Every publication the dead node acknowledged is in Redis, replayable on a node it never touched.
@@ -159,14 +177,18 @@ describe('two nodes on one Redis', () => {
     }
   });
 
-  it('lists every node\'s connections in realtime.stats', async () => {
+  it("lists every node's connections in realtime.stats", async () => {
     const onA = await RawClient.connect(a.wsUrl, viewer);
     const onB = await RawClient.connect(b.wsUrl, viewer);
-    await until(async () => {
-      const stats = await a.op('realtime.stats', {}, viewer);
-      const nodes = stats.body.byNode.map((n: any) => n.node);
-      return nodes.includes('node-a') && nodes.includes('node-b');
-    }, 5000, 'both nodes in stats');
+    await until(
+      async () => {
+        const stats = await a.op('realtime.stats', {}, viewer);
+        const nodes = stats.body.byNode.map((n: any) => n.node);
+        return nodes.includes('node-a') && nodes.includes('node-b');
+      },
+      5000,
+      'both nodes in stats',
+    );
     const stats = await a.op('realtime.stats', {}, viewer);
     expect(stats.body.backplane).toBe('redis');
     expect(stats.body.healthy).toBe(true);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -27,7 +27,10 @@ export interface Node {
 export async function startNode(options: { config?: Partial<Config>; realtime?: ControlPlaneOptions['realtime'] } = {}): Promise<Node> {
   const dir = tempDir('ph-rt-');
   const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...options.config };
-  const plane = new ControlPlane({ config, sources: ['test'] }, { mode: 'headless', logger: createLogger('silent'), realtime: options.realtime });
+  const plane = new ControlPlane(
+    { config, sources: ['test'] },
+    { mode: 'headless', logger: createLogger('silent'), realtime: options.realtime },
+  );
   await plane.start();
   const adminKey = readFileSync(join(config.dataDir, 'admin.key'), 'utf8').trim();
   const url = plane.url;
@@ -148,11 +151,13 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
 /** A client in a child process (fixtures/frame-printer.mjs) that a test can stall with SIGSTOP. */
 export class ChildClient {
   readonly frames: any[] = [];
-  readonly child: import('node:child_process').ChildProcess;
+  readonly child: ChildProcess;
   #buffer = '';
 
   constructor(url: string, token: string) {
-    this.child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', 'frame-printer.mjs'), url, token], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', 'frame-printer.mjs'), url, token], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     this.child.stdout?.on('data', (chunk: Buffer) => {
       this.#buffer += chunk.toString();
       let nl = this.#buffer.indexOf('\n');

@@ -10,7 +10,18 @@ describe('rooms, presence and history on one node (SQLite history)', () => {
     node = await startNode({
       realtime: {
         historyMaxCount: 5,
-        rooms: [...defaultRoomRules, { prefix: 'team:', subscribeRole: 'viewer', subscribeScope: 'realtime:team', publishRole: 'operator', publishScope: 'realtime:team', lane: 'normal', history: true }],
+        rooms: [
+          ...defaultRoomRules,
+          {
+            prefix: 'team:',
+            subscribeRole: 'viewer',
+            subscribeScope: 'realtime:team',
+            publishRole: 'operator',
+            publishScope: 'realtime:team',
+            lane: 'normal',
+            history: true,
+          },
+        ],
       },
     });
     operator = await node.key('operator', 'program-a');
@@ -28,13 +39,20 @@ describe('rooms, presence and history on one node (SQLite history)', () => {
     const published = await pub.request({ type: 'publish', room: 'orders', data: { n: 1 } });
     expect(published.result.position).toEqual({ epoch: expect.any(String), offset: 1 });
     const message = await sub.next((f) => f.type === 'message');
-    expect(message).toMatchObject({ room: 'orders', epoch: published.result.position.epoch, offset: 1, lane: 'normal', data: { n: 1 }, mid: published.result.mid });
+    expect(message).toMatchObject({
+      room: 'orders',
+      epoch: published.result.position.epoch,
+      offset: 1,
+      lane: 'normal',
+      data: { n: 1 },
+      mid: published.result.mid,
+    });
     expect(message.from).toMatch(/^key:/);
     sub.close();
     pub.close();
   });
 
-  it('numbers a room\'s messages 1, 2, 3 … within one epoch, in publish order', async () => {
+  it("numbers a room's messages 1, 2, 3 … within one epoch, in publish order", async () => {
     const sub = client(node.wsUrl, viewer);
     const got: number[] = [];
     sub.on('message', (m) => got.push(m.offset as number));
@@ -49,16 +67,23 @@ describe('rooms, presence and history on one node (SQLite history)', () => {
 
   it('refuses publishing with a viewer key, and into server-only rooms, with coded error frames', async () => {
     const c = await RawClient.connect(node.wsUrl, viewer);
-    expect(await c.request({ type: 'publish', room: 'orders', data: 1 })).toMatchObject({ type: 'error', error: { code: 'PH_REALTIME_FORBIDDEN' } });
+    expect(await c.request({ type: 'publish', room: 'orders', data: 1 })).toMatchObject({
+      type: 'error',
+      error: { code: 'PH_REALTIME_FORBIDDEN' },
+    });
     const admin = await RawClient.connect(node.wsUrl, node.adminKey);
-    expect(await admin.request({ type: 'publish', room: 'system:events', data: 1 })).toMatchObject({ error: { code: 'PH_REALTIME_FORBIDDEN' } });
-    expect(await admin.request({ type: 'subscribe', room: 'bad room!' })).toMatchObject({ error: { code: 'PH_INVALID_INPUT', field: 'room' } });
+    expect(await admin.request({ type: 'publish', room: 'system:events', data: 1 })).toMatchObject({
+      error: { code: 'PH_REALTIME_FORBIDDEN' },
+    });
+    expect(await admin.request({ type: 'subscribe', room: 'bad room!' })).toMatchObject({
+      error: { code: 'PH_INVALID_INPUT', field: 'room' },
+    });
     expect(await admin.request({ type: 'publish', data: 1 })).toMatchObject({ error: { code: 'PH_INVALID_INPUT' } });
     c.close();
     admin.close();
   });
 
-  it('lets only keys holding a room\'s scope subscribe or publish there', async () => {
+  it("lets only keys holding a room's scope subscribe or publish there", async () => {
     const without = await RawClient.connect(node.wsUrl, operator);
     expect(await without.request({ type: 'subscribe', room: 'team:ops' })).toMatchObject({ error: { code: 'PH_REALTIME_FORBIDDEN' } });
     const scoped = await RawClient.connect(node.wsUrl, await node.key('operator', 'team-member', ['realtime:team']));
@@ -73,12 +98,14 @@ describe('rooms, presence and history on one node (SQLite history)', () => {
     const a = await RawClient.connect(node.wsUrl, target);
     const b = await RawClient.connect(node.wsUrl, target);
     const bystander = await RawClient.connect(node.wsUrl, viewer);
-    const welcome = (await a.request({ type: 'ping' }), await (async () => {
-      const c = new RawClient(node.wsUrl, { token: target });
-      const w = await c.next((f) => f.type === 'welcome');
-      c.close();
-      return w;
-    })());
+    const welcome =
+      (await a.request({ type: 'ping' }),
+      await (async () => {
+        const c = new RawClient(node.wsUrl, { token: target });
+        const w = await c.next((f) => f.type === 'welcome');
+        c.close();
+        return w;
+      })());
     const pub = await RawClient.connect(node.wsUrl, operator);
     expect(await pub.request({ type: 'publish', user: welcome.user, data: 'for you', lane: 'high' })).toMatchObject({ type: 'reply' });
     expect(await a.next((f) => f.type === 'message')).toMatchObject({ data: 'for you', lane: 'high' });
@@ -91,7 +118,7 @@ describe('rooms, presence and history on one node (SQLite history)', () => {
     for (const c of [a, b, bystander, pub, admin]) c.close();
   });
 
-  it('announces presence per user: one join for a user\'s first connection, one leave after their last', async () => {
+  it("announces presence per user: one join for a user's first connection, one leave after their last", async () => {
     const watcher = await RawClient.connect(node.wsUrl, viewer);
     await watcher.request({ type: 'subscribe', room: 'lobby' });
     const alice = await node.key('viewer', 'alice');
@@ -99,7 +126,9 @@ describe('rooms, presence and history on one node (SQLite history)', () => {
     const tab2 = await RawClient.connect(node.wsUrl, alice);
     await tab1.request({ type: 'subscribe', room: 'lobby', presence: { name: 'Alice', status: 'busy' } });
     const second = await tab2.request({ type: 'subscribe', room: 'lobby' });
-    const join = await watcher.next((f) => f.type === 'presence' && f.action === 'join' && f.user !== second.result.members[0]?.user && f.meta?.name === 'Alice');
+    const join = await watcher.next(
+      (f) => f.type === 'presence' && f.action === 'join' && f.user !== second.result.members[0]?.user && f.meta?.name === 'Alice',
+    );
     expect(second.result.members).toEqual(expect.arrayContaining([{ user: join.user, meta: { name: 'Alice', status: 'busy' } }]));
     const list = await watcher.request({ type: 'presence', room: 'lobby' });
     expect(list.result.members.filter((m: any) => m.user === join.user)).toHaveLength(1);
@@ -108,7 +137,9 @@ describe('rooms, presence and history on one node (SQLite history)', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(watcher.frames.filter((f) => f.type === 'presence' && f.user === join.user)).toHaveLength(0);
     tab2.close();
-    expect(await watcher.next((f) => f.type === 'presence' && f.action === 'leave' && f.user === join.user)).toMatchObject({ room: 'lobby' });
+    expect(await watcher.next((f) => f.type === 'presence' && f.action === 'leave' && f.user === join.user)).toMatchObject({
+      room: 'lobby',
+    });
     expect(watcher.frames.filter((f) => f.type === 'presence' && f.action === 'join' && f.user === join.user)).toHaveLength(0);
     watcher.close();
   });
@@ -146,19 +177,29 @@ describe('rooms, presence and history on one node (SQLite history)', () => {
     const reply = await c.request({ type: 'subscribe', room: 'trimmed', since: { epoch, offset: 1 } });
     expect(reply.result.replayed).toBe(5);
     const gap = c.take((f) => f.type === 'gap');
-    expect(gap).toEqual([{ type: 'gap', room: 'trimmed', epoch, from: 2, to: 5, reason: 'history-trimmed', position: { epoch, offset: 5 } }]);
+    expect(gap).toEqual([
+      { type: 'gap', room: 'trimmed', epoch, from: 2, to: 5, reason: 'history-trimmed', position: { epoch, offset: 5 } },
+    ]);
     expect(c.take((f) => f.type === 'message').map((m) => m.offset)).toEqual([6, 7, 8, 9, 10]);
     c.close();
     pub.close();
   });
 
-  it('says so with an epoch-changed gap when the client\'s epoch is gone, then replays the current epoch', async () => {
+  it("says so with an epoch-changed gap when the client's epoch is gone, then replays the current epoch", async () => {
     const pub = client(node.wsUrl, operator);
     const { position } = await pub.publish('epochs', 'only');
     const c = await RawClient.connect(node.wsUrl, viewer);
     await c.request({ type: 'subscribe', room: 'epochs', since: { epoch: 'lost-epoch', offset: 7 } });
     expect(c.take((f) => f.type === 'gap')).toEqual([
-      { type: 'gap', room: 'epochs', epoch: 'lost-epoch', from: 8, to: null, reason: 'epoch-changed', position: { epoch: position.epoch, offset: 0 } },
+      {
+        type: 'gap',
+        room: 'epochs',
+        epoch: 'lost-epoch',
+        from: 8,
+        to: null,
+        reason: 'epoch-changed',
+        position: { epoch: position.epoch, offset: 0 },
+      },
     ]);
     expect(c.take((f) => f.type === 'message').map((m) => m.data)).toEqual(['only']);
     c.close();

@@ -71,14 +71,7 @@ export interface PingFrame {
 }
 
 export type ClientFrame =
-  | AuthFrame
-  | SubscribeFrame
-  | UnsubscribeFrame
-  | PublishFrame
-  | PresenceFrame
-  | HistoryFrame
-  | AckFrame
-  | PingFrame;
+  AuthFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | PresenceFrame | HistoryFrame | AckFrame | PingFrame;
 
 // ---- server → client ----------------------------------------------------------------------------
 
@@ -155,15 +148,7 @@ export interface ReconnectFrame {
 }
 
 export type ServerFrame =
-  | WelcomeFrame
-  | MessageFrame
-  | GapFrame
-  | PresenceEventFrame
-  | ReplyFrame
-  | ErrorFrame
-  | PongFrame
-  | EventFrame
-  | ReconnectFrame;
+  WelcomeFrame | MessageFrame | GapFrame | PresenceEventFrame | ReplyFrame | ErrorFrame | PongFrame | EventFrame | ReconnectFrame;
 
 /** WebSocket close codes the hub uses. */
 export const closeCodes = {

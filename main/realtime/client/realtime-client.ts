@@ -1,4 +1,14 @@
-import type { ErrorFrame, GapFrame, Lane, MessageFrame, Position, PresenceEventFrame, PresenceMember, ServerFrame, WelcomeFrame } from './frames';
+import type {
+  ErrorFrame,
+  GapFrame,
+  Lane,
+  MessageFrame,
+  Position,
+  PresenceEventFrame,
+  PresenceMember,
+  ServerFrame,
+  WelcomeFrame,
+} from './frames';
 
 /** The part of the WebSocket API the client uses: the browser's, Node 22's, or `ws`'s. */
 export interface WebSocketLike {
@@ -70,7 +80,10 @@ const OPEN = 1;
 export class RealtimeClient {
   #ws: WebSocketLike | null = null;
   #nextId = 1;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }
+  >();
   readonly #rooms = new Map<string, RoomState>();
   readonly #listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
     welcome: new Set(),
@@ -133,7 +146,11 @@ export class RealtimeClient {
     return this.#request({ type: 'publish', room, data, ...options }) as Promise<{ mid: string; position: Position }>;
   }
 
-  publishTo(target: { user: string } | { all: true }, data: unknown, options: { lane?: Lane; ack?: boolean; key?: string } = {}): Promise<{ mid: string }> {
+  publishTo(
+    target: { user: string } | { all: true },
+    data: unknown,
+    options: { lane?: Lane; ack?: boolean; key?: string } = {},
+  ): Promise<{ mid: string }> {
     return this.#request({ type: 'publish', ...target, data, ...options }) as Promise<{ mid: string }>;
   }
 
@@ -142,7 +159,10 @@ export class RealtimeClient {
   }
 
   async history(room: string, limit?: number): Promise<{ position: Position | null; messages: MessageFrame[] }> {
-    return (await this.#request({ type: 'history', room, ...(limit === undefined ? {} : { limit }) })) as { position: Position | null; messages: MessageFrame[] };
+    return (await this.#request({ type: 'history', room, ...(limit === undefined ? {} : { limit }) })) as {
+      position: Position | null;
+      messages: MessageFrame[];
+    };
   }
 
   async ping(): Promise<number> {
@@ -163,9 +183,17 @@ export class RealtimeClient {
   // ---- internals ------------------------------------------------------------------------------
 
   async #subscribe(room: string, state: RoomState): Promise<SubscribeResult> {
-    const frame = { type: 'subscribe', room, ...(state.position === null || state.position.epoch === '' ? {} : { since: state.position }), ...(state.presence === undefined ? {} : { presence: state.presence }) };
+    const frame = {
+      type: 'subscribe',
+      room,
+      ...(state.position === null || state.position.epoch === '' ? {} : { since: state.position }),
+      ...(state.presence === undefined ? {} : { presence: state.presence }),
+    };
     const result = (await this.#request(frame)) as SubscribeResult;
-    if (result.position !== null && (state.position === null || state.position.epoch !== result.position.epoch || state.position.offset < result.position.offset)) {
+    if (
+      result.position !== null &&
+      (state.position === null || state.position.epoch !== result.position.epoch || state.position.offset < result.position.offset)
+    ) {
       state.position = result.position;
     }
     return result;
@@ -195,7 +223,8 @@ export class RealtimeClient {
           resolve(frame);
           this.#emit('welcome', frame);
           // Resume every room from where it stood.
-          for (const [room, state] of this.#rooms) void this.#subscribe(room, state).catch((err: RealtimeError) => this.#emit('error', { code: err.code, message: err.message }));
+          for (const [room, state] of this.#rooms)
+            void this.#subscribe(room, state).catch((err: RealtimeError) => this.#emit('error', { code: err.code, message: err.message }));
           return;
         }
         if (!welcomed && frame.type === 'error') {
@@ -209,7 +238,13 @@ export class RealtimeClient {
         this.#welcome = null;
         this.#ready = null;
         this.#failPending(new RealtimeError('PH_UNAVAILABLE', `The connection closed (${ev.code})`));
-        if (!welcomed) reject(new RealtimeError(ev.code === 1008 ? 'PH_UNAUTHENTICATED' : 'PH_UNAVAILABLE', `The connection closed before it was ready (${ev.code} ${ev.reason})`));
+        if (!welcomed)
+          reject(
+            new RealtimeError(
+              ev.code === 1008 ? 'PH_UNAUTHENTICATED' : 'PH_UNAVAILABLE',
+              `The connection closed before it was ready (${ev.code} ${ev.reason})`,
+            ),
+          );
         this.#emit('close', ev.code, ev.reason);
         // 1008: the credential was refused; retrying with the same one would not help.
         if (!this.#closedByUser && ev.code !== 1008 && this.options.reconnect !== false) this.#scheduleReconnect();
@@ -247,7 +282,10 @@ export class RealtimeClient {
       }
       case 'gap': {
         const state = this.#rooms.get(frame.room);
-        if (state !== undefined && (state.position === null || state.position.epoch !== frame.position.epoch || state.position.offset < frame.position.offset)) {
+        if (
+          state !== undefined &&
+          (state.position === null || state.position.epoch !== frame.position.epoch || state.position.offset < frame.position.offset)
+        ) {
           state.position = frame.position;
         }
         this.#emit('gap', frame);
@@ -324,7 +362,9 @@ function parse(data: unknown): ServerFrame | null {
   try {
     const text = typeof data === 'string' ? data : String(data);
     const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' ? (value as ServerFrame) : null;
+    return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string'
+      ? (value as ServerFrame)
+      : null;
   } catch {
     return null;
   }

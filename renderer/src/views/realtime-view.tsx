@@ -24,7 +24,9 @@ export function RealtimeView() {
 
   const take = (next: Stats) => {
     setStats(next);
-    setSamples((old) => [...old, { at: Date.now(), delivered: next.rates.deliveredPerSecond, published: next.rates.publishedPerSecond }].slice(-WINDOW));
+    setSamples((old) =>
+      [...old, { at: Date.now(), delivered: next.rates.deliveredPerSecond, published: next.rates.publishedPerSecond }].slice(-WINDOW),
+    );
   };
   useEffect(() => {
     if (initial.data !== undefined) take(initial.data);
@@ -36,7 +38,9 @@ export function RealtimeView() {
       <PageHeader title="Real-time" subtitle="Who is connected, which rooms are busy, and whether anyone is falling behind." />
       <ErrorBanner error={initial.error} />
       {stats === undefined ? (
-        initial.error === null && <EmptyState title="Loading the hub's state">Connections, rooms and rates appear here in a moment.</EmptyState>
+        initial.error === null && (
+          <EmptyState title="Loading the hub's state">Connections, rooms and rates appear here in a moment.</EmptyState>
+        )
       ) : (
         <>
           <div className="stats" data-testid="realtime-stats">
@@ -133,7 +137,10 @@ export function RealtimeView() {
                   <Row label="Resent awaiting ack" value={stats.totals.retried} />
                   <Row label="Ack deadline passed" value={stats.totals.ackExpired} warn={stats.totals.ackExpired > 0} />
                   <Row label="Inbound frames refused (rate limit)" value={stats.totals.rateLimited} warn={stats.totals.rateLimited > 0} />
-                  <Row label="Closed: buffer overflow / missed heartbeats" value={`${stats.totals.closedOverflow} / ${stats.totals.closedHeartbeat}`} />
+                  <Row
+                    label="Closed: buffer overflow / missed heartbeats"
+                    value={`${stats.totals.closedOverflow} / ${stats.totals.closedHeartbeat}`}
+                  />
                 </tbody>
               </table>
             </Card>
@@ -194,8 +201,13 @@ function RoomTail({ room, onClose }: { room: string; onClose: () => void }) {
     <Card title={`Room ${room}`}>
       <ErrorBanner error={tail.error ?? presence.error} />
       <p className="muted small">
-        Position: <span className="mono">{tail.data?.position === null || tail.data === undefined ? '—' : `${tail.data.position.epoch} @ ${tail.data.position.offset}`}</span>
-        {' · '}Present: {(presence.data?.members ?? []).map((m) => m.user + (typeof m.meta.name === 'string' ? ` (${m.meta.name})` : '')).join(', ') || 'nobody'}
+        Position:{' '}
+        <span className="mono">
+          {tail.data?.position === null || tail.data === undefined ? '—' : `${tail.data.position.epoch} @ ${tail.data.position.offset}`}
+        </span>
+        {' · '}Present:{' '}
+        {(presence.data?.members ?? []).map((m) => m.user + (typeof m.meta.name === 'string' ? ` (${m.meta.name})` : '')).join(', ') ||
+          'nobody'}
         {' · '}
         <button className="link" onClick={onClose}>
           stop watching
@@ -293,17 +305,26 @@ function RateChart({ samples }: { samples: readonly Sample[] }) {
   const max = Math.max(1, ...samples.map((s) => Math.max(s.delivered, s.published)));
   const x = (i: number) => (i / (WINDOW - 1)) * width;
   const y = (v: number) => height - 4 - (v / max) * (height - 12);
-  const line = (pick: (s: Sample) => number) => samples.map((s, i) => `${i === 0 ? 'M' : 'L'}${x(i + WINDOW - samples.length).toFixed(1)},${y(pick(s)).toFixed(1)}`).join(' ');
+  const line = (pick: (s: Sample) => number) =>
+    samples.map((s, i) => `${i === 0 ? 'M' : 'L'}${x(i + WINDOW - samples.length).toFixed(1)},${y(pick(s)).toFixed(1)}`).join(' ');
   return (
     <div data-testid="rate-chart">
-      <svg viewBox={`0 0 ${width} ${height}`} width="100%" height={height} preserveAspectRatio="none" role="img" aria-label="Messages per second">
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        width="100%"
+        height={height}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label="Messages per second"
+      >
         <line x1="0" x2={width} y1={y(max)} y2={y(max)} stroke="var(--border)" strokeDasharray="4 4" />
         <line x1="0" x2={width} y1={y(0)} y2={y(0)} stroke="var(--border)" />
         <path d={line((s) => s.delivered)} fill="none" stroke="var(--accent)" strokeWidth="2" vectorEffect="non-scaling-stroke" />
         <path d={line((s) => s.published)} fill="none" stroke="var(--ok)" strokeWidth="2" vectorEffect="non-scaling-stroke" />
       </svg>
       <p className="muted small">
-        <span style={{ color: 'var(--accent)' }}>■</span> delivered/s (peak {formatRate(max)}) <span style={{ color: 'var(--ok)', marginLeft: 12 }}>■</span> published/s
+        <span style={{ color: 'var(--accent)' }}>■</span> delivered/s (peak {formatRate(max)}){' '}
+        <span style={{ color: 'var(--ok)', marginLeft: 12 }}>■</span> published/s
       </p>
     </div>
   );
