@@ -195,4 +195,24 @@ describe('two nodes on one Redis', () => {
     onA.close();
     onB.close();
   });
+
+  // Last: it restarts Redis empty.
+  it('answers PH_REALTIME_UNAVAILABLE while Redis is down, and an epoch-changed gap after it comes back empty', async () => {
+    const pub = await RawClient.connect(a.wsUrl, operator);
+    const before = await pub.request({ type: 'publish', room: 'outage', data: 'before' });
+    await redis.kill();
+    const during = await pub.request({ type: 'publish', room: 'outage', data: 'during' }, 10_000);
+    expect(during).toMatchObject({ type: 'error', error: { code: 'PH_REALTIME_UNAVAILABLE' } });
+    await until(async () => (await a.op('system.status')).body.services.some((s: any) => s.name === 'realtime' && s.state === 'degraded'), 5000, 'degraded');
+    await redis.restart();
+    await until(async () => (await pub.request({ type: 'publish', room: 'outage', data: 'after' }, 10_000)).type === 'reply', 15_000, 'publishing again');
+    const c = await RawClient.connect(b.wsUrl, viewer);
+    await c.request({ type: 'subscribe', room: 'outage', since: before.result.position });
+    const gap = await c.next((f) => f.type === 'gap');
+    expect(gap).toMatchObject({ reason: 'epoch-changed', epoch: before.result.position.epoch, from: 2, to: null });
+    expect(gap.position.epoch).not.toBe(before.result.position.epoch);
+    expect((await c.next((f) => f.type === 'message')).data).toBe('after');
+    pub.close();
+    c.close();
+  });
 });
