@@ -31,6 +31,8 @@ export interface RealtimeClientOptions {
   readonly WebSocket?: WebSocketFactory;
   /** Reconnect with backoff after an unexpected close (default on: 250 ms doubling to 10 s, with jitter). */
   readonly reconnect?: false | { minMs?: number; maxMs?: number };
+  /** How long connecting may take until the welcome (default 5 s); then the attempt is dropped and retried. */
+  readonly connectTimeoutMs?: number;
   /** How long a request (subscribe, publish, ...) waits for its reply (default 10 s). */
   readonly requestTimeoutMs?: number;
 }
@@ -208,6 +210,10 @@ export class RealtimeClient {
     this.#ws = ws;
     return new Promise<WelcomeFrame>((resolve, reject) => {
       let welcomed = false;
+      // Neither browsers nor ws time out a handshake (a lost SYN can stall it for minutes): we do.
+      const connectTimer = setTimeout(() => {
+        if (!welcomed) ws.close();
+      }, this.options.connectTimeoutMs ?? 5000);
       ws.onopen = () => {
         ws.send(JSON.stringify({ type: 'auth', token }));
         this.#emit('open');
@@ -218,6 +224,7 @@ export class RealtimeClient {
         if (frame === null) return;
         if (frame.type === 'welcome' && !welcomed) {
           welcomed = true;
+          clearTimeout(connectTimer);
           this.#welcome = frame;
           this.#attempt = 0;
           resolve(frame);
@@ -234,6 +241,7 @@ export class RealtimeClient {
         this.#onFrame(frame);
       };
       ws.onclose = (ev) => {
+        clearTimeout(connectTimer);
         if (this.#ws === ws) this.#ws = null;
         this.#welcome = null;
         this.#ready = null;
