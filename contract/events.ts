@@ -2,12 +2,16 @@ import type { Static } from '@sinclair/typebox';
 import { RealtimeStatsSchema } from './ops/realtime';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
+import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
 
 /** Every event the console listens to, with the least role that may receive it. */
 export const events = {
   'system.status': { payload: SystemStatusSchema, minRole: 'viewer' },
   'service.state': { payload: ServiceStatusSchema, minRole: 'viewer' },
   'audit.appended': { payload: AuditEntrySchema, minRole: 'operator' },
+  'monitoring.alert': { payload: AlertSchema, minRole: 'viewer' },
+  'monitoring.dependency': { payload: DependencyStatusSchema, minRole: 'viewer' },
+  'monitoring.sample': { payload: SampleSchema, minRole: 'viewer' },
   'realtime.stats': { payload: RealtimeStatsSchema, minRole: 'viewer' },
 } as const;
 

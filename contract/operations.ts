@@ -2,11 +2,13 @@ import type { InputOf, OutputOf } from './operation';
 import { realtimeOperations } from './ops/realtime';
 import { securityOperations } from './ops/security';
 import { systemOperations } from './ops/system';
+import { monitoringOperations } from './ops/monitoring';
 
 /** Every console operation. A capability adds its own file under ops/ and one spread here. */
 export const operations = {
   ...systemOperations,
   ...securityOperations,
+  ...monitoringOperations,
   ...realtimeOperations,
 } as const;
 

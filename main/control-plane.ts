@@ -6,7 +6,7 @@ import type { LoadedConfig } from './config';
 import { EventBus } from './events';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
-import { Metrics } from './monitoring';
+import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
 import { RedisConnection } from './redis';
@@ -28,12 +28,14 @@ export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Sampling and health intervals, window and retention of monitoring (tests shorten them). */
+  readonly monitoring?: Partial<MonitoringOptions>;
   /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
   readonly realtime?: Partial<HubOptions> & { node?: string };
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations, ...realtimeMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...realtimeMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -44,6 +46,7 @@ export interface RunningPlane {
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
+  readonly monitoring: Monitoring;
   readonly realtime: RealtimeHub;
   /** How capabilities report progress to the console and LAN programs (through the hub). */
   readonly progress: LiveProgress;
@@ -108,16 +111,25 @@ export class ControlPlane {
       const realtime = new RealtimeHub({ authenticator, bus, db, redis: redis?.client ?? null, clock: this.clock, logger: this.logger.child({ component: 'realtime' }), options: realtimeOptions, node });
       const progress = new LiveProgress(realtime);
       await this.#startService(realtime);
+      const monitoring = new Monitoring({
+        db,
+        redis: redis?.client ?? null,
+        bus,
+        clock: this.clock,
+        logger: this.logger.child({ component: 'monitoring' }),
+        metrics,
+        dataDir: config.dataDir,
+        options: this.options.monitoring,
+      });
 
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
+        ...monitoringHandlers(monitoring, () => this.clock.now()),
         ...realtimeHandlers(realtime),
       };
-      const dispatcher = new OperationDispatcher(handlers, audit, ({ name, ok }) =>
-        metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
-      );
-      const routes: VersionedRoute[] = [statusRoute(() => this.status())];
+      const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
+      const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
       const http = new HttpServer({
         host: config.host,
         port: config.port,
@@ -133,7 +145,10 @@ export class ControlPlane {
         routes,
         websocket: realtime,
       });
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, realtime, progress };
+      monitoring.instrument(http.app);
+      monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Real-time hub connections (console and LAN programs)', read: () => realtime.connectionCount });
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, realtime, progress };
+      await this.#startService(monitoring);
       await this.#startService(http);
 
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
@@ -199,7 +214,10 @@ export class ControlPlane {
   /** Ready when every service runs; an optional dependency that is down (Redis) makes it degraded, not unready. */
   readiness(): ReadinessReport {
     const { services } = this.status();
-    return { ready: services.every((s) => s.state === 'running' || s.state === 'degraded'), services };
+    const monitoring = this.#running?.monitoring;
+    const dependencies = monitoring?.health.list() ?? [];
+    const servicesUp = services.every((s) => s.state === 'running' || s.state === 'degraded');
+    return { ready: servicesUp && monitoring?.health.overall() !== 'down', services, dependencies };
   }
 
   async #startService(service: Service): Promise<void> {

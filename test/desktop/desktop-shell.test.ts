@@ -64,19 +64,7 @@ describe('IPC bridge', () => {
       'system.config': () => {
         throw new Error('not under test');
       },
-      'realtime.stats': () => {
-        throw new Error('not under test');
-      },
-      'realtime.presence': () => {
-        throw new Error('not under test');
-      },
-      'realtime.history': () => {
-        throw new Error('not under test');
-      },
-      'realtime.publish': () => {
-        throw new Error('not under test');
-      },
-    } as OperationHandlers;
+    } as unknown as OperationHandlers;
     const bus = new EventBus();
     audit.onAppend((entry) => bus.publish('audit.appended', entry));
     const ipc = recordingIpcMain();
