@@ -52,6 +52,9 @@ export const errorCatalogue = {
   PH_CACHE_KEY_TOO_LONG: { status: 400, message: 'The cache key is too long' },
   PH_CACHE_VALUE_TOO_LARGE: { status: 413, message: 'The cache value is too large' },
   PH_CACHE_LOADER_TIMEOUT: { status: 504, message: 'The cache loader did not answer in time' },
+  PH_REALTIME_FORBIDDEN: { status: 403, message: 'This room does not allow that to your key' },
+  PH_REALTIME_NOT_SUBSCRIBED: { status: 409, message: 'Subscribe to the room first' },
+  PH_REALTIME_UNAVAILABLE: { status: 503, message: 'The real-time backplane is not reachable' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import { JobChangedSchema, JobProgressSchema } from './ops/jobs';
 import { CacheInvalidateRequestSchema, CacheInvalidatedSchema, CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from './ops/cache';
+import { RealtimeStatsSchema } from './ops/realtime';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
@@ -24,6 +25,7 @@ export const events = {
   'cache.stats': { payload: CacheStatsSchema, minRole: 'viewer' },
   'cache.redis': { payload: CacheRedisStateSchema, minRole: 'viewer' },
   'cache.warm.progress': { payload: CacheWarmProgressSchema, minRole: 'viewer' },
+  'realtime.stats': { payload: RealtimeStatsSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

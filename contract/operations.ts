@@ -1,6 +1,7 @@
 import type { InputOf, OutputOf } from './operation';
 import { jobsOperations } from './ops/jobs';
 import { cacheOperations } from './ops/cache';
+import { realtimeOperations } from './ops/realtime';
 import { securityOperations } from './ops/security';
 import { systemOperations } from './ops/system';
 import { monitoringOperations } from './ops/monitoring';
@@ -14,6 +15,7 @@ export const operations = {
   ...discoveryOperations,
   ...jobsOperations,
   ...cacheOperations,
+  ...realtimeOperations,
 } as const;
 
 export type Operations = typeof operations;

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
+import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
 import { RedisConnection } from './redis';
 import {
   ApiKeyStore,
@@ -32,10 +33,13 @@ export interface ControlPlaneOptions {
   readonly clock?: Clock;
   /** Sampling and health intervals, window and retention of monitoring (tests shorten them). */
   readonly monitoring?: Partial<MonitoringOptions>;
+  /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
+  readonly realtime?: Partial<HubOptions> & { node?: string };
   readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
+const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...realtimeMigrations];
 const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...discoveryMigrations, ...batchMigrations, ...cacheMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
@@ -48,6 +52,9 @@ export interface RunningPlane {
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
   readonly monitoring: Monitoring;
+  readonly realtime: RealtimeHub;
+  /** How capabilities report progress to the console and LAN programs (through the hub). */
+  readonly progress: LiveProgress;
   readonly batch: BatchCapability;
   readonly discovery: Discovery;
 }
@@ -106,6 +113,11 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
+      const authenticator = new Authenticator(keys, sessions);
+      const { node, ...realtimeOptions } = this.options.realtime ?? {};
+      const realtime = new RealtimeHub({ authenticator, bus, db, redis: redis?.client ?? null, clock: this.clock, logger: this.logger.child({ component: 'realtime' }), options: realtimeOptions, node });
+      const progress = new LiveProgress(realtime);
+      await this.#startService(realtime);
       const monitoring = new Monitoring({
         db,
         redis: redis?.client ?? null,
@@ -128,6 +140,7 @@ export class ControlPlane {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
+        ...realtimeHandlers(realtime),
         ...cacheHandlers(cache),
         ...batchHandlers(batch),
         ...discovery.handlers,
@@ -144,18 +157,20 @@ export class ControlPlane {
         consoleDir: config.consoleDir ?? defaultConsoleDir(),
         logger: this.logger,
         metrics,
-        authenticator: new Authenticator(keys, sessions),
+        authenticator,
         sessions,
         dispatcher,
         bus,
         readiness: () => this.readiness(),
         routes,
+        websocket: realtime,
       });
       monitoring.instrument(http.app);
+      monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Real-time hub connections (console and LAN programs)', read: () => realtime.connectionCount });
       monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Console event-socket clients connected', read: () => http.events.clientCount });
       for (const series of cacheSeries(cache)) monitoring.series.register(series);
       for (const series of discovery.series()) monitoring.series.register(series);
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery, batch };
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery, batch, realtime, progress };
       void http.app.register(discovery.gateway);
       await this.#startService(monitoring);
       await this.#startService(http);

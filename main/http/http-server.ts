@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -16,7 +17,6 @@ import type { Caller } from '../security/caller';
 import type { SessionTokens } from '../security/session-tokens';
 import type { Service, ServiceState } from '../service';
 import { apiVersions, deprecationHeaders, latestApiVersion, negotiateApiVersion, type ApiVersion } from './api-versions';
-import { EventSocket } from './event-socket';
 import { httpErrorOf } from './http-errors';
 import { registerVersionedRoutes, type VersionedRoute } from './versioned-routes';
 
@@ -52,6 +52,14 @@ export interface HttpServerDeps {
   readonly readiness: () => ReadinessReport;
   /** REST routes under /api/v1 and /api/v2 that capabilities contribute. */
   readonly routes: readonly VersionedRoute[];
+  /** Handles WebSocket upgrades (`/ws`) on this port: the real-time hub. */
+  readonly websocket?: WebSocketEndpoint;
+}
+
+/** What serves WebSocket upgrades on the HTTP port; `close()` tells its clients to reconnect. */
+export interface WebSocketEndpoint {
+  attach(server: Server): void;
+  close(): void;
 }
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -63,7 +71,6 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 export class HttpServer implements Service {
   readonly name = 'http';
   readonly app: FastifyInstance;
-  readonly events: EventSocket;
   #state: ServiceState = 'idle';
   #address: { host: string; port: number } | null = null;
 
@@ -76,7 +83,6 @@ export class HttpServer implements Service {
       forceCloseConnections: 'idle',
       trustProxy: false,
     });
-    this.events = new EventSocket(deps.authenticator, deps.bus, deps.logger.child({ component: 'ws' }));
   }
 
   get address(): { host: string; port: number } {
@@ -99,7 +105,7 @@ export class HttpServer implements Service {
     const addr = this.app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('Unexpected server address');
     this.#address = { host: addr.address, port: addr.port };
-    this.events.attach(this.app.server);
+    this.deps.websocket?.attach(this.app.server);
     this.#state = 'running';
   }
 
@@ -107,7 +113,7 @@ export class HttpServer implements Service {
   async stop(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
-    this.events.close();
+    this.deps.websocket?.close();
     await this.app.close();
     this.#state = 'stopped';
   }

@@ -1,10 +1,343 @@
-import { EmptyState, PageHeader } from '../components/ui';
+import { useEffect, useState, type FormEvent } from 'react';
+import type { EventPayload } from '../../../contract/events';
+import { roleAllows } from '../../../contract/roles';
+import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
+import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge } from '../components/ui';
 
+type Stats = EventPayload<'realtime.stats'>;
+interface Sample {
+  at: number;
+  delivered: number;
+  published: number;
+}
+
+/** Stats arrive every 2 s: 45 samples are the last 90 s. */
+const WINDOW = 45;
+const two = { display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', gap: 16 } as const;
+
+/** Live state of the real-time hub: connections, rooms, presence, rates, slow clients, a room's tail. */
 export function RealtimeView() {
+  const initial = useOperation('realtime.stats', {}, { intervalMs: 5000 });
+  const [stats, setStats] = useState<Stats | undefined>();
+  const [samples, setSamples] = useState<Sample[]>([]);
+  const [room, setRoom] = useState<string | null>(null);
+
+  const take = (next: Stats) => {
+    setStats(next);
+    setSamples((old) =>
+      [...old, { at: Date.now(), delivered: next.rates.deliveredPerSecond, published: next.rates.publishedPerSecond }].slice(-WINDOW),
+    );
+  };
+  useEffect(() => {
+    if (initial.data !== undefined) take(initial.data);
+  }, [initial.data]);
+  useEvent('realtime.stats', take);
+
   return (
     <>
-      <PageHeader title="Real-time" />
-      <EmptyState title="Not running on this node yet">Connected clients, rooms, presence and message rates of the real-time hub will show here once it is running.</EmptyState>
+      <PageHeader title="Real-time" subtitle="Who is connected, which rooms are busy, and whether anyone is falling behind." />
+      <ErrorBanner error={initial.error} />
+      {stats === undefined ? (
+        initial.error === null && (
+          <EmptyState title="Loading the hub's state">Connections, rooms and rates appear here in a moment.</EmptyState>
+        )
+      ) : (
+        <>
+          <div className="stats" data-testid="realtime-stats">
+            <Stat label="Connections" value={stats.connections} />
+            <Stat label="Users" value={stats.byUser.length} />
+            <Stat label="Rooms" value={stats.rooms.length} />
+            <Stat label="Present (room × user)" value={stats.presence} />
+            <Stat label="Delivered / s" value={formatRate(stats.rates.deliveredPerSecond)} />
+            <Stat label="Published / s" value={formatRate(stats.rates.publishedPerSecond)} />
+            <Stat label="Slow clients" value={stats.slowClients.length} tone={stats.slowClients.length === 0 ? 'ok' : 'warn'} />
+            <Stat
+              label={`Backplane (${stats.backplane})`}
+              value={<StatusBadge state={stats.healthy ? 'connected' : 'degraded'} />}
+              tone={stats.healthy ? 'ok' : 'bad'}
+            />
+          </div>
+          <Card title="Messages per second (last 90 s)">
+            <RateChart samples={samples} />
+          </Card>
+          <div style={two}>
+            <Card title="Rooms">
+              {stats.rooms.length === 0 ? (
+                <p className="muted">No rooms have members on this node.</p>
+              ) : (
+                <table className="table" data-testid="rooms-table">
+                  <thead>
+                    <tr>
+                      <th>Room</th>
+                      <th className="right">Connections</th>
+                      <th className="right">Users</th>
+                      <th className="right">Msg / s</th>
+                      <th />
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {stats.rooms.map((r) => (
+                      <tr key={r.room}>
+                        <td className="mono">{r.room}</td>
+                        <td className="right">{r.members}</td>
+                        <td className="right">{r.users}</td>
+                        <td className="right">{formatRate(r.messagesPerSecond)}</td>
+                        <td className="right">
+                          <button className="link" onClick={() => setRoom(r.room)} aria-label={`Watch ${r.room}`}>
+                            {room === r.room ? 'watching' : 'watch'}
+                          </button>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Card>
+            <Card title="Connections">
+              <table className="table" data-testid="connections-table">
+                <thead>
+                  <tr>
+                    <th>User</th>
+                    <th className="right">Connections</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {stats.byUser.slice(0, 12).map((u) => (
+                    <tr key={u.user}>
+                      <td className="mono">{u.user}</td>
+                      <td className="right">{u.connections}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              {stats.byNode.length > 0 && (
+                <p className="muted small">
+                  By node:{' '}
+                  {stats.byNode.map((n) => (
+                    <span key={n.node} className="mono" style={{ marginRight: 12 }}>
+                      {n.node === stats.node ? `${n.node} (this)` : n.node}: {n.connections}
+                    </span>
+                  ))}
+                </p>
+              )}
+            </Card>
+          </div>
+          <div style={two}>
+            <Card title="Lanes and delivery">
+              <table className="table" data-testid="lanes-table">
+                <tbody>
+                  <tr>
+                    <td>Queued (high / normal / low)</td>
+                    <td className="right mono">
+                      {stats.lanes.high} / {stats.lanes.normal} / {stats.lanes.low}
+                    </td>
+                  </tr>
+                  <Row label="Dropped (shed under backpressure)" value={stats.totals.dropped} warn={stats.totals.dropped > 0} />
+                  <Row label="Coalesced (low lane, latest value kept)" value={stats.totals.coalesced} />
+                  <Row label="Resent awaiting ack" value={stats.totals.retried} />
+                  <Row label="Ack deadline passed" value={stats.totals.ackExpired} warn={stats.totals.ackExpired > 0} />
+                  <Row label="Inbound frames refused (rate limit)" value={stats.totals.rateLimited} warn={stats.totals.rateLimited > 0} />
+                  <Row
+                    label="Closed: buffer overflow / missed heartbeats"
+                    value={`${stats.totals.closedOverflow} / ${stats.totals.closedHeartbeat}`}
+                  />
+                </tbody>
+              </table>
+            </Card>
+            <Card title="Slow clients">
+              {stats.slowClients.length === 0 ? (
+                <p className="muted">Every client is keeping up.</p>
+              ) : (
+                <table className="table" data-testid="slow-table">
+                  <thead>
+                    <tr>
+                      <th>User</th>
+                      <th className="right">Held</th>
+                      <th className="right">Queued h/n/l</th>
+                      <th className="right">Dropped</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {stats.slowClients.map((c) => (
+                      <tr key={c.session}>
+                        <td className="mono">{c.user}</td>
+                        <td className="right">{formatBytes(c.heldBytes)}</td>
+                        <td className="right mono">
+                          {c.queued.high}/{c.queued.normal}/{c.queued.low}
+                        </td>
+                        <td className="right">{c.dropped}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Card>
+          </div>
+          {room !== null && <RoomTail room={room} onClose={() => setRoom(null)} />}
+          <PublishForm room={room} />
+        </>
+      )}
     </>
   );
+}
+
+function Row({ label, value, warn }: { label: string; value: number | string; warn?: boolean }) {
+  return (
+    <tr>
+      <td>{label}</td>
+      <td className="right mono" style={warn === true ? { color: 'var(--warn)' } : undefined}>
+        {value}
+      </td>
+    </tr>
+  );
+}
+
+/** The live tail and presence of one room, refreshed every second. */
+function RoomTail({ room, onClose }: { room: string; onClose: () => void }) {
+  const tail = useOperation('realtime.history', { room, limit: 15 }, { intervalMs: 1000 });
+  const presence = useOperation('realtime.presence', { room }, { intervalMs: 2000 });
+  const messages = [...(tail.data?.messages ?? [])].reverse();
+  return (
+    <Card title={`Room ${room}`}>
+      <ErrorBanner error={tail.error ?? presence.error} />
+      <p className="muted small">
+        Position:{' '}
+        <span className="mono">
+          {tail.data?.position === null || tail.data === undefined ? '—' : `${tail.data.position.epoch} @ ${tail.data.position.offset}`}
+        </span>
+        {' · '}Present:{' '}
+        {(presence.data?.members ?? []).map((m) => m.user + (typeof m.meta.name === 'string' ? ` (${m.meta.name})` : '')).join(', ') ||
+          'nobody'}
+        {' · '}
+        <button className="link" onClick={onClose}>
+          stop watching
+        </button>
+      </p>
+      {messages.length === 0 ? (
+        <p className="muted">No messages kept for this room (rooms under progress: and system: keep no history).</p>
+      ) : (
+        <table className="table" data-testid="tail-table">
+          <thead>
+            <tr>
+              <th className="right">Offset</th>
+              <th>At</th>
+              <th>From</th>
+              <th>Lane</th>
+              <th>Data</th>
+            </tr>
+          </thead>
+          <tbody>
+            {messages.map((m) => (
+              <tr key={m.mid}>
+                <td className="right mono">{m.offset}</td>
+                <td className="muted small">{new Date(m.at).toLocaleTimeString()}</td>
+                <td className="mono">{m.from}</td>
+                <td>{m.lane}</td>
+                <td className="mono" style={{ maxWidth: 420, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}>
+                  {JSON.stringify(m.data)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Card>
+  );
+}
+
+function PublishForm({ room }: { room: string | null }) {
+  const { role } = useSession();
+  const publish = useAction('realtime.publish');
+  const [target, setTarget] = useState(room ?? '');
+  const [data, setData] = useState('{"hello": "from the console"}');
+  const [parseError, setParseError] = useState<string | null>(null);
+  const [sent, setSent] = useState<string | null>(null);
+  useEffect(() => {
+    if (room !== null) setTarget(room);
+  }, [room]);
+  if (!roleAllows(role, 'operator')) return null;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+      setParseError(null);
+    } catch {
+      setParseError('The message is not valid JSON');
+      return;
+    }
+    const result = await publish.run({ room: target, data: value });
+    if (result !== undefined) setSent(`Published to ${target} at offset ${result.position.offset}`);
+  };
+
+  return (
+    <Card title="Publish to a room">
+      <ErrorBanner error={publish.error} onDismiss={publish.clearError} />
+      {parseError !== null && (
+        <div className="error-banner" role="alert">
+          {parseError}
+        </div>
+      )}
+      <form className="inline-form" onSubmit={(e) => void submit(e)}>
+        <label>
+          Room
+          <input value={target} onChange={(e) => setTarget(e.target.value)} placeholder="e.g. orders" required maxLength={128} />
+        </label>
+        <label>
+          Message (JSON)
+          <input value={data} onChange={(e) => setData(e.target.value)} style={{ minWidth: 360 }} />
+        </label>
+        <button type="submit" className="primary" disabled={publish.pending || target.trim() === ''}>
+          Publish
+        </button>
+      </form>
+      {sent !== null && <p className="muted small">{sent}</p>}
+    </Card>
+  );
+}
+
+/** Two lines over the last samples; hand-drawn SVG, since the console has no chart library. */
+function RateChart({ samples }: { samples: readonly Sample[] }) {
+  const width = 1000;
+  const height = 140;
+  if (samples.length < 2) return <p className="muted small">The chart fills in as the hub reports (every 2 s).</p>;
+  const max = Math.max(1, ...samples.map((s) => Math.max(s.delivered, s.published)));
+  const x = (i: number) => (i / (WINDOW - 1)) * width;
+  const y = (v: number) => height - 4 - (v / max) * (height - 12);
+  const line = (pick: (s: Sample) => number) =>
+    samples.map((s, i) => `${i === 0 ? 'M' : 'L'}${x(i + WINDOW - samples.length).toFixed(1)},${y(pick(s)).toFixed(1)}`).join(' ');
+  return (
+    <div data-testid="rate-chart">
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        width="100%"
+        height={height}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label="Messages per second"
+      >
+        <line x1="0" x2={width} y1={y(max)} y2={y(max)} stroke="var(--border)" strokeDasharray="4 4" />
+        <line x1="0" x2={width} y1={y(0)} y2={y(0)} stroke="var(--border)" />
+        <path d={line((s) => s.delivered)} fill="none" stroke="var(--accent)" strokeWidth="2" vectorEffect="non-scaling-stroke" />
+        <path d={line((s) => s.published)} fill="none" stroke="var(--ok)" strokeWidth="2" vectorEffect="non-scaling-stroke" />
+      </svg>
+      <p className="muted small">
+        <span style={{ color: 'var(--accent)' }}>■</span> delivered/s (peak {formatRate(max)}){' '}
+        <span style={{ color: 'var(--ok)', marginLeft: 12 }}>■</span> published/s
+      </p>
+    </div>
+  );
+}
+
+function formatRate(value: number): string {
+  if (value >= 10_000) return `${(value / 1000).toFixed(0)}k`;
+  if (value >= 1000) return `${(value / 1000).toFixed(1)}k`;
+  return value >= 10 ? value.toFixed(0) : value.toFixed(1);
+}
+
+function formatBytes(value: number): string {
+  if (value >= 1024 * 1024) return `${(value / 1024 / 1024).toFixed(1)} MiB`;
+  if (value >= 1024) return `${(value / 1024).toFixed(0)} KiB`;
+  return `${value} B`;
 }

@@ -1,0 +1,404 @@
+// `npm run bench -- realtime`: the hub beside a plain `ws` server and socket.io, each in its own
+// process, with load generators in child processes on 127.0.0.1. One JSON line per figure on stdout.
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { median, progress, report } from '../lib';
+import { RealtimeClient } from '../../main/realtime/client';
+import { startRedis } from '../../test/helpers/redis-server';
+import WebSocket from 'ws';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const here = import.meta.dirname;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A child process answering one IPC message per command. */
+class Child {
+  readonly proc: ChildProcess;
+  #waiting: ((m: any) => void)[] = [];
+  readonly first: Promise<any>;
+
+  constructor(script: string, args: string[] = [], execArgv: string[] = ['--import', 'tsx']) {
+    this.proc = fork(join(here, script), args, {
+      execArgv,
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    this.first = new Promise((resolve) => this.#waiting.push(resolve));
+    this.proc.on('message', (m) => this.#waiting.shift()?.(m));
+  }
+
+  ask(command: unknown, timeoutMs = 120_000): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(command).slice(0, 80)}`)), timeoutMs);
+      this.#waiting.push((m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      this.proc.send(command as never);
+    });
+  }
+
+  kill(): void {
+    this.proc.kill('SIGKILL');
+  }
+}
+
+type Kind = 'ours' | 'ws' | 'sio';
+interface Server {
+  kind: Kind;
+  child: Child;
+  url: string;
+  token: string;
+}
+
+async function startServer(kind: Kind, redisUrl = '', dataDir = ''): Promise<Server & { dataDir: string }> {
+  const child = new Child('server.ts', [kind, redisUrl, dataDir], ['--expose-gc', '--import', 'tsx']);
+  const first = await child.first;
+  return {
+    kind,
+    child,
+    url: first.url,
+    token: first.token,
+    dataDir: first.dataDir ?? '',
+  };
+}
+
+async function generators(count: number): Promise<Child[]> {
+  const list = Array.from({ length: count }, () => new Child('load.ts'));
+  await Promise.all(list.map((g) => g.first));
+  return list;
+}
+
+async function connect(gens: Child[], server: Server, total: number, kind: string = server.kind, extra: object = {}): Promise<number> {
+  const each = Math.ceil(total / gens.length);
+  const replies = await Promise.all(
+    gens.map((g) =>
+      g.ask({
+        cmd: 'connect',
+        kind,
+        url: server.url,
+        token: server.token,
+        count: each,
+        ...extra,
+      }),
+    ),
+  );
+  return replies.reduce((n, r) => n + r.connected, 0);
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/** Publishes `count` messages as fast as the server goes; returns deliveries per second and latencies. */
+async function fanoutRound(server: Server, gens: Child[], subscribers: number, count: number, size: number, perSecond?: number) {
+  await Promise.all(gens.map((g) => g.ask({ cmd: 'reset' })));
+  const { started, cpuMs } = await server.child.ask({
+    cmd: 'publish',
+    count,
+    size,
+    perSecond,
+  });
+  const expected = subscribers * count;
+  const deadline = Date.now() + 30_000;
+  let reports: any[] = [];
+  for (;;) {
+    reports = await Promise.all(gens.map((g) => g.ask({ cmd: 'report' })));
+    const got = reports.reduce((n, r) => n + r.received, 0);
+    if (got >= expected || Date.now() > deadline) break;
+    await sleep(50);
+  }
+  const received = reports.reduce((n, r) => n + r.received, 0);
+  const lastAt = Math.max(...reports.map((r) => r.lastAt));
+  const latencies = reports.flatMap((r) => r.latencies as number[]);
+  return {
+    rate: received / ((lastAt - started) / 1000),
+    received,
+    expected,
+    latencies,
+    cpuUsPerDelivery: (cpuMs * 1000) / Math.max(1, received),
+  };
+}
+
+async function benchFanout(): Promise<void> {
+  const SUBS = 5000;
+  const COUNT = 20;
+  const SIZE = 100;
+  progress(`fanout: starting ours, ws and socket.io servers and ${SUBS} subscribers each`);
+  const servers = {
+    ws: await startServer('ws'),
+    ours: await startServer('ours'),
+    sio: await startServer('sio'),
+  };
+  const gens = {
+    ws: await generators(2),
+    ours: await generators(2),
+    sio: await generators(2),
+  };
+  for (const kind of ['ws', 'ours', 'sio'] as const) {
+    const n = await connect(gens[kind], servers[kind], SUBS);
+    progress(`  ${kind}: ${n} subscribers connected`);
+  }
+  const rounds: Record<Kind, number[]> = { ws: [], ours: [], sio: [] };
+  const cpu: Record<Kind, number[]> = { ws: [], ours: [], sio: [] };
+  for (let i = 0; i < ROUNDS; i += 1) {
+    for (const kind of ['ws', 'ours', 'sio'] as const) {
+      const r = await fanoutRound(servers[kind], gens[kind], SUBS, COUNT, SIZE);
+      rounds[kind].push(r.rate);
+      cpu[kind].push(r.cpuUsPerDelivery);
+      progress(
+        `  round ${i + 1} ${kind}: ${Math.round(r.rate)} msg/s (${r.received}/${r.expected}), ${r.cpuUsPerDelivery.toFixed(1)} µs server CPU per delivery`,
+      );
+    }
+  }
+  const ours = median(rounds.ours);
+  report({
+    bench: 'realtime.fanout',
+    ours,
+    baseline: median(rounds.ws),
+    unit: 'msg/s',
+    subscribers: SUBS,
+    payload_bytes: SIZE,
+    rounds: ROUNDS,
+    ours_rounds: rounds.ours.map(Math.round),
+    baseline_rounds: rounds.ws.map(Math.round),
+    ours_cpu_us_per_msg: Number(median(cpu.ours).toFixed(2)),
+    baseline_cpu_us_per_msg: Number(median(cpu.ws).toFixed(2)),
+  });
+  report({
+    bench: 'realtime.fanout-socketio',
+    ours,
+    baseline: median(rounds.sio),
+    unit: 'msg/s',
+    subscribers: SUBS,
+    payload_bytes: SIZE,
+    rounds: ROUNDS,
+    baseline_rounds: rounds.sio.map(Math.round),
+    baseline_cpu_us_per_msg: Number(median(cpu.sio).toFixed(2)),
+  });
+
+  // Latency at half the peak: publications per second = half the delivered rate / subscribers.
+  const perSecond = Math.max(1, ours / 2 / SUBS);
+  const duration = 3;
+  const p99s: number[] = [];
+  const baseP99s: number[] = [];
+  for (let i = 0; i < ROUNDS; i += 1) {
+    const b = await fanoutRound(servers.ws, gens.ws, SUBS, Math.round(perSecond * duration), SIZE, median(rounds.ws) / 2 / SUBS);
+    baseP99s.push(percentile(b.latencies, 99));
+    const r = await fanoutRound(servers.ours, gens.ours, SUBS, Math.round(perSecond * duration), SIZE, perSecond);
+    p99s.push(percentile(r.latencies, 99));
+    progress(
+      `  latency round ${i + 1}: ours p99 ${p99s.at(-1)?.toFixed(1)} ms at ${perSecond.toFixed(1)} pub/s, ws p99 ${baseP99s.at(-1)?.toFixed(1)} ms`,
+    );
+  }
+  report({
+    bench: 'realtime.latency',
+    ours: Number(median(p99s).toFixed(2)),
+    unit: 'ms p99',
+    baseline: null,
+    subscribers: SUBS,
+    publications_per_second: Number(perSecond.toFixed(2)),
+    ws_p99_ms: Number(median(baseP99s).toFixed(2)),
+    rounds: ROUNDS,
+  });
+
+  for (const kind of ['ws', 'ours', 'sio'] as const) {
+    await Promise.all(gens[kind].map((g) => g.ask({ cmd: 'close' })));
+    await servers[kind].child.ask({ cmd: 'stop' }).catch(() => servers[kind].child.kill());
+  }
+}
+
+async function benchMemory(): Promise<void> {
+  const CONNECTIONS = 10_000;
+  const per: Record<'ours' | 'ws', number[]> = { ours: [], ws: [] };
+  for (let i = 0; i < ROUNDS; i += 1) {
+    for (const kind of ['ws', 'ours'] as const) {
+      const server = await startServer(kind);
+      const gens = await generators(4);
+      await sleep(300);
+      const before = (await server.child.ask({ cmd: 'rss' })).rss as number;
+      const n = await connect(gens, server, CONNECTIONS, kind === 'ours' ? 'ours-idle' : 'ws');
+      await sleep(1000);
+      const after = (await server.child.ask({ cmd: 'rss' })).rss as number;
+      per[kind].push((after - before) / 1024 / n);
+      progress(`  memory round ${i + 1} ${kind}: ${n} connections, ${((after - before) / 1024 / n).toFixed(2)} KB each`);
+      await Promise.all(gens.map((g) => g.ask({ cmd: 'close' })));
+      await server.child.ask({ cmd: 'stop' }).catch(() => server.child.kill());
+    }
+  }
+  // Lower is better, so the ratio is baseline ÷ ours... reported as the issue asks: ours and baseline in KB.
+  report({
+    bench: 'realtime.memory-per-connection',
+    ours: Number(median(per.ours).toFixed(2)),
+    baseline: Number(median(per.ws).toFixed(2)),
+    unit: 'KB/connection',
+    connections: CONNECTIONS,
+    rounds: ROUNDS,
+    ours_rounds: per.ours.map((x) => Number(x.toFixed(2))),
+    baseline_rounds: per.ws.map((x) => Number(x.toFixed(2))),
+  });
+}
+
+async function benchSlowConsumer(): Promise<void> {
+  // 5% slow. Big enough frames that a slow reader's backlog outgrows the kernel's socket buffers
+  // and reaches the hub's (the cap is what is under test), small enough that 2 cores keep up.
+  const HEALTHY = 190;
+  const SLOW = 10;
+  const SIZE = 16 * 1024;
+  const RATE = 20;
+  const COUNT = RATE * 5;
+  const p99 = { with: [] as number[], without: [] as number[] };
+  let maxHeld = 0;
+  for (let i = 0; i < ROUNDS; i += 1) {
+    for (const withSlow of [false, true]) {
+      const server = await startServer('ours');
+      const healthy = await generators(2);
+      await connect(healthy, server, HEALTHY, 'ours');
+      const slowGen = withSlow ? await generators(1) : [];
+      if (withSlow)
+        await connect(slowGen, server, SLOW, 'slow', {
+          slowBytesPerSecond: (SIZE * RATE) / 10,
+        });
+      const r = await fanoutRound(server, healthy, HEALTHY, COUNT, SIZE, RATE);
+      const value = percentile(r.latencies, 99);
+      (withSlow ? p99.with : p99.without).push(value);
+      if (withSlow) maxHeld = Math.max(maxHeld, (await server.child.ask({ cmd: 'stats' })).maxHeld as number);
+      progress(`  slow-consumer round ${i + 1} ${withSlow ? 'with' : 'without'} slow clients: healthy p99 ${value.toFixed(2)} ms`);
+      await Promise.all([...healthy, ...slowGen].map((g) => g.ask({ cmd: 'close' })));
+      await server.child.ask({ cmd: 'stop' }).catch(() => server.child.kill());
+    }
+  }
+  const withP = median(p99.with);
+  const withoutP = median(p99.without);
+  report({
+    bench: 'realtime.slow-consumer',
+    ours: Number((withP / withoutP).toFixed(3)),
+    baseline: null,
+    unit: 'p99 ratio (with ÷ without slow clients)',
+    healthy: HEALTHY,
+    slow: SLOW,
+    payload_bytes: SIZE,
+    publications_per_second: RATE,
+    p99_with_ms: Number(withP.toFixed(2)),
+    p99_without_ms: Number(withoutP.toFixed(2)),
+    slow_max_held_bytes: maxHeld,
+    cap_bytes: 1024 * 1024,
+    rounds: ROUNDS,
+  });
+}
+
+async function benchRecovery(): Promise<void> {
+  const CLIENTS = 1000;
+  const ROOMS = Array.from({ length: 10 }, (_, i) => `rec-${i}`);
+  const redis = await startRedis();
+  try {
+    const a = await startServer('ours', redis.url);
+    const b = await startServer('ours', redis.url, a.dataDir);
+    const publisherB = new RealtimeClient({
+      url: `${b.url}`,
+      token: a.token,
+      WebSocket: WebSocket as never,
+    });
+    const publisherA = new RealtimeClient({
+      url: a.url,
+      token: a.token,
+      WebSocket: WebSocket as never,
+      reconnect: false,
+    });
+    for (const room of ROOMS) await publisherB.publish(room, { warmup: true });
+    progress(`recovery: ${CLIENTS} clients over two nodes on one redis-server`);
+    const gens = Array.from({ length: 2 }, () => new Child('recover-load.ts'));
+    await Promise.all(gens.map((g) => g.first));
+    const connected = await Promise.all(
+      gens.map((g) =>
+        g.ask(
+          {
+            cmd: 'connect',
+            urls: [a.url, b.url],
+            token: a.token,
+            count: CLIENTS / 2,
+            rooms: ROOMS,
+            roomsEach: 2,
+          },
+          180_000,
+        ),
+      ),
+    );
+    progress(`  connected: ${connected.map((c) => c.connected).join(' + ')}`);
+    const acked: Record<string, { epoch: string; offsets: number[] }> = {};
+    let publishing = true;
+    const publishLoop = async (client: RealtimeClient) => {
+      let i = 0;
+      while (publishing) {
+        const room = ROOMS[i % ROOMS.length] as string;
+        i += 1;
+        try {
+          const { position } = await client.publish(room, { i });
+          const entry = (acked[room] ??= {
+            epoch: position.epoch,
+            offsets: [],
+          });
+          if (entry.epoch === position.epoch) entry.offsets.push(position.offset);
+        } catch {
+          // not acknowledged: not counted
+        }
+        await sleep(20);
+      }
+    };
+    const loops = [publishLoop(publisherA), publishLoop(publisherB)];
+    for (let t = 0; t < 8; t += 1) {
+      await sleep(500);
+      await Promise.all(gens.map((g) => g.ask({ cmd: 'chaos', share: 0.02 })));
+      if (t === 4) {
+        progress('  killing node A');
+        a.child.kill();
+      }
+    }
+    publishing = false;
+    await Promise.all(loops);
+    await sleep(3000);
+    const results = await Promise.all(gens.map((g) => g.ask({ cmd: 'verify', acked }, 60_000)));
+    const total = results.reduce((n, r) => n + r.total, 0);
+    const good = results.reduce((n, r) => n + r.good, 0);
+    const resume = results.flatMap((r) => r.resumeMs as number[]);
+    report({
+      bench: 'realtime.recovery',
+      ours: Number((good / Math.max(1, total)).toFixed(5)),
+      baseline: null,
+      unit: 'share of acked publications received once, in order, or covered by a gap',
+      resume_p99_ms: Number(percentile(resume, 99).toFixed(1)),
+      resume_p50_ms: Number(percentile(resume, 50).toFixed(1)),
+      not_connected_at_end: results.reduce((n, r) => n + r.notConnected, 0),
+      reconnects: resume.length,
+      checked: total,
+      out_of_order: results.reduce((n, r) => n + r.outOfOrder, 0),
+      duplicates: results.reduce((n, r) => n + r.duplicates, 0),
+      clients: CLIENTS,
+      rounds: 1,
+    });
+    publisherA.close();
+    publisherB.close();
+    await Promise.all(gens.map((g) => g.ask({ cmd: 'close' })));
+    await b.child.ask({ cmd: 'stop' }).catch(() => b.child.kill());
+  } finally {
+    await redis.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const only = process.env.BENCH_ONLY?.split(',');
+  const suites: [string, () => Promise<void>][] = [
+    ['fanout', benchFanout],
+    ['memory', benchMemory],
+    ['slow-consumer', benchSlowConsumer],
+    ['recovery', benchRecovery],
+  ];
+  for (const [name, run] of suites) {
+    if (only !== undefined && !only.includes(name)) continue;
+    progress(`== realtime ${name}`);
+    await run();
+  }
+  process.exit(0);
+}
+
+void main();

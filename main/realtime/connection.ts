@@ -1,0 +1,296 @@
+import type { WebSocket } from 'ws';
+import type { Caller } from '../security/caller';
+import { closeCodes, type Lane } from './client/frames';
+import { TokenBucket } from './token-bucket';
+
+interface Queued {
+  data: Buffer;
+  key: string;
+}
+
+export interface SendOptions {
+  lane: Lane;
+  /** Low lane: replaces a queued frame with the same key. */
+  key?: string;
+  /** False for frames that must arrive (ack-required, replies): when they cannot, the connection is closed. */
+  droppable?: boolean;
+  /** Room messages: recorded as a gap when dropped. */
+  room?: string;
+  epoch?: string;
+  offset?: number;
+  /** Set on a room frame held during a replay that must be acknowledged. */
+  ackMid?: string;
+}
+
+interface PendingAck {
+  data: Buffer;
+  lane: Lane;
+  deadline: number;
+  nextAt: number;
+  attempts: number;
+}
+
+export interface ConnectionLimits {
+  readonly maxBufferedBytes: number;
+  readonly highWaterBytes: number;
+  readonly rateLimitPerSecond: number;
+  readonly rateBurst: number;
+  readonly ackRetryMs: number;
+  readonly ackDeadlineMs: number;
+}
+
+const TEXT = { binary: false } as const;
+const LANE_ORDER: readonly Lane[] = ['high', 'normal', 'low'];
+
+/**
+ * One authenticated client: its lanes, its share of the outgoing buffer, its inbound rate limit,
+ * its unacknowledged messages and its heartbeat. Frames go straight to the socket while the socket
+ * buffer is under the high-water mark; past it they queue per lane and drain high → normal → low as
+ * the socket empties. Past the byte cap, low is shed first, then new normal frames (with a gap frame
+ * to say so); a frame that may not be dropped closes the connection, telling it to resume.
+ */
+export class Connection {
+  readonly rooms = new Set<string>();
+  /** Rooms being replayed: live frames wait here until the replay has gone out. */
+  readonly replaying = new Map<string, { offset: number; frames: { offset: number; data: Buffer; options: SendOptions }[] }>();
+  readonly #queues: Record<Lane, Queued[]> = { high: [], normal: [], low: [] };
+  #queuedBytes = 0;
+  #waitingForDrain = false;
+  #missedPings = 0;
+  #closed = false;
+  readonly #bucket: TokenBucket;
+  readonly #pendingAcks = new Map<string, PendingAck>();
+  readonly #pendingGaps = new Map<string, { epoch: string; from: number; to: number }>();
+  readonly stats = { sent: 0, dropped: 0, coalesced: 0, retried: 0, ackExpired: 0, received: 0, rateLimited: 0 };
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly caller: Caller,
+    readonly session: string,
+    readonly user: string,
+    private readonly limits: ConnectionLimits,
+    now: number,
+    private readonly onOverflow: (connection: Connection) => void,
+  ) {
+    this.#bucket = new TokenBucket(limits.rateLimitPerSecond, limits.rateBurst, now);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Bytes this connection holds: in the socket plus in its lanes. */
+  get heldBytes(): number {
+    return this.ws.bufferedAmount + this.#queuedBytes;
+  }
+
+  queueDepths(): Record<Lane, number> {
+    return { high: this.#queues.high.length, normal: this.#queues.normal.length, low: this.#queues.low.length };
+  }
+
+  get pendingAckCount(): number {
+    return this.#pendingAcks.size;
+  }
+
+  /** Inbound frame admitted by the rate limit? */
+  admit(now: number): boolean {
+    this.stats.received += 1;
+    this.#missedPings = 0;
+    if (this.#bucket.take(now)) return true;
+    this.stats.rateLimited += 1;
+    return false;
+  }
+
+  send(data: Buffer, options: SendOptions): void {
+    if (this.#closed) return;
+    if (options.room !== undefined && this.#pendingGaps.size > 0) this.#flushGap(options.room, options.lane);
+    if (this.#queuedBytes === 0 && this.ws.bufferedAmount < this.limits.highWaterBytes) {
+      this.#write(data);
+      return;
+    }
+    if (this.heldBytes + data.length > this.limits.maxBufferedBytes) {
+      this.#shed('low');
+      if (this.heldBytes + data.length > this.limits.maxBufferedBytes) {
+        if (options.lane === 'high' || options.droppable === false) {
+          this.#overflow();
+          return;
+        }
+        this.stats.dropped += 1;
+        this.#recordGap(options);
+        return;
+      }
+    }
+    this.#enqueue(data, options.lane, options.key ?? '');
+    this.#scheduleDrain();
+  }
+
+  /** Sends a frame the client must acknowledge (by `mid`), and resends it until it does or the deadline passes. */
+  sendWithAck(mid: string, data: Buffer, options: SendOptions, now: number): void {
+    this.#pendingAcks.set(mid, {
+      data,
+      lane: options.lane,
+      deadline: now + this.limits.ackDeadlineMs,
+      nextAt: now + this.limits.ackRetryMs,
+      attempts: 1,
+    });
+    this.send(data, { ...options, droppable: false });
+  }
+
+  ack(mid: string): boolean {
+    return this.#pendingAcks.delete(mid);
+  }
+
+  /** Resends due unacknowledged messages; drops those past their deadline. */
+  retryAcks(now: number): void {
+    for (const [mid, pending] of this.#pendingAcks) {
+      if (now >= pending.deadline) {
+        this.#pendingAcks.delete(mid);
+        this.stats.ackExpired += 1;
+      } else if (now >= pending.nextAt) {
+        pending.attempts += 1;
+        pending.nextAt = now + this.limits.ackRetryMs * Math.min(8, 2 ** (pending.attempts - 1));
+        this.stats.retried += 1;
+        this.send(pending.data, { lane: pending.lane, droppable: false });
+      }
+    }
+  }
+
+  /** Called every ping interval: false once two pings went unanswered (the caller closes it). */
+  heartbeat(): boolean {
+    if (this.#missedPings >= 2) return false;
+    this.#missedPings += 1;
+    try {
+      this.ws.ping();
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
+  pong(): void {
+    this.#missedPings = 0;
+  }
+
+  markClosed(): void {
+    this.#closed = true;
+    this.#queues.high.length = 0;
+    this.#queues.normal.length = 0;
+    this.#queues.low.length = 0;
+    this.#queuedBytes = 0;
+    this.#pendingAcks.clear();
+  }
+
+  #write(data: Buffer): void {
+    this.stats.sent += 1;
+    if (!this.#waitingForDrain && this.ws.bufferedAmount + data.length >= this.limits.highWaterBytes) {
+      this.#waitingForDrain = true;
+      // ws has no 'drain' event of its own; a send callback fires once that frame is handed to the kernel.
+      this.ws.send(data, TEXT, this.#onDrain);
+    } else {
+      this.ws.send(data, TEXT);
+    }
+  }
+
+  readonly #onDrain = (): void => {
+    this.#waitingForDrain = false;
+    this.#pump();
+  };
+
+  #scheduleDrain(): void {
+    if (!this.#waitingForDrain) this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#closed) return;
+    while (this.#queuedBytes > 0 && this.ws.bufferedAmount < this.limits.highWaterBytes) {
+      const item = this.#dequeue();
+      if (item === undefined) break;
+      this.#write(item.data);
+      if (this.#waitingForDrain) return;
+    }
+    if (this.#queuedBytes === 0 && this.#pendingGaps.size > 0 && this.ws.bufferedAmount < this.limits.highWaterBytes) {
+      for (const room of [...this.#pendingGaps.keys()]) this.#flushGap(room, 'normal');
+    }
+    // Still over the mark with nothing in flight to call us back: poll the socket shortly.
+    if (this.#queuedBytes > 0 && !this.#waitingForDrain) {
+      this.#waitingForDrain = true;
+      setTimeout(this.#onDrain, 5).unref();
+    }
+  }
+
+  #enqueue(data: Buffer, lane: Lane, key: string): void {
+    const queue = this.#queues[lane];
+    if (lane === 'low' && key !== '') {
+      const index = queue.findIndex((q) => q.key === key);
+      if (index >= 0) {
+        const old = queue[index] as Queued;
+        this.#queuedBytes -= old.data.length;
+        queue.splice(index, 1);
+        this.stats.coalesced += 1;
+      }
+    }
+    queue.push({ data, key });
+    this.#queuedBytes += data.length;
+  }
+
+  #dequeue(): Queued | undefined {
+    for (const lane of LANE_ORDER) {
+      const item = this.#queues[lane].shift();
+      if (item !== undefined) {
+        this.#queuedBytes -= item.data.length;
+        return item;
+      }
+    }
+    return undefined;
+  }
+
+  #shed(lane: Lane): void {
+    const queue = this.#queues[lane];
+    this.stats.dropped += queue.length;
+    for (const item of queue) this.#queuedBytes -= item.data.length;
+    queue.length = 0;
+  }
+
+  #recordGap(options: SendOptions): void {
+    if (options.room === undefined || options.offset === undefined || options.epoch === undefined) return;
+    const gap = this.#pendingGaps.get(options.room);
+    if (gap === undefined || gap.epoch !== options.epoch)
+      this.#pendingGaps.set(options.room, { epoch: options.epoch, from: options.offset, to: options.offset });
+    else gap.to = Math.max(gap.to, options.offset);
+  }
+
+  #flushGap(room: string, lane: Lane): void {
+    const gap = this.#pendingGaps.get(room);
+    if (gap === undefined) return;
+    this.#pendingGaps.delete(room);
+    const frame = {
+      type: 'gap',
+      room,
+      epoch: gap.epoch,
+      from: gap.from,
+      to: gap.to,
+      reason: 'dropped',
+      position: { epoch: gap.epoch, offset: gap.to },
+    };
+    const data = Buffer.from(JSON.stringify(frame));
+    if (this.#queuedBytes === 0 && this.ws.bufferedAmount < this.limits.highWaterBytes) this.#write(data);
+    else this.#enqueue(data, lane, '');
+  }
+
+  #overflow(): void {
+    if (this.#closed) return;
+    this.markClosed();
+    this.onOverflow(this);
+    try {
+      this.ws.close(closeCodes.overflow, 'overflow: reconnect and resume');
+    } catch {
+      // already closing
+    }
+    // The close frame waits behind a full buffer; do not hold its memory for long.
+    setTimeout(() => this.ws.terminate(), 1000).unref();
+  }
+}

@@ -1,0 +1,23 @@
+import type { Migration } from '../store/migration';
+
+export const realtimeMigrations: readonly Migration[] = [
+  {
+    scope: 'realtime',
+    version: 1,
+    name: 'room streams and history (single machine)',
+    up: `
+      CREATE TABLE realtime_rooms (
+        room TEXT PRIMARY KEY,
+        epoch TEXT NOT NULL,
+        last_offset INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE realtime_history (
+        room TEXT NOT NULL,
+        offset INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        frame TEXT NOT NULL,
+        PRIMARY KEY (room, offset)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+];

@@ -1,0 +1,77 @@
+import type { Role } from '../../contract/roles';
+import type { Lane } from './client/frames';
+
+export interface RoomRule {
+  /** Rooms whose name starts with this prefix ('' matches every room); the longest match wins. */
+  readonly prefix: string;
+  /** Least role that may subscribe, or `none` (server only). */
+  readonly subscribeRole: Role | 'none';
+  readonly publishRole: Role | 'none';
+  /** When set, the caller's key must also hold this scope (or `*`). */
+  readonly subscribeScope?: string;
+  readonly publishScope?: string;
+  /** The lane room messages ride in unless a publish says otherwise. */
+  readonly lane: Lane;
+  /** Keep a history (count and age bound) for replay after reconnect. */
+  readonly history: boolean;
+}
+
+export interface HubOptions {
+  /** Server ping every this many ms; a connection that misses two is closed (default 15 000). */
+  readonly pingIntervalMs: number;
+  /** Time to authenticate with a first `auth` frame when no Authorization header came (5 000). */
+  readonly authDeadlineMs: number;
+  /** Largest inbound frame in bytes (64 KiB); bigger closes the connection with 1009. */
+  readonly maxPayloadBytes: number;
+  /** Outgoing cap per connection, bytes in the socket plus queued (1 MiB). */
+  readonly maxBufferedBytes: number;
+  /** Above this many bytes in the socket, new frames queue in lanes instead of being written (64 KiB). */
+  readonly highWaterBytes: number;
+  /** Inbound frames per second per connection (100), with bursts up to `rateBurst` (200). */
+  readonly rateLimitPerSecond: number;
+  readonly rateBurst: number;
+  /** Messages kept per room (1 000) and their age bound (1 h). */
+  readonly historyMaxCount: number;
+  readonly historyMaxAgeMs: number;
+  /** Ack-required messages are resent every `ackRetryMs` (1 000) until acked or `ackDeadlineMs` (30 000) passes. */
+  readonly ackRetryMs: number;
+  readonly ackDeadlineMs: number;
+  /** Presence entries of a node expire this long after its last refresh (3 × ping interval when 0). */
+  readonly presenceTtlMs: number;
+  /** Off by default: per-connection zlib contexts cost ~300 KB each (ws #1617) and CPU on every frame. */
+  readonly perMessageDeflate: boolean;
+  readonly rooms: readonly RoomRule[];
+}
+
+export const defaultRoomRules: readonly RoomRule[] = [
+  { prefix: '', subscribeRole: 'viewer', publishRole: 'operator', lane: 'normal', history: true },
+  // Server-published: progress of jobs, backups, health, cache stats; latest value per key matters.
+  { prefix: 'progress:', subscribeRole: 'viewer', publishRole: 'none', lane: 'low', history: false },
+  { prefix: 'system:', subscribeRole: 'viewer', publishRole: 'none', lane: 'normal', history: false },
+  { prefix: 'alerts:', subscribeRole: 'viewer', publishRole: 'operator', lane: 'high', history: true },
+];
+
+export const defaultHubOptions: HubOptions = {
+  pingIntervalMs: 15_000,
+  authDeadlineMs: 5_000,
+  maxPayloadBytes: 64 * 1024,
+  maxBufferedBytes: 1024 * 1024,
+  highWaterBytes: 64 * 1024,
+  rateLimitPerSecond: 100,
+  rateBurst: 200,
+  historyMaxCount: 1_000,
+  historyMaxAgeMs: 60 * 60 * 1000,
+  ackRetryMs: 1_000,
+  ackDeadlineMs: 30_000,
+  presenceTtlMs: 0,
+  perMessageDeflate: false,
+  rooms: defaultRoomRules,
+};
+
+export function hubOptions(overrides: Partial<HubOptions> = {}): HubOptions {
+  return { ...defaultHubOptions, ...overrides };
+}
+
+export function presenceTtl(options: HubOptions): number {
+  return options.presenceTtlMs > 0 ? options.presenceTtlMs : options.pingIntervalMs * 3;
+}

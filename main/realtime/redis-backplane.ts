@@ -1,0 +1,288 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger';
+import type { Lane, PresenceMember, Position } from './client/frames';
+import type { Backplane, BackplaneStats, Envelope, HistoryRead, RoomDraft } from './backplane';
+import { newEpoch } from './local-backplane';
+import {
+  presenceJoinScript,
+  presenceLeaveScript,
+  presenceListScript,
+  presenceRefreshScript,
+  publishScript,
+  readScript,
+} from './redis-scripts';
+
+const PREFIX = 'ph:rt:';
+/** `{room}` is a hash tag: a room's keys share one Cluster slot, so the Lua scripts may touch them together. */
+const keys = (room: string) => ({
+  epoch: `${PREFIX}{${room}}:e`,
+  seq: `${PREFIX}{${room}}:n`,
+  stream: `${PREFIX}{${room}}:s`,
+  presence: `${PREFIX}{${room}}:p`,
+});
+const roomChannel = (room: string) => `${PREFIX}r:${room}`;
+const userChannel = (user: string) => `${PREFIX}u:${user}`;
+const ALL_CHANNEL = `${PREFIX}all`;
+const NODES_KEY = `${PREFIX}nodes`;
+const NL = 0x0a;
+
+type ScriptClient = Redis & {
+  phPublish(e: string, n: string, s: string, ...argv: string[]): Promise<[string, number]>;
+  phRead(
+    e: string,
+    n: string,
+    s: string,
+    start: string,
+    count: string,
+  ): Promise<[string | null, number, number, [string, string[]][], string | number]>;
+  phJoin(p: string, ...argv: string[]): Promise<number>;
+  phLeave(p: string, ...argv: string[]): Promise<number>;
+  phRefresh(p: string, ...argv: string[]): Promise<number>;
+  phList(p: string): Promise<string[]>;
+};
+
+export interface RedisBackplaneOptions {
+  readonly node: string;
+  readonly historyMaxCount: number;
+  readonly historyMaxAgeMs: number;
+  readonly presenceTtlMs: number;
+}
+
+/**
+ * Many nodes on one Redis: every room message is numbered, stored in a Redis Stream (bounded with
+ * `XADD MAXLEN ~`) and published on the room's channel in one Lua call; each node subscribes to the
+ * channels of rooms and users it has local connections for. Presence lives in a hash per room with
+ * a per-node expiry, so a node that dies drops out after the presence TTL.
+ */
+export class RedisBackplane implements Backplane {
+  readonly kind = 'redis';
+  readonly #cmd: ScriptClient;
+  readonly #sub: Redis;
+  #deliver: (envelope: Envelope) => void = () => undefined;
+
+  constructor(
+    client: Redis,
+    private readonly options: RedisBackplaneOptions,
+    private readonly logger: Logger,
+  ) {
+    this.#cmd = client.duplicate({ lazyConnect: true }) as ScriptClient;
+    this.#sub = client.duplicate({ lazyConnect: true });
+    for (const c of [this.#cmd, this.#sub]) c.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'realtime redis error'));
+    this.#cmd.defineCommand('phPublish', { numberOfKeys: 3, lua: publishScript });
+    this.#cmd.defineCommand('phRead', { numberOfKeys: 3, lua: readScript });
+    this.#cmd.defineCommand('phJoin', { numberOfKeys: 1, lua: presenceJoinScript });
+    this.#cmd.defineCommand('phLeave', { numberOfKeys: 1, lua: presenceLeaveScript });
+    this.#cmd.defineCommand('phRefresh', { numberOfKeys: 1, lua: presenceRefreshScript });
+    this.#cmd.defineCommand('phList', { numberOfKeys: 1, lua: presenceListScript });
+  }
+
+  async start(deliver: (envelope: Envelope) => void): Promise<void> {
+    this.#deliver = deliver;
+    this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel.toString(), message));
+    await Promise.all([this.#connect(this.#cmd), this.#connect(this.#sub)]);
+    await this.#sub.subscribe(ALL_CHANNEL).catch(() => undefined);
+  }
+
+  async #connect(client: Redis): Promise<void> {
+    try {
+      await client.connect();
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'realtime backplane: redis not reachable yet; retrying');
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.#cmd.hdel(NODES_KEY, this.options.node).catch(() => undefined);
+    for (const c of [this.#sub, this.#cmd]) {
+      try {
+        await c.quit();
+      } catch {
+        c.disconnect();
+      }
+    }
+  }
+
+  healthy(): boolean {
+    return this.#cmd.status === 'ready' && this.#sub.status === 'ready';
+  }
+
+  #onMessage(channel: string, message: Buffer): void {
+    const nl = message.indexOf(NL);
+    if (nl < 0) return;
+    const header = message.toString('utf8', 0, nl);
+    const frame = message.subarray(nl + 1);
+    if (header === 'P') {
+      this.#deliver({
+        kind: 'presence',
+        target: channel.slice(PREFIX.length + 2),
+        lane: 'normal',
+        ack: false,
+        mid: '',
+        key: '',
+        epoch: '',
+        offset: 0,
+        frame,
+      });
+      return;
+    }
+    // R|lane|ack|offset|epoch|mid|key  or  U|lane|ack|mid|key
+    const parts = header.split('|');
+    if (parts[0] === 'R') {
+      this.#deliver({
+        kind: 'room',
+        target: channel.slice(PREFIX.length + 2),
+        lane: parts[1] as Lane,
+        ack: parts[2] === '1',
+        offset: Number(parts[3]),
+        epoch: parts[4] ?? '',
+        mid: parts[5] ?? '',
+        key: parts.slice(6).join('|'),
+        frame,
+      });
+    } else if (parts[0] === 'U') {
+      const all = channel === ALL_CHANNEL;
+      this.#deliver({
+        kind: all ? 'all' : 'user',
+        target: all ? '' : channel.slice(PREFIX.length + 2),
+        lane: parts[1] as Lane,
+        ack: parts[2] === '1',
+        mid: parts[3] ?? '',
+        key: parts.slice(4).join('|'),
+        epoch: '',
+        offset: 0,
+        frame,
+      });
+    }
+  }
+
+  async publishRoom(room: string, draft: RoomDraft, history: boolean): Promise<Position> {
+    const k = keys(room);
+    const [epoch, offset] = await this.#cmd.phPublish(
+      k.epoch,
+      k.seq,
+      k.stream,
+      newEpoch(),
+      draft.head,
+      draft.tail,
+      String(this.options.historyMaxCount),
+      String(this.options.historyMaxAgeMs),
+      roomChannel(room),
+      `R|${draft.lane}|${draft.ack ? 1 : 0}|`,
+      `|${draft.mid}|${draft.key}`,
+      history ? '1' : '0',
+    );
+    return { epoch, offset: Number(offset) };
+  }
+
+  async publishDirect(
+    kind: 'user' | 'all',
+    target: string,
+    envelope: Omit<Envelope, 'kind' | 'target' | 'epoch' | 'offset'>,
+  ): Promise<void> {
+    const header = Buffer.from(`U|${envelope.lane}|${envelope.ack ? 1 : 0}|${envelope.mid}|${envelope.key}\n`);
+    await this.#cmd.publish(kind === 'all' ? ALL_CHANNEL : userChannel(target), Buffer.concat([header, envelope.frame]));
+  }
+
+  async watch(channel: { room: string } | { user: string }): Promise<void> {
+    await this.#sub.subscribe('room' in channel ? roomChannel(channel.room) : userChannel(channel.user));
+  }
+
+  unwatch(channel: { room: string } | { user: string }): void {
+    void this.#sub.unsubscribe('room' in channel ? roomChannel(channel.room) : userChannel(channel.user)).catch(() => undefined);
+  }
+
+  async position(room: string): Promise<Position | null> {
+    const k = keys(room);
+    const [epoch, seq] = await this.#cmd.mget(k.epoch, k.seq);
+    return epoch === null || epoch === undefined || seq === null || seq === undefined ? null : { epoch, offset: Number(seq) };
+  }
+
+  async read(room: string, afterOffset: number | undefined, limit: number, maxAgeMs: number): Promise<HistoryRead> {
+    const k = keys(room);
+    const start = afterOffset === undefined ? '-' : `${afterOffset + 1}-0`;
+    const [epoch, last, now, rawEntries, oldestId] = await this.#cmd.phRead(k.epoch, k.seq, k.stream, start, String(limit));
+    if (epoch === null) return { position: null, frames: [], oldest: 1 };
+    const position = { epoch, offset: Number(last) };
+    const entries = afterOffset === undefined ? [...rawEntries].reverse() : rawEntries;
+    const minAt = now - maxAgeMs;
+    const frames: { offset: number; frame: string }[] = [];
+    let oldest = oldestId === 0 || oldestId === '0' ? position.offset + 1 : Number(String(oldestId).split('-')[0]);
+    for (const [id, fields] of entries) {
+      const offset = Number(id.split('-')[0]);
+      const at = Number(fieldOf(fields, 't'));
+      if (at < minAt) {
+        oldest = Math.max(oldest, offset + 1);
+        continue;
+      }
+      frames.push({ offset, frame: fieldOf(fields, 'f') });
+    }
+    return { position, frames, oldest };
+  }
+
+  async presenceJoin(room: string, user: string, meta: Record<string, unknown>): Promise<boolean> {
+    const frame = JSON.stringify({ type: 'presence', room, action: 'join', user, meta });
+    const joined = await this.#cmd.phJoin(
+      keys(room).presence,
+      this.options.node,
+      user,
+      JSON.stringify(meta),
+      String(this.options.presenceTtlMs),
+      roomChannel(room),
+      frame,
+    );
+    return joined === 1;
+  }
+
+  async presenceLeave(room: string, user: string): Promise<boolean> {
+    const frame = JSON.stringify({ type: 'presence', room, action: 'leave', user });
+    return (await this.#cmd.phLeave(keys(room).presence, this.options.node, user, roomChannel(room), frame)) === 1;
+  }
+
+  async presenceList(room: string): Promise<PresenceMember[]> {
+    const flat = await this.#cmd.phList(keys(room).presence);
+    const members: PresenceMember[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) members.push({ user: flat[i] as string, meta: safeJson(flat[i + 1] as string) });
+    return members;
+  }
+
+  async presenceRefresh(entries: readonly { room: string; user: string }[]): Promise<void> {
+    const byRoom = new Map<string, string[]>();
+    for (const { room, user } of entries) {
+      const users = byRoom.get(room);
+      if (users === undefined) byRoom.set(room, [user]);
+      else users.push(user);
+    }
+    const pipeline = this.#cmd.pipeline() as unknown as { phRefresh(...args: string[]): void; exec(): Promise<unknown> };
+    for (const [room, users] of byRoom) {
+      pipeline.phRefresh(keys(room).presence, this.options.node, String(this.options.presenceTtlMs), roomChannel(room), room, ...users);
+    }
+    await pipeline.exec();
+  }
+
+  async publishPresence(room: string, frame: string): Promise<void> {
+    await this.#cmd.publish(roomChannel(room), `P\n${frame}`);
+  }
+
+  async reportStats(stats: BackplaneStats): Promise<void> {
+    await this.#cmd.hset(NODES_KEY, stats.node, JSON.stringify(stats));
+  }
+
+  async nodeStats(): Promise<BackplaneStats[]> {
+    const all = await this.#cmd.hgetall(NODES_KEY);
+    return Object.values(all).map((text) => JSON.parse(text) as BackplaneStats);
+  }
+}
+
+function fieldOf(fields: string[], name: string): string {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1] as string;
+  return '';
+}
+
+function safeJson(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Lua run inside Redis so that numbering, storing and fanning out a message is one atomic step:
+ * two nodes publishing to one room can never interleave INCR and XADD, and the pub/sub order of a
+ * room's frames is its offset order. Time comes from Redis (TIME) so nodes' clocks do not matter.
+ */
+
+/** KEYS: epoch, seq, stream. ARGV: newEpoch, head, tail, maxLen, ttlMs, channel, hdrPrefix, hdrSuffix, history(1/0). */
+export const publishScript = `
+local epoch = redis.call('GET', KEYS[1])
+if (not epoch) or redis.call('EXISTS', KEYS[2]) == 0 then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+  redis.call('SET', KEYS[2], 0)
+  redis.call('DEL', KEYS[3])
+end
+local offset = redis.call('INCR', KEYS[2])
+local frame = ARGV[2] .. epoch .. '","offset":' .. offset .. ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[5])
+if ARGV[9] == '1' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], offset .. '-0', 't', now, 'f', frame)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('PUBLISH', ARGV[6], ARGV[7] .. offset .. '|' .. epoch .. ARGV[8] .. '\\n' .. frame)
+return {epoch, offset}
+`;
+
+/** KEYS: epoch, seq, stream. ARGV: startId ('-' for the newest), count. Returns epoch, last offset, now, entries. */
+export const readScript = `
+local epoch = redis.call('GET', KEYS[1])
+local last = redis.call('GET', KEYS[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if (not epoch) or (not last) then return {false, 0, now, {}, 0} end
+local entries
+if ARGV[1] == '-' then
+  entries = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', ARGV[2])
+else
+  entries = redis.call('XRANGE', KEYS[3], ARGV[1], '+', 'COUNT', ARGV[2])
+end
+local first = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
+local oldest = 0
+if first[1] then oldest = first[1][1] end
+return {epoch, tonumber(last), now, entries, oldest}
+`;
+
+const presenceHelpers = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function alive(entry, except)
+  local any = false
+  for node, exp in pairs(entry.n) do
+    if exp <= now then entry.n[node] = nil elseif node ~= except then any = true end
+  end
+  return any
+end
+`;
+
+/** KEYS: presence hash. ARGV: node, user, metaJson, ttlMs, channel, joinFrame. Returns 1 when the user had no live entry. */
+export const presenceJoinScript = `${presenceHelpers}
+local raw = redis.call('HGET', KEYS[1], ARGV[2])
+local entry = {n = {}}
+if raw then entry = cjson.decode(raw) end
+local present = alive(entry, ARGV[1])
+entry.n[ARGV[1]] = now + tonumber(ARGV[4])
+-- The user's first connection sets the metadata; a later one without any keeps it.
+if (not present) or ARGV[3] ~= '{}' or entry.m == nil then entry.m = ARGV[3] end
+redis.call('HSET', KEYS[1], ARGV[2], cjson.encode(entry))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) * 10)
+if present then return 0 end
+redis.call('PUBLISH', ARGV[5], 'P\\n' .. ARGV[6])
+return 1
+`;
+
+/** KEYS: presence hash. ARGV: node, user, channel, leaveFrame. Returns 1 when no node has the user any more. */
+export const presenceLeaveScript = `${presenceHelpers}
+local raw = redis.call('HGET', KEYS[1], ARGV[2])
+if not raw then return 0 end
+local entry = cjson.decode(raw)
+entry.n[ARGV[1]] = nil
+if alive(entry, '') then
+  redis.call('HSET', KEYS[1], ARGV[2], cjson.encode(entry))
+  return 0
+end
+redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], 'P\\n' .. ARGV[4])
+return 1
+`;
+
+/**
+ * KEYS: presence hash. ARGV: node, ttlMs, channel, room, users this node holds... Extends this node's
+ * entries, and drops (announcing a leave) users whose every node stopped refreshing: a dead node.
+ */
+export const presenceRefreshScript = `${presenceHelpers}
+local mine = {}
+for i = 5, #ARGV do mine[ARGV[i]] = true end
+local all = redis.call('HGETALL', KEYS[1])
+local left = 0
+local seen = {}
+for i = 1, #all, 2 do
+  local user = all[i]
+  seen[user] = true
+  local entry = cjson.decode(all[i + 1])
+  if mine[user] then entry.n[ARGV[1]] = now + tonumber(ARGV[2]) end
+  if alive(entry, '') then
+    redis.call('HSET', KEYS[1], user, cjson.encode(entry))
+  else
+    redis.call('HDEL', KEYS[1], user)
+    redis.call('PUBLISH', ARGV[3], 'P\\n{"type":"presence","room":"' .. ARGV[4] .. '","action":"leave","user":' .. cjson.encode(user) .. '}')
+    left = left + 1
+  end
+end
+for user, _ in pairs(mine) do
+  if not seen[user] then
+    local entry = {n = {}, m = '{}'}
+    entry.n[ARGV[1]] = now + tonumber(ARGV[2])
+    redis.call('HSET', KEYS[1], user, cjson.encode(entry))
+  end
+end
+if #all > 0 or #ARGV > 4 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 10) end
+return left
+`;
+
+/** KEYS: presence hash. Returns user, meta pairs of live entries. */
+export const presenceListScript = `${presenceHelpers}
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #all, 2 do
+  local entry = cjson.decode(all[i + 1])
+  if alive(entry, '') then
+    out[#out + 1] = all[i]
+    out[#out + 1] = entry.m or '{}'
+  end
+end
+return out
+`;

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LiveProgress } from '../../main/realtime';
+import { systemCaller } from '../../main/security';
+import { ChildClient, RawClient, sleep, startNode, until, type Node } from './helpers';
+
+const CAP = 256 * 1024;
+
+// Stalled readers are child processes frozen with SIGSTOP: the kernel buffers fill, then the hub's.
+describe('lanes and backpressure', () => {
+  let node: Node;
+  let viewer: string;
+  beforeAll(async () => {
+    // Long ping interval: a frozen process cannot answer pings, and these tests are about buffers.
+    node = await startNode({ realtime: { pingIntervalMs: 60_000, maxBufferedBytes: CAP, highWaterBytes: 32 * 1024 } });
+    viewer = await node.key('viewer', 'viewer');
+  });
+  afterAll(async () => {
+    await node.stop();
+  });
+
+  const hub = () => node.plane.running.realtime;
+
+  it('keeps a stalled client under its byte cap, drops its normal frames with a gap frame, and never slows the others', async () => {
+    const slow = new ChildClient(node.wsUrl, viewer);
+    await slow.next((f) => f.type === 'welcome');
+    slow.send({ type: 'subscribe', room: 'system:flood', id: 1 });
+    await slow.next((f) => f.type === 'reply');
+    const fast = await RawClient.connect(node.wsUrl, viewer);
+    await fast.request({ type: 'subscribe', room: 'system:flood' });
+    slow.stall();
+    const payload = 'y'.repeat(16 * 1024);
+    let published = 0;
+    let maxHeld = 0;
+    for (let batch = 0; batch < 60; batch += 1) {
+      for (let i = 0; i < 50; i += 1) {
+        await hub().publishAsServer('system:flood', { i: ++published, payload });
+        // Let the event loop turn, as it would between real publishes: the fast client keeps reading.
+        if (i % 5 === 4) await sleep(1);
+      }
+      const stats = await hub().stats();
+      for (const s of stats.slowClients) maxHeld = Math.max(maxHeld, s.heldBytes);
+      if (stats.slowClients.some((s) => s.dropped > 0)) break;
+    }
+    const stats = await hub().stats();
+    expect(stats.slowClients.some((s) => s.dropped > 0)).toBe(true);
+    expect(maxHeld).toBeLessThanOrEqual(CAP + 17 * 1024);
+    await until(() => fast.frames.filter((f) => f.type === 'message').length === published, 10_000, 'fast client gets every message');
+    expect(fast.take((f) => f.type === 'message').map((f) => f.offset)).toEqual(Array.from({ length: published }, (_, i) => i + 1));
+
+    slow.resume();
+    const covered = new Set<number>();
+    const received: number[] = [];
+    await until(
+      () => {
+        for (const f of slow.take((x) => x.type === 'message' || x.type === 'gap')) {
+          if (f.type === 'message') {
+            received.push(f.offset);
+            covered.add(f.offset);
+          } else for (let o = f.from; o <= f.to; o += 1) covered.add(o);
+        }
+        return covered.size >= published;
+      },
+      10_000,
+      'the slow client to be told about every offset',
+    );
+    expect(received.length).toBeLessThan(published);
+    expect(received).toEqual([...received].sort((a, b) => a - b));
+    expect(new Set(received).size).toBe(received.length);
+    slow.kill();
+    fast.close();
+  });
+
+  it('coalesces low-lane progress per key for a stalled client: the latest value arrives, not every step', async () => {
+    const slow = new ChildClient(node.wsUrl, viewer);
+    await slow.next((f) => f.type === 'welcome');
+    slow.send({ type: 'subscribe', room: LiveProgress.room('job.progress'), id: 1 });
+    await slow.next((f) => f.type === 'reply');
+    slow.stall();
+    const progress = node.plane.running.progress;
+    const pad = 'z'.repeat(16 * 1024);
+    for (let step = 1; step <= 600; step += 1) {
+      progress.publish('job.progress', 'job-1', { step, pad });
+      if (step % 50 === 0) await sleep(5);
+    }
+    await sleep(200);
+    slow.resume();
+    await until(() => slow.frames.some((f) => f.type === 'message' && f.data.step === 600), 10_000, 'the final step');
+    const steps = slow.take((f) => f.type === 'message').map((f) => f.data.step as number);
+    expect(steps.length).toBeLessThan(600);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    expect((await hub().stats()).totals.coalesced).toBeGreaterThan(0);
+    slow.kill();
+  });
+
+  it('closes a stalled client with 4001 rather than drop a high-lane frame, so it reconnects and resumes', async () => {
+    const slow = new ChildClient(node.wsUrl, viewer);
+    await slow.next((f) => f.type === 'welcome');
+    slow.send({ type: 'subscribe', room: 'alerts:fire', id: 1 });
+    await slow.next((f) => f.type === 'reply');
+    const before = (await hub().stats()).totals.closedOverflow;
+    slow.stall();
+    const payload = 'a'.repeat(16 * 1024);
+    for (let i = 0; i < 3000 && (await hub().stats()).totals.closedOverflow === before; i += 1) {
+      await hub().publish('alerts:fire', { i, payload }, { caller: systemCaller });
+    }
+    expect((await hub().stats()).totals.closedOverflow).toBe(before + 1);
+    slow.resume();
+    const { code } = await slow.next((f) => f.type === '_closed', 10_000);
+    expect([4001, 1006]).toContain(code);
+    slow.kill();
+  });
+});

@@ -1,0 +1,218 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from '../helpers/redis-server';
+import { RawClient, client, sleep, startNode, until, type Node } from './helpers';
+
+const PING_MS = 300;
+
+/** Starts fixtures/node-main.ts in a child process sharing `dataDir` (and so the key store). */
+async function startChildNode(dataDir: string, redisUrl: string): Promise<{ child: ChildProcess; wsUrl: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'node-main.ts'), dataDir, redisUrl, String(PING_MS)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('child node did not start')), 20_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const line = text.split('\n').find((l) => l.startsWith('{'));
+      if (line !== undefined) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { url: string }).url);
+      }
+    });
+  });
+  return { child, wsUrl: `${url.replace('http', 'ws')}/ws` };
+}
+
+describe('two nodes on one Redis', () => {
+  let redis: TestRedis;
+  let a: Node;
+  let b: Node;
+  let operator: string;
+  let viewer: string;
+  beforeAll(async () => {
+    redis = await startRedis();
+    a = await startNode({ config: { redisUrl: redis.url }, realtime: { pingIntervalMs: PING_MS, historyMaxCount: 5, node: 'node-a' } });
+    // Node B shares A's data directory for its key store only: the keys of one deployment work on every node.
+    b = await startNode({
+      config: { redisUrl: redis.url, dataDir: a.dataDir },
+      realtime: { pingIntervalMs: PING_MS, historyMaxCount: 5, node: 'node-b' },
+    });
+    operator = await a.key('operator', 'program');
+    viewer = await a.key('viewer', 'watcher');
+  });
+  afterAll(async () => {
+    await b?.plane.stop();
+    await a?.stop();
+    await redis?.stop();
+  });
+
+  it('fans a message published on one node out to subscribers on the other', async () => {
+    const sub = await RawClient.connect(b.wsUrl, viewer);
+    await sub.request({ type: 'subscribe', room: 'fanout' });
+    const pub = await RawClient.connect(a.wsUrl, operator);
+    const reply = await pub.request({ type: 'publish', room: 'fanout', data: 'across' });
+    expect(await sub.next((f) => f.type === 'message')).toMatchObject({
+      room: 'fanout',
+      data: 'across',
+      offset: 1,
+      epoch: reply.result.position.epoch,
+    });
+    sub.close();
+    pub.close();
+  });
+
+  it("numbers one room's messages in one sequence whichever node they are published on", async () => {
+    const sub = client(a.wsUrl, viewer);
+    const offsets: number[] = [];
+    const data: number[] = [];
+    sub.on('message', (m) => {
+      offsets.push(m.offset as number);
+      data.push(m.data as number);
+    });
+    await sub.subscribe('shared-seq');
+    const pa = client(a.wsUrl, operator);
+    const pb = client(b.wsUrl, operator);
+    for (let i = 0; i < 20; i += 1) await (i % 2 === 0 ? pa : pb).publish('shared-seq', i);
+    await until(() => offsets.length === 20);
+    expect(offsets).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(data).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    for (const c of [sub, pa, pb]) c.close();
+  });
+
+  it('keeps room history in a bounded Redis Stream', async () => {
+    for (let i = 0; i < 300; i += 1) await a.plane.running.realtime.publishAsServer('bounded', i);
+    const r = redis.client();
+    expect(await r.type('ph:rt:{bounded}:s')).toBe('stream');
+    const length = await r.xlen('ph:rt:{bounded}:s');
+    expect(length).toBeGreaterThanOrEqual(5);
+    expect(length).toBeLessThan(300);
+  });
+
+  it('shows presence per user across nodes: one join for two connections on two nodes, one leave after both', async () => {
+    const watcher = await RawClient.connect(a.wsUrl, viewer);
+    await watcher.request({ type: 'subscribe', room: 'plaza' });
+    const bob = await a.key('viewer', 'bob');
+    const onA = await RawClient.connect(a.wsUrl, bob);
+    const onB = await RawClient.connect(b.wsUrl, bob);
+    await onA.request({ type: 'subscribe', room: 'plaza', presence: { name: 'Bob' } });
+    const join = await watcher.next((f) => f.type === 'presence' && f.action === 'join' && f.meta?.name === 'Bob');
+    await onB.request({ type: 'subscribe', room: 'plaza' });
+    const listOnB = await onB.request({ type: 'presence', room: 'plaza' });
+    expect(listOnB.result.members).toEqual(expect.arrayContaining([{ user: join.user, meta: { name: 'Bob' } }]));
+    onA.close();
+    await sleep(400);
+    expect(watcher.frames.filter((f) => f.type === 'presence' && f.user === join.user)).toHaveLength(0);
+    onB.close();
+    expect(await watcher.next((f) => f.type === 'presence' && f.action === 'leave' && f.user === join.user)).toMatchObject({
+      room: 'plaza',
+    });
+    watcher.close();
+  });
+
+  it('recovers a client on a node it never connected to: exactly the missed messages, in order', async () => {
+    const first = client(a.wsUrl, viewer);
+    const seen: number[] = [];
+    first.on('message', (m) => seen.push(m.data as number));
+    await first.subscribe('recover');
+    const pub = client(a.wsUrl, operator);
+    await pub.publish('recover', 1);
+    await pub.publish('recover', 2);
+    await until(() => seen.length === 2);
+    const position = first.position('recover');
+    first.close();
+    for (let i = 3; i <= 5; i += 1) await pub.publish('recover', i);
+    const elsewhere = client(b.wsUrl, viewer);
+    const replayed: number[] = [];
+    elsewhere.on('message', (m) => replayed.push(m.data as number));
+    const result = await elsewhere.subscribe('recover', { since: position ?? undefined });
+    expect(result.replayed).toBe(3);
+    await pub.publish('recover', 6);
+    await until(() => replayed.length === 4);
+    expect(replayed).toEqual([3, 4, 5, 6]);
+    elsewhere.close();
+    pub.close();
+  });
+
+  it('loses no acknowledged message when the node that took it is killed, and drops its users from presence', async () => {
+    const { child, wsUrl } = await startChildNode(a.dataDir, redis.url);
+    try {
+      const watcher = await RawClient.connect(a.wsUrl, viewer);
+      await watcher.request({ type: 'subscribe', room: 'crash' });
+      const carol = await a.key('operator', 'carol');
+      const onChild = await RawClient.connect(wsUrl, carol);
+      await onChild.request({ type: 'subscribe', room: 'crash', presence: { name: 'Carol' } });
+      const join = await watcher.next((f) => f.type === 'presence' && f.action === 'join' && f.meta?.name === 'Carol');
+      const acked: number[] = [];
+      for (let i = 1; i <= 10; i += 1) {
+        const reply = await onChild.request({ type: 'publish', room: 'crash', data: i });
+        acked.push(reply.result.position.offset);
+      }
+      child.kill('SIGKILL');
+      const killedAt = Date.now();
+      // Its presence entries stop being refreshed: they expire (3 × ping) and a live node announces the leave.
+      await watcher.next((f) => f.type === 'presence' && f.action === 'leave' && f.user === join.user, 5000);
+      expect(Date.now() - killedAt).toBeLessThan(3 * PING_MS + 1500);
+      const got = watcher.take((f) => f.type === 'message').map((m) => m.offset);
+      const resumed = await RawClient.connect(b.wsUrl, viewer);
+      await resumed.request({
+        type: 'subscribe',
+        room: 'crash',
+        since: { epoch: (await a.op('realtime.history', { room: 'crash', limit: 1 })).body.position.epoch, offset: 0 },
+      });
+      const replayed = resumed.take((f) => f.type === 'message').map((m) => m.offset);
+      expect(got).toEqual(acked);
+      // Every publication the dead node acknowledged is in Redis, replayable on a node it never touched.
+      expect(replayed).toEqual(acked);
+      watcher.close();
+      resumed.close();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it("lists every node's connections in realtime.stats", async () => {
+    const onA = await RawClient.connect(a.wsUrl, viewer);
+    const onB = await RawClient.connect(b.wsUrl, viewer);
+    await until(
+      async () => {
+        const stats = await a.op('realtime.stats', {}, viewer);
+        const nodes = stats.body.byNode.map((n: any) => n.node);
+        return nodes.includes('node-a') && nodes.includes('node-b');
+      },
+      5000,
+      'both nodes in stats',
+    );
+    const stats = await a.op('realtime.stats', {}, viewer);
+    expect(stats.body.backplane).toBe('redis');
+    expect(stats.body.healthy).toBe(true);
+    onA.close();
+    onB.close();
+  });
+
+  // Last: it restarts Redis empty.
+  it('answers PH_REALTIME_UNAVAILABLE while Redis is down, and an epoch-changed gap after it comes back empty', async () => {
+    const pub = await RawClient.connect(a.wsUrl, operator);
+    const before = await pub.request({ type: 'publish', room: 'outage', data: 'before' });
+    await redis.kill();
+    const during = await pub.request({ type: 'publish', room: 'outage', data: 'during' }, 10_000);
+    expect(during).toMatchObject({ type: 'error', error: { code: 'PH_REALTIME_UNAVAILABLE' } });
+    await until(async () => (await a.op('system.status')).body.services.some((s: any) => s.name === 'realtime' && s.state === 'degraded'), 5000, 'degraded');
+    await redis.restart();
+    await until(async () => (await pub.request({ type: 'publish', room: 'outage', data: 'after' }, 10_000)).type === 'reply', 15_000, 'publishing again');
+    const c = await RawClient.connect(b.wsUrl, viewer);
+    await c.request({ type: 'subscribe', room: 'outage', since: before.result.position });
+    const gap = await c.next((f) => f.type === 'gap');
+    expect(gap).toMatchObject({ reason: 'epoch-changed', epoch: before.result.position.epoch, from: 2, to: null });
+    expect(gap.position.epoch).not.toBe(before.result.position.epoch);
+    expect((await c.next((f) => f.type === 'message')).data).toBe('after');
+    pub.close();
+    c.close();
+  });
+});

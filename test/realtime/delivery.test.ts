@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemCaller } from '../../main/security';
+import { RawClient, client, sleep, startNode, until, type Node } from './helpers';
+
+const PING_MS = 200;
+
+describe('heartbeats, inbound limits and acknowledged delivery', () => {
+  let node: Node;
+  let viewer: string;
+  let operator: string;
+  beforeAll(async () => {
+    node = await startNode({
+      realtime: {
+        pingIntervalMs: PING_MS,
+        rateLimitPerSecond: 20,
+        rateBurst: 20,
+        ackRetryMs: 100,
+        ackDeadlineMs: 1500,
+      },
+    });
+    viewer = await node.key('viewer', 'viewer');
+    operator = await node.key('operator', 'operator');
+  });
+  afterAll(async () => {
+    await node.stop();
+  });
+
+  const hub = () => node.plane.running.realtime;
+
+  it('closes a client that misses two pings and announces its leave within 2× the ping interval', async () => {
+    const watcher = await RawClient.connect(node.wsUrl, viewer);
+    await watcher.request({ type: 'subscribe', room: 'heartbeat' });
+    const silent = new RawClient(node.wsUrl, { token: operator, autoPong: false });
+    const welcome = await silent.next((f) => f.type === 'welcome');
+    await silent.request({ type: 'subscribe', room: 'heartbeat' });
+    await watcher.next((f) => f.type === 'presence' && f.action === 'join' && f.user === welcome.user);
+    const firstPing = await new Promise<number>((resolve) => silent.ws.once('ping', () => resolve(Date.now())));
+    await watcher.next((f) => f.type === 'presence' && f.action === 'leave' && f.user === welcome.user, 3 * PING_MS + 1000);
+    const leftAfter = Date.now() - firstPing;
+    expect(leftAfter).toBeLessThanOrEqual(2 * PING_MS + 150);
+    await silent.closed;
+    // A client that answers keeps its connection across many intervals.
+    await sleep(3 * PING_MS);
+    expect(watcher.ws.readyState).toBe(watcher.ws.OPEN);
+    watcher.close();
+  });
+
+  it('rate-limits inbound frames per connection with coded errors, without closing it', async () => {
+    const c = await RawClient.connect(node.wsUrl, viewer);
+    for (let i = 0; i < 60; i += 1) c.send({ type: 'ping', id: i });
+    await until(() => c.frames.filter((f) => f.type === 'pong' || f.type === 'error').length >= 60, 3000, 'answers');
+    const pongs = c.take((f) => f.type === 'pong').length;
+    const limited = c.take((f) => f.type === 'error' && f.error.code === 'PH_RATE_LIMITED').length;
+    expect(pongs).toBeGreaterThanOrEqual(20);
+    expect(pongs).toBeLessThanOrEqual(24);
+    expect(limited).toBe(60 - pongs);
+    await sleep(300);
+    expect((await c.request({ type: 'ping' })).type).toBe('pong');
+    c.close();
+  });
+
+  it('closes a connection that sends a frame over maxPayload with 1009', async () => {
+    const c = await RawClient.connect(node.wsUrl, viewer);
+    c.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(70 * 1024) }));
+    expect((await c.closed).code).toBe(1009);
+  });
+
+  it('resends an ack-required message until the client acks it, then stops', async () => {
+    const c = await RawClient.connect(node.wsUrl, viewer);
+    await c.request({ type: 'subscribe', room: 'acked' });
+    const pub = client(node.wsUrl, operator);
+    const { mid } = await pub.publish('acked', 'important', { ack: true });
+    await until(() => c.frames.filter((f) => f.type === 'message' && f.mid === mid).length >= 3, 2000, 'three deliveries');
+    const copies = c.take((f) => f.type === 'message' && f.mid === mid);
+    expect(copies[0]).toMatchObject({ ack: true, data: 'important', offset: 1 });
+    expect(new Set(copies.map((f) => f.offset))).toEqual(new Set([1]));
+    c.send({ type: 'ack', mid });
+    await sleep(500);
+    expect(c.frames.filter((f) => f.type === 'message' && f.mid === mid).length).toBeLessThanOrEqual(1);
+    c.frames.length = 0;
+    await sleep(400);
+    expect(c.frames.filter((f) => f.type === 'message')).toHaveLength(0);
+    c.close();
+    pub.close();
+  });
+
+  it('gives up on an unacknowledged message at its deadline and counts it', async () => {
+    const before = (await hub().stats()).totals.ackExpired;
+    const c = await RawClient.connect(node.wsUrl, viewer);
+    await c.request({ type: 'subscribe', room: 'never-acked' });
+    await hub().publish('never-acked', 'x', { caller: systemCaller, ack: true });
+    await sleep(2000);
+    const count = c.take((f) => f.type === 'message').length;
+    expect(count).toBeGreaterThanOrEqual(3);
+    expect(count).toBeLessThanOrEqual(12);
+    expect((await hub().stats()).totals.ackExpired).toBe(before + 1);
+    c.frames.length = 0;
+    await sleep(300);
+    expect(c.frames.filter((f) => f.type === 'message')).toHaveLength(0);
+    c.close();
+  });
+
+  it('the client library acks for you and hands each message over once', async () => {
+    const sub = client(node.wsUrl, viewer);
+    const got: unknown[] = [];
+    sub.on('message', (m) => got.push(m.data));
+    await sub.subscribe('lib-acked');
+    const pub = client(node.wsUrl, operator);
+    for (let i = 0; i < 5; i += 1) await pub.publish('lib-acked', i, { ack: true });
+    await until(() => got.length === 5);
+    await sleep(400);
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+    sub.close();
+    pub.close();
+  });
+});
