@@ -23,6 +23,17 @@ export const errorCatalogue = {
   PH_PORT_IN_USE: { status: 500, message: 'The port is already in use' },
   PH_STORE_NOT_PILOTHOUSE: { status: 500, message: 'The database file is not a Pilothouse database' },
   PH_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Pilothouse' },
+  PH_BACKUP_NOT_FOUND: { status: 404, message: 'There is no snapshot with that id' },
+  PH_BACKUP_SOURCE_NOT_FOUND: { status: 404, message: 'There is no backup source with that id' },
+  PH_BACKUP_SOURCE_INVALID: { status: 400, message: 'The path is not a readable database file' },
+  PH_BACKUP_NOT_SQLITE: { status: 400, message: 'The file is not a SQLite database' },
+  PH_BACKUP_SOURCE_LOCKED: { status: 409, message: 'The database stayed locked by another writer' },
+  PH_BACKUP_SOURCE_EXISTS: { status: 409, message: 'A source with that name or path is already registered' },
+  PH_BACKUP_SCHEDULE_INVALID: { status: 400, message: 'The schedule is not a valid cron expression' },
+  PH_BACKUP_NO_SNAPSHOT: { status: 404, message: 'There is no snapshot at or before that time' },
+  PH_BACKUP_TARGET_INVALID: { status: 400, message: 'The restore target is not valid' },
+  PH_BACKUP_TARGET_IN_USE: { status: 409, message: 'The restore target is in use' },
+  PH_BACKUP_VERIFY_FAILED: { status: 422, message: 'The snapshot failed verification' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

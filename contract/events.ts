@@ -1,12 +1,15 @@
 import type { Static } from '@sinclair/typebox';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
+import { BackupFinishedSchema, BackupProgressSchema } from './ops/backup';
 
 /** Every event the console listens to, with the least role that may receive it. */
 export const events = {
   'system.status': { payload: SystemStatusSchema, minRole: 'viewer' },
   'service.state': { payload: ServiceStatusSchema, minRole: 'viewer' },
   'audit.appended': { payload: AuditEntrySchema, minRole: 'operator' },
+  'backup.progress': { payload: BackupProgressSchema, minRole: 'viewer' },
+  'backup.finished': { payload: BackupFinishedSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

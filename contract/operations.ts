@@ -1,11 +1,13 @@
 import type { InputOf, OutputOf } from './operation';
 import { securityOperations } from './ops/security';
 import { systemOperations } from './ops/system';
+import { backupOperations } from './ops/backup';
 
 /** Every console operation. A capability adds its own file under ops/ and one spread here. */
 export const operations = {
   ...systemOperations,
   ...securityOperations,
+  ...backupOperations,
 } as const;
 
 export type Operations = typeof operations;

@@ -22,6 +22,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
+import { BackupService, backupHandlers, backupMigrations, backupRoutes } from './backup';
 
 export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
@@ -30,7 +31,7 @@ export interface ControlPlaneOptions {
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...backupMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -98,14 +99,26 @@ export class ControlPlane {
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
 
+      const backup = new BackupService({
+        db,
+        appDbPath: this.store.path,
+        repoDir: join(config.dataDir, 'backups'),
+        clock: this.clock,
+        logger: this.logger.child({ component: 'backup' }),
+        bus,
+        audit: (record) => audit.append(record),
+      });
+      await this.#startService(backup);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
+        ...backupHandlers(backup),
       };
       const dispatcher = new OperationDispatcher(handlers, audit, ({ name, ok }) =>
         metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
       );
       const routes: VersionedRoute[] = [statusRoute(() => this.status())];
+      routes.push(...backupRoutes(backup, () => dispatcher));
       const http = new HttpServer({
         host: config.host,
         port: config.port,

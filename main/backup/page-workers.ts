@@ -1,0 +1,125 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { PAGE_WORKER_SOURCE } from './page-worker-source';
+
+export const CODEC_RAW = 0;
+export const CODEC_DEFLATE = 1;
+
+interface Pending {
+  resolve: (value: any) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+export interface CompressedPages {
+  /** The blobs back to back, in page order. */
+  readonly blobs: Buffer;
+  readonly lengths: Uint32Array;
+  readonly codecs: Uint8Array;
+}
+
+export interface ExpandedPages {
+  readonly pages: Buffer;
+  /** SHA-256 of each expanded page, 32 bytes each (zeros for a page that did not expand). */
+  readonly hashes: Buffer;
+  /** Indexes of blobs that failed to decompress or had the wrong length. */
+  readonly bad: number[];
+}
+
+const asBuffer = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+
+function sqliteModulePath(): string {
+  const req = typeof require === 'function' ? require : createRequire(import.meta.url);
+  return req.resolve('better-sqlite3');
+}
+
+/**
+ * A small pool of worker threads doing the heavy, CPU-bound page work (SHA-256, deflate, inflate,
+ * whole-file hashes, integrity checks) so the main thread, which serves the console and the API,
+ * only moves buffers around. Requests go to the worker with the fewest outstanding ones.
+ */
+export class PageWorkers {
+  readonly size: number;
+  #slots: Slot[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
+    this.size = size;
+  }
+
+  #ensure(): void {
+    if (this.#closed) throw new Error('The page workers are closed');
+    if (this.#slots.length > 0) return;
+    const workerData = { sqliteModule: sqliteModulePath() };
+    for (let i = 0; i < this.size; i += 1) {
+      const worker = new Worker(PAGE_WORKER_SOURCE, { eval: true, workerData });
+      const slot: Slot = { worker, pending: new Map() };
+      worker.on('message', (msg: { id: number; ok: boolean; error?: string }) => {
+        const p = slot.pending.get(msg.id);
+        if (p === undefined) return;
+        slot.pending.delete(msg.id);
+        if (msg.ok) p.resolve(msg);
+        else p.reject(new Error(msg.error ?? 'page worker failed'));
+      });
+      const failAll = (err: Error) => {
+        for (const p of slot.pending.values()) p.reject(err);
+        slot.pending.clear();
+      };
+      worker.on('error', failAll);
+      worker.on('exit', (code) => failAll(new Error(`page worker exited with code ${code}`)));
+      worker.unref();
+      this.#slots.push(slot);
+    }
+  }
+
+  #call<T>(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
+    this.#ensure();
+    let slot = this.#slots[0] as Slot;
+    for (const s of this.#slots) if (s.pending.size < slot.pending.size) slot = s;
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+
+  /** SHA-256 of each `pageSize` slice of `pages`; 32 bytes a page, in order. */
+  async hashPages(pages: Buffer, pageSize: number): Promise<Buffer> {
+    const r = await this.#call<{ hashes: Uint8Array }>({ op: 'hash', buf: pages, pageSize });
+    return asBuffer(r.hashes);
+  }
+
+  /** Deflates each page (raw deflate at `level`); a page that does not shrink is kept raw. */
+  async compressPages(pages: Buffer, pageSize: number, level: number): Promise<CompressedPages> {
+    const r = await this.#call<{ blobs: Uint8Array; lengths: Uint32Array; codecs: Uint8Array }>({ op: 'compress', buf: pages, pageSize, level });
+    return { blobs: asBuffer(r.blobs), lengths: r.lengths, codecs: r.codecs };
+  }
+
+  /** Inflates stored blobs back into pages and hashes each, so the caller can check them. */
+  async expandPages(blobs: Buffer, lengths: Uint32Array, codecs: Uint8Array, pageSize: number): Promise<ExpandedPages> {
+    const r = await this.#call<{ pages: Uint8Array; hashes: Uint8Array; bad: number[] }>({ op: 'expand', blobs, lengths, codecs, pageSize });
+    return { pages: asBuffer(r.pages), hashes: asBuffer(r.hashes), bad: r.bad };
+  }
+
+  async hashFile(path: string): Promise<string> {
+    return (await this.#call<{ hash: string }>({ op: 'hashFile', path })).hash;
+  }
+
+  /** `PRAGMA integrity_check` on a file, opened read-only in a worker: `['ok']` when sound. */
+  async integrityCheck(path: string): Promise<string[]> {
+    return (await this.#call<{ result: string[] }>({ op: 'integrity', path })).result;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const slots = this.#slots;
+    this.#slots = [];
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}
