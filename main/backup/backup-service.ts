@@ -18,7 +18,8 @@ import { PageRepository } from './page-repository';
 import { PageWorkers } from './page-workers';
 import { reassemble } from './reassembler';
 import { RepoLock } from './repo-lock';
-import { parseDuration, selectKept } from './retention';
+import { pruneRepository } from './prune';
+import { parseDuration } from './retention';
 import { removeImage, storeImage } from './snapshotter';
 import type {
   BackupProgress,
@@ -599,31 +600,16 @@ export class BackupService implements Service {
   async prune(): Promise<{ prune: BackupPrune; removedSnapshotIds: string[] }> {
     return this.#job('prune', null, null, (report) =>
       this.#lock.run('prune', async () => {
-        const headers = this.repo.listManifests();
-        const keep = new Set<string>(this.#pinned.keys());
-        const bySource = new Map<string, ManifestHeader[]>();
-        for (const h of headers) bySource.set(h.sourceId, [...(bySource.get(h.sourceId) ?? []), h]);
         const now = this.options.clock.now();
-        for (const [sourceId, list] of bySource) {
-          const source = this.catalogue.source(sourceId);
-          const kept = selectKept(list, source?.retention ?? {}, now);
-          kept.forEach((id) => keep.add(id));
-        }
-        const removed = headers.filter((h) => !keep.has(h.id)).map((h) => h.id);
-        report('snapshots', 0, removed.length);
-        for (const id of removed) {
-          this.repo.deleteManifest(id);
-          this.catalogue.deleteSnapshot(id);
-        }
-        this.repo.syncManifests();
-        report('mark', 0, 1);
-        const live = new Set<string>();
-        for (const h of this.repo.listManifests()) {
-          const pages = this.repo.readManifest(h.id).pages;
-          for (let i = 0; i < h.pageCount; i += 1) live.add(pages.subarray(i * 32, i * 32 + 32).toString('hex'));
-        }
-        report('sweep', 0, 1);
-        const swept = await this.repo.sweep(live);
+        report('prune', 0, 1);
+        const { removed, swept } = await pruneRepository(
+          this.repo,
+          (sourceId) => this.catalogue.source(sourceId)?.retention ?? {},
+          now,
+          new Set(this.#pinned.keys()),
+          (id) => this.catalogue.deleteSnapshot(id),
+        );
+        report('prune', 1, 1);
         const prune = this.catalogue.insertPrune({ at: now, removedSnapshots: removed.length, removedPages: swept.removedPages, freedBytes: swept.freedBytes });
         return { prune, removedSnapshotIds: removed };
       }),

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 
@@ -23,7 +23,7 @@ export function assertSqliteFile(path: string): void {
     if (err instanceof PhError) throw err;
     throw new PhError('PH_BACKUP_SOURCE_INVALID', `${path} does not exist or cannot be read`, { field: 'path' });
   }
-  if (size === 0) return; // an empty file is a valid, empty SQLite database
+  if (size === 0) throw new PhError('PH_BACKUP_SOURCE_INVALID', `${path} is empty: there is no database to back up yet`, { field: 'path' });
   const head = Buffer.alloc(16);
   const fd = openSync(path, 'r');
   try {
@@ -76,20 +76,31 @@ export async function captureImage(sourcePath: string, destPath: string, options
     throw sourceError(sourcePath, err);
   }
   try {
-    let lastRemaining = Number.POSITIVE_INFINITY;
-    let lastMoved = Date.now();
-    let oneStep = false;
-    await db.backup(destPath, {
-      progress: ({ totalPages, remainingPages }) => {
-        const now = Date.now();
-        if (remainingPages < lastRemaining) lastMoved = now;
-        else if (now - lastMoved > busyTimeoutMs) throw new PhError('PH_BACKUP_SOURCE_LOCKED', `${sourcePath} stayed locked for ${busyTimeoutMs} ms`);
-        if (remainingPages > lastRemaining && lastRemaining !== Number.POSITIVE_INFINITY) oneStep = true;
-        lastRemaining = remainingPages;
-        options.onProgress?.(totalPages - remainingPages, totalPages);
-        return oneStep ? 0x7fffffff : stepPages;
-      },
-    });
+    const deadline = Date.now() + busyTimeoutMs;
+    for (;;) {
+      let lastRemaining = Number.POSITIVE_INFINITY;
+      let lastMoved = Date.now();
+      let oneStep = false;
+      let sawPages = false;
+      await db.backup(destPath, {
+        progress: ({ totalPages, remainingPages }) => {
+          const now = Date.now();
+          sawPages ||= totalPages > 0;
+          if (remainingPages < lastRemaining) lastMoved = now;
+          else if (now - lastMoved > busyTimeoutMs) throw new PhError('PH_BACKUP_SOURCE_LOCKED', `${sourcePath} stayed locked for ${busyTimeoutMs} ms`);
+          if (remainingPages > lastRemaining && lastRemaining !== Number.POSITIVE_INFINITY) oneStep = true;
+          lastRemaining = remainingPages;
+          options.onProgress?.(totalPages - remainingPages, totalPages);
+          return oneStep ? 0x7fffffff : stepPages;
+        },
+      });
+      // better-sqlite3 resolves a backup whose very first step found the source busy as if it were
+      // done (no pages, no file); that is a locked source, so wait and try again until the deadline.
+      if (existsSync(destPath) && statSync(destPath).size > 0) return;
+      if (sawPages) throw new Error('the backup finished without writing an image');
+      if (Date.now() > deadline) throw new PhError('PH_BACKUP_SOURCE_LOCKED', `${sourcePath} stayed locked for ${busyTimeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } catch (err) {
     throw sourceError(sourcePath, err);
   } finally {

@@ -10,3 +10,4 @@ export { storeImage, removeImage } from './snapshotter';
 export { reassemble } from './reassembler';
 export { captureImage } from './capture';
 export type * from './types';
+export { pruneRepository, type PruneOutcome } from './prune';
