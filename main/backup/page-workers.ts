@@ -64,6 +64,7 @@ export class PageWorkers {
         const p = slot.pending.get(msg.id);
         if (p === undefined) return;
         slot.pending.delete(msg.id);
+        if (slot.pending.size === 0) worker.unref();
         if (msg.ok) p.resolve(msg);
         else p.reject(new Error(msg.error ?? 'page worker failed'));
       });
@@ -73,7 +74,7 @@ export class PageWorkers {
       };
       worker.on('error', failAll);
       worker.on('exit', (code) => failAll(new Error(`page worker exited with code ${code}`)));
-      worker.unref();
+      worker.unref(); // an idle pool never keeps the process alive; a busy one does (see #call)
       this.#slots.push(slot);
     }
   }
@@ -85,6 +86,7 @@ export class PageWorkers {
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
+      slot.worker.ref();
       slot.worker.postMessage({ ...message, id }, transfer);
     });
   }
