@@ -48,7 +48,7 @@ export interface BackupServiceOptions {
   readonly audit?: (record: AuditRecord) => void;
   /** Page worker threads. Default: available cores, 1–4. */
   readonly workers?: number;
-  /** zlib level for page blobs. Default 1. */
+  /** Brotli quality for page blobs. Default 1. */
   readonly compressionLevel?: number;
   /** How long a locked source may block a snapshot. Default 5000 ms. */
   readonly busyTimeoutMs?: number;

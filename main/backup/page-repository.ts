@@ -8,7 +8,7 @@ import { decodeManifest, encodeManifest, type Manifest, type ManifestHeader } fr
 import type { PageWorkers } from './page-workers';
 
 export interface RepositoryOptions {
-  /** zlib level for page blobs (1 = fastest). Default 1. */
+  /** Brotli quality for page blobs (0–11; 1 is fast and already smaller than deflate). Default 1. */
   readonly compressionLevel?: number;
   /** A pack is closed and a new one started past this many bytes. Default 64 MiB. */
   readonly packTargetBytes?: number;

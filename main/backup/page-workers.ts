@@ -5,6 +5,7 @@ import { PAGE_WORKER_SOURCE } from './page-worker-source';
 
 export const CODEC_RAW = 0;
 export const CODEC_DEFLATE = 1;
+export const CODEC_BROTLI = 2;
 
 interface Pending {
   resolve: (value: any) => void;
@@ -97,7 +98,7 @@ export class PageWorkers {
     return asBuffer(r.hashes);
   }
 
-  /** Deflates each page (raw deflate at `level`); a page that does not shrink is kept raw. */
+  /** Compresses each page alone (brotli at quality `level`); a page that does not shrink is kept raw. */
   async compressPages(pages: Buffer, pageSize: number, level: number): Promise<CompressedPages> {
     const r = await this.#call<{ blobs: Uint8Array; lengths: Uint32Array; codecs: Uint8Array }>({ op: 'compress', buf: pages, pageSize, level });
     return { blobs: asBuffer(r.blobs), lengths: r.lengths, codecs: r.codecs };
