@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock, type Clock } from './clock';
@@ -209,11 +209,19 @@ export class ControlPlane {
   }
 }
 
-/** The built console sits beside the built main process: out/main → out/renderer. */
+/**
+ * The built console is `out/renderer`. Bundled, this file sits somewhere under `out/main`; from
+ * source (tests, tsx) under `main/`. Walk up to whichever `out/` holds a built `renderer/index.html`.
+ */
 function defaultConsoleDir(): string {
-  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
-  const bundled = basename(here) === 'main' && basename(dirname(here)) === 'out';
-  return bundled ? join(here, '..', 'renderer') : join(here, '..', 'out', 'renderer');
+  let dir = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 5; depth += 1) {
+    const candidates = basename(dir) === 'out' ? [join(dir, 'renderer')] : [join(dir, 'out', 'renderer')];
+    const found = candidates.find((c) => existsSync(join(c, 'index.html')));
+    if (found !== undefined) return found;
+    dir = dirname(dir);
+  }
+  return join(process.cwd(), 'out', 'renderer');
 }
 
 /** `GET /api/v1/status` (flat, deprecated) and `/api/v2/status` (the contract's shape). */

@@ -68,7 +68,7 @@ export class HttpServer implements Service {
   constructor(private readonly deps: HttpServerDeps) {
     this.app = Fastify({
       // Request lines at info would drown the log; errors and warnings still come through.
-      loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+      loggerInstance: deps.logger.child({ component: 'http' }, { level: deps.logger.levelVal > 40 ? deps.logger.level : 'warn' }) as FastifyBaseLogger,
       bodyLimit: BODY_LIMIT_BYTES,
       return503OnClosing: true,
       forceCloseConnections: 'idle',

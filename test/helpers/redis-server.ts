@@ -20,10 +20,12 @@ export function freePort(): Promise<number> {
 export interface TestRedis {
   readonly port: number;
   readonly url: string;
-  /** Stops the server without saving (a Redis outage, as clients see it). */
-  stop(): Promise<void>;
-  /** Starts it again on the same port, empty. */
+  /** Kills the server (SIGKILL, nothing saved): a Redis outage, as clients see it. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty, after `kill()`. */
   restart(): Promise<void>;
+  /** Final: kills the server, closes the clients made by `client()`, removes its temp dir. */
+  stop(): Promise<void>;
   /** A fresh client for assertions; closed by `stop()`. */
   client(): Redis;
 }
@@ -65,6 +67,7 @@ export async function startRedis(): Promise<TestRedis> {
       clients.push(client);
       return client;
     },
+    kill: halt,
     async restart() {
       await halt();
       await launch();

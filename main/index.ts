@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import { app, ipcMain, type BrowserWindow } from 'electron';
+import { loadConfig, defaultConfig } from './config';
+import { ControlPlane } from './control-plane';
+import { registerIpcBridge } from './desktop/ipc-bridge';
+import { createMainWindow } from './desktop/main-window';
+import { createTray } from './desktop/tray';
+import { isTrustedConsoleUrl } from './desktop/trusted-url';
+
+/**
+ * The desktop shell: single-instance lock, one window, a tray, IPC wiring. Everything else lives in
+ * the control plane, which the tests reach in plain Node (Electron cannot be launched on the build
+ * machines).
+ */
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  let window: BrowserWindow | null = null;
+  let plane: ControlPlane | null = null;
+  let quitting = false;
+
+  const showWindow = (): void => {
+    if (window === null) return;
+    if (window.isMinimized()) window.restore();
+    window.show();
+    window.focus();
+  };
+  app.on('second-instance', showWindow);
+
+  app.whenReady().then(async () => {
+    const loaded = loadConfig({ argv: process.argv.slice(app.isPackaged ? 1 : 2), env: process.env, defaults: defaultConfig(app.getPath('userData')) });
+    plane = new ControlPlane(loaded, { mode: 'desktop' });
+    await plane.start();
+    const running = plane.running;
+    const created = createMainWindow(join(__dirname, '../preload'), join(__dirname, '../renderer'));
+    window = created.window;
+    registerIpcBridge({
+      ipcMain,
+      dispatcher: running.dispatcher,
+      bus: running.bus,
+      isTrustedSender: (url) => isTrustedConsoleUrl(url, created.consoleUrl),
+      target: () => (window === null || window.isDestroyed() ? null : window.webContents),
+    });
+    const tray = createTray({ status: () => (plane as ControlPlane).status(), show: showWindow, quit: () => app.quit() });
+    running.bus.subscribe((message) => {
+      if (message.event === 'system.status') tray.refresh();
+    });
+    window.on('close', (event) => {
+      // Closing the window keeps the services running in the tray; Quit stops them.
+      if (!quitting) {
+        event.preventDefault();
+        window?.hide();
+      }
+    });
+  }).catch((err: unknown) => {
+    process.stderr.write(`Pilothouse failed to start: ${(err as Error).message}\n`);
+    app.exit(1);
+  });
+
+  app.on('before-quit', (event) => {
+    if (quitting || plane === null) return;
+    quitting = true;
+    event.preventDefault();
+    void plane.stop().finally(() => app.quit());
+  });
+}

@@ -1,0 +1,28 @@
+import type { EventMessage } from '../../../contract/events';
+import type { OperationInput, OperationName, OperationResult } from '../../../contract/operations';
+
+/** A failed call as the console sees it: the catalogue code and message, whatever the transport. */
+export class ClientError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ClientError';
+  }
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'closed';
+
+/**
+ * The one interface every view uses. Inside Electron it rides IPC; in a browser, HTTP for calls and
+ * a WebSocket for events. Views never know which.
+ */
+export interface Client {
+  readonly transport: 'ipc' | 'http';
+  call<N extends OperationName>(name: N, input: OperationInput<N>): Promise<OperationResult<N>>;
+  onEvent(listener: (message: EventMessage) => void): () => void;
+  onConnection(listener: (state: ConnectionState) => void): () => void;
+  close(): void;
+}

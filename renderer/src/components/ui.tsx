@@ -1,0 +1,92 @@
+import type { ReactNode } from 'react';
+import type { ClientError } from '../client/client';
+
+export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: string; actions?: ReactNode }) {
+  return (
+    <header className="page-header">
+      <div>
+        <h1>{title}</h1>
+        {subtitle !== undefined && <p className="muted">{subtitle}</p>}
+      </div>
+      {actions !== undefined && <div className="page-actions">{actions}</div>}
+    </header>
+  );
+}
+
+export function Card({ title, children, wide }: { title?: string; children: ReactNode; wide?: boolean }) {
+  return (
+    <section className={wide === true ? 'card wide' : 'card'}>
+      {title !== undefined && <h2>{title}</h2>}
+      {children}
+    </section>
+  );
+}
+
+export function Stat({ label, value, tone }: { label: string; value: ReactNode; tone?: 'ok' | 'warn' | 'bad' }) {
+  return (
+    <div className={`stat ${tone ?? ''}`}>
+      <div className="stat-value">{value}</div>
+      <div className="stat-label">{label}</div>
+    </div>
+  );
+}
+
+const stateTone: Record<string, 'ok' | 'warn' | 'bad' | 'idle'> = {
+  running: 'ok',
+  passing: 'ok',
+  ok: 'ok',
+  connected: 'ok',
+  degraded: 'warn',
+  warning: 'warn',
+  starting: 'warn',
+  stopping: 'warn',
+  failed: 'bad',
+  critical: 'bad',
+  error: 'bad',
+  stopped: 'idle',
+  idle: 'idle',
+};
+
+export function StatusBadge({ state }: { state: string }) {
+  return <span className={`badge ${stateTone[state] ?? 'idle'}`}>{state}</span>;
+}
+
+export function ErrorBanner({ error, onDismiss }: { error: ClientError | null; onDismiss?: () => void }) {
+  if (error === null) return null;
+  return (
+    <div className="error-banner" role="alert">
+      <strong>{error.code}</strong> {error.message}
+      {onDismiss !== undefined && (
+        <button className="link" onClick={onDismiss} aria-label="Dismiss">
+          ×
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** What a view shows before its capability has data: says what will be there, in words. */
+export function EmptyState({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <div className="empty-state">
+      <h3>{title}</h3>
+      <div className="muted">{children}</div>
+    </div>
+  );
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.floor(seconds);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+export function formatTime(iso: string | null): string {
+  if (iso === null) return '—';
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}

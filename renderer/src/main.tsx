@@ -1,0 +1,71 @@
+import { StrictMode, useMemo, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import type { Role } from '../../contract/roles';
+import { App } from './app';
+import type { Client } from './client/client';
+import { SessionProvider } from './client/client-context';
+import { HttpClient } from './client/http-client';
+import { IpcClient } from './client/ipc-client';
+import { SignIn, type SignedIn } from './sign-in';
+import './styles.css';
+
+const SESSION_KEY = 'pilothouse.session';
+
+function storedSession(): SignedIn | null {
+  const raw = sessionStorage.getItem(SESSION_KEY);
+  if (raw === null) return null;
+  const session = JSON.parse(raw) as SignedIn;
+  return Date.parse(session.expiresAt) > Date.now() ? session : null;
+}
+
+/** Browser: sign in, then HTTP + WebSocket. Inside Electron the preload's bridge is there and no key is needed. */
+function BrowserRoot() {
+  const [session, setSession] = useState<SignedIn | null>(storedSession);
+  const signOut = () => {
+    sessionStorage.removeItem(SESSION_KEY);
+    setSession(null);
+  };
+  const client = useMemo<Client | null>(
+    () => (session === null ? null : new HttpClient(window.location.origin, session.token, signOut)),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [session?.token],
+  );
+  if (session === null || client === null) {
+    return (
+      <SignIn
+        onSignedIn={(next) => {
+          sessionStorage.setItem(SESSION_KEY, JSON.stringify(next));
+          setSession(next);
+        }}
+      />
+    );
+  }
+  return (
+    <SessionProvider
+      session={{
+        client,
+        role: session.role as Role,
+        signOut: () => {
+          client.close();
+          signOut();
+        },
+      }}
+    >
+      <App />
+    </SessionProvider>
+  );
+}
+
+const root = createRoot(document.getElementById('root') as HTMLElement);
+const bridge = window.pilothouse;
+root.render(
+  <StrictMode>
+    {bridge !== undefined ? (
+      <SessionProvider session={{ client: new IpcClient(bridge), role: 'admin', signOut: null }}>
+        <App />
+      </SessionProvider>
+    ) : (
+      <BrowserRoot />
+    )}
+  </StrictMode>,
+);

@@ -1,0 +1,69 @@
+import { useState } from 'react';
+import { useOperation } from '../client/client-context';
+import { Card, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
+
+const PAGE_SIZE = 25;
+
+export function AuditView() {
+  const [cursors, setCursors] = useState<number[]>([]);
+  const beforeSeq = cursors.at(-1);
+  const page = useOperation('audit.list', beforeSeq === undefined ? { limit: PAGE_SIZE } : { limit: PAGE_SIZE, beforeSeq }, {
+    refreshOn: beforeSeq === undefined ? ['audit.appended'] : [],
+  });
+  const entries = page.data?.entries ?? [];
+  const last = entries.at(-1);
+  const pageNumber = cursors.length + 1;
+  const pages = Math.max(1, Math.ceil((page.data?.total ?? 0) / PAGE_SIZE));
+
+  return (
+    <>
+      <PageHeader title="Audit" subtitle="Every change made through Pilothouse, append-only and hash-chained." />
+      <ErrorBanner error={page.error} />
+      {page.data !== undefined && (
+        <div className={page.data.chainIntact ? 'notice ok' : 'notice bad'} data-testid="chain-state">
+          {page.data.chainIntact ? `Hash chain intact across all ${page.data.total} entries.` : 'The hash chain is broken: the log was edited outside Pilothouse.'}
+        </div>
+      )}
+      <Card>
+        <table className="table" data-testid="audit-table">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>When</th>
+              <th>Who</th>
+              <th>Action</th>
+              <th>Target</th>
+              <th>Outcome</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.map((entry) => (
+              <tr key={entry.seq}>
+                <td className="mono">{entry.seq}</td>
+                <td>{formatTime(entry.at)}</td>
+                <td className="mono">{entry.actor}</td>
+                <td className="mono">{entry.action}</td>
+                <td className="mono">{entry.target ?? ''}</td>
+                <td>
+                  <StatusBadge state={entry.outcome} />
+                  {entry.detail !== null && <span className="muted small"> {entry.detail}</span>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <div className="pager">
+          <button disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>
+            ← Newer
+          </button>
+          <span className="muted">
+            Page {pageNumber} of {pages}
+          </span>
+          <button disabled={last === undefined || last.seq <= 1} onClick={() => last !== undefined && setCursors((c) => [...c, last.seq])}>
+            Older →
+          </button>
+        </div>
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,27 @@
+import type { ComponentType } from 'react';
+import { AuditView } from './audit-view';
+import { BackupsView } from './backups-view';
+import { CacheView } from './cache-view';
+import { JobsView } from './jobs-view';
+import { OverviewView } from './overview-view';
+import { RealtimeView } from './realtime-view';
+import { SecurityView } from './security-view';
+import { ServicesView } from './services-view';
+
+export interface ViewDef {
+  readonly id: string;
+  readonly label: string;
+  readonly component: ComponentType;
+}
+
+/** The sidebar, in order. A capability's view is one line here. */
+export const views: readonly ViewDef[] = [
+  { id: 'overview', label: 'Overview', component: OverviewView },
+  { id: 'cache', label: 'Cache', component: CacheView },
+  { id: 'realtime', label: 'Real-time', component: RealtimeView },
+  { id: 'jobs', label: 'Jobs', component: JobsView },
+  { id: 'backups', label: 'Backups', component: BackupsView },
+  { id: 'services', label: 'Services', component: ServicesView },
+  { id: 'security', label: 'Security', component: SecurityView },
+  { id: 'audit', label: 'Audit', component: AuditView },
+];

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Everything CI runs, in order: install, lint, typecheck, build, every test (unit, integration with
+# real Redis and SQLite, end-to-end in Chromium). Fails on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+
+bash scripts/setup.sh --for-tests
+echo "== lint" >&2
+npm run --silent lint
+echo "== typecheck" >&2
+npm run --silent typecheck
+echo "== build" >&2
+npm run --silent build >/dev/null
+echo "== test" >&2
+mkdir -p out
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=out/test-results.json || status=$?
+node -e '
+  const r = require("./out/test-results.json");
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  if (r.numTotalTests === 0) { console.error("no tests ran"); process.exit(1); }
+' || status=1
+echo "== done in $(( $(date +%s) - started )) s" >&2
+exit $status

@@ -1,0 +1,78 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultConfig, loadConfig } from '../../main/config';
+import { tempDir } from '../helpers/temp-dir';
+
+describe('config', () => {
+  const dirs: { remove: () => void }[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+  const base = defaultConfig('/var/lib/pilothouse');
+
+  it('works on a bare machine with loopback defaults', () => {
+    const { config, sources } = loadConfig({ argv: [], env: {}, defaults: base });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 7420, lanAccess: false, dataDir: '/var/lib/pilothouse' });
+    expect(sources).toEqual(['defaults']);
+  });
+
+  it('layers defaults, then the config file, then PILOTHOUSE_* env, then flags', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = join(dir.path, 'pilothouse.json');
+    writeFileSync(file, JSON.stringify({ port: 8000, logLevel: 'debug', dataDir: '/from/file' }));
+    const { config, sources } = loadConfig({
+      argv: ['--config', file, '--port', '9000'],
+      env: { PILOTHOUSE_PORT: '8500', PILOTHOUSE_DATA_DIR: '/from/env', REDIS_URL: 'redis://127.0.0.1:6390' },
+      defaults: base,
+    });
+    expect(config.port).toBe(9000);
+    expect(config.dataDir).toBe('/from/env');
+    expect(config.logLevel).toBe('debug');
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6390');
+    expect(sources.map((s) => s.split(' ')[0])).toEqual(['defaults', 'file', 'environment', 'flags']);
+  });
+
+  it('takes --host --port --data-dir --redis-url from the command line', () => {
+    const { config } = loadConfig({
+      argv: ['--host', '::1', '--port', '0', '--data-dir', 'relative/dir', '--redis-url', 'redis://127.0.0.1:1'],
+      env: {},
+      defaults: base,
+    });
+    expect(config.host).toBe('::1');
+    expect(config.port).toBe(0);
+    expect(config.dataDir).toBe(join(process.cwd(), 'relative/dir'));
+    expect(config.redisUrl).toBe('redis://127.0.0.1:1');
+  });
+
+  it.each([
+    [['--port', 'eighty'], 'port'],
+    [['--port', '70000'], 'port'],
+    [['--redis-url', 'http://nope'], 'redisUrl'],
+    [['--log-level', 'loud'], 'logLevel'],
+    [['--colour', 'blue'], 'argv'],
+  ])('rejects %j with PH_CONFIG_INVALID naming %s', (argv, field) => {
+    expect(() => loadConfig({ argv, env: {}, defaults: base })).toThrowError(expect.objectContaining({ code: 'PH_CONFIG_INVALID', field }));
+  });
+
+  it('refuses a LAN address unless LAN access is turned on', () => {
+    expect(() => loadConfig({ argv: ['--host', '0.0.0.0'], env: {}, defaults: base })).toThrowError(/LAN access/);
+    expect(loadConfig({ argv: ['--host', '0.0.0.0', '--lan'], env: {}, defaults: base }).config.host).toBe('0.0.0.0');
+  });
+
+  it('says which config file is unreadable or not JSON', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const bad = join(dir.path, 'bad.json');
+    writeFileSync(bad, '{ port: 1');
+    expect(() => loadConfig({ argv: ['--config', bad], env: {}, defaults: base })).toThrowError(/not valid JSON/);
+    expect(() => loadConfig({ argv: ['--config', join(dir.path, 'missing.json')], env: {}, defaults: base })).toThrowError(/ENOENT/);
+  });
+
+  it('rejects unknown settings in the config file', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = join(dir.path, 'extra.json');
+    writeFileSync(file, JSON.stringify({ prot: 1 }));
+    expect(() => loadConfig({ argv: ['--config', file], env: {}, defaults: base })).toThrowError(expect.objectContaining({ code: 'PH_CONFIG_INVALID' }));
+  });
+});

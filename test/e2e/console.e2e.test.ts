@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+
+describe('console in Chromium against a headless node', () => {
+  let session: ConsoleSession;
+
+  beforeAll(async () => {
+    session = await openConsole();
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('refuses a wrong key on the sign-in page with the error code', async () => {
+    const { page } = session;
+    await page.goto(`${session.plane.url}/`);
+    await page.getByLabel('API key').fill('ph_0000000000000000_notarealsecretnotarealsecretnotarealsecret1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('PH_UNAUTHENTICATED');
+    await session.screenshot('sign-in-refused');
+  });
+
+  it('signs in with the admin key and shows every service running on Overview', async () => {
+    await signIn(session);
+    const table = session.page.getByTestId('services-table');
+    await table.getByText('store').waitFor();
+    await table.getByText('http').waitFor();
+    expect(await table.getByText('running').count()).toBeGreaterThanOrEqual(2);
+    await session.screenshot('overview');
+  });
+
+  it('creates a key in Security, shows its secret once, and lists the creation in Audit', async () => {
+    const { page } = session;
+    await openView(session, 'Security');
+    await page.getByLabel('Name').fill('e2e-inventory');
+    await page.getByLabel('Role').selectOption('operator');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = await page.getByTestId('new-key').locator('code').textContent();
+    expect(secret).toMatch(/^ph_[0-9a-f]{16}_/);
+    await page.getByTestId('keys-table').getByText('e2e-inventory').waitFor();
+    await session.screenshot('security');
+
+    await openView(session, 'Audit');
+    const audit = page.getByTestId('audit-table');
+    await audit.getByText('keys.create').first().waitFor();
+    expect(await audit.locator('tr', { hasText: 'keys.create' }).count()).toBeGreaterThanOrEqual(2);
+    await expect(page.getByTestId('chain-state').textContent()).resolves.toContain('intact');
+    await session.screenshot('audit');
+  });
+
+  it('revokes a key from Security after confirmation, and the API refuses it from then on', async () => {
+    const { page } = session;
+    const created = await session.plane.op('keys.create', { name: 'e2e-to-revoke', role: 'viewer' });
+    expect((await session.plane.op('system.status', {}, created.body.secret)).status).toBe(200);
+    await openView(session, 'Security');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByTestId('keys-table').locator('tr', { hasText: 'e2e-to-revoke' }).getByRole('button', { name: 'Revoke' }).click();
+    await page.getByTestId('keys-table').getByText('e2e-to-revoke').waitFor({ state: 'detached' });
+    const refused = await session.plane.op('system.status', {}, created.body.secret);
+    expect(refused.status).toBe(401);
+  });
+});
