@@ -50,7 +50,8 @@ export class PageWorkers {
   #nextId = 1;
   #closed = false;
 
-  constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
+  /** Default: one worker fewer than the cores (at least 1, at most 4), leaving a core to the databases' own writers. */
+  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
     this.size = size;
   }
 

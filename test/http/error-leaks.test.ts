@@ -31,13 +31,13 @@ describe('errors reaching clients', () => {
     const audit = new AuditLog(db, clock);
     const sessions = new SessionTokens(db, keys, clock);
     key = keys.create({ name: 'admin', role: 'admin' }, 'test').secret;
-    const handlers: OperationHandlers = {
+    const handlers = {
       ...securityHandlers(keys, audit),
       'system.status': () => explode(),
       'system.config': () => {
         throw new TypeError("Cannot read properties of undefined (reading 'port')");
       },
-    };
+    } as Partial<OperationHandlers> as OperationHandlers;
     server = new HttpServer({
       host: '127.0.0.1',
       port: 0,
