@@ -8,7 +8,7 @@ export const CODEC_DEFLATE = 1;
 export const CODEC_BROTLI = 2;
 
 interface Pending {
-  resolve: (value: any) => void;
+  resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
 
@@ -87,7 +87,7 @@ export class PageWorkers {
     for (const s of this.#slots) if (s.pending.size < slot.pending.size) slot = s;
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
+      slot.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       slot.worker.ref();
       slot.worker.postMessage({ ...message, id }, transfer);
     });

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { build } from 'esbuild';
-import { PageRepository, PageWorkers, reassemble } from '../../../main/backup';
+import { PageRepository, type PageWorkers, reassemble } from '../../../main/backup';
 
 const here = resolve(import.meta.dirname);
 const root = resolve(here, '..', '..', '..');
