@@ -111,9 +111,21 @@ function xfer(...views) {
   return views.filter((v) => v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.byteLength > 0).map((v) => v.buffer);
 }
 
+// Running whole-image hashes, fed chunk by chunk in image order (see PageWorkers.streamUpdate).
+const streams = new Map();
+
 parentPort.on('message', (msg) => {
   try {
-    if (msg.op === 'hash') {
+    if (msg.op === 'streamUpdate') {
+      let h = streams.get(msg.stream);
+      if (h === undefined) { h = createHash('sha256'); streams.set(msg.stream, h); }
+      h.update(toBuf(msg.buf));
+      return; // no reply: the digest call reports the result
+    } else if (msg.op === 'streamDigest') {
+      const h = streams.get(msg.stream) || createHash('sha256');
+      streams.delete(msg.stream);
+      parentPort.postMessage({ id: msg.id, ok: true, hash: h.digest('hex') });
+    } else if (msg.op === 'hash') {
       const out = hashPages(toBuf(msg.buf), msg.pageSize);
       parentPort.postMessage({ id: msg.id, ok: true, hashes: out }, xfer(out));
     } else if (msg.op === 'compress') {

@@ -48,6 +48,7 @@ export class PageWorkers {
   readonly size: number;
   #slots: Slot[] = [];
   #nextId = 1;
+  #nextStream = 1;
   #closed = false;
 
   /** Default: one worker fewer than the cores (at least 1, at most 4), leaving a core to the databases' own writers. */
@@ -109,6 +110,31 @@ export class PageWorkers {
   async expandPages(blobs: Buffer, lengths: Uint32Array, codecs: Uint8Array, pageSize: number): Promise<ExpandedPages> {
     const r = await this.#call<{ pages: Uint8Array; hashes: Uint8Array; bad: number[] }>({ op: 'expand', blobs, lengths, codecs, pageSize });
     return { pages: asBuffer(r.pages), hashes: asBuffer(r.hashes), bad: r.bad };
+  }
+
+  /**
+   * Feeds the next bytes of a whole-image hash. All updates of one stream go to the same worker and
+   * are hashed in the order they were sent, so call it in image order; `streamDigest` ends the stream.
+   */
+  streamUpdate(stream: number, bytes: Buffer): void {
+    this.#ensure();
+    const slot = this.#slots[stream % this.#slots.length] as Slot;
+    slot.worker.postMessage({ op: 'streamUpdate', stream, buf: bytes });
+  }
+
+  async streamDigest(stream: number): Promise<string> {
+    this.#ensure();
+    const slot = this.#slots[stream % this.#slots.length] as Slot;
+    const id = this.#nextId++;
+    return new Promise<string>((resolve, reject) => {
+      slot.pending.set(id, { resolve: (m) => resolve((m as { hash: string }).hash), reject });
+      slot.worker.ref();
+      slot.worker.postMessage({ op: 'streamDigest', stream, id });
+    });
+  }
+
+  newStream(): number {
+    return this.#nextStream++;
   }
 
   async hashFile(path: string): Promise<string> {

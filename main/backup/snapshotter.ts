@@ -49,31 +49,33 @@ export async function storeImage(repo: PageRepository, imagePath: string, meta: 
     const pageSize = header.pageSize;
     if (size % pageSize !== 0) throw new Error(`the image is ${size} bytes, not a whole number of ${pageSize}-byte pages`);
     const pageCount = size / pageSize;
-    const imageHash = repo.workers.hashFile(imagePath);
-    imageHash.catch(() => undefined);
+    const stream = repo.workers.newStream();
     const hashes = Buffer.allocUnsafe(pageCount * 32);
     const chunks = Math.ceil(pageCount / CHUNK_PAGES);
+    // Reads run one after another so the image hash sees the chunks in order; the page hashing of
+    // up to WINDOW chunks overlaps on the workers.
     const readChunk = async (c: number) => {
       const first = c * CHUNK_PAGES;
       const n = Math.min(CHUNK_PAGES, pageCount - first);
       const buf = Buffer.allocUnsafe(n * pageSize);
       const { bytesRead } = await fh.read(buf, 0, buf.length, first * pageSize);
       if (bytesRead !== buf.length) throw new Error('the image changed size while it was read');
-      return { first, pages: buf, hashes: await repo.workers.hashPages(buf, pageSize) };
+      repo.workers.streamUpdate(stream, buf);
+      const hashed = repo.workers.hashPages(buf, pageSize);
+      hashed.catch(() => undefined);
+      return { first, pages: buf, hashes: hashed };
     };
-    const inflight: Promise<{ first: number; pages: Buffer; hashes: Buffer }>[] = [];
+    const inflight: { first: number; pages: Buffer; hashes: Promise<Buffer> }[] = [];
     let next = 0;
     for (let c = 0; c < chunks; c += 1) {
-      while (next < chunks && inflight.length < WINDOW) {
-        const p = readChunk(next++);
-        p.catch(() => undefined);
-        inflight.push(p);
-      }
-      const chunk = await (inflight.shift() as Promise<{ first: number; pages: Buffer; hashes: Buffer }>);
-      chunk.hashes.copy(hashes, chunk.first * 32);
-      await writer.add(chunk.pages, chunk.hashes, pageSize);
+      while (next < chunks && inflight.length < WINDOW) inflight.push(await readChunk(next++));
+      const chunk = inflight.shift() as { first: number; pages: Buffer; hashes: Promise<Buffer> };
+      const chunkHashes = await chunk.hashes;
+      chunkHashes.copy(hashes, chunk.first * 32);
+      await writer.add(chunk.pages, chunkHashes, pageSize);
       onProgress(Math.min(pageCount, chunk.first + CHUNK_PAGES), pageCount);
     }
+    const imageHash = repo.workers.streamDigest(stream);
     const written = await writer.commit();
     const manifest: Manifest = {
       id: newSnapshotId(meta.capturedAt),
