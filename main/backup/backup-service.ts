@@ -396,8 +396,7 @@ export class BackupService implements Service {
             const r = await reassemble(this.repo, manifest, image, (d, t) => report('pages', d, t));
             badPages = r.badPages;
             pagesChecked = r.pagesChecked;
-            report('image hash', 0, 1);
-            imageHashOk = (await this.#workers.hashFile(image)) === manifest.imageHash;
+            imageHashOk = r.imageHash === manifest.imageHash;
             report('integrity_check', 0, 1);
             integrity = await this.#workers.integrityCheck(image).catch((err: unknown) => [`integrity_check failed: ${messageOf(err)}`]);
           } catch (err) {
@@ -545,10 +544,9 @@ export class BackupService implements Service {
     const temp = join(dirname(target), `.${basename(target)}.restore-${randomBytes(4).toString('hex')}.tmp`);
     try {
       const manifest = this.repo.readManifest(h.id);
-      const { badPages } = await reassemble(this.repo, manifest, temp, (d, t) => report('pages', d, t));
+      const { badPages, imageHash } = await reassemble(this.repo, manifest, temp, (d, t) => report('pages', d, t));
       if (badPages.length > 0) throw new PhError('PH_BACKUP_VERIFY_FAILED', `${badPages.length} pages of ${h.id} failed their hash check (first: page ${badPages[0]})`);
-      report('image hash', 0, 1);
-      if ((await this.#workers.hashFile(temp)) !== manifest.imageHash) throw new PhError('PH_BACKUP_VERIFY_FAILED', `The rebuilt image of ${h.id} does not match its hash`);
+      if (imageHash !== manifest.imageHash) throw new PhError('PH_BACKUP_VERIFY_FAILED', `The rebuilt image of ${h.id} does not match its hash`);
       report('integrity_check', 0, 1);
       const integrity = await this.#workers.integrityCheck(temp);
       for (const side of ['-wal', '-shm']) removeImage(`${temp}${side}`); // left by the read-only check's connection

@@ -7,6 +7,8 @@ export interface ReassemblyResult {
   /** Page numbers (1-based) whose stored blob is missing, unreadable, or hashes to something else. */
   readonly badPages: number[];
   readonly pagesChecked: number;
+  /** SHA-256 (hex) of the rebuilt image, computed from the pages as they were written. */
+  readonly imageHash: string;
 }
 
 const WINDOW = 3;
@@ -21,6 +23,8 @@ export async function reassemble(repo: PageRepository, manifest: Manifest, outPa
   const handles = repo.packHandles();
   let out: FileHandle | null = null;
   const badPages: number[] = [];
+  const stream = repo.workers.newStream();
+  let imageHash: Promise<string> | null = null;
   try {
     out = await open(outPath, 'w');
     await out.truncate(pageCount * pageSize);
@@ -36,7 +40,7 @@ export async function reassemble(repo: PageRepository, manifest: Manifest, outPa
         if (!expanded.hashes.subarray(i * 32, i * 32 + 32).equals(want.subarray(i * 32, i * 32 + 32))) bad.add(i);
       }
       await (out as FileHandle).write(expanded.pages, 0, n * pageSize, first * pageSize);
-      return { first, n, bad: [...bad].map((i) => first + i + 1) };
+      return { first, n, pages: expanded.pages, bad: [...bad].map((i) => first + i + 1) };
     };
     const inflight: ReturnType<typeof work>[] = [];
     let next = 0;
@@ -48,12 +52,22 @@ export async function reassemble(repo: PageRepository, manifest: Manifest, outPa
       }
       const done = await (inflight.shift() as ReturnType<typeof work>);
       badPages.push(...done.bad);
+      repo.workers.streamUpdate(stream, done.pages.subarray(0, done.n * pageSize)); // in image order
       onProgress(done.first + done.n, pageCount);
     }
+    imageHash = repo.workers.streamDigest(stream);
     await out.sync();
   } finally {
+    if (imageHash === null) {
+      // Failed part way: end the stream so the worker drops its hash state.
+      try {
+        repo.workers.streamDigest(stream).catch(() => undefined);
+      } catch {
+        // the workers are closed
+      }
+    }
     await out?.close();
     await handles.close();
   }
-  return { badPages: badPages.sort((a, b) => a - b), pagesChecked: pageCount };
+  return { badPages: badPages.sort((a, b) => a - b), pagesChecked: pageCount, imageHash: await (imageHash as Promise<string>) };
 }
