@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { Cron } from 'croner';
 import type { Database } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
@@ -12,7 +11,6 @@ import type { AuditRecord } from '../security/audit-log';
 import type { Service, ServiceState } from '../service';
 import { captureImage, probeSource, sourceError } from './capture';
 import { BackupCatalogue, type SourceRecord } from './catalogue';
-import { fsyncDir } from './fs-durable';
 import type { ManifestHeader } from './manifest';
 import { PageRepository } from './page-repository';
 import { PageWorkers } from './page-workers';
@@ -20,6 +18,7 @@ import { reassemble } from './reassembler';
 import { RepoLock } from './repo-lock';
 import { pruneRepository } from './prune';
 import { parseDuration } from './retention';
+import { restoreFile } from './restorer';
 import { removeImage, storeImage } from './snapshotter';
 import type {
   BackupProgress,
@@ -504,7 +503,7 @@ export class BackupService implements Service {
           report('safety snapshot', 0, 1);
           safetySnapshotId = (await this.snapshot(source.id, 'safety')).id;
         }
-        await this.#lock.run('read', () => this.#restoreFile(h, target, inPlace, report));
+        await this.#lock.run('read', () => restoreFile(this.repo, this.#workers, h, target, inPlace, report));
         return this.catalogue.insertRestore({
           snapshotId: h.id,
           sourceId: h.sourceId,
@@ -532,33 +531,6 @@ export class BackupService implements Service {
       throw err;
     } finally {
       this.#unpin(h.id);
-    }
-  }
-
-  /**
-   * Rebuilds the image beside the target, proves it (pages, image hash, integrity_check), makes the
-   * old database self-contained and drops its -wal/-shm, then renames the new file over it. A crash
-   * at any point leaves the old database (complete in its main file) or the new one, never a mix.
-   */
-  async #restoreFile(h: ManifestHeader, target: string, inPlace: boolean, report: Report): Promise<void> {
-    const temp = join(dirname(target), `.${basename(target)}.restore-${randomBytes(4).toString('hex')}.tmp`);
-    try {
-      const manifest = this.repo.readManifest(h.id);
-      const { badPages, imageHash } = await reassemble(this.repo, manifest, temp, (d, t) => report('pages', d, t));
-      if (badPages.length > 0) throw new PhError('PH_BACKUP_VERIFY_FAILED', `${badPages.length} pages of ${h.id} failed their hash check (first: page ${badPages[0]})`);
-      if (imageHash !== manifest.imageHash) throw new PhError('PH_BACKUP_VERIFY_FAILED', `The rebuilt image of ${h.id} does not match its hash`);
-      report('integrity_check', 0, 1);
-      const integrity = await this.#workers.integrityCheck(temp);
-      for (const side of ['-wal', '-shm']) removeImage(`${temp}${side}`); // left by the read-only check's connection
-      if (integrity.length !== 1 || integrity[0] !== 'ok') throw new PhError('PH_BACKUP_VERIFY_FAILED', `integrity_check on the rebuilt image: ${integrity.slice(0, 3).join('; ')}`);
-      report('swap', 0, 1);
-      if (inPlace && existsSync(target)) quiesce(target);
-      for (const side of ['-wal', '-shm', '-journal']) removeImage(`${target}${side}`);
-      renameSync(temp, target);
-      fsyncDir(dirname(target));
-      report('swap', 1, 1);
-    } finally {
-      removeImage(temp);
     }
   }
 
@@ -620,30 +592,5 @@ export class BackupService implements Service {
 
   repositoryStats(): { path: string; pages: number; packs: number; storedBytes: number; snapshots: number } {
     return { path: this.repo.dir, ...this.repo.stats() };
-  }
-}
-
-/**
- * Makes an existing database self-contained before it is replaced: rolls back a hot journal, folds
- * the WAL into the main file and truncates it. Refuses when another connection keeps the WAL busy,
- * since a program still writing to the old file would lose its writes after the swap.
- */
-function quiesce(path: string): void {
-  let db: BetterSqlite3.Database | undefined;
-  try {
-    db = new BetterSqlite3(path, { fileMustExist: true, timeout: 2000 });
-    db.prepare('SELECT count(*) FROM sqlite_schema').get();
-    const mode = db.pragma('journal_mode', { simple: true });
-    if (mode === 'wal') {
-      const [row] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      if (row !== undefined && row.busy !== 0) throw new PhError('PH_BACKUP_TARGET_IN_USE', `${path} is in use by another connection; stop it and retry`);
-    }
-  } catch (err) {
-    if (err instanceof PhError) throw err;
-    const code = (err as { code?: string }).code ?? '';
-    // A target that is not a readable database is simply replaced; one that is locked is in use.
-    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) throw new PhError('PH_BACKUP_TARGET_IN_USE', `${path} is locked by another connection`);
-  } finally {
-    db?.close();
   }
 }
