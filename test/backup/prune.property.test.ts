@@ -100,7 +100,7 @@ describe('prune (mark and sweep) over random schedules and retention rules', () 
           dir.remove();
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 20 },
     );
-  });
+  }, 120_000);
 });
