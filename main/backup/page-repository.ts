@@ -389,7 +389,7 @@ export class PackWriter {
     }
     if (fresh.length === 0) return;
     // Spread the compression over every worker, then append the results in order.
-    const parts = Math.max(1, Math.min(this.repo.workers.size, Math.ceil(fresh.length / 16)));
+    const parts = Math.max(1, Math.min(this.repo.workers.backgroundSize, Math.ceil(fresh.length / 16)));
     const per = Math.ceil(fresh.length / parts);
     const jobs = [];
     for (let p = 0; p < parts; p += 1) {

@@ -49,11 +49,20 @@ export class PageWorkers {
   #slots: Slot[] = [];
   #nextId = 1;
   #nextStream = 1;
+  readonly #streamSlots = new Map<number, number>();
   #closed = false;
 
-  /** Default: one worker fewer than the cores (at least 1, at most 4), leaving a core to the databases' own writers. */
-  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
+  /**
+   * Snapshots are background work: their hashing and compression use only `backgroundSize` workers
+   * (one fewer than the pool, at least 1), leaving a core to the databases' own writers. Restore and
+   * verify, which an operator is waiting on, use them all.
+   */
+  readonly backgroundSize: number;
+
+  /** Default: one worker a core, 1–4. */
+  constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
     this.size = size;
+    this.backgroundSize = Math.max(1, size - 1);
   }
 
   #ensure(): void {
@@ -82,10 +91,11 @@ export class PageWorkers {
     }
   }
 
-  #call<T>(message: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<T> {
+  #call<T>(message: Record<string, unknown>, transfer: ArrayBuffer[] = [], background = false): Promise<T> {
     this.#ensure();
-    let slot = this.#slots[0] as Slot;
-    for (const s of this.#slots) if (s.pending.size < slot.pending.size) slot = s;
+    const slots = background ? this.#slots.slice(0, this.backgroundSize) : this.#slots;
+    let slot = slots[0] as Slot;
+    for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       slot.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -94,15 +104,15 @@ export class PageWorkers {
     });
   }
 
-  /** SHA-256 of each `pageSize` slice of `pages`; 32 bytes a page, in order. */
+  /** SHA-256 of each `pageSize` slice of `pages`; 32 bytes a page, in order. Background (snapshot) work. */
   async hashPages(pages: Buffer, pageSize: number): Promise<Buffer> {
-    const r = await this.#call<{ hashes: Uint8Array }>({ op: 'hash', buf: pages, pageSize });
+    const r = await this.#call<{ hashes: Uint8Array }>({ op: 'hash', buf: pages, pageSize }, [], true);
     return asBuffer(r.hashes);
   }
 
   /** Compresses each page alone (brotli at quality `level`); a page that does not shrink is kept raw. */
   async compressPages(pages: Buffer, pageSize: number, level: number): Promise<CompressedPages> {
-    const r = await this.#call<{ blobs: Uint8Array; lengths: Uint32Array; codecs: Uint8Array }>({ op: 'compress', buf: pages, pageSize, level });
+    const r = await this.#call<{ blobs: Uint8Array; lengths: Uint32Array; codecs: Uint8Array }>({ op: 'compress', buf: pages, pageSize, level }, [], true);
     return { blobs: asBuffer(r.blobs), lengths: r.lengths, codecs: r.codecs };
   }
 
@@ -118,13 +128,14 @@ export class PageWorkers {
    */
   streamUpdate(stream: number, bytes: Buffer): void {
     this.#ensure();
-    const slot = this.#slots[stream % this.#slots.length] as Slot;
+    const slot = this.#slots[(this.#streamSlots.get(stream) ?? 0) % this.#slots.length] as Slot;
     slot.worker.postMessage({ op: 'streamUpdate', stream, buf: bytes });
   }
 
   async streamDigest(stream: number): Promise<string> {
     this.#ensure();
-    const slot = this.#slots[stream % this.#slots.length] as Slot;
+    const slot = this.#slots[(this.#streamSlots.get(stream) ?? 0) % this.#slots.length] as Slot;
+    this.#streamSlots.delete(stream);
     const id = this.#nextId++;
     return new Promise<string>((resolve, reject) => {
       slot.pending.set(id, { resolve: (m) => resolve((m as { hash: string }).hash), reject });
@@ -133,8 +144,11 @@ export class PageWorkers {
     });
   }
 
-  newStream(): number {
-    return this.#nextStream++;
+  /** A new whole-image hash stream, on one worker (one of the background ones for snapshots). */
+  newStream(background = false): number {
+    const stream = this.#nextStream++;
+    this.#streamSlots.set(stream, stream % (background ? this.backgroundSize : this.size));
+    return stream;
   }
 
   async hashFile(path: string): Promise<string> {

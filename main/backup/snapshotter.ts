@@ -49,7 +49,7 @@ export async function storeImage(repo: PageRepository, imagePath: string, meta: 
     const pageSize = header.pageSize;
     if (size % pageSize !== 0) throw new Error(`the image is ${size} bytes, not a whole number of ${pageSize}-byte pages`);
     const pageCount = size / pageSize;
-    const stream = repo.workers.newStream();
+    const stream = repo.workers.newStream(true);
     const hashes = Buffer.allocUnsafe(pageCount * 32);
     const chunks = Math.ceil(pageCount / CHUNK_PAGES);
     // Reads run one after another so the image hash sees the chunks in order; the page hashing of
