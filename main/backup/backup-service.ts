@@ -45,7 +45,7 @@ export interface BackupServiceOptions {
   readonly bus?: EventBus | null;
   /** Records scheduled work (no operator call behind it) in the audit log. */
   readonly audit?: (record: AuditRecord) => void;
-  /** Page worker threads. Default: one a core, 1–4; snapshots use one fewer (see PageWorkers). */
+  /** Page worker threads. Default: cores − 1, 1–4; snapshots use one fewer than the pool, at least 1 (see PageWorkers). */
   readonly workers?: number;
   /** Brotli quality for page blobs. Default 1. */
   readonly compressionLevel?: number;

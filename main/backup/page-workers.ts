@@ -59,8 +59,12 @@ export class PageWorkers {
    */
   readonly backgroundSize: number;
 
-  /** Default: one worker a core, 1–4. */
-  constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
+  /**
+   * Default: one worker fewer than the cores, 1–4. On the 2-core build machine a second worker made
+   * both snapshot and restore slower (the main thread, which reads, looks pages up and writes, was
+   * starved); see docs/bench-results/backup.md.
+   */
+  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
     this.size = size;
     this.backgroundSize = Math.max(1, size - 1);
   }
