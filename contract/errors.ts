@@ -34,6 +34,9 @@ export const errorCatalogue = {
   PH_BACKUP_TARGET_INVALID: { status: 400, message: 'The restore target is not valid' },
   PH_BACKUP_TARGET_IN_USE: { status: 409, message: 'The restore target is in use' },
   PH_BACKUP_VERIFY_FAILED: { status: 422, message: 'The snapshot failed verification' },
+  PH_MONITORING_RULE_NOT_FOUND: { status: 404, message: 'There is no alert rule with that id' },
+  PH_MONITORING_UNKNOWN_SERIES: { status: 400, message: 'There is no metric series with that name' },
+  PH_MONITORING_BAD_RANGE: { status: 400, message: 'The time range is not valid' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

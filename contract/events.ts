@@ -2,6 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 import { BackupFinishedSchema, BackupProgressSchema } from './ops/backup';
+import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
 
 /** Every event the console listens to, with the least role that may receive it. */
 export const events = {
@@ -10,6 +11,9 @@ export const events = {
   'audit.appended': { payload: AuditEntrySchema, minRole: 'operator' },
   'backup.progress': { payload: BackupProgressSchema, minRole: 'viewer' },
   'backup.finished': { payload: BackupFinishedSchema, minRole: 'viewer' },
+  'monitoring.alert': { payload: AlertSchema, minRole: 'viewer' },
+  'monitoring.dependency': { payload: DependencyStatusSchema, minRole: 'viewer' },
+  'monitoring.sample': { payload: SampleSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

@@ -2,12 +2,14 @@ import type { InputOf, OutputOf } from './operation';
 import { securityOperations } from './ops/security';
 import { systemOperations } from './ops/system';
 import { backupOperations } from './ops/backup';
+import { monitoringOperations } from './ops/monitoring';
 
 /** Every console operation. A capability adds its own file under ops/ and one spread here. */
 export const operations = {
   ...systemOperations,
   ...securityOperations,
   ...backupOperations,
+  ...monitoringOperations,
 } as const;
 
 export type Operations = typeof operations;

@@ -6,7 +6,7 @@ import type { LoadedConfig } from './config';
 import { EventBus } from './events';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
-import { Metrics } from './monitoring';
+import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { RedisConnection } from './redis';
 import {
@@ -28,10 +28,12 @@ export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Sampling and health intervals, window and retention of monitoring (tests shorten them). */
+  readonly monitoring?: Partial<MonitoringOptions>;
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations, ...backupMigrations];
+const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...backupMigrations];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -42,6 +44,7 @@ export interface RunningPlane {
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
+  readonly monitoring: Monitoring;
 }
 
 /**
@@ -98,6 +101,16 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
+      const monitoring = new Monitoring({
+        db,
+        redis: redis?.client ?? null,
+        bus,
+        clock: this.clock,
+        logger: this.logger.child({ component: 'monitoring' }),
+        metrics,
+        dataDir: config.dataDir,
+        options: this.options.monitoring,
+      });
 
       const backup = new BackupService({
         db,
@@ -112,12 +125,11 @@ export class ControlPlane {
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
+        ...monitoringHandlers(monitoring, () => this.clock.now()),
         ...backupHandlers(backup),
       };
-      const dispatcher = new OperationDispatcher(handlers, audit, ({ name, ok }) =>
-        metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' }),
-      );
-      const routes: VersionedRoute[] = [statusRoute(() => this.status())];
+      const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
+      const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
       routes.push(...backupRoutes(backup, () => dispatcher));
       const http = new HttpServer({
         host: config.host,
@@ -133,7 +145,10 @@ export class ControlPlane {
         readiness: () => this.readiness(),
         routes,
       });
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics };
+      monitoring.instrument(http.app);
+      monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Console event-socket clients connected', read: () => http.events.clientCount });
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring };
+      await this.#startService(monitoring);
       await this.#startService(http);
 
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
@@ -199,7 +214,10 @@ export class ControlPlane {
   /** Ready when every service runs; an optional dependency that is down (Redis) makes it degraded, not unready. */
   readiness(): ReadinessReport {
     const { services } = this.status();
-    return { ready: services.every((s) => s.state === 'running' || s.state === 'degraded'), services };
+    const monitoring = this.#running?.monitoring;
+    const dependencies = monitoring?.health.list() ?? [];
+    const servicesUp = services.every((s) => s.state === 'running' || s.state === 'degraded');
+    return { ready: servicesUp && monitoring?.health.overall() !== 'down', services, dependencies };
   }
 
   async #startService(service: Service): Promise<void> {

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import { app, ipcMain, type BrowserWindow } from 'electron';
+import { Notification, app, ipcMain, type BrowserWindow } from 'electron';
 import { loadConfig, defaultConfig } from './config';
 import { ControlPlane } from './control-plane';
 import { registerIpcBridge } from './desktop/ipc-bridge';
 import { createMainWindow } from './desktop/main-window';
 import { createTray } from './desktop/tray';
 import { isTrustedConsoleUrl } from './desktop/trusted-url';
+import { notifyAlerts } from './monitoring';
 
 /**
  * The desktop shell: single-instance lock, one window, a tray, IPC wiring. Everything else lives in
@@ -45,6 +46,7 @@ if (!app.requestSingleInstanceLock()) {
     running.bus.subscribe((message) => {
       if (message.event === 'system.status') tray.refresh();
     });
+    notifyAlerts(running.bus, (title, body) => new Notification({ title, body }).show());
     window.on('close', (event) => {
       // Closing the window keeps the services running in the tray; Quit stops them.
       if (!quitting) {

@@ -34,6 +34,8 @@ declare module 'fastify' {
 export interface ReadinessReport {
   ready: boolean;
   services: { name: string; state: ServiceState; detail?: string }[];
+  /** Each dependency's health (monitoring's registry): a critical one down makes the node unready. */
+  dependencies?: { name: string; status: string; critical: boolean; detail: string; since: string }[];
 }
 
 export interface HttpServerDeps {

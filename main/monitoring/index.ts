@@ -1,1 +1,15 @@
-export { Metrics } from './metrics';
+export { Metrics, DURATION_BUCKETS_SECONDS } from './metrics';
+export { Monitoring, defaultMonitoringOptions, type MonitoringDeps, type MonitoringOptions, type Sample } from './monitoring-service';
+export { DependencyHealth, type DependencyStatus, type HealthProbe, type ProbeResult } from './dependency-health';
+export { SeriesRegistry, type MetricSeries } from './series-registry';
+export { OperationTimings, type OperationStats, type SlowCall, type TimingOptions } from './operation-timings';
+export { AlertEngine, conditionHolds, type Alert } from './alert-engine';
+export { defaultAlertRules, type AlertRule } from './default-rules';
+export { MetricHistory, defaultRetention, type RetentionOptions } from './metric-history';
+export { UsageRecorder, usageToCsv, type UsageRow } from './usage-recorder';
+export { SystemSampler, type SystemSnapshot } from './system-sampler';
+export { diskProbe, redisProbe, sqliteProbe } from './probes';
+export { recommend } from './recommendations';
+export { monitoringMigrations } from './migrations';
+export { monitoringHandlers, monitoringRoutes } from './operations';
+export { notifyAlerts } from './alert-notifier';

@@ -64,7 +64,7 @@ describe('IPC bridge', () => {
       'system.config': () => {
         throw new Error('not under test');
       },
-    } as Partial<OperationHandlers> as OperationHandlers;
+    } as unknown as OperationHandlers;
     const bus = new EventBus();
     audit.onAppend((entry) => bus.publish('audit.appended', entry));
     const ipc = recordingIpcMain();

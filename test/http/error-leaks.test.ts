@@ -47,7 +47,7 @@ describe('errors reaching clients', () => {
       metrics: new Metrics(),
       authenticator: new Authenticator(keys, sessions),
       sessions,
-      dispatcher: new OperationDispatcher(handlers, audit),
+      dispatcher: new OperationDispatcher(handlers as unknown as OperationHandlers, audit),
       bus: new EventBus(),
       readiness: () => ({ ready: true, services: [] }),
       routes: [

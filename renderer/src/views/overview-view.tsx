@@ -1,70 +1,440 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { EventPayload } from '../../../contract/events';
-import { useEvent, useOperation } from '../client/client-context';
+import type { OperationResult } from '../../../contract/operations';
+import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
 import { Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatDuration } from '../components/ui';
+import { LineChart, formatValue, type ChartSeries } from './overview-charts';
 
 type Status = EventPayload<'system.status'>;
+type Overview = OperationResult<'monitoring.overview'>;
+type Alert = Overview['alerts'][number];
+type Rule = OperationResult<'monitoring.alerts'>['rules'][number];
+
+const RANGES = [
+  { label: '5 min', ms: 5 * 60_000 },
+  { label: '15 min', ms: 15 * 60_000 },
+  { label: '1 h', ms: 3_600_000 },
+  { label: '6 h', ms: 6 * 3_600_000 },
+  { label: '24 h', ms: 24 * 3_600_000 },
+  { label: '7 d', ms: 7 * 24 * 3_600_000 },
+] as const;
+
+/** Charts and the series each draws; a chart shows once any of its series is registered on the node. */
+const CHARTS: readonly { title: string; series: readonly [name: string, label: string][] }[] = [
+  { title: 'Request rate', series: [['http.requests_per_second', 'requests']] },
+  { title: 'Latency', series: [['http.latency_p50_ms', 'p50'], ['http.latency_p95_ms', 'p95']] },
+  { title: 'WebSocket connections', series: [['ws.connections', 'console'], ['realtime.connections', 'hub']] },
+  { title: 'WebSocket messages', series: [['realtime.messages_per_second', 'messages']] },
+  { title: 'Cache hit ratio', series: [['cache.hit_ratio', 'hits']] },
+  { title: 'Job throughput', series: [['jobs.completed_per_second', 'completed'], ['jobs.failed_per_second', 'failed'], ['jobs.backlog', 'waiting']] },
+  { title: 'Event-loop delay', series: [['system.eventloop_delay_p99_ms', 'p99']] },
+  { title: 'Memory', series: [['system.rss_bytes', 'RSS'], ['system.heap_used_bytes', 'heap']] },
+  { title: 'CPU', series: [['system.cpu_percent', 'process']] },
+];
+
+function since(iso: string, now: number): string {
+  const t = Date.parse(iso);
+  return `${new Date(t).toLocaleTimeString(undefined, { hour12: false })} (${formatDuration(Math.max(0, (now - t) / 1000))} ago)`;
+}
 
 export function OverviewView() {
+  const { role, client } = useSession();
   const initial = useOperation('system.status', {});
   const [status, setStatus] = useState<Status | undefined>();
   const [now, setNow] = useState(() => Date.now());
+  const [rangeMs, setRangeMs] = useState<number>(RANGES[1].ms);
+  // The end of the chart range moves with each sample the server publishes, so the query stays
+  // still between samples instead of changing on every render.
+  const [anchor, setAnchor] = useState(() => Date.now());
+  const overview = useOperation('monitoring.overview', {}, { refreshOn: ['monitoring.sample', 'monitoring.alert', 'monitoring.dependency'] });
+  // Capabilities register series when they start; once a minute is often enough to pick them up.
+  const registered = useOperation('monitoring.series', {}, { intervalMs: 60_000 });
 
   useEffect(() => {
     if (initial.data !== undefined) setStatus(initial.data);
   }, [initial.data]);
   useEvent('system.status', setStatus);
+  useEvent('monitoring.sample', (sample) => setAnchor(Date.parse(sample.at)));
+  // Inside Electron the main process shows a native notification; a browser console shows its own.
+  useEvent('monitoring.alert', (alert) => client.transport === 'http' && notify(alert));
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
   }, []);
 
+  const known = useMemo(() => new Set((registered.data?.series ?? []).map((s) => s.name)), [registered.data]);
+  const units = useMemo(() => new Map((registered.data?.series ?? []).map((s) => [s.name, s.unit])), [registered.data]);
+  const charts = CHARTS.map((c) => ({ ...c, series: c.series.filter(([name]) => known.has(name)) })).filter((c) => c.series.length > 0);
+  const wanted = charts.flatMap((c) => c.series.map(([name]) => name)).slice(0, 20);
+  const history = useOperation('monitoring.history', { series: wanted.length > 0 ? wanted : ['system.rss_bytes'], from: anchor - rangeMs, to: anchor + 1 });
+
   const uptime = status === undefined ? 0 : Math.max(0, (now - Date.parse(status.startedAt)) / 1000);
   const unhealthy = status?.services.filter((s) => s.state !== 'running') ?? [];
+  const data = overview.data;
+  const firing = data?.alerts.filter((a) => a.state === 'firing') ?? [];
+  const pending = data?.alerts.filter((a) => a.state === 'pending') ?? [];
+  const latest = data?.latest?.values ?? {};
+  const value = (name: string) => {
+    const v = latest[name];
+    return v === undefined || v === null ? '—' : formatValue(v, units.get(name) ?? '');
+  };
+  const redisDependency = data?.dependencies.find((d) => d.name === 'redis');
+  const redisUp = redisDependency === undefined ? status?.redis.connected === true : redisDependency.status !== 'down';
+  const pointsOf = new Map((history.data?.series ?? []).map((s) => [s.name, s.points]));
 
   return (
     <>
       <PageHeader title="Overview" subtitle="Is everything well, and if not, what and since when." />
-      <ErrorBanner error={initial.error} />
-      {status !== undefined && (
-        <>
-          <div className="stats">
-            <Stat label="Services" value={`${status.services.length - unhealthy.length}/${status.services.length} running`} tone={unhealthy.length === 0 ? 'ok' : 'warn'} />
-            <Stat label="Uptime" value={formatDuration(uptime)} />
-            <Stat label="Version" value={status.version} />
-            <Stat
-              label="Redis"
-              value={!status.redis.configured ? 'not configured' : status.redis.connected ? 'connected' : 'disconnected'}
-              tone={!status.redis.configured ? undefined : status.redis.connected ? 'ok' : 'bad'}
-            />
-          </div>
-          <Card title="Services">
-            <table className="table" data-testid="services-table">
-              <thead>
-                <tr>
-                  <th>Service</th>
-                  <th>State</th>
-                  <th>Detail</th>
+      <ErrorBanner error={initial.error ?? overview.error ?? history.error} />
+
+      {firing.length > 0 && (
+        <section className="alerts-firing" role="alert" data-testid="alerts-firing">
+          {firing.map((a) => (
+            <div key={a.ruleId} className={`alert-item ${a.severity}`}>
+              <StatusBadge state={a.severity} />
+              <strong>{a.name}</strong>
+              <span>{a.message}</span>
+              <span className="muted small">firing since {since(a.since, now)}</span>
+            </div>
+          ))}
+        </section>
+      )}
+      {pending.length > 0 && (
+        <div className="notice" data-testid="alerts-pending">
+          {pending.map((a) => (
+            <div key={a.ruleId}>
+              <span className="badge warn">pending</span> <strong>{a.name}</strong> since {since(a.since, now)}: {a.message}
+            </div>
+          ))}
+        </div>
+      )}
+
+      <div className="stats">
+        <Stat
+          label="Health"
+          value={data === undefined ? '…' : data.status === 'ok' ? 'all well' : data.status}
+          tone={data === undefined ? undefined : data.status === 'ok' ? 'ok' : data.status === 'degraded' ? 'warn' : 'bad'}
+        />
+        <Stat label="Alerts firing" value={firing.length} tone={firing.length === 0 ? 'ok' : 'bad'} />
+        {status !== undefined && (
+          <Stat label="Services" value={`${status.services.length - unhealthy.length}/${status.services.length} running`} tone={unhealthy.length === 0 ? 'ok' : 'warn'} />
+        )}
+        <Stat label="Requests" value={value('http.requests_per_second')} />
+        <Stat label="Latency p95" value={value('http.latency_p95_ms')} />
+        <Stat label="Event-loop delay p99" value={value('system.eventloop_delay_p99_ms')} />
+        <Stat label="Memory (RSS)" value={value('system.rss_bytes')} />
+        {status !== undefined && (
+          // The dependency probe (every 5 s, pushed on change) is fresher than the status broadcast.
+          <Stat
+            label="Redis"
+            value={!status.redis.configured ? 'not configured' : redisUp ? 'connected' : 'disconnected'}
+            tone={!status.redis.configured ? undefined : redisUp ? 'ok' : 'bad'}
+          />
+        )}
+        <Stat label="Uptime" value={formatDuration(uptime)} />
+      </div>
+
+      {data !== undefined && (
+        <Card title="Dependencies">
+          <table className="table" data-testid="dependencies-table">
+            <thead>
+              <tr>
+                <th>Dependency</th>
+                <th>Status</th>
+                <th>Detail</th>
+                <th>Since</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.dependencies.map((d) => (
+                <tr key={d.name} data-testid={`dependency-${d.name}`}>
+                  <td className="mono">
+                    {d.name}
+                    {d.critical && <span className="muted small"> · critical</span>}
+                  </td>
+                  <td>
+                    <span className={`badge ${d.status === 'up' ? 'ok' : d.status === 'down' ? 'bad' : d.status === 'degraded' ? 'warn' : 'idle'}`}>{d.status}</span>
+                  </td>
+                  <td className="muted">{d.detail}</td>
+                  <td className="muted small">{since(d.since, now)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {status.services.map((service) => (
-                  <tr key={service.name}>
-                    <td className="mono">{service.name}</td>
-                    <td>
-                      <StatusBadge state={service.state} />
-                    </td>
-                    <td className="muted">{service.detail ?? ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </tbody>
+          </table>
+        </Card>
+      )}
+
+      <Card title="Charts">
+        <div className="range-picker" role="group" aria-label="Range">
+          {RANGES.map((r) => (
+            <button key={r.label} className={r.ms === rangeMs ? 'primary' : undefined} aria-pressed={r.ms === rangeMs} onClick={() => setRangeMs(r.ms)}>
+              {r.label}
+            </button>
+          ))}
+          <span className="muted small">
+            {history.data === undefined ? '' : `one point per ${formatDuration(history.data.stepSeconds)} · from ${history.data.resolutionSeconds === 10 ? 'raw samples' : history.data.resolutionSeconds === 60 ? '1-minute roll-ups' : '1-hour roll-ups'}`}
+          </span>
+        </div>
+        <div className="charts">
+          {charts.map((c) => (
+            <LineChart
+              key={c.title}
+              title={c.title}
+              from={anchor - rangeMs}
+              to={anchor}
+              stepMs={(history.data?.stepSeconds ?? 10) * 1000}
+              series={c.series.map(([name, label]): ChartSeries => ({ name, label, unit: units.get(name) ?? '', points: pointsOf.get(name) ?? [] }))}
+            />
+          ))}
+        </div>
+      </Card>
+
+      {data !== undefined && (
+        <div className="two-col">
+          <Card title="Advice">
+            <ul className="advice" data-testid="recommendations">
+              {data.recommendations.map((r) => (
+                <li key={r}>{r}</li>
+              ))}
+            </ul>
           </Card>
-          <p className="muted small">
-            Running {status.mode}, started {new Date(status.startedAt).toLocaleString()}.
-          </p>
-        </>
+          <Card title="Slowest operations (last 5 min)">
+            {data.slowest.length === 0 ? (
+              <p className="muted">No calls yet.</p>
+            ) : (
+              <table className="table" data-testid="slowest-table">
+                <thead>
+                  <tr>
+                    <th>Operation or route</th>
+                    <th className="right">Calls</th>
+                    <th className="right">p50</th>
+                    <th className="right">p99</th>
+                    <th className="right">Errors</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.slowest.map((s) => (
+                    <tr key={s.name}>
+                      <td className="mono">{s.name}</td>
+                      <td className="right">{s.count}</td>
+                      <td className="right">{formatValue(s.p50Ms, 'ms')}</td>
+                      <td className="right">{formatValue(s.p99Ms, 'ms')}</td>
+                      <td className="right">{s.errors}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {data.slowLog.length > 0 && (
+              <>
+                <h2 className="spaced">Recent slow calls</h2>
+                <ul className="slow-log" data-testid="slow-log">
+                  {data.slowLog.slice(0, 5).map((c, i) => (
+                    <li key={`${c.at}-${i}`}>
+                      <span className="mono">{c.name}</span> took <strong>{formatValue(c.durationMs, 'ms')}</strong> (threshold {formatValue(c.thresholdMs, 'ms')})
+                      {!c.ok && <span className="badge bad">{c.code ?? 'error'}</span>} <span className="muted small">{new Date(c.at).toLocaleTimeString(undefined, { hour12: false })}</span>
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
+          </Card>
+        </div>
+      )}
+
+      {status !== undefined && (
+        <Card title="Services">
+          <table className="table" data-testid="services-table">
+            <thead>
+              <tr>
+                <th>Service</th>
+                <th>State</th>
+                <th>Detail</th>
+              </tr>
+            </thead>
+            <tbody>
+              {status.services.map((service) => (
+                <tr key={service.name}>
+                  <td className="mono">{service.name}</td>
+                  <td>
+                    <StatusBadge state={service.state} />
+                  </td>
+                  <td className="muted">{service.detail ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Card>
+      )}
+
+      {role !== 'viewer' && <UsageCard />}
+
+      <AlertRules editable={role === 'admin'} />
+
+      {status !== undefined && (
+        <p className="muted small">
+          Running {status.mode}, version {status.version}, started {new Date(status.startedAt).toLocaleString()}.
+          <NotificationToggle />
+        </p>
       )}
     </>
+  );
+}
+
+/** Requests, errors and bytes per API key and route over the last 24 hours, with CSV and JSON export. */
+function UsageCard() {
+  const usage = useOperation('monitoring.usage', { groupBy: 'key-route' });
+  const exporter = useAction('monitoring.usage.export');
+  const download = async (format: 'csv' | 'json') => {
+    const file = await exporter.run({ format, groupBy: 'key-route' });
+    if (file === undefined) return;
+    const url = URL.createObjectURL(new Blob([file.content], { type: file.contentType }));
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = file.filename;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  };
+  const rows = usage.data?.rows ?? [];
+  return (
+    <Card title="API usage (last 24 h)">
+      <ErrorBanner error={usage.error ?? exporter.error} onDismiss={exporter.clearError} />
+      <div className="range-picker">
+        <button onClick={() => void download('csv')} disabled={exporter.pending}>
+          Export CSV
+        </button>
+        <button onClick={() => void download('json')} disabled={exporter.pending}>
+          Export JSON
+        </button>
+        <button className="link" onClick={usage.reload}>
+          Refresh
+        </button>
+      </div>
+      {rows.length === 0 ? (
+        <p className="muted">No API requests recorded yet.</p>
+      ) : (
+        <table className="table" data-testid="usage-table">
+          <thead>
+            <tr>
+              <th>API key</th>
+              <th>Route</th>
+              <th className="right">Requests</th>
+              <th className="right">Errors</th>
+              <th className="right">In</th>
+              <th className="right">Out</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.slice(0, 8).map((r) => (
+              <tr key={`${r.keyId} ${r.route}`}>
+                <td className="mono">{r.keyId}</td>
+                <td className="mono">{r.route}</td>
+                <td className="right">{r.requests}</td>
+                <td className="right">{r.errors}</td>
+                <td className="right">{formatValue(r.bytesIn, 'bytes')}</td>
+                <td className="right">{formatValue(r.bytesOut, 'bytes')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {rows.length > 8 && <p className="muted small">{rows.length - 8} more rows in the export.</p>}
+    </Card>
+  );
+}
+
+/** A browser (or Electron renderer) notification for an alert that starts or stops firing. */
+function notify(alert: Alert): void {
+  if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+  if (alert.state === 'firing') new Notification(`${alert.severity === 'critical' ? 'Critical' : 'Alert'}: ${alert.name}`, { body: alert.message });
+  else if (alert.state === 'resolved') new Notification(`Resolved: ${alert.name}`, { body: alert.message });
+}
+
+function NotificationToggle() {
+  const [permission, setPermission] = useState(() => (typeof Notification === 'undefined' ? 'unsupported' : Notification.permission));
+  if (permission !== 'default') return null;
+  return (
+    <>
+      {' '}
+      <button className="link" onClick={() => void Notification.requestPermission().then(setPermission)}>
+        Notify me when an alert fires
+      </button>
+    </>
+  );
+}
+
+function AlertRules({ editable }: { editable: boolean }) {
+  const rules = useOperation('monitoring.alerts', {}, { refreshOn: ['monitoring.alert'] });
+  const save = useAction('monitoring.alerts.save');
+  return (
+    <Card title="Alert rules">
+      <ErrorBanner error={rules.error ?? save.error} onDismiss={save.clearError} />
+      <table className="table" data-testid="alert-rules">
+        <thead>
+          <tr>
+            <th>Rule</th>
+            <th>Condition</th>
+            <th>For (s)</th>
+            <th>Severity</th>
+            <th>State</th>
+            <th>On</th>
+            {editable && <th />}
+          </tr>
+        </thead>
+        <tbody>
+          {(rules.data?.rules ?? []).map((rule) => (
+            <RuleRow
+              key={`${rule.id}:${JSON.stringify(rule)}`}
+              rule={rule}
+              state={rules.data?.active.find((a) => a.ruleId === rule.id)?.state ?? 'inactive'}
+              editable={editable}
+              pending={save.pending}
+              onSave={async (next) => {
+                if ((await save.run({ rule: next })) !== undefined) rules.reload();
+              }}
+            />
+          ))}
+        </tbody>
+      </table>
+      {!editable && <p className="muted small">An admin can change thresholds, durations and turn rules on or off.</p>}
+    </Card>
+  );
+}
+
+function RuleRow({ rule, state, editable, pending, onSave }: { rule: Rule; state: string; editable: boolean; pending: boolean; onSave: (rule: Rule) => Promise<void> }) {
+  const [threshold, setThreshold] = useState(String(rule.threshold));
+  const [forSeconds, setForSeconds] = useState(String(rule.forSeconds));
+  const [enabled, setEnabled] = useState(rule.enabled);
+  const next: Rule = { ...rule, threshold: Number(threshold), forSeconds: Math.round(Number(forSeconds)), enabled };
+  const valid = threshold.trim() !== '' && Number.isFinite(next.threshold) && Number.isInteger(next.forSeconds) && next.forSeconds >= 0;
+  const changed = next.threshold !== rule.threshold || next.forSeconds !== rule.forSeconds || next.enabled !== rule.enabled;
+  return (
+    <tr data-testid={`rule-${rule.id}`}>
+      <td title={rule.description}>
+        {rule.name}
+        <div className="muted small mono">{rule.id}</div>
+      </td>
+      <td className="mono">
+        {rule.metric} {rule.comparator}{' '}
+        {editable ? <input aria-label={`${rule.name} threshold`} className="narrow" value={threshold} onChange={(e) => setThreshold(e.target.value)} /> : rule.threshold}
+      </td>
+      <td>{editable ? <input aria-label={`${rule.name} for seconds`} className="narrow" value={forSeconds} onChange={(e) => setForSeconds(e.target.value)} /> : rule.forSeconds}</td>
+      <td>
+        <StatusBadge state={rule.severity} />
+      </td>
+      <td>
+        <span className={`badge ${state === 'firing' ? 'bad' : state === 'pending' ? 'warn' : 'idle'}`}>{state}</span>
+      </td>
+      <td>
+        <input type="checkbox" aria-label={`${rule.name} enabled`} checked={enabled} disabled={!editable} onChange={(e) => setEnabled(e.target.checked)} />
+      </td>
+      {editable && (
+        <td>
+          <button disabled={!changed || !valid || pending} onClick={() => void onSave(next)}>
+            Save
+          </button>
+        </td>
+      )}
+    </tr>
   );
 }

@@ -1,0 +1,139 @@
+/**
+ * `npm run bench -- monitoring`
+ * - monitoring.overhead: requests/s of a cached API route with all instrumentation on vs off
+ *   (autocannon against a child-process server, same run, alternating rounds). Goal ratio ≥ 0.95.
+ * - monitoring.timer: operations/s of an empty async operation wrapped by `OperationTimings.time`
+ *   vs called bare. Goal ratio ≥ 0.5.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { systemClock } from '../../main/clock';
+import { OperationTimings } from '../../main/monitoring';
+import { compareRates, median, progress, report } from '../lib';
+
+/** autocannon ships no types; this is the slice of its API used here (kept local, not a global declaration). */
+type Autocannon = (options: { url: string; connections: number; duration: number }) => Promise<{
+  requests: { average: number; total: number };
+  latency: { p99: number };
+  errors: number;
+  non2xx: number;
+}>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const ROUNDS = 5;
+const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 4);
+const CONNECTIONS = 16;
+
+async function startServer(mode: 'on' | 'off'): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'overhead-server.ts'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line !== undefined) resolve(Number(line));
+    });
+    child.once('exit', (code) => reject(new Error(`server (${mode}) exited with ${code}`)));
+  });
+  return { port, child };
+}
+
+async function cpuSeconds(port: number): Promise<number> {
+  const usage = (await (await fetch(`http://127.0.0.1:${port}/__cpu`)).json()) as { user: number; system: number };
+  return (usage.user + usage.system) / 1e6;
+}
+
+async function load(port: number): Promise<{ rps: number; perCpuSecond: number; p99: number; errors: number }> {
+  const cpuBefore = await cpuSeconds(port);
+  const result = await autocannon({ url: `http://127.0.0.1:${port}/api/v2/cached`, connections: CONNECTIONS, duration: LOAD_SECONDS });
+  const cpu = (await cpuSeconds(port)) - cpuBefore;
+  return { rps: result.requests.average, perCpuSecond: result.requests.total / Math.max(cpu, 1e-6), p99: result.latency.p99, errors: result.errors + result.non2xx };
+}
+
+async function overhead(): Promise<void> {
+  const on = await startServer('on');
+  const off = await startServer('off');
+  try {
+    // Warm both (JIT, connection setup) before measuring.
+    await autocannon({ url: `http://127.0.0.1:${on.port}/api/v2/cached`, connections: CONNECTIONS, duration: 1 });
+    await autocannon({ url: `http://127.0.0.1:${off.port}/api/v2/cached`, connections: CONNECTIONS, duration: 1 });
+    const p99 = { on: [] as number[], off: [] as number[] };
+    const perCpu = { on: [] as number[], off: [] as number[] };
+    let errors = 0;
+    const result = await compareRates(
+      ROUNDS,
+      async () => {
+        const r = await load(on.port);
+        p99.on.push(r.p99);
+        perCpu.on.push(r.perCpuSecond);
+        errors += r.errors;
+        progress(`overhead on : ${Math.round(r.rps)} req/s, ${Math.round(r.perCpuSecond)} req per server CPU-second`);
+        return r.rps;
+      },
+      async () => {
+        const r = await load(off.port);
+        p99.off.push(r.p99);
+        perCpu.off.push(r.perCpuSecond);
+        errors += r.errors;
+        progress(`overhead off: ${Math.round(r.rps)} req/s, ${Math.round(r.perCpuSecond)} req per server CPU-second`);
+        return r.rps;
+      },
+    );
+    report({
+      bench: 'monitoring.overhead',
+      ours: Math.round(result.ours),
+      baseline: Math.round(result.baseline),
+      unit: 'req/s',
+      rounds: ROUNDS,
+      seconds_per_round: LOAD_SECONDS,
+      connections: CONNECTIONS,
+      req_per_cpu_s_on: Math.round(median(perCpu.on)),
+      req_per_cpu_s_off: Math.round(median(perCpu.off)),
+      cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
+      server_cpu_us_per_req_on: Number((1e6 / median(perCpu.on)).toFixed(1)),
+      server_cpu_us_per_req_off: Number((1e6 / median(perCpu.off)).toFixed(1)),
+      p99_ms_on: median(p99.on),
+      p99_ms_off: median(p99.off),
+      errors,
+      min: Math.round(Math.min(...result.oursRounds)),
+      max: Math.round(Math.max(...result.oursRounds)),
+    });
+  } finally {
+    on.child.kill('SIGTERM');
+    off.child.kill('SIGTERM');
+  }
+}
+
+const empty = async (): Promise<void> => undefined;
+
+async function timer(): Promise<void> {
+  const timings = new OperationTimings(systemClock);
+  const N = 300_000;
+  const rate = async (fn: () => Promise<unknown>) => {
+    const started = performance.now();
+    for (let i = 0; i < N; i += 1) await fn();
+    return N / ((performance.now() - started) / 1000);
+  };
+  const wrapped = () => timings.time('op:empty', empty);
+  await rate(wrapped);
+  await rate(empty);
+  const result = await compareRates(ROUNDS, () => rate(wrapped), () => rate(empty));
+  progress(`timer: wrapped ${Math.round(result.ours)} ops/s, bare ${Math.round(result.baseline)} ops/s`);
+  report({
+    bench: 'monitoring.timer',
+    ours: Math.round(result.ours),
+    baseline: Math.round(result.baseline),
+    unit: 'ops/s',
+    rounds: ROUNDS,
+    calls_per_round: N,
+    ns_per_wrapped_call: Math.round(1e9 / result.ours),
+    ns_per_bare_call: Math.round(1e9 / result.baseline),
+    recorded: timings.statsOf('op:empty', 'total')?.count ?? 0,
+  });
+}
+
+void (async () => {
+  await timer();
+  await overhead();
+})();

@@ -1,0 +1,129 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { PhError } from '../../contract/errors';
+import type { Clock } from '../clock';
+
+export interface UsageRow {
+  keyId: string;
+  route: string;
+  requests: number;
+  errors: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export type UsageGroup = 'key' | 'route' | 'key-route';
+
+export const NO_KEY = '(none)';
+const MINUTE = 60_000;
+const DEFAULT_RETENTION_MS = 90 * 24 * 3_600_000;
+
+interface Pending {
+  minute: number;
+  keyId: string;
+  route: string;
+  requests: number;
+  errors: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/**
+ * Requests, errors and bytes per API key and route, counted in memory per minute and written to
+ * SQLite on `flush()` (every sampling tick), so a request costs a map update, not a write.
+ */
+export class UsageRecorder {
+  /** The current minute's counts by key, then route: two map lookups a request, no string built. */
+  #minute = -1;
+  #current = new Map<string, Map<string, Pending>>();
+  /** Minutes that ended before the last flush. */
+  #closed: Pending[] = [];
+  readonly #upsert: Statement;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly retentionMs = DEFAULT_RETENTION_MS,
+  ) {
+    this.#upsert = db.prepare(`
+      INSERT INTO monitoring_usage (minute, key_id, route, requests, errors, bytes_in, bytes_out)
+      VALUES (@minute, @keyId, @route, @requests, @errors, @bytesIn, @bytesOut)
+      ON CONFLICT (minute, key_id, route) DO UPDATE SET
+        requests = requests + excluded.requests, errors = errors + excluded.errors,
+        bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out`);
+  }
+
+  /** `error` means the request failed on the server's side or was refused (status 4xx/5xx). */
+  record(keyId: string | null, route: string, error: boolean, bytesIn: number, bytesOut: number, now: number = this.clock.now()): void {
+    const minute = now - (now % MINUTE);
+    if (minute !== this.#minute) {
+      this.#closeMinute();
+      this.#minute = minute;
+    }
+    const key = keyId ?? NO_KEY;
+    let routes = this.#current.get(key);
+    if (routes === undefined) {
+      routes = new Map();
+      this.#current.set(key, routes);
+    }
+    let entry = routes.get(route);
+    if (entry === undefined) {
+      entry = { minute, keyId: key, route, requests: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
+      routes.set(route, entry);
+    }
+    entry.requests += 1;
+    if (error) entry.errors += 1;
+    entry.bytesIn += bytesIn;
+    entry.bytesOut += bytesOut;
+  }
+
+  flush(): void {
+    this.#closeMinute();
+    if (this.#closed.length === 0) return;
+    const entries = this.#closed;
+    this.#closed = [];
+    this.db.transaction(() => {
+      for (const entry of entries) this.#upsert.run(entry);
+    })();
+  }
+
+  #closeMinute(): void {
+    for (const routes of this.#current.values()) for (const entry of routes.values()) this.#closed.push(entry);
+    this.#current = new Map();
+  }
+
+  prune(now: number = this.clock.now()): number {
+    return this.db.prepare('DELETE FROM monitoring_usage WHERE minute < ?').run(now - this.retentionMs).changes;
+  }
+
+  /** Totals over [from, to) by minute, grouped as asked; busiest first. */
+  report(from: number, to: number, groupBy: UsageGroup = 'key-route'): UsageRow[] {
+    if (!(to > from)) throw new PhError('PH_MONITORING_BAD_RANGE', '"to" must be after "from"');
+    this.flush();
+    const keyCol = groupBy === 'route' ? `'*'` : 'key_id';
+    const routeCol = groupBy === 'key' ? `'*'` : 'route';
+    const rows = this.db
+      .prepare(
+        `SELECT ${keyCol} AS keyId, ${routeCol} AS route, sum(requests) AS requests, sum(errors) AS errors,
+                sum(bytes_in) AS bytesIn, sum(bytes_out) AS bytesOut
+         FROM monitoring_usage WHERE minute >= ? AND minute < ?
+         GROUP BY 1, 2 ORDER BY requests DESC, keyId, route`,
+      )
+      .all(Math.floor(from / MINUTE) * MINUTE, to) as UsageRow[];
+    return rows;
+  }
+}
+
+const CSV_COLUMNS: (keyof UsageRow)[] = ['keyId', 'route', 'requests', 'errors', 'bytesIn', 'bytesOut'];
+
+/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF line ends. */
+export function usageToCsv(rows: readonly UsageRow[]): string {
+  const field = (value: string | number): string => {
+    const text = String(value);
+    // A leading =, +, - or @ makes spreadsheets run the cell as a formula; a quote mark defuses it.
+    const safe = /^[=+\-@\t\r]/.test(text) && typeof value === 'string' ? `'${text}` : text;
+    return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  };
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const row of rows) lines.push(CSV_COLUMNS.map((c) => field(row[c])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from '../helpers/redis-server';
+import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+
+/** Polls until `check` holds, bounded in time. */
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('Overview in Chromium: live charts after load, and an alert when Redis stops', () => {
+  let redis: TestRedis;
+  let session: ConsoleSession;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    session = await openConsole({ redisUrl: redis.url });
+    await signIn(session);
+  });
+  afterAll(async () => {
+    await session?.close();
+    await redis?.stop();
+  });
+
+  it('draws request rate, latency, event loop and memory charts from the samples taken during a scripted load', async () => {
+    const { page, plane } = session;
+    const monitoring = plane.plane.running.monitoring;
+    await openView(session, 'Overview');
+    // 12 rounds, one a second: a burst of calls (a few of them failing), then a sample.
+    for (let round = 0; round < 12; round += 1) {
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < 10 + round * 3; i += 1) calls.push(plane.op(i % 4 === 0 ? 'monitoring.series' : 'system.status'));
+      calls.push(plane.op('keys.list'), plane.op('no.such.op'));
+      await Promise.all(calls);
+      await monitoring.tick();
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    await page.getByRole('button', { name: '5 min', exact: true }).click();
+    const requests = page.getByTestId('chart-http.requests_per_second');
+    await requests.locator('polyline').first().waitFor();
+    expect(await page.getByTestId('chart-system.eventloop_delay_p99_ms').locator('polyline').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('chart-system.rss_bytes').locator('polyline').count()).toBe(2);
+    expect(await page.getByTestId('chart-http.latency_p50_ms').locator('polyline').count()).toBe(2);
+    const points = (await requests.locator('polyline').first().getAttribute('points'))?.split(' ') ?? [];
+    expect(points.length).toBeGreaterThanOrEqual(5);
+    await page.getByTestId('slowest-table').locator('tbody tr').first().waitFor();
+    expect(await page.getByTestId('slowest-table').locator('tbody tr').count()).toBe(5);
+    await page.getByTestId('dependency-redis').getByText('up', { exact: true }).waitFor();
+    expect(await page.getByTestId('alerts-firing').count()).toBe(0);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByTestId('usage-table').getByText('POST /api/v2/ops/system.status').first().waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^pilothouse-usage_.*\.csv$/);
+    const csv = readFileSync((await download.path()) as string, 'utf8');
+    expect(csv.split('\r\n')[0]).toBe('keyId,route,requests,errors,bytesIn,bytesOut');
+    expect(csv).toMatch(/,POST \/api\/v2\/ops\/:name,12,12,/);
+    await session.screenshot('overview-after-load');
+  }, 60_000);
+
+  it('lets an admin shorten the Redis rule, and shows the alert firing on top once Redis is stopped', async () => {
+    const { page, plane } = session;
+    const monitoring = plane.plane.running.monitoring;
+    const row = page.getByTestId('rule-redis-down');
+    await row.getByLabel('Redis down for seconds').fill('0');
+    await row.getByRole('button', { name: 'Save' }).click();
+    await until(async () => (await plane.op('monitoring.alerts')).body.rules.find((r: { id: string }) => r.id === 'redis-down')?.forSeconds === 0);
+
+    await redis.client().call('shutdown', 'nosave').catch(() => undefined);
+    await until(() => plane.plane.running.redis?.connected === false);
+    await monitoring.health.checkAll();
+    await monitoring.tick();
+
+    const firing = page.getByTestId('alerts-firing');
+    await firing.getByText('Redis down', { exact: true }).waitFor();
+    await expect(firing.textContent()).resolves.toContain('redis.up is 0');
+    await page.getByTestId('dependency-redis').getByText('down', { exact: true }).waitFor();
+    await page.getByTestId('rule-redis-down').getByText('firing').waitFor();
+    await expect(page.getByTestId('recommendations').textContent()).resolves.toContain('redis is down since');
+    await page.getByText('disconnected', { exact: true }).waitFor();
+    await page.getByTestId('services-table').locator('tr', { has: page.getByText('redis', { exact: true }) }).getByText('degraded').waitFor();
+    await session.screenshot('overview-alert-firing');
+  });
+});

@@ -1,0 +1,90 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { UsageRecorder, usageToCsv } from '../../main/monitoring';
+import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { fakeClock } from './fake-clock';
+import { monitoringDb } from './store';
+
+describe('usage recorder', () => {
+  const open: { close: () => void }[] = [];
+  afterEach(() => open.splice(0).forEach((s) => s.close()));
+
+  it('sums requests, errors and bytes per key and route over a range, grouped as asked', () => {
+    const store = monitoringDb();
+    open.push(store);
+    const clock = fakeClock(Date.UTC(2026, 10, 24, 6, 0, 0));
+    const usage = new UsageRecorder(store.db, clock);
+    usage.record('k1', 'GET /a', false, 0, 100);
+    usage.record('k1', 'GET /a', true, 0, 50);
+    usage.flush();
+    clock.advance(60_000);
+    usage.record('k1', 'POST /b', false, 20, 10);
+    usage.record(null, 'GET /a', false, 0, 5);
+    const from = clock.now() - 60_000;
+    expect(usage.report(from, clock.now() + 60_000)).toEqual([
+      { keyId: 'k1', route: 'GET /a', requests: 2, errors: 1, bytesIn: 0, bytesOut: 150 },
+      { keyId: '(none)', route: 'GET /a', requests: 1, errors: 0, bytesIn: 0, bytesOut: 5 },
+      { keyId: 'k1', route: 'POST /b', requests: 1, errors: 0, bytesIn: 20, bytesOut: 10 },
+    ]);
+    expect(usage.report(from, clock.now() + 60_000, 'key')).toEqual([
+      { keyId: 'k1', route: '*', requests: 3, errors: 1, bytesIn: 20, bytesOut: 160 },
+      { keyId: '(none)', route: '*', requests: 1, errors: 0, bytesIn: 0, bytesOut: 5 },
+    ]);
+    expect(usage.report(clock.now(), clock.now() + 60_000, 'route').map((r) => [r.route, r.requests])).toEqual([
+      ['GET /a', 1],
+      ['POST /b', 1],
+    ]);
+    clock.advance(91 * 24 * 3_600_000);
+    expect(usage.prune()).toBe(3);
+  });
+
+  it('writes CSV by RFC 4180 and defuses spreadsheet formulas', () => {
+    const csv = usageToCsv([
+      { keyId: 'k1', route: 'GET /a,b', requests: 1, errors: 0, bytesIn: 0, bytesOut: 2 },
+      { keyId: '=cmd"x"', route: 'GET /c', requests: 3, errors: 1, bytesIn: 4, bytesOut: 5 },
+    ]);
+    expect(csv).toBe('keyId,route,requests,errors,bytesIn,bytesOut\r\nk1,"GET /a,b",1,0,0,2\r\n"\'=cmd""x""",GET /c,3,1,4,5\r\n');
+  });
+});
+
+describe('usage reports through the API', () => {
+  let t: TestPlane;
+  beforeAll(async () => {
+    t = await startTestPlane();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('exports requests, errors and bytes per API key and route as CSV and JSON, from the console operation and REST', async () => {
+    const created = (await t.op('keys.create', { name: 'reporter', role: 'operator' })).body as { key: { id: string }; secret: string };
+    for (let i = 0; i < 4; i += 1) expect((await t.op('system.status', {}, created.secret)).status).toBe(200);
+    expect((await t.op('keys.list', {}, created.secret)).status).toBe(403);
+    await new Promise((r) => setTimeout(r, 30));
+
+    const exported = await t.op('monitoring.usage.export', { format: 'csv' }, created.secret);
+    expect(exported.status).toBe(200);
+    expect(exported.body.contentType).toBe('text/csv; charset=utf-8');
+    expect(exported.body.filename).toMatch(/^pilothouse-usage_.*\.csv$/);
+    const lines = (exported.body.content as string).trimEnd().split('\r\n');
+    expect(lines[0]).toBe('keyId,route,requests,errors,bytesIn,bytesOut');
+    const statusLine = lines.find((l) => l.startsWith(`${created.key.id},POST /api/v2/ops/system.status,`));
+    expect(statusLine?.split(',').slice(2, 4)).toEqual(['4', '0']);
+    expect(Number(statusLine?.split(',')[4])).toBe(8); // "{}" is 2 bytes, four times
+    expect(Number(statusLine?.split(',')[5])).toBeGreaterThan(4 * 100);
+    expect(lines.find((l) => l.startsWith(`${created.key.id},POST /api/v2/ops/keys.list,`))?.split(',').slice(2, 4)).toEqual(['1', '1']);
+
+    const rest = await fetch(`${t.url}/api/v2/monitoring/usage?format=csv&groupBy=key`, { headers: { authorization: `Bearer ${created.secret}` } });
+    expect(rest.status).toBe(200);
+    expect(rest.headers.get('content-type')).toContain('text/csv');
+    expect(rest.headers.get('content-disposition')).toMatch(/^attachment; filename="pilothouse-usage_.*\.csv"$/);
+    const restLines = (await rest.text()).trimEnd().split('\r\n');
+    expect(restLines.find((l) => l.startsWith(`${created.key.id},*,`))?.split(',')[2]).toBe('6');
+
+    const json = await fetch(`${t.url}/api/v2/monitoring/usage?format=json&groupBy=route`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+    const report = (await json.json()) as { rows: { route: string; requests: number }[] };
+    expect(report.rows.find((r) => r.route === 'POST /api/v2/ops/system.status')?.requests).toBe(4);
+
+    const bad = await fetch(`${t.url}/api/v2/monitoring/usage?format=xml`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+    expect(bad.status).toBe(400);
+  });
+});
