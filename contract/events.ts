@@ -4,6 +4,7 @@ import { CacheInvalidateRequestSchema, CacheInvalidatedSchema, CacheRedisStateSc
 import { RealtimeStatsSchema } from './ops/realtime';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
+import { BackupFinishedSchema, BackupProgressSchema } from './ops/backup';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
 import { ServiceDeregisteredSchema, ServiceHealthSchema, InstanceSchema as DiscoveryInstanceSchema } from './ops/discovery';
 
@@ -12,6 +13,8 @@ export const events = {
   'system.status': { payload: SystemStatusSchema, minRole: 'viewer' },
   'service.state': { payload: ServiceStatusSchema, minRole: 'viewer' },
   'audit.appended': { payload: AuditEntrySchema, minRole: 'operator' },
+  'backup.progress': { payload: BackupProgressSchema, minRole: 'viewer' },
+  'backup.finished': { payload: BackupFinishedSchema, minRole: 'viewer' },
   'monitoring.alert': { payload: AlertSchema, minRole: 'viewer' },
   'monitoring.dependency': { payload: DependencyStatusSchema, minRole: 'viewer' },
   'monitoring.sample': { payload: SampleSchema, minRole: 'viewer' },

@@ -4,6 +4,7 @@ import { cacheOperations } from './ops/cache';
 import { realtimeOperations } from './ops/realtime';
 import { securityOperations } from './ops/security';
 import { systemOperations } from './ops/system';
+import { backupOperations } from './ops/backup';
 import { monitoringOperations } from './ops/monitoring';
 import { discoveryOperations } from './ops/discovery';
 
@@ -11,6 +12,7 @@ import { discoveryOperations } from './ops/discovery';
 export const operations = {
   ...systemOperations,
   ...securityOperations,
+  ...backupOperations,
   ...monitoringOperations,
   ...discoveryOperations,
   ...jobsOperations,

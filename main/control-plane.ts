@@ -25,6 +25,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
+import { BackupService, backupHandlers, backupMigrations, backupRoutes } from './backup';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheMetrics } from './cache';
 
 export interface ControlPlaneOptions {
@@ -39,6 +40,7 @@ export interface ControlPlaneOptions {
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
+const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...backupMigrations];
 const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...realtimeMigrations];
 const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...discoveryMigrations, ...batchMigrations, ...cacheMigrations];
 
@@ -136,10 +138,21 @@ export class ControlPlane {
       const discovery = buildDiscovery({ db, clock: this.clock, bus, audit, logger: this.logger.child({ component: 'discovery' }), lanAccess: config.lanAccess, version: pilothouseVersion, httpPort: () => this.running.http.address.port, redis: redis?.client ?? null, ...this.options.discovery });
       await this.#startService(discovery.service);
 
+      const backup = new BackupService({
+        db,
+        appDbPath: this.store.path,
+        repoDir: join(config.dataDir, 'backups'),
+        clock: this.clock,
+        logger: this.logger.child({ component: 'backup' }),
+        bus,
+        audit: (record) => audit.append(record),
+      });
+      await this.#startService(backup);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
+        ...backupHandlers(backup),
         ...realtimeHandlers(realtime),
         ...cacheHandlers(cache),
         ...batchHandlers(batch),
@@ -147,6 +160,7 @@ export class ControlPlane {
       };
       const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
       const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
+      routes.push(...backupRoutes(backup, () => dispatcher));
       routes.push(...cacheRoutes(cache, audit));
       routes.push(...batchRoutes(dispatcher));
       routes.push(...discoveryRoutes(dispatcher, discovery.registry));

@@ -1,10 +1,442 @@
-import { EmptyState, PageHeader } from '../components/ui';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import type { EventPayload } from '../../../contract/events';
+import type { OperationResult } from '../../../contract/operations';
+import { roleAllows } from '../../../contract/roles';
+import { useAction, useClient, useEvent, useOperation, useSession } from '../client/client-context';
+import { ClientError } from '../client/client';
+import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge, formatTime } from '../components/ui';
+
+type Progress = EventPayload<'backup.progress'>;
+type Snapshot = OperationResult<'backup.snapshots.list'>['snapshots'][number];
+type Plan = OperationResult<'backup.restore.plan'>;
+type RestoreInput = { snapshotId?: string; sourceId?: string; at?: string; inPlace?: boolean; targetPath?: string };
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+const REFRESH = ['backup.finished'] as const;
 
 export function BackupsView() {
+  const { role } = useSession();
+  const canOperate = roleAllows(role, 'operator');
+  const isAdmin = role === 'admin';
+  const sources = useOperation('backup.sources.list', {}, { refreshOn: REFRESH });
+  const snapshots = useOperation('backup.snapshots.list', { limit: 200 }, { refreshOn: REFRESH });
+  const verifications = useOperation('backup.verifications.list', { limit: 20 }, { refreshOn: REFRESH });
+  const history = useOperation('backup.history', { limit: 10 }, { refreshOn: REFRESH });
+  const snap = useAction('backup.snapshot');
+  const verify = useAction('backup.verify');
+  const prune = useAction('backup.prune');
+  const [jobs, setJobs] = useState<Record<string, Progress>>({});
+  const [restoreFor, setRestoreFor] = useState<RestoreInput | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => {
+    const running = sources.data?.running;
+    if (running === undefined) return;
+    setJobs(Object.fromEntries(running.map((p) => [p.jobId, p])));
+  }, [sources.data]);
+  useEvent('backup.progress', (p) => setJobs((j) => ({ ...j, [p.jobId]: p })));
+  useEvent('backup.finished', (f) =>
+    setJobs((j) => {
+      const { [f.jobId]: _done, ...rest } = j;
+      return rest;
+    }),
+  );
+
+  const repo = sources.data?.repository;
+  const logical = sources.data?.sources.reduce((s, x) => s + x.logicalBytes, 0) ?? 0;
+  const lastVerifyBad = verifications.data?.verifications.filter((v) => !v.ok).length ?? 0;
+
   return (
     <>
-      <PageHeader title="Backups" />
-      <EmptyState title="Not running on this node yet">Backup sources, snapshots, verification results and restores will show here once the backup manager is running.</EmptyState>
+      <PageHeader
+        title="Backups"
+        subtitle="Page-level snapshots of SQLite databases: each snapshot is complete, and costs only the pages that changed."
+        actions={
+          canOperate && (
+            <button
+              disabled={prune.pending}
+              onClick={() => void prune.run({}).then((r) => r && setNotice(`Pruned ${r.prune.removedSnapshots} snapshots, freed ${formatBytes(r.prune.freedBytes)}`))}
+            >
+              {prune.pending ? 'Pruning…' : 'Prune now'}
+            </button>
+          )
+        }
+      />
+      <ErrorBanner
+        error={sources.error ?? snapshots.error ?? snap.error ?? verify.error ?? prune.error}
+        onDismiss={() => (snap.clearError(), verify.clearError(), prune.clearError())}
+      />
+      {notice !== null && (
+        <div className="notice ok" role="status">
+          {notice}{' '}
+          <button className="link" onClick={() => setNotice(null)}>
+            dismiss
+          </button>
+        </div>
+      )}
+      {repo !== undefined && (
+        <div className="stats">
+          <Stat label="Snapshots" value={repo.snapshots} />
+          <Stat label="Stored in repository" value={formatBytes(repo.storedBytes)} />
+          <Stat label="Distinct pages" value={repo.pages.toLocaleString()} />
+          <Stat label="Dedup ratio" value={repo.storedBytes > 0 ? `${(logical / repo.storedBytes).toFixed(1)}×` : '—'} tone="ok" />
+          <Stat label="Failed verifications (recent)" value={lastVerifyBad} tone={lastVerifyBad > 0 ? 'bad' : 'ok'} />
+        </div>
+      )}
+
+      {Object.values(jobs).length > 0 && (
+        <Card title="Running">
+          <div data-testid="backup-jobs">
+            {Object.values(jobs).map((j) => (
+              <ProgressRow key={j.jobId} job={j} />
+            ))}
+          </div>
+        </Card>
+      )}
+
+      <Card title="Sources">
+        <table className="table" data-testid="backup-sources">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Schedule</th>
+              <th>Next run</th>
+              <th>Last result</th>
+              <th className="right">Snapshots</th>
+              <th className="right">Stored</th>
+              <th className="right">Dedup</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {sources.data?.sources.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  <div>{s.name}</div>
+                  <div className="muted small mono">{s.path}</div>
+                </td>
+                <td className="mono">{s.schedule ?? (s.continuousSeconds !== null ? '' : 'manual')}{s.continuousSeconds !== null ? ` every ${s.continuousSeconds}s` : ''}</td>
+                <td>{formatTime(s.nextRunAt)}</td>
+                <td>
+                  {s.lastError !== null ? (
+                    <span title={s.lastError}>
+                      <StatusBadge state="failed" /> <span className="small muted">{s.lastError.slice(0, 60)}</span>
+                    </span>
+                  ) : s.lastSuccessAt !== null ? (
+                    <span>
+                      <StatusBadge state="ok" /> <span className="small muted">{formatTime(s.lastSuccessAt)}</span>
+                    </span>
+                  ) : (
+                    <span className="muted">never run</span>
+                  )}
+                </td>
+                <td className="right">{s.snapshots}</td>
+                <td className="right">{formatBytes(s.storedBytes)}</td>
+                <td className="right">{s.dedupRatio === null ? '—' : `${s.dedupRatio.toFixed(1)}×`}</td>
+                <td className="right">
+                  {canOperate && (
+                    <button disabled={snap.pending} onClick={() => void snap.run({ id: s.id })}>
+                      Snapshot now
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+
+      <StoredChart snapshots={snapshots.data?.snapshots ?? []} />
+
+      <Card title="Snapshots" wide>
+        {snapshots.data?.snapshots.length === 0 ? (
+          <EmptyState title="No snapshots yet">Take one with “Snapshot now”, or wait for a source’s schedule.</EmptyState>
+        ) : (
+          <table className="table" data-testid="backup-snapshots">
+            <thead>
+              <tr>
+                <th>Taken</th>
+                <th>Source</th>
+                <th>Trigger</th>
+                <th className="right">Size</th>
+                <th className="right">Added</th>
+                <th>Verified</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {snapshots.data?.snapshots.map((s) => (
+                <tr key={s.id}>
+                  <td title={s.id}>{formatTime(s.capturedAt)}</td>
+                  <td>{s.sourceName}</td>
+                  <td>{s.trigger}</td>
+                  <td className="right">{formatBytes(s.logicalBytes)}</td>
+                  <td className="right">
+                    {formatBytes(s.addedBytes)} <span className="muted small">({s.addedPages} pages)</span>
+                  </td>
+                  <td>{s.lastVerification === null ? <span className="muted">not yet</span> : <StatusBadge state={s.lastVerification.ok ? 'passing' : 'failed'} />}</td>
+                  <td className="right actions">
+                    {canOperate && (
+                      <button disabled={verify.pending} onClick={() => void verify.run({ id: s.id })}>
+                        Verify
+                      </button>
+                    )}
+                    {isAdmin && <button onClick={() => setRestoreFor({ snapshotId: s.id })}>Restore…</button>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+
+      {isAdmin && sources.data !== undefined && <PointInTime sources={sources.data.sources} onPick={setRestoreFor} />}
+
+      <Card title="Verification history">
+        <table className="table" data-testid="backup-verifications">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Snapshot</th>
+              <th>Result</th>
+              <th className="right">Pages checked</th>
+              <th>Bad pages</th>
+              <th>Image hash</th>
+              <th>integrity_check</th>
+              <th className="right">Took</th>
+            </tr>
+          </thead>
+          <tbody>
+            {verifications.data?.verifications.map((v) => (
+              <tr key={v.id}>
+                <td>{formatTime(v.at)}</td>
+                <td className="mono small">{v.snapshotId}</td>
+                <td>
+                  <StatusBadge state={v.ok ? 'passing' : 'failed'} />
+                </td>
+                <td className="right">{v.pagesChecked.toLocaleString()}</td>
+                <td>{v.badPages.length === 0 ? 'none' : v.badPages.slice(0, 8).join(', ')}</td>
+                <td>{v.imageHashOk ? 'matches' : 'differs'}</td>
+                <td className="small">{v.integrity.slice(0, 2).join('; ')}</td>
+                <td className="right">{v.durationMs} ms</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+
+      <Card title="Restores and prunes">
+        <table className="table" data-testid="backup-history">
+          <tbody>
+            {history.data?.restores.map((r) => (
+              <tr key={`r${r.id}`}>
+                <td>{formatTime(r.at)}</td>
+                <td>restore {r.inPlace ? 'in place' : 'to new file'}</td>
+                <td className="mono small">{r.target}</td>
+                <td>
+                  <StatusBadge state={r.ok ? 'ok' : 'failed'} /> {r.error !== null && <span className="small muted">{r.error}</span>}
+                </td>
+              </tr>
+            ))}
+            {history.data?.prunes.map((p) => (
+              <tr key={`p${p.id}`}>
+                <td>{formatTime(p.at)}</td>
+                <td>prune</td>
+                <td>
+                  {p.removedSnapshots} snapshots, {p.removedPages} pages
+                </td>
+                <td>{formatBytes(p.freedBytes)} freed</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+
+      {restoreFor !== null && (
+        <RestoreDialog
+          request={restoreFor}
+          onClose={(message) => {
+            setRestoreFor(null);
+            if (message !== undefined) setNotice(message);
+          }}
+        />
+      )}
     </>
+  );
+}
+
+function ProgressRow({ job }: { job: Progress }) {
+  const share = job.total > 0 ? Math.min(1, job.done / job.total) : 0;
+  return (
+    <div className="backup-progress">
+      <div className="small">
+        <strong>{job.kind}</strong> {job.sourceId ?? ''} {job.snapshotId !== null ? <span className="mono">{job.snapshotId}</span> : null} — {job.phase}{' '}
+        {job.total > 1 ? `${job.done.toLocaleString()} / ${job.total.toLocaleString()} pages` : ''}
+      </div>
+      <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share * 100)}>
+        <div className="fill" style={{ width: `${share * 100}%` }} />
+      </div>
+    </div>
+  );
+}
+
+/** Bytes each snapshot added to the repository, oldest to newest: the cost of every backup at a glance. */
+function StoredChart({ snapshots }: { snapshots: Snapshot[] }) {
+  const points = useMemo(() => [...snapshots].sort((a, b) => Date.parse(a.capturedAt) - Date.parse(b.capturedAt)).slice(-60), [snapshots]);
+  if (points.length === 0) return null;
+  const width = 900;
+  const height = 140;
+  const max = Math.max(1, ...points.map((p) => p.logicalBytes));
+  const bar = Math.min(48, width / points.length); // a few snapshots read as bars, not blocks
+  let total = 0;
+  const cumulative = points.map((p) => (total += p.addedBytes));
+  const maxTotal = Math.max(1, total, max);
+  const line = cumulative.map((c, i) => `${i * bar + bar / 2},${height - (c / maxTotal) * height}`).join(' ');
+  return (
+    <Card title="Stored size over time" wide>
+      <svg className="backup-chart" viewBox={`0 0 ${width} ${height + 4}`} preserveAspectRatio="none" role="img" aria-label="Bytes stored per snapshot">
+        {points.map((p, i) => (
+          <g key={p.id}>
+            <rect x={i * bar + 1} y={height - (p.logicalBytes / maxTotal) * height} width={Math.max(1, bar - 2)} height={(p.logicalBytes / maxTotal) * height} className="logical">
+              <title>{`${p.sourceName} ${formatTime(p.capturedAt)}: ${formatBytes(p.logicalBytes)} database, ${formatBytes(p.addedBytes)} stored`}</title>
+            </rect>
+            <rect x={i * bar + 1} y={height - (p.addedBytes / maxTotal) * height} width={Math.max(1, bar - 2)} height={(p.addedBytes / maxTotal) * height} className="added" />
+          </g>
+        ))}
+        <polyline points={line} className="total" />
+      </svg>
+      <p className="muted small">
+        Grey: database size at each snapshot. Blue: what that snapshot added to the repository. Line: repository growth, {formatBytes(total)} for {points.length} snapshots of{' '}
+        {formatBytes(points.reduce((s, p) => s + p.logicalBytes, 0))}.
+      </p>
+    </Card>
+  );
+}
+
+function PointInTime({ sources, onPick }: { sources: OperationResult<'backup.sources.list'>['sources']; onPick: (r: RestoreInput) => void }) {
+  const [sourceId, setSourceId] = useState(sources[0]?.id ?? '');
+  const [at, setAt] = useState('');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    onPick({ sourceId, ...(at === '' ? {} : { at: new Date(at).toISOString() }) });
+  };
+  return (
+    <Card title="Restore to a point in time">
+      <form className="inline-form" onSubmit={submit}>
+        <label>
+          Source
+          <select value={sourceId} onChange={(e) => setSourceId(e.target.value)}>
+            {sources.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          As it was at
+          <input type="datetime-local" step="1" value={at} onChange={(e) => setAt(e.target.value)} />
+        </label>
+        <button type="submit">Choose snapshot…</button>
+      </form>
+      <p className="muted small">The newest snapshot taken at or before that time is restored; empty means the newest.</p>
+    </Card>
+  );
+}
+
+function RestoreDialog({ request, onClose }: { request: RestoreInput; onClose: (message?: string) => void }) {
+  const client = useClient();
+  const restore = useAction('backup.restore');
+  const [inPlace, setInPlace] = useState(false);
+  const [targetPath, setTargetPath] = useState('');
+  const [plan, setPlan] = useState<Plan | null>(null);
+  const [planError, setPlanError] = useState<ClientError | null>(null);
+  const [confirmed, setConfirmed] = useState(false);
+  const input: RestoreInput = { ...request, ...(inPlace ? { inPlace: true } : targetPath.trim() !== '' ? { targetPath: targetPath.trim() } : {}) };
+  const inputKey = JSON.stringify(input);
+
+  useEffect(() => {
+    setConfirmed(false);
+    if (!inPlace && targetPath.trim() === '') {
+      setPlan(null);
+      setPlanError(null);
+      return;
+    }
+    let cancelled = false;
+    client.call('backup.restore.plan', JSON.parse(inputKey) as RestoreInput).then(
+      (p) => !cancelled && (setPlan(p), setPlanError(null)),
+      (err: unknown) => !cancelled && (setPlan(null), setPlanError(err instanceof ClientError ? err : new ClientError('PH_INTERNAL', String(err)))),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [client, inputKey, inPlace, targetPath]);
+
+  const go = async () => {
+    const result = await restore.run(JSON.parse(inputKey) as RestoreInput);
+    if (result !== undefined) {
+      onClose(
+        `Restored ${result.restore.snapshotId} to ${result.restore.target}${result.restore.safetySnapshotId !== null ? ` (safety snapshot ${result.restore.safetySnapshotId})` : ''}`,
+      );
+    }
+  };
+
+  return (
+    <div className="modal-backdrop">
+      <div className="modal" role="dialog" aria-modal="true" aria-labelledby="restore-title">
+        <h3 id="restore-title">Restore a snapshot</h3>
+        <div className="restore-mode">
+          <label className="checkbox">
+            <input type="radio" name="restore-mode" checked={!inPlace} onChange={() => setInPlace(false)} /> To a new file
+          </label>
+          <label className="checkbox">
+            <input type="radio" name="restore-mode" checked={inPlace} onChange={() => setInPlace(true)} /> In place (replaces the source database)
+          </label>
+        </div>
+        {!inPlace && (
+          <label className="block">
+            Target path
+            <input value={targetPath} onChange={(e) => setTargetPath(e.target.value)} placeholder="/absolute/path/restored.db" aria-label="Target path" />
+          </label>
+        )}
+        <ErrorBanner error={planError ?? restore.error} />
+        {plan !== null && (
+          <div className="plan" data-testid="restore-plan">
+            <p>
+              Snapshot <span className="mono">{plan.snapshot.id}</span> of <strong>{plan.snapshot.sourceName}</strong>, taken {formatTime(plan.snapshot.capturedAt)} (
+              {formatBytes(plan.snapshot.logicalBytes)}).
+            </p>
+            <p>
+              Target <span className="mono">{plan.target}</span>. Safety snapshot first: <strong>{plan.safetySnapshot ? 'yes' : 'no (new file)'}</strong>.
+            </p>
+            <ol className="small">
+              {plan.steps.map((s) => (
+                <li key={s}>{s}</li>
+              ))}
+            </ol>
+            <label className="checkbox">
+              <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} /> I understand{plan.inPlace ? ' the database will be replaced' : ''}
+            </label>
+          </div>
+        )}
+        <div className="modal-actions">
+          <button onClick={() => onClose()}>Cancel</button>
+          <button className="primary" disabled={plan === null || !confirmed || restore.pending} onClick={() => void go()}>
+            {restore.pending ? 'Restoring…' : 'Restore'}
+          </button>
+        </div>
+      </div>
+    </div>
   );
 }

@@ -1,0 +1,232 @@
+import { Type } from '@sinclair/typebox';
+import { defineOperation } from '../operation';
+
+const Count = Type.Integer({ minimum: 0, maximum: 100_000 });
+const Time = Type.String({ format: 'date-time' });
+const NullableTime = Type.Union([Time, Type.Null()]);
+
+export const RetentionSchema = Type.Object(
+  {
+    keepLast: Type.Optional(Count),
+    keepHourly: Type.Optional(Count),
+    keepDaily: Type.Optional(Count),
+    keepWeekly: Type.Optional(Count),
+    keepMonthly: Type.Optional(Count),
+    keepWithin: Type.Optional(Type.String({ pattern: '^(\\d+[smhdw])+$', description: 'e.g. 36h, 7d, 1d12h' })),
+  },
+  { additionalProperties: false },
+);
+
+export const BackupSourceSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  path: Type.String(),
+  kind: Type.Union([Type.Literal('app'), Type.Literal('file')]),
+  schedule: Type.Union([Type.String(), Type.Null()]),
+  retention: RetentionSchema,
+  continuousSeconds: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: Time,
+  nextRunAt: NullableTime,
+  lastSuccessAt: NullableTime,
+  lastFailureAt: NullableTime,
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  snapshots: Type.Integer(),
+  logicalBytes: Type.Integer({ description: 'Sum of the image sizes of its snapshots' }),
+  storedBytes: Type.Integer({ description: 'Compressed bytes its snapshots added to the repository' }),
+  dedupRatio: Type.Union([Type.Number(), Type.Null()]),
+});
+
+export const BackupSnapshotSchema = Type.Object({
+  id: Type.String(),
+  sourceId: Type.String(),
+  sourceName: Type.String(),
+  capturedAt: Time,
+  trigger: Type.String(),
+  pageSize: Type.Integer(),
+  pageCount: Type.Integer(),
+  logicalBytes: Type.Integer(),
+  imageHash: Type.String(),
+  addedPages: Type.Integer(),
+  addedBytes: Type.Integer(),
+  durationMs: Type.Integer(),
+  lastVerification: Type.Union([Type.Object({ at: Time, ok: Type.Boolean() }), Type.Null()]),
+});
+
+export const BackupVerificationSchema = Type.Object({
+  id: Type.Integer(),
+  snapshotId: Type.String(),
+  sourceId: Type.String(),
+  at: Time,
+  ok: Type.Boolean(),
+  pagesChecked: Type.Integer(),
+  badPages: Type.Array(Type.Integer(), { description: 'Page numbers (1-based) that failed, at most 100' }),
+  imageHashOk: Type.Boolean(),
+  integrity: Type.Array(Type.String(), { description: 'PRAGMA integrity_check output, at most 20 lines' }),
+  durationMs: Type.Integer(),
+});
+
+export const BackupRestoreSchema = Type.Object({
+  id: Type.Integer(),
+  snapshotId: Type.String(),
+  sourceId: Type.String(),
+  target: Type.String(),
+  inPlace: Type.Boolean(),
+  safetySnapshotId: Type.Union([Type.String(), Type.Null()]),
+  at: Time,
+  ok: Type.Boolean(),
+  error: Type.Union([Type.String(), Type.Null()]),
+  durationMs: Type.Integer(),
+});
+
+export const BackupPruneSchema = Type.Object({
+  id: Type.Integer(),
+  at: Time,
+  removedSnapshots: Type.Integer(),
+  removedPages: Type.Integer(),
+  freedBytes: Type.Integer(),
+});
+
+export const BackupJobKindSchema = Type.Union([Type.Literal('snapshot'), Type.Literal('verify'), Type.Literal('restore'), Type.Literal('prune')]);
+
+export const BackupProgressSchema = Type.Object({
+  jobId: Type.String(),
+  kind: BackupJobKindSchema,
+  sourceId: Type.Union([Type.String(), Type.Null()]),
+  snapshotId: Type.Union([Type.String(), Type.Null()]),
+  phase: Type.String(),
+  done: Type.Integer(),
+  total: Type.Integer(),
+});
+
+export const BackupFinishedSchema = Type.Object({
+  jobId: Type.String(),
+  kind: BackupJobKindSchema,
+  sourceId: Type.Union([Type.String(), Type.Null()]),
+  snapshotId: Type.Union([Type.String(), Type.Null()]),
+  ok: Type.Boolean(),
+  error: Type.Union([Type.String(), Type.Null()]),
+});
+
+const RestoreSelector = {
+  snapshotId: Type.Optional(Type.String({ minLength: 1 })),
+  sourceId: Type.Optional(Type.String({ minLength: 1, description: 'With `at`: the newest snapshot of this source at or before it' })),
+  at: Type.Optional(Time),
+  inPlace: Type.Optional(Type.Boolean({ description: 'Replace the source database itself (a safety snapshot is taken first)' })),
+  targetPath: Type.Optional(Type.String({ minLength: 1, description: 'Absolute path of a new file to restore into' })),
+};
+
+export const BackupRestorePlanSchema = Type.Object({
+  snapshot: BackupSnapshotSchema,
+  target: Type.String(),
+  inPlace: Type.Boolean(),
+  safetySnapshot: Type.Boolean(),
+  steps: Type.Array(Type.String()),
+});
+
+export const backupOperations = {
+  'backup.sources.list': defineOperation({
+    summary: 'Backup sources with their schedule, last result and sizes, and the repository totals',
+    input: Type.Object({}),
+    output: Type.Object({
+      sources: Type.Array(BackupSourceSchema),
+      repository: Type.Object({ path: Type.String(), pages: Type.Integer(), packs: Type.Integer(), storedBytes: Type.Integer(), snapshots: Type.Integer() }),
+      running: Type.Array(BackupProgressSchema),
+    }),
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'backup.sources.register': defineOperation({
+    summary: 'Register a SQLite file to back up; it is checked before anything is recorded',
+    input: Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+        path: Type.String({ minLength: 1, maxLength: 4096 }),
+        schedule: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()])),
+        retention: Type.Optional(RetentionSchema),
+        continuousSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 86_400 }), Type.Null()])),
+      },
+      { additionalProperties: false },
+    ),
+    output: Type.Object({ source: BackupSourceSchema }),
+    minRole: 'admin',
+    mutating: true,
+  }),
+  'backup.sources.update': defineOperation({
+    summary: "Change a source's schedule, retention or continuous interval",
+    input: Type.Object(
+      {
+        id: Type.String({ minLength: 1 }),
+        schedule: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()])),
+        retention: Type.Optional(RetentionSchema),
+        continuousSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 86_400 }), Type.Null()])),
+      },
+      { additionalProperties: false },
+    ),
+    output: Type.Object({ source: BackupSourceSchema }),
+    minRole: 'admin',
+    mutating: true,
+  }),
+  'backup.sources.remove': defineOperation({
+    summary: 'Stop backing up a source; its snapshots stay until pruned',
+    input: Type.Object({ id: Type.String({ minLength: 1 }) }),
+    output: Type.Object({ removed: Type.Boolean() }),
+    minRole: 'admin',
+    mutating: true,
+  }),
+  'backup.snapshot': defineOperation({
+    summary: 'Take a snapshot of a source now',
+    input: Type.Object({ id: Type.String({ minLength: 1, description: 'Source id' }) }),
+    output: Type.Object({ snapshot: BackupSnapshotSchema }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'backup.snapshots.list': defineOperation({
+    summary: 'Snapshots, newest first',
+    input: Type.Object({ sourceId: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+    output: Type.Object({ snapshots: Type.Array(BackupSnapshotSchema) }),
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'backup.verify': defineOperation({
+    summary: 'Re-read every page of a snapshot, check every hash, the image hash and integrity_check',
+    input: Type.Object({ id: Type.String({ minLength: 1, description: 'Snapshot id' }) }),
+    output: Type.Object({ verification: BackupVerificationSchema }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'backup.verifications.list': defineOperation({
+    summary: 'Verification results, newest first',
+    input: Type.Object({ snapshotId: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+    output: Type.Object({ verifications: Type.Array(BackupVerificationSchema) }),
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'backup.restore.plan': defineOperation({
+    summary: 'What a restore would do (snapshot chosen, target, safety copy), without doing it',
+    input: Type.Object(RestoreSelector),
+    output: BackupRestorePlanSchema,
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'backup.restore': defineOperation({
+    summary: 'Restore a snapshot (or the newest at or before a time) to a new file or in place',
+    input: Type.Object(RestoreSelector),
+    output: Type.Object({ restore: BackupRestoreSchema }),
+    minRole: 'admin',
+    mutating: true,
+  }),
+  'backup.prune': defineOperation({
+    summary: "Apply each source's retention, then remove pages no kept snapshot needs",
+    input: Type.Object({}),
+    output: Type.Object({ prune: BackupPruneSchema, removedSnapshotIds: Type.Array(Type.String()) }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'backup.history': defineOperation({
+    summary: 'Recent restores and prunes, newest first',
+    input: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
+    output: Type.Object({ restores: Type.Array(BackupRestoreSchema), prunes: Type.Array(BackupPruneSchema) }),
+    minRole: 'viewer',
+    mutating: false,
+  }),
+} as const;

@@ -1,0 +1,596 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { Cron } from 'croner';
+import type { Database } from 'better-sqlite3';
+import { PhError } from '../../contract/errors';
+import type { Clock } from '../clock';
+import type { EventBus } from '../events';
+import type { Logger } from '../logger';
+import type { AuditRecord } from '../security/audit-log';
+import type { Service, ServiceState } from '../service';
+import { captureImage, probeSource, sourceError } from './capture';
+import { BackupCatalogue, type SourceRecord } from './catalogue';
+import type { ManifestHeader } from './manifest';
+import { PageRepository } from './page-repository';
+import { PageWorkers } from './page-workers';
+import { reassemble } from './reassembler';
+import { RepoLock } from './repo-lock';
+import { pruneRepository } from './prune';
+import { parseDuration } from './retention';
+import { restoreFile } from './restorer';
+import { removeImage, storeImage } from './snapshotter';
+import type {
+  BackupProgress,
+  BackupPrune,
+  BackupRestore,
+  BackupRestorePlan,
+  BackupSnapshot,
+  BackupSource,
+  BackupVerification,
+  RestoreRequest,
+  Retention,
+} from './types';
+
+export const APP_SOURCE_ID = 'app';
+
+export interface BackupServiceOptions {
+  /** The app's store: the catalogue lives here, and it is itself the `app` source. */
+  readonly db: Database;
+  readonly appDbPath: string;
+  /** The repository folder (packs, manifests, index). */
+  readonly repoDir: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly bus?: EventBus | null;
+  /** Records scheduled work (no operator call behind it) in the audit log. */
+  readonly audit?: (record: AuditRecord) => void;
+  /** Page worker threads. Default: cores − 1, 1–4; snapshots use one fewer than the pool, at least 1 (see PageWorkers). */
+  readonly workers?: number;
+  /** Brotli quality for page blobs. Default 1. */
+  readonly compressionLevel?: number;
+  /** How long a locked source may block a snapshot. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
+  /** Schedule and retention of the app's own database. Defaults: daily at 03:00, 7 daily + 4 weekly. */
+  readonly appSchedule?: string | null;
+  readonly appRetention?: Retention;
+  /** Prune plus the rolling verify of a seventh of the snapshots. Default daily at 04:15; null turns it off. */
+  readonly maintenanceSchedule?: string | null;
+  /** Share of snapshots the rolling verify checks each run. Default 1/7, so all of them within a week. */
+  readonly rollingVerifyShare?: number;
+}
+
+type JobKind = BackupProgress['kind'];
+type Report = (phase: string, done: number, total: number) => void;
+
+function validateSchedule(expr: string | null | undefined): void {
+  if (expr === null || expr === undefined) return;
+  try {
+    new Cron(expr, { paused: true }).stop();
+  } catch (err) {
+    throw new PhError('PH_BACKUP_SCHEDULE_INVALID', `"${expr}" is not a valid cron expression: ${(err as Error).message}`, { field: 'schedule' });
+  }
+}
+
+const messageOf = (err: unknown): string => (err instanceof PhError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err));
+
+/**
+ * The backup manager: registered sources, page-level snapshots into a content-addressed repository,
+ * verification, restore (to a new file or in place, with a safety snapshot first), schedules,
+ * continuous mode and retention. Heavy page work runs on worker threads; progress goes to the bus.
+ */
+export class BackupService implements Service {
+  readonly name = 'backup';
+  readonly repo: PageRepository;
+  readonly catalogue: BackupCatalogue;
+  readonly #workers: PageWorkers;
+  readonly #lock = new RepoLock();
+  readonly #crons = new Map<string, Cron>();
+  readonly #intervals = new Map<string, NodeJS.Timeout>();
+  readonly #running = new Map<string, BackupProgress>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #snapshotting = new Set<string>();
+  /** Snapshots a running restore depends on: prune keeps them whatever retention says. */
+  readonly #pinned = new Map<string, number>();
+  #maintenance: Cron | null = null;
+  #state: ServiceState = 'idle';
+  #lastEmit = new Map<string, number>();
+
+  constructor(private readonly options: BackupServiceOptions) {
+    this.#workers = new PageWorkers(options.workers);
+    this.repo = new PageRepository(options.repoDir, this.#workers, { compressionLevel: options.compressionLevel });
+    this.catalogue = new BackupCatalogue(options.db);
+  }
+
+  // ── lifecycle ─────────────────────────────────────────────────────────────
+
+  async start(): Promise<void> {
+    this.#state = 'starting';
+    try {
+      this.repo.open();
+      this.#reconcile();
+      this.#ensureAppSource();
+      for (const s of this.catalogue.sources()) this.#schedule(s);
+      const maintenance = this.options.maintenanceSchedule === undefined ? '15 4 * * *' : this.options.maintenanceSchedule;
+      if (maintenance !== null) {
+        this.#maintenance = new Cron(maintenance, { protect: true, unref: true }, () => void this.#background('maintenance', () => this.maintenance()));
+      }
+      this.#state = 'running';
+      this.#runMissed();
+    } catch (err) {
+      this.#state = 'failed';
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'idle') return;
+    this.#state = 'stopping';
+    for (const c of this.#crons.values()) c.stop();
+    this.#crons.clear();
+    for (const t of this.#intervals.values()) clearInterval(t);
+    this.#intervals.clear();
+    this.#maintenance?.stop();
+    await Promise.allSettled([...this.#inflight]);
+    await this.#workers.close();
+    this.repo.close();
+    this.#state = 'stopped';
+  }
+
+  status(): { state: ServiceState; detail?: string } {
+    if (this.#state !== 'running') return { state: this.#state };
+    return { state: 'running', detail: `${this.repo.listManifests().length} snapshots, ${this.#running.size} running` };
+  }
+
+  /** Manifests are the truth; catalogue rows follow them after a crash between the two. */
+  #reconcile(): void {
+    const headers = new Map(this.repo.listManifests().map((h) => [h.id, h]));
+    for (const id of this.catalogue.snapshotIds()) if (!headers.has(id)) this.catalogue.deleteSnapshot(id);
+    const known = new Set(this.catalogue.snapshotIds());
+    for (const h of headers.values()) if (!known.has(h.id)) this.catalogue.insertSnapshot(h, { pages: 0, bytes: 0 }, 0);
+  }
+
+  #ensureAppSource(): void {
+    if (this.catalogue.source(APP_SOURCE_ID) !== undefined) return;
+    const schedule = this.options.appSchedule === undefined ? '0 3 * * *' : this.options.appSchedule;
+    validateSchedule(schedule);
+    this.catalogue.insertSource({
+      id: APP_SOURCE_ID,
+      name: 'Pilothouse database',
+      path: this.options.appDbPath,
+      kind: 'app',
+      schedule,
+      retention: this.options.appRetention ?? { keepDaily: 7, keepWeekly: 4 },
+      continuousSeconds: null,
+      createdAt: this.options.clock.now(),
+    });
+  }
+
+  // ── scheduling ────────────────────────────────────────────────────────────
+
+  #schedule(s: SourceRecord): void {
+    this.#crons.get(s.id)?.stop();
+    this.#crons.delete(s.id);
+    clearInterval(this.#intervals.get(s.id));
+    this.#intervals.delete(s.id);
+    if (s.schedule !== null) {
+      const cron = new Cron(s.schedule, { protect: true, unref: true }, () => {
+        void this.#background(`snapshot ${s.id}`, () => this.#scheduledSnapshot(s.id, 'schedule'));
+      });
+      this.#crons.set(s.id, cron);
+    }
+    if (s.continuousSeconds !== null) {
+      const timer = setInterval(() => {
+        if (this.#snapshotting.has(s.id)) return; // the previous one is still running: skip, never pile up
+        void this.#background(`continuous ${s.id}`, () => this.#scheduledSnapshot(s.id, 'continuous'));
+      }, s.continuousSeconds * 1000);
+      timer.unref();
+      this.#intervals.set(s.id, timer);
+    }
+  }
+
+  /** A schedule that should have fired while the app was closed runs once now. */
+  #runMissed(): void {
+    const now = this.options.clock.now();
+    for (const s of this.catalogue.sources()) {
+      if (s.schedule === null) continue;
+      const since = s.lastRunAt ?? s.createdAt;
+      const due = new Cron(s.schedule, { paused: true }).nextRun(new Date(since));
+      if (due !== null && due.getTime() <= now) {
+        void this.#background(`missed ${s.id}`, () => this.#scheduledSnapshot(s.id, 'missed'));
+      }
+    }
+  }
+
+  async #scheduledSnapshot(sourceId: string, trigger: 'schedule' | 'continuous' | 'missed'): Promise<void> {
+    try {
+      await this.snapshot(sourceId, trigger);
+      if (trigger !== 'continuous') this.options.audit?.({ actor: 'scheduler', action: 'backup.snapshot', target: sourceId, outcome: 'ok', detail: trigger });
+    } catch (err) {
+      this.options.audit?.({ actor: 'scheduler', action: 'backup.snapshot', target: sourceId, outcome: 'error', detail: messageOf(err) });
+      throw err;
+    }
+  }
+
+  #background(what: string, fn: () => Promise<unknown>): Promise<void> {
+    if (this.#state !== 'running') return Promise.resolve();
+    const p = fn().then(
+      () => undefined,
+      (err: unknown) => this.options.logger.warn({ err: messageOf(err) }, `backup ${what} failed`),
+    );
+    this.#inflight.add(p);
+    void p.finally(() => this.#inflight.delete(p));
+    return p;
+  }
+
+  nextRunOf(id: string): number | null {
+    return this.#crons.get(id)?.nextRun()?.getTime() ?? null;
+  }
+
+  // ── jobs and progress ─────────────────────────────────────────────────────
+
+  async #job<T>(kind: JobKind, sourceId: string | null, snapshotId: string | null, fn: (report: Report) => Promise<T>): Promise<T> {
+    if (this.#state !== 'running') throw new PhError('PH_UNAVAILABLE', 'The backup service is not running');
+    const jobId = `${kind}-${randomBytes(4).toString('hex')}`;
+    const state: BackupProgress = { jobId, kind, sourceId, snapshotId, phase: 'queued', done: 0, total: 1 };
+    this.#running.set(jobId, state);
+    const bus = this.options.bus ?? null;
+    const report: Report = (phase, done, total) => {
+      const changed = phase !== state.phase;
+      Object.assign(state, { phase, done, total });
+      const now = Date.now();
+      if (!changed && done < total && now - (this.#lastEmit.get(jobId) ?? 0) < 100) return;
+      this.#lastEmit.set(jobId, now);
+      bus?.publish('backup.progress', { ...state });
+    };
+    report('started', 0, 1);
+    const p = fn(report);
+    this.#inflight.add(p);
+    try {
+      const result = await p;
+      bus?.publish('backup.finished', { jobId, kind, sourceId, snapshotId: state.snapshotId, ok: true, error: null });
+      return result;
+    } catch (err) {
+      bus?.publish('backup.finished', { jobId, kind, sourceId, snapshotId: state.snapshotId, ok: false, error: messageOf(err) });
+      throw err;
+    } finally {
+      this.#inflight.delete(p);
+      this.#running.delete(jobId);
+      this.#lastEmit.delete(jobId);
+    }
+  }
+
+  running(): BackupProgress[] {
+    return [...this.#running.values()].map((p) => ({ ...p }));
+  }
+
+  // ── sources ───────────────────────────────────────────────────────────────
+
+  listSources(): BackupSource[] {
+    return this.catalogue.sources().map((s) => this.catalogue.toSourceDto(s, this.nextRunOf(s.id)));
+  }
+
+  getSource(id: string): SourceRecord {
+    const s = this.catalogue.source(id);
+    if (s === undefined) throw new PhError('PH_BACKUP_SOURCE_NOT_FOUND', `There is no backup source ${JSON.stringify(id)}`);
+    return s;
+  }
+
+  /** Checks everything first (path, SQLite, lock, schedule, retention), then records it in one statement. */
+  registerSource(input: { name: string; path: string; schedule?: string | null; retention?: Retention; continuousSeconds?: number | null }): BackupSource {
+    if (!isAbsolute(input.path)) throw new PhError('PH_BACKUP_SOURCE_INVALID', 'The path must be absolute', { field: 'path' });
+    const path = resolve(input.path);
+    const name = input.name.trim();
+    validateSchedule(input.schedule);
+    if (input.retention?.keepWithin !== undefined) parseDuration(input.retention.keepWithin);
+    if (this.catalogue.sourceByNameOrPath(name, path) !== undefined) {
+      throw new PhError('PH_BACKUP_SOURCE_EXISTS', `A source named ${JSON.stringify(name)} or at ${path} is already registered`);
+    }
+    if (path === resolve(this.options.appDbPath)) throw new PhError('PH_BACKUP_SOURCE_EXISTS', 'The Pilothouse database is already the "app" source');
+    probeSource(path, this.options.busyTimeoutMs ?? 5000);
+    const id = `src-${randomBytes(5).toString('hex')}`;
+    try {
+      this.catalogue.insertSource({
+        id,
+        name,
+        path,
+        kind: 'file',
+        schedule: input.schedule ?? null,
+        retention: input.retention ?? {},
+        continuousSeconds: input.continuousSeconds ?? null,
+        createdAt: this.options.clock.now(),
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new PhError('PH_BACKUP_SOURCE_EXISTS', undefined, { cause: err });
+      throw err;
+    }
+    const source = this.getSource(id);
+    if (this.#state === 'running') this.#schedule(source);
+    return this.catalogue.toSourceDto(source, this.nextRunOf(id));
+  }
+
+  updateSource(input: { id: string; schedule?: string | null; retention?: Retention; continuousSeconds?: number | null }): BackupSource {
+    const s = this.getSource(input.id);
+    validateSchedule(input.schedule);
+    if (input.retention?.keepWithin !== undefined) parseDuration(input.retention.keepWithin);
+    this.catalogue.updateSource(s.id, {
+      schedule: input.schedule === undefined ? s.schedule : input.schedule,
+      retention: input.retention ?? s.retention,
+      continuousSeconds: input.continuousSeconds === undefined ? s.continuousSeconds : input.continuousSeconds,
+    });
+    const updated = this.getSource(s.id);
+    if (this.#state === 'running') this.#schedule(updated);
+    return this.catalogue.toSourceDto(updated, this.nextRunOf(s.id));
+  }
+
+  removeSource(id: string): boolean {
+    if (id === APP_SOURCE_ID) throw new PhError('PH_CONFLICT', 'The Pilothouse database cannot be removed; set its schedule to null instead');
+    this.getSource(id);
+    this.#crons.get(id)?.stop();
+    this.#crons.delete(id);
+    clearInterval(this.#intervals.get(id));
+    this.#intervals.delete(id);
+    return this.catalogue.removeSource(id);
+  }
+
+  // ── snapshot ──────────────────────────────────────────────────────────────
+
+  async snapshot(sourceId: string, trigger: ManifestHeader['trigger'] = 'manual'): Promise<BackupSnapshot> {
+    const source = this.getSource(sourceId);
+    return this.#job('snapshot', source.id, null, (report) =>
+      this.#lock.run('append', async () => {
+        const started = performance.now();
+        const image = `${this.repo.tempPath('capture')}.sqlite`;
+        this.#snapshotting.add(source.id);
+        this.catalogue.markRun(source.id, this.options.clock.now());
+        try {
+          await captureImage(source.path, image, { busyTimeoutMs: this.options.busyTimeoutMs, onProgress: (d, t) => report('capture', d, t) });
+          const capturedAt = this.options.clock.now();
+          const { manifest, written } = await storeImage(
+            this.repo,
+            image,
+            { sourceId: source.id, sourceName: source.name, capturedAt, trigger },
+            (d, t) => report('store', d, t),
+          );
+          this.catalogue.insertSnapshot(manifest, { pages: written.addedPages, bytes: written.addedBytes }, performance.now() - started);
+          this.catalogue.markSuccess(source.id, capturedAt);
+          return this.catalogue.snapshot(manifest.id) as BackupSnapshot;
+        } catch (err) {
+          const failure = err instanceof PhError ? err : sourceError(source.path, err);
+          this.catalogue.markFailure(source.id, this.options.clock.now(), messageOf(err));
+          throw err instanceof PhError || (err as { code?: string }).code?.startsWith('SQLITE') ? failure : err;
+        } finally {
+          this.#snapshotting.delete(source.id);
+          removeImage(image);
+        }
+      }),
+    );
+  }
+
+  listSnapshots(sourceId?: string, limit = 200): BackupSnapshot[] {
+    return this.catalogue.snapshots(sourceId, limit);
+  }
+
+  #header(id: string): ManifestHeader {
+    const h = this.repo.header(id);
+    if (h === undefined) throw new PhError('PH_BACKUP_NOT_FOUND', `There is no snapshot ${JSON.stringify(id)}`);
+    return h;
+  }
+
+  // ── verify ────────────────────────────────────────────────────────────────
+
+  async verify(snapshotId: string): Promise<BackupVerification> {
+    const h = this.#header(snapshotId);
+    return this.#job('verify', h.sourceId, h.id, (report) =>
+      this.#lock.run('read', async () => {
+        const started = performance.now();
+        const image = `${this.repo.tempPath('verify')}.sqlite`;
+        try {
+          let badPages: number[] = [];
+          let imageHashOk = false;
+          let integrity: string[];
+          let pagesChecked = 0;
+          try {
+            const manifest = this.repo.readManifest(h.id);
+            const r = await reassemble(this.repo, manifest, image, (d, t) => report('pages', d, t));
+            badPages = r.badPages;
+            pagesChecked = r.pagesChecked;
+            imageHashOk = r.imageHash === manifest.imageHash;
+            report('integrity_check', 0, 1);
+            integrity = await this.#workers.integrityCheck(image).catch((err: unknown) => [`integrity_check failed: ${messageOf(err)}`]);
+          } catch (err) {
+            integrity = [`the snapshot could not be read: ${messageOf(err)}`];
+          }
+          const ok = badPages.length === 0 && imageHashOk && integrity.length === 1 && integrity[0] === 'ok';
+          return this.catalogue.insertVerification({
+            snapshotId: h.id,
+            sourceId: h.sourceId,
+            at: this.options.clock.now(),
+            ok,
+            pagesChecked,
+            badPages: badPages.slice(0, 100),
+            imageHashOk,
+            integrity: integrity.slice(0, 20),
+            durationMs: performance.now() - started,
+          });
+        } finally {
+          removeImage(image);
+        }
+      }),
+    );
+  }
+
+  listVerifications(snapshotId?: string, limit = 200): BackupVerification[] {
+    return this.catalogue.verifications(snapshotId, limit);
+  }
+
+  /** Verifies the share of snapshots verified least recently, so every one is checked within a week. */
+  async rollingVerify(): Promise<BackupVerification[]> {
+    const share = this.options.rollingVerifyShare ?? 1 / 7;
+    const total = this.repo.listManifests().length;
+    const ids = this.catalogue.leastRecentlyVerified(Math.ceil(total * share));
+    const out: BackupVerification[] = [];
+    for (const id of ids) {
+      if (this.repo.header(id) === undefined) continue;
+      const v = await this.verify(id);
+      this.options.audit?.({ actor: 'scheduler', action: 'backup.verify', target: id, outcome: v.ok ? 'ok' : 'error' });
+      out.push(v);
+    }
+    return out;
+  }
+
+  async maintenance(): Promise<void> {
+    const { removedSnapshotIds } = await this.prune();
+    this.options.audit?.({ actor: 'scheduler', action: 'backup.prune', target: null, outcome: 'ok', detail: `${removedSnapshotIds.length} snapshots removed` });
+    await this.rollingVerify();
+  }
+
+  // ── restore ───────────────────────────────────────────────────────────────
+
+  #choose(req: RestoreRequest): ManifestHeader {
+    if (req.snapshotId !== undefined) return this.#header(req.snapshotId);
+    if (req.sourceId === undefined) throw new PhError('PH_INVALID_INPUT', 'Give a snapshotId, or a sourceId (with an optional at)', { field: 'snapshotId' });
+    const at = req.at === undefined ? Number.POSITIVE_INFINITY : Date.parse(req.at);
+    const candidates = this.repo.listManifests().filter((h) => h.sourceId === req.sourceId && h.capturedAt <= at);
+    const newest = candidates.at(-1);
+    if (newest === undefined) throw new PhError('PH_BACKUP_NO_SNAPSHOT', `Source ${req.sourceId} has no snapshot at or before ${req.at ?? 'now'}`);
+    return newest;
+  }
+
+  #target(h: ManifestHeader, req: RestoreRequest): { target: string; inPlace: boolean; source: SourceRecord | null } {
+    if (req.inPlace === true) {
+      if (req.targetPath !== undefined) throw new PhError('PH_BACKUP_TARGET_INVALID', 'Give either inPlace or targetPath, not both', { field: 'targetPath' });
+      const source = this.catalogue.source(h.sourceId);
+      if (source === undefined) throw new PhError('PH_BACKUP_TARGET_INVALID', 'The snapshot’s source is no longer registered; restore to a new path');
+      if (source.kind === 'app') {
+        throw new PhError('PH_BACKUP_TARGET_IN_USE', 'Pilothouse has its own database open; restore it to a new path and start Pilothouse on that copy');
+      }
+      return { target: source.path, inPlace: true, source };
+    }
+    if (req.targetPath === undefined) throw new PhError('PH_BACKUP_TARGET_INVALID', 'Give a targetPath, or inPlace: true', { field: 'targetPath' });
+    if (!isAbsolute(req.targetPath)) throw new PhError('PH_BACKUP_TARGET_INVALID', 'The target path must be absolute', { field: 'targetPath' });
+    const target = resolve(req.targetPath);
+    if (existsSync(target)) throw new PhError('PH_BACKUP_TARGET_INVALID', `${target} already exists; restore in place or pick a new path`, { field: 'targetPath' });
+    if (!existsSync(dirname(target)) || !statSync(dirname(target)).isDirectory()) {
+      throw new PhError('PH_BACKUP_TARGET_INVALID', `The folder ${dirname(target)} does not exist`, { field: 'targetPath' });
+    }
+    return { target, inPlace: false, source: this.catalogue.source(h.sourceId) ?? null };
+  }
+
+  planRestore(req: RestoreRequest): BackupRestorePlan {
+    const h = this.#choose(req);
+    const { target, inPlace } = this.#target(h, req);
+    const snapshot = this.catalogue.snapshot(h.id) as BackupSnapshot;
+    const steps = [
+      ...(inPlace ? [`take a safety snapshot of ${target} as it is now`] : []),
+      `rebuild snapshot ${h.id} (${new Date(h.capturedAt).toISOString()}, ${h.pageCount} pages) into a temp file beside ${target}`,
+      'check every page hash, the whole-image hash and PRAGMA integrity_check',
+      ...(inPlace ? [`checkpoint ${basename(target)} and remove its -wal and -shm files`] : [`remove any stale -wal/-shm beside ${basename(target)}`]),
+      `rename the temp file over ${target} (atomic)`,
+    ];
+    return { snapshot, target, inPlace, safetySnapshot: inPlace, steps };
+  }
+
+  async restore(req: RestoreRequest): Promise<BackupRestore> {
+    const h = this.#choose(req);
+    const { target, inPlace, source } = this.#target(h, req);
+    this.#pin(h.id);
+    const started = performance.now();
+    let safetySnapshotId: string | null = null;
+    try {
+      return await this.#job('restore', h.sourceId, h.id, async (report) => {
+        if (inPlace && source !== null && existsSync(target)) {
+          report('safety snapshot', 0, 1);
+          safetySnapshotId = (await this.snapshot(source.id, 'safety')).id;
+        }
+        await this.#lock.run('read', () => restoreFile(this.repo, this.#workers, h, target, inPlace, report));
+        return this.catalogue.insertRestore({
+          snapshotId: h.id,
+          sourceId: h.sourceId,
+          target,
+          inPlace,
+          safetySnapshotId,
+          at: this.options.clock.now(),
+          ok: true,
+          error: null,
+          durationMs: performance.now() - started,
+        });
+      });
+    } catch (err) {
+      this.catalogue.insertRestore({
+        snapshotId: h.id,
+        sourceId: h.sourceId,
+        target,
+        inPlace,
+        safetySnapshotId,
+        at: this.options.clock.now(),
+        ok: false,
+        error: messageOf(err),
+        durationMs: performance.now() - started,
+      });
+      throw err;
+    } finally {
+      this.#unpin(h.id);
+    }
+  }
+
+  #pin(id: string): void {
+    this.#pinned.set(id, (this.#pinned.get(id) ?? 0) + 1);
+  }
+
+  #unpin(id: string): void {
+    const n = (this.#pinned.get(id) ?? 1) - 1;
+    if (n <= 0) this.#pinned.delete(id);
+    else this.#pinned.set(id, n);
+  }
+
+  /** Rebuilds a snapshot into a temp file for download; the caller streams it and then calls `done`. */
+  async exportImage(snapshotId: string): Promise<{ path: string; fileName: string; done: () => void }> {
+    const h = this.#header(snapshotId);
+    const path = `${this.repo.tempPath('export')}.sqlite`;
+    this.#pin(h.id);
+    try {
+      await this.#lock.run('read', async () => {
+        const { badPages } = await reassemble(this.repo, this.repo.readManifest(h.id), path);
+        if (badPages.length > 0) throw new PhError('PH_BACKUP_VERIFY_FAILED', `${badPages.length} pages of ${h.id} failed their hash check`);
+      });
+    } catch (err) {
+      removeImage(path);
+      throw err;
+    } finally {
+      this.#unpin(h.id);
+    }
+    const stamp = new Date(h.capturedAt).toISOString().replace(/[:.]/g, '-');
+    return { path, fileName: `${h.sourceName.replace(/[^\w.-]+/g, '_')}-${stamp}.sqlite`, done: () => removeImage(path) };
+  }
+
+  // ── prune ─────────────────────────────────────────────────────────────────
+
+  /** Applies each source's retention, deletes the manifests it drops, then sweeps pages no kept snapshot names. */
+  async prune(): Promise<{ prune: BackupPrune; removedSnapshotIds: string[] }> {
+    return this.#job('prune', null, null, (report) =>
+      this.#lock.run('prune', async () => {
+        const now = this.options.clock.now();
+        report('prune', 0, 1);
+        const { removed, swept } = await pruneRepository(
+          this.repo,
+          (sourceId) => this.catalogue.source(sourceId)?.retention ?? {},
+          now,
+          new Set(this.#pinned.keys()),
+          (id) => this.catalogue.deleteSnapshot(id),
+        );
+        report('prune', 1, 1);
+        const prune = this.catalogue.insertPrune({ at: now, removedSnapshots: removed.length, removedPages: swept.removedPages, freedBytes: swept.freedBytes });
+        return { prune, removedSnapshotIds: removed };
+      }),
+    );
+  }
+
+  history(limit = 50): { restores: BackupRestore[]; prunes: BackupPrune[] } {
+    return { restores: this.catalogue.restores(limit), prunes: this.catalogue.prunes(limit) };
+  }
+
+  repositoryStats(): { path: string; pages: number; packs: number; storedBytes: number; snapshots: number } {
+    return { path: this.repo.dir, ...this.repo.stats() };
+  }
+}

@@ -1,0 +1,13 @@
+export { APP_SOURCE_ID, BackupService, type BackupServiceOptions } from './backup-service';
+export { backupMigrations } from './migrations';
+export { backupHandlers, type BackupOperationName } from './operations';
+export { backupRoutes } from './routes';
+export { PageRepository, type RepositoryOptions } from './page-repository';
+export { PageWorkers } from './page-workers';
+export { decodeManifest, encodeManifest, type Manifest, type ManifestHeader } from './manifest';
+export { selectKept, parseDuration, type RetentionPolicy } from './retention';
+export { storeImage, removeImage } from './snapshotter';
+export { reassemble } from './reassembler';
+export { captureImage } from './capture';
+export type * from './types';
+export { pruneRepository, type PruneOutcome } from './prune';

@@ -1,0 +1,445 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import { fsyncDir, writeFileAtomic } from './fs-durable';
+import { decodeManifest, encodeManifest, type Manifest, type ManifestHeader } from './manifest';
+import type { PageWorkers } from './page-workers';
+
+export interface RepositoryOptions {
+  /** Brotli quality for page blobs (0–11; 1 is fast and already smaller than deflate). Default 1. */
+  readonly compressionLevel?: number;
+  /** A pack is closed and a new one started past this many bytes. Default 64 MiB. */
+  readonly packTargetBytes?: number;
+  /** Prune rewrites a pack once this share of its bytes is dead; below it, dead rows are just dropped. Default 0.25. */
+  readonly repackThreshold?: number;
+}
+
+export interface PageLocation {
+  readonly pack: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly codec: number;
+}
+
+export interface WriteResult {
+  readonly addedPages: number;
+  readonly addedBytes: number;
+}
+
+export interface SweepResult {
+  readonly removedPages: number;
+  readonly freedBytes: number;
+  readonly packsDeleted: number;
+  readonly packsRewritten: number;
+}
+
+export interface RepositoryStats {
+  readonly pages: number;
+  readonly packs: number;
+  readonly storedBytes: number;
+  readonly snapshots: number;
+}
+
+const hex = (hash: Buffer): string => hash.toString('hex');
+const newId = (): string => `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+
+/**
+ * The content-addressed page store. Each distinct page (by SHA-256) is stored once, compressed, in
+ * append-only pack files; `index.db` maps a page hash to its pack, offset and length; a snapshot is a
+ * manifest file naming its pages in order.
+ *
+ * Crash safety comes from ordering alone: pack bytes are written and fsynced before the index rows
+ * naming them commit; a manifest is renamed into place only after every page it names is in the
+ * index; prune deletes manifests first and pages second, and rewrites a pack before the index moves
+ * to it. So a crash leaves at worst unreferenced bytes, which `open()` and the next prune remove.
+ */
+export class PageRepository {
+  readonly packsDir: string;
+  readonly snapshotsDir: string;
+  readonly tmpDir: string;
+  readonly compressionLevel: number;
+  readonly packTargetBytes: number;
+  readonly repackThreshold: number;
+  #db: Database | null = null;
+  #lookup: Statement | null = null;
+  readonly #headers = new Map<string, ManifestHeader>();
+
+  constructor(
+    readonly dir: string,
+    readonly workers: PageWorkers,
+    options: RepositoryOptions = {},
+  ) {
+    this.packsDir = join(dir, 'packs');
+    this.snapshotsDir = join(dir, 'snapshots');
+    this.tmpDir = join(dir, 'tmp');
+    this.compressionLevel = options.compressionLevel ?? 1;
+    this.packTargetBytes = options.packTargetBytes ?? 64 * 1024 * 1024;
+    this.repackThreshold = options.repackThreshold ?? 0.25;
+  }
+
+  get db(): Database {
+    if (this.#db === null) throw new Error('The backup repository is not open');
+    return this.#db;
+  }
+
+  /** Opens the index and clears what an interrupted run left: temp files and packs no index row names. */
+  open(): void {
+    for (const d of [this.dir, this.packsDir, this.snapshotsDir, this.tmpDir]) mkdirSync(d, { recursive: true });
+    const db = new BetterSqlite3(join(this.dir, 'index.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS packs (id TEXT PRIMARY KEY, bytes INTEGER NOT NULL, created_at INTEGER NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS pages (
+        hash BLOB PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL, codec INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS pages_by_pack ON pages (pack);
+    `);
+    this.#db = db;
+    this.#lookup = db.prepare('SELECT pack, offset, length, codec FROM pages WHERE hash = ?');
+    rmSync(this.tmpDir, { recursive: true, force: true });
+    mkdirSync(this.tmpDir, { recursive: true });
+    const known = new Set((db.prepare('SELECT id FROM packs').all() as { id: string }[]).map((r) => r.id));
+    for (const file of readdirSync(this.packsDir)) {
+      if (!file.endsWith('.pack') || !known.has(file.slice(0, -5))) unlinkSync(join(this.packsDir, file));
+    }
+    this.#headers.clear();
+    for (const file of readdirSync(this.snapshotsDir)) {
+      if (!file.endsWith('.snap')) continue;
+      try {
+        const { pages: _pages, ...header } = decodeManifest(readFileSync(join(this.snapshotsDir, file)));
+        this.#headers.set(header.id, header);
+      } catch {
+        // A damaged manifest stays on disk for an operator to look at; it is not listed as a snapshot.
+      }
+    }
+  }
+
+  close(): void {
+    this.#db?.close();
+    this.#db = null;
+    this.#lookup = null;
+  }
+
+  tempPath(label: string): string {
+    return join(this.tmpDir, `${label}-${randomBytes(6).toString('hex')}`);
+  }
+
+  has(hash: Buffer): boolean {
+    return (this.#lookup as Statement).get(hash) !== undefined;
+  }
+
+  locate(hash: Buffer): PageLocation | undefined {
+    return (this.#lookup as Statement).get(hash) as PageLocation | undefined;
+  }
+
+  beginWrite(): PackWriter {
+    return new PackWriter(this);
+  }
+
+  // ── manifests ────────────────────────────────────────────────────────────
+
+  writeManifest(manifest: Manifest): void {
+    writeFileAtomic(join(this.snapshotsDir, `${manifest.id}.snap`), this.tempPath('manifest'), encodeManifest(manifest));
+    const { pages: _pages, ...header } = manifest;
+    this.#headers.set(header.id, header);
+  }
+
+  /** Every readable snapshot, oldest first. */
+  listManifests(): ManifestHeader[] {
+    return [...this.#headers.values()].sort((a, b) => a.capturedAt - b.capturedAt || a.id.localeCompare(b.id));
+  }
+
+  header(id: string): ManifestHeader | undefined {
+    return this.#headers.get(id);
+  }
+
+  readManifest(id: string): Manifest {
+    return decodeManifest(readFileSync(join(this.snapshotsDir, `${id}.snap`)));
+  }
+
+  deleteManifest(id: string): void {
+    rmSync(join(this.snapshotsDir, `${id}.snap`), { force: true });
+    this.#headers.delete(id);
+  }
+
+  syncManifests(): void {
+    fsyncDir(this.snapshotsDir);
+  }
+
+  // ── reading pages ────────────────────────────────────────────────────────
+
+  /**
+   * Reads the stored blobs for `hashes` (32 bytes each), in order, with one read per run of adjacent
+   * blobs in a pack. `missing` lists indexes whose hash is not in the index or whose pack is gone.
+   */
+  async readBlobs(hashes: Buffer, handles: PackHandles): Promise<{ blobs: Buffer; lengths: Uint32Array; codecs: Uint8Array; missing: number[] }> {
+    const n = hashes.length / 32;
+    const locs: (PageLocation | undefined)[] = [];
+    for (let i = 0; i < n; i += 1) locs.push(this.locate(hashes.subarray(i * 32, i * 32 + 32)));
+    const order = locs.map((_, i) => i).filter((i) => locs[i] !== undefined);
+    order.sort((a, b) => {
+      const la = locs[a] as PageLocation;
+      const lb = locs[b] as PageLocation;
+      return la.pack < lb.pack ? -1 : la.pack > lb.pack ? 1 : la.offset - lb.offset;
+    });
+    const pieces: (Buffer | undefined)[] = new Array(n);
+    const missing: number[] = locs.flatMap((l, i) => (l === undefined ? [i] : []));
+    let k = 0;
+    while (k < order.length) {
+      const first = locs[order[k] as number] as PageLocation;
+      let end = first.offset + first.length;
+      let j = k + 1;
+      while (j < order.length) {
+        const l = locs[order[j] as number] as PageLocation;
+        if (l.pack !== first.pack || l.offset > end || end - first.offset > 8 * 1024 * 1024) break;
+        end = Math.max(end, l.offset + l.length);
+        j += 1;
+      }
+      const buf = Buffer.allocUnsafe(end - first.offset);
+      let got = 0;
+      try {
+        const fh = await handles.get(first.pack);
+        got = (await fh.read(buf, 0, buf.length, first.offset)).bytesRead;
+      } catch {
+        got = 0;
+      }
+      for (let m = k; m < j; m += 1) {
+        const idx = order[m] as number;
+        const l = locs[idx] as PageLocation;
+        const start = l.offset - first.offset;
+        if (start + l.length > got) missing.push(idx);
+        else pieces[idx] = buf.subarray(start, start + l.length);
+      }
+      k = j;
+    }
+    const lengths = new Uint32Array(n);
+    const codecs = new Uint8Array(n);
+    for (let i = 0; i < n; i += 1) {
+      lengths[i] = pieces[i]?.length ?? 0;
+      codecs[i] = locs[i]?.codec ?? 0;
+    }
+    const blobs = Buffer.concat(pieces.map((p) => p ?? Buffer.alloc(0)));
+    return { blobs, lengths, codecs, missing: missing.sort((a, b) => a - b) };
+  }
+
+  packHandles(): PackHandles {
+    return new PackHandles(this.packsDir);
+  }
+
+  // ── prune ────────────────────────────────────────────────────────────────
+
+  /** The mark-and-sweep's sweep: removes every page not in `live` (hex hashes), pack by pack. */
+  async sweep(live: ReadonlySet<string>): Promise<SweepResult> {
+    const db = this.db;
+    let removedPages = 0;
+    let freedBytes = 0;
+    let packsDeleted = 0;
+    let packsRewritten = 0;
+    const packs = db.prepare('SELECT id, bytes FROM packs').all() as { id: string; bytes: number }[];
+    const rowsOf = db.prepare('SELECT hash, offset, length, codec FROM pages WHERE pack = ? ORDER BY offset');
+    const deletePage = db.prepare('DELETE FROM pages WHERE hash = ?');
+    for (const pack of packs) {
+      const rows = rowsOf.all(pack.id) as { hash: Buffer; offset: number; length: number; codec: number }[];
+      const dead = rows.filter((r) => !live.has(hex(r.hash)));
+      const liveRows = rows.filter((r) => live.has(hex(r.hash)));
+      const liveBytes = liveRows.reduce((s, r) => s + r.length, 0);
+      const path = join(this.packsDir, `${pack.id}.pack`);
+      if (liveRows.length === 0) {
+        db.transaction(() => {
+          db.prepare('DELETE FROM pages WHERE pack = ?').run(pack.id);
+          db.prepare('DELETE FROM packs WHERE id = ?').run(pack.id);
+        })();
+        rmSync(path, { force: true });
+        removedPages += rows.length;
+        freedBytes += pack.bytes;
+        packsDeleted += 1;
+        continue;
+      }
+      if (dead.length === 0) continue;
+      if ((pack.bytes - liveBytes) / pack.bytes < this.repackThreshold) {
+        db.transaction(() => dead.forEach((r) => deletePage.run(r.hash)))();
+        removedPages += dead.length;
+        continue;
+      }
+      // Copy the live blobs to a new pack (fsynced) before the index moves to it; only then unlink.
+      const fresh = newId();
+      const freshPath = join(this.packsDir, `${fresh}.pack`);
+      const src = await open(path, 'r');
+      const dst = await open(freshPath, 'w');
+      const moved: { hash: Buffer; offset: number }[] = [];
+      let at = 0;
+      try {
+        for (const r of liveRows) {
+          const buf = Buffer.allocUnsafe(r.length);
+          await src.read(buf, 0, r.length, r.offset);
+          await dst.write(buf, 0, r.length, at);
+          moved.push({ hash: r.hash, offset: at });
+          at += r.length;
+        }
+        await dst.sync();
+      } finally {
+        await src.close();
+        await dst.close();
+      }
+      fsyncDir(this.packsDir);
+      db.transaction(() => {
+        db.prepare('INSERT INTO packs (id, bytes, created_at) VALUES (?, ?, ?)').run(fresh, at, Date.now());
+        const move = db.prepare('UPDATE pages SET pack = ?, offset = ? WHERE hash = ?');
+        for (const m of moved) move.run(fresh, m.offset, m.hash);
+        dead.forEach((r) => deletePage.run(r.hash));
+        db.prepare('DELETE FROM packs WHERE id = ?').run(pack.id);
+      })();
+      rmSync(path, { force: true });
+      removedPages += dead.length;
+      freedBytes += pack.bytes - at;
+      packsRewritten += 1;
+    }
+    fsyncDir(this.packsDir);
+    return { removedPages, freedBytes, packsDeleted, packsRewritten };
+  }
+
+  stats(): RepositoryStats {
+    const db = this.db;
+    const pages = (db.prepare('SELECT count(*) AS n FROM pages').get() as { n: number }).n;
+    const packs = db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM packs').get() as { n: number; b: number };
+    return { pages, packs: packs.n, storedBytes: packs.b, snapshots: this.#headers.size };
+  }
+
+  /** For tests and tools: the pack file a page lives in. */
+  packPath(pack: string): string {
+    return join(this.packsDir, `${pack}.pack`);
+  }
+
+  hasPackFile(pack: string): boolean {
+    return existsSync(this.packPath(pack)) && statSync(this.packPath(pack)).isFile();
+  }
+}
+
+/** Open pack files for one operation, closed together at the end. */
+export class PackHandles {
+  readonly #open = new Map<string, Promise<FileHandle>>();
+
+  constructor(private readonly dir: string) {}
+
+  get(pack: string): Promise<FileHandle> {
+    let fh = this.#open.get(pack);
+    if (fh === undefined) {
+      fh = open(join(this.dir, `${pack}.pack`), 'r');
+      fh.catch(() => undefined);
+      this.#open.set(pack, fh);
+    }
+    return fh;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#open.values()];
+    this.#open.clear();
+    await Promise.all(all.map((p) => p.then((fh) => fh.close(), () => undefined)));
+  }
+}
+
+interface PendingPage {
+  hash: Buffer;
+  pack: string;
+  offset: number;
+  length: number;
+  codec: number;
+}
+
+/**
+ * Adds the pages of one snapshot: skips those already stored (or already added in this write),
+ * compresses the rest on the page workers and appends them to new pack files. Nothing is visible
+ * until `commit()` fsyncs the packs and records them in the index in one transaction.
+ */
+export class PackWriter {
+  readonly #pending = new Map<string, PendingPage>();
+  readonly #packs: { id: string; bytes: number; fh: FileHandle | null }[] = [];
+  #addedBytes = 0;
+
+  constructor(private readonly repo: PageRepository) {}
+
+  async #current(): Promise<{ id: string; bytes: number; fh: FileHandle | null }> {
+    let cur = this.#packs.at(-1);
+    if (cur === undefined || cur.bytes >= this.repo.packTargetBytes) {
+      if (cur?.fh) {
+        await cur.fh.sync();
+        await cur.fh.close();
+        cur.fh = null;
+      }
+      const id = newId();
+      cur = { id, bytes: 0, fh: await open(join(this.repo.packsDir, `${id}.pack`), 'w') };
+      this.#packs.push(cur);
+    }
+    return cur;
+  }
+
+  /** `pages` holds whole pages back to back; `hashes` their SHA-256s, 32 bytes each. Call in page order, one call at a time. */
+  async add(pages: Buffer, hashes: Buffer, pageSize: number): Promise<void> {
+    const n = hashes.length / 32;
+    const fresh: number[] = [];
+    for (let i = 0; i < n; i += 1) {
+      const h = hashes.subarray(i * 32, i * 32 + 32);
+      const key = hex(h);
+      if (this.#pending.has(key) || this.repo.has(h)) continue;
+      this.#pending.set(key, { hash: Buffer.from(h), pack: '', offset: -1, length: 0, codec: 0 });
+      fresh.push(i);
+    }
+    if (fresh.length === 0) return;
+    // Spread the compression over every worker, then append the results in order.
+    const parts = Math.max(1, Math.min(this.repo.workers.backgroundSize, Math.ceil(fresh.length / 16)));
+    const per = Math.ceil(fresh.length / parts);
+    const jobs = [];
+    for (let p = 0; p < parts; p += 1) {
+      const slice = fresh.slice(p * per, (p + 1) * per);
+      if (slice.length === 0) continue;
+      const buf = Buffer.allocUnsafe(slice.length * pageSize);
+      slice.forEach((idx, j) => pages.copy(buf, j * pageSize, idx * pageSize, (idx + 1) * pageSize));
+      jobs.push(this.repo.workers.compressPages(buf, pageSize, this.repo.compressionLevel).then((c) => ({ slice, c })));
+    }
+    for (const { slice, c } of await Promise.all(jobs)) {
+      const cur = await this.#current();
+      await (cur.fh as FileHandle).write(c.blobs, 0, c.blobs.length, cur.bytes);
+      let off = cur.bytes;
+      slice.forEach((idx, j) => {
+        const entry = this.#pending.get(hex(hashes.subarray(idx * 32, idx * 32 + 32))) as PendingPage;
+        entry.pack = cur.id;
+        entry.offset = off;
+        entry.length = c.lengths[j] as number;
+        entry.codec = c.codecs[j] as number;
+        off += entry.length;
+      });
+      cur.bytes = off;
+      this.#addedBytes += c.blobs.length;
+    }
+  }
+
+  async commit(): Promise<WriteResult> {
+    for (const p of this.#packs) {
+      if (p.fh) {
+        await p.fh.sync();
+        await p.fh.close();
+        p.fh = null;
+      }
+    }
+    if (this.#packs.length > 0) fsyncDir(this.repo.packsDir);
+    const db = this.repo.db;
+    const insertPack = db.prepare('INSERT INTO packs (id, bytes, created_at) VALUES (?, ?, ?)');
+    const insertPage = db.prepare('INSERT OR IGNORE INTO pages (hash, pack, offset, length, codec) VALUES (?, ?, ?, ?, ?)');
+    db.transaction(() => {
+      for (const p of this.#packs) insertPack.run(p.id, p.bytes, Date.now());
+      for (const e of this.#pending.values()) insertPage.run(e.hash, e.pack, e.offset, e.length, e.codec);
+    })();
+    return { addedPages: this.#pending.size, addedBytes: this.#addedBytes };
+  }
+
+  async abort(): Promise<void> {
+    for (const p of this.#packs) {
+      await p.fh?.close().catch(() => undefined);
+      p.fh = null;
+      rmSync(join(this.repo.packsDir, `${p.id}.pack`), { force: true });
+    }
+  }
+}

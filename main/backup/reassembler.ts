@@ -1,0 +1,73 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Manifest } from './manifest';
+import type { PageRepository } from './page-repository';
+import { CHUNK_PAGES, type Progress } from './snapshotter';
+
+export interface ReassemblyResult {
+  /** Page numbers (1-based) whose stored blob is missing, unreadable, or hashes to something else. */
+  readonly badPages: number[];
+  readonly pagesChecked: number;
+  /** SHA-256 (hex) of the rebuilt image, computed from the pages as they were written. */
+  readonly imageHash: string;
+}
+
+const WINDOW = 3;
+
+/**
+ * Rebuilds a snapshot's image page by page into `outPath`, checking every page's SHA-256 against the
+ * manifest on the workers. Bad pages are reported, never silently written as good; the caller decides
+ * (verify records them, restore refuses). The file is fsynced before this returns.
+ */
+export async function reassemble(repo: PageRepository, manifest: Manifest, outPath: string, onProgress: Progress = () => undefined): Promise<ReassemblyResult> {
+  const { pageSize, pageCount } = manifest;
+  const handles = repo.packHandles();
+  let out: FileHandle | null = null;
+  const badPages: number[] = [];
+  const stream = repo.workers.newStream();
+  let imageHash: Promise<string> | null = null;
+  try {
+    out = await open(outPath, 'w');
+    await out.truncate(pageCount * pageSize);
+    const chunks = Math.ceil(pageCount / CHUNK_PAGES);
+    const work = async (c: number) => {
+      const first = c * CHUNK_PAGES;
+      const n = Math.min(CHUNK_PAGES, pageCount - first);
+      const want = manifest.pages.subarray(first * 32, (first + n) * 32);
+      const { blobs, lengths, codecs, missing } = await repo.readBlobs(want, handles);
+      const expanded = await repo.workers.expandPages(blobs, lengths, codecs, pageSize);
+      const bad = new Set<number>([...missing, ...expanded.bad]);
+      for (let i = 0; i < n; i += 1) {
+        if (!expanded.hashes.subarray(i * 32, i * 32 + 32).equals(want.subarray(i * 32, i * 32 + 32))) bad.add(i);
+      }
+      await (out as FileHandle).write(expanded.pages, 0, n * pageSize, first * pageSize);
+      return { first, n, pages: expanded.pages, bad: [...bad].map((i) => first + i + 1) };
+    };
+    const inflight: ReturnType<typeof work>[] = [];
+    let next = 0;
+    for (let c = 0; c < chunks; c += 1) {
+      while (next < chunks && inflight.length < WINDOW) {
+        const p = work(next++);
+        p.catch(() => undefined);
+        inflight.push(p);
+      }
+      const done = await (inflight.shift() as ReturnType<typeof work>);
+      badPages.push(...done.bad);
+      repo.workers.streamUpdate(stream, done.pages.subarray(0, done.n * pageSize)); // in image order
+      onProgress(done.first + done.n, pageCount);
+    }
+    imageHash = repo.workers.streamDigest(stream);
+    await out.sync();
+  } finally {
+    if (imageHash === null) {
+      // Failed part way: end the stream so the worker drops its hash state.
+      try {
+        repo.workers.streamDigest(stream).catch(() => undefined);
+      } catch {
+        // the workers are closed
+      }
+    }
+    await out?.close();
+    await handles.close();
+  }
+  return { badPages: badPages.sort((a, b) => a - b), pagesChecked: pageCount, imageHash: await (imageHash as Promise<string>) };
+}

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { PhError } from '../../contract/errors';
+import { fsyncDir } from './fs-durable';
+import type { ManifestHeader } from './manifest';
+import type { PageRepository } from './page-repository';
+import type { PageWorkers } from './page-workers';
+import { reassemble } from './reassembler';
+import { removeImage } from './snapshotter';
+
+/**
+ * Rebuilds the image beside the target, proves it (pages, image hash, integrity_check), makes the
+ * old database self-contained and drops its -wal/-shm, then renames the new file over it. A crash
+ * at any point leaves the old database (complete in its main file) or the new one, never a mix.
+ */
+export async function restoreFile(
+  repo: PageRepository,
+  workers: PageWorkers,
+  h: ManifestHeader,
+  target: string,
+  inPlace: boolean,
+  report: (phase: string, done: number, total: number) => void,
+): Promise<void> {
+  const temp = join(dirname(target), `.${basename(target)}.restore-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const manifest = repo.readManifest(h.id);
+    const { badPages, imageHash } = await reassemble(repo, manifest, temp, (d, t) => report('pages', d, t));
+    if (badPages.length > 0) throw new PhError('PH_BACKUP_VERIFY_FAILED', `${badPages.length} pages of ${h.id} failed their hash check (first: page ${badPages[0]})`);
+    if (imageHash !== manifest.imageHash) throw new PhError('PH_BACKUP_VERIFY_FAILED', `The rebuilt image of ${h.id} does not match its hash`);
+    report('integrity_check', 0, 1);
+    const integrity = await workers.integrityCheck(temp);
+    for (const side of ['-wal', '-shm']) removeImage(`${temp}${side}`); // left by the read-only check's connection
+    if (integrity.length !== 1 || integrity[0] !== 'ok') throw new PhError('PH_BACKUP_VERIFY_FAILED', `integrity_check on the rebuilt image: ${integrity.slice(0, 3).join('; ')}`);
+    report('swap', 0, 1);
+    if (inPlace && existsSync(target)) quiesce(target);
+    for (const side of ['-wal', '-shm', '-journal']) removeImage(`${target}${side}`);
+    renameSync(temp, target);
+    fsyncDir(dirname(target));
+    report('swap', 1, 1);
+  } finally {
+    removeImage(temp);
+  }
+}
+
+/**
+ * Makes an existing database self-contained before it is replaced: rolls back a hot journal, folds
+ * the WAL into the main file and truncates it. Refuses when another connection keeps the WAL busy,
+ * since a program still writing to the old file would lose its writes after the swap.
+ */
+export function quiesce(path: string): void {
+  let db: BetterSqlite3.Database | undefined;
+  try {
+    db = new BetterSqlite3(path, { fileMustExist: true, timeout: 2000 });
+    db.prepare('SELECT count(*) FROM sqlite_schema').get();
+    const mode = db.pragma('journal_mode', { simple: true });
+    if (mode === 'wal') {
+      const [row] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (row !== undefined && row.busy !== 0) throw new PhError('PH_BACKUP_TARGET_IN_USE', `${path} is in use by another connection; stop it and retry`);
+    }
+  } catch (err) {
+    if (err instanceof PhError) throw err;
+    const code = (err as { code?: string }).code ?? '';
+    // A target that is not a readable database is simply replaced; one that is locked is in use.
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) throw new PhError('PH_BACKUP_TARGET_IN_USE', `${path} is locked by another connection`);
+  } finally {
+    db?.close();
+  }
+}

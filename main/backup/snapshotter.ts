@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { readHeaderFacts, type Manifest, type ManifestHeader } from './manifest';
+import type { PageRepository, WriteResult } from './page-repository';
+
+export const CHUNK_PAGES = 1024;
+/** Chunks hashed ahead of the one being stored, to keep every worker busy. */
+const WINDOW = 4;
+
+export interface SnapshotMeta {
+  readonly sourceId: string;
+  readonly sourceName: string;
+  readonly capturedAt: number;
+  readonly trigger: ManifestHeader['trigger'];
+}
+
+export interface StoredSnapshot {
+  readonly manifest: Manifest;
+  readonly written: WriteResult;
+}
+
+export type Progress = (done: number, total: number) => void;
+
+export function newSnapshotId(at: number): string {
+  return `snap-${at.toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Removes the image and any WAL/SHM files SQLite left beside it. */
+export function removeImage(path: string): void {
+  for (const p of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) rmSync(p, { force: true });
+}
+
+/**
+ * Stores a captured image file in the repository: reads it a chunk at a time, hashes pages on the
+ * workers (several chunks in flight), adds the pages not yet stored, commits, and writes the manifest
+ * last. Returns once the snapshot is durable.
+ */
+export async function storeImage(repo: PageRepository, imagePath: string, meta: SnapshotMeta, onProgress: Progress = () => undefined): Promise<StoredSnapshot> {
+  const wal = `${imagePath}-wal`;
+  if (existsSync(wal) && statSync(wal).size > 0) throw new Error('the captured image has a non-empty WAL beside it');
+  const size = statSync(imagePath).size;
+  const fh = await open(imagePath, 'r');
+  const writer = repo.beginWrite();
+  try {
+    const head = Buffer.alloc(100);
+    await fh.read(head, 0, 100, 0);
+    const header = readHeaderFacts(head);
+    const pageSize = header.pageSize;
+    if (size % pageSize !== 0) throw new Error(`the image is ${size} bytes, not a whole number of ${pageSize}-byte pages`);
+    const pageCount = size / pageSize;
+    const stream = repo.workers.newStream(true);
+    const hashes = Buffer.allocUnsafe(pageCount * 32);
+    const chunks = Math.ceil(pageCount / CHUNK_PAGES);
+    // Reads run one after another so the image hash sees the chunks in order; the page hashing of
+    // up to WINDOW chunks overlaps on the workers.
+    const readChunk = async (c: number) => {
+      const first = c * CHUNK_PAGES;
+      const n = Math.min(CHUNK_PAGES, pageCount - first);
+      const buf = Buffer.allocUnsafe(n * pageSize);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, first * pageSize);
+      if (bytesRead !== buf.length) throw new Error('the image changed size while it was read');
+      repo.workers.streamUpdate(stream, buf);
+      const hashed = repo.workers.hashPages(buf, pageSize);
+      hashed.catch(() => undefined);
+      return { first, pages: buf, hashes: hashed };
+    };
+    const inflight: { first: number; pages: Buffer; hashes: Promise<Buffer> }[] = [];
+    let next = 0;
+    for (let c = 0; c < chunks; c += 1) {
+      while (next < chunks && inflight.length < WINDOW) inflight.push(await readChunk(next++));
+      const chunk = inflight.shift() as { first: number; pages: Buffer; hashes: Promise<Buffer> };
+      const chunkHashes = await chunk.hashes;
+      chunkHashes.copy(hashes, chunk.first * 32);
+      await writer.add(chunk.pages, chunkHashes, pageSize);
+      onProgress(Math.min(pageCount, chunk.first + CHUNK_PAGES), pageCount);
+    }
+    const imageHash = repo.workers.streamDigest(stream);
+    const written = await writer.commit();
+    const manifest: Manifest = {
+      id: newSnapshotId(meta.capturedAt),
+      ...meta,
+      pageSize,
+      pageCount,
+      imageHash: await imageHash,
+      header,
+      pages: hashes,
+    };
+    repo.writeManifest(manifest);
+    return { manifest, written };
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  } finally {
+    await fh.close();
+  }
+}
