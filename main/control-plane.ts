@@ -40,9 +40,15 @@ export interface ControlPlaneOptions {
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...backupMigrations];
-const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...realtimeMigrations];
-const migrations: readonly Migration[] = [...securityMigrations, ...monitoringMigrations, ...discoveryMigrations, ...batchMigrations, ...cacheMigrations];
+const migrations: readonly Migration[] = [
+  ...securityMigrations,
+  ...monitoringMigrations,
+  ...discoveryMigrations,
+  ...batchMigrations,
+  ...cacheMigrations,
+  ...realtimeMigrations,
+  ...backupMigrations,
+];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
 export interface RunningPlane {
@@ -181,7 +187,6 @@ export class ControlPlane {
       });
       monitoring.instrument(http.app);
       monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Real-time hub connections (console and LAN programs)', read: () => realtime.connectionCount });
-      monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Console event-socket clients connected', read: () => http.events.clientCount });
       for (const series of cacheSeries(cache)) monitoring.series.register(series);
       for (const series of discovery.series()) monitoring.series.register(series);
       this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery, batch, realtime, progress };

@@ -37,7 +37,6 @@ describe('errors reaching clients', () => {
       'system.config': () => {
         throw new TypeError("Cannot read properties of undefined (reading 'port')");
       },
-    } as Partial<OperationHandlers> as OperationHandlers;
     } as unknown as OperationHandlers;
     server = new HttpServer({
       host: '127.0.0.1',
