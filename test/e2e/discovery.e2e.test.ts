@@ -67,7 +67,8 @@ describe('Services view in Chromium', () => {
     const { page } = session;
     await page.getByLabel('State').selectOption('critical');
     await page.getByTestId('instance-orders-2').waitFor();
-    expect(await page.getByTestId('instances-table').locator('tbody tr').count()).toBe(2); // the row and its open detail
+    // The filtered list arrives after the select changes: wait for it rather than count the old rows.
+    await expect.poll(() => page.getByTestId('instances-table').locator('tbody tr').count(), { timeout: 10_000 }).toBe(2); // the row and its open detail
     await page.getByLabel('State').selectOption('');
     page.once('dialog', (dialog) => void dialog.accept('disk swap'));
     await page.getByTestId('instance-billing-3').getByRole('button', { name: 'Maintenance' }).click();
