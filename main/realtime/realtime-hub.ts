@@ -700,7 +700,11 @@ export class RealtimeHub implements Service {
       healthy: this.backplane.healthy(),
       connections: this.#connections.size,
       byUser: [...this.#users].map(([user, set]) => ({ user, connections: set.size })).sort((a, b) => b.connections - a.connections),
-      byNode: nodes.filter((n) => now - n.at < stale).map((n) => ({ node: n.node, connections: n.connections, at: n.at })),
+      // This node is always live to itself; a report it wrote a while ago under load must not hide it.
+      byNode: [
+        { node: this.node, connections: this.#connections.size, at: now },
+        ...nodes.filter((n) => n.node !== this.node && now - n.at < stale).map((n) => ({ node: n.node, connections: n.connections, at: n.at })),
+      ],
       rooms,
       presence,
       slowClients: slowClients.sort((a, b) => b.heldBytes - a.heldBytes).slice(0, 50),
