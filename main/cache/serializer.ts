@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { decode, encode } from '@msgpack/msgpack';
 
 /** Turns a value into bytes once; the same bytes go to L2 and L3 (L1 keeps the live value). */
 export interface Serializer {
@@ -13,12 +13,11 @@ export const jsonSerializer: Serializer = {
   decode: (bytes) => JSON.parse(bytes.toString('utf8')) as unknown,
 };
 
-/** msgpack: smaller and faster for binary-heavy values; keeps Dates, Maps, Buffers. */
+/** msgpack: smaller and faster for binary-heavy values; keeps Dates and binary (Uint8Array) values. */
 export function msgpackSerializer(): Serializer {
-  const packr = new Packr({ useRecords: false, moreTypes: true });
   return {
     name: 'msgpack',
-    encode: (value) => packr.pack(value),
-    decode: (bytes) => packr.unpack(bytes) as unknown,
+    encode: (value) => Buffer.from(encode(value)),
+    decode: (bytes) => decode(bytes),
   };
 }
