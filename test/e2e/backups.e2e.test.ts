@@ -49,7 +49,7 @@ describe('Backups view in Chromium', () => {
     await page.getByTestId('backup-snapshots').locator('tr', { hasText: 'inventory' }).first().getByRole('button', { name: 'Verify' }).click();
     const history = page.getByTestId('backup-verifications');
     await history.getByText('passing').first().waitFor({ timeout: 60_000 });
-    await expect(history.getByText('matches').first().textContent()).resolves.toBe('matches');
+    await expect.poll(() => history.getByText('matches').first().textContent(), { timeout: 10_000 }).toBe('matches');
   });
 
   it('restores to a new file only after showing the plan and being confirmed', async () => {

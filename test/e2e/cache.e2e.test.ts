@@ -61,9 +61,9 @@ describe('Cache view in Chromium: live numbers after a scripted load, and a conf
     await ratio.locator('polyline').first().waitFor();
     const points = (await ratio.locator('polyline').first().getAttribute('points'))?.split(' ') ?? [];
     expect(points.length).toBeGreaterThanOrEqual(4);
-    expect(await page.getByTestId('chart-cache.l1_per_second').locator('polyline').count()).toBe(4);
-    await expect(page.getByTestId('namespace-users').textContent()).resolves.toMatch(/users\d/);
-    await expect(page.getByTestId('cache-stats').textContent()).resolves.toMatch(/Redis/);
+    await expect.poll(() => page.getByTestId('chart-cache.l1_per_second').locator('polyline').count(), { timeout: 10_000 }).toBe(4);
+    await expect.poll(() => page.getByTestId('namespace-users').textContent(), { timeout: 10_000 }).toMatch(/users\d/);
+    await expect.poll(() => page.getByTestId('cache-stats').textContent(), { timeout: 10_000 }).toMatch(/Redis/);
     await session.screenshot('cache-after-load');
   }, 60_000);
 
@@ -80,7 +80,7 @@ describe('Cache view in Chromium: live numbers after a scripted load, and a conf
     await page.getByTestId('keys-browser').getByRole('button', { name: 'user:1', exact: true }).click();
     const inspector = page.getByTestId('key-inspector');
     await inspector.getByText('L1 fresh').waitFor();
-    await expect(inspector.textContent()).resolves.toContain('{"id":1,"name":"user 1"}');
+    await expect.poll(() => inspector.textContent(), { timeout: 10_000 }).toContain('{"id":1,"name":"user 1"}');
     await session.screenshot('cache-after-clear');
   });
 });

@@ -16,7 +16,7 @@ describe('console in Chromium against a headless node', () => {
     await page.goto(`${session.plane.url}/`);
     await page.getByLabel('API key').fill('ph_0000000000000000_notarealsecretnotarealsecretnotarealsecret1');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect(page.getByRole('alert').textContent()).resolves.toContain('PH_UNAUTHENTICATED');
+    await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 10_000 }).toContain('PH_UNAUTHENTICATED');
     await session.screenshot('sign-in-refused');
   });
 
@@ -25,7 +25,7 @@ describe('console in Chromium against a headless node', () => {
     const table = session.page.getByTestId('services-table');
     await table.getByText('store').waitFor();
     await table.getByText('http').waitFor();
-    expect(await table.getByText('running').count()).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => table.getByText('running').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     await session.screenshot('overview');
   });
 
@@ -43,8 +43,8 @@ describe('console in Chromium against a headless node', () => {
     await openView(session, 'Audit');
     const audit = page.getByTestId('audit-table');
     await audit.getByText('keys.create').first().waitFor();
-    expect(await audit.locator('tr', { hasText: 'keys.create' }).count()).toBeGreaterThanOrEqual(2);
-    await expect(page.getByTestId('chain-state').textContent()).resolves.toContain('intact');
+    await expect.poll(() => audit.locator('tr', { hasText: 'keys.create' }).count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => page.getByTestId('chain-state').textContent(), { timeout: 10_000 }).toContain('intact');
     await session.screenshot('audit');
   });
 

@@ -56,7 +56,7 @@ describe('Services view in Chromium', () => {
     await row.getByRole('button', { name: 'orders-2' }).click();
     const detail = page.getByTestId('instance-detail-orders-2');
     await detail.getByText('500 Internal Server Error', { exact: false }).waitFor();
-    await expect(detail.textContent()).resolves.toContain('database connection refused');
+    await expect.poll(() => detail.textContent(), { timeout: 10_000 }).toContain('database connection refused');
     await session.screenshot('services-critical');
 
     const picked = await session.plane.op('services.pick', { name: 'orders' });
@@ -82,9 +82,10 @@ describe('Services view in Chromium', () => {
   it('shows a bad version range as a coded error', async () => {
     const { page } = session;
     await page.getByLabel('Version range').fill('not a range!!');
-    await expect(page.getByRole('alert').first().textContent()).resolves.toContain('PH_DISCOVERY_BAD_RANGE');
+    await expect.poll(() => page.getByRole('alert').first().textContent(), { timeout: 10_000 }).toContain('PH_DISCOVERY_BAD_RANGE');
     await page.getByLabel('Version range').fill('^2.2');
     await page.getByTestId('instance-orders-2').waitFor();
-    expect(await page.getByTestId('instance-orders-1').count()).toBe(0);
+    // orders-2 is listed before and after the filter applies: wait for orders-1 to leave rather than count once.
+    await expect.poll(() => page.getByTestId('instance-orders-1').count(), { timeout: 10_000 }).toBe(0);
   });
 });

@@ -43,15 +43,15 @@ describe('Overview in Chromium: live charts after load, and an alert when Redis 
     await page.getByRole('button', { name: '5 min', exact: true }).click();
     const requests = page.getByTestId('chart-http.requests_per_second');
     await requests.locator('polyline').first().waitFor();
-    expect(await page.getByTestId('chart-system.eventloop_delay_p99_ms').locator('polyline').count()).toBeGreaterThan(0);
-    expect(await page.getByTestId('chart-system.rss_bytes').locator('polyline').count()).toBe(2);
-    expect(await page.getByTestId('chart-http.latency_p50_ms').locator('polyline').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('chart-system.eventloop_delay_p99_ms').locator('polyline').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('chart-system.rss_bytes').locator('polyline').count(), { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => page.getByTestId('chart-http.latency_p50_ms').locator('polyline').count(), { timeout: 10_000 }).toBe(2);
     const points = (await requests.locator('polyline').first().getAttribute('points'))?.split(' ') ?? [];
     expect(points.length).toBeGreaterThanOrEqual(5);
     await page.getByTestId('slowest-table').locator('tbody tr').first().waitFor();
-    expect(await page.getByTestId('slowest-table').locator('tbody tr').count()).toBe(5);
+    await expect.poll(() => page.getByTestId('slowest-table').locator('tbody tr').count(), { timeout: 10_000 }).toBe(5);
     await page.getByTestId('dependency-redis').getByText('up', { exact: true }).waitFor();
-    expect(await page.getByTestId('alerts-firing').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('alerts-firing').count(), { timeout: 10_000 }).toBe(0);
     await page.getByRole('button', { name: 'Refresh' }).click();
     await page.getByTestId('usage-table').getByText('POST /api/v2/ops/system.status').first().waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
@@ -77,10 +77,10 @@ describe('Overview in Chromium: live charts after load, and an alert when Redis 
 
     const firing = page.getByTestId('alerts-firing');
     await firing.getByText('Redis down', { exact: true }).waitFor();
-    await expect(firing.textContent()).resolves.toContain('redis.up is 0');
+    await expect.poll(() => firing.textContent(), { timeout: 10_000 }).toContain('redis.up is 0');
     await page.getByTestId('dependency-redis').getByText('down', { exact: true }).waitFor();
     await page.getByTestId('rule-redis-down').getByText('firing').waitFor();
-    await expect(page.getByTestId('recommendations').textContent()).resolves.toContain('redis is down since');
+    await expect.poll(() => page.getByTestId('recommendations').textContent(), { timeout: 10_000 }).toContain('redis is down since');
     await page.getByText('disconnected', { exact: true }).waitFor();
     await page.getByTestId('services-table').locator('tr', { has: page.getByText('redis', { exact: true }) }).getByText('degraded').waitFor();
     await session.screenshot('overview-alert-firing');

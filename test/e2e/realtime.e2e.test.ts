@@ -42,8 +42,8 @@ describe('Real-time view in Chromium', () => {
     const rooms = page.getByTestId('rooms-table');
     await rooms.getByText('orders', { exact: true }).waitFor();
     const ordersRow = rooms.locator('tr', { hasText: 'orders' }).first();
-    await expect(ordersRow.locator('td').nth(1).textContent()).resolves.toBe('4');
-    await expect(ordersRow.locator('td').nth(2).textContent()).resolves.toBe('2');
+    await expect.poll(() => ordersRow.locator('td').nth(1).textContent(), { timeout: 10_000 }).toBe('4');
+    await expect.poll(() => ordersRow.locator('td').nth(2).textContent(), { timeout: 10_000 }).toBe('2');
     await page.getByTestId('connections-table').getByText('key:', { exact: false }).first().waitFor();
 
     await page.getByRole('button', { name: 'Watch orders' }).click();
