@@ -27,10 +27,24 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/main/**', '**/main'], message: 'The renderer must not import main-process code; use the contract and the Client.' },
+            // The hub's client is the one exception: it is written for the browser too (types, a WebSocket, JSON).
+            {
+              regex: '(^|/)main(/(?!realtime/client(/|$)).*)?$',
+              message: 'The renderer must not import main-process code; use the contract, the Client and the hub client.',
+            },
             { group: ['electron', 'node:*', 'fs', 'path', 'child_process'], message: 'The renderer has no Node or Electron; go through the Client.' },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The hub client runs in browsers and in Node: it may import nothing but its own files.
+    files: ['main/realtime/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*', 'node:*', 'ws', 'fs', 'path'], message: 'The hub client must stay runnable in a browser.' }] },
       ],
     },
   },

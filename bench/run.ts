@@ -3,8 +3,8 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /**
- * `npm run bench` runs every suite; `npm run bench -- cache` one. A suite is `bench/<name>.ts` or
- * `bench/<name>/index.ts`; it prints one JSON line per figure on stdout and its progress on stderr
+ * `npm run bench` runs every suite; `npm run bench -- cache` one. A suite is a folder
+ * `bench/<name>/` with an `index.ts`; it prints one JSON line per figure on stdout and its progress on stderr
  * (see docs/benchmarks.md). Each suite runs in its own process so one cannot warm the next.
  */
 const benchDir = resolve(import.meta.dirname);
@@ -15,8 +15,6 @@ function suites(): Map<string, string> {
     const full = join(benchDir, entry);
     if (statSync(full).isDirectory()) {
       if (existsSync(join(full, 'index.ts'))) found.set(entry, join(full, 'index.ts'));
-    } else if (entry.endsWith('.ts') && entry !== 'run.ts' && !entry.endsWith('.d.ts')) {
-      found.set(entry.replace(/\.ts$/, ''), full);
     }
   }
   return found;

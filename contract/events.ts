@@ -8,7 +8,12 @@ import { BackupFinishedSchema, BackupProgressSchema } from './ops/backup';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
 import { ServiceDeregisteredSchema, ServiceHealthSchema, InstanceSchema as DiscoveryInstanceSchema } from './ops/discovery';
 
-/** Every event the console listens to, with the least role that may receive it. */
+/**
+ * Every event the console listens to, with the least role that may receive it. Events marked
+ * `fanout: 'cluster'` describe state the nodes share (the BullMQ queues): with Redis, the real-time
+ * hub carries them to consoles on every node. The rest describe the node that raised them (its
+ * store, its backups, its alerts) or are already raised on every node (discovery), and stay local.
+ */
 export const events = {
   'system.status': { payload: SystemStatusSchema, minRole: 'viewer' },
   'service.state': { payload: ServiceStatusSchema, minRole: 'viewer' },
@@ -21,8 +26,8 @@ export const events = {
   'service.registered': { payload: DiscoveryInstanceSchema, minRole: 'viewer' },
   'service.health': { payload: ServiceHealthSchema, minRole: 'viewer' },
   'service.deregistered': { payload: ServiceDeregisteredSchema, minRole: 'viewer' },
-  'jobs.changed': { payload: JobChangedSchema, minRole: 'viewer' },
-  'jobs.progress': { payload: JobProgressSchema, minRole: 'viewer' },
+  'jobs.changed': { payload: JobChangedSchema, minRole: 'viewer', fanout: 'cluster' },
+  'jobs.progress': { payload: JobProgressSchema, minRole: 'viewer', fanout: 'cluster' },
   'cache.invalidate': { payload: CacheInvalidateRequestSchema, minRole: 'operator' },
   'cache.invalidated': { payload: CacheInvalidatedSchema, minRole: 'viewer' },
   'cache.stats': { payload: CacheStatsSchema, minRole: 'viewer' },
@@ -37,3 +42,8 @@ export type EventPayload<N extends EventName> = Static<Events[N]['payload']>;
 export type EventMessage = { [N in EventName]: { event: N; payload: EventPayload<N> } }[EventName];
 
 export const eventNames = Object.keys(events) as EventName[];
+
+/** True for events the hub carries to every node's consoles, not only this node's. */
+export function fansOutToCluster(name: EventName): boolean {
+  return (events[name] as { fanout?: 'cluster' }).fanout === 'cluster';
+}

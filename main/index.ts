@@ -38,7 +38,8 @@ if (!app.requestSingleInstanceLock()) {
     registerIpcBridge({
       ipcMain,
       dispatcher: running.dispatcher,
-      bus: running.bus,
+      // The console's live updates ride the real-time hub, as they do for a browser on /ws.
+      events: { subscribe: (listener) => running.realtime.subscribeEvents(listener) },
       isTrustedSender: (url) => isTrustedConsoleUrl(url, created.consoleUrl),
       target: () => (window === null || window.isDestroyed() ? null : window.webContents),
     });

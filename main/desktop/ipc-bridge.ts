@@ -2,7 +2,6 @@ import { toErrorBody } from '../../contract/errors';
 import type { EventMessage } from '../../contract/events';
 import { eventChannel, operationChannel, type IpcReply } from '../../contract/ipc';
 import { operationNames } from '../../contract/operations';
-import type { EventBus } from '../events/event-bus';
 import type { OperationDispatcher } from '../ops/operation-dispatcher';
 import { desktopCaller } from '../security/caller';
 
@@ -10,6 +9,11 @@ import { desktopCaller } from '../security/caller';
 export interface IpcMainLike {
   handle(channel: string, listener: (event: { senderFrame: { url: string } | null }, input: unknown) => Promise<unknown>): void;
   removeHandler(channel: string): void;
+}
+
+/** Where the console's events come from: the real-time hub in the app (the event bus in tests). */
+export interface ConsoleEventSource {
+  subscribe(listener: (message: EventMessage) => void): () => void;
 }
 
 export interface WebContentsLike {
@@ -25,11 +29,11 @@ export interface WebContentsLike {
 export function registerIpcBridge(options: {
   ipcMain: IpcMainLike;
   dispatcher: OperationDispatcher;
-  bus: EventBus;
+  events: ConsoleEventSource;
   isTrustedSender: (url: string) => boolean;
   target: () => WebContentsLike | null;
 }): () => void {
-  const { ipcMain, dispatcher, bus, isTrustedSender, target } = options;
+  const { ipcMain, dispatcher, events, isTrustedSender, target } = options;
   for (const name of operationNames) {
     ipcMain.handle(operationChannel(name), async (event, input): Promise<IpcReply<unknown>> => {
       const url = event.senderFrame?.url;
@@ -43,7 +47,7 @@ export function registerIpcBridge(options: {
       }
     });
   }
-  const unsubscribe = bus.subscribe((message) => {
+  const unsubscribe = events.subscribe((message) => {
     const contents = target();
     if (contents !== null && !contents.isDestroyed()) contents.send(eventChannel, message);
   });

@@ -80,7 +80,7 @@ export class HttpServer implements Service {
       loggerInstance: deps.logger.child({ component: 'http' }, { level: deps.logger.levelVal > 40 ? deps.logger.level : 'warn' }) as FastifyBaseLogger,
       bodyLimit: BODY_LIMIT_BYTES,
       // Cache keys in REST paths may be up to 512 bytes; fastify's default of 100 would answer 414.
-      maxParamLength: 1024,
+      routerOptions: { maxParamLength: 1024 },
       return503OnClosing: true,
       forceCloseConnections: 'idle',
       trustProxy: false,

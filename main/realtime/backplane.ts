@@ -2,8 +2,8 @@ import type { Lane, PresenceMember, Position } from './client/frames';
 
 /** A frame on its way to local connections, from this node or another. */
 export interface Envelope {
-  readonly kind: 'room' | 'user' | 'all' | 'presence';
-  /** The room (room, presence) or user (user); empty for all. */
+  readonly kind: 'room' | 'user' | 'all' | 'presence' | 'event';
+  /** The room (room, presence), user (user), or least role (a console event); empty for all. */
   readonly target: string;
   readonly lane: Lane;
   readonly ack: boolean;
@@ -57,6 +57,11 @@ export interface Backplane {
   /** Stores (when `history`) and fans out to every node; resolves once stored, with the position. */
   publishRoom(room: string, draft: RoomDraft, history: boolean): Promise<Position>;
   publishDirect(kind: 'user' | 'all', target: string, envelope: Omit<Envelope, 'kind' | 'target' | 'epoch' | 'offset'>): Promise<void>;
+  /**
+   * Carries a console event raised on this node to every other node (which hands it to its
+   * connections as an `event` envelope whose target is the least role); nothing without Redis.
+   */
+  publishEvent(minRole: string, envelope: Pick<Envelope, 'lane' | 'key' | 'frame'>): Promise<void>;
   /** Start / stop receiving a room's (or a user's) live frames on this node. */
   watch(channel: { room: string } | { user: string }): Promise<void>;
   unwatch(channel: { room: string } | { user: string }): void;

@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { Caller } from '../security/caller';
 import { closeCodes, type Lane } from './client/frames';
+import type { Corkable, CorkedWrites } from './corked-writes';
 import { TokenBucket } from './token-bucket';
 
 interface Queued {
@@ -49,12 +50,13 @@ const LANE_ORDER: readonly Lane[] = ['high', 'normal', 'low'];
  * the socket empties. Past the byte cap, low is shed first, then new normal frames (with a gap frame
  * to say so); a frame that may not be dropped closes the connection, telling it to resume.
  */
-export class Connection {
+export class Connection implements Corkable {
   readonly rooms = new Set<string>();
   /** Rooms being replayed: live frames wait here until the replay has gone out. */
   readonly replaying = new Map<string, { offset: number; frames: { offset: number; data: Buffer; options: SendOptions }[] }>();
   readonly #queues: Record<Lane, Queued[]> = { high: [], normal: [], low: [] };
   #queuedBytes = 0;
+  #corkedBytes = 0;
   #waitingForDrain = false;
   #missedPings = 0;
   #closed = false;
@@ -71,6 +73,8 @@ export class Connection {
     private readonly limits: ConnectionLimits,
     now: number,
     private readonly onOverflow: (connection: Connection) => void,
+    /** The raw socket under `ws`, and the batcher that keeps it corked for the rest of this turn. */
+    private readonly output: { socket: Corkable; writes: CorkedWrites } | null = null,
   ) {
     this.#bucket = new TokenBucket(limits.rateLimitPerSecond, limits.rateBurst, now);
   }
@@ -86,6 +90,24 @@ export class Connection {
   /** Bytes this connection holds: in the socket plus in its lanes. */
   get heldBytes(): number {
     return this.ws.bufferedAmount + this.#queuedBytes;
+  }
+
+  /**
+   * Bytes the client has not taken yet: the socket's buffer less what this turn's cork holds back
+   * on purpose (those go out at the end of the turn whatever the client does).
+   */
+  get #backlog(): number {
+    return this.ws.bufferedAmount - this.#corkedBytes;
+  }
+
+  /** Called by the batcher at the end of the turn (or early, when a turn's writes pass the high-water mark). */
+  uncork(): void {
+    this.#corkedBytes = 0;
+    this.output?.socket.uncork();
+  }
+
+  cork(): void {
+    this.output?.socket.cork();
   }
 
   queueDepths(): Record<Lane, number> {
@@ -108,13 +130,13 @@ export class Connection {
   send(data: Buffer, options: SendOptions): void {
     if (this.#closed) return;
     if (options.room !== undefined && this.#pendingGaps.size > 0) this.#flushGap(options.room, options.lane);
-    if (this.#queuedBytes === 0 && this.ws.bufferedAmount < this.limits.highWaterBytes) {
+    if (this.#queuedBytes === 0 && this.#backlog < this.limits.highWaterBytes) {
       this.#write(data);
       return;
     }
-    if (this.heldBytes + data.length > this.limits.maxBufferedBytes) {
+    if (this.#backlog + this.#queuedBytes + data.length > this.limits.maxBufferedBytes) {
       this.#shed('low');
-      if (this.heldBytes + data.length > this.limits.maxBufferedBytes) {
+      if (this.#backlog + this.#queuedBytes + data.length > this.limits.maxBufferedBytes) {
         if (options.lane === 'high' || options.droppable === false) {
           this.#overflow();
           return;
@@ -186,13 +208,18 @@ export class Connection {
 
   #write(data: Buffer): void {
     this.stats.sent += 1;
-    if (!this.#waitingForDrain && this.ws.bufferedAmount + data.length >= this.limits.highWaterBytes) {
+    this.output?.writes.hold(this);
+    if (!this.#waitingForDrain && this.#backlog + data.length >= this.limits.highWaterBytes) {
       this.#waitingForDrain = true;
       // ws has no 'drain' event of its own; a send callback fires once that frame is handed to the kernel.
       this.ws.send(data, TEXT, this.#onDrain);
     } else {
       this.ws.send(data, TEXT);
     }
+    if (this.output === null) return;
+    this.#corkedBytes += data.length;
+    // A long burst in one turn goes out in high-water-sized writes rather than all at the end.
+    if (this.#corkedBytes >= this.limits.highWaterBytes) this.output.writes.flush(this);
   }
 
   readonly #onDrain = (): void => {
@@ -206,13 +233,13 @@ export class Connection {
 
   #pump(): void {
     if (this.#closed) return;
-    while (this.#queuedBytes > 0 && this.ws.bufferedAmount < this.limits.highWaterBytes) {
+    while (this.#queuedBytes > 0 && this.#backlog < this.limits.highWaterBytes) {
       const item = this.#dequeue();
       if (item === undefined) break;
       this.#write(item.data);
       if (this.#waitingForDrain) return;
     }
-    if (this.#queuedBytes === 0 && this.#pendingGaps.size > 0 && this.ws.bufferedAmount < this.limits.highWaterBytes) {
+    if (this.#queuedBytes === 0 && this.#pendingGaps.size > 0 && this.#backlog < this.limits.highWaterBytes) {
       for (const room of [...this.#pendingGaps.keys()]) this.#flushGap(room, 'normal');
     }
     // Still over the mark with nothing in flight to call us back: poll the socket shortly.
@@ -277,7 +304,7 @@ export class Connection {
       position: { epoch: gap.epoch, offset: gap.to },
     };
     const data = Buffer.from(JSON.stringify(frame));
-    if (this.#queuedBytes === 0 && this.ws.bufferedAmount < this.limits.highWaterBytes) this.#write(data);
+    if (this.#queuedBytes === 0 && this.#backlog < this.limits.highWaterBytes) this.#write(data);
     else this.#enqueue(data, lane, '');
   }
 

@@ -108,6 +108,9 @@ export class LocalBackplane implements Backplane {
     this.#deliver({ ...envelope, kind, target, epoch: '', offset: 0 });
   }
 
+  /** One node: its consoles already have the event from its own bus. */
+  async publishEvent(): Promise<void> {}
+
   async watch(): Promise<void> {}
   unwatch(): void {}
 

@@ -5,8 +5,8 @@ import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { PhError, toErrorBody } from '../../contract/errors';
-import { events } from '../../contract/events';
-import { roleAllows } from '../../contract/roles';
+import { events, fansOutToCluster, type EventMessage } from '../../contract/events';
+import { isRole, roleAllows, type Role } from '../../contract/roles';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../logger';
@@ -15,6 +15,7 @@ import type { Service, ServiceState } from '../service';
 import type { Backplane, Envelope, RoomDraft } from './backplane';
 import { closeCodes, type Lane, type Position, type PublishFrame, type SubscribeFrame } from './client/frames';
 import { Connection, type SendOptions } from './connection';
+import { CorkedWrites } from './corked-writes';
 import { LocalBackplane } from './local-backplane';
 import { hubOptions, presenceTtl, type HubOptions } from './options';
 import { frameId, parseClientFrame } from './protocol';
@@ -56,6 +57,8 @@ export class RealtimeHub implements Service {
   readonly backplane: Backplane;
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<Connection>();
+  readonly #corkedWrites = new CorkedWrites();
+  readonly #eventListeners = new Set<(message: EventMessage) => void>();
   readonly #byWs = new Map<WebSocket, Connection>();
   readonly #rooms = new Map<string, Set<Connection>>();
   /** Local connection count per user per room: presence changes when it goes 0 → 1 and 1 → 0. */
@@ -121,13 +124,16 @@ export class RealtimeHub implements Service {
     if (this.backplane.kind === 'redis') every(Math.max(50, Math.floor(presenceTtl(this.options) / 3)), () => this.#refreshPresence());
     this.#unsubscribeBus = this.deps.bus.subscribe((message) => {
       const minRole = events[message.event].minRole;
-      const data = json({ type: 'event', ...message });
+      const frame = json({ type: 'event', ...message });
       // Latest value wins for status snapshots; other events keep their order in the normal lane.
-      const options: SendOptions =
-        message.event === 'system.status' || message.event === 'realtime.stats'
-          ? { lane: 'low', key: `event:${message.event}` }
-          : { lane: 'normal' };
-      for (const connection of this.#connections) if (roleAllows(connection.caller.role, minRole)) connection.send(data, options);
+      const coalesce = message.event === 'system.status' || message.event === 'realtime.stats';
+      const lane: Lane = coalesce ? 'low' : 'normal';
+      const key = coalesce ? `event:${message.event}` : '';
+      this.#deliverEvent(message, minRole, frame, lane, key);
+      if (fansOutToCluster(message.event))
+        void this.backplane
+          .publishEvent(minRole, { lane, key, frame })
+          .catch((err: Error) => this.deps.logger.debug({ err: err.message }, 'realtime: event not carried to other nodes'));
     });
     this.#state = 'running';
   }
@@ -144,7 +150,7 @@ export class RealtimeHub implements Service {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
         return;
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req, socket));
     });
   }
 
@@ -182,7 +188,7 @@ export class RealtimeHub implements Service {
 
   // ---- connections ------------------------------------------------------------------------------
 
-  #accept(ws: WebSocket, req: IncomingMessage): void {
+  #accept(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
     const early: RawData[] = [];
     let admitted: Connection | null = null;
     ws.on('error', (err) => this.deps.logger.debug({ err: err.message }, 'realtime socket error'));
@@ -192,7 +198,7 @@ export class RealtimeHub implements Service {
       if (timer !== null) clearTimeout(timer);
       if (ws.readyState !== ws.OPEN) return;
       if (caller === null) return this.#reject(ws);
-      admitted = this.#admit(ws, caller);
+      admitted = this.#admit(ws, caller, socket);
       for (const data of early.splice(0)) this.#onMessage(admitted, data);
     };
     ws.on('message', (data) => {
@@ -238,11 +244,20 @@ export class RealtimeHub implements Service {
     ws.close(closeCodes.tryAgain, 'try again later');
   }
 
-  #admit(ws: WebSocket, caller: Caller): Connection {
+  #admit(ws: WebSocket, caller: Caller, socket: Duplex): Connection {
     const session = randomBytes(9).toString('base64url');
-    const connection = new Connection(ws, caller, session, caller.actor, this.options, this.deps.clock.now(), () => {
-      this.#totals.closedOverflow += 1;
-    });
+    const connection = new Connection(
+      ws,
+      caller,
+      session,
+      caller.actor,
+      this.options,
+      this.deps.clock.now(),
+      () => {
+        this.#totals.closedOverflow += 1;
+      },
+      { socket, writes: this.#corkedWrites },
+    );
     this.#connections.add(connection);
     this.#byWs.set(ws, connection);
     let users = this.#users.get(connection.user);
@@ -586,6 +601,10 @@ export class RealtimeHub implements Service {
       this.#totals.delivered += members.size;
       return;
     }
+    if (envelope.kind === 'event') {
+      if (isRole(envelope.target)) this.#deliverEvent(null, envelope.target, envelope.frame, envelope.lane, envelope.key);
+      return;
+    }
     let targets: Iterable<Connection>;
     if (envelope.kind === 'presence') targets = this.#rooms.get(envelope.target) ?? [];
     else if (envelope.kind === 'user') targets = this.#users.get(envelope.target) ?? [];
@@ -595,6 +614,34 @@ export class RealtimeHub implements Service {
       if (envelope.ack) connection.sendWithAck(envelope.mid, envelope.frame, options, this.deps.clock.now());
       else connection.send(envelope.frame, options);
       this.#totals.delivered += 1;
+    }
+  }
+
+  /**
+   * The console's event stream, as the hub delivers it: this node's events and, with Redis, the
+   * cluster-wide ones raised on other nodes. The desktop shell's IPC bridge listens here, so the
+   * Electron console gets the same stream as a browser on `/ws`.
+   */
+  subscribeEvents(listener: (message: EventMessage) => void): () => void {
+    this.#eventListeners.add(listener);
+    return () => this.#eventListeners.delete(listener);
+  }
+
+  #deliverEvent(message: EventMessage | null, minRole: Role, frame: Buffer, lane: Lane, key: string): void {
+    const options: SendOptions = key === '' ? { lane } : { lane, key };
+    for (const connection of this.#connections) if (roleAllows(connection.caller.role, minRole)) connection.send(frame, options);
+    if (this.#eventListeners.size === 0) return;
+    let parsed = message;
+    if (parsed === null) {
+      const { event, payload } = JSON.parse(frame.toString('utf8')) as EventMessage;
+      parsed = { event, payload } as EventMessage;
+    }
+    for (const listener of this.#eventListeners) {
+      try {
+        listener(parsed);
+      } catch (err) {
+        this.deps.logger.warn({ err }, 'realtime: an event listener failed');
+      }
     }
   }
 

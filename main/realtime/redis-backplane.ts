@@ -23,6 +23,7 @@ const keys = (room: string) => ({
 const roomChannel = (room: string) => `${PREFIX}r:${room}`;
 const userChannel = (user: string) => `${PREFIX}u:${user}`;
 const ALL_CHANNEL = `${PREFIX}all`;
+const EVENTS_CHANNEL = `${PREFIX}events`;
 const NODES_KEY = `${PREFIX}nodes`;
 const NL = 0x0a;
 
@@ -80,7 +81,7 @@ export class RedisBackplane implements Backplane {
     this.#deliver = deliver;
     this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel.toString(), message));
     await Promise.all([this.#connect(this.#cmd), this.#connect(this.#sub)]);
-    await this.#sub.subscribe(ALL_CHANNEL).catch(() => undefined);
+    await this.#sub.subscribe(ALL_CHANNEL, EVENTS_CHANNEL).catch(() => undefined);
   }
 
   async #connect(client: Redis): Promise<void> {
@@ -125,8 +126,23 @@ export class RedisBackplane implements Backplane {
       });
       return;
     }
-    // R|lane|ack|offset|epoch|mid|key  or  U|lane|ack|mid|key
+    // R|lane|ack|offset|epoch|mid|key  or  U|lane|ack|mid|key  or  E|origin node|min role|lane|key
     const parts = header.split('|');
+    if (parts[0] === 'E') {
+      if (parts[1] === this.options.node) return;
+      this.#deliver({
+        kind: 'event',
+        target: parts[2] ?? '',
+        lane: parts[3] as Lane,
+        ack: false,
+        mid: '',
+        key: parts.slice(4).join('|'),
+        epoch: '',
+        offset: 0,
+        frame,
+      });
+      return;
+    }
     if (parts[0] === 'R') {
       this.#deliver({
         kind: 'room',
@@ -181,6 +197,11 @@ export class RedisBackplane implements Backplane {
   ): Promise<void> {
     const header = Buffer.from(`U|${envelope.lane}|${envelope.ack ? 1 : 0}|${envelope.mid}|${envelope.key}\n`);
     await this.#cmd.publish(kind === 'all' ? ALL_CHANNEL : userChannel(target), Buffer.concat([header, envelope.frame]));
+  }
+
+  async publishEvent(minRole: string, envelope: Pick<Envelope, 'lane' | 'key' | 'frame'>): Promise<void> {
+    const header = Buffer.from(`E|${this.options.node}|${minRole}|${envelope.lane}|${envelope.key}\n`);
+    await this.#cmd.publish(EVENTS_CHANNEL, Buffer.concat([header, envelope.frame]));
   }
 
   async watch(channel: { room: string } | { user: string }): Promise<void> {

@@ -72,7 +72,7 @@ describe('IPC bridge', () => {
     const dispose = registerIpcBridge({
       ipcMain: ipc,
       dispatcher: new OperationDispatcher(handlers, audit),
-      bus,
+      events: bus,
       isTrustedSender: (url) => isTrustedConsoleUrl(url, 'file:///app/index.html'),
       target: () => ({ send: (...args: unknown[]) => void sent.push(args), isDestroyed: () => false }),
     });

@@ -177,6 +177,30 @@ describe('two nodes on one Redis', () => {
     }
   });
 
+  it("carries cluster-wide console events (jobs) to the other node's consoles and IPC listeners, and keeps node events local", async () => {
+    const onB = await RawClient.connect(b.wsUrl, viewer);
+    const onA = await RawClient.connect(a.wsUrl, viewer);
+    const heardOnB: string[] = [];
+    const stopListening = b.plane.running.realtime.subscribeEvents((m) => {
+      if (m.event === 'jobs.progress' || m.event === 'service.state') heardOnB.push(`${m.event}:${(m.payload as { id?: string; name?: string }).id ?? (m.payload as { name: string }).name}`);
+    });
+    a.plane.running.bus.publish('service.state', { name: 'only-on-a', state: 'running' });
+    a.plane.running.bus.publish('jobs.progress', { id: 'crossing/1', type: 'crossing', progress: 0.5, message: 'half' });
+    const event = await onB.next((f) => f.type === 'event' && f.event === 'jobs.progress');
+    expect(event.payload).toEqual({ id: 'crossing/1', type: 'crossing', progress: 0.5, message: 'half' });
+    await onA.next((f) => f.type === 'event' && f.event === 'service.state' && f.payload.name === 'only-on-a');
+    await until(() => heardOnB.includes('jobs.progress:crossing/1'));
+    // The node event and the job event left A together: by the time the job event is on B, the other would be too.
+    expect(onB.frames.some((f) => f.type === 'event' && f.event === 'service.state' && f.payload.name === 'only-on-a')).toBe(false);
+    expect(heardOnB).toEqual(['jobs.progress:crossing/1']);
+    // A's own consoles get the event once, from A's bus, not again over Redis.
+    await sleep(200);
+    expect(onA.frames.filter((f) => f.type === 'event' && f.event === 'jobs.progress').length).toBe(1);
+    stopListening();
+    onA.close();
+    onB.close();
+  });
+
   it("lists every node's connections in realtime.stats", async () => {
     const onA = await RawClient.connect(a.wsUrl, viewer);
     const onB = await RawClient.connect(b.wsUrl, viewer);

@@ -1,4 +1,5 @@
 import type { EventMessage } from '../../../contract/events';
+import type { MessageFrame } from '../../../main/realtime/client';
 import type { OperationInput, OperationName, OperationResult } from '../../../contract/operations';
 
 /** A failed call as the console sees it: the catalogue code and message, whatever the transport. */
@@ -24,5 +25,10 @@ export interface Client {
   call<N extends OperationName>(name: N, input: OperationInput<N>): Promise<OperationResult<N>>;
   onEvent(listener: (message: EventMessage) => void): () => void;
   onConnection(listener: (state: ConnectionState) => void): () => void;
+  /**
+   * Follows a room's messages live through the real-time hub (subscribing as the signed-in caller).
+   * Absent where the console has no hub connection of its own (IPC), where views poll history.
+   */
+  watchRoom?(room: string, listener: (message: MessageFrame) => void): () => void;
   close(): void;
 }

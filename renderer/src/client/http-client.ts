@@ -1,5 +1,6 @@
 import type { EventMessage } from '../../../contract/events';
 import type { OperationInput, OperationName, OperationResult } from '../../../contract/operations';
+import { closeCodes, RealtimeClient, type MessageFrame } from '../../../main/realtime/client';
 import { ClientError, type Client, type ConnectionState } from './client';
 
 const RECONNECT_MIN_MS = 500;
@@ -14,34 +15,49 @@ export async function signIn(baseUrl: string, apiKey: string): Promise<{ token: 
 }
 
 /**
- * The browser transport: operations over `POST /api/v2/ops/<name>`, events over `/ws` (signed in
- * with a first `auth` frame, since browsers cannot set headers on a WebSocket), reconnecting with
- * backoff when the socket drops.
+ * The browser transport: operations over `POST /api/v2/ops/<name>`, events from the real-time hub
+ * at `/ws` through its own client (which signs in with a first `auth` frame, since browsers cannot
+ * set headers on a WebSocket, and reconnects with backoff when the socket drops).
  */
 export class HttpClient implements Client {
   readonly transport = 'http';
   readonly #eventListeners = new Set<(message: EventMessage) => void>();
   readonly #connectionListeners = new Set<(state: ConnectionState) => void>();
-  #socket: WebSocket | null = null;
+  readonly #hub: RealtimeClient;
   #state: ConnectionState = 'connecting';
-  #retryMs = RECONNECT_MIN_MS;
-  #closed = false;
-  #retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly baseUrl: string,
-    private readonly token: string,
+    token: string,
     private readonly onUnauthenticated: () => void = () => undefined,
   ) {
-    this.#connect();
+    this.#token = token;
+    this.#hub = new RealtimeClient({
+      url: `${baseUrl.replace(/^http/, 'ws')}/ws`,
+      token,
+      reconnect: { minMs: RECONNECT_MIN_MS, maxMs: RECONNECT_MAX_MS },
+    });
+    this.#hub.on('open', () => this.#setState('connecting'));
+    this.#hub.on('welcome', () => this.#setState('open'));
+    this.#hub.on('event', (event, payload) => {
+      for (const listener of this.#eventListeners) listener({ event, payload } as EventMessage);
+    });
+    this.#hub.on('close', (code) => {
+      this.#setState('closed');
+      // 1008: the hub refused the token (expired or revoked); the hub client does not retry it.
+      if (code === closeCodes.policy) this.onUnauthenticated();
+    });
+    this.#hub.connect().catch(() => undefined);
   }
+
+  readonly #token: string;
 
   async call<N extends OperationName>(name: N, input: OperationInput<N>): Promise<OperationResult<N>> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/api/v2/ops/${name}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#token}` },
         body: JSON.stringify(input ?? {}),
       });
     } catch {
@@ -67,41 +83,24 @@ export class HttpClient implements Client {
     return () => this.#connectionListeners.delete(listener);
   }
 
+  watchRoom(room: string, listener: (message: MessageFrame) => void): () => void {
+    const off = this.#hub.on('message', (frame) => {
+      if (frame.room === room) listener(frame);
+    });
+    // A room the caller may not subscribe to refuses with a coded error; the view still polls history.
+    this.#hub.subscribe(room).catch(() => undefined);
+    return () => {
+      off();
+      this.#hub.unsubscribe(room).catch(() => undefined);
+    };
+  }
+
   close(): void {
-    this.#closed = true;
-    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
-    this.#socket?.close();
+    this.#hub.close();
   }
 
   #setState(state: ConnectionState): void {
     this.#state = state;
     for (const listener of this.#connectionListeners) listener(state);
-  }
-
-  #connect(): void {
-    if (this.#closed) return;
-    const wsUrl = `${this.baseUrl.replace(/^http/, 'ws')}/ws`;
-    const socket = new WebSocket(wsUrl);
-    this.#socket = socket;
-    this.#setState('connecting');
-    socket.addEventListener('open', () => socket.send(JSON.stringify({ type: 'auth', token: this.token })));
-    socket.addEventListener('message', (event) => {
-      const frame = JSON.parse(String(event.data)) as { type: string } & Partial<EventMessage> & { error?: { code: string } };
-      if (frame.type === 'welcome') {
-        this.#retryMs = RECONNECT_MIN_MS;
-        this.#setState('open');
-      } else if (frame.type === 'event' && frame.event !== undefined) {
-        for (const listener of this.#eventListeners) listener({ event: frame.event, payload: frame.payload } as EventMessage);
-      } else if (frame.type === 'error' && frame.error?.code === 'PH_UNAUTHENTICATED') {
-        this.#closed = true;
-        this.onUnauthenticated();
-      }
-    });
-    socket.addEventListener('close', () => {
-      this.#setState('closed');
-      if (this.#closed) return;
-      this.#retryTimer = setTimeout(() => this.#connect(), this.#retryMs);
-      this.#retryMs = Math.min(this.#retryMs * 2, RECONNECT_MAX_MS);
-    });
   }
 }

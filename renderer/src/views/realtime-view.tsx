@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { EventPayload } from '../../../contract/events';
 import { roleAllows } from '../../../contract/roles';
-import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
+import { useAction, useClient, useEvent, useOperation, useSession } from '../client/client-context';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge } from '../components/ui';
 
 type Stats = EventPayload<'realtime.stats'>;
@@ -192,11 +192,50 @@ function Row({ label, value, warn }: { label: string; value: number | string; wa
   );
 }
 
-/** The live tail and presence of one room, refreshed every second. */
+const TAIL_LENGTH = 15;
+
+/**
+ * A room's messages as they arrive, through the console's own hub connection; null where the
+ * console has none (IPC), so the tail polls the history instead.
+ */
+function useLiveMessages(room: string): TailMessage[] | null {
+  const client = useClient();
+  const [messages, setMessages] = useState<TailMessage[]>([]);
+  useEffect(() => {
+    if (client.watchRoom === undefined) return undefined;
+    setMessages([]);
+    return client.watchRoom(room, (m) =>
+      setMessages((list) => [...list, { mid: m.mid, offset: m.offset ?? null, at: m.at, from: m.from, lane: m.lane, data: m.data }].slice(-TAIL_LENGTH)),
+    );
+  }, [client, room]);
+  return client.watchRoom === undefined ? null : messages;
+}
+
+interface TailMessage {
+  mid: string;
+  offset: number | null;
+  at: number;
+  from: string;
+  lane: string;
+  data: unknown;
+}
+
+/** History first, then what arrived live, each message once, newest first. */
+function mergeTail(history: readonly TailMessage[], live: readonly TailMessage[]): TailMessage[] {
+  const byMid = new Map<string, TailMessage>();
+  for (const m of [...history, ...live]) byMid.set(m.mid, m);
+  return [...byMid.values()]
+    .sort((a, b) => (a.offset !== null && b.offset !== null ? a.offset - b.offset : a.at - b.at))
+    .slice(-TAIL_LENGTH)
+    .reverse();
+}
+
+/** The live tail and presence of one room: live over the hub where the console has it, else polled every second. */
 function RoomTail({ room, onClose }: { room: string; onClose: () => void }) {
-  const tail = useOperation('realtime.history', { room, limit: 15 }, { intervalMs: 1000 });
+  const live = useLiveMessages(room);
+  const tail = useOperation('realtime.history', { room, limit: TAIL_LENGTH }, live === null ? { intervalMs: 1000 } : {});
   const presence = useOperation('realtime.presence', { room }, { intervalMs: 2000 });
-  const messages = [...(tail.data?.messages ?? [])].reverse();
+  const messages = mergeTail(tail.data?.messages ?? [], live ?? []);
   return (
     <Card title={`Room ${room}`}>
       <ErrorBanner error={tail.error ?? presence.error} />
@@ -214,7 +253,7 @@ function RoomTail({ room, onClose }: { room: string; onClose: () => void }) {
         </button>
       </p>
       {messages.length === 0 ? (
-        <p className="muted">No messages kept for this room (rooms under progress: and system: keep no history).</p>
+        <p className="muted">No messages yet (rooms under progress: and system: keep no history; their messages show as they arrive).</p>
       ) : (
         <table className="table" data-testid="tail-table">
           <thead>
