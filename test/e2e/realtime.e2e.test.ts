@@ -66,4 +66,27 @@ describe('Real-time view in Chromium', () => {
     expect(delivered).toContain('Delivered / s');
     await session.screenshot('realtime');
   });
+
+  it('follows a room that keeps no history live over its own hub connection, position included', async () => {
+    const { page, plane } = session;
+    const watcher = new RealtimeClient({
+      url: `${plane.url.replace('http', 'ws')}/ws`,
+      token: (await plane.op('keys.create', { name: 'progress-watcher', role: 'viewer' })).body.secret as string,
+      WebSocket: WebSocket as never,
+    });
+    clients.push(watcher);
+    await watcher.subscribe('progress:job.progress');
+    const room = page.getByTestId('rooms-table').locator('tr', { hasText: 'progress:job.progress' });
+    await room.waitFor();
+    await page.getByRole('button', { name: 'Watch progress:job.progress' }).click();
+    await page.getByText('Room progress:job.progress', { exact: false }).waitFor();
+    const progress = plane.plane.running.progress;
+    for (let step = 1; step <= 5; step += 1) {
+      progress.publish('job.progress', `import-${step}`, { fraction: step / 5 });
+      await page.getByTestId('tail-table').getByText(`import-${step}`, { exact: false }).waitFor();
+    }
+    const position = await page.getByText('Position:', { exact: false }).textContent();
+    expect(position).toMatch(/@ \d+/);
+    await session.screenshot('realtime-progress-tail');
+  });
 });

@@ -205,7 +205,11 @@ function useLiveMessages(room: string): TailMessage[] | null {
     if (client.watchRoom === undefined) return undefined;
     setMessages([]);
     return client.watchRoom(room, (m) =>
-      setMessages((list) => [...list, { mid: m.mid, offset: m.offset ?? null, at: m.at, from: m.from, lane: m.lane, data: m.data }].slice(-TAIL_LENGTH)),
+      setMessages((list) =>
+        [...list, { mid: m.mid, epoch: m.epoch ?? '', offset: m.offset ?? null, at: m.at, from: m.from, lane: m.lane, data: m.data }].slice(
+          -TAIL_LENGTH,
+        ),
+      ),
     );
   }, [client, room]);
   return client.watchRoom === undefined ? null : messages;
@@ -213,6 +217,7 @@ function useLiveMessages(room: string): TailMessage[] | null {
 
 interface TailMessage {
   mid: string;
+  epoch: string;
   offset: number | null;
   at: number;
   from: string;
@@ -236,13 +241,19 @@ function RoomTail({ room, onClose }: { room: string; onClose: () => void }) {
   const tail = useOperation('realtime.history', { room, limit: TAIL_LENGTH }, live === null ? { intervalMs: 1000 } : {});
   const presence = useOperation('realtime.presence', { room }, { intervalMs: 2000 });
   const messages = mergeTail(tail.data?.messages ?? [], live ?? []);
+  // The newest message says where the room stands once live messages overtake the history read.
+  const newest = messages.find((m) => m.offset !== null);
+  const position =
+    newest !== undefined && newest.offset !== null && (tail.data?.position == null || newest.offset > tail.data.position.offset)
+      ? { epoch: newest.epoch, offset: newest.offset }
+      : (tail.data?.position ?? null);
   return (
     <Card title={`Room ${room}`}>
       <ErrorBanner error={tail.error ?? presence.error} />
       <p className="muted small">
         Position:{' '}
         <span className="mono">
-          {tail.data?.position === null || tail.data === undefined ? '—' : `${tail.data.position.epoch} @ ${tail.data.position.offset}`}
+          {position === null ? '—' : `${position.epoch} @ ${position.offset}`}
         </span>
         {' · '}Present:{' '}
         {(presence.data?.members ?? []).map((m) => m.user + (typeof m.meta.name === 'string' ? ` (${m.meta.name})` : '')).join(', ') ||
