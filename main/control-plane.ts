@@ -25,8 +25,8 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
-import { BackupService, backupHandlers, backupMigrations, backupRoutes } from './backup';
-import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheMetrics } from './cache';
+import { BackupService, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
+import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 
 export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
@@ -65,6 +65,8 @@ export interface RunningPlane {
   readonly progress: LiveProgress;
   readonly batch: BatchCapability;
   readonly discovery: Discovery;
+  readonly cache: TieredCache;
+  readonly backup: BackupService;
 }
 
 /**
@@ -154,6 +156,9 @@ export class ControlPlane {
         audit: (record) => audit.append(record),
       });
       await this.#startService(backup);
+      // The job types other capabilities lend the engine (batch.apply is the engine's own).
+      registerCacheJobs(batch.queue, cache);
+      registerBackupJobs(batch.queue, backup);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
@@ -189,7 +194,7 @@ export class ControlPlane {
       monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Real-time hub connections (console and LAN programs)', read: () => realtime.connectionCount });
       for (const series of cacheSeries(cache)) monitoring.series.register(series);
       for (const series of discovery.series()) monitoring.series.register(series);
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery, batch, realtime, progress };
+      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery, batch, realtime, progress, cache, backup };
       void http.app.register(discovery.gateway);
       await this.#startService(monitoring);
       await this.#startService(http);

@@ -61,7 +61,8 @@ export interface BackupServiceOptions {
 }
 
 type JobKind = BackupProgress['kind'];
-type Report = (phase: string, done: number, total: number) => void;
+/** How far a long operation has come: `phase` (capture, store, pages, ...) and its `done` of `total` units. */
+export type Report = (phase: string, done: number, total: number) => void;
 
 function validateSchedule(expr: string | null | undefined): void {
   if (expr === null || expr === undefined) return;
@@ -229,7 +230,13 @@ export class BackupService implements Service {
 
   // ── jobs and progress ─────────────────────────────────────────────────────
 
-  async #job<T>(kind: JobKind, sourceId: string | null, snapshotId: string | null, fn: (report: Report) => Promise<T>): Promise<T> {
+  async #job<T>(
+    kind: JobKind,
+    sourceId: string | null,
+    snapshotId: string | null,
+    fn: (report: Report) => Promise<T>,
+    onProgress?: Report,
+  ): Promise<T> {
     if (this.#state !== 'running') throw new PhError('PH_UNAVAILABLE', 'The backup service is not running');
     const jobId = `${kind}-${randomBytes(4).toString('hex')}`;
     const state: BackupProgress = { jobId, kind, sourceId, snapshotId, phase: 'queued', done: 0, total: 1 };
@@ -242,6 +249,7 @@ export class BackupService implements Service {
       if (!changed && done < total && now - (this.#lastEmit.get(jobId) ?? 0) < 100) return;
       this.#lastEmit.set(jobId, now);
       bus?.publish('backup.progress', { ...state });
+      onProgress?.(phase, done, total);
     };
     report('started', 0, 1);
     const p = fn(report);
@@ -335,7 +343,7 @@ export class BackupService implements Service {
 
   // ── snapshot ──────────────────────────────────────────────────────────────
 
-  async snapshot(sourceId: string, trigger: ManifestHeader['trigger'] = 'manual'): Promise<BackupSnapshot> {
+  async snapshot(sourceId: string, trigger: ManifestHeader['trigger'] = 'manual', onProgress?: Report): Promise<BackupSnapshot> {
     const source = this.getSource(sourceId);
     return this.#job('snapshot', source.id, null, (report) =>
       this.#lock.run('append', async () => {
@@ -364,6 +372,7 @@ export class BackupService implements Service {
           removeImage(image);
         }
       }),
+      onProgress,
     );
   }
 
@@ -379,7 +388,7 @@ export class BackupService implements Service {
 
   // ── verify ────────────────────────────────────────────────────────────────
 
-  async verify(snapshotId: string): Promise<BackupVerification> {
+  async verify(snapshotId: string, onProgress?: Report): Promise<BackupVerification> {
     const h = this.#header(snapshotId);
     return this.#job('verify', h.sourceId, h.id, (report) =>
       this.#lock.run('read', async () => {
@@ -417,6 +426,7 @@ export class BackupService implements Service {
           removeImage(image);
         }
       }),
+      onProgress,
     );
   }
 

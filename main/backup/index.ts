@@ -11,3 +11,4 @@ export { reassemble } from './reassembler';
 export { captureImage } from './capture';
 export type * from './types';
 export { pruneRepository, type PruneOutcome } from './prune';
+export { registerBackupJobs } from './backup-jobs';

@@ -11,6 +11,7 @@ import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, emptyCounts } from './sqlite-job-
 import { validateJobSpec } from './job-spec';
 import {
   JobCancelled,
+  jobErrorText,
   JobTimedOut,
   jobStates,
   type ChildSpec,
@@ -334,7 +335,8 @@ export class BullmqJobQueue implements JobQueue {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof JobCancelled) throw new UnrecoverableError(CANCELLED);
       if (reason instanceof PhError && reason.code === 'PH_BATCH_JOB_UNRECOVERABLE') throw new UnrecoverableError(reason.message);
-      throw reason instanceof Error ? reason : new Error(String(reason));
+      // BullMQ keeps only the message as failedReason: put the code in it.
+      throw new Error(jobErrorText(reason), { cause: reason });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);

@@ -149,3 +149,12 @@ export class JobInterrupted extends Error {
     this.name = 'JobInterrupted';
   }
 }
+
+/** A failed attempt as the job records it: the catalogue code first when the error has one. */
+export function jobErrorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && code.startsWith('PH_') ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

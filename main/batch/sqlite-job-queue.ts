@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import type { ServiceState } from '../service';
 import {
   JobCancelled,
+  jobErrorText,
   JobInterrupted,
   JobTimedOut,
   type JobContext,
@@ -293,7 +294,7 @@ export class SqliteJobQueue implements JobQueue {
       this.#settle(row, () => this.store.markCancelled(row.id, this.clock.now()), 'failed');
       return;
     }
-    const message = reason instanceof Error ? reason.message : String(reason);
+    const message = jobErrorText(reason);
     const final = reason instanceof PhError && reason.code === 'PH_BATCH_JOB_UNRECOVERABLE';
     this.#settle(row, () => this.store.fail(row.id, this.workerId, message, this.clock.now(), final), 'failed');
   }

@@ -10,3 +10,4 @@ export { cacheMigrations } from './migrations';
 export { cacheHandlers } from './operations';
 export { cacheRoutes } from './routes';
 export { cacheSeries, registerCacheMetrics } from './cache-metrics';
+export { registerCacheJobs } from './cache-jobs';

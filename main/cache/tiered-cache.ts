@@ -225,8 +225,11 @@ export class TieredCache implements Service {
     return { removed, namespaces: [...names] };
   }
 
-  /** Runs warm-up lists: keys already cached (any tier) cost no loader call. */
-  async warm(namespace?: string): Promise<WarmProgress[]> {
+  /**
+   * Runs warm-up lists: keys already cached (any tier) cost no loader call. `onProgress` hears each
+   * step (the `cache.warm` job turns it into job progress); `signal` stops between keys.
+   */
+  async warm(namespace?: string, options: { onProgress?: (progress: WarmProgress) => void; signal?: AbortSignal } = {}): Promise<WarmProgress[]> {
     const names = namespace === undefined ? [...this.#warmups.keys()] : [namespace];
     const results: WarmProgress[] = [];
     for (const name of names) {
@@ -237,6 +240,7 @@ export class TieredCache implements Service {
       const progress: WarmProgress = { namespace: name, total: keys.length, done: 0, fromCache: 0, loaded: 0, failed: 0, finished: false };
       const publishEvery = Math.max(1, Math.floor(keys.length / 20));
       for (const key of keys) {
+        options.signal?.throwIfAborted();
         const before = ns.stats.loaderCalls;
         try {
           await ns.getOrSet(key, list.loader, list.options);
@@ -246,11 +250,14 @@ export class TieredCache implements Service {
           progress.failed += 1;
         }
         progress.done += 1;
-        if (progress.done % publishEvery === 0 && progress.done < keys.length)
+        if (progress.done % publishEvery === 0 && progress.done < keys.length) {
           this.deps.events?.publish('cache.warm.progress', { ...progress });
+          options.onProgress?.({ ...progress });
+        }
       }
       progress.finished = true;
       this.deps.events?.publish('cache.warm.progress', { ...progress });
+      options.onProgress?.({ ...progress });
       results.push(progress);
     }
     return results;

@@ -1,0 +1,48 @@
+import { PhError } from '../../contract/errors';
+import type { JobContext, JobQueue } from '../batch/job-types';
+import type { BackupService, Report } from './backup-service';
+
+/**
+ * `backup.snapshot` (`{ sourceId }`) and `backup.verify` (`{ snapshotId }`) as durable jobs: queued,
+ * scheduled with cron, retried and watched with the rest of the work. The backup service still
+ * serialises repository writes itself; one job of each type runs at a time per node. A verification
+ * that finds damage fails the job (it lands in the dead letters with what was found), since a job
+ * that "succeeded" at finding a corrupt snapshot would hide it in the completed list.
+ */
+export function registerBackupJobs(queue: Pick<JobQueue, 'register'>, backup: Pick<BackupService, 'snapshot' | 'verify'>): void {
+  queue.register(
+    'backup.snapshot',
+    async (payload, ctx) => {
+      const sourceId = readId(payload, 'sourceId', 'backup.snapshot');
+      const snapshot = await backup.snapshot(sourceId, 'manual', jobProgress(ctx));
+      ctx.log(`snapshot ${snapshot.id}: ${snapshot.pageCount} pages, ${snapshot.addedPages} new (${snapshot.addedBytes} bytes stored)`);
+      return { snapshotId: snapshot.id, pageCount: snapshot.pageCount, addedPages: snapshot.addedPages };
+    },
+    { concurrency: 1 },
+  );
+  queue.register(
+    'backup.verify',
+    async (payload, ctx) => {
+      const snapshotId = readId(payload, 'snapshotId', 'backup.verify');
+      const result = await backup.verify(snapshotId, jobProgress(ctx));
+      if (!result.ok)
+        throw new PhError(
+          'PH_BACKUP_VERIFY_FAILED',
+          `Snapshot ${snapshotId} failed verification: ${result.badPages.length} bad pages, image hash ${result.imageHashOk ? 'ok' : 'wrong'}, integrity: ${result.integrity.slice(0, 3).join('; ')}`,
+        );
+      ctx.log(`snapshot ${snapshotId}: ${result.pagesChecked} pages verified`);
+      return { snapshotId, ok: true, pagesChecked: result.pagesChecked };
+    },
+    { concurrency: 1 },
+  );
+}
+
+function jobProgress(ctx: JobContext): Report {
+  return (phase, done, total) => ctx.progress(total === 0 ? 0 : done / total, `${phase}: ${done} of ${total}`);
+}
+
+function readId(payload: unknown, field: string, type: string): string {
+  const value = ((payload ?? {}) as Record<string, unknown>)[field];
+  if (typeof value !== 'string' || value === '') throw new PhError('PH_INVALID_INPUT', `${type} takes { ${field}: string }`, { field });
+  return value;
+}

@@ -1,0 +1,33 @@
+import { PhError } from '../../contract/errors';
+import type { JobQueue } from '../batch/job-types';
+import type { TieredCache } from './tiered-cache';
+
+/**
+ * `cache.warm` as a durable job, so a warm-up can be queued, scheduled with cron, watched and
+ * cancelled like any other work: payload `{ namespace? }` (every namespace with a warm-up list when
+ * absent). Keys already in a tier cost no loader call, so a re-run after a crash is cheap.
+ */
+export function registerCacheJobs(queue: Pick<JobQueue, 'register'>, cache: Pick<TieredCache, 'warm'>): void {
+  queue.register(
+    'cache.warm',
+    async (payload, ctx) => {
+      const namespace = readNamespace(payload);
+      ctx.progress(0, namespace === undefined ? 'every namespace' : `namespace ${namespace}`);
+      const results = await cache.warm(namespace, {
+        signal: ctx.signal,
+        onProgress: (p) => ctx.progress(p.total === 0 ? 1 : p.done / p.total, `${p.namespace}: ${p.done} of ${p.total} keys`),
+      });
+      for (const r of results) ctx.log(`${r.namespace}: ${r.fromCache} already cached, ${r.loaded} loaded, ${r.failed} failed`);
+      return { results };
+    },
+    { concurrency: 1 },
+  );
+}
+
+function readNamespace(payload: unknown): string | undefined {
+  const namespace = (payload ?? {}) as { namespace?: unknown };
+  if (namespace.namespace === undefined) return undefined;
+  if (typeof namespace.namespace !== 'string' || namespace.namespace === '')
+    throw new PhError('PH_INVALID_INPUT', 'cache.warm takes { namespace?: string }', { field: 'namespace' });
+  return namespace.namespace;
+}

@@ -1,0 +1,85 @@
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { waitFor } from './fixtures';
+
+/** The job types the cache and the backup manager lend the job engine, run through the real plane. */
+describe('cache.warm, backup.snapshot and backup.verify jobs', () => {
+  let p: TestPlane;
+  let loads = 0;
+
+  const job = async (id: string) => (await p.op('jobs.get', { id })).body.job;
+  const finished = async (id: string) => {
+    await waitFor(async () => ['completed', 'dead', 'cancelled'].includes((await job(id)).state), 20_000, `job ${id} to end`);
+    return job(id);
+  };
+  const enqueue = async (type: string, payload: unknown) => {
+    const res = await p.op('jobs.enqueue', { type, payload, attempts: 1 });
+    expect(res.status).toBe(200);
+    return res.body.job.id as string;
+  };
+
+  beforeAll(async () => {
+    p = await startTestPlane();
+    p.plane.running.cache.registerWarmup('catalog', {
+      keys: async () => Array.from({ length: 40 }, (_, i) => `sku-${i}`),
+      loader: async (ctx) => {
+        loads += 1;
+        return { sku: ctx.key };
+      },
+      atStart: false,
+    });
+  });
+  afterAll(() => p.stop());
+
+  it('warms a namespace as a job, with progress to 1 and the counts in its result, and a second run loads nothing', async () => {
+    const first = await finished(await enqueue('cache.warm', { namespace: 'catalog' }));
+    expect(first.state).toBe('completed');
+    expect(first.progress).toBe(1);
+    expect(first.result.results[0]).toMatchObject({ namespace: 'catalog', total: 40, loaded: 40, failed: 0, finished: true });
+    expect(loads).toBe(40);
+    const second = await finished(await enqueue('cache.warm', { namespace: 'catalog' }));
+    expect(second.result.results[0]).toMatchObject({ fromCache: 40, loaded: 0 });
+    expect(loads).toBe(40);
+  });
+
+  it('fails a warm job for a namespace without a warm-up list, and one with a bad payload, with coded errors', async () => {
+    const unknown = await finished(await enqueue('cache.warm', { namespace: 'nothing-here' }));
+    expect(unknown.state).toBe('dead');
+    expect(unknown.lastError).toContain('PH_NOT_FOUND');
+    const bad = await finished(await enqueue('cache.warm', { namespace: 42 }));
+    expect(bad.state).toBe('dead');
+    expect(bad.lastError).toContain('PH_INVALID_INPUT');
+  });
+
+  it('snapshots the app database as a job and verifies the snapshot as another', async () => {
+    const snap = await finished(await enqueue('backup.snapshot', { sourceId: 'app' }));
+    expect(snap.state).toBe('completed');
+    expect(snap.progress).toBe(1);
+    const snapshotId = snap.result.snapshotId as string;
+    const listed = (await p.op('backup.snapshots.list', { sourceId: 'app' })).body.snapshots as { id: string }[];
+    expect(listed.map((s) => s.id)).toContain(snapshotId);
+    const verified = await finished(await enqueue('backup.verify', { snapshotId }));
+    expect(verified.state).toBe('completed');
+    expect(verified.result).toMatchObject({ snapshotId, ok: true });
+    expect(verified.result.pagesChecked).toBeGreaterThan(0);
+  });
+
+  it('fails a verify job whose snapshot has a flipped bit, naming what failed', async () => {
+    const snapshotId = (await finished(await enqueue('backup.snapshot', { sourceId: 'app' }))).result.snapshotId as string;
+    // Flip a bit in the middle of the snapshot's first stored page, where the pack holds it.
+    const repo = p.plane.running.backup.repo;
+    const loc = repo.locate(repo.readManifest(snapshotId).pages.subarray(0, 32));
+    expect(loc).toBeDefined();
+    const fd = openSync(repo.packPath(loc!.pack), 'r+');
+    const byte = Buffer.alloc(1);
+    const at = loc!.offset + Math.floor(loc!.length / 2);
+    readSync(fd, byte, 0, 1, at);
+    byte[0] = (byte[0] as number) ^ 0x10;
+    writeSync(fd, byte, 0, 1, at);
+    closeSync(fd);
+    const verified = await finished(await enqueue('backup.verify', { snapshotId }));
+    expect(verified.state).toBe('dead');
+    expect(verified.lastError).toContain('PH_BACKUP_VERIFY_FAILED');
+  });
+});
