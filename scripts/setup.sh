@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Installs what Pilothouse needs on a fresh Debian machine, and nothing twice:
 #   system packages (only the ones missing) and the npm dependencies (only when the lock file changed).
-# Usage: scripts/setup.sh [--for-tests]   (--for-tests adds Redis, Chromium, the sqlite3 CLI and promtool)
+# Usage: scripts/setup.sh [--for-tests | --for-bench]   (--for-tests adds Redis, Chromium, the sqlite3 CLI and
+# promtool; --for-bench adds restic as well, the backup benchmark's baseline)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 want() { command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
-if [ "${1:-}" = "--for-tests" ]; then
+if [ "${1:-}" = "--for-tests" ] || [ "${1:-}" = "--for-bench" ]; then
   want redis-server redis-server
   want chromium chromium
   want sqlite3 sqlite3
   want promtool prometheus
+fi
+# The backup benchmark compares against restic; nothing else needs it.
+if [ "${1:-}" = "--for-bench" ]; then
+  want restic restic
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} from Debian" >&2

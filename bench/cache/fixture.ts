@@ -19,7 +19,9 @@ export interface BenchCache {
 export async function openCache(
   options: { redisUrl?: string; l3?: boolean; dir?: string; cache?: CacheOptions } = {},
 ): Promise<BenchCache> {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ph-bench-cache-'));
+  // A folder it made is its own to remove on stop; one it was given (a restart) is the caller's.
+  const ownsDir = options.dir === undefined;
+  const dir = options.dir ?? makeDir();
   const db = options.l3 === false ? null : openStore({ path: join(dir, 'pilothouse.db'), migrations: cacheMigrations });
   const shared = options.redisUrl === undefined ? null : new Redis(options.redisUrl, { lazyConnect: true });
   const cache = new TieredCache({ db, redis: shared, clock: systemClock, logger: createLogger('silent'), options: options.cache });
@@ -33,8 +35,13 @@ export async function openCache(
       await cache.stop();
       db?.close();
       shared?.disconnect();
+      if (ownsDir) removeDir(dir);
     },
   };
+}
+
+export function makeDir(): string {
+  return mkdtempSync(join(tmpdir(), 'ph-bench-cache-'));
 }
 
 export function removeDir(dir: string): void {

@@ -6,7 +6,7 @@ import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis';
 import { LRUCache } from 'lru-cache';
 import { compareRates, median, progress, report } from '../lib';
-import { openCache, removeDir } from './fixture';
+import { makeDir, openCache, removeDir } from './fixture';
 import { startBenchRedis, type BenchRedis } from './redis-process';
 
 /**
@@ -280,15 +280,14 @@ async function blackhole(redis: BenchRedis): Promise<void> {
     max_ms: Number(Math.max(...maxes).toFixed(2)),
   });
   await node.stop();
-  removeDir(node.dir);
 }
 
 async function warmRestart(): Promise<void> {
   progress('cache.warm-restart: share of the hot set served after a restart without a loader call');
   const shares: number[] = [];
   for (let round = 0; round < 3; round += 1) {
-    let node = await openCache();
-    const dir = node.dir;
+    const dir = makeDir();
+    let node = await openCache({ dir });
     const hot = KEYS.slice(0, 800);
     let calls = 0;
     const loader = async ({ key }: { key: string }) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig } from '../../main/config';
@@ -16,4 +16,9 @@ void plane.start().then(() => {
   const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
   process.stdout.write(`${JSON.stringify({ url: plane.url, adminKey })}\n`);
 });
-process.on('SIGTERM', () => void plane.stop().then(() => process.exit(0)));
+process.on('SIGTERM', () =>
+  void plane.stop().then(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  }),
+);

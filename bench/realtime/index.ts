@@ -1,4 +1,5 @@
 // `npm run bench -- realtime`: the hub beside a plain `ws` server and socket.io, each in its own
+import { rmSync } from 'node:fs';
 // process, with load generators in child processes on 127.0.0.1. One JSON line per figure on stdout.
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -380,6 +381,8 @@ async function benchRecovery(): Promise<void> {
     publisherB.close();
     await Promise.all(gens.map((g) => g.ask({ cmd: 'close' })));
     await b.child.ask({ cmd: 'stop' }).catch(() => b.child.kill());
+    // Node A was killed, so nothing removed the data directory the two nodes shared.
+    rmSync(a.dataDir, { recursive: true, force: true });
   } finally {
     await redis.stop();
   }

@@ -48,7 +48,7 @@ describe('two nodes on one Redis', () => {
     viewer = await a.key('viewer', 'watcher');
   });
   afterAll(async () => {
-    await b?.plane.stop();
+    await b?.stop();
     await a?.stop();
     await redis?.stop();
   });

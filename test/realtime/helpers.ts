@@ -25,8 +25,9 @@ export interface Node {
  * another node to share its key store (two nodes of one deployment accept the same keys).
  */
 export async function startNode(options: { config?: Partial<Config>; realtime?: ControlPlaneOptions['realtime'] } = {}): Promise<Node> {
-  const dir = tempDir('ph-rt-');
-  const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...options.config };
+  // A node given another's data dir shares it and leaves its removal to that node (or the test).
+  const dir = options.config?.dataDir === undefined ? tempDir('ph-rt-') : null;
+  const config: Config = { ...defaultConfig(dir?.path ?? ''), port: 0, logLevel: 'silent', ...options.config };
   const plane = new ControlPlane(
     { config, sources: ['test'] },
     { mode: 'headless', logger: createLogger('silent'), realtime: options.realtime },
@@ -56,7 +57,7 @@ export async function startNode(options: { config?: Partial<Config>; realtime?: 
     },
     async stop() {
       await plane.stop();
-      dir.remove();
+      dir?.remove();
     },
   };
 }
