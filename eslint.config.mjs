@@ -8,9 +8,18 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      'no-restricted-syntax': ['error', { selector: 'CallExpression[callee.object.name="console"][callee.property.name="log"]', message: 'Log with the logger (pino); print to stdout/stderr explicitly in CLIs.' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'CallExpression[callee.object.name="console"][callee.property.name="log"]',
+          message: 'Log with the logger (pino); print to stdout/stderr explicitly in CLIs.',
+        },
+      ],
     },
   },
   {
@@ -32,7 +41,10 @@ export default tseslint.config(
               regex: '(^|/)main(/(?!realtime/client(/|$)).*)?$',
               message: 'The renderer must not import main-process code; use the contract, the Client and the hub client.',
             },
-            { group: ['electron', 'node:*', 'fs', 'path', 'child_process'], message: 'The renderer has no Node or Electron; go through the Client.' },
+            {
+              group: ['electron', 'node:*', 'fs', 'path', 'child_process'],
+              message: 'The renderer has no Node or Electron; go through the Client.',
+            },
           ],
         },
       ],

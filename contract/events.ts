@@ -1,6 +1,12 @@
 import type { Static } from '@sinclair/typebox';
 import { JobChangedSchema, JobProgressSchema } from './ops/jobs';
-import { CacheInvalidateRequestSchema, CacheInvalidatedSchema, CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from './ops/cache';
+import {
+  CacheInvalidateRequestSchema,
+  CacheInvalidatedSchema,
+  CacheRedisStateSchema,
+  CacheStatsSchema,
+  CacheWarmProgressSchema,
+} from './ops/cache';
 import { RealtimeStatsSchema } from './ops/realtime';
 import { AuditEntrySchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';

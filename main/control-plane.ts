@@ -12,15 +12,7 @@ import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitori
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
 import { RedisConnection } from './redis';
-import {
-  ApiKeyStore,
-  AuditLog,
-  Authenticator,
-  SessionTokens,
-  bootstrapAdminKey,
-  securityHandlers,
-  securityMigrations,
-} from './security';
+import { ApiKeyStore, AuditLog, Authenticator, SessionTokens, bootstrapAdminKey, securityHandlers, securityMigrations } from './security';
 import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
@@ -125,7 +117,16 @@ export class ControlPlane {
       if (redis !== null) await this.#startService(redis);
       const authenticator = new Authenticator(keys, sessions);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
-      const realtime = new RealtimeHub({ authenticator, bus, db, redis: redis?.client ?? null, clock: this.clock, logger: this.logger.child({ component: 'realtime' }), options: realtimeOptions, node });
+      const realtime = new RealtimeHub({
+        authenticator,
+        bus,
+        db,
+        redis: redis?.client ?? null,
+        clock: this.clock,
+        logger: this.logger.child({ component: 'realtime' }),
+        options: realtimeOptions,
+        node,
+      });
       const progress = new LiveProgress(realtime);
       await this.#startService(realtime);
       const monitoring = new Monitoring({
@@ -138,12 +139,29 @@ export class ControlPlane {
         dataDir: config.dataDir,
         options: this.options.monitoring,
       });
-      const cache = new TieredCache({ db, redis: redis?.client ?? null, clock: this.clock, logger: this.logger.child({ component: 'cache' }), events: bus });
+      const cache = new TieredCache({
+        db,
+        redis: redis?.client ?? null,
+        clock: this.clock,
+        logger: this.logger.child({ component: 'cache' }),
+        events: bus,
+      });
       registerCacheMetrics(metrics.registry, cache);
       await this.#startService(cache);
       const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus, redis: redis?.client ?? null });
       for (const service of batch.services) await this.#startService(service);
-      const discovery = buildDiscovery({ db, clock: this.clock, bus, audit, logger: this.logger.child({ component: 'discovery' }), lanAccess: config.lanAccess, version: pilothouseVersion, httpPort: () => this.running.http.address.port, redis: redis?.client ?? null, ...this.options.discovery });
+      const discovery = buildDiscovery({
+        db,
+        clock: this.clock,
+        bus,
+        audit,
+        logger: this.logger.child({ component: 'discovery' }),
+        lanAccess: config.lanAccess,
+        version: pilothouseVersion,
+        httpPort: () => this.running.http.address.port,
+        redis: redis?.client ?? null,
+        ...this.options.discovery,
+      });
       await this.#startService(discovery.service);
 
       const backup = new BackupService({
@@ -191,10 +209,30 @@ export class ControlPlane {
         websocket: realtime,
       });
       monitoring.instrument(http.app);
-      monitoring.series.register({ name: 'ws.connections', unit: 'count', help: 'Real-time hub connections (console and LAN programs)', read: () => realtime.connectionCount });
+      monitoring.series.register({
+        name: 'ws.connections',
+        unit: 'count',
+        help: 'Real-time hub connections (console and LAN programs)',
+        read: () => realtime.connectionCount,
+      });
       for (const series of cacheSeries(cache)) monitoring.series.register(series);
       for (const series of discovery.series()) monitoring.series.register(series);
-      this.#running = { dispatcher, bus, keys, audit, http, redis, metrics, monitoring, discovery, batch, realtime, progress, cache, backup };
+      this.#running = {
+        dispatcher,
+        bus,
+        keys,
+        audit,
+        http,
+        redis,
+        metrics,
+        monitoring,
+        discovery,
+        batch,
+        realtime,
+        progress,
+        cache,
+        backup,
+      };
       void http.app.register(discovery.gateway);
       await this.#startService(monitoring);
       await this.#startService(http);
@@ -302,7 +340,11 @@ function statusRoute(status: () => SystemStatus): VersionedRoute {
     versions: {
       v1: () => {
         const s = status();
-        return { version: s.version, uptime: Math.round(s.uptimeSeconds), services: Object.fromEntries(s.services.map((x) => [x.name, x.state])) };
+        return {
+          version: s.version,
+          uptime: Math.round(s.uptimeSeconds),
+          services: Object.fromEntries(s.services.map((x) => [x.name, x.state])),
+        };
       },
       v2: () => status(),
     },

@@ -28,37 +28,44 @@ if (!app.requestSingleInstanceLock()) {
   };
   app.on('second-instance', showWindow);
 
-  app.whenReady().then(async () => {
-    const loaded = loadConfig({ argv: process.argv.slice(app.isPackaged ? 1 : 2), env: process.env, defaults: defaultConfig(app.getPath('userData')) });
-    plane = new ControlPlane(loaded, { mode: 'desktop' });
-    await plane.start();
-    const running = plane.running;
-    const created = createMainWindow(join(__dirname, '../preload'), join(__dirname, '../renderer'));
-    window = created.window;
-    registerIpcBridge({
-      ipcMain,
-      dispatcher: running.dispatcher,
-      // The console's live updates ride the real-time hub, as they do for a browser on /ws.
-      events: { subscribe: (listener) => running.realtime.subscribeEvents(listener) },
-      isTrustedSender: (url) => isTrustedConsoleUrl(url, created.consoleUrl),
-      target: () => (window === null || window.isDestroyed() ? null : window.webContents),
+  app
+    .whenReady()
+    .then(async () => {
+      const loaded = loadConfig({
+        argv: process.argv.slice(app.isPackaged ? 1 : 2),
+        env: process.env,
+        defaults: defaultConfig(app.getPath('userData')),
+      });
+      plane = new ControlPlane(loaded, { mode: 'desktop' });
+      await plane.start();
+      const running = plane.running;
+      const created = createMainWindow(join(__dirname, '../preload'), join(__dirname, '../renderer'));
+      window = created.window;
+      registerIpcBridge({
+        ipcMain,
+        dispatcher: running.dispatcher,
+        // The console's live updates ride the real-time hub, as they do for a browser on /ws.
+        events: { subscribe: (listener) => running.realtime.subscribeEvents(listener) },
+        isTrustedSender: (url) => isTrustedConsoleUrl(url, created.consoleUrl),
+        target: () => (window === null || window.isDestroyed() ? null : window.webContents),
+      });
+      const tray = createTray({ status: () => (plane as ControlPlane).status(), show: showWindow, quit: () => app.quit() });
+      running.bus.subscribe((message) => {
+        if (message.event === 'system.status') tray.refresh();
+      });
+      notifyAlerts(running.bus, (title, body) => new Notification({ title, body }).show());
+      window.on('close', (event) => {
+        // Closing the window keeps the services running in the tray; Quit stops them.
+        if (!quitting) {
+          event.preventDefault();
+          window?.hide();
+        }
+      });
+    })
+    .catch((err: unknown) => {
+      process.stderr.write(`Pilothouse failed to start: ${(err as Error).message}\n`);
+      app.exit(1);
     });
-    const tray = createTray({ status: () => (plane as ControlPlane).status(), show: showWindow, quit: () => app.quit() });
-    running.bus.subscribe((message) => {
-      if (message.event === 'system.status') tray.refresh();
-    });
-    notifyAlerts(running.bus, (title, body) => new Notification({ title, body }).show());
-    window.on('close', (event) => {
-      // Closing the window keeps the services running in the tray; Quit stops them.
-      if (!quitting) {
-        event.preventDefault();
-        window?.hide();
-      }
-    });
-  }).catch((err: unknown) => {
-    process.stderr.write(`Pilothouse failed to start: ${(err as Error).message}\n`);
-    app.exit(1);
-  });
 
   app.on('before-quit', (event) => {
     if (quitting || plane === null) return;

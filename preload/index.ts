@@ -7,7 +7,8 @@ import type { PilothouseBridge } from './api';
 const bridge = {
   call(name, input) {
     // Only declared operations have channels; anything else never reaches the main process.
-    if (!isOperationName(name)) return Promise.resolve({ ok: false, error: { code: 'PH_UNKNOWN_OPERATION', message: `No operation ${String(name)}` } });
+    if (!isOperationName(name))
+      return Promise.resolve({ ok: false, error: { code: 'PH_UNKNOWN_OPERATION', message: `No operation ${String(name)}` } });
     return ipcRenderer.invoke(operationChannel(name), input) as Promise<IpcReply<unknown>>;
   },
   onEvent(listener) {

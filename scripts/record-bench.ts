@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -89,5 +89,8 @@ child.on('close', (code) => {
     suite,
     [`\`${command}\`, ${started.toISOString()}, ${facts[1]}, ${process.version}, ${facts[4]}:`, '', fence(figures)].join('\n'),
   );
+  // The pages are checked by prettier with the rest of the tree: leave them as it would.
+  const pages = [join(root, 'docs/bench-results', `${suite}.md`), join(root, 'docs/benchmarks.md')];
+  spawnSync(join(root, 'node_modules/.bin/prettier'), ['--write', ...pages], { stdio: 'inherit' });
   process.stderr.write(`record-bench: ${figures.length} figures recorded for ${suite}\n`);
 });

@@ -159,20 +159,42 @@ async function main(): Promise<void> {
     const oursRestore = await timedAsync(() => service.restore({ snapshotId: snapId, targetPath: oursOut }));
     restoreOurs.push(sizeMiB / oursRestore);
     rmSync(oursOut, { force: true });
-    progress(`round ${r + 1}: restore baseline ${baseRestore.toFixed(2)} s, ours ${oursRestore.toFixed(2)} s (with page, image and integrity checks)`);
+    progress(
+      `round ${r + 1}: restore baseline ${baseRestore.toFixed(2)} s, ours ${oursRestore.toFixed(2)} s (with page, image and integrity checks)`,
+    );
     lastService = service;
     lastSnapshotId = snapId;
     lastSourceId = source.id;
   }
-  report({ bench: 'backup.full', ours: median(fullOurs), baseline: median(fullBase), unit: 'MiB/s', rounds: ROUNDS, db_mib: Math.round(sizeMiB), ours_rounds: fullOurs.map((x) => +x.toFixed(1)), baseline_rounds: fullBase.map((x) => +x.toFixed(1)) });
-  report({ bench: 'backup.restore', ours: median(restoreOurs), baseline: median(restoreBase), unit: 'MiB/s', rounds: ROUNDS, ours_includes: 'page hashes + image hash + integrity_check', ours_rounds: restoreOurs.map((x) => +x.toFixed(1)), baseline_rounds: restoreBase.map((x) => +x.toFixed(1)) });
+  report({
+    bench: 'backup.full',
+    ours: median(fullOurs),
+    baseline: median(fullBase),
+    unit: 'MiB/s',
+    rounds: ROUNDS,
+    db_mib: Math.round(sizeMiB),
+    ours_rounds: fullOurs.map((x) => +x.toFixed(1)),
+    baseline_rounds: fullBase.map((x) => +x.toFixed(1)),
+  });
+  report({
+    bench: 'backup.restore',
+    ours: median(restoreOurs),
+    baseline: median(restoreBase),
+    unit: 'MiB/s',
+    rounds: ROUNDS,
+    ours_includes: 'page hashes + image hash + integrity_check',
+    ours_rounds: restoreOurs.map((x) => +x.toFixed(1)),
+    baseline_rounds: restoreBase.map((x) => +x.toFixed(1)),
+  });
 
   // ── backup.incremental-size ──
   const service = lastService as BackupService;
   const changed = changePages(src, 0.01);
   const second = await service.snapshot(lastSourceId);
   const oursShare = second.addedBytes / size;
-  progress(`1% change (${changed} row rewrites): ours added ${second.addedPages} pages, ${(second.addedBytes / 1024 / 1024).toFixed(2)} MiB (first snapshot ${lastSnapshotId})`);
+  progress(
+    `1% change (${changed} row rewrites): ours added ${second.addedPages} pages, ${(second.addedBytes / 1024 / 1024).toFixed(2)} MiB (first snapshot ${lastSnapshotId})`,
+  );
   let resticShare: number | null = null;
   if (spawnSync('which', ['restic']).status === 0) {
     const repo = join(work, 'restic');
@@ -191,14 +213,24 @@ async function main(): Promise<void> {
     resticShare = (dirBytes(repo) - after1) / size;
     progress(`restic added ${((dirBytes(repo) - after1) / 1024 / 1024).toFixed(2)} MiB for the same change`);
   } else progress('restic is missing (apt-get install -y restic): backup.incremental-size has no baseline');
-  report({ bench: 'backup.incremental-size', ours: +oursShare.toFixed(5), baseline: resticShare === null ? null : +resticShare.toFixed(5), unit: 'share of db added', goal: '<= 0.02, lower is better (ratio < 1 means ours adds less)', changed_rows: changed });
+  report({
+    bench: 'backup.incremental-size',
+    ours: +oursShare.toFixed(5),
+    baseline: resticShare === null ? null : +resticShare.toFixed(5),
+    unit: 'share of db added',
+    goal: '<= 0.02, lower is better (ratio < 1 means ours adds less)',
+    changed_rows: changed,
+  });
 
   // ── backup.writer-impact ──
   await service.stop();
   const writerService = newService(join(work, 'ours-writer'));
   await writerService.start();
   const source = writerService.registerSource({ name: 'busy', path: src });
-  const writer = fork(join(import.meta.dirname, 'writer.ts'), [src], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const writer = fork(join(import.meta.dirname, 'writer.ts'), [src], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   await new Promise<void>((resolve) => writer.once('message', () => resolve()));
   const measure = async (during: () => Promise<void>): Promise<number[]> => {
     writer.send('start');
@@ -222,11 +254,22 @@ async function main(): Promise<void> {
     const quiet = await measure(() => new Promise((resolve) => setTimeout(resolve, Math.max(2000, seconds * 1000))));
     quietP99.push(p99(quiet));
     busyP99.push(p99(busy));
-    progress(`writer round ${r + 1}: p99 ${p99(quiet).toFixed(3)} ms quiet (${quiet.length} writes), ${p99(busy).toFixed(3)} ms during a ${seconds.toFixed(1)} s snapshot (${busy.length} writes)`);
+    progress(
+      `writer round ${r + 1}: p99 ${p99(quiet).toFixed(3)} ms quiet (${quiet.length} writes), ${p99(busy).toFixed(3)} ms during a ${seconds.toFixed(1)} s snapshot (${busy.length} writes)`,
+    );
   }
   writer.send('exit');
   await writerService.stop();
-  report({ bench: 'backup.writer-impact', ours: +(median(busyP99) / median(quietP99)).toFixed(3), baseline: null, unit: 'p99 during ÷ p99 without', goal: '<= 1.2', p99_quiet_ms: +median(quietP99).toFixed(3), p99_during_ms: +median(busyP99).toFixed(3), snapshot_s: +snapSeconds.toFixed(1) });
+  report({
+    bench: 'backup.writer-impact',
+    ours: +(median(busyP99) / median(quietP99)).toFixed(3),
+    baseline: null,
+    unit: 'p99 during ÷ p99 without',
+    goal: '<= 1.2',
+    p99_quiet_ms: +median(quietP99).toFixed(3),
+    p99_during_ms: +median(busyP99).toFixed(3),
+    snapshot_s: +snapSeconds.toFixed(1),
+  });
 }
 
 main()

@@ -19,7 +19,13 @@ interface LoadResult {
   errors: number;
   non2xx: number;
 }
-type Autocannon = (options: { url: string; connections: number; duration: number; headers: Record<string, string>; pipelining: number }) => Promise<LoadResult>;
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  duration: number;
+  headers: Record<string, string>;
+  pipelining: number;
+}) => Promise<LoadResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 const children: ChildProcess[] = [];
 const ROUNDS = 3;
@@ -28,8 +34,13 @@ const CHECKS_SECONDS = Number(process.env.BENCH_DISCOVERY_CHECKS_SECONDS ?? '30'
 const CONNECTIONS = 48;
 
 function child<T>(file: string, args: string[] = []): Promise<{ proc: ChildProcess; info: T }> {
-  const prof = process.env.BENCH_DISCOVERY_PROFILE !== undefined && file === 'plane-child.ts' ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_DISCOVERY_PROFILE}`] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', resolve(here, file), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const prof =
+    process.env.BENCH_DISCOVERY_PROFILE !== undefined && file === 'plane-child.ts'
+      ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_DISCOVERY_PROFILE}`]
+      : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', resolve(here, file), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(proc);
   return new Promise((resolvePromise, reject) => {
     const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
@@ -64,7 +75,8 @@ const rate = (r: LoadResult): number => r.requests.total / (r.duration || 1);
 
 async function benchGateway(plane: { url: string; adminKey: string }, gatewayKey: string, pid: number): Promise<void> {
   const { info } = await child<{ ports: number[] }>('upstream-child.ts', ['3']);
-  for (const [i, port] of info.ports.entries()) await op(plane, 'services.register', { name: 'bench', id: `bench-${i}`, address: '127.0.0.1', port });
+  for (const [i, port] of info.ports.entries())
+    await op(plane, 'services.register', { name: 'bench', id: `bench-${i}`, address: '127.0.0.1', port });
   const gw = `${plane.url}/gw/bench/`;
   progress('discovery.gateway: warm-up');
   await load(gw, CONNECTIONS, 3, { authorization: `Bearer ${gatewayKey}` });
@@ -152,7 +164,13 @@ async function benchFailover(plane: { url: string; adminKey: string }, gatewayKe
     const ups = await Promise.all([0, 1, 2].map(() => child<{ ports: number[] }>('upstream-child.ts', ['1'])));
     const name = `failover-${round}`;
     for (const [i, u] of ups.entries()) {
-      await op(plane, 'services.register', { name, id: `${name}-${i}`, address: '127.0.0.1', port: u.info.ports[0], checks: [{ kind: 'http', intervalMs: 1000, failuresBeforeCritical: 2 }] });
+      await op(plane, 'services.register', {
+        name,
+        id: `${name}-${i}`,
+        address: '127.0.0.1',
+        port: u.info.ports[0],
+        checks: [{ kind: 'http', intervalMs: 1000, failuresBeforeCritical: 2 }],
+      });
     }
     // Wait for every check to pass before loading.
     for (let i = 0; i < 100; i += 1) {
@@ -167,7 +185,10 @@ async function benchFailover(plane: { url: string; adminKey: string }, gatewayKe
     (ups[0] as { proc: ChildProcess }).proc.kill('SIGKILL');
     let left = -1;
     while (performance.now() - killedAt < 5_000) {
-      const [{ instances: traffic }, { instance }] = await Promise.all([op(plane, 'services.traffic', { name }), op(plane, 'services.get', { id: victim })]);
+      const [{ instances: traffic }, { instance }] = await Promise.all([
+        op(plane, 'services.traffic', { name }),
+        op(plane, 'services.get', { id: victim }),
+      ]);
       const row = traffic.find((t: { id: string }) => t.id === victim);
       if (row?.ejected === true || instance.state !== 'passing') {
         left = performance.now() - killedAt;
@@ -179,7 +200,9 @@ async function benchFailover(plane: { url: string; adminKey: string }, gatewayKe
     failures.push(result.errors + result.non2xx);
     totals.push(result.requests.total);
     ejectMs.push(Math.round(left));
-    progress(`discovery.failover round ${round + 1}: ${result.errors + result.non2xx} failed of ${result.requests.total}, left picks after ${Math.round(left)} ms`);
+    progress(
+      `discovery.failover round ${round + 1}: ${result.errors + result.non2xx} failed of ${result.requests.total}, left picks after ${Math.round(left)} ms`,
+    );
     for (const u of ups) u.proc.kill('SIGKILL');
     for (let i = 0; i < 3; i += 1) await op(plane, 'services.deregister', { id: `${name}-${i}` });
   }

@@ -16,9 +16,11 @@ void plane.start().then(() => {
   const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
   process.stdout.write(`${JSON.stringify({ url: plane.url, adminKey })}\n`);
 });
-process.on('SIGTERM', () =>
-  void plane.stop().then(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-    process.exit(0);
-  }),
+process.on(
+  'SIGTERM',
+  () =>
+    void plane.stop().then(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    }),
 );

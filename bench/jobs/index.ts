@@ -2,40 +2,33 @@
  * `npm run bench -- jobs`: the SQLite queue and the batch engine beside BullMQ and raw better-sqlite3,
  * in the same run, against a private redis-server. One JSON line per figure (bench/lib.ts).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import BetterSqlite3 from "better-sqlite3";
-import { Queue, Worker } from "bullmq";
-import { Redis } from "ioredis";
-import {
-  BatchEngine,
-  batchMigrations,
-  ResourceRegistry,
-  SqliteJobQueue,
-  type BatchOp,
-  type JobSpec,
-} from "../../main/batch";
-import { systemClock } from "../../main/clock";
-import { createLogger } from "../../main/logger";
-import { openStore } from "../../main/store";
-import { startRedis, type TestRedis } from "../../test/helpers/redis-server";
-import { compareRates, median, progress, report } from "../lib";
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { BatchEngine, batchMigrations, ResourceRegistry, SqliteJobQueue, type BatchOp, type JobSpec } from '../../main/batch';
+import { systemClock } from '../../main/clock';
+import { createLogger } from '../../main/logger';
+import { openStore } from '../../main/store';
+import { startRedis, type TestRedis } from '../../test/helpers/redis-server';
+import { compareRates, median, progress, report } from '../lib';
 
 const ROUNDS = 3;
 const BULK = 100_000;
 const PROCESS_JOBS = 10_000;
 const CONCURRENCY = 16;
 const BATCH_OPS = 10_000;
-const silent = createLogger("silent");
+const silent = createLogger('silent');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dirs: string[] = [];
 function freshDb() {
-  const dir = mkdtempSync(join(tmpdir(), "ph-bench-jobs-"));
+  const dir = mkdtempSync(join(tmpdir(), 'ph-bench-jobs-'));
   dirs.push(dir);
   return openStore({
-    path: join(dir, "pilothouse.db"),
+    path: join(dir, 'pilothouse.db'),
     migrations: batchMigrations,
   });
 }
@@ -53,12 +46,11 @@ async function enqueueBulkOurs(): Promise<number> {
   const db = freshDb();
   const q = new SqliteJobQueue(db, systemClock, silent, null, { work: false });
   const specs: JobSpec[] = Array.from({ length: BULK }, (_, i) => ({
-    type: "bench",
+    type: 'bench',
     payload: { i },
   }));
   const t0 = performance.now();
-  for (let i = 0; i < BULK; i += 10_000)
-    await q.enqueueBulk(specs.slice(i, i + 10_000));
+  for (let i = 0; i < BULK; i += 10_000) await q.enqueueBulk(specs.slice(i, i + 10_000));
   const rate = BULK / ((performance.now() - t0) / 1000);
   db.close();
   return rate;
@@ -69,12 +61,11 @@ async function enqueueBulkBullmq(): Promise<number> {
   const c = conn();
   const queue = new Queue(`bench-${(round += 1)}`, { connection: c });
   const jobs = Array.from({ length: BULK }, (_, i) => ({
-    name: "bench",
+    name: 'bench',
     data: { i },
   }));
   const t0 = performance.now();
-  for (let i = 0; i < BULK; i += 10_000)
-    await queue.addBulk(jobs.slice(i, i + 10_000));
+  for (let i = 0; i < BULK; i += 10_000) await queue.addBulk(jobs.slice(i, i + 10_000));
   const rate = BULK / ((performance.now() - t0) / 1000);
   await queue.close();
   c.disconnect();
@@ -90,7 +81,7 @@ async function processOurs(): Promise<number> {
   });
   let done = 0;
   q.register(
-    "bench",
+    'bench',
     async () => {
       await sleep(1);
       done += 1;
@@ -99,7 +90,7 @@ async function processOurs(): Promise<number> {
   );
   await q.enqueueBulk(
     Array.from({ length: PROCESS_JOBS }, (_, i) => ({
-      type: "bench",
+      type: 'bench',
       payload: { i },
     })),
   );
@@ -118,12 +109,11 @@ async function processBullmq(): Promise<number> {
   const name = `bench-${(round += 1)}`;
   const queue = new Queue(name, { connection: c });
   const jobs = Array.from({ length: PROCESS_JOBS }, (_, i) => ({
-    name: "bench",
+    name: 'bench',
     data: { i },
     opts: { removeOnComplete: { count: 1000 } },
   }));
-  for (let i = 0; i < PROCESS_JOBS; i += 10_000)
-    await queue.addBulk(jobs.slice(i, i + 10_000));
+  for (let i = 0; i < PROCESS_JOBS; i += 10_000) await queue.addBulk(jobs.slice(i, i + 10_000));
   let done = 0;
   const t0 = performance.now();
   const worker = new Worker(
@@ -147,15 +137,10 @@ async function latencyOurs(): Promise<number[]> {
   const db = freshDb();
   const q = new SqliteJobQueue(db, systemClock, silent, null, { pollMs: 50 });
   const lat: number[] = [];
-  q.register(
-    "lat",
-    (payload) =>
-      void lat.push(performance.now() - (payload as { t: number }).t),
-    { concurrency: CONCURRENCY },
-  );
+  q.register('lat', (payload) => void lat.push(performance.now() - (payload as { t: number }).t), { concurrency: CONCURRENCY });
   await q.start();
   for (let i = 0; i < 300; i += 1) {
-    await q.enqueue({ type: "lat", payload: { t: performance.now() } });
+    await q.enqueue({ type: 'lat', payload: { t: performance.now() } });
     await sleep(5);
   }
   while (lat.length < 300) await sleep(5);
@@ -170,16 +155,14 @@ async function latencyBullmq(): Promise<number[]> {
   const name = `bench-${(round += 1)}`;
   const queue = new Queue(name, { connection: c });
   const lat: number[] = [];
-  const worker = new Worker(
-    name,
-    async (job) =>
-      void lat.push(performance.now() - (job.data as { t: number }).t),
-    { connection: c, concurrency: CONCURRENCY },
-  );
+  const worker = new Worker(name, async (job) => void lat.push(performance.now() - (job.data as { t: number }).t), {
+    connection: c,
+    concurrency: CONCURRENCY,
+  });
   await worker.waitUntilReady();
   await sleep(200);
   for (let i = 0; i < 300; i += 1) {
-    await queue.add("lat", { t: performance.now() });
+    await queue.add('lat', { t: performance.now() });
     await sleep(5);
   }
   while (lat.length < 300) await sleep(5);
@@ -191,24 +174,17 @@ async function latencyBullmq(): Promise<number[]> {
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
-  return Number(
-    (
-      s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number
-    ).toFixed(2),
-  );
+  return Number((s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number).toFixed(2));
 }
 
 /** A 10,000-operation atomic batch through the engine (validator + handler per op, report, outbox). */
 function atomicOurs(): number {
   const db = freshDb();
-  db.exec("CREATE TABLE items (id TEXT PRIMARY KEY, n INTEGER NOT NULL)");
-  const insert = db.prepare("INSERT INTO items (id, n) VALUES (?, ?)");
-  const registry = new ResourceRegistry().register("item", {
+  db.exec('CREATE TABLE items (id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+  const insert = db.prepare('INSERT INTO items (id, n) VALUES (?, ?)');
+  const registry = new ResourceRegistry().register('item', {
     validators: {
-      create: (op) =>
-        typeof (op.data as { n: unknown }).n === "number"
-          ? null
-          : "n must be a number",
+      create: (op) => (typeof (op.data as { n: unknown }).n === 'number' ? null : 'n must be a number'),
     },
     handlers: {
       create: (op) => void insert.run(op.id, (op.data as { n: number }).n),
@@ -216,28 +192,28 @@ function atomicOurs(): number {
   });
   const engine = new BatchEngine(db, registry, systemClock, silent);
   const ops: BatchOp[] = Array.from({ length: BATCH_OPS }, (_, i) => ({
-    resource: "item",
-    action: "create",
+    resource: 'item',
+    action: 'create',
     id: `i${i}`,
     data: { n: i },
   }));
   const t0 = performance.now();
-  const r = engine.applyAtomic({ mode: "atomic", operations: ops });
+  const r = engine.applyAtomic({ mode: 'atomic', operations: ops });
   const rate = BATCH_OPS / ((performance.now() - t0) / 1000);
-  if (r.status !== "succeeded") throw new Error("atomic batch failed");
+  if (r.status !== 'succeeded') throw new Error('atomic batch failed');
   db.close();
   return rate;
 }
 
 /** The same 10,000 inserts in one raw better-sqlite3 transaction (WAL, synchronous=NORMAL). */
 function atomicRaw(): number {
-  const dir = mkdtempSync(join(tmpdir(), "ph-bench-raw-"));
+  const dir = mkdtempSync(join(tmpdir(), 'ph-bench-raw-'));
   dirs.push(dir);
-  const db = new BetterSqlite3(join(dir, "raw.db"));
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.exec("CREATE TABLE items (id TEXT PRIMARY KEY, n INTEGER NOT NULL)");
-  const insert = db.prepare("INSERT INTO items (id, n) VALUES (?, ?)");
+  const db = new BetterSqlite3(join(dir, 'raw.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE items (id TEXT PRIMARY KEY, n INTEGER NOT NULL)');
+  const insert = db.prepare('INSERT INTO items (id, n) VALUES (?, ?)');
   const rows = Array.from({ length: BATCH_OPS }, (_, i) => ({
     id: `i${i}`,
     n: i,
@@ -255,31 +231,25 @@ async function main(): Promise<void> {
   redis = await startRedis();
   client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   // PH_BENCH_ONLY=process,atomic runs a subset while iterating.
-  const only = process.env.PH_BENCH_ONLY?.split(",");
+  const only = process.env.PH_BENCH_ONLY?.split(',');
   const want = (name: string) => only === undefined || only.includes(name);
   try {
-    if (want("bulk")) {
+    if (want('bulk')) {
       progress(`jobs.enqueue-bulk: ${BULK} jobs, ${ROUNDS} rounds`);
-      const bulk = await compareRates(
-        ROUNDS,
-        enqueueBulkOurs,
-        enqueueBulkBullmq,
-      );
+      const bulk = await compareRates(ROUNDS, enqueueBulkOurs, enqueueBulkBullmq);
       report({
-        bench: "jobs.enqueue-bulk",
+        bench: 'jobs.enqueue-bulk',
         ours: Math.round(bulk.ours),
         baseline: Math.round(bulk.baseline),
-        unit: "jobs/s",
+        unit: 'jobs/s',
         rounds: ROUNDS,
-        baselineName: "bullmq addBulk",
+        baselineName: 'bullmq addBulk',
         oursRounds: bulk.oursRounds.map(Math.round),
         baselineRounds: bulk.baselineRounds.map(Math.round),
       });
     }
-    if (want("process")) {
-      progress(
-        `jobs.process: ${PROCESS_JOBS} jobs of 1 ms at concurrency ${CONCURRENCY}, ${ROUNDS} rounds`,
-      );
+    if (want('process')) {
+      progress(`jobs.process: ${PROCESS_JOBS} jobs of 1 ms at concurrency ${CONCURRENCY}, ${ROUNDS} rounds`);
       const cpu0 = process.cpuUsage();
       const proc = await compareRates(ROUNDS, processOurs, processBullmq);
       const cpu = process.cpuUsage(cpu0);
@@ -290,12 +260,12 @@ async function main(): Promise<void> {
         oursLat.push(...(await latencyOurs()));
       }
       report({
-        bench: "jobs.process",
+        bench: 'jobs.process',
         ours: Math.round(proc.ours),
         baseline: Math.round(proc.baseline),
-        unit: "jobs/s",
+        unit: 'jobs/s',
         rounds: ROUNDS,
-        baselineName: "bullmq Worker",
+        baselineName: 'bullmq Worker',
         p50_ms: pct(oursLat, 50),
         p99_ms: pct(oursLat, 99),
         baseline_p50_ms: pct(bullLat, 50),
@@ -305,18 +275,16 @@ async function main(): Promise<void> {
         baselineRounds: proc.baselineRounds.map(Math.round),
       });
     }
-    if (want("atomic")) {
-      progress(
-        `jobs.atomic-batch: ${BATCH_OPS} operations, ${ROUNDS * 3} rounds`,
-      );
+    if (want('atomic')) {
+      progress(`jobs.atomic-batch: ${BATCH_OPS} operations, ${ROUNDS * 3} rounds`);
       const batchRates = await compareRates(ROUNDS * 3, atomicOurs, atomicRaw);
       report({
-        bench: "jobs.atomic-batch",
+        bench: 'jobs.atomic-batch',
         ours: Math.round(batchRates.ours),
         baseline: Math.round(batchRates.baseline),
-        unit: "ops/s",
+        unit: 'ops/s',
         rounds: ROUNDS * 3,
-        baselineName: "raw better-sqlite3 transaction",
+        baselineName: 'raw better-sqlite3 transaction',
         median_check: Math.round(median(batchRates.oursRounds)),
       });
     }

@@ -26,7 +26,9 @@ const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 4);
 const CONNECTIONS = 16;
 
 async function startServer(mode: 'on' | 'off'): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'overhead-server.ts'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'overhead-server.ts'), mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -48,7 +50,12 @@ async function load(port: number): Promise<{ rps: number; perCpuSecond: number; 
   const cpuBefore = await cpuSeconds(port);
   const result = await autocannon({ url: `http://127.0.0.1:${port}/api/v2/cached`, connections: CONNECTIONS, duration: LOAD_SECONDS });
   const cpu = (await cpuSeconds(port)) - cpuBefore;
-  return { rps: result.requests.average, perCpuSecond: result.requests.total / Math.max(cpu, 1e-6), p99: result.latency.p99, errors: result.errors + result.non2xx };
+  return {
+    rps: result.requests.average,
+    perCpuSecond: result.requests.total / Math.max(cpu, 1e-6),
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
 }
 
 async function overhead(): Promise<void> {
@@ -118,7 +125,11 @@ async function timer(): Promise<void> {
   const wrapped = () => timings.time('op:empty', empty);
   await rate(wrapped);
   await rate(empty);
-  const result = await compareRates(ROUNDS, () => rate(wrapped), () => rate(empty));
+  const result = await compareRates(
+    ROUNDS,
+    () => rate(wrapped),
+    () => rate(empty),
+  );
   progress(`timer: wrapped ${Math.round(result.ours)} ops/s, bare ${Math.round(result.baseline)} ops/s`);
   report({
     bench: 'monitoring.timer',

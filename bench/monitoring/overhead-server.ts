@@ -31,7 +31,15 @@ if (mode === 'on') {
       reply.elapsedTime / 1000,
     );
   });
-  monitoring = new Monitoring({ db, redis: null, bus: new EventBus(), clock: { now: () => Date.now() }, logger: createLogger('silent'), metrics, dataDir: dir.path });
+  monitoring = new Monitoring({
+    db,
+    redis: null,
+    bus: new EventBus(),
+    clock: { now: () => Date.now() },
+    logger: createLogger('silent'),
+    metrics,
+    dataDir: dir.path,
+  });
   monitoring.instrument(app);
 }
 

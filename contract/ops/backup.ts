@@ -86,7 +86,12 @@ export const BackupPruneSchema = Type.Object({
   freedBytes: Type.Integer(),
 });
 
-export const BackupJobKindSchema = Type.Union([Type.Literal('snapshot'), Type.Literal('verify'), Type.Literal('restore'), Type.Literal('prune')]);
+export const BackupJobKindSchema = Type.Union([
+  Type.Literal('snapshot'),
+  Type.Literal('verify'),
+  Type.Literal('restore'),
+  Type.Literal('prune'),
+]);
 
 export const BackupProgressSchema = Type.Object({
   jobId: Type.String(),
@@ -129,7 +134,13 @@ export const backupOperations = {
     input: Type.Object({}),
     output: Type.Object({
       sources: Type.Array(BackupSourceSchema),
-      repository: Type.Object({ path: Type.String(), pages: Type.Integer(), packs: Type.Integer(), storedBytes: Type.Integer(), snapshots: Type.Integer() }),
+      repository: Type.Object({
+        path: Type.String(),
+        pages: Type.Integer(),
+        packs: Type.Integer(),
+        storedBytes: Type.Integer(),
+        snapshots: Type.Integer(),
+      }),
       running: Type.Array(BackupProgressSchema),
     }),
     minRole: 'viewer',

@@ -2,7 +2,12 @@ import { Type } from '@sinclair/typebox';
 import { defineOperation } from '../operation';
 
 /** An instance's health: the worst of its checks, or `maintenance` while an operator holds it out. */
-export const HealthStateSchema = Type.Union([Type.Literal('passing'), Type.Literal('warning'), Type.Literal('critical'), Type.Literal('maintenance')]);
+export const HealthStateSchema = Type.Union([
+  Type.Literal('passing'),
+  Type.Literal('warning'),
+  Type.Literal('critical'),
+  Type.Literal('maintenance'),
+]);
 export const CheckStatusSchema = Type.Union([Type.Literal('passing'), Type.Literal('warning'), Type.Literal('critical')]);
 export const StrategySchema = Type.Union([
   Type.Literal('round-robin'),
@@ -193,7 +198,7 @@ export const discoveryOperations = {
     mutating: true,
   }),
   'services.heartbeat': defineOperation({
-    summary: "Report an instance alive: feeds its TTL checks (passing unless a status is given)",
+    summary: 'Report an instance alive: feeds its TTL checks (passing unless a status is given)',
     input: Type.Object(
       {
         id: InstanceId,
@@ -248,7 +253,7 @@ export const discoveryOperations = {
     mutating: true,
   }),
   'services.pick': defineOperation({
-    summary: "Pick a passing instance of a service with its balancing strategy (and a key for consistent hashing)",
+    summary: 'Pick a passing instance of a service with its balancing strategy (and a key for consistent hashing)',
     input: Type.Object({ name: ServiceName, key: Type.Optional(Type.String({ maxLength: 512 })) }, { additionalProperties: false }),
     output: Type.Object({ instance: InstanceSchema }),
     minRole: 'viewer',

@@ -50,13 +50,18 @@ const jobSpecFields = {
   idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
 };
 
-export const JobSpecSchema = Type.Object({
-  ...jobSpecFields,
-  repeat: Type.Optional(Type.Object({ cron: Type.String({ minLength: 1, maxLength: 100 }) })),
-  children: Type.Optional(
-    Type.Array(Type.Object({ ...jobSpecFields, policy: Type.Optional(ChildPolicySchema) }, { additionalProperties: false }), { maxItems: 1000 }),
-  ),
-}, { additionalProperties: false });
+export const JobSpecSchema = Type.Object(
+  {
+    ...jobSpecFields,
+    repeat: Type.Optional(Type.Object({ cron: Type.String({ minLength: 1, maxLength: 100 }) })),
+    children: Type.Optional(
+      Type.Array(Type.Object({ ...jobSpecFields, policy: Type.Optional(ChildPolicySchema) }, { additionalProperties: false }), {
+        maxItems: 1000,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const CountsSchema = Type.Object({
   waiting: Type.Integer(),
@@ -132,7 +137,11 @@ export const jobsOperations = {
   'jobs.stats': defineOperation({
     summary: 'Each job type: counts per state, running and concurrency, and throughput over the last minutes',
     input: Type.Object({}),
-    output: Type.Object({ backend: Type.Union([Type.Literal('sqlite'), Type.Literal('bullmq')]), types: Type.Array(Type.String()), queues: Type.Array(QueueCountsSchema) }),
+    output: Type.Object({
+      backend: Type.Union([Type.Literal('sqlite'), Type.Literal('bullmq')]),
+      types: Type.Array(Type.String()),
+      queues: Type.Array(QueueCountsSchema),
+    }),
     minRole: 'viewer',
     mutating: false,
   }),
@@ -153,7 +162,7 @@ export const jobsOperations = {
     mutating: false,
   }),
   'jobs.get': defineOperation({
-    summary: "One job: payload, attempts and errors, its log and its children",
+    summary: 'One job: payload, attempts and errors, its log and its children',
     input: IdInput,
     output: Type.Object({
       job: JobInfoSchema,
@@ -210,7 +219,13 @@ export const jobsOperations = {
     input: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }, { additionalProperties: false }),
     output: Type.Object({
       batches: Type.Array(
-        Type.Object({ batchId: Type.String(), mode: Type.String(), status: Type.String(), createdAt: Type.String(), finishedAt: Type.Union([Type.String(), Type.Null()]) }),
+        Type.Object({
+          batchId: Type.String(),
+          mode: Type.String(),
+          status: Type.String(),
+          createdAt: Type.String(),
+          finishedAt: Type.Union([Type.String(), Type.Null()]),
+        }),
       ),
       resources: Type.Array(Type.String()),
     }),

@@ -56,7 +56,13 @@ export const SystemSnapshotSchema = Type.Object({
   gcPauseMaxMs: Type.Number(),
   activeHandles: Type.Integer(),
   disks: Type.Array(
-    Type.Object({ label: Type.String(), path: Type.String(), freeBytes: Type.Number(), totalBytes: Type.Number(), usedRatio: Type.Number() }),
+    Type.Object({
+      label: Type.String(),
+      path: Type.String(),
+      freeBytes: Type.Number(),
+      totalBytes: Type.Number(),
+      usedRatio: Type.Number(),
+    }),
   ),
 });
 
@@ -75,7 +81,12 @@ export const AlertRuleSchema = Type.Object({
   description: Type.String({ maxLength: 500 }),
 });
 
-export const AlertStateSchema = Type.Union([Type.Literal('inactive'), Type.Literal('pending'), Type.Literal('firing'), Type.Literal('resolved')]);
+export const AlertStateSchema = Type.Union([
+  Type.Literal('inactive'),
+  Type.Literal('pending'),
+  Type.Literal('firing'),
+  Type.Literal('resolved'),
+]);
 
 export const AlertSchema = Type.Object({
   ruleId: Type.String(),
@@ -160,7 +171,10 @@ export const monitoringOperations = {
   }),
   'monitoring.thresholds.set': defineOperation({
     summary: 'Set the slow-call threshold of one operation or route (null restores the default)',
-    input: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), slowMs: Nullable(Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000 })) }),
+    input: Type.Object({
+      name: Type.String({ minLength: 1, maxLength: 200 }),
+      slowMs: Nullable(Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000 })),
+    }),
     output: Type.Object({ name: Type.String(), slowMs: Type.Number() }),
     minRole: 'admin',
     mutating: true,

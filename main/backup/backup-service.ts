@@ -69,11 +69,14 @@ function validateSchedule(expr: string | null | undefined): void {
   try {
     new Cron(expr, { paused: true }).stop();
   } catch (err) {
-    throw new PhError('PH_BACKUP_SCHEDULE_INVALID', `"${expr}" is not a valid cron expression: ${(err as Error).message}`, { field: 'schedule' });
+    throw new PhError('PH_BACKUP_SCHEDULE_INVALID', `"${expr}" is not a valid cron expression: ${(err as Error).message}`, {
+      field: 'schedule',
+    });
   }
 }
 
-const messageOf = (err: unknown): string => (err instanceof PhError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err));
+const messageOf = (err: unknown): string =>
+  err instanceof PhError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
 
 /**
  * The backup manager: registered sources, page-level snapshots into a content-addressed repository,
@@ -114,7 +117,11 @@ export class BackupService implements Service {
       for (const s of this.catalogue.sources()) this.#schedule(s);
       const maintenance = this.options.maintenanceSchedule === undefined ? '15 4 * * *' : this.options.maintenanceSchedule;
       if (maintenance !== null) {
-        this.#maintenance = new Cron(maintenance, { protect: true, unref: true }, () => void this.#background('maintenance', () => this.maintenance()));
+        this.#maintenance = new Cron(
+          maintenance,
+          { protect: true, unref: true },
+          () => void this.#background('maintenance', () => this.maintenance()),
+        );
       }
       this.#state = 'running';
       this.#runMissed();
@@ -206,7 +213,8 @@ export class BackupService implements Service {
   async #scheduledSnapshot(sourceId: string, trigger: 'schedule' | 'continuous' | 'missed'): Promise<void> {
     try {
       await this.snapshot(sourceId, trigger);
-      if (trigger !== 'continuous') this.options.audit?.({ actor: 'scheduler', action: 'backup.snapshot', target: sourceId, outcome: 'ok', detail: trigger });
+      if (trigger !== 'continuous')
+        this.options.audit?.({ actor: 'scheduler', action: 'backup.snapshot', target: sourceId, outcome: 'ok', detail: trigger });
     } catch (err) {
       this.options.audit?.({ actor: 'scheduler', action: 'backup.snapshot', target: sourceId, outcome: 'error', detail: messageOf(err) });
       throw err;
@@ -285,7 +293,13 @@ export class BackupService implements Service {
   }
 
   /** Checks everything first (path, SQLite, lock, schedule, retention), then records it in one statement. */
-  registerSource(input: { name: string; path: string; schedule?: string | null; retention?: Retention; continuousSeconds?: number | null }): BackupSource {
+  registerSource(input: {
+    name: string;
+    path: string;
+    schedule?: string | null;
+    retention?: Retention;
+    continuousSeconds?: number | null;
+  }): BackupSource {
     if (!isAbsolute(input.path)) throw new PhError('PH_BACKUP_SOURCE_INVALID', 'The path must be absolute', { field: 'path' });
     const path = resolve(input.path);
     const name = input.name.trim();
@@ -294,7 +308,8 @@ export class BackupService implements Service {
     if (this.catalogue.sourceByNameOrPath(name, path) !== undefined) {
       throw new PhError('PH_BACKUP_SOURCE_EXISTS', `A source named ${JSON.stringify(name)} or at ${path} is already registered`);
     }
-    if (path === resolve(this.options.appDbPath)) throw new PhError('PH_BACKUP_SOURCE_EXISTS', 'The Pilothouse database is already the "app" source');
+    if (path === resolve(this.options.appDbPath))
+      throw new PhError('PH_BACKUP_SOURCE_EXISTS', 'The Pilothouse database is already the "app" source');
     probeSource(path, this.options.busyTimeoutMs ?? 5000);
     const id = `src-${randomBytes(5).toString('hex')}`;
     try {
@@ -309,7 +324,8 @@ export class BackupService implements Service {
         createdAt: this.options.clock.now(),
       });
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new PhError('PH_BACKUP_SOURCE_EXISTS', undefined, { cause: err });
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new PhError('PH_BACKUP_SOURCE_EXISTS', undefined, { cause: err });
       throw err;
     }
     const source = this.getSource(id);
@@ -332,7 +348,8 @@ export class BackupService implements Service {
   }
 
   removeSource(id: string): boolean {
-    if (id === APP_SOURCE_ID) throw new PhError('PH_CONFLICT', 'The Pilothouse database cannot be removed; set its schedule to null instead');
+    if (id === APP_SOURCE_ID)
+      throw new PhError('PH_CONFLICT', 'The Pilothouse database cannot be removed; set its schedule to null instead');
     this.getSource(id);
     this.#crons.get(id)?.stop();
     this.#crons.delete(id);
@@ -345,33 +362,40 @@ export class BackupService implements Service {
 
   async snapshot(sourceId: string, trigger: ManifestHeader['trigger'] = 'manual', onProgress?: Report): Promise<BackupSnapshot> {
     const source = this.getSource(sourceId);
-    return this.#job('snapshot', source.id, null, (report) =>
-      this.#lock.run('append', async () => {
-        const started = performance.now();
-        const image = `${this.repo.tempPath('capture')}.sqlite`;
-        this.#snapshotting.add(source.id);
-        this.catalogue.markRun(source.id, this.options.clock.now());
-        try {
-          await captureImage(source.path, image, { busyTimeoutMs: this.options.busyTimeoutMs, onProgress: (d, t) => report('capture', d, t) });
-          const capturedAt = this.options.clock.now();
-          const { manifest, written } = await storeImage(
-            this.repo,
-            image,
-            { sourceId: source.id, sourceName: source.name, capturedAt, trigger },
-            (d, t) => report('store', d, t),
-          );
-          this.catalogue.insertSnapshot(manifest, { pages: written.addedPages, bytes: written.addedBytes }, performance.now() - started);
-          this.catalogue.markSuccess(source.id, capturedAt);
-          return this.catalogue.snapshot(manifest.id) as BackupSnapshot;
-        } catch (err) {
-          const failure = err instanceof PhError ? err : sourceError(source.path, err);
-          this.catalogue.markFailure(source.id, this.options.clock.now(), messageOf(err));
-          throw err instanceof PhError || (err as { code?: string }).code?.startsWith('SQLITE') ? failure : err;
-        } finally {
-          this.#snapshotting.delete(source.id);
-          removeImage(image);
-        }
-      }),
+    return this.#job(
+      'snapshot',
+      source.id,
+      null,
+      (report) =>
+        this.#lock.run('append', async () => {
+          const started = performance.now();
+          const image = `${this.repo.tempPath('capture')}.sqlite`;
+          this.#snapshotting.add(source.id);
+          this.catalogue.markRun(source.id, this.options.clock.now());
+          try {
+            await captureImage(source.path, image, {
+              busyTimeoutMs: this.options.busyTimeoutMs,
+              onProgress: (d, t) => report('capture', d, t),
+            });
+            const capturedAt = this.options.clock.now();
+            const { manifest, written } = await storeImage(
+              this.repo,
+              image,
+              { sourceId: source.id, sourceName: source.name, capturedAt, trigger },
+              (d, t) => report('store', d, t),
+            );
+            this.catalogue.insertSnapshot(manifest, { pages: written.addedPages, bytes: written.addedBytes }, performance.now() - started);
+            this.catalogue.markSuccess(source.id, capturedAt);
+            return this.catalogue.snapshot(manifest.id) as BackupSnapshot;
+          } catch (err) {
+            const failure = err instanceof PhError ? err : sourceError(source.path, err);
+            this.catalogue.markFailure(source.id, this.options.clock.now(), messageOf(err));
+            throw err instanceof PhError || (err as { code?: string }).code?.startsWith('SQLITE') ? failure : err;
+          } finally {
+            this.#snapshotting.delete(source.id);
+            removeImage(image);
+          }
+        }),
       onProgress,
     );
   }
@@ -390,42 +414,46 @@ export class BackupService implements Service {
 
   async verify(snapshotId: string, onProgress?: Report): Promise<BackupVerification> {
     const h = this.#header(snapshotId);
-    return this.#job('verify', h.sourceId, h.id, (report) =>
-      this.#lock.run('read', async () => {
-        const started = performance.now();
-        const image = `${this.repo.tempPath('verify')}.sqlite`;
-        try {
-          let badPages: number[] = [];
-          let imageHashOk = false;
-          let integrity: string[];
-          let pagesChecked = 0;
+    return this.#job(
+      'verify',
+      h.sourceId,
+      h.id,
+      (report) =>
+        this.#lock.run('read', async () => {
+          const started = performance.now();
+          const image = `${this.repo.tempPath('verify')}.sqlite`;
           try {
-            const manifest = this.repo.readManifest(h.id);
-            const r = await reassemble(this.repo, manifest, image, (d, t) => report('pages', d, t));
-            badPages = r.badPages;
-            pagesChecked = r.pagesChecked;
-            imageHashOk = r.imageHash === manifest.imageHash;
-            report('integrity_check', 0, 1);
-            integrity = await this.#workers.integrityCheck(image).catch((err: unknown) => [`integrity_check failed: ${messageOf(err)}`]);
-          } catch (err) {
-            integrity = [`the snapshot could not be read: ${messageOf(err)}`];
+            let badPages: number[] = [];
+            let imageHashOk = false;
+            let integrity: string[];
+            let pagesChecked = 0;
+            try {
+              const manifest = this.repo.readManifest(h.id);
+              const r = await reassemble(this.repo, manifest, image, (d, t) => report('pages', d, t));
+              badPages = r.badPages;
+              pagesChecked = r.pagesChecked;
+              imageHashOk = r.imageHash === manifest.imageHash;
+              report('integrity_check', 0, 1);
+              integrity = await this.#workers.integrityCheck(image).catch((err: unknown) => [`integrity_check failed: ${messageOf(err)}`]);
+            } catch (err) {
+              integrity = [`the snapshot could not be read: ${messageOf(err)}`];
+            }
+            const ok = badPages.length === 0 && imageHashOk && integrity.length === 1 && integrity[0] === 'ok';
+            return this.catalogue.insertVerification({
+              snapshotId: h.id,
+              sourceId: h.sourceId,
+              at: this.options.clock.now(),
+              ok,
+              pagesChecked,
+              badPages: badPages.slice(0, 100),
+              imageHashOk,
+              integrity: integrity.slice(0, 20),
+              durationMs: performance.now() - started,
+            });
+          } finally {
+            removeImage(image);
           }
-          const ok = badPages.length === 0 && imageHashOk && integrity.length === 1 && integrity[0] === 'ok';
-          return this.catalogue.insertVerification({
-            snapshotId: h.id,
-            sourceId: h.sourceId,
-            at: this.options.clock.now(),
-            ok,
-            pagesChecked,
-            badPages: badPages.slice(0, 100),
-            imageHashOk,
-            integrity: integrity.slice(0, 20),
-            durationMs: performance.now() - started,
-          });
-        } finally {
-          removeImage(image);
-        }
-      }),
+        }),
       onProgress,
     );
   }
@@ -451,7 +479,13 @@ export class BackupService implements Service {
 
   async maintenance(): Promise<void> {
     const { removedSnapshotIds } = await this.prune();
-    this.options.audit?.({ actor: 'scheduler', action: 'backup.prune', target: null, outcome: 'ok', detail: `${removedSnapshotIds.length} snapshots removed` });
+    this.options.audit?.({
+      actor: 'scheduler',
+      action: 'backup.prune',
+      target: null,
+      outcome: 'ok',
+      detail: `${removedSnapshotIds.length} snapshots removed`,
+    });
     await this.rollingVerify();
   }
 
@@ -459,28 +493,40 @@ export class BackupService implements Service {
 
   #choose(req: RestoreRequest): ManifestHeader {
     if (req.snapshotId !== undefined) return this.#header(req.snapshotId);
-    if (req.sourceId === undefined) throw new PhError('PH_INVALID_INPUT', 'Give a snapshotId, or a sourceId (with an optional at)', { field: 'snapshotId' });
+    if (req.sourceId === undefined)
+      throw new PhError('PH_INVALID_INPUT', 'Give a snapshotId, or a sourceId (with an optional at)', { field: 'snapshotId' });
     const at = req.at === undefined ? Number.POSITIVE_INFINITY : Date.parse(req.at);
     const candidates = this.repo.listManifests().filter((h) => h.sourceId === req.sourceId && h.capturedAt <= at);
     const newest = candidates.at(-1);
-    if (newest === undefined) throw new PhError('PH_BACKUP_NO_SNAPSHOT', `Source ${req.sourceId} has no snapshot at or before ${req.at ?? 'now'}`);
+    if (newest === undefined)
+      throw new PhError('PH_BACKUP_NO_SNAPSHOT', `Source ${req.sourceId} has no snapshot at or before ${req.at ?? 'now'}`);
     return newest;
   }
 
   #target(h: ManifestHeader, req: RestoreRequest): { target: string; inPlace: boolean; source: SourceRecord | null } {
     if (req.inPlace === true) {
-      if (req.targetPath !== undefined) throw new PhError('PH_BACKUP_TARGET_INVALID', 'Give either inPlace or targetPath, not both', { field: 'targetPath' });
+      if (req.targetPath !== undefined)
+        throw new PhError('PH_BACKUP_TARGET_INVALID', 'Give either inPlace or targetPath, not both', { field: 'targetPath' });
       const source = this.catalogue.source(h.sourceId);
-      if (source === undefined) throw new PhError('PH_BACKUP_TARGET_INVALID', 'The snapshot’s source is no longer registered; restore to a new path');
+      if (source === undefined)
+        throw new PhError('PH_BACKUP_TARGET_INVALID', 'The snapshot’s source is no longer registered; restore to a new path');
       if (source.kind === 'app') {
-        throw new PhError('PH_BACKUP_TARGET_IN_USE', 'Pilothouse has its own database open; restore it to a new path and start Pilothouse on that copy');
+        throw new PhError(
+          'PH_BACKUP_TARGET_IN_USE',
+          'Pilothouse has its own database open; restore it to a new path and start Pilothouse on that copy',
+        );
       }
       return { target: source.path, inPlace: true, source };
     }
-    if (req.targetPath === undefined) throw new PhError('PH_BACKUP_TARGET_INVALID', 'Give a targetPath, or inPlace: true', { field: 'targetPath' });
-    if (!isAbsolute(req.targetPath)) throw new PhError('PH_BACKUP_TARGET_INVALID', 'The target path must be absolute', { field: 'targetPath' });
+    if (req.targetPath === undefined)
+      throw new PhError('PH_BACKUP_TARGET_INVALID', 'Give a targetPath, or inPlace: true', { field: 'targetPath' });
+    if (!isAbsolute(req.targetPath))
+      throw new PhError('PH_BACKUP_TARGET_INVALID', 'The target path must be absolute', { field: 'targetPath' });
     const target = resolve(req.targetPath);
-    if (existsSync(target)) throw new PhError('PH_BACKUP_TARGET_INVALID', `${target} already exists; restore in place or pick a new path`, { field: 'targetPath' });
+    if (existsSync(target))
+      throw new PhError('PH_BACKUP_TARGET_INVALID', `${target} already exists; restore in place or pick a new path`, {
+        field: 'targetPath',
+      });
     if (!existsSync(dirname(target)) || !statSync(dirname(target)).isDirectory()) {
       throw new PhError('PH_BACKUP_TARGET_INVALID', `The folder ${dirname(target)} does not exist`, { field: 'targetPath' });
     }
@@ -495,7 +541,9 @@ export class BackupService implements Service {
       ...(inPlace ? [`take a safety snapshot of ${target} as it is now`] : []),
       `rebuild snapshot ${h.id} (${new Date(h.capturedAt).toISOString()}, ${h.pageCount} pages) into a temp file beside ${target}`,
       'check every page hash, the whole-image hash and PRAGMA integrity_check',
-      ...(inPlace ? [`checkpoint ${basename(target)} and remove its -wal and -shm files`] : [`remove any stale -wal/-shm beside ${basename(target)}`]),
+      ...(inPlace
+        ? [`checkpoint ${basename(target)} and remove its -wal and -shm files`]
+        : [`remove any stale -wal/-shm beside ${basename(target)}`]),
       `rename the temp file over ${target} (atomic)`,
     ];
     return { snapshot, target, inPlace, safetySnapshot: inPlace, steps };
@@ -562,7 +610,8 @@ export class BackupService implements Service {
     try {
       await this.#lock.run('read', async () => {
         const { badPages } = await reassemble(this.repo, this.repo.readManifest(h.id), path);
-        if (badPages.length > 0) throw new PhError('PH_BACKUP_VERIFY_FAILED', `${badPages.length} pages of ${h.id} failed their hash check`);
+        if (badPages.length > 0)
+          throw new PhError('PH_BACKUP_VERIFY_FAILED', `${badPages.length} pages of ${h.id} failed their hash check`);
       });
     } catch (err) {
       removeImage(path);
@@ -590,7 +639,12 @@ export class BackupService implements Service {
           (id) => this.catalogue.deleteSnapshot(id),
         );
         report('prune', 1, 1);
-        const prune = this.catalogue.insertPrune({ at: now, removedSnapshots: removed.length, removedPages: swept.removedPages, freedBytes: swept.freedBytes });
+        const prune = this.catalogue.insertPrune({
+          at: now,
+          removedSnapshots: removed.length,
+          removedPages: swept.removedPages,
+          freedBytes: swept.freedBytes,
+        });
         return { prune, removedSnapshotIds: removed };
       }),
     );

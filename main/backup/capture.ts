@@ -31,7 +31,8 @@ export function assertSqliteFile(path: string): void {
   } finally {
     closeSync(fd);
   }
-  if (head.toString('latin1') !== SQLITE_MAGIC) throw new PhError('PH_BACKUP_NOT_SQLITE', `${path} is not a SQLite database`, { field: 'path' });
+  if (head.toString('latin1') !== SQLITE_MAGIC)
+    throw new PhError('PH_BACKUP_NOT_SQLITE', `${path} is not a SQLite database`, { field: 'path' });
 }
 
 /** Maps SQLite's errors when opening or reading a source to the catalogue. */
@@ -41,7 +42,8 @@ export function sourceError(path: string, err: unknown): PhError {
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new PhError('PH_BACKUP_SOURCE_LOCKED', `${path} stayed locked by another writer`, { cause: err });
   }
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') return new PhError('PH_BACKUP_NOT_SQLITE', `${path} is not a readable SQLite database`, { cause: err });
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+    return new PhError('PH_BACKUP_NOT_SQLITE', `${path} is not a readable SQLite database`, { cause: err });
   return new PhError('PH_BACKUP_SOURCE_INVALID', `${path} cannot be opened as a SQLite database`, { cause: err });
 }
 
@@ -87,7 +89,8 @@ export async function captureImage(sourcePath: string, destPath: string, options
           const now = Date.now();
           sawPages ||= totalPages > 0;
           if (remainingPages < lastRemaining) lastMoved = now;
-          else if (now - lastMoved > busyTimeoutMs) throw new PhError('PH_BACKUP_SOURCE_LOCKED', `${sourcePath} stayed locked for ${busyTimeoutMs} ms`);
+          else if (now - lastMoved > busyTimeoutMs)
+            throw new PhError('PH_BACKUP_SOURCE_LOCKED', `${sourcePath} stayed locked for ${busyTimeoutMs} ms`);
           if (remainingPages > lastRemaining && lastRemaining !== Number.POSITIVE_INFINITY) oneStep = true;
           lastRemaining = remainingPages;
           options.onProgress?.(totalPages - remainingPages, totalPages);

@@ -185,7 +185,18 @@ export class BackupCatalogue {
          (id, source_id, captured_at, trigger, page_size, page_count, image_hash, added_pages, added_bytes, duration_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(h.id, h.sourceId, h.capturedAt, h.trigger, h.pageSize, h.pageCount, h.imageHash, added.pages, added.bytes, Math.round(durationMs));
+      .run(
+        h.id,
+        h.sourceId,
+        h.capturedAt,
+        h.trigger,
+        h.pageSize,
+        h.pageCount,
+        h.imageHash,
+        added.pages,
+        added.bytes,
+        Math.round(durationMs),
+      );
   }
 
   snapshotIds(): string[] {
@@ -205,7 +216,9 @@ export class BackupCatalogue {
     const rows =
       sourceId === undefined
         ? (this.db.prepare(`${SNAPSHOT_SELECT} ORDER BY s.captured_at DESC, s.id DESC LIMIT ?`).all(limit) as SnapshotRow[])
-        : (this.db.prepare(`${SNAPSHOT_SELECT} WHERE s.source_id = ? ORDER BY s.captured_at DESC, s.id DESC LIMIT ?`).all(sourceId, limit) as SnapshotRow[]);
+        : (this.db
+            .prepare(`${SNAPSHOT_SELECT} WHERE s.source_id = ? ORDER BY s.captured_at DESC, s.id DESC LIMIT ?`)
+            .all(sourceId, limit) as SnapshotRow[]);
     return rows.map((r) => this.#snapshotDto(r));
   }
 
@@ -247,7 +260,17 @@ export class BackupCatalogue {
         `INSERT INTO backup_verifications (snapshot_id, source_id, at, ok, pages_checked, bad_pages, image_hash_ok, integrity, duration_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(v.snapshotId, v.sourceId, v.at, v.ok ? 1 : 0, v.pagesChecked, JSON.stringify(v.badPages), v.imageHashOk ? 1 : 0, JSON.stringify(v.integrity), Math.round(v.durationMs));
+      .run(
+        v.snapshotId,
+        v.sourceId,
+        v.at,
+        v.ok ? 1 : 0,
+        v.pagesChecked,
+        JSON.stringify(v.badPages),
+        v.imageHashOk ? 1 : 0,
+        JSON.stringify(v.integrity),
+        Math.round(v.durationMs),
+      );
     return { ...v, id: Number(info.lastInsertRowid), at: iso(v.at) as string, durationMs: Math.round(v.durationMs) };
   }
 
@@ -255,7 +278,9 @@ export class BackupCatalogue {
     const rows =
       snapshotId === undefined
         ? (this.db.prepare('SELECT * FROM backup_verifications ORDER BY id DESC LIMIT ?').all(limit) as VerificationRow[])
-        : (this.db.prepare('SELECT * FROM backup_verifications WHERE snapshot_id = ? ORDER BY id DESC LIMIT ?').all(snapshotId, limit) as VerificationRow[]);
+        : (this.db
+            .prepare('SELECT * FROM backup_verifications WHERE snapshot_id = ? ORDER BY id DESC LIMIT ?')
+            .all(snapshotId, limit) as VerificationRow[]);
     return rows.map((r) => ({
       id: r.id,
       snapshotId: r.snapshot_id,
@@ -276,7 +301,17 @@ export class BackupCatalogue {
         `INSERT INTO backup_restores (snapshot_id, source_id, target, in_place, safety_snapshot_id, at, ok, error, duration_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(r.snapshotId, r.sourceId, r.target, r.inPlace ? 1 : 0, r.safetySnapshotId, r.at, r.ok ? 1 : 0, r.error, Math.round(r.durationMs));
+      .run(
+        r.snapshotId,
+        r.sourceId,
+        r.target,
+        r.inPlace ? 1 : 0,
+        r.safetySnapshotId,
+        r.at,
+        r.ok ? 1 : 0,
+        r.error,
+        Math.round(r.durationMs),
+      );
     return { ...r, id: Number(info.lastInsertRowid), at: iso(r.at) as string, durationMs: Math.round(r.durationMs) };
   }
 
@@ -311,6 +346,12 @@ export class BackupCatalogue {
         removed_pages: number;
         freed_bytes: number;
       }[]
-    ).map((r) => ({ id: r.id, at: iso(r.at) as string, removedSnapshots: r.removed_snapshots, removedPages: r.removed_pages, freedBytes: r.freed_bytes }));
+    ).map((r) => ({
+      id: r.id,
+      at: iso(r.at) as string,
+      removedSnapshots: r.removed_snapshots,
+      removedPages: r.removed_pages,
+      freedBytes: r.freed_bytes,
+    }));
   }
 }

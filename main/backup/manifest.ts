@@ -51,7 +51,13 @@ export function encodeManifest(manifest: Manifest): Buffer {
 export function decodeManifest(bytes: Buffer): Manifest {
   if (bytes.length < MAGIC.length + 4 + 32 || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not a snapshot manifest');
   const body = bytes.subarray(0, bytes.length - 32);
-  if (!createHash('sha256').update(body).digest().equals(bytes.subarray(bytes.length - 32))) throw new Error('the manifest checksum does not match');
+  if (
+    !createHash('sha256')
+      .update(body)
+      .digest()
+      .equals(bytes.subarray(bytes.length - 32))
+  )
+    throw new Error('the manifest checksum does not match');
   const jsonLen = body.readUInt32BE(MAGIC.length);
   const jsonEnd = MAGIC.length + 4 + jsonLen;
   const header = JSON.parse(body.subarray(MAGIC.length + 4, jsonEnd).toString('utf8')) as ManifestHeader;

@@ -175,7 +175,10 @@ export class PageRepository {
    * Reads the stored blobs for `hashes` (32 bytes each), in order, with one read per run of adjacent
    * blobs in a pack. `missing` lists indexes whose hash is not in the index or whose pack is gone.
    */
-  async readBlobs(hashes: Buffer, handles: PackHandles): Promise<{ blobs: Buffer; lengths: Uint32Array; codecs: Uint8Array; missing: number[] }> {
+  async readBlobs(
+    hashes: Buffer,
+    handles: PackHandles,
+  ): Promise<{ blobs: Buffer; lengths: Uint32Array; codecs: Uint8Array; missing: number[] }> {
     const n = hashes.length / 32;
     const locs: (PageLocation | undefined)[] = [];
     for (let i = 0; i < n; i += 1) locs.push(this.locate(hashes.subarray(i * 32, i * 32 + 32)));
@@ -337,7 +340,14 @@ export class PackHandles {
   async close(): Promise<void> {
     const all = [...this.#open.values()];
     this.#open.clear();
-    await Promise.all(all.map((p) => p.then((fh) => fh.close(), () => undefined)));
+    await Promise.all(
+      all.map((p) =>
+        p.then(
+          (fh) => fh.close(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }
 

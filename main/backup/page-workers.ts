@@ -116,13 +116,23 @@ export class PageWorkers {
 
   /** Compresses each page alone (brotli at quality `level`); a page that does not shrink is kept raw. */
   async compressPages(pages: Buffer, pageSize: number, level: number): Promise<CompressedPages> {
-    const r = await this.#call<{ blobs: Uint8Array; lengths: Uint32Array; codecs: Uint8Array }>({ op: 'compress', buf: pages, pageSize, level }, [], true);
+    const r = await this.#call<{ blobs: Uint8Array; lengths: Uint32Array; codecs: Uint8Array }>(
+      { op: 'compress', buf: pages, pageSize, level },
+      [],
+      true,
+    );
     return { blobs: asBuffer(r.blobs), lengths: r.lengths, codecs: r.codecs };
   }
 
   /** Inflates stored blobs back into pages and hashes each, so the caller can check them. */
   async expandPages(blobs: Buffer, lengths: Uint32Array, codecs: Uint8Array, pageSize: number): Promise<ExpandedPages> {
-    const r = await this.#call<{ pages: Uint8Array; hashes: Uint8Array; bad: number[] }>({ op: 'expand', blobs, lengths, codecs, pageSize });
+    const r = await this.#call<{ pages: Uint8Array; hashes: Uint8Array; bad: number[] }>({
+      op: 'expand',
+      blobs,
+      lengths,
+      codecs,
+      pageSize,
+    });
     return { pages: asBuffer(r.pages), hashes: asBuffer(r.hashes), bad: r.bad };
   }
 

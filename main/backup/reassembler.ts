@@ -18,7 +18,12 @@ const WINDOW = 3;
  * manifest on the workers. Bad pages are reported, never silently written as good; the caller decides
  * (verify records them, restore refuses). The file is fsynced before this returns.
  */
-export async function reassemble(repo: PageRepository, manifest: Manifest, outPath: string, onProgress: Progress = () => undefined): Promise<ReassemblyResult> {
+export async function reassemble(
+  repo: PageRepository,
+  manifest: Manifest,
+  outPath: string,
+  onProgress: Progress = () => undefined,
+): Promise<ReassemblyResult> {
   const { pageSize, pageCount } = manifest;
   const handles = repo.packHandles();
   let out: FileHandle | null = null;

@@ -27,12 +27,18 @@ export async function restoreFile(
   try {
     const manifest = repo.readManifest(h.id);
     const { badPages, imageHash } = await reassemble(repo, manifest, temp, (d, t) => report('pages', d, t));
-    if (badPages.length > 0) throw new PhError('PH_BACKUP_VERIFY_FAILED', `${badPages.length} pages of ${h.id} failed their hash check (first: page ${badPages[0]})`);
-    if (imageHash !== manifest.imageHash) throw new PhError('PH_BACKUP_VERIFY_FAILED', `The rebuilt image of ${h.id} does not match its hash`);
+    if (badPages.length > 0)
+      throw new PhError(
+        'PH_BACKUP_VERIFY_FAILED',
+        `${badPages.length} pages of ${h.id} failed their hash check (first: page ${badPages[0]})`,
+      );
+    if (imageHash !== manifest.imageHash)
+      throw new PhError('PH_BACKUP_VERIFY_FAILED', `The rebuilt image of ${h.id} does not match its hash`);
     report('integrity_check', 0, 1);
     const integrity = await workers.integrityCheck(temp);
     for (const side of ['-wal', '-shm']) removeImage(`${temp}${side}`); // left by the read-only check's connection
-    if (integrity.length !== 1 || integrity[0] !== 'ok') throw new PhError('PH_BACKUP_VERIFY_FAILED', `integrity_check on the rebuilt image: ${integrity.slice(0, 3).join('; ')}`);
+    if (integrity.length !== 1 || integrity[0] !== 'ok')
+      throw new PhError('PH_BACKUP_VERIFY_FAILED', `integrity_check on the rebuilt image: ${integrity.slice(0, 3).join('; ')}`);
     report('swap', 0, 1);
     if (inPlace && existsSync(target)) quiesce(target);
     for (const side of ['-wal', '-shm', '-journal']) removeImage(`${target}${side}`);
@@ -57,13 +63,15 @@ export function quiesce(path: string): void {
     const mode = db.pragma('journal_mode', { simple: true });
     if (mode === 'wal') {
       const [row] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      if (row !== undefined && row.busy !== 0) throw new PhError('PH_BACKUP_TARGET_IN_USE', `${path} is in use by another connection; stop it and retry`);
+      if (row !== undefined && row.busy !== 0)
+        throw new PhError('PH_BACKUP_TARGET_IN_USE', `${path} is in use by another connection; stop it and retry`);
     }
   } catch (err) {
     if (err instanceof PhError) throw err;
     const code = (err as { code?: string }).code ?? '';
     // A target that is not a readable database is simply replaced; one that is locked is in use.
-    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) throw new PhError('PH_BACKUP_TARGET_IN_USE', `${path} is locked by another connection`);
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+      throw new PhError('PH_BACKUP_TARGET_IN_USE', `${path} is locked by another connection`);
   } finally {
     db?.close();
   }

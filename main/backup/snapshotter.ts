@@ -36,7 +36,12 @@ export function removeImage(path: string): void {
  * workers (several chunks in flight), adds the pages not yet stored, commits, and writes the manifest
  * last. Returns once the snapshot is durable.
  */
-export async function storeImage(repo: PageRepository, imagePath: string, meta: SnapshotMeta, onProgress: Progress = () => undefined): Promise<StoredSnapshot> {
+export async function storeImage(
+  repo: PageRepository,
+  imagePath: string,
+  meta: SnapshotMeta,
+  onProgress: Progress = () => undefined,
+): Promise<StoredSnapshot> {
   const wal = `${imagePath}-wal`;
   if (existsSync(wal) && statSync(wal).size > 0) throw new Error('the captured image has a non-empty WAL beside it');
   const size = statSync(imagePath).size;

@@ -5,7 +5,18 @@ import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import { BatchOutbox } from './batch-outbox';
 import type { ResourceRegistry } from './batch-registry';
-import type { BatchMode, BatchOp, BatchReport, BatchSpec, OpContext, OpHandler, OpReport, OpStatus, ResourceHooks, Validator } from './batch-types';
+import type {
+  BatchMode,
+  BatchOp,
+  BatchReport,
+  BatchSpec,
+  OpContext,
+  OpHandler,
+  OpReport,
+  OpStatus,
+  ResourceHooks,
+  Validator,
+} from './batch-types';
 
 export interface ApplyOptions {
   readonly batchId?: string;
@@ -55,12 +66,14 @@ export class BatchEngine {
 
   async apply(spec: BatchSpec, options: ApplyOptions = {}): Promise<BatchReport> {
     const mode = spec.mode ?? 'atomic';
-    if (spec.operations.length === 0) throw new PhError('PH_BATCH_INVALID', 'A batch needs at least one operation', { field: 'operations' });
+    if (spec.operations.length === 0)
+      throw new PhError('PH_BATCH_INVALID', 'A batch needs at least one operation', { field: 'operations' });
     if (options.batchId !== undefined) {
       // Applying a batch id that exists (a job re-run after a crash) returns its report, or finishes it.
       const running = this.#inFlight.get(options.batchId);
       if (running !== undefined) return running;
-      const row = this.db.prepare('SELECT mode, report FROM batches WHERE id = ?').get(options.batchId) as { mode: BatchMode; report: string | null } | undefined;
+      const row = this.db.prepare('SELECT mode, report FROM batches WHERE id = ?').get(options.batchId) as
+        { mode: BatchMode; report: string | null } | undefined;
       if (row?.report != null) return expandReport(row.report);
       if (row !== undefined) return this.#once(options.batchId, () => this.#runNonAtomic(options.batchId as string, spec, options));
     }
@@ -148,7 +161,10 @@ export class BatchEngine {
 
   /** Finishes non-atomic batches a crash interrupted; operations that committed are not applied again. */
   async resumeInterrupted(): Promise<BatchReport[]> {
-    const rows = this.db.prepare("SELECT id, spec FROM batches WHERE status = 'running' AND mode = 'non-atomic'").all() as { id: string; spec: string }[];
+    const rows = this.db.prepare("SELECT id, spec FROM batches WHERE status = 'running' AND mode = 'non-atomic'").all() as {
+      id: string;
+      spec: string;
+    }[];
     const reports: BatchReport[] = [];
     for (const row of rows) {
       this.logger.info({ batchId: row.id }, 'resuming an interrupted batch');
@@ -163,7 +179,9 @@ export class BatchEngine {
     const continueOnError = spec.continueOnError ?? true;
     const created = this.db.prepare('SELECT created_at FROM batches WHERE id = ?').get(batchId) as { created_at: number };
     const pending = new Set(
-      (this.db.prepare("SELECT idx FROM batch_ops WHERE batch_id = ? AND status = 'pending'").all(batchId) as { idx: number }[]).map((r) => r.idx),
+      (this.db.prepare("SELECT idx FROM batch_ops WHERE batch_id = ? AND status = 'pending'").all(batchId) as { idx: number }[]).map(
+        (r) => r.idx,
+      ),
     );
     const step = Math.max(1, Math.floor(ops.length / 100));
     let stop = false;
@@ -207,8 +225,7 @@ export class BatchEngine {
 
   get(batchId: string): BatchReport {
     const row = this.db.prepare('SELECT mode, status, report, created_at FROM batches WHERE id = ?').get(batchId) as
-      | { mode: BatchMode; status: string; report: string | null; created_at: number }
-      | undefined;
+      { mode: BatchMode; status: string; report: string | null; created_at: number } | undefined;
     if (row === undefined) throw new PhError('PH_BATCH_NOT_FOUND', `There is no batch ${batchId}`);
     if (row.report !== null) return expandReport(row.report);
     const report = this.#reportFromRows(batchId, row.mode, row.created_at);
@@ -217,7 +234,9 @@ export class BatchEngine {
   }
 
   list(limit = 50): { batchId: string; mode: BatchMode; status: string; createdAt: string; finishedAt: string | null }[] {
-    const rows = this.db.prepare('SELECT id, mode, status, created_at, finished_at FROM batches ORDER BY created_at DESC LIMIT ?').all(limit) as {
+    const rows = this.db
+      .prepare('SELECT id, mode, status, created_at, finished_at FROM batches ORDER BY created_at DESC LIMIT ?')
+      .all(limit) as {
       id: string;
       mode: BatchMode;
       status: string;
@@ -234,7 +253,9 @@ export class BatchEngine {
   }
 
   #reportFromRows(batchId: string, mode: BatchMode, createdAt: number): BatchReport {
-    const rows = this.db.prepare('SELECT idx, status, error_code, error, result FROM batch_ops WHERE batch_id = ? ORDER BY idx').all(batchId) as {
+    const rows = this.db
+      .prepare('SELECT idx, status, error_code, error, result FROM batch_ops WHERE batch_id = ? ORDER BY idx')
+      .all(batchId) as {
       idx: number;
       status: OpStatus;
       error_code: string | null;
@@ -274,7 +295,11 @@ export class BatchEngine {
     }
   }
 
-  #validateAll(ops: readonly BatchOp[], ctx: { db: Database; batchId: string; index: number }, plan: PlanCache): { index: number; code: string; message: string }[] {
+  #validateAll(
+    ops: readonly BatchOp[],
+    ctx: { db: Database; batchId: string; index: number },
+    plan: PlanCache,
+  ): { index: number; code: string; message: string }[] {
     const refusals: { index: number; code: string; message: string }[] = [];
     for (let i = 0; i < ops.length; i += 1) {
       ctx.index = i;

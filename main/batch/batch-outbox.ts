@@ -33,7 +33,9 @@ export class BatchOutbox {
     private readonly registry: ResourceRegistry,
     private readonly logger: Logger,
   ) {
-    this.#insert = db.prepare('INSERT INTO batch_outbox (batch_id, first_idx, last_idx, next_idx, after_batch, committed) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#insert = db.prepare(
+      'INSERT INTO batch_outbox (batch_id, first_idx, last_idx, next_idx, after_batch, committed) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     this.#advance = db.prepare('UPDATE batch_outbox SET next_idx = ? WHERE id = ?');
     this.#remove = db.prepare('DELETE FROM batch_outbox WHERE id = ?');
   }
@@ -90,7 +92,8 @@ export class BatchOutbox {
   }
 
   async #deliver(row: OutboxRow): Promise<void> {
-    const batch = this.db.prepare('SELECT mode, spec FROM batches WHERE id = ?').get(row.batch_id) as { mode: BatchMode; spec: string } | undefined;
+    const batch = this.db.prepare('SELECT mode, spec FROM batches WHERE id = ?').get(row.batch_id) as
+      { mode: BatchMode; spec: string } | undefined;
     if (batch === undefined) {
       this.#remove.run(row.id);
       return;

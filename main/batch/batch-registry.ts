@@ -25,7 +25,8 @@ export class ResourceRegistry {
 
   handlerFor(op: BatchOp): OpHandler {
     const def = this.#types.get(op.resource);
-    if (def === undefined) throw new PhError('PH_BATCH_UNKNOWN_RESOURCE', `No resource type named ${JSON.stringify(op.resource)} is registered`);
+    if (def === undefined)
+      throw new PhError('PH_BATCH_UNKNOWN_RESOURCE', `No resource type named ${JSON.stringify(op.resource)} is registered`);
     const handler = op.action === 'custom' ? (op.name === undefined ? undefined : def.handlers.custom?.[op.name]) : def.handlers[op.action];
     if (handler === undefined) {
       const what = op.action === 'custom' ? `custom action ${JSON.stringify(op.name ?? '')}` : op.action;

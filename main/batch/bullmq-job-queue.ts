@@ -150,7 +150,9 @@ export class BullmqJobQueue implements JobQueue {
     });
     const ids = new Array<string>(specs.length);
     for (const [type, list] of byType) {
-      const jobs = await this.#queue(type).addBulk(list.map(({ spec }) => ({ name: type, data: envelope(spec), opts: this.#options(spec) })));
+      const jobs = await this.#queue(type).addBulk(
+        list.map(({ spec }) => ({ name: type, data: envelope(spec), opts: this.#options(spec) })),
+      );
       jobs.forEach((job, i) => (ids[(list[i] as { index: number }).index] = `${type}/${job.id as string}`));
     }
     return ids;
@@ -165,7 +167,9 @@ export class BullmqJobQueue implements JobQueue {
     const offset = filter.offset ?? 0;
     if (filter.parentId !== undefined) {
       const children = await this.#childrenOf(await this.#job(filter.parentId));
-      const infos = (await Promise.all(children.map((j) => this.#info(j)))).filter((j) => filter.state === undefined || j.state === filter.state);
+      const infos = (await Promise.all(children.map((j) => this.#info(j)))).filter(
+        (j) => filter.state === undefined || j.state === filter.state,
+      );
       return { jobs: infos.slice(offset, offset + limit), total: infos.length };
     }
     const types = filter.type !== undefined ? [filter.type] : this.registeredTypes();
@@ -229,7 +233,15 @@ export class BullmqJobQueue implements JobQueue {
     const now = this.clock.now();
     return Promise.all(
       this.registeredTypes().map(async (type) => {
-        const c = await this.#queue(type).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed');
+        const c = await this.#queue(type).getJobCounts(
+          'waiting',
+          'prioritized',
+          'delayed',
+          'active',
+          'waiting-children',
+          'completed',
+          'failed',
+        );
         const counts = emptyCounts();
         counts.waiting = (c.waiting ?? 0) + (c.prioritized ?? 0);
         counts.delayed = c.delayed ?? 0;
@@ -306,7 +318,9 @@ export class BullmqJobQueue implements JobQueue {
       maxStalledCount: 2,
     });
     worker.on('error', (err) => this.logger.warn({ err: err.message, type }, 'bullmq worker error'));
-    worker.on('active', (job) => this.bus?.publish('jobs.changed', { id: `${type}/${job.id as string}`, type, state: 'active', removed: false }));
+    worker.on('active', (job) =>
+      this.bus?.publish('jobs.changed', { id: `${type}/${job.id as string}`, type, state: 'active', removed: false }),
+    );
     worker.on('completed', (job) => {
       this.#meter.record(type, 'completed', this.clock.now());
       this.bus?.publish('jobs.changed', { id: `${type}/${job.id as string}`, type, state: 'completed', removed: false });
@@ -326,7 +340,9 @@ export class BullmqJobQueue implements JobQueue {
     const onAbort = () => controller.abort(signal?.reason === CANCELLED ? new JobCancelled() : signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer = timeoutMs === null ? undefined : setTimeout(() => controller.abort(new JobTimedOut(timeoutMs)), timeoutMs);
-    const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true }));
+    const aborted = new Promise<never>((_, reject) =>
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true }),
+    );
     aborted.catch(() => undefined);
     const id = `${job.name}/${job.id as string}`;
     try {
@@ -362,10 +378,13 @@ export class BullmqJobQueue implements JobQueue {
         // across nodes should make the effect itself idempotent (for example, keyed by job id).
         const effectKey = `${keyBase}:${step}`;
         return this.db.transaction(() => {
-          const done = this.db.prepare('SELECT result FROM job_effects WHERE effect_key = ?').get(effectKey) as { result: string | null } | undefined;
+          const done = this.db.prepare('SELECT result FROM job_effects WHERE effect_key = ?').get(effectKey) as
+            { result: string | null } | undefined;
           if (done !== undefined) return (done.result === null ? undefined : JSON.parse(done.result)) as T;
           const result = fn(this.db);
-          this.db.prepare('INSERT INTO job_effects (effect_key, result, at) VALUES (?, ?, ?)').run(effectKey, result === undefined ? null : JSON.stringify(result), this.clock.now());
+          this.db
+            .prepare('INSERT INTO job_effects (effect_key, result, at) VALUES (?, ?, ?)')
+            .run(effectKey, result === undefined ? null : JSON.stringify(result), this.clock.now());
           return result;
         })();
       },
@@ -375,7 +394,12 @@ export class BullmqJobQueue implements JobQueue {
 
   async #childrenOf(job: Job): Promise<Job[]> {
     const deps = await job.getDependencies();
-    const keys = [...Object.keys(deps.processed ?? {}), ...(deps.unprocessed ?? []), ...Object.keys(deps.failed ?? {}), ...Object.keys(deps.ignored ?? {})];
+    const keys = [
+      ...Object.keys(deps.processed ?? {}),
+      ...(deps.unprocessed ?? []),
+      ...Object.keys(deps.failed ?? {}),
+      ...Object.keys(deps.ignored ?? {}),
+    ];
     const out: Job[] = [];
     for (const key of new Set(keys)) {
       // Keys are `<prefix>:<queue>:<id>`.
@@ -416,7 +440,10 @@ export class BullmqJobQueue implements JobQueue {
         state = jobStates.includes(bullState as JobState) ? (bullState as JobState) : 'waiting';
     }
     const deps = state === 'waiting-children' ? await job.getDependenciesCount({ unprocessed: true }) : { unprocessed: 0 };
-    const parent = job.parent === undefined ? null : `${[...this.#handlers.keys()].find((t) => job.parent?.queueKey.endsWith(`:${queueName(t)}`)) ?? '?'}/${job.parent.id}`;
+    const parent =
+      job.parent === undefined
+        ? null
+        : `${[...this.#handlers.keys()].find((t) => job.parent?.queueKey.endsWith(`:${queueName(t)}`)) ?? '?'}/${job.parent.id}`;
     return {
       id: `${type}/${job.id as string}`,
       type,
@@ -430,7 +457,12 @@ export class BullmqJobQueue implements JobQueue {
       idempotencyKey: job.opts.jobId?.startsWith('k-') === true ? job.opts.jobId : null,
       repeatCron: job.opts.repeat?.pattern ?? null,
       parentId: parent,
-      childPolicy: job.opts.ignoreDependencyOnFailure === true ? 'ignore' : job.opts.continueParentOnFailure === true ? 'continue-parent' : 'fail-parent',
+      childPolicy:
+        job.opts.ignoreDependencyOnFailure === true
+          ? 'ignore'
+          : job.opts.continueParentOnFailure === true
+            ? 'continue-parent'
+            : 'fail-parent',
       pendingChildren: deps.unprocessed ?? 0,
       progress: state === 'completed' ? 1 : fraction,
       progressMessage: typeof progress === 'object' ? (progress?.message ?? null) : null,

@@ -9,18 +9,26 @@ export function validateJobSpec(spec: JobSpec, path = ''): void {
   const fail = (field: string, message: string): never => {
     throw new PhError('PH_INVALID_INPUT', `Field "${path}${field}": ${message}`, { field: `${path}${field}` });
   };
-  if (typeof spec.type !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(spec.type)) fail('type', 'letters, digits and _.:- only, 1 to 100 characters');
-  if (spec.priority !== undefined && !(Number.isInteger(spec.priority) && spec.priority >= -100 && spec.priority <= 100)) fail('priority', 'an integer from -100 to 100');
-  if (spec.attempts !== undefined && !(Number.isInteger(spec.attempts) && spec.attempts >= 1 && spec.attempts <= 100)) fail('attempts', 'an integer from 1 to 100');
+  if (typeof spec.type !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(spec.type))
+    fail('type', 'letters, digits and _.:- only, 1 to 100 characters');
+  if (spec.priority !== undefined && !(Number.isInteger(spec.priority) && spec.priority >= -100 && spec.priority <= 100))
+    fail('priority', 'an integer from -100 to 100');
+  if (spec.attempts !== undefined && !(Number.isInteger(spec.attempts) && spec.attempts >= 1 && spec.attempts <= 100))
+    fail('attempts', 'an integer from 1 to 100');
   if (spec.delayMs !== undefined && !(Number.isFinite(spec.delayMs) && spec.delayMs >= 0)) fail('delayMs', 'zero or more');
   if (spec.backoffMs !== undefined && !(Number.isFinite(spec.backoffMs) && spec.backoffMs >= 0)) fail('backoffMs', 'zero or more');
   if (spec.timeoutMs !== undefined && !(Number.isInteger(spec.timeoutMs) && spec.timeoutMs >= 1)) fail('timeoutMs', 'a positive integer');
-  if (spec.idempotencyKey !== undefined && !(typeof spec.idempotencyKey === 'string' && spec.idempotencyKey.length >= 1 && spec.idempotencyKey.length <= 200)) {
+  if (
+    spec.idempotencyKey !== undefined &&
+    !(typeof spec.idempotencyKey === 'string' && spec.idempotencyKey.length >= 1 && spec.idempotencyKey.length <= 200)
+  ) {
     fail('idempotencyKey', '1 to 200 characters');
   }
-  if (spec.repeat !== undefined && spec.children !== undefined && spec.children.length > 0) fail('repeat', 'a repeating job cannot have children');
+  if (spec.repeat !== undefined && spec.children !== undefined && spec.children.length > 0)
+    fail('repeat', 'a repeating job cannot have children');
   const size = Buffer.byteLength(JSON.stringify(spec.payload ?? null));
-  if (size > MAX_PAYLOAD_BYTES) throw new PhError('PH_PAYLOAD_TOO_LARGE', `The payload is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES}`);
+  if (size > MAX_PAYLOAD_BYTES)
+    throw new PhError('PH_PAYLOAD_TOO_LARGE', `The payload is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES}`);
   if (spec.children !== undefined) {
     if (spec.children.length > MAX_CHILDREN) fail('children', `at most ${MAX_CHILDREN}`);
     spec.children.forEach((child, i) => validateJobSpec(child, `${path}children.${i}.`));

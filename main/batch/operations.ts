@@ -5,7 +5,17 @@ import type { ResourceRegistry } from './batch-registry';
 import type { BatchSpec } from './batch-types';
 import type { JobQueue, JobSpec } from './job-types';
 
-type BatchOps = 'jobs.stats' | 'jobs.list' | 'jobs.get' | 'jobs.enqueue' | 'jobs.cancel' | 'jobs.retry' | 'jobs.delete' | 'batch.submit' | 'batch.status' | 'batch.list';
+type BatchOps =
+  | 'jobs.stats'
+  | 'jobs.list'
+  | 'jobs.get'
+  | 'jobs.enqueue'
+  | 'jobs.cancel'
+  | 'jobs.retry'
+  | 'jobs.delete'
+  | 'batch.submit'
+  | 'batch.status'
+  | 'batch.list';
 
 export interface BatchHandlerDeps {
   readonly queue: JobQueue;
@@ -18,9 +28,13 @@ export function batchHandlers({ queue, engine, registry }: BatchHandlerDeps): Ha
     const known = new Set(queue.registeredTypes());
     const walk = (s: JobSpec, field: string): void => {
       if (!known.has(s.type)) {
-        throw new PhError('PH_BATCH_JOB_UNKNOWN_TYPE', `No handler is registered for job type ${JSON.stringify(s.type)}; known: ${[...known].join(', ')}`, {
-          field,
-        });
+        throw new PhError(
+          'PH_BATCH_JOB_UNKNOWN_TYPE',
+          `No handler is registered for job type ${JSON.stringify(s.type)}; known: ${[...known].join(', ')}`,
+          {
+            field,
+          },
+        );
       }
       s.children?.forEach((c, i) => walk(c, `${field === 'type' ? '' : field.replace(/type$/, '')}children.${i}.type`));
     };
@@ -48,9 +62,13 @@ export function batchHandlers({ queue, engine, registry }: BatchHandlerDeps): Ha
       const spec = input.batch as BatchSpec;
       for (const [i, op] of spec.operations.entries()) {
         if (!registry.has(op.resource)) {
-          throw new PhError('PH_BATCH_UNKNOWN_RESOURCE', `Operation ${i}: no resource type ${JSON.stringify(op.resource)}; known: ${registry.names().join(', ')}`, {
-            field: `batch.operations.${i}.resource`,
-          });
+          throw new PhError(
+            'PH_BATCH_UNKNOWN_RESOURCE',
+            `Operation ${i}: no resource type ${JSON.stringify(op.resource)}; known: ${registry.names().join(', ')}`,
+            {
+              field: `batch.operations.${i}.resource`,
+            },
+          );
         }
       }
       if (input.background === true) {

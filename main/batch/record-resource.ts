@@ -21,7 +21,8 @@ export function recordResource(clock: Clock): ResourceDefinition {
       '*': (op) => {
         if (typeof op.data !== 'object' || op.data === null || Array.isArray(op.data)) return 'data must be an object with a collection';
         const collection = (op.data as RecordData).collection;
-        if (typeof collection !== 'string' || collection.length === 0 || collection.length > 100) return 'data.collection must be a string of 1 to 100 characters';
+        if (typeof collection !== 'string' || collection.length === 0 || collection.length > 100)
+          return 'data.collection must be a string of 1 to 100 characters';
         if (op.action !== 'create' && (op.id === undefined || op.id === '')) return `${op.action} needs an id`;
         return null;
       },
@@ -38,7 +39,9 @@ export function recordResource(clock: Clock): ResourceDefinition {
       update: (op, ctx) => {
         const { collection, ...doc } = op.data as RecordData;
         const row = ctx.db
-          .prepare('UPDATE batch_records SET data = ?, version = version + 1, updated_at = ? WHERE collection = ? AND id = ? RETURNING version')
+          .prepare(
+            'UPDATE batch_records SET data = ?, version = version + 1, updated_at = ? WHERE collection = ? AND id = ? RETURNING version',
+          )
           .get(JSON.stringify(doc), clock.now(), collection as string, op.id as string) as { version: number } | undefined;
         if (row === undefined) throw new Error(`No record ${op.id as string} in ${collection as string}`);
         return { id: op.id, version: row.version };

@@ -49,7 +49,8 @@ export function batchRoutes(dispatcher: OperationDispatcher): VersionedRoute[] {
         const q = r.query as Record<string, string>;
         const input: Record<string, unknown> = {};
         for (const key of ['state', 'type', 'parentId'] as const) if (q[key] !== undefined) input[key] = q[key];
-        for (const key of ['limit', 'offset'] as const) if (q[key] !== undefined) input[key] = /^\d+$/.test(q[key]) ? Number(q[key]) : q[key];
+        for (const key of ['limit', 'offset'] as const)
+          if (q[key] !== undefined) input[key] = /^\d+$/.test(q[key]) ? Number(q[key]) : q[key];
         return call('jobs.list', input, r);
       }),
     },

@@ -34,7 +34,11 @@ export async function runSaga(ctx: JobContext, db: Database, clock: Clock, steps
         continue;
       }
       const result: unknown = await step.run(ctx);
-      db.prepare('INSERT INTO job_effects (effect_key, result, at) VALUES (?, ?, ?)').run(keyOf(step.name), result === undefined ? null : JSON.stringify(result), clock.now());
+      db.prepare('INSERT INTO job_effects (effect_key, result, at) VALUES (?, ?, ?)').run(
+        keyOf(step.name),
+        result === undefined ? null : JSON.stringify(result),
+        clock.now(),
+      );
       completed.push({ step, result });
     }
     return { completed: completed.map((c) => c.step.name), compensated: [] };

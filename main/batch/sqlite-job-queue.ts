@@ -357,7 +357,8 @@ export class SqliteJobQueue implements JobQueue {
       once: <T>(step: string, fn: (db: Database) => T): T => {
         const effectKey = `${keyBase}:${step}`;
         return this.db.transaction(() => {
-          const done = this.db.prepare('SELECT result FROM job_effects WHERE effect_key = ?').get(effectKey) as { result: string | null } | undefined;
+          const done = this.db.prepare('SELECT result FROM job_effects WHERE effect_key = ?').get(effectKey) as
+            { result: string | null } | undefined;
           if (done !== undefined) return (done.result === null ? undefined : JSON.parse(done.result)) as T;
           const result = fn(this.db);
           this.db

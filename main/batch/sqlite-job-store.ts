@@ -88,7 +88,8 @@ export class SqliteJobStore {
         lease_owner = NULL, lease_until = NULL WHERE id = ?`);
     this.#bury = db.prepare(`UPDATE jobs SET state = 'dead', last_error = ?, errors = ?, finished_at = ?,
         lease_owner = NULL, lease_until = NULL WHERE id = ?`);
-    this.#cancelWaiting = db.prepare(`UPDATE jobs SET state = 'cancelled', finished_at = ?, cancel_requested = 1, lease_owner = NULL, lease_until = NULL
+    this.#cancelWaiting =
+      db.prepare(`UPDATE jobs SET state = 'cancelled', finished_at = ?, cancel_requested = 1, lease_owner = NULL, lease_until = NULL
       WHERE id = ? AND state IN ('waiting', 'waiting-children')`);
     this.#cancelActive = db.prepare("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'active'");
     this.#release = db.prepare(`UPDATE jobs SET state = 'waiting', attempts_made = max(0, attempts_made - 1), lease_owner = NULL,
@@ -119,7 +120,12 @@ export class SqliteJobStore {
   }
 
   /** `wantRow: false` (bulk) skips reading the inserted row back. */
-  #insertTree(spec: JobSpec, now: number, parent: { id: number; policy: ChildPolicy } | undefined, wantRow = true): { row: JobRow | null; id: number; created: boolean } {
+  #insertTree(
+    spec: JobSpec,
+    now: number,
+    parent: { id: number; policy: ChildPolicy } | undefined,
+    wantRow = true,
+  ): { row: JobRow | null; id: number; created: boolean } {
     const children = spec.children ?? [];
     let runAt = spec.runAt ?? now + (spec.delayMs ?? 0);
     let key = spec.idempotencyKey ?? null;
@@ -154,7 +160,9 @@ export class SqliteJobStore {
       if (!this.#insertTree(child, now, { id, policy: child.policy ?? 'fail-parent' }).created) pending -= 1;
     }
     if (pending !== children.length) {
-      this.db.prepare("UPDATE jobs SET pending_children = ?, state = CASE WHEN ? = 0 THEN 'waiting' ELSE state END WHERE id = ?").run(pending, pending, id);
+      this.db
+        .prepare("UPDATE jobs SET pending_children = ?, state = CASE WHEN ? = 0 THEN 'waiting' ELSE state END WHERE id = ?")
+        .run(pending, pending, id);
     }
     return { row: wantRow ? (this.row(id) as JobRow) : null, id, created: true };
   }
@@ -171,9 +179,11 @@ export class SqliteJobStore {
 
   /** Ids of the jobs `owner` runs that someone asked to cancel (from another process or a failed parent). */
   cancelRequested(owner: string): number[] {
-    return (this.db.prepare("SELECT id FROM jobs WHERE lease_owner = ? AND state = 'active' AND cancel_requested = 1").all(owner) as { id: number }[]).map(
-      (r) => r.id,
-    );
+    return (
+      this.db.prepare("SELECT id FROM jobs WHERE lease_owner = ? AND state = 'active' AND cancel_requested = 1").all(owner) as {
+        id: number;
+      }[]
+    ).map((r) => r.id);
   }
 
   /** Puts jobs whose worker stopped heart-beating back in line (or in the dead letters when out of attempts). */
@@ -232,7 +242,9 @@ export class SqliteJobStore {
       const row = this.row(id);
       if (row === undefined || (row.state !== 'active' && row.state !== 'waiting' && row.state !== 'waiting-children')) return [];
       this.db
-        .prepare("UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?")
+        .prepare(
+          "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+        )
         .run(now, id);
       return this.#afterCancel(row, now);
     })();
@@ -268,7 +280,9 @@ export class SqliteJobStore {
   /** Cancels the children that have not ended: waiting ones at once, running ones flagged for abort. */
   #stopChildren(parentId: number, now: number): Transition[] {
     const out: Transition[] = [];
-    const children = this.db.prepare("SELECT * FROM jobs WHERE parent_id = ? AND state IN ('waiting', 'waiting-children', 'active')").all(parentId) as JobRow[];
+    const children = this.db
+      .prepare("SELECT * FROM jobs WHERE parent_id = ? AND state IN ('waiting', 'waiting-children', 'active')")
+      .all(parentId) as JobRow[];
     for (const child of children) {
       if (child.state === 'active') {
         this.#cancelActive.run(child.id);
@@ -311,19 +325,25 @@ export class SqliteJobStore {
   reconcileParents(now: number): Transition[] {
     return this.db.transaction(() => {
       const stuck = this.db
-        .prepare(`SELECT p.* FROM jobs p WHERE p.state = 'waiting-children' AND NOT EXISTS (
-            SELECT 1 FROM jobs c WHERE c.parent_id = p.id AND c.state IN ('waiting', 'active', 'waiting-children'))`)
+        .prepare(
+          `SELECT p.* FROM jobs p WHERE p.state = 'waiting-children' AND NOT EXISTS (
+            SELECT 1 FROM jobs c WHERE c.parent_id = p.id AND c.state IN ('waiting', 'active', 'waiting-children'))`,
+        )
         .all() as JobRow[];
       const out: Transition[] = [];
       for (const parent of stuck) {
-        const failed = this.db.prepare("SELECT id, last_error, child_policy FROM jobs WHERE parent_id = ? AND state IN ('dead', 'cancelled') AND child_policy = 'fail-parent' LIMIT 1").get(parent.id) as
-          | { id: number; last_error: string | null }
-          | undefined;
+        const failed = this.db
+          .prepare(
+            "SELECT id, last_error, child_policy FROM jobs WHERE parent_id = ? AND state IN ('dead', 'cancelled') AND child_policy = 'fail-parent' LIMIT 1",
+          )
+          .get(parent.id) as { id: number; last_error: string | null } | undefined;
         if (failed !== undefined) {
           this.db.prepare('UPDATE jobs SET pending_children = 1 WHERE id = ?').run(parent.id);
           out.push(...this.#childEnded(parent.id, failed.id, false, 'fail-parent', failed.last_error ?? 'cancelled', now));
         } else {
-          this.db.prepare("UPDATE jobs SET pending_children = 0, state = 'waiting', run_at = max(run_at, ?) WHERE id = ?").run(now, parent.id);
+          this.db
+            .prepare("UPDATE jobs SET pending_children = 0, state = 'waiting', run_at = max(run_at, ?) WHERE id = ?")
+            .run(now, parent.id);
           out.push({ id: parent.id, type: parent.type, state: 'waiting' });
         }
       }
@@ -365,8 +385,10 @@ export class SqliteJobStore {
         throw new PhError('PH_BATCH_JOB_NOT_RETRYABLE', `Job ${id} is ${row.state}; only dead and cancelled jobs can be retried`);
       }
       this.db
-        .prepare(`UPDATE jobs SET state = 'waiting', run_at = ?, attempts_made = 0, cancel_requested = 0, finished_at = NULL,
-            progress = 0, progress_message = NULL, errors = ? WHERE id = ?`)
+        .prepare(
+          `UPDATE jobs SET state = 'waiting', run_at = ?, attempts_made = 0, cancel_requested = 0, finished_at = NULL,
+            progress = 0, progress_message = NULL, errors = ? WHERE id = ?`,
+        )
         .run(now, JSON.stringify((JSON.parse(row.errors) as string[]).concat('retried: attempts reset').slice(-MAX_ERRORS_KEPT)), row.id);
       return this.row(row.id) as JobRow;
     })();
@@ -396,7 +418,12 @@ export class SqliteJobStore {
 
   logs(id: string): JobLog[] {
     const row = this.mustRow(id);
-    return (this.db.prepare('SELECT at, message FROM job_logs WHERE job_id = ? ORDER BY id LIMIT 500').all(row.id) as { at: number; message: string }[]).map((l) => ({
+    return (
+      this.db.prepare('SELECT at, message FROM job_logs WHERE job_id = ? ORDER BY id LIMIT 500').all(row.id) as {
+        at: number;
+        message: string;
+      }[]
+    ).map((l) => ({
       at: new Date(l.at).toISOString(),
       message: l.message,
     }));
@@ -433,7 +460,9 @@ export class SqliteJobStore {
 
   counts(now: number): Map<string, Record<JobState, number>> {
     const rows = this.db
-      .prepare(`SELECT type, CASE WHEN state = 'waiting' AND run_at > ? THEN 'delayed' ELSE state END AS s, count(*) AS n FROM jobs GROUP BY type, s`)
+      .prepare(
+        `SELECT type, CASE WHEN state = 'waiting' AND run_at > ? THEN 'delayed' ELSE state END AS s, count(*) AS n FROM jobs GROUP BY type, s`,
+      )
       .all(now) as { type: string; s: JobState; n: number }[];
     const out = new Map<string, Record<JobState, number>>();
     for (const r of rows) {
@@ -452,13 +481,15 @@ export class SqliteJobStore {
     return this.db.transaction(() => {
       let removed = 0;
       for (const [states, maxAge, keep] of [
-        [["completed", "cancelled"], policy.keepCompletedMs, policy.keepCompletedCount],
-        [["dead"], policy.keepDeadMs, policy.keepDeadCount],
+        [['completed', 'cancelled'], policy.keepCompletedMs, policy.keepCompletedCount],
+        [['dead'], policy.keepDeadMs, policy.keepDeadCount],
       ] as const) {
         const list = states.map((s) => `'${s}'`).join(', ');
         removed += this.db.prepare(`DELETE FROM jobs WHERE state IN (${list}) AND finished_at < ?`).run(now - maxAge).changes;
         removed += this.db
-          .prepare(`DELETE FROM jobs WHERE state IN (${list}) AND id NOT IN (SELECT id FROM jobs WHERE state IN (${list}) ORDER BY finished_at DESC LIMIT ?)`)
+          .prepare(
+            `DELETE FROM jobs WHERE state IN (${list}) AND id NOT IN (SELECT id FROM jobs WHERE state IN (${list}) ORDER BY finished_at DESC LIMIT ?)`,
+          )
           .run(keep).changes;
       }
       this.db.prepare('DELETE FROM job_effects WHERE at < ?').run(now - policy.keepDeadMs);

@@ -229,7 +229,10 @@ export class TieredCache implements Service {
    * Runs warm-up lists: keys already cached (any tier) cost no loader call. `onProgress` hears each
    * step (the `cache.warm` job turns it into job progress); `signal` stops between keys.
    */
-  async warm(namespace?: string, options: { onProgress?: (progress: WarmProgress) => void; signal?: AbortSignal } = {}): Promise<WarmProgress[]> {
+  async warm(
+    namespace?: string,
+    options: { onProgress?: (progress: WarmProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<WarmProgress[]> {
     const names = namespace === undefined ? [...this.#warmups.keys()] : [namespace];
     const results: WarmProgress[] = [];
     for (const name of names) {

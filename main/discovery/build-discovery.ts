@@ -43,7 +43,10 @@ export interface DiscoveryDeps {
 export function buildDiscovery(deps: DiscoveryDeps) {
   const registry = new ServiceRegistry(deps.db, deps.clock, deps.bus, deps.audit);
   const runners = new CheckRunners();
-  const sync = deps.redis === undefined || deps.redis === null ? null : new RedisSync(registry, deps.redis, deps.logger.child({ component: 'discovery-redis' }), deps.redisSync);
+  const sync =
+    deps.redis === undefined || deps.redis === null
+      ? null
+      : new RedisSync(registry, deps.redis, deps.logger.child({ component: 'discovery-redis' }), deps.redisSync);
   const checker = new HealthChecker(registry, runners, deps.clock, deps.logger.child({ component: 'health-checks' }), {
     ...deps.checker,
     ...(sync === null ? {} : { owns: (id: string) => sync.owns(id) }),
@@ -59,7 +62,10 @@ export function buildDiscovery(deps: DiscoveryDeps) {
     logger: deps.logger.child({ component: 'mdns' }),
   });
   balancer.onEjection((name, ejection) =>
-    deps.logger.warn({ service: name, instance: ejection.id, until: new Date(ejection.until).toISOString(), ejections: ejection.ejections }, 'outlier ejected'),
+    deps.logger.warn(
+      { service: name, instance: ejection.id, until: new Date(ejection.until).toISOString(), ejections: ejection.ejections },
+      'outlier ejected',
+    ),
   );
   return {
     registry,
@@ -78,7 +84,13 @@ export function buildDiscovery(deps: DiscoveryDeps) {
         read: () => registry.counts()[state],
       })),
     handlers: discoveryHandlers({ registry, balancer, stats, lan }),
-    gateway: gatewayPlugin({ registry, balancer, stats, logger: deps.logger.child({ component: 'gateway' }), ...(deps.gateway === undefined ? {} : { options: deps.gateway }) }),
+    gateway: gatewayPlugin({
+      registry,
+      balancer,
+      stats,
+      logger: deps.logger.child({ component: 'gateway' }),
+      ...(deps.gateway === undefined ? {} : { options: deps.gateway }),
+    }),
   };
 }
 

@@ -11,18 +11,22 @@ export function resolveChecks(defs: readonly CheckDefinition[], instance: { addr
   const seen = new Set<string>();
   return defs.map((def, index) => {
     const id = def.id ?? (defs.filter((d) => d.kind === def.kind).length > 1 ? `${def.kind}-${index + 1}` : def.kind);
-    if (seen.has(id)) throw new PhError('PH_DISCOVERY_CHECK_INVALID', `Two checks share the id ${JSON.stringify(id)}`, { field: `checks.${index}.id` });
+    if (seen.has(id))
+      throw new PhError('PH_DISCOVERY_CHECK_INVALID', `Two checks share the id ${JSON.stringify(id)}`, { field: `checks.${index}.id` });
     seen.add(id);
     if (def.kind === 'ttl' && def.ttlMs === undefined) {
       throw new PhError('PH_DISCOVERY_CHECK_INVALID', 'A TTL check needs ttlMs', { field: `checks.${index}.ttlMs` });
     }
     const host = def.host ?? instance.address;
-    const url = def.kind === 'http' ? (def.url ?? `http://${hostForUrl(host)}:${def.port ?? instance.port}${checkDefaults.httpPath}`) : null;
+    const url =
+      def.kind === 'http' ? (def.url ?? `http://${hostForUrl(host)}:${def.port ?? instance.port}${checkDefaults.httpPath}`) : null;
     if (url !== null) {
       try {
         new URL(url);
       } catch {
-        throw new PhError('PH_DISCOVERY_CHECK_INVALID', `The check URL ${JSON.stringify(url)} is not a URL`, { field: `checks.${index}.url` });
+        throw new PhError('PH_DISCOVERY_CHECK_INVALID', `The check URL ${JSON.stringify(url)} is not a URL`, {
+          field: `checks.${index}.url`,
+        });
       }
     }
     const ttlMs = def.ttlMs ?? checkDefaults.ttlMs;

@@ -32,16 +32,32 @@ export class CheckRunners {
       };
       const req = (secure ? httpsRequest : httpRequest)(
         url,
-        { method: check.method, agent: secure ? this.#https : this.#http, headers: { 'user-agent': 'pilothouse-health-check', accept: '*/*' } },
+        {
+          method: check.method,
+          agent: secure ? this.#https : this.#http,
+          headers: { 'user-agent': 'pilothouse-health-check', accept: '*/*' },
+        },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
           let size = 0;
           const done = (): void => {
             const code = res.statusCode ?? 0;
             const body = Buffer.concat(chunks).subarray(0, check.maxBodyBytes).toString('utf8');
-            const status = check.expectStatus !== null ? (code === check.expectStatus ? 'passing' : 'critical') : code >= 200 && code < 300 ? 'passing' : code === 429 ? 'warning' : 'critical';
+            const status =
+              check.expectStatus !== null
+                ? code === check.expectStatus
+                  ? 'passing'
+                  : 'critical'
+                : code >= 200 && code < 300
+                  ? 'passing'
+                  : code === 429
+                    ? 'warning'
+                    : 'critical';
             const took = Math.round(performance.now() - started);
-            finish({ status, output: `HTTP ${check.method} ${check.url}: ${code} ${res.statusMessage ?? ''} in ${took} ms${body === '' ? '' : `\n${body}`}` });
+            finish({
+              status,
+              output: `HTTP ${check.method} ${check.url}: ${code} ${res.statusMessage ?? ''} in ${took} ms${body === '' ? '' : `\n${body}`}`,
+            });
           };
           res.on('data', (chunk: Buffer) => {
             if (size < check.maxBodyBytes) chunks.push(chunk);
@@ -59,7 +75,9 @@ export class CheckRunners {
         finish({ status: 'critical', output: `HTTP ${check.method} ${check.url}: no answer within ${check.timeoutMs} ms` });
         req.destroy();
       }, check.timeoutMs);
-      req.on('error', (err: NodeJS.ErrnoException) => finish({ status: 'critical', output: `HTTP ${check.method} ${check.url}: ${err.code ?? err.message}` }));
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        finish({ status: 'critical', output: `HTTP ${check.method} ${check.url}: ${err.code ?? err.message}` }),
+      );
       req.end();
     });
   }
@@ -82,8 +100,14 @@ function tcp(check: ResolvedCheck): Promise<CheckResult> {
       socket.destroy();
       resolve(result);
     };
-    socket.setTimeout(check.timeoutMs, () => finish({ status: 'critical', output: `TCP connect ${target}: no answer within ${check.timeoutMs} ms` }));
-    socket.once('connect', () => finish({ status: 'passing', output: `TCP connect ${target}: connected in ${Math.round(performance.now() - started)} ms` }));
-    socket.once('error', (err: NodeJS.ErrnoException) => finish({ status: 'critical', output: `TCP connect ${target}: ${err.code ?? err.message}` }));
+    socket.setTimeout(check.timeoutMs, () =>
+      finish({ status: 'critical', output: `TCP connect ${target}: no answer within ${check.timeoutMs} ms` }),
+    );
+    socket.once('connect', () =>
+      finish({ status: 'passing', output: `TCP connect ${target}: connected in ${Math.round(performance.now() - started)} ms` }),
+    );
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      finish({ status: 'critical', output: `TCP connect ${target}: ${err.code ?? err.message}` }),
+    );
   });
 }

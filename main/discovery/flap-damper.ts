@@ -14,7 +14,11 @@ export interface DampedState {
  * Moving between warning and critical needs the failure count as well. TTL checks are not damped:
  * a missed heartbeat is already a long silence. Returns the new status.
  */
-export function applyResult(state: DampedState, result: CheckStatus, check: Pick<ResolvedCheck, 'kind' | 'successBeforePassing' | 'failuresBeforeCritical'>): CheckStatus {
+export function applyResult(
+  state: DampedState,
+  result: CheckStatus,
+  check: Pick<ResolvedCheck, 'kind' | 'successBeforePassing' | 'failuresBeforeCritical'>,
+): CheckStatus {
   if (check.kind === 'ttl' || result === state.status) {
     state.status = result;
     state.successes = 0;

@@ -13,7 +13,17 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 /** RFC 9110 idempotent methods: safe to send again to another instance. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /** Failures where the upstream never produced a response: the request can go elsewhere. */
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 const BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 /** Upstream bodies up to this size (by Content-Length) are buffered and sent in one write. */
 const SMALL_BODY_BYTES = 64 * 1024;
@@ -62,7 +72,10 @@ export function gatewayPlugin(deps: GatewayDeps) {
       const { service } = request.params as { service: string };
       const caller = request.caller as Caller | null;
       if (caller === null || !(callerHasScope(caller, 'gateway') || callerHasScope(caller, `gateway:${service}`))) {
-        throw new PhError('PH_DISCOVERY_SCOPE_REQUIRED', `Calling ${service} through the gateway needs a key with the gateway or gateway:${service} scope`);
+        throw new PhError(
+          'PH_DISCOVERY_SCOPE_REQUIRED',
+          `Calling ${service} through the gateway needs a key with the gateway or gateway:${service} scope`,
+        );
       }
       const raw = request.raw.url ?? '/';
       const prefix = `${GATEWAY_PREFIX}/${encodeURIComponent(service)}`;
@@ -73,7 +86,14 @@ export function gatewayPlugin(deps: GatewayDeps) {
       send(request, reply, service, path, hashKey, new Set());
     };
 
-    const send = (request: FastifyRequest, reply: FastifyReply, service: string, path: string, key: string | undefined, tried: Set<string>): void => {
+    const send = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      service: string,
+      path: string,
+      key: string | undefined,
+      tried: Set<string>,
+    ): void => {
       const target = deps.balancer.pick(service, { key, exclude: tried });
       tried.add(target.id);
       deps.balancer.begin(target);
@@ -85,7 +105,10 @@ export function gatewayPlugin(deps: GatewayDeps) {
         deps.balancer.end(target, outcome);
         deps.stats.record(target, performance.now() - started, outcome, error);
       };
-      const body = request.body instanceof Buffer && request.body.length > 0 && request.method !== 'GET' && request.method !== 'HEAD' ? request.body : undefined;
+      const body =
+        request.body instanceof Buffer && request.body.length > 0 && request.method !== 'GET' && request.method !== 'HEAD'
+          ? request.body
+          : undefined;
       void reply.from(`http://${hostPort(target)}${path}`, {
         ...(body === undefined ? {} : { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }),
         rewriteRequestHeaders: (_req, headers) => forwardingHeaders(request, headers, service),
@@ -117,8 +140,12 @@ export function gatewayPlugin(deps: GatewayDeps) {
           const failure =
             code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT'
               ? new PhError('PH_DISCOVERY_UPSTREAM_FAILED', `${target.id} did not answer in time`)
-              : new PhError('PH_DISCOVERY_UPSTREAM_FAILED', `${target.id} failed: ${code}`, { details: { instance: target.id, tried: [...tried] } });
-          void res.code(code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT' ? 504 : failure.status).send(failure.toBody());
+              : new PhError('PH_DISCOVERY_UPSTREAM_FAILED', `${target.id} failed: ${code}`, {
+                  details: { instance: target.id, tried: [...tried] },
+                });
+          void res
+            .code(code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT' ? 504 : failure.status)
+            .send(failure.toBody());
         },
       });
     };

@@ -108,7 +108,9 @@ export class LanDiscovery implements Service {
   }
 
   list(): DiscoveredService[] {
-    return [...this.#found.values()].map((f) => ({ ...f.service, adoptedAs: this.#adopted.get(f.service.fqdn) ?? null })).sort((a, b) => a.fqdn.localeCompare(b.fqdn));
+    return [...this.#found.values()]
+      .map((f) => ({ ...f.service, adoptedAs: this.#adopted.get(f.service.fqdn) ?? null }))
+      .sort((a, b) => a.fqdn.localeCompare(b.fqdn));
   }
 
   find(fqdn: string): DiscoveredService | undefined {
@@ -126,7 +128,8 @@ export class LanDiscovery implements Service {
     const previous = this.#found.get(s.fqdn);
     const addresses = [...new Set([...(s.addresses ?? []), ...(s.referer?.address === undefined ? [] : [s.referer.address])])];
     const txt: Record<string, string> = {};
-    for (const [k, v] of Object.entries((s.txt ?? {}) as Record<string, unknown>)) txt[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+    for (const [k, v] of Object.entries((s.txt ?? {}) as Record<string, unknown>))
+      txt[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
     this.#found.set(s.fqdn, {
       service: {
         fqdn: s.fqdn,

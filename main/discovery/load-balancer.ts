@@ -47,9 +47,15 @@ export class LoadBalancer {
         ? passing
         : passing.filter((t) => !state.outliers.isEjected(t.id, now) && exclude?.has(t.id) !== true);
     if (candidates.length === 0) {
-      throw new PhError('PH_DISCOVERY_NO_INSTANCE', passing.length === 0 ? `Service ${JSON.stringify(name)} has no passing instance` : `Every passing instance of ${JSON.stringify(name)} is ejected or already tried`, {
-        details: { service: name, passing: passing.length },
-      });
+      throw new PhError(
+        'PH_DISCOVERY_NO_INSTANCE',
+        passing.length === 0
+          ? `Service ${JSON.stringify(name)} has no passing instance`
+          : `Every passing instance of ${JSON.stringify(name)} is ejected or already tried`,
+        {
+          details: { service: name, passing: passing.length },
+        },
+      );
     }
     if (candidates.length === 1) return candidates[0] as Target;
     switch (this.registry.policy(name).strategy) {

@@ -72,7 +72,10 @@ export function discoveryHandlers({ registry, balancer, stats, lan }: DiscoveryH
     'services.discovered': () => ({ enabled: lan.enabled, services: lan.list() }),
     'services.adopt': (input) => {
       const found = lan.find(input.fqdn);
-      if (found === undefined) throw new PhError('PH_DISCOVERY_NOT_DISCOVERED', `No LAN service ${JSON.stringify(input.fqdn)} has been discovered`, { field: 'fqdn' });
+      if (found === undefined)
+        throw new PhError('PH_DISCOVERY_NOT_DISCOVERED', `No LAN service ${JSON.stringify(input.fqdn)} has been discovered`, {
+          field: 'fqdn',
+        });
       const address = input.address ?? found.addresses.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)) ?? found.addresses[0] ?? found.host;
       const name = input.name ?? (found.type.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'lan-service');
       const id = `lan-${found.fqdn}`.replace(/[^A-Za-z0-9._:@-]/g, '-').slice(0, 128);
@@ -82,7 +85,11 @@ export function discoveryHandlers({ registry, balancer, stats, lan }: DiscoveryH
         address,
         port: found.port,
         tags: ['lan', `mdns:${found.type}`],
-        meta: Object.fromEntries(Object.entries(found.txt).slice(0, 32).map(([k, v]) => [k.slice(0, 64), v.slice(0, 512)])),
+        meta: Object.fromEntries(
+          Object.entries(found.txt)
+            .slice(0, 32)
+            .map(([k, v]) => [k.slice(0, 64), v.slice(0, 512)]),
+        ),
         ...(found.txt.version !== undefined && /^\d+\.\d+\.\d+/.test(found.txt.version) ? { version: found.txt.version } : {}),
         checks: [input.check ?? { kind: 'tcp', intervalMs: 10_000 }],
       });

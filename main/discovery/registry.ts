@@ -158,20 +158,26 @@ export class ServiceRegistry {
   load(): void {
     const db = this.db;
     this.#stmts = {
-      upsert: db.prepare(`INSERT INTO discovery_instances (id, name, address, port, tags, meta, version, weight, checks, maintenance_reason, maintenance_since, registered_at, updated_at, last_heartbeat_at)
+      upsert:
+        db.prepare(`INSERT INTO discovery_instances (id, name, address, port, tags, meta, version, weight, checks, maintenance_reason, maintenance_since, registered_at, updated_at, last_heartbeat_at)
         VALUES (@id, @name, @address, @port, @tags, @meta, @version, @weight, @checks, @maintenance_reason, @maintenance_since, @registered_at, @updated_at, @last_heartbeat_at)
         ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, port = excluded.port, tags = excluded.tags, meta = excluded.meta,
           version = excluded.version, weight = excluded.weight, checks = excluded.checks, maintenance_reason = excluded.maintenance_reason,
           maintenance_since = excluded.maintenance_since, updated_at = excluded.updated_at, last_heartbeat_at = excluded.last_heartbeat_at`),
       remove: db.prepare('DELETE FROM discovery_instances WHERE id = ?'),
-      removeChecksExcept: db.prepare("DELETE FROM discovery_check_state WHERE instance_id = ? AND check_id NOT IN (SELECT value FROM json_each(?))"),
-      saveCheck: db.prepare(`INSERT INTO discovery_check_state (instance_id, check_id, status, output, checked_at, changed_at, critical_since)
+      removeChecksExcept: db.prepare(
+        'DELETE FROM discovery_check_state WHERE instance_id = ? AND check_id NOT IN (SELECT value FROM json_each(?))',
+      ),
+      saveCheck:
+        db.prepare(`INSERT INTO discovery_check_state (instance_id, check_id, status, output, checked_at, changed_at, critical_since)
         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id, check_id) DO UPDATE SET status = excluded.status, output = excluded.output,
           checked_at = excluded.checked_at, changed_at = excluded.changed_at, critical_since = excluded.critical_since`),
       history: db.prepare('INSERT INTO discovery_check_history (instance_id, check_id, at, status, output) VALUES (?, ?, ?, ?, ?)'),
       trimHistory: db.prepare(`DELETE FROM discovery_check_history WHERE instance_id = ? AND check_id = ? AND seq NOT IN
         (SELECT seq FROM discovery_check_history WHERE instance_id = ? AND check_id = ? ORDER BY seq DESC LIMIT ${HISTORY_PER_CHECK})`),
-      readHistory: db.prepare('SELECT at, status, output FROM discovery_check_history WHERE instance_id = ? AND check_id = ? ORDER BY seq DESC LIMIT ?'),
+      readHistory: db.prepare(
+        'SELECT at, status, output FROM discovery_check_history WHERE instance_id = ? AND check_id = ? ORDER BY seq DESC LIMIT ?',
+      ),
       change: db.prepare('INSERT INTO discovery_changes (at, kind, service, instance_id, detail) VALUES (?, ?, ?, ?, ?)'),
       trimChanges: db.prepare('DELETE FROM discovery_changes WHERE seq <= ?'),
       savePolicy: db.prepare(`INSERT INTO discovery_services (name, strategy, hash_header, outlier, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -218,8 +224,17 @@ export class ServiceRegistry {
       entry.state = stateOf(entry);
       this.#entries.set(entry.id, entry);
     }
-    for (const row of db.prepare('SELECT * FROM discovery_services').all() as { name: string; strategy: Strategy; hash_header: string | null; outlier: string }[]) {
-      this.#policies.set(row.name, { strategy: row.strategy, hashHeader: row.hash_header, outlier: { ...defaultPolicy.outlier, ...(JSON.parse(row.outlier) as Partial<OutlierPolicy>) } });
+    for (const row of db.prepare('SELECT * FROM discovery_services').all() as {
+      name: string;
+      strategy: Strategy;
+      hash_header: string | null;
+      outlier: string;
+    }[]) {
+      this.#policies.set(row.name, {
+        strategy: row.strategy,
+        hashHeader: row.hash_header,
+        outlier: { ...defaultPolicy.outlier, ...(JSON.parse(row.outlier) as Partial<OutlierPolicy>) },
+      });
     }
     this.#index = (db.prepare('SELECT coalesce(max(seq), 0) AS n FROM discovery_changes').get() as { n: number }).n;
     this.#closing = false;
@@ -252,7 +267,9 @@ export class ServiceRegistry {
 
   register(input: RegisterInput): Instance {
     if (input.version !== undefined && semver.valid(input.version) === null) {
-      throw new PhError('PH_DISCOVERY_BAD_VERSION', `${JSON.stringify(input.version)} is not a semantic version (like 1.4.2)`, { field: 'version' });
+      throw new PhError('PH_DISCOVERY_BAD_VERSION', `${JSON.stringify(input.version)} is not a semantic version (like 1.4.2)`, {
+        field: 'version',
+      });
     }
     const id = input.id ?? `${input.name}-${input.address}-${input.port}`;
     const existing = this.#entries.get(id);
@@ -285,7 +302,14 @@ export class ServiceRegistry {
         def.id,
         kept !== undefined && sameCheck(kept.def, def)
           ? kept
-          : { def, damp: { status: def.initialStatus, successes: 0, failures: 0 }, output: 'Not checked yet', checkedAt: null, changedAt: now, criticalSince: def.initialStatus === 'critical' ? now : null },
+          : {
+              def,
+              damp: { status: def.initialStatus, successes: 0, failures: 0 },
+              output: 'Not checked yet',
+              checkedAt: null,
+              changedAt: now,
+              criticalSince: def.initialStatus === 'critical' ? now : null,
+            },
       );
     }
     entry.state = stateOf(entry);
@@ -317,7 +341,8 @@ export class ServiceRegistry {
     })();
     this.#entries.delete(id);
     this.#invalidate(entry.name);
-    if (systemActor !== undefined) this.audit.append({ actor: systemActor, action: 'services.deregister', target: id, outcome: 'ok', detail: reason });
+    if (systemActor !== undefined)
+      this.audit.append({ actor: systemActor, action: 'services.deregister', target: id, outcome: 'ok', detail: reason });
     this.bus.publish('service.deregistered', { id, name: entry.name, reason, at: iso(this.clock.now()) });
     this.#emit({ kind: 'deregistered', id });
     this.#wake(entry.name);
@@ -379,7 +404,8 @@ export class ServiceRegistry {
 
   setMaintenance(id: string, enabled: boolean, reason?: string): Instance {
     const entry = this.#get(id);
-    if (enabled === (entry.maintenance !== null) && (!enabled || reason === undefined || reason === entry.maintenance?.reason)) return this.#toInstance(entry);
+    if (enabled === (entry.maintenance !== null) && (!enabled || reason === undefined || reason === entry.maintenance?.reason))
+      return this.#toInstance(entry);
     const now = this.clock.now();
     const previous = entry.state;
     entry.maintenance = enabled ? { reason: reason ?? 'Maintenance', since: now } : null;
@@ -423,7 +449,10 @@ export class ServiceRegistry {
 
   list(filter: InstanceFilter = {}): Instance[] {
     const match = matcher(filter);
-    return [...this.#entries.values()].filter(match).sort(byNameThenId).map((e) => this.#toInstance(e));
+    return [...this.#entries.values()]
+      .filter(match)
+      .sort(byNameThenId)
+      .map((e) => this.#toInstance(e));
   }
 
   summary(filter: InstanceFilter = {}): ServiceSummary[] {
@@ -441,7 +470,14 @@ export class ServiceRegistry {
         const counts = { passing: 0, warning: 0, critical: 0, maintenance: 0 };
         for (const e of list) counts[e.state] += 1;
         const versions = [...new Set(list.map((e) => e.version).filter((v): v is string => v !== null))].sort(semver.compare);
-        return { name, instances: list.length, counts, tags: [...new Set(list.flatMap((e) => e.tags))].sort(), versions, policy: this.policy(name) };
+        return {
+          name,
+          instances: list.length,
+          counts,
+          tags: [...new Set(list.flatMap((e) => e.tags))].sort(),
+          versions,
+          policy: this.policy(name),
+        };
       });
   }
 
@@ -522,12 +558,21 @@ export class ServiceRegistry {
 
   #get(id: string): Entry {
     const entry = this.#entries.get(id);
-    if (entry === undefined) throw new PhError('PH_DISCOVERY_NOT_FOUND', `There is no service instance with id ${JSON.stringify(id)}`, { field: 'id' });
+    if (entry === undefined)
+      throw new PhError('PH_DISCOVERY_NOT_FOUND', `There is no service instance with id ${JSON.stringify(id)}`, { field: 'id' });
     return entry;
   }
 
   #saveCheck(id: string, check: LiveCheck): void {
-    this.#s.saveCheck!.run(id, check.def.id, check.damp.status, check.output, check.checkedAt === null ? null : iso(check.checkedAt), iso(check.changedAt), check.criticalSince === null ? null : iso(check.criticalSince));
+    this.#s.saveCheck!.run(
+      id,
+      check.def.id,
+      check.damp.status,
+      check.output,
+      check.checkedAt === null ? null : iso(check.checkedAt),
+      iso(check.changedAt),
+      check.criticalSince === null ? null : iso(check.criticalSince),
+    );
   }
 
   #recordChange(kind: string, entry: Entry, detail: string | null): void {
@@ -627,7 +672,10 @@ export class ServiceRegistry {
     }
     entry.state = stateOf(entry);
     const definitionChanged = existing === undefined || fingerprint(existing) !== fingerprint(entry);
-    const statusChanged = existing === undefined || [...entry.checks.values()].some((c) => existing.checks.get(c.def.id)?.damp.status !== c.damp.status) || existing.maintenance?.reason !== entry.maintenance?.reason;
+    const statusChanged =
+      existing === undefined ||
+      [...entry.checks.values()].some((c) => existing.checks.get(c.def.id)?.damp.status !== c.damp.status) ||
+      existing.maintenance?.reason !== entry.maintenance?.reason;
     if (!definitionChanged && !statusChanged) {
       // Only output moved: keep it in memory, as for local results.
       for (const c of entry.checks.values()) {
@@ -660,7 +708,14 @@ export class ServiceRegistry {
       this.#emit({ kind: 'adopted', id: entry.id, checks: [...entry.checks.values()].map((c) => c.def) });
     }
     if (previous !== undefined && previous !== entry.state) {
-      this.bus.publish('service.health', { id: entry.id, name: entry.name, state: entry.state, previous, check: null, at: iso(this.clock.now()) });
+      this.bus.publish('service.health', {
+        id: entry.id,
+        name: entry.name,
+        state: entry.state,
+        previous,
+        check: null,
+        at: iso(this.clock.now()),
+      });
     }
     this.#wake(entry.name);
   }
@@ -702,7 +757,11 @@ export class ServiceRegistry {
           deregisterAfterMs: c.def.deregisterAfterMs,
         };
         if (historyLimit > 0) {
-          state.history = this.#s.readHistory!.all(entry.id, c.def.id, historyLimit) as { at: string; status: CheckStatus; output: string }[];
+          state.history = this.#s.readHistory!.all(entry.id, c.def.id, historyLimit) as {
+            at: string;
+            status: CheckStatus;
+            output: string;
+          }[];
         }
         return state;
       }),
@@ -721,7 +780,9 @@ function stateOf(entry: Entry): HealthState {
 function matcher(filter: InstanceFilter): (entry: Entry) => boolean {
   const range = filter.versionRange;
   if (range !== undefined && semver.validRange(range) === null) {
-    throw new PhError('PH_DISCOVERY_BAD_RANGE', `${JSON.stringify(range)} is not a semver range (like ^1.2 or >=2 <3)`, { field: 'versionRange' });
+    throw new PhError('PH_DISCOVERY_BAD_RANGE', `${JSON.stringify(range)} is not a semver range (like ^1.2 or >=2 <3)`, {
+      field: 'versionRange',
+    });
   }
   return (e) =>
     (filter.name === undefined || e.name === filter.name) &&
@@ -768,11 +829,27 @@ function snapshotOf(entry: Entry): InstanceSnapshot {
     registeredAt: entry.registeredAt,
     updatedAt: entry.updatedAt,
     lastHeartbeatAt: entry.lastHeartbeatAt,
-    checks: [...entry.checks.values()].map((c) => ({ id: c.def.id, status: c.damp.status, output: c.output, checkedAt: c.checkedAt, changedAt: c.changedAt, criticalSince: c.criticalSince })),
+    checks: [...entry.checks.values()].map((c) => ({
+      id: c.def.id,
+      status: c.damp.status,
+      output: c.output,
+      checkedAt: c.checkedAt,
+      changedAt: c.changedAt,
+      criticalSince: c.criticalSince,
+    })),
   };
 }
 
 /** What makes two registrations the same registration. */
 function fingerprint(entry: Entry): string {
-  return JSON.stringify([entry.name, entry.address, entry.port, entry.tags, entry.meta, entry.version, entry.weight, [...entry.checks.values()].map((c) => c.def)]);
+  return JSON.stringify([
+    entry.name,
+    entry.address,
+    entry.port,
+    entry.tags,
+    entry.meta,
+    entry.version,
+    entry.weight,
+    [...entry.checks.values()].map((c) => c.def),
+  ]);
 }

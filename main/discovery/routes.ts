@@ -19,14 +19,21 @@ export function discoveryRoutes(dispatcher: OperationDispatcher, registry?: { re
     dispatcher.call(name, input, request.caller as Caller) as Promise<OperationResult<N>>;
   const indexed = (reply: FastifyReply, index: number): void => void reply.header('x-registry-index', String(index));
 
-  const list = async (request: FastifyRequest, reply: FastifyReply): Promise<OperationResult<'services.list'> | OperationResult<'services.watch'>> => {
+  const list = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<OperationResult<'services.list'> | OperationResult<'services.watch'>> => {
     const q = request.query as Record<string, string | undefined>;
     const filter: Record<string, unknown> = {};
     for (const key of ['name', 'tag', 'state', 'versionRange'] as const) if (q[key] !== undefined && q[key] !== '') filter[key] = q[key];
     const result =
       q.index === undefined
         ? await call('services.list', filter, request)
-        : await call('services.watch', { ...filter, index: toInt(q.index), ...(q.waitMs === undefined ? {} : { waitMs: toInt(q.waitMs) }) }, request);
+        : await call(
+            'services.watch',
+            { ...filter, index: toInt(q.index), ...(q.waitMs === undefined ? {} : { waitMs: toInt(q.waitMs) }) },
+            request,
+          );
     indexed(reply, result.index);
     // A long-poll ended by shutdown: do not leave its keep-alive connection holding the server open.
     if (registry?.closing === true) void reply.header('connection', 'close');
@@ -93,10 +100,10 @@ export function discoveryRoutes(dispatcher: OperationDispatcher, registry?: { re
       tags: ['services'],
       versions: {
         v1: async (request, reply) => {
-          await call('services.heartbeat', { id: id(request), ...(bodyObject(request.body)) }, request);
+          await call('services.heartbeat', { id: id(request), ...bodyObject(request.body) }, request);
           return reply.code(204).send();
         },
-        v2: (request) => call('services.heartbeat', { id: id(request), ...(bodyObject(request.body)) }, request),
+        v2: (request) => call('services.heartbeat', { id: id(request), ...bodyObject(request.body) }, request),
       },
     },
     {

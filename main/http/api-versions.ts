@@ -19,9 +19,13 @@ function normalise(raw: string): string {
 }
 
 function unsupported(value: string): PhError {
-  return new PhError('PH_UNSUPPORTED_API_VERSION', `API version ${JSON.stringify(value)} is not supported; use one of ${apiVersions.join(', ')}`, {
-    details: { supported: apiVersions },
-  });
+  return new PhError(
+    'PH_UNSUPPORTED_API_VERSION',
+    `API version ${JSON.stringify(value)} is not supported; use one of ${apiVersions.join(', ')}`,
+    {
+      details: { supported: apiVersions },
+    },
+  );
 }
 
 /**

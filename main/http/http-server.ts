@@ -77,7 +77,10 @@ export class HttpServer implements Service {
   constructor(private readonly deps: HttpServerDeps) {
     this.app = Fastify({
       // Request lines at info would drown the log; errors and warnings still come through.
-      loggerInstance: deps.logger.child({ component: 'http' }, { level: deps.logger.levelVal > 40 ? deps.logger.level : 'warn' }) as FastifyBaseLogger,
+      loggerInstance: deps.logger.child(
+        { component: 'http' },
+        { level: deps.logger.levelVal > 40 ? deps.logger.level : 'warn' },
+      ) as FastifyBaseLogger,
       bodyLimit: BODY_LIMIT_BYTES,
       // Cache keys in REST paths may be up to 512 bytes; fastify's default of 100 would answer 414.
       routerOptions: { maxParamLength: 1024 },
@@ -126,7 +129,9 @@ export class HttpServer implements Service {
   }
 
   status(): { state: ServiceState; detail?: string } {
-    return this.#state === 'running' ? { state: 'running', detail: `listening on ${this.#address?.host}:${this.#address?.port}` } : { state: this.#state };
+    return this.#state === 'running'
+      ? { state: 'running', detail: `listening on ${this.#address?.host}:${this.#address?.port}` }
+      : { state: this.#state };
   }
 
   async #build(): Promise<void> {

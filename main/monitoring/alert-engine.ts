@@ -78,7 +78,12 @@ export class AlertEngine {
     return [...this.#states.entries()]
       .filter(([, s]) => s.state === 'pending' || s.state === 'firing')
       .map(([id, s]) => this.#alertOf(this.#rules.get(id) as AlertRule, s))
-      .sort((a, b) => Number(b.state === 'firing') - Number(a.state === 'firing') || rank[a.severity] - rank[b.severity] || a.ruleId.localeCompare(b.ruleId));
+      .sort(
+        (a, b) =>
+          Number(b.state === 'firing') - Number(a.state === 'firing') ||
+          rank[a.severity] - rank[b.severity] ||
+          a.ruleId.localeCompare(b.ruleId),
+      );
   }
 
   firing(): Alert[] {
@@ -91,7 +96,9 @@ export class AlertEngine {
 
   save(rule: AlertRule): AlertRule {
     const previous = this.#rules.get(rule.id);
-    this.db.prepare('INSERT INTO monitoring_alert_rules (id, rule) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule').run(rule.id, JSON.stringify(rule));
+    this.db
+      .prepare('INSERT INTO monitoring_alert_rules (id, rule) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule')
+      .run(rule.id, JSON.stringify(rule));
     this.#rules.set(rule.id, rule);
     // A changed condition starts over: a firing alert resolves and is judged afresh next tick.
     if (previous !== undefined && JSON.stringify(previous) !== JSON.stringify(rule)) this.#reset(rule.id, previous, 'rule changed');

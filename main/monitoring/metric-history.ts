@@ -61,7 +61,9 @@ export class MetricHistory {
     retention: Partial<RetentionOptions> = {},
   ) {
     this.retention = { ...defaultRetention, ...retention };
-    this.#insert = db.prepare('INSERT OR REPLACE INTO monitoring_samples (res, series, ts, avg, min, max, n) VALUES (10, ?, ?, ?, ?, ?, 1)');
+    this.#insert = db.prepare(
+      'INSERT OR REPLACE INTO monitoring_samples (res, series, ts, avg, min, max, n) VALUES (10, ?, ?, ?, ?, ?, 1)',
+    );
     this.#rollUp = db.prepare(`
       INSERT OR REPLACE INTO monitoring_samples (res, series, ts, avg, min, max, n)
       SELECT @to, series, (ts / CAST(@periodMs AS INTEGER)) * CAST(@periodMs AS INTEGER), sum(avg * n) / sum(n), min(min), max(max), sum(n)
@@ -122,7 +124,13 @@ export class MetricHistory {
          WHERE res = @res AND ts >= @from AND ts < @to AND series IN (${placeholders})
          GROUP BY series, t ORDER BY t`,
       )
-      .all({ step: stepMs, res: resolution, from: q.from, to: q.to, ...Object.fromEntries(q.series.map((name, i) => [`s${i}`, name])) }) as { series: string; t: number; avg: number; min: number; max: number }[];
+      .all({
+        step: stepMs,
+        res: resolution,
+        from: q.from,
+        to: q.to,
+        ...Object.fromEntries(q.series.map((name, i) => [`s${i}`, name])),
+      }) as { series: string; t: number; avg: number; min: number; max: number }[];
     const bySeries = new Map<string, HistoryPoint[]>(q.series.map((name) => [name, []]));
     for (const row of rows) bySeries.get(row.series)?.push({ t: row.t, avg: row.avg, min: row.min, max: row.max });
     return { from: q.from, to: q.to, stepMs, resolution, series: [...bySeries].map(([name, points]) => ({ name, points })) };

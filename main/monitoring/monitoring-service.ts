@@ -107,8 +107,18 @@ export class Monitoring implements Service {
     this.system.addDisk(label, path);
     this.health.register(diskProbe(label, path));
     const disk = () => this.system.last?.disks.find((d) => d.label === label) ?? null;
-    this.series.register({ name: `disk.${label}.used_ratio`, unit: 'ratio', help: `Share of the disk holding ${path} in use`, read: () => disk()?.usedRatio ?? null });
-    this.series.register({ name: `disk.${label}.free_bytes`, unit: 'bytes', help: `Free bytes on the disk holding ${path}`, read: () => disk()?.freeBytes ?? null });
+    this.series.register({
+      name: `disk.${label}.used_ratio`,
+      unit: 'ratio',
+      help: `Share of the disk holding ${path} in use`,
+      read: () => disk()?.usedRatio ?? null,
+    });
+    this.series.register({
+      name: `disk.${label}.free_bytes`,
+      unit: 'bytes',
+      help: `Free bytes on the disk holding ${path}`,
+      read: () => disk()?.freeBytes ?? null,
+    });
   }
 
   /** For `OperationDispatcher`'s observer: every console operation is timed under `op:<name>`. */
@@ -160,7 +170,10 @@ export class Monitoring implements Service {
       this.timings.onSlowCall((call) => this.metrics.slowCallsTotal.inc({ name: call.name })),
     );
     await this.health.checkAll();
-    this.#sampleTimer = setInterval(() => void this.tick().catch((err: unknown) => this.deps.logger.warn({ err }, 'monitoring tick failed')), this.options.sampleIntervalMs);
+    this.#sampleTimer = setInterval(
+      () => void this.tick().catch((err: unknown) => this.deps.logger.warn({ err }, 'monitoring tick failed')),
+      this.options.sampleIntervalMs,
+    );
     this.#sampleTimer.unref();
     this.#healthTimer = setInterval(() => void this.health.checkAll(), this.options.healthIntervalMs);
     this.#healthTimer.unref();
@@ -250,17 +263,42 @@ export class Monitoring implements Service {
   #registerOwnSeries(): void {
     const sys = () => this.system.last;
     const own: MetricSeries[] = [
-      { name: 'http.requests_per_second', unit: 'req/s', help: 'HTTP requests answered per second', read: () => this.#httpTick.requestsPerSecond },
-      { name: 'http.error_ratio', unit: 'ratio', help: 'Share of HTTP requests answered with a 5xx (no data under 10 requests)', read: () => this.#httpTick.errorRatio },
+      {
+        name: 'http.requests_per_second',
+        unit: 'req/s',
+        help: 'HTTP requests answered per second',
+        read: () => this.#httpTick.requestsPerSecond,
+      },
+      {
+        name: 'http.error_ratio',
+        unit: 'ratio',
+        help: 'Share of HTTP requests answered with a 5xx (no data under 10 requests)',
+        read: () => this.#httpTick.errorRatio,
+      },
       { name: 'http.latency_p50_ms', unit: 'ms', help: 'Median HTTP response time', read: () => this.#httpTick.p50Ms },
       { name: 'http.latency_p95_ms', unit: 'ms', help: '95th percentile HTTP response time', read: () => this.#httpTick.p95Ms },
       { name: 'system.cpu_percent', unit: '%', help: 'Process CPU, 100 = one core', read: () => sys()?.cpuPercent ?? null },
       { name: 'system.rss_bytes', unit: 'bytes', help: 'Resident memory of the process', read: () => sys()?.rssBytes ?? null },
       { name: 'system.heap_used_bytes', unit: 'bytes', help: 'JavaScript heap in use', read: () => sys()?.heapUsedBytes ?? null },
-      { name: 'system.eventloop_delay_p99_ms', unit: 'ms', help: '99th percentile event-loop delay', read: () => sys()?.eventLoopDelayP99Ms ?? null },
-      { name: 'system.eventloop_utilization', unit: 'ratio', help: 'Share of time the event loop was busy', read: () => sys()?.eventLoopUtilization ?? null },
+      {
+        name: 'system.eventloop_delay_p99_ms',
+        unit: 'ms',
+        help: '99th percentile event-loop delay',
+        read: () => sys()?.eventLoopDelayP99Ms ?? null,
+      },
+      {
+        name: 'system.eventloop_utilization',
+        unit: 'ratio',
+        help: 'Share of time the event loop was busy',
+        read: () => sys()?.eventLoopUtilization ?? null,
+      },
       { name: 'system.gc_pause_ms', unit: 'ms', help: 'Total GC pause time in the interval', read: () => sys()?.gcPauseTotalMs ?? null },
-      { name: 'system.active_handles', unit: 'count', help: 'Active handles and requests (sockets, timers, files)', read: () => sys()?.activeHandles ?? null },
+      {
+        name: 'system.active_handles',
+        unit: 'count',
+        help: 'Active handles and requests (sockets, timers, files)',
+        read: () => sys()?.activeHandles ?? null,
+      },
       {
         name: 'dependencies.down',
         unit: 'count',
@@ -273,7 +311,12 @@ export class Monitoring implements Service {
 
   #registerRedis(client: Redis): void {
     this.health.register(redisProbe(client));
-    this.series.register({ name: 'redis.up', unit: 'bool', help: '1 when Redis is connected, else 0', read: () => (client.status === 'ready' ? 1 : 0) });
+    this.series.register({
+      name: 'redis.up',
+      unit: 'bool',
+      help: '1 when Redis is connected, else 0',
+      read: () => (client.status === 'ready' ? 1 : 0),
+    });
     this.series.register({
       name: 'redis.ping_ms',
       unit: 'ms',
@@ -288,10 +331,15 @@ export class Monitoring implements Service {
   #registerPrometheus(): void {
     const m = this.metrics;
     m.gauge('pilothouse_dependency_up', 'Whether a dependency answers its probe (1) or not (0)', ['dependency'], () =>
-      this.health.list().filter((d) => d.status !== 'unknown').map((d) => [{ dependency: d.name }, d.status === 'down' ? 0 : 1]),
+      this.health
+        .list()
+        .filter((d) => d.status !== 'unknown')
+        .map((d) => [{ dependency: d.name }, d.status === 'down' ? 0 : 1]),
     );
     m.gauge('pilothouse_dependency_probe_duration_seconds', 'How long the last probe of a dependency took', ['dependency'], () =>
-      this.health.list().flatMap((d) => (d.latencyMs === null ? [] : [[{ dependency: d.name }, d.latencyMs / 1000] as [{ dependency: string }, number]])),
+      this.health
+        .list()
+        .flatMap((d) => (d.latencyMs === null ? [] : [[{ dependency: d.name }, d.latencyMs / 1000] as [{ dependency: string }, number]])),
     );
     m.gauge('pilothouse_alert_firing', 'Whether an alert rule is firing (1) or not (0)', ['alert', 'severity'], () =>
       this.alerts.rules().map((r) => [{ alert: r.id, severity: r.severity }, this.alerts.stateOf(r.id) === 'firing' ? 1 : 0]),

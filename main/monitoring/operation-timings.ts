@@ -44,10 +44,22 @@ export type TimingScope = 'window' | 'total';
 const HIGHEST_US = 3_600_000_000;
 /** Slots take every write: flat 32-bit counts (14 KiB each), the fastest to record into. */
 const newHistogram = (): Histogram =>
-  build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 2, bitBucketSize: 32, autoResize: false });
+  build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_US,
+    numberOfSignificantValueDigits: 2,
+    bitBucketSize: 32,
+    autoResize: false,
+  });
 /** Totals are only added to when a slot retires: packed counts, a few hundred bytes for most names. */
 const newPackedHistogram = (): Histogram =>
-  build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_US, numberOfSignificantValueDigits: 2, bitBucketSize: 'packed', autoResize: false });
+  build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_US,
+    numberOfSignificantValueDigits: 2,
+    bitBucketSize: 'packed',
+    autoResize: false,
+  });
 
 interface Slot {
   /** Which slot period this holds (floor(now / slotMs)); -1 when empty. */

@@ -40,7 +40,11 @@ export function monitoringHandlers(monitoring: Monitoring, now: () => number): H
       const scope = input.scope ?? 'window';
       const stats = monitoring.timings.stats(scope);
       const overview = monitoring.overview();
-      const top = (key: 'p99Ms' | 'count' | 'errors') => stats.filter((s) => s[key] > 0).sort((a, b) => b[key] - a[key]).slice(0, 5);
+      const top = (key: 'p99Ms' | 'count' | 'errors') =>
+        stats
+          .filter((s) => s[key] > 0)
+          .sort((a, b) => b[key] - a[key])
+          .slice(0, 5);
       return {
         scope,
         windowSeconds: monitoring.timings.windowSeconds,
@@ -53,13 +57,17 @@ export function monitoringHandlers(monitoring: Monitoring, now: () => number): H
       };
     },
     'monitoring.thresholds.set': (input) => ({ name: input.name, slowMs: monitoring.timings.setThreshold(input.name, input.slowMs) }),
-    'monitoring.health': async (input) => ({ dependencies: input.refresh === true ? await monitoring.health.checkAll() : monitoring.health.list() }),
+    'monitoring.health': async (input) => ({
+      dependencies: input.refresh === true ? await monitoring.health.checkAll() : monitoring.health.list(),
+    }),
     'monitoring.system': () => ({ system: monitoring.system.last }),
     'monitoring.series': () => ({ series: monitoring.series.list() }),
     'monitoring.history': (input) => {
       const r = range(now(), input.from, input.to, HOUR);
       const stepMs = (input.stepSeconds ?? Math.max(1, Math.ceil((r.to - r.from) / DEFAULT_POINTS / 1000))) * 1000;
-      const result = monitoring.history.query({ series: input.series, from: r.from, to: r.to, stepMs }, (name) => monitoring.series.has(name));
+      const result = monitoring.history.query({ series: input.series, from: r.from, to: r.to, stepMs }, (name) =>
+        monitoring.series.has(name),
+      );
       return {
         from: result.from,
         to: result.to,
@@ -73,9 +81,13 @@ export function monitoringHandlers(monitoring: Monitoring, now: () => number): H
     'monitoring.alerts.save': (input) => {
       const existing = monitoring.alerts.rules().find((r) => r.id === input.rule.id);
       if (!monitoring.series.has(input.rule.metric) && existing?.metric !== input.rule.metric) {
-        throw new PhError('PH_MONITORING_UNKNOWN_SERIES', `There is no series named ${JSON.stringify(input.rule.metric)}; monitoring.series lists them`, {
-          field: 'rule.metric',
-        });
+        throw new PhError(
+          'PH_MONITORING_UNKNOWN_SERIES',
+          `There is no series named ${JSON.stringify(input.rule.metric)}; monitoring.series lists them`,
+          {
+            field: 'rule.metric',
+          },
+        );
       }
       return { rule: monitoring.alerts.save(input.rule) };
     },
@@ -86,7 +98,10 @@ export function monitoringHandlers(monitoring: Monitoring, now: () => number): H
     'monitoring.usage': (input) => usageReport(input),
     'monitoring.usage.export': (input) => {
       const report = usageReport(input);
-      const stamp = `${new Date(report.from).toISOString().slice(0, 16)}_${new Date(report.to).toISOString().slice(0, 16)}`.replaceAll(':', '');
+      const stamp = `${new Date(report.from).toISOString().slice(0, 16)}_${new Date(report.to).toISOString().slice(0, 16)}`.replaceAll(
+        ':',
+        '',
+      );
       if (input.format === 'csv') {
         return { filename: `pilothouse-usage_${stamp}.csv`, contentType: 'text/csv; charset=utf-8', content: usageToCsv(report.rows) };
       }
@@ -144,9 +159,11 @@ export function monitoringRoutes(monitoring: Monitoring, now: () => number): Ver
         v2: async (request) => {
           const q = request.query as Record<string, unknown>;
           const series = typeof q.series === 'string' ? q.series.split(',').filter((x) => x !== '') : [];
-          if (series.length === 0 || series.length > 20) throw new PhError('PH_INVALID_INPUT', 'series is a comma-separated list of 1 to 20 names', { field: 'series' });
+          if (series.length === 0 || series.length > 20)
+            throw new PhError('PH_INVALID_INPUT', 'series is a comma-separated list of 1 to 20 names', { field: 'series' });
           const step = int(q.step);
-          if (step === 0 || (step !== undefined && step > 86_400)) throw new PhError('PH_INVALID_INPUT', 'step is 1 to 86400 seconds', { field: 'step' });
+          if (step === 0 || (step !== undefined && step > 86_400))
+            throw new PhError('PH_INVALID_INPUT', 'step is 1 to 86400 seconds', { field: 'step' });
           return handlers['monitoring.history']({ series, from: int(q.from), to: int(q.to), stepSeconds: step }, request.caller as never);
         },
       },

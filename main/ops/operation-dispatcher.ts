@@ -1,13 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { PhError } from '../../contract/errors';
-import {
-  isOperationName,
-  operations,
-  type OperationInput,
-  type OperationName,
-  type OperationResult,
-} from '../../contract/operations';
+import { isOperationName, operations, type OperationInput, type OperationName, type OperationResult } from '../../contract/operations';
 import { roleAllows } from '../../contract/roles';
 import type { AuditLog } from '../security/audit-log';
 import type { Caller } from '../security/caller';

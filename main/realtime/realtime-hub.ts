@@ -750,7 +750,9 @@ export class RealtimeHub implements Service {
       // This node is always live to itself; a report it wrote a while ago under load must not hide it.
       byNode: [
         { node: this.node, connections: this.#connections.size, at: now },
-        ...nodes.filter((n) => n.node !== this.node && now - n.at < stale).map((n) => ({ node: n.node, connections: n.connections, at: n.at })),
+        ...nodes
+          .filter((n) => n.node !== this.node && now - n.at < stale)
+          .map((n) => ({ node: n.node, connections: n.connections, at: n.at })),
       ],
       rooms,
       presence,

@@ -47,29 +47,30 @@ export class AuditLog {
   ) {}
 
   append(record: AuditRecord): AuditEntry {
-    const entry = this.db.transaction(() => {
-      const last = this.db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as
-        | { seq: number; hash: string }
-        | undefined;
-      const row = {
-        seq: (last?.seq ?? 0) + 1,
-        at: new Date(this.clock.now()).toISOString(),
-        actor: record.actor,
-        action: record.action,
-        target: record.target ?? null,
-        outcome: record.outcome,
-        detail: record.detail ?? null,
-      };
-      const prev = last?.hash ?? GENESIS;
-      const hash = chainHash(prev, row);
-      this.db
-        .prepare(
-          `INSERT INTO audit_log (seq, at, actor, action, target, outcome, detail, prev_hash, hash)
+    const entry = this.db
+      .transaction(() => {
+        const last = this.db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as
+          { seq: number; hash: string } | undefined;
+        const row = {
+          seq: (last?.seq ?? 0) + 1,
+          at: new Date(this.clock.now()).toISOString(),
+          actor: record.actor,
+          action: record.action,
+          target: record.target ?? null,
+          outcome: record.outcome,
+          detail: record.detail ?? null,
+        };
+        const prev = last?.hash ?? GENESIS;
+        const hash = chainHash(prev, row);
+        this.db
+          .prepare(
+            `INSERT INTO audit_log (seq, at, actor, action, target, outcome, detail, prev_hash, hash)
            VALUES (@seq, @at, @actor, @action, @target, @outcome, @detail, @prev, @hash)`,
-        )
-        .run({ ...row, prev, hash });
-      return { ...row, hash };
-    }).immediate();
+          )
+          .run({ ...row, prev, hash });
+        return { ...row, hash };
+      })
+      .immediate();
     for (const listener of this.#listeners) listener(entry);
     return entry;
   }

@@ -2,7 +2,10 @@ import type { HandlersFor } from '../ops/operation-dispatcher';
 import type { ApiKeyStore } from './api-keys';
 import type { AuditLog } from './audit-log';
 
-export function securityHandlers(keys: ApiKeyStore, audit: AuditLog): HandlersFor<'keys.list' | 'keys.create' | 'keys.revoke' | 'audit.list'> {
+export function securityHandlers(
+  keys: ApiKeyStore,
+  audit: AuditLog,
+): HandlersFor<'keys.list' | 'keys.create' | 'keys.revoke' | 'audit.list'> {
   return {
     'keys.list': (input) => ({ keys: keys.list(input.includeRevoked ?? false) }),
     'keys.create': (input, caller) => keys.create(input, caller.actor),

@@ -33,7 +33,11 @@ export function App() {
         <ul>
           {views.map((view) => (
             <li key={view.id}>
-              <a href={`#/${view.id}`} className={view.id === viewId ? 'active' : undefined} aria-current={view.id === viewId ? 'page' : undefined}>
+              <a
+                href={`#/${view.id}`}
+                className={view.id === viewId ? 'active' : undefined}
+                aria-current={view.id === viewId ? 'page' : undefined}
+              >
                 {view.label}
               </a>
             </li>

@@ -33,10 +33,20 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: SignedIn) => void
         <h1>
           <span className="logo">⎈</span> Pilothouse
         </h1>
-        <p className="muted">Sign in with an API key. On first start, the admin key is in <code>admin.key</code> in the data directory.</p>
+        <p className="muted">
+          Sign in with an API key. On first start, the admin key is in <code>admin.key</code> in the data directory.
+        </p>
         <label>
           API key
-          <input type="password" value={key} onChange={(e) => setKey(e.target.value)} placeholder="ph_…" autoFocus required autoComplete="off" />
+          <input
+            type="password"
+            value={key}
+            onChange={(e) => setKey(e.target.value)}
+            placeholder="ph_…"
+            autoFocus
+            required
+            autoComplete="off"
+          />
         </label>
         {error !== null && (
           <div className="error-banner" role="alert">

@@ -56,50 +56,65 @@ describe('prune (mark and sweep) over random schedules and retention rules', () 
 
   it('never deletes a page a kept snapshot needs, and leaves no page that none needs', async () => {
     await fc.assert(
-      fc.asyncProperty(scheduleArb, fc.constantFrom(0, 0.25, 1), fc.constantFrom(600, 4096), async (rounds, repackThreshold, packTargetBytes) => {
-        const dir = tempDir('ph-prune-');
-        const repo = new PageRepository(join(dir.path, 'repo'), workers, { repackThreshold, packTargetBytes });
-        repo.open();
-        try {
-          let clock = t0;
-          const expected = new Map<string, string>(); // snapshot id -> image hash
-          for (const round of rounds) {
-            for (const s of round.snapshots) {
-              clock += s.hoursLater * 3_600_000;
-              const file = join(dir.path, `img-${clock}`);
-              const bytes = image(s.pages);
-              writeFileSync(file, bytes);
-              const { manifest } = await storeImage(repo, file, { sourceId: s.source, sourceName: s.source, capturedAt: clock, trigger: 'schedule' });
-              expected.set(manifest.id, createHash('sha256').update(bytes).digest('hex'));
+      fc.asyncProperty(
+        scheduleArb,
+        fc.constantFrom(0, 0.25, 1),
+        fc.constantFrom(600, 4096),
+        async (rounds, repackThreshold, packTargetBytes) => {
+          const dir = tempDir('ph-prune-');
+          const repo = new PageRepository(join(dir.path, 'repo'), workers, { repackThreshold, packTargetBytes });
+          repo.open();
+          try {
+            let clock = t0;
+            const expected = new Map<string, string>(); // snapshot id -> image hash
+            for (const round of rounds) {
+              for (const s of round.snapshots) {
+                clock += s.hoursLater * 3_600_000;
+                const file = join(dir.path, `img-${clock}`);
+                const bytes = image(s.pages);
+                writeFileSync(file, bytes);
+                const { manifest } = await storeImage(repo, file, {
+                  sourceId: s.source,
+                  sourceName: s.source,
+                  capturedAt: clock,
+                  trigger: 'schedule',
+                });
+                expected.set(manifest.id, createHash('sha256').update(bytes).digest('hex'));
+              }
+              const policies: Record<string, RetentionPolicy> = { a: round.a, b: round.b };
+              const before = repo.listManifests();
+              const { removed, kept } = await pruneRepository(repo, (src) => policies[src] ?? {}, clock);
+              // Exactly what the rules keep, per source.
+              const want = new Set<string>();
+              for (const src of ['a', 'b'])
+                selectKept(
+                  before.filter((h) => h.sourceId === src),
+                  policies[src] ?? {},
+                  clock,
+                ).forEach((id) => want.add(id));
+              expect(new Set(kept)).toEqual(want);
+              for (const id of removed) expected.delete(id);
+              // Every kept snapshot rebuilds with every page intact and the right image hash.
+              for (const id of kept) {
+                const out = join(dir.path, `check-${id}`);
+                const { badPages } = await reassemble(repo, repo.readManifest(id), out);
+                expect(badPages).toEqual([]);
+                expect(await workers.hashFile(out)).toBe(expected.get(id));
+              }
+              // And no page is left that no kept snapshot names (rows of dead pages are gone from the index).
+              const live = new Set<string>();
+              for (const id of kept) {
+                const m = repo.readManifest(id);
+                for (let i = 0; i < m.pageCount; i += 1) live.add(m.pages.subarray(i * 32, i * 32 + 32).toString('hex'));
+              }
+              expect(repo.stats().pages).toBe(live.size);
             }
-            const policies: Record<string, RetentionPolicy> = { a: round.a, b: round.b };
-            const before = repo.listManifests();
-            const { removed, kept } = await pruneRepository(repo, (src) => policies[src] ?? {}, clock);
-            // Exactly what the rules keep, per source.
-            const want = new Set<string>();
-            for (const src of ['a', 'b']) selectKept(before.filter((h) => h.sourceId === src), policies[src] ?? {}, clock).forEach((id) => want.add(id));
-            expect(new Set(kept)).toEqual(want);
-            for (const id of removed) expected.delete(id);
-            // Every kept snapshot rebuilds with every page intact and the right image hash.
-            for (const id of kept) {
-              const out = join(dir.path, `check-${id}`);
-              const { badPages } = await reassemble(repo, repo.readManifest(id), out);
-              expect(badPages).toEqual([]);
-              expect(await workers.hashFile(out)).toBe(expected.get(id));
-            }
-            // And no page is left that no kept snapshot names (rows of dead pages are gone from the index).
-            const live = new Set<string>();
-            for (const id of kept) {
-              const m = repo.readManifest(id);
-              for (let i = 0; i < m.pageCount; i += 1) live.add(m.pages.subarray(i * 32, i * 32 + 32).toString('hex'));
-            }
-            expect(repo.stats().pages).toBe(live.size);
+          } finally {
+            repo.close();
+            dir.remove();
           }
-        } finally {
-          repo.close();
-          dir.remove();
-        }
-      }),
+        },
+      ),
       { numRuns: 20 },
     );
   }, 120_000);

@@ -48,16 +48,20 @@ describe('retention rules', () => {
       { requiredKeys: [] },
     );
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: now - 90 * DAY, max: now }), { minLength: 1, maxLength: 40 }), policy, (times, p: RetentionPolicy) => {
-        const list = snaps(times);
-        const kept = selectKept(list, p, now);
-        const newest = [...list].sort((a, b) => b.capturedAt - a.capturedAt || b.id.localeCompare(a.id))[0];
-        const anyRule = Object.values(p).some((n) => (n as number) > 0);
-        if (anyRule || Object.keys(p).length === 0) expect(kept.has(newest!.id)).toBe(true);
-        if (!anyRule) return; // no rule means keep everything, which no rule set can grow past
-        const grown = selectKept(list, { ...p, keepLast: (p.keepLast ?? 0) + 1 }, now);
-        for (const id of kept) expect(grown.has(id)).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: now - 90 * DAY, max: now }), { minLength: 1, maxLength: 40 }),
+        policy,
+        (times, p: RetentionPolicy) => {
+          const list = snaps(times);
+          const kept = selectKept(list, p, now);
+          const newest = [...list].sort((a, b) => b.capturedAt - a.capturedAt || b.id.localeCompare(a.id))[0];
+          const anyRule = Object.values(p).some((n) => (n as number) > 0);
+          if (anyRule || Object.keys(p).length === 0) expect(kept.has(newest!.id)).toBe(true);
+          if (!anyRule) return; // no rule means keep everything, which no rule set can grow past
+          const grown = selectKept(list, { ...p, keepLast: (p.keepLast ?? 0) + 1 }, now);
+          for (const id of kept) expect(grown.has(id)).toBe(true);
+        },
+      ),
       { numRuns: 200 },
     );
   });

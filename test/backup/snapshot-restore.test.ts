@@ -89,7 +89,9 @@ describe('backup snapshots, verify and restore', () => {
     expect(v.badPages).toContain(7);
     expect(v.imageHashOk).toBe(false);
     const target = join(fx.dir, 'flip-restored.db');
-    await expect(fx.service.restore({ snapshotId: snap.id, targetPath: target })).rejects.toMatchObject({ code: 'PH_BACKUP_VERIFY_FAILED' });
+    await expect(fx.service.restore({ snapshotId: snap.id, targetPath: target })).rejects.toMatchObject({
+      code: 'PH_BACKUP_VERIFY_FAILED',
+    });
     expect(existsSync(target)).toBe(false);
     expect(fx.service.history().restores[0]).toMatchObject({ snapshotId: snap.id, ok: false });
   });
@@ -151,16 +153,20 @@ describe('backup snapshots, verify and restore', () => {
       counts.push(rowsOf(path).length);
       makeDatabase(path, 10).close();
     }
-    const plan = fx.service.planRestore({ sourceId: source.id, at: new Date(t0 + 90_000).toISOString(), targetPath: join(fx.dir, 'pitr-1.db') });
+    const plan = fx.service.planRestore({
+      sourceId: source.id,
+      at: new Date(t0 + 90_000).toISOString(),
+      targetPath: join(fx.dir, 'pitr-1.db'),
+    });
     expect(plan.snapshot.capturedAt).toBe(new Date(t0 + 60_000).toISOString());
     expect(plan.safetySnapshot).toBe(false);
     await fx.service.restore({ sourceId: source.id, at: new Date(t0 + 90_000).toISOString(), targetPath: join(fx.dir, 'pitr-1.db') });
     expect(rowsOf(join(fx.dir, 'pitr-1.db'))).toHaveLength(counts[1] as number);
     await fx.service.restore({ sourceId: source.id, at: new Date(t0 + 120_000).toISOString(), targetPath: join(fx.dir, 'pitr-2.db') });
     expect(rowsOf(join(fx.dir, 'pitr-2.db'))).toHaveLength(counts[2] as number);
-    expect(() => fx.service.planRestore({ sourceId: source.id, at: new Date(t0 - 1).toISOString(), targetPath: join(fx.dir, 'x.db') })).toThrow(
-      expect.objectContaining({ code: 'PH_BACKUP_NO_SNAPSHOT' }),
-    );
+    expect(() =>
+      fx.service.planRestore({ sourceId: source.id, at: new Date(t0 - 1).toISOString(), targetPath: join(fx.dir, 'x.db') }),
+    ).toThrow(expect.objectContaining({ code: 'PH_BACKUP_NO_SNAPSHOT' }));
     db.close();
   });
 

@@ -22,7 +22,14 @@ describe('backup sources', () => {
     const path = join(fx.dir, 'good.db');
     makeDatabase(path, 5).close();
     const s = fx.service.registerSource({ name: 'good', path, schedule: '0 2 * * *', retention: { keepLast: 3, keepWithin: '2d' } });
-    expect(s).toMatchObject({ name: 'good', path, kind: 'file', schedule: '0 2 * * *', retention: { keepLast: 3, keepWithin: '2d' }, snapshots: 0 });
+    expect(s).toMatchObject({
+      name: 'good',
+      path,
+      kind: 'file',
+      schedule: '0 2 * * *',
+      retention: { keepLast: 3, keepWithin: '2d' },
+      snapshots: 0,
+    });
     expect(s.nextRunAt).not.toBeNull();
   });
 
@@ -63,7 +70,9 @@ describe('backup sources', () => {
     const before = count();
     const other = join(fx.dir, 'other.db');
     makeDatabase(other, 1).close();
-    expect(() => fx.service.registerSource({ name: 'dup', path: other })).toThrow(expect.objectContaining({ code: 'PH_BACKUP_SOURCE_EXISTS' }));
+    expect(() => fx.service.registerSource({ name: 'dup', path: other })).toThrow(
+      expect.objectContaining({ code: 'PH_BACKUP_SOURCE_EXISTS' }),
+    );
     expect(() => fx.service.registerSource({ name: 'dup2', path })).toThrow(expect.objectContaining({ code: 'PH_BACKUP_SOURCE_EXISTS' }));
     expect(() => fx.service.registerSource({ name: 'cron', path: other, schedule: 'every tuesday' })).toThrow(
       expect.objectContaining({ code: 'PH_BACKUP_SCHEDULE_INVALID' }),
@@ -93,7 +102,7 @@ describe('backup sources', () => {
     const s = fx.service.registerSource({ name: 'later-locked', path });
     const db = new BetterSqlite3(path);
     db.pragma('journal_mode = DELETE');
-    db.exec('BEGIN EXCLUSIVE; INSERT INTO t (v) VALUES (x\'00\')');
+    db.exec("BEGIN EXCLUSIVE; INSERT INTO t (v) VALUES (x'00')");
     await expect(fx.service.snapshot(s.id)).rejects.toMatchObject({ code: 'PH_BACKUP_SOURCE_LOCKED' });
     db.exec('ROLLBACK');
     db.close();

@@ -166,8 +166,12 @@ describe('batches', () => {
   it('resumes an interrupted non-atomic batch after restart without re-applying what committed', async () => {
     // Simulate a crash after op 0 committed: the batch row and op rows exist, op 1 and 2 pending.
     const spec = batch().nonAtomic().create('item', { n: 1 }, 'a').create('item', { n: 2 }, 'b').create('item', { n: 3 }, 'c').toJSON();
-    t.db.prepare("INSERT INTO batches (id, mode, status, spec, created_at) VALUES ('b1', 'non-atomic', 'running', ?, 0)").run(JSON.stringify(spec));
-    t.db.prepare("INSERT INTO batch_ops (batch_id, idx, status) VALUES ('b1', 0, 'succeeded'), ('b1', 1, 'pending'), ('b1', 2, 'pending')").run();
+    t.db
+      .prepare("INSERT INTO batches (id, mode, status, spec, created_at) VALUES ('b1', 'non-atomic', 'running', ?, 0)")
+      .run(JSON.stringify(spec));
+    t.db
+      .prepare("INSERT INTO batch_ops (batch_id, idx, status) VALUES ('b1', 0, 'succeeded'), ('b1', 1, 'pending'), ('b1', 2, 'pending')")
+      .run();
     t.db.prepare('INSERT INTO items (id, n) VALUES (?, ?)').run('a', 1);
     expect(engine.get('b1').status).toBe('running');
     const [report] = await engine.resumeInterrupted();
@@ -178,7 +182,11 @@ describe('batches', () => {
   });
 
   it('the JSON form and the builder describe the same batch', () => {
-    const json = batch().nonAtomic({ continueOnError: false }).create('record', { collection: 'c', a: 1 }, 'x').delete('record', 'y').toJSON();
+    const json = batch()
+      .nonAtomic({ continueOnError: false })
+      .create('record', { collection: 'c', a: 1 }, 'x')
+      .delete('record', 'y')
+      .toJSON();
     expect(json).toEqual({
       mode: 'non-atomic',
       continueOnError: false,

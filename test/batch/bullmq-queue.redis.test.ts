@@ -39,11 +39,15 @@ describe('BullMQ job queue (with Redis)', () => {
 
   it('runs jobs with the same handlers, priorities first, and reports them', async () => {
     const order: string[] = [];
-    q.register('p', (payload, ctx) => {
-      ctx.progress(0.5, 'half');
-      order.push(payload as string);
-      return `did ${payload as string}`;
-    }, { concurrency: 1 });
+    q.register(
+      'p',
+      (payload, ctx) => {
+        ctx.progress(0.5, 'half');
+        order.push(payload as string);
+        return `did ${payload as string}`;
+      },
+      { concurrency: 1 },
+    );
     await q.start();
     // Park the worker on a delayed job-free queue first so the three are waiting together.
     await q.enqueueBulk([
@@ -87,7 +91,9 @@ describe('BullMQ job queue (with Redis)', () => {
     let abortedAt = 0;
     q.register('long', (_p, ctx) => {
       started = true;
-      return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => ((abortedAt = performance.now()), reject(ctx.signal.reason))));
+      return new Promise((_, reject) =>
+        ctx.signal.addEventListener('abort', () => ((abortedAt = performance.now()), reject(ctx.signal.reason))),
+      );
     });
     await q.start();
     const job = await q.enqueue({ type: 'long', attempts: 3 });
@@ -112,7 +118,13 @@ describe('BullMQ job queue (with Redis)', () => {
       return 'child ok';
     });
     await q.start();
-    const failing = await q.enqueue({ type: 'parent', children: [{ type: 'child', payload: { fail: true }, attempts: 1 }, { type: 'child', payload: { fail: false } }] });
+    const failing = await q.enqueue({
+      type: 'parent',
+      children: [
+        { type: 'child', payload: { fail: true }, attempts: 1 },
+        { type: 'child', payload: { fail: false } },
+      ],
+    });
     expect(failing.state).toBe('waiting-children');
     await waitFor(async () => (await q.get(failing.id)).state === 'dead', 5_000);
     const ignoring = await q.enqueue({
@@ -144,7 +156,9 @@ describe('BullMQ job queue (with Redis)', () => {
     const handler = (node: string) => async (payload: unknown, ctx: { id: string; signal: AbortSignal }) => {
       if ((payload as { block?: boolean }).block === true) {
         blockerStarted = true;
-        await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => ((abortedAt = performance.now()), reject(ctx.signal.reason))));
+        await new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => ((abortedAt = performance.now()), reject(ctx.signal.reason))),
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
       ranOn.set(ctx.id, node);

@@ -46,13 +46,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function bundleWorker(): { file: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'ph-crash-worker-'));
   const file = join(dir, 'crash-worker.cjs');
-  buildSync({ entryPoints: [join(import.meta.dirname, 'crash-worker.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: file, external: ['better-sqlite3'], logLevel: 'error' });
+  buildSync({
+    entryPoints: [join(import.meta.dirname, 'crash-worker.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outfile: file,
+    external: ['better-sqlite3'],
+    logLevel: 'error',
+  });
   return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 const nodeModules = resolve(import.meta.dirname, '../../node_modules');
 
-function startWorker(script: string, path: string, concurrency: number): { child: ChildProcess; ready: Promise<void>; exited: Promise<void> } {
+function startWorker(
+  script: string,
+  path: string,
+  concurrency: number,
+): { child: ChildProcess; ready: Promise<void>; exited: Promise<void> } {
   const child = fork(script, [path, String(concurrency)], {
     execArgv: [],
     env: { ...process.env, NODE_PATH: nodeModules },
@@ -103,7 +115,9 @@ export async function runCrashTest(o: CrashOptions): Promise<CrashResult> {
   }
   const last = startWorker(worker.file, o.path, o.finalConcurrency);
   const lastStarted = Date.now();
-  last.child.once('exit', (code, signal) => o.log?.(`last worker exited (${code ?? signal}) after ${Date.now() - lastStarted} ms with ${remaining()} jobs left`));
+  last.child.once('exit', (code, signal) =>
+    o.log?.(`last worker exited (${code ?? signal}) after ${Date.now() - lastStarted} ms with ${remaining()} jobs left`),
+  );
   await last.ready;
   const deadline = Date.now() + o.finishWithinMs;
   while (remaining() > 0 && Date.now() < deadline) await sleep(100);
@@ -124,7 +138,9 @@ export async function runCrashTest(o: CrashOptions): Promise<CrashResult> {
     duplicateStarts: starts - startedJobs,
     keyedJobs: one('SELECT count(*) AS n FROM jobs WHERE idempotency_key IS NOT NULL'),
     duplicateEffects: one('SELECT count(*) AS n FROM (SELECT key FROM crash_effects GROUP BY key HAVING count(*) > 1)'),
-    missingEffects: one('SELECT count(*) AS n FROM jobs j WHERE j.idempotency_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM crash_effects e WHERE e.key = j.idempotency_key)'),
+    missingEffects: one(
+      'SELECT count(*) AS n FROM jobs j WHERE j.idempotency_key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM crash_effects e WHERE e.key = j.idempotency_key)',
+    ),
     elapsedMs: Date.now() - began,
   };
 }

@@ -11,7 +11,10 @@ import { openStore } from '../../main/store';
 const [path, concurrencyText] = process.argv.slice(2);
 const db = openStore({ path: path as string, migrations: batchMigrations });
 // Errors go to stderr (inherited by the test); stdout is not read.
-const queue = new SqliteJobQueue(db, systemClock, pino({ level: 'error' }, pino.destination(2)), null, { pollMs: 50, prune: { keepCompletedCount: 1_000_000 } });
+const queue = new SqliteJobQueue(db, systemClock, pino({ level: 'error' }, pino.destination(2)), null, {
+  pollMs: 50,
+  prune: { keepCompletedCount: 1_000_000 },
+});
 const recordStart = db.prepare('INSERT INTO crash_starts (job_id, at, pid) VALUES (?, ?, ?)');
 
 queue.register(
@@ -20,7 +23,9 @@ queue.register(
     recordStart.run(Number(ctx.id), Date.now(), process.pid);
     await new Promise((r) => setTimeout(r, (payload as { ms: number }).ms));
     if (ctx.idempotencyKey !== null) {
-      ctx.once('effect', (tx) => tx.prepare('INSERT INTO crash_effects (job_id, key) VALUES (?, ?)').run(Number(ctx.id), ctx.idempotencyKey));
+      ctx.once('effect', (tx) =>
+        tx.prepare('INSERT INTO crash_effects (job_id, key) VALUES (?, ?)').run(Number(ctx.id), ctx.idempotencyKey),
+      );
     }
   },
   { concurrency: Number(concurrencyText ?? 8) },

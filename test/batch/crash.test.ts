@@ -11,22 +11,25 @@ describe('crash recovery of the SQLite queue under SIGKILL', () => {
   let t: ReturnType<typeof openTestDb>;
   let result: CrashResult;
 
-  beforeAll(async () => {
-    t = openTestDb();
-    result = await runCrashTest({
-      db: t.db,
-      path: t.path,
-      jobs,
-      minKills,
-      concurrency,
-      jobMs: 10,
-      killEveryMs: 2_000,
-      finalConcurrency: 32,
-      finishWithinMs: 60_000,
-      log: process.env.PH_CHAOS_VERBOSE === '1' ? (l) => process.stderr.write(`${l}\n`) : undefined,
-    });
-    process.stderr.write(`crash test: ${JSON.stringify(result)}\n`);
-  }, 90_000 + minKills * 4_000);
+  beforeAll(
+    async () => {
+      t = openTestDb();
+      result = await runCrashTest({
+        db: t.db,
+        path: t.path,
+        jobs,
+        minKills,
+        concurrency,
+        jobMs: 10,
+        killEveryMs: 2_000,
+        finalConcurrency: 32,
+        finishWithinMs: 60_000,
+        log: process.env.PH_CHAOS_VERBOSE === '1' ? (l) => process.stderr.write(`${l}\n`) : undefined,
+      });
+      process.stderr.write(`crash test: ${JSON.stringify(result)}\n`);
+    },
+    90_000 + minKills * 4_000,
+  );
   afterAll(() => t.close());
 
   it(`works through ${jobs} jobs while killed at least ${minKills} times, losing none`, () => {

@@ -32,7 +32,13 @@ describe('parent and child jobs', () => {
   });
 
   it('a parent waits for its children, then runs and sees their results', async () => {
-    const parent = await q.enqueue({ type: 'parent', children: [{ type: 'child', payload: { ms: 50 } }, { type: 'child', payload: {} }] });
+    const parent = await q.enqueue({
+      type: 'parent',
+      children: [
+        { type: 'child', payload: { ms: 50 } },
+        { type: 'child', payload: {} },
+      ],
+    });
     expect(parent.state).toBe('waiting-children');
     expect(parent.pendingChildren).toBe(2);
     await waitFor(async () => (await q.get(parent.id)).state === 'completed');
@@ -94,7 +100,10 @@ describe('parent and child jobs', () => {
 
   it('cancelling a parent cancels its children, running ones through their signal', async () => {
     let aborted = false;
-    q.register('hang', (_p, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => ((aborted = true), reject(ctx.signal.reason)))));
+    q.register(
+      'hang',
+      (_p, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => ((aborted = true), reject(ctx.signal.reason)))),
+    );
     const parent = await q.enqueue({ type: 'parent', children: [{ type: 'hang' }, { type: 'child', delayMs: 60_000 }] });
     await waitFor(async () => (await q.list({ parentId: parent.id, state: 'active' })).total === 1);
     await q.cancel(parent.id);
@@ -133,10 +142,14 @@ describe('parent and child jobs', () => {
         }
       }
     }
-    await waitFor(async () => {
-      for (const id of parents) if (!ended(await q.get(id))) return false;
-      return true;
-    }, 10_000, 'every parent to end');
+    await waitFor(
+      async () => {
+        for (const id of parents) if (!ended(await q.get(id))) return false;
+        return true;
+      },
+      10_000,
+      'every parent to end',
+    );
     expect(parents).toHaveLength(27);
   });
 

@@ -14,8 +14,16 @@ describe('sagas', () => {
     q = new SqliteJobQueue(t.db, systemClock, silent, null, { pollMs: 20 });
     q.register('provision', (payload, ctx) =>
       runSaga(ctx, t.db, systemClock, [
-        { name: 'reserve-ip', run: () => (trail.push('reserve-ip'), '10.0.0.7'), compensate: (_c, ip) => void trail.push(`release ${ip as string}`) },
-        { name: 'create-vm', run: () => (trail.push('create-vm'), 'vm-1'), compensate: (_c, vm) => void trail.push(`destroy ${vm as string}`) },
+        {
+          name: 'reserve-ip',
+          run: () => (trail.push('reserve-ip'), '10.0.0.7'),
+          compensate: (_c, ip) => void trail.push(`release ${ip as string}`),
+        },
+        {
+          name: 'create-vm',
+          run: () => (trail.push('create-vm'), 'vm-1'),
+          compensate: (_c, vm) => void trail.push(`destroy ${vm as string}`),
+        },
         {
           name: 'register-dns',
           run: () => {

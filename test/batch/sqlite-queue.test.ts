@@ -103,7 +103,10 @@ describe('SQLite job queue', () => {
   it('times a job out, aborting its signal, and counts it as a failed attempt', async () => {
     const q = make();
     let reason: unknown;
-    q.register('slow', (_p, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject((reason = ctx.signal.reason)))));
+    q.register(
+      'slow',
+      (_p, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject((reason = ctx.signal.reason)))),
+    );
     await q.start();
     const { id } = await q.enqueue({ type: 'slow', timeoutMs: 50, attempts: 1 });
     await waitFor(async () => (await q.get(id)).state === 'dead');
@@ -195,10 +198,14 @@ describe('SQLite job queue', () => {
   it('frees the slot of a cancelled handler that ignores its signal', async () => {
     const q = make();
     let runs = 0;
-    q.register('stubborn', () => {
-      runs += 1;
-      return runs === 1 ? new Promise(() => undefined) : 'second';
-    }, { concurrency: 1 });
+    q.register(
+      'stubborn',
+      () => {
+        runs += 1;
+        return runs === 1 ? new Promise(() => undefined) : 'second';
+      },
+      { concurrency: 1 },
+    );
     await q.start();
     const { id } = await q.enqueue({ type: 'stubborn' });
     await waitFor(() => runs === 1);
@@ -305,10 +312,17 @@ describe('SQLite job queue', () => {
     await q.enqueueBulk(Array.from({ length: 5 }, () => ({ type: 'p' })));
     await q.start();
     await waitFor(async () => (await q.list({ state: 'completed' })).total === 5);
-    const removed = q.store.prune(Date.now(), { keepCompletedMs: 3600_000, keepCompletedCount: 2, keepDeadMs: 3600_000, keepDeadCount: 10 });
+    const removed = q.store.prune(Date.now(), {
+      keepCompletedMs: 3600_000,
+      keepCompletedCount: 2,
+      keepDeadMs: 3600_000,
+      keepDeadCount: 10,
+    });
     expect(removed).toBe(3);
     expect((await q.list()).total).toBe(2);
-    expect(q.store.prune(Date.now() + 7200_000, { keepCompletedMs: 3600_000, keepCompletedCount: 2, keepDeadMs: 3600_000, keepDeadCount: 10 })).toBe(2);
+    expect(
+      q.store.prune(Date.now() + 7200_000, { keepCompletedMs: 3600_000, keepCompletedCount: 2, keepDeadMs: 3600_000, keepDeadCount: 10 }),
+    ).toBe(2);
   });
 
   it('reports counts per type and state, and throughput', async () => {

@@ -17,13 +17,15 @@ describe('jobs and batches through the control plane', () => {
   beforeAll(async () => {
     p = await startTestPlane();
     const queue = p.plane.running.batch.queue;
-    queue.register('test.wait', (_payload, ctx) =>
-      new Promise((_, reject) =>
-        ctx.signal.addEventListener('abort', () => {
-          abortedAt = performance.now();
-          reject(ctx.signal.reason);
-        }),
-      ),
+    queue.register(
+      'test.wait',
+      (_payload, ctx) =>
+        new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () => {
+            abortedAt = performance.now();
+            reject(ctx.signal.reason);
+          }),
+        ),
     );
     queue.register('test.echo', (payload, ctx) => {
       ctx.progress(0.5, 'half way');
@@ -52,7 +54,9 @@ describe('jobs and batches through the control plane', () => {
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.code).toBe('PH_BATCH_UNKNOWN_RESOURCE');
     expect(unknown.body.error.field).toBe('batch.operations.0.resource');
-    const big = await api('POST', '/api/v1/batches', { operations: Array.from({ length: 10_001 }, () => ({ resource: 'record', action: 'delete', id: 'x' })) });
+    const big = await api('POST', '/api/v1/batches', {
+      operations: Array.from({ length: 10_001 }, () => ({ resource: 'record', action: 'delete', id: 'x' })),
+    });
     expect(big.status).toBe(400);
     expect(big.body.error.code).toBe('PH_INVALID_INPUT');
   });

@@ -73,6 +73,8 @@ describe('config', () => {
     dirs.push(dir);
     const file = join(dir.path, 'extra.json');
     writeFileSync(file, JSON.stringify({ prot: 1 }));
-    expect(() => loadConfig({ argv: ['--config', file], env: {}, defaults: base })).toThrowError(expect.objectContaining({ code: 'PH_CONFIG_INVALID' }));
+    expect(() => loadConfig({ argv: ['--config', file], env: {}, defaults: base })).toThrowError(
+      expect.objectContaining({ code: 'PH_CONFIG_INVALID' }),
+    );
   });
 });

@@ -10,7 +10,13 @@ describe('the contract', () => {
       operations: Object.fromEntries(
         Object.entries(operations).map(([name, def]) => [
           name,
-          { minRole: def.minRole, mutating: def.mutating, channel: operationChannel(name as keyof typeof operations), input: def.input, output: def.output },
+          {
+            minRole: def.minRole,
+            mutating: def.mutating,
+            channel: operationChannel(name as keyof typeof operations),
+            input: def.input,
+            output: def.output,
+          },
         ]),
       ),
       events: Object.fromEntries(Object.entries(events).map(([name, def]) => [name, { minRole: def.minRole, payload: def.payload }])),

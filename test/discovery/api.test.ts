@@ -26,13 +26,24 @@ describe('discovery operations and REST routes', () => {
       method: 'POST',
       key: operatorKey,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'orders', id: 'orders-1', address: '127.0.0.1', port: up.port, version: '2.1.0', tags: ['eu'], checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 30 }] }),
+      body: JSON.stringify({
+        name: 'orders',
+        id: 'orders-1',
+        address: '127.0.0.1',
+        port: up.port,
+        version: '2.1.0',
+        tags: ['eu'],
+        checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 30 }],
+      }),
     });
     expect(res.status).toBe(201);
     expect((await json(res)).instance).toMatchObject({ id: 'orders-1', state: 'critical' });
     await waitFor(async () => (await p.op('services.get', { id: 'orders-1' })).body.instance.state === 'passing', 3_000, 'passing');
     const audit = await p.op('audit.list', { limit: 5 });
-    expect(audit.body.entries.find((e: { action: string }) => e.action === 'services.register')).toMatchObject({ target: 'orders-1', outcome: 'ok' });
+    expect(audit.body.entries.find((e: { action: string }) => e.action === 'services.register')).toMatchObject({
+      target: 'orders-1',
+      outcome: 'ok',
+    });
     expect(events.some((e) => e.event === 'service.registered' && e.payload.id === 'orders-1')).toBe(true);
     expect(events.some((e) => e.event === 'service.health' && e.payload.id === 'orders-1' && e.payload.state === 'passing')).toBe(true);
   });
@@ -51,7 +62,12 @@ describe('discovery operations and REST routes', () => {
   });
 
   it('refuses bad input with coded errors naming the field', async () => {
-    const bad = await p.fetch('/api/v2/services', { method: 'POST', key: operatorKey, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', address: 'h', port: 70000 }) });
+    const bad = await p.fetch('/api/v2/services', {
+      method: 'POST',
+      key: operatorKey,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x', address: 'h', port: 70000 }),
+    });
     expect(bad.status).toBe(400);
     expect((await json(bad)).error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'port' });
     const range = await p.fetch('/api/v2/services?versionRange=%3D%3D%3Dnope');
@@ -60,7 +76,12 @@ describe('discovery operations and REST routes', () => {
     expect(missing.status).toBe(404);
     expect((await json(missing)).error.code).toBe('PH_DISCOVERY_NOT_FOUND');
     const viewer = await p.key('viewer');
-    const forbidden = await p.fetch('/api/v2/services', { method: 'POST', key: viewer, headers: { 'content-type': 'application/json' }, body: '{}' });
+    const forbidden = await p.fetch('/api/v2/services', {
+      method: 'POST',
+      key: viewer,
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(forbidden.status).toBe(403);
   });
 
@@ -69,7 +90,12 @@ describe('discovery operations and REST routes', () => {
     const started = Date.now();
     const polling = p.fetch(`/api/v2/services?name=orders&index=${index}&waitMs=10000`).then(json);
     await new Promise((r) => setTimeout(r, 100));
-    const maint = await p.fetch('/api/v2/services/orders-1/maintenance', { method: 'PUT', key: operatorKey, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enabled: true, reason: 'upgrade' }) });
+    const maint = await p.fetch('/api/v2/services/orders-1/maintenance', {
+      method: 'PUT',
+      key: operatorKey,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: true, reason: 'upgrade' }),
+    });
     expect((await json(maint)).instance.state).toBe('maintenance');
     const result = await polling;
     expect(result.changed).toBe(true);
@@ -83,8 +109,17 @@ describe('discovery operations and REST routes', () => {
   });
 
   it('heartbeats feed TTL checks over PUT /services/:id/heartbeat, v1 answering 204', async () => {
-    await p.op('services.register', { name: 'worker', id: 'worker-1', address: '127.0.0.1', port: 1, checks: [{ kind: 'ttl', ttlMs: 5_000 }] }, operatorKey);
-    const v1 = await p.fetch('/api/v1/services/worker-1/heartbeat', { method: 'PUT', key: operatorKey, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ output: 'alive' }) });
+    await p.op(
+      'services.register',
+      { name: 'worker', id: 'worker-1', address: '127.0.0.1', port: 1, checks: [{ kind: 'ttl', ttlMs: 5_000 }] },
+      operatorKey,
+    );
+    const v1 = await p.fetch('/api/v1/services/worker-1/heartbeat', {
+      method: 'PUT',
+      key: operatorKey,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ output: 'alive' }),
+    });
     expect(v1.status).toBe(204);
     const v2 = await json(await p.fetch('/api/v2/services/worker-1'));
     expect(v2.instance).toMatchObject({ state: 'passing' });
@@ -96,13 +131,19 @@ describe('discovery operations and REST routes', () => {
     await p.op('services.configure', { name: 'worker', strategy: 'consistent-hash', hashHeader: 'X-User' });
     const { body } = await p.op('services.summary', {});
     const worker = body.services.find((s: { name: string }) => s.name === 'worker');
-    expect(worker).toMatchObject({ instances: 1, counts: { passing: 1, warning: 0, critical: 0, maintenance: 0 }, policy: { strategy: 'consistent-hash', hashHeader: 'x-user' } });
+    expect(worker).toMatchObject({
+      instances: 1,
+      counts: { passing: 1, warning: 0, critical: 0, maintenance: 0 },
+      policy: { strategy: 'consistent-hash', hashHeader: 'x-user' },
+    });
   });
 
   it('offers instance counts by health to monitoring as series', async () => {
     const { body } = await p.op('monitoring.series', {});
     const names = body.series.map((s: { name: string }) => s.name);
-    expect(names).toEqual(expect.arrayContaining(['discovery.instances_passing', 'discovery.instances_critical', 'discovery.instances_maintenance']));
+    expect(names).toEqual(
+      expect.arrayContaining(['discovery.instances_passing', 'discovery.instances_critical', 'discovery.instances_maintenance']),
+    );
     expect(p.plane.running.discovery.registry.counts()).toMatchObject({ passing: 2, critical: 0 });
   });
 
@@ -127,7 +168,9 @@ describe('shutting down with a long-poll open', () => {
   it('ends pending watches when the server closes, instead of holding the stop for their wait', async () => {
     const p = await discoveryPlane();
     const { body } = await p.op('services.list', {});
-    const polling = p.fetch(`/api/v2/services?index=${body.index}&waitMs=60000`).then(async (res) => ({ status: res.status, body: (await res.json()) as { changed: boolean } }));
+    const polling = p
+      .fetch(`/api/v2/services?index=${body.index}&waitMs=60000`)
+      .then(async (res) => ({ status: res.status, body: (await res.json()) as { changed: boolean } }));
     await new Promise((r) => setTimeout(r, 100));
     const started = Date.now();
     await p.stop();

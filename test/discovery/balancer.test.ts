@@ -83,17 +83,22 @@ describe('load balancing over passing instances', () => {
 
   it('consistent hashing moves only the keys of a removed instance (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 12 }), fc.nat(), fc.array(fc.string({ minLength: 1, maxLength: 20 }), { minLength: 50, maxLength: 300 }), (n, which, keys) => {
-        const nodes = Array.from({ length: n }, (_, i) => ({ id: `node-${i}`, weight: 1 }));
-        const removed = nodes[which % n] as { id: string };
-        const before = new HashRing(nodes);
-        const after = new HashRing(nodes.filter((x) => x !== removed));
-        for (const key of keys) {
-          const was = before.get(key)?.id;
-          if (was !== removed.id) expect(after.get(key)?.id).toBe(was);
-          else expect(after.get(key)?.id).not.toBe(removed.id);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 2, max: 12 }),
+        fc.nat(),
+        fc.array(fc.string({ minLength: 1, maxLength: 20 }), { minLength: 50, maxLength: 300 }),
+        (n, which, keys) => {
+          const nodes = Array.from({ length: n }, (_, i) => ({ id: `node-${i}`, weight: 1 }));
+          const removed = nodes[which % n] as { id: string };
+          const before = new HashRing(nodes);
+          const after = new HashRing(nodes.filter((x) => x !== removed));
+          for (const key of keys) {
+            const was = before.get(key)?.id;
+            if (was !== removed.id) expect(after.get(key)?.id).toBe(was);
+            else expect(after.get(key)?.id).not.toBe(removed.id);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -161,6 +166,8 @@ describe('load balancing over passing instances', () => {
   it('skips instances a retry already tried', () => {
     const { balancer } = setup(2);
     expect(balancer.pick('api', { exclude: new Set(['api-1']) }).id).toBe('api-2');
-    expect(() => balancer.pick('api', { exclude: new Set(['api-1', 'api-2']) })).toThrowError(expect.objectContaining({ code: 'PH_DISCOVERY_NO_INSTANCE' }));
+    expect(() => balancer.pick('api', { exclude: new Set(['api-1', 'api-2']) })).toThrowError(
+      expect.objectContaining({ code: 'PH_DISCOVERY_NO_INSTANCE' }),
+    );
   });
 });

@@ -99,7 +99,12 @@ describe('gateway /gw/<service>/<path>', () => {
     const dead = await upstream('dead2');
     await dead.close();
     await p.op('services.register', { name: 'gone', id: 'gone-1', address: '127.0.0.1', port: dead.port });
-    const res = await p.fetch('/gw/gone/submit', { method: 'POST', key: await p.key('viewer', ['gateway']), body: 'x', headers: { 'content-type': 'text/plain' } });
+    const res = await p.fetch('/gw/gone/submit', {
+      method: 'POST',
+      key: await p.key('viewer', ['gateway']),
+      body: 'x',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(res.status).toBe(502);
     expect(((await res.json()) as any).error.code).toBe('PH_DISCOVERY_UPSTREAM_FAILED');
   });
@@ -110,7 +115,10 @@ describe('gateway /gw/<service>/<path>', () => {
     try {
       await p.op('services.register', { name: 'mixed', id: 'mixed-bad', address: '127.0.0.1', port: bad.port });
       await p.op('services.register', { name: 'mixed', id: 'mixed-good', address: '127.0.0.1', port: ups[1]!.port });
-      await p.op('services.configure', { name: 'mixed', outlier: { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectionShare: 0.5 } });
+      await p.op('services.configure', {
+        name: 'mixed',
+        outlier: { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectionShare: 0.5 },
+      });
       const key = await p.key('viewer', ['gateway']);
       for (let i = 0; i < 6; i += 1) await (await p.fetch('/gw/mixed/', { key })).text();
       const hitsBefore = bad.requests.length;
@@ -118,7 +126,11 @@ describe('gateway /gw/<service>/<path>', () => {
       for (let i = 0; i < 6; i += 1) expect((await p.fetch('/gw/mixed/', { key })).status).toBe(200);
       expect(bad.requests.length).toBe(hitsBefore);
       const { body } = await p.op('services.traffic', { name: 'mixed' });
-      expect(body.instances.find((r: { id: string }) => r.id === 'mixed-bad')).toMatchObject({ ejected: true, ejections: 1, lastError: 'HTTP 503' });
+      expect(body.instances.find((r: { id: string }) => r.id === 'mixed-bad')).toMatchObject({
+        ejected: true,
+        ejections: 1,
+        lastError: 'HTTP 503',
+      });
     } finally {
       await bad.close();
     }

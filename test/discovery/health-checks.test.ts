@@ -16,7 +16,11 @@ describe('health checks against real servers on 127.0.0.1', () => {
     const runners = new CheckRunners();
     const checker = new HealthChecker(f.registry, runners, { now: () => Date.now() }, logger, { sweepMs });
     checker.start();
-    cleanups.push(() => f.close(), () => runners.close(), () => checker.stop());
+    cleanups.push(
+      () => f.close(),
+      () => runners.close(),
+      () => checker.stop(),
+    );
     return { f, checker, runners };
   };
   const server = async (name?: string): Promise<Upstream> => {
@@ -29,7 +33,13 @@ describe('health checks against real servers on 127.0.0.1', () => {
     const { f } = setup();
     const up = await server();
     up.body = 'all good';
-    f.registry.register({ name: 'web', id: 'w', address: '127.0.0.1', port: up.port, checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 30, failuresBeforeCritical: 1 }] });
+    f.registry.register({
+      name: 'web',
+      id: 'w',
+      address: '127.0.0.1',
+      port: up.port,
+      checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 30, failuresBeforeCritical: 1 }],
+    });
     await waitFor(() => f.registry.get('w').state === 'passing', 3_000, 'passing');
     expect(f.registry.get('w').checks[0]?.output).toMatch(/^HTTP GET http:\/\/127\.0\.0\.1:\d+\/health: 200 OK in \d+ ms\nall good$/);
     expect(up.requests[0]?.headers['user-agent']).toBe('pilothouse-health-check');
@@ -47,11 +57,33 @@ describe('health checks against real servers on 127.0.0.1', () => {
     const up = await server();
     up.status = 204;
     up.body = '';
-    f.registry.register({ name: 'web', id: 'w', address: '127.0.0.1', port: up.port, checks: [{ kind: 'http', url: `${up.url}/ready`, expectStatus: 202, timeoutMs: 1000, intervalMs: 30, failuresBeforeCritical: 1, initialStatus: 'passing' }] });
+    f.registry.register({
+      name: 'web',
+      id: 'w',
+      address: '127.0.0.1',
+      port: up.port,
+      checks: [
+        {
+          kind: 'http',
+          url: `${up.url}/ready`,
+          expectStatus: 202,
+          timeoutMs: 1000,
+          intervalMs: 30,
+          failuresBeforeCritical: 1,
+          initialStatus: 'passing',
+        },
+      ],
+    });
     await waitFor(() => f.registry.get('w').state === 'critical', 3_000, 'critical on 204');
     up.status = 202;
     up.body = 'x'.repeat(10_000);
-    f.registry.register({ name: 'web', id: 'w', address: '127.0.0.1', port: up.port, checks: [{ kind: 'http', url: `${up.url}/ready`, expectStatus: 202, timeoutMs: 1000, intervalMs: 30, maxBodyBytes: 16 }] });
+    f.registry.register({
+      name: 'web',
+      id: 'w',
+      address: '127.0.0.1',
+      port: up.port,
+      checks: [{ kind: 'http', url: `${up.url}/ready`, expectStatus: 202, timeoutMs: 1000, intervalMs: 30, maxBodyBytes: 16 }],
+    });
     await waitFor(() => f.registry.get('w').state === 'passing', 3_000, 'passing on 202');
     const output = f.registry.get('w').checks[0]?.output ?? '';
     expect(output.split('\n')[1]).toBe('x'.repeat(16));
@@ -62,7 +94,13 @@ describe('health checks against real servers on 127.0.0.1', () => {
     const { f } = setup();
     const up = await server();
     up.delayMs = 500;
-    f.registry.register({ name: 'slow', id: 's', address: '127.0.0.1', port: up.port, checks: [{ kind: 'http', intervalMs: 40, timeoutMs: 50, failuresBeforeCritical: 1, initialStatus: 'passing' }] });
+    f.registry.register({
+      name: 'slow',
+      id: 's',
+      address: '127.0.0.1',
+      port: up.port,
+      checks: [{ kind: 'http', intervalMs: 40, timeoutMs: 50, failuresBeforeCritical: 1, initialStatus: 'passing' }],
+    });
     await waitFor(() => f.registry.get('s').state === 'critical', 3_000, 'critical');
     expect(f.registry.get('s').checks[0]?.output).toMatch(/no answer within 50 ms/);
   });
@@ -70,7 +108,13 @@ describe('health checks against real servers on 127.0.0.1', () => {
   it('passes a TCP check while the port accepts and fails it once the listener closes', async () => {
     const { f } = setup();
     const tcp = await tcpListener();
-    f.registry.register({ name: 'db', id: 'd', address: '127.0.0.1', port: tcp.port, checks: [{ kind: 'tcp', timeoutMs: 1000, intervalMs: 30, failuresBeforeCritical: 1 }] });
+    f.registry.register({
+      name: 'db',
+      id: 'd',
+      address: '127.0.0.1',
+      port: tcp.port,
+      checks: [{ kind: 'tcp', timeoutMs: 1000, intervalMs: 30, failuresBeforeCritical: 1 }],
+    });
     await waitFor(() => f.registry.get('d').state === 'passing', 3_000, 'passing');
     expect(f.registry.get('d').checks[0]?.output).toMatch(/^TCP connect 127\.0\.0\.1:\d+: connected in \d+ ms$/);
     await tcp.close();
@@ -82,7 +126,15 @@ describe('health checks against real servers on 127.0.0.1', () => {
     const { f } = setup();
     const up = await server();
     const beforeCritical = 3;
-    f.registry.register({ name: 'web', id: 'w', address: '127.0.0.1', port: up.port, checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 25, jitter: 0, successBeforePassing: 2, failuresBeforeCritical: beforeCritical }] });
+    f.registry.register({
+      name: 'web',
+      id: 'w',
+      address: '127.0.0.1',
+      port: up.port,
+      checks: [
+        { kind: 'http', timeoutMs: 1000, intervalMs: 25, jitter: 0, successBeforePassing: 2, failuresBeforeCritical: beforeCritical },
+      ],
+    });
     await waitFor(() => f.registry.get('w').state === 'passing', 3_000, 'passing');
     const passedAfter = up.requests.length;
     expect(passedAfter).toBeGreaterThanOrEqual(2);
@@ -125,7 +177,13 @@ describe('health checks against real servers on 127.0.0.1', () => {
   it('deregisters an instance critical for longer than deregisterAfter, audited as the system', async () => {
     const { f } = setup(20);
     const up = await server();
-    f.registry.register({ name: 'web', id: 'w', address: '127.0.0.1', port: up.port, checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 25, failuresBeforeCritical: 1, deregisterAfterMs: 200 }] });
+    f.registry.register({
+      name: 'web',
+      id: 'w',
+      address: '127.0.0.1',
+      port: up.port,
+      checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 25, failuresBeforeCritical: 1, deregisterAfterMs: 200 }],
+    });
     await waitFor(() => f.registry.get('w').state === 'passing', 3_000, 'passing');
     await up.close();
     await waitFor(() => f.registry.get('w').state === 'critical', 3_000, 'critical');
@@ -141,7 +199,13 @@ describe('health checks against real servers on 127.0.0.1', () => {
   it('spreads checks with jitter: intervals vary within ±jitter of the interval', async () => {
     const { f } = setup();
     const up = await server();
-    f.registry.register({ name: 'web', id: 'w', address: '127.0.0.1', port: up.port, checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 40, jitter: 0.5 }] });
+    f.registry.register({
+      name: 'web',
+      id: 'w',
+      address: '127.0.0.1',
+      port: up.port,
+      checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 40, jitter: 0.5 }],
+    });
     await waitFor(() => up.requests.length >= 12, 5_000, '12 checks');
     const gaps = up.requests.slice(1, 12).map((r, i) => r.at - (up.requests[i] as { at: number }).at);
     // Never sooner than interval × (1 − jitter); late only when the machine stalls a timer, so the
@@ -156,7 +220,13 @@ describe('health checks against real servers on 127.0.0.1', () => {
   it('stops probing an instance once it is deregistered', async () => {
     const { f, checker } = setup();
     const up = await server();
-    f.registry.register({ name: 'web', id: 'w', address: '127.0.0.1', port: up.port, checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 20 }] });
+    f.registry.register({
+      name: 'web',
+      id: 'w',
+      address: '127.0.0.1',
+      port: up.port,
+      checks: [{ kind: 'http', timeoutMs: 1000, intervalMs: 20 }],
+    });
     await waitFor(() => up.requests.length >= 2, 3_000, 'checks');
     f.registry.deregister('w');
     expect(checker.scheduledChecks).toBe(0);
@@ -168,7 +238,13 @@ describe('health checks against real servers on 127.0.0.1', () => {
 
   it('resolves default check targets from the instance address and port', () => {
     const [http, tcp] = resolveChecks([{ kind: 'http' }, { kind: 'tcp' }], { address: '::1', port: 81 });
-    expect(http).toMatchObject({ id: 'http', url: 'http://[::1]:81/health', intervalMs: 10_000, failuresBeforeCritical: 2, successBeforePassing: 1 });
+    expect(http).toMatchObject({
+      id: 'http',
+      url: 'http://[::1]:81/health',
+      intervalMs: 10_000,
+      failuresBeforeCritical: 2,
+      successBeforePassing: 1,
+    });
     expect(tcp).toMatchObject({ id: 'tcp', host: '::1', port: 81 });
   });
 });

@@ -1,7 +1,15 @@
 import { createSocket } from 'node:dgram';
 import { Bonjour } from 'bonjour-service';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CheckRunners, GatewayStats, HealthChecker, LanDiscovery, LoadBalancer, discoveryHandlers, type LanDiscoveryOptions } from '../../main/discovery';
+import {
+  CheckRunners,
+  GatewayStats,
+  HealthChecker,
+  LanDiscovery,
+  LoadBalancer,
+  discoveryHandlers,
+  type LanDiscoveryOptions,
+} from '../../main/discovery';
 import { createLogger } from '../../main/logger';
 import { registryFixture, tcpListener, waitFor } from './helpers';
 
@@ -112,10 +120,27 @@ describe('LAN discovery over mDNS on loopback', () => {
     const runners = new CheckRunners();
     const checker = new HealthChecker(f.registry, runners, clock, logger);
     checker.start();
-    cleanups.push(() => f.close(), () => runners.close(), () => checker.stop());
-    const handlers = discoveryHandlers({ registry: f.registry, balancer: new LoadBalancer(f.registry, clock), stats: new GatewayStats(), lan: l });
+    cleanups.push(
+      () => f.close(),
+      () => runners.close(),
+      () => checker.stop(),
+    );
+    const handlers = discoveryHandlers({
+      registry: f.registry,
+      balancer: new LoadBalancer(f.registry, clock),
+      stats: new GatewayStats(),
+      lan: l,
+    });
     const adminCaller = { actor: 'test', keyId: null, role: 'admin' as const, scopes: ['*'] };
-    const { instance } = await handlers['services.adopt']({ fqdn: 'printer._http._tcp.local', name: 'printer', address: '127.0.0.1', check: { kind: 'tcp', timeoutMs: 1000, intervalMs: 30, failuresBeforeCritical: 1 } }, adminCaller);
+    const { instance } = await handlers['services.adopt'](
+      {
+        fqdn: 'printer._http._tcp.local',
+        name: 'printer',
+        address: '127.0.0.1',
+        check: { kind: 'tcp', timeoutMs: 1000, intervalMs: 30, failuresBeforeCritical: 1 },
+      },
+      adminCaller,
+    );
     expect(instance).toMatchObject({ name: 'printer', address: '127.0.0.1', port: tcp.port, version: '3.0.0', tags: ['lan', 'mdns:http'] });
     await waitFor(() => f.registry.get(instance.id).state === 'passing', 3_000, 'adopted check passing');
     expect(l.list().find((s) => s.name === 'printer')?.adoptedAs).toBe(instance.id);

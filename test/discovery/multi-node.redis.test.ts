@@ -18,7 +18,11 @@ describe('one registry shared by nodes on one Redis', () => {
     b = await discoveryPlane({ redisUrl: redis.url }, options);
     b.plane.running.bus.subscribe((m) => eventsOnB.push(m));
     up = await upstream('shared');
-    await waitFor(() => a.plane.running.discovery.sync?.liveNodes.length === 2 && b.plane.running.discovery.sync?.liveNodes.length === 2, 5_000, 'both nodes live');
+    await waitFor(
+      () => a.plane.running.discovery.sync?.liveNodes.length === 2 && b.plane.running.discovery.sync?.liveNodes.length === 2,
+      5_000,
+      'both nodes live',
+    );
   });
   afterAll(async () => {
     await a?.stop();
@@ -33,19 +37,33 @@ describe('one registry shared by nodes on one Redis', () => {
     expect(onB).toMatchObject({ id: 'shared-1', state: 'passing', tags: ['x'] });
     expect(eventsOnB.some((e) => e.event === 'service.registered' && e.payload.id === 'shared-1')).toBe(true);
     await b.op('services.maintenance', { id: 'shared-1', enabled: true, reason: 'from B' });
-    await waitFor(async () => (await a.op('services.get', { id: 'shared-1' })).body.instance.state === 'maintenance', 3_000, 'maintenance on A');
+    await waitFor(
+      async () => (await a.op('services.get', { id: 'shared-1' })).body.instance.state === 'maintenance',
+      3_000,
+      'maintenance on A',
+    );
     await a.op('services.deregister', { id: 'shared-1' });
     await waitFor(async () => (await b.op('services.get', { id: 'shared-1' })).status === 404, 3_000, 'gone from B');
   });
 
   it('runs each check on exactly one live node, and both nodes see its status', async () => {
     for (let i = 0; i < 6; i += 1) {
-      await a.op('services.register', { name: 'checked', id: `c-${i}`, address: '127.0.0.1', port: up.port, checks: [{ kind: 'http', url: `${up.url}/health?i=${i}`, intervalMs: interval, jitter: 0, failuresBeforeCritical: 1 }] });
+      await a.op('services.register', {
+        name: 'checked',
+        id: `c-${i}`,
+        address: '127.0.0.1',
+        port: up.port,
+        checks: [{ kind: 'http', url: `${up.url}/health?i=${i}`, intervalMs: interval, jitter: 0, failuresBeforeCritical: 1 }],
+      });
     }
     const syncA = a.plane.running.discovery.sync!;
     const syncB = b.plane.running.discovery.sync!;
     for (let i = 0; i < 6; i += 1) expect(syncA.owns(`c-${i}`)).not.toBe(syncB.owns(`c-${i}`));
-    await waitFor(async () => (await b.op('services.list', { name: 'checked', state: 'passing' })).body.instances.length === 6, 5_000, 'all passing on B');
+    await waitFor(
+      async () => (await b.op('services.list', { name: 'checked', state: 'passing' })).body.instances.length === 6,
+      5_000,
+      'all passing on B',
+    );
     const from = up.requests.length;
     const started = Date.now();
     await sleep(4_600);

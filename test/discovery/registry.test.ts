@@ -13,7 +13,15 @@ describe('service registry', () => {
   it('registers an instance without checks as passing and publishes service.registered', () => {
     const { registry, events } = fresh();
     const instance = registry.register({ name: 'api', address: '127.0.0.1', port: 8080, tags: ['blue'], version: '1.2.3' });
-    expect(instance).toMatchObject({ id: 'api-127.0.0.1-8080', name: 'api', state: 'passing', tags: ['blue'], version: '1.2.3', weight: 1, checks: [] });
+    expect(instance).toMatchObject({
+      id: 'api-127.0.0.1-8080',
+      name: 'api',
+      state: 'passing',
+      tags: ['blue'],
+      version: '1.2.3',
+      weight: 1,
+      checks: [],
+    });
     expect(events.map((e) => e.event)).toEqual(['service.registered']);
     expect(registry.index).toBe(1);
   });
@@ -22,7 +30,13 @@ describe('service registry', () => {
     const { registry } = fresh();
     const instance = registry.register({ name: 'api', id: 'a', address: '127.0.0.1', port: 1, checks: [{ kind: 'tcp' }] });
     expect(instance.state).toBe('critical');
-    expect(instance.checks[0]).toMatchObject({ id: 'tcp', kind: 'tcp', status: 'critical', target: 'TCP 127.0.0.1:1', output: 'Not checked yet' });
+    expect(instance.checks[0]).toMatchObject({
+      id: 'tcp',
+      kind: 'tcp',
+      status: 'critical',
+      target: 'TCP 127.0.0.1:1',
+      output: 'Not checked yet',
+    });
     expect(registry.passing('api')).toEqual([]);
   });
 
@@ -43,9 +57,13 @@ describe('service registry', () => {
 
   it('refuses a version that is not semver and a range that is not a range, with coded errors', () => {
     const { registry } = fresh();
-    expect(() => registry.register({ name: 'api', address: 'h', port: 1, version: 'v-latest' })).toThrowError(expect.objectContaining({ code: 'PH_DISCOVERY_BAD_VERSION', field: 'version' }));
+    expect(() => registry.register({ name: 'api', address: 'h', port: 1, version: 'v-latest' })).toThrowError(
+      expect.objectContaining({ code: 'PH_DISCOVERY_BAD_VERSION', field: 'version' }),
+    );
     expect(() => registry.list({ versionRange: 'not a range!' })).toThrowError(expect.objectContaining({ code: 'PH_DISCOVERY_BAD_RANGE' }));
-    expect(() => registry.register({ name: 'api', address: 'h', port: 1, checks: [{ kind: 'ttl' }] })).toThrowError(expect.objectContaining({ code: 'PH_DISCOVERY_CHECK_INVALID' }));
+    expect(() => registry.register({ name: 'api', address: 'h', port: 1, checks: [{ kind: 'ttl' }] })).toThrowError(
+      expect.objectContaining({ code: 'PH_DISCOVERY_CHECK_INVALID' }),
+    );
     expect(() => registry.deregister('nope')).toThrowError(expect.objectContaining({ code: 'PH_DISCOVERY_NOT_FOUND' }));
   });
 
@@ -56,7 +74,12 @@ describe('service registry', () => {
     registry.register({ name: 'api', id: 'a3', address: 'h', port: 3 });
     registry.setMaintenance('a3', true, 'disk swap');
     const [api] = registry.summary();
-    expect(api).toMatchObject({ name: 'api', instances: 3, counts: { passing: 1, warning: 0, critical: 1, maintenance: 1 }, versions: ['1.0.0', '1.1.0'] });
+    expect(api).toMatchObject({
+      name: 'api',
+      instances: 3,
+      counts: { passing: 1, warning: 0, critical: 1, maintenance: 1 },
+      versions: ['1.0.0', '1.1.0'],
+    });
   });
 
   it('keeps check status and the index when the same registration comes again (no flap on re-register)', () => {

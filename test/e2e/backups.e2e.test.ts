@@ -9,7 +9,9 @@ function makeDatabase(path: string, rows: number): void {
   const db = new BetterSqlite3(path);
   db.pragma('journal_mode = WAL');
   db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
-  db.exec(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${rows}) INSERT INTO items (body) SELECT hex(randomblob(400)) FROM c`);
+  db.exec(
+    `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${rows}) INSERT INTO items (body) SELECT hex(randomblob(400)) FROM c`,
+  );
   db.close();
 }
 
@@ -21,7 +23,12 @@ describe('Backups view in Chromium', () => {
     session = await openConsole();
     dbPath = join(session.plane.dataDir, 'inventory.db');
     makeDatabase(dbPath, 25_000);
-    const reg = await session.plane.op('backup.sources.register', { name: 'inventory', path: dbPath, schedule: '0 2 * * *', retention: { keepDaily: 7 } });
+    const reg = await session.plane.op('backup.sources.register', {
+      name: 'inventory',
+      path: dbPath,
+      schedule: '0 2 * * *',
+      retention: { keepDaily: 7 },
+    });
     expect(reg.status).toBe(200);
     expect((await session.plane.op('backup.snapshot', { id: reg.body.source.id })).status).toBe(200);
     await signIn(session);
@@ -46,7 +53,12 @@ describe('Backups view in Chromium', () => {
 
   it('verifies a snapshot and shows the result in the verification history', async () => {
     const { page } = session;
-    await page.getByTestId('backup-snapshots').locator('tr', { hasText: 'inventory' }).first().getByRole('button', { name: 'Verify' }).click();
+    await page
+      .getByTestId('backup-snapshots')
+      .locator('tr', { hasText: 'inventory' })
+      .first()
+      .getByRole('button', { name: 'Verify' })
+      .click();
     const history = page.getByTestId('backup-verifications');
     await history.getByText('passing').first().waitFor({ timeout: 60_000 });
     await expect.poll(() => history.getByText('matches').first().textContent(), { timeout: 10_000 }).toBe('matches');
@@ -55,7 +67,12 @@ describe('Backups view in Chromium', () => {
   it('restores to a new file only after showing the plan and being confirmed', async () => {
     const { page } = session;
     const target = join(session.plane.dataDir, 'inventory-restored.db');
-    await page.getByTestId('backup-snapshots').locator('tr', { hasText: 'inventory' }).last().getByRole('button', { name: 'Restore…' }).click();
+    await page
+      .getByTestId('backup-snapshots')
+      .locator('tr', { hasText: 'inventory' })
+      .last()
+      .getByRole('button', { name: 'Restore…' })
+      .click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Target path').fill(target);
     const plan = page.getByTestId('restore-plan');
@@ -64,7 +81,10 @@ describe('Backups view in Chromium', () => {
     await plan.getByLabel(/I understand/).check();
     await session.screenshot('backups-restore-dialog');
     await dialog.getByRole('button', { name: 'Restore' }).click();
-    await page.getByRole('status').getByText(/Restored snap-/).waitFor({ timeout: 60_000 });
+    await page
+      .getByRole('status')
+      .getByText(/Restored snap-/)
+      .waitFor({ timeout: 60_000 });
     expect(existsSync(target)).toBe(true);
     const restored = new BetterSqlite3(target, { readonly: true });
     expect((restored.prepare('SELECT count(*) AS n FROM items').get() as { n: number }).n).toBe(25_000);

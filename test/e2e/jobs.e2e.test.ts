@@ -60,7 +60,9 @@ describe('Jobs view in Chromium', () => {
     await page.locator(`tr[data-job-id="${longId}"]`).getByText('cancelled').waitFor();
     expect(aborted).toBe(true);
     const audit = await session.plane.op('audit.list', { limit: 10 });
-    expect(audit.body.entries.some((e: { action: string; target: string }) => e.action === 'jobs.cancel' && e.target === longId)).toBe(true);
+    expect(audit.body.entries.some((e: { action: string; target: string }) => e.action === 'jobs.cancel' && e.target === longId)).toBe(
+      true,
+    );
   });
 
   it("retries a dead letter from the console and opens a job's detail", async () => {

@@ -43,7 +43,9 @@ describe('Overview in Chromium: live charts after load, and an alert when Redis 
     await page.getByRole('button', { name: '5 min', exact: true }).click();
     const requests = page.getByTestId('chart-http.requests_per_second');
     await requests.locator('polyline').first().waitFor();
-    await expect.poll(() => page.getByTestId('chart-system.eventloop_delay_p99_ms').locator('polyline').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.getByTestId('chart-system.eventloop_delay_p99_ms').locator('polyline').count(), { timeout: 10_000 })
+      .toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId('chart-system.rss_bytes').locator('polyline').count(), { timeout: 10_000 }).toBe(2);
     await expect.poll(() => page.getByTestId('chart-http.latency_p50_ms').locator('polyline').count(), { timeout: 10_000 }).toBe(2);
     const points = (await requests.locator('polyline').first().getAttribute('points'))?.split(' ') ?? [];
@@ -68,9 +70,14 @@ describe('Overview in Chromium: live charts after load, and an alert when Redis 
     const row = page.getByTestId('rule-redis-down');
     await row.getByLabel('Redis down for seconds').fill('0');
     await row.getByRole('button', { name: 'Save' }).click();
-    await until(async () => (await plane.op('monitoring.alerts')).body.rules.find((r: { id: string }) => r.id === 'redis-down')?.forSeconds === 0);
+    await until(
+      async () => (await plane.op('monitoring.alerts')).body.rules.find((r: { id: string }) => r.id === 'redis-down')?.forSeconds === 0,
+    );
 
-    await redis.client().call('shutdown', 'nosave').catch(() => undefined);
+    await redis
+      .client()
+      .call('shutdown', 'nosave')
+      .catch(() => undefined);
     await until(() => plane.plane.running.redis?.connected === false);
     await monitoring.health.checkAll();
     await monitoring.tick();
@@ -82,7 +89,11 @@ describe('Overview in Chromium: live charts after load, and an alert when Redis 
     await page.getByTestId('rule-redis-down').getByText('firing').waitFor();
     await expect.poll(() => page.getByTestId('recommendations').textContent(), { timeout: 10_000 }).toContain('redis is down since');
     await page.getByText('disconnected', { exact: true }).waitFor();
-    await page.getByTestId('services-table').locator('tr', { has: page.getByText('redis', { exact: true }) }).getByText('degraded').waitFor();
+    await page
+      .getByTestId('services-table')
+      .locator('tr', { has: page.getByText('redis', { exact: true }) })
+      .getByText('degraded')
+      .waitFor();
     await session.screenshot('overview-alert-firing');
   });
 });

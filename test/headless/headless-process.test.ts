@@ -59,7 +59,10 @@ describe('npm run serve (headless)', () => {
     const { p, port, dir, key } = await startRunning();
     expect(p.stdout()).toContain(`Console: http://127.0.0.1:${port}/`);
     expect(p.stdout()).toContain(join(dir.path, 'admin.key'));
-    const res = await fetch(`http://127.0.0.1:${port}/api/v2/ops/system.status`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
+    const res = await fetch(`http://127.0.0.1:${port}/api/v2/ops/system.status`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(res.status).toBe(200);
     p.child.kill('SIGINT');
     expect((await p.exited).code).toBe(0);
@@ -113,7 +116,7 @@ describe('npm run serve (headless)', () => {
     expect(q.stderr()).toContain('LAN access');
   });
 
-  it('refuses a data directory whose database is not Pilothouse\'s', async () => {
+  it("refuses a data directory whose database is not Pilothouse's", async () => {
     const dir = tempDir();
     cleanups.push(dir.remove);
     const { writeFileSync } = await import('node:fs');

@@ -37,7 +37,10 @@ describe("the README's run command", () => {
       expect(unauthenticated.status).toBe(401);
       expect(((await unauthenticated.json()) as { error: { code: string } }).error.code).toBe('PH_UNAUTHENTICATED');
       const key = readFileSync(join(dir.path, 'admin.key'), 'utf8').trim();
-      const ok = await fetch(`http://127.0.0.1:${port}/api/v2/ops/system.status`, { method: 'POST', headers: { authorization: `Bearer ${key}` } });
+      const ok = await fetch(`http://127.0.0.1:${port}/api/v2/ops/system.status`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}` },
+      });
       expect(ok.status).toBe(200);
     } finally {
       process.kill(-child.pid!, 'SIGTERM');

@@ -50,9 +50,7 @@ describe('errors reaching clients', () => {
       dispatcher: new OperationDispatcher(handlers as unknown as OperationHandlers, audit),
       bus: new EventBus(),
       readiness: () => ({ ready: true, services: [] }),
-      routes: [
-        { method: 'GET', path: '/boom', access: 'viewer', summary: 'fails', versions: { v2: () => explode() } },
-      ],
+      routes: [{ method: 'GET', path: '/boom', access: 'viewer', summary: 'fails', versions: { v2: () => explode() } }],
     });
     await server.start();
     url = `http://127.0.0.1:${server.address.port}`;

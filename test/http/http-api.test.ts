@@ -71,7 +71,11 @@ describe('embedded HTTP API', () => {
     expect(invalid).toMatchObject({ status: 400, body: { error: { code: 'PH_INVALID_INPUT', field: 'role' } } });
     const blank = await t.op('keys.create', { name: '   ', role: 'viewer' });
     expect(blank).toMatchObject({ status: 400, body: { error: { code: 'PH_INVALID_INPUT', field: 'name' } } });
-    const huge = await rawPost(`${t.url}/api/v2/ops/keys.create`, { ...auth, 'content-type': 'application/json' }, JSON.stringify({ name: 'x'.repeat(2_000_000) }));
+    const huge = await rawPost(
+      `${t.url}/api/v2/ops/keys.create`,
+      { ...auth, 'content-type': 'application/json' },
+      JSON.stringify({ name: 'x'.repeat(2_000_000) }),
+    );
     expect(huge).toMatchObject({ status: 413, body: { error: { code: 'PH_PAYLOAD_TOO_LARGE' } } });
     const xml = await rawPost(`${t.url}/api/v2/ops/keys.create`, { ...auth, 'content-type': 'application/xml' }, '<key/>');
     expect(xml).toMatchObject({ status: 415, body: { error: { code: 'PH_UNSUPPORTED_MEDIA_TYPE' } } });
@@ -88,7 +92,12 @@ describe('embedded HTTP API', () => {
     await t.op('keys.revoke', { id: 'ffffffffffffffff' });
     const { body } = await t.op('audit.list', { limit: 5 });
     expect(body.chainIntact).toBe(true);
-    expect(body.entries[0]).toMatchObject({ action: 'keys.revoke', target: 'ffffffffffffffff', outcome: 'error', detail: 'PH_KEY_NOT_FOUND' });
+    expect(body.entries[0]).toMatchObject({
+      action: 'keys.revoke',
+      target: 'ffffffffffffffff',
+      outcome: 'error',
+      detail: 'PH_KEY_NOT_FOUND',
+    });
     expect(body.entries[0].actor).toMatch(/^key:[0-9a-f]{16}$/);
     expect(body.entries.some((e: { action: string; target: string }) => e.action === 'keys.create' && e.target === 'operator')).toBe(true);
   });
@@ -103,7 +112,10 @@ describe('embedded HTTP API', () => {
     const v2 = await get(`${t.url}/api/v2/status`, auth);
     expect(Array.isArray(v2.body.services)).toBe(true);
     expect(v2.headers.get('deprecation')).toBeNull();
-    expect((await get(`${t.url}/api/status`, { ...auth, 'api-version': '1' })).body.services).toMatchObject({ store: 'running', http: 'running' });
+    expect((await get(`${t.url}/api/status`, { ...auth, 'api-version': '1' })).body.services).toMatchObject({
+      store: 'running',
+      http: 'running',
+    });
     expect(Array.isArray((await get(`${t.url}/api/status?api-version=v2`, auth)).body.services)).toBe(true);
     expect(Array.isArray((await get(`${t.url}/api/status`, auth)).body.services)).toBe(true);
   });
@@ -128,7 +140,9 @@ describe('embedded HTTP API', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     expect(res.body).toContain('pilothouse_process_cpu_seconds_total');
-    expect(res.body).toMatch(/pilothouse_http_request_duration_seconds_count\{method="POST",route="\/api\/v2\/ops\/system.status",status_code="200"\} \d+/);
+    expect(res.body).toMatch(
+      /pilothouse_http_request_duration_seconds_count\{method="POST",route="\/api\/v2\/ops\/system.status",status_code="200"\} \d+/,
+    );
     expect(res.body).toMatch(/pilothouse_operations_total\{operation="keys.create",outcome="ok"\} \d+/);
   });
 

@@ -30,7 +30,12 @@ describe('alert engine', () => {
 
   it('starts with the default rules, including the backup-overdue and job-backlog hooks', () => {
     const { engine } = setup();
-    expect(engine.rules().map((r) => r.id).sort()).toEqual(defaultAlertRules.map((r) => r.id).sort());
+    expect(
+      engine
+        .rules()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(defaultAlertRules.map((r) => r.id).sort());
     expect(engine.rules().find((r) => r.id === 'backup-overdue')?.metric).toBe('backup.overdue_seconds');
     expect(engine.rules().find((r) => r.id === 'job-backlog')?.metric).toBe('jobs.backlog');
   });
@@ -118,7 +123,17 @@ describe('alert notifications', () => {
     const bus = new EventBus();
     const shown: string[] = [];
     const off = notifyAlerts(bus, (title) => shown.push(title));
-    const base = { ruleId: 'redis-down', name: 'Redis down', severity: 'critical' as const, metric: 'redis.up', value: 0, threshold: 1, comparator: '<' as const, since: new Date(0).toISOString(), message: 'm' };
+    const base = {
+      ruleId: 'redis-down',
+      name: 'Redis down',
+      severity: 'critical' as const,
+      metric: 'redis.up',
+      value: 0,
+      threshold: 1,
+      comparator: '<' as const,
+      since: new Date(0).toISOString(),
+      message: 'm',
+    };
     bus.publish('monitoring.alert', { ...base, state: 'pending' });
     bus.publish('monitoring.alert', { ...base, state: 'firing' });
     bus.publish('monitoring.alert', { ...base, state: 'resolved' });

@@ -48,7 +48,9 @@ describe('metric history', () => {
     history.write(T0 + MIN, { x: 80 });
     clock.set(T0 + HOUR + 1);
     history.rollUp();
-    expect(db.prepare('SELECT ts, avg, min, max, n FROM monitoring_samples WHERE res = 3600').all()).toEqual([{ ts: T0, avg: 20, min: 10, max: 80, n: 7 }]);
+    expect(db.prepare('SELECT ts, avg, min, max, n FROM monitoring_samples WHERE res = 3600').all()).toEqual([
+      { ts: T0, avg: 20, min: 10, max: 80, n: 7 },
+    ]);
   });
 
   it('keeps raw samples a day, minutes a week and hours 90 days', () => {
@@ -82,7 +84,9 @@ describe('metric history', () => {
 
   it('refuses an empty range and an unknown series with catalogue codes', () => {
     const { history } = setup();
-    expect(() => history.query({ series: ['x'], from: T0, to: T0, stepMs: MIN })).toThrowError(expect.objectContaining({ code: 'PH_MONITORING_BAD_RANGE' }));
+    expect(() => history.query({ series: ['x'], from: T0, to: T0, stepMs: MIN })).toThrowError(
+      expect.objectContaining({ code: 'PH_MONITORING_BAD_RANGE' }),
+    );
     expect(() => history.query({ series: ['nope'], from: T0, to: T0 + MIN, stepMs: MIN }, (n) => n === 'x')).toThrowError(
       expect.objectContaining({ code: 'PH_MONITORING_UNKNOWN_SERIES' }),
     );
@@ -91,27 +95,37 @@ describe('metric history', () => {
   it('keeps the overall mean, min and max through both roll-ups for any samples (property)', () => {
     const { db } = setup();
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 * 360 - 1 }), fc.integer({ min: -1000, max: 1000 })), { minLength: 1, maxLength: 60 }), (samples) => {
-        db.exec('DELETE FROM monitoring_samples');
-        const clock = fakeClock(T0);
-        const history = new MetricHistory(db, clock);
-        const seen = new Map<number, number>();
-        for (const [slot, value] of samples) seen.set(slot, value); // one sample per 10 s slot, the last wins
-        for (const [slot, value] of seen) history.write(T0 + slot * 10_000, { p: value });
-        clock.set(T0 + 2 * HOUR);
-        history.rollUp();
-        const values = [...seen.values()];
-        const row = db.prepare("SELECT sum(avg * n) / sum(n) AS mean, min(min) AS min, max(max) AS max, sum(n) AS n FROM monitoring_samples WHERE res = 3600 AND series = 'p'").get() as {
-          mean: number;
-          min: number;
-          max: number;
-          n: number;
-        };
-        expect(row.n).toBe(values.length);
-        expect(row.mean).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 6);
-        expect(row.min).toBe(Math.min(...values));
-        expect(row.max).toBe(Math.max(...values));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 * 360 - 1 }), fc.integer({ min: -1000, max: 1000 })), {
+          minLength: 1,
+          maxLength: 60,
+        }),
+        (samples) => {
+          db.exec('DELETE FROM monitoring_samples');
+          const clock = fakeClock(T0);
+          const history = new MetricHistory(db, clock);
+          const seen = new Map<number, number>();
+          for (const [slot, value] of samples) seen.set(slot, value); // one sample per 10 s slot, the last wins
+          for (const [slot, value] of seen) history.write(T0 + slot * 10_000, { p: value });
+          clock.set(T0 + 2 * HOUR);
+          history.rollUp();
+          const values = [...seen.values()];
+          const row = db
+            .prepare(
+              "SELECT sum(avg * n) / sum(n) AS mean, min(min) AS min, max(max) AS max, sum(n) AS n FROM monitoring_samples WHERE res = 3600 AND series = 'p'",
+            )
+            .get() as {
+            mean: number;
+            min: number;
+            max: number;
+            n: number;
+          };
+          expect(row.n).toBe(values.length);
+          expect(row.mean).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 6);
+          expect(row.min).toBe(Math.min(...values));
+          expect(row.max).toBe(Math.max(...values));
+        },
+      ),
       { numRuns: 40 },
     );
   });

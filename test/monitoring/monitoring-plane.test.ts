@@ -47,7 +47,7 @@ describe('monitoring in a running control plane (with Redis)', () => {
     expect(body.windowSeconds).toBe(300);
   });
 
-  it('logs calls over an operation\'s own slow threshold, set by an admin, and counts them for Prometheus', async () => {
+  it("logs calls over an operation's own slow threshold, set by an admin, and counts them for Prometheus", async () => {
     const set = await t.op('monitoring.thresholds.set', { name: 'op:system.config', slowMs: 0.001 });
     expect(set.body).toEqual({ name: 'op:system.config', slowMs: 0.001 });
     await t.op('system.config');
@@ -56,7 +56,11 @@ describe('monitoring in a running control plane (with Redis)', () => {
     const slow = body.slowLog.filter((c: { name: string }) => c.name === 'op:system.config');
     expect(slow).toHaveLength(2);
     expect(slow[0]).toMatchObject({ ok: true, thresholdMs: 0.001, code: null });
-    expect(body.operations.find((s: { name: string }) => s.name === 'op:system.config')).toMatchObject({ count: 2, slowCalls: 2, slowMs: 0.001 });
+    expect(body.operations.find((s: { name: string }) => s.name === 'op:system.config')).toMatchObject({
+      count: 2,
+      slowCalls: 2,
+      slowMs: 0.001,
+    });
     const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminKey}` } })).text();
     expect(metrics).toContain('pilothouse_slow_calls_total{name="op:system.config"} 2');
     expect((await t.op('monitoring.thresholds.set', { name: 'op:system.config', slowMs: null })).body.slowMs).toBe(250);
@@ -91,7 +95,11 @@ describe('monitoring in a running control plane (with Redis)', () => {
     const monitoring = t.plane.running.monitoring;
     await monitoring.tick();
     await monitoring.tick();
-    const { status, body } = await t.op('monitoring.history', { series: ['system.rss_bytes', 'redis.up'], from: Date.now() - 60_000, stepSeconds: 10 });
+    const { status, body } = await t.op('monitoring.history', {
+      series: ['system.rss_bytes', 'redis.up'],
+      from: Date.now() - 60_000,
+      stepSeconds: 10,
+    });
     expect(status).toBe(200);
     expect(body.resolutionSeconds).toBe(10);
     expect(body.series[0].unit).toBe('bytes');
@@ -107,7 +115,9 @@ describe('monitoring in a running control plane (with Redis)', () => {
       ['system.rss_bytes', true],
       ['redis.up', true],
     ]);
-    expect((await fetch(`${t.url}/api/v2/monitoring/history?series=`, { headers: { authorization: `Bearer ${t.adminKey}` } })).status).toBe(400);
+    expect((await fetch(`${t.url}/api/v2/monitoring/history?series=`, { headers: { authorization: `Bearer ${t.adminKey}` } })).status).toBe(
+      400,
+    );
     const unknown = await t.op('monitoring.history', { series: ['no.such.series'] });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.code).toBe('PH_MONITORING_UNKNOWN_SERIES');
@@ -135,7 +145,10 @@ describe('monitoring in a running control plane (with Redis)', () => {
   it('reports Redis down in /readyz (degraded, still ready), fires the Redis alert on the bus, and resolves it when Redis is back', async () => {
     const monitoring = t.plane.running.monitoring;
     // SHUTDOWN NOSAVE stops the server as an outage would; restart() brings it back on the same port.
-    await redis.client().call('shutdown', 'nosave').catch(() => undefined);
+    await redis
+      .client()
+      .call('shutdown', 'nosave')
+      .catch(() => undefined);
     await until(() => !t.plane.running.redis?.connected);
     await monitoring.health.checkAll();
     await monitoring.tick();
@@ -161,7 +174,11 @@ describe('monitoring in a running control plane (with Redis)', () => {
 
   it('makes /readyz answer 503 when a critical dependency (SQLite writes) is down', async () => {
     const monitoring = t.plane.running.monitoring;
-    const off = monitoring.health.register({ name: 'test-critical', critical: true, check: () => ({ status: 'down', detail: 'simulated' }) });
+    const off = monitoring.health.register({
+      name: 'test-critical',
+      critical: true,
+      check: () => ({ status: 'down', detail: 'simulated' }),
+    });
     try {
       await monitoring.health.checkAll();
       const res = await fetch(`${t.url}/readyz`);

@@ -50,7 +50,17 @@ describe('recommendations', () => {
       stats: [stat('op:fails', { errors: 30, errorRatio: 0.3 }), stat('op:slow', { p95Ms: 900, slowCalls: 12 }), stat('op:fine', {})],
       windowSeconds: 300,
       system: system({ eventLoopDelayP99Ms: 300, disks: [{ label: 'data', path: '/d', freeBytes: 1, totalBytes: 100, usedRatio: 0.95 }] }),
-      dependencies: [{ name: 'redis', status: 'down', critical: false, detail: 'not connected (reconnecting)', latencyMs: null, since: '2026-11-24T05:58:00.000Z', checkedAt: null }],
+      dependencies: [
+        {
+          name: 'redis',
+          status: 'down',
+          critical: false,
+          detail: 'not connected (reconnecting)',
+          latencyMs: null,
+          since: '2026-11-24T05:58:00.000Z',
+          checkedAt: null,
+        },
+      ],
     });
     expect(lines[0]).toBe('redis is down since 05:58:00 UTC (not connected (reconnecting)). The node runs degraded.');
     expect(lines[1]).toBe('op:fails fails 30% of its calls (30 of 100) over the last 5 min; look at its errors in the log.');

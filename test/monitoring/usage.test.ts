@@ -71,16 +71,25 @@ describe('usage reports through the API', () => {
     expect(statusLine?.split(',').slice(2, 4)).toEqual(['4', '0']);
     expect(Number(statusLine?.split(',')[4])).toBe(8); // "{}" is 2 bytes, four times
     expect(Number(statusLine?.split(',')[5])).toBeGreaterThan(4 * 100);
-    expect(lines.find((l) => l.startsWith(`${created.key.id},POST /api/v2/ops/keys.list,`))?.split(',').slice(2, 4)).toEqual(['1', '1']);
+    expect(
+      lines
+        .find((l) => l.startsWith(`${created.key.id},POST /api/v2/ops/keys.list,`))
+        ?.split(',')
+        .slice(2, 4),
+    ).toEqual(['1', '1']);
 
-    const rest = await fetch(`${t.url}/api/v2/monitoring/usage?format=csv&groupBy=key`, { headers: { authorization: `Bearer ${created.secret}` } });
+    const rest = await fetch(`${t.url}/api/v2/monitoring/usage?format=csv&groupBy=key`, {
+      headers: { authorization: `Bearer ${created.secret}` },
+    });
     expect(rest.status).toBe(200);
     expect(rest.headers.get('content-type')).toContain('text/csv');
     expect(rest.headers.get('content-disposition')).toMatch(/^attachment; filename="pilothouse-usage_.*\.csv"$/);
     const restLines = (await rest.text()).trimEnd().split('\r\n');
     expect(restLines.find((l) => l.startsWith(`${created.key.id},*,`))?.split(',')[2]).toBe('6');
 
-    const json = await fetch(`${t.url}/api/v2/monitoring/usage?format=json&groupBy=route`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+    const json = await fetch(`${t.url}/api/v2/monitoring/usage?format=json&groupBy=route`, {
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
     const report = (await json.json()) as { rows: { route: string; requests: number }[] };
     expect(report.rows.find((r) => r.route === 'POST /api/v2/ops/system.status')?.requests).toBe(4);
 

@@ -182,7 +182,8 @@ describe('two nodes on one Redis', () => {
     const onA = await RawClient.connect(a.wsUrl, viewer);
     const heardOnB: string[] = [];
     const stopListening = b.plane.running.realtime.subscribeEvents((m) => {
-      if (m.event === 'jobs.progress' || m.event === 'service.state') heardOnB.push(`${m.event}:${(m.payload as { id?: string; name?: string }).id ?? (m.payload as { name: string }).name}`);
+      if (m.event === 'jobs.progress' || m.event === 'service.state')
+        heardOnB.push(`${m.event}:${(m.payload as { id?: string; name?: string }).id ?? (m.payload as { name: string }).name}`);
     });
     a.plane.running.bus.publish('service.state', { name: 'only-on-a', state: 'running' });
     a.plane.running.bus.publish('jobs.progress', { id: 'crossing/1', type: 'crossing', progress: 0.5, message: 'half' });
@@ -227,9 +228,17 @@ describe('two nodes on one Redis', () => {
     await redis.kill();
     const during = await pub.request({ type: 'publish', room: 'outage', data: 'during' }, 10_000);
     expect(during).toMatchObject({ type: 'error', error: { code: 'PH_REALTIME_UNAVAILABLE' } });
-    await until(async () => (await a.op('system.status')).body.services.some((s: any) => s.name === 'realtime' && s.state === 'degraded'), 5000, 'degraded');
+    await until(
+      async () => (await a.op('system.status')).body.services.some((s: any) => s.name === 'realtime' && s.state === 'degraded'),
+      5000,
+      'degraded',
+    );
     await redis.restart();
-    await until(async () => (await pub.request({ type: 'publish', room: 'outage', data: 'after' }, 10_000)).type === 'reply', 15_000, 'publishing again');
+    await until(
+      async () => (await pub.request({ type: 'publish', room: 'outage', data: 'after' }, 10_000)).type === 'reply',
+      15_000,
+      'publishing again',
+    );
     const c = await RawClient.connect(b.wsUrl, viewer);
     await c.request({ type: 'subscribe', room: 'outage', since: before.result.position });
     const gap = await c.next((f) => f.type === 'gap');

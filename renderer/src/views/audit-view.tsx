@@ -21,7 +21,9 @@ export function AuditView() {
       <ErrorBanner error={page.error} />
       {page.data !== undefined && (
         <div className={page.data.chainIntact ? 'notice ok' : 'notice bad'} data-testid="chain-state">
-          {page.data.chainIntact ? `Hash chain intact across all ${page.data.total} entries.` : 'The hash chain is broken: the log was edited outside Pilothouse.'}
+          {page.data.chainIntact
+            ? `Hash chain intact across all ${page.data.total} entries.`
+            : 'The hash chain is broken: the log was edited outside Pilothouse.'}
         </div>
       )}
       <Card>

@@ -66,7 +66,11 @@ export function BackupsView() {
           canOperate && (
             <button
               disabled={prune.pending}
-              onClick={() => void prune.run({}).then((r) => r && setNotice(`Pruned ${r.prune.removedSnapshots} snapshots, freed ${formatBytes(r.prune.freedBytes)}`))}
+              onClick={() =>
+                void prune
+                  .run({})
+                  .then((r) => r && setNotice(`Pruned ${r.prune.removedSnapshots} snapshots, freed ${formatBytes(r.prune.freedBytes)}`))
+              }
             >
               {prune.pending ? 'Pruning…' : 'Prune now'}
             </button>
@@ -126,7 +130,10 @@ export function BackupsView() {
                   <div>{s.name}</div>
                   <div className="muted small mono">{s.path}</div>
                 </td>
-                <td className="mono">{s.schedule ?? (s.continuousSeconds !== null ? '' : 'manual')}{s.continuousSeconds !== null ? ` every ${s.continuousSeconds}s` : ''}</td>
+                <td className="mono">
+                  {s.schedule ?? (s.continuousSeconds !== null ? '' : 'manual')}
+                  {s.continuousSeconds !== null ? ` every ${s.continuousSeconds}s` : ''}
+                </td>
                 <td>{formatTime(s.nextRunAt)}</td>
                 <td>
                   {s.lastError !== null ? (
@@ -185,7 +192,13 @@ export function BackupsView() {
                   <td className="right">
                     {formatBytes(s.addedBytes)} <span className="muted small">({s.addedPages} pages)</span>
                   </td>
-                  <td>{s.lastVerification === null ? <span className="muted">not yet</span> : <StatusBadge state={s.lastVerification.ok ? 'passing' : 'failed'} />}</td>
+                  <td>
+                    {s.lastVerification === null ? (
+                      <span className="muted">not yet</span>
+                    ) : (
+                      <StatusBadge state={s.lastVerification.ok ? 'passing' : 'failed'} />
+                    )}
+                  </td>
                   <td className="right actions">
                     {canOperate && (
                       <button disabled={verify.pending} onClick={() => void verify.run({ id: s.id })}>
@@ -281,8 +294,8 @@ function ProgressRow({ job }: { job: Progress }) {
   return (
     <div className="backup-progress">
       <div className="small">
-        <strong>{job.kind}</strong> {job.sourceId ?? ''} {job.snapshotId !== null ? <span className="mono">{job.snapshotId}</span> : null} — {job.phase}{' '}
-        {job.total > 1 ? `${job.done.toLocaleString()} / ${job.total.toLocaleString()} pages` : ''}
+        <strong>{job.kind}</strong> {job.sourceId ?? ''} {job.snapshotId !== null ? <span className="mono">{job.snapshotId}</span> : null} —{' '}
+        {job.phase} {job.total > 1 ? `${job.done.toLocaleString()} / ${job.total.toLocaleString()} pages` : ''}
       </div>
       <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share * 100)}>
         <div className="fill" style={{ width: `${share * 100}%` }} />
@@ -305,26 +318,50 @@ function StoredChart({ snapshots }: { snapshots: Snapshot[] }) {
   const line = cumulative.map((c, i) => `${i * bar + bar / 2},${height - (c / maxTotal) * height}`).join(' ');
   return (
     <Card title="Stored size over time" wide>
-      <svg className="backup-chart" viewBox={`0 0 ${width} ${height + 4}`} preserveAspectRatio="none" role="img" aria-label="Bytes stored per snapshot">
+      <svg
+        className="backup-chart"
+        viewBox={`0 0 ${width} ${height + 4}`}
+        preserveAspectRatio="none"
+        role="img"
+        aria-label="Bytes stored per snapshot"
+      >
         {points.map((p, i) => (
           <g key={p.id}>
-            <rect x={i * bar + 1} y={height - (p.logicalBytes / maxTotal) * height} width={Math.max(1, bar - 2)} height={(p.logicalBytes / maxTotal) * height} className="logical">
+            <rect
+              x={i * bar + 1}
+              y={height - (p.logicalBytes / maxTotal) * height}
+              width={Math.max(1, bar - 2)}
+              height={(p.logicalBytes / maxTotal) * height}
+              className="logical"
+            >
               <title>{`${p.sourceName} ${formatTime(p.capturedAt)}: ${formatBytes(p.logicalBytes)} database, ${formatBytes(p.addedBytes)} stored`}</title>
             </rect>
-            <rect x={i * bar + 1} y={height - (p.addedBytes / maxTotal) * height} width={Math.max(1, bar - 2)} height={(p.addedBytes / maxTotal) * height} className="added" />
+            <rect
+              x={i * bar + 1}
+              y={height - (p.addedBytes / maxTotal) * height}
+              width={Math.max(1, bar - 2)}
+              height={(p.addedBytes / maxTotal) * height}
+              className="added"
+            />
           </g>
         ))}
         <polyline points={line} className="total" />
       </svg>
       <p className="muted small">
-        Grey: database size at each snapshot. Blue: what that snapshot added to the repository. Line: repository growth, {formatBytes(total)} for {points.length} snapshots of{' '}
-        {formatBytes(points.reduce((s, p) => s + p.logicalBytes, 0))}.
+        Grey: database size at each snapshot. Blue: what that snapshot added to the repository. Line: repository growth,{' '}
+        {formatBytes(total)} for {points.length} snapshots of {formatBytes(points.reduce((s, p) => s + p.logicalBytes, 0))}.
       </p>
     </Card>
   );
 }
 
-function PointInTime({ sources, onPick }: { sources: OperationResult<'backup.sources.list'>['sources']; onPick: (r: RestoreInput) => void }) {
+function PointInTime({
+  sources,
+  onPick,
+}: {
+  sources: OperationResult<'backup.sources.list'>['sources'];
+  onPick: (r: RestoreInput) => void;
+}) {
   const [sourceId, setSourceId] = useState(sources[0]?.id ?? '');
   const [at, setAt] = useState('');
   const submit = (e: FormEvent) => {
@@ -363,7 +400,10 @@ function RestoreDialog({ request, onClose }: { request: RestoreInput; onClose: (
   const [plan, setPlan] = useState<Plan | null>(null);
   const [planError, setPlanError] = useState<ClientError | null>(null);
   const [confirmed, setConfirmed] = useState(false);
-  const input: RestoreInput = { ...request, ...(inPlace ? { inPlace: true } : targetPath.trim() !== '' ? { targetPath: targetPath.trim() } : {}) };
+  const input: RestoreInput = {
+    ...request,
+    ...(inPlace ? { inPlace: true } : targetPath.trim() !== '' ? { targetPath: targetPath.trim() } : {}),
+  };
   const inputKey = JSON.stringify(input);
 
   useEffect(() => {
@@ -376,7 +416,8 @@ function RestoreDialog({ request, onClose }: { request: RestoreInput; onClose: (
     let cancelled = false;
     client.call('backup.restore.plan', JSON.parse(inputKey) as RestoreInput).then(
       (p) => !cancelled && (setPlan(p), setPlanError(null)),
-      (err: unknown) => !cancelled && (setPlan(null), setPlanError(err instanceof ClientError ? err : new ClientError('PH_INTERNAL', String(err)))),
+      (err: unknown) =>
+        !cancelled && (setPlan(null), setPlanError(err instanceof ClientError ? err : new ClientError('PH_INTERNAL', String(err)))),
     );
     return () => {
       cancelled = true;
@@ -401,24 +442,31 @@ function RestoreDialog({ request, onClose }: { request: RestoreInput; onClose: (
             <input type="radio" name="restore-mode" checked={!inPlace} onChange={() => setInPlace(false)} /> To a new file
           </label>
           <label className="checkbox">
-            <input type="radio" name="restore-mode" checked={inPlace} onChange={() => setInPlace(true)} /> In place (replaces the source database)
+            <input type="radio" name="restore-mode" checked={inPlace} onChange={() => setInPlace(true)} /> In place (replaces the source
+            database)
           </label>
         </div>
         {!inPlace && (
           <label className="block">
             Target path
-            <input value={targetPath} onChange={(e) => setTargetPath(e.target.value)} placeholder="/absolute/path/restored.db" aria-label="Target path" />
+            <input
+              value={targetPath}
+              onChange={(e) => setTargetPath(e.target.value)}
+              placeholder="/absolute/path/restored.db"
+              aria-label="Target path"
+            />
           </label>
         )}
         <ErrorBanner error={planError ?? restore.error} />
         {plan !== null && (
           <div className="plan" data-testid="restore-plan">
             <p>
-              Snapshot <span className="mono">{plan.snapshot.id}</span> of <strong>{plan.snapshot.sourceName}</strong>, taken {formatTime(plan.snapshot.capturedAt)} (
-              {formatBytes(plan.snapshot.logicalBytes)}).
+              Snapshot <span className="mono">{plan.snapshot.id}</span> of <strong>{plan.snapshot.sourceName}</strong>, taken{' '}
+              {formatTime(plan.snapshot.capturedAt)} ({formatBytes(plan.snapshot.logicalBytes)}).
             </p>
             <p>
-              Target <span className="mono">{plan.target}</span>. Safety snapshot first: <strong>{plan.safetySnapshot ? 'yes' : 'no (new file)'}</strong>.
+              Target <span className="mono">{plan.target}</span>. Safety snapshot first:{' '}
+              <strong>{plan.safetySnapshot ? 'yes' : 'no (new file)'}</strong>.
             </p>
             <ol className="small">
               {plan.steps.map((s) => (
@@ -426,7 +474,8 @@ function RestoreDialog({ request, onClose }: { request: RestoreInput; onClose: (
               ))}
             </ol>
             <label className="checkbox">
-              <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} /> I understand{plan.inPlace ? ' the database will be replaced' : ''}
+              <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} /> I understand
+              {plan.inPlace ? ' the database will be replaced' : ''}
             </label>
           </div>
         )}

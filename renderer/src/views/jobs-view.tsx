@@ -58,7 +58,13 @@ function ProgressBar({ value, state, message }: { value: number; state: Job['sta
   const pct = Math.round(Math.min(1, Math.max(0, value)) * 100);
   return (
     <div title={message ?? undefined} style={{ minWidth: 140 }}>
-      <div role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100} style={{ height: 8, background: 'var(--panel-2)', borderRadius: 4, overflow: 'hidden' }}>
+      <div
+        role="progressbar"
+        aria-valuenow={pct}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        style={{ height: 8, background: 'var(--panel-2)', borderRadius: 4, overflow: 'hidden' }}
+      >
         <div style={{ width: `${pct}%`, height: '100%', background: stateColor[state], transition: 'width 0.3s' }} />
       </div>
       <div className="small muted" style={{ marginTop: 2 }}>
@@ -95,7 +101,12 @@ function ThroughputChart({ queues }: { queues: readonly Queue[] }) {
   const failed = series.reduce((s, b) => s + b.failed, 0);
   return (
     <div data-testid="throughput-chart">
-      <svg viewBox={`0 0 ${width} ${height + 16}`} width="100%" role="img" aria-label={`Throughput: ${total} completed, ${failed} failed in the last ${Math.round((series.length * 5) / 60)} minutes`}>
+      <svg
+        viewBox={`0 0 ${width} ${height + 16}`}
+        width="100%"
+        role="img"
+        aria-label={`Throughput: ${total} completed, ${failed} failed in the last ${Math.round((series.length * 5) / 60)} minutes`}
+      >
         <line x1={0} x2={width} y1={height} y2={height} stroke="var(--border)" />
         {series.map((b, i) => {
           const hc = (b.completed / max) * (height - 4);
@@ -115,7 +126,8 @@ function ThroughputChart({ queues }: { queues: readonly Queue[] }) {
         </text>
       </svg>
       <div className="small muted">
-        <span style={{ color: 'var(--ok)' }}>■</span> completed {total} · <span style={{ color: 'var(--bad)' }}>■</span> failed attempts {failed}
+        <span style={{ color: 'var(--ok)' }}>■</span> completed {total} · <span style={{ color: 'var(--bad)' }}>■</span> failed attempts{' '}
+        {failed}
       </div>
     </div>
   );
@@ -130,8 +142,14 @@ function JobDetail({ id, onClose }: { id: string; onClose: () => void }) {
       {job !== undefined && (
         <div data-testid="job-detail" style={{ display: 'grid', gap: 10 }}>
           <div>
-            <StateBadge state={job.state} /> <strong>{job.type}</strong> · attempt {job.attemptsMade} of {job.maxAttempts} · priority {job.priority}
-            {job.repeatCron !== null && <> · repeats <code>{job.repeatCron}</code></>}
+            <StateBadge state={job.state} /> <strong>{job.type}</strong> · attempt {job.attemptsMade} of {job.maxAttempts} · priority{' '}
+            {job.priority}
+            {job.repeatCron !== null && (
+              <>
+                {' '}
+                · repeats <code>{job.repeatCron}</code>
+              </>
+            )}
             {job.parentId !== null && <> · parent {job.parentId}</>}
             <button className="link" style={{ float: 'right' }} onClick={onClose}>
               Close
@@ -258,9 +276,16 @@ export function JobsView() {
     <>
       <PageHeader
         title="Jobs"
-        subtitle={stats.data === undefined ? 'Durable jobs and batches' : `Durable job queue on ${stats.data.backend === 'sqlite' ? 'SQLite (this machine)' : 'BullMQ (shared Redis)'} · ${stats.data.types.length} job types`}
+        subtitle={
+          stats.data === undefined
+            ? 'Durable jobs and batches'
+            : `Durable job queue on ${stats.data.backend === 'sqlite' ? 'SQLite (this machine)' : 'BullMQ (shared Redis)'} · ${stats.data.types.length} job types`
+        }
       />
-      <ErrorBanner error={stats.error ?? list.error ?? cancel.error ?? retry.error ?? remove.error} onDismiss={() => (cancel.clearError(), retry.clearError(), remove.clearError())} />
+      <ErrorBanner
+        error={stats.error ?? list.error ?? cancel.error ?? retry.error ?? remove.error}
+        onDismiss={() => (cancel.clearError(), retry.clearError(), remove.clearError())}
+      />
       <div className="stats" data-testid="job-counts">
         <Stat label="Running" value={sum('active')} tone={sum('active') > 0 ? 'ok' : undefined} />
         <Stat label="Waiting" value={sum('waiting')} />

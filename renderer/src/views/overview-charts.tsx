@@ -56,7 +56,19 @@ function clock(t: number, spanMs: number): string {
   return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
 }
 
-export function LineChart({ title, series, from, to, stepMs }: { title: string; series: readonly ChartSeries[]; from: number; to: number; stepMs: number }) {
+export function LineChart({
+  title,
+  series,
+  from,
+  to,
+  stepMs,
+}: {
+  title: string;
+  series: readonly ChartSeries[];
+  from: number;
+  to: number;
+  stepMs: number;
+}) {
   const unit = series[0]?.unit ?? '';
   const all = series.flatMap((s) => s.points.map((p) => p.avg));
   const max = niceMax(Math.max(0, ...all) * (unit === 'ratio' ? 1 : 1.1));
@@ -115,7 +127,14 @@ export function LineChart({ title, series, from, to, stepMs }: { title: string; 
         {series.map((s, i) =>
           runs(s.points).map((pts, j) =>
             pts.includes(' ') ? (
-              <polyline key={`${s.name}-${j}`} points={pts} fill="none" stroke={COLORS[i % COLORS.length]} strokeWidth={1.8} strokeLinejoin="round" />
+              <polyline
+                key={`${s.name}-${j}`}
+                points={pts}
+                fill="none"
+                stroke={COLORS[i % COLORS.length]}
+                strokeWidth={1.8}
+                strokeLinejoin="round"
+              />
             ) : (
               <circle key={`${s.name}-${j}`} cx={pts.split(',')[0]} cy={pts.split(',')[1]} r={2.2} fill={COLORS[i % COLORS.length]} />
             ),

@@ -22,13 +22,38 @@ const RANGES = [
 /** Charts and the series each draws; a chart shows once any of its series is registered on the node. */
 const CHARTS: readonly { title: string; series: readonly [name: string, label: string][] }[] = [
   { title: 'Request rate', series: [['http.requests_per_second', 'requests']] },
-  { title: 'Latency', series: [['http.latency_p50_ms', 'p50'], ['http.latency_p95_ms', 'p95']] },
-  { title: 'WebSocket connections', series: [['ws.connections', 'console'], ['realtime.connections', 'hub']] },
+  {
+    title: 'Latency',
+    series: [
+      ['http.latency_p50_ms', 'p50'],
+      ['http.latency_p95_ms', 'p95'],
+    ],
+  },
+  {
+    title: 'WebSocket connections',
+    series: [
+      ['ws.connections', 'console'],
+      ['realtime.connections', 'hub'],
+    ],
+  },
   { title: 'WebSocket messages', series: [['realtime.messages_per_second', 'messages']] },
   { title: 'Cache hit ratio', series: [['cache.hit_ratio', 'hits']] },
-  { title: 'Job throughput', series: [['jobs.completed_per_second', 'completed'], ['jobs.failed_per_second', 'failed'], ['jobs.backlog', 'waiting']] },
+  {
+    title: 'Job throughput',
+    series: [
+      ['jobs.completed_per_second', 'completed'],
+      ['jobs.failed_per_second', 'failed'],
+      ['jobs.backlog', 'waiting'],
+    ],
+  },
   { title: 'Event-loop delay', series: [['system.eventloop_delay_p99_ms', 'p99']] },
-  { title: 'Memory', series: [['system.rss_bytes', 'RSS'], ['system.heap_used_bytes', 'heap']] },
+  {
+    title: 'Memory',
+    series: [
+      ['system.rss_bytes', 'RSS'],
+      ['system.heap_used_bytes', 'heap'],
+    ],
+  },
   { title: 'CPU', series: [['system.cpu_percent', 'process']] },
 ];
 
@@ -46,7 +71,11 @@ export function OverviewView() {
   // The end of the chart range moves with each sample the server publishes, so the query stays
   // still between samples instead of changing on every render.
   const [anchor, setAnchor] = useState(() => Date.now());
-  const overview = useOperation('monitoring.overview', {}, { refreshOn: ['monitoring.sample', 'monitoring.alert', 'monitoring.dependency'] });
+  const overview = useOperation(
+    'monitoring.overview',
+    {},
+    { refreshOn: ['monitoring.sample', 'monitoring.alert', 'monitoring.dependency'] },
+  );
   // Capabilities register series when they start; once a minute is often enough to pick them up.
   const registered = useOperation('monitoring.series', {}, { intervalMs: 60_000 });
 
@@ -66,7 +95,11 @@ export function OverviewView() {
   const units = useMemo(() => new Map((registered.data?.series ?? []).map((s) => [s.name, s.unit])), [registered.data]);
   const charts = CHARTS.map((c) => ({ ...c, series: c.series.filter(([name]) => known.has(name)) })).filter((c) => c.series.length > 0);
   const wanted = charts.flatMap((c) => c.series.map(([name]) => name)).slice(0, 20);
-  const history = useOperation('monitoring.history', { series: wanted.length > 0 ? wanted : ['system.rss_bytes'], from: anchor - rangeMs, to: anchor + 1 });
+  const history = useOperation('monitoring.history', {
+    series: wanted.length > 0 ? wanted : ['system.rss_bytes'],
+    from: anchor - rangeMs,
+    to: anchor + 1,
+  });
 
   const uptime = status === undefined ? 0 : Math.max(0, (now - Date.parse(status.startedAt)) / 1000);
   const unhealthy = status?.services.filter((s) => s.state !== 'running') ?? [];
@@ -117,7 +150,11 @@ export function OverviewView() {
         />
         <Stat label="Alerts firing" value={firing.length} tone={firing.length === 0 ? 'ok' : 'bad'} />
         {status !== undefined && (
-          <Stat label="Services" value={`${status.services.length - unhealthy.length}/${status.services.length} running`} tone={unhealthy.length === 0 ? 'ok' : 'warn'} />
+          <Stat
+            label="Services"
+            value={`${status.services.length - unhealthy.length}/${status.services.length} running`}
+            tone={unhealthy.length === 0 ? 'ok' : 'warn'}
+          />
         )}
         <Stat label="Requests" value={value('http.requests_per_second')} />
         <Stat label="Latency p95" value={value('http.latency_p95_ms')} />
@@ -153,7 +190,11 @@ export function OverviewView() {
                     {d.critical && <span className="muted small"> · critical</span>}
                   </td>
                   <td>
-                    <span className={`badge ${d.status === 'up' ? 'ok' : d.status === 'down' ? 'bad' : d.status === 'degraded' ? 'warn' : 'idle'}`}>{d.status}</span>
+                    <span
+                      className={`badge ${d.status === 'up' ? 'ok' : d.status === 'down' ? 'bad' : d.status === 'degraded' ? 'warn' : 'idle'}`}
+                    >
+                      {d.status}
+                    </span>
                   </td>
                   <td className="muted">{d.detail}</td>
                   <td className="muted small">{since(d.since, now)}</td>
@@ -167,12 +208,19 @@ export function OverviewView() {
       <Card title="Charts">
         <div className="range-picker" role="group" aria-label="Range">
           {RANGES.map((r) => (
-            <button key={r.label} className={r.ms === rangeMs ? 'primary' : undefined} aria-pressed={r.ms === rangeMs} onClick={() => setRangeMs(r.ms)}>
+            <button
+              key={r.label}
+              className={r.ms === rangeMs ? 'primary' : undefined}
+              aria-pressed={r.ms === rangeMs}
+              onClick={() => setRangeMs(r.ms)}
+            >
               {r.label}
             </button>
           ))}
           <span className="muted small">
-            {history.data === undefined ? '' : `one point per ${formatDuration(history.data.stepSeconds)} · from ${history.data.resolutionSeconds === 10 ? 'raw samples' : history.data.resolutionSeconds === 60 ? '1-minute roll-ups' : '1-hour roll-ups'}`}
+            {history.data === undefined
+              ? ''
+              : `one point per ${formatDuration(history.data.stepSeconds)} · from ${history.data.resolutionSeconds === 10 ? 'raw samples' : history.data.resolutionSeconds === 60 ? '1-minute roll-ups' : '1-hour roll-ups'}`}
           </span>
         </div>
         <div className="charts">
@@ -183,7 +231,12 @@ export function OverviewView() {
               from={anchor - rangeMs}
               to={anchor}
               stepMs={(history.data?.stepSeconds ?? 10) * 1000}
-              series={c.series.map(([name, label]): ChartSeries => ({ name, label, unit: units.get(name) ?? '', points: pointsOf.get(name) ?? [] }))}
+              series={c.series.map(([name, label]): ChartSeries => ({
+                name,
+                label,
+                unit: units.get(name) ?? '',
+                points: pointsOf.get(name) ?? [],
+              }))}
             />
           ))}
         </div>
@@ -231,8 +284,9 @@ export function OverviewView() {
                 <ul className="slow-log" data-testid="slow-log">
                   {data.slowLog.slice(0, 5).map((c, i) => (
                     <li key={`${c.at}-${i}`}>
-                      <span className="mono">{c.name}</span> took <strong>{formatValue(c.durationMs, 'ms')}</strong> (threshold {formatValue(c.thresholdMs, 'ms')})
-                      {!c.ok && <span className="badge bad">{c.code ?? 'error'}</span>} <span className="muted small">{new Date(c.at).toLocaleTimeString(undefined, { hour12: false })}</span>
+                      <span className="mono">{c.name}</span> took <strong>{formatValue(c.durationMs, 'ms')}</strong> (threshold{' '}
+                      {formatValue(c.thresholdMs, 'ms')}){!c.ok && <span className="badge bad">{c.code ?? 'error'}</span>}{' '}
+                      <span className="muted small">{new Date(c.at).toLocaleTimeString(undefined, { hour12: false })}</span>
                     </li>
                   ))}
                 </ul>
@@ -346,7 +400,8 @@ function UsageCard() {
 /** A browser (or Electron renderer) notification for an alert that starts or stops firing. */
 function notify(alert: Alert): void {
   if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
-  if (alert.state === 'firing') new Notification(`${alert.severity === 'critical' ? 'Critical' : 'Alert'}: ${alert.name}`, { body: alert.message });
+  if (alert.state === 'firing')
+    new Notification(`${alert.severity === 'critical' ? 'Critical' : 'Alert'}: ${alert.name}`, { body: alert.message });
   else if (alert.state === 'resolved') new Notification(`Resolved: ${alert.name}`, { body: alert.message });
 }
 
@@ -401,7 +456,19 @@ function AlertRules({ editable }: { editable: boolean }) {
   );
 }
 
-function RuleRow({ rule, state, editable, pending, onSave }: { rule: Rule; state: string; editable: boolean; pending: boolean; onSave: (rule: Rule) => Promise<void> }) {
+function RuleRow({
+  rule,
+  state,
+  editable,
+  pending,
+  onSave,
+}: {
+  rule: Rule;
+  state: string;
+  editable: boolean;
+  pending: boolean;
+  onSave: (rule: Rule) => Promise<void>;
+}) {
   const [threshold, setThreshold] = useState(String(rule.threshold));
   const [forSeconds, setForSeconds] = useState(String(rule.forSeconds));
   const [enabled, setEnabled] = useState(rule.enabled);
@@ -416,9 +483,29 @@ function RuleRow({ rule, state, editable, pending, onSave }: { rule: Rule; state
       </td>
       <td className="mono">
         {rule.metric} {rule.comparator}{' '}
-        {editable ? <input aria-label={`${rule.name} threshold`} className="narrow" value={threshold} onChange={(e) => setThreshold(e.target.value)} /> : rule.threshold}
+        {editable ? (
+          <input
+            aria-label={`${rule.name} threshold`}
+            className="narrow"
+            value={threshold}
+            onChange={(e) => setThreshold(e.target.value)}
+          />
+        ) : (
+          rule.threshold
+        )}
       </td>
-      <td>{editable ? <input aria-label={`${rule.name} for seconds`} className="narrow" value={forSeconds} onChange={(e) => setForSeconds(e.target.value)} /> : rule.forSeconds}</td>
+      <td>
+        {editable ? (
+          <input
+            aria-label={`${rule.name} for seconds`}
+            className="narrow"
+            value={forSeconds}
+            onChange={(e) => setForSeconds(e.target.value)}
+          />
+        ) : (
+          rule.forSeconds
+        )}
+      </td>
       <td>
         <StatusBadge state={rule.severity} />
       </td>
@@ -426,7 +513,13 @@ function RuleRow({ rule, state, editable, pending, onSave }: { rule: Rule; state
         <span className={`badge ${state === 'firing' ? 'bad' : state === 'pending' ? 'warn' : 'idle'}`}>{state}</span>
       </td>
       <td>
-        <input type="checkbox" aria-label={`${rule.name} enabled`} checked={enabled} disabled={!editable} onChange={(e) => setEnabled(e.target.checked)} />
+        <input
+          type="checkbox"
+          aria-label={`${rule.name} enabled`}
+          checked={enabled}
+          disabled={!editable}
+          onChange={(e) => setEnabled(e.target.checked)}
+        />
       </td>
       {editable && (
         <td>

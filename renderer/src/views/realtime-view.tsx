@@ -251,10 +251,7 @@ function RoomTail({ room, onClose }: { room: string; onClose: () => void }) {
     <Card title={`Room ${room}`}>
       <ErrorBanner error={tail.error ?? presence.error} />
       <p className="muted small">
-        Position:{' '}
-        <span className="mono">
-          {position === null ? '—' : `${position.epoch} @ ${position.offset}`}
-        </span>
+        Position: <span className="mono">{position === null ? '—' : `${position.epoch} @ ${position.offset}`}</span>
         {' · '}Present:{' '}
         {(presence.data?.members ?? []).map((m) => m.user + (typeof m.meta.name === 'string' ? ` (${m.meta.name})` : '')).join(', ') ||
           'nobody'}

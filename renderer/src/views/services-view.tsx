@@ -9,7 +9,12 @@ type Traffic = OperationResult<'services.traffic'>['instances'][number];
 type HealthState = Instance['state'];
 type Strategy = Summary['policy']['strategy'];
 
-const healthColors: Record<HealthState, string> = { passing: 'var(--ok)', warning: 'var(--warn)', critical: 'var(--bad)', maintenance: 'var(--idle)' };
+const healthColors: Record<HealthState, string> = {
+  passing: 'var(--ok)',
+  warning: 'var(--warn)',
+  critical: 'var(--bad)',
+  maintenance: 'var(--idle)',
+};
 const healthOrder: readonly HealthState[] = ['passing', 'warning', 'critical', 'maintenance'];
 const strategies: readonly Strategy[] = ['round-robin', 'weighted', 'least-requests', 'random', 'consistent-hash'];
 const registryEvents = ['service.registered', 'service.health', 'service.deregistered'] as const;
@@ -61,7 +66,10 @@ export function ServicesView() {
 
   return (
     <>
-      <PageHeader title="Services" subtitle="LAN programs registered with Pilothouse: their health checks, balancing and gateway traffic." />
+      <PageHeader
+        title="Services"
+        subtitle="LAN programs registered with Pilothouse: their health checks, balancing and gateway traffic."
+      />
       <ErrorBanner error={summary.error ?? list.error} />
       <ErrorBanner
         error={actionError}
@@ -75,9 +83,17 @@ export function ServicesView() {
 
       <div className="stats" data-testid="services-stats">
         <Stat label="Services" value={services.length} />
-        <Stat label="Instances passing (picked by the balancer)" value={`${totals.passing} of ${totals.all}`} tone={totals.all === 0 ? undefined : totals.passing === totals.all ? 'ok' : 'warn'} />
+        <Stat
+          label="Instances passing (picked by the balancer)"
+          value={`${totals.passing} of ${totals.all}`}
+          tone={totals.all === 0 ? undefined : totals.passing === totals.all ? 'ok' : 'warn'}
+        />
         <Stat label="Instances critical" value={totals.critical} tone={totals.critical > 0 ? 'bad' : 'ok'} />
-        <Stat label="Instances in maintenance or warning" value={totals.maintenance + totals.warning} tone={totals.maintenance + totals.warning > 0 ? 'warn' : undefined} />
+        <Stat
+          label="Instances in maintenance or warning"
+          value={totals.maintenance + totals.warning}
+          tone={totals.maintenance + totals.warning > 0 ? 'warn' : undefined}
+        />
       </div>
 
       <Card>
@@ -95,11 +111,25 @@ export function ServicesView() {
           </label>
           <label>
             Tag
-            <input aria-label="Tag" value={tag} onChange={(e) => setTag(e.target.value)} placeholder="e.g. eu" maxLength={64} style={{ minWidth: 140 }} />
+            <input
+              aria-label="Tag"
+              value={tag}
+              onChange={(e) => setTag(e.target.value)}
+              placeholder="e.g. eu"
+              maxLength={64}
+              style={{ minWidth: 140 }}
+            />
           </label>
           <label>
             Version range
-            <input aria-label="Version range" value={versionRange} onChange={(e) => setVersionRange(e.target.value)} placeholder="e.g. ^2.1 or >=1 <3" maxLength={200} style={{ minWidth: 180 }} />
+            <input
+              aria-label="Version range"
+              value={versionRange}
+              onChange={(e) => setVersionRange(e.target.value)}
+              placeholder="e.g. ^2.1 or >=1 <3"
+              maxLength={200}
+              style={{ minWidth: 180 }}
+            />
           </label>
         </div>
       </Card>
@@ -202,7 +232,12 @@ export function ServicesView() {
                           disabled={maintenance.pending}
                           onClick={() => {
                             const enabled = i.maintenance === null;
-                            const reason = enabled ? window.prompt(`Put ${i.id} into maintenance? It will not be picked until you take it out. Reason:`, 'Maintenance') : '';
+                            const reason = enabled
+                              ? window.prompt(
+                                  `Put ${i.id} into maintenance? It will not be picked until you take it out. Reason:`,
+                                  'Maintenance',
+                                )
+                              : '';
                             if (enabled && reason === null) return;
                             void maintenance.run({ id: i.id, enabled, ...(enabled && reason ? { reason } : {}) }).then(refreshAll);
                           }}
@@ -241,7 +276,10 @@ export function ServicesView() {
 
       <Card title="Discovered on the LAN (mDNS)">
         {discovered.data === undefined ? null : !discovered.data.enabled ? (
-          <p className="muted">LAN access is off, so Pilothouse neither announces itself nor browses over mDNS. Start it with --lan to find services on the network.</p>
+          <p className="muted">
+            LAN access is off, so Pilothouse neither announces itself nor browses over mDNS. Start it with --lan to find services on the
+            network.
+          </p>
         ) : discovered.data.services.length === 0 ? (
           <p className="muted">Nothing found yet. Pilothouse asks the network again every 30 s.</p>
         ) : (
@@ -269,7 +307,10 @@ export function ServicesView() {
                       <span className="muted small">adopted as {d.adoptedAs}</span>
                     ) : (
                       canChange && (
-                        <button disabled={adopt.pending} onClick={() => void adopt.run({ fqdn: d.fqdn }).then(() => (discovered.reload(), refreshAll()))}>
+                        <button
+                          disabled={adopt.pending}
+                          onClick={() => void adopt.run({ fqdn: d.fqdn }).then(() => (discovered.reload(), refreshAll()))}
+                        >
                           Adopt
                         </button>
                       )
@@ -291,7 +332,13 @@ function HealthBar({ counts, total }: { counts: Summary['counts']; total: number
   let x = 0;
   return (
     <div style={{ display: 'flex', alignItems: 'center', gap: 10 }}>
-      <svg width={width} height={12} role="img" aria-label={`${total} instances by health`} style={{ background: 'var(--panel-2)', borderRadius: 3 }}>
+      <svg
+        width={width}
+        height={12}
+        role="img"
+        aria-label={`${total} instances by health`}
+        style={{ background: 'var(--panel-2)', borderRadius: 3 }}
+      >
         {healthOrder.map((h) => {
           const w = total === 0 ? 0 : (counts[h] / total) * width;
           const rect = <rect key={h} x={x} y={0} width={w} height={12} fill={healthColors[h]} />;
@@ -369,7 +416,10 @@ function InstanceDetail({ id }: { id: string }) {
       {instance.checks.map((c) => (
         <div key={c.id} style={{ borderLeft: `3px solid ${healthColors[c.status]}`, paddingLeft: 10 }}>
           <div>
-            <StatusBadge state={c.status} /> <strong className="mono">{c.id}</strong> <span className="muted small">{c.target} · every {c.intervalMs} ms · checked {formatTime(c.checkedAt)}</span>
+            <StatusBadge state={c.status} /> <strong className="mono">{c.id}</strong>{' '}
+            <span className="muted small">
+              {c.target} · every {c.intervalMs} ms · checked {formatTime(c.checkedAt)}
+            </span>
           </div>
           <pre className="mono small" style={{ whiteSpace: 'pre-wrap', margin: '6px 0', maxHeight: 120, overflow: 'auto' }}>
             {c.output}

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
     const child = await buildChild(join(dir, 'build'));
     const started = Date.now();
     const per = Math.ceil(kills / lanes);
-    const reports = (await Promise.all(Array.from({ length: lanes }, (_, i) => killLoop(child, join(dir, `lane-${i}`), per, workers, 1500)))).flat();
+    const reports = (
+      await Promise.all(Array.from({ length: lanes }, (_, i) => killLoop(child, join(dir, `lane-${i}`), per, workers, 1500)))
+    ).flat();
     const during = reports.filter((r) => r.intentChecked);
     process.stdout.write(
       `${JSON.stringify({ kills: reports.length, seconds: Math.round((Date.now() - started) / 1000), snapshotsVerified: reports.reduce((n, r) => n + r.snapshotsVerified, 0), killedDuringRestore: during.length, targetOld: during.filter((r) => r.targetHad === 'old').length, targetNew: during.filter((r) => r.targetHad === 'new').length })}\n`,

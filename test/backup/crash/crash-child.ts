@@ -61,7 +61,11 @@ async function main(): Promise<void> {
     const snaps = service.listSnapshots(source.id);
     const pick = snaps[Math.floor(Math.random() * snaps.length)];
     if (pick === undefined) continue;
-    writeFileAtomic(join(dir, 'intent.json'), join(dir, 'intent.tmp'), Buffer.from(JSON.stringify({ old: sha(target), new: pick.imageHash })));
+    writeFileAtomic(
+      join(dir, 'intent.json'),
+      join(dir, 'intent.tmp'),
+      Buffer.from(JSON.stringify({ old: sha(target), new: pick.imageHash })),
+    );
     await service.restore({ snapshotId: pick.id, inPlace: true });
     rmSync(join(dir, 'intent.json'));
     debug('restored');

@@ -13,7 +13,16 @@ const root = resolve(here, '..', '..', '..');
 export async function buildChild(outDir: string): Promise<string> {
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, 'crash-child.cjs');
-  await build({ entryPoints: [join(here, 'crash-child.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile, external: ['better-sqlite3'], logLevel: 'silent' });
+  await build({
+    entryPoints: [join(here, 'crash-child.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile,
+    external: ['better-sqlite3'],
+    logLevel: 'silent',
+  });
   return outfile;
 }
 
