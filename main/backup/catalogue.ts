@@ -212,12 +212,13 @@ export class BackupCatalogue {
     return row === undefined ? undefined : this.#snapshotDto(row);
   }
 
+  /** Newest first; two captured in the same millisecond come in the order they were stored (rowid), not by their random ids. */
   snapshots(sourceId: string | undefined, limit: number): BackupSnapshot[] {
     const rows =
       sourceId === undefined
-        ? (this.db.prepare(`${SNAPSHOT_SELECT} ORDER BY s.captured_at DESC, s.id DESC LIMIT ?`).all(limit) as SnapshotRow[])
+        ? (this.db.prepare(`${SNAPSHOT_SELECT} ORDER BY s.captured_at DESC, s.rowid DESC LIMIT ?`).all(limit) as SnapshotRow[])
         : (this.db
-            .prepare(`${SNAPSHOT_SELECT} WHERE s.source_id = ? ORDER BY s.captured_at DESC, s.id DESC LIMIT ?`)
+            .prepare(`${SNAPSHOT_SELECT} WHERE s.source_id = ? ORDER BY s.captured_at DESC, s.rowid DESC LIMIT ?`)
             .all(sourceId, limit) as SnapshotRow[]);
     return rows.map((r) => this.#snapshotDto(r));
   }
