@@ -14,15 +14,6 @@ const { createHash } = require('node:crypto');
 const zlib = require('node:zlib');
 const fs = require('node:fs');
 
-// Backups are background work. On Linux the nice value belongs to each thread, and setPriority(0, n)
-// from inside this worker lowers this thread alone: the databases' own writers and the console's
-// event loop get the cores first when they want them, the hashing and compression take the rest.
-try {
-  require('node:os').setPriority(0, 10);
-} catch {
-  // not permitted or not supported here: run at the default priority
-}
-
 const CODEC_RAW = 0;
 const CODEC_DEFLATE = 1;
 const CODEC_BROTLI = 2;
