@@ -1,9 +1,9 @@
 /**
  * The server side of `monitoring.overhead`, run as a child process so the load generator does not
  * share its event loop: a Fastify app with one cached API route, with every piece of monitoring
- * instrumentation on (`on`: the Prometheus request histogram hook the embedded server installs, plus
- * `Monitoring.instrument` — route timings, usage per key and route, interval latency — with its
- * sampler, probes and history running) or none of it (`off`). Prints the port, then serves until
+ * instrumentation on (`on`: `Monitoring.instrument`, the one hook that feeds the Prometheus request
+ * histogram, route timings, usage per key and route and interval latency, with the monitoring
+ * service's sampler, probes and history running) or none of it (`off`). Prints the port, then serves until
  * killed.
  */
 import { join } from 'node:path';
@@ -25,12 +25,6 @@ const dir = tempDir('ph-bench-mon-');
 if (mode === 'on') {
   const db = openStore({ path: join(dir.path, 'pilothouse.db'), migrations: monitoringMigrations });
   const metrics = new Metrics();
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpRequestDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
   monitoring = new Monitoring({
     db,
     redis: null,

@@ -8,6 +8,7 @@ import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../logger';
 import type { ServiceState } from '../service';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, emptyCounts } from './sqlite-job-store';
+import { clampProgress, runOnce } from './job-effects';
 import { validateJobSpec } from './job-spec';
 import {
   JobCancelled,
@@ -368,7 +369,7 @@ export class BullmqJobQueue implements JobQueue {
       idempotencyKey: job.opts.jobId?.startsWith('k-') === true ? job.opts.jobId : null,
       signal,
       progress: (fraction, message) => {
-        const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+        const f = clampProgress(fraction);
         void job.updateProgress({ fraction: f, message: message ?? null }).catch(() => undefined);
         this.bus?.publish('jobs.progress', { id, type: job.name, progress: f, message: message ?? null });
       },
@@ -376,17 +377,7 @@ export class BullmqJobQueue implements JobQueue {
       once: <T>(step: string, fn: (db: Database) => T): T => {
         // Effects land in this node's SQLite database: once per node. Jobs whose effect must be once
         // across nodes should make the effect itself idempotent (for example, keyed by job id).
-        const effectKey = `${keyBase}:${step}`;
-        return this.db.transaction(() => {
-          const done = this.db.prepare('SELECT result FROM job_effects WHERE effect_key = ?').get(effectKey) as
-            { result: string | null } | undefined;
-          if (done !== undefined) return (done.result === null ? undefined : JSON.parse(done.result)) as T;
-          const result = fn(this.db);
-          this.db
-            .prepare('INSERT INTO job_effects (effect_key, result, at) VALUES (?, ?, ?)')
-            .run(effectKey, result === undefined ? null : JSON.stringify(result), this.clock.now());
-          return result;
-        })();
+        return runOnce(this.db, `${keyBase}:${step}`, this.clock.now(), fn);
       },
       children: async () => Promise.all((await this.#childrenOf(job)).map((c) => this.#info(c))),
     };

@@ -23,6 +23,7 @@ import {
 } from './job-types';
 import { emptyCounts, SqliteJobStore, toJobInfo, type JobRow, type PrunePolicy, type Transition } from './sqlite-job-store';
 import { ThroughputMeter } from './throughput';
+import { clampProgress, runOnce } from './job-effects';
 import { validateJobSpec } from './job-spec';
 
 export interface SqliteJobQueueOptions {
@@ -349,23 +350,13 @@ export class SqliteJobQueue implements JobQueue {
       idempotencyKey: row.idempotency_key,
       signal,
       progress: (fraction, message) => {
-        const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+        const f = clampProgress(fraction);
         this.store.progress(id, f, message ?? null);
         this.bus?.publish('jobs.progress', { id: String(id), type: row.type, progress: f, message: message ?? null });
       },
       log: (message) => this.store.log(id, message.slice(0, 2000), this.clock.now()),
       once: <T>(step: string, fn: (db: Database) => T): T => {
-        const effectKey = `${keyBase}:${step}`;
-        return this.db.transaction(() => {
-          const done = this.db.prepare('SELECT result FROM job_effects WHERE effect_key = ?').get(effectKey) as
-            { result: string | null } | undefined;
-          if (done !== undefined) return (done.result === null ? undefined : JSON.parse(done.result)) as T;
-          const result = fn(this.db);
-          this.db
-            .prepare('INSERT INTO job_effects (effect_key, result, at) VALUES (?, ?, ?)')
-            .run(effectKey, result === undefined ? null : JSON.stringify(result), this.clock.now());
-          return result;
-        })();
+        return runOnce(this.db, `${keyBase}:${step}`, this.clock.now(), fn);
       },
       children: async () => (await this.list({ parentId: String(id), limit: 1000 })).jobs,
     };

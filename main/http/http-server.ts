@@ -169,13 +169,6 @@ export class HttpServer implements Service {
       request.caller = caller;
     });
 
-    app.addHook('onResponse', async (request, reply) => {
-      metrics.httpRequestDuration.observe(
-        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
-    });
-
     // Empty POST bodies (curl -X POST with no data) mean "no input", not malformed JSON.
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');

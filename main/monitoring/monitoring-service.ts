@@ -55,6 +55,14 @@ const MIN_REQUESTS_FOR_RATIO = 10;
 const newIntervalHistogram = (): Histogram =>
   build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2, autoResize: false });
 
+/** What a method + route is counted under: its timing and usage names, its Prometheus children by status. */
+interface RouteNames {
+  readonly timing: string;
+  readonly usage: string;
+  /** `labels()` hashes the label values on every call; the bound child is kept instead. */
+  readonly durations: Map<number, { observe(seconds: number): void }>;
+}
+
 /**
  * Monitoring of the node: operation and route timings, system metrics, dependency health, alert
  * rules, metric history and API usage. Other capabilities plug in through its registries:
@@ -84,7 +92,7 @@ export class Monitoring implements Service {
   #http = { requests: 0, serverErrors: 0, latency: newIntervalHistogram() };
   #httpTick = { requestsPerSecond: 0, errorRatio: null as number | null, p50Ms: null as number | null, p95Ms: null as number | null };
   readonly #unsubscribe: (() => void)[] = [];
-  readonly #routeNames = new Map<string, Map<string, { timing: string; usage: string }>>();
+  readonly #routeNames = new Map<string, Map<string, RouteNames>>();
 
   constructor(private readonly deps: MonitoringDeps) {
     this.options = { ...defaultMonitoringOptions, ...deps.options };
@@ -131,6 +139,12 @@ export class Monitoring implements Service {
   observeHttp(o: HttpObservation): void {
     const serverError = o.statusCode >= 500;
     const names = this.#httpNames(o.method, o.route);
+    let duration = names.durations.get(o.statusCode);
+    if (duration === undefined) {
+      duration = this.metrics.httpRequestDuration.labels(o.method, o.route, String(o.statusCode));
+      names.durations.set(o.statusCode, duration);
+    }
+    duration.observe(o.durationMs / 1000);
     const now = this.deps.clock.now();
     this.timings.record(names.timing, o.durationMs, !serverError, serverError ? String(o.statusCode) : undefined, now);
     this.usage.record(o.keyId, names.usage, o.statusCode >= 400, o.bytesIn, o.bytesOut, now);
@@ -141,7 +155,7 @@ export class Monitoring implements Service {
   }
 
   /** The names a route is counted under, built once per method and route rather than per request. */
-  #httpNames(method: string, route: string): { timing: string; usage: string } {
+  #httpNames(method: string, route: string): RouteNames {
     let byMethod = this.#routeNames.get(route);
     if (byMethod === undefined) {
       byMethod = new Map();
@@ -149,13 +163,16 @@ export class Monitoring implements Service {
     }
     let names = byMethod.get(method);
     if (names === undefined) {
-      names = { timing: `http:${method} ${route}`, usage: `${method} ${route}` };
+      names = { timing: `http:${method} ${route}`, usage: `${method} ${route}`, durations: new Map() };
       byMethod.set(method, names);
     }
     return names;
   }
 
-  /** Hooks every route of the embedded server (call before it starts). */
+  /**
+   * Hooks every route of the embedded server (call before it starts): one `onResponse` hook feeds the
+   * Prometheus request histogram, the route timings, the usage per key and the interval latency.
+   */
   instrument(app: FastifyInstance): void {
     instrumentHttp(app, (o) => this.observeHttp(o));
   }

@@ -41,7 +41,7 @@ describe('Jobs view in Chromium', () => {
     await signIn(session);
     await openView(session, 'Jobs');
     await page.getByTestId('queues-table').getByText('demo.import').waitFor();
-    const row = page.locator(`tr[data-job-id="${longId}"]`);
+    const row = page.getByTestId(`job-${longId}`);
     await row.getByText('active').waitFor();
     await row.getByText(/row \d+ of 60000/).waitFor();
     const first = Number(await row.getByRole('progressbar').getAttribute('aria-valuenow'));
@@ -56,8 +56,8 @@ describe('Jobs view in Chromium', () => {
   it('cancels the running job after confirmation, reaching its handler', async () => {
     const { page } = session;
     page.once('dialog', (dialog) => void dialog.accept());
-    await page.locator(`tr[data-job-id="${longId}"]`).getByRole('button', { name: 'Cancel' }).click();
-    await page.locator(`tr[data-job-id="${longId}"]`).getByText('cancelled').waitFor();
+    await page.getByTestId(`job-${longId}`).getByRole('button', { name: 'Cancel' }).click();
+    await page.getByTestId(`job-${longId}`).getByText('cancelled').waitFor();
     expect(aborted).toBe(true);
     const audit = await session.plane.op('audit.list', { limit: 10 });
     expect(audit.body.entries.some((e: { action: string; target: string }) => e.action === 'jobs.cancel' && e.target === longId)).toBe(
@@ -70,7 +70,7 @@ describe('Jobs view in Chromium', () => {
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByTestId('dead-letters').getByRole('button', { name: 'Retry' }).click();
     await expect.poll(async () => (await session.plane.op('jobs.get', { id: deadId })).body.job.attemptsMade, { timeout: 5_000 }).toBe(1);
-    await page.locator(`tr[data-job-id="${deadId}"]`).getByRole('button', { name: deadId }).click();
+    await page.getByTestId(`job-${deadId}`).getByRole('button', { name: deadId }).click();
     await page.getByTestId('job-detail').getByText('attempt 1: upstream answered 503').first().waitFor();
     await session.screenshot('jobs-detail');
   });

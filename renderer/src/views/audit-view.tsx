@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { useOperation } from '../client/client-context';
+import { DataTable } from '../components/data-table';
 import { Card, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
 
 const PAGE_SIZE = 25;
@@ -27,33 +28,27 @@ export function AuditView() {
         </div>
       )}
       <Card>
-        <table className="table" data-testid="audit-table">
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>When</th>
-              <th>Who</th>
-              <th>Action</th>
-              <th>Target</th>
-              <th>Outcome</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map((entry) => (
-              <tr key={entry.seq}>
-                <td className="mono">{entry.seq}</td>
-                <td>{formatTime(entry.at)}</td>
-                <td className="mono">{entry.actor}</td>
-                <td className="mono">{entry.action}</td>
-                <td className="mono">{entry.target ?? ''}</td>
-                <td>
+        <DataTable
+          testId="audit-table"
+          rows={entries}
+          rowKey={(entry) => entry.seq}
+          columns={[
+            { header: '#', className: 'mono', cell: (entry) => entry.seq },
+            { header: 'When', cell: (entry) => formatTime(entry.at) },
+            { header: 'Who', className: 'mono', cell: (entry) => entry.actor },
+            { header: 'Action', className: 'mono', cell: (entry) => entry.action },
+            { header: 'Target', className: 'mono', cell: (entry) => entry.target ?? '' },
+            {
+              header: 'Outcome',
+              cell: (entry) => (
+                <>
                   <StatusBadge state={entry.outcome} />
                   {entry.detail !== null && <span className="muted small"> {entry.detail}</span>}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+          ]}
+        />
         <div className="pager">
           <button disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>
             ← Newer

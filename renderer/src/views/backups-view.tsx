@@ -4,6 +4,7 @@ import type { OperationResult } from '../../../contract/operations';
 import { roleAllows } from '../../../contract/roles';
 import { useAction, useClient, useEvent, useOperation, useSession } from '../client/client-context';
 import { ClientError } from '../client/client';
+import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge, formatTime } from '../components/ui';
 
 type Progress = EventPayload<'backup.progress'>;
@@ -110,58 +111,57 @@ export function BackupsView() {
       )}
 
       <Card title="Sources">
-        <table className="table" data-testid="backup-sources">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Schedule</th>
-              <th>Next run</th>
-              <th>Last result</th>
-              <th className="right">Snapshots</th>
-              <th className="right">Stored</th>
-              <th className="right">Dedup</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {sources.data?.sources.map((s) => (
-              <tr key={s.id}>
-                <td>
+        <DataTable
+          testId="backup-sources"
+          rows={sources.data?.sources}
+          rowKey={(s) => s.id}
+          columns={[
+            {
+              header: 'Name',
+              cell: (s) => (
+                <>
                   <div>{s.name}</div>
                   <div className="muted small mono">{s.path}</div>
-                </td>
-                <td className="mono">
-                  {s.schedule ?? (s.continuousSeconds !== null ? '' : 'manual')}
-                  {s.continuousSeconds !== null ? ` every ${s.continuousSeconds}s` : ''}
-                </td>
-                <td>{formatTime(s.nextRunAt)}</td>
-                <td>
-                  {s.lastError !== null ? (
-                    <span title={s.lastError}>
-                      <StatusBadge state="failed" /> <span className="small muted">{s.lastError.slice(0, 60)}</span>
-                    </span>
-                  ) : s.lastSuccessAt !== null ? (
-                    <span>
-                      <StatusBadge state="ok" /> <span className="small muted">{formatTime(s.lastSuccessAt)}</span>
-                    </span>
-                  ) : (
-                    <span className="muted">never run</span>
-                  )}
-                </td>
-                <td className="right">{s.snapshots}</td>
-                <td className="right">{formatBytes(s.storedBytes)}</td>
-                <td className="right">{s.dedupRatio === null ? '—' : `${s.dedupRatio.toFixed(1)}×`}</td>
-                <td className="right">
-                  {canOperate && (
-                    <button disabled={snap.pending} onClick={() => void snap.run({ id: s.id })}>
-                      Snapshot now
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            {
+              header: 'Schedule',
+              className: 'mono',
+              cell: (s) =>
+                `${s.schedule ?? (s.continuousSeconds !== null ? '' : 'manual')}${s.continuousSeconds !== null ? ` every ${s.continuousSeconds}s` : ''}`,
+            },
+            { header: 'Next run', cell: (s) => formatTime(s.nextRunAt) },
+            {
+              header: 'Last result',
+              cell: (s) =>
+                s.lastError !== null ? (
+                  <span title={s.lastError}>
+                    <StatusBadge state="failed" /> <span className="small muted">{s.lastError.slice(0, 60)}</span>
+                  </span>
+                ) : s.lastSuccessAt !== null ? (
+                  <span>
+                    <StatusBadge state="ok" /> <span className="small muted">{formatTime(s.lastSuccessAt)}</span>
+                  </span>
+                ) : (
+                  <span className="muted">never run</span>
+                ),
+            },
+            { header: 'Snapshots', className: 'right', cell: (s) => s.snapshots },
+            { header: 'Stored', className: 'right', cell: (s) => formatBytes(s.storedBytes) },
+            { header: 'Dedup', className: 'right', cell: (s) => (s.dedupRatio === null ? '—' : `${s.dedupRatio.toFixed(1)}×`) },
+            {
+              header: '',
+              className: 'right',
+              cell: (s) =>
+                canOperate && (
+                  <button disabled={snap.pending} onClick={() => void snap.run({ id: s.id })}>
+                    Snapshot now
+                  </button>
+                ),
+            },
+          ]}
+        />
       </Card>
 
       <StoredChart snapshots={snapshots.data?.snapshots ?? []} />
@@ -170,83 +170,70 @@ export function BackupsView() {
         {snapshots.data?.snapshots.length === 0 ? (
           <EmptyState title="No snapshots yet">Take one with “Snapshot now”, or wait for a source’s schedule.</EmptyState>
         ) : (
-          <table className="table" data-testid="backup-snapshots">
-            <thead>
-              <tr>
-                <th>Taken</th>
-                <th>Source</th>
-                <th>Trigger</th>
-                <th className="right">Size</th>
-                <th className="right">Added</th>
-                <th>Verified</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {snapshots.data?.snapshots.map((s) => (
-                <tr key={s.id}>
-                  <td title={s.id}>{formatTime(s.capturedAt)}</td>
-                  <td>{s.sourceName}</td>
-                  <td>{s.trigger}</td>
-                  <td className="right">{formatBytes(s.logicalBytes)}</td>
-                  <td className="right">
+          <DataTable
+            testId="backup-snapshots"
+            rows={snapshots.data?.snapshots}
+            rowKey={(s) => s.id}
+            columns={[
+              { header: 'Taken', title: (s) => s.id, cell: (s) => formatTime(s.capturedAt) },
+              { header: 'Source', cell: (s) => s.sourceName },
+              { header: 'Trigger', cell: (s) => s.trigger },
+              { header: 'Size', className: 'right', cell: (s) => formatBytes(s.logicalBytes) },
+              {
+                header: 'Added',
+                className: 'right',
+                cell: (s) => (
+                  <>
                     {formatBytes(s.addedBytes)} <span className="muted small">({s.addedPages} pages)</span>
-                  </td>
-                  <td>
-                    {s.lastVerification === null ? (
-                      <span className="muted">not yet</span>
-                    ) : (
-                      <StatusBadge state={s.lastVerification.ok ? 'passing' : 'failed'} />
-                    )}
-                  </td>
-                  <td className="right actions">
+                  </>
+                ),
+              },
+              {
+                header: 'Verified',
+                cell: (s) =>
+                  s.lastVerification === null ? (
+                    <span className="muted">not yet</span>
+                  ) : (
+                    <StatusBadge state={s.lastVerification.ok ? 'passing' : 'failed'} />
+                  ),
+              },
+              {
+                header: '',
+                className: 'right actions',
+                cell: (s) => (
+                  <>
                     {canOperate && (
                       <button disabled={verify.pending} onClick={() => void verify.run({ id: s.id })}>
                         Verify
                       </button>
                     )}
                     {isAdmin && <button onClick={() => setRestoreFor({ snapshotId: s.id })}>Restore…</button>}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+            ]}
+          />
         )}
       </Card>
 
       {isAdmin && sources.data !== undefined && <PointInTime sources={sources.data.sources} onPick={setRestoreFor} />}
 
       <Card title="Verification history">
-        <table className="table" data-testid="backup-verifications">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Snapshot</th>
-              <th>Result</th>
-              <th className="right">Pages checked</th>
-              <th>Bad pages</th>
-              <th>Image hash</th>
-              <th>integrity_check</th>
-              <th className="right">Took</th>
-            </tr>
-          </thead>
-          <tbody>
-            {verifications.data?.verifications.map((v) => (
-              <tr key={v.id}>
-                <td>{formatTime(v.at)}</td>
-                <td className="mono small">{v.snapshotId}</td>
-                <td>
-                  <StatusBadge state={v.ok ? 'passing' : 'failed'} />
-                </td>
-                <td className="right">{v.pagesChecked.toLocaleString()}</td>
-                <td>{v.badPages.length === 0 ? 'none' : v.badPages.slice(0, 8).join(', ')}</td>
-                <td>{v.imageHashOk ? 'matches' : 'differs'}</td>
-                <td className="small">{v.integrity.slice(0, 2).join('; ')}</td>
-                <td className="right">{v.durationMs} ms</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          testId="backup-verifications"
+          rows={verifications.data?.verifications}
+          rowKey={(v) => v.id}
+          columns={[
+            { header: 'When', cell: (v) => formatTime(v.at) },
+            { header: 'Snapshot', className: 'mono small', cell: (v) => v.snapshotId },
+            { header: 'Result', cell: (v) => <StatusBadge state={v.ok ? 'passing' : 'failed'} /> },
+            { header: 'Pages checked', className: 'right', cell: (v) => v.pagesChecked.toLocaleString() },
+            { header: 'Bad pages', cell: (v) => (v.badPages.length === 0 ? 'none' : v.badPages.slice(0, 8).join(', ')) },
+            { header: 'Image hash', cell: (v) => (v.imageHashOk ? 'matches' : 'differs') },
+            { header: 'integrity_check', className: 'small', cell: (v) => v.integrity.slice(0, 2).join('; ') },
+            { header: 'Took', className: 'right', cell: (v) => `${v.durationMs} ms` },
+          ]}
+        />
       </Card>
 
       <Card title="Restores and prunes">

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
 import type { ClientError } from '../client/client';
+import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat } from '../components/ui';
 import { LineChart, formatValue, type ChartSeries } from './overview-charts';
 
@@ -134,51 +135,58 @@ export function CacheView() {
         {data.namespaces.length === 0 ? (
           <p className="muted">No namespace has been used on this node yet.</p>
         ) : (
-          <table className="table" data-testid="namespaces-table">
-            <thead>
-              <tr>
-                <th>Namespace</th>
-                <th className="right">Reads</th>
-                <th className="right">Hit ratio</th>
-                <th className="right">L1 entries</th>
-                <th className="right">L1 / L2 / L3 hits</th>
-                <th className="right">Stale</th>
-                <th className="right">Loader calls</th>
-                <th className="right">Loader p50 / p99</th>
-                <th className="right">L2 p99</th>
-                <th className="right">L3 p99</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.namespaces.map((ns) => (
-                <tr key={ns.name} data-testid={`namespace-${ns.name}`}>
-                  <td className="mono">{ns.name}</td>
-                  <td className="right">{requests(ns.counters).toLocaleString()}</td>
-                  <td className="right">{ratio(ns.hitRatio)}</td>
-                  <td className="right">
-                    {ns.l1Entries.toLocaleString()} / {ns.l1MaxEntries.toLocaleString()}
-                  </td>
-                  <td className="right">
-                    {ns.counters.l1Hits} / {ns.counters.l2Hits} / {ns.counters.l3Hits}
-                  </td>
-                  <td className="right">{ns.counters.staleServes}</td>
-                  <td className="right">
+          <DataTable
+            testId="namespaces-table"
+            rows={data.namespaces}
+            rowKey={(ns) => ns.name}
+            rowTestId={(ns) => `namespace-${ns.name}`}
+            columns={[
+              { header: 'Namespace', className: 'mono', cell: (ns) => ns.name },
+              { header: 'Reads', className: 'right', cell: (ns) => requests(ns.counters).toLocaleString() },
+              { header: 'Hit ratio', className: 'right', cell: (ns) => ratio(ns.hitRatio) },
+              {
+                header: 'L1 entries',
+                className: 'right',
+                cell: (ns) => `${ns.l1Entries.toLocaleString()} / ${ns.l1MaxEntries.toLocaleString()}`,
+              },
+              {
+                header: 'L1 / L2 / L3 hits',
+                className: 'right',
+                cell: (ns) => `${ns.counters.l1Hits} / ${ns.counters.l2Hits} / ${ns.counters.l3Hits}`,
+              },
+              { header: 'Stale', className: 'right', cell: (ns) => ns.counters.staleServes },
+              {
+                header: 'Loader calls',
+                className: 'right',
+                cell: (ns) => (
+                  <>
                     {ns.counters.loaderCalls}
                     {ns.counters.loaderErrors + ns.counters.loaderTimeouts > 0 && (
                       <span className="muted small"> ({ns.counters.loaderErrors + ns.counters.loaderTimeouts} failed)</span>
                     )}
-                  </td>
-                  <td className="right">
-                    {ns.latency.loader.count === 0
-                      ? '—'
-                      : `${formatValue(ns.latency.loader.p50, 'ms')} / ${formatValue(ns.latency.loader.p99, 'ms')}`}
-                  </td>
-                  <td className="right">{ns.latency.l2.count === 0 ? '—' : formatValue(ns.latency.l2.p99, 'ms')}</td>
-                  <td className="right">{ns.latency.l3.count === 0 ? '—' : formatValue(ns.latency.l3.p99, 'ms')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+              {
+                header: 'Loader p50 / p99',
+                className: 'right',
+                cell: (ns) =>
+                  ns.latency.loader.count === 0
+                    ? '—'
+                    : `${formatValue(ns.latency.loader.p50, 'ms')} / ${formatValue(ns.latency.loader.p99, 'ms')}`,
+              },
+              {
+                header: 'L2 p99',
+                className: 'right',
+                cell: (ns) => (ns.latency.l2.count === 0 ? '—' : formatValue(ns.latency.l2.p99, 'ms')),
+              },
+              {
+                header: 'L3 p99',
+                className: 'right',
+                cell: (ns) => (ns.latency.l3.count === 0 ? '—' : formatValue(ns.latency.l3.p99, 'ms')),
+              },
+            ]}
+          />
         )}
       </Card>
 
@@ -407,34 +415,31 @@ function KeyBrowser({ namespaces }: { namespaces: string[] }) {
         </label>
       </div>
       <ErrorBanner error={keys.error} />
-      <table className="table" data-testid="keys-browser">
-        <thead>
-          <tr>
-            <th>Key</th>
-            <th>Tiers</th>
-            <th className="right">Size</th>
-            <th>Tags</th>
-            <th>Fresh until</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(keys.data?.keys ?? []).map((k) => (
-            <tr key={k.key} className={k.key === selected ? 'selected' : undefined}>
-              <td className="mono">
-                <button className="link" onClick={() => setSelected(k.key)}>
-                  {k.key}
-                </button>
-              </td>
-              <td>{k.tiers.join(' · ')}</td>
-              <td className="right">{k.size === 0 ? '—' : formatValue(k.size, 'bytes')}</td>
-              <td className="muted">{k.tags.join(', ')}</td>
-              <td className="muted small">
-                {k.expiresAt === null ? '—' : new Date(k.expiresAt).toLocaleTimeString(undefined, { hour12: false })}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        testId="keys-browser"
+        rows={keys.data?.keys}
+        rowKey={(k) => k.key}
+        rowClassName={(k) => (k.key === selected ? 'selected' : undefined)}
+        columns={[
+          {
+            header: 'Key',
+            className: 'mono',
+            cell: (k) => (
+              <button className="link" onClick={() => setSelected(k.key)}>
+                {k.key}
+              </button>
+            ),
+          },
+          { header: 'Tiers', cell: (k) => k.tiers.join(' · ') },
+          { header: 'Size', className: 'right', cell: (k) => (k.size === 0 ? '—' : formatValue(k.size, 'bytes')) },
+          { header: 'Tags', className: 'muted', cell: (k) => k.tags.join(', ') },
+          {
+            header: 'Fresh until',
+            className: 'muted small',
+            cell: (k) => (k.expiresAt === null ? '—' : new Date(k.expiresAt).toLocaleTimeString(undefined, { hour12: false })),
+          },
+        ]}
+      />
       {selected !== null && inspect.data !== undefined && (
         <div className="notice" data-testid="key-inspector">
           <div>

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useClient, useOperation, useSession } from '../client/client-context';
+import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, formatTime } from '../components/ui';
 
 type Job = OperationResult<'jobs.list'>['jobs'][number];
@@ -300,38 +301,25 @@ export function JobsView() {
         {queues.length === 0 ? (
           <EmptyState title="No job types">Job types appear here when a capability registers a handler or a job is enqueued.</EmptyState>
         ) : (
-          <table className="table" data-testid="queues-table">
-            <thead>
-              <tr>
-                <th>Type</th>
-                <th className="right">Running / concurrency</th>
-                <th className="right">Waiting</th>
-                <th className="right">Delayed</th>
-                <th className="right">Children</th>
-                <th className="right">Completed</th>
-                <th className="right">Dead</th>
-                <th className="right">Cancelled</th>
-              </tr>
-            </thead>
-            <tbody>
-              {queues.map((q) => (
-                <tr key={q.type}>
-                  <td className="mono">{q.type}</td>
-                  <td className="right">
-                    {q.running} / {q.concurrency}
-                  </td>
-                  <td className="right">{q.counts.waiting}</td>
-                  <td className="right">{q.counts.delayed}</td>
-                  <td className="right">{q.counts['waiting-children']}</td>
-                  <td className="right">{q.counts.completed}</td>
-                  <td className="right" style={{ color: q.counts.dead > 0 ? 'var(--bad)' : undefined }}>
-                    {q.counts.dead}
-                  </td>
-                  <td className="right">{q.counts.cancelled}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            testId="queues-table"
+            rows={queues}
+            rowKey={(q) => q.type}
+            columns={[
+              { header: 'Type', className: 'mono', cell: (q) => q.type },
+              { header: 'Running / concurrency', className: 'right', cell: (q) => `${q.running} / ${q.concurrency}` },
+              { header: 'Waiting', className: 'right', cell: (q) => q.counts.waiting },
+              { header: 'Delayed', className: 'right', cell: (q) => q.counts.delayed },
+              { header: 'Children', className: 'right', cell: (q) => q.counts['waiting-children'] },
+              { header: 'Completed', className: 'right', cell: (q) => q.counts.completed },
+              {
+                header: 'Dead',
+                className: 'right',
+                cell: (q) => <span style={{ color: q.counts.dead > 0 ? 'var(--bad)' : undefined }}>{q.counts.dead}</span>,
+              },
+              { header: 'Cancelled', className: 'right', cell: (q) => q.counts.cancelled },
+            ]}
+          />
         )}
       </Card>
       {selected !== null && <JobDetail id={selected} onClose={() => setSelected(null)} />}
@@ -347,45 +335,35 @@ export function JobsView() {
           </select>
           <span className="muted">{list.data?.total ?? 0} jobs</span>
         </label>
-        <table className="table" data-testid="jobs-table">
-          <thead>
-            <tr>
-              <th>Id</th>
-              <th>Type</th>
-              <th>State</th>
-              <th>Progress</th>
-              <th className="right">Attempts</th>
-              <th>Created</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {list.data?.jobs.map((job) => {
-              const l = job.state === 'active' ? live.get(job.id) : undefined;
-              return (
-                <tr key={job.id} data-job-id={job.id}>
-                  <td className="mono">
-                    <button className="link mono" onClick={() => setSelected(job.id)}>
-                      {job.id}
-                    </button>
-                  </td>
-                  <td className="mono">{job.type}</td>
-                  <td>
-                    <StateBadge state={job.state} />
-                  </td>
-                  <td>
-                    <ProgressBar value={l?.progress ?? job.progress} state={job.state} message={l?.message ?? job.progressMessage} />
-                  </td>
-                  <td className="right">
-                    {job.attemptsMade} / {job.maxAttempts}
-                  </td>
-                  <td>{formatTime(job.createdAt)}</td>
-                  <td className="right">{actions(job)}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <DataTable
+          testId="jobs-table"
+          rows={list.data?.jobs}
+          rowKey={(job) => job.id}
+          rowTestId={(job) => `job-${job.id}`}
+          columns={[
+            {
+              header: 'Id',
+              className: 'mono',
+              cell: (job) => (
+                <button className="link mono" onClick={() => setSelected(job.id)}>
+                  {job.id}
+                </button>
+              ),
+            },
+            { header: 'Type', className: 'mono', cell: (job) => job.type },
+            { header: 'State', cell: (job) => <StateBadge state={job.state} /> },
+            {
+              header: 'Progress',
+              cell: (job) => {
+                const l = job.state === 'active' ? live.get(job.id) : undefined;
+                return <ProgressBar value={l?.progress ?? job.progress} state={job.state} message={l?.message ?? job.progressMessage} />;
+              },
+            },
+            { header: 'Attempts', className: 'right', cell: (job) => `${job.attemptsMade} / ${job.maxAttempts}` },
+            { header: 'Created', cell: (job) => formatTime(job.createdAt) },
+            { header: '', className: 'right', cell: (job) => actions(job) },
+          ]}
+        />
       </Card>
       <Card title="Dead letters">
         {(dead.data?.jobs.length ?? 0) === 0 ? (

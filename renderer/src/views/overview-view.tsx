@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import type { EventPayload } from '../../../contract/events';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
+import { DataTable } from '../components/data-table';
 import { Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatDuration } from '../components/ui';
 import { LineChart, formatValue, type ChartSeries } from './overview-charts';
 
@@ -173,35 +174,36 @@ export function OverviewView() {
 
       {data !== undefined && (
         <Card title="Dependencies">
-          <table className="table" data-testid="dependencies-table">
-            <thead>
-              <tr>
-                <th>Dependency</th>
-                <th>Status</th>
-                <th>Detail</th>
-                <th>Since</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.dependencies.map((d) => (
-                <tr key={d.name} data-testid={`dependency-${d.name}`}>
-                  <td className="mono">
+          <DataTable
+            testId="dependencies-table"
+            rows={data.dependencies}
+            rowKey={(d) => d.name}
+            rowTestId={(d) => `dependency-${d.name}`}
+            columns={[
+              {
+                header: 'Dependency',
+                className: 'mono',
+                cell: (d) => (
+                  <>
                     {d.name}
                     {d.critical && <span className="muted small"> · critical</span>}
-                  </td>
-                  <td>
-                    <span
-                      className={`badge ${d.status === 'up' ? 'ok' : d.status === 'down' ? 'bad' : d.status === 'degraded' ? 'warn' : 'idle'}`}
-                    >
-                      {d.status}
-                    </span>
-                  </td>
-                  <td className="muted">{d.detail}</td>
-                  <td className="muted small">{since(d.since, now)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+              {
+                header: 'Status',
+                cell: (d) => (
+                  <span
+                    className={`badge ${d.status === 'up' ? 'ok' : d.status === 'down' ? 'bad' : d.status === 'degraded' ? 'warn' : 'idle'}`}
+                  >
+                    {d.status}
+                  </span>
+                ),
+              },
+              { header: 'Detail', className: 'muted', cell: (d) => d.detail },
+              { header: 'Since', className: 'muted small', cell: (d) => since(d.since, now) },
+            ]}
+          />
         </Card>
       )}
 
@@ -255,28 +257,18 @@ export function OverviewView() {
             {data.slowest.length === 0 ? (
               <p className="muted">No calls yet.</p>
             ) : (
-              <table className="table" data-testid="slowest-table">
-                <thead>
-                  <tr>
-                    <th>Operation or route</th>
-                    <th className="right">Calls</th>
-                    <th className="right">p50</th>
-                    <th className="right">p99</th>
-                    <th className="right">Errors</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.slowest.map((s) => (
-                    <tr key={s.name}>
-                      <td className="mono">{s.name}</td>
-                      <td className="right">{s.count}</td>
-                      <td className="right">{formatValue(s.p50Ms, 'ms')}</td>
-                      <td className="right">{formatValue(s.p99Ms, 'ms')}</td>
-                      <td className="right">{s.errors}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                testId="slowest-table"
+                rows={data.slowest}
+                rowKey={(s) => s.name}
+                columns={[
+                  { header: 'Operation or route', className: 'mono', cell: (s) => s.name },
+                  { header: 'Calls', className: 'right', cell: (s) => s.count },
+                  { header: 'p50', className: 'right', cell: (s) => formatValue(s.p50Ms, 'ms') },
+                  { header: 'p99', className: 'right', cell: (s) => formatValue(s.p99Ms, 'ms') },
+                  { header: 'Errors', className: 'right', cell: (s) => s.errors },
+                ]}
+              />
             )}
             {data.slowLog.length > 0 && (
               <>
@@ -298,26 +290,16 @@ export function OverviewView() {
 
       {status !== undefined && (
         <Card title="Services">
-          <table className="table" data-testid="services-table">
-            <thead>
-              <tr>
-                <th>Service</th>
-                <th>State</th>
-                <th>Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {status.services.map((service) => (
-                <tr key={service.name}>
-                  <td className="mono">{service.name}</td>
-                  <td>
-                    <StatusBadge state={service.state} />
-                  </td>
-                  <td className="muted">{service.detail ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            testId="services-table"
+            rows={status.services}
+            rowKey={(service) => service.name}
+            columns={[
+              { header: 'Service', className: 'mono', cell: (service) => service.name },
+              { header: 'State', cell: (service) => <StatusBadge state={service.state} /> },
+              { header: 'Detail', className: 'muted', cell: (service) => service.detail ?? '' },
+            ]}
+          />
         </Card>
       )}
 
@@ -367,30 +349,19 @@ function UsageCard() {
       {rows.length === 0 ? (
         <p className="muted">No API requests recorded yet.</p>
       ) : (
-        <table className="table" data-testid="usage-table">
-          <thead>
-            <tr>
-              <th>API key</th>
-              <th>Route</th>
-              <th className="right">Requests</th>
-              <th className="right">Errors</th>
-              <th className="right">In</th>
-              <th className="right">Out</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.slice(0, 8).map((r) => (
-              <tr key={`${r.keyId} ${r.route}`}>
-                <td className="mono">{r.keyId}</td>
-                <td className="mono">{r.route}</td>
-                <td className="right">{r.requests}</td>
-                <td className="right">{r.errors}</td>
-                <td className="right">{formatValue(r.bytesIn, 'bytes')}</td>
-                <td className="right">{formatValue(r.bytesOut, 'bytes')}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          testId="usage-table"
+          rows={rows.slice(0, 8)}
+          rowKey={(r) => `${r.keyId} ${r.route}`}
+          columns={[
+            { header: 'API key', className: 'mono', cell: (r) => r.keyId },
+            { header: 'Route', className: 'mono', cell: (r) => r.route },
+            { header: 'Requests', className: 'right', cell: (r) => r.requests },
+            { header: 'Errors', className: 'right', cell: (r) => r.errors },
+            { header: 'In', className: 'right', cell: (r) => formatValue(r.bytesIn, 'bytes') },
+            { header: 'Out', className: 'right', cell: (r) => formatValue(r.bytesOut, 'bytes') },
+          ]}
+        />
       )}
       {rows.length > 8 && <p className="muted small">{rows.length - 8} more rows in the export.</p>}
     </Card>

@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { EventPayload } from '../../../contract/events';
 import { roleAllows } from '../../../contract/roles';
 import { useAction, useClient, useEvent, useOperation, useSession } from '../client/client-context';
+import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge } from '../components/ui';
 
 type Stats = EventPayload<'realtime.stats'>;
@@ -65,51 +66,38 @@ export function RealtimeView() {
               {stats.rooms.length === 0 ? (
                 <p className="muted">No rooms have members on this node.</p>
               ) : (
-                <table className="table" data-testid="rooms-table">
-                  <thead>
-                    <tr>
-                      <th>Room</th>
-                      <th className="right">Connections</th>
-                      <th className="right">Users</th>
-                      <th className="right">Msg / s</th>
-                      <th />
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {stats.rooms.map((r) => (
-                      <tr key={r.room}>
-                        <td className="mono">{r.room}</td>
-                        <td className="right">{r.members}</td>
-                        <td className="right">{r.users}</td>
-                        <td className="right">{formatRate(r.messagesPerSecond)}</td>
-                        <td className="right">
-                          <button className="link" onClick={() => setRoom(r.room)} aria-label={`Watch ${r.room}`}>
-                            {room === r.room ? 'watching' : 'watch'}
-                          </button>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <DataTable
+                  testId="rooms-table"
+                  rows={stats.rooms}
+                  rowKey={(r) => r.room}
+                  columns={[
+                    { header: 'Room', className: 'mono', cell: (r) => r.room },
+                    { header: 'Connections', className: 'right', cell: (r) => r.members },
+                    { header: 'Users', className: 'right', cell: (r) => r.users },
+                    { header: 'Msg / s', className: 'right', cell: (r) => formatRate(r.messagesPerSecond) },
+                    {
+                      header: '',
+                      className: 'right',
+                      cell: (r) => (
+                        <button className="link" onClick={() => setRoom(r.room)} aria-label={`Watch ${r.room}`}>
+                          {room === r.room ? 'watching' : 'watch'}
+                        </button>
+                      ),
+                    },
+                  ]}
+                />
               )}
             </Card>
             <Card title="Connections">
-              <table className="table" data-testid="connections-table">
-                <thead>
-                  <tr>
-                    <th>User</th>
-                    <th className="right">Connections</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {stats.byUser.slice(0, 12).map((u) => (
-                    <tr key={u.user}>
-                      <td className="mono">{u.user}</td>
-                      <td className="right">{u.connections}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                testId="connections-table"
+                rows={stats.byUser.slice(0, 12)}
+                rowKey={(u) => u.user}
+                columns={[
+                  { header: 'User', className: 'mono', cell: (u) => u.user },
+                  { header: 'Connections', className: 'right', cell: (u) => u.connections },
+                ]}
+              />
               {stats.byNode.length > 0 && (
                 <p className="muted small">
                   By node:{' '}
@@ -148,28 +136,17 @@ export function RealtimeView() {
               {stats.slowClients.length === 0 ? (
                 <p className="muted">Every client is keeping up.</p>
               ) : (
-                <table className="table" data-testid="slow-table">
-                  <thead>
-                    <tr>
-                      <th>User</th>
-                      <th className="right">Held</th>
-                      <th className="right">Queued h/n/l</th>
-                      <th className="right">Dropped</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {stats.slowClients.map((c) => (
-                      <tr key={c.session}>
-                        <td className="mono">{c.user}</td>
-                        <td className="right">{formatBytes(c.heldBytes)}</td>
-                        <td className="right mono">
-                          {c.queued.high}/{c.queued.normal}/{c.queued.low}
-                        </td>
-                        <td className="right">{c.dropped}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <DataTable
+                  testId="slow-table"
+                  rows={stats.slowClients}
+                  rowKey={(c) => c.session}
+                  columns={[
+                    { header: 'User', className: 'mono', cell: (c) => c.user },
+                    { header: 'Held', className: 'right', cell: (c) => formatBytes(c.heldBytes) },
+                    { header: 'Queued h/n/l', className: 'right mono', cell: (c) => `${c.queued.high}/${c.queued.normal}/${c.queued.low}` },
+                    { header: 'Dropped', className: 'right', cell: (c) => c.dropped },
+                  ]}
+                />
               )}
             </Card>
           </div>
@@ -263,30 +240,18 @@ function RoomTail({ room, onClose }: { room: string; onClose: () => void }) {
       {messages.length === 0 ? (
         <p className="muted">No messages yet (rooms under progress: and system: keep no history; their messages show as they arrive).</p>
       ) : (
-        <table className="table" data-testid="tail-table">
-          <thead>
-            <tr>
-              <th className="right">Offset</th>
-              <th>At</th>
-              <th>From</th>
-              <th>Lane</th>
-              <th>Data</th>
-            </tr>
-          </thead>
-          <tbody>
-            {messages.map((m) => (
-              <tr key={m.mid}>
-                <td className="right mono">{m.offset}</td>
-                <td className="muted small">{new Date(m.at).toLocaleTimeString()}</td>
-                <td className="mono">{m.from}</td>
-                <td>{m.lane}</td>
-                <td className="mono" style={{ maxWidth: 420, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}>
-                  {JSON.stringify(m.data)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          testId="tail-table"
+          rows={messages}
+          rowKey={(m) => m.mid}
+          columns={[
+            { header: 'Offset', className: 'right mono', cell: (m) => m.offset ?? '—' },
+            { header: 'At', className: 'muted small', cell: (m) => new Date(m.at).toLocaleTimeString() },
+            { header: 'From', className: 'mono', cell: (m) => m.from },
+            { header: 'Lane', cell: (m) => m.lane },
+            { header: 'Data', className: 'mono clip', cell: (m) => JSON.stringify(m.data) },
+          ]}
+        />
       )}
     </Card>
   );

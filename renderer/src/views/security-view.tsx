@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { Role } from '../../../contract/roles';
 import { useAction, useOperation, useSession } from '../client/client-context';
+import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
 
 export function SecurityView() {
@@ -70,46 +71,38 @@ export function SecurityView() {
         <label className="checkbox">
           <input type="checkbox" checked={showRevoked} onChange={(e) => setShowRevoked(e.target.checked)} /> Show revoked keys
         </label>
-        <table className="table" data-testid="keys-table">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Id</th>
-              <th>Role</th>
-              <th>Created</th>
-              <th>Last used</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {keys.data?.keys.map((key) => (
-              <tr key={key.id}>
-                <td>{key.name}</td>
-                <td className="mono">{key.id}</td>
-                <td>{key.role}</td>
-                <td>{formatTime(key.createdAt)}</td>
-                <td>{formatTime(key.lastUsedAt)}</td>
-                <td className="right">
-                  {key.revokedAt !== null ? (
-                    <StatusBadge state="stopped" />
-                  ) : (
-                    <button
-                      className="danger"
-                      disabled={revoke.pending}
-                      onClick={() => {
-                        if (window.confirm(`Revoke ${key.name}? Programs using it will be refused at once.`)) {
-                          void revoke.run({ id: key.id }).then(() => keys.reload());
-                        }
-                      }}
-                    >
-                      Revoke
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          testId="keys-table"
+          rows={keys.data?.keys}
+          rowKey={(key) => key.id}
+          columns={[
+            { header: 'Name', cell: (key) => key.name },
+            { header: 'Id', className: 'mono', cell: (key) => key.id },
+            { header: 'Role', cell: (key) => key.role },
+            { header: 'Created', cell: (key) => formatTime(key.createdAt) },
+            { header: 'Last used', cell: (key) => formatTime(key.lastUsedAt) },
+            {
+              header: '',
+              className: 'right',
+              cell: (key) =>
+                key.revokedAt !== null ? (
+                  <StatusBadge state="stopped" />
+                ) : (
+                  <button
+                    className="danger"
+                    disabled={revoke.pending}
+                    onClick={() => {
+                      if (window.confirm(`Revoke ${key.name}? Programs using it will be refused at once.`)) {
+                        void revoke.run({ id: key.id }).then(() => keys.reload());
+                      }
+                    }}
+                  >
+                    Revoke
+                  </button>
+                ),
+            },
+          ]}
+        />
       </Card>
     </>
   );

@@ -1,6 +1,7 @@
 import { Fragment, useState } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useOperation, useSession } from '../client/client-context';
+import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge, formatTime } from '../components/ui';
 
 type Instance = OperationResult<'services.list'>['instances'][number];
@@ -140,43 +141,35 @@ export function ServicesView() {
             LAN programs register with <code>POST /api/v2/services</code> (an operator key) and appear here with their checks.
           </EmptyState>
         ) : (
-          <table className="table" data-testid="services-summary">
-            <thead>
-              <tr>
-                <th>Service</th>
-                <th>Instances by health</th>
-                <th>Versions</th>
-                <th>Tags</th>
-                <th>Balancing</th>
-              </tr>
-            </thead>
-            <tbody>
-              {services.map((s) => (
-                <tr key={s.name} data-testid={`service-${s.name}`}>
-                  <td className="mono">{s.name}</td>
-                  <td>
-                    <HealthBar counts={s.counts} total={s.instances} />
-                  </td>
-                  <td className="mono small">{s.versions.join(', ') || '—'}</td>
-                  <td className="small">{s.tags.join(', ') || '—'}</td>
-                  <td>
-                    <select
-                      aria-label={`Strategy for ${s.name}`}
-                      value={s.policy.strategy}
-                      disabled={!canChange || configure.pending}
-                      onChange={(e) => void configure.run({ name: s.name, strategy: e.target.value as Strategy }).then(refreshAll)}
-                    >
-                      {strategies.map((st) => (
-                        <option key={st} value={st}>
-                          {st}
-                        </option>
-                      ))}
-                    </select>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            testId="services-summary"
+            rows={services}
+            rowKey={(s) => s.name}
+            rowTestId={(s) => `service-${s.name}`}
+            columns={[
+              { header: 'Service', className: 'mono', cell: (s) => s.name },
+              { header: 'Instances by health', cell: (s) => <HealthBar counts={s.counts} total={s.instances} /> },
+              { header: 'Versions', className: 'mono small', cell: (s) => s.versions.join(', ') || '—' },
+              { header: 'Tags', className: 'small', cell: (s) => s.tags.join(', ') || '—' },
+              {
+                header: 'Balancing',
+                cell: (s) => (
+                  <select
+                    aria-label={`Strategy for ${s.name}`}
+                    value={s.policy.strategy}
+                    disabled={!canChange || configure.pending}
+                    onChange={(e) => void configure.run({ name: s.name, strategy: e.target.value as Strategy }).then(refreshAll)}
+                  >
+                    {strategies.map((st) => (
+                      <option key={st} value={st}>
+                        {st}
+                      </option>
+                    ))}
+                  </select>
+                ),
+              },
+            ]}
+          />
         )}
       </Card>
 
@@ -283,43 +276,34 @@ export function ServicesView() {
         ) : discovered.data.services.length === 0 ? (
           <p className="muted">Nothing found yet. Pilothouse asks the network again every 30 s.</p>
         ) : (
-          <table className="table" data-testid="discovered-table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Type</th>
-                <th>Where</th>
-                <th>Last seen</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {discovered.data.services.map((d) => (
-                <tr key={d.fqdn}>
-                  <td>{d.name}</td>
-                  <td className="mono small">_{d.type}._tcp</td>
-                  <td className="mono small">
-                    {d.addresses[0] ?? d.host}:{d.port}
-                  </td>
-                  <td className="small">{formatTime(d.lastSeenAt)}</td>
-                  <td className="right">
-                    {d.adoptedAs !== null ? (
-                      <span className="muted small">adopted as {d.adoptedAs}</span>
-                    ) : (
-                      canChange && (
-                        <button
-                          disabled={adopt.pending}
-                          onClick={() => void adopt.run({ fqdn: d.fqdn }).then(() => (discovered.reload(), refreshAll()))}
-                        >
-                          Adopt
-                        </button>
-                      )
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            testId="discovered-table"
+            rows={discovered.data.services}
+            rowKey={(d) => d.fqdn}
+            columns={[
+              { header: 'Name', cell: (d) => d.name },
+              { header: 'Type', className: 'mono small', cell: (d) => `_${d.type}._tcp` },
+              { header: 'Where', className: 'mono small', cell: (d) => `${d.addresses[0] ?? d.host}:${d.port}` },
+              { header: 'Last seen', className: 'small', cell: (d) => formatTime(d.lastSeenAt) },
+              {
+                header: '',
+                className: 'right',
+                cell: (d) =>
+                  d.adoptedAs !== null ? (
+                    <span className="muted small">adopted as {d.adoptedAs}</span>
+                  ) : (
+                    canChange && (
+                      <button
+                        disabled={adopt.pending}
+                        onClick={() => void adopt.run({ fqdn: d.fqdn }).then(() => (discovered.reload(), refreshAll()))}
+                      >
+                        Adopt
+                      </button>
+                    )
+                  ),
+              },
+            ]}
+          />
         )}
       </Card>
     </>
