@@ -49,6 +49,10 @@ export type EventMessage = { [N in EventName]: { event: N; payload: EventPayload
 
 export const eventNames = Object.keys(events) as EventName[];
 
+export function isEventName(name: string): name is EventName {
+  return Object.prototype.hasOwnProperty.call(events, name);
+}
+
 /** True for events the hub carries to every node's consoles, not only this node's. */
 export function fansOutToCluster(name: EventName): boolean {
   return (events[name] as { fanout?: 'cluster' }).fanout === 'cluster';

@@ -7,7 +7,3 @@ const rank: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 export function roleAllows(role: Role, minimum: Role): boolean {
   return rank[role] >= rank[minimum];
 }
-
-export function isRole(value: string): value is Role {
-  return (roles as readonly string[]).includes(value);
-}

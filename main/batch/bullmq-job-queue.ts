@@ -28,6 +28,7 @@ import {
   type QueueCounts,
 } from './job-types';
 import { ThroughputMeter } from './throughput';
+import { Subscriber } from '../redis/subscriber';
 
 export interface BullmqJobQueueOptions {
   /** BullMQ's lock: a job whose worker stops renewing it is stalled after this. Default 5 s. */
@@ -96,10 +97,10 @@ export class BullmqJobQueue implements JobQueue {
     this.#connection = this.redis.duplicate({ maxRetriesPerRequest: null, lazyConnect: false });
     this.#connection.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'bullmq connection error'));
     this.#flows = new FlowProducer({ connection: this.#connection, prefix: this.#prefix });
-    this.#subscriber = this.redis.duplicate({ maxRetriesPerRequest: null });
-    this.#subscriber.on('error', () => undefined);
+    const subscriber = new Subscriber(this.redis, { maxRetriesPerRequest: null }, () => undefined);
+    this.#subscriber = subscriber.client;
     this.#subscriber.on('message', (_channel: string, message: string) => this.#cancelLocal(message));
-    await this.#subscriber.subscribe(CANCEL_CHANNEL);
+    await subscriber.subscribe(CANCEL_CHANNEL);
     if (this.#work) for (const type of this.#handlers.keys()) this.#startWorker(type);
     this.#state = 'running';
   }

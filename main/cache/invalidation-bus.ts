@@ -82,7 +82,7 @@ export class InvalidationBus {
     sub.on('ready', () => {
       if (this.#lostSubscription) {
         this.#lostSubscription = false;
-        // ioredis resubscribes on reconnect; messages sent while we were away are gone, so compare.
+        // The subscriber resubscribes on reconnect; messages sent while we were away are gone, so compare.
         void this.reconcile();
       }
     });
@@ -90,8 +90,8 @@ export class InvalidationBus {
       if (state === 'up') void this.flushOutbox().then(() => this.reconcile());
     });
     try {
-      if (sub.status === 'ready') await sub.subscribe(this.l2.channel);
-      else void sub.subscribe(this.l2.channel).catch(() => undefined); // queued until it connects
+      if (sub.status === 'ready') await this.l2.link.bus.subscribe(this.l2.channel);
+      else void this.l2.link.bus.subscribe(this.l2.channel).catch(() => undefined); // queued until it connects
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'cache bus subscribe failed; retrying on reconnect');
     }

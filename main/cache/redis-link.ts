@@ -1,6 +1,7 @@
 import CircuitBreaker from 'opossum';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
+import { Subscriber } from '../redis/subscriber';
 
 export type RedisLinkState = 'connecting' | 'up' | 'breaker-open' | 'down' | 'stopped';
 
@@ -18,6 +19,8 @@ export interface RedisLinkOptions {
  */
 export class RedisLink {
   readonly cmd: Redis;
+  /** The bus connection: resubscribes itself after a reconnect (see Subscriber for why not ioredis's). */
+  readonly bus: Subscriber;
   readonly sub: Redis;
   readonly #breaker: CircuitBreaker<[(r: Redis) => Promise<unknown>], unknown>;
   #state: RedisLinkState = 'connecting';
@@ -43,18 +46,16 @@ export class RedisLink {
       connectTimeout: 1000,
       retryStrategy,
     });
-    this.sub = shared.duplicate({
-      lazyConnect: true,
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-      connectTimeout: 1000,
-      retryStrategy,
-    });
-    for (const client of [this.cmd, this.sub]) {
-      client.on('error', (err: Error) => {
-        if (!this.#stopped) this.logger.debug({ err: err.message }, 'cache redis connection error');
-      });
-    }
+    const onError = (err: Error): void => {
+      if (!this.#stopped) this.logger.debug({ err: err.message }, 'cache redis connection error');
+    };
+    this.bus = new Subscriber(
+      shared,
+      { lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, connectTimeout: 1000, retryStrategy },
+      onError,
+    );
+    this.sub = this.bus.client;
+    this.cmd.on('error', onError);
     this.#breaker = new CircuitBreaker((op: (r: Redis) => Promise<unknown>) => op(this.cmd), {
       // ioredis enforces the command timeout on every command; a second timer per call here would
       // only cost (every multi-command operation is made of separate `run` calls).

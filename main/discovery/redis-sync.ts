@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 import { hash32 } from './hash-ring';
 import type { InstanceSnapshot, Replication, ServiceRegistry } from './registry';
+import { Subscriber } from '../redis/subscriber';
 
 const PREFIX = 'ph:discovery:';
 const INSTANCES = `${PREFIX}instances`;
@@ -78,10 +79,11 @@ export class RedisSync implements Service {
 
   async start(): Promise<void> {
     this.#state = 'starting';
-    const subscriber = this.client.duplicate();
-    subscriber.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'discovery subscriber error'));
-    this.#subscriber = subscriber;
-    subscriber.on('message', (_channel: string, text: string) => this.#onMessage(text));
+    const subscriber = new Subscriber(this.client, {}, (err: Error) =>
+      this.logger.debug({ err: err.message }, 'discovery subscriber error'),
+    );
+    this.#subscriber = subscriber.client;
+    subscriber.client.on('message', (_channel: string, text: string) => this.#onMessage(text));
     try {
       await subscriber.subscribe(CHANNEL);
       await this.#beat();

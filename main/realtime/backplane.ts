@@ -3,7 +3,7 @@ import type { Lane, PresenceMember, Position } from './client/frames';
 /** A frame on its way to local connections, from this node or another. */
 export interface Envelope {
   readonly kind: 'room' | 'user' | 'all' | 'presence' | 'event';
-  /** The room (room, presence), user (user), or least role (a console event); empty for all. */
+  /** The room (room, presence), user (user), or event name (a console event); empty for all. */
   readonly target: string;
   readonly lane: Lane;
   readonly ack: boolean;
@@ -59,9 +59,9 @@ export interface Backplane {
   publishDirect(kind: 'user' | 'all', target: string, envelope: Omit<Envelope, 'kind' | 'target' | 'epoch' | 'offset'>): Promise<void>;
   /**
    * Carries a console event raised on this node to every other node (which hands it to its
-   * connections as an `event` envelope whose target is the least role); nothing without Redis.
+   * connections as an `event` envelope whose target is the event's name); nothing without Redis.
    */
-  publishEvent(minRole: string, envelope: Pick<Envelope, 'lane' | 'key' | 'frame'>): Promise<void>;
+  publishEvent(name: string, envelope: Pick<Envelope, 'lane' | 'key' | 'frame'>): Promise<void>;
   /** Start / stop receiving a room's (or a user's) live frames on this node. */
   watch(channel: { room: string } | { user: string }): Promise<void>;
   unwatch(channel: { room: string } | { user: string }): void;

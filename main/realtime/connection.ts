@@ -64,6 +64,8 @@ export class Connection implements Corkable {
   readonly #pendingAcks = new Map<string, PendingAck>();
   readonly #pendingGaps = new Map<string, { epoch: string; from: number; to: number }>();
   readonly stats = { sent: 0, dropped: 0, coalesced: 0, retried: 0, ackExpired: 0, received: 0, rateLimited: 0 };
+  /** The console events this connection asked for (`events` frame): all its role may see, some, or none. */
+  consoleEvents: 'all' | ReadonlySet<string> = new Set();
 
   constructor(
     readonly ws: WebSocket,
@@ -77,6 +79,10 @@ export class Connection implements Corkable {
     private readonly output: { socket: Corkable; writes: CorkedWrites } | null = null,
   ) {
     this.#bucket = new TokenBucket(limits.rateLimitPerSecond, limits.rateBurst, now);
+  }
+
+  follows(event: string): boolean {
+    return this.consoleEvents === 'all' || this.consoleEvents.has(event);
   }
 
   get closed(): boolean {

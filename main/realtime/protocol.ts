@@ -39,6 +39,11 @@ const schemas: Record<ClientFrame['type'], TSchema> = {
   }),
   ack: Type.Object({ type: Type.Literal('ack'), mid: Type.String({ minLength: 1, maxLength: 200 }) }),
   ping: Type.Object({ type: Type.Literal('ping'), id: Id }),
+  events: Type.Object({
+    type: Type.Literal('events'),
+    id: Id,
+    events: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 64 })),
+  }),
 };
 
 const checks = new Map<string, TypeCheck<TSchema>>(Object.entries(schemas).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]));

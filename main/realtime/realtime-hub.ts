@@ -5,8 +5,8 @@ import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { PhError, toErrorBody } from '../../contract/errors';
-import { events, fansOutToCluster, type EventMessage } from '../../contract/events';
-import { isRole, roleAllows, type Role } from '../../contract/roles';
+import { eventNames, events, fansOutToCluster, isEventName, type EventMessage, type EventName } from '../../contract/events';
+import { roleAllows } from '../../contract/roles';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../logger';
@@ -123,16 +123,15 @@ export class RealtimeHub implements Service {
     every(1000, () => this.#tickStats());
     if (this.backplane.kind === 'redis') every(Math.max(50, Math.floor(presenceTtl(this.options) / 3)), () => this.#refreshPresence());
     this.#unsubscribeBus = this.deps.bus.subscribe((message) => {
-      const minRole = events[message.event].minRole;
       const frame = json({ type: 'event', ...message });
       // Latest value wins for status snapshots; other events keep their order in the normal lane.
       const coalesce = message.event === 'system.status' || message.event === 'realtime.stats';
       const lane: Lane = coalesce ? 'low' : 'normal';
       const key = coalesce ? `event:${message.event}` : '';
-      this.#deliverEvent(message, minRole, frame, lane, key);
+      this.#deliverEvent(message.event, message, frame, lane, key);
       if (fansOutToCluster(message.event))
         void this.backplane
-          .publishEvent(minRole, { lane, key, frame })
+          .publishEvent(message.event, { lane, key, frame })
           .catch((err: Error) => this.deps.logger.debug({ err: err.message }, 'realtime: event not carried to other nodes'));
     });
     this.#state = 'running';
@@ -339,6 +338,8 @@ export class RealtimeHub implements Service {
       case 'ack':
         connection.ack(frame.mid);
         return;
+      case 'events':
+        return this.#reply(connection, id, { events: this.#followEvents(connection, frame.events) });
       case 'auth':
         throw new PhError('PH_CONFLICT', 'This connection is already authenticated');
       case 'subscribe':
@@ -602,7 +603,8 @@ export class RealtimeHub implements Service {
       return;
     }
     if (envelope.kind === 'event') {
-      if (isRole(envelope.target)) this.#deliverEvent(null, envelope.target, envelope.frame, envelope.lane, envelope.key);
+      // Another node's event, by name: nodes run one contract, so an unknown name (a newer node) is dropped.
+      if (isEventName(envelope.target)) this.#deliverEvent(envelope.target, null, envelope.frame, envelope.lane, envelope.key);
       return;
     }
     let targets: Iterable<Connection>;
@@ -617,6 +619,20 @@ export class RealtimeHub implements Service {
     }
   }
 
+  /** Sets what console events a connection follows; answers the names it will get (its role allowing). */
+  #followEvents(connection: Connection, names: readonly string[] | undefined): string[] {
+    if (names === undefined) {
+      connection.consoleEvents = 'all';
+      return eventNames.filter((name) => roleAllows(connection.caller.role, events[name].minRole));
+    }
+    names.forEach((name, i) => {
+      if (!(eventNames as readonly string[]).includes(name))
+        throw new PhError('PH_INVALID_INPUT', `There is no console event ${JSON.stringify(name)}`, { field: `events.${i}` });
+    });
+    connection.consoleEvents = new Set(names);
+    return names.filter((name) => roleAllows(connection.caller.role, events[name as EventName].minRole));
+  }
+
   /**
    * The console's event stream, as the hub delivers it: this node's events and, with Redis, the
    * cluster-wide ones raised on other nodes. The desktop shell's IPC bridge listens here, so the
@@ -627,9 +643,11 @@ export class RealtimeHub implements Service {
     return () => this.#eventListeners.delete(listener);
   }
 
-  #deliverEvent(message: EventMessage | null, minRole: Role, frame: Buffer, lane: Lane, key: string): void {
+  #deliverEvent(name: EventName, message: EventMessage | null, frame: Buffer, lane: Lane, key: string): void {
+    const minRole = events[name].minRole;
     const options: SendOptions = key === '' ? { lane } : { lane, key };
-    for (const connection of this.#connections) if (roleAllows(connection.caller.role, minRole)) connection.send(frame, options);
+    for (const connection of this.#connections)
+      if (connection.follows(name) && roleAllows(connection.caller.role, minRole)) connection.send(frame, options);
     if (this.#eventListeners.size === 0) return;
     let parsed = message;
     if (parsed === null) {
@@ -698,9 +716,9 @@ export class RealtimeHub implements Service {
     const users: Record<string, number> = {};
     for (const [user, set] of this.#users) users[user] = set.size;
     void this.backplane.reportStats({ node: this.node, connections: this.#connections.size, users, at: now }).catch(() => undefined);
-    // The console's Real-time view follows this event; publish it only when someone could be watching.
+    // The console's Real-time view follows this event; build it only when someone follows it.
     this.#statsTick += 1;
-    if (this.#statsTick % 2 === 0 && this.#connections.size > 0) {
+    if (this.#statsTick % 2 === 0 && (this.#eventListeners.size > 0 || [...this.#connections].some((c) => c.follows('realtime.stats')))) {
       void this.stats().then(
         (stats) => this.deps.bus.publish('realtime.stats', stats),
         () => undefined,

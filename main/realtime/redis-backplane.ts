@@ -11,6 +11,7 @@ import {
   publishScript,
   readScript,
 } from './redis-scripts';
+import { Subscriber } from '../redis/subscriber';
 
 const PREFIX = 'ph:rt:';
 /** `{room}` is a hash tag: a room's keys share one Cluster slot, so the Lua scripts may touch them together. */
@@ -58,6 +59,7 @@ export interface RedisBackplaneOptions {
 export class RedisBackplane implements Backplane {
   readonly kind = 'redis';
   readonly #cmd: ScriptClient;
+  readonly #subscriber: Subscriber;
   readonly #sub: Redis;
   #deliver: (envelope: Envelope) => void = () => undefined;
 
@@ -67,8 +69,10 @@ export class RedisBackplane implements Backplane {
     private readonly logger: Logger,
   ) {
     this.#cmd = client.duplicate({ lazyConnect: true }) as ScriptClient;
-    this.#sub = client.duplicate({ lazyConnect: true });
-    for (const c of [this.#cmd, this.#sub]) c.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'realtime redis error'));
+    const onError = (err: Error): void => this.logger.debug({ err: err.message }, 'realtime redis error');
+    this.#subscriber = new Subscriber(client, { lazyConnect: true }, onError);
+    this.#sub = this.#subscriber.client;
+    this.#cmd.on('error', onError);
     this.#cmd.defineCommand('phPublish', { numberOfKeys: 3, lua: publishScript });
     this.#cmd.defineCommand('phRead', { numberOfKeys: 3, lua: readScript });
     this.#cmd.defineCommand('phJoin', { numberOfKeys: 1, lua: presenceJoinScript });
@@ -81,7 +85,7 @@ export class RedisBackplane implements Backplane {
     this.#deliver = deliver;
     this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel.toString(), message));
     await Promise.all([this.#connect(this.#cmd), this.#connect(this.#sub)]);
-    await this.#sub.subscribe(ALL_CHANNEL, EVENTS_CHANNEL).catch(() => undefined);
+    await this.#subscriber.subscribe(ALL_CHANNEL, EVENTS_CHANNEL).catch(() => undefined);
   }
 
   async #connect(client: Redis): Promise<void> {
@@ -126,7 +130,7 @@ export class RedisBackplane implements Backplane {
       });
       return;
     }
-    // R|lane|ack|offset|epoch|mid|key  or  U|lane|ack|mid|key  or  E|origin node|min role|lane|key
+    // R|lane|ack|offset|epoch|mid|key  or  U|lane|ack|mid|key  or  E|origin node|event name|lane|key
     const parts = header.split('|');
     if (parts[0] === 'E') {
       if (parts[1] === this.options.node) return;
@@ -199,17 +203,17 @@ export class RedisBackplane implements Backplane {
     await this.#cmd.publish(kind === 'all' ? ALL_CHANNEL : userChannel(target), Buffer.concat([header, envelope.frame]));
   }
 
-  async publishEvent(minRole: string, envelope: Pick<Envelope, 'lane' | 'key' | 'frame'>): Promise<void> {
-    const header = Buffer.from(`E|${this.options.node}|${minRole}|${envelope.lane}|${envelope.key}\n`);
+  async publishEvent(name: string, envelope: Pick<Envelope, 'lane' | 'key' | 'frame'>): Promise<void> {
+    const header = Buffer.from(`E|${this.options.node}|${name}|${envelope.lane}|${envelope.key}\n`);
     await this.#cmd.publish(EVENTS_CHANNEL, Buffer.concat([header, envelope.frame]));
   }
 
   async watch(channel: { room: string } | { user: string }): Promise<void> {
-    await this.#sub.subscribe('room' in channel ? roomChannel(channel.room) : userChannel(channel.user));
+    await this.#subscriber.subscribe('room' in channel ? roomChannel(channel.room) : userChannel(channel.user));
   }
 
   unwatch(channel: { room: string } | { user: string }): void {
-    void this.#sub.unsubscribe('room' in channel ? roomChannel(channel.room) : userChannel(channel.user)).catch(() => undefined);
+    this.#subscriber.unsubscribe('room' in channel ? roomChannel(channel.room) : userChannel(channel.user));
   }
 
   async position(room: string): Promise<Position | null> {

@@ -1,1 +1,2 @@
 export { RedisConnection } from './redis-connection';
+export { Subscriber } from './subscriber';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { until } from '../helpers/until';
 import { digestRows, makeDatabase } from './backup-fixture';
 
 describe('backup operations and routes on a running control plane', () => {
@@ -23,10 +24,11 @@ describe('backup operations and routes on a running control plane', () => {
     const id = reg.body.source.id as string;
 
     const ws = new WebSocket(`${t.url.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${viewerKey}` } });
-    const frames: { event?: string; payload?: { phase?: string; ok?: boolean } }[] = [];
+    const frames: { type?: string; id?: string; event?: string; payload?: { phase?: string; ok?: boolean } }[] = [];
     ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
     await new Promise((r) => ws.once('open', r));
-    await new Promise((r) => setTimeout(r, 50));
+    ws.send(JSON.stringify({ type: 'events', id: 'follow', events: ['backup.progress', 'backup.finished'] }));
+    await until(() => frames.some((f) => f.type === 'reply' && f.id === 'follow'));
 
     const snap = await t.op('backup.snapshot', { id });
     expect(snap.status).toBe(200);

@@ -22,12 +22,4 @@ export function openTestDb(): { db: Database; path: string; close: () => void } 
   };
 }
 
-/** Polls `check` every 10 ms until it holds or `ms` pass. */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-}
+export { until as waitFor } from '../helpers/until';

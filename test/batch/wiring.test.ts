@@ -81,6 +81,8 @@ describe('jobs and batches through the control plane', () => {
     ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
     await new Promise((r) => ws.once('open', r));
     await waitFor(() => frames.some((f) => f.type === 'welcome'));
+    ws.send(JSON.stringify({ type: 'events', id: 'follow', events: ['jobs.changed', 'jobs.progress'] }));
+    await waitFor(() => frames.some((f) => f.type === 'reply' && f.id === 'follow'));
     const { body } = await api('POST', '/api/v1/jobs', { type: 'test.echo', payload: { n: 1 }, priority: 5 });
     const id = body.job.id;
     await waitFor(() => frames.some((f) => f.event === 'jobs.changed' && f.payload.id === id && f.payload.state === 'completed'));

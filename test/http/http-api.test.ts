@@ -196,6 +196,10 @@ describe('embedded HTTP API', () => {
       const viewerFrames = collect(viewer);
       await waitFor(opFrames, (f) => f.type === 'welcome');
       await waitFor(viewerFrames, (f) => f.type === 'welcome');
+      operator.send(JSON.stringify({ type: 'events', id: 'follow' }));
+      viewer.send(JSON.stringify({ type: 'events', id: 'follow' }));
+      await waitFor(opFrames, (f) => f.type === 'reply' && f.id === 'follow');
+      await waitFor(viewerFrames, (f) => f.type === 'reply' && f.id === 'follow');
       await t.op('keys.create', { name: 'ws-watch', role: 'viewer' });
       const event = await waitFor(opFrames, (f) => f.type === 'event' && f.event === 'audit.appended');
       expect(event.payload).toMatchObject({ action: 'keys.create', target: 'ws-watch', outcome: 'ok' });

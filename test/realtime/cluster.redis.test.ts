@@ -180,6 +180,8 @@ describe('two nodes on one Redis', () => {
   it("carries cluster-wide console events (jobs) to the other node's consoles and IPC listeners, and keeps node events local", async () => {
     const onB = await RawClient.connect(b.wsUrl, viewer);
     const onA = await RawClient.connect(a.wsUrl, viewer);
+    await onB.request({ type: 'events' });
+    await onA.request({ type: 'events' });
     const heardOnB: string[] = [];
     const stopListening = b.plane.running.realtime.subscribeEvents((m) => {
       if (m.event === 'jobs.progress' || m.event === 'service.state')

@@ -7,6 +7,7 @@ import { ControlPlane, type ControlPlaneOptions } from '../../main/control-plane
 import { createLogger } from '../../main/logger';
 import { RealtimeClient } from '../../main/realtime/client';
 import { tempDir } from '../helpers/temp-dir';
+import { until } from '../helpers/until';
 
 export interface Node {
   readonly plane: ControlPlane;
@@ -141,14 +142,6 @@ export function client(url: string, token: string, reconnect: false | { minMs?: 
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 /** A client in a child process (fixtures/frame-printer.mjs) that a test can stall with SIGSTOP. */
 export class ChildClient {
   readonly frames: any[] = [];
@@ -200,3 +193,5 @@ export class ChildClient {
     this.child.kill('SIGKILL');
   }
 }
+
+export { until };

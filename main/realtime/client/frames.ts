@@ -69,9 +69,19 @@ export interface PingFrame {
   type: 'ping';
   id?: string | number;
 }
+/**
+ * Follow the console's events (`{"type":"event",...}` frames): every event the caller's role may see
+ * when `events` is absent, only the named ones, or none with `events: []`. A connection gets none
+ * until it asks: a LAN program that only uses rooms is not sent the console's chatter.
+ */
+export interface EventsFrame {
+  type: 'events';
+  id?: string | number;
+  events?: string[];
+}
 
 export type ClientFrame =
-  AuthFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | PresenceFrame | HistoryFrame | AckFrame | PingFrame;
+  AuthFrame | SubscribeFrame | UnsubscribeFrame | PublishFrame | PresenceFrame | HistoryFrame | AckFrame | PingFrame | EventsFrame;
 
 // ---- server → client ----------------------------------------------------------------------------
 

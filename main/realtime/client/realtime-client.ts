@@ -103,6 +103,8 @@ export class RealtimeClient {
   #welcome: WelcomeFrame | null = null;
   #ready: Promise<WelcomeFrame> | null = null;
   #urlIndex = 0;
+  /** The console events asked for (`undefined` entry: all the role may see), sent again after each reconnect. */
+  #events: { names: string[] | undefined } | null = null;
 
   constructor(private readonly options: RealtimeClientOptions) {}
 
@@ -154,6 +156,15 @@ export class RealtimeClient {
     options: { lane?: Lane; ack?: boolean; key?: string } = {},
   ): Promise<{ mid: string }> {
     return this.#request({ type: 'publish', ...target, data, ...options }) as Promise<{ mid: string }>;
+  }
+
+  /**
+   * Follows the console's events (`event` listeners hear them): all the caller's role may see, or
+   * only `names`; `[]` stops them. Kept across reconnects. Resolves with the names that will come.
+   */
+  async followEvents(names?: string[]): Promise<string[]> {
+    this.#events = { names };
+    return ((await this.#request({ type: 'events', ...(names === undefined ? {} : { events: names }) })) as { events: string[] }).events;
   }
 
   async presence(room: string): Promise<PresenceMember[]> {
@@ -229,9 +240,13 @@ export class RealtimeClient {
           this.#attempt = 0;
           resolve(frame);
           this.#emit('welcome', frame);
-          // Resume every room from where it stood.
+          // Resume every room from where it stood, and the console events asked for.
           for (const [room, state] of this.#rooms)
             void this.#subscribe(room, state).catch((err: RealtimeError) => this.#emit('error', { code: err.code, message: err.message }));
+          if (this.#events !== null)
+            void this.#request({ type: 'events', ...(this.#events.names === undefined ? {} : { events: this.#events.names }) }).catch(
+              (err: RealtimeError) => this.#emit('error', { code: err.code, message: err.message }),
+            );
           return;
         }
         if (!welcomed && frame.type === 'error') {

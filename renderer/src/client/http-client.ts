@@ -47,7 +47,8 @@ export class HttpClient implements Client {
       // 1008: the hub refused the token (expired or revoked); the hub client does not retry it.
       if (code === closeCodes.policy) this.onUnauthenticated();
     });
-    this.#hub.connect().catch(() => undefined);
+    // Console events come only to connections that ask; the hub client asks again after each reconnect.
+    this.#hub.followEvents().catch(() => undefined);
   }
 
   readonly #token: string;
