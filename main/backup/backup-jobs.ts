@@ -13,17 +13,17 @@ export function registerBackupJobs(queue: Pick<JobQueue, 'register'>, backup: Pi
   queue.register(
     'backup.snapshot',
     async (payload, ctx) => {
-      const sourceId = readId(payload, 'sourceId', 'backup.snapshot');
+      const sourceId = readSourceId(payload);
       const snapshot = await backup.snapshot(sourceId, 'manual', jobProgress(ctx));
       ctx.log(`snapshot ${snapshot.id}: ${snapshot.pageCount} pages, ${snapshot.addedPages} new (${snapshot.addedBytes} bytes stored)`);
       return { snapshotId: snapshot.id, pageCount: snapshot.pageCount, addedPages: snapshot.addedPages };
     },
-    { concurrency: 1 },
+    { concurrency: 1, validatePayload: readSourceId },
   );
   queue.register(
     'backup.verify',
     async (payload, ctx) => {
-      const snapshotId = readId(payload, 'snapshotId', 'backup.verify');
+      const snapshotId = readSnapshotId(payload);
       const result = await backup.verify(snapshotId, jobProgress(ctx));
       if (!result.ok)
         throw new PhError(
@@ -33,13 +33,16 @@ export function registerBackupJobs(queue: Pick<JobQueue, 'register'>, backup: Pi
       ctx.log(`snapshot ${snapshotId}: ${result.pagesChecked} pages verified`);
       return { snapshotId, ok: true, pagesChecked: result.pagesChecked };
     },
-    { concurrency: 1 },
+    { concurrency: 1, validatePayload: readSnapshotId },
   );
 }
 
 function jobProgress(ctx: JobContext): Report {
   return (phase, done, total) => ctx.progress(total === 0 ? 0 : done / total, `${phase}: ${done} of ${total}`);
 }
+
+const readSourceId = (payload: unknown): string => readId(payload, 'sourceId', 'backup.snapshot');
+const readSnapshotId = (payload: unknown): string => readId(payload, 'snapshotId', 'backup.verify');
 
 function readId(payload: unknown, field: string, type: string): string {
   const value = ((payload ?? {}) as Record<string, unknown>)[field];

@@ -12,6 +12,7 @@ import { clampProgress, runOnce } from './job-effects';
 import { validateJobSpec } from './job-spec';
 import {
   JobCancelled,
+  isFinalFailure,
   jobErrorText,
   JobTimedOut,
   jobStates,
@@ -54,7 +55,10 @@ const fromBullPriority = (p: number | undefined) => (p === undefined || p === 0 
 export class BullmqJobQueue implements JobQueue {
   readonly name = 'jobs';
   readonly backend = 'bullmq' as const;
-  readonly #handlers = new Map<string, { handler: JobHandler; concurrency: number }>();
+  readonly #handlers = new Map<
+    string,
+    { handler: JobHandler; concurrency: number; validatePayload: ((payload: unknown) => void) | undefined }
+  >();
   readonly #queues = new Map<string, Queue>();
   readonly #workers = new Map<string, Worker>();
   readonly #meter = new ThroughputMeter();
@@ -83,12 +87,15 @@ export class BullmqJobQueue implements JobQueue {
 
   register(type: string, handler: JobHandler, options: JobTypeOptions = {}): void {
     if (this.#handlers.has(type)) throw new Error(`Job type ${type} already has a handler`);
-    this.#handlers.set(type, { handler, concurrency: Math.max(1, options.concurrency ?? 4) });
+    this.#handlers.set(type, { handler, concurrency: Math.max(1, options.concurrency ?? 4), validatePayload: options.validatePayload });
     if (this.#state === 'running' && this.#work) this.#startWorker(type);
   }
 
   registeredTypes(): string[] {
     return [...this.#handlers.keys()].sort();
+  }
+  checkPayload(type: string, payload: unknown): void {
+    this.#handlers.get(type)?.validatePayload?.(payload);
   }
 
   async start(): Promise<void> {
@@ -352,7 +359,7 @@ export class BullmqJobQueue implements JobQueue {
     } catch (err) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof JobCancelled) throw new UnrecoverableError(CANCELLED);
-      if (reason instanceof PhError && reason.code === 'PH_BATCH_JOB_UNRECOVERABLE') throw new UnrecoverableError(reason.message);
+      if (isFinalFailure(reason)) throw new UnrecoverableError(jobErrorText(reason));
       // BullMQ keeps only the message as failedReason: put the code in it.
       throw new Error(jobErrorText(reason), { cause: reason });
     } finally {

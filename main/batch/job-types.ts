@@ -1,3 +1,4 @@
+import { PhError } from '../../contract/errors';
 import type { Database } from 'better-sqlite3';
 import type { Service } from '../service';
 
@@ -88,6 +89,11 @@ export type JobHandler = (payload: unknown, ctx: JobContext) => unknown;
 export interface JobTypeOptions {
   /** How many jobs of this type run at once on this node; default 4. */
   readonly concurrency?: number;
+  /**
+   * Throws a coded error (`PH_INVALID_INPUT` with the field) for a payload the handler cannot use,
+   * so the API refuses it at enqueue instead of a job failing later.
+   */
+  readonly validatePayload?: (payload: unknown) => void;
 }
 
 export interface JobFilter {
@@ -117,6 +123,8 @@ export interface JobQueue extends Service {
   readonly backend: 'sqlite' | 'bullmq';
   register(type: string, handler: JobHandler, options?: JobTypeOptions): void;
   registeredTypes(): string[];
+  /** Runs the type's payload check, if it registered one on this node. */
+  checkPayload(type: string, payload: unknown): void;
   enqueue(spec: JobSpec): Promise<JobInfo>;
   /** Many jobs in one go; returns their ids in order. */
   enqueueBulk(specs: readonly JobSpec[]): Promise<string[]>;
@@ -148,6 +156,11 @@ export class JobInterrupted extends Error {
     super('The node is shutting down; the job will run again');
     this.name = 'JobInterrupted';
   }
+}
+
+/** Failures that another attempt cannot fix: the handler asked for none, or the payload is wrong. */
+export function isFinalFailure(err: unknown): boolean {
+  return err instanceof PhError && (err.code === 'PH_BATCH_JOB_UNRECOVERABLE' || err.code === 'PH_INVALID_INPUT');
 }
 
 /** A failed attempt as the job records it: the catalogue code first when the error has one. */

@@ -36,7 +36,16 @@ export function batchHandlers({ queue, engine, registry }: BatchHandlerDeps): Ha
           },
         );
       }
-      s.children?.forEach((c, i) => walk(c, `${field === 'type' ? '' : field.replace(/type$/, '')}children.${i}.type`));
+      const prefix = field.replace(/type$/, '');
+      try {
+        queue.checkPayload(s.type, s.payload);
+      } catch (err) {
+        // The type's check names a field inside the payload; say where that payload sits in the request.
+        if (err instanceof PhError && err.field !== undefined)
+          throw new PhError(err.code, err.message, { field: `${prefix}payload.${err.field}` });
+        throw err;
+      }
+      s.children?.forEach((c, i) => walk(c, `${prefix}children.${i}.type`));
     };
     walk(spec, 'type');
   };

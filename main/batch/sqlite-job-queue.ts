@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database } from 'better-sqlite3';
-import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../logger';
 import type { ServiceState } from '../service';
 import {
   JobCancelled,
+  isFinalFailure,
   jobErrorText,
   JobInterrupted,
   JobTimedOut,
@@ -47,6 +47,7 @@ export interface SqliteJobQueueOptions {
 interface TypeSlot {
   readonly handler: JobHandler;
   readonly concurrency: number;
+  readonly validatePayload: ((payload: unknown) => void) | undefined;
   active: number;
 }
 
@@ -111,12 +112,21 @@ export class SqliteJobQueue implements JobQueue {
 
   register(type: string, handler: JobHandler, options: JobTypeOptions = {}): void {
     if (this.#types.has(type)) throw new Error(`Job type ${type} already has a handler`);
-    this.#types.set(type, { handler, concurrency: Math.max(1, options.concurrency ?? 4), active: 0 });
+    this.#types.set(type, {
+      handler,
+      concurrency: Math.max(1, options.concurrency ?? 4),
+      validatePayload: options.validatePayload,
+      active: 0,
+    });
     if (this.#state === 'running') this.#wake();
   }
 
   registeredTypes(): string[] {
     return [...this.#types.keys()].sort();
+  }
+
+  checkPayload(type: string, payload: unknown): void {
+    this.#types.get(type)?.validatePayload?.(payload);
   }
 
   async start(): Promise<void> {
@@ -296,7 +306,7 @@ export class SqliteJobQueue implements JobQueue {
       return;
     }
     const message = jobErrorText(reason);
-    const final = reason instanceof PhError && reason.code === 'PH_BATCH_JOB_UNRECOVERABLE';
+    const final = isFinalFailure(reason);
     this.#settle(row, () => this.store.fail(row.id, this.workerId, message, this.clock.now(), final), 'failed');
   }
 

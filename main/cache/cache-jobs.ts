@@ -20,14 +20,14 @@ export function registerCacheJobs(queue: Pick<JobQueue, 'register'>, cache: Pick
       for (const r of results) ctx.log(`${r.namespace}: ${r.fromCache} already cached, ${r.loaded} loaded, ${r.failed} failed`);
       return { results };
     },
-    { concurrency: 1 },
+    { concurrency: 1, validatePayload: readNamespace },
   );
 }
 
 function readNamespace(payload: unknown): string | undefined {
-  const namespace = (payload ?? {}) as { namespace?: unknown };
-  if (namespace.namespace === undefined) return undefined;
-  if (typeof namespace.namespace !== 'string' || namespace.namespace === '')
+  const { namespace } = (payload ?? {}) as { namespace?: unknown };
+  if (namespace === undefined) return undefined;
+  if (typeof namespace !== 'string' || namespace === '')
     throw new PhError('PH_INVALID_INPUT', 'cache.warm takes { namespace?: string }', { field: 'namespace' });
-  return namespace.namespace;
+  return namespace;
 }

@@ -72,7 +72,7 @@ export class InvalidationBus {
   }
 
   async start(): Promise<void> {
-    const sub = this.l2.link.sub;
+    const sub = this.l2.link.bus.client;
     sub.on('message', (channel: string, raw: string) => {
       if (channel === this.l2.channel) this.#onMessage(raw);
     });

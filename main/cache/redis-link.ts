@@ -21,7 +21,6 @@ export class RedisLink {
   readonly cmd: Redis;
   /** The bus connection: resubscribes itself after a reconnect (see Subscriber for why not ioredis's). */
   readonly bus: Subscriber;
-  readonly sub: Redis;
   readonly #breaker: CircuitBreaker<[(r: Redis) => Promise<unknown>], unknown>;
   #state: RedisLinkState = 'connecting';
   #stopped = false;
@@ -54,7 +53,6 @@ export class RedisLink {
       { lazyConnect: true, enableOfflineQueue: true, maxRetriesPerRequest: null, connectTimeout: 1000, retryStrategy },
       onError,
     );
-    this.sub = this.bus.client;
     this.cmd.on('error', onError);
     this.#breaker = new CircuitBreaker((op: (r: Redis) => Promise<unknown>) => op(this.cmd), {
       // ioredis enforces the command timeout on every command; a second timer per call here would
@@ -126,7 +124,7 @@ export class RedisLink {
     // Not fatal when Redis is away: both clients keep retrying in the background.
     await Promise.all([
       this.cmd.connect().catch((err: Error) => this.logger.warn({ err: err.message }, 'cache redis not reachable at start')),
-      this.sub.connect().catch(() => undefined),
+      this.bus.client.connect().catch(() => undefined),
     ]);
     this.#update();
   }
@@ -134,7 +132,7 @@ export class RedisLink {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#breaker.shutdown();
-    for (const client of [this.cmd, this.sub]) {
+    for (const client of [this.cmd, this.bus.client]) {
       if (client.status === 'end') continue;
       await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
       client.disconnect();

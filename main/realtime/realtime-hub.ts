@@ -620,17 +620,20 @@ export class RealtimeHub implements Service {
   }
 
   /** Sets what console events a connection follows; answers the names it will get (its role allowing). */
-  #followEvents(connection: Connection, names: readonly string[] | undefined): string[] {
-    if (names === undefined) {
-      connection.consoleEvents = 'all';
-      return eventNames.filter((name) => roleAllows(connection.caller.role, events[name].minRole));
-    }
-    names.forEach((name, i) => {
-      if (!(eventNames as readonly string[]).includes(name))
+  #followEvents(connection: Connection, names: readonly string[] | undefined): EventName[] {
+    names?.forEach((name, i) => {
+      if (!isEventName(name))
         throw new PhError('PH_INVALID_INPUT', `There is no console event ${JSON.stringify(name)}`, { field: `events.${i}` });
     });
-    connection.consoleEvents = new Set(names);
-    return names.filter((name) => roleAllows(connection.caller.role, events[name as EventName].minRole));
+    const followed = (names ?? eventNames) as readonly EventName[];
+    connection.consoleEvents = names === undefined ? 'all' : new Set(followed);
+    return followed.filter((name) => roleAllows(connection.caller.role, events[name].minRole));
+  }
+
+  #anyoneFollows(event: EventName): boolean {
+    if (this.#eventListeners.size > 0) return true;
+    for (const connection of this.#connections) if (connection.follows(event)) return true;
+    return false;
   }
 
   /**
@@ -718,7 +721,7 @@ export class RealtimeHub implements Service {
     void this.backplane.reportStats({ node: this.node, connections: this.#connections.size, users, at: now }).catch(() => undefined);
     // The console's Real-time view follows this event; build it only when someone follows it.
     this.#statsTick += 1;
-    if (this.#statsTick % 2 === 0 && (this.#eventListeners.size > 0 || [...this.#connections].some((c) => c.follows('realtime.stats')))) {
+    if (this.#statsTick % 2 === 0 && this.#anyoneFollows('realtime.stats')) {
       void this.stats().then(
         (stats) => this.deps.bus.publish('realtime.stats', stats),
         () => undefined,

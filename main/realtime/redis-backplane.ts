@@ -60,7 +60,6 @@ export class RedisBackplane implements Backplane {
   readonly kind = 'redis';
   readonly #cmd: ScriptClient;
   readonly #subscriber: Subscriber;
-  readonly #sub: Redis;
   #deliver: (envelope: Envelope) => void = () => undefined;
 
   constructor(
@@ -71,7 +70,6 @@ export class RedisBackplane implements Backplane {
     this.#cmd = client.duplicate({ lazyConnect: true }) as ScriptClient;
     const onError = (err: Error): void => this.logger.debug({ err: err.message }, 'realtime redis error');
     this.#subscriber = new Subscriber(client, { lazyConnect: true }, onError);
-    this.#sub = this.#subscriber.client;
     this.#cmd.on('error', onError);
     this.#cmd.defineCommand('phPublish', { numberOfKeys: 3, lua: publishScript });
     this.#cmd.defineCommand('phRead', { numberOfKeys: 3, lua: readScript });
@@ -83,8 +81,8 @@ export class RedisBackplane implements Backplane {
 
   async start(deliver: (envelope: Envelope) => void): Promise<void> {
     this.#deliver = deliver;
-    this.#sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel.toString(), message));
-    await Promise.all([this.#connect(this.#cmd), this.#connect(this.#sub)]);
+    this.#subscriber.client.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel.toString(), message));
+    await Promise.all([this.#connect(this.#cmd), this.#connect(this.#subscriber.client)]);
     await this.#subscriber.subscribe(ALL_CHANNEL, EVENTS_CHANNEL).catch(() => undefined);
   }
 
@@ -98,7 +96,7 @@ export class RedisBackplane implements Backplane {
 
   async stop(): Promise<void> {
     await this.#cmd.hdel(NODES_KEY, this.options.node).catch(() => undefined);
-    for (const c of [this.#sub, this.#cmd]) {
+    for (const c of [this.#subscriber.client, this.#cmd]) {
       try {
         await c.quit();
       } catch {
@@ -108,7 +106,7 @@ export class RedisBackplane implements Backplane {
   }
 
   healthy(): boolean {
-    return this.#cmd.status === 'ready' && this.#sub.status === 'ready';
+    return this.#cmd.status === 'ready' && this.#subscriber.client.status === 'ready';
   }
 
   #onMessage(channel: string, message: Buffer): void {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { BackupService, backupMigrations, type BackupServiceOptions } from '../../main/backup';
+import { BackupService, backupMigrations, type BackupServiceOptions, type PageRepository } from '../../main/backup';
 import { EventBus } from '../../main/events';
 import { createLogger } from '../../main/logger';
 import { openStore } from '../../main/store';
@@ -102,4 +102,25 @@ export function maskCounters(image: Buffer): Buffer {
   copy.fill(0, 24, 28);
   copy.fill(0, 92, 96);
   return copy;
+}
+
+/**
+ * Flips one bit in the middle of page `pageNumber` (1-based) of a snapshot, where its pack stores
+ * it, as a failing disk would. False when the page's blob cannot be found (nothing is changed).
+ */
+export function flipBitInStoredPage(repo: PageRepository, snapshotId: string, pageNumber: number): boolean {
+  const hash = repo.readManifest(snapshotId).pages.subarray((pageNumber - 1) * 32, pageNumber * 32);
+  const loc = repo.locate(hash);
+  if (loc === undefined) return false;
+  const fd = openSync(repo.packPath(loc.pack), 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    const at = loc.offset + Math.floor(loc.length / 2);
+    readSync(fd, byte, 0, 1, at);
+    byte[0] = (byte[0] as number) ^ 0x10;
+    writeSync(fd, byte, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }

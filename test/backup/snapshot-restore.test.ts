@@ -1,10 +1,19 @@
-import { existsSync, readFileSync, writeFileSync, openSync, readSync, writeSync, closeSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PhError } from '../../contract/errors';
 import type { EventMessage } from '../../contract/events';
-import { digestRows, makeDatabase, maskCounters, rowsOf, sha256File, startFixture, type Fixture } from './backup-fixture';
+import {
+  digestRows,
+  flipBitInStoredPage,
+  makeDatabase,
+  maskCounters,
+  rowsOf,
+  sha256File,
+  startFixture,
+  type Fixture,
+} from './backup-fixture';
 
 describe('backup snapshots, verify and restore', () => {
   let fx: Fixture;
@@ -70,19 +79,8 @@ describe('backup snapshots, verify and restore', () => {
     const path = join(fx.dir, 'flip.db');
     makeDatabase(path, 800).close();
     const snap = await fx.service.snapshot(register('flip', path).id);
-    const manifest = fx.service.repo.readManifest(snap.id);
-    // Pick a page whose blob is stored only for this snapshot (page 7), flip one bit in the middle of it.
-    const hash = manifest.pages.subarray(6 * 32, 7 * 32);
-    const loc = fx.service.repo.locate(hash);
-    expect(loc).toBeDefined();
-    const packFile = fx.service.repo.packPath(loc!.pack);
-    const fd = openSync(packFile, 'r+');
-    const byte = Buffer.alloc(1);
-    const at = loc!.offset + Math.floor(loc!.length / 2);
-    readSync(fd, byte, 0, 1, at);
-    byte[0] = (byte[0] as number) ^ 0x10;
-    writeSync(fd, byte, 0, 1, at);
-    closeSync(fd);
+    // Page 7's blob is stored only for this snapshot: flip one bit in the middle of it.
+    expect(flipBitInStoredPage(fx.service.repo, snap.id, 7)).toBe(true);
 
     const v = await fx.service.verify(snap.id);
     expect(v.ok).toBe(false);

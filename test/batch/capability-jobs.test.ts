@@ -1,5 +1,5 @@
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flipBitInStoredPage } from '../backup/backup-fixture';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { waitFor } from './fixtures';
 
@@ -47,9 +47,23 @@ describe('cache.warm, backup.snapshot and backup.verify jobs', () => {
     const unknown = await finished(await enqueue('cache.warm', { namespace: 'nothing-here' }));
     expect(unknown.state).toBe('dead');
     expect(unknown.lastError).toContain('PH_NOT_FOUND');
-    const bad = await finished(await enqueue('cache.warm', { namespace: 42 }));
+    // Enqueued in code, past the API's check: the handler refuses it, and once is enough.
+    const queued = await p.plane.running.batch.queue.enqueue({ type: 'cache.warm', payload: { namespace: 42 }, attempts: 3 });
+    const bad = await finished(queued.id);
     expect(bad.state).toBe('dead');
     expect(bad.lastError).toContain('PH_INVALID_INPUT');
+    expect(bad.attemptsMade).toBe(1);
+  });
+
+  it('refuses a job whose payload its type cannot use at enqueue, naming the field, and adds no job', async () => {
+    const before = (await p.op('jobs.list', { type: 'backup.verify' })).body.total as number;
+    const refused = await p.op('jobs.enqueue', { type: 'backup.verify', payload: {} });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'payload.snapshotId' });
+    const child = await p.op('jobs.enqueue', { type: 'cache.warm', children: [{ type: 'cache.warm', payload: { namespace: 42 } }] });
+    expect(child.status).toBe(400);
+    expect(child.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'children.0.payload.namespace' });
+    expect((await p.op('jobs.list', { type: 'backup.verify' })).body.total).toBe(before);
   });
 
   it('snapshots the app database as a job and verifies the snapshot as another', async () => {
@@ -67,17 +81,7 @@ describe('cache.warm, backup.snapshot and backup.verify jobs', () => {
 
   it('fails a verify job whose snapshot has a flipped bit, naming what failed', async () => {
     const snapshotId = (await finished(await enqueue('backup.snapshot', { sourceId: 'app' }))).result.snapshotId as string;
-    // Flip a bit in the middle of the snapshot's first stored page, where the pack holds it.
-    const repo = p.plane.running.backup.repo;
-    const loc = repo.locate(repo.readManifest(snapshotId).pages.subarray(0, 32));
-    expect(loc).toBeDefined();
-    const fd = openSync(repo.packPath(loc!.pack), 'r+');
-    const byte = Buffer.alloc(1);
-    const at = loc!.offset + Math.floor(loc!.length / 2);
-    readSync(fd, byte, 0, 1, at);
-    byte[0] = (byte[0] as number) ^ 0x10;
-    writeSync(fd, byte, 0, 1, at);
-    closeSync(fd);
+    expect(flipBitInStoredPage(p.plane.running.backup.repo, snapshotId, 1)).toBe(true);
     const verified = await finished(await enqueue('backup.verify', { snapshotId }));
     expect(verified.state).toBe('dead');
     expect(verified.lastError).toContain('PH_BACKUP_VERIFY_FAILED');

@@ -164,7 +164,7 @@ export class RealtimeClient {
    */
   async followEvents(names?: string[]): Promise<string[]> {
     this.#events = { names };
-    return ((await this.#request({ type: 'events', ...(names === undefined ? {} : { events: names }) })) as { events: string[] }).events;
+    return ((await this.#request(this.#eventsFrame())) as { events: string[] }).events;
   }
 
   async presence(room: string): Promise<PresenceMember[]> {
@@ -244,8 +244,8 @@ export class RealtimeClient {
           for (const [room, state] of this.#rooms)
             void this.#subscribe(room, state).catch((err: RealtimeError) => this.#emit('error', { code: err.code, message: err.message }));
           if (this.#events !== null)
-            void this.#request({ type: 'events', ...(this.#events.names === undefined ? {} : { events: this.#events.names }) }).catch(
-              (err: RealtimeError) => this.#emit('error', { code: err.code, message: err.message }),
+            void this.#request(this.#eventsFrame()).catch((err: RealtimeError) =>
+              this.#emit('error', { code: err.code, message: err.message }),
             );
           return;
         }
@@ -343,6 +343,11 @@ export class RealtimeClient {
       default:
         return;
     }
+  }
+
+  #eventsFrame(): Record<string, unknown> {
+    const names = this.#events?.names;
+    return names === undefined ? { type: 'events' } : { type: 'events', events: names };
   }
 
   async #request(frame: Record<string, unknown>): Promise<unknown> {

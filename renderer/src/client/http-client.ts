@@ -28,10 +28,9 @@ export class HttpClient implements Client {
 
   constructor(
     private readonly baseUrl: string,
-    token: string,
+    private readonly token: string,
     private readonly onUnauthenticated: () => void = () => undefined,
   ) {
-    this.#token = token;
     this.#hub = new RealtimeClient({
       url: `${baseUrl.replace(/^http/, 'ws')}/ws`,
       token,
@@ -51,14 +50,12 @@ export class HttpClient implements Client {
     this.#hub.followEvents().catch(() => undefined);
   }
 
-  readonly #token: string;
-
   async call<N extends OperationName>(name: N, input: OperationInput<N>): Promise<OperationResult<N>> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}/api/v2/ops/${name}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#token}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
         body: JSON.stringify(input ?? {}),
       });
     } catch {
