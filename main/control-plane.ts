@@ -5,6 +5,7 @@ import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, typ
 import { systemClock, type Clock } from './clock';
 import type { LoadedConfig } from './config';
 import { EventBus } from './events';
+import { loadNodeId } from './fleet';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
@@ -71,6 +72,8 @@ export class ControlPlane {
   readonly store: StoreService;
   /** Set when this start created the bootstrap admin key. */
   adminKeyFile: string | null = null;
+  /** This node's stable name in the fleet (kept in `<dataDir>/node.id`); set by `start()`. */
+  nodeId = '';
   #running: RunningPlane | null = null;
   /** Every service this start built, in start order, for status; `#started` holds those that started. */
   #services: Service[] = [];
@@ -105,6 +108,8 @@ export class ControlPlane {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     try {
       await this.#startService(this.store);
+      this.nodeId = this.options.realtime?.node ?? loadNodeId(config.dataDir);
+      const nodeId = this.nodeId;
       const db = this.store.db;
       const keys = new ApiKeyStore(db, this.clock);
       const audit = new AuditLog(db, this.clock);
@@ -125,7 +130,7 @@ export class ControlPlane {
         clock: this.clock,
         logger: this.logger.child({ component: 'realtime' }),
         options: realtimeOptions,
-        node,
+        node: node ?? nodeId,
       });
       const progress = new LiveProgress(realtime);
       await this.#startService(realtime);
@@ -145,6 +150,7 @@ export class ControlPlane {
         clock: this.clock,
         logger: this.logger.child({ component: 'cache' }),
         events: bus,
+        options: { nodeId },
       });
       registerCacheMetrics(metrics.registry, cache);
       await this.#startService(cache);
@@ -161,6 +167,7 @@ export class ControlPlane {
         httpPort: () => this.running.http.address.port,
         redis: redis?.client ?? null,
         ...this.options.discovery,
+        redisSync: { nodeId, ...this.options.discovery?.redisSync },
       });
       await this.#startService(discovery.service);
 

@@ -1,0 +1,2 @@
+export { newId } from './ids';
+export { loadNodeId } from './node-identity';
