@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
 import { systemClock, type Clock } from './clock';
-import type { LoadedConfig } from './config';
+import { backupRoots, type LoadedConfig } from './config';
 import { EventBus } from './events';
 import { loadNodeId } from './fleet';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
@@ -174,6 +174,7 @@ export class ControlPlane {
       const backup = new BackupService({
         db,
         appDbPath: this.store.path,
+        roots: backupRoots(config),
         repoDir: join(config.dataDir, 'backups'),
         clock: this.clock,
         logger: this.logger.child({ component: 'backup' }),
