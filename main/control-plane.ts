@@ -166,6 +166,8 @@ export class ControlPlane {
         version: pilothouseVersion,
         httpPort: () => this.running.http.address.port,
         redis: redis?.client ?? null,
+        allowedTargets: config.discovery?.allowedTargets,
+        redisTarget: redisTarget(config.redisUrl),
         ...this.options.discovery,
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
       });
@@ -335,6 +337,13 @@ function defaultConsoleDir(): string {
     dir = dirname(dir);
   }
   return join(process.cwd(), 'out', 'renderer');
+}
+
+/** Where the node's Redis listens, which checks and the gateway must never reach. */
+function redisTarget(url: string | undefined): { host: string; port: number } | null {
+  if (url === undefined || !URL.canParse(url)) return null;
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) };
 }
 
 /** `GET /api/v1/status` (flat, deprecated) and `/api/v2/status` (the contract's shape). */
