@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
 import { systemClock, type Clock } from './clock';
-import type { LoadedConfig } from './config';
+import { backupRoots, type LoadedConfig } from './config';
 import { EventBus } from './events';
 import { loadNodeId } from './fleet';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
@@ -166,6 +166,8 @@ export class ControlPlane {
         version: pilothouseVersion,
         httpPort: () => this.running.http.address.port,
         redis: redis?.client ?? null,
+        allowedTargets: config.discovery?.allowedTargets,
+        redisTarget: redisTarget(config.redisUrl),
         ...this.options.discovery,
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
       });
@@ -174,6 +176,7 @@ export class ControlPlane {
       const backup = new BackupService({
         db,
         appDbPath: this.store.path,
+        roots: backupRoots(config),
         repoDir: join(config.dataDir, 'backups'),
         clock: this.clock,
         logger: this.logger.child({ component: 'backup' }),
@@ -334,6 +337,13 @@ function defaultConsoleDir(): string {
     dir = dirname(dir);
   }
   return join(process.cwd(), 'out', 'renderer');
+}
+
+/** Where the node's Redis listens, which checks and the gateway must never reach. */
+function redisTarget(url: string | undefined): { host: string; port: number } | null {
+  if (url === undefined || !URL.canParse(url)) return null;
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) };
 }
 
 /** `GET /api/v1/status` (flat, deprecated) and `/api/v2/status` (the contract's shape). */
