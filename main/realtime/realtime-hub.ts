@@ -2,15 +2,25 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from 'better-sqlite3';
+import { Value } from '@sinclair/typebox/value';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { PhError, toErrorBody } from '../../contract/errors';
-import { eventNames, events, fansOutToCluster, isEventName, type EventMessage, type EventName } from '../../contract/events';
+import {
+  eventNames,
+  events,
+  fansOutToCluster,
+  isEventName,
+  type EventMessage,
+  type EventName,
+  type EventPayload,
+} from '../../contract/events';
+import { RevocationSchema } from '../../contract/ops/security';
 import { roleAllows } from '../../contract/roles';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../logger';
-import { Authenticator, type Caller } from '../security';
+import { Authenticator, type AuthSource, type Caller } from '../security';
 import type { Service, ServiceState } from '../service';
 import type { Backplane, Envelope, RoomDraft } from './backplane';
 import { closeCodes, type Lane, type Position, type PublishFrame, type SubscribeFrame } from './client/frames';
@@ -41,6 +51,18 @@ export interface RealtimeHubDeps {
 type Upgradable = { on(event: 'upgrade', cb: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown };
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+const sourceOf = (req: IncomingMessage): AuthSource => ({ address: req.socket.remoteAddress ?? 'unknown', transport: 'ws' });
+
+/** The revocation in another node's `auth.revoked` frame; a malformed one names nothing. */
+function revocationIn(frame: Buffer): EventPayload<'auth.revoked'> {
+  const none = { keyId: null, sessionId: null, allSessions: false, reason: 'key-revoked' } as const;
+  try {
+    const payload = (JSON.parse(frame.toString('utf8')) as { payload?: unknown }).payload;
+    return Value.Check(RevocationSchema, payload) ? payload : none;
+  } catch {
+    return none;
+  }
+}
 const REPLY: SendOptions = { lane: 'high', droppable: false };
 const ERROR: SendOptions = { lane: 'high' };
 
@@ -128,6 +150,7 @@ export class RealtimeHub implements Service {
       const coalesce = message.event === 'system.status' || message.event === 'realtime.stats';
       const lane: Lane = coalesce ? 'low' : 'normal';
       const key = coalesce ? `event:${message.event}` : '';
+      if (message.event === 'auth.revoked') this.#endRevoked(message.payload);
       this.#deliverEvent(message.event, message, frame, lane, key);
       if (fansOutToCluster(message.event))
         void this.backplane
@@ -147,6 +170,17 @@ export class RealtimeHub implements Service {
       }
       if (this.#draining || this.#state !== 'running') {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      try {
+        this.deps.authenticator.assertNotThrottled(sourceOf(req));
+      } catch (err) {
+        const body = JSON.stringify(toErrorBody(err));
+        const wait = (err as PhError).details as { retryAfterSeconds: number };
+        socket.end(
+          `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${wait.retryAfterSeconds}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
         return;
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req, socket));
@@ -217,10 +251,10 @@ export class RealtimeHub implements Service {
       }
       early.length = 0;
       if (typeof token !== 'string') return this.#reject(ws);
-      void this.deps.authenticator.authenticate(token).then(admit, (err: unknown) => this.#unavailable(ws, err));
+      void this.deps.authenticator.authenticate(token, sourceOf(req)).then(admit, (err: unknown) => this.#unavailable(ws, err));
     });
     if (headerCredential !== undefined) {
-      void this.deps.authenticator.authenticate(headerCredential).then(admit, (err: unknown) => this.#unavailable(ws, err));
+      void this.deps.authenticator.authenticate(headerCredential, sourceOf(req)).then(admit, (err: unknown) => this.#unavailable(ws, err));
     } else {
       timer = setTimeout(() => {
         if (admitted === null) this.#reject(ws);
@@ -237,6 +271,12 @@ export class RealtimeHub implements Service {
 
   /** The credential could not be checked (the key store failed): not a refusal, so the client retries. */
   #unavailable(ws: WebSocket, err: unknown): void {
+    if (err instanceof PhError && err.code === 'PH_AUTH_THROTTLED') {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(JSON.stringify({ type: 'error', ...err.toBody() }));
+      ws.close(closeCodes.policy, 'throttled');
+      return;
+    }
     this.deps.logger.warn({ err }, 'realtime: authentication failed to run');
     if (ws.readyState !== ws.OPEN) return;
     ws.send(JSON.stringify({ type: 'error', ...new PhError('PH_UNAVAILABLE', 'Could not check the credential; try again').toBody() }));
@@ -281,6 +321,36 @@ export class RealtimeHub implements Service {
       REPLY,
     );
     return connection;
+  }
+
+  /**
+   * Ends the connections a revocation names (a revoked key, an ended session, or every session after
+   * the signing secret changed), whether it was raised here or on another node. The connection is
+   * marked closed first, so a frame already on its way is refused rather than served.
+   */
+  #endRevoked(revocation: EventPayload<'auth.revoked'>): void {
+    for (const connection of this.#connections) {
+      const { keyId, sessionId } = connection.caller;
+      const named =
+        (revocation.keyId !== null && keyId === revocation.keyId) ||
+        (revocation.sessionId !== null && sessionId === revocation.sessionId) ||
+        (revocation.allSessions && sessionId !== undefined);
+      if (!named) continue;
+      connection.markClosed();
+      const { ws } = connection;
+      if (ws.readyState === ws.OPEN) {
+        ws.send(
+          JSON.stringify({
+            type: 'error',
+            ...new PhError('PH_UNAUTHENTICATED', `The credential was revoked (${revocation.reason})`).toBody(),
+          }),
+        );
+        ws.close(closeCodes.policy, 'revoked');
+      }
+      // A client that never answers the close handshake is cut off rather than held open.
+      setTimeout(() => ws.terminate(), 1000).unref();
+      void this.#cleanup(connection);
+    }
   }
 
   async #cleanup(connection: Connection): Promise<void> {
@@ -604,6 +674,7 @@ export class RealtimeHub implements Service {
     }
     if (envelope.kind === 'event') {
       // Another node's event, by name: nodes run one contract, so an unknown name (a newer node) is dropped.
+      if (envelope.target === 'auth.revoked') this.#endRevoked(revocationIn(envelope.frame));
       if (isEventName(envelope.target)) this.#deliverEvent(envelope.target, null, envelope.frame, envelope.lane, envelope.key);
       return;
     }
