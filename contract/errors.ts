@@ -10,6 +10,7 @@ export const errorCatalogue = {
   PH_UNAUTHENTICATED: { status: 401, message: 'A valid API key or session token is required' },
   PH_FORBIDDEN: { status: 403, message: 'Your role does not allow this' },
   PH_ORIGIN_FORBIDDEN: { status: 403, message: 'Requests from another web origin are not accepted' },
+  PH_AUTH_THROTTLED: { status: 429, message: 'Too many failed sign-ins from this address; wait before trying again' },
   PH_NOT_FOUND: { status: 404, message: 'Not found' },
   PH_UNKNOWN_OPERATION: { status: 404, message: 'There is no such operation' },
   PH_KEY_NOT_FOUND: { status: 404, message: 'There is no API key with that id' },

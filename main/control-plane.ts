@@ -13,7 +13,22 @@ import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitori
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
 import { RedisConnection } from './redis';
-import { ApiKeyStore, AuditLog, Authenticator, SessionTokens, bootstrapAdminKey, securityHandlers, securityMigrations } from './security';
+import {
+  AUDIT_HEAD_FILE,
+  ApiKeyStore,
+  AuditHeadWriter,
+  AuditLog,
+  AuthThrottle,
+  Authenticator,
+  SecretStore,
+  SessionTokens,
+  bootstrapAdminKey,
+  hardenDataDir,
+  securityHandlers,
+  securityMigrations,
+  type AuditStartReport,
+  type AuthThrottleOptions,
+} from './security';
 import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
@@ -30,6 +45,10 @@ export interface ControlPlaneOptions {
   /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
   readonly realtime?: Partial<HubOptions> & { node?: string };
   readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
+  /** Failed-authentication limits (tests shorten them); defaults: 10 a minute, then 1, 2, 4... minutes. */
+  readonly authThrottle?: Partial<AuthThrottleOptions>;
+  /** How often the audit chain head is written out of the database (default 5 s). */
+  readonly auditHeadIntervalMs?: number;
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
@@ -49,6 +68,8 @@ export interface RunningPlane {
   readonly bus: EventBus;
   readonly keys: ApiKeyStore;
   readonly audit: AuditLog;
+  readonly secrets: SecretStore;
+  readonly sessions: SessionTokens;
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
@@ -108,19 +129,31 @@ export class ControlPlane {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     try {
       await this.#startService(this.store);
+      hardenDataDir(config.dataDir, this.logger);
       this.nodeId = this.options.realtime?.node ?? loadNodeId(config.dataDir);
       const nodeId = this.nodeId;
       const db = this.store.db;
+      const secrets = new SecretStore(config.dataDir);
       const keys = new ApiKeyStore(db, this.clock);
-      const audit = new AuditLog(db, this.clock);
-      const sessions = new SessionTokens(db, keys, this.clock);
+      const firstAuditKey = !secrets.has('audit-hmac');
+      const audit = new AuditLog(db, this.clock, { key: secrets.get('audit-hmac'), headPath: join(config.dataDir, AUDIT_HEAD_FILE) });
+      this.#logAuditFindings(audit.checkAtStart(firstAuditKey));
+      await this.#startService(new AuditHeadWriter(audit, this.options.auditHeadIntervalMs ?? 5000));
+      const sessions = new SessionTokens(db, keys, this.clock, secrets);
       const bus = new EventBus((err) => this.logger.error({ err }, 'event listener failed'));
       const metrics = new Metrics();
       audit.onAppend((entry) => bus.publish('audit.appended', entry));
+      const throttle = new AuthThrottle({
+        clock: this.clock,
+        logger: this.logger.child({ component: 'auth' }),
+        registry: metrics.registry,
+        audit: (record) => audit.append(record),
+        options: this.options.authThrottle,
+      });
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
-      const authenticator = new Authenticator(keys, sessions);
+      const authenticator = new Authenticator(keys, sessions, throttle);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
       const realtime = new RealtimeHub({
         authenticator,
@@ -189,7 +222,7 @@ export class ControlPlane {
       registerBackupJobs(batch.queue, backup);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
-        ...securityHandlers(keys, audit),
+        ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now() }),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
         ...backupHandlers(backup),
         ...realtimeHandlers(realtime),
@@ -232,6 +265,8 @@ export class ControlPlane {
         bus,
         keys,
         audit,
+        secrets,
+        sessions,
         http,
         redis,
         metrics,
@@ -315,6 +350,16 @@ export class ControlPlane {
     const dependencies = monitoring?.health.list() ?? [];
     const servicesUp = services.every((s) => s.state === 'running' || s.state === 'degraded');
     return { ready: servicesUp && monitoring?.health.overall() !== 'down', services, dependencies };
+  }
+
+  #logAuditFindings(report: AuditStartReport): void {
+    if (report.restoredTriggers.length > 0) {
+      this.logger.warn({ triggers: report.restoredTriggers }, 'audit log: append-only triggers were missing or changed; re-created');
+    }
+    if (report.headLost !== null) this.logger.error({ head: report.headLost }, 'audit log: the chain head file is gone or not ours');
+    if (report.truncatedFrom !== null) {
+      this.logger.error({ from: report.truncatedFrom }, 'audit log: rows the chain head vouched for are gone; see audit.verify');
+    }
   }
 
   async #startService(service: Service): Promise<void> {
