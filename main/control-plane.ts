@@ -1,18 +1,19 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { PhError } from '../contract/errors';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
 import { systemClock, type Clock } from './clock';
 import type { LoadedConfig } from './config';
 import { EventBus } from './events';
-import { loadNodeId } from './fleet';
+import { FleetSeal, loadNodeId } from './fleet';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
-import { RedisConnection } from './redis';
+import { RedisConnection, redisTarget } from './redis';
 import { ApiKeyStore, AuditLog, Authenticator, SessionTokens, bootstrapAdminKey, securityHandlers, securityMigrations } from './security';
 import type { Service } from './service';
 import { StoreService, type Migration } from './store';
@@ -118,7 +119,21 @@ export class ControlPlane {
       const metrics = new Metrics();
       audit.onAppend((entry) => bus.publish('audit.appended', entry));
 
-      const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
+      const target = redisTarget(config);
+      const redis = target === null ? null : new RedisConnection(target, this.logger.child({ component: 'redis' }));
+      if (redis !== null && config.fleetSecret === undefined) {
+        throw new PhError('PH_CONFIG_INVALID', 'Setting "fleetSecret" is required with Redis', { field: 'fleetSecret' });
+      }
+      const seal =
+        redis === null || config.fleetSecret === undefined
+          ? null
+          : new FleetSeal({
+              secret: config.fleetSecret,
+              nodeId,
+              clock: this.clock,
+              registry: metrics.registry,
+              logger: this.logger.child({ component: 'fleet' }),
+            });
       if (redis !== null) await this.#startService(redis);
       const authenticator = new Authenticator(keys, sessions);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
@@ -127,6 +142,7 @@ export class ControlPlane {
         bus,
         db,
         redis: redis?.client ?? null,
+        seal,
         clock: this.clock,
         logger: this.logger.child({ component: 'realtime' }),
         options: realtimeOptions,
@@ -147,6 +163,7 @@ export class ControlPlane {
       const cache = new TieredCache({
         db,
         redis: redis?.client ?? null,
+        seal,
         clock: this.clock,
         logger: this.logger.child({ component: 'cache' }),
         events: bus,
@@ -166,6 +183,7 @@ export class ControlPlane {
         version: pilothouseVersion,
         httpPort: () => this.running.http.address.port,
         redis: redis?.client ?? null,
+        seal,
         ...this.options.discovery,
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
       });

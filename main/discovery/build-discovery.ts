@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
+import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { AuditLog } from '../security/audit-log';
 import { CheckRunners } from './check-runners';
@@ -32,6 +33,8 @@ export interface DiscoveryDeps {
   readonly gateway?: GatewayOptions;
   /** With a Redis client, the registry is shared with every node on that Redis and each check runs on one node. */
   readonly redis?: Redis | null;
+  /** Signs and checks every message the registry shares through Redis; required with `redis`. */
+  readonly seal?: FleetSeal | null;
   readonly redisSync?: RedisSyncOptions;
 }
 
@@ -46,7 +49,7 @@ export function buildDiscovery(deps: DiscoveryDeps) {
   const sync =
     deps.redis === undefined || deps.redis === null
       ? null
-      : new RedisSync(registry, deps.redis, deps.logger.child({ component: 'discovery-redis' }), deps.redisSync);
+      : new RedisSync(registry, deps.redis, sealFor(deps), deps.logger.child({ component: 'discovery-redis' }), deps.redisSync);
   const checker = new HealthChecker(registry, runners, deps.clock, deps.logger.child({ component: 'health-checks' }), {
     ...deps.checker,
     ...(sync === null ? {} : { owns: (id: string) => sync.owns(id) }),
@@ -92,6 +95,11 @@ export function buildDiscovery(deps: DiscoveryDeps) {
       ...(deps.gateway === undefined ? {} : { options: deps.gateway }),
     }),
   };
+}
+
+function sealFor(deps: DiscoveryDeps): FleetSeal {
+  if (deps.seal === undefined || deps.seal === null) throw new Error('Sharing the registry through Redis needs the fleet seal');
+  return deps.seal;
 }
 
 export type Discovery = ReturnType<typeof buildDiscovery>;

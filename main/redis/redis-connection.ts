@@ -13,16 +13,15 @@ export class RedisConnection implements Service {
   #stopping = false;
 
   constructor(
-    url: string,
+    target: RedisOptions,
     private readonly logger: Logger,
-    options: RedisOptions = {},
   ) {
-    this.client = new Redis(url, {
+    this.client = new Redis({
       lazyConnect: true,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-      ...options,
+      ...target,
     });
     this.client.on('error', (err: Error) => {
       if (!this.#stopping) this.logger.warn({ err: err.message }, 'redis connection error');
