@@ -37,3 +37,6 @@ export async function compareRates(
   }
   return { ours: median(oursRounds), baseline: median(baselineRounds), oursRounds, baselineRounds };
 }
+
+/** The fleet secret every bench node on one Redis shares (the nodes sign what they write there). */
+export const BENCH_FLEET_SECRET = 'bench-fleet-secret-0123456789abcdef-never-in-production';

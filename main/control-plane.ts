@@ -1,18 +1,19 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { PhError } from '../contract/errors';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
 import { systemClock, type Clock } from './clock';
 import { backupRoots, type LoadedConfig } from './config';
 import { EventBus } from './events';
-import { loadNodeId } from './fleet';
+import { FleetSeal, loadNodeId } from './fleet';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
-import { RedisConnection } from './redis';
+import { RedisConnection, redisTarget } from './redis';
 import {
   AUDIT_HEAD_FILE,
   ApiKeyStore,
@@ -151,7 +152,21 @@ export class ControlPlane {
         options: this.options.authThrottle,
       });
 
-      const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
+      const target = redisTarget(config);
+      const redis = target === null ? null : new RedisConnection(target, this.logger.child({ component: 'redis' }));
+      if (redis !== null && config.fleetSecret === undefined) {
+        throw new PhError('PH_CONFIG_INVALID', 'Setting "fleetSecret" is required with Redis', { field: 'fleetSecret' });
+      }
+      const seal =
+        redis === null || config.fleetSecret === undefined
+          ? null
+          : new FleetSeal({
+              secret: config.fleetSecret,
+              nodeId,
+              clock: this.clock,
+              registry: metrics.registry,
+              logger: this.logger.child({ component: 'fleet' }),
+            });
       if (redis !== null) await this.#startService(redis);
       const authenticator = new Authenticator(keys, sessions, throttle);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
@@ -160,6 +175,7 @@ export class ControlPlane {
         bus,
         db,
         redis: redis?.client ?? null,
+        seal,
         clock: this.clock,
         logger: this.logger.child({ component: 'realtime' }),
         options: realtimeOptions,
@@ -180,6 +196,7 @@ export class ControlPlane {
       const cache = new TieredCache({
         db,
         redis: redis?.client ?? null,
+        seal,
         clock: this.clock,
         logger: this.logger.child({ component: 'cache' }),
         events: bus,
@@ -200,7 +217,8 @@ export class ControlPlane {
         httpPort: () => this.running.http.address.port,
         redis: redis?.client ?? null,
         allowedTargets: config.discovery?.allowedTargets,
-        redisTarget: redisTarget(config.redisUrl),
+        redisTarget: redisAddressOf(config.redisUrl),
+        seal,
         ...this.options.discovery,
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
       });
@@ -385,7 +403,7 @@ function defaultConsoleDir(): string {
 }
 
 /** Where the node's Redis listens, which checks and the gateway must never reach. */
-function redisTarget(url: string | undefined): { host: string; port: number } | null {
+function redisAddressOf(url: string | undefined): { host: string; port: number } | null {
   if (url === undefined || !URL.canParse(url)) return null;
   const parsed = new URL(url);
   return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) };

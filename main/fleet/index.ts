@@ -1,2 +1,3 @@
 export { newId } from './ids';
 export { loadNodeId } from './node-identity';
+export { DEFAULT_MAX_AGE_MS, FleetSeal, type FleetSealOptions, type Opened, type RejectReason } from './seal';

@@ -5,6 +5,7 @@ import type { Database } from 'better-sqlite3';
 import { Value } from '@sinclair/typebox/value';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { FleetSeal } from '../fleet';
 import { PhError, toErrorBody } from '../../contract/errors';
 import { fansOutToCluster, isEventName, type EventMessage, type EventPayload } from '../../contract/events';
 import { RevocationSchema } from '../../contract/ops/security';
@@ -37,6 +38,8 @@ export interface RealtimeHubDeps {
   readonly db: Database;
   /** The node's shared client (duplicated for the backplane), or null for a single machine. */
   readonly redis: Redis | null;
+  /** Signs and checks what the backplane carries through Redis; required with `redis`. */
+  readonly seal?: FleetSeal | null;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options?: Partial<HubOptions>;
@@ -98,12 +101,14 @@ export class RealtimeHub implements Service {
       perMessageDeflate: this.options.perMessageDeflate,
       clientTracking: false,
     });
+    if (deps.redis !== null && (deps.seal === undefined || deps.seal === null)) throw new Error('A hub on Redis needs the fleet seal');
     this.backplane =
       deps.redis === null
         ? new LocalBackplane(deps.db, deps.clock, this.options)
         : new RedisBackplane(
             deps.redis,
             { node: this.node, ...this.options, presenceTtlMs: presenceTtl(this.options) },
+            deps.seal as FleetSeal,
             deps.logger.child({ component: 'realtime-redis' }),
           );
     this.#rooms = new HubRooms(
