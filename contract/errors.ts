@@ -21,6 +21,7 @@ export const errorCatalogue = {
   PH_RATE_LIMITED: { status: 429, message: 'Too many requests' },
   PH_INTERNAL: { status: 500, message: 'Something went wrong inside Pilothouse' },
   PH_UNAVAILABLE: { status: 503, message: 'The service is not available right now' },
+  PH_REDIS_NOT_DURABLE: { status: 503, message: 'Redis does not persist its data (no AOF): queued jobs and fleet state die with it' },
   PH_SHUTTING_DOWN: { status: 503, message: 'Pilothouse is shutting down' },
   PH_CONFIG_INVALID: { status: 500, message: 'The configuration is not valid' },
   PH_PORT_IN_USE: { status: 500, message: 'The port is already in use' },
@@ -69,6 +70,10 @@ export const errorCatalogue = {
   PH_CACHE_KEY_TOO_LONG: { status: 400, message: 'The cache key is too long' },
   PH_CACHE_VALUE_TOO_LARGE: { status: 413, message: 'The cache value is too large' },
   PH_CACHE_LOADER_TIMEOUT: { status: 504, message: 'The cache loader did not answer in time' },
+  PH_CACHE_WRITE_UNSHARED: {
+    status: 503,
+    message: 'Redis is unreachable: the write was refused so that no node serves a value the others cannot see; retry',
+  },
   PH_REALTIME_FORBIDDEN: { status: 403, message: 'This room does not allow that to your key' },
   PH_REALTIME_NOT_SUBSCRIBED: { status: 409, message: 'Subscribe to the room first' },
   PH_REALTIME_UNAVAILABLE: { status: 503, message: 'The real-time backplane is not reachable' },
