@@ -111,8 +111,22 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(errorCatalogue, value);
 }
 
+/**
+ * The catalogue error for a failure of the disk or of a file underneath (Node's errno codes and
+ * SQLite's result codes), whatever library raised it; null for anything else. The message names no
+ * path: callers that know which file failed and whom they answer add it themselves.
+ */
+export function faultOf(err: unknown): PhError | null {
+  if (err instanceof PhError) return err;
+  const code = String((err as { code?: unknown } | null)?.code ?? '');
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return new PhError('PH_DISK_FULL', undefined, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM')
+    return new PhError('PH_PERMISSION_DENIED', undefined, { cause: err });
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return new PhError('PH_FILE_CORRUPT', undefined, { cause: err });
+  return null;
+}
+
 /** Turns anything thrown into a body safe to send: unknown errors become PH_INTERNAL with no detail. */
 export function toErrorBody(err: unknown): ErrorBody {
-  if (err instanceof PhError) return err.toBody();
-  return new PhError('PH_INTERNAL').toBody();
+  return (faultOf(err) ?? new PhError('PH_INTERNAL')).toBody();
 }

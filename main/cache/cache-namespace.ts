@@ -476,7 +476,7 @@ export class CacheNamespace {
     const value = this.#decode(e);
     this.stats.l2Hits += 1;
     this.#putL1(key, value, e);
-    this.core.l3?.set(this.name, key, e);
+    this.core.l3?.fill(this.name, key, e);
     return value;
   }
 
@@ -548,9 +548,10 @@ export class CacheNamespace {
       createdAt: now,
       tags: [...(options.tags ?? [])],
     };
+    // L3 first: a write it refuses (a full disk) is refused whole, never left in L1 alone.
+    this.core.l3?.set(this.name, key, entry);
     this.stats.sets += 1;
     this.#putL1(key, value, entry);
-    this.core.l3?.set(this.name, key, entry);
     const l2 = this.core.l2;
     if (l2 !== null) {
       try {
