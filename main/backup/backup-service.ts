@@ -19,7 +19,7 @@ import { RepoLock } from './repo-lock';
 import { pruneRepository } from './prune';
 import { parseDuration } from './retention';
 import { BackupPathPolicy } from './path-policy';
-import { restoreFile } from './restorer';
+import { assertNotInUse, restoreFile } from './restorer';
 import { removeImage, storeImage } from './snapshotter';
 import type {
   BackupProgress,
@@ -562,11 +562,13 @@ export class BackupService implements Service {
     let safetySnapshotId: string | null = null;
     try {
       return await this.#job('restore', h.sourceId, h.id, async (report) => {
+        // Checked before the safety snapshot so a busy target costs nothing; checked again at the swap.
+        if (inPlace && req.force !== true && existsSync(target)) assertNotInUse(target);
         if (inPlace && source !== null && existsSync(target)) {
           report('safety snapshot', 0, 1);
           safetySnapshotId = (await this.snapshot(source.id, 'safety')).id;
         }
-        await this.#lock.run('read', () => restoreFile(this.repo, this.#workers, h, target, inPlace, report));
+        await this.#lock.run('read', () => restoreFile(this.repo, this.#workers, h, target, inPlace, report, req.force === true));
         return this.catalogue.insertRestore({
           snapshotId: h.id,
           sourceId: h.sourceId,
