@@ -35,6 +35,8 @@ import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
 import { BackupService, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
+import { RateLimits, TierStore, installRateLimit, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
+import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 
 export interface ControlPlaneOptions {
@@ -50,6 +52,8 @@ export interface ControlPlaneOptions {
   readonly authThrottle?: Partial<AuthThrottleOptions>;
   /** How often the audit chain head is written out of the database (default 5 s). */
   readonly auditHeadIntervalMs?: number;
+  /** Webhook delivery settings (retry window, back-off, timeout, allowed ranges); tests shorten them. */
+  readonly webhooks?: Partial<WebhookOptions>;
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
@@ -61,6 +65,8 @@ const migrations: readonly Migration[] = [
   ...cacheMigrations,
   ...realtimeMigrations,
   ...backupMigrations,
+  ...webhooksMigrations,
+  ...ratelimitMigrations,
 ];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
@@ -82,6 +88,9 @@ export interface RunningPlane {
   readonly discovery: Discovery;
   readonly cache: TieredCache;
   readonly backup: BackupService;
+  readonly webhooks: WebhookService;
+  readonly tiers: TierStore;
+  readonly rateLimits: RateLimits;
 }
 
 /**
@@ -238,6 +247,20 @@ export class ControlPlane {
       // The job types other capabilities lend the engine (batch.apply is the engine's own).
       registerCacheJobs(batch.queue, cache);
       registerBackupJobs(batch.queue, backup);
+      const webhooks = new WebhookService({
+        db,
+        dataDir: config.dataDir,
+        queue: batch.queue,
+        bus,
+        clock: this.clock,
+        logger: this.logger.child({ component: 'webhooks' }),
+        ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
+        audit: (record) => audit.append(record),
+        options: this.options.webhooks,
+      });
+      await this.#startService(webhooks);
+      const tiers = new TierStore(db);
+      const rateLimits = new RateLimits(redis?.client ?? null);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now() }),
@@ -247,6 +270,13 @@ export class ControlPlane {
         ...cacheHandlers(cache),
         ...batchHandlers(batch),
         ...discovery.handlers,
+        ...webhooksHandlers(webhooks),
+        ...ratelimitHandlers({
+          tiers,
+          limits: rateLimits,
+          keys,
+          refusedByKey: () => monitoring.usage.refusedByKey(this.clock.now() - 24 * 3_600_000, this.clock.now() + 60_000),
+        }),
       };
       const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
       const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
@@ -270,6 +300,23 @@ export class ControlPlane {
         websocket: realtime,
       });
       monitoring.instrument(http.app);
+      installRateLimit(http.app, rateLimits, tiers);
+      monitoring.health.register({
+        name: 'ratelimit',
+        critical: false,
+        check: () => {
+          const backend = rateLimits.backend();
+          return backend === 'memory (Redis unreachable)'
+            ? { status: 'degraded', detail: 'Redis is unreachable: each node counts on its own until it is back' }
+            : { status: 'up', detail: `counting in ${backend}` };
+        },
+      });
+      monitoring.series.register({
+        name: 'webhooks.endpoints.disabled',
+        unit: 'count',
+        help: 'Webhook endpoints turned off (a 410, or failing for the whole retry window)',
+        read: () => webhooks.endpoints.countDisabled(),
+      });
       monitoring.series.register({
         name: 'ws.connections',
         unit: 'count',
@@ -295,6 +342,9 @@ export class ControlPlane {
         progress,
         cache,
         backup,
+        webhooks,
+        tiers,
+        rateLimits,
       };
       void http.app.register(discovery.gateway);
       await this.#startService(monitoring);
