@@ -69,7 +69,16 @@ export interface BackupServiceOptions {
   readonly maintenanceSchedule?: string | null;
   /** Share of snapshots the rolling verify checks each run. Default 1/7, so all of them within a week. */
   readonly rollingVerifyShare?: number;
+  /**
+   * Pacing of background snapshots (scheduled, continuous, missed): idle time per unit of busy time
+   * between chunks. Default 1 (about twice as long, about half the CPU, so a busy writer on the
+   * source keeps its latency). Manual and pre-restore snapshots, which someone waits on, are not paced.
+   */
+  readonly backgroundSnapshotPace?: number;
 }
+
+/** Triggers nobody is waiting on: their snapshots yield the CPU to the source's writers. */
+const BACKGROUND_TRIGGERS: ReadonlySet<ManifestHeader['trigger']> = new Set(['schedule', 'continuous', 'missed']);
 
 type JobKind = BackupProgress['kind'];
 /** How far a long operation has come: `phase` (capture, store, pages, ...) and its `done` of `total` units. */
@@ -397,6 +406,7 @@ export class BackupService implements Service {
               image,
               { sourceId: source.id, sourceName: source.name, capturedAt, trigger },
               (d, t) => report('store', d, t),
+              { idleRatio: BACKGROUND_TRIGGERS.has(trigger) ? (this.options.backgroundSnapshotPace ?? 1) : 0 },
             );
             this.catalogue.insertSnapshot(manifest, { pages: written.addedPages, bytes: written.addedBytes }, performance.now() - started);
             this.catalogue.markSuccess(source.id, capturedAt);
