@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
@@ -15,7 +15,19 @@ export const ConfigSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Port of the embedded server (0 picks a free one)' }),
     lanAccess: Type.Boolean({ description: 'Allow binding an address other than loopback' }),
     dataDir: Type.String({ minLength: 1, description: 'Where the database, keys and backups live' }),
-    redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis to share with other nodes (rediss:// for TLS)' })),
+    redisSentinels: Type.Optional(
+      Type.String({
+        pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$',
+        description: 'Sentinels as host:port,host:port (instead of the URL host)',
+      }),
+    ),
+    redisSentinelName: Type.Optional(Type.String({ minLength: 1, description: 'The master name the Sentinels watch' })),
+    redisCaFile: Type.Optional(Type.String({ minLength: 1, description: 'CA certificate (PEM) that signed the Redis server certificate' })),
+    fleetSecret: Type.Optional(
+      Type.String({ minLength: 32, description: 'The secret every node of a fleet shares to sign what it writes to Redis' }),
+    ),
+    fleetSecretFile: Type.Optional(Type.String({ minLength: 1, description: 'A file (mode 0600) holding the fleet secret' })),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { description: 'pino log level' },
@@ -66,6 +78,8 @@ export const ConfigSchema = Type.Object(
 );
 
 export type Config = Static<typeof ConfigSchema>;
+
+const SECRET_FIELDS = new Set(['fleetSecret', 'redisUrl']);
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -127,6 +141,7 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
     const value = merged[key];
     if (typeof value === 'string' && !isAbsolute(value)) merged[key] = resolve(value);
   }
+  if (typeof merged.fleetSecretFile === 'string') merged.fleetSecret = readSecretFile(merged.fleetSecretFile);
   const config = validate(merged);
   return { config, sources };
 }
@@ -135,9 +150,9 @@ function validate(candidate: Partial): Config {
   const first = Value.Errors(ConfigSchema, candidate).First();
   if (first !== undefined) {
     const field = first.path.replace(/^\//, '').replaceAll('/', '.') || 'config';
-    throw new PhError('PH_CONFIG_INVALID', `Setting "${field}" ${first.message.toLowerCase()} (got ${JSON.stringify(first.value)})`, {
-      field,
-    });
+    // A secret is never echoed back, not even a wrong one (it may be the right one mistyped).
+    const got = SECRET_FIELDS.has(field) ? '' : ` (got ${JSON.stringify(first.value)})`;
+    throw new PhError('PH_CONFIG_INVALID', `Setting "${field}" ${first.message.toLowerCase()}${got}`, { field });
   }
   const config = candidate as Config;
   if (!config.lanAccess && !isLoopback(config.host)) {
@@ -165,6 +180,18 @@ function validate(candidate: Partial): Config {
         { field: `discovery.allowedTargets.${index}` },
       );
   }
+  if (isFleet(config) && config.fleetSecret === undefined) {
+    throw new PhError(
+      'PH_CONFIG_INVALID',
+      'Setting "fleetSecret" is required with Redis: every node signs what it writes there. Give the same secret (32 characters or more) to every node in PILOTHOUSE_FLEET_SECRET, --fleet-secret-file or "fleetSecret" in the config file',
+      { field: 'fleetSecret' },
+    );
+  }
+  if (config.redisSentinels !== undefined && config.redisSentinelName === undefined) {
+    throw new PhError('PH_CONFIG_INVALID', 'Setting "redisSentinelName" is required with redisSentinels (the master name they watch)', {
+      field: 'redisSentinelName',
+    });
+  }
   return config;
 }
 
@@ -181,6 +208,31 @@ function isTargetRule(text: string): boolean {
 /** `backup.roots`, or the data directory when the admin has named none. */
 export function backupRoots(config: Config): readonly string[] {
   return config.backup?.roots ?? [config.dataDir];
+}
+
+/** True when the node shares state with others through Redis (a URL or Sentinels). */
+export function isFleet(config: Config): boolean {
+  return config.redisUrl !== undefined || config.redisSentinels !== undefined;
+}
+
+/**
+ * The fleet secret from its file. The file must be readable by its owner only: a secret that any
+ * local account can read signs nothing.
+ */
+function readSecretFile(path: string): string {
+  const fail = (why: string): never => {
+    throw new PhError('PH_CONFIG_INVALID', `Setting "fleetSecretFile": ${why}`, { field: 'fleetSecretFile' });
+  };
+  let mode = 0;
+  let text = '';
+  try {
+    mode = statSync(path).mode;
+    text = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    fail(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) fail(`${path} is readable by other accounts; chmod 600 it`);
+  return text;
 }
 
 export function isLoopback(host: string): boolean {
@@ -215,6 +267,11 @@ function envLayer(env: NodeJS.ProcessEnv): Partial {
   if (env.PILOTHOUSE_DATA_DIR !== undefined) out.dataDir = env.PILOTHOUSE_DATA_DIR;
   const redis = env.PILOTHOUSE_REDIS_URL ?? env.REDIS_URL;
   if (redis !== undefined && redis !== '') out.redisUrl = redis;
+  if (env.PILOTHOUSE_REDIS_SENTINELS !== undefined) out.redisSentinels = env.PILOTHOUSE_REDIS_SENTINELS;
+  if (env.PILOTHOUSE_REDIS_SENTINEL_NAME !== undefined) out.redisSentinelName = env.PILOTHOUSE_REDIS_SENTINEL_NAME;
+  if (env.PILOTHOUSE_REDIS_CA_FILE !== undefined) out.redisCaFile = env.PILOTHOUSE_REDIS_CA_FILE;
+  if (env.PILOTHOUSE_FLEET_SECRET !== undefined && env.PILOTHOUSE_FLEET_SECRET !== '') out.fleetSecret = env.PILOTHOUSE_FLEET_SECRET;
+  if (env.PILOTHOUSE_FLEET_SECRET_FILE !== undefined) out.fleetSecretFile = env.PILOTHOUSE_FLEET_SECRET_FILE;
   if (env.PILOTHOUSE_LAN_ACCESS !== undefined) out.lanAccess = toBoolean(env.PILOTHOUSE_LAN_ACCESS);
   if (env.PILOTHOUSE_LOG_LEVEL !== undefined) out.logLevel = env.PILOTHOUSE_LOG_LEVEL;
   if (env.PILOTHOUSE_SHUTDOWN_DEADLINE_MS !== undefined) out.shutdownDeadlineMs = toNumber(env.PILOTHOUSE_SHUTDOWN_DEADLINE_MS);
@@ -235,6 +292,10 @@ interface Flags {
   port?: string;
   'data-dir'?: string;
   'redis-url'?: string;
+  'redis-sentinels'?: string;
+  'redis-sentinel-name'?: string;
+  'redis-ca-file'?: string;
+  'fleet-secret-file'?: string;
   config?: string;
   lan?: boolean;
   'log-level'?: string;
@@ -256,6 +317,11 @@ function parseFlags(argv: readonly string[]): Flags {
         port: { type: 'string' },
         'data-dir': { type: 'string' },
         'redis-url': { type: 'string' },
+        'redis-sentinels': { type: 'string' },
+        'redis-sentinel-name': { type: 'string' },
+        'redis-ca-file': { type: 'string' },
+        // No --fleet-secret: a secret on the command line is visible to every account (ps).
+        'fleet-secret-file': { type: 'string' },
         config: { type: 'string' },
         lan: { type: 'boolean' },
         'log-level': { type: 'string' },
@@ -282,6 +348,10 @@ function flagLayer(flags: Flags): Partial {
   if (flags.port !== undefined) out.port = toNumber(flags.port);
   if (flags['data-dir'] !== undefined) out.dataDir = flags['data-dir'];
   if (flags['redis-url'] !== undefined) out.redisUrl = flags['redis-url'];
+  if (flags['redis-sentinels'] !== undefined) out.redisSentinels = flags['redis-sentinels'];
+  if (flags['redis-sentinel-name'] !== undefined) out.redisSentinelName = flags['redis-sentinel-name'];
+  if (flags['redis-ca-file'] !== undefined) out.redisCaFile = flags['redis-ca-file'];
+  if (flags['fleet-secret-file'] !== undefined) out.fleetSecretFile = flags['fleet-secret-file'];
   if (flags.lan !== undefined) out.lanAccess = flags.lan;
   if (flags['log-level'] !== undefined) out.logLevel = flags['log-level'];
   if (flags['tls-cert'] !== undefined) out.tlsCert = flags['tls-cert'];

@@ -19,7 +19,7 @@ import { RepoLock } from './repo-lock';
 import { pruneRepository } from './prune';
 import { parseDuration } from './retention';
 import { BackupPathPolicy } from './path-policy';
-import { restoreFile } from './restorer';
+import { assertNotInUse, restoreFile } from './restorer';
 import { removeImage, storeImage } from './snapshotter';
 import type {
   BackupProgress,
@@ -69,7 +69,16 @@ export interface BackupServiceOptions {
   readonly maintenanceSchedule?: string | null;
   /** Share of snapshots the rolling verify checks each run. Default 1/7, so all of them within a week. */
   readonly rollingVerifyShare?: number;
+  /**
+   * Pacing of background snapshots (scheduled, continuous, missed): idle time per unit of busy time
+   * between chunks. Default 1 (about twice as long, about half the CPU, so a busy writer on the
+   * source keeps its latency). Manual and pre-restore snapshots, which someone waits on, are not paced.
+   */
+  readonly backgroundSnapshotPace?: number;
 }
+
+/** Triggers nobody is waiting on: their snapshots yield the CPU to the source's writers. */
+const BACKGROUND_TRIGGERS: ReadonlySet<ManifestHeader['trigger']> = new Set(['schedule', 'continuous', 'missed']);
 
 type JobKind = BackupProgress['kind'];
 /** How far a long operation has come: `phase` (capture, store, pages, ...) and its `done` of `total` units. */
@@ -397,6 +406,7 @@ export class BackupService implements Service {
               image,
               { sourceId: source.id, sourceName: source.name, capturedAt, trigger },
               (d, t) => report('store', d, t),
+              { idleRatio: BACKGROUND_TRIGGERS.has(trigger) ? (this.options.backgroundSnapshotPace ?? 1) : 0 },
             );
             this.catalogue.insertSnapshot(manifest, { pages: written.addedPages, bytes: written.addedBytes }, performance.now() - started);
             this.catalogue.markSuccess(source.id, capturedAt);
@@ -562,11 +572,13 @@ export class BackupService implements Service {
     let safetySnapshotId: string | null = null;
     try {
       return await this.#job('restore', h.sourceId, h.id, async (report) => {
+        // Checked before the safety snapshot so a busy target costs nothing; checked again at the swap.
+        if (inPlace && req.force !== true && existsSync(target)) assertNotInUse(target);
         if (inPlace && source !== null && existsSync(target)) {
           report('safety snapshot', 0, 1);
           safetySnapshotId = (await this.snapshot(source.id, 'safety')).id;
         }
-        await this.#lock.run('read', () => restoreFile(this.repo, this.#workers, h, target, inPlace, report));
+        await this.#lock.run('read', () => restoreFile(this.repo, this.#workers, h, target, inPlace, report, req.force === true));
         return this.catalogue.insertRestore({
           snapshotId: h.id,
           sourceId: h.sourceId,

@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
 import { EventBus } from '../events/event-bus';
+import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { AuditLog } from '../security/audit-log';
 import { summarizedEvent } from './check-output';
@@ -34,6 +35,8 @@ export interface DiscoveryDeps {
   readonly gateway?: GatewayOptions;
   /** With a Redis client, the registry is shared with every node on that Redis and each check runs on one node. */
   readonly redis?: Redis | null;
+  /** Signs and checks every message the registry shares through Redis; required with `redis`. */
+  readonly seal?: FleetSeal | null;
   readonly redisSync?: RedisSyncOptions;
   /** `discovery.allowedTargets` (default: loopback and the private LAN ranges). */
   readonly allowedTargets?: readonly string[];
@@ -69,7 +72,7 @@ export function buildDiscovery(deps: DiscoveryDeps) {
   const sync =
     deps.redis === undefined || deps.redis === null
       ? null
-      : new RedisSync(registry, deps.redis, deps.logger.child({ component: 'discovery-redis' }), deps.redisSync);
+      : new RedisSync(registry, deps.redis, sealFor(deps), deps.logger.child({ component: 'discovery-redis' }), deps.redisSync);
   const checker = new HealthChecker(registry, runners, deps.clock, deps.logger.child({ component: 'health-checks' }), {
     ...deps.checker,
     ...(sync === null ? {} : { owns: (id: string) => sync.owns(id) }),
@@ -117,6 +120,11 @@ export function buildDiscovery(deps: DiscoveryDeps) {
       ...(deps.gateway === undefined ? {} : { options: deps.gateway }),
     }),
   };
+}
+
+function sealFor(deps: DiscoveryDeps): FleetSeal {
+  if (deps.seal === undefined || deps.seal === null) throw new Error('Sharing the registry through Redis needs the fleet seal');
+  return deps.seal;
 }
 
 export type Discovery = ReturnType<typeof buildDiscovery>;
