@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { PhError } from '../../contract/errors';
 
 /**
@@ -49,7 +49,12 @@ export class BrowserGuard {
   constructor(private readonly options: BrowserGuardOptions) {
     const bind = bareHost(options.bindHost);
     this.#wildcard = bind === '0.0.0.0' || bind === '::';
-    this.#names = new Set(['localhost', bind, ...options.publicNames.map((n) => n.toLowerCase().replace(/\.$/, ''))]);
+    const names = ['localhost', bind, ...options.publicNames.map((n) => n.toLowerCase().replace(/\.$/, ''))];
+    // On the LAN, programs reach the node by the machine's name and its mDNS name: a web page cannot
+    // take those over without first spoofing name resolution on the LAN itself.
+    const lan = !isLoopbackName(bind);
+    if (lan) names.push(hostname().toLowerCase(), `${hostname().toLowerCase()}.local`);
+    this.#names = new Set(names);
   }
 
   /** The refusal for a request, or null when it may go on. */
@@ -89,6 +94,10 @@ function bareHost(value: string): string {
   if (v6 !== null) return v6[1] as string;
   if (isIP(text) === 6) return text;
   return text.replace(/:\d+$/, '').replace(/\.$/, '');
+}
+
+function isLoopbackName(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function localAddresses(): Set<string> {

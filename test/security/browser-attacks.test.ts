@@ -1,6 +1,8 @@
 import { request } from 'node:http';
+import { hostname, networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { BrowserGuard } from '../../main/http';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 
 interface RawAnswer {
@@ -78,6 +80,21 @@ describe('browser-borne attacks on the embedded server', () => {
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST.:${port}`, `pilothouse.lan:${port}`, `[::1]:${port}`]) {
       expect((await raw(t.url, '/readyz', { host })).status, host).toBe(200);
     }
+  });
+
+  it('on the LAN also answers to the machine name, its mDNS name and its interface addresses, never to another name', () => {
+    const guard = new BrowserGuard({ bindHost: '0.0.0.0', publicNames: [], secure: true });
+    expect(guard.hostAllowed(`${hostname()}:7420`)).toBe(true);
+    expect(guard.hostAllowed(`${hostname()}.local:7420`)).toBe(true);
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((entry) => entry !== undefined && entry.family === 'IPv4')?.address;
+    expect(guard.hostAllowed(`${address}:7420`)).toBe(true);
+    expect(guard.hostAllowed('attacker.example:7420')).toBe(false);
+    expect(guard.hostAllowed(`${hostname()}.attacker.example`)).toBe(false);
+    expect(guard.hostAllowed('203.0.113.9:7420')).toBe(false);
+    const loopbackOnly = new BrowserGuard({ bindHost: '127.0.0.1', publicNames: [], secure: false });
+    expect(loopbackOnly.hostAllowed(`${hostname()}.local`)).toBe(false);
   });
 
   it('refuses API calls from another origin, and accepts same-origin and Origin-less ones', async () => {
