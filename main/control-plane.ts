@@ -129,6 +129,8 @@ export class ControlPlane {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     try {
       await this.#startService(this.store);
+      // What a migration deleted (a secret an earlier version kept) must leave the main file too, not linger until a checkpoint.
+      this.store.db.pragma('wal_checkpoint(TRUNCATE)');
       hardenDataDir(config.dataDir, this.logger);
       this.nodeId = this.options.realtime?.node ?? loadNodeId(config.dataDir);
       const nodeId = this.nodeId;
