@@ -81,6 +81,8 @@ export class AuditLog {
     } else if (this.#head !== null) {
       headLost = head;
     }
+    // Before anything is appended, or the first new row would take the place of the first one cut.
+    this.#checkTail();
     if (restoredTriggers.length > 0) {
       this.append({ actor: 'system', action: 'audit.triggers.restored', outcome: 'error', detail: restoredTriggers.join(', ') });
     }
