@@ -2,26 +2,17 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from 'better-sqlite3';
-import { Value } from '@sinclair/typebox/value';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { PhError, toErrorBody } from '../../contract/errors';
-import {
-  eventNames,
-  events,
-  fansOutToCluster,
-  isEventName,
-  type EventMessage,
-  type EventName,
-  type EventPayload,
-} from '../../contract/events';
-import { RevocationSchema } from '../../contract/ops/security';
+import { eventNames, events, fansOutToCluster, isEventName, type EventMessage, type EventName } from '../../contract/events';
 import { roleAllows } from '../../contract/roles';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../logger';
-import { Authenticator, type AuthSource, type Caller } from '../security';
+import { Authenticator, type Caller } from '../security';
 import type { Service, ServiceState } from '../service';
+import { revocationIn, revokes, sourceOf, throttledUpgradeResponse, type Revocation } from './admission';
 import type { Backplane, Envelope, RoomDraft } from './backplane';
 import { closeCodes, type Lane, type Position, type PublishFrame, type SubscribeFrame } from './client/frames';
 import { Connection, type SendOptions } from './connection';
@@ -51,18 +42,6 @@ export interface RealtimeHubDeps {
 type Upgradable = { on(event: 'upgrade', cb: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown };
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
-const sourceOf = (req: IncomingMessage): AuthSource => ({ address: req.socket.remoteAddress ?? 'unknown', transport: 'ws' });
-
-/** The revocation in another node's `auth.revoked` frame; a malformed one names nothing. */
-function revocationIn(frame: Buffer): EventPayload<'auth.revoked'> {
-  const none = { keyId: null, sessionId: null, allSessions: false, reason: 'key-revoked' } as const;
-  try {
-    const payload = (JSON.parse(frame.toString('utf8')) as { payload?: unknown }).payload;
-    return Value.Check(RevocationSchema, payload) ? payload : none;
-  } catch {
-    return none;
-  }
-}
 const REPLY: SendOptions = { lane: 'high', droppable: false };
 const ERROR: SendOptions = { lane: 'high' };
 
@@ -175,12 +154,7 @@ export class RealtimeHub implements Service {
       try {
         this.deps.authenticator.assertNotThrottled(sourceOf(req));
       } catch (err) {
-        const body = JSON.stringify(toErrorBody(err));
-        const wait = (err as PhError).details as { retryAfterSeconds: number };
-        socket.end(
-          `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${wait.retryAfterSeconds}\r\nContent-Type: application/json\r\n` +
-            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
+        socket.end(throttledUpgradeResponse(err as PhError));
         return;
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req, socket));
@@ -328,14 +302,9 @@ export class RealtimeHub implements Service {
    * the signing secret changed), whether it was raised here or on another node. The connection is
    * marked closed first, so a frame already on its way is refused rather than served.
    */
-  #endRevoked(revocation: EventPayload<'auth.revoked'>): void {
+  #endRevoked(revocation: Revocation): void {
     for (const connection of this.#connections) {
-      const { keyId, sessionId } = connection.caller;
-      const named =
-        (revocation.keyId !== null && keyId === revocation.keyId) ||
-        (revocation.sessionId !== null && sessionId === revocation.sessionId) ||
-        (revocation.allSessions && sessionId !== undefined);
-      if (!named) continue;
+      if (!revokes(revocation, connection.caller)) continue;
       connection.markClosed();
       const { ws } = connection;
       if (ws.readyState === ws.OPEN) {
