@@ -12,6 +12,7 @@ import { AuditEntrySchema, RevocationSchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 import { BackupFinishedSchema, BackupProgressSchema } from './ops/backup';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
+import { WebhookDeliveryChangedSchema, WebhookEndpointChangedSchema } from './ops/webhooks';
 import { ServiceDeregisteredSchema, ServiceHealthSchema, InstanceSchema as DiscoveryInstanceSchema } from './ops/discovery';
 
 /**
@@ -42,6 +43,8 @@ export const events = {
   'cache.redis': { payload: CacheRedisStateSchema, minRole: 'viewer' },
   'cache.warm.progress': { payload: CacheWarmProgressSchema, minRole: 'viewer' },
   'realtime.stats': { payload: RealtimeStatsSchema, minRole: 'viewer' },
+  'webhooks.delivery': { payload: WebhookDeliveryChangedSchema, minRole: 'operator' },
+  'webhooks.endpoint': { payload: WebhookEndpointChangedSchema, minRole: 'operator' },
 } as const;
 
 export type Events = typeof events;

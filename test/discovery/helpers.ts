@@ -12,6 +12,7 @@ import { discoveryMigrations, ServiceRegistry } from '../../main/discovery';
 import { AuditLog, securityMigrations } from '../../main/security';
 import { openStore, type Database } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';
+import { fleetSecretFor } from '../helpers/fleet-secret';
 
 /** Polls `probe` every 10 ms until it returns a truthy value or `timeoutMs` passes (then throws). */
 export async function waitFor<T>(probe: () => T | Promise<T>, timeoutMs = 5_000, what = 'condition'): Promise<NonNullable<T>> {
@@ -173,7 +174,7 @@ export interface DiscoveryPlane {
 /** A real headless control plane on 127.0.0.1:0 with discovery options, like test/helpers/control-plane.ts. */
 export async function discoveryPlane(overrides: Partial<Config> = {}, options: Partial<ControlPlaneOptions> = {}): Promise<DiscoveryPlane> {
   const dir = tempDir('ph-plane-');
-  const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...overrides };
+  const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...fleetSecretFor(overrides), ...overrides };
   const plane = new ControlPlane({ config, sources: ['test'] }, { mode: 'headless', logger: createLogger(config.logLevel), ...options });
   await plane.start();
   const adminKey = readFileSync(join(config.dataDir, 'admin.key'), 'utf8').trim();

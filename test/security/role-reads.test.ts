@@ -6,12 +6,19 @@ import { operations } from '../../contract/operations';
 /** Field names that hold credentials or key material: what would let a reader act as someone else. */
 const SECRET_FIELD = /secret|token|password|passphrase|signing|hmac|private|credential|apikey|bearer/i;
 
-/** Every property name in a schema, with its path, through objects, arrays, unions and records. */
+/** True when the schema (or a branch of its union) is a string: where key material would travel. */
+const holdsText = (schema: TSchema): boolean => {
+  const s = schema as Record<string, unknown>;
+  return s.type === 'string' || ((s.anyOf as TSchema[] | undefined) ?? []).some(holdsText);
+};
+
+/** Every text-valued property in a schema, with its path, through objects, arrays, unions and records. */
 function fieldPaths(schema: TSchema, path = ''): string[] {
   const out: string[] = [];
   const s = schema as Record<string, unknown>;
   for (const [name, child] of Object.entries((s.properties as Record<string, TSchema> | undefined) ?? {})) {
-    out.push(`${path}${name}`, ...fieldPaths(child, `${path}${name}.`));
+    if (holdsText(child)) out.push(`${path}${name}`);
+    out.push(...fieldPaths(child, `${path}${name}.`));
   }
   if (s.items !== undefined) out.push(...fieldPaths(s.items as TSchema, `${path}[].`));
   for (const key of ['anyOf', 'oneOf', 'allOf'] as const)
