@@ -89,6 +89,11 @@ export class AuditLog {
     if (headLost !== null) {
       this.append({ actor: 'system', action: 'audit.head.lost', outcome: 'error', detail: `the head file was ${headLost}` });
     }
+    // Said in the trail itself: a key made while rows exist is an upgrade, or a key file someone deleted.
+    if (typeof head !== 'object' && firstKey && this.#keyedFrom > 1) {
+      const detail = `rows 1 to ${this.#keyedFrom - 1} were written before the audit key existed and carry unkeyed hashes`;
+      this.append({ actor: 'system', action: 'audit.keyed', outcome: 'ok', detail });
+    }
     this.writeHead(true);
     return { restoredTriggers, headLost, truncatedFrom: this.#truncatedFrom };
   }

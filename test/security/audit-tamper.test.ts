@@ -163,6 +163,8 @@ describe('the audit log is tamper-evident', () => {
     const verified = (await plane.op('audit.verify')).body;
     expect(verified).toMatchObject({ intact: true, firstBad: null });
     expect(verified.rows).toBeGreaterThan(3);
+    const actions = ((await plane.op('audit.list')).body.entries as Row[]).map((e) => [e.action, e.detail]);
+    expect(actions).toContainEqual(['audit.keyed', 'rows 1 to 3 were written before the audit key existed and carry unkeyed hashes']);
     const newest = (await plane.op('audit.list', { limit: 1 })).body.entries[0] as Row;
     expect(newest.hash).not.toBe(
       plainHash((plane.plane.store.db.prepare('SELECT hash FROM audit_log WHERE seq = ?').get(newest.seq - 1) as Row).hash, newest),
