@@ -6,7 +6,8 @@ import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, typ
 import { systemClock, type Clock } from './clock';
 import type { LoadedConfig } from './config';
 import { EventBus } from './events';
-import { FleetSeal, loadNodeId } from './fleet';
+import { FleetSeal, fleetMigrations, loadNodeId } from './fleet';
+import { fleetTables } from './fleet-tables';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
@@ -31,6 +32,8 @@ export interface ControlPlaneOptions {
   /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
   readonly realtime?: Partial<HubOptions> & { node?: string };
   readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
+  /** How often fleet-wide tables check that Redis still holds the fleet's copy (default 5 s). */
+  readonly fleet?: { readonly checkIntervalMs?: number };
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
@@ -42,6 +45,7 @@ const migrations: readonly Migration[] = [
   ...cacheMigrations,
   ...realtimeMigrations,
   ...backupMigrations,
+  ...fleetMigrations,
 ];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
@@ -188,6 +192,13 @@ export class ControlPlane {
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
       });
       await this.#startService(discovery.service);
+      const tables = fleetTables(
+        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
+        monitoring,
+        discovery,
+      );
+      await this.#startService(tables.alertRules);
+      await this.#startService(tables.servicePolicies);
 
       const backup = new BackupService({
         db,

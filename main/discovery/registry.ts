@@ -142,6 +142,7 @@ export class ServiceRegistry {
   readonly #passing = new Map<string, readonly Target[]>();
   readonly #listeners = new Set<(change: RegistryChange) => void>();
   readonly #replicators = new Set<(message: Replication) => void>();
+  readonly #policyEdits = new Set<(name: string, policy: ServicePolicy | null) => void>();
   #waiters: Waiter[] = [];
   #index = 0;
   #closing = false;
@@ -512,9 +513,34 @@ export class ServiceRegistry {
       hashHeader: patch.hashHeader === undefined ? current.hashHeader : patch.hashHeader === null ? null : patch.hashHeader.toLowerCase(),
       outlier: { ...current.outlier, ...patch.outlier },
     };
-    this.#s.savePolicy!.run(name, next.strategy, next.hashHeader, JSON.stringify(next.outlier), iso(this.clock.now()));
-    this.#policies.set(name, next);
+    this.#writePolicy(name, next);
+    for (const listener of this.#policyEdits) listener(name, next);
     return next;
+  }
+
+  /**
+   * The balancing policies as a fleet-wide table sees them (`ReplicaSource` in main/fleet): an edit
+   * here is reported, and one that won on another node is applied here.
+   */
+  policyReplicaSource() {
+    return {
+      rows: (): Iterable<readonly [string, ServicePolicy]> => [...this.#policies].map(([name, policy]) => [name, policy] as const),
+      apply: (name: string, policy: ServicePolicy | null): void => this.#writePolicy(name, policy),
+      onLocalChange: (listener: (name: string, policy: ServicePolicy | null) => void): (() => void) => {
+        this.#policyEdits.add(listener);
+        return () => this.#policyEdits.delete(listener);
+      },
+    };
+  }
+
+  #writePolicy(name: string, policy: ServicePolicy | null): void {
+    if (policy === null) {
+      this.db.prepare('DELETE FROM discovery_services WHERE name = ?').run(name);
+      this.#policies.delete(name);
+      return;
+    }
+    this.#s.savePolicy!.run(name, policy.strategy, policy.hashHeader, JSON.stringify(policy.outlier), iso(this.clock.now()));
+    this.#policies.set(name, policy);
   }
 
   /**
