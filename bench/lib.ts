@@ -7,8 +7,11 @@ export interface Figure {
   [extra: string]: unknown;
 }
 
+/** `ratio` is above 1 when Pilothouse is ahead: ours ÷ baseline for rates, baseline ÷ ours when `better` is `lower`. */
 export function report(figure: Figure): void {
-  const ratio = figure.baseline === undefined || figure.baseline === null || figure.baseline === 0 ? null : figure.ours / figure.baseline;
+  const lower = figure.better === 'lower';
+  const missing = figure.baseline === undefined || figure.baseline === null || figure.baseline === 0 || (lower && figure.ours === 0);
+  const ratio = missing ? null : lower ? (figure.baseline as number) / figure.ours : figure.ours / (figure.baseline as number);
   const line = { ...figure, ratio: ratio === null ? null : Number(ratio.toFixed(3)) };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
