@@ -182,14 +182,25 @@ export class TieredCache implements Service {
     this.#timers = [];
     this.#unsubscribe?.();
     this.#core.bus?.stop();
-    if (this.#core.bus !== null) this.#core.l3?.saveGenerations(this.#core.bus.generations);
+    try {
+      if (this.#core.bus !== null) this.#core.l3?.saveGenerations(this.#core.bus.generations);
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'cache generations could not be saved');
+    }
     await this.#link?.stop();
-    this.#core.l3?.close();
+    const lost = this.#core.l3?.close() ?? 0;
+    if (lost > 0) this.deps.logger.error({ lost, failure: this.#core.l3?.failure }, 'cache L3 writes could not be flushed at stop');
     this.#state = 'stopped';
   }
 
   status(): { state: ServiceState; detail?: string } {
     if (this.#state !== 'running') return { state: this.#state };
+    const failure = this.#core.l3?.failure ?? null;
+    if (failure !== null)
+      return {
+        state: 'degraded',
+        detail: `L3 write-behind failing since ${new Date(failure.since).toISOString()} (${failure.code}: ${failure.message}); ${failure.held} writes held in memory`,
+      };
     const redis = this.#link?.state;
     if (redis === undefined) return { state: 'running', detail: 'L1 + L3 (no Redis)' };
     if (redis === 'up') return { state: 'running', detail: 'L1 + L2 Redis + L3' };

@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { EventMessage } from '../../contract/events';
@@ -57,7 +58,8 @@ export function registryFixture(clock: { now(): number } = { now: () => Date.now
   });
   const events: EventMessage[] = [];
   bus.subscribe((m) => events.push(m));
-  let audit = new AuditLog(db, clock);
+  const auditKey = randomBytes(32);
+  let audit = new AuditLog(db, clock, { key: auditKey, headPath: null });
   const registry = new ServiceRegistry(db, clock, bus, audit);
   registry.load();
   return {
@@ -74,7 +76,7 @@ export function registryFixture(clock: { now(): number } = { now: () => Date.now
     reopen() {
       db.close();
       db = openStore({ path, migrations });
-      audit = new AuditLog(db, clock);
+      audit = new AuditLog(db, clock, { key: auditKey, headPath: null });
       const again = new ServiceRegistry(db, clock, bus, audit);
       again.load();
       return again;
