@@ -6,7 +6,8 @@ import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { tempDir } from '../helpers/temp-dir';
 
 const root = resolve(import.meta.dirname, '../..');
-const STARTUP_MS = 30_000;
+// A node started through tsx compiles main/ on the fly: on a loaded two-core machine that takes a while.
+const STARTUP_MS = 60_000;
 
 /** One Pilothouse node in its own process (the headless entry), as an operator runs it. */
 export interface FleetNode {
