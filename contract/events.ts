@@ -9,7 +9,7 @@ import {
 } from './ops/cache';
 import { RealtimeStatsSchema } from './ops/realtime';
 import { AuditEntrySchema } from './ops/security';
-import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
+import { FleetRedisEventSchema, ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 import { BackupFinishedSchema, BackupProgressSchema } from './ops/backup';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
 import { ServiceDeregisteredSchema, ServiceHealthSchema, InstanceSchema as DiscoveryInstanceSchema } from './ops/discovery';
@@ -40,6 +40,8 @@ export const events = {
   'cache.redis': { payload: CacheRedisStateSchema, minRole: 'viewer' },
   'cache.warm.progress': { payload: CacheWarmProgressSchema, minRole: 'viewer' },
   'realtime.stats': { payload: RealtimeStatsSchema, minRole: 'viewer' },
+  // Every node detects an emptied Redis by itself and says so: no need to carry it across nodes.
+  'fleet.redis': { payload: FleetRedisEventSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

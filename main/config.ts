@@ -13,6 +13,9 @@ export const ConfigSchema = Type.Object(
     lanAccess: Type.Boolean({ description: 'Allow binding an address other than loopback' }),
     dataDir: Type.String({ minLength: 1, description: 'Where the database, keys and backups live' }),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    requireDurableRedis: Type.Optional(
+      Type.Boolean({ description: 'Refuse to start when Redis does not persist writes (AOF off, or it will not say)' }),
+    ),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { description: 'pino log level' },
@@ -137,6 +140,7 @@ function envLayer(env: NodeJS.ProcessEnv): Partial {
   const redis = env.PILOTHOUSE_REDIS_URL ?? env.REDIS_URL;
   if (redis !== undefined && redis !== '') out.redisUrl = redis;
   if (env.PILOTHOUSE_LAN_ACCESS !== undefined) out.lanAccess = toBoolean(env.PILOTHOUSE_LAN_ACCESS);
+  if (env.PILOTHOUSE_REQUIRE_DURABLE_REDIS !== undefined) out.requireDurableRedis = toBoolean(env.PILOTHOUSE_REQUIRE_DURABLE_REDIS);
   if (env.PILOTHOUSE_LOG_LEVEL !== undefined) out.logLevel = env.PILOTHOUSE_LOG_LEVEL;
   if (env.PILOTHOUSE_SHUTDOWN_DEADLINE_MS !== undefined) out.shutdownDeadlineMs = toNumber(env.PILOTHOUSE_SHUTDOWN_DEADLINE_MS);
   return out;
@@ -150,6 +154,7 @@ interface Flags {
   config?: string;
   lan?: boolean;
   'log-level'?: string;
+  'require-durable-redis'?: boolean;
 }
 
 function parseFlags(argv: readonly string[]): Flags {
@@ -164,6 +169,7 @@ function parseFlags(argv: readonly string[]): Flags {
         config: { type: 'string' },
         lan: { type: 'boolean' },
         'log-level': { type: 'string' },
+        'require-durable-redis': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -182,6 +188,7 @@ function flagLayer(flags: Flags): Partial {
   if (flags['redis-url'] !== undefined) out.redisUrl = flags['redis-url'];
   if (flags.lan !== undefined) out.lanAccess = flags.lan;
   if (flags['log-level'] !== undefined) out.logLevel = flags['log-level'];
+  if (flags['require-durable-redis'] !== undefined) out.requireDurableRedis = flags['require-durable-redis'];
   return out;
 }
 

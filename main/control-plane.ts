@@ -1,11 +1,18 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
+import {
+  batchHandlers,
+  batchMigrations,
+  batchRoutes,
+  createBatchCapability,
+  type BatchCapability,
+  type BullmqJobQueueOptions,
+} from './batch';
 import { systemClock, type Clock } from './clock';
 import type { LoadedConfig } from './config';
 import { EventBus } from './events';
-import { loadNodeId } from './fleet';
+import { loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
@@ -18,7 +25,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
-import { BackupService, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
+import { BackupService, CatalogueShare, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 
 export interface ControlPlaneOptions {
@@ -30,6 +37,8 @@ export interface ControlPlaneOptions {
   /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
   readonly realtime?: Partial<HubOptions> & { node?: string };
   readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
+  /** Fleet settings tests shorten: how often the Redis epoch is checked, the job queue's intervals. */
+  readonly fleet?: { epoch?: Pick<RedisEpochOptions, 'checkMs'>; jobs?: BullmqJobQueueOptions };
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
@@ -51,6 +60,8 @@ export interface RunningPlane {
   readonly audit: AuditLog;
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
+  /** With Redis: notices a Redis that came back empty, and whether it persists. */
+  readonly epoch: RedisEpoch | null;
   readonly metrics: Metrics;
   readonly monitoring: Monitoring;
   readonly realtime: RealtimeHub;
@@ -120,6 +131,25 @@ export class ControlPlane {
 
       const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
       if (redis !== null) await this.#startService(redis);
+      const epoch =
+        redis === null
+          ? null
+          : new RedisEpoch(redis.client, config.dataDir, this.clock, this.logger.child({ component: 'fleet' }), {
+              ...this.options.fleet?.epoch,
+              requireDurable: config.requireDurableRedis ?? false,
+            });
+      if (epoch !== null) {
+        await this.#startService(epoch);
+        const durability = epoch.durability;
+        if (durability !== null && durability.durable !== true)
+          bus.publish('fleet.redis', {
+            kind: 'not-durable',
+            code: 'PH_REDIS_NOT_DURABLE',
+            message: durability.detail,
+            node: nodeId,
+            at: new Date(this.clock.now()).toISOString(),
+          });
+      }
       const authenticator = new Authenticator(keys, sessions);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
       const realtime = new RealtimeHub({
@@ -154,7 +184,16 @@ export class ControlPlane {
       });
       registerCacheMetrics(metrics.registry, cache);
       await this.#startService(cache);
-      const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus, redis: redis?.client ?? null });
+      const batch = createBatchCapability({
+        db,
+        clock: this.clock,
+        logger: this.logger,
+        bus,
+        redis: redis?.client ?? null,
+        nodeId,
+        epoch,
+        ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
+      });
       for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({
         db,
@@ -181,14 +220,32 @@ export class ControlPlane {
         audit: (record) => audit.append(record),
       });
       await this.#startService(backup);
+      const catalogueShare =
+        redis === null ? null : new CatalogueShare(redis.client, nodeId, backup, this.logger.child({ component: 'backup-share' }));
+      if (catalogueShare !== null) {
+        backup.catalogue.onChange(() => catalogueShare.changed());
+        catalogueShare.changed();
+      }
       // The job types other capabilities lend the engine (batch.apply is the engine's own).
       registerCacheJobs(batch.queue, cache);
-      registerBackupJobs(batch.queue, backup);
+      registerBackupJobs(batch.queue, backup, catalogueShare);
+      // Registered last, so the queue has re-enqueued its jobs before this says the node recovered.
+      epoch?.onEmptied(async (e) => {
+        const instances = (await discovery.sync?.republish()) ?? 0;
+        if (catalogueShare !== null) await catalogueShare.publish();
+        bus.publish('fleet.redis', {
+          kind: 'emptied',
+          code: null,
+          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue, batch reports and job results, and re-enqueued the jobs it had queued`,
+          node: nodeId,
+          at: new Date(e.at).toISOString(),
+        });
+      });
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers(keys, audit),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
-        ...backupHandlers(backup),
+        ...backupHandlers(backup, catalogueShare),
         ...realtimeHandlers(realtime),
         ...cacheHandlers(cache),
         ...batchHandlers(batch),
@@ -231,6 +288,7 @@ export class ControlPlane {
         audit,
         http,
         redis,
+        epoch,
         metrics,
         monitoring,
         discovery,
@@ -245,6 +303,7 @@ export class ControlPlane {
       await this.#startService(http);
       if (config.lanAccess) await this.#startService(discovery.lan);
 
+      await epoch?.watch();
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
       this.#publisher = new StatusPublisher(bus, () => this.status());
       this.#publisher.start();

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { newId } from '../fleet';
 import { open } from 'node:fs/promises';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { readHeaderFacts, type Manifest, type ManifestHeader } from './manifest';
@@ -22,8 +22,9 @@ export interface StoredSnapshot {
 
 export type Progress = (done: number, total: number) => void;
 
-export function newSnapshotId(at: number): string {
-  return `snap-${at.toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
+/** Fleet-unique and time-ordered (UUIDv7): two nodes, or one node after a restore, never name two snapshots alike. */
+export function newSnapshotId(): string {
+  return `snap-${newId()}`;
 }
 
 /** Removes the image and any WAL/SHM files SQLite left beside it. */
@@ -83,7 +84,7 @@ export async function storeImage(
     const imageHash = repo.workers.streamDigest(stream);
     const written = await writer.commit();
     const manifest: Manifest = {
-      id: newSnapshotId(meta.capturedAt),
+      id: newSnapshotId(),
       ...meta,
       pageSize,
       pageCount,

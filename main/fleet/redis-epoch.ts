@@ -87,11 +87,18 @@ export class RedisEpoch implements Service {
       if (!(err instanceof PhError)) this.logger.warn({ err: (err as Error).message }, 'redis persistence not readable at start');
       else throw err;
     }
-    await this.check();
+    this.#state = 'running';
+  }
+
+  /**
+   * Starts comparing epochs: now, after every reconnect and every `checkMs`. Called once the node
+   * has registered its listeners, so a Redis emptied while this node was down is recovered from too.
+   */
+  async watch(): Promise<void> {
     this.client.on('ready', this.#onReady);
     this.#timer = setInterval(() => void this.check(), this.#checkMs);
     this.#timer.unref();
-    this.#state = 'running';
+    await this.check();
   }
 
   async stop(): Promise<void> {
@@ -156,6 +163,7 @@ export class RedisEpoch implements Service {
       return;
     }
     if (epoch === null) return;
+    if (this.#durability === null) await this.checkDurability().catch(() => undefined);
     const previousRunId = this.#runId;
     this.#runId = runId;
     const previousEpoch = this.#known;
