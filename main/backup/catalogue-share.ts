@@ -1,4 +1,7 @@
+import type { TSchema } from '@sinclair/typebox';
 import type { Redis } from 'ioredis';
+import { BackupSnapshotSchema, BackupSourceSchema } from '../../contract/ops/backup';
+import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { BackupSnapshot, BackupSource } from './types';
 
@@ -6,6 +9,7 @@ const SOURCES = 'ph:backup:sources';
 const SNAPSHOTS = 'ph:backup:snapshots';
 /** The newest snapshots of each node that the fleet view carries; older ones stay listed on their node. */
 const SNAPSHOTS_PER_NODE = 1000;
+const KIND = 'backup.catalogue';
 
 /** What the share reads from this node's catalogue. */
 export interface CatalogueReader {
@@ -18,7 +22,8 @@ export interface CatalogueReader {
  * since every node has its own `app` source) and its snapshots to Redis hashes, each entry
  * carrying the owning node. The node's SQLite stays the durable copy; the share is re-published
  * after every change and after Redis comes back empty. Entries of a node are replaced as a whole,
- * so what it removed disappears from the fleet view on its next publish.
+ * so what it removed disappears from the fleet view on its next publish. Each entry is sealed with
+ * the fleet secret and read back only if the node that sealed it is the node it names as owner.
  */
 export class CatalogueShare {
   #publishing: Promise<void> | null = null;
@@ -29,6 +34,7 @@ export class CatalogueShare {
     readonly node: string,
     private readonly catalogue: CatalogueReader,
     private readonly logger: Logger,
+    private readonly seal: FleetSeal,
   ) {}
 
   /** Publishes this node's share soon (coalescing bursts of changes). */
@@ -64,21 +70,25 @@ export class CatalogueShare {
     const staleSnapshots = storedSnapshots.filter((f) => !snapshotFields.has(f));
     if (staleSources.length > 0) multi.hdel(SOURCES, ...staleSources);
     if (staleSnapshots.length > 0) multi.hdel(SNAPSHOTS, ...staleSnapshots);
-    if (sources.length > 0) multi.hset(SOURCES, Object.fromEntries(sources.map((s) => [`${this.node}/${s.id}`, JSON.stringify(s)])));
-    if (snapshots.length > 0) multi.hset(SNAPSHOTS, Object.fromEntries(snapshots.map((s) => [s.id, JSON.stringify(s)])));
+    const sealed = (hash: string, field: string, value: unknown): [string, string] => [
+      field,
+      this.seal.seal(KIND, `${hash}/${field}`, JSON.stringify(value)),
+    ];
+    if (sources.length > 0) multi.hset(SOURCES, Object.fromEntries(sources.map((s) => sealed(SOURCES, `${this.node}/${s.id}`, s))));
+    if (snapshots.length > 0) multi.hset(SNAPSHOTS, Object.fromEntries(snapshots.map((s) => sealed(SNAPSHOTS, s.id, s))));
     await multi.exec();
   }
 
   /** Every node's sources, each with its owning node. */
   async sources(): Promise<BackupSource[]> {
-    return parseAll<BackupSource>(await this.redis.hgetall(SOURCES)).sort(
+    return this.#openAll<BackupSource>(SOURCES, BackupSourceSchema, await this.redis.hgetall(SOURCES)).sort(
       (a, b) => (a.node ?? '').localeCompare(b.node ?? '') || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
     );
   }
 
   /** Every node's snapshots (of one source when given), newest first. */
   async snapshots(sourceId: string | undefined, limit: number): Promise<BackupSnapshot[]> {
-    return parseAll<BackupSnapshot>(await this.redis.hgetall(SNAPSHOTS))
+    return this.#openAll<BackupSnapshot>(SNAPSHOTS, BackupSnapshotSchema, await this.redis.hgetall(SNAPSHOTS))
       .filter((s) => sourceId === undefined || s.sourceId === sourceId)
       .sort((a, b) => b.capturedAt.localeCompare(a.capturedAt) || b.id.localeCompare(a.id))
       .slice(0, limit);
@@ -92,26 +102,28 @@ export class CatalogueShare {
 
   async ownerOfSnapshot(id: string): Promise<string | null> {
     const text = await this.redis.hget(SNAPSHOTS, id);
-    return text === null ? null : ((JSON.parse(text) as BackupSnapshot).node ?? null);
+    return text === null ? null : (this.#openAll<BackupSnapshot>(SNAPSHOTS, BackupSnapshotSchema, { [id]: text })[0]?.node ?? null);
   }
 
-  /** Fields of the hash that this node published. */
+  /** Fields of the hash that this node published (or that are unreadable: they go too). */
   async #ownFields(hash: string): Promise<string[]> {
     const all = await this.redis.hgetall(hash);
     return Object.entries(all)
-      .filter(([field, text]) => field.startsWith(`${this.node}/`) || (JSON.parse(text) as { node?: string }).node === this.node)
+      .filter(([field, text]) => {
+        const opened = this.seal.open(KIND, `${hash}/${field}`, text, false);
+        return opened === null ? field.startsWith(`${this.node}/`) : opened.node === this.node;
+      })
       .map(([field]) => field);
   }
-}
 
-function parseAll<T>(hash: Record<string, string>): T[] {
-  const out: T[] = [];
-  for (const text of Object.values(hash)) {
-    try {
-      out.push(JSON.parse(text) as T);
-    } catch {
-      // A value some other writer left: not ours to read.
+  /** Entries sealed by a node of the fleet, of the declared shape, naming their sealer as owner. */
+  #openAll<T extends { node?: string | undefined }>(hash: string, schema: TSchema, entries: Record<string, string>): T[] {
+    const out: T[] = [];
+    for (const [field, text] of Object.entries(entries)) {
+      const opened = this.seal.openJson(KIND, `${hash}/${field}`, text, schema, false);
+      const value = opened?.value as T | undefined;
+      if (opened !== null && value !== undefined && value.node === opened.node) out.push(value);
     }
+    return out;
   }
-  return out;
 }

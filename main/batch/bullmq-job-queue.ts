@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
-import { newId, type RedisEpoch } from '../fleet';
+import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis/subscriber';
 import type { ServiceState } from '../service';
@@ -50,6 +50,8 @@ export interface BullmqJobQueueOptions {
   readonly outboxSweepMs?: number;
   /** Tells the queue when Redis came back empty, so it re-enqueues its outbox. */
   readonly epoch?: RedisEpoch | null;
+  /** Seals the job results this node publishes; without one, results stay in this node's SQLite. */
+  readonly seal?: FleetSeal | null;
 }
 
 const CANCEL_CHANNEL = 'ph:jobs:cancel';
@@ -109,7 +111,7 @@ export class BullmqJobQueue implements JobQueue {
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
-    this.results = new JobResults(db, redis, this.nodeId, this.#prefix, now);
+    this.results = new JobResults(db, redis, this.nodeId, this.#prefix, now, options.seal ?? null);
     this.#queues = new BullmqQueues(() => this.#connection, this.#prefix, logger);
     this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000);
   }

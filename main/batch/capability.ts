@@ -9,7 +9,7 @@ import { ResourceRegistry } from './batch-registry';
 import { BatchService } from './batch-service';
 import { registerBuiltinJobs } from './builtin-jobs';
 import { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
-import type { RedisEpoch } from '../fleet';
+import type { FleetSeal, RedisEpoch } from '../fleet';
 import type { JobQueue } from './job-types';
 import { recordResource } from './record-resource';
 import { BatchReportShare } from './report-share';
@@ -26,6 +26,8 @@ export interface BatchCapabilityDeps {
   readonly nodeId?: string;
   /** Tells the distributed queue when Redis came back empty. */
   readonly epoch?: RedisEpoch | null;
+  /** Seals what the batch capability writes to Redis for other nodes (required with Redis). */
+  readonly seal?: FleetSeal | null;
   /** Options of the distributed queue (tests shorten its intervals). */
   readonly bullmq?: BullmqJobQueueOptions;
 }
@@ -52,11 +54,18 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
           ...deps.bullmq,
           ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
           epoch: deps.epoch ?? null,
+          seal: deps.seal ?? null,
         });
   registerBuiltinJobs(queue, engine);
   let reports: BatchReportShare | null = null;
-  if (deps.redis != null) {
-    const share = new BatchReportShare(deps.redis, deps.nodeId ?? (queue as BullmqJobQueue).nodeId, () => deps.clock.now(), logger);
+  if (deps.redis != null && deps.seal != null) {
+    const share = new BatchReportShare(
+      deps.redis,
+      deps.nodeId ?? (queue as BullmqJobQueue).nodeId,
+      () => deps.clock.now(),
+      logger,
+      deps.seal,
+    );
     engine.onFinished((report) => share.publishSoon(report));
     deps.epoch?.onEmptied(async () => {
       const n = await share.republish(engine);

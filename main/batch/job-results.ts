@@ -1,5 +1,7 @@
+import { Type } from '@sinclair/typebox';
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
+import type { FleetSeal } from '../fleet';
 
 /** A job's result, as the node that ran it recorded it. */
 export interface StoredResult {
@@ -11,13 +13,22 @@ export interface StoredResult {
 }
 
 const KEEP_MS = 7 * 24 * 3600_000;
+const KIND = 'jobs.result';
+const StoredResultSchema = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  node: Type.String(),
+  result: Type.Unknown(),
+  finishedAt: Type.Number(),
+});
 const key = (prefix: string, id: string): string => `${prefix}:jobs:result:${id}`;
 
 /**
  * Results of the jobs this node ran. The node's SQLite is the durable copy and the guard against a
  * second run of the same job id (a re-run returns the first result instead of acting again); Redis
  * holds a copy for 7 days so that any node can read a result after BullMQ has let the job go, and
- * it is re-published after Redis comes back empty.
+ * it is re-published after Redis comes back empty. The Redis copy is sealed with the fleet secret
+ * (and only written when the node has one): a result read back must come from a node of the fleet.
  */
 export class JobResults {
   constructor(
@@ -26,6 +37,7 @@ export class JobResults {
     private readonly node: string,
     private readonly prefix: string,
     private readonly now: () => number,
+    private readonly seal: FleetSeal | null,
   ) {}
 
   /** The result of a run of `id` that completed on this node, if one did. */
@@ -44,8 +56,10 @@ export class JobResults {
 
   /** From Redis (any node's), else from this node's own record. */
   async fetch(id: string): Promise<StoredResult | null> {
-    const text = await this.redis.get(key(this.prefix, id)).catch(() => null);
-    if (text !== null) return JSON.parse(text) as StoredResult;
+    const k = key(this.prefix, id);
+    const text = this.seal === null ? null : await this.redis.get(k).catch(() => null);
+    const opened = text === null ? null : (this.seal as FleetSeal).openJson(KIND, k, text, StoredResultSchema, false);
+    if (opened !== null && opened.value.node === opened.node && opened.value.id === id) return opened.value;
     const row = this.db.prepare('SELECT type, result, finished_at FROM job_results WHERE id = ?').get(id) as
       { type: string; result: string | null; finished_at: number } | undefined;
     if (row === undefined) return null;
@@ -81,9 +95,13 @@ export class JobResults {
   }
 
   async #publish(results: readonly StoredResult[]): Promise<void> {
-    if (results.length === 0) return;
+    const seal = this.seal;
+    if (results.length === 0 || seal === null) return;
     const multi = this.redis.multi();
-    for (const r of results) multi.set(key(this.prefix, r.id), JSON.stringify(r), 'PX', Math.max(1, r.finishedAt + KEEP_MS - this.now()));
+    for (const r of results) {
+      const k = key(this.prefix, r.id);
+      multi.set(k, seal.seal(KIND, k, JSON.stringify(r)), 'PX', Math.max(1, r.finishedAt + KEEP_MS - this.now()));
+    }
     await multi.exec();
   }
 }

@@ -1,4 +1,6 @@
+import { Type } from '@sinclair/typebox';
 import type { Redis } from 'ioredis';
+import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import { compactReport, expandReport, type BatchEngine } from './batch-engine';
 import type { BatchReport } from './batch-types';
@@ -6,6 +8,9 @@ import type { BatchReport } from './batch-types';
 const KEEP_MS = 7 * 24 * 3600_000;
 const INDEX = 'ph:batch:index';
 const reportKey = (id: string): string => `ph:batch:report:${id}`;
+const KIND = 'batch.report';
+/** The stored report is the engine's compact form, checked again when expanded. */
+const StoredSchema = Type.Object({ report: Type.String() });
 
 export interface SharedBatchSummary {
   batchId: string;
@@ -21,6 +26,7 @@ export interface SharedBatchSummary {
  * copy, and what makes a re-run of the same batch id return the committed report); each final
  * report is also published to Redis for 7 days, with the node that applied it, so `batch.status`
  * and `batch.list` answer on every node. Re-published (the last 7 days) after Redis comes back empty.
+ * Each entry is sealed with the fleet secret; the node that sealed it is the node that applied it.
  */
 export class BatchReportShare {
   constructor(
@@ -28,6 +34,7 @@ export class BatchReportShare {
     readonly node: string,
     private readonly now: () => number,
     private readonly logger: Logger,
+    private readonly seal: FleetSeal,
   ) {}
 
   /** Fire and forget: a report not shared now is still in this node's SQLite and re-published on recovery. */
@@ -44,7 +51,8 @@ export class BatchReportShare {
     for (const r of reports) {
       const started = Date.parse(r.startedAt);
       const ttl = Math.max(1, started + KEEP_MS - now);
-      multi.set(reportKey(r.batchId), JSON.stringify({ node: this.node, report: compactReport(r) }), 'PX', ttl);
+      const k = reportKey(r.batchId);
+      multi.set(k, this.seal.seal(KIND, k, JSON.stringify({ report: compactReport(r) })), 'PX', ttl);
       multi.zadd(INDEX, started, r.batchId);
     }
     multi.zremrangebyscore(INDEX, 0, now - KEEP_MS);
@@ -52,10 +60,16 @@ export class BatchReportShare {
   }
 
   async get(batchId: string): Promise<(BatchReport & { node: string }) | null> {
-    const text = await this.redis.get(reportKey(batchId));
+    const stored = this.#open(batchId, await this.redis.get(reportKey(batchId)));
+    if (stored === null) return null;
+    const report = expandReport(stored.report);
+    return report.batchId === batchId ? { ...report, node: stored.node } : null;
+  }
+
+  #open(batchId: string, text: string | null): { node: string; report: string } | null {
     if (text === null) return null;
-    const stored = JSON.parse(text) as { node: string; report: string };
-    return { ...expandReport(stored.report), node: stored.node };
+    const opened = this.seal.openJson(KIND, reportKey(batchId), text, StoredSchema, false);
+    return opened === null ? null : { node: opened.node, report: opened.value.report };
   }
 
   /** The newest batches of the whole fleet. */
@@ -64,9 +78,9 @@ export class BatchReportShare {
     if (ids.length === 0) return [];
     const texts = await this.redis.mget(ids.map(reportKey));
     const out: SharedBatchSummary[] = [];
-    for (const text of texts) {
-      if (text === null) continue;
-      const stored = JSON.parse(text) as { node: string; report: string };
+    for (const [i, text] of texts.entries()) {
+      const stored = this.#open(ids[i] as string, text);
+      if (stored === null) continue;
       const r = JSON.parse(stored.report) as BatchReport;
       out.push({ batchId: r.batchId, mode: r.mode, status: r.status, createdAt: r.startedAt, finishedAt: r.finishedAt, node: stored.node });
     }

@@ -513,7 +513,7 @@ export class CacheNamespace {
     this.stats.l2Hits += 1;
     if (this.#invalidatedSince(key, began)) return value;
     this.#putL1(key, value, e);
-    this.core.l3?.set(this.name, key, e);
+    this.core.l3?.fill(this.name, key, e);
     return value;
   }
 
@@ -612,10 +612,11 @@ export class CacheNamespace {
       createdAt: now,
       tags: [...(options.tags ?? [])],
     };
+    // L3 first: a write it refuses (a full disk) is refused whole, never left in L1 alone.
+    this.core.l3?.set(this.name, key, entry);
     this.stats.sets += 1;
     this.#invalidated([key]);
     this.#putL1(key, value, entry);
-    this.core.l3?.set(this.name, key, entry);
     const l2 = this.core.l2;
     if (l2 !== null) {
       try {

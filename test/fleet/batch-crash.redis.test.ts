@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_FLEET_SECRET } from '../helpers/fleet-secret';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis-server';
 import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
@@ -18,11 +19,15 @@ async function launch(dataDir: string, redisUrl: string): Promise<{ child: Child
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(root, 'main/headless.ts'), '--port', String(port), '--data-dir', dataDir, '--redis-url', redisUrl],
-    { cwd: root, env: { ...process.env, PILOTHOUSE_LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    {
+      cwd: root,
+      env: { ...process.env, PILOTHOUSE_LOG_LEVEL: 'error', PILOTHOUSE_FLEET_SECRET: TEST_FLEET_SECRET },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
   );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
-  await until(() => out.includes('Press Ctrl+C'), 30_000, 'the node process to start');
+  await until(() => out.includes('Press Ctrl+C'), 60_000, 'the node process to start');
   return { child, url: `http://127.0.0.1:${port}`, key: readFileSync(join(dataDir, 'admin.key'), 'utf8').trim() };
 }
 
@@ -114,5 +119,5 @@ describe('a batch job whose node dies', () => {
     const elsewhere = new Database(join(observer.dataDir, 'pilothouse.db'), { readonly: true });
     expect((elsewhere.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n).toBe(0);
     elsewhere.close();
-  }, 180_000);
+  }, 300_000);
 });

@@ -4,6 +4,7 @@ import type { EventMessage } from '../../contract/events';
 import { defaultConfig, type Config } from '../../main/config';
 import { ControlPlane } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
+import { TEST_FLEET_SECRET } from '../helpers/fleet-secret';
 import { tempDir } from '../helpers/temp-dir';
 
 export interface JobsNode {
@@ -25,7 +26,14 @@ export interface JobsNode {
 export async function startNode(redisUrl: string, options: { dataDir?: string; config?: Partial<Config> } = {}): Promise<JobsNode> {
   const dir = options.dataDir === undefined ? tempDir('ph-fleet-') : null;
   const dataDir = options.dataDir ?? (dir as { path: string }).path;
-  const config: Config = { ...defaultConfig(dataDir), port: 0, logLevel: 'silent', redisUrl, ...options.config };
+  const config: Config = {
+    ...defaultConfig(dataDir),
+    port: 0,
+    logLevel: 'silent',
+    redisUrl,
+    fleetSecret: TEST_FLEET_SECRET,
+    ...options.config,
+  };
   const plane = new ControlPlane(
     { config, sources: ['test'] },
     {

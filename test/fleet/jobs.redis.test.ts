@@ -98,10 +98,15 @@ describe('jobs across nodes on one Redis', () => {
     const verify = await n2.op('jobs.enqueue', { type: 'backup.verify', payload: { snapshotId } });
     expect(verify.body.job.node).toBe(n1.plane.nodeId);
     await until(async () => (await jobState(n2, verify.body.job.id)).state === 'completed', 10_000, 'the verify job');
-    // a source no node owns is refused at enqueue, not left to fail on some node
-    const unknown = await n2.op('jobs.enqueue', { type: 'backup.snapshot', payload: { sourceId: 'src-nobody' } });
-    expect(unknown.status).toBe(404);
-    expect(unknown.body.error.code).toBe('PH_BACKUP_SOURCE_NOT_FOUND');
+    // a source no node owns is refused at enqueue, not left to fail on some node; an entry written to
+    // Redis without the fleet secret names no owner either
+    await redis.client().hset('ph:backup:sources', 'evil/src-forged', JSON.stringify({ ...listed, id: 'src-forged', node: 'evil' }));
+    for (const sourceId of ['src-nobody', 'src-forged']) {
+      const unknown = await n2.op('jobs.enqueue', { type: 'backup.snapshot', payload: { sourceId } });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error.code).toBe('PH_BACKUP_SOURCE_NOT_FOUND');
+    }
+    expect((await n2.op('backup.sources.list')).body.sources.some((s: any) => s.id === 'src-forged')).toBe(false);
   });
 
   it('a job whose node is gone waits, says which node it waits for, and runs when that node is back', async () => {
