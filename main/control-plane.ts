@@ -203,6 +203,7 @@ export class ControlPlane {
       const http = new HttpServer({
         host: config.host,
         port: config.port,
+        bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
         version: pilothouseVersion,
         consoleDir: config.consoleDir ?? defaultConsoleDir(),
         logger: this.logger,

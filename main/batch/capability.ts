@@ -11,6 +11,7 @@ import { registerBuiltinJobs } from './builtin-jobs';
 import { BullmqJobQueue } from './bullmq-job-queue';
 import type { JobQueue } from './job-types';
 import { recordResource } from './record-resource';
+import { RedisBoundQueue } from './redis-bound-queue';
 import { SqliteJobQueue } from './sqlite-job-queue';
 
 export interface BatchCapabilityDeps {
@@ -38,7 +39,7 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
   const queue: JobQueue =
     deps.redis === undefined || deps.redis === null
       ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus)
-      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus);
+      : new RedisBoundQueue(new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus));
   registerBuiltinJobs(queue, engine);
   return { registry, engine, queue, services: [new BatchService(engine, deps.logger), queue] };
 }

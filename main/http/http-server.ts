@@ -17,6 +17,7 @@ import type { Caller } from '../security/caller';
 import type { SessionTokens } from '../security/session-tokens';
 import type { Service, ServiceState } from '../service';
 import { apiVersions, deprecationHeaders, latestApiVersion, negotiateApiVersion, type ApiVersion } from './api-versions';
+import { BODY_IDLE_TIMEOUT_MS, limitBodyIdleTime } from './body-timeout';
 import { httpErrorOf } from './http-errors';
 import { registerVersionedRoutes, type VersionedRoute } from './versioned-routes';
 
@@ -54,6 +55,8 @@ export interface HttpServerDeps {
   readonly routes: readonly VersionedRoute[];
   /** Handles WebSocket upgrades (`/ws`) on this port: the real-time hub. */
   readonly websocket?: WebSocketEndpoint;
+  /** Longest pause between two chunks of a request body before 408. Default 10 s. */
+  readonly bodyIdleTimeoutMs?: number;
 }
 
 /** What serves WebSocket upgrades on the HTTP port; `close()` tells its clients to reconnect. */
@@ -85,6 +88,8 @@ export class HttpServer implements Service {
       // Cache keys in REST paths may be up to 512 bytes; fastify's default of 100 would answer 414.
       routerOptions: { maxParamLength: 1024 },
       return503OnClosing: true,
+      // A backstop for the whole request (headers and body); the idle limit below acts first.
+      requestTimeout: 120_000,
       forceCloseConnections: 'idle',
       trustProxy: false,
     });
@@ -138,11 +143,14 @@ export class HttpServer implements Service {
     const app = this.app;
     const { metrics, authenticator } = this.deps;
     app.decorateRequest('caller', null);
+    limitBodyIdleTime(app, this.deps.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS);
     app.decorateRequest('apiVersion', latestApiVersion);
 
     app.setErrorHandler((err, request, reply) => {
       const { status, body, internal } = httpErrorOf(err);
       if (internal) request.log.error({ err }, 'unhandled error');
+      // Refused before its body was read (no key, a stalled body): close rather than wait for the rest.
+      if (!request.raw.complete) void reply.header('connection', 'close');
       void reply.code(status).send(body);
     });
     app.setNotFoundHandler((request, reply) => {

@@ -1,2 +1,3 @@
 export { RedisConnection } from './redis-connection';
 export { Subscriber } from './subscriber';
+export { REDIS_CALL_TIMEOUT_MS, withRedisDeadline } from './deadline';
