@@ -14,7 +14,7 @@ export function registerBackupJobs(queue: Pick<JobQueue, 'register'>, backup: Pi
     'backup.snapshot',
     async (payload, ctx) => {
       const sourceId = readSourceId(payload);
-      const snapshot = await backup.snapshot(sourceId, 'manual', jobProgress(ctx));
+      const snapshot = await backup.snapshot(sourceId, 'manual', jobProgress(ctx), ctx.signal);
       ctx.log(`snapshot ${snapshot.id}: ${snapshot.pageCount} pages, ${snapshot.addedPages} new (${snapshot.addedBytes} bytes stored)`);
       return { snapshotId: snapshot.id, pageCount: snapshot.pageCount, addedPages: snapshot.addedPages };
     },
@@ -24,7 +24,7 @@ export function registerBackupJobs(queue: Pick<JobQueue, 'register'>, backup: Pi
     'backup.verify',
     async (payload, ctx) => {
       const snapshotId = readSnapshotId(payload);
-      const result = await backup.verify(snapshotId, jobProgress(ctx));
+      const result = await backup.verify(snapshotId, jobProgress(ctx), ctx.signal);
       if (!result.ok)
         throw new PhError(
           'PH_BACKUP_VERIFY_FAILED',

@@ -41,6 +41,7 @@ export async function storeImage(
   imagePath: string,
   meta: SnapshotMeta,
   onProgress: Progress = () => undefined,
+  signal?: AbortSignal,
 ): Promise<StoredSnapshot> {
   const wal = `${imagePath}-wal`;
   if (existsSync(wal) && statSync(wal).size > 0) throw new Error('the captured image has a non-empty WAL beside it');
@@ -73,6 +74,7 @@ export async function storeImage(
     const inflight: { first: number; pages: Buffer; hashes: Promise<Buffer> }[] = [];
     let next = 0;
     for (let c = 0; c < chunks; c += 1) {
+      signal?.throwIfAborted();
       while (next < chunks && inflight.length < WINDOW) inflight.push(await readChunk(next++));
       const chunk = inflight.shift() as { first: number; pages: Buffer; hashes: Promise<Buffer> };
       const chunkHashes = await chunk.hashes;
@@ -91,6 +93,9 @@ export async function storeImage(
       header,
       pages: hashes,
     };
+    // The commit point. Checked in the same tick as the synchronous manifest write, so a cancel
+    // either lands before it (no snapshot) or after the snapshot exists (the job has completed).
+    signal?.throwIfAborted();
     repo.writeManifest(manifest);
     return { manifest, written };
   } catch (err) {
