@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PhError } from '../../contract/errors';
 import { operations, operationNames } from '../../contract/operations';
 import { roleAllows, type Role } from '../../contract/roles';
@@ -19,6 +19,8 @@ import type { Service, ServiceState } from '../service';
 import { apiVersions, deprecationHeaders, latestApiVersion, negotiateApiVersion, type ApiVersion } from './api-versions';
 import { BODY_IDLE_TIMEOUT_MS, limitBodyIdleTime } from './body-timeout';
 import { httpErrorOf } from './http-errors';
+import { RouteMethods } from './route-methods';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../ops';
 import { registerVersionedRoutes, type VersionedRoute } from './versioned-routes';
 
 declare module 'fastify' {
@@ -76,6 +78,7 @@ export class HttpServer implements Service {
   readonly app: FastifyInstance;
   #state: ServiceState = 'idle';
   #address: { host: string; port: number } | null = null;
+  readonly #methods: RouteMethods;
 
   constructor(private readonly deps: HttpServerDeps) {
     this.app = Fastify({
@@ -92,7 +95,16 @@ export class HttpServer implements Service {
       requestTimeout: 120_000,
       forceCloseConnections: 'idle',
       trustProxy: false,
+      // The router's own refusals (`%zz` in a path, an over-long parameter) in the catalogue's shape.
+      frameworkErrors: (err, _request, reply) => {
+        const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+        const mapped = new PhError('PH_INVALID_INPUT', tooLong ? 'A path parameter is too long' : 'The request path is not valid', {
+          field: 'path',
+        });
+        void (reply as FastifyReply).code(mapped.status).send(mapped.toBody());
+      },
     });
+    this.#methods = new RouteMethods(this.app);
   }
 
   get address(): { host: string; port: number } {
@@ -154,7 +166,14 @@ export class HttpServer implements Service {
       void reply.code(status).send(body);
     });
     app.setNotFoundHandler((request, reply) => {
-      void reply.code(404).send(new PhError('PH_NOT_FOUND', `Nothing at ${request.method} ${request.url.split('?')[0]}`).toBody());
+      const path = request.url.split('?')[0] as string;
+      const allowed = this.#methods.allowed(path);
+      if (allowed.length > 0) {
+        const refused = new PhError('PH_METHOD_NOT_ALLOWED', `${path} answers ${allowed.join(', ')}, not ${request.method}`);
+        void reply.code(refused.status).header('allow', allowed.join(', ')).send(refused.toBody());
+        return;
+      }
+      void reply.code(404).send(new PhError('PH_NOT_FOUND', `Nothing at ${request.method} ${path}`).toBody());
     });
 
     app.addHook('onRequest', async (request, reply) => {
@@ -181,11 +200,15 @@ export class HttpServer implements Service {
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
       if (text.trim() === '') return done(null, undefined);
+      let parsed: unknown;
       try {
-        done(null, JSON.parse(text) as unknown);
+        parsed = JSON.parse(text) as unknown;
       } catch {
-        done(new PhError('PH_MALFORMED_BODY'), undefined);
+        return done(new PhError('PH_MALFORMED_BODY'), undefined);
       }
+      if (nestsDeeperThan(parsed))
+        return done(new PhError('PH_JSON_TOO_DEEP', `The body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      done(null, parsed);
     });
 
     await app.register(fastifySwagger, {
