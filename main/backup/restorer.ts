@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, linkSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 import { fsyncDir } from './fs-durable';
+import { TARGET_REFUSED } from './path-policy';
 import type { ManifestHeader } from './manifest';
 import { findOpenHolders } from './open-holders';
 import type { PageRepository } from './page-repository';
 import type { PageWorkers } from './page-workers';
 import { reassemble } from './reassembler';
 import { removeImage } from './snapshotter';
+
+const SIDECARS = ['-wal', '-shm', '-journal'] as const;
 
 /**
  * Rebuilds the image beside the target, proves it (pages, image hash, integrity_check), makes the
@@ -42,12 +45,24 @@ export async function restoreFile(
     if (integrity.length !== 1 || integrity[0] !== 'ok')
       throw new PhError('PH_BACKUP_VERIFY_FAILED', `integrity_check on the rebuilt image: ${integrity.slice(0, 3).join('; ')}`);
     report('swap', 0, 1);
-    if (inPlace && existsSync(target)) {
-      if (!force) assertNotInUse(target);
-      quiesce(target, force);
+    if (inPlace) {
+      if (existsSync(target)) {
+        if (!force) assertNotInUse(target);
+        quiesce(target, force);
+      }
+      for (const side of SIDECARS) removeImage(`${target}${side}`);
+      renameSync(temp, target);
+    } else {
+      // A new file never replaces anything: sidecars beside it belong to someone else (and a stale
+      // -wal would be replayed into the restored database), and link() fails if the name was taken meanwhile.
+      if (SIDECARS.some((side) => existsSync(`${target}${side}`))) throw new PhError('PH_BACKUP_PATH_REFUSED', TARGET_REFUSED);
+      try {
+        linkSync(temp, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new PhError('PH_BACKUP_PATH_REFUSED', TARGET_REFUSED);
+        throw err;
+      }
     }
-    for (const side of ['-wal', '-shm', '-journal']) removeImage(`${target}${side}`);
-    renameSync(temp, target);
     fsyncDir(dirname(target));
     report('swap', 1, 1);
   } finally {

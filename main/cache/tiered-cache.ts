@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
+import type { FleetSeal } from '../fleet';
 import { PhError } from '../../contract/errors';
 import type { CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from '../../contract/ops/cache';
 import { systemClock, type Clock } from '../clock';
@@ -32,6 +33,8 @@ export interface TieredCacheDeps {
   readonly db: Database | null;
   /** The node's shared Redis client (duplicated, never used directly); null runs single-machine. */
   readonly redis: Redis | null;
+  /** Seals what the cache writes to Redis and checks what it reads; required with `redis`. */
+  readonly seal?: FleetSeal | null;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Where `cache.*` events go, and where `cache.invalidate` requests come from. */
@@ -144,7 +147,8 @@ export class TieredCache implements Service {
         { commandTimeoutMs: o.redisCommandTimeoutMs, breakerResetMs: o.breakerResetMs },
         logger.child({ component: 'cache-redis' }),
       );
-      this.#core.l2 = new RedisTier(this.#link, o.prefix, o.nodeId);
+      if (this.deps.seal === undefined || this.deps.seal === null) throw new Error('A cache on Redis needs the fleet seal');
+      this.#core.l2 = new RedisTier(this.#link, o.prefix, o.nodeId, this.deps.seal);
       this.#core.bus = new InvalidationBus(
         this.#core.l2,
         o.nodeId,
