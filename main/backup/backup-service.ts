@@ -19,6 +19,7 @@ import { RepoLock } from './repo-lock';
 import { pruneRepository } from './prune';
 import { parseDuration } from './retention';
 import { BackupPathPolicy } from './path-policy';
+import { sweepRestoreLeftovers } from './restore-leftovers';
 import { assertNotInUse, restoreFile } from './restorer';
 import { removeImage, storeImage } from './snapshotter';
 import type {
@@ -141,6 +142,11 @@ export class BackupService implements Service {
     try {
       this.repo.open();
       this.#reconcile();
+      const leftovers = sweepRestoreLeftovers(this.repo.dir, [
+        ...this.catalogue.sources().map((s) => s.path),
+        ...this.catalogue.restores(1000).map((r) => r.target),
+      ]);
+      if (leftovers.length > 0) this.options.logger.info({ removed: leftovers }, 'removed temp files of restores that never finished');
       this.#ensureAppSource();
       for (const s of this.catalogue.sources()) this.#schedule(s);
       const maintenance = this.options.maintenanceSchedule === undefined ? '15 4 * * *' : this.options.maintenanceSchedule;

@@ -136,7 +136,10 @@ export class HttpServer implements Service {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
     this.deps.websocket?.close();
-    await this.app.close();
+    // Idle keep-alive sockets would otherwise hold close() until their own timeout.
+    const closing = this.app.close();
+    this.app.server.closeIdleConnections();
+    await closing;
     this.#state = 'stopped';
   }
 
