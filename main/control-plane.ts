@@ -56,8 +56,8 @@ export interface ControlPlaneOptions {
   readonly webhooks?: Partial<WebhookOptions>;
 }
 
-/** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [
+/** Every capability's migrations, in the order their scopes were introduced (also what `admin-key --reset` opens the store with). */
+export const migrations: readonly Migration[] = [
   ...securityMigrations,
   ...monitoringMigrations,
   ...discoveryMigrations,
