@@ -36,6 +36,9 @@ export const ConfigSchema = Type.Object(
       { description: 'pino log level' },
     ),
     shutdownDeadlineMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
+    bodyIdleTimeoutMs: Type.Optional(
+      Type.Integer({ minimum: 200, maximum: 300_000, description: 'Longest pause within a request body before 408 (default 10000)' }),
+    ),
     consoleDir: Type.Optional(Type.String({ description: 'Built console to serve at / (default: out/renderer)' })),
     tlsCert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) file: serve HTTPS and WSS' })),
     tlsKey: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of tlsCert' })),
