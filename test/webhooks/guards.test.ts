@@ -34,7 +34,7 @@ describe('webhook destinations', () => {
 describe('webhook endpoints through the API', () => {
   let t: TestPlane;
   beforeAll(async () => {
-    t = await startTestPlane({}, { webhooks: { baseDelayMs: 30, maxDelayMs: 60, retryWindowMs: 400 } });
+    t = await startTestPlane({}, { webhooks: { baseDelayMs: 30, maxDelayMs: 60, retryWindowMs: 1_500 } });
   });
   afterAll(async () => {
     await t?.stop();
