@@ -6,7 +6,7 @@ export { PageRepository, type RepositoryOptions } from './page-repository';
 export { PageWorkers } from './page-workers';
 export { decodeManifest, encodeManifest, type Manifest, type ManifestHeader } from './manifest';
 export { selectKept, parseDuration, type RetentionPolicy } from './retention';
-export { storeImage, removeImage } from './snapshotter';
+export { CHUNK_PAGES, storeImage, removeImage, type Pacing } from './snapshotter';
 export { reassemble } from './reassembler';
 export { captureImage } from './capture';
 export type * from './types';
