@@ -213,7 +213,7 @@ export class ControlPlane {
       });
       registerCacheMetrics(metrics.registry, cache);
       await this.#startService(cache);
-      const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus, redis: redis?.client ?? null });
+      const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus, redis: redis?.client ?? null, nodeId });
       for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({
         db,
