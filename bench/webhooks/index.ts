@@ -7,7 +7,7 @@
  * - ratelimit.overhead / ratelimit.overhead.redis: requests/s of a cheap route with the rate limit
  *   counting every request (in memory; in a private redis-server) vs without it, autocannon against
  *   a child-process server, alternating rounds. Goals ≥ 0.95 and ≥ 0.8.
- * BENCH_ROUNDS, BENCH_LOAD_SECONDS and BENCH_WEBHOOK_EVENTS shrink a run (a smoke check).
+ * PH_BENCH_SCALE shrinks a run (events and load seconds; rounds stay at least three) for a smoke check.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -20,7 +20,7 @@ import { openStore } from '../../main/store';
 import { WebhookService, webhooksMigrations } from '../../main/webhooks';
 import { tempDir } from '../../test/helpers/temp-dir';
 import { startBenchRedis } from '../cache/redis-process';
-import { compareRates, median, progress, report } from '../lib';
+import { compareRates, median, progress, report, scaled } from '../lib';
 
 type Autocannon = (options: { url: string; connections: number; duration: number }) => Promise<{
   requests: { average: number; total: number };
@@ -30,9 +30,9 @@ type Autocannon = (options: { url: string; connections: number; duration: number
 }>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 4);
-const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 2000);
+const ROUNDS = 5;
+const LOAD_SECONDS = scaled(4);
+const EVENTS = scaled(2000, 20);
 const CONNECTIONS = 16;
 const CONCURRENCY = 8;
 
@@ -134,8 +134,8 @@ async function delivery(): Promise<void> {
       unit: 'deliveries/s',
       goal: '>= 0.5',
       better: 'higher',
-      order: 'alternating, baseline first',
-      rounds: ROUNDS,
+      order: result.order,
+      rounds: result.rounds,
       events_per_round: EVENTS,
       concurrency: CONCURRENCY,
       min: Math.round(Math.min(...result.oursRounds)),
@@ -188,8 +188,8 @@ async function overhead(bench: string, goal: string, args: string[]): Promise<vo
       unit: 'req/s',
       goal,
       better: 'higher',
-      order: 'alternating, baseline first',
-      rounds: ROUNDS,
+      order: result.order,
+      rounds: result.rounds,
       seconds_per_round: LOAD_SECONDS,
       connections: CONNECTIONS,
       cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),

@@ -124,14 +124,20 @@ function unlimited(tier: RateTier): RateDecision {
   return { tier: tier.name, allowed: true, limit: null, windowSeconds: tier.windowSeconds, remaining: 0, resetSeconds: 0 };
 }
 
+const policies = new Map<string, string>();
+
 /**
- * draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy: "free";q=300;w=60` and
- * `RateLimit: "free";r=299;t=41`. An unlimited tier has no quota to state, so it sends neither.
+ * draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy: "free";q=300;w=60` (built once per tier
+ * and numbers) beside `RateLimit: "free";r=299;t=41`. An unlimited tier has no quota to state, so
+ * it sends neither.
  */
-export function rateLimitHeaders(d: RateDecision): Record<string, string> | null {
+export function policyHeader(d: RateDecision): string | null {
   if (d.limit === null) return null;
-  return {
-    'ratelimit-policy': `"${d.tier}";q=${d.limit};w=${d.windowSeconds}`,
-    ratelimit: `"${d.tier}";r=${d.remaining};t=${d.resetSeconds}`,
-  };
+  const key = `${d.tier}/${d.limit}/${d.windowSeconds}`;
+  let policy = policies.get(key);
+  if (policy === undefined) {
+    policy = `"${d.tier}";q=${d.limit};w=${d.windowSeconds}`;
+    policies.set(key, policy);
+  }
+  return policy;
 }

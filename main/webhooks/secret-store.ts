@@ -27,9 +27,20 @@ const ID = /^[A-Za-z0-9-]{1,100}$/;
  * cannot make a write or a read land elsewhere.
  */
 export class FileSecretStore implements WebhookSecretStore {
+  /** Read once per endpoint: every delivery signs, and this store is the only writer of its files. */
+  readonly #cache = new Map<string, StoredSecret[]>();
+
   constructor(private readonly dir: string) {}
 
   read(endpointId: string): StoredSecret[] {
+    const cached = this.#cache.get(endpointId);
+    if (cached !== undefined) return cached;
+    const secrets = this.#readFile(endpointId);
+    if (secrets.length > 0) this.#cache.set(endpointId, secrets);
+    return secrets;
+  }
+
+  #readFile(endpointId: string): StoredSecret[] {
     const file = this.#file(endpointId);
     if (!existsSync(file)) return [];
     const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -52,9 +63,11 @@ export class FileSecretStore implements WebhookSecretStore {
       closeSync(fd);
     }
     renameSync(tmp, file);
+    this.#cache.set(endpointId, [...secrets]);
   }
 
   remove(endpointId: string): void {
+    this.#cache.delete(endpointId);
     rmSync(this.#file(endpointId), { force: true });
   }
 
