@@ -9,7 +9,7 @@ import { ResourceRegistry } from './batch-registry';
 import { BatchService } from './batch-service';
 import { registerBuiltinJobs } from './builtin-jobs';
 import { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
-import type { RedisEpoch } from '../fleet';
+import type { FleetSeal, RedisEpoch } from '../fleet';
 import type { JobQueue } from './job-types';
 import { recordResource } from './record-resource';
 import { SqliteJobQueue } from './sqlite-job-queue';
@@ -23,6 +23,8 @@ export interface BatchCapabilityDeps {
   readonly redis?: Redis | null;
   /** This node's id: names its per-node queues and its published results. */
   readonly nodeId?: string;
+  /** Seals the jobs, cancels and results the distributed queue shares; required with `redis`. */
+  readonly seal?: FleetSeal | null;
   /** Tells the distributed queue when Redis came back empty. */
   readonly epoch?: RedisEpoch | null;
   /** Options of the distributed queue (tests shorten its intervals). */
@@ -45,11 +47,16 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
   const queue: JobQueue =
     deps.redis === undefined || deps.redis === null
       ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus)
-      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, {
+      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, sealOf(deps), {
           ...deps.bullmq,
           ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
           epoch: deps.epoch ?? null,
         });
   registerBuiltinJobs(queue, engine);
   return { registry, engine, queue, services: [new BatchService(engine, deps.logger), queue] };
+}
+
+function sealOf(deps: BatchCapabilityDeps): FleetSeal {
+  if (deps.seal === undefined || deps.seal === null) throw new Error('A job queue on Redis needs the fleet seal');
+  return deps.seal;
 }

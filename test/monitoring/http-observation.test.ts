@@ -13,6 +13,7 @@ const request = (durationMs: number, statusCode = 200, route = '/api/v2/things')
   statusCode,
   durationMs,
   keyId: null,
+  tier: null,
   bytesIn: 0,
   bytesOut: 0,
 });
