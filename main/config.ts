@@ -79,6 +79,26 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    webhooks: Type.Optional(
+      Type.Object(
+        {
+          allowCidrs: Type.Optional(
+            Type.Array(Type.String({ minLength: 3, maxLength: 50, pattern: '^[0-9A-Fa-f:.]+/\\d{1,3}$' }), {
+              maxItems: 256,
+              description: 'CIDRs webhooks may be sent to beyond loopback and the private LAN ranges (never link-local)',
+            }),
+          ),
+          retryWindowHours: Type.Optional(
+            Type.Number({
+              minimum: 0.01,
+              maximum: 720,
+              description: 'How long a failing delivery is retried before its endpoint is turned off (default 24)',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

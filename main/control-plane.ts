@@ -344,7 +344,11 @@ export class ControlPlane {
         logger: this.logger.child({ component: 'webhooks' }),
         ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
         audit: (record) => audit.append(record),
-        options: this.options.webhooks,
+        options: {
+          ...(config.webhooks?.allowCidrs !== undefined ? { allowCidrs: config.webhooks.allowCidrs } : {}),
+          ...(config.webhooks?.retryWindowHours !== undefined ? { retryWindowMs: config.webhooks.retryWindowHours * 3_600_000 } : {}),
+          ...this.options.webhooks,
+        },
       });
       await this.#startService(webhooks);
       const tiers = new TierStore(db);
