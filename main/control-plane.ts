@@ -43,7 +43,7 @@ import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
 import { BackupService, CatalogueShare, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
-import { RateLimits, TierStore, installRateLimit, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
+import { RateLimits, TierStore, installRateLimit, rateLimitTables, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
 import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 
@@ -352,6 +352,12 @@ export class ControlPlane {
       });
       await this.#startService(webhooks);
       const tiers = new TierStore(db);
+      const tierTables = rateLimitTables(
+        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
+        tiers,
+      );
+      await this.#startService(tierTables.tiers);
+      await this.#startService(tierTables.keyTiers);
       const rateLimits = new RateLimits(redis?.client ?? null);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
