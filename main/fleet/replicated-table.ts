@@ -4,7 +4,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
-import { Subscriber } from '../redis/subscriber';
+import { Subscriber } from '../redis';
 import type { Service, ServiceState } from '../service';
 import { HybridClock, VERSION_PATTERN } from './hybrid-clock';
 import type { FleetSeal } from './seal';
