@@ -8,7 +8,7 @@ import { backupRoots, type LoadedConfig } from './config';
 import { EventBus } from './events';
 import { FleetSeal, fleetMigrations, loadNodeId } from './fleet';
 import { fleetTables } from './fleet-tables';
-import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
+import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
@@ -109,6 +109,8 @@ export class ControlPlane {
   adminKeyFile: string | null = null;
   /** This node's stable name in the fleet (kept in `<dataDir>/node.id`); set by `start()`. */
   nodeId = '';
+  /** The certificate the server presents, once started with TLS. */
+  tls: TlsMaterial | null = null;
   #running: RunningPlane | null = null;
   /** Every service this start built, in start order, for status; `#started` holds those that started. */
   #services: Service[] = [];
@@ -134,7 +136,7 @@ export class ControlPlane {
   /** The URL of the console and API, once started. */
   get url(): string {
     const { host, port } = this.running.http.address;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return `${this.running.http.scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
   async start(): Promise<void> {
@@ -143,6 +145,8 @@ export class ControlPlane {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     try {
       await this.#startService(this.store);
+      // What a migration deleted (a secret an earlier version kept) must leave the main file too, not linger until a checkpoint.
+      this.store.db.pragma('wal_checkpoint(TRUNCATE)');
       hardenDataDir(config.dataDir, this.logger);
       this.nodeId = this.options.realtime?.node ?? loadNodeId(config.dataDir);
       const nodeId = this.nodeId;
@@ -295,8 +299,20 @@ export class ControlPlane {
       routes.push(...cacheRoutes(cache, audit));
       routes.push(...batchRoutes(dispatcher));
       routes.push(...discoveryRoutes(dispatcher, discovery.registry));
+      this.tls = await loadTls(tlsMode(config), config.dataDir, { bindHost: config.host, publicNames: config.publicNames ?? [] });
+      if (this.tls !== null) {
+        const { fingerprint256, certFile, selfSigned, validTo } = this.tls;
+        this.logger.info(
+          { fingerprint256, certFile, selfSigned, validTo },
+          'TLS on: HTTPS and WSS; compare or pin the SHA-256 fingerprint',
+        );
+      } else if (config.lanAccess) {
+        this.logger.warn('LAN access over plain HTTP (--insecure-lan): API keys and session tokens cross the network in clear text');
+      }
       const http = new HttpServer({
         host: config.host,
+        publicNames: config.publicNames ?? [],
+        tls: this.tls,
         port: config.port,
         version: pilothouseVersion,
         consoleDir: config.consoleDir ?? defaultConsoleDir(),
@@ -419,6 +435,7 @@ export class ControlPlane {
         connected: redis?.connected ?? false,
         status: redis === null ? 'not configured' : redis.client.status,
       },
+      tls: { enabled: this.tls !== null, selfSigned: this.tls?.selfSigned ?? false, fingerprint256: this.tls?.fingerprint256 ?? null },
     };
   }
 
