@@ -2,11 +2,18 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { PhError } from '../contract/errors';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
+import {
+  batchHandlers,
+  batchMigrations,
+  batchRoutes,
+  createBatchCapability,
+  type BatchCapability,
+  type BullmqJobQueueOptions,
+} from './batch';
 import { systemClock, type Clock } from './clock';
 import { backupRoots, type LoadedConfig } from './config';
 import { EventBus } from './events';
-import { FleetSeal, fleetMigrations, loadNodeId } from './fleet';
+import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
 import { fleetTables } from './fleet-tables';
 import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
@@ -35,7 +42,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
-import { BackupService, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
+import { BackupService, CatalogueShare, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
 import { RateLimits, TierStore, installRateLimit, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
 import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
@@ -49,8 +56,15 @@ export interface ControlPlaneOptions {
   /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
   readonly realtime?: Partial<HubOptions> & { node?: string };
   readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
-  /** How often fleet-wide tables check that Redis still holds the fleet's copy (default 5 s). */
-  readonly fleet?: { readonly checkIntervalMs?: number };
+  /**
+   * Fleet settings tests shorten: how often fleet-wide tables check that Redis still holds the fleet's
+   * copy (default 5 s), how often the Redis epoch is checked, the job queue's intervals.
+   */
+  readonly fleet?: {
+    readonly checkIntervalMs?: number;
+    readonly epoch?: Pick<RedisEpochOptions, 'checkMs'>;
+    readonly jobs?: BullmqJobQueueOptions;
+  };
   /** Failed-authentication limits (tests shorten them); defaults: 10 a minute, then 1, 2, 4... minutes. */
   readonly authThrottle?: Partial<AuthThrottleOptions>;
   /** How often the audit chain head is written out of the database (default 5 s). */
@@ -59,8 +73,8 @@ export interface ControlPlaneOptions {
   readonly webhooks?: Partial<WebhookOptions>;
 }
 
-/** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [
+/** Every capability's migrations, in the order their scopes were introduced (also what `admin-key --reset` opens the store with). */
+export const migrations: readonly Migration[] = [
   ...securityMigrations,
   ...monitoringMigrations,
   ...discoveryMigrations,
@@ -83,6 +97,8 @@ export interface RunningPlane {
   readonly sessions: SessionTokens;
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
+  /** With Redis: notices a Redis that came back empty, and whether it persists. */
+  readonly epoch: RedisEpoch | null;
   readonly metrics: Metrics;
   readonly monitoring: Monitoring;
   readonly realtime: RealtimeHub;
@@ -185,6 +201,25 @@ export class ControlPlane {
               logger: this.logger.child({ component: 'fleet' }),
             });
       if (redis !== null) await this.#startService(redis);
+      const epoch =
+        redis === null
+          ? null
+          : new RedisEpoch(redis.client, config.dataDir, this.clock, this.logger.child({ component: 'fleet' }), {
+              ...this.options.fleet?.epoch,
+              requireDurable: config.requireDurableRedis ?? false,
+            });
+      if (epoch !== null) {
+        await this.#startService(epoch);
+        const durability = epoch.durability;
+        if (durability !== null && durability.durable !== true)
+          bus.publish('fleet.redis', {
+            kind: 'not-durable',
+            code: 'PH_REDIS_NOT_DURABLE',
+            message: durability.detail,
+            node: nodeId,
+            at: new Date(this.clock.now()).toISOString(),
+          });
+      }
       const authenticator = new Authenticator(keys, sessions, throttle);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
       const realtime = new RealtimeHub({
@@ -221,7 +256,17 @@ export class ControlPlane {
       });
       registerCacheMetrics(metrics.registry, cache);
       await this.#startService(cache);
-      const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus, redis: redis?.client ?? null, seal });
+      const batch = createBatchCapability({
+        db,
+        clock: this.clock,
+        logger: this.logger,
+        bus,
+        redis: redis?.client ?? null,
+        nodeId,
+        epoch,
+        seal,
+        ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
+      });
       for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({
         db,
@@ -241,7 +286,15 @@ export class ControlPlane {
       });
       await this.#startService(discovery.service);
       const tables = fleetTables(
-        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
+        {
+          db,
+          clock: this.clock,
+          nodeId,
+          redis: redis?.client ?? null,
+          seal,
+          logger: this.logger,
+          checkIntervalMs: this.options.fleet?.checkIntervalMs,
+        },
         monitoring,
         discovery,
       );
@@ -259,9 +312,29 @@ export class ControlPlane {
         audit: (record) => audit.append(record),
       });
       await this.#startService(backup);
+      const catalogueShare =
+        redis === null || seal === null
+          ? null
+          : new CatalogueShare(redis.client, nodeId, backup, this.logger.child({ component: 'backup-share' }), seal);
+      if (catalogueShare !== null) {
+        backup.catalogue.onChange(() => catalogueShare.changed());
+        catalogueShare.changed();
+      }
       // The job types other capabilities lend the engine (batch.apply is the engine's own).
       registerCacheJobs(batch.queue, cache);
-      registerBackupJobs(batch.queue, backup);
+      registerBackupJobs(batch.queue, backup, catalogueShare);
+      // Registered last, so the queue has re-enqueued its jobs before this says the node recovered.
+      epoch?.onEmptied(async (e) => {
+        const instances = (await discovery.sync?.republish()) ?? 0;
+        if (catalogueShare !== null) await catalogueShare.publish();
+        bus.publish('fleet.redis', {
+          kind: 'emptied',
+          code: null,
+          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue, batch reports and job results, and re-enqueued the jobs it had queued`,
+          node: nodeId,
+          at: new Date(e.at).toISOString(),
+        });
+      });
       const webhooks = new WebhookService({
         db,
         dataDir: config.dataDir,
@@ -271,7 +344,11 @@ export class ControlPlane {
         logger: this.logger.child({ component: 'webhooks' }),
         ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
         audit: (record) => audit.append(record),
-        options: this.options.webhooks,
+        options: {
+          ...(config.webhooks?.allowCidrs !== undefined ? { allowCidrs: config.webhooks.allowCidrs } : {}),
+          ...(config.webhooks?.retryWindowHours !== undefined ? { retryWindowMs: config.webhooks.retryWindowHours * 3_600_000 } : {}),
+          ...this.options.webhooks,
+        },
       });
       await this.#startService(webhooks);
       const tiers = new TierStore(db);
@@ -280,7 +357,7 @@ export class ControlPlane {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now() }),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
-        ...backupHandlers(backup),
+        ...backupHandlers(backup, catalogueShare),
         ...realtimeHandlers(realtime),
         ...cacheHandlers(cache),
         ...batchHandlers(batch),
@@ -314,6 +391,7 @@ export class ControlPlane {
         publicNames: config.publicNames ?? [],
         tls: this.tls,
         port: config.port,
+        bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
         version: pilothouseVersion,
         consoleDir: config.consoleDir ?? defaultConsoleDir(),
         logger: this.logger,
@@ -361,6 +439,7 @@ export class ControlPlane {
         sessions,
         http,
         redis,
+        epoch,
         metrics,
         monitoring,
         discovery,
@@ -378,6 +457,7 @@ export class ControlPlane {
       await this.#startService(http);
       if (config.lanAccess) await this.#startService(discovery.lan);
 
+      await epoch?.watch();
       if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
       this.#publisher = new StatusPublisher(bus, () => this.status());
       this.#publisher.start();
@@ -397,8 +477,12 @@ export class ControlPlane {
   async #stopAll(): Promise<void> {
     const deadline = this.clock.now() + this.loaded.config.shutdownDeadlineMs;
     this.#publisher?.stop();
-    for (const service of [...this.#started].reverse()) {
-      const left = Math.max(0, deadline - this.clock.now());
+    const order = [...this.#started].reverse();
+    for (const [index, service] of order.entries()) {
+      // Each service gets its share of what is left, so one slow stop cannot leave the rest 0 ms; the
+      // HTTP server, first to stop and draining requests that wait on the others, may take half.
+      const remaining = Math.max(0, deadline - this.clock.now());
+      const left = service instanceof HttpServer ? remaining / 2 : remaining / (order.length - index);
       let timer: NodeJS.Timeout | undefined;
       const overran = await Promise.race([
         service.stop().then(

@@ -69,3 +69,12 @@ export const systemOperations = {
     mutating: false,
   }),
 } as const;
+
+/** What a node says about the fleet's Redis: it came back empty, or it does not persist writes. */
+export const FleetRedisEventSchema = Type.Object({
+  kind: Type.Union([Type.Literal('emptied'), Type.Literal('not-durable')]),
+  code: Type.Union([Type.String(), Type.Null()]),
+  message: Type.String(),
+  node: Type.String(),
+  at: Type.String(),
+});

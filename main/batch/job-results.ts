@@ -60,7 +60,7 @@ export class JobResults {
     const redisKey = key(this.prefix, id);
     const text = await this.redis.get(redisKey).catch(() => null);
     const shared = text === null ? null : this.seal.openJson(RESULT, redisKey, text, StoredResultSchema, false);
-    if (shared !== null && shared.value.id === id) return shared.value;
+    if (shared !== null && shared.value.node === shared.node && shared.value.id === id) return shared.value;
     const row = this.db.prepare('SELECT type, result, finished_at FROM job_results WHERE id = ?').get(id) as
       { type: string; result: string | null; finished_at: number } | undefined;
     if (row === undefined) return null;

@@ -99,6 +99,22 @@ describe('config', () => {
     expect(() => loadConfig({ argv, env: {}, defaults: base })).toThrowError(expect.objectContaining({ code: 'PH_CONFIG_INVALID', field }));
   });
 
+  it('requires a durable Redis from the config file, PILOTHOUSE_REQUIRE_DURABLE_REDIS or --require-durable-redis', () => {
+    expect(loadConfig({ argv: [], env: {}, defaults: base }).config.requireDurableRedis).toBeUndefined();
+    expect(loadConfig({ argv: [], env: { PILOTHOUSE_REQUIRE_DURABLE_REDIS: 'true' }, defaults: base }).config.requireDurableRedis).toBe(
+      true,
+    );
+    expect(loadConfig({ argv: ['--require-durable-redis'], env: {}, defaults: base }).config.requireDurableRedis).toBe(true);
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = join(dir.path, 'pilothouse.json');
+    writeFileSync(file, JSON.stringify({ requireDurableRedis: true }));
+    expect(loadConfig({ argv: ['--config', file], env: {}, defaults: base }).config.requireDurableRedis).toBe(true);
+    expect(() => loadConfig({ argv: [], env: { PILOTHOUSE_REQUIRE_DURABLE_REDIS: 'maybe' }, defaults: base })).toThrow(
+      /requireDurableRedis/,
+    );
+  });
+
   it('refuses a LAN address unless LAN access is turned on', () => {
     expect(() => loadConfig({ argv: ['--host', '0.0.0.0'], env: {}, defaults: base })).toThrowError(/LAN access/);
     expect(loadConfig({ argv: ['--host', '0.0.0.0', '--lan'], env: {}, defaults: base }).config.host).toBe('0.0.0.0');
