@@ -53,6 +53,8 @@ export class AuditLog {
   #keyedFrom = 1;
   #written: AuditHead | null = null;
   #truncatedFrom: number | null = null;
+  /** The head file as it was when the log was opened. */
+  readonly #headAtOpen: AuditHead | 'missing' | 'invalid';
 
   constructor(
     private readonly db: Database,
@@ -62,6 +64,12 @@ export class AuditLog {
     this.#key = options.key;
     this.#head = options.headPath === null ? null : new AuditHeadFile(options.headPath, options.key);
     this.#last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    // Read now, so a head written by any caller keeps where keyed rows begin and checks the tail first.
+    this.#headAtOpen = this.#head?.read() ?? 'missing';
+    if (typeof this.#headAtOpen === 'object') {
+      this.#keyedFrom = this.#headAtOpen.keyedFrom;
+      this.#written = this.#headAtOpen;
+    }
   }
 
   /**
@@ -72,14 +80,10 @@ export class AuditLog {
   checkAtStart(firstKey: boolean): AuditStartReport {
     const restoredTriggers = ensureAuditTriggers(this.db);
     let headLost: AuditStartReport['headLost'] = null;
-    const head = this.#head?.read() ?? 'missing';
-    if (typeof head === 'object') {
-      this.#keyedFrom = head.keyedFrom;
-      this.#written = head;
-    } else if (firstKey) {
-      this.#keyedFrom = (this.#last.get()?.seq ?? 0) + 1;
-    } else if (this.#head !== null) {
-      headLost = head;
+    const head = this.#headAtOpen;
+    if (typeof head !== 'object') {
+      if (firstKey) this.#keyedFrom = (this.#last.get()?.seq ?? 0) + 1;
+      else if (this.#head !== null) headLost = head;
     }
     // Before anything is appended, or the first new row would take the place of the first one cut.
     this.#checkTail();
