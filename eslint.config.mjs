@@ -2,6 +2,52 @@ import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of main/, lowest first (docs/architecture.md draws them). A folder may import a folder
+ * of a lower layer, through its index.ts only; never one of its own layer or above. Imports thus go
+ * one way, so no two folders can form a cycle. The root files (control-plane, headless, index)
+ * sit above every layer; the base files (clock, config, logger, service, version) below them all.
+ */
+const layers = [
+  ['core'],
+  ['events', 'store', 'redis', 'fleet'],
+  ['ops', 'security'],
+  ['http', 'monitoring', 'batch'],
+  ['cache', 'backup', 'discovery', 'realtime', 'system'],
+  ['desktop'],
+];
+const rootFiles = ['control-plane', 'headless', 'index'];
+const DEEP_IMPORT = 'Import another folder of main/ through its index (../<folder>), never a file inside it.';
+
+/** One config block a folder: no deep imports, no imports up or across the layers, none of the root files. */
+function layerRules() {
+  return layers.flatMap((layer, level) =>
+    layer.map((folder) => {
+      const notBelow = layers
+        .slice(level)
+        .flat()
+        .filter((other) => other !== folder);
+      return {
+        files: [`main/${folder}/**/*.ts`],
+        rules: {
+          'no-restricted-imports': [
+            'error',
+            {
+              patterns: [
+                { regex: '^\\.\\./(?!\\.\\./)[^/]+/', message: DEEP_IMPORT },
+                {
+                  regex: `^\\.\\./(${[...notBelow, ...rootFiles].join('|')})(/|$)`,
+                  message: `main/${folder} may import only folders of a lower layer (${layers.slice(0, level).flat().join(', ') || 'none'}); imports go down the layers so folders cannot form a cycle.`,
+                },
+              ],
+            },
+          ],
+        },
+      };
+    }),
+  );
+}
+
 export default tseslint.config(
   { ignores: ['out/**', 'node_modules/**', 'coverage/**', 'test/e2e/screenshots/**'] },
   js.configs.recommended,
@@ -47,6 +93,22 @@ export default tseslint.config(
             },
           ],
         },
+      ],
+    },
+  },
+  ...layerRules(),
+  {
+    // The composition root builds capabilities from their indexes, like everyone else.
+    files: rootFiles.map((file) => `main/${file}.ts`),
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\./[^/]+/', message: DEEP_IMPORT }] }] },
+  },
+  {
+    // The base files under every layer import nothing from main/.
+    files: ['main/{clock,config,logger,service,version}.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\./', message: 'The base files of main/ import nothing from main/ (they sit under every layer).' }] },
       ],
     },
   },

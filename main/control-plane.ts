@@ -1,16 +1,19 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BackupService, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
 import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
+import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 import { systemClock, type Clock } from './clock';
 import type { LoadedConfig } from './config';
+import type { OperationHandlers, VersionedRoute } from './core';
+import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { EventBus } from './events';
 import { loadNodeId } from './fleet';
-import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
+import { HttpServer, type ReadinessReport } from './http';
 import { createLogger, type Logger } from './logger';
-import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
-import { OperationDispatcher, type OperationHandlers } from './ops';
+import { OperationDispatcher } from './ops';
 import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
 import { RedisConnection } from './redis';
 import { ApiKeyStore, AuditLog, Authenticator, SessionTokens, bootstrapAdminKey, securityHandlers, securityMigrations } from './security';
@@ -18,8 +21,6 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
-import { BackupService, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
-import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 
 export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';

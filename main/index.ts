@@ -2,10 +2,7 @@ import { join } from 'node:path';
 import { Notification, app, ipcMain, type BrowserWindow } from 'electron';
 import { loadConfig, defaultConfig } from './config';
 import { ControlPlane } from './control-plane';
-import { registerIpcBridge } from './desktop/ipc-bridge';
-import { createMainWindow } from './desktop/main-window';
-import { createTray } from './desktop/tray';
-import { isTrustedConsoleUrl } from './desktop/trusted-url';
+import { createMainWindow, createTray, isTrustedConsoleUrl, registerIpcBridge } from './desktop';
 import { notifyAlerts } from './monitoring';
 
 /**

@@ -1,5 +1,5 @@
 import { PhError } from '../../contract/errors';
-import type { JobContext, JobQueue } from '../batch/job-types';
+import type { JobContext, JobQueue } from '../batch';
 import type { BackupService, Report } from './backup-service';
 
 /**

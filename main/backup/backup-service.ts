@@ -5,20 +5,20 @@ import { Cron } from 'croner';
 import type { Database } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
+import type { AuditRecord } from '../core';
 import type { EventBus } from '../events';
 import type { Logger } from '../logger';
-import type { AuditRecord } from '../security/audit-log';
 import type { Service, ServiceState } from '../service';
 import { captureImage, probeSource, sourceError } from './capture';
 import { BackupCatalogue, type SourceRecord } from './catalogue';
 import type { ManifestHeader } from './manifest';
 import { PageRepository } from './page-repository';
 import { PageWorkers } from './page-workers';
+import { pruneRepository } from './prune';
 import { reassemble } from './reassembler';
 import { RepoLock } from './repo-lock';
-import { pruneRepository } from './prune';
-import { parseDuration } from './retention';
 import { restoreFile } from './restorer';
+import { parseDuration } from './retention';
 import { removeImage, storeImage } from './snapshotter';
 import type {
   BackupProgress,

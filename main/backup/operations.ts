@@ -1,4 +1,4 @@
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { HandlersFor } from '../core';
 import type { BackupService } from './backup-service';
 
 export type BackupOperationName =

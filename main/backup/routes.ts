@@ -1,8 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { VersionedRoute } from '../http/versioned-routes';
-import type { OperationDispatcher } from '../ops/operation-dispatcher';
-import type { Caller } from '../security/caller';
+import type { Caller, VersionedRoute } from '../core';
+import type { OperationDispatcher } from '../ops';
 import type { BackupService } from './backup-service';
 
 type Params = Record<string, string>;

@@ -4,10 +4,10 @@ import { FlowProducer, Queue, UnrecoverableError, Worker, type FlowJob, type Job
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
+import type { EventBus } from '../events';
 import type { Logger } from '../logger';
+import { Subscriber } from '../redis';
 import type { ServiceState } from '../service';
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, emptyCounts } from './sqlite-job-store';
 import { clampProgress, runOnce } from './job-effects';
 import { validateJobSpec } from './job-spec';
 import {
@@ -28,8 +28,8 @@ import {
   type JobTypeOptions,
   type QueueCounts,
 } from './job-types';
+import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, emptyCounts } from './sqlite-job-store';
 import { ThroughputMeter } from './throughput';
-import { Subscriber } from '../redis/subscriber';
 
 export interface BullmqJobQueueOptions {
   /** BullMQ's lock: a job whose worker stops renewing it is stalled after this. Default 5 s. */

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
+import type { EventBus } from '../events';
 import type { Logger } from '../logger';
 import type { Service } from '../service';
 import { BatchEngine } from './batch-engine';

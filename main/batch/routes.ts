@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { VersionedRoute } from '../http/versioned-routes';
-import type { OperationDispatcher } from '../ops/operation-dispatcher';
-import type { Caller } from '../security/caller';
+import type { Caller, VersionedRoute } from '../core';
+import type { OperationDispatcher } from '../ops';
 
 /**
  * `/api/v1/batches` and `/api/v1/jobs` (and v2): thin REST over the same operations, so input

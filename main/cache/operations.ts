@@ -1,5 +1,5 @@
 import { PhError } from '../../contract/errors';
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { HandlersFor } from '../core';
 import type { TieredCache } from './tiered-cache';
 
 const PREVIEW_CHARS = 2000;

@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PhError } from '../../contract/errors';
-import type { VersionedRoute } from '../http/versioned-routes';
-import type { AuditLog } from '../security/audit-log';
-import type { Caller } from '../security/caller';
+import type { Caller, VersionedRoute } from '../core';
+import type { AuditLog } from '../security';
 import type { TieredCache } from './tiered-cache';
 
 interface Params {

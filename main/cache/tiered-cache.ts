@@ -4,11 +4,12 @@ import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from '../../contract/ops/cache';
 import { systemClock, type Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
+import type { EventBus } from '../events';
 import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 import { CacheNamespace, type CacheCore, type Loader } from './cache-namespace';
 import { HotKeys, hitRatio, recommendations, type Counters } from './cache-stats';
+import { coarseNow } from './coarse-clock';
 import { InvalidationBus } from './invalidation-bus';
 import {
   assertNamespace,
@@ -18,7 +19,6 @@ import {
   type NamespaceOptions,
   type ResolvedCacheOptions,
 } from './options';
-import { coarseNow } from './coarse-clock';
 import { RedisLink } from './redis-link';
 import { RedisTier, type BusMessage } from './redis-tier';
 import { SqliteTier } from './sqlite-tier';

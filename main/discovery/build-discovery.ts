@@ -1,9 +1,9 @@
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
+import type { EventBus } from '../events';
 import type { Logger } from '../logger';
-import type { AuditLog } from '../security/audit-log';
+import type { AuditLog } from '../security';
 import { CheckRunners } from './check-runners';
 import { lanDefaults, type LanDiscoveryOptions } from './defaults';
 import { DiscoveryService } from './discovery-service';

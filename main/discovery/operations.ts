@@ -1,5 +1,5 @@
 import { PhError } from '../../contract/errors';
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { HandlersFor } from '../core';
 import type { GatewayStats } from './gateway-stats';
 import type { LanDiscovery } from './lan-discovery';
 import type { LoadBalancer } from './load-balancer';

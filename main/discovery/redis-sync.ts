@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
+import { Subscriber } from '../redis';
 import type { Service, ServiceState } from '../service';
 import { hash32 } from './hash-ring';
 import type { InstanceSnapshot, Replication, ServiceRegistry } from './registry';
-import { Subscriber } from '../redis/subscriber';
 
 const PREFIX = 'ph:discovery:';
 const INSTANCES = `${PREFIX}instances`;

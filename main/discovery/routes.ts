@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OperationName, OperationResult } from '../../contract/operations';
-import type { VersionedRoute } from '../http/versioned-routes';
-import type { OperationDispatcher } from '../ops/operation-dispatcher';
-import type { Caller } from '../security/caller';
+import type { Caller, VersionedRoute } from '../core';
+import type { OperationDispatcher } from '../ops';
 
 /**
  * REST routes for LAN programs, under /api/v1 and /api/v2. Each one hands its input to the

@@ -5,31 +5,19 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { apiVersions, latestApiVersion } from '../../contract/api-versions';
 import { PhError } from '../../contract/errors';
 import { operations, operationNames } from '../../contract/operations';
-import { roleAllows, type Role } from '../../contract/roles';
-import type { EventBus } from '../events/event-bus';
+import { roleAllows } from '../../contract/roles';
+import type { Caller, MetricsEndpoint, VersionedRoute } from '../core';
+import type { EventBus } from '../events';
 import type { Logger } from '../logger';
-import type { Metrics } from '../monitoring/metrics';
-import type { OperationDispatcher } from '../ops/operation-dispatcher';
-import { Authenticator } from '../security/authenticator';
-import type { Caller } from '../security/caller';
-import type { SessionTokens } from '../security/session-tokens';
+import type { OperationDispatcher } from '../ops';
+import { Authenticator, type SessionTokens } from '../security';
 import type { Service, ServiceState } from '../service';
-import { apiVersions, deprecationHeaders, latestApiVersion, negotiateApiVersion, type ApiVersion } from './api-versions';
+import { deprecationHeaders, negotiateApiVersion } from './api-versions';
 import { httpErrorOf } from './http-errors';
-import { registerVersionedRoutes, type VersionedRoute } from './versioned-routes';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    caller: Caller | null;
-    apiVersion: ApiVersion;
-  }
-  interface FastifyContextConfig {
-    /** The least role a route needs, or `public`. Routes that say nothing need a viewer. */
-    access?: Role | 'public';
-  }
-}
+import { registerVersionedRoutes } from './versioned-routes';
 
 export interface ReadinessReport {
   ready: boolean;
@@ -44,7 +32,7 @@ export interface HttpServerDeps {
   readonly version: string;
   readonly consoleDir: string | undefined;
   readonly logger: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: MetricsEndpoint;
   readonly authenticator: Authenticator;
   readonly sessions: SessionTokens;
   readonly dispatcher: OperationDispatcher;

@@ -1,28 +1,12 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { ApiVersion } from '../../contract/api-versions';
 import { PhError } from '../../contract/errors';
-import type { Role } from '../../contract/roles';
-import type { ApiVersion } from './api-versions';
-
-type Handler = (request: FastifyRequest, reply: FastifyReply) => unknown;
-
-/**
- * A REST route served in one or more API versions. It is mounted at `/api/<version><path>` for each
- * version it has, and once at `/api<path>`, where the version comes from the `API-Version` header or
- * `?api-version=` (the latest when neither is given).
- */
-export interface VersionedRoute {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  readonly path: `/${string}`;
-  readonly access: Role;
-  readonly summary: string;
-  readonly tags?: readonly string[];
-  readonly versions: Partial<Record<ApiVersion, Handler>>;
-}
+import type { RouteHandler, VersionedRoute } from '../core';
 
 export function registerVersionedRoutes(app: FastifyInstance, routes: readonly VersionedRoute[]): void {
   for (const route of routes) {
     const schema = { summary: route.summary, tags: [...(route.tags ?? ['rest'])] };
-    for (const [version, handler] of Object.entries(route.versions) as [ApiVersion, Handler][]) {
+    for (const [version, handler] of Object.entries(route.versions) as [ApiVersion, RouteHandler][]) {
       app.route({ method: route.method, url: `/api/${version}${route.path}`, config: { access: route.access }, schema, handler });
     }
     app.route({

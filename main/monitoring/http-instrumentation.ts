@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type {} from '../http';
+// Brings in the request fields the HTTP layer adds (`request.caller`).
+import type {} from '../core';
 
 export interface HttpObservation {
   method: string;

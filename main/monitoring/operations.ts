@@ -1,6 +1,5 @@
 import { PhError } from '../../contract/errors';
-import type { HandlersFor } from '../ops';
-import type { VersionedRoute } from '../http';
+import type { HandlersFor, VersionedRoute } from '../core';
 import type { Monitoring } from './monitoring-service';
 import { usageToCsv, type UsageGroup } from './usage-recorder';
 

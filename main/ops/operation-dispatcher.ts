@@ -1,23 +1,9 @@
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { PhError } from '../../contract/errors';
-import { isOperationName, operations, type OperationInput, type OperationName, type OperationResult } from '../../contract/operations';
+import { isOperationName, operations, type OperationName } from '../../contract/operations';
 import { roleAllows } from '../../contract/roles';
-import type { AuditLog } from '../security/audit-log';
-import type { Caller } from '../security/caller';
-
-export type OperationHandler<N extends OperationName> = (
-  input: OperationInput<N>,
-  caller: Caller,
-) => OperationResult<N> | Promise<OperationResult<N>>;
-
-/** A capability's share of the handlers; the composition root joins them into `OperationHandlers`. */
-export type HandlersFor<K extends OperationName> = { [N in K]: OperationHandler<N> };
-export type OperationHandlers = HandlersFor<OperationName>;
-
-export interface OperationObserver {
-  (event: { name: OperationName; durationMs: number; ok: boolean; code?: string }): void;
-}
+import type { AuditTrail, Caller, OperationHandlers, OperationObserver } from '../core';
 
 /**
  * The one path every console operation takes, whatever the transport: look up, authorize, validate
@@ -28,7 +14,7 @@ export class OperationDispatcher {
 
   constructor(
     private readonly handlers: OperationHandlers,
-    private readonly audit: AuditLog,
+    private readonly audit: AuditTrail,
     private readonly observe: OperationObserver = () => undefined,
   ) {}
 

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import type { Caller } from '../security/caller';
+import type { Caller } from '../core';
 import { closeCodes, type Lane } from './client/frames';
 import type { Corkable, CorkedWrites } from './corked-writes';
 import { TokenBucket } from './token-bucket';

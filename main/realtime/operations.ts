@@ -1,4 +1,4 @@
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { HandlersFor } from '../core';
 import type { RealtimeHub } from './realtime-hub';
 
 export function realtimeHandlers(

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
-import type { Lane, PresenceMember, Position } from './client/frames';
+import { Subscriber } from '../redis';
 import type { Backplane, BackplaneStats, Envelope, HistoryRead, RoomDraft } from './backplane';
+import type { Lane, PresenceMember, Position } from './client/frames';
 import { newEpoch } from './local-backplane';
 import {
   presenceJoinScript,
@@ -11,7 +12,6 @@ import {
   publishScript,
   readScript,
 } from './redis-scripts';
-import { Subscriber } from '../redis/subscriber';
 
 const PREFIX = 'ph:rt:';
 /** `{room}` is a hash tag: a room's keys share one Cluster slot, so the Lua scripts may touch them together. */

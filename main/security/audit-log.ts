@@ -3,16 +3,9 @@ import type { Database } from 'better-sqlite3';
 import type { Static } from '@sinclair/typebox';
 import type { AuditEntrySchema } from '../../contract/ops/security';
 import type { Clock } from '../clock';
+import type { AuditRecord } from '../core';
 
 export type AuditEntry = Static<typeof AuditEntrySchema>;
-
-export interface AuditRecord {
-  readonly actor: string;
-  readonly action: string;
-  readonly target?: string | null;
-  readonly outcome: 'ok' | 'error';
-  readonly detail?: string | null;
-}
 
 interface AuditRow {
   seq: number;

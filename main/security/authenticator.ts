@@ -1,5 +1,5 @@
+import type { Caller } from '../core';
 import type { ApiKeyStore } from './api-keys';
-import type { Caller } from './caller';
 import type { SessionTokens } from './session-tokens';
 
 /** Resolves a bearer credential (an API key or a session token) to a caller, or null. */

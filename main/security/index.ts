@@ -1,8 +1,7 @@
-export { ApiKeyStore, type ApiKey } from './api-keys';
-export { AuditLog, type AuditEntry, type AuditRecord } from './audit-log';
+export { ApiKeyStore } from './api-keys';
+export { AuditLog } from './audit-log';
 export { Authenticator } from './authenticator';
-export { ADMIN_KEY_FILE, bootstrapAdminKey } from './bootstrap-admin-key';
-export { callerHasScope, desktopCaller, systemCaller, type Caller } from './caller';
+export { bootstrapAdminKey } from './bootstrap-admin-key';
 export { securityMigrations } from './migrations';
 export { securityHandlers } from './operations';
 export { SessionTokens, SESSION_TTL_SECONDS } from './session-tokens';

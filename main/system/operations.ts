@@ -1,7 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { SystemStatusSchema } from '../../contract/ops/system';
 import type { LoadedConfig } from '../config';
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { HandlersFor } from '../core';
 
 export type SystemStatus = Static<typeof SystemStatusSchema>;
 

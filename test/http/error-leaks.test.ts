@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import type { OperationHandlers } from '../../main/core';
 import { EventBus } from '../../main/events';
 import { HttpServer } from '../../main/http';
 import { createLogger } from '../../main/logger';
 import { Metrics } from '../../main/monitoring';
-import { OperationDispatcher, type OperationHandlers } from '../../main/ops';
+import { OperationDispatcher } from '../../main/ops';
 import { ApiKeyStore, AuditLog, Authenticator, SessionTokens, securityHandlers, securityMigrations } from '../../main/security';
 import { openStore, type Database } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';

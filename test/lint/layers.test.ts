@@ -1,0 +1,44 @@
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+/** Lints `code` as if it were the file at `filePath`, with the project's own config; answers the import rule's messages. */
+async function importErrors(filePath: string, code: string): Promise<string[]> {
+  const eslint = new ESLint({ cwd: process.cwd() });
+  const [result] = await eslint.lintText(code, { filePath });
+  return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+describe('the layers of main/, as lint enforces them', () => {
+  it('refuses a deep import into another folder', async () => {
+    const errors = await importErrors(
+      'main/cache/example.ts',
+      "import type { Migration } from '../store/migration';\nexport type M = Migration;\n",
+    );
+    expect(errors).toEqual([expect.stringContaining('through its index')]);
+  });
+
+  it('refuses an import up the layers, the edge a folder cycle would need', async () => {
+    const errors = await importErrors('main/ops/example.ts', "import type { AuditLog } from '../security';\nexport type A = AuditLog;\n");
+    expect(errors).toEqual([
+      expect.stringContaining('main/ops may import only folders of a lower layer (core, events, store, redis, fleet)'),
+    ]);
+  });
+
+  it('refuses an import across one layer, so two folders of a layer cannot depend on each other', async () => {
+    const errors = await importErrors('main/http/example.ts', "import { Metrics } from '../monitoring';\nexport const m = Metrics;\n");
+    expect(errors).toEqual([expect.stringContaining('main/http may import only folders of a lower layer')]);
+  });
+
+  it('refuses a deep import from the composition root', async () => {
+    const errors = await importErrors('main/index.ts', "export { registerIpcBridge } from './desktop/ipc-bridge';\n");
+    expect(errors).toEqual([expect.stringContaining('through its index')]);
+  });
+
+  it('accepts an import down the layers through the index', async () => {
+    const errors = await importErrors(
+      'main/cache/example.ts',
+      "import type { Migration } from '../store';\nimport type { Caller } from '../core';\nexport type M = [Migration, Caller];\n",
+    );
+    expect(errors).toEqual([]);
+  });
+});
