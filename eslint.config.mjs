@@ -17,6 +17,27 @@ const layers = [
   ['desktop'],
 ];
 const rootFiles = ['control-plane', 'headless', 'index'];
+
+const noConsoleLog = {
+  selector: 'CallExpression[callee.object.name="console"][callee.property.name="log"]',
+  message: 'Log with the logger (pino); print to stdout/stderr explicitly in CLIs.',
+};
+const ONE_DOOR =
+  'A REST route is a row of contract/routes.ts onto an operation, mounted by main/http/rest-routes.ts through the dispatcher; do not register routes by hand.';
+/** Route registrations on a Fastify instance: `x.get('/path', ...)` and the like, and `x.route({...})`. */
+const handMadeRoutes = [
+  {
+    selector:
+      "CallExpression[callee.property.name=/^(get|post|put|patch|delete|head|options|all)$/][arguments.0.type='Literal'][arguments.0.value=/^\\//]",
+    message: ONE_DOOR,
+  },
+  {
+    selector:
+      "CallExpression[callee.property.name=/^(get|post|put|patch|delete|head|options|all)$/][arguments.0.type='TemplateLiteral'][arguments.0.quasis.0.value.raw=/^\\//]",
+    message: ONE_DOOR,
+  },
+  { selector: "CallExpression[callee.property.name='route'][arguments.0.type='ObjectExpression']", message: ONE_DOOR },
+];
 const DEEP_IMPORT = 'Import another folder of main/ through its index (../<folder>), never a file inside it.';
 
 /** One config block a folder: no deep imports, no imports up or across the layers, none of the root files. */
@@ -59,13 +80,7 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
       ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: 'CallExpression[callee.object.name="console"][callee.property.name="log"]',
-          message: 'Log with the logger (pino); print to stdout/stderr explicitly in CLIs.',
-        },
-      ],
+      'no-restricted-syntax': ['error', noConsoleLog],
     },
   },
   {
@@ -98,6 +113,15 @@ export default tseslint.config(
   },
   ...layerRules(),
   {
+    // One door: no route but the contract's, mounted through the dispatcher. The exceptions: the
+    // server's own endpoints (health, readiness, metrics, session, the operations, the console),
+    // the mounter of the contract's routes, and the gateway, which forwards LAN traffic to
+    // registered services and runs no operation.
+    files: ['main/**/*.ts'],
+    ignores: ['main/http/http-server.ts', 'main/http/rest-routes.ts', 'main/discovery/gateway.ts'],
+    rules: { 'no-restricted-syntax': ['error', noConsoleLog, ...handMadeRoutes] },
+  },
+  {
     // The composition root builds capabilities from their indexes, like everyone else.
     files: rootFiles.map((file) => `main/${file}.ts`),
     rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\./[^/]+/', message: DEEP_IMPORT }] }] },
@@ -118,7 +142,13 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../*', 'node:*', 'ws', 'fs', 'path'], message: 'The hub client must stay runnable in a browser.' }] },
+        {
+          patterns: [
+            // Its frames come from the contract, which runs anywhere (types and schemas).
+            { regex: '^\\.\\./(?!\\.\\./\\.\\./contract/)', message: 'The hub client must stay runnable in a browser.' },
+            { group: ['node:*', 'ws', 'fs', 'path'], message: 'The hub client must stay runnable in a browser.' },
+          ],
+        },
       ],
     },
   },

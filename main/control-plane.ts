@@ -1,18 +1,18 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BackupService, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
-import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
-import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
+import { BackupService, backupHandlers, backupMigrations, registerBackupJobs } from './backup';
+import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability } from './batch';
+import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 import { systemClock, type Clock } from './clock';
 import type { LoadedConfig } from './config';
-import type { OperationHandlers, VersionedRoute } from './core';
-import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
+import type { OperationHandlers } from './core';
+import { buildDiscovery, discoveryMigrations, type Discovery, type DiscoveryDeps } from './discovery';
 import { EventBus } from './events';
 import { loadNodeId } from './fleet';
 import { HttpServer, type ReadinessReport } from './http';
 import { createLogger, type Logger } from './logger';
-import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
+import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher } from './ops';
 import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
 import { RedisConnection } from './redis';
@@ -196,11 +196,6 @@ export class ControlPlane {
         ...discovery.handlers,
       };
       const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
-      const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
-      routes.push(...backupRoutes(backup, () => dispatcher));
-      routes.push(...cacheRoutes(cache, audit));
-      routes.push(...batchRoutes(dispatcher));
-      routes.push(...discoveryRoutes(dispatcher, discovery.registry));
       const http = new HttpServer({
         host: config.host,
         port: config.port,
@@ -213,7 +208,6 @@ export class ControlPlane {
         dispatcher,
         bus,
         readiness: () => this.readiness(),
-        routes,
         websocket: realtime,
       });
       monitoring.instrument(http.app);
@@ -335,26 +329,4 @@ function defaultConsoleDir(): string {
     dir = dirname(dir);
   }
   return join(process.cwd(), 'out', 'renderer');
-}
-
-/** `GET /api/v1/status` (flat, deprecated) and `/api/v2/status` (the contract's shape). */
-function statusRoute(status: () => SystemStatus): VersionedRoute {
-  return {
-    method: 'GET',
-    path: '/status',
-    access: 'viewer',
-    summary: 'Version, uptime and the state of each service',
-    tags: ['system'],
-    versions: {
-      v1: () => {
-        const s = status();
-        return {
-          version: s.version,
-          uptime: Math.round(s.uptimeSeconds),
-          services: Object.fromEntries(s.services.map((x) => [x.name, x.state])),
-        };
-      },
-      v2: () => status(),
-    },
-  };
 }

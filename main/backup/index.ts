@@ -1,7 +1,6 @@
 export { BackupService, type BackupServiceOptions } from './backup-service';
 export { backupMigrations } from './migrations';
 export { backupHandlers } from './operations';
-export { backupRoutes } from './routes';
 export { PageRepository } from './page-repository';
 export { PageWorkers } from './page-workers';
 export { selectKept, parseDuration, type RetentionPolicy } from './retention';

@@ -1,4 +1,5 @@
-import type { HandlersFor } from '../core';
+import { statSync } from 'node:fs';
+import { withFile, type HandlersFor } from '../core';
 import type { BackupService } from './backup-service';
 
 export type BackupOperationName =
@@ -8,6 +9,7 @@ export type BackupOperationName =
   | 'backup.sources.remove'
   | 'backup.snapshot'
   | 'backup.snapshots.list'
+  | 'backup.export'
   | 'backup.verify'
   | 'backup.verifications.list'
   | 'backup.restore.plan'
@@ -23,6 +25,18 @@ export function backupHandlers(backup: BackupService): HandlersFor<BackupOperati
     'backup.sources.remove': (input) => ({ removed: backup.removeSource(input.id) }),
     'backup.snapshot': async (input) => ({ snapshot: await backup.snapshot(input.id, 'manual') }),
     'backup.snapshots.list': (input) => ({ snapshots: backup.listSnapshots(input.sourceId, input.limit ?? 200) }),
+    'backup.export': async (input) => {
+      const image = await backup.exportImage(input.id);
+      let bytes: number;
+      try {
+        bytes = statSync(image.path).size;
+      } catch (err) {
+        image.done();
+        throw err;
+      }
+      const file = { path: image.path, fileName: image.fileName, contentType: 'application/vnd.sqlite3', done: image.done };
+      return withFile({ fileName: image.fileName, bytes }, file);
+    },
     'backup.verify': async (input) => ({ verification: await backup.verify(input.id) }),
     'backup.verifications.list': (input) => ({ verifications: backup.listVerifications(input.snapshotId, input.limit ?? 200) }),
     'backup.restore.plan': (input) => backup.planRestore(input),

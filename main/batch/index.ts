@@ -8,7 +8,6 @@ export { SqliteJobQueue, type SqliteJobQueueOptions } from './sqlite-job-queue';
 export { backoffDelay } from './backoff';
 export * from './job-types';
 export { batchHandlers } from './operations';
-export { batchRoutes } from './routes';
 export { createBatchCapability, type BatchCapability } from './capability';
 export { BullmqJobQueue } from './bullmq-job-queue';
 export { runSaga, compensationsOf } from './saga';

@@ -3,6 +3,5 @@ export type { CacheOptions } from './options';
 export { msgpackSerializer } from './serializer';
 export { cacheMigrations } from './migrations';
 export { cacheHandlers } from './operations';
-export { cacheRoutes } from './routes';
 export { cacheSeries, registerCacheMetrics } from './cache-metrics';
 export { registerCacheJobs } from './cache-jobs';

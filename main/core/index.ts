@@ -1,6 +1,12 @@
-/** The lowest layer of main/: types every capability shares (who calls, handler shapes, routes, audit, metrics), so capabilities need not import each other for them. It imports nothing from main/ but itself. */
+/**
+ * The lowest layer of main/: what every folder shares (who calls, handler shapes, the audit trail,
+ * the metrics endpoint, files prepared for a caller, the fields the HTTP layer adds to a request),
+ * so folders need not import each other for it. It imports nothing from main/ but itself.
+ */
 export type { AuditRecord, AuditTrail } from './audit';
 export { callerHasScope, desktopCaller, systemCaller, type Caller } from './caller';
+export { takeFile, withFile, type PreparedFile } from './files';
 export type { MetricsEndpoint } from './metrics';
 export type { HandlersFor, OperationHandlers, OperationObserver } from './operations';
-export type { RouteHandler, VersionedRoute } from './routes';
+// The fields the HTTP layer adds to every request (`request.caller`, `request.apiVersion`).
+export type {} from './request';

@@ -10,5 +10,4 @@ export { LoadBalancer } from './load-balancer';
 export { discoveryMigrations } from './migrations';
 export { discoveryHandlers } from './operations';
 export { ServiceRegistry, type Target } from './registry';
-export { discoveryRoutes } from './routes';
 export type * from './types';

@@ -35,7 +35,6 @@ export class RegistryState {
     for (const [id, entry] of loaded.entries) this.entries.set(id, entry);
     this.#index = loaded.index;
     this.#passing.clear();
-    this.watches.reopen();
     this.#store = store;
     return loaded.policies;
   }

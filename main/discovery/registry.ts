@@ -322,11 +322,6 @@ export class ServiceRegistry {
     return { index: this.#state.index, changed, instances: this.list(filter) };
   }
 
-  /** Set once the watches were released for shutdown: long-poll answers then close their connection. */
-  get closing(): boolean {
-    return this.#state.watches.closing;
-  }
-
   /** Ends every pending watch now (shutdown), each returning what it would see. */
   releaseWatchers(): void {
     this.#state.watches.release();

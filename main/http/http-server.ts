@@ -9,7 +9,8 @@ import { apiVersions, latestApiVersion } from '../../contract/api-versions';
 import { PhError } from '../../contract/errors';
 import { operations, operationNames } from '../../contract/operations';
 import { roleAllows } from '../../contract/roles';
-import type { Caller, MetricsEndpoint, VersionedRoute } from '../core';
+import { restRoutes } from '../../contract/routes';
+import type { Caller, MetricsEndpoint } from '../core';
 import type { EventBus } from '../events';
 import type { Logger } from '../logger';
 import type { OperationDispatcher } from '../ops';
@@ -17,7 +18,7 @@ import { Authenticator, type SessionTokens } from '../security';
 import type { Service, ServiceState } from '../service';
 import { deprecationHeaders, negotiateApiVersion } from './api-versions';
 import { httpErrorOf } from './http-errors';
-import { registerVersionedRoutes } from './versioned-routes';
+import { registerRestRoutes } from './rest-routes';
 
 export interface ReadinessReport {
   ready: boolean;
@@ -38,8 +39,6 @@ export interface HttpServerDeps {
   readonly dispatcher: OperationDispatcher;
   readonly bus: EventBus;
   readonly readiness: () => ReadinessReport;
-  /** REST routes under /api/v1 and /api/v2 that capabilities contribute. */
-  readonly routes: readonly VersionedRoute[];
   /** Handles WebSocket upgrades (`/ws`) on this port: the real-time hub. */
   readonly websocket?: WebSocketEndpoint;
 }
@@ -157,6 +156,12 @@ export class HttpServer implements Service {
       request.caller = caller;
     });
 
+    // Answers sent while the server closes (the long-polls it ended) close their connection, so no keep-alive socket holds the close.
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (this.#state === 'stopping') void reply.header('connection', 'close');
+      done(null, payload);
+    });
+
     // Empty POST bodies (curl -X POST with no data) mean "no input", not malformed JSON.
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -212,7 +217,7 @@ export class HttpServer implements Service {
     );
 
     this.#registerOperations();
-    registerVersionedRoutes(app, this.deps.routes);
+    registerRestRoutes(app, restRoutes, this.deps.dispatcher);
     this.#registerConsole();
   }
 

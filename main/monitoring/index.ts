@@ -11,5 +11,5 @@ export { SystemSampler, type SystemSnapshot } from './system-sampler';
 export { diskProbe, sqliteProbe } from './probes';
 export { recommend } from './recommendations';
 export { monitoringMigrations } from './migrations';
-export { monitoringHandlers, monitoringRoutes } from './operations';
+export { monitoringHandlers } from './operations';
 export { notifyAlerts } from './alert-notifier';

@@ -53,12 +53,14 @@ export class OperationDispatcher {
   }
 }
 
-/** What the audit row names as the thing changed: the id or name in the input, when there is one. */
+/** What the audit row names as the thing changed: the id, name, cache entry or key in the input, when there is one. */
 function targetOf(input: unknown): string | null {
   if (typeof input !== 'object' || input === null) return null;
   const record = input as Record<string, unknown>;
-  for (const key of ['id', 'name', 'key']) {
+  for (const key of ['id', 'name']) {
     if (typeof record[key] === 'string') return record[key];
   }
-  return null;
+  // Cache entries: `<namespace>/<key>`, or the namespace alone.
+  if (typeof record.namespace === 'string') return typeof record.key === 'string' ? `${record.namespace}/${record.key}` : record.namespace;
+  return typeof record.key === 'string' ? record.key : null;
 }

@@ -42,3 +42,28 @@ describe('the layers of main/, as lint enforces them', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('one door for REST, as lint enforces it', () => {
+  async function syntaxErrors(filePath: string, code: string): Promise<string[]> {
+    const eslint = new ESLint({ cwd: process.cwd() });
+    const [result] = await eslint.lintText(code, { filePath });
+    return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+  }
+  const handler = 'const handler = () => ({});\n';
+
+  it('refuses a route registered by hand in a capability, whatever the method or form', async () => {
+    for (const registration of [
+      "app.get('/api/v2/cache/raw', handler);",
+      'app.post(`/api/v2/${name}`, handler);',
+      "app.route({ method: 'DELETE', url: '/api/v2/x', handler });",
+    ]) {
+      const errors = await syntaxErrors('main/cache/example.ts', `${handler}declare const app: any, name: string;\n${registration}\n`);
+      expect(errors, registration).toEqual([expect.stringContaining('contract/routes.ts')]);
+    }
+  });
+
+  it('leaves lookups that are not routes alone', async () => {
+    const errors = await syntaxErrors('main/cache/example.ts', "const m = new Map<string, number>();\nexport const v = m.get('key');\n");
+    expect(errors).toEqual([]);
+  });
+});
