@@ -5,7 +5,7 @@ import { PhError } from '../../contract/errors';
 import type { Caller } from '../core';
 import type { Logger } from '../logger';
 import { Authenticator } from '../security';
-import { closeCodes } from './client/frames';
+import { closeCodes } from '../../contract/realtime-frames';
 import type { Connection } from './connection';
 import { parseClientFrame } from './protocol';
 

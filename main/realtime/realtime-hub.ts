@@ -12,7 +12,7 @@ import type { Logger } from '../logger';
 import type { Authenticator } from '../security';
 import type { Service, ServiceState } from '../service';
 import type { Backplane, Envelope } from './backplane';
-import { closeCodes, type Lane, type Position } from './client/frames';
+import { closeCodes, type Lane, type Position } from '../../contract/realtime-frames';
 import { Connection, type SendOptions } from './connection';
 import { CorkedWrites } from './corked-writes';
 import { HubAdmission } from './hub-admission';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis';
 import type { Backplane, BackplaneStats, Envelope, HistoryRead, RoomDraft } from './backplane';
-import type { Lane, PresenceMember, Position } from './client/frames';
+import type { Lane, PresenceMember, Position } from '../../contract/realtime-frames';
 import { newEpoch } from './local-backplane';
 import {
   presenceJoinScript,
