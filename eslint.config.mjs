@@ -12,8 +12,8 @@ const layers = [
   ['core'],
   ['events', 'store', 'redis', 'fleet'],
   ['ops', 'security'],
-  ['http', 'monitoring', 'batch'],
-  ['cache', 'backup', 'discovery', 'realtime', 'system'],
+  ['http', 'monitoring', 'batch', 'ratelimit'],
+  ['cache', 'backup', 'discovery', 'realtime', 'system', 'webhooks'],
   ['desktop'],
 ];
 const rootFiles = ['control-plane', 'headless', 'index'];

@@ -288,7 +288,7 @@ export const restRoutes: readonly RestRoute[] = [
     method: 'GET',
     path: '/backups/snapshots/:id/download',
     operation: 'backup.export',
-    summary: 'Download a snapshot as a plain .sqlite file',
+    summary: 'Download a snapshot as a plain .sqlite file (admin: it holds the whole database)',
     tag: 'backups',
     versions: both({ kind: 'download' }),
   },

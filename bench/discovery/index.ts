@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
-import { median, progress, report } from '../lib';
+import { median, progress, report, rounds as atLeast, scaled } from '../lib';
 
 /**
  * `npm run bench -- discovery`: the gateway against its upstreams straight, the CPU of 1,000 HTTP
@@ -28,9 +28,9 @@ type Autocannon = (options: {
 }) => Promise<LoadResult>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 const children: ChildProcess[] = [];
-const ROUNDS = 3;
-const LOAD_SECONDS = Number(process.env.BENCH_DISCOVERY_SECONDS ?? '4');
-const CHECKS_SECONDS = Number(process.env.BENCH_DISCOVERY_CHECKS_SECONDS ?? '30');
+const ROUNDS = atLeast(Number(process.env.BENCH_ROUNDS ?? 3));
+const LOAD_SECONDS = Number(process.env.BENCH_DISCOVERY_SECONDS ?? scaled(4, 1));
+const CHECKS_SECONDS = Number(process.env.BENCH_DISCOVERY_CHECKS_SECONDS ?? scaled(30, 3));
 const CONNECTIONS = 48;
 
 function child<T>(file: string, args: string[] = []): Promise<{ proc: ChildProcess; info: T }> {
@@ -77,42 +77,82 @@ async function benchGateway(plane: { url: string; adminKey: string }, gatewayKey
   const { info } = await child<{ ports: number[] }>('upstream-child.ts', ['3']);
   for (const [i, port] of info.ports.entries())
     await op(plane, 'services.register', { name: 'bench', id: `bench-${i}`, address: '127.0.0.1', port });
+  const proxy = await child<{ url: string }>('proxy-child.ts', info.ports.map(String));
   const gw = `${plane.url}/gw/bench/`;
+  const auth = { authorization: `Bearer ${gatewayKey}` };
   progress('discovery.gateway: warm-up');
-  await load(gw, CONNECTIONS, 3, { authorization: `Bearer ${gatewayKey}` });
+  await load(gw, CONNECTIONS, 3, auth);
+  await load(`${proxy.info.url}/`, CONNECTIONS, 1);
   await Promise.all(info.ports.map((port) => load(`http://127.0.0.1:${port}/`, CONNECTIONS / 3, 1)));
-  const ours: number[] = [];
-  const base: number[] = [];
-  const cpuPerReq: number[] = [];
+  const rates = { direct: [] as number[], gateway: [] as number[], proxy: [] as number[] };
+  const cpuPerReq = { gateway: [] as number[], proxy: [] as number[] };
   let errors = 0;
+  const sides: Record<keyof typeof rates, () => Promise<void>> = {
+    direct: async () => {
+      const direct = await Promise.all(info.ports.map((port) => load(`http://127.0.0.1:${port}/`, CONNECTIONS / 3, LOAD_SECONDS)));
+      rates.direct.push(direct.reduce((sum, r) => sum + rate(r), 0));
+    },
+    gateway: async () => {
+      const cpu0 = cpuSeconds(pid);
+      const through = await load(gw, CONNECTIONS, LOAD_SECONDS, auth);
+      cpuPerReq.gateway.push(((cpuSeconds(pid) - cpu0) / through.requests.total) * 1e6);
+      rates.gateway.push(rate(through));
+      errors += through.errors + through.non2xx;
+    },
+    proxy: async () => {
+      const proxyPid = proxy.proc.pid as number;
+      const cpu0 = cpuSeconds(proxyPid);
+      const through = await load(`${proxy.info.url}/`, CONNECTIONS, LOAD_SECONDS);
+      cpuPerReq.proxy.push(((cpuSeconds(proxyPid) - cpu0) / through.requests.total) * 1e6);
+      rates.proxy.push(rate(through));
+      errors += through.errors + through.non2xx;
+    },
+  };
+  const names = Object.keys(sides) as (keyof typeof rates)[];
   for (let round = 0; round < ROUNDS; round += 1) {
-    const direct = await Promise.all(info.ports.map((port) => load(`http://127.0.0.1:${port}/`, CONNECTIONS / 3, LOAD_SECONDS)));
-    base.push(direct.reduce((sum, r) => sum + rate(r), 0));
-    const cpu0 = cpuSeconds(pid);
-    const through = await load(gw, CONNECTIONS, LOAD_SECONDS, { authorization: `Bearer ${gatewayKey}` });
-    const cpu = cpuSeconds(pid) - cpu0;
-    ours.push(rate(through));
-    cpuPerReq.push((cpu / through.requests.total) * 1e6);
-    errors += through.errors + through.non2xx;
-    progress(`discovery.gateway round ${round + 1}: gateway ${Math.round(rate(through))}/s, straight ${Math.round(base.at(-1) ?? 0)}/s`);
+    // Each side leads a round in turn.
+    for (let j = 0; j < names.length; j += 1) await sides[names[(round + j) % names.length] as keyof typeof rates]();
+    progress(
+      `discovery.gateway round ${round + 1}: gateway ${Math.round(rates.gateway.at(-1) ?? 0)}/s (${(cpuPerReq.gateway.at(-1) ?? 0).toFixed(0)} µs CPU each), reply-from proxy ${Math.round(rates.proxy.at(-1) ?? 0)}/s (${(cpuPerReq.proxy.at(-1) ?? 0).toFixed(0)} µs CPU each), straight ${Math.round(rates.direct.at(-1) ?? 0)}/s`,
+    );
   }
-  report({
-    bench: 'discovery.gateway',
-    ours: Math.round(median(ours)),
-    baseline: Math.round(median(base)),
+  const common = {
     unit: 'req/s',
+    better: 'higher' as const,
+    order: 'rotating (straight, gateway and reply-from proxy each lead a round in turn)',
     rounds: ROUNDS,
     seconds: LOAD_SECONDS,
     connections: CONNECTIONS,
-    gateway_cpu_us_per_req: Number(median(cpuPerReq).toFixed(1)),
+    gateway_cpu_us_per_req: Number(median(cpuPerReq.gateway).toFixed(1)),
+    proxy_cpu_us_per_req: Number(median(cpuPerReq.proxy).toFixed(1)),
+    ours_rounds: rates.gateway.map(Math.round),
     errors,
+  };
+  report({
+    bench: 'discovery.gateway',
+    ours: Math.round(median(rates.gateway)),
+    baseline: Math.round(median(rates.direct)),
+    goal: '>= 0.5',
+    baseline_is: 'autocannon straight at the same 3 upstreams',
+    ...common,
+    baseline_rounds: rates.direct.map(Math.round),
   });
+  report({
+    bench: 'discovery.gateway-vs-reply-from',
+    ours: Math.round(median(rates.gateway)),
+    baseline: Math.round(median(rates.proxy)),
+    goal: '>= 0.9',
+    baseline_is: 'a plain @fastify/reply-from proxy (round-robin, same pool settings, no auth, no forwarding headers)',
+    ...common,
+    baseline_rounds: rates.proxy.map(Math.round),
+  });
+  proxy.proc.kill('SIGKILL');
   for (let i = 0; i < 3; i += 1) await op(plane, 'services.deregister', { id: `bench-${i}` });
 }
 
 async function benchChecks(plane: { url: string; adminKey: string }, pid: number): Promise<void> {
   const servers = 10;
-  const instances = 1000;
+  const instances = scaled(1000, 50);
   const { proc, info } = await child<{ ports: number[] }>('upstream-child.ts', [String(servers)]);
   progress(`discovery.checks: registering ${instances} instances with HTTP checks every second`);
   const queue = Array.from({ length: instances }, (_, i) => i);
@@ -145,7 +185,9 @@ async function benchChecks(plane: { url: string; adminKey: string }, pid: number
     bench: 'discovery.checks',
     ours: Number(median(shares).toFixed(3)),
     unit: 'share of one core',
-    goal: 0.25,
+    goal: '<= 0.25',
+    better: 'lower',
+    order: 'single',
     instances,
     passing: passing.length,
     interval_ms: 1000,
@@ -211,6 +253,8 @@ async function benchFailover(plane: { url: string; adminKey: string }, gatewayKe
     ours: median(failures),
     unit: 'failed idempotent requests',
     goal: 0,
+    better: 'lower',
+    order: 'single',
     eject_ms: median(ejectMs),
     eject_ms_rounds: ejectMs,
     check_interval_ms: 1000,

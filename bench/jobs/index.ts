@@ -13,13 +13,21 @@ import { systemClock } from '../../main/clock';
 import { createLogger } from '../../main/logger';
 import { openStore } from '../../main/store';
 import { startRedis, type TestRedis } from '../../test/helpers/redis-server';
-import { compareRates, median, progress, report } from '../lib';
+import { compareRates, median, oursFirst, progress, report, rounds as atLeast, scaled } from '../lib';
 
-const ROUNDS = 3;
-const BULK = 100_000;
-const PROCESS_JOBS = 10_000;
+const ROUNDS = atLeast(Number(process.env.BENCH_ROUNDS ?? 3));
+const BULK = scaled(100_000, 1000);
+const PROCESS_JOBS = scaled(10_000, 500);
 const CONCURRENCY = 16;
-const BATCH_OPS = 10_000;
+const BATCH_OPS = scaled(10_000, 500);
+const LATENCY_JOBS = scaled(300, 50);
+/**
+ * Completed-job retention, the same on both sides: `trim` keeps the newest 1,000 (BullMQ's
+ * `removeOnComplete: { count: 1000 }`, trimmed as each job completes; ours' `keepCompletedCount`
+ * 1,000, pruned every 250 ms so the trimming happens inside the timed run), `all` keeps every one.
+ */
+type Retention = 'trim' | 'all';
+const KEEP = 1000;
 const silent = createLogger('silent');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -73,11 +81,13 @@ async function enqueueBulkBullmq(): Promise<number> {
 }
 
 /** Drains PROCESS_JOBS pre-enqueued 1 ms jobs at concurrency 16; returns jobs/s. */
-async function processOurs(): Promise<number> {
+async function processOurs(retention: Retention): Promise<number> {
   const db = freshDb();
   const q = new SqliteJobQueue(db, systemClock, silent, null, {
     pollMs: 50,
-    prune: { keepCompletedCount: 1_000_000 },
+    ...(retention === 'trim'
+      ? { pruneEveryMs: 250, prune: { keepCompletedCount: KEEP } }
+      : { prune: { keepCompletedCount: 1_000_000_000 } }),
   });
   let done = 0;
   q.register(
@@ -103,7 +113,7 @@ async function processOurs(): Promise<number> {
   return rate;
 }
 
-async function processBullmq(): Promise<number> {
+async function processBullmq(retention: Retention): Promise<number> {
   await flush();
   const c = conn();
   const name = `bench-${(round += 1)}`;
@@ -111,7 +121,7 @@ async function processBullmq(): Promise<number> {
   const jobs = Array.from({ length: PROCESS_JOBS }, (_, i) => ({
     name: 'bench',
     data: { i },
-    opts: { removeOnComplete: { count: 1000 } },
+    opts: { removeOnComplete: retention === 'trim' ? { count: KEEP } : false },
   }));
   for (let i = 0; i < PROCESS_JOBS; i += 10_000) await queue.addBulk(jobs.slice(i, i + 10_000));
   let done = 0;
@@ -132,18 +142,18 @@ async function processBullmq(): Promise<number> {
   return rate;
 }
 
-/** Enqueues 300 jobs one at a time, 5 ms apart, into an idle worker; returns pick-up latencies (ms). */
+/** Enqueues LATENCY_JOBS jobs one at a time, 5 ms apart, into an idle worker; returns pick-up latencies (ms). */
 async function latencyOurs(): Promise<number[]> {
   const db = freshDb();
   const q = new SqliteJobQueue(db, systemClock, silent, null, { pollMs: 50 });
   const lat: number[] = [];
   q.register('lat', (payload) => void lat.push(performance.now() - (payload as { t: number }).t), { concurrency: CONCURRENCY });
   await q.start();
-  for (let i = 0; i < 300; i += 1) {
+  for (let i = 0; i < LATENCY_JOBS; i += 1) {
     await q.enqueue({ type: 'lat', payload: { t: performance.now() } });
     await sleep(5);
   }
-  while (lat.length < 300) await sleep(5);
+  while (lat.length < LATENCY_JOBS) await sleep(5);
   await q.stop();
   db.close();
   return lat;
@@ -161,11 +171,11 @@ async function latencyBullmq(): Promise<number[]> {
   });
   await worker.waitUntilReady();
   await sleep(200);
-  for (let i = 0; i < 300; i += 1) {
+  for (let i = 0; i < LATENCY_JOBS; i += 1) {
     await queue.add('lat', { t: performance.now() });
     await sleep(5);
   }
-  while (lat.length < 300) await sleep(5);
+  while (lat.length < LATENCY_JOBS) await sleep(5);
   await worker.close();
   await queue.close();
   c.disconnect();
@@ -242,29 +252,52 @@ async function main(): Promise<void> {
         ours: Math.round(bulk.ours),
         baseline: Math.round(bulk.baseline),
         unit: 'jobs/s',
-        rounds: ROUNDS,
+        goal: '>= 1',
+        better: 'higher',
+        order: bulk.order,
+        rounds: bulk.rounds,
         baselineName: 'bullmq addBulk',
         oursRounds: bulk.oursRounds.map(Math.round),
         baselineRounds: bulk.baselineRounds.map(Math.round),
       });
     }
     if (want('process')) {
-      progress(`jobs.process: ${PROCESS_JOBS} jobs of 1 ms at concurrency ${CONCURRENCY}, ${ROUNDS} rounds`);
+      progress(
+        `jobs.process: ${PROCESS_JOBS} jobs of 1 ms at concurrency ${CONCURRENCY}, ${ROUNDS} rounds, newest ${KEEP} completed kept on both sides, then every completed job kept on both`,
+      );
       const cpu0 = process.cpuUsage();
-      const proc = await compareRates(ROUNDS, processOurs, processBullmq);
+      const proc = await compareRates(
+        ROUNDS,
+        () => processOurs('trim'),
+        () => processBullmq('trim'),
+      );
       const cpu = process.cpuUsage(cpu0);
+      const keepAll = await compareRates(
+        ROUNDS,
+        () => processOurs('all'),
+        () => processBullmq('all'),
+      );
       const oursLat: number[] = [];
       const bullLat: number[] = [];
       for (let i = 0; i < ROUNDS; i += 1) {
-        bullLat.push(...(await latencyBullmq()));
-        oursLat.push(...(await latencyOurs()));
+        if (oursFirst(i)) {
+          oursLat.push(...(await latencyOurs()));
+          bullLat.push(...(await latencyBullmq()));
+        } else {
+          bullLat.push(...(await latencyBullmq()));
+          oursLat.push(...(await latencyOurs()));
+        }
       }
       report({
         bench: 'jobs.process',
         ours: Math.round(proc.ours),
         baseline: Math.round(proc.baseline),
         unit: 'jobs/s',
-        rounds: ROUNDS,
+        goal: '>= 0.8',
+        better: 'higher',
+        order: proc.order,
+        rounds: proc.rounds,
+        retention: `newest ${KEEP} completed jobs kept on both sides`,
         baselineName: 'bullmq Worker',
         p50_ms: pct(oursLat, 50),
         p99_ms: pct(oursLat, 99),
@@ -273,6 +306,20 @@ async function main(): Promise<void> {
         bench_process_cpu_s: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
         oursRounds: proc.oursRounds.map(Math.round),
         baselineRounds: proc.baselineRounds.map(Math.round),
+      });
+      report({
+        bench: 'jobs.process-keep-all',
+        ours: Math.round(keepAll.ours),
+        baseline: Math.round(keepAll.baseline),
+        unit: 'jobs/s',
+        goal: '>= 0.8',
+        better: 'higher',
+        order: keepAll.order,
+        rounds: keepAll.rounds,
+        retention: 'every completed job kept on both sides (BullMQ removeOnComplete: false, its default)',
+        baselineName: 'bullmq Worker',
+        oursRounds: keepAll.oursRounds.map(Math.round),
+        baselineRounds: keepAll.baselineRounds.map(Math.round),
       });
     }
     if (want('atomic')) {
@@ -283,7 +330,10 @@ async function main(): Promise<void> {
         ours: Math.round(batchRates.ours),
         baseline: Math.round(batchRates.baseline),
         unit: 'ops/s',
-        rounds: ROUNDS * 3,
+        goal: '>= 0.5',
+        better: 'higher',
+        order: batchRates.order,
+        rounds: batchRates.rounds,
         baselineName: 'raw better-sqlite3 transaction',
         median_check: Math.round(median(batchRates.oursRounds)),
       });

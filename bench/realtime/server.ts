@@ -2,6 +2,7 @@
 // with its real-time hub), `ws` (a plain ws server: the baseline) or `sio` (socket.io, room 'bench').
 // Driven over IPC by index.ts: {cmd:'rss'} | {cmd:'publish', count, size, perSecond?} | {cmd:'stop'}.
 import { createServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { defaultConfig } from '../../main/config';
 import { ControlPlane } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
+import { BENCH_FLEET_SECRET } from '../lib';
 
 type Command = { cmd: 'rss' } | { cmd: 'stats' } | { cmd: 'publish'; count: number; size: number; perSecond?: number } | { cmd: 'stop' };
 
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
           ...defaultConfig(dir),
           port: 0,
           logLevel: 'silent',
-          ...(redisUrl === undefined ? {} : { redisUrl }),
+          ...(redisUrl === undefined ? {} : { redisUrl, fleetSecret: BENCH_FLEET_SECRET }),
         },
         sources: ['bench'],
       },
@@ -92,12 +94,29 @@ async function main(): Promise<void> {
       if (sharedDataDir === undefined) rmSync(dir, { recursive: true, force: true });
     };
   } else if (kind === 'ws') {
+    // Written as a competent ws user would for a broadcast: the upgrade handled by hand so the raw
+    // socket is at hand, each publication encoded once into one Buffer, and every socket corked
+    // from its first write in a turn until the end of that turn (the same batching as the hub's).
     const http = createServer();
     const wss = new WebSocketServer({
-      server: http,
+      noServer: true,
       perMessageDeflate: false,
       maxPayload: 64 * 1024,
     });
+    const rawOf = new WeakMap<WebSocket, Duplex>();
+    http.on('upgrade', (req, socket, head) => {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        rawOf.set(ws, socket);
+        wss.emit('connection', ws, req);
+      });
+    });
+    const corked = new Set<Duplex>();
+    let uncorkScheduled = false;
+    const uncorkAll = (): void => {
+      uncorkScheduled = false;
+      for (const socket of corked) socket.uncork();
+      corked.clear();
+    };
     const alive = new WeakMap<WebSocket, boolean>();
     wss.on('connection', (ws) => {
       alive.set(ws, true);
@@ -117,8 +136,19 @@ async function main(): Promise<void> {
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     url = `ws://127.0.0.1:${(http.address() as { port: number }).port}/ws`;
     publish = (size) => {
-      const text = JSON.stringify(payload(size));
-      for (const ws of wss.clients) ws.send(text);
+      const data = Buffer.from(JSON.stringify(payload(size)));
+      for (const ws of wss.clients) {
+        const socket = rawOf.get(ws);
+        if (socket !== undefined && !corked.has(socket)) {
+          socket.cork();
+          corked.add(socket);
+        }
+        ws.send(data, { binary: false });
+      }
+      if (!uncorkScheduled) {
+        uncorkScheduled = true;
+        setImmediate(uncorkAll);
+      }
     };
     stop = async () => {
       clearInterval(pinger);

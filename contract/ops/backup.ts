@@ -118,6 +118,11 @@ const RestoreSelector = {
   at: Type.Optional(Time),
   inPlace: Type.Optional(Type.Boolean({ description: 'Replace the source database itself (a safety snapshot is taken first)' })),
   targetPath: Type.Optional(Type.String({ minLength: 1, description: 'Absolute path of a new file to restore into' })),
+  force: Type.Optional(
+    Type.Boolean({
+      description: 'In place: restore even while another process has the database open; that process’s later writes are lost',
+    }),
+  ),
 };
 
 export const BackupRestorePlanSchema = Type.Object({
@@ -200,10 +205,10 @@ export const backupOperations = {
   }),
   'backup.export': defineOperation({
     summary:
-      'A snapshot as a plain .sqlite file: REST streams it (GET /backups/snapshots/:id/download); other transports get its name and size',
+      'A snapshot as a plain .sqlite file (admin: it holds the whole database); REST streams it (GET /backups/snapshots/:id/download), other transports get its name and size',
     input: Type.Object({ id: Type.String({ minLength: 1, description: 'Snapshot id' }) }),
     output: Type.Object({ fileName: Type.String(), bytes: Type.Integer() }),
-    minRole: 'operator',
+    minRole: 'admin',
     mutating: false,
   }),
   'backup.verify': defineOperation({

@@ -4,7 +4,7 @@ export { backupHandlers } from './operations';
 export { PageRepository } from './page-repository';
 export { PageWorkers } from './page-workers';
 export { selectKept, parseDuration, type RetentionPolicy } from './retention';
-export { storeImage } from './snapshotter';
+export { CHUNK_PAGES, storeImage } from './snapshotter';
 export { reassemble } from './reassembler';
 export type * from './types';
 export { pruneRepository } from './prune';

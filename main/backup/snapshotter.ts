@@ -22,6 +22,21 @@ export interface StoredSnapshot {
 
 export type Progress = (done: number, total: number) => void;
 
+export interface Pacing {
+  /**
+   * Idle time per unit of busy time between chunks: 1 waits as long as each chunk took, so the
+   * snapshot takes about twice as long and leaves the source's own writers about half the CPU it
+   * would take. 0 runs at full speed.
+   */
+  readonly idleRatio: number;
+  /** How the loop waits (a timer; injectable so tests run on a fake clock). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Monotonic milliseconds (performance.now by default). */
+  readonly now?: () => number;
+}
+
+const timerSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 export function newSnapshotId(at: number): string {
   return `snap-${at.toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
 }
@@ -41,7 +56,10 @@ export async function storeImage(
   imagePath: string,
   meta: SnapshotMeta,
   onProgress: Progress = () => undefined,
+  pacing: Pacing = { idleRatio: 0 },
 ): Promise<StoredSnapshot> {
+  const sleep = pacing.sleep ?? timerSleep;
+  const now = pacing.now ?? (() => performance.now());
   const wal = `${imagePath}-wal`;
   if (existsSync(wal) && statSync(wal).size > 0) throw new Error('the captured image has a non-empty WAL beside it');
   const size = statSync(imagePath).size;
@@ -72,13 +90,18 @@ export async function storeImage(
     };
     const inflight: { first: number; pages: Buffer; hashes: Promise<Buffer> }[] = [];
     let next = 0;
+    // Paced, the window shrinks to one chunk ahead: with four in flight the workers would keep
+    // hashing through the pauses and the pacing would only move the load, not lower it.
+    const window = pacing.idleRatio > 0 ? 1 : WINDOW;
     for (let c = 0; c < chunks; c += 1) {
-      while (next < chunks && inflight.length < WINDOW) inflight.push(await readChunk(next++));
+      const busyFrom = now();
+      while (next < chunks && inflight.length < window) inflight.push(await readChunk(next++));
       const chunk = inflight.shift() as { first: number; pages: Buffer; hashes: Promise<Buffer> };
       const chunkHashes = await chunk.hashes;
       chunkHashes.copy(hashes, chunk.first * 32);
       await writer.add(chunk.pages, chunkHashes, pageSize);
       onProgress(Math.min(pageCount, chunk.first + CHUNK_PAGES), pageCount);
+      if (pacing.idleRatio > 0 && c < chunks - 1) await sleep((now() - busyFrom) * pacing.idleRatio);
     }
     const imageHash = repo.workers.streamDigest(stream);
     const written = await writer.commit();

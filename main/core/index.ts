@@ -5,8 +5,7 @@
  */
 export type { AuditRecord, AuditTrail } from './audit';
 export { callerHasScope, desktopCaller, systemCaller, type Caller } from './caller';
-export { takeFile, withFile, type PreparedFile } from './files';
+export { takeFile, withFile } from './files';
 export type { MetricsEndpoint } from './metrics';
 export type { HandlersFor, OperationHandlers, OperationObserver } from './operations';
 // The fields the HTTP layer adds to every request (`request.caller`, `request.apiVersion`).
-export type {} from './request';

@@ -10,4 +10,5 @@ export { LoadBalancer } from './load-balancer';
 export { discoveryMigrations } from './migrations';
 export { discoveryHandlers } from './operations';
 export { ServiceRegistry, type Target } from './registry';
+export { defaultAllowedTargets, TargetPolicy, type HostLookup } from './target-policy';
 export type * from './types';

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RequestDurations } from './request-durations';
 
 /**
  * prom-client's default set names three gauges `*_total`, which Prometheus reserves for counters
@@ -17,7 +18,7 @@ export const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly httpRequestDuration: RequestDurations;
   readonly operationsTotal: Counter<'operation' | 'outcome'>;
   readonly operationDuration: Histogram<'operation'>;
   readonly slowCallsTotal: Counter<'name'>;
@@ -25,13 +26,7 @@ export class Metrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pilothouse_' });
     for (const name of NON_CONVENTIONAL_DEFAULTS) this.registry.removeSingleMetric(`pilothouse_${name}`);
-    this.httpRequestDuration = new Histogram({
-      name: 'pilothouse_http_request_duration_seconds',
-      help: 'Time to answer an HTTP request, by route template and status code',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: DURATION_BUCKETS_SECONDS,
-      registers: [this.registry],
-    });
+    this.httpRequestDuration = new RequestDurations(DURATION_BUCKETS_SECONDS, this.registry);
     this.operationsTotal = new Counter({
       name: 'pilothouse_operations_total',
       help: 'Console operations completed, by operation and outcome',

@@ -15,6 +15,7 @@ import type { Metrics } from './metrics';
 import { OperationTimings, topBy, type TimingOptions } from './operation-timings';
 import { diskProbe, redisProbe, sqliteProbe } from './probes';
 import { recommend } from './recommendations';
+import type { DurationChild } from './request-durations';
 import { SeriesRegistry, type MetricSeries } from './series-registry';
 import { SystemSampler, type SystemSnapshot } from './system-sampler';
 import { UsageRecorder } from './usage-recorder';
@@ -47,20 +48,22 @@ export interface Sample {
   values: Record<string, number | null>;
 }
 
+/** Route timings are named `http:<METHOD> <route>`; the prefix picks them all out. */
+const HTTP_TIMING_PREFIX = 'http:';
+
+const newIntervalHistogram = (): Histogram =>
+  build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2, autoResize: false });
 /** Prune history and usage once every this many ticks (10 minutes at the default interval). */
 const PRUNE_EVERY_TICKS = 60;
 /** Below this many requests in an interval the HTTP error ratio is "no data", not 0% or 100%. */
 const MIN_REQUESTS_FOR_RATIO = 10;
 
-const newIntervalHistogram = (): Histogram =>
-  build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2, autoResize: false });
-
 /** What a method + route is counted under: its timing and usage names, its Prometheus children by status. */
 interface RouteNames {
   readonly timing: string;
   readonly usage: string;
-  /** `labels()` hashes the label values on every call; the bound child is kept instead. */
-  readonly durations: Map<number, { observe(seconds: number): void }>;
+  /** The Prometheus children by status code, bound on first use and kept. */
+  readonly durations: Map<number, DurationChild>;
 }
 
 /**
@@ -89,7 +92,9 @@ export class Monitoring implements Service {
   #latest: Sample | null = null;
   #lastTickAt = 0;
   /** HTTP traffic since the last tick, and what the last tick measured. */
-  #http = { requests: 0, serverErrors: 0, latency: newIntervalHistogram() };
+  #http = { requests: 0, serverErrors: 0 };
+  /** Every HTTP route timing so far (µs), as of the last tick: the next tick's latency is the growth since. */
+  #httpTimingsAtTick: Histogram | null = null;
   #httpTick = { requestsPerSecond: 0, errorRatio: null as number | null, p50Ms: null as number | null, p95Ms: null as number | null };
   readonly #unsubscribe: (() => void)[] = [];
   readonly #routeNames = new Map<string, Map<string, RouteNames>>();
@@ -141,17 +146,15 @@ export class Monitoring implements Service {
     const names = this.#httpNames(o.method, o.route);
     let duration = names.durations.get(o.statusCode);
     if (duration === undefined) {
-      duration = this.metrics.httpRequestDuration.labels(o.method, o.route, String(o.statusCode));
+      duration = this.metrics.httpRequestDuration.child(o.method, o.route, o.statusCode);
       names.durations.set(o.statusCode, duration);
     }
     duration.observe(o.durationMs / 1000);
     const now = this.deps.clock.now();
     this.timings.record(names.timing, o.durationMs, !serverError, serverError ? String(o.statusCode) : undefined, now);
-    this.usage.record(o.keyId, names.usage, o.statusCode >= 400, o.bytesIn, o.bytesOut, now);
+    this.usage.record(o.keyId, names.usage, o.statusCode >= 400, o.bytesIn, o.bytesOut, now, o.tier, o.statusCode === 429);
     this.#http.requests += 1;
     if (serverError) this.#http.serverErrors += 1;
-    const us = Math.round(o.durationMs * 1000);
-    this.#http.latency.recordValue(us < 1 ? 1 : us > 3_600_000_000 ? 3_600_000_000 : us);
   }
 
   /** The names a route is counted under, built once per method and route rather than per request. */
@@ -163,7 +166,7 @@ export class Monitoring implements Service {
     }
     let names = byMethod.get(method);
     if (names === undefined) {
-      names = { timing: `http:${method} ${route}`, usage: `${method} ${route}`, durations: new Map() };
+      names = { timing: `${HTTP_TIMING_PREFIX}${method} ${route}`, usage: `${method} ${route}`, durations: new Map() };
       byMethod.set(method, names);
     }
     return names;
@@ -211,6 +214,8 @@ export class Monitoring implements Service {
       this.deps.logger.warn({ err }, 'usage could not be flushed at stop');
     }
     this.system.stop();
+    this.#httpTimingsAtTick?.destroy();
+    this.#httpTimingsAtTick = null;
     this.#state = 'stopped';
   }
 
@@ -230,14 +235,15 @@ export class Monitoring implements Service {
     const seconds = Math.max(0.001, (now - this.#lastTickAt) / 1000);
     this.#lastTickAt = now;
     const http = this.#http;
-    this.#http = { requests: 0, serverErrors: 0, latency: http.latency };
+    this.#http = { requests: 0, serverErrors: 0 };
+    const latency = this.#httpIntervalLatency();
     this.#httpTick = {
       requestsPerSecond: http.requests / seconds,
       errorRatio: http.requests >= MIN_REQUESTS_FOR_RATIO ? http.serverErrors / http.requests : null,
-      p50Ms: http.requests === 0 ? null : http.latency.getValueAtPercentile(50) / 1000,
-      p95Ms: http.requests === 0 ? null : http.latency.getValueAtPercentile(95) / 1000,
+      p50Ms: latency.totalCount === 0 ? null : latency.getValueAtPercentile(50) / 1000,
+      p95Ms: latency.totalCount === 0 ? null : latency.getValueAtPercentile(95) / 1000,
     };
-    http.latency.reset();
+    latency.destroy();
     this.system.sample();
     const values = this.series.readAll();
     this.history.write(now, values);
@@ -253,6 +259,19 @@ export class Monitoring implements Service {
     this.#latest = sample;
     this.deps.bus.publish('monitoring.sample', sample);
     return sample;
+  }
+
+  /** HTTP response times (µs) recorded since the last tick, taken from the route timings. */
+  #httpIntervalLatency(): Histogram {
+    const now = this.timings.cumulative(HTTP_TIMING_PREFIX);
+    const interval = newIntervalHistogram();
+    interval.add(now);
+    if (this.#httpTimingsAtTick !== null) {
+      interval.subtract(this.#httpTimingsAtTick);
+      this.#httpTimingsAtTick.destroy();
+    }
+    this.#httpTimingsAtTick = now;
+    return interval;
   }
 
   get latest(): Sample | null {

@@ -4,6 +4,7 @@ import { PhError } from '../../contract/errors';
 import { isOperationName, operations, type OperationName } from '../../contract/operations';
 import { roleAllows } from '../../contract/roles';
 import type { AuditTrail, Caller, OperationHandlers, OperationObserver } from '../core';
+import { registerFormats } from './formats';
 
 /**
  * The one path every console operation takes, whatever the transport: look up, authorize, validate
@@ -16,7 +17,9 @@ export class OperationDispatcher {
     private readonly handlers: OperationHandlers,
     private readonly audit: AuditTrail,
     private readonly observe: OperationObserver = () => undefined,
-  ) {}
+  ) {
+    registerFormats();
+  }
 
   async call(name: string, input: unknown, caller: Caller): Promise<unknown> {
     if (!isOperationName(name)) throw new PhError('PH_UNKNOWN_OPERATION', `There is no operation named ${JSON.stringify(name)}`);

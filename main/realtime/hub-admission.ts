@@ -2,12 +2,15 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import { PhError } from '../../contract/errors';
+import { closeCodes } from '../../contract/realtime-frames';
 import type { Caller } from '../core';
 import type { Logger } from '../logger';
-import { Authenticator } from '../security';
-import { closeCodes } from '../../contract/realtime-frames';
+import { Authenticator, type AuthSource } from '../security';
 import type { Connection } from './connection';
 import { parseClientFrame } from './protocol';
+
+/** Where a credential came from, for the failed-authentication throttle. */
+export const sourceOf = (req: IncomingMessage): AuthSource => ({ address: req.socket.remoteAddress ?? 'unknown', transport: 'ws' });
 
 /** Frames a client may send before its credential is checked; more are dropped. */
 const EARLY_FRAMES = 64;
@@ -59,10 +62,10 @@ export class HubAdmission {
       }
       early.length = 0;
       if (typeof token !== 'string') return this.#reject(ws);
-      void this.deps.authenticator.authenticate(token).then(admit, (err: unknown) => this.#unavailable(ws, err));
+      void this.deps.authenticator.authenticate(token, sourceOf(req)).then(admit, (err: unknown) => this.#unavailable(ws, err));
     });
     if (headerCredential !== undefined) {
-      void this.deps.authenticator.authenticate(headerCredential).then(admit, (err: unknown) => this.#unavailable(ws, err));
+      void this.deps.authenticator.authenticate(headerCredential, sourceOf(req)).then(admit, (err: unknown) => this.#unavailable(ws, err));
     } else {
       timer = setTimeout(() => {
         if (admitted === null) this.#reject(ws);
@@ -79,6 +82,12 @@ export class HubAdmission {
 
   /** The credential could not be checked (the key store failed): not a refusal, so the client retries. */
   #unavailable(ws: WebSocket, err: unknown): void {
+    if (err instanceof PhError && err.code === 'PH_AUTH_THROTTLED') {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(JSON.stringify({ type: 'error', ...err.toBody() }));
+      ws.close(closeCodes.policy, 'throttled');
+      return;
+    }
     this.deps.logger.warn({ err }, 'realtime: authentication failed to run');
     if (ws.readyState !== ws.OPEN) return;
     ws.send(JSON.stringify({ type: 'error', ...new PhError('PH_UNAVAILABLE', 'Could not check the credential; try again').toBody() }));

@@ -2,20 +2,24 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from 'better-sqlite3';
+import { Value } from '@sinclair/typebox/value';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { fansOutToCluster, isEventName, type EventMessage } from '../../contract/events';
+import { PhError, toErrorBody } from '../../contract/errors';
+import { fansOutToCluster, isEventName, type EventMessage, type EventPayload } from '../../contract/events';
+import { RevocationSchema } from '../../contract/ops/security';
+import { closeCodes, type Lane, type Position } from '../../contract/realtime-frames';
 import type { Clock } from '../clock';
 import type { Caller } from '../core';
 import type { EventBus } from '../events';
+import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { Authenticator } from '../security';
 import type { Service, ServiceState } from '../service';
 import type { Backplane, Envelope } from './backplane';
-import { closeCodes, type Lane, type Position } from '../../contract/realtime-frames';
 import { Connection, type SendOptions } from './connection';
 import { CorkedWrites } from './corked-writes';
-import { HubAdmission } from './hub-admission';
+import { HubAdmission, sourceOf } from './hub-admission';
 import { EventFanOut } from './hub-events';
 import { HubProtocol } from './hub-protocol';
 import { HubPublisher } from './hub-publish';
@@ -35,6 +39,8 @@ export interface RealtimeHubDeps {
   readonly db: Database;
   /** The node's shared client (duplicated for the backplane), or null for a single machine. */
   readonly redis: Redis | null;
+  /** Signs and checks what the backplane carries through Redis; required with `redis`. */
+  readonly seal?: FleetSeal | null;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options?: Partial<HubOptions>;
@@ -46,6 +52,17 @@ type Upgradable = { on(event: 'upgrade', cb: (req: IncomingMessage, socket: Dupl
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 const REPLY: SendOptions = { lane: 'high', droppable: false };
+
+/** The revocation in another node's `auth.revoked` frame; a malformed one names nothing. */
+function revocationIn(frame: Buffer): EventPayload<'auth.revoked'> {
+  const none = { keyId: null, sessionId: null, allSessions: false, reason: 'key-revoked' } as const;
+  try {
+    const payload = (JSON.parse(frame.toString('utf8')) as { payload?: unknown }).payload;
+    return Value.Check(RevocationSchema, payload) ? payload : none;
+  } catch {
+    return none;
+  }
+}
 
 /**
  * The real-time hub on `/ws`: authenticates connections (Authorization header on the upgrade, or a
@@ -85,12 +102,14 @@ export class RealtimeHub implements Service {
       perMessageDeflate: this.options.perMessageDeflate,
       clientTracking: false,
     });
+    if (deps.redis !== null && (deps.seal === undefined || deps.seal === null)) throw new Error('A hub on Redis needs the fleet seal');
     this.backplane =
       deps.redis === null
         ? new LocalBackplane(deps.db, deps.clock, this.options)
         : new RedisBackplane(
             deps.redis,
             { node: this.node, ...this.options, presenceTtlMs: presenceTtl(this.options) },
+            deps.seal as FleetSeal,
             deps.logger.child({ component: 'realtime-redis' }),
           );
     this.#rooms = new HubRooms(
@@ -148,6 +167,7 @@ export class RealtimeHub implements Service {
       const coalesce = message.event === 'system.status' || message.event === 'realtime.stats';
       const lane: Lane = coalesce ? 'low' : 'normal';
       const key = coalesce ? `event:${message.event}` : '';
+      if (message.event === 'auth.revoked') this.#endRevoked(message.payload);
       this.#events.deliver(message.event, message, frame, lane, key);
       if (fansOutToCluster(message.event))
         void this.backplane
@@ -167,6 +187,17 @@ export class RealtimeHub implements Service {
       }
       if (this.#draining || this.#state !== 'running') {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      try {
+        this.deps.authenticator.assertNotThrottled(sourceOf(req));
+      } catch (err) {
+        const body = JSON.stringify(toErrorBody(err));
+        const wait = (err as PhError).details as { retryAfterSeconds: number };
+        socket.end(
+          `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${wait.retryAfterSeconds}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
         return;
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#admission.accept(ws, req, socket));
@@ -268,6 +299,36 @@ export class RealtimeHub implements Service {
     return connection;
   }
 
+  /**
+   * Ends the connections a revocation names (a revoked key, an ended session, or every session after
+   * the signing secret changed), whether it was raised here or on another node. The connection is
+   * marked closed first, so a frame already on its way is refused rather than served.
+   */
+  #endRevoked(revocation: EventPayload<'auth.revoked'>): void {
+    for (const connection of this.#rooms.connections) {
+      const { keyId, sessionId } = connection.caller;
+      const named =
+        (revocation.keyId !== null && keyId === revocation.keyId) ||
+        (revocation.sessionId !== null && sessionId === revocation.sessionId) ||
+        (revocation.allSessions && sessionId !== undefined);
+      if (!named) continue;
+      connection.markClosed();
+      const { ws } = connection;
+      if (ws.readyState === ws.OPEN) {
+        ws.send(
+          JSON.stringify({
+            type: 'error',
+            ...new PhError('PH_UNAUTHENTICATED', `The credential was revoked (${revocation.reason})`).toBody(),
+          }),
+        );
+        ws.close(closeCodes.policy, 'revoked');
+      }
+      // A client that never answers the close handshake is cut off rather than held open.
+      setTimeout(() => ws.terminate(), 1000).unref();
+      void this.#cleanup(connection);
+    }
+  }
+
   async #cleanup(connection: Connection): Promise<void> {
     if (!this.#rooms.remove(connection)) return;
     this.#stats.collect(connection);
@@ -278,6 +339,7 @@ export class RealtimeHub implements Service {
   #deliver(envelope: Envelope): void {
     if (envelope.kind !== 'event') return this.#rooms.deliver(envelope);
     // Another node's event, by name: nodes run one contract, so an unknown name (a newer node) is dropped.
+    if (envelope.target === 'auth.revoked') this.#endRevoked(revocationIn(envelope.frame));
     if (isEventName(envelope.target)) this.#events.deliver(envelope.target, null, envelope.frame, envelope.lane, envelope.key);
   }
 

@@ -1,7 +1,11 @@
 export { ApiKeyStore } from './api-keys';
-export { AuditLog } from './audit-log';
-export { Authenticator } from './authenticator';
+export { AUDIT_HEAD_FILE, AuditHeadWriter } from './audit-head-writer';
+export { AuditLog, type AuditStartReport } from './audit-log';
+export { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
+export { Authenticator, type AuthSource } from './authenticator';
 export { bootstrapAdminKey } from './bootstrap-admin-key';
+export { hardenDataDir } from './data-dir-permissions';
 export { securityMigrations } from './migrations';
 export { securityHandlers } from './operations';
+export { SecretStore } from './secret-store';
 export { SessionTokens, SESSION_TTL_SECONDS } from './session-tokens';

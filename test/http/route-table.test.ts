@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiVersions } from '../../contract/api-versions';
@@ -11,7 +12,7 @@ import { HttpServer } from '../../main/http';
 import { createLogger } from '../../main/logger';
 import { Metrics } from '../../main/monitoring';
 import { OperationDispatcher } from '../../main/ops';
-import { ApiKeyStore, AuditLog, Authenticator, SessionTokens, securityMigrations } from '../../main/security';
+import { ApiKeyStore, AuditLog, AuthThrottle, Authenticator, SecretStore, SessionTokens, securityMigrations } from '../../main/security';
 import { openStore, type Database } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -41,8 +42,10 @@ describe('the REST route table, as the server mounts it', () => {
     db = openStore({ path: join(dir.path, 'pilothouse.db'), migrations: securityMigrations });
     const clock = { now: () => Date.now() };
     const keyStore = new ApiKeyStore(db, clock);
-    const audit = new AuditLog(db, clock);
-    const sessions = new SessionTokens(db, keyStore, clock);
+    const audit = new AuditLog(db, clock, { key: randomBytes(32), headPath: null });
+    const sessions = new SessionTokens(db, keyStore, clock, new SecretStore(dir.path));
+    const logger = createLogger('silent');
+    const metrics = new Metrics();
     for (const role of ['viewer', 'operator', 'admin'] as const) keys[role] = keyStore.create({ name: role, role }, 'test').secret;
     dispatcher = new RecordingDispatcher({} as OperationHandlers, audit);
     server = new HttpServer({
@@ -50,9 +53,13 @@ describe('the REST route table, as the server mounts it', () => {
       port: 0,
       version: 'test',
       consoleDir: undefined,
-      logger: createLogger('silent'),
-      metrics: new Metrics(),
-      authenticator: new Authenticator(keyStore, sessions),
+      logger,
+      metrics,
+      authenticator: new Authenticator(
+        keyStore,
+        sessions,
+        new AuthThrottle({ clock, logger, registry: metrics.registry, audit: () => undefined }),
+      ),
       sessions,
       dispatcher,
       bus: new EventBus(),

@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHUNK_PAGES, PageRepository, PageWorkers, storeImage } from '../../main/backup';
+import { tempDir } from '../helpers/temp-dir';
+import { makeDatabase, sha256File } from './backup-fixture';
+
+/** A fake monotonic clock that moves 5 ms every time it is read, so every chunk "takes" 5 ms. */
+function steppingClock(): () => number {
+  let t = 0;
+  return () => (t += 5);
+}
+
+describe('snapshot pacing', () => {
+  const dir = tempDir('ph-backup-pacing-');
+  const workers = new PageWorkers(1);
+  const repo = new PageRepository(join(dir.path, 'repo'), workers);
+  const image = join(dir.path, 'image.db');
+  const meta = { sourceId: 'src', sourceName: 'src', capturedAt: Date.parse('2026-01-05T10:00:00Z'), trigger: 'schedule' as const };
+  let pages = 0;
+
+  beforeAll(() => {
+    // About 20 rows a page: 60,000 rows make an image of a few chunks.
+    const db = makeDatabase(image, 60_000);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    pages = db.pragma('page_count', { simple: true }) as number;
+    db.close();
+    repo.open();
+  });
+  afterAll(async () => {
+    repo.close();
+    await workers.close();
+    dir.remove();
+  });
+
+  it('waits idleRatio times what each chunk took between chunks, and stores the same image as an unpaced run', async () => {
+    const chunks = Math.ceil(pages / CHUNK_PAGES);
+    expect(chunks).toBeGreaterThanOrEqual(3);
+    const sleeps: number[] = [];
+    const paced = await storeImage(repo, image, meta, undefined, {
+      idleRatio: 2,
+      now: steppingClock(),
+      sleep: async (ms) => void sleeps.push(ms),
+    });
+    // One pause between consecutive chunks (none after the last), each 2 × the 5 ms the chunk took.
+    expect(sleeps).toEqual(Array.from({ length: chunks - 1 }, () => 10));
+    expect(paced.manifest.imageHash).toBe(sha256File(image));
+
+    const unpacedSleeps: number[] = [];
+    const unpaced = await storeImage(repo, image, { ...meta, capturedAt: meta.capturedAt + 1 }, undefined, {
+      idleRatio: 0,
+      now: steppingClock(),
+      sleep: async (ms) => void unpacedSleeps.push(ms),
+    });
+    expect(unpacedSleeps).toEqual([]);
+    expect(unpaced.manifest.imageHash).toBe(paced.manifest.imageHash);
+    expect(unpaced.written.addedPages).toBe(0);
+  });
+});
