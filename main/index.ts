@@ -2,7 +2,17 @@ import { join } from 'node:path';
 import { Notification, app, ipcMain, type BrowserWindow } from 'electron';
 import { loadConfig, defaultConfig } from './config';
 import { ControlPlane } from './control-plane';
-import { createMainWindow, createTray, isTrustedConsoleUrl, registerIpcBridge } from './desktop';
+import {
+  consoleLocation,
+  contentSecurityPolicy,
+  createMainWindow,
+  createTray,
+  EXTERNAL_ORIGINS,
+  isTrustedConsoleUrl,
+  registerConsoleScheme,
+  registerIpcBridge,
+  serveConsole,
+} from './desktop';
 import { notifyAlerts } from './monitoring';
 
 /**
@@ -10,6 +20,8 @@ import { notifyAlerts } from './monitoring';
  * the control plane, which the tests reach in plain Node (Electron cannot be launched on the build
  * machines).
  */
+registerConsoleScheme();
+
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
@@ -36,7 +48,9 @@ if (!app.requestSingleInstanceLock()) {
       plane = new ControlPlane(loaded, { mode: 'desktop' });
       await plane.start();
       const running = plane.running;
-      const created = createMainWindow(join(__dirname, '../preload'), join(__dirname, '../renderer'));
+      const location = consoleLocation({ isPackaged: app.isPackaged, devUrl: process.env.ELECTRON_RENDERER_URL });
+      if (location.devOrigin === null) serveConsole(join(__dirname, '../renderer'), contentSecurityPolicy(null));
+      const created = createMainWindow(join(__dirname, '../preload'), location, [...EXTERNAL_ORIGINS, plane.url]);
       window = created.window;
       registerIpcBridge({
         ipcMain,

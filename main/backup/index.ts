@@ -9,3 +9,4 @@ export { reassemble } from './reassembler';
 export type * from './types';
 export { pruneRepository } from './prune';
 export { registerBackupJobs } from './backup-jobs';
+export { CatalogueShare } from './catalogue-share';

@@ -9,5 +9,5 @@ export { backoffDelay } from './backoff';
 export * from './job-types';
 export { batchHandlers } from './operations';
 export { createBatchCapability, type BatchCapability } from './capability';
-export { BullmqJobQueue } from './bullmq-job-queue';
+export { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
 export { runSaga, compensationsOf } from './saga';
