@@ -2,6 +2,74 @@ import js from '@eslint/js';
 import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layers of main/, lowest first (docs/architecture.md draws them). A folder may import a folder
+ * of a lower layer, through its index.ts only; never one of its own layer or above. Imports thus go
+ * one way, so no two folders can form a cycle. The root files (control-plane, headless, index)
+ * sit above every layer; the base files (clock, config, logger, service, version) below them all.
+ */
+const layers = [
+  ['core'],
+  ['events', 'store', 'redis'],
+  ['ops', 'security', 'fleet'],
+  ['http', 'monitoring', 'batch', 'ratelimit'],
+  ['cache', 'backup', 'discovery', 'realtime', 'webhooks'],
+  ['system'],
+  ['desktop'],
+];
+const rootFiles = ['control-plane', 'fleet-tables', 'headless', 'index'];
+
+const noConsoleLog = {
+  selector: 'CallExpression[callee.object.name="console"][callee.property.name="log"]',
+  message: 'Log with the logger (pino); print to stdout/stderr explicitly in CLIs.',
+};
+const ONE_DOOR =
+  'A REST route is a row of contract/routes.ts onto an operation, mounted by main/http/rest-routes.ts through the dispatcher; do not register routes by hand.';
+/** Route registrations on a Fastify instance: `x.get('/path', ...)` and the like, and `x.route({...})`. */
+const handMadeRoutes = [
+  {
+    selector:
+      "CallExpression[callee.property.name=/^(get|post|put|patch|delete|head|options|all)$/][arguments.0.type='Literal'][arguments.0.value=/^\\//]",
+    message: ONE_DOOR,
+  },
+  {
+    selector:
+      "CallExpression[callee.property.name=/^(get|post|put|patch|delete|head|options|all)$/][arguments.0.type='TemplateLiteral'][arguments.0.quasis.0.value.raw=/^\\//]",
+    message: ONE_DOOR,
+  },
+  { selector: "CallExpression[callee.property.name='route'][arguments.0.type='ObjectExpression']", message: ONE_DOOR },
+];
+const DEEP_IMPORT = 'Import another folder of main/ through its index (../<folder>), never a file inside it.';
+
+/** One config block a folder: no deep imports, no imports up or across the layers, none of the root files. */
+function layerRules() {
+  return layers.flatMap((layer, level) =>
+    layer.map((folder) => {
+      const notBelow = layers
+        .slice(level)
+        .flat()
+        .filter((other) => other !== folder);
+      return {
+        files: [`main/${folder}/**/*.ts`],
+        rules: {
+          'no-restricted-imports': [
+            'error',
+            {
+              patterns: [
+                { regex: '^\\.\\./(?!\\.\\./)[^/]+/', message: DEEP_IMPORT },
+                {
+                  regex: `^\\.\\./(${[...notBelow, ...rootFiles].join('|')})(/|$)`,
+                  message: `main/${folder} may import only folders of a lower layer (${layers.slice(0, level).flat().join(', ') || 'none'}); imports go down the layers so folders cannot form a cycle.`,
+                },
+              ],
+            },
+          ],
+        },
+      };
+    }),
+  );
+}
+
 export default tseslint.config(
   { ignores: ['out/**', 'node_modules/**', 'coverage/**', 'test/e2e/screenshots/**'] },
   js.configs.recommended,
@@ -13,13 +81,7 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
       ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      'no-restricted-syntax': [
-        'error',
-        {
-          selector: 'CallExpression[callee.object.name="console"][callee.property.name="log"]',
-          message: 'Log with the logger (pino); print to stdout/stderr explicitly in CLIs.',
-        },
-      ],
+      'no-restricted-syntax': ['error', noConsoleLog],
     },
   },
   {
@@ -54,6 +116,31 @@ export default tseslint.config(
       ],
     },
   },
+  ...layerRules(),
+  {
+    // One door: no route but the contract's, mounted through the dispatcher. The exceptions: the
+    // server's own endpoints (health, readiness, metrics, session, the operations, the console),
+    // the mounter of the contract's routes, and the gateway, which forwards LAN traffic to
+    // registered services and runs no operation.
+    files: ['main/**/*.ts'],
+    ignores: ['main/http/http-server.ts', 'main/http/rest-routes.ts', 'main/discovery/gateway.ts'],
+    rules: { 'no-restricted-syntax': ['error', noConsoleLog, ...handMadeRoutes] },
+  },
+  {
+    // The composition root builds capabilities from their indexes, like everyone else.
+    files: rootFiles.map((file) => `main/${file}.ts`),
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\./[^/]+/', message: DEEP_IMPORT }] }] },
+  },
+  {
+    // The base files under every layer import nothing from main/.
+    files: ['main/{clock,config,logger,service,version}.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\./', message: 'The base files of main/ import nothing from main/ (they sit under every layer).' }] },
+      ],
+    },
+  },
   {
     // The hub client runs in browsers and in Node: it may import nothing but its own files.
     // node.ts is its Node-only entry (certificate pinning needs node:tls and ws); the console never imports it.
@@ -62,7 +149,13 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../*', 'node:*', 'ws', 'fs', 'path'], message: 'The hub client must stay runnable in a browser.' }] },
+        {
+          patterns: [
+            // Its frames come from the contract, which runs anywhere (types and schemas).
+            { regex: '^\\.\\./(?!\\.\\./\\.\\./contract/)', message: 'The hub client must stay runnable in a browser.' },
+            { group: ['node:*', 'ws', 'fs', 'path'], message: 'The hub client must stay runnable in a browser.' },
+          ],
+        },
       ],
     },
   },

@@ -1,7 +1,8 @@
 /**
- * The one catalogue of errors a client can see. Every transport (IPC, HTTP, GraphQL, WebSocket)
- * carries `{ error: { code, message } }` with a code from here, so clients branch on the code and
- * never on message text. Stack traces and internal paths never leave the process.
+ * The one catalogue of errors a client can see. Every transport (IPC, HTTP, WebSocket; GraphQL
+ * too once it exists, generated from contract/routes.ts and the operations) carries
+ * `{ error: { code, message } }` with a code from here, so clients branch on the code and never on
+ * message text. Stack traces and internal paths never leave the process.
  */
 export const errorCatalogue = {
   PH_INVALID_INPUT: { status: 400, message: 'The input is not valid' },

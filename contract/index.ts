@@ -1,8 +1,10 @@
+export * from './api-versions';
 export * from './errors';
 export * from './events';
 export * from './ipc';
 export * from './operation';
 export * from './operations';
 export * from './roles';
+export * from './routes';
 export { ApiKeySchema, AuditEntrySchema, RoleSchema } from './ops/security';
 export { ServiceStatusSchema, SystemStatusSchema } from './ops/system';

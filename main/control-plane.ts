@@ -1,25 +1,22 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { PhError } from '../contract/errors';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  batchHandlers,
-  batchMigrations,
-  batchRoutes,
-  createBatchCapability,
-  type BatchCapability,
-  type BullmqJobQueueOptions,
-} from './batch';
+import { PhError } from '../contract/errors';
+import { BackupService, CatalogueShare, backupHandlers, backupMigrations, registerBackupJobs } from './backup';
+import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability, type BullmqJobQueueOptions } from './batch';
+import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 import { systemClock, type Clock } from './clock';
 import { backupRoots, type LoadedConfig } from './config';
+import type { OperationHandlers } from './core';
+import { buildDiscovery, discoveryMigrations, type Discovery, type DiscoveryDeps } from './discovery';
 import { EventBus } from './events';
 import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
 import { fleetTables } from './fleet-tables';
-import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial, type VersionedRoute } from './http';
+import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial } from './http';
 import { createLogger, type Logger } from './logger';
-import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
-import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
-import { OperationDispatcher, type OperationHandlers } from './ops';
+import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, type MonitoringOptions } from './monitoring';
+import { OperationDispatcher } from './ops';
+import { RateLimits, TierStore, installRateLimit, rateLimitTables, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
 import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
 import { RedisConnection, redisTarget } from './redis';
 import {
@@ -42,10 +39,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
-import { BackupService, CatalogueShare, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
-import { RateLimits, TierStore, installRateLimit, rateLimitTables, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
 import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
-import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 
 export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
@@ -379,11 +373,6 @@ export class ControlPlane {
         }),
       };
       const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
-      const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
-      routes.push(...backupRoutes(backup, () => dispatcher));
-      routes.push(...cacheRoutes(cache, audit));
-      routes.push(...batchRoutes(dispatcher));
-      routes.push(...discoveryRoutes(dispatcher, discovery.registry));
       this.tls = await loadTls(tlsMode(config), config.dataDir, { bindHost: config.host, publicNames: config.publicNames ?? [] });
       if (this.tls !== null) {
         const { fingerprint256, certFile, selfSigned, validTo } = this.tls;
@@ -409,7 +398,6 @@ export class ControlPlane {
         dispatcher,
         bus,
         readiness: () => this.readiness(),
-        routes,
         websocket: realtime,
       });
       monitoring.instrument(http.app);
@@ -577,26 +565,4 @@ function redisAddressOf(url: string | undefined): { host: string; port: number }
   if (url === undefined || !URL.canParse(url)) return null;
   const parsed = new URL(url);
   return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) };
-}
-
-/** `GET /api/v1/status` (flat, deprecated) and `/api/v2/status` (the contract's shape). */
-function statusRoute(status: () => SystemStatus): VersionedRoute {
-  return {
-    method: 'GET',
-    path: '/status',
-    access: 'viewer',
-    summary: 'Version, uptime and the state of each service',
-    tags: ['system'],
-    versions: {
-      v1: () => {
-        const s = status();
-        return {
-          version: s.version,
-          uptime: Math.round(s.uptimeSeconds),
-          services: Object.fromEntries(s.services.map((x) => [x.name, x.state])),
-        };
-      },
-      v2: () => status(),
-    },
-  };
 }

@@ -2,14 +2,17 @@ import { join } from 'node:path';
 import { Notification, app, ipcMain, type BrowserWindow } from 'electron';
 import { loadConfig, defaultConfig } from './config';
 import { ControlPlane } from './control-plane';
-import { registerConsoleScheme, serveConsole } from './desktop/console-protocol';
-import { consoleLocation } from './desktop/console-source';
-import { contentSecurityPolicy } from './desktop/content-security-policy';
-import { EXTERNAL_ORIGINS } from './desktop/external-links';
-import { registerIpcBridge } from './desktop/ipc-bridge';
-import { createMainWindow } from './desktop/main-window';
-import { createTray } from './desktop/tray';
-import { isTrustedConsoleUrl } from './desktop/trusted-url';
+import {
+  consoleLocation,
+  contentSecurityPolicy,
+  createMainWindow,
+  createTray,
+  EXTERNAL_ORIGINS,
+  isTrustedConsoleUrl,
+  registerConsoleScheme,
+  registerIpcBridge,
+  serveConsole,
+} from './desktop';
 import { notifyAlerts } from './monitoring';
 
 /**

@@ -205,6 +205,14 @@ export const backupOperations = {
     minRole: 'viewer',
     mutating: false,
   }),
+  'backup.export': defineOperation({
+    summary:
+      'A snapshot as a plain .sqlite file (admin: it holds the whole database); REST streams it (GET /backups/snapshots/:id/download), other transports get its name and size',
+    input: Type.Object({ id: Type.String({ minLength: 1, description: 'Snapshot id' }) }),
+    output: Type.Object({ fileName: Type.String(), bytes: Type.Integer() }),
+    minRole: 'admin',
+    mutating: false,
+  }),
   'backup.verify': defineOperation({
     summary: 'Re-read every page of a snapshot, check every hash, the image hash and integrity_check',
     input: Type.Object({ id: Type.String({ minLength: 1, description: 'Snapshot id' }) }),

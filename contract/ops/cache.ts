@@ -112,7 +112,43 @@ export const CacheWarmProgressSchema = Type.Object({
   finished: Type.Boolean(),
 });
 
+/**
+ * The REST API's own namespace and key: the cache checks them itself (PH_CACHE_BAD_NAMESPACE,
+ * PH_CACHE_KEY_TOO_LONG counted in bytes), so a LAN program sees those codes rather than a schema error.
+ */
+const ApiNamespace = Type.String({ minLength: 1, description: '1-64 letters, digits, ., _ or -' });
+const ApiKey = Type.String({ minLength: 1, description: 'At most 512 bytes' });
+const Milliseconds = Type.Number({ minimum: 0, description: 'Milliseconds' });
+
 export const cacheOperations = {
+  'cache.get': defineOperation({
+    summary: 'Read a value through the tiers (L1 → L2 → L3); PH_CACHE_MISS when no fresh value is held',
+    input: Type.Object({ namespace: ApiNamespace, key: ApiKey }),
+    output: Type.Object({ namespace: Type.String(), key: Type.String(), value: Type.Unknown() }),
+    minRole: 'operator',
+    mutating: false,
+  }),
+  'cache.put': defineOperation({
+    summary: 'Write a value through every tier, with its time to live, grace and tags',
+    input: Type.Object({
+      namespace: ApiNamespace,
+      key: ApiKey,
+      value: Type.Unknown({ description: 'Any JSON value' }),
+      ttl: Type.Optional(Milliseconds),
+      grace: Type.Optional(Milliseconds),
+      tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 100 })),
+    }),
+    output: Type.Object({ namespace: Type.String(), key: Type.String() }),
+    minRole: 'operator',
+    mutating: true,
+  }),
+  'cache.delete': defineOperation({
+    summary: 'Drop one key on every node',
+    input: Type.Object({ namespace: ApiNamespace, key: ApiKey }),
+    output: Type.Object({ removed: Type.Integer() }),
+    minRole: 'operator',
+    mutating: true,
+  }),
   'cache.stats': defineOperation({
     summary: 'Hits, misses, stale serves, loader calls and latency per tier and namespace; history, top keys, Redis state, advice',
     input: Type.Object({}),

@@ -5,23 +5,23 @@ import { Cron } from 'croner';
 import type { Database } from 'better-sqlite3';
 import { PhError, faultOf } from '../../contract/errors';
 import type { Clock } from '../clock';
+import type { AuditRecord } from '../core';
 import type { EventBus } from '../events';
-import type { Logger } from '../logger';
 import { newId } from '../fleet';
-import type { AuditRecord } from '../security/audit-log';
+import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 import { captureImage, probeSource, sourceError } from './capture';
 import { BackupCatalogue, type SourceRecord } from './catalogue';
 import type { ManifestHeader } from './manifest';
 import { PageRepository } from './page-repository';
 import { PageWorkers } from './page-workers';
+import { BackupPathPolicy } from './path-policy';
+import { pruneRepository } from './prune';
 import { reassemble } from './reassembler';
 import { RepoLock } from './repo-lock';
-import { pruneRepository } from './prune';
-import { parseDuration } from './retention';
-import { BackupPathPolicy } from './path-policy';
 import { sweepRestoreLeftovers } from './restore-leftovers';
 import { assertNotInUse, restoreFile } from './restorer';
+import { parseDuration } from './retention';
 import { removeImage, storeImage } from './snapshotter';
 import type {
   BackupProgress,

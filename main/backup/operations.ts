@@ -1,4 +1,5 @@
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import { statSync } from 'node:fs';
+import { withFile, type HandlersFor } from '../core';
 import type { BackupService } from './backup-service';
 import type { CatalogueShare } from './catalogue-share';
 import type { BackupSnapshot, BackupSource } from './types';
@@ -10,6 +11,7 @@ export type BackupOperationName =
   | 'backup.sources.remove'
   | 'backup.snapshot'
   | 'backup.snapshots.list'
+  | 'backup.export'
   | 'backup.verify'
   | 'backup.verifications.list'
   | 'backup.restore.plan'
@@ -41,6 +43,18 @@ export function backupHandlers(backup: BackupService, share: CatalogueShare | nu
     'backup.sources.remove': (input) => ({ removed: backup.removeSource(input.id) }),
     'backup.snapshot': async (input) => ({ snapshot: await backup.snapshot(input.id, 'manual') }),
     'backup.snapshots.list': async (input) => ({ snapshots: await snapshots(input.sourceId, input.limit ?? 200) }),
+    'backup.export': async (input) => {
+      const image = await backup.exportImage(input.id);
+      let bytes: number;
+      try {
+        bytes = statSync(image.path).size;
+      } catch (err) {
+        image.done();
+        throw err;
+      }
+      const file = { path: image.path, fileName: image.fileName, contentType: 'application/vnd.sqlite3', done: image.done };
+      return withFile({ fileName: image.fileName, bytes }, file);
+    },
     'backup.verify': async (input) => ({ verification: await backup.verify(input.id) }),
     'backup.verifications.list': (input) => ({ verifications: backup.listVerifications(input.snapshotId, input.limit ?? 200) }),
     'backup.restore.plan': (input) => backup.planRestore(input),

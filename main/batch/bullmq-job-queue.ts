@@ -3,14 +3,14 @@ import { FlowProducer, UnrecoverableError, Worker, type FlowJob, type Job, type 
 import type { Redis } from 'ioredis';
 import { PhError, errorCatalogue } from '../../contract/errors';
 import type { Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
+import type { EventBus } from '../events';
 import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
-import { Subscriber } from '../redis/subscriber';
+import { Subscriber } from '../redis';
 import type { ServiceState } from '../service';
 import { CANCELLED, envelopeSealed, idOfJob, infoFromResult, sealEnvelope, toJobInfo, unwrap, type Envelope } from './bullmq-job-info';
-import { BullmqQueues, jobOptions, toBullTypes } from './bullmq-queues';
 import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
+import { BullmqQueues, jobOptions, toBullTypes } from './bullmq-queues';
 import { clampProgress, runOnce } from './job-effects';
 import { NodeRoster } from './job-nodes';
 import { JobOutbox, type OutboxEntry } from './job-outbox';

@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
+import type { EventBus } from '../events';
+import type { FleetSeal, RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
 import type { Service } from '../service';
 import { BatchEngine } from './batch-engine';
@@ -9,7 +10,6 @@ import { ResourceRegistry } from './batch-registry';
 import { BatchService } from './batch-service';
 import { registerBuiltinJobs } from './builtin-jobs';
 import { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
-import type { FleetSeal, RedisEpoch } from '../fleet';
 import type { JobQueue } from './job-types';
 import { recordResource } from './record-resource';
 import { BatchReportShare } from './report-share';

@@ -1,38 +1,59 @@
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { PhError } from '../../contract/errors';
-import type { JobSpec } from './job-types';
+import { JobSpecSchema } from '../../contract/ops/jobs';
+import type { ChildSpec, JobSpec } from './job-types';
 
-export const MAX_PAYLOAD_BYTES = 256 * 1024;
-const MAX_CHILDREN = 1000;
+const MAX_PAYLOAD_BYTES = 256 * 1024;
 
-/** Checks what the schema cannot (ranges that depend on each other, payload size, child trees) for every backend alike. */
-export function validateJobSpec(spec: JobSpec, path = ''): void {
-  const fail = (field: string, message: string): never => {
-    throw new PhError('PH_INVALID_INPUT', `Field "${path}${field}": ${message}`, { field: `${path}${field}` });
-  };
-  if (typeof spec.type !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(spec.type))
-    fail('type', 'letters, digits and _.:- only, 1 to 100 characters');
-  if (spec.priority !== undefined && !(Number.isInteger(spec.priority) && spec.priority >= -100 && spec.priority <= 100))
-    fail('priority', 'an integer from -100 to 100');
-  if (spec.attempts !== undefined && !(Number.isInteger(spec.attempts) && spec.attempts >= 1 && spec.attempts <= 100))
-    fail('attempts', 'an integer from 1 to 100');
-  if (spec.delayMs !== undefined && !(Number.isFinite(spec.delayMs) && spec.delayMs >= 0)) fail('delayMs', 'zero or more');
-  if (spec.backoffMs !== undefined && !(Number.isFinite(spec.backoffMs) && spec.backoffMs >= 0)) fail('backoffMs', 'zero or more');
-  if (spec.timeoutMs !== undefined && !(Number.isInteger(spec.timeoutMs) && spec.timeoutMs >= 1)) fail('timeoutMs', 'a positive integer');
-  if (
-    spec.idempotencyKey !== undefined &&
-    !(typeof spec.idempotencyKey === 'string' && spec.idempotencyKey.length >= 1 && spec.idempotencyKey.length <= 200)
-  ) {
-    fail('idempotencyKey', '1 to 200 characters');
+/**
+ * The contract's job spec, compiled once: every backend checks what it enqueues against it,
+ * whoever enqueues. The schema describes a job and its children; capabilities may nest flows
+ * deeper, so each further level of children is checked against the schema's list of children.
+ */
+const specCheck = TypeCompiler.Compile(JobSpecSchema);
+const childrenCheck = TypeCompiler.Compile(JobSpecSchema.properties.children);
+
+function assertSchema(check: TypeCheck<TSchema>, value: unknown, prefix: string): void {
+  if (check.Check(value)) return;
+  const first = check.Errors(value).First();
+  const field =
+    [prefix, first?.path.replace(/^\//, '').replaceAll('/', '.')].filter((part) => part !== undefined && part !== '').join('.') || 'spec';
+  throw new PhError('PH_INVALID_INPUT', `Field "${field}": ${first?.message ?? 'invalid'}`, { field });
+}
+
+/** Children as the schema sees them: their own children are checked one level down. */
+const shallow = (children: readonly ChildSpec[]) => children.map(({ children: _nested, ...child }) => child);
+
+/** What a schema cannot state: a repeating job has no children, and a payload's encoded size. */
+function assertRules(spec: JobSpec, payloads: readonly unknown[], prefix: string): void {
+  if (spec.repeat !== undefined && spec.children !== undefined && spec.children.length > 0) {
+    throw new PhError('PH_INVALID_INPUT', `Field "${prefix}repeat": a repeating job cannot have children`, { field: `${prefix}repeat` });
   }
-  if (spec.repeat !== undefined && spec.children !== undefined && spec.children.length > 0)
-    fail('repeat', 'a repeating job cannot have children');
-  const size = Buffer.byteLength(JSON.stringify(spec.payload ?? null));
-  if (size > MAX_PAYLOAD_BYTES)
-    throw new PhError('PH_PAYLOAD_TOO_LARGE', `The payload is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES}`);
-  if (spec.children !== undefined) {
-    if (spec.children.length > MAX_CHILDREN) fail('children', `at most ${MAX_CHILDREN}`);
-    spec.children.forEach((child, i) => validateJobSpec(child, `${path}children.${i}.`));
+  for (const payload of payloads) {
+    const size = Buffer.byteLength(JSON.stringify(payload ?? null));
+    if (size > MAX_PAYLOAD_BYTES)
+      throw new PhError('PH_PAYLOAD_TOO_LARGE', `The payload is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES}`);
   }
+}
+
+function assertNested(child: ChildSpec, prefix: string): void {
+  if (child.children === undefined) return;
+  assertSchema(childrenCheck, shallow(child.children), `${prefix}children`);
+  assertRules(
+    child,
+    child.children.map((grandchild) => grandchild.payload),
+    prefix,
+  );
+  child.children.forEach((grandchild, i) => assertNested(grandchild, `${prefix}children.${i}.`));
+}
+
+/** Checks a job spec and its children against the contract's schema and the rules beside it. `runAt` is the queue's own field. */
+export function validateJobSpec(spec: JobSpec): void {
+  const { runAt: _runAt, children, ...own } = spec;
+  assertSchema(specCheck, children === undefined ? own : { ...own, children: shallow(children) }, '');
+  assertRules(spec, [spec.payload, ...(children ?? []).map((child) => child.payload)], '');
+  children?.forEach((child, i) => assertNested(child, `children.${i}.`));
 }
 
 /** The spec with each job's payload passed through its type's `prepare` (children too). */

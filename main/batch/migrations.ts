@@ -1,4 +1,4 @@
-import type { Migration } from '../store/migration';
+import type { Migration } from '../store';
 
 /** Tables of the batch and job engine (scope `batch`). */
 export const batchMigrations: readonly Migration[] = [

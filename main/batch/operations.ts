@@ -1,5 +1,5 @@
 import { PhError } from '../../contract/errors';
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { HandlersFor } from '../core';
 import type { BatchEngine } from './batch-engine';
 import type { ResourceRegistry } from './batch-registry';
 import type { BatchSpec } from './batch-types';

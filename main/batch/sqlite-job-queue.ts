@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database } from 'better-sqlite3';
 import type { Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
+import type { EventBus } from '../events';
 import type { Logger } from '../logger';
 import type { ServiceState } from '../service';
+import { clampProgress, runOnce } from './job-effects';
+import { prepareSpec, validateJobSpec } from './job-spec';
 import {
   JobCancelled,
   isFinalFailure,
@@ -23,8 +25,6 @@ import {
 } from './job-types';
 import { emptyCounts, SqliteJobStore, toJobInfo, type JobRow, type PrunePolicy, type Transition } from './sqlite-job-store';
 import { ThroughputMeter } from './throughput';
-import { clampProgress, runOnce } from './job-effects';
-import { prepareSpec, validateJobSpec } from './job-spec';
 
 export interface SqliteJobQueueOptions {
   /** How long a claim holds without a heartbeat; a dead worker's job is claimable again after it. Default 5 s. */

@@ -1,5 +1,5 @@
 import { PhError } from '../../contract/errors';
-import type { JobQueue } from '../batch/job-types';
+import type { JobQueue } from '../batch';
 import type { TieredCache } from './tiered-cache';
 
 /**

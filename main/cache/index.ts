@@ -1,13 +1,7 @@
 export { TieredCache } from './tiered-cache';
-export type { CacheStats, CacheRedisState, TieredCacheDeps, WarmupList, WarmProgress } from './tiered-cache';
-export { CacheNamespace } from './cache-namespace';
-export type { Loader, LoaderContext } from './cache-namespace';
-export type { CacheOptions, EntryOptions, NamespaceOptions } from './options';
-export { MAX_TTL_MS } from './options';
-export { jsonSerializer, msgpackSerializer } from './serializer';
-export type { Serializer } from './serializer';
+export type { CacheOptions } from './options';
+export { msgpackSerializer } from './serializer';
 export { cacheMigrations } from './migrations';
 export { cacheHandlers } from './operations';
-export { cacheRoutes } from './routes';
 export { cacheSeries, registerCacheMetrics } from './cache-metrics';
 export { registerCacheJobs } from './cache-jobs';

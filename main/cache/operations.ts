@@ -1,13 +1,36 @@
 import { PhError } from '../../contract/errors';
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { HandlersFor } from '../core';
 import type { TieredCache } from './tiered-cache';
 
 const PREVIEW_CHARS = 2000;
 
-export function cacheHandlers(
-  cache: TieredCache,
-): HandlersFor<'cache.stats' | 'cache.keys' | 'cache.inspect' | 'cache.invalidate' | 'cache.clear' | 'cache.warm'> {
+type CacheOps =
+  | 'cache.get'
+  | 'cache.put'
+  | 'cache.delete'
+  | 'cache.stats'
+  | 'cache.keys'
+  | 'cache.inspect'
+  | 'cache.invalidate'
+  | 'cache.clear'
+  | 'cache.warm';
+
+export function cacheHandlers(cache: TieredCache): HandlersFor<CacheOps> {
   return {
+    'cache.get': async ({ namespace, key }) => {
+      const value = await cache.namespace(namespace).get(key);
+      if (value === undefined) throw new PhError('PH_CACHE_MISS', `No fresh value for ${namespace}/${key}`);
+      return { namespace, key, value };
+    },
+    'cache.put': async ({ namespace, key, value, ttl, grace, tags }) => {
+      await cache.namespace(namespace).set(key, value, {
+        ...(ttl === undefined ? {} : { ttl }),
+        ...(grace === undefined ? {} : { grace }),
+        ...(tags === undefined ? {} : { tags }),
+      });
+      return { namespace, key };
+    },
+    'cache.delete': async ({ namespace, key }) => ({ removed: await cache.namespace(namespace).delete([key]) }),
     'cache.stats': () => cache.stats(),
     'cache.keys': async (input) => ({ keys: await cache.keys(input.namespace, input.prefix ?? '', input.limit ?? 100) }),
     'cache.inspect': async (input) => {

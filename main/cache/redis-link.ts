@@ -1,7 +1,7 @@
 import CircuitBreaker from 'opossum';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
-import { Subscriber } from '../redis/subscriber';
+import { Subscriber } from '../redis';
 
 export type RedisLinkState = 'connecting' | 'up' | 'breaker-open' | 'down' | 'stopped';
 

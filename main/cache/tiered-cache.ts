@@ -1,15 +1,16 @@
 import type { Static } from '@sinclair/typebox';
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
-import type { FleetSeal } from '../fleet';
 import { PhError } from '../../contract/errors';
 import type { CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from '../../contract/ops/cache';
 import { systemClock, type Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
+import type { EventBus } from '../events';
+import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 import { CacheNamespace, type CacheCore, type Loader } from './cache-namespace';
 import { HotKeys, hitRatio, recommendations, type Counters } from './cache-stats';
+import { coarseNow } from './coarse-clock';
 import { InvalidationBus } from './invalidation-bus';
 import {
   assertNamespace,
@@ -19,7 +20,6 @@ import {
   type NamespaceOptions,
   type ResolvedCacheOptions,
 } from './options';
-import { coarseNow } from './coarse-clock';
 import { RedisLink } from './redis-link';
 import { RedisTier, type BusMessage } from './redis-tier';
 import { SqliteTier } from './sqlite-tier';

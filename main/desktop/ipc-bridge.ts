@@ -2,8 +2,8 @@ import { toErrorBody } from '../../contract/errors';
 import type { EventMessage } from '../../contract/events';
 import { eventChannel, operationChannel, type IpcReply } from '../../contract/ipc';
 import { operationNames } from '../../contract/operations';
-import type { OperationDispatcher } from '../ops/operation-dispatcher';
-import { desktopCaller } from '../security/caller';
+import { desktopCaller } from '../core';
+import type { OperationDispatcher } from '../ops';
 
 /** The part of Electron's ipcMain this needs; kept narrow so the wiring is reached by tests in plain Node. */
 export interface IpcMainLike {

@@ -1,10 +1,10 @@
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
-import { EventBus } from '../events/event-bus';
+import { EventBus } from '../events';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
-import type { AuditLog } from '../security/audit-log';
+import type { AuditLog } from '../security';
 import { summarizedEvent } from './check-output';
 import { CheckRunners } from './check-runners';
 import { lanDefaults, type LanDiscoveryOptions } from './defaults';

@@ -1,10 +1,10 @@
 import { PhError } from '../../contract/errors';
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { HandlersFor } from '../core';
+import { instanceFor } from './check-output';
 import type { GatewayStats } from './gateway-stats';
 import type { LanDiscovery } from './lan-discovery';
 import type { LoadBalancer } from './load-balancer';
 import type { ServiceRegistry } from './registry';
-import { instanceFor } from './check-output';
 import type { TargetPolicy } from './target-policy';
 import type { InstanceTraffic, RegisterInput } from './types';
 

@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
+import { Subscriber } from '../redis';
 import type { Service, ServiceState } from '../service';
 import { hash32 } from './hash-ring';
 import type { InstanceSnapshot, Replication, ServiceRegistry } from './registry';
 import { InstanceSnapshotSchema, ReplicationSchema } from './replication-schema';
-import { Subscriber } from '../redis/subscriber';
 
 const PREFIX = 'ph:discovery:';
 const INSTANCES = `${PREFIX}instances`;

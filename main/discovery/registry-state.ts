@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
+import type { EventBus } from '../events';
 import { toInstance, type Entry, type RegistryChange, type Replication, type Target } from './registry-entry';
 import { RegistryStore } from './registry-store';
 import { RegistryWatches } from './registry-watches';
@@ -35,7 +35,6 @@ export class RegistryState {
     for (const [id, entry] of loaded.entries) this.entries.set(id, entry);
     this.#index = loaded.index;
     this.#passing.clear();
-    this.watches.reopen();
     this.#store = store;
     return loaded.policies;
   }

@@ -12,17 +12,6 @@ interface Waiter {
  */
 export class RegistryWatches {
   #waiters: Waiter[] = [];
-  #closing = false;
-
-  /** Set once the watches were released for shutdown: long-poll answers then close their connection. */
-  get closing(): boolean {
-    return this.#closing;
-  }
-
-  reopen(): void {
-    this.#closing = false;
-  }
-
   /** Resolves `true` when `wake` reports a later index for a covered service, `false` after `waitMs`. */
   wait(filter: InstanceFilter, index: number, waitMs: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
@@ -55,7 +44,6 @@ export class RegistryWatches {
 
   /** Ends every pending watch now (shutdown), each returning what it would see. */
   release(): void {
-    this.#closing = true;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.resolve(false);

@@ -2,8 +2,8 @@ import type { Database } from 'better-sqlite3';
 import semver from 'semver';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
-import type { AuditLog } from '../security/audit-log';
+import type { EventBus } from '../events';
+import type { AuditLog } from '../security';
 import { resolveChecks, sameCheck } from './check-definition';
 import { HISTORY_PER_CHECK, MAX_INSTANCES } from './defaults';
 import { applyResult } from './flap-damper';
@@ -328,11 +328,6 @@ export class ServiceRegistry {
     if (current > index || waitMs === 0) return { index: current, changed: current > index, instances: this.list(filter) };
     const changed = await this.#state.watches.wait(filter, index, waitMs);
     return { index: this.#state.index, changed, instances: this.list(filter) };
-  }
-
-  /** Set once the watches were released for shutdown: long-poll answers then close their connection. */
-  get closing(): boolean {
-    return this.#state.watches.closing;
   }
 
   /** Ends every pending watch now (shutdown), each returning what it would see. */

@@ -1,8 +1,5 @@
+import { apiVersions, latestApiVersion, type ApiVersion } from '../../contract/api-versions';
 import { PhError } from '../../contract/errors';
-
-export const apiVersions = ['v1', 'v2'] as const;
-export type ApiVersion = (typeof apiVersions)[number];
-export const latestApiVersion: ApiVersion = 'v2';
 
 /** Versions still served but on their way out: RFC 9745 `Deprecation` and RFC 8594 `Sunset`. */
 export const deprecatedApiVersions: Partial<Record<ApiVersion, { deprecatedAt: Date; sunsetAt: Date }>> = {

@@ -6,35 +6,24 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { apiVersions, latestApiVersion } from '../../contract/api-versions';
 import { PhError } from '../../contract/errors';
 import { operations, operationNames } from '../../contract/operations';
-import { roleAllows, type Role } from '../../contract/roles';
-import type { EventBus } from '../events/event-bus';
+import { roleAllows } from '../../contract/roles';
+import { restRoutes } from '../../contract/routes';
+import type { Caller, MetricsEndpoint } from '../core';
+import type { EventBus } from '../events';
 import type { Logger } from '../logger';
-import type { Metrics } from '../monitoring/metrics';
-import type { OperationDispatcher } from '../ops/operation-dispatcher';
-import { Authenticator } from '../security/authenticator';
-import type { Caller } from '../security/caller';
-import type { SessionTokens } from '../security/session-tokens';
+import type { OperationDispatcher } from '../ops';
+import { Authenticator, type SessionTokens } from '../security';
 import type { Service, ServiceState } from '../service';
+import { deprecationHeaders, negotiateApiVersion } from './api-versions';
 import { BrowserGuard, CONSOLE_CSP, GATEWAY_CSP, SECURITY_HEADERS } from './browser-guard';
-import { apiVersions, deprecationHeaders, latestApiVersion, negotiateApiVersion, type ApiVersion } from './api-versions';
 import { BODY_IDLE_TIMEOUT_MS, limitBodyIdleTime } from './body-timeout';
 import { httpErrorOf } from './http-errors';
+import { registerRestRoutes } from './rest-routes';
 import { RouteMethods } from './route-methods';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../ops';
-import { registerVersionedRoutes, type VersionedRoute } from './versioned-routes';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    caller: Caller | null;
-    apiVersion: ApiVersion;
-  }
-  interface FastifyContextConfig {
-    /** The least role a route needs, or `public`. Routes that say nothing need a viewer. */
-    access?: Role | 'public';
-  }
-}
 
 export interface ReadinessReport {
   ready: boolean;
@@ -49,14 +38,12 @@ export interface HttpServerDeps {
   readonly version: string;
   readonly consoleDir: string | undefined;
   readonly logger: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: MetricsEndpoint;
   readonly authenticator: Authenticator;
   readonly sessions: SessionTokens;
   readonly dispatcher: OperationDispatcher;
   readonly bus: EventBus;
   readonly readiness: () => ReadinessReport;
-  /** REST routes under /api/v1 and /api/v2 that capabilities contribute. */
-  readonly routes: readonly VersionedRoute[];
   /** Handles WebSocket upgrades (`/ws`) on this port: the real-time hub. */
   readonly websocket?: WebSocketEndpoint;
   /** `--public-name`s the Host allow-list accepts beside loopback and the bound host. */
@@ -263,6 +250,12 @@ export class HttpServer implements Service {
       request.caller = caller;
     });
 
+    // Answers sent while the server closes (the long-polls it ended) close their connection, so no keep-alive socket holds the close.
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (this.#state === 'stopping') void reply.header('connection', 'close');
+      done(null, payload);
+    });
+
     // Empty POST bodies (curl -X POST with no data) mean "no input", not malformed JSON.
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -322,7 +315,7 @@ export class HttpServer implements Service {
     );
 
     this.#registerOperations();
-    registerVersionedRoutes(app, this.deps.routes);
+    registerRestRoutes(app, restRoutes, this.deps.dispatcher);
     this.#registerConsole();
   }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type {} from '../http';
+// Brings in the request fields the HTTP layer adds (`request.caller`).
 
 export interface HttpObservation {
   method: string;

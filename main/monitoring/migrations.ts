@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { Migration } from '../store/migration';
+import type { Migration } from '../store';
 import { defaultAlertRules } from './default-rules';
 
 export const monitoringMigrations: readonly Migration[] = [

@@ -1,6 +1,5 @@
 import { PhError } from '../../contract/errors';
-import type { HandlersFor } from '../ops';
-import type { VersionedRoute } from '../http';
+import type { HandlersFor } from '../core';
 import type { Monitoring } from './monitoring-service';
 import { usageToCsv, type UsageGroup } from './usage-recorder';
 
@@ -117,78 +116,4 @@ export function monitoringHandlers(monitoring: Monitoring, now: () => number): H
       };
     },
   };
-}
-
-const int = (value: unknown): number | undefined => {
-  if (typeof value !== 'string' || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new PhError('PH_INVALID_INPUT', 'from, to and step are non-negative integers');
-  return n;
-};
-
-/**
- * REST for scripts and spreadsheets: `GET /api/v2/monitoring/usage?from=&to=&groupBy=&format=csv`
- * downloads the usage report; `GET /api/v2/monitoring/history?series=a,b&from=&to=&step=` returns
- * points for charts elsewhere; `GET /api/v2/monitoring/health` lists dependencies (503 when one that
- * is critical is down).
- */
-export function monitoringRoutes(monitoring: Monitoring, now: () => number): VersionedRoute[] {
-  const handlers = monitoringHandlers(monitoring, now);
-  return [
-    {
-      method: 'GET',
-      path: '/monitoring/usage',
-      access: 'operator',
-      summary: 'Usage per API key and route as CSV or JSON (?from=&to= epoch ms, groupBy=key|route|key-route, format=csv|json)',
-      tags: ['monitoring'],
-      versions: {
-        v2: async (request, reply) => {
-          const q = request.query as Record<string, unknown>;
-          const format = q.format === 'csv' ? 'csv' : q.format === undefined || q.format === 'json' ? 'json' : null;
-          if (format === null) throw new PhError('PH_INVALID_INPUT', 'format is csv or json', { field: 'format' });
-          const groupBy = q.groupBy === undefined ? undefined : (q.groupBy as string);
-          if (groupBy !== undefined && !['key', 'route', 'key-route'].includes(groupBy)) {
-            throw new PhError('PH_INVALID_INPUT', 'groupBy is key, route or key-route', { field: 'groupBy' });
-          }
-          const file = await handlers['monitoring.usage.export'](
-            { format, from: int(q.from), to: int(q.to), groupBy: groupBy as UsageGroup | undefined },
-            request.caller as never,
-          );
-          return reply.type(file.contentType).header('content-disposition', `attachment; filename="${file.filename}"`).send(file.content);
-        },
-      },
-    },
-    {
-      method: 'GET',
-      path: '/monitoring/history',
-      access: 'viewer',
-      summary: 'Series over a range (?series=a,b&from=&to= epoch ms&step= seconds), from raw samples or roll-ups',
-      tags: ['monitoring'],
-      versions: {
-        v2: async (request) => {
-          const q = request.query as Record<string, unknown>;
-          const series = typeof q.series === 'string' ? q.series.split(',').filter((x) => x !== '') : [];
-          if (series.length === 0 || series.length > 20)
-            throw new PhError('PH_INVALID_INPUT', 'series is a comma-separated list of 1 to 20 names', { field: 'series' });
-          const step = int(q.step);
-          if (step === 0 || (step !== undefined && step > 86_400))
-            throw new PhError('PH_INVALID_INPUT', 'step is 1 to 86400 seconds', { field: 'step' });
-          return handlers['monitoring.history']({ series, from: int(q.from), to: int(q.to), stepSeconds: step }, request.caller as never);
-        },
-      },
-    },
-    {
-      method: 'GET',
-      path: '/monitoring/health',
-      access: 'viewer',
-      summary: 'Each dependency, its status and since when',
-      tags: ['monitoring'],
-      versions: {
-        v2: async (_request, reply) => {
-          const dependencies = monitoring.health.list();
-          return reply.code(monitoring.health.overall() === 'down' ? 503 : 200).send({ status: monitoring.health.overall(), dependencies });
-        },
-      },
-    },
-  ];
 }

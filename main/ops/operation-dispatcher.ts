@@ -1,25 +1,11 @@
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { PhError } from '../../contract/errors';
-import { isOperationName, operations, type OperationInput, type OperationName, type OperationResult } from '../../contract/operations';
+import { isOperationName, operations, type OperationName } from '../../contract/operations';
 import { roleAllows } from '../../contract/roles';
-import type { AuditLog } from '../security/audit-log';
-import type { Caller } from '../security/caller';
+import type { AuditTrail, Caller, OperationHandlers, OperationObserver } from '../core';
 import { registerFormats } from './formats';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
-
-export type OperationHandler<N extends OperationName> = (
-  input: OperationInput<N>,
-  caller: Caller,
-) => OperationResult<N> | Promise<OperationResult<N>>;
-
-/** A capability's share of the handlers; the composition root joins them into `OperationHandlers`. */
-export type HandlersFor<K extends OperationName> = { [N in K]: OperationHandler<N> };
-export type OperationHandlers = HandlersFor<OperationName>;
-
-export interface OperationObserver {
-  (event: { name: OperationName; durationMs: number; ok: boolean; code?: string }): void;
-}
 
 /**
  * The one path every console operation takes, whatever the transport: look up, authorize, validate
@@ -30,7 +16,7 @@ export class OperationDispatcher {
 
   constructor(
     private readonly handlers: OperationHandlers,
-    private readonly audit: AuditLog,
+    private readonly audit: AuditTrail,
     private readonly observe: OperationObserver = () => undefined,
   ) {
     registerFormats();
@@ -74,12 +60,14 @@ export class OperationDispatcher {
   }
 }
 
-/** What the audit row names as the thing changed: the id or name in the input, when there is one. */
+/** What the audit row names as the thing changed: the id, name, cache entry or key in the input, when there is one. */
 function targetOf(input: unknown): string | null {
   if (typeof input !== 'object' || input === null) return null;
   const record = input as Record<string, unknown>;
-  for (const key of ['id', 'name', 'key']) {
+  for (const key of ['id', 'name']) {
     if (typeof record[key] === 'string') return record[key];
   }
-  return null;
+  // Cache entries: `<namespace>/<key>`, or the namespace alone.
+  if (typeof record.namespace === 'string') return typeof record.key === 'string' ? `${record.namespace}/${record.key}` : record.namespace;
+  return typeof record.key === 'string' ? record.key : null;
 }

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PhError } from '../../contract/errors';
-import type {} from '../http';
 import { policyHeader, type RateDecision, type RateLimits } from './limiter';
 import { ANONYMOUS_TIER, type TierStore } from './tier-store';
 

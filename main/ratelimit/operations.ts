@@ -1,6 +1,6 @@
 import type { Static } from '@sinclair/typebox';
 import type { KeyTierSchema } from '../../contract/ops/ratelimit';
-import type { HandlersFor } from '../ops';
+import type { HandlersFor } from '../core';
 import type { ApiKeyStore } from '../security';
 import type { RateLimits } from './limiter';
 import type { TierStore } from './tier-store';

@@ -1,5 +1,5 @@
+import type { Lane } from '../../contract/realtime-frames';
 import type { FleetSeal } from '../fleet';
-import type { Lane } from './client/frames';
 
 /**
  * How the Redis backplane signs what crosses Redis, with the fleet seal: every header carries the

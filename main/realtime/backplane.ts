@@ -1,4 +1,4 @@
-import type { Lane, PresenceMember, Position } from './client/frames';
+import type { Lane, PresenceMember, Position } from '../../contract/realtime-frames';
 
 /** A frame on its way to local connections, from this node or another. */
 export interface Envelope {

@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
-import type { Caller } from '../security/caller';
-import { closeCodes, type Lane } from './client/frames';
+import type { Caller } from '../core';
+import { closeCodes, type Lane } from '../../contract/realtime-frames';
 import type { Corkable, CorkedWrites } from './corked-writes';
 import { TokenBucket } from './token-bucket';
 

@@ -5,9 +5,10 @@ import type { RawData, WebSocket } from 'ws';
 import { PhError, toErrorBody } from '../../contract/errors';
 import type { EventPayload } from '../../contract/events';
 import { RevocationSchema } from '../../contract/ops/security';
+import { closeCodes } from '../../contract/realtime-frames';
+import type { Caller } from '../core';
 import type { Logger } from '../logger';
-import { Authenticator, type AuthSource, type Caller } from '../security';
-import { closeCodes } from './client/frames';
+import { Authenticator, type AuthSource } from '../security';
 import type { Connection } from './connection';
 import { parseClientFrame } from './protocol';
 

@@ -1,5 +1,5 @@
 import type { Backplane } from './backplane';
-import type { Lane, Position } from './client/frames';
+import type { Lane, Position } from '../../contract/realtime-frames';
 import type { Connection } from './connection';
 import { sendRoomFrame } from './hub-rooms';
 

@@ -2,7 +2,7 @@ import { PhError } from '../../contract/errors';
 import { eventNames, events, isEventName, type EventMessage, type EventName } from '../../contract/events';
 import { roleAllows } from '../../contract/roles';
 import type { Logger } from '../logger';
-import type { Lane } from './client/frames';
+import type { Lane } from '../../contract/realtime-frames';
 import type { Connection, SendOptions } from './connection';
 
 /**

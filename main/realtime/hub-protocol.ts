@@ -3,7 +3,7 @@ import { PhError, toErrorBody } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import type { Backplane } from './backplane';
-import type { SubscribeFrame } from './client/frames';
+import type { SubscribeFrame } from '../../contract/realtime-frames';
 import type { Connection, SendOptions } from './connection';
 import { catchUp } from './hub-catch-up';
 import type { EventFanOut } from './hub-events';

@@ -1,8 +1,8 @@
 import { PhError } from '../../contract/errors';
 import { roleAllows } from '../../contract/roles';
-import type { Caller } from '../security';
+import type { Caller } from '../core';
 import type { Backplane, RoomDraft } from './backplane';
-import type { Lane, Position, PublishFrame } from './client/frames';
+import type { Lane, Position, PublishFrame } from '../../contract/realtime-frames';
 import type { HubTotals } from './hub-stats';
 import type { RoomPolicy } from './room-policy';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Clock } from '../clock';
-import type { PresenceMember, Position } from './client/frames';
+import type { PresenceMember, Position } from '../../contract/realtime-frames';
 import { composeFrame, type Backplane, type BackplaneStats, type Envelope, type HistoryRead, type RoomDraft } from './backplane';
 
 export function newEpoch(): string {

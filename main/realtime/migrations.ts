@@ -1,4 +1,4 @@
-import type { Migration } from '../store/migration';
+import type { Migration } from '../store';
 
 export const realtimeMigrations: readonly Migration[] = [
   {

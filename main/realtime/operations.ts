@@ -1,4 +1,4 @@
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { HandlersFor } from '../core';
 import { withRedisDeadline } from '../redis';
 import type { RealtimeHub } from './realtime-hub';
 

@@ -1,5 +1,5 @@
 import type { Role } from '../../contract/roles';
-import type { Lane } from './client/frames';
+import type { Lane } from '../../contract/realtime-frames';
 
 export interface RoomRule {
   /** Rooms whose name starts with this prefix ('' matches every room); the longest match wins. */

@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { Redis } from 'ioredis';
+import type { Lane, PresenceMember, Position } from '../../contract/realtime-frames';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
-import type { Lane, PresenceMember, Position } from './client/frames';
+import { Subscriber } from '../redis';
 import type { Backplane, BackplaneStats, Envelope, HistoryRead, RoomDraft } from './backplane';
 import { DIRECT, EVENT, HISTORY, PRESENCE, ROOM, STATS, openHeader, openRoom, roomSeal, sealHeader } from './backplane-seal';
 import { newEpoch } from './local-backplane';
@@ -14,7 +15,6 @@ import {
   publishScript,
   readScript,
 } from './redis-scripts';
-import { Subscriber } from '../redis/subscriber';
 
 const PREFIX = 'ph:rt:';
 /** `{room}` is a hash tag: a room's keys share one Cluster slot, so the Lua scripts may touch them together. */

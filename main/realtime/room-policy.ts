@@ -1,6 +1,6 @@
 import { PhError } from '../../contract/errors';
 import { roleAllows } from '../../contract/roles';
-import { callerHasScope, type Caller } from '../security/caller';
+import { callerHasScope, type Caller } from '../core';
 import type { RoomRule } from './options';
 
 const ROOM_NAME = /^[A-Za-z0-9_.:@-]{1,128}$/;

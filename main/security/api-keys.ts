@@ -5,7 +5,7 @@ import { PhError } from '../../contract/errors';
 import type { ApiKeySchema } from '../../contract/ops/security';
 import type { Role } from '../../contract/roles';
 import type { Clock } from '../clock';
-import type { Caller } from './caller';
+import type { Caller } from '../core';
 
 export type ApiKey = Static<typeof ApiKeySchema>;
 

@@ -2,20 +2,13 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Static } from '@sinclair/typebox';
 import type { AuditEntrySchema, AuditVerificationSchema } from '../../contract/ops/security';
 import type { Clock } from '../clock';
+import type { AuditRecord } from '../core';
 import { GENESIS, chainHash, type ChainedFields } from './audit-chain';
 import { AuditHeadFile, type AuditHead } from './audit-head';
 import { ensureAuditTriggers } from './audit-triggers';
 
 export type AuditEntry = Static<typeof AuditEntrySchema>;
 export type AuditVerification = Static<typeof AuditVerificationSchema>;
-
-export interface AuditRecord {
-  readonly actor: string;
-  readonly action: string;
-  readonly target?: string | null;
-  readonly outcome: 'ok' | 'error';
-  readonly detail?: string | null;
-}
 
 interface AuditRow extends ChainedFields {
   prev_hash: string;

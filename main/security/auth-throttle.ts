@@ -1,7 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../clock';
+import type { AuditRecord } from '../core';
 import type { Logger } from '../logger';
-import type { AuditRecord } from './audit-log';
 
 export type AuthTransport = 'http' | 'ws';
 

@@ -1,7 +1,7 @@
 import { PhError } from '../../contract/errors';
+import type { Caller } from '../core';
 import type { ApiKeyStore } from './api-keys';
 import type { AuthThrottle, AuthTransport } from './auth-throttle';
-import type { Caller } from './caller';
 import type { SessionTokens } from './session-tokens';
 
 /** Where a credential came from: failures are counted per client address. */

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { systemCaller } from '../core';
 import type { ApiKeyStore } from './api-keys';
 import type { AuditLog } from './audit-log';
-import { systemCaller } from './caller';
 
 export const ADMIN_KEY_FILE = 'admin.key';
 

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { Migration } from '../store/migration';
+import type { Migration } from '../store';
 
 /**
  * Versions before security v2 kept the session signing secret in `settings`, inside the file every

@@ -1,5 +1,5 @@
-import type { EventBus } from '../events/event-bus';
-import type { HandlersFor } from '../ops/operation-dispatcher';
+import type { HandlersFor } from '../core';
+import type { EventBus } from '../events';
 import type { ApiKeyStore } from './api-keys';
 import type { AuditLog } from './audit-log';
 import type { SessionTokens } from './session-tokens';

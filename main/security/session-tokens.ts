@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Clock } from '../clock';
+import type { Caller } from '../core';
 import type { ApiKeyStore } from './api-keys';
-import type { Caller } from './caller';
 import type { Secrets } from './secret-store';
 
 const ISSUER = 'pilothouse';

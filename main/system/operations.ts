@@ -1,9 +1,9 @@
 import type { Static } from '@sinclair/typebox';
 import type { SystemStatusSchema } from '../../contract/ops/system';
 import { backupRoots, type LoadedConfig } from '../config';
+import type { HandlersFor } from '../core';
 import { defaultAllowedTargets } from '../discovery';
 import { tlsMode } from '../http';
-import type { HandlersFor } from '../ops/operation-dispatcher';
 
 export type SystemStatus = Static<typeof SystemStatusSchema>;
 

@@ -1,4 +1,4 @@
-import type { EventBus } from '../events/event-bus';
+import type { EventBus } from '../events';
 import type { SystemStatus } from './operations';
 
 const CHECK_INTERVAL_MS = 1_000;

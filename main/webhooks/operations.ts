@@ -1,5 +1,5 @@
 import { webhookEventTypes } from '../../contract/ops/webhooks';
-import type { HandlersFor } from '../ops';
+import type { HandlersFor } from '../core';
 import type { WebhookService } from './webhook-service';
 
 type WebhookOps =

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { desktopCaller } from '../../main/core';
 import { isDateTime } from '../../main/ops/formats';
-import { desktopCaller } from '../../main/security';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { until } from '../helpers/until';
 import { makeDatabase, rowsOf } from './backup-fixture';

@@ -3,6 +3,7 @@ import { errorCatalogue } from '../../contract/errors';
 import { events } from '../../contract/events';
 import { operationChannel } from '../../contract/ipc';
 import { operations } from '../../contract/operations';
+import { routeTable } from '../../contract/routes';
 
 describe('the contract', () => {
   it('matches the reviewed snapshot of every operation, event and error code', () => {
@@ -21,6 +22,7 @@ describe('the contract', () => {
       ),
       events: Object.fromEntries(Object.entries(events).map(([name, def]) => [name, { minRole: def.minRole, payload: def.payload }])),
       errors: errorCatalogue,
+      routes: routeTable(),
     };
     expect(JSON.parse(JSON.stringify(surface))).toMatchSnapshot();
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { desktopCaller } from '../../main/security';
+import { desktopCaller } from '../../main/core';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 
 const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n);

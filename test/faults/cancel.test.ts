@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMessage } from '../../contract/events';
-import { desktopCaller } from '../../main/security';
+import { desktopCaller } from '../../main/core';
 import { makeDatabase } from '../backup/backup-fixture';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { until } from '../helpers/until';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemCaller } from '../../main/core';
 import { LiveProgress } from '../../main/realtime';
-import { systemCaller } from '../../main/security';
 import { ChildClient, RawClient, sleep, startNode, until, type Node } from './helpers';
 
 const CAP = 256 * 1024;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemCaller } from '../../main/security';
+import { systemCaller } from '../../main/core';
 import { RawClient, client, sleep, startNode, until, type Node } from './helpers';
 
 const PING_MS = 200;

@@ -8,7 +8,7 @@ import type {
   PresenceMember,
   ServerFrame,
   WelcomeFrame,
-} from './frames';
+} from '../../../contract/realtime-frames';
 
 /** The part of the WebSocket API the client uses: the browser's, Node 22's, or `ws`'s. */
 export interface WebSocketLike {

@@ -1,0 +1,344 @@
+import type { ApiVersion } from './api-versions';
+import { operations, type OperationName } from './operations';
+import type { Role } from './roles';
+
+/**
+ * How a query-string value becomes an input field. `string`: kept unless empty. `integer`: digits
+ * become a number; anything else is passed on as it is, so the operation's schema names the field.
+ * `flag`: `true` when the value is `true`, absent otherwise. `list`: comma-separated, empties dropped.
+ */
+export type QueryKind = 'string' | 'integer' | 'flag' | 'list';
+
+/** Where a route's operation input comes from; path parameters always go in, under their own name unless renamed. */
+export interface RestInput {
+  /** Path parameters the operation calls by another name (`:id` → `name`). */
+  readonly params?: Readonly<Record<string, string>>;
+  /** Query parameters read, by kind; `[field, kind]` stores one under another name. */
+  readonly query?: Readonly<Record<string, QueryKind | readonly [field: string, kind: QueryKind]>>;
+  /** The JSON body: its fields merged into the input (path parameters win), or the whole body under one field. */
+  readonly body?: 'merge' | { readonly field: string };
+  /** Fields that take this value when the request leaves them out. */
+  readonly defaults?: Readonly<Record<string, string | number | boolean>>;
+}
+
+/**
+ * How a version answers with the operation's result. `json` (the default): the result, or one of its
+ * fields (`unwrap`), with `status` and headers taken from result fields. `empty`: 204. `file`: a
+ * `{filename, contentType, content}` result as an attachment. `download`: the file the operation
+ * prepared, streamed. `health`: the dependencies with their overall status, 503 when a critical one
+ * is down. `status-v1`: v1's flat status (version, uptime, service → state).
+ */
+export type RestReply =
+  | {
+      readonly kind: 'json';
+      readonly unwrap?: string;
+      readonly status?: 200 | 201;
+      readonly headers?: Readonly<Record<string, string>>;
+    }
+  | { readonly kind: 'empty' | 'file' | 'download' | 'health' | 'status-v1' };
+
+/** One REST route: a method and path (under `/api/<version>`) that call one operation. */
+export interface RestRoute {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly path: `/${string}`;
+  readonly operation: OperationName;
+  /** This row answers only when the query carries this parameter (another row of the same path answers otherwise). */
+  readonly whenQuery?: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly input?: RestInput;
+  /** The versions the route is served in, and how each answers. */
+  readonly versions: Partial<Record<ApiVersion, RestReply>>;
+}
+
+const JSON_REPLY: RestReply = { kind: 'json' };
+const both = (reply: RestReply = JSON_REPLY): Partial<Record<ApiVersion, RestReply>> => ({ v1: reply, v2: reply });
+const registryIndex = { 'x-registry-index': 'index' } as const;
+const serviceFilter = { name: 'string', tag: 'string', state: 'string', versionRange: 'string' } as const;
+
+/**
+ * Every REST route, each onto one operation: the HTTP layer mounts exactly these, calls the
+ * dispatcher with the input built as declared, and takes the route's role from the operation.
+ * OpenAPI and GraphQL are generated from this same table.
+ */
+export const restRoutes: readonly RestRoute[] = [
+  {
+    method: 'GET',
+    path: '/status',
+    operation: 'system.status',
+    summary: 'Version, uptime and the state of each service',
+    tag: 'system',
+    versions: { v1: { kind: 'status-v1' }, v2: JSON_REPLY },
+  },
+  // ── cache ──
+  {
+    method: 'GET',
+    path: '/cache/:namespace/:key',
+    operation: 'cache.get',
+    summary: 'Read a cached value (L1 → L2 → L3)',
+    tag: 'cache',
+    versions: both(),
+  },
+  {
+    method: 'PUT',
+    path: '/cache/:namespace/:key',
+    operation: 'cache.put',
+    summary: 'Write a value through every tier',
+    tag: 'cache',
+    input: { body: 'merge' },
+    versions: both({ kind: 'empty' }),
+  },
+  {
+    method: 'DELETE',
+    path: '/cache/:namespace/:key',
+    operation: 'cache.delete',
+    summary: 'Drop a key on every node',
+    tag: 'cache',
+    versions: both(),
+  },
+  {
+    method: 'POST',
+    path: '/cache/:namespace/invalidate',
+    operation: 'cache.invalidate',
+    summary: 'Drop keys or tagged entries on every node',
+    tag: 'cache',
+    input: { body: 'merge' },
+    versions: both(),
+  },
+  // ── batches and jobs ──
+  {
+    method: 'POST',
+    path: '/batches',
+    operation: 'batch.submit',
+    summary: 'Submit a batch (JSON form); ?background=true runs it as a job',
+    tag: 'batches',
+    input: { body: { field: 'batch' }, query: { background: 'flag' } },
+    versions: both(),
+  },
+  { method: 'GET', path: '/batches/:id', operation: 'batch.status', summary: "A batch's report", tag: 'batches', versions: both() },
+  {
+    method: 'POST',
+    path: '/jobs',
+    operation: 'jobs.enqueue',
+    summary: 'Enqueue a job',
+    tag: 'jobs',
+    input: { body: 'merge' },
+    versions: both(),
+  },
+  {
+    method: 'GET',
+    path: '/jobs',
+    operation: 'jobs.list',
+    summary: 'List jobs (?state=&type=&parentId=&limit=&offset=)',
+    tag: 'jobs',
+    input: { query: { state: 'string', type: 'string', parentId: 'string', limit: 'integer', offset: 'integer' } },
+    versions: both(),
+  },
+  { method: 'GET', path: '/jobs/:id', operation: 'jobs.get', summary: 'One job with its log and children', tag: 'jobs', versions: both() },
+  { method: 'POST', path: '/jobs/:id/cancel', operation: 'jobs.cancel', summary: 'Cancel a job', tag: 'jobs', versions: both() },
+  {
+    method: 'POST',
+    path: '/jobs/:id/retry',
+    operation: 'jobs.retry',
+    summary: 'Retry a dead or cancelled job',
+    tag: 'jobs',
+    versions: both(),
+  },
+  {
+    method: 'DELETE',
+    path: '/jobs/:id',
+    operation: 'jobs.delete',
+    summary: 'Delete a job that is not running',
+    tag: 'jobs',
+    versions: both(),
+  },
+  // ── service registry ──
+  {
+    method: 'GET',
+    path: '/services',
+    operation: 'services.list',
+    summary: 'Service instances by name, tag, health state and version range; long-polls with index and waitMs',
+    tag: 'services',
+    input: { query: serviceFilter },
+    versions: { v1: { kind: 'json', unwrap: 'instances', headers: registryIndex }, v2: { kind: 'json', headers: registryIndex } },
+  },
+  {
+    method: 'GET',
+    path: '/services',
+    operation: 'services.watch',
+    whenQuery: 'index',
+    summary: 'Long-poll: the instances once the registry index passes ?index= (or ?waitMs= runs out)',
+    tag: 'services',
+    input: { query: { ...serviceFilter, index: 'integer', waitMs: 'integer' } },
+    versions: { v1: { kind: 'json', unwrap: 'instances', headers: registryIndex }, v2: { kind: 'json', headers: registryIndex } },
+  },
+  {
+    method: 'POST',
+    path: '/services',
+    operation: 'services.register',
+    summary: 'Register (or re-register) a service instance with its checks',
+    tag: 'services',
+    input: { body: 'merge' },
+    versions: { v1: { kind: 'json', unwrap: 'instance' }, v2: { kind: 'json', status: 201 } },
+  },
+  {
+    method: 'GET',
+    path: '/services/:id',
+    operation: 'services.get',
+    summary: "One instance with every check's status, output and history",
+    tag: 'services',
+    versions: { v1: { kind: 'json', unwrap: 'instance' }, v2: JSON_REPLY },
+  },
+  {
+    method: 'DELETE',
+    path: '/services/:id',
+    operation: 'services.deregister',
+    summary: 'Deregister a service instance',
+    tag: 'services',
+    versions: { v1: { kind: 'empty' }, v2: JSON_REPLY },
+  },
+  {
+    method: 'PUT',
+    path: '/services/:id/heartbeat',
+    operation: 'services.heartbeat',
+    summary: 'Heartbeat: feeds the TTL checks of an instance',
+    tag: 'services',
+    input: { body: 'merge' },
+    versions: { v1: { kind: 'empty' }, v2: JSON_REPLY },
+  },
+  {
+    method: 'PUT',
+    path: '/services/:id/maintenance',
+    operation: 'services.maintenance',
+    summary: 'Put an instance into maintenance or take it out: {"enabled": true, "reason": "..."}',
+    tag: 'services',
+    input: { body: 'merge' },
+    versions: { v1: { kind: 'json', unwrap: 'instance' }, v2: JSON_REPLY },
+  },
+  {
+    method: 'GET',
+    path: '/services/:id/pick',
+    operation: 'services.pick',
+    summary: 'Pick a passing instance of the service named in the path (key= for consistent hashing)',
+    tag: 'services',
+    input: { params: { id: 'name' }, query: { key: 'string' } },
+    versions: { v1: { kind: 'json', unwrap: 'instance' }, v2: JSON_REPLY },
+  },
+  // ── backups ──
+  {
+    method: 'GET',
+    path: '/backups/sources',
+    operation: 'backup.sources.list',
+    summary: 'Backup sources and repository totals',
+    tag: 'backups',
+    versions: both(),
+  },
+  {
+    method: 'POST',
+    path: '/backups/sources',
+    operation: 'backup.sources.register',
+    summary: 'Register a SQLite file to back up',
+    tag: 'backups',
+    input: { body: 'merge' },
+    versions: both(),
+  },
+  {
+    method: 'POST',
+    path: '/backups/sources/:id/snapshots',
+    operation: 'backup.snapshot',
+    summary: 'Take a snapshot now',
+    tag: 'backups',
+    versions: both(),
+  },
+  {
+    method: 'GET',
+    path: '/backups/snapshots',
+    operation: 'backup.snapshots.list',
+    summary: 'Snapshots, newest first',
+    tag: 'backups',
+    input: { query: { sourceId: 'string', limit: 'integer' } },
+    versions: both(),
+  },
+  {
+    method: 'POST',
+    path: '/backups/snapshots/:id/verify',
+    operation: 'backup.verify',
+    summary: 'Verify a snapshot',
+    tag: 'backups',
+    versions: both(),
+  },
+  {
+    method: 'POST',
+    path: '/backups/restore',
+    operation: 'backup.restore',
+    summary: 'Restore a snapshot to a new file or in place',
+    tag: 'backups',
+    input: { body: 'merge' },
+    versions: both(),
+  },
+  {
+    method: 'POST',
+    path: '/backups/prune',
+    operation: 'backup.prune',
+    summary: 'Apply retention and remove unneeded pages',
+    tag: 'backups',
+    versions: both(),
+  },
+  {
+    method: 'GET',
+    path: '/backups/snapshots/:id/download',
+    operation: 'backup.export',
+    summary: 'Download a snapshot as a plain .sqlite file (admin: it holds the whole database)',
+    tag: 'backups',
+    versions: both({ kind: 'download' }),
+  },
+  // ── monitoring ──
+  {
+    method: 'GET',
+    path: '/monitoring/usage',
+    operation: 'monitoring.usage.export',
+    summary: 'Usage per API key and route as CSV or JSON (?from=&to= epoch ms, groupBy=key|route|key-route, format=csv|json)',
+    tag: 'monitoring',
+    input: { query: { format: 'string', from: 'integer', to: 'integer', groupBy: 'string' }, defaults: { format: 'json' } },
+    versions: { v2: { kind: 'file' } },
+  },
+  {
+    method: 'GET',
+    path: '/monitoring/history',
+    operation: 'monitoring.history',
+    summary: 'Series over a range (?series=a,b&from=&to= epoch ms&step= seconds), from raw samples or roll-ups',
+    tag: 'monitoring',
+    input: { query: { series: 'list', from: 'integer', to: 'integer', step: ['stepSeconds', 'integer'] } },
+    versions: { v2: JSON_REPLY },
+  },
+  {
+    method: 'GET',
+    path: '/monitoring/health',
+    operation: 'monitoring.health',
+    summary: 'Each dependency, its status and since when',
+    tag: 'monitoring',
+    versions: { v2: { kind: 'health' } },
+  },
+];
+
+/** One line of the route table: what the snapshot test pins and what generators read. */
+export interface RouteTableRow {
+  readonly method: RestRoute['method'];
+  readonly path: string;
+  readonly operation: OperationName;
+  readonly role: Role;
+  readonly versions: readonly ApiVersion[];
+  readonly whenQuery?: string;
+}
+
+/** The route table, its roles taken from the operations: `GET /api/v2/jobs → jobs.list (viewer)`. */
+export function routeTable(): RouteTableRow[] {
+  return restRoutes.map((route) => ({
+    method: route.method,
+    path: route.path,
+    operation: route.operation,
+    role: operations[route.operation].minRole,
+    versions: Object.keys(route.versions) as ApiVersion[],
+    ...(route.whenQuery === undefined ? {} : { whenQuery: route.whenQuery }),
+  }));
+}

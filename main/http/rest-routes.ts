@@ -1,0 +1,70 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { apiVersions, type ApiVersion } from '../../contract/api-versions';
+import { PhError } from '../../contract/errors';
+import { operations } from '../../contract/operations';
+import { roleAllows, type Role } from '../../contract/roles';
+import type { RestRoute } from '../../contract/routes';
+import type { Caller } from '../core';
+import type { OperationDispatcher } from '../ops';
+import { restInput } from './rest-input';
+import { sendReply } from './rest-replies';
+
+/** The rows that share one method and path (a plain route, or a list and its long-poll). */
+function groupByPath(routes: readonly RestRoute[]): RestRoute[][] {
+  const groups = new Map<string, RestRoute[]>();
+  for (const route of routes) {
+    const key = `${route.method} ${route.path}`;
+    groups.set(key, [...(groups.get(key) ?? []), route]);
+  }
+  return [...groups.values()];
+}
+
+/** The least role of a group's operations: the route lets that role in, the dispatcher checks each operation's own. */
+function leastRole(group: readonly RestRoute[]): Role {
+  return group
+    .map((route) => operations[route.operation].minRole)
+    .reduce((least, role) => (roleAllows(least, role) && least !== role ? role : least));
+}
+
+/**
+ * Mounts the contract's REST routes, the only ones the API has: each at `/api/<version><path>` for
+ * each version it is served in, and once at `/api<path>`, where the version comes from the
+ * `API-Version` header or `?api-version=` (the latest when neither is given). Every one builds
+ * its operation's input as its row declares and calls the dispatcher, so validation, roles, error
+ * codes and the audit trail are the console's.
+ */
+export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRoute[], dispatcher: OperationDispatcher): void {
+  for (const group of groupByPath(routes)) {
+    const [first] = group as [RestRoute, ...RestRoute[]];
+    const config = { access: leastRole(group) };
+    const answer = async (request: FastifyRequest, reply: FastifyReply, version: ApiVersion): Promise<unknown> => {
+      const query = (request.query ?? {}) as Record<string, unknown>;
+      const route =
+        group.find((r) => r.whenQuery !== undefined && query[r.whenQuery] !== undefined) ?? group.find((r) => r.whenQuery === undefined);
+      const how = route?.versions[version];
+      if (route === undefined || how === undefined) {
+        throw new PhError('PH_NOT_FOUND', `${first.method} /api${first.path} does not exist in ${version}`);
+      }
+      const result = await dispatcher.call(route.operation, restInput(route, request), request.caller as Caller);
+      return sendReply(reply, how, result);
+    };
+    const schema = { summary: group.map((r) => r.summary).join('; '), tags: [first.tag] };
+    for (const version of apiVersions) {
+      if (!group.some((route) => route.versions[version] !== undefined)) continue;
+      app.route({
+        method: first.method,
+        url: `/api/${version}${first.path}`,
+        config,
+        schema,
+        handler: (request, reply) => answer(request, reply, version),
+      });
+    }
+    app.route({
+      method: first.method,
+      url: `/api${first.path}`,
+      config,
+      schema: { ...schema, hide: true },
+      handler: (request, reply) => answer(request, reply, request.apiVersion),
+    });
+  }
+}
