@@ -13,8 +13,9 @@ import {
 import { systemClock, type Clock } from './clock';
 import { backupRoots, type LoadedConfig } from './config';
 import { EventBus } from './events';
-import { FleetSeal, loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
-import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
+import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
+import { fleetTables } from './fleet-tables';
+import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
@@ -55,8 +56,15 @@ export interface ControlPlaneOptions {
   /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
   readonly realtime?: Partial<HubOptions> & { node?: string };
   readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
-  /** Fleet settings tests shorten: how often the Redis epoch is checked, the job queue's intervals. */
-  readonly fleet?: { epoch?: Pick<RedisEpochOptions, 'checkMs'>; jobs?: BullmqJobQueueOptions };
+  /**
+   * Fleet settings tests shorten: how often fleet-wide tables check that Redis still holds the fleet's
+   * copy (default 5 s), how often the Redis epoch is checked, the job queue's intervals.
+   */
+  readonly fleet?: {
+    readonly checkIntervalMs?: number;
+    readonly epoch?: Pick<RedisEpochOptions, 'checkMs'>;
+    readonly jobs?: BullmqJobQueueOptions;
+  };
   /** Failed-authentication limits (tests shorten them); defaults: 10 a minute, then 1, 2, 4... minutes. */
   readonly authThrottle?: Partial<AuthThrottleOptions>;
   /** How often the audit chain head is written out of the database (default 5 s). */
@@ -74,6 +82,7 @@ const migrations: readonly Migration[] = [
   ...cacheMigrations,
   ...realtimeMigrations,
   ...backupMigrations,
+  ...fleetMigrations,
   ...webhooksMigrations,
   ...ratelimitMigrations,
 ];
@@ -116,6 +125,8 @@ export class ControlPlane {
   adminKeyFile: string | null = null;
   /** This node's stable name in the fleet (kept in `<dataDir>/node.id`); set by `start()`. */
   nodeId = '';
+  /** The certificate the server presents, once started with TLS. */
+  tls: TlsMaterial | null = null;
   #running: RunningPlane | null = null;
   /** Every service this start built, in start order, for status; `#started` holds those that started. */
   #services: Service[] = [];
@@ -141,7 +152,7 @@ export class ControlPlane {
   /** The URL of the console and API, once started. */
   get url(): string {
     const { host, port } = this.running.http.address;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return `${this.running.http.scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
   async start(): Promise<void> {
@@ -150,6 +161,8 @@ export class ControlPlane {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     try {
       await this.#startService(this.store);
+      // What a migration deleted (a secret an earlier version kept) must leave the main file too, not linger until a checkpoint.
+      this.store.db.pragma('wal_checkpoint(TRUNCATE)');
       hardenDataDir(config.dataDir, this.logger);
       this.nodeId = this.options.realtime?.node ?? loadNodeId(config.dataDir);
       const nodeId = this.nodeId;
@@ -272,6 +285,21 @@ export class ControlPlane {
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
       });
       await this.#startService(discovery.service);
+      const tables = fleetTables(
+        {
+          db,
+          clock: this.clock,
+          nodeId,
+          redis: redis?.client ?? null,
+          seal,
+          logger: this.logger,
+          checkIntervalMs: this.options.fleet?.checkIntervalMs,
+        },
+        monitoring,
+        discovery,
+      );
+      await this.#startService(tables.alertRules);
+      await this.#startService(tables.servicePolicies);
 
       const backup = new BackupService({
         db,
@@ -344,8 +372,20 @@ export class ControlPlane {
       routes.push(...cacheRoutes(cache, audit));
       routes.push(...batchRoutes(dispatcher));
       routes.push(...discoveryRoutes(dispatcher, discovery.registry));
+      this.tls = await loadTls(tlsMode(config), config.dataDir, { bindHost: config.host, publicNames: config.publicNames ?? [] });
+      if (this.tls !== null) {
+        const { fingerprint256, certFile, selfSigned, validTo } = this.tls;
+        this.logger.info(
+          { fingerprint256, certFile, selfSigned, validTo },
+          'TLS on: HTTPS and WSS; compare or pin the SHA-256 fingerprint',
+        );
+      } else if (config.lanAccess) {
+        this.logger.warn('LAN access over plain HTTP (--insecure-lan): API keys and session tokens cross the network in clear text');
+      }
       const http = new HttpServer({
         host: config.host,
+        publicNames: config.publicNames ?? [],
+        tls: this.tls,
         port: config.port,
         version: pilothouseVersion,
         consoleDir: config.consoleDir ?? defaultConsoleDir(),
@@ -470,6 +510,7 @@ export class ControlPlane {
         connected: redis?.connected ?? false,
         status: redis === null ? 'not configured' : redis.client.status,
       },
+      tls: { enabled: this.tls !== null, selfSigned: this.tls?.selfSigned ?? false, fingerprint256: this.tls?.fingerprint256 ?? null },
     };
   }
 

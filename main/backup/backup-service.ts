@@ -541,7 +541,7 @@ export class BackupService implements Service {
           'Pilothouse has its own database open; restore it to a new path and start Pilothouse on that copy',
         );
       }
-      return { target: this.#paths.source(source.path, 'inPlace'), inPlace: true, source };
+      return { target: this.#paths.inPlaceTarget(source.path), inPlace: true, source };
     }
     if (req.targetPath === undefined)
       throw new PhError('PH_BACKUP_TARGET_INVALID', 'Give a targetPath, or inPlace: true', { field: 'targetPath' });

@@ -8,8 +8,8 @@ import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis/subscriber';
 import type { ServiceState } from '../service';
-import { CANCELLED, idOfJob, infoFromResult, toJobInfo, unwrap } from './bullmq-job-info';
-import { BullmqQueues, envelope, jobOptions, toBullTypes } from './bullmq-queues';
+import { CANCELLED, envelopeSealed, idOfJob, infoFromResult, sealEnvelope, toJobInfo, unwrap, type Envelope } from './bullmq-job-info';
+import { BullmqQueues, jobOptions, toBullTypes } from './bullmq-queues';
 import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { clampProgress, runOnce } from './job-effects';
 import { NodeRoster } from './job-nodes';
@@ -50,11 +50,10 @@ export interface BullmqJobQueueOptions {
   readonly outboxSweepMs?: number;
   /** Tells the queue when Redis came back empty, so it re-enqueues its outbox. */
   readonly epoch?: RedisEpoch | null;
-  /** Seals the job results this node publishes; without one, results stay in this node's SQLite. */
-  readonly seal?: FleetSeal | null;
 }
 
 const CANCEL_CHANNEL = 'ph:jobs:cancel';
+const CANCEL = 'jobs.cancel';
 
 interface TypeEntry {
   readonly handler: JobHandler;
@@ -100,6 +99,7 @@ export class BullmqJobQueue implements JobQueue {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly bus: EventBus | null,
+    private readonly seal: FleetSeal,
     options: BullmqJobQueueOptions = {},
   ) {
     this.#lockMs = options.lockMs ?? 5_000;
@@ -111,7 +111,7 @@ export class BullmqJobQueue implements JobQueue {
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
-    this.results = new JobResults(db, redis, this.nodeId, this.#prefix, now, options.seal ?? null);
+    this.results = new JobResults(db, redis, seal, this.nodeId, this.#prefix, now);
     this.#queues = new BullmqQueues(() => this.#connection, this.#prefix, logger);
     this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000);
   }
@@ -141,7 +141,10 @@ export class BullmqJobQueue implements JobQueue {
     this.#flows = new FlowProducer({ connection: this.#connection, prefix: this.#prefix });
     const subscriber = new Subscriber(this.redis, { maxRetriesPerRequest: null }, () => undefined);
     this.#subscriber = subscriber.client;
-    this.#subscriber.on('message', (_channel: string, message: string) => this.#cancelLocal(message));
+    this.#subscriber.on('message', (_channel: string, message: string) => {
+      const opened = this.seal.open(CANCEL, CANCEL_CHANNEL, message);
+      if (opened !== null) this.#cancelLocal(opened.body);
+    });
     await subscriber.subscribe(CANCEL_CHANNEL);
     if (this.#work) for (const type of this.#handlers.keys()) this.#startWorker(type);
     await this.roster.start(this.#work ? this.#workQueues() : []);
@@ -195,7 +198,7 @@ export class BullmqJobQueue implements JobQueue {
       const existing = await queue.getJob(opts.jobId);
       if (existing !== undefined) return this.#info(existing);
     }
-    const data = envelope(spec);
+    const data = this.#envelope(spec);
     const id = opts.jobId === undefined ? null : jobIdOf(ref, opts.jobId);
     if (id !== null)
       this.outbox.add([{ id, queue: queue.name, kind: 'job', body: { name: spec.type, data, opts }, runAt: this.#runAt(spec) }]);
@@ -217,7 +220,7 @@ export class BullmqJobQueue implements JobQueue {
     }
     const ids = new Array<string>(specs.length);
     for (const [name, { ref, items }] of byQueue) {
-      const entries = items.map(({ spec, opts }) => ({ name: spec.type, data: envelope(spec), opts }));
+      const entries = items.map(({ spec, opts }) => ({ name: spec.type, data: this.#envelope(spec), opts }));
       const outboxed: OutboxEntry[] = items
         .filter(({ opts }) => opts.jobId !== undefined)
         .map(({ spec, opts }, i) => ({
@@ -274,7 +277,7 @@ export class BullmqJobQueue implements JobQueue {
     const job = await this.#queues.job(id);
     const state = await job.getState();
     if (state === 'active') {
-      await this.redis.publish(CANCEL_CHANNEL, id);
+      await this.redis.publish(CANCEL_CHANNEL, this.seal.seal(CANCEL, CANCEL_CHANNEL, id));
       this.#cancelLocal(id);
       return { ...(await this.#info(job)), cancelRequested: true };
     }
@@ -420,7 +423,7 @@ export class BullmqJobQueue implements JobQueue {
       name: spec.type,
       queueName: queueName(await this.#place(spec)),
       prefix: this.#prefix,
-      data: envelope(spec),
+      data: this.#envelope(spec),
       opts: jobOptions(spec, this.clock.now(), policy),
       ...(children.length > 0 ? { children } : {}),
     };
@@ -459,6 +462,9 @@ export class BullmqJobQueue implements JobQueue {
     // BullMQ heard): the first run's result, not a second run.
     const done = this.results.local(id);
     if (done !== undefined) return done.result;
+    if (!envelopeSealed(this.seal, job.name, job.data)) {
+      throw new UnrecoverableError('PH_FLEET_MESSAGE_REJECTED: the job was not enqueued by a node of this fleet');
+    }
     const { payload, timeoutMs } = unwrap(job.data);
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason === CANCELLED ? new JobCancelled() : signal?.reason);
@@ -508,6 +514,10 @@ export class BullmqJobQueue implements JobQueue {
     const ref = parseJobId(id);
     if (ref === null) return;
     this.#workers.get(queueName(ref))?.cancelJob(ref.bullId, CANCELLED);
+  }
+
+  #envelope(spec: JobSpec): Envelope {
+    return sealEnvelope(this.seal, spec.type, spec.payload ?? null, spec.timeoutMs ?? null);
   }
 
   #info(job: Job): Promise<JobInfo> {

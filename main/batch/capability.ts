@@ -24,10 +24,10 @@ export interface BatchCapabilityDeps {
   readonly redis?: Redis | null;
   /** This node's id: names its per-node queues and its published results. */
   readonly nodeId?: string;
+  /** Seals the jobs, cancels and results the distributed queue shares; required with `redis`. */
+  readonly seal?: FleetSeal | null;
   /** Tells the distributed queue when Redis came back empty. */
   readonly epoch?: RedisEpoch | null;
-  /** Seals what the batch capability writes to Redis for other nodes (required with Redis). */
-  readonly seal?: FleetSeal | null;
   /** Options of the distributed queue (tests shorten its intervals). */
   readonly bullmq?: BullmqJobQueueOptions;
 }
@@ -50,11 +50,10 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
   const queue: JobQueue =
     deps.redis === undefined || deps.redis === null
       ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus)
-      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, {
+      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, sealOf(deps), {
           ...deps.bullmq,
           ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
           epoch: deps.epoch ?? null,
-          seal: deps.seal ?? null,
         });
   registerBuiltinJobs(queue, engine);
   let reports: BatchReportShare | null = null;
@@ -74,4 +73,9 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
     reports = share;
   }
   return { registry, engine, queue, reports, services: [new BatchService(engine, deps.logger), queue] };
+}
+
+function sealOf(deps: BatchCapabilityDeps): FleetSeal {
+  if (deps.seal === undefined || deps.seal === null) throw new Error('A job queue on Redis needs the fleet seal');
+  return deps.seal;
 }

@@ -12,8 +12,6 @@ export interface StoredResult {
   readonly finishedAt: number;
 }
 
-const KEEP_MS = 7 * 24 * 3600_000;
-const KIND = 'jobs.result';
 const StoredResultSchema = Type.Object({
   id: Type.String(),
   type: Type.String(),
@@ -21,23 +19,26 @@ const StoredResultSchema = Type.Object({
   result: Type.Unknown(),
   finishedAt: Type.Number(),
 });
+/** The fleet seal's kind for a result kept in Redis (read by any node; a forged one reads as absent). */
+const RESULT = 'jobs.result';
+
+const KEEP_MS = 7 * 24 * 3600_000;
 const key = (prefix: string, id: string): string => `${prefix}:jobs:result:${id}`;
 
 /**
  * Results of the jobs this node ran. The node's SQLite is the durable copy and the guard against a
  * second run of the same job id (a re-run returns the first result instead of acting again); Redis
  * holds a copy for 7 days so that any node can read a result after BullMQ has let the job go, and
- * it is re-published after Redis comes back empty. The Redis copy is sealed with the fleet secret
- * (and only written when the node has one): a result read back must come from a node of the fleet.
+ * it is re-published after Redis comes back empty.
  */
 export class JobResults {
   constructor(
     private readonly db: Database,
     private readonly redis: Redis,
+    private readonly seal: FleetSeal,
     private readonly node: string,
     private readonly prefix: string,
     private readonly now: () => number,
-    private readonly seal: FleetSeal | null,
   ) {}
 
   /** The result of a run of `id` that completed on this node, if one did. */
@@ -56,10 +57,10 @@ export class JobResults {
 
   /** From Redis (any node's), else from this node's own record. */
   async fetch(id: string): Promise<StoredResult | null> {
-    const k = key(this.prefix, id);
-    const text = this.seal === null ? null : await this.redis.get(k).catch(() => null);
-    const opened = text === null ? null : (this.seal as FleetSeal).openJson(KIND, k, text, StoredResultSchema, false);
-    if (opened !== null && opened.value.node === opened.node && opened.value.id === id) return opened.value;
+    const redisKey = key(this.prefix, id);
+    const text = await this.redis.get(redisKey).catch(() => null);
+    const shared = text === null ? null : this.seal.openJson(RESULT, redisKey, text, StoredResultSchema, false);
+    if (shared !== null && shared.value.node === shared.node && shared.value.id === id) return shared.value;
     const row = this.db.prepare('SELECT type, result, finished_at FROM job_results WHERE id = ?').get(id) as
       { type: string; result: string | null; finished_at: number } | undefined;
     if (row === undefined) return null;
@@ -95,12 +96,11 @@ export class JobResults {
   }
 
   async #publish(results: readonly StoredResult[]): Promise<void> {
-    const seal = this.seal;
-    if (results.length === 0 || seal === null) return;
+    if (results.length === 0) return;
     const multi = this.redis.multi();
     for (const r of results) {
-      const k = key(this.prefix, r.id);
-      multi.set(k, seal.seal(KIND, k, JSON.stringify(r)), 'PX', Math.max(1, r.finishedAt + KEEP_MS - this.now()));
+      const redisKey = key(this.prefix, r.id);
+      multi.set(redisKey, this.seal.seal(RESULT, redisKey, JSON.stringify(r)), 'PX', Math.max(1, r.finishedAt + KEEP_MS - this.now()));
     }
     await multi.exec();
   }
