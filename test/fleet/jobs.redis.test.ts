@@ -121,6 +121,8 @@ describe('jobs across nodes on one Redis', () => {
     );
     const owner = n1.plane.nodeId;
     await n1.stop();
+    // A liveness key planted without the fleet secret does not make the node look alive.
+    await redis.client().set(`ph:jobs:node:${owner}`, '1', 'PX', 60_000);
     const id = (await n2.op('jobs.enqueue', { type: 'backup.snapshot', payload: { sourceId } })).body.job.id as string;
     const waiting = await jobState(n2, id);
     expect(waiting.state).toBe('waiting');
