@@ -27,7 +27,7 @@ async function node(dataDir?: string): Promise<JobsNode> {
   return n;
 }
 
-const queueOf = (n: JobsNode): BullmqJobQueue => n.plane.running.batch.queue as BullmqJobQueue;
+const queueOf = (n: JobsNode): BullmqJobQueue => n.plane.running.batch.distributed as BullmqJobQueue;
 
 /** Version of each record `r-<i>` in a node's own database. */
 function versions(n: JobsNode, count: number): number[] {
