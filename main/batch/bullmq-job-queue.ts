@@ -113,7 +113,7 @@ export class BullmqJobQueue implements JobQueue {
     this.outbox = new JobOutbox(db, now);
     this.results = new JobResults(db, redis, seal, this.nodeId, this.#prefix, now);
     this.#queues = new BullmqQueues(() => this.#connection, this.#prefix, logger);
-    this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000);
+    this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000, seal);
   }
 
   register(type: string, handler: JobHandler, options: JobTypeOptions = {}): void {

@@ -37,6 +37,8 @@ export interface BatchCapability {
   readonly registry: ResourceRegistry;
   readonly engine: BatchEngine;
   readonly queue: JobQueue;
+  /** With Redis: the BullMQ queue behind `queue` (its outbox, results and node roster). */
+  readonly distributed: BullmqJobQueue | null;
   /** With Redis: batch reports published fleet-wide. */
   readonly reports: BatchReportShare | null;
   /** In start order. */
@@ -48,22 +50,22 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
   const registry = new ResourceRegistry().register('record', recordResource(deps.clock));
   const engine = new BatchEngine(deps.db, registry, deps.clock, deps.logger.child({ component: 'batches' }));
   const logger = deps.logger.child({ component: 'jobs' });
-  const queue: JobQueue =
+  const distributed =
     deps.redis === undefined || deps.redis === null
-      ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus)
-      : new RedisBoundQueue(
-          new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, sealOf(deps), {
-            ...deps.bullmq,
-            ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
-            epoch: deps.epoch ?? null,
-          }),
-        );
+      ? null
+      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, sealOf(deps), {
+          ...deps.bullmq,
+          ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
+          epoch: deps.epoch ?? null,
+        });
+  const queue: JobQueue =
+    distributed === null ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus) : new RedisBoundQueue(distributed);
   registerBuiltinJobs(queue, engine);
   let reports: BatchReportShare | null = null;
   if (deps.redis != null && deps.seal != null) {
     const share = new BatchReportShare(
       deps.redis,
-      deps.nodeId ?? (queue as BullmqJobQueue).nodeId,
+      deps.nodeId ?? (distributed as BullmqJobQueue).nodeId,
       () => deps.clock.now(),
       logger,
       deps.seal,
@@ -75,7 +77,7 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
     });
     reports = share;
   }
-  return { registry, engine, queue, reports, services: [new BatchService(engine, deps.logger), queue] };
+  return { registry, engine, queue, distributed, reports, services: [new BatchService(engine, deps.logger), queue] };
 }
 
 function sealOf(deps: BatchCapabilityDeps): FleetSeal {

@@ -1,9 +1,15 @@
 import type { Redis } from 'ioredis';
+import type { FleetSeal } from '../fleet';
+
+/** The fleet seal's kind for a job node's liveness key: a planted key does not make a dead node look alive. */
+const LIVENESS = 'jobs.node';
 
 /**
  * Which nodes' job workers are alive, and which per-node queues exist. Each node renews a key
  * (`<prefix>:jobs:node:<id>`, PX ttl) while its queue runs; a placed job whose node has no key is
- * shown as waiting for that node. The set of queue names lets any node list every node's queue.
+ * shown as waiting for that node. The key's value is sealed with the fleet secret, so a key planted
+ * without it does not make a dead node look alive. The set of queue names lets any node list every
+ * node's queue.
  */
 export class NodeRoster {
   readonly #ttlMs: number;
@@ -14,6 +20,7 @@ export class NodeRoster {
     readonly node: string,
     private readonly prefix: string,
     ttlMs: number,
+    private readonly seal: FleetSeal,
   ) {
     this.#ttlMs = ttlMs;
   }
@@ -40,7 +47,14 @@ export class NodeRoster {
 
   async alive(node: string): Promise<boolean> {
     if (node === this.node && this.#timer !== null) return true;
-    return (await this.redis.exists(this.#nodeKey(node)).catch(() => 1)) === 1;
+    const key = this.#nodeKey(node);
+    let text: string | null;
+    try {
+      text = await this.redis.get(key);
+    } catch {
+      return true; // Redis cannot say: do not call a node offline on no evidence
+    }
+    return text !== null && this.seal.open(LIVENESS, key, text)?.node === node;
   }
 
   async addQueue(name: string): Promise<void> {
@@ -66,6 +80,7 @@ export class NodeRoster {
   }
 
   async #beat(): Promise<void> {
-    await this.redis.set(this.#nodeKey(this.node), '1', 'PX', this.#ttlMs).catch(() => undefined);
+    const key = this.#nodeKey(this.node);
+    await this.redis.set(key, this.seal.seal(LIVENESS, key, ''), 'PX', this.#ttlMs).catch(() => undefined);
   }
 }

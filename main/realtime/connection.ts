@@ -54,6 +54,11 @@ export class Connection implements Corkable {
   readonly rooms = new Set<string>();
   /** Rooms being replayed: live frames wait here until the replay has gone out. */
   readonly replaying = new Map<string, { offset: number; frames: { offset: number; data: Buffer; options: SendOptions }[] }>();
+  /**
+   * The newest room offset this connection was given, per room: a live copy of a message the replay
+   * already read from history (its pub/sub copy can arrive after the replay ends) is not sent twice.
+   */
+  readonly delivered = new Map<string, { epoch: string; offset: number }>();
   readonly #queues: Record<Lane, Queued[]> = { high: [], normal: [], low: [] };
   #queuedBytes = 0;
   #corkedBytes = 0;

@@ -8,7 +8,7 @@ import type { Connection, SendOptions } from './connection';
 import { catchUp } from './hub-catch-up';
 import type { EventFanOut } from './hub-events';
 import type { HubPublisher } from './hub-publish';
-import { sendRoomFrame, type HubRooms } from './hub-rooms';
+import { advance, sendRoomFrame, type HubRooms } from './hub-rooms';
 import type { HubTotals } from './hub-stats';
 import type { HubOptions } from './options';
 import { frameId, parseClientFrame } from './protocol';
@@ -115,8 +115,13 @@ export class HubProtocol {
     try {
       await rooms.join(connection, room, frame.presence ?? {});
       const { position, sent, replayed } = await catchUp(backplane, options, () => clock.now(), connection, room, rule, frame.since);
-      // Live frames that came in during the replay, past what it covered.
-      for (const item of replay.frames) if (item.offset > sent) sendRoomFrame(connection, item.data, item.options, clock.now());
+      if (position !== null) connection.delivered.set(room, { epoch: position.epoch, offset: sent });
+      // Live frames that came in during the replay, past what it covered; later copies of any offset
+      // already sent (pub/sub can lag the stream the replay read) are dropped as they arrive.
+      for (const item of replay.frames) {
+        if (advance(connection, room, item.options.epoch ?? position?.epoch ?? '', item.offset))
+          sendRoomFrame(connection, item.data, item.options, clock.now());
+      }
       connection.replaying.delete(room);
       return { room, position, replayed, members: await backplane.presenceList(room) };
     } catch (err) {

@@ -10,6 +10,17 @@ export function sendRoomFrame(connection: Connection, data: Buffer, options: Sen
 }
 
 /**
+ * Records that `offset` of `room` goes to the connection; false when it already went (a live copy of
+ * a message the replay sent), so each offset reaches a connection once. A new epoch starts afresh.
+ */
+export function advance(connection: Connection, room: string, epoch: string, offset: number): boolean {
+  const last = connection.delivered.get(room);
+  if (last !== undefined && last.epoch === epoch && offset <= last.offset) return false;
+  connection.delivered.set(room, { epoch, offset });
+  return true;
+}
+
+/**
  * Who is connected to this node and where: the connections, each user's connections, each room's
  * members and the local count per user per room (presence changes when it goes 0 → 1 and 1 → 0),
  * and the delivery of the backplane's envelopes to them. The backplane watches a room or a user
@@ -72,6 +83,7 @@ export class HubRooms {
 
   async leave(connection: Connection, room: string): Promise<void> {
     connection.rooms.delete(room);
+    connection.delivered.delete(room);
     const members = this.rooms.get(room);
     members?.delete(connection);
     if (members?.size === 0) {
@@ -133,6 +145,7 @@ export class HubRooms {
         });
         continue;
       }
+      if (!advance(connection, envelope.target, envelope.epoch, envelope.offset)) continue;
       if (envelope.ack) connection.sendWithAck(envelope.mid, envelope.frame, options, this.clock.now());
       else sendRoomFrame(connection, envelope.frame, options, this.clock.now());
     }

@@ -27,7 +27,7 @@ async function node(dataDir?: string): Promise<JobsNode> {
   return n;
 }
 
-const queueOf = (n: JobsNode): BullmqJobQueue => n.plane.running.batch.queue as BullmqJobQueue;
+const queueOf = (n: JobsNode): BullmqJobQueue => n.plane.running.batch.distributed as BullmqJobQueue;
 
 /** Version of each record `r-<i>` in a node's own database. */
 function versions(n: JobsNode, count: number): number[] {
@@ -121,6 +121,8 @@ describe('jobs across nodes on one Redis', () => {
     );
     const owner = n1.plane.nodeId;
     await n1.stop();
+    // A liveness key planted without the fleet secret does not make the node look alive.
+    await redis.client().set(`ph:jobs:node:${owner}`, '1', 'PX', 60_000);
     const id = (await n2.op('jobs.enqueue', { type: 'backup.snapshot', payload: { sourceId } })).body.job.id as string;
     const waiting = await jobState(n2, id);
     expect(waiting.state).toBe('waiting');
