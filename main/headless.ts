@@ -49,6 +49,11 @@ async function main(): Promise<void> {
     plane.adminKeyFile !== null
       ? `First start: an admin API key was written to ${plane.adminKeyFile} (shown nowhere else). Sign in with it.`
       : `Sign in with an API key; the first admin key was written to ${dataDir}/admin.key on first start.`,
+    ...(plane.tls === null
+      ? []
+      : [
+          `TLS certificate SHA-256 fingerprint: ${plane.tls.fingerprint256}${plane.tls.selfSigned ? ` (self-signed, ${plane.tls.certFile})` : ''}`,
+        ]),
     `Press Ctrl+C to stop.`,
     '',
   ];

@@ -12,4 +12,5 @@ export { captureImage } from './capture';
 export type * from './types';
 export { pruneRepository, type PruneOutcome } from './prune';
 export { registerBackupJobs } from './backup-jobs';
+export { CatalogueShare } from './catalogue-share';
 export { findOpenHolders, type OpenHolder } from './open-holders';
