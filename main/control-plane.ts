@@ -152,7 +152,19 @@ export class ControlPlane {
   async start(): Promise<void> {
     const { config } = this.loaded;
     this.#startedAt = this.clock.now();
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new PhError(
+        'PH_PERMISSION_DENIED',
+        `Pilothouse cannot create its data directory ${config.dataDir} (${code}); pick another with --data-dir`,
+        {
+          details: { path: config.dataDir },
+          cause: err,
+        },
+      );
+    }
     try {
       await this.#startService(this.store);
       // What a migration deleted (a secret an earlier version kept) must leave the main file too, not linger until a checkpoint.

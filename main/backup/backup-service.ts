@@ -182,13 +182,42 @@ export class BackupService implements Service {
 
   status(): { state: ServiceState; detail?: string } {
     if (this.#state !== 'running') return { state: this.#state };
+    const damaged = this.repo.damaged();
+    if (damaged.length > 0)
+      return {
+        state: 'degraded',
+        detail: `${damaged.length} damaged snapshots (${damaged
+          .slice(0, 5)
+          .map((d) => d.id)
+          .join(', ')}): restore from another snapshot`,
+      };
     return { state: 'running', detail: `${this.repo.listManifests().length} snapshots, ${this.#running.size} running` };
   }
 
-  /** Manifests are the truth; catalogue rows follow them after a crash between the two. */
+  /**
+   * Manifests are the truth; catalogue rows follow them after a crash between the two. A manifest
+   * that no longer decodes keeps its row, with a failed verification saying why, so the snapshot
+   * is listed as damaged instead of silently dropping out of the list.
+   */
   #reconcile(): void {
     const headers = new Map(this.repo.listManifests().map((h) => [h.id, h]));
-    for (const id of this.catalogue.snapshotIds()) if (!headers.has(id)) this.catalogue.deleteSnapshot(id);
+    const damaged = new Map(this.repo.damaged().map((d) => [d.id, d]));
+    for (const id of this.catalogue.snapshotIds()) if (!headers.has(id) && !damaged.has(id)) this.catalogue.deleteSnapshot(id);
+    for (const d of damaged.values()) {
+      const row = this.catalogue.snapshot(d.id);
+      if (row === undefined || row.lastVerification?.ok === false) continue;
+      this.catalogue.insertVerification({
+        snapshotId: d.id,
+        sourceId: row.sourceId,
+        at: this.options.clock.now(),
+        ok: false,
+        pagesChecked: 0,
+        badPages: [],
+        imageHashOk: false,
+        integrity: [`the manifest ${d.file} is damaged: ${d.error}`],
+        durationMs: 0,
+      });
+    }
     const known = new Set(this.catalogue.snapshotIds());
     for (const h of headers.values()) if (!known.has(h.id)) this.catalogue.insertSnapshot(h, { pages: 0, bytes: 0 }, 0);
   }
@@ -458,6 +487,8 @@ export class BackupService implements Service {
 
   #header(id: string): ManifestHeader {
     const h = this.repo.header(id);
+    if (h === undefined && this.repo.damaged().some((d) => d.id === id))
+      throw new PhError('PH_BACKUP_DAMAGED', `The manifest of snapshot ${id} is damaged`, { details: { snapshotId: id } });
     if (h === undefined) throw new PhError('PH_BACKUP_NOT_FOUND', `There is no snapshot ${JSON.stringify(id)}`);
     return h;
   }

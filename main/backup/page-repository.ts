@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unl
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import { PhError } from '../../contract/errors';
 import { fsyncDir, writeFileAtomic } from './fs-durable';
 import { decodeManifest, encodeManifest, type Manifest, type ManifestHeader } from './manifest';
 import type { PageWorkers } from './page-workers';
@@ -65,6 +66,8 @@ export class PageRepository {
   #db: Database | null = null;
   #lookup: Statement | null = null;
   readonly #headers = new Map<string, ManifestHeader>();
+  /** Manifests on disk that do not decode: snapshot id → what is wrong. Listed as damaged, never dropped. */
+  readonly #damaged = new Map<string, string>();
 
   constructor(
     readonly dir: string,
@@ -106,13 +109,15 @@ export class PageRepository {
       if (!file.endsWith('.pack') || !known.has(file.slice(0, -5))) unlinkSync(join(this.packsDir, file));
     }
     this.#headers.clear();
+    this.#damaged.clear();
     for (const file of readdirSync(this.snapshotsDir)) {
       if (!file.endsWith('.snap')) continue;
       try {
         const { pages: _pages, ...header } = decodeManifest(readFileSync(join(this.snapshotsDir, file)));
         this.#headers.set(header.id, header);
-      } catch {
-        // A damaged manifest stays on disk for an operator to look at; it is not listed as a snapshot.
+      } catch (err) {
+        // It stays on disk for an operator to look at, and is reported as damaged under its id.
+        this.#damaged.set(file.slice(0, -'.snap'.length), (err as Error).message);
       }
     }
   }
@@ -156,8 +161,23 @@ export class PageRepository {
     return this.#headers.get(id);
   }
 
+  /** Snapshots whose manifest does not decode, with the reason. */
+  damaged(): { id: string; file: string; error: string }[] {
+    return [...this.#damaged].map(([id, error]) => ({ id, file: join(this.snapshotsDir, `${id}.snap`), error }));
+  }
+
   readManifest(id: string): Manifest {
-    return decodeManifest(readFileSync(join(this.snapshotsDir, `${id}.snap`)));
+    const file = join(this.snapshotsDir, `${id}.snap`);
+    try {
+      return decodeManifest(readFileSync(file));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+      this.#damaged.set(id, (err as Error).message);
+      throw new PhError('PH_BACKUP_DAMAGED', `The manifest of snapshot ${id} is damaged (${(err as Error).message})`, {
+        details: { snapshotId: id },
+        cause: err,
+      });
+    }
   }
 
   deleteManifest(id: string): void {
@@ -224,7 +244,8 @@ export class PageRepository {
       lengths[i] = pieces[i]?.length ?? 0;
       codecs[i] = locs[i]?.codec ?? 0;
     }
-    const blobs = Buffer.concat(pieces.map((p) => p ?? Buffer.alloc(0)));
+    // Array.from, not map: `pieces` has holes where a read came up short, and map skips holes.
+    const blobs = Buffer.concat(Array.from(pieces, (p) => p ?? Buffer.alloc(0)));
     return { blobs, lengths, codecs, missing: missing.sort((a, b) => a - b) };
   }
 

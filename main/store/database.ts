@@ -22,14 +22,20 @@ export interface OpenStoreOptions {
  * databases written by newer code, before touching them.
  */
 export function openStore(options: OpenStoreOptions): Database {
-  mkdirSync(dirname(options.path), { recursive: true });
+  try {
+    mkdirSync(dirname(options.path), { recursive: true });
+  } catch (err) {
+    throw storeFault(err, dirname(options.path)) ?? err;
+  }
   if (options.readonly !== true) assertWalHasItsDatabase(options.path);
   let db: Database;
   try {
     db = new BetterSqlite3(options.path, { readonly: options.readonly ?? false });
     db.pragma('schema_version'); // forces SQLite to read the header, so a non-database fails here
   } catch (err) {
-    throw new PhError('PH_STORE_NOT_PILOTHOUSE', `${options.path} is not a SQLite database`, { cause: err });
+    throw (
+      storeFault(err, options.path) ?? new PhError('PH_STORE_NOT_PILOTHOUSE', `${options.path} is not a SQLite database`, { cause: err })
+    );
   }
   try {
     claimOrCheckIdentity(db, options.path);
@@ -41,8 +47,32 @@ export function openStore(options: OpenStoreOptions): Database {
     return db;
   } catch (err) {
     db.close();
-    throw err;
+    throw storeFault(err, options.path) ?? err;
   }
+}
+
+/**
+ * The store's file-level failures as catalogue codes naming the path: a folder or file this process
+ * may not write (or create) is a permission problem, not a foreign file; a malformed database is
+ * corrupt, not "not ours"; a full disk is a full disk. Null for anything else.
+ */
+function storeFault(err: unknown, path: string): PhError | null {
+  const code = String((err as { code?: unknown }).code ?? '');
+  const reason = (err as Error).message;
+  if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code.startsWith('SQLITE_READONLY'))
+    return new PhError(
+      'PH_PERMISSION_DENIED',
+      `Pilothouse may not create or write ${path} (${code}: ${reason}); fix its owner or mode, or pick another --data-dir`,
+      {
+        details: { path },
+        cause: err,
+      },
+    );
+  if (code.startsWith('SQLITE_CORRUPT'))
+    return new PhError('PH_FILE_CORRUPT', `${path} is damaged (${reason}); restore it from a backup`, { details: { path }, cause: err });
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC')
+    return new PhError('PH_DISK_FULL', `The disk under ${path} is full`, { details: { path }, cause: err });
+  return null;
 }
 
 function claimOrCheckIdentity(db: Database, path: string): void {

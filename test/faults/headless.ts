@@ -22,24 +22,38 @@ export interface HeadlessNode {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function launchHeadless(dataDir: string, args: string[] = [], env: Record<string, string> = {}): Promise<HeadlessNode> {
+export async function launchHeadless(
+  dataDir: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  user: { uid: number; gid: number } | null = null,
+): Promise<HeadlessNode> {
   const port = await freePort();
-  const child = spawn(
+  const node = [
     process.execPath,
-    ['--import', 'tsx', join(root, 'main/headless.ts'), '--port', String(port), '--data-dir', dataDir, ...args],
-    {
-      cwd: root,
-      env: { ...process.env, PILOTHOUSE_LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+    '--import',
+    'tsx',
+    join(root, 'main/headless.ts'),
+    '--port',
+    String(port),
+    '--data-dir',
+    dataDir,
+    ...args,
+  ];
+  // setpriv execs node in place (same pid), as that user with no supplementary groups.
+  const [command, ...argv] = user === null ? node : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', ...node];
+  const child = spawn(command as string, argv, {
+    cwd: root,
+    env: { ...process.env, PILOTHOUSE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
-  const node: HeadlessNode = {
+  const handle: HeadlessNode = {
     child,
     port,
     url,
@@ -58,7 +72,7 @@ export async function launchHeadless(dataDir: string, args: string[] = [], env: 
     async op(name, input = {}) {
       const res = await fetch(`${url}/api/v2/ops/${name}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${node.adminKey()}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${handle.adminKey()}` },
         body: JSON.stringify(input),
       });
       return { status: res.status, body: await res.json() };
@@ -68,5 +82,5 @@ export async function launchHeadless(dataDir: string, args: string[] = [], env: 
       return exited;
     },
   };
-  return node;
+  return handle;
 }

@@ -57,7 +57,7 @@ describe('request bodies that stop arriving', () => {
     socket.on('data', (d) => (text += d.toString()));
     const closed = new Promise((r) => socket.on('close', r));
     socket.write(
-      `POST /api/v2/ops/keys.create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer ${t.adminKey}\r\nContent-Length: ${body.length}\r\n\r\n`,
+      `POST /api/v2/ops/keys.create HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nConnection: close\r\nAuthorization: Bearer ${t.adminKey}\r\nContent-Length: ${body.length}\r\n\r\n`,
     );
     const parts = body.match(/.{1,12}/g) as string[];
     for (const part of parts) {
