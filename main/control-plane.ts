@@ -6,7 +6,8 @@ import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, typ
 import { systemClock, type Clock } from './clock';
 import { backupRoots, type LoadedConfig } from './config';
 import { EventBus } from './events';
-import { FleetSeal, loadNodeId } from './fleet';
+import { FleetSeal, fleetMigrations, loadNodeId } from './fleet';
+import { fleetTables } from './fleet-tables';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
@@ -48,6 +49,8 @@ export interface ControlPlaneOptions {
   /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
   readonly realtime?: Partial<HubOptions> & { node?: string };
   readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
+  /** How often fleet-wide tables check that Redis still holds the fleet's copy (default 5 s). */
+  readonly fleet?: { readonly checkIntervalMs?: number };
   /** Failed-authentication limits (tests shorten them); defaults: 10 a minute, then 1, 2, 4... minutes. */
   readonly authThrottle?: Partial<AuthThrottleOptions>;
   /** How often the audit chain head is written out of the database (default 5 s). */
@@ -65,6 +68,7 @@ const migrations: readonly Migration[] = [
   ...cacheMigrations,
   ...realtimeMigrations,
   ...backupMigrations,
+  ...fleetMigrations,
   ...webhooksMigrations,
   ...ratelimitMigrations,
 ];
@@ -232,6 +236,13 @@ export class ControlPlane {
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
       });
       await this.#startService(discovery.service);
+      const tables = fleetTables(
+        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
+        monitoring,
+        discovery,
+      );
+      await this.#startService(tables.alertRules);
+      await this.#startService(tables.servicePolicies);
 
       const backup = new BackupService({
         db,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
@@ -16,6 +15,7 @@ const nodeKey = (id: string): string => `${PREFIX}node:${id}`;
 /** Kinds in the fleet seal: a change on the channel, and an instance kept in the hash. */
 const CHANGE = 'discovery.change';
 const STORED = 'discovery.instance';
+const ALIVE = 'discovery.node';
 
 export interface RedisSyncOptions {
   /** How often this node renews its liveness key and re-reads who is alive. */
@@ -56,7 +56,7 @@ export class RedisSync implements Service {
     private readonly logger: Logger,
     options: RedisSyncOptions = {},
   ) {
-    this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
+    this.nodeId = options.nodeId ?? seal.nodeId;
     this.#heartbeatMs = options.heartbeatMs ?? 250;
     this.#ttlMs = options.nodeTtlMs ?? 1_000;
     this.#live = [this.nodeId];
@@ -174,10 +174,22 @@ export class RedisSync implements Service {
   /** Renews this node's key and reads which nodes are alive (their keys still exist). */
   async #beat(): Promise<void> {
     try {
-      await this.client.multi().set(nodeKey(this.nodeId), '1', 'PX', this.#ttlMs).sadd(MEMBERS, this.nodeId).exec();
+      const key = nodeKey(this.nodeId);
+      await this.client
+        .multi()
+        .set(key, this.seal.seal(ALIVE, key, 'alive'), 'PX', this.#ttlMs)
+        .sadd(MEMBERS, this.nodeId)
+        .exec();
       const members = await this.client.smembers(MEMBERS);
       const alive = members.length === 0 ? [] : await this.client.mget(members.map(nodeKey));
-      const live = members.filter((_, i) => alive[i] !== null).sort();
+      // A liveness key planted without the fleet secret would make this node skip its share of checks.
+      const isAlive = (member: string, i: number): boolean => {
+        const value = alive[i];
+        if (value === null || value === undefined) return false;
+        const opened = this.seal.open(ALIVE, nodeKey(member), value);
+        return opened !== null && opened.node === member;
+      };
+      const live = members.filter(isAlive).sort();
       const dead = members.filter((_, i) => alive[i] === null);
       if (dead.length > 0) await this.client.srem(MEMBERS, ...dead);
       if (!live.includes(this.nodeId)) live.push(this.nodeId);

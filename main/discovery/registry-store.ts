@@ -162,6 +162,10 @@ export class RegistryStore {
   savePolicy(name: string, policy: ServicePolicy, at: number): void {
     this.#savePolicy.run(name, policy.strategy, policy.hashHeader, JSON.stringify(policy.outlier), iso(at));
   }
+
+  deletePolicy(name: string): void {
+    this.db.prepare('DELETE FROM discovery_services WHERE name = ?').run(name);
+  }
 }
 
 function entryOf(row: InstanceRow, checkRows: CheckRow[]): Entry {

@@ -310,6 +310,14 @@ export class ServiceRegistry {
   }
 
   /**
+   * The balancing policies as a fleet-wide table sees them (`ReplicaSource` in main/fleet): an edit
+   * here is reported, and one that won on another node is applied here.
+   */
+  policyReplicaSource() {
+    return this.#policies.replicaSource(this.#state.store, () => this.clock.now());
+  }
+
+  /**
    * Long-poll: resolves with the instances matching `filter` once the index passes `index` by a
    * change to a service the filter covers, or when `waitMs` runs out (`changed: false`). An index
    * older than the current one returns at once, so a client that missed changes catches up.

@@ -48,6 +48,7 @@ export class AlertEngine {
   readonly #rules = new Map<string, AlertRule>();
   readonly #states = new Map<string, RuleState>();
   readonly #listeners = new Set<(alert: Alert) => void>();
+  readonly #edits = new Set<(id: string, rule: AlertRule | null) => void>();
   readonly #insertEvent: Statement;
 
   constructor(
@@ -95,22 +96,47 @@ export class AlertEngine {
   }
 
   save(rule: AlertRule): AlertRule {
-    const previous = this.#rules.get(rule.id);
-    this.db
-      .prepare('INSERT INTO monitoring_alert_rules (id, rule) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule')
-      .run(rule.id, JSON.stringify(rule));
-    this.#rules.set(rule.id, rule);
-    // A changed condition starts over: a firing alert resolves and is judged afresh next tick.
-    if (previous !== undefined && JSON.stringify(previous) !== JSON.stringify(rule)) this.#reset(rule.id, previous, 'rule changed');
+    this.#write(rule.id, rule);
+    for (const listener of this.#edits) listener(rule.id, rule);
     return rule;
   }
 
   delete(id: string): void {
-    const rule = this.#rules.get(id);
-    if (rule === undefined) throw new PhError('PH_MONITORING_RULE_NOT_FOUND', `There is no alert rule ${JSON.stringify(id)}`);
-    this.db.prepare('DELETE FROM monitoring_alert_rules WHERE id = ?').run(id);
-    this.#rules.delete(id);
-    this.#reset(id, rule, 'rule deleted');
+    if (!this.#rules.has(id)) throw new PhError('PH_MONITORING_RULE_NOT_FOUND', `There is no alert rule ${JSON.stringify(id)}`);
+    this.#write(id, null);
+    for (const listener of this.#edits) listener(id, null);
+  }
+
+  /**
+   * The rules as a fleet-wide table sees them (`ReplicaSource` in main/fleet): every node holds every
+   * rule; an edit here is reported, and an edit that won on another node is applied here.
+   */
+  replicaSource() {
+    return {
+      rows: (): Iterable<readonly [string, AlertRule]> => [...this.#rules].map(([id, rule]) => [id, rule] as const),
+      apply: (id: string, rule: AlertRule | null): void => this.#write(id, rule),
+      onLocalChange: (listener: (id: string, rule: AlertRule | null) => void): (() => void) => {
+        this.#edits.add(listener);
+        return () => this.#edits.delete(listener);
+      },
+    };
+  }
+
+  /** Stores a rule (null: deletes it); a changed or removed rule's alert starts over. */
+  #write(id: string, rule: AlertRule | null): void {
+    const previous = this.#rules.get(id);
+    if (rule === null) {
+      this.db.prepare('DELETE FROM monitoring_alert_rules WHERE id = ?').run(id);
+      this.#rules.delete(id);
+      if (previous !== undefined) this.#reset(id, previous, 'rule deleted');
+      return;
+    }
+    this.db
+      .prepare('INSERT INTO monitoring_alert_rules (id, rule) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET rule = excluded.rule')
+      .run(id, JSON.stringify(rule));
+    this.#rules.set(id, rule);
+    // A changed condition starts over: a firing alert resolves and is judged afresh next tick.
+    if (previous !== undefined && JSON.stringify(previous) !== JSON.stringify(rule)) this.#reset(id, previous, 'rule changed');
   }
 
   /** Judges every enabled rule against this tick's values. Returns the transitions it made. */

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { freePort } from '../helpers/redis-server';
-import { selfSignedCertificate, startRedisProcess, startSentinelSet, tempFolder, type RedisProcess } from '../helpers/redis-variants';
+import { selfSignedCertificate, startRedisProcess, startSentinelSet, type RedisProcess } from '../helpers/redis-variants';
+import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
 import { RawClient } from '../realtime/helpers';
 
@@ -27,7 +28,7 @@ describe('Redis with a password, an ACL user and TLS', () => {
   });
 
   async function server(args: string[], connect = {}): Promise<RedisProcess> {
-    const dir = tempFolder('ph-redis-auth-');
+    const dir = tempDir('ph-redis-auth-');
     const redis = await startRedisProcess(await freePort(), dir.path, args, connect);
     cleanups.push(
       () => redis.stop(),
@@ -99,7 +100,7 @@ describe('Redis with a password, an ACL user and TLS', () => {
   });
 
   it('speaks TLS with rediss:// and the CA file, and refuses a server whose certificate it cannot check', async () => {
-    const dir = tempFolder('ph-redis-tls-');
+    const dir = tempDir('ph-redis-tls-');
     cleanups.push(() => dir.remove());
     const { cert, key, ca } = selfSignedCertificate(dir.path);
     const caFile = join(dir.path, 'ca.pem');

@@ -135,6 +135,14 @@ describe('messages between nodes are signed with the fleet secret', () => {
     }
   });
 
+  it('ignores a liveness key planted for a node that does not exist, so no check is skipped for it', async () => {
+    await intruder.multi().set('ph:discovery:node:node-ghost', '1', 'PX', 60_000).sadd('ph:discovery:members', 'node-ghost').exec();
+    const before = await rejected(a, 'discovery.node', 'malformed');
+    await until(async () => (await rejected(a, 'discovery.node', 'malformed')) > before, 3_000, 'the planted key rejected');
+    expect(a.plane.running.discovery.sync?.liveNodes).not.toContain('node-ghost');
+    expect(a.plane.running.discovery.sync?.liveNodes).toHaveLength(2);
+  });
+
   it('serves a cache value only when its seal is right: a value planted in Redis reads as absent', async () => {
     expect((await fetchCache(a, 'PUT', 'shop', 'price', { value: 10 })).status).toBe(204);
     expect((await fetchCache(b, 'GET', 'shop', 'price')).body).toMatchObject({ value: 10 });

@@ -1,9 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { freePort } from './redis-server';
+import { tempDir } from './temp-dir';
 
 /** A private redis-server started with its own arguments (password, ACL users, TLS, replication). */
 export interface RedisProcess {
@@ -69,11 +69,6 @@ async function waitForPong(options: RedisOptions): Promise<void> {
   throw new Error(`redis-server on port ${String(options.port)} did not answer within 10 s`);
 }
 
-export function tempFolder(prefix: string): { path: string; remove(): void } {
-  const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
-
 /** A self-signed certificate for 127.0.0.1 made by `openssl req -x509` in `dir`: it is its own CA. */
 export function selfSignedCertificate(dir: string): { cert: string; key: string; ca: Buffer } {
   const cert = join(dir, 'redis.crt');
@@ -121,7 +116,7 @@ export interface SentinelSet {
  * writable file of its own (Sentinel rewrites it).
  */
 export async function startSentinelSet(name = 'phmaster'): Promise<SentinelSet> {
-  const dir = tempFolder('ph-sentinel-');
+  const dir = tempDir('ph-sentinel-');
   const [mPort, rPort, sPort] = [await freePort(), await freePort(), await freePort()];
   const replication = ['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0'];
   const master = await startRedisProcess(mPort, dir.path, replication);
