@@ -7,6 +7,17 @@ import type { Discovery } from './discovery';
 import { ReplicatedTable, type FleetSeal } from './fleet';
 import type { Logger } from './logger';
 import type { Monitoring } from './monitoring';
+import {
+  ApiKeyRecordSchema,
+  AuditRowRecordSchema,
+  EndedSessionSchema,
+  KeyGenerationSchema,
+  type ApiKeyStore,
+  type FleetAuditTrail,
+  type FleetBootstrap,
+  type FleetSecrets,
+  type SessionTokens,
+} from './security';
 
 export interface FleetTableDeps {
   readonly db: Database;
@@ -34,5 +45,51 @@ export function fleetTables(deps: FleetTableDeps, monitoring: Monitoring, discov
       schema: ServicePolicySchema,
       source: discovery.registry.policyReplicaSource(),
     }),
+  };
+}
+
+/**
+ * Identity, fleet-wide (docs/fleet.md): API keys (with their revoked state), ended sessions, the
+ * generation every node derives its signing and audit keys at, and every node's audit rows.
+ * Started before anything authenticates, so a node that joins a fleet holds the fleet's keys before
+ * it serves a request.
+ */
+export function identityTables(
+  deps: FleetTableDeps,
+  identity: { keys: ApiKeyStore; sessions: SessionTokens; secrets: FleetSecrets; trail: FleetAuditTrail },
+) {
+  const common = { ...deps, logger: deps.logger.child({ component: 'fleet-identity' }) };
+  return [
+    new ReplicatedTable({ ...common, name: 'key-generations', schema: KeyGenerationSchema, source: identity.secrets.replicaSource() }),
+    new ReplicatedTable({ ...common, name: 'api-keys', schema: ApiKeyRecordSchema, source: identity.keys.replicaSource() }),
+    new ReplicatedTable({ ...common, name: 'ended-sessions', schema: EndedSessionSchema, source: identity.sessions.replicaSource() }),
+    new ReplicatedTable({ ...common, name: 'audit', schema: AuditRowRecordSchema, source: identity.trail.replicaSource() }),
+  ];
+}
+
+const BOOTSTRAP_CLAIM = 'ph:fleet:bootstrap-admin';
+const BOOTSTRAP_WAIT_MS = 10_000;
+
+/**
+ * The claim on making the fleet's one bootstrap admin key: `SET NX` with an expiry, so nodes starting
+ * together on an empty fleet make one key between them, and a winner that died before making it
+ * does not leave the fleet without one. A Redis that cannot answer lets the node make its own.
+ */
+export function fleetBootstrap(redis: Redis, nodeId: string, hasKey: () => boolean): FleetBootstrap {
+  return {
+    claim: async () => {
+      try {
+        return (await redis.set(BOOTSTRAP_CLAIM, nodeId, 'PX', BOOTSTRAP_WAIT_MS, 'NX')) === 'OK';
+      } catch {
+        return true;
+      }
+    },
+    waitForKey: async () => {
+      for (let waited = 0; waited < BOOTSTRAP_WAIT_MS; waited += 100) {
+        if (hasKey()) return true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return hasKey();
+    },
   };
 }

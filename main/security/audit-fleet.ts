@@ -66,7 +66,9 @@ export class FleetAuditTrail {
     const records = (fromSeq: number): (readonly [string, AuditRowRecord])[] => {
       const from = this.log.fleetFrom;
       if (from === null) return [];
-      return this.log.rowsFrom(Math.max(from, fromSeq)).map((row) => [`${this.node}:${row.seq}`, { node: this.node, from, ...row }] as const);
+      return this.log
+        .rowsFrom(Math.max(from, fromSeq))
+        .map((row) => [`${this.node}:${row.seq}`, { node: this.node, from, ...row }] as const);
     };
     return {
       rows: () => records(1),

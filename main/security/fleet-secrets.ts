@@ -27,10 +27,7 @@ export class FleetSecrets implements Secrets {
   readonly #read: Statement<[string], { value: string }>;
   readonly #write: Statement<[string, string]>;
 
-  constructor(
-    private readonly db: Database,
-    fleetSecret: string,
-  ) {
+  constructor(db: Database, fleetSecret: string) {
     if (fleetSecret.length < 32) throw new Error('The fleet secret must be at least 32 characters');
     this.#secret = Buffer.from(fleetSecret, 'utf8');
     this.#read = db.prepare('SELECT CAST(value AS TEXT) AS value FROM settings WHERE key = ?');
@@ -65,7 +62,9 @@ export class FleetSecrets implements Secrets {
   replicaSource(): ReplicaSource<KeyGeneration> {
     return {
       rows: () =>
-        secretNames.filter((name) => this.#read.get(setting(name)) !== undefined).map((name) => [name, { generation: this.generation(name) }] as const),
+        secretNames
+          .filter((name) => this.#read.get(setting(name)) !== undefined)
+          .map((name) => [name, { generation: this.generation(name) }] as const),
       apply: (id, value) => {
         if (!(secretNames as readonly string[]).includes(id) || value === null) return;
         this.#write.run(setting(id as SecretName), String(value.generation));

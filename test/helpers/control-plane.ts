@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultConfig, type Config } from '../../main/config';
 import { ControlPlane, type ControlPlaneOptions } from '../../main/control-plane';
@@ -10,7 +10,10 @@ export interface TestPlane {
   readonly plane: ControlPlane;
   readonly url: string;
   readonly dataDir: string;
-  /** The bootstrap admin key written to admin.key. */
+  /**
+   * The bootstrap admin key written to admin.key; a plane that joined a fleet whose Redis already
+   * held keys makes none, so it gets an admin key of its own (fleet-wide like any other).
+   */
   readonly adminKey: string;
   /** POSTs to `/api/v2/ops/<name>` with the admin key (or `key`), returning status and parsed body. */
   op(name: string, input?: unknown, key?: string | null): Promise<{ status: number; body: any }>;
@@ -23,7 +26,10 @@ export async function startTestPlane(overrides: Partial<Config> = {}, options: O
   const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...fleetSecretFor(overrides), ...overrides };
   const plane = new ControlPlane({ config, sources: ['test'] }, { mode: 'headless', logger: createLogger(config.logLevel), ...options });
   await plane.start();
-  const adminKey = readFileSync(join(config.dataDir, 'admin.key'), 'utf8').trim();
+  const keyFile = join(config.dataDir, 'admin.key');
+  const adminKey = existsSync(keyFile)
+    ? readFileSync(keyFile, 'utf8').trim()
+    : plane.running.keys.create({ name: 'test admin', role: 'admin', scopes: ['*'] }, 'system').secret;
   const url = plane.url;
   return {
     plane,
