@@ -25,7 +25,7 @@ export class FleetSecrets implements Secrets {
   readonly #derived = new Map<string, Buffer>();
   readonly #listeners = new Set<(id: string, value: KeyGeneration | null) => void>();
   readonly #read: Statement<[string], { value: string }>;
-  readonly #write: Statement<[string, string]>;
+  readonly #write: Statement<[string, Buffer]>;
 
   constructor(db: Database, fleetSecret: string) {
     if (fleetSecret.length < 32) throw new Error('The fleet secret must be at least 32 characters');
@@ -54,7 +54,7 @@ export class FleetSecrets implements Secrets {
   /** The next generation, here and (through the replicated table) on every node. */
   rotate(name: SecretName): Buffer {
     const next = { generation: this.generation(name) + 1 };
-    this.#write.run(setting(name), String(next.generation));
+    this.#write.run(setting(name), Buffer.from(String(next.generation)));
     for (const listener of this.#listeners) listener(name, next);
     return this.get(name);
   }
@@ -67,7 +67,7 @@ export class FleetSecrets implements Secrets {
           .map((name) => [name, { generation: this.generation(name) }] as const),
       apply: (id, value) => {
         if (!(secretNames as readonly string[]).includes(id) || value === null) return;
-        this.#write.run(setting(id as SecretName), String(value.generation));
+        this.#write.run(setting(id as SecretName), Buffer.from(String(value.generation)));
       },
       onLocalChange: (listener) => {
         this.#listeners.add(listener);
