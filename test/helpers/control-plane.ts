@@ -20,16 +20,23 @@ export interface TestPlane {
   stop(): Promise<void>;
 }
 
+/**
+ * The admin key a test signs in with: the bootstrap key in admin.key, or, for a plane that joined a
+ * fleet whose Redis already held keys (it makes none), an admin key of its own, fleet-wide like any.
+ */
+export function adminKeyOf(plane: ControlPlane): string {
+  const keyFile = join(plane.loaded.config.dataDir, 'admin.key');
+  if (existsSync(keyFile)) return readFileSync(keyFile, 'utf8').trim();
+  return plane.running.keys.create({ name: 'test admin', role: 'admin', scopes: ['*'] }, 'system').secret;
+}
+
 /** Starts a real headless control plane on 127.0.0.1, port 0, in a temp data dir (`options` tune capabilities). */
 export async function startTestPlane(overrides: Partial<Config> = {}, options: Omit<ControlPlaneOptions, 'mode'> = {}): Promise<TestPlane> {
   const dir = tempDir('ph-plane-');
   const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...fleetSecretFor(overrides), ...overrides };
   const plane = new ControlPlane({ config, sources: ['test'] }, { mode: 'headless', logger: createLogger(config.logLevel), ...options });
   await plane.start();
-  const keyFile = join(config.dataDir, 'admin.key');
-  const adminKey = existsSync(keyFile)
-    ? readFileSync(keyFile, 'utf8').trim()
-    : plane.running.keys.create({ name: 'test admin', role: 'admin', scopes: ['*'] }, 'system').secret;
+  const adminKey = adminKeyOf(plane);
   const url = plane.url;
   return {
     plane,

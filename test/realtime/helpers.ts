@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { defaultConfig, type Config } from '../../main/config';
@@ -9,6 +8,7 @@ import { RealtimeClient } from '../../main/realtime/client';
 import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
 import { fleetSecretFor } from '../helpers/fleet-secret';
+import { adminKeyOf } from '../helpers/control-plane';
 
 export interface Node {
   readonly plane: ControlPlane;
@@ -41,11 +41,7 @@ export async function startNode(options: { config?: Partial<Config>; realtime?: 
     { mode: 'headless', logger: createLogger('silent'), realtime: options.realtime },
   );
   await plane.start();
-  // A node that joined a fleet whose Redis already held keys makes no admin.key: it gets a key of its own.
-  const keyFile = join(config.dataDir, 'admin.key');
-  const adminKey = existsSync(keyFile)
-    ? readFileSync(keyFile, 'utf8').trim()
-    : plane.running.keys.create({ name: 'test admin', role: 'admin', scopes: ['*'] }, 'system').secret;
+  const adminKey = adminKeyOf(plane);
   const url = plane.url;
   const op = async (name: string, input: unknown = {}, key = adminKey) => {
     const res = await fetch(`${url}/api/v2/ops/${name}`, {
