@@ -193,7 +193,8 @@ export class ControlPlane {
       if (redis !== null) await this.#startService(redis);
       const fleetDeps = { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet };
       if (fleetSecrets !== null && trail !== null) {
-        for (const table of identityTables(fleetDeps, { keys, sessions, secrets: fleetSecrets, trail })) await this.#startService(table);
+        for (const table of identityTables(fleetDeps, { keys, sessions, secrets: fleetSecrets, trail, bus }))
+          await this.#startService(table);
       }
       const authenticator = new Authenticator(keys, sessions, throttle);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};

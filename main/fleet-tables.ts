@@ -4,6 +4,7 @@ import { ServicePolicySchema } from '../contract/ops/discovery';
 import { AlertRuleSchema } from '../contract/ops/monitoring';
 import type { Clock } from './clock';
 import type { Discovery } from './discovery';
+import type { EventBus } from './events';
 import { ReplicatedTable, type FleetSeal } from './fleet';
 import type { Logger } from './logger';
 import type { Monitoring } from './monitoring';
@@ -56,8 +57,18 @@ export function fleetTables(deps: FleetTableDeps, monitoring: Monitoring, discov
  */
 export function identityTables(
   deps: FleetTableDeps,
-  identity: { keys: ApiKeyStore; sessions: SessionTokens; secrets: FleetSecrets; trail: FleetAuditTrail },
+  identity: { keys: ApiKeyStore; sessions: SessionTokens; secrets: FleetSecrets; trail: FleetAuditTrail; bus: EventBus },
 ) {
+  const { keys, sessions, secrets, bus } = identity;
+  // A revocation that arrives as a record (its live event may have been lost) ends its sockets here too.
+  keys.onRevokedElsewhere((keyId) => bus.publish('auth.revoked', { keyId, sessionId: null, allSessions: false, reason: 'key-revoked' }));
+  sessions.onEndedElsewhere((sessionId) =>
+    bus.publish('auth.revoked', { keyId: null, sessionId, allSessions: false, reason: 'signed-out' }),
+  );
+  secrets.onRotatedElsewhere((name) => {
+    if (name === 'session-signing')
+      bus.publish('auth.revoked', { keyId: null, sessionId: null, allSessions: true, reason: 'secret-rotated' });
+  });
   const common = { ...deps, logger: deps.logger.child({ component: 'fleet-identity' }) };
   return [
     new ReplicatedTable({ ...common, name: 'key-generations', schema: KeyGenerationSchema, source: identity.secrets.replicaSource() }),

@@ -55,6 +55,7 @@ const hashSecret = (secret: string): Buffer => createHash('sha256').update(secre
 export class ApiKeyStore {
   readonly #lastUsedWritten = new Map<string, number>();
   readonly #listeners = new Set<(id: string, record: ApiKeyRecord | null) => void>();
+  readonly #revokedElsewhere = new Set<(id: string) => void>();
   /** Prepared once: verify runs on every request, and preparing is most of its cost. */
   readonly #byId: Statement<[string], KeyRow>;
 
@@ -138,6 +139,7 @@ export class ApiKeyStore {
           this.db.prepare('DELETE FROM api_keys WHERE id = ?').run(id);
           return;
         }
+        const wasLive = this.#byId.get(id)?.revoked_at === null;
         this.db
           .prepare(
             `INSERT INTO api_keys (id, name, role, scopes, secret_hash, created_at, created_by, revoked_at)
@@ -146,12 +148,22 @@ export class ApiKeyStore {
                secret_hash = excluded.secret_hash, revoked_at = coalesce(api_keys.revoked_at, excluded.revoked_at)`,
           )
           .run({ ...record, id, scopes: JSON.stringify(record.scopes) });
+        if (wasLive && record.revokedAt !== null) for (const listener of this.#revokedElsewhere) listener(id);
       },
       onLocalChange: (listener) => {
         this.#listeners.add(listener);
         return () => this.#listeners.delete(listener);
       },
     };
+  }
+
+  /**
+   * Hears a key revoked on another node as its record arrives: the live `auth.revoked` event may have
+   * been lost (Redis was down), the record is not, so this node closes the key's sockets either way.
+   */
+  onRevokedElsewhere(listener: (id: string) => void): () => void {
+    this.#revokedElsewhere.add(listener);
+    return () => this.#revokedElsewhere.delete(listener);
   }
 
   #changed(id: string): void {

@@ -24,6 +24,7 @@ export class FleetSecrets implements Secrets {
   readonly #secret: Buffer;
   readonly #derived = new Map<string, Buffer>();
   readonly #listeners = new Set<(id: string, value: KeyGeneration | null) => void>();
+  readonly #rotatedElsewhere = new Set<(name: SecretName) => void>();
   readonly #read: Statement<[string], { value: string }>;
   readonly #write: Statement<[string, Buffer]>;
 
@@ -59,6 +60,12 @@ export class FleetSecrets implements Secrets {
     return this.get(name);
   }
 
+  /** Hears a secret rotated on another node as its generation arrives (sessions signed before must end here too). */
+  onRotatedElsewhere(listener: (name: SecretName) => void): () => void {
+    this.#rotatedElsewhere.add(listener);
+    return () => this.#rotatedElsewhere.delete(listener);
+  }
+
   replicaSource(): ReplicaSource<KeyGeneration> {
     return {
       rows: () =>
@@ -67,7 +74,9 @@ export class FleetSecrets implements Secrets {
           .map((name) => [name, { generation: this.generation(name) }] as const),
       apply: (id, value) => {
         if (!(secretNames as readonly string[]).includes(id) || value === null) return;
+        const changed = this.generation(id as SecretName) !== value.generation;
         this.#write.run(setting(id as SecretName), Buffer.from(String(value.generation)));
+        if (changed) for (const listener of this.#rotatedElsewhere) listener(id as SecretName);
       },
       onLocalChange: (listener) => {
         this.#listeners.add(listener);

@@ -26,6 +26,7 @@ export type EndedSession = Static<typeof EndedSessionSchema>;
 export class SessionTokens {
   readonly #isEnded: Statement<[string], { jti: string }>;
   readonly #listeners = new Set<(jti: string, value: EndedSession | null) => void>();
+  readonly #endedElsewhere = new Set<(jti: string) => void>();
 
   constructor(
     private readonly db: Database,
@@ -91,14 +92,24 @@ export class SessionTokens {
           (row) => [row.jti, { expiresAt: row.expires_at }] as const,
         ),
       apply: (jti, value) => {
-        if (value === null) this.db.prepare('DELETE FROM ended_sessions WHERE jti = ?').run(jti);
-        else this.db.prepare('INSERT OR IGNORE INTO ended_sessions (jti, expires_at) VALUES (?, ?)').run(jti, value.expiresAt);
+        if (value === null) {
+          this.db.prepare('DELETE FROM ended_sessions WHERE jti = ?').run(jti);
+          return;
+        }
+        const added = this.db.prepare('INSERT OR IGNORE INTO ended_sessions (jti, expires_at) VALUES (?, ?)').run(jti, value.expiresAt);
+        if (added.changes > 0) for (const listener of this.#endedElsewhere) listener(jti);
       },
       onLocalChange: (listener) => {
         this.#listeners.add(listener);
         return () => this.#listeners.delete(listener);
       },
     };
+  }
+
+  /** Hears a session ended on another node as its record arrives (its sockets here must close too). */
+  onEndedElsewhere(listener: (jti: string) => void): () => void {
+    this.#endedElsewhere.add(listener);
+    return () => this.#endedElsewhere.delete(listener);
   }
 
   #secret(): Uint8Array {
