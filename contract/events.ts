@@ -9,7 +9,7 @@ import {
 } from './ops/cache';
 import { RealtimeStatsSchema } from './ops/realtime';
 import { AuditEntrySchema, RevocationSchema } from './ops/security';
-import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
+import { FleetRedisEventSchema, ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 import { BackupFinishedSchema, BackupProgressSchema } from './ops/backup';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
 import { WebhookDeliveryChangedSchema, WebhookEndpointChangedSchema } from './ops/webhooks';
@@ -43,6 +43,8 @@ export const events = {
   'cache.redis': { payload: CacheRedisStateSchema, minRole: 'viewer' },
   'cache.warm.progress': { payload: CacheWarmProgressSchema, minRole: 'viewer' },
   'realtime.stats': { payload: RealtimeStatsSchema, minRole: 'viewer' },
+  // Every node detects an emptied Redis by itself and says so: no need to carry it across nodes.
+  'fleet.redis': { payload: FleetRedisEventSchema, minRole: 'viewer' },
   'webhooks.delivery': { payload: WebhookDeliveryChangedSchema, minRole: 'operator' },
   'webhooks.endpoint': { payload: WebhookEndpointChangedSchema, minRole: 'operator' },
 } as const;

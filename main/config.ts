@@ -15,6 +15,9 @@ export const ConfigSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Port of the embedded server (0 picks a free one)' }),
     lanAccess: Type.Boolean({ description: 'Allow binding an address other than loopback' }),
     dataDir: Type.String({ minLength: 1, description: 'Where the database, keys and backups live' }),
+    requireDurableRedis: Type.Optional(
+      Type.Boolean({ description: 'Refuse to start when Redis does not persist writes (AOF off, or it will not say)' }),
+    ),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis to share with other nodes (rediss:// for TLS)' })),
     redisSentinels: Type.Optional(
       Type.String({
@@ -273,6 +276,7 @@ function envLayer(env: NodeJS.ProcessEnv): Partial {
   if (env.PILOTHOUSE_FLEET_SECRET !== undefined && env.PILOTHOUSE_FLEET_SECRET !== '') out.fleetSecret = env.PILOTHOUSE_FLEET_SECRET;
   if (env.PILOTHOUSE_FLEET_SECRET_FILE !== undefined) out.fleetSecretFile = env.PILOTHOUSE_FLEET_SECRET_FILE;
   if (env.PILOTHOUSE_LAN_ACCESS !== undefined) out.lanAccess = toBoolean(env.PILOTHOUSE_LAN_ACCESS);
+  if (env.PILOTHOUSE_REQUIRE_DURABLE_REDIS !== undefined) out.requireDurableRedis = toBoolean(env.PILOTHOUSE_REQUIRE_DURABLE_REDIS);
   if (env.PILOTHOUSE_LOG_LEVEL !== undefined) out.logLevel = env.PILOTHOUSE_LOG_LEVEL;
   if (env.PILOTHOUSE_SHUTDOWN_DEADLINE_MS !== undefined) out.shutdownDeadlineMs = toNumber(env.PILOTHOUSE_SHUTDOWN_DEADLINE_MS);
   if (env.PILOTHOUSE_TLS_CERT !== undefined) out.tlsCert = env.PILOTHOUSE_TLS_CERT;
@@ -299,6 +303,7 @@ interface Flags {
   config?: string;
   lan?: boolean;
   'log-level'?: string;
+  'require-durable-redis'?: boolean;
   'tls-cert'?: string;
   'tls-key'?: string;
   'tls-self-signed'?: boolean;
@@ -325,6 +330,7 @@ function parseFlags(argv: readonly string[]): Flags {
         config: { type: 'string' },
         lan: { type: 'boolean' },
         'log-level': { type: 'string' },
+        'require-durable-redis': { type: 'boolean' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-self-signed': { type: 'boolean' },
@@ -354,6 +360,7 @@ function flagLayer(flags: Flags): Partial {
   if (flags['fleet-secret-file'] !== undefined) out.fleetSecretFile = flags['fleet-secret-file'];
   if (flags.lan !== undefined) out.lanAccess = flags.lan;
   if (flags['log-level'] !== undefined) out.logLevel = flags['log-level'];
+  if (flags['require-durable-redis'] !== undefined) out.requireDurableRedis = flags['require-durable-redis'];
   if (flags['tls-cert'] !== undefined) out.tlsCert = flags['tls-cert'];
   if (flags['tls-key'] !== undefined) out.tlsKey = flags['tls-key'];
   if (flags['tls-self-signed'] !== undefined) out.tlsSelfSigned = flags['tls-self-signed'];

@@ -2,13 +2,20 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { PhError } from '../contract/errors';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
+import {
+  batchHandlers,
+  batchMigrations,
+  batchRoutes,
+  createBatchCapability,
+  type BatchCapability,
+  type BullmqJobQueueOptions,
+} from './batch';
 import { systemClock, type Clock } from './clock';
 import { backupRoots, type LoadedConfig } from './config';
 import { EventBus } from './events';
-import { FleetSeal, fleetMigrations, loadNodeId } from './fleet';
+import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
 import { fleetBootstrap, fleetTables, identityTables } from './fleet-tables';
-import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
+import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
@@ -37,7 +44,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
-import { BackupService, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
+import { BackupService, CatalogueShare, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
 import { RateLimits, TierStore, installRateLimit, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
 import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
@@ -51,8 +58,15 @@ export interface ControlPlaneOptions {
   /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
   readonly realtime?: Partial<HubOptions> & { node?: string };
   readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
-  /** How often fleet-wide tables check that Redis still holds the fleet's copy (default 5 s). */
-  readonly fleet?: { readonly checkIntervalMs?: number };
+  /**
+   * Fleet settings tests shorten: how often fleet-wide tables check that Redis still holds the fleet's
+   * copy (default 5 s), how often the Redis epoch is checked, the job queue's intervals.
+   */
+  readonly fleet?: {
+    readonly checkIntervalMs?: number;
+    readonly epoch?: Pick<RedisEpochOptions, 'checkMs'>;
+    readonly jobs?: BullmqJobQueueOptions;
+  };
   /** Failed-authentication limits (tests shorten them); defaults: 10 a minute, then 1, 2, 4... minutes. */
   readonly authThrottle?: Partial<AuthThrottleOptions>;
   /** How often the audit chain head is written out of the database (default 5 s). */
@@ -85,6 +99,8 @@ export interface RunningPlane {
   readonly sessions: SessionTokens;
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
+  /** With Redis: notices a Redis that came back empty, and whether it persists. */
+  readonly epoch: RedisEpoch | null;
   readonly metrics: Metrics;
   readonly monitoring: Monitoring;
   readonly realtime: RealtimeHub;
@@ -111,6 +127,8 @@ export class ControlPlane {
   adminKeyFile: string | null = null;
   /** This node's stable name in the fleet (kept in `<dataDir>/node.id`); set by `start()`. */
   nodeId = '';
+  /** The certificate the server presents, once started with TLS. */
+  tls: TlsMaterial | null = null;
   #running: RunningPlane | null = null;
   /** Every service this start built, in start order, for status; `#started` holds those that started. */
   #services: Service[] = [];
@@ -136,7 +154,7 @@ export class ControlPlane {
   /** The URL of the console and API, once started. */
   get url(): string {
     const { host, port } = this.running.http.address;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return `${this.running.http.scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
   async start(): Promise<void> {
@@ -145,6 +163,8 @@ export class ControlPlane {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     try {
       await this.#startService(this.store);
+      // What a migration deleted (a secret an earlier version kept) must leave the main file too, not linger until a checkpoint.
+      this.store.db.pragma('wal_checkpoint(TRUNCATE)');
       hardenDataDir(config.dataDir, this.logger);
       this.nodeId = this.options.realtime?.node ?? loadNodeId(config.dataDir);
       const nodeId = this.nodeId;
@@ -191,7 +211,34 @@ export class ControlPlane {
               logger: this.logger.child({ component: 'fleet' }),
             });
       if (redis !== null) await this.#startService(redis);
-      const fleetDeps = { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet };
+      const epoch =
+        redis === null
+          ? null
+          : new RedisEpoch(redis.client, config.dataDir, this.clock, this.logger.child({ component: 'fleet' }), {
+              ...this.options.fleet?.epoch,
+              requireDurable: config.requireDurableRedis ?? false,
+            });
+      if (epoch !== null) {
+        await this.#startService(epoch);
+        const durability = epoch.durability;
+        if (durability !== null && durability.durable !== true)
+          bus.publish('fleet.redis', {
+            kind: 'not-durable',
+            code: 'PH_REDIS_NOT_DURABLE',
+            message: durability.detail,
+            node: nodeId,
+            at: new Date(this.clock.now()).toISOString(),
+          });
+      }
+      const fleetDeps = {
+        db,
+        clock: this.clock,
+        nodeId,
+        redis: redis?.client ?? null,
+        seal,
+        logger: this.logger,
+        checkIntervalMs: this.options.fleet?.checkIntervalMs,
+      };
       if (fleetSecrets !== null && trail !== null) {
         for (const table of identityTables(fleetDeps, { keys, sessions, secrets: fleetSecrets, trail, bus }))
           await this.#startService(table);
@@ -232,7 +279,17 @@ export class ControlPlane {
       });
       registerCacheMetrics(metrics.registry, cache);
       await this.#startService(cache);
-      const batch = createBatchCapability({ db, clock: this.clock, logger: this.logger, bus, redis: redis?.client ?? null });
+      const batch = createBatchCapability({
+        db,
+        clock: this.clock,
+        logger: this.logger,
+        bus,
+        redis: redis?.client ?? null,
+        nodeId,
+        epoch,
+        seal,
+        ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
+      });
       for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({
         db,
@@ -266,9 +323,29 @@ export class ControlPlane {
         audit: (record) => audit.append(record),
       });
       await this.#startService(backup);
+      const catalogueShare =
+        redis === null || seal === null
+          ? null
+          : new CatalogueShare(redis.client, nodeId, backup, this.logger.child({ component: 'backup-share' }), seal);
+      if (catalogueShare !== null) {
+        backup.catalogue.onChange(() => catalogueShare.changed());
+        catalogueShare.changed();
+      }
       // The job types other capabilities lend the engine (batch.apply is the engine's own).
       registerCacheJobs(batch.queue, cache);
-      registerBackupJobs(batch.queue, backup);
+      registerBackupJobs(batch.queue, backup, catalogueShare);
+      // Registered last, so the queue has re-enqueued its jobs before this says the node recovered.
+      epoch?.onEmptied(async (e) => {
+        const instances = (await discovery.sync?.republish()) ?? 0;
+        if (catalogueShare !== null) await catalogueShare.publish();
+        bus.publish('fleet.redis', {
+          kind: 'emptied',
+          code: null,
+          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue, batch reports and job results, and re-enqueued the jobs it had queued`,
+          node: nodeId,
+          at: new Date(e.at).toISOString(),
+        });
+      });
       const webhooks = new WebhookService({
         db,
         dataDir: config.dataDir,
@@ -287,7 +364,7 @@ export class ControlPlane {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now(), trail }),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
-        ...backupHandlers(backup),
+        ...backupHandlers(backup, catalogueShare),
         ...realtimeHandlers(realtime),
         ...cacheHandlers(cache),
         ...batchHandlers(batch),
@@ -306,8 +383,20 @@ export class ControlPlane {
       routes.push(...cacheRoutes(cache, audit));
       routes.push(...batchRoutes(dispatcher));
       routes.push(...discoveryRoutes(dispatcher, discovery.registry));
+      this.tls = await loadTls(tlsMode(config), config.dataDir, { bindHost: config.host, publicNames: config.publicNames ?? [] });
+      if (this.tls !== null) {
+        const { fingerprint256, certFile, selfSigned, validTo } = this.tls;
+        this.logger.info(
+          { fingerprint256, certFile, selfSigned, validTo },
+          'TLS on: HTTPS and WSS; compare or pin the SHA-256 fingerprint',
+        );
+      } else if (config.lanAccess) {
+        this.logger.warn('LAN access over plain HTTP (--insecure-lan): API keys and session tokens cross the network in clear text');
+      }
       const http = new HttpServer({
         host: config.host,
+        publicNames: config.publicNames ?? [],
+        tls: this.tls,
         port: config.port,
         version: pilothouseVersion,
         consoleDir: config.consoleDir ?? defaultConsoleDir(),
@@ -356,6 +445,7 @@ export class ControlPlane {
         sessions,
         http,
         redis,
+        epoch,
         metrics,
         monitoring,
         discovery,
@@ -373,6 +463,7 @@ export class ControlPlane {
       await this.#startService(http);
       if (config.lanAccess) await this.#startService(discovery.lan);
 
+      await epoch?.watch();
       if (this.options.mode === 'headless') {
         const fleet = redis === null ? undefined : fleetBootstrap(redis.client, nodeId, () => keys.count() > 0);
         this.adminKeyFile = await bootstrapAdminKey(config.dataDir, keys, audit, fleet);
@@ -433,6 +524,7 @@ export class ControlPlane {
         connected: redis?.connected ?? false,
         status: redis === null ? 'not configured' : redis.client.status,
       },
+      tls: { enabled: this.tls !== null, selfSigned: this.tls?.selfSigned ?? false, fingerprint256: this.tls?.fingerprint256 ?? null },
     };
   }
 

@@ -50,6 +50,11 @@ async function main(): Promise<void> {
       : existsSync(join(dataDir, 'admin.key'))
         ? `Sign in with an API key; the first admin key was written to ${dataDir}/admin.key on first start.`
         : 'Sign in with an API key of the fleet: keys are fleet-wide, and the admin key is in admin.key on the node that made it.',
+    ...(plane.tls === null
+      ? []
+      : [
+          `TLS certificate SHA-256 fingerprint: ${plane.tls.fingerprint256}${plane.tls.selfSigned ? ` (self-signed, ${plane.tls.certFile})` : ''}`,
+        ]),
     `Press Ctrl+C to stop.`,
     '',
   ];

@@ -2,6 +2,10 @@ import { join } from 'node:path';
 import { Notification, app, ipcMain, type BrowserWindow } from 'electron';
 import { loadConfig, defaultConfig } from './config';
 import { ControlPlane } from './control-plane';
+import { registerConsoleScheme, serveConsole } from './desktop/console-protocol';
+import { consoleLocation } from './desktop/console-source';
+import { contentSecurityPolicy } from './desktop/content-security-policy';
+import { EXTERNAL_ORIGINS } from './desktop/external-links';
 import { registerIpcBridge } from './desktop/ipc-bridge';
 import { createMainWindow } from './desktop/main-window';
 import { createTray } from './desktop/tray';
@@ -13,6 +17,8 @@ import { notifyAlerts } from './monitoring';
  * the control plane, which the tests reach in plain Node (Electron cannot be launched on the build
  * machines).
  */
+registerConsoleScheme();
+
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
@@ -39,7 +45,9 @@ if (!app.requestSingleInstanceLock()) {
       plane = new ControlPlane(loaded, { mode: 'desktop' });
       await plane.start();
       const running = plane.running;
-      const created = createMainWindow(join(__dirname, '../preload'), join(__dirname, '../renderer'));
+      const location = consoleLocation({ isPackaged: app.isPackaged, devUrl: process.env.ELECTRON_RENDERER_URL });
+      if (location.devOrigin === null) serveConsole(join(__dirname, '../renderer'), contentSecurityPolicy(null));
+      const created = createMainWindow(join(__dirname, '../preload'), location, [...EXTERNAL_ORIGINS, plane.url]);
       window = created.window;
       registerIpcBridge({
         ipcMain,

@@ -19,6 +19,7 @@ export const RetentionSchema = Type.Object(
 
 export const BackupSourceSchema = Type.Object({
   id: Type.String(),
+  node: Type.Optional(Type.String({ description: 'The node that owns the source (its file is there) and runs its jobs' })),
   name: Type.String(),
   path: Type.String(),
   kind: Type.Union([Type.Literal('app'), Type.Literal('file')]),
@@ -38,6 +39,7 @@ export const BackupSourceSchema = Type.Object({
 
 export const BackupSnapshotSchema = Type.Object({
   id: Type.String(),
+  node: Type.Optional(Type.String({ description: 'The node whose repository holds the snapshot' })),
   sourceId: Type.String(),
   sourceName: Type.String(),
   capturedAt: Time,

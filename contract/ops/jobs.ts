@@ -108,6 +108,7 @@ const ErrorByIndexSchema = Type.Object({ index: Type.Integer(), code: Type.Strin
 
 export const BatchReportSchema = Type.Object({
   batchId: Type.String(),
+  node: Type.Optional(Type.String({ description: 'The node whose database the batch was applied to, when read from the fleet' })),
   mode: Type.Union([Type.Literal('atomic'), Type.Literal('non-atomic')]),
   status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('partial')]),
   counts: Type.Object({ pending: Type.Integer(), succeeded: Type.Integer(), failed: Type.Integer(), skipped: Type.Integer() }),
@@ -227,6 +228,7 @@ export const jobsOperations = {
           status: Type.String(),
           createdAt: Type.String(),
           finishedAt: Type.Union([Type.String(), Type.Null()]),
+          node: Type.Optional(Type.String({ description: 'The node whose database the batch was applied to' })),
         }),
       ),
       resources: Type.Array(Type.String()),

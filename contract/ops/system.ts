@@ -28,6 +28,16 @@ export const SystemStatusSchema = Type.Object({
     connected: Type.Boolean(),
     status: Type.String(),
   }),
+  tls: Type.Object(
+    {
+      enabled: Type.Boolean(),
+      selfSigned: Type.Boolean(),
+      fingerprint256: Type.Union([Type.String(), Type.Null()], {
+        description: 'SHA-256 of the certificate the server presents (AB:CD:...): compare it, or pin it in clients',
+      }),
+    },
+    { description: 'Whether the server speaks HTTPS/WSS, and its certificate fingerprint' },
+  ),
 });
 
 export const systemOperations = {
@@ -49,9 +59,22 @@ export const systemOperations = {
       redisConfigured: Type.Boolean(),
       logLevel: Type.String(),
       shutdownDeadlineMs: Type.Integer(),
+      tls: Type.Union([Type.Literal('files'), Type.Literal('self-signed'), Type.Literal('off')]),
+      publicNames: Type.Array(Type.String()),
+      backupRoots: Type.Array(Type.String()),
+      allowedTargets: Type.Array(Type.String()),
       sources: Type.Array(Type.String(), { description: 'Where settings came from, lowest precedence first' }),
     }),
     minRole: 'viewer',
     mutating: false,
   }),
 } as const;
+
+/** What a node says about the fleet's Redis: it came back empty, or it does not persist writes. */
+export const FleetRedisEventSchema = Type.Object({
+  kind: Type.Union([Type.Literal('emptied'), Type.Literal('not-durable')]),
+  code: Type.Union([Type.String(), Type.Null()]),
+  message: Type.String(),
+  node: Type.String(),
+  at: Type.String(),
+});

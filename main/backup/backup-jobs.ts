@@ -1,15 +1,37 @@
 import { PhError } from '../../contract/errors';
-import type { JobContext, JobQueue } from '../batch/job-types';
+import type { JobContext, JobQueue } from '../batch';
 import type { BackupService, Report } from './backup-service';
+import type { CatalogueShare } from './catalogue-share';
 
 /**
  * `backup.snapshot` (`{ sourceId }`) and `backup.verify` (`{ snapshotId }`) as durable jobs: queued,
+ * placed on the node that owns the source (or holds the snapshot) whichever node enqueued them,
+ * found through this node's catalogue first, then the fleet's (`share`); an unknown id is refused at
+ * enqueue.
  * scheduled with cron, retried and watched with the rest of the work. The backup service still
  * serialises repository writes itself; one job of each type runs at a time per node. A verification
  * that finds damage fails the job (it lands in the dead letters with what was found), since a job
  * that "succeeded" at finding a corrupt snapshot would hide it in the completed list.
  */
-export function registerBackupJobs(queue: Pick<JobQueue, 'register'>, backup: Pick<BackupService, 'snapshot' | 'verify'>): void {
+export function registerBackupJobs(
+  queue: Pick<JobQueue, 'register'>,
+  backup: Pick<BackupService, 'snapshot' | 'verify' | 'catalogue'>,
+  share: Pick<CatalogueShare, 'ownerOfSource' | 'ownerOfSnapshot'> | null = null,
+): void {
+  const ownerOfSource = async (payload: unknown, here: string): Promise<string> => {
+    const id = readSourceId(payload);
+    if (backup.catalogue.source(id) !== undefined) return here;
+    const owner = await share?.ownerOfSource(id);
+    if (owner == null) throw new PhError('PH_BACKUP_SOURCE_NOT_FOUND', `No node owns a backup source ${JSON.stringify(id)}`);
+    return owner;
+  };
+  const ownerOfSnapshot = async (payload: unknown, here: string): Promise<string> => {
+    const id = readSnapshotId(payload);
+    if (backup.catalogue.snapshot(id) !== undefined) return here;
+    const owner = await share?.ownerOfSnapshot(id);
+    if (owner == null) throw new PhError('PH_BACKUP_NOT_FOUND', `No node holds a snapshot ${JSON.stringify(id)}`);
+    return owner;
+  };
   queue.register(
     'backup.snapshot',
     async (payload, ctx) => {
@@ -18,7 +40,7 @@ export function registerBackupJobs(queue: Pick<JobQueue, 'register'>, backup: Pi
       ctx.log(`snapshot ${snapshot.id}: ${snapshot.pageCount} pages, ${snapshot.addedPages} new (${snapshot.addedBytes} bytes stored)`);
       return { snapshotId: snapshot.id, pageCount: snapshot.pageCount, addedPages: snapshot.addedPages };
     },
-    { concurrency: 1, validatePayload: readSourceId },
+    { concurrency: 1, validatePayload: readSourceId, placement: { owner: ownerOfSource } },
   );
   queue.register(
     'backup.verify',
@@ -33,7 +55,7 @@ export function registerBackupJobs(queue: Pick<JobQueue, 'register'>, backup: Pi
       ctx.log(`snapshot ${snapshotId}: ${result.pagesChecked} pages verified`);
       return { snapshotId, ok: true, pagesChecked: result.pagesChecked };
     },
-    { concurrency: 1, validatePayload: readSnapshotId },
+    { concurrency: 1, validatePayload: readSnapshotId, placement: { owner: ownerOfSnapshot } },
   );
 }
 

@@ -7,6 +7,7 @@ import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import type { Logger } from '../logger';
+import { newId } from '../fleet';
 import type { AuditRecord } from '../security/audit-log';
 import type { Service, ServiceState } from '../service';
 import { captureImage, probeSource, sourceError } from './capture';
@@ -332,7 +333,7 @@ export class BackupService implements Service {
     if (path === realpathOr(this.options.appDbPath))
       throw new PhError('PH_BACKUP_SOURCE_EXISTS', 'The Pilothouse database is already the "app" source');
     probeSource(path, this.options.busyTimeoutMs ?? 5000);
-    const id = `src-${randomBytes(5).toString('hex')}`;
+    const id = `src-${newId()}`;
     try {
       this.catalogue.insertSource({
         id,
@@ -540,7 +541,7 @@ export class BackupService implements Service {
           'Pilothouse has its own database open; restore it to a new path and start Pilothouse on that copy',
         );
       }
-      return { target: this.#paths.source(source.path, 'inPlace'), inPlace: true, source };
+      return { target: this.#paths.inPlaceTarget(source.path), inPlace: true, source };
     }
     if (req.targetPath === undefined)
       throw new PhError('PH_BACKUP_TARGET_INVALID', 'Give a targetPath, or inPlace: true', { field: 'targetPath' });

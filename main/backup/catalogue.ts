@@ -99,7 +99,14 @@ const SNAPSHOT_SELECT = `
 
 /** The backup capability's rows in the app's store: sources, and the record of everything done. */
 export class BackupCatalogue {
+  #onChange: () => void = () => undefined;
+
   constructor(private readonly db: Database) {}
+
+  /** Called after every change of sources or snapshots (the fleet share re-publishes). */
+  onChange(listener: () => void): void {
+    this.#onChange = listener;
+  }
 
   // ── sources ──
   sources(): SourceRecord[] {
@@ -123,16 +130,20 @@ export class BackupCatalogue {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(s.id, s.name, s.path, s.kind, s.schedule, JSON.stringify(s.retention), s.continuousSeconds, s.createdAt);
+    this.#onChange();
   }
 
   updateSource(id: string, change: { schedule: string | null; retention: Retention; continuousSeconds: number | null }): void {
     this.db
       .prepare('UPDATE backup_sources SET schedule = ?, retention = ?, continuous_seconds = ? WHERE id = ?')
       .run(change.schedule, JSON.stringify(change.retention), change.continuousSeconds, id);
+    this.#onChange();
   }
 
   removeSource(id: string): boolean {
-    return this.db.prepare('DELETE FROM backup_sources WHERE id = ?').run(id).changes > 0;
+    const removed = this.db.prepare('DELETE FROM backup_sources WHERE id = ?').run(id).changes > 0;
+    this.#onChange();
+    return removed;
   }
 
   markRun(id: string, at: number): void {
@@ -197,6 +208,7 @@ export class BackupCatalogue {
         added.bytes,
         Math.round(durationMs),
       );
+    this.#onChange();
   }
 
   snapshotIds(): string[] {
@@ -205,6 +217,7 @@ export class BackupCatalogue {
 
   deleteSnapshot(id: string): void {
     this.db.prepare('DELETE FROM backup_snapshots WHERE id = ?').run(id);
+    this.#onChange();
   }
 
   snapshot(id: string): BackupSnapshot | undefined {

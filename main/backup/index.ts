@@ -12,3 +12,4 @@ export { captureImage } from './capture';
 export type * from './types';
 export { pruneRepository, type PruneOutcome } from './prune';
 export { registerBackupJobs } from './backup-jobs';
+export { CatalogueShare } from './catalogue-share';

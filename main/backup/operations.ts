@@ -1,5 +1,7 @@
 import type { HandlersFor } from '../ops/operation-dispatcher';
 import type { BackupService } from './backup-service';
+import type { CatalogueShare } from './catalogue-share';
+import type { BackupSnapshot, BackupSource } from './types';
 
 export type BackupOperationName =
   | 'backup.sources.list'
@@ -15,14 +17,30 @@ export type BackupOperationName =
   | 'backup.prune'
   | 'backup.history';
 
-export function backupHandlers(backup: BackupService): HandlersFor<BackupOperationName> {
+/**
+ * With a fleet share, the lists are fleet-wide: this node's own entries (read from its SQLite, so
+ * always current) and the other nodes' from Redis, each with its node; without Redis, this node's.
+ */
+export function backupHandlers(backup: BackupService, share: CatalogueShare | null = null): HandlersFor<BackupOperationName> {
+  const sources = async (): Promise<BackupSource[]> => {
+    const mine = backup.listSources().map((s) => (share === null ? s : { ...s, node: share.node }));
+    if (share === null) return mine;
+    const others = await share.sources().catch(() => []);
+    return [...mine, ...others.filter((s) => s.node !== share.node)];
+  };
+  const snapshots = async (sourceId: string | undefined, limit: number): Promise<BackupSnapshot[]> => {
+    const mine = backup.listSnapshots(sourceId, limit).map((s) => (share === null ? s : { ...s, node: share.node }));
+    if (share === null) return mine;
+    const others = (await share.snapshots(sourceId, limit).catch(() => [])).filter((s) => s.node !== share.node);
+    return [...mine, ...others].sort((a, b) => b.capturedAt.localeCompare(a.capturedAt)).slice(0, limit);
+  };
   return {
-    'backup.sources.list': () => ({ sources: backup.listSources(), repository: backup.repositoryStats(), running: backup.running() }),
+    'backup.sources.list': async () => ({ sources: await sources(), repository: backup.repositoryStats(), running: backup.running() }),
     'backup.sources.register': (input) => ({ source: backup.registerSource(input) }),
     'backup.sources.update': (input) => ({ source: backup.updateSource(input) }),
     'backup.sources.remove': (input) => ({ removed: backup.removeSource(input.id) }),
     'backup.snapshot': async (input) => ({ snapshot: await backup.snapshot(input.id, 'manual') }),
-    'backup.snapshots.list': (input) => ({ snapshots: backup.listSnapshots(input.sourceId, input.limit ?? 200) }),
+    'backup.snapshots.list': async (input) => ({ snapshots: await snapshots(input.sourceId, input.limit ?? 200) }),
     'backup.verify': async (input) => ({ verification: await backup.verify(input.id) }),
     'backup.verifications.list': (input) => ({ verifications: backup.listVerifications(input.snapshotId, input.limit ?? 200) }),
     'backup.restore.plan': (input) => backup.planRestore(input),

@@ -63,6 +63,15 @@ export class BackupPathPolicy {
     return target;
   }
 
+  /**
+   * Where an in-place restore writes: the source's real path when the file is there, or (a lost
+   * database being brought back) the real folder under a root joined with its name.
+   */
+  inPlaceTarget(path: string, field = 'inPlace'): string {
+    if (present(path)) return this.source(path, field);
+    return this.newTarget(path, field);
+  }
+
   #under(real: string): boolean {
     return this.#roots.some((root) => {
       let realRoot: string;

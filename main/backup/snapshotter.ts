@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { newId } from '../fleet';
 import { open } from 'node:fs/promises';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { readHeaderFacts, type Manifest, type ManifestHeader } from './manifest';
@@ -22,6 +22,11 @@ export interface StoredSnapshot {
 
 export type Progress = (done: number, total: number) => void;
 
+/** Fleet-unique and time-ordered (UUIDv7): two nodes, or one node after a restore, never name two snapshots alike. */
+export function newSnapshotId(): string {
+  return `snap-${newId()}`;
+}
+
 export interface Pacing {
   /**
    * Idle time per unit of busy time between chunks: 1 waits as long as each chunk took, so the
@@ -36,10 +41,6 @@ export interface Pacing {
 }
 
 const timerSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-export function newSnapshotId(at: number): string {
-  return `snap-${at.toString(36).padStart(9, '0')}-${randomBytes(4).toString('hex')}`;
-}
 
 /** Removes the image and any WAL/SHM files SQLite left beside it. */
 export function removeImage(path: string): void {
@@ -106,7 +107,7 @@ export async function storeImage(
     const imageHash = repo.workers.streamDigest(stream);
     const written = await writer.commit();
     const manifest: Manifest = {
-      id: newSnapshotId(meta.capturedAt),
+      id: newSnapshotId(),
       ...meta,
       pageSize,
       pageCount,

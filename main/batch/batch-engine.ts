@@ -50,6 +50,7 @@ export class BatchEngine {
   readonly #setOp: Statement;
   /** Batches running in this process: a resume and a job re-run of the same batch share one run. */
   readonly #inFlight = new Map<string, Promise<BatchReport>>();
+  #onFinished: (report: BatchReport) => void = () => undefined;
 
   constructor(
     private readonly db: Database,
@@ -62,6 +63,11 @@ export class BatchEngine {
     this.#finishBatch = db.prepare('UPDATE batches SET status = ?, report = ?, finished_at = ? WHERE id = ?');
     this.#insertOp = db.prepare("INSERT INTO batch_ops (batch_id, idx, status) VALUES (?, ?, 'pending')");
     this.#setOp = db.prepare('UPDATE batch_ops SET status = ?, error_code = ?, error = ?, result = ? WHERE batch_id = ? AND idx = ?');
+  }
+
+  /** Called with each batch's final report once it has committed (the fleet share publishes it). */
+  onFinished(listener: (report: BatchReport) => void): void {
+    this.#onFinished = listener;
   }
 
   async apply(spec: BatchSpec, options: ApplyOptions = {}): Promise<BatchReport> {
@@ -145,6 +151,7 @@ export class BatchEngine {
         this.#finishBatch.run(report.status, compactReport(report), this.clock.now(), batchId);
       })();
     }
+    this.#onFinished(report);
     return report;
   }
 
@@ -219,6 +226,7 @@ export class BatchEngine {
       this.#finishBatch.run(report.status, compactReport(report), this.clock.now(), batchId);
       this.outbox.recordAfterBatch(batchId, ops, report.counts.succeeded);
     })();
+    this.#onFinished(report);
     options.onProgress?.(ops.length, ops.length);
     return report;
   }
@@ -371,12 +379,12 @@ class PlanCache {
 }
 
 /** Stored form of a report: operations that only say "succeeded" are left out and put back on read. */
-function compactReport(report: BatchReport): string {
+export function compactReport(report: BatchReport): string {
   const kept = report.operations.filter((o) => o.status !== 'succeeded' || o.result !== undefined);
   return JSON.stringify({ ...report, operations: kept, size: report.operations.length });
 }
 
-function expandReport(text: string): BatchReport {
+export function expandReport(text: string): BatchReport {
   const stored = JSON.parse(text) as BatchReport & { size?: number };
   if (stored.size === undefined) return stored;
   const operations: OpReport[] = new Array<OpReport>(stored.size);

@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import type { FleetSeal } from '../fleet';
 import { parseQueueName, jobIdOf } from './bullmq-names';
 import type { StoredResult } from './job-results';
 import { jobStates, type JobInfo, type JobState } from './job-types';
@@ -8,16 +9,51 @@ export const CANCELLED = 'cancelled';
 export const toBullPriority = (p: number | undefined): number => 101 - (p ?? 0);
 const fromBullPriority = (p: number | undefined) => (p === undefined || p === 0 ? 0 : 101 - p);
 
-/** What a BullMQ job's data holds: the payload and what BullMQ has no option for (the timeout). */
+/**
+ * What a BullMQ job's data holds: the payload, what BullMQ has no option for (the timeout), and the
+ * fleet seal of the node that enqueued it (`by`, `at`, `mac`: see sealEnvelope), checked before it runs.
+ */
 export interface Envelope {
   ph: 1;
   payload: unknown;
   timeoutMs: number | null;
+  by?: string;
+  at?: number;
+  mac?: string;
 }
 
 export function unwrap(data: unknown): { payload: unknown; timeoutMs: number | null } {
   if (typeof data === 'object' && data !== null && (data as Envelope).ph === 1) return data as Envelope;
   return { payload: data, timeoutMs: null };
+}
+
+const JOB = 'jobs.job';
+
+/** The envelope of a job of `type`, sealed by this node: a job anyone wrote into Redis is not run. */
+export function sealEnvelope(seal: FleetSeal, type: string, payload: unknown, timeoutMs: number | null): Envelope {
+  const at = seal.now();
+  const mac = seal.mac(JOB, type, seal.nodeId, at, [JSON.stringify(payload), String(timeoutMs)]);
+  return { ph: 1, payload, timeoutMs, by: seal.nodeId, at, mac };
+}
+
+/**
+ * True when the job's data was sealed by a fleet node for this job type (counted and logged
+ * otherwise). No age limit: a job may wait for days; its id and the results guard against re-runs.
+ */
+export function envelopeSealed(seal: FleetSeal, type: string, data: unknown): boolean {
+  const e = data as Partial<Envelope> | null;
+  if (
+    typeof e !== 'object' ||
+    e === null ||
+    e.ph !== 1 ||
+    typeof e.by !== 'string' ||
+    typeof e.at !== 'number' ||
+    typeof e.mac !== 'string'
+  ) {
+    seal.reject(JOB, 'malformed');
+    return false;
+  }
+  return seal.verify(JOB, type, e.by, e.at, e.mac, [JSON.stringify(e.payload), String(e.timeoutMs ?? null)], false);
 }
 
 /** The job's id as the API shows it, from the queue it sits in. */

@@ -1,19 +1,19 @@
-import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { FlowProducer, Queue, UnrecoverableError, Worker, type FlowJob, type Job, type JobsOptions, type JobType } from 'bullmq';
+import { FlowProducer, UnrecoverableError, Worker, type FlowJob, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
-import { newId, type RedisEpoch } from '../fleet';
+import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis/subscriber';
 import type { ServiceState } from '../service';
-import { CANCELLED, idOfJob, infoFromResult, toBullPriority, toJobInfo, unwrap, type Envelope } from './bullmq-job-info';
+import { CANCELLED, envelopeSealed, idOfJob, infoFromResult, sealEnvelope, toJobInfo, unwrap, type Envelope } from './bullmq-job-info';
+import { BullmqQueues, jobOptions, toBullTypes } from './bullmq-queues';
 import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { clampProgress, runOnce } from './job-effects';
 import { NodeRoster } from './job-nodes';
-import { JobOutbox, type OutboxEntry, type OutboxState } from './job-outbox';
+import { JobOutbox, type OutboxEntry } from './job-outbox';
 import { JobResults } from './job-results';
 import { prepareSpec, validateJobSpec } from './job-spec';
 import {
@@ -29,11 +29,10 @@ import {
   type JobLog,
   type JobQueue,
   type JobSpec,
-  type JobState,
   type JobTypeOptions,
   type QueueCounts,
 } from './job-types';
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, emptyCounts } from './sqlite-job-store';
+import { emptyCounts } from './sqlite-job-store';
 import { ThroughputMeter } from './throughput';
 
 export interface BullmqJobQueueOptions {
@@ -54,6 +53,7 @@ export interface BullmqJobQueueOptions {
 }
 
 const CANCEL_CHANNEL = 'ph:jobs:cancel';
+const CANCEL = 'jobs.cancel';
 
 interface TypeEntry {
   readonly handler: JobHandler;
@@ -77,7 +77,7 @@ export class BullmqJobQueue implements JobQueue {
   readonly results: JobResults;
   readonly roster: NodeRoster;
   readonly #handlers = new Map<string, TypeEntry>();
-  readonly #queues = new Map<string, Queue>();
+  readonly #queues: BullmqQueues;
   readonly #workers = new Map<string, Worker>();
   readonly #meter = new ThroughputMeter();
   readonly #lockMs: number;
@@ -99,6 +99,7 @@ export class BullmqJobQueue implements JobQueue {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly bus: EventBus | null,
+    private readonly seal: FleetSeal,
     options: BullmqJobQueueOptions = {},
   ) {
     this.#lockMs = options.lockMs ?? 5_000;
@@ -110,7 +111,8 @@ export class BullmqJobQueue implements JobQueue {
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
-    this.results = new JobResults(db, redis, this.nodeId, this.#prefix, now);
+    this.results = new JobResults(db, redis, seal, this.nodeId, this.#prefix, now);
+    this.#queues = new BullmqQueues(() => this.#connection, this.#prefix, logger);
     this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000);
   }
 
@@ -139,7 +141,10 @@ export class BullmqJobQueue implements JobQueue {
     this.#flows = new FlowProducer({ connection: this.#connection, prefix: this.#prefix });
     const subscriber = new Subscriber(this.redis, { maxRetriesPerRequest: null }, () => undefined);
     this.#subscriber = subscriber.client;
-    this.#subscriber.on('message', (_channel: string, message: string) => this.#cancelLocal(message));
+    this.#subscriber.on('message', (_channel: string, message: string) => {
+      const opened = this.seal.open(CANCEL, CANCEL_CHANNEL, message);
+      if (opened !== null) this.#cancelLocal(opened.body);
+    });
     await subscriber.subscribe(CANCEL_CHANNEL);
     if (this.#work) for (const type of this.#handlers.keys()) this.#startWorker(type);
     await this.roster.start(this.#work ? this.#workQueues() : []);
@@ -159,12 +164,11 @@ export class BullmqJobQueue implements JobQueue {
     if (this.#sweeper !== null) clearInterval(this.#sweeper);
     await Promise.allSettled([...this.#workers.values()].map((w) => w.close()));
     await this.roster.stop();
-    await Promise.allSettled([...this.#queues.values()].map((q) => q.close()));
+    await this.#queues.close();
     await this.#flows?.close();
     this.#subscriber?.disconnect();
     await this.#connection?.quit().catch(() => this.#connection?.disconnect());
     this.#workers.clear();
-    this.#queues.clear();
     this.#state = 'stopped';
   }
 
@@ -188,13 +192,13 @@ export class BullmqJobQueue implements JobQueue {
       return this.#info(node.job as Job);
     }
     const ref = await this.#place(spec);
-    const opts = this.#options(spec);
-    const queue = this.#queue(ref);
+    const opts = jobOptions(spec, this.clock.now());
+    const queue = this.#queues.of(ref);
     if (opts.jobId !== undefined && opts.jobId.startsWith('k-')) {
       const existing = await queue.getJob(opts.jobId);
       if (existing !== undefined) return this.#info(existing);
     }
-    const data = envelope(spec);
+    const data = this.#envelope(spec);
     const id = opts.jobId === undefined ? null : jobIdOf(ref, opts.jobId);
     if (id !== null)
       this.outbox.add([{ id, queue: queue.name, kind: 'job', body: { name: spec.type, data, opts }, runAt: this.#runAt(spec) }]);
@@ -211,12 +215,12 @@ export class BullmqJobQueue implements JobQueue {
       const spec = this.#prepare(input);
       const ref = await this.#place(spec);
       const group = byQueue.get(queueName(ref)) ?? { ref, items: [] };
-      group.items.push({ index, spec, opts: this.#options(spec) });
+      group.items.push({ index, spec, opts: jobOptions(spec, this.clock.now()) });
       byQueue.set(queueName(ref), group);
     }
     const ids = new Array<string>(specs.length);
     for (const [name, { ref, items }] of byQueue) {
-      const entries = items.map(({ spec, opts }) => ({ name: spec.type, data: envelope(spec), opts }));
+      const entries = items.map(({ spec, opts }) => ({ name: spec.type, data: this.#envelope(spec), opts }));
       const outboxed: OutboxEntry[] = items
         .filter(({ opts }) => opts.jobId !== undefined)
         .map(({ spec, opts }, i) => ({
@@ -227,7 +231,7 @@ export class BullmqJobQueue implements JobQueue {
           runAt: this.#runAt(spec),
         }));
       this.outbox.add(outboxed);
-      const jobs = await this.#added(null, () => this.#queue(ref).addBulk(entries)).catch((err: unknown) => {
+      const jobs = await this.#added(null, () => this.#queues.of(ref).addBulk(entries)).catch((err: unknown) => {
         this.outbox.remove(outboxed.map((e) => e.id));
         throw err;
       });
@@ -237,7 +241,7 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   async get(id: string): Promise<JobInfo> {
-    const job = await this.#find(id);
+    const job = await this.#queues.find(id);
     if (job !== null) return this.#info(job);
     const stored = await this.results.fetch(id);
     if (stored !== null) return infoFromResult(id, stored, parseJobId(id)?.node ?? null);
@@ -248,7 +252,7 @@ export class BullmqJobQueue implements JobQueue {
     const limit = filter.limit ?? 50;
     const offset = filter.offset ?? 0;
     if (filter.parentId !== undefined) {
-      const children = await this.#childrenOf(await this.#job(filter.parentId));
+      const children = await this.#queues.childrenOf(await this.#queues.job(filter.parentId));
       const infos = (await Promise.all(children.map((j) => this.#info(j)))).filter(
         (j) => filter.state === undefined || j.state === filter.state,
       );
@@ -258,7 +262,7 @@ export class BullmqJobQueue implements JobQueue {
     let total = 0;
     const found: Job[] = [];
     for (const ref of await this.#refs(filter.type)) {
-      const queue = this.#queue(ref);
+      const queue = this.#queues.of(ref);
       const counts = await queue.getJobCounts(...bullTypes);
       total += Object.values(counts).reduce((a, b) => a + b, 0);
       found.push(...((await queue.getJobs(bullTypes, 0, offset + limit - 1, false)) as Job[]).filter((j) => j !== undefined && j !== null));
@@ -270,10 +274,10 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   async cancel(id: string): Promise<JobInfo> {
-    const job = await this.#job(id);
+    const job = await this.#queues.job(id);
     const state = await job.getState();
     if (state === 'active') {
-      await this.redis.publish(CANCEL_CHANNEL, id);
+      await this.redis.publish(CANCEL_CHANNEL, this.seal.seal(CANCEL, CANCEL_CHANNEL, id));
       this.#cancelLocal(id);
       return { ...(await this.#info(job)), cancelRequested: true };
     }
@@ -289,14 +293,14 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   async retry(id: string): Promise<JobInfo> {
-    const job = await this.#job(id);
+    const job = await this.#queues.job(id);
     if ((await job.getState()) !== 'failed') throw new PhError('PH_BATCH_JOB_NOT_RETRYABLE', `Job ${id} has not failed`);
     await job.retry('failed', { resetAttemptsMade: true });
     return this.get(id);
   }
 
   async remove(id: string): Promise<void> {
-    const job = await this.#job(id);
+    const job = await this.#queues.job(id);
     if ((await job.getState()) === 'active') throw new PhError('PH_BATCH_JOB_RUNNING', `Job ${id} is running; cancel it first`);
     await job.remove({ removeChildren: true });
     this.outbox.remove([id]);
@@ -304,9 +308,9 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   async logs(id: string): Promise<JobLog[]> {
-    const job = await this.#find(id);
+    const job = await this.#queues.find(id);
     if (job === null) return [];
-    const { logs } = await this.#queueByName(job.queueName).getJobLogs(job.id as string, 0, 499);
+    const { logs } = await this.#queues.byName(job.queueName).getJobLogs(job.id as string, 0, 499);
     return logs.map((line) => {
       const at = /^(\S+) (.*)$/s.exec(line);
       return at === null ? { at: new Date(job.timestamp).toISOString(), message: line } : { at: at[1] as string, message: at[2] as string };
@@ -320,15 +324,9 @@ export class BullmqJobQueue implements JobQueue {
       this.registeredTypes().map(async (type) => {
         const counts = emptyCounts();
         for (const ref of refs.filter((r) => r.type === type)) {
-          const c = await this.#queue(ref).getJobCounts(
-            'waiting',
-            'prioritized',
-            'delayed',
-            'active',
-            'waiting-children',
-            'completed',
-            'failed',
-          );
+          const c = await this.#queues
+            .of(ref)
+            .getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed');
           counts.waiting += (c.waiting ?? 0) + (c.prioritized ?? 0);
           counts.delayed += c.delayed ?? 0;
           counts.active += c.active ?? 0;
@@ -344,9 +342,12 @@ export class BullmqJobQueue implements JobQueue {
 
   /** Forgets outbox entries whose jobs ended (run by a timer; tests call it). */
   sweepOutbox(): Promise<number> {
+    // The epoch as it was before Redis is read: an entry Redis lacks is forgotten only if none was lost since.
+    const epoch = this.#epoch;
+    const seen = epoch?.known ?? null;
     return this.outbox.sweep(
-      (e) => this.#stateOf(e),
-      () => this.#epoch?.stillSame() ?? Promise.resolve(true),
+      (e) => this.#queues.stateOf(e),
+      () => (epoch === null ? Promise.resolve(true) : epoch.stillSame(seen)),
     );
   }
 
@@ -357,32 +358,12 @@ export class BullmqJobQueue implements JobQueue {
   async recover(): Promise<string[]> {
     await this.roster.republish(this.#work ? this.#workQueues() : []);
     const restored = await this.outbox.restore(
-      (e) => this.#stateOf(e),
-      (e) => this.#readd(e),
+      (e) => this.#queues.stateOf(e),
+      (e) => this.#queues.readd(e, this.#flows as FlowProducer, this.clock.now()),
     );
     const results = await this.results.republish();
     this.logger.warn({ restored: restored.length, results }, 're-enqueued the jobs redis lost and re-published job results');
     return restored;
-  }
-
-  async #stateOf(e: OutboxEntry): Promise<OutboxState> {
-    const ref = parseJobId(e.id);
-    if (ref === null) return 'ended';
-    const state = await this.#queue(ref).getJobState(ref.bullId);
-    if (state === 'unknown') return 'gone';
-    return state === 'completed' || state === 'failed' ? 'ended' : 'live';
-  }
-
-  async #readd(e: OutboxEntry): Promise<void> {
-    if (e.kind === 'flow') {
-      await (this.#flows as FlowProducer).add(e.body as FlowJob);
-      return;
-    }
-    const ref = parseJobId(e.id) as QueueRef;
-    const body = e.body as { name: string; data: Envelope; opts: JobsOptions };
-    const delay = Math.max(0, e.runAt - this.clock.now());
-    const { delay: _old, ...opts } = body.opts;
-    await this.#queue(ref).add(body.name, body.data, delay > 0 ? { ...opts, delay } : opts);
   }
 
   /** Runs BullMQ's add; if it throws, the outbox entry goes too (the client was not told it was queued). */
@@ -435,56 +416,6 @@ export class BullmqJobQueue implements JobQueue {
     return spec.runAt ?? now + (spec.delayMs ?? 0);
   }
 
-  #queue(ref: QueueRef): Queue {
-    return this.#queueByName(queueName(ref));
-  }
-
-  #queueByName(name: string): Queue {
-    let queue = this.#queues.get(name);
-    if (queue === undefined) {
-      if (this.#connection === null) throw new PhError('PH_UNAVAILABLE', 'The job queue is not started');
-      queue = new Queue(name, { connection: this.#connection, prefix: this.#prefix });
-      queue.on('error', (err) => this.logger.warn({ err: err.message, queue: name }, 'bullmq queue error'));
-      this.#queues.set(name, queue);
-    }
-    return queue;
-  }
-
-  async #find(id: string): Promise<Job | null> {
-    const ref = parseJobId(id);
-    if (ref === null) return null;
-    return (await this.#queue(ref).getJob(ref.bullId)) ?? null;
-  }
-
-  async #job(id: string): Promise<Job> {
-    const job = await this.#find(id);
-    if (job === null) throw new PhError('PH_BATCH_JOB_NOT_FOUND', `There is no job ${id}`);
-    return job;
-  }
-
-  #options(spec: JobSpec, policy?: ChildSpec['policy']): JobsOptions {
-    const now = this.clock.now();
-    const delay = spec.runAt !== undefined ? Math.max(0, spec.runAt - now) : (spec.delayMs ?? 0);
-    const opts: JobsOptions = {
-      priority: toBullPriority(spec.priority),
-      attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
-      backoff: { type: 'exponential', delay: spec.backoffMs ?? DEFAULT_BACKOFF_MS, jitter: 0.5 },
-      removeOnComplete: { age: 24 * 3600, count: 1000 },
-      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
-    };
-    if (delay > 0) opts.delay = delay;
-    // A UUIDv7 for every job: BullMQ's counter starts again at 1 when Redis loses its data.
-    if (spec.idempotencyKey !== undefined) opts.jobId = `k-${createHash('sha256').update(spec.idempotencyKey).digest('hex').slice(0, 32)}`;
-    else if (spec.repeat === undefined) opts.jobId = newId();
-    // A repeating job's runs are named by BullMQ from its repeat key and due time, not a counter.
-    if (spec.repeat !== undefined) opts.repeat = { pattern: spec.repeat.cron };
-    // BullMQ's default leaves a parent waiting forever when a child fails; every child gets a policy.
-    if (policy === 'fail-parent') opts.failParentOnFailure = true;
-    if (policy === 'ignore') opts.ignoreDependencyOnFailure = true;
-    if (policy === 'continue-parent') opts.continueParentOnFailure = true;
-    return opts;
-  }
-
   /** `policy` is undefined for the root of a flow. */
   async #flowJob(spec: JobSpec, policy: ChildSpec['policy']): Promise<FlowJob> {
     const children = await Promise.all((spec.children ?? []).map((c) => this.#flowJob(c, c.policy ?? 'fail-parent')));
@@ -492,8 +423,8 @@ export class BullmqJobQueue implements JobQueue {
       name: spec.type,
       queueName: queueName(await this.#place(spec)),
       prefix: this.#prefix,
-      data: envelope(spec),
-      opts: this.#options(spec, policy),
+      data: this.#envelope(spec),
+      opts: jobOptions(spec, this.clock.now(), policy),
       ...(children.length > 0 ? { children } : {}),
     };
   }
@@ -531,6 +462,9 @@ export class BullmqJobQueue implements JobQueue {
     // BullMQ heard): the first run's result, not a second run.
     const done = this.results.local(id);
     if (done !== undefined) return done.result;
+    if (!envelopeSealed(this.seal, job.name, job.data)) {
+      throw new UnrecoverableError('PH_FLEET_MESSAGE_REJECTED: the job was not enqueued by a node of this fleet');
+    }
     const { payload, timeoutMs } = unwrap(job.data);
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason === CANCELLED ? new JobCancelled() : signal?.reason);
@@ -572,29 +506,8 @@ export class BullmqJobQueue implements JobQueue {
       log: (message) => void job.log(`${new Date(this.clock.now()).toISOString()} ${message.slice(0, 2000)}`).catch(() => undefined),
       // Effects land in this node's SQLite database; a job whose effects do, is placed on this node.
       once: <T>(step: string, fn: (db: Database) => T): T => runOnce(this.db, `${keyBase}:${step}`, this.clock.now(), fn),
-      children: async () => Promise.all((await this.#childrenOf(job)).map((c) => this.#info(c))),
+      children: async () => Promise.all((await this.#queues.childrenOf(job)).map((c) => this.#info(c))),
     };
-  }
-
-  async #childrenOf(job: Job): Promise<Job[]> {
-    const deps = await job.getDependencies();
-    const keys = [
-      ...Object.keys(deps.processed ?? {}),
-      ...(deps.unprocessed ?? []),
-      ...Object.keys(deps.failed ?? {}),
-      ...Object.keys(deps.ignored ?? {}),
-    ];
-    const out: Job[] = [];
-    for (const key of new Set(keys)) {
-      // Keys are `<prefix>:<queue>:<id>`.
-      const parts = key.split(':');
-      const childId = parts.pop() as string;
-      const ref = parseQueueName(parts.slice(1).join(':'));
-      if (ref === null) continue;
-      const child = await this.#queue(ref).getJob(childId);
-      if (child !== undefined && child !== null) out.push(child);
-    }
-    return out;
   }
 
   #cancelLocal(id: string): void {
@@ -603,27 +516,13 @@ export class BullmqJobQueue implements JobQueue {
     this.#workers.get(queueName(ref))?.cancelJob(ref.bullId, CANCELLED);
   }
 
+  #envelope(spec: JobSpec): Envelope {
+    return sealEnvelope(this.seal, spec.type, spec.payload ?? null, spec.timeoutMs ?? null);
+  }
+
   #info(job: Job): Promise<JobInfo> {
     return toJobInfo(job, async (node) =>
       (await this.roster.alive(node)) ? null : `node ${node} is offline; the job runs when that node is back`,
     );
-  }
-}
-
-function envelope(spec: JobSpec): Envelope {
-  return { ph: 1, payload: spec.payload ?? null, timeoutMs: spec.timeoutMs ?? null };
-}
-
-function toBullTypes(state: JobState | undefined): JobType[] {
-  switch (state) {
-    case undefined:
-      return ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'];
-    case 'waiting':
-      return ['waiting', 'prioritized'];
-    case 'dead':
-    case 'cancelled':
-      return ['failed'];
-    default:
-      return [state];
   }
 }

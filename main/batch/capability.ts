@@ -9,9 +9,10 @@ import { ResourceRegistry } from './batch-registry';
 import { BatchService } from './batch-service';
 import { registerBuiltinJobs } from './builtin-jobs';
 import { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
-import type { RedisEpoch } from '../fleet';
+import type { FleetSeal, RedisEpoch } from '../fleet';
 import type { JobQueue } from './job-types';
 import { recordResource } from './record-resource';
+import { BatchReportShare } from './report-share';
 import { SqliteJobQueue } from './sqlite-job-queue';
 
 export interface BatchCapabilityDeps {
@@ -23,6 +24,8 @@ export interface BatchCapabilityDeps {
   readonly redis?: Redis | null;
   /** This node's id: names its per-node queues and its published results. */
   readonly nodeId?: string;
+  /** Seals the jobs, cancels and results the distributed queue shares; required with `redis`. */
+  readonly seal?: FleetSeal | null;
   /** Tells the distributed queue when Redis came back empty. */
   readonly epoch?: RedisEpoch | null;
   /** Options of the distributed queue (tests shorten its intervals). */
@@ -33,6 +36,8 @@ export interface BatchCapability {
   readonly registry: ResourceRegistry;
   readonly engine: BatchEngine;
   readonly queue: JobQueue;
+  /** With Redis: batch reports published fleet-wide. */
+  readonly reports: BatchReportShare | null;
   /** In start order. */
   readonly services: readonly Service[];
 }
@@ -45,11 +50,32 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
   const queue: JobQueue =
     deps.redis === undefined || deps.redis === null
       ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus)
-      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, {
+      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, sealOf(deps), {
           ...deps.bullmq,
           ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
           epoch: deps.epoch ?? null,
         });
   registerBuiltinJobs(queue, engine);
-  return { registry, engine, queue, services: [new BatchService(engine, deps.logger), queue] };
+  let reports: BatchReportShare | null = null;
+  if (deps.redis != null && deps.seal != null) {
+    const share = new BatchReportShare(
+      deps.redis,
+      deps.nodeId ?? (queue as BullmqJobQueue).nodeId,
+      () => deps.clock.now(),
+      logger,
+      deps.seal,
+    );
+    engine.onFinished((report) => share.publishSoon(report));
+    deps.epoch?.onEmptied(async () => {
+      const n = await share.republish(engine);
+      logger.warn({ batches: n }, 're-published batch reports to the emptied redis');
+    });
+    reports = share;
+  }
+  return { registry, engine, queue, reports, services: [new BatchService(engine, deps.logger), queue] };
+}
+
+function sealOf(deps: BatchCapabilityDeps): FleetSeal {
+  if (deps.seal === undefined || deps.seal === null) throw new Error('A job queue on Redis needs the fleet seal');
+  return deps.seal;
 }

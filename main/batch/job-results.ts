@@ -1,5 +1,7 @@
+import { Type } from '@sinclair/typebox';
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
+import type { FleetSeal } from '../fleet';
 
 /** A job's result, as the node that ran it recorded it. */
 export interface StoredResult {
@@ -9,6 +11,16 @@ export interface StoredResult {
   readonly result: unknown;
   readonly finishedAt: number;
 }
+
+const StoredResultSchema = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  node: Type.String(),
+  result: Type.Unknown(),
+  finishedAt: Type.Number(),
+});
+/** The fleet seal's kind for a result kept in Redis (read by any node; a forged one reads as absent). */
+const RESULT = 'jobs.result';
 
 const KEEP_MS = 7 * 24 * 3600_000;
 const key = (prefix: string, id: string): string => `${prefix}:jobs:result:${id}`;
@@ -23,6 +35,7 @@ export class JobResults {
   constructor(
     private readonly db: Database,
     private readonly redis: Redis,
+    private readonly seal: FleetSeal,
     private readonly node: string,
     private readonly prefix: string,
     private readonly now: () => number,
@@ -44,8 +57,10 @@ export class JobResults {
 
   /** From Redis (any node's), else from this node's own record. */
   async fetch(id: string): Promise<StoredResult | null> {
-    const text = await this.redis.get(key(this.prefix, id)).catch(() => null);
-    if (text !== null) return JSON.parse(text) as StoredResult;
+    const redisKey = key(this.prefix, id);
+    const text = await this.redis.get(redisKey).catch(() => null);
+    const shared = text === null ? null : this.seal.openJson(RESULT, redisKey, text, StoredResultSchema, false);
+    if (shared !== null && shared.value.node === shared.node && shared.value.id === id) return shared.value;
     const row = this.db.prepare('SELECT type, result, finished_at FROM job_results WHERE id = ?').get(id) as
       { type: string; result: string | null; finished_at: number } | undefined;
     if (row === undefined) return null;
@@ -83,7 +98,10 @@ export class JobResults {
   async #publish(results: readonly StoredResult[]): Promise<void> {
     if (results.length === 0) return;
     const multi = this.redis.multi();
-    for (const r of results) multi.set(key(this.prefix, r.id), JSON.stringify(r), 'PX', Math.max(1, r.finishedAt + KEEP_MS - this.now()));
+    for (const r of results) {
+      const redisKey = key(this.prefix, r.id);
+      multi.set(redisKey, this.seal.seal(RESULT, redisKey, JSON.stringify(r)), 'PX', Math.max(1, r.finishedAt + KEEP_MS - this.now()));
+    }
     await multi.exec();
   }
 }

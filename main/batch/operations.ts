@@ -4,6 +4,7 @@ import type { BatchEngine } from './batch-engine';
 import type { ResourceRegistry } from './batch-registry';
 import type { BatchSpec } from './batch-types';
 import type { JobQueue, JobSpec } from './job-types';
+import type { BatchReportShare } from './report-share';
 
 type BatchOps =
   | 'jobs.stats'
@@ -21,9 +22,11 @@ export interface BatchHandlerDeps {
   readonly queue: JobQueue;
   readonly engine: BatchEngine;
   readonly registry: ResourceRegistry;
+  /** With Redis: reports of batches applied on other nodes. */
+  readonly reports?: BatchReportShare | null;
 }
 
-export function batchHandlers({ queue, engine, registry }: BatchHandlerDeps): HandlersFor<BatchOps> {
+export function batchHandlers({ queue, engine, registry, reports = null }: BatchHandlerDeps): HandlersFor<BatchOps> {
   const checkTypes = (spec: JobSpec): void => {
     const known = new Set(queue.registeredTypes());
     const walk = (s: JobSpec, field: string): void => {
@@ -86,7 +89,24 @@ export function batchHandlers({ queue, engine, registry }: BatchHandlerDeps): Ha
       }
       return { report: await engine.apply(spec), jobId: null };
     },
-    'batch.status': (input) => engine.get(input.id),
-    'batch.list': (input) => ({ batches: engine.list(input.limit ?? 50), resources: registry.names() }),
+    'batch.status': async (input) => {
+      try {
+        return engine.get(input.id);
+      } catch (err) {
+        // Applied on another node: its report as that node published it.
+        const shared = err instanceof PhError && err.code === 'PH_BATCH_NOT_FOUND' ? await reports?.get(input.id).catch(() => null) : null;
+        if (shared == null) throw err;
+        return shared;
+      }
+    },
+    'batch.list': async (input) => {
+      const limit = input.limit ?? 50;
+      const mine = engine.list(limit).map((b) => (reports === null ? b : { ...b, node: reports.node }));
+      if (reports === null) return { batches: mine, resources: registry.names() };
+      const seen = new Set(mine.map((b) => b.batchId));
+      const others = (await reports.list(limit).catch(() => [])).filter((b) => !seen.has(b.batchId));
+      const batches = [...mine, ...others].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit);
+      return { batches, resources: registry.names() };
+    },
   };
 }

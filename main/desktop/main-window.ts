@@ -1,17 +1,22 @@
 import { join } from 'node:path';
 import { BrowserWindow, session, shell } from 'electron';
 import { contentSecurityPolicy } from './content-security-policy';
+import { allowedExternalUrl } from './external-links';
 import { isTrustedConsoleUrl } from './trusted-url';
 
 /**
  * The one console window, locked down per Electron's security checklist: context isolation,
- * sandbox, no Node in the renderer, a strict CSP, navigation and new windows denied (http links
- * open in the system browser), every permission request denied, no webviews.
+ * sandbox, no Node in the renderer, a strict CSP, navigation and new windows denied (links to
+ * allow-listed origins open in the system browser), every permission request denied, no webviews.
+ * `location` comes from `consoleLocation` (app://console, or the dev server in an unpackaged build).
  */
-export function createMainWindow(preloadDir: string, rendererDir: string): { window: BrowserWindow; consoleUrl: string } {
-  const devUrl = process.env.ELECTRON_RENDERER_URL ?? null;
-  const consoleUrl = devUrl ?? `file://${join(rendererDir, 'index.html')}`;
-  const csp = contentSecurityPolicy(devUrl === null ? null : new URL(devUrl).origin);
+export function createMainWindow(
+  preloadDir: string,
+  location: { url: string; devOrigin: string | null },
+  externalOrigins: readonly string[],
+): { window: BrowserWindow; consoleUrl: string } {
+  const consoleUrl = location.url;
+  const csp = contentSecurityPolicy(location.devOrigin);
 
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
@@ -37,6 +42,8 @@ export function createMainWindow(preloadDir: string, rendererDir: string): { win
       allowRunningInsecureContent: false,
       webviewTag: false,
       spellcheck: false,
+      // Middle-click opens links through a path will-navigate does not see.
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   window.once('ready-to-show', () => window.show());
@@ -48,8 +55,8 @@ export function createMainWindow(preloadDir: string, rendererDir: string): { win
   });
   window.webContents.on('will-attach-webview', (event) => event.preventDefault());
   window.webContents.setWindowOpenHandler(({ url }) => {
-    const parsed = URL.canParse(url) ? new URL(url) : null;
-    if (parsed !== null && (parsed.protocol === 'https:' || parsed.protocol === 'http:')) void shell.openExternal(parsed.toString());
+    const external = allowedExternalUrl(url, externalOrigins);
+    if (external !== null) void shell.openExternal(external);
     return { action: 'deny' };
   });
   void window.loadURL(consoleUrl);

@@ -13,6 +13,8 @@ export function isTrustedConsoleUrl(candidate: string, consoleUrl: string): bool
     return false;
   }
   if (b.protocol === 'file:') return a.protocol === 'file:' && a.host === '' && a.pathname === b.pathname;
+  // The console's own scheme (app://console): the same scheme and host, whatever the path.
+  if (b.protocol === 'app:') return a.protocol === 'app:' && a.host === b.host && a.username === '' && a.password === '';
   if (b.protocol !== 'http:' && b.protocol !== 'https:') return false;
   return a.protocol === b.protocol && a.host === b.host && a.username === '' && a.password === '';
 }

@@ -128,6 +128,17 @@ export class RedisSync implements Service {
     this.#state = 'stopped';
   }
 
+  /**
+   * After Redis came back empty: this node's liveness and every instance it holds, written again
+   * (each node does the same, so the hash is whole again; identical snapshots are harmless).
+   */
+  async republish(): Promise<number> {
+    await this.#beat();
+    const mine = this.registry.snapshots();
+    if (mine.length > 0) await this.client.hset(INSTANCES, Object.fromEntries(mine.map((s) => [s.id, this.#sealSnapshot(s)])));
+    return mine.length;
+  }
+
   /** Stops without telling anyone, as a crash would (tests use it to kill a node). */
   halt(): void {
     this.#unsubscribe?.();

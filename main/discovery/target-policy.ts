@@ -104,7 +104,8 @@ export class TargetPolicy {
     const address = unmapped(raw);
     const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
     if (forbidden.check(address, type)) throw refused(shown, port, 'link-local, multicast and unspecified addresses are never reached');
-    if (isSelf(address) && port === this.options.ownHttpPort()) throw refused(shown, port, "that is this node's own server");
+    // Port first: isSelf reads the interface list, which the gateway must not do on every request.
+    if (port === this.options.ownHttpPort() && isSelf(address)) throw refused(shown, port, "that is this node's own server");
     if (this.#isRedis(address, port, shown)) throw refused(shown, port, "that is this node's Redis");
     if (!allowedByName && !this.#cidrs.check(address, type)) throw refused(shown, port, 'it is not in discovery.allowedTargets');
   }

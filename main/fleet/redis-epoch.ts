@@ -46,6 +46,7 @@ export class RedisEpoch implements Service {
   #runId: string | null = null;
   #durability: RedisDurability | null = null;
   #lastEmptied: RedisEmptied | null = null;
+  #recovering = false;
   #checking: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #state: ServiceState = 'idle';
@@ -87,11 +88,18 @@ export class RedisEpoch implements Service {
       if (!(err instanceof PhError)) this.logger.warn({ err: (err as Error).message }, 'redis persistence not readable at start');
       else throw err;
     }
-    await this.check();
+    this.#state = 'running';
+  }
+
+  /**
+   * Starts comparing epochs: now, after every reconnect and every `checkMs`. Called once the node
+   * has registered its listeners, so a Redis emptied while this node was down is recovered from too.
+   */
+  async watch(): Promise<void> {
     this.client.on('ready', this.#onReady);
     this.#timer = setInterval(() => void this.check(), this.#checkMs);
     this.#timer.unref();
-    this.#state = 'running';
+    await this.check();
   }
 
   async stop(): Promise<void> {
@@ -125,9 +133,18 @@ export class RedisEpoch implements Service {
     return d;
   }
 
-  /** True while Redis still holds the epoch this node knows: nothing was lost since it last looked. */
-  async stillSame(): Promise<boolean> {
-    return this.#known !== null && (await this.client.get(EPOCH_KEY)) === this.#known;
+  /** The epoch this node knows, null while it recovers from an emptied Redis (compare with `stillSame`). */
+  get known(): string | null {
+    return this.#recovering ? null : this.#known;
+  }
+
+  /**
+   * True when nothing was lost since `seen` was read from `known`: this node still knows that epoch,
+   * is not recovering, and Redis still holds it. A sweep takes `known` before it reads Redis.
+   */
+  async stillSame(seen: string | null): Promise<boolean> {
+    if (seen === null || seen !== this.known) return false;
+    return (await this.client.get(EPOCH_KEY)) === seen && seen === this.known;
   }
 
   /** Reads the epoch now; when it changed, runs the listeners before resolving. */
@@ -156,13 +173,17 @@ export class RedisEpoch implements Service {
       return;
     }
     if (epoch === null) return;
+    if (this.#durability === null) await this.checkDurability().catch(() => undefined);
     const previousRunId = this.#runId;
     this.#runId = runId;
     const previousEpoch = this.#known;
     if (previousEpoch === epoch) return;
+    this.#recovering = previousEpoch !== null;
     this.#known = epoch;
-    writeFileSync(this.#path, `${epoch}\n`, { mode: 0o600 });
-    if (previousEpoch === null) return;
+    if (previousEpoch === null) {
+      writeFileSync(this.#path, `${epoch}\n`, { mode: 0o600 });
+      return;
+    }
     const emptied: RedisEmptied = { previousEpoch, epoch, previousRunId, runId, at: this.clock.now() };
     this.#lastEmptied = emptied;
     this.logger.warn(
@@ -176,6 +197,9 @@ export class RedisEpoch implements Service {
         this.logger.error({ err }, 'a listener failed to recover from the emptied redis');
       }
     }
+    // Saved only once recovered: a node that dies mid-recovery recovers again when it starts.
+    writeFileSync(this.#path, `${epoch}\n`, { mode: 0o600 });
+    this.#recovering = false;
     await this.checkDurability().catch(() => undefined);
   }
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -16,6 +17,7 @@ import { Authenticator } from '../security/authenticator';
 import type { Caller } from '../security/caller';
 import type { SessionTokens } from '../security/session-tokens';
 import type { Service, ServiceState } from '../service';
+import { BrowserGuard, CONSOLE_CSP, SECURITY_HEADERS } from './browser-guard';
 import { apiVersions, deprecationHeaders, latestApiVersion, negotiateApiVersion, type ApiVersion } from './api-versions';
 import { httpErrorOf } from './http-errors';
 import { registerVersionedRoutes, type VersionedRoute } from './versioned-routes';
@@ -54,11 +56,20 @@ export interface HttpServerDeps {
   readonly routes: readonly VersionedRoute[];
   /** Handles WebSocket upgrades (`/ws`) on this port: the real-time hub. */
   readonly websocket?: WebSocketEndpoint;
+  /** `--public-name`s the Host allow-list accepts beside loopback and the bound host. */
+  readonly publicNames?: readonly string[];
+  /** Serve HTTPS and WSS with this certificate and key (PEM); plain HTTP without. */
+  readonly tls?: { readonly cert: string; readonly key: string } | null;
+}
+
+/** Where upgrade requests come from: the server, seen through the Host and Origin checks. */
+export interface UpgradeSource {
+  on(event: 'upgrade', listener: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
 }
 
 /** What serves WebSocket upgrades on the HTTP port; `close()` tells its clients to reconnect. */
 export interface WebSocketEndpoint {
-  attach(server: Server): void;
+  attach(server: UpgradeSource): void;
   close(): void;
 }
 
@@ -73,9 +84,12 @@ export class HttpServer implements Service {
   readonly app: FastifyInstance;
   #state: ServiceState = 'idle';
   #address: { host: string; port: number } | null = null;
+  readonly #guard: BrowserGuard;
 
   constructor(private readonly deps: HttpServerDeps) {
+    this.#guard = new BrowserGuard({ bindHost: deps.host, publicNames: deps.publicNames ?? [], secure: deps.tls != null });
     this.app = Fastify({
+      ...(deps.tls == null ? {} : { https: { cert: deps.tls.cert, key: deps.tls.key } }),
       // Request lines at info would drown the log; errors and warnings still come through.
       loggerInstance: deps.logger.child(
         { component: 'http' },
@@ -110,8 +124,30 @@ export class HttpServer implements Service {
     const addr = this.app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('Unexpected server address');
     this.#address = { host: addr.address, port: addr.port };
-    this.deps.websocket?.attach(this.app.server);
+    this.deps.websocket?.attach(this.#guardedUpgrades());
     this.#state = 'running';
+  }
+
+  /** `https` or `http`, as the server speaks. */
+  get scheme(): 'https' | 'http' {
+    return this.deps.tls == null ? 'http' : 'https';
+  }
+
+  /** Upgrades with a foreign Host or Origin never reach the socket server (browsers send Origin on every upgrade). */
+  #guardedUpgrades(): UpgradeSource {
+    const server = this.app.server;
+    return {
+      on: (_event, listener) =>
+        server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+          const refusal = this.#guard.check(req.headers);
+          if (refusal === null) return listener(req, socket, head);
+          const reason = refusal.status === 421 ? 'Misdirected Request' : 'Forbidden';
+          const body = JSON.stringify(refusal.toBody());
+          socket.end(
+            `HTTP/1.1 ${refusal.status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+          );
+        }),
+    };
   }
 
   /** Stops accepting, lets in-flight requests finish, and tells socket clients to reconnect. */
@@ -147,6 +183,19 @@ export class HttpServer implements Service {
     });
     app.setNotFoundHandler((request, reply) => {
       void reply.code(404).send(new PhError('PH_NOT_FOUND', `Nothing at ${request.method} ${request.url.split('?')[0]}`).toBody());
+    });
+
+    // First of all: a rebinding Host or a foreign Origin learns nothing, not even /readyz.
+    app.addHook('onRequest', async (request) => {
+      const refusal = this.#guard.check(request.headers);
+      if (refusal !== null) throw refusal;
+    });
+    app.addHook('onSend', async (request, reply, payload) => {
+      void reply.headers(SECURITY_HEADERS);
+      if (!reply.hasHeader('content-security-policy'))
+        // The API docs page runs swagger-ui's inline code: it gets the framing rule only.
+        void reply.header('content-security-policy', request.url.startsWith('/api/docs') ? "frame-ancestors 'none'" : CONSOLE_CSP);
+      return payload;
     });
 
     app.addHook('onRequest', async (request, reply) => {

@@ -19,13 +19,13 @@ export function recommend(input: {
   dependencies: readonly DependencyStatus[];
 }): string[] {
   const out: string[] = [];
-  for (const dep of input.dependencies) {
-    if (dep.status === 'down') {
-      out.push(
-        `${dep.name} is down since ${dep.since.slice(11, 19)} UTC (${dep.detail}).${dep.critical ? ' The node reports not ready until it is back.' : ' The node runs degraded.'}`,
-      );
-    } else if (dep.status === 'degraded') out.push(`${dep.name} is degraded: ${dep.detail}.`);
+  // A dependency that is down comes before one that is merely degraded (often because of it).
+  for (const dep of input.dependencies.filter((d) => d.status === 'down')) {
+    out.push(
+      `${dep.name} is down since ${dep.since.slice(11, 19)} UTC (${dep.detail}).${dep.critical ? ' The node reports not ready until it is back.' : ' The node runs degraded.'}`,
+    );
   }
+  for (const dep of input.dependencies.filter((d) => d.status === 'degraded')) out.push(`${dep.name} is degraded: ${dep.detail}.`);
   const window = `over the last ${Math.round(input.windowSeconds / 60)} min`;
   const failing = input.stats.filter((s) => s.count >= MIN_CALLS && s.errorRatio >= 0.05).sort((a, b) => b.errorRatio - a.errorRatio);
   for (const s of failing.slice(0, 3)) {

@@ -2,13 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Database } from 'better-sqlite3';
-import { Value } from '@sinclair/typebox/value';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { FleetSeal } from '../fleet';
-import { PhError, toErrorBody } from '../../contract/errors';
-import { fansOutToCluster, isEventName, type EventMessage, type EventPayload } from '../../contract/events';
-import { RevocationSchema } from '../../contract/ops/security';
+import { PhError } from '../../contract/errors';
+import { fansOutToCluster, isEventName, type EventMessage } from '../../contract/events';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
 import type { Logger } from '../logger';
@@ -18,7 +16,7 @@ import type { Backplane, Envelope } from './backplane';
 import { closeCodes, type Lane, type Position } from './client/frames';
 import { Connection, type SendOptions } from './connection';
 import { CorkedWrites } from './corked-writes';
-import { HubAdmission, sourceOf } from './hub-admission';
+import { HubAdmission, revocationIn, revokes, sourceOf, throttledUpgradeResponse, type Revocation } from './hub-admission';
 import { EventFanOut } from './hub-events';
 import { HubProtocol } from './hub-protocol';
 import { HubPublisher } from './hub-publish';
@@ -51,17 +49,6 @@ type Upgradable = { on(event: 'upgrade', cb: (req: IncomingMessage, socket: Dupl
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 const REPLY: SendOptions = { lane: 'high', droppable: false };
-
-/** The revocation in another node's `auth.revoked` frame; a malformed one names nothing. */
-function revocationIn(frame: Buffer): EventPayload<'auth.revoked'> {
-  const none = { keyId: null, sessionId: null, allSessions: false, reason: 'key-revoked' } as const;
-  try {
-    const payload = (JSON.parse(frame.toString('utf8')) as { payload?: unknown }).payload;
-    return Value.Check(RevocationSchema, payload) ? payload : none;
-  } catch {
-    return none;
-  }
-}
 
 /**
  * The real-time hub on `/ws`: authenticates connections (Authorization header on the upgrade, or a
@@ -191,12 +178,7 @@ export class RealtimeHub implements Service {
       try {
         this.deps.authenticator.assertNotThrottled(sourceOf(req));
       } catch (err) {
-        const body = JSON.stringify(toErrorBody(err));
-        const wait = (err as PhError).details as { retryAfterSeconds: number };
-        socket.end(
-          `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${wait.retryAfterSeconds}\r\nContent-Type: application/json\r\n` +
-            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
+        socket.end(throttledUpgradeResponse(err as PhError));
         return;
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#admission.accept(ws, req, socket));
@@ -303,14 +285,9 @@ export class RealtimeHub implements Service {
    * the signing secret changed), whether it was raised here or on another node. The connection is
    * marked closed first, so a frame already on its way is refused rather than served.
    */
-  #endRevoked(revocation: EventPayload<'auth.revoked'>): void {
+  #endRevoked(revocation: Revocation): void {
     for (const connection of this.#rooms.connections) {
-      const { keyId, sessionId } = connection.caller;
-      const named =
-        (revocation.keyId !== null && keyId === revocation.keyId) ||
-        (revocation.sessionId !== null && sessionId === revocation.sessionId) ||
-        (revocation.allSessions && sessionId !== undefined);
-      if (!named) continue;
+      if (!revokes(revocation, connection.caller)) continue;
       connection.markClosed();
       const { ws } = connection;
       if (ws.readyState === ws.OPEN) {

@@ -97,11 +97,18 @@ export class AuditLog {
     }
     // The first start in a fleet: the rows before were hashed with this node's own key only.
     if (this.#fleetKey !== null && this.#fleetFrom === null) this.#fleetFrom = next;
+    // Before anything is appended, or the first new row would take the place of the first one cut.
+    this.#checkTail();
     if (restoredTriggers.length > 0) {
       this.append({ actor: 'system', action: 'audit.triggers.restored', outcome: 'error', detail: restoredTriggers.join(', ') });
     }
     if (headLost !== null) {
       this.append({ actor: 'system', action: 'audit.head.lost', outcome: 'error', detail: `the head file was ${headLost}` });
+    }
+    // Said in the trail itself: a key made while rows exist is an upgrade, or a key file someone deleted.
+    if (typeof head !== 'object' && firstKey && this.#keyedFrom > 1) {
+      const detail = `rows 1 to ${this.#keyedFrom - 1} were written before the audit key existed and carry unkeyed hashes`;
+      this.append({ actor: 'system', action: 'audit.keyed', outcome: 'ok', detail });
     }
     this.writeHead(true);
     return { restoredTriggers, headLost, truncatedFrom: this.#truncatedFrom };

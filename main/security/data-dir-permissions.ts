@@ -13,6 +13,8 @@ const OWNER_ONLY_FILES = [
   'node.id',
   'audit.head',
 ];
+/** Admin keys written when `admin.key` was already taken (`admin-<key id>.key`). */
+const SPARE_ADMIN_KEY = /^admin-[0-9a-f]+\.key$/;
 
 /**
  * Makes the data directory (and its secrets folder) 0700 and the database, key and secret files 0600,
@@ -47,7 +49,9 @@ export function hardenDataDir(dataDir: string, logger: Logger): string[] {
     }
   };
   fix(dataDir, 0o700, 'dir');
-  for (const name of OWNER_ONLY_FILES) fix(join(dataDir, name), 0o600, 'file');
+  for (const name of [...OWNER_ONLY_FILES, ...listQuietly(dataDir).filter((n) => SPARE_ADMIN_KEY.test(n))]) {
+    fix(join(dataDir, name), 0o600, 'file');
+  }
   const secrets = join(dataDir, SECRETS_DIR);
   fix(secrets, 0o700, 'dir');
   for (const name of listQuietly(secrets)) fix(join(secrets, name), 0o600, 'file');

@@ -35,8 +35,6 @@ export class SessionTokens {
     private readonly secrets: Secrets,
   ) {
     this.#isEnded = db.prepare('SELECT jti FROM ended_sessions WHERE jti = ?');
-    // Ended sessions only matter until the token would have expired anyway.
-    db.prepare('DELETE FROM ended_sessions WHERE expires_at < ?').run(Math.floor(clock.now() / 1000));
   }
 
   async mint(caller: Caller): Promise<{ token: string; expiresAt: string; sessionId: string }> {
@@ -72,10 +70,14 @@ export class SessionTokens {
     }
   }
 
-  /** Ends one session (sign-out). Kept until every token it could be has expired. */
+  /** Ends one session (sign-out). Kept until the token would have expired anyway; older ones go then. */
   end(sessionId: string): void {
-    const expiresAt = Math.floor(this.clock.now() / 1000) + SESSION_TTL_SECONDS;
-    this.db.prepare('INSERT OR IGNORE INTO ended_sessions (jti, expires_at) VALUES (?, ?)').run(sessionId, expiresAt);
+    const now = Math.floor(this.clock.now() / 1000);
+    const expiresAt = now + SESSION_TTL_SECONDS;
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM ended_sessions WHERE expires_at < ?').run(now);
+      this.db.prepare('INSERT OR IGNORE INTO ended_sessions (jti, expires_at) VALUES (?, ?)').run(sessionId, expiresAt);
+    })();
     for (const listener of this.#listeners) listener(sessionId, { expiresAt });
   }
 

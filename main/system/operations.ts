@@ -1,9 +1,13 @@
 import type { Static } from '@sinclair/typebox';
 import type { SystemStatusSchema } from '../../contract/ops/system';
-import type { LoadedConfig } from '../config';
+import { backupRoots, type LoadedConfig } from '../config';
+import { defaultAllowedTargets } from '../discovery';
+import { tlsMode } from '../http';
 import type { HandlersFor } from '../ops/operation-dispatcher';
 
 export type SystemStatus = Static<typeof SystemStatusSchema>;
+
+const tlsLabel = { files: 'files', 'self-signed': 'self-signed', none: 'off' } as const;
 
 export function systemHandlers(status: () => SystemStatus, loaded: LoadedConfig): HandlersFor<'system.status' | 'system.config'> {
   return {
@@ -18,6 +22,10 @@ export function systemHandlers(status: () => SystemStatus, loaded: LoadedConfig)
         redisConfigured: config.redisUrl !== undefined,
         logLevel: config.logLevel,
         shutdownDeadlineMs: config.shutdownDeadlineMs,
+        tls: tlsLabel[tlsMode(config).kind],
+        publicNames: [...(config.publicNames ?? [])],
+        backupRoots: [...backupRoots(config)],
+        allowedTargets: [...(config.discovery?.allowedTargets ?? defaultAllowedTargets)],
         sources: [...loaded.sources],
       };
     },

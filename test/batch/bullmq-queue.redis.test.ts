@@ -7,6 +7,7 @@ import { EventBus } from '../../main/events';
 import { startTestPlane } from '../helpers/control-plane';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { openTestDb, silent, waitFor } from './fixtures';
+import { testSeal } from '../helpers/fleet-secret';
 
 describe('BullMQ job queue (with Redis)', () => {
   let redis: TestRedis;
@@ -30,7 +31,7 @@ describe('BullMQ job queue (with Redis)', () => {
     events = [];
     bus.subscribe((m) => events.push(m));
     prefix += 1;
-    q = new BullmqJobQueue(client, t.db, systemClock, silent, bus, { prefix: `t${prefix}` });
+    q = new BullmqJobQueue(client, t.db, systemClock, silent, bus, testSeal('node-q'), { prefix: `t${prefix}` });
   });
   afterEach(async () => {
     await q.stop();
@@ -149,7 +150,7 @@ describe('BullMQ job queue (with Redis)', () => {
 
   it('two nodes share the work of one queue, and a cancel on one node reaches a handler on the other within 100 ms', async () => {
     const t2 = openTestDb();
-    const other = new BullmqJobQueue(client, t2.db, systemClock, silent, null, { prefix: `t${prefix}` });
+    const other = new BullmqJobQueue(client, t2.db, systemClock, silent, null, testSeal('node-other'), { prefix: `t${prefix}` });
     const ranOn = new Map<string, string>();
     let abortedAt = 0;
     let blockerStarted = false;
@@ -173,7 +174,7 @@ describe('BullMQ job queue (with Redis)', () => {
       expect(new Set(ranOn.values())).toEqual(new Set(['a', 'b']));
       // Only node b works from here on; the cancel is sent from node a.
       await q.stop();
-      q = new BullmqJobQueue(client, t.db, systemClock, silent, null, { prefix: `t${prefix}`, work: false });
+      q = new BullmqJobQueue(client, t.db, systemClock, silent, null, testSeal('node-q'), { prefix: `t${prefix}`, work: false });
       await q.start();
       const blocker = await q.enqueue({ type: 'shared', payload: { block: true } });
       await waitFor(() => blockerStarted, 5_000);

@@ -60,6 +60,61 @@ describe('config', () => {
     expect(() => loadConfig({ argv, env: {}, defaults: base })).toThrowError(expect.objectContaining({ code: 'PH_CONFIG_INVALID', field }));
   });
 
+  it('takes backup roots, allowed targets and public names from the file, the environment and repeatable flags', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = join(dir.path, 'reach.json');
+    writeFileSync(file, JSON.stringify({ backup: { roots: ['/srv/dbs'] }, discovery: { allowedTargets: ['10.1.0.0/16', 'printer.lan'] } }));
+    const fromFile = loadConfig({ argv: ['--config', file], env: {}, defaults: base }).config;
+    expect(fromFile.backup?.roots).toEqual(['/srv/dbs']);
+    expect(fromFile.discovery?.allowedTargets).toEqual(['10.1.0.0/16', 'printer.lan']);
+    const fromEnv = loadConfig({
+      argv: [],
+      env: {
+        PILOTHOUSE_BACKUP_ROOTS: '/a:/b',
+        PILOTHOUSE_DISCOVERY_ALLOWED_TARGETS: '127.0.0.0/8, fd00::/8',
+        PILOTHOUSE_PUBLIC_NAMES: 'ph.lan',
+      },
+      defaults: base,
+    }).config;
+    expect(fromEnv).toMatchObject({
+      backup: { roots: ['/a', '/b'] },
+      discovery: { allowedTargets: ['127.0.0.0/8', 'fd00::/8'] },
+      publicNames: ['ph.lan'],
+    });
+    const fromFlags = loadConfig({
+      argv: ['--backup-root', '/x', '--backup-root', '/y', '--allow-target', '192.168.7.0/24'],
+      env: {},
+      defaults: base,
+    });
+    expect(fromFlags.config).toMatchObject({ backup: { roots: ['/x', '/y'] }, discovery: { allowedTargets: ['192.168.7.0/24'] } });
+  });
+
+  it.each([
+    [['--backup-root', 'relative/dir'], 'backup.roots.0'],
+    [['--allow-target', '10.0.0.0/33'], 'discovery.allowedTargets.0'],
+    [['--allow-target', 'http://x'], 'discovery.allowedTargets.0'],
+    [['--public-name', 'evil host'], 'publicNames.0'],
+  ])('rejects %j naming %s', (argv, field) => {
+    expect(() => loadConfig({ argv, env: {}, defaults: base })).toThrowError(expect.objectContaining({ code: 'PH_CONFIG_INVALID', field }));
+  });
+
+  it('requires a durable Redis from the config file, PILOTHOUSE_REQUIRE_DURABLE_REDIS or --require-durable-redis', () => {
+    expect(loadConfig({ argv: [], env: {}, defaults: base }).config.requireDurableRedis).toBeUndefined();
+    expect(loadConfig({ argv: [], env: { PILOTHOUSE_REQUIRE_DURABLE_REDIS: 'true' }, defaults: base }).config.requireDurableRedis).toBe(
+      true,
+    );
+    expect(loadConfig({ argv: ['--require-durable-redis'], env: {}, defaults: base }).config.requireDurableRedis).toBe(true);
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = join(dir.path, 'pilothouse.json');
+    writeFileSync(file, JSON.stringify({ requireDurableRedis: true }));
+    expect(loadConfig({ argv: ['--config', file], env: {}, defaults: base }).config.requireDurableRedis).toBe(true);
+    expect(() => loadConfig({ argv: [], env: { PILOTHOUSE_REQUIRE_DURABLE_REDIS: 'maybe' }, defaults: base })).toThrow(
+      /requireDurableRedis/,
+    );
+  });
+
   it('refuses a LAN address unless LAN access is turned on', () => {
     expect(() => loadConfig({ argv: ['--host', '0.0.0.0'], env: {}, defaults: base })).toThrowError(/LAN access/);
     expect(loadConfig({ argv: ['--host', '0.0.0.0', '--lan'], env: {}, defaults: base }).config.host).toBe('0.0.0.0');

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { eventChannel, operationChannel } from '../../contract/ipc';
 import { operationNames } from '../../contract/operations';
+import { CONSOLE_ORIGIN, consoleFile, consoleLocation } from '../../main/desktop/console-source';
 import { contentSecurityPolicy } from '../../main/desktop/content-security-policy';
+import { allowedExternalUrl } from '../../main/desktop/external-links';
 import { registerIpcBridge, type IpcMainLike } from '../../main/desktop/ipc-bridge';
 import { isTrustedConsoleUrl } from '../../main/desktop/trusted-url';
 import { EventBus } from '../../main/events';
@@ -33,6 +35,79 @@ describe('desktop shell policy', () => {
     expect(csp).toContain("object-src 'none'");
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).not.toContain('unsafe-eval');
+  });
+});
+
+describe('where the desktop console comes from', () => {
+  it('honours ELECTRON_RENDERER_URL only in an unpackaged build, and only on loopback', () => {
+    const built = { url: `${CONSOLE_ORIGIN}/index.html`, devOrigin: null };
+    expect(consoleLocation({ isPackaged: true, devUrl: 'http://localhost:5173' })).toEqual(built);
+    expect(consoleLocation({ isPackaged: true, devUrl: 'https://evil.example/' })).toEqual(built);
+    expect(consoleLocation({ isPackaged: false, devUrl: 'https://evil.example/' })).toEqual(built);
+    expect(consoleLocation({ isPackaged: false, devUrl: 'file:///tmp/evil.html' })).toEqual(built);
+    expect(consoleLocation({ isPackaged: false, devUrl: 'http://user:pw@localhost:5173/' })).toEqual(built);
+    expect(consoleLocation({ isPackaged: false, devUrl: undefined })).toEqual(built);
+    expect(consoleLocation({ isPackaged: false, devUrl: 'http://localhost:5173' })).toEqual({
+      url: 'http://localhost:5173/',
+      devOrigin: 'http://localhost:5173',
+    });
+  });
+
+  it('serves app://console files from the built folder only, never a path that leaves it', () => {
+    const dir = '/opt/pilothouse/out/renderer';
+    expect(consoleFile('app://console/', dir)).toEqual({ path: join(dir, 'index.html'), mime: 'text/html; charset=utf-8' });
+    expect(consoleFile('app://console/assets/index-1a2b.js?v=1#x', dir)).toEqual({
+      path: join(dir, 'assets', 'index-1a2b.js'),
+      mime: 'text/javascript; charset=utf-8',
+    });
+    // The URL parser folds ../ and %2e%2e/ away (the result stays inside); encoded ones must not get past the decode.
+    for (const url of [
+      'app://console/../../../etc/passwd.html',
+      'app://console/%2e%2e/%2e%2e/etc/shadow.js',
+      'app://console//etc/hosts.css',
+    ]) {
+      expect(consoleFile(url, dir)?.path.startsWith(`${dir}/`), url).toBe(true);
+    }
+    for (const url of [
+      'app://console/assets/..%2f..%2f..%2fsecrets.json',
+      'app://console/..%5c..%5cwin.ini',
+      'app://console/%00.html',
+      'app://other/index.html',
+      'app://user@console/index.html',
+      'file:///opt/pilothouse/out/renderer/index.html',
+      'app://console/preload.node',
+      'not a url',
+    ]) {
+      expect(consoleFile(url, dir), url).toBeNull();
+    }
+  });
+
+  it('trusts the app://console origin as the console, whatever the path, and nothing beside it', () => {
+    const console = `${CONSOLE_ORIGIN}/index.html`;
+    expect(isTrustedConsoleUrl('app://console/index.html#/audit', console)).toBe(true);
+    expect(isTrustedConsoleUrl('app://evil/index.html', console)).toBe(false);
+    expect(isTrustedConsoleUrl('app://x@console/index.html', console)).toBe(false);
+    expect(isTrustedConsoleUrl('file:///opt/pilothouse/out/renderer/index.html', console)).toBe(false);
+    expect(isTrustedConsoleUrl('http://console/', console)).toBe(false);
+  });
+
+  it('opens in the system browser only http(s) links to allow-listed origins', () => {
+    const allowed = ['https://github.com', 'http://127.0.0.1:7420'];
+    expect(allowedExternalUrl('https://github.com/pilothouse/issues', allowed)).toBe('https://github.com/pilothouse/issues');
+    expect(allowedExternalUrl('http://127.0.0.1:7420/api/docs', allowed)).toBe('http://127.0.0.1:7420/api/docs');
+    for (const url of [
+      'file:///etc/passwd',
+      'smb://attacker/share',
+      'ms-msdt:/id PCWDiagnostic',
+      'javascript:alert(1)',
+      'https://github.com.evil.example/',
+      'https://evil.example/?https://github.com',
+      'https://user@github.com/',
+      'http://github.com/',
+      'http://127.0.0.1:7421/',
+    ]) {
+      expect(allowedExternalUrl(url, allowed), url).toBeNull();
+    }
   });
 });
 

@@ -59,4 +59,20 @@ describe('console in Chromium against a headless node', () => {
     const refused = await session.plane.op('system.status', {}, created.body.secret);
     expect(refused.status).toBe(401);
   });
+
+  it('signs out on the server too: the token the tab held is refused from then on', async () => {
+    const { page } = session;
+    // Still signed in from the tests before.
+    await page.getByRole('navigation', { name: 'Views' }).waitFor();
+    // Runs in the page, where sessionStorage exists; the test's own types have no DOM.
+    const stored = await page.evaluate(() =>
+      (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('pilothouse.session'),
+    );
+    const token = (JSON.parse(stored ?? '{}') as { token?: string }).token;
+    expect(token).toBeTruthy();
+    expect((await session.plane.op('system.status', {}, token)).status).toBe(200);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    await expect.poll(async () => (await session.plane.op('system.status', {}, token)).status, { timeout: 10_000 }).toBe(401);
+  });
 });

@@ -30,7 +30,7 @@ export interface ConsoleSession {
 }
 
 /** Starts a headless Pilothouse on a free port and Debian's Chromium against it (not yet signed in). */
-export async function openConsole(overrides: Partial<Config> = {}): Promise<ConsoleSession> {
+export async function openConsole(overrides: Partial<Config> = {}, browser: { ignoreHTTPSErrors?: boolean } = {}): Promise<ConsoleSession> {
   ensureConsoleBuilt();
   mkdirSync(screenshotDir, { recursive: true });
   const plane = await startTestPlane({ consoleDir, ...overrides });
@@ -39,6 +39,8 @@ export async function openConsole(overrides: Partial<Config> = {}): Promise<Cons
     executablePath: process.env.PILOTHOUSE_CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     viewport: { width: 1360, height: 860 },
+    // A node with a self-signed certificate: the test compares its fingerprint instead.
+    ignoreHTTPSErrors: browser.ignoreHTTPSErrors ?? false,
     args: [
       '--no-sandbox',
       '--disable-gpu',

@@ -6,7 +6,7 @@ import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { tempDir } from '../helpers/temp-dir';
 
 const root = resolve(import.meta.dirname, '../..');
-// Generous: on a shared, loaded machine a tsx start of a whole node can take half a minute.
+// A node started through tsx compiles main/ on the fly: on a loaded two-core machine that takes a while.
 const STARTUP_MS = 90_000;
 
 /** One Pilothouse node in its own process (the headless entry), as an operator runs it. */

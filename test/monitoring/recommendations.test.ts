@@ -69,4 +69,24 @@ describe('recommendations', () => {
     expect(lines.some((l) => l.startsWith('The disk of data (/d) is 95% full'))).toBe(true);
     expect(lines.some((l) => l.includes('op:fine'))).toBe(false);
   });
+
+  it('puts a dependency that is down before one that is only degraded, whatever order they are listed in', () => {
+    const dep = (name: string, status: 'down' | 'degraded') => ({
+      name,
+      status,
+      critical: false,
+      detail: 'x',
+      latencyMs: null,
+      since: '2026-11-24T05:58:00.000Z',
+      checkedAt: null,
+    });
+    const lines = recommend({
+      stats: [],
+      windowSeconds: 300,
+      system: null,
+      dependencies: [dep('ratelimit', 'degraded'), dep('redis', 'down')],
+    });
+    expect(lines[0]).toMatch(/^redis is down since/);
+    expect(lines[1]).toBe('ratelimit is degraded: x.');
+  });
 });

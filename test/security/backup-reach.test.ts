@@ -1,4 +1,4 @@
-import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDatabase } from '../backup/backup-fixture';
@@ -81,6 +81,29 @@ describe('backup.roots limits what backups read and restores write', () => {
     }
     expect(answers.size).toBe(1);
     expect([...answers][0]).not.toContain(outside.path);
+  });
+
+  it('restores in place a source whose file was lost, and refuses one whose folder became a link out', async () => {
+    const path = join(t.dataDir, 'lost.db');
+    makeDatabase(path, 20).close();
+    const reg = await t.op('backup.sources.register', { name: 'lost', path });
+    const snap = await t.op('backup.snapshot', { id: reg.body.source.id });
+    rmSync(path);
+    const restored = await t.op('backup.restore', { snapshotId: snap.body.snapshot.id, inPlace: true });
+    expect(restored.status).toBe(200);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+
+    const folder = join(t.dataDir, 'moved');
+    mkdirSync(folder);
+    const moved = join(folder, 'moved.db');
+    makeDatabase(moved, 5).close();
+    const movedReg = await t.op('backup.sources.register', { name: 'moved', path: moved });
+    const movedSnap = await t.op('backup.snapshot', { id: movedReg.body.source.id });
+    rmSync(folder, { recursive: true });
+    symlinkSync(outside.path, folder);
+    const escaped = await t.op('backup.restore', { snapshotId: movedSnap.body.snapshot.id, inPlace: true });
+    expect(escaped).toMatchObject({ status: 403, body: { error: { code: 'PH_BACKUP_PATH_REFUSED' } } });
+    expect(existsSync(join(outside.path, 'moved.db'))).toBe(false);
   });
 
   it('writes a restored file with mode 0600', async () => {

@@ -351,7 +351,20 @@ export function JobsView() {
               ),
             },
             { header: 'Type', className: 'mono', cell: (job) => job.type },
-            { header: 'State', cell: (job) => <StateBadge state={job.state} /> },
+            {
+              header: 'State',
+              cell: (job) => (
+                <>
+                  <StateBadge state={job.state} />
+                  {job.waitingFor !== null ? (
+                    // A job placed on a node that is offline: say why it does not run.
+                    <div className="small muted" data-testid="job-waiting-for">
+                      {job.waitingFor}
+                    </div>
+                  ) : null}
+                </>
+              ),
+            },
             {
               header: 'Progress',
               cell: (job) => {

@@ -170,7 +170,15 @@ export function OverviewView() {
           />
         )}
         <Stat label="Uptime" value={formatDuration(uptime)} />
+        {status !== undefined && <Stat label="Transport" value={status.tls.enabled ? 'HTTPS / WSS' : 'plain HTTP'} />}
       </div>
+      {status?.tls.fingerprint256 != null && (
+        // Shown so the operator can compare it with what the browser (or a pinning client) sees.
+        <p className="muted small" data-testid="tls-fingerprint">
+          {status.tls.selfSigned ? 'Self-signed certificate' : 'Certificate'}, SHA-256 fingerprint{' '}
+          <span className="mono">{status.tls.fingerprint256}</span>
+        </p>
+      )}
 
       {data !== undefined && (
         <Card title="Dependencies">

@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { Queue, type FlowJob, type FlowProducer, type Job, type JobsOptions, type JobType } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { PhError } from '../../contract/errors';
+import { newId } from '../fleet';
+import type { Logger } from '../logger';
+import { toBullPriority, type Envelope } from './bullmq-job-info';
+import { parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
+import type { OutboxEntry, OutboxState } from './job-outbox';
+import type { ChildSpec, JobSpec, JobState } from './job-types';
+import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS } from './sqlite-job-store';
+
+/** The BullMQ queues this node has opened (one per name, opened on first use) and lookups across them. */
+export class BullmqQueues {
+  readonly #queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: () => Redis | null,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {}
+
+  of(ref: QueueRef): Queue {
+    return this.byName(queueName(ref));
+  }
+
+  byName(name: string): Queue {
+    let queue = this.#queues.get(name);
+    if (queue === undefined) {
+      const connection = this.connection();
+      if (connection === null) throw new PhError('PH_UNAVAILABLE', 'The job queue is not started');
+      queue = new Queue(name, { connection, prefix: this.prefix });
+      queue.on('error', (err) => this.logger.warn({ err: err.message, queue: name }, 'bullmq queue error'));
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#queues.values()].map((q) => q.close()));
+    this.#queues.clear();
+  }
+
+  async find(id: string): Promise<Job | null> {
+    const ref = parseJobId(id);
+    if (ref === null) return null;
+    return (await this.of(ref).getJob(ref.bullId)) ?? null;
+  }
+
+  async job(id: string): Promise<Job> {
+    const job = await this.find(id);
+    if (job === null) throw new PhError('PH_BATCH_JOB_NOT_FOUND', `There is no job ${id}`);
+    return job;
+  }
+
+  async childrenOf(job: Job): Promise<Job[]> {
+    const deps = await job.getDependencies();
+    const keys = [
+      ...Object.keys(deps.processed ?? {}),
+      ...(deps.unprocessed ?? []),
+      ...Object.keys(deps.failed ?? {}),
+      ...Object.keys(deps.ignored ?? {}),
+    ];
+    const out: Job[] = [];
+    for (const key of new Set(keys)) {
+      // Keys are `<prefix>:<queue>:<id>`.
+      const parts = key.split(':');
+      const childId = parts.pop() as string;
+      const ref = parseQueueName(parts.slice(1).join(':'));
+      if (ref === null) continue;
+      const child = await this.of(ref).getJob(childId);
+      if (child !== undefined && child !== null) out.push(child);
+    }
+    return out;
+  }
+
+  /** What Redis holds of an outbox entry. */
+  async stateOf(e: OutboxEntry): Promise<OutboxState> {
+    const ref = parseJobId(e.id);
+    if (ref === null) return 'ended';
+    const state = await this.of(ref).getJobState(ref.bullId);
+    if (state === 'unknown') return 'gone';
+    return state === 'completed' || state === 'failed' ? 'ended' : 'live';
+  }
+
+  /** Adds an outbox entry again under its id; a delayed job keeps only what is left of its delay. */
+  async readd(e: OutboxEntry, flows: FlowProducer, now: number): Promise<void> {
+    if (e.kind === 'flow') {
+      await flows.add(e.body as FlowJob);
+      return;
+    }
+    const ref = parseJobId(e.id) as QueueRef;
+    const body = e.body as { name: string; data: Envelope; opts: JobsOptions };
+    const delay = Math.max(0, e.runAt - now);
+    const { delay: _old, ...opts } = body.opts;
+    await this.of(ref).add(body.name, body.data, delay > 0 ? { ...opts, delay } : opts);
+  }
+}
+
+export function envelope(spec: JobSpec): Envelope {
+  return { ph: 1, payload: spec.payload ?? null, timeoutMs: spec.timeoutMs ?? null };
+}
+
+/** BullMQ's options for a spec; `policy` is undefined for a job that is not a child. */
+export function jobOptions(spec: JobSpec, now: number, policy?: ChildSpec['policy']): JobsOptions {
+  const delay = spec.runAt !== undefined ? Math.max(0, spec.runAt - now) : (spec.delayMs ?? 0);
+  const opts: JobsOptions = {
+    priority: toBullPriority(spec.priority),
+    attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
+    backoff: { type: 'exponential', delay: spec.backoffMs ?? DEFAULT_BACKOFF_MS, jitter: 0.5 },
+    removeOnComplete: { age: 24 * 3600, count: 1000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  };
+  if (delay > 0) opts.delay = delay;
+  // A UUIDv7 for every job: BullMQ's counter starts again at 1 when Redis loses its data.
+  if (spec.idempotencyKey !== undefined) opts.jobId = `k-${createHash('sha256').update(spec.idempotencyKey).digest('hex').slice(0, 32)}`;
+  else if (spec.repeat === undefined) opts.jobId = newId();
+  // A repeating job's runs are named by BullMQ from its repeat key and due time, not a counter.
+  if (spec.repeat !== undefined) opts.repeat = { pattern: spec.repeat.cron };
+  // BullMQ's default leaves a parent waiting forever when a child fails; every child gets a policy.
+  if (policy === 'fail-parent') opts.failParentOnFailure = true;
+  if (policy === 'ignore') opts.ignoreDependencyOnFailure = true;
+  if (policy === 'continue-parent') opts.continueParentOnFailure = true;
+  return opts;
+}
+
+export function toBullTypes(state: JobState | undefined): JobType[] {
+  switch (state) {
+    case undefined:
+      return ['waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed'];
+    case 'waiting':
+      return ['waiting', 'prioritized'];
+    case 'dead':
+    case 'cancelled':
+      return ['failed'];
+    default:
+      return [state];
+  }
+}

@@ -1,0 +1,99 @@
+import { Type } from '@sinclair/typebox';
+import type { Redis } from 'ioredis';
+import type { FleetSeal } from '../fleet';
+import type { Logger } from '../logger';
+import { compactReport, expandReport, type BatchEngine } from './batch-engine';
+import type { BatchReport } from './batch-types';
+
+const KEEP_MS = 7 * 24 * 3600_000;
+const INDEX = 'ph:batch:index';
+const reportKey = (id: string): string => `ph:batch:report:${id}`;
+const KIND = 'batch.report';
+/** The stored report is the engine's compact form, checked again when expanded. */
+const StoredSchema = Type.Object({ report: Type.String() });
+
+export interface SharedBatchSummary {
+  batchId: string;
+  mode: string;
+  status: string;
+  createdAt: string;
+  finishedAt: string | null;
+  node: string;
+}
+
+/**
+ * Batch reports, fleet-wide. The node that applied a batch keeps it in its SQLite (the durable
+ * copy, and what makes a re-run of the same batch id return the committed report); each final
+ * report is also published to Redis for 7 days, with the node that applied it, so `batch.status`
+ * and `batch.list` answer on every node. Re-published (the last 7 days) after Redis comes back empty.
+ * Each entry is sealed with the fleet secret; the node that sealed it is the node that applied it.
+ */
+export class BatchReportShare {
+  constructor(
+    private readonly redis: Redis,
+    readonly node: string,
+    private readonly now: () => number,
+    private readonly logger: Logger,
+    private readonly seal: FleetSeal,
+  ) {}
+
+  /** Fire and forget: a report not shared now is still in this node's SQLite and re-published on recovery. */
+  publishSoon(report: BatchReport): void {
+    this.publish([report]).catch((err: unknown) =>
+      this.logger.warn({ err: (err as Error).message, batchId: report.batchId }, 'batch report not shared'),
+    );
+  }
+
+  async publish(reports: readonly BatchReport[]): Promise<void> {
+    if (reports.length === 0) return;
+    const now = this.now();
+    const multi = this.redis.multi();
+    for (const r of reports) {
+      const started = Date.parse(r.startedAt);
+      const ttl = Math.max(1, started + KEEP_MS - now);
+      const k = reportKey(r.batchId);
+      multi.set(k, this.seal.seal(KIND, k, JSON.stringify({ report: compactReport(r) })), 'PX', ttl);
+      multi.zadd(INDEX, started, r.batchId);
+    }
+    multi.zremrangebyscore(INDEX, 0, now - KEEP_MS);
+    await multi.exec();
+  }
+
+  async get(batchId: string): Promise<(BatchReport & { node: string }) | null> {
+    const stored = this.#open(batchId, await this.redis.get(reportKey(batchId)));
+    if (stored === null) return null;
+    const report = expandReport(stored.report);
+    return report.batchId === batchId ? { ...report, node: stored.node } : null;
+  }
+
+  #open(batchId: string, text: string | null): { node: string; report: string } | null {
+    if (text === null) return null;
+    const opened = this.seal.openJson(KIND, reportKey(batchId), text, StoredSchema, false);
+    return opened === null ? null : { node: opened.node, report: opened.value.report };
+  }
+
+  /** The newest batches of the whole fleet. */
+  async list(limit: number): Promise<SharedBatchSummary[]> {
+    const ids = await this.redis.zrevrange(INDEX, 0, limit - 1);
+    if (ids.length === 0) return [];
+    const texts = await this.redis.mget(ids.map(reportKey));
+    const out: SharedBatchSummary[] = [];
+    for (const [i, text] of texts.entries()) {
+      const stored = this.#open(ids[i] as string, text);
+      if (stored === null) continue;
+      const r = JSON.parse(stored.report) as BatchReport;
+      out.push({ batchId: r.batchId, mode: r.mode, status: r.status, createdAt: r.startedAt, finishedAt: r.finishedAt, node: stored.node });
+    }
+    return out;
+  }
+
+  /** This node's finished batches of the last 7 days, again (after Redis lost them). */
+  async republish(engine: BatchEngine): Promise<number> {
+    const since = this.now() - KEEP_MS;
+    const recent = engine.list(10_000).filter((b) => b.status !== 'running' && Date.parse(b.createdAt) >= since);
+    for (let i = 0; i < recent.length; i += 200) {
+      await this.publish(recent.slice(i, i + 200).map((b) => engine.get(b.batchId)));
+    }
+    return recent.length;
+  }
+}
