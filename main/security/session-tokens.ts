@@ -34,6 +34,8 @@ export class SessionTokens {
     private readonly clock: Clock,
     private readonly secrets: Secrets,
   ) {
+    // Made (or read) at start, not at the first sign-in: the file exists, owner-only, from the first start on.
+    secrets.get('session-signing');
     this.#isEnded = db.prepare('SELECT jti FROM ended_sessions WHERE jti = ?');
   }
 
