@@ -36,6 +36,9 @@ export const ConfigSchema = Type.Object(
       { description: 'pino log level' },
     ),
     shutdownDeadlineMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
+    bodyIdleTimeoutMs: Type.Optional(
+      Type.Integer({ minimum: 200, maximum: 300_000, description: 'Longest pause within a request body before 408 (default 10000)' }),
+    ),
     consoleDir: Type.Optional(Type.String({ description: 'Built console to serve at / (default: out/renderer)' })),
     tlsCert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) file: serve HTTPS and WSS' })),
     tlsKey: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of tlsCert' })),
@@ -70,6 +73,26 @@ export const ConfigSchema = Type.Object(
               maxItems: 256,
               description:
                 'CIDRs, addresses and host names health checks and the gateway may reach (default: loopback and private LAN ranges)',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    webhooks: Type.Optional(
+      Type.Object(
+        {
+          allowCidrs: Type.Optional(
+            Type.Array(Type.String({ minLength: 3, maxLength: 50, pattern: '^[0-9A-Fa-f:.]+/\\d{1,3}$' }), {
+              maxItems: 256,
+              description: 'CIDRs webhooks may be sent to beyond loopback and the private LAN ranges (never link-local)',
+            }),
+          ),
+          retryWindowHours: Type.Optional(
+            Type.Number({
+              minimum: 0.01,
+              maximum: 720,
+              description: 'How long a failing delivery is retried before its endpoint is turned off (default 24)',
             }),
           ),
         },

@@ -75,8 +75,8 @@ export interface ControlPlaneOptions {
   readonly webhooks?: Partial<WebhookOptions>;
 }
 
-/** Every capability's migrations, in the order their scopes were introduced. */
-const migrations: readonly Migration[] = [
+/** Every capability's migrations, in the order their scopes were introduced (also what `admin-key --reset` opens the store with). */
+export const migrations: readonly Migration[] = [
   ...securityMigrations,
   ...monitoringMigrations,
   ...discoveryMigrations,
@@ -355,7 +355,11 @@ export class ControlPlane {
         logger: this.logger.child({ component: 'webhooks' }),
         ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
         audit: (record) => audit.append(record),
-        options: this.options.webhooks,
+        options: {
+          ...(config.webhooks?.allowCidrs !== undefined ? { allowCidrs: config.webhooks.allowCidrs } : {}),
+          ...(config.webhooks?.retryWindowHours !== undefined ? { retryWindowMs: config.webhooks.retryWindowHours * 3_600_000 } : {}),
+          ...this.options.webhooks,
+        },
       });
       await this.#startService(webhooks);
       const tiers = new TierStore(db);
@@ -398,6 +402,7 @@ export class ControlPlane {
         publicNames: config.publicNames ?? [],
         tls: this.tls,
         port: config.port,
+        bodyIdleTimeoutMs: config.bodyIdleTimeoutMs,
         version: pilothouseVersion,
         consoleDir: config.consoleDir ?? defaultConsoleDir(),
         logger: this.logger,
@@ -486,8 +491,12 @@ export class ControlPlane {
   async #stopAll(): Promise<void> {
     const deadline = this.clock.now() + this.loaded.config.shutdownDeadlineMs;
     this.#publisher?.stop();
-    for (const service of [...this.#started].reverse()) {
-      const left = Math.max(0, deadline - this.clock.now());
+    const order = [...this.#started].reverse();
+    for (const [index, service] of order.entries()) {
+      // Each service gets its share of what is left, so one slow stop cannot leave the rest 0 ms; the
+      // HTTP server, first to stop and draining requests that wait on the others, may take half.
+      const remaining = Math.max(0, deadline - this.clock.now());
+      const left = service instanceof HttpServer ? remaining / 2 : remaining / (order.length - index);
       let timer: NodeJS.Timeout | undefined;
       const overran = await Promise.race([
         service.stop().then(

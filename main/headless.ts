@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PhError } from '../contract/errors';
+import { resetAdminKey } from './admin-key';
+import { systemClock } from './clock';
 import { loadConfig } from './config';
 import { ControlPlane } from './control-plane';
 import { createLogger } from './logger';
@@ -11,6 +13,7 @@ import { createLogger } from './logger';
  * taken port.
  */
 async function main(): Promise<void> {
+  if (process.argv[2] === 'admin-key') return adminKeyCommand(process.argv.slice(3));
   let plane: ControlPlane;
   try {
     const loaded = loadConfig({ argv: process.argv.slice(2), env: process.env });
@@ -59,6 +62,21 @@ async function main(): Promise<void> {
     '',
   ];
   process.stdout.write(lines.join('\n'));
+}
+
+/**
+ * `headless.js admin-key --reset [--data-dir D]`: with the node stopped, issue a new admin key
+ * (docs/security.md, "Locked out"). Exits 0 naming the key file, or 1 with one clear line.
+ */
+function adminKeyCommand(args: string[]): void {
+  try {
+    if (!args.includes('--reset')) throw new PhError('PH_INVALID_INPUT', 'Usage: admin-key --reset [--data-dir DIR]');
+    const loaded = loadConfig({ argv: args.filter((a) => a !== '--reset'), env: process.env });
+    const { keyFile, keyId } = resetAdminKey(loaded.config.dataDir, systemClock);
+    process.stdout.write(`A new admin key (${keyId}) was written to ${keyFile}. Sign in with it, then revoke keys you no longer trust.\n`);
+  } catch (err) {
+    fail(err);
+  }
 }
 
 function fail(err: unknown): never {

@@ -36,7 +36,7 @@ export function registerBackupJobs(
     'backup.snapshot',
     async (payload, ctx) => {
       const sourceId = readSourceId(payload);
-      const snapshot = await backup.snapshot(sourceId, 'manual', jobProgress(ctx));
+      const snapshot = await backup.snapshot(sourceId, 'manual', jobProgress(ctx), ctx.signal);
       ctx.log(`snapshot ${snapshot.id}: ${snapshot.pageCount} pages, ${snapshot.addedPages} new (${snapshot.addedBytes} bytes stored)`);
       return { snapshotId: snapshot.id, pageCount: snapshot.pageCount, addedPages: snapshot.addedPages };
     },
@@ -46,7 +46,7 @@ export function registerBackupJobs(
     'backup.verify',
     async (payload, ctx) => {
       const snapshotId = readSnapshotId(payload);
-      const result = await backup.verify(snapshotId, jobProgress(ctx));
+      const result = await backup.verify(snapshotId, jobProgress(ctx), ctx.signal);
       if (!result.ok)
         throw new PhError(
           'PH_BACKUP_VERIFY_FAILED',

@@ -3,7 +3,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Cron } from 'croner';
 import type { Database } from 'better-sqlite3';
-import { PhError } from '../../contract/errors';
+import { PhError, faultOf } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import type { Logger } from '../logger';
@@ -20,6 +20,7 @@ import { RepoLock } from './repo-lock';
 import { pruneRepository } from './prune';
 import { parseDuration } from './retention';
 import { BackupPathPolicy } from './path-policy';
+import { sweepRestoreLeftovers } from './restore-leftovers';
 import { assertNotInUse, restoreFile } from './restorer';
 import { removeImage, storeImage } from './snapshotter';
 import type {
@@ -96,6 +97,12 @@ function validateSchedule(expr: string | null | undefined): void {
   }
 }
 
+/** A failure of the machine (a full disk, a permission), not of the snapshot: never recorded as damage. */
+function environmentFault(err: unknown): PhError | null {
+  const fault = faultOf(err);
+  return fault !== null && (fault.code === 'PH_DISK_FULL' || fault.code === 'PH_PERMISSION_DENIED') ? fault : null;
+}
+
 const messageOf = (err: unknown): string =>
   err instanceof PhError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
 
@@ -136,6 +143,11 @@ export class BackupService implements Service {
     try {
       this.repo.open();
       this.#reconcile();
+      const leftovers = sweepRestoreLeftovers(this.repo.dir, [
+        ...this.catalogue.sources().map((s) => s.path),
+        ...this.catalogue.restores(1000).map((r) => r.target),
+      ]);
+      if (leftovers.length > 0) this.options.logger.info({ removed: leftovers }, 'removed temp files of restores that never finished');
       this.#ensureAppSource();
       for (const s of this.catalogue.sources()) this.#schedule(s);
       const maintenance = this.options.maintenanceSchedule === undefined ? '15 4 * * *' : this.options.maintenanceSchedule;
@@ -382,7 +394,13 @@ export class BackupService implements Service {
 
   // ── snapshot ──────────────────────────────────────────────────────────────
 
-  async snapshot(sourceId: string, trigger: ManifestHeader['trigger'] = 'manual', onProgress?: Report): Promise<BackupSnapshot> {
+  /** With `signal`: a cancel before the manifest is written leaves no snapshot (pages stored so far are swept by prune). */
+  async snapshot(
+    sourceId: string,
+    trigger: ManifestHeader['trigger'] = 'manual',
+    onProgress?: Report,
+    signal?: AbortSignal,
+  ): Promise<BackupSnapshot> {
     const source = this.getSource(sourceId);
     return this.#job(
       'snapshot',
@@ -401,6 +419,7 @@ export class BackupService implements Service {
               busyTimeoutMs: this.options.busyTimeoutMs,
               onProgress: (d, t) => report('capture', d, t),
             });
+            signal?.throwIfAborted();
             const capturedAt = this.options.clock.now();
             const { manifest, written } = await storeImage(
               this.repo,
@@ -408,14 +427,22 @@ export class BackupService implements Service {
               { sourceId: source.id, sourceName: source.name, capturedAt, trigger },
               (d, t) => report('store', d, t),
               { idleRatio: BACKGROUND_TRIGGERS.has(trigger) ? (this.options.backgroundSnapshotPace ?? 1) : 0 },
+              signal,
             );
             this.catalogue.insertSnapshot(manifest, { pages: written.addedPages, bytes: written.addedBytes }, performance.now() - started);
             this.catalogue.markSuccess(source.id, capturedAt);
             return this.catalogue.snapshot(manifest.id) as BackupSnapshot;
           } catch (err) {
-            const failure = err instanceof PhError ? err : sourceError(source.path, err);
-            this.catalogue.markFailure(source.id, this.options.clock.now(), messageOf(err));
-            throw err instanceof PhError || (err as { code?: string }).code?.startsWith('SQLITE') ? failure : err;
+            if (signal?.aborted === true) throw signal.reason;
+            // A full disk or a permission is the machine's fault, not the source's: say so, never blame the source.
+            const fault = environmentFault(err);
+            const failure = fault ?? (err instanceof PhError ? err : sourceError(source.path, err));
+            try {
+              this.catalogue.markFailure(source.id, this.options.clock.now(), messageOf(failure));
+            } catch (markErr) {
+              this.options.logger.warn({ err: messageOf(markErr) }, 'backup failure could not be recorded');
+            }
+            throw fault !== null || err instanceof PhError || (err as { code?: string }).code?.startsWith('SQLITE') ? failure : err;
           } finally {
             this.#snapshotting.delete(source.id);
             removeImage(image);
@@ -437,7 +464,12 @@ export class BackupService implements Service {
 
   // ── verify ────────────────────────────────────────────────────────────────
 
-  async verify(snapshotId: string, onProgress?: Report): Promise<BackupVerification> {
+  /**
+   * Rebuilds and checks a snapshot, and records the result. Nothing is recorded when `signal` is
+   * aborted, or when the check itself could not run (a full disk, a permission): only damage found
+   * in the snapshot is a failed verification.
+   */
+  async verify(snapshotId: string, onProgress?: Report, signal?: AbortSignal): Promise<BackupVerification> {
     const h = this.#header(snapshotId);
     return this.#job(
       'verify',
@@ -459,10 +491,18 @@ export class BackupService implements Service {
               pagesChecked = r.pagesChecked;
               imageHashOk = r.imageHash === manifest.imageHash;
               report('integrity_check', 0, 1);
-              integrity = await this.#workers.integrityCheck(image).catch((err: unknown) => [`integrity_check failed: ${messageOf(err)}`]);
+              integrity = await this.#workers.integrityCheck(image).catch((err: unknown) => {
+                const fault = environmentFault(err);
+                if (fault !== null) throw fault;
+                return [`integrity_check failed: ${messageOf(err)}`];
+              });
             } catch (err) {
+              if (signal?.aborted === true) throw signal.reason;
+              const fault = environmentFault(err);
+              if (fault !== null) throw fault;
               integrity = [`the snapshot could not be read: ${messageOf(err)}`];
             }
+            signal?.throwIfAborted();
             const ok = badPages.length === 0 && imageHashOk && integrity.length === 1 && integrity[0] === 'ok';
             return this.catalogue.insertVerification({
               snapshotId: h.id,

@@ -13,3 +13,4 @@ export type * from './types';
 export { pruneRepository, type PruneOutcome } from './prune';
 export { registerBackupJobs } from './backup-jobs';
 export { CatalogueShare } from './catalogue-share';
+export { findOpenHolders, type OpenHolder } from './open-holders';

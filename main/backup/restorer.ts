@@ -10,6 +10,7 @@ import { findOpenHolders } from './open-holders';
 import type { PageRepository } from './page-repository';
 import type { PageWorkers } from './page-workers';
 import { reassemble } from './reassembler';
+import { recordRestoreIntent } from './restore-leftovers';
 import { removeImage } from './snapshotter';
 
 const SIDECARS = ['-wal', '-shm', '-journal'] as const;
@@ -29,6 +30,7 @@ export async function restoreFile(
   force = false,
 ): Promise<void> {
   const temp = join(dirname(target), `.${basename(target)}.restore-${randomBytes(4).toString('hex')}.tmp`);
+  const intent = recordRestoreIntent(repo.dir, temp);
   try {
     const manifest = repo.readManifest(h.id);
     const { badPages, imageHash } = await reassemble(repo, manifest, temp, (d, t) => report('pages', d, t));
@@ -67,6 +69,7 @@ export async function restoreFile(
     report('swap', 1, 1);
   } finally {
     removeImage(temp);
+    intent.done();
   }
 }
 

@@ -58,6 +58,7 @@ export async function storeImage(
   meta: SnapshotMeta,
   onProgress: Progress = () => undefined,
   pacing: Pacing = { idleRatio: 0 },
+  signal?: AbortSignal,
 ): Promise<StoredSnapshot> {
   const sleep = pacing.sleep ?? timerSleep;
   const now = pacing.now ?? (() => performance.now());
@@ -95,6 +96,7 @@ export async function storeImage(
     // hashing through the pauses and the pacing would only move the load, not lower it.
     const window = pacing.idleRatio > 0 ? 1 : WINDOW;
     for (let c = 0; c < chunks; c += 1) {
+      signal?.throwIfAborted();
       const busyFrom = now();
       while (next < chunks && inflight.length < window) inflight.push(await readChunk(next++));
       const chunk = inflight.shift() as { first: number; pages: Buffer; hashes: Promise<Buffer> };
@@ -115,6 +117,9 @@ export async function storeImage(
       header,
       pages: hashes,
     };
+    // The commit point. Checked in the same tick as the synchronous manifest write, so a cancel
+    // either lands before it (no snapshot) or after the snapshot exists (the job has completed).
+    signal?.throwIfAborted();
     repo.writeManifest(manifest);
     return { manifest, written };
   } catch (err) {

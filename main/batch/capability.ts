@@ -13,6 +13,7 @@ import type { FleetSeal, RedisEpoch } from '../fleet';
 import type { JobQueue } from './job-types';
 import { recordResource } from './record-resource';
 import { BatchReportShare } from './report-share';
+import { RedisBoundQueue } from './redis-bound-queue';
 import { SqliteJobQueue } from './sqlite-job-queue';
 
 export interface BatchCapabilityDeps {
@@ -50,11 +51,13 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
   const queue: JobQueue =
     deps.redis === undefined || deps.redis === null
       ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus)
-      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, sealOf(deps), {
-          ...deps.bullmq,
-          ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
-          epoch: deps.epoch ?? null,
-        });
+      : new RedisBoundQueue(
+          new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, sealOf(deps), {
+            ...deps.bullmq,
+            ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
+            epoch: deps.epoch ?? null,
+          }),
+        );
   registerBuiltinJobs(queue, engine);
   let reports: BatchReportShare | null = null;
   if (deps.redis != null && deps.seal != null) {

@@ -228,6 +228,9 @@ function forwardingHeaders(req: FastifyRequest, headers: IncomingHttpHeaders, se
   const out = { ...headers };
   // The caller's Pilothouse key or token is for Pilothouse, never for the upstream.
   delete out.authorization;
+  // `Expect: 100-continue` was answered by this server when it read the body; undici refuses to
+  // send it on (UND_ERR_NOT_SUPPORTED), which turned every large curl upload into a 502.
+  delete out.expect;
   const client = req.ip;
   const proto = req.protocol;
   const host = req.headers.host ?? '';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PhError } from '../../contract/errors';
 import { operations, operationNames } from '../../contract/operations';
 import { roleAllows, type Role } from '../../contract/roles';
@@ -19,7 +19,10 @@ import type { SessionTokens } from '../security/session-tokens';
 import type { Service, ServiceState } from '../service';
 import { BrowserGuard, CONSOLE_CSP, SECURITY_HEADERS } from './browser-guard';
 import { apiVersions, deprecationHeaders, latestApiVersion, negotiateApiVersion, type ApiVersion } from './api-versions';
+import { BODY_IDLE_TIMEOUT_MS, limitBodyIdleTime } from './body-timeout';
 import { httpErrorOf } from './http-errors';
+import { RouteMethods } from './route-methods';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../ops';
 import { registerVersionedRoutes, type VersionedRoute } from './versioned-routes';
 
 declare module 'fastify' {
@@ -60,6 +63,8 @@ export interface HttpServerDeps {
   readonly publicNames?: readonly string[];
   /** Serve HTTPS and WSS with this certificate and key (PEM); plain HTTP without. */
   readonly tls?: { readonly cert: string; readonly key: string } | null;
+  /** Longest pause between two chunks of a request body before 408. Default 10 s. */
+  readonly bodyIdleTimeoutMs?: number;
 }
 
 /** Where upgrade requests come from: the server, seen through the Host and Origin checks. */
@@ -85,6 +90,7 @@ export class HttpServer implements Service {
   #state: ServiceState = 'idle';
   #address: { host: string; port: number } | null = null;
   readonly #guard: BrowserGuard;
+  readonly #methods: RouteMethods;
 
   constructor(private readonly deps: HttpServerDeps) {
     this.#guard = new BrowserGuard({ bindHost: deps.host, publicNames: deps.publicNames ?? [], secure: deps.tls != null });
@@ -99,9 +105,20 @@ export class HttpServer implements Service {
       // Cache keys in REST paths may be up to 512 bytes; fastify's default of 100 would answer 414.
       routerOptions: { maxParamLength: 1024 },
       return503OnClosing: true,
+      // A backstop for the whole request (headers and body); the idle limit below acts first.
+      requestTimeout: 120_000,
       forceCloseConnections: 'idle',
       trustProxy: false,
+      // The router's own refusals (`%zz` in a path, an over-long parameter) in the catalogue's shape.
+      frameworkErrors: (err, _request, reply) => {
+        const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+        const mapped = new PhError('PH_INVALID_INPUT', tooLong ? 'A path parameter is too long' : 'The request path is not valid', {
+          field: 'path',
+        });
+        void (reply as FastifyReply).code(mapped.status).send(mapped.toBody());
+      },
     });
+    this.#methods = new RouteMethods(this.app);
   }
 
   get address(): { host: string; port: number } {
@@ -155,7 +172,10 @@ export class HttpServer implements Service {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
     this.deps.websocket?.close();
-    await this.app.close();
+    // Idle keep-alive sockets would otherwise hold close() until their own timeout.
+    const closing = this.app.close();
+    this.app.server.closeIdleConnections();
+    await closing;
     this.#state = 'stopped';
   }
 
@@ -174,15 +194,25 @@ export class HttpServer implements Service {
     const app = this.app;
     const { metrics, authenticator } = this.deps;
     app.decorateRequest('caller', null);
+    limitBodyIdleTime(app, this.deps.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS);
     app.decorateRequest('apiVersion', latestApiVersion);
 
     app.setErrorHandler((err, request, reply) => {
       const { status, body, internal } = httpErrorOf(err);
       if (internal) request.log.error({ err }, 'unhandled error');
+      // Refused before its body was read (no key, a stalled body): close rather than wait for the rest.
+      if (!request.raw.complete) void reply.header('connection', 'close');
       void reply.code(status).send(body);
     });
     app.setNotFoundHandler((request, reply) => {
-      void reply.code(404).send(new PhError('PH_NOT_FOUND', `Nothing at ${request.method} ${request.url.split('?')[0]}`).toBody());
+      const path = request.url.split('?')[0] as string;
+      const allowed = this.#methods.allowed(path);
+      if (allowed.length > 0) {
+        const refused = new PhError('PH_METHOD_NOT_ALLOWED', `${path} answers ${allowed.join(', ')}, not ${request.method}`);
+        void reply.code(refused.status).header('allow', allowed.join(', ')).send(refused.toBody());
+        return;
+      }
+      void reply.code(404).send(new PhError('PH_NOT_FOUND', `Nothing at ${request.method} ${path}`).toBody());
     });
 
     // First of all: a rebinding Host or a foreign Origin learns nothing, not even /readyz.
@@ -232,11 +262,15 @@ export class HttpServer implements Service {
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
       if (text.trim() === '') return done(null, undefined);
+      let parsed: unknown;
       try {
-        done(null, JSON.parse(text) as unknown);
+        parsed = JSON.parse(text) as unknown;
       } catch {
-        done(new PhError('PH_MALFORMED_BODY'), undefined);
+        return done(new PhError('PH_MALFORMED_BODY'), undefined);
       }
+      if (nestsDeeperThan(parsed))
+        return done(new PhError('PH_JSON_TOO_DEEP', `The body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      done(null, parsed);
     });
 
     await app.register(fastifySwagger, {

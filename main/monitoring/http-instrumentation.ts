@@ -11,7 +11,7 @@ export interface HttpObservation {
   bytesIn: number;
   bytesOut: number;
   /** The caller's rate-limit tier, when the rate limit counted the request. */
-  tier: string | null;
+  tier?: string | null;
 }
 
 function lengthOf(value: unknown): number {

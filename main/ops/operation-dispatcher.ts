@@ -6,6 +6,7 @@ import { roleAllows } from '../../contract/roles';
 import type { AuditLog } from '../security/audit-log';
 import type { Caller } from '../security/caller';
 import { registerFormats } from './formats';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 
 export type OperationHandler<N extends OperationName> = (
   input: OperationInput<N>,
@@ -41,7 +42,10 @@ export class OperationDispatcher {
     if (!roleAllows(caller.role, def.minRole)) {
       throw new PhError('PH_FORBIDDEN', `${name} needs the ${def.minRole} role; this caller is ${caller.role}`);
     }
+    // No input at all means `{}`; a JSON `null` is a value, and not an object.
+    if (input === null) throw new PhError('PH_INVALID_INPUT', `${name} takes a JSON object, not null`, { field: 'input' });
     const args = input ?? {};
+    if (nestsDeeperThan(args)) throw new PhError('PH_JSON_TOO_DEEP', `The input nests deeper than ${MAX_JSON_DEPTH} levels`);
     this.#validate(name, args);
     const started = performance.now();
     try {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
 import type { RateTier } from './tier-store';
 
 export interface RateDecision {
@@ -16,27 +16,51 @@ export type LimiterBackend = 'memory' | 'redis' | 'memory (Redis unreachable)';
 
 /** A tier's limiter over a longer window for the burst: ten windows. */
 const BURST_WINDOWS = 10;
+/** A Redis answer slower than this (a black-holed server still looks connected) is not waited for. */
+const REDIS_TIMEOUT_MS = 250;
+/** Health reports local counting for this long after the last time the local limiter stood in. */
+const FALLBACK_REPORT_MS = 10_000;
+
+type Limiter = RateLimiterMemory | RLWrapperTimeouts;
 
 interface Built {
   readonly signature: string;
   readonly limiter: BurstyRateLimiter;
-  readonly main: RateLimiterMemory | RateLimiterRedis;
+  readonly main: Limiter;
+}
+
+/** The local limiter that stands in for Redis; it notes when it does, for health. */
+class StandIn extends RateLimiterMemory {
+  constructor(
+    options: ConstructorParameters<typeof RateLimiterMemory>[0],
+    private readonly used: () => void,
+  ) {
+    super(options);
+  }
+
+  override consume(...args: Parameters<RateLimiterMemory['consume']>): Promise<RateLimiterRes> {
+    this.used();
+    return super.consume(...args);
+  }
 }
 
 /**
  * Counts requests per subject (`key:<id>` or `ip:<address>`) against its tier with
  * rate-limiter-flexible: in Redis when configured, so the budget holds for the whole fleet, in memory
- * otherwise. A Redis limiter that is not ready hands the call to a local in-memory one at once
- * (`rejectIfRedisNotReady` + insurance): never a hang, and `backend()` says so for health.
+ * otherwise. A Redis limiter that is not ready, errs, or takes longer than 250 ms hands the call to
+ * a local in-memory one (`rejectIfRedisNotReady`, a timeout wrapper and its insurance): never a
+ * hang, and `backend()` says so for health.
  */
 export class RateLimits {
   readonly #built = new Map<string, Built>();
+  #lastStandIn = -Infinity;
 
   constructor(private readonly redis: Redis | null) {}
 
   backend(): LimiterBackend {
     if (this.redis === null) return 'memory';
-    return this.redis.status === 'ready' ? 'redis' : 'memory (Redis unreachable)';
+    const recentlyLocal = performance.now() - this.#lastStandIn < FALLBACK_REPORT_MS;
+    return this.redis.status === 'ready' && !recentlyLocal ? 'redis' : 'memory (Redis unreachable)';
   }
 
   async consume(subject: string, tier: RateTier): Promise<RateDecision> {
@@ -75,17 +99,13 @@ export class RateLimits {
     return built;
   }
 
-  #make(keyPrefix: string, points: number, duration: number): RateLimiterMemory | RateLimiterRedis {
-    const memory = new RateLimiterMemory({ keyPrefix, points, duration });
-    if (this.redis === null) return memory;
-    return new RateLimiterRedis({
-      storeClient: this.redis,
-      keyPrefix,
-      points,
-      duration,
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: memory,
+  #make(keyPrefix: string, points: number, duration: number): Limiter {
+    if (this.redis === null) return new RateLimiterMemory({ keyPrefix, points, duration });
+    const standIn = new StandIn({ keyPrefix, points, duration }, () => {
+      this.#lastStandIn = performance.now();
     });
+    const redis = new RateLimiterRedis({ storeClient: this.redis, keyPrefix, points, duration, rejectIfRedisNotReady: true });
+    return new RLWrapperTimeouts({ limiter: redis, timeoutMs: REDIS_TIMEOUT_MS, insuranceLimiter: standIn });
   }
 }
 
@@ -104,14 +124,20 @@ function unlimited(tier: RateTier): RateDecision {
   return { tier: tier.name, allowed: true, limit: null, windowSeconds: tier.windowSeconds, remaining: 0, resetSeconds: 0 };
 }
 
+const policies = new Map<string, string>();
+
 /**
- * draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy: "free";q=300;w=60` and
- * `RateLimit: "free";r=299;t=41`. An unlimited tier has no quota to state, so it sends neither.
+ * draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy: "free";q=300;w=60` (built once per tier
+ * and numbers) beside `RateLimit: "free";r=299;t=41`. An unlimited tier has no quota to state, so
+ * it sends neither.
  */
-export function rateLimitHeaders(d: RateDecision): Record<string, string> | null {
+export function policyHeader(d: RateDecision): string | null {
   if (d.limit === null) return null;
-  return {
-    'ratelimit-policy': `"${d.tier}";q=${d.limit};w=${d.windowSeconds}`,
-    ratelimit: `"${d.tier}";r=${d.remaining};t=${d.resetSeconds}`,
-  };
+  const key = `${d.tier}/${d.limit}/${d.windowSeconds}`;
+  let policy = policies.get(key);
+  if (policy === undefined) {
+    policy = `"${d.tier}";q=${d.limit};w=${d.windowSeconds}`;
+    policies.set(key, policy);
+  }
+  return policy;
 }

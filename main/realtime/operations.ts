@@ -1,4 +1,5 @@
 import type { HandlersFor } from '../ops/operation-dispatcher';
+import { withRedisDeadline } from '../redis';
 import type { RealtimeHub } from './realtime-hub';
 
 export function realtimeHandlers(
@@ -8,12 +9,20 @@ export function realtimeHandlers(
     'realtime.stats': () => hub.stats(),
     'realtime.presence': async (input, caller) => {
       hub.policy.assertSubscribe(caller, input.room);
-      return { room: input.room, members: await hub.backplane.presenceList(input.room) };
+      return { room: input.room, members: await withRedisDeadline(hub.backplane.presenceList(input.room), 'realtime.presence') };
     },
     'realtime.history': async (input, caller) => {
       const rule = hub.policy.assertSubscribe(caller, input.room);
-      if (!rule.history) return { room: input.room, position: await hub.backplane.position(input.room), messages: [] };
-      const read = await hub.backplane.read(input.room, undefined, input.limit ?? 50, hub.options.historyMaxAgeMs);
+      if (!rule.history)
+        return {
+          room: input.room,
+          position: await withRedisDeadline(hub.backplane.position(input.room), 'realtime.history'),
+          messages: [],
+        };
+      const read = await withRedisDeadline(
+        hub.backplane.read(input.room, undefined, input.limit ?? 50, hub.options.historyMaxAgeMs),
+        'realtime.history',
+      );
       const messages = read.frames.map((f) => {
         const m = JSON.parse(f.frame) as {
           mid: string;
@@ -29,6 +38,8 @@ export function realtimeHandlers(
       });
       return { room: input.room, position: read.position, messages };
     },
-    'realtime.publish': (input, caller) => hub.publish(input.room, input.data, { caller }),
+    // A backplane that does not answer in time (Redis hung) is a 503, never a wait for the outage.
+    'realtime.publish': (input, caller) =>
+      withRedisDeadline(Promise.resolve(hub.publish(input.room, input.data, { caller })), 'realtime.publish'),
   };
 }

@@ -4,7 +4,7 @@ export { AUDIT_HEAD_FILE, AuditHeadWriter } from './audit-head-writer';
 export { AuditLog, type AuditEntry, type AuditRecord, type AuditStartReport } from './audit-log';
 export { AuthThrottle, defaultAuthThrottleOptions, type AuthThrottleOptions, type AuthTransport } from './auth-throttle';
 export { Authenticator, type AuthSource } from './authenticator';
-export { ADMIN_KEY_FILE, bootstrapAdminKey, type FleetBootstrap } from './bootstrap-admin-key';
+export { ADMIN_KEY_FILE, bootstrapAdminKey, writeKeyFile, type FleetBootstrap } from './bootstrap-admin-key';
 export { callerHasScope, desktopCaller, systemCaller, type Caller } from './caller';
 export { hardenDataDir } from './data-dir-permissions';
 export { securityMigrations } from './migrations';

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { portOf, refusedTarget, type TargetPolicy } from './target-allow-list';
 
@@ -17,6 +17,12 @@ export interface PostOutcome {
   readonly error: string | null;
   readonly response: string | null;
 }
+
+/**
+ * Kept-alive connections to receivers. A pooled socket was checked by the lookup hook when it was
+ * opened, and every request passes the same hook, so reuse never skips the allow-list.
+ */
+const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 16 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 16 }) };
 
 export class TargetRefused extends Error {
   constructor(reason: string) {
@@ -75,7 +81,7 @@ export function postJson(
         'user-agent': 'Pilothouse-Webhooks',
       },
       lookup,
-      agent: false,
+      agent: url.protocol === 'https:' ? agents.https : agents.http,
     };
     let settled = false;
     const finish = (outcome: Omit<PostOutcome, 'durationMs'>) => {

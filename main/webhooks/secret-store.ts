@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** One signing secret of an endpoint; `expiresAt` (epoch ms) is set on the old one during a rotation. */
@@ -20,26 +21,53 @@ export interface WebhookSecretStore {
 
 const ID = /^[A-Za-z0-9-]{1,100}$/;
 
-/** One 0600 JSON file per endpoint in a 0700 folder under the data dir, replaced atomically. */
+/**
+ * One 0600 JSON file per endpoint in a 0700 folder under the data dir, replaced atomically. Files are
+ * opened without following links and written to a fresh exclusive temp name, so a planted link
+ * cannot make a write or a read land elsewhere.
+ */
 export class FileSecretStore implements WebhookSecretStore {
+  /** Read once per endpoint: every delivery signs, and this store is the only writer of its files. */
+  readonly #cache = new Map<string, StoredSecret[]>();
+
   constructor(private readonly dir: string) {}
 
   read(endpointId: string): StoredSecret[] {
+    const cached = this.#cache.get(endpointId);
+    if (cached !== undefined) return cached;
+    const secrets = this.#readFile(endpointId);
+    if (secrets.length > 0) this.#cache.set(endpointId, secrets);
+    return secrets;
+  }
+
+  #readFile(endpointId: string): StoredSecret[] {
     const file = this.#file(endpointId);
     if (!existsSync(file)) return [];
-    return JSON.parse(readFileSync(file, 'utf8')) as StoredSecret[];
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return JSON.parse(readFileSync(fd, 'utf8')) as StoredSecret[];
+    } finally {
+      closeSync(fd);
+    }
   }
 
   write(endpointId: string, secrets: readonly StoredSecret[]): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const file = this.#file(endpointId);
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(secrets), { mode: 0o600 });
-    chmodSync(tmp, 0o600);
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      writeSync(fd, JSON.stringify(secrets));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, file);
+    this.#cache.set(endpointId, [...secrets]);
   }
 
   remove(endpointId: string): void {
+    this.#cache.delete(endpointId);
     rmSync(this.#file(endpointId), { force: true });
   }
 

@@ -76,6 +76,9 @@ export class WebhookService implements Service {
     });
     deps.queue.register(DELIVER_JOB, (payload) => this.#deliverer.run(readDeliverPayload(payload)), {
       concurrency: 8,
+      // With Redis the queue is shared, but a try must run where the delivery row, the endpoint and its
+      // secret files are: the node that queues it (every enqueue of a delivery happens on that node).
+      placement: { owner: (_payload, here) => here },
       validatePayload: (payload) => {
         try {
           readDeliverPayload(payload);

@@ -102,5 +102,5 @@ describe('a headless node whose disk fills up', () => {
     } finally {
       expect(await node.kill('SIGTERM')).toBe(0);
     }
-  });
+  }, 120_000);
 });

@@ -57,7 +57,7 @@ describe('start-up beside a WAL whose database file is gone or short', () => {
       expect(again.stderr()).toContain(`${db}-wal`);
       expect(readFileSync(`${db}-wal`).equals(wal)).toBe(true);
       expect(readFileSync(join(dir.path, 'admin.key'), 'utf8')).toBe(adminKey);
-    });
+    }, 120_000);
   }
 
   it('keeps admin.key when the database was deleted with nothing beside it, writing the new key to its own file', async () => {
@@ -77,5 +77,5 @@ describe('start-up beside a WAL whose database file is gone or short', () => {
     expect(written).toBeDefined();
     expect(readFileSync(written as string, 'utf8').trim()).not.toBe(adminKey);
     expect(statSync(written as string).mode & 0o777).toBe(0o600);
-  });
+  }, 120_000);
 });

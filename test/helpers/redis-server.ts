@@ -22,6 +22,10 @@ export interface TestRedis {
   readonly url: string;
   /** Kills the server (SIGKILL, nothing saved): a Redis outage, as clients see it. */
   kill(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, as a hung Redis. */
+  pause(): void;
+  /** Thaws it after `pause()` (SIGCONT). */
+  resume(): void;
   /** Starts it again on the same port, empty, after `kill()`. */
   restart(): Promise<void>;
   /** Final: kills the server, closes the clients made by `client()`, removes its temp dir. */
@@ -68,11 +72,18 @@ export async function startRedis(): Promise<TestRedis> {
       return client;
     },
     kill: halt,
+    pause() {
+      (child as ChildProcess | null)?.kill('SIGSTOP');
+    },
+    resume() {
+      (child as ChildProcess | null)?.kill('SIGCONT');
+    },
     async restart() {
       await halt();
       await launch();
     },
     async stop() {
+      (child as ChildProcess | null)?.kill('SIGCONT');
       for (const client of clients) client.disconnect();
       await halt();
       rmSync(dir, { recursive: true, force: true });

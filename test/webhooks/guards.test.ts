@@ -1,5 +1,8 @@
+import { readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fullJitterDelay, refusedTarget } from '../../main/webhooks';
+import { FileSecretStore, fullJitterDelay, refusedTarget } from '../../main/webhooks';
+import { tempDir } from '../helpers/temp-dir';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { until } from '../helpers/until';
 import { startReceiver } from './receiver';
@@ -34,7 +37,7 @@ describe('webhook destinations', () => {
 describe('webhook endpoints through the API', () => {
   let t: TestPlane;
   beforeAll(async () => {
-    t = await startTestPlane({}, { webhooks: { baseDelayMs: 30, maxDelayMs: 60, retryWindowMs: 400 } });
+    t = await startTestPlane({}, { webhooks: { baseDelayMs: 30, maxDelayMs: 60, retryWindowMs: 1_500 } });
   });
   afterAll(async () => {
     await t?.stop();
@@ -97,6 +100,30 @@ describe('webhook endpoints through the API', () => {
     } finally {
       off();
       await rx.close();
+    }
+  });
+});
+
+describe('webhook secret files', () => {
+  it('keeps each endpoint secret in a 0600 file, replaced whole, and will not follow a planted link', () => {
+    const dir = tempDir('ph-webhook-secrets-');
+    try {
+      const store = new FileSecretStore(join(dir.path, 'webhook-secrets'));
+      store.write('endpoint-1', [{ secret: 'whsec_a', expiresAt: null }]);
+      store.write('endpoint-1', [
+        { secret: 'whsec_b', expiresAt: null },
+        { secret: 'whsec_a', expiresAt: 5 },
+      ]);
+      expect(store.read('endpoint-1').map((s) => s.secret)).toEqual(['whsec_b', 'whsec_a']);
+      expect(statSync(join(dir.path, 'webhook-secrets', 'endpoint-1.json')).mode & 0o777).toBe(0o600);
+      expect(readdirSync(join(dir.path, 'webhook-secrets'))).toEqual(['endpoint-1.json']);
+
+      writeFileSync(join(dir.path, 'elsewhere'), '[{"secret":"planted","expiresAt":null}]');
+      symlinkSync(join(dir.path, 'elsewhere'), join(dir.path, 'webhook-secrets', 'endpoint-2.json'));
+      expect(() => store.read('endpoint-2')).toThrow(/ELOOP|symbolic link/);
+      expect(() => store.read('../elsewhere')).toThrow(/Not an endpoint id/);
+    } finally {
+      dir.remove();
     }
   });
 });

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_CALL_TIMEOUT_MS } from '../../main/redis';
+import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { startRedis, type TestRedis } from '../helpers/redis-server';
+import { until } from '../helpers/until';
+
+/** Every operation that needs Redis, with an input it accepts. */
+const redisCalls: [string, unknown][] = [
+  ['jobs.enqueue', { type: 'cache.warm', payload: {} }],
+  ['jobs.stats', {}],
+  ['jobs.list', {}],
+  ['jobs.get', { id: 'cache.warm/1' }],
+  ['realtime.publish', { room: 'fault', data: { n: 1 } }],
+  ['realtime.presence', { room: 'fault' }],
+  ['realtime.history', { room: 'fault' }],
+  ['services.list', {}],
+];
+
+describe('calls that need Redis while Redis is hung or down', () => {
+  let redis: TestRedis;
+  let t: TestPlane;
+  beforeAll(async () => {
+    redis = await startRedis();
+    t = await startTestPlane({ redisUrl: redis.url });
+  });
+  afterAll(async () => {
+    redis.resume();
+    await t?.stop();
+    await redis?.stop();
+  });
+
+  const timed = async (name: string, input: unknown) => {
+    const started = performance.now();
+    try {
+      const res = await fetch(`${t.url}/api/v2/ops/${name}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(input),
+        signal: AbortSignal.timeout(4_000),
+      });
+      const body = (await res.json()) as { error?: { code?: string } };
+      return { name, ms: performance.now() - started, status: res.status, code: body.error?.code };
+    } catch {
+      return { name, ms: performance.now() - started, status: 0, code: 'no answer' };
+    }
+  };
+
+  it('answers each within its timeout with 503 PH_REDIS_UNAVAILABLE while redis-server is stopped (SIGSTOP)', async () => {
+    redis.pause();
+    const results = await Promise.all(redisCalls.map(([name, input]) => timed(name, input)));
+    for (const r of results) {
+      expect(r.ms, r.name).toBeLessThan(REDIS_CALL_TIMEOUT_MS + 2_500);
+      if (r.status >= 500) expect(r, r.name).toMatchObject({ status: 503, code: 'PH_REDIS_UNAVAILABLE' });
+    }
+    redis.resume();
+    expect((await timed('jobs.stats', {})).status).toBe(200);
+  });
+
+  it('answers each within its timeout while redis-server is down, and serves again once it is back empty', async () => {
+    await redis.kill();
+    for (const r of await Promise.all(redisCalls.map(([name, input]) => timed(name, input)))) {
+      expect(r.ms, r.name).toBeLessThan(REDIS_CALL_TIMEOUT_MS + 2_500);
+      if (r.status >= 500) {
+        expect(r.status, r.name).toBe(503);
+        expect(['PH_REDIS_UNAVAILABLE', 'PH_REALTIME_UNAVAILABLE'], r.name).toContain(r.code);
+      }
+    }
+    await redis.restart();
+    await until(async () => (await timed('jobs.stats', {})).status === 200, 15_000, 'jobs.stats to answer after Redis is back');
+    expect((await timed('jobs.enqueue', { type: 'cache.warm', payload: {} })).status).toBe(200);
+  });
+});
