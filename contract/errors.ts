@@ -26,6 +26,10 @@ export const errorCatalogue = {
   PH_UNAVAILABLE: { status: 503, message: 'The service is not available right now' },
   PH_REDIS_NOT_DURABLE: { status: 503, message: 'Redis does not persist its data (no AOF): queued jobs and fleet state die with it' },
   PH_REDIS_UNAVAILABLE: { status: 503, message: 'Redis did not answer in time' },
+  PH_FLEET_MESSAGE_REJECTED: {
+    status: 403,
+    message: 'What Redis handed this node was not sealed by a node of this fleet (wrong or missing fleet secret), so it was not acted on',
+  },
   PH_DISK_FULL: { status: 507, message: 'The disk is full' },
   PH_PERMISSION_DENIED: { status: 500, message: 'Pilothouse may not read or write a file it needs' },
   PH_FILE_CORRUPT: { status: 500, message: 'A file Pilothouse needs is damaged' },

@@ -29,7 +29,10 @@ export function resetAdminKey(dataDir: string, clock: Clock): { keyFile: string;
   const db = openStore({ path: dbPath, migrations });
   try {
     const secrets = new SecretStore(dataDir);
+    const firstAuditKey = !secrets.has('audit-hmac');
     const audit = new AuditLog(db, clock, { key: secrets.get('audit-hmac'), headPath: join(dataDir, AUDIT_HEAD_FILE) });
+    // The same checks as a start: triggers back, the tail against the head, where keyed rows begin.
+    audit.checkAtStart(firstAuditKey);
     const keys = new ApiKeyStore(db, clock);
     const { key, secret } = keys.create({ name: 'recovered admin', role: 'admin', scopes: ['*'] }, ADMIN_KEY_ACTOR);
     const keyFile = writeKeyFile(dataDir, key.id, secret);

@@ -45,7 +45,7 @@ import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
 import { BackupService, CatalogueShare, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
-import { RateLimits, TierStore, installRateLimit, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
+import { RateLimits, TierStore, installRateLimit, rateLimitTables, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
 import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 
@@ -338,10 +338,12 @@ export class ControlPlane {
       epoch?.onEmptied(async (e) => {
         const instances = (await discovery.sync?.republish()) ?? 0;
         if (catalogueShare !== null) await catalogueShare.publish();
+        await tables.alertRules.sync(true);
+        await tables.servicePolicies.sync(true);
         bus.publish('fleet.redis', {
           kind: 'emptied',
           code: null,
-          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue, batch reports and job results, and re-enqueued the jobs it had queued`,
+          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue, alert rules, balancing policies, batch reports and job results, and re-enqueued the jobs it had queued`,
           node: nodeId,
           at: new Date(e.at).toISOString(),
         });
@@ -363,6 +365,12 @@ export class ControlPlane {
       });
       await this.#startService(webhooks);
       const tiers = new TierStore(db);
+      const tierTables = rateLimitTables(
+        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
+        tiers,
+      );
+      await this.#startService(tierTables.tiers);
+      await this.#startService(tierTables.keyTiers);
       const rateLimits = new RateLimits(redis?.client ?? null);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { FlowProducer, UnrecoverableError, Worker, type FlowJob, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { PhError } from '../../contract/errors';
+import { PhError, errorCatalogue } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
 import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
@@ -463,7 +463,7 @@ export class BullmqJobQueue implements JobQueue {
     const done = this.results.local(id);
     if (done !== undefined) return done.result;
     if (!envelopeSealed(this.seal, job.name, job.data)) {
-      throw new UnrecoverableError('PH_FLEET_MESSAGE_REJECTED: the job was not enqueued by a node of this fleet');
+      throw new UnrecoverableError(`PH_FLEET_MESSAGE_REJECTED: ${errorCatalogue.PH_FLEET_MESSAGE_REJECTED.message}`);
     }
     const { payload, timeoutMs } = unwrap(job.data);
     const controller = new AbortController();

@@ -4,7 +4,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
-import { Subscriber } from '../redis/subscriber';
+import { Subscriber } from '../redis';
 import type { Service, ServiceState } from '../service';
 import { HybridClock, VERSION_PATTERN } from './hybrid-clock';
 import type { FleetSeal } from './seal';
@@ -187,15 +187,20 @@ export class ReplicatedTable<S extends TSchema> implements Service {
       if (this.#epoch !== null && epoch !== this.#epoch)
         this.deps.logger.warn({ table: this.deps.name }, 'redis lost the fleet copy; re-publishing this node’s records');
       const stored = await redis.hgetall(this.#hashKey);
-      for (const text of Object.values(stored)) {
+      // Entries without a valid seal are not the fleet's: they are replaced, whatever version they claim.
+      const forged = new Set<string>();
+      for (const [id, text] of Object.entries(stored)) {
         const bar = text.indexOf('|');
-        if (bar > 0) this.#receive(text.slice(bar + 1), false);
+        if (bar <= 0 || !this.#receive(text.slice(bar + 1), false)) forged.add(id);
       }
       const pipeline = redis.pipeline();
       for (const row of this.#s.all.all(this.deps.name) as (StoredRecord & { id: string })[]) {
         const held = stored[row.id];
-        if (held !== undefined && held.slice(0, held.indexOf('|')) >= row.version) continue;
-        pipeline.eval(PUT_IF_NEWER, 2, this.#hashKey, this.#channel, row.id, row.version, this.#sealed(row.id, row.version, row.value));
+        const sealed = this.#sealed(row.id, row.version, row.value);
+        if (forged.has(row.id)) pipeline.hset(this.#hashKey, row.id, `${row.version}|${sealed}`);
+        else if (held === undefined || held.slice(0, held.indexOf('|')) < row.version) {
+          pipeline.eval(PUT_IF_NEWER, 2, this.#hashKey, this.#channel, row.id, row.version, sealed);
+        }
       }
       await pipeline.exec();
       this.#epoch = epoch;
@@ -242,18 +247,19 @@ export class ReplicatedTable<S extends TSchema> implements Service {
     );
   }
 
-  /** Merges a sealed record (live from the channel, or stored in the hash): applied when newer. */
-  #receive(raw: string, fresh: boolean): void {
+  /** Merges a sealed record (live from the channel, or stored in the hash): applied when newer. False when not the fleet's. */
+  #receive(raw: string, fresh: boolean): boolean {
     const opened = this.deps.seal?.openJson(this.#kind, this.#channel, raw, this.#recordSchema, fresh);
-    if (opened === undefined || opened === null) return;
+    if (opened === undefined || opened === null) return false;
     const { id, version, value } = opened.value as { id: string; version: string; value: Static<S> | null };
     this.#hlc.observe(version);
     const held = this.#s.get.get(this.deps.name, id) as StoredRecord | undefined;
-    if (held !== undefined && held.version >= version) return;
+    if (held !== undefined && held.version >= version) return true;
     this.deps.db.transaction(() => {
       this.#s.put.run(this.deps.name, id, version, value === null ? null : JSON.stringify(value));
       this.deps.source.apply(id, value);
     })();
     this.applied += 1;
+    return true;
   }
 }

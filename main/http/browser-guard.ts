@@ -20,6 +20,13 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/**
+ * What the gateway's answers get on top of the upstream's own policy: they are an upstream's pages
+ * served from this node's origin, and script there (inline, or loaded from another /gw path, which
+ * is 'self') could read the console's session token. The sandbox gives them an opaque origin.
+ */
+export const GATEWAY_CSP = "sandbox allow-scripts allow-forms allow-popups allow-downloads; frame-ancestors 'none'";
+
 /** Headers on every response: no framing (for browsers without frame-ancestors), no Referer leaks, no sniffing. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',

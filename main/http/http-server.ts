@@ -17,7 +17,7 @@ import { Authenticator } from '../security/authenticator';
 import type { Caller } from '../security/caller';
 import type { SessionTokens } from '../security/session-tokens';
 import type { Service, ServiceState } from '../service';
-import { BrowserGuard, CONSOLE_CSP, SECURITY_HEADERS } from './browser-guard';
+import { BrowserGuard, CONSOLE_CSP, GATEWAY_CSP, SECURITY_HEADERS } from './browser-guard';
 import { apiVersions, deprecationHeaders, latestApiVersion, negotiateApiVersion, type ApiVersion } from './api-versions';
 import { BODY_IDLE_TIMEOUT_MS, limitBodyIdleTime } from './body-timeout';
 import { httpErrorOf } from './http-errors';
@@ -222,7 +222,12 @@ export class HttpServer implements Service {
     });
     app.addHook('onSend', async (request, reply, payload) => {
       void reply.headers(SECURITY_HEADERS);
-      if (!reply.hasHeader('content-security-policy'))
+      if (request.url.startsWith('/gw/')) {
+        // Both policies are enforced: the upstream's, and the sandbox that keeps it off our origin.
+        const upstream = reply.getHeader('content-security-policy');
+        const policies = upstream === undefined ? [] : Array.isArray(upstream) ? upstream : [String(upstream)];
+        void reply.header('content-security-policy', [...policies, GATEWAY_CSP]);
+      } else if (!reply.hasHeader('content-security-policy'))
         // The API docs page runs swagger-ui's inline code: it gets the framing rule only.
         void reply.header('content-security-policy', request.url.startsWith('/api/docs') ? "frame-ancestors 'none'" : CONSOLE_CSP);
       return payload;

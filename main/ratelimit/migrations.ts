@@ -26,4 +26,18 @@ export const ratelimitMigrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    scope: 'ratelimit',
+    version: 2,
+    name: 'key tiers without a foreign key: replicated tables may bring a key tier before its tier',
+    up: `
+      CREATE TABLE ratelimit_key_tiers_next (
+        key_id TEXT PRIMARY KEY,
+        tier TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO ratelimit_key_tiers_next (key_id, tier) SELECT key_id, tier FROM ratelimit_key_tiers;
+      DROP TABLE ratelimit_key_tiers;
+      ALTER TABLE ratelimit_key_tiers_next RENAME TO ratelimit_key_tiers;
+    `,
+  },
 ];

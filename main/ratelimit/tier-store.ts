@@ -34,6 +34,8 @@ const toTier = (row: TierRow): RateTier => ({
 export class TierStore {
   #tiers: Map<string, RateTier> | null = null;
   #assigned: Map<string, string> | null = null;
+  readonly #tierEdits = new Set<(name: string, tier: RateTier | null) => void>();
+  readonly #keyEdits = new Set<(keyId: string, value: { tier: string } | null) => void>();
 
   constructor(private readonly db: Database) {}
 
@@ -66,7 +68,9 @@ export class TierStore {
       )
       .run(tier.name, tier.limit, tier.windowSeconds, tier.burst);
     this.#clear();
-    return this.get(tier.name);
+    const saved = this.get(tier.name);
+    for (const listener of this.#tierEdits) listener(saved.name, saved);
+    return saved;
   }
 
   remove(name: string): { deleted: boolean; keysMoved: number } {
@@ -74,19 +78,68 @@ export class TierStore {
     if (tier === undefined) return { deleted: false, keysMoved: 0 };
     if (tier.builtin === true)
       throw new PhError('PH_RATELIMIT_TIER_BUILTIN', `${name} is built in; change its numbers instead`, { field: 'name' });
-    const keysMoved = this.db.transaction(() => {
-      const moved = this.db.prepare('DELETE FROM ratelimit_key_tiers WHERE tier = ?').run(name).changes;
+    const moved = this.db.transaction(() => {
+      const keys = (this.db.prepare('SELECT key_id FROM ratelimit_key_tiers WHERE tier = ?').all(name) as { key_id: string }[]).map(
+        (r) => r.key_id,
+      );
+      this.db.prepare('DELETE FROM ratelimit_key_tiers WHERE tier = ?').run(name);
       this.db.prepare('DELETE FROM ratelimit_tiers WHERE name = ?').run(name);
-      return moved;
+      return keys;
     })();
     this.#clear();
-    return { deleted: true, keysMoved };
+    for (const listener of this.#tierEdits) listener(name, null);
+    for (const keyId of moved) for (const listener of this.#keyEdits) listener(keyId, null);
+    return { deleted: true, keysMoved: moved.length };
   }
 
   assign(keyId: string, tier: string | null): void {
+    if (tier !== null) this.get(tier);
+    this.#writeAssignment(keyId, tier);
+    for (const listener of this.#keyEdits) listener(keyId, tier === null ? null : { tier });
+  }
+
+  /**
+   * Tiers and key assignments as fleet-wide tables see them (`ReplicaSource` in main/fleet): every
+   * node holds all of them; an edit here is reported, one that won on another node is applied here.
+   */
+  replicaSources() {
+    return {
+      tiers: {
+        rows: (): Iterable<readonly [string, RateTier]> => this.list().map((t) => [t.name, t] as const),
+        apply: (name: string, tier: RateTier | null): void => this.#writeTier(name, tier),
+        onLocalChange: (listener: (name: string, tier: RateTier | null) => void): (() => void) => {
+          this.#tierEdits.add(listener);
+          return () => this.#tierEdits.delete(listener);
+        },
+      },
+      keys: {
+        rows: (): Iterable<readonly [string, { tier: string }]> =>
+          [...this.#assignedMap()].map(([keyId, tier]) => [keyId, { tier }] as const),
+        apply: (keyId: string, value: { tier: string } | null): void => this.#writeAssignment(keyId, value?.tier ?? null),
+        onLocalChange: (listener: (keyId: string, value: { tier: string } | null) => void): (() => void) => {
+          this.#keyEdits.add(listener);
+          return () => this.#keyEdits.delete(listener);
+        },
+      },
+    };
+  }
+
+  #writeTier(name: string, tier: RateTier | null): void {
+    if (tier === null) this.db.prepare('DELETE FROM ratelimit_tiers WHERE name = ? AND builtin = 0').run(name);
+    else
+      this.db
+        .prepare(
+          `INSERT INTO ratelimit_tiers (name, request_limit, window_seconds, burst, builtin) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (name) DO UPDATE SET request_limit = excluded.request_limit, window_seconds = excluded.window_seconds, burst = excluded.burst`,
+        )
+        .run(name, tier.limit, tier.windowSeconds, tier.burst, tier.builtin === true ? 1 : 0);
+    this.#clear();
+  }
+
+  /** A key's tier may name one this node has not heard of yet (the tables sync apart): the role default holds meanwhile. */
+  #writeAssignment(keyId: string, tier: string | null): void {
     if (tier === null) this.db.prepare('DELETE FROM ratelimit_key_tiers WHERE key_id = ?').run(keyId);
     else {
-      this.get(tier);
       this.db
         .prepare('INSERT INTO ratelimit_key_tiers (key_id, tier) VALUES (?, ?) ON CONFLICT (key_id) DO UPDATE SET tier = excluded.tier')
         .run(keyId, tier);

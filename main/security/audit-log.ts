@@ -63,6 +63,8 @@ export class AuditLog {
   #keyedFrom = 1;
   #written: AuditHead | null = null;
   #truncatedFrom: number | null = null;
+  /** The head file as it was when the log was opened. */
+  readonly #headAtOpen: AuditHead | 'missing' | 'invalid';
 
   constructor(
     private readonly db: Database,
@@ -74,6 +76,13 @@ export class AuditLog {
     this.#node = options.node;
     this.#head = options.headPath === null ? null : new AuditHeadFile(options.headPath, options.key);
     this.#last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    // Read now, so a head written by any caller keeps where keyed rows begin and checks the tail first.
+    this.#headAtOpen = this.#head?.read() ?? 'missing';
+    if (typeof this.#headAtOpen === 'object') {
+      this.#keyedFrom = this.#headAtOpen.keyedFrom;
+      this.#fleetFrom = this.#headAtOpen.fleetFrom ?? null;
+      this.#written = this.#headAtOpen;
+    }
   }
 
   /**
@@ -84,16 +93,11 @@ export class AuditLog {
   checkAtStart(firstKey: boolean): AuditStartReport {
     const restoredTriggers = ensureAuditTriggers(this.db);
     let headLost: AuditStartReport['headLost'] = null;
-    const head = this.#head?.read() ?? 'missing';
+    const head = this.#headAtOpen;
     const next = (this.#last.get()?.seq ?? 0) + 1;
-    if (typeof head === 'object') {
-      this.#keyedFrom = head.keyedFrom;
-      this.#fleetFrom = head.fleetFrom ?? null;
-      this.#written = head;
-    } else if (firstKey) {
-      this.#keyedFrom = next;
-    } else if (this.#head !== null) {
-      headLost = head;
+    if (typeof head !== 'object') {
+      if (firstKey) this.#keyedFrom = next;
+      else if (this.#head !== null) headLost = head;
     }
     // The first start in a fleet: the rows before were hashed with this node's own key only.
     if (this.#fleetKey !== null && this.#fleetFrom === null) this.#fleetFrom = next;

@@ -9,10 +9,13 @@ const OWNER_ONLY_FILES = [
   'pilothouse.db-wal',
   'pilothouse.db-shm',
   'pilothouse.db-journal',
+  'redis.epoch',
   'admin.key',
   'node.id',
   'audit.head',
 ];
+/** Folders of secrets: ours, the webhook signing secrets and the self-signed TLS key. */
+const OWNER_ONLY_DIRS = [SECRETS_DIR, 'webhook-secrets', 'tls'];
 /** Admin keys written when `admin.key` was already taken (`admin-<key id>.key`). */
 const SPARE_ADMIN_KEY = /^admin-[0-9a-f]+\.key$/;
 
@@ -52,9 +55,10 @@ export function hardenDataDir(dataDir: string, logger: Logger): string[] {
   for (const name of [...OWNER_ONLY_FILES, ...listQuietly(dataDir).filter((n) => SPARE_ADMIN_KEY.test(n))]) {
     fix(join(dataDir, name), 0o600, 'file');
   }
-  const secrets = join(dataDir, SECRETS_DIR);
-  fix(secrets, 0o700, 'dir');
-  for (const name of listQuietly(secrets)) fix(join(secrets, name), 0o600, 'file');
+  for (const folder of OWNER_ONLY_DIRS.map((name) => join(dataDir, name))) {
+    fix(folder, 0o700, 'dir');
+    for (const name of listQuietly(folder)) fix(join(folder, name), 0o600, 'file');
+  }
   return problems;
 }
 

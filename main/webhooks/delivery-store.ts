@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { Static } from '@sinclair/typebox';
 import { PhError } from '../../contract/errors';
 import type { WebhookDeliverySchema, WebhookEventType } from '../../contract/ops/webhooks';
@@ -38,21 +38,31 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
  * delivery log). The row is the delivery's durable state: the queue job only says "try now".
  */
 export class DeliveryStore {
+  /** Prepared once each: every delivery runs several of these, and preparing costs more than running. */
+  readonly #statements = new Map<string, Statement>();
+
   constructor(private readonly db: Database) {}
+
+  #prepare(sql: string): Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   create(endpointId: string, eventId: string, eventType: WebhookEventType, body: string, now: number): DeliveryRow {
     const id = newId();
-    this.db
-      .prepare(
-        `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, next_at, created_at)
+    this.#prepare(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, next_at, created_at)
          VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
-      )
-      .run(id, endpointId, eventId, eventType, body, now, now);
+    ).run(id, endpointId, eventId, eventType, body, now, now);
     return this.row(id) as DeliveryRow;
   }
 
   row(id: string): DeliveryRow | null {
-    return (this.db.prepare('SELECT * FROM webhook_deliveries WHERE id = ?').get(id) as DeliveryRow | undefined) ?? null;
+    return (this.#prepare('SELECT * FROM webhook_deliveries WHERE id = ?').get(id) as DeliveryRow | undefined) ?? null;
   }
 
   mustRow(id: string): DeliveryRow {
@@ -68,40 +78,34 @@ export class DeliveryStore {
     next: { status: DeliveryStatus; nextAt: number | null; finishedAt: number | null },
   ): void {
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, duration_ms, error, response)
+      this.#prepare(
+        `INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, duration_ms, error, response)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(row.id, attempt.n, attempt.at, attempt.statusCode, attempt.durationMs, attempt.error, attempt.response);
-      this.db
-        .prepare(
-          `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_at = ?, finished_at = ? WHERE id = ?`,
-        )
-        .run(next.status, attempt.n, attempt.statusCode, attempt.error, next.nextAt, next.finishedAt, row.id);
+      ).run(row.id, attempt.n, attempt.at, attempt.statusCode, attempt.durationMs, attempt.error, attempt.response);
+      this.#prepare(
+        `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_at = ?, finished_at = ? WHERE id = ?`,
+      ).run(next.status, attempt.n, attempt.statusCode, attempt.error, next.nextAt, next.finishedAt, row.id);
     })();
   }
 
   /** Ends a delivery without another attempt (its endpoint was removed or turned off). */
   finish(id: string, status: 'failed', error: string, now: number): void {
-    this.db
-      .prepare(
-        `UPDATE webhook_deliveries SET status = ?, last_error = ?, next_at = NULL, finished_at = ? WHERE id = ? AND status IN ('pending', 'retrying')`,
-      )
-      .run(status, error, now, id);
+    this.#prepare(
+      `UPDATE webhook_deliveries SET status = ?, last_error = ?, next_at = NULL, finished_at = ? WHERE id = ? AND status IN ('pending', 'retrying')`,
+    ).run(status, error, now, id);
   }
 
   /** Deliveries still owed whose next try is due before `before`: the sweep re-queues them (idempotently). */
   open(before: number): DeliveryRow[] {
-    return this.db
-      .prepare(`SELECT * FROM webhook_deliveries WHERE status IN ('pending', 'retrying') AND next_at <= ? ORDER BY next_at LIMIT 1000`)
-      .all(before) as DeliveryRow[];
+    return this.#prepare(
+      `SELECT * FROM webhook_deliveries WHERE status IN ('pending', 'retrying') AND next_at <= ? ORDER BY next_at LIMIT 1000`,
+    ).all(before) as DeliveryRow[];
   }
 
   failedOf(endpointId: string): DeliveryRow[] {
-    return this.db
-      .prepare(`SELECT * FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'failed' ORDER BY created_at LIMIT 500`)
-      .all(endpointId) as DeliveryRow[];
+    return this.#prepare(`SELECT * FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'failed' ORDER BY created_at LIMIT 500`).all(
+      endpointId,
+    ) as DeliveryRow[];
   }
 
   list(filter: { endpointId?: string; status?: DeliveryStatus; limit?: number }): WebhookDelivery[] {
@@ -115,18 +119,16 @@ export class DeliveryStore {
       where.push('status = ?');
       args.push(filter.status);
     }
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM webhook_deliveries ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`,
-      )
-      .all(...args, filter.limit ?? 50) as DeliveryRow[];
+    const rows = this.#prepare(
+      `SELECT * FROM webhook_deliveries ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`,
+    ).all(...args, filter.limit ?? 50) as DeliveryRow[];
     return rows.map((r) => this.toDelivery(r));
   }
 
   toDelivery(row: DeliveryRow): WebhookDelivery {
-    const log = this.db
-      .prepare('SELECT attempt, at, status_code, duration_ms, error, response FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt')
-      .all(row.id) as AttemptRow[];
+    const log = this.#prepare(
+      'SELECT attempt, at, status_code, duration_ms, error, response FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt',
+    ).all(row.id) as AttemptRow[];
     return {
       id: row.id,
       endpointId: row.endpoint_id,
@@ -153,7 +155,7 @@ export class DeliveryStore {
 
   /** The delivery log's retention: ended deliveries older than `keepMs` go, with their attempts. */
   prune(now: number, keepMs: number): number {
-    return this.db.prepare(`DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND created_at < ?`).run(now - keepMs)
+    return this.#prepare(`DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND created_at < ?`).run(now - keepMs)
       .changes;
   }
 }

@@ -127,4 +127,20 @@ describe('alert rules and balancing policies are the same on every node', () => 
       await late.stop();
     }
   });
+
+  it('replaces a record planted in the shared hash without the fleet secret, whatever version it claims', async () => {
+    const [n1, n2] = nodes as [DiscoveryPlane, DiscoveryPlane];
+    await n1.op('monitoring.alerts.save', { rule: rule(5, 'planted') });
+    await until(() => heldBy(n2, 'planted')?.threshold === 5, 1_000, 'rule shared');
+    const intruder = redis.client();
+    const forged = { id: 'planted', version: 'ffffffffffff.ffff.evil', value: { ...rule(0, 'planted'), enabled: false } };
+    await intruder.hset('ph:fleet:alert-rules:records', 'planted', `${forged.version}|${JSON.stringify(forged)}`);
+    await intruder.del('ph:fleet:epoch'); // as after a flush: every node re-syncs
+    await until(
+      async () => !((await intruder.hget('ph:fleet:alert-rules:records', 'planted')) ?? 'ffff').startsWith('ffff'),
+      5_000,
+      'the planted record replaced',
+    );
+    for (const n of nodes) expect(heldBy(n, 'planted')).toMatchObject({ threshold: 5, enabled: true });
+  });
 });

@@ -8,6 +8,7 @@ describe('rate limits across a fleet on one Redis', () => {
   let a: TestPlane;
   let b: TestPlane;
   let secret: string;
+  let keyId: string;
   beforeAll(async () => {
     redis = await startRedis();
     a = await startTestPlane({ redisUrl: redis.url });
@@ -20,12 +21,9 @@ describe('rate limits across a fleet on one Redis', () => {
     b.plane.store.db
       .prepare(`INSERT INTO api_keys (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
       .run(...Object.values(row));
-    for (const plane of [a, b]) {
-      expect(
-        (await plane.op('ratelimit.tiers.save', { tier: { name: 'shared-five', limit: 5, windowSeconds: 60, burst: 0 } })).status,
-      ).toBe(200);
-      expect((await plane.op('ratelimit.keys.assign', { id: created.key.id, tier: 'shared-five' })).status).toBe(200);
-    }
+    expect((await a.op('ratelimit.tiers.save', { tier: { name: 'shared-five', limit: 5, windowSeconds: 60, burst: 0 } })).status).toBe(200);
+    expect((await a.op('ratelimit.keys.assign', { id: created.key.id, tier: 'shared-five' })).status).toBe(200);
+    keyId = created.key.id;
   });
   afterAll(async () => {
     await a?.stop();
@@ -34,6 +32,17 @@ describe('rate limits across a fleet on one Redis', () => {
   });
 
   const call = (plane: TestPlane) => fetch(`${plane.url}/api/v2/status`, { headers: { authorization: `Bearer ${secret}` } });
+
+  it('shares a tier made and assigned on one node with the other', async () => {
+    await until(
+      async () => {
+        const tiers = (await b.op('ratelimit.tiers')).body as { tiers: { name: string }[]; keys: { keyId: string; tier: string }[] };
+        return tiers.tiers.some((t) => t.name === 'shared-five') && tiers.keys.find((k) => k.keyId === keyId)?.tier === 'shared-five';
+      },
+      10_000,
+      'the tier on node b',
+    );
+  });
 
   it('spends one key budget across two nodes: five calls split between them pass, the sixth on either is refused', async () => {
     const statuses: number[] = [];

@@ -3,6 +3,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { BrowserGuard } from '../../main/http';
+import { upstream } from '../discovery/helpers';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 
 interface RawAnswer {
@@ -127,6 +128,22 @@ describe('browser-borne attacks on the embedded server', () => {
     expect(await upgrade(t.url, { ...auth, host: `attacker.example:${port}` })).toBe(421);
     expect(await upgrade(t.url, { ...auth, origin: `http://127.0.0.1:${port}` })).toBe(101);
     expect(await upgrade(t.url, auth)).toBe(101);
+  });
+
+  it("sandboxes pages the gateway serves from an upstream, so their script never shares the console's origin", async () => {
+    const up = await upstream('web-ui');
+    try {
+      up.body = '<script>fetch("/api/v2/ops/keys.list")</script>';
+      await t.op('services.register', { name: 'webui', address: '127.0.0.1', port: up.port, checks: [] });
+      const res = await raw(t.url, '/gw/webui/', { host: `127.0.0.1:${port}`, authorization: `Bearer ${t.adminKey}` });
+      expect(res.status).toBe(200);
+      const csp = [res.headers['content-security-policy']].flat().join(', ');
+      expect(csp).toMatch(/(^|, )sandbox allow-scripts/);
+      expect(csp).not.toContain('allow-same-origin');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+    } finally {
+      await up.close();
+    }
   });
 
   it('serves the console and the API with a CSP that forbids framing, X-Frame-Options DENY and no Referer', async () => {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,6 +38,10 @@ describe('the data directory is owner-only', () => {
     for (const file of ['pilothouse.db', 'admin.key', 'node.id']) chmodSync(join(dataDir, file), 0o644);
     chmodSync(join(dataDir, 'secrets', 'session-signing.key'), 0o644);
     chmodSync(join(dataDir, 'secrets'), 0o755);
+    for (const folder of ['tls', 'webhook-secrets']) {
+      mkdirSync(join(dataDir, folder), { mode: 0o755 });
+      writeFileSync(join(dataDir, folder, 'left-by-hand.pem'), 'x', { mode: 0o644 });
+    }
 
     await start(dataDir);
     expect(mode(dataDir)).toBe(0o700);
@@ -45,7 +49,10 @@ describe('the data directory is owner-only', () => {
     const files = readdirSync(dataDir).filter((f) => f.startsWith('pilothouse.db'));
     expect(files).toEqual(expect.arrayContaining(['pilothouse.db', 'pilothouse.db-wal', 'pilothouse.db-shm']));
     for (const file of [...files, 'admin.key', 'node.id', 'audit.head']) expect([file, mode(join(dataDir, file))]).toEqual([file, 0o600]);
-    for (const file of readdirSync(join(dataDir, 'secrets'))) expect(mode(join(dataDir, 'secrets', file))).toBe(0o600);
+    for (const folder of ['secrets', 'tls', 'webhook-secrets']) {
+      expect(mode(join(dataDir, folder))).toBe(0o700);
+      for (const file of readdirSync(join(dataDir, folder))) expect(mode(join(dataDir, folder, file))).toBe(0o600);
+    }
   });
 
   it('warns, and changes nothing outside the directory, when a file there is a link it will not follow', async () => {
