@@ -11,7 +11,8 @@ import tseslint from 'typescript-eslint';
 const layers = [
   ['core'],
   ['events', 'store', 'redis'],
-  ['ops', 'security', 'fleet'],
+  ['fleet'],
+  ['ops', 'security'],
   ['http', 'monitoring', 'batch', 'ratelimit'],
   ['cache', 'backup', 'discovery', 'realtime', 'webhooks'],
   ['system'],

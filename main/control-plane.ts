@@ -11,7 +11,7 @@ import type { OperationHandlers } from './core';
 import { buildDiscovery, discoveryMigrations, type Discovery, type DiscoveryDeps } from './discovery';
 import { EventBus } from './events';
 import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
-import { fleetTables } from './fleet-tables';
+import { fleetBootstrap, fleetTables, identityTables } from './fleet-tables';
 import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial } from './http';
 import { createLogger, type Logger } from './logger';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, type MonitoringOptions } from './monitoring';
@@ -23,6 +23,8 @@ import {
   AUDIT_HEAD_FILE,
   ApiKeyStore,
   AuditHeadWriter,
+  FleetAuditTrail,
+  FleetSecrets,
   AuditLog,
   AuthThrottle,
   Authenticator,
@@ -175,11 +177,20 @@ export class ControlPlane {
       const db = this.store.db;
       const secrets = new SecretStore(config.dataDir);
       const keys = new ApiKeyStore(db, this.clock);
+      const target = redisTarget(config);
+      // In a fleet the signing and audit keys are derived from the fleet secret (docs/security.md).
+      const fleetSecrets = target === null || config.fleetSecret === undefined ? null : new FleetSecrets(db, config.fleetSecret);
       const firstAuditKey = !secrets.has('audit-hmac');
-      const audit = new AuditLog(db, this.clock, { key: secrets.get('audit-hmac'), headPath: join(config.dataDir, AUDIT_HEAD_FILE) });
+      const audit = new AuditLog(db, this.clock, {
+        key: secrets.get('audit-hmac'),
+        headPath: join(config.dataDir, AUDIT_HEAD_FILE),
+        fleetKey: fleetSecrets?.get('audit-hmac') ?? null,
+        node: fleetSecrets === null ? undefined : nodeId,
+      });
       this.#logAuditFindings(audit.checkAtStart(firstAuditKey));
       await this.#startService(new AuditHeadWriter(audit, this.options.auditHeadIntervalMs ?? 5000));
-      const sessions = new SessionTokens(db, keys, this.clock, secrets);
+      const sessions = new SessionTokens(db, keys, this.clock, fleetSecrets ?? secrets);
+      const trail = fleetSecrets === null ? null : new FleetAuditTrail(db, audit, nodeId, fleetSecrets.get('audit-hmac'));
       const bus = new EventBus((err) => this.logger.error({ err }, 'event listener failed'));
       const metrics = new Metrics();
       audit.onAppend((entry) => bus.publish('audit.appended', entry));
@@ -191,7 +202,6 @@ export class ControlPlane {
         options: this.options.authThrottle,
       });
 
-      const target = redisTarget(config);
       const redis = target === null ? null : new RedisConnection(target, this.logger.child({ component: 'redis' }));
       if (redis !== null && config.fleetSecret === undefined) {
         throw new PhError('PH_CONFIG_INVALID', 'Setting "fleetSecret" is required with Redis', { field: 'fleetSecret' });
@@ -225,6 +235,19 @@ export class ControlPlane {
             node: nodeId,
             at: new Date(this.clock.now()).toISOString(),
           });
+      }
+      const fleetDeps = {
+        db,
+        clock: this.clock,
+        nodeId,
+        redis: redis?.client ?? null,
+        seal,
+        logger: this.logger,
+        checkIntervalMs: this.options.fleet?.checkIntervalMs,
+      };
+      if (fleetSecrets !== null && trail !== null) {
+        for (const table of identityTables(fleetDeps, { keys, sessions, secrets: fleetSecrets, trail, bus }))
+          await this.#startService(table);
       }
       const authenticator = new Authenticator(keys, sessions, throttle);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
@@ -291,19 +314,7 @@ export class ControlPlane {
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
       });
       await this.#startService(discovery.service);
-      const tables = fleetTables(
-        {
-          db,
-          clock: this.clock,
-          nodeId,
-          redis: redis?.client ?? null,
-          seal,
-          logger: this.logger,
-          checkIntervalMs: this.options.fleet?.checkIntervalMs,
-        },
-        monitoring,
-        discovery,
-      );
+      const tables = fleetTables(fleetDeps, monitoring, discovery);
       await this.#startService(tables.alertRules);
       await this.#startService(tables.servicePolicies);
 
@@ -369,7 +380,7 @@ export class ControlPlane {
       const rateLimits = new RateLimits(redis?.client ?? null);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
-        ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now() }),
+        ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now(), trail }),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
         ...backupHandlers(backup, catalogueShare),
         ...realtimeHandlers(realtime),
@@ -466,7 +477,10 @@ export class ControlPlane {
       if (config.lanAccess) await this.#startService(discovery.lan);
 
       await epoch?.watch();
-      if (this.options.mode === 'headless') this.adminKeyFile = bootstrapAdminKey(config.dataDir, keys, audit);
+      if (this.options.mode === 'headless') {
+        const fleet = redis === null ? undefined : fleetBootstrap(redis.client, nodeId, () => keys.count() > 0);
+        this.adminKeyFile = await bootstrapAdminKey(config.dataDir, keys, audit, fleet);
+      }
       this.#publisher = new StatusPublisher(bus, () => this.status());
       this.#publisher.start();
       this.logger.info({ url: this.url, dataDir: config.dataDir }, 'pilothouse started');

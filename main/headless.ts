@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PhError } from '../contract/errors';
 import { resetAdminKey } from './admin-key';
 import { systemClock } from './clock';
@@ -48,7 +50,9 @@ async function main(): Promise<void> {
     `Pilothouse is running. Console: ${plane.url}/`,
     plane.adminKeyFile !== null
       ? `First start: an admin API key was written to ${plane.adminKeyFile} (shown nowhere else). Sign in with it.`
-      : `Sign in with an API key; the first admin key was written to ${dataDir}/admin.key on first start.`,
+      : existsSync(join(dataDir, 'admin.key'))
+        ? `Sign in with an API key; the first admin key was written to ${dataDir}/admin.key on first start.`
+        : 'Sign in with an API key of the fleet: keys are fleet-wide, and the admin key is in admin.key on the node that made it.',
     ...(plane.tls === null
       ? []
       : [

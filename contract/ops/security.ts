@@ -22,7 +22,17 @@ export const AuditEntrySchema = Type.Object({
   outcome: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
   detail: Type.Union([Type.String(), Type.Null()]),
   hash: Type.String(),
+  /** The node whose chain holds the row (`seq` counts within that chain); absent on a single machine. */
+  node: Type.Optional(Type.String()),
 });
+
+const FirstBadSchema = Type.Union([
+  Type.Object({
+    seq: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+    reason: Type.Union([Type.Literal('hash'), Type.Literal('link'), Type.Literal('sequence'), Type.Literal('truncated')]),
+  }),
+  Type.Null(),
+]);
 
 export const AuditVerificationSchema = Type.Object({
   intact: Type.Boolean(),
@@ -33,15 +43,16 @@ export const AuditVerificationSchema = Type.Object({
    * follow the row before), `sequence` (a row is missing in between), `truncated` (rows the head
    * written outside the database vouched for are gone or replaced; `seq` is the first of them).
    */
-  firstBad: Type.Union([
-    Type.Object({
-      seq: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
-      reason: Type.Union([Type.Literal('hash'), Type.Literal('link'), Type.Literal('sequence'), Type.Literal('truncated')]),
-    }),
-    Type.Null(),
-  ]),
+  firstBad: FirstBadSchema,
   /** The chain head last written outside the database, or null when there is none. */
   head: Type.Union([Type.Object({ seq: Type.Integer({ minimum: 0 }), at: Type.String({ format: 'date-time' }) }), Type.Null()]),
+  /**
+   * In a fleet: every other node's chain as this node holds it, from where that node joined the
+   * fleet; `intact` above is false when any of them is broken.
+   */
+  chains: Type.Optional(
+    Type.Array(Type.Object({ node: Type.String(), intact: Type.Boolean(), rows: Type.Integer({ minimum: 0 }), firstBad: FirstBadSchema })),
+  ),
 });
 
 /** Which open connections a revocation ends; carried to every node's hub. */
@@ -85,7 +96,11 @@ export const securityOperations = {
     summary: 'The audit log, newest first, a page at a time',
     input: Type.Object({
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+      /** Pages this node's chain. */
       beforeSeq: Type.Optional(Type.Integer({ minimum: 1 })),
+      /** Every node's rows (in a fleet), newest first; paged with `beforeAt` (the last entry's `at`). */
+      fleet: Type.Optional(Type.Boolean()),
+      beforeAt: Type.Optional(Type.String({ format: 'date-time' })),
     }),
     output: Type.Object({
       entries: Type.Array(AuditEntrySchema),

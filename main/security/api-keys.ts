@@ -1,11 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
-import type { Static } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { PhError } from '../../contract/errors';
 import type { ApiKeySchema } from '../../contract/ops/security';
 import type { Role } from '../../contract/roles';
 import type { Clock } from '../clock';
 import type { Caller } from '../core';
+import type { ReplicaSource } from '../fleet';
 
 export type ApiKey = Static<typeof ApiKeySchema>;
 
@@ -16,9 +17,29 @@ interface KeyRow {
   scopes: string;
   secret_hash: string;
   created_at: string;
+  created_by: string;
   last_used_at: string | null;
   revoked_at: string | null;
 }
+
+/**
+ * A key as the fleet shares it: everything but when it was last used (each node sees its own use).
+ * The secret's SHA-256 travels (sealed, not encrypted): the secret is 256 random bits, so the hash
+ * cannot be turned back into it.
+ */
+export const ApiKeyRecordSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    role: Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]),
+    scopes: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 }),
+    secretHash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    createdAt: Type.String({ maxLength: 40 }),
+    createdBy: Type.String({ maxLength: 200 }),
+    revokedAt: Type.Union([Type.String({ maxLength: 40 }), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type ApiKeyRecord = Static<typeof ApiKeyRecordSchema>;
 
 const KEY_PATTERN = /^ph_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 /** Writing last-used on every request would turn reads into writes; once a minute is enough to see. */
@@ -33,6 +54,8 @@ const hashSecret = (secret: string): Buffer => createHash('sha256').update(secre
  */
 export class ApiKeyStore {
   readonly #lastUsedWritten = new Map<string, number>();
+  readonly #listeners = new Set<(id: string, record: ApiKeyRecord | null) => void>();
+  readonly #revokedElsewhere = new Set<(id: string) => void>();
   /** Prepared once: verify runs on every request, and preparing is most of its cost. */
   readonly #byId: Statement<[string], KeyRow>;
 
@@ -53,6 +76,7 @@ export class ApiKeyStore {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(id, input.name.trim(), input.role, JSON.stringify(input.scopes ?? []), hashSecret(secretPart).toString('hex'), now, createdBy);
+    this.#changed(id);
     return { key: this.get(id), secret: `ph_${id}_${secretPart}` };
   }
 
@@ -77,6 +101,7 @@ export class ApiKeyStore {
     const existing = this.get(id);
     if (existing.revokedAt === null) {
       this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(new Date(this.clock.now()).toISOString(), id);
+      this.#changed(id);
     }
     return this.get(id);
   }
@@ -101,6 +126,54 @@ export class ApiKeyStore {
     return callerFor(row);
   }
 
+  /**
+   * How the fleet table `api-keys` reads and writes this store: a key made or revoked on any node
+   * reaches every node's SQLite. A revocation is never undone by a merge: a record that would bring a
+   * revoked key back keeps the earlier revocation time.
+   */
+  replicaSource(): ReplicaSource<ApiKeyRecord> {
+    return {
+      rows: () => (this.db.prepare('SELECT * FROM api_keys').all() as KeyRow[]).map((row) => [row.id, toRecord(row)] as const),
+      apply: (id, record) => {
+        if (record === null) {
+          this.db.prepare('DELETE FROM api_keys WHERE id = ?').run(id);
+          return;
+        }
+        const wasLive = this.#byId.get(id)?.revoked_at === null;
+        this.db
+          .prepare(
+            `INSERT INTO api_keys (id, name, role, scopes, secret_hash, created_at, created_by, revoked_at)
+             VALUES (@id, @name, @role, @scopes, @secretHash, @createdAt, @createdBy, @revokedAt)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, scopes = excluded.scopes,
+               secret_hash = excluded.secret_hash, revoked_at = coalesce(api_keys.revoked_at, excluded.revoked_at)`,
+          )
+          .run({ ...record, id, scopes: JSON.stringify(record.scopes) });
+        if (wasLive && record.revokedAt !== null) for (const listener of this.#revokedElsewhere) listener(id);
+      },
+      onLocalChange: (listener) => {
+        this.#listeners.add(listener);
+        return () => this.#listeners.delete(listener);
+      },
+    };
+  }
+
+  /**
+   * Hears a key revoked on another node as its record arrives: the live `auth.revoked` event may have
+   * been lost (Redis was down), the record is not, so this node closes the key's sockets either way.
+   */
+  onRevokedElsewhere(listener: (id: string) => void): () => void {
+    this.#revokedElsewhere.add(listener);
+    return () => this.#revokedElsewhere.delete(listener);
+  }
+
+  #changed(id: string): void {
+    if (this.#listeners.size === 0) return;
+    const row = this.#byId.get(id);
+    if (row === undefined) return;
+    const record = toRecord(row);
+    for (const listener of this.#listeners) listener(id, record);
+  }
+
   #touch(id: string): void {
     const now = this.clock.now();
     if (now - (this.#lastUsedWritten.get(id) ?? 0) < LAST_USED_WRITE_INTERVAL_MS) return;
@@ -111,6 +184,18 @@ export class ApiKeyStore {
 
 function callerFor(row: KeyRow): Caller {
   return { actor: `key:${row.id}`, keyId: row.id, role: row.role, scopes: JSON.parse(row.scopes) as string[] };
+}
+
+function toRecord(row: KeyRow): ApiKeyRecord {
+  return {
+    name: row.name,
+    role: row.role,
+    scopes: JSON.parse(row.scopes) as string[],
+    secretHash: row.secret_hash,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    revokedAt: row.revoked_at,
+  };
 }
 
 function toApiKey(row: KeyRow): ApiKey {

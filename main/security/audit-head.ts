@@ -5,6 +5,8 @@ import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, rm
 export interface AuditHead {
   /** Rows before this seq were written before the audit key existed and carry unkeyed hashes. */
   readonly keyedFrom: number;
+  /** From this seq on, rows are hashed with the fleet's audit key (absent: the node never joined a fleet). */
+  readonly fleetFrom?: number;
   readonly seq: number;
   readonly hash: string;
   readonly at: string;
@@ -12,7 +14,7 @@ export interface AuditHead {
 
 const mac = (key: Buffer, head: AuditHead): Buffer =>
   createHmac('sha256', key)
-    .update(JSON.stringify([head.keyedFrom, head.seq, head.hash, head.at]))
+    .update(JSON.stringify([head.keyedFrom, head.seq, head.hash, head.at, ...(head.fleetFrom === undefined ? [] : [head.fleetFrom])]))
     .digest();
 
 /**
@@ -40,8 +42,15 @@ export class AuditHeadFile {
     }
     try {
       const parsed = JSON.parse(text) as AuditHead & { mac: string };
-      const head: AuditHead = { keyedFrom: parsed.keyedFrom, seq: parsed.seq, hash: parsed.hash, at: parsed.at };
-      if (![head.keyedFrom, head.seq].every(Number.isSafeInteger) || typeof head.hash !== 'string' || typeof head.at !== 'string') {
+      const head: AuditHead = {
+        keyedFrom: parsed.keyedFrom,
+        seq: parsed.seq,
+        hash: parsed.hash,
+        at: parsed.at,
+        ...(parsed.fleetFrom === undefined ? {} : { fleetFrom: parsed.fleetFrom }),
+      };
+      const numbers = [head.keyedFrom, head.seq, ...(head.fleetFrom === undefined ? [] : [head.fleetFrom])];
+      if (!numbers.every(Number.isSafeInteger) || typeof head.hash !== 'string' || typeof head.at !== 'string') {
         return 'invalid';
       }
       const given = Buffer.from(String(parsed.mac), 'hex');

@@ -20,6 +20,13 @@ export interface AuditLogOptions {
   readonly key: Buffer;
   /** Where the chain head is written out (`<dataDir>/audit.head`); null keeps none (unit tests). */
   readonly headPath: string | null;
+  /**
+   * In a fleet: the audit key every node derives from the fleet secret. Rows appended from the first
+   * start in the fleet on are hashed with it, so every node can verify this node's chain.
+   */
+  readonly fleetKey?: Buffer | null;
+  /** This node's id: the chain's name in a fleet, carried by every entry listed. */
+  readonly node?: string;
 }
 
 /** What the start-up checks found and repaired; the composition root logs it. */
@@ -41,6 +48,9 @@ export interface AuditStartReport {
 export class AuditLog {
   readonly #listeners = new Set<(entry: AuditEntry) => void>();
   readonly #key: Buffer;
+  readonly #fleetKey: Buffer | null;
+  readonly #node: string | undefined;
+  #fleetFrom: number | null = null;
   readonly #head: AuditHeadFile | null;
   readonly #last: Statement<[], { seq: number; hash: string }>;
   #keyedFrom = 1;
@@ -55,12 +65,15 @@ export class AuditLog {
     options: AuditLogOptions,
   ) {
     this.#key = options.key;
+    this.#fleetKey = options.fleetKey ?? null;
+    this.#node = options.node;
     this.#head = options.headPath === null ? null : new AuditHeadFile(options.headPath, options.key);
     this.#last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
     // Read now, so a head written by any caller keeps where keyed rows begin and checks the tail first.
     this.#headAtOpen = this.#head?.read() ?? 'missing';
     if (typeof this.#headAtOpen === 'object') {
       this.#keyedFrom = this.#headAtOpen.keyedFrom;
+      this.#fleetFrom = this.#headAtOpen.fleetFrom ?? null;
       this.#written = this.#headAtOpen;
     }
   }
@@ -74,10 +87,13 @@ export class AuditLog {
     const restoredTriggers = ensureAuditTriggers(this.db);
     let headLost: AuditStartReport['headLost'] = null;
     const head = this.#headAtOpen;
+    const next = (this.#last.get()?.seq ?? 0) + 1;
     if (typeof head !== 'object') {
-      if (firstKey) this.#keyedFrom = (this.#last.get()?.seq ?? 0) + 1;
+      if (firstKey) this.#keyedFrom = next;
       else if (this.#head !== null) headLost = head;
     }
+    // The first start in a fleet: the rows before were hashed with this node's own key only.
+    if (this.#fleetKey !== null && this.#fleetFrom === null) this.#fleetFrom = next;
     // Before anything is appended, or the first new row would take the place of the first one cut.
     this.#checkTail();
     if (restoredTriggers.length > 0) {
@@ -116,7 +132,7 @@ export class AuditLog {
            VALUES (@seq, @at, @actor, @action, @target, @outcome, @detail, @prev, @hash)`,
           )
           .run({ ...row, prev, hash });
-        return { ...row, hash };
+        return { ...row, hash, ...(this.#node === undefined ? {} : { node: this.#node }) };
       })
       .immediate();
     for (const listener of this.#listeners) listener(entry);
@@ -135,7 +151,7 @@ export class AuditLog {
       .all(options.beforeSeq ?? Number.MAX_SAFE_INTEGER, limit) as AuditRow[];
     const total = (this.db.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n;
     return {
-      entries: rows.map(({ prev_hash: _prev, ...entry }) => entry),
+      entries: rows.map(({ prev_hash: _prev, ...entry }) => (this.#node === undefined ? entry : { ...entry, node: this.#node })),
       total,
     };
   }
@@ -148,7 +164,13 @@ export class AuditLog {
     const seq = last?.seq ?? 0;
     const hash = last?.hash ?? GENESIS;
     if (!force && this.#written?.seq === seq && this.#written.hash === hash) return;
-    const head: AuditHead = { keyedFrom: this.#keyedFrom, seq, hash, at: new Date(this.clock.now()).toISOString() };
+    const head: AuditHead = {
+      keyedFrom: this.#keyedFrom,
+      seq,
+      hash,
+      at: new Date(this.clock.now()).toISOString(),
+      ...(this.#fleetFrom === null ? {} : { fleetFrom: this.#fleetFrom }),
+    };
     this.#head.write(head);
     this.#written = head;
   }
@@ -202,7 +224,19 @@ export class AuditLog {
     return (this.db.prepare('SELECT hash FROM audit_log WHERE seq = ?').get(seq) as { hash: string } | undefined)?.hash;
   }
 
+  /** The first seq hashed with the fleet key (the start of the chain other nodes hold), or null outside a fleet. */
+  get fleetFrom(): number | null {
+    return this.#fleetFrom;
+  }
+
+  /** Rows from `seq` on, with their links: what this node publishes for the others. */
+  rowsFrom(seq: number): (ChainedFields & { prevHash: string; hash: string })[] {
+    const rows = this.db.prepare('SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq').all(seq) as AuditRow[];
+    return rows.map(({ prev_hash, ...row }) => ({ ...row, prevHash: prev_hash }));
+  }
+
   #keyFor(seq: number): Buffer | null {
+    if (this.#fleetFrom !== null && this.#fleetKey !== null && seq >= this.#fleetFrom) return this.#fleetKey;
     return seq >= this.#keyedFrom ? this.#key : null;
   }
 }

@@ -6,6 +6,14 @@ import type { AuditLog } from './audit-log';
 
 export const ADMIN_KEY_FILE = 'admin.key';
 
+/** In a fleet, how a node learns whether it is the one to make the fleet's admin key. */
+export interface FleetBootstrap {
+  /** True when this node won the right to make it (or Redis cannot say: a node must never be unreachable). */
+  claim(): Promise<boolean>;
+  /** Resolves true once a key reached this node from another (the winner's), false after the wait. */
+  waitForKey(): Promise<boolean>;
+}
+
 /**
  * On a first start with no keys at all, a headless node would be unreachable: create one admin key
  * and write it (the key alone, one line) to `<data-dir>/admin.key`, readable by the owner only.
@@ -14,8 +22,24 @@ export const ADMIN_KEY_FILE = 'admin.key';
  * An `admin.key` already there is never overwritten: a store with no keys beside it means the
  * database was lost or replaced, and that key is what opens the database once it is restored. The
  * new key then goes to `admin-<key id>.key`.
+ *
+ * In a fleet there is one admin identity: keys are fleet-wide, so a node that joins a fleet whose
+ * Redis already holds keys has them at start and makes none; of nodes starting together on an empty
+ * fleet, the one that wins the claim makes the key and the others wait for it to arrive (and claim
+ * again if it does not, in case the winner died before making it).
  */
-export function bootstrapAdminKey(dataDir: string, keys: ApiKeyStore, audit: AuditLog): string | null {
+export async function bootstrapAdminKey(
+  dataDir: string,
+  keys: ApiKeyStore,
+  audit: AuditLog,
+  fleet?: FleetBootstrap,
+): Promise<string | null> {
+  if (fleet !== undefined) {
+    for (let attempt = 0; keys.count() === 0 && attempt < 3; attempt += 1) {
+      if (await fleet.claim()) break;
+      if (await fleet.waitForKey()) return null;
+    }
+  }
   if (keys.count() > 0) return null;
   const { key, secret } = keys.create({ name: 'bootstrap admin', role: 'admin', scopes: ['*'] }, systemCaller.actor);
   const path = writeKeyFile(dataDir, key.id, secret);

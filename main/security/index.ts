@@ -1,11 +1,13 @@
-export { ApiKeyStore } from './api-keys';
+export { ApiKeyRecordSchema, ApiKeyStore, type ApiKey } from './api-keys';
+export { AuditRowRecordSchema, FleetAuditTrail } from './audit-fleet';
 export { AUDIT_HEAD_FILE, AuditHeadWriter } from './audit-head-writer';
 export { AuditLog, type AuditStartReport } from './audit-log';
 export { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
 export { Authenticator, type AuthSource } from './authenticator';
-export { ADMIN_KEY_FILE, bootstrapAdminKey, writeKeyFile } from './bootstrap-admin-key';
+export { ADMIN_KEY_FILE, bootstrapAdminKey, writeKeyFile, type FleetBootstrap } from './bootstrap-admin-key';
 export { hardenDataDir } from './data-dir-permissions';
 export { securityMigrations } from './migrations';
 export { securityHandlers } from './operations';
-export { SecretStore } from './secret-store';
-export { SessionTokens, SESSION_TTL_SECONDS } from './session-tokens';
+export { SecretStore, secretNames, type SecretName, type Secrets } from './secret-store';
+export { EndedSessionSchema, SessionTokens, SESSION_TTL_SECONDS } from './session-tokens';
+export { FleetSecrets, KeyGenerationSchema } from './fleet-secrets';

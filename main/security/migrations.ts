@@ -72,4 +72,30 @@ export const securityMigrations: readonly Migration[] = [
       dropSigningSecretFromDatabase(db);
     },
   },
+  {
+    scope: 'security',
+    version: 3,
+    name: "other nodes' audit rows, for one fleet-wide trail",
+    up: `
+      CREATE TABLE audit_remote (
+        node TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        chain_from INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'error')),
+        detail TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (node, seq)
+      ) STRICT;
+      CREATE INDEX audit_remote_at ON audit_remote (at);
+      CREATE TRIGGER audit_remote_no_update BEFORE UPDATE ON audit_remote
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+      CREATE TRIGGER audit_remote_no_delete BEFORE DELETE ON audit_remote
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    `,
+  },
 ];

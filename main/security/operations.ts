@@ -1,6 +1,7 @@
 import type { HandlersFor } from '../core';
 import type { EventBus } from '../events';
 import type { ApiKeyStore } from './api-keys';
+import type { FleetAuditTrail } from './audit-fleet';
 import type { AuditLog } from './audit-log';
 import type { SessionTokens } from './session-tokens';
 
@@ -11,6 +12,8 @@ export interface SecurityHandlerDeps {
   /** Revocations go out as `auth.revoked`: every node's hub closes the sockets they name. */
   readonly bus: EventBus;
   readonly now: () => number;
+  /** In a fleet: every node's audit rows, to list and verify the whole trail. */
+  readonly trail?: FleetAuditTrail | null;
 }
 
 export function securityHandlers({
@@ -19,9 +22,16 @@ export function securityHandlers({
   sessions,
   bus,
   now,
+  trail = null,
 }: SecurityHandlerDeps): HandlersFor<
   'keys.list' | 'keys.create' | 'keys.revoke' | 'audit.list' | 'audit.verify' | 'sessions.logout' | 'sessions.rotate'
 > {
+  const verify = () => {
+    const local = audit.verify();
+    if (trail === null) return local;
+    const chains = trail.verify();
+    return { ...local, intact: local.intact && chains.every((c) => c.intact), chains };
+  };
   return {
     'keys.list': (input) => ({ keys: keys.list(input.includeRevoked ?? false) }),
     'keys.create': (input, caller) => keys.create(input, caller.actor),
@@ -31,10 +41,10 @@ export function securityHandlers({
       return { key };
     },
     'audit.list': (input) => {
-      const page = audit.list(input);
-      return { ...page, chainIntact: audit.verify().intact };
+      const page = input.fleet === true && trail !== null ? trail.list(input) : audit.list(input);
+      return { ...page, chainIntact: verify().intact };
     },
-    'audit.verify': () => audit.verify(),
+    'audit.verify': () => verify(),
     'sessions.logout': (_input, caller) => {
       if (caller.sessionId === undefined) return { ended: false };
       sessions.end(caller.sessionId);

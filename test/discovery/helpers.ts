@@ -2,7 +2,6 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import type { EventMessage } from '../../contract/events';
 import { defaultConfig, type Config } from '../../main/config';
 import { ControlPlane, type ControlPlaneOptions } from '../../main/control-plane';
@@ -13,6 +12,7 @@ import { AuditLog, securityMigrations } from '../../main/security';
 import { openStore, type Database } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';
 import { fleetSecretFor } from '../helpers/fleet-secret';
+import { adminKeyOf } from '../helpers/control-plane';
 
 /** Polls `probe` every 10 ms until it returns a truthy value or `timeoutMs` passes (then throws). */
 export async function waitFor<T>(probe: () => T | Promise<T>, timeoutMs = 5_000, what = 'condition'): Promise<NonNullable<T>> {
@@ -177,7 +177,7 @@ export async function discoveryPlane(overrides: Partial<Config> = {}, options: P
   const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...fleetSecretFor(overrides), ...overrides };
   const plane = new ControlPlane({ config, sources: ['test'] }, { mode: 'headless', logger: createLogger(config.logLevel), ...options });
   await plane.start();
-  const adminKey = readFileSync(join(config.dataDir, 'admin.key'), 'utf8').trim();
+  const adminKey = adminKeyOf(plane);
   const url = plane.url;
   const op: DiscoveryPlane['op'] = async (name, input = {}, key = adminKey) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +13,8 @@ const JOBS = 30;
 const FILLER = 400;
 
 /** A real node process (`main/headless.ts`) on the fleet's Redis; SIGKILL leaves it no chance to tidy up. */
-async function launch(dataDir: string, redisUrl: string): Promise<{ child: ChildProcess; url: string; key: string }> {
+/** `key` is an admin key of the fleet: the node joins a fleet that has keys, so it makes no admin.key of its own. */
+async function launch(dataDir: string, redisUrl: string, key: string): Promise<{ child: ChildProcess; url: string; key: string }> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
@@ -28,7 +28,7 @@ async function launch(dataDir: string, redisUrl: string): Promise<{ child: Child
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   await until(() => out.includes('Press Ctrl+C'), 60_000, 'the node process to start');
-  return { child, url: `http://127.0.0.1:${port}`, key: readFileSync(join(dataDir, 'admin.key'), 'utf8').trim() };
+  return { child, url: `http://127.0.0.1:${port}`, key };
 }
 
 async function kill(child: ChildProcess): Promise<void> {
@@ -57,7 +57,7 @@ describe('a batch job whose node dies', () => {
   }, 60_000);
 
   it('killed (SIGKILL) twice while its batch.apply jobs run: none lost, none applied twice, none run elsewhere', async () => {
-    let node = await launch(dir.path, redis.url);
+    let node = await launch(dir.path, redis.url, observer.adminKey);
     child = node.child;
     const op = async (name: string, input: unknown) => {
       const res = await fetch(`${node.url}/api/v2/ops/${name}`, {
@@ -98,7 +98,7 @@ describe('a batch job whose node dies', () => {
       await kill(node.child);
       expect(await completed()).toBeLessThan(JOBS); // the kill landed while jobs were still to run
       // While the node is down, its jobs wait for it: the observer node never takes them.
-      node = await launch(dir.path, redis.url);
+      node = await launch(dir.path, redis.url, observer.adminKey);
       child = node.child;
     }
     await until(async () => (await completed()) === JOBS, 60_000, 'every job completed after the restarts');

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TEST_FLEET_SECRET } from '../helpers/fleet-secret';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
@@ -7,7 +7,7 @@ import { tempDir } from '../helpers/temp-dir';
 
 const root = resolve(import.meta.dirname, '../..');
 // A node started through tsx compiles main/ on the fly: on a loaded two-core machine that takes a while.
-const STARTUP_MS = 60_000;
+const STARTUP_MS = 90_000;
 
 /** One Pilothouse node in its own process (the headless entry), as an operator runs it. */
 export interface FleetNode {
@@ -16,7 +16,7 @@ export interface FleetNode {
   /** Set once started; a restart may change it (port 0). */
   readonly url: string;
   readonly wsUrl: string;
-  /** This node's bootstrap admin key (keys are per node until they are fleet-wide). */
+  /** The fleet's bootstrap admin key (one for the whole fleet: whichever node made it). */
   readonly adminKey: string;
   readonly pid: number;
   /** POSTs `/api/v2/ops/<name>` with the admin key. */
@@ -55,6 +55,7 @@ export async function startFleet(count: number, options: FleetOptions = {}): Pro
   try {
     for (let i = 0; i < count; i += 1) nodes.push(new ProcessNode(`node${i + 1}`, redis.url, options));
     await Promise.all(nodes.map((n) => n.start()));
+    await shareAdminKey(nodes);
   } catch (err) {
     await Promise.all(nodes.map((n) => n.kill()));
     for (const n of nodes) n.removeDir();
@@ -70,6 +71,23 @@ export async function startFleet(count: number, options: FleetOptions = {}): Pro
       await redis.stop();
     },
   };
+}
+
+/**
+ * Keys are fleet-wide: of nodes starting together only one makes the admin key (and writes
+ * `admin.key`). Every node gets it, once each node accepts it.
+ */
+async function shareAdminKey(nodes: readonly ProcessNode[]): Promise<void> {
+  const key = nodes.map((n) => n.adminKey).find((k) => k !== '');
+  if (key === undefined) throw new Error('No node made the fleet admin key');
+  for (const node of nodes) node.adminKey = key;
+  const deadline = Date.now() + 10_000;
+  for (const node of nodes) {
+    while ((await node.op('keys.list')).status !== 200) {
+      if (Date.now() > deadline) throw new Error(`${node.name} does not accept the fleet admin key: ${node.stderr()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 class ProcessNode implements FleetNode {
@@ -137,7 +155,8 @@ class ProcessNode implements FleetNode {
         }
       });
     });
-    this.adminKey = readFileSync(join(this.dataDir, 'admin.key'), 'utf8').trim();
+    const keyFile = join(this.dataDir, 'admin.key');
+    if (existsSync(keyFile)) this.adminKey = readFileSync(keyFile, 'utf8').trim();
   }
 
   op(name: string, input: unknown = {}): Promise<{ status: number; body: any }> {

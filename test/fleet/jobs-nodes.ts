@@ -1,16 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { EventMessage } from '../../contract/events';
 import { defaultConfig, type Config } from '../../main/config';
 import { ControlPlane } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
 import { TEST_FLEET_SECRET } from '../helpers/fleet-secret';
 import { tempDir } from '../helpers/temp-dir';
+import { adminKeyOf } from '../helpers/control-plane';
 
 export interface JobsNode {
   readonly plane: ControlPlane;
   readonly dataDir: string;
   readonly events: EventMessage[];
+  /** An admin key of the fleet (keys are fleet-wide: every node accepts it). */
+  readonly adminKey: string;
   /** POSTs to `/api/v2/ops/<name>` with the node's admin key. */
   op(name: string, input?: unknown): Promise<{ status: number; body: any }>;
   /** Stops the node, keeping its data dir (start it again with `restartNode`). */
@@ -45,11 +46,12 @@ export async function startNode(redisUrl: string, options: { dataDir?: string; c
   await plane.start();
   const events: EventMessage[] = [];
   plane.running.bus.subscribe((m) => events.push(m));
-  const key = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+  const key = adminKeyOf(plane);
   const url = plane.url;
   return {
     plane,
     dataDir,
+    adminKey: key,
     events,
     async op(name, input = {}) {
       const res = await fetch(`${url}/api/v2/ops/${name}`, {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultConfig, type Config } from '../../main/config';
 import { ControlPlane, type ControlPlaneOptions } from '../../main/control-plane';
@@ -10,11 +10,24 @@ export interface TestPlane {
   readonly plane: ControlPlane;
   readonly url: string;
   readonly dataDir: string;
-  /** The bootstrap admin key written to admin.key. */
+  /**
+   * The bootstrap admin key written to admin.key; a plane that joined a fleet whose Redis already
+   * held keys makes none, so it gets an admin key of its own (fleet-wide like any other).
+   */
   readonly adminKey: string;
   /** POSTs to `/api/v2/ops/<name>` with the admin key (or `key`), returning status and parsed body. */
   op(name: string, input?: unknown, key?: string | null): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
+}
+
+/**
+ * The admin key a test signs in with: the bootstrap key in admin.key, or, for a plane that joined a
+ * fleet whose Redis already held keys (it makes none), an admin key of its own, fleet-wide like any.
+ */
+export function adminKeyOf(plane: ControlPlane): string {
+  const keyFile = join(plane.loaded.config.dataDir, 'admin.key');
+  if (existsSync(keyFile)) return readFileSync(keyFile, 'utf8').trim();
+  return plane.running.keys.create({ name: 'test admin', role: 'admin', scopes: ['*'] }, 'system').secret;
 }
 
 /** Starts a real headless control plane on 127.0.0.1, port 0, in a temp data dir (`options` tune capabilities). */
@@ -23,7 +36,7 @@ export async function startTestPlane(overrides: Partial<Config> = {}, options: O
   const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...fleetSecretFor(overrides), ...overrides };
   const plane = new ControlPlane({ config, sources: ['test'] }, { mode: 'headless', logger: createLogger(config.logLevel), ...options });
   await plane.start();
-  const adminKey = readFileSync(join(config.dataDir, 'admin.key'), 'utf8').trim();
+  const adminKey = adminKeyOf(plane);
   const url = plane.url;
   return {
     plane,

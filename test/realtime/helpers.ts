@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { defaultConfig, type Config } from '../../main/config';
@@ -9,6 +8,7 @@ import { RealtimeClient } from '../../main/realtime/client';
 import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
 import { fleetSecretFor } from '../helpers/fleet-secret';
+import { adminKeyOf } from '../helpers/control-plane';
 
 export interface Node {
   readonly plane: ControlPlane;
@@ -41,7 +41,7 @@ export async function startNode(options: { config?: Partial<Config>; realtime?: 
     { mode: 'headless', logger: createLogger('silent'), realtime: options.realtime },
   );
   await plane.start();
-  const adminKey = readFileSync(join(config.dataDir, 'admin.key'), 'utf8').trim();
+  const adminKey = adminKeyOf(plane);
   const url = plane.url;
   const op = async (name: string, input: unknown = {}, key = adminKey) => {
     const res = await fetch(`${url}/api/v2/ops/${name}`, {

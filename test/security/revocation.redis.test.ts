@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
+import { until } from '../helpers/until';
 import { RawClient, startNode, type Node } from '../realtime/helpers';
 
 describe('revocation on a fleet of two nodes on one Redis', () => {
@@ -9,8 +10,8 @@ describe('revocation on a fleet of two nodes on one Redis', () => {
   beforeAll(async () => {
     redis = await startRedis();
     a = await startNode({ config: { redisUrl: redis.url }, realtime: { node: 'node-a' } });
-    // Keys are per node today; B shares A's data directory, so both accept the same keys and sessions.
-    b = await startNode({ config: { redisUrl: redis.url, dataDir: a.dataDir }, realtime: { node: 'node-b' } });
+    // Each node has its own data directory: keys and sessions are fleet-wide (docs/fleet.md).
+    b = await startNode({ config: { redisUrl: redis.url }, realtime: { node: 'node-b' } });
   });
   afterAll(async () => {
     await b?.stop();
@@ -20,6 +21,7 @@ describe('revocation on a fleet of two nodes on one Redis', () => {
 
   it('closes a revoked key’s socket on the other node with 1008 within a second', async () => {
     const { body } = await a.op('keys.create', { name: 'roaming', role: 'operator' });
+    await until(async () => (await b.op('realtime.stats', {}, body.secret as string)).status === 200, 5_000, 'the key on node B');
     const onB = await RawClient.connect(b.wsUrl, body.secret as string);
     const bystander = await RawClient.connect(b.wsUrl, a.adminKey);
 

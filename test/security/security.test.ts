@@ -133,14 +133,14 @@ describe('security', () => {
     expect(await sessions.verify((await sessions.mint(caller)).token)).not.toBeNull();
   });
 
-  it('writes the bootstrap admin key, owner-only, once, when there are no keys', () => {
-    const path = bootstrapAdminKey(dir.path, keys, audit);
+  it('writes the bootstrap admin key, owner-only, once, when there are no keys', async () => {
+    const path = await bootstrapAdminKey(dir.path, keys, audit);
     expect(path).toBe(join(dir.path, 'admin.key'));
     const content = readFileSync(path!, 'utf8');
     expect(content).toMatch(/^ph_[0-9a-f]{16}_\S+\n$/);
     expect(statSync(path!).mode & 0o777).toBe(0o600);
     expect(keys.verify(content.trim())?.role).toBe('admin');
-    expect(bootstrapAdminKey(dir.path, keys, audit)).toBeNull();
+    expect(await bootstrapAdminKey(dir.path, keys, audit)).toBeNull();
     expect(audit.list().entries[0]).toMatchObject({ actor: 'system', action: 'keys.create' });
   });
 });

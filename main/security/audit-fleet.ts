@@ -1,0 +1,133 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { Type, type Static } from '@sinclair/typebox';
+import type { ReplicaSource } from '../fleet';
+import { GENESIS, chainHash } from './audit-chain';
+import type { AuditEntry, AuditLog, AuditVerification } from './audit-log';
+
+/** One audit row as the fleet table `audit` carries it; its id is `<node>:<seq>`. */
+export const AuditRowRecordSchema = Type.Object(
+  {
+    node: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }),
+    seq: Type.Integer({ minimum: 1 }),
+    /** The first seq of this node's fleet-keyed chain: where a verifier starts. */
+    from: Type.Integer({ minimum: 1 }),
+    at: Type.String({ maxLength: 40 }),
+    actor: Type.String({ maxLength: 1000 }),
+    action: Type.String({ maxLength: 200 }),
+    target: Type.Union([Type.String({ maxLength: 4000 }), Type.Null()]),
+    outcome: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
+    detail: Type.Union([Type.String({ maxLength: 20_000 }), Type.Null()]),
+    prevHash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  },
+  { additionalProperties: false },
+);
+export type AuditRowRecord = Static<typeof AuditRowRecordSchema>;
+
+export type ChainVerification = Omit<AuditVerification, 'head' | 'chains'> & { node: string };
+
+interface RemoteRow {
+  node: string;
+  seq: number;
+  chain_from: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: 'ok' | 'error';
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * The fleet's one audit trail. Each node keeps its own HMAC chain (the chain's name is the node id)
+ * and publishes its rows through the fleet table `audit`; every other node stores them in
+ * `audit_remote` and can list the whole fleet's trail and verify every chain, since the audit key
+ * is derived from the fleet secret on every node. Rows are never updated or deleted: a record for a
+ * row already held is ignored, as is one that claims to be from this node (its own log is the truth).
+ */
+export class FleetAuditTrail {
+  readonly #insert: Statement;
+
+  constructor(
+    private readonly db: Database,
+    private readonly log: AuditLog,
+    private readonly node: string,
+    private readonly fleetKey: Buffer,
+  ) {
+    this.#insert = db.prepare(
+      `INSERT OR IGNORE INTO audit_remote (node, seq, chain_from, at, actor, action, target, outcome, detail, prev_hash, hash)
+       VALUES (@node, @seq, @from, @at, @actor, @action, @target, @outcome, @detail, @prevHash, @hash)`,
+    );
+  }
+
+  replicaSource(): ReplicaSource<AuditRowRecord> {
+    const records = (fromSeq: number): (readonly [string, AuditRowRecord])[] => {
+      const from = this.log.fleetFrom;
+      if (from === null) return [];
+      return this.log
+        .rowsFrom(Math.max(from, fromSeq))
+        .map((row) => [`${this.node}:${row.seq}`, { node: this.node, from, ...row }] as const);
+    };
+    return {
+      rows: () => records(1),
+      apply: (id, record) => {
+        if (record === null || record.node === this.node || id !== `${record.node}:${record.seq}`) return;
+        this.#insert.run(record);
+      },
+      onLocalChange: (listener) =>
+        this.log.onAppend((entry) => {
+          for (const [id, record] of records(entry.seq)) if (record.seq === entry.seq) listener(id, record);
+        }),
+    };
+  }
+
+  /** Every node's rows, newest first (by time, then node, then seq). */
+  list(options: { limit?: number; beforeAt?: string }): { entries: AuditEntry[]; total: number } {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM (
+           SELECT ? AS node, seq, at, actor, action, target, outcome, detail, hash FROM audit_log
+           UNION ALL
+           SELECT node, seq, at, actor, action, target, outcome, detail, hash FROM audit_remote
+         ) WHERE at < ? ORDER BY at DESC, node DESC, seq DESC LIMIT ?`,
+      )
+      .all(this.node, options.beforeAt ?? '\uffff', options.limit ?? 50) as AuditEntry[];
+    const count = (sql: string): number => (this.db.prepare(sql).get() as { n: number }).n;
+    return { entries: rows, total: count('SELECT count(*) AS n FROM audit_log') + count('SELECT count(*) AS n FROM audit_remote') };
+  }
+
+  /** Walks each other node's chain from where it joined the fleet: the first row whose link, hash or number does not hold. */
+  verify(): ChainVerification[] {
+    const nodes = (this.db.prepare('SELECT DISTINCT node FROM audit_remote ORDER BY node').all() as { node: string }[]).map((r) => r.node);
+    return nodes.map((node) => this.#verifyChain(node));
+  }
+
+  #verifyChain(node: string): ChainVerification {
+    let rows = 0;
+    let expected: number | null = null;
+    let prev = '';
+    const broken = (seq: number, reason: 'hash' | 'link' | 'sequence'): ChainVerification => ({
+      node,
+      intact: false,
+      rows,
+      firstBad: { seq, reason },
+    });
+    const iterate = this.db.prepare('SELECT * FROM audit_remote WHERE node = ? ORDER BY seq').iterate(node) as IterableIterator<RemoteRow>;
+    for (const row of iterate) {
+      if (expected === null) {
+        // The chain other nodes hold starts where this node joined the fleet; before that it was keyed with its own key.
+        expected = row.chain_from;
+        prev = row.seq === 1 ? GENESIS : row.prev_hash;
+      }
+      if (row.seq !== expected) return broken(expected, 'sequence');
+      if (row.prev_hash !== prev) return broken(row.seq, 'link');
+      if (chainHash(this.fleetKey, prev, row) !== row.hash) return broken(row.seq, 'hash');
+      prev = row.hash;
+      expected += 1;
+      rows += 1;
+    }
+    return { node, intact: true, rows, firstBad: null };
+  }
+}
