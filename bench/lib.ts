@@ -132,3 +132,6 @@ export function dropCaches(): 'cold' | 'warm' {
     return 'warm';
   }
 }
+
+/** The fleet secret every bench node on one Redis shares (the nodes sign what they write there). */
+export const BENCH_FLEET_SECRET = 'bench-fleet-secret-0123456789abcdef-never-in-production';

@@ -8,15 +8,16 @@ import {
   CacheWarmProgressSchema,
 } from './ops/cache';
 import { RealtimeStatsSchema } from './ops/realtime';
-import { AuditEntrySchema } from './ops/security';
+import { AuditEntrySchema, RevocationSchema } from './ops/security';
 import { ServiceStatusSchema, SystemStatusSchema } from './ops/system';
 import { BackupFinishedSchema, BackupProgressSchema } from './ops/backup';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
+import { WebhookDeliveryChangedSchema, WebhookEndpointChangedSchema } from './ops/webhooks';
 import { ServiceDeregisteredSchema, ServiceHealthSchema, InstanceSchema as DiscoveryInstanceSchema } from './ops/discovery';
 
 /**
  * Every event the console listens to, with the least role that may receive it. Events marked
- * `fanout: 'cluster'` describe state the nodes share (the BullMQ queues): with Redis, the real-time
+ * `fanout: 'cluster'` describe state the nodes share (the BullMQ queues, revocations): with Redis, the real-time
  * hub carries them to consoles on every node. The rest describe the node that raised them (its
  * store, its backups, its alerts) or are already raised on every node (discovery), and stay local.
  */
@@ -24,6 +25,8 @@ export const events = {
   'system.status': { payload: SystemStatusSchema, minRole: 'viewer' },
   'service.state': { payload: ServiceStatusSchema, minRole: 'viewer' },
   'audit.appended': { payload: AuditEntrySchema, minRole: 'operator' },
+  // Every node's hub closes the sockets it names, so a revocation made on one node ends them on all.
+  'auth.revoked': { payload: RevocationSchema, minRole: 'admin', fanout: 'cluster' },
   'backup.progress': { payload: BackupProgressSchema, minRole: 'viewer' },
   'backup.finished': { payload: BackupFinishedSchema, minRole: 'viewer' },
   'monitoring.alert': { payload: AlertSchema, minRole: 'viewer' },
@@ -40,6 +43,8 @@ export const events = {
   'cache.redis': { payload: CacheRedisStateSchema, minRole: 'viewer' },
   'cache.warm.progress': { payload: CacheWarmProgressSchema, minRole: 'viewer' },
   'realtime.stats': { payload: RealtimeStatsSchema, minRole: 'viewer' },
+  'webhooks.delivery': { payload: WebhookDeliveryChangedSchema, minRole: 'operator' },
+  'webhooks.endpoint': { payload: WebhookEndpointChangedSchema, minRole: 'operator' },
 } as const;
 
 export type Events = typeof events;

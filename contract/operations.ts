@@ -7,6 +7,8 @@ import { systemOperations } from './ops/system';
 import { backupOperations } from './ops/backup';
 import { monitoringOperations } from './ops/monitoring';
 import { discoveryOperations } from './ops/discovery';
+import { webhooksOperations } from './ops/webhooks';
+import { ratelimitOperations } from './ops/ratelimit';
 
 /** Every console operation. A capability adds its own file under ops/ and one spread here. */
 export const operations = {
@@ -18,6 +20,8 @@ export const operations = {
   ...jobsOperations,
   ...cacheOperations,
   ...realtimeOperations,
+  ...webhooksOperations,
+  ...ratelimitOperations,
 } as const;
 
 export type Operations = typeof operations;

@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { PhError } from '../contract/errors';
+
+const HOST_NAME = '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$';
 
 export const ConfigSchema = Type.Object(
   {
@@ -12,18 +15,71 @@ export const ConfigSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, description: 'Port of the embedded server (0 picks a free one)' }),
     lanAccess: Type.Boolean({ description: 'Allow binding an address other than loopback' }),
     dataDir: Type.String({ minLength: 1, description: 'Where the database, keys and backups live' }),
-    redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis to share with other nodes (rediss:// for TLS)' })),
+    redisSentinels: Type.Optional(
+      Type.String({
+        pattern: '^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$',
+        description: 'Sentinels as host:port,host:port (instead of the URL host)',
+      }),
+    ),
+    redisSentinelName: Type.Optional(Type.String({ minLength: 1, description: 'The master name the Sentinels watch' })),
+    redisCaFile: Type.Optional(Type.String({ minLength: 1, description: 'CA certificate (PEM) that signed the Redis server certificate' })),
+    fleetSecret: Type.Optional(
+      Type.String({ minLength: 32, description: 'The secret every node of a fleet shares to sign what it writes to Redis' }),
+    ),
+    fleetSecretFile: Type.Optional(Type.String({ minLength: 1, description: 'A file (mode 0600) holding the fleet secret' })),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { description: 'pino log level' },
     ),
     shutdownDeadlineMs: Type.Integer({ minimum: 100, maximum: 120_000 }),
     consoleDir: Type.Optional(Type.String({ description: 'Built console to serve at / (default: out/renderer)' })),
+    tlsCert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) file: serve HTTPS and WSS' })),
+    tlsKey: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of tlsCert' })),
+    tlsSelfSigned: Type.Optional(
+      Type.Boolean({ description: 'Serve TLS with a self-signed certificate kept in the data directory (automatic with LAN access)' }),
+    ),
+    insecureLan: Type.Optional(Type.Boolean({ description: 'With LAN access and no certificate, serve plain HTTP instead of TLS' })),
+    publicNames: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: HOST_NAME }), {
+        maxItems: 32,
+        description: 'Host names browsers may use to reach this node (the Host allow-list adds them to loopback and the bound host)',
+      }),
+    ),
+    backup: Type.Optional(
+      Type.Object(
+        {
+          roots: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), {
+              maxItems: 64,
+              description: 'Folders under which backup sources may be registered and restores written (default: the data directory)',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    discovery: Type.Optional(
+      Type.Object(
+        {
+          allowedTargets: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+              maxItems: 256,
+              description:
+                'CIDRs, addresses and host names health checks and the gateway may reach (default: loopback and private LAN ranges)',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 
 export type Config = Static<typeof ConfigSchema>;
+
+const SECRET_FIELDS = new Set(['fleetSecret', 'redisUrl']);
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -81,6 +137,11 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
   }
 
   if (typeof merged.dataDir === 'string' && !isAbsolute(merged.dataDir)) merged.dataDir = resolve(merged.dataDir);
+  for (const key of ['tlsCert', 'tlsKey'] as const) {
+    const value = merged[key];
+    if (typeof value === 'string' && !isAbsolute(value)) merged[key] = resolve(value);
+  }
+  if (typeof merged.fleetSecretFile === 'string') merged.fleetSecret = readSecretFile(merged.fleetSecretFile);
   const config = validate(merged);
   return { config, sources };
 }
@@ -88,10 +149,10 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
 function validate(candidate: Partial): Config {
   const first = Value.Errors(ConfigSchema, candidate).First();
   if (first !== undefined) {
-    const field = first.path.replace(/^\//, '') || 'config';
-    throw new PhError('PH_CONFIG_INVALID', `Setting "${field}" ${first.message.toLowerCase()} (got ${JSON.stringify(first.value)})`, {
-      field,
-    });
+    const field = first.path.replace(/^\//, '').replaceAll('/', '.') || 'config';
+    // A secret is never echoed back, not even a wrong one (it may be the right one mistyped).
+    const got = SECRET_FIELDS.has(field) ? '' : ` (got ${JSON.stringify(first.value)})`;
+    throw new PhError('PH_CONFIG_INVALID', `Setting "${field}" ${first.message.toLowerCase()}${got}`, { field });
   }
   const config = candidate as Config;
   if (!config.lanAccess && !isLoopback(config.host)) {
@@ -101,7 +162,77 @@ function validate(candidate: Partial): Config {
       { field: 'host' },
     );
   }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    const field = config.tlsCert === undefined ? 'tlsCert' : 'tlsKey';
+    throw new PhError('PH_CONFIG_INVALID', 'Setting "tlsCert" and "tlsKey" go together: give both or neither', { field });
+  }
+  for (const [index, root] of (config.backup?.roots ?? []).entries()) {
+    if (!isAbsolute(root))
+      throw new PhError('PH_CONFIG_INVALID', `Setting "backup.roots.${index}" must be an absolute path (got ${JSON.stringify(root)})`, {
+        field: `backup.roots.${index}`,
+      });
+  }
+  for (const [index, target] of (config.discovery?.allowedTargets ?? []).entries()) {
+    if (!isTargetRule(target))
+      throw new PhError(
+        'PH_CONFIG_INVALID',
+        `Setting "discovery.allowedTargets.${index}" must be a CIDR, an address or a host name (got ${JSON.stringify(target)})`,
+        { field: `discovery.allowedTargets.${index}` },
+      );
+  }
+  if (isFleet(config) && config.fleetSecret === undefined) {
+    throw new PhError(
+      'PH_CONFIG_INVALID',
+      'Setting "fleetSecret" is required with Redis: every node signs what it writes there. Give the same secret (32 characters or more) to every node in PILOTHOUSE_FLEET_SECRET, --fleet-secret-file or "fleetSecret" in the config file',
+      { field: 'fleetSecret' },
+    );
+  }
+  if (config.redisSentinels !== undefined && config.redisSentinelName === undefined) {
+    throw new PhError('PH_CONFIG_INVALID', 'Setting "redisSentinelName" is required with redisSentinels (the master name they watch)', {
+      field: 'redisSentinelName',
+    });
+  }
   return config;
+}
+
+/** A CIDR (`10.0.0.0/8`, `fd00::/8`), one address, or a host name. */
+function isTargetRule(text: string): boolean {
+  const [address, bits, extra] = text.split('/');
+  if (extra !== undefined || address === undefined) return false;
+  const family = isIP(address);
+  if (bits === undefined) return family !== 0 || new RegExp(HOST_NAME).test(address);
+  if (family === 0 || !/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** `backup.roots`, or the data directory when the admin has named none. */
+export function backupRoots(config: Config): readonly string[] {
+  return config.backup?.roots ?? [config.dataDir];
+}
+
+/** True when the node shares state with others through Redis (a URL or Sentinels). */
+export function isFleet(config: Config): boolean {
+  return config.redisUrl !== undefined || config.redisSentinels !== undefined;
+}
+
+/**
+ * The fleet secret from its file. The file must be readable by its owner only: a secret that any
+ * local account can read signs nothing.
+ */
+function readSecretFile(path: string): string {
+  const fail = (why: string): never => {
+    throw new PhError('PH_CONFIG_INVALID', `Setting "fleetSecretFile": ${why}`, { field: 'fleetSecretFile' });
+  };
+  let mode = 0;
+  let text = '';
+  try {
+    mode = statSync(path).mode;
+    text = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    fail(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) fail(`${path} is readable by other accounts; chmod 600 it`);
+  return text;
 }
 
 export function isLoopback(host: string): boolean {
@@ -136,9 +267,23 @@ function envLayer(env: NodeJS.ProcessEnv): Partial {
   if (env.PILOTHOUSE_DATA_DIR !== undefined) out.dataDir = env.PILOTHOUSE_DATA_DIR;
   const redis = env.PILOTHOUSE_REDIS_URL ?? env.REDIS_URL;
   if (redis !== undefined && redis !== '') out.redisUrl = redis;
+  if (env.PILOTHOUSE_REDIS_SENTINELS !== undefined) out.redisSentinels = env.PILOTHOUSE_REDIS_SENTINELS;
+  if (env.PILOTHOUSE_REDIS_SENTINEL_NAME !== undefined) out.redisSentinelName = env.PILOTHOUSE_REDIS_SENTINEL_NAME;
+  if (env.PILOTHOUSE_REDIS_CA_FILE !== undefined) out.redisCaFile = env.PILOTHOUSE_REDIS_CA_FILE;
+  if (env.PILOTHOUSE_FLEET_SECRET !== undefined && env.PILOTHOUSE_FLEET_SECRET !== '') out.fleetSecret = env.PILOTHOUSE_FLEET_SECRET;
+  if (env.PILOTHOUSE_FLEET_SECRET_FILE !== undefined) out.fleetSecretFile = env.PILOTHOUSE_FLEET_SECRET_FILE;
   if (env.PILOTHOUSE_LAN_ACCESS !== undefined) out.lanAccess = toBoolean(env.PILOTHOUSE_LAN_ACCESS);
   if (env.PILOTHOUSE_LOG_LEVEL !== undefined) out.logLevel = env.PILOTHOUSE_LOG_LEVEL;
   if (env.PILOTHOUSE_SHUTDOWN_DEADLINE_MS !== undefined) out.shutdownDeadlineMs = toNumber(env.PILOTHOUSE_SHUTDOWN_DEADLINE_MS);
+  if (env.PILOTHOUSE_TLS_CERT !== undefined) out.tlsCert = env.PILOTHOUSE_TLS_CERT;
+  if (env.PILOTHOUSE_TLS_KEY !== undefined) out.tlsKey = env.PILOTHOUSE_TLS_KEY;
+  if (env.PILOTHOUSE_TLS_SELF_SIGNED !== undefined) out.tlsSelfSigned = toBoolean(env.PILOTHOUSE_TLS_SELF_SIGNED);
+  if (env.PILOTHOUSE_INSECURE_LAN !== undefined) out.insecureLan = toBoolean(env.PILOTHOUSE_INSECURE_LAN);
+  if (env.PILOTHOUSE_PUBLIC_NAMES !== undefined) out.publicNames = list(env.PILOTHOUSE_PUBLIC_NAMES, ',');
+  // Paths may hold commas: the roots are split like PATH.
+  if (env.PILOTHOUSE_BACKUP_ROOTS !== undefined) out.backup = { roots: list(env.PILOTHOUSE_BACKUP_ROOTS, delimiter) };
+  if (env.PILOTHOUSE_DISCOVERY_ALLOWED_TARGETS !== undefined)
+    out.discovery = { allowedTargets: list(env.PILOTHOUSE_DISCOVERY_ALLOWED_TARGETS, ',') };
   return out;
 }
 
@@ -147,9 +292,20 @@ interface Flags {
   port?: string;
   'data-dir'?: string;
   'redis-url'?: string;
+  'redis-sentinels'?: string;
+  'redis-sentinel-name'?: string;
+  'redis-ca-file'?: string;
+  'fleet-secret-file'?: string;
   config?: string;
   lan?: boolean;
   'log-level'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  'tls-self-signed'?: boolean;
+  'insecure-lan'?: boolean;
+  'public-name'?: string[];
+  'backup-root'?: string[];
+  'allow-target'?: string[];
 }
 
 function parseFlags(argv: readonly string[]): Flags {
@@ -161,9 +317,21 @@ function parseFlags(argv: readonly string[]): Flags {
         port: { type: 'string' },
         'data-dir': { type: 'string' },
         'redis-url': { type: 'string' },
+        'redis-sentinels': { type: 'string' },
+        'redis-sentinel-name': { type: 'string' },
+        'redis-ca-file': { type: 'string' },
+        // No --fleet-secret: a secret on the command line is visible to every account (ps).
+        'fleet-secret-file': { type: 'string' },
         config: { type: 'string' },
         lan: { type: 'boolean' },
         'log-level': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-self-signed': { type: 'boolean' },
+        'insecure-lan': { type: 'boolean' },
+        'public-name': { type: 'string', multiple: true },
+        'backup-root': { type: 'string', multiple: true },
+        'allow-target': { type: 'string', multiple: true },
       },
       strict: true,
       allowPositionals: false,
@@ -180,14 +348,32 @@ function flagLayer(flags: Flags): Partial {
   if (flags.port !== undefined) out.port = toNumber(flags.port);
   if (flags['data-dir'] !== undefined) out.dataDir = flags['data-dir'];
   if (flags['redis-url'] !== undefined) out.redisUrl = flags['redis-url'];
+  if (flags['redis-sentinels'] !== undefined) out.redisSentinels = flags['redis-sentinels'];
+  if (flags['redis-sentinel-name'] !== undefined) out.redisSentinelName = flags['redis-sentinel-name'];
+  if (flags['redis-ca-file'] !== undefined) out.redisCaFile = flags['redis-ca-file'];
+  if (flags['fleet-secret-file'] !== undefined) out.fleetSecretFile = flags['fleet-secret-file'];
   if (flags.lan !== undefined) out.lanAccess = flags.lan;
   if (flags['log-level'] !== undefined) out.logLevel = flags['log-level'];
+  if (flags['tls-cert'] !== undefined) out.tlsCert = flags['tls-cert'];
+  if (flags['tls-key'] !== undefined) out.tlsKey = flags['tls-key'];
+  if (flags['tls-self-signed'] !== undefined) out.tlsSelfSigned = flags['tls-self-signed'];
+  if (flags['insecure-lan'] !== undefined) out.insecureLan = flags['insecure-lan'];
+  if (flags['public-name'] !== undefined) out.publicNames = flags['public-name'];
+  if (flags['backup-root'] !== undefined) out.backup = { roots: flags['backup-root'] };
+  if (flags['allow-target'] !== undefined) out.discovery = { allowedTargets: flags['allow-target'] };
   return out;
 }
 
 /** Keeps a non-numeric string as it is, so validation reports it with the setting's name. */
 function toNumber(text: string): number | string {
   return /^\s*-?\d+\s*$/.test(text) ? Number(text) : text;
+}
+
+function list(text: string, separator: string): string[] {
+  return text
+    .split(separator)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 function toBoolean(text: string): boolean | string {

@@ -1,24 +1,42 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { PhError } from '../contract/errors';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchHandlers, batchMigrations, batchRoutes, createBatchCapability, type BatchCapability } from './batch';
 import { systemClock, type Clock } from './clock';
-import type { LoadedConfig } from './config';
+import { backupRoots, type LoadedConfig } from './config';
 import { EventBus } from './events';
-import { loadNodeId } from './fleet';
+import { FleetSeal, loadNodeId } from './fleet';
 import { HttpServer, type ReadinessReport, type VersionedRoute } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildDiscovery, discoveryMigrations, discoveryRoutes, type Discovery, type DiscoveryDeps } from './discovery';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, monitoringRoutes, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher, type OperationHandlers } from './ops';
 import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
-import { RedisConnection } from './redis';
-import { ApiKeyStore, AuditLog, Authenticator, SessionTokens, bootstrapAdminKey, securityHandlers, securityMigrations } from './security';
+import { RedisConnection, redisTarget } from './redis';
+import {
+  AUDIT_HEAD_FILE,
+  ApiKeyStore,
+  AuditHeadWriter,
+  AuditLog,
+  AuthThrottle,
+  Authenticator,
+  SecretStore,
+  SessionTokens,
+  bootstrapAdminKey,
+  hardenDataDir,
+  securityHandlers,
+  securityMigrations,
+  type AuditStartReport,
+  type AuthThrottleOptions,
+} from './security';
 import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
 import { BackupService, backupHandlers, backupMigrations, backupRoutes, registerBackupJobs } from './backup';
+import { RateLimits, TierStore, installRateLimit, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
+import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheRoutes, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 
 export interface ControlPlaneOptions {
@@ -30,6 +48,12 @@ export interface ControlPlaneOptions {
   /** Real-time hub settings (ping interval, caps, room rules); defaults suit a LAN. */
   readonly realtime?: Partial<HubOptions> & { node?: string };
   readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
+  /** Failed-authentication limits (tests shorten them); defaults: 10 a minute, then 1, 2, 4... minutes. */
+  readonly authThrottle?: Partial<AuthThrottleOptions>;
+  /** How often the audit chain head is written out of the database (default 5 s). */
+  readonly auditHeadIntervalMs?: number;
+  /** Webhook delivery settings (retry window, back-off, timeout, allowed ranges); tests shorten them. */
+  readonly webhooks?: Partial<WebhookOptions>;
 }
 
 /** Every capability's migrations, in the order their scopes were introduced. */
@@ -41,6 +65,8 @@ const migrations: readonly Migration[] = [
   ...cacheMigrations,
   ...realtimeMigrations,
   ...backupMigrations,
+  ...webhooksMigrations,
+  ...ratelimitMigrations,
 ];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
@@ -49,6 +75,8 @@ export interface RunningPlane {
   readonly bus: EventBus;
   readonly keys: ApiKeyStore;
   readonly audit: AuditLog;
+  readonly secrets: SecretStore;
+  readonly sessions: SessionTokens;
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
   readonly metrics: Metrics;
@@ -60,6 +88,9 @@ export interface RunningPlane {
   readonly discovery: Discovery;
   readonly cache: TieredCache;
   readonly backup: BackupService;
+  readonly webhooks: WebhookService;
+  readonly tiers: TierStore;
+  readonly rateLimits: RateLimits;
 }
 
 /**
@@ -108,25 +139,52 @@ export class ControlPlane {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     try {
       await this.#startService(this.store);
+      hardenDataDir(config.dataDir, this.logger);
       this.nodeId = this.options.realtime?.node ?? loadNodeId(config.dataDir);
       const nodeId = this.nodeId;
       const db = this.store.db;
+      const secrets = new SecretStore(config.dataDir);
       const keys = new ApiKeyStore(db, this.clock);
-      const audit = new AuditLog(db, this.clock);
-      const sessions = new SessionTokens(db, keys, this.clock);
+      const firstAuditKey = !secrets.has('audit-hmac');
+      const audit = new AuditLog(db, this.clock, { key: secrets.get('audit-hmac'), headPath: join(config.dataDir, AUDIT_HEAD_FILE) });
+      this.#logAuditFindings(audit.checkAtStart(firstAuditKey));
+      await this.#startService(new AuditHeadWriter(audit, this.options.auditHeadIntervalMs ?? 5000));
+      const sessions = new SessionTokens(db, keys, this.clock, secrets);
       const bus = new EventBus((err) => this.logger.error({ err }, 'event listener failed'));
       const metrics = new Metrics();
       audit.onAppend((entry) => bus.publish('audit.appended', entry));
+      const throttle = new AuthThrottle({
+        clock: this.clock,
+        logger: this.logger.child({ component: 'auth' }),
+        registry: metrics.registry,
+        audit: (record) => audit.append(record),
+        options: this.options.authThrottle,
+      });
 
-      const redis = config.redisUrl === undefined ? null : new RedisConnection(config.redisUrl, this.logger.child({ component: 'redis' }));
+      const target = redisTarget(config);
+      const redis = target === null ? null : new RedisConnection(target, this.logger.child({ component: 'redis' }));
+      if (redis !== null && config.fleetSecret === undefined) {
+        throw new PhError('PH_CONFIG_INVALID', 'Setting "fleetSecret" is required with Redis', { field: 'fleetSecret' });
+      }
+      const seal =
+        redis === null || config.fleetSecret === undefined
+          ? null
+          : new FleetSeal({
+              secret: config.fleetSecret,
+              nodeId,
+              clock: this.clock,
+              registry: metrics.registry,
+              logger: this.logger.child({ component: 'fleet' }),
+            });
       if (redis !== null) await this.#startService(redis);
-      const authenticator = new Authenticator(keys, sessions);
+      const authenticator = new Authenticator(keys, sessions, throttle);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
       const realtime = new RealtimeHub({
         authenticator,
         bus,
         db,
         redis: redis?.client ?? null,
+        seal,
         clock: this.clock,
         logger: this.logger.child({ component: 'realtime' }),
         options: realtimeOptions,
@@ -147,6 +205,7 @@ export class ControlPlane {
       const cache = new TieredCache({
         db,
         redis: redis?.client ?? null,
+        seal,
         clock: this.clock,
         logger: this.logger.child({ component: 'cache' }),
         events: bus,
@@ -166,6 +225,9 @@ export class ControlPlane {
         version: pilothouseVersion,
         httpPort: () => this.running.http.address.port,
         redis: redis?.client ?? null,
+        allowedTargets: config.discovery?.allowedTargets,
+        redisTarget: redisAddressOf(config.redisUrl),
+        seal,
         ...this.options.discovery,
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
       });
@@ -174,6 +236,7 @@ export class ControlPlane {
       const backup = new BackupService({
         db,
         appDbPath: this.store.path,
+        roots: backupRoots(config),
         repoDir: join(config.dataDir, 'backups'),
         clock: this.clock,
         logger: this.logger.child({ component: 'backup' }),
@@ -184,15 +247,36 @@ export class ControlPlane {
       // The job types other capabilities lend the engine (batch.apply is the engine's own).
       registerCacheJobs(batch.queue, cache);
       registerBackupJobs(batch.queue, backup);
+      const webhooks = new WebhookService({
+        db,
+        dataDir: config.dataDir,
+        queue: batch.queue,
+        bus,
+        clock: this.clock,
+        logger: this.logger.child({ component: 'webhooks' }),
+        ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
+        audit: (record) => audit.append(record),
+        options: this.options.webhooks,
+      });
+      await this.#startService(webhooks);
+      const tiers = new TierStore(db);
+      const rateLimits = new RateLimits(redis?.client ?? null);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
-        ...securityHandlers(keys, audit),
+        ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now() }),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
         ...backupHandlers(backup),
         ...realtimeHandlers(realtime),
         ...cacheHandlers(cache),
         ...batchHandlers(batch),
         ...discovery.handlers,
+        ...webhooksHandlers(webhooks),
+        ...ratelimitHandlers({
+          tiers,
+          limits: rateLimits,
+          keys,
+          refusedByKey: () => monitoring.usage.refusedByKey(this.clock.now() - 24 * 3_600_000, this.clock.now() + 60_000),
+        }),
       };
       const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
       const routes: VersionedRoute[] = [statusRoute(() => this.status()), ...monitoringRoutes(monitoring, () => this.clock.now())];
@@ -216,6 +300,23 @@ export class ControlPlane {
         websocket: realtime,
       });
       monitoring.instrument(http.app);
+      installRateLimit(http.app, rateLimits, tiers);
+      monitoring.health.register({
+        name: 'ratelimit',
+        critical: false,
+        check: () => {
+          const backend = rateLimits.backend();
+          return backend === 'memory (Redis unreachable)'
+            ? { status: 'degraded', detail: 'Redis is unreachable: each node counts on its own until it is back' }
+            : { status: 'up', detail: `counting in ${backend}` };
+        },
+      });
+      monitoring.series.register({
+        name: 'webhooks.endpoints.disabled',
+        unit: 'count',
+        help: 'Webhook endpoints turned off (a 410, or failing for the whole retry window)',
+        read: () => webhooks.endpoints.countDisabled(),
+      });
       monitoring.series.register({
         name: 'ws.connections',
         unit: 'count',
@@ -229,6 +330,8 @@ export class ControlPlane {
         bus,
         keys,
         audit,
+        secrets,
+        sessions,
         http,
         redis,
         metrics,
@@ -239,6 +342,9 @@ export class ControlPlane {
         progress,
         cache,
         backup,
+        webhooks,
+        tiers,
+        rateLimits,
       };
       void http.app.register(discovery.gateway);
       await this.#startService(monitoring);
@@ -314,6 +420,16 @@ export class ControlPlane {
     return { ready: servicesUp && monitoring?.health.overall() !== 'down', services, dependencies };
   }
 
+  #logAuditFindings(report: AuditStartReport): void {
+    if (report.restoredTriggers.length > 0) {
+      this.logger.warn({ triggers: report.restoredTriggers }, 'audit log: append-only triggers were missing or changed; re-created');
+    }
+    if (report.headLost !== null) this.logger.error({ head: report.headLost }, 'audit log: the chain head file is gone or not ours');
+    if (report.truncatedFrom !== null) {
+      this.logger.error({ from: report.truncatedFrom }, 'audit log: rows the chain head vouched for are gone; see audit.verify');
+    }
+  }
+
   async #startService(service: Service): Promise<void> {
     if (!this.#services.includes(service)) this.#services.push(service);
     await service.start();
@@ -334,6 +450,13 @@ function defaultConsoleDir(): string {
     dir = dirname(dir);
   }
   return join(process.cwd(), 'out', 'renderer');
+}
+
+/** Where the node's Redis listens, which checks and the gateway must never reach. */
+function redisAddressOf(url: string | undefined): { host: string; port: number } | null {
+  if (url === undefined || !URL.canParse(url)) return null;
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) };
 }
 
 /** `GET /api/v1/status` (flat, deprecated) and `/api/v2/status` (the contract's shape). */

@@ -87,6 +87,7 @@ function newService(dir: string): BackupService {
   const service = new BackupService({
     db: store,
     appDbPath,
+    roots: [dir],
     repoDir: join(dir, 'repo'),
     clock: { now: () => Date.now() },
     logger: createLogger('silent'),

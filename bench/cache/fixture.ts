@@ -1,11 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { TieredCache, cacheMigrations, type CacheOptions } from '../../main/cache';
 import { systemClock } from '../../main/clock';
+import { FleetSeal } from '../../main/fleet';
 import { createLogger } from '../../main/logger';
 import { openStore, type Database } from '../../main/store';
+import { BENCH_FLEET_SECRET } from '../lib';
 
 export interface BenchCache {
   readonly cache: TieredCache;
@@ -24,7 +27,16 @@ export async function openCache(
   const dir = options.dir ?? makeDir();
   const db = options.l3 === false ? null : openStore({ path: join(dir, 'pilothouse.db'), migrations: cacheMigrations });
   const shared = options.redisUrl === undefined ? null : new Redis(options.redisUrl, { lazyConnect: true });
-  const cache = new TieredCache({ db, redis: shared, clock: systemClock, logger: createLogger('silent'), options: options.cache });
+  const nodeId = options.cache?.nodeId ?? `bench-${randomBytes(4).toString('hex')}`;
+  const seal = new FleetSeal({ secret: BENCH_FLEET_SECRET, nodeId, clock: systemClock });
+  const cache = new TieredCache({
+    db,
+    redis: shared,
+    seal,
+    clock: systemClock,
+    logger: createLogger('silent'),
+    options: { ...options.cache, nodeId },
+  });
   await cache.start();
   return {
     cache,

@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { defaultConfig } from '../../main/config';
 import { ControlPlane } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
+import { BENCH_FLEET_SECRET } from '../lib';
 
 type Command = { cmd: 'rss' } | { cmd: 'stats' } | { cmd: 'publish'; count: number; size: number; perSecond?: number } | { cmd: 'stop' };
 
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
           ...defaultConfig(dir),
           port: 0,
           logLevel: 'silent',
-          ...(redisUrl === undefined ? {} : { redisUrl }),
+          ...(redisUrl === undefined ? {} : { redisUrl, fleetSecret: BENCH_FLEET_SECRET }),
         },
         sources: ['bench'],
       },

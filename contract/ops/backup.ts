@@ -118,6 +118,11 @@ const RestoreSelector = {
   at: Type.Optional(Time),
   inPlace: Type.Optional(Type.Boolean({ description: 'Replace the source database itself (a safety snapshot is taken first)' })),
   targetPath: Type.Optional(Type.String({ minLength: 1, description: 'Absolute path of a new file to restore into' })),
+  force: Type.Optional(
+    Type.Boolean({
+      description: 'In place: restore even while another process has the database open; that process’s later writes are lost',
+    }),
+  ),
 };
 
 export const BackupRestorePlanSchema = Type.Object({

@@ -126,6 +126,8 @@ export const UsageRowSchema = Type.Object({
   errors: Type.Integer(),
   bytesIn: Type.Integer(),
   bytesOut: Type.Integer(),
+  tier: Type.String({ description: 'The rate-limit tier the key was on ("" before tiers were counted, "*" when grouped by route)' }),
+  refused: Type.Integer({ description: 'Requests the rate limit refused (429)' }),
 });
 
 const UsageQuery = {

@@ -24,6 +24,37 @@ export const AuditEntrySchema = Type.Object({
   hash: Type.String(),
 });
 
+export const AuditVerificationSchema = Type.Object({
+  intact: Type.Boolean(),
+  /** Rows that verified, from the first. */
+  rows: Type.Integer({ minimum: 0 }),
+  /**
+   * The first row that does not hold: `hash` (its fields or hash were changed), `link` (it does not
+   * follow the row before), `sequence` (a row is missing in between), `truncated` (rows the head
+   * written outside the database vouched for are gone or replaced; `seq` is the first of them).
+   */
+  firstBad: Type.Union([
+    Type.Object({
+      seq: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+      reason: Type.Union([Type.Literal('hash'), Type.Literal('link'), Type.Literal('sequence'), Type.Literal('truncated')]),
+    }),
+    Type.Null(),
+  ]),
+  /** The chain head last written outside the database, or null when there is none. */
+  head: Type.Union([Type.Object({ seq: Type.Integer({ minimum: 0 }), at: Type.String({ format: 'date-time' }) }), Type.Null()]),
+});
+
+/** Which open connections a revocation ends; carried to every node's hub. */
+export const RevocationSchema = Type.Object({
+  /** Every session and socket of this key (the key was revoked). */
+  keyId: Type.Union([Type.String(), Type.Null()]),
+  /** One session (signed out). */
+  sessionId: Type.Union([Type.String(), Type.Null()]),
+  /** Every session token (the signing secret was rotated); API-key connections stay. */
+  allSessions: Type.Boolean(),
+  reason: Type.Union([Type.Literal('key-revoked'), Type.Literal('signed-out'), Type.Literal('secret-rotated')]),
+});
+
 export const securityOperations = {
   'keys.list': defineOperation({
     summary: 'Every API key, without secrets',
@@ -44,7 +75,7 @@ export const securityOperations = {
     mutating: true,
   }),
   'keys.revoke': defineOperation({
-    summary: 'Revoke an API key; requests with it are refused from then on',
+    summary: 'Revoke an API key; requests with it and its sessions are refused and their open sockets close',
     input: Type.Object({ id: Type.String({ minLength: 1 }) }),
     output: Type.Object({ key: ApiKeySchema }),
     minRole: 'admin',
@@ -63,5 +94,26 @@ export const securityOperations = {
     }),
     minRole: 'operator',
     mutating: false,
+  }),
+  'audit.verify': defineOperation({
+    summary: 'Check every audit row against the keyed chain and the head written outside the database',
+    input: Type.Object({}),
+    output: AuditVerificationSchema,
+    minRole: 'operator',
+    mutating: false,
+  }),
+  'sessions.logout': defineOperation({
+    summary: 'End the session this call is made with (sign-out): its token is refused and its sockets close',
+    input: Type.Object({}),
+    output: Type.Object({ ended: Type.Boolean() }),
+    minRole: 'viewer',
+    mutating: true,
+  }),
+  'sessions.rotate': defineOperation({
+    summary: 'Replace the session signing secret: every session token ends and its sockets close',
+    input: Type.Object({}),
+    output: Type.Object({ rotatedAt: Type.String({ format: 'date-time' }) }),
+    minRole: 'admin',
+    mutating: true,
   }),
 } as const;

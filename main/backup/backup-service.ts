@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { Cron } from 'croner';
 import type { Database } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
@@ -18,7 +18,8 @@ import { reassemble } from './reassembler';
 import { RepoLock } from './repo-lock';
 import { pruneRepository } from './prune';
 import { parseDuration } from './retention';
-import { restoreFile } from './restorer';
+import { BackupPathPolicy } from './path-policy';
+import { assertNotInUse, restoreFile } from './restorer';
 import { removeImage, storeImage } from './snapshotter';
 import type {
   BackupProgress,
@@ -34,10 +35,20 @@ import type {
 
 export const APP_SOURCE_ID = 'app';
 
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
 export interface BackupServiceOptions {
   /** The app's store: the catalogue lives here, and it is itself the `app` source. */
   readonly db: Database;
   readonly appDbPath: string;
+  /** `backup.roots`: folders under which sources may be registered and restores written (see BackupPathPolicy). */
+  readonly roots: readonly string[];
   /** The repository folder (packs, manifests, index). */
   readonly repoDir: string;
   readonly clock: Clock;
@@ -98,6 +109,7 @@ export class BackupService implements Service {
   readonly catalogue: BackupCatalogue;
   readonly #workers: PageWorkers;
   readonly #lock = new RepoLock();
+  readonly #paths: BackupPathPolicy;
   readonly #crons = new Map<string, Cron>();
   readonly #intervals = new Map<string, NodeJS.Timeout>();
   readonly #running = new Map<string, BackupProgress>();
@@ -113,6 +125,7 @@ export class BackupService implements Service {
     this.#workers = new PageWorkers(options.workers);
     this.repo = new PageRepository(options.repoDir, this.#workers, { compressionLevel: options.compressionLevel });
     this.catalogue = new BackupCatalogue(options.db);
+    this.#paths = new BackupPathPolicy(options.roots);
   }
 
   // ── lifecycle ─────────────────────────────────────────────────────────────
@@ -309,15 +322,14 @@ export class BackupService implements Service {
     retention?: Retention;
     continuousSeconds?: number | null;
   }): BackupSource {
-    if (!isAbsolute(input.path)) throw new PhError('PH_BACKUP_SOURCE_INVALID', 'The path must be absolute', { field: 'path' });
-    const path = resolve(input.path);
+    const path = this.#paths.source(input.path);
     const name = input.name.trim();
     validateSchedule(input.schedule);
     if (input.retention?.keepWithin !== undefined) parseDuration(input.retention.keepWithin);
     if (this.catalogue.sourceByNameOrPath(name, path) !== undefined) {
       throw new PhError('PH_BACKUP_SOURCE_EXISTS', `A source named ${JSON.stringify(name)} or at ${path} is already registered`);
     }
-    if (path === resolve(this.options.appDbPath))
+    if (path === realpathOr(this.options.appDbPath))
       throw new PhError('PH_BACKUP_SOURCE_EXISTS', 'The Pilothouse database is already the "app" source');
     probeSource(path, this.options.busyTimeoutMs ?? 5000);
     const id = `src-${randomBytes(5).toString('hex')}`;
@@ -382,7 +394,9 @@ export class BackupService implements Service {
           this.#snapshotting.add(source.id);
           this.catalogue.markRun(source.id, this.options.clock.now());
           try {
-            await captureImage(source.path, image, {
+            // A source registered before the roots were narrowed is not read any more.
+            const path = source.kind === 'app' ? source.path : this.#paths.source(source.path, 'id');
+            await captureImage(path, image, {
               busyTimeoutMs: this.options.busyTimeoutMs,
               onProgress: (d, t) => report('capture', d, t),
             });
@@ -526,20 +540,11 @@ export class BackupService implements Service {
           'Pilothouse has its own database open; restore it to a new path and start Pilothouse on that copy',
         );
       }
-      return { target: source.path, inPlace: true, source };
+      return { target: this.#paths.source(source.path, 'inPlace'), inPlace: true, source };
     }
     if (req.targetPath === undefined)
       throw new PhError('PH_BACKUP_TARGET_INVALID', 'Give a targetPath, or inPlace: true', { field: 'targetPath' });
-    if (!isAbsolute(req.targetPath))
-      throw new PhError('PH_BACKUP_TARGET_INVALID', 'The target path must be absolute', { field: 'targetPath' });
-    const target = resolve(req.targetPath);
-    if (existsSync(target))
-      throw new PhError('PH_BACKUP_TARGET_INVALID', `${target} already exists; restore in place or pick a new path`, {
-        field: 'targetPath',
-      });
-    if (!existsSync(dirname(target)) || !statSync(dirname(target)).isDirectory()) {
-      throw new PhError('PH_BACKUP_TARGET_INVALID', `The folder ${dirname(target)} does not exist`, { field: 'targetPath' });
-    }
+    const target = this.#paths.newTarget(req.targetPath);
     return { target, inPlace: false, source: this.catalogue.source(h.sourceId) ?? null };
   }
 
@@ -567,11 +572,13 @@ export class BackupService implements Service {
     let safetySnapshotId: string | null = null;
     try {
       return await this.#job('restore', h.sourceId, h.id, async (report) => {
+        // Checked before the safety snapshot so a busy target costs nothing; checked again at the swap.
+        if (inPlace && req.force !== true && existsSync(target)) assertNotInUse(target);
         if (inPlace && source !== null && existsSync(target)) {
           report('safety snapshot', 0, 1);
           safetySnapshotId = (await this.snapshot(source.id, 'safety')).id;
         }
-        await this.#lock.run('read', () => restoreFile(this.repo, this.#workers, h, target, inPlace, report));
+        await this.#lock.run('read', () => restoreFile(this.repo, this.#workers, h, target, inPlace, report, req.force === true));
         return this.catalogue.insertRestore({
           snapshotId: h.id,
           sourceId: h.sourceId,

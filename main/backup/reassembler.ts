@@ -31,7 +31,8 @@ export async function reassemble(
   const stream = repo.workers.newStream();
   let imageHash: Promise<string> | null = null;
   try {
-    out = await open(outPath, 'w');
+    // 0600 from the first byte: a restored or exported database is readable by its owner only.
+    out = await open(outPath, 'w', 0o600);
     await out.truncate(pageCount * pageSize);
     const chunks = Math.ceil(pageCount / CHUNK_PAGES);
     const work = async (c: number) => {

@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, linkSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 import { fsyncDir } from './fs-durable';
+import { TARGET_REFUSED } from './path-policy';
 import type { ManifestHeader } from './manifest';
+import { findOpenHolders } from './open-holders';
 import type { PageRepository } from './page-repository';
 import type { PageWorkers } from './page-workers';
 import { reassemble } from './reassembler';
 import { removeImage } from './snapshotter';
+
+const SIDECARS = ['-wal', '-shm', '-journal'] as const;
 
 /**
  * Rebuilds the image beside the target, proves it (pages, image hash, integrity_check), makes the
@@ -22,6 +26,7 @@ export async function restoreFile(
   target: string,
   inPlace: boolean,
   report: (phase: string, done: number, total: number) => void,
+  force = false,
 ): Promise<void> {
   const temp = join(dirname(target), `.${basename(target)}.restore-${randomBytes(4).toString('hex')}.tmp`);
   try {
@@ -40,9 +45,24 @@ export async function restoreFile(
     if (integrity.length !== 1 || integrity[0] !== 'ok')
       throw new PhError('PH_BACKUP_VERIFY_FAILED', `integrity_check on the rebuilt image: ${integrity.slice(0, 3).join('; ')}`);
     report('swap', 0, 1);
-    if (inPlace && existsSync(target)) quiesce(target);
-    for (const side of ['-wal', '-shm', '-journal']) removeImage(`${target}${side}`);
-    renameSync(temp, target);
+    if (inPlace) {
+      if (existsSync(target)) {
+        if (!force) assertNotInUse(target);
+        quiesce(target, force);
+      }
+      for (const side of SIDECARS) removeImage(`${target}${side}`);
+      renameSync(temp, target);
+    } else {
+      // A new file never replaces anything: sidecars beside it belong to someone else (and a stale
+      // -wal would be replayed into the restored database), and link() fails if the name was taken meanwhile.
+      if (SIDECARS.some((side) => existsSync(`${target}${side}`))) throw new PhError('PH_BACKUP_PATH_REFUSED', TARGET_REFUSED);
+      try {
+        linkSync(temp, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new PhError('PH_BACKUP_PATH_REFUSED', TARGET_REFUSED);
+        throw err;
+      }
+    }
     fsyncDir(dirname(target));
     report('swap', 1, 1);
   } finally {
@@ -51,11 +71,25 @@ export async function restoreFile(
 }
 
 /**
- * Makes an existing database self-contained before it is replaced: rolls back a hot journal, folds
- * the WAL into the main file and truncates it. Refuses when another connection keeps the WAL busy,
- * since a program still writing to the old file would lose its writes after the swap.
+ * Refuses while another process has the database (or its -wal/-shm/-journal) open: a program still
+ * holding the old file would keep writing to it after the swap, and those writes would vanish.
  */
-export function quiesce(path: string): void {
+export function assertNotInUse(path: string): void {
+  const holders = findOpenHolders(path);
+  if (holders === null || holders.length === 0) return;
+  const names = holders.slice(0, 5).map((h) => `${h.command} (pid ${h.pid})`);
+  throw new PhError('PH_BACKUP_TARGET_IN_USE', `${path} is open in ${names.join(', ')}; stop it and retry, or force the restore`, {
+    details: { pids: holders.map((h) => h.pid) },
+  });
+}
+
+/**
+ * Makes an existing database self-contained before it is replaced: rolls back a hot journal, folds
+ * the WAL into the main file and truncates it, then leaves WAL mode, which SQLite grants only when
+ * no other connection (in any process, this one included) has the WAL open. Refuses otherwise,
+ * unless `force`, since a program still writing to the old file would lose its writes after the swap.
+ */
+export function quiesce(path: string, force = false): void {
   let db: BetterSqlite3.Database | undefined;
   try {
     db = new BetterSqlite3(path, { fileMustExist: true, timeout: 2000 });
@@ -63,11 +97,13 @@ export function quiesce(path: string): void {
     const mode = db.pragma('journal_mode', { simple: true });
     if (mode === 'wal') {
       const [row] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      if (row !== undefined && row.busy !== 0)
+      if (row !== undefined && row.busy !== 0 && !force)
         throw new PhError('PH_BACKUP_TARGET_IN_USE', `${path} is in use by another connection; stop it and retry`);
+      db.pragma('journal_mode = DELETE');
     }
   } catch (err) {
     if (err instanceof PhError) throw err;
+    if (force) return;
     const code = (err as { code?: string }).code ?? '';
     // A target that is not a readable database is simply replaced; one that is locked is in use.
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))

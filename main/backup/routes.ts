@@ -73,14 +73,20 @@ export function backupRoutes(backup: BackupService, dispatcher: () => OperationD
       'Apply retention and remove unneeded pages',
       op('backup.prune', () => ({})),
     ),
-    route('GET', '/backups/snapshots/:id/download', 'operator', 'Download a snapshot as a plain .sqlite file', async (request, reply) => {
-      const file = await backup.exportImage(params(request).id ?? '');
-      const stream = createReadStream(file.path);
-      stream.on('close', file.done);
-      return reply
-        .header('content-type', 'application/vnd.sqlite3')
-        .header('content-disposition', `attachment; filename="${file.fileName}"`)
-        .send(stream);
-    }),
+    route(
+      'GET',
+      '/backups/snapshots/:id/download',
+      'admin',
+      'Download a snapshot as a plain .sqlite file (admin: it holds the whole database)',
+      async (request, reply) => {
+        const file = await backup.exportImage(params(request).id ?? '');
+        const stream = createReadStream(file.path);
+        stream.on('close', file.done);
+        return reply
+          .header('content-type', 'application/vnd.sqlite3')
+          .header('content-disposition', `attachment; filename="${file.fileName}"`)
+          .send(stream);
+      },
+    ),
   ];
 }

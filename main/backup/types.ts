@@ -27,4 +27,6 @@ export interface RestoreRequest {
   readonly at?: string;
   readonly inPlace?: boolean;
   readonly targetPath?: string;
+  /** In place only: replace the database even while another process has it open (docs/backup.md says what that costs). */
+  readonly force?: boolean;
 }

@@ -1,26 +1,40 @@
+import { newId } from '../fleet';
 import type { BatchEngine } from './batch-engine';
 import type { BatchSpec } from './batch-types';
 import type { JobQueue } from './job-types';
 
+/** A `batch.apply` payload: the batch, and the id it is applied under, fixed when the job is enqueued. */
+type BatchJobPayload = BatchSpec & { batchId?: string };
+
 /**
- * Job types the engine itself provides. `batch.apply` runs a batch as a job with live progress; its
- * batch id is derived from the job id, so a re-run after a crash returns the committed report (or
- * finishes a non-atomic batch where it stopped) instead of applying it twice.
+ * Job types the engine itself provides. `batch.apply` runs a batch as a job with live progress.
+ * Its batch id is a UUIDv7 stamped into the payload at enqueue, so every attempt (a re-run after a
+ * crash, or a re-enqueue after Redis lost the job) applies the same batch id and gets the committed
+ * report back (or finishes a non-atomic batch where it stopped) instead of applying it twice; an id
+ * derived from BullMQ's counter would repeat after Redis restarts and name an older batch.
+ * The batch's effects land in one node's database, so the job runs on the node that enqueued it.
  */
 export function registerBuiltinJobs(queue: JobQueue, engine: BatchEngine): void {
   queue.register(
     'batch.apply',
     async (payload, ctx) => {
-      const spec = payload as BatchSpec;
+      const { batchId, ...spec } = payload as BatchJobPayload;
       ctx.progress(0, `${spec.operations.length} operations`);
       const report = await engine.apply(spec, {
-        batchId: `job-${ctx.id}`,
+        batchId: batchId ?? `job-${ctx.id}`,
         signal: ctx.signal,
         onProgress: (done, total) => ctx.progress(done / total, `${done} of ${total} operations`),
       });
       ctx.log(`batch ${report.batchId}: ${report.status}, ${report.counts.succeeded} succeeded, ${report.counts.failed} failed`);
       return { batchId: report.batchId, status: report.status, counts: report.counts };
     },
-    { concurrency: 1 },
+    {
+      concurrency: 1,
+      placement: { owner: (_payload, here) => here },
+      prepare: (payload) => {
+        const p = (payload ?? {}) as BatchJobPayload;
+        return typeof p.batchId === 'string' && p.batchId !== '' ? p : { ...p, batchId: newId() };
+      },
+    },
   );
 }

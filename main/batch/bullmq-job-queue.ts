@@ -5,17 +5,22 @@ import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events/event-bus';
+import { newId, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
+import { Subscriber } from '../redis/subscriber';
 import type { ServiceState } from '../service';
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, emptyCounts } from './sqlite-job-store';
+import { CANCELLED, idOfJob, infoFromResult, toBullPriority, toJobInfo, unwrap, type Envelope } from './bullmq-job-info';
+import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { clampProgress, runOnce } from './job-effects';
-import { validateJobSpec } from './job-spec';
+import { NodeRoster } from './job-nodes';
+import { JobOutbox, type OutboxEntry, type OutboxState } from './job-outbox';
+import { JobResults } from './job-results';
+import { prepareSpec, validateJobSpec } from './job-spec';
 import {
   JobCancelled,
   isFinalFailure,
   jobErrorText,
   JobTimedOut,
-  jobStates,
   type ChildSpec,
   type JobContext,
   type JobFilter,
@@ -28,8 +33,8 @@ import {
   type JobTypeOptions,
   type QueueCounts,
 } from './job-types';
+import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, emptyCounts } from './sqlite-job-store';
 import { ThroughputMeter } from './throughput';
-import { Subscriber } from '../redis/subscriber';
 
 export interface BullmqJobQueueOptions {
   /** BullMQ's lock: a job whose worker stops renewing it is stalled after this. Default 5 s. */
@@ -38,37 +43,54 @@ export interface BullmqJobQueueOptions {
   readonly stalledIntervalMs?: number;
   readonly prefix?: string;
   readonly work?: boolean;
+  /** This node's id: names its per-node queues. */
+  readonly nodeId?: string;
+  /** A node whose liveness key is older than this shows as offline to jobs waiting for it. Default 10 s. */
+  readonly nodeTtlMs?: number;
+  /** How often the outbox forgets jobs that ended. Default 5 s. */
+  readonly outboxSweepMs?: number;
+  /** Tells the queue when Redis came back empty, so it re-enqueues its outbox. */
+  readonly epoch?: RedisEpoch | null;
 }
 
 const CANCEL_CHANNEL = 'ph:jobs:cancel';
-const CANCELLED = 'cancelled';
-/** Our -100..100 (higher first) onto BullMQ's 1..201 (lower first); every job gets one so the order is one order. */
-const toBullPriority = (p: number | undefined) => 101 - (p ?? 0);
-const fromBullPriority = (p: number | undefined) => (p === undefined || p === 0 ? 0 : 101 - p);
+
+interface TypeEntry {
+  readonly handler: JobHandler;
+  readonly concurrency: number;
+  readonly options: JobTypeOptions;
+}
 
 /**
- * The same job interface on BullMQ, for nodes sharing one Redis. One BullMQ queue per job type
- * (`ph-<type>`), so concurrency per type is a Worker's concurrency. Ids are `<type>/<bullmq id>`.
- * What differs from the SQLite queue is in docs/batch.md: stalled-job checks instead of leases,
- * cancelled waiting jobs are removed, progress events are published on the node that runs the job.
+ * The same job interface on BullMQ, for nodes sharing one Redis. Queue names and ids are in
+ * bullmq-names.ts: one queue per job type, or one per type and node for jobs placed on their
+ * target's node. Every job id is a UUIDv7 (BullMQ's own counter restarts with an emptied Redis).
+ * Each job this node enqueues is kept in its SQLite outbox until it ends, and each job it runs to
+ * completion is recorded with its result, so a re-run of the same id returns that result instead
+ * of acting again. What differs from the SQLite queue is in docs/batch.md; the fleet rules in docs/fleet.md.
  */
 export class BullmqJobQueue implements JobQueue {
   readonly name = 'jobs';
   readonly backend = 'bullmq' as const;
-  readonly #handlers = new Map<
-    string,
-    { handler: JobHandler; concurrency: number; validatePayload: ((payload: unknown) => void) | undefined }
-  >();
+  readonly nodeId: string;
+  readonly outbox: JobOutbox;
+  readonly results: JobResults;
+  readonly roster: NodeRoster;
+  readonly #handlers = new Map<string, TypeEntry>();
   readonly #queues = new Map<string, Queue>();
   readonly #workers = new Map<string, Worker>();
   readonly #meter = new ThroughputMeter();
   readonly #lockMs: number;
   readonly #stalledMs: number;
+  readonly #sweepMs: number;
   readonly #prefix: string;
   readonly #work: boolean;
+  readonly #epoch: RedisEpoch | null;
   #connection: Redis | null = null;
   #subscriber: Redis | null = null;
   #flows: FlowProducer | null = null;
+  #sweeper: NodeJS.Timeout | null = null;
+  #offEmptied: (() => void) | null = null;
   #state: ServiceState = 'idle';
 
   constructor(
@@ -81,21 +103,32 @@ export class BullmqJobQueue implements JobQueue {
   ) {
     this.#lockMs = options.lockMs ?? 5_000;
     this.#stalledMs = options.stalledIntervalMs ?? 5_000;
+    this.#sweepMs = options.outboxSweepMs ?? 5_000;
     this.#prefix = options.prefix ?? 'ph';
     this.#work = options.work ?? true;
+    this.#epoch = options.epoch ?? null;
+    this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
+    const now = () => this.clock.now();
+    this.outbox = new JobOutbox(db, now);
+    this.results = new JobResults(db, redis, this.nodeId, this.#prefix, now);
+    this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000);
   }
 
   register(type: string, handler: JobHandler, options: JobTypeOptions = {}): void {
     if (this.#handlers.has(type)) throw new Error(`Job type ${type} already has a handler`);
-    this.#handlers.set(type, { handler, concurrency: Math.max(1, options.concurrency ?? 4), validatePayload: options.validatePayload });
-    if (this.#state === 'running' && this.#work) this.#startWorker(type);
+    this.#handlers.set(type, { handler, concurrency: Math.max(1, options.concurrency ?? 4), options });
+    if (this.#state === 'running' && this.#work) {
+      this.#startWorker(type);
+      void this.roster.addQueue(queueName(this.#workRef(type))).catch(() => undefined);
+    }
   }
 
   registeredTypes(): string[] {
     return [...this.#handlers.keys()].sort();
   }
+
   checkPayload(type: string, payload: unknown): void {
-    this.#handlers.get(type)?.validatePayload?.(payload);
+    this.#handlers.get(type)?.options.validatePayload?.(payload);
   }
 
   async start(): Promise<void> {
@@ -109,13 +142,23 @@ export class BullmqJobQueue implements JobQueue {
     this.#subscriber.on('message', (_channel: string, message: string) => this.#cancelLocal(message));
     await subscriber.subscribe(CANCEL_CHANNEL);
     if (this.#work) for (const type of this.#handlers.keys()) this.#startWorker(type);
+    await this.roster.start(this.#work ? this.#workQueues() : []);
+    this.#offEmptied =
+      this.#epoch?.onEmptied(async () => {
+        await this.recover();
+      }) ?? null;
+    this.#sweeper = setInterval(() => void this.sweepOutbox().catch(() => undefined), this.#sweepMs);
+    this.#sweeper.unref();
     this.#state = 'running';
   }
 
   async stop(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
+    this.#offEmptied?.();
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
     await Promise.allSettled([...this.#workers.values()].map((w) => w.close()));
+    await this.roster.stop();
     await Promise.allSettled([...this.#queues.values()].map((q) => q.close()));
     await this.#flows?.close();
     this.#subscriber?.disconnect();
@@ -128,47 +171,77 @@ export class BullmqJobQueue implements JobQueue {
   status(): { state: ServiceState; detail?: string } {
     if (this.#state !== 'running') return { state: this.#state };
     if (this.#connection?.status !== 'ready') return { state: 'degraded', detail: `bullmq: redis ${this.#connection?.status ?? 'none'}` };
-    return { state: 'running', detail: `bullmq queue, ${this.#workers.size} workers` };
+    return {
+      state: 'running',
+      detail: `bullmq queue, node ${this.nodeId}, ${this.#workers.size} workers, ${this.outbox.size()} in outbox`,
+    };
   }
 
-  async enqueue(spec: JobSpec): Promise<JobInfo> {
-    validateJobSpec(spec);
+  async enqueue(input: JobSpec): Promise<JobInfo> {
+    validateJobSpec(input);
+    const spec = this.#prepare(input);
     if (spec.children !== undefined && spec.children.length > 0) {
-      const node = await (this.#flows as FlowProducer).add(this.#flowJob(spec, undefined));
+      const flow = await this.#flowJob(spec, undefined);
+      const id = jobIdOf(parseQueueName(flow.queueName) as QueueRef, flow.opts?.jobId as string);
+      this.outbox.add([{ id, queue: flow.queueName, kind: 'flow', body: flow, runAt: this.#runAt(spec) }]);
+      const node = await this.#added(id, () => (this.#flows as FlowProducer).add(flow));
       return this.#info(node.job as Job);
     }
+    const ref = await this.#place(spec);
     const opts = this.#options(spec);
-    const queue = this.#queue(spec.type);
-    if (opts.jobId !== undefined) {
+    const queue = this.#queue(ref);
+    if (opts.jobId !== undefined && opts.jobId.startsWith('k-')) {
       const existing = await queue.getJob(opts.jobId);
       if (existing !== undefined) return this.#info(existing);
     }
-    const job = await queue.add(spec.type, envelope(spec), opts);
+    const data = envelope(spec);
+    const id = opts.jobId === undefined ? null : jobIdOf(ref, opts.jobId);
+    if (id !== null)
+      this.outbox.add([{ id, queue: queue.name, kind: 'job', body: { name: spec.type, data, opts }, runAt: this.#runAt(spec) }]);
+    const job = await this.#added(id, () => queue.add(spec.type, data, opts));
     const info = await this.#info(job);
     this.bus?.publish('jobs.changed', { id: info.id, type: spec.type, state: info.state, removed: false });
     return info;
   }
 
   async enqueueBulk(specs: readonly JobSpec[]): Promise<string[]> {
-    const byType = new Map<string, { index: number; spec: JobSpec }[]>();
-    specs.forEach((spec, index) => {
-      validateJobSpec(spec);
-      const list = byType.get(spec.type) ?? [];
-      list.push({ index, spec });
-      byType.set(spec.type, list);
-    });
+    const byQueue = new Map<string, { ref: QueueRef; items: { index: number; spec: JobSpec; opts: JobsOptions }[] }>();
+    for (const [index, input] of specs.entries()) {
+      validateJobSpec(input);
+      const spec = this.#prepare(input);
+      const ref = await this.#place(spec);
+      const group = byQueue.get(queueName(ref)) ?? { ref, items: [] };
+      group.items.push({ index, spec, opts: this.#options(spec) });
+      byQueue.set(queueName(ref), group);
+    }
     const ids = new Array<string>(specs.length);
-    for (const [type, list] of byType) {
-      const jobs = await this.#queue(type).addBulk(
-        list.map(({ spec }) => ({ name: type, data: envelope(spec), opts: this.#options(spec) })),
-      );
-      jobs.forEach((job, i) => (ids[(list[i] as { index: number }).index] = `${type}/${job.id as string}`));
+    for (const [name, { ref, items }] of byQueue) {
+      const entries = items.map(({ spec, opts }) => ({ name: spec.type, data: envelope(spec), opts }));
+      const outboxed: OutboxEntry[] = items
+        .filter(({ opts }) => opts.jobId !== undefined)
+        .map(({ spec, opts }, i) => ({
+          id: jobIdOf(ref, opts.jobId as string),
+          queue: name,
+          kind: 'job',
+          body: entries[i],
+          runAt: this.#runAt(spec),
+        }));
+      this.outbox.add(outboxed);
+      const jobs = await this.#added(null, () => this.#queue(ref).addBulk(entries)).catch((err: unknown) => {
+        this.outbox.remove(outboxed.map((e) => e.id));
+        throw err;
+      });
+      jobs.forEach((job, i) => (ids[(items[i] as { index: number }).index] = jobIdOf(ref, job.id as string)));
     }
     return ids;
   }
 
   async get(id: string): Promise<JobInfo> {
-    return this.#info(await this.#job(id));
+    const job = await this.#find(id);
+    if (job !== null) return this.#info(job);
+    const stored = await this.results.fetch(id);
+    if (stored !== null) return infoFromResult(id, stored, parseJobId(id)?.node ?? null);
+    throw new PhError('PH_BATCH_JOB_NOT_FOUND', `There is no job ${id}`);
   }
 
   async list(filter: JobFilter = {}): Promise<{ jobs: JobInfo[]; total: number }> {
@@ -181,12 +254,11 @@ export class BullmqJobQueue implements JobQueue {
       );
       return { jobs: infos.slice(offset, offset + limit), total: infos.length };
     }
-    const types = filter.type !== undefined ? [filter.type] : this.registeredTypes();
     const bullTypes = toBullTypes(filter.state);
     let total = 0;
     const found: Job[] = [];
-    for (const type of types) {
-      const queue = this.#queue(type);
+    for (const ref of await this.#refs(filter.type)) {
+      const queue = this.#queue(ref);
       const counts = await queue.getJobCounts(...bullTypes);
       total += Object.values(counts).reduce((a, b) => a + b, 0);
       found.push(...((await queue.getJobs(bullTypes, 0, offset + limit - 1, false)) as Job[]).filter((j) => j !== undefined && j !== null));
@@ -211,6 +283,7 @@ export class BullmqJobQueue implements JobQueue {
     // BullMQ has no cancelled state for a job that never ran: it is removed (with its children).
     const info = await this.#info(job);
     await job.remove({ removeChildren: true });
+    this.outbox.remove([id]);
     this.bus?.publish('jobs.changed', { id, type: job.name, state: 'cancelled', removed: true });
     return { ...info, state: 'cancelled', cancelRequested: true };
   }
@@ -226,12 +299,14 @@ export class BullmqJobQueue implements JobQueue {
     const job = await this.#job(id);
     if ((await job.getState()) === 'active') throw new PhError('PH_BATCH_JOB_RUNNING', `Job ${id} is running; cancel it first`);
     await job.remove({ removeChildren: true });
+    this.outbox.remove([id]);
     this.bus?.publish('jobs.changed', { id, type: job.name, state: 'cancelled', removed: true });
   }
 
   async logs(id: string): Promise<JobLog[]> {
-    const job = await this.#job(id);
-    const { logs } = await this.#queue(job.name).getJobLogs(job.id as string, 0, 499);
+    const job = await this.#find(id);
+    if (job === null) return [];
+    const { logs } = await this.#queueByName(job.queueName).getJobLogs(job.id as string, 0, 499);
     return logs.map((line) => {
       const at = /^(\S+) (.*)$/s.exec(line);
       return at === null ? { at: new Date(job.timestamp).toISOString(), message: line } : { at: at[1] as string, message: at[2] as string };
@@ -240,45 +315,150 @@ export class BullmqJobQueue implements JobQueue {
 
   async stats(): Promise<QueueCounts[]> {
     const now = this.clock.now();
+    const refs = await this.#refs(undefined);
     return Promise.all(
       this.registeredTypes().map(async (type) => {
-        const c = await this.#queue(type).getJobCounts(
-          'waiting',
-          'prioritized',
-          'delayed',
-          'active',
-          'waiting-children',
-          'completed',
-          'failed',
-        );
         const counts = emptyCounts();
-        counts.waiting = (c.waiting ?? 0) + (c.prioritized ?? 0);
-        counts.delayed = c.delayed ?? 0;
-        counts.active = c.active ?? 0;
-        counts['waiting-children'] = c['waiting-children'] ?? 0;
-        counts.completed = c.completed ?? 0;
-        counts.dead = c.failed ?? 0;
+        for (const ref of refs.filter((r) => r.type === type)) {
+          const c = await this.#queue(ref).getJobCounts(
+            'waiting',
+            'prioritized',
+            'delayed',
+            'active',
+            'waiting-children',
+            'completed',
+            'failed',
+          );
+          counts.waiting += (c.waiting ?? 0) + (c.prioritized ?? 0);
+          counts.delayed += c.delayed ?? 0;
+          counts.active += c.active ?? 0;
+          counts['waiting-children'] += c['waiting-children'] ?? 0;
+          counts.completed += c.completed ?? 0;
+          counts.dead += c.failed ?? 0;
+        }
         const worker = this.#handlers.get(type);
         return { type, concurrency: worker?.concurrency ?? 0, running: counts.active, counts, throughput: this.#meter.series(type, now) };
       }),
     );
   }
 
-  #queue(type: string): Queue {
-    let queue = this.#queues.get(type);
+  /** Forgets outbox entries whose jobs ended (run by a timer; tests call it). */
+  sweepOutbox(): Promise<number> {
+    return this.outbox.sweep(
+      (e) => this.#stateOf(e),
+      () => this.#epoch?.stillSame() ?? Promise.resolve(true),
+    );
+  }
+
+  /**
+   * After Redis came back empty: re-adds (same id) every job of this node's outbox that Redis lost,
+   * delayed ones with what is left of their delay, and re-publishes this node's results and liveness.
+   */
+  async recover(): Promise<string[]> {
+    await this.roster.republish(this.#work ? this.#workQueues() : []);
+    const restored = await this.outbox.restore(
+      (e) => this.#stateOf(e),
+      (e) => this.#readd(e),
+    );
+    const results = await this.results.republish();
+    this.logger.warn({ restored: restored.length, results }, 're-enqueued the jobs redis lost and re-published job results');
+    return restored;
+  }
+
+  async #stateOf(e: OutboxEntry): Promise<OutboxState> {
+    const ref = parseJobId(e.id);
+    if (ref === null) return 'ended';
+    const state = await this.#queue(ref).getJobState(ref.bullId);
+    if (state === 'unknown') return 'gone';
+    return state === 'completed' || state === 'failed' ? 'ended' : 'live';
+  }
+
+  async #readd(e: OutboxEntry): Promise<void> {
+    if (e.kind === 'flow') {
+      await (this.#flows as FlowProducer).add(e.body as FlowJob);
+      return;
+    }
+    const ref = parseJobId(e.id) as QueueRef;
+    const body = e.body as { name: string; data: Envelope; opts: JobsOptions };
+    const delay = Math.max(0, e.runAt - this.clock.now());
+    const { delay: _old, ...opts } = body.opts;
+    await this.#queue(ref).add(body.name, body.data, delay > 0 ? { ...opts, delay } : opts);
+  }
+
+  /** Runs BullMQ's add; if it throws, the outbox entry goes too (the client was not told it was queued). */
+  async #added<T>(id: string | null, add: () => Promise<T>): Promise<T> {
+    try {
+      return await add();
+    } catch (err) {
+      if (id !== null) this.outbox.remove([id]);
+      throw err;
+    }
+  }
+
+  #prepare(spec: JobSpec): JobSpec {
+    return prepareSpec(spec, (type) => this.#handlers.get(type)?.options.prepare);
+  }
+
+  /** The queue a job goes to: its type's, or its type's on the node that owns the target. */
+  async #place(spec: JobSpec): Promise<QueueRef> {
+    const placement = this.#handlers.get(spec.type)?.options.placement;
+    if (placement === undefined || placement === 'any') return { type: spec.type, node: null };
+    const node = await placement.owner(spec.payload, this.nodeId);
+    if (node !== this.nodeId) await this.roster.addQueue(queueName({ type: spec.type, node }));
+    return { type: spec.type, node };
+  }
+
+  /** The queue this node's worker for a type reads. */
+  #workRef(type: string): QueueRef {
+    const placement = this.#handlers.get(type)?.options.placement;
+    return { type, node: placement === undefined || placement === 'any' ? null : this.nodeId };
+  }
+
+  #workQueues(): string[] {
+    return this.registeredTypes().map((t) => queueName(this.#workRef(t)));
+  }
+
+  /** Every queue of a type (or of all registered types): the shared one and each node's. */
+  async #refs(type: string | undefined): Promise<QueueRef[]> {
+    const types = type !== undefined ? [type] : this.registeredTypes();
+    const known = (await this.roster.queues().catch(() => [])).map(parseQueueName).filter((r): r is QueueRef => r !== null);
+    const refs: QueueRef[] = [];
+    for (const t of types) {
+      refs.push({ type: t, node: null });
+      for (const r of known) if (r.type === t && r.node !== null) refs.push(r);
+    }
+    return refs;
+  }
+
+  #runAt(spec: JobSpec): number {
+    const now = this.clock.now();
+    return spec.runAt ?? now + (spec.delayMs ?? 0);
+  }
+
+  #queue(ref: QueueRef): Queue {
+    return this.#queueByName(queueName(ref));
+  }
+
+  #queueByName(name: string): Queue {
+    let queue = this.#queues.get(name);
     if (queue === undefined) {
       if (this.#connection === null) throw new PhError('PH_UNAVAILABLE', 'The job queue is not started');
-      queue = new Queue(queueName(type), { connection: this.#connection, prefix: this.#prefix });
-      queue.on('error', (err) => this.logger.warn({ err: err.message, type }, 'bullmq queue error'));
-      this.#queues.set(type, queue);
+      queue = new Queue(name, { connection: this.#connection, prefix: this.#prefix });
+      queue.on('error', (err) => this.logger.warn({ err: err.message, queue: name }, 'bullmq queue error'));
+      this.#queues.set(name, queue);
     }
     return queue;
   }
 
+  async #find(id: string): Promise<Job | null> {
+    const ref = parseJobId(id);
+    if (ref === null) return null;
+    return (await this.#queue(ref).getJob(ref.bullId)) ?? null;
+  }
+
   async #job(id: string): Promise<Job> {
-    const slash = id.indexOf('/');
-    const job = slash <= 0 ? undefined : await this.#queue(id.slice(0, slash)).getJob(id.slice(slash + 1));
-    if (job === undefined || job === null) throw new PhError('PH_BATCH_JOB_NOT_FOUND', `There is no job ${id}`);
+    const job = await this.#find(id);
+    if (job === null) throw new PhError('PH_BATCH_JOB_NOT_FOUND', `There is no job ${id}`);
     return job;
   }
 
@@ -293,7 +473,10 @@ export class BullmqJobQueue implements JobQueue {
       removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
     };
     if (delay > 0) opts.delay = delay;
+    // A UUIDv7 for every job: BullMQ's counter starts again at 1 when Redis loses its data.
     if (spec.idempotencyKey !== undefined) opts.jobId = `k-${createHash('sha256').update(spec.idempotencyKey).digest('hex').slice(0, 32)}`;
+    else if (spec.repeat === undefined) opts.jobId = newId();
+    // A repeating job's runs are named by BullMQ from its repeat key and due time, not a counter.
     if (spec.repeat !== undefined) opts.repeat = { pattern: spec.repeat.cron };
     // BullMQ's default leaves a parent waiting forever when a child fails; every child gets a policy.
     if (policy === 'fail-parent') opts.failParentOnFailure = true;
@@ -303,11 +486,11 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   /** `policy` is undefined for the root of a flow. */
-  #flowJob(spec: JobSpec, policy: ChildSpec['policy']): FlowJob {
-    const children = (spec.children ?? []).map((c) => this.#flowJob(c, c.policy ?? 'fail-parent'));
+  async #flowJob(spec: JobSpec, policy: ChildSpec['policy']): Promise<FlowJob> {
+    const children = await Promise.all((spec.children ?? []).map((c) => this.#flowJob(c, c.policy ?? 'fail-parent')));
     return {
       name: spec.type,
-      queueName: queueName(spec.type),
+      queueName: queueName(await this.#place(spec)),
       prefix: this.#prefix,
       data: envelope(spec),
       opts: this.#options(spec, policy),
@@ -317,8 +500,9 @@ export class BullmqJobQueue implements JobQueue {
 
   #startWorker(type: string): void {
     const entry = this.#handlers.get(type);
-    if (entry === undefined || this.#workers.has(type) || this.#connection === null) return;
-    const worker = new Worker(queueName(type), (job, _token, signal) => this.#process(job, entry.handler, signal), {
+    const name = queueName(this.#workRef(type));
+    if (entry === undefined || this.#workers.has(name) || this.#connection === null) return;
+    const worker = new Worker(name, (job, _token, signal) => this.#process(job, entry.handler, signal), {
       connection: this.#connection,
       prefix: this.#prefix,
       concurrency: entry.concurrency,
@@ -327,23 +511,26 @@ export class BullmqJobQueue implements JobQueue {
       maxStalledCount: 2,
     });
     worker.on('error', (err) => this.logger.warn({ err: err.message, type }, 'bullmq worker error'));
-    worker.on('active', (job) =>
-      this.bus?.publish('jobs.changed', { id: `${type}/${job.id as string}`, type, state: 'active', removed: false }),
-    );
+    worker.on('active', (job) => this.bus?.publish('jobs.changed', { id: idOfJob(job), type, state: 'active', removed: false }));
     worker.on('completed', (job) => {
       this.#meter.record(type, 'completed', this.clock.now());
-      this.bus?.publish('jobs.changed', { id: `${type}/${job.id as string}`, type, state: 'completed', removed: false });
+      this.bus?.publish('jobs.changed', { id: idOfJob(job), type, state: 'completed', removed: false });
     });
     worker.on('failed', (job) => {
       if (job === undefined) return;
       this.#meter.record(type, 'failed', this.clock.now());
       const state = job.failedReason === CANCELLED ? 'cancelled' : job.attemptsMade >= (job.opts.attempts ?? 1) ? 'dead' : 'waiting';
-      this.bus?.publish('jobs.changed', { id: `${type}/${job.id as string}`, type, state, removed: false });
+      this.bus?.publish('jobs.changed', { id: idOfJob(job), type, state, removed: false });
     });
-    this.#workers.set(type, worker);
+    this.#workers.set(name, worker);
   }
 
   async #process(job: Job, handler: JobHandler, signal: AbortSignal | undefined): Promise<unknown> {
+    const id = idOfJob(job);
+    // This job id already ran to completion here (Redis lost the news, or the node died before
+    // BullMQ heard): the first run's result, not a second run.
+    const done = this.results.local(id);
+    if (done !== undefined) return done.result;
     const { payload, timeoutMs } = unwrap(job.data);
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason === CANCELLED ? new JobCancelled() : signal?.reason);
@@ -353,9 +540,10 @@ export class BullmqJobQueue implements JobQueue {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true }),
     );
     aborted.catch(() => undefined);
-    const id = `${job.name}/${job.id as string}`;
     try {
-      return await Promise.race([handler(payload, this.#context(job, id, controller.signal)), aborted]);
+      const result = await Promise.race([handler(payload, this.#context(job, id, controller.signal)), aborted]);
+      await this.results.record(id, job.name, result);
+      return result;
     } catch (err) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof JobCancelled) throw new UnrecoverableError(CANCELLED);
@@ -382,11 +570,8 @@ export class BullmqJobQueue implements JobQueue {
         this.bus?.publish('jobs.progress', { id, type: job.name, progress: f, message: message ?? null });
       },
       log: (message) => void job.log(`${new Date(this.clock.now()).toISOString()} ${message.slice(0, 2000)}`).catch(() => undefined),
-      once: <T>(step: string, fn: (db: Database) => T): T => {
-        // Effects land in this node's SQLite database: once per node. Jobs whose effect must be once
-        // across nodes should make the effect itself idempotent (for example, keyed by job id).
-        return runOnce(this.db, `${keyBase}:${step}`, this.clock.now(), fn);
-      },
+      // Effects land in this node's SQLite database; a job whose effects do, is placed on this node.
+      once: <T>(step: string, fn: (db: Database) => T): T => runOnce(this.db, `${keyBase}:${step}`, this.clock.now(), fn),
       children: async () => Promise.all((await this.#childrenOf(job)).map((c) => this.#info(c))),
     };
   }
@@ -404,96 +589,29 @@ export class BullmqJobQueue implements JobQueue {
       // Keys are `<prefix>:<queue>:<id>`.
       const parts = key.split(':');
       const childId = parts.pop() as string;
-      const q = parts.slice(1).join(':');
-      const type = [...this.#queues.keys(), ...this.#handlers.keys()].find((t) => queueName(t) === q);
-      if (type === undefined) continue;
-      const child = await this.#queue(type).getJob(childId);
+      const ref = parseQueueName(parts.slice(1).join(':'));
+      if (ref === null) continue;
+      const child = await this.#queue(ref).getJob(childId);
       if (child !== undefined && child !== null) out.push(child);
     }
     return out;
   }
 
   #cancelLocal(id: string): void {
-    const slash = id.indexOf('/');
-    if (slash <= 0) return;
-    this.#workers.get(id.slice(0, slash))?.cancelJob(id.slice(slash + 1), CANCELLED);
+    const ref = parseJobId(id);
+    if (ref === null) return;
+    this.#workers.get(queueName(ref))?.cancelJob(ref.bullId, CANCELLED);
   }
 
-  async #info(job: Job): Promise<JobInfo> {
-    const bullState = await job.getState();
-    const type = job.name;
-    const progress = job.progress as { fraction?: number; message?: string | null } | number;
-    const fraction = typeof progress === 'number' ? progress / 100 : (progress?.fraction ?? 0);
-    const { payload, timeoutMs } = unwrap(job.data);
-    let state: JobState;
-    switch (bullState) {
-      case 'failed':
-        state = job.failedReason === CANCELLED ? 'cancelled' : 'dead';
-        break;
-      case 'prioritized':
-      case 'waiting':
-      case 'unknown':
-        state = 'waiting';
-        break;
-      default:
-        state = jobStates.includes(bullState as JobState) ? (bullState as JobState) : 'waiting';
-    }
-    const deps = state === 'waiting-children' ? await job.getDependenciesCount({ unprocessed: true }) : { unprocessed: 0 };
-    const parent =
-      job.parent === undefined
-        ? null
-        : `${[...this.#handlers.keys()].find((t) => job.parent?.queueKey.endsWith(`:${queueName(t)}`)) ?? '?'}/${job.parent.id}`;
-    return {
-      id: `${type}/${job.id as string}`,
-      type,
-      payload,
-      state,
-      priority: fromBullPriority(job.opts.priority),
-      runAt: new Date(job.timestamp + (job.opts.delay ?? 0)).toISOString(),
-      attemptsMade: job.attemptsMade,
-      maxAttempts: job.opts.attempts ?? 1,
-      timeoutMs,
-      idempotencyKey: job.opts.jobId?.startsWith('k-') === true ? job.opts.jobId : null,
-      repeatCron: job.opts.repeat?.pattern ?? null,
-      parentId: parent,
-      childPolicy:
-        job.opts.ignoreDependencyOnFailure === true
-          ? 'ignore'
-          : job.opts.continueParentOnFailure === true
-            ? 'continue-parent'
-            : 'fail-parent',
-      pendingChildren: deps.unprocessed ?? 0,
-      progress: state === 'completed' ? 1 : fraction,
-      progressMessage: typeof progress === 'object' ? (progress?.message ?? null) : null,
-      result: job.returnvalue ?? null,
-      lastError: job.failedReason === undefined || job.failedReason === '' ? null : job.failedReason,
-      errors: job.failedReason === undefined || job.failedReason === '' ? [] : [job.failedReason],
-      cancelRequested: job.failedReason === CANCELLED,
-      createdAt: new Date(job.timestamp).toISOString(),
-      startedAt: job.processedOn === undefined ? null : new Date(job.processedOn).toISOString(),
-      finishedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn).toISOString(),
-    };
+  #info(job: Job): Promise<JobInfo> {
+    return toJobInfo(job, async (node) =>
+      (await this.roster.alive(node)) ? null : `node ${node} is offline; the job runs when that node is back`,
+    );
   }
-}
-
-/** What a BullMQ job's data holds: the payload and what BullMQ has no option for (the timeout). */
-interface Envelope {
-  ph: 1;
-  payload: unknown;
-  timeoutMs: number | null;
 }
 
 function envelope(spec: JobSpec): Envelope {
   return { ph: 1, payload: spec.payload ?? null, timeoutMs: spec.timeoutMs ?? null };
-}
-
-function unwrap(data: unknown): { payload: unknown; timeoutMs: number | null } {
-  if (typeof data === 'object' && data !== null && (data as Envelope).ph === 1) return data as Envelope;
-  return { payload: data, timeoutMs: null };
-}
-
-function queueName(type: string): string {
-  return `ph-${type.replaceAll(':', '~')}`;
 }
 
 function toBullTypes(state: JobState | undefined): JobType[] {

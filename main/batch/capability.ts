@@ -8,7 +8,8 @@ import { BatchEngine } from './batch-engine';
 import { ResourceRegistry } from './batch-registry';
 import { BatchService } from './batch-service';
 import { registerBuiltinJobs } from './builtin-jobs';
-import { BullmqJobQueue } from './bullmq-job-queue';
+import { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
+import type { RedisEpoch } from '../fleet';
 import type { JobQueue } from './job-types';
 import { recordResource } from './record-resource';
 import { SqliteJobQueue } from './sqlite-job-queue';
@@ -20,6 +21,12 @@ export interface BatchCapabilityDeps {
   readonly bus: EventBus;
   /** With a Redis client the queue is BullMQ's, shared by every node; without, the SQLite queue. */
   readonly redis?: Redis | null;
+  /** This node's id: names its per-node queues and its published results. */
+  readonly nodeId?: string;
+  /** Tells the distributed queue when Redis came back empty. */
+  readonly epoch?: RedisEpoch | null;
+  /** Options of the distributed queue (tests shorten its intervals). */
+  readonly bullmq?: BullmqJobQueueOptions;
 }
 
 export interface BatchCapability {
@@ -38,7 +45,11 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
   const queue: JobQueue =
     deps.redis === undefined || deps.redis === null
       ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus)
-      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus);
+      : new BullmqJobQueue(deps.redis, deps.db, deps.clock, logger, deps.bus, {
+          ...deps.bullmq,
+          ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
+          epoch: deps.epoch ?? null,
+        });
   registerBuiltinJobs(queue, engine);
   return { registry, engine, queue, services: [new BatchService(engine, deps.logger), queue] };
 }

@@ -34,3 +34,15 @@ export function validateJobSpec(spec: JobSpec, path = ''): void {
     spec.children.forEach((child, i) => validateJobSpec(child, `${path}children.${i}.`));
   }
 }
+
+/** The spec with each job's payload passed through its type's `prepare` (children too). */
+export function prepareSpec<S extends JobSpec>(spec: S, prepareFor: (type: string) => ((payload: unknown) => unknown) | undefined): S {
+  const prepare = prepareFor(spec.type);
+  const children = spec.children?.map((c) => prepareSpec(c, prepareFor));
+  if (prepare === undefined && children === undefined) return spec;
+  return {
+    ...spec,
+    ...(prepare !== undefined ? { payload: prepare(spec.payload) } : {}),
+    ...(children !== undefined ? { children } : {}),
+  };
+}

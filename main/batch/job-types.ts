@@ -62,6 +62,10 @@ export interface JobInfo {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** The node this job must run on (its target lives there), or null when any node may run it. */
+  node: string | null;
+  /** Why a waiting job is not running, when it is for a reason the operator should see (its node is offline). */
+  waitingFor: string | null;
 }
 
 export interface JobContext {
@@ -86,9 +90,24 @@ export interface JobContext {
 
 export type JobHandler = (payload: unknown, ctx: JobContext) => unknown;
 
+/**
+ * Where a job type runs. `any`: whichever node's worker takes it first (its effect does not depend
+ * on the node). `owner`: the node that owns the job's target, named at enqueue from the payload
+ * (`here` is the enqueuing node), e.g. the node that registered a backup source, or the node whose
+ * database a batch applies to. A placed job waits for its node, whichever node enqueued it.
+ */
+export type JobPlacement = 'any' | { readonly owner: (payload: unknown, here: string) => string | Promise<string> };
+
 export interface JobTypeOptions {
   /** How many jobs of this type run at once on this node; default 4. */
   readonly concurrency?: number;
+  /** Default `any`. Only the distributed queue places jobs: the SQLite queue is one node. */
+  readonly placement?: JobPlacement;
+  /**
+   * Fills in, at enqueue, what every attempt must agree on (a batch id), so a re-run after a crash
+   * or after Redis lost the job finds the first run's committed result instead of starting anew.
+   */
+  readonly prepare?: (payload: unknown) => unknown;
   /**
    * Throws a coded error (`PH_INVALID_INPUT` with the field) for a payload the handler cannot use,
    * so the API refuses it at enqueue instead of a job failing later.

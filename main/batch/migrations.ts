@@ -110,4 +110,30 @@ export const batchMigrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    scope: 'batch',
+    version: 2,
+    name: 'fleet: outbox of enqueued jobs, results of jobs run here',
+    up: `
+      -- Jobs this node put on the distributed queue, kept until they end: a Redis that comes back
+      -- empty gets them again under the same id (docs/fleet.md).
+      CREATE TABLE job_outbox (
+        id TEXT PRIMARY KEY,
+        queue TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('job', 'flow')),
+        body TEXT NOT NULL,
+        run_at INTEGER NOT NULL,
+        enqueued_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      -- Jobs that ran to completion on this node: a second run of the same id returns this result.
+      CREATE TABLE job_results (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        result TEXT,
+        finished_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX job_results_finished ON job_results (finished_at);
+    `,
+  },
 ];

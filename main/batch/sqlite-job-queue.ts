@@ -24,7 +24,7 @@ import {
 import { emptyCounts, SqliteJobStore, toJobInfo, type JobRow, type PrunePolicy, type Transition } from './sqlite-job-store';
 import { ThroughputMeter } from './throughput';
 import { clampProgress, runOnce } from './job-effects';
-import { validateJobSpec } from './job-spec';
+import { prepareSpec, validateJobSpec } from './job-spec';
 
 export interface SqliteJobQueueOptions {
   /** How long a claim holds without a heartbeat; a dead worker's job is claimable again after it. Default 5 s. */
@@ -48,6 +48,7 @@ interface TypeSlot {
   readonly handler: JobHandler;
   readonly concurrency: number;
   readonly validatePayload: ((payload: unknown) => void) | undefined;
+  readonly prepare: ((payload: unknown) => unknown) | undefined;
   active: number;
 }
 
@@ -116,6 +117,7 @@ export class SqliteJobQueue implements JobQueue {
       handler,
       concurrency: Math.max(1, options.concurrency ?? 4),
       validatePayload: options.validatePayload,
+      prepare: options.prepare,
       active: 0,
     });
     if (this.#state === 'running') this.#wake();
@@ -127,6 +129,10 @@ export class SqliteJobQueue implements JobQueue {
 
   checkPayload(type: string, payload: unknown): void {
     this.#types.get(type)?.validatePayload?.(payload);
+  }
+
+  #prepare(spec: JobSpec): JobSpec {
+    return prepareSpec(spec, (type) => this.#types.get(type)?.prepare);
   }
 
   async start(): Promise<void> {
@@ -170,7 +176,7 @@ export class SqliteJobQueue implements JobQueue {
   enqueueSync(spec: JobSpec): JobInfo {
     validateJobSpec(spec);
     const now = this.clock.now();
-    const { row, created } = this.store.enqueue(spec, now);
+    const { row, created } = this.store.enqueue(this.#prepare(spec), now);
     const info = toJobInfo(row, now);
     if (created) this.#publish(row.id, row.type, info.state);
     this.#wake();
@@ -179,7 +185,10 @@ export class SqliteJobQueue implements JobQueue {
 
   async enqueueBulk(specs: readonly JobSpec[]): Promise<string[]> {
     for (const spec of specs) validateJobSpec(spec);
-    const ids = this.store.enqueueBulk(specs, this.clock.now());
+    const ids = this.store.enqueueBulk(
+      specs.map((s) => this.#prepare(s)),
+      this.clock.now(),
+    );
     this.#wake();
     return ids.map(String);
   }

@@ -545,5 +545,7 @@ export function toJobInfo(row: JobRow, now: number): JobInfo {
     createdAt: new Date(row.created_at).toISOString(),
     startedAt: row.started_at === null ? null : new Date(row.started_at).toISOString(),
     finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
+    node: null,
+    waitingFor: null,
   };
 }

@@ -73,6 +73,16 @@ export class CacheNamespace {
   /** Loader runs in flight, one per key; outlives a caller that took a stale value at the soft timeout. */
   readonly #loads = new Map<string, Promise<unknown>>();
   #ops = 0;
+  /**
+   * Invalidation sequence: a read from L2 may install its reply into L1 only if no invalidation of
+   * that key (or of the whole namespace, or of a tag) happened while it awaited Redis; otherwise an
+   * old value read before another node's overwrite would sit in L1 after the invalidation passed.
+   * Per-key marks are kept only while a read of that key is in flight, so the map stays small.
+   */
+  #seq = 0;
+  #bulkSeq = 0;
+  readonly #keySeq = new Map<string, number>();
+  readonly #readers = new Map<string, number>();
 
   constructor(
     readonly name: string,
@@ -154,14 +164,25 @@ export class CacheNamespace {
     return p as Promise<T>;
   }
 
-  /** Writes through every tier; other nodes drop their copies. */
+  /**
+   * Writes through every tier; other nodes drop their copies. With Redis configured, a write that
+   * Redis cannot take is refused (`PH_CACHE_WRITE_UNSHARED`) and undone here, rather than
+   * acknowledged on one node only: a value the other nodes cannot see, which a Redis that comes
+   * back empty would lose for them, is worse than a retry (docs/cache.md).
+   */
   async set(key: string, value: unknown, options?: EntryOptions): Promise<void> {
     assertKey(key, this.core.maxKeyBytes);
-    await this.#write(key, value, this.#merge(options));
+    const l2 = this.core.l2;
+    if (l2 !== null && !l2.link.available) {
+      this.stats.l2Errors += 1;
+      throw new PhError('PH_CACHE_WRITE_UNSHARED', `Redis is unreachable; ${this.name}/${key} was not written`);
+    }
+    await this.#write(key, value, this.#merge(options), true);
   }
 
   async delete(keys: readonly string[]): Promise<number> {
     let removed = 0;
+    this.#invalidated(keys);
     for (const key of keys) if (this.lru.delete(key)) removed += 1;
     this.core.l3?.delete(this.name, keys);
     this.stats.deletes += keys.length;
@@ -209,6 +230,7 @@ export class CacheNamespace {
 
   /** Local drops, for bus messages from other nodes: L1 and this node's L3, never L2. */
   dropLocalKeys(keys: readonly string[]): void {
+    this.#invalidated(keys);
     for (const key of keys) this.lru.delete(key);
     this.core.l3?.delete(this.name, keys);
   }
@@ -216,6 +238,7 @@ export class CacheNamespace {
   dropLocalTags(tags: readonly string[]): number {
     // lru-cache has no secondary index; a scan of this namespace's L1 keeps the hit path free of
     // tag bookkeeping, and tag invalidations are rare next to reads.
+    this.#bulkSeq = ++this.#seq;
     let removed = 0;
     for (const [key, e] of this.lru.entries()) {
       if (e.tags.length > 0 && e.tags.some((t) => tags.includes(t))) {
@@ -228,6 +251,7 @@ export class CacheNamespace {
   }
 
   dropLocalAll(): number {
+    this.#bulkSeq = ++this.#seq;
     const removed = Math.max(this.lru.size, this.core.l3?.clear(this.name) ?? 0);
     this.lru.clear();
     this.core.hot.delete((id) => id.startsWith(this.name + '\u0000'));
@@ -306,6 +330,7 @@ export class CacheNamespace {
     if (l2 !== null) {
       if (l2.link.available) {
         const t0 = performance.now();
+        const began = this.#beginRead(key);
         try {
           const e = await l2.get(this.name, key);
           this.stats.record('l2', performance.now() - t0);
@@ -315,7 +340,9 @@ export class CacheNamespace {
             if (e.freshUntil > now) {
               this.stats.l2Hits += 1;
               this.#touchHot(key);
-              this.#putL1(key, value, e);
+              // The reply answers this read (it was current when the read began) but is not kept if
+              // the key was invalidated meanwhile: the next read goes to Redis again.
+              if (!this.#invalidatedSince(key, began)) this.#putL1(key, value, e);
               return { fresh: value, failed };
             }
             stale = { value, staleUntil: e.staleUntil };
@@ -323,6 +350,8 @@ export class CacheNamespace {
         } catch {
           this.stats.l2Errors += 1;
           failed = true;
+        } finally {
+          this.#endRead(key);
         }
       } else {
         failed = true;
@@ -451,8 +480,12 @@ export class CacheNamespace {
         try {
           if (attempt > 0) {
             // Someone held the lease before us: their value may be in L2 already.
-            const e = await l2.get(this.name, key).catch(() => null);
-            if (e !== null && e.freshUntil > this.core.now()) return this.#acceptRemote(key, e);
+            const began = this.#beginRead(key);
+            const e = await l2
+              .get(this.name, key)
+              .catch(() => null)
+              .finally(() => this.#endRead(key));
+            if (e !== null && e.freshUntil > this.core.now()) return this.#acceptRemote(key, e, began);
           }
           return await this.#runLoader(key, loader, options, stale);
         } finally {
@@ -462,22 +495,52 @@ export class CacheNamespace {
       // Another node is loading: wait for its value in L2, or for the lease to free up.
       await sleep(delay);
       delay = Math.min(50, delay * 2);
+      const began = this.#beginRead(key);
       try {
         const e = await l2.get(this.name, key);
-        if (e !== null && e.freshUntil > this.core.now()) return this.#acceptRemote(key, e);
+        if (e !== null && e.freshUntil > this.core.now()) return this.#acceptRemote(key, e, began);
       } catch {
         if (!l2.link.available) return this.#runLoader(key, loader, options, stale);
+      } finally {
+        this.#endRead(key);
       }
       if (this.core.now() >= deadline) return this.#runLoader(key, loader, options, stale);
     }
   }
 
-  #acceptRemote(key: string, e: StoredEntry): unknown {
+  #acceptRemote(key: string, e: StoredEntry, began: number): unknown {
     const value = this.#decode(e);
     this.stats.l2Hits += 1;
+    if (this.#invalidatedSince(key, began)) return value;
     this.#putL1(key, value, e);
-    this.core.l3?.set(this.name, key, e);
+    this.core.l3?.fill(this.name, key, e);
     return value;
+  }
+
+  /** Marks a read of `key` from L2 as begun; returns the sequence to compare with once it answers. */
+  #beginRead(key: string): number {
+    this.#readers.set(key, (this.#readers.get(key) ?? 0) + 1);
+    return this.#seq;
+  }
+
+  #endRead(key: string): void {
+    const left = (this.#readers.get(key) ?? 1) - 1;
+    if (left > 0) {
+      this.#readers.set(key, left);
+      return;
+    }
+    this.#readers.delete(key);
+    this.#keySeq.delete(key);
+  }
+
+  #invalidatedSince(key: string, began: number): boolean {
+    return this.#bulkSeq > began || (this.#keySeq.get(key) ?? 0) > began;
+  }
+
+  /** Records an invalidation (or a newer local write) of keys that reads may be awaiting. */
+  #invalidated(keys: readonly string[]): void {
+    if (this.#readers.size === 0) return;
+    for (const key of keys) if (this.#readers.has(key)) this.#keySeq.set(key, ++this.#seq);
   }
 
   /** Calls the loader (marking the key as loading in this async chain), bounded by the hard timeout, then writes through. */
@@ -529,7 +592,8 @@ export class CacheNamespace {
     });
   }
 
-  async #write(key: string, value: unknown, options: EntryOptions): Promise<void> {
+  /** `shared`: the caller needs the write on every node, so a failed L2 write undoes it here and throws. */
+  async #write(key: string, value: unknown, options: EntryOptions, shared = false): Promise<void> {
     if (value === undefined) throw new PhError('PH_INVALID_INPUT', 'undefined cannot be cached; use null', { field: 'value' });
     const ttl = effectiveTtl(options);
     const grace = Math.max(0, options.grace ?? 0);
@@ -548,17 +612,24 @@ export class CacheNamespace {
       createdAt: now,
       tags: [...(options.tags ?? [])],
     };
-    this.stats.sets += 1;
-    this.#putL1(key, value, entry);
+    // L3 first: a write it refuses (a full disk) is refused whole, never left in L1 alone.
     this.core.l3?.set(this.name, key, entry);
+    this.stats.sets += 1;
+    this.#invalidated([key]);
+    this.#putL1(key, value, entry);
     const l2 = this.core.l2;
     if (l2 !== null) {
       try {
         await l2.set(this.name, key, entry, now);
       } catch {
-        // Redis is away: the value lives in L1/L3; other nodes hear of it when Redis is back.
         this.stats.l2Errors += 1;
+        // Whether Redis applied it is unknown: the other nodes drop the key when Redis is back.
         this.core.bus?.queue(this.name, { keys: [key] });
+        if (shared) {
+          this.dropLocalKeys([key]);
+          throw new PhError('PH_CACHE_WRITE_UNSHARED', `Redis did not take the write of ${this.name}/${key}`);
+        }
+        // A loader's value: it lives in L1/L3 here and can be loaded again anywhere.
       }
     }
   }

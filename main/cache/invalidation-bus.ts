@@ -1,5 +1,5 @@
 import type { Logger } from '../logger';
-import { parseBusMessage, parseMarker, type BusMessage, type RedisTier } from './redis-tier';
+import type { BusMessage, RedisTier } from './redis-tier';
 
 export interface BusHandlers {
   /** Another node changed or dropped something: drop our local copies (L1, L3). */
@@ -184,12 +184,12 @@ export class InvalidationBus {
   }
 
   #onMessage(raw: string): void {
-    const marker = parseMarker(raw);
+    const marker = this.l2.parseMarker(raw);
     if (marker !== null) {
       this.#onMarker(marker);
       return;
     }
-    const parsed = parseBusMessage(raw);
+    const parsed = this.l2.parseBusMessage(raw);
     if (parsed === null) return;
     this.received += 1;
     const { generation, message } = parsed;

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
 import type { Redis } from 'ioredis';
+import type { FleetSeal } from '../fleet';
 import { decodeEnvelope, encodeEnvelope, type CacheEntry } from './entry';
 import type { RedisLink } from './redis-link';
 import type { StoredEntry } from './sqlite-tier';
@@ -12,6 +14,22 @@ export interface BusMessage {
   readonly keys?: readonly string[];
   readonly tags?: readonly string[];
 }
+
+const BusMessageSchema = Type.Object(
+  {
+    origin: Type.String({ minLength: 1, maxLength: 64 }),
+    ns: Type.String({ minLength: 1, maxLength: 256 }),
+    op: Type.Union([Type.Literal('set'), Type.Literal('del'), Type.Literal('tag'), Type.Literal('clear')]),
+    keys: Type.Optional(Type.Array(Type.String())),
+    tags: Type.Optional(Type.Array(Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+/** Kinds in the fleet seal. */
+const BUS = 'cache.bus';
+const MARKER = 'cache.marker';
+const ENTRY = 'cache.entry';
 
 // Each script changes L2, bumps the namespace's generation and publishes `<generation>|<message>`
 // atomically, so generations on the bus arrive in the order they were issued: a node that sees a
@@ -54,9 +72,11 @@ return redis.call('GET', KEYS[1])`;
 
 // A snapshot of every generation, published on the bus itself: a node that receives it has
 // received every message published before it, so any difference from what it saw is a real loss.
+// ARGV[2] is the requesting node's sealed token: a marker without a valid one is dropped. (The
+// snapshot itself is Redis's own hash; a wrong one can only make a node drop local copies.)
 const MARKER_SCRIPT = `
 local g = redis.call('HGETALL', KEYS[1])
-redis.call('PUBLISH', ARGV[1], 'S|' .. cjson.encode(g))
+redis.call('PUBLISH', ARGV[1], 'S' .. ARGV[2] .. '\\n' .. cjson.encode(g))
 return #g`;
 
 const RELEASE_SCRIPT = `
@@ -77,7 +97,11 @@ type WithScripts = Redis & {
   phCacheRelease: Script;
 };
 
-/** L2: entries in Redis as envelopes, tag sets, single-flight leases, and the bus's publishing side. */
+/**
+ * L2: entries in Redis as envelopes, tag sets, single-flight leases, and the bus's publishing side.
+ * Entries and bus messages are sealed with the fleet secret (an entry's MAC covers its key, so a
+ * value cannot be moved to another key); a value or message without a valid seal reads as absent.
+ */
 export class RedisTier {
   readonly channel: string;
   readonly gensKey: string;
@@ -86,6 +110,7 @@ export class RedisTier {
     readonly link: RedisLink,
     private readonly prefix: string,
     private readonly nodeId: string,
+    private readonly seal: FleetSeal,
   ) {
     this.channel = `${prefix}bus`;
     this.gensKey = `${prefix}gens`;
@@ -111,20 +136,28 @@ export class RedisTier {
   }
 
   async get(ns: string, key: string): Promise<StoredEntry | null> {
-    const raw = await this.link.run((r) => r.getBuffer(this.entryKey(ns, key)));
-    return raw === null ? null : decodeEnvelope(raw);
+    const redisKey = this.entryKey(ns, key);
+    const raw = await this.link.run((r) => r.getBuffer(redisKey));
+    if (raw === null) return null;
+    const bytes = this.seal.openBytes(ENTRY, redisKey, raw);
+    return bytes === null ? null : decodeEnvelope(bytes);
+  }
+
+  #sealEntry(redisKey: string, entry: CacheEntry): Buffer {
+    return this.seal.sealBytes(ENTRY, redisKey, encodeEnvelope(entry));
   }
 
   /** Writes an entry, its tags, bumps the generation and tells the other nodes to drop their copy. */
   async set(ns: string, key: string, entry: CacheEntry, now: number): Promise<number> {
     const px = Math.max(1, Math.ceil(entry.staleUntil - now));
     const message = this.#message({ ns, op: 'set', keys: [key] });
+    const redisKey = this.entryKey(ns, key);
     return this.#run<number>(
       'phCacheSet',
       2,
-      this.entryKey(ns, key),
+      redisKey,
       this.gensKey,
-      encodeEnvelope(entry),
+      this.#sealEntry(redisKey, entry),
       px,
       ns,
       this.channel,
@@ -138,7 +171,8 @@ export class RedisTier {
   async promote(ns: string, key: string, entry: CacheEntry, now: number): Promise<void> {
     const px = Math.ceil(entry.staleUntil - now);
     if (px <= 0) return;
-    await this.link.run((r) => r.set(this.entryKey(ns, key), encodeEnvelope(entry), 'PX', px, 'NX'));
+    const redisKey = this.entryKey(ns, key);
+    await this.link.run((r) => r.set(redisKey, this.#sealEntry(redisKey, entry), 'PX', px, 'NX'));
   }
 
   async delete(ns: string, keys: readonly string[]): Promise<{ generation: number; removed: number }> {
@@ -194,7 +228,7 @@ export class RedisTier {
 
   /** Publishes a generation snapshot on the bus (see MARKER_SCRIPT). */
   async publishMarker(): Promise<void> {
-    await this.#run('phCacheMarker', 1, this.gensKey, this.channel);
+    await this.#run('phCacheMarker', 1, this.gensKey, this.channel, this.seal.seal(MARKER, this.channel, 'marker'));
   }
 
   async generations(): Promise<Map<string, number>> {
@@ -248,37 +282,37 @@ export class RedisTier {
   }
 
   #message(body: Omit<BusMessage, 'origin'>): string {
-    return JSON.stringify({ origin: this.nodeId, ...body });
+    return this.seal.seal(BUS, this.channel, JSON.stringify({ origin: this.nodeId, ...body }));
+  }
+
+  /** A bus marker's snapshot of generations, or null when `raw` is not a marker (or not sealed by the fleet). */
+  parseMarker(raw: string): Map<string, number> | null {
+    if (!raw.startsWith('S')) return null;
+    const nl = raw.indexOf('\n');
+    if (nl < 0 || this.seal.open(MARKER, this.channel, raw.slice(1, nl))?.body !== 'marker') return null;
+    try {
+      const flat = JSON.parse(raw.slice(nl + 1)) as unknown;
+      const out = new Map<string, number>();
+      // cjson encodes an empty table as {}, a filled one as [ns, gen, ns, gen, ...].
+      if (Array.isArray(flat)) for (let i = 0; i + 1 < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
+      return out;
+    } catch {
+      return this.seal.reject(MARKER, 'malformed');
+    }
+  }
+
+  /** `<generation>|<sealed message>` from the bus, or null when it is not one the fleet sent. */
+  parseBusMessage(raw: string): { generation: number; message: BusMessage } | null {
+    const bar = raw.indexOf('|');
+    const generation = Number(raw.slice(0, bar));
+    if (bar < 1 || !Number.isInteger(generation)) return this.seal.reject(BUS, 'malformed');
+    const opened = this.seal.openJson(BUS, this.channel, raw.slice(bar + 1), BusMessageSchema);
+    if (opened === null) return null;
+    if (opened.value.origin !== opened.node) return this.seal.reject(BUS, 'schema');
+    return { generation, message: opened.value };
   }
 }
 
 function escapeGlob(s: string): string {
   return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-}
-
-/** A bus marker's snapshot of generations, or null when `raw` is not a marker. */
-export function parseMarker(raw: string): Map<string, number> | null {
-  if (!raw.startsWith('S|')) return null;
-  try {
-    const flat = JSON.parse(raw.slice(2)) as unknown;
-    const out = new Map<string, number>();
-    // cjson encodes an empty table as {}, a filled one as [ns, gen, ns, gen, ...].
-    if (Array.isArray(flat)) for (let i = 0; i + 1 < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
-    return out;
-  } catch {
-    return null;
-  }
-}
-
-export function parseBusMessage(raw: string): { generation: number; message: BusMessage } | null {
-  const bar = raw.indexOf('|');
-  if (bar < 1) return null;
-  const generation = Number(raw.slice(0, bar));
-  try {
-    const message = JSON.parse(raw.slice(bar + 1)) as BusMessage;
-    if (!Number.isInteger(generation) || typeof message.ns !== 'string' || typeof message.origin !== 'string') return null;
-    return { generation, message };
-  } catch {
-    return null;
-  }
 }

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { PhError, faultOf } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { CacheEntry } from './entry';
 
@@ -19,6 +20,16 @@ interface Row {
 }
 
 const SEP = '\u0000';
+/** Longest wait between retries of a flush that failed (a full disk frees up on its own schedule). */
+const MAX_RETRY_MS = 5000;
+
+/** Why the write-behind could not flush, and how much it holds in memory meanwhile. */
+export interface FlushFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly since: number;
+  readonly held: number;
+}
 
 /**
  * L3: the app's SQLite database, one row per entry. Writes are queued and flushed in one
@@ -31,6 +42,8 @@ export class SqliteTier {
   readonly #touched = new Map<string, { ns: string; key: string }>();
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  #failure: { code: string; message: string; since: number } | null = null;
+  #retryMs = 0;
   readonly #get: Statement;
   readonly #upsert: Statement;
   readonly #delete: Statement;
@@ -71,10 +84,26 @@ export class SqliteTier {
     };
   }
 
+  /**
+   * Queues a write. While flushes fail on a full disk, new writes are refused (PH_DISK_FULL) rather
+   * than acknowledged into a queue that may never reach the disk; those already queued are kept.
+   */
   set(ns: string, key: string, entry: StoredEntry): void {
     if (this.#closed) return;
+    if (this.#failure?.code === 'PH_DISK_FULL')
+      throw new PhError('PH_DISK_FULL', `The cache cannot store ${ns}/${key}: the disk is full`, { details: { held: this.#pending.size } });
     this.#pending.set(ns + SEP + key, { ns, key, entry });
     this.#schedule();
+  }
+
+  /** Like `set`, for copies of values that live elsewhere (L2 fills): skipped while flushes fail. */
+  fill(ns: string, key: string, entry: StoredEntry): void {
+    if (this.#failure === null) this.set(ns, key, entry);
+  }
+
+  /** Set while the last flush failed: what went wrong and how many writes wait in memory. */
+  get failure(): FlushFailure | null {
+    return this.#failure === null ? null : { ...this.#failure, held: this.#pending.size };
   }
 
   delete(ns: string, keys: readonly string[]): void {
@@ -152,17 +181,33 @@ export class SqliteTier {
     return { entries: row.n, bytes: row.b };
   }
 
-  /** Writes the queue in one transaction. */
+  /**
+   * Writes the queue in one transaction. When that fails (a full disk, a read-only file) nothing
+   * queued is dropped: the queue stays for the next attempt, the failure is kept for health, and
+   * the error is thrown to the caller as its catalogue code.
+   */
   flush(): void {
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
     if (this.#closed || (this.#pending.size === 0 && this.#touched.size === 0)) return;
+    try {
+      this.#write();
+    } catch (err) {
+      const fault = faultOf(err) ?? new PhError('PH_INTERNAL', (err as Error).message);
+      this.#failure = { code: fault.code, message: fault.message, since: this.#failure?.since ?? this.clock.now() };
+      this.#retryMs = Math.min(MAX_RETRY_MS, Math.max(this.options.flushMs, this.#retryMs * 2));
+      this.#schedule(this.#retryMs);
+      throw fault;
+    }
+    this.#failure = null;
+    this.#retryMs = 0;
+  }
+
+  #write(): void {
     const pending = [...this.#pending.values()];
     const touched = [...this.#touched.values()];
-    this.#pending.clear();
-    this.#touched.clear();
     const now = this.clock.now();
     this.db.transaction(() => {
       for (const { ns, key, entry } of pending) {
@@ -183,6 +228,9 @@ export class SqliteTier {
       }
       for (const { ns, key } of touched) this.#touch.run(now, ns, key);
     })();
+    // Only once committed: a failed transaction leaves the queue as it was.
+    this.#pending.clear();
+    this.#touched.clear();
   }
 
   /** Drops expired rows, then the least recently used ones until under 90% of each bound. */
@@ -234,17 +282,28 @@ export class SqliteTier {
     })();
   }
 
-  close(): void {
-    this.flush();
+  /** Flushes a last time; returns how many queued writes could not be written (and are lost). */
+  close(): number {
+    let lost = 0;
+    try {
+      this.flush();
+    } catch {
+      lost = this.#pending.size;
+    }
     this.#closed = true;
+    return lost;
   }
 
-  #schedule(): void {
+  #schedule(delayMs = this.options.flushMs): void {
     if (this.#timer !== null || this.#closed) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.flush();
-    }, this.options.flushMs);
+      try {
+        this.flush();
+      } catch {
+        // Kept in `failure` for health; flush() has already scheduled the retry.
+      }
+    }, delayMs);
     this.#timer.unref();
   }
 }

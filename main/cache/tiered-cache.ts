@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
+import type { FleetSeal } from '../fleet';
 import { PhError } from '../../contract/errors';
 import type { CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from '../../contract/ops/cache';
 import { systemClock, type Clock } from '../clock';
@@ -32,6 +33,8 @@ export interface TieredCacheDeps {
   readonly db: Database | null;
   /** The node's shared Redis client (duplicated, never used directly); null runs single-machine. */
   readonly redis: Redis | null;
+  /** Seals what the cache writes to Redis and checks what it reads; required with `redis`. */
+  readonly seal?: FleetSeal | null;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Where `cache.*` events go, and where `cache.invalidate` requests come from. */
@@ -144,7 +147,8 @@ export class TieredCache implements Service {
         { commandTimeoutMs: o.redisCommandTimeoutMs, breakerResetMs: o.breakerResetMs },
         logger.child({ component: 'cache-redis' }),
       );
-      this.#core.l2 = new RedisTier(this.#link, o.prefix, o.nodeId);
+      if (this.deps.seal === undefined || this.deps.seal === null) throw new Error('A cache on Redis needs the fleet seal');
+      this.#core.l2 = new RedisTier(this.#link, o.prefix, o.nodeId, this.deps.seal);
       this.#core.bus = new InvalidationBus(
         this.#core.l2,
         o.nodeId,
@@ -178,14 +182,25 @@ export class TieredCache implements Service {
     this.#timers = [];
     this.#unsubscribe?.();
     this.#core.bus?.stop();
-    if (this.#core.bus !== null) this.#core.l3?.saveGenerations(this.#core.bus.generations);
+    try {
+      if (this.#core.bus !== null) this.#core.l3?.saveGenerations(this.#core.bus.generations);
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'cache generations could not be saved');
+    }
     await this.#link?.stop();
-    this.#core.l3?.close();
+    const lost = this.#core.l3?.close() ?? 0;
+    if (lost > 0) this.deps.logger.error({ lost, failure: this.#core.l3?.failure }, 'cache L3 writes could not be flushed at stop');
     this.#state = 'stopped';
   }
 
   status(): { state: ServiceState; detail?: string } {
     if (this.#state !== 'running') return { state: this.#state };
+    const failure = this.#core.l3?.failure ?? null;
+    if (failure !== null)
+      return {
+        state: 'degraded',
+        detail: `L3 write-behind failing since ${new Date(failure.since).toISOString()} (${failure.code}: ${failure.message}); ${failure.held} writes held in memory`,
+      };
     const redis = this.#link?.state;
     if (redis === undefined) return { state: 'running', detail: 'L1 + L3 (no Redis)' };
     if (redis === 'up') return { state: 'running', detail: 'L1 + L2 Redis + L3' };

@@ -1,9 +1,11 @@
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
-import type { EventBus } from '../events/event-bus';
+import { EventBus } from '../events/event-bus';
+import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { AuditLog } from '../security/audit-log';
+import { summarizedEvent } from './check-output';
 import { CheckRunners } from './check-runners';
 import { lanDefaults, type LanDiscoveryOptions } from './defaults';
 import { DiscoveryService } from './discovery-service';
@@ -15,6 +17,7 @@ import { LoadBalancer } from './load-balancer';
 import { discoveryHandlers } from './operations';
 import { RedisSync, type RedisSyncOptions } from './redis-sync';
 import { ServiceRegistry } from './registry';
+import { defaultAllowedTargets, TargetPolicy } from './target-policy';
 
 export interface DiscoveryDeps {
   readonly db: Database;
@@ -32,7 +35,13 @@ export interface DiscoveryDeps {
   readonly gateway?: GatewayOptions;
   /** With a Redis client, the registry is shared with every node on that Redis and each check runs on one node. */
   readonly redis?: Redis | null;
+  /** Signs and checks every message the registry shares through Redis; required with `redis`. */
+  readonly seal?: FleetSeal | null;
   readonly redisSync?: RedisSyncOptions;
+  /** `discovery.allowedTargets` (default: loopback and the private LAN ranges). */
+  readonly allowedTargets?: readonly string[];
+  /** The node's Redis address, which checks and the gateway never reach. */
+  readonly redisTarget?: { host: string; port: number } | null;
 }
 
 /**
@@ -41,12 +50,29 @@ export interface DiscoveryDeps {
  * the server's port), and `gateway` is registered on the server's fastify instance before it starts.
  */
 export function buildDiscovery(deps: DiscoveryDeps) {
-  const registry = new ServiceRegistry(deps.db, deps.clock, deps.bus, deps.audit);
-  const runners = new CheckRunners();
+  // The registry's events reach viewers too: they go out with check summaries only (see check-output).
+  const registryBus = new EventBus((err) => deps.logger.error({ err }, 'event listener failed'));
+  registryBus.subscribe((message) => {
+    const summarized = summarizedEvent(message);
+    deps.bus.publish(summarized.event, summarized.payload as never);
+  });
+  const registry = new ServiceRegistry(deps.db, deps.clock, registryBus, deps.audit);
+  const targets = new TargetPolicy({
+    allowed: deps.allowedTargets ?? defaultAllowedTargets,
+    ownHttpPort: () => {
+      try {
+        return deps.httpPort();
+      } catch {
+        return null;
+      }
+    },
+    redis: deps.redisTarget ?? null,
+  });
+  const runners = new CheckRunners(targets);
   const sync =
     deps.redis === undefined || deps.redis === null
       ? null
-      : new RedisSync(registry, deps.redis, deps.logger.child({ component: 'discovery-redis' }), deps.redisSync);
+      : new RedisSync(registry, deps.redis, sealFor(deps), deps.logger.child({ component: 'discovery-redis' }), deps.redisSync);
   const checker = new HealthChecker(registry, runners, deps.clock, deps.logger.child({ component: 'health-checks' }), {
     ...deps.checker,
     ...(sync === null ? {} : { owns: (id: string) => sync.owns(id) }),
@@ -83,15 +109,22 @@ export function buildDiscovery(deps: DiscoveryDeps) {
         help: `Registered service instances whose health is ${state}`,
         read: () => registry.counts()[state],
       })),
-    handlers: discoveryHandlers({ registry, balancer, stats, lan }),
+    targets,
+    handlers: discoveryHandlers({ registry, balancer, stats, lan, targets }),
     gateway: gatewayPlugin({
       registry,
       balancer,
       stats,
+      targets,
       logger: deps.logger.child({ component: 'gateway' }),
       ...(deps.gateway === undefined ? {} : { options: deps.gateway }),
     }),
   };
+}
+
+function sealFor(deps: DiscoveryDeps): FleetSeal {
+  if (deps.seal === undefined || deps.seal === null) throw new Error('Sharing the registry through Redis needs the fleet seal');
+  return deps.seal;
 }
 
 export type Discovery = ReturnType<typeof buildDiscovery>;

@@ -7,6 +7,7 @@ import { callerHasScope, type Caller } from '../security/caller';
 import type { GatewayStats } from './gateway-stats';
 import type { LoadBalancer, Outcome } from './load-balancer';
 import type { ServiceRegistry, Target } from './registry';
+import type { TargetPolicy } from './target-policy';
 
 export const GATEWAY_PREFIX = '/gw';
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -39,6 +40,8 @@ export interface GatewayDeps {
   readonly registry: ServiceRegistry;
   readonly balancer: LoadBalancer;
   readonly stats: GatewayStats;
+  /** `discovery.allowedTargets`: an instance outside it is never connected to. */
+  readonly targets: TargetPolicy;
   readonly logger: Logger;
   readonly options?: GatewayOptions;
 }
@@ -77,10 +80,7 @@ export function gatewayPlugin(deps: GatewayDeps) {
           `Calling ${service} through the gateway needs a key with the gateway or gateway:${service} scope`,
         );
       }
-      const raw = request.raw.url ?? '/';
-      const prefix = `${GATEWAY_PREFIX}/${encodeURIComponent(service)}`;
-      const rest = raw.startsWith(prefix) ? raw.slice(prefix.length) : raw.slice(GATEWAY_PREFIX.length + 1 + service.length);
-      const path = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
+      const path = upstreamPath(request.raw.url ?? '/', service);
       const policy = deps.registry.policy(service);
       const hashKey = policy.strategy === 'consistent-hash' ? (headerValue(request, policy.hashHeader) ?? request.ip) : undefined;
       send(request, reply, service, path, hashKey, new Set());
@@ -96,6 +96,26 @@ export function gatewayPlugin(deps: GatewayDeps) {
     ): void => {
       const target = deps.balancer.pick(service, { key, exclude: tried });
       tried.add(target.id);
+      deps.targets.resolve(target.address, target.port).then(
+        (allowed) => forward(request, reply, service, path, key, tried, target, allowed.address),
+        (err: unknown) => {
+          // An instance the allow-list refuses is never reached, and is not counted as the upstream failing.
+          const failure = err instanceof PhError ? err : new PhError('PH_INTERNAL');
+          if (!reply.sent) void reply.code(failure.status).send(failure.toBody());
+        },
+      );
+    };
+
+    const forward = (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      service: string,
+      path: string,
+      key: string | undefined,
+      tried: Set<string>,
+      target: Target,
+      address: string,
+    ): void => {
       deps.balancer.begin(target);
       const started = performance.now();
       let ended = false;
@@ -109,9 +129,13 @@ export function gatewayPlugin(deps: GatewayDeps) {
         request.body instanceof Buffer && request.body.length > 0 && request.method !== 'GET' && request.method !== 'HEAD'
           ? request.body
           : undefined;
-      void reply.from(`http://${hostPort(target)}${path}`, {
+      // The socket goes to the address the allow-list checked; the Host header keeps the registered name.
+      void reply.from(`http://${hostPort(address, target.port)}${path}`, {
         ...(body === undefined ? {} : { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }),
-        rewriteRequestHeaders: (_req, headers) => forwardingHeaders(request, headers, service),
+        rewriteRequestHeaders: (_req, headers) => ({
+          ...forwardingHeaders(request, headers, service),
+          host: hostPort(target.address, target.port),
+        }),
         onResponse: (_req, res, upstream) => {
           end(upstream.statusCode >= 500 ? 'http-5xx' : 'ok', upstream.statusCode >= 500 ? `HTTP ${upstream.statusCode}` : undefined);
           const length = Number((upstream as unknown as { headers: Record<string, string | undefined> }).headers['content-length'] ?? -1);
@@ -163,8 +187,28 @@ export function gatewayPlugin(deps: GatewayDeps) {
   };
 }
 
-function hostPort(target: Target): string {
-  return target.address.includes(':') ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`;
+function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * The upstream path: everything after the service's own segment of the raw URL, still encoded.
+ * The segment is found by its slash, never by the decoded name's length, so `/gw/%67wprobe57/x`
+ * (service `gwprobe57`) sends `/x`, not a path cut at the wrong place.
+ */
+export function upstreamPath(raw: string, service: string): string {
+  const afterPrefix = raw.slice(GATEWAY_PREFIX.length + 1);
+  const end = afterPrefix.search(/[/?]/);
+  const segment = end === -1 ? afterPrefix : afterPrefix.slice(0, end);
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    decoded = '';
+  }
+  if (decoded !== service) throw new PhError('PH_INVALID_INPUT', 'The gateway path does not name a service', { field: 'service' });
+  const rest = end === -1 ? '' : afterPrefix.slice(end);
+  return rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
 }
 
 function headerValue(request: FastifyRequest, name: string | null): string | undefined {

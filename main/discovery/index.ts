@@ -16,4 +16,6 @@ export { OutlierDetector } from './outlier-detector';
 export { RedisSync, type RedisSyncOptions } from './redis-sync';
 export { ServiceRegistry, type InstanceSnapshot, type Replication, type Target } from './registry';
 export { discoveryRoutes } from './routes';
+export { checkSummary, instanceFor } from './check-output';
+export { defaultAllowedTargets, TargetPolicy, type HostLookup, type ResolvedTarget, type TargetPolicyOptions } from './target-policy';
 export type * from './types';

@@ -4,7 +4,9 @@ import type { GatewayStats } from './gateway-stats';
 import type { LanDiscovery } from './lan-discovery';
 import type { LoadBalancer } from './load-balancer';
 import type { ServiceRegistry } from './registry';
-import type { InstanceTraffic } from './types';
+import { instanceFor } from './check-output';
+import type { TargetPolicy } from './target-policy';
+import type { InstanceTraffic, RegisterInput } from './types';
 
 export type DiscoveryOperationName =
   | 'services.register'
@@ -26,21 +28,31 @@ export interface DiscoveryHandlerDeps {
   readonly balancer: LoadBalancer;
   readonly stats: GatewayStats;
   readonly lan: LanDiscovery;
+  readonly targets: TargetPolicy;
 }
 
-export function discoveryHandlers({ registry, balancer, stats, lan }: DiscoveryHandlerDeps): HandlersFor<DiscoveryOperationName> {
+export function discoveryHandlers({ registry, balancer, stats, lan, targets }: DiscoveryHandlerDeps): HandlersFor<DiscoveryOperationName> {
   return {
-    'services.register': (input) => ({ instance: registry.register(input) }),
+    'services.register': (input) => {
+      refuseLiteralTargets(targets, input);
+      return { instance: registry.register(input) };
+    },
     'services.deregister': (input) => registry.deregister(input.id, 'deregistered by request'),
     'services.heartbeat': (input) => ({ instance: registry.heartbeat(input.id, input.status, input.output) }),
-    'services.list': (input) => ({ index: registry.index, instances: registry.list(input) }),
+    'services.list': (input, caller) => ({
+      index: registry.index,
+      instances: registry.list(input).map((i) => instanceFor(caller.role, i)),
+    }),
     'services.summary': (input) => ({ index: registry.index, services: registry.summary(input) }),
-    'services.get': (input) => ({ instance: registry.get(input.id) }),
-    'services.watch': ({ index, waitMs, ...filter }) => registry.watch(filter, index, waitMs ?? 30_000),
+    'services.get': (input, caller) => ({ instance: instanceFor(caller.role, registry.get(input.id)) }),
+    'services.watch': async ({ index, waitMs, ...filter }, caller) => {
+      const result = await registry.watch(filter, index, waitMs ?? 30_000);
+      return { ...result, instances: result.instances.map((i) => instanceFor(caller.role, i)) };
+    },
     'services.maintenance': (input) => ({ instance: registry.setMaintenance(input.id, input.enabled, input.reason) }),
-    'services.pick': (input) => {
+    'services.pick': (input, caller) => {
       const target = balancer.pick(input.name, input.key === undefined ? {} : { key: input.key });
-      return { instance: registry.get(target.id, 0) };
+      return { instance: instanceFor(caller.role, registry.get(target.id, 0)) };
     },
     'services.configure': (input) => {
       const patch: Parameters<ServiceRegistry['configure']>[1] = {};
@@ -79,6 +91,8 @@ export function discoveryHandlers({ registry, balancer, stats, lan }: DiscoveryH
       const address = input.address ?? found.addresses.find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)) ?? found.addresses[0] ?? found.host;
       const name = input.name ?? (found.type.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'lan-service');
       const id = `lan-${found.fqdn}`.replace(/[^A-Za-z0-9._:@-]/g, '-').slice(0, 128);
+      const check = input.check ?? { kind: 'tcp', intervalMs: 10_000 };
+      refuseLiteralTargets(targets, { address, port: found.port, checks: [check] });
       const instance = registry.register({
         name,
         id,
@@ -91,10 +105,25 @@ export function discoveryHandlers({ registry, balancer, stats, lan }: DiscoveryH
             .map(([k, v]) => [k.slice(0, 64), v.slice(0, 512)]),
         ),
         ...(found.txt.version !== undefined && /^\d+\.\d+\.\d+/.test(found.txt.version) ? { version: found.txt.version } : {}),
-        checks: [input.check ?? { kind: 'tcp', intervalMs: 10_000 }],
+        checks: [check],
       });
       lan.markAdopted(found.fqdn, instance.id);
       return { instance };
     },
   };
+}
+
+/**
+ * Addresses written as literals are checked against the allow-list at registration, so a refused
+ * target is a coded error at once; names are checked (resolved) each time a check or the gateway connects.
+ */
+function refuseLiteralTargets(targets: TargetPolicy, input: Pick<RegisterInput, 'address' | 'port' | 'checks'>): void {
+  targets.checkLiteral(input.address, input.port);
+  for (const check of input.checks ?? []) {
+    if (check.kind === 'tcp') targets.checkLiteral(check.host ?? input.address, check.port ?? input.port);
+    if (check.kind === 'http' && check.url !== undefined && URL.canParse(check.url)) {
+      const url = new URL(check.url);
+      targets.checkLiteral(url.hostname, Number(url.port || (url.protocol === 'https:' ? 443 : 80)));
+    } else if (check.kind === 'http') targets.checkLiteral(check.host ?? input.address, check.port ?? input.port);
+  }
 }

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 import { hash32 } from './hash-ring';
 import type { InstanceSnapshot, Replication, ServiceRegistry } from './registry';
+import { InstanceSnapshotSchema, ReplicationSchema } from './replication-schema';
 import { Subscriber } from '../redis/subscriber';
 
 const PREFIX = 'ph:discovery:';
@@ -11,6 +13,9 @@ const INSTANCES = `${PREFIX}instances`;
 const CHANNEL = `${PREFIX}changes`;
 const MEMBERS = `${PREFIX}members`;
 const nodeKey = (id: string): string => `${PREFIX}node:${id}`;
+/** Kinds in the fleet seal: a change on the channel, and an instance kept in the hash. */
+const CHANGE = 'discovery.change';
+const STORED = 'discovery.instance';
 
 export interface RedisSyncOptions {
   /** How often this node renews its liveness key and re-reads who is alive. */
@@ -18,11 +23,6 @@ export interface RedisSyncOptions {
   /** A node whose key is older than this is dead, and its checks move. */
   readonly nodeTtlMs?: number;
   readonly nodeId?: string;
-}
-
-interface Envelope {
-  node: string;
-  message: Replication;
 }
 
 /**
@@ -33,7 +33,9 @@ interface Envelope {
  * each check runs on exactly one live node, and when a node's key expires its instances move to
  * the survivors at their next tick: within nodeTtlMs + heartbeatMs + one check interval.
  *
- * Writes race last-writer-wins; Redis is the meeting point, not a consensus log.
+ * Writes race last-writer-wins; Redis is the meeting point, not a consensus log. Every change and
+ * every stored snapshot is sealed with the fleet secret and schema-checked on receipt: a process
+ * that can PUBLISH or HSET on this Redis without the secret registers nothing.
  */
 export class RedisSync implements Service {
   readonly name = 'discovery-redis';
@@ -50,6 +52,7 @@ export class RedisSync implements Service {
   constructor(
     private readonly registry: ServiceRegistry,
     private readonly client: Redis,
+    private readonly seal: FleetSeal,
     private readonly logger: Logger,
     options: RedisSyncOptions = {},
   ) {
@@ -89,15 +92,20 @@ export class RedisSync implements Service {
       await this.#beat();
       // What the other nodes hold, then what only this node holds.
       const stored = await this.client.hgetall(INSTANCES);
-      for (const text of Object.values(stored)) {
+      const valid = new Set<string>();
+      for (const [id, text] of Object.entries(stored)) {
+        const opened = this.seal.openJson(STORED, `${INSTANCES}/${id}`, text, InstanceSnapshotSchema, false);
+        if (opened === null || opened.value.id !== id) continue;
+        valid.add(id);
         try {
-          this.registry.applyRemote({ kind: 'upsert', snapshot: JSON.parse(text) as InstanceSnapshot });
+          this.registry.applyRemote({ kind: 'upsert', snapshot: opened.value });
         } catch (err) {
           this.logger.warn({ err }, 'skipped a stored instance');
         }
       }
-      const mine = this.registry.snapshots().filter((s) => stored[s.id] === undefined);
-      if (mine.length > 0) await this.client.hset(INSTANCES, Object.fromEntries(mine.map((s) => [s.id, JSON.stringify(s)])));
+      // What only this node holds (or what was stored without a valid seal) goes back in, sealed.
+      const mine = this.registry.snapshots().filter((s) => !valid.has(s.id));
+      if (mine.length > 0) await this.client.hset(INSTANCES, Object.fromEntries(mine.map((s) => [s.id, this.#sealSnapshot(s)])));
     } catch (err) {
       // Redis is optional: the registry keeps working on this node and catches up on the next beat.
       this.#lastError = (err as Error).message;
@@ -139,9 +147,9 @@ export class RedisSync implements Service {
   async #publish(message: Replication): Promise<void> {
     try {
       const multi = this.client.multi();
-      if (message.kind === 'upsert') multi.hset(INSTANCES, message.snapshot.id, JSON.stringify(message.snapshot));
+      if (message.kind === 'upsert') multi.hset(INSTANCES, message.snapshot.id, this.#sealSnapshot(message.snapshot));
       else if (message.kind === 'remove') multi.hdel(INSTANCES, message.id);
-      multi.publish(CHANNEL, JSON.stringify({ node: this.nodeId, message } satisfies Envelope));
+      multi.publish(CHANNEL, this.seal.seal(CHANGE, CHANNEL, JSON.stringify(message)));
       await multi.exec();
     } catch (err) {
       this.#lastError = (err as Error).message;
@@ -149,16 +157,15 @@ export class RedisSync implements Service {
     }
   }
 
+  #sealSnapshot(snapshot: InstanceSnapshot): string {
+    return this.seal.seal(STORED, `${INSTANCES}/${snapshot.id}`, JSON.stringify(snapshot));
+  }
+
   #onMessage(text: string): void {
-    let envelope: Envelope;
+    const opened = this.seal.openJson(CHANGE, CHANNEL, text, ReplicationSchema);
+    if (opened === null || opened.node === this.nodeId) return;
     try {
-      envelope = JSON.parse(text) as Envelope;
-    } catch {
-      return;
-    }
-    if (envelope.node === this.nodeId) return;
-    try {
-      this.registry.applyRemote(envelope.message);
+      this.registry.applyRemote(opened.value);
     } catch (err) {
       this.logger.warn({ err }, 'could not apply a change from another node');
     }

@@ -1,2 +1,5 @@
 export { newId } from './ids';
 export { loadNodeId } from './node-identity';
+export { DEFAULT_MAX_AGE_MS, FleetSeal, type FleetSealOptions, type Opened, type RejectReason } from './seal';
+export { RedisEpoch, EPOCH_KEY, type RedisEmptied, type RedisEpochOptions } from './redis-epoch';
+export { checkRedisDurability, type RedisDurability } from './redis-durability';

@@ -1,4 +1,4 @@
-import { PhError, type ErrorBody } from '../../contract/errors';
+import { PhError, faultOf, type ErrorBody } from '../../contract/errors';
 
 /**
  * Maps anything a route throws to a status and a catalogue body. Fastify's own client errors (bad
@@ -7,6 +7,8 @@ import { PhError, type ErrorBody } from '../../contract/errors';
  */
 export function httpErrorOf(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
   if (err instanceof PhError) return { status: err.status, body: err.toBody(), internal: false };
+  const fault = faultOf(err);
+  if (fault !== null) return { status: fault.status, body: fault.toBody(), internal: true };
   const statusCode = typeof (err as { statusCode?: unknown })?.statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
   if (statusCode >= 400 && statusCode < 500) {
     const mapped =

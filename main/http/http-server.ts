@@ -163,7 +163,17 @@ export class HttpServer implements Service {
       }
       const access = request.routeOptions.config?.access ?? 'viewer';
       if (access === 'public') return;
-      const caller = await authenticator.authenticate(Authenticator.bearer(request.headers.authorization));
+      let caller: Caller | null;
+      try {
+        caller = await authenticator.authenticate(Authenticator.bearer(request.headers.authorization), {
+          address: request.ip,
+          transport: 'http',
+        });
+      } catch (err) {
+        const wait = err instanceof PhError && err.code === 'PH_AUTH_THROTTLED' ? (err.details as { retryAfterSeconds: number }) : null;
+        if (wait !== null) void reply.header('retry-after', String(wait.retryAfterSeconds));
+        throw err;
+      }
       if (caller === null) throw new PhError('PH_UNAUTHENTICATED');
       if (!roleAllows(caller.role, access)) throw new PhError('PH_FORBIDDEN', `This needs the ${access} role; the key has ${caller.role}`);
       request.caller = caller;

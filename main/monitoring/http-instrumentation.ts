@@ -10,6 +10,8 @@ export interface HttpObservation {
   keyId: string | null;
   bytesIn: number;
   bytesOut: number;
+  /** The caller's rate-limit tier, when the rate limit counted the request. */
+  tier: string | null;
 }
 
 function lengthOf(value: unknown): number {
@@ -33,6 +35,8 @@ export function instrumentHttp(app: FastifyInstance, observe: (o: HttpObservatio
         keyId: request.caller?.keyId ?? null,
         bytesIn: lengthOf(request.headers['content-length']),
         bytesOut: lengthOf(reply.getHeader('content-length')),
+        // Set by the rate limit when it runs (main/ratelimit); read structurally to keep the capabilities apart.
+        tier: (request as { rateLimit?: { tier: string } | null }).rateLimit?.tier ?? null,
       });
     } catch {
       // A metric must never break a response; the request is simply not counted.

@@ -61,4 +61,13 @@ export const monitoringMigrations: readonly Migration[] = [
       for (const rule of defaultAlertRules) insert.run(rule.id, JSON.stringify(rule));
     },
   },
+  {
+    scope: 'monitoring',
+    version: 2,
+    name: 'usage per rate-limit tier, with refusals',
+    up: `
+      ALTER TABLE monitoring_usage ADD COLUMN tier TEXT NOT NULL DEFAULT '';
+      ALTER TABLE monitoring_usage ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -152,7 +152,7 @@ export class Monitoring implements Service {
     duration.observe(o.durationMs / 1000);
     const now = this.deps.clock.now();
     this.timings.record(names.timing, o.durationMs, !serverError, serverError ? String(o.statusCode) : undefined, now);
-    this.usage.record(o.keyId, names.usage, o.statusCode >= 400, o.bytesIn, o.bytesOut, now);
+    this.usage.record(o.keyId, names.usage, o.statusCode >= 400, o.bytesIn, o.bytesOut, now, o.tier, o.statusCode === 429);
     this.#http.requests += 1;
     if (serverError) this.#http.serverErrors += 1;
   }

@@ -105,7 +105,13 @@ export function monitoringHandlers(monitoring: Monitoring, now: () => number): H
       if (input.format === 'csv') {
         return { filename: `pilothouse-usage_${stamp}.csv`, contentType: 'text/csv; charset=utf-8', content: usageToCsv(report.rows) };
       }
-      return { filename: `pilothouse-usage_${stamp}.json`, contentType: 'application/json', content: JSON.stringify(report, null, 2) };
+      // The per-key breakdown (tier, requests, errors, bytes, refusals) beside the rows asked for.
+      const byKey = monitoring.usage.report(report.from, report.to, 'key').map(({ route: _route, ...row }) => row);
+      return {
+        filename: `pilothouse-usage_${stamp}.json`,
+        contentType: 'application/json',
+        content: JSON.stringify({ ...report, byKey }, null, 2),
+      };
     },
   };
 }

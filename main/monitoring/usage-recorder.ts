@@ -9,6 +9,10 @@ export interface UsageRow {
   errors: number;
   bytesIn: number;
   bytesOut: number;
+  /** The rate-limit tier the key was on (the latest in the range); '' before tiers were counted. */
+  tier: string;
+  /** Requests refused by the rate limit (429), also counted in `errors`. */
+  refused: number;
 }
 
 export type UsageGroup = 'key' | 'route' | 'key-route';
@@ -25,6 +29,8 @@ interface Pending {
   errors: number;
   bytesIn: number;
   bytesOut: number;
+  tier: string;
+  refused: number;
 }
 
 /**
@@ -45,15 +51,28 @@ export class UsageRecorder {
     private readonly retentionMs = DEFAULT_RETENTION_MS,
   ) {
     this.#upsert = db.prepare(`
-      INSERT INTO monitoring_usage (minute, key_id, route, requests, errors, bytes_in, bytes_out)
-      VALUES (@minute, @keyId, @route, @requests, @errors, @bytesIn, @bytesOut)
+      INSERT INTO monitoring_usage (minute, key_id, route, requests, errors, bytes_in, bytes_out, tier, refused)
+      VALUES (@minute, @keyId, @route, @requests, @errors, @bytesIn, @bytesOut, @tier, @refused)
       ON CONFLICT (minute, key_id, route) DO UPDATE SET
         requests = requests + excluded.requests, errors = errors + excluded.errors,
-        bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out`);
+        bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out,
+        tier = excluded.tier, refused = refused + excluded.refused`);
   }
 
-  /** `error` means the request failed on the server's side or was refused (status 4xx/5xx). */
-  record(keyId: string | null, route: string, error: boolean, bytesIn: number, bytesOut: number, now: number = this.clock.now()): void {
+  /**
+   * `error` means the request failed on the server's side or was refused (status 4xx/5xx); `refused`
+   * that the rate limit refused it; `tier` is the caller's rate-limit tier.
+   */
+  record(
+    keyId: string | null,
+    route: string,
+    error: boolean,
+    bytesIn: number,
+    bytesOut: number,
+    now: number = this.clock.now(),
+    tier: string | null = null,
+    refused = false,
+  ): void {
     const minute = now - (now % MINUTE);
     if (minute !== this.#minute) {
       this.#closeMinute();
@@ -67,13 +86,15 @@ export class UsageRecorder {
     }
     let entry = routes.get(route);
     if (entry === undefined) {
-      entry = { minute, keyId: key, route, requests: 0, errors: 0, bytesIn: 0, bytesOut: 0 };
+      entry = { minute, keyId: key, route, requests: 0, errors: 0, bytesIn: 0, bytesOut: 0, tier: '', refused: 0 };
       routes.set(route, entry);
     }
     entry.requests += 1;
     if (error) entry.errors += 1;
     entry.bytesIn += bytesIn;
     entry.bytesOut += bytesOut;
+    if (tier !== null) entry.tier = tier;
+    if (refused) entry.refused += 1;
   }
 
   flush(): void {
@@ -104,16 +125,28 @@ export class UsageRecorder {
     const rows = this.db
       .prepare(
         `SELECT ${keyCol} AS keyId, ${routeCol} AS route, sum(requests) AS requests, sum(errors) AS errors,
-                sum(bytes_in) AS bytesIn, sum(bytes_out) AS bytesOut
+                sum(bytes_in) AS bytesIn, sum(bytes_out) AS bytesOut,
+                ${groupBy === 'route' ? `'*'` : 'max(tier)'} AS tier, sum(refused) AS refused
          FROM monitoring_usage WHERE minute >= ? AND minute < ?
          GROUP BY 1, 2 ORDER BY requests DESC, keyId, route`,
       )
       .all(Math.floor(from / MINUTE) * MINUTE, to) as UsageRow[];
     return rows;
   }
+
+  /** Refused (429) requests per key over [from, to): who keeps hitting their limit. */
+  refusedByKey(from: number, to: number): Map<string, number> {
+    this.flush();
+    const rows = this.db
+      .prepare(
+        'SELECT key_id AS keyId, sum(refused) AS refused FROM monitoring_usage WHERE minute >= ? AND minute < ? GROUP BY key_id HAVING sum(refused) > 0',
+      )
+      .all(Math.floor(from / MINUTE) * MINUTE, to) as { keyId: string; refused: number }[];
+    return new Map(rows.map((r) => [r.keyId, r.refused]));
+  }
 }
 
-const CSV_COLUMNS: (keyof UsageRow)[] = ['keyId', 'route', 'requests', 'errors', 'bytesIn', 'bytesOut'];
+const CSV_COLUMNS: (keyof UsageRow)[] = ['keyId', 'route', 'requests', 'errors', 'bytesIn', 'bytesOut', 'tier', 'refused'];
 
 /** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF line ends. */
 export function usageToCsv(rows: readonly UsageRow[]): string {

@@ -5,6 +5,7 @@ import { isOperationName, operations, type OperationInput, type OperationName, t
 import { roleAllows } from '../../contract/roles';
 import type { AuditLog } from '../security/audit-log';
 import type { Caller } from '../security/caller';
+import { registerFormats } from './formats';
 
 export type OperationHandler<N extends OperationName> = (
   input: OperationInput<N>,
@@ -30,7 +31,9 @@ export class OperationDispatcher {
     private readonly handlers: OperationHandlers,
     private readonly audit: AuditLog,
     private readonly observe: OperationObserver = () => undefined,
-  ) {}
+  ) {
+    registerFormats();
+  }
 
   async call(name: string, input: unknown, caller: Caller): Promise<unknown> {
     if (!isOperationName(name)) throw new PhError('PH_UNKNOWN_OPERATION', `There is no operation named ${JSON.stringify(name)}`);

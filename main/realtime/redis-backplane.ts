@@ -1,7 +1,10 @@
+import { Type } from '@sinclair/typebox';
 import type { Redis } from 'ioredis';
+import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { Lane, PresenceMember, Position } from './client/frames';
 import type { Backplane, BackplaneStats, Envelope, HistoryRead, RoomDraft } from './backplane';
+import { DIRECT, EVENT, HISTORY, PRESENCE, ROOM, STATS, openHeader, openRoom, roomSeal, sealHeader } from './backplane-seal';
 import { newEpoch } from './local-backplane';
 import {
   presenceJoinScript,
@@ -39,9 +42,16 @@ type ScriptClient = Redis & {
   ): Promise<[string | null, number, number, [string, string[]][], string | number]>;
   phJoin(p: string, ...argv: string[]): Promise<number>;
   phLeave(p: string, ...argv: string[]): Promise<number>;
-  phRefresh(p: string, ...argv: string[]): Promise<number>;
+  phRefresh(p: string, ...argv: string[]): Promise<string[]>;
   phList(p: string): Promise<string[]>;
 };
+
+const StatsSchema = Type.Object({
+  node: Type.String({ maxLength: 64 }),
+  connections: Type.Integer({ minimum: 0 }),
+  users: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+  at: Type.Number(),
+});
 
 export interface RedisBackplaneOptions {
   readonly node: string;
@@ -55,6 +65,9 @@ export interface RedisBackplaneOptions {
  * `XADD MAXLEN ~`) and published on the room's channel in one Lua call; each node subscribes to the
  * channels of rooms and users it has local connections for. Presence lives in a hash per room with
  * a per-node expiry, so a node that dies drops out after the presence TTL.
+ *
+ * Everything on the channels, in the streams and in the node-stats hash is signed with the fleet
+ * seal (backplane-seal.ts) and dropped unread when the signature, age or shape is wrong.
  */
 export class RedisBackplane implements Backplane {
   readonly kind = 'redis';
@@ -65,6 +78,7 @@ export class RedisBackplane implements Backplane {
   constructor(
     client: Redis,
     private readonly options: RedisBackplaneOptions,
+    private readonly seal: FleetSeal,
     private readonly logger: Logger,
   ) {
     this.#cmd = client.duplicate({ lazyConnect: true }) as ScriptClient;
@@ -114,62 +128,49 @@ export class RedisBackplane implements Backplane {
     if (nl < 0) return;
     const header = message.toString('utf8', 0, nl);
     const frame = message.subarray(nl + 1);
-    if (header === 'P') {
-      this.#deliver({
-        kind: 'presence',
-        target: channel.slice(PREFIX.length + 2),
-        lane: 'normal',
-        ack: false,
-        mid: '',
-        key: '',
-        epoch: '',
-        offset: 0,
+    const base = { mid: '', key: '', epoch: '', offset: 0, ack: false };
+    // R|offset|epoch|<room seal>   U|<seal>|lane|ack|mid|key   E|<seal>|name|lane|key   P|<seal>|room
+    const type = header.slice(0, 2);
+    const rest = header.slice(2);
+    if (type === 'R|') {
+      const room = channel.slice(PREFIX.length + 2);
+      const [offsetText = '', epoch = ''] = rest.split('|', 2);
+      const fields = openRoom(
+        this.seal,
+        ROOM,
+        room,
+        rest.slice(offsetText.length + epoch.length + 2),
         frame,
-      });
-      return;
-    }
-    // R|lane|ack|offset|epoch|mid|key  or  U|lane|ack|mid|key  or  E|origin node|event name|lane|key
-    const parts = header.split('|');
-    if (parts[0] === 'E') {
-      if (parts[1] === this.options.node) return;
-      this.#deliver({
-        kind: 'event',
-        target: parts[2] ?? '',
-        lane: parts[3] as Lane,
-        ack: false,
-        mid: '',
-        key: parts.slice(4).join('|'),
-        epoch: '',
-        offset: 0,
-        frame,
-      });
-      return;
-    }
-    if (parts[0] === 'R') {
-      this.#deliver({
-        kind: 'room',
-        target: channel.slice(PREFIX.length + 2),
-        lane: parts[1] as Lane,
-        ack: parts[2] === '1',
-        offset: Number(parts[3]),
-        epoch: parts[4] ?? '',
-        mid: parts[5] ?? '',
-        key: parts.slice(6).join('|'),
-        frame,
-      });
-    } else if (parts[0] === 'U') {
+        epoch,
+        Number(offsetText),
+        true,
+      );
+      if (fields !== null) this.#deliver({ kind: 'room', target: room, ...fields, epoch, offset: Number(offsetText), frame });
+    } else if (type === 'U|') {
+      const opened = openHeader(this.seal, DIRECT, channel, rest, 4, frame);
+      if (opened === null) return;
+      const [lane = '', ack, mid = '', key = ''] = opened.fields;
       const all = channel === ALL_CHANNEL;
       this.#deliver({
+        ...base,
         kind: all ? 'all' : 'user',
         target: all ? '' : channel.slice(PREFIX.length + 2),
-        lane: parts[1] as Lane,
-        ack: parts[2] === '1',
-        mid: parts[3] ?? '',
-        key: parts.slice(4).join('|'),
-        epoch: '',
-        offset: 0,
+        lane: lane as Lane,
+        ack: ack === '1',
+        mid,
+        key,
         frame,
       });
+    } else if (type === 'E|') {
+      const opened = openHeader(this.seal, EVENT, EVENTS_CHANNEL, rest, 3, frame);
+      if (opened === null || opened.node === this.options.node) return;
+      const [name = '', lane = '', key = ''] = opened.fields;
+      this.#deliver({ ...base, kind: 'event', target: name, lane: lane as Lane, key, frame });
+    } else if (type === 'P|') {
+      const opened = openHeader(this.seal, PRESENCE, channel, rest, 1, frame);
+      if (opened !== null) this.#deliver({ ...base, kind: 'presence', target: channel.slice(PREFIX.length + 2), lane: 'normal', frame });
+    } else {
+      this.seal.reject(channel === EVENTS_CHANNEL ? EVENT : ROOM, 'malformed');
     }
   }
 
@@ -185,8 +186,7 @@ export class RedisBackplane implements Backplane {
       String(this.options.historyMaxCount),
       String(this.options.historyMaxAgeMs),
       roomChannel(room),
-      `R|${draft.lane}|${draft.ack ? 1 : 0}|`,
-      `|${draft.mid}|${draft.key}`,
+      roomSeal(this.seal, room, draft, draft.head, draft.tail),
       history ? '1' : '0',
     );
     return { epoch, offset: Number(offset) };
@@ -197,13 +197,20 @@ export class RedisBackplane implements Backplane {
     target: string,
     envelope: Omit<Envelope, 'kind' | 'target' | 'epoch' | 'offset'>,
   ): Promise<void> {
-    const header = Buffer.from(`U|${envelope.lane}|${envelope.ack ? 1 : 0}|${envelope.mid}|${envelope.key}\n`);
-    await this.#cmd.publish(kind === 'all' ? ALL_CHANNEL : userChannel(target), Buffer.concat([header, envelope.frame]));
+    const channel = kind === 'all' ? ALL_CHANNEL : userChannel(target);
+    const fields = [envelope.lane, envelope.ack ? '1' : '0', envelope.mid, envelope.key];
+    const header = Buffer.from(`U|${sealHeader(this.seal, DIRECT, channel, fields, envelope.frame)}\n`);
+    await this.#cmd.publish(channel, Buffer.concat([header, envelope.frame]));
   }
 
   async publishEvent(name: string, envelope: Pick<Envelope, 'lane' | 'key' | 'frame'>): Promise<void> {
-    const header = Buffer.from(`E|${this.options.node}|${name}|${envelope.lane}|${envelope.key}\n`);
+    const header = Buffer.from(`E|${sealHeader(this.seal, EVENT, EVENTS_CHANNEL, [name, envelope.lane, envelope.key], envelope.frame)}\n`);
     await this.#cmd.publish(EVENTS_CHANNEL, Buffer.concat([header, envelope.frame]));
+  }
+
+  /** A presence frame as it goes on the room's channel, signed. */
+  #presence(room: string, frame: string): string {
+    return `P|${sealHeader(this.seal, PRESENCE, roomChannel(room), [room], frame)}\n${frame}`;
   }
 
   async watch(channel: { room: string } | { user: string }): Promise<void> {
@@ -237,7 +244,10 @@ export class RedisBackplane implements Backplane {
         oldest = Math.max(oldest, offset + 1);
         continue;
       }
-      frames.push({ offset, frame: fieldOf(fields, 'f') });
+      const frame = fieldOf(fields, 'f');
+      // A stored frame is served to clients on resume: one not signed by the fleet is left out.
+      if (openRoom(this.seal, HISTORY, room, fieldOf(fields, 's'), Buffer.from(frame), epoch, offset, false) === null) continue;
+      frames.push({ offset, frame });
     }
     return { position, frames, oldest };
   }
@@ -251,14 +261,14 @@ export class RedisBackplane implements Backplane {
       JSON.stringify(meta),
       String(this.options.presenceTtlMs),
       roomChannel(room),
-      frame,
+      this.#presence(room, frame),
     );
     return joined === 1;
   }
 
   async presenceLeave(room: string, user: string): Promise<boolean> {
     const frame = JSON.stringify({ type: 'presence', room, action: 'leave', user });
-    return (await this.#cmd.phLeave(keys(room).presence, this.options.node, user, roomChannel(room), frame)) === 1;
+    return (await this.#cmd.phLeave(keys(room).presence, this.options.node, user, roomChannel(room), this.#presence(room, frame))) === 1;
   }
 
   async presenceList(room: string): Promise<PresenceMember[]> {
@@ -275,24 +285,39 @@ export class RedisBackplane implements Backplane {
       if (users === undefined) byRoom.set(room, [user]);
       else users.push(user);
     }
-    const pipeline = this.#cmd.pipeline() as unknown as { phRefresh(...args: string[]): void; exec(): Promise<unknown> };
-    for (const [room, users] of byRoom) {
-      pipeline.phRefresh(keys(room).presence, this.options.node, String(this.options.presenceTtlMs), roomChannel(room), room, ...users);
-    }
-    await pipeline.exec();
+    const rooms = [...byRoom];
+    const pipeline = this.#cmd.pipeline() as unknown as { phRefresh(...args: string[]): void; exec(): Promise<[Error | null, unknown][]> };
+    for (const [room, users] of rooms)
+      pipeline.phRefresh(keys(room).presence, this.options.node, String(this.options.presenceTtlMs), ...users);
+    const results = await pipeline.exec();
+    // Users whose every node stopped refreshing: announced here, signed, since Redis cannot sign.
+    const leaves: Promise<unknown>[] = [];
+    results.forEach(([err, left], i) => {
+      const room = rooms[i]![0];
+      if (err !== null || !Array.isArray(left)) return;
+      for (const user of left as string[]) {
+        leaves.push(this.publishPresence(room, JSON.stringify({ type: 'presence', room, action: 'leave', user })));
+      }
+    });
+    await Promise.all(leaves);
   }
 
   async publishPresence(room: string, frame: string): Promise<void> {
-    await this.#cmd.publish(roomChannel(room), `P\n${frame}`);
+    await this.#cmd.publish(roomChannel(room), this.#presence(room, frame));
   }
 
   async reportStats(stats: BackplaneStats): Promise<void> {
-    await this.#cmd.hset(NODES_KEY, stats.node, JSON.stringify(stats));
+    await this.#cmd.hset(NODES_KEY, stats.node, this.seal.seal(STATS, `${NODES_KEY}/${stats.node}`, JSON.stringify(stats)));
   }
 
   async nodeStats(): Promise<BackplaneStats[]> {
     const all = await this.#cmd.hgetall(NODES_KEY);
-    return Object.values(all).map((text) => JSON.parse(text) as BackplaneStats);
+    const stats: BackplaneStats[] = [];
+    for (const [node, text] of Object.entries(all)) {
+      const opened = this.seal.openJson(STATS, `${NODES_KEY}/${node}`, text, StatsSchema, false);
+      if (opened !== null && opened.value.node === node) stats.push(opened.value);
+    }
+    return stats;
   }
 }
 

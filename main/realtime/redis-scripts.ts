@@ -4,7 +4,11 @@
  * room's frames is its offset order. Time comes from Redis (TIME) so nodes' clocks do not matter.
  */
 
-/** KEYS: epoch, seq, stream. ARGV: newEpoch, head, tail, maxLen, ttlMs, channel, hdrPrefix, hdrSuffix, history(1/0). */
+/**
+ * KEYS: epoch, seq, stream. ARGV: newEpoch, head, tail, maxLen, ttlMs, channel, seal, history(1/0).
+ * `seal` (the sender's fleet signature and the routing fields, see backplane-seal.ts) goes in the
+ * header and beside the frame in the stream, so every reader can check it.
+ */
 export const publishScript = `
 local epoch = redis.call('GET', KEYS[1])
 if (not epoch) or redis.call('EXISTS', KEYS[2]) == 0 then
@@ -18,13 +22,13 @@ local frame = ARGV[2] .. epoch .. '","offset":' .. offset .. ARGV[3]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[5])
-if ARGV[9] == '1' then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], offset .. '-0', 't', now, 'f', frame)
+if ARGV[8] == '1' then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], offset .. '-0', 't', now, 'f', frame, 's', ARGV[7])
   redis.call('PEXPIRE', KEYS[3], ttl)
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
-redis.call('PUBLISH', ARGV[6], ARGV[7] .. offset .. '|' .. epoch .. ARGV[8] .. '\\n' .. frame)
+redis.call('PUBLISH', ARGV[6], 'R|' .. offset .. '|' .. epoch .. '|' .. ARGV[7] .. '\\n' .. frame)
 return {epoch, offset}
 `;
 
@@ -59,7 +63,7 @@ local function alive(entry, except)
 end
 `;
 
-/** KEYS: presence hash. ARGV: node, user, metaJson, ttlMs, channel, joinFrame. Returns 1 when the user had no live entry. */
+/** KEYS: presence hash. ARGV: node, user, metaJson, ttlMs, channel, sealed join message. Returns 1 when the user had no live entry. */
 export const presenceJoinScript = `${presenceHelpers}
 local raw = redis.call('HGET', KEYS[1], ARGV[2])
 local entry = {n = {}}
@@ -71,11 +75,11 @@ if (not present) or ARGV[3] ~= '{}' or entry.m == nil then entry.m = ARGV[3] end
 redis.call('HSET', KEYS[1], ARGV[2], cjson.encode(entry))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) * 10)
 if present then return 0 end
-redis.call('PUBLISH', ARGV[5], 'P\\n' .. ARGV[6])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 `;
 
-/** KEYS: presence hash. ARGV: node, user, channel, leaveFrame. Returns 1 when no node has the user any more. */
+/** KEYS: presence hash. ARGV: node, user, channel, sealed leave message. Returns 1 when no node has the user any more. */
 export const presenceLeaveScript = `${presenceHelpers}
 local raw = redis.call('HGET', KEYS[1], ARGV[2])
 if not raw then return 0 end
@@ -86,19 +90,20 @@ if alive(entry, '') then
   return 0
 end
 redis.call('HDEL', KEYS[1], ARGV[2])
-redis.call('PUBLISH', ARGV[3], 'P\\n' .. ARGV[4])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 `;
 
 /**
- * KEYS: presence hash. ARGV: node, ttlMs, channel, room, users this node holds... Extends this node's
- * entries, and drops (announcing a leave) users whose every node stopped refreshing: a dead node.
+ * KEYS: presence hash. ARGV: node, ttlMs, users this node holds... Extends this node's
+ * entries, and drops users whose every node stopped refreshing (a dead node), returning them: the
+ * caller announces their leave, signed (Redis holds no fleet secret).
  */
 export const presenceRefreshScript = `${presenceHelpers}
 local mine = {}
-for i = 5, #ARGV do mine[ARGV[i]] = true end
+for i = 3, #ARGV do mine[ARGV[i]] = true end
 local all = redis.call('HGETALL', KEYS[1])
-local left = 0
+local left = {}
 local seen = {}
 for i = 1, #all, 2 do
   local user = all[i]
@@ -109,8 +114,7 @@ for i = 1, #all, 2 do
     redis.call('HSET', KEYS[1], user, cjson.encode(entry))
   else
     redis.call('HDEL', KEYS[1], user)
-    redis.call('PUBLISH', ARGV[3], 'P\\n{"type":"presence","room":"' .. ARGV[4] .. '","action":"leave","user":' .. cjson.encode(user) .. '}')
-    left = left + 1
+    left[#left + 1] = user
   end
 end
 for user, _ in pairs(mine) do
@@ -120,7 +124,7 @@ for user, _ in pairs(mine) do
     redis.call('HSET', KEYS[1], user, cjson.encode(entry))
   end
 end
-if #all > 0 or #ARGV > 4 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 10) end
+if #all > 0 or #ARGV > 2 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 10) end
 return left
 `;
 

@@ -1,2 +1,3 @@
 export { RedisConnection } from './redis-connection';
 export { Subscriber } from './subscriber';
+export { redisTarget, type RedisSettings } from './redis-target';

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { PhError } from '../../contract/errors';
 import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 
@@ -11,29 +12,41 @@ export class RedisConnection implements Service {
   readonly name = 'redis';
   readonly client: Redis;
   #stopping = false;
+  #lastError: Error | null = null;
 
   constructor(
-    url: string,
+    target: RedisOptions,
     private readonly logger: Logger,
-    options: RedisOptions = {},
   ) {
-    this.client = new Redis(url, {
+    this.client = new Redis({
       lazyConnect: true,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-      ...options,
+      ...target,
     });
     this.client.on('error', (err: Error) => {
+      this.#lastError = err;
       if (!this.#stopping) this.logger.warn({ err: err.message }, 'redis connection error');
     });
   }
 
+  /**
+   * Connects. A Redis that is not there yet is not fatal (ioredis keeps retrying and the node runs
+   * single-machine until it is back), but one that refuses our credentials or whose certificate
+   * cannot be checked will not get better by retrying: the start is refused with the setting to fix.
+   */
   async start(): Promise<void> {
     try {
       await this.client.connect();
     } catch (err) {
-      // Not fatal: ioredis keeps retrying, and the node runs single-machine until it is back.
+      const cause = this.#lastError ?? (err as Error);
+      const why = misconfiguration(cause);
+      if (why !== null) {
+        this.#stopping = true;
+        this.client.disconnect();
+        throw new PhError('PH_CONFIG_INVALID', `Setting "redisUrl": ${why} (${cause.message})`, { field: 'redisUrl' });
+      }
       this.logger.warn({ err: (err as Error).message }, 'redis not reachable at start; retrying in the background');
     }
   }
@@ -58,4 +71,21 @@ export class RedisConnection implements Service {
     if (this.client.status === 'wait') return { state: 'idle' };
     return { state: 'degraded', detail: `redis ${this.client.status}` };
   }
+}
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+]);
+
+/** What is wrong in the settings when Redis answered but refused us; null for a plain outage. */
+function misconfiguration(err: Error): string | null {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (/^(WRONGPASS|NOAUTH|NOPERM)\b/.test(err.message)) return 'Redis refused the user or password';
+  if (TLS_CODES.has(code)) return "Redis's TLS certificate cannot be checked; give its CA in redisCaFile";
+  return null;
 }

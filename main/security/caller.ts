@@ -7,6 +7,8 @@ export interface Caller {
   readonly keyId: string | null;
   readonly role: Role;
   readonly scopes: readonly string[];
+  /** The session token's id (`jti`) when the caller came with one: sign-out ends exactly this session. */
+  readonly sessionId?: string;
 }
 
 /** The console inside the desktop app: it talks over IPC from our own window, so it acts as admin. */

@@ -1,8 +1,12 @@
 export { ApiKeyStore, type ApiKey } from './api-keys';
-export { AuditLog, type AuditEntry, type AuditRecord } from './audit-log';
-export { Authenticator } from './authenticator';
+export { AUDIT_HEAD_FILE, AuditHeadWriter } from './audit-head-writer';
+export { AuditLog, type AuditEntry, type AuditRecord, type AuditStartReport } from './audit-log';
+export { AuthThrottle, defaultAuthThrottleOptions, type AuthThrottleOptions, type AuthTransport } from './auth-throttle';
+export { Authenticator, type AuthSource } from './authenticator';
 export { ADMIN_KEY_FILE, bootstrapAdminKey } from './bootstrap-admin-key';
 export { callerHasScope, desktopCaller, systemCaller, type Caller } from './caller';
+export { hardenDataDir } from './data-dir-permissions';
 export { securityMigrations } from './migrations';
 export { securityHandlers } from './operations';
+export { SecretStore, secretNames, type SecretName, type Secrets } from './secret-store';
 export { SessionTokens, SESSION_TTL_SECONDS } from './session-tokens';

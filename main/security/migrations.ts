@@ -1,4 +1,22 @@
+import type { Database } from 'better-sqlite3';
 import type { Migration } from '../store/migration';
+
+/**
+ * Versions before security v2 kept the session signing secret in `settings`, inside the file every
+ * snapshot copies: an operator who could download a snapshot could sign an admin session. The row is
+ * deleted with `secure_delete` on, so its bytes are zeroed rather than left in a free page, and the
+ * secret is not carried over: tokens from then carry no `jti` and are refused anyway, and a secret
+ * that old snapshots hold must not stay valid. The new one lives in the secret store.
+ */
+function dropSigningSecretFromDatabase(db: Database): void {
+  const previous = db.pragma('secure_delete', { simple: true }) as number;
+  db.pragma('secure_delete = ON');
+  try {
+    db.prepare("DELETE FROM settings WHERE key = 'session_signing_key'").run();
+  } finally {
+    db.pragma(`secure_delete = ${previous === 1 ? 'ON' : 'OFF'}`);
+  }
+}
 
 export const securityMigrations: readonly Migration[] = [
   {
@@ -39,5 +57,19 @@ export const securityMigrations: readonly Migration[] = [
         value BLOB NOT NULL
       ) STRICT;
     `,
+  },
+  {
+    scope: 'security',
+    version: 2,
+    name: 'ended sessions; signing secret out of the database',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE ended_sessions (
+          jti TEXT PRIMARY KEY,
+          expires_at INTEGER NOT NULL
+        ) STRICT;
+      `);
+      dropSigningSecretFromDatabase(db);
+    },
   },
 ];

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 import type { Migration } from './migration';
+import { assertWalHasItsDatabase } from './wal-guard';
 
 /** Written into the SQLite header (`PRAGMA application_id`) so a stray file is never mistaken for ours. */
 export const PILOTHOUSE_APPLICATION_ID = 0x50484f55; // "PHOU"
@@ -22,6 +23,7 @@ export interface OpenStoreOptions {
  */
 export function openStore(options: OpenStoreOptions): Database {
   mkdirSync(dirname(options.path), { recursive: true });
+  if (options.readonly !== true) assertWalHasItsDatabase(options.path);
   let db: Database;
   try {
     db = new BetterSqlite3(options.path, { readonly: options.readonly ?? false });

@@ -46,6 +46,8 @@ function BrowserRoot() {
         client,
         role: session.role as Role,
         signOut: () => {
+          // End the session on the server, not only here: a copy of the token is refused from now on.
+          void client.call('sessions.logout', {}).catch(() => undefined);
           client.close();
           signOut();
         },

@@ -37,6 +37,7 @@ export async function startFixture(overrides: Partial<BackupServiceOptions> = {}
   const service = new BackupService({
     db: store,
     appDbPath,
+    roots: [dir.path],
     repoDir: join(dir.path, 'repo'),
     clock,
     logger: createLogger('silent'),

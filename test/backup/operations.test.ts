@@ -63,7 +63,7 @@ describe('backup operations and routes on a running control plane', () => {
     const denied = await t.op('backup.restore', { snapshotId: 'x', targetPath: '/tmp/x.db' }, viewerKey);
     expect(denied).toMatchObject({ status: 403, body: { error: { code: 'PH_FORBIDDEN' } } });
     const relative = await t.op('backup.sources.register', { name: 'rel', path: 'rel.db' });
-    expect(relative).toMatchObject({ status: 400, body: { error: { code: 'PH_BACKUP_SOURCE_INVALID' } } });
+    expect(relative).toMatchObject({ status: 403, body: { error: { code: 'PH_BACKUP_PATH_REFUSED', field: 'path' } } });
     const missing = await t.op('backup.verify', { id: 'snap-nope' });
     expect(missing).toMatchObject({ status: 404, body: { error: { code: 'PH_BACKUP_NOT_FOUND' } } });
   });

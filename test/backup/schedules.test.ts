@@ -25,6 +25,7 @@ describe('backup schedules, continuous mode, rolling verify and retention', () =
     const s = new BackupService({
       db: store,
       appDbPath,
+      roots: [dir.path],
       repoDir: join(dir.path, 'repo'),
       clock: fakeClock(),
       logger: createLogger('silent'),

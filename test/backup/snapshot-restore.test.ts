@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,20 +123,28 @@ describe('backup snapshots, verify and restore', () => {
     expect(digestRows(safety)).toBe(live);
   });
 
-  it('removes stale -wal/-shm lying at a new target path before the restored file appears', async () => {
+  it('refuses a new target whose -wal/-shm/-journal names are taken, leaving those files as they were', async () => {
     const path = join(fx.dir, 'stale.db');
     makeDatabase(path, 100).close();
     const snap = await fx.service.snapshot(register('stale', path).id);
+    for (const side of ['-wal', '-shm', '-journal']) {
+      const target = join(fx.dir, `someone-else${side.replace('-', '_')}.db`);
+      const theirs = Buffer.alloc(4096, 7);
+      writeFileSync(`${target}${side}`, theirs);
+      await expect(fx.service.restore({ snapshotId: snap.id, targetPath: target })).rejects.toMatchObject({
+        code: 'PH_BACKUP_PATH_REFUSED',
+      });
+      expect(readFileSync(`${target}${side}`)).toEqual(theirs);
+      expect(existsSync(target)).toBe(false);
+    }
     const target = join(fx.dir, 'stale-target.db');
-    writeFileSync(`${target}-wal`, Buffer.alloc(4096, 7));
-    writeFileSync(`${target}-shm`, Buffer.alloc(32768, 1));
     await fx.service.restore({ snapshotId: snap.id, targetPath: target });
-    expect(existsSync(`${target}-wal`)).toBe(false);
-    expect(existsSync(`${target}-shm`)).toBe(false);
     const check = new BetterSqlite3(target, { readonly: true });
     expect(check.pragma('integrity_check', { simple: true })).toBe('ok');
     check.close();
     expect(rowsOf(target)).toHaveLength(100);
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    expect(readdirSync(fx.dir).filter((f) => f.includes('.restore-'))).toEqual([]);
   });
 
   it('point-in-time restore picks the newest snapshot at or before the time, and refuses a time before the first', async () => {
@@ -172,9 +180,13 @@ describe('backup snapshots, verify and restore', () => {
     const path = join(fx.dir, 'targets.db');
     makeDatabase(path, 10).close();
     const snap = await fx.service.snapshot(register('targets', path).id);
+    const messages = new Set<string>();
     for (const targetPath of [path, 'relative.db', join(fx.dir, 'missing', 'x.db')]) {
-      await expect(fx.service.restore({ snapshotId: snap.id, targetPath })).rejects.toMatchObject({ code: 'PH_BACKUP_TARGET_INVALID' });
+      const err = await fx.service.restore({ snapshotId: snap.id, targetPath }).catch((e: PhError) => e);
+      expect(err).toMatchObject({ code: 'PH_BACKUP_PATH_REFUSED', field: 'targetPath' });
+      messages.add((err as PhError).message);
     }
+    expect(messages.size).toBe(1);
     const app = await fx.service.snapshot('app');
     await expect(fx.service.restore({ snapshotId: app.id, inPlace: true })).rejects.toMatchObject({ code: 'PH_BACKUP_TARGET_IN_USE' });
     await expect(fx.service.verify('nope')).rejects.toBeInstanceOf(PhError);

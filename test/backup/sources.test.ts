@@ -38,9 +38,9 @@ describe('backup sources', () => {
     const text = join(fx.dir, 'notes.txt');
     writeFileSync(text, 'hello, this is not a database at all, just some text');
     const cases: [string, string][] = [
-      [join(fx.dir, 'missing.db'), 'PH_BACKUP_SOURCE_INVALID'],
-      ['relative.db', 'PH_BACKUP_SOURCE_INVALID'],
-      [fx.dir, 'PH_BACKUP_SOURCE_INVALID'],
+      [join(fx.dir, 'missing.db'), 'PH_BACKUP_PATH_REFUSED'],
+      ['relative.db', 'PH_BACKUP_PATH_REFUSED'],
+      [fx.dir, 'PH_BACKUP_PATH_REFUSED'],
       [text, 'PH_BACKUP_NOT_SQLITE'],
     ];
     for (const [path, code] of cases) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
@@ -7,6 +8,7 @@ import { EventBus } from '../../main/events';
 import { createLogger } from '../../main/logger';
 import { openStore } from '../../main/store';
 import { securityMigrations } from '../../main/security';
+import { testSeal } from '../helpers/fleet-secret';
 import { tempDir } from '../helpers/temp-dir';
 
 export interface FakeClock {
@@ -47,13 +49,16 @@ export async function startNode(
   const db = openStore({ path: join(dir, 'pilothouse.db'), migrations: [...securityMigrations, ...cacheMigrations] });
   const events = new EventBus();
   const clock = options.clock ?? { now: () => Date.now() };
+  // The seal names the sender, so the cache's node id and the seal's must be the same.
+  const nodeId = options.cache?.nodeId ?? `cache-${randomBytes(4).toString('hex')}`;
   const cache = new TieredCache({
     db,
     redis: options.redis ?? null,
+    seal: testSeal(nodeId),
     clock,
     logger: createLogger('silent'),
     events,
-    options: options.cache,
+    options: { ...options.cache, nodeId },
   });
   await cache.start();
   let stopped = false;

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConfig, loadConfig } from '../../main/config';
@@ -8,6 +8,7 @@ describe('config', () => {
   const dirs: { remove: () => void }[] = [];
   afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
   const base = defaultConfig('/var/lib/pilothouse');
+  const SECRET = 'a-fleet-secret-of-more-than-32-characters';
 
   it('works on a bare machine with loopback defaults', () => {
     const { config, sources } = loadConfig({ argv: [], env: {}, defaults: base });
@@ -22,7 +23,12 @@ describe('config', () => {
     writeFileSync(file, JSON.stringify({ port: 8000, logLevel: 'debug', dataDir: '/from/file' }));
     const { config, sources } = loadConfig({
       argv: ['--config', file, '--port', '9000'],
-      env: { PILOTHOUSE_PORT: '8500', PILOTHOUSE_DATA_DIR: '/from/env', REDIS_URL: 'redis://127.0.0.1:6390' },
+      env: {
+        PILOTHOUSE_PORT: '8500',
+        PILOTHOUSE_DATA_DIR: '/from/env',
+        REDIS_URL: 'redis://127.0.0.1:6390',
+        PILOTHOUSE_FLEET_SECRET: SECRET,
+      },
       defaults: base,
     });
     expect(config.port).toBe(9000);
@@ -35,7 +41,7 @@ describe('config', () => {
   it('takes --host --port --data-dir --redis-url from the command line', () => {
     const { config } = loadConfig({
       argv: ['--host', '::1', '--port', '0', '--data-dir', 'relative/dir', '--redis-url', 'redis://127.0.0.1:1'],
-      env: {},
+      env: { PILOTHOUSE_FLEET_SECRET: SECRET },
       defaults: base,
     });
     expect(config.host).toBe('::1');
@@ -76,5 +82,81 @@ describe('config', () => {
     expect(() => loadConfig({ argv: ['--config', file], env: {}, defaults: base })).toThrowError(
       expect.objectContaining({ code: 'PH_CONFIG_INVALID' }),
     );
+  });
+
+  describe('fleet secret and Redis', () => {
+    it('refuses Redis without a fleet secret, naming the setting', () => {
+      expect(() => loadConfig({ argv: ['--redis-url', 'redis://127.0.0.1:1'], env: {}, defaults: base })).toThrowError(
+        expect.objectContaining({
+          code: 'PH_CONFIG_INVALID',
+          field: 'fleetSecret',
+          message: expect.stringContaining('PILOTHOUSE_FLEET_SECRET'),
+        }),
+      );
+      expect(() =>
+        loadConfig({ argv: ['--redis-sentinels', '127.0.0.1:26379', '--redis-sentinel-name', 'm'], env: {}, defaults: base }),
+      ).toThrowError(expect.objectContaining({ field: 'fleetSecret' }));
+    });
+
+    it('takes the secret from PILOTHOUSE_FLEET_SECRET or from an owner-only --fleet-secret-file', () => {
+      const fromEnv = loadConfig({
+        argv: ['--redis-url', 'redis://127.0.0.1:1'],
+        env: { PILOTHOUSE_FLEET_SECRET: SECRET },
+        defaults: base,
+      });
+      expect(fromEnv.config.fleetSecret).toBe(SECRET);
+      const dir = tempDir();
+      dirs.push(dir);
+      const file = join(dir.path, 'fleet.secret');
+      writeFileSync(file, `${SECRET}\n`, { mode: 0o600 });
+      const fromFile = loadConfig({ argv: ['--redis-url', 'redis://127.0.0.1:1', '--fleet-secret-file', file], env: {}, defaults: base });
+      expect(fromFile.config.fleetSecret).toBe(SECRET);
+    });
+
+    it('refuses a secret file other accounts can read', () => {
+      const dir = tempDir();
+      dirs.push(dir);
+      const file = join(dir.path, 'fleet.secret');
+      writeFileSync(file, SECRET);
+      chmodSync(file, 0o644);
+      expect(() =>
+        loadConfig({ argv: ['--redis-url', 'redis://127.0.0.1:1', '--fleet-secret-file', file], env: {}, defaults: base }),
+      ).toThrowError(expect.objectContaining({ field: 'fleetSecretFile', message: expect.stringContaining('chmod 600') }));
+    });
+
+    it('never echoes a secret or a Redis URL (it may hold a password) in a config error', () => {
+      const short = 'tooshort-but-secret';
+      let message = '';
+      try {
+        loadConfig({ argv: ['--redis-url', 'redis://127.0.0.1:1'], env: { PILOTHOUSE_FLEET_SECRET: short }, defaults: base });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toContain('"fleetSecret"');
+      expect(message).not.toContain(short);
+      let urlMessage = '';
+      try {
+        loadConfig({ argv: ['--redis-url', 'http://user:hunter2@127.0.0.1:1'], env: {}, defaults: base });
+      } catch (err) {
+        urlMessage = (err as Error).message;
+      }
+      expect(urlMessage).toContain('"redisUrl"');
+      expect(urlMessage).not.toContain('hunter2');
+    });
+
+    it('takes Sentinels and their master name from flags and refuses Sentinels without a name', () => {
+      const { config } = loadConfig({
+        argv: ['--redis-sentinels', '127.0.0.1:26379,127.0.0.1:26380', '--redis-sentinel-name', 'ph'],
+        env: { PILOTHOUSE_FLEET_SECRET: SECRET },
+        defaults: base,
+      });
+      expect(config).toMatchObject({ redisSentinels: '127.0.0.1:26379,127.0.0.1:26380', redisSentinelName: 'ph' });
+      expect(() =>
+        loadConfig({ argv: ['--redis-sentinels', '127.0.0.1:26379'], env: { PILOTHOUSE_FLEET_SECRET: SECRET }, defaults: base }),
+      ).toThrowError(expect.objectContaining({ field: 'redisSentinelName' }));
+      expect(() =>
+        loadConfig({ argv: ['--redis-sentinels', 'nope'], env: { PILOTHOUSE_FLEET_SECRET: SECRET }, defaults: base }),
+      ).toThrowError(expect.objectContaining({ field: 'redisSentinels' }));
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { eventChannel, operationChannel } from '../../contract/ipc';
 import { operationNames } from '../../contract/operations';
@@ -7,7 +8,7 @@ import { registerIpcBridge, type IpcMainLike } from '../../main/desktop/ipc-brid
 import { isTrustedConsoleUrl } from '../../main/desktop/trusted-url';
 import { EventBus } from '../../main/events';
 import { OperationDispatcher, type OperationHandlers } from '../../main/ops';
-import { ApiKeyStore, AuditLog, securityHandlers, securityMigrations } from '../../main/security';
+import { ApiKeyStore, AuditLog, SecretStore, SessionTokens, securityHandlers, securityMigrations } from '../../main/security';
 import { openStore } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -55,9 +56,12 @@ describe('IPC bridge', () => {
     const db = openStore({ path: join(dir.path, 'pilothouse.db'), migrations: securityMigrations });
     const clock = { now: () => Date.now() };
     const keys = new ApiKeyStore(db, clock);
-    const audit = new AuditLog(db, clock);
+    const audit = new AuditLog(db, clock, { key: randomBytes(32), headPath: null });
+    const secrets = new SecretStore(dir.path);
+    const sessions = new SessionTokens(db, keys, clock, secrets);
+    const bus = new EventBus();
     const handlers = {
-      ...securityHandlers(keys, audit),
+      ...securityHandlers({ keys, audit, sessions, bus, now: clock.now }),
       'system.status': () => {
         throw new Error('not under test');
       },
@@ -65,7 +69,6 @@ describe('IPC bridge', () => {
         throw new Error('not under test');
       },
     } as unknown as OperationHandlers;
-    const bus = new EventBus();
     audit.onAppend((entry) => bus.publish('audit.appended', entry));
     const ipc = recordingIpcMain();
     const sent: unknown[][] = [];

@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { EventMessage } from '../../contract/events';
@@ -11,6 +12,7 @@ import { discoveryMigrations, ServiceRegistry } from '../../main/discovery';
 import { AuditLog, securityMigrations } from '../../main/security';
 import { openStore, type Database } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';
+import { fleetSecretFor } from '../helpers/fleet-secret';
 
 /** Polls `probe` every 10 ms until it returns a truthy value or `timeoutMs` passes (then throws). */
 export async function waitFor<T>(probe: () => T | Promise<T>, timeoutMs = 5_000, what = 'condition'): Promise<NonNullable<T>> {
@@ -56,7 +58,8 @@ export function registryFixture(clock: { now(): number } = { now: () => Date.now
   });
   const events: EventMessage[] = [];
   bus.subscribe((m) => events.push(m));
-  let audit = new AuditLog(db, clock);
+  const auditKey = randomBytes(32);
+  let audit = new AuditLog(db, clock, { key: auditKey, headPath: null });
   const registry = new ServiceRegistry(db, clock, bus, audit);
   registry.load();
   return {
@@ -73,7 +76,7 @@ export function registryFixture(clock: { now(): number } = { now: () => Date.now
     reopen() {
       db.close();
       db = openStore({ path, migrations });
-      audit = new AuditLog(db, clock);
+      audit = new AuditLog(db, clock, { key: auditKey, headPath: null });
       const again = new ServiceRegistry(db, clock, bus, audit);
       again.load();
       return again;
@@ -171,7 +174,7 @@ export interface DiscoveryPlane {
 /** A real headless control plane on 127.0.0.1:0 with discovery options, like test/helpers/control-plane.ts. */
 export async function discoveryPlane(overrides: Partial<Config> = {}, options: Partial<ControlPlaneOptions> = {}): Promise<DiscoveryPlane> {
   const dir = tempDir('ph-plane-');
-  const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...overrides };
+  const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...fleetSecretFor(overrides), ...overrides };
   const plane = new ControlPlane({ config, sources: ['test'] }, { mode: 'headless', logger: createLogger(config.logLevel), ...options });
   await plane.start();
   const adminKey = readFileSync(join(config.dataDir, 'admin.key'), 'utf8').trim();

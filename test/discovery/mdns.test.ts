@@ -7,7 +7,9 @@ import {
   HealthChecker,
   LanDiscovery,
   LoadBalancer,
+  defaultAllowedTargets,
   discoveryHandlers,
+  TargetPolicy,
   type LanDiscoveryOptions,
 } from '../../main/discovery';
 import { createLogger } from '../../main/logger';
@@ -130,6 +132,7 @@ describe('LAN discovery over mDNS on loopback', () => {
       balancer: new LoadBalancer(f.registry, clock),
       stats: new GatewayStats(),
       lan: l,
+      targets: new TargetPolicy({ allowed: defaultAllowedTargets, ownHttpPort: () => null, redis: null }),
     });
     const adminCaller = { actor: 'test', keyId: null, role: 'admin' as const, scopes: ['*'] };
     const { instance } = await handlers['services.adopt'](

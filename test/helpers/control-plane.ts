@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultConfig, type Config } from '../../main/config';
-import { ControlPlane } from '../../main/control-plane';
+import { ControlPlane, type ControlPlaneOptions } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
 import { tempDir } from './temp-dir';
+import { fleetSecretFor } from './fleet-secret';
 
 export interface TestPlane {
   readonly plane: ControlPlane;
@@ -16,11 +17,11 @@ export interface TestPlane {
   stop(): Promise<void>;
 }
 
-/** Starts a real headless control plane on 127.0.0.1, port 0, in a temp data dir. */
-export async function startTestPlane(overrides: Partial<Config> = {}): Promise<TestPlane> {
+/** Starts a real headless control plane on 127.0.0.1, port 0, in a temp data dir (`options` tune capabilities). */
+export async function startTestPlane(overrides: Partial<Config> = {}, options: Omit<ControlPlaneOptions, 'mode'> = {}): Promise<TestPlane> {
   const dir = tempDir('ph-plane-');
-  const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...overrides };
-  const plane = new ControlPlane({ config, sources: ['test'] }, { mode: 'headless', logger: createLogger(config.logLevel) });
+  const config: Config = { ...defaultConfig(dir.path), port: 0, logLevel: 'silent', ...fleetSecretFor(overrides), ...overrides };
+  const plane = new ControlPlane({ config, sources: ['test'] }, { mode: 'headless', logger: createLogger(config.logLevel), ...options });
   await plane.start();
   const adminKey = readFileSync(join(config.dataDir, 'admin.key'), 'utf8').trim();
   const url = plane.url;

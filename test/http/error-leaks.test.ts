@@ -1,11 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { EventBus } from '../../main/events';
 import { HttpServer } from '../../main/http';
 import { createLogger } from '../../main/logger';
 import { Metrics } from '../../main/monitoring';
 import { OperationDispatcher, type OperationHandlers } from '../../main/ops';
-import { ApiKeyStore, AuditLog, Authenticator, SessionTokens, securityHandlers, securityMigrations } from '../../main/security';
+import {
+  ApiKeyStore,
+  AuditLog,
+  AuthThrottle,
+  Authenticator,
+  SecretStore,
+  SessionTokens,
+  securityHandlers,
+  securityMigrations,
+} from '../../main/security';
 import { openStore, type Database } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -28,11 +38,14 @@ describe('errors reaching clients', () => {
     db = openStore({ path: join(dir.path, 'pilothouse.db'), migrations: securityMigrations });
     const clock = { now: () => Date.now() };
     const keys = new ApiKeyStore(db, clock);
-    const audit = new AuditLog(db, clock);
-    const sessions = new SessionTokens(db, keys, clock);
+    const audit = new AuditLog(db, clock, { key: randomBytes(32), headPath: null });
+    const sessions = new SessionTokens(db, keys, clock, new SecretStore(dir.path));
+    const bus = new EventBus();
+    const logger = createLogger('silent');
+    const metrics = new Metrics();
     key = keys.create({ name: 'admin', role: 'admin' }, 'test').secret;
     const handlers = {
-      ...securityHandlers(keys, audit),
+      ...securityHandlers({ keys, audit, sessions, bus, now: clock.now }),
       'system.status': () => explode(),
       'system.config': () => {
         throw new TypeError("Cannot read properties of undefined (reading 'port')");
@@ -43,12 +56,16 @@ describe('errors reaching clients', () => {
       port: 0,
       version: 'test',
       consoleDir: undefined,
-      logger: createLogger('silent'),
-      metrics: new Metrics(),
-      authenticator: new Authenticator(keys, sessions),
+      logger,
+      metrics,
+      authenticator: new Authenticator(
+        keys,
+        sessions,
+        new AuthThrottle({ clock, logger, registry: metrics.registry, audit: () => undefined }),
+      ),
       sessions,
       dispatcher: new OperationDispatcher(handlers as unknown as OperationHandlers, audit),
-      bus: new EventBus(),
+      bus,
       readiness: () => ({ ready: true, services: [] }),
       routes: [{ method: 'GET', path: '/boom', access: 'viewer', summary: 'fails', versions: { v2: () => explode() } }],
     });

@@ -21,13 +21,13 @@ describe('usage recorder', () => {
     usage.record(null, 'GET /a', false, 0, 5);
     const from = clock.now() - 60_000;
     expect(usage.report(from, clock.now() + 60_000)).toEqual([
-      { keyId: 'k1', route: 'GET /a', requests: 2, errors: 1, bytesIn: 0, bytesOut: 150 },
-      { keyId: '(none)', route: 'GET /a', requests: 1, errors: 0, bytesIn: 0, bytesOut: 5 },
-      { keyId: 'k1', route: 'POST /b', requests: 1, errors: 0, bytesIn: 20, bytesOut: 10 },
+      { keyId: 'k1', route: 'GET /a', requests: 2, errors: 1, bytesIn: 0, bytesOut: 150, tier: '', refused: 0 },
+      { keyId: '(none)', route: 'GET /a', requests: 1, errors: 0, bytesIn: 0, bytesOut: 5, tier: '', refused: 0 },
+      { keyId: 'k1', route: 'POST /b', requests: 1, errors: 0, bytesIn: 20, bytesOut: 10, tier: '', refused: 0 },
     ]);
     expect(usage.report(from, clock.now() + 60_000, 'key')).toEqual([
-      { keyId: 'k1', route: '*', requests: 3, errors: 1, bytesIn: 20, bytesOut: 160 },
-      { keyId: '(none)', route: '*', requests: 1, errors: 0, bytesIn: 0, bytesOut: 5 },
+      { keyId: 'k1', route: '*', requests: 3, errors: 1, bytesIn: 20, bytesOut: 160, tier: '', refused: 0 },
+      { keyId: '(none)', route: '*', requests: 1, errors: 0, bytesIn: 0, bytesOut: 5, tier: '', refused: 0 },
     ]);
     expect(usage.report(clock.now(), clock.now() + 60_000, 'route').map((r) => [r.route, r.requests])).toEqual([
       ['GET /a', 1],
@@ -37,12 +37,31 @@ describe('usage recorder', () => {
     expect(usage.prune()).toBe(3);
   });
 
+  it('counts refusals and the tier per key, and reports who keeps hitting their limit', () => {
+    const store = monitoringDb();
+    open.push(store);
+    const clock = fakeClock(Date.UTC(2026, 10, 24, 6, 0, 0));
+    const usage = new UsageRecorder(store.db, clock);
+    usage.record('k1', 'GET /a', false, 0, 10, clock.now(), 'free');
+    usage.record('k1', 'GET /a', true, 0, 10, clock.now(), 'free', true);
+    usage.record('k1', 'GET /a', true, 0, 10, clock.now(), 'free', true);
+    usage.record('k2', 'GET /a', false, 0, 10, clock.now(), 'premium');
+    const byKey = usage.report(clock.now() - 60_000, clock.now() + 60_000, 'key');
+    expect(byKey.map((r) => [r.keyId, r.tier, r.requests, r.errors, r.refused])).toEqual([
+      ['k1', 'free', 3, 2, 2],
+      ['k2', 'premium', 1, 0, 0],
+    ]);
+    expect([...usage.refusedByKey(clock.now() - 60_000, clock.now() + 60_000)]).toEqual([['k1', 2]]);
+  });
+
   it('writes CSV by RFC 4180 and defuses spreadsheet formulas', () => {
     const csv = usageToCsv([
-      { keyId: 'k1', route: 'GET /a,b', requests: 1, errors: 0, bytesIn: 0, bytesOut: 2 },
-      { keyId: '=cmd"x"', route: 'GET /c', requests: 3, errors: 1, bytesIn: 4, bytesOut: 5 },
+      { keyId: 'k1', route: 'GET /a,b', requests: 1, errors: 0, bytesIn: 0, bytesOut: 2, tier: 'free', refused: 0 },
+      { keyId: '=cmd"x"', route: 'GET /c', requests: 3, errors: 1, bytesIn: 4, bytesOut: 5, tier: 'basic', refused: 1 },
     ]);
-    expect(csv).toBe('keyId,route,requests,errors,bytesIn,bytesOut\r\nk1,"GET /a,b",1,0,0,2\r\n"\'=cmd""x""",GET /c,3,1,4,5\r\n');
+    expect(csv).toBe(
+      'keyId,route,requests,errors,bytesIn,bytesOut,tier,refused\r\nk1,"GET /a,b",1,0,0,2,free,0\r\n"\'=cmd""x""",GET /c,3,1,4,5,basic,1\r\n',
+    );
   });
 });
 
@@ -66,7 +85,7 @@ describe('usage reports through the API', () => {
     expect(exported.body.contentType).toBe('text/csv; charset=utf-8');
     expect(exported.body.filename).toMatch(/^pilothouse-usage_.*\.csv$/);
     const lines = (exported.body.content as string).trimEnd().split('\r\n');
-    expect(lines[0]).toBe('keyId,route,requests,errors,bytesIn,bytesOut');
+    expect(lines[0]).toBe('keyId,route,requests,errors,bytesIn,bytesOut,tier,refused');
     const statusLine = lines.find((l) => l.startsWith(`${created.key.id},POST /api/v2/ops/system.status,`));
     expect(statusLine?.split(',').slice(2, 4)).toEqual(['4', '0']);
     expect(Number(statusLine?.split(',')[4])).toBe(8); // "{}" is 2 bytes, four times
@@ -92,6 +111,11 @@ describe('usage reports through the API', () => {
     });
     const report = (await json.json()) as { rows: { route: string; requests: number }[] };
     expect(report.rows.find((r) => r.route === 'POST /api/v2/ops/system.status')?.requests).toBe(4);
+
+    const perKey = JSON.parse((await t.op('monitoring.usage.export', { format: 'json' })).body.content as string) as {
+      byKey: { keyId: string; tier: string; requests: number }[];
+    };
+    expect(perKey.byKey.find((r) => r.keyId === created.key.id)).toMatchObject({ tier: 'free', requests: 7 });
 
     const bad = await fetch(`${t.url}/api/v2/monitoring/usage?format=xml`, { headers: { authorization: `Bearer ${t.adminKey}` } });
     expect(bad.status).toBe(400);

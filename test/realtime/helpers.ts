@@ -8,6 +8,7 @@ import { createLogger } from '../../main/logger';
 import { RealtimeClient } from '../../main/realtime/client';
 import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
+import { fleetSecretFor } from '../helpers/fleet-secret';
 
 export interface Node {
   readonly plane: ControlPlane;
@@ -28,7 +29,13 @@ export interface Node {
 export async function startNode(options: { config?: Partial<Config>; realtime?: ControlPlaneOptions['realtime'] } = {}): Promise<Node> {
   // A node given another's data dir shares it and leaves its removal to that node (or the test).
   const dir = options.config?.dataDir === undefined ? tempDir('ph-rt-') : null;
-  const config: Config = { ...defaultConfig(dir?.path ?? ''), port: 0, logLevel: 'silent', ...options.config };
+  const config: Config = {
+    ...defaultConfig(dir?.path ?? ''),
+    port: 0,
+    logLevel: 'silent',
+    ...fleetSecretFor(options.config ?? {}),
+    ...options.config,
+  };
   const plane = new ControlPlane(
     { config, sources: ['test'] },
     { mode: 'headless', logger: createLogger('silent'), realtime: options.realtime },

@@ -1,8 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { statSync, readFileSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiKeyStore, AuditLog, SessionTokens, bootstrapAdminKey, securityMigrations, SESSION_TTL_SECONDS } from '../../main/security';
+import {
+  ApiKeyStore,
+  AuditLog,
+  SecretStore,
+  SessionTokens,
+  bootstrapAdminKey,
+  securityMigrations,
+  SESSION_TTL_SECONDS,
+} from '../../main/security';
 import { openStore } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -17,13 +26,15 @@ describe('security', () => {
   let clock: ReturnType<typeof fakeClock>;
   let keys: ApiKeyStore;
   let audit: AuditLog;
+  let secrets: SecretStore;
 
   beforeEach(() => {
     dir = tempDir();
     db = openStore({ path: join(dir.path, 'pilothouse.db'), migrations: securityMigrations });
     clock = fakeClock();
     keys = new ApiKeyStore(db, clock);
-    audit = new AuditLog(db, clock);
+    audit = new AuditLog(db, clock, { key: randomBytes(32), headPath: null });
+    secrets = new SecretStore(dir.path);
   });
   afterEach(() => {
     db.close();
@@ -69,12 +80,12 @@ describe('security', () => {
 
   it('chains every audit row to the one before and detects an edit made behind its back', () => {
     for (let i = 0; i < 5; i += 1) audit.append({ actor: 'key:abc', action: 'keys.create', target: `k${i}`, outcome: 'ok' });
-    expect(audit.verify()).toEqual({ intact: true, brokenAt: null });
+    expect(audit.verify()).toMatchObject({ intact: true, rows: 5, firstBad: null });
     expect(() => db.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").run()).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM audit_log WHERE seq = 3').run()).toThrow(/append-only/);
     db.exec('DROP TRIGGER audit_log_no_update');
     db.prepare("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").run();
-    expect(audit.verify()).toEqual({ intact: false, brokenAt: 3 });
+    expect(audit.verify()).toMatchObject({ intact: false, firstBad: { seq: 3, reason: 'hash' } });
   });
 
   it('pages the audit log newest first', () => {
@@ -86,7 +97,7 @@ describe('security', () => {
   });
 
   it('mints session tokens that expire and die with their key', async () => {
-    const sessions = new SessionTokens(db, keys, clock);
+    const sessions = new SessionTokens(db, keys, clock, secrets);
     const { key, secret } = keys.create({ name: 'op', role: 'operator' }, 'test');
     const caller = keys.verify(secret)!;
     const { token } = await sessions.mint(caller);
@@ -99,10 +110,27 @@ describe('security', () => {
     expect(await sessions.verify(token)).toBeNull();
   });
 
-  it('keeps the session signing key across restarts', async () => {
+  it('keeps the session signing key across restarts, in a 0600 file and not in the database', async () => {
     const { secret } = keys.create({ name: 'op', role: 'operator' }, 'test');
-    const { token } = await new SessionTokens(db, keys, clock).mint(keys.verify(secret)!);
-    expect(await new SessionTokens(db, keys, clock).verify(token)).not.toBeNull();
+    const { token } = await new SessionTokens(db, keys, clock, secrets).mint(keys.verify(secret)!);
+    expect(await new SessionTokens(db, keys, clock, new SecretStore(dir.path)).verify(token)).not.toBeNull();
+    expect(statSync(secrets.path('session-signing')).mode & 0o777).toBe(0o600);
+    expect(statSync(secrets.dir).mode & 0o777).toBe(0o700);
+    expect(db.prepare('SELECT count(*) AS n FROM settings').get()).toEqual({ n: 0 });
+  });
+
+  it('ends one session on sign-out and every session when the signing secret rotates', async () => {
+    const sessions = new SessionTokens(db, keys, clock, secrets);
+    const caller = keys.verify(keys.create({ name: 'op', role: 'operator' }, 'test').secret)!;
+    const first = await sessions.mint(caller);
+    const second = await sessions.mint(caller);
+    expect((await sessions.verify(first.token))?.sessionId).toBe(first.sessionId);
+    sessions.end(first.sessionId);
+    expect(await sessions.verify(first.token)).toBeNull();
+    expect(await sessions.verify(second.token)).not.toBeNull();
+    sessions.rotate();
+    expect(await sessions.verify(second.token)).toBeNull();
+    expect(await sessions.verify((await sessions.mint(caller)).token)).not.toBeNull();
   });
 
   it('writes the bootstrap admin key, owner-only, once, when there are no keys', () => {

@@ -45,6 +45,11 @@ const stateTone: Record<string, 'ok' | 'warn' | 'bad' | 'idle'> = {
   error: 'bad',
   stopped: 'idle',
   idle: 'idle',
+  delivered: 'ok',
+  enabled: 'ok',
+  pending: 'warn',
+  retrying: 'warn',
+  disabled: 'bad',
 };
 
 export function StatusBadge({ state }: { state: string }) {

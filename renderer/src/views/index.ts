@@ -7,6 +7,7 @@ import { OverviewView } from './overview-view';
 import { RealtimeView } from './realtime-view';
 import { SecurityView } from './security-view';
 import { ServicesView } from './services-view';
+import { WebhooksView } from './webhooks-view';
 
 export interface ViewDef {
   readonly id: string;
@@ -22,6 +23,7 @@ export const views: readonly ViewDef[] = [
   { id: 'jobs', label: 'Jobs', component: JobsView },
   { id: 'backups', label: 'Backups', component: BackupsView },
   { id: 'services', label: 'Services', component: ServicesView },
+  { id: 'webhooks', label: 'Webhooks', component: WebhooksView },
   { id: 'security', label: 'Security', component: SecurityView },
   { id: 'audit', label: 'Audit', component: AuditView },
 ];

@@ -3,6 +3,7 @@ import type { Role } from '../../../contract/roles';
 import { useAction, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
+import { RateTiersCard } from './rate-tiers-card';
 
 export function SecurityView() {
   const { role } = useSession();
@@ -104,6 +105,7 @@ export function SecurityView() {
           ]}
         />
       </Card>
+      <RateTiersCard />
     </>
   );
 }

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const service = new BackupService({
     db: store,
     appDbPath,
+    roots: [dir],
     repoDir: join(dir, 'repo'),
     clock: { now: () => Date.now() },
     logger: createLogger('silent'),

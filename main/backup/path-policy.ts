@@ -1,0 +1,87 @@
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { PhError } from '../../contract/errors';
+
+/**
+ * One message for every refusal: it never says whether the path exists, is a folder, is a link
+ * or lies outside the roots, so the answer teaches nothing about the file system beyond the roots.
+ */
+const SOURCE_REFUSED = 'The source must be an existing file under a backup root (setting backup.roots)';
+export const TARGET_REFUSED = 'The restore target must be a new file in an existing folder under a backup root (setting backup.roots)';
+
+/**
+ * Where backups may read and restores may write: under the admin's `backup.roots`, compared after
+ * resolving symbolic links on both sides, so a link inside a root that points out of it is refused.
+ */
+export class BackupPathPolicy {
+  readonly #roots: readonly string[];
+
+  constructor(roots: readonly string[]) {
+    // A root that does not exist (yet) admits nothing until it does; it is resolved again on each check.
+    this.#roots = roots.map((root) => resolve(root));
+  }
+
+  get roots(): readonly string[] {
+    return this.#roots;
+  }
+
+  /** The real path of a source to back up: an existing regular file under a root. */
+  source(path: string, field = 'path'): string {
+    const refused = (): PhError => new PhError('PH_BACKUP_PATH_REFUSED', SOURCE_REFUSED, { field });
+    if (!isAbsolute(path)) throw refused();
+    let real: string;
+    try {
+      real = realpathSync(path);
+      if (!statSync(real).isFile()) throw refused();
+    } catch {
+      throw refused();
+    }
+    if (!this.#under(real)) throw refused();
+    return real;
+  }
+
+  /**
+   * Where a restore to a new file goes: the real path of its folder (under a root) joined with its
+   * name. Anything already at that name or its sidecar names (a file, a folder, a dangling link) is refused.
+   */
+  newTarget(path: string, field = 'targetPath'): string {
+    const refused = (): PhError => new PhError('PH_BACKUP_PATH_REFUSED', TARGET_REFUSED, { field });
+    if (!isAbsolute(path)) throw refused();
+    const name = basename(resolve(path));
+    if (name === '' || name === '.' || name === '..') throw refused();
+    let folder: string;
+    try {
+      folder = realpathSync(dirname(resolve(path)));
+      if (!statSync(folder).isDirectory()) throw refused();
+    } catch {
+      throw refused();
+    }
+    if (!this.#under(folder)) throw refused();
+    const target = join(folder, name);
+    // The sidecars count as the file: a stale -wal beside a new database would be replayed into it.
+    if (['', '-wal', '-shm', '-journal'].some((side) => present(`${target}${side}`))) throw refused();
+    return target;
+  }
+
+  #under(real: string): boolean {
+    return this.#roots.some((root) => {
+      let realRoot: string;
+      try {
+        realRoot = realpathSync(root);
+      } catch {
+        return false;
+      }
+      const rel = relative(realRoot, real);
+      return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+    });
+  }
+}
+
+function present(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

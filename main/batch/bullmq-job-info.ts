@@ -1,0 +1,117 @@
+import type { Job } from 'bullmq';
+import { parseQueueName, jobIdOf } from './bullmq-names';
+import type { StoredResult } from './job-results';
+import { jobStates, type JobInfo, type JobState } from './job-types';
+
+export const CANCELLED = 'cancelled';
+/** Our -100..100 (higher first) onto BullMQ's 1..201 (lower first); every job gets one so the order is one order. */
+export const toBullPriority = (p: number | undefined): number => 101 - (p ?? 0);
+const fromBullPriority = (p: number | undefined) => (p === undefined || p === 0 ? 0 : 101 - p);
+
+/** What a BullMQ job's data holds: the payload and what BullMQ has no option for (the timeout). */
+export interface Envelope {
+  ph: 1;
+  payload: unknown;
+  timeoutMs: number | null;
+}
+
+export function unwrap(data: unknown): { payload: unknown; timeoutMs: number | null } {
+  if (typeof data === 'object' && data !== null && (data as Envelope).ph === 1) return data as Envelope;
+  return { payload: data, timeoutMs: null };
+}
+
+/** The job's id as the API shows it, from the queue it sits in. */
+export function idOfJob(job: Job): string {
+  const ref = parseQueueName(job.queueName) ?? { type: job.name, node: null };
+  return jobIdOf(ref, job.id as string);
+}
+
+/** One BullMQ job as the JobInfo every backend returns; `waitingFor` says why a placed job is not running. */
+export async function toJobInfo(job: Job, waitingFor: (node: string) => Promise<string | null>): Promise<JobInfo> {
+  const bullState = await job.getState();
+  const ref = parseQueueName(job.queueName) ?? { type: job.name, node: null };
+  const progress = job.progress as { fraction?: number; message?: string | null } | number;
+  const fraction = typeof progress === 'number' ? progress / 100 : (progress?.fraction ?? 0);
+  const { payload, timeoutMs } = unwrap(job.data);
+  let state: JobState;
+  switch (bullState) {
+    case 'failed':
+      state = job.failedReason === CANCELLED ? 'cancelled' : 'dead';
+      break;
+    case 'prioritized':
+    case 'waiting':
+    case 'unknown':
+      state = 'waiting';
+      break;
+    default:
+      state = jobStates.includes(bullState as JobState) ? (bullState as JobState) : 'waiting';
+  }
+  const deps = state === 'waiting-children' ? await job.getDependenciesCount({ unprocessed: true }) : { unprocessed: 0 };
+  const parentRef = job.parent === undefined ? null : parseQueueName(job.parent.queueKey.slice(job.parent.queueKey.indexOf(':') + 1));
+  const parent = job.parent === undefined ? null : jobIdOf(parentRef ?? { type: '?', node: null }, job.parent.id ?? '?');
+  const idle = state === 'waiting' || state === 'delayed';
+  return {
+    id: jobIdOf(ref, job.id as string),
+    type: job.name,
+    payload,
+    state,
+    priority: fromBullPriority(job.opts.priority),
+    runAt: new Date(job.timestamp + (job.opts.delay ?? 0)).toISOString(),
+    attemptsMade: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+    timeoutMs,
+    idempotencyKey: job.opts.jobId?.startsWith('k-') === true ? job.opts.jobId : null,
+    repeatCron: job.opts.repeat?.pattern ?? null,
+    parentId: parent,
+    childPolicy:
+      job.opts.ignoreDependencyOnFailure === true
+        ? 'ignore'
+        : job.opts.continueParentOnFailure === true
+          ? 'continue-parent'
+          : 'fail-parent',
+    pendingChildren: deps.unprocessed ?? 0,
+    progress: state === 'completed' ? 1 : fraction,
+    progressMessage: typeof progress === 'object' ? (progress?.message ?? null) : null,
+    result: job.returnvalue ?? null,
+    lastError: job.failedReason === undefined || job.failedReason === '' ? null : job.failedReason,
+    errors: job.failedReason === undefined || job.failedReason === '' ? [] : [job.failedReason],
+    cancelRequested: job.failedReason === CANCELLED,
+    createdAt: new Date(job.timestamp).toISOString(),
+    startedAt: job.processedOn === undefined ? null : new Date(job.processedOn).toISOString(),
+    finishedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn).toISOString(),
+    node: ref.node,
+    waitingFor: idle && ref.node !== null ? await waitingFor(ref.node) : null,
+  };
+}
+
+/** A completed job BullMQ no longer holds (let go after its retention, or lost with Redis), from its recorded result. */
+export function infoFromResult(id: string, r: StoredResult, node: string | null): JobInfo {
+  const at = new Date(r.finishedAt).toISOString();
+  return {
+    id,
+    type: r.type,
+    payload: null,
+    state: 'completed',
+    priority: 0,
+    runAt: at,
+    attemptsMade: 1,
+    maxAttempts: 1,
+    timeoutMs: null,
+    idempotencyKey: null,
+    repeatCron: null,
+    parentId: null,
+    childPolicy: 'fail-parent',
+    pendingChildren: 0,
+    progress: 1,
+    progressMessage: `result recorded by ${r.node}`,
+    result: r.result,
+    lastError: null,
+    errors: [],
+    cancelRequested: false,
+    createdAt: at,
+    startedAt: null,
+    finishedAt: at,
+    node,
+    waitingFor: null,
+  };
+}

@@ -1,0 +1,190 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { PhError } from '../../contract/errors';
+import type { Clock } from '../clock';
+import type { Logger } from '../logger';
+import type { Service, ServiceState } from '../service';
+import { newId } from './ids';
+import { checkRedisDurability, type RedisDurability } from './redis-durability';
+
+/** The key every node checks: set once per Redis dataset; gone when Redis lost its data. */
+export const EPOCH_KEY = 'pilothouse:epoch';
+const FILE = 'redis.epoch';
+
+export interface RedisEmptied {
+  readonly previousEpoch: string;
+  readonly epoch: string;
+  readonly previousRunId: string | null;
+  readonly runId: string | null;
+  readonly at: number;
+}
+
+export interface RedisEpochOptions {
+  /** How often the epoch and run id are read (and after every reconnect). Default 2 s. */
+  readonly checkMs?: number;
+  /** Refuse to start when Redis does not persist writes (or will not say). */
+  readonly requireDurable?: boolean;
+}
+
+/**
+ * Notices a Redis that came back empty, and says whether Redis persists at all.
+ *
+ * The fleet's Redis holds one random epoch (`pilothouse:epoch`), made by the first node that finds
+ * none; each node keeps the epoch it last saw in `<dataDir>/redis.epoch`. When the epoch in Redis is
+ * missing or differs from that (a restart without persistence, a FLUSHALL, a failover to an empty
+ * replica: the run id is logged alongside), Redis lost its data: this node logs it, shows it in its
+ * status, and calls its listeners, which re-publish what this node owns and re-enqueue its jobs.
+ */
+export class RedisEpoch implements Service {
+  readonly name = 'fleet-redis';
+  readonly #path: string;
+  readonly #checkMs: number;
+  readonly #requireDurable: boolean;
+  readonly #listeners = new Set<(e: RedisEmptied) => Promise<void> | void>();
+  #known: string | null;
+  #runId: string | null = null;
+  #durability: RedisDurability | null = null;
+  #lastEmptied: RedisEmptied | null = null;
+  #checking: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #state: ServiceState = 'idle';
+  #error: string | null = null;
+  readonly #onReady = (): void => void this.check();
+
+  constructor(
+    private readonly client: Redis,
+    dataDir: string,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    options: RedisEpochOptions = {},
+  ) {
+    this.#path = join(dataDir, FILE);
+    this.#checkMs = options.checkMs ?? 2_000;
+    this.#requireDurable = options.requireDurable ?? false;
+    this.#known = readKnown(this.#path);
+  }
+
+  /** Listeners run one after another after an emptied Redis is seen; one failing does not stop the rest. */
+  onEmptied(listener: (e: RedisEmptied) => Promise<void> | void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get durability(): RedisDurability | null {
+    return this.#durability;
+  }
+
+  get lastEmptied(): RedisEmptied | null {
+    return this.#lastEmptied;
+  }
+
+  async start(): Promise<void> {
+    this.#state = 'starting';
+    try {
+      await this.checkDurability();
+    } catch (err) {
+      if (!(err instanceof PhError)) this.logger.warn({ err: (err as Error).message }, 'redis persistence not readable at start');
+      else throw err;
+    }
+    await this.check();
+    this.client.on('ready', this.#onReady);
+    this.#timer = setInterval(() => void this.check(), this.#checkMs);
+    this.#timer.unref();
+    this.#state = 'running';
+  }
+
+  async stop(): Promise<void> {
+    this.client.off('ready', this.#onReady);
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#checking;
+    this.#state = 'stopped';
+  }
+
+  status(): { state: ServiceState; detail?: string } {
+    if (this.#state !== 'running') return { state: this.#state };
+    const notes: string[] = [];
+    if (this.#lastEmptied !== null)
+      notes.push(`Redis came back empty at ${new Date(this.#lastEmptied.at).toISOString()}; this node re-published what it owns`);
+    if (this.#durability !== null && this.#durability.durable !== true) notes.push(`PH_REDIS_NOT_DURABLE: ${this.#durability.detail}`);
+    if (this.#error !== null) notes.push(`redis: ${this.#error}`);
+    if (notes.length > 0) return { state: 'degraded', detail: notes.join('; ') };
+    return { state: 'running', detail: `epoch ${this.#known ?? '?'}, ${this.#durability?.detail ?? 'persistence unknown'}` };
+  }
+
+  /** Reads Redis's persistence; with `requireDurable`, anything but AOF on refuses (PH_REDIS_NOT_DURABLE). */
+  async checkDurability(): Promise<RedisDurability> {
+    const d = await checkRedisDurability(this.client);
+    const changed = this.#durability?.durable !== d.durable;
+    this.#durability = d;
+    if (d.durable !== true) {
+      if (this.#requireDurable) throw new PhError('PH_REDIS_NOT_DURABLE', `Redis is required to persist writes: ${d.detail}`);
+      if (changed) this.logger.warn({ code: 'PH_REDIS_NOT_DURABLE', detail: d.detail }, 'redis does not persist its data');
+    }
+    return d;
+  }
+
+  /** True while Redis still holds the epoch this node knows: nothing was lost since it last looked. */
+  async stillSame(): Promise<boolean> {
+    return this.#known !== null && (await this.client.get(EPOCH_KEY)) === this.#known;
+  }
+
+  /** Reads the epoch now; when it changed, runs the listeners before resolving. */
+  check(): Promise<void> {
+    this.#checking ??= this.#check().finally(() => {
+      this.#checking = null;
+    });
+    return this.#checking;
+  }
+
+  async #check(): Promise<void> {
+    let epoch: string | null;
+    let runId: string | null;
+    try {
+      const [info, current] = await Promise.all([this.client.info('server'), this.client.get(EPOCH_KEY)]);
+      runId = /run_id:(\w+)/.exec(info)?.[1] ?? null;
+      epoch = current;
+      if (epoch === null) {
+        // A Redis that never had one, or one that lost it: the first node to get here names the new dataset.
+        await this.client.set(EPOCH_KEY, newId(), 'NX');
+        epoch = await this.client.get(EPOCH_KEY);
+      }
+      this.#error = null;
+    } catch (err) {
+      this.#error = (err as Error).message;
+      return;
+    }
+    if (epoch === null) return;
+    const previousRunId = this.#runId;
+    this.#runId = runId;
+    const previousEpoch = this.#known;
+    if (previousEpoch === epoch) return;
+    this.#known = epoch;
+    writeFileSync(this.#path, `${epoch}\n`, { mode: 0o600 });
+    if (previousEpoch === null) return;
+    const emptied: RedisEmptied = { previousEpoch, epoch, previousRunId, runId, at: this.clock.now() };
+    this.#lastEmptied = emptied;
+    this.logger.warn(
+      { previousEpoch, epoch, previousRunId, runId },
+      'redis came back empty (its epoch is gone): re-publishing what this node owns and re-enqueuing its jobs',
+    );
+    for (const listener of this.#listeners) {
+      try {
+        await listener(emptied);
+      } catch (err) {
+        this.logger.error({ err }, 'a listener failed to recover from the emptied redis');
+      }
+    }
+    await this.checkDurability().catch(() => undefined);
+  }
+}
+
+function readKnown(path: string): string | null {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    return text === '' ? null : text;
+  } catch {
+    return null;
+  }
+}

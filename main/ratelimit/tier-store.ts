@@ -1,0 +1,121 @@
+import type { Database } from 'better-sqlite3';
+import type { Static } from '@sinclair/typebox';
+import { PhError } from '../../contract/errors';
+import type { RateTierSchema } from '../../contract/ops/ratelimit';
+import type { Role } from '../../contract/roles';
+
+export type RateTier = Static<typeof RateTierSchema>;
+
+interface TierRow {
+  name: string;
+  request_limit: number | null;
+  window_seconds: number;
+  burst: number;
+  builtin: number;
+}
+
+/** Keys with no tier of their own: an admin key is the operator's (the console's session), the rest start on `free`. */
+export const defaultTierFor = (role: Role): string => (role === 'admin' ? 'unlimited' : 'free');
+/** Callers without a key (a desktop caller never reaches HTTP; these are anonymous requests) count per address on this tier. */
+export const ANONYMOUS_TIER = 'free';
+
+const toTier = (row: TierRow): RateTier => ({
+  name: row.name,
+  limit: row.request_limit,
+  windowSeconds: row.window_seconds,
+  burst: row.burst,
+  builtin: row.builtin === 1,
+});
+
+/**
+ * The tiers and which key is on which, cached in memory: a request looks its tier up in a map, and
+ * every change here clears the cache.
+ */
+export class TierStore {
+  #tiers: Map<string, RateTier> | null = null;
+  #assigned: Map<string, string> | null = null;
+
+  constructor(private readonly db: Database) {}
+
+  list(): RateTier[] {
+    return [...this.#tierMap().values()];
+  }
+
+  get(name: string): RateTier {
+    const tier = this.#tierMap().get(name);
+    if (tier === undefined)
+      throw new PhError('PH_RATELIMIT_TIER_NOT_FOUND', `There is no rate-limit tier named ${name}`, { field: 'tier' });
+    return tier;
+  }
+
+  /** The tier a key is on: its own, or its role's default. */
+  tierFor(keyId: string, role: Role): RateTier {
+    const name = this.#assignedMap().get(keyId) ?? defaultTierFor(role);
+    return this.#tierMap().get(name) ?? this.get(defaultTierFor(role));
+  }
+
+  assignedTier(keyId: string): string | null {
+    return this.#assignedMap().get(keyId) ?? null;
+  }
+
+  save(tier: RateTier): RateTier {
+    this.db
+      .prepare(
+        `INSERT INTO ratelimit_tiers (name, request_limit, window_seconds, burst) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET request_limit = excluded.request_limit, window_seconds = excluded.window_seconds, burst = excluded.burst`,
+      )
+      .run(tier.name, tier.limit, tier.windowSeconds, tier.burst);
+    this.#clear();
+    return this.get(tier.name);
+  }
+
+  remove(name: string): { deleted: boolean; keysMoved: number } {
+    const tier = this.#tierMap().get(name);
+    if (tier === undefined) return { deleted: false, keysMoved: 0 };
+    if (tier.builtin === true)
+      throw new PhError('PH_RATELIMIT_TIER_BUILTIN', `${name} is built in; change its numbers instead`, { field: 'name' });
+    const keysMoved = this.db.transaction(() => {
+      const moved = this.db.prepare('DELETE FROM ratelimit_key_tiers WHERE tier = ?').run(name).changes;
+      this.db.prepare('DELETE FROM ratelimit_tiers WHERE name = ?').run(name);
+      return moved;
+    })();
+    this.#clear();
+    return { deleted: true, keysMoved };
+  }
+
+  assign(keyId: string, tier: string | null): void {
+    if (tier === null) this.db.prepare('DELETE FROM ratelimit_key_tiers WHERE key_id = ?').run(keyId);
+    else {
+      this.get(tier);
+      this.db
+        .prepare('INSERT INTO ratelimit_key_tiers (key_id, tier) VALUES (?, ?) ON CONFLICT (key_id) DO UPDATE SET tier = excluded.tier')
+        .run(keyId, tier);
+    }
+    this.#clear();
+  }
+
+  #tierMap(): Map<string, RateTier> {
+    this.#tiers ??= new Map(
+      (this.db.prepare('SELECT * FROM ratelimit_tiers ORDER BY request_limit IS NULL, request_limit, name').all() as TierRow[]).map((r) => [
+        r.name,
+        toTier(r),
+      ]),
+    );
+    return this.#tiers;
+  }
+
+  #assignedMap(): Map<string, string> {
+    this.#assigned ??= new Map(
+      (this.db.prepare('SELECT key_id, tier FROM ratelimit_key_tiers').all() as { key_id: string; tier: string }[]).map((r) => [
+        r.key_id,
+        r.tier,
+      ]),
+    );
+    return this.#assigned;
+  }
+
+  #clear(): void {
+    this.#tiers = null;
+    this.#assigned = null;
+  }
+}

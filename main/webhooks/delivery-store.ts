@@ -1,0 +1,159 @@
+import type { Database } from 'better-sqlite3';
+import type { Static } from '@sinclair/typebox';
+import { PhError } from '../../contract/errors';
+import type { WebhookDeliverySchema, WebhookEventType } from '../../contract/ops/webhooks';
+import { newId } from '../fleet';
+
+export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
+export type DeliveryStatus = WebhookDelivery['status'];
+
+export interface DeliveryRow {
+  id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: WebhookEventType;
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  next_at: number | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+interface AttemptRow {
+  attempt: number;
+  at: number;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  response: string | null;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * Each event sent to each endpoint is one delivery row; each try of it is one attempt row (the
+ * delivery log). The row is the delivery's durable state: the queue job only says "try now".
+ */
+export class DeliveryStore {
+  constructor(private readonly db: Database) {}
+
+  create(endpointId: string, eventId: string, eventType: WebhookEventType, body: string, now: number): DeliveryRow {
+    const id = newId();
+    this.db
+      .prepare(
+        `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, next_at, created_at)
+         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+      )
+      .run(id, endpointId, eventId, eventType, body, now, now);
+    return this.row(id) as DeliveryRow;
+  }
+
+  row(id: string): DeliveryRow | null {
+    return (this.db.prepare('SELECT * FROM webhook_deliveries WHERE id = ?').get(id) as DeliveryRow | undefined) ?? null;
+  }
+
+  mustRow(id: string): DeliveryRow {
+    const row = this.row(id);
+    if (row === null) throw new PhError('PH_WEBHOOK_DELIVERY_NOT_FOUND', `There is no webhook delivery with id ${id}`, { field: 'ids' });
+    return row;
+  }
+
+  /** Records one attempt and the delivery's new state in one transaction. */
+  recordAttempt(
+    row: DeliveryRow,
+    attempt: { n: number; at: number; statusCode: number | null; durationMs: number; error: string | null; response: string | null },
+    next: { status: DeliveryStatus; nextAt: number | null; finishedAt: number | null },
+  ): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, duration_ms, error, response)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(row.id, attempt.n, attempt.at, attempt.statusCode, attempt.durationMs, attempt.error, attempt.response);
+      this.db
+        .prepare(
+          `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_at = ?, finished_at = ? WHERE id = ?`,
+        )
+        .run(next.status, attempt.n, attempt.statusCode, attempt.error, next.nextAt, next.finishedAt, row.id);
+    })();
+  }
+
+  /** Ends a delivery without another attempt (its endpoint was removed or turned off). */
+  finish(id: string, status: 'failed', error: string, now: number): void {
+    this.db
+      .prepare(
+        `UPDATE webhook_deliveries SET status = ?, last_error = ?, next_at = NULL, finished_at = ? WHERE id = ? AND status IN ('pending', 'retrying')`,
+      )
+      .run(status, error, now, id);
+  }
+
+  /** Deliveries still owed whose next try is due before `before`: the sweep re-queues them (idempotently). */
+  open(before: number): DeliveryRow[] {
+    return this.db
+      .prepare(`SELECT * FROM webhook_deliveries WHERE status IN ('pending', 'retrying') AND next_at <= ? ORDER BY next_at LIMIT 1000`)
+      .all(before) as DeliveryRow[];
+  }
+
+  failedOf(endpointId: string): DeliveryRow[] {
+    return this.db
+      .prepare(`SELECT * FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'failed' ORDER BY created_at LIMIT 500`)
+      .all(endpointId) as DeliveryRow[];
+  }
+
+  list(filter: { endpointId?: string; status?: DeliveryStatus; limit?: number }): WebhookDelivery[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.endpointId !== undefined) {
+      where.push('endpoint_id = ?');
+      args.push(filter.endpointId);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM webhook_deliveries ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`,
+      )
+      .all(...args, filter.limit ?? 50) as DeliveryRow[];
+    return rows.map((r) => this.toDelivery(r));
+  }
+
+  toDelivery(row: DeliveryRow): WebhookDelivery {
+    const log = this.db
+      .prepare('SELECT attempt, at, status_code, duration_ms, error, response FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt')
+      .all(row.id) as AttemptRow[];
+    return {
+      id: row.id,
+      endpointId: row.endpoint_id,
+      eventId: row.event_id,
+      eventType: row.event_type,
+      status: row.status,
+      attempts: row.attempts,
+      lastStatus: row.last_status,
+      lastError: row.last_error,
+      nextAttemptAt: row.status === 'pending' || row.status === 'retrying' ? iso(row.next_at) : null,
+      createdAt: new Date(row.created_at).toISOString(),
+      finishedAt: iso(row.finished_at),
+      body: row.body,
+      log: log.map((a) => ({
+        attempt: a.attempt,
+        at: new Date(a.at).toISOString(),
+        statusCode: a.status_code,
+        durationMs: a.duration_ms,
+        error: a.error,
+        response: a.response,
+      })),
+    };
+  }
+
+  /** The delivery log's retention: ended deliveries older than `keepMs` go, with their attempts. */
+  prune(now: number, keepMs: number): number {
+    return this.db.prepare(`DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND created_at < ?`).run(now - keepMs)
+      .changes;
+  }
+}

@@ -1,0 +1,145 @@
+import type { Database } from 'better-sqlite3';
+import type { Static } from '@sinclair/typebox';
+import { PhError } from '../../contract/errors';
+import type { WebhookEndpointSchema, WebhookEventType } from '../../contract/ops/webhooks';
+import { newId } from '../fleet';
+
+export type WebhookEndpoint = Static<typeof WebhookEndpointSchema>;
+export type WebhookFilter = Record<string, string | number | boolean>;
+
+interface EndpointRow {
+  id: string;
+  url: string;
+  description: string;
+  event_types: string;
+  filter: string;
+  enabled: number;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EndpointRecord {
+  readonly id: string;
+  readonly url: string;
+  readonly description: string;
+  readonly eventTypes: WebhookEventType[];
+  readonly filter: WebhookFilter;
+  readonly enabled: boolean;
+  readonly disabledReason: string | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface EndpointChanges {
+  url?: string;
+  eventTypes?: readonly WebhookEventType[];
+  filter?: WebhookFilter;
+  description?: string;
+  enabled?: boolean;
+}
+
+const toRecord = (row: EndpointRow): EndpointRecord => ({
+  id: row.id,
+  url: row.url,
+  description: row.description,
+  eventTypes: JSON.parse(row.event_types) as WebhookEventType[],
+  filter: JSON.parse(row.filter) as WebhookFilter,
+  enabled: row.enabled === 1,
+  disabledReason: row.disabled_reason,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+/** The registered endpoints (their secrets are kept apart, in the secret store). */
+export class EndpointStore {
+  constructor(private readonly db: Database) {}
+
+  create(
+    input: { url: string; eventTypes: readonly WebhookEventType[]; filter?: WebhookFilter; description?: string },
+    by: string,
+    now: number,
+  ): EndpointRecord {
+    const id = newId();
+    this.db
+      .prepare(
+        `INSERT INTO webhook_endpoints (id, url, description, event_types, filter, enabled, created_at, created_by, updated_at)
+         VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        input.url,
+        input.description ?? '',
+        JSON.stringify([...new Set(input.eventTypes)]),
+        JSON.stringify(input.filter ?? {}),
+        now,
+        by,
+        now,
+      );
+    return this.get(id);
+  }
+
+  find(id: string): EndpointRecord | null {
+    const row = this.db.prepare('SELECT * FROM webhook_endpoints WHERE id = ?').get(id) as EndpointRow | undefined;
+    return row === undefined ? null : toRecord(row);
+  }
+
+  get(id: string): EndpointRecord {
+    const found = this.find(id);
+    if (found === null) throw new PhError('PH_WEBHOOK_NOT_FOUND', `There is no webhook endpoint with id ${id}`, { field: 'id' });
+    return found;
+  }
+
+  list(): EndpointRecord[] {
+    return (this.db.prepare('SELECT * FROM webhook_endpoints ORDER BY created_at, id').all() as EndpointRow[]).map(toRecord);
+  }
+
+  /** Enabled endpoints that take this event type (the filter is applied by the caller, on the data). */
+  subscribedTo(type: WebhookEventType): EndpointRecord[] {
+    return this.list().filter((e) => e.enabled && e.eventTypes.includes(type));
+  }
+
+  update(id: string, changes: EndpointChanges, now: number): EndpointRecord {
+    const current = this.get(id);
+    const enabled = changes.enabled ?? current.enabled;
+    this.db
+      .prepare(
+        `UPDATE webhook_endpoints SET url = ?, description = ?, event_types = ?, filter = ?, enabled = ?, disabled_reason = ?, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(
+        changes.url ?? current.url,
+        changes.description ?? current.description,
+        JSON.stringify([...new Set(changes.eventTypes ?? current.eventTypes)]),
+        JSON.stringify(changes.filter ?? current.filter),
+        enabled ? 1 : 0,
+        enabled ? null : current.disabledReason,
+        now,
+        id,
+      );
+    return this.get(id);
+  }
+
+  /** Turns an endpoint off with a reason; false when it was already off (so only one caller alerts). */
+  disable(id: string, reason: string, now: number): boolean {
+    return (
+      this.db
+        .prepare('UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1')
+        .run(reason, now, id).changes === 1
+    );
+  }
+
+  remove(id: string): boolean {
+    return this.db.prepare('DELETE FROM webhook_endpoints WHERE id = ?').run(id).changes === 1;
+  }
+
+  countDisabled(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM webhook_endpoints WHERE enabled = 0').get() as { n: number }).n;
+  }
+}
+
+/** Equality on top-level fields of the event's data; an empty filter passes everything. */
+export function filterMatches(filter: WebhookFilter, data: unknown): boolean {
+  const record = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  return Object.entries(filter).every(([field, value]) => record[field] === value);
+}

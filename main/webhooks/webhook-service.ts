@@ -1,0 +1,277 @@
+import { lookup } from 'node:dns/promises';
+import { join } from 'node:path';
+import type { Database } from 'better-sqlite3';
+import { PhError } from '../../contract/errors';
+import type { WebhookEventType } from '../../contract/ops/webhooks';
+import type { JobQueue } from '../batch';
+import type { Clock } from '../clock';
+import type { EventBus } from '../events';
+import { newId } from '../fleet';
+import type { Logger } from '../logger';
+import type { Service, ServiceState } from '../service';
+import { Deliverer, DELIVER_JOB, readDeliverPayload, type DeliverPayload } from './deliverer';
+import { DeliveryStore, type DeliveryRow, type WebhookDelivery } from './delivery-store';
+import {
+  EndpointStore,
+  filterMatches,
+  type EndpointChanges,
+  type EndpointRecord,
+  type WebhookEndpoint,
+  type WebhookFilter,
+} from './endpoint-store';
+import { toWebhookEvent, webhookBody, type WebhookEvent } from './event-source';
+import { defaultWebhookOptions, type WebhookOptions } from './options';
+import { FileSecretStore, liveSecrets, type WebhookSecretStore } from './secret-store';
+import { newWebhookSecret } from './signing';
+import { portOf, refusedTarget, refusedUrl, type TargetPolicy } from './target-allow-list';
+
+export interface WebhookDeps {
+  readonly db: Database;
+  readonly dataDir: string;
+  readonly queue: JobQueue;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** This node's HTTP port (refused as a destination), once it listens. */
+  readonly ownPort: () => number | null;
+  readonly audit: (record: { actor: string; action: string; target: string | null; outcome: 'ok' | 'error'; detail?: string }) => void;
+  readonly options?: Partial<WebhookOptions>;
+  readonly secrets?: WebhookSecretStore;
+}
+
+/**
+ * Webhooks: endpoints subscribe to event types; each matching event becomes a delivery row and a
+ * `webhook.deliver` job on the shared job queue, signed (Standard Webhooks) at each try, retried with
+ * full-jitter back-off over the retry window, logged per attempt.
+ */
+export class WebhookService implements Service {
+  readonly name = 'webhooks';
+  readonly options: WebhookOptions;
+  readonly endpoints: EndpointStore;
+  readonly deliveries: DeliveryStore;
+  readonly secrets: WebhookSecretStore;
+  readonly policy: TargetPolicy;
+  readonly #deliverer: Deliverer;
+  #state: ServiceState = 'idle';
+  #timers: NodeJS.Timeout[] = [];
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly deps: WebhookDeps) {
+    this.options = { ...defaultWebhookOptions, ...deps.options };
+    this.endpoints = new EndpointStore(deps.db);
+    this.deliveries = new DeliveryStore(deps.db);
+    this.secrets = deps.secrets ?? new FileSecretStore(join(deps.dataDir, 'webhook-secrets'));
+    this.policy = { allowCidrs: this.options.allowCidrs, ownPort: deps.ownPort };
+    this.#deliverer = new Deliverer({
+      endpoints: this.endpoints,
+      deliveries: this.deliveries,
+      secrets: this.secrets,
+      policy: this.policy,
+      clock: deps.clock,
+      logger: deps.logger,
+      options: this.options,
+      schedule: (payload, delayMs) => this.#schedule(payload, delayMs),
+      changed: (row) => this.#published(row),
+      disabled: (endpointId, reason) => this.#disabled(endpointId, reason),
+    });
+    deps.queue.register(DELIVER_JOB, (payload) => this.#deliverer.run(readDeliverPayload(payload)), {
+      concurrency: 8,
+      validatePayload: (payload) => {
+        try {
+          readDeliverPayload(payload);
+        } catch (err) {
+          throw new PhError('PH_INVALID_INPUT', (err as Error).message, { field: 'payload' });
+        }
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.#state = 'starting';
+    this.#unsubscribe = this.deps.bus.subscribe((message) => {
+      const event = toWebhookEvent(message);
+      if (event !== null) void this.publish(event);
+    });
+    this.deliveries.prune(this.deps.clock.now(), this.options.retentionMs);
+    this.#timers.push(setInterval(() => void this.#sweep(), this.options.sweepEveryMs));
+    this.#timers.push(setInterval(() => this.deliveries.prune(this.deps.clock.now(), this.options.retentionMs), 3_600_000));
+    for (const t of this.#timers) t.unref();
+    this.#state = 'running';
+    await this.#sweep();
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.#state = 'stopped';
+  }
+
+  status(): { state: ServiceState; detail?: string } {
+    if (this.#state !== 'running') return { state: this.#state };
+    const endpoints = this.endpoints.list();
+    return { state: 'running', detail: `${endpoints.filter((e) => e.enabled).length} of ${endpoints.length} endpoints enabled` };
+  }
+
+  /** One event to every enabled endpoint subscribed to its type whose filter it passes; returns the deliveries made. */
+  async publish(event: WebhookEvent, eventId: string = newId()): Promise<DeliveryRow[]> {
+    const now = this.deps.clock.now();
+    const body = webhookBody(event, now);
+    const targets = this.endpoints.subscribedTo(event.type).filter((e) => filterMatches(e.filter, event.data));
+    const rows = targets.map((e) => this.deliveries.create(e.id, eventId, event.type, body, now));
+    for (const row of rows) await this.#queueFirst(row);
+    return rows;
+  }
+
+  async create(
+    input: { url: string; eventTypes: readonly WebhookEventType[]; filter?: WebhookFilter; description?: string },
+    by: string,
+  ): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+    await this.#checkDestination(input.url);
+    const record = this.endpoints.create(input, by, this.deps.clock.now());
+    const secret = newWebhookSecret();
+    this.secrets.write(record.id, [{ secret, expiresAt: null }]);
+    return { endpoint: this.view(record), secret };
+  }
+
+  async update(id: string, changes: EndpointChanges): Promise<WebhookEndpoint> {
+    if (changes.url !== undefined) await this.#checkDestination(changes.url);
+    return this.view(this.endpoints.update(id, changes, this.deps.clock.now()));
+  }
+
+  remove(id: string): boolean {
+    const removed = this.endpoints.remove(id);
+    if (removed) this.secrets.remove(id);
+    return removed;
+  }
+
+  /** A new primary secret; the current one keeps signing until the overlap ends. */
+  rotate(
+    id: string,
+    overlapMs: number = this.options.rotationOverlapMs,
+  ): { endpoint: WebhookEndpoint; secret: string; previousExpiresAt: string | null } {
+    const record = this.endpoints.get(id);
+    const now = this.deps.clock.now();
+    const current = this.secrets.read(id).filter((s) => s.expiresAt === null || s.expiresAt > now);
+    const previous = current[0];
+    const secret = newWebhookSecret();
+    const kept = previous !== undefined && overlapMs > 0 ? [{ secret: previous.secret, expiresAt: now + overlapMs }] : [];
+    this.secrets.write(id, [{ secret, expiresAt: null }, ...kept]);
+    return {
+      endpoint: this.view(record),
+      secret,
+      previousExpiresAt: kept[0] === undefined ? null : new Date(kept[0].expiresAt).toISOString(),
+    };
+  }
+
+  /** A `webhook.ping` to one endpoint, whatever it subscribes to, through the same queue and signing. */
+  async ping(id: string): Promise<WebhookDelivery> {
+    const record = this.endpoints.get(id);
+    const now = this.deps.clock.now();
+    const eventId = newId();
+    const body = webhookBody({ type: 'webhook.ping', data: { endpointId: id, message: 'Pilothouse test ping' } }, now);
+    const row = this.deliveries.create(record.id, eventId, 'webhook.ping', body, now);
+    await this.#queueFirst(row);
+    return this.deliveries.toDelivery(this.deliveries.mustRow(row.id));
+  }
+
+  /** Sends deliveries again as new deliveries with the same `webhook-id` and body (receivers dedupe). */
+  async redeliver(input: { ids?: readonly string[]; failedOf?: string }): Promise<number> {
+    const rows = [...(input.ids ?? []).map((id) => this.deliveries.mustRow(id))];
+    if (input.failedOf !== undefined) rows.push(...this.deliveries.failedOf(this.endpoints.get(input.failedOf).id));
+    const now = this.deps.clock.now();
+    for (const row of rows) {
+      const copy = this.deliveries.create(row.endpoint_id, row.event_id, row.event_type, row.body, now);
+      await this.#queueFirst(copy);
+    }
+    return rows.length;
+  }
+
+  view(record: EndpointRecord): WebhookEndpoint {
+    return {
+      id: record.id,
+      url: record.url,
+      description: record.description,
+      eventTypes: record.eventTypes,
+      filter: record.filter,
+      enabled: record.enabled,
+      disabledReason: record.disabledReason,
+      activeSecrets: liveSecrets(this.secrets.read(record.id), this.deps.clock.now()).length,
+      createdAt: new Date(record.createdAt).toISOString(),
+      updatedAt: new Date(record.updatedAt).toISOString(),
+    };
+  }
+
+  async #checkDestination(raw: string): Promise<void> {
+    const bad = refusedUrl(raw);
+    if (bad !== null) throw new PhError('PH_WEBHOOK_TARGET_REFUSED', `${raw}: ${bad}`, { field: 'url' });
+    const url = new URL(raw);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    let addresses: { address: string }[];
+    try {
+      addresses = await lookup(host, { all: true });
+    } catch {
+      throw new PhError('PH_WEBHOOK_TARGET_REFUSED', `${host} does not resolve`, { field: 'url' });
+    }
+    for (const { address } of addresses) {
+      const refused = refusedTarget(address, portOf(url), this.policy);
+      if (refused !== null) throw new PhError('PH_WEBHOOK_TARGET_REFUSED', refused, { field: 'url' });
+    }
+  }
+
+  async #queueFirst(row: DeliveryRow): Promise<void> {
+    this.#published(row);
+    try {
+      await this.#schedule({ deliveryId: row.id, attempt: row.attempts + 1 }, 0);
+    } catch (err) {
+      // The row is durable; the sweep queues it once the queue answers again.
+      this.deps.logger.warn({ err, delivery: row.id }, 'webhook delivery could not be queued yet');
+    }
+  }
+
+  async #schedule(payload: DeliverPayload, delayMs: number): Promise<void> {
+    await this.deps.queue.enqueue({
+      type: DELIVER_JOB,
+      payload,
+      delayMs,
+      attempts: 3,
+      backoffMs: 1_000,
+      timeoutMs: this.options.timeoutMs + 5_000,
+      idempotencyKey: `webhook:${payload.deliveryId}:${payload.attempt}`,
+    });
+  }
+
+  /** Deliveries whose try is well overdue lost their job (a crash between the row and the enqueue): queue them again. */
+  async #sweep(): Promise<void> {
+    const overdue = this.deliveries.open(this.deps.clock.now() - this.options.sweepEveryMs);
+    for (const row of overdue) {
+      try {
+        await this.#schedule({ deliveryId: row.id, attempt: row.attempts + 1 }, 0);
+      } catch (err) {
+        this.deps.logger.warn({ err }, 'webhook sweep could not queue');
+        return;
+      }
+    }
+  }
+
+  #published(row: DeliveryRow): void {
+    this.deps.bus.publish('webhooks.delivery', {
+      id: row.id,
+      endpointId: row.endpoint_id,
+      eventType: row.event_type,
+      status: row.status,
+      attempts: row.attempts,
+      lastStatus: row.last_status,
+    });
+  }
+
+  #disabled(endpointId: string, reason: string): void {
+    const endpoint = this.endpoints.find(endpointId);
+    const url = endpoint?.url ?? '';
+    this.deps.logger.warn({ endpoint: endpointId, url, reason }, 'webhook endpoint disabled');
+    this.deps.audit({ actor: 'system', action: 'webhooks.disable', target: endpointId, outcome: 'ok', detail: reason });
+    this.deps.bus.publish('webhooks.endpoint', { id: endpointId, url, enabled: false, reason });
+    void this.publish({ type: 'webhook.endpoint.disabled', data: { id: endpointId, url, reason } });
+  }
+}

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, verifyAsDocumented, type Receiver } from '../webhooks/receiver';
+import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+
+describe('Webhooks view in Chromium against a headless node', () => {
+  let session: ConsoleSession;
+  let rx: Receiver;
+
+  beforeAll(async () => {
+    rx = await startReceiver();
+    session = await openConsole();
+    await signIn(session);
+  });
+  afterAll(async () => {
+    await session?.close();
+    await rx?.close();
+  });
+
+  it('registers an endpoint, shows its secret once, and a test ping arrives signed with it and shows as delivered', async () => {
+    const { page } = session;
+    await openView(session, 'Webhooks');
+    await page.getByLabel('URL').fill(rx.url);
+    await page.getByLabel('webhook.ping').check();
+    await page.getByRole('button', { name: 'Register' }).click();
+    const secret = (await page.getByTestId('webhook-secret').locator('code').textContent()) ?? '';
+    expect(secret).toMatch(/^whsec_/);
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+
+    const row = page.getByTestId(`endpoint-${rx.url}`);
+    await row.getByText('enabled').waitFor();
+    await row.getByRole('button', { name: 'Test ping' }).click();
+    await page.getByTestId('delivery-webhook.ping').getByText('delivered').waitFor({ timeout: 10_000 });
+    expect(rx.received).toHaveLength(1);
+    expect(verifyAsDocumented(secret, rx.received[0]!.headers, rx.received[0]!.body)).toBe(true);
+    await session.screenshot('webhooks');
+  });
+
+  it('rotates the secret (the new one verifies the next delivery) and redelivers under the same webhook-id', async () => {
+    const { page } = session;
+    const row = page.getByTestId(`endpoint-${rx.url}`);
+    await row.getByRole('button', { name: 'Rotate secret' }).click();
+    const rotated = (await page.getByTestId('webhook-secret').locator('code').textContent()) ?? '';
+    expect(rotated).toMatch(/^whsec_/);
+    await expect.poll(() => row.locator('td').nth(3).textContent(), { timeout: 10_000 }).toBe('2');
+
+    await page.getByTestId('delivery-webhook.ping').getByRole('button', { name: 'Redeliver' }).first().click();
+    await expect.poll(() => rx.received.length, { timeout: 10_000 }).toBe(2);
+    const [first, again] = rx.received;
+    expect(again!.headers['webhook-id']).toBe(first!.headers['webhook-id']);
+    expect(verifyAsDocumented(rotated, again!.headers, again!.body)).toBe(true);
+    await expect.poll(() => page.getByTestId('webhook-deliveries').getByText('delivered').count(), { timeout: 10_000 }).toBe(2);
+  });
+
+  it('shows each key with its tier on Security and moves a key to another tier', async () => {
+    const { page } = session;
+    await session.plane.op('keys.create', { name: 'e2e-partner', role: 'operator' });
+    await openView(session, 'Security');
+    const row = page.getByTestId('key-tier-e2e-partner');
+    await expect.poll(() => row.getByLabel('Tier of e2e-partner').inputValue(), { timeout: 10_000 }).toBe('free');
+    await row.getByLabel('Tier of e2e-partner').selectOption('premium');
+    await expect
+      .poll(
+        async () => {
+          const tiers = (await session.plane.op('ratelimit.tiers')).body as { keys: { name: string; tier: string }[] };
+          return tiers.keys.find((k) => k.name === 'e2e-partner')?.tier;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe('premium');
+    await session.screenshot('security-tiers');
+  });
+});

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fullJitterDelay, refusedTarget } from '../../main/webhooks';
+import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { until } from '../helpers/until';
+import { startReceiver } from './receiver';
+
+describe('webhook destinations', () => {
+  const policy = { allowCidrs: ['203.0.113.0/24'], ownPort: () => 7420 };
+
+  it('allows loopback and private LAN ranges and the admin list; never link-local, unspecified, multicast or our own port', () => {
+    expect(refusedTarget('127.0.0.1', 8080, policy)).toBeNull();
+    expect(refusedTarget('192.168.1.20', 443, policy)).toBeNull();
+    expect(refusedTarget('10.1.2.3', 80, policy)).toBeNull();
+    expect(refusedTarget('fd12::1', 80, policy)).toBeNull();
+    expect(refusedTarget('203.0.113.9', 443, policy)).toBeNull();
+    expect(refusedTarget('169.254.169.254', 80, policy)).toMatch(/link-local/);
+    expect(refusedTarget('::ffff:169.254.169.254', 80, policy)).toMatch(/link-local/);
+    expect(refusedTarget('fe80::1', 80, policy)).toMatch(/link-local/);
+    expect(refusedTarget('0.0.0.0', 80, policy)).toMatch(/unspecified/);
+    expect(refusedTarget('224.0.0.251', 5353, policy)).toMatch(/multicast/);
+    expect(refusedTarget('127.0.0.1', 7420, policy)).toMatch(/own API/);
+    expect(refusedTarget('8.8.8.8', 443, policy)).toMatch(/outside the allowed ranges/);
+  });
+
+  it('spreads retries with full jitter: anywhere from zero up to the doubled, capped delay', () => {
+    const options = { baseDelayMs: 1000, maxDelayMs: 10_000 };
+    expect(fullJitterDelay({ ...options, random: () => 0 }, 3)).toBe(0);
+    expect(fullJitterDelay({ ...options, random: () => 0.999999 }, 1)).toBe(1000);
+    expect(fullJitterDelay({ ...options, random: () => 0.5 }, 3)).toBe(2000);
+    expect(fullJitterDelay({ ...options, random: () => 0.999999 }, 12)).toBe(10_000);
+  });
+});
+
+describe('webhook endpoints through the API', () => {
+  let t: TestPlane;
+  beforeAll(async () => {
+    t = await startTestPlane({}, { webhooks: { baseDelayMs: 30, maxDelayMs: 60, retryWindowMs: 400 } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("refuses a destination in link-local, outside the private ranges, or on this node's own port", async () => {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data',
+      'http://8.8.8.8/hook',
+      `${t.url}/api/v2/ops/keys.create`,
+      'file:///etc/passwd',
+    ]) {
+      const res = await t.op('webhooks.create', { url, eventTypes: ['webhook.ping'] });
+      expect(res.status, url).toBe(400);
+      expect(['PH_WEBHOOK_TARGET_REFUSED', 'PH_INVALID_INPUT']).toContain(res.body.error.code);
+    }
+    expect((await t.op('webhooks.list')).body.endpoints).toHaveLength(0);
+  });
+
+  it('lets only an admin register or rotate, and an operator read the log and ping', async () => {
+    const operator = (await t.op('keys.create', { name: 'ops', role: 'operator' })).body.secret as string;
+    const viewer = (await t.op('keys.create', { name: 'view', role: 'viewer' })).body.secret as string;
+    expect((await t.op('webhooks.create', { url: 'http://127.0.0.1:9/x', eventTypes: ['webhook.ping'] }, operator)).status).toBe(403);
+    expect((await t.op('webhooks.list', {}, viewer)).status).toBe(403);
+    expect((await t.op('webhooks.list', {}, operator)).status).toBe(200);
+  });
+
+  it('turns off an endpoint still failing when the retry window runs out, and says so on the event stream', async () => {
+    const rx = await startReceiver();
+    rx.answer = () => ({ status: 500 });
+    const seen: unknown[] = [];
+    const off = t.plane.running.bus.subscribe((m) => {
+      if (m.event === 'webhooks.endpoint') seen.push(m.payload);
+    });
+    try {
+      const { endpoint } = (await t.op('webhooks.create', { url: rx.url, eventTypes: ['webhook.ping'] })).body as {
+        endpoint: { id: string };
+      };
+      await t.op('webhooks.test', { id: endpoint.id });
+      await until(
+        async () => (await t.op('webhooks.deliveries', { endpointId: endpoint.id })).body.deliveries[0]?.status === 'failed',
+        5_000,
+        'the window to run out',
+      );
+      const [delivery] = (await t.op('webhooks.deliveries', { endpointId: endpoint.id })).body.deliveries as { attempts: number }[];
+      expect(delivery!.attempts).toBeGreaterThan(1);
+      expect(rx.received.length).toBe(delivery!.attempts);
+      const listed = (await t.op('webhooks.list')).body.endpoints.find((e: { id: string }) => e.id === endpoint.id);
+      expect(listed.enabled).toBe(false);
+      expect(listed.disabledReason).toMatch(/kept failing/);
+      expect(seen).toContainEqual(expect.objectContaining({ id: endpoint.id, enabled: false }));
+
+      expect((await t.op('webhooks.update', { id: endpoint.id, enabled: true })).body.endpoint).toMatchObject({
+        enabled: true,
+        disabledReason: null,
+      });
+      rx.answer = () => ({ status: 200 });
+      expect((await t.op('webhooks.redeliver', { failedOf: endpoint.id })).body.queued).toBe(1);
+      await until(() => rx.received.some((r) => r.status === 200), 5_000, 'the redelivery after re-enabling');
+    } finally {
+      off();
+      await rx.close();
+    }
+  });
+});
