@@ -29,8 +29,16 @@ export interface Figure {
  */
 export function report(figure: Figure): void {
   const { baseline, ours } = figure;
-  const comparable = baseline !== undefined && baseline !== null && baseline !== 0 && ours !== 0;
-  const ratio = !comparable ? null : figure.better === 'higher' ? ours / baseline : baseline / ours;
+  const hasBaseline = baseline !== undefined && baseline !== null;
+  const ratio = !hasBaseline
+    ? null
+    : figure.better === 'higher'
+      ? baseline === 0
+        ? null
+        : ours / baseline
+      : ours === 0
+        ? null
+        : baseline / ours;
   const line = { ...figure, ratio: ratio === null ? null : Number(ratio.toFixed(3)) };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }

@@ -88,6 +88,8 @@ async function tieredHit(redis: BenchRedis): Promise<void> {
   const bentoWith = (serializeL1: boolean) =>
     new BentoCache({
       default: 'tiered',
+      // Two instances on one Redis: apart, so neither's bus invalidates the other's L1.
+      prefix: serializeL1 ? 'bench-serialized' : 'bench-live',
       stores: {
         tiered: bentostore()
           .useL1Layer(memoryDriver({ maxItems: 10_000, serialize: serializeL1 }))
