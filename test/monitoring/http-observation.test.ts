@@ -16,7 +16,6 @@ const request = (durationMs: number, statusCode = 200, route = '/api/v2/things')
   tier: null,
   bytesIn: 0,
   bytesOut: 0,
-  tier: null,
 });
 
 /** The value of one sample line of the exposition text, or undefined when it is absent. */
