@@ -18,9 +18,26 @@ export function httpErrorOf(err: unknown): { status: number; body: ErrorBody; in
           ? new PhError('PH_UNSUPPORTED_MEDIA_TYPE')
           : err instanceof SyntaxError || /JSON/i.test(String((err as { code?: unknown }).code ?? ''))
             ? new PhError('PH_MALFORMED_BODY')
-            : new PhError('PH_INVALID_INPUT');
+            : invalidInput(err);
     return { status: mapped.status, body: mapped.toBody(), internal: false };
   }
   const internal = new PhError('PH_INTERNAL');
   return { status: internal.status, body: internal.toBody(), internal: true };
+}
+
+/**
+ * Fastify's own schema check of a route's params, query or body: the field it names, so a REST caller
+ * learns what to fix as an ops caller does. A bad path parameter (an over-long cache key) is `path`.
+ */
+function invalidInput(err: unknown): PhError {
+  // A path no route takes (a parameter over the router's length limit) falls through to the console's
+  // static files, which refuse it as a path: the same answer the router gives for `%zz`.
+  if ((err as { code?: unknown }).code === 'FST_STATIC_FORBIDDEN_PATH') {
+    return new PhError('PH_INVALID_INPUT', 'The request path is not valid', { field: 'path' });
+  }
+  const { validation, validationContext } = err as { validation?: { instancePath?: string }[]; validationContext?: string };
+  if (!Array.isArray(validation) || validation.length === 0) return new PhError('PH_INVALID_INPUT');
+  const inside = (validation[0]?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+  const field = validationContext === 'params' ? 'path' : inside || (validationContext ?? 'input');
+  return new PhError('PH_INVALID_INPUT', `Field "${field}" is not valid`, { field });
 }

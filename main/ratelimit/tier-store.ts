@@ -14,8 +14,12 @@ interface TierRow {
   builtin: number;
 }
 
-/** Keys with no tier of their own: an admin key is the operator's (the console's session), the rest start on `free`. */
-export const defaultTierFor = (role: Role): string => (role === 'admin' ? 'unlimited' : 'free');
+/**
+ * Keys with no tier of their own. An admin key is the operator's (the console's session); an operator
+ * key is usually a LAN program leaning on the cache and queue, so it starts on `premium` (100 a second)
+ * rather than being throttled the day Pilothouse is upgraded; a viewer key (a dashboard) on `basic`.
+ */
+export const defaultTierFor = (role: Role): string => (role === 'admin' ? 'unlimited' : role === 'operator' ? 'premium' : 'basic');
 /** Callers without a key (a desktop caller never reaches HTTP; these are anonymous requests) count per address on this tier. */
 export const ANONYMOUS_TIER = 'free';
 

@@ -59,7 +59,7 @@ describe('Overview in Chromium: live charts after load, and an alert when Redis 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
     expect(download.suggestedFilename()).toMatch(/^pilothouse-usage_.*\.csv$/);
     const csv = readFileSync((await download.path()) as string, 'utf8');
-    expect(csv.split('\r\n')[0]).toBe('keyId,route,requests,errors,bytesIn,bytesOut');
+    expect(csv.split('\r\n')[0]).toBe('keyId,route,requests,errors,bytesIn,bytesOut,tier,refused');
     expect(csv).toMatch(/,POST \/api\/v2\/ops\/:name,12,12,/);
     await session.screenshot('overview-after-load');
   }, 60_000);

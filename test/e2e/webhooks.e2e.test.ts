@@ -56,8 +56,8 @@ describe('Webhooks view in Chromium against a headless node', () => {
     await session.plane.op('keys.create', { name: 'e2e-partner', role: 'operator' });
     await openView(session, 'Security');
     const row = page.getByTestId('key-tier-e2e-partner');
-    await expect.poll(() => row.getByLabel('Tier of e2e-partner').inputValue(), { timeout: 10_000 }).toBe('free');
-    await row.getByLabel('Tier of e2e-partner').selectOption('premium');
+    await expect.poll(() => row.getByLabel('Tier of e2e-partner').inputValue(), { timeout: 10_000 }).toBe('premium');
+    await row.getByLabel('Tier of e2e-partner').selectOption('basic');
     await expect
       .poll(
         async () => {
@@ -66,7 +66,7 @@ describe('Webhooks view in Chromium against a headless node', () => {
         },
         { timeout: 10_000 },
       )
-      .toBe('premium');
+      .toBe('basic');
     await session.screenshot('security-tiers');
   });
 });

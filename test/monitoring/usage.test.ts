@@ -115,7 +115,7 @@ describe('usage reports through the API', () => {
     const perKey = JSON.parse((await t.op('monitoring.usage.export', { format: 'json' })).body.content as string) as {
       byKey: { keyId: string; tier: string; requests: number }[];
     };
-    expect(perKey.byKey.find((r) => r.keyId === created.key.id)).toMatchObject({ tier: 'free', requests: 7 });
+    expect(perKey.byKey.find((r) => r.keyId === created.key.id)).toMatchObject({ tier: 'premium', requests: 7 });
 
     const bad = await fetch(`${t.url}/api/v2/monitoring/usage?format=xml`, { headers: { authorization: `Bearer ${t.adminKey}` } });
     expect(bad.status).toBe(400);

@@ -9,18 +9,15 @@ describe('rate limits across a fleet on one Redis', () => {
   let b: TestPlane;
   let secret: string;
   let keyId: string;
+  const call = (plane: TestPlane) => fetch(`${plane.url}/api/v2/status`, { headers: { authorization: `Bearer ${secret}` } });
   beforeAll(async () => {
     redis = await startRedis();
     a = await startTestPlane({ redisUrl: redis.url });
     b = await startTestPlane({ redisUrl: redis.url });
     const created = (await a.op('keys.create', { name: 'shared', role: 'operator' })).body as { key: { id: string }; secret: string };
     secret = created.secret;
-    // Keys are not yet shared between nodes' stores: give node B the same key row, as a fleet-wide key store will.
-    const row = a.plane.store.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(created.key.id) as Record<string, unknown>;
-    const columns = Object.keys(row);
-    b.plane.store.db
-      .prepare(`INSERT INTO api_keys (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-      .run(...Object.values(row));
+    // Keys are fleet-wide: node B learns the key from Redis within a second.
+    await until(async () => (await call(b)).status === 200, 5_000, 'the key on node b');
     expect((await a.op('ratelimit.tiers.save', { tier: { name: 'shared-five', limit: 5, windowSeconds: 60, burst: 0 } })).status).toBe(200);
     expect((await a.op('ratelimit.keys.assign', { id: created.key.id, tier: 'shared-five' })).status).toBe(200);
     keyId = created.key.id;
@@ -30,8 +27,6 @@ describe('rate limits across a fleet on one Redis', () => {
     await b?.stop();
     await redis?.stop();
   });
-
-  const call = (plane: TestPlane) => fetch(`${plane.url}/api/v2/status`, { headers: { authorization: `Bearer ${secret}` } });
 
   it('shares a tier made and assigned on one node with the other', async () => {
     await until(

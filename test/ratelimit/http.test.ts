@@ -39,7 +39,7 @@ describe('rate-limit tiers over real HTTP', () => {
     expect(responses.map((r) => r.status)).toEqual([200, 200, expect.any(Number), 404, 401, 200]);
     const remaining = (res: Response) => Number(STATE.exec(res.headers.get('ratelimit') ?? '')?.[2]);
     expect(remaining(responses[1]!)).toBe(remaining(responses[0]!) - 1);
-    expect(POLICY.exec(responses[0]!.headers.get('ratelimit-policy')!)!.slice(1)).toEqual(['free', '300', '60']);
+    expect(POLICY.exec(responses[0]!.headers.get('ratelimit-policy')!)!.slice(1)).toEqual(['premium', '6000', '60']);
   });
 
   it('refuses a key over its tier with 429 PH_RATE_LIMITED and Retry-After, and counts the refusal for that key', async () => {
@@ -81,6 +81,6 @@ describe('rate-limit tiers over real HTTP', () => {
     ).toBe(403);
     expect((await t.op('ratelimit.tiers.delete', { name: 'tiny' })).body).toEqual({ deleted: true, keysMoved: 1 });
     const after = (await t.op('ratelimit.tiers')).body.keys.find((k: { keyId: string }) => k.keyId === key.id);
-    expect(after).toMatchObject({ tier: 'free', assigned: false });
+    expect(after).toMatchObject({ tier: 'premium', assigned: false });
   });
 });
