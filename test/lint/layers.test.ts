@@ -19,7 +19,9 @@ describe('the layers of main/, as lint enforces them', () => {
 
   it('refuses an import up the layers, the edge a folder cycle would need', async () => {
     const errors = await importErrors('main/ops/example.ts', "import type { AuditLog } from '../security';\nexport type A = AuditLog;\n");
-    expect(errors).toEqual([expect.stringContaining('main/ops may import only folders of a lower layer (core, events, store, redis, fleet)')]);
+    expect(errors).toEqual([
+      expect.stringContaining('main/ops may import only folders of a lower layer (core, events, store, redis, fleet)'),
+    ]);
   });
 
   it('refuses an import across one layer, so two folders of a layer cannot depend on each other', async () => {
