@@ -58,7 +58,7 @@ describe('Jobs view in Chromium', () => {
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByTestId(`job-${longId}`).getByRole('button', { name: 'Cancel' }).click();
     await page.getByTestId(`job-${longId}`).getByText('cancelled').waitFor();
-    expect(aborted).toBe(true);
+    await expect.poll(() => aborted, { timeout: 10_000 }).toBe(true);
     const audit = await session.plane.op('audit.list', { limit: 10 });
     expect(audit.body.entries.some((e: { action: string; target: string }) => e.action === 'jobs.cancel' && e.target === longId)).toBe(
       true,
