@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PhError } from '../contract/errors';
+import { PhError } from '../contract';
 import { findOpenHolders } from './backup';
 import type { Clock } from './clock';
 import { migrations } from './control-plane';

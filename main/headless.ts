@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PhError } from '../contract/errors';
+import { PhError } from '../contract';
 import { resetAdminKey } from './admin-key';
 import { systemClock } from './clock';
 import { loadConfig } from './config';
