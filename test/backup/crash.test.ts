@@ -23,7 +23,11 @@ describe('crash safety under SIGKILL', () => {
 
   it(`after each of ${LANES * KILLS_PER_LANE} kills during snapshot, prune and in-place restore, the repository verifies and the target is the old or the new image`, async () => {
     const lanes = Array.from({ length: LANES }, (_, i) => killLoop(child, `${dir.path}/lane-${i}`, KILLS_PER_LANE, workers));
-    const reports: KillReport[] = (await Promise.all(lanes)).flat();
+    // Every lane finishes before any failure is reported, so no child is still writing when the directory goes.
+    const settled = await Promise.allSettled(lanes);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const reports: KillReport[] = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
     expect(reports).toHaveLength(LANES * KILLS_PER_LANE);
     expect(reports.reduce((n, r) => n + r.snapshotsVerified, 0)).toBeGreaterThan(0);
     // Some kills must have landed inside an in-place restore, or the test proved little.

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { BackupService, backupMigrations } from '../../../main/backup';
 import { writeFileAtomic } from '../../../main/backup/fs-durable';
+import { rowsDigest } from './rows-digest';
 import { EventBus } from '../../../main/events';
 import { createLogger } from '../../../main/logger';
 import { openStore } from '../../../main/store';
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     writeFileAtomic(
       join(dir, 'intent.json'),
       join(dir, 'intent.tmp'),
-      Buffer.from(JSON.stringify({ old: sha(target), new: pick.imageHash })),
+      Buffer.from(JSON.stringify({ old: sha(target), oldRows: rowsDigest(target), new: pick.imageHash })),
     );
     await service.restore({ snapshotId: pick.id, inPlace: true });
     rmSync(join(dir, 'intent.json'));

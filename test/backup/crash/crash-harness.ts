@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { build } from 'esbuild';
 import { PageRepository, type PageWorkers, reassemble } from '../../../main/backup';
+import { rowsDigest } from './rows-digest';
 
 const here = resolve(import.meta.dirname);
 const root = resolve(here, '..', '..', '..');
@@ -60,7 +61,9 @@ const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('
 /**
  * What must hold after any kill: every snapshot in the repository rebuilds with every page and the
  * image hash intact and passes integrity_check; the target passes integrity_check; and if a restore
- * was under way, the target is byte for byte either the old database or the restored image.
+ * was under way, the target is either the restored image byte for byte or the old database. The old
+ * one is compared by its rows: the restore takes it out of WAL mode before the swap (so no -wal is
+ * left to replay into the new file), which rewrites header bytes but no row.
  */
 export async function checkAfterKill(dir: string, workers: PageWorkers): Promise<KillReport> {
   const target = join(dir, 'target.db');
@@ -68,10 +71,10 @@ export async function checkAfterKill(dir: string, workers: PageWorkers): Promise
   const intentFile = join(dir, 'intent.json');
   const intentChecked = existsSync(intentFile) && existsSync(target);
   if (intentChecked) {
-    const intent = JSON.parse(readFileSync(intentFile, 'utf8')) as { old: string; new: string };
+    const intent = JSON.parse(readFileSync(intentFile, 'utf8')) as { old: string; oldRows: string; new: string };
     const now = sha(target);
     if (now === intent.new) targetHad = 'new';
-    else if (now === intent.old) targetHad = 'old';
+    else if (now === intent.old || rowsDigest(target) === intent.oldRows) targetHad = 'old';
     else throw new Error(`after the kill the target is neither the old database nor the restored image (${now})`);
   }
   if (existsSync(target)) {
