@@ -22,6 +22,7 @@ import { RedisConnection, redisTarget } from './redis';
 import {
   AUDIT_HEAD_FILE,
   ApiKeyStore,
+  AuditCounts,
   AuditHeadWriter,
   FleetAuditTrail,
   FleetSecrets,
@@ -189,6 +190,9 @@ export class ControlPlane {
       });
       this.#logAuditFindings(audit.checkAtStart(firstAuditKey));
       await this.#startService(new AuditHeadWriter(audit, this.options.auditHeadIntervalMs ?? 5000));
+      // Started after the head writer, so it stops before it: the last tallies are in the head written at stop.
+      const auditCounts = new AuditCounts((record) => audit.append(record), this.clock);
+      await this.#startService(auditCounts);
       const sessions = new SessionTokens(db, keys, this.clock, fleetSecrets ?? secrets);
       const trail = fleetSecrets === null ? null : new FleetAuditTrail(db, audit, nodeId, fleetSecrets.get('audit-hmac'));
       const bus = new EventBus((err) => this.logger.error({ err }, 'event listener failed'));
@@ -395,7 +399,12 @@ export class ControlPlane {
           refusedByKey: () => monitoring.usage.refusedByKey(this.clock.now() - 24 * 3_600_000, this.clock.now() + 60_000),
         }),
       };
-      const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
+      const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation, {
+        count: (call) => {
+          auditCounts.count(call);
+          monitoring.usage.countOperation(call.keyId, call.action, call.outcome === 'error');
+        },
+      });
       this.tls = await loadTls(tlsMode(config), config.dataDir, { bindHost: config.host, publicNames: config.publicNames ?? [] });
       if (this.tls !== null) {
         const { fingerprint256, certFile, selfSigned, validTo } = this.tls;

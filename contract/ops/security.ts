@@ -84,6 +84,7 @@ export const securityOperations = {
     output: Type.Object({ key: ApiKeySchema, secret: Type.String() }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'keys.revoke': defineOperation({
     summary: 'Revoke an API key; requests with it and its sessions are refused and their open sockets close',
@@ -91,6 +92,7 @@ export const securityOperations = {
     output: Type.Object({ key: ApiKeySchema }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'audit.list': defineOperation({
     summary: 'The audit log, newest first, a page at a time',
@@ -123,6 +125,7 @@ export const securityOperations = {
     output: Type.Object({ ended: Type.Boolean() }),
     minRole: 'viewer',
     mutating: true,
+    audit: 'each',
   }),
   'sessions.rotate': defineOperation({
     summary: 'Replace the session signing secret: every session token ends and its sockets close',
@@ -130,5 +133,6 @@ export const securityOperations = {
     output: Type.Object({ rotatedAt: Type.String({ format: 'date-time' }) }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
 } as const;

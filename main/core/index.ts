@@ -3,7 +3,7 @@
  * the metrics endpoint, files prepared for a caller, the fields the HTTP layer adds to a request),
  * so folders need not import each other for it. It imports nothing from main/ but itself.
  */
-export type { AuditRecord, AuditTrail } from './audit';
+export type { AuditRecord, AuditTrail, CallCounter, CountedCall } from './audit';
 export { callerHasScope, desktopCaller, systemCaller, type Caller } from './caller';
 export { takeFile, withFile } from './files';
 export type { MetricsEndpoint } from './metrics';

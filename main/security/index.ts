@@ -1,5 +1,6 @@
 export { ApiKeyRecordSchema, ApiKeyStore, type ApiKey } from './api-keys';
 export { AuditRowRecordSchema, FleetAuditTrail } from './audit-fleet';
+export { AuditCounts, COUNT_WINDOW_MS, type CountedDetail } from './audit-counts';
 export { AUDIT_HEAD_FILE, AuditHeadWriter } from './audit-head-writer';
 export { AuditLog, type AuditStartReport } from './audit-log';
 export { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
