@@ -29,7 +29,13 @@ export const AuditEntrySchema = Type.Object({
 const FirstBadSchema = Type.Union([
   Type.Object({
     seq: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
-    reason: Type.Union([Type.Literal('hash'), Type.Literal('link'), Type.Literal('sequence'), Type.Literal('truncated')]),
+    reason: Type.Union([
+      Type.Literal('hash'),
+      Type.Literal('link'),
+      Type.Literal('sequence'),
+      Type.Literal('truncated'),
+      Type.Literal('anchor'),
+    ]),
   }),
   Type.Null(),
 ]);
@@ -41,9 +47,15 @@ export const AuditVerificationSchema = Type.Object({
   /**
    * The first row that does not hold: `hash` (its fields or hash were changed), `link` (it does not
    * follow the row before), `sequence` (a row is missing in between), `truncated` (rows the head
-   * written outside the database vouched for are gone or replaced; `seq` is the first of them).
+   * written outside the database vouched for are gone or replaced; `seq` is the first of them),
+   * `anchor` (the database says rows were cut by retention that the head does not vouch for).
    */
   firstBad: FirstBadSchema,
+  /**
+   * The last row retention cut (absent: none was): the chain verifies from the row after it, whose
+   * previous hash must be `hash`; the head file vouches for it.
+   */
+  anchor: Type.Optional(Type.Object({ seq: Type.Integer({ minimum: 1 }), hash: Type.String() })),
   /** The chain head last written outside the database, or null when there is none. */
   head: Type.Union([Type.Object({ seq: Type.Integer({ minimum: 0 }), at: Type.String({ format: 'date-time' }) }), Type.Null()]),
   /**

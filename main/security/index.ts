@@ -12,3 +12,5 @@ export { securityHandlers } from './operations';
 export { SecretStore, secretNames, type SecretName, type Secrets } from './secret-store';
 export { EndedSessionSchema, SessionTokens, SESSION_TTL_SECONDS } from './session-tokens';
 export { FleetSecrets, KeyGenerationSchema } from './fleet-secrets';
+export { AuditRetention, type AuditCutPolicy, type AuditCutReport } from './audit-retention';
+export { verifyAuditArchive, type ArchiveVerification } from './audit-archive';
