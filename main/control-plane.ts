@@ -14,6 +14,7 @@ import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOpti
 import { fleetBootstrap, fleetTables, identityTables } from './fleet-tables';
 import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial } from './http';
 import { createLogger, type Logger } from './logger';
+import { buildMaintenance, retentionSettings } from './maintenance-plan';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher } from './ops';
 import { RateLimits, TierStore, installRateLimit, rateLimitTables, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
@@ -40,7 +41,7 @@ import {
 } from './security';
 import type { Service } from './service';
 import { StoreService, type Migration } from './store';
-import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
+import { StatusPublisher, systemHandlers, type Maintenance, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
 import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 
@@ -108,6 +109,8 @@ export interface RunningPlane {
   readonly webhooks: WebhookService;
   readonly tiers: TierStore;
   readonly rateLimits: RateLimits;
+  /** Runs the retention cuts and reclaims the freed pages (the daily `maintenance.run` job). */
+  readonly maintenance: Maintenance;
 }
 
 /**
@@ -154,6 +157,7 @@ export class ControlPlane {
 
   async start(): Promise<void> {
     const { config } = this.loaded;
+    const kept = retentionSettings(config);
     this.#startedAt = this.clock.now();
     try {
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -276,7 +280,7 @@ export class ControlPlane {
         logger: this.logger.child({ component: 'monitoring' }),
         metrics,
         dataDir: config.dataDir,
-        options: this.options.monitoring,
+        options: { retention: { hourMs: kept.metricHourMs }, usageRetentionMs: kept.usageMs, ...this.options.monitoring },
       });
       const cache = new TieredCache({
         db,
@@ -298,6 +302,7 @@ export class ControlPlane {
         nodeId,
         epoch,
         seal,
+        jobHistory: { keepCompletedMs: kept.batch.completedJobMs, keepDeadMs: kept.batch.failedJobMs },
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
       for (const service of batch.services) await this.#startService(service);
@@ -368,12 +373,28 @@ export class ControlPlane {
         ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
         audit: (record) => audit.append(record),
         options: {
+          retentionMs: kept.webhookDeliveryMs,
           ...(config.webhooks?.allowCidrs !== undefined ? { allowCidrs: config.webhooks.allowCidrs } : {}),
           ...(config.webhooks?.retryWindowHours !== undefined ? { retryWindowMs: config.webhooks.retryWindowHours * 3_600_000 } : {}),
           ...this.options.webhooks,
         },
       });
       await this.#startService(webhooks);
+      const maintenance = buildMaintenance({
+        settings: kept,
+        dataDir: config.dataDir,
+        db,
+        dbPath: this.store.path,
+        clock: this.clock,
+        logger: this.logger,
+        audit,
+        auditKey: secrets.get('audit-hmac'),
+        auditNode: fleetSecrets === null ? null : nodeId,
+        monitoring,
+        webhooks,
+        realtime: realtimeOptions,
+      });
+      maintenance.register(batch.queue);
       const tiers = new TierStore(db);
       const tierTables = rateLimitTables(
         { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
@@ -383,7 +404,11 @@ export class ControlPlane {
       await this.#startService(tierTables.keyTiers);
       const rateLimits = new RateLimits(redis?.client ?? null);
       const handlers: OperationHandlers = {
-        ...systemHandlers(() => this.status(), this.loaded),
+        ...systemHandlers(
+          () => this.status(),
+          this.loaded,
+          () => maintenance.view(),
+        ),
         ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now(), trail }),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
         ...backupHandlers(backup, catalogueShare),
@@ -479,6 +504,7 @@ export class ControlPlane {
         webhooks,
         tiers,
         rateLimits,
+        maintenance,
       };
       void http.app.register(discovery.gateway);
       await this.#startService(monitoring);
@@ -490,6 +516,8 @@ export class ControlPlane {
         const fleet = redis === null ? undefined : fleetBootstrap(redis.client, nodeId, () => keys.count() > 0);
         this.adminKeyFile = await bootstrapAdminKey(config.dataDir, keys, audit, fleet);
       }
+      // Not fatal: a queue that cannot take it now (Redis away) gets it at the next start.
+      await maintenance.schedule(batch.queue, nodeId).catch((err: unknown) => this.logger.warn({ err }, 'maintenance not scheduled'));
       this.#publisher = new StatusPublisher(bus, () => this.status());
       this.#publisher.start();
       this.logger.info({ url: this.url, dataDir: config.dataDir }, 'pilothouse started');

@@ -61,7 +61,7 @@ export class UsageRecorder {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-    private readonly retentionMs = DEFAULT_RETENTION_MS,
+    readonly retentionMs = DEFAULT_RETENTION_MS,
   ) {
     this.#upsert = db.prepare(`
       INSERT INTO monitoring_usage (minute, key_id, route, requests, errors, bytes_in, bytes_out, tier, refused)
@@ -152,8 +152,8 @@ export class UsageRecorder {
     this.#current = new Map();
   }
 
-  prune(now: number = this.clock.now(), retentionMs: number = this.retentionMs): number {
-    const before = now - retentionMs;
+  prune(now: number = this.clock.now()): number {
+    const before = now - this.retentionMs;
     return (
       this.db.prepare('DELETE FROM monitoring_usage WHERE minute < ?').run(before).changes +
       this.db.prepare('DELETE FROM monitoring_op_usage WHERE minute < ?').run(before).changes

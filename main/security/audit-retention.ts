@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Clock } from '../clock';
+import { daysOf, type RetentionCut } from '../core';
 import { chainHash } from './audit-chain';
 import { writeAuditArchive, type ArchivedRow } from './audit-archive';
 import type { AuditAnchor } from './audit-head';
@@ -60,6 +61,19 @@ export class AuditRetention {
     /** The node's own audit key: signs an archive's trailer. */
     private readonly key: Buffer,
   ) {}
+
+  /** The cut as the maintenance job runs it: this node's chain and its copies of the others'. */
+  asCut(policy: AuditCutPolicy): RetentionCut {
+    return {
+      name: 'audit log',
+      tables: ['audit_log', 'audit_remote'],
+      keeps: `${daysOf(policy.maxAgeMs)}, at most ${policy.maxRows} rows${policy.archiveDir === null ? '' : ', cut rows archived'}`,
+      run: async (_now, signal) => {
+        const report = await this.cut(policy, signal);
+        return report.cut + report.remoteCut;
+      },
+    };
+  }
 
   async cut(policy: AuditCutPolicy, signal?: AbortSignal): Promise<AuditCutReport> {
     const remoteCut = await this.#cutRemote(policy, signal);

@@ -6,3 +6,4 @@ export { FileSecretStore, type StoredSecret, type WebhookSecretStore } from './s
 export { newWebhookSecret, signatureFor, signedHeaders, verifyWebhook } from './signing';
 export { refusedTarget, type TargetPolicy } from './target-allow-list';
 export { DELIVER_JOB } from './deliverer';
+export { webhookRetentionCut } from './history-retention';
