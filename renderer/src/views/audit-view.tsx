@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useOperation } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { Card, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
+import { RetentionCard } from './retention-card';
 
 const PAGE_SIZE = 25;
 
@@ -61,6 +62,7 @@ export function AuditView() {
           </button>
         </div>
       </Card>
+      <RetentionCard />
     </>
   );
 }
