@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditLog, AuditRetention, securityMigrations, verifyAuditArchive } from '../../main/security';
+import { AuditLog, AuditRetention, FleetAuditTrail, securityMigrations, verifyAuditArchive } from '../../main/security';
+import { chainHash } from '../../main/security/audit-chain';
 import { openStore, type Database } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';
 import { fakeClock } from '../monitoring/fake-clock';
@@ -152,5 +153,47 @@ describe('audit retention keeps the chain verifiable', () => {
     expect(await verifyAuditArchive(archive, { key })).toMatchObject({ intact: false, firstBad: { reason: 'truncated' } });
     writeFileSync(archive, gzipSync(`${lines.join('\n')}\n`));
     expect(await verifyAuditArchive(archive, { key: randomBytes(32) })).toMatchObject({ intact: false });
+  });
+
+  it("cuts this node's copy of another node's chain at an anchor, and that chain still verifies from it", async () => {
+    const log = setUp();
+    const fleetKey = randomBytes(32);
+    const insert = db.prepare(
+      `INSERT INTO audit_remote (node, seq, chain_from, at, actor, action, target, outcome, detail, prev_hash, hash)
+       VALUES ('node-b', @seq, 1, @at, 'key:b', 'keys.create', null, 'ok', null, @prev, @hash)`,
+    );
+    let prev = '0'.repeat(64);
+    for (let seq = 1; seq <= 200; seq += 1) {
+      const row = {
+        seq,
+        at: new Date(clock.now()).toISOString(),
+        actor: 'key:b',
+        action: 'keys.create',
+        target: null,
+        outcome: 'ok' as const,
+        detail: null,
+      };
+      const hash = chainHash(fleetKey, prev, row);
+      insert.run({ seq, at: row.at, prev, hash });
+      prev = hash;
+      clock.advance(DAY);
+    }
+    fill(log, 5);
+    const trail = new FleetAuditTrail(db, log, 'node-a', fleetKey);
+    const report = await new AuditRetention(db, log, clock, 'node-a', key).cut({
+      maxAgeMs: 100 * DAY,
+      maxRows: 1_000_000,
+      archiveDir: null,
+    });
+    // Row n of node-b was written n-1 days after the first; 200 days and 5 s later, rows 1..101 are past 100 days.
+    expect(report.remoteCut).toBe(101);
+    expect(trail.verify()).toEqual([{ node: 'node-b', intact: true, rows: 99, firstBad: null }]);
+    tamper((raw) => {
+      raw.exec('DROP TRIGGER audit_remote_no_delete');
+      raw.prepare("DELETE FROM audit_remote WHERE node = 'node-b' AND seq <= 120").run();
+    });
+    expect(new FleetAuditTrail(db, log, 'node-a', fleetKey).verify()).toEqual([
+      { node: 'node-b', intact: false, rows: 0, firstBad: { seq: 102, reason: 'sequence' } },
+    ]);
   });
 });
