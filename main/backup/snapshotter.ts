@@ -34,6 +34,14 @@ export interface Pacing {
    * would take. 0 runs at full speed.
    */
   readonly idleRatio: number;
+  /**
+   * Every snapshot, paced or not, yields to the event loop after each chunk and measures how late
+   * the loop answers; when it is later than this (other work is waiting: API requests, the Redis
+   * client's replies), it backs off as long again before the next chunk. Default 20 ms.
+   */
+  readonly lagBudgetMs?: number;
+  /** How the loop's lateness is measured (a 0 ms timer by default; injectable for tests). */
+  readonly lag?: () => Promise<number>;
   /** How the loop waits (a timer; injectable so tests run on a fake clock). */
   readonly sleep?: (ms: number) => Promise<void>;
   /** Monotonic milliseconds (performance.now by default). */
@@ -41,6 +49,16 @@ export interface Pacing {
 }
 
 const timerSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How much later than asked a 0 ms timer fires: the time other callbacks held the loop. */
+async function timerLag(): Promise<number> {
+  const asked = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Node clamps a 0 ms timer to 1 ms.
+  return Math.max(0, performance.now() - asked - 1);
+}
+
+const LAG_BUDGET_MS = 20;
 
 /** Removes the image and any WAL/SHM files SQLite left beside it. */
 export function removeImage(path: string): void {
@@ -62,6 +80,8 @@ export async function storeImage(
 ): Promise<StoredSnapshot> {
   const sleep = pacing.sleep ?? timerSleep;
   const now = pacing.now ?? (() => performance.now());
+  const lag = pacing.lag ?? timerLag;
+  const lagBudgetMs = pacing.lagBudgetMs ?? LAG_BUDGET_MS;
   const wal = `${imagePath}-wal`;
   if (existsSync(wal) && statSync(wal).size > 0) throw new Error('the captured image has a non-empty WAL beside it');
   const size = statSync(imagePath).size;
@@ -104,7 +124,10 @@ export async function storeImage(
       chunkHashes.copy(hashes, chunk.first * 32);
       await writer.add(chunk.pages, chunkHashes, pageSize);
       onProgress(Math.min(pageCount, chunk.first + CHUNK_PAGES), pageCount);
-      if (pacing.idleRatio > 0 && c < chunks - 1) await sleep((now() - busyFrom) * pacing.idleRatio);
+      if (c === chunks - 1) continue;
+      if (pacing.idleRatio > 0) await sleep((now() - busyFrom) * pacing.idleRatio);
+      const late = await lag();
+      if (late > lagBudgetMs) await sleep(late);
     }
     const imageHash = repo.workers.streamDigest(stream);
     const written = await writer.commit();
