@@ -87,7 +87,7 @@ export class PageWorkers {
     for (let i = 0; i < this.size; i += 1) {
       const worker = new Worker(PAGE_WORKER_SOURCE, { eval: true, workerData });
       const slot: Slot = { worker, pending: new Map() };
-      worker.on('message', (msg: { id: number; ok: boolean; error?: string }) => {
+      worker.on('message', (msg: { id: number; ok: boolean; error?: string; code?: string }) => {
         const p = slot.pending.get(msg.id);
         if (p === undefined) return;
         slot.pending.delete(msg.id);
@@ -96,7 +96,8 @@ export class PageWorkers {
           this.#releaseWhenIdle();
         }
         if (msg.ok) p.resolve(msg);
-        else p.reject(new Error(msg.error ?? 'page worker failed'));
+        // The code (SQLITE_BUSY, ENOENT...) lets the caller map the failure to the catalogue.
+        else p.reject(Object.assign(new Error(msg.error ?? 'page worker failed'), typeof msg.code === 'string' ? { code: msg.code } : {}));
       });
       const failAll = (err: Error) => {
         for (const p of slot.pending.values()) p.reject(err);
@@ -181,6 +182,15 @@ export class PageWorkers {
 
   async hashFile(path: string): Promise<string> {
     return (await this.#call<{ hash: string }>({ op: 'hashFile', path })).hash;
+  }
+
+  /**
+   * One pass of SQLite's online backup of `source` into `dest`, on a background worker: see
+   * captureImage. `sawPages` false means the first step found the source busy and wrote nothing.
+   */
+  async capture(source: string, dest: string, busyTimeoutMs: number, stepPages: number): Promise<{ sawPages: boolean }> {
+    const r = await this.#call<{ sawPages: boolean }>({ op: 'capture', source, dest, busyTimeoutMs, stepPages }, [], true);
+    return { sawPages: r.sawPages };
   }
 
   /** `PRAGMA integrity_check` on a file, opened read-only in a worker: `['ok']` when sound. */
