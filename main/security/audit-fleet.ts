@@ -64,8 +64,10 @@ export class FleetAuditTrail {
 
   replicaSource(): ReplicaSource<AuditRowRecord> {
     const records = (fromSeq: number): (readonly [string, AuditRowRecord])[] => {
-      const from = this.log.fleetFrom;
-      if (from === null) return [];
+      const fleetFrom = this.log.fleetFrom;
+      if (fleetFrom === null) return [];
+      // After a retention cut the chain others can hold starts after the anchor (docs/fleet.md).
+      const from = Math.max(fleetFrom, this.log.anchor.seq + 1);
       return this.log
         .rowsFrom(Math.max(from, fromSeq))
         .map((row) => [`${this.node}:${row.seq}`, { node: this.node, from, ...row }] as const);

@@ -196,4 +196,28 @@ describe('audit retention keeps the chain verifiable', () => {
       { node: 'node-b', intact: false, rows: 0, firstBad: { seq: 102, reason: 'sequence' } },
     ]);
   });
+
+  it("publishes the chain from after its anchor, so a node that never saw the cut rows verifies this node's chain", async () => {
+    dir = tempDir('ph-audit-cut-');
+    clock.set(Date.UTC(2026, 0, 1));
+    const fleetKey = randomBytes(32);
+    db = openStore({ path: dbPath(), migrations: securityMigrations });
+    const log = new AuditLog(db, clock, { key, headPath: join(dir.path, 'audit.head'), fleetKey, node: 'node-a' });
+    log.checkAtStart(true);
+    fill(log, 300);
+    await new AuditRetention(db, log, clock, 'node-a', key).cut({ maxAgeMs: 365 * DAY, maxRows: 100, archiveDir: null });
+    const published = new FleetAuditTrail(db, log, 'node-a', fleetKey).replicaSource().rows();
+    expect(published[0]?.[1]).toMatchObject({ seq: 201, from: 201 });
+
+    const other = openStore({ path: join(dir.path, 'other.db'), migrations: securityMigrations });
+    try {
+      const otherLog = new AuditLog(other, clock, { key: randomBytes(32), headPath: null, fleetKey, node: 'node-b' });
+      const otherTrail = new FleetAuditTrail(other, otherLog, 'node-b', fleetKey);
+      const apply = otherTrail.replicaSource().apply;
+      for (const [id, record] of published) apply(id, record);
+      expect(otherTrail.verify()).toEqual([{ node: 'node-a', intact: true, rows: published.length, firstBad: null }]);
+    } finally {
+      other.close();
+    }
+  });
 });

@@ -57,7 +57,10 @@ export function AuditView() {
           <span className="muted">
             Page {pageNumber} of {pages}
           </span>
-          <button disabled={last === undefined || last.seq <= 1} onClick={() => last !== undefined && setCursors((c) => [...c, last.seq])}>
+          <button
+            disabled={last === undefined || last.seq <= 1 || entries.length < PAGE_SIZE}
+            onClick={() => last !== undefined && setCursors((c) => [...c, last.seq])}
+          >
             Older →
           </button>
         </div>
