@@ -97,20 +97,24 @@ export async function storeImage(
     const stream = repo.workers.newStream(true);
     const hashes = Buffer.allocUnsafe(pageCount * 32);
     const chunks = Math.ceil(pageCount / CHUNK_PAGES);
+    // Chunk buffers are reused once their pages are stored (the workers and the writer work on
+    // copies), so a snapshot holds at most the window's chunks, whatever the size of the image.
+    const spare: Buffer[] = [];
     // Reads run one after another so the image hash sees the chunks in order; the page hashing of
     // up to WINDOW chunks overlaps on the workers.
     const readChunk = async (c: number) => {
       const first = c * CHUNK_PAGES;
       const n = Math.min(CHUNK_PAGES, pageCount - first);
-      const buf = Buffer.allocUnsafe(n * pageSize);
+      const whole = spare.pop() ?? Buffer.allocUnsafe(CHUNK_PAGES * pageSize);
+      const buf = whole.subarray(0, n * pageSize);
       const { bytesRead } = await fh.read(buf, 0, buf.length, first * pageSize);
       if (bytesRead !== buf.length) throw new Error('the image changed size while it was read');
       repo.workers.streamUpdate(stream, buf);
       const hashed = repo.workers.hashPages(buf, pageSize);
       hashed.catch(() => undefined);
-      return { first, pages: buf, hashes: hashed };
+      return { first, whole, pages: buf, hashes: hashed };
     };
-    const inflight: { first: number; pages: Buffer; hashes: Promise<Buffer> }[] = [];
+    const inflight: { first: number; whole: Buffer; pages: Buffer; hashes: Promise<Buffer> }[] = [];
     let next = 0;
     // Paced, the window shrinks to one chunk ahead: with four in flight the workers would keep
     // hashing through the pauses and the pacing would only move the load, not lower it.
@@ -119,10 +123,11 @@ export async function storeImage(
       signal?.throwIfAborted();
       const busyFrom = now();
       while (next < chunks && inflight.length < window) inflight.push(await readChunk(next++));
-      const chunk = inflight.shift() as { first: number; pages: Buffer; hashes: Promise<Buffer> };
+      const chunk = inflight.shift() as { first: number; whole: Buffer; pages: Buffer; hashes: Promise<Buffer> };
       const chunkHashes = await chunk.hashes;
       chunkHashes.copy(hashes, chunk.first * 32);
       await writer.add(chunk.pages, chunkHashes, pageSize);
+      spare.push(chunk.whole);
       onProgress(Math.min(pageCount, chunk.first + CHUNK_PAGES), pageCount);
       if (c === chunks - 1) continue;
       if (pacing.idleRatio > 0) await sleep((now() - busyFrom) * pacing.idleRatio);
