@@ -13,7 +13,14 @@ const INCREMENTAL = 2;
 export function ensureIncrementalVacuum(db: Database): boolean {
   if ((db.pragma('auto_vacuum', { simple: true }) as number) === INCREMENTAL) return false;
   db.pragma('auto_vacuum = INCREMENTAL');
-  db.exec('VACUUM');
+  try {
+    db.exec('VACUUM');
+  } catch (err) {
+    // The rebuild needs about the file's size free: on a full disk the file stays as it was (its
+    // freed pages are reused, not returned) and the next start tries again. Starting matters more.
+    if (String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_FULL')) return false;
+    throw err;
+  }
   return true;
 }
 
