@@ -362,6 +362,7 @@ export class ControlPlane {
         clock: this.clock,
         logger: this.logger.child({ component: 'webhooks' }),
         ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
+        redisTarget: redisAddressOf(config.redisUrl),
         audit: (record) => audit.append(record),
         options: {
           ...(config.webhooks?.allowCidrs !== undefined ? { allowCidrs: config.webhooks.allowCidrs } : {}),

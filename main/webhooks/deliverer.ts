@@ -6,7 +6,7 @@ import { postJson, type PostOutcome } from './http-post';
 import { fullJitterDelay, type WebhookOptions } from './options';
 import { liveSecrets, type WebhookSecretStore } from './secret-store';
 import { signedHeaders } from './signing';
-import type { TargetPolicy } from './target-allow-list';
+import type { OutboundReach } from '../security';
 
 export const DELIVER_JOB = 'webhook.deliver';
 
@@ -19,7 +19,7 @@ export interface DelivererDeps {
   readonly endpoints: EndpointStore;
   readonly deliveries: DeliveryStore;
   readonly secrets: WebhookSecretStore;
-  readonly policy: TargetPolicy;
+  readonly policy: OutboundReach;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options: WebhookOptions;

@@ -1,4 +1,3 @@
-import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
@@ -8,6 +7,7 @@ import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import { newId } from '../fleet';
 import type { Logger } from '../logger';
+import type { OutboundReach } from '../security';
 import type { Service, ServiceState } from '../service';
 import { Deliverer, DELIVER_JOB, readDeliverPayload, type DeliverPayload } from './deliverer';
 import { DeliveryStore, type DeliveryRow, type WebhookDelivery } from './delivery-store';
@@ -23,7 +23,7 @@ import { toWebhookEvent, webhookBody, type WebhookEvent } from './event-source';
 import { defaultWebhookOptions, type WebhookOptions } from './options';
 import { FileSecretStore, liveSecrets, type WebhookSecretStore } from './secret-store';
 import { newWebhookSecret } from './signing';
-import { portOf, refusedTarget, refusedUrl, type TargetPolicy } from './target-allow-list';
+import { portOf, refusedUrl, webhookReach } from './target-allow-list';
 
 export interface WebhookDeps {
   readonly db: Database;
@@ -35,6 +35,8 @@ export interface WebhookDeps {
   /** This node's HTTP port (refused as a destination), once it listens. */
   readonly ownPort: () => number | null;
   readonly audit: (record: { actor: string; action: string; target: string | null; outcome: 'ok' | 'error'; detail?: string }) => void;
+  /** The node's Redis, refused as a destination like this node's own API. */
+  readonly redisTarget?: { host: string; port: number } | null;
   readonly options?: Partial<WebhookOptions>;
   readonly secrets?: WebhookSecretStore;
 }
@@ -50,7 +52,7 @@ export class WebhookService implements Service {
   readonly endpoints: EndpointStore;
   readonly deliveries: DeliveryStore;
   readonly secrets: WebhookSecretStore;
-  readonly policy: TargetPolicy;
+  readonly policy: OutboundReach;
   readonly #deliverer: Deliverer;
   #state: ServiceState = 'idle';
   #timers: NodeJS.Timeout[] = [];
@@ -61,7 +63,7 @@ export class WebhookService implements Service {
     this.endpoints = new EndpointStore(deps.db);
     this.deliveries = new DeliveryStore(deps.db);
     this.secrets = deps.secrets ?? new FileSecretStore(join(deps.dataDir, 'webhook-secrets'));
-    this.policy = { allowCidrs: this.options.allowCidrs, ownPort: deps.ownPort };
+    this.policy = webhookReach({ allowCidrs: this.options.allowCidrs, ownPort: deps.ownPort, redis: deps.redisTarget ?? null });
     this.#deliverer = new Deliverer({
       endpoints: this.endpoints,
       deliveries: this.deliveries,
@@ -210,17 +212,7 @@ export class WebhookService implements Service {
     const bad = refusedUrl(raw);
     if (bad !== null) throw new PhError('PH_WEBHOOK_TARGET_REFUSED', `${raw}: ${bad}`, { field: 'url' });
     const url = new URL(raw);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    let addresses: { address: string }[];
-    try {
-      addresses = await lookup(host, { all: true });
-    } catch {
-      throw new PhError('PH_WEBHOOK_TARGET_REFUSED', `${host} does not resolve`, { field: 'url' });
-    }
-    for (const { address } of addresses) {
-      const refused = refusedTarget(address, portOf(url), this.policy);
-      if (refused !== null) throw new PhError('PH_WEBHOOK_TARGET_REFUSED', refused, { field: 'url' });
-    }
+    await this.policy.resolve(url.hostname, portOf(url));
   }
 
   async #queueFirst(row: DeliveryRow): Promise<void> {
