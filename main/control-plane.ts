@@ -41,7 +41,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
-import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
+import { WebhookService, webhookTables, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 
 export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
@@ -363,6 +363,9 @@ export class ControlPlane {
         logger: this.logger.child({ component: 'webhooks' }),
         ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
         redisTarget: redisAddressOf(config.redisUrl),
+        redis: redis?.client ?? null,
+        seal,
+        secretKey: fleetSecrets?.encryptionKey('webhook-secrets') ?? null,
         audit: (record) => audit.append(record),
         options: {
           ...(config.webhooks?.allowCidrs !== undefined ? { allowCidrs: config.webhooks.allowCidrs } : {}),
@@ -371,6 +374,11 @@ export class ControlPlane {
         },
       });
       await this.#startService(webhooks);
+      const webhookTable = webhookTables(
+        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
+        webhooks,
+      );
+      await this.#startService(webhookTable.endpoints);
       const tiers = new TierStore(db);
       const tierTables = rateLimitTables(
         { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },

@@ -6,3 +6,5 @@ export { FileSecretStore, type StoredSecret, type WebhookSecretStore } from './s
 export { newWebhookSecret, signatureFor, signedHeaders, verifyWebhook } from './signing';
 export { webhookReach, type WebhookReachOptions } from './target-allow-list';
 export { DELIVER_JOB } from './deliverer';
+export { webhookTables, type WebhookTableDeps } from './fleet-tables';
+export { SecretBox } from './secret-box';

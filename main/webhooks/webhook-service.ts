@@ -1,16 +1,20 @@
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
+import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { WebhookEventType } from '../../contract/ops/webhooks';
 import type { JobQueue } from '../batch';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events';
-import { newId } from '../fleet';
+import { newId, type FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { OutboundReach } from '../security';
 import type { Service, ServiceState } from '../service';
 import { Deliverer, DELIVER_JOB, readDeliverPayload, type DeliverPayload } from './deliverer';
-import { DeliveryStore, type DeliveryRow, type WebhookDelivery } from './delivery-store';
+import { localLedger, RedisDeliveryLedger, type DeliveryLedger } from './delivery-ledger';
+import { carried, DeliveryStore, type DeliveryRow, type WebhookDelivery } from './delivery-store';
+import { EndpointReplicas } from './endpoint-replica';
 import {
   EndpointStore,
   filterMatches,
@@ -22,6 +26,7 @@ import {
 import { toWebhookEvent, webhookBody, type WebhookEvent } from './event-source';
 import { defaultWebhookOptions, type WebhookOptions } from './options';
 import { FileSecretStore, liveSecrets, type WebhookSecretStore } from './secret-store';
+import { SecretBox } from './secret-box';
 import { newWebhookSecret } from './signing';
 import { portOf, refusedUrl, webhookReach } from './target-allow-list';
 
@@ -37,6 +42,11 @@ export interface WebhookDeps {
   readonly audit: (record: { actor: string; action: string; target: string | null; outcome: 'ok' | 'error'; detail?: string }) => void;
   /** The node's Redis, refused as a destination like this node's own API. */
   readonly redisTarget?: { host: string; port: number } | null;
+  /** With Redis (and the fleet seal), tries run on any node and their outcomes are shared (delivery-ledger.ts). */
+  readonly redis?: Redis | null;
+  readonly seal?: FleetSeal | null;
+  /** Encrypts endpoint secrets for the fleet-wide endpoint table (`FleetSecrets.encryptionKey`); null: they are not shared. */
+  readonly secretKey?: Buffer | null;
   readonly options?: Partial<WebhookOptions>;
   readonly secrets?: WebhookSecretStore;
 }
@@ -53,6 +63,9 @@ export class WebhookService implements Service {
   readonly deliveries: DeliveryStore;
   readonly secrets: WebhookSecretStore;
   readonly policy: OutboundReach;
+  /** The endpoints as the fleet-wide table `webhook-endpoints` sees them (main/fleet-tables.ts). */
+  readonly replicas: EndpointReplicas;
+  readonly #ledger: DeliveryLedger;
   readonly #deliverer: Deliverer;
   #state: ServiceState = 'idle';
   #timers: NodeJS.Timeout[] = [];
@@ -64,7 +77,18 @@ export class WebhookService implements Service {
     this.deliveries = new DeliveryStore(deps.db);
     this.secrets = deps.secrets ?? new FileSecretStore(join(deps.dataDir, 'webhook-secrets'));
     this.policy = webhookReach({ allowCidrs: this.options.allowCidrs, ownPort: deps.ownPort, redis: deps.redisTarget ?? null });
+    this.replicas = new EndpointReplicas(
+      this.endpoints,
+      this.secrets,
+      deps.secretKey === undefined || deps.secretKey === null ? null : new SecretBox(deps.secretKey),
+      deps.logger,
+    );
+    this.#ledger =
+      deps.redis === undefined || deps.redis === null || deps.seal === undefined || deps.seal === null
+        ? localLedger
+        : new RedisDeliveryLedger(deps.redis, deps.seal, this.options.retryWindowMs + 86_400_000, deps.logger);
     this.#deliverer = new Deliverer({
+      ledger: this.#ledger,
       endpoints: this.endpoints,
       deliveries: this.deliveries,
       secrets: this.secrets,
@@ -78,9 +102,9 @@ export class WebhookService implements Service {
     });
     deps.queue.register(DELIVER_JOB, (payload) => this.#deliverer.run(readDeliverPayload(payload)), {
       concurrency: 8,
-      // With Redis the queue is shared, but a try must run where the delivery row, the endpoint and its
-      // secret files are: the node that queues it (every enqueue of a delivery happens on that node).
-      placement: { owner: (_payload, here) => here },
+      // With Redis any node runs a try: every node holds every endpoint and its secrets (the fleet-wide
+      // table), the job carries the delivery, and the ledger keeps a try from being made twice.
+      placement: 'any',
       validatePayload: (payload) => {
         try {
           readDeliverPayload(payload);
@@ -93,6 +117,10 @@ export class WebhookService implements Service {
 
   async start(): Promise<void> {
     this.#state = 'starting';
+    await this.#ledger.start((news) => {
+      const row = this.deliveries.mirror(news);
+      if (row !== null) this.#published(row);
+    });
     this.#unsubscribe = this.deps.bus.subscribe((message) => {
       const event = toWebhookEvent(message);
       if (event !== null) void this.publish(event);
@@ -110,6 +138,7 @@ export class WebhookService implements Service {
     this.#unsubscribe = null;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    await this.#ledger.stop();
     this.#state = 'stopped';
   }
 
@@ -124,6 +153,7 @@ export class WebhookService implements Service {
     const now = this.deps.clock.now();
     const body = webhookBody(event, now);
     const targets = this.endpoints.subscribedTo(event.type).filter((e) => filterMatches(e.filter, event.data));
+    if (targets.length === 0 || !(await this.#firstToSee(event))) return [];
     const rows = targets.map((e) => this.deliveries.create(e.id, eventId, event.type, body, now));
     for (const row of rows) await this.#queueFirst(row);
     return rows;
@@ -137,17 +167,23 @@ export class WebhookService implements Service {
     const record = this.endpoints.create(input, by, this.deps.clock.now());
     const secret = newWebhookSecret();
     this.secrets.write(record.id, [{ secret, expiresAt: null }]);
+    this.replicas.changed(record.id);
     return { endpoint: this.view(record), secret };
   }
 
   async update(id: string, changes: EndpointChanges): Promise<WebhookEndpoint> {
     if (changes.url !== undefined) await this.#checkDestination(changes.url);
-    return this.view(this.endpoints.update(id, changes, this.deps.clock.now()));
+    const updated = this.endpoints.update(id, changes, this.deps.clock.now());
+    this.replicas.changed(id);
+    return this.view(updated);
   }
 
   remove(id: string): boolean {
     const removed = this.endpoints.remove(id);
-    if (removed) this.secrets.remove(id);
+    if (removed) {
+      this.secrets.remove(id);
+      this.replicas.changed(id);
+    }
     return removed;
   }
 
@@ -163,6 +199,7 @@ export class WebhookService implements Service {
     const secret = newWebhookSecret();
     const kept = previous !== undefined && overlapMs > 0 ? [{ secret: previous.secret, expiresAt: now + overlapMs }] : [];
     this.secrets.write(id, [{ secret, expiresAt: null }, ...kept]);
+    this.replicas.changed(id);
     return {
       endpoint: this.view(record),
       secret,
@@ -218,7 +255,7 @@ export class WebhookService implements Service {
   async #queueFirst(row: DeliveryRow): Promise<void> {
     this.#published(row);
     try {
-      await this.#schedule({ deliveryId: row.id, attempt: row.attempts + 1 }, 0);
+      await this.#schedule({ deliveryId: row.id, attempt: row.attempts + 1, delivery: carried(row) }, 0);
     } catch (err) {
       // The row is durable; the sweep queues it once the queue answers again.
       this.deps.logger.warn({ err, delivery: row.id }, 'webhook delivery could not be queued yet');
@@ -239,10 +276,16 @@ export class WebhookService implements Service {
 
   /** Deliveries whose try is well overdue lost their job (a crash between the row and the enqueue): queue them again. */
   async #sweep(): Promise<void> {
-    const overdue = this.deliveries.open(this.deps.clock.now() - this.options.sweepEveryMs);
-    for (const row of overdue) {
+    const cutoff = this.deps.clock.now() - this.options.sweepEveryMs;
+    for (const overdue of this.deliveries.open(cutoff)) {
+      // Tries made on other nodes come first: a delivery they ended or moved on is not queued again.
+      const news = await this.#ledger.read(overdue.id);
+      const mirrored = news === null ? null : this.deliveries.mirror(news);
+      if (mirrored !== null) this.#published(mirrored);
+      const row = mirrored ?? overdue;
+      if (row.status === 'delivered' || row.status === 'failed' || (row.next_at ?? 0) > cutoff) continue;
       try {
-        await this.#schedule({ deliveryId: row.id, attempt: row.attempts + 1 }, 0);
+        await this.#schedule({ deliveryId: row.id, attempt: row.attempts + 1, delivery: carried(row) }, 0);
       } catch (err) {
         this.deps.logger.warn({ err }, 'webhook sweep could not queue');
         return;
@@ -261,7 +304,29 @@ export class WebhookService implements Service {
     });
   }
 
+  /**
+   * Events that every node's bus carries (a registry change applied on each node) become deliveries
+   * on the first node to see them only: a short claim in Redis on what the event says, without the
+   * time each node stamps on it. Other events happen on one node and need no claim.
+   */
+  async #firstToSee(event: WebhookEvent): Promise<boolean> {
+    const redis = this.deps.redis;
+    const seen = FLEET_WIDE_EVENTS[event.type];
+    if (redis === undefined || redis === null || seen === undefined) return true;
+    const what = createHash('sha256')
+      .update(event.type)
+      .update(JSON.stringify(seen.map((k) => event.data[k] ?? null)))
+      .digest('base64url');
+    try {
+      return (await redis.set(`ph:wh:event:${what}`, this.deps.seal?.nodeId ?? '1', 'PX', EVENT_CLAIM_MS, 'NX')) === 'OK';
+    } catch {
+      // Redis unreachable: better a duplicate (same type and data, receivers see it twice) than none.
+      return true;
+    }
+  }
+
   #disabled(endpointId: string, reason: string): void {
+    this.replicas.changed(endpointId);
     const endpoint = this.endpoints.find(endpointId);
     const url = endpoint?.url ?? '';
     this.deps.logger.warn({ endpoint: endpointId, url, reason }, 'webhook endpoint disabled');
@@ -270,3 +335,11 @@ export class WebhookService implements Service {
     void this.publish({ type: 'webhook.endpoint.disabled', data: { id: endpointId, url, reason } });
   }
 }
+
+/** Which fields name an event that every node publishes, for `#firstToSee`. */
+const FLEET_WIDE_EVENTS: Partial<Record<WebhookEventType, readonly string[]>> = {
+  'service.health': ['id', 'state', 'previous'],
+  'service.deregistered': ['id'],
+};
+/** Long enough for every node to have applied the change; short enough that a later, real repeat is sent. */
+const EVENT_CLAIM_MS = 30_000;
