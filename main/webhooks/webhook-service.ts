@@ -130,6 +130,7 @@ export class WebhookService implements Service {
     this.#timers.push(setInterval(() => this.deliveries.prune(this.deps.clock.now(), this.options.retentionMs), 3_600_000));
     for (const t of this.#timers) t.unref();
     this.#state = 'running';
+    await this.#catchUp();
     await this.#sweep();
   }
 
@@ -272,6 +273,16 @@ export class WebhookService implements Service {
       timeoutMs: this.options.timeoutMs + 5_000,
       idempotencyKey: `webhook:${payload.deliveryId}:${payload.attempt}`,
     });
+  }
+
+  /** Tries other nodes made while this one was down (their news went by unheard): into this node's rows first. */
+  async #catchUp(): Promise<void> {
+    if (this.#ledger === localLedger) return;
+    for (const row of this.deliveries.open(Number.MAX_SAFE_INTEGER)) {
+      const news = await this.#ledger.read(row.id);
+      const mirrored = news === null ? null : this.deliveries.mirror(news);
+      if (mirrored !== null) this.#published(mirrored);
+    }
   }
 
   /** Deliveries whose try is well overdue lost their job (a crash between the row and the enqueue): queue them again. */
