@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import { webhookEventTypes, type WebhookEventType } from '../../contract/ops/webhooks';
 import type { DeliveryLedger, DeliveryNews } from './delivery-ledger';
-import { carried, type DeliveryCarried, type DeliveryRow, type DeliveryStore } from './delivery-store';
+import type { DeliveryCarried, DeliveryRow, DeliveryStore } from './delivery-store';
 import type { EndpointStore } from './endpoint-store';
 import { postJson, type PostOutcome } from './http-post';
 import { fullJitterDelay, type WebhookOptions } from './options';
@@ -29,7 +29,7 @@ export interface DelivererDeps {
   readonly logger: Logger;
   readonly options: WebhookOptions;
   /** Queues try number `attempt` of a delivery after `delayMs` (idempotent per delivery and attempt). */
-  readonly schedule: (payload: DeliverPayload, delayMs: number) => Promise<void>;
+  readonly schedule: (row: DeliveryRow, attempt: number, delayMs: number) => Promise<void>;
   readonly changed: (row: DeliveryRow) => void;
   /** An endpoint was turned off by delivery (410, or the window ran out). */
   readonly disabled: (endpointId: string, reason: string) => void;
@@ -87,10 +87,7 @@ export class Deliverer {
     if (row.status === 'delivered' || row.status === 'failed') return { status: row.status, statusCode: row.last_status };
     if (row.attempts >= payload.attempt) {
       if (row.status === 'retrying' && row.next_at !== null) {
-        await this.deps.schedule(
-          { deliveryId: row.id, attempt: row.attempts + 1, delivery: carried(row) },
-          Math.max(0, row.next_at - clock.now()),
-        );
+        await this.deps.schedule(row, row.attempts + 1, Math.max(0, row.next_at - clock.now()));
       }
       return { status: row.status, statusCode: row.last_status };
     }
@@ -143,7 +140,7 @@ export class Deliverer {
         );
       } else {
         deliveries.recordAttempt(row, attempt, { status: 'retrying', nextAt: at + delay, finishedAt: null });
-        await this.deps.schedule({ deliveryId: row.id, attempt: n + 1, delivery: carried(row) }, delay);
+        await this.deps.schedule(row, n + 1, delay);
       }
     }
     const updated = deliveries.mustRow(row.id);

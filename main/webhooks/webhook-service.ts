@@ -96,7 +96,7 @@ export class WebhookService implements Service {
       clock: deps.clock,
       logger: deps.logger,
       options: this.options,
-      schedule: (payload, delayMs) => this.#schedule(payload, delayMs),
+      schedule: (row, attempt, delayMs) => this.#schedule(row, attempt, delayMs),
       changed: (row) => this.#published(row),
       disabled: (endpointId, reason) => this.#disabled(endpointId, reason),
     });
@@ -256,14 +256,17 @@ export class WebhookService implements Service {
   async #queueFirst(row: DeliveryRow): Promise<void> {
     this.#published(row);
     try {
-      await this.#schedule({ deliveryId: row.id, attempt: row.attempts + 1, delivery: carried(row) }, 0);
+      await this.#schedule(row, row.attempts + 1, 0);
     } catch (err) {
       // The row is durable; the sweep queues it once the queue answers again.
       this.deps.logger.warn({ err, delivery: row.id }, 'webhook delivery could not be queued yet');
     }
   }
 
-  async #schedule(payload: DeliverPayload, delayMs: number): Promise<void> {
+  /** With Redis the job carries the delivery, for whichever node takes it; alone, the row is here. */
+  async #schedule(row: DeliveryRow, attempt: number, delayMs: number): Promise<void> {
+    const payload: DeliverPayload =
+      this.#ledger === localLedger ? { deliveryId: row.id, attempt } : { deliveryId: row.id, attempt, delivery: carried(row) };
     await this.deps.queue.enqueue({
       type: DELIVER_JOB,
       payload,
@@ -296,7 +299,7 @@ export class WebhookService implements Service {
       const row = mirrored ?? overdue;
       if (row.status === 'delivered' || row.status === 'failed' || (row.next_at ?? 0) > cutoff) continue;
       try {
-        await this.#schedule({ deliveryId: row.id, attempt: row.attempts + 1, delivery: carried(row) }, 0);
+        await this.#schedule(row, row.attempts + 1, 0);
       } catch (err) {
         this.deps.logger.warn({ err }, 'webhook sweep could not queue');
         return;

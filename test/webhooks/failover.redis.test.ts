@@ -122,7 +122,8 @@ describe('webhook delivery when the delivering node dies, on one Redis', () => {
     const log = back.running.webhooks.deliveries.toDelivery(back.running.webhooks.deliveries.mustRow(delivery.id)).log;
     expect(log.at(-1)!.statusCode).toBe(200);
     expect(rx.received.filter((r) => r.status === 200)).toHaveLength(1);
-  });
+    // A child node compiles main/ through tsx, and a try cut off by the kill waits for BullMQ's lock (30 s) to lapse.
+  }, 120_000);
 
   it('keeps endpoint secrets out of Redis and out of the fleet copy in SQLite in clear', async () => {
     b ??= await startTestPlane({ redisUrl: redis.url }, quickRetries);
