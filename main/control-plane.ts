@@ -386,7 +386,7 @@ export class ControlPlane {
       );
       await this.#startService(tierTables.tiers);
       await this.#startService(tierTables.keyTiers);
-      const rateLimits = new RateLimits(redis?.client ?? null);
+      const rateLimits = new RateLimits(redis?.client ?? null, this.clock);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now(), trail }),
