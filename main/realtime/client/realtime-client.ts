@@ -39,7 +39,8 @@ export interface RealtimeClientOptions {
 
 export interface SubscribeResult {
   room: string;
-  position: Position | null;
+  /** Where the room stands: for an empty room, offset 0 of the epoch its first message will have. */
+  position: Position;
   replayed: number;
   members: PresenceMember[];
 }
@@ -203,10 +204,7 @@ export class RealtimeClient {
       ...(state.presence === undefined ? {} : { presence: state.presence }),
     };
     const result = (await this.#request(frame)) as SubscribeResult;
-    if (
-      result.position !== null &&
-      (state.position === null || state.position.epoch !== result.position.epoch || state.position.offset < result.position.offset)
-    ) {
+    if (state.position === null || state.position.epoch !== result.position.epoch || state.position.offset < result.position.offset) {
       state.position = result.position;
     }
     return result;
@@ -305,9 +303,14 @@ export class RealtimeClient {
       }
       case 'gap': {
         const state = this.#rooms.get(frame.room);
+        // `rewound`: the room is behind what this client saw, so its position goes back, and the
+        // offsets after it are new messages, not duplicates.
         if (
           state !== undefined &&
-          (state.position === null || state.position.epoch !== frame.position.epoch || state.position.offset < frame.position.offset)
+          (frame.reason === 'rewound' ||
+            state.position === null ||
+            state.position.epoch !== frame.position.epoch ||
+            state.position.offset < frame.position.offset)
         ) {
           state.position = frame.position;
         }
