@@ -135,6 +135,8 @@ export class RealtimeClient {
   }
 
   async subscribe(room: string, options: { since?: Position; presence?: Record<string, unknown> } = {}): Promise<SubscribeResult> {
+    // Connected first: a connect resubscribes every known room, and this one would go twice.
+    if (!this.connected) await this.connect();
     const state = this.#rooms.get(room) ?? { position: null };
     if (options.since !== undefined) state.position = options.since;
     if (options.presence !== undefined) state.presence = options.presence;
