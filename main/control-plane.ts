@@ -281,6 +281,8 @@ export class ControlPlane {
       });
       const progress = new LiveProgress(realtime);
       await this.#startService(realtime);
+      // Sockets that stay open through an emptied Redis are told their rooms' epochs are gone.
+      epoch?.onEmptied(() => realtime.recheckEpochs());
       const monitoring = new Monitoring({
         db,
         redis: redis?.client ?? null,

@@ -63,11 +63,12 @@ const TEXT = { binary: false } as const;
 const LANE_ORDER: readonly Lane[] = ['high', 'normal', 'low'];
 
 /**
- * One authenticated client: its lanes, its share of the outgoing buffer, its inbound rate limit,
- * its unacknowledged messages and its heartbeat. Frames go straight to the socket while the socket
- * buffer is under the high-water mark; past it they queue per lane and drain high → normal → low as
- * the socket empties. Past the byte cap, low is shed first, then new normal frames (with a gap frame
- * to say so); a frame that may not be dropped closes the connection, telling it to resume.
+ * One authenticated client: its lanes, its share of the outgoing buffer, the order of its inbound
+ * frames, its unacknowledged messages and its heartbeat. Frames go straight to the socket while the
+ * socket buffer is under the high-water mark; past it they queue per lane and drain high → normal →
+ * low as the socket empties. Past the byte cap, low is shed first, then new normal frames (with one
+ * gap frame per room to say so); a frame that may not be dropped closes the connection, telling it
+ * to resume.
  */
 export class Connection implements Corkable {
   readonly rooms = new Set<string>();

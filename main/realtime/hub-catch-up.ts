@@ -86,17 +86,27 @@ export class RoomReplays {
     }
   }
 
-  /** Live frames that follow a hole in what the connection was given: the hole is replayed (or reported) first. */
+  /**
+   * Live frames that follow a hole in what the connection was given: the hole is replayed (or
+   * reported) first. With no frames, whatever the connection misses of the room now (its epoch gone
+   * from an emptied Redis) is, without waiting for the room's next message.
+   */
   resume(connection: Connection, room: string, frames: readonly HeldFrame[]): void {
     const since = connection.delivered.get(room);
-    const first = frames[0];
-    if (since === undefined || first === undefined) return;
+    const running = connection.replaying.get(room);
+    if (running !== undefined) {
+      for (const frame of frames) hold(running, frame, this.deps.limits.maxBufferedBytes);
+      return;
+    }
+    if (since === undefined || connection.closed) return;
     const replay = beginReplay(connection, room);
     for (const frame of frames) hold(replay, frame, this.deps.limits.maxBufferedBytes);
     void catchUp(this.deps, connection, room, this.deps.policy.rule(room), since, replay).then(
       (done) => this.#finish(connection, room, replay, done),
       (err: Error) => {
+        const first = frames[0];
         this.deps.logger.debug({ err: err.message, room }, 'realtime: could not replay a hole; reporting it as a gap');
+        if (first === undefined) return endReplay(connection, room, replay);
         this.#reportHole(connection, room, since, first);
         this.#finish(connection, room, replay, {
           position: { epoch: first.options.epoch ?? '', offset: first.offset - 1 },

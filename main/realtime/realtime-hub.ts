@@ -77,6 +77,7 @@ export class RealtimeHub implements Service {
   readonly #publisher: HubPublisher;
   readonly #protocol: HubProtocol;
   readonly #admission: HubAdmission;
+  readonly #replays: RoomReplays;
   #state: ServiceState = 'idle';
   #draining = false;
   #timers: NodeJS.Timeout[] = [];
@@ -105,6 +106,7 @@ export class RealtimeHub implements Service {
           );
     const now = () => deps.clock.now();
     const replays = new RoomReplays({ backplane: this.backplane, limits: this.options, now, policy: this.policy, logger: deps.logger });
+    this.#replays = replays;
     this.#rooms = new HubRooms(
       this.backplane,
       deps.clock,
@@ -251,6 +253,22 @@ export class RealtimeHub implements Service {
    */
   subscribeEvents(listener: (message: EventMessage) => void): () => void {
     return this.#events.subscribe(listener);
+  }
+
+  /**
+   * After Redis came back empty (main/fleet's RedisEpoch): every room with connections here gets its
+   * new epoch now, and each connection that had the old one an `epoch-changed` gap, rather than at
+   * the room's next message.
+   */
+  async recheckEpochs(): Promise<void> {
+    for (const [room, members] of this.#rooms.rooms) {
+      const head = await this.backplane.origin(room, this.policy.rule(room).history).catch(() => null);
+      if (head === null) continue;
+      for (const connection of members) {
+        const given = connection.delivered.get(room);
+        if (given !== undefined && given.epoch !== head.epoch) this.#replays.resume(connection, room, []);
+      }
+    }
   }
 
   /** What the console's Real-time view shows. */

@@ -108,4 +108,32 @@ describe('socket caps on the Redis backplane', () => {
     expect(sub.frames.filter((f) => f.type === 'message' || f.type === 'gap')).toHaveLength(0);
     sub.close();
   });
+
+  it('tells a socket in a quiet room that its epoch went with an emptied Redis, without waiting for a message', async () => {
+    const sub = await RawClient.connect(a.wsUrl, viewer);
+    await sub.request({ type: 'subscribe', room: 'quiet-epoch' });
+    const hub = a.plane.running.realtime;
+    const old = (await hub.publish('quiet-epoch', 'before', { caller: systemCaller })).position;
+    await sub.next((f) => f.type === 'message');
+
+    await redis.kill();
+    await redis.restart();
+    // The node notices the emptied Redis by its epoch (checked every 2 s and on reconnect).
+    const gap = await sub.next((f) => f.type === 'gap', 20_000);
+    expect(gap).toEqual({
+      type: 'gap',
+      room: 'quiet-epoch',
+      epoch: old.epoch,
+      from: 2,
+      to: null,
+      reason: 'epoch-changed',
+      position: { epoch: expect.any(String), offset: 0 },
+    });
+    expect(gap.position.epoch).not.toBe(old.epoch);
+    const next = await hub.publish('quiet-epoch', 'after', { caller: systemCaller });
+    expect(next.position).toEqual({ epoch: gap.position.epoch, offset: 1 });
+    expect(await sub.next((f) => f.type === 'message')).toMatchObject({ epoch: gap.position.epoch, offset: 1, data: 'after' });
+    expect(sub.frames.filter((f) => f.type === 'gap')).toHaveLength(0);
+    sub.close();
+  });
 });
