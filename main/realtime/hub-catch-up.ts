@@ -23,6 +23,12 @@ export interface CatchUpDeps {
 
 type GapReason = 'history-trimmed' | 'epoch-changed' | 'dropped' | 'rewound';
 
+/**
+ * Live frames held during a replay: half the connection's cap, so that once the replay has drained
+ * they go out (with the reply) without passing the cap, even an ack-required one that may not be shed.
+ */
+export const heldBytesCap = (limits: { maxBufferedBytes: number }): number => Math.floor(limits.maxBufferedBytes / 2);
+
 /** Starts holding the room's live frames for the connection until the replay has gone out. */
 function beginReplay(connection: Connection, room: string): Replay {
   let finish = (): void => undefined;
@@ -78,6 +84,8 @@ export class RoomReplays {
     try {
       await join();
       const done = await catchUp(this.deps, connection, room, rule, since, replay);
+      // The held frames (at most half the cap) and the reply then fit whatever the replay left queued.
+      await connection.drained();
       this.#finish(connection, room, replay, done);
       return done;
     } catch (err) {
@@ -95,14 +103,17 @@ export class RoomReplays {
     const since = connection.delivered.get(room);
     const running = connection.replaying.get(room);
     if (running !== undefined) {
-      for (const frame of frames) hold(running, frame, this.deps.limits.maxBufferedBytes);
+      for (const frame of frames) hold(running, frame, heldBytesCap(this.deps.limits));
       return;
     }
     if (since === undefined || connection.closed) return;
     const replay = beginReplay(connection, room);
-    for (const frame of frames) hold(replay, frame, this.deps.limits.maxBufferedBytes);
+    for (const frame of frames) hold(replay, frame, heldBytesCap(this.deps.limits));
     void catchUp(this.deps, connection, room, this.deps.policy.rule(room), since, replay).then(
-      (done) => this.#finish(connection, room, replay, done),
+      async (done) => {
+        await connection.drained();
+        this.#finish(connection, room, replay, done);
+      },
       (err: Error) => {
         const first = frames[0];
         this.deps.logger.debug({ err: err.message, room }, 'realtime: could not replay a hole; reporting it as a gap');
@@ -132,7 +143,16 @@ export class RoomReplays {
   #finish(connection: Connection, room: string, replay: Replay, done: CatchUp): void {
     endReplay(connection, room, replay);
     if (connection.closed || !connection.rooms.has(room)) return;
-    connection.delivered.set(room, { epoch: done.position.epoch, offset: done.sent });
+    let sent = done.sent;
+    const { epoch } = done.position;
+    if (replay.discardedUpTo > sent) {
+      // Live frames let go past the replay's reach (a room without history, or while the reply waited).
+      const position = { epoch, offset: replay.discardedUpTo };
+      const gap = { type: 'gap', room, epoch, from: sent + 1, to: replay.discardedUpTo, reason: 'dropped', position };
+      connection.send(json(gap), { lane: this.deps.policy.rule(room).lane, droppable: false, room });
+      sent = replay.discardedUpTo;
+    }
+    connection.delivered.set(room, { epoch, offset: sent });
     const rest = sendInOrder(connection, room, replay.frames, this.deps.now());
     if (rest.length > 0) this.resume(connection, room, rest);
   }

@@ -19,7 +19,7 @@ import type { Backplane, Envelope } from './backplane';
 import { Connection, type SendOptions } from './connection';
 import { CorkedWrites } from './corked-writes';
 import { HubAdmission, revocationIn, revokes, sourceOf, throttledUpgradeResponse, type Revocation } from './hub-admission';
-import { RoomReplays } from './hub-catch-up';
+import { RoomReplays, heldBytesCap } from './hub-catch-up';
 import { EventFanOut } from './hub-events';
 import { HubProtocol } from './hub-protocol';
 import { HubPublisher } from './hub-publish';
@@ -115,7 +115,7 @@ export class RealtimeHub implements Service {
         this.#stats.totals.delivered += count;
       },
       (room) => this.#stats.countRoom(room),
-      this.options.maxBufferedBytes,
+      heldBytesCap(this.options),
       (connection, room, frame) => replays.resume(connection, room, [frame]),
     );
     this.#stats = new HubStats(this.node, this.backplane, this.#rooms, this.options);

@@ -25,7 +25,7 @@ export function placeOf(connection: Connection, room: string, epoch: string, off
 }
 
 /**
- * Keeps a live frame until the replay has gone out. Past the connection's byte cap the held frames
+ * Keeps a live frame until the replay has gone out. Past `maxBytes` (half the connection's cap) the held frames
  * are let go, and the replay reads on in history past the highest of them instead.
  */
 export function hold(replay: Replay, frame: HeldFrame, maxBytes: number): void {
