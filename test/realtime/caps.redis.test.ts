@@ -65,6 +65,30 @@ describe('socket caps on the Redis backplane', () => {
     await a.op('ratelimit.keys.assign', { id: viewerId, tier: null });
   });
 
+  it('replays to a live socket what its node missed on pub/sub (subscriber cut), so offsets never jump silently', async () => {
+    const sub = await RawClient.connect(b.wsUrl, viewer);
+    await sub.request({ type: 'subscribe', room: 'pubsub-cut' });
+    const hub = a.plane.running.realtime;
+    await hub.publish('pubsub-cut', 1, { caller: systemCaller });
+    await sub.next((f) => f.type === 'message');
+    // Every node's pub/sub connection dropped: what is published before they resubscribe reaches no node live.
+    await redis.client().client('KILL', 'TYPE', 'pubsub');
+    for (let i = 2; i <= 6; i += 1) await hub.publish('pubsub-cut', i, { caller: systemCaller });
+    let last = 6;
+    await until(
+      async () => {
+        await hub.publish('pubsub-cut', ++last, { caller: systemCaller });
+        return sub.frames.some((f) => f.type === 'message' && f.offset > 6);
+      },
+      10_000,
+      'node b to hear the room again',
+    );
+    await until(() => sub.frames.some((f) => f.type === 'message' && f.offset === last), 5000, 'the last message');
+    expect(sub.take((f) => f.type === 'message').map((m) => m.offset)).toEqual(Array.from({ length: last - 1 }, (_, i) => i + 2));
+    expect(sub.frames.filter((f) => f.type === 'gap')).toHaveLength(0);
+    sub.close();
+  });
+
   it('tells a socket that stayed connected through an emptied Redis with an epoch-changed gap, then gives it the new epoch from offset 1', async () => {
     const operator = await a.key('operator', 'live-epoch-pub');
     const sub = await RawClient.connect(a.wsUrl, operator);
