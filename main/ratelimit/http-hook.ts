@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PhError } from '../../contract/errors';
+import { callerSubject } from './caller-budget';
 import { policyHeader, type RateDecision } from './decision';
 import type { RateLimits } from './limiter';
 import { ANONYMOUS_TIER, type RateTier, type TierStore } from './tier-store';
@@ -24,12 +25,9 @@ export function installRateLimit(app: FastifyInstance, limits: RateLimits, tiers
   app.decorateRequest('rateLimit', null);
   const headers = new PolicyHeaders();
 
-  const subjectOf = (request: FastifyRequest): { subject: string; tier: RateTier } => {
-    const caller = request.caller;
-    if (caller !== null && caller.keyId !== null) return { subject: `key:${caller.keyId}`, tier: tiers.tierFor(caller.keyId, caller.role) };
-    if (caller !== null) return { subject: 'local', tier: tiers.get('unlimited') };
-    return { subject: `ip:${request.ip}`, tier: tiers.get(ANONYMOUS_TIER) };
-  };
+  // A caller spends the same budget here as its WebSocket frames do (caller-budget.ts); anonymous requests count per address.
+  const subjectOf = (request: FastifyRequest): { subject: string; tier: RateTier } =>
+    request.caller !== null ? callerSubject(request.caller, tiers) : { subject: `ip:${request.ip}`, tier: tiers.get(ANONYMOUS_TIER) };
 
   /** Notes and states the decision; the refusal to answer with, if any. */
   const settle = (request: FastifyRequest, reply: FastifyReply, decision: RateDecision): PhError | null => {
