@@ -14,3 +14,4 @@ export { EndedSessionSchema, SessionTokens, SESSION_TTL_SECONDS } from './sessio
 export { FleetSecrets, KeyGenerationSchema } from './fleet-secrets';
 export { AuditRetention, type AuditCutPolicy, type AuditCutReport } from './audit-retention';
 export { verifyAuditArchive, type ArchiveVerification } from './audit-archive';
+export { OutboundReach, defaultAllowedTargets, type HostLookup, type OutboundReachOptions, type ResolvedTarget } from './outbound-reach';

@@ -206,7 +206,7 @@ describe('audit retention keeps the chain verifiable', () => {
     log.checkAtStart(true);
     fill(log, 300);
     await new AuditRetention(db, log, clock, 'node-a', key).cut({ maxAgeMs: 365 * DAY, maxRows: 100, archiveDir: null });
-    const published = new FleetAuditTrail(db, log, 'node-a', fleetKey).replicaSource().rows();
+    const published = [...new FleetAuditTrail(db, log, 'node-a', fleetKey).replicaSource().rows()];
     expect(published[0]?.[1]).toMatchObject({ seq: 201, from: 201 });
 
     const other = openStore({ path: join(dir.path, 'other.db'), migrations: securityMigrations });
