@@ -127,6 +127,12 @@ async function main(): Promise<void> {
   const started = Date.now();
   let snapshotRunning = false;
   let errors = 0;
+  /** Failures by operation and status (or `fetch` when the request did not get through). */
+  const failures = new Map<string, number>();
+  const failed = (what: string): void => {
+    errors += 1;
+    failures.set(what, (failures.get(what) ?? 0) + 1);
+  };
   let inflight = 0;
   const latencies: { ms: number; snapshot: boolean; at: number }[] = [];
   const fire = (name: string, input: unknown, timed: boolean): void => {
@@ -136,10 +142,10 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     void op(name, input, program)
       .then((r) => {
-        if (r.status >= 500) errors += 1;
+        if (r.status >= 500) failed(`${name} ${r.status} ${String(r.body?.error?.code ?? '')}`);
         if (timed) latencies.push({ ms: performance.now() - t0, snapshot: during || snapshotRunning, at: Date.now() - started });
       })
-      .catch(() => (errors += 1))
+      .catch(() => failed(`${name} fetch`))
       .finally(() => (inflight -= 1));
   };
   // Fractions of a request per 100 ms tick carry over, so low scaled rates still fire.
@@ -165,14 +171,18 @@ async function main(): Promise<void> {
     for (; owed.publish >= 1; owed.publish -= 1) fire('realtime.publish', { room: 'soak', data: { at: Date.now() } }, false);
   }, 100);
 
+  let snapshotDone: Promise<void> = Promise.resolve();
   const snapshots = setInterval(() => {
     if (appSource === undefined || snapshotRunning) return;
     snapshotRunning = true;
-    void (async () => {
+    snapshotDone = (async () => {
       const snap = await op('backup.snapshot', { id: appSource });
-      if (snap.status === 200) await op('backup.verify', { id: snap.body.snapshot.id });
-      else errors += 1;
-    })().finally(() => (snapshotRunning = false));
+      if (snap.status !== 200) return failed(`backup.snapshot ${snap.status} ${String(snap.body?.error?.code ?? '')}`);
+      const verified = await op('backup.verify', { id: snap.body.snapshot.id });
+      if (verified.status !== 200 || verified.body.verification.ok !== true) failed(`backup.verify ${verified.status}`);
+    })()
+      .catch(() => failed('backup.snapshot fetch'))
+      .finally(() => (snapshotRunning = false));
   }, SNAPSHOT_EVERY_MS);
 
   const samples: Sample[] = [];
@@ -207,6 +217,10 @@ async function main(): Promise<void> {
   }
   clearInterval(load);
   clearInterval(snapshots);
+  // Let what is in flight finish before the node stops, so no request fails for the stop.
+  await snapshotDone;
+  for (const deadline = Date.now() + 30_000; inflight > 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
+  if (failures.size > 0) progress(`failures: ${JSON.stringify(Object.fromEntries(failures))}`);
   const steady = samples.filter((s) => s.at >= WARMUP_MS);
   const slopes = {
     rss_mb: slopePerMinute(steady, (s) => s.rss / MB),
