@@ -252,7 +252,13 @@ export class BullmqJobQueue implements JobQueue {
     const limit = filter.limit ?? 50;
     const offset = filter.offset ?? 0;
     if (filter.parentId !== undefined) {
-      const children = await this.#queues.childrenOf(await this.#queues.job(filter.parentId));
+      // A job BullMQ let go (its result is kept, `get`) has no children left to list.
+      const parent = await this.#queues.find(filter.parentId);
+      if (parent === null) {
+        await this.get(filter.parentId);
+        return { jobs: [], total: 0 };
+      }
+      const children = await this.#queues.childrenOf(parent);
       const infos = (await Promise.all(children.map((j) => this.#info(j)))).filter(
         (j) => filter.state === undefined || j.state === filter.state,
       );
@@ -461,7 +467,10 @@ export class BullmqJobQueue implements JobQueue {
     // This job id already ran to completion here (Redis lost the news, or the node died before
     // BullMQ heard): the first run's result, not a second run.
     const done = this.results.local(id);
-    if (done !== undefined) return done.result;
+    if (done !== undefined) {
+      await this.results.reshare(id).catch(() => undefined);
+      return done.result;
+    }
     if (!envelopeSealed(this.seal, job.name, job.data)) {
       throw new UnrecoverableError(`PH_FLEET_MESSAGE_REJECTED: ${errorCatalogue.PH_FLEET_MESSAGE_REJECTED.message}`);
     }
