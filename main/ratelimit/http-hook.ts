@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PhError } from '../../contract/errors';
+import { callerBudget } from './caller-budget';
 import { policyHeader, type RateDecision, type RateLimits } from './limiter';
 import { ANONYMOUS_TIER, type TierStore } from './tier-store';
 
@@ -20,10 +21,10 @@ declare module 'fastify' {
 export function installRateLimit(app: FastifyInstance, limits: RateLimits, tiers: TierStore): void {
   app.decorateRequest('rateLimit', null);
 
+  const spend = callerBudget(limits, tiers);
   const count = (request: FastifyRequest): Promise<RateDecision> => {
     const caller = request.caller;
-    if (caller !== null && caller.keyId !== null) return limits.consume(`key:${caller.keyId}`, tiers.tierFor(caller.keyId, caller.role));
-    if (caller !== null) return limits.consume('local', tiers.get('unlimited'));
+    if (caller !== null) return spend(caller);
     return limits.consume(`ip:${request.ip}`, tiers.get(ANONYMOUS_TIER));
   };
 
