@@ -328,6 +328,7 @@ export class ControlPlane {
         redis: redis?.client ?? null,
         allowedTargets: config.discovery?.allowedTargets,
         redisTarget: redisAddressOf(config.redisUrl),
+        redisSentinels: redisTarget(config)?.sentinels?.map((x) => ({ host: x.host ?? '', port: x.port ?? 26379 })) ?? [],
         seal,
         ...this.options.discovery,
         redisSync: { nodeId, ...this.options.discovery?.redisSync },

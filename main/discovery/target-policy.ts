@@ -42,6 +42,10 @@ export interface TargetPolicyOptions {
   readonly ownHttpPort: () => number | null;
   /** The node's Redis (from `--redis-url`), never a target. */
   readonly redis: { host: string; port: number } | null;
+  /** Its Sentinels (`--redis-sentinels`), never targets either. */
+  readonly sentinels?: readonly { host: string; port: number }[];
+  /** Where the node's Redis client is connected now (the master a Sentinel named), read at each check. */
+  readonly redisConnected?: () => { host: string; port: number } | null;
   /** Name resolution; tests pass one that answers what a rebinding DNS server would. */
   readonly lookup?: HostLookup;
 }
@@ -106,15 +110,19 @@ export class TargetPolicy {
     if (forbidden.check(address, type)) throw refused(shown, port, 'link-local, multicast and unspecified addresses are never reached');
     // Port first: isSelf reads the interface list, which the gateway must not do on every request.
     if (port === this.options.ownHttpPort() && isSelf(address)) throw refused(shown, port, "that is this node's own server");
-    if (this.#isRedis(address, port, shown)) throw refused(shown, port, "that is this node's Redis");
+    if (this.#isRedis(address, port, shown)) throw refused(shown, port, "that is this node's Redis (or one of its Sentinels)");
     if (!allowedByName && !this.#cidrs.check(address, type)) throw refused(shown, port, 'it is not in discovery.allowedTargets');
   }
 
   #isRedis(address: string, port: number, shown: string): boolean {
-    const redis = this.options.redis;
-    if (redis === null || redis.port !== port) return false;
-    const host = normalizeName(unmapped(redis.host.replace(/^\[|\]$/g, '')));
-    return host === address || host === normalizeName(shown) || (isSelf(host) && isSelf(address));
+    const { redis, sentinels = [], redisConnected } = this.options;
+    const connected = redisConnected?.() ?? null;
+    for (const r of [redis, ...sentinels, connected]) {
+      if (r === null || r.port !== port) continue;
+      const host = normalizeName(unmapped(r.host.replace(/^\[|\]$/g, '')));
+      if (host === address || host === normalizeName(shown) || (isSelf(host) && isSelf(address))) return true;
+    }
+    return false;
   }
 }
 
