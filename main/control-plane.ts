@@ -251,6 +251,7 @@ export class ControlPlane {
         redis: redis?.client ?? null,
         seal,
         logger: this.logger,
+        epoch,
         checkIntervalMs: this.options.fleet?.checkIntervalMs,
       };
       if (fleetSecrets !== null && trail !== null) {
@@ -364,8 +365,6 @@ export class ControlPlane {
       epoch?.onEmptied(async (e) => {
         const instances = (await discovery.sync?.republish()) ?? 0;
         if (catalogueShare !== null) await catalogueShare.publish();
-        await tables.alertRules.sync(true);
-        await tables.servicePolicies.sync(true);
         bus.publish('fleet.redis', {
           kind: 'emptied',
           code: null,
@@ -390,10 +389,7 @@ export class ControlPlane {
         },
       });
       await this.#startService(webhooks);
-      const tierTables = rateLimitTables(
-        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
-        tiers,
-      );
+      const tierTables = rateLimitTables(fleetDeps, tiers);
       await this.#startService(tierTables.tiers);
       await this.#startService(tierTables.keyTiers);
       const handlers: OperationHandlers = {
