@@ -205,4 +205,11 @@ describe('BullMQ job queue (with Redis)', () => {
       await p.stop();
     }
   });
+
+  it('answers 404 PH_BATCH_JOB_NOT_FOUND, not a 500, for an id whose node part no queue name can hold', async () => {
+    await q.start();
+    await expect(q.get('p@node:1/7')).rejects.toMatchObject({ code: 'PH_BATCH_JOB_NOT_FOUND' });
+    await expect(q.list({ parentId: 'p@a:b/1' })).rejects.toMatchObject({ code: 'PH_BATCH_JOB_NOT_FOUND' });
+    await expect(q.cancel('p@a:b/1')).rejects.toMatchObject({ code: 'PH_BATCH_JOB_NOT_FOUND' });
+  });
 });

@@ -6,8 +6,9 @@ import type { OperationName } from '../../../contract/operations';
 type Capability = OperationName extends `${infer C}.${string}` ? C : never;
 
 /**
- * The catalogue codes each capability's operations raise, by prefix: a new `PH_CACHE_…` code is in
- * the document as soon as it is in the catalogue. A new capability fails to compile until it is here.
+ * The catalogue codes each capability's operations raise, by prefix (or whole code, for one another
+ * capability lends): a new `PH_CACHE_…` code is in the document as soon as it is in the catalogue. A
+ * new capability fails to compile until it is here.
  */
 const CAPABILITY_PREFIXES: Record<Capability, readonly string[]> = {
   system: [],
@@ -22,7 +23,8 @@ const CAPABILITY_PREFIXES: Record<Capability, readonly string[]> = {
   cache: ['PH_CACHE_'],
   realtime: ['PH_REALTIME_'],
   webhooks: ['PH_WEBHOOK_'],
-  ratelimit: ['PH_RATELIMIT_'],
+  // Assigning a tier names a key.
+  ratelimit: ['PH_RATELIMIT_', 'PH_KEY_NOT_FOUND'],
 };
 
 /** What any request may meet before it reaches a route: the Host and Origin checks, the rate limit, a path the router refuses. */
