@@ -42,8 +42,21 @@ interface Walked {
  * - the socket is an upgrade, covered by the real-time suites, not a request and an answer.
  */
 const SKIPPED = new Set(['ops:ratelimit.tiers.save']);
-/** Long-polls would hold a request for up to their `waitMs` (two minutes): capped so the run stays bounded. */
-const CAPPED_QUERY: Record<string, number> = { waitMs: 200 };
+/** Long-polls would hold a request for up to their `waitMs` (two minutes): capped, in a query or a body, so the run stays bounded. */
+const CAPPED: Record<string, number> = { waitMs: 200 };
+
+function capped(name: string, value: unknown): unknown {
+  const cap = CAPPED[name];
+  return cap !== undefined && typeof value === 'number' ? Math.min(value, cap) : value;
+}
+
+/** A body with its long-poll wait capped, and set when left out (the default wait is longer than the cap). */
+function capBody(value: unknown, schema: Schema): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const declared = Object.keys((schema.properties ?? {}) as object).filter((name) => CAPPED[name] !== undefined);
+  const filled = Object.fromEntries(declared.map((name) => [name, CAPPED[name]]));
+  return { ...filled, ...Object.fromEntries(Object.entries(value).map(([name, field]) => [name, capped(name, field)])) };
+}
 /** 5xx answers that are the API working as documented, not failing: no instance behind a name. */
 const EXPECTED_5XX = new Set(['PH_DISCOVERY_NO_INSTANCE']);
 
@@ -63,8 +76,7 @@ function segment(value: unknown): string {
 function queryValue(param: Parameter, value: unknown): string {
   if (Array.isArray(value)) return value.map(String).join(',');
   if (typeof value === 'object' && value !== null) return JSON.stringify(value);
-  const capped = CAPPED_QUERY[param.name];
-  return capped !== undefined && typeof value === 'number' ? String(Math.min(value, capped)) : String(value);
+  return String(capped(param.name, value));
 }
 
 /** Requests for one operation: valid from its schemas, or with a field, a parameter or the body wrong. */
@@ -75,15 +87,20 @@ function requestsFor(path: string, op: Operation): fc.Arbitrary<BuiltRequest> {
     return p.in === 'path' ? valid : fc.oneof({ arbitrary: valid, weight: 3 }, { arbitrary: fc.string({ maxLength: 12 }), weight: 1 });
   };
   const values = fc.record(
-    Object.fromEntries(params.map((p) => [p.name, p.required ? paramValue(p) : fc.option(paramValue(p), { nil: undefined })])),
+    Object.fromEntries(
+      params.map((p) => [
+        p.name,
+        p.required || CAPPED[p.name] !== undefined ? paramValue(p) : fc.option(paramValue(p), { nil: undefined }),
+      ]),
+    ),
   );
   const json = op.requestBody?.content['application/json']?.schema;
   const body: fc.Arbitrary<string | undefined> =
     json === undefined
       ? fc.constant(undefined)
       : fc.oneof(
-          { arbitrary: valueFor(json).map((v) => JSON.stringify(v)), weight: 4 },
-          { arbitrary: invalidFor(json).map((v) => JSON.stringify(v)), weight: 2 },
+          { arbitrary: valueFor(json).map((v) => JSON.stringify(capBody(v, json))), weight: 4 },
+          { arbitrary: invalidFor(json).map((v) => JSON.stringify(capBody(v, json))), weight: 2 },
           { arbitrary: fc.constantFrom('{', 'null', '', '[1,', '"text"'), weight: 1 },
         );
   return fc.tuple(values, body).map(([given, text]) => {
@@ -177,16 +194,19 @@ describe('the API, driven by its own document', () => {
       if (SKIPPED.has(op.operationId) || op['x-websocket'] === true) continue;
       const property = fc.asyncProperty(requestsFor(path, op), async (req) => {
         sent += 1;
+        const sentAs = `${method.toUpperCase()} ${req.path} ${req.body ?? ''}`;
         const res = await fetch(`${t.url}${req.path}`, {
           method: method.toUpperCase(),
           headers: { authorization: `Bearer ${t.adminKey}`, ...req.headers },
           body: req.body,
           signal: AbortSignal.timeout(20_000),
+        }).catch((err: unknown) => {
+          throw new Error(`${sentAs} → no answer: ${(err as Error).message}`);
         });
         const text = await res.text();
         const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
         const wrong = judge(op, res.status, type, res.headers, text, compile);
-        if (wrong !== null) throw new Error(`${method.toUpperCase()} ${req.path} ${req.body ?? ''} → ${wrong}`);
+        if (wrong !== null) throw new Error(`${sentAs} → ${wrong}`);
       });
       // No shrinking: the first bad request is reported as it was, and the run stays bounded.
       const result = await fc.check(property, { numRuns: RUNS, endOnFailure: true });
