@@ -4,7 +4,7 @@ import { errorCatalogue } from '../../../contract/errors';
 import { restRoutes } from '../../../contract/routes';
 import { deprecatedApiVersions } from '../api-versions';
 import { endpointPaths } from './endpoint-paths';
-import { operationPaths } from './ops-paths';
+import { operationPaths, operationSchemas } from './ops-paths';
 import type { Paths } from './operation-object';
 import { restPaths } from './rest-paths';
 import type { ResponseObject } from './responses';
@@ -72,6 +72,7 @@ export function apiDocument(version: string): OpenApiDocument {
       },
       responses,
       schemas: {
+        ...operationSchemas(),
         ErrorCode: {
           enum: Object.keys(errorCatalogue),
           description: Object.entries(errorCatalogue)

@@ -1,8 +1,8 @@
 import { operationNames, operations } from '../../../contract/operations';
 import { errorCodesFor } from './error-codes';
-import { toJsonSchema } from './json-schema';
+import { toJsonSchema, type JsonSchema } from './json-schema';
 import type { Paths } from './operation-object';
-import { addResponses, errorResponses, withHeaders, type Responses } from './responses';
+import { addResponses, errorResponses, schemaRef, withHeaders, type Responses } from './responses';
 import { API_HEADERS } from './rest-paths';
 
 /** `POST /api/v2/ops/<name>` for every operation: its input as the body (empty means `{}`), its result as the answer. */
@@ -20,7 +20,7 @@ export function operationPaths(): Paths {
         summary: def.summary,
         description: `Least role: ${def.minRole}.${def.mutating ? ' Written to the audit log with its outcome.' : ''}`,
         tags: ['operations'],
-        requestBody: { required: false, content: { 'application/json': { schema: toJsonSchema(def.input) } } },
+        requestBody: { required: false, content: { 'application/json': { schema: schemaRef(`${name}.input`) } } },
         responses: withHeaders(responses, API_HEADERS),
         'x-min-role': def.minRole,
         'x-operation': name,
@@ -28,4 +28,14 @@ export function operationPaths(): Paths {
     };
   }
   return paths;
+}
+
+/** Each operation's input and result schema, once, as `<name>.input` and `<name>.output`: the REST routes refer to them too. */
+export function operationSchemas(): Record<string, JsonSchema> {
+  return Object.fromEntries(
+    operationNames.flatMap((name) => [
+      [`${name}.input`, toJsonSchema(operations[name].input)],
+      [`${name}.output`, toJsonSchema(operations[name].output)],
+    ]),
+  );
 }

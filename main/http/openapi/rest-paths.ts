@@ -15,7 +15,7 @@ import {
   type ParameterObject,
   type Paths,
 } from './operation-object';
-import { addResponses, errorResponses, headerRef, withHeaders, type Responses } from './responses';
+import { addResponses, errorResponses, headerRef, schemaRef, withHeaders, type Responses } from './responses';
 
 /** The headers every answer under `/api/` carries; a deprecated version's answers also the deprecation headers. */
 export const API_HEADERS = ['RateLimit-Policy', 'RateLimit', 'API-Version'] as const;
@@ -40,7 +40,7 @@ function successResponses(route: RestRoute, how: RestReply): Responses {
           { schema: fieldSchema(output, field), description: `The result's \`${field}\`` },
         ]),
       );
-      const schema = how.unwrap === undefined ? output : fieldSchema(output, how.unwrap);
+      const schema = how.unwrap === undefined ? schemaRef(`${route.operation}.output`) : fieldSchema(output, how.unwrap);
       return { [String(how.status ?? 200)]: { description: route.summary, headers, content: json(schema) } };
     }
     case 'empty':
