@@ -91,10 +91,12 @@ const oddQueryValue = fc.oneof(
 const oddPathValue = fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.constant('k'.repeat(1100)));
 
 /** Requests for one operation: valid from its schemas, or with a field, a parameter or the body wrong. */
-function requestsFor(path: string, op: Operation): fc.Arbitrary<BuiltRequest> {
+function requestsFor(path: string, op: Operation, seen: Seen): fc.Arbitrary<BuiltRequest> {
   const params = op.parameters ?? [];
   const paramValue = (p: Parameter): fc.Arbitrary<unknown> => {
-    const valid = valueFor(p.schema);
+    // Now and then a value an earlier answer held (a job's id, a cache key), so lookups also find something.
+    const known = fc.nat().map((i) => seen.pick(p.name, i));
+    const valid = p.in === 'path' ? fc.oneof(valueFor(p.schema), known) : valueFor(p.schema);
     return fc.oneof({ arbitrary: valid, weight: 3 }, { arbitrary: p.in === 'path' ? oddPathValue : oddQueryValue, weight: 1 });
   };
   const values = fc.record(
@@ -110,7 +112,8 @@ function requestsFor(path: string, op: Operation): fc.Arbitrary<BuiltRequest> {
     json === undefined
       ? fc.constant(undefined)
       : fc.oneof(
-          { arbitrary: valueFor(json).map((v) => JSON.stringify(capBody(v, json))), weight: 4 },
+          { arbitrary: valueFor(json).map((v) => JSON.stringify(capBody(v, json))), weight: 2 },
+          { arbitrary: fc.tuple(valueFor(json), fc.nat()).map(([v, i]) => JSON.stringify(capBody(seen.fill(v, i), json))), weight: 2 },
           { arbitrary: invalidFor(json).map((v) => JSON.stringify(capBody(v, json))), weight: 2 },
           { arbitrary: fc.constantFrom('{', 'null', '', '[1,', '"text"'), weight: 1 },
         );
@@ -129,6 +132,39 @@ function requestsFor(path: string, op: Operation): fc.Arbitrary<BuiltRequest> {
     const search = query.toString();
     return { path: search === '' ? url : `${url}?${search}`, headers, body: text };
   });
+}
+
+/**
+ * The ids, names and keys answers have held, by field name, for later requests to use: a request for
+ * a thing that exists reaches the code (and the answer schema) a random id never does. The admin
+ * key's own id is never kept, so the walk cannot revoke the key it runs with.
+ */
+class Seen {
+  readonly #byName = new Map<string, string[]>();
+  constructor(private readonly never: string) {}
+
+  collect(value: unknown): void {
+    if (Array.isArray(value)) return value.forEach((item) => this.collect(item));
+    if (typeof value !== 'object' || value === null) return;
+    for (const [name, field] of Object.entries(value)) {
+      if (typeof field === 'string' && ['id', 'name', 'namespace', 'key'].includes(name) && field !== this.never && field !== '') {
+        const list = this.#byName.get(name) ?? [];
+        if (!list.includes(field)) this.#byName.set(name, [...list, field].slice(-50));
+      } else this.collect(field);
+    }
+  }
+
+  /** The body with its id-like fields set to things that exist, where some do. */
+  fill(value: unknown, index: number): unknown {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+    const known = Object.keys(value).filter((name) => (this.#byName.get(name)?.length ?? 0) > 0);
+    return { ...value, ...Object.fromEntries(known.map((name) => [name, this.pick(name, index)])) };
+  }
+
+  pick(name: string, index: number): string {
+    const list = this.#byName.get(name) ?? [];
+    return list.length === 0 ? 'none-yet' : (list[index % list.length] as string);
+  }
 }
 
 /** What is wrong with an answer, as the document describes the operation; null when nothing is. */
@@ -180,7 +216,11 @@ describe('the API, driven by its own document', () => {
     t = await startTestPlane({ redisUrl: redis.url });
     const served = await (await fetch(`${t.url}/api/docs/json`)).json();
     const doc = resolveLocalRefs(served) as { paths: Record<string, Record<string, Operation>> };
-    walked = Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })));
+    // Creations first and deletions last, so that reads and changes meet things that exist.
+    const order = ['post', 'put', 'patch', 'get', 'options', 'delete'];
+    walked = Object.entries(doc.paths)
+      .flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })))
+      .sort((a, b) => order.indexOf(a.method) - order.indexOf(b.method));
   });
   afterAll(async () => {
     await t?.stop();
@@ -203,9 +243,10 @@ describe('the API, driven by its own document', () => {
       };
       const failures: string[] = [];
       let sent = 0;
+      const seen = new Seen(t.adminKey.split('_')[1] ?? '');
       for (const { path, method, op } of walked) {
         if (SKIPPED.has(op.operationId) || op['x-websocket'] === true) continue;
-        const property = fc.asyncProperty(requestsFor(path, op), async (req) => {
+        const property = fc.asyncProperty(requestsFor(path, op, seen), async (req) => {
           sent += 1;
           const sentAs = `${method.toUpperCase()} ${req.path} ${req.body ?? ''}`;
           const res = await fetch(`${t.url}${req.path}`, {
@@ -219,6 +260,7 @@ describe('the API, driven by its own document', () => {
           const text = await res.text();
           const type = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? '';
           const wrong = judge(op, res.status, type, res.headers, text, compile);
+          if (wrong === null && res.status < 300 && type === 'application/json') seen.collect(JSON.parse(text));
           if (wrong !== null) throw new Error(`${sentAs} → ${wrong}`);
         });
         // No shrinking: the first bad request is reported as it was, and the run stays bounded.
