@@ -6,7 +6,7 @@ import { BackupService, CatalogueShare, backupHandlers, backupMigrations, regist
 import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability, type BullmqJobQueueOptions } from './batch';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 import { systemClock, type Clock } from './clock';
-import { backupRoots, type LoadedConfig } from './config';
+import { backupRoots, type Config, type LoadedConfig } from './config';
 import type { OperationHandlers } from './core';
 import { buildDiscovery, discoveryMigrations, type Discovery, type DiscoveryDeps } from './discovery';
 import { EventBus } from './events';
@@ -251,6 +251,7 @@ export class ControlPlane {
         redis: redis?.client ?? null,
         seal,
         logger: this.logger,
+        epoch,
         checkIntervalMs: this.options.fleet?.checkIntervalMs,
       };
       if (fleetSecrets !== null && trail !== null) {
@@ -328,6 +329,7 @@ export class ControlPlane {
         redis: redis?.client ?? null,
         allowedTargets: config.discovery?.allowedTargets,
         redisTarget: redisAddressOf(config.redisUrl),
+        redisSentinels: sentinelAddresses(config),
         seal,
         ...this.options.discovery,
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
@@ -363,8 +365,6 @@ export class ControlPlane {
       epoch?.onEmptied(async (e) => {
         const instances = (await discovery.sync?.republish()) ?? 0;
         if (catalogueShare !== null) await catalogueShare.publish();
-        await tables.alertRules.sync(true);
-        await tables.servicePolicies.sync(true);
         bus.publish('fleet.redis', {
           kind: 'emptied',
           code: null,
@@ -382,6 +382,7 @@ export class ControlPlane {
         logger: this.logger.child({ component: 'webhooks' }),
         ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
         redisTarget: redisAddressOf(config.redisUrl),
+        redisSentinels: sentinelAddresses(config),
         redis: redis?.client ?? null,
         seal,
         secretKey: fleetSecrets?.encryptionKey('webhook-secrets') ?? null,
@@ -393,15 +394,9 @@ export class ControlPlane {
         },
       });
       await this.#startService(webhooks);
-      const webhookTable = webhookTables(
-        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
-        webhooks,
-      );
+      const webhookTable = webhookTables(fleetDeps, webhooks);
       await this.#startService(webhookTable.endpoints);
-      const tierTables = rateLimitTables(
-        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
-        tiers,
-      );
+      const tierTables = rateLimitTables(fleetDeps, tiers);
       await this.#startService(tierTables.tiers);
       await this.#startService(tierTables.keyTiers);
       const handlers: OperationHandlers = {
@@ -613,6 +608,11 @@ function defaultConsoleDir(): string {
 }
 
 /** Where the node's Redis listens, which checks and the gateway must never reach. */
+/** The `--redis-sentinels` addresses: never a health check's, the gateway's or a webhook's target. */
+function sentinelAddresses(config: Config): { host: string; port: number }[] {
+  return redisTarget(config)?.sentinels?.map((s) => ({ host: s.host ?? '', port: s.port ?? 26379 })) ?? [];
+}
+
 function redisAddressOf(url: string | undefined): { host: string; port: number } | null {
   if (url === undefined || !URL.canParse(url)) return null;
   const parsed = new URL(url);
