@@ -1,0 +1,210 @@
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+
+/** The sidebar's labels and the title each view gives the tab. */
+const views = ['Overview', 'Cache', 'Real-time', 'Jobs', 'Backups', 'Services', 'Webhooks', 'Security', 'Audit'] as const;
+const viewports = [
+  { width: 1024, height: 700 },
+  { width: 1440, height: 900 },
+] as const;
+const themes = ['dark', 'light'] as const;
+
+/** Rule ids and the elements they hit, for every serious or critical axe finding on the page (or inside `include`). */
+async function seriousViolations(page: Page, include?: string): Promise<string[]> {
+  const builder = new AxeBuilder({ page });
+  if (include !== undefined) builder.include(include);
+  const result = await builder.analyze();
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** How far the page scrolls sideways, in CSS pixels (0 when it fits). */
+async function sidewaysOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document
+      .documentElement;
+    return root.scrollWidth - root.clientWidth;
+  });
+}
+
+/** The page's background colour as the browser computed it, e.g. `rgb(15, 20, 25)`. */
+async function backgroundOf(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const g = globalThis as unknown as {
+      document: { documentElement: object };
+      getComputedStyle(el: object): { backgroundColor: string };
+    };
+    return g.getComputedStyle(g.document.documentElement).backgroundColor;
+  });
+}
+
+/** Perceived lightness 0–255 of an `rgb(r, g, b)` string. */
+function lightness(rgb: string): number {
+  const [r, g, b] = (rgb.match(/\d+/g) ?? []).map(Number);
+  return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (b ?? 0);
+}
+
+/** Lets a view's first requests answer, so the layout checked is the one with data in it. */
+async function settle(page: Page): Promise<void> {
+  await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => undefined);
+}
+
+describe('console layout and access in Chromium', () => {
+  let session: ConsoleSession;
+  let namedKeyId: string;
+
+  beforeAll(async () => {
+    session = await openConsole();
+    const { plane } = session;
+    // A key with a name that acts: its audit row, realtime message and usage row carry its id.
+    const created = await plane.op('keys.create', { name: 'inventory-service', role: 'operator' });
+    namedKeyId = created.body.key.id as string;
+    expect((await plane.op('realtime.publish', { room: 'inventory', data: { sku: 1 } }, created.body.secret)).status).toBe(200);
+    // A backup source with a snapshot, so Backups has rows and a Restore dialog to open.
+    const dbPath = join(plane.dataDir, 'inventory.db');
+    const db = new BetterSqlite3(dbPath);
+    db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    db.close();
+    const source = await plane.op('backup.sources.register', {
+      name: 'inventory',
+      path: dbPath,
+      schedule: '0 2 * * *',
+      retention: { keepDaily: 7 },
+    });
+    expect((await plane.op('backup.snapshot', { id: source.body.source.id })).status).toBe(200);
+    const queue = plane.plane.running.batch.queue;
+    queue.register('demo.quick', () => 'ok');
+    for (let i = 0; i < 3; i += 1) await plane.op('jobs.enqueue', { type: 'demo.quick', payload: { i } });
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('the sign-in page has its own title, landmarks and no serious axe violation, and loads its favicon', async () => {
+    const { page } = session;
+    const missing: string[] = [];
+    page.on('response', (response) => {
+      if (response.status() === 404) missing.push(response.url());
+    });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize(viewports[0]);
+    await page.goto(`${session.plane.url}/`);
+    await page.getByLabel('API key').waitFor();
+    expect(await page.title()).toBe('Sign in · Pilothouse');
+    expect(await page.getByRole('main').count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
+    const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+    expect(icon).toMatch(/\.svg$/);
+    const served = await page.request.get(new URL(icon!, `${session.plane.url}/`).toString());
+    expect(served.status()).toBe(200);
+    expect(served.headers()['content-type']).toContain('image/svg+xml');
+    expect(missing).toEqual([]);
+  });
+
+  for (const theme of themes) {
+    it(`every view in the ${theme} theme fits 1024×700 and 1440×900 without sideways scroll, has its own title and no serious axe violation`, async () => {
+      const { page } = session;
+      await page.emulateMedia({ colorScheme: theme });
+      await page.setViewportSize(viewports[0]);
+      if ((await page.getByRole('navigation', { name: 'Views' }).count()) === 0) await signIn(session);
+      const problems: string[] = [];
+      for (const viewport of viewports) {
+        await page.setViewportSize(viewport);
+        for (const label of views) {
+          await openView(session, label);
+          await settle(page);
+          const where = `${label} at ${viewport.width}×${viewport.height} (${theme})`;
+          if ((await page.title()) !== `${label} · Pilothouse`) problems.push(`${where}: title is ${await page.title()}`);
+          const overflow = await sidewaysOverflow(page);
+          if (overflow > 0) problems.push(`${where}: scrolls ${overflow} px sideways`);
+          // Contrast and names do not change with the width; one axe run per view and theme.
+          if (viewport.width === 1024) for (const v of await seriousViolations(page)) problems.push(`${where}: ${v}`);
+          await session.screenshot(`view-${label.toLowerCase().replace(/[^a-z]/g, '')}-${viewport.width}x${viewport.height}-${theme}`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+  }
+
+  it('follows prefers-color-scheme until the toggle chooses, and keeps the choice across a reload', async () => {
+    const { page } = session;
+    await page.evaluate(() => (globalThis as unknown as { localStorage: { clear(): void } }).localStorage.clear());
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Views' }).waitFor();
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(lightness(await backgroundOf(page))).toBeGreaterThan(200);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(lightness(await backgroundOf(page))).toBeLessThan(60);
+
+    await page.getByTestId('theme-toggle').click();
+    expect(lightness(await backgroundOf(page))).toBeGreaterThan(200);
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Views' }).waitFor();
+    expect(lightness(await backgroundOf(page))).toBeGreaterThan(200);
+    await page.getByTestId('theme-toggle').click();
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(lightness(await backgroundOf(page))).toBeLessThan(60);
+  });
+
+  it('shows key names where key ids were, with the id on hover', async () => {
+    const { page } = session;
+    await openView(session, 'Audit');
+    const who = page.getByTestId('audit-table').locator('tr', { hasText: 'realtime.publish' }).getByText('inventory-service');
+    await who.waitFor();
+    expect(await who.getAttribute('title')).toBe(`key:${namedKeyId}`);
+
+    await openView(session, 'Overview');
+    const usage = page.getByTestId('usage-table').getByText('inventory-service').first();
+    await usage.waitFor();
+    expect(await usage.getAttribute('title')).toBe(namedKeyId);
+  });
+
+  it('the restore dialog takes focus, keeps Tab inside, has no serious axe violation and closes on Escape back to its button', async () => {
+    const { page } = session;
+    await openView(session, 'Backups');
+    const opener = page.getByTestId('backup-snapshots').getByRole('button', { name: 'Restore…' }).first();
+    await opener.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    const inside = () => dialog.evaluate((el) => el.contains((el.ownerDocument as { activeElement: unknown }).activeElement as never));
+    expect(await inside()).toBe(true);
+    for (let i = 0; i < 8; i += 1) {
+      await page.keyboard.press('Tab');
+      expect(await inside()).toBe(true);
+    }
+    await page.keyboard.press('Shift+Tab');
+    expect(await inside()).toBe(true);
+    expect(await seriousViolations(page, '[role="dialog"]')).toEqual([]);
+    await session.screenshot('dialog-restore-1024x700');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await opener.evaluate((el) => el === (el.ownerDocument as { activeElement: unknown }).activeElement)).toBe(true);
+  });
+
+  it('reaches every view from the keyboard, with a visible focus ring', async () => {
+    const { page } = session;
+    await openView(session, 'Overview');
+    const nav = page.getByRole('navigation', { name: 'Views' });
+    await nav.getByRole('link', { name: 'Overview', exact: true }).focus();
+    for (const label of views.slice(1)) {
+      await page.keyboard.press('Tab');
+      const focused = nav.getByRole('link', { name: label, exact: true });
+      expect(await focused.evaluate((el) => el === (el.ownerDocument as { activeElement: unknown }).activeElement)).toBe(true);
+      const outline = await focused.evaluate((el) => {
+        const style = (
+          globalThis as unknown as { getComputedStyle(e: object): { outlineStyle: string; outlineWidth: string } }
+        ).getComputedStyle(el);
+        return `${style.outlineStyle} ${style.outlineWidth}`;
+      });
+      expect(outline).not.toMatch(/^none|0px$/);
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Audit' }).waitFor();
+  });
+});
