@@ -1,6 +1,14 @@
 import type { Caller } from '../core';
-import type { RateDecision, RateLimits } from './limiter';
-import type { TierStore } from './tier-store';
+import type { RateDecision } from './decision';
+import type { RateLimits } from './limiter';
+import type { RateTier, TierStore } from './tier-store';
+
+/** Whose budget a caller spends, and on which tier: its key's (`key:<id>`), or the unlimited tier for a caller without a key. */
+export function callerSubject(caller: Caller, tiers: TierStore): { subject: string; tier: RateTier } {
+  return caller.keyId !== null
+    ? { subject: `key:${caller.keyId}`, tier: tiers.tierFor(caller.keyId, caller.role) }
+    : { subject: 'local', tier: tiers.get('unlimited') };
+}
 
 /**
  * One budget per caller, whatever door it comes through: a key's HTTP requests and its WebSocket
@@ -9,8 +17,8 @@ import type { TierStore } from './tier-store';
  * session) is on the unlimited tier.
  */
 export function callerBudget(limits: RateLimits, tiers: TierStore): (caller: Caller) => Promise<RateDecision> {
-  return (caller) =>
-    caller.keyId !== null
-      ? limits.consume(`key:${caller.keyId}`, tiers.tierFor(caller.keyId, caller.role))
-      : limits.consume('local', tiers.get('unlimited'));
+  return (caller) => {
+    const { subject, tier } = callerSubject(caller, tiers);
+    return limits.consume(subject, tier);
+  };
 }
