@@ -285,7 +285,14 @@ function ProgressRow({ job }: { job: Progress }) {
         <strong>{job.kind}</strong> {job.sourceId ?? ''} {job.snapshotId !== null ? <span className="mono">{job.snapshotId}</span> : null} —{' '}
         {job.phase} {job.total > 1 ? `${job.done.toLocaleString()} / ${job.total.toLocaleString()} pages` : ''}
       </div>
-      <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share * 100)}>
+      <div
+        className="bar"
+        role="progressbar"
+        aria-label={`${job.kind} ${job.sourceId ?? ''} progress`}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={Math.round(share * 100)}
+      >
         <div className="fill" style={{ width: `${share * 100}%` }} />
       </div>
     </div>
