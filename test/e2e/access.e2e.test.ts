@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import BetterSqlite3 from 'better-sqlite3';
@@ -82,6 +83,35 @@ describe('console layout and access in Chromium', () => {
     const queue = plane.plane.running.batch.queue;
     queue.register('demo.quick', () => 'ok');
     for (let i = 0; i < 3; i += 1) await plane.op('jobs.enqueue', { type: 'demo.quick', payload: { i } });
+    // Long, realistic text (job types, progress, errors, service ids): the widths a view has to hold at 1024 px.
+    queue.register('inventory.reconcile-warehouse-stock', (_payload, ctx) => {
+      ctx.progress(0.5, 'reading warehouse-eu-central-1/stock-snapshot-2026-12-03T02:00:00Z.csv (row 48,200 of 96,400)');
+      return 'ok';
+    });
+    queue.register('inventory.sync-upstream', () => {
+      throw new Error(
+        'upstream https://inventory.internal.example:8443/api/v2/warehouses/eu-central-1/stock?include=reservations,transfers answered 503 Service Unavailable',
+      );
+    });
+    await plane.op('jobs.enqueue', {
+      type: 'inventory.reconcile-warehouse-stock',
+      payload: { file: 'stock-snapshot-2026-12-03T02:00:00Z.csv' },
+    });
+    await plane.op('jobs.enqueue', { type: 'inventory.sync-upstream', attempts: 1 });
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const service = await plane.op('services.register', {
+      name: 'inventory-reconciler',
+      id: 'inventory-reconciler-eu-central-1a-7f9c2d',
+      address: '127.0.0.1',
+      port: closedPort,
+      version: '3.14.159-rc.2',
+      tags: ['eu-central-1', 'canary', 'warehouse'],
+      checks: [{ kind: 'tcp', intervalMs: 500 }],
+    });
+    expect(service.status).toBe(200);
   });
   afterAll(async () => {
     await session?.close();
