@@ -209,7 +209,7 @@ function JobDetail({ id, onClose }: { id: string; onClose: () => void }) {
                         <StateBadge state={c.state} />
                       </td>
                       <td>{c.childPolicy}</td>
-                      <td className="muted">{c.lastError ?? ''}</td>
+                      <td className="muted wrap-anywhere">{c.lastError ?? ''}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -396,7 +396,9 @@ export function JobsView() {
                 <tr key={job.id}>
                   <td className="mono">{job.id}</td>
                   <td className="mono">{job.type}</td>
-                  <td style={{ color: 'var(--bad)' }}>{job.lastError}</td>
+                  <td className="wrap-anywhere" style={{ color: 'var(--bad)' }}>
+                    {job.lastError}
+                  </td>
                   <td>{formatTime(job.finishedAt)}</td>
                   <td className="right">{actions(job)}</td>
                 </tr>
