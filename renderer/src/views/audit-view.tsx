@@ -3,6 +3,7 @@ import { useOperation } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { KeyName } from '../components/key-name';
 import { Card, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
+import { RetentionCard } from './retention-card';
 
 const PAGE_SIZE = 25;
 
@@ -57,11 +58,15 @@ export function AuditView() {
           <span className="muted">
             Page {pageNumber} of {pages}
           </span>
-          <button disabled={last === undefined || last.seq <= 1} onClick={() => last !== undefined && setCursors((c) => [...c, last.seq])}>
+          <button
+            disabled={last === undefined || last.seq <= 1 || entries.length < PAGE_SIZE}
+            onClick={() => last !== undefined && setCursors((c) => [...c, last.seq])}
+          >
             Older →
           </button>
         </div>
       </Card>
+      <RetentionCard />
     </>
   );
 }
