@@ -1,0 +1,15 @@
+import type { EventMessage } from '../../contract/events';
+import type { Caller } from '../core';
+import type { Loaders } from './loaders';
+
+/** What every resolver is handed: who is asking, the one door, per-request loaders and the event stream. */
+export interface GraphqlContext {
+  readonly caller: Caller;
+  /** `OperationDispatcher.call` for this caller: validation, role, audit, as REST and IPC. */
+  readonly call: (operation: string, input: unknown) => Promise<unknown>;
+  readonly loaders: Loaders;
+  /** The console's event stream (this node's events and, with Redis, the fleet's); subscriptions read it. */
+  readonly events: EventSource;
+}
+
+export type EventSource = (listener: (message: EventMessage) => void) => () => void;
