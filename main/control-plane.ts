@@ -11,8 +11,9 @@ import type { OperationHandlers } from './core';
 import { buildDiscovery, discoveryMigrations, type Discovery, type DiscoveryDeps } from './discovery';
 import { EventBus } from './events';
 import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
-import { fleetBootstrap, fleetTables, identityTables } from './fleet-tables';
-import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial } from './http';
+import { fleetBootstrap, fleetTables, graphqlTables, identityTables } from './fleet-tables';
+import { GraphqlApi, graphqlMigrations } from './graphql';
+import { HttpServer, loadTls, tlsMode, upgradesByPath, type ReadinessReport, type TlsMaterial } from './http';
 import { createLogger, type Logger } from './logger';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher } from './ops';
@@ -81,6 +82,7 @@ export const migrations: readonly Migration[] = [
   ...fleetMigrations,
   ...webhooksMigrations,
   ...ratelimitMigrations,
+  ...graphqlMigrations,
 ];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
@@ -378,6 +380,15 @@ export class ControlPlane {
       await this.#startService(tierTables.tiers);
       await this.#startService(tierTables.keyTiers);
       const rateLimits = new RateLimits(redis?.client ?? null);
+      const graphql = new GraphqlApi({
+        db,
+        clock: this.clock,
+        authenticator,
+        events: (listener) => realtime.subscribeEvents(listener),
+        limits: config.graphql,
+        logger: this.logger.child({ component: 'graphql' }),
+      });
+      for (const table of graphqlTables(fleetDeps, graphql.persisted)) await this.#startService(table);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now(), trail }),
@@ -394,8 +405,10 @@ export class ControlPlane {
           keys,
           refusedByKey: () => monitoring.usage.refusedByKey(this.clock.now() - 24 * 3_600_000, this.clock.now() + 60_000),
         }),
+        ...graphql.handlers,
       };
       const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
+      const graphqlTransports = graphql.transports(dispatcher);
       this.tls = await loadTls(tlsMode(config), config.dataDir, { bindHost: config.host, publicNames: config.publicNames ?? [] });
       if (this.tls !== null) {
         const { fingerprint256, certFile, selfSigned, validTo } = this.tls;
@@ -421,7 +434,7 @@ export class ControlPlane {
         dispatcher,
         bus,
         readiness: () => this.readiness(),
-        websocket: realtime,
+        websocket: upgradesByPath({ '/ws': realtime, '/graphql': graphqlTransports.sockets }),
       });
       monitoring.instrument(http.app);
       installRateLimit(http.app, rateLimits, tiers);
@@ -472,6 +485,7 @@ export class ControlPlane {
         rateLimits,
       };
       void http.app.register(discovery.gateway);
+      void http.app.register(graphqlTransports.http);
       await this.#startService(monitoring);
       await this.#startService(http);
       if (config.lanAccess) await this.#startService(discovery.lan);

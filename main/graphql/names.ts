@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import * as backup from '../../contract/ops/backup';
 import * as cache from '../../contract/ops/cache';
 import * as discovery from '../../contract/ops/discovery';
+import * as graphql from '../../contract/ops/graphql';
 import * as jobs from '../../contract/ops/jobs';
 import * as monitoring from '../../contract/ops/monitoring';
 import * as ratelimit from '../../contract/ops/ratelimit';
@@ -11,7 +12,7 @@ import * as system from '../../contract/ops/system';
 import * as webhooks from '../../contract/ops/webhooks';
 import { pascal } from './type-mapper';
 
-const modules = { system, security, backup, monitoring, discovery, jobs, cache, realtime, webhooks, ratelimit };
+const modules = { system, security, backup, monitoring, discovery, jobs, cache, realtime, webhooks, ratelimit, graphql };
 
 /**
  * The contract's exported schema constants by their JSON, named without `Schema` (`JobInfoSchema` →

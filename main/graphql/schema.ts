@@ -65,7 +65,9 @@ export function buildContractSchema(): GraphQLSchema {
         [...byCapability].map(([capability, fields]) => [
           capability,
           {
-            type: new GraphQLNonNull(new GraphQLObjectType({ name: `${pascal(capability)}${kind === 'Query' ? 'Queries' : 'Mutations'}`, fields })),
+            type: new GraphQLNonNull(
+              new GraphQLObjectType({ name: `${pascal(capability)}${kind === 'Query' ? 'Queries' : 'Mutations'}`, fields }),
+            ),
             description: `${capability} operations`,
             resolve: () => ({}),
           },

@@ -8,7 +8,7 @@ import {
   GraphQLList,
   GraphQLNonNull,
   GraphQLObjectType,
-  GraphQLScalarType,
+  type GraphQLScalarType,
   GraphQLString,
   GraphQLUnionType,
   type GraphQLFieldConfig,
@@ -86,7 +86,14 @@ function withoutNull(schema: TSchema): { schema: TSchema; nullable: boolean } {
 }
 
 const isStringLiteral = (schema: TSchema): boolean => kindOf(schema) === 'Literal' && typeof schema.const === 'string';
-const SCALAR_NAMES: Record<string, string> = { String: 'String', Number: 'Float', Integer: 'Int', Boolean: 'Boolean', Unknown: 'JSON', Null: 'Null' };
+const SCALAR_NAMES: Record<string, string> = {
+  String: 'String',
+  Number: 'Float',
+  Integer: 'Int',
+  Boolean: 'Boolean',
+  Unknown: 'JSON',
+  Null: 'Null',
+};
 
 /** Extra fields a generated object type gets beside the contract's (the relations), by type name. */
 export type ExtraFields = Record<string, () => GraphQLFieldConfigMap<unknown, unknown>>;
@@ -163,7 +170,8 @@ export class TypeMapper {
     if (kind === 'Array') return new GraphQLList(this.inputField(schema.items as TSchema, true, singular(hint), `${path}[]`));
     if (kind === 'Record') return this.#map(schema, path);
     if (kind === 'Union' && (schema.anyOf as TSchema[]).every(isStringLiteral)) return this.#enum(schema, hint, path);
-    if (kind !== 'Object') throw new InexpressibleShapeError(path, `TypeBox ${kind} has no GraphQL input type (GraphQL has no input unions)`);
+    if (kind !== 'Object')
+      throw new InexpressibleShapeError(path, `TypeBox ${kind} has no GraphQL input type (GraphQL has no input unions)`);
     const key = keyOf(schema);
     const known = this.#inputs.get(key);
     if (known !== undefined) return known;
@@ -199,7 +207,8 @@ export class TypeMapper {
     const fields: GraphQLFieldConfigMap<unknown, unknown> = {};
     for (const [property, value] of Object.entries(schema.properties as Record<string, TSchema>)) {
       const spelled = fieldName(property, path);
-      if (fields[spelled] !== undefined) throw new InexpressibleShapeError(`${path}.${property}`, `two properties are both spelled ${spelled}`);
+      if (fields[spelled] !== undefined)
+        throw new InexpressibleShapeError(`${path}.${property}`, `two properties are both spelled ${spelled}`);
       const field: GraphQLFieldConfig<unknown, unknown> = {
         type: this.outputField(value, required.has(property), `${name}${pascal(property)}`, `${path}.${property}`),
         description: value.description,
@@ -207,7 +216,8 @@ export class TypeMapper {
       if (spelled !== property) field.resolve = (source) => (source as Record<string, unknown>)[property];
       fields[spelled] = field;
     }
-    if (Object.keys(fields).length === 0) throw new InexpressibleShapeError(path, 'an object with no properties makes a type with no fields');
+    if (Object.keys(fields).length === 0)
+      throw new InexpressibleShapeError(path, 'an object with no properties makes a type with no fields');
     const extra = this.extraFields[name];
     const type = new GraphQLObjectType({
       name,
@@ -224,7 +234,9 @@ export class TypeMapper {
     if (!members.every((member) => kindOf(member) === 'Object'))
       throw new InexpressibleShapeError(path, 'GraphQL unions hold object types only (a union of scalars has no type)');
     const name = this.#claim(this.#nameFor(schema, hint), path);
-    const types = members.map((member, index) => this.#output(member, `${name}Option${index + 1}`, `${path}|${index}`) as GraphQLObjectType);
+    const types = members.map(
+      (member, index) => this.#output(member, `${name}Option${index + 1}`, `${path}|${index}`) as GraphQLObjectType,
+    );
     const type = new GraphQLUnionType({
       name,
       types,

@@ -1,0 +1,168 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, parse, validate, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { PhError } from '../../contract/errors';
+import type { EventMessage, EventPayload } from '../../contract/events';
+import type { Caller } from '../core';
+import type { Logger } from '../logger';
+import type { Authenticator } from '../security';
+import type { EventSource, GraphqlContext } from './context';
+import { formatError } from './errors';
+import { refusalOf, type GraphqlLimits } from './limits';
+import type { PersistedQueries } from './persisted';
+
+type Revocation = EventPayload<'auth.revoked'>;
+type Upgradable = { on(event: 'upgrade', cb: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown };
+
+export interface GraphqlSocketsDeps {
+  readonly schema: GraphQLSchema;
+  readonly authenticator: Authenticator;
+  readonly events: EventSource;
+  readonly limits: GraphqlLimits;
+  readonly persisted: PersistedQueries;
+  readonly logger: Logger;
+  readonly contextFor: (caller: Caller) => GraphqlContext;
+  /** How long a client has to send `connection_init` (default 3 s). */
+  readonly initTimeoutMs?: number;
+}
+
+/** A catalogue error as graphql-ws sends it, in an `error` message. */
+const asGraphqlError = (error: PhError): GraphQLError =>
+  new GraphQLError(error.message, {
+    extensions: { code: error.code, status: error.status, ...(error.details === undefined ? {} : { details: error.details }) },
+  });
+
+/** True when the revocation ends what `caller` signed in with (the same rule as the hub's). */
+function revokes(revocation: Revocation, caller: Caller): boolean {
+  return (
+    (revocation.keyId !== null && caller.keyId === revocation.keyId) ||
+    (revocation.sessionId !== null && caller.sessionId === revocation.sessionId) ||
+    (revocation.allSessions && caller.sessionId !== undefined)
+  );
+}
+
+/** The credential in `connection_init`: `{ authorization: 'Bearer …' }` (as headers) or `{ token }`. */
+function credentialOf(payload: Record<string, unknown> | undefined): string | undefined {
+  const authorization = payload?.authorization ?? payload?.Authorization;
+  if (typeof authorization === 'string') return authorization.replace(/^Bearer\s+/i, '').trim() || undefined;
+  return typeof payload?.token === 'string' ? payload.token : undefined;
+}
+
+/**
+ * GraphQL subscriptions (and queries, mutations) over the `graphql-transport-ws` protocol, on the
+ * hub's port at `/graphql`. The key or session token comes in `connection_init`, checked by the
+ * server's Authenticator (and its failed-sign-in throttle); each subscription's document passes the
+ * same allow-list and limits as over HTTP; events come from the stream the console's hub delivers.
+ * A revocation (`auth.revoked`, from this node or another) closes the sockets it names at once.
+ */
+export class GraphqlSockets {
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  readonly #callers = new Map<WebSocket, Caller>();
+  #stopListening: (() => void) | null = null;
+  #closed = false;
+
+  constructor(private readonly deps: GraphqlSocketsDeps) {
+    const { schema, authenticator, limits, persisted, logger } = deps;
+    useServer<Record<string, unknown>>(
+      {
+        schema,
+        connectionInitWaitTimeout: deps.initTimeoutMs ?? 3000,
+        onConnect: async (ctx) => {
+          const credential = credentialOf(ctx.connectionParams);
+          const address = ctx.extra.request.socket.remoteAddress ?? 'unknown';
+          const caller =
+            credential === undefined ? null : await authenticator.authenticate(credential, { address, transport: 'ws' }).catch(() => null);
+          if (caller === null) return false;
+          this.#track(ctx.extra.socket, caller);
+          return true;
+        },
+        onSubscribe: (ctx, _id, payload) => {
+          const caller = this.#callers.get(ctx.extra.socket);
+          if (caller === undefined) return [asGraphqlError(new PhError('PH_UNAUTHENTICATED'))];
+          if (caller.role !== 'admin' && persisted.enforced() && !persisted.allows(payload.query))
+            return [asGraphqlError(new PhError('PH_GRAPHQL_NOT_PERSISTED'))];
+          let document;
+          try {
+            document = parse(payload.query);
+          } catch (err) {
+            return [err as GraphQLError];
+          }
+          const invalid = validate(schema, document);
+          if (invalid.length > 0) return invalid;
+          const variables = payload.variables ?? {};
+          const refusal = refusalOf(
+            schema,
+            document,
+            { variables, operationName: payload.operationName ?? undefined, role: caller.role },
+            limits,
+          );
+          if (refusal !== null) return [asGraphqlError(refusal)];
+          return {
+            schema,
+            document,
+            variableValues: variables,
+            operationName: payload.operationName ?? null,
+            contextValue: deps.contextFor(caller),
+          };
+        },
+        onNext: (_ctx, _id, _payload, _args, result) => {
+          const errors = (result as ExecutionResult).errors;
+          if (errors === undefined) return result;
+          return { ...result, errors: errors.map((error) => formatError(error, logger)) } as never;
+        },
+      },
+      this.#wss,
+    );
+  }
+
+  get connectionCount(): number {
+    return this.#callers.size;
+  }
+
+  /** Takes upgrades to `/graphql`; the server routes other paths elsewhere. */
+  attach(server: Upgradable): void {
+    server.on('upgrade', (req, socket, head) => {
+      if (this.#closed) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit('connection', ws, req));
+    });
+  }
+
+  /** Tells every client the server is going away (they reconnect to another node, or here after restart). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const ws of this.#callers.keys()) ws.close(1001, 'server stopping');
+    this.#wss.close();
+    this.#stopListening?.();
+    this.#stopListening = null;
+  }
+
+  #track(ws: WebSocket, caller: Caller): void {
+    this.#callers.set(ws, caller);
+    ws.once('close', () => {
+      this.#callers.delete(ws);
+      if (this.#callers.size > 0) return;
+      this.#stopListening?.();
+      this.#stopListening = null;
+    });
+    // Listen for revocations only while someone is connected: a listener makes the hub build every event for it.
+    this.#stopListening ??= this.deps.events((message) => this.#onEvent(message));
+  }
+
+  #onEvent(message: EventMessage): void {
+    if (message.event !== 'auth.revoked') return;
+    for (const [ws, caller] of this.#callers) {
+      if (!revokes(message.payload, caller)) continue;
+      this.#callers.delete(ws);
+      ws.close(CloseCode.Forbidden, `revoked: ${message.payload.reason}`);
+      // A client that never answers the close handshake is cut off rather than held open.
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
+  }
+}
