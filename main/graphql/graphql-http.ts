@@ -30,10 +30,10 @@ function refuse(reply: FastifyReply, error: PhError): FastifyReply {
 /** Mercurius's own refusals (a document the schema refuses, a mutation over GET, no query) as catalogue errors. */
 function requestFailure(error: FastifyError & { errors?: GraphQLError[] }, logger: Logger): { status: number; body: unknown } {
   if (error instanceof PhError) return { status: error.status, body: requestError(error) };
-  if (Array.isArray(error.errors) && error.errors.length > 0)
-    return { status: 400, body: { errors: error.errors.map((e) => formatError(e, logger)) } };
   if (error.statusCode === 405)
     return { status: 405, body: requestError(new PhError('PH_METHOD_NOT_ALLOWED', 'Mutations are sent with POST, not GET')) };
+  if (Array.isArray(error.errors) && error.errors.length > 0)
+    return { status: 400, body: { errors: error.errors.map((e) => formatError(e, logger)) } };
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)
     return { status: 400, body: requestError(new PhError('PH_GRAPHQL_INVALID', 'Send a GraphQL query (query, variables, operationName)')) };
   logger.error({ err: error }, 'graphql: the request failed');

@@ -99,8 +99,8 @@ const SCALAR_NAMES: Record<string, string> = {
 export type ExtraFields = Record<string, () => GraphQLFieldConfigMap<unknown, unknown>>;
 
 /**
- * Turns the contract's TypeBox schemas into GraphQL types: objects, enums (from unions of string
- * literals), unions of objects (outputs), lists, nullability (optional or `| null`), typed map scalars
+ * Turns the contract's TypeBox schemas into GraphQL types: objects, enums (from string literals and
+ * their unions), unions of objects (outputs), lists, nullability (optional or `| null`), typed map scalars
  * for records. A shape that occurs twice (the same JSON Schema) becomes one type, named after the
  * contract's exported constant when there is one (`JobInfoSchema` → `JobInfo`), else after where it
  * first occurs. Anything else throws InexpressibleShapeError naming the path.
@@ -152,6 +152,7 @@ export class TypeMapper {
     if (kind === 'Array') return new GraphQLList(this.outputField(schema.items as TSchema, true, singular(hint), `${path}[]`));
     if (kind === 'Record') return this.#map(schema, path);
     if (kind === 'Union' && (schema.anyOf as TSchema[]).every(isStringLiteral)) return this.#enum(schema, hint, path);
+    if (isStringLiteral(schema)) return this.#enum({ anyOf: [schema] } as unknown as TSchema, hint, path);
     const key = keyOf(schema);
     const known = this.#outputs.get(key);
     if (known !== undefined) return known;
@@ -170,6 +171,7 @@ export class TypeMapper {
     if (kind === 'Array') return new GraphQLList(this.inputField(schema.items as TSchema, true, singular(hint), `${path}[]`));
     if (kind === 'Record') return this.#map(schema, path);
     if (kind === 'Union' && (schema.anyOf as TSchema[]).every(isStringLiteral)) return this.#enum(schema, hint, path);
+    if (isStringLiteral(schema)) return this.#enum({ anyOf: [schema] } as unknown as TSchema, hint, path);
     if (kind !== 'Object')
       throw new InexpressibleShapeError(path, `TypeBox ${kind} has no GraphQL input type (GraphQL has no input unions)`);
     const key = keyOf(schema);
