@@ -73,6 +73,28 @@ function shapeOf(document: DocumentNode, operationName: string | undefined, vari
   return shape;
 }
 
+/** Verdicts kept per parsed document (mercurius parses a query text once and hands the same document after). */
+const verdicts = new WeakMap<DocumentNode, Map<string, PhError | null>>();
+/** Distinct variable sets remembered per document; past this a document is judged afresh each time. */
+const VERDICTS_PER_DOCUMENT = 64;
+
+/** `refusalOf`, remembered per document for the same role, operation and variables: the hot path judges a query once. */
+export function cachedRefusalOf(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  request: { operationName?: string; variables?: Record<string, unknown>; role: Role },
+  limits: GraphqlLimits,
+): PhError | null {
+  const key = `${request.role}\u0000${request.operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}`;
+  let known = verdicts.get(document);
+  const cached = known?.get(key);
+  if (cached !== undefined) return cached;
+  const verdict = refusalOf(schema, document, request, limits);
+  if (known === undefined) verdicts.set(document, (known = new Map()));
+  if (known.size < VERDICTS_PER_DOCUMENT) known.set(key, verdict);
+  return verdict;
+}
+
 /**
  * Why the server refuses to run this (valid) document for this role, or null: introspection off
  * for the role, too deep, too many aliases, a list too long, too costly. The cost counts each field

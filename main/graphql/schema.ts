@@ -90,7 +90,8 @@ function operationField(mapper: TypeMapper, name: OperationName): GraphQLFieldCo
   const args = mapper.args(def.input, hint, `${name} input`);
   const takesLimit = Object.hasOwn(args, 'limit');
   return {
-    type: mapper.outputField(def.output, true, `${hint}Result`, `${name} output`),
+    // Nullable: an operation that fails nulls its own field, not the capability's or the whole answer.
+    type: mapper.outputField(def.output, false, `${hint}Result`, `${name} output`),
     args,
     description: `${def.summary}. Role: ${def.minRole}.`,
     extensions: {

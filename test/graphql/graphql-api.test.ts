@@ -70,6 +70,18 @@ describe('GraphQL over HTTP and graphql-ws, on a running control plane', () => {
     expect(reply.body.data.cache.stats.nodeId).toBe((await t.op('cache.stats', {}, viewerKey)).body.nodeId);
   });
 
+  it('answers a query it has compiled (from its second run) exactly as the first time: enums, renamed fields, wide integers, errors', async () => {
+    await t.op('jobs.enqueue', { type: 'test.steps', delayMs: 86_400_000 });
+    const query = `{ jobs { stats { queues { type counts { waiting delayed waiting_children } } } list(limit: 3) { jobs { state childPolicy priority payload } } get(id: "nope") { job { id } } } }`;
+    const first = await gql(query, viewerKey);
+    expect(first.body.data.jobs.list.jobs[0]).toMatchObject({ state: 'DELAYED', childPolicy: 'FAIL_PARENT' });
+    expect(first.body.data.jobs.stats.queues.find((q: any) => q.type === 'test.steps').counts).toMatchObject({
+      delayed: 1,
+      waiting_children: 0,
+    });
+    for (let run = 0; run < 3; run += 1) expect(await gql(query, viewerKey)).toEqual(first);
+  });
+
   it('audits a mutation as the key that made it, as REST does', async () => {
     const reply = await gql(`mutation { cache { put(namespace: "gql", key: "k1", value: { n: 1 }) { namespace key } } }`, operatorKey);
     expect(reply.body.errors).toBeUndefined();
