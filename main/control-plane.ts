@@ -385,6 +385,7 @@ export class ControlPlane {
         clock: this.clock,
         authenticator,
         events: (listener) => realtime.subscribeEvents(listener),
+        rooms: (caller, room, listener) => realtime.followRoom(caller, room, listener),
         limits: config.graphql,
         logger: this.logger.child({ component: 'graphql' }),
       });

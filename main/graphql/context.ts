@@ -10,6 +10,9 @@ export interface GraphqlContext {
   readonly loaders: Loaders;
   /** The console's event stream (this node's events and, with Redis, the fleet's); subscriptions read it. */
   readonly events: EventSource;
+  /** Follows a room for this caller (its rules checked), as the hub's clients do; subscriptions read it. */
+  readonly rooms: RoomSource;
 }
 
 export type EventSource = (listener: (message: EventMessage) => void) => () => void;
+export type RoomSource = (caller: Caller, room: string, listener: (message: unknown) => void) => Promise<() => void>;

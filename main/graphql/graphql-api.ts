@@ -5,7 +5,7 @@ import type { Caller } from '../core';
 import type { Logger } from '../logger';
 import type { OperationDispatcher } from '../ops';
 import type { Authenticator } from '../security';
-import type { EventSource, GraphqlContext } from './context';
+import type { EventSource, GraphqlContext, RoomSource } from './context';
 import { graphqlHttp } from './graphql-http';
 import { GraphqlSockets } from './graphql-ws';
 import { defaultLimits, type GraphqlLimits } from './limits';
@@ -20,6 +20,8 @@ export interface GraphqlApiDeps {
   readonly authenticator: Authenticator;
   /** The console's event stream (the hub's, so other nodes' cluster events come too). */
   readonly events: EventSource;
+  /** Room messages, as the hub's clients get them (the hub's `followRoom`). */
+  readonly rooms: RoomSource;
   readonly limits?: Partial<GraphqlLimits>;
   readonly logger: Logger;
 }
@@ -44,10 +46,10 @@ export class GraphqlApi {
 
   /** The transports, calling every operation through `dispatcher` as the request's caller. */
   transports(dispatcher: OperationDispatcher) {
-    const { events, logger, authenticator } = this.deps;
+    const { events, rooms, logger, authenticator } = this.deps;
     const contextFor = (caller: Caller): GraphqlContext => {
       const call = (operation: string, input: unknown) => dispatcher.call(operation, input, caller);
-      return { caller, call, loaders: new Loaders(call), events };
+      return { caller, call, loaders: new Loaders(call), events, rooms };
     };
     const common = { schema: this.schema, limits: this.limits, persisted: this.persisted, logger, contextFor };
     return { http: graphqlHttp(common), sockets: new GraphqlSockets({ ...common, authenticator, events }) };

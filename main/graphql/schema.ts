@@ -9,6 +9,7 @@ import {
   type GraphQLFieldConfigMap,
 } from 'graphql';
 import { PhError } from '../../contract/errors';
+import { RealtimeMessageSchema } from '../../contract/ops/realtime';
 import { eventNames, events, type EventMessage, type EventName } from '../../contract/events';
 import { operationNames, operations, type OperationName } from '../../contract/operations';
 import { roleAllows } from '../../contract/roles';
@@ -79,7 +80,10 @@ export function buildContractSchema(): GraphQLSchema {
     mutation: root('Mutation', groups.mutation),
     subscription: new GraphQLObjectType<unknown, GraphqlContext>({
       name: 'Subscription',
-      fields: Object.fromEntries(eventNames.map((event) => [camel(event), eventField(mapper, event)])),
+      fields: {
+        ...Object.fromEntries(eventNames.map((event) => [camel(event), eventField(mapper, event)])),
+        roomMessages: roomField(mapper),
+      },
     }),
   });
 }
@@ -129,5 +133,23 @@ function eventField(mapper: TypeMapper, event: EventName): GraphQLFieldConfig<un
       );
     },
     resolve: (payload) => payload,
+  };
+}
+
+/** A room's messages as its subscribers get them; the room's rules decide who may (PH_REALTIME_FORBIDDEN otherwise). */
+function roomField(mapper: TypeMapper): GraphQLFieldConfig<unknown, GraphqlContext> {
+  return {
+    type: mapper.outputField(RealtimeMessageSchema, true, 'RealtimeMessage', 'room message'),
+    args: { room: { type: new GraphQLNonNull(GraphQLString), description: 'The room to follow' } },
+    description: "Each message published to the room (on any node), as the hub's clients receive it. Role: the room's rule.",
+    subscribe: async (_source, given: { room: string }, ctx) => {
+      let push: (message: unknown) => void = () => undefined;
+      const stop = await ctx.rooms(ctx.caller, given.room, (message) => push(message));
+      return eventIterator<unknown>((next) => {
+        push = next;
+        return stop;
+      });
+    },
+    resolve: (message) => message,
   };
 }

@@ -1,6 +1,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { defaultRoomRules } from '../../main/realtime';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { until } from '../helpers/until';
 
@@ -41,7 +42,11 @@ describe('GraphQL over HTTP and graphql-ws, on a running control plane', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestPlane({ graphql: { maxDepth: 8, maxCost: 5000 } });
+    const rooms = [
+      ...defaultRoomRules,
+      { prefix: 'ops:', subscribeRole: 'operator', publishRole: 'operator', lane: 'normal', history: true } as const,
+    ];
+    t = await startTestPlane({ graphql: { maxDepth: 8, maxCost: 5000 } }, { realtime: { rooms } });
     t.plane.running.batch.queue.register('test.steps', async (_payload, ctx) => {
       for (const step of [1, 2, 3]) {
         ctx.progress(step / 4, `step ${step}`);
@@ -156,6 +161,38 @@ describe('GraphQL over HTTP and graphql-ws, on a running control plane', () => {
     await until(() => closedAt > 0, 2000, 'the socket to close');
     expect(closeCode).toBe(4403);
     expect(closedAt - revokedAt).toBeLessThan(1000);
+  });
+
+  it('streams the messages of a room the key may read, and refuses a room its rules close to the key', async () => {
+    const client = wsClient(viewerKey);
+    const received: any[] = [];
+    client.subscribe(
+      { query: `subscription { roomMessages(room: "lobby") { room from data offset } }` },
+      {
+        next: (value) => void received.push((value.data as any).roomMessages),
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    await new Promise<any>((resolve, reject) =>
+      client.subscribe({ query: '{ system { status { version } } }' }, { next: resolve, error: reject, complete: () => undefined }),
+    );
+    const published = await gql(`mutation { realtime { publish(room: "lobby", data: { text: "hello" }) { mid } } }`, operatorKey);
+    expect(published.body.errors).toBeUndefined();
+    await until(() => received.length === 1, 5000, 'the room message');
+    expect(received[0]).toMatchObject({ room: 'lobby', data: { text: 'hello' }, offset: expect.any(Number) });
+
+    const refused = await new Promise<any>((resolve) =>
+      client.subscribe(
+        { query: `subscription { roomMessages(room: "ops:deploys") { data } }` },
+        {
+          next: (value) => resolve(value.errors?.[0]),
+          error: resolve,
+          complete: () => undefined,
+        },
+      ),
+    );
+    expect(refused.extensions.code).toBe('PH_REALTIME_FORBIDDEN');
   });
 
   it('refuses a subscription to an event above the key’s role with PH_FORBIDDEN', async () => {
