@@ -17,7 +17,15 @@ import { HttpServer, loadTls, tlsMode, upgradesByPath, type ReadinessReport, typ
 import { createLogger, type Logger } from './logger';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher } from './ops';
-import { RateLimits, TierStore, installRateLimit, rateLimitTables, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
+import {
+  RateLimits,
+  TierStore,
+  chargeCaller,
+  installRateLimit,
+  rateLimitTables,
+  ratelimitHandlers,
+  ratelimitMigrations,
+} from './ratelimit';
 import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
 import { RedisConnection, redisTarget } from './redis';
 import {
@@ -386,6 +394,7 @@ export class ControlPlane {
         authenticator,
         events: (listener) => realtime.subscribeEvents(listener),
         rooms: (caller, room, listener) => realtime.followRoom(caller, room, listener),
+        charge: (caller, points) => chargeCaller(rateLimits, tiers, caller, points),
         limits: config.graphql,
         logger: this.logger.child({ component: 'graphql' }),
       });

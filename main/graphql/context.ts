@@ -16,3 +16,5 @@ export interface GraphqlContext {
 
 export type EventSource = (listener: (message: EventMessage) => void) => () => void;
 export type RoomSource = (caller: Caller, room: string, listener: (message: unknown) => void) => Promise<() => void>;
+/** Counts extra requests against a caller's rate limit; `allowed` false when the budget is spent. */
+export type Charge = (caller: Caller, points: number) => Promise<{ allowed: boolean; resetSeconds: number }>;

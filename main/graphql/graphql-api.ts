@@ -5,7 +5,7 @@ import type { Caller } from '../core';
 import type { Logger } from '../logger';
 import type { OperationDispatcher } from '../ops';
 import type { Authenticator } from '../security';
-import type { EventSource, GraphqlContext, RoomSource } from './context';
+import type { Charge, EventSource, GraphqlContext, RoomSource } from './context';
 import { graphqlHttp } from './graphql-http';
 import { GraphqlSockets } from './graphql-ws';
 import { defaultLimits, type GraphqlLimits } from './limits';
@@ -23,6 +23,8 @@ export interface GraphqlApiDeps {
   /** Room messages, as the hub's clients get them (the hub's `followRoom`). */
   readonly rooms: RoomSource;
   readonly limits?: Partial<GraphqlLimits>;
+  /** Charges a costly query's weight to the caller's rate limit (the HTTP limiter's budget). */
+  readonly charge: Charge;
   readonly logger: Logger;
 }
 
@@ -52,6 +54,9 @@ export class GraphqlApi {
       return { caller, call, loaders: new Loaders(call), events, rooms };
     };
     const common = { schema: this.schema, limits: this.limits, persisted: this.persisted, logger, contextFor };
-    return { http: graphqlHttp(common), sockets: new GraphqlSockets({ ...common, authenticator, events }) };
+    return {
+      http: graphqlHttp({ ...common, charge: this.deps.charge }),
+      sockets: new GraphqlSockets({ ...common, authenticator, events }),
+    };
   }
 }

@@ -4,13 +4,15 @@ import mercurius from 'mercurius';
 import { PhError } from '../../contract/errors';
 import type { Caller } from '../core';
 import type { Logger } from '../logger';
-import type { GraphqlContext } from './context';
+import type { Charge, GraphqlContext } from './context';
 import { formatError, requestError } from './errors';
 import type { GraphqlLimits } from './limits';
-import { cachedRefusalOf } from './limits';
+import { cachedJudge } from './limits';
 import type { PersistedQueries } from './persisted';
 
 export const GRAPHQL_PATH = '/graphql';
+/** A query counts as one request against the caller's rate limit per this much cost (so most count once). */
+export const COST_PER_REQUEST = 1000;
 /** Where a browser asking for HTML is sent: the console's GraphQL view (it signs in first). */
 export const EXPLORER_URL = '/#/graphql';
 
@@ -20,6 +22,8 @@ export interface GraphqlHttpDeps {
   readonly persisted: PersistedQueries;
   readonly logger: Logger;
   readonly contextFor: (caller: Caller) => GraphqlContext;
+  /** Counts `points` more requests against the caller's rate-limit tier. */
+  readonly charge: Charge;
 }
 
 /** A refusal of the whole request, in the GraphQL shape with the catalogue's code and status. */
@@ -94,13 +98,27 @@ export function graphqlHttp(deps: GraphqlHttpDeps) {
       'preExecution',
       async (schema: GraphQLSchema, document: DocumentNode, context: { reply: FastifyReply }, variables?: Record<string, unknown>) => {
         const request = context.reply.request;
-        const refusal = cachedRefusalOf(
+        const caller = request.caller as Caller;
+        const { refusal, cost } = cachedJudge(
           schema,
           document,
-          { variables: variables ?? {}, operationName: requestBody(request)?.operationName, role: (request.caller as Caller).role },
+          { variables: variables ?? {}, operationName: requestBody(request)?.operationName, role: caller.role },
           deps.limits,
         );
         if (refusal !== null) throw refusal;
+        // The request itself was counted as one; a costly query is charged its weight beyond that.
+        const extra = Math.ceil(cost / COST_PER_REQUEST) - 1;
+        if (extra <= 0) return;
+        const charged = await deps.charge(caller, extra);
+        if (charged.allowed) return;
+        void context.reply.header('retry-after', String(charged.resetSeconds));
+        throw new PhError(
+          'PH_RATE_LIMITED',
+          `This query weighs ${extra + 1} requests (cost ${cost}); try again in ${charged.resetSeconds} s`,
+          {
+            details: { cost, requests: extra + 1, retryAfterSeconds: charged.resetSeconds },
+          },
+        );
       },
     );
   };

@@ -11,7 +11,7 @@ import type { Logger } from '../logger';
 import type { Authenticator } from '../security';
 import type { EventSource, GraphqlContext } from './context';
 import { formatError } from './errors';
-import { refusalOf, type GraphqlLimits } from './limits';
+import { cachedJudge, type GraphqlLimits } from './limits';
 import type { PersistedQueries } from './persisted';
 
 type Revocation = EventPayload<'auth.revoked'>;
@@ -93,7 +93,7 @@ export class GraphqlSockets {
           const invalid = validate(schema, document);
           if (invalid.length > 0) return invalid;
           const variables = payload.variables ?? {};
-          const refusal = refusalOf(
+          const { refusal } = cachedJudge(
             schema,
             document,
             { variables, operationName: payload.operationName ?? undefined, role: caller.role },

@@ -73,59 +73,68 @@ function shapeOf(document: DocumentNode, operationName: string | undefined, vari
   return shape;
 }
 
+/** Whether a document may run, and what it costs (0 when refused before its cost was reckoned). */
+export interface Verdict {
+  readonly refusal: PhError | null;
+  readonly cost: number;
+}
+
 /** Verdicts kept per parsed document (mercurius parses a query text once and hands the same document after). */
-const verdicts = new WeakMap<DocumentNode, Map<string, PhError | null>>();
+const verdicts = new WeakMap<DocumentNode, Map<string, Verdict>>();
 /** Distinct variable sets remembered per document; past this a document is judged afresh each time. */
 const VERDICTS_PER_DOCUMENT = 64;
 
-/** `refusalOf`, remembered per document for the same role, operation and variables: the hot path judges a query once. */
-export function cachedRefusalOf(
+/** `judge`, remembered per document for the same role, operation and variables: the hot path judges a query once. */
+export function cachedJudge(
   schema: GraphQLSchema,
   document: DocumentNode,
   request: { operationName?: string; variables?: Record<string, unknown>; role: Role },
   limits: GraphqlLimits,
-): PhError | null {
+): Verdict {
   const key = `${request.role}\u0000${request.operationName ?? ''}\u0000${JSON.stringify(request.variables ?? {})}`;
   let known = verdicts.get(document);
   const cached = known?.get(key);
   if (cached !== undefined) return cached;
-  const verdict = refusalOf(schema, document, request, limits);
+  const verdict = judge(schema, document, request, limits);
   if (known === undefined) verdicts.set(document, (known = new Map()));
   if (known.size < VERDICTS_PER_DOCUMENT) known.set(key, verdict);
   return verdict;
 }
+
+const refused = (refusal: PhError, cost = 0): Verdict => ({ refusal, cost });
 
 /**
  * Why the server refuses to run this (valid) document for this role, or null: introspection off
  * for the role, too deep, too many aliases, a list too long, too costly. The cost counts each field
  * 1, and a list as its `limit` rows (or a nominal 10 when not given), and is said in the error.
  */
-export function refusalOf(
+export function judge(
   schema: GraphQLSchema,
   document: DocumentNode,
   request: { operationName?: string; variables?: Record<string, unknown>; role: Role },
   limits: GraphqlLimits,
-): PhError | null {
+): Verdict {
   const variables = request.variables ?? {};
   const shape = shapeOf(document, request.operationName, variables);
-  if (shape.introspects && (limits.introspection === 'off' || !roleAllows(request.role, limits.introspection)))
-    return new PhError(
-      'PH_GRAPHQL_INTROSPECTION_OFF',
-      `Introspection is ${limits.introspection === 'off' ? 'off' : `for ${limits.introspection} and above`}; this caller is ${request.role}`,
+  if (shape.introspects && (limits.introspection === 'off' || !roleAllows(request.role, limits.introspection))) {
+    const allowed = limits.introspection === 'off' ? 'off' : `for ${limits.introspection} and above`;
+    return refused(new PhError('PH_GRAPHQL_INTROSPECTION_OFF', `Introspection is ${allowed}; this caller is ${request.role}`));
+  }
+  if (shape.depth > limits.maxDepth) {
+    const message = `The query nests ${shape.depth} levels deep; the limit is ${limits.maxDepth}`;
+    return refused(new PhError('PH_GRAPHQL_TOO_DEEP', message, { details: { depth: shape.depth, maxDepth: limits.maxDepth } }));
+  }
+  if (shape.aliases > limits.maxAliases) {
+    const message = `The query uses ${shape.aliases} aliases; the limit is ${limits.maxAliases}`;
+    return refused(
+      new PhError('PH_GRAPHQL_TOO_MANY_ALIASES', message, { details: { aliases: shape.aliases, maxAliases: limits.maxAliases } }),
     );
-  if (shape.depth > limits.maxDepth)
-    return new PhError('PH_GRAPHQL_TOO_DEEP', `The query nests ${shape.depth} levels deep; the limit is ${limits.maxDepth}`, {
-      details: { depth: shape.depth, maxDepth: limits.maxDepth },
-    });
-  if (shape.aliases > limits.maxAliases)
-    return new PhError('PH_GRAPHQL_TOO_MANY_ALIASES', `The query uses ${shape.aliases} aliases; the limit is ${limits.maxAliases}`, {
-      details: { aliases: shape.aliases, maxAliases: limits.maxAliases },
-    });
-  if (shape.largestLimit > limits.maxListSize)
-    return new PhError('PH_GRAPHQL_LIST_TOO_LARGE', `The query asks for ${shape.largestLimit} rows; the limit is ${limits.maxListSize}`, {
-      field: 'limit',
-      details: { limit: shape.largestLimit, maxListSize: limits.maxListSize },
-    });
+  }
+  if (shape.largestLimit > limits.maxListSize) {
+    const message = `The query asks for ${shape.largestLimit} rows; the limit is ${limits.maxListSize}`;
+    const details = { limit: shape.largestLimit, maxListSize: limits.maxListSize };
+    return refused(new PhError('PH_GRAPHQL_LIST_TOO_LARGE', message, { field: 'limit', details }));
+  }
   const cost = getComplexity({
     schema,
     query: document,
@@ -133,9 +142,9 @@ export function refusalOf(
     ...(request.operationName === undefined ? {} : { operationName: request.operationName }),
     estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
   });
-  if (cost > limits.maxCost)
-    return new PhError('PH_GRAPHQL_TOO_COSTLY', `The query costs ${cost}; the limit is ${limits.maxCost}`, {
-      details: { cost, maxCost: limits.maxCost },
-    });
-  return null;
+  if (cost > limits.maxCost) {
+    const message = `The query costs ${cost}; the limit is ${limits.maxCost}`;
+    return refused(new PhError('PH_GRAPHQL_TOO_COSTLY', message, { details: { cost, maxCost: limits.maxCost } }), cost);
+  }
+  return { refusal: null, cost };
 }

@@ -63,11 +63,12 @@ export class RateLimits {
     return this.redis.status === 'ready' && !recentlyLocal ? 'redis' : 'memory (Redis unreachable)';
   }
 
-  async consume(subject: string, tier: RateTier): Promise<RateDecision> {
+  /** Counts `points` requests (1 but for work that weighs more, such as a costly GraphQL query). */
+  async consume(subject: string, tier: RateTier, points = 1): Promise<RateDecision> {
     if (tier.limit === null) return unlimited(tier);
     const { limiter } = this.#limiterFor(tier);
     try {
-      const res = await limiter.consume(subject);
+      const res = await limiter.consume(subject, points);
       return decision(tier, true, res);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return decision(tier, false, rejection);

@@ -103,6 +103,19 @@ describe('GraphQL limits for a LAN server, each refusal a coded 4xx', () => {
     expect(reply.body.errors[0].extensions).toMatchObject({ code: 'PH_GRAPHQL_INVALID', field: 'query' });
   });
 
+  it('charges a costly query to the key’s rate limit by its weight, one request per 1,000 of cost', async () => {
+    expect((await t.op('ratelimit.tiers.save', { tier: { name: 'tiny', limit: 5, windowSeconds: 60, burst: 0 } })).status).toBe(200);
+    const key = (await t.op('keys.create', { name: 'tiny', role: 'viewer' })).body;
+    expect((await t.op('ratelimit.keys.assign', { id: key.key.id, tier: 'tiny' })).status).toBe(200);
+    // 100 rows of 25 fields: a cost near 2,600, so three requests with the one the request itself counts.
+    const heavy = `{ jobs { list(limit: 100) { jobs { id type state priority runAt attemptsMade maxAttempts timeoutMs idempotencyKey repeatCron parentId childPolicy pendingChildren progress progressMessage lastError errors cancelRequested createdAt startedAt finishedAt node waitingFor payload result } } } }`;
+    const first = await post({ query: heavy }, key.secret);
+    expect(first.status).toBe(200);
+    const second = await post({ query: heavy }, key.secret);
+    expect(second.status).toBe(429);
+    expect(second.body.errors[0].extensions).toMatchObject({ code: 'PH_RATE_LIMITED', details: { requests: 3 } });
+  });
+
   it('sends a browser that opens /graphql to the console’s explorer, which signs in first', async () => {
     const res = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html,application/xhtml+xml' }, redirect: 'manual' });
     expect(res.status).toBe(302);
