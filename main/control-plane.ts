@@ -20,13 +20,13 @@ import { OperationDispatcher } from './ops';
 import {
   RateLimits,
   TierStore,
-  chargeCaller,
+  callerBudget,
   installRateLimit,
   rateLimitTables,
   ratelimitHandlers,
   ratelimitMigrations,
 } from './ratelimit';
-import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
+import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, withRoomRules, type HubOptions } from './realtime';
 import { RedisConnection, redisTarget } from './redis';
 import {
   AUDIT_HEAD_FILE,
@@ -260,7 +260,11 @@ export class ControlPlane {
           await this.#startService(table);
       }
       const authenticator = new Authenticator(keys, sessions, throttle);
+      // Built before the hub: its frames spend the same budgets as HTTP requests.
+      const tiers = new TierStore(db);
+      const rateLimits = new RateLimits(redis?.client ?? null);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
+      const realtimeConfig = config.realtime ?? {};
       const realtime = new RealtimeHub({
         authenticator,
         bus,
@@ -269,11 +273,18 @@ export class ControlPlane {
         seal,
         clock: this.clock,
         logger: this.logger.child({ component: 'realtime' }),
-        options: realtimeOptions,
+        options: {
+          rooms: withRoomRules(realtimeConfig.rooms ?? []),
+          ...(realtimeConfig.maxSubscriptions === undefined ? {} : { maxSubscriptions: realtimeConfig.maxSubscriptions }),
+          ...realtimeOptions,
+        },
         node: node ?? nodeId,
+        budget: callerBudget(rateLimits, tiers),
       });
       const progress = new LiveProgress(realtime);
       await this.#startService(realtime);
+      // Sockets that stay open through an emptied Redis are told their rooms' epochs are gone.
+      epoch?.onEmptied(() => realtime.recheckEpochs());
       const monitoring = new Monitoring({
         db,
         redis: redis?.client ?? null,
@@ -380,21 +391,19 @@ export class ControlPlane {
         },
       });
       await this.#startService(webhooks);
-      const tiers = new TierStore(db);
       const tierTables = rateLimitTables(
         { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
         tiers,
       );
       await this.#startService(tierTables.tiers);
       await this.#startService(tierTables.keyTiers);
-      const rateLimits = new RateLimits(redis?.client ?? null);
       const graphql = new GraphqlApi({
         db,
         clock: this.clock,
         authenticator,
         events: (listener) => realtime.subscribeEvents(listener),
         rooms: (caller, room, listener) => realtime.followRoom(caller, room, listener),
-        charge: (caller, points) => chargeCaller(rateLimits, tiers, caller, points),
+        charge: callerBudget(rateLimits, tiers),
         limits: config.graphql,
         logger: this.logger.child({ component: 'graphql' }),
       });

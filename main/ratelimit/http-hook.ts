@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PhError } from '../../contract/errors';
-import type { Caller } from '../core';
+import { callerBudget } from './caller-budget';
 import { policyHeader, type RateDecision, type RateLimits } from './limiter';
 import { ANONYMOUS_TIER, type TierStore } from './tier-store';
 
@@ -9,15 +9,6 @@ declare module 'fastify' {
     /** The rate-limit decision for this request (its tier, what is left), once counted. */
     rateLimit: RateDecision | null;
   }
-}
-
-/**
- * Counts `points` requests against an authenticated caller's tier, on the budget the HTTP hook
- * counts its requests on (GraphQL charges a costly query's weight here, beyond its one request).
- */
-export function chargeCaller(limits: RateLimits, tiers: TierStore, caller: Caller, points: number): Promise<RateDecision> {
-  if (caller.keyId !== null) return limits.consume(`key:${caller.keyId}`, tiers.tierFor(caller.keyId, caller.role), points);
-  return limits.consume('local', tiers.get('unlimited'), points);
 }
 
 /**
@@ -30,10 +21,12 @@ export function chargeCaller(limits: RateLimits, tiers: TierStore, caller: Calle
 export function installRateLimit(app: FastifyInstance, limits: RateLimits, tiers: TierStore): void {
   app.decorateRequest('rateLimit', null);
 
-  const count = (request: FastifyRequest): Promise<RateDecision> =>
-    request.caller !== null
-      ? chargeCaller(limits, tiers, request.caller, 1)
-      : limits.consume(`ip:${request.ip}`, tiers.get(ANONYMOUS_TIER));
+  const spend = callerBudget(limits, tiers);
+  const count = (request: FastifyRequest): Promise<RateDecision> => {
+    const caller = request.caller;
+    if (caller !== null) return spend(caller);
+    return limits.consume(`ip:${request.ip}`, tiers.get(ANONYMOUS_TIER));
+  };
 
   // Callback-style hooks: no extra promise per request on the hot path (see bench/webhooks).
   app.addHook('preParsing', (request, reply, payload, done) => {
