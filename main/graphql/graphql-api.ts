@@ -53,10 +53,7 @@ export class GraphqlApi {
       const call = (operation: string, input: unknown) => dispatcher.call(operation, input, caller);
       return { caller, call, loaders: new Loaders(call), events, rooms };
     };
-    const common = { schema: this.schema, limits: this.limits, persisted: this.persisted, logger, contextFor };
-    return {
-      http: graphqlHttp({ ...common, charge: this.deps.charge }),
-      sockets: new GraphqlSockets({ ...common, authenticator, events }),
-    };
+    const common = { schema: this.schema, limits: this.limits, persisted: this.persisted, logger, contextFor, charge: this.deps.charge };
+    return { http: graphqlHttp(common), sockets: new GraphqlSockets({ ...common, authenticator, events }) };
   }
 }

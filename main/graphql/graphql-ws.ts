@@ -9,8 +9,9 @@ import type { EventMessage, EventPayload } from '../../contract/events';
 import type { Caller } from '../core';
 import type { Logger } from '../logger';
 import type { Authenticator } from '../security';
-import type { EventSource, GraphqlContext } from './context';
+import type { Charge, EventSource, GraphqlContext } from './context';
 import { formatError } from './errors';
+import { COST_PER_REQUEST } from './graphql-http';
 import { cachedJudge, type GraphqlLimits } from './limits';
 import type { PersistedQueries } from './persisted';
 
@@ -25,6 +26,8 @@ export interface GraphqlSocketsDeps {
   readonly persisted: PersistedQueries;
   readonly logger: Logger;
   readonly contextFor: (caller: Caller) => GraphqlContext;
+  /** Spends the caller's rate-limit budget (the one its HTTP requests and hub frames spend). */
+  readonly charge: Charge;
   /** How long a client has to send `connection_init` (default 3 s). */
   readonly initTimeoutMs?: number;
 }
@@ -79,7 +82,7 @@ export class GraphqlSockets {
           this.#track(ctx.extra.socket, caller);
           return true;
         },
-        onSubscribe: (ctx, _id, payload) => {
+        onSubscribe: async (ctx, _id, payload) => {
           const caller = this.#callers.get(ctx.extra.socket);
           if (caller === undefined) return [asGraphqlError(new PhError('PH_UNAUTHENTICATED'))];
           if (caller.role !== 'admin' && persisted.enforced() && !persisted.allows(payload.query))
@@ -88,18 +91,23 @@ export class GraphqlSockets {
           try {
             document = parse(payload.query);
           } catch (err) {
-            return [err as GraphQLError];
+            return [asGraphqlError(new PhError('PH_GRAPHQL_INVALID', (err as Error).message))];
           }
           const invalid = validate(schema, document);
-          if (invalid.length > 0) return invalid;
+          if (invalid.length > 0) return invalid.map((error) => asGraphqlError(new PhError('PH_GRAPHQL_INVALID', error.message)));
           const variables = payload.variables ?? {};
-          const { refusal } = cachedJudge(
-            schema,
-            document,
-            { variables, operationName: payload.operationName ?? undefined, role: caller.role },
-            limits,
-          );
+          const operationName = payload.operationName ?? undefined;
+          const { refusal, cost } = cachedJudge(schema, document, { variables, operationName, role: caller.role }, limits);
           if (refusal !== null) return [asGraphqlError(refusal)];
+          // One budget per caller: each operation on the socket spends it as an HTTP request of its cost would.
+          const weight = Math.max(1, Math.ceil(cost / COST_PER_REQUEST));
+          const charged = await deps.charge(caller, weight);
+          if (!charged.allowed) {
+            const message = `This operation weighs ${weight} requests; try again in ${charged.resetSeconds} s`;
+            return [
+              asGraphqlError(new PhError('PH_RATE_LIMITED', message, { details: { cost, retryAfterSeconds: charged.resetSeconds } })),
+            ];
+          }
           return {
             schema,
             document,
