@@ -137,6 +137,18 @@ export class GraphqlSockets {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
         return;
       }
+      // An address blocked for failed sign-ins is refused before it becomes a socket, as at the hub.
+      try {
+        this.deps.authenticator.assertNotThrottled({ address: req.socket.remoteAddress ?? 'unknown', transport: 'ws' });
+      } catch (err) {
+        const body = JSON.stringify((err as PhError).toBody());
+        const { retryAfterSeconds } = (err as PhError).details as { retryAfterSeconds: number };
+        socket.end(
+          `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${retryAfterSeconds}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+        return;
+      }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit('connection', ws, req));
     });
   }

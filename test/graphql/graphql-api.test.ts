@@ -206,6 +206,13 @@ describe('GraphQL over HTTP and graphql-ws, on a running control plane', () => {
     expect(error.extensions.code).toBe('PH_FORBIDDEN');
   });
 
+  it('refuses a /graphql upgrade from another web origin before it becomes a socket, as at /ws', async () => {
+    const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws', { origin: 'http://evil.example' });
+    ws.on('error', () => undefined);
+    const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(403);
+  });
+
   it('closes a graphql-ws connection whose connection_init carries no valid key', async () => {
     const code = await new Promise<number>((resolve) => {
       wsClient('ph_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', (event) => resolve(event.code));
