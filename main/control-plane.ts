@@ -21,6 +21,7 @@ import {
   RateLimits,
   TierStore,
   callerBudget,
+  callerCharge,
   installRateLimit,
   rateLimitTables,
   ratelimitHandlers,
@@ -50,7 +51,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
-import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
+import { WebhookService, webhookTables, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 
 export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
@@ -262,7 +263,7 @@ export class ControlPlane {
       const authenticator = new Authenticator(keys, sessions, throttle);
       // Built before the hub: its frames spend the same budgets as HTTP requests.
       const tiers = new TierStore(db);
-      const rateLimits = new RateLimits(redis?.client ?? null);
+      const rateLimits = new RateLimits(redis?.client ?? null, this.clock);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
       const realtimeConfig = config.realtime ?? {};
       const realtime = new RealtimeHub({
@@ -383,6 +384,10 @@ export class ControlPlane {
         clock: this.clock,
         logger: this.logger.child({ component: 'webhooks' }),
         ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
+        redisTarget: redisAddressOf(config.redisUrl),
+        redis: redis?.client ?? null,
+        seal,
+        secretKey: fleetSecrets?.encryptionKey('webhook-secrets') ?? null,
         audit: (record) => audit.append(record),
         options: {
           ...(config.webhooks?.allowCidrs !== undefined ? { allowCidrs: config.webhooks.allowCidrs } : {}),
@@ -391,6 +396,11 @@ export class ControlPlane {
         },
       });
       await this.#startService(webhooks);
+      const webhookTable = webhookTables(
+        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
+        webhooks,
+      );
+      await this.#startService(webhookTable.endpoints);
       const tierTables = rateLimitTables(
         { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
         tiers,
@@ -403,7 +413,7 @@ export class ControlPlane {
         authenticator,
         events: (listener) => realtime.subscribeEvents(listener),
         rooms: (caller, room, listener) => realtime.followRoom(caller, room, listener),
-        charge: callerBudget(rateLimits, tiers),
+        charge: callerCharge(rateLimits, tiers),
         limits: config.graphql,
         logger: this.logger.child({ component: 'graphql' }),
       });
