@@ -50,7 +50,8 @@ export function buildContractSchema(): GraphQLSchema {
     exportedNames(),
     relations((name) => mapper.type(name)),
   );
-  const groups = { query: new Map<string, GraphQLFieldConfigMap<unknown, GraphqlContext>>(), mutation: new Map() };
+  type ByCapability = Map<string, GraphQLFieldConfigMap<unknown, GraphqlContext>>;
+  const groups: { query: ByCapability; mutation: ByCapability } = { query: new Map(), mutation: new Map() };
   for (const name of operationNames) {
     const def = operations[name];
     const { capability, field } = split(name);
@@ -59,7 +60,7 @@ export function buildContractSchema(): GraphQLSchema {
     fields[field] = operationField(mapper, name);
     group.set(capability, fields);
   }
-  const root = (kind: 'Query' | 'Mutation', byCapability: Map<string, GraphQLFieldConfigMap<unknown, GraphqlContext>>) =>
+  const root = (kind: 'Query' | 'Mutation', byCapability: ByCapability) =>
     new GraphQLObjectType<unknown, GraphqlContext>({
       name: kind,
       fields: Object.fromEntries(
