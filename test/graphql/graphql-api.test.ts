@@ -213,6 +213,18 @@ describe('GraphQL over HTTP and graphql-ws, on a running control plane', () => {
     expect(status).toBe(403);
   });
 
+  it('holds operations on the socket to the same limits, refusing a deep one with PH_GRAPHQL_TOO_DEEP', async () => {
+    const client = wsClient(viewerKey);
+    const deep = `{ jobs { get(id: "x") { job { children { children { children { children { children { id } } } } } } } } }`;
+    const error = await new Promise<any>((resolve) => {
+      client.subscribe(
+        { query: deep },
+        { next: (v) => resolve(v.errors?.[0]), error: (e: any) => resolve(e[0] ?? e), complete: () => undefined },
+      );
+    });
+    expect(error.extensions.code).toBe('PH_GRAPHQL_TOO_DEEP');
+  });
+
   it('closes a graphql-ws connection whose connection_init carries no valid key', async () => {
     const code = await new Promise<number>((resolve) => {
       wsClient('ph_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', (event) => resolve(event.code));
