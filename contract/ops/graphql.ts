@@ -27,6 +27,7 @@ export const graphqlOperations = {
     output: Type.Object({ query: PersistedQuerySchema }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'graphql.persisted.delete': defineOperation({
     summary: 'Remove a GraphQL query from the allow-list',
@@ -34,6 +35,7 @@ export const graphqlOperations = {
     output: Type.Object({ deleted: Type.Boolean() }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'graphql.persisted.enforce': defineOperation({
     summary: 'Accept only persisted GraphQL queries from viewers and operators (on), or any valid query (off)',
@@ -41,5 +43,6 @@ export const graphqlOperations = {
     output: Type.Object({ enforced: Type.Boolean() }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
 } as const;

@@ -4,8 +4,9 @@
  * Hand-written as a string on purpose: a separate worker *file* has to be bundled as its own entry by
  * electron-vite, loaded through a TypeScript loader under vitest/tsx, and found again beside the built
  * main process; an eval'd worker that needs only Node built-ins works the same in all three. It stays
- * small: hashing, compression and file hashing, plus `PRAGMA integrity_check` through better-sqlite3,
- * whose resolved path the parent passes in `workerData` (so the check never blocks the main thread).
+ * small: hashing, compression and file hashing, plus `PRAGMA integrity_check` and the capture of a
+ * snapshot's image through better-sqlite3, whose resolved path the parent passes in `workerData` (so
+ * neither blocks the main thread).
  */
 export const PAGE_WORKER_SOURCE = String.raw`
 'use strict';
@@ -105,6 +106,33 @@ function integrityCheck(path) {
   }
 }
 
+// SQLite's online backup API, as captureImage describes it; here so its steps never hold the main
+// thread (a source written during the copy makes the rest one step: the whole file at once).
+async function capture(source, dest, busyTimeoutMs, stepPages) {
+  const Database = require(workerData.sqliteModule);
+  const db = new Database(source, { fileMustExist: true, timeout: busyTimeoutMs });
+  try {
+    let lastRemaining = Infinity;
+    let lastMoved = Date.now();
+    let oneStep = false;
+    let sawPages = false;
+    await db.backup(dest, {
+      progress: ({ totalPages, remainingPages }) => {
+        const now = Date.now();
+        sawPages = sawPages || totalPages > 0;
+        if (remainingPages < lastRemaining) lastMoved = now;
+        else if (now - lastMoved > busyTimeoutMs) throw Object.assign(new Error('the source stayed locked'), { code: 'SQLITE_BUSY' });
+        if (remainingPages > lastRemaining && lastRemaining !== Infinity) oneStep = true;
+        lastRemaining = remainingPages;
+        return oneStep ? 0x7fffffff : stepPages;
+      },
+    });
+    return { sawPages };
+  } finally {
+    db.close();
+  }
+}
+
 function toBuf(u8) { return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength); }
 // Hands whole ArrayBuffers over instead of copying them; pooled (shared) ones are copied.
 function xfer(...views) {
@@ -138,11 +166,16 @@ parentPort.on('message', (msg) => {
       parentPort.postMessage({ id: msg.id, ok: true, hash: hashFile(msg.path) });
     } else if (msg.op === 'integrity') {
       parentPort.postMessage({ id: msg.id, ok: true, result: integrityCheck(msg.path) });
+    } else if (msg.op === 'capture') {
+      capture(msg.source, msg.dest, msg.busyTimeoutMs, msg.stepPages).then(
+        (r) => parentPort.postMessage({ id: msg.id, ok: true, sawPages: r.sawPages }),
+        (e) => parentPort.postMessage({ id: msg.id, ok: false, error: String((e && e.message) || e), code: e && e.code }),
+      );
     } else {
       parentPort.postMessage({ id: msg.id, ok: false, error: 'unknown op ' + msg.op });
     }
   } catch (e) {
-    parentPort.postMessage({ id: msg.id, ok: false, error: String(e && e.message || e) });
+    parentPort.postMessage({ id: msg.id, ok: false, error: String(e && e.message || e), code: e && e.code });
   }
 });
 `;

@@ -51,6 +51,9 @@ export class PageWorkers {
   #nextStream = 1;
   readonly #streamSlots = new Map<number, number>();
   #closed = false;
+  /** Ends the threads once the pool has been idle `idleMs`, so their heaps go back after a snapshot. */
+  #idleTimer: NodeJS.Timeout | null = null;
+  readonly #idleMs: number;
 
   /**
    * Snapshots are background work: their hashing and compression use only `backgroundSize` workers
@@ -64,25 +67,37 @@ export class PageWorkers {
    * both snapshot and restore slower (the main thread, which reads, looks pages up and writes, was
    * starved); see docs/bench-results/backup.md.
    */
-  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
+  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1)), options: { idleMs?: number } = {}) {
     this.size = size;
     this.backgroundSize = Math.max(1, size - 1);
+    this.#idleMs = options.idleMs ?? 30_000;
+  }
+
+  /** Threads running now: 0 before the first call and after an idle spell. */
+  get running(): number {
+    return this.#slots.length;
   }
 
   #ensure(): void {
     if (this.#closed) throw new Error('The page workers are closed');
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     if (this.#slots.length > 0) return;
     const workerData = { sqliteModule: sqliteModulePath() };
     for (let i = 0; i < this.size; i += 1) {
       const worker = new Worker(PAGE_WORKER_SOURCE, { eval: true, workerData });
       const slot: Slot = { worker, pending: new Map() };
-      worker.on('message', (msg: { id: number; ok: boolean; error?: string }) => {
+      worker.on('message', (msg: { id: number; ok: boolean; error?: string; code?: string }) => {
         const p = slot.pending.get(msg.id);
         if (p === undefined) return;
         slot.pending.delete(msg.id);
-        if (slot.pending.size === 0) worker.unref();
+        if (slot.pending.size === 0) {
+          worker.unref();
+          this.#releaseWhenIdle();
+        }
         if (msg.ok) p.resolve(msg);
-        else p.reject(new Error(msg.error ?? 'page worker failed'));
+        // The code (SQLITE_BUSY, ENOENT...) lets the caller map the failure to the catalogue.
+        else p.reject(Object.assign(new Error(msg.error ?? 'page worker failed'), typeof msg.code === 'string' ? { code: msg.code } : {}));
       });
       const failAll = (err: Error) => {
         for (const p of slot.pending.values()) p.reject(err);
@@ -169,13 +184,41 @@ export class PageWorkers {
     return (await this.#call<{ hash: string }>({ op: 'hashFile', path })).hash;
   }
 
+  /**
+   * One pass of SQLite's online backup of `source` into `dest`, on a background worker: see
+   * captureImage. `sawPages` false means the first step found the source busy and wrote nothing.
+   */
+  async capture(source: string, dest: string, busyTimeoutMs: number, stepPages: number): Promise<{ sawPages: boolean }> {
+    const r = await this.#call<{ sawPages: boolean }>({ op: 'capture', source, dest, busyTimeoutMs, stepPages }, [], true);
+    return { sawPages: r.sawPages };
+  }
+
   /** `PRAGMA integrity_check` on a file, opened read-only in a worker: `['ok']` when sound. */
   async integrityCheck(path: string): Promise<string[]> {
     return (await this.#call<{ result: string[] }>({ op: 'integrity', path })).result;
   }
 
+  /**
+   * Each thread holds its own heap and compression state (tens of MB after a large snapshot). Once
+   * no call and no whole-image hash is outstanding for `idleMs`, the threads end and that memory
+   * goes back; the next call starts them again.
+   */
+  #releaseWhenIdle(): void {
+    const idle = () => this.#streamSlots.size === 0 && this.#slots.every((s) => s.pending.size === 0);
+    if (this.#closed || !idle() || this.#idleTimer !== null) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (!idle()) return;
+      const slots = this.#slots;
+      this.#slots = [];
+      for (const s of slots) void s.worker.terminate();
+    }, this.#idleMs);
+    this.#idleTimer.unref();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
     const slots = this.#slots;
     this.#slots = [];
     await Promise.all(slots.map((s) => s.worker.terminate()));

@@ -91,10 +91,14 @@ describe('GraphQL over HTTP and graphql-ws, on a running control plane', () => {
   });
 
   it('audits a mutation as the key that made it, as REST does', async () => {
-    const reply = await gql(`mutation { cache { put(namespace: "gql", key: "k1", value: { n: 1 }) { namespace key } } }`, operatorKey);
+    const reply = await gql(
+      `mutation { services { register(name: "gql-audit", id: "gql-audit-1", address: "127.0.0.1", port: 9, checks: [{ kind: TTL, ttlMs: 60000 }]) { instance { id state } } } }`,
+      operatorKey,
+    );
     expect(reply.body.errors).toBeUndefined();
+    expect(reply.body.data.services.register.instance.id).toBe('gql-audit-1');
     const audit = await t.op('audit.list', { limit: 20 });
-    const row = audit.body.entries.find((e: any) => e.action === 'cache.put' && e.target === 'gql/k1');
+    const row = audit.body.entries.find((e: any) => e.action === 'services.register' && e.target === 'gql-audit-1');
     expect(row).toMatchObject({ outcome: 'ok', actor: `key:${operatorKeyId}` });
   });
 
