@@ -14,7 +14,7 @@ const layers = [
   ['fleet'],
   ['ops', 'security'],
   ['http', 'monitoring', 'batch', 'ratelimit'],
-  ['cache', 'backup', 'discovery', 'realtime', 'webhooks'],
+  ['cache', 'backup', 'discovery', 'realtime', 'webhooks', 'graphql'],
   ['system'],
   ['desktop'],
 ];

@@ -1,7 +1,6 @@
 /**
- * The one catalogue of errors a client can see. Every transport (IPC, HTTP, WebSocket; GraphQL
- * too once it exists, generated from contract/routes.ts and the operations) carries
- * `{ error: { code, message } }` with a code from here, so clients branch on the code and never on
+ * The one catalogue of errors a client can see. Every transport (IPC, HTTP, WebSocket) carries
+ * `{ error: { code, message } }` with a code from here (GraphQL carries it as `extensions.code`), so clients branch on the code and never on
  * message text. Stack traces and internal paths never leave the process.
  */
 export const errorCatalogue = {
@@ -100,6 +99,13 @@ export const errorCatalogue = {
     message: 'This connection is in as many rooms as one connection may be; unsubscribe from one first',
   },
   PH_REALTIME_UNAVAILABLE: { status: 503, message: 'The real-time backplane is not reachable' },
+  PH_GRAPHQL_INVALID: { status: 400, message: 'The GraphQL document is not valid against the schema' },
+  PH_GRAPHQL_TOO_DEEP: { status: 400, message: 'The GraphQL query nests deeper than the server allows' },
+  PH_GRAPHQL_TOO_COSTLY: { status: 400, message: 'The GraphQL query costs more than the server allows' },
+  PH_GRAPHQL_TOO_MANY_ALIASES: { status: 400, message: 'The GraphQL query uses more aliases than the server allows' },
+  PH_GRAPHQL_LIST_TOO_LARGE: { status: 400, message: 'The GraphQL query asks for a longer list than the server allows' },
+  PH_GRAPHQL_NOT_PERSISTED: { status: 403, message: 'Only persisted GraphQL queries are accepted, and this one is not on the allow-list' },
+  PH_GRAPHQL_INTROSPECTION_OFF: { status: 403, message: 'GraphQL introspection is off for your role' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

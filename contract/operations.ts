@@ -9,6 +9,7 @@ import { monitoringOperations } from './ops/monitoring';
 import { discoveryOperations } from './ops/discovery';
 import { webhooksOperations } from './ops/webhooks';
 import { ratelimitOperations } from './ops/ratelimit';
+import { graphqlOperations } from './ops/graphql';
 
 /** Every console operation. A capability adds its own file under ops/ and one spread here. */
 export const operations = {
@@ -22,6 +23,7 @@ export const operations = {
   ...realtimeOperations,
   ...webhooksOperations,
   ...ratelimitOperations,
+  ...graphqlOperations,
 } as const;
 
 export type Operations = typeof operations;

@@ -99,6 +99,30 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    graphql: Type.Optional(
+      Type.Object(
+        {
+          maxDepth: Type.Optional(
+            Type.Integer({ minimum: 2, maximum: 100, description: 'Deepest selection a GraphQL query may nest (default 12)' }),
+          ),
+          maxCost: Type.Optional(
+            Type.Integer({ minimum: 10, maximum: 10_000_000, description: 'Highest cost a GraphQL query may have (default 50000)' }),
+          ),
+          maxAliases: Type.Optional(
+            Type.Integer({ minimum: 0, maximum: 1000, description: 'Most aliases one GraphQL query may use (default 30)' }),
+          ),
+          maxListSize: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 100_000, description: 'Largest `limit` a GraphQL query may ask for (default 500)' }),
+          ),
+          introspection: Type.Optional(
+            Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin'), Type.Literal('off')], {
+              description: 'The least role that may introspect the GraphQL schema, or off (default viewer: every signed-in caller)',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     realtime: Type.Optional(
       Type.Object(
         {

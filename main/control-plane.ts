@@ -11,8 +11,9 @@ import type { OperationHandlers } from './core';
 import { buildDiscovery, discoveryMigrations, type Discovery, type DiscoveryDeps } from './discovery';
 import { EventBus } from './events';
 import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
-import { fleetBootstrap, fleetTables, identityTables } from './fleet-tables';
-import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial } from './http';
+import { fleetBootstrap, fleetTables, graphqlTables, identityTables } from './fleet-tables';
+import { GraphqlApi, graphqlMigrations } from './graphql';
+import { HttpServer, loadTls, tlsMode, upgradesByPath, type ReadinessReport, type TlsMaterial } from './http';
 import { createLogger, type Logger } from './logger';
 import { buildMaintenance, retentionSettings } from './maintenance-plan';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, type MonitoringOptions } from './monitoring';
@@ -21,6 +22,7 @@ import {
   RateLimits,
   TierStore,
   callerBudget,
+  callerCharge,
   installRateLimit,
   rateLimitTables,
   ratelimitHandlers,
@@ -91,6 +93,7 @@ export const migrations: readonly Migration[] = [
   ...fleetMigrations,
   ...webhooksMigrations,
   ...ratelimitMigrations,
+  ...graphqlMigrations,
 ];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
@@ -424,6 +427,17 @@ export class ControlPlane {
       const tierTables = rateLimitTables(fleetDeps, tiers);
       await this.#startService(tierTables.tiers);
       await this.#startService(tierTables.keyTiers);
+      const graphql = new GraphqlApi({
+        db,
+        clock: this.clock,
+        authenticator,
+        events: (listener) => realtime.subscribeEvents(listener),
+        rooms: (caller, room, listener) => realtime.followRoom(caller, room, listener),
+        charge: callerCharge(rateLimits, tiers),
+        limits: config.graphql,
+        logger: this.logger.child({ component: 'graphql' }),
+      });
+      for (const table of graphqlTables(fleetDeps, graphql.persisted)) await this.#startService(table);
       const handlers: OperationHandlers = {
         ...systemHandlers(
           () => this.status(),
@@ -444,6 +458,7 @@ export class ControlPlane {
           keys,
           refusedByKey: () => monitoring.usage.refusedByKey(this.clock.now() - 24 * 3_600_000, this.clock.now() + 60_000),
         }),
+        ...graphql.handlers,
       };
       const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation, {
         count: (call) => {
@@ -451,6 +466,7 @@ export class ControlPlane {
           monitoring.usage.countOperation(call.keyId, call.action, call.outcome === 'error');
         },
       });
+      const graphqlTransports = graphql.transports(dispatcher);
       this.tls = await loadTls(tlsMode(config), config.dataDir, { bindHost: config.host, publicNames: config.publicNames ?? [] });
       if (this.tls !== null) {
         const { fingerprint256, certFile, selfSigned, validTo } = this.tls;
@@ -476,7 +492,7 @@ export class ControlPlane {
         dispatcher,
         bus,
         readiness: () => this.readiness(),
-        websocket: realtime,
+        websocket: upgradesByPath({ '/ws': realtime, '/graphql': graphqlTransports.sockets }),
       });
       monitoring.instrument(http.app);
       installRateLimit(http.app, rateLimits, tiers);
@@ -528,6 +544,7 @@ export class ControlPlane {
         maintenance,
       };
       void http.app.register(discovery.gateway);
+      void http.app.register(graphqlTransports.http);
       await this.#startService(monitoring);
       await this.#startService(http);
       if (config.lanAccess) await this.#startService(discovery.lan);

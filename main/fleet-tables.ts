@@ -5,6 +5,7 @@ import { AlertRuleSchema } from '../contract/ops/monitoring';
 import type { Clock } from './clock';
 import type { Discovery } from './discovery';
 import type { EventBus } from './events';
+import { EnforcedRecordSchema, PersistedRecordSchema, type PersistedQueries } from './graphql';
 import { ReplicatedTable, type FleetSeal, type RedisEpoch } from './fleet';
 import type { Logger } from './logger';
 import type { Monitoring } from './monitoring';
@@ -105,4 +106,14 @@ export function fleetBootstrap(redis: Redis, nodeId: string, hasKey: () => boole
       return hasKey();
     },
   };
+}
+
+/** GraphQL's persisted-query allow-list and its switch, the same on every node (docs/fleet.md). */
+export function graphqlTables(deps: FleetTableDeps, persisted: PersistedQueries) {
+  const common = { ...deps, logger: deps.logger.child({ component: 'fleet-tables' }) };
+  const sources = persisted.replicaSources();
+  return [
+    new ReplicatedTable({ ...common, name: 'graphql-persisted', schema: PersistedRecordSchema, source: sources.queries }),
+    new ReplicatedTable({ ...common, name: 'graphql-enforced', schema: EnforcedRecordSchema, source: sources.enforced }),
+  ];
 }

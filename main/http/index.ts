@@ -1,3 +1,4 @@
 export { BrowserGuard } from './browser-guard';
 export { loadTls, tlsMode, type TlsMaterial } from './tls';
-export { HttpServer, type ReadinessReport } from './http-server';
+export { HttpServer, type ReadinessReport, type WebSocketEndpoint } from './http-server';
+export { upgradesByPath } from './upgrade-routes';

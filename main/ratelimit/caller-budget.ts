@@ -22,3 +22,16 @@ export function callerBudget(limits: RateLimits, tiers: TierStore): (caller: Cal
     return limits.consume(subject, tier);
   };
 }
+
+/**
+ * Spends `points` requests of a caller's budget at once, for a use that weighs more than one
+ * request (a costly GraphQL query), one by one and stopping at the first refused.
+ */
+export function callerCharge(limits: RateLimits, tiers: TierStore): (caller: Caller, points: number) => Promise<RateDecision> {
+  return async (caller, points) => {
+    const { subject, tier } = callerSubject(caller, tiers);
+    let decision = await limits.consume(subject, tier);
+    for (let spent = 1; spent < points && decision.allowed; spent += 1) decision = await limits.consume(subject, tier);
+    return decision;
+  };
+}

@@ -4,6 +4,6 @@ export { RateLimits, type LimiterBackend } from './limiter';
 export { policyHeader, type RateDecision } from './decision';
 export { batchCap } from './fleet-allowance';
 export { installRateLimit } from './http-hook';
-export { callerBudget } from './caller-budget';
+export { callerBudget, callerCharge } from './caller-budget';
 export { ratelimitHandlers, type RateLimitHandlerDeps } from './operations';
 export { rateLimitTables, type RateLimitTableDeps } from './fleet-tables';

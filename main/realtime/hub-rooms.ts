@@ -15,6 +15,8 @@ export class HubRooms {
   readonly rooms = new Map<string, Set<Connection>>();
   readonly roomUsers = new Map<string, Map<string, number>>();
   readonly users = new Map<string, Set<Connection>>();
+  /** In-process followers of a room (GraphQL subscriptions), handed each message's frame as clients get it. */
+  readonly followers = new Map<string, Set<(frame: Buffer) => void>>();
 
   constructor(
     private readonly backplane: Backplane,
@@ -76,7 +78,7 @@ export class HubRooms {
     members?.delete(connection);
     if (members?.size === 0) {
       this.rooms.delete(room);
-      this.backplane.unwatch({ room });
+      if (!this.followers.has(room)) this.backplane.unwatch({ room });
     }
     const users = this.roomUsers.get(room);
     const count = (users?.get(connection.user) ?? 1) - 1;
@@ -87,6 +89,21 @@ export class HubRooms {
     users?.delete(connection.user);
     if (users?.size === 0) this.roomUsers.delete(room);
     await this.backplane.presenceLeave(room, connection.user);
+  }
+
+  /** Hands every message of the room to `listener` until the returned function is called; watches the room meanwhile. */
+  async follow(room: string, listener: (frame: Buffer) => void): Promise<() => void> {
+    let followers = this.followers.get(room);
+    if (followers === undefined) {
+      this.followers.set(room, (followers = new Set()));
+      if (!this.rooms.has(room)) await this.backplane.watch({ room });
+    }
+    followers.add(listener);
+    return () => {
+      if (!followers.delete(listener) || followers.size > 0) return;
+      this.followers.delete(room);
+      if (!this.rooms.has(room)) this.backplane.unwatch({ room });
+    };
   }
 
   /** Every (room, user) present here, for the backplane's presence refresh. */
@@ -115,6 +132,7 @@ export class HubRooms {
   #deliverRoom(envelope: Envelope): void {
     const members = this.rooms.get(envelope.target);
     this.onRoomMessage(envelope.target);
+    for (const follower of this.followers.get(envelope.target) ?? []) follower(envelope.frame);
     if (members === undefined) return;
     const options: SendOptions = {
       lane: envelope.lane,

@@ -2,4 +2,4 @@ export { LiveProgress } from './live-progress';
 export { realtimeMigrations } from './migrations';
 export { realtimeHandlers } from './operations';
 export { defaultRoomRules, hubOptions, withRoomRules, type HubOptions, type RoomRuleSetting } from './options';
-export { RealtimeHub } from './realtime-hub';
+export { RealtimeHub, type RoomMessage } from './realtime-hub';

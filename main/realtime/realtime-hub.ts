@@ -4,7 +4,9 @@ import type { Duplex } from 'node:stream';
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Static } from '@sinclair/typebox';
 import { PhError } from '../../contract/errors';
+import type { RealtimeMessageSchema } from '../../contract/ops/realtime';
 import { fansOutToCluster, isEventName, type EventMessage } from '../../contract/events';
 import { closeCodes, type Lane, type Position } from '../../contract/realtime-frames';
 import type { Clock } from '../clock';
@@ -32,6 +34,9 @@ import { RoomPolicy } from './room-policy';
 import type { RealtimeStats } from './stats';
 
 export const REALTIME_PATH = '/ws';
+
+/** A room message as the hub delivers it (contract/ops/realtime.ts `RealtimeMessageSchema`). */
+export type RoomMessage = Static<typeof RealtimeMessageSchema>;
 
 export interface RealtimeHubDeps {
   readonly authenticator: Authenticator;
@@ -253,6 +258,24 @@ export class RealtimeHub implements Service {
    */
   subscribeEvents(listener: (message: EventMessage) => void): () => void {
     return this.#events.subscribe(listener);
+  }
+
+  /**
+   * Follows a room in-process, as a client subscribed to it would (its rules checked for `caller`):
+   * each message, from this node or another, until the returned function is called. GraphQL's
+   * room subscriptions read rooms this way.
+   */
+  async followRoom(caller: Caller, room: string, listener: (message: RoomMessage) => void): Promise<() => void> {
+    this.policy.assertSubscribe(caller, room);
+    return this.#rooms.follow(room, (frame) => {
+      const {
+        type: _type,
+        ack: _ack,
+        key: _key,
+        ...message
+      } = JSON.parse(frame.toString('utf8')) as RoomMessage & { type: string; ack?: boolean; key?: string };
+      listener(message);
+    });
   }
 
   /**

@@ -1,9 +1,11 @@
+import { printSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { errorCatalogue } from '../../contract/errors';
 import { events } from '../../contract/events';
 import { operationChannel } from '../../contract/ipc';
 import { operations } from '../../contract/operations';
 import { routeTable } from '../../contract/routes';
+import { buildContractSchema } from '../../main/graphql';
 
 describe('the contract', () => {
   it('matches the reviewed snapshot of every operation, event and error code', () => {
@@ -45,5 +47,10 @@ describe('the contract', () => {
 
   it('names operations <capability>.<verb> so each maps to one IPC channel and one URL', () => {
     for (const name of Object.keys(operations)) expect(name).toMatch(/^[a-z]+(\.[a-zA-Z]+)+$/);
+  });
+
+  it('prints the GraphQL schema generated from it: every shape expressible, the SDL as reviewed in docs/graphql/schema.graphql', async () => {
+    // buildContractSchema throws InexpressibleShapeError, naming the path, for a shape GraphQL cannot express.
+    await expect(`${printSchema(buildContractSchema())}\n`).toMatchFileSnapshot('../../docs/graphql/schema.graphql');
   });
 });

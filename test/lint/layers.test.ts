@@ -29,6 +29,19 @@ describe('the layers of main/, as lint enforces them', () => {
     expect(errors).toEqual([expect.stringContaining('main/http may import only folders of a lower layer')]);
   });
 
+  it('places graphql/ beside the capabilities: the dispatcher below it, the hub beside it', async () => {
+    const down = await importErrors(
+      'main/graphql/example.ts',
+      "import type { OperationDispatcher } from '../ops';\nexport type D = OperationDispatcher;\n",
+    );
+    expect(down).toEqual([]);
+    const across = await importErrors(
+      'main/graphql/example.ts',
+      "import type { RealtimeHub } from '../realtime';\nexport type H = RealtimeHub;\n",
+    );
+    expect(across).toEqual([expect.stringContaining('main/graphql may import only folders of a lower layer')]);
+  });
+
   it('refuses a deep import from the composition root', async () => {
     const errors = await importErrors('main/index.ts', "export { registerIpcBridge } from './desktop/ipc-bridge';\n");
     expect(errors).toEqual([expect.stringContaining('through its index')]);

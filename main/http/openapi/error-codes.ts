@@ -23,6 +23,8 @@ const CAPABILITY_PREFIXES: Record<Capability, readonly string[]> = {
   cache: ['PH_CACHE_'],
   realtime: ['PH_REALTIME_'],
   webhooks: ['PH_WEBHOOK_'],
+  // Saving a persisted query parses it first.
+  graphql: ['PH_GRAPHQL_INVALID'],
   // Assigning a tier names a key.
   ratelimit: ['PH_RATELIMIT_', 'PH_KEY_NOT_FOUND'],
 };

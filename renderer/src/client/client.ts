@@ -16,6 +16,11 @@ export class ClientError extends Error {
 
 export type ConnectionState = 'connecting' | 'open' | 'closed';
 
+export interface GraphqlResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
 /**
  * The one interface every view uses. Inside Electron it rides IPC; in a browser, HTTP for calls and
  * a WebSocket for events. Views never know which.
@@ -30,5 +35,10 @@ export interface Client {
    * Absent where the console has no hub connection of its own (IPC), where views poll history.
    */
   watchRoom?(room: string, listener: (message: MessageFrame) => void): () => void;
+  /**
+   * Runs a GraphQL document at `/graphql` as the signed-in caller and answers the GraphQL response
+   * (`data`, `errors`), whatever its status. Absent inside Electron, which talks IPC, not HTTP.
+   */
+  graphql?(query: string, variables: Record<string, unknown>): Promise<GraphqlResponse>;
   close(): void;
 }

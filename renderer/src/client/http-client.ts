@@ -1,7 +1,7 @@
 import type { EventMessage } from '../../../contract/events';
 import type { OperationInput, OperationName, OperationResult } from '../../../contract/operations';
 import { closeCodes, RealtimeClient, type MessageFrame } from '../../../main/realtime/client';
-import { ClientError, type Client, type ConnectionState } from './client';
+import { ClientError, type Client, type ConnectionState, type GraphqlResponse } from './client';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
@@ -68,6 +68,21 @@ export class HttpClient implements Client {
       throw new ClientError(error?.code ?? 'PH_INTERNAL', error?.message ?? `HTTP ${res.status}`, error?.field);
     }
     return body as OperationResult<N>;
+  }
+
+  async graphql(query: string, variables: Record<string, unknown>): Promise<GraphqlResponse> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+    } catch {
+      throw new ClientError('PH_UNAVAILABLE', 'Pilothouse cannot be reached');
+    }
+    if (res.status === 401) this.onUnauthenticated();
+    return { status: res.status, body: (await res.json().catch(() => null)) as unknown };
   }
 
   onEvent(listener: (message: EventMessage) => void): () => void {

@@ -2,6 +2,7 @@ import type { ComponentType } from 'react';
 import { AuditView } from './audit-view';
 import { BackupsView } from './backups-view';
 import { CacheView } from './cache-view';
+import { GraphqlView } from './graphql-view';
 import { JobsView } from './jobs-view';
 import { OverviewView } from './overview-view';
 import { RealtimeView } from './realtime-view';
@@ -26,4 +27,5 @@ export const views: readonly ViewDef[] = [
   { id: 'webhooks', label: 'Webhooks', component: WebhooksView },
   { id: 'security', label: 'Security', component: SecurityView },
   { id: 'audit', label: 'Audit', component: AuditView },
+  { id: 'graphql', label: 'GraphQL', component: GraphqlView },
 ];

@@ -119,7 +119,15 @@ export function OverviewView() {
 
   return (
     <>
-      <PageHeader title="Overview" subtitle="Is everything well, and if not, what and since when." />
+      <PageHeader
+        title="Overview"
+        subtitle="Is everything well, and if not, what and since when."
+        actions={
+          <a href="#/graphql" data-testid="graphql-link">
+            GraphQL explorer
+          </a>
+        }
+      />
       <ErrorBanner error={initial.error ?? overview.error ?? history.error} />
 
       {firing.length > 0 && (
