@@ -41,7 +41,8 @@ const here = typeof __dirname === 'string' ? __dirname : import.meta.dirname;
 /**
  * Where the worker file is: built, `page-worker.js` beside this module (a one-file bundle such as the
  * crash child) or one folder up (electron-vite puts the shared code in out/main/chunks/ and the
- * entries in out/main/); from source, `page-worker.ts` beside it, loaded through tsx's require hook.
+ * entries in out/main/); from source, `page-worker.ts` beside it, loaded through tsx's require hook
+ * (the thread's only flag: the parent's may include V8 flags such as --expose-gc that a thread refuses).
  */
 function workerFile(): { filename: string; execArgv?: string[] } {
   for (const dir of [here, join(here, '..')]) {
@@ -49,7 +50,7 @@ function workerFile(): { filename: string; execArgv?: string[] } {
     if (existsSync(built)) return { filename: built };
   }
   const req = createRequire(join(here, 'page-workers.ts'));
-  return { filename: join(here, 'page-worker.ts'), execArgv: [...process.execArgv, '--require', req.resolve('tsx/cjs')] };
+  return { filename: join(here, 'page-worker.ts'), execArgv: ['--require', req.resolve('tsx/cjs')] };
 }
 
 /**
