@@ -9,11 +9,13 @@ import { launchHeadless, type HeadlessNode } from './headless';
  * A node that started once and stopped cleanly (its schema in the main file), then wrote keys and
  * was killed -9: those writes are only in pilothouse.db-wal, not yet folded into the main file.
  */
-async function crashedNodeWithHotWal(dir: string): Promise<{ adminKey: string }> {
+async function crashedNodeWithHotWal(dir: string, started: HeadlessNode[]): Promise<{ adminKey: string }> {
   const first = await launchHeadless(dir);
+  started.push(first); // so afterEach stops it if the test times out before the kill below
   await first.running();
   expect(await first.kill('SIGTERM')).toBe(0);
   const node = await launchHeadless(dir);
+  started.push(node);
   await node.running();
   for (let i = 0; i < 5; i += 1) expect((await node.op('keys.create', { name: `k${i}`, role: 'viewer' })).status).toBe(200);
   await node.kill('SIGKILL');
@@ -45,7 +47,7 @@ describe('start-up beside a WAL whose database file is gone or short', () => {
     it(`refuses with PH_STORE_WAL_WITHOUT_DATABASE naming both files when the database is ${what}, and changes neither the WAL nor admin.key`, async () => {
       const dir = tempDir('ph-fault-start-');
       dirs.push(dir);
-      const { adminKey } = await crashedNodeWithHotWal(dir.path);
+      const { adminKey } = await crashedNodeWithHotWal(dir.path, nodes);
       const db = join(dir.path, 'pilothouse.db');
       damage(db);
       const wal = readFileSync(`${db}-wal`);
