@@ -112,7 +112,11 @@ describe('cache across nodes on one Redis', () => {
     writing = false;
     await Promise.all(readers);
     expect(await eventually(async () => (await nb.get('k')) === 'v30', 1000, 10)).toBe(true);
-    await sleep(250); // a stale install would show here: the bus has long delivered every invalidation
+    // One more write from A, seen on B's bus, means the bus has delivered every earlier invalidation
+    // (one publisher, in order): a stale install would show now.
+    const received = b.cache.redisState().busMessages;
+    await na.set('marker', 1);
+    expect(await eventually(() => b.cache.redisState().busMessages > received, 5000, 10)).toBe(true);
     expect(nb.peek('k') ?? (await nb.get('k'))).toBe('v30');
   });
 
