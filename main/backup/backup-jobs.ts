@@ -1,21 +1,25 @@
 import { PhError } from '../../contract/errors';
-import type { JobContext, JobQueue } from '../batch';
-import type { BackupService, Report } from './backup-service';
+import type { JobContext, JobInfo, JobQueue } from '../batch';
+import type { BackupScheduler, BackupService, Report } from './backup-service';
 import type { CatalogueShare } from './catalogue-share';
 
 /**
  * `backup.snapshot` (`{ sourceId }`) and `backup.verify` (`{ snapshotId }`) as durable jobs: queued,
  * placed on the node that owns the source (or holds the snapshot) whichever node enqueued them,
  * found through this node's catalogue first, then the fleet's (`share`); an unknown id is refused at
- * enqueue.
- * scheduled with cron, retried and watched with the rest of the work. The backup service still
- * serialises repository writes itself; one job of each type runs at a time per node. A verification
- * that finds damage fails the job (it lands in the dead letters with what was found), since a job
- * that "succeeded" at finding a corrupt snapshot would hide it in the completed list.
+ * enqueue. Retried and watched with the rest of the work. The backup service still serialises
+ * repository writes itself; one job of each type runs at a time per node. A verification that finds
+ * damage fails the job (it lands in the dead letters with what was found), since a job that
+ * "succeeded" at finding a corrupt snapshot would hide it in the completed list.
+ *
+ * Source schedules are repeating `backup.snapshot` jobs (`{ sourceId, scheduled: true }`) on the
+ * queue's own cron: one scheduler for everything. With Redis the schedule is one job fleet-wide,
+ * placed like any snapshot on the source's node. Once the types are registered the service hands
+ * its schedules to the queue (`useScheduler`).
  */
 export function registerBackupJobs(
-  queue: Pick<JobQueue, 'register'>,
-  backup: Pick<BackupService, 'snapshot' | 'verify' | 'catalogue'>,
+  queue: Pick<JobQueue, 'register' | 'get' | 'list' | 'enqueue' | 'cancel'>,
+  backup: Pick<BackupService, 'snapshot' | 'verify' | 'catalogue' | 'runScheduled' | 'useScheduler'>,
   share: Pick<CatalogueShare, 'ownerOfSource' | 'ownerOfSnapshot'> | null = null,
 ): void {
   const ownerOfSource = async (payload: unknown, here: string): Promise<string> => {
@@ -36,7 +40,9 @@ export function registerBackupJobs(
     'backup.snapshot',
     async (payload, ctx) => {
       const sourceId = readSourceId(payload);
-      const snapshot = await backup.snapshot(sourceId, 'manual', jobProgress(ctx), ctx.signal);
+      const snapshot = isScheduled(payload)
+        ? await backup.runScheduled(sourceId, Date.parse((await queue.get(ctx.id)).runAt), jobProgress(ctx), ctx.signal)
+        : await backup.snapshot(sourceId, 'manual', jobProgress(ctx), ctx.signal);
       ctx.log(`snapshot ${snapshot.id}: ${snapshot.pageCount} pages, ${snapshot.addedPages} new (${snapshot.addedBytes} bytes stored)`);
       return { snapshotId: snapshot.id, pageCount: snapshot.pageCount, addedPages: snapshot.addedPages };
     },
@@ -57,7 +63,46 @@ export function registerBackupJobs(
     },
     { concurrency: 1, validatePayload: readSnapshotId, placement: { owner: ownerOfSnapshot } },
   );
+  backup.useScheduler(queueScheduler(queue));
 }
+
+/** The repeating jobs that carry a source's schedule and have not ended (waiting, delayed or running). */
+async function scheduleJobs(queue: Pick<JobQueue, 'list'>, sourceId: string): Promise<JobInfo[]> {
+  const { jobs } = await queue.list({ type: 'backup.snapshot', limit: 1000 });
+  return jobs.filter(
+    (j) =>
+      j.repeatCron !== null &&
+      (j.state === 'waiting' || j.state === 'delayed' || j.state === 'active') &&
+      isScheduled(j.payload) &&
+      readSourceId(j.payload) === sourceId,
+  );
+}
+
+/**
+ * A source's schedule as one repeating job: kept when one already says `cron`, replaced when not.
+ * A run under way is left to finish (cancelling it would abort a snapshot); the queue plans its
+ * next run under the schedule it had, and the next sync replaces that one.
+ */
+export function queueScheduler(queue: Pick<JobQueue, 'list' | 'enqueue' | 'cancel'>): BackupScheduler {
+  return {
+    async set(sourceId, cron) {
+      let kept = false;
+      for (const job of await scheduleJobs(queue, sourceId)) {
+        if (!kept && job.repeatCron === cron) kept = true;
+        else if (job.state !== 'active') await queue.cancel(job.id);
+      }
+      if (cron === null || kept) return;
+      await queue.enqueue({
+        type: 'backup.snapshot',
+        payload: { sourceId, scheduled: true },
+        repeat: { cron },
+        idempotencyKey: `backup.schedule:${sourceId}:${cron}`,
+      });
+    },
+  };
+}
+
+const isScheduled = (payload: unknown): boolean => ((payload ?? {}) as Record<string, unknown>).scheduled === true;
 
 function jobProgress(ctx: JobContext): Report {
   return (phase, done, total) => ctx.progress(total === 0 ? 0 : done / total, `${phase}: ${done} of ${total}`);
