@@ -344,12 +344,13 @@ export class ControlPlane {
       epoch?.onEmptied(async (e) => {
         const instances = (await discovery.sync?.republish()) ?? 0;
         if (catalogueShare !== null) await catalogueShare.publish();
+        backup.syncSchedules(); // the repeating snapshot jobs were in the Redis that emptied
         await tables.alertRules.sync(true);
         await tables.servicePolicies.sync(true);
         bus.publish('fleet.redis', {
           kind: 'emptied',
           code: null,
-          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue, alert rules, balancing policies, batch reports and job results, and re-enqueued the jobs it had queued`,
+          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue and schedules, alert rules, balancing policies, batch reports and job results, and re-enqueued the jobs it had queued`,
           node: nodeId,
           at: new Date(e.at).toISOString(),
         });

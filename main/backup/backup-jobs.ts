@@ -79,16 +79,17 @@ async function scheduleJobs(queue: Pick<JobQueue, 'list'>, sourceId: string): Pr
 }
 
 /**
- * A source's schedule as one repeating job: kept when one already says `cron`, replaced when not.
- * A run under way is left to finish (cancelling it would abort a snapshot); the queue plans its
- * next run under the schedule it had, and the next sync replaces that one.
+ * A source's schedule as one repeating job (its idempotency key makes a second enqueue the same
+ * series): kept when it already says `cron`, replaced when not. Cancelling a run ends its series on
+ * both queues. A run under way is left to finish (cancelling it would abort a snapshot).
  */
 export function queueScheduler(queue: Pick<JobQueue, 'list' | 'enqueue' | 'cancel'>): BackupScheduler {
   return {
     async set(sourceId, cron) {
       let kept = false;
       for (const job of await scheduleJobs(queue, sourceId)) {
-        if (!kept && job.repeatCron === cron) kept = true;
+        // Runs of one series (a run under way and the next it planned) share the cron and the key.
+        if (job.repeatCron === cron) kept = true;
         else if (job.state !== 'active') await queue.cancel(job.id);
       }
       if (cron === null || kept) return;

@@ -255,6 +255,11 @@ export class BackupService implements Service {
    */
   useScheduler(scheduler: BackupScheduler): void {
     this.#scheduler = scheduler;
+    this.syncSchedules();
+  }
+
+  /** Sets every source's repeating job again, e.g. after Redis came back empty and took them with it. */
+  syncSchedules(): void {
     for (const s of this.catalogue.sources()) this.#syncSchedule(s.id, s.schedule);
   }
 

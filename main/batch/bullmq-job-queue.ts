@@ -276,6 +276,11 @@ export class BullmqJobQueue implements JobQueue {
   async cancel(id: string): Promise<JobInfo> {
     const job = await this.#queues.job(id);
     const state = await job.getState();
+    // A run of a repeating job: cancelling it ends the series, as on the SQLite queue (BullMQ plans a
+    // repeat's next run when one starts, so removing this run alone would not stop it).
+    if (job.repeatJobKey !== undefined && (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
+      await this.#queues.byName(job.queueName).removeRepeatableByKey(job.repeatJobKey);
+    }
     if (state === 'active') {
       await this.redis.publish(CANCEL_CHANNEL, this.seal.seal(CANCEL, CANCEL_CHANNEL, id));
       this.#cancelLocal(id);
