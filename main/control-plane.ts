@@ -339,7 +339,7 @@ export class ControlPlane {
       }
       // The job types other capabilities lend the engine (batch.apply is the engine's own).
       registerCacheJobs(batch.queue, cache);
-      registerBackupJobs(batch.queue, backup, catalogueShare);
+      registerBackupJobs(batch.queue, backup, catalogueShare, nodeId);
       // Registered last, so the queue has re-enqueued its jobs before this says the node recovered.
       epoch?.onEmptied(async (e) => {
         const instances = (await discovery.sync?.republish()) ?? 0;

@@ -1,6 +1,7 @@
 import { PhError } from '../../contract/errors';
-import type { JobContext, JobInfo, JobQueue } from '../batch';
-import type { BackupScheduler, BackupService, Report } from './backup-service';
+import type { JobContext, JobQueue } from '../batch';
+import type { BackupService, Report } from './backup-service';
+import { isScheduled, queueScheduler, readMaintenanceNode } from './backup-schedules';
 import type { CatalogueShare } from './catalogue-share';
 
 /**
@@ -13,14 +14,16 @@ import type { CatalogueShare } from './catalogue-share';
  * "succeeded" at finding a corrupt snapshot would hide it in the completed list.
  *
  * Source schedules are repeating `backup.snapshot` jobs (`{ sourceId, scheduled: true }`) on the
- * queue's own cron: one scheduler for everything. With Redis the schedule is one job fleet-wide,
- * placed like any snapshot on the source's node. Once the types are registered the service hands
- * its schedules to the queue (`useScheduler`).
+ * queue's own cron, and each node's maintenance a repeating `backup.maintenance` (`{ node }`): one
+ * scheduler for everything. With Redis a schedule is one job fleet-wide, placed like any snapshot
+ * on the source's node. Once the types are registered the service hands its schedules to the queue
+ * (`useScheduler`, backup-schedules.ts).
  */
 export function registerBackupJobs(
   queue: Pick<JobQueue, 'register' | 'get' | 'list' | 'enqueue' | 'cancel'>,
-  backup: Pick<BackupService, 'snapshot' | 'verify' | 'catalogue' | 'runScheduled' | 'useScheduler'>,
+  backup: Pick<BackupService, 'snapshot' | 'verify' | 'catalogue' | 'runScheduled' | 'useScheduler' | 'maintenance'>,
   share: Pick<CatalogueShare, 'ownerOfSource' | 'ownerOfSnapshot'> | null = null,
+  nodeId = 'local',
 ): void {
   const ownerOfSource = async (payload: unknown, here: string): Promise<string> => {
     const id = readSourceId(payload);
@@ -63,47 +66,17 @@ export function registerBackupJobs(
     },
     { concurrency: 1, validatePayload: readSnapshotId, placement: { owner: ownerOfSnapshot } },
   );
-  backup.useScheduler(queueScheduler(queue));
-}
-
-/** The repeating jobs that carry a source's schedule and have not ended (waiting, delayed or running). */
-async function scheduleJobs(queue: Pick<JobQueue, 'list'>, sourceId: string): Promise<JobInfo[]> {
-  const { jobs } = await queue.list({ type: 'backup.snapshot', limit: 1000 });
-  return jobs.filter(
-    (j) =>
-      j.repeatCron !== null &&
-      (j.state === 'waiting' || j.state === 'delayed' || j.state === 'active') &&
-      isScheduled(j.payload) &&
-      readSourceId(j.payload) === sourceId,
-  );
-}
-
-/**
- * A source's schedule as one repeating job (its idempotency key makes a second enqueue the same
- * series): kept when it already says `cron`, replaced when not. Cancelling a run ends its series on
- * both queues. A run under way is left to finish (cancelling it would abort a snapshot).
- */
-export function queueScheduler(queue: Pick<JobQueue, 'list' | 'enqueue' | 'cancel'>): BackupScheduler {
-  return {
-    async set(sourceId, cron) {
-      let kept = false;
-      for (const job of await scheduleJobs(queue, sourceId)) {
-        // Runs of one series (a run under way and the next it planned) share the cron and the key.
-        if (job.repeatCron === cron) kept = true;
-        else if (job.state !== 'active') await queue.cancel(job.id);
-      }
-      if (cron === null || kept) return;
-      await queue.enqueue({
-        type: 'backup.snapshot',
-        payload: { sourceId, scheduled: true },
-        repeat: { cron },
-        idempotencyKey: `backup.schedule:${sourceId}:${cron}`,
-      });
+  queue.register(
+    'backup.maintenance',
+    async (_payload, ctx) => {
+      await backup.maintenance();
+      ctx.log('pruned, and verified the rolling share of snapshots');
     },
-  };
+    // Each node's repository is its own: its maintenance runs there.
+    { concurrency: 1, validatePayload: readMaintenanceNode, placement: { owner: (payload) => readMaintenanceNode(payload) } },
+  );
+  backup.useScheduler(queueScheduler(queue, nodeId));
 }
-
-const isScheduled = (payload: unknown): boolean => ((payload ?? {}) as Record<string, unknown>).scheduled === true;
 
 function jobProgress(ctx: JobContext): Report {
   return (phase, done, total) => ctx.progress(total === 0 ? 0 : done / total, `${phase}: ${done} of ${total}`);

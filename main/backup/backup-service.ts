@@ -86,6 +86,8 @@ export interface BackupServiceOptions {
 export interface BackupScheduler {
   /** Sets a source's repeating snapshot to `cron`, or removes it (null). Idempotent. */
   set(sourceId: string, cron: string | null): Promise<void>;
+  /** Sets this node's repeating maintenance (prune + rolling verify) to `cron`, or removes it (null). */
+  setMaintenance(cron: string | null): Promise<void>;
 }
 
 /** A scheduled run that starts this long after it was due ran late (the node was down): a `missed` run. */
@@ -136,7 +138,6 @@ export class BackupService implements Service {
   readonly #snapshotting = new Set<string>();
   /** Snapshots a running restore depends on: prune keeps them whatever retention says. */
   readonly #pinned = new Map<string, number>();
-  #maintenance: Cron | null = null;
   #scheduler: BackupScheduler | null = null;
   #state: ServiceState = 'idle';
   #lastEmit = new Map<string, number>();
@@ -162,14 +163,7 @@ export class BackupService implements Service {
       if (leftovers.length > 0) this.options.logger.info({ removed: leftovers }, 'removed temp files of restores that never finished');
       this.#ensureAppSource();
       for (const s of this.catalogue.sources()) this.#schedule(s);
-      const maintenance = this.options.maintenanceSchedule === undefined ? '15 4 * * *' : this.options.maintenanceSchedule;
-      if (maintenance !== null) {
-        this.#maintenance = new Cron(
-          maintenance,
-          { protect: true, unref: true },
-          () => void this.#background('maintenance', () => this.maintenance()),
-        );
-      }
+      validateSchedule(this.#maintenanceSchedule);
       this.#state = 'running';
     } catch (err) {
       this.#state = 'failed';
@@ -182,7 +176,6 @@ export class BackupService implements Service {
     this.#state = 'stopping';
     for (const t of this.#intervals.values()) clearInterval(t);
     this.#intervals.clear();
-    this.#maintenance?.stop();
     await Promise.allSettled([...this.#inflight]);
     await this.#workers.close();
     this.repo.close();
@@ -258,17 +251,26 @@ export class BackupService implements Service {
     this.syncSchedules();
   }
 
-  /** Sets every source's repeating job again, e.g. after Redis came back empty and took them with it. */
+  /** Sets every repeating job again (sources' and maintenance), e.g. after Redis came back empty and took them with it. */
   syncSchedules(): void {
     for (const s of this.catalogue.sources()) this.#syncSchedule(s.id, s.schedule);
+    this.#track('maintenance', (scheduler) => scheduler.setMaintenance(this.#maintenanceSchedule));
+  }
+
+  get #maintenanceSchedule(): string | null {
+    return this.options.maintenanceSchedule === undefined ? '15 4 * * *' : this.options.maintenanceSchedule;
   }
 
   #syncSchedule(sourceId: string, cron: string | null): void {
+    this.#track(sourceId, (scheduler) => scheduler.set(sourceId, cron));
+  }
+
+  #track(what: string, change: (scheduler: BackupScheduler) => Promise<void>): void {
     const scheduler = this.#scheduler;
     if (scheduler === null) return;
-    const p = scheduler
-      .set(sourceId, cron)
-      .catch((err: unknown) => this.options.logger.warn({ err: messageOf(err), sourceId }, 'backup schedule not updated'));
+    const p = change(scheduler).catch((err: unknown) =>
+      this.options.logger.warn({ err: messageOf(err), what }, 'backup schedule not updated'),
+    );
     this.#inflight.add(p);
     void p.finally(() => this.#inflight.delete(p));
   }

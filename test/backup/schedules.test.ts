@@ -118,6 +118,22 @@ describe('backup schedules on the job queue, continuous mode, rolling verify and
     expect(second.service.listSources().find((s) => s.id === source.id)?.nextRunAt).toBe(next?.runAt);
   });
 
+  it("runs this node's maintenance (prune, rolling verify) as a repeating job of its own on the queue", async () => {
+    const audited: string[] = [];
+    const { queue, clock } = await make({
+      maintenanceSchedule: '15 4 * * *',
+      audit: (r) => audited.push(`${r.actor}:${r.action}:${r.outcome}`),
+    });
+    const planned = async () =>
+      (await queue.list({ type: 'backup.maintenance' })).jobs.filter((j) => j.state === 'delayed' && j.repeatCron === '15 4 * * *');
+    await until(async () => (await planned()).length === 1, 5000, 'the maintenance job');
+    const [job] = await planned();
+    expect(job?.payload).toEqual({ node: 'local' });
+    clock.set(Date.parse(job?.runAt as string) + 1000);
+    await until(async () => (await queue.get(job?.id as string)).state === 'completed', 10_000, 'the maintenance run');
+    expect(audited).toContain('scheduler:backup.prune:ok');
+  });
+
   it('continuous mode snapshots on its interval and each one stores only what changed', async () => {
     const path = join(dir.path, 'continuous.db');
     const db = makeDatabase(path, 2000);
