@@ -265,14 +265,11 @@ export class BackupService implements Service {
     this.#track(sourceId, (scheduler) => scheduler.set(sourceId, cron));
   }
 
+  /** Not awaited by stop(): a queue call held up by a hung Redis must not hold up shutdown; the next sync repeats it. */
   #track(what: string, change: (scheduler: BackupScheduler) => Promise<void>): void {
     const scheduler = this.#scheduler;
     if (scheduler === null) return;
-    const p = change(scheduler).catch((err: unknown) =>
-      this.options.logger.warn({ err: messageOf(err), what }, 'backup schedule not updated'),
-    );
-    this.#inflight.add(p);
-    void p.finally(() => this.#inflight.delete(p));
+    change(scheduler).catch((err: unknown) => this.options.logger.warn({ err: messageOf(err), what }, 'backup schedule not updated'));
   }
 
   /** Continuous mode is an interval, not a calendar: it stays a timer of this node's. */
