@@ -80,7 +80,7 @@ export interface BackupServiceOptions {
 }
 
 /**
- * Where source schedules live: the job queue's repeating `backup.snapshot` jobs (see backup-jobs.ts),
+ * Where source schedules live: the job queue's repeating `backup.snapshot` jobs (see backup-schedules.ts),
  * so backups ride the one scheduler jobs use and, with Redis, fire once fleet-wide on the owning node.
  */
 export interface BackupScheduler {
@@ -91,7 +91,7 @@ export interface BackupScheduler {
 }
 
 /** A scheduled run that starts this long after it was due ran late (the node was down): a `missed` run. */
-export const MISSED_AFTER_MS = 60_000;
+const MISSED_AFTER_MS = 60_000;
 
 /** Triggers nobody is waiting on: their snapshots yield the CPU to the source's writers. */
 const BACKGROUND_TRIGGERS: ReadonlySet<ManifestHeader['trigger']> = new Set(['schedule', 'continuous', 'missed']);
