@@ -95,6 +95,10 @@ export const errorCatalogue = {
   },
   PH_REALTIME_FORBIDDEN: { status: 403, message: 'This room does not allow that to your key' },
   PH_REALTIME_NOT_SUBSCRIBED: { status: 409, message: 'Subscribe to the room first' },
+  PH_REALTIME_TOO_MANY_ROOMS: {
+    status: 409,
+    message: 'This connection is in as many rooms as one connection may be; unsubscribe from one first',
+  },
   PH_REALTIME_UNAVAILABLE: { status: 503, message: 'The real-time backplane is not reachable' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -137,11 +137,16 @@ export const MessageFrameSchema = Type.Object({
 export const GapFrameSchema = Type.Object({
   type: Type.Literal('gap'),
   room: Type.String(),
-  epoch: Type.String({ description: 'Messages from..to (inclusive) of `epoch` will never arrive; `to` null = up to `position`' }),
+  epoch: Type.String({
+    description:
+      'Messages from..to (inclusive) of `epoch` will never arrive; `to` null = the rest of that epoch. For `rewound`: the offsets from..to the client was given are void and will be given to new messages',
+  }),
   from: Type.Integer(),
   to: Type.Union([Type.Integer(), Type.Null()]),
-  reason: Type.Union([Type.Literal('history-trimmed'), Type.Literal('epoch-changed'), Type.Literal('dropped')]),
-  position: Type.Object(PositionSchema.properties, { description: 'Where the room stands now: continue from here' }),
+  reason: Type.Union([Type.Literal('history-trimmed'), Type.Literal('epoch-changed'), Type.Literal('dropped'), Type.Literal('rewound')]),
+  position: Type.Object(PositionSchema.properties, {
+    description: 'Where the client stands after the gap: continue from here, even when it is behind the position the client held',
+  }),
 });
 export const PresenceMemberSchema = Type.Object({ user: Type.String(), meta: Meta });
 export const PresenceEventFrameSchema = Type.Object({
@@ -156,7 +161,7 @@ export const ReplyFrameSchema = Type.Object({
   id: Type.Union([Type.String(), Type.Number(), Type.Null()]),
   result: Type.Unknown({
     description:
-      'subscribe: { position, replayed, members? }; publish: { mid, position? }; presence: { members }; history: { messages, position }',
+      'subscribe: { room, position, replayed, members } (position is never null: an empty room gives where its first message will follow); publish: { mid, position? }; presence: { members }; history: { messages, position }',
   }),
 });
 export const ErrorFrameSchema = Type.Object({

@@ -9,6 +9,26 @@ import { PhError } from '../contract';
 
 const HOST_NAME = '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$';
 
+const RoomRole = Type.Union(
+  ['viewer', 'operator', 'admin', 'none'].map((r) => Type.Literal(r as 'viewer' | 'operator' | 'admin' | 'none')),
+);
+const RoomRuleSetting = Type.Object(
+  {
+    prefix: Type.String({
+      maxLength: 128,
+      pattern: '^[A-Za-z0-9_.:@-]*$',
+      description: 'Rooms whose name starts with this ("" is every room)',
+    }),
+    subscribeRole: RoomRole,
+    publishRole: RoomRole,
+    subscribeScope: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    publishScope: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    lane: Type.Optional(Type.Union([Type.Literal('high'), Type.Literal('normal'), Type.Literal('low')])),
+    history: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     host: Type.String({ minLength: 1, description: 'Address the embedded server binds' }),
@@ -74,6 +94,23 @@ export const ConfigSchema = Type.Object(
               description:
                 'CIDRs, addresses and host names health checks and the gateway may reach (default: loopback and private LAN ranges)',
             }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    realtime: Type.Optional(
+      Type.Object(
+        {
+          rooms: Type.Optional(
+            Type.Array(RoomRuleSetting, {
+              maxItems: 256,
+              description:
+                'Room rules by prefix, laid over the defaults (docs/realtime-protocol.md): a prefix given here replaces its default',
+            }),
+          ),
+          maxSubscriptions: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 10_000, description: 'Rooms one WebSocket connection may be in at once (default 256)' }),
           ),
         },
         { additionalProperties: false },

@@ -16,8 +16,16 @@ import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial } 
 import { createLogger, type Logger } from './logger';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher } from './ops';
-import { RateLimits, TierStore, installRateLimit, rateLimitTables, ratelimitHandlers, ratelimitMigrations } from './ratelimit';
-import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, type HubOptions } from './realtime';
+import {
+  RateLimits,
+  TierStore,
+  callerBudget,
+  installRateLimit,
+  rateLimitTables,
+  ratelimitHandlers,
+  ratelimitMigrations,
+} from './ratelimit';
+import { LiveProgress, RealtimeHub, realtimeHandlers, realtimeMigrations, withRoomRules, type HubOptions } from './realtime';
 import { RedisConnection, redisTarget } from './redis';
 import {
   AUDIT_HEAD_FILE,
@@ -41,7 +49,7 @@ import type { Service } from './service';
 import { StoreService, type Migration } from './store';
 import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
-import { WebhookService, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
+import { WebhookService, webhookTables, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 
 export interface ControlPlaneOptions {
   readonly mode: 'desktop' | 'headless';
@@ -250,7 +258,11 @@ export class ControlPlane {
           await this.#startService(table);
       }
       const authenticator = new Authenticator(keys, sessions, throttle);
+      // Built before the hub: its frames spend the same budgets as HTTP requests.
+      const tiers = new TierStore(db);
+      const rateLimits = new RateLimits(redis?.client ?? null, this.clock);
       const { node, ...realtimeOptions } = this.options.realtime ?? {};
+      const realtimeConfig = config.realtime ?? {};
       const realtime = new RealtimeHub({
         authenticator,
         bus,
@@ -259,11 +271,18 @@ export class ControlPlane {
         seal,
         clock: this.clock,
         logger: this.logger.child({ component: 'realtime' }),
-        options: realtimeOptions,
+        options: {
+          rooms: withRoomRules(realtimeConfig.rooms ?? []),
+          ...(realtimeConfig.maxSubscriptions === undefined ? {} : { maxSubscriptions: realtimeConfig.maxSubscriptions }),
+          ...realtimeOptions,
+        },
         node: node ?? nodeId,
+        budget: callerBudget(rateLimits, tiers),
       });
       const progress = new LiveProgress(realtime);
       await this.#startService(realtime);
+      // Sockets that stay open through an emptied Redis are told their rooms' epochs are gone.
+      epoch?.onEmptied(() => realtime.recheckEpochs());
       const monitoring = new Monitoring({
         db,
         redis: redis?.client ?? null,
@@ -363,6 +382,10 @@ export class ControlPlane {
         clock: this.clock,
         logger: this.logger.child({ component: 'webhooks' }),
         ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
+        redisTarget: redisAddressOf(config.redisUrl),
+        redis: redis?.client ?? null,
+        seal,
+        secretKey: fleetSecrets?.encryptionKey('webhook-secrets') ?? null,
         audit: (record) => audit.append(record),
         options: {
           ...(config.webhooks?.allowCidrs !== undefined ? { allowCidrs: config.webhooks.allowCidrs } : {}),
@@ -371,14 +394,17 @@ export class ControlPlane {
         },
       });
       await this.#startService(webhooks);
-      const tiers = new TierStore(db);
+      const webhookTable = webhookTables(
+        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
+        webhooks,
+      );
+      await this.#startService(webhookTable.endpoints);
       const tierTables = rateLimitTables(
         { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
         tiers,
       );
       await this.#startService(tierTables.tiers);
       await this.#startService(tierTables.keyTiers);
-      const rateLimits = new RateLimits(redis?.client ?? null);
       const handlers: OperationHandlers = {
         ...systemHandlers(() => this.status(), this.loaded),
         ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now(), trail }),

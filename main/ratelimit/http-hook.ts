@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PhError } from '../../contract/errors';
-import { policyHeader, type RateDecision, type RateLimits } from './limiter';
-import { ANONYMOUS_TIER, type TierStore } from './tier-store';
+import { callerSubject } from './caller-budget';
+import { policyHeader, type RateDecision } from './decision';
+import type { RateLimits } from './limiter';
+import { ANONYMOUS_TIER, type RateTier, type TierStore } from './tier-store';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,52 +16,72 @@ declare module 'fastify' {
  * Counts every request on the embedded server (REST, `/api/v2/ops/*`, the gateway `/gw`, the
  * console's files) against its caller's tier and refuses one over budget with 429
  * `PH_RATE_LIMITED` and `Retry-After`. It runs at `preParsing`, after authentication (`onRequest`)
- * has named the caller and before a body is read. A request refused earlier (no credential) is
- * counted at `onSend` against its address, so that every response carries the headers.
+ * has named the caller and before a body is read, and sets the headers there. A request refused
+ * earlier (no credential, a foreign Origin) is counted at `onError` against its address, so that
+ * every response carries the headers. A decision that needs no Redis round trip (always in memory;
+ * with Redis while the node holds allowance) adds no promise to the request.
  */
 export function installRateLimit(app: FastifyInstance, limits: RateLimits, tiers: TierStore): void {
   app.decorateRequest('rateLimit', null);
+  const headers = new PolicyHeaders();
 
-  const count = (request: FastifyRequest): Promise<RateDecision> => {
-    const caller = request.caller;
-    if (caller !== null && caller.keyId !== null) return limits.consume(`key:${caller.keyId}`, tiers.tierFor(caller.keyId, caller.role));
-    if (caller !== null) return limits.consume('local', tiers.get('unlimited'));
-    return limits.consume(`ip:${request.ip}`, tiers.get(ANONYMOUS_TIER));
+  // A caller spends the same budget here as its WebSocket frames do (caller-budget.ts); anonymous requests count per address.
+  const subjectOf = (request: FastifyRequest): { subject: string; tier: RateTier } =>
+    request.caller !== null ? callerSubject(request.caller, tiers) : { subject: `ip:${request.ip}`, tier: tiers.get(ANONYMOUS_TIER) };
+
+  /** Notes and states the decision; the refusal to answer with, if any. */
+  const settle = (request: FastifyRequest, reply: FastifyReply, decision: RateDecision): PhError | null => {
+    request.rateLimit = decision;
+    headers.set(reply, decision);
+    if (decision.allowed) return null;
+    void reply.header('retry-after', String(decision.resetSeconds));
+    return new PhError(
+      'PH_RATE_LIMITED',
+      `The ${decision.tier} tier allows ${decision.limit} requests per ${decision.windowSeconds} s; try again in ${decision.resetSeconds} s`,
+      { details: { tier: decision.tier, retryAfterSeconds: decision.resetSeconds } },
+    );
   };
 
-  // Callback-style hooks: no extra promise per request on the hot path (see bench/webhooks).
   app.addHook('preParsing', (request, reply, payload, done) => {
-    count(request).then((decision) => {
-      request.rateLimit = decision;
-      if (decision.allowed) return done(null, payload);
-      void reply.header('retry-after', String(decision.resetSeconds));
-      done(
-        new PhError(
-          'PH_RATE_LIMITED',
-          `The ${decision.tier} tier allows ${decision.limit} requests per ${decision.windowSeconds} s; try again in ${decision.resetSeconds} s`,
-          { details: { tier: decision.tier, retryAfterSeconds: decision.resetSeconds } },
-        ),
-      );
+    const { subject, tier } = subjectOf(request);
+    const now = limits.tryConsume(subject, tier);
+    if (now !== null) {
+      const refusal = settle(request, reply, now);
+      return refusal === null ? done(null, payload) : done(refusal);
+    }
+    limits.consume(subject, tier).then((decision) => {
+      const refusal = settle(request, reply, decision);
+      if (refusal === null) done(null, payload);
+      else done(refusal);
     }, done);
   });
 
-  app.addHook('onSend', (request, reply, payload, done) => {
-    const decided = request.rateLimit;
-    if (decided !== null) {
-      setHeaders(reply, decided);
-      return done(null, payload);
-    }
-    // Refused before it was counted (no or a wrong credential): counted now, against its address.
-    count(request).then((decision) => {
-      request.rateLimit = decision;
-      setHeaders(reply, decision);
-      done(null, payload);
-    }, done);
+  app.addHook('onError', (request, reply, _error, done) => {
+    if (request.rateLimit !== null) return done();
+    // Refused before it was counted: counted now, against its address (the caller was not named).
+    const tier = tiers.get(ANONYMOUS_TIER);
+    limits.consume(`ip:${request.ip}`, tier).then(
+      (decision) => {
+        request.rateLimit = decision;
+        headers.set(reply, decision);
+        done();
+      },
+      () => done(),
+    );
   });
 }
 
-function setHeaders(reply: FastifyReply, d: RateDecision): void {
-  const policy = policyHeader(d);
-  if (policy === null) return;
-  void reply.header('ratelimit-policy', policy).header('ratelimit', `"${d.tier}";r=${d.remaining};t=${d.resetSeconds}`);
+/** `RateLimit-Policy` built once per tier and numbers; `RateLimit` per response. */
+class PolicyHeaders {
+  readonly #policies = new Map<string, { limit: number | null; windowSeconds: number; value: string | null }>();
+
+  set(reply: FastifyReply, d: RateDecision): void {
+    let policy = this.#policies.get(d.tier);
+    if (policy === undefined || policy.limit !== d.limit || policy.windowSeconds !== d.windowSeconds) {
+      policy = { limit: d.limit, windowSeconds: d.windowSeconds, value: policyHeader(d) };
+      this.#policies.set(d.tier, policy);
+    }
+    if (policy.value === null) return;
+    void reply.header('ratelimit-policy', policy.value).header('ratelimit', `"${d.tier}";r=${d.remaining};t=${d.resetSeconds}`);
+  }
 }

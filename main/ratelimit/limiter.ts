@@ -1,143 +1,112 @@
 import type { Redis } from 'ioredis';
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
+import { systemClock, type Clock } from '../clock';
+import { unlimited, type RateDecision } from './decision';
+import { FleetAllowance } from './fleet-allowance';
+import { LocalWindows } from './local-windows';
+import { RedisReservations } from './redis-reservations';
 import type { RateTier } from './tier-store';
-
-export interface RateDecision {
-  readonly tier: string;
-  readonly allowed: boolean;
-  /** Null for an unlimited tier. */
-  readonly limit: number | null;
-  readonly windowSeconds: number;
-  readonly remaining: number;
-  readonly resetSeconds: number;
-}
 
 export type LimiterBackend = 'memory' | 'redis' | 'memory (Redis unreachable)';
 
-/** A tier's limiter over a longer window for the burst: ten windows. */
-const BURST_WINDOWS = 10;
 /** A Redis answer slower than this (a black-holed server still looks connected) is not waited for. */
 const REDIS_TIMEOUT_MS = 250;
-/** Health reports local counting for this long after the last time the local limiter stood in. */
+/** Health reports local counting for this long after the last time the local count stood in. */
 const FALLBACK_REPORT_MS = 10_000;
 
-type Limiter = RateLimiterMemory | RLWrapperTimeouts;
-
-interface Built {
-  readonly signature: string;
-  readonly limiter: BurstyRateLimiter;
-  readonly main: Limiter;
-}
-
-/** The local limiter that stands in for Redis; it notes when it does, for health. */
-class StandIn extends RateLimiterMemory {
-  constructor(
-    options: ConstructorParameters<typeof RateLimiterMemory>[0],
-    private readonly used: () => void,
-  ) {
-    super(options);
-  }
-
-  override consume(...args: Parameters<RateLimiterMemory['consume']>): Promise<RateLimiterRes> {
-    this.used();
-    return super.consume(...args);
-  }
+/** One tier's counters, rebuilt when its numbers change. */
+interface Counters {
+  readonly tier: RateTier;
+  readonly local: LocalWindows;
+  readonly fleet: FleetAllowance | null;
+  readonly unlimited: RateDecision;
 }
 
 /**
- * Counts requests per subject (`key:<id>` or `ip:<address>`) against its tier with
- * rate-limiter-flexible: in Redis when configured, so the budget holds for the whole fleet, in memory
- * otherwise. A Redis limiter that is not ready, errs, or takes longer than 250 ms hands the call to
- * a local in-memory one (`rejectIfRedisNotReady`, a timeout wrapper and its insurance): never a
- * hang, and `backend()` says so for health.
+ * Counts requests per subject (`key:<id>`, `ip:<address>`, `local`) against its tier: in memory
+ * without Redis; with Redis against the fleet's budget, reserved in batches (`FleetAllowance`), so
+ * the limit holds for the whole fleet. Redis not ready, erring or slower than 250 ms: that request
+ * is counted by this node alone (never a hang), and `backend()` says so for health.
  */
 export class RateLimits {
-  readonly #built = new Map<string, Built>();
+  readonly #counters = new Map<string, Counters>();
+  readonly #redis: RedisReservations | null;
   #lastStandIn = -Infinity;
 
-  constructor(private readonly redis: Redis | null) {}
+  constructor(
+    redis: Redis | null,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.#redis = redis === null ? null : new RedisReservations(redis, REDIS_TIMEOUT_MS);
+  }
 
   backend(): LimiterBackend {
-    if (this.redis === null) return 'memory';
-    const recentlyLocal = performance.now() - this.#lastStandIn < FALLBACK_REPORT_MS;
-    return this.redis.status === 'ready' && !recentlyLocal ? 'redis' : 'memory (Redis unreachable)';
+    if (this.#redis === null) return 'memory';
+    const recentlyLocal = this.clock.now() - this.#lastStandIn < FALLBACK_REPORT_MS;
+    return this.#redis.ready && !recentlyLocal ? 'redis' : 'memory (Redis unreachable)';
+  }
+
+  /**
+   * The decision, when it can be made without waiting: always in memory, and with Redis while this
+   * node holds allowance for the subject (or knows it is spent). Null: `consume` must ask Redis.
+   */
+  tryConsume(subject: string, tier: RateTier): RateDecision | null {
+    const c = this.#countersFor(tier);
+    if (c.tier.limit === null) return c.unlimited;
+    const now = this.clock.now();
+    if (c.fleet === null) return c.local.take(subject, now);
+    if (this.#redis?.ready !== true) return this.#standIn(c, subject, now);
+    return c.fleet.take(subject, now);
   }
 
   async consume(subject: string, tier: RateTier): Promise<RateDecision> {
-    if (tier.limit === null) return unlimited(tier);
-    const { limiter } = this.#limiterFor(tier);
-    try {
-      const res = await limiter.consume(subject);
-      return decision(tier, true, res);
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) return decision(tier, false, rejection);
-      // A store error the insurance did not absorb: let the request through rather than fail it.
-      return { ...unlimited(tier), limit: tier.limit, remaining: tier.limit };
+    const now = this.tryConsume(subject, tier);
+    if (now !== null) return now;
+    const c = this.#countersFor(tier);
+    const fleet = c.fleet as FleetAllowance;
+    // Each pass either spends a grant, learns the budget is spent, or gives up on Redis.
+    for (;;) {
+      try {
+        await fleet.refill(subject, this.clock.now());
+      } catch {
+        return this.#standIn(c, subject, this.clock.now());
+      }
+      const decided = fleet.take(subject, this.clock.now());
+      if (decided !== null) return decided;
     }
   }
 
-  /** What a subject has used of its current window, without counting a request. */
+  /** What a subject has used of its current window (fleet-wide with Redis, reserved included), without counting a request. */
   async peek(subject: string, tier: RateTier): Promise<{ used: number; resetSeconds: number }> {
     if (tier.limit === null) return { used: 0, resetSeconds: 0 };
+    const c = this.#countersFor(tier);
+    if (this.#redis === null) return c.local.used(subject, this.clock.now());
     try {
-      const res = await this.#limiterFor(tier).main.get(subject);
-      return res === null ? { used: 0, resetSeconds: 0 } : { used: res.consumedPoints, resetSeconds: Math.ceil(res.msBeforeNext / 1000) };
+      const { used, resetMs } = await this.#redis.peek(tier, subject);
+      return { used, resetSeconds: Math.ceil(resetMs / 1000) };
     } catch {
-      return { used: 0, resetSeconds: 0 };
+      return c.local.used(subject, this.clock.now());
     }
   }
 
-  #limiterFor(tier: RateTier): Built {
-    const signature = `${tier.limit}/${tier.windowSeconds}/${tier.burst}`;
-    const known = this.#built.get(tier.name);
-    if (known !== undefined && known.signature === signature) return known;
-    const points = tier.limit ?? 1;
-    const main = this.#make(`ph:rl:${tier.name}`, points, tier.windowSeconds);
-    const burst = this.#make(`ph:rl:${tier.name}:burst`, Math.max(tier.burst, 0), tier.windowSeconds * BURST_WINDOWS);
-    const built = { signature, main, limiter: new BurstyRateLimiter(main, burst) };
-    this.#built.set(tier.name, built);
+  #standIn(c: Counters, subject: string, now: number): RateDecision {
+    this.#lastStandIn = now;
+    return c.local.take(subject, now);
+  }
+
+  /** The tier store hands out the same object until a tier changes: one identity check a request. */
+  #countersFor(tier: RateTier): Counters {
+    const known = this.#counters.get(tier.name);
+    if (known !== undefined && (known.tier === tier || sameNumbers(known.tier, tier))) return known;
+    const built: Counters = {
+      tier,
+      local: new LocalWindows(tier),
+      fleet: this.#redis === null || tier.limit === null ? null : new FleetAllowance(tier, this.#redis),
+      unlimited: unlimited(tier),
+    };
+    this.#counters.set(tier.name, built);
     return built;
   }
-
-  #make(keyPrefix: string, points: number, duration: number): Limiter {
-    if (this.redis === null) return new RateLimiterMemory({ keyPrefix, points, duration });
-    const standIn = new StandIn({ keyPrefix, points, duration }, () => {
-      this.#lastStandIn = performance.now();
-    });
-    const redis = new RateLimiterRedis({ storeClient: this.redis, keyPrefix, points, duration, rejectIfRedisNotReady: true });
-    return new RLWrapperTimeouts({ limiter: redis, timeoutMs: REDIS_TIMEOUT_MS, insuranceLimiter: standIn });
-  }
 }
 
-function decision(tier: RateTier, allowed: boolean, res: RateLimiterRes): RateDecision {
-  return {
-    tier: tier.name,
-    allowed,
-    limit: tier.limit,
-    windowSeconds: tier.windowSeconds,
-    remaining: Math.max(0, res.remainingPoints),
-    resetSeconds: Math.max(allowed ? 0 : 1, Math.ceil(res.msBeforeNext / 1000)),
-  };
-}
-
-function unlimited(tier: RateTier): RateDecision {
-  return { tier: tier.name, allowed: true, limit: null, windowSeconds: tier.windowSeconds, remaining: 0, resetSeconds: 0 };
-}
-
-const policies = new Map<string, string>();
-
-/**
- * draft-ietf-httpapi-ratelimit-headers: `RateLimit-Policy: "free";q=300;w=60` (built once per tier
- * and numbers) beside `RateLimit: "free";r=299;t=41`. An unlimited tier has no quota to state, so
- * it sends neither.
- */
-export function policyHeader(d: RateDecision): string | null {
-  if (d.limit === null) return null;
-  const key = `${d.tier}/${d.limit}/${d.windowSeconds}`;
-  let policy = policies.get(key);
-  if (policy === undefined) {
-    policy = `"${d.tier}";q=${d.limit};w=${d.windowSeconds}`;
-    policies.set(key, policy);
-  }
-  return policy;
-}
+const sameNumbers = (a: RateTier, b: RateTier): boolean =>
+  a.limit === b.limit && a.windowSeconds === b.windowSeconds && a.burst === b.burst;

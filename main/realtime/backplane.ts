@@ -66,6 +66,11 @@ export interface Backplane {
   watch(channel: { room: string } | { user: string }): Promise<void>;
   unwatch(channel: { room: string } | { user: string }): void;
   position(room: string): Promise<Position | null>;
+  /**
+   * Where a client that subscribes now stands: the room's head or, for a room with no message yet,
+   * the epoch its first message will have, at offset 0, so that resuming from it misses nothing.
+   */
+  origin(room: string, history: boolean): Promise<Position>;
   /** Frames after `offset` (all held when undefined), oldest first, at most `limit`, none older than `maxAgeMs`. */
   read(room: string, afterOffset: number | undefined, limit: number, maxAgeMs: number): Promise<HistoryRead>;
   /** Marks `user` present in `room` on this node; true when no node had them (a join to announce). */

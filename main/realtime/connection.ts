@@ -2,7 +2,6 @@ import type { WebSocket } from 'ws';
 import type { Caller } from '../core';
 import { closeCodes, type Lane } from '../../contract/realtime-frames';
 import type { Corkable, CorkedWrites } from './corked-writes';
-import { TokenBucket } from './token-bucket';
 
 interface Queued {
   data: Buffer;
@@ -34,26 +33,47 @@ interface PendingAck {
 export interface ConnectionLimits {
   readonly maxBufferedBytes: number;
   readonly highWaterBytes: number;
-  readonly rateLimitPerSecond: number;
-  readonly rateBurst: number;
   readonly ackRetryMs: number;
   readonly ackDeadlineMs: number;
+}
+
+/** A live room frame that arrived while the room's history was being replayed to this connection. */
+export interface HeldFrame {
+  readonly offset: number;
+  readonly data: Buffer;
+  readonly options: SendOptions;
+}
+
+/**
+ * A room being replayed to this connection (a subscribe with `since`, or a live frame that showed
+ * the connection missed some): live frames wait in `frames` until the replay has gone out. They are
+ * bounded by the connection's byte cap; past it they are let go and `discardedUpTo` says how far
+ * the replay must read to cover them.
+ */
+export interface Replay {
+  readonly frames: HeldFrame[];
+  bytes: number;
+  discardedUpTo: number;
+  /** Resolves when the replay has ended (a second subscribe to the room waits for it). */
+  readonly finished: Promise<void>;
+  readonly finish: () => void;
 }
 
 const TEXT = { binary: false } as const;
 const LANE_ORDER: readonly Lane[] = ['high', 'normal', 'low'];
 
 /**
- * One authenticated client: its lanes, its share of the outgoing buffer, its inbound rate limit,
- * its unacknowledged messages and its heartbeat. Frames go straight to the socket while the socket
- * buffer is under the high-water mark; past it they queue per lane and drain high → normal → low as
- * the socket empties. Past the byte cap, low is shed first, then new normal frames (with a gap frame
- * to say so); a frame that may not be dropped closes the connection, telling it to resume.
+ * One authenticated client: its lanes, its share of the outgoing buffer, the order of its inbound
+ * frames, its unacknowledged messages and its heartbeat. Frames go straight to the socket while the
+ * socket buffer is under the high-water mark; past it they queue per lane and drain high → normal →
+ * low as the socket empties. Past the byte cap, low is shed first, then new normal frames (with one
+ * gap frame per room to say so); a frame that may not be dropped closes the connection, telling it
+ * to resume.
  */
 export class Connection implements Corkable {
   readonly rooms = new Set<string>();
   /** Rooms being replayed: live frames wait here until the replay has gone out. */
-  readonly replaying = new Map<string, { offset: number; frames: { offset: number; data: Buffer; options: SendOptions }[] }>();
+  readonly replaying = new Map<string, Replay>();
   /**
    * The newest room offset this connection was given, per room: a live copy of a message the replay
    * already read from history (its pub/sub copy can arrive after the replay ends) is not sent twice.
@@ -65,7 +85,9 @@ export class Connection implements Corkable {
   #waitingForDrain = false;
   #missedPings = 0;
   #closed = false;
-  readonly #bucket: TokenBucket;
+  /** Inbound frames' rate-limit decisions, chained so that frames are handled in the order they came. */
+  #inbound: Promise<unknown> = Promise.resolve();
+  readonly #drainWaiters: (() => void)[] = [];
   readonly #pendingAcks = new Map<string, PendingAck>();
   readonly #pendingGaps = new Map<string, { epoch: string; from: number; to: number }>();
   readonly stats = { sent: 0, dropped: 0, coalesced: 0, retried: 0, ackExpired: 0, received: 0, rateLimited: 0 };
@@ -78,13 +100,10 @@ export class Connection implements Corkable {
     readonly session: string,
     readonly user: string,
     private readonly limits: ConnectionLimits,
-    now: number,
     private readonly onOverflow: (connection: Connection) => void,
     /** The raw socket under `ws`, and the batcher that keeps it corked for the rest of this turn. */
     private readonly output: { socket: Corkable; writes: CorkedWrites } | null = null,
-  ) {
-    this.#bucket = new TokenBucket(limits.rateLimitPerSecond, limits.rateBurst, now);
-  }
+  ) {}
 
   follows(event: string): boolean {
     return this.consoleEvents === 'all' || this.consoleEvents.has(event);
@@ -129,25 +148,53 @@ export class Connection implements Corkable {
     return this.#pendingAcks.size;
   }
 
-  /** Inbound frame admitted by the rate limit? */
-  admit(now: number): boolean {
+  /** An inbound frame arrived: a sign of life. */
+  received(): void {
     this.stats.received += 1;
     this.#missedPings = 0;
-    if (this.#bucket.take(now)) return true;
-    this.stats.rateLimited += 1;
-    return false;
   }
 
+  /**
+   * Resolves with `decision` once every earlier inbound frame's decision has: a rate-limit answer
+   * may come back from Redis out of order, and a connection's frames are handled in the order sent.
+   */
+  inOrder<T>(decision: Promise<T>): Promise<T> {
+    const next = this.#inbound.then(() => decision);
+    this.#inbound = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Resolves once this connection holds nothing queued and less than the high-water mark in its
+   * socket (or is closed): a producer that can wait, such as a replay, paces itself by it, so a
+   * client that keeps reading is never pushed past its cap.
+   */
+  drained(): Promise<void> {
+    if (this.#closed || this.#idle()) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#drainWaiters.push(resolve);
+      this.#scheduleDrain();
+    });
+  }
+
+  /**
+   * Sends a frame, or queues it in its lane, or sheds it when the connection is over its cap. A room
+   * frame first carries the room's pending `dropped` gap, and both must fit: a gap frame counts
+   * against the cap like any other, and while they do not fit the gap only grows (one per room).
+   */
   send(data: Buffer, options: SendOptions): void {
     if (this.#closed) return;
-    if (options.room !== undefined && this.#pendingGaps.size > 0) this.#flushGap(options.room, options.lane);
-    if (this.#queuedBytes === 0 && this.#backlog < this.limits.highWaterBytes) {
+    const room = options.room;
+    const gap = room === undefined ? null : this.#gapFrame(room);
+    if (this.#idle()) {
+      if (gap !== null) this.#write(this.#takeGap(room as string, gap));
       this.#write(data);
       return;
     }
-    if (this.#backlog + this.#queuedBytes + data.length > this.limits.maxBufferedBytes) {
+    const bytes = data.length + (gap?.length ?? 0);
+    if (!this.#fits(bytes)) {
       this.#shed('low');
-      if (this.#backlog + this.#queuedBytes + data.length > this.limits.maxBufferedBytes) {
+      if (!this.#fits(bytes)) {
         if (options.lane === 'high' || options.droppable === false) {
           this.#overflow();
           return;
@@ -157,6 +204,7 @@ export class Connection implements Corkable {
         return;
       }
     }
+    if (gap !== null) this.#enqueue(this.#takeGap(room as string, gap), options.lane, '');
     this.#enqueue(data, options.lane, options.key ?? '');
     this.#scheduleDrain();
   }
@@ -215,6 +263,16 @@ export class Connection implements Corkable {
     this.#queues.low.length = 0;
     this.#queuedBytes = 0;
     this.#pendingAcks.clear();
+    this.#pendingGaps.clear();
+    for (const wake of this.#drainWaiters.splice(0)) wake();
+  }
+
+  #idle(): boolean {
+    return this.#queuedBytes === 0 && this.#backlog < this.limits.highWaterBytes;
+  }
+
+  #fits(bytes: number): boolean {
+    return this.#backlog + this.#queuedBytes + bytes <= this.limits.maxBufferedBytes;
   }
 
   #write(data: Buffer): void {
@@ -250,11 +308,15 @@ export class Connection implements Corkable {
       this.#write(item.data);
       if (this.#waitingForDrain) return;
     }
-    if (this.#queuedBytes === 0 && this.#pendingGaps.size > 0 && this.#backlog < this.limits.highWaterBytes) {
-      for (const room of [...this.#pendingGaps.keys()]) this.#flushGap(room, 'normal');
-    }
+    // Drained: the gaps of rooms that have had no frame since they were recorded go out now.
+    if (this.#idle())
+      for (const room of [...this.#pendingGaps.keys()]) {
+        const gap = this.#gapFrame(room);
+        if (gap !== null) this.#write(this.#takeGap(room, gap));
+      }
+    if (this.#idle()) for (const wake of this.#drainWaiters.splice(0)) wake();
     // Still over the mark with nothing in flight to call us back: poll the socket shortly.
-    if (this.#queuedBytes > 0 && !this.#waitingForDrain) {
+    if ((this.#queuedBytes > 0 || this.#drainWaiters.length > 0) && !this.#waitingForDrain) {
       this.#waitingForDrain = true;
       setTimeout(this.#onDrain, 5).unref();
     }
@@ -301,10 +363,10 @@ export class Connection implements Corkable {
     else gap.to = Math.max(gap.to, options.offset);
   }
 
-  #flushGap(room: string, lane: Lane): void {
+  /** The room's pending `dropped` gap as a frame, or null when it has none. */
+  #gapFrame(room: string): Buffer | null {
     const gap = this.#pendingGaps.get(room);
-    if (gap === undefined) return;
-    this.#pendingGaps.delete(room);
+    if (gap === undefined) return null;
     const frame = {
       type: 'gap',
       room,
@@ -314,9 +376,12 @@ export class Connection implements Corkable {
       reason: 'dropped',
       position: { epoch: gap.epoch, offset: gap.to },
     };
-    const data = Buffer.from(JSON.stringify(frame));
-    if (this.#queuedBytes === 0 && this.#backlog < this.limits.highWaterBytes) this.#write(data);
-    else this.#enqueue(data, lane, '');
+    return Buffer.from(JSON.stringify(frame));
+  }
+
+  #takeGap(room: string, frame: Buffer): Buffer {
+    this.#pendingGaps.delete(room);
+    return frame;
   }
 
   #overflow(): void {

@@ -1,14 +1,15 @@
 import type { RawData } from 'ws';
 import { PhError, toErrorBody } from '../../contract/errors';
-import type { Clock } from '../clock';
+import type { ClientFrame, SubscribeFrame } from '../../contract/realtime-frames';
 import type { Logger } from '../logger';
+import type { Caller } from '../core';
+import type { RateDecision } from '../ratelimit';
 import type { Backplane } from './backplane';
-import type { SubscribeFrame } from '../../contract/realtime-frames';
 import type { Connection, SendOptions } from './connection';
-import { catchUp } from './hub-catch-up';
+import type { RoomReplays } from './hub-catch-up';
 import type { EventFanOut } from './hub-events';
 import type { HubPublisher } from './hub-publish';
-import { advance, sendRoomFrame, type HubRooms } from './hub-rooms';
+import type { HubRooms } from './hub-rooms';
 import type { HubTotals } from './hub-stats';
 import type { HubOptions } from './options';
 import { frameId, parseClientFrame } from './protocol';
@@ -22,18 +23,26 @@ export interface HubProtocolDeps {
   readonly backplane: Backplane;
   readonly policy: RoomPolicy;
   readonly rooms: HubRooms;
+  readonly replays: RoomReplays;
   readonly publisher: HubPublisher;
   readonly events: EventFanOut;
   readonly totals: HubTotals;
   readonly options: HubOptions;
-  readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * Spends one unit of the caller's rate-limit budget: its key's tier, the same budget its HTTP
+   * requests spend (fleet-wide with Redis).
+   */
+  readonly budget: (caller: Caller) => Promise<RateDecision>;
 }
 
+/** An acknowledgement answers the server (one per message it asked to be acked): it costs the client nothing. */
+const FREE: Promise<null> = Promise.resolve(null);
+
 /**
- * What an admitted connection may say and what the hub answers: each frame is rate-limited,
- * parsed against the protocol, run, and answered with a `reply` or an `error` carrying the
- * frame's id and a catalogue code.
+ * What an admitted connection may say and what the hub answers: each frame is parsed against the
+ * protocol, counted against its key's rate-limit tier, run, and answered with a `reply` or an
+ * `error` carrying the frame's id and a catalogue code.
  */
 export class HubProtocol {
   constructor(private readonly deps: HubProtocolDeps) {}
@@ -41,30 +50,41 @@ export class HubProtocol {
   onMessage(connection: Connection, data: RawData): void {
     if (connection.closed) return;
     this.deps.totals.inbound += 1;
+    connection.received();
     const text = data.toString();
-    if (!connection.admit(this.deps.clock.now())) {
-      connection.send(
-        json({
-          type: 'error',
-          id: frameId(text),
-          ...new PhError(
-            'PH_RATE_LIMITED',
-            `More than ${this.deps.options.rateLimitPerSecond} frames a second; this one was dropped`,
-          ).toBody(),
-        }),
-        ERROR,
-      );
-      return;
+    let frame: ClientFrame | PhError;
+    try {
+      frame = parseClientFrame(text);
+    } catch (err) {
+      frame = err instanceof PhError ? err : new PhError('PH_MALFORMED_BODY', 'The frame could not be read');
     }
-    void this.#handle(connection, text).catch((err: unknown) => {
-      if (!(err instanceof PhError)) this.deps.logger.error({ err }, 'realtime frame failed');
-      connection.send(json({ type: 'error', id: frameId(text), ...toErrorBody(err) }), ERROR);
-    });
+    const spent = !(frame instanceof PhError) && frame.type === 'ack' ? FREE : this.deps.budget(connection.caller);
+    void connection
+      .inOrder(spent)
+      .then((decision) => {
+        if (connection.closed) return;
+        if (decision !== null && !decision.allowed) return this.#refuse(connection, text, decision);
+        if (frame instanceof PhError) throw frame;
+        return this.#handle(connection, frame);
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof PhError)) this.deps.logger.error({ err }, 'realtime frame failed');
+        connection.send(json({ type: 'error', id: frameId(text), ...toErrorBody(err) }), ERROR);
+      });
   }
 
-  async #handle(connection: Connection, text: string): Promise<void> {
+  #refuse(connection: Connection, text: string, decision: RateDecision): void {
+    connection.stats.rateLimited += 1;
+    const error = new PhError(
+      'PH_RATE_LIMITED',
+      `The ${decision.tier} tier allows ${decision.limit ?? 'unlimited'} requests and frames per ${decision.windowSeconds} s; this frame was dropped (try again in ${decision.resetSeconds} s)`,
+      { details: { tier: decision.tier, retryAfterSeconds: decision.resetSeconds } },
+    );
+    connection.send(json({ type: 'error', id: frameId(text), ...error.toBody() }), ERROR);
+  }
+
+  async #handle(connection: Connection, frame: ClientFrame): Promise<void> {
     const { backplane, policy, rooms, options } = this.deps;
-    const frame = parseClientFrame(text);
     const id = 'id' in frame ? (frame.id ?? null) : null;
     switch (frame.type) {
       case 'ping':
@@ -105,27 +125,27 @@ export class HubProtocol {
     connection.send(json({ type: 'reply', id, result }), REPLY);
   }
 
-  /** Joins the room, replays what the client missed, then lets the live frames that came in meanwhile through. */
+  /**
+   * Joins the room, replays what the client missed, then lets the live frames that came in meanwhile
+   * through; later copies of any offset already sent (pub/sub can lag the stream the replay read)
+   * are dropped as they arrive.
+   */
   async #subscribe(connection: Connection, frame: SubscribeFrame): Promise<unknown> {
-    const { backplane, policy, rooms, options, clock } = this.deps;
+    const { backplane, policy, rooms, options, replays } = this.deps;
     const { room } = frame;
     const rule = policy.assertSubscribe(connection.caller, room);
-    const replay = { offset: 0, frames: [] as { offset: number; data: Buffer; options: SendOptions }[] };
-    connection.replaying.set(room, replay);
+    if (!connection.rooms.has(room) && connection.rooms.size >= options.maxSubscriptions)
+      throw new PhError(
+        'PH_REALTIME_TOO_MANY_ROOMS',
+        `One connection may be in ${options.maxSubscriptions} rooms at once; unsubscribe from one, or open another connection`,
+        { field: 'room' },
+      );
     try {
-      await rooms.join(connection, room, frame.presence ?? {});
-      const { position, sent, replayed } = await catchUp(backplane, options, () => clock.now(), connection, room, rule, frame.since);
-      if (position !== null) connection.delivered.set(room, { epoch: position.epoch, offset: sent });
-      // Live frames that came in during the replay, past what it covered; later copies of any offset
-      // already sent (pub/sub can lag the stream the replay read) are dropped as they arrive.
-      for (const item of replay.frames) {
-        if (advance(connection, room, item.options.epoch ?? position?.epoch ?? '', item.offset))
-          sendRoomFrame(connection, item.data, item.options, clock.now());
-      }
-      connection.replaying.delete(room);
+      const { position, replayed } = await replays.subscribe(connection, room, rule, frame.since, () =>
+        rooms.join(connection, room, frame.presence ?? {}),
+      );
       return { room, position, replayed, members: await backplane.presenceList(room) };
     } catch (err) {
-      connection.replaying.delete(room);
       if (connection.rooms.has(room)) await rooms.leave(connection, room).catch(() => undefined);
       throw err instanceof PhError
         ? err

@@ -1,24 +1,8 @@
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import type { Backplane, Envelope } from './backplane';
-import type { Connection, SendOptions } from './connection';
-
-/** A room frame goes out acknowledged when it carries the mid the client must ack. */
-export function sendRoomFrame(connection: Connection, data: Buffer, options: SendOptions, now: number): void {
-  if (options.ackMid !== undefined) connection.sendWithAck(options.ackMid, data, options, now);
-  else connection.send(data, options);
-}
-
-/**
- * Records that `offset` of `room` goes to the connection; false when it already went (a live copy of
- * a message the replay sent), so each offset reaches a connection once. A new epoch starts afresh.
- */
-export function advance(connection: Connection, room: string, epoch: string, offset: number): boolean {
-  const last = connection.delivered.get(room);
-  if (last !== undefined && last.epoch === epoch && offset <= last.offset) return false;
-  connection.delivered.set(room, { epoch, offset });
-  return true;
-}
+import type { Connection, HeldFrame, SendOptions } from './connection';
+import { hold, placeOf, sendRoomFrame } from './room-order';
 
 /**
  * Who is connected to this node and where: the connections, each user's connections, each room's
@@ -40,6 +24,10 @@ export class HubRooms {
     private readonly onDelivered: (count: number) => void,
     /** Counts every room message this node hears, whether or not anyone here is in the room. */
     private readonly onRoomMessage: (room: string) => void,
+    /** Live frames held for a connection during a replay are bounded by its byte cap. */
+    private readonly maxHeldBytes: number,
+    /** A live frame that follows a hole in what the connection was given: replay the hole, then send it. */
+    private readonly onHole: (connection: Connection, room: string, frame: HeldFrame) => void,
   ) {}
 
   add(connection: Connection): void {
@@ -135,19 +123,25 @@ export class HubRooms {
       epoch: envelope.epoch,
       offset: envelope.offset,
     };
+    const frame: HeldFrame = {
+      offset: envelope.offset,
+      data: envelope.frame,
+      options: envelope.ack ? { ...options, ackMid: envelope.mid } : options,
+    };
     for (const connection of members) {
       const replay = connection.replaying.get(envelope.target);
       if (replay !== undefined) {
-        replay.frames.push({
-          offset: envelope.offset,
-          data: envelope.frame,
-          options: envelope.ack ? { ...options, ackMid: envelope.mid } : options,
-        });
+        hold(replay, frame, this.maxHeldBytes);
         continue;
       }
-      if (!advance(connection, envelope.target, envelope.epoch, envelope.offset)) continue;
-      if (envelope.ack) connection.sendWithAck(envelope.mid, envelope.frame, options, this.clock.now());
-      else sendRoomFrame(connection, envelope.frame, options, this.clock.now());
+      const place = placeOf(connection, envelope.target, envelope.epoch, envelope.offset);
+      if (place === 'seen') continue;
+      if (place === 'after-hole') {
+        this.onHole(connection, envelope.target, frame);
+        continue;
+      }
+      connection.delivered.set(envelope.target, { epoch: envelope.epoch, offset: envelope.offset });
+      sendRoomFrame(connection, envelope.frame, frame.options, this.clock.now());
     }
     this.onDelivered(members.size);
   }

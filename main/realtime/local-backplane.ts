@@ -17,6 +17,11 @@ export class LocalBackplane implements Backplane {
   #deliver: (envelope: Envelope) => void = () => undefined;
   /** Rooms without history still number their messages; their epoch is this process's. */
   readonly #volatileEpoch = newEpoch();
+  /**
+   * The epoch of every room this database starts (kept in `realtime_epoch`): an empty room's
+   * position names it before the first message, and the first message keeps it.
+   */
+  readonly #epoch: string;
   readonly #volatile = new Map<string, number>();
   readonly #presence = new Map<string, Map<string, Record<string, unknown>>>();
   #stats: BackplaneStats | null = null;
@@ -47,6 +52,7 @@ export class LocalBackplane implements Backplane {
       oldest: db.prepare('SELECT MIN(offset) AS offset FROM realtime_history WHERE room = ? AND at >= ?'),
       trimAge: db.prepare('DELETE FROM realtime_history WHERE at < ?'),
     };
+    this.#epoch = (db.prepare('SELECT epoch FROM realtime_epoch').get() as { epoch: string }).epoch;
   }
 
   async start(deliver: (envelope: Envelope) => void): Promise<void> {
@@ -66,7 +72,7 @@ export class LocalBackplane implements Backplane {
 
   readonly #append = (room: string, draft: RoomDraft): { position: Position; frame: string } => {
     const row = this.#sql.room.get(room);
-    const epoch = row?.epoch ?? newEpoch();
+    const epoch = row?.epoch ?? this.#epoch;
     const offset = (row?.last_offset ?? 0) + 1;
     if (row === undefined) this.#sql.insertRoom.run(room, epoch, offset);
     else this.#sql.bump.run(offset, room);
@@ -119,6 +125,12 @@ export class LocalBackplane implements Backplane {
     if (row !== undefined) return { epoch: row.epoch, offset: row.last_offset };
     const offset = this.#volatile.get(room);
     return offset === undefined ? null : { epoch: this.#volatileEpoch, offset };
+  }
+
+  async origin(room: string, history: boolean): Promise<Position> {
+    if (!history) return { epoch: this.#volatileEpoch, offset: this.#volatile.get(room) ?? 0 };
+    const row = this.#sql.room.get(room);
+    return row === undefined ? { epoch: this.#epoch, offset: 0 } : { epoch: row.epoch, offset: row.last_offset };
   }
 
   async read(room: string, afterOffset: number | undefined, limit: number, maxAgeMs: number): Promise<HistoryRead> {

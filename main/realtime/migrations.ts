@@ -20,4 +20,13 @@ export const realtimeMigrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    scope: 'realtime',
+    version: 2,
+    name: "the database's room epoch: where an empty room's first message will be numbered",
+    up: `
+      CREATE TABLE realtime_epoch (epoch TEXT NOT NULL) STRICT;
+      INSERT INTO realtime_epoch (epoch) VALUES (lower(hex(randomblob(6))));
+    `,
+  },
 ];

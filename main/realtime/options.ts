@@ -27,9 +27,8 @@ export interface HubOptions {
   readonly maxBufferedBytes: number;
   /** Above this many bytes in the socket, new frames queue in lanes instead of being written (64 KiB). */
   readonly highWaterBytes: number;
-  /** Inbound frames per second per connection (100), with bursts up to `rateBurst` (200). */
-  readonly rateLimitPerSecond: number;
-  readonly rateBurst: number;
+  /** Rooms one connection may be subscribed to at once (256); one more is refused with `PH_REALTIME_TOO_MANY_ROOMS`. */
+  readonly maxSubscriptions: number;
   /** Messages kept per room (1 000) and their age bound (1 h). */
   readonly historyMaxCount: number;
   readonly historyMaxAgeMs: number;
@@ -47,7 +46,8 @@ export const defaultRoomRules: readonly RoomRule[] = [
   { prefix: '', subscribeRole: 'viewer', publishRole: 'operator', lane: 'normal', history: true },
   // Server-published: progress of jobs, backups, health, cache stats; latest value per key matters.
   { prefix: 'progress:', subscribeRole: 'viewer', publishRole: 'none', lane: 'low', history: false },
-  { prefix: 'system:', subscribeRole: 'viewer', publishRole: 'none', lane: 'normal', history: false },
+  // The node's own traffic (what its services do and to whom): not for dashboards with a viewer key.
+  { prefix: 'system:', subscribeRole: 'operator', publishRole: 'none', lane: 'normal', history: false },
   { prefix: 'alerts:', subscribeRole: 'viewer', publishRole: 'operator', lane: 'high', history: true },
 ];
 
@@ -57,8 +57,7 @@ export const defaultHubOptions: HubOptions = {
   maxPayloadBytes: 64 * 1024,
   maxBufferedBytes: 1024 * 1024,
   highWaterBytes: 64 * 1024,
-  rateLimitPerSecond: 100,
-  rateBurst: 200,
+  maxSubscriptions: 256,
   historyMaxCount: 1_000,
   historyMaxAgeMs: 60 * 60 * 1000,
   ackRetryMs: 1_000,
@@ -67,6 +66,20 @@ export const defaultHubOptions: HubOptions = {
   perMessageDeflate: false,
   rooms: defaultRoomRules,
 };
+
+/** A room rule as the config file gives it: the lane (normal) and history (kept) may be left out. */
+export type RoomRuleSetting = Omit<RoomRule, 'lane' | 'history'> & Partial<Pick<RoomRule, 'lane' | 'history'>>;
+
+/**
+ * The default rules with the configured ones laid over them: a configured prefix replaces the
+ * default rule of the same prefix, others are added. So a config that only adds `orders:` keeps
+ * the defaults' protection of `system:` and `progress:`.
+ */
+export function withRoomRules(configured: readonly RoomRuleSetting[], base: readonly RoomRule[] = defaultRoomRules): RoomRule[] {
+  const rules = new Map(base.map((rule) => [rule.prefix, rule]));
+  for (const rule of configured) rules.set(rule.prefix, { lane: 'normal', history: true, ...rule });
+  return [...rules.values()];
+}
 
 export function hubOptions(overrides: Partial<HubOptions> = {}): HubOptions {
   return { ...defaultHubOptions, ...overrides };

@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { PhError } from '../../contract/errors';
 import { clientFrameSchemas, type ClientFrame } from '../../contract/realtime-frames';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../ops';
 
 /** Inbound frame shapes, checked at the boundary (compiled once). */
 const checks = new Map<string, TypeCheck<TSchema>>(
@@ -18,6 +19,9 @@ export function parseClientFrame(text: string): ClientFrame {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new PhError('PH_INVALID_INPUT', 'A frame is a JSON object with a type');
+  // The limit HTTP bodies have (a publish's data sits one level down, as in a realtime.publish body):
+  // the validator and the serializers downstream are recursive.
+  if (nestsDeeperThan(value)) throw new PhError('PH_JSON_TOO_DEEP', `The frame nests deeper than ${MAX_JSON_DEPTH} levels`);
   const type = (value as { type?: unknown }).type;
   const check = typeof type === 'string' ? checks.get(type) : undefined;
   if (check === undefined) throw new PhError('PH_INVALID_INPUT', 'Unknown frame type', { field: 'type' });

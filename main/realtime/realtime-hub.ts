@@ -12,12 +12,14 @@ import type { Caller } from '../core';
 import type { EventBus } from '../events';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
+import type { RateDecision } from '../ratelimit';
 import type { Authenticator } from '../security';
 import type { Service, ServiceState } from '../service';
 import type { Backplane, Envelope } from './backplane';
 import { Connection, type SendOptions } from './connection';
 import { CorkedWrites } from './corked-writes';
 import { HubAdmission, revocationIn, revokes, sourceOf, throttledUpgradeResponse, type Revocation } from './hub-admission';
+import { RoomReplays, heldBytesCap } from './hub-catch-up';
 import { EventFanOut } from './hub-events';
 import { HubProtocol } from './hub-protocol';
 import { HubPublisher } from './hub-publish';
@@ -44,6 +46,8 @@ export interface RealtimeHubDeps {
   readonly options?: Partial<HubOptions>;
   /** This node's name in presence and stats (default: a random id per start). */
   readonly node?: string;
+  /** Spends one unit of a caller's rate-limit budget (its key's tier) for each frame it sends. */
+  readonly budget: (caller: Caller) => Promise<RateDecision>;
 }
 
 type Upgradable = { on(event: 'upgrade', cb: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown };
@@ -73,6 +77,7 @@ export class RealtimeHub implements Service {
   readonly #publisher: HubPublisher;
   readonly #protocol: HubProtocol;
   readonly #admission: HubAdmission;
+  readonly #replays: RoomReplays;
   #state: ServiceState = 'idle';
   #draining = false;
   #timers: NodeJS.Timeout[] = [];
@@ -99,6 +104,9 @@ export class RealtimeHub implements Service {
             deps.seal as FleetSeal,
             deps.logger.child({ component: 'realtime-redis' }),
           );
+    const now = () => deps.clock.now();
+    const replays = new RoomReplays({ backplane: this.backplane, limits: this.options, now, policy: this.policy, logger: deps.logger });
+    this.#replays = replays;
     this.#rooms = new HubRooms(
       this.backplane,
       deps.clock,
@@ -107,21 +115,23 @@ export class RealtimeHub implements Service {
         this.#stats.totals.delivered += count;
       },
       (room) => this.#stats.countRoom(room),
+      heldBytesCap(this.options),
+      (connection, room, frame) => replays.resume(connection, room, [frame]),
     );
     this.#stats = new HubStats(this.node, this.backplane, this.#rooms, this.options);
     this.#events = new EventFanOut(this.#rooms.connections, deps.logger);
-    const now = () => deps.clock.now();
     this.#publisher = new HubPublisher(this.node, this.backplane, this.policy, now, this.#stats.totals);
     this.#protocol = new HubProtocol({
       backplane: this.backplane,
       policy: this.policy,
       rooms: this.#rooms,
+      replays,
       publisher: this.#publisher,
       events: this.#events,
       totals: this.#stats.totals,
       options: this.options,
-      clock: deps.clock,
       logger: deps.logger,
+      budget: deps.budget,
     });
     this.#admission = new HubAdmission({
       authenticator: deps.authenticator,
@@ -245,6 +255,22 @@ export class RealtimeHub implements Service {
     return this.#events.subscribe(listener);
   }
 
+  /**
+   * After Redis came back empty (main/fleet's RedisEpoch): every room with connections here gets its
+   * new epoch now, and each connection that had the old one an `epoch-changed` gap, rather than at
+   * the room's next message.
+   */
+  async recheckEpochs(): Promise<void> {
+    for (const [room, members] of this.#rooms.rooms) {
+      const head = await this.backplane.origin(room, this.policy.rule(room).history).catch(() => null);
+      if (head === null) continue;
+      for (const connection of members) {
+        const given = connection.delivered.get(room);
+        if (given !== undefined && given.epoch !== head.epoch) this.#replays.resume(connection, room, []);
+      }
+    }
+  }
+
   /** What the console's Real-time view shows. */
   stats(): Promise<RealtimeStats> {
     return this.#stats.snapshot(this.deps.clock.now());
@@ -258,7 +284,6 @@ export class RealtimeHub implements Service {
       session,
       caller.actor,
       this.options,
-      this.deps.clock.now(),
       () => {
         this.#stats.totals.closedOverflow += 1;
       },

@@ -12,6 +12,7 @@ import {
   presenceLeaveScript,
   presenceListScript,
   presenceRefreshScript,
+  originScript,
   publishScript,
   readScript,
 } from './redis-scripts';
@@ -33,6 +34,7 @@ const NL = 0x0a;
 
 type ScriptClient = Redis & {
   phPublish(e: string, n: string, s: string, ...argv: string[]): Promise<[string, number]>;
+  phOrigin(e: string, n: string, s: string, epoch: string, ttlMs: string): Promise<[string, number]>;
   phRead(
     e: string,
     n: string,
@@ -87,6 +89,7 @@ export class RedisBackplane implements Backplane {
     this.#cmd.on('error', onError);
     this.#cmd.defineCommand('phPublish', { numberOfKeys: 3, lua: publishScript });
     this.#cmd.defineCommand('phRead', { numberOfKeys: 3, lua: readScript });
+    this.#cmd.defineCommand('phOrigin', { numberOfKeys: 3, lua: originScript });
     this.#cmd.defineCommand('phJoin', { numberOfKeys: 1, lua: presenceJoinScript });
     this.#cmd.defineCommand('phLeave', { numberOfKeys: 1, lua: presenceLeaveScript });
     this.#cmd.defineCommand('phRefresh', { numberOfKeys: 1, lua: presenceRefreshScript });
@@ -225,6 +228,12 @@ export class RedisBackplane implements Backplane {
     const k = keys(room);
     const [epoch, seq] = await this.#cmd.mget(k.epoch, k.seq);
     return epoch === null || epoch === undefined || seq === null || seq === undefined ? null : { epoch, offset: Number(seq) };
+  }
+
+  async origin(room: string): Promise<Position> {
+    const k = keys(room);
+    const [epoch, offset] = await this.#cmd.phOrigin(k.epoch, k.seq, k.stream, newEpoch(), String(this.options.historyMaxAgeMs));
+    return { epoch, offset: Number(offset) };
   }
 
   async read(room: string, afterOffset: number | undefined, limit: number, maxAgeMs: number): Promise<HistoryRead> {

@@ -32,6 +32,23 @@ redis.call('PUBLISH', ARGV[6], 'R|' .. offset .. '|' .. epoch .. '|' .. ARGV[7] 
 return {epoch, offset}
 `;
 
+/**
+ * KEYS: epoch, seq, stream. ARGV: newEpoch, ttlMs. The room's epoch and head, made (offset 0, with
+ * the history's expiry) when the room has none, exactly as the publish script would make them:
+ * the first message then keeps that epoch, so a client resuming from an empty room's position
+ * misses nothing. Returns epoch, offset.
+ */
+export const originScript = `
+local epoch = redis.call('GET', KEYS[1])
+if (not epoch) or redis.call('EXISTS', KEYS[2]) == 0 then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch, 'PX', ARGV[2])
+  redis.call('SET', KEYS[2], 0, 'PX', ARGV[2])
+  redis.call('DEL', KEYS[3])
+end
+return {epoch, tonumber(redis.call('GET', KEYS[2]))}
+`;
+
 /** KEYS: epoch, seq, stream. ARGV: startId ('-' for the newest), count. Returns epoch, last offset, now, entries. */
 export const readScript = `
 local epoch = redis.call('GET', KEYS[1])

@@ -52,6 +52,21 @@ export class FleetSecrets implements Secrets {
     return key;
   }
 
+  /**
+   * A key for encrypting what must cross Redis unreadable (webhook endpoint secrets), the same on
+   * every node: HKDF of the fleet secret with `<purpose>/encryption`. It has no generation, since
+   * what it encrypts is re-encrypted by nobody; changing the fleet secret changes it.
+   */
+  encryptionKey(purpose: string): Buffer {
+    const label = `${purpose}/encryption`;
+    let key = this.#derived.get(label);
+    if (key === undefined) {
+      key = Buffer.from(hkdfSync('sha256', this.#secret, SALT, label, KEY_BYTES));
+      this.#derived.set(label, key);
+    }
+    return key;
+  }
+
   /** The next generation, here and (through the replicated table) on every node. */
   rotate(name: SecretName): Buffer {
     const next = { generation: this.generation(name) + 1 };

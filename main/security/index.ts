@@ -11,3 +11,4 @@ export { securityHandlers } from './operations';
 export { SecretStore, secretNames, type SecretName, type Secrets } from './secret-store';
 export { EndedSessionSchema, SessionTokens, SESSION_TTL_SECONDS } from './session-tokens';
 export { FleetSecrets, KeyGenerationSchema } from './fleet-secrets';
+export { OutboundReach, defaultAllowedTargets, type HostLookup, type OutboundReachOptions, type ResolvedTarget } from './outbound-reach';

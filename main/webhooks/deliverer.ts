@@ -1,30 +1,35 @@
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
-import type { DeliveryRow, DeliveryStore } from './delivery-store';
+import { webhookEventTypes, type WebhookEventType } from '../../contract/ops/webhooks';
+import type { DeliveryLedger, DeliveryNews } from './delivery-ledger';
+import type { DeliveryCarried, DeliveryRow, DeliveryStore } from './delivery-store';
 import type { EndpointStore } from './endpoint-store';
 import { postJson, type PostOutcome } from './http-post';
 import { fullJitterDelay, type WebhookOptions } from './options';
 import { liveSecrets, type WebhookSecretStore } from './secret-store';
 import { signedHeaders } from './signing';
-import type { TargetPolicy } from './target-allow-list';
+import type { OutboundReach } from '../security';
 
 export const DELIVER_JOB = 'webhook.deliver';
 
 export interface DeliverPayload {
   readonly deliveryId: string;
   readonly attempt: number;
+  /** The delivery itself, for a node that does not hold its row (absent in jobs queued before it was carried). */
+  readonly delivery?: DeliveryCarried;
 }
 
 export interface DelivererDeps {
   readonly endpoints: EndpointStore;
   readonly deliveries: DeliveryStore;
   readonly secrets: WebhookSecretStore;
-  readonly policy: TargetPolicy;
+  readonly policy: OutboundReach;
+  readonly ledger: DeliveryLedger;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly options: WebhookOptions;
   /** Queues try number `attempt` of a delivery after `delayMs` (idempotent per delivery and attempt). */
-  readonly schedule: (payload: DeliverPayload, delayMs: number) => Promise<void>;
+  readonly schedule: (row: DeliveryRow, attempt: number, delayMs: number) => Promise<void>;
   readonly changed: (row: DeliveryRow) => void;
   /** An endpoint was turned off by delivery (410, or the window ran out). */
   readonly disabled: (endpointId: string, reason: string) => void;
@@ -33,9 +38,25 @@ export interface DelivererDeps {
 export function readDeliverPayload(payload: unknown): DeliverPayload {
   const p = (payload ?? {}) as Record<string, unknown>;
   if (typeof p.deliveryId !== 'string' || !Number.isInteger(p.attempt) || (p.attempt as number) < 1) {
-    throw new Error(`${DELIVER_JOB} takes { deliveryId: string, attempt: integer >= 1 }`);
+    throw new Error(`${DELIVER_JOB} takes { deliveryId: string, attempt: integer >= 1, delivery? }`);
   }
-  return { deliveryId: p.deliveryId, attempt: p.attempt as number };
+  if (p.delivery === undefined) return { deliveryId: p.deliveryId, attempt: p.attempt as number };
+  return { deliveryId: p.deliveryId, attempt: p.attempt as number, delivery: readCarried(p.delivery) };
+}
+
+function readCarried(raw: unknown): DeliveryCarried {
+  const d = (raw ?? {}) as Record<string, unknown>;
+  const strings = [d.endpointId, d.eventId, d.body].every((v) => typeof v === 'string' && v.length > 0);
+  if (!strings || !(webhookEventTypes as readonly unknown[]).includes(d.eventType) || !Number.isInteger(d.createdAt)) {
+    throw new Error(`${DELIVER_JOB}'s delivery takes { endpointId, eventId, eventType, body, createdAt }`);
+  }
+  return {
+    endpointId: d.endpointId as string,
+    eventId: d.eventId as string,
+    eventType: d.eventType as WebhookEventType,
+    body: d.body as string,
+    createdAt: d.createdAt as number,
+  };
 }
 
 /**
@@ -48,12 +69,25 @@ export class Deliverer {
 
   async run(payload: DeliverPayload): Promise<{ status: string; statusCode: number | null }> {
     const { deliveries, endpoints, clock, options } = this.deps;
-    const row = deliveries.row(payload.deliveryId);
-    if (row === null) return { status: 'gone', statusCode: null };
+    let row = deliveries.row(payload.deliveryId);
+    if (row === null) {
+      if (payload.delivery === undefined) return { status: 'gone', statusCode: null };
+      // The endpoint comes through the fleet-wide table; a job faster than it fails and is retried by the queue.
+      if (endpoints.find(payload.delivery.endpointId) === null) throw new Error('the endpoint has not reached this node yet');
+      row = deliveries.adopt(payload.deliveryId, payload.delivery, payload.attempt - 1);
+    }
+    // A try made elsewhere (this job re-queued by a sweep, or run again after a crash there) is not made again.
+    const news = await this.deps.ledger.read(row.id);
+    if (news !== null) {
+      const mirrored = deliveries.mirror(news);
+      if (mirrored !== null) this.deps.changed(mirrored);
+      row = deliveries.mustRow(row.id);
+      if (news.attempt.n >= payload.attempt) return { status: row.status, statusCode: row.last_status };
+    }
     if (row.status === 'delivered' || row.status === 'failed') return { status: row.status, statusCode: row.last_status };
     if (row.attempts >= payload.attempt) {
       if (row.status === 'retrying' && row.next_at !== null) {
-        await this.deps.schedule({ deliveryId: row.id, attempt: row.attempts + 1 }, Math.max(0, row.next_at - clock.now()));
+        await this.deps.schedule(row, row.attempts + 1, Math.max(0, row.next_at - clock.now()));
       }
       return { status: row.status, statusCode: row.last_status };
     }
@@ -106,11 +140,12 @@ export class Deliverer {
         );
       } else {
         deliveries.recordAttempt(row, attempt, { status: 'retrying', nextAt: at + delay, finishedAt: null });
-        await this.deps.schedule({ deliveryId: row.id, attempt: n + 1 }, delay);
+        await this.deps.schedule(row, n + 1, delay);
       }
     }
     const updated = deliveries.mustRow(row.id);
     this.deps.changed(updated);
+    await this.deps.ledger.tell(newsOf(updated, attempt));
     if (updated.status !== 'delivered')
       this.deps.logger.debug({ delivery: row.id, attempt: n, code, error: outcome.error }, 'webhook attempt failed');
     return { status: updated.status, statusCode: code };
@@ -119,4 +154,14 @@ export class Deliverer {
   #disable(endpointId: string, reason: string): void {
     if (this.deps.endpoints.disable(endpointId, reason, this.deps.clock.now())) this.deps.disabled(endpointId, reason);
   }
+}
+
+function newsOf(row: DeliveryRow, attempt: DeliveryNews['attempt']): DeliveryNews {
+  return {
+    deliveryId: row.id,
+    status: row.status === 'pending' ? 'retrying' : row.status,
+    nextAt: row.next_at,
+    finishedAt: row.finished_at,
+    attempt: { ...attempt, error: attempt.error?.slice(0, 2000) ?? null },
+  };
 }

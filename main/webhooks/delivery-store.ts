@@ -3,9 +3,27 @@ import type { Static } from '@sinclair/typebox';
 import { PhError } from '../../contract/errors';
 import type { WebhookDeliverySchema, WebhookEventType } from '../../contract/ops/webhooks';
 import { newId } from '../fleet';
+import type { DeliveryNews } from './delivery-ledger';
 
 export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
 export type DeliveryStatus = WebhookDelivery['status'];
+
+/** What a `webhook.deliver` job carries so that any node can make the try. */
+export interface DeliveryCarried {
+  readonly endpointId: string;
+  readonly eventId: string;
+  readonly eventType: WebhookEventType;
+  readonly body: string;
+  readonly createdAt: number;
+}
+
+export const carried = (row: DeliveryRow): DeliveryCarried => ({
+  endpointId: row.endpoint_id,
+  eventId: row.event_id,
+  eventType: row.event_type,
+  body: row.body,
+  createdAt: row.created_at,
+});
 
 export interface DeliveryRow {
   id: string;
@@ -86,6 +104,37 @@ export class DeliveryStore {
         `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_at = ?, finished_at = ? WHERE id = ?`,
       ).run(next.status, attempt.n, attempt.statusCode, attempt.error, next.nextAt, next.finishedAt, row.id);
     })();
+  }
+
+  /**
+   * The row for a delivery made on another node whose try this node runs (the shared queue hands a
+   * try to any node): the job carries what the row needs. Nothing happens when the row is here.
+   */
+  adopt(id: string, d: DeliveryCarried, attemptsMade: number): DeliveryRow {
+    this.#prepare(
+      `INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, next_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      id,
+      d.endpointId,
+      d.eventId,
+      d.eventType,
+      d.body,
+      attemptsMade > 0 ? 'retrying' : 'pending',
+      attemptsMade,
+      d.createdAt,
+      d.createdAt,
+    );
+    return this.mustRow(id);
+  }
+
+  /** A try made on another node, into this node's row and log; the row when it moved, else null. */
+  mirror(news: DeliveryNews): DeliveryRow | null {
+    const row = this.row(news.deliveryId);
+    if (row === null || row.status === 'delivered' || row.status === 'failed') return null;
+    if (news.attempt.n < row.attempts || (news.attempt.n === row.attempts && news.status === row.status)) return null;
+    this.recordAttempt(row, news.attempt, { status: news.status, nextAt: news.nextAt, finishedAt: news.finishedAt });
+    return this.mustRow(row.id);
   }
 
   /** Ends a delivery without another attempt (its endpoint was removed or turned off). */

@@ -16,6 +16,7 @@ interface EndpointRow {
   enabled: number;
   disabled_reason: string | null;
   created_at: number;
+  created_by: string;
   updated_at: number;
 }
 
@@ -28,6 +29,7 @@ export interface EndpointRecord {
   readonly enabled: boolean;
   readonly disabledReason: string | null;
   readonly createdAt: number;
+  readonly createdBy: string;
   readonly updatedAt: number;
 }
 
@@ -48,6 +50,7 @@ const toRecord = (row: EndpointRow): EndpointRecord => ({
   enabled: row.enabled === 1,
   disabledReason: row.disabled_reason,
   createdAt: row.created_at,
+  createdBy: row.created_by,
   updatedAt: row.updated_at,
 });
 
@@ -136,6 +139,27 @@ export class EndpointStore {
         now,
         id,
       ).changes === 1
+    );
+  }
+
+  /** Writes an endpoint as another node has it (the fleet-wide table's merge winner). */
+  put(record: EndpointRecord): void {
+    this.#prepare(
+      `INSERT INTO webhook_endpoints (id, url, description, event_types, filter, enabled, disabled_reason, created_at, created_by, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET url = excluded.url, description = excluded.description, event_types = excluded.event_types,
+         filter = excluded.filter, enabled = excluded.enabled, disabled_reason = excluded.disabled_reason, updated_at = excluded.updated_at`,
+    ).run(
+      record.id,
+      record.url,
+      record.description,
+      JSON.stringify(record.eventTypes),
+      JSON.stringify(record.filter),
+      record.enabled ? 1 : 0,
+      record.disabledReason,
+      record.createdAt,
+      record.createdBy,
+      record.updatedAt,
     );
   }
 

@@ -2,7 +2,8 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { portOf, refusedTarget, type TargetPolicy } from './target-allow-list';
+import type { OutboundReach } from '../security';
+import { portOf } from './target-allow-list';
 
 export interface PostLimits {
   /** From the first byte sent to the whole answer read. */
@@ -42,7 +43,7 @@ export function postJson(
   rawUrl: string,
   headers: Record<string, string>,
   body: string,
-  policy: TargetPolicy,
+  policy: OutboundReach,
   limits: PostLimits,
 ): Promise<PostOutcome> {
   const started = performance.now();
@@ -52,15 +53,15 @@ export function postJson(
     const port = portOf(url);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) !== 0) {
-      const refused = refusedTarget(host, port, policy);
+      const refused = policy.refusal(host, port);
       if (refused !== null) return resolve({ statusCode: null, durationMs: elapsed(), error: `refused: ${refused}`, response: null });
     }
     const lookup: LookupFunction = (hostname, options, callback) => {
       dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
         if (err !== null) return callback(err, '', 4);
-        const allowed = addresses.filter((a) => refusedTarget(a.address, port, policy) === null);
+        const allowed = addresses.filter((a) => policy.refusal(a.address, port, hostname) === null);
         if (allowed.length === 0) {
-          const reason = addresses.map((a) => refusedTarget(a.address, port, policy)).join('; ');
+          const reason = addresses.map((a) => policy.refusal(a.address, port, hostname)).join('; ');
           return callback(new TargetRefused(reason || `${hostname} did not resolve`), '', 4);
         }
         if ((options as { all?: boolean }).all === true)

@@ -4,5 +4,7 @@ export { webhooksHandlers } from './operations';
 export { defaultWebhookOptions, fullJitterDelay, type WebhookOptions } from './options';
 export { FileSecretStore, type StoredSecret, type WebhookSecretStore } from './secret-store';
 export { newWebhookSecret, signatureFor, signedHeaders, verifyWebhook } from './signing';
-export { refusedTarget, type TargetPolicy } from './target-allow-list';
+export { webhookReach, type WebhookReachOptions } from './target-allow-list';
 export { DELIVER_JOB } from './deliverer';
+export { webhookTables, type WebhookTableDeps } from './fleet-tables';
+export { SecretBox } from './secret-box';

@@ -1,16 +1,20 @@
-import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
+import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { WebhookEventType } from '../../contract/ops/webhooks';
 import type { JobQueue } from '../batch';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events';
-import { newId } from '../fleet';
+import { newId, type FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
+import type { OutboundReach } from '../security';
 import type { Service, ServiceState } from '../service';
 import { Deliverer, DELIVER_JOB, readDeliverPayload, type DeliverPayload } from './deliverer';
-import { DeliveryStore, type DeliveryRow, type WebhookDelivery } from './delivery-store';
+import { localLedger, RedisDeliveryLedger, type DeliveryLedger } from './delivery-ledger';
+import { carried, DeliveryStore, type DeliveryRow, type WebhookDelivery } from './delivery-store';
+import { EndpointReplicas } from './endpoint-replica';
 import {
   EndpointStore,
   filterMatches,
@@ -22,8 +26,9 @@ import {
 import { toWebhookEvent, webhookBody, type WebhookEvent } from './event-source';
 import { defaultWebhookOptions, type WebhookOptions } from './options';
 import { FileSecretStore, liveSecrets, type WebhookSecretStore } from './secret-store';
+import { SecretBox } from './secret-box';
 import { newWebhookSecret } from './signing';
-import { portOf, refusedTarget, refusedUrl, type TargetPolicy } from './target-allow-list';
+import { portOf, refusedUrl, webhookReach } from './target-allow-list';
 
 export interface WebhookDeps {
   readonly db: Database;
@@ -35,6 +40,13 @@ export interface WebhookDeps {
   /** This node's HTTP port (refused as a destination), once it listens. */
   readonly ownPort: () => number | null;
   readonly audit: (record: { actor: string; action: string; target: string | null; outcome: 'ok' | 'error'; detail?: string }) => void;
+  /** The node's Redis, refused as a destination like this node's own API. */
+  readonly redisTarget?: { host: string; port: number } | null;
+  /** With Redis (and the fleet seal), tries run on any node and their outcomes are shared (delivery-ledger.ts). */
+  readonly redis?: Redis | null;
+  readonly seal?: FleetSeal | null;
+  /** Encrypts endpoint secrets for the fleet-wide endpoint table (`FleetSecrets.encryptionKey`); null: they are not shared. */
+  readonly secretKey?: Buffer | null;
   readonly options?: Partial<WebhookOptions>;
   readonly secrets?: WebhookSecretStore;
 }
@@ -50,7 +62,10 @@ export class WebhookService implements Service {
   readonly endpoints: EndpointStore;
   readonly deliveries: DeliveryStore;
   readonly secrets: WebhookSecretStore;
-  readonly policy: TargetPolicy;
+  readonly policy: OutboundReach;
+  /** The endpoints as the fleet-wide table `webhook-endpoints` sees them (main/fleet-tables.ts). */
+  readonly replicas: EndpointReplicas;
+  readonly #ledger: DeliveryLedger;
   readonly #deliverer: Deliverer;
   #state: ServiceState = 'idle';
   #timers: NodeJS.Timeout[] = [];
@@ -61,8 +76,19 @@ export class WebhookService implements Service {
     this.endpoints = new EndpointStore(deps.db);
     this.deliveries = new DeliveryStore(deps.db);
     this.secrets = deps.secrets ?? new FileSecretStore(join(deps.dataDir, 'webhook-secrets'));
-    this.policy = { allowCidrs: this.options.allowCidrs, ownPort: deps.ownPort };
+    this.policy = webhookReach({ allowCidrs: this.options.allowCidrs, ownPort: deps.ownPort, redis: deps.redisTarget ?? null });
+    this.replicas = new EndpointReplicas(
+      this.endpoints,
+      this.secrets,
+      deps.secretKey === undefined || deps.secretKey === null ? null : new SecretBox(deps.secretKey),
+      deps.logger,
+    );
+    this.#ledger =
+      deps.redis === undefined || deps.redis === null || deps.seal === undefined || deps.seal === null
+        ? localLedger
+        : new RedisDeliveryLedger(deps.redis, deps.seal, this.options.retryWindowMs + 86_400_000, deps.logger);
     this.#deliverer = new Deliverer({
+      ledger: this.#ledger,
       endpoints: this.endpoints,
       deliveries: this.deliveries,
       secrets: this.secrets,
@@ -70,15 +96,15 @@ export class WebhookService implements Service {
       clock: deps.clock,
       logger: deps.logger,
       options: this.options,
-      schedule: (payload, delayMs) => this.#schedule(payload, delayMs),
+      schedule: (row, attempt, delayMs) => this.#schedule(row, attempt, delayMs),
       changed: (row) => this.#published(row),
       disabled: (endpointId, reason) => this.#disabled(endpointId, reason),
     });
     deps.queue.register(DELIVER_JOB, (payload) => this.#deliverer.run(readDeliverPayload(payload)), {
       concurrency: 8,
-      // With Redis the queue is shared, but a try must run where the delivery row, the endpoint and its
-      // secret files are: the node that queues it (every enqueue of a delivery happens on that node).
-      placement: { owner: (_payload, here) => here },
+      // With Redis any node runs a try: every node holds every endpoint and its secrets (the fleet-wide
+      // table), the job carries the delivery, and the ledger keeps a try from being made twice.
+      placement: 'any',
       validatePayload: (payload) => {
         try {
           readDeliverPayload(payload);
@@ -91,6 +117,10 @@ export class WebhookService implements Service {
 
   async start(): Promise<void> {
     this.#state = 'starting';
+    await this.#ledger.start((news) => {
+      const row = this.deliveries.mirror(news);
+      if (row !== null) this.#published(row);
+    });
     this.#unsubscribe = this.deps.bus.subscribe((message) => {
       const event = toWebhookEvent(message);
       if (event !== null) void this.publish(event);
@@ -100,6 +130,7 @@ export class WebhookService implements Service {
     this.#timers.push(setInterval(() => this.deliveries.prune(this.deps.clock.now(), this.options.retentionMs), 3_600_000));
     for (const t of this.#timers) t.unref();
     this.#state = 'running';
+    await this.#catchUp();
     await this.#sweep();
   }
 
@@ -108,6 +139,7 @@ export class WebhookService implements Service {
     this.#unsubscribe = null;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    await this.#ledger.stop();
     this.#state = 'stopped';
   }
 
@@ -122,6 +154,7 @@ export class WebhookService implements Service {
     const now = this.deps.clock.now();
     const body = webhookBody(event, now);
     const targets = this.endpoints.subscribedTo(event.type).filter((e) => filterMatches(e.filter, event.data));
+    if (targets.length === 0 || !(await this.#firstToSee(event))) return [];
     const rows = targets.map((e) => this.deliveries.create(e.id, eventId, event.type, body, now));
     for (const row of rows) await this.#queueFirst(row);
     return rows;
@@ -135,17 +168,23 @@ export class WebhookService implements Service {
     const record = this.endpoints.create(input, by, this.deps.clock.now());
     const secret = newWebhookSecret();
     this.secrets.write(record.id, [{ secret, expiresAt: null }]);
+    this.replicas.changed(record.id);
     return { endpoint: this.view(record), secret };
   }
 
   async update(id: string, changes: EndpointChanges): Promise<WebhookEndpoint> {
     if (changes.url !== undefined) await this.#checkDestination(changes.url);
-    return this.view(this.endpoints.update(id, changes, this.deps.clock.now()));
+    const updated = this.endpoints.update(id, changes, this.deps.clock.now());
+    this.replicas.changed(id);
+    return this.view(updated);
   }
 
   remove(id: string): boolean {
     const removed = this.endpoints.remove(id);
-    if (removed) this.secrets.remove(id);
+    if (removed) {
+      this.secrets.remove(id);
+      this.replicas.changed(id);
+    }
     return removed;
   }
 
@@ -161,6 +200,7 @@ export class WebhookService implements Service {
     const secret = newWebhookSecret();
     const kept = previous !== undefined && overlapMs > 0 ? [{ secret: previous.secret, expiresAt: now + overlapMs }] : [];
     this.secrets.write(id, [{ secret, expiresAt: null }, ...kept]);
+    this.replicas.changed(id);
     return {
       endpoint: this.view(record),
       secret,
@@ -210,30 +250,23 @@ export class WebhookService implements Service {
     const bad = refusedUrl(raw);
     if (bad !== null) throw new PhError('PH_WEBHOOK_TARGET_REFUSED', `${raw}: ${bad}`, { field: 'url' });
     const url = new URL(raw);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    let addresses: { address: string }[];
-    try {
-      addresses = await lookup(host, { all: true });
-    } catch {
-      throw new PhError('PH_WEBHOOK_TARGET_REFUSED', `${host} does not resolve`, { field: 'url' });
-    }
-    for (const { address } of addresses) {
-      const refused = refusedTarget(address, portOf(url), this.policy);
-      if (refused !== null) throw new PhError('PH_WEBHOOK_TARGET_REFUSED', refused, { field: 'url' });
-    }
+    await this.policy.resolve(url.hostname, portOf(url));
   }
 
   async #queueFirst(row: DeliveryRow): Promise<void> {
     this.#published(row);
     try {
-      await this.#schedule({ deliveryId: row.id, attempt: row.attempts + 1 }, 0);
+      await this.#schedule(row, row.attempts + 1, 0);
     } catch (err) {
       // The row is durable; the sweep queues it once the queue answers again.
       this.deps.logger.warn({ err, delivery: row.id }, 'webhook delivery could not be queued yet');
     }
   }
 
-  async #schedule(payload: DeliverPayload, delayMs: number): Promise<void> {
+  /** With Redis the job carries the delivery, for whichever node takes it; alone, the row is here. */
+  async #schedule(row: DeliveryRow, attempt: number, delayMs: number): Promise<void> {
+    const payload: DeliverPayload =
+      this.#ledger === localLedger ? { deliveryId: row.id, attempt } : { deliveryId: row.id, attempt, delivery: carried(row) };
     await this.deps.queue.enqueue({
       type: DELIVER_JOB,
       payload,
@@ -245,12 +278,28 @@ export class WebhookService implements Service {
     });
   }
 
+  /** Tries other nodes made while this one was down (their news went by unheard): into this node's rows first. */
+  async #catchUp(): Promise<void> {
+    if (this.#ledger === localLedger) return;
+    for (const row of this.deliveries.open(Number.MAX_SAFE_INTEGER)) {
+      const news = await this.#ledger.read(row.id);
+      const mirrored = news === null ? null : this.deliveries.mirror(news);
+      if (mirrored !== null) this.#published(mirrored);
+    }
+  }
+
   /** Deliveries whose try is well overdue lost their job (a crash between the row and the enqueue): queue them again. */
   async #sweep(): Promise<void> {
-    const overdue = this.deliveries.open(this.deps.clock.now() - this.options.sweepEveryMs);
-    for (const row of overdue) {
+    const cutoff = this.deps.clock.now() - this.options.sweepEveryMs;
+    for (const overdue of this.deliveries.open(cutoff)) {
+      // Tries made on other nodes come first: a delivery they ended or moved on is not queued again.
+      const news = await this.#ledger.read(overdue.id);
+      const mirrored = news === null ? null : this.deliveries.mirror(news);
+      if (mirrored !== null) this.#published(mirrored);
+      const row = mirrored ?? overdue;
+      if (row.status === 'delivered' || row.status === 'failed' || (row.next_at ?? 0) > cutoff) continue;
       try {
-        await this.#schedule({ deliveryId: row.id, attempt: row.attempts + 1 }, 0);
+        await this.#schedule(row, row.attempts + 1, 0);
       } catch (err) {
         this.deps.logger.warn({ err }, 'webhook sweep could not queue');
         return;
@@ -269,7 +318,29 @@ export class WebhookService implements Service {
     });
   }
 
+  /**
+   * Events that every node's bus carries (a registry change applied on each node) become deliveries
+   * on the first node to see them only: a short claim in Redis on what the event says, without the
+   * time each node stamps on it. Other events happen on one node and need no claim.
+   */
+  async #firstToSee(event: WebhookEvent): Promise<boolean> {
+    const redis = this.deps.redis;
+    const seen = FLEET_WIDE_EVENTS[event.type];
+    if (redis === undefined || redis === null || seen === undefined) return true;
+    const what = createHash('sha256')
+      .update(event.type)
+      .update(JSON.stringify(seen.map((k) => event.data[k] ?? null)))
+      .digest('base64url');
+    try {
+      return (await redis.set(`ph:wh:event:${what}`, this.deps.seal?.nodeId ?? '1', 'PX', EVENT_CLAIM_MS, 'NX')) === 'OK';
+    } catch {
+      // Redis unreachable: better a duplicate (same type and data, receivers see it twice) than none.
+      return true;
+    }
+  }
+
   #disabled(endpointId: string, reason: string): void {
+    this.replicas.changed(endpointId);
     const endpoint = this.endpoints.find(endpointId);
     const url = endpoint?.url ?? '';
     this.deps.logger.warn({ endpoint: endpointId, url, reason }, 'webhook endpoint disabled');
@@ -278,3 +349,11 @@ export class WebhookService implements Service {
     void this.publish({ type: 'webhook.endpoint.disabled', data: { id: endpointId, url, reason } });
   }
 }
+
+/** Which fields name an event that every node publishes, for `#firstToSee`. */
+const FLEET_WIDE_EVENTS: Partial<Record<WebhookEventType, readonly string[]>> = {
+  'service.health': ['id', 'state', 'previous'],
+  'service.deregistered': ['id'],
+};
+/** Long enough for every node to have applied the change; short enough that a later, real repeat is sent. */
+const EVENT_CLAIM_MS = 30_000;

@@ -115,6 +115,23 @@ describe('config', () => {
     );
   });
 
+  it('takes room rules and the subscription limit of the real-time hub from the config file, and names a bad rule', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = join(dir.path, 'pilothouse.json');
+    const rooms = [{ prefix: 'orders:', subscribeRole: 'operator', publishRole: 'admin', subscribeScope: 'orders', history: false }];
+    writeFileSync(file, JSON.stringify({ realtime: { rooms, maxSubscriptions: 32 } }));
+    expect(loadConfig({ argv: ['--config', file], env: {}, defaults: base }).config.realtime).toEqual({ rooms, maxSubscriptions: 32 });
+    writeFileSync(file, JSON.stringify({ realtime: { rooms: [{ prefix: 'x:', subscribeRole: 'everyone', publishRole: 'none' }] } }));
+    expect(() => loadConfig({ argv: ['--config', file], env: {}, defaults: base })).toThrowError(
+      expect.objectContaining({ code: 'PH_CONFIG_INVALID', field: expect.stringMatching(/^realtime\.rooms\.0/) }),
+    );
+    writeFileSync(file, JSON.stringify({ realtime: { maxSubscriptions: 0 } }));
+    expect(() => loadConfig({ argv: ['--config', file], env: {}, defaults: base })).toThrowError(
+      expect.objectContaining({ field: 'realtime.maxSubscriptions' }),
+    );
+  });
+
   it('refuses a LAN address unless LAN access is turned on', () => {
     expect(() => loadConfig({ argv: ['--host', '0.0.0.0'], env: {}, defaults: base })).toThrowError(/LAN access/);
     expect(loadConfig({ argv: ['--host', '0.0.0.0', '--lan'], env: {}, defaults: base }).config.host).toBe('0.0.0.0');

@@ -21,11 +21,13 @@ describe('lanes and backpressure', () => {
   const hub = () => node.plane.running.realtime;
 
   it('keeps a stalled client under its byte cap, drops its normal frames with a gap frame, and never slows the others', async () => {
-    const slow = new ChildClient(node.wsUrl, viewer);
+    // system: rooms are for operators and admins.
+    const operator = await node.key('operator', 'operator');
+    const slow = new ChildClient(node.wsUrl, operator);
     await slow.next((f) => f.type === 'welcome');
     slow.send({ type: 'subscribe', room: 'system:flood', id: 1 });
     await slow.next((f) => f.type === 'reply');
-    const fast = await RawClient.connect(node.wsUrl, viewer);
+    const fast = await RawClient.connect(node.wsUrl, operator);
     await fast.request({ type: 'subscribe', room: 'system:flood' });
     slow.stall();
     const payload = 'y'.repeat(16 * 1024);

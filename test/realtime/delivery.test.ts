@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemCaller } from '../../main/core';
-import { RawClient, client, sleep, startNode, until, type Node } from './helpers';
+import { RawClient, client, startNode, until, type Node } from './helpers';
 
 const PING_MS = 200;
 
@@ -12,8 +12,6 @@ describe('heartbeats, inbound limits and acknowledged delivery', () => {
     node = await startNode({
       realtime: {
         pingIntervalMs: PING_MS,
-        rateLimitPerSecond: 20,
-        rateBurst: 20,
         ackRetryMs: 100,
         ackDeadlineMs: 1500,
       },
@@ -47,17 +45,35 @@ describe('heartbeats, inbound limits and acknowledged delivery', () => {
     watcher.close();
   });
 
-  it('rate-limits inbound frames per connection with coded errors, without closing it', async () => {
-    const c = await RawClient.connect(node.wsUrl, viewer);
-    for (let i = 0; i < 60; i += 1) c.send({ type: 'ping', id: i });
-    await until(() => c.frames.filter((f) => f.type === 'pong' || f.type === 'error').length >= 60, 3000, 'answers');
-    const pongs = c.take((f) => f.type === 'pong').length;
-    const limited = c.take((f) => f.type === 'error' && f.error.code === 'PH_RATE_LIMITED').length;
-    expect(pongs).toBeGreaterThanOrEqual(20);
-    expect(pongs).toBeLessThanOrEqual(24);
-    expect(limited).toBe(60 - pongs);
-    await sleep(300);
-    expect((await c.request({ type: 'ping' })).type).toBe('pong');
+  it("limits inbound frames by the key's tier, on the budget its HTTP requests spend, with coded errors and the connection kept", async () => {
+    expect((await node.op('ratelimit.tiers.save', { tier: { name: 'ws-twenty', limit: 20, windowSeconds: 60, burst: 0 } })).status).toBe(
+      200,
+    );
+    const created = await node.op('keys.create', { name: 'on-twenty', role: 'viewer' });
+    expect((await node.op('ratelimit.keys.assign', { id: created.body.key.id, tier: 'ws-twenty' })).status).toBe(200);
+    const c = await RawClient.connect(node.wsUrl, created.body.secret);
+    // Five HTTP requests first: they spend the same budget as the frames.
+    for (let i = 0; i < 5; i += 1) expect((await node.op('system.status', {}, created.body.secret)).status).toBe(200);
+    for (let i = 0; i < 40; i += 1) c.send({ type: 'ping', id: i });
+    await until(() => c.frames.filter((f) => f.type === 'pong' || f.type === 'error').length >= 40, 3000, 'answers');
+    const pongs = c.take((f) => f.type === 'pong').map((f) => f.id);
+    const limited = c.take((f) => f.type === 'error' && f.error.code === 'PH_RATE_LIMITED');
+    expect(pongs).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(limited).toHaveLength(25);
+    expect(limited[0].error.details).toMatchObject({ tier: 'ws-twenty', retryAfterSeconds: expect.any(Number) });
+    expect(limited[0].id).toBe(15);
+    // The budget is spent for HTTP too, and the socket stays open.
+    expect((await node.op('system.status', {}, created.body.secret)).status).toBe(429);
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
+    c.close();
+  });
+
+  it('an admin key is on the unlimited tier: a burst of frames is answered in full', async () => {
+    const c = await RawClient.connect(node.wsUrl, node.adminKey);
+    for (let i = 0; i < 500; i += 1) c.send({ type: 'ping', id: i });
+    await until(() => c.frames.filter((f) => f.type === 'pong' || f.type === 'error').length >= 500, 5000, 'answers');
+    expect(c.take((f) => f.type === 'pong').map((f) => f.id)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(c.frames.filter((f) => f.type === 'error')).toHaveLength(0);
     c.close();
   });
 

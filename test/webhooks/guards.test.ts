@@ -1,28 +1,33 @@
 import { readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileSecretStore, fullJitterDelay, refusedTarget } from '../../main/webhooks';
+import { FileSecretStore, fullJitterDelay, webhookReach } from '../../main/webhooks';
 import { tempDir } from '../helpers/temp-dir';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { until } from '../helpers/until';
 import { startReceiver } from './receiver';
 
 describe('webhook destinations', () => {
-  const policy = { allowCidrs: ['203.0.113.0/24'], ownPort: () => 7420 };
+  const policy = webhookReach({ allowCidrs: ['203.0.113.0/24'], ownPort: () => 7420, redis: { host: '127.0.0.1', port: 6390 } });
+  const refusedTarget = (address: string, port: number) => policy.refusal(address, port);
 
-  it('allows loopback and private LAN ranges and the admin list; never link-local, unspecified, multicast or our own port', () => {
-    expect(refusedTarget('127.0.0.1', 8080, policy)).toBeNull();
-    expect(refusedTarget('192.168.1.20', 443, policy)).toBeNull();
-    expect(refusedTarget('10.1.2.3', 80, policy)).toBeNull();
-    expect(refusedTarget('fd12::1', 80, policy)).toBeNull();
-    expect(refusedTarget('203.0.113.9', 443, policy)).toBeNull();
-    expect(refusedTarget('169.254.169.254', 80, policy)).toMatch(/link-local/);
-    expect(refusedTarget('::ffff:169.254.169.254', 80, policy)).toMatch(/link-local/);
-    expect(refusedTarget('fe80::1', 80, policy)).toMatch(/link-local/);
-    expect(refusedTarget('0.0.0.0', 80, policy)).toMatch(/unspecified/);
-    expect(refusedTarget('224.0.0.251', 5353, policy)).toMatch(/multicast/);
-    expect(refusedTarget('127.0.0.1', 7420, policy)).toMatch(/own API/);
-    expect(refusedTarget('8.8.8.8', 443, policy)).toMatch(/outside the allowed ranges/);
+  it('allows loopback and private LAN ranges and the admin list; never link-local, unspecified, multicast, our own port or our Redis', async () => {
+    expect(refusedTarget('127.0.0.1', 8080)).toBeNull();
+    expect(refusedTarget('192.168.1.20', 443)).toBeNull();
+    expect(refusedTarget('10.1.2.3', 80)).toBeNull();
+    expect(refusedTarget('fd12::1', 80)).toBeNull();
+    expect(refusedTarget('203.0.113.9', 443)).toBeNull();
+    expect(refusedTarget('169.254.169.254', 80)).toMatch(/link-local/);
+    expect(refusedTarget('::ffff:169.254.169.254', 80)).toMatch(/link-local/);
+    expect(refusedTarget('fe80::1', 80)).toMatch(/link-local/);
+    expect(refusedTarget('0.0.0.0', 80)).toMatch(/unspecified/);
+    expect(refusedTarget('224.0.0.251', 5353)).toMatch(/multicast/);
+    expect(refusedTarget('127.0.0.1', 7420)).toMatch(/own API/);
+    expect(refusedTarget('8.8.8.8', 443)).toMatch(/outside the allowed ranges/);
+    expect(refusedTarget('127.0.0.1', 6390)).toMatch(/Redis/);
+    // The same policy as health checks: a name is resolved and every address it has is checked.
+    await expect(policy.resolve('localhost', 7420)).rejects.toMatchObject({ code: 'PH_WEBHOOK_TARGET_REFUSED' });
+    await expect(policy.resolve('[::ffff:169.254.169.254]', 80)).rejects.toMatchObject({ code: 'PH_WEBHOOK_TARGET_REFUSED' });
   });
 
   it('spreads retries with full jitter: anywhere from zero up to the doubled, capped delay', () => {

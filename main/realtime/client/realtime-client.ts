@@ -39,7 +39,8 @@ export interface RealtimeClientOptions {
 
 export interface SubscribeResult {
   room: string;
-  position: Position | null;
+  /** Where the room stands: for an empty room, offset 0 of the epoch its first message will have. */
+  position: Position;
   replayed: number;
   members: PresenceMember[];
 }
@@ -134,6 +135,8 @@ export class RealtimeClient {
   }
 
   async subscribe(room: string, options: { since?: Position; presence?: Record<string, unknown> } = {}): Promise<SubscribeResult> {
+    // Connected first: a connect resubscribes every known room, and this one would go twice.
+    if (!this.connected) await this.connect();
     const state = this.#rooms.get(room) ?? { position: null };
     if (options.since !== undefined) state.position = options.since;
     if (options.presence !== undefined) state.presence = options.presence;
@@ -203,10 +206,7 @@ export class RealtimeClient {
       ...(state.presence === undefined ? {} : { presence: state.presence }),
     };
     const result = (await this.#request(frame)) as SubscribeResult;
-    if (
-      result.position !== null &&
-      (state.position === null || state.position.epoch !== result.position.epoch || state.position.offset < result.position.offset)
-    ) {
+    if (state.position === null || state.position.epoch !== result.position.epoch || state.position.offset < result.position.offset) {
       state.position = result.position;
     }
     return result;
@@ -305,9 +305,14 @@ export class RealtimeClient {
       }
       case 'gap': {
         const state = this.#rooms.get(frame.room);
+        // `rewound`: the room is behind what this client saw, so its position goes back, and the
+        // offsets after it are new messages, not duplicates.
         if (
           state !== undefined &&
-          (state.position === null || state.position.epoch !== frame.position.epoch || state.position.offset < frame.position.offset)
+          (frame.reason === 'rewound' ||
+            state.position === null ||
+            state.position.epoch !== frame.position.epoch ||
+            state.position.offset < frame.position.offset)
         ) {
           state.position = frame.position;
         }

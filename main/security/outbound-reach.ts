@@ -1,0 +1,158 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { PhError } from '../../contract/errors';
+
+/**
+ * What Pilothouse may connect out to when the admin has not said: loopback and the private LAN
+ * ranges. Health checks and the gateway (`discovery.allowedTargets`, which replaces it) and webhook
+ * destinations (`webhooks.allowCidrs`, which adds to it) start from the same list.
+ */
+export const defaultAllowedTargets: readonly string[] = [
+  '127.0.0.0/8',
+  '::1/128',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  'fc00::/7',
+  'localhost',
+];
+
+/**
+ * Never reachable, whatever an allow-list says: link-local (cloud metadata at 169.254.169.254,
+ * fe80::/10), "this host" 0.0.0.0/8 and `::` (which connect to the machine itself), multicast
+ * and the broadcast address.
+ */
+const forbidden = new BlockList();
+forbidden.addSubnet('169.254.0.0', 16, 'ipv4');
+forbidden.addSubnet('0.0.0.0', 8, 'ipv4');
+forbidden.addSubnet('224.0.0.0', 4, 'ipv4');
+forbidden.addAddress('255.255.255.255', 'ipv4');
+forbidden.addSubnet('fe80::', 10, 'ipv6');
+forbidden.addAddress('::', 'ipv6');
+forbidden.addSubnet('ff00::', 8, 'ipv6');
+
+export interface ResolvedTarget {
+  readonly address: string;
+  readonly family: 4 | 6;
+}
+
+export type HostLookup = (host: string) => Promise<readonly ResolvedTarget[]>;
+
+export interface OutboundReachOptions {
+  /** CIDRs, single addresses and host names. */
+  readonly allowed: readonly string[];
+  /** The setting the admin edits to change `allowed`, named in refusals. */
+  readonly setting: string;
+  /** The node's own HTTP port, read when a connection is checked (it is known once the server listens). */
+  readonly ownHttpPort: () => number | null;
+  /** The node's Redis (from `--redis-url`), never a target. */
+  readonly redis: { host: string; port: number } | null;
+  /** Name resolution; tests pass one that answers what a rebinding DNS server would. */
+  readonly lookup?: HostLookup;
+  /** The refusal as the caller's capability reports it (its own `PH_` code). */
+  readonly refused: (host: string, port: number, why: string) => PhError;
+}
+
+const systemLookup: HostLookup = async (host) =>
+  (await dnsLookup(host, { all: true, verbatim: true })).map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
+
+/**
+ * The one outbound-reach policy: what health checks, the gateway and webhook deliveries may
+ * connect to. A host name is resolved here and every address it resolves to is checked; the
+ * caller then connects to an address this approved, never to the name again, so a DNS answer that
+ * changes between check and connect (rebinding) cannot swap the target.
+ */
+export class OutboundReach {
+  readonly #cidrs = new BlockList();
+  readonly #names: ReadonlySet<string>;
+  readonly #lookup: HostLookup;
+
+  constructor(private readonly options: OutboundReachOptions) {
+    const names = new Set<string>();
+    for (const rule of options.allowed) {
+      const [address = '', bits] = rule.split('/');
+      const family = isIP(address);
+      if (family === 0) names.add(normalizeName(rule));
+      else if (bits === undefined) this.#cidrs.addAddress(address, family === 4 ? 'ipv4' : 'ipv6');
+      else this.#cidrs.addSubnet(address, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
+    }
+    this.#names = names;
+    this.#lookup = options.lookup ?? systemLookup;
+  }
+
+  /** Resolves `host`, checks every address it has, and returns the one to connect to. */
+  async resolve(host: string, port: number): Promise<ResolvedTarget> {
+    const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    if (isIP(bare) !== 0) {
+      this.#refuseIf(this.refusal(bare, port, host), host, port);
+      return { address: unmapped(bare), family: isIP(unmapped(bare)) === 6 ? 6 : 4 };
+    }
+    const named = this.#names.has(normalizeName(bare));
+    let addresses: readonly ResolvedTarget[];
+    try {
+      addresses = await this.#lookup(bare);
+    } catch {
+      throw this.options.refused(host, port, 'the name does not resolve');
+    }
+    if (addresses.length === 0) throw this.options.refused(host, port, 'the name does not resolve');
+    for (const { address } of addresses) this.#refuseIf(this.refusal(address, port, host, named), host, port);
+    const first = addresses[0] as ResolvedTarget;
+    return { address: unmapped(first.address), family: first.family };
+  }
+
+  /** The same check for an address literal, without resolving: registration refuses these at once. */
+  checkLiteral(host: string, port: number): void {
+    const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    if (isIP(bare) !== 0) this.#refuseIf(this.refusal(bare, port, host), host, port);
+  }
+
+  /**
+   * Why an address may not be connected to on `port`, or null when it may. `shown` is the name it
+   * was resolved from (the Redis check compares names too); `allowedByName` that the name itself is
+   * on the allow-list, so its addresses need not be.
+   */
+  refusal(raw: string, port: number, shown: string = raw, allowedByName = false): string | null {
+    const address = unmapped(raw);
+    const family = isIP(address);
+    if (family === 0) return `${raw} is not an IP address`;
+    const type = family === 6 ? 'ipv6' : 'ipv4';
+    if (forbidden.check(address, type)) return 'link-local, multicast and unspecified addresses are never reached';
+    // Port first: isSelf reads the interface list, which the gateway must not do on every request.
+    if (port === this.options.ownHttpPort() && isSelf(address)) return "that is this node's own API";
+    if (this.#isRedis(address, port, shown)) return "that is this node's Redis";
+    if (!allowedByName && !this.#cidrs.check(address, type)) return `it is outside the allowed ranges: not in ${this.options.setting}`;
+    return null;
+  }
+
+  #refuseIf(why: string | null, host: string, port: number): void {
+    if (why !== null) throw this.options.refused(host, port, why);
+  }
+
+  #isRedis(address: string, port: number, shown: string): boolean {
+    const redis = this.options.redis;
+    if (redis === null || redis.port !== port) return false;
+    const host = normalizeName(unmapped(redis.host.replace(/^\[|\]$/g, '')));
+    return host === address || host === normalizeName(shown) || (isSelf(host) && isSelf(address));
+  }
+}
+
+function normalizeName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+/** `::ffff:169.254.169.254` is 169.254.169.254: check (and connect to) the IPv4 form. */
+function unmapped(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped?.[1] ?? address;
+}
+
+/** Loopback, or one of this machine's interface addresses (read each time: DHCP changes them). */
+function isSelf(host: string): boolean {
+  const address = unmapped(host);
+  if (address === 'localhost' || address === '::1' || /^127\./.test(address)) return true;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const entry of list ?? []) if (entry.address === address) return true;
+  }
+  return false;
+}
