@@ -20,7 +20,8 @@ const field = (payload: unknown, name: string): unknown => ((payload ?? {}) as R
  * Makes `spec` the one repeating job of its kind (`mine` picks the kind's jobs out of the type's):
  * kept when one already repeats on `cron`, replaced when not, none when `cron` is null. The spec's
  * idempotency key makes a second enqueue the same series, and cancelling a run ends its series on
- * both queues. A run under way is left to finish (cancelling it would abort it).
+ * both queues: a run of the old schedule under way is cancelled too, or it would plan the old
+ * schedule's next run when it ends.
  */
 async function setRepeating(queue: Queue, spec: JobSpec, mine: (job: JobInfo) => boolean, cron: string | null): Promise<void> {
   const { jobs } = await queue.list({ type: spec.type, limit: 1000 });
@@ -29,7 +30,7 @@ async function setRepeating(queue: Queue, spec: JobSpec, mine: (job: JobInfo) =>
     if (job.repeatCron === null || !(job.state === 'waiting' || job.state === 'delayed' || job.state === 'active') || !mine(job)) continue;
     // Runs of one series (a run under way and the next it planned) share the cron and the key.
     if (job.repeatCron === cron) kept = true;
-    else if (job.state !== 'active') await queue.cancel(job.id);
+    else await queue.cancel(job.id);
   }
   if (cron === null || kept) return;
   await queue.enqueue({ ...spec, repeat: { cron }, idempotencyKey: `${spec.idempotencyKey as string}:${cron}` });
