@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackupService, backupMigrations, registerBackupJobs, type BackupServiceOptions } from '../../main/backup';
 import { SqliteJobQueue, batchMigrations, type JobInfo } from '../../main/batch';
@@ -116,6 +116,30 @@ describe('backup schedules on the job queue, continuous mode, rolling verify and
     const snaps = second.service.listSnapshots(source.id);
     expect(snaps.map((x) => x.trigger)).toEqual(['missed']);
     expect(second.service.listSources().find((s) => s.id === source.id)?.nextRunAt).toBe(next?.runAt);
+  });
+
+  it('a changed schedule cancels a run of the old one under way, so the old schedule plans no next run', async () => {
+    const path = join(dir.path, 'busy.db');
+    makeDatabase(path, 20).close();
+    const { service, queue, clock } = await make({ busyTimeoutMs: 3000 });
+    const source = service.registerSource({ name: 'busy', path, schedule: '0 * * * *' });
+    await until(async () => (await scheduled(queue, source.id)).length === 1, 5000, 'the repeating job');
+    const [old] = await scheduled(queue, source.id);
+    // A writer holds the source, so the scheduled run waits in its capture while the schedule changes.
+    const writer = new BetterSqlite3(path);
+    writer.exec('BEGIN EXCLUSIVE');
+    try {
+      clock.set(Date.parse(old?.runAt as string) + 1000);
+      await until(async () => (await queue.get(old?.id as string)).state === 'active', 10_000, 'the run to start');
+      service.updateSource({ id: source.id, schedule: '30 * * * *' });
+      await until(async () => (await queue.get(old?.id as string)).cancelRequested, 5000, 'the cancel');
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
+    await until(async () => !['active', 'waiting'].includes((await queue.get(old?.id as string)).state), 10_000, 'the old run to end');
+    await until(async () => (await scheduled(queue, source.id)).length > 0, 5000, 'the new schedule');
+    expect((await scheduled(queue, source.id)).map((j) => j.repeatCron)).toEqual(['30 * * * *']);
   });
 
   it("runs this node's maintenance (prune, rolling verify) as a repeating job of its own on the queue", async () => {
