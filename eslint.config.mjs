@@ -18,7 +18,7 @@ const layers = [
   ['system'],
   ['desktop'],
 ];
-const rootFiles = ['control-plane', 'fleet-tables', 'headless', 'index'];
+const rootFiles = ['control-plane', 'fleet-tables', 'headless', 'index', 'maintenance-plan'];
 
 const noConsoleLog = {
   selector: 'CallExpression[callee.object.name="console"][callee.property.name="log"]',

@@ -136,11 +136,66 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    retention: Type.Optional(
+      Type.Object(
+        {
+          auditDays: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 36_500, description: 'Audit rows older than this many days are cut' }),
+          ),
+          auditRows: Type.Optional(Type.Integer({ minimum: 1000, maximum: 1e9, description: 'At most this many audit rows are kept' })),
+          auditArchive: Type.Optional(
+            Type.Boolean({ description: 'Write cut audit rows to <data-dir>/audit-archive/ (gzip JSONL, verifiable on its own) first' }),
+          ),
+          batchDays: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 3650, description: 'Ended batches and their per-operation records' }),
+          ),
+          completedJobDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'Completed and cancelled jobs' })),
+          failedJobDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'Dead (failed) jobs' })),
+          usageDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'Usage per key, route and operation' })),
+          metricDays: Type.Optional(Type.Integer({ minimum: 7, maximum: 3650, description: 'Hourly metric roll-ups' })),
+          webhookDeliveryDays: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 3650, description: 'Ended webhook deliveries and attempts' }),
+          ),
+          verificationDays: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 3650,
+              description: 'Backup verifications and prune records (the latest per snapshot stays)',
+            }),
+          ),
+          maintenanceCron: Type.Optional(
+            Type.String({ minLength: 9, maxLength: 100, description: 'When the maintenance job runs the cuts and reclaims space' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 
 export type Config = Static<typeof ConfigSchema>;
+
+/** How long each kind of history is kept, with every default filled in (docs/retention.md). */
+export type Retention = Required<NonNullable<Config['retention']>>;
+
+export const defaultRetention: Retention = {
+  auditDays: 365,
+  auditRows: 1_000_000,
+  auditArchive: false,
+  batchDays: 7,
+  completedJobDays: 1,
+  failedJobDays: 7,
+  usageDays: 90,
+  metricDays: 90,
+  webhookDeliveryDays: 30,
+  verificationDays: 90,
+  maintenanceCron: '17 3 * * *',
+};
+
+export function retentionOf(config: Config): Retention {
+  return { ...defaultRetention, ...config.retention };
+}
 
 const SECRET_FIELDS = new Set(['fleetSecret', 'redisUrl']);
 

@@ -6,7 +6,7 @@ import { BackupService, CatalogueShare, backupHandlers, backupMigrations, regist
 import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability, type BullmqJobQueueOptions } from './batch';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 import { systemClock, type Clock } from './clock';
-import { backupRoots, type LoadedConfig } from './config';
+import { backupRoots, type Config, type LoadedConfig } from './config';
 import type { OperationHandlers } from './core';
 import { buildDiscovery, discoveryMigrations, type Discovery, type DiscoveryDeps } from './discovery';
 import { EventBus } from './events';
@@ -14,6 +14,7 @@ import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOpti
 import { fleetBootstrap, fleetTables, identityTables } from './fleet-tables';
 import { HttpServer, loadTls, tlsMode, type ReadinessReport, type TlsMaterial } from './http';
 import { createLogger, type Logger } from './logger';
+import { buildMaintenance, retentionSettings } from './maintenance-plan';
 import { Metrics, Monitoring, monitoringHandlers, monitoringMigrations, type MonitoringOptions } from './monitoring';
 import { OperationDispatcher } from './ops';
 import {
@@ -30,6 +31,7 @@ import { RedisConnection, redisTarget } from './redis';
 import {
   AUDIT_HEAD_FILE,
   ApiKeyStore,
+  AuditCounts,
   AuditHeadWriter,
   FleetAuditTrail,
   FleetSecrets,
@@ -47,7 +49,7 @@ import {
 } from './security';
 import type { Service } from './service';
 import { StoreService, type Migration } from './store';
-import { StatusPublisher, systemHandlers, type SystemStatus } from './system';
+import { StatusPublisher, systemHandlers, type Maintenance, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
 import { WebhookService, webhookTables, webhooksHandlers, webhooksMigrations, type WebhookOptions } from './webhooks';
 
@@ -115,6 +117,8 @@ export interface RunningPlane {
   readonly webhooks: WebhookService;
   readonly tiers: TierStore;
   readonly rateLimits: RateLimits;
+  /** Runs the retention cuts and reclaims the freed pages (the daily `maintenance.run` job). */
+  readonly maintenance: Maintenance;
 }
 
 /**
@@ -161,6 +165,7 @@ export class ControlPlane {
 
   async start(): Promise<void> {
     const { config } = this.loaded;
+    const kept = retentionSettings(config);
     this.#startedAt = this.clock.now();
     try {
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -197,6 +202,9 @@ export class ControlPlane {
       });
       this.#logAuditFindings(audit.checkAtStart(firstAuditKey));
       await this.#startService(new AuditHeadWriter(audit, this.options.auditHeadIntervalMs ?? 5000));
+      // Started after the head writer, so it stops before it: the last tallies are in the head written at stop.
+      const auditCounts = new AuditCounts((record) => audit.append(record), this.clock);
+      await this.#startService(auditCounts);
       const sessions = new SessionTokens(db, keys, this.clock, fleetSecrets ?? secrets);
       const trail = fleetSecrets === null ? null : new FleetAuditTrail(db, audit, nodeId, fleetSecrets.get('audit-hmac'));
       const bus = new EventBus((err) => this.logger.error({ err }, 'event listener failed'));
@@ -251,6 +259,7 @@ export class ControlPlane {
         redis: redis?.client ?? null,
         seal,
         logger: this.logger,
+        epoch,
         checkIntervalMs: this.options.fleet?.checkIntervalMs,
       };
       if (fleetSecrets !== null && trail !== null) {
@@ -291,7 +300,7 @@ export class ControlPlane {
         logger: this.logger.child({ component: 'monitoring' }),
         metrics,
         dataDir: config.dataDir,
-        options: this.options.monitoring,
+        options: { retention: { hourMs: kept.metricHourMs }, usageRetentionMs: kept.usageMs, ...this.options.monitoring },
       });
       const cache = new TieredCache({
         db,
@@ -313,6 +322,7 @@ export class ControlPlane {
         nodeId,
         epoch,
         seal,
+        jobHistory: { keepCompletedMs: kept.batch.completedJobMs, keepDeadMs: kept.batch.failedJobMs },
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
       for (const service of batch.services) await this.#startService(service);
@@ -328,6 +338,7 @@ export class ControlPlane {
         redis: redis?.client ?? null,
         allowedTargets: config.discovery?.allowedTargets,
         redisTarget: redisAddressOf(config.redisUrl),
+        redisSentinels: sentinelAddresses(config),
         seal,
         ...this.options.discovery,
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
@@ -364,8 +375,6 @@ export class ControlPlane {
         const instances = (await discovery.sync?.republish()) ?? 0;
         if (catalogueShare !== null) await catalogueShare.publish();
         backup.syncSchedules(); // the repeating snapshot jobs were in the Redis that emptied
-        await tables.alertRules.sync(true);
-        await tables.servicePolicies.sync(true);
         bus.publish('fleet.redis', {
           kind: 'emptied',
           code: null,
@@ -383,30 +392,45 @@ export class ControlPlane {
         logger: this.logger.child({ component: 'webhooks' }),
         ownPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
         redisTarget: redisAddressOf(config.redisUrl),
+        redisSentinels: sentinelAddresses(config),
         redis: redis?.client ?? null,
         seal,
         secretKey: fleetSecrets?.encryptionKey('webhook-secrets') ?? null,
         audit: (record) => audit.append(record),
         options: {
+          retentionMs: kept.webhookDeliveryMs,
           ...(config.webhooks?.allowCidrs !== undefined ? { allowCidrs: config.webhooks.allowCidrs } : {}),
           ...(config.webhooks?.retryWindowHours !== undefined ? { retryWindowMs: config.webhooks.retryWindowHours * 3_600_000 } : {}),
           ...this.options.webhooks,
         },
       });
       await this.#startService(webhooks);
-      const webhookTable = webhookTables(
-        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
-        webhooks,
-      );
+      const webhookTable = webhookTables(fleetDeps, webhooks);
       await this.#startService(webhookTable.endpoints);
-      const tierTables = rateLimitTables(
-        { db, clock: this.clock, nodeId, redis: redis?.client ?? null, seal, logger: this.logger, ...this.options.fleet },
-        tiers,
-      );
+      const maintenance = buildMaintenance({
+        settings: kept,
+        dataDir: config.dataDir,
+        db,
+        dbPath: this.store.path,
+        clock: this.clock,
+        logger: this.logger,
+        audit,
+        auditKey: secrets.get('audit-hmac'),
+        auditNode: fleetSecrets === null ? null : nodeId,
+        monitoring,
+        webhooks,
+        realtime: realtimeOptions,
+      });
+      maintenance.register(batch.queue);
+      const tierTables = rateLimitTables(fleetDeps, tiers);
       await this.#startService(tierTables.tiers);
       await this.#startService(tierTables.keyTiers);
       const handlers: OperationHandlers = {
-        ...systemHandlers(() => this.status(), this.loaded),
+        ...systemHandlers(
+          () => this.status(),
+          this.loaded,
+          () => maintenance.view(),
+        ),
         ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now(), trail }),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
         ...backupHandlers(backup, catalogueShare),
@@ -422,7 +446,12 @@ export class ControlPlane {
           refusedByKey: () => monitoring.usage.refusedByKey(this.clock.now() - 24 * 3_600_000, this.clock.now() + 60_000),
         }),
       };
-      const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation);
+      const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation, {
+        count: (call) => {
+          auditCounts.count(call);
+          monitoring.usage.countOperation(call.keyId, call.action, call.outcome === 'error');
+        },
+      });
       this.tls = await loadTls(tlsMode(config), config.dataDir, { bindHost: config.host, publicNames: config.publicNames ?? [] });
       if (this.tls !== null) {
         const { fingerprint256, certFile, selfSigned, validTo } = this.tls;
@@ -497,6 +526,7 @@ export class ControlPlane {
         webhooks,
         tiers,
         rateLimits,
+        maintenance,
       };
       void http.app.register(discovery.gateway);
       await this.#startService(monitoring);
@@ -508,6 +538,8 @@ export class ControlPlane {
         const fleet = redis === null ? undefined : fleetBootstrap(redis.client, nodeId, () => keys.count() > 0);
         this.adminKeyFile = await bootstrapAdminKey(config.dataDir, keys, audit, fleet);
       }
+      // Not fatal: a queue that cannot take it now (Redis away) gets it at the next start.
+      await maintenance.schedule(batch.queue, nodeId).catch((err: unknown) => this.logger.warn({ err }, 'maintenance not scheduled'));
       this.#publisher = new StatusPublisher(bus, () => this.status());
       this.#publisher.start();
       this.logger.info({ url: this.url, dataDir: config.dataDir }, 'pilothouse started');
@@ -614,6 +646,11 @@ function defaultConsoleDir(): string {
 }
 
 /** Where the node's Redis listens, which checks and the gateway must never reach. */
+/** The `--redis-sentinels` addresses: never a health check's, the gateway's or a webhook's target. */
+function sentinelAddresses(config: Config): { host: string; port: number }[] {
+  return redisTarget(config)?.sentinels?.map((s) => ({ host: s.host ?? '', port: s.port ?? 26379 })) ?? [];
+}
+
 function redisAddressOf(url: string | undefined): { host: string; port: number } | null {
   if (url === undefined || !URL.canParse(url)) return null;
   const parsed = new URL(url);

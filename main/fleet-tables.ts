@@ -5,7 +5,7 @@ import { AlertRuleSchema } from '../contract/ops/monitoring';
 import type { Clock } from './clock';
 import type { Discovery } from './discovery';
 import type { EventBus } from './events';
-import { ReplicatedTable, type FleetSeal } from './fleet';
+import { ReplicatedTable, type FleetSeal, type RedisEpoch } from './fleet';
 import type { Logger } from './logger';
 import type { Monitoring } from './monitoring';
 import {
@@ -27,6 +27,8 @@ export interface FleetTableDeps {
   readonly redis: Redis | null;
   readonly seal: FleetSeal | null;
   readonly logger: Logger;
+  /** The node's Redis epoch watch: tables write their records back when Redis comes back empty. */
+  readonly epoch?: Pick<RedisEpoch, 'onEmptied'> | null;
   /** How often each table checks that Redis still holds the fleet's copy (tests shorten it). */
   readonly checkIntervalMs?: number;
 }

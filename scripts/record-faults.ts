@@ -13,7 +13,7 @@ const kills = process.env.PH_FAULT_KILLS ?? '50';
 const dir = mkdtempSync(join(tmpdir(), 'ph-faults-'));
 const report = join(dir, 'figures.jsonl');
 const started = new Date();
-const run = spawnSync('npx', ['vitest', 'run', 'test/faults'], {
+const run = spawnSync('npx', ['vitest', 'run', 'test/faults', 'test/fleet/batch-kills.test.ts'], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, PH_FAULT_KILLS: kills, PH_FAULT_REPORT: report },

@@ -168,6 +168,7 @@ export const backupOperations = {
     output: Type.Object({ source: BackupSourceSchema }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'backup.sources.update': defineOperation({
     summary: "Change a source's schedule, retention or continuous interval",
@@ -183,6 +184,7 @@ export const backupOperations = {
     output: Type.Object({ source: BackupSourceSchema }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'backup.sources.remove': defineOperation({
     summary: 'Stop backing up a source; its snapshots stay until pruned',
@@ -190,6 +192,7 @@ export const backupOperations = {
     output: Type.Object({ removed: Type.Boolean() }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'backup.snapshot': defineOperation({
     summary: 'Take a snapshot of a source now',
@@ -197,6 +200,7 @@ export const backupOperations = {
     output: Type.Object({ snapshot: BackupSnapshotSchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'backup.snapshots.list': defineOperation({
     summary: 'Snapshots, newest first',
@@ -219,6 +223,7 @@ export const backupOperations = {
     output: Type.Object({ verification: BackupVerificationSchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'backup.verifications.list': defineOperation({
     summary: 'Verification results, newest first',
@@ -240,6 +245,7 @@ export const backupOperations = {
     output: Type.Object({ restore: BackupRestoreSchema }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'backup.prune': defineOperation({
     summary: "Apply each source's retention, then remove pages no kept snapshot needs",
@@ -247,6 +253,7 @@ export const backupOperations = {
     output: Type.Object({ prune: BackupPruneSchema, removedSnapshotIds: Type.Array(Type.String()) }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'backup.history': defineOperation({
     summary: 'Recent restores and prunes, newest first',

@@ -141,6 +141,7 @@ export const cacheOperations = {
     output: Type.Object({ namespace: Type.String(), key: Type.String() }),
     minRole: 'operator',
     mutating: true,
+    audit: 'counted',
   }),
   'cache.delete': defineOperation({
     summary: 'Drop one key on every node',
@@ -148,6 +149,7 @@ export const cacheOperations = {
     output: Type.Object({ removed: Type.Integer() }),
     minRole: 'operator',
     mutating: true,
+    audit: 'counted',
   }),
   'cache.stats': defineOperation({
     summary: 'Hits, misses, stale serves, loader calls and latency per tier and namespace; history, top keys, Redis state, advice',
@@ -199,6 +201,7 @@ export const cacheOperations = {
     output: Type.Object({ removed: Type.Integer() }),
     minRole: 'operator',
     mutating: true,
+    audit: 'counted',
   }),
   'cache.clear': defineOperation({
     summary: 'Clear one namespace on every node (other namespaces are untouched), or every namespace',
@@ -206,6 +209,7 @@ export const cacheOperations = {
     output: Type.Object({ removed: Type.Integer(), namespaces: Type.Array(Type.String()) }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'cache.warm': defineOperation({
     summary: 'Run the warm-up list of a namespace (or all); progress arrives as cache.warm.progress events',
@@ -213,5 +217,6 @@ export const cacheOperations = {
     output: Type.Object({ results: Type.Array(CacheWarmProgressSchema) }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
 } as const;

@@ -189,6 +189,7 @@ export const discoveryOperations = {
     output: Type.Object({ instance: InstanceSchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'services.deregister': defineOperation({
     summary: 'Remove a service instance from the registry',
@@ -196,6 +197,7 @@ export const discoveryOperations = {
     output: Type.Object({ id: Type.String(), name: Type.String() }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'services.heartbeat': defineOperation({
     summary: 'Report an instance alive: feeds its TTL checks (passing unless a status is given)',
@@ -251,6 +253,7 @@ export const discoveryOperations = {
     output: Type.Object({ instance: InstanceSchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'services.pick': defineOperation({
     summary: 'Pick a passing instance of a service with its balancing strategy (and a key for consistent hashing)',
@@ -273,6 +276,7 @@ export const discoveryOperations = {
     output: Type.Object({ name: Type.String(), policy: ServicePolicySchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'services.traffic': defineOperation({
     summary: 'Gateway traffic per instance (requests, errors, latency) and outlier ejections',
@@ -302,6 +306,7 @@ export const discoveryOperations = {
     output: Type.Object({ instance: InstanceSchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
 } as const;
 

@@ -181,6 +181,7 @@ export const jobsOperations = {
     output: Type.Object({ job: JobInfoSchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'counted',
   }),
   'jobs.cancel': defineOperation({
     summary: 'Cancel a waiting job, or abort a running one through its AbortSignal',
@@ -188,6 +189,7 @@ export const jobsOperations = {
     output: Type.Object({ job: JobInfoSchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'jobs.retry': defineOperation({
     summary: 'Run a dead or cancelled job again, with its attempts reset',
@@ -195,6 +197,7 @@ export const jobsOperations = {
     output: Type.Object({ job: JobInfoSchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'jobs.delete': defineOperation({
     summary: 'Delete a job that is not running (its waiting children are cancelled)',
@@ -202,6 +205,7 @@ export const jobsOperations = {
     output: Type.Object({ deleted: Type.Boolean() }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'batch.submit': defineOperation({
     summary: 'Apply a batch of operations now (atomic or not), or with background: true as a batch.apply job',
@@ -209,6 +213,7 @@ export const jobsOperations = {
     output: Type.Object({ report: Type.Union([BatchReportSchema, Type.Null()]), jobId: Type.Union([Type.String(), Type.Null()]) }),
     minRole: 'operator',
     mutating: true,
+    audit: 'counted',
   }),
   'batch.status': defineOperation({
     summary: "A batch's report: per-operation status, errors by index, counts and duration",

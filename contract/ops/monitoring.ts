@@ -130,6 +130,14 @@ export const UsageRowSchema = Type.Object({
   refused: Type.Integer({ description: 'Requests the rate limit refused (429)' }),
 });
 
+/** Calls of an operation audited by count (docs/security.md), per key, whatever the transport. */
+export const OperationUsageRowSchema = Type.Object({
+  keyId: Type.String({ description: 'The API key id, or "(none)" for callers without a key (the desktop console, the system)' }),
+  operation: Type.String(),
+  calls: Type.Integer(),
+  errors: Type.Integer(),
+});
+
 const UsageQuery = {
   from: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms; default 24 h ago' })),
   to: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms; default now' })),
@@ -180,6 +188,7 @@ export const monitoringOperations = {
     output: Type.Object({ name: Type.String(), slowMs: Type.Number() }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'monitoring.health': defineOperation({
     summary: 'Each dependency (SQLite, Redis, disk, and what capabilities register), its status and since when',
@@ -250,6 +259,7 @@ export const monitoringOperations = {
     output: Type.Object({ rule: AlertRuleSchema }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'monitoring.alerts.delete': defineOperation({
     summary: 'Delete an alert rule; a firing alert of it resolves',
@@ -257,11 +267,17 @@ export const monitoringOperations = {
     output: Type.Object({ deleted: Type.Boolean() }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'monitoring.usage': defineOperation({
-    summary: 'Requests, errors and bytes per API key and route over a range',
+    summary: 'Requests, errors and bytes per API key and route over a range, and calls per key of the operations audited by count',
     input: Type.Object(UsageQuery),
-    output: Type.Object({ from: Type.Integer(), to: Type.Integer(), rows: Type.Array(UsageRowSchema) }),
+    output: Type.Object({
+      from: Type.Integer(),
+      to: Type.Integer(),
+      rows: Type.Array(UsageRowSchema),
+      operations: Type.Array(OperationUsageRowSchema),
+    }),
     minRole: 'operator',
     mutating: false,
   }),

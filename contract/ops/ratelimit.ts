@@ -49,6 +49,7 @@ export const ratelimitOperations = {
     output: Type.Object({ tier: RateTierSchema }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'ratelimit.tiers.delete': defineOperation({
     summary: 'Delete a tier that is not built in; keys on it go back to their role default',
@@ -56,6 +57,7 @@ export const ratelimitOperations = {
     output: Type.Object({ deleted: Type.Boolean(), keysMoved: Type.Integer() }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'ratelimit.keys.assign': defineOperation({
     summary: 'Put an API key on a tier (null: back to the default for its role)',
@@ -63,5 +65,6 @@ export const ratelimitOperations = {
     output: Type.Object({ key: KeyTierSchema }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
 } as const;

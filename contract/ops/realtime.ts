@@ -79,5 +79,6 @@ export const realtimeOperations = {
     output: Type.Object({ mid: Type.String(), position: PositionSchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'counted',
   }),
 } as const;

@@ -29,7 +29,13 @@ export const AuditEntrySchema = Type.Object({
 const FirstBadSchema = Type.Union([
   Type.Object({
     seq: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
-    reason: Type.Union([Type.Literal('hash'), Type.Literal('link'), Type.Literal('sequence'), Type.Literal('truncated')]),
+    reason: Type.Union([
+      Type.Literal('hash'),
+      Type.Literal('link'),
+      Type.Literal('sequence'),
+      Type.Literal('truncated'),
+      Type.Literal('anchor'),
+    ]),
   }),
   Type.Null(),
 ]);
@@ -41,9 +47,15 @@ export const AuditVerificationSchema = Type.Object({
   /**
    * The first row that does not hold: `hash` (its fields or hash were changed), `link` (it does not
    * follow the row before), `sequence` (a row is missing in between), `truncated` (rows the head
-   * written outside the database vouched for are gone or replaced; `seq` is the first of them).
+   * written outside the database vouched for are gone or replaced; `seq` is the first of them),
+   * `anchor` (the database says rows were cut by retention that the head does not vouch for).
    */
   firstBad: FirstBadSchema,
+  /**
+   * The last row retention cut (absent: none was): the chain verifies from the row after it, whose
+   * previous hash must be `hash`; the head file vouches for it.
+   */
+  anchor: Type.Optional(Type.Object({ seq: Type.Integer({ minimum: 1 }), hash: Type.String() })),
   /** The chain head last written outside the database, or null when there is none. */
   head: Type.Union([Type.Object({ seq: Type.Integer({ minimum: 0 }), at: Type.String({ format: 'date-time' }) }), Type.Null()]),
   /**
@@ -84,6 +96,7 @@ export const securityOperations = {
     output: Type.Object({ key: ApiKeySchema, secret: Type.String() }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'keys.revoke': defineOperation({
     summary: 'Revoke an API key; requests with it and its sessions are refused and their open sockets close',
@@ -91,6 +104,7 @@ export const securityOperations = {
     output: Type.Object({ key: ApiKeySchema }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'audit.list': defineOperation({
     summary: 'The audit log, newest first, a page at a time',
@@ -123,6 +137,7 @@ export const securityOperations = {
     output: Type.Object({ ended: Type.Boolean() }),
     minRole: 'viewer',
     mutating: true,
+    audit: 'each',
   }),
   'sessions.rotate': defineOperation({
     summary: 'Replace the session signing secret: every session token ends and its sockets close',
@@ -130,5 +145,6 @@ export const securityOperations = {
     output: Type.Object({ rotatedAt: Type.String({ format: 'date-time' }) }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
 } as const;

@@ -40,6 +40,28 @@ export const SystemStatusSchema = Type.Object({
   ),
 });
 
+/** How long each kind of history is kept on this node, and the maintenance job that cuts it (docs/retention.md). */
+export const RetentionViewSchema = Type.Object({
+  schedule: Type.String({ description: 'Cron pattern of the daily maintenance job' }),
+  cuts: Type.Array(
+    Type.Object(
+      { name: Type.String(), tables: Type.Array(Type.String()), keeps: Type.String() },
+      { description: 'Cut by the maintenance job' },
+    ),
+  ),
+  capped: Type.Array(Type.Object({ name: Type.String(), keeps: Type.String() }, { description: 'Capped as it is written' })),
+  lastRun: Type.Union([
+    Type.Object({
+      at: Type.String({ format: 'date-time' }),
+      cuts: Type.Array(Type.Object({ name: Type.String(), removed: Type.Integer() })),
+      freedPages: Type.Integer(),
+      bytesBefore: Type.Integer(),
+      bytesAfter: Type.Integer(),
+    }),
+    Type.Null(),
+  ]),
+});
+
 export const systemOperations = {
   'system.status': defineOperation({
     summary: 'Version, uptime, each service and its state, and whether Redis is connected',
@@ -64,6 +86,7 @@ export const systemOperations = {
       backupRoots: Type.Array(Type.String()),
       allowedTargets: Type.Array(Type.String()),
       sources: Type.Array(Type.String(), { description: 'Where settings came from, lowest precedence first' }),
+      retention: RetentionViewSchema,
     }),
     minRole: 'viewer',
     mutating: false,

@@ -120,6 +120,7 @@ export const webhooksOperations = {
     output: Type.Object({ endpoint: WebhookEndpointSchema, secret: Type.String() }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'webhooks.update': defineOperation({
     summary: 'Change an endpoint: URL, event types, filter, description, or enable it again',
@@ -137,6 +138,7 @@ export const webhooksOperations = {
     output: Type.Object({ endpoint: WebhookEndpointSchema }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'webhooks.delete': defineOperation({
     summary: 'Remove an endpoint, its secrets and its delivery log',
@@ -144,6 +146,7 @@ export const webhooksOperations = {
     output: Type.Object({ deleted: Type.Boolean() }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'webhooks.rotate': defineOperation({
     summary: 'Give an endpoint a new secret; the old one keeps signing (both signatures sent) for the overlap',
@@ -155,6 +158,7 @@ export const webhooksOperations = {
     }),
     minRole: 'admin',
     mutating: true,
+    audit: 'each',
   }),
   'webhooks.test': defineOperation({
     summary: 'Send a signed webhook.ping to an endpoint through the delivery queue',
@@ -162,6 +166,7 @@ export const webhooksOperations = {
     output: Type.Object({ delivery: WebhookDeliverySchema }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
   'webhooks.deliveries': defineOperation({
     summary: 'Recent deliveries of an endpoint (or of all), newest first, with each attempt',
@@ -183,5 +188,6 @@ export const webhooksOperations = {
     output: Type.Object({ queued: Type.Integer() }),
     minRole: 'operator',
     mutating: true,
+    audit: 'each',
   }),
 } as const;

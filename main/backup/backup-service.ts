@@ -466,7 +466,7 @@ export class BackupService implements Service {
           try {
             // A source registered before the roots were narrowed is not read any more.
             const path = source.kind === 'app' ? source.path : this.#paths.source(source.path, 'id');
-            await captureImage(path, image, {
+            await captureImage(path, image, this.#workers, {
               busyTimeoutMs: this.options.busyTimeoutMs,
               onProgress: (d, t) => report('capture', d, t),
             });

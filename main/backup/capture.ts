@@ -1,11 +1,12 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
+import type { PageWorkers } from './page-workers';
 
 export interface CaptureOptions {
   /** Give up when the source stays locked this long. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
-  /** Pages copied per step while the source is quiet (the event loop runs between steps). Default 4096. */
+  /** Pages copied per step while the source is quiet. Default 4096. */
   readonly stepPages?: number;
   readonly onProgress?: (copied: number, total: number) => void;
 }
@@ -63,50 +64,46 @@ export function probeSource(path: string, busyTimeoutMs = 5000): void {
 
 /**
  * Copies a consistent image of the live database at `sourcePath` into `destPath` with SQLite's
- * online backup API. It copies `stepPages` pages a step so the event loop keeps running; when another
+ * online backup API, on a page worker thread, so no step of the copy holds the main thread (and the
+ * API, and the Redis client's replies, behind it). It copies `stepPages` pages a step; when another
  * connection writes between steps SQLite restarts the copy, and after one such restart the rest is
  * copied in a single step (a WAL reader, so the source's writers are not blocked by it).
  */
-export async function captureImage(sourcePath: string, destPath: string, options: CaptureOptions = {}): Promise<void> {
+export async function captureImage(
+  sourcePath: string,
+  destPath: string,
+  workers: Pick<PageWorkers, 'capture'>,
+  options: CaptureOptions = {},
+): Promise<void> {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const stepPages = options.stepPages ?? 4096;
   assertSqliteFile(sourcePath);
-  let db: BetterSqlite3.Database;
+  options.onProgress?.(0, 1);
   try {
-    db = new BetterSqlite3(sourcePath, { fileMustExist: true, timeout: busyTimeoutMs });
+    await untilWritten(sourcePath, destPath, busyTimeoutMs, () => workers.capture(sourcePath, destPath, busyTimeoutMs, stepPages));
   } catch (err) {
     throw sourceError(sourcePath, err);
   }
-  try {
-    const deadline = Date.now() + busyTimeoutMs;
-    for (;;) {
-      let lastRemaining = Number.POSITIVE_INFINITY;
-      let lastMoved = Date.now();
-      let oneStep = false;
-      let sawPages = false;
-      await db.backup(destPath, {
-        progress: ({ totalPages, remainingPages }) => {
-          const now = Date.now();
-          sawPages ||= totalPages > 0;
-          if (remainingPages < lastRemaining) lastMoved = now;
-          else if (now - lastMoved > busyTimeoutMs)
-            throw new PhError('PH_BACKUP_SOURCE_LOCKED', `${sourcePath} stayed locked for ${busyTimeoutMs} ms`);
-          if (remainingPages > lastRemaining && lastRemaining !== Number.POSITIVE_INFINITY) oneStep = true;
-          lastRemaining = remainingPages;
-          options.onProgress?.(totalPages - remainingPages, totalPages);
-          return oneStep ? 0x7fffffff : stepPages;
-        },
-      });
-      // better-sqlite3 resolves a backup whose very first step found the source busy as if it were
-      // done (no pages, no file); that is a locked source, so wait and try again until the deadline.
-      if (existsSync(destPath) && statSync(destPath).size > 0) return;
-      if (sawPages) throw new Error('the backup finished without writing an image');
-      if (Date.now() > deadline) throw new PhError('PH_BACKUP_SOURCE_LOCKED', `${sourcePath} stayed locked for ${busyTimeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } catch (err) {
-    throw sourceError(sourcePath, err);
-  } finally {
-    db.close();
+  options.onProgress?.(1, 1);
+}
+
+/**
+ * Runs backup passes until one wrote the image. better-sqlite3 resolves a backup whose very first
+ * step found the source busy as if it were done (no pages, no file); that is a locked source, so
+ * wait and try again until the deadline.
+ */
+async function untilWritten(
+  sourcePath: string,
+  destPath: string,
+  busyTimeoutMs: number,
+  pass: () => Promise<{ sawPages: boolean }>,
+): Promise<void> {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    const { sawPages } = await pass();
+    if (existsSync(destPath) && statSync(destPath).size > 0) return;
+    if (sawPages) throw new Error('the backup finished without writing an image');
+    if (Date.now() > deadline) throw new PhError('PH_BACKUP_SOURCE_LOCKED', `${sourcePath} stayed locked for ${busyTimeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

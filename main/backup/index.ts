@@ -11,3 +11,4 @@ export { pruneRepository } from './prune';
 export { registerBackupJobs } from './backup-jobs';
 export { CatalogueShare } from './catalogue-share';
 export { findOpenHolders, type OpenHolder } from './open-holders';
+export { backupRetentionCuts } from './history-retention';

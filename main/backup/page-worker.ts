@@ -32,6 +32,15 @@ export interface ExpandPagesTask {
 export interface PathTask {
   readonly path: string;
 }
+export interface CaptureTask {
+  readonly source: string;
+  readonly dest: string;
+  readonly busyTimeoutMs: number;
+  readonly stepPages: number;
+}
+/** A failure comes back as a value: an error crossing the thread boundary loses its `code`, which the caller maps. */
+export type CaptureResult =
+  { readonly ok: true; readonly sawPages: boolean } | { readonly ok: false; readonly message: string; readonly code: string | null };
 /** A whole-image hash fed through `port`: byte chunks in image order, then `null` to end it. */
 export interface HashStreamTask {
   readonly port: MessagePort;
@@ -178,6 +187,40 @@ export function integrityCheck(task: PathTask): string[] {
   } catch (err) {
     // better-sqlite3's SqliteError would cross the thread boundary as a bare `{ code }`; its message is what the caller reports.
     throw new Error(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * One pass of SQLite's online backup of `source` into `dest` (see captureImage), here so no step of
+ * it holds the main thread: a source written during the copy makes the rest one step, the whole file.
+ */
+export async function capture(task: CaptureTask): Promise<CaptureResult> {
+  try {
+    const db = new Database(task.source, { fileMustExist: true, timeout: task.busyTimeoutMs });
+    try {
+      let lastRemaining = Infinity;
+      let lastMoved = Date.now();
+      let oneStep = false;
+      let sawPages = false;
+      await db.backup(task.dest, {
+        progress: ({ totalPages, remainingPages }) => {
+          const now = Date.now();
+          sawPages = sawPages || totalPages > 0;
+          if (remainingPages < lastRemaining) lastMoved = now;
+          else if (now - lastMoved > task.busyTimeoutMs)
+            throw Object.assign(new Error('the source stayed locked'), { code: 'SQLITE_BUSY' });
+          if (remainingPages > lastRemaining && lastRemaining !== Infinity) oneStep = true;
+          lastRemaining = remainingPages;
+          return oneStep ? 0x7fffffff : task.stepPages;
+        },
+      });
+      return { ok: true, sawPages };
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    return { ok: false, message: err instanceof Error ? err.message : String(err), code: typeof code === 'string' ? code : null };
   }
 }
 

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, type TransferListItem } from 'node:worker_threads';
 import { Piscina, queueOptionsSymbol } from 'piscina';
-import type { CompressPagesResult, ExpandPagesResult } from './page-worker';
+import type { CaptureResult, CompressPagesResult, ExpandPagesResult } from './page-worker';
 
 export interface CompressedPages {
   /** The blobs back to back, in page order. */
@@ -87,19 +87,32 @@ export class PageWorkers {
   readonly backgroundSize: number;
   #pool: Piscina | null = null;
   #closed = false;
+  /** Tasks given to the pool and not yet settled (an open image-hash stream is one). */
+  #outstanding = 0;
+  /** Ends the threads once the pool has been idle `idleMs`, so their heaps go back after a snapshot. */
+  #idleTimer: NodeJS.Timeout | null = null;
+  readonly #idleMs: number;
 
   /**
    * Default: one worker fewer than the cores, 1–4. On the 2-core build machine a second worker made
    * both snapshot and restore slower (the main thread, which reads, looks pages up and writes, was
    * starved); see docs/bench-results/backup.md.
    */
-  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1))) {
+  constructor(size = Math.max(1, Math.min(4, availableParallelism() - 1)), options: { idleMs?: number } = {}) {
     this.size = size;
     this.backgroundSize = Math.max(1, size - 1);
+    this.#idleMs = options.idleMs ?? 30_000;
+  }
+
+  /** Threads running now: 0 before the first call and after an idle spell. */
+  get running(): number {
+    return this.#pool?.threads.length ?? 0;
   }
 
   #run<T>(name: string, task: object, background = false, transferList: TransferListItem[] = []): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('The page workers are closed'));
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     if (this.#pool === null) {
       this.#pool = new Piscina({
         ...workerFile(),
@@ -113,7 +126,31 @@ export class PageWorkers {
       });
     }
     const lane: Lane = { background };
-    return this.#pool.run({ ...task, [queueOptionsSymbol]: lane }, { name, transferList }) as Promise<T>;
+    this.#outstanding += 1;
+    const result = this.#pool.run({ ...task, [queueOptionsSymbol]: lane }, { name, transferList }) as Promise<T>;
+    const settled = () => {
+      this.#outstanding -= 1;
+      this.#releaseWhenIdle();
+    };
+    result.then(settled, settled);
+    return result;
+  }
+
+  /**
+   * Each thread holds its own heap and compression state (tens of MB after a large snapshot). Once
+   * no task and no whole-image hash is outstanding for `idleMs`, the pool ends its threads and that
+   * memory goes back; the next call starts them again.
+   */
+  #releaseWhenIdle(): void {
+    if (this.#closed || this.#outstanding > 0 || this.#idleTimer !== null || this.#pool === null) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (this.#outstanding > 0 || this.#pool === null) return;
+      const pool = this.#pool;
+      this.#pool = null;
+      void pool.destroy();
+    }, this.#idleMs);
+    this.#idleTimer.unref();
   }
 
   /** SHA-256 of each `pageSize` slice of `pages`; 32 bytes a page, in order. Background (snapshot) work. */
@@ -156,6 +193,17 @@ export class PageWorkers {
     return this.#run<string>('hashFile', { path });
   }
 
+  /**
+   * One pass of SQLite's online backup of `source` into `dest`, on a background worker: see
+   * captureImage. `sawPages` false means the first step found the source busy and wrote nothing.
+   */
+  async capture(source: string, dest: string, busyTimeoutMs: number, stepPages: number): Promise<{ sawPages: boolean }> {
+    const r = await this.#run<CaptureResult>('capture', { source, dest, busyTimeoutMs, stepPages }, true);
+    // The code (SQLITE_BUSY, SQLITE_NOTADB...) lets the caller map the failure to the catalogue.
+    if (!r.ok) throw Object.assign(new Error(r.message), r.code === null ? {} : { code: r.code });
+    return { sawPages: r.sawPages };
+  }
+
   /** `PRAGMA integrity_check` on a file, opened read-only in a worker: `['ok']` when sound. */
   async integrityCheck(path: string): Promise<string[]> {
     return this.#run<string[]>('integrityCheck', { path });
@@ -163,6 +211,7 @@ export class PageWorkers {
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
     const pool = this.#pool;
     this.#pool = null;
     await pool?.destroy();

@@ -35,6 +35,14 @@ export interface Pacing {
    * would take. 0 runs at full speed.
    */
   readonly idleRatio: number;
+  /**
+   * Every snapshot, paced or not, yields to the event loop after each chunk and measures how late
+   * the loop answers; when it is later than this (other work is waiting: API requests, the Redis
+   * client's replies), it backs off as long again before the next chunk. Default 20 ms.
+   */
+  readonly lagBudgetMs?: number;
+  /** How the loop's lateness is measured (a 0 ms timer by default; injectable for tests). */
+  readonly lag?: () => Promise<number>;
   /** How the loop waits (a timer; injectable so tests run on a fake clock). */
   readonly sleep?: (ms: number) => Promise<void>;
   /** Monotonic milliseconds (performance.now by default). */
@@ -42,6 +50,16 @@ export interface Pacing {
 }
 
 const timerSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How much later than asked a 0 ms timer fires: the time other callbacks held the loop. */
+async function timerLag(): Promise<number> {
+  const asked = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Node clamps a 0 ms timer to 1 ms.
+  return Math.max(0, performance.now() - asked - 1);
+}
+
+const LAG_BUDGET_MS = 20;
 
 /** Removes the image and any WAL/SHM files SQLite left beside it. */
 export function removeImage(path: string): void {
@@ -63,6 +81,8 @@ export async function storeImage(
 ): Promise<StoredSnapshot> {
   const sleep = pacing.sleep ?? timerSleep;
   const now = pacing.now ?? (() => performance.now());
+  const lag = pacing.lag ?? timerLag;
+  const lagBudgetMs = pacing.lagBudgetMs ?? LAG_BUDGET_MS;
   const wal = `${imagePath}-wal`;
   if (existsSync(wal) && statSync(wal).size > 0) throw new Error('the captured image has a non-empty WAL beside it');
   const size = statSync(imagePath).size;
@@ -80,20 +100,24 @@ export async function storeImage(
     opened = stream;
     const hashes = Buffer.allocUnsafe(pageCount * 32);
     const chunks = Math.ceil(pageCount / CHUNK_PAGES);
+    // Chunk buffers are reused once their pages are stored (the workers and the writer work on
+    // copies), so a snapshot holds at most the window's chunks, whatever the size of the image.
+    const spare: Buffer[] = [];
     // Reads run one after another so the image hash sees the chunks in order; the page hashing of
     // up to WINDOW chunks overlaps on the workers.
     const readChunk = async (c: number) => {
       const first = c * CHUNK_PAGES;
       const n = Math.min(CHUNK_PAGES, pageCount - first);
-      const buf = Buffer.allocUnsafe(n * pageSize);
+      const whole = spare.pop() ?? Buffer.allocUnsafe(CHUNK_PAGES * pageSize);
+      const buf = whole.subarray(0, n * pageSize);
       const { bytesRead } = await fh.read(buf, 0, buf.length, first * pageSize);
       if (bytesRead !== buf.length) throw new Error('the image changed size while it was read');
       stream.update(buf);
       const hashed = repo.workers.hashPages(buf, pageSize);
       hashed.catch(() => undefined);
-      return { first, pages: buf, hashes: hashed };
+      return { first, whole, pages: buf, hashes: hashed };
     };
-    const inflight: { first: number; pages: Buffer; hashes: Promise<Buffer> }[] = [];
+    const inflight: { first: number; whole: Buffer; pages: Buffer; hashes: Promise<Buffer> }[] = [];
     let next = 0;
     // Paced, the window shrinks to one chunk ahead: with four in flight the workers would keep
     // hashing through the pauses and the pacing would only move the load, not lower it.
@@ -102,12 +126,16 @@ export async function storeImage(
       signal?.throwIfAborted();
       const busyFrom = now();
       while (next < chunks && inflight.length < window) inflight.push(await readChunk(next++));
-      const chunk = inflight.shift() as { first: number; pages: Buffer; hashes: Promise<Buffer> };
+      const chunk = inflight.shift() as { first: number; whole: Buffer; pages: Buffer; hashes: Promise<Buffer> };
       const chunkHashes = await chunk.hashes;
       chunkHashes.copy(hashes, chunk.first * 32);
       await writer.add(chunk.pages, chunkHashes, pageSize);
+      spare.push(chunk.whole);
       onProgress(Math.min(pageCount, chunk.first + CHUNK_PAGES), pageCount);
-      if (pacing.idleRatio > 0 && c < chunks - 1) await sleep((now() - busyFrom) * pacing.idleRatio);
+      if (c === chunks - 1) continue;
+      if (pacing.idleRatio > 0) await sleep((now() - busyFrom) * pacing.idleRatio);
+      const late = await lag();
+      if (late > lagBudgetMs) await sleep(late);
     }
     const imageHash = stream.digest();
     const written = await writer.commit();

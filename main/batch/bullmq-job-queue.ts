@@ -15,6 +15,7 @@ import { clampProgress, runOnce } from './job-effects';
 import { NodeRoster } from './job-nodes';
 import { JobOutbox, type OutboxEntry } from './job-outbox';
 import { JobResults } from './job-results';
+import { JobSchedules } from './job-schedules';
 import { prepareSpec, validateJobSpec } from './job-spec';
 import {
   JobCancelled,
@@ -75,6 +76,7 @@ export class BullmqJobQueue implements JobQueue {
   readonly nodeId: string;
   readonly outbox: JobOutbox;
   readonly results: JobResults;
+  readonly schedules: JobSchedules;
   readonly roster: NodeRoster;
   readonly #handlers = new Map<string, TypeEntry>();
   readonly #queues: BullmqQueues;
@@ -112,6 +114,7 @@ export class BullmqJobQueue implements JobQueue {
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
     this.results = new JobResults(db, redis, seal, this.nodeId, this.#prefix, now);
+    this.schedules = new JobSchedules(db, now);
     this.#queues = new BullmqQueues(() => this.#connection, this.#prefix, logger);
     this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000, seal);
   }
@@ -202,7 +205,13 @@ export class BullmqJobQueue implements JobQueue {
     const id = opts.jobId === undefined ? null : jobIdOf(ref, opts.jobId);
     if (id !== null)
       this.outbox.add([{ id, queue: queue.name, kind: 'job', body: { name: spec.type, data, opts }, runAt: this.#runAt(spec) }]);
-    const job = await this.#added(id, () => queue.add(spec.type, data, opts));
+    // A schedule lives in Redis only: this node, its owner, keeps it to register it again after a loss.
+    const schedule = opts.repeat?.key === undefined ? null : `${queue.name}/${opts.repeat.key}`;
+    if (schedule !== null) this.schedules.add({ id: schedule, queue: queue.name, name: spec.type, data, opts });
+    const job = await this.#added(id, () => queue.add(spec.type, data, opts)).catch((err: unknown) => {
+      if (schedule !== null) this.schedules.remove(schedule);
+      throw err;
+    });
     const info = await this.#info(job);
     this.bus?.publish('jobs.changed', { id: info.id, type: spec.type, state: info.state, removed: false });
     return info;
@@ -252,7 +261,13 @@ export class BullmqJobQueue implements JobQueue {
     const limit = filter.limit ?? 50;
     const offset = filter.offset ?? 0;
     if (filter.parentId !== undefined) {
-      const children = await this.#queues.childrenOf(await this.#queues.job(filter.parentId));
+      // A job BullMQ let go (its result is kept, `get`) has no children left to list.
+      const parent = await this.#queues.find(filter.parentId);
+      if (parent === null) {
+        await this.get(filter.parentId);
+        return { jobs: [], total: 0 };
+      }
+      const children = await this.#queues.childrenOf(parent);
       const infos = (await Promise.all(children.map((j) => this.#info(j)))).filter(
         (j) => filter.state === undefined || j.state === filter.state,
       );
@@ -276,12 +291,9 @@ export class BullmqJobQueue implements JobQueue {
   async cancel(id: string): Promise<JobInfo> {
     const job = await this.#queues.job(id);
     const state = await job.getState();
-    // A run of a repeating job: cancelling it ends the series, as on the SQLite queue (BullMQ plans a
-    // repeat's next run when one starts, so removing this run alone would not stop it).
-    if (job.repeatJobKey !== undefined && (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
-      await this.#queues.byName(job.queueName).removeRepeatableByKey(job.repeatJobKey);
-    }
     if (state === 'active') {
+      // A running run of a repeating job: cancelling it ends the series too, as on the SQLite queue.
+      await this.#endSchedule(job);
       await this.redis.publish(CANCEL_CHANNEL, this.seal.seal(CANCEL, CANCEL_CHANNEL, id));
       this.#cancelLocal(id);
       return { ...(await this.#info(job)), cancelRequested: true };
@@ -291,7 +303,7 @@ export class BullmqJobQueue implements JobQueue {
     }
     // BullMQ has no cancelled state for a job that never ran: it is removed (with its children).
     const info = await this.#info(job);
-    await job.remove({ removeChildren: true });
+    await this.#removeJob(job);
     this.outbox.remove([id]);
     this.bus?.publish('jobs.changed', { id, type: job.name, state: 'cancelled', removed: true });
     return { ...info, state: 'cancelled', cancelRequested: true };
@@ -307,9 +319,30 @@ export class BullmqJobQueue implements JobQueue {
   async remove(id: string): Promise<void> {
     const job = await this.#queues.job(id);
     if ((await job.getState()) === 'active') throw new PhError('PH_BATCH_JOB_RUNNING', `Job ${id} is running; cancel it first`);
-    await job.remove({ removeChildren: true });
+    await this.#removeJob(job);
     this.outbox.remove([id]);
     this.bus?.publish('jobs.changed', { id, type: job.name, state: 'cancelled', removed: true });
+  }
+
+  /**
+   * Removes a job with its children. A run of a repeating job cancelled or deleted ends its schedule
+   * first (BullMQ refuses to remove a run while its schedule stands; removing the schedule takes its
+   * next delayed run with it), in Redis and in this node's record of it.
+   */
+  async #removeJob(job: Job): Promise<void> {
+    if (await this.#endSchedule(job)) {
+      if ((await job.getState()) === 'unknown') return;
+    }
+    await job.remove({ removeChildren: true });
+  }
+
+  /** Ends the schedule of a run of a repeating job, in Redis and in this node's record; false for any other job. */
+  async #endSchedule(job: Job): Promise<boolean> {
+    const repeat = job.opts.repeat;
+    if (repeat?.key === undefined) return false;
+    await this.#queues.byName(job.queueName).removeRepeatable(job.name, repeat);
+    this.schedules.remove(`${job.queueName}/${repeat.key}`);
+    return true;
   }
 
   async logs(id: string): Promise<JobLog[]> {
@@ -358,7 +391,8 @@ export class BullmqJobQueue implements JobQueue {
 
   /**
    * After Redis came back empty: re-adds (same id) every job of this node's outbox that Redis lost,
-   * delayed ones with what is left of their delay, and re-publishes this node's results and liveness.
+   * delayed ones with what is left of their delay, registers again the repeating jobs this node
+   * registered, and re-publishes this node's results and liveness.
    */
   async recover(): Promise<string[]> {
     await this.roster.republish(this.#work ? this.#workQueues() : []);
@@ -366,8 +400,12 @@ export class BullmqJobQueue implements JobQueue {
       (e) => this.#queues.stateOf(e),
       (e) => this.#queues.readd(e, this.#flows as FlowProducer, this.clock.now()),
     );
+    const schedules = await this.schedules.restore((name) => this.#queues.byName(name));
     const results = await this.results.republish();
-    this.logger.warn({ restored: restored.length, results }, 're-enqueued the jobs redis lost and re-published job results');
+    this.logger.warn(
+      { restored: restored.length, schedules: schedules.length, results },
+      're-enqueued the jobs and schedules redis lost and re-published job results',
+    );
     return restored;
   }
 
@@ -466,7 +504,10 @@ export class BullmqJobQueue implements JobQueue {
     // This job id already ran to completion here (Redis lost the news, or the node died before
     // BullMQ heard): the first run's result, not a second run.
     const done = this.results.local(id);
-    if (done !== undefined) return done.result;
+    if (done !== undefined) {
+      await this.results.reshare(id).catch(() => undefined);
+      return done.result;
+    }
     if (!envelopeSealed(this.seal, job.name, job.data)) {
       throw new UnrecoverableError(`PH_FLEET_MESSAGE_REJECTED: ${errorCatalogue.PH_FLEET_MESSAGE_REJECTED.message}`);
     }

@@ -31,6 +31,8 @@ export interface BatchCapabilityDeps {
   readonly epoch?: RedisEpoch | null;
   /** Options of the distributed queue (tests shorten its intervals). */
   readonly bullmq?: BullmqJobQueueOptions;
+  /** How long the SQLite queue keeps ended jobs (config `retention`); its own defaults otherwise. */
+  readonly jobHistory?: { readonly keepCompletedMs: number; readonly keepDeadMs: number };
 }
 
 export interface BatchCapability {
@@ -59,7 +61,9 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
           epoch: deps.epoch ?? null,
         });
   const queue: JobQueue =
-    distributed === null ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus) : new RedisBoundQueue(distributed);
+    distributed === null
+      ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus, deps.jobHistory === undefined ? {} : { prune: deps.jobHistory })
+      : new RedisBoundQueue(distributed);
   registerBuiltinJobs(queue, engine);
   let reports: BatchReportShare | null = null;
   if (deps.redis != null && deps.seal != null) {

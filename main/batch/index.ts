@@ -11,3 +11,4 @@ export { batchHandlers } from './operations';
 export { createBatchCapability, type BatchCapability } from './capability';
 export { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
 export { runSaga, compensationsOf } from './saga';
+export { batchRetentionCuts, type BatchRetention } from './history-retention';

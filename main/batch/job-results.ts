@@ -55,6 +55,18 @@ export class JobResults {
     await this.#publish([{ id, type, node: this.node, result: result ?? null, finishedAt: at }]).catch(() => undefined);
   }
 
+  /**
+   * Publishes a result this node already holds again: a node killed between recording a result and
+   * publishing it runs the job once more, and that run (a lookup, not an effect) shares it.
+   */
+  async reshare(id: string): Promise<void> {
+    const row = this.db.prepare('SELECT type, result, finished_at FROM job_results WHERE id = ?').get(id) as
+      { type: string; result: string | null; finished_at: number } | undefined;
+    if (row === undefined) return;
+    const result = row.result === null ? null : (JSON.parse(row.result) as unknown);
+    await this.#publish([{ id, type: row.type, node: this.node, result, finishedAt: row.finished_at }]);
+  }
+
   /** From Redis (any node's), else from this node's own record. */
   async fetch(id: string): Promise<StoredResult | null> {
     const redisKey = key(this.prefix, id);

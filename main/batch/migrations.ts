@@ -136,4 +136,19 @@ export const batchMigrations: readonly Migration[] = [
       CREATE INDEX job_results_finished ON job_results (finished_at);
     `,
   },
+  {
+    scope: 'batch',
+    version: 3,
+    name: 'fleet: repeating jobs this node registered',
+    up: `
+      -- BullMQ keeps a repeating job's schedule only in Redis: the node that registered it keeps it
+      -- here too and registers it again when Redis comes back empty (docs/fleet.md).
+      CREATE TABLE job_schedules (
+        id TEXT PRIMARY KEY,
+        queue TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

@@ -3,9 +3,10 @@
  * the metrics endpoint, files prepared for a caller, the fields the HTTP layer adds to a request),
  * so folders need not import each other for it. It imports nothing from main/ but itself.
  */
-export type { AuditRecord, AuditTrail } from './audit';
+export type { AuditRecord, AuditTrail, CallCounter, CountedCall } from './audit';
 export { callerHasScope, desktopCaller, systemCaller, type Caller } from './caller';
 export { takeFile, withFile } from './files';
 export type { MetricsEndpoint } from './metrics';
+export { DAY_MS, daysOf, type RetentionCut } from './retention';
 export type { HandlersFor, OperationHandlers, OperationObserver } from './operations';
 // The fields the HTTP layer adds to every request (`request.caller`, `request.apiVersion`).

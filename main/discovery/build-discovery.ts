@@ -42,6 +42,8 @@ export interface DiscoveryDeps {
   readonly allowedTargets?: readonly string[];
   /** The node's Redis address, which checks and the gateway never reach. */
   readonly redisTarget?: { host: string; port: number } | null;
+  /** The Redis Sentinels, also never targets. */
+  readonly redisSentinels?: readonly { host: string; port: number }[];
 }
 
 /**
@@ -67,6 +69,14 @@ export function buildDiscovery(deps: DiscoveryDeps) {
       }
     },
     redis: deps.redisTarget ?? null,
+    sentinels: deps.redisSentinels ?? [],
+    // With Sentinels the master is whichever one they name: the address the client is connected to now.
+    redisConnected: () => {
+      const stream = deps.redis?.stream;
+      return stream?.remoteAddress === undefined || stream.remotePort === undefined
+        ? null
+        : { host: stream.remoteAddress, port: stream.remotePort };
+    },
   });
   const runners = new CheckRunners(targets);
   const sync =

@@ -1,7 +1,7 @@
 export { buildDiscovery, type Discovery, type DiscoveryDeps } from './build-discovery';
 export { CheckRunners } from './check-runners';
 export { resolveChecks } from './check-definition';
-export { type LanDiscoveryOptions } from './defaults';
+export { CHANGES_KEPT, HISTORY_PER_CHECK, type LanDiscoveryOptions } from './defaults';
 export { GatewayStats } from './gateway-stats';
 export { HashRing } from './hash-ring';
 export { HealthChecker } from './health-checker';

@@ -8,6 +8,8 @@ export interface TargetPolicyOptions {
   readonly allowed: readonly string[];
   readonly ownHttpPort: () => number | null;
   readonly redis: { host: string; port: number } | null;
+  readonly sentinels?: readonly { host: string; port: number }[];
+  readonly redisConnected?: () => { host: string; port: number } | null;
   readonly lookup?: HostLookup;
 }
 

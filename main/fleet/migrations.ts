@@ -13,4 +13,18 @@ export const fleetMigrations: readonly Migration[] = [
       PRIMARY KEY (tbl, id)
     ) STRICT, WITHOUT ROWID;`,
   },
+  {
+    scope: 'fleet',
+    version: 2,
+    name: 'replicated records: edits not yet in Redis, and how far each table has read the fleet log',
+    up: `CREATE TABLE fleet_unshared (
+      tbl TEXT NOT NULL,
+      id TEXT NOT NULL,
+      PRIMARY KEY (tbl, id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE fleet_cursors (
+      tbl TEXT PRIMARY KEY,
+      seq INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;`,
+  },
 ];

@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Database, Statement } from 'better-sqlite3';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis';
 import type { Service, ServiceState } from '../service';
 import { HybridClock, VERSION_PATTERN } from './hybrid-clock';
+import type { RedisEpoch } from './redis-epoch';
 import type { FleetSeal } from './seal';
 
 /** What a capability lends a replicated table: its rows, a way to write one, and its own edits. */
@@ -32,7 +32,9 @@ export interface ReplicatedTableDeps<S extends TSchema> {
   readonly redis: Redis | null;
   readonly seal: FleetSeal | null;
   readonly logger: Logger;
-  /** How often the node checks that Redis still holds the fleet's copy (its epoch); default 5 s. */
+  /** The node's one watch on Redis's epoch: when Redis comes back empty, the table writes its records back. */
+  readonly epoch?: Pick<RedisEpoch, 'onEmptied'> | null;
+  /** How often an edit that could not be written to Redis is tried again; default 5 s. */
   readonly checkIntervalMs?: number;
   /** Tombstones older than this are forgotten at start; default 30 days. */
   readonly tombstoneTtlMs?: number;
@@ -43,19 +45,23 @@ interface StoredRecord {
   value: string | null;
 }
 
-const EPOCH_KEY = 'ph:fleet:epoch';
-
-// Keeps the newest version per id in the hash and publishes it, atomically; an older one changes
-// nothing (returns 0), so concurrent writers leave the hash holding the winner.
+// Keeps the newest version per id in the hash, logs it under the next sequence number (so a node
+// reads only what changed since it last read) and publishes it, atomically; an older one changes
+// nothing (returns 0), so concurrent writers leave the hash holding the winner. ARGV[4] '1': write
+// whatever the hash claims (it held an entry without a valid seal).
 const PUT_IF_NEWER = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
+if cur and ARGV[4] ~= '1' then
   local bar = string.find(cur, '|', 1, true)
   if bar and string.sub(cur, 1, bar - 1) >= ARGV[2] then return 0 end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[3])
+redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[1])
 redis.call('PUBLISH', KEYS[2], ARGV[3])
 return 1`;
+
+/** Log entries read per round trip. */
+const PAGE = 500;
 
 /**
  * A table every node holds in full and keeps the same: each node's SQLite is its durable copy,
@@ -65,9 +71,13 @@ return 1`;
  * (hybrid-clock.ts), a delete is a tombstone with a version of its own, and a record is applied
  * only when its version is above the one held, so every node ends with the same winner whatever
  * order the changes come in. Rows that predate replication get version zero: any real edit beats
- * them. Anti-entropy: at start, after a reconnect and whenever Redis's epoch key is missing or new
- * (Redis restarted empty, or was flushed), the node reads the fleet's hash, merges it, and writes
- * back every record it holds that is newer, so an emptied Redis is refilled by whoever comes first.
+ * them. Reading is incremental: every write to the hash also logs the id under a Redis sequence
+ * number (`:log`, `:seq`), and each node keeps in SQLite how far it has read, so at start, after a
+ * reconnect and every few seconds it reads only what changed since (pub/sub messages it missed
+ * included). Its own edits wait in `fleet_unshared` until Redis has them. Anti-entropy in full (the
+ * whole hash read, every record it holds newer written back) runs on its first sync in a fleet and
+ * when the node's Redis epoch watch (RedisEpoch, `pilothouse:epoch`) says Redis came back empty (or
+ * the sequence went back), so an emptied Redis is refilled by whoever comes first.
  * Everything written to Redis is sealed with the fleet secret and schema-checked when read.
  */
 export class ReplicatedTable<S extends TSchema> implements Service {
@@ -75,19 +85,34 @@ export class ReplicatedTable<S extends TSchema> implements Service {
   readonly #hlc: HybridClock;
   readonly #recordSchema;
   readonly #hashKey: string;
+  readonly #logKey: string;
+  readonly #seqKey: string;
   readonly #channel: string;
   readonly #kind: string;
-  readonly #s: { get: Statement; all: Statement; put: Statement; purge: Statement };
+  readonly #s: {
+    get: Statement;
+    all: Statement;
+    put: Statement;
+    purge: Statement;
+    unshared: Statement;
+    markUnshared: Statement;
+    markShared: Statement;
+    cursor: Statement;
+    setCursor: Statement;
+  };
   #subscriber: Subscriber | null = null;
   #unlisten: (() => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
-  #epoch: string | null = null;
+  #offEmptied: (() => void) | null = null;
   #syncing: Promise<void> | null = null;
+  #forceNext = false;
   #state: ServiceState = 'idle';
   #lastError: string | null = null;
-  readonly #onReconnect = (): void => void this.sync(true);
+  readonly #onReconnect = (): void => void this.sync(false);
   /** Records from other nodes that won the merge; for status and tests. */
   applied = 0;
+  /** Records read from Redis's hash by syncs (not live messages): what incremental reading saves. */
+  entriesRead = 0;
 
   constructor(private readonly deps: ReplicatedTableDeps<S>) {
     if (!/^[a-z0-9-]+$/.test(deps.name)) throw new Error(`Invalid replicated table name ${deps.name}`);
@@ -102,6 +127,8 @@ export class ReplicatedTable<S extends TSchema> implements Service {
       { additionalProperties: false },
     );
     this.#hashKey = `ph:fleet:${deps.name}:records`;
+    this.#logKey = `ph:fleet:${deps.name}:log`;
+    this.#seqKey = `ph:fleet:${deps.name}:seq`;
     this.#channel = `ph:fleet:${deps.name}:changes`;
     this.#kind = `fleet.${deps.name}`;
     const db = deps.db;
@@ -112,6 +139,13 @@ export class ReplicatedTable<S extends TSchema> implements Service {
         'INSERT INTO fleet_records (tbl, id, version, value) VALUES (?, ?, ?, ?) ON CONFLICT (tbl, id) DO UPDATE SET version = excluded.version, value = excluded.value',
       ),
       purge: db.prepare('DELETE FROM fleet_records WHERE tbl = ? AND value IS NULL AND version < ?'),
+      unshared: db.prepare(
+        'SELECT r.id, r.version, r.value FROM fleet_unshared u JOIN fleet_records r ON r.tbl = u.tbl AND r.id = u.id WHERE u.tbl = ?',
+      ),
+      markUnshared: db.prepare('INSERT OR IGNORE INTO fleet_unshared (tbl, id) VALUES (?, ?)'),
+      markShared: db.prepare('DELETE FROM fleet_unshared WHERE tbl = ? AND id = ?'),
+      cursor: db.prepare('SELECT seq FROM fleet_cursors WHERE tbl = ?'),
+      setCursor: db.prepare('INSERT INTO fleet_cursors (tbl, seq) VALUES (?, ?) ON CONFLICT (tbl) DO UPDATE SET seq = excluded.seq'),
     };
   }
 
@@ -140,7 +174,8 @@ export class ReplicatedTable<S extends TSchema> implements Service {
       await subscriber.subscribe(this.#channel).catch((err: Error) => {
         this.#lastError = err.message;
       });
-      await this.sync(true);
+      this.#offEmptied = this.deps.epoch?.onEmptied(() => this.sync(true)) ?? null;
+      await this.sync(false);
       this.#timer = setInterval(() => void this.sync(false), this.deps.checkIntervalMs ?? 5_000);
       this.#timer.unref();
     }
@@ -152,6 +187,8 @@ export class ReplicatedTable<S extends TSchema> implements Service {
     this.#unlisten?.();
     this.#unlisten = null;
     this.deps.redis?.off('ready', this.#onReconnect);
+    this.#offEmptied?.();
+    this.#offEmptied = null;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     const subscriber = this.#subscriber;
@@ -162,52 +199,122 @@ export class ReplicatedTable<S extends TSchema> implements Service {
 
   status(): { state: ServiceState; detail?: string } {
     if (this.#state === 'running' && this.#lastError !== null) return { state: 'degraded', detail: `redis: ${this.#lastError}` };
+    if (this.#state === 'running' && this.deps.redis !== null)
+      return { state: 'running', detail: `${this.entriesRead} entries read from Redis` };
     return { state: this.#state };
   }
 
   /**
-   * Anti-entropy: when `force`, or when Redis's epoch is not the one this node last synced with
-   * (Redis lost its data), merges the fleet's hash into this node and writes back what it holds newer.
+   * Reads what changed in the fleet's hash since this node last read it, and writes the edits Redis
+   * does not have yet. With `force` (Redis came back empty), or on the first sync, or when Redis's
+   * sequence went back: anti-entropy in full, the whole hash merged and every record held newer written back.
    */
   sync(force: boolean): Promise<void> {
-    this.#syncing ??= this.#sync(force).finally(() => {
+    // A full sync asked for while another runs is run right after it, not dropped.
+    if (force) this.#forceNext = true;
+    this.#syncing ??= this.#drain().finally(() => {
       this.#syncing = null;
     });
     return this.#syncing;
+  }
+
+  async #drain(): Promise<void> {
+    do {
+      const force = this.#forceNext;
+      this.#forceNext = false;
+      await this.#sync(force);
+    } while (this.#forceNext);
   }
 
   async #sync(force: boolean): Promise<void> {
     const redis = this.deps.redis;
     if (redis === null || redis.status !== 'ready' || this.#state === 'stopping' || this.#state === 'stopped') return;
     try {
-      const candidate = randomBytes(8).toString('hex');
-      const previous = (await redis.set(EPOCH_KEY, candidate, 'NX', 'GET')) as string | null;
-      const epoch = previous ?? candidate;
-      if (!force && epoch === this.#epoch) return;
-      if (this.#epoch !== null && epoch !== this.#epoch)
-        this.deps.logger.warn({ table: this.deps.name }, 'redis lost the fleet copy; re-publishing this node’s records');
-      const stored = await redis.hgetall(this.#hashKey);
-      // Entries without a valid seal are not the fleet's: they are replaced, whatever version they claim.
-      const forged = new Set<string>();
-      for (const [id, text] of Object.entries(stored)) {
-        const bar = text.indexOf('|');
-        if (bar <= 0 || !this.#receive(text.slice(bar + 1), false)) forged.add(id);
-      }
-      const pipeline = redis.pipeline();
-      for (const row of this.#s.all.all(this.deps.name) as (StoredRecord & { id: string })[]) {
-        const held = stored[row.id];
-        const sealed = this.#sealed(row.id, row.version, row.value);
-        if (forged.has(row.id)) pipeline.hset(this.#hashKey, row.id, `${row.version}|${sealed}`);
-        else if (held === undefined || held.slice(0, held.indexOf('|')) < row.version) {
-          pipeline.eval(PUT_IF_NEWER, 2, this.#hashKey, this.#channel, row.id, row.version, sealed);
-        }
-      }
-      await pipeline.exec();
-      this.#epoch = epoch;
+      const cursor = (this.#s.cursor.get(this.deps.name) as { seq: number } | undefined)?.seq;
+      const seq = Number((await redis.get(this.#seqKey)) ?? 0);
+      if (force || cursor === undefined || seq < cursor) await this.#full(redis, seq);
+      else await this.#pull(redis, cursor);
+      await this.#pushUnshared(redis);
       this.#lastError = null;
     } catch (err) {
       this.#lastError = (err as Error).message;
     }
+  }
+
+  /** The whole hash merged; every record held newer (or over an entry without a valid seal) written back. */
+  async #full(redis: Redis, seq: number): Promise<void> {
+    const stored = await redis.hgetall(this.#hashKey);
+    const ids = Object.keys(stored);
+    this.entriesRead += ids.length;
+    // Entries without a valid seal are not the fleet's: they are replaced, whatever version they claim.
+    const forged = new Set<string>();
+    for (const [id, text] of Object.entries(stored)) {
+      const bar = text.indexOf('|');
+      if (bar <= 0 || !this.#receive(text.slice(bar + 1), false)) forged.add(id);
+    }
+    const pipeline = redis.pipeline();
+    for (const row of this.#s.all.all(this.deps.name) as (StoredRecord & { id: string })[]) {
+      const held = stored[row.id];
+      if (forged.has(row.id) || held === undefined || held.slice(0, held.indexOf('|')) < row.version)
+        this.#put(pipeline, row.id, row.version, row.value, forged.has(row.id));
+    }
+    await pipeline.exec();
+    // Read before the hash: what was written meanwhile is read by the next sync.
+    this.#s.setCursor.run(this.deps.name, seq);
+  }
+
+  /** The log from `cursor` on: each id changed since, read once. */
+  async #pull(redis: Redis, cursor: number): Promise<void> {
+    for (;;) {
+      const page = await redis.zrangebyscore(this.#logKey, `(${cursor}`, '+inf', 'WITHSCORES', 'LIMIT', 0, PAGE);
+      if (page.length === 0) return;
+      const ids = page.filter((_, i) => i % 2 === 0);
+      const texts = await redis.hmget(this.#hashKey, ...ids);
+      this.entriesRead += ids.length;
+      const pipeline = redis.pipeline();
+      let repairs = 0;
+      ids.forEach((id, i) => {
+        const text = texts[i];
+        if (text === null || text === undefined) return;
+        const bar = text.indexOf('|');
+        if (bar > 0 && this.#receive(text.slice(bar + 1), false)) return;
+        const held = this.#s.get.get(this.deps.name, id) as StoredRecord | undefined;
+        if (held === undefined) return;
+        this.#put(pipeline, id, held.version, held.value, true);
+        repairs += 1;
+      });
+      if (repairs > 0) await pipeline.exec();
+      cursor = Number(page[page.length - 1]);
+      this.#s.setCursor.run(this.deps.name, cursor);
+      if (ids.length < PAGE) return;
+    }
+  }
+
+  /** This node's edits Redis does not have yet (made while it was unreachable, or before the node joined). */
+  async #pushUnshared(redis: Redis): Promise<void> {
+    const rows = this.#s.unshared.all(this.deps.name) as (StoredRecord & { id: string })[];
+    if (rows.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const row of rows) this.#put(pipeline, row.id, row.version, row.value, false);
+    const results = (await pipeline.exec()) ?? [];
+    rows.forEach((row, i) => {
+      if (results[i]?.[0] === null && this.version(row.id) === row.version) this.#s.markShared.run(this.deps.name, row.id);
+    });
+  }
+
+  #put(target: ChainableCommander, id: string, version: string, text: string | null, overwrite: boolean): void {
+    target.eval(
+      PUT_IF_NEWER,
+      4,
+      this.#hashKey,
+      this.#channel,
+      this.#logKey,
+      this.#seqKey,
+      id,
+      version,
+      this.#sealed(id, version, text),
+      overwrite ? '1' : '0',
+    );
   }
 
   #importRows(source: ReplicaSource<Static<S>>): void {
@@ -217,13 +324,18 @@ export class ReplicatedTable<S extends TSchema> implements Service {
       // Never versioned: older than any edit. Versioned but different: an edit that was not recorded (a crash between the two writes).
       if (held === undefined) this.#s.put.run(this.deps.name, id, HybridClock.zero(this.deps.nodeId), text);
       else if (held.value !== text) this.#s.put.run(this.deps.name, id, this.#hlc.next(), text);
+      else continue;
+      this.#s.markUnshared.run(this.deps.name, id);
     }
   }
 
   #local(id: string, value: Static<S> | null): void {
     const version = this.#hlc.next();
     const text = value === null ? null : JSON.stringify(value);
-    this.#s.put.run(this.deps.name, id, version, text);
+    this.deps.db.transaction(() => {
+      this.#s.put.run(this.deps.name, id, version, text);
+      this.#s.markUnshared.run(this.deps.name, id);
+    })();
     void this.#share(id, version, text);
   }
 
@@ -231,11 +343,15 @@ export class ReplicatedTable<S extends TSchema> implements Service {
     const redis = this.deps.redis;
     if (redis === null || this.deps.seal === null) return;
     try {
-      await redis.eval(PUT_IF_NEWER, 2, this.#hashKey, this.#channel, id, version, this.#sealed(id, version, text));
+      const pipeline = redis.pipeline();
+      this.#put(pipeline, id, version, text, false);
+      const [result] = (await pipeline.exec()) ?? [];
+      if (result?.[0] != null) throw result[0];
+      // Shared, unless a newer edit of the record came meanwhile (that one is still to share).
+      if (this.version(id) === version) this.#s.markShared.run(this.deps.name, id);
     } catch (err) {
-      // Kept locally with its version: the next sync after Redis is back writes it.
+      // Kept locally, marked unshared: the next sync after Redis is back writes it.
       this.#lastError = (err as Error).message;
-      this.#epoch = null;
     }
   }
 

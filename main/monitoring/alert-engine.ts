@@ -17,7 +17,7 @@ interface RuleState {
 }
 
 /** Keeps the history bounded: older state changes beyond this many are pruned. */
-const MAX_EVENTS = 10_000;
+export const MAX_ALERT_EVENTS = 10_000;
 
 export function conditionHolds(rule: Pick<AlertRule, 'comparator' | 'threshold'>, value: number): boolean {
   switch (rule.comparator) {
@@ -210,7 +210,7 @@ export class AlertEngine {
     const alert = this.#alertOf(rule, state, why);
     const info = this.#insertEvent.run(state.since, rule.id, rule.name, rule.severity, state.state, state.value, alert.message);
     const id = Number(info.lastInsertRowid);
-    if (id % 500 === 0) this.db.prepare('DELETE FROM monitoring_alert_events WHERE id <= ?').run(id - MAX_EVENTS);
+    if (id % 500 === 0) this.db.prepare('DELETE FROM monitoring_alert_events WHERE id <= ?').run(id - MAX_ALERT_EVENTS);
     for (const listener of this.#listeners) listener(alert);
     return alert;
   }

@@ -70,4 +70,19 @@ export const monitoringMigrations: readonly Migration[] = [
       ALTER TABLE monitoring_usage ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    scope: 'monitoring',
+    version: 3,
+    name: 'calls per key and operation, for the operations audited by count',
+    up: `
+      CREATE TABLE monitoring_op_usage (
+        minute INTEGER NOT NULL,
+        key_id TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        calls INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        PRIMARY KEY (minute, key_id, operation)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

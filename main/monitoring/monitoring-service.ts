@@ -27,6 +27,8 @@ export interface MonitoringOptions {
   readonly healthIntervalMs: number;
   readonly timing: Partial<TimingOptions>;
   readonly retention: Partial<RetentionOptions>;
+  /** How long usage per key, route and operation is kept. Default 90 days. */
+  readonly usageRetentionMs?: number;
 }
 
 export const defaultMonitoringOptions: MonitoringOptions = { sampleIntervalMs: 10_000, healthIntervalMs: 5_000, timing: {}, retention: {} };
@@ -107,7 +109,7 @@ export class Monitoring implements Service {
     this.health = new DependencyHealth(deps.clock);
     this.history = new MetricHistory(deps.db, deps.clock, this.options.retention);
     this.alerts = new AlertEngine(deps.db, deps.clock);
-    this.usage = new UsageRecorder(deps.db, deps.clock);
+    this.usage = new UsageRecorder(deps.db, deps.clock, this.options.usageRetentionMs);
     this.#registerOwnSeries();
     this.#registerPrometheus();
     this.health.register(sqliteProbe(deps.db, () => deps.clock.now()));

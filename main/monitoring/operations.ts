@@ -34,7 +34,11 @@ function range(now: number, from: number | undefined, to: number | undefined, de
 export function monitoringHandlers(monitoring: Monitoring, now: () => number): HandlersFor<MonitoringOps> {
   const usageReport = (input: { from?: number; to?: number; groupBy?: UsageGroup }) => {
     const r = range(now(), input.from, input.to, 24 * HOUR);
-    return { ...r, rows: monitoring.usage.report(r.from, r.to, input.groupBy ?? 'key-route') };
+    return {
+      ...r,
+      rows: monitoring.usage.report(r.from, r.to, input.groupBy ?? 'key-route'),
+      operations: monitoring.usage.operations(r.from, r.to),
+    };
   };
   return {
     'monitoring.overview': () => monitoring.overview(),

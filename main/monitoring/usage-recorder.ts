@@ -17,6 +17,14 @@ export interface UsageRow {
 
 export type UsageGroup = 'key' | 'route' | 'key-route';
 
+/** Calls of one operation by one key over a range, whatever the transport (HTTP, WebSocket, IPC). */
+export interface OperationUsageRow {
+  keyId: string;
+  operation: string;
+  calls: number;
+  errors: number;
+}
+
 export const NO_KEY = '(none)';
 const MINUTE = 60_000;
 const DEFAULT_RETENTION_MS = 90 * 24 * 3_600_000;
@@ -44,11 +52,16 @@ export class UsageRecorder {
   /** Minutes that ended before the last flush. */
   #closed: Pending[] = [];
   readonly #upsert: Statement;
+  /** Counted operations (docs/security.md): calls per minute, key and operation. */
+  #opMinute = -1;
+  #ops = new Map<string, OperationUsageRow & { minute: number }>();
+  #closedOps: (OperationUsageRow & { minute: number })[] = [];
+  readonly #upsertOp: Statement;
 
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-    private readonly retentionMs = DEFAULT_RETENTION_MS,
+    readonly retentionMs = DEFAULT_RETENTION_MS,
   ) {
     this.#upsert = db.prepare(`
       INSERT INTO monitoring_usage (minute, key_id, route, requests, errors, bytes_in, bytes_out, tier, refused)
@@ -57,6 +70,29 @@ export class UsageRecorder {
         requests = requests + excluded.requests, errors = errors + excluded.errors,
         bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out,
         tier = excluded.tier, refused = refused + excluded.refused`);
+    this.#upsertOp = db.prepare(`
+      INSERT INTO monitoring_op_usage (minute, key_id, operation, calls, errors)
+      VALUES (@minute, @keyId, @operation, @calls, @errors)
+      ON CONFLICT (minute, key_id, operation) DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors`);
+  }
+
+  /** One call of an operation audited by count: tallied per minute, key and operation, written on `flush()`. */
+  countOperation(keyId: string | null, operation: string, error: boolean, now: number = this.clock.now()): void {
+    const minute = now - (now % MINUTE);
+    if (minute !== this.#opMinute) {
+      this.#closedOps.push(...this.#ops.values());
+      this.#ops = new Map();
+      this.#opMinute = minute;
+    }
+    const key = keyId ?? NO_KEY;
+    const id = `${key}\u0000${operation}`;
+    let entry = this.#ops.get(id);
+    if (entry === undefined) {
+      entry = { minute, keyId: key, operation, calls: 0, errors: 0 };
+      this.#ops.set(id, entry);
+    }
+    entry.calls += 1;
+    if (error) entry.errors += 1;
   }
 
   /**
@@ -99,11 +135,15 @@ export class UsageRecorder {
 
   flush(): void {
     this.#closeMinute();
-    if (this.#closed.length === 0) return;
+    const ops = [...this.#closedOps, ...this.#ops.values()];
+    this.#ops = new Map();
+    this.#closedOps = [];
+    if (this.#closed.length === 0 && ops.length === 0) return;
     const entries = this.#closed;
     this.#closed = [];
     this.db.transaction(() => {
       for (const entry of entries) this.#upsert.run(entry);
+      for (const entry of ops) this.#upsertOp.run(entry);
     })();
   }
 
@@ -113,7 +153,23 @@ export class UsageRecorder {
   }
 
   prune(now: number = this.clock.now()): number {
-    return this.db.prepare('DELETE FROM monitoring_usage WHERE minute < ?').run(now - this.retentionMs).changes;
+    const before = now - this.retentionMs;
+    return (
+      this.db.prepare('DELETE FROM monitoring_usage WHERE minute < ?').run(before).changes +
+      this.db.prepare('DELETE FROM monitoring_op_usage WHERE minute < ?').run(before).changes
+    );
+  }
+
+  /** Calls per key and operation over [from, to), busiest first: the operations audited by count. */
+  operations(from: number, to: number): OperationUsageRow[] {
+    if (!(to > from)) throw new PhError('PH_MONITORING_BAD_RANGE', '"to" must be after "from"');
+    this.flush();
+    return this.db
+      .prepare(
+        `SELECT key_id AS keyId, operation, sum(calls) AS calls, sum(errors) AS errors FROM monitoring_op_usage
+         WHERE minute >= ? AND minute < ? GROUP BY 1, 2 ORDER BY calls DESC, keyId, operation`,
+      )
+      .all(Math.floor(from / MINUTE) * MINUTE, to) as OperationUsageRow[];
   }
 
   /** Totals over [from, to) by minute, grouped as asked; busiest first. */

@@ -1,15 +1,17 @@
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { PhError } from '../../contract/errors';
+import type { AuditMode } from '../../contract/operation';
 import { isOperationName, operations, type OperationName } from '../../contract/operations';
 import { roleAllows } from '../../contract/roles';
-import type { AuditTrail, Caller, OperationHandlers, OperationObserver } from '../core';
+import type { AuditTrail, CallCounter, Caller, OperationHandlers, OperationObserver } from '../core';
 import { registerFormats } from './formats';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 
 /**
  * The one path every console operation takes, whatever the transport: look up, authorize, validate
- * the input at the boundary, run, and audit mutating calls with their outcome.
+ * the input at the boundary, run, and audit mutating calls with their outcome: one row each, or, for
+ * an operation whose audit mode is `counted`, a tally the counter writes out once a minute.
  */
 export class OperationDispatcher {
   readonly #checks = new Map<OperationName, TypeCheck<TSchema>>();
@@ -18,6 +20,8 @@ export class OperationDispatcher {
     private readonly handlers: OperationHandlers,
     private readonly audit: AuditTrail,
     private readonly observe: OperationObserver = () => undefined,
+    /** Takes the calls of `counted` operations; without one they are audited one row each. */
+    private readonly counter: CallCounter | null = null,
   ) {
     registerFormats();
   }
@@ -37,14 +41,23 @@ export class OperationDispatcher {
     try {
       const result = await (this.handlers[name] as (i: unknown, c: Caller) => unknown)(args, caller);
       this.observe({ name, durationMs: performance.now() - started, ok: true });
-      if (def.mutating) this.audit.append({ actor: caller.actor, action: name, target: targetOf(args), outcome: 'ok' });
+      if (def.mutating) this.#audit(def.audit, name, args, caller, null);
       return result;
     } catch (err) {
       const code = err instanceof PhError ? err.code : 'PH_INTERNAL';
       this.observe({ name, durationMs: performance.now() - started, ok: false, code });
-      if (def.mutating) this.audit.append({ actor: caller.actor, action: name, target: targetOf(args), outcome: 'error', detail: code });
+      if (def.mutating) this.#audit(def.audit, name, args, caller, code);
       throw err;
     }
+  }
+
+  #audit(mode: AuditMode, name: OperationName, args: unknown, caller: Caller, code: string | null): void {
+    const outcome = code === null ? 'ok' : 'error';
+    if (mode === 'counted' && this.counter !== null) {
+      this.counter.count({ actor: caller.actor, keyId: caller.keyId, action: name, outcome, code });
+      return;
+    }
+    this.audit.append({ actor: caller.actor, action: name, target: targetOf(args), outcome, ...(code === null ? {} : { detail: code }) });
   }
 
   #validate(name: OperationName, input: unknown): void {

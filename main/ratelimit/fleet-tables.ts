@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { Type } from '@sinclair/typebox';
 import { RateTierSchema } from '../../contract/ops/ratelimit';
 import type { Clock } from '../clock';
-import { ReplicatedTable, type FleetSeal } from '../fleet';
+import { ReplicatedTable, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
 import type { TierStore } from './tier-store';
 
@@ -14,6 +14,8 @@ export interface RateLimitTableDeps {
   readonly redis: Redis | null;
   readonly seal: FleetSeal | null;
   readonly logger: Logger;
+  /** The node's Redis epoch watch: tables write their records back when Redis comes back empty. */
+  readonly epoch?: Pick<RedisEpoch, 'onEmptied'> | null;
   readonly checkIntervalMs?: number;
 }
 

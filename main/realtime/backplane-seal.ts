@@ -14,6 +14,8 @@ export const ROOM = 'realtime.room';
 export const DIRECT = 'realtime.direct';
 export const EVENT = 'realtime.event';
 export const PRESENCE = 'realtime.presence';
+/** A node's claim that a user is present in a room, with their metadata, kept in the room's presence hash. */
+export const MEMBER = 'realtime.member';
 export const HISTORY = 'realtime.history';
 export const STATS = 'realtime.stats';
 

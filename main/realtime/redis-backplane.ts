@@ -5,7 +5,7 @@ import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis';
 import type { Backplane, BackplaneStats, Envelope, HistoryRead, RoomDraft } from './backplane';
-import { DIRECT, EVENT, HISTORY, PRESENCE, ROOM, STATS, openHeader, openRoom, roomSeal, sealHeader } from './backplane-seal';
+import { DIRECT, EVENT, HISTORY, MEMBER, PRESENCE, ROOM, STATS, openHeader, openRoom, roomSeal, sealHeader } from './backplane-seal';
 import { newEpoch } from './local-backplane';
 import {
   presenceJoinScript,
@@ -271,8 +271,14 @@ export class RedisBackplane implements Backplane {
       String(this.options.presenceTtlMs),
       roomChannel(room),
       this.#presence(room, frame),
+      this.#claim(room, user, meta),
     );
     return joined === 1;
+  }
+
+  /** This node's sealed word that `user` is in `room` with `meta`: what a presence list shows, nothing else. */
+  #claim(room: string, user: string, meta: Record<string, unknown>): string {
+    return this.seal.seal(MEMBER, `${room}\n${user}`, JSON.stringify(meta));
   }
 
   async presenceLeave(room: string, user: string): Promise<boolean> {
@@ -283,7 +289,19 @@ export class RedisBackplane implements Backplane {
   async presenceList(room: string): Promise<PresenceMember[]> {
     const flat = await this.#cmd.phList(keys(room).presence);
     const members: PresenceMember[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) members.push({ user: flat[i] as string, meta: safeJson(flat[i + 1] as string) });
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const user = flat[i] as string;
+      // Only what a node of the fleet vouched for: a member written into Redis without the secret is not listed.
+      let meta: Record<string, unknown> | null = null;
+      for (const claim of (flat[i + 1] as string).split('\n')) {
+        const opened = claim === '' ? null : this.seal.open(MEMBER, `${room}\n${user}`, claim, false);
+        if (opened === null) continue;
+        const m = safeJson(opened.body);
+        // A connection that joined with metadata wins over one that joined (or was refreshed) without.
+        if (meta === null || Object.keys(meta).length === 0) meta = m;
+      }
+      if (meta !== null) members.push({ user, meta });
+    }
     return members;
   }
 
@@ -297,7 +315,12 @@ export class RedisBackplane implements Backplane {
     const rooms = [...byRoom];
     const pipeline = this.#cmd.pipeline() as unknown as { phRefresh(...args: string[]): void; exec(): Promise<[Error | null, unknown][]> };
     for (const [room, users] of rooms)
-      pipeline.phRefresh(keys(room).presence, this.options.node, String(this.options.presenceTtlMs), ...users);
+      pipeline.phRefresh(
+        keys(room).presence,
+        this.options.node,
+        String(this.options.presenceTtlMs),
+        ...users.flatMap((user) => [user, this.#claim(room, user, {})]),
+      );
     const results = await pipeline.exec();
     // Users whose every node stopped refreshing: announced here, signed, since Redis cannot sign.
     const leaves: Promise<unknown>[] = [];

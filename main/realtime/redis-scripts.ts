@@ -71,22 +71,31 @@ return {epoch, tonumber(last), now, entries, oldest}
 const presenceHelpers = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- entry.n: node -> expiry; entry.s: node -> that node's sealed claim of the member (user and meta).
 local function alive(entry, except)
   local any = false
+  entry.s = entry.s or {}
   for node, exp in pairs(entry.n) do
-    if exp <= now then entry.n[node] = nil elseif node ~= except then any = true end
+    if exp <= now then
+      entry.n[node] = nil
+      entry.s[node] = nil
+    elseif node ~= except then any = true end
   end
   return any
 end
 `;
 
-/** KEYS: presence hash. ARGV: node, user, metaJson, ttlMs, channel, sealed join message. Returns 1 when the user had no live entry. */
+/**
+ * KEYS: presence hash. ARGV: node, user, metaJson, ttlMs, channel, sealed join message, sealed claim.
+ * Returns 1 when the user had no live entry.
+ */
 export const presenceJoinScript = `${presenceHelpers}
 local raw = redis.call('HGET', KEYS[1], ARGV[2])
 local entry = {n = {}}
 if raw then entry = cjson.decode(raw) end
 local present = alive(entry, ARGV[1])
 entry.n[ARGV[1]] = now + tonumber(ARGV[4])
+entry.s[ARGV[1]] = ARGV[7]
 -- The user's first connection sets the metadata; a later one without any keeps it.
 if (not present) or ARGV[3] ~= '{}' or entry.m == nil then entry.m = ARGV[3] end
 redis.call('HSET', KEYS[1], ARGV[2], cjson.encode(entry))
@@ -102,6 +111,7 @@ local raw = redis.call('HGET', KEYS[1], ARGV[2])
 if not raw then return 0 end
 local entry = cjson.decode(raw)
 entry.n[ARGV[1]] = nil
+if entry.s then entry.s[ARGV[1]] = nil end
 if alive(entry, '') then
   redis.call('HSET', KEYS[1], ARGV[2], cjson.encode(entry))
   return 0
@@ -112,13 +122,14 @@ return 1
 `;
 
 /**
- * KEYS: presence hash. ARGV: node, ttlMs, users this node holds... Extends this node's
- * entries, and drops users whose every node stopped refreshing (a dead node), returning them: the
- * caller announces their leave, signed (Redis holds no fleet secret).
+ * KEYS: presence hash. ARGV: node, ttlMs, then user and sealed claim (meta {}) for each user this
+ * node holds. Extends this node's entries (a claim is stored only where the node has none: the
+ * join's, with its meta, stays), and drops users whose every node stopped refreshing (a dead node),
+ * returning them: the caller announces their leave, signed (Redis holds no fleet secret).
  */
 export const presenceRefreshScript = `${presenceHelpers}
 local mine = {}
-for i = 3, #ARGV do mine[ARGV[i]] = true end
+for i = 3, #ARGV, 2 do mine[ARGV[i]] = ARGV[i + 1] end
 local all = redis.call('HGETALL', KEYS[1])
 local left = {}
 local seen = {}
@@ -126,7 +137,11 @@ for i = 1, #all, 2 do
   local user = all[i]
   seen[user] = true
   local entry = cjson.decode(all[i + 1])
-  if mine[user] then entry.n[ARGV[1]] = now + tonumber(ARGV[2]) end
+  if mine[user] then
+    entry.n[ARGV[1]] = now + tonumber(ARGV[2])
+    entry.s = entry.s or {}
+    if entry.s[ARGV[1]] == nil then entry.s[ARGV[1]] = mine[user] end
+  end
   if alive(entry, '') then
     redis.call('HSET', KEYS[1], user, cjson.encode(entry))
   else
@@ -134,10 +149,11 @@ for i = 1, #all, 2 do
     left[#left + 1] = user
   end
 end
-for user, _ in pairs(mine) do
+for user, claim in pairs(mine) do
   if not seen[user] then
-    local entry = {n = {}, m = '{}'}
+    local entry = {n = {}, m = '{}', s = {}}
     entry.n[ARGV[1]] = now + tonumber(ARGV[2])
+    entry.s[ARGV[1]] = claim
     redis.call('HSET', KEYS[1], user, cjson.encode(entry))
   end
 end
@@ -145,15 +161,19 @@ if #all > 0 or #ARGV > 2 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) *
 return left
 `;
 
-/** KEYS: presence hash. Returns user, meta pairs of live entries. */
+/** KEYS: presence hash. Returns user, then the live nodes' claims (one a line), for each live entry. */
 export const presenceListScript = `${presenceHelpers}
 local all = redis.call('HGETALL', KEYS[1])
 local out = {}
 for i = 1, #all, 2 do
   local entry = cjson.decode(all[i + 1])
   if alive(entry, '') then
+    local claims = {}
+    for node, claim in pairs(entry.s) do
+      if entry.n[node] then claims[#claims + 1] = claim end
+    end
     out[#out + 1] = all[i]
-    out[#out + 1] = entry.m or '{}'
+    out[#out + 1] = table.concat(claims, '\\n')
   end
 end
 return out

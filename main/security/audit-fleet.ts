@@ -64,8 +64,10 @@ export class FleetAuditTrail {
 
   replicaSource(): ReplicaSource<AuditRowRecord> {
     const records = (fromSeq: number): (readonly [string, AuditRowRecord])[] => {
-      const from = this.log.fleetFrom;
-      if (from === null) return [];
+      const fleetFrom = this.log.fleetFrom;
+      if (fleetFrom === null) return [];
+      // After a retention cut the chain others can hold starts after the anchor (docs/fleet.md).
+      const from = Math.max(fleetFrom, this.log.anchor.seq + 1);
       return this.log
         .rowsFrom(Math.max(from, fromSeq))
         .map((row) => [`${this.node}:${row.seq}`, { node: this.node, from, ...row }] as const);
@@ -114,8 +116,17 @@ export class FleetAuditTrail {
       rows,
       firstBad: { seq, reason },
     });
-    const iterate = this.db.prepare('SELECT * FROM audit_remote WHERE node = ? ORDER BY seq').iterate(node) as IterableIterator<RemoteRow>;
+    // Retention cut this copy up to its anchor (audit-retention.ts): the chain goes on from there.
+    const anchor = this.db.prepare('SELECT seq, hash FROM audit_remote_anchor WHERE node = ?').get(node) as
+      { seq: number; hash: string } | undefined;
+    const iterate = this.db
+      .prepare('SELECT * FROM audit_remote WHERE node = ? AND seq > ? ORDER BY seq')
+      .iterate(node, anchor?.seq ?? 0) as IterableIterator<RemoteRow>;
     for (const row of iterate) {
+      if (expected === null && anchor !== undefined && anchor.seq >= row.chain_from) {
+        expected = anchor.seq + 1;
+        prev = anchor.hash;
+      }
       if (expected === null) {
         // The chain other nodes hold starts where this node joined the fleet; before that it was keyed with its own key.
         expected = row.chain_from;

@@ -10,11 +10,28 @@ export interface AuditHead {
   readonly seq: number;
   readonly hash: string;
   readonly at: string;
+  /** The last row retention cut (absent: none was): the chain verifies from the row after it. */
+  readonly anchor?: AuditAnchor;
+}
+
+/** The seq and hash of the last row cut from the start of the chain; seq 0 is the genesis. */
+export interface AuditAnchor {
+  readonly seq: number;
+  readonly hash: string;
 }
 
 const mac = (key: Buffer, head: AuditHead): Buffer =>
   createHmac('sha256', key)
-    .update(JSON.stringify([head.keyedFrom, head.seq, head.hash, head.at, ...(head.fleetFrom === undefined ? [] : [head.fleetFrom])]))
+    .update(
+      JSON.stringify([
+        head.keyedFrom,
+        head.seq,
+        head.hash,
+        head.at,
+        ...(head.fleetFrom === undefined ? [] : [head.fleetFrom]),
+        ...(head.anchor === undefined ? [] : ['anchor', head.anchor.seq, head.anchor.hash]),
+      ]),
+    )
     .digest();
 
 /**
@@ -42,17 +59,23 @@ export class AuditHeadFile {
     }
     try {
       const parsed = JSON.parse(text) as AuditHead & { mac: string };
+      const anchor = parsed.anchor === undefined ? undefined : { seq: parsed.anchor.seq, hash: parsed.anchor.hash };
       const head: AuditHead = {
         keyedFrom: parsed.keyedFrom,
         seq: parsed.seq,
         hash: parsed.hash,
         at: parsed.at,
         ...(parsed.fleetFrom === undefined ? {} : { fleetFrom: parsed.fleetFrom }),
+        ...(anchor === undefined ? {} : { anchor }),
       };
-      const numbers = [head.keyedFrom, head.seq, ...(head.fleetFrom === undefined ? [] : [head.fleetFrom])];
-      if (!numbers.every(Number.isSafeInteger) || typeof head.hash !== 'string' || typeof head.at !== 'string') {
-        return 'invalid';
-      }
+      const numbers = [
+        head.keyedFrom,
+        head.seq,
+        ...(head.fleetFrom === undefined ? [] : [head.fleetFrom]),
+        ...(anchor ? [anchor.seq] : []),
+      ];
+      const strings = [head.hash, head.at, ...(anchor ? [anchor.hash] : [])];
+      if (!numbers.every(Number.isSafeInteger) || !strings.every((v) => typeof v === 'string')) return 'invalid';
       const given = Buffer.from(String(parsed.mac), 'hex');
       const expected = mac(this.key, head);
       return given.length === expected.length && timingSafeEqual(given, expected) ? head : 'invalid';

@@ -4,7 +4,7 @@ import type { AuditEntrySchema, AuditVerificationSchema } from '../../contract/o
 import type { Clock } from '../clock';
 import type { AuditRecord } from '../core';
 import { GENESIS, chainHash, type ChainedFields } from './audit-chain';
-import { AuditHeadFile, type AuditHead } from './audit-head';
+import { AuditHeadFile, type AuditAnchor, type AuditHead } from './audit-head';
 import { ensureAuditTriggers } from './audit-triggers';
 
 export type AuditEntry = Static<typeof AuditEntrySchema>;
@@ -58,6 +58,11 @@ export class AuditLog {
   #truncatedFrom: number | null = null;
   /** The head file as it was when the log was opened. */
   readonly #headAtOpen: AuditHead | 'missing' | 'invalid';
+  /** The last row retention cut, as the head file vouches for it (the genesis when none was). */
+  #anchor: AuditAnchor = { seq: 0, hash: GENESIS };
+  /** Set when the database names a later anchor than the head vouches for: rows cut behind our back. */
+  #unvouchedAnchor: number | null = null;
+  readonly #dbAnchor: Statement<[], AuditAnchor>;
 
   constructor(
     private readonly db: Database,
@@ -69,12 +74,17 @@ export class AuditLog {
     this.#node = options.node;
     this.#head = options.headPath === null ? null : new AuditHeadFile(options.headPath, options.key);
     this.#last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    this.#dbAnchor = db.prepare('SELECT seq, hash FROM audit_anchor WHERE id = 1');
     // Read now, so a head written by any caller keeps where keyed rows begin and checks the tail first.
     this.#headAtOpen = this.#head?.read() ?? 'missing';
     if (typeof this.#headAtOpen === 'object') {
       this.#keyedFrom = this.#headAtOpen.keyedFrom;
       this.#fleetFrom = this.#headAtOpen.fleetFrom ?? null;
       this.#written = this.#headAtOpen;
+      this.#anchor = this.#headAtOpen.anchor ?? this.#anchor;
+    } else {
+      // No head to vouch for it (its loss is reported at start): the database's anchor is all there is.
+      this.#anchor = this.#dbAnchor.get() ?? this.#anchor;
     }
   }
 
@@ -96,6 +106,7 @@ export class AuditLog {
     if (this.#fleetKey !== null && this.#fleetFrom === null) this.#fleetFrom = next;
     // Before anything is appended, or the first new row would take the place of the first one cut.
     this.#checkTail();
+    this.#checkAnchor();
     if (restoredTriggers.length > 0) {
       this.append({ actor: 'system', action: 'audit.triggers.restored', outcome: 'error', detail: restoredTriggers.join(', ') });
     }
@@ -125,7 +136,7 @@ export class AuditLog {
           detail: record.detail ?? null,
         };
         const prev = last?.hash ?? GENESIS;
-        const hash = chainHash(this.#keyFor(row.seq), prev, row);
+        const hash = chainHash(this.keyFor(row.seq), prev, row);
         this.db
           .prepare(
             `INSERT INTO audit_log (seq, at, actor, action, target, outcome, detail, prev_hash, hash)
@@ -160,6 +171,7 @@ export class AuditLog {
   writeHead(force = false): void {
     if (this.#head === null) return;
     this.#checkTail();
+    this.#checkAnchor();
     const last = this.#last.get();
     const seq = last?.seq ?? 0;
     const hash = last?.hash ?? GENESIS;
@@ -170,6 +182,7 @@ export class AuditLog {
       hash,
       at: new Date(this.clock.now()).toISOString(),
       ...(this.#fleetFrom === null ? {} : { fleetFrom: this.#fleetFrom }),
+      ...(this.#anchor.seq === 0 ? {} : { anchor: this.#anchor }),
     };
     this.#head.write(head);
     this.#written = head;
@@ -191,12 +204,47 @@ export class AuditLog {
   }
 
   /**
-   * Walks the whole chain and compares its end with the head written out: the first row whose hash,
-   * link or number does not hold, or the first row the head vouches for that is gone.
+   * Rows cut from the start must be cut by retention, which writes the head with the new anchor
+   * before any row goes: an anchor in the database past the one the head vouches for means rows were
+   * deleted behind Pilothouse's back. Recorded once, like a truncation.
+   */
+  #checkAnchor(): void {
+    if (this.#unvouchedAnchor !== null) return;
+    const stored = this.#dbAnchor.get();
+    if (stored === undefined || stored.seq <= this.#anchor.seq) return;
+    this.#unvouchedAnchor = this.#anchor.seq + 1;
+    const detail = `the database says rows up to ${stored.seq} were cut; the head vouches for a cut up to ${this.#anchor.seq} only`;
+    this.append({ actor: 'system', action: 'audit.anchor.unvouched', outcome: 'error', detail });
+  }
+
+  /** The last row cut by retention as the head vouches for it (seq 0: none was). */
+  get anchor(): AuditAnchor {
+    return this.#anchor;
+  }
+
+  /**
+   * Moves the anchor on and writes the head that vouches for it, before the rows up to it are
+   * deleted: a crash in between leaves rows the verifier skips, never an anchor the head does not know.
+   */
+  vouchAnchor(anchor: AuditAnchor): void {
+    if (anchor.seq <= this.#anchor.seq) return;
+    this.#anchor = anchor;
+    this.writeHead(true);
+  }
+
+  /** The key each row is hashed with, and from which rows on (for an archive that verifies on its own). */
+  get keyRanges(): { keyedFrom: number; fleetFrom: number | null } {
+    return { keyedFrom: this.#keyedFrom, fleetFrom: this.#fleetFrom };
+  }
+
+  /**
+   * Walks the chain from the anchor on and compares its end with the head written out: the first row
+   * whose hash, link or number does not hold, or the first row the head vouches for that is gone.
    */
   verify(): AuditVerification {
-    let prev = GENESIS;
-    let expectedSeq = 1;
+    const anchor = this.#anchor;
+    let prev = anchor.hash;
+    let expectedSeq = anchor.seq + 1;
     let rows = 0;
     const headOut = this.#written === null ? null : { seq: this.#written.seq, at: this.#written.at };
     const broken = (seq: number | null, reason: NonNullable<AuditVerification['firstBad']>['reason']): AuditVerification => ({
@@ -204,20 +252,25 @@ export class AuditLog {
       rows,
       firstBad: { seq, reason },
       head: headOut,
+      ...anchorOut,
     });
-    for (const row of this.db.prepare('SELECT * FROM audit_log ORDER BY seq').iterate() as IterableIterator<AuditRow>) {
+    const anchorOut = anchor.seq === 0 ? {} : { anchor };
+    this.#checkAnchor();
+    if (this.#unvouchedAnchor !== null) return broken(this.#unvouchedAnchor, 'anchor');
+    const iterate = this.db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq').iterate(anchor.seq) as IterableIterator<AuditRow>;
+    for (const row of iterate) {
       if (row.seq !== expectedSeq) return broken(expectedSeq, 'sequence');
       if (row.prev_hash !== prev) return broken(row.seq, 'link');
-      if (chainHash(this.#keyFor(row.seq), prev, row) !== row.hash) return broken(row.seq, 'hash');
+      if (chainHash(this.keyFor(row.seq), prev, row) !== row.hash) return broken(row.seq, 'hash');
       prev = row.hash;
       expectedSeq += 1;
       rows += 1;
     }
     if (this.#truncatedFrom !== null) return broken(this.#truncatedFrom, 'truncated');
     const written = this.#written;
-    if (written !== null && written.seq > rows) return broken(rows + 1, 'truncated');
-    if (written !== null && written.seq > 0 && this.#hashAt(written.seq) !== written.hash) return broken(written.seq, 'truncated');
-    return { intact: true, rows, firstBad: null, head: headOut };
+    if (written !== null && written.seq >= expectedSeq) return broken(expectedSeq, 'truncated');
+    if (written !== null && written.seq > anchor.seq && this.#hashAt(written.seq) !== written.hash) return broken(written.seq, 'truncated');
+    return { intact: true, rows, firstBad: null, head: headOut, ...anchorOut };
   }
 
   #hashAt(seq: number): string | undefined {
@@ -235,7 +288,8 @@ export class AuditLog {
     return rows.map(({ prev_hash, ...row }) => ({ ...row, prevHash: prev_hash }));
   }
 
-  #keyFor(seq: number): Buffer | null {
+  /** The key row `seq` is hashed with: none before the audit key existed, the fleet's from the first start in a fleet. */
+  keyFor(seq: number): Buffer | null {
     if (this.#fleetFrom !== null && this.#fleetKey !== null && seq >= this.#fleetFrom) return this.#fleetKey;
     return seq >= this.#keyedFrom ? this.#key : null;
   }

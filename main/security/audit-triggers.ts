@@ -4,7 +4,9 @@ import type { Database } from 'better-sqlite3';
 const TRIGGERS: Record<string, string> = {
   audit_log_no_update: `CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
+  // Retention may cut rows up to the anchor (audit-retention.ts), never past it.
   audit_log_no_delete: `CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        WHEN old.seq > coalesce((SELECT seq FROM audit_anchor WHERE id = 1), 0)
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
 };
 

@@ -1,5 +1,6 @@
 export { ApiKeyRecordSchema, ApiKeyStore, type ApiKey } from './api-keys';
 export { AuditRowRecordSchema, FleetAuditTrail } from './audit-fleet';
+export { AuditCounts, COUNT_WINDOW_MS, type CountedDetail } from './audit-counts';
 export { AUDIT_HEAD_FILE, AuditHeadWriter } from './audit-head-writer';
 export { AuditLog, type AuditStartReport } from './audit-log';
 export { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
@@ -11,4 +12,6 @@ export { securityHandlers } from './operations';
 export { SecretStore, secretNames, type SecretName, type Secrets } from './secret-store';
 export { EndedSessionSchema, SessionTokens, SESSION_TTL_SECONDS } from './session-tokens';
 export { FleetSecrets, KeyGenerationSchema } from './fleet-secrets';
+export { AuditRetention, type AuditCutPolicy, type AuditCutReport } from './audit-retention';
+export { verifyAuditArchive, type ArchiveVerification } from './audit-archive';
 export { OutboundReach, defaultAllowedTargets, type HostLookup, type OutboundReachOptions, type ResolvedTarget } from './outbound-reach';

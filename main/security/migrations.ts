@@ -98,4 +98,34 @@ export const securityMigrations: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     `,
   },
+  {
+    scope: 'security',
+    version: 4,
+    name: 'audit retention: anchors of the rows cut, deletes allowed up to them only',
+    up: `
+      -- The last row cut by retention (seq and hash): the chain verifies from the row after it.
+      -- The signed head file vouches for it too, so an anchor written behind Pilothouse's back shows.
+      CREATE TABLE audit_anchor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        cut_at TEXT NOT NULL
+      ) STRICT;
+      DROP TRIGGER IF EXISTS audit_log_no_delete;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        WHEN old.seq > coalesce((SELECT seq FROM audit_anchor WHERE id = 1), 0)
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+      -- The same for this node's copy of each other node's chain.
+      CREATE TABLE audit_remote_anchor (
+        node TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL
+      ) STRICT;
+      DROP TRIGGER IF EXISTS audit_remote_no_delete;
+      CREATE TRIGGER audit_remote_no_delete BEFORE DELETE ON audit_remote
+        WHEN old.seq > coalesce((SELECT seq FROM audit_remote_anchor WHERE node = old.node), 0)
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    `,
+  },
 ];

@@ -48,6 +48,10 @@ export interface OutboundReachOptions {
   readonly ownHttpPort: () => number | null;
   /** The node's Redis (from `--redis-url`), never a target. */
   readonly redis: { host: string; port: number } | null;
+  /** Its Sentinels (`--redis-sentinels`), never targets either. */
+  readonly sentinels?: readonly { host: string; port: number }[];
+  /** Where the node's Redis client is connected now (the master a Sentinel named), read at each check. */
+  readonly redisConnected?: () => { host: string; port: number } | null;
   /** Name resolution; tests pass one that answers what a rebinding DNS server would. */
   readonly lookup?: HostLookup;
   /** The refusal as the caller's capability reports it (its own `PH_` code). */
@@ -120,7 +124,7 @@ export class OutboundReach {
     if (forbidden.check(address, type)) return 'link-local, multicast and unspecified addresses are never reached';
     // Port first: isSelf reads the interface list, which the gateway must not do on every request.
     if (port === this.options.ownHttpPort() && isSelf(address)) return "that is this node's own API";
-    if (this.#isRedis(address, port, shown)) return "that is this node's Redis";
+    if (this.#isRedis(address, port, shown)) return "that is this node's Redis (or one of its Sentinels)";
     if (!allowedByName && !this.#cidrs.check(address, type)) return `it is outside the allowed ranges: not in ${this.options.setting}`;
     return null;
   }
@@ -130,10 +134,13 @@ export class OutboundReach {
   }
 
   #isRedis(address: string, port: number, shown: string): boolean {
-    const redis = this.options.redis;
-    if (redis === null || redis.port !== port) return false;
-    const host = normalizeName(unmapped(redis.host.replace(/^\[|\]$/g, '')));
-    return host === address || host === normalizeName(shown) || (isSelf(host) && isSelf(address));
+    const { redis, sentinels = [], redisConnected } = this.options;
+    for (const r of [redis, ...sentinels, redisConnected?.() ?? null]) {
+      if (r === null || r.port !== port) continue;
+      const host = normalizeName(unmapped(r.host.replace(/^\[|\]$/g, '')));
+      if (host === address || host === normalizeName(shown) || (isSelf(host) && isSelf(address))) return true;
+    }
+    return false;
   }
 }
 

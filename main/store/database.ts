@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 import type { Migration } from './migration';
+import { ensureIncrementalVacuum } from './vacuum';
 import { assertWalHasItsDatabase } from './wal-guard';
 
 /** Written into the SQLite header (`PRAGMA application_id`) so a stray file is never mistaken for ours. */
@@ -44,6 +45,7 @@ export function openStore(options: OpenStoreOptions): Database {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     runMigrations(db, options.migrations);
+    if (options.readonly !== true) ensureIncrementalVacuum(db);
     return db;
   } catch (err) {
     db.close();
@@ -88,6 +90,8 @@ function claimOrCheckIdentity(db: Database, path: string): void {
   if (appId !== 0 || tables.n > 0) {
     throw new PhError('PH_STORE_NOT_PILOTHOUSE', `${path} is a SQLite database that Pilothouse did not create`);
   }
+  // Before the first table: retention's freed pages can then go back to the file system (vacuum.ts).
+  db.pragma('auto_vacuum = INCREMENTAL');
   db.pragma(`application_id = ${PILOTHOUSE_APPLICATION_ID}`);
   db.pragma(`user_version = ${STORE_FORMAT_VERSION}`);
   db.exec(`CREATE TABLE schema_migrations (

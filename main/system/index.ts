@@ -1,2 +1,3 @@
-export { systemHandlers, type SystemStatus } from './operations';
+export { MAINTENANCE_JOB, Maintenance, type CappedHistory, type MaintenanceReport } from './maintenance';
+export { systemHandlers, type RetentionView, type SystemStatus } from './operations';
 export { StatusPublisher } from './status-publisher';

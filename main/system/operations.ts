@@ -1,15 +1,20 @@
 import type { Static } from '@sinclair/typebox';
-import type { SystemStatusSchema } from '../../contract/ops/system';
+import type { RetentionViewSchema, SystemStatusSchema } from '../../contract/ops/system';
 import { backupRoots, type LoadedConfig } from '../config';
 import type { HandlersFor } from '../core';
 import { defaultAllowedTargets } from '../discovery';
 import { tlsMode } from '../http';
 
 export type SystemStatus = Static<typeof SystemStatusSchema>;
+export type RetentionView = Static<typeof RetentionViewSchema>;
 
 const tlsLabel = { files: 'files', 'self-signed': 'self-signed', none: 'off' } as const;
 
-export function systemHandlers(status: () => SystemStatus, loaded: LoadedConfig): HandlersFor<'system.status' | 'system.config'> {
+export function systemHandlers(
+  status: () => SystemStatus,
+  loaded: LoadedConfig,
+  retention: () => RetentionView,
+): HandlersFor<'system.status' | 'system.config'> {
   return {
     'system.status': () => status(),
     'system.config': () => {
@@ -27,6 +32,7 @@ export function systemHandlers(status: () => SystemStatus, loaded: LoadedConfig)
         backupRoots: [...backupRoots(config)],
         allowedTargets: [...(config.discovery?.allowedTargets ?? defaultAllowedTargets)],
         sources: [...loaded.sources],
+        retention: retention(),
       };
     },
   };

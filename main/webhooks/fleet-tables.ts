@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock';
-import { ReplicatedTable, type FleetSeal } from '../fleet';
+import { ReplicatedTable, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
 import { EndpointReplicaSchema } from './endpoint-replica';
 import type { WebhookService } from './webhook-service';
@@ -13,6 +13,8 @@ export interface WebhookTableDeps {
   readonly redis: Redis | null;
   readonly seal: FleetSeal | null;
   readonly logger: Logger;
+  /** The node's Redis epoch watch: the table writes its records back when Redis comes back empty. */
+  readonly epoch?: Pick<RedisEpoch, 'onEmptied'> | null;
   readonly checkIntervalMs?: number;
 }
 

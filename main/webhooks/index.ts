@@ -6,5 +6,6 @@ export { FileSecretStore, type StoredSecret, type WebhookSecretStore } from './s
 export { newWebhookSecret, signatureFor, signedHeaders, verifyWebhook } from './signing';
 export { webhookReach, type WebhookReachOptions } from './target-allow-list';
 export { DELIVER_JOB } from './deliverer';
+export { webhookRetentionCut } from './history-retention';
 export { webhookTables, type WebhookTableDeps } from './fleet-tables';
 export { SecretBox } from './secret-box';

@@ -8,6 +8,8 @@ export interface WebhookReachOptions {
   readonly ownPort: () => number | null;
   /** The node's Redis, never a destination. */
   readonly redis: { host: string; port: number } | null;
+  /** Its Sentinels, never destinations either. */
+  readonly sentinels?: readonly { host: string; port: number }[];
   readonly lookup?: HostLookup;
 }
 
@@ -22,6 +24,7 @@ export function webhookReach(options: WebhookReachOptions): OutboundReach {
     setting: 'webhooks.allowCidrs',
     ownHttpPort: options.ownPort,
     redis: options.redis,
+    sentinels: options.sentinels ?? [],
     ...(options.lookup !== undefined ? { lookup: options.lookup } : {}),
     refused: (host, port, why) =>
       new PhError('PH_WEBHOOK_TARGET_REFUSED', `${host}:${port}: ${why}`, { field: 'url', details: { host, port } }),

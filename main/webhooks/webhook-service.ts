@@ -42,6 +42,8 @@ export interface WebhookDeps {
   readonly audit: (record: { actor: string; action: string; target: string | null; outcome: 'ok' | 'error'; detail?: string }) => void;
   /** The node's Redis, refused as a destination like this node's own API. */
   readonly redisTarget?: { host: string; port: number } | null;
+  /** The Redis Sentinels (`--redis-sentinels`): never destinations. */
+  readonly redisSentinels?: readonly { host: string; port: number }[];
   /** With Redis (and the fleet seal), tries run on any node and their outcomes are shared (delivery-ledger.ts). */
   readonly redis?: Redis | null;
   readonly seal?: FleetSeal | null;
@@ -76,7 +78,12 @@ export class WebhookService implements Service {
     this.endpoints = new EndpointStore(deps.db);
     this.deliveries = new DeliveryStore(deps.db);
     this.secrets = deps.secrets ?? new FileSecretStore(join(deps.dataDir, 'webhook-secrets'));
-    this.policy = webhookReach({ allowCidrs: this.options.allowCidrs, ownPort: deps.ownPort, redis: deps.redisTarget ?? null });
+    this.policy = webhookReach({
+      allowCidrs: this.options.allowCidrs,
+      ownPort: deps.ownPort,
+      redis: deps.redisTarget ?? null,
+      sentinels: deps.redisSentinels ?? [],
+    });
     this.replicas = new EndpointReplicas(
       this.endpoints,
       this.secrets,

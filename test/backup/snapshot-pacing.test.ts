@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHUNK_PAGES, PageRepository, PageWorkers, storeImage } from '../../main/backup';
 import { tempDir } from '../helpers/temp-dir';
+import { until } from '../helpers/until';
 import { makeDatabase, sha256File } from './backup-fixture';
 
 /** A fake monotonic clock that moves 5 ms every time it is read, so every chunk "takes" 5 ms. */
@@ -39,6 +40,7 @@ describe('snapshot pacing', () => {
     const paced = await storeImage(repo, image, meta, undefined, {
       idleRatio: 2,
       now: steppingClock(),
+      lag: async () => 0,
       sleep: async (ms) => void sleeps.push(ms),
     });
     // One pause between consecutive chunks (none after the last), each 2 × the 5 ms the chunk took.
@@ -49,10 +51,43 @@ describe('snapshot pacing', () => {
     const unpaced = await storeImage(repo, image, { ...meta, capturedAt: meta.capturedAt + 1 }, undefined, {
       idleRatio: 0,
       now: steppingClock(),
+      lag: async () => 0,
       sleep: async (ms) => void unpacedSleeps.push(ms),
     });
     expect(unpacedSleeps).toEqual([]);
     expect(unpaced.manifest.imageHash).toBe(paced.manifest.imageHash);
     expect(unpaced.written.addedPages).toBe(0);
+  });
+
+  it('backs off as long as the event loop was late after a chunk, unpaced snapshots too, so other work keeps its latency', async () => {
+    const chunks = Math.ceil(pages / CHUNK_PAGES);
+    // The loop answers 50 ms late after every other chunk (a burst of requests), on time otherwise.
+    const lateness = Array.from({ length: chunks }, (_, i) => (i % 2 === 0 ? 50 : 3));
+    const sleeps: number[] = [];
+    const stored = await storeImage(repo, image, { ...meta, trigger: 'manual', capturedAt: meta.capturedAt + 2 }, undefined, {
+      idleRatio: 0,
+      now: steppingClock(),
+      lag: async () => lateness.shift() ?? 0,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
+    // Checked after every chunk but the last; only the late answers (over the 20 ms budget) cost a pause.
+    const checked = chunks - 1;
+    expect(sleeps).toEqual(Array.from({ length: Math.ceil(checked / 2) }, () => 50));
+    expect(stored.manifest.imageHash).toBe(sha256File(image));
+  });
+
+  it('ends its worker threads after an idle spell, so their memory goes back, and starts them again on the next call', async () => {
+    const pool = new PageWorkers(1, { idleMs: 300 });
+    try {
+      expect(pool.running).toBe(0);
+      const page = Buffer.alloc(4096, 7);
+      const first = await pool.hashPages(page, 4096);
+      expect(pool.running).toBe(1);
+      await until(() => pool.running === 0, 10_000, 'the idle pool to end its threads');
+      expect(await pool.hashPages(page, 4096)).toEqual(first);
+      expect(pool.running).toBe(1);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -80,7 +80,7 @@ describe('cache REST API and console operations on a running plane', () => {
     expect(noValue.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'value' });
   });
 
-  it('lists keys, inspects one, clears a namespace through operations, and audits the clear', async () => {
+  it('lists keys, inspects one, clears a namespace through operations, and audits the clear one row, the writes by count', async () => {
     await rest('PUT', '/api/v1/cache/orders/o1', operator, { value: { total: 12 } });
     await rest('PUT', '/api/v1/cache/orders/o2', operator, { value: { total: 3 } });
     const keys = await plane.op('cache.keys', { namespace: 'orders' });
@@ -96,7 +96,13 @@ describe('cache REST API and console operations on a running plane', () => {
     expect(audit.body.entries.some((e: { action: string; outcome: string }) => e.action === 'cache.clear' && e.outcome === 'ok')).toBe(
       true,
     );
-    expect(audit.body.entries.some((e: { action: string }) => e.action === 'cache.put')).toBe(true);
+    // A cache write is data-plane traffic: tallied per minute (docs/security.md), counted in usage at once.
+    expect(audit.body.entries.some((e: { action: string; detail: string | null }) => e.action === 'cache.put' && e.detail === null)).toBe(
+      false,
+    );
+    const usage = await plane.op('monitoring.usage', {});
+    const puts = usage.body.operations.filter((r: { operation: string }) => r.operation === 'cache.put');
+    expect(puts.reduce((sum: number, r: { calls: number }) => sum + r.calls, 0)).toBeGreaterThanOrEqual(2);
   });
 
   it('requires a namespace or everything:true to clear, and keys or tags to invalidate', async () => {

@@ -14,6 +14,7 @@ describe('the contract', () => {
           {
             minRole: def.minRole,
             mutating: def.mutating,
+            audit: def.audit ?? null,
             channel: operationChannel(name as keyof typeof operations),
             input: def.input,
             output: def.output,
@@ -32,6 +33,13 @@ describe('the contract', () => {
       expect(code).toMatch(/^PH_[A-Z0-9_]+$/);
       expect(def.status).toBeGreaterThanOrEqual(400);
       expect(def.status).toBeLessThan(600);
+    }
+  });
+
+  it('declares how every mutating operation is audited, and no audit mode on a read', () => {
+    for (const def of Object.values(operations)) {
+      if (def.mutating) expect(['each', 'counted']).toContain(def.audit);
+      else expect(def.audit).toBeUndefined();
     }
   });
 

@@ -29,7 +29,7 @@ describe('console in Chromium against a headless node', () => {
     await session.screenshot('overview');
   });
 
-  it('creates a key in Security, shows its secret once, and lists the creation in Audit', async () => {
+  it('creates a key in Security, shows its secret once, and lists the creation in Audit beside what the log keeps', async () => {
     const { page } = session;
     await openView(session, 'Security');
     await page.getByLabel('Name').fill('e2e-inventory');
@@ -45,6 +45,10 @@ describe('console in Chromium against a headless node', () => {
     await audit.getByText('keys.create').first().waitFor();
     await expect.poll(() => audit.locator('tr', { hasText: 'keys.create' }).count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     await expect.poll(() => page.getByTestId('chain-state').textContent(), { timeout: 10_000 }).toContain('intact');
+    // What each history keeps, read-only, under the log.
+    await page.getByTestId('retention-cuts').getByText('audit log').waitFor();
+    expect(await page.getByTestId('retention-cuts').locator('tr', { hasText: 'audit log' }).textContent()).toContain('365 days');
+    expect(await page.getByTestId('retention-schedule').textContent()).toContain('17 3 * * *');
     await session.screenshot('audit');
   });
 

@@ -29,7 +29,7 @@ export interface FleetNode {
   restart(): Promise<void>;
   /** SIGTERM and wait for the exit (graceful stop). */
   stop(): Promise<void>;
-  /** What the process wrote to stderr (for failure messages). */
+  /** The last of what the process wrote (log lines, on stdout, and stderr), and how each run ended: for failure messages. */
   stderr(): string;
 }
 
@@ -138,7 +138,12 @@ class ProcessNode implements FleetNode {
     );
     this.#child = child;
     this.#exited = new Promise((r) => child.once('exit', () => r()));
-    child.stderr!.on('data', (d: Buffer) => (this.#stderr += d.toString()));
+    const keep = (d: Buffer): void => {
+      this.#stderr = (this.#stderr + d.toString()).slice(-20_000);
+    };
+    child.stderr!.on('data', keep);
+    child.stdout!.on('data', keep);
+    child.once('exit', (code, signal) => keep(Buffer.from(`[${this.name} pid ${String(child.pid)} exited: ${String(code ?? signal)}]\n`)));
     this.url = await new Promise<string>((resolvePromise, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`${this.name} did not start within ${STARTUP_MS} ms: ${this.#stderr}`)), STARTUP_MS);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BullmqJobQueue } from '../../main/batch';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
@@ -216,6 +217,40 @@ describe('jobs across nodes on one Redis', () => {
     expect((await pending()).length).toBe(1);
     expect((await n1.op('backup.sources.update', { id: sourceId, schedule: null })).status).toBe(200);
     await until(async () => (await pending()).length === 0, 5_000, 'the schedule gone');
+  });
+
+  it('Redis restarted empty: the node that registered a repeating job registers it again, once, and a cancelled one stays gone', async () => {
+    const [n1, n2] = [await node(), await node()];
+    const [q1, q2] = [queueOf(n1), queueOf(n2)];
+    const ticks: number[] = [];
+    q1.register('test.tick', () => void ticks.push(Date.now()));
+    const every = { cron: '* * * * * *' };
+    await q1.enqueue({ type: 'test.tick', payload: null, repeat: every });
+    const gone = await q1.enqueue({ type: 'test.gone', payload: null, repeat: every });
+    await until(() => ticks.length >= 1, 5_000, 'the repeating job to run');
+    await q1.cancel(gone.id);
+    // (Each node also holds its own backup schedules, the app database's and its maintenance.)
+    const tests = (q: BullmqJobQueue) => q.schedules.list().filter((s) => s.name.startsWith('test.'));
+    expect(tests(q1).map((s) => s.name)).toEqual(['test.tick']);
+    expect(tests(q2)).toEqual([]); // the schedule's owner is the node that registered it
+
+    const tickQueue = new Queue('ph-test.tick', { connection: redis.client(), prefix: 'ph' });
+    const goneQueue = new Queue('ph-test.gone', { connection: redis.client(), prefix: 'ph' });
+    try {
+      await redis.restart();
+      await until(
+        () => n1.events.some((e) => e.event === 'fleet.redis' && e.payload.kind === 'emptied'),
+        10_000,
+        'the emptied-redis event',
+      );
+      const afterLoss = Date.now();
+      await until(() => ticks.some((t) => t > afterLoss), 10_000, 'the repeating job to run again after the loss');
+      expect((await tickQueue.getRepeatableJobs()).map((r) => r.pattern)).toEqual([every.cron]);
+      expect(await goneQueue.getRepeatableJobs()).toEqual([]);
+    } finally {
+      await tickQueue.close();
+      await goneQueue.close();
+    }
   });
 
   it('a job enqueued on a node is kept in its outbox until it ends, then forgotten', async () => {

@@ -155,6 +155,14 @@ describe('Redis through Sentinel', () => {
         15_000,
         'a cache write on the new master',
       );
+      // Neither the Sentinels nor the master they named (after the failover: the promoted replica) may be a check's target.
+      const sentinelPorts = set.sentinels.split(',').map((hostPort) => Number(hostPort.split(':')[1]));
+      const register = async (port: number) =>
+        (await t.op('services.register', { name: 'probe', id: `probe-${port}`, address: '127.0.0.1', port, checks: [{ kind: 'tcp' }] }))
+          .body.error?.code;
+      for (const port of sentinelPorts) expect(await register(port), `sentinel ${port}`).toBe('PH_DISCOVERY_TARGET_FORBIDDEN');
+      // The master as the node's client follows it: refused once the client is connected there.
+      await until(async () => (await register(set.replica.port)) === 'PH_DISCOVERY_TARGET_FORBIDDEN', 10_000, 'the new master refused');
       // Pub/sub is at most once: a message sent while the subscriber reconnects may pass it by, so
       // publish until one arrives; the point is that publishing works again on the new master.
       let received: any = null;

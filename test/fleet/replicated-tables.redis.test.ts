@@ -111,6 +111,12 @@ describe('alert rules and balancing policies are the same on every node', () => 
     const [n1] = nodes as [DiscoveryPlane];
     await n1.op('monitoring.alerts.save', { rule: rule(77, 'survives-redis-loss') });
     await until(async () => (await ruleOn(nodes[2]!, 'survives-redis-loss'))?.threshold === 77, 1_000, 'rule shared');
+    const emptied = nodes.map(() => 0);
+    const unsubscribe = nodes.map((n, i) =>
+      n.plane.running.bus.subscribe((m) => {
+        if (m.event === 'fleet.redis' && m.payload.kind === 'emptied') emptied[i] = (emptied[i] ?? 0) + 1;
+      }),
+    );
     await redis.kill();
     await redis.restart();
     const check = redis.client();
@@ -119,6 +125,12 @@ describe('alert rules and balancing policies are the same on every node', () => 
       5_000,
       'the rule back in Redis',
     );
+    // One epoch key for the whole node: the loss is seen once by every node, whichever part of it looks.
+    await until(() => emptied.every((n) => n > 0), 5_000, 'every node to see the loss');
+    expect(emptied).toEqual([1, 1, 1]);
+    expect(await check.exists('ph:fleet:epoch')).toBe(0);
+    expect(await check.exists('pilothouse:epoch')).toBe(1);
+    for (const u of unsubscribe) u();
     const late = await discoveryPlane({ redisUrl: redis.url }, options);
     try {
       expect((await ruleOn(late, 'survives-redis-loss'))?.threshold).toBe(77);
@@ -128,6 +140,24 @@ describe('alert rules and balancing policies are the same on every node', () => 
     }
   });
 
+  it('reads only what changed since it last read: after a reconnect a node reads the one new record, not the whole hash', async () => {
+    const [n1, n2] = nodes as [DiscoveryPlane, DiscoveryPlane];
+    const read = (n: DiscoveryPlane): number =>
+      Number(/(\d+) entries read/.exec(n.plane.status().services.find((s) => s.name === 'fleet-alert-rules')?.detail ?? '')?.[1] ?? NaN);
+    const start = read(n2);
+    for (let i = 0; i < 20; i += 1) expect((await n1.op('monitoring.alerts.save', { rule: rule(i, `bulk-${i}`) })).status).toBe(200);
+    // The live messages bring the rules; the log read (every 200 ms here) reads each of them once.
+    await until(() => read(n2) >= start + 20, 3_000, 'node 2 to read the 20 new records');
+    const baseline = read(n2);
+    expect(baseline).toBe(start + 20);
+    // Every client of the fleet's Redis cut: each node reconnects and syncs.
+    await redis.client().client('KILL', 'TYPE', 'normal');
+    await until(async () => (await n1.op('monitoring.alerts.save', { rule: rule(99, 'after-reconnect') })).status === 200, 5_000, 'a save');
+    await until(() => heldBy(n2, 'after-reconnect') !== undefined && read(n2) > baseline, 5_000, 'the new record read on node 2');
+    expect(read(n2)).toBe(baseline + 1);
+    expect(await redis.client().hlen('ph:fleet:alert-rules:records')).toBeGreaterThan(21);
+  });
+
   it('replaces a record planted in the shared hash without the fleet secret, whatever version it claims', async () => {
     const [n1, n2] = nodes as [DiscoveryPlane, DiscoveryPlane];
     await n1.op('monitoring.alerts.save', { rule: rule(5, 'planted') });
@@ -135,7 +165,7 @@ describe('alert rules and balancing policies are the same on every node', () => 
     const intruder = redis.client();
     const forged = { id: 'planted', version: 'ffffffffffff.ffff.evil', value: { ...rule(0, 'planted'), enabled: false } };
     await intruder.hset('ph:fleet:alert-rules:records', 'planted', `${forged.version}|${JSON.stringify(forged)}`);
-    await intruder.del('ph:fleet:epoch'); // as after a flush: every node re-syncs
+    await intruder.del('pilothouse:epoch'); // as after a flush: every node sees it and re-syncs
     await until(
       async () => !((await intruder.hget('ph:fleet:alert-rules:records', 'planted')) ?? 'ffff').startsWith('ffff'),
       5_000,

@@ -203,6 +203,33 @@ describe('the realtime backplane drops what the fleet did not sign', () => {
     sub.close();
     pub.close();
   });
+
+  it('lists only presence members a fleet node vouched for: one planted in the presence hash is not shown, nor a meta changed there', async () => {
+    const viewer = await a.key('viewer', 'guest');
+    const ann = await RawClient.connect(a.wsUrl, viewer);
+    await ann.request({ type: 'subscribe', room: 'guests', presence: { name: 'Ann' } });
+    const hash = 'ph:rt:{guests}:p';
+    const intruder = redis.client();
+    const [annUser] = await intruder.hkeys(hash);
+    // A member no node vouched for, alive on node a as far as Redis can say, and Ann's shown name changed in place.
+    const node = 'rt-a';
+    await intruder.hset(
+      hash,
+      'key:mallory',
+      JSON.stringify({ n: { [node]: Date.now() + 60_000 }, m: '{"name":"Mallory"}', s: { [node]: 'ph1|x' } }),
+    );
+    const entry = JSON.parse((await intruder.hget(hash, annUser!))!);
+    await intruder.hset(hash, annUser!, JSON.stringify({ ...entry, m: '{"name":"Eve"}' }));
+    const reader = await RawClient.connect(b.wsUrl, viewer);
+    const listed = await reader.request({ type: 'presence', room: 'guests' });
+    expect(listed.result.members).toEqual([{ user: annUser, meta: { name: 'Ann' } }]);
+    // The claim itself changed (another name under Ann's seal): Ann is no longer vouched for.
+    const forgedClaim = (entry.s[node] as string).replace('Ann', 'Eve');
+    await intruder.hset(hash, annUser!, JSON.stringify({ ...entry, s: { [node]: forgedClaim } }));
+    expect((await reader.request({ type: 'presence', room: 'guests' })).result.members).toEqual([]);
+    ann.close();
+    reader.close();
+  });
 });
 
 async function fetchCache(

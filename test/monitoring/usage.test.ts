@@ -37,6 +37,25 @@ describe('usage recorder', () => {
     expect(usage.prune()).toBe(3);
   });
 
+  it('counts calls per key and operation for the operations audited by count, and prunes them with the usage', () => {
+    const store = monitoringDb();
+    open.push(store);
+    const clock = fakeClock(Date.UTC(2026, 10, 24, 6, 0, 0));
+    const usage = new UsageRecorder(store.db, clock);
+    for (let i = 0; i < 40; i += 1) usage.countOperation('k1', 'cache.put', i % 10 === 0);
+    usage.countOperation(null, 'jobs.enqueue', false);
+    usage.flush();
+    clock.advance(60_000);
+    usage.countOperation('k1', 'cache.put', false);
+    expect(usage.operations(clock.now() - 60_000, clock.now() + 60_000)).toEqual([
+      { keyId: 'k1', operation: 'cache.put', calls: 41, errors: 4 },
+      { keyId: '(none)', operation: 'jobs.enqueue', calls: 1, errors: 0 },
+    ]);
+    clock.advance(91 * 24 * 3_600_000);
+    expect(usage.prune()).toBe(3);
+    expect(usage.operations(0, clock.now())).toEqual([]);
+  });
+
   it('counts refusals and the tier per key, and reports who keeps hitting their limit', () => {
     const store = monitoringDb();
     open.push(store);

@@ -192,6 +192,33 @@ describe('TargetPolicy', () => {
     await expect(policy.resolve('127.0.0.2', 8080)).resolves.toEqual({ address: '127.0.0.2', family: 4 });
   });
 
+  it("refuses the node's Redis Sentinels and the master they named, as it refuses the Redis URL's address", async () => {
+    let connected = { host: '192.168.1.20', port: 6379 };
+    const policy = new TargetPolicy({
+      allowed: ['127.0.0.0/8', '192.168.0.0/16'],
+      ownHttpPort: () => null,
+      redis: null,
+      sentinels: [
+        { host: '127.0.0.1', port: 26379 },
+        { host: 'localhost', port: 26380 },
+      ],
+      redisConnected: () => connected,
+      lookup: async () => [{ address: '127.0.0.1', family: 4 }],
+    });
+    for (const [host, port] of [
+      ['127.0.0.1', 26379],
+      ['127.0.0.1', 26380],
+      ['192.168.1.20', 6379],
+    ] as const)
+      expect(() => policy.checkLiteral(host, port), `${host}:${port}`).toThrow(/this node's Redis/);
+    await expect(policy.resolve('sentinel.example', 26379)).rejects.toMatchObject({ code: 'PH_DISCOVERY_TARGET_FORBIDDEN' });
+    // After a failover the master is another host: that one is refused, the old one is a machine like any other.
+    connected = { host: '192.168.1.21', port: 6379 };
+    expect(() => policy.checkLiteral('192.168.1.21', 6379)).toThrow(/this node's Redis/);
+    expect(() => policy.checkLiteral('192.168.1.20', 6379)).not.toThrow();
+    await expect(policy.resolve('127.0.0.2', 8080)).resolves.toEqual({ address: '127.0.0.2', family: 4 });
+  });
+
   it('connects a check to the address it checked: a name that rebinds after the check is not asked again', async () => {
     const target = await upstream('pinned');
     cleanups.push(() => void target.close());

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PhError } from '../../contract/errors';
-import { openStore, schemaVersions, type Migration } from '../../main/store';
+import { openStore, reclaimFreePages, schemaVersions, type Migration } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';
 
 const v1: Migration = { scope: 'demo', version: 1, name: 'create t', up: 'CREATE TABLE t (x INTEGER)' };
@@ -17,6 +17,32 @@ describe('store', () => {
     return join(dir.path, 'pilothouse.db');
   };
   afterEach(() => dirs.splice(0).forEach((d) => d.remove()));
+
+  it('makes new files with incremental auto-vacuum and converts an older file once, keeping its rows, so freed pages can leave the file', async () => {
+    const created = openStore({ path: fresh(), migrations: [v1] });
+    expect(created.pragma('auto_vacuum', { simple: true })).toBe(2);
+    created.close();
+
+    // A file an earlier version made: auto_vacuum off, a table already there.
+    const path = fresh();
+    const old = openStore({ path, migrations: [v1] });
+    old.pragma('auto_vacuum = NONE');
+    old.exec('VACUUM');
+    expect(old.pragma('auto_vacuum', { simple: true })).toBe(0);
+    const insert = old.prepare('INSERT INTO t (x) VALUES (?)');
+    old.transaction(() => {
+      for (let i = 0; i < 20_000; i += 1) insert.run(i);
+    })();
+    old.close();
+    const converted = openStore({ path, migrations: [v1] });
+    expect(converted.pragma('auto_vacuum', { simple: true })).toBe(2);
+    expect((converted.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBe(20_000);
+    converted.exec('DELETE FROM t');
+    const freed = await reclaimFreePages(converted);
+    expect(freed.freedPages).toBeGreaterThan(10);
+    expect(converted.pragma('freelist_count', { simple: true })).toBe(0);
+    converted.close();
+  });
 
   it('opens in WAL mode with foreign keys on and applies migrations in order once', () => {
     const path = fresh();

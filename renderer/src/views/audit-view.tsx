@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useOperation } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { Card, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
+import { RetentionCard } from './retention-card';
 
 const PAGE_SIZE = 25;
 
@@ -56,11 +57,15 @@ export function AuditView() {
           <span className="muted">
             Page {pageNumber} of {pages}
           </span>
-          <button disabled={last === undefined || last.seq <= 1} onClick={() => last !== undefined && setCursors((c) => [...c, last.seq])}>
+          <button
+            disabled={last === undefined || last.seq <= 1 || entries.length < PAGE_SIZE}
+            onClick={() => last !== undefined && setCursors((c) => [...c, last.seq])}
+          >
             Older →
           </button>
         </div>
       </Card>
+      <RetentionCard />
     </>
   );
 }
