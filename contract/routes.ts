@@ -1,5 +1,7 @@
+import { Type, type TSchema } from '@sinclair/typebox';
 import type { ApiVersion } from './api-versions';
 import { operations, type OperationName } from './operations';
+import { UsageExportJsonSchema } from './ops/monitoring';
 import type { Role } from './roles';
 
 /**
@@ -24,9 +26,10 @@ export interface RestInput {
 /**
  * How a version answers with the operation's result. `json` (the default): the result, or one of its
  * fields (`unwrap`), with `status` and headers taken from result fields. `empty`: 204. `file`: a
- * `{filename, contentType, content}` result as an attachment. `download`: the file the operation
- * prepared, streamed. `health`: the dependencies with their overall status, 503 when a critical one
- * is down. `status-v1`: v1's flat status (version, uptime, service → state).
+ * `{filename, contentType, content}` result as an attachment, of one of the media types listed (each
+ * with the schema of its content). `download`: the file the operation prepared, streamed, of this
+ * type. `health`: the dependencies with their overall status, 503 when a critical one is down.
+ * `status-v1`: v1's flat status (version, uptime, service → state).
  */
 export type RestReply =
   | {
@@ -35,7 +38,9 @@ export type RestReply =
       readonly status?: 200 | 201;
       readonly headers?: Readonly<Record<string, string>>;
     }
-  | { readonly kind: 'empty' | 'file' | 'download' | 'health' | 'status-v1' };
+  | { readonly kind: 'file'; readonly media: Readonly<Record<string, TSchema>> }
+  | { readonly kind: 'download'; readonly contentType: string }
+  | { readonly kind: 'empty' | 'health' | 'status-v1' };
 
 /** One REST route: a method and path (under `/api/<version>`) that call one operation. */
 export interface RestRoute {
@@ -290,7 +295,7 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'backup.export',
     summary: 'Download a snapshot as a plain .sqlite file (admin: it holds the whole database)',
     tag: 'backups',
-    versions: both({ kind: 'download' }),
+    versions: both({ kind: 'download', contentType: 'application/vnd.sqlite3' }),
   },
   // ── monitoring ──
   {
@@ -300,7 +305,7 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Usage per API key and route as CSV or JSON (?from=&to= epoch ms, groupBy=key|route|key-route, format=csv|json)',
     tag: 'monitoring',
     input: { query: { format: 'string', from: 'integer', to: 'integer', groupBy: 'string' }, defaults: { format: 'json' } },
-    versions: { v2: { kind: 'file' } },
+    versions: { v2: { kind: 'file', media: { 'text/csv': Type.String(), 'application/json': UsageExportJsonSchema } } },
   },
   {
     method: 'GET',

@@ -118,7 +118,8 @@ export const CacheWarmProgressSchema = Type.Object({
  */
 const ApiNamespace = Type.String({ minLength: 1, description: '1-64 letters, digits, ., _ or -' });
 const ApiKey = Type.String({ minLength: 1, description: 'At most 512 bytes' });
-const Milliseconds = Type.Number({ minimum: 0, description: 'Milliseconds' });
+/** Ten years at most: past that no tier can keep an expiry (see MAX_TTL_MS in main/cache/options.ts). */
+const Milliseconds = Type.Number({ minimum: 0, maximum: 315_360_000_000, description: 'Milliseconds' });
 
 export const cacheOperations = {
   'cache.get': defineOperation({

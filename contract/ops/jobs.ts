@@ -156,7 +156,13 @@ export const jobsOperations = {
         type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
         parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-        offset: Type.Optional(Type.Integer({ minimum: 0 })),
+        offset: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            maximum: 100_000,
+            description: 'Jobs to skip; a page is read from the newest, so deep pages cost more',
+          }),
+        ),
       },
       { additionalProperties: false },
     ),

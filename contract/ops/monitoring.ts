@@ -138,6 +138,14 @@ export const OperationUsageRowSchema = Type.Object({
   errors: Type.Integer(),
 });
 
+/** The JSON file `monitoring.usage.export` writes: the report, and the per-key breakdown beside it. */
+export const UsageExportJsonSchema = Type.Object({
+  from: Type.Integer(),
+  to: Type.Integer(),
+  rows: Type.Array(UsageRowSchema),
+  byKey: Type.Array(Type.Omit(UsageRowSchema, ['route'])),
+});
+
 const UsageQuery = {
   from: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms; default 24 h ago' })),
   to: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms; default now' })),

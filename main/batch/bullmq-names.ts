@@ -24,14 +24,16 @@ export function jobIdOf(ref: QueueRef, bullId: string): string {
   return `${ref.type}${ref.node === null ? '' : `@${ref.node}`}/${bullId}`;
 }
 
+/**
+ * The queue and BullMQ id a job id names, or null when it names none: a node part with a `:` could
+ * not be in a queue name (BullMQ refuses one, so the lookup would throw instead of finding nothing).
+ */
 export function parseJobId(id: string): (QueueRef & { bullId: string }) | null {
   const slash = id.indexOf('/');
   if (slash <= 0 || slash === id.length - 1) return null;
   const head = id.slice(0, slash);
   const at = head.indexOf('@');
-  return {
-    type: at < 0 ? head : head.slice(0, at),
-    node: at < 0 ? null : head.slice(at + 1),
-    bullId: id.slice(slash + 1),
-  };
+  const node = at < 0 ? null : head.slice(at + 1);
+  if (node?.includes(':')) return null;
+  return { type: at < 0 ? head : head.slice(0, at), node, bullId: id.slice(slash + 1) };
 }

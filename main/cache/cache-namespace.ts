@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import type { CacheEntry, TierName } from './entry';
 import { type HotKeys, NamespaceStats } from './cache-stats';
 import type { InvalidationBus } from './invalidation-bus';
-import { assertKey, effectiveTtl, type EntryOptions, type NamespaceOptions } from './options';
+import { assertKey, effectiveGrace, effectiveTtl, type EntryOptions, type NamespaceOptions } from './options';
 import type { RedisTier } from './redis-tier';
 import type { Serializer } from './serializer';
 import type { SqliteTier, StoredEntry } from './sqlite-tier';
@@ -596,7 +596,7 @@ export class CacheNamespace {
   async #write(key: string, value: unknown, options: EntryOptions, shared = false): Promise<void> {
     if (value === undefined) throw new PhError('PH_INVALID_INPUT', 'undefined cannot be cached; use null', { field: 'value' });
     const ttl = effectiveTtl(options);
-    const grace = Math.max(0, options.grace ?? 0);
+    const grace = effectiveGrace(options);
     const bytes = this.core.serializer.encode(value);
     if (bytes.length > this.core.maxValueBytes) {
       throw new PhError('PH_CACHE_VALUE_TOO_LARGE', `The value is ${bytes.length} bytes; the limit is ${this.core.maxValueBytes}`, {

@@ -135,6 +135,17 @@ export function assertKey(key: string, maxBytes: number): void {
   }
 }
 
+/**
+ * The grace an entry is written with: past ten years, as for the ttl, no tier could keep it (Redis
+ * refuses the expiry, dates stop being dates), so it is refused as input rather than failing a tier.
+ */
+export function effectiveGrace(options: EntryOptions): number {
+  const grace = options.grace ?? 0;
+  if (!Number.isFinite(grace)) throw new PhError('PH_INVALID_INPUT', 'grace must be a number of milliseconds', { field: 'grace' });
+  if (grace > MAX_TTL_MS) throw new PhError('PH_INVALID_INPUT', 'grace must be at most ten years', { field: 'grace' });
+  return Math.max(0, grace);
+}
+
 /** The ttl an entry is written with: validated, capped, and jittered. */
 export function effectiveTtl(options: EntryOptions, random: () => number = Math.random): number {
   const ttl = options.ttl ?? 60_000;

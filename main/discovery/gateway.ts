@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { serverEndpoint } from '../../contract/endpoints';
 import { PhError } from '../../contract/errors';
 import { callerHasScope, type Caller } from '../core';
 import type { Logger } from '../logger';
@@ -182,7 +183,7 @@ export function gatewayPlugin(deps: GatewayDeps) {
 
     for (const url of [`${GATEWAY_PREFIX}/:service`, `${GATEWAY_PREFIX}/:service/*`]) {
       // reply-from warns on every upstream failure; the gateway counts those in its stats instead of logging each.
-      app.route({ method: [...METHODS], url, config: { access: 'viewer' }, schema: { hide: true }, logLevel: 'error', handler });
+      app.route({ method: [...METHODS], url, config: { access: serverEndpoint(url).access }, logLevel: 'error', handler });
     }
   };
 }

@@ -3,12 +3,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
-import fastifySwagger from '@fastify/swagger';
+import fastifySwagger, { type FastifyStaticSwaggerOptions } from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { apiVersions, latestApiVersion } from '../../contract/api-versions';
+import { latestApiVersion } from '../../contract/api-versions';
+import { serverEndpoint } from '../../contract/endpoints';
 import { PhError } from '../../contract/errors';
-import { operations, operationNames } from '../../contract/operations';
+import { operationNames } from '../../contract/operations';
 import { roleAllows } from '../../contract/roles';
 import { restRoutes } from '../../contract/routes';
 import type { Caller, MetricsEndpoint } from '../core';
@@ -21,8 +22,9 @@ import { deprecationHeaders, negotiateApiVersion } from './api-versions';
 import { BrowserGuard, CONSOLE_CSP, GATEWAY_CSP, SECURITY_HEADERS } from './browser-guard';
 import { BODY_IDLE_TIMEOUT_MS, limitBodyIdleTime } from './body-timeout';
 import { httpErrorOf } from './http-errors';
+import { apiDocument } from './openapi';
 import { registerRestRoutes } from './rest-routes';
-import { RouteMethods } from './route-methods';
+import { MAX_PARAM_LENGTH, RouteMethods } from './route-methods';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../ops';
 
 export interface ReadinessReport {
@@ -89,8 +91,7 @@ export class HttpServer implements Service {
         { level: deps.logger.levelVal > 40 ? deps.logger.level : 'warn' },
       ) as FastifyBaseLogger,
       bodyLimit: BODY_LIMIT_BYTES,
-      // Cache keys in REST paths may be up to 512 bytes; fastify's default of 100 would answer 414.
-      routerOptions: { maxParamLength: 1024 },
+      routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
       return503OnClosing: true,
       // A backstop for the whole request (headers and body); the idle limit below acts first.
       requestTimeout: 120_000,
@@ -271,18 +272,10 @@ export class HttpServer implements Service {
       done(null, parsed);
     });
 
-    await app.register(fastifySwagger, {
-      openapi: {
-        openapi: '3.0.3',
-        info: {
-          title: 'Pilothouse API',
-          version: this.deps.version,
-          description: `Versions: ${apiVersions.join(', ')} (v1 is deprecated). Send \`Authorization: Bearer <API key or session token>\`.`,
-        },
-        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-        security: [{ bearer: [] }],
-      },
-    });
+    // The document is generated from the contract (route table, operations, endpoints, error catalogue), not from what fastify saw.
+    // @fastify/swagger's types know 3.0 documents only; it serves a 3.1 one as it is.
+    const specification = { document: apiDocument(this.deps.version) } as unknown as FastifyStaticSwaggerOptions['specification'];
+    await app.register(fastifySwagger, { mode: 'static', specification });
     await app.register(async (docs) => {
       docs.addHook('onRoute', (route) => {
         route.config = { ...route.config, access: 'public' };
@@ -290,29 +283,23 @@ export class HttpServer implements Service {
       await docs.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
     });
 
-    app.get('/healthz', { config: { access: 'public' }, schema: { hide: true } }, async () => ({ status: 'ok' }));
-    app.get('/readyz', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+    const access = (path: string) => ({ access: serverEndpoint(path).access });
+    app.get('/healthz', { config: access('/healthz') }, async () => ({ status: 'ok' }));
+    app.get('/readyz', { config: access('/readyz') }, async (_request, reply) => {
       const report = this.deps.readiness();
       return reply.code(report.ready ? 200 : 503).send(report);
     });
-    app.get('/metrics', { config: { access: 'viewer' }, schema: { hide: true } }, async (_request, reply) => {
+    app.get('/metrics', { config: access('/metrics') }, async (_request, reply) => {
       return reply.type(metrics.contentType).send(await metrics.render());
     });
 
-    app.post(
-      '/api/v2/session',
-      {
-        config: { access: 'viewer' },
-        schema: { summary: 'Mint a short-lived session token from an API key', tags: ['session'] },
-      },
-      async (request) => {
-        const caller = request.caller as Caller;
-        const credential = Authenticator.bearer(request.headers.authorization) ?? '';
-        if (!credential.startsWith('ph_')) throw new PhError('PH_UNAUTHENTICATED', 'Sign in with an API key to get a session token');
-        const { token, expiresAt } = await this.deps.sessions.mint(caller);
-        return { token, expiresAt, role: caller.role };
-      },
-    );
+    app.post('/api/v2/session', { config: access('/api/v2/session') }, async (request) => {
+      const caller = request.caller as Caller;
+      const credential = Authenticator.bearer(request.headers.authorization) ?? '';
+      if (!credential.startsWith('ph_')) throw new PhError('PH_UNAUTHENTICATED', 'Sign in with an API key to get a session token');
+      const { token, expiresAt } = await this.deps.sessions.mint(caller);
+      return { token, expiresAt, role: caller.role };
+    });
 
     this.#registerOperations();
     registerRestRoutes(app, restRoutes, this.deps.dispatcher);
@@ -321,22 +308,14 @@ export class HttpServer implements Service {
 
   #registerOperations(): void {
     const { dispatcher } = this.deps;
-    const passThrough = () => () => true;
+    // Every caller gets past the route; the dispatcher checks the operation's role, and validates, so
+    // IPC and HTTP reject bad input with the same code and field.
     for (const name of operationNames) {
-      const def = operations[name];
-      this.app.post(
-        `/api/v2/ops/${name}`,
-        {
-          config: { access: 'viewer' },
-          schema: { summary: def.summary, tags: ['operations'], body: def.input, response: { 200: def.output } },
-          // The dispatcher validates, so IPC and HTTP reject bad input with the same code and field.
-          validatorCompiler: passThrough,
-          serializerCompiler: () => (data) => JSON.stringify(data),
-        },
-        async (request: FastifyRequest) => dispatcher.call(name, request.body, request.caller as Caller),
+      this.app.post(`/api/v2/ops/${name}`, { config: { access: 'viewer' } }, async (request: FastifyRequest) =>
+        dispatcher.call(name, request.body, request.caller as Caller),
       );
     }
-    this.app.post('/api/v2/ops/:name', { config: { access: 'viewer' }, schema: { hide: true } }, async (request) => {
+    this.app.post('/api/v2/ops/:name', { config: { access: serverEndpoint('/api/v2/ops/:name').access } }, async (request) => {
       const { name } = request.params as { name: string };
       throw new PhError('PH_UNKNOWN_OPERATION', `There is no operation named ${JSON.stringify(name)}`);
     });
@@ -353,7 +332,7 @@ export class HttpServer implements Service {
       });
       return;
     }
-    this.app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+    this.app.get('/', { config: { access: serverEndpoint('/').access } }, async (_request, reply) =>
       reply.type('text/plain').send('Pilothouse is running, but the console is not built. Run `npm run build`, then reload.\n'),
     );
   }

@@ -10,7 +10,7 @@ import { restInput } from './rest-input';
 import { sendReply } from './rest-replies';
 
 /** The rows that share one method and path (a plain route, or a list and its long-poll). */
-function groupByPath(routes: readonly RestRoute[]): RestRoute[][] {
+export function groupByPath(routes: readonly RestRoute[]): RestRoute[][] {
   const groups = new Map<string, RestRoute[]>();
   for (const route of routes) {
     const key = `${route.method} ${route.path}`;
@@ -20,7 +20,7 @@ function groupByPath(routes: readonly RestRoute[]): RestRoute[][] {
 }
 
 /** The least role of a group's operations: the route lets that role in, the dispatcher checks each operation's own. */
-function leastRole(group: readonly RestRoute[]): Role {
+export function leastRole(group: readonly RestRoute[]): Role {
   return group
     .map((route) => operations[route.operation].minRole)
     .reduce((least, role) => (roleAllows(least, role) && least !== role ? role : least));
@@ -48,14 +48,12 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
       const result = await dispatcher.call(route.operation, restInput(route, request), request.caller as Caller);
       return sendReply(reply, how, result);
     };
-    const schema = { summary: group.map((r) => r.summary).join('; '), tags: [first.tag] };
     for (const version of apiVersions) {
       if (!group.some((route) => route.versions[version] !== undefined)) continue;
       app.route({
         method: first.method,
         url: `/api/${version}${first.path}`,
         config,
-        schema,
         handler: (request, reply) => answer(request, reply, version),
       });
     }
@@ -63,7 +61,6 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
       method: first.method,
       url: `/api${first.path}`,
       config,
-      schema: { ...schema, hide: true },
       handler: (request, reply) => answer(request, reply, request.apiVersion),
     });
   }

@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 
 /**
+ * The router's limit on one path parameter. Cache keys in REST paths may be up to 512 bytes, and
+ * fastify's default of 100 would refuse them; a longer parameter matches no route at all.
+ */
+export const MAX_PARAM_LENGTH = 1024;
+
+/**
  * Which methods each registered path answers, so a request for a path that exists with another
  * method gets 405 and an `Allow` header rather than 404. Collected from `onRoute`, so it knows
  * every route however it was registered; path parameters and wildcards match as the router does.
@@ -32,7 +38,8 @@ function toPattern(url: string): RegExp {
     .split('/')
     .map((segment) => {
       if (segment === '*') return '.*';
-      if (segment.startsWith(':')) return '[^/]+';
+      // As the router: a parameter longer than its limit matches nothing, so the answer is 404, not 405.
+      if (segment.startsWith(':')) return `[^/]{1,${MAX_PARAM_LENGTH}}`;
       return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('/');

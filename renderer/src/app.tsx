@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useConnectionState, useSession } from './client/client-context';
+import { KeyNamesProvider } from './components/key-name';
+import { ThemeToggle } from './theme';
 import { views } from './views';
 
 function currentViewId(): string {
@@ -19,7 +21,12 @@ export function App() {
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
 
-  const View = (views.find((v) => v.id === viewId) ?? views[0])!.component;
+  const view = (views.find((v) => v.id === viewId) ?? views[0])!;
+  const View = view.component;
+
+  useEffect(() => {
+    document.title = `${view.label} · Pilothouse`;
+  }, [view.label]);
 
   return (
     <div className="shell">
@@ -50,6 +57,7 @@ export function App() {
           <div className="muted small">
             {client.transport === 'ipc' ? 'desktop' : 'browser'} · {role}
           </div>
+          <ThemeToggle />
           {signOut !== null && (
             <button className="link" onClick={signOut}>
               Sign out
@@ -58,7 +66,9 @@ export function App() {
         </div>
       </nav>
       <main className="content">
-        <View />
+        <KeyNamesProvider>
+          <View />
+        </KeyNamesProvider>
       </main>
     </div>
   );

@@ -7,6 +7,7 @@ import { SessionProvider } from './client/client-context';
 import { HttpClient } from './client/http-client';
 import { IpcClient } from './client/ipc-client';
 import { SignIn, type SignedIn } from './sign-in';
+import { applyStoredTheme } from './theme';
 import './styles.css';
 
 const SESSION_KEY = 'pilothouse.session';
@@ -58,6 +59,7 @@ function BrowserRoot() {
   );
 }
 
+applyStoredTheme();
 const root = createRoot(document.getElementById('root') as HTMLElement);
 const bridge = window.pilothouse;
 root.render(

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ClientError } from './client/client';
 import { signIn } from './client/http-client';
 
@@ -14,6 +14,10 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: SignedIn) => void
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
 
+  useEffect(() => {
+    document.title = 'Sign in · Pilothouse';
+  }, []);
+
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setPending(true);
@@ -28,10 +32,13 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: SignedIn) => void
   };
 
   return (
-    <div className="sign-in">
-      <form onSubmit={(e) => void submit(e)} className="card">
-        <h1>
-          <span className="logo">⎈</span> Pilothouse
+    <main className="sign-in">
+      <form onSubmit={(e) => void submit(e)} className="card" aria-labelledby="sign-in-title">
+        <h1 id="sign-in-title">
+          <span className="logo" aria-hidden>
+            ⎈
+          </span>{' '}
+          Pilothouse
         </h1>
         <p className="muted">
           Sign in with an API key. On first start, the admin key is in <code>admin.key</code> in the data directory.
@@ -57,6 +64,6 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: SignedIn) => void
           {pending ? 'Signing in…' : 'Sign in'}
         </button>
       </form>
-    </div>
+    </main>
   );
 }

@@ -205,4 +205,25 @@ describe('BullMQ job queue (with Redis)', () => {
       await p.stop();
     }
   });
+
+  it('refuses a jobs.list offset past 100,000 as input (400), where BullMQ failed on the range (a 500 before)', async () => {
+    const p = await startTestPlane({ redisUrl: redis.url });
+    try {
+      const refused = await fetch(`${p.url}/api/v2/jobs?offset=99999999999999999999`, {
+        headers: { authorization: `Bearer ${p.adminKey}` },
+      });
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: unknown }).error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'offset' });
+      expect((await p.op('jobs.list', { offset: 100_000 })).body).toMatchObject({ jobs: [] });
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('answers 404 PH_BATCH_JOB_NOT_FOUND, not a 500, for an id whose node part no queue name can hold', async () => {
+    await q.start();
+    await expect(q.get('p@node:1/7')).rejects.toMatchObject({ code: 'PH_BATCH_JOB_NOT_FOUND' });
+    await expect(q.list({ parentId: 'p@a:b/1' })).rejects.toMatchObject({ code: 'PH_BATCH_JOB_NOT_FOUND' });
+    await expect(q.cancel('p@a:b/1')).rejects.toMatchObject({ code: 'PH_BATCH_JOB_NOT_FOUND' });
+  });
 });

@@ -80,6 +80,13 @@ describe('cache REST API and console operations on a running plane', () => {
     expect(noValue.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'value' });
   });
 
+  it('refuses a grace past ten years as input (400), where Redis would refuse the expiry (a 503 before)', async () => {
+    const refused = await rest('PUT', '/api/v2/cache/users/long-grace', operator, { value: 1, grace: 5e27 });
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'PH_INVALID_INPUT', field: 'grace' } } });
+    expect((await rest('GET', '/api/v2/cache/users/long-grace', operator)).status).toBe(404);
+    expect((await rest('PUT', '/api/v2/cache/users/long-grace', operator, { value: 1, grace: 3_600_000 })).status).toBe(204);
+  });
+
   it('lists keys, inspects one, clears a namespace through operations, and audits the clear one row, the writes by count', async () => {
     await rest('PUT', '/api/v1/cache/orders/o1', operator, { value: { total: 12 } });
     await rest('PUT', '/api/v1/cache/orders/o2', operator, { value: { total: 3 } });

@@ -44,7 +44,10 @@ describe('Real-time view in Chromium', () => {
     const ordersRow = rooms.locator('tr', { hasText: 'orders' }).first();
     await expect.poll(() => ordersRow.locator('td').nth(1).textContent(), { timeout: 10_000 }).toBe('4');
     await expect.poll(() => ordersRow.locator('td').nth(2).textContent(), { timeout: 10_000 }).toBe('2');
-    await page.getByTestId('connections-table').getByText('key:', { exact: false }).first().waitFor();
+    // Connections by user name the key, with its actor id on hover.
+    const user = page.getByTestId('connections-table').getByText('wall-dashboard', { exact: true });
+    await user.waitFor();
+    expect(await user.getAttribute('title')).toMatch(/^key:/);
 
     await page.getByRole('button', { name: 'Watch orders' }).click();
     const tail = page.getByTestId('tail-table');

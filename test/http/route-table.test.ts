@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiVersions } from '../../contract/api-versions';
+import { serverEndpoints } from '../../contract/endpoints';
 import { PhError } from '../../contract/errors';
 import { operationNames } from '../../contract/operations';
 import type { Role } from '../../contract/roles';
@@ -25,8 +26,8 @@ class RecordingDispatcher extends OperationDispatcher {
   }
 }
 
-/** The server's own endpoints: everything else must come from the contract's route table. */
-const serverEndpoints = new Set(['/healthz', '/readyz', '/metrics', '/', '/api/v2/session', '/api/v2/ops/:name']);
+/** The server's own endpoints (contract/endpoints.ts): everything else must come from the contract's route table. */
+const serverEndpointPaths = new Set(serverEndpoints.map((e) => e.path));
 
 describe('the REST route table, as the server mounts it', () => {
   let dir: { path: string; remove: () => void };
@@ -95,7 +96,7 @@ describe('the REST route table, as the server mounts it', () => {
     const strays = mounted
       .map((route) => `${route.method} ${route.url}`)
       .filter((route) => !fromTable.has(route) && !operationsRoutes.has(route))
-      .filter((route) => !serverEndpoints.has(route.split(' ')[1] ?? '') && !route.includes('/api/docs'));
+      .filter((route) => !serverEndpointPaths.has(route.split(' ')[1] ?? '') && !route.includes('/api/docs'));
     expect(strays).toEqual([]);
     for (const route of fromTable) expect(mounted.map((r) => `${r.method} ${r.url}`)).toContain(route);
   });

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { ClientError } from '../client/client';
 
 export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: string; actions?: ReactNode }) {
@@ -13,9 +13,36 @@ export function PageHeader({ title, subtitle, actions }: { title: string; subtit
   );
 }
 
+/**
+ * Whether the element's content is wider than it is (a wide table in a narrow window). A region
+ * that scrolls must take keyboard focus, or a keyboard user cannot scroll it.
+ */
+function useScrollsSideways<E extends HTMLElement>() {
+  const ref = useRef<E>(null);
+  const [scrolls, setScrolls] = useState(false);
+  // Without deps on purpose: the children (the tables to watch) change with the card's data.
+  useEffect(() => {
+    const element = ref.current;
+    if (element === null) return undefined;
+    const measure = () => setScrolls(element.scrollWidth > element.clientWidth);
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    for (const child of element.children) observer.observe(child);
+    measure();
+    return () => observer.disconnect();
+  });
+  return { ref, scrolls };
+}
+
 export function Card({ title, children, wide }: { title?: string; children: ReactNode; wide?: boolean }) {
+  const { ref, scrolls } = useScrollsSideways<HTMLElement>();
   return (
-    <section className={wide === true ? 'card wide' : 'card'}>
+    <section
+      ref={ref}
+      className={wide === true ? 'card wide' : 'card'}
+      tabIndex={scrolls ? 0 : undefined}
+      aria-label={scrolls ? (title ?? 'Scrollable table') : undefined}
+    >
       {title !== undefined && <h2>{title}</h2>}
       {children}
     </section>

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useOperation } from '../client/client-context';
 import { DataTable } from '../components/data-table';
+import { KeyName } from '../components/key-name';
 import { Card, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
 import { RetentionCard } from './retention-card';
 
@@ -36,7 +37,7 @@ export function AuditView() {
           columns={[
             { header: '#', className: 'mono', cell: (entry) => entry.seq },
             { header: 'When', cell: (entry) => formatTime(entry.at) },
-            { header: 'Who', className: 'mono', cell: (entry) => entry.actor },
+            { header: 'Who', cell: (entry) => <KeyName id={entry.actor} /> },
             { header: 'Action', className: 'mono', cell: (entry) => entry.action },
             { header: 'Target', className: 'mono', cell: (entry) => entry.target ?? '' },
             {

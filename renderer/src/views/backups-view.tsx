@@ -5,6 +5,7 @@ import { roleAllows } from '../../../contract/roles';
 import { useAction, useClient, useEvent, useOperation, useSession } from '../client/client-context';
 import { ClientError } from '../client/client';
 import { DataTable } from '../components/data-table';
+import { Dialog } from '../components/dialog';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge, formatTime } from '../components/ui';
 
 type Progress = EventPayload<'backup.progress'>;
@@ -284,7 +285,14 @@ function ProgressRow({ job }: { job: Progress }) {
         <strong>{job.kind}</strong> {job.sourceId ?? ''} {job.snapshotId !== null ? <span className="mono">{job.snapshotId}</span> : null} —{' '}
         {job.phase} {job.total > 1 ? `${job.done.toLocaleString()} / ${job.total.toLocaleString()} pages` : ''}
       </div>
-      <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(share * 100)}>
+      <div
+        className="bar"
+        role="progressbar"
+        aria-label={`${job.kind} ${job.sourceId ?? ''} progress`}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={Math.round(share * 100)}
+      >
         <div className="fill" style={{ width: `${share * 100}%` }} />
       </div>
     </div>
@@ -421,58 +429,56 @@ function RestoreDialog({ request, onClose }: { request: RestoreInput; onClose: (
   };
 
   return (
-    <div className="modal-backdrop">
-      <div className="modal" role="dialog" aria-modal="true" aria-labelledby="restore-title">
-        <h3 id="restore-title">Restore a snapshot</h3>
-        <div className="restore-mode">
-          <label className="checkbox">
-            <input type="radio" name="restore-mode" checked={!inPlace} onChange={() => setInPlace(false)} /> To a new file
-          </label>
-          <label className="checkbox">
-            <input type="radio" name="restore-mode" checked={inPlace} onChange={() => setInPlace(true)} /> In place (replaces the source
-            database)
-          </label>
-        </div>
-        {!inPlace && (
-          <label className="block">
-            Target path
-            <input
-              value={targetPath}
-              onChange={(e) => setTargetPath(e.target.value)}
-              placeholder="/absolute/path/restored.db"
-              aria-label="Target path"
-            />
-          </label>
-        )}
-        <ErrorBanner error={planError ?? restore.error} />
-        {plan !== null && (
-          <div className="plan" data-testid="restore-plan">
-            <p>
-              Snapshot <span className="mono">{plan.snapshot.id}</span> of <strong>{plan.snapshot.sourceName}</strong>, taken{' '}
-              {formatTime(plan.snapshot.capturedAt)} ({formatBytes(plan.snapshot.logicalBytes)}).
-            </p>
-            <p>
-              Target <span className="mono">{plan.target}</span>. Safety snapshot first:{' '}
-              <strong>{plan.safetySnapshot ? 'yes' : 'no (new file)'}</strong>.
-            </p>
-            <ol className="small">
-              {plan.steps.map((s) => (
-                <li key={s}>{s}</li>
-              ))}
-            </ol>
-            <label className="checkbox">
-              <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} /> I understand
-              {plan.inPlace ? ' the database will be replaced' : ''}
-            </label>
-          </div>
-        )}
-        <div className="modal-actions">
-          <button onClick={() => onClose()}>Cancel</button>
-          <button className="primary" disabled={plan === null || !confirmed || restore.pending} onClick={() => void go()}>
-            {restore.pending ? 'Restoring…' : 'Restore'}
-          </button>
-        </div>
+    <Dialog titleId="restore-title" onClose={() => onClose()}>
+      <h3 id="restore-title">Restore a snapshot</h3>
+      <div className="restore-mode">
+        <label className="checkbox">
+          <input type="radio" name="restore-mode" checked={!inPlace} onChange={() => setInPlace(false)} /> To a new file
+        </label>
+        <label className="checkbox">
+          <input type="radio" name="restore-mode" checked={inPlace} onChange={() => setInPlace(true)} /> In place (replaces the source
+          database)
+        </label>
       </div>
-    </div>
+      {!inPlace && (
+        <label className="block">
+          Target path
+          <input
+            value={targetPath}
+            onChange={(e) => setTargetPath(e.target.value)}
+            placeholder="/absolute/path/restored.db"
+            aria-label="Target path"
+          />
+        </label>
+      )}
+      <ErrorBanner error={planError ?? restore.error} />
+      {plan !== null && (
+        <div className="plan" data-testid="restore-plan">
+          <p>
+            Snapshot <span className="mono">{plan.snapshot.id}</span> of <strong>{plan.snapshot.sourceName}</strong>, taken{' '}
+            {formatTime(plan.snapshot.capturedAt)} ({formatBytes(plan.snapshot.logicalBytes)}).
+          </p>
+          <p>
+            Target <span className="mono">{plan.target}</span>. Safety snapshot first:{' '}
+            <strong>{plan.safetySnapshot ? 'yes' : 'no (new file)'}</strong>.
+          </p>
+          <ol className="small">
+            {plan.steps.map((s) => (
+              <li key={s}>{s}</li>
+            ))}
+          </ol>
+          <label className="checkbox">
+            <input type="checkbox" checked={confirmed} onChange={(e) => setConfirmed(e.target.checked)} /> I understand
+            {plan.inPlace ? ' the database will be replaced' : ''}
+          </label>
+        </div>
+      )}
+      <div className="modal-actions">
+        <button onClick={() => onClose()}>Cancel</button>
+        <button className="primary" disabled={plan === null || !confirmed || restore.pending} onClick={() => void go()}>
+          {restore.pending ? 'Restoring…' : 'Restore'}
+        </button>
+      </div>
+    </Dialog>
   );
 }

@@ -55,12 +55,13 @@ function useLiveProgress(): Map<string, { progress: number; message: string | nu
   return live;
 }
 
-function ProgressBar({ value, state, message }: { value: number; state: Job['state']; message: string | null }) {
+function ProgressBar({ label, value, state, message }: { label: string; value: number; state: Job['state']; message: string | null }) {
   const pct = Math.round(Math.min(1, Math.max(0, value)) * 100);
   return (
     <div title={message ?? undefined} style={{ minWidth: 140 }}>
       <div
         role="progressbar"
+        aria-label={label}
         aria-valuenow={pct}
         aria-valuemin={0}
         aria-valuemax={100}
@@ -208,7 +209,7 @@ function JobDetail({ id, onClose }: { id: string; onClose: () => void }) {
                         <StateBadge state={c.state} />
                       </td>
                       <td>{c.childPolicy}</td>
-                      <td className="muted">{c.lastError ?? ''}</td>
+                      <td className="muted wrap-anywhere">{c.lastError ?? ''}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -369,7 +370,14 @@ export function JobsView() {
               header: 'Progress',
               cell: (job) => {
                 const l = job.state === 'active' ? live.get(job.id) : undefined;
-                return <ProgressBar value={l?.progress ?? job.progress} state={job.state} message={l?.message ?? job.progressMessage} />;
+                return (
+                  <ProgressBar
+                    label={`Progress of job ${job.id}`}
+                    value={l?.progress ?? job.progress}
+                    state={job.state}
+                    message={l?.message ?? job.progressMessage}
+                  />
+                );
               },
             },
             { header: 'Attempts', className: 'right', cell: (job) => `${job.attemptsMade} / ${job.maxAttempts}` },
@@ -388,7 +396,9 @@ export function JobsView() {
                 <tr key={job.id}>
                   <td className="mono">{job.id}</td>
                   <td className="mono">{job.type}</td>
-                  <td style={{ color: 'var(--bad)' }}>{job.lastError}</td>
+                  <td className="wrap-anywhere" style={{ color: 'var(--bad)' }}>
+                    {job.lastError}
+                  </td>
                   <td>{formatTime(job.finishedAt)}</td>
                   <td className="right">{actions(job)}</td>
                 </tr>

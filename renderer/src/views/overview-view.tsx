@@ -3,6 +3,7 @@ import type { EventPayload } from '../../../contract/events';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
+import { KeyName } from '../components/key-name';
 import { Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatDuration } from '../components/ui';
 import { LineChart, formatValue, type ChartSeries } from './overview-charts';
 
@@ -362,7 +363,7 @@ function UsageCard() {
           rows={rows.slice(0, 8)}
           rowKey={(r) => `${r.keyId} ${r.route}`}
           columns={[
-            { header: 'API key', className: 'mono', cell: (r) => r.keyId },
+            { header: 'API key', cell: (r) => <KeyName id={r.keyId} /> },
             { header: 'Route', className: 'mono', cell: (r) => r.route },
             { header: 'Requests', className: 'right', cell: (r) => r.requests },
             { header: 'Errors', className: 'right', cell: (r) => r.errors },

@@ -3,6 +3,7 @@ import type { EventPayload } from '../../../contract/events';
 import { roleAllows } from '../../../contract/roles';
 import { useAction, useClient, useEvent, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
+import { KeyName, useKeyName } from '../components/key-name';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge } from '../components/ui';
 
 type Stats = EventPayload<'realtime.stats'>;
@@ -94,7 +95,7 @@ export function RealtimeView() {
                 rows={stats.byUser.slice(0, 12)}
                 rowKey={(u) => u.user}
                 columns={[
-                  { header: 'User', className: 'mono', cell: (u) => u.user },
+                  { header: 'User', cell: (u) => <KeyName id={u.user} /> },
                   { header: 'Connections', className: 'right', cell: (u) => u.connections },
                 ]}
               />
@@ -141,7 +142,7 @@ export function RealtimeView() {
                   rows={stats.slowClients}
                   rowKey={(c) => c.session}
                   columns={[
-                    { header: 'User', className: 'mono', cell: (c) => c.user },
+                    { header: 'User', cell: (c) => <KeyName id={c.user} /> },
                     { header: 'Held', className: 'right', cell: (c) => formatBytes(c.heldBytes) },
                     { header: 'Queued h/n/l', className: 'right mono', cell: (c) => `${c.queued.high}/${c.queued.normal}/${c.queued.low}` },
                     { header: 'Dropped', className: 'right', cell: (c) => c.dropped },
@@ -217,6 +218,7 @@ function RoomTail({ room, onClose }: { room: string; onClose: () => void }) {
   const live = useLiveMessages(room);
   const tail = useOperation('realtime.history', { room, limit: TAIL_LENGTH }, live === null ? { intervalMs: 1000 } : {});
   const presence = useOperation('realtime.presence', { room }, { intervalMs: 2000 });
+  const keyName = useKeyName();
   const messages = mergeTail(tail.data?.messages ?? [], live ?? []);
   // The newest message says where the room stands once live messages overtake the history read.
   const newest = messages.find((m) => m.offset !== null);
@@ -230,8 +232,9 @@ function RoomTail({ room, onClose }: { room: string; onClose: () => void }) {
       <p className="muted small">
         Position: <span className="mono">{position === null ? '—' : `${position.epoch} @ ${position.offset}`}</span>
         {' · '}Present:{' '}
-        {(presence.data?.members ?? []).map((m) => m.user + (typeof m.meta.name === 'string' ? ` (${m.meta.name})` : '')).join(', ') ||
-          'nobody'}
+        {(presence.data?.members ?? [])
+          .map((m) => keyName(m.user) + (typeof m.meta.name === 'string' ? ` (${m.meta.name})` : ''))
+          .join(', ') || 'nobody'}
         {' · '}
         <button className="link" onClick={onClose}>
           stop watching
@@ -247,7 +250,7 @@ function RoomTail({ room, onClose }: { room: string; onClose: () => void }) {
           columns={[
             { header: 'Offset', className: 'right mono', cell: (m) => m.offset ?? '—' },
             { header: 'At', className: 'muted small', cell: (m) => new Date(m.at).toLocaleTimeString() },
-            { header: 'From', className: 'mono', cell: (m) => m.from },
+            { header: 'From', cell: (m) => <KeyName id={m.from} /> },
             { header: 'Lane', cell: (m) => m.lane },
             { header: 'Data', className: 'mono clip', cell: (m) => JSON.stringify(m.data) },
           ]}

@@ -1,0 +1,189 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { ErrorCode } from './errors';
+import { DependencyStatusSchema } from './ops/monitoring';
+import { RoleSchema } from './ops/security';
+import { ServiceStatusSchema } from './ops/system';
+import type { Role } from './roles';
+
+/** Who may call an endpoint: anyone (no credential), or a caller of at least this role. */
+export type Access = 'public' | Role;
+
+export type EndpointMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+
+/** One answer an endpoint gives: its body by media type (none for an empty body). */
+export interface EndpointResponse {
+  readonly description: string;
+  readonly content?: Readonly<Record<string, TSchema>>;
+}
+
+/**
+ * An endpoint of the server that is not a REST route of the table nor an operation: health, metrics,
+ * sessions, the gateway, the socket, the console. The server takes each one's access from here, and
+ * the API document describes them from here, so neither can drift from the other.
+ */
+export interface ServerEndpoint {
+  readonly methods: readonly EndpointMethod[];
+  /** Fastify's form: `:param`, and `*` for the rest of the path. */
+  readonly path: string;
+  readonly access: Access;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tag: string;
+  /** A JSON body is read (errors about bodies apply); `any`: any bytes of any type, passed on. */
+  readonly body?: 'json' | 'any';
+  /** The success answers, and any answer whose status differs from its code's in the catalogue. */
+  readonly responses: Readonly<Record<number, EndpointResponse>>;
+  /** Catalogue codes this endpoint raises beyond those of every request (credential, Host, rate limit). */
+  readonly errors?: readonly ErrorCode[];
+  /** Whatever the upstream answers (the gateway): no fixed success answer. */
+  readonly passThrough?: true;
+  /** A WebSocket upgrade, not a request and response. */
+  readonly upgrade?: true;
+}
+
+/** The catalogue's envelope, `{ error: { code, message } }`, as every failure carries it. */
+export const ErrorBodySchema = Type.Object(
+  {
+    error: Type.Object(
+      {
+        code: Type.String({ pattern: '^PH_[A-Z0-9_]+$' }),
+        message: Type.String(),
+        field: Type.Optional(Type.String()),
+        details: Type.Optional(Type.Unknown()),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ReadinessSchema = Type.Object({
+  ready: Type.Boolean(),
+  services: Type.Array(ServiceStatusSchema),
+  dependencies: Type.Optional(Type.Array(DependencyStatusSchema)),
+});
+
+export const SessionTokenSchema = Type.Object({
+  token: Type.String({ description: 'A JWT: send it as `Authorization: Bearer <token>`' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  role: RoleSchema,
+});
+
+const GATEWAY_DESCRIPTION =
+  "Proxies to a passing instance of the service the load balancer picks; the answer is the upstream's. Needs the `gateway` or `gateway:<service>` scope. Any request body is passed on as bytes (up to 10 MiB).";
+
+const GATEWAY_ERRORS: readonly ErrorCode[] = [
+  'PH_DISCOVERY_SCOPE_REQUIRED',
+  'PH_DISCOVERY_TARGET_FORBIDDEN',
+  'PH_DISCOVERY_NO_INSTANCE',
+  'PH_DISCOVERY_UPSTREAM_FAILED',
+];
+const GATEWAY_TIMEOUT: Record<number, EndpointResponse> = {
+  504: {
+    description: '`PH_DISCOVERY_UPSTREAM_FAILED`: the upstream did not answer in time',
+    content: { 'application/json': ErrorBodySchema },
+  },
+};
+
+export const serverEndpoints: readonly ServerEndpoint[] = [
+  {
+    methods: ['GET'],
+    path: '/healthz',
+    access: 'public',
+    summary: 'Liveness: 200 while the process serves',
+    tag: 'health',
+    responses: { 200: { description: 'The process serves', content: { 'application/json': Type.Object({ status: Type.Literal('ok') }) } } },
+  },
+  {
+    methods: ['GET'],
+    path: '/readyz',
+    access: 'public',
+    summary: 'Readiness: every service running or degraded and no critical dependency down',
+    tag: 'health',
+    responses: {
+      200: { description: 'Ready', content: { 'application/json': ReadinessSchema } },
+      503: {
+        description: 'Not ready: a service is not running, or a critical dependency is down',
+        content: { 'application/json': ReadinessSchema },
+      },
+    },
+  },
+  {
+    methods: ['GET'],
+    path: '/metrics',
+    access: 'viewer',
+    summary: 'Prometheus metrics (text exposition format), `pilothouse_` prefix',
+    tag: 'health',
+    responses: { 200: { description: 'The metrics', content: { 'text/plain': Type.String() } } },
+  },
+  {
+    methods: ['POST'],
+    path: '/api/v2/session',
+    access: 'viewer',
+    summary: 'Mint a short-lived session token from an API key (a session token cannot mint another)',
+    tag: 'session',
+    body: 'json',
+    responses: { 200: { description: 'The session token', content: { 'application/json': SessionTokenSchema } } },
+  },
+  {
+    methods: ['POST'],
+    path: '/api/v2/ops/:name',
+    access: 'viewer',
+    summary: 'Any name that is not an operation',
+    description: 'Every operation has its own path under /api/v2/ops/; any other name is 404 PH_UNKNOWN_OPERATION.',
+    tag: 'operations',
+    body: 'json',
+    responses: {},
+    errors: ['PH_UNKNOWN_OPERATION'],
+  },
+  {
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    path: '/gw/:service',
+    access: 'viewer',
+    summary: "The gateway: the service's root path",
+    description: GATEWAY_DESCRIPTION,
+    tag: 'gateway',
+    body: 'any',
+    responses: GATEWAY_TIMEOUT,
+    errors: GATEWAY_ERRORS,
+    passThrough: true,
+  },
+  {
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    path: '/gw/:service/*',
+    access: 'viewer',
+    summary: 'The gateway: a path of the service',
+    description: `${GATEWAY_DESCRIPTION} The rest of the URL, slashes and query included, goes to the upstream as it came.`,
+    tag: 'gateway',
+    body: 'any',
+    responses: GATEWAY_TIMEOUT,
+    errors: GATEWAY_ERRORS,
+    passThrough: true,
+  },
+  {
+    methods: ['GET'],
+    path: '/ws',
+    access: 'viewer',
+    summary: 'The event socket and real-time hub (WebSocket); see docs/realtime-protocol.md',
+    description:
+      'Authenticate with the Authorization header on the upgrade, or with `{"type":"auth","token":…}` as the first frame within 5 s.',
+    tag: 'realtime',
+    responses: { 101: { description: 'Switching to the WebSocket protocol' } },
+    upgrade: true,
+  },
+  {
+    methods: ['GET'],
+    path: '/',
+    access: 'public',
+    summary: 'The console (its built files), or a note that it is not built',
+    tag: 'console',
+    responses: { 200: { description: 'The console page', content: { 'text/html': Type.String(), 'text/plain': Type.String() } } },
+  },
+];
+
+/** The endpoint at `path` (Fastify's form), which the server mounts with its access. */
+export function serverEndpoint(path: string): ServerEndpoint {
+  const found = serverEndpoints.find((e) => e.path === path);
+  if (found === undefined) throw new Error(`No server endpoint ${path} in contract/endpoints.ts`);
+  return found;
+}

@@ -1,0 +1,1 @@
+export { apiDocument, type OpenApiDocument } from './document';

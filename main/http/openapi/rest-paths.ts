@@ -1,0 +1,226 @@
+import { apiVersions, type ApiVersion } from '../../../contract/api-versions';
+import { operations } from '../../../contract/operations';
+import { ServiceStateSchema } from '../../../contract/ops/system';
+import type { QueryKind, RestReply, RestRoute } from '../../../contract/routes';
+import { deprecatedApiVersions } from '../api-versions';
+import { groupByPath, leastRole } from '../rest-routes';
+import { errorCodesFor } from './error-codes';
+import { fieldSchema, isRequired, toJsonSchema, withoutFields, type JsonSchema } from './json-schema';
+import {
+  addOperation,
+  pathParameterNames,
+  pathTemplate,
+  type HttpMethod,
+  type OperationObject,
+  type ParameterObject,
+  type Paths,
+} from './operation-object';
+import { addResponses, errorResponses, headerRef, schemaRef, withHeaders, type Responses } from './responses';
+
+/** The headers every answer under `/api/` carries; a deprecated version's answers also the deprecation headers. */
+export const API_HEADERS = ['RateLimit-Policy', 'RateLimit', 'API-Version'] as const;
+export const DEPRECATION_HEADERS = ['Deprecation', 'Sunset', 'Link'] as const;
+
+const inputOf = (route: RestRoute): JsonSchema => toJsonSchema(operations[route.operation].input);
+const outputOf = (route: RestRoute): JsonSchema => toJsonSchema(operations[route.operation].output);
+
+function json(schema: JsonSchema): { 'application/json': { schema: JsonSchema } } {
+  return { 'application/json': { schema } };
+}
+
+/** What a route answers on success in one version, as its reply kind says (see `sendReply`). */
+function successResponses(route: RestRoute, how: RestReply): Responses {
+  const output = outputOf(route);
+  const attachment = { 'Content-Disposition': headerRef('Content-Disposition') };
+  switch (how.kind) {
+    case 'json': {
+      const headers = Object.fromEntries(
+        Object.entries(how.headers ?? {}).map(([name, field]) => [
+          name,
+          { schema: fieldSchema(output, field), description: `The result's \`${field}\`` },
+        ]),
+      );
+      const schema = how.unwrap === undefined ? schemaRef(`${route.operation}.output`) : fieldSchema(output, how.unwrap);
+      return { [String(how.status ?? 200)]: { description: route.summary, headers, content: json(schema) } };
+    }
+    case 'empty':
+      return { '204': { description: `${route.summary}: done, no body` } };
+    case 'file':
+      return {
+        '200': {
+          description: `${route.summary}: a file to save`,
+          headers: attachment,
+          content: Object.fromEntries(Object.entries(how.media).map(([type, schema]) => [type, { schema: toJsonSchema(schema) }])),
+        },
+      };
+    case 'download':
+      return {
+        '200': {
+          description: `${route.summary}: the file, streamed`,
+          headers: attachment,
+          content: { [how.contentType]: { schema: { type: 'string', contentMediaType: how.contentType } } },
+        },
+      };
+    case 'health': {
+      const dependencies = fieldSchema(output, 'dependencies');
+      const body = (status: JsonSchema): JsonSchema => ({
+        type: 'object',
+        required: ['status', 'dependencies'],
+        properties: { status, dependencies },
+      });
+      return {
+        '200': { description: 'Every critical dependency is up', content: json(body({ enum: ['ok', 'degraded'] })) },
+        '503': { description: 'A critical dependency is down', content: json(body({ const: 'down' })) },
+      };
+    }
+    case 'status-v1':
+      return {
+        '200': {
+          description: "v1's flat status",
+          content: json({
+            type: 'object',
+            required: ['version', 'uptime', 'services'],
+            properties: {
+              version: { type: 'string' },
+              uptime: { type: 'integer', description: 'Seconds since start' },
+              services: { type: 'object', additionalProperties: toJsonSchema(ServiceStateSchema) },
+            },
+          }),
+        },
+      };
+  }
+}
+
+function queryParameterSchema(input: JsonSchema, field: string, kind: QueryKind): JsonSchema {
+  switch (kind) {
+    case 'flag':
+      return { type: 'boolean', description: '`true` turns it on; anything else leaves it off' };
+    case 'list':
+      return { type: 'array', items: (fieldSchema(input, field).items as JsonSchema | undefined) ?? { type: 'string' } };
+    case 'string':
+    case 'integer':
+      return fieldSchema(input, field);
+  }
+}
+
+/** The path and query parameters of a group of rows (a list and its long-poll share a path). */
+function parameters(group: readonly RestRoute[]): ParameterObject[] {
+  const [first] = group as [RestRoute];
+  const input = inputOf(first);
+  const path = pathParameterNames(first.path).map((name): ParameterObject => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: fieldSchema(input, first.input?.params?.[name] ?? name),
+  }));
+  const query = new Map<string, ParameterObject>();
+  for (const route of group) {
+    const routeInput = inputOf(route);
+    for (const [name, how] of Object.entries(route.input?.query ?? {})) {
+      const [field, kind] = typeof how === 'string' ? [name, how] : how;
+      const fallback = route.input?.defaults?.[field];
+      const schema = queryParameterSchema(routeInput, field, kind);
+      const described =
+        route.whenQuery === name ? `Present: ${route.summary}` : typeof schema.description === 'string' ? schema.description : undefined;
+      query.set(name, {
+        name,
+        in: 'query',
+        required: fallback === undefined && group.every((r) => r.whenQuery === undefined) && isRequired(routeInput, field),
+        schema: fallback === undefined ? schema : { ...schema, default: fallback },
+        ...(described === undefined ? {} : { description: described }),
+        ...(kind === 'list' ? { style: 'form', explode: false } : {}),
+      });
+    }
+  }
+  return [...path, ...query.values()];
+}
+
+/** The JSON body a row reads: its input without what the path and query supply, or one field of it. */
+function requestBody(route: RestRoute): OperationObject['requestBody'] {
+  const spec = route.input?.body;
+  if (spec === undefined) return undefined;
+  const input = inputOf(route);
+  if (spec === 'merge') {
+    const elsewhere = [
+      ...pathParameterNames(route.path).map((name) => route.input?.params?.[name] ?? name),
+      ...Object.entries(route.input?.query ?? {}).map(([name, how]) => (typeof how === 'string' ? name : how[0])),
+    ];
+    const schema = withoutFields(input, elsewhere);
+    return { required: Array.isArray(schema.required), content: json(schema) };
+  }
+  return { required: isRequired(input, spec.field), content: json(fieldSchema(input, spec.field)) };
+}
+
+function deprecationNote(version: ApiVersion): string {
+  const info = deprecatedApiVersions[version];
+  if (info === undefined) return '';
+  return ` ${version} is deprecated since ${info.deprecatedAt.toISOString().slice(0, 10)} and ends on ${info.sunsetAt.toISOString().slice(0, 10)}.`;
+}
+
+/** One row group in the versions given: their answers merged, and the errors every such route can give. */
+function operationObject(group: readonly RestRoute[], versions: readonly ApiVersion[], versioned: ApiVersion | null): OperationObject {
+  const [first] = group as [RestRoute];
+  const responses: Responses = {};
+  for (const route of group)
+    for (const v of versions) if (route.versions[v] !== undefined) addResponses(responses, successResponses(route, route.versions[v]));
+  const codes = errorCodesFor({
+    access: leastRole(group),
+    apiPath: true,
+    readsBody: first.method !== 'GET',
+    operations: group.map((r) => r.operation),
+  });
+  addResponses(responses, errorResponses(codes));
+  const deprecated = versioned !== null && deprecatedApiVersions[versioned] !== undefined;
+  const headers = [...API_HEADERS, ...(versioned === null || deprecated ? DEPRECATION_HEADERS : [])];
+  const negotiation: ParameterObject[] =
+    versioned === null
+      ? [
+          {
+            name: 'API-Version',
+            in: 'header',
+            required: false,
+            schema: { enum: [...apiVersions] },
+            description: 'The version to answer in; the latest when absent',
+          },
+          {
+            name: 'api-version',
+            in: 'query',
+            required: false,
+            schema: { enum: [...apiVersions] },
+            description: 'The version, when a header cannot be set',
+          },
+        ]
+      : [];
+  const body = requestBody(first);
+  return {
+    operationId: `${versioned ?? 'negotiated'}:${first.method} ${first.path}`,
+    summary: group.map((r) => r.summary).join('; '),
+    description:
+      (versioned === null
+        ? 'The version comes from the API-Version header or ?api-version=, else the latest.'
+        : `Served in ${versioned}.`) +
+      (versioned === null ? '' : deprecationNote(versioned)) +
+      ` Calls ${group.map((r) => `\`${r.operation}\``).join(' or ')}.`,
+    tags: [first.tag],
+    ...(deprecated ? { deprecated: true } : {}),
+    parameters: [...parameters(group), ...negotiation],
+    ...(body === undefined ? {} : { requestBody: body }),
+    responses: withHeaders(responses, headers),
+    'x-min-role': leastRole(group),
+    'x-operation': group.map((r) => r.operation).join(' | '),
+  };
+}
+
+/** Every row of the route table: under each version it is served in, and once under `/api` with the version negotiated. */
+export function restPaths(routes: readonly RestRoute[]): Paths {
+  const paths: Paths = {};
+  for (const group of groupByPath(routes)) {
+    const [first] = group as [RestRoute];
+    const method = first.method.toLowerCase() as HttpMethod;
+    const served = apiVersions.filter((v) => group.some((route) => route.versions[v] !== undefined));
+    for (const version of served)
+      addOperation(paths, `/api/${version}${pathTemplate(first.path)}`, method, operationObject(group, [version], version));
+    addOperation(paths, `/api${pathTemplate(first.path)}`, method, operationObject(group, served, null));
+  }
+  return paths;
+}
