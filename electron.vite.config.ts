@@ -11,6 +11,8 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'main/index.ts'),
           headless: resolve(__dirname, 'main/headless.ts'),
+          // The backup's page worker runs in its own threads, so it is a file of its own.
+          'page-worker': resolve(__dirname, 'main/backup/page-worker.ts'),
         },
       },
     },

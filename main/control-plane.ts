@@ -372,15 +372,16 @@ export class ControlPlane {
       }
       // The job types other capabilities lend the engine (batch.apply is the engine's own).
       registerCacheJobs(batch.queue, cache);
-      registerBackupJobs(batch.queue, backup, catalogueShare);
+      registerBackupJobs(batch.queue, backup, catalogueShare, nodeId);
       // Registered last, so the queue has re-enqueued its jobs before this says the node recovered.
       epoch?.onEmptied(async (e) => {
         const instances = (await discovery.sync?.republish()) ?? 0;
         if (catalogueShare !== null) await catalogueShare.publish();
+        backup.syncSchedules(); // the repeating snapshot jobs were in the Redis that emptied
         bus.publish('fleet.redis', {
           kind: 'emptied',
           code: null,
-          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue, alert rules, balancing policies, batch reports and job results, and re-enqueued the jobs it had queued`,
+          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue and schedules, alert rules, balancing policies, batch reports and job results, and re-enqueued the jobs it had queued`,
           node: nodeId,
           at: new Date(e.at).toISOString(),
         });

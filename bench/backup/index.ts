@@ -87,7 +87,7 @@ function newService(dir: string): BackupService {
   const service = new BackupService({
     db: store,
     appDbPath,
-    roots: [dir],
+    roots: [work], // the source is generated in work/, the repository under it
     repoDir: join(dir, 'repo'),
     clock: { now: () => Date.now() },
     logger: createLogger('silent'),

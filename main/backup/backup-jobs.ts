@@ -1,22 +1,29 @@
 import { PhError } from '../../contract/errors';
 import type { JobContext, JobQueue } from '../batch';
 import type { BackupService, Report } from './backup-service';
+import { isScheduled, queueScheduler, readMaintenanceNode } from './backup-schedules';
 import type { CatalogueShare } from './catalogue-share';
 
 /**
  * `backup.snapshot` (`{ sourceId }`) and `backup.verify` (`{ snapshotId }`) as durable jobs: queued,
  * placed on the node that owns the source (or holds the snapshot) whichever node enqueued them,
  * found through this node's catalogue first, then the fleet's (`share`); an unknown id is refused at
- * enqueue.
- * scheduled with cron, retried and watched with the rest of the work. The backup service still
- * serialises repository writes itself; one job of each type runs at a time per node. A verification
- * that finds damage fails the job (it lands in the dead letters with what was found), since a job
- * that "succeeded" at finding a corrupt snapshot would hide it in the completed list.
+ * enqueue. Retried and watched with the rest of the work. The backup service still serialises
+ * repository writes itself; one job of each type runs at a time per node. A verification that finds
+ * damage fails the job (it lands in the dead letters with what was found), since a job that
+ * "succeeded" at finding a corrupt snapshot would hide it in the completed list.
+ *
+ * Source schedules are repeating `backup.snapshot` jobs (`{ sourceId, scheduled: true }`) on the
+ * queue's own cron, and each node's maintenance a repeating `backup.maintenance` (`{ node }`): one
+ * scheduler for everything. With Redis a schedule is one job fleet-wide, placed like any snapshot
+ * on the source's node. Once the types are registered the service hands its schedules to the queue
+ * (`useScheduler`, backup-schedules.ts).
  */
 export function registerBackupJobs(
-  queue: Pick<JobQueue, 'register'>,
-  backup: Pick<BackupService, 'snapshot' | 'verify' | 'catalogue'>,
+  queue: Pick<JobQueue, 'register' | 'get' | 'list' | 'enqueue' | 'cancel'>,
+  backup: Pick<BackupService, 'snapshot' | 'verify' | 'catalogue' | 'runScheduled' | 'useScheduler' | 'maintenance'>,
   share: Pick<CatalogueShare, 'ownerOfSource' | 'ownerOfSnapshot'> | null = null,
+  nodeId = 'local',
 ): void {
   const ownerOfSource = async (payload: unknown, here: string): Promise<string> => {
     const id = readSourceId(payload);
@@ -36,7 +43,9 @@ export function registerBackupJobs(
     'backup.snapshot',
     async (payload, ctx) => {
       const sourceId = readSourceId(payload);
-      const snapshot = await backup.snapshot(sourceId, 'manual', jobProgress(ctx), ctx.signal);
+      const snapshot = isScheduled(payload)
+        ? await backup.runScheduled(sourceId, Date.parse((await queue.get(ctx.id)).runAt), jobProgress(ctx), ctx.signal)
+        : await backup.snapshot(sourceId, 'manual', jobProgress(ctx), ctx.signal);
       ctx.log(`snapshot ${snapshot.id}: ${snapshot.pageCount} pages, ${snapshot.addedPages} new (${snapshot.addedBytes} bytes stored)`);
       return { snapshotId: snapshot.id, pageCount: snapshot.pageCount, addedPages: snapshot.addedPages };
     },
@@ -57,6 +66,16 @@ export function registerBackupJobs(
     },
     { concurrency: 1, validatePayload: readSnapshotId, placement: { owner: ownerOfSnapshot } },
   );
+  queue.register(
+    'backup.maintenance',
+    async (_payload, ctx) => {
+      await backup.maintenance();
+      ctx.log('pruned, and verified the rolling share of snapshots');
+    },
+    // Each node's repository is its own: its maintenance runs there.
+    { concurrency: 1, validatePayload: readMaintenanceNode, placement: { owner: (payload) => readMaintenanceNode(payload) } },
+  );
+  backup.useScheduler(queueScheduler(queue, nodeId));
 }
 
 function jobProgress(ctx: JobContext): Report {

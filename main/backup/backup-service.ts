@@ -79,6 +79,20 @@ export interface BackupServiceOptions {
   readonly backgroundSnapshotPace?: number;
 }
 
+/**
+ * Where source schedules live: the job queue's repeating `backup.snapshot` jobs (see backup-schedules.ts),
+ * so backups ride the one scheduler jobs use and, with Redis, fire once fleet-wide on the owning node.
+ */
+export interface BackupScheduler {
+  /** Sets a source's repeating snapshot to `cron`, or removes it (null). Idempotent. */
+  set(sourceId: string, cron: string | null): Promise<void>;
+  /** Sets this node's repeating maintenance (prune + rolling verify) to `cron`, or removes it (null). */
+  setMaintenance(cron: string | null): Promise<void>;
+}
+
+/** A scheduled run that starts this long after it was due ran late (the node was down): a `missed` run. */
+const MISSED_AFTER_MS = 60_000;
+
 /** Triggers nobody is waiting on: their snapshots yield the CPU to the source's writers. */
 const BACKGROUND_TRIGGERS: ReadonlySet<ManifestHeader['trigger']> = new Set(['schedule', 'continuous', 'missed']);
 
@@ -118,14 +132,13 @@ export class BackupService implements Service {
   readonly #workers: PageWorkers;
   readonly #lock = new RepoLock();
   readonly #paths: BackupPathPolicy;
-  readonly #crons = new Map<string, Cron>();
   readonly #intervals = new Map<string, NodeJS.Timeout>();
   readonly #running = new Map<string, BackupProgress>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #snapshotting = new Set<string>();
   /** Snapshots a running restore depends on: prune keeps them whatever retention says. */
   readonly #pinned = new Map<string, number>();
-  #maintenance: Cron | null = null;
+  #scheduler: BackupScheduler | null = null;
   #state: ServiceState = 'idle';
   #lastEmit = new Map<string, number>();
 
@@ -150,16 +163,8 @@ export class BackupService implements Service {
       if (leftovers.length > 0) this.options.logger.info({ removed: leftovers }, 'removed temp files of restores that never finished');
       this.#ensureAppSource();
       for (const s of this.catalogue.sources()) this.#schedule(s);
-      const maintenance = this.options.maintenanceSchedule === undefined ? '15 4 * * *' : this.options.maintenanceSchedule;
-      if (maintenance !== null) {
-        this.#maintenance = new Cron(
-          maintenance,
-          { protect: true, unref: true },
-          () => void this.#background('maintenance', () => this.maintenance()),
-        );
-      }
+      validateSchedule(this.#maintenanceSchedule);
       this.#state = 'running';
-      this.#runMissed();
     } catch (err) {
       this.#state = 'failed';
       throw err;
@@ -169,11 +174,8 @@ export class BackupService implements Service {
   async stop(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'idle') return;
     this.#state = 'stopping';
-    for (const c of this.#crons.values()) c.stop();
-    this.#crons.clear();
     for (const t of this.#intervals.values()) clearInterval(t);
     this.#intervals.clear();
-    this.#maintenance?.stop();
     await Promise.allSettled([...this.#inflight]);
     await this.#workers.close();
     this.repo.close();
@@ -240,45 +242,61 @@ export class BackupService implements Service {
 
   // ── scheduling ────────────────────────────────────────────────────────────
 
+  /**
+   * The job queue's scheduler takes over the sources' schedules (called once its job types are
+   * registered): every source's repeating snapshot is set to what the catalogue says.
+   */
+  useScheduler(scheduler: BackupScheduler): void {
+    this.#scheduler = scheduler;
+    this.syncSchedules();
+  }
+
+  /** Sets every repeating job again (sources' and maintenance), e.g. after Redis came back empty and took them with it. */
+  syncSchedules(): void {
+    for (const s of this.catalogue.sources()) this.#syncSchedule(s.id, s.schedule);
+    this.#track('maintenance', (scheduler) => scheduler.setMaintenance(this.#maintenanceSchedule));
+  }
+
+  get #maintenanceSchedule(): string | null {
+    return this.options.maintenanceSchedule === undefined ? '15 4 * * *' : this.options.maintenanceSchedule;
+  }
+
+  #syncSchedule(sourceId: string, cron: string | null): void {
+    this.#track(sourceId, (scheduler) => scheduler.set(sourceId, cron));
+  }
+
+  /** Not awaited by stop(): a queue call held up by a hung Redis must not hold up shutdown; the next sync repeats it. */
+  #track(what: string, change: (scheduler: BackupScheduler) => Promise<void>): void {
+    const scheduler = this.#scheduler;
+    if (scheduler === null) return;
+    change(scheduler).catch((err: unknown) => this.options.logger.warn({ err: messageOf(err), what }, 'backup schedule not updated'));
+  }
+
+  /** Continuous mode is an interval, not a calendar: it stays a timer of this node's. */
   #schedule(s: SourceRecord): void {
-    this.#crons.get(s.id)?.stop();
-    this.#crons.delete(s.id);
     clearInterval(this.#intervals.get(s.id));
     this.#intervals.delete(s.id);
-    if (s.schedule !== null) {
-      const cron = new Cron(s.schedule, { protect: true, unref: true }, () => {
-        void this.#background(`snapshot ${s.id}`, () => this.#scheduledSnapshot(s.id, 'schedule'));
-      });
-      this.#crons.set(s.id, cron);
-    }
     if (s.continuousSeconds !== null) {
       const timer = setInterval(() => {
         if (this.#snapshotting.has(s.id)) return; // the previous one is still running: skip, never pile up
-        void this.#background(`continuous ${s.id}`, () => this.#scheduledSnapshot(s.id, 'continuous'));
+        void this.#background(`continuous ${s.id}`, () => this.runScheduled(s.id, null));
       }, s.continuousSeconds * 1000);
       timer.unref();
       this.#intervals.set(s.id, timer);
     }
   }
 
-  /** A schedule that should have fired while the app was closed runs once now. */
-  #runMissed(): void {
-    const now = this.options.clock.now();
-    for (const s of this.catalogue.sources()) {
-      if (s.schedule === null) continue;
-      const since = s.lastRunAt ?? s.createdAt;
-      const due = new Cron(s.schedule, { paused: true }).nextRun(new Date(since));
-      if (due !== null && due.getTime() <= now) {
-        void this.#background(`missed ${s.id}`, () => this.#scheduledSnapshot(s.id, 'missed'));
-      }
-    }
-  }
-
-  async #scheduledSnapshot(sourceId: string, trigger: 'schedule' | 'continuous' | 'missed'): Promise<void> {
+  /**
+   * A snapshot no operator asked for: `dueAt` is when its schedule was due (null for continuous
+   * mode); one that starts more than MISSED_AFTER_MS late is recorded as `missed`. Audited as the scheduler.
+   */
+  async runScheduled(sourceId: string, dueAt: number | null, onProgress?: Report, signal?: AbortSignal): Promise<BackupSnapshot> {
+    const trigger = dueAt === null ? 'continuous' : this.options.clock.now() - dueAt > MISSED_AFTER_MS ? 'missed' : 'schedule';
     try {
-      await this.snapshot(sourceId, trigger);
+      const snapshot = await this.snapshot(sourceId, trigger, onProgress, signal);
       if (trigger !== 'continuous')
         this.options.audit?.({ actor: 'scheduler', action: 'backup.snapshot', target: sourceId, outcome: 'ok', detail: trigger });
+      return snapshot;
     } catch (err) {
       this.options.audit?.({ actor: 'scheduler', action: 'backup.snapshot', target: sourceId, outcome: 'error', detail: messageOf(err) });
       throw err;
@@ -296,8 +314,11 @@ export class BackupService implements Service {
     return p;
   }
 
+  /** When the source's schedule next fires, as the queue computes it (croner, from now); null without one. */
   nextRunOf(id: string): number | null {
-    return this.#crons.get(id)?.nextRun()?.getTime() ?? null;
+    const schedule = this.catalogue.source(id)?.schedule ?? null;
+    if (schedule === null) return null;
+    return new Cron(schedule, { paused: true }).nextRun(new Date(this.options.clock.now()))?.getTime() ?? null;
   }
 
   // ── jobs and progress ─────────────────────────────────────────────────────
@@ -393,6 +414,7 @@ export class BackupService implements Service {
     }
     const source = this.getSource(id);
     if (this.#state === 'running') this.#schedule(source);
+    this.#syncSchedule(id, source.schedule);
     return this.catalogue.toSourceDto(source, this.nextRunOf(id));
   }
 
@@ -407,6 +429,7 @@ export class BackupService implements Service {
     });
     const updated = this.getSource(s.id);
     if (this.#state === 'running') this.#schedule(updated);
+    if (updated.schedule !== s.schedule) this.#syncSchedule(s.id, updated.schedule);
     return this.catalogue.toSourceDto(updated, this.nextRunOf(s.id));
   }
 
@@ -414,8 +437,7 @@ export class BackupService implements Service {
     if (id === APP_SOURCE_ID)
       throw new PhError('PH_CONFLICT', 'The Pilothouse database cannot be removed; set its schedule to null instead');
     this.getSource(id);
-    this.#crons.get(id)?.stop();
-    this.#crons.delete(id);
+    this.#syncSchedule(id, null);
     clearInterval(this.#intervals.get(id));
     this.#intervals.delete(id);
     return this.catalogue.removeSource(id);

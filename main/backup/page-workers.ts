@@ -1,21 +1,10 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { PAGE_WORKER_SOURCE } from './page-worker-source';
-
-export const CODEC_RAW = 0;
-export const CODEC_DEFLATE = 1;
-export const CODEC_BROTLI = 2;
-
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-}
-
-interface Slot {
-  worker: Worker;
-  pending: Map<number, Pending>;
-}
+import { join } from 'node:path';
+import { MessageChannel, type TransferListItem } from 'node:worker_threads';
+import { Piscina, queueOptionsSymbol } from 'piscina';
+import type { CaptureResult, CompressPagesResult, ExpandPagesResult } from './page-worker';
 
 export interface CompressedPages {
   /** The blobs back to back, in page order. */
@@ -32,35 +21,77 @@ export interface ExpandedPages {
   readonly bad: number[];
 }
 
+/** A whole-image SHA-256 computed on a worker while the caller reads or writes the image. */
+export interface ImageHashStream {
+  /** Feeds the next bytes; call it in image order. */
+  update(bytes: Buffer): void;
+  /** Ends the stream: the hex digest of everything fed. Also what ends a stream given up part way. */
+  digest(): Promise<string>;
+}
+
+type Balancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+interface Lane {
+  readonly background: boolean;
+}
+
 const asBuffer = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 
-function sqliteModulePath(): string {
-  const req = typeof require === 'function' ? require : createRequire(import.meta.url);
-  return req.resolve('better-sqlite3');
+const here = typeof __dirname === 'string' ? __dirname : import.meta.dirname;
+
+/**
+ * Where the worker file is: built, `page-worker.js` beside this module (a one-file bundle such as the
+ * crash child) or one folder up (electron-vite puts the shared code in out/main/chunks/ and the
+ * entries in out/main/); from source, `page-worker.ts` beside it, loaded through tsx's require hook
+ * (the thread's only flag: the parent's may include V8 flags such as --expose-gc that a thread refuses).
+ */
+function workerFile(): { filename: string; execArgv?: string[] } {
+  for (const dir of [here, join(here, '..')]) {
+    const built = join(dir, 'page-worker.js');
+    if (existsSync(built)) return { filename: built };
+  }
+  const req = createRequire(join(here, 'page-workers.ts'));
+  return { filename: join(here, 'page-worker.ts'), execArgv: ['--require', req.resolve('tsx/cjs')] };
 }
 
 /**
- * A small pool of worker threads doing the heavy, CPU-bound page work (SHA-256, deflate, inflate,
- * whole-file hashes, integrity checks) so the main thread, which serves the console and the API,
- * only moves buffers around. Requests go to the worker with the fewest outstanding ones.
+ * Background tasks go to the `size` workers with the lowest thread ids, the rest to any; each to the
+ * one with the fewest tasks. Never "none": an open image-hash stream holds its task between chunks,
+ * so a cap on tasks per worker could leave every slot to idle streams and starve the work they wait on.
+ */
+function laneBalancer(backgroundSize: number): Balancer {
+  return (task, workers) => {
+    const live = workers.filter((w) => !w.terminating && !w.destroyed);
+    const lane =
+      (task[queueOptionsSymbol] as Lane | null)?.background === true
+        ? [...live].sort((a, b) => a.id - b.id).slice(0, backgroundSize)
+        : live;
+    let best = lane[0] ?? null;
+    for (const w of lane) if (best === null || w.currentUsage < best.currentUsage) best = w;
+    return best;
+  };
+}
+
+/**
+ * A piscina pool of worker threads (main/backup/page-worker.ts) doing the heavy, CPU-bound page work
+ * (SHA-256, compression, whole-file hashes, integrity checks) so the main thread, which serves the
+ * console and the API, only moves buffers around. The pool starts on first use, and its idle threads
+ * never keep the process alive.
  */
 export class PageWorkers {
   readonly size: number;
-  #slots: Slot[] = [];
-  #nextId = 1;
-  #nextStream = 1;
-  readonly #streamSlots = new Map<number, number>();
-  #closed = false;
-  /** Ends the threads once the pool has been idle `idleMs`, so their heaps go back after a snapshot. */
-  #idleTimer: NodeJS.Timeout | null = null;
-  readonly #idleMs: number;
-
   /**
    * Snapshots are background work: their hashing and compression use only `backgroundSize` workers
    * (one fewer than the pool, at least 1), leaving a core to the databases' own writers. Restore and
    * verify, which an operator is waiting on, use them all.
    */
   readonly backgroundSize: number;
+  #pool: Piscina | null = null;
+  #closed = false;
+  /** Tasks given to the pool and not yet settled (an open image-hash stream is one). */
+  #outstanding = 0;
+  /** Ends the threads once the pool has been idle `idleMs`, so their heaps go back after a snapshot. */
+  #idleTimer: NodeJS.Timeout | null = null;
+  readonly #idleMs: number;
 
   /**
    * Default: one worker fewer than the cores, 1–4. On the 2-core build machine a second worker made
@@ -75,113 +106,91 @@ export class PageWorkers {
 
   /** Threads running now: 0 before the first call and after an idle spell. */
   get running(): number {
-    return this.#slots.length;
+    return this.#pool?.threads.length ?? 0;
   }
 
-  #ensure(): void {
-    if (this.#closed) throw new Error('The page workers are closed');
+  #run<T>(name: string, task: object, background = false, transferList: TransferListItem[] = []): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('The page workers are closed'));
     if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
-    if (this.#slots.length > 0) return;
-    const workerData = { sqliteModule: sqliteModulePath() };
-    for (let i = 0; i < this.size; i += 1) {
-      const worker = new Worker(PAGE_WORKER_SOURCE, { eval: true, workerData });
-      const slot: Slot = { worker, pending: new Map() };
-      worker.on('message', (msg: { id: number; ok: boolean; error?: string; code?: string }) => {
-        const p = slot.pending.get(msg.id);
-        if (p === undefined) return;
-        slot.pending.delete(msg.id);
-        if (slot.pending.size === 0) {
-          worker.unref();
-          this.#releaseWhenIdle();
-        }
-        if (msg.ok) p.resolve(msg);
-        // The code (SQLITE_BUSY, ENOENT...) lets the caller map the failure to the catalogue.
-        else p.reject(Object.assign(new Error(msg.error ?? 'page worker failed'), typeof msg.code === 'string' ? { code: msg.code } : {}));
+    if (this.#pool === null) {
+      this.#pool = new Piscina({
+        ...workerFile(),
+        // piscina loads the pool's default task when a thread starts; it must be one the file exports.
+        name: 'hashFile',
+        minThreads: this.size,
+        maxThreads: this.size,
+        // Tasks come as messages, not through Atomics.wait, which would stall a thread's open streams.
+        atomics: 'disabled',
+        loadBalancer: laneBalancer(this.backgroundSize),
       });
-      const failAll = (err: Error) => {
-        for (const p of slot.pending.values()) p.reject(err);
-        slot.pending.clear();
-      };
-      worker.on('error', failAll);
-      worker.on('exit', (code) => failAll(new Error(`page worker exited with code ${code}`)));
-      worker.unref(); // an idle pool never keeps the process alive; a busy one does (see #call)
-      this.#slots.push(slot);
     }
+    const lane: Lane = { background };
+    this.#outstanding += 1;
+    const result = this.#pool.run({ ...task, [queueOptionsSymbol]: lane }, { name, transferList }) as Promise<T>;
+    const settled = () => {
+      this.#outstanding -= 1;
+      this.#releaseWhenIdle();
+    };
+    result.then(settled, settled);
+    return result;
   }
 
-  #call<T>(message: Record<string, unknown>, transfer: ArrayBuffer[] = [], background = false): Promise<T> {
-    this.#ensure();
-    const slots = background ? this.#slots.slice(0, this.backgroundSize) : this.#slots;
-    let slot = slots[0] as Slot;
-    for (const s of slots) if (s.pending.size < slot.pending.size) slot = s;
-    const id = this.#nextId++;
-    return new Promise<T>((resolve, reject) => {
-      slot.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      slot.worker.ref();
-      slot.worker.postMessage({ ...message, id }, transfer);
-    });
+  /**
+   * Each thread holds its own heap and compression state (tens of MB after a large snapshot). Once
+   * no task and no whole-image hash is outstanding for `idleMs`, the pool ends its threads and that
+   * memory goes back; the next call starts them again.
+   */
+  #releaseWhenIdle(): void {
+    if (this.#closed || this.#outstanding > 0 || this.#idleTimer !== null || this.#pool === null) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (this.#outstanding > 0 || this.#pool === null) return;
+      const pool = this.#pool;
+      this.#pool = null;
+      void pool.destroy();
+    }, this.#idleMs);
+    this.#idleTimer.unref();
   }
 
   /** SHA-256 of each `pageSize` slice of `pages`; 32 bytes a page, in order. Background (snapshot) work. */
   async hashPages(pages: Buffer, pageSize: number): Promise<Buffer> {
-    const r = await this.#call<{ hashes: Uint8Array }>({ op: 'hash', buf: pages, pageSize }, [], true);
-    return asBuffer(r.hashes);
+    return asBuffer(await this.#run<Uint8Array>('hashPages', { buf: pages, pageSize }, true));
   }
 
   /** Compresses each page alone (brotli at quality `level`); a page that does not shrink is kept raw. */
   async compressPages(pages: Buffer, pageSize: number, level: number): Promise<CompressedPages> {
-    const r = await this.#call<{ blobs: Uint8Array; lengths: Uint32Array; codecs: Uint8Array }>(
-      { op: 'compress', buf: pages, pageSize, level },
-      [],
-      true,
-    );
+    const r = await this.#run<CompressPagesResult>('compressPages', { buf: pages, pageSize, level }, true);
     return { blobs: asBuffer(r.blobs), lengths: r.lengths, codecs: r.codecs };
   }
 
   /** Inflates stored blobs back into pages and hashes each, so the caller can check them. */
   async expandPages(blobs: Buffer, lengths: Uint32Array, codecs: Uint8Array, pageSize: number): Promise<ExpandedPages> {
-    const r = await this.#call<{ pages: Uint8Array; hashes: Uint8Array; bad: number[] }>({
-      op: 'expand',
-      blobs,
-      lengths,
-      codecs,
-      pageSize,
-    });
+    const r = await this.#run<ExpandPagesResult>('expandPages', { blobs, lengths, codecs, pageSize });
     return { pages: asBuffer(r.pages), hashes: asBuffer(r.hashes), bad: r.bad };
   }
 
   /**
-   * Feeds the next bytes of a whole-image hash. All updates of one stream go to the same worker and
-   * are hashed in the order they were sent, so call it in image order; `streamDigest` ends the stream.
+   * A whole-image hash on one worker, fed through a message port so its chunks stay in order while
+   * other tasks share the thread. A snapshot's (`background`) runs in the background lane.
    */
-  streamUpdate(stream: number, bytes: Buffer): void {
-    this.#ensure();
-    const slot = this.#slots[(this.#streamSlots.get(stream) ?? 0) % this.#slots.length] as Slot;
-    slot.worker.postMessage({ op: 'streamUpdate', stream, buf: bytes });
-  }
-
-  async streamDigest(stream: number): Promise<string> {
-    this.#ensure();
-    const slot = this.#slots[(this.#streamSlots.get(stream) ?? 0) % this.#slots.length] as Slot;
-    this.#streamSlots.delete(stream);
-    const id = this.#nextId++;
-    return new Promise<string>((resolve, reject) => {
-      slot.pending.set(id, { resolve: (m) => resolve((m as { hash: string }).hash), reject });
-      slot.worker.ref();
-      slot.worker.postMessage({ op: 'streamDigest', stream, id });
-    });
-  }
-
-  /** A new whole-image hash stream, on one worker (one of the background ones for snapshots). */
-  newStream(background = false): number {
-    const stream = this.#nextStream++;
-    this.#streamSlots.set(stream, stream % (background ? this.backgroundSize : this.size));
-    return stream;
+  openStream(background = false): ImageHashStream {
+    const { port1, port2 } = new MessageChannel();
+    const digest = this.#run<string>('hashStream', { port: port2 }, background, [port2]);
+    digest.catch(() => undefined); // a stream given up part way is ended by digest(), which reports
+    let ended = false;
+    return {
+      update: (bytes) => port1.postMessage(bytes),
+      digest: () => {
+        if (!ended) port1.postMessage(null);
+        ended = true;
+        return digest;
+      },
+    };
   }
 
   async hashFile(path: string): Promise<string> {
-    return (await this.#call<{ hash: string }>({ op: 'hashFile', path })).hash;
+    return this.#run<string>('hashFile', { path });
   }
 
   /**
@@ -189,38 +198,22 @@ export class PageWorkers {
    * captureImage. `sawPages` false means the first step found the source busy and wrote nothing.
    */
   async capture(source: string, dest: string, busyTimeoutMs: number, stepPages: number): Promise<{ sawPages: boolean }> {
-    const r = await this.#call<{ sawPages: boolean }>({ op: 'capture', source, dest, busyTimeoutMs, stepPages }, [], true);
+    const r = await this.#run<CaptureResult>('capture', { source, dest, busyTimeoutMs, stepPages }, true);
+    // The code (SQLITE_BUSY, SQLITE_NOTADB...) lets the caller map the failure to the catalogue.
+    if (!r.ok) throw Object.assign(new Error(r.message), r.code === null ? {} : { code: r.code });
     return { sawPages: r.sawPages };
   }
 
   /** `PRAGMA integrity_check` on a file, opened read-only in a worker: `['ok']` when sound. */
   async integrityCheck(path: string): Promise<string[]> {
-    return (await this.#call<{ result: string[] }>({ op: 'integrity', path })).result;
-  }
-
-  /**
-   * Each thread holds its own heap and compression state (tens of MB after a large snapshot). Once
-   * no call and no whole-image hash is outstanding for `idleMs`, the threads end and that memory
-   * goes back; the next call starts them again.
-   */
-  #releaseWhenIdle(): void {
-    const idle = () => this.#streamSlots.size === 0 && this.#slots.every((s) => s.pending.size === 0);
-    if (this.#closed || !idle() || this.#idleTimer !== null) return;
-    this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = null;
-      if (!idle()) return;
-      const slots = this.#slots;
-      this.#slots = [];
-      for (const s of slots) void s.worker.terminate();
-    }, this.#idleMs);
-    this.#idleTimer.unref();
+    return this.#run<string[]>('integrityCheck', { path });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
-    const slots = this.#slots;
-    this.#slots = [];
-    await Promise.all(slots.map((s) => s.worker.terminate()));
+    const pool = this.#pool;
+    this.#pool = null;
+    await pool?.destroy();
   }
 }

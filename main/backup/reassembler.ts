@@ -28,7 +28,7 @@ export async function reassemble(
   const handles = repo.packHandles();
   let out: FileHandle | null = null;
   const badPages: number[] = [];
-  const stream = repo.workers.newStream();
+  const stream = repo.workers.openStream();
   let imageHash: Promise<string> | null = null;
   try {
     // 0600 from the first byte: a restored or exported database is readable by its owner only.
@@ -58,19 +58,15 @@ export async function reassemble(
       }
       const done = await (inflight.shift() as ReturnType<typeof work>);
       badPages.push(...done.bad);
-      repo.workers.streamUpdate(stream, done.pages.subarray(0, done.n * pageSize)); // in image order
+      stream.update(done.pages.subarray(0, done.n * pageSize)); // in image order
       onProgress(done.first + done.n, pageCount);
     }
-    imageHash = repo.workers.streamDigest(stream);
+    imageHash = stream.digest();
     await out.sync();
   } finally {
     if (imageHash === null) {
-      // Failed part way: end the stream so the worker drops its hash state.
-      try {
-        repo.workers.streamDigest(stream).catch(() => undefined);
-      } catch {
-        // the workers are closed
-      }
+      // Failed part way: end the stream so its task leaves the worker; its outcome no longer matters.
+      void stream.digest();
     }
     await out?.close();
     await handles.close();

@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { readHeaderFacts, type Manifest, type ManifestHeader } from './manifest';
 import type { PageRepository, WriteResult } from './page-repository';
+import type { ImageHashStream } from './page-workers';
 
 export const CHUNK_PAGES = 1024;
 /** Chunks hashed ahead of the one being stored, to keep every worker busy. */
@@ -87,6 +88,7 @@ export async function storeImage(
   const size = statSync(imagePath).size;
   const fh = await open(imagePath, 'r');
   const writer = repo.beginWrite();
+  let opened: ImageHashStream | null = null;
   try {
     const head = Buffer.alloc(100);
     await fh.read(head, 0, 100, 0);
@@ -94,7 +96,8 @@ export async function storeImage(
     const pageSize = header.pageSize;
     if (size % pageSize !== 0) throw new Error(`the image is ${size} bytes, not a whole number of ${pageSize}-byte pages`);
     const pageCount = size / pageSize;
-    const stream = repo.workers.newStream(true);
+    const stream = repo.workers.openStream(true);
+    opened = stream;
     const hashes = Buffer.allocUnsafe(pageCount * 32);
     const chunks = Math.ceil(pageCount / CHUNK_PAGES);
     // Chunk buffers are reused once their pages are stored (the workers and the writer work on
@@ -109,7 +112,7 @@ export async function storeImage(
       const buf = whole.subarray(0, n * pageSize);
       const { bytesRead } = await fh.read(buf, 0, buf.length, first * pageSize);
       if (bytesRead !== buf.length) throw new Error('the image changed size while it was read');
-      repo.workers.streamUpdate(stream, buf);
+      stream.update(buf);
       const hashed = repo.workers.hashPages(buf, pageSize);
       hashed.catch(() => undefined);
       return { first, whole, pages: buf, hashes: hashed };
@@ -134,7 +137,7 @@ export async function storeImage(
       const late = await lag();
       if (late > lagBudgetMs) await sleep(late);
     }
-    const imageHash = repo.workers.streamDigest(stream);
+    const imageHash = stream.digest();
     const written = await writer.commit();
     const manifest: Manifest = {
       id: newSnapshotId(),
@@ -151,6 +154,7 @@ export async function storeImage(
     repo.writeManifest(manifest);
     return { manifest, written };
   } catch (err) {
+    void opened?.digest(); // ends the worker's stream task; its outcome no longer matters
     await writer.abort();
     throw err;
   } finally {

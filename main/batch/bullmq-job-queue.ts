@@ -292,6 +292,8 @@ export class BullmqJobQueue implements JobQueue {
     const job = await this.#queues.job(id);
     const state = await job.getState();
     if (state === 'active') {
+      // A running run of a repeating job: cancelling it ends the series too, as on the SQLite queue.
+      await this.#endSchedule(job);
       await this.redis.publish(CANCEL_CHANNEL, this.seal.seal(CANCEL, CANCEL_CHANNEL, id));
       this.#cancelLocal(id);
       return { ...(await this.#info(job)), cancelRequested: true };
@@ -328,13 +330,19 @@ export class BullmqJobQueue implements JobQueue {
    * next delayed run with it), in Redis and in this node's record of it.
    */
   async #removeJob(job: Job): Promise<void> {
-    const repeat = job.opts.repeat;
-    if (repeat?.key !== undefined) {
-      await this.#queues.byName(job.queueName).removeRepeatable(job.name, repeat);
-      this.schedules.remove(`${job.queueName}/${repeat.key}`);
+    if (await this.#endSchedule(job)) {
       if ((await job.getState()) === 'unknown') return;
     }
     await job.remove({ removeChildren: true });
+  }
+
+  /** Ends the schedule of a run of a repeating job, in Redis and in this node's record; false for any other job. */
+  async #endSchedule(job: Job): Promise<boolean> {
+    const repeat = job.opts.repeat;
+    if (repeat?.key === undefined) return false;
+    await this.#queues.byName(job.queueName).removeRepeatable(job.name, repeat);
+    this.schedules.remove(`${job.queueName}/${repeat.key}`);
+    return true;
   }
 
   async logs(id: string): Promise<JobLog[]> {

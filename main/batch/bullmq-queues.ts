@@ -117,7 +117,8 @@ export function jobOptions(spec: JobSpec, now: number, policy?: ChildSpec['polic
   if (spec.idempotencyKey !== undefined) opts.jobId = `k-${createHash('sha256').update(spec.idempotencyKey).digest('hex').slice(0, 32)}`;
   else if (spec.repeat === undefined) opts.jobId = newId();
   // A repeating job's runs are named by BullMQ from its repeat key and due time, not a counter.
-  if (spec.repeat !== undefined) opts.repeat = { pattern: spec.repeat.cron, key: repeatKey(spec.type, spec.repeat.cron) };
+  if (spec.repeat !== undefined)
+    opts.repeat = { pattern: spec.repeat.cron, key: repeatKey(spec.type, spec.repeat.cron, spec.idempotencyKey) };
   // BullMQ's default leaves a parent waiting forever when a child fails; every child gets a policy.
   if (policy === 'fail-parent') opts.failParentOnFailure = true;
   if (policy === 'ignore') opts.ignoreDependencyOnFailure = true;

@@ -14,12 +14,14 @@ export interface Schedule {
 }
 
 /**
- * BullMQ's key for a repeating job: one per queue, job type and cron pattern (enqueueing the same
- * pair again replaces its payload, as BullMQ does). Chosen here rather than by BullMQ so that the
+ * BullMQ's key for a repeating job: one per queue, job type, cron pattern and idempotency key if any
+ * (enqueueing the same again replaces its payload, as BullMQ does). Chosen here rather than by BullMQ so that the
  * schedule is recorded before Redis is asked. No `:` in it: BullMQ reads colons as its older key format.
  */
-export function repeatKey(type: string, cron: string): string {
-  return `ph-${createHash('sha256').update(`${type}\n${cron}`).digest('hex').slice(0, 32)}`;
+export function repeatKey(type: string, cron: string, idempotencyKey?: string): string {
+  // An idempotency key makes its own series: two backup sources on one cron are two schedules.
+  const of = idempotencyKey === undefined ? `${type}\n${cron}` : `${type}\n${cron}\n${idempotencyKey}`;
+  return `ph-${createHash('sha256').update(of).digest('hex').slice(0, 32)}`;
 }
 
 /**

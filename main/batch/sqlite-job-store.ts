@@ -210,7 +210,8 @@ export class SqliteJobStore {
     if (row === undefined) return null;
     const out: Transition[] = [{ id, type: row.type, state: 'completed' }];
     if (row.parent_id !== null) out.push(...this.#childEnded(row.parent_id, id, true, row.child_policy, null, now));
-    if (row.repeat_cron !== null) this.#scheduleNext(row, now);
+    // A run cancelled while it finished anyway still ends its series, as a cancel does.
+    if (row.repeat_cron !== null && row.cancel_requested === 0) this.#scheduleNext(row, now);
     return out;
   }
 
@@ -232,7 +233,7 @@ export class SqliteJobStore {
     this.#bury.run(message, JSON.stringify(errors), now, row.id);
     const out: Transition[] = [{ id: row.id, type: row.type, state: 'dead' }];
     if (row.parent_id !== null) out.push(...this.#childEnded(row.parent_id, row.id, false, row.child_policy, message, now));
-    if (row.repeat_cron !== null) this.#scheduleNext(row, now);
+    if (row.repeat_cron !== null && row.cancel_requested === 0) this.#scheduleNext(row, now);
     return out;
   }
 

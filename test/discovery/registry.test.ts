@@ -135,8 +135,11 @@ describe('service registry', () => {
       settled = true;
       return r;
     });
+    // A watch on the other service, from the same index, shows the change was handed to the watchers.
+    const other = registry.watch({ name: 'other' }, index, 5_000);
     registry.register({ name: 'other', id: 'o', address: 'h', port: 2 });
-    await new Promise((r) => setTimeout(r, 50));
+    expect((await other).changed).toBe(true);
+    await new Promise((r) => setImmediate(r)); // every callback of that hand-out has run
     expect(settled).toBe(false);
     registry.register({ name: 'api', id: 'b', address: 'h', port: 3 });
     const result = await watching;

@@ -22,18 +22,22 @@ export interface HeadlessNode {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * `entry` is main/headless.ts run through tsx unless a test names a built `headless.js` (electron-vite's
+ * output, which finds its dependencies through NODE_PATH when it was built outside the checkout).
+ */
 export async function launchHeadless(
   dataDir: string,
   args: string[] = [],
   env: Record<string, string> = {},
   user: { uid: number; gid: number } | null = null,
+  entry = join(root, 'main/headless.ts'),
 ): Promise<HeadlessNode> {
   const port = await freePort();
   const node = [
     process.execPath,
-    '--import',
-    'tsx',
-    join(root, 'main/headless.ts'),
+    ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []),
+    entry,
     '--port',
     String(port),
     '--data-dir',
@@ -44,7 +48,7 @@ export async function launchHeadless(
   const [command, ...argv] = user === null ? node : ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', ...node];
   const child = spawn(command as string, argv, {
     cwd: root,
-    env: { ...process.env, PILOTHOUSE_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, NODE_PATH: join(root, 'node_modules'), PILOTHOUSE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -14,11 +14,11 @@ describe('operation timings', () => {
     expect(s?.errorRatio).toBeCloseTo(0.1);
     expect(s?.meanMs).toBeCloseTo(50.5, 0);
     expect(s?.p50Ms).toBeGreaterThanOrEqual(49);
-    expect(s?.p50Ms).toBeLessThanOrEqual(51);
+    expect(s?.p50Ms).toBeLessThanOrEqual(51); // recorded values, not wall clock
     expect(s?.p95Ms).toBeGreaterThanOrEqual(94);
-    expect(s?.p95Ms).toBeLessThanOrEqual(96);
+    expect(s?.p95Ms).toBeLessThanOrEqual(96); // recorded values, not wall clock
     expect(s?.p99Ms).toBeGreaterThanOrEqual(98);
-    expect(s?.p99Ms).toBeLessThanOrEqual(100.5);
+    expect(s?.p99Ms).toBeLessThanOrEqual(100.5); // recorded values, not wall clock
     expect(s?.stddevMs).toBeCloseTo(28.87, 0);
     expect(s?.minMs).toBeCloseTo(1, 1);
     expect(s?.maxMs).toBeGreaterThanOrEqual(99.5);

@@ -107,8 +107,15 @@ describe('two nodes on one Redis', () => {
     const listOnB = await onB.request({ type: 'presence', room: 'plaza' });
     expect(listOnB.result.members).toEqual(expect.arrayContaining([{ user: join.user, meta: { name: 'Bob' } }]));
     onA.close();
-    await sleep(400);
+    // Once node a has let onA go, a later join on node a marks the point by which a leave for Bob
+    // would have reached the watcher (node a publishes both, in order, on one Redis connection).
+    const hubA = a.plane.running.realtime;
+    await until(async () => (await hubA.stats()).byUser.every((u) => u.user !== join.user), 5000, 'onA to go');
+    const carol = await RawClient.connect(a.wsUrl, await a.key('viewer', 'carol'));
+    await carol.request({ type: 'subscribe', room: 'plaza', presence: { name: 'Carol' } });
+    await watcher.next((f) => f.type === 'presence' && f.action === 'join' && f.meta?.name === 'Carol');
     expect(watcher.frames.filter((f) => f.type === 'presence' && f.user === join.user)).toHaveLength(0);
+    carol.close();
     onB.close();
     expect(await watcher.next((f) => f.type === 'presence' && f.action === 'leave' && f.user === join.user)).toMatchObject({
       room: 'plaza',

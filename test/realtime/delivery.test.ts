@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemCaller } from '../../main/core';
-import { RawClient, client, sleep, startNode, until, type Node } from './helpers';
+import { RawClient, client, startNode, until, type Node } from './helpers';
 
 const PING_MS = 200;
 
@@ -37,8 +37,10 @@ describe('heartbeats, inbound limits and acknowledged delivery', () => {
     const leftAfter = Date.now() - firstPing;
     expect(leftAfter).toBeLessThanOrEqual(2 * PING_MS + 150);
     await silent.closed;
-    // A client that answers keeps its connection across many intervals.
-    await sleep(3 * PING_MS);
+    // A client that answers keeps its connection across many intervals: three more pings, counted.
+    let pings = 0;
+    watcher.ws.on('ping', () => (pings += 1));
+    await until(() => pings >= 3, 10 * PING_MS + 2000, 'three pings');
     expect(watcher.ws.readyState).toBe(watcher.ws.OPEN);
     watcher.close();
   });
@@ -91,11 +93,19 @@ describe('heartbeats, inbound limits and acknowledged delivery', () => {
     expect(copies[0]).toMatchObject({ ack: true, data: 'important', offset: 1 });
     expect(new Set(copies.map((f) => f.offset))).toEqual(new Set([1]));
     c.send({ type: 'ack', mid });
-    await sleep(500);
-    expect(c.frames.filter((f) => f.type === 'message' && f.mid === mid).length).toBeLessThanOrEqual(1);
+    // Frames are handled in order: once the ping after the ack is answered, the ack has been taken,
+    // and any resend sent before it has already arrived (one socket, in order).
+    await c.request({ type: 'ping' });
     c.frames.length = 0;
-    await sleep(400);
-    expect(c.frames.filter((f) => f.type === 'message')).toHaveLength(0);
+    // A second message nobody acks runs out its deadline. The retry pass that gives it up would have
+    // given up the first one too (its deadline is earlier) had the ack not removed it: the counter
+    // moves by one, not two, and no copy of the first arrived meanwhile.
+    const expiredBefore = (await hub().stats()).totals.ackExpired;
+    await pub.publish('acked', 'marker', { ack: true });
+    await until(async () => (await hub().stats()).totals.ackExpired > expiredBefore, 5000, 'the marker to expire');
+    expect((await hub().stats()).totals.ackExpired).toBe(expiredBefore + 1);
+    expect(c.frames.filter((f) => f.type === 'message' && f.mid === mid)).toHaveLength(0);
+    expect(c.frames.filter((f) => f.type === 'message' && f.data === 'marker').length).toBeGreaterThanOrEqual(2);
     c.close();
     pub.close();
   });
@@ -105,14 +115,16 @@ describe('heartbeats, inbound limits and acknowledged delivery', () => {
     const c = await RawClient.connect(node.wsUrl, viewer);
     await c.request({ type: 'subscribe', room: 'never-acked' });
     await hub().publish('never-acked', 'x', { caller: systemCaller, ack: true });
-    await sleep(2000);
+    await until(async () => (await hub().stats()).totals.ackExpired > before, 5000, 'the deadline');
+    expect((await hub().stats()).totals.ackExpired).toBe(before + 1);
+    await c.request({ type: 'ping' }); // every copy sent before the give-up has arrived
     const count = c.take((f) => f.type === 'message').length;
     expect(count).toBeGreaterThanOrEqual(3);
     expect(count).toBeLessThanOrEqual(12);
-    expect((await hub().stats()).totals.ackExpired).toBe(before + 1);
-    c.frames.length = 0;
-    await sleep(300);
-    expect(c.frames.filter((f) => f.type === 'message')).toHaveLength(0);
+    // Resends of a second message prove the retry passes go on; none of them resends the first.
+    await hub().publish('never-acked', 'y', { caller: systemCaller, ack: true });
+    await until(() => c.frames.filter((f) => f.type === 'message' && f.data === 'y').length >= 3, 5000, 'three copies of the second');
+    expect(c.frames.filter((f) => f.type === 'message' && f.data === 'x')).toHaveLength(0);
     c.close();
   });
 
@@ -122,10 +134,17 @@ describe('heartbeats, inbound limits and acknowledged delivery', () => {
     sub.on('message', (m) => got.push(m.data));
     await sub.subscribe('lib-acked');
     const pub = client(node.wsUrl, operator);
+    // A raw subscriber that never acks: its copies expire at the deadline, and a copy the library
+    // left unacked would expire with them, so the counter moves by exactly five.
+    const raw = await RawClient.connect(node.wsUrl, viewer);
+    await raw.request({ type: 'subscribe', room: 'lib-acked' });
+    const expiredBefore = (await hub().stats()).totals.ackExpired;
     for (let i = 0; i < 5; i += 1) await pub.publish('lib-acked', i, { ack: true });
-    await until(() => got.length === 5);
-    await sleep(400);
+    await until(async () => (await hub().stats()).totals.ackExpired >= expiredBefore + 5, 5000, 'the raw copies to expire');
+    expect((await hub().stats()).totals.ackExpired).toBe(expiredBefore + 5);
+    expect(raw.frames.filter((f) => f.type === 'message').length).toBeGreaterThan(5); // it was resent to
     expect(got).toEqual([0, 1, 2, 3, 4]);
+    raw.close();
     sub.close();
     pub.close();
   });

@@ -135,8 +135,15 @@ describe('rooms, presence and history on one node (SQLite history)', () => {
     expect(list.result.members.filter((m: any) => m.user === join.user)).toHaveLength(1);
     tab1.close();
     await tab1.closed;
-    await new Promise((r) => setTimeout(r, 200));
+    // Once the hub has let tab1 go, a later join by someone else marks the point by which a leave for
+    // Alice would have reached the watcher (one hub, one socket, in order).
+    const hub = node.plane.running.realtime;
+    await until(async () => (await hub.stats()).byUser.find((u) => u.user === join.user)?.connections === 1, 5000, 'tab1 to go');
+    const carol = await RawClient.connect(node.wsUrl, await node.key('viewer', 'carol'));
+    await carol.request({ type: 'subscribe', room: 'lobby', presence: { name: 'Carol' } });
+    await watcher.next((f) => f.type === 'presence' && f.action === 'join' && f.meta?.name === 'Carol');
     expect(watcher.frames.filter((f) => f.type === 'presence' && f.user === join.user)).toHaveLength(0);
+    carol.close();
     tab2.close();
     expect(await watcher.next((f) => f.type === 'presence' && f.action === 'leave' && f.user === join.user)).toMatchObject({
       room: 'lobby',

@@ -51,6 +51,9 @@ async function main(): Promise<void> {
   writeRows();
   let source = service.listSources().find((s) => s.name === 'target');
   source ??= service.registerSource({ name: 'target', path: target, retention: { keepLast: 3 } });
+  // The page workers' threads start before the kill window opens, so the window covers the loop's
+  // snapshot, prune and restore rather than thread start-up.
+  await service.repo.workers.hashFile(target);
   process.stdout.write('ready\n');
   const debug = process.env.CRASH_DEBUG === '1' ? (m: string) => process.stdout.write(`${m}\n`) : () => undefined;
   for (;;) {
