@@ -1,6 +1,43 @@
+import { Cron } from 'croner';
 import { PhError } from '../../contract/errors';
 import type { JobInfo, JobQueue, JobSpec } from '../batch';
-import type { BackupScheduler } from './backup-service';
+import type { ManifestHeader } from './manifest';
+
+/**
+ * Where source schedules live: the job queue's repeating `backup.snapshot` jobs (see queueScheduler below),
+ * so backups ride the one scheduler jobs use and, with Redis, fire once fleet-wide on the owning node.
+ */
+export interface BackupScheduler {
+  /** Sets a source's repeating snapshot to `cron`, or removes it (null). Idempotent. */
+  set(sourceId: string, cron: string | null): Promise<void>;
+  /** Sets this node's repeating maintenance (prune + rolling verify) to `cron`, or removes it (null). */
+  setMaintenance(cron: string | null): Promise<void>;
+}
+
+/** A scheduled run that starts this long after it was due ran late (the node was down): a `missed` run. */
+const MISSED_AFTER_MS = 60_000;
+
+/** The trigger a snapshot no operator asked for is recorded with: `dueAt` is null in continuous mode. */
+export function scheduledTrigger(dueAt: number | null, now: number): ManifestHeader['trigger'] {
+  return dueAt === null ? 'continuous' : now - dueAt > MISSED_AFTER_MS ? 'missed' : 'schedule';
+}
+
+export function validateSchedule(expr: string | null | undefined): void {
+  if (expr === null || expr === undefined) return;
+  try {
+    new Cron(expr, { paused: true }).stop();
+  } catch (err) {
+    throw new PhError('PH_BACKUP_SCHEDULE_INVALID', `"${expr}" is not a valid cron expression: ${(err as Error).message}`, {
+      field: 'schedule',
+    });
+  }
+}
+
+/** When `schedule` next fires after `now`, as the queue computes it (croner); null without a schedule. */
+export function nextRunOf(schedule: string | null, now: number): number | null {
+  if (schedule === null) return null;
+  return new Cron(schedule, { paused: true }).nextRun(new Date(now))?.getTime() ?? null;
+}
 
 type Queue = Pick<JobQueue, 'list' | 'enqueue' | 'cancel'>;
 

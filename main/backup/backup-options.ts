@@ -1,0 +1,53 @@
+import type { Database } from 'better-sqlite3';
+import type { Clock } from '../clock';
+import type { AuditRecord } from '../core';
+import type { EventBus } from '../events';
+import type { Logger } from '../logger';
+import type { BackupCatalogue } from './catalogue';
+import type { PageRepository } from './page-repository';
+import type { PageWorkers } from './page-workers';
+import type { BackupPathPolicy } from './path-policy';
+import type { Retention } from './types';
+
+export interface BackupServiceOptions {
+  /** The app's store: the catalogue lives here, and it is itself the `app` source. */
+  readonly db: Database;
+  readonly appDbPath: string;
+  /** `backup.roots`: folders under which sources may be registered and restores written (see BackupPathPolicy). */
+  readonly roots: readonly string[];
+  /** The repository folder (packs, manifests, index). */
+  readonly repoDir: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly bus?: EventBus | null;
+  /** Records scheduled work (no operator call behind it) in the audit log. */
+  readonly audit?: (record: AuditRecord) => void;
+  /** Page worker threads. Default: cores − 1, 1–4; snapshots use one fewer than the pool, at least 1 (see PageWorkers). */
+  readonly workers?: number;
+  /** Brotli quality for page blobs. Default 1. */
+  readonly compressionLevel?: number;
+  /** How long a locked source may block a snapshot. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
+  /** Schedule and retention of the app's own database. Defaults: daily at 03:00, 7 daily + 4 weekly. */
+  readonly appSchedule?: string | null;
+  readonly appRetention?: Retention;
+  /** Prune plus the rolling verify of a seventh of the snapshots. Default daily at 04:15; null turns it off. */
+  readonly maintenanceSchedule?: string | null;
+  /** Share of snapshots the rolling verify checks each run. Default 1/7, so all of them within a week. */
+  readonly rollingVerifyShare?: number;
+  /**
+   * Pacing of background snapshots (scheduled, continuous, missed): idle time per unit of busy time
+   * between chunks. Default 1 (about twice as long, about half the CPU, so a busy writer on the
+   * source keeps its latency). Manual and pre-restore snapshots, which someone waits on, are not paced.
+   */
+  readonly backgroundSnapshotPace?: number;
+}
+
+/** What the service's parts (snapshot, verify, sources, restore) share: the service hands them its own. */
+export interface BackupParts {
+  readonly repo: PageRepository;
+  readonly workers: PageWorkers;
+  readonly catalogue: BackupCatalogue;
+  readonly paths: BackupPathPolicy;
+  readonly options: BackupServiceOptions;
+}
