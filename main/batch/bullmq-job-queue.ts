@@ -1,39 +1,24 @@
 import type { Database } from 'better-sqlite3';
-import { FlowProducer, UnrecoverableError, Worker, type FlowJob, type Job, type JobsOptions } from 'bullmq';
+import { FlowProducer, type FlowJob, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { PhError, errorCatalogue } from '../../contract/errors';
+import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis';
 import type { ServiceState } from '../service';
-import { CANCELLED, envelopeSealed, idOfJob, infoFromResult, sealEnvelope, toJobInfo, unwrap, type Envelope } from './bullmq-job-info';
+import { infoFromResult, sealEnvelope, toJobInfo, type Envelope } from './bullmq-job-info';
 import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
+import { QueuePlacement } from './bullmq-placement';
 import { BullmqQueues, jobOptions, toBullTypes } from './bullmq-queues';
-import { clampProgress, runOnce } from './job-effects';
+import { BullmqWorkers, type TypeEntry } from './bullmq-workers';
 import { NodeRoster } from './job-nodes';
 import { JobOutbox, type OutboxEntry } from './job-outbox';
 import { JobResults } from './job-results';
 import { JobSchedules } from './job-schedules';
 import { prepareSpec, validateJobSpec } from './job-spec';
-import {
-  JobCancelled,
-  isFinalFailure,
-  jobErrorText,
-  JobTimedOut,
-  type ChildSpec,
-  type JobContext,
-  type JobFilter,
-  type JobHandler,
-  type JobInfo,
-  type JobLog,
-  type JobQueue,
-  type JobSpec,
-  type JobTypeOptions,
-  type QueueCounts,
-} from './job-types';
-import { emptyCounts } from './sqlite-job-store';
+import type { ChildSpec, JobFilter, JobHandler, JobInfo, JobLog, JobQueue, JobSpec, JobTypeOptions, QueueCounts } from './job-types';
 import { ThroughputMeter } from './throughput';
 
 export interface BullmqJobQueueOptions {
@@ -56,12 +41,6 @@ export interface BullmqJobQueueOptions {
 const CANCEL_CHANNEL = 'ph:jobs:cancel';
 const CANCEL = 'jobs.cancel';
 
-interface TypeEntry {
-  readonly handler: JobHandler;
-  readonly concurrency: number;
-  readonly options: JobTypeOptions;
-}
-
 /**
  * The same job interface on BullMQ, for nodes sharing one Redis. Queue names and ids are in
  * bullmq-names.ts: one queue per job type, or one per type and node for jobs placed on their
@@ -69,6 +48,7 @@ interface TypeEntry {
  * Each job this node enqueues is kept in its SQLite outbox until it ends, and each job it runs to
  * completion is recorded with its result, so a re-run of the same id returns that result instead
  * of acting again. What differs from the SQLite queue is in docs/batch.md; the fleet rules in docs/fleet.md.
+ * This node's workers and a run's life are in bullmq-workers.ts; which queue a job goes to, in bullmq-placement.ts.
  */
 export class BullmqJobQueue implements JobQueue {
   readonly name = 'jobs';
@@ -80,10 +60,9 @@ export class BullmqJobQueue implements JobQueue {
   readonly roster: NodeRoster;
   readonly #handlers = new Map<string, TypeEntry>();
   readonly #queues: BullmqQueues;
-  readonly #workers = new Map<string, Worker>();
+  readonly #workers: BullmqWorkers;
+  readonly #placement: QueuePlacement;
   readonly #meter = new ThroughputMeter();
-  readonly #lockMs: number;
-  readonly #stalledMs: number;
   readonly #sweepMs: number;
   readonly #prefix: string;
   readonly #work: boolean;
@@ -97,15 +76,13 @@ export class BullmqJobQueue implements JobQueue {
 
   constructor(
     private readonly redis: Redis,
-    private readonly db: Database,
+    db: Database,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly bus: EventBus | null,
     private readonly seal: FleetSeal,
     options: BullmqJobQueueOptions = {},
   ) {
-    this.#lockMs = options.lockMs ?? 5_000;
-    this.#stalledMs = options.stalledIntervalMs ?? 5_000;
     this.#sweepMs = options.outboxSweepMs ?? 5_000;
     this.#prefix = options.prefix ?? 'ph';
     this.#work = options.work ?? true;
@@ -117,6 +94,22 @@ export class BullmqJobQueue implements JobQueue {
     this.schedules = new JobSchedules(db, now);
     this.#queues = new BullmqQueues(() => this.#connection, this.#prefix, logger);
     this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000, seal);
+    this.#placement = new QueuePlacement(this.#handlers, this.roster, this.nodeId);
+    this.#workers = new BullmqWorkers({
+      connection: () => this.#connection,
+      prefix: this.#prefix,
+      lockMs: options.lockMs ?? 5_000,
+      stalledMs: options.stalledIntervalMs ?? 5_000,
+      db,
+      clock,
+      logger,
+      bus,
+      seal,
+      results: this.results,
+      meter: this.#meter,
+      info: (job) => this.#info(job),
+      childrenOf: (job) => this.#queues.childrenOf(job),
+    });
   }
 
   register(type: string, handler: JobHandler, options: JobTypeOptions = {}): void {
@@ -124,12 +117,12 @@ export class BullmqJobQueue implements JobQueue {
     this.#handlers.set(type, { handler, concurrency: Math.max(1, options.concurrency ?? 4), options });
     if (this.#state === 'running' && this.#work) {
       this.#startWorker(type);
-      void this.roster.addQueue(queueName(this.#workRef(type))).catch(() => undefined);
+      void this.roster.addQueue(queueName(this.#placement.workRef(type))).catch(() => undefined);
     }
   }
 
   registeredTypes(): string[] {
-    return [...this.#handlers.keys()].sort();
+    return this.#placement.registeredTypes();
   }
 
   checkPayload(type: string, payload: unknown): void {
@@ -150,7 +143,7 @@ export class BullmqJobQueue implements JobQueue {
     });
     await subscriber.subscribe(CANCEL_CHANNEL);
     if (this.#work) for (const type of this.#handlers.keys()) this.#startWorker(type);
-    await this.roster.start(this.#work ? this.#workQueues() : []);
+    await this.roster.start(this.#work ? this.#placement.workQueues() : []);
     this.#offEmptied =
       this.#epoch?.onEmptied(async () => {
         await this.recover();
@@ -165,7 +158,7 @@ export class BullmqJobQueue implements JobQueue {
     this.#state = 'stopping';
     this.#offEmptied?.();
     if (this.#sweeper !== null) clearInterval(this.#sweeper);
-    await Promise.allSettled([...this.#workers.values()].map((w) => w.close()));
+    await this.#workers.close();
     await this.roster.stop();
     await this.#queues.close();
     await this.#flows?.close();
@@ -194,7 +187,7 @@ export class BullmqJobQueue implements JobQueue {
       const node = await this.#added(id, () => (this.#flows as FlowProducer).add(flow));
       return this.#info(node.job as Job);
     }
-    const ref = await this.#place(spec);
+    const ref = await this.#placement.place(spec);
     const opts = jobOptions(spec, this.clock.now());
     const queue = this.#queues.of(ref);
     if (opts.jobId !== undefined && opts.jobId.startsWith('k-')) {
@@ -222,7 +215,7 @@ export class BullmqJobQueue implements JobQueue {
     for (const [index, input] of specs.entries()) {
       validateJobSpec(input);
       const spec = this.#prepare(input);
-      const ref = await this.#place(spec);
+      const ref = await this.#placement.place(spec);
       const group = byQueue.get(queueName(ref)) ?? { ref, items: [] };
       group.items.push({ index, spec, opts: jobOptions(spec, this.clock.now()) });
       byQueue.set(queueName(ref), group);
@@ -276,7 +269,7 @@ export class BullmqJobQueue implements JobQueue {
     const bullTypes = toBullTypes(filter.state);
     let total = 0;
     const found: Job[] = [];
-    for (const ref of await this.#refs(filter.type)) {
+    for (const ref of await this.#placement.refs(filter.type)) {
       const queue = this.#queues.of(ref);
       const counts = await queue.getJobCounts(...bullTypes);
       total += Object.values(counts).reduce((a, b) => a + b, 0);
@@ -348,30 +341,15 @@ export class BullmqJobQueue implements JobQueue {
   async logs(id: string): Promise<JobLog[]> {
     const job = await this.#queues.find(id);
     if (job === null) return [];
-    const { logs } = await this.#queues.byName(job.queueName).getJobLogs(job.id as string, 0, 499);
-    return logs.map((line) => {
-      const at = /^(\S+) (.*)$/s.exec(line);
-      return at === null ? { at: new Date(job.timestamp).toISOString(), message: line } : { at: at[1] as string, message: at[2] as string };
-    });
+    return this.#queues.logsOf(job);
   }
 
   async stats(): Promise<QueueCounts[]> {
     const now = this.clock.now();
-    const refs = await this.#refs(undefined);
+    const refs = await this.#placement.refs(undefined);
     return Promise.all(
       this.registeredTypes().map(async (type) => {
-        const counts = emptyCounts();
-        for (const ref of refs.filter((r) => r.type === type)) {
-          const c = await this.#queues
-            .of(ref)
-            .getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed');
-          counts.waiting += (c.waiting ?? 0) + (c.prioritized ?? 0);
-          counts.delayed += c.delayed ?? 0;
-          counts.active += c.active ?? 0;
-          counts['waiting-children'] += c['waiting-children'] ?? 0;
-          counts.completed += c.completed ?? 0;
-          counts.dead += c.failed ?? 0;
-        }
+        const counts = await this.#queues.countsOf(refs.filter((r) => r.type === type));
         const worker = this.#handlers.get(type);
         return { type, concurrency: worker?.concurrency ?? 0, running: counts.active, counts, throughput: this.#meter.series(type, now) };
       }),
@@ -395,7 +373,7 @@ export class BullmqJobQueue implements JobQueue {
    * registered, and re-publishes this node's results and liveness.
    */
   async recover(): Promise<string[]> {
-    await this.roster.republish(this.#work ? this.#workQueues() : []);
+    await this.roster.republish(this.#work ? this.#placement.workQueues() : []);
     const restored = await this.outbox.restore(
       (e) => this.#queues.stateOf(e),
       (e) => this.#queues.readd(e, this.#flows as FlowProducer, this.clock.now()),
@@ -423,37 +401,6 @@ export class BullmqJobQueue implements JobQueue {
     return prepareSpec(spec, (type) => this.#handlers.get(type)?.options.prepare);
   }
 
-  /** The queue a job goes to: its type's, or its type's on the node that owns the target. */
-  async #place(spec: JobSpec): Promise<QueueRef> {
-    const placement = this.#handlers.get(spec.type)?.options.placement;
-    if (placement === undefined || placement === 'any') return { type: spec.type, node: null };
-    const node = await placement.owner(spec.payload, this.nodeId);
-    if (node !== this.nodeId) await this.roster.addQueue(queueName({ type: spec.type, node }));
-    return { type: spec.type, node };
-  }
-
-  /** The queue this node's worker for a type reads. */
-  #workRef(type: string): QueueRef {
-    const placement = this.#handlers.get(type)?.options.placement;
-    return { type, node: placement === undefined || placement === 'any' ? null : this.nodeId };
-  }
-
-  #workQueues(): string[] {
-    return this.registeredTypes().map((t) => queueName(this.#workRef(t)));
-  }
-
-  /** Every queue of a type (or of all registered types): the shared one and each node's. */
-  async #refs(type: string | undefined): Promise<QueueRef[]> {
-    const types = type !== undefined ? [type] : this.registeredTypes();
-    const known = (await this.roster.queues().catch(() => [])).map(parseQueueName).filter((r): r is QueueRef => r !== null);
-    const refs: QueueRef[] = [];
-    for (const t of types) {
-      refs.push({ type: t, node: null });
-      for (const r of known) if (r.type === t && r.node !== null) refs.push(r);
-    }
-    return refs;
-  }
-
   #runAt(spec: JobSpec): number {
     const now = this.clock.now();
     return spec.runAt ?? now + (spec.delayMs ?? 0);
@@ -464,7 +411,7 @@ export class BullmqJobQueue implements JobQueue {
     const children = await Promise.all((spec.children ?? []).map((c) => this.#flowJob(c, c.policy ?? 'fail-parent')));
     return {
       name: spec.type,
-      queueName: queueName(await this.#place(spec)),
+      queueName: queueName(await this.#placement.place(spec)),
       prefix: this.#prefix,
       data: this.#envelope(spec),
       opts: jobOptions(spec, this.clock.now(), policy),
@@ -474,92 +421,13 @@ export class BullmqJobQueue implements JobQueue {
 
   #startWorker(type: string): void {
     const entry = this.#handlers.get(type);
-    const name = queueName(this.#workRef(type));
-    if (entry === undefined || this.#workers.has(name) || this.#connection === null) return;
-    const worker = new Worker(name, (job, _token, signal) => this.#process(job, entry.handler, signal), {
-      connection: this.#connection,
-      prefix: this.#prefix,
-      concurrency: entry.concurrency,
-      lockDuration: this.#lockMs,
-      stalledInterval: this.#stalledMs,
-      maxStalledCount: 2,
-    });
-    worker.on('error', (err) => this.logger.warn({ err: err.message, type }, 'bullmq worker error'));
-    worker.on('active', (job) => this.bus?.publish('jobs.changed', { id: idOfJob(job), type, state: 'active', removed: false }));
-    worker.on('completed', (job) => {
-      this.#meter.record(type, 'completed', this.clock.now());
-      this.bus?.publish('jobs.changed', { id: idOfJob(job), type, state: 'completed', removed: false });
-    });
-    worker.on('failed', (job) => {
-      if (job === undefined) return;
-      this.#meter.record(type, 'failed', this.clock.now());
-      const state = job.failedReason === CANCELLED ? 'cancelled' : job.attemptsMade >= (job.opts.attempts ?? 1) ? 'dead' : 'waiting';
-      this.bus?.publish('jobs.changed', { id: idOfJob(job), type, state, removed: false });
-    });
-    this.#workers.set(name, worker);
-  }
-
-  async #process(job: Job, handler: JobHandler, signal: AbortSignal | undefined): Promise<unknown> {
-    const id = idOfJob(job);
-    // This job id already ran to completion here (Redis lost the news, or the node died before
-    // BullMQ heard): the first run's result, not a second run.
-    const done = this.results.local(id);
-    if (done !== undefined) {
-      await this.results.reshare(id).catch(() => undefined);
-      return done.result;
-    }
-    if (!envelopeSealed(this.seal, job.name, job.data)) {
-      throw new UnrecoverableError(`PH_FLEET_MESSAGE_REJECTED: ${errorCatalogue.PH_FLEET_MESSAGE_REJECTED.message}`);
-    }
-    const { payload, timeoutMs } = unwrap(job.data);
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal?.reason === CANCELLED ? new JobCancelled() : signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = timeoutMs === null ? undefined : setTimeout(() => controller.abort(new JobTimedOut(timeoutMs)), timeoutMs);
-    const aborted = new Promise<never>((_, reject) =>
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true }),
-    );
-    aborted.catch(() => undefined);
-    try {
-      const result = await Promise.race([handler(payload, this.#context(job, id, controller.signal)), aborted]);
-      await this.results.record(id, job.name, result);
-      return result;
-    } catch (err) {
-      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
-      if (reason instanceof JobCancelled) throw new UnrecoverableError(CANCELLED);
-      if (isFinalFailure(reason)) throw new UnrecoverableError(jobErrorText(reason));
-      // BullMQ keeps only the message as failedReason: put the code in it.
-      throw new Error(jobErrorText(reason), { cause: reason });
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  #context(job: Job, id: string, signal: AbortSignal): JobContext {
-    const keyBase = job.opts.jobId?.startsWith('k-') === true ? job.opts.jobId : `job:${id}`;
-    return {
-      id,
-      type: job.name,
-      attempt: job.attemptsMade + 1,
-      idempotencyKey: job.opts.jobId?.startsWith('k-') === true ? job.opts.jobId : null,
-      signal,
-      progress: (fraction, message) => {
-        const f = clampProgress(fraction);
-        void job.updateProgress({ fraction: f, message: message ?? null }).catch(() => undefined);
-        this.bus?.publish('jobs.progress', { id, type: job.name, progress: f, message: message ?? null });
-      },
-      log: (message) => void job.log(`${new Date(this.clock.now()).toISOString()} ${message.slice(0, 2000)}`).catch(() => undefined),
-      // Effects land in this node's SQLite database; a job whose effects do, is placed on this node.
-      once: <T>(step: string, fn: (db: Database) => T): T => runOnce(this.db, `${keyBase}:${step}`, this.clock.now(), fn),
-      children: async () => Promise.all((await this.#queues.childrenOf(job)).map((c) => this.#info(c))),
-    };
+    if (entry !== undefined) this.#workers.start(type, queueName(this.#placement.workRef(type)), entry);
   }
 
   #cancelLocal(id: string): void {
     const ref = parseJobId(id);
     if (ref === null) return;
-    this.#workers.get(queueName(ref))?.cancelJob(ref.bullId, CANCELLED);
+    this.#workers.cancel(queueName(ref), ref.bullId);
   }
 
   #envelope(spec: JobSpec): Envelope {

@@ -8,8 +8,8 @@ import { toBullPriority, type Envelope } from './bullmq-job-info';
 import { parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { repeatKey } from './job-schedules';
 import type { OutboxEntry, OutboxState } from './job-outbox';
-import type { ChildSpec, JobSpec, JobState } from './job-types';
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS } from './sqlite-job-store';
+import type { ChildSpec, JobLog, JobSpec, JobState, QueueCounts } from './job-types';
+import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, emptyCounts } from './sqlite-job-store';
 
 /** The BullMQ queues this node has opened (one per name, opened on first use) and lookups across them. */
 export class BullmqQueues {
@@ -52,6 +52,30 @@ export class BullmqQueues {
     const job = await this.find(id);
     if (job === null) throw new PhError('PH_BATCH_JOB_NOT_FOUND', `There is no job ${id}`);
     return job;
+  }
+
+  /** A type's counts summed over its queues (`refs`), in this interface's states (BullMQ's failed is dead). */
+  async countsOf(refs: readonly QueueRef[]): Promise<QueueCounts['counts']> {
+    const counts = emptyCounts();
+    for (const ref of refs) {
+      const c = await this.of(ref).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed');
+      counts.waiting += (c.waiting ?? 0) + (c.prioritized ?? 0);
+      counts.delayed += c.delayed ?? 0;
+      counts.active += c.active ?? 0;
+      counts['waiting-children'] += c['waiting-children'] ?? 0;
+      counts.completed += c.completed ?? 0;
+      counts.dead += c.failed ?? 0;
+    }
+    return counts;
+  }
+
+  /** A job's log lines (the first 500), each split into the time it was written and its message. */
+  async logsOf(job: Job): Promise<JobLog[]> {
+    const { logs } = await this.byName(job.queueName).getJobLogs(job.id as string, 0, 499);
+    return logs.map((line) => {
+      const at = /^(\S+) (.*)$/s.exec(line);
+      return at === null ? { at: new Date(job.timestamp).toISOString(), message: line } : { at: at[1] as string, message: at[2] as string };
+    });
   }
 
   async childrenOf(job: Job): Promise<Job[]> {

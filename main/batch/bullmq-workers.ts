@@ -1,0 +1,160 @@
+import type { Database } from 'better-sqlite3';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { errorCatalogue } from '../../contract/errors';
+import type { Clock } from '../clock';
+import type { EventBus } from '../events';
+import type { FleetSeal } from '../fleet';
+import type { Logger } from '../logger';
+import { CANCELLED, envelopeSealed, idOfJob, unwrap } from './bullmq-job-info';
+import { clampProgress, runOnce } from './job-effects';
+import type { JobResults } from './job-results';
+import {
+  JobCancelled,
+  isFinalFailure,
+  jobErrorText,
+  JobTimedOut,
+  type JobContext,
+  type JobHandler,
+  type JobInfo,
+  type JobTypeOptions,
+} from './job-types';
+import type { ThroughputMeter } from './throughput';
+
+export interface TypeEntry {
+  readonly handler: JobHandler;
+  readonly concurrency: number;
+  readonly options: JobTypeOptions;
+}
+
+export interface BullmqWorkerDeps {
+  /** The queue's BullMQ connection; null before start (no worker starts then). */
+  readonly connection: () => Redis | null;
+  readonly prefix: string;
+  readonly lockMs: number;
+  readonly stalledMs: number;
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly bus: EventBus | null;
+  readonly seal: FleetSeal;
+  readonly results: JobResults;
+  readonly meter: ThroughputMeter;
+  readonly info: (job: Job) => Promise<JobInfo>;
+  readonly childrenOf: (job: Job) => Promise<Job[]>;
+}
+
+/**
+ * This node's BullMQ workers, one per queue it reads: each run checks the envelope's seal, returns
+ * the recorded result of an id that already ran here instead of running again, and is bounded by
+ * its timeout and cancellable through the cancel channel (see BullmqJobQueue).
+ */
+export class BullmqWorkers {
+  readonly #workers = new Map<string, Worker>();
+
+  constructor(private readonly deps: BullmqWorkerDeps) {}
+
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  /** Starts the worker of `type` reading queue `name`; nothing when it runs already or there is no connection yet. */
+  start(type: string, name: string, entry: TypeEntry): void {
+    const { connection, prefix, lockMs, stalledMs, logger, bus, clock, meter } = this.deps;
+    const conn = connection();
+    if (this.#workers.has(name) || conn === null) return;
+    const worker = new Worker(name, (job, _token, signal) => this.#process(job, entry.handler, signal), {
+      connection: conn,
+      prefix,
+      concurrency: entry.concurrency,
+      lockDuration: lockMs,
+      stalledInterval: stalledMs,
+      maxStalledCount: 2,
+    });
+    worker.on('error', (err) => logger.warn({ err: err.message, type }, 'bullmq worker error'));
+    worker.on('active', (job) => bus?.publish('jobs.changed', { id: idOfJob(job), type, state: 'active', removed: false }));
+    worker.on('completed', (job) => {
+      meter.record(type, 'completed', clock.now());
+      bus?.publish('jobs.changed', { id: idOfJob(job), type, state: 'completed', removed: false });
+    });
+    worker.on('failed', (job) => {
+      if (job === undefined) return;
+      meter.record(type, 'failed', clock.now());
+      const state = job.failedReason === CANCELLED ? 'cancelled' : job.attemptsMade >= (job.opts.attempts ?? 1) ? 'dead' : 'waiting';
+      bus?.publish('jobs.changed', { id: idOfJob(job), type, state, removed: false });
+    });
+    this.#workers.set(name, worker);
+  }
+
+  /** Cancels a run of this node's worker on queue `name`, if it has it. */
+  cancel(name: string, bullId: string): void {
+    this.#workers.get(name)?.cancelJob(bullId, CANCELLED);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#workers.values()].map((w) => w.close()));
+  }
+
+  clear(): void {
+    this.#workers.clear();
+  }
+
+  async #process(job: Job, handler: JobHandler, signal: AbortSignal | undefined): Promise<unknown> {
+    const { results, seal } = this.deps;
+    const id = idOfJob(job);
+    // This job id already ran to completion here (Redis lost the news, or the node died before
+    // BullMQ heard): the first run's result, not a second run.
+    const done = results.local(id);
+    if (done !== undefined) {
+      await results.reshare(id).catch(() => undefined);
+      return done.result;
+    }
+    if (!envelopeSealed(seal, job.name, job.data)) {
+      throw new UnrecoverableError(`PH_FLEET_MESSAGE_REJECTED: ${errorCatalogue.PH_FLEET_MESSAGE_REJECTED.message}`);
+    }
+    const { payload, timeoutMs } = unwrap(job.data);
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason === CANCELLED ? new JobCancelled() : signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = timeoutMs === null ? undefined : setTimeout(() => controller.abort(new JobTimedOut(timeoutMs)), timeoutMs);
+    const aborted = new Promise<never>((_, reject) =>
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true }),
+    );
+    aborted.catch(() => undefined);
+    try {
+      const result = await Promise.race([handler(payload, this.#context(job, id, controller.signal)), aborted]);
+      await results.record(id, job.name, result);
+      return result;
+    } catch (err) {
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
+      if (reason instanceof JobCancelled) throw new UnrecoverableError(CANCELLED);
+      if (isFinalFailure(reason)) throw new UnrecoverableError(jobErrorText(reason));
+      // BullMQ keeps only the message as failedReason: put the code in it.
+      throw new Error(jobErrorText(reason), { cause: reason });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #context(job: Job, id: string, signal: AbortSignal): JobContext {
+    const { db, clock, bus, info, childrenOf } = this.deps;
+    const keyBase = job.opts.jobId?.startsWith('k-') === true ? job.opts.jobId : `job:${id}`;
+    return {
+      id,
+      type: job.name,
+      attempt: job.attemptsMade + 1,
+      idempotencyKey: job.opts.jobId?.startsWith('k-') === true ? job.opts.jobId : null,
+      signal,
+      progress: (fraction, message) => {
+        const f = clampProgress(fraction);
+        void job.updateProgress({ fraction: f, message: message ?? null }).catch(() => undefined);
+        bus?.publish('jobs.progress', { id, type: job.name, progress: f, message: message ?? null });
+      },
+      log: (message) => void job.log(`${new Date(clock.now()).toISOString()} ${message.slice(0, 2000)}`).catch(() => undefined),
+      // Effects land in this node's SQLite database; a job whose effects do, is placed on this node.
+      once: <T>(step: string, fn: (db: Database) => T): T => runOnce(db, `${keyBase}:${step}`, clock.now(), fn),
+      children: async () => Promise.all((await childrenOf(job)).map((c) => info(c))),
+    };
+  }
+}
