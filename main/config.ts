@@ -1,3 +1,8 @@
+/**
+ * Every setting: the config file's schema with its defaults, the command-line flags and environment
+ * variables, and how they merge and are checked. Over ~450 lines because it is a catalogue, one
+ * short entry per setting, kept in one file so each setting, its default and its flag sit side by side.
+ */
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';

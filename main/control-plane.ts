@@ -1,3 +1,9 @@
+/**
+ * The composition root: builds every capability in dependency order, wires them to each other and to
+ * the fleet, and stops them in reverse. Longer than the ~450 lines a file should keep to because it is
+ * the one place where the start order and every cross-capability link can be read together; each
+ * capability's own setup lives in its folder.
+ */
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -55,6 +55,8 @@ const newId = (): string => `${Date.now().toString(36)}-${randomBytes(6).toStrin
  * naming them commit; a manifest is renamed into place only after every page it names is in the
  * index; prune deletes manifests first and pages second, and rewrites a pack before the index moves
  * to it. So a crash leaves at worst unreferenced bytes, which `open()` and the next prune remove.
+ * The file runs past ~450 lines on purpose: that ordering argument spans the pack writes, the index
+ * and prune, and splitting them would split the argument.
  */
 export class PageRepository {
   readonly packsDir: string;

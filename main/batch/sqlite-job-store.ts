@@ -1,3 +1,9 @@
+/**
+ * The SQLite job queue's state machine: every transition (enqueue, claim, complete, fail, cancel,
+ * children, repeats, prune) as statements inside one transaction each. Over ~450 lines because the
+ * transitions share the row invariants (state, owner, lease, parent counts) and must be read together
+ * to see that each one keeps them.
+ */
 import type { Database, Statement } from 'better-sqlite3';
 import { Cron } from 'croner';
 import { PhError } from '../../contract/errors';

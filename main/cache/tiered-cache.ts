@@ -1,3 +1,8 @@
+/**
+ * The cache service around the namespaces: the Redis connection and its breaker, the invalidation
+ * bus, L3 and its write-behind, analytics and warm-up. Just over ~450 lines; the per-key logic lives
+ * in cache-namespace.ts and the files beside it.
+ */
 import type { Static } from '@sinclair/typebox';
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';

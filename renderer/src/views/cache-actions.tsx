@@ -1,0 +1,190 @@
+/** The Cache view's levers: invalidate, clear and warm, and the key browser with its inspector. */
+import { useState, type FormEvent } from 'react';
+import { useAction, useEvent, useOperation } from '../client/client-context';
+import type { ClientError } from '../client/client';
+import { DataTable } from '../components/data-table';
+import { Card, ErrorBanner } from '../components/ui';
+import { formatValue } from './overview-charts';
+
+type Done = { text: string } | null;
+
+/** Invalidate a key or tag, clear a namespace, warm: each asks for confirmation and is audited. */
+export function CacheActions({ namespaces, onDone }: { namespaces: string[]; onDone: () => void }) {
+  const invalidate = useAction('cache.invalidate');
+  const clear = useAction('cache.clear');
+  const warm = useAction('cache.warm');
+  const [namespace, setNamespace] = useState('');
+  const [target, setTarget] = useState('');
+  const [kind, setKind] = useState<'key' | 'tag'>('key');
+  const [done, setDone] = useState<Done>(null);
+  const [progress, setProgress] = useState<string | null>(null);
+  useEvent('cache.warm.progress', (p) =>
+    setProgress(
+      `${p.namespace}: ${p.done}/${p.total} (${p.fromCache} from cache, ${p.loaded} loaded, ${p.failed} failed)${p.finished ? ' — done' : ''}`,
+    ),
+  );
+  const ns = namespace.trim();
+  const error: ClientError | null = invalidate.error ?? clear.error ?? warm.error;
+
+  const submitInvalidate = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!window.confirm(`Drop ${kind} "${target}" from namespace ${ns} on every node?`)) return;
+    const input = kind === 'key' ? { namespace: ns, keys: [target] } : { namespace: ns, tags: [target] };
+    const result = await invalidate.run(input);
+    if (result !== undefined) {
+      setDone({ text: `Dropped ${kind} "${target}" from ${ns} (${result.removed} entr${result.removed === 1 ? 'y' : 'ies'}).` });
+      onDone();
+    }
+  };
+  const clearNamespace = async () => {
+    if (!window.confirm(`Clear every entry of namespace ${ns} on every node? Other namespaces stay.`)) return;
+    const result = await clear.run({ namespace: ns });
+    if (result !== undefined) {
+      setDone({ text: `Cleared namespace ${ns} (${result.removed} entr${result.removed === 1 ? 'y' : 'ies'}).` });
+      onDone();
+    }
+  };
+  const runWarm = async () => {
+    if (!window.confirm(ns === '' ? 'Run every warm-up list now?' : `Run the warm-up list of ${ns} now?`)) return;
+    const result = await warm.run(ns === '' ? {} : { namespace: ns });
+    if (result !== undefined)
+      setDone({
+        text:
+          result.results.length === 0
+            ? 'No warm-up lists are registered.'
+            : `Warmed ${result.results.map((r) => `${r.namespace} (${r.done}/${r.total})`).join(', ')}.`,
+      });
+  };
+
+  return (
+    <Card title="Actions">
+      <ErrorBanner error={error} onDismiss={() => (invalidate.clearError(), clear.clearError(), warm.clearError())} />
+      {done !== null && (
+        <div className="notice" role="status" data-testid="cache-action-result">
+          {done.text}{' '}
+          <button className="link" onClick={() => setDone(null)}>
+            OK
+          </button>
+        </div>
+      )}
+      {progress !== null && (
+        <p className="muted small" data-testid="warm-progress">
+          Warm-up: {progress}
+        </p>
+      )}
+      <form className="inline-form" onSubmit={(e) => void submitInvalidate(e)}>
+        <label>
+          Namespace
+          <input
+            list="cache-namespaces"
+            value={namespace}
+            onChange={(e) => setNamespace(e.target.value)}
+            placeholder="e.g. users"
+            maxLength={64}
+            pattern="[A-Za-z0-9_.\-]+"
+          />
+          <datalist id="cache-namespaces">
+            {namespaces.map((n) => (
+              <option key={n} value={n} />
+            ))}
+          </datalist>
+        </label>
+        <label>
+          Drop
+          <select value={kind} onChange={(e) => setKind(e.target.value as 'key' | 'tag')}>
+            <option value="key">a key</option>
+            <option value="tag">a tag</option>
+          </select>
+        </label>
+        <label>
+          {kind === 'key' ? 'Key' : 'Tag'}
+          <input value={target} onChange={(e) => setTarget(e.target.value)} maxLength={512} />
+        </label>
+        <button type="submit" className="primary" disabled={invalidate.pending || ns === '' || target === ''}>
+          Invalidate
+        </button>
+        <button type="button" className="danger" disabled={clear.pending || ns === ''} onClick={() => void clearNamespace()}>
+          Clear namespace
+        </button>
+        <button type="button" disabled={warm.pending} onClick={() => void runWarm()}>
+          {warm.pending ? 'Warming…' : 'Warm'}
+        </button>
+      </form>
+      <p className="muted small">Every action reaches every node through the invalidation bus and is written to the audit log.</p>
+    </Card>
+  );
+}
+
+/** Keys of a namespace on this node and in Redis, and one key's state in each tier. */
+export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
+  const [namespace, setNamespace] = useState('');
+  const [prefix, setPrefix] = useState('');
+  const [selected, setSelected] = useState<string | null>(null);
+  const active = namespace === '' ? (namespaces[0] as string) : namespace;
+  const keys = useOperation('cache.keys', { namespace: active, prefix, limit: 50 }, { deps: [active] });
+  const inspect = useOperation('cache.inspect', { namespace: active, key: selected ?? '-' }, { deps: [selected] });
+  return (
+    <Card title="Keys">
+      <div className="inline-form">
+        <label>
+          Namespace
+          <select value={active} onChange={(e) => (setNamespace(e.target.value), setSelected(null))}>
+            {namespaces.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Prefix
+          <input value={prefix} onChange={(e) => setPrefix(e.target.value)} placeholder="e.g. user:" maxLength={512} />
+        </label>
+      </div>
+      <ErrorBanner error={keys.error} />
+      <DataTable
+        testId="keys-browser"
+        rows={keys.data?.keys}
+        rowKey={(k) => k.key}
+        rowClassName={(k) => (k.key === selected ? 'selected' : undefined)}
+        columns={[
+          {
+            header: 'Key',
+            className: 'mono',
+            cell: (k) => (
+              <button className="link" onClick={() => setSelected(k.key)}>
+                {k.key}
+              </button>
+            ),
+          },
+          { header: 'Tiers', cell: (k) => k.tiers.join(' · ') },
+          { header: 'Size', className: 'right', cell: (k) => (k.size === 0 ? '—' : formatValue(k.size, 'bytes')) },
+          { header: 'Tags', className: 'muted', cell: (k) => k.tags.join(', ') },
+          {
+            header: 'Fresh until',
+            className: 'muted small',
+            cell: (k) => (k.expiresAt === null ? '—' : new Date(k.expiresAt).toLocaleTimeString(undefined, { hour12: false })),
+          },
+        ]}
+      />
+      {selected !== null && inspect.data !== undefined && (
+        <div className="notice" data-testid="key-inspector">
+          <div>
+            <strong className="mono">
+              {inspect.data.namespace}/{inspect.data.key}
+            </strong>{' '}
+            {(['l1', 'l2', 'l3'] as const).map((tier) => {
+              const v = inspect.data?.tiers[tier];
+              return (
+                <span key={tier} className={`badge ${v === null || v === undefined ? 'idle' : v.fresh ? 'ok' : 'warn'}`}>
+                  {tier.toUpperCase()} {v === null || v === undefined ? 'absent' : v.fresh ? 'fresh' : 'stale'}
+                </span>
+              );
+            })}
+          </div>
+          <code className="secret">{inspect.data.preview ?? '(no value)'}</code>
+        </div>
+      )}
+    </Card>
+  );
+}
