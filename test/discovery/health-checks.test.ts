@@ -209,9 +209,11 @@ describe('health checks against real servers on 127.0.0.1', () => {
     });
     await waitFor(() => up.requests.length >= 12, 10_000, '12 checks');
     const gaps = up.requests.slice(1, 12).map((r, i) => r.at - (up.requests[i] as { at: number }).at);
-    // Never sooner than interval × (1 − jitter); late only when the machine stalls a timer, so the
-    // median (not each gap) is held to the jittered range.
-    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(95);
+    // Checks start no sooner than interval × (1 − jitter) = 100 ms apart; these are arrival times at
+    // the server, so one check that took a little longer to arrive than the next shortens the gap
+    // between them by that difference (seen: 94 ms on a loaded host). Late only when the machine
+    // stalls a timer, so the median (not each gap) is held to the jittered range.
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(80);
     const median = [...gaps].sort((x, y) => x - y)[Math.floor(gaps.length / 2)] as number;
     expect(median).toBeGreaterThanOrEqual(100);
     expect(median).toBeLessThanOrEqual(330);
