@@ -171,7 +171,8 @@ async function tieredHit(redis: BenchRedis): Promise<void> {
   const rawGet = () =>
     run(async (k) => {
       const b = await raw.getBuffer(`ph:cache:e:l2bench:${k}`);
-      return b === null ? undefined : JSON.parse(b.subarray(27).toString('utf8'));
+      // Past the fleet seal's 32-byte MAC (which ours checks and this baseline does not) and the 27-byte envelope header.
+      return b === null ? undefined : JSON.parse(b.subarray(32 + 27).toString('utf8'));
     });
   await oursL2();
   await rawGet();
@@ -186,7 +187,7 @@ async function tieredHit(redis: BenchRedis): Promise<void> {
     order: r.order,
     rounds: r.rounds,
     concurrency,
-    note: 'ours = get() missing L1 and served by Redis (breaker, decode, promote); baseline = ioredis getBuffer + JSON.parse of the same bytes',
+    note: 'ours = get() missing L1 and served by Redis (breaker, seal check, decode, promote); baseline = ioredis getBuffer + JSON.parse of the same bytes',
   });
   await node.stop();
 }
