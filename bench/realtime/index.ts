@@ -55,7 +55,10 @@ interface Server {
 }
 
 async function startServer(kind: Kind, redisUrl = '', dataDir = ''): Promise<Server & { dataDir: string }> {
-  const child = new Child('server.ts', [kind, redisUrl, dataDir], ['--expose-gc', '--import', 'tsx']);
+  // BENCH_REALTIME_PROFILE=<dir> writes a CPU profile of each server under test (written when it stops).
+  const profileDir = process.env.BENCH_REALTIME_PROFILE;
+  const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${kind}-\${pid}.cpuprofile`];
+  const child = new Child('server.ts', [kind, redisUrl, dataDir], [...prof, '--expose-gc', '--import', 'tsx']);
   const first = await child.first;
   return {
     kind,
