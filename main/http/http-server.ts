@@ -34,6 +34,18 @@ export interface ReadinessReport {
   dependencies?: { name: string; status: string; critical: boolean; detail: string; since: string }[];
 }
 
+/** What /readyz tells a caller without a key: readiness, and each service's and dependency's state, no detail. */
+function readinessSummary(report: ReadinessReport): ReadinessReport {
+  return {
+    ready: report.ready,
+    services: report.services.map(({ name, state }) => ({ name, state })),
+    ...(report.dependencies === undefined
+      ? {}
+      : // The API document requires `detail`: empty rather than absent.
+        { dependencies: report.dependencies.map((d) => ({ ...d, detail: '' })) }),
+  };
+}
+
 export interface HttpServerDeps {
   readonly host: string;
   readonly port: number;
@@ -180,7 +192,7 @@ export class HttpServer implements Service {
 
   async #build(): Promise<void> {
     const app = this.app;
-    const { metrics, authenticator } = this.deps;
+    const { metrics } = this.deps;
     app.decorateRequest('caller', null);
     limitBodyIdleTime(app, this.deps.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS);
     app.decorateRequest('apiVersion', latestApiVersion);
@@ -235,18 +247,7 @@ export class HttpServer implements Service {
       }
       const access = request.routeOptions.config?.access ?? 'viewer';
       if (access === 'public') return;
-      let caller: Caller | null;
-      try {
-        caller = await authenticator.authenticate(Authenticator.bearer(request.headers.authorization), {
-          address: request.ip,
-          transport: 'http',
-        });
-      } catch (err) {
-        const wait = err instanceof PhError && err.code === 'PH_AUTH_THROTTLED' ? (err.details as { retryAfterSeconds: number }) : null;
-        if (wait !== null) void reply.header('retry-after', String(wait.retryAfterSeconds));
-        throw err;
-      }
-      if (caller === null) throw new PhError('PH_UNAUTHENTICATED');
+      const caller = await this.#authenticate(request, reply);
       if (!roleAllows(caller.role, access)) throw new PhError('PH_FORBIDDEN', `This needs the ${access} role; the key has ${caller.role}`);
       request.caller = caller;
     });
@@ -285,9 +286,12 @@ export class HttpServer implements Service {
 
     const access = (path: string) => ({ access: serverEndpoint(path).access });
     app.get('/healthz', { config: access('/healthz') }, async () => ({ status: 'ok' }));
-    app.get('/readyz', { config: access('/readyz') }, async (_request, reply) => {
+    app.get('/readyz', { config: access('/readyz') }, async (request, reply) => {
       const report = this.deps.readiness();
-      return reply.code(report.ready ? 200 : 503).send(report);
+      // Anyone on the network may ask whether the node is ready; what each service says (the data
+      // directory, node and worker ids, addresses) is for a key holder. A credential sent is checked.
+      const keyed = request.headers.authorization !== undefined && (await this.#authenticate(request, reply)) !== null;
+      return reply.code(report.ready ? 200 : 503).send(keyed ? report : readinessSummary(report));
     });
     app.get('/metrics', { config: access('/metrics') }, async (_request, reply) => {
       return reply.type(metrics.contentType).send(await metrics.render());
@@ -304,6 +308,23 @@ export class HttpServer implements Service {
     this.#registerOperations();
     registerRestRoutes(app, restRoutes, this.deps.dispatcher);
     this.#registerConsole();
+  }
+
+  /** The caller a request's credential names; a refused credential throws (401, or 429 with Retry-After). */
+  async #authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Caller> {
+    let caller: Caller | null;
+    try {
+      caller = await this.deps.authenticator.authenticate(Authenticator.bearer(request.headers.authorization), {
+        address: request.ip,
+        transport: 'http',
+      });
+    } catch (err) {
+      const wait = err instanceof PhError && err.code === 'PH_AUTH_THROTTLED' ? (err.details as { retryAfterSeconds: number }) : null;
+      if (wait !== null) void reply.header('retry-after', String(wait.retryAfterSeconds));
+      throw err;
+    }
+    if (caller === null) throw new PhError('PH_UNAUTHENTICATED');
+    return caller;
   }
 
   #registerOperations(): void {
