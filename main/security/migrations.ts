@@ -128,4 +128,11 @@ export const securityMigrations: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     `,
   },
+  {
+    scope: 'security',
+    version: 5,
+    name: 'api keys pinned to a REST version',
+    // NULL: the key follows the latest version.
+    up: `ALTER TABLE api_keys ADD COLUMN api_version TEXT;`,
+  },
 ];
