@@ -25,6 +25,8 @@ export class RedisConnection implements Service {
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
       ...target,
     });
+    // Every fleet-wide table listens for `ready` on this one client (a dozen and more): not a leak.
+    this.client.setMaxListeners(50);
     this.client.on('error', (err: Error) => {
       this.#lastError = err;
       if (!this.#stopping) this.logger.warn({ err: err.message }, 'redis connection error');
