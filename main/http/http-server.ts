@@ -16,7 +16,7 @@ import type { Caller, MetricsEndpoint } from '../core';
 import type { EventBus } from '../events';
 import type { Logger } from '../logger';
 import type { OperationDispatcher } from '../ops';
-import { Authenticator, type SessionTokens } from '../security';
+import { Authenticator, type OAuthServer, type SessionTokens } from '../security';
 import type { Service, ServiceState } from '../service';
 import { answeringVersion, deprecationHeaders, namedApiVersion } from './api-versions';
 import { BrowserGuard, CONSOLE_CSP, GATEWAY_CSP, SECURITY_HEADERS } from './browser-guard';
@@ -24,6 +24,7 @@ import { BODY_IDLE_TIMEOUT_MS, limitBodyIdleTime } from './body-timeout';
 import { httpErrorOf } from './http-errors';
 import { apiDocument } from './openapi';
 import { registerRestRoutes } from './rest-routes';
+import { oauthEndpoints } from './oauth-endpoints';
 import { MAX_PARAM_LENGTH, RouteMethods } from './route-methods';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../ops';
 
@@ -55,6 +56,8 @@ export interface HttpServerDeps {
   readonly metrics: MetricsEndpoint;
   readonly authenticator: Authenticator;
   readonly sessions: SessionTokens;
+  /** The OAuth 2.0 endpoints (token, revocation, introspection, JWKS); absent: not served. */
+  readonly oauth?: OAuthServer;
   readonly dispatcher: OperationDispatcher;
   readonly bus: EventBus;
   readonly readiness: () => ReadinessReport;
@@ -315,6 +318,7 @@ export class HttpServer implements Service {
       return { token, expiresAt, role: caller.role };
     });
 
+    if (this.deps.oauth !== undefined) await app.register(oauthEndpoints(this.deps.oauth));
     this.#registerOperations();
     registerRestRoutes(app, restRoutes, this.deps.dispatcher);
     this.#registerConsole();
