@@ -258,6 +258,19 @@ export class BullmqJobQueue implements JobQueue {
   async list(filter: JobFilter = {}): Promise<{ jobs: JobInfo[]; total: number }> {
     const limit = filter.limit ?? 50;
     const offset = filter.offset ?? 0;
+    if (filter.parentIds !== undefined) {
+      // BullMQ keeps children per parent: one read each, together; a parent it let go has none left.
+      const state = filter.state === undefined ? {} : { state: filter.state };
+      const pages = await Promise.all(
+        filter.parentIds.map((parentId) =>
+          this.list({ ...state, parentId, limit }).catch((err: unknown) => {
+            if (err instanceof PhError && err.code === 'PH_BATCH_JOB_NOT_FOUND') return { jobs: [], total: 0 };
+            throw err;
+          }),
+        ),
+      );
+      return { jobs: pages.flatMap((p) => p.jobs), total: pages.reduce((n, p) => n + p.total, 0) };
+    }
     if (filter.parentId !== undefined) {
       // A job BullMQ let go (its result is kept, `get`) has no children left to list.
       const parent = await this.#queues.find(filter.parentId);

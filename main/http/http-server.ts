@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger, { type FastifyStaticSwaggerOptions } from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { latestApiVersion } from '../../contract/api-versions';
+import { latestApiVersion, type ApiVersion } from '../../contract/api-versions';
 import { serverEndpoint } from '../../contract/endpoints';
 import { PhError } from '../../contract/errors';
 import { operationNames } from '../../contract/operations';
@@ -16,14 +16,15 @@ import type { Caller, MetricsEndpoint } from '../core';
 import type { EventBus } from '../events';
 import type { Logger } from '../logger';
 import type { OperationDispatcher } from '../ops';
-import { Authenticator, type SessionTokens } from '../security';
+import { Authenticator, type OAuthServer, type SessionTokens } from '../security';
 import type { Service, ServiceState } from '../service';
-import { deprecationHeaders, negotiateApiVersion } from './api-versions';
+import { answeringVersion, deprecationHeaders, namedApiVersion } from './api-versions';
 import { BrowserGuard, CONSOLE_CSP, GATEWAY_CSP, SECURITY_HEADERS } from './browser-guard';
 import { BODY_IDLE_TIMEOUT_MS, limitBodyIdleTime } from './body-timeout';
 import { httpErrorOf } from './http-errors';
 import { apiDocument } from './openapi';
 import { registerRestRoutes } from './rest-routes';
+import { oauthEndpoints } from './oauth-endpoints';
 import { MAX_PARAM_LENGTH, RouteMethods } from './route-methods';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../ops';
 
@@ -55,6 +56,8 @@ export interface HttpServerDeps {
   readonly metrics: MetricsEndpoint;
   readonly authenticator: Authenticator;
   readonly sessions: SessionTokens;
+  /** The OAuth 2.0 endpoints (token, revocation, introspection, JWKS); absent: not served. */
+  readonly oauth?: OAuthServer;
   readonly dispatcher: OperationDispatcher;
   readonly bus: EventBus;
   readonly readiness: () => ReadinessReport;
@@ -235,21 +238,31 @@ export class HttpServer implements Service {
 
     app.addHook('onRequest', async (request, reply) => {
       const pathVersion = /^\/api\/(v[^/]+)(?:\/|$)/.exec(request.url)?.[1];
-      if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs')) {
+      const versioned = request.url.startsWith('/api/') && !request.url.startsWith('/api/docs');
+      let named: ApiVersion | null = null;
+      const answerIn = (version: ApiVersion): void => {
+        request.apiVersion = version;
+        void reply.removeHeader('deprecation').removeHeader('sunset').removeHeader('link');
+        void reply.headers({ 'api-version': version, ...deprecationHeaders(version) });
+      };
+      if (versioned) {
         const query = new URL(request.url, 'http://localhost').searchParams.get('api-version') ?? undefined;
         const headerValue = request.headers['api-version'];
-        request.apiVersion = negotiateApiVersion({
+        named = namedApiVersion({
           pathVersion,
           header: Array.isArray(headerValue) ? headerValue[0] : headerValue,
           query,
         });
-        void reply.headers({ 'api-version': request.apiVersion, ...deprecationHeaders(request.apiVersion) });
+        // Refusals before the key is known answer in the version named, else the latest.
+        answerIn(answeringVersion(named, undefined));
       }
       const access = request.routeOptions.config?.access ?? 'viewer';
       if (access === 'public') return;
       const caller = await this.#authenticate(request, reply);
       if (!roleAllows(caller.role, access)) throw new PhError('PH_FORBIDDEN', `This needs the ${access} role; the key has ${caller.role}`);
       request.caller = caller;
+      // A key pinned to a version gets it when the request names none.
+      if (versioned && named === null && caller.apiVersion !== undefined) answerIn(answeringVersion(named, caller.apiVersion));
     });
 
     // Answers sent while the server closes (the long-polls it ended) close their connection, so no keep-alive socket holds the close.
@@ -305,6 +318,7 @@ export class HttpServer implements Service {
       return { token, expiresAt, role: caller.role };
     });
 
+    if (this.deps.oauth !== undefined) await app.register(oauthEndpoints(this.deps.oauth));
     this.#registerOperations();
     registerRestRoutes(app, restRoutes, this.deps.dispatcher);
     this.#registerConsole();
