@@ -206,6 +206,8 @@ export class BullmqJobQueue implements JobQueue {
       this.outbox.add([{ id, queue: queue.name, kind: 'job', body: { name: spec.type, data, opts }, runAt: this.#runAt(spec) }]);
     // A schedule lives in Redis only: this node, its owner, keeps it to register it again after a loss.
     const schedule = opts.repeat?.key === undefined ? null : `${queue.name}/${opts.repeat.key}`;
+    // A repeating job goes through BullMQ's repeat helper, whose set-up failure would reach no one.
+    if (schedule !== null) await queue.waitUntilReady();
     if (schedule !== null) this.schedules.add({ id: schedule, queue: queue.name, name: spec.type, data, opts });
     const job = await this.#added(id, () => queue.add(spec.type, data, opts)).catch((err: unknown) => {
       if (schedule !== null) this.schedules.remove(schedule);
@@ -353,7 +355,10 @@ export class BullmqJobQueue implements JobQueue {
   async #endSchedule(job: Job): Promise<boolean> {
     const repeat = job.opts.repeat;
     if (repeat?.key === undefined) return false;
-    await this.#queues.byName(job.queueName).removeRepeatable(job.name, repeat);
+    const queue = this.#queues.byName(job.queueName);
+    // As in enqueue: the repeat helper's set-up failure would reach no one, so the queue is set up first.
+    await queue.waitUntilReady();
+    await queue.removeRepeatable(job.name, repeat);
     this.schedules.remove(`${job.queueName}/${repeat.key}`);
     return true;
   }
