@@ -11,6 +11,7 @@ import type { ServiceState } from '../service';
 import { infoFromResult, sealEnvelope, toJobInfo, type Envelope } from './bullmq-job-info';
 import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { QueuePlacement } from './bullmq-placement';
+import { closeSettled } from './bullmq-close';
 import { BullmqQueues, jobOptions, toBullTypes } from './bullmq-queues';
 import { BullmqWorkers, type TypeEntry } from './bullmq-workers';
 import { NodeRoster } from './job-nodes';
@@ -166,7 +167,7 @@ export class BullmqJobQueue implements JobQueue {
     await this.#workers.close();
     await this.roster.stop();
     await this.#queues.close();
-    await this.#flows?.close();
+    if (this.#flows !== null) await closeSettled([this.#flows], 'leave');
     this.#subscriber?.disconnect();
     await this.#connection?.quit().catch(() => this.#connection?.disconnect());
     this.#workers.clear();
