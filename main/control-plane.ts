@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PhError } from '../contract';
 import { BackupService, CatalogueShare, backupHandlers, backupMigrations, registerBackupJobs } from './backup';
+import { Sagas, sagaHandlers, sagaMigrations } from './sagas';
 import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability, type BullmqJobQueueOptions } from './batch';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 import { systemClock, type Clock } from './clock';
@@ -100,6 +101,7 @@ export const migrations: readonly Migration[] = [
   ...webhooksMigrations,
   ...ratelimitMigrations,
   ...graphqlMigrations,
+  ...sagaMigrations,
 ];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
@@ -334,6 +336,8 @@ export class ControlPlane {
         jobHistory: { keepCompletedMs: kept.batch.completedJobMs, keepDeadMs: kept.batch.failedJobMs },
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
+      // Before the queue starts: its workers serve the saga job type from the first poll.
+      const sagas = new Sagas({ db, clock: this.clock, queue: batch.queue, bus, logger: this.logger.child({ component: 'sagas' }) });
       for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({
         db,
@@ -457,6 +461,7 @@ export class ControlPlane {
         ...realtimeHandlers(realtime),
         ...cacheHandlers(cache),
         ...batchHandlers(batch),
+        ...sagaHandlers(sagas),
         ...discovery.handlers,
         ...webhooksHandlers(webhooks),
         ...ratelimitHandlers({
