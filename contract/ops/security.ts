@@ -81,7 +81,13 @@ export const RevocationSchema = Type.Object({
   sessionId: Type.Union([Type.String(), Type.Null()]),
   /** Every session token (the signing secret was rotated); API-key connections stay. */
   allSessions: Type.Boolean(),
-  reason: Type.Union([Type.Literal('key-revoked'), Type.Literal('signed-out'), Type.Literal('secret-rotated')]),
+  /** `token-revoked`: an OAuth grant ended (RFC 7009 revocation, or its refresh token reused); `sessionId` is `oauth:<grant id>`. */
+  reason: Type.Union([
+    Type.Literal('key-revoked'),
+    Type.Literal('signed-out'),
+    Type.Literal('secret-rotated'),
+    Type.Literal('token-revoked'),
+  ]),
 });
 
 export const securityOperations = {

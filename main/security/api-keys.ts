@@ -62,6 +62,12 @@ export class ApiKeyStore {
   readonly #revokedElsewhere = new Set<(id: string) => void>();
   /** Prepared once: verify runs on every request, and preparing is most of its cost. */
   readonly #byId: Statement<[string], KeyRow>;
+  /**
+   * Live keys already read, by id, so the check on every request skips SQLite and the scopes' JSON.
+   * Every change to a row (made here or arriving from the fleet) passes through this store and drops
+   * its entry, so a revocation is seen by the very next request. At most one entry per live key.
+   */
+  readonly #live = new Map<string, { expected: Buffer; caller: Caller }>();
 
   constructor(
     private readonly db: Database,
@@ -135,19 +141,26 @@ export class ApiKeyStore {
     const match = KEY_PATTERN.exec(presented);
     if (match === null) return null;
     const [, id, secret] = match as unknown as [string, string, string];
-    const row = this.#byId.get(id);
-    if (row === undefined || row.revoked_at !== null) return null;
-    const expected = Buffer.from(row.secret_hash, 'hex');
-    if (!timingSafeEqual(expected, hashSecret(secret))) return null;
+    const live = this.#liveKey(id);
+    if (live === null || !timingSafeEqual(live.expected, hashSecret(secret))) return null;
     this.#touch(id);
-    return callerFor(row);
+    return copyCaller(live.caller);
   }
 
   /** The caller for a key id (used by session tokens), or null when revoked or gone. */
   callerForId(id: string): Caller | null {
+    const live = this.#liveKey(id);
+    return live === null ? null : copyCaller(live.caller);
+  }
+
+  #liveKey(id: string): { expected: Buffer; caller: Caller } | null {
+    const cached = this.#live.get(id);
+    if (cached !== undefined) return cached;
     const row = this.#byId.get(id);
     if (row === undefined || row.revoked_at !== null) return null;
-    return callerFor(row);
+    const live = { expected: Buffer.from(row.secret_hash, 'hex'), caller: callerFor(row) };
+    this.#live.set(id, live);
+    return live;
   }
 
   /**
@@ -159,6 +172,7 @@ export class ApiKeyStore {
     return {
       rows: () => (this.db.prepare('SELECT * FROM api_keys').all() as KeyRow[]).map((row) => [row.id, toRecord(row)] as const),
       apply: (id, record) => {
+        this.#live.delete(id);
         if (record === null) {
           this.db.prepare('DELETE FROM api_keys WHERE id = ?').run(id);
           return;
@@ -192,6 +206,7 @@ export class ApiKeyStore {
   }
 
   #changed(id: string): void {
+    this.#live.delete(id);
     if (this.#listeners.size === 0) return;
     const row = this.#byId.get(id);
     if (row === undefined) return;
@@ -205,6 +220,11 @@ export class ApiKeyStore {
     this.#lastUsedWritten.set(id, now);
     this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(new Date(now).toISOString(), id);
   }
+}
+
+/** Each request gets its own caller: one that changes it must not change the next request's. */
+function copyCaller(caller: Caller): Caller {
+  return { ...caller, scopes: [...caller.scopes] };
 }
 
 function callerFor(row: KeyRow): Caller {
