@@ -127,6 +127,8 @@ export interface RunningPlane {
   /** How capabilities report progress to the console and LAN programs (through the hub). */
   readonly progress: LiveProgress;
   readonly batch: BatchCapability;
+  /** Saga types are registered here, like job types on `batch.queue`. */
+  readonly sagas: Sagas;
   readonly discovery: Discovery;
   readonly cache: TieredCache;
   readonly backup: BackupService;
@@ -569,6 +571,7 @@ export class ControlPlane {
         monitoring,
         discovery,
         batch,
+        sagas,
         realtime,
         progress,
         cache,
