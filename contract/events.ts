@@ -13,6 +13,7 @@ import { FleetRedisEventSchema, ServiceStatusSchema, SystemStatusSchema } from '
 import { BackupFinishedSchema, BackupProgressSchema } from './ops/backup';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
 import { WebhookDeliveryChangedSchema, WebhookEndpointChangedSchema } from './ops/webhooks';
+import { SagaChangedSchema } from './ops/sagas';
 import { ServiceDeregisteredSchema, ServiceHealthSchema, InstanceSchema as DiscoveryInstanceSchema } from './ops/discovery';
 
 /**
@@ -47,6 +48,8 @@ export const events = {
   'fleet.redis': { payload: FleetRedisEventSchema, minRole: 'viewer' },
   'webhooks.delivery': { payload: WebhookDeliveryChangedSchema, minRole: 'operator' },
   'webhooks.endpoint': { payload: WebhookEndpointChangedSchema, minRole: 'operator' },
+  // A saga's state lives on the node that runs it (docs/sagas.md): its consoles hear of it.
+  'sagas.changed': { payload: SagaChangedSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;
