@@ -117,6 +117,8 @@ export const serverEndpoints: readonly ServerEndpoint[] = [
     path: '/readyz',
     access: 'public',
     summary: 'Readiness: every service running or degraded and no critical dependency down',
+    description:
+      "Without a credential, each service's and dependency's state only; with a key or session token (any role), each one's detail too (paths, node and worker ids).",
     tag: 'health',
     responses: {
       200: { description: 'Ready', content: { 'application/json': ReadinessSchema } },

@@ -381,6 +381,8 @@ export class ControlPlane {
         appDbPath: this.store.path,
         roots: backupRoots(config),
         repoDir: join(config.dataDir, 'backups'),
+        keyFile: join(config.dataDir, 'secrets', 'backup-repository.key'),
+        ...(process.env.PILOTHOUSE_BACKUP_PASSPHRASE ? { passphrase: process.env.PILOTHOUSE_BACKUP_PASSPHRASE } : {}),
         clock: this.clock,
         logger: this.logger.child({ component: 'backup' }),
         bus,

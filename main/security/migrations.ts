@@ -131,6 +131,13 @@ export const securityMigrations: readonly Migration[] = [
   {
     scope: 'security',
     version: 5,
+    name: 'api keys pinned to a REST version',
+    // NULL: the key follows the latest version.
+    up: `ALTER TABLE api_keys ADD COLUMN api_version TEXT;`,
+  },
+  {
+    scope: 'security',
+    version: 6,
     name: 'OAuth grants (refresh-token families)',
     up: `
       -- One row per grant: the fleet table's record as JSON (docs/oauth.md), and when it expires, for pruning.

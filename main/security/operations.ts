@@ -28,7 +28,7 @@ export function securityHandlers({
   trail = null,
   oauth = null,
 }: SecurityHandlerDeps): HandlersFor<
-  'keys.list' | 'keys.create' | 'keys.revoke' | 'audit.list' | 'audit.verify' | 'sessions.logout' | 'sessions.rotate'
+  'keys.list' | 'keys.create' | 'keys.revoke' | 'keys.pin' | 'audit.list' | 'audit.verify' | 'sessions.logout' | 'sessions.rotate'
 > {
   const verify = () => {
     const local = audit.verify();
@@ -44,6 +44,7 @@ export function securityHandlers({
       bus.publish('auth.revoked', { keyId: key.id, sessionId: null, allSessions: false, reason: 'key-revoked' });
       return { key };
     },
+    'keys.pin': (input) => ({ key: keys.pin(input.id, input.apiVersion) }),
     'audit.list': (input) => {
       const page = input.fleet === true && trail !== null ? trail.list(input) : audit.list(input);
       return { ...page, chainIntact: verify().intact };
