@@ -86,6 +86,7 @@ export interface OperationTypes {
         createdAt: string;
         lastUsedAt: string | null;
         revokedAt: string | null;
+        apiVersion: "v1" | "v2" | null;
       }>;
     };
     minRole: "admin";
@@ -96,6 +97,7 @@ export interface OperationTypes {
       name: string;
       role: "viewer" | "operator" | "admin";
       scopes?: Array<string>;
+      apiVersion?: "v1" | "v2";
     };
     output: {
       key: {
@@ -106,6 +108,7 @@ export interface OperationTypes {
         createdAt: string;
         lastUsedAt: string | null;
         revokedAt: string | null;
+        apiVersion: "v1" | "v2" | null;
       };
       secret: string;
     };
@@ -125,6 +128,27 @@ export interface OperationTypes {
         createdAt: string;
         lastUsedAt: string | null;
         revokedAt: string | null;
+        apiVersion: "v1" | "v2" | null;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "keys.pin": {
+    input: {
+      id: string;
+      apiVersion: "v1" | "v2" | null;
+    };
+    output: {
+      key: {
+        id: string;
+        name: string;
+        role: "viewer" | "operator" | "admin";
+        scopes: Array<string>;
+        createdAt: string;
+        lastUsedAt: string | null;
+        revokedAt: string | null;
+        apiVersion: "v1" | "v2" | null;
       };
     };
     minRole: "admin";
@@ -464,6 +488,8 @@ export interface OperationTypes {
   "backup.verifications.list": {
     input: {
       snapshotId?: string;
+      /** The verifications of each of these snapshots in one read, up to `limit` per snapshot (not with snapshotId) */
+      snapshotIds?: Array<string>;
       limit?: number;
     };
     output: {
@@ -599,6 +625,65 @@ export interface OperationTypes {
     };
     minRole: "viewer";
     mutating: false;
+  };
+  "backup.key.status": {
+    input: Record<string, never>;
+    output: {
+      encrypted: boolean;
+      /** plain, migrating, encrypted, or locked (a wrapped key not yet unlocked) */
+      format: string;
+      /** The key file is wrapped by a passphrase */
+      wrapped: boolean;
+      locked: boolean;
+      /** Names the key without revealing it */
+      keyId: string | null;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "backup.key.unlock": {
+    input: {
+      passphrase: string;
+    };
+    output: {
+      encrypted: boolean;
+      /** plain, migrating, encrypted, or locked (a wrapped key not yet unlocked) */
+      format: string;
+      /** The key file is wrapped by a passphrase */
+      wrapped: boolean;
+      locked: boolean;
+      /** Names the key without revealing it */
+      keyId: string | null;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.key.passphrase": {
+    input: {
+      current?: string | null;
+      passphrase: string | null;
+    };
+    output: {
+      encrypted: boolean;
+      /** plain, migrating, encrypted, or locked (a wrapped key not yet unlocked) */
+      format: string;
+      /** The key file is wrapped by a passphrase */
+      wrapped: boolean;
+      locked: boolean;
+      /** Names the key without revealing it */
+      keyId: string | null;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.key.export": {
+    input: Record<string, never>;
+    output: {
+      keyId: string;
+      masterKey: string;
+    };
+    minRole: "admin";
+    mutating: true;
   };
   "monitoring.overview": {
     input: Record<string, never>;
@@ -1658,6 +1743,8 @@ export interface OperationTypes {
       state?: "waiting" | "delayed" | "active" | "waiting-children" | "completed" | "dead" | "cancelled";
       type?: string;
       parentId?: string;
+      /** The children of each of these jobs in one read, up to `limit` per parent (not with parentId or offset) */
+      parentIds?: Array<string>;
       limit?: number;
       /** Jobs to skip; a page is read from the newest, so deep pages cost more */
       offset?: number;
@@ -1997,6 +2084,45 @@ export interface OperationTypes {
       startedAt: string;
       finishedAt: string | null;
       durationMs: number;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "batch.reports": {
+    input: {
+      ids: Array<string>;
+    };
+    output: {
+      reports: Array<{
+        batchId: string;
+        /** The node whose database the batch was applied to, when read from the fleet */
+        node?: string;
+        mode: "atomic" | "non-atomic";
+        status: "running" | "succeeded" | "failed" | "partial";
+        counts: {
+          pending: number;
+          succeeded: number;
+          failed: number;
+          skipped: number;
+        };
+        errors: Array<{
+          index: number;
+          code: string;
+          message: string;
+        }>;
+        operations: Array<{
+          index: number;
+          status: "pending" | "succeeded" | "failed" | "skipped";
+          error?: {
+            code: string;
+            message: string;
+          };
+          result?: unknown;
+        }>;
+        startedAt: string;
+        finishedAt: string | null;
+        durationMs: number;
+      }>;
     };
     minRole: "viewer";
     mutating: false;
@@ -2715,7 +2841,7 @@ export type OperationName = keyof OperationTypes;
 export type OperationInput<N extends OperationName> = OperationTypes[N]['input'];
 export type OperationOutput<N extends OperationName> = OperationTypes[N]['output'];
 
-export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce"];
+export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","keys.pin","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","backup.key.status","backup.key.unlock","backup.key.passphrase","backup.key.export","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.reports","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce"];
 
 /** Every event the hub delivers to `followEvents`, by name: its payload. */
 export interface EventTypes {
