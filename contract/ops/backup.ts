@@ -237,7 +237,17 @@ export const backupOperations = {
   }),
   'backup.verifications.list': defineOperation({
     summary: 'Verification results, newest first',
-    input: Type.Object({ snapshotId: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+    input: Type.Object({
+      snapshotId: Type.Optional(Type.String()),
+      snapshotIds: Type.Optional(
+        Type.Array(Type.String({ minLength: 1 }), {
+          minItems: 1,
+          maxItems: 100,
+          description: 'The verifications of each of these snapshots in one read, up to `limit` per snapshot (not with snapshotId)',
+        }),
+      ),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    }),
     output: Type.Object({ verifications: Type.Array(BackupVerificationSchema) }),
     minRole: 'viewer',
     mutating: false,

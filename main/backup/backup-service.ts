@@ -399,8 +399,8 @@ export class BackupService implements Service {
     );
   }
 
-  listVerifications(snapshotId?: string, limit = 200): BackupVerification[] {
-    return this.catalogue.verifications(snapshotId, limit);
+  listVerifications(snapshot?: string | readonly string[], limit = 200): BackupVerification[] {
+    return this.catalogue.verifications(snapshot, limit);
   }
 
   /** Verifies the share of snapshots verified least recently, so every one is checked within a week. */
