@@ -352,8 +352,10 @@ export class Monitoring implements Service {
     this.series.register({
       name: 'redis.up',
       unit: 'bool',
-      help: '1 when Redis is connected, else 0',
-      read: () => (client.status === 'ready' ? 1 : 0),
+      help: '1 when Redis is connected and answers its probe, else 0',
+      // A hung server (SIGSTOP, a full disk) keeps the socket open and ioredis "ready": the probe's
+      // PING timing out is what says it is down, so the series follows the probe too.
+      read: () => (client.status === 'ready' && this.health.get('redis')?.status !== 'down' ? 1 : 0),
     });
     this.series.register({
       name: 'redis.ping_ms',
