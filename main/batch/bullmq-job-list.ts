@@ -7,7 +7,8 @@ import type { JobFilter, JobInfo, JobPage } from './job-types';
 /** What the BullMQ list reads through: the queue's own parts, passed in so this file owns only the paging. */
 export interface BullListDeps {
   refs(type: string | undefined): Promise<QueueRef[]>;
-  queueOf(ref: QueueRef): Queue;
+  /** The queue of a ref, or null when it does not exist (yet). */
+  lookup(ref: QueueRef): Promise<Queue | null>;
   find(id: string): Promise<Job | null>;
   childrenOf(job: Job): Promise<Job[]>;
   info(job: Job): Promise<JobInfo>;
@@ -45,6 +46,19 @@ function page(infos: JobInfo[], total: number, start: number, limit: number): Jo
 export async function listBullJobs(deps: BullListDeps, filter: JobFilter): Promise<JobPage> {
   const limit = filter.limit ?? 50;
   const start = (filter.offset ?? 0) + cursorOffset(filter.cursor);
+  if (filter.parentIds !== undefined) {
+    // BullMQ keeps children per parent: one read each, together; a parent it let go has none left.
+    const state = filter.state === undefined ? {} : { state: filter.state };
+    const pages = await Promise.all(
+      filter.parentIds.map((parentId) =>
+        listBullJobs(deps, { ...state, parentId, limit }).catch((err: unknown) => {
+          if (err instanceof PhError && err.code === 'PH_BATCH_JOB_NOT_FOUND') return { jobs: [], total: 0, nextCursor: null };
+          throw err;
+        }),
+      ),
+    );
+    return { jobs: pages.flatMap((p) => p.jobs), total: pages.reduce((n, p) => n + p.total, 0), nextCursor: null };
+  }
   const matches = (j: JobInfo) => (filter.state === undefined || j.state === filter.state) && inTime(j, filter);
   if (filter.parentId !== undefined) {
     // A job BullMQ let go (its result is kept, `get`) has no children left to list.
@@ -74,7 +88,8 @@ export async function listBullJobs(deps: BullListDeps, filter: JobFilter): Promi
   let total = 0;
   const found: Job[] = [];
   for (const ref of refs) {
-    const queue = deps.queueOf(ref);
+    const queue = await deps.lookup(ref);
+    if (queue === null) continue;
     if (exact) total += Object.values(await queue.getJobCounts(...bullTypes)).reduce((a, b) => a + b, 0);
     const end = exact ? start + limit - 1 : FILTER_SCAN - 1;
     found.push(

@@ -104,8 +104,13 @@ export class BullmqJobQueue implements JobQueue {
     this.outbox = new JobOutbox(db, now);
     this.results = new JobResults(db, redis, seal, this.nodeId, this.#prefix, now);
     this.schedules = new JobSchedules(db, now);
-    this.#queues = new BullmqQueues(() => this.#connection, this.#prefix, logger);
     this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000, seal);
+    this.#queues = new BullmqQueues(
+      () => this.#connection,
+      this.#prefix,
+      logger,
+      (ref, name) => this.#knownQueue(ref, name),
+    );
     this.#placement = new QueuePlacement(this.#handlers, this.roster, this.nodeId);
     this.#workers = new BullmqWorkers({
       connection: () => this.#connection,
@@ -185,7 +190,7 @@ export class BullmqJobQueue implements JobQueue {
     if (this.#connection?.status !== 'ready') return { state: 'degraded', detail: `bullmq: redis ${this.#connection?.status ?? 'none'}` };
     return {
       state: 'running',
-      detail: `bullmq queue, node ${this.nodeId}, ${this.#workers.size} workers, ${this.outbox.size()} in outbox`,
+      detail: `bullmq queue, node ${this.nodeId}, ${this.#workers.size} workers, ${this.#queues.size} queues open, ${this.outbox.size()} in outbox`,
     };
   }
 
@@ -266,7 +271,7 @@ export class BullmqJobQueue implements JobQueue {
     return listBullJobs(
       {
         refs: (type) => this.#placement.refs(type),
-        queueOf: (ref) => this.#queues.of(ref),
+        lookup: (ref) => this.#queues.lookup(ref),
         find: (id) => this.#queues.find(id),
         childrenOf: (job) => this.#queues.childrenOf(job),
         info: (job) => this.#info(job),
@@ -380,6 +385,20 @@ export class BullmqJobQueue implements JobQueue {
       're-enqueued the jobs and schedules redis lost and re-published job results',
     );
     return restored;
+  }
+
+  /** How many BullMQ queues this node holds open. */
+  get openQueues(): number {
+    return this.#queues.size;
+  }
+
+  /**
+   * A queue exists when it is a registered type's own (shared, or this node's), or a node of the
+   * fleet announced it (the roster's set): the only queues jobs are ever added to.
+   */
+  async #knownQueue(ref: QueueRef, name: string): Promise<boolean> {
+    if (this.#handlers.has(ref.type) && (ref.node === null || ref.node === this.nodeId)) return true;
+    return this.roster.hasQueue(name);
   }
 
   /** Runs BullMQ's add; if it throws, the outbox entry goes too (the client was not told it was queued). */

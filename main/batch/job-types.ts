@@ -125,6 +125,8 @@ export interface JobFilter {
   readonly createdAfter?: string;
   readonly createdBefore?: string;
   readonly sort?: 'newest' | 'oldest';
+  /** The children of each of these parents, up to `limit` per parent (one read for them all). */
+  readonly parentIds?: readonly string[];
   readonly limit?: number;
   /** The previous page's nextCursor (opaque: each backend writes its own). */
   readonly cursor?: string;

@@ -36,6 +36,10 @@ export function listJobRows(db: Database, filter: JobFilter, now: number): JobRo
     where.push('state = ?');
     args.push(filter.state);
   }
+  if (filter.parentIds !== undefined) {
+    where.push(`parent_id IN (${filter.parentIds.map(() => '?').join(', ')})`);
+    args.push(...filter.parentIds.map(Number));
+  }
   if (filter.search !== undefined) {
     // An id (this backend's ids are integers), an idempotency key, or a part of the type.
     const asId = /^\d{1,15}$/.test(filter.search) ? Number(filter.search) : -1;
@@ -52,6 +56,16 @@ export function listJobRows(db: Database, filter: JobFilter, now: number): JobRo
   }
   const total = (db.prepare(`SELECT count(*) AS n FROM jobs ${clause(where)}`).get(...args) as { n: number }).n;
 
+  if (filter.parentIds !== undefined) {
+    // Several parents at once: the newest `limit` children of each, in one statement (no further page).
+    const rows = db
+      .prepare(
+        `SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY parent_id ORDER BY id DESC) AS nth FROM jobs ${clause(where)})
+           WHERE nth <= ? ORDER BY id DESC`,
+      )
+      .all(...args, filter.limit ?? 50) as JobRow[];
+    return { rows, total, nextCursor: null };
+  }
   const oldest = filter.sort === 'oldest';
   if (filter.cursor !== undefined) {
     if (!/^\d{1,15}$/.test(filter.cursor))
