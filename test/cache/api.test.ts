@@ -113,7 +113,8 @@ describe('cache REST API and console operations on a running plane', () => {
   });
 
   it('pages a 60-key namespace in key order with a true count, by * pattern and by tier', async () => {
-    for (let i = 1; i <= 60; i += 1) await plane.op('cache.put', { namespace: 'people', key: `user:${i}`, value: { i } });
+    for (let i = 1; i <= 60; i += 1)
+      expect((await plane.op('cache.put', { namespace: 'people', key: `user:${i}`, value: { i } })).status).toBe(200);
     // Only in L1 and L3 (this node's tiers) once Redis loses it: the tier filter sees the difference.
     await redis.client().del('ph:cache:e:people:user:7');
     const seen: string[] = [];
