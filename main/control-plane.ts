@@ -331,7 +331,7 @@ export class ControlPlane {
         nodeId,
         epoch,
         seal,
-        jobHistory: { keepCompletedMs: kept.batch.completedJobMs, keepDeadMs: kept.batch.failedJobMs },
+        jobHistory: kept.batch.jobs,
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
       for (const service of batch.services) await this.#startService(service);
