@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import { defineOperation } from '../operation';
 
+/** How many parents one read of their children (or batches one read of their reports) may name. */
+export const MAX_PARENTS = 100;
+
 export const JobStateSchema = Type.Union([
   Type.Literal('waiting'),
   Type.Literal('delayed'),
@@ -155,6 +158,13 @@ export const jobsOperations = {
         state: Type.Optional(JobStateSchema),
         type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
         parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        parentIds: Type.Optional(
+          Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+            minItems: 1,
+            maxItems: MAX_PARENTS,
+            description: 'The children of each of these jobs in one read, up to `limit` per parent (not with parentId or offset)',
+          }),
+        ),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
         offset: Type.Optional(
           Type.Integer({
@@ -225,6 +235,16 @@ export const jobsOperations = {
     summary: "A batch's report: per-operation status, errors by index, counts and duration",
     input: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
     output: BatchReportSchema,
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'batch.reports': defineOperation({
+    summary: "Several batches' reports in one read; a batch with no report (unknown, or not applied yet) is left out",
+    input: Type.Object(
+      { ids: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { minItems: 1, maxItems: MAX_PARENTS }) },
+      { additionalProperties: false },
+    ),
+    output: Type.Object({ reports: Type.Array(BatchReportSchema) }),
     minRole: 'viewer',
     mutating: false,
   }),

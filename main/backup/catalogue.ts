@@ -288,13 +288,21 @@ export class BackupCatalogue {
     return { ...v, id: Number(info.lastInsertRowid), at: iso(v.at) as string, durationMs: Math.round(v.durationMs) };
   }
 
-  verifications(snapshotId: string | undefined, limit: number): BackupVerification[] {
+  /** Newest first: all, one snapshot's, or (an array) the newest `limit` of each of several snapshots in one read. */
+  verifications(snapshot: string | readonly string[] | undefined, limit: number): BackupVerification[] {
     const rows =
-      snapshotId === undefined
+      snapshot === undefined
         ? (this.db.prepare('SELECT * FROM backup_verifications ORDER BY id DESC LIMIT ?').all(limit) as VerificationRow[])
-        : (this.db
-            .prepare('SELECT * FROM backup_verifications WHERE snapshot_id = ? ORDER BY id DESC LIMIT ?')
-            .all(snapshotId, limit) as VerificationRow[]);
+        : typeof snapshot === 'string'
+          ? (this.db
+              .prepare('SELECT * FROM backup_verifications WHERE snapshot_id = ? ORDER BY id DESC LIMIT ?')
+              .all(snapshot, limit) as VerificationRow[])
+          : (this.db
+              .prepare(
+                `SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY snapshot_id ORDER BY id DESC) AS nth FROM backup_verifications
+                   WHERE snapshot_id IN (${snapshot.map(() => '?').join(', ')})) WHERE nth <= ? ORDER BY id DESC`,
+              )
+              .all(...snapshot, limit) as VerificationRow[]);
     return rows.map((r) => ({
       id: r.id,
       snapshotId: r.snapshot_id,

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { PhError } from '../../contract/errors';
 import { withFile, type HandlersFor } from '../core';
 import type { BackupService } from './backup-service';
 import type { CatalogueShare } from './catalogue-share';
@@ -17,7 +18,11 @@ export type BackupOperationName =
   | 'backup.restore.plan'
   | 'backup.restore'
   | 'backup.prune'
-  | 'backup.history';
+  | 'backup.history'
+  | 'backup.key.status'
+  | 'backup.key.unlock'
+  | 'backup.key.passphrase'
+  | 'backup.key.export';
 
 /**
  * With a fleet share, the lists are fleet-wide: this node's own entries (read from its SQLite, so
@@ -56,10 +61,20 @@ export function backupHandlers(backup: BackupService, share: CatalogueShare | nu
       return withFile({ fileName: image.fileName, bytes }, file);
     },
     'backup.verify': async (input) => ({ verification: await backup.verify(input.id) }),
-    'backup.verifications.list': (input) => ({ verifications: backup.listVerifications(input.snapshotId, input.limit ?? 200) }),
+    'backup.verifications.list': (input) => {
+      if (input.snapshotIds !== undefined && input.snapshotId !== undefined)
+        throw new PhError('PH_INVALID_INPUT', 'Name one snapshot (snapshotId) or several (snapshotIds), not both', {
+          field: 'snapshotIds',
+        });
+      return { verifications: backup.listVerifications(input.snapshotIds ?? input.snapshotId, input.limit ?? 200) };
+    },
     'backup.restore.plan': (input) => backup.planRestore(input),
     'backup.restore': async (input) => ({ restore: await backup.restore(input) }),
     'backup.prune': () => backup.prune(),
     'backup.history': (input) => backup.history(input.limit ?? 50),
+    'backup.key.status': () => backup.keyStatus(),
+    'backup.key.unlock': (input) => backup.unlockKey(input.passphrase),
+    'backup.key.passphrase': (input) => backup.setKeyPassphrase(input.current ?? null, input.passphrase),
+    'backup.key.export': () => backup.exportKey(),
   };
 }

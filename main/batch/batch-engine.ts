@@ -241,6 +241,20 @@ export class BatchEngine {
     return report;
   }
 
+  /** The reports of those of `batchIds` this node holds, in one read (a running batch adds its own). */
+  getMany(batchIds: readonly string[]): BatchReport[] {
+    if (batchIds.length === 0) return [];
+    const rows = this.db
+      .prepare(`SELECT id, mode, report, created_at FROM batches WHERE id IN (${batchIds.map(() => '?').join(', ')})`)
+      .all(...batchIds) as { id: string; mode: BatchMode; report: string | null; created_at: number }[];
+    return rows.map((row) => {
+      if (row.report !== null) return expandReport(row.report);
+      const report = this.#reportFromRows(row.id, row.mode, row.created_at);
+      report.durationMs = this.clock.now() - row.created_at;
+      return report;
+    });
+  }
+
   list(limit = 50): { batchId: string; mode: BatchMode; status: string; createdAt: string; finishedAt: string | null }[] {
     const rows = this.db
       .prepare('SELECT id, mode, status, created_at, finished_at FROM batches ORDER BY created_at DESC LIMIT ?')

@@ -119,6 +119,8 @@ export interface JobFilter {
   readonly state?: JobState;
   readonly type?: string;
   readonly parentId?: string;
+  /** The children of each of these parents, up to `limit` per parent (one read for them all). */
+  readonly parentIds?: readonly string[];
   readonly limit?: number;
   readonly offset?: number;
 }

@@ -16,6 +16,7 @@ type BatchOps =
   | 'jobs.delete'
   | 'batch.submit'
   | 'batch.status'
+  | 'batch.reports'
   | 'batch.list';
 
 export interface BatchHandlerDeps {
@@ -54,7 +55,13 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
   };
   return {
     'jobs.stats': async () => ({ backend: queue.backend, types: queue.registeredTypes(), queues: await queue.stats() }),
-    'jobs.list': (input) => queue.list(input),
+    'jobs.list': (input) => {
+      if (input.parentIds !== undefined && (input.parentId !== undefined || input.offset !== undefined))
+        throw new PhError('PH_INVALID_INPUT', 'parentIds reads the first page of each parent: not with parentId or offset', {
+          field: 'parentIds',
+        });
+      return queue.list(input);
+    },
     'jobs.get': async (input) => {
       const job = await queue.get(input.id);
       const [logs, children] = await Promise.all([queue.logs(input.id), queue.list({ parentId: input.id, limit: 500 })]);
@@ -98,6 +105,14 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
         if (shared == null) throw err;
         return shared;
       }
+    },
+    'batch.reports': async (input) => {
+      const mine = engine.getMany(input.ids).map((r) => (reports === null ? r : { ...r, node: reports.node }));
+      if (reports === null || mine.length === input.ids.length) return { reports: mine };
+      // Batches applied on other nodes: their reports as those nodes published them, in one more read.
+      const held = new Set(mine.map((r) => r.batchId));
+      const others = await reports.getMany(input.ids.filter((id) => !held.has(id))).catch(() => []);
+      return { reports: [...mine, ...others] };
     },
     'batch.list': async (input) => {
       const limit = input.limit ?? 50;

@@ -66,6 +66,20 @@ export class BatchReportShare {
     return report.batchId === batchId ? { ...report, node: stored.node } : null;
   }
 
+  /** Several batches' reports in one read (MGET); those the fleet does not hold are left out. */
+  async getMany(batchIds: readonly string[]): Promise<(BatchReport & { node: string })[]> {
+    if (batchIds.length === 0) return [];
+    const texts = await this.redis.mget(batchIds.map(reportKey));
+    const out: (BatchReport & { node: string })[] = [];
+    for (const [i, text] of texts.entries()) {
+      const stored = this.#open(batchIds[i] as string, text);
+      if (stored === null) continue;
+      const report = expandReport(stored.report);
+      if (report.batchId === batchIds[i]) out.push({ ...report, node: stored.node });
+    }
+    return out;
+  }
+
   #open(batchId: string, text: string | null): { node: string; report: string } | null {
     if (text === null) return null;
     const opened = this.seal.openJson(KIND, reportKey(batchId), text, StoredSchema, false);

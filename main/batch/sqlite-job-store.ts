@@ -458,8 +458,22 @@ export class SqliteJobStore {
       where.push('state = ?');
       args.push(filter.state);
     }
+    if (filter.parentIds !== undefined) {
+      where.push(`parent_id IN (${filter.parentIds.map(() => '?').join(', ')})`);
+      args.push(...filter.parentIds.map(Number));
+    }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...args) as { n: number }).n;
+    if (filter.parentIds !== undefined) {
+      // Several parents at once: the newest `limit` children of each, in one statement.
+      const rows = this.db
+        .prepare(
+          `SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY parent_id ORDER BY id DESC) AS nth FROM jobs ${clause})
+             WHERE nth <= ? ORDER BY id DESC`,
+        )
+        .all(...args, filter.limit ?? 50) as JobRow[];
+      return { rows, total };
+    }
     const rows = this.db
       .prepare(`SELECT * FROM jobs ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`)
       .all(...args, filter.limit ?? 50, filter.offset ?? 0) as JobRow[];

@@ -82,8 +82,10 @@ export class Deliverer {
       const mirrored = deliveries.mirror(news);
       if (mirrored !== null) this.deps.changed(mirrored);
       row = deliveries.mustRow(row.id);
-      if (news.attempt.n >= payload.attempt) return { status: row.status, statusCode: row.last_status };
     }
+    // The tries made before this node took the delivery over belong in its log too.
+    await completeLog(deliveries, this.deps.ledger, row.id);
+    if (news !== null && news.attempt.n >= payload.attempt) return { status: row.status, statusCode: row.last_status };
     if (row.status === 'delivered' || row.status === 'failed') return { status: row.status, statusCode: row.last_status };
     if (row.attempts >= payload.attempt) {
       if (row.status === 'retrying' && row.next_at !== null) {
@@ -154,6 +156,17 @@ export class Deliverer {
   #disable(endpointId: string, reason: string): void {
     if (this.deps.endpoints.disable(endpointId, reason, this.deps.clock.now())) this.deps.disabled(endpointId, reason);
   }
+}
+
+/**
+ * Makes this node's log of a delivery hold every try the fleet made of it: those made on other
+ * nodes before this one took it over, or whose news this node missed (it was down, or busy).
+ * Costs a Redis read only when the log is short of the delivery's attempt count.
+ */
+export async function completeLog(deliveries: DeliveryStore, ledger: DeliveryLedger, id: string): Promise<void> {
+  const row = deliveries.row(id);
+  if (row === null || deliveries.loggedAttempts(id) >= row.attempts) return;
+  deliveries.fillLog(id, await ledger.history(id));
 }
 
 function newsOf(row: DeliveryRow, attempt: DeliveryNews['attempt']): DeliveryNews {

@@ -26,6 +26,8 @@ export const DeliveryNewsSchema = Type.Object(
   { additionalProperties: false },
 );
 export type DeliveryNews = Static<typeof DeliveryNewsSchema>;
+export type DeliveryAttempt = DeliveryNews['attempt'];
+const AttemptSchema = DeliveryNewsSchema.properties.attempt;
 
 /**
  * Where a delivery stands fleet-wide. With Redis, a delivery's tries may run on any node (the
@@ -33,10 +35,14 @@ export type DeliveryNews = Static<typeof DeliveryNewsSchema>;
  * `ph:wh:delivery:<id>` (sealed, expiring after the retry window and a day) and published on
  * `ph:wh:deliveries`: a node about to try reads it first (a try already made elsewhere, or a
  * delivery already ended, is not made again), and the node holding the delivery's row mirrors every
- * try into its log. Without Redis it is the node itself and holds nothing.
+ * try into its log. Every try is also kept in `ph:wh:delivery:<id>:log` (one field per attempt), so
+ * a node that takes a delivery over, or missed some news, fills its log with the tries made
+ * elsewhere (`history`). Without Redis it is the node itself and holds nothing.
  */
 export interface DeliveryLedger {
   read(deliveryId: string): Promise<DeliveryNews | null>;
+  /** Every try of the delivery any node told, oldest first. */
+  history(deliveryId: string): Promise<DeliveryAttempt[]>;
   tell(news: DeliveryNews): Promise<void>;
   start(onNews: (news: DeliveryNews) => void): Promise<void>;
   stop(): Promise<void>;
@@ -44,6 +50,7 @@ export interface DeliveryLedger {
 
 export const localLedger: DeliveryLedger = {
   read: async () => null,
+  history: async () => [],
   tell: async () => undefined,
   start: async () => undefined,
   stop: async () => undefined,
@@ -52,6 +59,9 @@ export const localLedger: DeliveryLedger = {
 const CHANNEL = 'ph:wh:deliveries';
 const KIND = 'webhook-delivery';
 const keyOf = (id: string): string => `ph:wh:delivery:${id}`;
+const logKeyOf = (id: string): string => `ph:wh:delivery:${id}:log`;
+/** What an attempt's seal is bound to: its delivery's log and its number (a field moved to another cannot be opened). */
+const fieldContext = (id: string, n: number | string): string => `${logKeyOf(id)}#${n}`;
 
 export class RedisDeliveryLedger implements DeliveryLedger {
   #subscriber: Subscriber | null = null;
@@ -71,13 +81,27 @@ export class RedisDeliveryLedger implements DeliveryLedger {
     return opened !== null && opened.value.deliveryId === deliveryId ? opened.value : null;
   }
 
+  async history(deliveryId: string): Promise<DeliveryAttempt[]> {
+    const fields = await this.redis.hgetall(logKeyOf(deliveryId)).catch(() => ({}) as Record<string, string>);
+    const attempts: DeliveryAttempt[] = [];
+    for (const [n, raw] of Object.entries(fields)) {
+      const opened = this.seal.openJson(KIND, fieldContext(deliveryId, n), raw, AttemptSchema, false);
+      if (opened !== null && String(opened.value.n) === n) attempts.push(opened.value);
+    }
+    return attempts.sort((a, b) => a.n - b.n);
+  }
+
   async tell(news: DeliveryNews): Promise<void> {
     const key = keyOf(news.deliveryId);
+    const logKey = logKeyOf(news.deliveryId);
     const body = JSON.stringify(news);
+    const attempt = JSON.stringify(news.attempt);
     try {
       await this.redis
         .multi()
         .set(key, this.seal.seal(KIND, key, body), 'PX', this.keepMs)
+        .hset(logKey, String(news.attempt.n), this.seal.seal(KIND, fieldContext(news.deliveryId, news.attempt.n), attempt))
+        .pexpire(logKey, this.keepMs)
         .publish(CHANNEL, this.seal.seal(KIND, CHANNEL, body))
         .exec();
     } catch (err) {

@@ -3,7 +3,7 @@ import type { Static } from '@sinclair/typebox';
 import { PhError } from '../../contract/errors';
 import type { WebhookDeliverySchema, WebhookEventType } from '../../contract/ops/webhooks';
 import { newId } from '../fleet';
-import type { DeliveryNews } from './delivery-ledger';
+import type { DeliveryAttempt, DeliveryNews } from './delivery-ledger';
 
 export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
 export type DeliveryStatus = WebhookDelivery['status'];
@@ -135,6 +135,22 @@ export class DeliveryStore {
     if (news.attempt.n < row.attempts || (news.attempt.n === row.attempts && news.status === row.status)) return null;
     this.recordAttempt(row, news.attempt, { status: news.status, nextAt: news.nextAt, finishedAt: news.finishedAt });
     return this.mustRow(row.id);
+  }
+
+  /** How many tries of the delivery this node's log holds (fewer than its `attempts`: some were made elsewhere and not heard). */
+  loggedAttempts(id: string): number {
+    return (this.#prepare('SELECT count(*) AS n FROM webhook_attempts WHERE delivery_id = ?').get(id) as { n: number }).n;
+  }
+
+  /** Tries made on other nodes into this node's log, leaving the delivery's state as it is; how many were missing. */
+  fillLog(id: string, attempts: readonly DeliveryAttempt[]): number {
+    const insert = this.#prepare(
+      `INSERT OR IGNORE INTO webhook_attempts (delivery_id, attempt, at, status_code, duration_ms, error, response)
+         SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?)`,
+    );
+    return this.db.transaction(() =>
+      attempts.reduce((added, a) => added + insert.run(id, a.n, a.at, a.statusCode, a.durationMs, a.error, a.response, id).changes, 0),
+    )();
   }
 
   /** Ends a delivery without another attempt (its endpoint was removed or turned off). */

@@ -11,7 +11,7 @@ import { newId, type FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { OutboundReach } from '../security';
 import type { Service, ServiceState } from '../service';
-import { Deliverer, DELIVER_JOB, readDeliverPayload, type DeliverPayload } from './deliverer';
+import { completeLog, Deliverer, DELIVER_JOB, readDeliverPayload, type DeliverPayload } from './deliverer';
 import { localLedger, RedisDeliveryLedger, type DeliveryLedger } from './delivery-ledger';
 import { carried, DeliveryStore, type DeliveryRow, type WebhookDelivery } from './delivery-store';
 import { EndpointReplicas } from './endpoint-replica';
@@ -127,6 +127,9 @@ export class WebhookService implements Service {
     await this.#ledger.start((news) => {
       const row = this.deliveries.mirror(news);
       if (row !== null) this.#published(row);
+      void completeLog(this.deliveries, this.#ledger, news.deliveryId).catch((err: unknown) =>
+        this.deps.logger.warn({ err, delivery: news.deliveryId }, 'webhook delivery log not completed from the fleet'),
+      );
     });
     this.#unsubscribe = this.deps.bus.subscribe((message) => {
       const event = toWebhookEvent(message);
@@ -292,6 +295,7 @@ export class WebhookService implements Service {
       const news = await this.#ledger.read(row.id);
       const mirrored = news === null ? null : this.deliveries.mirror(news);
       if (mirrored !== null) this.#published(mirrored);
+      await completeLog(this.deliveries, this.#ledger, row.id);
     }
   }
 
@@ -303,6 +307,7 @@ export class WebhookService implements Service {
       const news = await this.#ledger.read(overdue.id);
       const mirrored = news === null ? null : this.deliveries.mirror(news);
       if (mirrored !== null) this.#published(mirrored);
+      await completeLog(this.deliveries, this.#ledger, overdue.id);
       const row = mirrored ?? overdue;
       if (row.status === 'delivered' || row.status === 'failed' || (row.next_at ?? 0) > cutoff) continue;
       try {

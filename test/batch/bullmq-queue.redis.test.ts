@@ -138,6 +138,12 @@ describe('BullMQ job queue (with Redis)', () => {
     await waitFor(async () => (await q.get(ignoring.id)).state === 'completed', 5_000);
     expect(parentRuns).toBe(1);
     expect(saw.map((c) => c.state).sort()).toEqual(['completed', 'dead']);
+    // Both parents' children in one call (as GraphQL's children level asks), a parent BullMQ let go counting as none.
+    const both = await q.list({ parentIds: [failing.id, ignoring.id, 'parent@gone:1'] });
+    const one = await Promise.all([failing.id, ignoring.id].map((parentId) => q.list({ parentId })));
+    expect(both.total).toBe(one[0]!.total + one[1]!.total);
+    expect(both.jobs.map((j) => j.id).sort()).toEqual([...one[0]!.jobs, ...one[1]!.jobs].map((j) => j.id).sort());
+    expect(both.jobs.filter((j) => j.parentId === ignoring.id)).toHaveLength(2);
   });
 
   it('times a job out through its signal', async () => {

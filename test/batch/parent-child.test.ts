@@ -164,4 +164,12 @@ describe('parent and child jobs', () => {
     await q.start();
     await waitFor(async () => (await q.get(parent.id)).state === 'completed');
   });
+  it("lists several parents' children in one read, the newest `limit` of each", async () => {
+    const a = await q.enqueue({ type: 'parent', children: [0, 1, 2].map((n) => ({ type: 'child', payload: { n }, delayMs: 60_000 })) });
+    const b = await q.enqueue({ type: 'parent', children: [{ type: 'child', payload: { n: 9 }, delayMs: 60_000 }] });
+    const { jobs, total } = await q.list({ parentIds: [a.id, b.id, '999999'], limit: 2 });
+    expect(total).toBe(4);
+    expect(jobs.filter((j) => j.parentId === a.id).map((j) => (j.payload as { n: number }).n)).toEqual([2, 1]);
+    expect(jobs.filter((j) => j.parentId === b.id)).toHaveLength(1);
+  });
 });

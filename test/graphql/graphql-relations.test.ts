@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SqliteJobQueue } from '../../main/batch';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { until } from '../helpers/until';
 
@@ -89,5 +90,67 @@ describe('GraphQL relations: nested fields in one query, one read per level', ()
     ]);
     expect(data.parent.get.job.batchReport).toBeNull();
     expect(data.batch.get.job).toEqual({ type: 'batch.apply', batchReport: { status: 'SUCCEEDED', counts: { succeeded: 1 } } });
+  });
+  it('reads each nested level once, however many parents it nests under: children, verifications and batch reports', async () => {
+    const { queue, engine } = t.plane.running.batch;
+    const { catalogue } = t.plane.running.backup;
+    expect(queue).toBeInstanceOf(SqliteJobQueue);
+    const store = (queue as SqliteJobQueue).store;
+    queue.register('test.fan', () => ({ done: true }));
+    queue.register('test.leaf', () => ({ done: true }));
+    const parents = [];
+    for (let i = 0; i < 3; i++) {
+      const parent = await t.op('jobs.enqueue', { type: 'test.fan', children: [{ type: 'test.leaf' }, { type: 'test.leaf' }] });
+      expect(parent.status).toBe(200);
+      parents.push(parent.body.job.id as string);
+    }
+    for (let i = 0; i < 2; i++) {
+      const operations = [{ resource: 'record', action: 'create', id: `level-${i}`, data: { collection: 'hosts' } }];
+      expect((await t.op('batch.submit', { background: true, batch: { mode: 'atomic', operations } })).status).toBe(200);
+    }
+    await until(
+      async () => (await t.op('jobs.list', { state: 'completed', limit: 500 })).body.jobs.length >= 3 * 3 + 2 + 3,
+      15_000,
+      'every job of the test completed',
+    );
+    const file = join(t.dataDir, 'levels.db');
+    const db = new Database(file);
+    db.exec("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('one');");
+    db.close();
+    const source = (await t.op('backup.sources.register', { name: 'levels', path: file })).body.source;
+    for (let i = 0; i < 2; i++) {
+      const snapshot = (await t.op('backup.snapshot', { id: source.id })).body.snapshot;
+      expect((await t.op('backup.verify', { id: snapshot.id })).body.verification.ok).toBe(true);
+    }
+
+    // Spies that count the real store reads (each passes through to SQLite).
+    const reads = {
+      jobs: vi.spyOn(store, 'list'),
+      verifications: vi.spyOn(catalogue, 'verifications'),
+      reports: vi.spyOn(engine, 'getMany'),
+      report: vi.spyOn(engine, 'get'),
+    };
+    try {
+      const data = await gql(`{
+        fans: jobs { list(type: "test.fan") { jobs { id children { parentId type } } } }
+        batches: jobs { list(type: "batch.apply") { jobs { batchReport { status counts { succeeded } } } } }
+        backup { snapshotsList(sourceId: "${source.id}") { snapshots { id verifications { snapshotId ok } } } }
+      }`);
+      const fans = data.fans.list.jobs as { id: string; children: { parentId: string; type: string }[] }[];
+      expect(fans.map((f) => f.id).sort()).toEqual([...parents].sort());
+      for (const fan of fans) expect(fan.children).toEqual([0, 1].map(() => ({ parentId: fan.id, type: 'test.leaf' })));
+      expect(data.batches.list.jobs.filter((j: any) => j.batchReport?.counts.succeeded === 1).length).toBeGreaterThanOrEqual(2);
+      const snapshots = data.backup.snapshotsList.snapshots as { id: string; verifications: { snapshotId: string; ok: boolean }[] }[];
+      expect(snapshots).toHaveLength(2);
+      for (const s of snapshots) expect(s.verifications).toEqual([{ snapshotId: s.id, ok: true }]);
+      // Two job lists at the top, then one read for all three parents' children.
+      expect(reads.jobs).toHaveBeenCalledTimes(3);
+      expect(reads.jobs.mock.calls.filter(([filter]) => filter.parentIds !== undefined)).toHaveLength(1);
+      expect(reads.verifications).toHaveBeenCalledTimes(1);
+      expect(reads.reports).toHaveBeenCalledTimes(1);
+      expect(reads.report).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of Object.values(reads)) spy.mockRestore();
+    }
   });
 });

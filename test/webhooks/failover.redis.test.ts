@@ -60,7 +60,7 @@ describe('webhook delivery when the delivering node dies, on one Redis', () => {
     dirA.remove();
   });
 
-  it('lets another node finish a delivery whose node was killed -9 mid-retry: delivered once, signed, and the dead node agrees when it returns', async () => {
+  it('lets another node finish a delivery whose node was killed -9 mid-retry: delivered once, signed, every try in the log of both nodes, and the dead node agrees when it returns', async () => {
     rx.answer = () => ({ status: 503 });
     const a = await startChild(dirA.path, redis.url);
     let secret: string;
@@ -106,6 +106,13 @@ describe('webhook delivery when the delivering node dies, on one Redis', () => {
     expect(ok[0]!.headers['webhook-id']).toBe(delivery.eventId);
     expect(verifyAsDocumented(secret, ok[0]!.headers, ok[0]!.body)).toBe(true);
     expect(rx.received.every((r) => r.headers['webhook-id'] === delivery.eventId)).toBe(true);
+    // B's log is the whole delivery's: the tries A made before it died come first, then B's, numbered without a gap.
+    const logOf = (plane: ControlPlane) =>
+      plane.running.webhooks.deliveries.toDelivery(plane.running.webhooks.deliveries.mustRow(delivery.id)).log;
+    const logB = logOf(nodeB.plane);
+    expect(logB.map((a) => a.attempt)).toEqual(logB.map((_, i) => i + 1));
+    expect(logB[0]!.statusCode).toBe(503);
+    expect(logB.at(-1)!.statusCode).toBe(200);
 
     // A comes back on the same data dir: it learns the delivery ended from the fleet and sends nothing more.
     const config = {
@@ -119,8 +126,8 @@ describe('webhook delivery when the delivering node dies, on one Redis', () => {
     await restartedA.start();
     const back = restartedA;
     await until(() => back.running.webhooks.deliveries.row(delivery.id)?.status === 'delivered', 15_000, 'A learns it was delivered');
-    const log = back.running.webhooks.deliveries.toDelivery(back.running.webhooks.deliveries.mustRow(delivery.id)).log;
-    expect(log.at(-1)!.statusCode).toBe(200);
+    // A's log holds B's tries too (including those whose news went by while A was dead): the same log as B's.
+    expect(logOf(back)).toEqual(logB);
     expect(rx.received.filter((r) => r.status === 200)).toHaveLength(1);
     // A child node compiles main/ through tsx, and a try cut off by the kill waits for BullMQ's lock (30 s) to lapse.
   }, 120_000);
