@@ -15,6 +15,7 @@ import { closeSettled } from './bullmq-close';
 import { listBullJobs } from './bullmq-job-list';
 import { BullmqQueues, jobOptions } from './bullmq-queues';
 import { BullmqWorkers, type TypeEntry } from './bullmq-workers';
+import { DEFAULT_JOB_HISTORY, type PrunePolicy } from './job-history';
 import { NodeRoster } from './job-nodes';
 import { JobOutbox, type OutboxEntry } from './job-outbox';
 import { JobResults } from './job-results';
@@ -49,6 +50,8 @@ export interface BullmqJobQueueOptions {
   readonly outboxSweepMs?: number;
   /** Tells the queue when Redis came back empty, so it re-enqueues its outbox. */
   readonly epoch?: RedisEpoch | null;
+  /** How much ended job history BullMQ keeps (config `retention`); the retention defaults otherwise. */
+  readonly history?: PrunePolicy;
 }
 
 const CANCEL_CHANNEL = 'ph:jobs:cancel';
@@ -80,6 +83,7 @@ export class BullmqJobQueue implements JobQueue {
   readonly #prefix: string;
   readonly #work: boolean;
   readonly #epoch: RedisEpoch | null;
+  readonly #history: PrunePolicy;
   #connection: Redis | null = null;
   #subscriber: Redis | null = null;
   #flows: FlowProducer | null = null;
@@ -100,6 +104,7 @@ export class BullmqJobQueue implements JobQueue {
     this.#prefix = options.prefix ?? 'ph';
     this.#work = options.work ?? true;
     this.#epoch = options.epoch ?? null;
+    this.#history = options.history ?? DEFAULT_JOB_HISTORY;
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
@@ -206,7 +211,7 @@ export class BullmqJobQueue implements JobQueue {
       return this.#info(node.job as Job);
     }
     const ref = await this.#placement.place(spec);
-    const opts = jobOptions(spec, this.clock.now());
+    const opts = jobOptions(spec, this.clock.now(), this.#history);
     const queue = this.#queues.of(ref);
     if (opts.jobId !== undefined && opts.jobId.startsWith('k-')) {
       const existing = await queue.getJob(opts.jobId);
@@ -235,7 +240,7 @@ export class BullmqJobQueue implements JobQueue {
       const spec = this.#prepare(input);
       const ref = await this.#placement.place(spec);
       const group = byQueue.get(queueName(ref)) ?? { ref, items: [] };
-      group.items.push({ index, spec, opts: jobOptions(spec, this.clock.now()) });
+      group.items.push({ index, spec, opts: jobOptions(spec, this.clock.now(), this.#history) });
       byQueue.set(queueName(ref), group);
     }
     const ids = new Array<string>(specs.length);
@@ -429,7 +434,7 @@ export class BullmqJobQueue implements JobQueue {
       queueName: queueName(await this.#placement.place(spec)),
       prefix: this.#prefix,
       data: this.#envelope(spec),
-      opts: jobOptions(spec, this.clock.now(), policy),
+      opts: jobOptions(spec, this.clock.now(), this.#history, policy),
       ...(children.length > 0 ? { children } : {}),
     };
   }
