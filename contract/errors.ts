@@ -32,6 +32,8 @@ export const errorCatalogue = {
   PH_RATE_LIMITED: { status: 429, message: 'Too many requests' },
   PH_INTERNAL: { status: 500, message: 'Something went wrong inside Pilothouse' },
   PH_UNAVAILABLE: { status: 503, message: 'The service is not available right now' },
+  /** Raised by the console itself when a call has no answer in time (the server may still be working on it). */
+  PH_CONSOLE_TIMEOUT: { status: 504, message: 'The console stopped waiting for an answer' },
   PH_REDIS_NOT_DURABLE: { status: 503, message: 'Redis does not persist its data (no AOF): queued jobs and fleet state die with it' },
   PH_REDIS_UNAVAILABLE: { status: 503, message: 'Redis did not answer in time' },
   PH_FLEET_MESSAGE_REJECTED: {

@@ -3,6 +3,7 @@ import { JobChangedSchema, JobProgressSchema } from './ops/jobs';
 import {
   CacheInvalidateRequestSchema,
   CacheInvalidatedSchema,
+  CacheWrittenSchema,
   CacheRedisStateSchema,
   CacheStatsSchema,
   CacheWarmProgressSchema,
@@ -40,6 +41,7 @@ export const events = {
   'jobs.progress': { payload: JobProgressSchema, minRole: 'viewer', fanout: 'cluster' },
   'cache.invalidate': { payload: CacheInvalidateRequestSchema, minRole: 'operator' },
   'cache.invalidated': { payload: CacheInvalidatedSchema, minRole: 'viewer' },
+  'cache.written': { payload: CacheWrittenSchema, minRole: 'viewer' },
   'cache.stats': { payload: CacheStatsSchema, minRole: 'viewer' },
   'cache.redis': { payload: CacheRedisStateSchema, minRole: 'viewer' },
   'cache.warm.progress': { payload: CacheWarmProgressSchema, minRole: 'viewer' },

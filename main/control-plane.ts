@@ -354,7 +354,7 @@ export class ControlPlane {
         nodeId,
         epoch,
         seal,
-        jobHistory: { keepCompletedMs: kept.batch.completedJobMs, keepDeadMs: kept.batch.failedJobMs },
+        jobHistory: kept.batch.jobs,
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
       // Before the queue starts: its workers serve the saga job type from the first poll.
