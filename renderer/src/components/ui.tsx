@@ -77,6 +77,12 @@ const stateTone: Record<string, 'ok' | 'warn' | 'bad' | 'idle'> = {
   pending: 'warn',
   retrying: 'warn',
   disabled: 'bad',
+  done: 'ok',
+  completed: 'ok',
+  compensating: 'warn',
+  compensated: 'warn',
+  cancelled: 'idle',
+  stuck: 'bad',
 };
 
 export function StatusBadge({ state }: { state: string }) {
