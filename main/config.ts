@@ -134,6 +134,18 @@ export const ConfigSchema = Type.Object(
               description: 'Folders under which backup sources may be registered and restores written (default: the data directory)',
             }),
           ),
+          replicaRoots: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), {
+              maxItems: 64,
+              description: 'Folders a folder replica of the backup repository may be in (default: backup.roots)',
+            }),
+          ),
+          replicaAllowCidrs: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
+              maxItems: 64,
+              description: 'CIDRs or host names S3 and SFTP backup replicas may reach, beyond loopback and the private LAN ranges',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -389,6 +389,10 @@ export class ControlPlane {
         repoDir: join(config.dataDir, 'backups'),
         keyFile: join(config.dataDir, 'secrets', 'backup-repository.key'),
         ...(process.env.PILOTHOUSE_BACKUP_PASSPHRASE ? { passphrase: process.env.PILOTHOUSE_BACKUP_PASSPHRASE } : {}),
+        ...(config.backup?.replicaRoots === undefined ? {} : { replicaRoots: config.backup.replicaRoots }),
+        ...(config.backup?.replicaAllowCidrs === undefined ? {} : { replicaAllowCidrs: config.backup.replicaAllowCidrs }),
+        ownHttpPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
+        redisTarget: redisAddressOf(config.redisUrl),
         clock: this.clock,
         logger: this.logger.child({ component: 'backup' }),
         bus,
@@ -549,6 +553,18 @@ export class ControlPlane {
         unit: 'count',
         help: 'Webhook endpoints turned off (a 410, or failing for the whole retry window)',
         read: () => webhooks.endpoints.countDisabled(),
+      });
+      monitoring.series.register({
+        name: 'backup.replica_lag_snapshots',
+        unit: 'count',
+        help: 'Snapshots the most lagging replica of the backup repository lacks (none without replicas)',
+        read: () => backup.replicas.maxLag()?.snapshots ?? null,
+      });
+      monitoring.series.register({
+        name: 'backup.replica_lag_bytes',
+        unit: 'bytes',
+        help: 'Bytes the most lagging replica of the backup repository lacks',
+        read: () => backup.replicas.maxLag()?.bytes ?? null,
       });
       monitoring.series.register({
         name: 'ws.connections',

@@ -17,6 +17,7 @@ import { createLogger } from '../../main/logger';
 import { openStore } from '../../main/store';
 import { dropCaches, median, oursFirst, progress, report, rounds, scaled } from '../lib';
 import { benchEncryptedFull } from './encrypted';
+import { benchReplicas } from './replicas';
 
 const MB = Number(process.env.BENCH_BACKUP_MB ?? scaled(500, 5));
 const ROUNDS = rounds(Number(process.env.BENCH_BACKUP_ROUNDS ?? 3));
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
   const db = { work, src, sizeMiB, rounds: ROUNDS };
   if (ONLY.size > 0) {
     if (ONLY.has('encrypted')) await benchEncryptedFull(db);
+    if (ONLY.has('replicas')) await benchReplicas(db);
     return;
   }
 
@@ -373,6 +375,7 @@ async function main(): Promise<void> {
     unpaced_full_snapshot_s: +(sizeMiB / median(fullOurs)).toFixed(1),
   });
   await benchEncryptedFull(db);
+  await benchReplicas(db);
 }
 
 main()

@@ -145,6 +145,32 @@ export const BackupKeyStatusSchema = Type.Object({
 
 const Passphrase = Type.String({ minLength: 8, maxLength: 1024 });
 
+export const BackupReplicaSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  kind: Type.Union([Type.Literal('folder'), Type.Literal('s3'), Type.Literal('sftp')]),
+  target: Type.String({
+    description: 'Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path',
+  }),
+  state: Type.String({ description: 'new, syncing, ok, failed (see lastError) or foreign (it holds another repository)' }),
+  createdAt: Time,
+  lastSyncAt: NullableTime,
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  lastVerifiedAt: NullableTime,
+  lastVerifyOk: Type.Union([Type.Boolean(), Type.Null()]),
+  lastVerifyDetail: Type.Union([Type.String(), Type.Null()]),
+  lagSnapshots: Type.Integer({ description: 'Snapshots the replica lacks' }),
+  lagBytes: Type.Integer({ description: 'Bytes the replica lacks' }),
+  bytesSent: Type.Integer(),
+  transfer: Type.Union([
+    Type.Object({ done: Type.Integer(), total: Type.Integer(), direction: Type.Union([Type.Literal('push'), Type.Literal('pull')]) }),
+    Type.Null(),
+  ]),
+});
+
+const Secret = Type.String({ minLength: 1, maxLength: 16_384 });
+const ReplicaId = Type.Object({ id: Type.String({ minLength: 1, description: 'Replica id' }) }, { additionalProperties: false });
+
 export const backupOperations = {
   'backup.sources.list': defineOperation({
     summary: 'Backup sources with their schedule, last result and sizes, and the repository totals',
@@ -312,6 +338,85 @@ export const backupOperations = {
     summary: 'The repository master key (base64) for safekeeping off the machine: without it no snapshot or replica can be read',
     input: Type.Object({}),
     output: Type.Object({ keyId: Type.String(), masterKey: Type.String() }),
+    minRole: 'admin',
+    mutating: true,
+    audit: 'each',
+  }),
+  'backup.replicas.list': defineOperation({
+    summary: "The repository's replicas with their state, lag, last verification and running transfer",
+    input: Type.Object({}),
+    output: Type.Object({ replicas: Type.Array(BackupReplicaSchema) }),
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'backup.replicas.add': defineOperation({
+    summary: 'Add a replica of the repository (a folder, S3-compatible storage or SFTP); the target is checked before anything is recorded',
+    input: Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+        kind: Type.Union([Type.Literal('folder'), Type.Literal('s3'), Type.Literal('sftp')]),
+        path: Type.Optional(
+          Type.String({ minLength: 1, maxLength: 4096, description: 'folder: an absolute folder; sftp: the folder on the server' }),
+        ),
+        endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 's3: http(s)://host:port' })),
+        bucket: Type.Optional(Type.String({ minLength: 3, maxLength: 63 })),
+        prefix: Type.Optional(Type.String({ maxLength: 512, pattern: '^[A-Za-z0-9._/-]*[A-Za-z0-9._-]$|^$' })),
+        region: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        accessKeyId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+        secretAccessKey: Type.Optional(Secret),
+        host: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+        port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535 })),
+        username: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        hostKeySha256: Type.Optional(
+          Type.String({ minLength: 20, maxLength: 100, description: "The server's host key, as ssh-keygen -l prints it after SHA256:" }),
+        ),
+        privateKey: Type.Optional(Secret),
+        password: Type.Optional(Secret),
+      },
+      { additionalProperties: false },
+    ),
+    output: Type.Object({ replica: BackupReplicaSchema }),
+    minRole: 'admin',
+    mutating: true,
+    audit: 'each',
+  }),
+  'backup.replicas.remove': defineOperation({
+    summary: 'Forget a replica and its credentials (its files on the target stay)',
+    input: ReplicaId,
+    output: Type.Object({ removed: Type.Boolean() }),
+    minRole: 'admin',
+    mutating: true,
+    audit: 'each',
+  }),
+  'backup.replicas.sync': defineOperation({
+    summary: 'Send the replica what it lacks now',
+    input: ReplicaId,
+    output: Type.Object({ replica: BackupReplicaSchema }),
+    minRole: 'operator',
+    mutating: true,
+    audit: 'each',
+  }),
+  'backup.replicas.verify': defineOperation({
+    summary: 'Read sampled pages back from the replica, open and hash each; damaged files are sent again from the local copy',
+    input: Type.Object(
+      { id: Type.String({ minLength: 1 }), samplePages: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) },
+      { additionalProperties: false },
+    ),
+    output: Type.Object({
+      pagesChecked: Type.Integer(),
+      manifestsChecked: Type.Integer(),
+      damaged: Type.Array(Type.String()),
+      repaired: Type.Array(Type.String()),
+    }),
+    minRole: 'operator',
+    mutating: true,
+    audit: 'each',
+  }),
+  'backup.replicas.restore': defineOperation({
+    summary:
+      'Fetch from the replica every pack and snapshot the local repository lacks (all of them when it was lost); then restore as usual',
+    input: ReplicaId,
+    output: Type.Object({ packs: Type.Integer(), snapshots: Type.Integer(), bytes: Type.Integer() }),
     minRole: 'admin',
     mutating: true,
     audit: 'each',

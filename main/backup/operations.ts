@@ -3,7 +3,38 @@ import { PhError } from '../../contract/errors';
 import { withFile, type HandlersFor } from '../core';
 import type { BackupService } from './backup-service';
 import type { CatalogueShare } from './catalogue-share';
-import type { BackupSnapshot, BackupSource } from './types';
+import type { ReplicaView } from './replica-manager';
+import type { BackupReplica, BackupSnapshot, BackupSource } from './types';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** Where a replica is, without its credentials. */
+function describeTarget(r: ReplicaView): string {
+  const t = r.target;
+  if (r.kind === 'folder') return t.path ?? '';
+  if (r.kind === 's3') return `s3://${t.bucket ?? ''}/${t.prefix ?? ''} at ${t.endpoint ?? ''}`;
+  return `sftp://${t.username ?? ''}@${t.host ?? ''}:${t.port ?? 22}${t.path ?? ''}`;
+}
+
+function replicaDto(r: ReplicaView): BackupReplica {
+  return {
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    target: describeTarget(r),
+    state: r.state,
+    createdAt: new Date(r.createdAt).toISOString(),
+    lastSyncAt: iso(r.lastSyncAt),
+    lastError: r.lastError,
+    lastVerifiedAt: iso(r.lastVerifiedAt),
+    lastVerifyOk: r.lastVerifyOk,
+    lastVerifyDetail: r.lastVerifyDetail,
+    lagSnapshots: r.lagSnapshots,
+    lagBytes: r.lagBytes,
+    bytesSent: r.bytesSent,
+    transfer: r.transfer,
+  };
+}
 
 export type BackupOperationName =
   | 'backup.sources.list'
@@ -22,7 +53,13 @@ export type BackupOperationName =
   | 'backup.key.status'
   | 'backup.key.unlock'
   | 'backup.key.passphrase'
-  | 'backup.key.export';
+  | 'backup.key.export'
+  | 'backup.replicas.list'
+  | 'backup.replicas.add'
+  | 'backup.replicas.remove'
+  | 'backup.replicas.sync'
+  | 'backup.replicas.verify'
+  | 'backup.replicas.restore';
 
 /**
  * With a fleet share, the lists are fleet-wide: this node's own entries (read from its SQLite, so
@@ -76,5 +113,11 @@ export function backupHandlers(backup: BackupService, share: CatalogueShare | nu
     'backup.key.unlock': (input) => backup.unlockKey(input.passphrase),
     'backup.key.passphrase': (input) => backup.setKeyPassphrase(input.current ?? null, input.passphrase),
     'backup.key.export': () => backup.exportKey(),
+    'backup.replicas.list': () => ({ replicas: backup.replicas.list().map(replicaDto) }),
+    'backup.replicas.add': async (input) => ({ replica: replicaDto(await backup.replicas.add(input)) }),
+    'backup.replicas.remove': (input) => ({ removed: backup.replicas.remove(input.id) }),
+    'backup.replicas.sync': async (input) => ({ replica: replicaDto(await backup.replicas.sync(input.id)) }),
+    'backup.replicas.verify': (input) => backup.replicas.verify(input.id, input.samplePages),
+    'backup.replicas.restore': (input) => backup.replicas.restoreFrom(input.id),
   };
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PhError } from '../../contract/errors';
@@ -274,10 +275,9 @@ export async function pullReplica(
   const packs = [...remote.keys()]
     .filter((n) => n.endsWith('.pack') && remote.has(n.replace(/\.pack$/, '.idx')))
     .map((n) => n.slice('packs/'.length, -'.pack'.length))
-    .filter((id) => !have.has(id));
-  const snaps = [...remote.keys()].filter(
-    (n) => n.startsWith('snapshots/') && repo.header(n.slice('snapshots/'.length, -'.snap'.length)) === undefined,
-  );
+    .filter((id) => !have.has(id) || !repo.hasPackFile(id));
+  // By file, not by the open repository's list: a file lost while the node runs is fetched too.
+  const snaps = [...remote.keys()].filter((n) => n.startsWith('snapshots/') && !existsSync(join(repo.dir, n)));
   const total = packs.reduce((n, id) => n + (remote.get(`packs/${id}.pack`) ?? 0), 0);
   let bytes = 0;
   const insertPack = repo.db.prepare('INSERT OR IGNORE INTO packs (id, bytes, created_at) VALUES (?, ?, ?)');

@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type {
   BackupProgressSchema,
+  BackupReplicaSchema,
   BackupPruneSchema,
   BackupRestorePlanSchema,
   BackupRestoreSchema,
@@ -18,6 +19,7 @@ export type BackupPrune = Static<typeof BackupPruneSchema>;
 export type BackupProgress = Static<typeof BackupProgressSchema>;
 export type BackupRestorePlan = Static<typeof BackupRestorePlanSchema>;
 export type Retention = Static<typeof RetentionSchema>;
+export type BackupReplica = Static<typeof BackupReplicaSchema>;
 
 /** How a restore picks its snapshot and target. */
 export interface RestoreRequest {

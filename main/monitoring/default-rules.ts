@@ -43,6 +43,18 @@ export const defaultAlertRules: readonly AlertRule[] = [
     description: 'No good snapshot within its schedule.',
   },
   {
+    id: 'backup-replica-lagging',
+    name: 'Backup replica lagging',
+    metric: 'backup.replica_lag_snapshots',
+    comparator: '>',
+    threshold: 0,
+    forSeconds: 3600,
+    severity: 'warning',
+    enabled: true,
+    description:
+      'A replica of the backup repository has lacked snapshots for an hour: its target is down, full or refusing (see its last error).',
+  },
+  {
     id: 'event-loop-lagging',
     name: 'Event loop lagging',
     metric: 'system.eventloop_delay_p99_ms',

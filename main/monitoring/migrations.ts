@@ -85,4 +85,14 @@ export const monitoringMigrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    scope: 'monitoring',
+    version: 4,
+    name: 'the backup replica lag rule, for nodes seeded before it existed',
+    up: (db) => {
+      const rule = defaultAlertRules.find((r) => r.id === 'backup-replica-lagging');
+      if (rule !== undefined)
+        db.prepare('INSERT OR IGNORE INTO monitoring_alert_rules (id, rule, builtin) VALUES (?, ?, 1)').run(rule.id, JSON.stringify(rule));
+    },
+  },
 ];

@@ -5,6 +5,7 @@ import { roleAllows } from '../../../contract/roles';
 import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge, formatBytes, formatTime } from '../components/ui';
+import { ReplicasCard } from './backups-replicas';
 import { PointInTime, RestoreDialog, type RestoreInput } from './backups-restore';
 
 type Progress = EventPayload<'backup.progress'>;
@@ -203,6 +204,8 @@ export function BackupsView() {
       </Card>
 
       {isAdmin && sources.data !== undefined && <PointInTime sources={sources.data.sources} onPick={setRestoreFor} />}
+
+      <ReplicasCard canOperate={canOperate} isAdmin={isAdmin} onNotice={setNotice} />
 
       <Card title="Verification history">
         <DataTable

@@ -1,0 +1,60 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+
+describe('Backup replicas in the console', () => {
+  let session: ConsoleSession;
+  let drive: string;
+
+  beforeAll(async () => {
+    session = await openConsole();
+    const db = join(session.plane.dataDir, 'ledger.db');
+    const d = new BetterSqlite3(db);
+    d.exec(
+      'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) INSERT INTO t (v) SELECT hex(randomblob(300)) FROM c',
+    );
+    d.close();
+    const reg = await session.plane.op('backup.sources.register', { name: 'ledger', path: db });
+    expect((await session.plane.op('backup.snapshot', { id: reg.body.source.id })).status).toBe(200);
+    await signIn(session);
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('adds a folder replica, syncs and verifies it, and fetches a lost snapshot back from it', async () => {
+    const { page } = session;
+    drive = join(session.plane.dataDir, 'usb-drive');
+    mkdirSync(drive);
+    await openView(session, 'Backups');
+    await page.getByLabel(/Folder replica/).fill(drive);
+    await page.getByRole('button', { name: 'Add replica' }).click();
+    const table = page.getByTestId('backup-replicas');
+    const row = table.locator('tr', { hasText: drive });
+    await row.waitFor();
+    await row.getByText('new').waitFor();
+
+    await row.getByRole('button', { name: 'Sync now' }).click();
+    await row.getByText('up to date').waitFor({ timeout: 30_000 });
+    await row.getByText('ok', { exact: true }).waitFor();
+
+    await row.getByRole('button', { name: 'Verify' }).click();
+    await row.getByText('passing').waitFor({ timeout: 30_000 });
+    await session.screenshot('backups-replicas');
+
+    // A snapshot's manifest is lost locally; the replica still has it.
+    const snapshots = (await session.plane.op('backup.snapshots.list', {})).body.snapshots as { id: string; sourceName: string }[];
+    const lost = snapshots.find((s) => s.sourceName === 'ledger')?.id as string;
+    rmSync(join(session.plane.dataDir, 'backups', 'snapshots', `${lost}.snap`));
+    await row.getByRole('button', { name: 'Restore from this replica…' }).click();
+    await page.getByRole('alertdialog', { name: 'Restore from replica' }).getByRole('button', { name: 'Fetch from replica' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/1 snapshots and 0 packs/)
+      .waitFor({ timeout: 30_000 });
+    const verify = await session.plane.op('backup.verify', { id: lost });
+    expect(verify.body.verification).toMatchObject({ ok: true });
+  });
+});
