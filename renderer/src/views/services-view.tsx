@@ -39,7 +39,7 @@ export function ServicesView() {
     ...(versionRange.trim() === '' ? {} : { versionRange: versionRange.trim() }),
   };
   const summary = useOperation('services.summary', filter, { refreshOn: registryEvents });
-  const list = useOperation('services.list', filter, { refreshOn: registryEvents });
+  const list = useOperation('services.list', { ...filter, order: 'health' }, { refreshOn: registryEvents });
   const traffic = useOperation('services.traffic', {}, { refreshOn: registryEvents, intervalMs: 2_000 });
   const discovered = useOperation('services.discovered', {}, { intervalMs: 5_000 });
   const maintenance = useAction('services.maintenance');
