@@ -163,6 +163,32 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Delete a job that is not running',
     tag: 'jobs',
   },
+  // ── sagas ──
+  {
+    method: 'POST',
+    path: '/sagas',
+    operation: 'sagas.start',
+    summary: 'Start a saga of a registered type',
+    tag: 'sagas',
+    input: { body: 'merge' },
+    reply: { kind: 'json', status: 201 },
+  },
+  {
+    method: 'GET',
+    path: '/sagas',
+    operation: 'sagas.list',
+    summary: 'Sagas, newest first (?state=&type=&limit=&offset=), and the registered types',
+    tag: 'sagas',
+    input: { query: { state: 'string', type: 'string', limit: 'integer', offset: 'integer' } },
+  },
+  { method: 'GET', path: '/sagas/:id', operation: 'sagas.get', summary: "One saga with its steps' timeline", tag: 'sagas' },
+  {
+    method: 'POST',
+    path: '/sagas/:id/cancel',
+    operation: 'sagas.cancel',
+    summary: 'Cancel a running saga; what it completed is compensated',
+    tag: 'sagas',
+  },
   // ── service registry ──
   {
     method: 'GET',

@@ -94,6 +94,17 @@ export const CacheInvalidatedSchema = Type.Object({
   origin: Type.Union([Type.Literal('local'), Type.Literal('bus'), Type.Literal('resync')]),
 });
 
+/**
+ * A key written through `cache.put` (on this node, or on another and heard over the bus): copies a
+ * client holds of it (the typed client's local L1) are no longer current. Not raised for the
+ * cache's own fills (loaders, warm-ups), which change no value a client could hold.
+ */
+export const CacheWrittenSchema = Type.Object({
+  namespace: Type.String(),
+  keys: Type.Array(Type.String()),
+  origin: Type.Union([Type.Literal('local'), Type.Literal('bus')]),
+});
+
 /** What any capability publishes on the event bus to have the cache drop something. */
 export const CacheInvalidateRequestSchema = Type.Object({
   namespace: Namespace,

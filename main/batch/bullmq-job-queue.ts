@@ -11,9 +11,11 @@ import type { ServiceState } from '../service';
 import { infoFromResult, sealEnvelope, toJobInfo, type Envelope } from './bullmq-job-info';
 import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { QueuePlacement } from './bullmq-placement';
+import { closeSettled } from './bullmq-close';
 import { listBullJobs } from './bullmq-job-list';
 import { BullmqQueues, jobOptions } from './bullmq-queues';
 import { BullmqWorkers, type TypeEntry } from './bullmq-workers';
+import { DEFAULT_JOB_HISTORY, type PrunePolicy } from './job-history';
 import { NodeRoster } from './job-nodes';
 import { JobOutbox, type OutboxEntry } from './job-outbox';
 import { JobResults } from './job-results';
@@ -48,6 +50,8 @@ export interface BullmqJobQueueOptions {
   readonly outboxSweepMs?: number;
   /** Tells the queue when Redis came back empty, so it re-enqueues its outbox. */
   readonly epoch?: RedisEpoch | null;
+  /** How much ended job history BullMQ keeps (config `retention`); the retention defaults otherwise. */
+  readonly history?: PrunePolicy;
 }
 
 const CANCEL_CHANNEL = 'ph:jobs:cancel';
@@ -79,6 +83,7 @@ export class BullmqJobQueue implements JobQueue {
   readonly #prefix: string;
   readonly #work: boolean;
   readonly #epoch: RedisEpoch | null;
+  readonly #history: PrunePolicy;
   #connection: Redis | null = null;
   #subscriber: Redis | null = null;
   #flows: FlowProducer | null = null;
@@ -99,6 +104,7 @@ export class BullmqJobQueue implements JobQueue {
     this.#prefix = options.prefix ?? 'ph';
     this.#work = options.work ?? true;
     this.#epoch = options.epoch ?? null;
+    this.#history = options.history ?? DEFAULT_JOB_HISTORY;
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
@@ -178,7 +184,7 @@ export class BullmqJobQueue implements JobQueue {
     await this.#workers.close();
     await this.roster.stop();
     await this.#queues.close();
-    await this.#flows?.close();
+    if (this.#flows !== null) await closeSettled([this.#flows], 'leave');
     this.#subscriber?.disconnect();
     await this.#connection?.quit().catch(() => this.#connection?.disconnect());
     this.#workers.clear();
@@ -205,7 +211,7 @@ export class BullmqJobQueue implements JobQueue {
       return this.#info(node.job as Job);
     }
     const ref = await this.#placement.place(spec);
-    const opts = jobOptions(spec, this.clock.now());
+    const opts = jobOptions(spec, this.clock.now(), this.#history);
     const queue = this.#queues.of(ref);
     if (opts.jobId !== undefined && opts.jobId.startsWith('k-')) {
       const existing = await queue.getJob(opts.jobId);
@@ -234,7 +240,7 @@ export class BullmqJobQueue implements JobQueue {
       const spec = this.#prepare(input);
       const ref = await this.#placement.place(spec);
       const group = byQueue.get(queueName(ref)) ?? { ref, items: [] };
-      group.items.push({ index, spec, opts: jobOptions(spec, this.clock.now()) });
+      group.items.push({ index, spec, opts: jobOptions(spec, this.clock.now(), this.#history) });
       byQueue.set(queueName(ref), group);
     }
     const ids = new Array<string>(specs.length);
@@ -428,7 +434,7 @@ export class BullmqJobQueue implements JobQueue {
       queueName: queueName(await this.#placement.place(spec)),
       prefix: this.#prefix,
       data: this.#envelope(spec),
-      opts: jobOptions(spec, this.clock.now(), policy),
+      opts: jobOptions(spec, this.clock.now(), this.#history, policy),
       ...(children.length > 0 ? { children } : {}),
     };
   }

@@ -24,7 +24,8 @@ import {
   type JobTypeOptions,
   type QueueCounts,
 } from './job-types';
-import { emptyCounts, SqliteJobStore, toJobInfo, type JobRow, type PrunePolicy, type Transition } from './sqlite-job-store';
+import { DEFAULT_JOB_HISTORY, type PrunePolicy } from './job-history';
+import { emptyCounts, SqliteJobStore, toJobInfo, type JobRow, type Transition } from './sqlite-job-store';
 import { ThroughputMeter } from './throughput';
 
 export interface SqliteJobQueueOptions {
@@ -58,13 +59,6 @@ interface Running {
   readonly controller: AbortController;
   readonly done: Promise<void>;
 }
-
-const DEFAULT_PRUNE: PrunePolicy = {
-  keepCompletedMs: 24 * 3600_000,
-  keepCompletedCount: 1000,
-  keepDeadMs: 7 * 24 * 3600_000,
-  keepDeadCount: 10_000,
-};
 
 /**
  * The durable job queue on the app's SQLite database (the default backend).
@@ -106,7 +100,7 @@ export class SqliteJobQueue implements JobQueue {
     this.#heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(this.#leaseMs / 5));
     this.#pollMs = options.pollMs ?? 200;
     this.#pruneEveryMs = options.pruneEveryMs ?? 60_000;
-    this.#prune = { ...DEFAULT_PRUNE, ...options.prune };
+    this.#prune = { ...DEFAULT_JOB_HISTORY, ...options.prune };
     this.#drainMs = options.drainMs ?? 2_000;
     this.#work = options.work ?? true;
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;

@@ -8,6 +8,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { Cron } from 'croner';
 import { PhError } from '../../contract/errors';
 import { backoffDelay } from './backoff';
+import { pruneJobHistory, type PrunePolicy } from './job-history';
 import { listJobRows, type JobRowPage } from './sqlite-job-list';
 import type { ChildPolicy, ChildSpec, JobFilter, JobInfo, JobLog, JobSpec, JobState } from './job-types';
 
@@ -461,31 +462,8 @@ export class SqliteJobStore {
 
   /** Removes ended jobs past their age or beyond the newest `keep*` of their state. */
   prune(now: number, policy: PrunePolicy): number {
-    return this.db.transaction(() => {
-      let removed = 0;
-      for (const [states, maxAge, keep] of [
-        [['completed', 'cancelled'], policy.keepCompletedMs, policy.keepCompletedCount],
-        [['dead'], policy.keepDeadMs, policy.keepDeadCount],
-      ] as const) {
-        const list = states.map((s) => `'${s}'`).join(', ');
-        removed += this.db.prepare(`DELETE FROM jobs WHERE state IN (${list}) AND finished_at < ?`).run(now - maxAge).changes;
-        removed += this.db
-          .prepare(
-            `DELETE FROM jobs WHERE state IN (${list}) AND id NOT IN (SELECT id FROM jobs WHERE state IN (${list}) ORDER BY finished_at DESC LIMIT ?)`,
-          )
-          .run(keep).changes;
-      }
-      this.db.prepare('DELETE FROM job_effects WHERE at < ?').run(now - policy.keepDeadMs);
-      return removed;
-    })();
+    return pruneJobHistory(this.db, now, policy).jobs;
   }
-}
-
-export interface PrunePolicy {
-  readonly keepCompletedMs: number;
-  readonly keepCompletedCount: number;
-  readonly keepDeadMs: number;
-  readonly keepDeadCount: number;
 }
 
 export function emptyCounts(): Record<JobState, number> {

@@ -28,6 +28,7 @@ export function cacheHandlers(cache: TieredCache): HandlersFor<CacheOps> {
         ...(grace === undefined ? {} : { grace }),
         ...(tags === undefined ? {} : { tags }),
       });
+      cache.announceWritten(namespace, key);
       return { namespace, key };
     },
     'cache.delete': async ({ namespace, key }) => ({ removed: await cache.namespace(namespace).delete([key]) }),

@@ -377,6 +377,11 @@ export class TieredCache implements Service {
     return this.#core.l3?.maintain() ?? { expired: 0, evicted: 0 };
   }
 
+  /** Says a client wrote `key` (`cache.put`): clients holding a copy of it drop theirs (`cache.written`). */
+  announceWritten(namespace: string, key: string): void {
+    this.deps.events?.publish('cache.written', { namespace, keys: [key], origin: 'local' });
+  }
+
   /** Checks the bus against Redis now, as after an outage. */
   reconcile(): Promise<void> {
     return this.#core.bus?.reconcile() ?? Promise.resolve();
@@ -391,6 +396,7 @@ export class TieredCache implements Service {
         if (ns !== undefined) ns.dropLocalKeys(message.keys ?? []);
         else l3?.delete(message.ns, message.keys ?? []);
         if (message.op === 'del') this.#core.onInvalidated({ namespace: message.ns, keys: message.keys ?? [], origin: 'bus' });
+        else this.deps.events?.publish('cache.written', { namespace: message.ns, keys: [...(message.keys ?? [])], origin: 'bus' });
         break;
       case 'tag':
         if (ns !== undefined) ns.dropLocalTags(message.tags ?? []);
