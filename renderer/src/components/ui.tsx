@@ -103,6 +103,21 @@ export function ErrorBanner({ error, onDismiss }: { error: ClientError | null; o
   );
 }
 
+/**
+ * In place of a list or number whose source did not answer: says which source and the error's code,
+ * so a down dependency never reads as an empty, healthy list.
+ */
+export function SourceDown({ what, error, testId }: { what: string; error: ClientError; testId?: string }) {
+  return (
+    <div className="empty-state source-down" role="status" data-testid={testId}>
+      <h3>{what} did not answer</h3>
+      <div>
+        <strong className="mono">{error.code}</strong> <span className="muted">{error.message}</span>
+      </div>
+    </div>
+  );
+}
+
 /** What a view shows before its capability has data: says what will be there, in words. */
 export function EmptyState({ title, children }: { title: string; children: ReactNode }) {
   return (
