@@ -351,6 +351,7 @@ export class ControlPlane {
         epoch,
         seal,
         jobHistory: kept.batch.jobs,
+        batchKeepMs: kept.batch.batchMs,
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
       for (const service of batch.services) await this.#startService(service);
