@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import { newId } from '../fleet';
 import type { Logger } from '../logger';
+import { closeSettled } from './bullmq-close';
 import { toBullPriority, type Envelope } from './bullmq-job-info';
 import { parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { bullmqRemoval, type PrunePolicy } from './job-history';
@@ -64,8 +65,9 @@ export class BullmqQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#queues.values()].map((q) => q.close()));
+    const queues = [...this.#queues.values()];
     this.#queues.clear();
+    await closeSettled(queues, 'leave');
   }
 
   async find(id: string): Promise<Job | null> {

@@ -15,6 +15,7 @@ import {
   JobTimedOut,
   type JobContext,
   type JobFilter,
+  type JobPage,
   type JobHandler,
   type JobInfo,
   type JobLog,
@@ -191,10 +192,10 @@ export class SqliteJobQueue implements JobQueue {
     return toJobInfo(this.store.mustRow(id), this.clock.now());
   }
 
-  async list(filter: JobFilter = {}): Promise<{ jobs: JobInfo[]; total: number }> {
+  async list(filter: JobFilter = {}): Promise<JobPage> {
     const now = this.clock.now();
-    const { rows, total } = this.store.list(filter, now);
-    return { jobs: rows.map((r) => toJobInfo(r, now)), total };
+    const { rows, total, nextCursor } = this.store.list(filter, now);
+    return { jobs: rows.map((r) => toJobInfo(r, now)), total, nextCursor };
   }
 
   async cancel(id: string): Promise<JobInfo> {
