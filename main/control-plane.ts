@@ -355,6 +355,7 @@ export class ControlPlane {
         epoch,
         seal,
         jobHistory: kept.batch.jobs,
+        batchKeepMs: kept.batch.batchMs,
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
       // Before the queue starts: its workers serve the saga job type from the first poll.

@@ -108,7 +108,15 @@ export class BullmqJobQueue implements JobQueue {
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
-    this.results = new JobResults(db, redis, seal, this.nodeId, this.#prefix, now);
+    this.results = new JobResults(
+      db,
+      redis,
+      seal,
+      this.nodeId,
+      this.#prefix,
+      now,
+      Math.max(this.#history.keepCompletedMs, this.#history.keepDeadMs),
+    );
     this.schedules = new JobSchedules(db, now);
     this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000, seal);
     this.#queues = new BullmqQueues(
