@@ -97,24 +97,20 @@ export function gatewayPlugin(deps: GatewayDeps) {
     ): void => {
       const target = deps.balancer.pick(service, { key, exclude: tried });
       tried.add(target.id);
-      // An instance the allow-list refuses is never reached, and is not counted as the upstream failing.
-      const refuse = (err: unknown): void => {
-        const failure = err instanceof PhError ? err : new PhError('PH_INTERNAL');
-        if (!reply.sent) void reply.code(failure.status).send(failure.toBody());
-      };
       // An address literal (nearly every registration) is checked at once; only a name waits for a lookup.
       let literal: ResolvedTarget | null;
       try {
         literal = deps.targets.resolveNow(target.address, target.port);
       } catch (err) {
-        refuse(err);
+        refuseTarget(reply, err);
         return;
       }
       if (literal !== null) forward(request, reply, service, path, key, tried, target, literal.address);
       else
-        deps.targets
-          .resolve(target.address, target.port)
-          .then((allowed) => forward(request, reply, service, path, key, tried, target, allowed.address), refuse);
+        deps.targets.resolve(target.address, target.port).then(
+          (allowed) => forward(request, reply, service, path, key, tried, target, allowed.address),
+          (err: unknown) => refuseTarget(reply, err),
+        );
     };
 
     const forward = (
@@ -196,6 +192,12 @@ export function gatewayPlugin(deps: GatewayDeps) {
       app.route({ method: [...METHODS], url, config: { access: serverEndpoint(url).access }, logLevel: 'error', handler });
     }
   };
+}
+
+/** An instance the allow-list refuses is never reached, and is not counted as the upstream failing. */
+function refuseTarget(reply: FastifyReply, err: unknown): void {
+  const failure = err instanceof PhError ? err : new PhError('PH_INTERNAL');
+  if (!reply.sent) void reply.code(failure.status).send(failure.toBody());
 }
 
 function hostPort(address: string, port: number): string {
