@@ -72,7 +72,7 @@ function layerRules() {
 }
 
 export default tseslint.config(
-  { ignores: ['out/**', 'node_modules/**', 'coverage/**', 'test/e2e/screenshots/**'] },
+  { ignores: ['out/**', 'node_modules/**', 'coverage/**', 'test/e2e/screenshots/**', 'client/dist/**', 'client/src/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

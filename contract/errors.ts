@@ -32,6 +32,8 @@ export const errorCatalogue = {
   PH_RATE_LIMITED: { status: 429, message: 'Too many requests' },
   PH_INTERNAL: { status: 500, message: 'Something went wrong inside Pilothouse' },
   PH_UNAVAILABLE: { status: 503, message: 'The service is not available right now' },
+  /** Raised by the console itself when a call has no answer in time (the server may still be working on it). */
+  PH_CONSOLE_TIMEOUT: { status: 504, message: 'The console stopped waiting for an answer' },
   PH_REDIS_NOT_DURABLE: { status: 503, message: 'Redis does not persist its data (no AOF): queued jobs and fleet state die with it' },
   PH_REDIS_UNAVAILABLE: { status: 503, message: 'Redis did not answer in time' },
   PH_FLEET_MESSAGE_REJECTED: {
@@ -89,6 +91,9 @@ export const errorCatalogue = {
   PH_BATCH_JOB_NOT_FOUND: { status: 404, message: 'There is no job with that id' },
   PH_BATCH_JOB_UNKNOWN_TYPE: { status: 400, message: 'No handler is registered for that job type' },
   PH_BATCH_JOB_NOT_CANCELLABLE: { status: 409, message: 'The job has already ended' },
+  PH_SAGA_NOT_FOUND: { status: 404, message: 'There is no saga with that id' },
+  PH_SAGA_UNKNOWN_TYPE: { status: 400, message: 'No saga type is registered under that name' },
+  PH_SAGA_ENDED: { status: 409, message: 'The saga has already ended or is compensating' },
   PH_BATCH_JOB_NOT_RETRYABLE: { status: 409, message: 'Only dead and cancelled jobs can be retried' },
   PH_BATCH_JOB_RUNNING: { status: 409, message: 'The job is running; cancel it first' },
   PH_WEBHOOK_NOT_FOUND: { status: 404, message: 'There is no webhook endpoint with that id' },

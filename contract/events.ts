@@ -3,6 +3,7 @@ import { JobChangedSchema, JobProgressSchema } from './ops/jobs';
 import {
   CacheInvalidateRequestSchema,
   CacheInvalidatedSchema,
+  CacheWrittenSchema,
   CacheRedisStateSchema,
   CacheStatsSchema,
   CacheWarmProgressSchema,
@@ -13,6 +14,7 @@ import { FleetRedisEventSchema, ServiceStatusSchema, SystemStatusSchema } from '
 import { BackupFinishedSchema, BackupProgressSchema } from './ops/backup';
 import { AlertSchema, DependencyStatusSchema, SampleSchema } from './ops/monitoring';
 import { WebhookDeliveryChangedSchema, WebhookEndpointChangedSchema } from './ops/webhooks';
+import { SagaChangedSchema } from './ops/sagas';
 import { ServiceDeregisteredSchema, ServiceHealthSchema, InstanceSchema as DiscoveryInstanceSchema } from './ops/discovery';
 
 /**
@@ -39,6 +41,7 @@ export const events = {
   'jobs.progress': { payload: JobProgressSchema, minRole: 'viewer', fanout: 'cluster' },
   'cache.invalidate': { payload: CacheInvalidateRequestSchema, minRole: 'operator' },
   'cache.invalidated': { payload: CacheInvalidatedSchema, minRole: 'viewer' },
+  'cache.written': { payload: CacheWrittenSchema, minRole: 'viewer' },
   'cache.stats': { payload: CacheStatsSchema, minRole: 'viewer' },
   'cache.redis': { payload: CacheRedisStateSchema, minRole: 'viewer' },
   'cache.warm.progress': { payload: CacheWarmProgressSchema, minRole: 'viewer' },
@@ -47,6 +50,8 @@ export const events = {
   'fleet.redis': { payload: FleetRedisEventSchema, minRole: 'viewer' },
   'webhooks.delivery': { payload: WebhookDeliveryChangedSchema, minRole: 'operator' },
   'webhooks.endpoint': { payload: WebhookEndpointChangedSchema, minRole: 'operator' },
+  // A saga's state lives on the node that runs it (docs/sagas.md): its consoles hear of it.
+  'sagas.changed': { payload: SagaChangedSchema, minRole: 'viewer' },
 } as const;
 
 export type Events = typeof events;

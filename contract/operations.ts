@@ -10,6 +10,7 @@ import { discoveryOperations } from './ops/discovery';
 import { webhooksOperations } from './ops/webhooks';
 import { ratelimitOperations } from './ops/ratelimit';
 import { graphqlOperations } from './ops/graphql';
+import { sagasOperations } from './ops/sagas';
 
 /** Every console operation. A capability adds its own file under ops/ and one spread here. */
 export const operations = {
@@ -24,6 +25,7 @@ export const operations = {
   ...webhooksOperations,
   ...ratelimitOperations,
   ...graphqlOperations,
+  ...sagasOperations,
 } as const;
 
 export type Operations = typeof operations;

@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PhError } from '../contract';
 import { BackupService, CatalogueShare, backupHandlers, backupMigrations, registerBackupJobs } from './backup';
+import { Sagas, sagaHandlers, sagaMigrations } from './sagas';
 import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability, type BullmqJobQueueOptions } from './batch';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 import { systemClock, type Clock } from './clock';
@@ -104,6 +105,7 @@ export const migrations: readonly Migration[] = [
   ...webhooksMigrations,
   ...ratelimitMigrations,
   ...graphqlMigrations,
+  ...sagaMigrations,
 ];
 
 /** Built once `start()` has opened the store: what the transports (HTTP, IPC) need to reach. */
@@ -125,6 +127,8 @@ export interface RunningPlane {
   /** How capabilities report progress to the console and LAN programs (through the hub). */
   readonly progress: LiveProgress;
   readonly batch: BatchCapability;
+  /** Saga types are registered here, like job types on `batch.queue`. */
+  readonly sagas: Sagas;
   readonly discovery: Discovery;
   readonly cache: TieredCache;
   readonly backup: BackupService;
@@ -350,9 +354,11 @@ export class ControlPlane {
         nodeId,
         epoch,
         seal,
-        jobHistory: { keepCompletedMs: kept.batch.completedJobMs, keepDeadMs: kept.batch.failedJobMs },
+        jobHistory: kept.batch.jobs,
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
+      // Before the queue starts: its workers serve the saga job type from the first poll.
+      const sagas = new Sagas({ db, clock: this.clock, queue: batch.queue, bus, logger: this.logger.child({ component: 'sagas' }) });
       for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({
         db,
@@ -478,6 +484,7 @@ export class ControlPlane {
         ...realtimeHandlers(realtime),
         ...cacheHandlers(cache),
         ...batchHandlers(batch),
+        ...sagaHandlers(sagas),
         ...discovery.handlers,
         ...webhooksHandlers(webhooks),
         ...ratelimitHandlers({
@@ -564,6 +571,7 @@ export class ControlPlane {
         monitoring,
         discovery,
         batch,
+        sagas,
         realtime,
         progress,
         cache,

@@ -12,8 +12,6 @@ import { Maintenance } from './system';
 import type { Database } from './store';
 import { webhookRetentionCut, type WebhookService } from './webhooks';
 
-const DAY = 24 * 3_600_000;
-
 /** The retention settings as each capability takes them, in milliseconds. */
 export interface RetentionSettings {
   readonly retention: Retention;
@@ -24,17 +22,21 @@ export interface RetentionSettings {
 }
 
 export function retentionSettings(config: Config): RetentionSettings {
-  const retention = retentionOf(config);
+  const retention = retentionOf(config.retention);
   return {
     retention,
     batch: {
-      batchMs: retention.batchDays * DAY,
-      completedJobMs: retention.completedJobDays * DAY,
-      failedJobMs: retention.failedJobDays * DAY,
+      batchMs: retention.batchMs,
+      jobs: {
+        keepCompletedMs: retention.completedJobMs,
+        keepCompletedCount: retention.completedJobCount,
+        keepDeadMs: retention.failedJobMs,
+        keepDeadCount: retention.failedJobCount,
+      },
     },
-    metricHourMs: retention.metricDays * DAY,
-    usageMs: retention.usageDays * DAY,
-    webhookDeliveryMs: retention.webhookDeliveryDays * DAY,
+    metricHourMs: retention.metricMs,
+    usageMs: retention.usageMs,
+    webhookDeliveryMs: retention.webhookDeliveryMs,
   };
 }
 
@@ -71,14 +73,14 @@ export function buildMaintenance(deps: MaintenancePlanDeps): Maintenance {
     cron: retention.maintenanceCron,
     cuts: [
       audit.asCut({
-        maxAgeMs: retention.auditDays * DAY,
+        maxAgeMs: retention.auditMs,
         maxRows: retention.auditRows,
         archiveDir: retention.auditArchive ? join(deps.dataDir, 'audit-archive') : null,
       }),
       ...batchRetentionCuts(deps.db, batch),
       ...monitoringRetentionCuts(deps.monitoring.history, deps.monitoring.usage),
       webhookRetentionCut(deps.webhooks),
-      ...backupRetentionCuts(deps.db, retention.verificationDays * DAY),
+      ...backupRetentionCuts(deps.db, retention.verificationMs),
     ],
     capped: [
       {

@@ -1,25 +1,31 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startBenchRedis } from '../cache/redis-process';
 import { progress, report, SCALE } from '../lib';
+import { Cleanup, sampleNode, startNode, startWsLoad, stopChild } from './children';
+import { fileBytes, folderBytes, p99, slopePerMinute } from './stats';
 
 /**
  * The soak (issue 21): a steady mixed load against one real node on Redis for `SOAK_BENCH_MINUTES`
- * (default 10) — cache reads and writes over 5,000 keys, `batch.apply` jobs, publishes, 20 service
- * instances checked every second, a snapshot and verify of the node's own database every 2 minutes —
- * then, after a warm-up of a fifth of the run, the slope per minute of RSS, heap, fds, the database
- * file, the backup folder and Redis memory, and the cache's HTTP p99 with and without a snapshot
- * running. `PH_BENCH_SCALE` scales the request rates (not the minutes).
+ * (default 10) — cache reads and writes over 5,000 keys, `batch.apply` jobs, 50 WebSocket clients
+ * with acknowledged publishes, connection churn (a socket cut every 2 s) and key churn (a client moved
+ * to a new key and the old key revoked every 10 s), 20 service instances checked every second, a
+ * snapshot and verify of the node's own database every 2 minutes — then, after a warm-up of a fifth
+ * of the run, the slope per minute of RSS, heap, fds, the database file, the backup folder and Redis
+ * memory, the cache's HTTP p99 with and without a snapshot running, and the publications lost.
+ * `PH_BENCH_SCALE` scales the request rates and the clients (not the minutes).
  */
 const MINUTES = Number(process.env.SOAK_BENCH_MINUTES ?? '10');
 const DURATION_MS = Math.max(1, MINUTES) * 60_000;
 const WARMUP_MS = DURATION_MS / 5;
 const SNAPSHOT_EVERY_MS = Math.min(120_000, DURATION_MS / 5);
 const RATES = { cache: 200 * SCALE, batch: 20 * SCALE, publish: 50 * SCALE };
+const WS_CLIENTS = Math.max(2, Math.round(50 * SCALE));
+const CUT_EVERY_MS = 2000;
+const KEY_CHURN_MS = 10_000;
 const KEYS = 5000;
 const INSTANCES = 20;
 const MB = 1024 * 1024;
@@ -34,74 +40,27 @@ interface Sample {
   redis: number;
 }
 
-function folderBytes(path: string): number {
-  let total = 0;
-  for (const entry of readdirSync(path, { withFileTypes: true })) {
-    const full = join(path, entry.name);
-    try {
-      total += entry.isDirectory() ? folderBytes(full) : statSync(full).size;
-    } catch {
-      // A temp file that went between the listing and the stat.
-    }
-  }
-  return total;
+interface WsVerdict {
+  published: number;
+  publishFailed: number;
+  skipped: number;
+  expected: number;
+  lost: number;
+  gaps: number;
+  reconnects: number;
+  replaced: number;
+  ackP99Ms: number;
 }
 
-/** Least-squares slope of `value` per minute over the samples. */
-function slopePerMinute(samples: readonly Sample[], value: (s: Sample) => number): number {
-  const n = samples.length;
-  if (n < 2) return 0;
-  const xs = samples.map((s) => s.at / 60_000);
-  const ys = samples.map(value);
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i += 1) {
-    num += ((xs[i] as number) - mx) * ((ys[i] as number) - my);
-    den += ((xs[i] as number) - mx) ** 2;
-  }
-  return den === 0 ? 0 : num / den;
-}
-
-function p99(values: number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] as number;
-}
-
-async function startChild(
-  dataDir: string,
-  redisUrl: string,
-): Promise<{ child: ChildProcess; url: string; adminKey: string; node: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'plane-child.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, PH_SOAK_DIR: dataDir, PH_SOAK_REDIS: redisUrl, PH_SOAK_SECRET: randomBytes(32).toString('hex') },
-  });
-  const first = await new Promise<string>((done, fail) => {
-    let buffered = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      if (buffered.includes('\n')) done(buffered.split('\n')[0] as string);
-    });
-    child.on('exit', (code) => fail(new Error(`the node exited with ${code} before it started`)));
-  });
-  return { child, ...(JSON.parse(first) as { url: string; adminKey: string; node: string }) };
-}
-
-function sampleChild(child: ChildProcess): Promise<{ rss: number; heapUsed: number; fds: number; breakerOpens: number }> {
-  return new Promise((done) => {
-    child.once('message', (m) => done(m as { rss: number; heapUsed: number; fds: number; breakerOpens: number }));
-    child.send('sample');
-  });
-}
-
-async function main(): Promise<void> {
+async function main(cleanup: Cleanup): Promise<void> {
   const redis = await startBenchRedis();
+  cleanup.add('redis-server', () => redis.stop());
   const dataDir = mkdtempSync(join(tmpdir(), 'ph-bench-soak-'));
-  const node = await startChild(dataDir, redis.url);
+  cleanup.add('the data dir', () => rmSync(dataDir, { recursive: true, force: true }));
+  const node = await startNode(dataDir, redis.url, cleanup);
   const health = createServer((_req, res) => res.writeHead(200).end('ok'));
   await new Promise<void>((done) => health.listen(0, '127.0.0.1', done));
+  cleanup.add('the health server', () => void health.close());
   const healthPort = (health.address() as { port: number }).port;
   const op = async (name: string, input: unknown, key = node.adminKey): Promise<{ status: number; body: any }> => {
     const res = await fetch(`${node.url}/api/v2/ops/${name}`, {
@@ -111,7 +70,14 @@ async function main(): Promise<void> {
     });
     return { status: res.status, body: await res.json() };
   };
-  const program = (await op('keys.create', { name: 'soak program', role: 'operator' })).body.secret as string;
+  const newKey = async (name: string): Promise<{ id: string; secret: string }> => {
+    const made = await op('keys.create', { name, role: 'operator' });
+    if (made.status !== 200) throw new Error(`keys.create answered ${made.status}`);
+    return { id: made.body.key.id as string, secret: made.body.secret as string };
+  };
+  // One program sends all the HTTP load, beyond an operator key's default tier (100 a second).
+  const program = await newKey('soak program');
+  await op('ratelimit.keys.assign', { id: program.id, tier: 'unlimited' });
   for (let i = 0; i < INSTANCES; i += 1) {
     await op('services.register', {
       id: `soak-${i}`,
@@ -123,6 +89,19 @@ async function main(): Promise<void> {
   }
   const sources = (await op('backup.sources.list', {})).body.sources as { id: string; kind: string }[];
   const appSource = sources.find((s) => s.kind === 'app')?.id;
+
+  // Each WebSocket client on its own key, so key churn moves one client at a time.
+  const slotKeys: { id: string; secret: string }[] = [];
+  for (let i = 0; i < WS_CLIENTS; i += 1) slotKeys.push(await newKey(`soak ws ${i}`));
+  const ws = await startWsLoad(cleanup);
+  await ws.request({
+    cmd: 'start',
+    url: `${node.url.replace(/^http/, 'ws')}/ws`,
+    tokens: slotKeys.map((k) => k.secret),
+    room: 'soak',
+    rate: RATES.publish,
+    cutEveryMs: CUT_EVERY_MS,
+  });
 
   const started = Date.now();
   let snapshotRunning = false;
@@ -140,20 +119,21 @@ async function main(): Promise<void> {
     inflight += 1;
     const during = snapshotRunning;
     const t0 = performance.now();
-    void op(name, input, program)
+    void op(name, input, program.secret)
       .then((r) => {
-        if (r.status >= 500) failed(`${name} ${r.status} ${String(r.body?.error?.code ?? '')}`);
-        if (timed) latencies.push({ ms: performance.now() - t0, snapshot: during || snapshotRunning, at: Date.now() - started });
+        // A cache miss is an answer (404 PH_CACHE_MISS), not a failure.
+        const code = String(r.body?.error?.code ?? '');
+        if (r.status >= 400 && code !== 'PH_CACHE_MISS') failed(`${name} ${r.status} ${code}`);
+        else if (timed) latencies.push({ ms: performance.now() - t0, snapshot: during || snapshotRunning, at: Date.now() - started });
       })
       .catch(() => failed(`${name} fetch`))
       .finally(() => (inflight -= 1));
   };
   // Fractions of a request per 100 ms tick carry over, so low scaled rates still fire.
-  const owed = { cache: 0, batch: 0, publish: 0 };
+  const owed = { cache: 0, batch: 0 };
   const load = setInterval(() => {
     owed.cache += RATES.cache / 10;
     owed.batch += RATES.batch / 10;
-    owed.publish += RATES.publish / 10;
     for (; owed.cache >= 1; owed.cache -= 1) {
       const key = `k${Math.floor(Math.random() * KEYS)}`;
       if (Math.random() < 0.5) fire('cache.put', { namespace: 'soak', key, value: { at: Date.now(), pad: 'x'.repeat(200) } }, true);
@@ -168,8 +148,27 @@ async function main(): Promise<void> {
       ];
       fire('jobs.enqueue', { type: 'batch.apply', payload: { mode: 'atomic', operations } }, false);
     }
-    for (; owed.publish >= 1; owed.publish -= 1) fire('realtime.publish', { room: 'soak', data: { at: Date.now() } }, false);
   }, 100);
+  cleanup.add('the HTTP load', () => clearInterval(load));
+
+  // Key churn: a new key, the slot's client moved onto it (the old one caught up first), the old key revoked.
+  let churning: Promise<void> = Promise.resolve();
+  let churnSlot = 0;
+  const churn = setInterval(() => {
+    churning = churning.then(async () => {
+      const slot = churnSlot++ % WS_CLIENTS;
+      try {
+        const fresh = await newKey(`soak ws ${slot} (${churnSlot})`);
+        await ws.request({ cmd: 'replace', slot, token: fresh.secret });
+        const revoked = await op('keys.revoke', { id: (slotKeys[slot] as { id: string }).id });
+        if (revoked.status !== 200) failed(`keys.revoke ${revoked.status}`);
+        slotKeys[slot] = fresh;
+      } catch (err) {
+        failed(`key churn ${(err as Error).message}`);
+      }
+    });
+  }, KEY_CHURN_MS);
+  cleanup.add('the key churn', () => clearInterval(churn));
 
   let snapshotDone: Promise<void> = Promise.resolve();
   const snapshots = setInterval(() => {
@@ -184,43 +183,49 @@ async function main(): Promise<void> {
       .catch(() => failed('backup.snapshot fetch'))
       .finally(() => (snapshotRunning = false));
   }, SNAPSHOT_EVERY_MS);
+  cleanup.add('the snapshots', () => clearInterval(snapshots));
 
   const samples: Sample[] = [];
   const redisClient = redis.client();
   let breakerOpens = 0;
+  /** Maintenance runs seen (by their time) and the rows each cut: the job keeps only a minute of its own history. */
+  const maintenanceRuns = new Map<string, number>();
   while (Date.now() - started < DURATION_MS) {
     await new Promise((r) => setTimeout(r, 5000));
-    const child = await sampleChild(node.child);
+    const child = await sampleNode(node.child);
     breakerOpens = child.breakerOpens;
     const info = await redisClient.info('memory');
-    const redisBytes = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+    const lastRun = (await op('system.config', {})).body.retention?.lastRun as { at: string; cuts: { removed: number }[] } | null;
+    if (lastRun)
+      maintenanceRuns.set(
+        lastRun.at,
+        lastRun.cuts.reduce((n, c) => n + c.removed, 0),
+      );
     const dbFile = join(dataDir, 'pilothouse.db');
-    const size = (p: string): number => {
-      try {
-        return statSync(p).size;
-      } catch {
-        return 0;
-      }
-    };
     samples.push({
       at: Date.now() - started,
       rss: child.rss,
       heapUsed: child.heapUsed,
       fds: child.fds,
-      db: size(dbFile) + size(`${dbFile}-wal`),
+      db: fileBytes(dbFile) + fileBytes(`${dbFile}-wal`),
       backups: folderBytes(join(dataDir, 'backups')),
-      redis: redisBytes,
+      redis: Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0),
     });
     progress(
-      `soak ${Math.round((Date.now() - started) / 1000)} s: rss ${Math.round(child.rss / MB)} MB, db ${(samples.at(-1)?.db ?? 0) / MB} MB`,
+      `soak ${Math.round((Date.now() - started) / 1000)} s: rss ${Math.round(child.rss / MB)} MB, db ${((samples.at(-1)?.db ?? 0) / MB).toFixed(2)} MB, breaker opens ${breakerOpens}, maintenance runs ${maintenanceRuns.size}`,
     );
   }
   clearInterval(load);
   clearInterval(snapshots);
+  clearInterval(churn);
   // Let what is in flight finish before the node stops, so no request fails for the stop.
+  await churning;
+  await ws.request({ cmd: 'stop' });
+  const wsVerdict = await ws.request<WsVerdict>({ cmd: 'verify' });
   await snapshotDone;
   for (const deadline = Date.now() + 30_000; inflight > 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
   if (failures.size > 0) progress(`failures: ${JSON.stringify(Object.fromEntries(failures))}`);
+  if (wsVerdict.lost > 0) progress(`LOST ${wsVerdict.lost} acknowledged publications (goal 0)`);
   const steady = samples.filter((s) => s.at >= WARMUP_MS);
   const slopes = {
     rss_mb: slopePerMinute(steady, (s) => s.rss / MB),
@@ -233,7 +238,17 @@ async function main(): Promise<void> {
   const after = latencies.filter((l) => l.at >= WARMUP_MS);
   const withSnapshot = p99(after.filter((l) => l.snapshot).map((l) => l.ms));
   const without = p99(after.filter((l) => !l.snapshot).map((l) => l.ms));
-  const common = { order: 'single', minutes: MINUTES, scale: SCALE, errors, slopes_per_minute: slopes };
+  const common = {
+    order: 'single',
+    minutes: MINUTES,
+    scale: SCALE,
+    errors,
+    lost_messages: wsVerdict.lost,
+    ws: { clients: WS_CLIENTS, ...wsVerdict },
+    maintenance_runs_seen: maintenanceRuns.size,
+    rows_cut_seen: [...maintenanceRuns.values()].reduce((a, b) => a + b, 0),
+    slopes_per_minute: slopes,
+  };
   report({ bench: 'soak.db-growth', ours: Number(slopes.db_mb.toFixed(3)), unit: 'MB/min', goal: '<= 0.1', better: 'lower', ...common });
   report({
     bench: 'soak.snapshot-p99',
@@ -246,17 +261,20 @@ async function main(): Promise<void> {
     ...common,
   });
   report({ bench: 'soak.rss-slope', ours: Number(slopes.rss_mb.toFixed(3)), unit: 'MB/min', goal: '<= 0.5', better: 'lower', ...common });
-
-  await new Promise<void>((done) => {
-    node.child.once('exit', () => done());
-    node.child.kill('SIGTERM');
-  });
-  health.close();
-  redisClient.disconnect();
-  await redis.stop();
+  await ws.request({ cmd: 'close' });
+  await stopChild(node.child);
 }
 
-main().catch((err: unknown) => {
-  progress(`soak failed: ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
-});
+const cleanup = new Cleanup();
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    progress(`soak interrupted (${signal}): cleaning up`);
+    void cleanup.run().then(() => process.exit(130));
+  });
+main(cleanup)
+  .then(() => cleanup.run())
+  .catch(async (err: unknown) => {
+    progress(`soak failed: ${(err as Error).stack ?? String(err)}`);
+    await cleanup.run();
+    process.exit(1);
+  });

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultConfig, type Config } from '../../main/config';
+import { defaultConfig, loadConfig, type Config } from '../../main/config';
 import { ControlPlane } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
 
@@ -8,20 +8,50 @@ import { createLogger } from '../../main/logger';
  * Child process for the soak: one headless Pilothouse on Redis (`PH_SOAK_REDIS`, `PH_SOAK_SECRET`)
  * in the data dir `PH_SOAK_DIR`, so the parent measures this process alone. Prints `{url, adminKey,
  * node}`; answers `sample` messages with its memory, open fds and the cache's Redis breaker opens.
+ * Retention is at its defaults but for the windows: a minute of every history, cut by the maintenance
+ * job every 20 seconds, so `soak.db-growth` sees the cuts run within the soak (docs/retention.md).
  */
 const dataDir = process.env.PH_SOAK_DIR as string;
-const config: Config = {
+const WINDOW = '1m';
+const soakConfig: Config = {
   ...defaultConfig(dataDir),
   port: 0,
   logLevel: 'silent',
   redisUrl: process.env.PH_SOAK_REDIS,
   fleetSecret: process.env.PH_SOAK_SECRET,
+  retention: {
+    auditDays: WINDOW,
+    batchDays: WINDOW,
+    completedJobDays: WINDOW,
+    failedJobDays: WINDOW,
+    usageDays: WINDOW,
+    webhookDeliveryDays: WINDOW,
+    verificationDays: WINDOW,
+    maintenanceCron: '*/20 * * * * *',
+  },
 };
+// Checked as a config file would be: the bench's windows must be ones an operator could set.
+const { config } = loadConfig({ argv: [], env: {}, defaults: soakConfig });
 const plane = new ControlPlane({ config, sources: ['bench'] }, { mode: 'headless', logger: createLogger('silent') });
-void plane.start().then(() => {
-  const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-  process.stdout.write(`${JSON.stringify({ url: plane.url, adminKey, node: plane.nodeId })}\n`);
-});
+let stopping: Promise<void> | null = null;
+const stop = (): Promise<void> =>
+  (stopping ??= plane
+    .stop()
+    .catch(() => undefined)
+    .then(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    }));
+plane.start().then(
+  () => {
+    const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    process.stdout.write(`${JSON.stringify({ url: plane.url, adminKey, node: plane.nodeId })}\n`);
+  },
+  (err: unknown) => {
+    process.stderr.write(`the soak node did not start: ${(err as Error).message}\n`);
+    void stop();
+  },
+);
 process.on('message', (msg: unknown) => {
   if (msg !== 'sample') return;
   const memory = process.memoryUsage();
@@ -32,11 +62,6 @@ process.on('message', (msg: unknown) => {
     breakerOpens: plane.running.cache.redisState().breakerOpens,
   });
 });
-process.on(
-  'SIGTERM',
-  () =>
-    void plane.stop().then(() => {
-      rmSync(dataDir, { recursive: true, force: true });
-      process.exit(0);
-    }),
-);
+process.on('SIGTERM', () => void stop());
+// The parent went away without stopping us (it failed or was killed): stop, and leave nothing behind.
+process.on('disconnect', () => void stop());

@@ -94,6 +94,17 @@ export const CacheInvalidatedSchema = Type.Object({
   origin: Type.Union([Type.Literal('local'), Type.Literal('bus'), Type.Literal('resync')]),
 });
 
+/**
+ * A key written through `cache.put` (on this node, or on another and heard over the bus): copies a
+ * client holds of it (the typed client's local L1) are no longer current. Not raised for the
+ * cache's own fills (loaders, warm-ups), which change no value a client could hold.
+ */
+export const CacheWrittenSchema = Type.Object({
+  namespace: Type.String(),
+  keys: Type.Array(Type.String()),
+  origin: Type.Union([Type.Literal('local'), Type.Literal('bus')]),
+});
+
 /** What any capability publishes on the event bus to have the cache drop something. */
 export const CacheInvalidateRequestSchema = Type.Object({
   namespace: Namespace,
@@ -160,10 +171,18 @@ export const cacheOperations = {
     mutating: false,
   }),
   'cache.keys': defineOperation({
-    summary: 'Keys of a namespace held on this node (L1 and L3) and in Redis, by prefix',
+    summary:
+      'Keys of a namespace held on this node (L1 and L3) and in Redis, in key order, by prefix or * pattern and tier, a page at a time',
     input: Type.Object({
       namespace: Namespace,
       prefix: Type.Optional(Type.String({ maxLength: 512 })),
+      pattern: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 512, description: 'Keys matching it, where * stands for any run of characters' }),
+      ),
+      tier: Type.Optional(
+        Type.Union([Type.Literal('l1'), Type.Literal('l2'), Type.Literal('l3')], { description: 'Only keys held in this tier' }),
+      ),
+      cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "The previous page's nextCursor" })),
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     }),
     output: Type.Object({
@@ -176,6 +195,8 @@ export const cacheOperations = {
           tags: Type.Array(Type.String()),
         }),
       ),
+      total: Type.Integer({ description: 'Every key the filters match, across the tiers, on every page' }),
+      nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last' }),
     }),
     minRole: 'operator',
     mutating: false,

@@ -152,12 +152,18 @@ export const jobsOperations = {
     mutating: false,
   }),
   'jobs.list': defineOperation({
-    summary: 'Jobs, newest first, filtered by state, type or parent',
+    summary: 'Jobs, newest (or oldest) first, filtered by state, type, parent, creation time or a search, a page at a time',
     input: Type.Object(
       {
         state: Type.Optional(JobStateSchema),
         type: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
         parentId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        search: Type.Optional(
+          Type.String({ minLength: 1, maxLength: 200, description: "A job's id, its idempotency key, or a part of its type" }),
+        ),
+        createdAfter: Type.Optional(Type.String({ format: 'date-time', description: 'Only jobs created at or after this instant' })),
+        createdBefore: Type.Optional(Type.String({ format: 'date-time', description: 'Only jobs created before this instant' })),
+        sort: Type.Optional(Type.Union([Type.Literal('newest'), Type.Literal('oldest')], { description: 'Default newest' })),
         parentIds: Type.Optional(
           Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
             minItems: 1,
@@ -166,17 +172,24 @@ export const jobsOperations = {
           }),
         ),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+        cursor: Type.Optional(
+          Type.String({ minLength: 1, maxLength: 200, description: "The previous page's nextCursor: the page after it, at any depth" }),
+        ),
         offset: Type.Optional(
           Type.Integer({
             minimum: 0,
             maximum: 100_000,
-            description: 'Jobs to skip; a page is read from the newest, so deep pages cost more',
+            description: 'Jobs to skip; a page is read from the newest, so deep pages cost more (prefer cursor)',
           }),
         ),
       },
       { additionalProperties: false },
     ),
-    output: Type.Object({ jobs: Type.Array(JobInfoSchema), total: Type.Integer() }),
+    output: Type.Object({
+      jobs: Type.Array(JobInfoSchema),
+      total: Type.Integer({ description: 'Every job the filters match, on every page' }),
+      nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last' }),
+    }),
     minRole: 'viewer',
     mutating: false,
   }),

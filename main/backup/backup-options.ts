@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import type { HostLookup } from '../security';
 import type { Clock } from '../clock';
 import type { AuditRecord } from '../core';
 import type { EventBus } from '../events';
@@ -26,6 +27,8 @@ export interface BackupServiceOptions {
   readonly workers?: number;
   /** Brotli quality for page blobs. Default 1. */
   readonly compressionLevel?: number;
+  /** A pack is closed past this many bytes (default 64 MiB): also the unit a replica transfer resumes at. */
+  readonly packTargetBytes?: number;
   /** How long a locked source may block a snapshot. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
   /** Schedule and retention of the app's own database. Defaults: daily at 03:00, 7 daily + 4 weekly. */
@@ -51,6 +54,15 @@ export interface BackupServiceOptions {
   readonly keyFile?: string;
   /** Unwraps a passphrase-wrapped key at start (`PILOTHOUSE_BACKUP_PASSPHRASE`); without it the service starts locked. */
   readonly passphrase?: string;
+  /** Folders a folder replica may be in (`backup.replicaRoots`). Default: `roots`. */
+  readonly replicaRoots?: readonly string[];
+  /** CIDRs S3 and SFTP replicas may reach beyond loopback and the private ranges (`backup.replicaAllowCidrs`). */
+  readonly replicaAllowCidrs?: readonly string[];
+  /** The node's HTTP port and Redis, never replica destinations. */
+  readonly ownHttpPort?: () => number | null;
+  readonly redisTarget?: { host: string; port: number } | null;
+  /** Name resolution for replica hosts (tests answer as a rebinding DNS server would). */
+  readonly replicaLookup?: HostLookup;
 }
 
 /** What the service's parts (snapshot, verify, sources, restore) share: the service hands them its own. */

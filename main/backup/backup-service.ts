@@ -24,6 +24,8 @@ import { parseDuration } from './retention';
 import { deriveKeys } from './repo-crypto';
 import { RepoKeyFile } from './repo-key';
 import { migrateToEncrypted } from './repo-migrate';
+import { ReplicaManager } from './replica-manager';
+import { ReplicaStore } from './replica-store';
 import { removeImage } from './snapshotter';
 import type {
   BackupProgress,
@@ -66,15 +68,35 @@ export class BackupService implements Service {
   /** The master key once loaded; null while a passphrase-wrapped key waits for `unlockKey`, or without encryption. */
   #master: Buffer | null = null;
   #locked = false;
+  readonly replicas: ReplicaManager;
 
   constructor(private readonly options: BackupServiceOptions) {
     this.#workers = new PageWorkers(options.workers);
-    this.repo = new PageRepository(options.repoDir, this.#workers, { compressionLevel: options.compressionLevel });
+    this.repo = new PageRepository(options.repoDir, this.#workers, {
+      compressionLevel: options.compressionLevel,
+      ...(options.packTargetBytes === undefined ? {} : { packTargetBytes: options.packTargetBytes }),
+    });
     this.catalogue = new BackupCatalogue(options.db);
     this.#paths = new BackupPathPolicy(options.roots);
     this.#parts = { repo: this.repo, workers: this.#workers, catalogue: this.catalogue, paths: this.#paths, options };
     this.#jobs = new BackupJobs(options.bus ?? null, this.#inflight);
     this.#keyFile = new RepoKeyFile(options.keyFile ?? join(dirname(options.repoDir), 'secrets', 'backup-repository.key'));
+    this.replicas = new ReplicaManager({
+      repo: () => this.repo,
+      store: new ReplicaStore(options.db, join(dirname(this.#keyFile.path), 'backup-replicas')),
+      lock: (mode, fn) => {
+        if (this.#locked)
+          return Promise.reject(new PhError('PH_BACKUP_KEY_LOCKED', 'The backup repository key is locked: unlock it first'));
+        return this.#lock.run(mode, fn);
+      },
+      now: () => options.clock.now(),
+      folderRoots: options.replicaRoots ?? options.roots,
+      allowCidrs: options.replicaAllowCidrs ?? [],
+      ownHttpPort: options.ownHttpPort ?? (() => null),
+      redis: options.redisTarget ?? null,
+      ...(options.replicaLookup === undefined ? {} : { lookup: options.replicaLookup }),
+      reconcile: () => reconcileCatalogue(this.repo, this.catalogue, options.clock.now()),
+    });
   }
 
   // ── lifecycle ─────────────────────────────────────────────────────────────
@@ -350,7 +372,11 @@ export class BackupService implements Service {
           }
         }),
       onProgress,
-    );
+    ).then((snapshot) => {
+      // Each replica gets what it lacks; a replica that is down is recorded as failed and lagging.
+      if (this.replicas.list().length > 0) void this.#background('replication', () => this.replicas.afterSnapshot());
+      return snapshot;
+    });
   }
 
   listSnapshots(sourceId?: string, limit = 200): BackupSnapshot[] {
@@ -402,6 +428,8 @@ export class BackupService implements Service {
       detail: `${removedSnapshotIds.length} snapshots removed`,
     });
     await this.rollingVerify();
+    await this.replicas.syncAll();
+    await this.replicas.verifyAll();
   }
 
   // ── restore ───────────────────────────────────────────────────────────────

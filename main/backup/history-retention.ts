@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { daysOf, type RetentionCut } from '../core';
+import { durationOf, type RetentionCut } from '../core';
 
 /**
  * The backup history cut by age: verifications (but the latest of each snapshot still held, which
@@ -12,7 +12,7 @@ export function backupRetentionCuts(db: Database, verificationMs: number): Reten
     {
       name: 'backup verifications',
       tables: ['backup_verifications', 'backup_prunes'],
-      keeps: `${daysOf(verificationMs)}, and the latest verification of each snapshot`,
+      keeps: `${durationOf(verificationMs)}, and the latest verification of each snapshot`,
       run: (now) =>
         db.transaction(() => {
           const before = now - verificationMs;

@@ -70,4 +70,27 @@ export const backupMigrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    scope: 'backup',
+    version: 2,
+    name: 'replicas of the repository (their credentials live in files, never here)',
+    up: `
+      CREATE TABLE backup_replicas (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('folder', 's3', 'sftp')),
+        target TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'new',
+        last_sync_at INTEGER,
+        last_error TEXT,
+        last_verified_at INTEGER,
+        last_verify_ok INTEGER,
+        last_verify_detail TEXT,
+        lag_snapshots INTEGER NOT NULL DEFAULT 0,
+        lag_bytes INTEGER NOT NULL DEFAULT 0,
+        bytes_sent INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+    `,
+  },
 ];

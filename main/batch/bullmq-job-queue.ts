@@ -11,14 +11,28 @@ import type { ServiceState } from '../service';
 import { infoFromResult, sealEnvelope, toJobInfo, type Envelope } from './bullmq-job-info';
 import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { QueuePlacement } from './bullmq-placement';
-import { BullmqQueues, jobOptions, toBullTypes } from './bullmq-queues';
+import { closeSettled } from './bullmq-close';
+import { listBullJobs } from './bullmq-job-list';
+import { BullmqQueues, jobOptions } from './bullmq-queues';
 import { BullmqWorkers, type TypeEntry } from './bullmq-workers';
+import { DEFAULT_JOB_HISTORY, type PrunePolicy } from './job-history';
 import { NodeRoster } from './job-nodes';
 import { JobOutbox, type OutboxEntry } from './job-outbox';
 import { JobResults } from './job-results';
 import { JobSchedules } from './job-schedules';
 import { prepareSpec, validateJobSpec } from './job-spec';
-import type { ChildSpec, JobFilter, JobHandler, JobInfo, JobLog, JobQueue, JobSpec, JobTypeOptions, QueueCounts } from './job-types';
+import type {
+  ChildSpec,
+  JobFilter,
+  JobHandler,
+  JobInfo,
+  JobLog,
+  JobPage,
+  JobQueue,
+  JobSpec,
+  JobTypeOptions,
+  QueueCounts,
+} from './job-types';
 import { ThroughputMeter } from './throughput';
 
 export interface BullmqJobQueueOptions {
@@ -36,6 +50,8 @@ export interface BullmqJobQueueOptions {
   readonly outboxSweepMs?: number;
   /** Tells the queue when Redis came back empty, so it re-enqueues its outbox. */
   readonly epoch?: RedisEpoch | null;
+  /** How much ended job history BullMQ keeps (config `retention`); the retention defaults otherwise. */
+  readonly history?: PrunePolicy;
 }
 
 const CANCEL_CHANNEL = 'ph:jobs:cancel';
@@ -67,6 +83,7 @@ export class BullmqJobQueue implements JobQueue {
   readonly #prefix: string;
   readonly #work: boolean;
   readonly #epoch: RedisEpoch | null;
+  readonly #history: PrunePolicy;
   #connection: Redis | null = null;
   #subscriber: Redis | null = null;
   #flows: FlowProducer | null = null;
@@ -87,6 +104,7 @@ export class BullmqJobQueue implements JobQueue {
     this.#prefix = options.prefix ?? 'ph';
     this.#work = options.work ?? true;
     this.#epoch = options.epoch ?? null;
+    this.#history = options.history ?? DEFAULT_JOB_HISTORY;
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
@@ -166,7 +184,7 @@ export class BullmqJobQueue implements JobQueue {
     await this.#workers.close();
     await this.roster.stop();
     await this.#queues.close();
-    await this.#flows?.close();
+    if (this.#flows !== null) await closeSettled([this.#flows], 'leave');
     this.#subscriber?.disconnect();
     await this.#connection?.quit().catch(() => this.#connection?.disconnect());
     this.#workers.clear();
@@ -193,7 +211,7 @@ export class BullmqJobQueue implements JobQueue {
       return this.#info(node.job as Job);
     }
     const ref = await this.#placement.place(spec);
-    const opts = jobOptions(spec, this.clock.now());
+    const opts = jobOptions(spec, this.clock.now(), this.#history);
     const queue = this.#queues.of(ref);
     if (opts.jobId !== undefined && opts.jobId.startsWith('k-')) {
       const existing = await queue.getJob(opts.jobId);
@@ -222,7 +240,7 @@ export class BullmqJobQueue implements JobQueue {
       const spec = this.#prepare(input);
       const ref = await this.#placement.place(spec);
       const group = byQueue.get(queueName(ref)) ?? { ref, items: [] };
-      group.items.push({ index, spec, opts: jobOptions(spec, this.clock.now()) });
+      group.items.push({ index, spec, opts: jobOptions(spec, this.clock.now(), this.#history) });
       byQueue.set(queueName(ref), group);
     }
     const ids = new Array<string>(specs.length);
@@ -255,49 +273,18 @@ export class BullmqJobQueue implements JobQueue {
     throw new PhError('PH_BATCH_JOB_NOT_FOUND', `There is no job ${id}`);
   }
 
-  async list(filter: JobFilter = {}): Promise<{ jobs: JobInfo[]; total: number }> {
-    const limit = filter.limit ?? 50;
-    const offset = filter.offset ?? 0;
-    if (filter.parentIds !== undefined) {
-      // BullMQ keeps children per parent: one read each, together; a parent it let go has none left.
-      const state = filter.state === undefined ? {} : { state: filter.state };
-      const pages = await Promise.all(
-        filter.parentIds.map((parentId) =>
-          this.list({ ...state, parentId, limit }).catch((err: unknown) => {
-            if (err instanceof PhError && err.code === 'PH_BATCH_JOB_NOT_FOUND') return { jobs: [], total: 0 };
-            throw err;
-          }),
-        ),
-      );
-      return { jobs: pages.flatMap((p) => p.jobs), total: pages.reduce((n, p) => n + p.total, 0) };
-    }
-    if (filter.parentId !== undefined) {
-      // A job BullMQ let go (its result is kept, `get`) has no children left to list.
-      const parent = await this.#queues.find(filter.parentId);
-      if (parent === null) {
-        await this.get(filter.parentId);
-        return { jobs: [], total: 0 };
-      }
-      const children = await this.#queues.childrenOf(parent);
-      const infos = (await Promise.all(children.map((j) => this.#info(j)))).filter(
-        (j) => filter.state === undefined || j.state === filter.state,
-      );
-      return { jobs: infos.slice(offset, offset + limit), total: infos.length };
-    }
-    const bullTypes = toBullTypes(filter.state);
-    let total = 0;
-    const found: Job[] = [];
-    for (const ref of await this.#placement.refs(filter.type)) {
-      const queue = await this.#queues.lookup(ref);
-      if (queue === null) continue;
-      const counts = await queue.getJobCounts(...bullTypes);
-      total += Object.values(counts).reduce((a, b) => a + b, 0);
-      found.push(...((await queue.getJobs(bullTypes, 0, offset + limit - 1, false)) as Job[]).filter((j) => j !== undefined && j !== null));
-    }
-    found.sort((a, b) => b.timestamp - a.timestamp);
-    let infos = await Promise.all(found.slice(0, offset + limit).map((j) => this.#info(j)));
-    if (filter.state === 'dead' || filter.state === 'cancelled') infos = infos.filter((j) => j.state === filter.state);
-    return { jobs: infos.slice(offset, offset + limit), total };
+  list(filter: JobFilter = {}): Promise<JobPage> {
+    return listBullJobs(
+      {
+        refs: (type) => this.#placement.refs(type),
+        lookup: (ref) => this.#queues.lookup(ref),
+        find: (id) => this.#queues.find(id),
+        childrenOf: (job) => this.#queues.childrenOf(job),
+        info: (job) => this.#info(job),
+        get: (id) => this.get(id),
+      },
+      filter,
+    );
   }
 
   async cancel(id: string): Promise<JobInfo> {
@@ -447,7 +434,7 @@ export class BullmqJobQueue implements JobQueue {
       queueName: queueName(await this.#placement.place(spec)),
       prefix: this.#prefix,
       data: this.#envelope(spec),
-      opts: jobOptions(spec, this.clock.now(), policy),
+      opts: jobOptions(spec, this.clock.now(), this.#history, policy),
       ...(children.length > 0 ? { children } : {}),
     };
   }

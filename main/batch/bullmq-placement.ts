@@ -1,3 +1,4 @@
+import { PhError } from '../../contract/errors';
 import { parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import type { TypeEntry } from './bullmq-workers';
 import type { NodeRoster } from './job-nodes';
@@ -24,7 +25,12 @@ export class QueuePlacement {
     const placement = this.handlers.get(spec.type)?.options.placement;
     if (placement === undefined || placement === 'any') return { type: spec.type, node: null };
     const node = await placement.owner(spec.payload, this.nodeId);
-    if (node !== this.nodeId) await this.roster.addQueue(queueName({ type: spec.type, node }));
+    if (node !== this.nodeId) {
+      // A node named in a payload must be one of the fleet's, or each made-up name would be a new queue.
+      if (!(await this.roster.knowsNode(node)))
+        throw new PhError('PH_INVALID_INPUT', `No node ${JSON.stringify(node)} has run this fleet's jobs`, { field: 'payload' });
+      await this.roster.addQueue(queueName({ type: spec.type, node }));
+    }
     return { type: spec.type, node };
   }
 

@@ -4,8 +4,10 @@ import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import { newId } from '../fleet';
 import type { Logger } from '../logger';
+import { closeSettled } from './bullmq-close';
 import { toBullPriority, type Envelope } from './bullmq-job-info';
 import { parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
+import { bullmqRemoval, type PrunePolicy } from './job-history';
 import { repeatKey } from './job-schedules';
 import type { OutboxEntry, OutboxState } from './job-outbox';
 import type { ChildSpec, JobLog, JobSpec, JobState, QueueCounts } from './job-types';
@@ -63,8 +65,9 @@ export class BullmqQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#queues.values()].map((q) => q.close()));
+    const queues = [...this.#queues.values()];
     this.#queues.clear();
+    await closeSettled(queues, 'leave');
   }
 
   async find(id: string): Promise<Job | null> {
@@ -154,15 +157,17 @@ export function envelope(spec: JobSpec): Envelope {
   return { ph: 1, payload: spec.payload ?? null, timeoutMs: spec.timeoutMs ?? null };
 }
 
-/** BullMQ's options for a spec; `policy` is undefined for a job that is not a child. */
-export function jobOptions(spec: JobSpec, now: number, policy?: ChildSpec['policy']): JobsOptions {
+/**
+ * BullMQ's options for a spec, with the job history kept by `history` (config `retention`); `policy`
+ * is undefined for a job that is not a child.
+ */
+export function jobOptions(spec: JobSpec, now: number, history: PrunePolicy, policy?: ChildSpec['policy']): JobsOptions {
   const delay = spec.runAt !== undefined ? Math.max(0, spec.runAt - now) : (spec.delayMs ?? 0);
   const opts: JobsOptions = {
     priority: toBullPriority(spec.priority),
     attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
     backoff: { type: 'exponential', delay: spec.backoffMs ?? DEFAULT_BACKOFF_MS, jitter: 0.5 },
-    removeOnComplete: { age: 24 * 3600, count: 1000 },
-    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    ...bullmqRemoval(history),
   };
   if (delay > 0) opts.delay = delay;
   // A UUIDv7 for every job: BullMQ's counter starts again at 1 when Redis loses its data.

@@ -20,6 +20,7 @@ import {
   type JobTypeOptions,
 } from './job-types';
 import type { ThroughputMeter } from './throughput';
+import { closeSettled } from './bullmq-close';
 
 export interface TypeEntry {
   readonly handler: JobHandler;
@@ -92,7 +93,7 @@ export class BullmqWorkers {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#workers.values()].map((w) => w.close()));
+    await closeSettled(this.#workers.values(), 'close');
   }
 
   clear(): void {

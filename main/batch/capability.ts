@@ -10,6 +10,7 @@ import { ResourceRegistry } from './batch-registry';
 import { BatchService } from './batch-service';
 import { registerBuiltinJobs } from './builtin-jobs';
 import { BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue';
+import type { PrunePolicy } from './job-history';
 import type { JobQueue } from './job-types';
 import { recordResource } from './record-resource';
 import { BatchReportShare } from './report-share';
@@ -31,8 +32,8 @@ export interface BatchCapabilityDeps {
   readonly epoch?: RedisEpoch | null;
   /** Options of the distributed queue (tests shorten its intervals). */
   readonly bullmq?: BullmqJobQueueOptions;
-  /** How long the SQLite queue keeps ended jobs (config `retention`); its own defaults otherwise. */
-  readonly jobHistory?: { readonly keepCompletedMs: number; readonly keepDeadMs: number };
+  /** How much ended job history either queue keeps (config `retention`); the retention defaults otherwise. */
+  readonly jobHistory?: PrunePolicy;
 }
 
 export interface BatchCapability {
@@ -59,6 +60,7 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
           ...deps.bullmq,
           ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
           epoch: deps.epoch ?? null,
+          ...(deps.jobHistory !== undefined ? { history: deps.jobHistory } : {}),
         });
   const queue: JobQueue =
     distributed === null

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { FleetSeal } from '../fleet';
+import { parseQueueName } from './bullmq-names';
 
 /** The fleet seal's kind for a job node's liveness key: a planted key does not make a dead node look alive. */
 const LIVENESS = 'jobs.node';
@@ -59,6 +60,11 @@ export class NodeRoster {
 
   async addQueue(name: string): Promise<void> {
     await this.redis.sadd(this.#queuesKey, name);
+  }
+
+  /** Whether `node` has run this fleet's jobs: it announced a queue of its own. */
+  async knowsNode(node: string): Promise<boolean> {
+    return (await this.queues()).some((name) => parseQueueName(name)?.node === node);
   }
 
   async hasQueue(name: string): Promise<boolean> {

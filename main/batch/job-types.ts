@@ -119,10 +119,24 @@ export interface JobFilter {
   readonly state?: JobState;
   readonly type?: string;
   readonly parentId?: string;
+  /** A job's id, its idempotency key, or a part of its type. */
+  readonly search?: string;
+  /** ISO instants: created at or after, and before. */
+  readonly createdAfter?: string;
+  readonly createdBefore?: string;
+  readonly sort?: 'newest' | 'oldest';
   /** The children of each of these parents, up to `limit` per parent (one read for them all). */
   readonly parentIds?: readonly string[];
   readonly limit?: number;
+  /** The previous page's nextCursor (opaque: each backend writes its own). */
+  readonly cursor?: string;
   readonly offset?: number;
+}
+
+export interface JobPage {
+  jobs: JobInfo[];
+  total: number;
+  nextCursor: string | null;
 }
 
 export interface QueueCounts {
@@ -150,7 +164,7 @@ export interface JobQueue extends Service {
   /** Many jobs in one go; returns their ids in order. */
   enqueueBulk(specs: readonly JobSpec[]): Promise<string[]>;
   get(id: string): Promise<JobInfo>;
-  list(filter?: JobFilter): Promise<{ jobs: JobInfo[]; total: number }>;
+  list(filter?: JobFilter): Promise<JobPage>;
   cancel(id: string): Promise<JobInfo>;
   retry(id: string): Promise<JobInfo>;
   remove(id: string): Promise<void>;

@@ -151,4 +151,15 @@ export const batchMigrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    scope: 'batch',
+    version: 4,
+    name: 'jobs: indexes for the paged list (by state, by type, by creation time)',
+    up: `
+      -- jobs.list pages newest-first by id within a state or a type, and filters by creation time.
+      CREATE INDEX jobs_state_id ON jobs (state, id);
+      CREATE INDEX jobs_type_id ON jobs (type, id);
+      CREATE INDEX jobs_created ON jobs (created_at);
+    `,
+  },
 ];

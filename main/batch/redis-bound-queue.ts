@@ -1,6 +1,6 @@
 import { withRedisDeadline } from '../redis';
 import type { ServiceState } from '../service';
-import type { JobFilter, JobHandler, JobInfo, JobLog, JobQueue, JobSpec, JobTypeOptions, QueueCounts } from './job-types';
+import type { JobFilter, JobPage, JobHandler, JobInfo, JobLog, JobQueue, JobSpec, JobTypeOptions, QueueCounts } from './job-types';
 
 /**
  * The distributed queue as callers see it: every call that goes to Redis answers within
@@ -52,7 +52,7 @@ export class RedisBoundQueue implements JobQueue {
   get(id: string): Promise<JobInfo> {
     return this.#bound('jobs.get', this.inner.get(id));
   }
-  list(filter?: JobFilter): Promise<{ jobs: JobInfo[]; total: number }> {
+  list(filter?: JobFilter): Promise<JobPage> {
     return this.#bound('jobs.list', this.inner.list(filter));
   }
   cancel(id: string): Promise<JobInfo> {

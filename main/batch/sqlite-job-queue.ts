@@ -15,6 +15,7 @@ import {
   JobTimedOut,
   type JobContext,
   type JobFilter,
+  type JobPage,
   type JobHandler,
   type JobInfo,
   type JobLog,
@@ -23,7 +24,8 @@ import {
   type JobTypeOptions,
   type QueueCounts,
 } from './job-types';
-import { emptyCounts, SqliteJobStore, toJobInfo, type JobRow, type PrunePolicy, type Transition } from './sqlite-job-store';
+import { DEFAULT_JOB_HISTORY, type PrunePolicy } from './job-history';
+import { emptyCounts, SqliteJobStore, toJobInfo, type JobRow, type Transition } from './sqlite-job-store';
 import { ThroughputMeter } from './throughput';
 
 export interface SqliteJobQueueOptions {
@@ -57,13 +59,6 @@ interface Running {
   readonly controller: AbortController;
   readonly done: Promise<void>;
 }
-
-const DEFAULT_PRUNE: PrunePolicy = {
-  keepCompletedMs: 24 * 3600_000,
-  keepCompletedCount: 1000,
-  keepDeadMs: 7 * 24 * 3600_000,
-  keepDeadCount: 10_000,
-};
 
 /**
  * The durable job queue on the app's SQLite database (the default backend).
@@ -105,7 +100,7 @@ export class SqliteJobQueue implements JobQueue {
     this.#heartbeatMs = options.heartbeatMs ?? Math.max(50, Math.floor(this.#leaseMs / 5));
     this.#pollMs = options.pollMs ?? 200;
     this.#pruneEveryMs = options.pruneEveryMs ?? 60_000;
-    this.#prune = { ...DEFAULT_PRUNE, ...options.prune };
+    this.#prune = { ...DEFAULT_JOB_HISTORY, ...options.prune };
     this.#drainMs = options.drainMs ?? 2_000;
     this.#work = options.work ?? true;
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -197,10 +192,10 @@ export class SqliteJobQueue implements JobQueue {
     return toJobInfo(this.store.mustRow(id), this.clock.now());
   }
 
-  async list(filter: JobFilter = {}): Promise<{ jobs: JobInfo[]; total: number }> {
+  async list(filter: JobFilter = {}): Promise<JobPage> {
     const now = this.clock.now();
-    const { rows, total } = this.store.list(filter, now);
-    return { jobs: rows.map((r) => toJobInfo(r, now)), total };
+    const { rows, total, nextCursor } = this.store.list(filter, now);
+    return { jobs: rows.map((r) => toJobInfo(r, now)), total, nextCursor };
   }
 
   async cancel(id: string): Promise<JobInfo> {

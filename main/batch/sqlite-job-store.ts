@@ -8,6 +8,8 @@ import type { Database, Statement } from 'better-sqlite3';
 import { Cron } from 'croner';
 import { PhError } from '../../contract/errors';
 import { backoffDelay } from './backoff';
+import { pruneJobHistory, type PrunePolicy } from './job-history';
+import { listJobRows, type JobRowPage } from './sqlite-job-list';
 import type { ChildPolicy, ChildSpec, JobFilter, JobInfo, JobLog, JobSpec, JobState } from './job-types';
 
 export interface JobRow {
@@ -436,47 +438,8 @@ export class SqliteJobStore {
     }));
   }
 
-  list(filter: JobFilter, now: number): { rows: JobRow[]; total: number } {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (filter.type !== undefined) {
-      where.push('type = ?');
-      args.push(filter.type);
-    }
-    if (filter.parentId !== undefined) {
-      where.push('parent_id = ?');
-      args.push(Number(filter.parentId));
-    }
-    if (filter.state === 'delayed') {
-      where.push("state = 'waiting' AND run_at > ?");
-      args.push(now);
-    } else if (filter.state === 'waiting') {
-      where.push("state = 'waiting' AND run_at <= ?");
-      args.push(now);
-    } else if (filter.state !== undefined) {
-      where.push('state = ?');
-      args.push(filter.state);
-    }
-    if (filter.parentIds !== undefined) {
-      where.push(`parent_id IN (${filter.parentIds.map(() => '?').join(', ')})`);
-      args.push(...filter.parentIds.map(Number));
-    }
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...args) as { n: number }).n;
-    if (filter.parentIds !== undefined) {
-      // Several parents at once: the newest `limit` children of each, in one statement.
-      const rows = this.db
-        .prepare(
-          `SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY parent_id ORDER BY id DESC) AS nth FROM jobs ${clause})
-             WHERE nth <= ? ORDER BY id DESC`,
-        )
-        .all(...args, filter.limit ?? 50) as JobRow[];
-      return { rows, total };
-    }
-    const rows = this.db
-      .prepare(`SELECT * FROM jobs ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`)
-      .all(...args, filter.limit ?? 50, filter.offset ?? 0) as JobRow[];
-    return { rows, total };
+  list(filter: JobFilter, now: number): JobRowPage {
+    return listJobRows(this.db, filter, now);
   }
 
   counts(now: number): Map<string, Record<JobState, number>> {
@@ -499,31 +462,8 @@ export class SqliteJobStore {
 
   /** Removes ended jobs past their age or beyond the newest `keep*` of their state. */
   prune(now: number, policy: PrunePolicy): number {
-    return this.db.transaction(() => {
-      let removed = 0;
-      for (const [states, maxAge, keep] of [
-        [['completed', 'cancelled'], policy.keepCompletedMs, policy.keepCompletedCount],
-        [['dead'], policy.keepDeadMs, policy.keepDeadCount],
-      ] as const) {
-        const list = states.map((s) => `'${s}'`).join(', ');
-        removed += this.db.prepare(`DELETE FROM jobs WHERE state IN (${list}) AND finished_at < ?`).run(now - maxAge).changes;
-        removed += this.db
-          .prepare(
-            `DELETE FROM jobs WHERE state IN (${list}) AND id NOT IN (SELECT id FROM jobs WHERE state IN (${list}) ORDER BY finished_at DESC LIMIT ?)`,
-          )
-          .run(keep).changes;
-      }
-      this.db.prepare('DELETE FROM job_effects WHERE at < ?').run(now - policy.keepDeadMs);
-      return removed;
-    })();
+    return pruneJobHistory(this.db, now, policy).jobs;
   }
-}
-
-export interface PrunePolicy {
-  readonly keepCompletedMs: number;
-  readonly keepCompletedCount: number;
-  readonly keepDeadMs: number;
-  readonly keepDeadCount: number;
 }
 
 export function emptyCounts(): Record<JobState, number> {

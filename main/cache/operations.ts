@@ -28,11 +28,19 @@ export function cacheHandlers(cache: TieredCache): HandlersFor<CacheOps> {
         ...(grace === undefined ? {} : { grace }),
         ...(tags === undefined ? {} : { tags }),
       });
+      cache.announceWritten(namespace, key);
       return { namespace, key };
     },
     'cache.delete': async ({ namespace, key }) => ({ removed: await cache.namespace(namespace).delete([key]) }),
     'cache.stats': () => cache.stats(),
-    'cache.keys': async (input) => ({ keys: await cache.keys(input.namespace, input.prefix ?? '', input.limit ?? 100) }),
+    'cache.keys': (input) =>
+      cache.keys(input.namespace, {
+        ...(input.prefix === undefined ? {} : { prefix: input.prefix }),
+        ...(input.pattern === undefined ? {} : { pattern: input.pattern }),
+        ...(input.tier === undefined ? {} : { tier: input.tier }),
+        ...(input.cursor === undefined ? {} : { cursor: input.cursor }),
+        limit: input.limit ?? 100,
+      }),
     'cache.inspect': async (input) => {
       const { tiers, value } = await cache.namespace(input.namespace).inspect(input.key);
       return { namespace: input.namespace, key: input.key, tiers, preview: value === undefined ? null : preview(value) };

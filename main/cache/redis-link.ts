@@ -2,6 +2,7 @@ import CircuitBreaker from 'opossum';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis';
+import { LoopStallWatch } from './loop-stall';
 
 export type RedisLinkState = 'connecting' | 'up' | 'breaker-open' | 'down' | 'stopped';
 
@@ -25,6 +26,7 @@ export class RedisLink {
   #state: RedisLinkState = 'connecting';
   #stopped = false;
   readonly #listeners = new Set<(state: RedisLinkState) => void>();
+  readonly #stalls = new LoopStallWatch();
   /** Times the breaker opened, for analytics. */
   breakerOpens = 0;
   failures = 0;
@@ -66,6 +68,10 @@ export class RedisLink {
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
       name: 'cache-redis',
+      // A timeout while our own loop was held (a reply left unread past its timer) says nothing of
+      // Redis: the caller still gets its error and falls back, but the breaker does not count it.
+      errorFilter: (err: unknown) =>
+        err instanceof Error && err.message === 'Command timed out' && this.#stalls.stalledWithin(options.commandTimeoutMs * 2),
     });
     this.#breaker.on('open', () => {
       this.breakerOpens += 1;
@@ -121,6 +127,7 @@ export class RedisLink {
   }
 
   async start(): Promise<void> {
+    this.#stalls.start();
     // Not fatal when Redis is away: both clients keep retrying in the background.
     await Promise.all([
       this.cmd.connect().catch((err: Error) => this.logger.warn({ err: err.message }, 'cache redis not reachable at start')),
@@ -131,6 +138,7 @@ export class RedisLink {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stalls.stop();
     this.#breaker.shutdown();
     for (const client of [this.cmd, this.bus.client]) {
       if (client.status === 'end') continue;

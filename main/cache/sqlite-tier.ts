@@ -134,27 +134,26 @@ export class SqliteTier {
     return result.changes;
   }
 
-  keys(ns: string, prefix: string, limit: number): { key: string; size: number; freshUntil: number; staleUntil: number; tags: string[] }[] {
+  /** Every live key of a namespace starting with `prefix`, in key order (a range of the primary key). */
+  keyNames(ns: string, prefix: string): string[] {
+    this.flush();
+    return this.db
+      .prepare('SELECT key FROM cache_entries WHERE namespace = ? AND key >= ? AND key < ? AND stale_until > ? ORDER BY key')
+      .pluck()
+      .all(ns, prefix, prefix + '\uffff', this.clock.now()) as string[];
+  }
+
+  /** Size, freshness and tags of the given live keys of a namespace (those absent are left out). */
+  entries(ns: string, keys: readonly string[]): { key: string; size: number; freshUntil: number; tags: string[] }[] {
+    if (keys.length === 0) return [];
     this.flush();
     const rows = this.db
       .prepare(
-        `SELECT key, size, fresh_until, stale_until, tags FROM cache_entries
-         WHERE namespace = ? AND key >= ? AND key < ? AND stale_until > ? ORDER BY key LIMIT ?`,
+        `SELECT key, size, fresh_until, tags FROM cache_entries
+         WHERE namespace = ? AND key IN (SELECT value FROM json_each(?)) AND stale_until > ?`,
       )
-      .all(ns, prefix, prefix + '\uffff', this.clock.now(), limit) as {
-      key: string;
-      size: number;
-      fresh_until: number;
-      stale_until: number;
-      tags: string;
-    }[];
-    return rows.map((r) => ({
-      key: r.key,
-      size: r.size,
-      freshUntil: r.fresh_until,
-      staleUntil: r.stale_until,
-      tags: JSON.parse(r.tags) as string[],
-    }));
+      .all(ns, JSON.stringify(keys), this.clock.now()) as { key: string; size: number; fresh_until: number; tags: string }[];
+    return rows.map((r) => ({ key: r.key, size: r.size, freshUntil: r.fresh_until, tags: JSON.parse(r.tags) as string[] }));
   }
 
   /** The largest live entries, for analytics. */

@@ -13,6 +13,8 @@ import type { EventBus } from '../events';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
+import type { L1Entry } from './cache-core';
+import { listKeys, type KeyPage, type KeyQuery } from './cache-key-list';
 import { CacheNamespace, type CacheCore, type Loader } from './cache-namespace';
 import { HotKeys, hitRatio, recommendations, type Counters } from './cache-stats';
 import { coarseNow } from './coarse-clock';
@@ -286,42 +288,22 @@ export class TieredCache implements Service {
     return results;
   }
 
-  /** Keys of a namespace across tiers, for the console. */
-  async keys(
-    namespace: string,
-    prefix: string,
-    limit: number,
-  ): Promise<{ key: string; tiers: ('l1' | 'l2' | 'l3')[]; size: number; expiresAt: string | null; tags: string[] }[]> {
+  /** A page of a namespace's keys across tiers, for the console (cache-key-list.ts). */
+  async keys(namespace: string, query: KeyQuery): Promise<KeyPage> {
     const ns = this.namespace(namespace);
     const now = this.deps.clock.now();
-    const found = new Map<string, { key: string; tiers: ('l1' | 'l2' | 'l3')[]; size: number; expiresAt: string | null; tags: string[] }>();
-    for (const [key, e] of ns.lru.entries()) {
-      if (found.size >= limit) break;
-      if (!key.startsWith(prefix) || e.staleUntil <= now) continue;
-      found.set(key, { key, tiers: ['l1'], size: e.size, expiresAt: new Date(e.freshUntil).toISOString(), tags: [...e.tags] });
-    }
-    for (const row of this.#core.l3?.keys(namespace, prefix, limit) ?? []) {
-      const seen = found.get(row.key);
-      if (seen !== undefined) seen.tiers.push('l3');
-      else if (found.size < limit)
-        found.set(row.key, {
-          key: row.key,
-          tiers: ['l3'],
-          size: row.size,
-          expiresAt: new Date(row.freshUntil).toISOString(),
-          tags: row.tags,
-        });
-    }
-    const l2 = this.#core.l2;
-    if (l2 !== null && l2.link.available) {
-      const remote = await l2.keys(namespace, prefix, limit).catch(() => [] as string[]);
-      for (const key of remote) {
-        const seen = found.get(key);
-        if (seen !== undefined) seen.tiers.push('l2');
-        else if (found.size < limit) found.set(key, { key, tiers: ['l2'], size: 0, expiresAt: null, tags: [] });
-      }
-    }
-    return [...found.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const { l2, l3 } = this.#core;
+    const live = function* () {
+      for (const [key, e] of ns.lru.entries()) if (e.staleUntil > now) yield [key, e] as [string, L1Entry];
+    };
+    return listKeys(
+      {
+        l1: live(),
+        l3: l3 === null ? null : { keyNames: (prefix) => l3.keyNames(namespace, prefix), entries: (keys) => l3.entries(namespace, keys) },
+        l2: l2 === null || !l2.link.available ? null : { keyNames: (prefix) => l2.keys(namespace, prefix, Number.POSITIVE_INFINITY) },
+      },
+      query,
+    );
   }
 
   /** `deep` also asks for L3's size and the largest keys (scans); the periodic event skips that. */
@@ -395,6 +377,11 @@ export class TieredCache implements Service {
     return this.#core.l3?.maintain() ?? { expired: 0, evicted: 0 };
   }
 
+  /** Says a client wrote `key` (`cache.put`): clients holding a copy of it drop theirs (`cache.written`). */
+  announceWritten(namespace: string, key: string): void {
+    this.deps.events?.publish('cache.written', { namespace, keys: [key], origin: 'local' });
+  }
+
   /** Checks the bus against Redis now, as after an outage. */
   reconcile(): Promise<void> {
     return this.#core.bus?.reconcile() ?? Promise.resolve();
@@ -409,6 +396,7 @@ export class TieredCache implements Service {
         if (ns !== undefined) ns.dropLocalKeys(message.keys ?? []);
         else l3?.delete(message.ns, message.keys ?? []);
         if (message.op === 'del') this.#core.onInvalidated({ namespace: message.ns, keys: message.keys ?? [], origin: 'bus' });
+        else this.deps.events?.publish('cache.written', { namespace: message.ns, keys: [...(message.keys ?? [])], origin: 'bus' });
         break;
       case 'tag':
         if (ns !== undefined) ns.dropLocalTags(message.tags ?? []);

@@ -7,6 +7,6 @@ export type { AuditRecord, AuditTrail, CallCounter, CountedCall } from './audit'
 export { callerHasScope, desktopCaller, systemCaller, type Caller } from './caller';
 export { takeFile, withFile } from './files';
 export type { MetricsEndpoint } from './metrics';
-export { DAY_MS, daysOf, type RetentionCut } from './retention';
+export { DAY_MS, durationOf, type RetentionCut } from './retention';
 export type { HandlersFor, OperationHandlers, OperationObserver } from './operations';
 // The fields the HTTP layer adds to every request (`request.caller`, `request.apiVersion`).

@@ -15,5 +15,16 @@ export interface RetentionCut {
 
 export const DAY_MS = 24 * 3_600_000;
 
-/** `N days` for a retention in milliseconds. */
-export const daysOf = (ms: number): string => `${Math.round(ms / DAY_MS)} days`;
+const UNITS = [
+  ['day', DAY_MS],
+  ['hour', 3_600_000],
+  ['minute', 60_000],
+  ['second', 1000],
+] as const;
+
+/** A retention window in words, in the largest unit it is a whole number of (`90 days`, `12 hours`, `5 minutes`). */
+export function durationOf(ms: number): string {
+  const [unit, size] = UNITS.find(([, size]) => ms >= size && ms % size === 0) ?? ['second', 1000];
+  const n = Math.round(ms / size);
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}

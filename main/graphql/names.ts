@@ -7,12 +7,13 @@ import * as jobs from '../../contract/ops/jobs';
 import * as monitoring from '../../contract/ops/monitoring';
 import * as ratelimit from '../../contract/ops/ratelimit';
 import * as realtime from '../../contract/ops/realtime';
+import * as sagas from '../../contract/ops/sagas';
 import * as security from '../../contract/ops/security';
 import * as system from '../../contract/ops/system';
 import * as webhooks from '../../contract/ops/webhooks';
 import { pascal } from './type-mapper';
 
-const modules = { system, security, backup, monitoring, discovery, jobs, cache, realtime, webhooks, ratelimit, graphql };
+const modules = { system, security, backup, monitoring, discovery, jobs, cache, realtime, webhooks, ratelimit, graphql, sagas };
 
 /**
  * The contract's exported schema constants by their JSON, named without `Schema` (`JobInfoSchema` →

@@ -1,4 +1,4 @@
-import { daysOf, type RetentionCut } from '../core';
+import { durationOf, type RetentionCut } from '../core';
 import type { MetricHistory } from './metric-history';
 import type { UsageRecorder } from './usage-recorder';
 
@@ -9,13 +9,13 @@ export function monitoringRetentionCuts(history: MetricHistory, usage: UsageReco
     {
       name: 'metric history',
       tables: ['monitoring_samples'],
-      keeps: `raw samples ${daysOf(rawMs)}, minute roll-ups ${daysOf(minuteMs)}, hour roll-ups ${daysOf(hourMs)}`,
+      keeps: `raw samples ${durationOf(rawMs)}, minute roll-ups ${durationOf(minuteMs)}, hour roll-ups ${durationOf(hourMs)}`,
       run: (now) => history.prune(now),
     },
     {
       name: 'usage',
       tables: ['monitoring_usage', 'monitoring_op_usage'],
-      keeps: daysOf(usage.retentionMs),
+      keeps: durationOf(usage.retentionMs),
       run: (now) => usage.prune(now),
     },
   ];

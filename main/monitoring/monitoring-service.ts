@@ -349,11 +349,20 @@ export class Monitoring implements Service {
 
   #registerRedis(client: Redis): void {
     this.health.register(redisProbe(client));
+    // A probe's "down" from before the client (re)connected says nothing about the new connection.
+    let readyAt = this.deps.clock.now();
+    client.on('ready', () => (readyAt = this.deps.clock.now()));
+    const probedDown = () => {
+      const s = this.health.get('redis');
+      return s !== undefined && s.status === 'down' && s.checkedAt !== null && Date.parse(s.checkedAt) >= readyAt;
+    };
     this.series.register({
       name: 'redis.up',
       unit: 'bool',
-      help: '1 when Redis is connected, else 0',
-      read: () => (client.status === 'ready' ? 1 : 0),
+      help: '1 when Redis is connected and answers its probe, else 0',
+      // A hung server (SIGSTOP, a full disk) keeps the socket open and ioredis "ready": the probe's
+      // PING timing out is what says it is down, so the series follows the probe too.
+      read: () => (client.status === 'ready' && !probedDown() ? 1 : 0),
     });
     this.series.register({
       name: 'redis.ping_ms',

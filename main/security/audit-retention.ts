@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import type { Clock } from '../clock';
-import { daysOf, type RetentionCut } from '../core';
+import { durationOf, type RetentionCut } from '../core';
 import { chainHash } from './audit-chain';
 import { writeAuditArchive, type ArchivedRow } from './audit-archive';
 import type { AuditAnchor } from './audit-head';
@@ -67,7 +67,7 @@ export class AuditRetention {
     return {
       name: 'audit log',
       tables: ['audit_log', 'audit_remote'],
-      keeps: `${daysOf(policy.maxAgeMs)}, at most ${policy.maxRows} rows${policy.archiveDir === null ? '' : ', cut rows archived'}`,
+      keeps: `${durationOf(policy.maxAgeMs)}, at most ${policy.maxRows} rows${policy.archiveDir === null ? '' : ', cut rows archived'}`,
       run: async (_now, signal) => {
         const report = await this.cut(policy, signal);
         return report.cut + report.remoteCut;

@@ -1,4 +1,4 @@
-import { daysOf, type RetentionCut } from '../core';
+import { durationOf, type RetentionCut } from '../core';
 import type { WebhookService } from './webhook-service';
 
 /** Ended deliveries and their attempt log, past the service's `retentionMs` (it also cuts them hourly). */
@@ -6,7 +6,7 @@ export function webhookRetentionCut(service: Pick<WebhookService, 'deliveries' |
   return {
     name: 'webhook deliveries',
     tables: ['webhook_deliveries', 'webhook_attempts'],
-    keeps: daysOf(service.options.retentionMs),
+    keeps: durationOf(service.options.retentionMs),
     run: (now) => service.deliveries.prune(now, service.options.retentionMs),
   };
 }

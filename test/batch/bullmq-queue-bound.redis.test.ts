@@ -32,7 +32,7 @@ describe('the BullMQ queues a node opens are the ones that exist, whatever names
     await redis?.stop();
   });
 
-  it('answers thousands of made-up job ids and types from a viewer without opening a queue for any of them', async () => {
+  it('answers thousands of made-up job ids, types and nodes without opening a queue for any of them', async () => {
     const types = (await t.op('jobs.stats', {}, viewer)).body.types as string[];
     expect(types).toContain('batch.apply');
     const operator = (await t.op('keys.create', { name: 'program', role: 'operator' })).body.secret as string;
@@ -54,6 +54,15 @@ describe('the BullMQ queues a node opens are the ones that exist, whatever names
     );
     const keys = await redis.client().keys('ph:ph-*');
     expect(keys.filter((k) => /made-up|listed-|@nowhere-/.test(k))).toEqual([]);
+
+    // An operator naming made-up nodes in a job placed by its payload's node opens nothing either.
+    const roster = await redis.client().smembers('ph:jobs:queues');
+    const placedOn = await inWaves(300, 50, (i) =>
+      t.op('jobs.enqueue', { type: 'maintenance.run', payload: { node: `nowhere-${i}` } }, operator),
+    );
+    expect(placedOn.every((r) => r.status === 400 && r.body.error.code === 'PH_INVALID_INPUT')).toBe(true);
+    expect(queue.openQueues).toBe(opened);
+    expect((await redis.client().smembers('ph:jobs:queues')).sort()).toEqual(roster.sort());
 
     // The queues that exist still answer.
     const found = await t.op('jobs.get', { id: real.body.job.id }, viewer);

@@ -112,6 +112,33 @@ describe('cache REST API and console operations on a running plane', () => {
     expect(puts.reduce((sum: number, r: { calls: number }) => sum + r.calls, 0)).toBeGreaterThanOrEqual(2);
   });
 
+  it('pages a 60-key namespace in key order with a true count, by * pattern and by tier', async () => {
+    for (let i = 1; i <= 60; i += 1)
+      expect((await plane.op('cache.put', { namespace: 'people', key: `user:${i}`, value: { i } })).status).toBe(200);
+    // Only in L1 and L3 (this node's tiers) once Redis loses it: the tier filter sees the difference.
+    await redis.client().del('ph:cache:e:people:user:7');
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await plane.op('cache.keys', { namespace: 'people', limit: 25, ...(cursor === undefined ? {} : { cursor }) });
+      expect(page.body.total).toBe(60);
+      seen.push(...page.body.keys.map((k: { key: string }) => k.key));
+      cursor = page.body.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    expect(seen).toEqual(Array.from({ length: 60 }, (_, i) => `user:${i + 1}`).sort());
+    const ones = await plane.op('cache.keys', { namespace: 'people', pattern: 'user:1*' });
+    expect(ones.body.total).toBe(11);
+    expect(ones.body.keys.map((k: { key: string }) => k.key)).toEqual(['user:1', ...Array.from({ length: 10 }, (_, i) => `user:1${i}`)]);
+    const exact = await plane.op('cache.keys', { namespace: 'people', pattern: 'user:42' });
+    expect(exact.body.keys.map((k: { key: string; tiers: string[] }) => [k.key, [...k.tiers].sort()])).toEqual([
+      ['user:42', ['l1', 'l2', 'l3']],
+    ]);
+    const inRedis = await plane.op('cache.keys', { namespace: 'people', tier: 'l2', limit: 5 });
+    expect(inRedis.body.total).toBe(59);
+    const seven = await plane.op('cache.keys', { namespace: 'people', pattern: '*:7' });
+    expect(seven.body.keys[0].tiers.sort()).toEqual(['l1', 'l3']);
+  });
+
   it('requires a namespace or everything:true to clear, and keys or tags to invalidate', async () => {
     expect((await plane.op('cache.clear', {})).body.error.code).toBe('PH_INVALID_INPUT');
     expect((await plane.op('cache.invalidate', { namespace: 'x' })).body.error.code).toBe('PH_INVALID_INPUT');

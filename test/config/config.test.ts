@@ -1,7 +1,8 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultConfig, loadConfig } from '../../main/config';
+import { durationOf } from '../../main/core';
+import { defaultConfig, loadConfig, retentionOf } from '../../main/config';
 import { tempDir } from '../helpers/temp-dir';
 
 describe('config', () => {
@@ -130,6 +131,39 @@ describe('config', () => {
     expect(() => loadConfig({ argv: ['--config', file], env: {}, defaults: base })).toThrowError(
       expect.objectContaining({ field: 'realtime.maxSubscriptions' }),
     );
+  });
+
+  it('takes retention windows as whole days or as a duration of at least a minute, and names one out of bounds', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = join(dir.path, 'pilothouse.json');
+    const load = (retention: unknown) => {
+      writeFileSync(file, JSON.stringify({ retention }));
+      return loadConfig({ argv: ['--config', file], env: {}, defaults: base }).config;
+    };
+    const kept = retentionOf(
+      load({ auditDays: '30m', batchDays: 2, completedJobDays: '90s', completedJobCount: 50, usageDays: '12h' }).retention,
+    );
+    expect(kept).toMatchObject({
+      auditMs: 30 * 60_000,
+      batchMs: 2 * 86_400_000,
+      completedJobMs: 90_000,
+      completedJobCount: 50,
+      usageMs: 12 * 3_600_000,
+    });
+    // What is not set keeps its default.
+    expect(kept).toMatchObject({ failedJobMs: 7 * 86_400_000, failedJobCount: 10_000, auditRows: 1_000_000 });
+    expect(durationOf(kept.auditMs)).toBe('30 minutes');
+    expect(durationOf(kept.completedJobMs)).toBe('90 seconds');
+
+    expect(() => load({ batchDays: '59s' })).toThrowError(
+      expect.objectContaining({ code: 'PH_CONFIG_INVALID', field: 'retention.batchDays' }),
+    );
+    expect(() => load({ auditDays: '36501d' })).toThrowError(expect.objectContaining({ field: 'retention.auditDays' }));
+    expect(() => load({ usageDays: '5 minutes' })).toThrowError(
+      expect.objectContaining({ code: 'PH_CONFIG_INVALID', field: expect.stringMatching(/^retention\.usageDays/) }),
+    );
+    expect(() => load({ failedJobCount: 5 })).toThrowError(expect.objectContaining({ field: 'retention.failedJobCount' }));
   });
 
   it('refuses a LAN address unless LAN access is turned on', () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { FleetSeal } from '../../main/fleet';
+import { sealHeader } from '../../main/realtime/backplane-seal';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { TEST_FLEET_SECRET, testSeal } from '../helpers/fleet-secret';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
@@ -202,6 +203,29 @@ describe('the realtime backplane drops what the fleet did not sign', () => {
     expect(await sub.next((f) => f.type === 'message')).toMatchObject({ room: 'forge', data: 'real', offset: 1 });
     sub.close();
     pub.close();
+  });
+
+  it('never acts on a revocation PUBLISHed straight into Redis: counted, and the key it names keeps its socket', async () => {
+    const operator = await a.key('operator', 'steady');
+    const keyId = operator.split('_')[1] as string;
+    const socket = await RawClient.connect(b.wsUrl, operator);
+    const counted = async (): Promise<number> => {
+      const text = await b.plane.running.metrics.registry.getSingleMetricAsString('pilothouse_fleet_messages_rejected_total');
+      const line = text.split('\n').find((l) => l.includes('channel="realtime.event"'));
+      return line === undefined ? 0 : Number(line.split(' ').pop());
+    };
+    const start = await counted();
+    const payload = { keyId, sessionId: null, allSessions: false, reason: 'key-revoked' };
+    const frame = JSON.stringify({ type: 'event', event: 'auth.revoked', payload });
+    const intruder = redis.client();
+    await intruder.publish('ph:rt:events', `E|rt-a|${Date.now()}|${'A'.repeat(43)}|auth.revoked|normal|\n${frame}`);
+    await until(async () => (await counted()) === start + 1, 3_000, 'the forged revocation counted');
+    expect(await socket.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
+    expect((await b.op('realtime.stats', {}, operator)).status).toBe(200);
+    // The same frame sealed with the fleet secret is acted on: the seal was what stopped the forgery.
+    const header = sealHeader(testSeal('rt-peer'), 'realtime.event', 'ph:rt:events', ['auth.revoked', 'normal', ''], frame);
+    await intruder.publish('ph:rt:events', `E|${header}\n${frame}`);
+    expect((await socket.closed).code).toBe(1008);
   });
 
   it('lists only presence members a fleet node vouched for: one planted in the presence hash is not shown, nor a meta changed there', async () => {

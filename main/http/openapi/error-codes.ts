@@ -27,6 +27,8 @@ const CAPABILITY_PREFIXES: Record<Capability, readonly string[]> = {
   graphql: ['PH_GRAPHQL_INVALID'],
   // Assigning a tier names a key.
   ratelimit: ['PH_RATELIMIT_', 'PH_KEY_NOT_FOUND'],
+  // A saga runs on the job queue.
+  sagas: ['PH_SAGA_', 'PH_BATCH_'],
 };
 
 /** What any request may meet before it reaches a route: the Host and Origin checks, the rate limit, a path the router refuses. */

@@ -40,7 +40,13 @@ export interface OperationState<T> {
 export function useOperation<N extends OperationName>(
   name: N,
   input: OperationInput<N>,
-  options: { deps?: readonly unknown[]; refreshOn?: readonly EventName[]; intervalMs?: number } = {},
+  options: {
+    deps?: readonly unknown[];
+    refreshOn?: readonly EventName[];
+    intervalMs?: number;
+    /** False: make no call (e.g. nothing is selected yet); data stays as it was. */
+    enabled?: boolean;
+  } = {},
 ): OperationState<OperationResult<N>> {
   const client = useClient();
   const [data, setData] = useState<OperationResult<N>>();
@@ -50,7 +56,12 @@ export function useOperation<N extends OperationName>(
   const reload = useCallback(() => setTick((t) => t + 1), []);
   const inputKey = JSON.stringify(input);
 
+  const enabled = options.enabled ?? true;
   useEffect(() => {
+    if (!enabled) {
+      setLoading(false);
+      return undefined;
+    }
     let cancelled = false;
     setLoading(true);
     client.call(name, JSON.parse(inputKey) as OperationInput<N>).then(
@@ -70,7 +81,7 @@ export function useOperation<N extends OperationName>(
       cancelled = true;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [client, name, inputKey, tick, ...(options.deps ?? [])]);
+  }, [client, name, inputKey, tick, enabled, ...(options.deps ?? [])]);
 
   const refreshKey = (options.refreshOn ?? []).join(',');
   useEffect(() => {

@@ -2,6 +2,7 @@ import type { EventMessage } from '../../../contract/events';
 import type { OperationInput, OperationName, OperationResult } from '../../../contract/operations';
 import { closeCodes, RealtimeClient, type MessageFrame } from '../../../main/realtime/client';
 import { ClientError, type Client, type ConnectionState, type GraphqlResponse } from './client';
+import { postJson, REQUEST_TIMEOUT_MS } from './http-call';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
@@ -30,6 +31,7 @@ export class HttpClient implements Client {
     private readonly baseUrl: string,
     private readonly token: string,
     private readonly onUnauthenticated: () => void = () => undefined,
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
   ) {
     this.#hub = new RealtimeClient({
       url: `${baseUrl.replace(/^http/, 'ws')}/ws`,
@@ -51,38 +53,19 @@ export class HttpClient implements Client {
   }
 
   async call<N extends OperationName>(name: N, input: OperationInput<N>): Promise<OperationResult<N>> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl}/api/v2/ops/${name}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
-        body: JSON.stringify(input ?? {}),
-      });
-    } catch {
-      throw new ClientError('PH_UNAVAILABLE', 'Pilothouse cannot be reached');
-    }
-    const body = (await res.json().catch(() => null)) as unknown;
-    if (!res.ok) {
-      const error = (body as { error?: { code: string; message: string; field?: string } } | null)?.error;
+    const res = await postJson(`${this.baseUrl}/api/v2/ops/${name}`, this.token, input, name, this.timeoutMs);
+    if (res.status < 200 || res.status >= 300) {
+      const error = (res.body as { error?: { code: string; message: string; field?: string } } | null)?.error;
       if (res.status === 401) this.onUnauthenticated();
       throw new ClientError(error?.code ?? 'PH_INTERNAL', error?.message ?? `HTTP ${res.status}`, error?.field);
     }
-    return body as OperationResult<N>;
+    return res.body as OperationResult<N>;
   }
 
   async graphql(query: string, variables: Record<string, unknown>): Promise<GraphqlResponse> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
-        body: JSON.stringify({ query, variables }),
-      });
-    } catch {
-      throw new ClientError('PH_UNAVAILABLE', 'Pilothouse cannot be reached');
-    }
+    const res = await postJson(`${this.baseUrl}/graphql`, this.token, { query, variables }, 'the GraphQL query', this.timeoutMs);
     if (res.status === 401) this.onUnauthenticated();
-    return { status: res.status, body: (await res.json().catch(() => null)) as unknown };
+    return res;
   }
 
   onEvent(listener: (message: EventMessage) => void): () => void {

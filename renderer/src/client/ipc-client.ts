@@ -2,6 +2,7 @@ import type { EventMessage } from '../../../contract/events';
 import type { OperationInput, OperationName, OperationResult } from '../../../contract/operations';
 import type { PilothouseBridge } from '../../../preload/api';
 import { ClientError, type Client, type ConnectionState } from './client';
+import { REQUEST_TIMEOUT_MS } from './http-call';
 
 declare global {
   interface Window {
@@ -15,7 +16,16 @@ export class IpcClient implements Client {
   constructor(private readonly bridge: PilothouseBridge) {}
 
   async call<N extends OperationName>(name: N, input: OperationInput<N>): Promise<OperationResult<N>> {
-    const reply = await this.bridge.call(name, input);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reply = await Promise.race([
+      this.bridge.call(name, input),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new ClientError('PH_CONSOLE_TIMEOUT', `No answer to ${name} within ${REQUEST_TIMEOUT_MS / 1000} s`)),
+          REQUEST_TIMEOUT_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (!reply.ok) throw new ClientError(reply.error.code, reply.error.message, reply.error.field);
     return reply.result as OperationResult<N>;
   }

@@ -1,8 +1,9 @@
 /** The Cache view's levers: invalidate, clear and warm, and the key browser with its inspector. */
 import { useState, type FormEvent } from 'react';
-import { useAction, useEvent, useOperation } from '../client/client-context';
+import { useAction, useClient, useEvent, useOperation } from '../client/client-context';
 import type { ClientError } from '../client/client';
-import { DataTable } from '../components/data-table';
+import { usePagedList, useSettled } from '../client/paged-list';
+import { DataTable, PageFooter } from '../components/data-table';
 import { Card, ErrorBanner } from '../components/ui';
 import { formatValue } from './overview-charts';
 
@@ -115,14 +116,25 @@ export function CacheActions({ namespaces, onDone }: { namespaces: string[]; onD
   );
 }
 
-/** Keys of a namespace on this node and in Redis, and one key's state in each tier. */
+/** Keys of a namespace on this node and in Redis, paged by the server in key order, and one key's state in each tier. */
 export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
+  const client = useClient();
   const [namespace, setNamespace] = useState('');
-  const [prefix, setPrefix] = useState('');
+  const [pattern, setPattern] = useState('');
+  const [tier, setTier] = useState<'' | 'l1' | 'l2' | 'l3'>('');
   const [selected, setSelected] = useState<string | null>(null);
   const active = namespace === '' ? (namespaces[0] as string) : namespace;
-  const keys = useOperation('cache.keys', { namespace: active, prefix, limit: 50 }, { deps: [active] });
-  const inspect = useOperation('cache.inspect', { namespace: active, key: selected ?? '-' }, { deps: [selected] });
+  const query = useSettled(pattern.trim());
+  const filter = { namespace: active, ...(query === '' ? {} : { pattern: query }), ...(tier === '' ? {} : { tier }) };
+  const keys = usePagedList(async (cursor, limit) => {
+    const page = await client.call('cache.keys', { ...filter, limit, ...(cursor === undefined ? {} : { cursor }) });
+    return { items: page.keys, total: page.total, nextCursor: page.nextCursor };
+  }, JSON.stringify(filter));
+  const inspect = useOperation(
+    'cache.inspect',
+    { namespace: active, key: selected ?? '-' },
+    { deps: [selected], enabled: selected !== null },
+  );
   return (
     <Card title="Keys">
       <div className="inline-form">
@@ -137,16 +149,33 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
           </select>
         </label>
         <label>
-          Prefix
-          <input value={prefix} onChange={(e) => setPrefix(e.target.value)} placeholder="e.g. user:" maxLength={512} />
+          Pattern
+          <input
+            type="search"
+            aria-label="Key pattern"
+            value={pattern}
+            onChange={(e) => setPattern(e.target.value)}
+            placeholder="e.g. user:* (* is any run)"
+            maxLength={512}
+          />
+        </label>
+        <label>
+          Tier
+          <select aria-label="Tier filter" value={tier} onChange={(e) => setTier(e.target.value as '' | 'l1' | 'l2' | 'l3')}>
+            <option value="">any</option>
+            <option value="l1">L1 (memory)</option>
+            <option value="l2">L2 (Redis)</option>
+            <option value="l3">L3 (SQLite)</option>
+          </select>
         </label>
       </div>
       <ErrorBanner error={keys.error} />
       <DataTable
         testId="keys-browser"
-        rows={keys.data?.keys}
+        rows={keys.rows}
         rowKey={(k) => k.key}
         rowClassName={(k) => (k.key === selected ? 'selected' : undefined)}
+        windowed={{ label: 'Cache keys', height: 560, rowHeight: 37 }}
         columns={[
           {
             header: 'Key',
@@ -166,6 +195,15 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
             cell: (k) => (k.expiresAt === null ? '—' : new Date(k.expiresAt).toLocaleTimeString(undefined, { hour12: false })),
           },
         ]}
+      />
+      <PageFooter
+        testId="keys-count"
+        shown={keys.rows?.length ?? 0}
+        total={keys.total}
+        noun="keys"
+        hasMore={keys.hasMore}
+        loading={keys.loading}
+        onMore={keys.loadMore}
       />
       {selected !== null && inspect.data !== undefined && (
         <div className="notice" data-testid="key-inspector">

@@ -1,88 +1,10 @@
-import { useEffect, useMemo, useRef, useState } from 'react';
-import type { OperationResult } from '../../../contract/operations';
+import { useMemo, useState } from 'react';
 import { useAction, useClient, useOperation, useSession } from '../client/client-context';
-import { DataTable } from '../components/data-table';
+import { usePagedList } from '../client/paged-list';
+import { DataTable, PageFooter } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, formatTime } from '../components/ui';
-
-type Job = OperationResult<'jobs.list'>['jobs'][number];
-type Queue = OperationResult<'jobs.stats'>['queues'][number];
-type StateFilter = Job['state'] | 'all';
-
-const stateFilters: StateFilter[] = ['all', 'waiting', 'delayed', 'active', 'waiting-children', 'completed', 'dead', 'cancelled'];
-const stateColor: Record<Job['state'], string> = {
-  waiting: 'var(--accent)',
-  delayed: 'var(--idle)',
-  active: 'var(--ok)',
-  'waiting-children': 'var(--warn)',
-  completed: 'var(--ok)',
-  dead: 'var(--bad)',
-  cancelled: 'var(--idle)',
-};
-
-/** Reloads at most every `ms` while `events` keep arriving: a busy queue must not reload the view per job. */
-function useThrottledReload(reload: () => void, events: readonly string[], ms = 500): void {
-  const client = useClient();
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(() => {
-    const names = new Set(events);
-    const off = client.onEvent((m) => {
-      if (!names.has(m.event) || timer.current !== null) return;
-      timer.current = setTimeout(() => {
-        timer.current = null;
-        reload();
-      }, ms);
-    });
-    return () => {
-      off();
-      if (timer.current !== null) clearTimeout(timer.current);
-      timer.current = null;
-    };
-  }, [client, reload, ms, events.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
-}
-
-/** Live progress from `jobs.progress` events, over what the last list said. */
-function useLiveProgress(): Map<string, { progress: number; message: string | null }> {
-  const client = useClient();
-  const [live, setLive] = useState(() => new Map<string, { progress: number; message: string | null }>());
-  useEffect(
-    () =>
-      client.onEvent((m) => {
-        if (m.event !== 'jobs.progress') return;
-        setLive((prev) => new Map(prev).set(m.payload.id, { progress: m.payload.progress, message: m.payload.message }));
-      }),
-    [client],
-  );
-  return live;
-}
-
-function ProgressBar({ label, value, state, message }: { label: string; value: number; state: Job['state']; message: string | null }) {
-  const pct = Math.round(Math.min(1, Math.max(0, value)) * 100);
-  return (
-    <div title={message ?? undefined} style={{ minWidth: 140 }}>
-      <div
-        role="progressbar"
-        aria-label={label}
-        aria-valuenow={pct}
-        aria-valuemin={0}
-        aria-valuemax={100}
-        style={{ height: 8, background: 'var(--panel-2)', borderRadius: 4, overflow: 'hidden' }}
-      >
-        <div style={{ width: `${pct}%`, height: '100%', background: stateColor[state], transition: 'width 0.3s' }} />
-      </div>
-      <div className="small muted" style={{ marginTop: 2 }}>
-        {pct}%{message !== null ? ` · ${message}` : ''}
-      </div>
-    </div>
-  );
-}
-
-function StateBadge({ state }: { state: Job['state'] }) {
-  return (
-    <span className="badge" style={{ color: stateColor[state], background: 'var(--panel-2)' }}>
-      {state}
-    </span>
-  );
-}
+import { JobsList } from './jobs-list';
+import { StateBadge, useLiveProgress, useThrottledReload, type Job, type Queue } from './jobs-parts';
 
 /** Completed and failed per 5 s over the last minutes, all types together, as bars. */
 function ThroughputChart({ queues }: { queues: readonly Queue[] }) {
@@ -225,11 +147,17 @@ function JobDetail({ id, onClose }: { id: string; onClose: () => void }) {
 export function JobsView() {
   const { role } = useSession();
   const canAct = role !== 'viewer';
-  const [filter, setFilter] = useState<StateFilter>('all');
   const [selected, setSelected] = useState<string | null>(null);
+  const client = useClient();
   const stats = useOperation('jobs.stats', {}, { intervalMs: 5_000 });
-  const list = useOperation('jobs.list', filter === 'all' ? { limit: 50 } : { state: filter, limit: 50 });
-  const dead = useOperation('jobs.list', { state: 'dead', limit: 20 });
+  const dead = usePagedList(
+    async (cursor, limit) => {
+      const page = await client.call('jobs.list', { state: 'dead', limit, ...(cursor === undefined ? {} : { cursor }) });
+      return { items: page.jobs, total: page.total, nextCursor: page.nextCursor };
+    },
+    'dead',
+    20,
+  );
   const cancel = useAction('jobs.cancel');
   const retry = useAction('jobs.retry');
   const remove = useAction('jobs.delete');
@@ -237,16 +165,17 @@ export function JobsView() {
   const reloadAll = useMemo(
     () => () => {
       stats.reload();
-      list.reload();
       dead.reload();
     },
-    [stats.reload, list.reload, dead.reload], // eslint-disable-line react-hooks/exhaustive-deps
+    [stats.reload, dead.reload], // eslint-disable-line react-hooks/exhaustive-deps
   );
   useThrottledReload(reloadAll, ['jobs.changed']);
 
   const queues = stats.data?.queues ?? [];
+  // Types with a handler here, and types that only have jobs (enqueued by another node or program).
+  const jobTypes = [...new Set([...(stats.data?.types ?? []), ...queues.map((q) => q.type)])].sort();
   const sum = (key: keyof Queue['counts']) => queues.reduce((s, q) => s + q.counts[key], 0);
-  const act = async (what: 'cancel' | 'retry' | 'delete', job: Job) => {
+  const act = async (what: 'cancel' | 'retry' | 'delete', job: Job, reloadList?: () => void) => {
     const question = {
       cancel: `Cancel job ${job.id} (${job.type})?${job.state === 'active' ? ' Its handler is told to stop at once.' : ''}`,
       retry: `Run job ${job.id} (${job.type}) again, with its attempts reset?`,
@@ -256,18 +185,19 @@ export function JobsView() {
     const action = { cancel, retry, delete: remove }[what];
     await action.run({ id: job.id });
     reloadAll();
+    reloadList?.();
   };
-  const actions = (job: Job) =>
+  const actions = (job: Job, reloadList?: () => void) =>
     canAct && (
       <div style={{ display: 'flex', gap: 6, justifyContent: 'flex-end' }}>
         {['waiting', 'delayed', 'active', 'waiting-children'].includes(job.state) && (
-          <button className="danger" onClick={() => void act('cancel', job)}>
+          <button className="danger" onClick={() => void act('cancel', job, reloadList)}>
             Cancel
           </button>
         )}
-        {(job.state === 'dead' || job.state === 'cancelled') && <button onClick={() => void act('retry', job)}>Retry</button>}
+        {(job.state === 'dead' || job.state === 'cancelled') && <button onClick={() => void act('retry', job, reloadList)}>Retry</button>}
         {job.state !== 'active' && (
-          <button className="link" onClick={() => void act('delete', job)}>
+          <button className="link" onClick={() => void act('delete', job, reloadList)}>
             Delete
           </button>
         )}
@@ -285,7 +215,7 @@ export function JobsView() {
         }
       />
       <ErrorBanner
-        error={stats.error ?? list.error ?? cancel.error ?? retry.error ?? remove.error}
+        error={stats.error ?? dead.error ?? cancel.error ?? retry.error ?? remove.error}
         onDismiss={() => (cancel.clearError(), retry.clearError(), remove.clearError())}
       />
       <div className="stats" data-testid="job-counts">
@@ -324,87 +254,39 @@ export function JobsView() {
         )}
       </Card>
       {selected !== null && <JobDetail id={selected} onClose={() => setSelected(null)} />}
-      <Card title="Jobs">
-        <label className="checkbox">
-          Show
-          <select aria-label="State filter" value={filter} onChange={(e) => setFilter(e.target.value as StateFilter)}>
-            {stateFilters.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-          <span className="muted">{list.data?.total ?? 0} jobs</span>
-        </label>
-        <DataTable
-          testId="jobs-table"
-          rows={list.data?.jobs}
-          rowKey={(job) => job.id}
-          rowTestId={(job) => `job-${job.id}`}
-          columns={[
-            {
-              header: 'Id',
-              className: 'mono',
-              cell: (job) => (
-                <button className="link mono" onClick={() => setSelected(job.id)}>
-                  {job.id}
-                </button>
-              ),
-            },
-            { header: 'Type', className: 'mono', cell: (job) => job.type },
-            {
-              header: 'State',
-              cell: (job) => (
-                <>
-                  <StateBadge state={job.state} />
-                  {job.waitingFor !== null ? (
-                    // A job placed on a node that is offline: say why it does not run.
-                    <div className="small muted" data-testid="job-waiting-for">
-                      {job.waitingFor}
-                    </div>
-                  ) : null}
-                </>
-              ),
-            },
-            {
-              header: 'Progress',
-              cell: (job) => {
-                const l = job.state === 'active' ? live.get(job.id) : undefined;
-                return (
-                  <ProgressBar
-                    label={`Progress of job ${job.id}`}
-                    value={l?.progress ?? job.progress}
-                    state={job.state}
-                    message={l?.message ?? job.progressMessage}
-                  />
-                );
-              },
-            },
-            { header: 'Attempts', className: 'right', cell: (job) => `${job.attemptsMade} / ${job.maxAttempts}` },
-            { header: 'Created', cell: (job) => formatTime(job.createdAt) },
-            { header: '', className: 'right', cell: (job) => actions(job) },
-          ]}
-        />
-      </Card>
+      <JobsList types={jobTypes} live={live} actions={actions} onSelect={setSelected} />
       <Card title="Dead letters">
-        {(dead.data?.jobs.length ?? 0) === 0 ? (
+        {(dead.rows?.length ?? 0) === 0 ? (
           <div className="muted">No job has run out of attempts.</div>
         ) : (
-          <table className="table" data-testid="dead-letters">
-            <tbody>
-              {dead.data?.jobs.map((job) => (
-                <tr key={job.id}>
-                  <td className="mono">{job.id}</td>
-                  <td className="mono">{job.type}</td>
-                  <td className="wrap-anywhere" style={{ color: 'var(--bad)' }}>
-                    {job.lastError}
-                  </td>
-                  <td>{formatTime(job.finishedAt)}</td>
-                  <td className="right">{actions(job)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <>
+            <DataTable
+              testId="dead-letters"
+              rows={dead.rows}
+              rowKey={(job) => job.id}
+              windowed={{ label: 'Dead letters', height: 480, rowHeight: 44 }}
+              columns={[
+                { header: 'Id', className: 'mono', cell: (job) => job.id },
+                { header: 'Type', className: 'mono', cell: (job) => job.type },
+                {
+                  header: 'Last error',
+                  className: 'wrap-anywhere',
+                  cell: (job) => <span style={{ color: 'var(--bad)' }}>{job.lastError}</span>,
+                },
+                { header: 'Finished', cell: (job) => formatTime(job.finishedAt) },
+                { header: 'Actions', className: 'right', cell: (job) => actions(job) },
+              ]}
+            />
+            <PageFooter
+              testId="dead-count"
+              shown={dead.rows?.length ?? 0}
+              total={dead.total}
+              noun="dead letters"
+              hasMore={dead.hasMore}
+              loading={dead.loading}
+              onMore={dead.loadMore}
+            />
+          </>
         )}
       </Card>
     </>

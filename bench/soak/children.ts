@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { progress } from '../lib';
+
+/**
+ * What the soak must undo, last made first undone, run once whether the run ends, fails or is
+ * interrupted (SIGINT, SIGTERM): children stopped before their folders go, Redis last.
+ */
+export class Cleanup {
+  readonly #steps: { what: string; undo: () => Promise<void> | void }[] = [];
+  #done: Promise<void> | null = null;
+
+  add(what: string, undo: () => Promise<void> | void): void {
+    this.#steps.push({ what, undo });
+  }
+
+  run(): Promise<void> {
+    this.#done ??= (async () => {
+      for (const step of this.#steps.splice(0).reverse()) {
+        try {
+          await step.undo();
+        } catch (err) {
+          progress(`soak cleanup: ${step.what} failed: ${(err as Error).message}`);
+        }
+      }
+    })();
+    return this.#done;
+  }
+}
+
+/** Stops a child with SIGTERM, and SIGKILL if it has not exited within `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 20_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+function spawnTs(file: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, file)], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
+}
+
+/** The node under soak in its own process (plane-child.ts), so the figures are its alone. */
+export async function startNode(
+  dataDir: string,
+  redisUrl: string,
+  cleanup: Cleanup,
+): Promise<{ child: ChildProcess; url: string; adminKey: string; node: string }> {
+  const child = spawnTs('plane-child.ts', {
+    PH_SOAK_DIR: dataDir,
+    PH_SOAK_REDIS: redisUrl,
+    PH_SOAK_SECRET: randomBytes(32).toString('hex'),
+  });
+  cleanup.add('the node', () => stopChild(child));
+  const first = await new Promise<string>((done, fail) => {
+    let buffered = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      if (buffered.includes('\n')) done(buffered.split('\n')[0] as string);
+    });
+    child.on('exit', (code) => fail(new Error(`the node exited with ${code} before it started`)));
+  });
+  return { child, ...(JSON.parse(first) as { url: string; adminKey: string; node: string }) };
+}
+
+export interface NodeSample {
+  rss: number;
+  heapUsed: number;
+  fds: number;
+  breakerOpens: number;
+}
+
+export function sampleNode(child: ChildProcess): Promise<NodeSample> {
+  return new Promise((done) => {
+    child.once('message', (m) => done(m as NodeSample));
+    child.send('sample');
+  });
+}
+
+/** A child answering one IPC command with one message at a time (ws-load.ts). */
+export interface CommandChild {
+  request<T>(command: Record<string, unknown>): Promise<T>;
+}
+
+export async function startWsLoad(cleanup: Cleanup): Promise<CommandChild> {
+  const child = spawnTs('ws-load.ts');
+  cleanup.add('the WebSocket load', () => stopChild(child, 5000));
+  let chain: Promise<unknown> = new Promise<void>((done, fail) => {
+    child.once('message', () => done());
+    child.once('exit', (code) => fail(new Error(`the WebSocket load exited with ${code}`)));
+  });
+  await chain;
+  return {
+    // One command at a time: each answer is the next message.
+    request<T>(command: Record<string, unknown>): Promise<T> {
+      const next = chain.then(
+        () =>
+          new Promise<T>((done, fail) => {
+            child.once('message', (m: { error?: string }) => (m.error !== undefined ? fail(new Error(m.error)) : done(m as T)));
+            child.send(command);
+          }),
+      );
+      chain = next.catch(() => undefined);
+      return next;
+    },
+  };
+}

@@ -1,0 +1,3254 @@
+// Generated from contract/ by client/scripts/generate.ts (npm run build); do not edit.
+
+/** Every operation: `POST /api/v2/ops/<name>` with `input`, answering `output`. */
+export interface OperationTypes {
+  "system.status": {
+    input: Record<string, never>;
+    output: {
+      version: string;
+      startedAt: string;
+      uptimeSeconds: number;
+      mode: "desktop" | "headless";
+      services: Array<{
+        name: string;
+        state: "idle" | "starting" | "running" | "degraded" | "stopping" | "stopped" | "failed";
+        detail?: string;
+      }>;
+      redis: {
+        configured: boolean;
+        connected: boolean;
+        status: string;
+      };
+      /** Whether the server speaks HTTPS/WSS, and its certificate fingerprint */
+      tls: {
+        enabled: boolean;
+        selfSigned: boolean;
+        /** SHA-256 of the certificate the server presents (AB:CD:...): compare it, or pin it in clients */
+        fingerprint256: string | null;
+      };
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "system.config": {
+    input: Record<string, never>;
+    output: {
+      host: string;
+      port: number;
+      lanAccess: boolean;
+      dataDir: string;
+      redisConfigured: boolean;
+      logLevel: string;
+      shutdownDeadlineMs: number;
+      tls: "files" | "self-signed" | "off";
+      publicNames: Array<string>;
+      backupRoots: Array<string>;
+      allowedTargets: Array<string>;
+      /** Where settings came from, lowest precedence first */
+      sources: Array<string>;
+      retention: {
+        /** Cron pattern of the daily maintenance job */
+        schedule: string;
+        cuts: Array<{
+          name: string;
+          tables: Array<string>;
+          keeps: string;
+        }>;
+        capped: Array<{
+          name: string;
+          keeps: string;
+        }>;
+        lastRun: {
+          at: string;
+          cuts: Array<{
+            name: string;
+            removed: number;
+          }>;
+          freedPages: number;
+          bytesBefore: number;
+          bytesAfter: number;
+        } | null;
+      };
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "keys.list": {
+    input: {
+      includeRevoked?: boolean;
+    };
+    output: {
+      keys: Array<{
+        id: string;
+        name: string;
+        role: "viewer" | "operator" | "admin";
+        scopes: Array<string>;
+        createdAt: string;
+        lastUsedAt: string | null;
+        revokedAt: string | null;
+        apiVersion: "v1" | "v2" | null;
+      }>;
+    };
+    minRole: "admin";
+    mutating: false;
+  };
+  "keys.create": {
+    input: {
+      name: string;
+      role: "viewer" | "operator" | "admin";
+      scopes?: Array<string>;
+      apiVersion?: "v1" | "v2";
+    };
+    output: {
+      key: {
+        id: string;
+        name: string;
+        role: "viewer" | "operator" | "admin";
+        scopes: Array<string>;
+        createdAt: string;
+        lastUsedAt: string | null;
+        revokedAt: string | null;
+        apiVersion: "v1" | "v2" | null;
+      };
+      secret: string;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "keys.revoke": {
+    input: {
+      id: string;
+    };
+    output: {
+      key: {
+        id: string;
+        name: string;
+        role: "viewer" | "operator" | "admin";
+        scopes: Array<string>;
+        createdAt: string;
+        lastUsedAt: string | null;
+        revokedAt: string | null;
+        apiVersion: "v1" | "v2" | null;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "keys.pin": {
+    input: {
+      id: string;
+      apiVersion: "v1" | "v2" | null;
+    };
+    output: {
+      key: {
+        id: string;
+        name: string;
+        role: "viewer" | "operator" | "admin";
+        scopes: Array<string>;
+        createdAt: string;
+        lastUsedAt: string | null;
+        revokedAt: string | null;
+        apiVersion: "v1" | "v2" | null;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "audit.list": {
+    input: {
+      limit?: number;
+      beforeSeq?: number;
+      fleet?: boolean;
+      beforeAt?: string;
+    };
+    output: {
+      entries: Array<{
+        seq: number;
+        at: string;
+        actor: string;
+        action: string;
+        target: string | null;
+        outcome: "ok" | "error";
+        detail: string | null;
+        hash: string;
+        node?: string;
+      }>;
+      total: number;
+      chainIntact: boolean;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "audit.verify": {
+    input: Record<string, never>;
+    output: {
+      intact: boolean;
+      rows: number;
+      firstBad: {
+        seq: number | null;
+        reason: "hash" | "link" | "sequence" | "truncated" | "anchor";
+      } | null;
+      anchor?: {
+        seq: number;
+        hash: string;
+      };
+      head: {
+        seq: number;
+        at: string;
+      } | null;
+      chains?: Array<{
+        node: string;
+        intact: boolean;
+        rows: number;
+        firstBad: {
+          seq: number | null;
+          reason: "hash" | "link" | "sequence" | "truncated" | "anchor";
+        } | null;
+      }>;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "sessions.logout": {
+    input: Record<string, never>;
+    output: {
+      ended: boolean;
+    };
+    minRole: "viewer";
+    mutating: true;
+  };
+  "sessions.rotate": {
+    input: Record<string, never>;
+    output: {
+      rotatedAt: string;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.sources.list": {
+    input: Record<string, never>;
+    output: {
+      sources: Array<{
+        id: string;
+        /** The node that owns the source (its file is there) and runs its jobs */
+        node?: string;
+        name: string;
+        path: string;
+        kind: "app" | "file";
+        schedule: string | null;
+        retention: {
+          keepLast?: number;
+          keepHourly?: number;
+          keepDaily?: number;
+          keepWeekly?: number;
+          keepMonthly?: number;
+          /** e.g. 36h, 7d, 1d12h */
+          keepWithin?: string;
+        };
+        continuousSeconds: number | null;
+        createdAt: string;
+        nextRunAt: string | null;
+        lastSuccessAt: string | null;
+        lastFailureAt: string | null;
+        lastError: string | null;
+        snapshots: number;
+        /** Sum of the image sizes of its snapshots */
+        logicalBytes: number;
+        /** Compressed bytes its snapshots added to the repository */
+        storedBytes: number;
+        dedupRatio: number | null;
+      }>;
+      repository: {
+        path: string;
+        pages: number;
+        packs: number;
+        storedBytes: number;
+        snapshots: number;
+      };
+      running: Array<{
+        jobId: string;
+        kind: "snapshot" | "verify" | "restore" | "prune";
+        sourceId: string | null;
+        snapshotId: string | null;
+        phase: string;
+        done: number;
+        total: number;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "backup.sources.register": {
+    input: {
+      name: string;
+      path: string;
+      schedule?: string | null;
+      retention?: {
+        keepLast?: number;
+        keepHourly?: number;
+        keepDaily?: number;
+        keepWeekly?: number;
+        keepMonthly?: number;
+        /** e.g. 36h, 7d, 1d12h */
+        keepWithin?: string;
+      };
+      continuousSeconds?: number | null;
+    };
+    output: {
+      source: {
+        id: string;
+        /** The node that owns the source (its file is there) and runs its jobs */
+        node?: string;
+        name: string;
+        path: string;
+        kind: "app" | "file";
+        schedule: string | null;
+        retention: {
+          keepLast?: number;
+          keepHourly?: number;
+          keepDaily?: number;
+          keepWeekly?: number;
+          keepMonthly?: number;
+          /** e.g. 36h, 7d, 1d12h */
+          keepWithin?: string;
+        };
+        continuousSeconds: number | null;
+        createdAt: string;
+        nextRunAt: string | null;
+        lastSuccessAt: string | null;
+        lastFailureAt: string | null;
+        lastError: string | null;
+        snapshots: number;
+        /** Sum of the image sizes of its snapshots */
+        logicalBytes: number;
+        /** Compressed bytes its snapshots added to the repository */
+        storedBytes: number;
+        dedupRatio: number | null;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.sources.update": {
+    input: {
+      id: string;
+      schedule?: string | null;
+      retention?: {
+        keepLast?: number;
+        keepHourly?: number;
+        keepDaily?: number;
+        keepWeekly?: number;
+        keepMonthly?: number;
+        /** e.g. 36h, 7d, 1d12h */
+        keepWithin?: string;
+      };
+      continuousSeconds?: number | null;
+    };
+    output: {
+      source: {
+        id: string;
+        /** The node that owns the source (its file is there) and runs its jobs */
+        node?: string;
+        name: string;
+        path: string;
+        kind: "app" | "file";
+        schedule: string | null;
+        retention: {
+          keepLast?: number;
+          keepHourly?: number;
+          keepDaily?: number;
+          keepWeekly?: number;
+          keepMonthly?: number;
+          /** e.g. 36h, 7d, 1d12h */
+          keepWithin?: string;
+        };
+        continuousSeconds: number | null;
+        createdAt: string;
+        nextRunAt: string | null;
+        lastSuccessAt: string | null;
+        lastFailureAt: string | null;
+        lastError: string | null;
+        snapshots: number;
+        /** Sum of the image sizes of its snapshots */
+        logicalBytes: number;
+        /** Compressed bytes its snapshots added to the repository */
+        storedBytes: number;
+        dedupRatio: number | null;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.sources.remove": {
+    input: {
+      id: string;
+    };
+    output: {
+      removed: boolean;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.snapshot": {
+    input: {
+      /** Source id */
+      id: string;
+    };
+    output: {
+      snapshot: {
+        id: string;
+        /** The node whose repository holds the snapshot */
+        node?: string;
+        sourceId: string;
+        sourceName: string;
+        capturedAt: string;
+        trigger: string;
+        pageSize: number;
+        pageCount: number;
+        logicalBytes: number;
+        imageHash: string;
+        addedPages: number;
+        addedBytes: number;
+        durationMs: number;
+        lastVerification: {
+          at: string;
+          ok: boolean;
+        } | null;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "backup.snapshots.list": {
+    input: {
+      sourceId?: string;
+      limit?: number;
+    };
+    output: {
+      snapshots: Array<{
+        id: string;
+        /** The node whose repository holds the snapshot */
+        node?: string;
+        sourceId: string;
+        sourceName: string;
+        capturedAt: string;
+        trigger: string;
+        pageSize: number;
+        pageCount: number;
+        logicalBytes: number;
+        imageHash: string;
+        addedPages: number;
+        addedBytes: number;
+        durationMs: number;
+        lastVerification: {
+          at: string;
+          ok: boolean;
+        } | null;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "backup.export": {
+    input: {
+      /** Snapshot id */
+      id: string;
+    };
+    output: {
+      fileName: string;
+      bytes: number;
+    };
+    minRole: "admin";
+    mutating: false;
+  };
+  "backup.verify": {
+    input: {
+      /** Snapshot id */
+      id: string;
+    };
+    output: {
+      verification: {
+        id: number;
+        snapshotId: string;
+        sourceId: string;
+        at: string;
+        ok: boolean;
+        pagesChecked: number;
+        /** Page numbers (1-based) that failed, at most 100 */
+        badPages: Array<number>;
+        imageHashOk: boolean;
+        /** PRAGMA integrity_check output, at most 20 lines */
+        integrity: Array<string>;
+        durationMs: number;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "backup.verifications.list": {
+    input: {
+      snapshotId?: string;
+      /** The verifications of each of these snapshots in one read, up to `limit` per snapshot (not with snapshotId) */
+      snapshotIds?: Array<string>;
+      limit?: number;
+    };
+    output: {
+      verifications: Array<{
+        id: number;
+        snapshotId: string;
+        sourceId: string;
+        at: string;
+        ok: boolean;
+        pagesChecked: number;
+        /** Page numbers (1-based) that failed, at most 100 */
+        badPages: Array<number>;
+        imageHashOk: boolean;
+        /** PRAGMA integrity_check output, at most 20 lines */
+        integrity: Array<string>;
+        durationMs: number;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "backup.restore.plan": {
+    input: {
+      snapshotId?: string;
+      /** With `at`: the newest snapshot of this source at or before it */
+      sourceId?: string;
+      at?: string;
+      /** Replace the source database itself (a safety snapshot is taken first) */
+      inPlace?: boolean;
+      /** Absolute path of a new file to restore into */
+      targetPath?: string;
+      /** In place: restore even while another process has the database open; that process’s later writes are lost */
+      force?: boolean;
+    };
+    output: {
+      snapshot: {
+        id: string;
+        /** The node whose repository holds the snapshot */
+        node?: string;
+        sourceId: string;
+        sourceName: string;
+        capturedAt: string;
+        trigger: string;
+        pageSize: number;
+        pageCount: number;
+        logicalBytes: number;
+        imageHash: string;
+        addedPages: number;
+        addedBytes: number;
+        durationMs: number;
+        lastVerification: {
+          at: string;
+          ok: boolean;
+        } | null;
+      };
+      target: string;
+      inPlace: boolean;
+      safetySnapshot: boolean;
+      steps: Array<string>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "backup.restore": {
+    input: {
+      snapshotId?: string;
+      /** With `at`: the newest snapshot of this source at or before it */
+      sourceId?: string;
+      at?: string;
+      /** Replace the source database itself (a safety snapshot is taken first) */
+      inPlace?: boolean;
+      /** Absolute path of a new file to restore into */
+      targetPath?: string;
+      /** In place: restore even while another process has the database open; that process’s later writes are lost */
+      force?: boolean;
+    };
+    output: {
+      restore: {
+        id: number;
+        snapshotId: string;
+        sourceId: string;
+        target: string;
+        inPlace: boolean;
+        safetySnapshotId: string | null;
+        at: string;
+        ok: boolean;
+        error: string | null;
+        durationMs: number;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.prune": {
+    input: Record<string, never>;
+    output: {
+      prune: {
+        id: number;
+        at: string;
+        removedSnapshots: number;
+        removedPages: number;
+        freedBytes: number;
+      };
+      removedSnapshotIds: Array<string>;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "backup.history": {
+    input: {
+      limit?: number;
+    };
+    output: {
+      restores: Array<{
+        id: number;
+        snapshotId: string;
+        sourceId: string;
+        target: string;
+        inPlace: boolean;
+        safetySnapshotId: string | null;
+        at: string;
+        ok: boolean;
+        error: string | null;
+        durationMs: number;
+      }>;
+      prunes: Array<{
+        id: number;
+        at: string;
+        removedSnapshots: number;
+        removedPages: number;
+        freedBytes: number;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "backup.key.status": {
+    input: Record<string, never>;
+    output: {
+      encrypted: boolean;
+      /** plain, migrating, encrypted, or locked (a wrapped key not yet unlocked) */
+      format: string;
+      /** The key file is wrapped by a passphrase */
+      wrapped: boolean;
+      locked: boolean;
+      /** Names the key without revealing it */
+      keyId: string | null;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "backup.key.unlock": {
+    input: {
+      passphrase: string;
+    };
+    output: {
+      encrypted: boolean;
+      /** plain, migrating, encrypted, or locked (a wrapped key not yet unlocked) */
+      format: string;
+      /** The key file is wrapped by a passphrase */
+      wrapped: boolean;
+      locked: boolean;
+      /** Names the key without revealing it */
+      keyId: string | null;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.key.passphrase": {
+    input: {
+      current?: string | null;
+      passphrase: string | null;
+    };
+    output: {
+      encrypted: boolean;
+      /** plain, migrating, encrypted, or locked (a wrapped key not yet unlocked) */
+      format: string;
+      /** The key file is wrapped by a passphrase */
+      wrapped: boolean;
+      locked: boolean;
+      /** Names the key without revealing it */
+      keyId: string | null;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.key.export": {
+    input: Record<string, never>;
+    output: {
+      keyId: string;
+      masterKey: string;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "monitoring.overview": {
+    input: Record<string, never>;
+    output: {
+      status: "ok" | "degraded" | "down";
+      dependencies: Array<{
+        name: string;
+        status: "up" | "degraded" | "down" | "unknown";
+        /** When a critical dependency is down the node is not ready */
+        critical: boolean;
+        detail: string;
+        latencyMs: number | null;
+        /** When it entered this status */
+        since: string;
+        checkedAt: string | null;
+      }>;
+      alerts: Array<{
+        ruleId: string;
+        name: string;
+        severity: "info" | "warning" | "critical";
+        state: "inactive" | "pending" | "firing" | "resolved";
+        metric: string;
+        value: number | null;
+        threshold: number;
+        comparator: ">" | ">=" | "<" | "<=" | "==" | "!=";
+        /** When it entered this state */
+        since: string;
+        message: string;
+      }>;
+      system: {
+        at: string;
+        /** Process CPU over the last interval, 100 = one core */
+        cpuPercent: number;
+        rssBytes: number;
+        heapUsedBytes: number;
+        heapTotalBytes: number;
+        heapLimitBytes: number;
+        externalBytes: number;
+        eventLoopDelayP50Ms: number;
+        eventLoopDelayP99Ms: number;
+        eventLoopDelayMaxMs: number;
+        /** 0..1 over the last interval */
+        eventLoopUtilization: number;
+        /** GC pauses in the last interval */
+        gcPauses: number;
+        gcPauseTotalMs: number;
+        gcPauseMaxMs: number;
+        activeHandles: number;
+        disks: Array<{
+          label: string;
+          path: string;
+          freeBytes: number;
+          totalBytes: number;
+          usedRatio: number;
+        }>;
+      } | null;
+      latest: {
+        at: string;
+        values: Record<string, number | null>;
+      } | null;
+      slowest: Array<{
+        /** op:<operation> for console operations, http:<METHOD> <route> for HTTP routes, or a capability name */
+        name: string;
+        count: number;
+        errors: number;
+        errorRatio: number;
+        meanMs: number;
+        p50Ms: number;
+        p95Ms: number;
+        p99Ms: number;
+        stddevMs: number;
+        minMs: number;
+        maxMs: number;
+        /** The slow-call threshold in force */
+        slowMs: number;
+        slowCalls: number;
+      }>;
+      mostCalled: Array<{
+        /** op:<operation> for console operations, http:<METHOD> <route> for HTTP routes, or a capability name */
+        name: string;
+        count: number;
+        errors: number;
+        errorRatio: number;
+        meanMs: number;
+        p50Ms: number;
+        p95Ms: number;
+        p99Ms: number;
+        stddevMs: number;
+        minMs: number;
+        maxMs: number;
+        /** The slow-call threshold in force */
+        slowMs: number;
+        slowCalls: number;
+      }>;
+      mostFailing: Array<{
+        /** op:<operation> for console operations, http:<METHOD> <route> for HTTP routes, or a capability name */
+        name: string;
+        count: number;
+        errors: number;
+        errorRatio: number;
+        meanMs: number;
+        p50Ms: number;
+        p95Ms: number;
+        p99Ms: number;
+        stddevMs: number;
+        minMs: number;
+        maxMs: number;
+        /** The slow-call threshold in force */
+        slowMs: number;
+        slowCalls: number;
+      }>;
+      /** The 10 most recent slow calls */
+      slowLog: Array<{
+        name: string;
+        at: string;
+        durationMs: number;
+        thresholdMs: number;
+        ok: boolean;
+        code: string | null;
+      }>;
+      recommendations: Array<string>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "monitoring.operations": {
+    input: {
+      scope?: "window" | "total";
+    };
+    output: {
+      scope: "window" | "total";
+      windowSeconds: number;
+      operations: Array<{
+        /** op:<operation> for console operations, http:<METHOD> <route> for HTTP routes, or a capability name */
+        name: string;
+        count: number;
+        errors: number;
+        errorRatio: number;
+        meanMs: number;
+        p50Ms: number;
+        p95Ms: number;
+        p99Ms: number;
+        stddevMs: number;
+        minMs: number;
+        maxMs: number;
+        /** The slow-call threshold in force */
+        slowMs: number;
+        slowCalls: number;
+      }>;
+      slowLog: Array<{
+        name: string;
+        at: string;
+        durationMs: number;
+        thresholdMs: number;
+        ok: boolean;
+        code: string | null;
+      }>;
+      slowest: Array<{
+        /** op:<operation> for console operations, http:<METHOD> <route> for HTTP routes, or a capability name */
+        name: string;
+        count: number;
+        errors: number;
+        errorRatio: number;
+        meanMs: number;
+        p50Ms: number;
+        p95Ms: number;
+        p99Ms: number;
+        stddevMs: number;
+        minMs: number;
+        maxMs: number;
+        /** The slow-call threshold in force */
+        slowMs: number;
+        slowCalls: number;
+      }>;
+      mostCalled: Array<{
+        /** op:<operation> for console operations, http:<METHOD> <route> for HTTP routes, or a capability name */
+        name: string;
+        count: number;
+        errors: number;
+        errorRatio: number;
+        meanMs: number;
+        p50Ms: number;
+        p95Ms: number;
+        p99Ms: number;
+        stddevMs: number;
+        minMs: number;
+        maxMs: number;
+        /** The slow-call threshold in force */
+        slowMs: number;
+        slowCalls: number;
+      }>;
+      mostFailing: Array<{
+        /** op:<operation> for console operations, http:<METHOD> <route> for HTTP routes, or a capability name */
+        name: string;
+        count: number;
+        errors: number;
+        errorRatio: number;
+        meanMs: number;
+        p50Ms: number;
+        p95Ms: number;
+        p99Ms: number;
+        stddevMs: number;
+        minMs: number;
+        maxMs: number;
+        /** The slow-call threshold in force */
+        slowMs: number;
+        slowCalls: number;
+      }>;
+      recommendations: Array<string>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "monitoring.thresholds.set": {
+    input: {
+      name: string;
+      slowMs: number | null;
+    };
+    output: {
+      name: string;
+      slowMs: number;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "monitoring.health": {
+    input: {
+      /** Probe now instead of returning the last result */
+      refresh?: boolean;
+    };
+    output: {
+      dependencies: Array<{
+        name: string;
+        status: "up" | "degraded" | "down" | "unknown";
+        /** When a critical dependency is down the node is not ready */
+        critical: boolean;
+        detail: string;
+        latencyMs: number | null;
+        /** When it entered this status */
+        since: string;
+        checkedAt: string | null;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "monitoring.system": {
+    input: Record<string, never>;
+    output: {
+      system: {
+        at: string;
+        /** Process CPU over the last interval, 100 = one core */
+        cpuPercent: number;
+        rssBytes: number;
+        heapUsedBytes: number;
+        heapTotalBytes: number;
+        heapLimitBytes: number;
+        externalBytes: number;
+        eventLoopDelayP50Ms: number;
+        eventLoopDelayP99Ms: number;
+        eventLoopDelayMaxMs: number;
+        /** 0..1 over the last interval */
+        eventLoopUtilization: number;
+        /** GC pauses in the last interval */
+        gcPauses: number;
+        gcPauseTotalMs: number;
+        gcPauseMaxMs: number;
+        activeHandles: number;
+        disks: Array<{
+          label: string;
+          path: string;
+          freeBytes: number;
+          totalBytes: number;
+          usedRatio: number;
+        }>;
+      } | null;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "monitoring.series": {
+    input: Record<string, never>;
+    output: {
+      series: Array<{
+        name: string;
+        unit: string;
+        help: string;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "monitoring.history": {
+    input: {
+      series: Array<string>;
+      /** Epoch ms; default one hour ago */
+      from?: number;
+      /** Epoch ms; default now */
+      to?: number;
+      /** Default: the range over about 120 points */
+      stepSeconds?: number;
+    };
+    output: {
+      from: number;
+      to: number;
+      stepSeconds: number;
+      /** The stored resolution the points were read from */
+      resolutionSeconds: number;
+      series: Array<{
+        name: string;
+        unit: string;
+        points: Array<{
+          t: number;
+          avg: number;
+          min: number;
+          max: number;
+        }>;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "monitoring.alerts": {
+    input: Record<string, never>;
+    output: {
+      rules: Array<{
+        id: string;
+        name: string;
+        /** A series name, as monitoring.series lists them */
+        metric: string;
+        comparator: ">" | ">=" | "<" | "<=" | "==" | "!=";
+        threshold: number;
+        /** How long the condition must hold before the alert fires */
+        forSeconds: number;
+        severity: "info" | "warning" | "critical";
+        enabled: boolean;
+        description: string;
+      }>;
+      active: Array<{
+        ruleId: string;
+        name: string;
+        severity: "info" | "warning" | "critical";
+        state: "inactive" | "pending" | "firing" | "resolved";
+        metric: string;
+        value: number | null;
+        threshold: number;
+        comparator: ">" | ">=" | "<" | "<=" | "==" | "!=";
+        /** When it entered this state */
+        since: string;
+        message: string;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "monitoring.alerts.history": {
+    input: {
+      limit?: number;
+      beforeId?: number;
+      ruleId?: string;
+    };
+    output: {
+      events: Array<{
+        id: number;
+        at: string;
+        ruleId: string;
+        name: string;
+        severity: "info" | "warning" | "critical";
+        state: "inactive" | "pending" | "firing" | "resolved";
+        value: number | null;
+        message: string;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "monitoring.alerts.save": {
+    input: {
+      rule: {
+        id: string;
+        name: string;
+        /** A series name, as monitoring.series lists them */
+        metric: string;
+        comparator: ">" | ">=" | "<" | "<=" | "==" | "!=";
+        threshold: number;
+        /** How long the condition must hold before the alert fires */
+        forSeconds: number;
+        severity: "info" | "warning" | "critical";
+        enabled: boolean;
+        description: string;
+      };
+    };
+    output: {
+      rule: {
+        id: string;
+        name: string;
+        /** A series name, as monitoring.series lists them */
+        metric: string;
+        comparator: ">" | ">=" | "<" | "<=" | "==" | "!=";
+        threshold: number;
+        /** How long the condition must hold before the alert fires */
+        forSeconds: number;
+        severity: "info" | "warning" | "critical";
+        enabled: boolean;
+        description: string;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "monitoring.alerts.delete": {
+    input: {
+      id: string;
+    };
+    output: {
+      deleted: boolean;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "monitoring.usage": {
+    input: {
+      /** Epoch ms; default 24 h ago */
+      from?: number;
+      /** Epoch ms; default now */
+      to?: number;
+      groupBy?: "key" | "route" | "key-route";
+    };
+    output: {
+      from: number;
+      to: number;
+      rows: Array<{
+        /** The API key id, or "(none)" for unauthenticated and console-session calls without a key */
+        keyId: string;
+        route: string;
+        requests: number;
+        errors: number;
+        bytesIn: number;
+        bytesOut: number;
+        /** The rate-limit tier the key was on ("" before tiers were counted, "*" when grouped by route) */
+        tier: string;
+        /** Requests the rate limit refused (429) */
+        refused: number;
+      }>;
+      operations: Array<{
+        /** The API key id, or "(none)" for callers without a key (the desktop console, the system) */
+        keyId: string;
+        operation: string;
+        calls: number;
+        errors: number;
+      }>;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "monitoring.usage.export": {
+    input: {
+      /** Epoch ms; default 24 h ago */
+      from?: number;
+      /** Epoch ms; default now */
+      to?: number;
+      groupBy?: "key" | "route" | "key-route";
+      format: "csv" | "json";
+    };
+    output: {
+      filename: string;
+      contentType: string;
+      content: string;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "services.register": {
+    input: {
+      name: string;
+      id?: string;
+      address: string;
+      port: number;
+      tags?: Array<string>;
+      meta?: Record<string, string>;
+      version?: string;
+      weight?: number;
+      checks?: Array<{
+        id?: string;
+        kind: "http" | "tcp" | "ttl";
+        url?: string;
+        method?: "GET" | "HEAD";
+        expectStatus?: number;
+        maxBodyBytes?: number;
+        host?: string;
+        port?: number;
+        ttlMs?: number;
+        intervalMs?: number;
+        timeoutMs?: number;
+        jitter?: number;
+        successBeforePassing?: number;
+        failuresBeforeCritical?: number;
+        deregisterAfterMs?: number;
+        initialStatus?: "passing" | "warning" | "critical";
+      }>;
+    };
+    output: {
+      instance: {
+        id: string;
+        name: string;
+        address: string;
+        port: number;
+        tags: Array<string>;
+        meta: Record<string, string>;
+        version: string | null;
+        weight: number;
+        state: "passing" | "warning" | "critical" | "maintenance";
+        maintenance: {
+          reason: string;
+          since: string;
+        } | null;
+        registeredAt: string;
+        updatedAt: string;
+        lastHeartbeatAt: string | null;
+        checks: Array<{
+          id: string;
+          kind: "http" | "tcp" | "ttl";
+          /** What the check probes, in words: a URL, host:port or "heartbeat every N ms" */
+          target: string;
+          intervalMs: number;
+          status: "passing" | "warning" | "critical";
+          /** The last result, truncated */
+          output: string;
+          checkedAt: string | null;
+          changedAt: string;
+          criticalSince: string | null;
+          deregisterAfterMs: number | null;
+          /** Status changes, newest first */
+          history?: Array<{
+            at: string;
+            status: "passing" | "warning" | "critical";
+            output: string;
+          }>;
+        }>;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "services.deregister": {
+    input: {
+      id: string;
+    };
+    output: {
+      id: string;
+      name: string;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "services.heartbeat": {
+    input: {
+      id: string;
+      status?: "passing" | "warning" | "critical";
+      output?: string;
+    };
+    output: {
+      instance: {
+        id: string;
+        name: string;
+        address: string;
+        port: number;
+        tags: Array<string>;
+        meta: Record<string, string>;
+        version: string | null;
+        weight: number;
+        state: "passing" | "warning" | "critical" | "maintenance";
+        maintenance: {
+          reason: string;
+          since: string;
+        } | null;
+        registeredAt: string;
+        updatedAt: string;
+        lastHeartbeatAt: string | null;
+        checks: Array<{
+          id: string;
+          kind: "http" | "tcp" | "ttl";
+          /** What the check probes, in words: a URL, host:port or "heartbeat every N ms" */
+          target: string;
+          intervalMs: number;
+          status: "passing" | "warning" | "critical";
+          /** The last result, truncated */
+          output: string;
+          checkedAt: string | null;
+          changedAt: string;
+          criticalSince: string | null;
+          deregisterAfterMs: number | null;
+          /** Status changes, newest first */
+          history?: Array<{
+            at: string;
+            status: "passing" | "warning" | "critical";
+            output: string;
+          }>;
+        }>;
+      };
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "services.list": {
+    input: {
+      name?: string;
+      tag?: string;
+      state?: "passing" | "warning" | "critical" | "maintenance";
+      versionRange?: string;
+    };
+    output: {
+      index: number;
+      instances: Array<{
+        id: string;
+        name: string;
+        address: string;
+        port: number;
+        tags: Array<string>;
+        meta: Record<string, string>;
+        version: string | null;
+        weight: number;
+        state: "passing" | "warning" | "critical" | "maintenance";
+        maintenance: {
+          reason: string;
+          since: string;
+        } | null;
+        registeredAt: string;
+        updatedAt: string;
+        lastHeartbeatAt: string | null;
+        checks: Array<{
+          id: string;
+          kind: "http" | "tcp" | "ttl";
+          /** What the check probes, in words: a URL, host:port or "heartbeat every N ms" */
+          target: string;
+          intervalMs: number;
+          status: "passing" | "warning" | "critical";
+          /** The last result, truncated */
+          output: string;
+          checkedAt: string | null;
+          changedAt: string;
+          criticalSince: string | null;
+          deregisterAfterMs: number | null;
+          /** Status changes, newest first */
+          history?: Array<{
+            at: string;
+            status: "passing" | "warning" | "critical";
+            output: string;
+          }>;
+        }>;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "services.summary": {
+    input: {
+      name?: string;
+      tag?: string;
+      state?: "passing" | "warning" | "critical" | "maintenance";
+      versionRange?: string;
+    };
+    output: {
+      index: number;
+      services: Array<{
+        name: string;
+        instances: number;
+        /** Instances by their health state (not checks); they add up to `instances` */
+        counts: {
+          passing: number;
+          warning: number;
+          critical: number;
+          maintenance: number;
+        };
+        tags: Array<string>;
+        versions: Array<string>;
+        policy: {
+          strategy: "round-robin" | "weighted" | "least-requests" | "random" | "consistent-hash";
+          hashHeader: string | null;
+          outlier: {
+            consecutiveFailures: number;
+            baseEjectionMs: number;
+            maxEjectionMs: number;
+            maxEjectionShare: number;
+          };
+        };
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "services.get": {
+    input: {
+      id: string;
+    };
+    output: {
+      instance: {
+        id: string;
+        name: string;
+        address: string;
+        port: number;
+        tags: Array<string>;
+        meta: Record<string, string>;
+        version: string | null;
+        weight: number;
+        state: "passing" | "warning" | "critical" | "maintenance";
+        maintenance: {
+          reason: string;
+          since: string;
+        } | null;
+        registeredAt: string;
+        updatedAt: string;
+        lastHeartbeatAt: string | null;
+        checks: Array<{
+          id: string;
+          kind: "http" | "tcp" | "ttl";
+          /** What the check probes, in words: a URL, host:port or "heartbeat every N ms" */
+          target: string;
+          intervalMs: number;
+          status: "passing" | "warning" | "critical";
+          /** The last result, truncated */
+          output: string;
+          checkedAt: string | null;
+          changedAt: string;
+          criticalSince: string | null;
+          deregisterAfterMs: number | null;
+          /** Status changes, newest first */
+          history?: Array<{
+            at: string;
+            status: "passing" | "warning" | "critical";
+            output: string;
+          }>;
+        }>;
+      };
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "services.watch": {
+    input: {
+      name?: string;
+      tag?: string;
+      state?: "passing" | "warning" | "critical" | "maintenance";
+      versionRange?: string;
+      index: number;
+      waitMs?: number;
+    };
+    output: {
+      index: number;
+      changed: boolean;
+      instances: Array<{
+        id: string;
+        name: string;
+        address: string;
+        port: number;
+        tags: Array<string>;
+        meta: Record<string, string>;
+        version: string | null;
+        weight: number;
+        state: "passing" | "warning" | "critical" | "maintenance";
+        maintenance: {
+          reason: string;
+          since: string;
+        } | null;
+        registeredAt: string;
+        updatedAt: string;
+        lastHeartbeatAt: string | null;
+        checks: Array<{
+          id: string;
+          kind: "http" | "tcp" | "ttl";
+          /** What the check probes, in words: a URL, host:port or "heartbeat every N ms" */
+          target: string;
+          intervalMs: number;
+          status: "passing" | "warning" | "critical";
+          /** The last result, truncated */
+          output: string;
+          checkedAt: string | null;
+          changedAt: string;
+          criticalSince: string | null;
+          deregisterAfterMs: number | null;
+          /** Status changes, newest first */
+          history?: Array<{
+            at: string;
+            status: "passing" | "warning" | "critical";
+            output: string;
+          }>;
+        }>;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "services.maintenance": {
+    input: {
+      id: string;
+      enabled: boolean;
+      reason?: string;
+    };
+    output: {
+      instance: {
+        id: string;
+        name: string;
+        address: string;
+        port: number;
+        tags: Array<string>;
+        meta: Record<string, string>;
+        version: string | null;
+        weight: number;
+        state: "passing" | "warning" | "critical" | "maintenance";
+        maintenance: {
+          reason: string;
+          since: string;
+        } | null;
+        registeredAt: string;
+        updatedAt: string;
+        lastHeartbeatAt: string | null;
+        checks: Array<{
+          id: string;
+          kind: "http" | "tcp" | "ttl";
+          /** What the check probes, in words: a URL, host:port or "heartbeat every N ms" */
+          target: string;
+          intervalMs: number;
+          status: "passing" | "warning" | "critical";
+          /** The last result, truncated */
+          output: string;
+          checkedAt: string | null;
+          changedAt: string;
+          criticalSince: string | null;
+          deregisterAfterMs: number | null;
+          /** Status changes, newest first */
+          history?: Array<{
+            at: string;
+            status: "passing" | "warning" | "critical";
+            output: string;
+          }>;
+        }>;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "services.pick": {
+    input: {
+      name: string;
+      key?: string;
+    };
+    output: {
+      instance: {
+        id: string;
+        name: string;
+        address: string;
+        port: number;
+        tags: Array<string>;
+        meta: Record<string, string>;
+        version: string | null;
+        weight: number;
+        state: "passing" | "warning" | "critical" | "maintenance";
+        maintenance: {
+          reason: string;
+          since: string;
+        } | null;
+        registeredAt: string;
+        updatedAt: string;
+        lastHeartbeatAt: string | null;
+        checks: Array<{
+          id: string;
+          kind: "http" | "tcp" | "ttl";
+          /** What the check probes, in words: a URL, host:port or "heartbeat every N ms" */
+          target: string;
+          intervalMs: number;
+          status: "passing" | "warning" | "critical";
+          /** The last result, truncated */
+          output: string;
+          checkedAt: string | null;
+          changedAt: string;
+          criticalSince: string | null;
+          deregisterAfterMs: number | null;
+          /** Status changes, newest first */
+          history?: Array<{
+            at: string;
+            status: "passing" | "warning" | "critical";
+            output: string;
+          }>;
+        }>;
+      };
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "services.configure": {
+    input: {
+      name: string;
+      strategy?: "round-robin" | "weighted" | "least-requests" | "random" | "consistent-hash";
+      hashHeader?: string | null;
+      outlier?: {
+        consecutiveFailures?: number;
+        baseEjectionMs?: number;
+        maxEjectionMs?: number;
+        maxEjectionShare?: number;
+      };
+    };
+    output: {
+      name: string;
+      policy: {
+        strategy: "round-robin" | "weighted" | "least-requests" | "random" | "consistent-hash";
+        hashHeader: string | null;
+        outlier: {
+          consecutiveFailures: number;
+          baseEjectionMs: number;
+          maxEjectionMs: number;
+          maxEjectionShare: number;
+        };
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "services.traffic": {
+    input: {
+      name?: string;
+    };
+    output: {
+      instances: Array<{
+        id: string;
+        name: string;
+        requests: number;
+        errors: number;
+        inFlight: number;
+        p50Ms: number;
+        p99Ms: number;
+        lastError: string | null;
+        ejected: boolean;
+        ejectedUntil: string | null;
+        ejections: number;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "services.discovered": {
+    input: Record<string, never>;
+    output: {
+      enabled: boolean;
+      services: Array<{
+        fqdn: string;
+        name: string;
+        type: string;
+        host: string;
+        port: number;
+        addresses: Array<string>;
+        txt: Record<string, string>;
+        firstSeenAt: string;
+        lastSeenAt: string;
+        adoptedAs: string | null;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "services.adopt": {
+    input: {
+      fqdn: string;
+      name?: string;
+      address?: string;
+      check?: {
+        id?: string;
+        kind: "http" | "tcp" | "ttl";
+        url?: string;
+        method?: "GET" | "HEAD";
+        expectStatus?: number;
+        maxBodyBytes?: number;
+        host?: string;
+        port?: number;
+        ttlMs?: number;
+        intervalMs?: number;
+        timeoutMs?: number;
+        jitter?: number;
+        successBeforePassing?: number;
+        failuresBeforeCritical?: number;
+        deregisterAfterMs?: number;
+        initialStatus?: "passing" | "warning" | "critical";
+      };
+    };
+    output: {
+      instance: {
+        id: string;
+        name: string;
+        address: string;
+        port: number;
+        tags: Array<string>;
+        meta: Record<string, string>;
+        version: string | null;
+        weight: number;
+        state: "passing" | "warning" | "critical" | "maintenance";
+        maintenance: {
+          reason: string;
+          since: string;
+        } | null;
+        registeredAt: string;
+        updatedAt: string;
+        lastHeartbeatAt: string | null;
+        checks: Array<{
+          id: string;
+          kind: "http" | "tcp" | "ttl";
+          /** What the check probes, in words: a URL, host:port or "heartbeat every N ms" */
+          target: string;
+          intervalMs: number;
+          status: "passing" | "warning" | "critical";
+          /** The last result, truncated */
+          output: string;
+          checkedAt: string | null;
+          changedAt: string;
+          criticalSince: string | null;
+          deregisterAfterMs: number | null;
+          /** Status changes, newest first */
+          history?: Array<{
+            at: string;
+            status: "passing" | "warning" | "critical";
+            output: string;
+          }>;
+        }>;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "jobs.stats": {
+    input: Record<string, never>;
+    output: {
+      backend: "sqlite" | "bullmq";
+      types: Array<string>;
+      queues: Array<{
+        type: string;
+        concurrency: number;
+        running: number;
+        counts: {
+          waiting: number;
+          delayed: number;
+          active: number;
+          "waiting-children": number;
+          completed: number;
+          dead: number;
+          cancelled: number;
+        };
+        throughput: Array<{
+          at: string;
+          completed: number;
+          failed: number;
+        }>;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "jobs.list": {
+    input: {
+      state?: "waiting" | "delayed" | "active" | "waiting-children" | "completed" | "dead" | "cancelled";
+      type?: string;
+      parentId?: string;
+      /** The children of each of these jobs in one read, up to `limit` per parent (not with parentId or offset) */
+      parentIds?: Array<string>;
+      limit?: number;
+      /** Jobs to skip; a page is read from the newest, so deep pages cost more */
+      offset?: number;
+    };
+    output: {
+      jobs: Array<{
+        id: string;
+        type: string;
+        payload: unknown;
+        state: "waiting" | "delayed" | "active" | "waiting-children" | "completed" | "dead" | "cancelled";
+        priority: number;
+        runAt: string;
+        attemptsMade: number;
+        maxAttempts: number;
+        timeoutMs: number | null;
+        idempotencyKey: string | null;
+        repeatCron: string | null;
+        parentId: string | null;
+        childPolicy: "fail-parent" | "ignore" | "continue-parent";
+        pendingChildren: number;
+        progress: number;
+        progressMessage: string | null;
+        result: unknown;
+        lastError: string | null;
+        errors: Array<string>;
+        cancelRequested: boolean;
+        createdAt: string;
+        startedAt: string | null;
+        finishedAt: string | null;
+        /** The node the job must run on (its target is there); null: any node */
+        node: string | null;
+        /** Why a waiting job is not running, e.g. its node is offline */
+        waitingFor: string | null;
+      }>;
+      total: number;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "jobs.get": {
+    input: {
+      id: string;
+    };
+    output: {
+      job: {
+        id: string;
+        type: string;
+        payload: unknown;
+        state: "waiting" | "delayed" | "active" | "waiting-children" | "completed" | "dead" | "cancelled";
+        priority: number;
+        runAt: string;
+        attemptsMade: number;
+        maxAttempts: number;
+        timeoutMs: number | null;
+        idempotencyKey: string | null;
+        repeatCron: string | null;
+        parentId: string | null;
+        childPolicy: "fail-parent" | "ignore" | "continue-parent";
+        pendingChildren: number;
+        progress: number;
+        progressMessage: string | null;
+        result: unknown;
+        lastError: string | null;
+        errors: Array<string>;
+        cancelRequested: boolean;
+        createdAt: string;
+        startedAt: string | null;
+        finishedAt: string | null;
+        /** The node the job must run on (its target is there); null: any node */
+        node: string | null;
+        /** Why a waiting job is not running, e.g. its node is offline */
+        waitingFor: string | null;
+      };
+      logs: Array<{
+        at: string;
+        message: string;
+      }>;
+      children: Array<{
+        id: string;
+        type: string;
+        payload: unknown;
+        state: "waiting" | "delayed" | "active" | "waiting-children" | "completed" | "dead" | "cancelled";
+        priority: number;
+        runAt: string;
+        attemptsMade: number;
+        maxAttempts: number;
+        timeoutMs: number | null;
+        idempotencyKey: string | null;
+        repeatCron: string | null;
+        parentId: string | null;
+        childPolicy: "fail-parent" | "ignore" | "continue-parent";
+        pendingChildren: number;
+        progress: number;
+        progressMessage: string | null;
+        result: unknown;
+        lastError: string | null;
+        errors: Array<string>;
+        cancelRequested: boolean;
+        createdAt: string;
+        startedAt: string | null;
+        finishedAt: string | null;
+        /** The node the job must run on (its target is there); null: any node */
+        node: string | null;
+        /** Why a waiting job is not running, e.g. its node is offline */
+        waitingFor: string | null;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "jobs.enqueue": {
+    input: {
+      type: string;
+      payload?: unknown;
+      priority?: number;
+      delayMs?: number;
+      attempts?: number;
+      backoffMs?: number;
+      timeoutMs?: number;
+      idempotencyKey?: string;
+      repeat?: {
+        cron: string;
+      };
+      children?: Array<{
+        type: string;
+        payload?: unknown;
+        priority?: number;
+        delayMs?: number;
+        attempts?: number;
+        backoffMs?: number;
+        timeoutMs?: number;
+        idempotencyKey?: string;
+        policy?: "fail-parent" | "ignore" | "continue-parent";
+      }>;
+    };
+    output: {
+      job: {
+        id: string;
+        type: string;
+        payload: unknown;
+        state: "waiting" | "delayed" | "active" | "waiting-children" | "completed" | "dead" | "cancelled";
+        priority: number;
+        runAt: string;
+        attemptsMade: number;
+        maxAttempts: number;
+        timeoutMs: number | null;
+        idempotencyKey: string | null;
+        repeatCron: string | null;
+        parentId: string | null;
+        childPolicy: "fail-parent" | "ignore" | "continue-parent";
+        pendingChildren: number;
+        progress: number;
+        progressMessage: string | null;
+        result: unknown;
+        lastError: string | null;
+        errors: Array<string>;
+        cancelRequested: boolean;
+        createdAt: string;
+        startedAt: string | null;
+        finishedAt: string | null;
+        /** The node the job must run on (its target is there); null: any node */
+        node: string | null;
+        /** Why a waiting job is not running, e.g. its node is offline */
+        waitingFor: string | null;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "jobs.cancel": {
+    input: {
+      id: string;
+    };
+    output: {
+      job: {
+        id: string;
+        type: string;
+        payload: unknown;
+        state: "waiting" | "delayed" | "active" | "waiting-children" | "completed" | "dead" | "cancelled";
+        priority: number;
+        runAt: string;
+        attemptsMade: number;
+        maxAttempts: number;
+        timeoutMs: number | null;
+        idempotencyKey: string | null;
+        repeatCron: string | null;
+        parentId: string | null;
+        childPolicy: "fail-parent" | "ignore" | "continue-parent";
+        pendingChildren: number;
+        progress: number;
+        progressMessage: string | null;
+        result: unknown;
+        lastError: string | null;
+        errors: Array<string>;
+        cancelRequested: boolean;
+        createdAt: string;
+        startedAt: string | null;
+        finishedAt: string | null;
+        /** The node the job must run on (its target is there); null: any node */
+        node: string | null;
+        /** Why a waiting job is not running, e.g. its node is offline */
+        waitingFor: string | null;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "jobs.retry": {
+    input: {
+      id: string;
+    };
+    output: {
+      job: {
+        id: string;
+        type: string;
+        payload: unknown;
+        state: "waiting" | "delayed" | "active" | "waiting-children" | "completed" | "dead" | "cancelled";
+        priority: number;
+        runAt: string;
+        attemptsMade: number;
+        maxAttempts: number;
+        timeoutMs: number | null;
+        idempotencyKey: string | null;
+        repeatCron: string | null;
+        parentId: string | null;
+        childPolicy: "fail-parent" | "ignore" | "continue-parent";
+        pendingChildren: number;
+        progress: number;
+        progressMessage: string | null;
+        result: unknown;
+        lastError: string | null;
+        errors: Array<string>;
+        cancelRequested: boolean;
+        createdAt: string;
+        startedAt: string | null;
+        finishedAt: string | null;
+        /** The node the job must run on (its target is there); null: any node */
+        node: string | null;
+        /** Why a waiting job is not running, e.g. its node is offline */
+        waitingFor: string | null;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "jobs.delete": {
+    input: {
+      id: string;
+    };
+    output: {
+      deleted: boolean;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "batch.submit": {
+    input: {
+      batch: {
+        mode?: "atomic" | "non-atomic";
+        continueOnError?: boolean;
+        operations: Array<{
+          resource: string;
+          action: "create" | "update" | "delete" | "custom";
+          id?: string;
+          data?: unknown;
+          name?: string;
+        }>;
+      };
+      background?: boolean;
+    };
+    output: {
+      report: {
+        batchId: string;
+        /** The node whose database the batch was applied to, when read from the fleet */
+        node?: string;
+        mode: "atomic" | "non-atomic";
+        status: "running" | "succeeded" | "failed" | "partial";
+        counts: {
+          pending: number;
+          succeeded: number;
+          failed: number;
+          skipped: number;
+        };
+        errors: Array<{
+          index: number;
+          code: string;
+          message: string;
+        }>;
+        operations: Array<{
+          index: number;
+          status: "pending" | "succeeded" | "failed" | "skipped";
+          error?: {
+            code: string;
+            message: string;
+          };
+          result?: unknown;
+        }>;
+        startedAt: string;
+        finishedAt: string | null;
+        durationMs: number;
+      } | null;
+      jobId: string | null;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "batch.status": {
+    input: {
+      id: string;
+    };
+    output: {
+      batchId: string;
+      /** The node whose database the batch was applied to, when read from the fleet */
+      node?: string;
+      mode: "atomic" | "non-atomic";
+      status: "running" | "succeeded" | "failed" | "partial";
+      counts: {
+        pending: number;
+        succeeded: number;
+        failed: number;
+        skipped: number;
+      };
+      errors: Array<{
+        index: number;
+        code: string;
+        message: string;
+      }>;
+      operations: Array<{
+        index: number;
+        status: "pending" | "succeeded" | "failed" | "skipped";
+        error?: {
+          code: string;
+          message: string;
+        };
+        result?: unknown;
+      }>;
+      startedAt: string;
+      finishedAt: string | null;
+      durationMs: number;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "batch.reports": {
+    input: {
+      ids: Array<string>;
+    };
+    output: {
+      reports: Array<{
+        batchId: string;
+        /** The node whose database the batch was applied to, when read from the fleet */
+        node?: string;
+        mode: "atomic" | "non-atomic";
+        status: "running" | "succeeded" | "failed" | "partial";
+        counts: {
+          pending: number;
+          succeeded: number;
+          failed: number;
+          skipped: number;
+        };
+        errors: Array<{
+          index: number;
+          code: string;
+          message: string;
+        }>;
+        operations: Array<{
+          index: number;
+          status: "pending" | "succeeded" | "failed" | "skipped";
+          error?: {
+            code: string;
+            message: string;
+          };
+          result?: unknown;
+        }>;
+        startedAt: string;
+        finishedAt: string | null;
+        durationMs: number;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "batch.list": {
+    input: {
+      limit?: number;
+    };
+    output: {
+      batches: Array<{
+        batchId: string;
+        mode: string;
+        status: string;
+        createdAt: string;
+        finishedAt: string | null;
+        /** The node whose database the batch was applied to */
+        node?: string;
+      }>;
+      resources: Array<string>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "cache.get": {
+    input: {
+      /** 1-64 letters, digits, ., _ or - */
+      namespace: string;
+      /** At most 512 bytes */
+      key: string;
+    };
+    output: {
+      namespace: string;
+      key: string;
+      value: unknown;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "cache.put": {
+    input: {
+      /** 1-64 letters, digits, ., _ or - */
+      namespace: string;
+      /** At most 512 bytes */
+      key: string;
+      /** Any JSON value */
+      value: unknown;
+      /** Milliseconds */
+      ttl?: number;
+      /** Milliseconds */
+      grace?: number;
+      tags?: Array<string>;
+    };
+    output: {
+      namespace: string;
+      key: string;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "cache.delete": {
+    input: {
+      /** 1-64 letters, digits, ., _ or - */
+      namespace: string;
+      /** At most 512 bytes */
+      key: string;
+    };
+    output: {
+      removed: number;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "cache.stats": {
+    input: Record<string, never>;
+    output: {
+      nodeId: string;
+      at: string;
+      redis: {
+        configured: boolean;
+        state: "not-configured" | "connecting" | "up" | "breaker-open" | "down" | "stopped";
+        breakerOpens: number;
+        failures: number;
+        outbox: number;
+        busMessages: number;
+        resyncs: number;
+      };
+      totals: {
+        counters: {
+          l1Hits: number;
+          l2Hits: number;
+          l3Hits: number;
+          misses: number;
+          staleServes: number;
+          loaderCalls: number;
+          loaderErrors: number;
+          loaderTimeouts: number;
+          sets: number;
+          deletes: number;
+          earlyRefreshes: number;
+          l1Evictions: number;
+          l2Errors: number;
+        };
+        hitRatio: number | null;
+      };
+      l3: {
+        enabled: boolean;
+        entries: number;
+        bytes: number;
+        maxBytes: number;
+      };
+      namespaces: Array<{
+        name: string;
+        counters: {
+          l1Hits: number;
+          l2Hits: number;
+          l3Hits: number;
+          misses: number;
+          staleServes: number;
+          loaderCalls: number;
+          loaderErrors: number;
+          loaderTimeouts: number;
+          sets: number;
+          deletes: number;
+          earlyRefreshes: number;
+          l1Evictions: number;
+          l2Errors: number;
+        };
+        hitRatio: number | null;
+        l1Entries: number;
+        l1Bytes: number;
+        l1MaxEntries: number;
+        l1MaxBytes: number;
+        latency: {
+          l1: {
+            count: number;
+            p50: number;
+            p90: number;
+            p99: number;
+            max: number;
+          };
+          l2: {
+            count: number;
+            p50: number;
+            p90: number;
+            p99: number;
+            max: number;
+          };
+          l3: {
+            count: number;
+            p50: number;
+            p90: number;
+            p99: number;
+            max: number;
+          };
+          loader: {
+            count: number;
+            p50: number;
+            p90: number;
+            p99: number;
+            max: number;
+          };
+        };
+      }>;
+      history: Array<{
+        at: string;
+        l1Hits: number;
+        l2Hits: number;
+        l3Hits: number;
+        misses: number;
+        staleServes: number;
+        hitRatio: number | null;
+        namespaces: Record<string, number | null>;
+      }>;
+      hottest: Array<{
+        namespace: string;
+        key: string;
+        samples: number;
+      }>;
+      largest: Array<{
+        namespace: string;
+        key: string;
+        size: number;
+      }>;
+      recommendations: Array<string>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "cache.keys": {
+    input: {
+      namespace: string;
+      prefix?: string;
+      limit?: number;
+    };
+    output: {
+      keys: Array<{
+        key: string;
+        tiers: Array<"l1" | "l2" | "l3">;
+        size: number;
+        expiresAt: string | null;
+        tags: Array<string>;
+      }>;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "cache.inspect": {
+    input: {
+      namespace: string;
+      key: string;
+    };
+    output: {
+      namespace: string;
+      key: string;
+      tiers: {
+        l1: {
+          size: number;
+          freshUntil: number;
+          staleUntil: number;
+          createdAt: number;
+          tags: Array<string>;
+          fresh: boolean;
+        } | null;
+        l2: {
+          size: number;
+          freshUntil: number;
+          staleUntil: number;
+          createdAt: number;
+          tags: Array<string>;
+          fresh: boolean;
+        } | null;
+        l3: {
+          size: number;
+          freshUntil: number;
+          staleUntil: number;
+          createdAt: number;
+          tags: Array<string>;
+          fresh: boolean;
+        } | null;
+      };
+      preview: string | null;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "cache.invalidate": {
+    input: {
+      namespace: string;
+      keys?: Array<string>;
+      tags?: Array<string>;
+    };
+    output: {
+      removed: number;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "cache.clear": {
+    input: {
+      namespace?: string;
+      everything?: boolean;
+    };
+    output: {
+      removed: number;
+      namespaces: Array<string>;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "cache.warm": {
+    input: {
+      namespace?: string;
+    };
+    output: {
+      results: Array<{
+        namespace: string;
+        total: number;
+        done: number;
+        fromCache: number;
+        loaded: number;
+        failed: number;
+        finished: boolean;
+      }>;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "realtime.stats": {
+    input: Record<string, never>;
+    output: {
+      node: string;
+      backplane: "local" | "redis";
+      healthy: boolean;
+      connections: number;
+      byUser: Array<{
+        user: string;
+        connections: number;
+      }>;
+      byNode: Array<{
+        node: string;
+        connections: number;
+        at: number;
+      }>;
+      rooms: Array<{
+        room: string;
+        members: number;
+        users: number;
+        messagesPerSecond: number;
+      }>;
+      /** Users present across this node's rooms */
+      presence: number;
+      slowClients: Array<{
+        session: string;
+        user: string;
+        heldBytes: number;
+        queued: {
+          high: number;
+          normal: number;
+          low: number;
+        };
+        dropped: number;
+      }>;
+      lanes: {
+        high: number;
+        normal: number;
+        low: number;
+      };
+      rates: {
+        publishedPerSecond: number;
+        deliveredPerSecond: number;
+        inboundPerSecond: number;
+      };
+      totals: {
+        published: number;
+        delivered: number;
+        dropped: number;
+        coalesced: number;
+        retried: number;
+        ackExpired: number;
+        rateLimited: number;
+        closedOverflow: number;
+        closedHeartbeat: number;
+      };
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "realtime.presence": {
+    input: {
+      room: string;
+    };
+    output: {
+      room: string;
+      members: Array<{
+        user: string;
+        meta: Record<string, unknown>;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "realtime.history": {
+    input: {
+      room: string;
+      limit?: number;
+    };
+    output: {
+      room: string;
+      position: {
+        epoch: string;
+        offset: number;
+      } | null;
+      messages: Array<{
+        mid: string;
+        room: string;
+        epoch: string;
+        offset: number;
+        lane: string;
+        from: string;
+        at: number;
+        data: unknown;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "realtime.publish": {
+    input: {
+      room: string;
+      data: unknown;
+    };
+    output: {
+      mid: string;
+      position: {
+        epoch: string;
+        offset: number;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "webhooks.list": {
+    input: Record<string, never>;
+    output: {
+      endpoints: Array<{
+        id: string;
+        url: string;
+        description: string;
+        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+        filter: Record<string, string | number | boolean>;
+        enabled: boolean;
+        disabledReason: string | null;
+        activeSecrets: number;
+        createdAt: string;
+        updatedAt: string;
+      }>;
+      eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "webhooks.create": {
+    input: {
+      url: string;
+      eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+      filter?: Record<string, string | number | boolean>;
+      description?: string;
+    };
+    output: {
+      endpoint: {
+        id: string;
+        url: string;
+        description: string;
+        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+        filter: Record<string, string | number | boolean>;
+        enabled: boolean;
+        disabledReason: string | null;
+        activeSecrets: number;
+        createdAt: string;
+        updatedAt: string;
+      };
+      secret: string;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "webhooks.update": {
+    input: {
+      id: string;
+      url?: string;
+      eventTypes?: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+      filter?: Record<string, string | number | boolean>;
+      description?: string;
+      enabled?: boolean;
+    };
+    output: {
+      endpoint: {
+        id: string;
+        url: string;
+        description: string;
+        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+        filter: Record<string, string | number | boolean>;
+        enabled: boolean;
+        disabledReason: string | null;
+        activeSecrets: number;
+        createdAt: string;
+        updatedAt: string;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "webhooks.delete": {
+    input: {
+      id: string;
+    };
+    output: {
+      deleted: boolean;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "webhooks.rotate": {
+    input: {
+      id: string;
+      overlapSeconds?: number;
+    };
+    output: {
+      endpoint: {
+        id: string;
+        url: string;
+        description: string;
+        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+        filter: Record<string, string | number | boolean>;
+        enabled: boolean;
+        disabledReason: string | null;
+        activeSecrets: number;
+        createdAt: string;
+        updatedAt: string;
+      };
+      secret: string;
+      previousExpiresAt: string | null;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "webhooks.test": {
+    input: {
+      id: string;
+    };
+    output: {
+      delivery: {
+        id: string;
+        endpointId: string;
+        eventId: string;
+        eventType: "job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping";
+        status: "pending" | "retrying" | "delivered" | "failed";
+        attempts: number;
+        lastStatus: number | null;
+        lastError: string | null;
+        nextAttemptAt: string | null;
+        createdAt: string;
+        finishedAt: string | null;
+        body: string;
+        log: Array<{
+          attempt: number;
+          at: string;
+          statusCode: number | null;
+          durationMs: number;
+          error: string | null;
+          response: string | null;
+        }>;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "webhooks.deliveries": {
+    input: {
+      endpointId?: string;
+      status?: "pending" | "retrying" | "delivered" | "failed";
+      limit?: number;
+    };
+    output: {
+      deliveries: Array<{
+        id: string;
+        endpointId: string;
+        eventId: string;
+        eventType: "job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping";
+        status: "pending" | "retrying" | "delivered" | "failed";
+        attempts: number;
+        lastStatus: number | null;
+        lastError: string | null;
+        nextAttemptAt: string | null;
+        createdAt: string;
+        finishedAt: string | null;
+        body: string;
+        log: Array<{
+          attempt: number;
+          at: string;
+          statusCode: number | null;
+          durationMs: number;
+          error: string | null;
+          response: string | null;
+        }>;
+      }>;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "webhooks.redeliver": {
+    input: {
+      ids?: Array<string>;
+      failedOf?: string;
+    };
+    output: {
+      queued: number;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "ratelimit.tiers": {
+    input: Record<string, never>;
+    output: {
+      tiers: Array<{
+        name: string;
+        limit: number | null;
+        windowSeconds: number;
+        burst: number;
+        builtin?: boolean;
+      }>;
+      keys: Array<{
+        keyId: string;
+        name: string;
+        role: string;
+        tier: string;
+        assigned: boolean;
+        used: number;
+        limit: number | null;
+        resetSeconds: number;
+        refusedLastDay: number;
+      }>;
+      backend: "memory" | "redis" | "memory (Redis unreachable)";
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "ratelimit.tiers.save": {
+    input: {
+      tier: {
+        name: string;
+        limit: number | null;
+        windowSeconds: number;
+        burst: number;
+        builtin?: boolean;
+      };
+    };
+    output: {
+      tier: {
+        name: string;
+        limit: number | null;
+        windowSeconds: number;
+        burst: number;
+        builtin?: boolean;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "ratelimit.tiers.delete": {
+    input: {
+      name: string;
+    };
+    output: {
+      deleted: boolean;
+      keysMoved: number;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "ratelimit.keys.assign": {
+    input: {
+      id: string;
+      tier: string | null;
+    };
+    output: {
+      key: {
+        keyId: string;
+        name: string;
+        role: string;
+        tier: string;
+        assigned: boolean;
+        used: number;
+        limit: number | null;
+        resetSeconds: number;
+        refusedLastDay: number;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "graphql.persisted.list": {
+    input: Record<string, never>;
+    output: {
+      enforced: boolean;
+      queries: Array<{
+        /** SHA-256 of the query text, hex: what a client may send instead of the text */
+        hash: string;
+        name: string;
+        query: string;
+        savedAt: string;
+      }>;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "graphql.persisted.save": {
+    input: {
+      name: string;
+      query: string;
+    };
+    output: {
+      query: {
+        /** SHA-256 of the query text, hex: what a client may send instead of the text */
+        hash: string;
+        name: string;
+        query: string;
+        savedAt: string;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "graphql.persisted.delete": {
+    input: {
+      hash: string;
+    };
+    output: {
+      deleted: boolean;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "graphql.persisted.enforce": {
+    input: {
+      enabled: boolean;
+    };
+    output: {
+      enforced: boolean;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+}
+export type OperationName = keyof OperationTypes;
+export type OperationInput<N extends OperationName> = OperationTypes[N]['input'];
+export type OperationOutput<N extends OperationName> = OperationTypes[N]['output'];
+
+export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","keys.pin","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","backup.key.status","backup.key.unlock","backup.key.passphrase","backup.key.export","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.reports","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce"];
+
+/** Every event the hub delivers to `followEvents`, by name: its payload. */
+export interface EventTypes {
+  "system.status": {
+    version: string;
+    startedAt: string;
+    uptimeSeconds: number;
+    mode: "desktop" | "headless";
+    services: Array<{
+      name: string;
+      state: "idle" | "starting" | "running" | "degraded" | "stopping" | "stopped" | "failed";
+      detail?: string;
+    }>;
+    redis: {
+      configured: boolean;
+      connected: boolean;
+      status: string;
+    };
+    /** Whether the server speaks HTTPS/WSS, and its certificate fingerprint */
+    tls: {
+      enabled: boolean;
+      selfSigned: boolean;
+      /** SHA-256 of the certificate the server presents (AB:CD:...): compare it, or pin it in clients */
+      fingerprint256: string | null;
+    };
+  };
+  "service.state": {
+    name: string;
+    state: "idle" | "starting" | "running" | "degraded" | "stopping" | "stopped" | "failed";
+    detail?: string;
+  };
+  "audit.appended": {
+    seq: number;
+    at: string;
+    actor: string;
+    action: string;
+    target: string | null;
+    outcome: "ok" | "error";
+    detail: string | null;
+    hash: string;
+    node?: string;
+  };
+  "auth.revoked": {
+    keyId: string | null;
+    sessionId: string | null;
+    allSessions: boolean;
+    reason: "key-revoked" | "signed-out" | "secret-rotated" | "token-revoked";
+  };
+  "backup.progress": {
+    jobId: string;
+    kind: "snapshot" | "verify" | "restore" | "prune";
+    sourceId: string | null;
+    snapshotId: string | null;
+    phase: string;
+    done: number;
+    total: number;
+  };
+  "backup.finished": {
+    jobId: string;
+    kind: "snapshot" | "verify" | "restore" | "prune";
+    sourceId: string | null;
+    snapshotId: string | null;
+    ok: boolean;
+    error: string | null;
+  };
+  "monitoring.alert": {
+    ruleId: string;
+    name: string;
+    severity: "info" | "warning" | "critical";
+    state: "inactive" | "pending" | "firing" | "resolved";
+    metric: string;
+    value: number | null;
+    threshold: number;
+    comparator: ">" | ">=" | "<" | "<=" | "==" | "!=";
+    /** When it entered this state */
+    since: string;
+    message: string;
+  };
+  "monitoring.dependency": {
+    name: string;
+    status: "up" | "degraded" | "down" | "unknown";
+    /** When a critical dependency is down the node is not ready */
+    critical: boolean;
+    detail: string;
+    latencyMs: number | null;
+    /** When it entered this status */
+    since: string;
+    checkedAt: string | null;
+  };
+  "monitoring.sample": {
+    at: string;
+    values: Record<string, number | null>;
+  };
+  "service.registered": {
+    id: string;
+    name: string;
+    address: string;
+    port: number;
+    tags: Array<string>;
+    meta: Record<string, string>;
+    version: string | null;
+    weight: number;
+    state: "passing" | "warning" | "critical" | "maintenance";
+    maintenance: {
+      reason: string;
+      since: string;
+    } | null;
+    registeredAt: string;
+    updatedAt: string;
+    lastHeartbeatAt: string | null;
+    checks: Array<{
+      id: string;
+      kind: "http" | "tcp" | "ttl";
+      /** What the check probes, in words: a URL, host:port or "heartbeat every N ms" */
+      target: string;
+      intervalMs: number;
+      status: "passing" | "warning" | "critical";
+      /** The last result, truncated */
+      output: string;
+      checkedAt: string | null;
+      changedAt: string;
+      criticalSince: string | null;
+      deregisterAfterMs: number | null;
+      /** Status changes, newest first */
+      history?: Array<{
+        at: string;
+        status: "passing" | "warning" | "critical";
+        output: string;
+      }>;
+    }>;
+  };
+  "service.health": {
+    id: string;
+    name: string;
+    state: "passing" | "warning" | "critical" | "maintenance";
+    previous: "passing" | "warning" | "critical" | "maintenance";
+    check: {
+      id: string;
+      status: "passing" | "warning" | "critical";
+      output: string;
+    } | null;
+    at: string;
+  };
+  "service.deregistered": {
+    id: string;
+    name: string;
+    reason: string;
+    at: string;
+  };
+  "jobs.changed": {
+    id: string;
+    type: string;
+    state: string;
+    removed: boolean;
+  };
+  "jobs.progress": {
+    id: string;
+    type: string;
+    progress: number;
+    message: string | null;
+  };
+  "cache.invalidate": {
+    namespace: string;
+    keys?: Array<string>;
+    tags?: Array<string>;
+    all?: boolean;
+  };
+  "cache.invalidated": {
+    namespace: string;
+    keys?: Array<string>;
+    tags?: Array<string>;
+    all?: boolean;
+    origin: "local" | "bus" | "resync";
+  };
+  "cache.written": {
+    namespace: string;
+    keys: Array<string>;
+    origin: "local" | "bus";
+  };
+  "cache.stats": {
+    nodeId: string;
+    at: string;
+    redis: {
+      configured: boolean;
+      state: "not-configured" | "connecting" | "up" | "breaker-open" | "down" | "stopped";
+      breakerOpens: number;
+      failures: number;
+      outbox: number;
+      busMessages: number;
+      resyncs: number;
+    };
+    totals: {
+      counters: {
+        l1Hits: number;
+        l2Hits: number;
+        l3Hits: number;
+        misses: number;
+        staleServes: number;
+        loaderCalls: number;
+        loaderErrors: number;
+        loaderTimeouts: number;
+        sets: number;
+        deletes: number;
+        earlyRefreshes: number;
+        l1Evictions: number;
+        l2Errors: number;
+      };
+      hitRatio: number | null;
+    };
+    l3: {
+      enabled: boolean;
+      entries: number;
+      bytes: number;
+      maxBytes: number;
+    };
+    namespaces: Array<{
+      name: string;
+      counters: {
+        l1Hits: number;
+        l2Hits: number;
+        l3Hits: number;
+        misses: number;
+        staleServes: number;
+        loaderCalls: number;
+        loaderErrors: number;
+        loaderTimeouts: number;
+        sets: number;
+        deletes: number;
+        earlyRefreshes: number;
+        l1Evictions: number;
+        l2Errors: number;
+      };
+      hitRatio: number | null;
+      l1Entries: number;
+      l1Bytes: number;
+      l1MaxEntries: number;
+      l1MaxBytes: number;
+      latency: {
+        l1: {
+          count: number;
+          p50: number;
+          p90: number;
+          p99: number;
+          max: number;
+        };
+        l2: {
+          count: number;
+          p50: number;
+          p90: number;
+          p99: number;
+          max: number;
+        };
+        l3: {
+          count: number;
+          p50: number;
+          p90: number;
+          p99: number;
+          max: number;
+        };
+        loader: {
+          count: number;
+          p50: number;
+          p90: number;
+          p99: number;
+          max: number;
+        };
+      };
+    }>;
+    history: Array<{
+      at: string;
+      l1Hits: number;
+      l2Hits: number;
+      l3Hits: number;
+      misses: number;
+      staleServes: number;
+      hitRatio: number | null;
+      namespaces: Record<string, number | null>;
+    }>;
+    hottest: Array<{
+      namespace: string;
+      key: string;
+      samples: number;
+    }>;
+    largest: Array<{
+      namespace: string;
+      key: string;
+      size: number;
+    }>;
+    recommendations: Array<string>;
+  };
+  "cache.redis": {
+    configured: boolean;
+    state: "not-configured" | "connecting" | "up" | "breaker-open" | "down" | "stopped";
+    breakerOpens: number;
+    failures: number;
+    outbox: number;
+    busMessages: number;
+    resyncs: number;
+  };
+  "cache.warm.progress": {
+    namespace: string;
+    total: number;
+    done: number;
+    fromCache: number;
+    loaded: number;
+    failed: number;
+    finished: boolean;
+  };
+  "realtime.stats": {
+    node: string;
+    backplane: "local" | "redis";
+    healthy: boolean;
+    connections: number;
+    byUser: Array<{
+      user: string;
+      connections: number;
+    }>;
+    byNode: Array<{
+      node: string;
+      connections: number;
+      at: number;
+    }>;
+    rooms: Array<{
+      room: string;
+      members: number;
+      users: number;
+      messagesPerSecond: number;
+    }>;
+    /** Users present across this node's rooms */
+    presence: number;
+    slowClients: Array<{
+      session: string;
+      user: string;
+      heldBytes: number;
+      queued: {
+        high: number;
+        normal: number;
+        low: number;
+      };
+      dropped: number;
+    }>;
+    lanes: {
+      high: number;
+      normal: number;
+      low: number;
+    };
+    rates: {
+      publishedPerSecond: number;
+      deliveredPerSecond: number;
+      inboundPerSecond: number;
+    };
+    totals: {
+      published: number;
+      delivered: number;
+      dropped: number;
+      coalesced: number;
+      retried: number;
+      ackExpired: number;
+      rateLimited: number;
+      closedOverflow: number;
+      closedHeartbeat: number;
+    };
+  };
+  "fleet.redis": {
+    kind: "emptied" | "not-durable";
+    code: string | null;
+    message: string;
+    node: string;
+    at: string;
+  };
+  "webhooks.delivery": {
+    id: string;
+    endpointId: string;
+    eventType: string;
+    status: "pending" | "retrying" | "delivered" | "failed";
+    attempts: number;
+    lastStatus: number | null;
+  };
+  "webhooks.endpoint": {
+    id: string;
+    url: string;
+    enabled: boolean;
+    reason: string | null;
+  };
+}
+export type EventName = keyof EventTypes;
+
+/** `POST /oauth/token`'s answer. */
+export type TokenResponse = {
+  /** A JWT (EdDSA, `kid` in its header): send it as `Authorization: Bearer <token>` */
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  /** Single use: each refresh returns a new one; using an old one ends the whole grant */
+  refresh_token: string;
+  /** The scope granted, space-separated: `role:<role>` and the key scopes */
+  scope: string;
+};
+/** `POST /oauth/introspect`'s answer. */
+export type Introspection = {
+  active: boolean;
+  token_type?: "access_token" | "refresh_token";
+  scope?: string;
+  client_id?: string;
+  sub?: string;
+  iss?: string;
+  exp?: number;
+  iat?: number;
+  jti?: string;
+};

@@ -1,0 +1,90 @@
+import { RealtimeClient, type WebSocketFactory } from '../../main/realtime/client';
+import { Cache, type L1Options } from './cache';
+import { Discovery } from './discovery';
+import { EventFeed } from './events';
+import type { OperationInput, OperationName, OperationOutput } from './generated/contract';
+import { Transport } from './http';
+import { Jobs } from './jobs';
+import { ApiKeyToken, ClientCredentials, type TokenSource } from './tokens';
+
+export interface PilothouseOptions {
+  /** The server: `http://127.0.0.1:7400` (or `https://…`). */
+  readonly url: string;
+  /** An API key, `ph_<id>_<secret>`. */
+  readonly apiKey: string;
+  /**
+   * `oauth` (default): exchange the key for short-lived access tokens (client credentials, refreshed
+   * before they expire); `key`: send the key itself on every request.
+   */
+  readonly auth?: 'oauth' | 'key';
+  /** With `oauth`: a narrower scope than the key's (`role:viewer`, a key scope). */
+  readonly scope?: string;
+  /** The local L1 in front of the cache (default on); `false`: every get is a request. */
+  readonly l1?: false | L1Options;
+  /** Default: globalThis.fetch. */
+  readonly fetch?: typeof fetch;
+  /** Default: globalThis.WebSocket (browsers, Node 22; Node 20 with --experimental-websocket, or pass `ws`). */
+  readonly WebSocket?: WebSocketFactory;
+}
+
+/**
+ * The typed client for LAN programs (docs/client.md): every operation of the contract (`call`),
+ * the real-time hub (`realtime`), service registration with heartbeats, jobs with their progress,
+ * and the cache with a coherent local L1. Runs in Node 20+ and browsers (fetch and WebSocket only).
+ */
+export class Pilothouse {
+  readonly tokens: TokenSource;
+  readonly discovery: Discovery;
+  readonly jobs: Jobs;
+  readonly cache: Cache;
+  readonly events: EventFeed;
+  readonly #transport: Transport;
+  #realtime: RealtimeClient | null = null;
+
+  constructor(private readonly options: PilothouseOptions) {
+    const url = options.url.replace(/\/+$/, '');
+    const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.tokens =
+      options.auth === 'key'
+        ? new ApiKeyToken(options.apiKey)
+        : new ClientCredentials({
+            url,
+            apiKey: options.apiKey,
+            fetch: fetchImpl,
+            ...(options.scope === undefined ? {} : { scope: options.scope }),
+          });
+    this.#transport = new Transport(url, this.tokens, fetchImpl);
+    this.events = new EventFeed(() => this.realtime);
+    this.discovery = new Discovery(this.#transport);
+    this.jobs = new Jobs(this.#transport, this.events);
+    this.cache = new Cache(this.#transport, options.l1 === false ? null : this.events, options.l1 === false ? {} : options.l1);
+  }
+
+  /** Any operation of the contract, typed by it. */
+  call<N extends OperationName>(name: N, input: OperationInput<N>): Promise<OperationOutput<N>> {
+    return this.#transport.call(name, input);
+  }
+
+  /** The hub's client (made on first use, authenticated with the same tokens): rooms, presence, publish. */
+  get realtime(): RealtimeClient {
+    if (this.#realtime === null) {
+      const WebSocketClass = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
+      const realtime = new RealtimeClient({
+        url: `${this.#transport.url.replace(/^http/, 'ws')}/ws`,
+        token: () => this.tokens.token(),
+        ...(WebSocketClass === undefined ? {} : { WebSocket: WebSocketClass }),
+      });
+      realtime.on('close', () => this.cache.disconnected());
+      realtime.on('open', () => this.cache.reconnected());
+      this.#realtime = realtime;
+    }
+    return this.#realtime;
+  }
+
+  /** Deregisters this client's services, closes the socket and revokes its OAuth grant. */
+  async close(): Promise<void> {
+    await this.discovery.deregisterAll();
+    this.#realtime?.close();
+    await this.tokens.close();
+  }
+}

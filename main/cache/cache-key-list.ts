@@ -1,0 +1,109 @@
+export type Tier = 'l1' | 'l2' | 'l3';
+
+export interface KeyListing {
+  key: string;
+  tiers: Tier[];
+  size: number;
+  expiresAt: string | null;
+  tags: string[];
+}
+
+export interface KeyQuery {
+  /** Keys starting with it (literal). */
+  readonly prefix?: string;
+  /** Keys matching it, where `*` stands for any run of characters and everything else is literal. */
+  readonly pattern?: string;
+  readonly tier?: Tier;
+  /** The last key of the previous page: this page starts after it. */
+  readonly cursor?: string;
+  readonly limit: number;
+}
+
+export interface KeyPage {
+  keys: KeyListing[];
+  total: number;
+  nextCursor: string | null;
+}
+
+interface EntryFacts {
+  size: number;
+  freshUntil: number;
+  tags: readonly string[];
+}
+
+/** Where the listing reads each tier; a tier that is not configured (or not reachable) is null. */
+export interface KeySources {
+  /** This node's live L1 entries of the namespace. */
+  readonly l1: Iterable<[string, EntryFacts]>;
+  readonly l3: {
+    keyNames(prefix: string): string[];
+    entries(keys: readonly string[]): (EntryFacts & { key: string })[];
+  } | null;
+  readonly l2: { keyNames(prefix: string): Promise<string[]> } | null;
+}
+
+function matcher(query: KeyQuery): { prefix: string; test: (key: string) => boolean } {
+  const prefix = query.prefix ?? '';
+  if (query.pattern === undefined) return { prefix, test: (key) => key.startsWith(prefix) };
+  const parts = query.pattern.split('*');
+  const re = new RegExp(`^${parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+  const literal = parts[0] as string;
+  // The range read is by the longer of the two literal prefixes; both must hold.
+  return { prefix: literal.length > prefix.length ? literal : prefix, test: (key) => key.startsWith(prefix) && re.test(key) };
+}
+
+/**
+ * One page of a namespace's keys across the tiers, like Redis SCAN but in key order and with a true
+ * count: every matching key name is gathered (L1 from memory, L3 by an index range on the literal
+ * prefix, L2 by SCAN), so the total is the union's size, not a page's; only the page's keys are
+ * then read in full. The cursor is the last key shown, so a page is stable while keys come and go.
+ */
+export async function listKeys(sources: KeySources, query: KeyQuery): Promise<KeyPage> {
+  const { prefix, test } = matcher(query);
+  const tiers = new Map<string, Tier[]>();
+  const add = (key: string, tier: Tier) => {
+    if (!test(key)) return;
+    const held = tiers.get(key);
+    if (held === undefined) tiers.set(key, [tier]);
+    else held.push(tier);
+  };
+  const l1 = new Map<string, EntryFacts>();
+  for (const [key, e] of sources.l1) {
+    if (!test(key)) continue;
+    l1.set(key, e);
+    add(key, 'l1');
+  }
+  for (const key of sources.l3?.keyNames(prefix) ?? []) add(key, 'l3');
+  for (const key of (await sources.l2?.keyNames(prefix)) ?? []) add(key, 'l2');
+
+  const matching = [...tiers.keys()].filter((k) => query.tier === undefined || (tiers.get(k) as Tier[]).includes(query.tier));
+  matching.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const after = query.cursor;
+  const from = after === undefined ? 0 : firstAfter(matching, after);
+  const pageKeys = matching.slice(from, from + query.limit);
+  const l3Facts = new Map((sources.l3?.entries(pageKeys.filter((k) => !l1.has(k))) ?? []).map((e) => [e.key, e]));
+  const keys = pageKeys.map((key): KeyListing => {
+    const facts = l1.get(key) ?? l3Facts.get(key);
+    return {
+      key,
+      tiers: tiers.get(key) as Tier[],
+      size: facts?.size ?? 0,
+      expiresAt: facts === undefined ? null : new Date(facts.freshUntil).toISOString(),
+      tags: [...(facts?.tags ?? [])],
+    };
+  });
+  const more = from + query.limit < matching.length;
+  return { keys, total: matching.length, nextCursor: more ? (pageKeys[pageKeys.length - 1] ?? null) : null };
+}
+
+/** The index of the first key greater than `after` in sorted `keys` (binary search). */
+function firstAfter(keys: readonly string[], after: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((keys[mid] as string) <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,5 @@
+export { Sagas, SAGA_JOB_TYPE, type SagasDeps } from './sagas';
+export { sagaMigrations } from './migrations';
+export { sagaHandlers } from './operations';
+export type { Saga, SagaState } from './saga-store';
+export type { RetryPolicy, SagaStepContext, SagaStepDefinition, SagaType } from './saga-types';

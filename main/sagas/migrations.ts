@@ -1,0 +1,41 @@
+import type { Migration } from '../store';
+
+/** The sagas and their steps (scope `sagas`): the runner's durable state, read back after a crash. */
+export const sagaMigrations: readonly Migration[] = [
+  {
+    scope: 'sagas',
+    version: 1,
+    name: 'sagas and their steps',
+    up: `
+      CREATE TABLE sagas (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'compensating', 'completed', 'compensated', 'cancelled', 'stuck')),
+        input TEXT,
+        failure TEXT,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        idempotency_key TEXT UNIQUE,
+        job_id TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER
+      ) STRICT;
+      CREATE INDEX sagas_created ON sagas (created_at DESC);
+
+      CREATE TABLE saga_steps (
+        saga_id TEXT NOT NULL REFERENCES sagas (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed', 'compensating', 'compensated', 'stuck')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        compensation_attempts INTEGER NOT NULL DEFAULT 0,
+        result TEXT,
+        errors TEXT NOT NULL DEFAULT '[]',
+        started_at INTEGER,
+        finished_at INTEGER,
+        compensated_at INTEGER,
+        PRIMARY KEY (saga_id, idx)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+];

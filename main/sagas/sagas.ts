@@ -1,0 +1,130 @@
+import type { Database } from 'better-sqlite3';
+import { PhError } from '../../contract/errors';
+import type { JobQueue } from '../batch';
+import type { Clock } from '../clock';
+import type { EventBus } from '../events';
+import { newId } from '../fleet';
+import type { Logger } from '../logger';
+import { SagaRunner } from './saga-runner';
+import { ENDED_STATES, SagaStore, type Saga, type SagaState } from './saga-store';
+import type { SagaType } from './saga-types';
+
+/** The job type every saga runs as. */
+export const SAGA_JOB_TYPE = 'saga.run';
+/** A saga job re-runs only after a crash or a shutdown (the runner retries steps itself): plenty of room for those. */
+const SAGA_JOB_ATTEMPTS = 100;
+
+export interface SagasDeps {
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly queue: JobQueue;
+  readonly bus: EventBus | null;
+  readonly logger: Logger;
+}
+
+/**
+ * Saga types, registered like job types, and the sagas started from them. A saga runs as one job
+ * (`saga.run`) on the queue, so a node killed mid-saga hands it to the next attempt, which resumes
+ * from the stored state. The job runs on the node that started the saga, where that state lives.
+ */
+export class Sagas {
+  readonly #types = new Map<string, SagaType>();
+  readonly #store: SagaStore;
+  readonly #runner: SagaRunner;
+
+  constructor(private readonly deps: SagasDeps) {
+    this.#store = new SagaStore(deps.db, deps.clock);
+    this.#runner = new SagaRunner({
+      store: this.#store,
+      changed: (id, type, state) => deps.bus?.publish('sagas.changed', { id, type, state }),
+      stuck: (id, type, step, attempts, error) => this.#alertStuck(id, type, step, attempts, error),
+    });
+    deps.queue.register(
+      SAGA_JOB_TYPE,
+      async (payload, ctx) => {
+        const { sagaId } = payload as { sagaId: string };
+        const type = this.#type(this.#store.head(sagaId).type);
+        return { state: await this.#runner.run(sagaId, type, ctx) };
+      },
+      { concurrency: 8, placement: { owner: (_payload, here) => here } },
+    );
+  }
+
+  register<I>(type: SagaType<I>): this {
+    if (this.#types.has(type.type)) throw new Error(`Saga type ${type.type} is registered twice`);
+    const names = type.steps.map((s) => s.name);
+    if (new Set(names).size !== names.length) throw new Error(`Saga type ${type.type} has two steps of one name`);
+    this.#types.set(type.type, type as SagaType);
+    return this;
+  }
+
+  types(): { type: string; description: string; steps: string[] }[] {
+    return [...this.#types.values()].map((t) => ({ type: t.type, description: t.description, steps: t.steps.map((s) => s.name) }));
+  }
+
+  async start(input: { type: string; input?: unknown; idempotencyKey?: string }): Promise<Saga> {
+    const type = this.#type(input.type);
+    type.validateInput?.(input.input);
+    const { id, created } = this.#store.create({
+      id: newId(),
+      type: type.type,
+      input: input.input,
+      ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
+      steps: type.steps.map((s) => s.name),
+    });
+    if (created || this.#store.get(id).jobId === null) {
+      // The job's own key makes a retried start (or one after a crash between the two writes) enqueue once.
+      const job = await this.deps.queue.enqueue({
+        type: SAGA_JOB_TYPE,
+        payload: { sagaId: id },
+        attempts: SAGA_JOB_ATTEMPTS,
+        backoffMs: 1_000,
+        idempotencyKey: `saga:${id}`,
+      });
+      this.#store.setJob(id, job.id);
+      this.deps.bus?.publish('sagas.changed', { id, type: type.type, state: 'running' });
+    }
+    return this.#store.get(id);
+  }
+
+  get(id: string): Saga {
+    return this.#store.get(id);
+  }
+
+  list(filter: { state?: SagaState; type?: string; limit?: number; offset?: number }): { sagas: Saga[]; total: number } {
+    return this.#store.list(filter);
+  }
+
+  /** Stops a running saga before its next step; the runner then compensates what it completed. */
+  cancel(id: string, by: string): Saga {
+    const saga = this.#store.get(id);
+    if (ENDED_STATES.includes(saga.state) || !this.#store.requestCancel(id, by)) {
+      throw new PhError('PH_SAGA_ENDED', `Saga ${id} is ${saga.state}; only a running saga can be cancelled`);
+    }
+    return this.#store.get(id);
+  }
+
+  #type(name: string): SagaType {
+    const type = this.#types.get(name);
+    if (type === undefined)
+      throw new PhError('PH_SAGA_UNKNOWN_TYPE', `No saga type ${JSON.stringify(name)} is registered`, { field: 'type' });
+    return type;
+  }
+
+  /** A stuck compensation needs an operator: an alert on the console, its notifier and webhooks. */
+  #alertStuck(id: string, type: string, step: string, attempts: number, error: string): void {
+    this.deps.logger.error({ sagaId: id, type, step, attempts, error }, 'saga compensation is stuck');
+    this.deps.bus?.publish('monitoring.alert', {
+      ruleId: `saga-stuck:${id}`,
+      name: `Saga ${type} stuck compensating ${step}`,
+      severity: 'critical',
+      state: 'firing',
+      metric: 'saga.compensation.attempts',
+      value: attempts,
+      threshold: attempts,
+      comparator: '>=',
+      since: new Date(this.deps.clock.now()).toISOString(),
+      message: `Saga ${id}: compensating ${step} failed ${attempts} times (${error}); undo it by hand, then look at the saga`,
+    });
+  }
+}
