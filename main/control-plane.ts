@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PhError } from '../contract';
-import { BackupService, CatalogueShare, backupHandlers, backupMigrations, registerBackupJobs } from './backup';
+import { BackupService, CatalogueShare, PickedRoots, backupHandlers, backupMigrations, registerBackupJobs } from './backup';
 import { Sagas, sagaHandlers, sagaMigrations, shiftTrafficSaga } from './sagas';
 import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability, type BullmqJobQueueOptions } from './batch';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
@@ -132,6 +132,8 @@ export interface RunningPlane {
   readonly discovery: Discovery;
   readonly cache: TieredCache;
   readonly backup: BackupService;
+  /** Folders the desktop user picked as backup roots on this node (only the desktop shell adds to it). */
+  readonly pickedRoots: PickedRoots;
   readonly webhooks: WebhookService;
   readonly tiers: TierStore;
   readonly rateLimits: RateLimits;
@@ -383,10 +385,12 @@ export class ControlPlane {
       await this.#startService(tables.alertRules);
       await this.#startService(tables.servicePolicies);
 
+      const pickedRoots = new PickedRoots(config.dataDir);
       const backup = new BackupService({
         db,
         appDbPath: this.store.path,
         roots: backupRoots(config),
+        pickedRoots,
         repoDir: join(config.dataDir, 'backups'),
         keyFile: join(config.dataDir, 'secrets', 'backup-repository.key'),
         ...(process.env.PILOTHOUSE_BACKUP_PASSPHRASE ? { passphrase: process.env.PILOTHOUSE_BACKUP_PASSPHRASE } : {}),
@@ -595,6 +599,7 @@ export class ControlPlane {
         progress,
         cache,
         backup,
+        pickedRoots,
         webhooks,
         tiers,
         rateLimits,

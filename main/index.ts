@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Notification, app, ipcMain, type BrowserWindow } from 'electron';
+import { Notification, app, dialog, ipcMain, type BrowserWindow } from 'electron';
 import { loadConfig, defaultConfig } from './config';
 import { ControlPlane } from './control-plane';
 import {
@@ -9,6 +9,7 @@ import {
   createTray,
   EXTERNAL_ORIGINS,
   isTrustedConsoleUrl,
+  registerBackupRootPicker,
   registerConsoleScheme,
   registerIpcBridge,
   serveConsole,
@@ -59,6 +60,16 @@ if (!app.requestSingleInstanceLock()) {
         events: { subscribe: (listener) => running.realtime.subscribeEvents(listener) },
         isTrustedSender: (url) => isTrustedConsoleUrl(url, created.consoleUrl),
         target: () => (window === null || window.isDestroyed() ? null : window.webContents),
+      });
+      registerBackupRootPicker({
+        ipcMain,
+        isTrustedSender: (url) => isTrustedConsoleUrl(url, created.consoleUrl),
+        chooseFolder: async () => {
+          const picked = await dialog.showOpenDialog(created.window, { properties: ['openDirectory', 'createDirectory'] });
+          return picked.canceled ? null : (picked.filePaths[0] ?? null);
+        },
+        addRoot: (path) => running.pickedRoots.add(path),
+        audit: (record) => running.audit.append(record),
       });
       const tray = createTray({ status: () => (plane as ControlPlane).status(), show: showWindow, quit: () => app.quit() });
       running.bus.subscribe((message) => {

@@ -1,6 +1,6 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { EventMessage } from '../contract/events';
-import { eventChannel, operationChannel, type IpcReply } from '../contract/ipc';
+import { eventChannel, operationChannel, pickBackupRootChannel, type IpcReply } from '../contract/ipc';
 import { isOperationName } from '../contract/operations';
 import type { PilothouseBridge } from './api';
 
@@ -17,6 +17,9 @@ const bridge = {
     return () => {
       ipcRenderer.removeListener(eventChannel, forward);
     };
+  },
+  pickBackupRoot() {
+    return ipcRenderer.invoke(pickBackupRootChannel) as Promise<IpcReply<{ path: string } | null>>;
   },
 } satisfies PilothouseBridge;
 

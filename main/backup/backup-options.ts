@@ -8,6 +8,7 @@ import type { BackupCatalogue } from './catalogue';
 import type { PageRepository } from './page-repository';
 import type { PageWorkers } from './page-workers';
 import type { BackupPathPolicy } from './path-policy';
+import type { PickedRoots } from './picked-roots';
 import type { Retention } from './types';
 
 export interface BackupServiceOptions {
@@ -16,6 +17,8 @@ export interface BackupServiceOptions {
   readonly appDbPath: string;
   /** `backup.roots`: folders under which sources may be registered and restores written (see BackupPathPolicy). */
   readonly roots: readonly string[];
+  /** Folders the desktop user picked in the console, roots on this node besides `roots` (desktop only). */
+  readonly pickedRoots?: PickedRoots;
   /** The repository folder (packs, manifests, index). */
   readonly repoDir: string;
   readonly clock: Clock;

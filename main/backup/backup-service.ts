@@ -77,7 +77,7 @@ export class BackupService implements Service {
       ...(options.packTargetBytes === undefined ? {} : { packTargetBytes: options.packTargetBytes }),
     });
     this.catalogue = new BackupCatalogue(options.db);
-    this.#paths = new BackupPathPolicy(options.roots);
+    this.#paths = new BackupPathPolicy(options.roots, () => options.pickedRoots?.folders ?? []);
     this.#parts = { repo: this.repo, workers: this.#workers, catalogue: this.catalogue, paths: this.#paths, options };
     this.#jobs = new BackupJobs(options.bus ?? null, this.#inflight);
     this.#keyFile = new RepoKeyFile(options.keyFile ?? join(dirname(options.repoDir), 'secrets', 'backup-repository.key'));

@@ -15,3 +15,4 @@ export { backupRetentionCuts } from './history-retention';
 export { migrateToEncrypted } from './repo-migrate';
 export { deriveKeys } from './repo-crypto';
 export { RepoKeyFile } from './repo-key';
+export { PickedRoots, PICKED_ROOTS_FILE } from './picked-roots';

@@ -16,13 +16,17 @@ export const TARGET_REFUSED = 'The restore target must be a new file in an exist
 export class BackupPathPolicy {
   readonly #roots: readonly string[];
 
-  constructor(roots: readonly string[]) {
+  /** `picked`: the folders the desktop user added in the console since (see PickedRoots), read on each check. */
+  constructor(
+    roots: readonly string[],
+    private readonly picked: () => readonly string[] = () => [],
+  ) {
     // A root that does not exist (yet) admits nothing until it does; it is resolved again on each check.
     this.#roots = roots.map((root) => resolve(root));
   }
 
   get roots(): readonly string[] {
-    return this.#roots;
+    return [...this.#roots, ...this.picked()];
   }
 
   /** The real path of a source to back up: an existing regular file under a root. */
@@ -73,7 +77,7 @@ export class BackupPathPolicy {
   }
 
   #under(real: string): boolean {
-    return this.#roots.some((root) => {
+    return this.roots.some((root) => {
       let realRoot: string;
       try {
         realRoot = realpathSync(root);

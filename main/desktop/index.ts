@@ -1,3 +1,4 @@
+export { registerBackupRootPicker } from './backup-root-picker';
 export { registerConsoleScheme, serveConsole } from './console-protocol';
 export { consoleLocation } from './console-source';
 export { contentSecurityPolicy } from './content-security-policy';

@@ -6,6 +6,7 @@ import { useAction, useEvent, useOperation, useSession } from '../client/client-
 import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge, formatBytes, formatTime } from '../components/ui';
 import { ReplicasCard } from './backups-replicas';
+import { PickBackupRoot } from './backups-roots';
 import { PointInTime, RestoreDialog, type RestoreInput } from './backups-restore';
 
 type Progress = EventPayload<'backup.progress'>;
@@ -98,6 +99,7 @@ export function BackupsView() {
       )}
 
       <Card title="Sources">
+        <PickBackupRoot />
         <DataTable
           testId="backup-sources"
           rows={sources.data?.sources}

@@ -1,0 +1,60 @@
+import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { PhError } from '../../contract/errors';
+
+export const PICKED_ROOTS_FILE = 'backup-roots.json';
+
+/**
+ * The folders the desktop user chose in the console's folder dialog, added to `backup.roots` on this
+ * node. Only the desktop shell adds to it (through its own IPC channel, never an operation a key
+ * could call over the network), so a folder enters only because the person at this machine picked it.
+ * Kept in a 0600 file in the data directory, replaced by rename.
+ */
+export class PickedRoots {
+  readonly #file: string;
+  #folders: string[];
+
+  constructor(dataDir: string) {
+    this.#file = join(dataDir, PICKED_ROOTS_FILE);
+    this.#folders = readFolders(this.#file);
+  }
+
+  get folders(): readonly string[] {
+    return this.#folders;
+  }
+
+  /** Adds a folder (its real path); refused unless it is an existing folder. Returns the real path. */
+  add(path: string): string {
+    const refused = (): PhError => new PhError('PH_BACKUP_PATH_REFUSED', 'A backup root must be an existing folder', { field: 'path' });
+    if (!isAbsolute(path)) throw refused();
+    let real: string;
+    try {
+      real = realpathSync(path);
+      if (!statSync(real).isDirectory()) throw refused();
+    } catch {
+      throw refused();
+    }
+    if (this.#folders.includes(real)) return real;
+    const next = [...this.#folders, real];
+    const temp = `${this.#file}.${process.pid}.tmp`;
+    writeFileSync(temp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temp, this.#file);
+    this.#folders = next;
+    return real;
+  }
+}
+
+/** The stored list; a missing file is none, a damaged one is refused at start rather than guessed at. */
+function readFolders(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const parsed: unknown = JSON.parse(text);
+  if (!Array.isArray(parsed) || !parsed.every((p): p is string => typeof p === 'string' && isAbsolute(p)))
+    throw new PhError('PH_CONFIG_INVALID', `${file} must hold a list of absolute folder paths`, { field: 'backup.roots' });
+  return parsed;
+}
