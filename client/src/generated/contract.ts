@@ -160,6 +160,16 @@ export interface OperationTypes {
       beforeSeq?: number;
       fleet?: boolean;
       beforeAt?: string;
+      /** Only rows by this actor (e.g. key:<id>), this node */
+      actor?: string;
+      /** Only rows of this operation, this node */
+      action?: string;
+      /** Only rows whose target holds this text, this node */
+      target?: string;
+      /** Only rows at or after this instant, this node */
+      since?: string;
+      /** Only rows before this instant, this node */
+      until?: string;
     };
     output: {
       entries: Array<{
@@ -173,6 +183,7 @@ export interface OperationTypes {
         hash: string;
         node?: string;
       }>;
+      /** Every row the filters match */
       total: number;
       chainIntact: boolean;
     };
@@ -681,6 +692,162 @@ export interface OperationTypes {
     output: {
       keyId: string;
       masterKey: string;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.replicas.list": {
+    input: Record<string, never>;
+    output: {
+      replicas: Array<{
+        id: string;
+        name: string;
+        kind: "folder" | "s3" | "sftp";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        target: string;
+        /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
+        state: string;
+        createdAt: string;
+        lastSyncAt: string | null;
+        lastError: string | null;
+        lastVerifiedAt: string | null;
+        lastVerifyOk: boolean | null;
+        lastVerifyDetail: string | null;
+        /** Snapshots the replica lacks */
+        lagSnapshots: number;
+        /** Bytes the replica lacks */
+        lagBytes: number;
+        bytesSent: number;
+        transfer: {
+          done: number;
+          total: number;
+          direction: "push" | "pull";
+        } | null;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "backup.replicas.add": {
+    input: {
+      name: string;
+      kind: "folder" | "s3" | "sftp";
+      /** folder: an absolute folder; sftp: the folder on the server */
+      path?: string;
+      /** s3: http(s)://host:port */
+      endpoint?: string;
+      bucket?: string;
+      prefix?: string;
+      region?: string;
+      accessKeyId?: string;
+      secretAccessKey?: string;
+      host?: string;
+      port?: number;
+      username?: string;
+      /** The server's host key, as ssh-keygen -l prints it after SHA256: */
+      hostKeySha256?: string;
+      privateKey?: string;
+      password?: string;
+    };
+    output: {
+      replica: {
+        id: string;
+        name: string;
+        kind: "folder" | "s3" | "sftp";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        target: string;
+        /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
+        state: string;
+        createdAt: string;
+        lastSyncAt: string | null;
+        lastError: string | null;
+        lastVerifiedAt: string | null;
+        lastVerifyOk: boolean | null;
+        lastVerifyDetail: string | null;
+        /** Snapshots the replica lacks */
+        lagSnapshots: number;
+        /** Bytes the replica lacks */
+        lagBytes: number;
+        bytesSent: number;
+        transfer: {
+          done: number;
+          total: number;
+          direction: "push" | "pull";
+        } | null;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.replicas.remove": {
+    input: {
+      /** Replica id */
+      id: string;
+    };
+    output: {
+      removed: boolean;
+    };
+    minRole: "admin";
+    mutating: true;
+  };
+  "backup.replicas.sync": {
+    input: {
+      /** Replica id */
+      id: string;
+    };
+    output: {
+      replica: {
+        id: string;
+        name: string;
+        kind: "folder" | "s3" | "sftp";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        target: string;
+        /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
+        state: string;
+        createdAt: string;
+        lastSyncAt: string | null;
+        lastError: string | null;
+        lastVerifiedAt: string | null;
+        lastVerifyOk: boolean | null;
+        lastVerifyDetail: string | null;
+        /** Snapshots the replica lacks */
+        lagSnapshots: number;
+        /** Bytes the replica lacks */
+        lagBytes: number;
+        bytesSent: number;
+        transfer: {
+          done: number;
+          total: number;
+          direction: "push" | "pull";
+        } | null;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "backup.replicas.verify": {
+    input: {
+      id: string;
+      samplePages?: number;
+    };
+    output: {
+      pagesChecked: number;
+      manifestsChecked: number;
+      damaged: Array<string>;
+      repaired: Array<string>;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "backup.replicas.restore": {
+    input: {
+      /** Replica id */
+      id: string;
+    };
+    output: {
+      packs: number;
+      snapshots: number;
+      bytes: number;
     };
     minRole: "admin";
     mutating: true;
@@ -1294,6 +1461,8 @@ export interface OperationTypes {
       tag?: string;
       state?: "passing" | "warning" | "critical" | "maintenance";
       versionRange?: string;
+      /** name (default): by service name, then id; health: critical first, then warning, maintenance, passing */
+      order?: "name" | "health";
     };
     output: {
       index: number;
@@ -1743,10 +1912,20 @@ export interface OperationTypes {
       state?: "waiting" | "delayed" | "active" | "waiting-children" | "completed" | "dead" | "cancelled";
       type?: string;
       parentId?: string;
+      /** A job's id, its idempotency key, or a part of its type */
+      search?: string;
+      /** Only jobs created at or after this instant */
+      createdAfter?: string;
+      /** Only jobs created before this instant */
+      createdBefore?: string;
+      /** Default newest */
+      sort?: "newest" | "oldest";
       /** The children of each of these jobs in one read, up to `limit` per parent (not with parentId or offset) */
       parentIds?: Array<string>;
       limit?: number;
-      /** Jobs to skip; a page is read from the newest, so deep pages cost more */
+      /** The previous page's nextCursor: the page after it, at any depth */
+      cursor?: string;
+      /** Jobs to skip; a page is read from the newest, so deep pages cost more (prefer cursor) */
       offset?: number;
     };
     output: {
@@ -1779,7 +1958,10 @@ export interface OperationTypes {
         /** Why a waiting job is not running, e.g. its node is offline */
         waitingFor: string | null;
       }>;
+      /** Every job the filters match, on every page */
       total: number;
+      /** Pass as cursor for the next page; null on the last */
+      nextCursor: string | null;
     };
     minRole: "viewer";
     mutating: false;
@@ -2315,6 +2497,12 @@ export interface OperationTypes {
     input: {
       namespace: string;
       prefix?: string;
+      /** Keys matching it, where * stands for any run of characters */
+      pattern?: string;
+      /** Only keys held in this tier */
+      tier?: "l1" | "l2" | "l3";
+      /** The previous page's nextCursor */
+      cursor?: string;
       limit?: number;
     };
     output: {
@@ -2325,6 +2513,10 @@ export interface OperationTypes {
         expiresAt: string | null;
         tags: Array<string>;
       }>;
+      /** Every key the filters match, across the tiers, on every page */
+      total: number;
+      /** Pass as cursor for the next page; null on the last */
+      nextCursor: string | null;
     };
     minRole: "operator";
     mutating: false;
@@ -2836,12 +3028,167 @@ export interface OperationTypes {
     minRole: "admin";
     mutating: true;
   };
+  "sagas.start": {
+    input: {
+      type: string;
+      input?: unknown;
+      idempotencyKey?: string;
+    };
+    output: {
+      saga: {
+        id: string;
+        type: string;
+        state: "running" | "compensating" | "completed" | "compensated" | "cancelled" | "stuck";
+        input: unknown;
+        failure: string | null;
+        cancelRequested: boolean;
+        jobId: string | null;
+        createdAt: string;
+        updatedAt: string;
+        finishedAt: string | null;
+        steps: Array<{
+          name: string;
+          state: "pending" | "running" | "done" | "failed" | "compensating" | "compensated" | "stuck";
+          attempts: number;
+          compensationAttempts: number;
+          idempotencyId: string;
+          errors: Array<{
+            at: string;
+            phase: "action" | "compensation";
+            message: string;
+          }>;
+          startedAt: string | null;
+          finishedAt: string | null;
+          compensatedAt: string | null;
+        }>;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "sagas.get": {
+    input: {
+      id: string;
+    };
+    output: {
+      saga: {
+        id: string;
+        type: string;
+        state: "running" | "compensating" | "completed" | "compensated" | "cancelled" | "stuck";
+        input: unknown;
+        failure: string | null;
+        cancelRequested: boolean;
+        jobId: string | null;
+        createdAt: string;
+        updatedAt: string;
+        finishedAt: string | null;
+        steps: Array<{
+          name: string;
+          state: "pending" | "running" | "done" | "failed" | "compensating" | "compensated" | "stuck";
+          attempts: number;
+          compensationAttempts: number;
+          idempotencyId: string;
+          errors: Array<{
+            at: string;
+            phase: "action" | "compensation";
+            message: string;
+          }>;
+          startedAt: string | null;
+          finishedAt: string | null;
+          compensatedAt: string | null;
+        }>;
+      };
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "sagas.list": {
+    input: {
+      state?: "running" | "compensating" | "completed" | "compensated" | "cancelled" | "stuck";
+      type?: string;
+      limit?: number;
+      offset?: number;
+    };
+    output: {
+      sagas: Array<{
+        id: string;
+        type: string;
+        state: "running" | "compensating" | "completed" | "compensated" | "cancelled" | "stuck";
+        input: unknown;
+        failure: string | null;
+        cancelRequested: boolean;
+        jobId: string | null;
+        createdAt: string;
+        updatedAt: string;
+        finishedAt: string | null;
+        steps: Array<{
+          name: string;
+          state: "pending" | "running" | "done" | "failed" | "compensating" | "compensated" | "stuck";
+          attempts: number;
+          compensationAttempts: number;
+          idempotencyId: string;
+          errors: Array<{
+            at: string;
+            phase: "action" | "compensation";
+            message: string;
+          }>;
+          startedAt: string | null;
+          finishedAt: string | null;
+          compensatedAt: string | null;
+        }>;
+      }>;
+      total: number;
+      types: Array<{
+        type: string;
+        description: string;
+        steps: Array<string>;
+      }>;
+    };
+    minRole: "viewer";
+    mutating: false;
+  };
+  "sagas.cancel": {
+    input: {
+      id: string;
+    };
+    output: {
+      saga: {
+        id: string;
+        type: string;
+        state: "running" | "compensating" | "completed" | "compensated" | "cancelled" | "stuck";
+        input: unknown;
+        failure: string | null;
+        cancelRequested: boolean;
+        jobId: string | null;
+        createdAt: string;
+        updatedAt: string;
+        finishedAt: string | null;
+        steps: Array<{
+          name: string;
+          state: "pending" | "running" | "done" | "failed" | "compensating" | "compensated" | "stuck";
+          attempts: number;
+          compensationAttempts: number;
+          idempotencyId: string;
+          errors: Array<{
+            at: string;
+            phase: "action" | "compensation";
+            message: string;
+          }>;
+          startedAt: string | null;
+          finishedAt: string | null;
+          compensatedAt: string | null;
+        }>;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
 }
 export type OperationName = keyof OperationTypes;
 export type OperationInput<N extends OperationName> = OperationTypes[N]['input'];
 export type OperationOutput<N extends OperationName> = OperationTypes[N]['output'];
 
-export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","keys.pin","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","backup.key.status","backup.key.unlock","backup.key.passphrase","backup.key.export","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.reports","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce"];
+export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","keys.pin","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","backup.key.status","backup.key.unlock","backup.key.passphrase","backup.key.export","backup.replicas.list","backup.replicas.add","backup.replicas.remove","backup.replicas.sync","backup.replicas.verify","backup.replicas.restore","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.reports","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce","sagas.start","sagas.get","sagas.list","sagas.cancel"];
 
 /** Every event the hub delivers to `followEvents`, by name: its payload. */
 export interface EventTypes {
@@ -3225,6 +3572,11 @@ export interface EventTypes {
     url: string;
     enabled: boolean;
     reason: string | null;
+  };
+  "sagas.changed": {
+    id: string;
+    type: string;
+    state: "running" | "compensating" | "completed" | "compensated" | "cancelled" | "stuck";
   };
 }
 export type EventName = keyof EventTypes;
