@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { contractTypes, framesDeclaration } from './scripts/generate';
@@ -13,7 +13,10 @@ import { contractTypes, framesDeclaration } from './scripts/generate';
 const root = resolve(import.meta.dirname);
 const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
-writeFileSync(join(root, 'src/generated/contract.ts'), contractTypes());
+// Written only when it changed: a test may be reading it while another builds.
+const generated = join(root, 'src/generated/contract.ts');
+const types = contractTypes();
+if (!existsSync(generated) || readFileSync(generated, 'utf8') !== types) writeFileSync(generated, types);
 
 await build({
   entryPoints: [join(root, 'src/index.ts')],

@@ -80,10 +80,3 @@ export const JwksSchema = Type.Object({
   ),
 });
 export type Jwks = Static<typeof JwksSchema>;
-
-/** The form fields of a token request (RFC 6749 §4.4.2, §6). */
-export const TokenRequestSchema = Type.Object({
-  grant_type: Type.String(),
-  scope: Type.Optional(Type.String()),
-  refresh_token: Type.Optional(Type.String()),
-});

@@ -196,7 +196,7 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'services.list',
     summary: 'Service instances by name, tag, health state and version range; long-polls with index and waitMs',
     tag: 'services',
-    input: { query: serviceFilter },
+    input: { query: { ...serviceFilter, order: 'string' } },
     reply: { kind: 'json', headers: registryIndex },
   },
   {

@@ -9,12 +9,12 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PhError } from '../contract';
 import { BackupService, CatalogueShare, backupHandlers, backupMigrations, registerBackupJobs } from './backup';
-import { Sagas, sagaHandlers, sagaMigrations } from './sagas';
+import { Sagas, sagaHandlers, sagaMigrations, shiftTrafficSaga } from './sagas';
 import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability, type BullmqJobQueueOptions } from './batch';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 import { systemClock, type Clock } from './clock';
 import { backupRoots, type Config, type LoadedConfig } from './config';
-import type { OperationHandlers } from './core';
+import { systemCaller, type OperationHandlers } from './core';
 import { buildDiscovery, discoveryMigrations, type Discovery, type DiscoveryDeps } from './discovery';
 import { EventBus } from './events';
 import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
@@ -355,6 +355,7 @@ export class ControlPlane {
         epoch,
         seal,
         jobHistory: kept.batch.jobs,
+        batchKeepMs: kept.batch.batchMs,
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
       // Before the queue starts: its workers serve the saga job type from the first poll.
@@ -505,6 +506,8 @@ export class ControlPlane {
           monitoring.usage.countOperation(call.keyId, call.action, call.outcome === 'error');
         },
       });
+      // Built-in saga types act through the operations, as Pilothouse itself.
+      sagas.register(shiftTrafficSaga((name, input) => dispatcher.call(name, input, systemCaller) as Promise<never>));
       const graphqlTransports = graphql.transports(dispatcher);
       this.tls = await loadTls(tlsMode(config), config.dataDir, { bindHost: config.host, publicNames: config.publicNames ?? [] });
       if (this.tls !== null) {

@@ -7,20 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { systemClock } from '../../main/clock';
 import { OperationTimings } from '../../main/monitoring';
 import { Histogram, Registry } from 'prom-client';
 import { compareRates, median, progress, report, rounds as atLeast, scaled } from '../lib';
-
-/** autocannon ships no types; this is the slice of its API used here (kept local, not a global declaration). */
-type Autocannon = (options: { url: string; connections: number; duration: number }) => Promise<{
-  requests: { average: number; total: number };
-  latency: { p99: number };
-  errors: number;
-  non2xx: number;
-}>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+import { compareOnOff } from '../load';
 
 const ROUNDS = atLeast(Number(process.env.BENCH_ROUNDS ?? 5));
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? scaled(4, 1));
@@ -42,52 +33,18 @@ async function startServer(mode: 'on' | 'off'): Promise<{ port: number; child: C
   return { port, child };
 }
 
-async function cpuSeconds(port: number): Promise<number> {
-  const usage = (await (await fetch(`http://127.0.0.1:${port}/__cpu`)).json()) as { user: number; system: number };
-  return (usage.user + usage.system) / 1e6;
-}
-
-async function load(port: number): Promise<{ rps: number; perCpuSecond: number; p99: number; errors: number }> {
-  const cpuBefore = await cpuSeconds(port);
-  const result = await autocannon({ url: `http://127.0.0.1:${port}/api/v2/cached`, connections: CONNECTIONS, duration: LOAD_SECONDS });
-  const cpu = (await cpuSeconds(port)) - cpuBefore;
-  return {
-    rps: result.requests.average,
-    perCpuSecond: result.requests.total / Math.max(cpu, 1e-6),
-    p99: result.latency.p99,
-    errors: result.errors + result.non2xx,
-  };
-}
-
 async function overhead(): Promise<void> {
   const on = await startServer('on');
   const off = await startServer('off');
   try {
-    // Warm both (JIT, connection setup) before measuring.
-    await autocannon({ url: `http://127.0.0.1:${on.port}/api/v2/cached`, connections: CONNECTIONS, duration: 1 });
-    await autocannon({ url: `http://127.0.0.1:${off.port}/api/v2/cached`, connections: CONNECTIONS, duration: 1 });
-    const p99 = { on: [] as number[], off: [] as number[] };
-    const perCpu = { on: [] as number[], off: [] as number[] };
-    let errors = 0;
-    const result = await compareRates(
+    // Warmed (JIT, connection setup) before the rounds.
+    const result = await compareOnOff(
+      'overhead',
+      { on: on.port, off: off.port },
+      { path: '/api/v2/cached', connections: CONNECTIONS, seconds: LOAD_SECONDS },
       ROUNDS,
-      async () => {
-        const r = await load(on.port);
-        p99.on.push(r.p99);
-        perCpu.on.push(r.perCpuSecond);
-        errors += r.errors;
-        progress(`overhead on : ${Math.round(r.rps)} req/s, ${Math.round(r.perCpuSecond)} req per server CPU-second`);
-        return r.rps;
-      },
-      async () => {
-        const r = await load(off.port);
-        p99.off.push(r.p99);
-        perCpu.off.push(r.perCpuSecond);
-        errors += r.errors;
-        progress(`overhead off: ${Math.round(r.rps)} req/s, ${Math.round(r.perCpuSecond)} req per server CPU-second`);
-        return r.rps;
-      },
     );
+    const { p99, perCpu, errors } = result;
     report({
       bench: 'monitoring.overhead',
       ours: Math.round(result.ours),

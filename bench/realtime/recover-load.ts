@@ -1,8 +1,8 @@
 // Recovery load: N RealtimeClients (the repo's client) spread over two nodes, each in `roomsEach`
 // rooms; some of their sockets are cut at random while publishers run, and one node is killed.
 // At the end each client's record per room is checked against the acknowledged publications.
-import WebSocket from 'ws';
 import { RealtimeClient } from '../../main/realtime/client';
+import { trackedWebSocket } from '../tracked-websocket';
 
 type Command =
   | {
@@ -23,15 +23,8 @@ type Command =
 const send = (m: unknown) => process.send?.(m);
 const now = () => performance.now();
 
-/** The `ws` class, remembering each socket so chaos can cut it. */
-const live = new Set<WebSocket>();
-class TrackedWebSocket extends WebSocket {
-  constructor(url: string) {
-    super(url, { perMessageDeflate: false });
-    live.add(this);
-    this.on('close', () => live.delete(this));
-  }
-}
+/** Sockets churn or chaos can cut. */
+const { TrackedWebSocket, live } = trackedWebSocket();
 
 interface Record_ {
   client: RealtimeClient;

@@ -40,10 +40,16 @@ export async function stopChild(child: ChildProcess, graceMs = 20_000): Promise<
 }
 
 function spawnTs(file: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, file)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, file)], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });
+  // A send to a child that has gone fails its own request; it must not take the soak down unhandled.
+  child.on('error', (err) => progress(`${file}: ${err.message}`));
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') progress(`${file} exited (${code ?? signal})`);
+  });
+  return child;
 }
 
 /** The node under soak in its own process (plane-child.ts), so the figures are its alone. */
@@ -76,10 +82,18 @@ export interface NodeSample {
   breakerOpens: number;
 }
 
-export function sampleNode(child: ChildProcess): Promise<NodeSample> {
-  return new Promise((done) => {
-    child.once('message', (m) => done(m as NodeSample));
-    child.send('sample');
+/** The node's own figures, or an error naming how it ended when it is gone or does not answer. */
+export function sampleNode(child: ChildProcess, timeoutMs = 30_000): Promise<NodeSample> {
+  return new Promise((done, fail) => {
+    if (!child.connected) return fail(new Error(`the node is gone (exit ${child.exitCode ?? child.signalCode ?? 'unknown'})`));
+    const timer = setTimeout(() => fail(new Error(`the node did not answer a sample within ${timeoutMs} ms`)), timeoutMs);
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      done(m as NodeSample);
+    });
+    child.send('sample', (err) => {
+      if (err !== null) fail(err);
+    });
   });
 }
 
@@ -102,8 +116,11 @@ export async function startWsLoad(cleanup: Cleanup): Promise<CommandChild> {
       const next = chain.then(
         () =>
           new Promise<T>((done, fail) => {
+            if (!child.connected) return fail(new Error('the WebSocket load is gone'));
             child.once('message', (m: { error?: string }) => (m.error !== undefined ? fail(new Error(m.error)) : done(m as T)));
-            child.send(command);
+            child.send(command, (err) => {
+              if (err !== null) fail(err);
+            });
           }),
       );
       chain = next.catch(() => undefined);

@@ -126,7 +126,7 @@ async function main(cleanup: Cleanup): Promise<void> {
         if (r.status >= 400 && code !== 'PH_CACHE_MISS') failed(`${name} ${r.status} ${code}`);
         else if (timed) latencies.push({ ms: performance.now() - t0, snapshot: during || snapshotRunning, at: Date.now() - started });
       })
-      .catch(() => failed(`${name} fetch`))
+      .catch((err: { cause?: { code?: string } }) => failed(`${name} fetch ${err.cause?.code ?? ''}`))
       .finally(() => (inflight -= 1));
   };
   // Fractions of a request per 100 ms tick carry over, so low scaled rates still fire.
@@ -270,6 +270,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
     progress(`soak interrupted (${signal}): cleaning up`);
     void cleanup.run().then(() => process.exit(130));
+  });
+for (const event of ['uncaughtException', 'unhandledRejection'] as const)
+  process.once(event, (err: unknown) => {
+    progress(`soak failed (${event}): ${(err as Error)?.stack ?? String(err)}`);
+    void cleanup.run().then(() => process.exit(1));
   });
 main(cleanup)
   .then(() => cleanup.run())

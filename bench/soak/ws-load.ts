@@ -7,8 +7,8 @@
 // client first catches up to every publication acknowledged so far), then revokes the old key.
 // `verify` counts, for every client that was ever subscribed, the acknowledged publications it should
 // have received and did not.
-import WebSocket from 'ws';
 import { RealtimeClient } from '../../main/realtime/client';
+import { trackedWebSocket } from '../tracked-websocket';
 
 type Command =
   | { cmd: 'start'; url: string; tokens: string[]; room: string; rate: number; cutEveryMs: number }
@@ -19,15 +19,8 @@ type Command =
 
 const send = (m: unknown) => process.send?.(m);
 
-/** The `ws` class, remembering each socket so connection churn can cut one. */
-const live = new Set<WebSocket>();
-class TrackedWebSocket extends WebSocket {
-  constructor(url: string) {
-    super(url, { perMessageDeflate: false });
-    live.add(this);
-    this.on('close', () => live.delete(this));
-  }
-}
+/** Sockets churn or chaos can cut. */
+const { TrackedWebSocket, live } = trackedWebSocket();
 
 interface Subscriber {
   readonly client: RealtimeClient;

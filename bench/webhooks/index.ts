@@ -10,7 +10,6 @@
  * PH_BENCH_SCALE shrinks a run (events and load seconds; rounds stay at least three) for a smoke check.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { SqliteJobQueue, batchMigrations } from '../../main/batch';
 import { systemClock } from '../../main/clock';
@@ -21,14 +20,7 @@ import { WebhookService, webhooksMigrations } from '../../main/webhooks';
 import { tempDir } from '../../test/helpers/temp-dir';
 import { startBenchRedis } from '../cache/redis-process';
 import { compareRates, median, progress, report, scaled } from '../lib';
-
-type Autocannon = (options: { url: string; connections: number; duration: number }) => Promise<{
-  requests: { average: number; total: number };
-  latency: { p99: number };
-  errors: number;
-  non2xx: number;
-}>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+import { compareOnOff } from '../load';
 
 const ROUNDS = 5;
 const LOAD_SECONDS = scaled(4);
@@ -146,41 +138,17 @@ async function delivery(): Promise<void> {
   }
 }
 
-async function cpuSeconds(port: number): Promise<number> {
-  const usage = (await (await fetch(`http://127.0.0.1:${port}/__cpu`)).json()) as { user: number; system: number };
-  return (usage.user + usage.system) / 1e6;
-}
-
-async function load(port: number): Promise<{ rps: number; perCpuSecond: number; p99: number; errors: number }> {
-  const cpuBefore = await cpuSeconds(port);
-  const result = await autocannon({ url: `http://127.0.0.1:${port}/api/v2/cheap`, connections: CONNECTIONS, duration: LOAD_SECONDS });
-  const cpu = (await cpuSeconds(port)) - cpuBefore;
-  return {
-    rps: result.requests.average,
-    perCpuSecond: result.requests.total / Math.max(cpu, 1e-6),
-    p99: result.latency.p99,
-    errors: result.errors + result.non2xx,
-  };
-}
-
 async function overhead(bench: string, goal: string, args: string[]): Promise<void> {
   const on = await child('limited-server.ts', args);
   const off = await child('limited-server.ts', ['off']);
   try {
-    await autocannon({ url: `http://127.0.0.1:${on.port}/api/v2/cheap`, connections: CONNECTIONS, duration: 1 });
-    await autocannon({ url: `http://127.0.0.1:${off.port}/api/v2/cheap`, connections: CONNECTIONS, duration: 1 });
-    const p99 = { on: [] as number[], off: [] as number[] };
-    const perCpu = { on: [] as number[], off: [] as number[] };
-    let errors = 0;
-    const measure = (side: 'on' | 'off', port: number) => async () => {
-      const r = await load(port);
-      p99[side].push(r.p99);
-      perCpu[side].push(r.perCpuSecond);
-      errors += r.errors;
-      progress(`${bench} ${side}: ${Math.round(r.rps)} req/s`);
-      return r.rps;
-    };
-    const result = await compareRates(ROUNDS, measure('on', on.port), measure('off', off.port));
+    const result = await compareOnOff(
+      bench,
+      { on: on.port, off: off.port },
+      { path: '/api/v2/cheap', connections: CONNECTIONS, seconds: LOAD_SECONDS },
+      ROUNDS,
+    );
+    const { p99, perCpu, errors } = result;
     report({
       bench,
       ours: Math.round(result.ours),

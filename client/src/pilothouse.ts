@@ -40,6 +40,7 @@ export class Pilothouse {
   readonly events: EventFeed;
   readonly #transport: Transport;
   #realtime: RealtimeClient | null = null;
+  #closed = false;
 
   constructor(private readonly options: PilothouseOptions) {
     const url = options.url.replace(/\/+$/, '');
@@ -69,13 +70,26 @@ export class Pilothouse {
   get realtime(): RealtimeClient {
     if (this.#realtime === null) {
       const WebSocketClass = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
+      let presented: string | null = null;
+      let welcomed = false;
       const realtime = new RealtimeClient({
         url: `${this.#transport.url.replace(/^http/, 'ws')}/ws`,
-        token: () => this.tokens.token(),
+        token: async () => (presented = await this.tokens.token()),
         ...(WebSocketClass === undefined ? {} : { WebSocket: WebSocketClass }),
       });
-      realtime.on('close', () => this.cache.disconnected());
-      realtime.on('open', () => this.cache.reconnected());
+      realtime.on('close', (code) => {
+        this.cache.disconnected();
+        // 1008 on a socket that was in: its token was revoked. Once, with a fresh token (the hub
+        // client does not retry a refused credential itself); a refusal of the fresh one stays.
+        if (code !== 1008 || !welcomed || presented === null || this.#closed) return;
+        welcomed = false;
+        this.tokens.refused(presented);
+        realtime.connect().catch(() => undefined);
+      });
+      realtime.on('welcome', () => {
+        welcomed = true;
+        this.cache.reconnected();
+      });
       this.#realtime = realtime;
     }
     return this.#realtime;
@@ -83,6 +97,7 @@ export class Pilothouse {
 
   /** Deregisters this client's services, closes the socket and revokes its OAuth grant. */
   async close(): Promise<void> {
+    this.#closed = true;
     await this.discovery.deregisterAll();
     this.#realtime?.close();
     await this.tokens.close();

@@ -215,7 +215,17 @@ export const discoveryOperations = {
   }),
   'services.list': defineOperation({
     summary: 'Instances filtered by service name, tag, health state and version range, with the registry index',
-    input: InstanceFilterSchema,
+    input: Type.Object(
+      {
+        ...InstanceFilterSchema.properties,
+        order: Type.Optional(
+          Type.Union([Type.Literal('name'), Type.Literal('health')], {
+            description: 'name (default): by service name, then id; health: critical first, then warning, maintenance, passing',
+          }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
     output: Type.Object({ index: Type.Integer(), instances: Type.Array(InstanceSchema) }),
     minRole: 'viewer',
     mutating: false,

@@ -137,10 +137,19 @@ export const securityOperations = {
       /** Every node's rows (in a fleet), newest first; paged with `beforeAt` (the last entry's `at`). */
       fleet: Type.Optional(Type.Boolean()),
       beforeAt: Type.Optional(Type.String({ format: 'date-time' })),
+      actor: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 200, description: 'Only rows by this actor (e.g. key:<id>), this node' }),
+      ),
+      action: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Only rows of this operation, this node' })),
+      target: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 200, description: 'Only rows whose target holds this text, this node' }),
+      ),
+      since: Type.Optional(Type.String({ format: 'date-time', description: 'Only rows at or after this instant, this node' })),
+      until: Type.Optional(Type.String({ format: 'date-time', description: 'Only rows before this instant, this node' })),
     }),
     output: Type.Object({
       entries: Type.Array(AuditEntrySchema),
-      total: Type.Integer(),
+      total: Type.Integer({ description: 'Every row the filters match' }),
       chainIntact: Type.Boolean(),
     }),
     minRole: 'operator',

@@ -108,7 +108,15 @@ export class BullmqJobQueue implements JobQueue {
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
-    this.results = new JobResults(db, redis, seal, this.nodeId, this.#prefix, now);
+    this.results = new JobResults(
+      db,
+      redis,
+      seal,
+      this.nodeId,
+      this.#prefix,
+      now,
+      Math.max(this.#history.keepCompletedMs, this.#history.keepDeadMs),
+    );
     this.schedules = new JobSchedules(db, now);
     this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000, seal);
     this.#queues = new BullmqQueues(
@@ -223,6 +231,8 @@ export class BullmqJobQueue implements JobQueue {
       this.outbox.add([{ id, queue: queue.name, kind: 'job', body: { name: spec.type, data, opts }, runAt: this.#runAt(spec) }]);
     // A schedule lives in Redis only: this node, its owner, keeps it to register it again after a loss.
     const schedule = opts.repeat?.key === undefined ? null : `${queue.name}/${opts.repeat.key}`;
+    // A repeating job goes through BullMQ's repeat helper, whose set-up failure would reach no one.
+    if (schedule !== null) await queue.waitUntilReady();
     if (schedule !== null) this.schedules.add({ id: schedule, queue: queue.name, name: spec.type, data, opts });
     const job = await this.#added(id, () => queue.add(spec.type, data, opts)).catch((err: unknown) => {
       if (schedule !== null) this.schedules.remove(schedule);
@@ -339,7 +349,10 @@ export class BullmqJobQueue implements JobQueue {
   async #endSchedule(job: Job): Promise<boolean> {
     const repeat = job.opts.repeat;
     if (repeat?.key === undefined) return false;
-    await this.#queues.byName(job.queueName).removeRepeatable(job.name, repeat);
+    const queue = this.#queues.byName(job.queueName);
+    // As in enqueue: the repeat helper's set-up failure would reach no one, so the queue is set up first.
+    await queue.waitUntilReady();
+    await queue.removeRepeatable(job.name, repeat);
     this.schedules.remove(`${job.queueName}/${repeat.key}`);
     return true;
   }

@@ -34,6 +34,8 @@ export interface BatchCapabilityDeps {
   readonly bullmq?: BullmqJobQueueOptions;
   /** How much ended job history either queue keeps (config `retention`); the retention defaults otherwise. */
   readonly jobHistory?: PrunePolicy;
+  /** How long batch reports are kept (config `retention.batchDays`); 7 days otherwise. */
+  readonly batchKeepMs?: number;
 }
 
 export interface BatchCapability {
@@ -75,6 +77,7 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
       () => deps.clock.now(),
       logger,
       deps.seal,
+      deps.batchKeepMs ?? 7 * 24 * 3600_000,
     );
     engine.onFinished((report) => share.publishSoon(report));
     deps.epoch?.onEmptied(async () => {

@@ -22,14 +22,14 @@ const StoredResultSchema = Type.Object({
 /** The fleet seal's kind for a result kept in Redis (read by any node; a forged one reads as absent). */
 const RESULT = 'jobs.result';
 
-const KEEP_MS = 7 * 24 * 3600_000;
 const key = (prefix: string, id: string): string => `${prefix}:jobs:result:${id}`;
 
 /**
  * Results of the jobs this node ran. The node's SQLite is the durable copy and the guard against a
  * second run of the same job id (a re-run returns the first result instead of acting again); Redis
- * holds a copy for 7 days so that any node can read a result after BullMQ has let the job go, and
- * it is re-published after Redis comes back empty.
+ * holds a copy as long, so that any node can read a result after BullMQ has let the job go, and it
+ * is re-published after Redis comes back empty. Both are kept `keepMs`: the longer of the job
+ * history's windows (config `retention`, 7 days by default), so the guard outlives the job's record.
  */
 export class JobResults {
   constructor(
@@ -39,6 +39,7 @@ export class JobResults {
     private readonly node: string,
     private readonly prefix: string,
     private readonly now: () => number,
+    private readonly keepMs: number,
   ) {}
 
   /** The result of a run of `id` that completed on this node, if one did. */
@@ -51,7 +52,7 @@ export class JobResults {
     const at = this.now();
     const text = result === undefined ? null : JSON.stringify(result);
     this.db.prepare('INSERT OR REPLACE INTO job_results (id, type, result, finished_at) VALUES (?, ?, ?, ?)').run(id, type, text, at);
-    this.db.prepare('DELETE FROM job_results WHERE finished_at < ?').run(at - KEEP_MS);
+    this.db.prepare('DELETE FROM job_results WHERE finished_at < ?').run(at - this.keepMs);
     await this.#publish([{ id, type, node: this.node, result: result ?? null, finishedAt: at }]).catch(() => undefined);
   }
 
@@ -85,11 +86,11 @@ export class JobResults {
     };
   }
 
-  /** Publishes this node's results of the last 7 days again (after Redis lost them). */
+  /** Publishes this node's results still kept again (after Redis lost them). */
   async republish(): Promise<number> {
     const rows = this.db
       .prepare('SELECT id, type, result, finished_at FROM job_results WHERE finished_at >= ?')
-      .all(this.now() - KEEP_MS) as {
+      .all(this.now() - this.keepMs) as {
       id: string;
       type: string;
       result: string | null;
@@ -112,7 +113,7 @@ export class JobResults {
     const multi = this.redis.multi();
     for (const r of results) {
       const redisKey = key(this.prefix, r.id);
-      multi.set(redisKey, this.seal.seal(RESULT, redisKey, JSON.stringify(r)), 'PX', Math.max(1, r.finishedAt + KEEP_MS - this.now()));
+      multi.set(redisKey, this.seal.seal(RESULT, redisKey, JSON.stringify(r)), 'PX', Math.max(1, r.finishedAt + this.keepMs - this.now()));
     }
     await multi.exec();
   }

@@ -65,6 +65,9 @@ export class JobSchedules {
     const restored: string[] = [];
     for (const s of this.list()) {
       const queue = queueOf(s.queue);
+      // BullMQ builds its repeat helper on the queue's connection inside a promise whose failure
+      // reaches no one (an unhandled rejection, and a call that never ends): fail here instead.
+      await queue.waitUntilReady();
       const key = s.opts.repeat?.key;
       const present = (await queue.getRepeatableJobs()).some((r) => r.key === key);
       if (present) continue;

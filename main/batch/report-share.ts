@@ -5,7 +5,6 @@ import type { Logger } from '../logger';
 import { compactReport, expandReport, type BatchEngine } from './batch-engine';
 import type { BatchReport } from './batch-types';
 
-const KEEP_MS = 7 * 24 * 3600_000;
 const INDEX = 'ph:batch:index';
 const reportKey = (id: string): string => `ph:batch:report:${id}`;
 const KIND = 'batch.report';
@@ -24,8 +23,9 @@ export interface SharedBatchSummary {
 /**
  * Batch reports, fleet-wide. The node that applied a batch keeps it in its SQLite (the durable
  * copy, and what makes a re-run of the same batch id return the committed report); each final
- * report is also published to Redis for 7 days, with the node that applied it, so `batch.status`
- * and `batch.list` answer on every node. Re-published (the last 7 days) after Redis comes back empty.
+ * report is also published to Redis for `keepMs` (the batches' retention window, 7 days by
+ * default), with the node that applied it, so `batch.status` and `batch.list` answer on every node.
+ * Re-published (those still kept) after Redis comes back empty.
  * Each entry is sealed with the fleet secret; the node that sealed it is the node that applied it.
  */
 export class BatchReportShare {
@@ -35,6 +35,7 @@ export class BatchReportShare {
     private readonly now: () => number,
     private readonly logger: Logger,
     private readonly seal: FleetSeal,
+    private readonly keepMs: number,
   ) {}
 
   /** Fire and forget: a report not shared now is still in this node's SQLite and re-published on recovery. */
@@ -50,12 +51,12 @@ export class BatchReportShare {
     const multi = this.redis.multi();
     for (const r of reports) {
       const started = Date.parse(r.startedAt);
-      const ttl = Math.max(1, started + KEEP_MS - now);
+      const ttl = Math.max(1, started + this.keepMs - now);
       const k = reportKey(r.batchId);
       multi.set(k, this.seal.seal(KIND, k, JSON.stringify({ report: compactReport(r) })), 'PX', ttl);
       multi.zadd(INDEX, started, r.batchId);
     }
-    multi.zremrangebyscore(INDEX, 0, now - KEEP_MS);
+    multi.zremrangebyscore(INDEX, 0, now - this.keepMs);
     await multi.exec();
   }
 
@@ -103,7 +104,7 @@ export class BatchReportShare {
 
   /** This node's finished batches of the last 7 days, again (after Redis lost them). */
   async republish(engine: BatchEngine): Promise<number> {
-    const since = this.now() - KEEP_MS;
+    const since = this.now() - this.keepMs;
     const recent = engine.list(10_000).filter((b) => b.status !== 'running' && Date.parse(b.createdAt) >= since);
     for (let i = 0; i < recent.length; i += 200) {
       await this.publish(recent.slice(i, i + 200).map((b) => engine.get(b.batchId)));

@@ -20,6 +20,14 @@ export const desktopCaller: Caller = { actor: 'desktop', keyId: null, role: 'adm
 /** Pilothouse itself (schedules, bootstrap). */
 export const systemCaller: Caller = { actor: 'system', keyId: null, role: 'admin', scopes: ['*'] };
 
+/**
+ * True when the caller signed in with a console session token, which rotating the session secret
+ * ends; an OAuth access token's caller names its grant as `oauth:<id>` and is not one.
+ */
+export function signedInWithSession(caller: Caller): boolean {
+  return caller.sessionId !== undefined && !caller.sessionId.startsWith('oauth:');
+}
+
 export function callerHasScope(caller: Caller, scope: string): boolean {
   return caller.scopes.includes('*') || caller.scopes.includes(scope);
 }

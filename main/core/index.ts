@@ -4,7 +4,7 @@
  * so folders need not import each other for it. It imports nothing from main/ but itself.
  */
 export type { AuditRecord, AuditTrail, CallCounter, CountedCall } from './audit';
-export { callerHasScope, desktopCaller, systemCaller, type Caller } from './caller';
+export { callerHasScope, desktopCaller, signedInWithSession, systemCaller, type Caller } from './caller';
 export { takeFile, withFile } from './files';
 export type { MetricsEndpoint } from './metrics';
 export { DAY_MS, durationOf, type RetentionCut } from './retention';

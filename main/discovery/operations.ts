@@ -39,9 +39,9 @@ export function discoveryHandlers({ registry, balancer, stats, lan, targets }: D
     },
     'services.deregister': (input) => registry.deregister(input.id, 'deregistered by request'),
     'services.heartbeat': (input) => ({ instance: registry.heartbeat(input.id, input.status, input.output) }),
-    'services.list': (input, caller) => ({
+    'services.list': ({ order, ...filter }, caller) => ({
       index: registry.index,
-      instances: registry.list(input).map((i) => instanceFor(caller.role, i)),
+      instances: registry.list(filter, order).map((i) => instanceFor(caller.role, i)),
     }),
     'services.summary': (input) => ({ index: registry.index, services: registry.summary(input) }),
     'services.get': (input, caller) => ({ instance: instanceFor(caller.role, registry.get(input.id)) }),

@@ -255,11 +255,13 @@ export class ServiceRegistry {
     return this.#state.entries.has(id);
   }
 
-  list(filter: InstanceFilter = {}): Instance[] {
+  /** `health` order puts what needs the operator first: critical, warning, maintenance, then passing. */
+  list(filter: InstanceFilter = {}, order: 'name' | 'health' = 'name'): Instance[] {
     const match = matcher(filter);
+    const rank = { critical: 0, warning: 1, maintenance: 2, passing: 3 } as const;
     return [...this.#state.entries.values()]
       .filter(match)
-      .sort(byNameThenId)
+      .sort((a, b) => (order === 'health' ? rank[a.state] - rank[b.state] : 0) || byNameThenId(a, b))
       .map((e) => this.#state.toInstance(e));
   }
 

@@ -6,7 +6,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PhError } from '../../contract/errors';
 import type { EventMessage, EventPayload } from '../../contract/events';
-import type { Caller } from '../core';
+import { signedInWithSession, type Caller } from '../core';
 import type { Logger } from '../logger';
 import type { Authenticator } from '../security';
 import type { Charge, EventSource, GraphqlContext } from './context';
@@ -43,7 +43,7 @@ function revokes(revocation: Revocation, caller: Caller): boolean {
   return (
     (revocation.keyId !== null && caller.keyId === revocation.keyId) ||
     (revocation.sessionId !== null && caller.sessionId === revocation.sessionId) ||
-    (revocation.allSessions && caller.sessionId !== undefined)
+    (revocation.allSessions && signedInWithSession(caller))
   );
 }
 

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { PhError } from '../../contract/errors';
@@ -12,14 +13,29 @@ export const BODY_IDLE_TIMEOUT_MS = 10_000;
  * (set by the server as well) still bounds the whole request.
  */
 export function limitBodyIdleTime(app: FastifyInstance, idleMs: number): void {
-  app.addHook('preParsing', async (request, reply, payload) => {
+  // Callback style: most requests (every GET) have no body, and those pass without a promise or a stream.
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    if (!hasBody(request.headers)) {
+      done(null, payload);
+      return;
+    }
     const guard = new IdleGuard(idleMs, () => {
       void reply.header('connection', 'close');
       request.log.warn({ idleMs }, 'request body stalled');
     });
     payload.on('error', (err) => guard.destroy(err));
-    return payload.pipe(guard);
+    done(null, payload.pipe(guard));
   });
+}
+
+/**
+ * A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3), and one with
+ * `Content-Length: 0` has none either: no byte can stall, so there is nothing to time.
+ */
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length !== '0';
 }
 
 class IdleGuard extends Transform {

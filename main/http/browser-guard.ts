@@ -34,6 +34,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
 };
 
+const HOST_ANSWERS_MAX = 256;
+
 export interface BrowserGuardOptions {
   /** The address the server binds (`--host`). */
   readonly bindHost: string;
@@ -52,6 +54,12 @@ export interface BrowserGuardOptions {
 export class BrowserGuard {
   readonly #names: ReadonlySet<string>;
   readonly #wildcard: boolean;
+  /**
+   * The answer for each Host header seen: every request asks, nearly always with the same few
+   * values, and the answer for a name never changes (the names are fixed at start). Cleared when
+   * full, so a client sending many Hosts cannot grow it.
+   */
+  readonly #answers = new Map<string, boolean>();
 
   constructor(private readonly options: BrowserGuardOptions) {
     const bind = bareHost(options.bindHost);
@@ -77,13 +85,22 @@ export class BrowserGuard {
   }
 
   hostAllowed(hostHeader: string): boolean {
+    const known = this.#answers.get(hostHeader);
+    if (known !== undefined) return known;
     const name = bareHost(hostHeader);
-    if (name === '' || this.#names.has(name)) return true;
-    const family = isIP(name);
-    if (family === 0) return false;
-    if (family === 4 ? name.startsWith('127.') : name === '::1') return true;
-    // Bound to every interface: an address of this machine is ours. An address cannot be rebound, a name can.
-    return this.#wildcard && localAddresses().has(name);
+    let allowed: boolean;
+    if (name === '' || this.#names.has(name)) allowed = true;
+    else {
+      const family = isIP(name);
+      if (family === 0) allowed = false;
+      else if (family === 4 ? name.startsWith('127.') : name === '::1') allowed = true;
+      // Bound to every interface: an address of this machine is ours. An address cannot be rebound, a name can.
+      // Not remembered: the interfaces' addresses change (DHCP), so this is asked each time.
+      else return this.#wildcard && localAddresses().has(name);
+    }
+    if (this.#answers.size >= HOST_ANSWERS_MAX) this.#answers.clear();
+    this.#answers.set(hostHeader, allowed);
+    return allowed;
   }
 
   #sameOrigin(origin: string, host: string | undefined): boolean {

@@ -10,7 +10,7 @@ import { latestApiVersion, type ApiVersion } from '../../contract/api-versions';
 import { serverEndpoint } from '../../contract/endpoints';
 import { PhError } from '../../contract/errors';
 import { operationNames } from '../../contract/operations';
-import { roleAllows } from '../../contract/roles';
+import { roleAllows, type Role } from '../../contract/roles';
 import { restRoutes } from '../../contract/routes';
 import type { Caller, MetricsEndpoint } from '../core';
 import type { EventBus } from '../events';
@@ -45,6 +45,33 @@ function readinessSummary(report: ReadinessReport): ReadinessReport {
       : // The API document requires `detail`: empty rather than absent.
         { dependencies: report.dependencies.map((d) => ({ ...d, detail: '' })) }),
   };
+}
+
+/** Answers in `version`: its header, and its deprecation headers when it has any. */
+function answerIn(request: FastifyRequest, reply: FastifyReply, version: ApiVersion): void {
+  request.apiVersion = version;
+  void reply.removeHeader('deprecation').removeHeader('sunset').removeHeader('link');
+  void reply.headers({ 'api-version': version, ...deprecationHeaders(version) });
+}
+
+/** Lets an authenticated caller in when its role allows the route; a key pinned to a version gets it when the request names none. */
+function admit(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  caller: Caller,
+  access: Role,
+  versioned: boolean,
+  named: ApiVersion | null,
+): void {
+  if (!roleAllows(caller.role, access)) throw new PhError('PH_FORBIDDEN', `This needs the ${access} role; the key has ${caller.role}`);
+  request.caller = caller;
+  if (versioned && named === null && caller.apiVersion !== undefined) answerIn(request, reply, answeringVersion(named, caller.apiVersion));
+}
+
+/** A credential that names no caller is refused. */
+function known(caller: Caller | null): Caller {
+  if (caller === null) throw new PhError('PH_UNAUTHENTICATED');
+  return caller;
 }
 
 export interface HttpServerDeps {
@@ -219,54 +246,63 @@ export class HttpServer implements Service {
     });
 
     // First of all: a rebinding Host or a foreign Origin learns nothing, not even /readyz.
-    app.addHook('onRequest', async (request) => {
+    // The hooks every request passes are callback style: no promise per request where none is needed.
+    app.addHook('onRequest', (request, _reply, done) => {
       const refusal = this.#guard.check(request.headers);
-      if (refusal !== null) throw refusal;
+      done(refusal ?? undefined);
     });
-    app.addHook('onSend', async (request, reply, payload) => {
+    app.addHook('onRequest', (request, reply, done) => {
+      const versioned = request.url.startsWith('/api/') && !request.url.startsWith('/api/docs');
+      let named: ApiVersion | null = null;
+      let caller: Caller | Promise<Caller>;
+      let access: Role;
+      try {
+        if (versioned) {
+          named = this.#namedVersion(request);
+          // Refusals before the key is known answer in the version named, else the latest.
+          answerIn(request, reply, answeringVersion(named, undefined));
+        }
+        const needed = request.routeOptions.config?.access ?? 'viewer';
+        if (needed === 'public') {
+          done();
+          return;
+        }
+        access = needed;
+        caller = this.#authenticate(request, reply);
+        if (!(caller instanceof Promise)) admit(request, reply, caller, access, versioned, named);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      if (!(caller instanceof Promise)) {
+        done();
+        return;
+      }
+      caller.then((known) => {
+        try {
+          admit(request, reply, known, access, versioned, named);
+        } catch (err) {
+          done(err as Error);
+          return;
+        }
+        done();
+      }, done);
+    });
+
+    // One onSend hook for every response: the security headers, and `connection: close` while closing.
+    app.addHook('onSend', (request, reply, payload, done) => {
       void reply.headers(SECURITY_HEADERS);
       if (request.url.startsWith('/gw/')) {
         // Both policies are enforced: the upstream's, and the sandbox that keeps it off our origin.
         const upstream = reply.getHeader('content-security-policy');
-        const policies = upstream === undefined ? [] : Array.isArray(upstream) ? upstream : [String(upstream)];
-        void reply.header('content-security-policy', [...policies, GATEWAY_CSP]);
+        void reply.header(
+          'content-security-policy',
+          upstream === undefined ? GATEWAY_CSP : Array.isArray(upstream) ? [...upstream, GATEWAY_CSP] : [String(upstream), GATEWAY_CSP],
+        );
       } else if (!reply.hasHeader('content-security-policy'))
         // The API docs page runs swagger-ui's inline code: it gets the framing rule only.
         void reply.header('content-security-policy', request.url.startsWith('/api/docs') ? "frame-ancestors 'none'" : CONSOLE_CSP);
-      return payload;
-    });
-
-    app.addHook('onRequest', async (request, reply) => {
-      const pathVersion = /^\/api\/(v[^/]+)(?:\/|$)/.exec(request.url)?.[1];
-      const versioned = request.url.startsWith('/api/') && !request.url.startsWith('/api/docs');
-      let named: ApiVersion | null = null;
-      const answerIn = (version: ApiVersion): void => {
-        request.apiVersion = version;
-        void reply.removeHeader('deprecation').removeHeader('sunset').removeHeader('link');
-        void reply.headers({ 'api-version': version, ...deprecationHeaders(version) });
-      };
-      if (versioned) {
-        const query = new URL(request.url, 'http://localhost').searchParams.get('api-version') ?? undefined;
-        const headerValue = request.headers['api-version'];
-        named = namedApiVersion({
-          pathVersion,
-          header: Array.isArray(headerValue) ? headerValue[0] : headerValue,
-          query,
-        });
-        // Refusals before the key is known answer in the version named, else the latest.
-        answerIn(answeringVersion(named, undefined));
-      }
-      const access = request.routeOptions.config?.access ?? 'viewer';
-      if (access === 'public') return;
-      const caller = await this.#authenticate(request, reply);
-      if (!roleAllows(caller.role, access)) throw new PhError('PH_FORBIDDEN', `This needs the ${access} role; the key has ${caller.role}`);
-      request.caller = caller;
-      // A key pinned to a version gets it when the request names none.
-      if (versioned && named === null && caller.apiVersion !== undefined) answerIn(answeringVersion(named, caller.apiVersion));
-    });
-
-    // Answers sent while the server closes (the long-polls it ended) close their connection, so no keep-alive socket holds the close.
-    app.addHook('onSend', (_request, reply, payload, done) => {
+      // Answers sent while the server closes (the long-polls it ended) close their connection, so no keep-alive socket holds the close.
       if (this.#state === 'stopping') void reply.header('connection', 'close');
       done(null, payload);
     });
@@ -324,21 +360,34 @@ export class HttpServer implements Service {
     this.#registerConsole();
   }
 
-  /** The caller a request's credential names; a refused credential throws (401, or 429 with Retry-After). */
-  async #authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Caller> {
-    let caller: Caller | null;
+  /** The version a versioned request names (path, header or query), or null. */
+  #namedVersion(request: FastifyRequest): ApiVersion | null {
+    const pathVersion = /^\/api\/(v[^/]+)(?:\/|$)/.exec(request.url)?.[1];
+    const query = new URL(request.url, 'http://localhost').searchParams.get('api-version') ?? undefined;
+    const headerValue = request.headers['api-version'];
+    return namedApiVersion({ pathVersion, header: Array.isArray(headerValue) ? headerValue[0] : headerValue, query });
+  }
+
+  /**
+   * The caller a request's credential names: at once for an API key, through a promise for a token.
+   * A refused credential throws or rejects (401, or 429 with Retry-After).
+   */
+  #authenticate(request: FastifyRequest, reply: FastifyReply): Caller | Promise<Caller> {
+    const refused = (err: unknown): never => {
+      const wait = err instanceof PhError && err.code === 'PH_AUTH_THROTTLED' ? (err.details as { retryAfterSeconds: number }) : null;
+      if (wait !== null) void reply.header('retry-after', String(wait.retryAfterSeconds));
+      throw err;
+    };
+    let caller: Caller | null | Promise<Caller | null>;
     try {
-      caller = await this.deps.authenticator.authenticate(Authenticator.bearer(request.headers.authorization), {
+      caller = this.deps.authenticator.authenticateNow(Authenticator.bearer(request.headers.authorization), {
         address: request.ip,
         transport: 'http',
       });
     } catch (err) {
-      const wait = err instanceof PhError && err.code === 'PH_AUTH_THROTTLED' ? (err.details as { retryAfterSeconds: number }) : null;
-      if (wait !== null) void reply.header('retry-after', String(wait.retryAfterSeconds));
-      throw err;
+      return refused(err);
     }
-    if (caller === null) throw new PhError('PH_UNAUTHENTICATED');
-    return caller;
+    return caller instanceof Promise ? caller.then(known, refused) : known(caller);
   }
 
   #registerOperations(): void {

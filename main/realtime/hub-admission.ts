@@ -6,7 +6,7 @@ import { PhError, toErrorBody } from '../../contract/errors';
 import type { EventPayload } from '../../contract/events';
 import { RevocationSchema } from '../../contract/ops/security';
 import { closeCodes } from '../../contract/realtime-frames';
-import type { Caller } from '../core';
+import { signedInWithSession, type Caller } from '../core';
 import type { Logger } from '../logger';
 import { Authenticator, type AuthSource } from '../security';
 import type { Connection } from './connection';
@@ -32,7 +32,7 @@ export function revokes(revocation: Revocation, caller: Caller): boolean {
   return (
     (revocation.keyId !== null && caller.keyId === revocation.keyId) ||
     (revocation.sessionId !== null && caller.sessionId === revocation.sessionId) ||
-    (revocation.allSessions && caller.sessionId !== undefined)
+    (revocation.allSessions && signedInWithSession(caller))
   );
 }
 

@@ -3,3 +3,4 @@ export { sagaMigrations } from './migrations';
 export { sagaHandlers } from './operations';
 export type { Saga, SagaState } from './saga-store';
 export type { RetryPolicy, SagaStepContext, SagaStepDefinition, SagaType } from './saga-types';
+export { shiftTrafficSaga, type CallOperation } from './builtin-sagas';

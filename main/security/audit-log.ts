@@ -10,6 +10,18 @@ import { ensureAuditTriggers } from './audit-triggers';
 export type AuditEntry = Static<typeof AuditEntrySchema>;
 export type AuditVerification = Static<typeof AuditVerificationSchema>;
 
+export interface AuditQuery {
+  readonly limit?: number;
+  readonly beforeSeq?: number;
+  readonly actor?: string;
+  readonly action?: string;
+  /** A part of the target. */
+  readonly target?: string;
+  /** ISO instants: at or after, and before. */
+  readonly since?: string;
+  readonly until?: string;
+}
+
 interface AuditRow extends ChainedFields {
   prev_hash: string;
   hash: string;
@@ -155,12 +167,40 @@ export class AuditLog {
     return () => this.#listeners.delete(listener);
   }
 
-  list(options: { limit?: number; beforeSeq?: number } = {}): { entries: AuditEntry[]; total: number } {
+  /**
+   * This node's rows, newest first, a page at a time (`beforeSeq`), narrowed by who, what, on what
+   * (a part of the target) and when; `total` counts every row the filters match.
+   */
+  list(options: AuditQuery = {}): { entries: AuditEntry[]; total: number } {
     const limit = options.limit ?? 50;
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (options.actor !== undefined) {
+      where.push('actor = ?');
+      args.push(options.actor);
+    }
+    if (options.action !== undefined) {
+      where.push('action = ?');
+      args.push(options.action);
+    }
+    if (options.target !== undefined) {
+      where.push('instr(target, ?) > 0');
+      args.push(options.target);
+    }
+    // `at` is an ISO instant written by this node: compared as text it orders as time does.
+    if (options.since !== undefined) {
+      where.push('at >= ?');
+      args.push(new Date(options.since).toISOString());
+    }
+    if (options.until !== undefined) {
+      where.push('at < ?');
+      args.push(new Date(options.until).toISOString());
+    }
+    const filtered = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM audit_log ${filtered}`).get(...args) as { n: number }).n;
     const rows = this.db
-      .prepare(`SELECT * FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?`)
-      .all(options.beforeSeq ?? Number.MAX_SAFE_INTEGER, limit) as AuditRow[];
-    const total = (this.db.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n;
+      .prepare(`SELECT * FROM audit_log WHERE seq < ? ${where.length === 0 ? '' : `AND ${where.join(' AND ')}`} ORDER BY seq DESC LIMIT ?`)
+      .all(options.beforeSeq ?? Number.MAX_SAFE_INTEGER, ...args, limit) as AuditRow[];
     return {
       entries: rows.map(({ prev_hash: _prev, ...entry }) => (this.#node === undefined ? entry : { ...entry, node: this.#node })),
       total,

@@ -7,7 +7,7 @@ export { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
 export { Authenticator, type AccessTokenVerifier, type AuthSource } from './authenticator';
 export { OAuthError } from './oauth-error';
 export { OAuthGrantRecordSchema } from './oauth-grants';
-export { OAuthServer, defaultOAuthOptions, type OAuthOptions } from './oauth-server';
+export { OAuthServer, type OAuthOptions } from './oauth-server';
 export { OAuthSigningStateSchema } from './oauth-signing-keys';
 export { ADMIN_KEY_FILE, bootstrapAdminKey, writeKeyFile, type FleetBootstrap } from './bootstrap-admin-key';
 export { hardenDataDir } from './data-dir-permissions';

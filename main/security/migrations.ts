@@ -149,4 +149,14 @@ export const securityMigrations: readonly Migration[] = [
       CREATE INDEX oauth_grants_expiry ON oauth_grants (expires_at);
     `,
   },
+  {
+    scope: 'security',
+    version: 7,
+    name: 'audit: indexes for the filtered list (by actor, by action)',
+    up: `
+      -- audit.list pages newest-first by seq within an actor or an action.
+      CREATE INDEX audit_log_actor ON audit_log (actor, seq);
+      CREATE INDEX audit_log_action ON audit_log (action, seq);
+    `,
+  },
 ];

@@ -1,3 +1,4 @@
+import { PhError } from '../../contract/errors';
 import type { HandlersFor } from '../core';
 import type { EventBus } from '../events';
 import type { ApiKeyStore } from './api-keys';
@@ -46,6 +47,11 @@ export function securityHandlers({
     },
     'keys.pin': (input) => ({ key: keys.pin(input.id, input.apiVersion) }),
     'audit.list': (input) => {
+      const filtered = [input.actor, input.action, input.target, input.since, input.until].some((f) => f !== undefined);
+      if (input.fleet === true && filtered) {
+        // The fleet view merges every node's rows by time; its filters are not written yet, so say so rather than ignore them.
+        throw new PhError('PH_INVALID_INPUT', 'Filters apply to this node’s audit rows; leave out fleet to use them', { field: 'fleet' });
+      }
       const page = input.fleet === true && trail !== null ? trail.list(input) : audit.list(input);
       return { ...page, chainIntact: verify().intact };
     },

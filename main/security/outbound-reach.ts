@@ -95,11 +95,9 @@ export class OutboundReach {
 
   /** Resolves `host`, checks every address it has, and returns the one to connect to. */
   async resolve(host: string, port: number): Promise<ResolvedTarget> {
+    const literal = this.resolveNow(host, port);
+    if (literal !== null) return literal;
     const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-    if (isIP(bare) !== 0) {
-      this.#refuseIf(this.refusal(bare, port, host), host, port);
-      return { address: unmapped(bare), family: isIP(unmapped(bare)) === 6 ? 6 : 4 };
-    }
     const named = this.#names.has(normalizeName(bare));
     let addresses: readonly ResolvedTarget[];
     try {
@@ -111,6 +109,18 @@ export class OutboundReach {
     for (const { address } of addresses) this.#refuseIf(this.refusal(address, port, host, named), host, port);
     const first = addresses[0] as ResolvedTarget;
     return { address: unmapped(first.address), family: first.family };
+  }
+
+  /**
+   * `resolve` for an address literal, answered at once (the gateway asks on every request): null
+   * when `host` is a name, which only `resolve` looks up. Throws the refusal.
+   */
+  resolveNow(host: string, port: number): ResolvedTarget | null {
+    const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    if (isIP(bare) === 0) return null;
+    this.#refuseIf(this.refusal(bare, port, host), host, port);
+    const address = unmapped(bare);
+    return { address, family: isIP(address) === 6 ? 6 : 4 };
   }
 
   /** The same check for an address literal, without resolving: registration refuses these at once. */

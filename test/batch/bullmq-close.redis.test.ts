@@ -2,8 +2,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeSettled } from '../../main/batch/bullmq-close';
+import { JobSchedules } from '../../main/batch/job-schedules';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { until } from '../helpers/until';
+import { openTestDb } from './fixtures';
 
 /**
  * BullMQ sets each queue's connection up in the background (it asks Redis its version) and reports
@@ -53,5 +55,35 @@ describe('closing BullMQ objects at stop', () => {
     own.on('error', () => undefined);
     await closeSettled([own], 'close', 300);
     expect(own.closing).toBeDefined();
+  });
+
+  it('fails the re-registration of a schedule when the queue loses Redis while setting up, instead of hanging with a rejection no one handles', async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    client.on('error', () => undefined);
+    await until(() => client!.status === 'ready', 5_000, 'the client to connect');
+    const t = openTestDb();
+    try {
+      const schedules = new JobSchedules(t.db, () => Date.now());
+      const opts = { repeat: { pattern: '0 3 * * *', key: 'nightly' } };
+      schedules.add({
+        id: 'ph-nightly/nightly',
+        queue: 'ph-nightly',
+        name: 'nightly',
+        data: { ph: 1, payload: null, timeoutMs: null },
+        opts,
+      });
+      // A hung Redis: the queue's version probe (INFO) is sent and never answered.
+      redis.pause();
+      const queue = new Queue('ph-nightly', { connection: client });
+      queue.on('error', () => undefined);
+      const restoring = schedules.restore(() => queue);
+      // The node stops meanwhile: its connection closes under the probe.
+      client.disconnect();
+      await expect(restoring).rejects.toThrow('Connection is closed.');
+    } finally {
+      redis.resume();
+      t.close();
+    }
   });
 });

@@ -77,8 +77,8 @@ describe('job history on BullMQ follows the retention config', () => {
     expect(kept.sort()).toEqual([3, 4, 5]);
   });
 
-  it('drops a completed job past its age when the next one of its queue ends', async () => {
-    const q = queue({ keepCompletedMs: 1000, keepCompletedCount: 1000, keepDeadMs: DAY, keepDeadCount: 1000 });
+  it('drops a completed job, and its result, past their age when the next one of its queue ends', async () => {
+    const q = queue({ keepCompletedMs: 1000, keepCompletedCount: 1000, keepDeadMs: 1000, keepDeadCount: 1000 });
     q.register('ok', (payload) => payload, { concurrency: 1 });
     await q.start();
     const first = await q.enqueue({ type: 'ok', payload: 'first' });
@@ -90,6 +90,12 @@ describe('job history on BullMQ follows the retention config', () => {
     await waitFor(async () => (await q.get(second.id)).state === 'completed', 5_000, 'the second job to complete');
     const completed = (await q.list({ type: 'ok', state: 'completed' })).jobs.map((j) => j.payload);
     expect(completed).toEqual(['second']);
+    // The result guard is kept as long as the longest job-history window, here and in Redis.
+    expect(q.results.local(first.id)).toBeUndefined();
+    expect(q.results.local(second.id)).toEqual({ result: 'second' });
+    const ttl = await client.pttl(`h${prefix}:jobs:result:${second.id}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(1000);
   });
 
   describe('through the control plane', () => {

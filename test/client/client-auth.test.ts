@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticationError, ClientCredentials, Pilothouse, Transport } from '../../client/src';
+import { AuthenticationError, ClientCredentials, Pilothouse, Transport, type WebSocketFactory } from '../../client/src';
+import WebSocket from 'ws';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { until } from '../helpers/until';
 
 /** The client's token handling against the real server (client/src/tokens.ts, http.ts). */
 describe('the client’s OAuth tokens', () => {
@@ -63,5 +65,23 @@ describe('the client’s OAuth tokens', () => {
     const failure = await doomed.call('cache.stats', {}).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(AuthenticationError);
     expect((failure as AuthenticationError).code).toBe('PH_OAUTH_INVALID_CLIENT');
+  });
+
+  it('reconnects its socket once with a fresh token when its token is revoked, and rejoins its rooms', async () => {
+    const ph = new Pilothouse({ url: plane.url, apiKey: key, WebSocket: WebSocket as unknown as WebSocketFactory });
+    await ph.realtime.subscribe('rejoin');
+    const first = ph.realtime.welcome;
+    const revoked = await ph.tokens.token();
+    await fetch(`${plane.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${btoa(`${keyId}:${key.slice(20)}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: revoked }).toString(),
+    });
+    await until(() => ph.realtime.connected && ph.realtime.welcome !== first, 5_000, 'a new welcome');
+    expect(await ph.tokens.token()).not.toBe(revoked);
+    const heard = new Promise((resolve) => ph.realtime.on('message', (m) => resolve(m.data)));
+    await plane.op('realtime.publish', { room: 'rejoin', data: { after: 'revocation' } });
+    expect(await heard).toEqual({ after: 'revocation' });
+    await ph.close();
   });
 });

@@ -55,6 +55,16 @@ describe('service registry', () => {
     expect(ids({ name: 'api', tag: 'eu', state: 'passing' })).toEqual(['a1', 'a3']);
   });
 
+  it('lists critical instances first in health order, by name otherwise', () => {
+    const { registry } = fresh();
+    registry.register({ name: 'api', id: 'a1', address: '10.0.0.1', port: 1 });
+    registry.register({ name: 'web', id: 'w1', address: '10.0.0.2', port: 1, checks: [{ kind: 'tcp' }] });
+    registry.register({ name: 'db', id: 'd1', address: '10.0.0.3', port: 1 });
+    registry.register({ name: 'cache', id: 'c1', address: '10.0.0.4', port: 1, checks: [{ kind: 'tcp' }] });
+    expect(registry.list({}, 'health').map((i) => i.id)).toEqual(['c1', 'w1', 'a1', 'd1']);
+    expect(registry.list({}).map((i) => i.id)).toEqual(['a1', 'c1', 'd1', 'w1']);
+  });
+
   it('refuses a version that is not semver and a range that is not a range, with coded errors', () => {
     const { registry } = fresh();
     expect(() => registry.register({ name: 'api', address: 'h', port: 1, version: 'v-latest' })).toThrowError(

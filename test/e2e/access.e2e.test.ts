@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
 
 /** The sidebar's labels and the title each view gives the tab. */
-const views = ['Overview', 'Cache', 'Real-time', 'Jobs', 'Backups', 'Services', 'Webhooks', 'Security', 'Audit'] as const;
+const views = ['Overview', 'Cache', 'Real-time', 'Jobs', 'Sagas', 'Backups', 'Services', 'Webhooks', 'Security', 'Audit'] as const;
 const viewports = [
   { width: 1024, height: 700 },
   { width: 1440, height: 900 },

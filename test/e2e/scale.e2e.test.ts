@@ -192,4 +192,17 @@ describe('console at scale: 10,000 jobs and 10,000 cache keys', () => {
     await page.getByTestId('keys-count').getByText('1 of 1 keys').waitFor();
     await session.screenshot('scale-cache-keys');
   });
+
+  it("filters the audit log by action and shows the store's count of the rows that match", async () => {
+    const { page, plane } = session;
+    await ensureSignedIn();
+    for (let i = 0; i < 3; i += 1) expect((await plane.op('keys.create', { name: `scale-${i}`, role: 'viewer' })).status).toBe(200);
+    await openView(session, 'Audit');
+    await page.getByLabel('Audit action').fill('keys.create');
+    const stored = storeCount("SELECT count(*) AS n FROM audit_log WHERE action = 'keys.create'");
+    expect(stored).toBeGreaterThanOrEqual(3);
+    await page.getByTestId('audit-count').getByText(`${stored} matching entries`).waitFor();
+    const actions = await page.getByTestId('audit-table').locator('tbody tr td:nth-child(4)').allTextContents();
+    expect(new Set(actions)).toEqual(new Set(['keys.create']));
+  });
 });

@@ -4,11 +4,15 @@ import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 
 const IDLE_MS = 600;
 
-/** Opens a raw socket, sends the headers of a POST announcing 100 body bytes and one byte of it, then stalls. */
+/**
+ * Opens a raw socket, sends the headers of a POST announcing 100 body bytes (or a chunked body) and
+ * one byte of it, then stalls.
+ */
 function stalledPost(
   url: string,
   path: string,
   key: string | null,
+  framing: 'length' | 'chunked' = 'length',
 ): { socket: Socket; answer: Promise<{ text: string; closedAfterMs: number }> } {
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
@@ -19,9 +23,10 @@ function stalledPost(
     socket.on('close', () => resolve({ text, closedAfterMs: performance.now() - started }));
   });
   socket.write(
-    [`POST ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Content-Type: application/json', 'Content-Length: 100']
+    [`POST ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Content-Type: application/json']
+      .concat(framing === 'length' ? ['Content-Length: 100'] : ['Transfer-Encoding: chunked'])
       .concat(key === null ? [] : [`Authorization: Bearer ${key}`])
-      .join('\r\n') + '\r\n\r\n{',
+      .join('\r\n') + (framing === 'length' ? '\r\n\r\n{' : '\r\n\r\n1\r\n{\r\n'),
   );
   return { socket, answer };
 }
@@ -40,6 +45,14 @@ describe('request bodies that stop arriving', () => {
     expect(text).toContain('"code":"PH_REQUEST_TIMEOUT"');
     expect(closedAfterMs).toBeGreaterThanOrEqual(IDLE_MS - 50);
     expect(closedAfterMs).toBeLessThan(IDLE_MS + 5_000);
+  });
+
+  it('times a chunked body too: a request without Content-Length is timed when Transfer-Encoding announces a body', async () => {
+    const { answer } = stalledPost(t.url, '/api/v2/ops/keys.list', t.adminKey, 'chunked');
+    const { text, closedAfterMs } = await answer;
+    expect(text).toMatch(/^HTTP\/1\.1 408/);
+    expect(text).toContain('"code":"PH_REQUEST_TIMEOUT"');
+    expect(closedAfterMs).toBeGreaterThanOrEqual(IDLE_MS - 50);
   });
 
   it('does not hold a socket trickling a body without a key either', async () => {

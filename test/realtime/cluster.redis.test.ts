@@ -17,7 +17,11 @@ async function startChildNode(dataDir: string, redisUrl: string): Promise<{ chil
   );
   const url = await new Promise<string>((resolve, reject) => {
     let text = '';
-    const timer = setTimeout(() => reject(new Error('child node did not start')), 20_000);
+    const timer = setTimeout(() => {
+      // Not left running (holding Redis and the test run open) when it did not start in time.
+      child.kill('SIGKILL');
+      reject(new Error('child node did not start'));
+    }, 20_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       text += chunk.toString();
       const line = text.split('\n').find((l) => l.startsWith('{'));

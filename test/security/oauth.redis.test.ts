@@ -29,6 +29,20 @@ describe('OAuth tokens on a fleet of two nodes on one Redis', () => {
     expect((await b.op('cache.stats', {}, body.access_token)).status).toBe(200);
   });
 
+  it('puts no refresh token and no private key into Redis: hashes and a generation number only', async () => {
+    const { body } = await token(a.url, program);
+    const client = redis.client();
+    await until(async () => (await client.hlen('ph:fleet:oauth-grants:records')) > 0);
+    const stored = [
+      ...Object.values(await client.hgetall('ph:fleet:oauth-grants:records')),
+      ...Object.values(await client.hgetall('ph:fleet:oauth-signing:records')),
+    ].join('\n');
+    const secretPart = (body.refresh_token as string).split('_')[2] as string;
+    expect(stored).not.toContain(secretPart);
+    expect(stored).toMatch(/"generation":0/);
+    expect(stored).not.toMatch(/"d":|PRIVATE KEY/);
+  });
+
   it('ends a grant revoked on one node on the other within a second, its socket there included', async () => {
     const { body } = await token(a.url, program);
     const onB = await RawClient.connect(b.wsUrl, body.access_token);

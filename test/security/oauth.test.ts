@@ -174,6 +174,21 @@ describe('OAuth 2.0 client credentials against the real server', () => {
     });
   });
 
+  it('keeps access-token sockets open when the session secret rotates, while session sockets close', async () => {
+    const { body } = await token(plane.url, operator);
+    const wsUrl = `${plane.url.replace('http', 'ws')}/ws`;
+    const withToken = await RawClient.connect(wsUrl, body.access_token);
+    const session = await (
+      await fetch(`${plane.url}/api/v2/session`, { method: 'POST', headers: { authorization: `Bearer ${operator}` } })
+    ).json();
+    const withSession = await RawClient.connect(wsUrl, (session as { token: string }).token);
+    expect((await plane.op('sessions.rotate')).status).toBe(200);
+    expect((await withSession.closed).code).toBe(1008);
+    expect(await withToken.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
+    expect((await bearerOp('cache.stats', body.access_token)).status).toBe(200);
+    withToken.close();
+  });
+
   it('ends every access token of a key when the key is revoked', async () => {
     const made = await plane.op('keys.create', { name: 'short-lived', role: 'viewer' });
     const { body } = await token(plane.url, made.body.secret);

@@ -96,6 +96,29 @@ describe('security', () => {
     expect(audit.list({ limit: 3, beforeSeq: 5 }).entries.map((e) => e.seq)).toEqual([4, 3, 2]);
   });
 
+  it('filters the audit log by actor, action, a part of the target and time, with totals that match', () => {
+    const start = clock.now();
+    for (let i = 0; i < 12; i += 1) {
+      audit.append({
+        actor: i % 2 === 0 ? 'key:ops' : 'system',
+        action: i % 3 === 0 ? 'keys.revoke' : 'cache.clear',
+        target: `orders-${i}`,
+        outcome: 'ok',
+      });
+      clock.advance(60_000);
+    }
+    const byOps = audit.list({ actor: 'key:ops', limit: 2 });
+    expect(byOps.total).toBe(6);
+    expect(byOps.entries.map((e) => e.target)).toEqual(['orders-10', 'orders-8']);
+    const older = audit.list({ actor: 'key:ops', limit: 10, beforeSeq: byOps.entries[1]?.seq as number });
+    expect(older.entries.map((e) => e.target)).toEqual(['orders-6', 'orders-4', 'orders-2', 'orders-0']);
+    expect(audit.list({ action: 'keys.revoke' }).total).toBe(4);
+    expect(audit.list({ target: 'orders-1' }).entries.map((e) => e.target)).toEqual(['orders-11', 'orders-10', 'orders-1']);
+    const window = audit.list({ since: new Date(start + 3 * 60_000).toISOString(), until: new Date(start + 6 * 60_000).toISOString() });
+    expect(window.entries.map((e) => e.target)).toEqual(['orders-5', 'orders-4', 'orders-3']);
+    expect(window.total).toBe(3);
+  });
+
   it('mints session tokens that expire and die with their key', async () => {
     const sessions = new SessionTokens(db, keys, clock, secrets);
     const { key, secret } = keys.create({ name: 'op', role: 'operator' }, 'test');

@@ -77,6 +77,12 @@ const stateTone: Record<string, 'ok' | 'warn' | 'bad' | 'idle'> = {
   pending: 'warn',
   retrying: 'warn',
   disabled: 'bad',
+  done: 'ok',
+  completed: 'ok',
+  compensating: 'warn',
+  compensated: 'warn',
+  cancelled: 'idle',
+  stuck: 'bad',
 };
 
 export function StatusBadge({ state }: { state: string }) {
@@ -93,6 +99,21 @@ export function ErrorBanner({ error, onDismiss }: { error: ClientError | null; o
           ×
         </button>
       )}
+    </div>
+  );
+}
+
+/**
+ * In place of a list or number whose source did not answer: says which source and the error's code,
+ * so a down dependency never reads as an empty, healthy list.
+ */
+export function SourceDown({ what, error, testId }: { what: string; error: ClientError; testId?: string }) {
+  return (
+    <div className="empty-state source-down" role="status" data-testid={testId}>
+      <h3>{what} did not answer</h3>
+      <div>
+        <strong className="mono">{error.code}</strong> <span className="muted">{error.message}</span>
+      </div>
     </div>
   );
 }

@@ -1,5 +1,6 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useOperation } from '../client/client-context';
+import { useSettled } from '../client/paged-list';
 import { DataTable } from '../components/data-table';
 import { KeyName } from '../components/key-name';
 import { Card, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
@@ -9,8 +10,22 @@ const PAGE_SIZE = 25;
 
 export function AuditView() {
   const [cursors, setCursors] = useState<number[]>([]);
+  const [filters, setFilters] = useState({ actor: '', action: '', target: '' });
+  const settled = {
+    actor: useSettled(filters.actor.trim()),
+    action: useSettled(filters.action.trim()),
+    target: useSettled(filters.target.trim()),
+  };
+  const filterKey = JSON.stringify(settled);
+  // A new filter starts again from the newest row.
+  useEffect(() => setCursors([]), [filterKey]);
   const beforeSeq = cursors.at(-1);
-  const page = useOperation('audit.list', beforeSeq === undefined ? { limit: PAGE_SIZE } : { limit: PAGE_SIZE, beforeSeq }, {
+  const input = {
+    limit: PAGE_SIZE,
+    ...(beforeSeq === undefined ? {} : { beforeSeq }),
+    ...Object.fromEntries(Object.entries(settled).filter(([, v]) => v !== '')),
+  };
+  const page = useOperation('audit.list', input, {
     refreshOn: beforeSeq === undefined ? ['audit.appended'] : [],
   });
   const entries = page.data?.entries ?? [];
@@ -25,11 +40,31 @@ export function AuditView() {
       {page.data !== undefined && (
         <div className={page.data.chainIntact ? 'notice ok' : 'notice bad'} data-testid="chain-state">
           {page.data.chainIntact
-            ? `Hash chain intact across all ${page.data.total} entries.`
+            ? filterKey === JSON.stringify({ actor: '', action: '', target: '' })
+              ? `Hash chain intact across all ${page.data.total} entries.`
+              : 'Hash chain intact.'
             : 'The hash chain is broken: the log was edited outside Pilothouse.'}
         </div>
       )}
       <Card>
+        <div className="inline-form" data-testid="audit-filters">
+          {(['actor', 'action', 'target'] as const).map((field) => (
+            <label key={field}>
+              {{ actor: 'Who', action: 'Action', target: 'Target contains' }[field]}
+              <input
+                type="search"
+                aria-label={`Audit ${field}`}
+                value={filters[field]}
+                onChange={(e) => setFilters((f) => ({ ...f, [field]: e.target.value }))}
+                placeholder={{ actor: 'e.g. key:<id> or system', action: 'e.g. keys.create', target: 'e.g. orders' }[field]}
+                maxLength={200}
+              />
+            </label>
+          ))}
+          <span className="muted" role="status" data-testid="audit-count">
+            {page.data === undefined ? '' : `${page.data.total.toLocaleString('en')} matching entries`}
+          </span>
+        </div>
         <DataTable
           testId="audit-table"
           rows={entries}

@@ -6,6 +6,7 @@ import { GraphqlView } from './graphql-view';
 import { JobsView } from './jobs-view';
 import { OverviewView } from './overview-view';
 import { RealtimeView } from './realtime-view';
+import { SagasView } from './sagas-view';
 import { SecurityView } from './security-view';
 import { ServicesView } from './services-view';
 import { WebhooksView } from './webhooks-view';
@@ -22,6 +23,7 @@ export const views: readonly ViewDef[] = [
   { id: 'cache', label: 'Cache', component: CacheView },
   { id: 'realtime', label: 'Real-time', component: RealtimeView },
   { id: 'jobs', label: 'Jobs', component: JobsView },
+  { id: 'sagas', label: 'Sagas', component: SagasView },
   { id: 'backups', label: 'Backups', component: BackupsView },
   { id: 'services', label: 'Services', component: ServicesView },
   { id: 'webhooks', label: 'Webhooks', component: WebhooksView },

@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import { useAction, useClient, useOperation, useSession } from '../client/client-context';
 import { usePagedList } from '../client/paged-list';
 import { DataTable, PageFooter } from '../components/data-table';
-import { Card, EmptyState, ErrorBanner, PageHeader, Stat, formatTime } from '../components/ui';
+import { Card, EmptyState, ErrorBanner, PageHeader, SourceDown, Stat, formatTime } from '../components/ui';
 import { JobsList } from './jobs-list';
 import { StateBadge, useLiveProgress, useThrottledReload, type Job, type Queue } from './jobs-parts';
 
@@ -219,17 +219,32 @@ export function JobsView() {
         onDismiss={() => (cancel.clearError(), retry.clearError(), remove.clearError())}
       />
       <div className="stats" data-testid="job-counts">
-        <Stat label="Running" value={sum('active')} tone={sum('active') > 0 ? 'ok' : undefined} />
-        <Stat label="Waiting" value={sum('waiting')} />
-        <Stat label="Delayed" value={sum('delayed')} />
-        <Stat label="Waiting for children" value={sum('waiting-children')} />
-        <Stat label="Dead letters" value={sum('dead')} tone={sum('dead') > 0 ? 'bad' : 'ok'} />
+        {stats.data === undefined ? (
+          // No numbers until the queue answers: a zero here would read as "nothing dead" while the queue is down.
+          <Stat label="Job counts" value="—" />
+        ) : (
+          <>
+            <Stat label="Running" value={sum('active')} tone={sum('active') > 0 ? 'ok' : undefined} />
+            <Stat label="Waiting" value={sum('waiting')} />
+            <Stat label="Delayed" value={sum('delayed')} />
+            <Stat label="Waiting for children" value={sum('waiting-children')} />
+            <Stat label="Dead letters" value={sum('dead')} tone={sum('dead') > 0 ? 'bad' : 'ok'} />
+          </>
+        )}
       </div>
       <Card title="Throughput, last 5 minutes">
-        <ThroughputChart queues={queues} />
+        {stats.error !== null ? (
+          <div className="muted">No throughput to show: the job queue did not answer ({stats.error.code}).</div>
+        ) : (
+          <ThroughputChart queues={queues} />
+        )}
       </Card>
       <Card title="Queues">
-        {queues.length === 0 ? (
+        {stats.error !== null ? (
+          <SourceDown what="The job queue" error={stats.error} testId="queues-down" />
+        ) : stats.data === undefined ? (
+          <div className="muted">Loading…</div>
+        ) : queues.length === 0 ? (
           <EmptyState title="No job types">Job types appear here when a capability registers a handler or a job is enqueued.</EmptyState>
         ) : (
           <DataTable
@@ -256,7 +271,11 @@ export function JobsView() {
       {selected !== null && <JobDetail id={selected} onClose={() => setSelected(null)} />}
       <JobsList types={jobTypes} live={live} actions={actions} onSelect={setSelected} />
       <Card title="Dead letters">
-        {(dead.rows?.length ?? 0) === 0 ? (
+        {dead.error !== null && dead.rows === undefined ? (
+          <SourceDown what="The dead-letter list" error={dead.error} testId="dead-down" />
+        ) : dead.rows === undefined ? (
+          <div className="muted">Loading…</div>
+        ) : dead.rows.length === 0 ? (
           <div className="muted">No job has run out of attempts.</div>
         ) : (
           <>

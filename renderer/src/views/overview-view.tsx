@@ -3,6 +3,7 @@ import type { EventPayload } from '../../../contract/events';
 import { useEvent, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatDuration } from '../components/ui';
+import { healthSummary } from './health-summary';
 import { LineChart, formatValue, type ChartSeries } from './overview-charts';
 import { AlertRules, NotificationToggle, UsageCard, notify } from './overview-panels';
 
@@ -63,6 +64,8 @@ function since(iso: string, now: number): string {
 export function OverviewView() {
   const { role, client } = useSession();
   const initial = useOperation('system.status', {});
+  // Registry instances by health, for the summary: a critical instance is not "all well".
+  const registry = useOperation('services.summary', {}, { intervalMs: 10_000 });
   const [status, setStatus] = useState<Status | undefined>();
   const [now, setNow] = useState(() => Date.now());
   const [rangeMs, setRangeMs] = useState<number>(RANGES[1].ms);
@@ -109,6 +112,21 @@ export function OverviewView() {
     const v = latest[name];
     return v === undefined || v === null ? '—' : formatValue(v, units.get(name) ?? '');
   };
+  const instances = registry.data?.services.reduce(
+    (sum, s) => ({
+      passing: sum.passing + s.counts.passing,
+      warning: sum.warning + s.counts.warning,
+      critical: sum.critical + s.counts.critical,
+    }),
+    { passing: 0, warning: 0, critical: 0 },
+  );
+  const summary = healthSummary({
+    dependencies: data?.status,
+    dependencyList: data?.dependencies ?? [],
+    firingAlerts: firing,
+    instances,
+    failures: [overview.error, registry.error].flatMap((e) => (e === null ? [] : [e.code])),
+  });
   const redisDependency = data?.dependencies.find((d) => d.name === 'redis');
   const redisUp = redisDependency === undefined ? status?.redis.connected === true : redisDependency.status !== 'down';
   const pointsOf = new Map((history.data?.series ?? []).map((s) => [s.name, s.points]));
@@ -124,7 +142,12 @@ export function OverviewView() {
           </a>
         }
       />
-      <ErrorBanner error={initial.error ?? overview.error ?? history.error} />
+      <ErrorBanner error={initial.error ?? overview.error ?? registry.error ?? history.error} />
+      {summary.health !== 'ok' && summary.reasons.length > 0 && (
+        <p className="muted small" data-testid="health-reasons">
+          Health is {summary.health}: {summary.reasons.join('; ')}.
+        </p>
+      )}
 
       {firing.length > 0 && (
         <section className="alerts-firing" role="alert" data-testid="alerts-firing">
@@ -149,17 +172,32 @@ export function OverviewView() {
       )}
 
       <div className="stats">
+        <div data-testid="health-summary" title={summary.reasons.join('\n') || undefined}>
+          <Stat
+            label="Health"
+            value={summary.health === 'ok' ? 'all well' : summary.health}
+            tone={
+              summary.health === 'ok' ? 'ok' : summary.health === 'unknown' ? undefined : summary.health === 'degraded' ? 'warn' : 'bad'
+            }
+          />
+        </div>
         <Stat
-          label="Health"
-          value={data === undefined ? '…' : data.status === 'ok' ? 'all well' : data.status}
-          tone={data === undefined ? undefined : data.status === 'ok' ? 'ok' : data.status === 'degraded' ? 'warn' : 'bad'}
+          label="Alerts firing"
+          value={overview.error !== null ? '—' : firing.length}
+          tone={overview.error !== null ? undefined : firing.length === 0 ? 'ok' : 'bad'}
         />
-        <Stat label="Alerts firing" value={firing.length} tone={firing.length === 0 ? 'ok' : 'bad'} />
         {status !== undefined && (
           <Stat
-            label="Services"
+            label="Pilothouse services"
             value={`${status.services.length - unhealthy.length}/${status.services.length} running`}
             tone={unhealthy.length === 0 ? 'ok' : 'warn'}
+          />
+        )}
+        {instances !== undefined && instances.passing + instances.warning + instances.critical > 0 && (
+          <Stat
+            label="Service instances"
+            value={`${instances.passing} passing${instances.critical > 0 ? ` · ${instances.critical} critical` : ''}${instances.warning > 0 ? ` · ${instances.warning} warning` : ''}`}
+            tone={instances.critical > 0 ? 'bad' : instances.warning > 0 ? 'warn' : 'ok'}
           />
         )}
         <Stat label="Requests" value={value('http.requests_per_second')} />

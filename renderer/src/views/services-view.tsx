@@ -2,7 +2,7 @@ import { Fragment, useState } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
-import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge, formatTime } from '../components/ui';
+import { Card, EmptyState, ErrorBanner, PageHeader, SourceDown, Stat, StatusBadge, formatTime } from '../components/ui';
 
 type Instance = OperationResult<'services.list'>['instances'][number];
 type Summary = OperationResult<'services.summary'>['services'][number];
@@ -39,7 +39,7 @@ export function ServicesView() {
     ...(versionRange.trim() === '' ? {} : { versionRange: versionRange.trim() }),
   };
   const summary = useOperation('services.summary', filter, { refreshOn: registryEvents });
-  const list = useOperation('services.list', filter, { refreshOn: registryEvents });
+  const list = useOperation('services.list', { ...filter, order: 'health' }, { refreshOn: registryEvents });
   const traffic = useOperation('services.traffic', {}, { refreshOn: registryEvents, intervalMs: 2_000 });
   const discovered = useOperation('services.discovered', {}, { intervalMs: 5_000 });
   const maintenance = useAction('services.maintenance');
@@ -83,18 +83,25 @@ export function ServicesView() {
       />
 
       <div className="stats" data-testid="services-stats">
-        <Stat label="Services" value={services.length} />
-        <Stat
-          label="Instances passing (picked by the balancer)"
-          value={`${totals.passing} of ${totals.all}`}
-          tone={totals.all === 0 ? undefined : totals.passing === totals.all ? 'ok' : 'warn'}
-        />
-        <Stat label="Instances critical" value={totals.critical} tone={totals.critical > 0 ? 'bad' : 'ok'} />
-        <Stat
-          label="Instances in maintenance or warning"
-          value={totals.maintenance + totals.warning}
-          tone={totals.maintenance + totals.warning > 0 ? 'warn' : undefined}
-        />
+        {summary.data === undefined ? (
+          // No zeros until the registry answers: "0 critical" in green would claim a health nobody measured.
+          <Stat label="Services" value="—" />
+        ) : (
+          <>
+            <Stat label="Services" value={services.length} />
+            <Stat
+              label="Instances passing (picked by the balancer)"
+              value={`${totals.passing} of ${totals.all}`}
+              tone={totals.all === 0 ? undefined : totals.passing === totals.all ? 'ok' : 'warn'}
+            />
+            <Stat label="Instances critical" value={totals.critical} tone={totals.critical > 0 ? 'bad' : 'ok'} />
+            <Stat
+              label="Instances in maintenance or warning"
+              value={totals.maintenance + totals.warning}
+              tone={totals.maintenance + totals.warning > 0 ? 'warn' : undefined}
+            />
+          </>
+        )}
       </div>
 
       <Card>
@@ -136,7 +143,11 @@ export function ServicesView() {
       </Card>
 
       <Card title="Services · instances by health">
-        {services.length === 0 ? (
+        {summary.error !== null ? (
+          <SourceDown what="The service registry" error={summary.error} testId="registry-down" />
+        ) : summary.data === undefined ? (
+          <div className="muted">Loading…</div>
+        ) : services.length === 0 ? (
           <EmptyState title="No services match">
             LAN programs register with <code>POST /api/v2/services</code> (an operator key) and appear here with their checks.
           </EmptyState>
