@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { build } from 'esbuild';
-import { PageRepository, type PageWorkers, reassemble } from '../../../main/backup';
+import { PageRepository, type PageWorkers, RepoKeyFile, deriveKeys, reassemble } from '../../../main/backup';
 import { rowsDigest } from './rows-digest';
 
 const here = resolve(import.meta.dirname);
@@ -23,7 +23,8 @@ export async function buildChild(outDir: string): Promise<string> {
     format: 'cjs',
     target: 'node20',
     outdir: outDir,
-    external: ['better-sqlite3', 'piscina'],
+    // Native addons and the replica transports' SDKs (ssh2 carries .node files) load from node_modules.
+    external: ['better-sqlite3', 'piscina', 'ssh2-sftp-client', '@aws-sdk/client-s3'],
     logLevel: 'silent',
   });
   return join(outDir, 'crash-child.js');
@@ -89,7 +90,8 @@ export async function checkAfterKill(dir: string, workers: PageWorkers): Promise
     }
   }
   const repo = new PageRepository(join(dir, 'repo'), workers);
-  repo.open();
+  // The repository is encrypted under the key the child's service made beside it.
+  repo.open(deriveKeys(new RepoKeyFile(join(dir, 'secrets', 'backup-repository.key')).load(null)));
   let snapshotsVerified = 0;
   try {
     for (const h of repo.listManifests()) {
