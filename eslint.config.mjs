@@ -120,11 +120,11 @@ export default tseslint.config(
   ...layerRules(),
   {
     // One door: no route but the contract's, mounted through the dispatcher. The exceptions: the
-    // server's own endpoints (health, readiness, metrics, session, the operations, the console),
+    // server's own endpoints (health, readiness, metrics, session, OAuth, the operations, the console),
     // the mounter of the contract's routes, and the gateway, which forwards LAN traffic to
     // registered services and runs no operation.
     files: ['main/**/*.ts'],
-    ignores: ['main/http/http-server.ts', 'main/http/rest-routes.ts', 'main/discovery/gateway.ts'],
+    ignores: ['main/http/http-server.ts', 'main/http/oauth-endpoints.ts', 'main/http/rest-routes.ts', 'main/discovery/gateway.ts'],
     rules: { 'no-restricted-syntax': ['error', noConsoleLog, ...handMadeRoutes] },
   },
   {

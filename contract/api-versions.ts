@@ -1,4 +1,5 @@
-/** The REST API's versions, oldest first; a route declares which of them it is served in. */
-export const apiVersions = ['v1', 'v2'] as const;
-export type ApiVersion = (typeof apiVersions)[number];
-export const latestApiVersion: ApiVersion = 'v2';
+import { apiVersions, type ApiVersion } from './versions';
+
+/** The REST API's versions, oldest first, as contract/versions/ declares them. */
+export { apiVersions, type ApiVersion } from './versions';
+export const latestApiVersion = apiVersions[apiVersions.length - 1] as ApiVersion;

@@ -3,6 +3,7 @@ import type { ErrorCode } from './errors';
 import { DependencyStatusSchema } from './ops/monitoring';
 import { RoleSchema } from './ops/security';
 import { ServiceStatusSchema } from './ops/system';
+import { IntrospectionSchema, JwksSchema, OAUTH_PATHS, OAuthErrorBodySchema, TokenResponseSchema } from './oauth';
 import type { Role } from './roles';
 
 /** Who may call an endpoint: anyone (no credential), or a caller of at least this role. */
@@ -29,8 +30,10 @@ export interface ServerEndpoint {
   readonly summary: string;
   readonly description?: string;
   readonly tag: string;
-  /** A JSON body is read (errors about bodies apply); `any`: any bytes of any type, passed on. */
-  readonly body?: 'json' | 'any';
+  /** A JSON body is read (errors about bodies apply); `any`: any bytes of any type, passed on; `form`: URL-encoded fields (OAuth). */
+  readonly body?: 'json' | 'any' | 'form';
+  /** Client authentication with HTTP Basic (`client_secret_basic`: API key id and secret), not a bearer credential. */
+  readonly basicAuth?: true;
   /** The success answers, and any answer whose status differs from its code's in the catalogue. */
   readonly responses: Readonly<Record<number, EndpointResponse>>;
   /** Catalogue codes this endpoint raises beyond those of every request (credential, Host, rate limit). */
@@ -69,6 +72,21 @@ export const SessionTokenSchema = Type.Object({
   role: RoleSchema,
 });
 
+const OAUTH_CLIENT_ERRORS: Record<number, EndpointResponse> = {
+  400: {
+    description: 'RFC 6749 §5.2: `invalid_request`, `invalid_grant`, `invalid_scope` or `unsupported_grant_type`, with the catalogue code',
+    content: { 'application/json': OAuthErrorBodySchema },
+  },
+  401: {
+    description: '`invalid_client` (`PH_OAUTH_INVALID_CLIENT`), with `WWW-Authenticate: Basic`',
+    content: { 'application/json': OAuthErrorBodySchema },
+  },
+  429: {
+    description: '`temporarily_unavailable` (`PH_AUTH_THROTTLED`): the address failed too often; see Retry-After',
+    content: { 'application/json': OAuthErrorBodySchema },
+  },
+};
+
 const GATEWAY_DESCRIPTION =
   "Proxies to a passing instance of the service the load balancer picks; the answer is the upstream's. Needs the `gateway` or `gateway:<service>` scope. Any request body is passed on as bytes (up to 10 MiB).";
 
@@ -99,6 +117,8 @@ export const serverEndpoints: readonly ServerEndpoint[] = [
     path: '/readyz',
     access: 'public',
     summary: 'Readiness: every service running or degraded and no critical dependency down',
+    description:
+      "Without a credential, each service's and dependency's state only; with a key or session token (any role), each one's detail too (paths, node and worker ids).",
     tag: 'health',
     responses: {
       200: { description: 'Ready', content: { 'application/json': ReadinessSchema } },
@@ -124,6 +144,48 @@ export const serverEndpoints: readonly ServerEndpoint[] = [
     tag: 'session',
     body: 'json',
     responses: { 200: { description: 'The session token', content: { 'application/json': SessionTokenSchema } } },
+  },
+  {
+    methods: ['POST'],
+    path: OAUTH_PATHS.token,
+    access: 'public',
+    summary: 'OAuth 2.0 token endpoint: client credentials, and refresh with rotation (docs/oauth.md)',
+    description:
+      'Authenticate with HTTP Basic: the API key id as client id, the part after it as client secret. `grant_type=client_credentials` (optional `scope`) or `grant_type=refresh_token` with `refresh_token` (optional narrower `scope`).',
+    tag: 'oauth',
+    body: 'form',
+    basicAuth: true,
+    responses: { 200: { description: 'The tokens', content: { 'application/json': TokenResponseSchema } }, ...OAUTH_CLIENT_ERRORS },
+  },
+  {
+    methods: ['POST'],
+    path: OAUTH_PATHS.revoke,
+    access: 'public',
+    summary: 'RFC 7009 revocation: ends the grant of an access or refresh token, on every node',
+    description: 'Form field `token` (and an optional `token_type_hint`). 200 whether or not the token was known.',
+    tag: 'oauth',
+    body: 'form',
+    basicAuth: true,
+    responses: { 200: { description: 'Revoked, or nothing to revoke' }, ...OAUTH_CLIENT_ERRORS },
+  },
+  {
+    methods: ['POST'],
+    path: OAUTH_PATHS.introspect,
+    access: 'public',
+    summary: "RFC 7662 introspection of a token of the client's own key (an admin key may introspect any)",
+    description: 'Form field `token`. `{"active": false}` for anything not live or not the caller’s to see.',
+    tag: 'oauth',
+    body: 'form',
+    basicAuth: true,
+    responses: { 200: { description: 'What the token is', content: { 'application/json': IntrospectionSchema } }, ...OAUTH_CLIENT_ERRORS },
+  },
+  {
+    methods: ['GET'],
+    path: OAUTH_PATHS.jwks,
+    access: 'public',
+    summary: 'The public keys that verify access tokens (previous while its tokens live, current, next)',
+    tag: 'oauth',
+    responses: { 200: { description: 'The JSON Web Key Set', content: { 'application/json': JwksSchema } } },
   },
   {
     methods: ['POST'],

@@ -1,5 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { ApiVersion } from './api-versions';
+import { versionsServing, type RouteRef } from './versions';
 import { operations, type OperationName } from './operations';
 import { UsageExportJsonSchema } from './ops/monitoring';
 import type { Role } from './roles';
@@ -29,7 +30,6 @@ export interface RestInput {
  * `{filename, contentType, content}` result as an attachment, of one of the media types listed (each
  * with the schema of its content). `download`: the file the operation prepared, streamed, of this
  * type. `health`: the dependencies with their overall status, 503 when a critical one is down.
- * `status-v1`: v1's flat status (version, uptime, service → state).
  */
 export type RestReply =
   | {
@@ -40,7 +40,8 @@ export type RestReply =
     }
   | { readonly kind: 'file'; readonly media: Readonly<Record<string, TSchema>> }
   | { readonly kind: 'download'; readonly contentType: string }
-  | { readonly kind: 'empty' | 'health' | 'status-v1' };
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'health' };
 
 /** One REST route: a method and path (under `/api/<version>`) that call one operation. */
 export interface RestRoute {
@@ -52,12 +53,13 @@ export interface RestRoute {
   readonly summary: string;
   readonly tag: string;
   readonly input?: RestInput;
-  /** The versions the route is served in, and how each answers. */
-  readonly versions: Partial<Record<ApiVersion, RestReply>>;
+  /**
+   * How the latest version answers (a JSON body when absent). Older versions are served through the
+   * changes declared in contract/versions/, which also say in which versions the route exists.
+   */
+  readonly reply?: RestReply;
 }
 
-const JSON_REPLY: RestReply = { kind: 'json' };
-const both = (reply: RestReply = JSON_REPLY): Partial<Record<ApiVersion, RestReply>> => ({ v1: reply, v2: reply });
 const registryIndex = { 'x-registry-index': 'index' } as const;
 const serviceFilter = { name: 'string', tag: 'string', state: 'string', versionRange: 'string' } as const;
 
@@ -73,7 +75,6 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'system.status',
     summary: 'Version, uptime and the state of each service',
     tag: 'system',
-    versions: { v1: { kind: 'status-v1' }, v2: JSON_REPLY },
   },
   // ── cache ──
   {
@@ -82,7 +83,6 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'cache.get',
     summary: 'Read a cached value (L1 → L2 → L3)',
     tag: 'cache',
-    versions: both(),
   },
   {
     method: 'PUT',
@@ -91,7 +91,7 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Write a value through every tier',
     tag: 'cache',
     input: { body: 'merge' },
-    versions: both({ kind: 'empty' }),
+    reply: { kind: 'empty' },
   },
   {
     method: 'DELETE',
@@ -99,7 +99,6 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'cache.delete',
     summary: 'Drop a key on every node',
     tag: 'cache',
-    versions: both(),
   },
   {
     method: 'POST',
@@ -108,7 +107,6 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Drop keys or tagged entries on every node',
     tag: 'cache',
     input: { body: 'merge' },
-    versions: both(),
   },
   // ── batches and jobs ──
   {
@@ -118,9 +116,8 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Submit a batch (JSON form); ?background=true runs it as a job',
     tag: 'batches',
     input: { body: { field: 'batch' }, query: { background: 'flag' } },
-    versions: both(),
   },
-  { method: 'GET', path: '/batches/:id', operation: 'batch.status', summary: "A batch's report", tag: 'batches', versions: both() },
+  { method: 'GET', path: '/batches/:id', operation: 'batch.status', summary: "A batch's report", tag: 'batches' },
   {
     method: 'POST',
     path: '/jobs',
@@ -128,7 +125,6 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Enqueue a job',
     tag: 'jobs',
     input: { body: 'merge' },
-    versions: both(),
   },
   {
     method: 'GET',
@@ -137,17 +133,15 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'List jobs (?state=&type=&parentId=&limit=&offset=)',
     tag: 'jobs',
     input: { query: { state: 'string', type: 'string', parentId: 'string', limit: 'integer', offset: 'integer' } },
-    versions: both(),
   },
-  { method: 'GET', path: '/jobs/:id', operation: 'jobs.get', summary: 'One job with its log and children', tag: 'jobs', versions: both() },
-  { method: 'POST', path: '/jobs/:id/cancel', operation: 'jobs.cancel', summary: 'Cancel a job', tag: 'jobs', versions: both() },
+  { method: 'GET', path: '/jobs/:id', operation: 'jobs.get', summary: 'One job with its log and children', tag: 'jobs' },
+  { method: 'POST', path: '/jobs/:id/cancel', operation: 'jobs.cancel', summary: 'Cancel a job', tag: 'jobs' },
   {
     method: 'POST',
     path: '/jobs/:id/retry',
     operation: 'jobs.retry',
     summary: 'Retry a dead or cancelled job',
     tag: 'jobs',
-    versions: both(),
   },
   {
     method: 'DELETE',
@@ -155,7 +149,6 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'jobs.delete',
     summary: 'Delete a job that is not running',
     tag: 'jobs',
-    versions: both(),
   },
   // ── service registry ──
   {
@@ -165,7 +158,7 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Service instances by name, tag, health state and version range; long-polls with index and waitMs',
     tag: 'services',
     input: { query: serviceFilter },
-    versions: { v1: { kind: 'json', unwrap: 'instances', headers: registryIndex }, v2: { kind: 'json', headers: registryIndex } },
+    reply: { kind: 'json', headers: registryIndex },
   },
   {
     method: 'GET',
@@ -175,7 +168,7 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Long-poll: the instances once the registry index passes ?index= (or ?waitMs= runs out)',
     tag: 'services',
     input: { query: { ...serviceFilter, index: 'integer', waitMs: 'integer' } },
-    versions: { v1: { kind: 'json', unwrap: 'instances', headers: registryIndex }, v2: { kind: 'json', headers: registryIndex } },
+    reply: { kind: 'json', headers: registryIndex },
   },
   {
     method: 'POST',
@@ -184,7 +177,7 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Register (or re-register) a service instance with its checks',
     tag: 'services',
     input: { body: 'merge' },
-    versions: { v1: { kind: 'json', unwrap: 'instance' }, v2: { kind: 'json', status: 201 } },
+    reply: { kind: 'json', status: 201 },
   },
   {
     method: 'GET',
@@ -192,7 +185,6 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'services.get',
     summary: "One instance with every check's status, output and history",
     tag: 'services',
-    versions: { v1: { kind: 'json', unwrap: 'instance' }, v2: JSON_REPLY },
   },
   {
     method: 'DELETE',
@@ -200,7 +192,6 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'services.deregister',
     summary: 'Deregister a service instance',
     tag: 'services',
-    versions: { v1: { kind: 'empty' }, v2: JSON_REPLY },
   },
   {
     method: 'PUT',
@@ -209,7 +200,6 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Heartbeat: feeds the TTL checks of an instance',
     tag: 'services',
     input: { body: 'merge' },
-    versions: { v1: { kind: 'empty' }, v2: JSON_REPLY },
   },
   {
     method: 'PUT',
@@ -218,7 +208,6 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Put an instance into maintenance or take it out: {"enabled": true, "reason": "..."}',
     tag: 'services',
     input: { body: 'merge' },
-    versions: { v1: { kind: 'json', unwrap: 'instance' }, v2: JSON_REPLY },
   },
   {
     method: 'GET',
@@ -227,7 +216,6 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Pick a passing instance of the service named in the path (key= for consistent hashing)',
     tag: 'services',
     input: { params: { id: 'name' }, query: { key: 'string' } },
-    versions: { v1: { kind: 'json', unwrap: 'instance' }, v2: JSON_REPLY },
   },
   // ── backups ──
   {
@@ -236,7 +224,6 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'backup.sources.list',
     summary: 'Backup sources and repository totals',
     tag: 'backups',
-    versions: both(),
   },
   {
     method: 'POST',
@@ -245,7 +232,6 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Register a SQLite file to back up',
     tag: 'backups',
     input: { body: 'merge' },
-    versions: both(),
   },
   {
     method: 'POST',
@@ -253,7 +239,6 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'backup.snapshot',
     summary: 'Take a snapshot now',
     tag: 'backups',
-    versions: both(),
   },
   {
     method: 'GET',
@@ -262,7 +247,6 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Snapshots, newest first',
     tag: 'backups',
     input: { query: { sourceId: 'string', limit: 'integer' } },
-    versions: both(),
   },
   {
     method: 'POST',
@@ -270,7 +254,6 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'backup.verify',
     summary: 'Verify a snapshot',
     tag: 'backups',
-    versions: both(),
   },
   {
     method: 'POST',
@@ -279,7 +262,6 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Restore a snapshot to a new file or in place',
     tag: 'backups',
     input: { body: 'merge' },
-    versions: both(),
   },
   {
     method: 'POST',
@@ -287,7 +269,6 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'backup.prune',
     summary: 'Apply retention and remove unneeded pages',
     tag: 'backups',
-    versions: both(),
   },
   {
     method: 'GET',
@@ -295,7 +276,7 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'backup.export',
     summary: 'Download a snapshot as a plain .sqlite file (admin: it holds the whole database)',
     tag: 'backups',
-    versions: both({ kind: 'download', contentType: 'application/vnd.sqlite3' }),
+    reply: { kind: 'download', contentType: 'application/vnd.sqlite3' },
   },
   // ── monitoring ──
   {
@@ -305,7 +286,7 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Usage per API key and route as CSV or JSON (?from=&to= epoch ms, groupBy=key|route|key-route, format=csv|json)',
     tag: 'monitoring',
     input: { query: { format: 'string', from: 'integer', to: 'integer', groupBy: 'string' }, defaults: { format: 'json' } },
-    versions: { v2: { kind: 'file', media: { 'text/csv': Type.String(), 'application/json': UsageExportJsonSchema } } },
+    reply: { kind: 'file', media: { 'text/csv': Type.String(), 'application/json': UsageExportJsonSchema } },
   },
   {
     method: 'GET',
@@ -314,7 +295,6 @@ export const restRoutes: readonly RestRoute[] = [
     summary: 'Series over a range (?series=a,b&from=&to= epoch ms&step= seconds), from raw samples or roll-ups',
     tag: 'monitoring',
     input: { query: { series: 'list', from: 'integer', to: 'integer', step: ['stepSeconds', 'integer'] } },
-    versions: { v2: JSON_REPLY },
   },
   {
     method: 'GET',
@@ -322,9 +302,19 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'monitoring.health',
     summary: 'Each dependency, its status and since when',
     tag: 'monitoring',
-    versions: { v2: { kind: 'health' } },
+    reply: { kind: 'health' },
   },
 ];
+
+/** How the version declarations name a route: `GET /services/:id`. */
+export function routeRef(route: Pick<RestRoute, 'method' | 'path'>): RouteRef {
+  return `${route.method} ${route.path}`;
+}
+
+/** The route's latest answer. */
+export function replyOf(route: RestRoute): RestReply {
+  return route.reply ?? { kind: 'json' };
+}
 
 /** One line of the route table: what the snapshot test pins and what generators read. */
 export interface RouteTableRow {
@@ -343,7 +333,7 @@ export function routeTable(): RouteTableRow[] {
     path: route.path,
     operation: route.operation,
     role: operations[route.operation].minRole,
-    versions: Object.keys(route.versions) as ApiVersion[],
+    versions: versionsServing(routeRef(route)),
     ...(route.whenQuery === undefined ? {} : { whenQuery: route.whenQuery }),
   }));
 }

@@ -17,7 +17,7 @@ import type { OperationHandlers } from './core';
 import { buildDiscovery, discoveryMigrations, type Discovery, type DiscoveryDeps } from './discovery';
 import { EventBus } from './events';
 import { FleetSeal, fleetMigrations, loadNodeId, RedisEpoch, type RedisEpochOptions } from './fleet';
-import { fleetBootstrap, fleetTables, graphqlTables, identityTables } from './fleet-tables';
+import { fleetBootstrap, fleetTables, graphqlTables, identityTables, refreshSpender } from './fleet-tables';
 import { GraphqlApi, graphqlMigrations } from './graphql';
 import { HttpServer, loadTls, tlsMode, upgradesByPath, type ReadinessReport, type TlsMaterial } from './http';
 import { createLogger, type Logger } from './logger';
@@ -44,6 +44,7 @@ import {
   FleetAuditTrail,
   FleetSecrets,
   AuditLog,
+  OAuthServer,
   AuthThrottle,
   Authenticator,
   SecretStore,
@@ -54,6 +55,7 @@ import {
   securityMigrations,
   type AuditStartReport,
   type AuthThrottleOptions,
+  type OAuthOptions,
 } from './security';
 import type { Service } from './service';
 import { StoreService, type Migration } from './store';
@@ -81,6 +83,8 @@ export interface ControlPlaneOptions {
   };
   /** Failed-authentication limits (tests shorten them); defaults: 10 a minute, then 1, 2, 4... minutes. */
   readonly authThrottle?: Partial<AuthThrottleOptions>;
+  /** OAuth token lifetimes and signing-key rotation (tests shorten them); defaults in main/security/oauth-server.ts. */
+  readonly oauth?: Partial<OAuthOptions>;
   /** How often the audit chain head is written out of the database (default 5 s). */
   readonly auditHeadIntervalMs?: number;
   /** Webhook delivery settings (retry window, back-off, timeout, allowed ranges); tests shorten them. */
@@ -110,6 +114,7 @@ export interface RunningPlane {
   readonly audit: AuditLog;
   readonly secrets: SecretStore;
   readonly sessions: SessionTokens;
+  readonly oauth: OAuthServer;
   readonly http: HttpServer;
   readonly redis: RedisConnection | null;
   /** With Redis: notices a Redis that came back empty, and whether it persists. */
@@ -271,11 +276,25 @@ export class ControlPlane {
         epoch,
         checkIntervalMs: this.options.fleet?.checkIntervalMs,
       };
+      // Signing keys derive from the secret store's `oauth-signing` (the fleet secret's in a fleet): docs/oauth.md.
+      const oauth = new OAuthServer({
+        db,
+        keys,
+        throttle,
+        clock: this.clock,
+        root: (fleetSecrets ?? secrets).get('oauth-signing'),
+        ...(this.options.oauth === undefined ? {} : { options: this.options.oauth }),
+        ...(redis === null ? {} : { spend: refreshSpender(redis.client) }),
+      });
+      // A grant that ends (here, or as its record arrives from another node) closes the sockets its tokens opened.
+      oauth.grants.onRevoked((grant) =>
+        bus.publish('auth.revoked', { keyId: null, sessionId: `oauth:${grant.id}`, allSessions: false, reason: 'token-revoked' }),
+      );
       if (fleetSecrets !== null && trail !== null) {
-        for (const table of identityTables(fleetDeps, { keys, sessions, secrets: fleetSecrets, trail, bus }))
+        for (const table of identityTables(fleetDeps, { keys, sessions, secrets: fleetSecrets, trail, bus, oauth }))
           await this.#startService(table);
       }
-      const authenticator = new Authenticator(keys, sessions, throttle);
+      const authenticator = new Authenticator(keys, sessions, throttle, oauth);
       // Built before the hub: its frames spend the same budgets as HTTP requests.
       const tiers = new TierStore(db);
       const rateLimits = new RateLimits(redis?.client ?? null, this.clock);
@@ -362,6 +381,8 @@ export class ControlPlane {
         appDbPath: this.store.path,
         roots: backupRoots(config),
         repoDir: join(config.dataDir, 'backups'),
+        keyFile: join(config.dataDir, 'secrets', 'backup-repository.key'),
+        ...(process.env.PILOTHOUSE_BACKUP_PASSPHRASE ? { passphrase: process.env.PILOTHOUSE_BACKUP_PASSPHRASE } : {}),
         clock: this.clock,
         logger: this.logger.child({ component: 'backup' }),
         bus,
@@ -451,7 +472,7 @@ export class ControlPlane {
           this.loaded,
           () => maintenance.view(),
         ),
-        ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now(), trail }),
+        ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now(), trail, oauth }),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
         ...backupHandlers(backup, catalogueShare),
         ...realtimeHandlers(realtime),
@@ -496,6 +517,7 @@ export class ControlPlane {
         metrics,
         authenticator,
         sessions,
+        oauth,
         dispatcher,
         bus,
         readiness: () => this.readiness(),
@@ -534,6 +556,7 @@ export class ControlPlane {
         audit,
         secrets,
         sessions,
+        oauth,
         http,
         redis,
         epoch,

@@ -14,7 +14,10 @@ import {
   AuditRowRecordSchema,
   EndedSessionSchema,
   KeyGenerationSchema,
+  OAuthGrantRecordSchema,
+  OAuthSigningStateSchema,
   type ApiKeyStore,
+  type OAuthServer,
   type FleetAuditTrail,
   type FleetBootstrap,
   type FleetSecrets,
@@ -60,7 +63,14 @@ export function fleetTables(deps: FleetTableDeps, monitoring: Monitoring, discov
  */
 export function identityTables(
   deps: FleetTableDeps,
-  identity: { keys: ApiKeyStore; sessions: SessionTokens; secrets: FleetSecrets; trail: FleetAuditTrail; bus: EventBus },
+  identity: {
+    keys: ApiKeyStore;
+    sessions: SessionTokens;
+    secrets: FleetSecrets;
+    trail: FleetAuditTrail;
+    bus: EventBus;
+    oauth: OAuthServer;
+  },
 ) {
   const { keys, sessions, secrets, bus } = identity;
   // A revocation that arrives as a record (its live event may have been lost) ends its sockets here too.
@@ -78,7 +88,42 @@ export function identityTables(
     new ReplicatedTable({ ...common, name: 'api-keys', schema: ApiKeyRecordSchema, source: identity.keys.replicaSource() }),
     new ReplicatedTable({ ...common, name: 'ended-sessions', schema: EndedSessionSchema, source: identity.sessions.replicaSource() }),
     new ReplicatedTable({ ...common, name: 'audit', schema: AuditRowRecordSchema, source: identity.trail.replicaSource() }),
+    new ReplicatedTable({
+      ...common,
+      name: 'oauth-signing',
+      schema: OAuthSigningStateSchema,
+      source: identity.oauth.signing.replicaSource(),
+    }),
+    new ReplicatedTable({ ...common, name: 'oauth-grants', schema: OAuthGrantRecordSchema, source: identity.oauth.grants.replicaSource() }),
   ];
+}
+
+const SPEND_TIMEOUT_MS = 1000;
+
+/**
+ * Spends a refresh token fleet-wide: `SET NX` on its hash, kept as long as its family lives. The
+ * first node to spend it wins; a replay on another node, even before the rotation's record reaches
+ * it, finds the key and ends the family. A Redis that does not answer in time lets the node decide
+ * alone (its own copy of the family), rather than refuse every refresh while Redis is away. Not
+ * sealed: a writer to Redis can only make a refresh look like a replay (ending that family).
+ */
+export function refreshSpender(redis: Redis): (hash: string, ttlMs: number) => Promise<boolean> {
+  return async (hash, ttlMs) => {
+    if (redis.status !== 'ready') return true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), SPEND_TIMEOUT_MS);
+    });
+    const spent = redis
+      .set(`ph:oauth:spent:${hash}`, '1', 'PX', Math.max(1000, Math.ceil(ttlMs)), 'NX')
+      .then((answer) => answer === 'OK')
+      .catch(() => true);
+    try {
+      return await Promise.race([spent, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 const BOOTSTRAP_CLAIM = 'ph:fleet:bootstrap-admin';

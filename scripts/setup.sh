@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Pilothouse needs on a fresh Debian machine, and nothing twice:
 #   system packages (only the ones missing) and the npm dependencies (only when the lock file changed).
-# Usage: scripts/setup.sh [--for-tests | --for-bench]   (--for-tests adds Redis, Chromium, the sqlite3 CLI and
-# promtool; --for-bench adds restic as well, the backup benchmark's baseline)
+# Usage: scripts/setup.sh [--for-tests | --for-bench]   (--for-tests adds Redis, Chromium, the sqlite3 CLI,
+# promtool and openssh-server (the SFTP replica tests run a private sshd); --for-bench adds restic and
+# rclone as well, the backup benchmark's baselines)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,10 +14,13 @@ if [ "${1:-}" = "--for-tests" ] || [ "${1:-}" = "--for-bench" ]; then
   want chromium chromium
   want sqlite3 sqlite3
   want promtool prometheus
+  # sshd lives in /usr/sbin, often not on a user's PATH.
+  [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 fi
-# The backup benchmark compares against restic; nothing else needs it.
+# The backup benchmark compares against restic (snapshots) and rclone (replica copies); nothing else needs them.
 if [ "${1:-}" = "--for-bench" ]; then
   want restic restic
+  want rclone rclone
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} from Debian" >&2

@@ -1,8 +1,10 @@
 /**
  * `npm run bench -- backup`: Pilothouse's page-level snapshots against `sqlite3 .backup` + `gzip -1`
  * (full backup and restore speed) and `restic backup` (bytes added after 1% of pages change), plus the
- * p99 write latency a busy writer sees during a snapshot. BENCH_BACKUP_MB sets the database size
- * (default 500, times PH_BENCH_SCALE), BENCH_BACKUP_ROUNDS the rounds (default 3, never fewer).
+ * p99 write latency a busy writer sees during a snapshot, encryption's cost (encrypted.ts) and
+ * replica copies against rclone (replicas.ts). BENCH_BACKUP_MB sets the database size (default 500,
+ * times PH_BENCH_SCALE), BENCH_BACKUP_ROUNDS the rounds (default 3, never fewer), BENCH_BACKUP_ONLY
+ * (`encrypted`, `replicas`, comma-separated) runs only those lines.
  */
 import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -14,11 +16,13 @@ import { EventBus } from '../../main/events';
 import { createLogger } from '../../main/logger';
 import { openStore } from '../../main/store';
 import { dropCaches, median, oursFirst, progress, report, rounds, scaled } from '../lib';
+import { benchEncryptedFull } from './encrypted';
 
 const MB = Number(process.env.BENCH_BACKUP_MB ?? scaled(500, 5));
 const ROUNDS = rounds(Number(process.env.BENCH_BACKUP_ROUNDS ?? 3));
 const work = mkdtempSync(join(tmpdir(), 'ph-bench-backup-'));
 const src = join(work, 'source.db');
+const ONLY = new Set((process.env.BENCH_BACKUP_ONLY ?? '').split(',').filter((x) => x !== ''));
 
 function need(cmd: string, hint: string): void {
   if (spawnSync('which', [cmd]).status !== 0) {
@@ -110,6 +114,11 @@ async function main(): Promise<void> {
   const size = statSync(src).size;
   const sizeMiB = size / 1024 / 1024;
   progress(`source: ${sizeMiB.toFixed(1)} MiB, ${size / 4096} pages`);
+  const db = { work, src, sizeMiB, rounds: ROUNDS };
+  if (ONLY.size > 0) {
+    if (ONLY.has('encrypted')) await benchEncryptedFull(db);
+    return;
+  }
 
   // ── backup.full and backup.restore ──
   const fullOurs: number[] = [];
@@ -363,6 +372,7 @@ async function main(): Promise<void> {
     snapshot_rounds_are: 'the first a full snapshot, the rest incremental (the writer’s changes)',
     unpaced_full_snapshot_s: +(sizeMiB / median(fullOurs)).toFixed(1),
   });
+  await benchEncryptedFull(db);
 }
 
 main()

@@ -55,7 +55,11 @@ interface Server {
 }
 
 async function startServer(kind: Kind, redisUrl = '', dataDir = ''): Promise<Server & { dataDir: string }> {
-  const child = new Child('server.ts', [kind, redisUrl, dataDir], ['--expose-gc', '--import', 'tsx']);
+  // BENCH_REALTIME_PROFILE=<dir> writes a CPU profile of each server under test (written when it stops).
+  const profileDir = process.env.BENCH_REALTIME_PROFILE;
+  // One folder per kind: the loader's worker thread writes a profile of its own beside the main thread's.
+  const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, kind)}`];
+  const child = new Child('server.ts', [kind, redisUrl, dataDir], [...prof, '--expose-gc', '--import', 'tsx']);
   const first = await child.first;
   return {
     kind,

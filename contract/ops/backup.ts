@@ -135,6 +135,16 @@ export const BackupRestorePlanSchema = Type.Object({
   steps: Type.Array(Type.String()),
 });
 
+export const BackupKeyStatusSchema = Type.Object({
+  encrypted: Type.Boolean(),
+  format: Type.String({ description: 'plain, migrating, encrypted, or locked (a wrapped key not yet unlocked)' }),
+  wrapped: Type.Boolean({ description: 'The key file is wrapped by a passphrase' }),
+  locked: Type.Boolean(),
+  keyId: Type.Union([Type.String(), Type.Null()], { description: 'Names the key without revealing it' }),
+});
+
+const Passphrase = Type.String({ minLength: 8, maxLength: 1024 });
+
 export const backupOperations = {
   'backup.sources.list': defineOperation({
     summary: 'Backup sources with their schedule, last result and sizes, and the repository totals',
@@ -271,5 +281,39 @@ export const backupOperations = {
     output: Type.Object({ restores: Type.Array(BackupRestoreSchema), prunes: Type.Array(BackupPruneSchema) }),
     minRole: 'viewer',
     mutating: false,
+  }),
+  'backup.key.status': defineOperation({
+    summary: 'Whether the repository is encrypted, and whether its key is wrapped by a passphrase or locked',
+    input: Type.Object({}),
+    output: BackupKeyStatusSchema,
+    minRole: 'viewer',
+    mutating: false,
+  }),
+  'backup.key.unlock': defineOperation({
+    summary: 'Unwrap a passphrase-wrapped repository key (after a start without PILOTHOUSE_BACKUP_PASSPHRASE)',
+    input: Type.Object({ passphrase: Passphrase }, { additionalProperties: false }),
+    output: BackupKeyStatusSchema,
+    minRole: 'admin',
+    mutating: true,
+    audit: 'each',
+  }),
+  'backup.key.passphrase': defineOperation({
+    summary: 'Wrap the repository key under a passphrase, change it, or (null) store the key unwrapped',
+    input: Type.Object(
+      { current: Type.Optional(Type.Union([Passphrase, Type.Null()])), passphrase: Type.Union([Passphrase, Type.Null()]) },
+      { additionalProperties: false },
+    ),
+    output: BackupKeyStatusSchema,
+    minRole: 'admin',
+    mutating: true,
+    audit: 'each',
+  }),
+  'backup.key.export': defineOperation({
+    summary: 'The repository master key (base64) for safekeeping off the machine: without it no snapshot or replica can be read',
+    input: Type.Object({}),
+    output: Type.Object({ keyId: Type.String(), masterKey: Type.String() }),
+    minRole: 'admin',
+    mutating: true,
+    audit: 'each',
   }),
 } as const;

@@ -1,7 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import { defineOperation } from '../operation';
+import { apiVersions } from '../versions';
 
 export const RoleSchema = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('admin')]);
+
+/** A version of the REST API (contract/versions/). */
+export const ApiVersionSchema = Type.Union(apiVersions.map((v) => Type.Literal(v)));
 
 export const ApiKeySchema = Type.Object({
   id: Type.String(),
@@ -11,6 +15,8 @@ export const ApiKeySchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  /** The REST version a request with this key gets when it names none (null: the latest). */
+  apiVersion: Type.Union([ApiVersionSchema, Type.Null()]),
 });
 
 export const AuditEntrySchema = Type.Object({
@@ -75,7 +81,13 @@ export const RevocationSchema = Type.Object({
   sessionId: Type.Union([Type.String(), Type.Null()]),
   /** Every session token (the signing secret was rotated); API-key connections stay. */
   allSessions: Type.Boolean(),
-  reason: Type.Union([Type.Literal('key-revoked'), Type.Literal('signed-out'), Type.Literal('secret-rotated')]),
+  /** `token-revoked`: an OAuth grant ended (RFC 7009 revocation, or its refresh token reused); `sessionId` is `oauth:<grant id>`. */
+  reason: Type.Union([
+    Type.Literal('key-revoked'),
+    Type.Literal('signed-out'),
+    Type.Literal('secret-rotated'),
+    Type.Literal('token-revoked'),
+  ]),
 });
 
 export const securityOperations = {
@@ -92,6 +104,8 @@ export const securityOperations = {
       name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
       role: RoleSchema,
       scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
+      /** Pin the key to a REST version: its requests that name none are answered in it. */
+      apiVersion: Type.Optional(ApiVersionSchema),
     }),
     output: Type.Object({ key: ApiKeySchema, secret: Type.String() }),
     minRole: 'admin',
@@ -101,6 +115,14 @@ export const securityOperations = {
   'keys.revoke': defineOperation({
     summary: 'Revoke an API key; requests with it and its sessions are refused and their open sockets close',
     input: Type.Object({ id: Type.String({ minLength: 1 }) }),
+    output: Type.Object({ key: ApiKeySchema }),
+    minRole: 'admin',
+    mutating: true,
+    audit: 'each',
+  }),
+  'keys.pin': defineOperation({
+    summary: 'Pin an API key to a REST version (null: follow the latest); its requests that name no version get it',
+    input: Type.Object({ id: Type.String({ minLength: 1 }), apiVersion: Type.Union([ApiVersionSchema, Type.Null()]) }),
     output: Type.Object({ key: ApiKeySchema }),
     minRole: 'admin',
     mutating: true,

@@ -41,6 +41,16 @@ export interface BackupServiceOptions {
    * source keeps its latency). Manual and pre-restore snapshots, which someone waits on, are not paced.
    */
   readonly backgroundSnapshotPace?: number;
+  /**
+   * Encrypt the repository (default true): pages and manifests sealed with AES-256-GCM, pages
+   * addressed by HMAC. A plain repository is migrated in place at start. False only keeps a new
+   * repository plain (benchmarks' baseline); a repository with a key file stays encrypted.
+   */
+  readonly encryption?: boolean;
+  /** The master key's 0600 file. Default `<repoDir>/../secrets/backup-repository.key` (the data directory's secrets). */
+  readonly keyFile?: string;
+  /** Unwraps a passphrase-wrapped key at start (`PILOTHOUSE_BACKUP_PASSPHRASE`); without it the service starts locked. */
+  readonly passphrase?: string;
 }
 
 /** What the service's parts (snapshot, verify, sources, restore) share: the service hands them its own. */

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { PhError } from '../../contract/errors';
 import type { Service, ServiceState } from '../service';
 import type { BackupParts, BackupServiceOptions } from './backup-options';
@@ -20,6 +21,9 @@ import { assertNotInUse, restoreFile } from './restorer';
 import { captureSnapshot, verifySnapshot } from './snapshot-work';
 import { APP_SOURCE_ID, ensureAppSource, insertNewSource, type NewSource } from './source-registry';
 import { parseDuration } from './retention';
+import { deriveKeys } from './repo-crypto';
+import { RepoKeyFile } from './repo-key';
+import { migrateToEncrypted } from './repo-migrate';
 import { removeImage } from './snapshotter';
 import type {
   BackupProgress,
@@ -58,6 +62,10 @@ export class BackupService implements Service {
   readonly #pins = new SnapshotPins();
   #scheduler: BackupScheduler | null = null;
   #state: ServiceState = 'idle';
+  readonly #keyFile: RepoKeyFile;
+  /** The master key once loaded; null while a passphrase-wrapped key waits for `unlockKey`, or without encryption. */
+  #master: Buffer | null = null;
+  #locked = false;
 
   constructor(private readonly options: BackupServiceOptions) {
     this.#workers = new PageWorkers(options.workers);
@@ -66,6 +74,7 @@ export class BackupService implements Service {
     this.#paths = new BackupPathPolicy(options.roots);
     this.#parts = { repo: this.repo, workers: this.#workers, catalogue: this.catalogue, paths: this.#paths, options };
     this.#jobs = new BackupJobs(options.bus ?? null, this.#inflight);
+    this.#keyFile = new RepoKeyFile(options.keyFile ?? join(dirname(options.repoDir), 'secrets', 'backup-repository.key'));
   }
 
   // ── lifecycle ─────────────────────────────────────────────────────────────
@@ -73,8 +82,7 @@ export class BackupService implements Service {
   async start(): Promise<void> {
     this.#state = 'starting';
     try {
-      this.repo.open();
-      reconcileCatalogue(this.repo, this.catalogue, this.options.clock.now());
+      await this.#openRepository(this.options.passphrase ?? null);
       const leftovers = sweepRestoreLeftovers(this.repo.dir, [
         ...this.catalogue.sources().map((s) => s.path),
         ...this.catalogue.restores(1000).map((r) => r.target),
@@ -90,6 +98,64 @@ export class BackupService implements Service {
     }
   }
 
+  /**
+   * Loads the key (made on first start), opens the repository with it and finishes encrypting a
+   * plain (or half-migrated) one before anything else touches it. A passphrase-wrapped key without
+   * its passphrase leaves the service up but locked: every repository operation refuses until `unlockKey`.
+   */
+  async #openRepository(passphrase: string | null): Promise<void> {
+    const encrypt = this.options.encryption !== false || this.#keyFile.exists();
+    if (encrypt) {
+      try {
+        this.#master = this.#keyFile.load(passphrase);
+      } catch (err) {
+        if (!(err instanceof PhError) || err.code !== 'PH_BACKUP_KEY_LOCKED') throw err;
+        this.#locked = true;
+        this.options.logger.warn({}, 'the backup repository key is wrapped by a passphrase: backups wait for backup.key.unlock');
+        return;
+      }
+    }
+    this.repo.open(this.#master === null ? null : deriveKeys(this.#master));
+    if (this.#master !== null && this.repo.format !== 'encrypted') {
+      this.options.logger.info({ format: this.repo.format }, 'encrypting the backup repository in place');
+      await migrateToEncrypted(this.repo, (p) => this.options.logger.info(p, 'encrypting the backup repository'));
+    }
+    this.#locked = false;
+    reconcileCatalogue(this.repo, this.catalogue, this.options.clock.now());
+  }
+
+  // ── the repository key ────────────────────────────────────────────────────
+
+  keyStatus(): { encrypted: boolean; format: string; wrapped: boolean; locked: boolean; keyId: string | null } {
+    return {
+      encrypted: this.#locked || this.repo.format === 'encrypted',
+      format: this.#locked ? 'locked' : this.repo.format,
+      wrapped: this.#keyFile.wrapped(),
+      locked: this.#locked,
+      keyId: this.repo.keys?.id ?? null,
+    };
+  }
+
+  /** Unwraps the key with its passphrase and opens the repository (PH_BACKUP_KEY_WRONG for a wrong one). */
+  async unlockKey(passphrase: string): Promise<ReturnType<BackupService['keyStatus']>> {
+    if (this.#locked) await this.#openRepository(passphrase);
+    return this.keyStatus();
+  }
+
+  /** Wraps the key under a new passphrase, or (null) stores it unwrapped; a wrapped key needs its current one. */
+  setKeyPassphrase(current: string | null, next: string | null): ReturnType<BackupService['keyStatus']> {
+    if (this.#locked) throw new PhError('PH_BACKUP_KEY_LOCKED', 'Unlock the repository key first');
+    if (!this.#keyFile.exists()) throw new PhError('PH_CONFLICT', 'The backup repository is not encrypted');
+    this.#keyFile.setPassphrase(this.#keyFile.wrapped() ? current : null, next);
+    return this.keyStatus();
+  }
+
+  /** The master key, base64, for safekeeping off the machine (the operation is admin-only and audited). */
+  exportKey(): { keyId: string; masterKey: string } {
+    if (this.#locked || this.#master === null) throw new PhError('PH_BACKUP_KEY_LOCKED', 'There is no loaded repository key to export');
+    return { keyId: deriveKeys(this.#master).id, masterKey: this.#master.toString('base64') };
+  }
+
   async stop(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'idle') return;
     this.#state = 'stopping';
@@ -103,6 +169,8 @@ export class BackupService implements Service {
 
   status(): { state: ServiceState; detail?: string } {
     if (this.#state !== 'running') return { state: this.#state };
+    if (this.#locked)
+      return { state: 'degraded', detail: 'the repository key is locked: unlock it with its passphrase (backup.key.unlock)' };
     const damaged = this.repo.damaged();
     if (damaged.length > 0)
       return {
@@ -204,6 +272,7 @@ export class BackupService implements Service {
     onProgress?: Report,
   ): Promise<T> {
     if (this.#state !== 'running') return Promise.reject(new PhError('PH_UNAVAILABLE', 'The backup service is not running'));
+    if (this.#locked) return Promise.reject(new PhError('PH_BACKUP_KEY_LOCKED', 'The backup repository key is locked: unlock it first'));
     return this.#jobs.run(kind, sourceId, snapshotId, fn, onProgress);
   }
 
@@ -433,6 +502,7 @@ export class BackupService implements Service {
   }
 
   repositoryStats(): { path: string; pages: number; packs: number; storedBytes: number; snapshots: number } {
+    if (this.#locked) return { path: this.repo.dir, pages: 0, packs: 0, storedBytes: 0, snapshots: 0 };
     return { path: this.repo.dir, ...this.repo.stats() };
   }
 }

@@ -12,3 +12,6 @@ export { registerBackupJobs } from './backup-jobs';
 export { CatalogueShare } from './catalogue-share';
 export { findOpenHolders, type OpenHolder } from './open-holders';
 export { backupRetentionCuts } from './history-retention';
+export { migrateToEncrypted } from './repo-migrate';
+export { deriveKeys } from './repo-crypto';
+export { RepoKeyFile } from './repo-key';

@@ -18,7 +18,11 @@ export type BackupOperationName =
   | 'backup.restore.plan'
   | 'backup.restore'
   | 'backup.prune'
-  | 'backup.history';
+  | 'backup.history'
+  | 'backup.key.status'
+  | 'backup.key.unlock'
+  | 'backup.key.passphrase'
+  | 'backup.key.export';
 
 /**
  * With a fleet share, the lists are fleet-wide: this node's own entries (read from its SQLite, so
@@ -68,5 +72,9 @@ export function backupHandlers(backup: BackupService, share: CatalogueShare | nu
     'backup.restore': async (input) => ({ restore: await backup.restore(input) }),
     'backup.prune': () => backup.prune(),
     'backup.history': (input) => backup.history(input.limit ?? 50),
+    'backup.key.status': () => backup.keyStatus(),
+    'backup.key.unlock': (input) => backup.unlockKey(input.passphrase),
+    'backup.key.passphrase': (input) => backup.setKeyPassphrase(input.current ?? null, input.passphrase),
+    'backup.key.export': () => backup.exportKey(),
   };
 }

@@ -6,7 +6,9 @@ import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 import { fsyncDir, writeFileAtomic } from './fs-durable';
 import { decodeManifest, encodeManifest, type Manifest, type ManifestHeader } from './manifest';
-import type { PageWorkers } from './page-workers';
+import type { PageKeys, PageWorkers } from './page-workers';
+import { isSealedManifest, openManifest, sealManifest, type RepoKeys } from './repo-crypto';
+import { settleFormat, setMeta, type RepoFormat } from './repo-format';
 
 export interface RepositoryOptions {
   /** Brotli quality for page blobs (0–11; 1 is fast and already smaller than deflate). Default 1. */
@@ -67,6 +69,9 @@ export class PageRepository {
   readonly repackThreshold: number;
   #db: Database | null = null;
   #lookup: Statement | null = null;
+  #keys: RepoKeys | null = null;
+  #format: RepoFormat = 'plain';
+  #repoId = '';
   readonly #headers = new Map<string, ManifestHeader>();
   /** Manifests on disk that do not decode: snapshot id → what is wrong. Listed as damaged, never dropped. */
   readonly #damaged = new Map<string, string>();
@@ -89,8 +94,38 @@ export class PageRepository {
     return this.#db;
   }
 
-  /** Opens the index and clears what an interrupted run left: temp files and packs no index row names. */
-  open(): void {
+  /** `plain`, `migrating` or `encrypted` (repo-format.ts). */
+  get format(): RepoFormat {
+    return this.#format;
+  }
+
+  get repoId(): string {
+    return this.#repoId;
+  }
+
+  get keys(): RepoKeys | null {
+    return this.#keys;
+  }
+
+  /** What the workers seal and address new pages with: the keys once the repository is encrypted, else none. */
+  get pageKeys(): PageKeys | null {
+    return this.#format === 'encrypted' ? this.#keys : null;
+  }
+
+  /** Called by the migration as it moves through its steps. */
+  setFormat(format: RepoFormat): void {
+    this.db.transaction(() => {
+      setMeta(this.db, 'format', format);
+      if (this.#keys !== null) setMeta(this.db, 'key_id', this.#keys.id);
+    })();
+    this.#format = format;
+  }
+
+  /**
+   * Opens the index and clears what an interrupted run left: temp files and packs no index row names.
+   * `keys`: the repository's keys (repo-crypto.ts); an encrypted repository refuses to open without them.
+   */
+  open(keys: RepoKeys | null = null): void {
     for (const d of [this.dir, this.packsDir, this.snapshotsDir, this.tmpDir]) mkdirSync(d, { recursive: true });
     const db = new BetterSqlite3(join(this.dir, 'index.db'));
     db.pragma('journal_mode = WAL');
@@ -103,6 +138,16 @@ export class PageRepository {
       CREATE INDEX IF NOT EXISTS pages_by_pack ON pages (pack);
     `);
     this.#db = db;
+    this.#keys = keys;
+    const empty =
+      (db.prepare('SELECT count(*) AS n FROM packs').get() as { n: number }).n === 0 &&
+      !readdirSync(this.snapshotsDir).some((f) => f.endsWith('.snap'));
+    try {
+      ({ format: this.#format, repoId: this.#repoId } = settleFormat(db, keys, empty));
+    } catch (err) {
+      this.close();
+      throw err;
+    }
     this.#lookup = db.prepare('SELECT pack, offset, length, codec FROM pages WHERE hash = ?');
     rmSync(this.tmpDir, { recursive: true, force: true });
     mkdirSync(this.tmpDir, { recursive: true });
@@ -115,7 +160,10 @@ export class PageRepository {
     for (const file of readdirSync(this.snapshotsDir)) {
       if (!file.endsWith('.snap')) continue;
       try {
-        const { pages: _pages, ...header } = decodeManifest(readFileSync(join(this.snapshotsDir, file)));
+        const { pages: _pages, ...header } = this.decodeManifestFile(
+          file.slice(0, -'.snap'.length),
+          readFileSync(join(this.snapshotsDir, file)),
+        );
         this.#headers.set(header.id, header);
       } catch (err) {
         // It stays on disk for an operator to look at, and is reported as damaged under its id.
@@ -148,8 +196,24 @@ export class PageRepository {
 
   // ── manifests ────────────────────────────────────────────────────────────
 
+  /** A manifest's bytes as this repository stores them: sealed to its id once the repository is not plain. */
+  encodeManifestFile(manifest: Manifest): Buffer {
+    const plain = encodeManifest(manifest);
+    return this.#format === 'plain' || this.#keys === null ? plain : sealManifest(this.#keys, manifest.id, plain);
+  }
+
+  /** A sealed manifest needs the key; a plain one is refused once the repository is encrypted (it could only be planted). */
+  decodeManifestFile(id: string, bytes: Buffer): Manifest {
+    if (isSealedManifest(bytes)) {
+      if (this.#keys === null) throw new Error('the manifest is sealed and the repository key is not loaded');
+      return decodeManifest(openManifest(this.#keys, id, bytes));
+    }
+    if (this.#format === 'encrypted') throw new Error('a plain manifest in an encrypted repository');
+    return decodeManifest(bytes);
+  }
+
   writeManifest(manifest: Manifest): void {
-    writeFileAtomic(join(this.snapshotsDir, `${manifest.id}.snap`), this.tempPath('manifest'), encodeManifest(manifest));
+    writeFileAtomic(join(this.snapshotsDir, `${manifest.id}.snap`), this.tempPath('manifest'), this.encodeManifestFile(manifest));
     const { pages: _pages, ...header } = manifest;
     this.#headers.set(header.id, header);
   }
@@ -171,7 +235,7 @@ export class PageRepository {
   readManifest(id: string): Manifest {
     const file = join(this.snapshotsDir, `${id}.snap`);
     try {
-      return decodeManifest(readFileSync(file));
+      return this.decodeManifestFile(id, readFileSync(file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
       this.#damaged.set(id, (err as Error).message);
@@ -430,7 +494,10 @@ export class PackWriter {
       if (slice.length === 0) continue;
       const buf = Buffer.allocUnsafe(slice.length * pageSize);
       slice.forEach((idx, j) => pages.copy(buf, j * pageSize, idx * pageSize, (idx + 1) * pageSize));
-      jobs.push(this.repo.workers.compressPages(buf, pageSize, this.repo.compressionLevel).then((c) => ({ slice, c })));
+      const keys = this.repo.pageKeys;
+      const sliceHashes = keys === null ? null : Buffer.alloc(slice.length * 32);
+      if (sliceHashes !== null) slice.forEach((idx, j) => hashes.copy(sliceHashes, j * 32, idx * 32, idx * 32 + 32));
+      jobs.push(this.repo.workers.compressPages(buf, pageSize, this.repo.compressionLevel, keys, sliceHashes).then((c) => ({ slice, c })));
     }
     for (const { slice, c } of await Promise.all(jobs)) {
       const cur = await this.#current();

@@ -4,12 +4,13 @@
  * and piscina, so electron-vite bundles it as its own entry (out/main/page-worker.js) and tsx loads
  * it from source under the tests and the benchmarks.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { brotliCompressSync, brotliDecompressSync, constants, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { open as openSealed, seal, SEALED } from './repo-crypto';
 
 /** How a page blob is stored (its byte in the pack index). Deflate is what older repositories hold. */
 const CODEC_RAW = 0;
@@ -19,15 +20,24 @@ const CODEC_BROTLI = 2;
 export interface HashPagesTask {
   readonly buf: Uint8Array;
   readonly pageSize: number;
+  /** An encrypted repository's address key: pages are addressed by HMAC-SHA256 under it, not SHA-256. */
+  readonly mac?: Uint8Array | null;
 }
 export interface CompressPagesTask extends HashPagesTask {
   readonly level: number;
+  /** An encrypted repository's page key: each blob is sealed (AES-256-GCM) to its page address in `hashes`. */
+  readonly sealKey?: Uint8Array | null;
+  readonly hashes?: Uint8Array | null;
 }
 export interface ExpandPagesTask {
   readonly blobs: Uint8Array;
   readonly lengths: Uint32Array;
   readonly codecs: Uint8Array;
   readonly pageSize: number;
+  /** With `sealKey`: the addresses the blobs were sealed to (the ones asked for), 32 bytes each. */
+  readonly want?: Uint8Array | null;
+  readonly sealKey?: Uint8Array | null;
+  readonly mac?: Uint8Array | null;
 }
 export interface PathTask {
   readonly path: string;
@@ -69,27 +79,25 @@ function moving<T extends object>(value: T, ...views: Uint8Array[]): T {
   return move({ [transferableSymbol]: whole.map((v) => v.buffer), [valueSymbol]: value }) as unknown as T;
 }
 
-function sha256Pages(buf: Buffer, pageSize: number): Buffer {
-  const n = Math.floor(buf.length / pageSize);
-  const out = Buffer.allocUnsafe(n * 32);
-  for (let i = 0; i < n; i += 1) {
-    createHash('sha256')
-      .update(buf.subarray(i * pageSize, (i + 1) * pageSize))
-      .digest()
-      .copy(out, i * 32);
-  }
-  return out;
+/** A page's address: SHA-256 in a plain repository, HMAC-SHA256 under the address key in an encrypted one. */
+function addressOf(page: Buffer, mac: Uint8Array | null | undefined): Buffer {
+  return (mac ? createHmac('sha256', mac) : createHash('sha256')).update(page).digest();
 }
 
-/** SHA-256 of each `pageSize` slice, 32 bytes a page. */
+/** The address of each `pageSize` slice, 32 bytes a page. */
 export function hashPages(task: HashPagesTask): Uint8Array {
-  const out = sha256Pages(toBuf(task.buf), task.pageSize);
+  const buf = toBuf(task.buf);
+  const n = Math.floor(buf.length / task.pageSize);
+  const out = Buffer.allocUnsafe(n * 32);
+  for (let i = 0; i < n; i += 1) addressOf(buf.subarray(i * task.pageSize, (i + 1) * task.pageSize), task.mac).copy(out, i * 32);
   return moving(out, out);
 }
 
-/** Each page alone, brotli at quality `level`; a page that does not shrink is kept raw. */
+/** Each page alone, brotli at quality `level`; a page that does not shrink is kept raw; then sealed when the repository is encrypted. */
 export function compressPages(task: CompressPagesTask): CompressPagesResult {
   const buf = toBuf(task.buf);
+  const sealKey = task.sealKey ? toBuf(task.sealKey) : null;
+  const hashes = task.hashes ? toBuf(task.hashes) : null;
   const n = Math.floor(buf.length / task.pageSize);
   const parts: Buffer[] = [];
   const lengths = new Uint32Array(n);
@@ -111,6 +119,10 @@ export function compressPages(task: CompressPagesTask): CompressPagesResult {
       blob = page;
       codec = CODEC_RAW;
     }
+    if (sealKey !== null && hashes !== null) {
+      blob = seal(sealKey, blob, hashes.subarray(i * 32, i * 32 + 32));
+      codec |= SEALED;
+    }
     parts.push(blob);
     lengths[i] = blob.length;
     codecs[i] = codec;
@@ -120,7 +132,11 @@ export function compressPages(task: CompressPagesTask): CompressPagesResult {
   return moving({ blobs, lengths, codecs }, blobs);
 }
 
-function expandOne(blob: Buffer, codec: number): Buffer | null {
+function expandOne(stored: Buffer, storedCodec: number, sealKey: Buffer | null, address: Buffer | null): Buffer | null {
+  let blob: Buffer | null = stored;
+  const codec = storedCodec & ~SEALED;
+  if ((storedCodec & SEALED) !== 0) blob = sealKey === null || address === null ? null : openSealed(sealKey, stored, address);
+  if (blob === null) return null;
   try {
     if (codec === CODEC_RAW) return blob;
     if (codec === CODEC_BROTLI) return brotliDecompressSync(blob);
@@ -130,10 +146,12 @@ function expandOne(blob: Buffer, codec: number): Buffer | null {
   }
 }
 
-/** Stored blobs back into pages, each hashed so the caller can check it; `bad` lists the ones that did not expand. */
+/** Stored blobs back into pages (opened first when sealed), each addressed so the caller can check it; `bad` lists the ones that did not expand. */
 export function expandPages(task: ExpandPagesTask): ExpandPagesResult {
   const { lengths, codecs, pageSize } = task;
   const blobs = toBuf(task.blobs);
+  const sealKey = task.sealKey ? toBuf(task.sealKey) : null;
+  const want = task.want ? toBuf(task.want) : null;
   const n = lengths.length;
   const pages = Buffer.allocUnsafe(n * pageSize);
   const hashes = Buffer.allocUnsafe(n * 32);
@@ -141,7 +159,7 @@ export function expandPages(task: ExpandPagesTask): ExpandPagesResult {
   let off = 0;
   for (let i = 0; i < n; i += 1) {
     const length = lengths[i] as number;
-    const page = expandOne(blobs.subarray(off, off + length), codecs[i] as number);
+    const page = expandOne(blobs.subarray(off, off + length), codecs[i] as number, sealKey, want?.subarray(i * 32, i * 32 + 32) ?? null);
     off += length;
     if (page === null || page.length !== pageSize) {
       bad.push(i);
@@ -150,10 +168,7 @@ export function expandPages(task: ExpandPagesTask): ExpandPagesResult {
       continue;
     }
     page.copy(pages, i * pageSize);
-    createHash('sha256')
-      .update(page)
-      .digest()
-      .copy(hashes, i * 32);
+    addressOf(page, task.mac).copy(hashes, i * 32);
   }
   return moving({ pages, hashes, bad }, pages, hashes);
 }

@@ -35,6 +35,18 @@ interface Lane {
 }
 
 const asBuffer = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+/** A copy with its own ArrayBuffer: a view posted to a thread is cloned with its whole backing buffer. */
+const own = (b: Buffer): Buffer => {
+  const out = Buffer.alloc(b.length);
+  b.copy(out);
+  return out;
+};
+
+/** An encrypted repository's page keys, as the workers need them (see repo-crypto.ts). */
+export interface PageKeys {
+  readonly pages: Buffer;
+  readonly mac: Buffer;
+}
 
 const here = typeof __dirname === 'string' ? __dirname : import.meta.dirname;
 
@@ -153,20 +165,53 @@ export class PageWorkers {
     this.#idleTimer.unref();
   }
 
-  /** SHA-256 of each `pageSize` slice of `pages`; 32 bytes a page, in order. Background (snapshot) work. */
-  async hashPages(pages: Buffer, pageSize: number): Promise<Buffer> {
-    return asBuffer(await this.#run<Uint8Array>('hashPages', { buf: pages, pageSize }, true));
+  /**
+   * The address of each `pageSize` slice of `pages` (SHA-256, or HMAC-SHA256 under `keys.mac` in an
+   * encrypted repository); 32 bytes a page, in order. Background (snapshot) work.
+   */
+  async hashPages(pages: Buffer, pageSize: number, keys: PageKeys | null = null): Promise<Buffer> {
+    return asBuffer(await this.#run<Uint8Array>('hashPages', { buf: pages, pageSize, mac: keys?.mac ?? null }, true));
   }
 
-  /** Compresses each page alone (brotli at quality `level`); a page that does not shrink is kept raw. */
-  async compressPages(pages: Buffer, pageSize: number, level: number): Promise<CompressedPages> {
-    const r = await this.#run<CompressPagesResult>('compressPages', { buf: pages, pageSize, level }, true);
+  /**
+   * Compresses each page alone (brotli at quality `level`); a page that does not shrink is kept raw.
+   * With `keys`, each blob is then sealed to its address in `hashes`.
+   */
+  async compressPages(
+    pages: Buffer,
+    pageSize: number,
+    level: number,
+    keys: PageKeys | null = null,
+    hashes: Buffer | null = null,
+  ): Promise<CompressedPages> {
+    const sealing = keys !== null && hashes !== null;
+    const task = { buf: pages, pageSize, level, sealKey: sealing ? keys.pages : null, hashes: sealing ? own(hashes) : null };
+    const r = await this.#run<CompressPagesResult>('compressPages', task, true);
     return { blobs: asBuffer(r.blobs), lengths: r.lengths, codecs: r.codecs };
   }
 
-  /** Inflates stored blobs back into pages and hashes each, so the caller can check them. */
-  async expandPages(blobs: Buffer, lengths: Uint32Array, codecs: Uint8Array, pageSize: number): Promise<ExpandedPages> {
-    const r = await this.#run<ExpandPagesResult>('expandPages', { blobs, lengths, codecs, pageSize });
+  /**
+   * Opens (with `keys`, each blob against its address in `want`) and inflates stored blobs back into
+   * pages and addresses each, so the caller can check them.
+   */
+  async expandPages(
+    blobs: Buffer,
+    lengths: Uint32Array,
+    codecs: Uint8Array,
+    pageSize: number,
+    keys: PageKeys | null = null,
+    want: Buffer | null = null,
+  ): Promise<ExpandedPages> {
+    const task = {
+      blobs,
+      lengths,
+      codecs,
+      pageSize,
+      sealKey: keys?.pages ?? null,
+      mac: keys?.mac ?? null,
+      want: keys !== null && want !== null ? own(want) : null,
+    };
+    const r = await this.#run<ExpandPagesResult>('expandPages', task);
     return { pages: asBuffer(r.pages), hashes: asBuffer(r.hashes), bad: r.bad };
   }
 

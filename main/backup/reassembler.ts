@@ -40,7 +40,7 @@ export async function reassemble(
       const n = Math.min(CHUNK_PAGES, pageCount - first);
       const want = manifest.pages.subarray(first * 32, (first + n) * 32);
       const { blobs, lengths, codecs, missing } = await repo.readBlobs(want, handles);
-      const expanded = await repo.workers.expandPages(blobs, lengths, codecs, pageSize);
+      const expanded = await repo.workers.expandPages(blobs, lengths, codecs, pageSize, repo.pageKeys, want);
       const bad = new Set<number>([...missing, ...expanded.bad]);
       for (let i = 0; i < n; i += 1) {
         if (!expanded.hashes.subarray(i * 32, i * 32 + 32).equals(want.subarray(i * 32, i * 32 + 32))) bad.add(i);

@@ -113,7 +113,7 @@ export async function storeImage(
       const { bytesRead } = await fh.read(buf, 0, buf.length, first * pageSize);
       if (bytesRead !== buf.length) throw new Error('the image changed size while it was read');
       stream.update(buf);
-      const hashed = repo.workers.hashPages(buf, pageSize);
+      const hashed = repo.workers.hashPages(buf, pageSize, repo.pageKeys);
       hashed.catch(() => undefined);
       return { first, whole, pages: buf, hashes: hashed };
     };

@@ -92,8 +92,13 @@ export class BullmqJobQueue implements JobQueue {
     this.outbox = new JobOutbox(db, now);
     this.results = new JobResults(db, redis, seal, this.nodeId, this.#prefix, now);
     this.schedules = new JobSchedules(db, now);
-    this.#queues = new BullmqQueues(() => this.#connection, this.#prefix, logger);
     this.roster = new NodeRoster(redis, this.nodeId, this.#prefix, options.nodeTtlMs ?? 10_000, seal);
+    this.#queues = new BullmqQueues(
+      () => this.#connection,
+      this.#prefix,
+      logger,
+      (ref, name) => this.#knownQueue(ref, name),
+    );
     this.#placement = new QueuePlacement(this.#handlers, this.roster, this.nodeId);
     this.#workers = new BullmqWorkers({
       connection: () => this.#connection,
@@ -173,7 +178,7 @@ export class BullmqJobQueue implements JobQueue {
     if (this.#connection?.status !== 'ready') return { state: 'degraded', detail: `bullmq: redis ${this.#connection?.status ?? 'none'}` };
     return {
       state: 'running',
-      detail: `bullmq queue, node ${this.nodeId}, ${this.#workers.size} workers, ${this.outbox.size()} in outbox`,
+      detail: `bullmq queue, node ${this.nodeId}, ${this.#workers.size} workers, ${this.#queues.size} queues open, ${this.outbox.size()} in outbox`,
     };
   }
 
@@ -283,7 +288,8 @@ export class BullmqJobQueue implements JobQueue {
     let total = 0;
     const found: Job[] = [];
     for (const ref of await this.#placement.refs(filter.type)) {
-      const queue = this.#queues.of(ref);
+      const queue = await this.#queues.lookup(ref);
+      if (queue === null) continue;
       const counts = await queue.getJobCounts(...bullTypes);
       total += Object.values(counts).reduce((a, b) => a + b, 0);
       found.push(...((await queue.getJobs(bullTypes, 0, offset + limit - 1, false)) as Job[]).filter((j) => j !== undefined && j !== null));
@@ -398,6 +404,20 @@ export class BullmqJobQueue implements JobQueue {
       're-enqueued the jobs and schedules redis lost and re-published job results',
     );
     return restored;
+  }
+
+  /** How many BullMQ queues this node holds open. */
+  get openQueues(): number {
+    return this.#queues.size;
+  }
+
+  /**
+   * A queue exists when it is a registered type's own (shared, or this node's), or a node of the
+   * fleet announced it (the roster's set): the only queues jobs are ever added to.
+   */
+  async #knownQueue(ref: QueueRef, name: string): Promise<boolean> {
+    if (this.#handlers.has(ref.type) && (ref.node === null || ref.node === this.nodeId)) return true;
+    return this.roster.hasQueue(name);
   }
 
   /** Runs BullMQ's add; if it throws, the outbox entry goes too (the client was not told it was queued). */

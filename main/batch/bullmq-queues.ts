@@ -11,7 +11,18 @@ import type { OutboxEntry, OutboxState } from './job-outbox';
 import type { ChildSpec, JobLog, JobSpec, JobState, QueueCounts } from './job-types';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, emptyCounts } from './sqlite-job-store';
 
-/** The BullMQ queues this node has opened (one per name, opened on first use) and lookups across them. */
+/**
+ * Whether a queue exists for this node to look in: a job id or type a caller names is checked with it
+ * before a queue is opened for it, so the names a caller makes up cannot grow the map of open queues
+ * (each holds listeners and a script cache for the life of the node).
+ */
+export type KnownQueue = (ref: QueueRef, name: string) => Promise<boolean>;
+
+/**
+ * The BullMQ queues this node has opened (one per name, opened on first use) and lookups across them.
+ * `of`/`byName` open any queue: they are for names this node chose (a registered type's queue, its
+ * own outbox and schedules). What a caller names goes through `lookup`, which opens only known queues.
+ */
 export class BullmqQueues {
   readonly #queues = new Map<string, Queue>();
 
@@ -19,10 +30,24 @@ export class BullmqQueues {
     private readonly connection: () => Redis | null,
     private readonly prefix: string,
     private readonly logger: Logger,
+    private readonly known: KnownQueue,
   ) {}
+
+  /** How many queues are open (shown in the queue's status). */
+  get size(): number {
+    return this.#queues.size;
+  }
 
   of(ref: QueueRef): Queue {
     return this.byName(queueName(ref));
+  }
+
+  /** The queue a caller-supplied name refers to, or null when no such queue exists (none is opened). */
+  async lookup(ref: QueueRef): Promise<Queue | null> {
+    const name = queueName(ref);
+    const open = this.#queues.get(name);
+    if (open !== undefined) return open;
+    return (await this.known(ref, name)) ? this.byName(name) : null;
   }
 
   byName(name: string): Queue {
@@ -45,7 +70,8 @@ export class BullmqQueues {
   async find(id: string): Promise<Job | null> {
     const ref = parseJobId(id);
     if (ref === null) return null;
-    return (await this.of(ref).getJob(ref.bullId)) ?? null;
+    const queue = await this.lookup(ref);
+    return queue === null ? null : ((await queue.getJob(ref.bullId)) ?? null);
   }
 
   async job(id: string): Promise<Job> {
@@ -58,7 +84,9 @@ export class BullmqQueues {
   async countsOf(refs: readonly QueueRef[]): Promise<QueueCounts['counts']> {
     const counts = emptyCounts();
     for (const ref of refs) {
-      const c = await this.of(ref).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed');
+      const queue = await this.lookup(ref);
+      if (queue === null) continue;
+      const c = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'waiting-children', 'completed', 'failed');
       counts.waiting += (c.waiting ?? 0) + (c.prioritized ?? 0);
       counts.delayed += c.delayed ?? 0;
       counts.active += c.active ?? 0;
@@ -93,7 +121,7 @@ export class BullmqQueues {
       const childId = parts.pop() as string;
       const ref = parseQueueName(parts.slice(1).join(':'));
       if (ref === null) continue;
-      const child = await this.of(ref).getJob(childId);
+      const child = await (await this.lookup(ref))?.getJob(childId);
       if (child !== undefined && child !== null) out.push(child);
     }
     return out;

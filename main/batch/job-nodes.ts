@@ -61,6 +61,10 @@ export class NodeRoster {
     await this.redis.sadd(this.#queuesKey, name);
   }
 
+  async hasQueue(name: string): Promise<boolean> {
+    return (await this.redis.sismember(this.#queuesKey, name)) === 1;
+  }
+
   async queues(): Promise<string[]> {
     return (await this.redis.smembers(this.#queuesKey)).sort();
   }

@@ -1,3 +1,4 @@
+import type { ApiVersion } from '../../contract/api-versions';
 import type { Role } from '../../contract/roles';
 
 /** Who is making a call, as every capability sees it after authentication. */
@@ -9,6 +10,8 @@ export interface Caller {
   readonly scopes: readonly string[];
   /** The session token's id (`jti`) when the caller came with one: sign-out ends exactly this session. */
   readonly sessionId?: string;
+  /** The REST version the key is pinned to: what a request that names no version gets. */
+  readonly apiVersion?: ApiVersion;
 }
 
 /** The console inside the desktop app: it talks over IPC from our own window, so it acts as admin. */

@@ -26,11 +26,12 @@ function unsupported(value: string): PhError {
 }
 
 /**
- * Picks the API version of a request: the URL prefix (`/api/v2/...`) when there is one, else the
- * `API-Version` header, else `?api-version=`, else the latest. An unknown version, or a header that
- * contradicts the URL, is a 400 listing the supported versions.
+ * The API version a request names: the URL prefix (`/api/v2/...`) when there is one, else the
+ * `API-Version` header, else `?api-version=`; null when it names none (the caller's pinned version
+ * or the latest answers, see `answeringVersion`). An unknown version, or a header that contradicts
+ * the URL, is a 400 listing the supported versions.
  */
-export function negotiateApiVersion(request: { pathVersion?: string; header?: string; query?: string }): ApiVersion {
+export function namedApiVersion(request: { pathVersion?: string; header?: string; query?: string }): ApiVersion | null {
   const asked = [request.header, request.query].filter((v): v is string => v !== undefined && v !== '').map(normalise);
   for (const value of asked) if (!isApiVersion(value)) throw unsupported(value);
   if (request.pathVersion !== undefined) {
@@ -44,7 +45,12 @@ export function negotiateApiVersion(request: { pathVersion?: string; header?: st
     }
     return fromPath;
   }
-  return (asked[0] as ApiVersion | undefined) ?? latestApiVersion;
+  return (asked[0] as ApiVersion | undefined) ?? null;
+}
+
+/** The version that answers: the one the request names, else the one its key is pinned to, else the latest. */
+export function answeringVersion(named: ApiVersion | null, pinned: ApiVersion | undefined): ApiVersion {
+  return named ?? pinned ?? latestApiVersion;
 }
 
 /** Headers a response in `version` carries: RFC 9745 wants `@<unix seconds>`, RFC 8594 an HTTP-date. */

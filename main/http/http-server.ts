@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger, { type FastifyStaticSwaggerOptions } from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { latestApiVersion } from '../../contract/api-versions';
+import { latestApiVersion, type ApiVersion } from '../../contract/api-versions';
 import { serverEndpoint } from '../../contract/endpoints';
 import { PhError } from '../../contract/errors';
 import { operationNames } from '../../contract/operations';
@@ -16,14 +16,15 @@ import type { Caller, MetricsEndpoint } from '../core';
 import type { EventBus } from '../events';
 import type { Logger } from '../logger';
 import type { OperationDispatcher } from '../ops';
-import { Authenticator, type SessionTokens } from '../security';
+import { Authenticator, type OAuthServer, type SessionTokens } from '../security';
 import type { Service, ServiceState } from '../service';
-import { deprecationHeaders, negotiateApiVersion } from './api-versions';
+import { answeringVersion, deprecationHeaders, namedApiVersion } from './api-versions';
 import { BrowserGuard, CONSOLE_CSP, GATEWAY_CSP, SECURITY_HEADERS } from './browser-guard';
 import { BODY_IDLE_TIMEOUT_MS, limitBodyIdleTime } from './body-timeout';
 import { httpErrorOf } from './http-errors';
 import { apiDocument } from './openapi';
 import { registerRestRoutes } from './rest-routes';
+import { oauthEndpoints } from './oauth-endpoints';
 import { MAX_PARAM_LENGTH, RouteMethods } from './route-methods';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../ops';
 
@@ -32,6 +33,18 @@ export interface ReadinessReport {
   services: { name: string; state: ServiceState; detail?: string }[];
   /** Each dependency's health (monitoring's registry): a critical one down makes the node unready. */
   dependencies?: { name: string; status: string; critical: boolean; detail: string; since: string }[];
+}
+
+/** What /readyz tells a caller without a key: readiness, and each service's and dependency's state, no detail. */
+function readinessSummary(report: ReadinessReport): ReadinessReport {
+  return {
+    ready: report.ready,
+    services: report.services.map(({ name, state }) => ({ name, state })),
+    ...(report.dependencies === undefined
+      ? {}
+      : // The API document requires `detail`: empty rather than absent.
+        { dependencies: report.dependencies.map((d) => ({ ...d, detail: '' })) }),
+  };
 }
 
 export interface HttpServerDeps {
@@ -43,6 +56,8 @@ export interface HttpServerDeps {
   readonly metrics: MetricsEndpoint;
   readonly authenticator: Authenticator;
   readonly sessions: SessionTokens;
+  /** The OAuth 2.0 endpoints (token, revocation, introspection, JWKS); absent: not served. */
+  readonly oauth?: OAuthServer;
   readonly dispatcher: OperationDispatcher;
   readonly bus: EventBus;
   readonly readiness: () => ReadinessReport;
@@ -180,7 +195,7 @@ export class HttpServer implements Service {
 
   async #build(): Promise<void> {
     const app = this.app;
-    const { metrics, authenticator } = this.deps;
+    const { metrics } = this.deps;
     app.decorateRequest('caller', null);
     limitBodyIdleTime(app, this.deps.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS);
     app.decorateRequest('apiVersion', latestApiVersion);
@@ -223,32 +238,31 @@ export class HttpServer implements Service {
 
     app.addHook('onRequest', async (request, reply) => {
       const pathVersion = /^\/api\/(v[^/]+)(?:\/|$)/.exec(request.url)?.[1];
-      if (request.url.startsWith('/api/') && !request.url.startsWith('/api/docs')) {
+      const versioned = request.url.startsWith('/api/') && !request.url.startsWith('/api/docs');
+      let named: ApiVersion | null = null;
+      const answerIn = (version: ApiVersion): void => {
+        request.apiVersion = version;
+        void reply.removeHeader('deprecation').removeHeader('sunset').removeHeader('link');
+        void reply.headers({ 'api-version': version, ...deprecationHeaders(version) });
+      };
+      if (versioned) {
         const query = new URL(request.url, 'http://localhost').searchParams.get('api-version') ?? undefined;
         const headerValue = request.headers['api-version'];
-        request.apiVersion = negotiateApiVersion({
+        named = namedApiVersion({
           pathVersion,
           header: Array.isArray(headerValue) ? headerValue[0] : headerValue,
           query,
         });
-        void reply.headers({ 'api-version': request.apiVersion, ...deprecationHeaders(request.apiVersion) });
+        // Refusals before the key is known answer in the version named, else the latest.
+        answerIn(answeringVersion(named, undefined));
       }
       const access = request.routeOptions.config?.access ?? 'viewer';
       if (access === 'public') return;
-      let caller: Caller | null;
-      try {
-        caller = await authenticator.authenticate(Authenticator.bearer(request.headers.authorization), {
-          address: request.ip,
-          transport: 'http',
-        });
-      } catch (err) {
-        const wait = err instanceof PhError && err.code === 'PH_AUTH_THROTTLED' ? (err.details as { retryAfterSeconds: number }) : null;
-        if (wait !== null) void reply.header('retry-after', String(wait.retryAfterSeconds));
-        throw err;
-      }
-      if (caller === null) throw new PhError('PH_UNAUTHENTICATED');
+      const caller = await this.#authenticate(request, reply);
       if (!roleAllows(caller.role, access)) throw new PhError('PH_FORBIDDEN', `This needs the ${access} role; the key has ${caller.role}`);
       request.caller = caller;
+      // A key pinned to a version gets it when the request names none.
+      if (versioned && named === null && caller.apiVersion !== undefined) answerIn(answeringVersion(named, caller.apiVersion));
     });
 
     // Answers sent while the server closes (the long-polls it ended) close their connection, so no keep-alive socket holds the close.
@@ -285,9 +299,12 @@ export class HttpServer implements Service {
 
     const access = (path: string) => ({ access: serverEndpoint(path).access });
     app.get('/healthz', { config: access('/healthz') }, async () => ({ status: 'ok' }));
-    app.get('/readyz', { config: access('/readyz') }, async (_request, reply) => {
+    app.get('/readyz', { config: access('/readyz') }, async (request, reply) => {
       const report = this.deps.readiness();
-      return reply.code(report.ready ? 200 : 503).send(report);
+      // Anyone on the network may ask whether the node is ready; what each service says (the data
+      // directory, node and worker ids, addresses) is for a key holder. A credential sent is checked.
+      const keyed = request.headers.authorization !== undefined && (await this.#authenticate(request, reply)) !== null;
+      return reply.code(report.ready ? 200 : 503).send(keyed ? report : readinessSummary(report));
     });
     app.get('/metrics', { config: access('/metrics') }, async (_request, reply) => {
       return reply.type(metrics.contentType).send(await metrics.render());
@@ -301,9 +318,27 @@ export class HttpServer implements Service {
       return { token, expiresAt, role: caller.role };
     });
 
+    if (this.deps.oauth !== undefined) await app.register(oauthEndpoints(this.deps.oauth));
     this.#registerOperations();
     registerRestRoutes(app, restRoutes, this.deps.dispatcher);
     this.#registerConsole();
+  }
+
+  /** The caller a request's credential names; a refused credential throws (401, or 429 with Retry-After). */
+  async #authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Caller> {
+    let caller: Caller | null;
+    try {
+      caller = await this.deps.authenticator.authenticate(Authenticator.bearer(request.headers.authorization), {
+        address: request.ip,
+        transport: 'http',
+      });
+    } catch (err) {
+      const wait = err instanceof PhError && err.code === 'PH_AUTH_THROTTLED' ? (err.details as { retryAfterSeconds: number }) : null;
+      if (wait !== null) void reply.header('retry-after', String(wait.retryAfterSeconds));
+      throw err;
+    }
+    if (caller === null) throw new PhError('PH_UNAUTHENTICATED');
+    return caller;
   }
 
   #registerOperations(): void {

@@ -2,10 +2,10 @@ import { createReadStream } from 'node:fs';
 import type { FastifyReply } from 'fastify';
 import type { OperationResult } from '../../contract/operations';
 import type { RestReply } from '../../contract/routes';
+import type { VersionedAnswer } from '../../contract/versions';
 import { takeFile } from '../core';
 
 type Health = OperationResult<'monitoring.health'>;
-type Status = OperationResult<'system.status'>;
 type ExportedFile = OperationResult<'monitoring.usage.export'>;
 
 /** The worst state that matters: a critical dependency down is down; anything else not ok is degraded. */
@@ -18,42 +18,56 @@ function overall(dependencies: Health['dependencies']): 'ok' | 'degraded' | 'dow
   return degraded ? 'degraded' : 'ok';
 }
 
-/** Answers with an operation's result the way the route's version says (see `RestReply` in contract/routes.ts). */
-export function sendReply(reply: FastifyReply, how: RestReply, result: unknown): unknown {
+/**
+ * The latest version's answer to a JSON-ish reply kind (json, empty, health): its status, body and
+ * headers, before the version's changes bring it down. Files and downloads are not rewritten.
+ */
+function latestAnswer(how: RestReply, result: unknown): { answer: VersionedAnswer; headers: Record<string, string> } | null {
   switch (how.kind) {
     case 'json': {
       const fields = result as Record<string, unknown>;
-      for (const [header, field] of Object.entries(how.headers ?? {})) void reply.header(header, String(fields[field]));
-      return reply.code(how.status ?? 200).send(how.unwrap === undefined ? result : fields[how.unwrap]);
+      const headers = Object.fromEntries(Object.entries(how.headers ?? {}).map(([header, field]) => [header, String(fields[field])]));
+      return { answer: { status: how.status ?? 200, body: how.unwrap === undefined ? result : fields[how.unwrap] }, headers };
     }
     case 'empty':
-      return reply.code(204).send();
-    case 'file': {
-      const file = result as ExportedFile;
-      return reply.type(file.contentType).header('content-disposition', `attachment; filename="${file.filename}"`).send(file.content);
-    }
-    case 'download': {
-      const file = takeFile(result);
-      if (file === undefined) throw new Error('The operation prepared no file to download');
-      const stream = createReadStream(file.path);
-      stream.on('close', file.done);
-      return reply
-        .header('content-type', file.contentType)
-        .header('content-disposition', `attachment; filename="${file.fileName}"`)
-        .send(stream);
-    }
+      return { answer: { status: 204, body: undefined }, headers: {} };
     case 'health': {
       const { dependencies } = result as Health;
       const status = overall(dependencies);
-      return reply.code(status === 'down' ? 503 : 200).send({ status, dependencies });
+      return { answer: { status: status === 'down' ? 503 : 200, body: { status, dependencies } }, headers: {} };
     }
-    case 'status-v1': {
-      const s = result as Status;
-      return reply.send({
-        version: s.version,
-        uptime: Math.round(s.uptimeSeconds),
-        services: Object.fromEntries(s.services.map((x) => [x.name, x.state])),
-      });
-    }
+    case 'file':
+    case 'download':
+      return null;
   }
+}
+
+/**
+ * Answers with an operation's result the way the route's latest reply says (see `RestReply` in
+ * contract/routes.ts), brought down to the request's version by `down`.
+ */
+export function sendReply(
+  reply: FastifyReply,
+  how: RestReply,
+  result: unknown,
+  down: (latest: VersionedAnswer) => VersionedAnswer,
+): unknown {
+  const latest = latestAnswer(how, result);
+  if (latest !== null) {
+    const { status, body } = down(latest.answer);
+    void reply.headers(latest.headers);
+    return body === undefined ? reply.code(status).send() : reply.code(status).send(body);
+  }
+  if (how.kind === 'file') {
+    const file = result as ExportedFile;
+    return reply.type(file.contentType).header('content-disposition', `attachment; filename="${file.filename}"`).send(file.content);
+  }
+  const file = takeFile(result);
+  if (file === undefined) throw new Error('The operation prepared no file to download');
+  const stream = createReadStream(file.path);
+  stream.on('close', file.done);
+  return reply
+    .header('content-type', file.contentType)
+    .header('content-disposition', `attachment; filename="${file.fileName}"`)
+    .send(stream);
 }

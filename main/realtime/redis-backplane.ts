@@ -7,6 +7,7 @@ import { Subscriber } from '../redis';
 import type { Backplane, BackplaneStats, Envelope, HistoryRead, RoomDraft } from './backplane';
 import { DIRECT, EVENT, HISTORY, MEMBER, PRESENCE, ROOM, STATS, openHeader, openRoom, roomSeal, sealHeader } from './backplane-seal';
 import { newEpoch } from './local-backplane';
+import { SharedReads } from './shared-reads';
 import {
   presenceJoinScript,
   presenceLeaveScript,
@@ -75,6 +76,7 @@ export class RedisBackplane implements Backplane {
   readonly kind = 'redis';
   readonly #cmd: ScriptClient;
   readonly #subscriber: Subscriber;
+  readonly #shared = new SharedReads();
   #deliver: (envelope: Envelope) => void = () => undefined;
 
   constructor(
@@ -230,13 +232,23 @@ export class RedisBackplane implements Backplane {
     return epoch === null || epoch === undefined || seq === null || seq === undefined ? null : { epoch, offset: Number(seq) };
   }
 
-  async origin(room: string): Promise<Position> {
+  origin(room: string): Promise<Position> {
+    return this.#shared.run(`origin\n${room}`, () => this.#origin(room));
+  }
+
+  async #origin(room: string): Promise<Position> {
     const k = keys(room);
     const [epoch, offset] = await this.#cmd.phOrigin(k.epoch, k.seq, k.stream, newEpoch(), String(this.options.historyMaxAgeMs));
     return { epoch, offset: Number(offset) };
   }
 
-  async read(room: string, afterOffset: number | undefined, limit: number, maxAgeMs: number): Promise<HistoryRead> {
+  read(room: string, afterOffset: number | undefined, limit: number, maxAgeMs: number): Promise<HistoryRead> {
+    return this.#shared.run(`read\n${room}\n${afterOffset ?? ''}\n${limit}\n${maxAgeMs}`, () =>
+      this.#read(room, afterOffset, limit, maxAgeMs),
+    );
+  }
+
+  async #read(room: string, afterOffset: number | undefined, limit: number, maxAgeMs: number): Promise<HistoryRead> {
     const k = keys(room);
     const start = afterOffset === undefined ? '-' : `${afterOffset + 1}-0`;
     const [epoch, last, now, rawEntries, oldestId] = await this.#cmd.phRead(k.epoch, k.seq, k.stream, start, String(limit));
@@ -287,6 +299,11 @@ export class RedisBackplane implements Backplane {
   }
 
   async presenceList(room: string): Promise<PresenceMember[]> {
+    // Each caller gets its own array: the members are shared, the list is theirs.
+    return [...(await this.#shared.run(`presence\n${room}`, () => this.#presenceList(room)))];
+  }
+
+  async #presenceList(room: string): Promise<PresenceMember[]> {
     const flat = await this.#cmd.phList(keys(room).presence);
     const members: PresenceMember[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {

@@ -25,6 +25,10 @@ export class RedisConnection implements Service {
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
       ...target,
     });
+    // Every fleet table and several services listen for this shared client's 'ready' (to resync after
+    // a reconnect): a fixed number set by the code, not by traffic, so the default of 10 warned of a
+    // leak that is not one.
+    this.client.setMaxListeners(64);
     this.client.on('error', (err: Error) => {
       this.#lastError = err;
       if (!this.#stopping) this.logger.warn({ err: err.message }, 'redis connection error');

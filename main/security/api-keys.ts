@@ -2,7 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
 import { Type, type Static } from '@sinclair/typebox';
 import { PhError } from '../../contract/errors';
-import type { ApiKeySchema } from '../../contract/ops/security';
+import type { ApiVersion } from '../../contract/api-versions';
+import { ApiVersionSchema, type ApiKeySchema } from '../../contract/ops/security';
 import type { Role } from '../../contract/roles';
 import type { Clock } from '../clock';
 import type { Caller } from '../core';
@@ -20,6 +21,7 @@ interface KeyRow {
   created_by: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  api_version: ApiVersion | null;
 }
 
 /**
@@ -36,6 +38,8 @@ export const ApiKeyRecordSchema = Type.Object(
     createdAt: Type.String({ maxLength: 40 }),
     createdBy: Type.String({ maxLength: 200 }),
     revokedAt: Type.Union([Type.String({ maxLength: 40 }), Type.Null()]),
+    /** Optional: a node from before pinning sends none, and its keys follow the latest. */
+    apiVersion: Type.Optional(Type.Union([ApiVersionSchema, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -58,6 +62,12 @@ export class ApiKeyStore {
   readonly #revokedElsewhere = new Set<(id: string) => void>();
   /** Prepared once: verify runs on every request, and preparing is most of its cost. */
   readonly #byId: Statement<[string], KeyRow>;
+  /**
+   * Live keys already read, by id, so the check on every request skips SQLite and the scopes' JSON.
+   * Every change to a row (made here or arriving from the fleet) passes through this store and drops
+   * its entry, so a revocation is seen by the very next request. At most one entry per live key.
+   */
+  readonly #live = new Map<string, { expected: Buffer; caller: Caller }>();
 
   constructor(
     private readonly db: Database,
@@ -66,16 +76,28 @@ export class ApiKeyStore {
     this.#byId = db.prepare('SELECT * FROM api_keys WHERE id = ?');
   }
 
-  create(input: { name: string; role: Role; scopes?: readonly string[] }, createdBy: string): { key: ApiKey; secret: string } {
+  create(
+    input: { name: string; role: Role; scopes?: readonly string[]; apiVersion?: ApiVersion },
+    createdBy: string,
+  ): { key: ApiKey; secret: string } {
     const id = randomBytes(8).toString('hex');
     const secretPart = randomBytes(32).toString('base64url');
     const now = new Date(this.clock.now()).toISOString();
     this.db
       .prepare(
-        `INSERT INTO api_keys (id, name, role, scopes, secret_hash, created_at, created_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO api_keys (id, name, role, scopes, secret_hash, created_at, created_by, api_version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, input.name.trim(), input.role, JSON.stringify(input.scopes ?? []), hashSecret(secretPart).toString('hex'), now, createdBy);
+      .run(
+        id,
+        input.name.trim(),
+        input.role,
+        JSON.stringify(input.scopes ?? []),
+        hashSecret(secretPart).toString('hex'),
+        now,
+        createdBy,
+        input.apiVersion ?? null,
+      );
     this.#changed(id);
     return { key: this.get(id), secret: `ph_${id}_${secretPart}` };
   }
@@ -106,24 +128,39 @@ export class ApiKeyStore {
     return this.get(id);
   }
 
+  /** Pins the key to a REST version (null: the latest); the pin travels to every node with the key. */
+  pin(id: string, apiVersion: ApiVersion | null): ApiKey {
+    this.get(id);
+    this.db.prepare('UPDATE api_keys SET api_version = ? WHERE id = ?').run(apiVersion, id);
+    this.#changed(id);
+    return this.get(id);
+  }
+
   /** The caller for a presented key, or null when the key is unknown, wrong or revoked. */
   verify(presented: string): Caller | null {
     const match = KEY_PATTERN.exec(presented);
     if (match === null) return null;
     const [, id, secret] = match as unknown as [string, string, string];
-    const row = this.#byId.get(id);
-    if (row === undefined || row.revoked_at !== null) return null;
-    const expected = Buffer.from(row.secret_hash, 'hex');
-    if (!timingSafeEqual(expected, hashSecret(secret))) return null;
+    const live = this.#liveKey(id);
+    if (live === null || !timingSafeEqual(live.expected, hashSecret(secret))) return null;
     this.#touch(id);
-    return callerFor(row);
+    return copyCaller(live.caller);
   }
 
   /** The caller for a key id (used by session tokens), or null when revoked or gone. */
   callerForId(id: string): Caller | null {
+    const live = this.#liveKey(id);
+    return live === null ? null : copyCaller(live.caller);
+  }
+
+  #liveKey(id: string): { expected: Buffer; caller: Caller } | null {
+    const cached = this.#live.get(id);
+    if (cached !== undefined) return cached;
     const row = this.#byId.get(id);
     if (row === undefined || row.revoked_at !== null) return null;
-    return callerFor(row);
+    const live = { expected: Buffer.from(row.secret_hash, 'hex'), caller: callerFor(row) };
+    this.#live.set(id, live);
+    return live;
   }
 
   /**
@@ -135,6 +172,7 @@ export class ApiKeyStore {
     return {
       rows: () => (this.db.prepare('SELECT * FROM api_keys').all() as KeyRow[]).map((row) => [row.id, toRecord(row)] as const),
       apply: (id, record) => {
+        this.#live.delete(id);
         if (record === null) {
           this.db.prepare('DELETE FROM api_keys WHERE id = ?').run(id);
           return;
@@ -142,12 +180,13 @@ export class ApiKeyStore {
         const wasLive = this.#byId.get(id)?.revoked_at === null;
         this.db
           .prepare(
-            `INSERT INTO api_keys (id, name, role, scopes, secret_hash, created_at, created_by, revoked_at)
-             VALUES (@id, @name, @role, @scopes, @secretHash, @createdAt, @createdBy, @revokedAt)
+            `INSERT INTO api_keys (id, name, role, scopes, secret_hash, created_at, created_by, revoked_at, api_version)
+             VALUES (@id, @name, @role, @scopes, @secretHash, @createdAt, @createdBy, @revokedAt, @apiVersion)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, scopes = excluded.scopes,
-               secret_hash = excluded.secret_hash, revoked_at = coalesce(api_keys.revoked_at, excluded.revoked_at)`,
+               secret_hash = excluded.secret_hash, revoked_at = coalesce(api_keys.revoked_at, excluded.revoked_at),
+               api_version = excluded.api_version`,
           )
-          .run({ ...record, id, scopes: JSON.stringify(record.scopes) });
+          .run({ ...record, id, scopes: JSON.stringify(record.scopes), apiVersion: record.apiVersion ?? null });
         if (wasLive && record.revokedAt !== null) for (const listener of this.#revokedElsewhere) listener(id);
       },
       onLocalChange: (listener) => {
@@ -167,6 +206,7 @@ export class ApiKeyStore {
   }
 
   #changed(id: string): void {
+    this.#live.delete(id);
     if (this.#listeners.size === 0) return;
     const row = this.#byId.get(id);
     if (row === undefined) return;
@@ -182,8 +222,14 @@ export class ApiKeyStore {
   }
 }
 
+/** Each request gets its own caller: one that changes it must not change the next request's. */
+function copyCaller(caller: Caller): Caller {
+  return { ...caller, scopes: [...caller.scopes] };
+}
+
 function callerFor(row: KeyRow): Caller {
-  return { actor: `key:${row.id}`, keyId: row.id, role: row.role, scopes: JSON.parse(row.scopes) as string[] };
+  const caller: Caller = { actor: `key:${row.id}`, keyId: row.id, role: row.role, scopes: JSON.parse(row.scopes) as string[] };
+  return row.api_version === null ? caller : { ...caller, apiVersion: row.api_version };
 }
 
 function toRecord(row: KeyRow): ApiKeyRecord {
@@ -195,6 +241,7 @@ function toRecord(row: KeyRow): ApiKeyRecord {
     createdAt: row.created_at,
     createdBy: row.created_by,
     revokedAt: row.revoked_at,
+    apiVersion: row.api_version,
   };
 }
 
@@ -207,5 +254,6 @@ function toApiKey(row: KeyRow): ApiKey {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    apiVersion: row.api_version,
   };
 }

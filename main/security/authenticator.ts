@@ -2,6 +2,7 @@ import { PhError } from '../../contract/errors';
 import type { Caller } from '../core';
 import type { ApiKeyStore } from './api-keys';
 import type { AuthThrottle, AuthTransport } from './auth-throttle';
+import { ACCESS_TOKEN_PREFIX } from './oauth-access-tokens';
 import type { SessionTokens } from './session-tokens';
 
 /** Where a credential came from: failures are counted per client address. */
@@ -10,8 +11,13 @@ export interface AuthSource {
   readonly transport: AuthTransport;
 }
 
+/** Verifies OAuth access tokens (oauth-server.ts); absent where none are issued. */
+export interface AccessTokenVerifier {
+  verify(token: string): Promise<Caller | null>;
+}
+
 /**
- * Resolves a bearer credential (an API key or a session token) to a caller, or null. An address
+ * Resolves a bearer credential (an API key, a session token or an OAuth access token) to a caller, or null. An address
  * that failed too often is refused before its credential is even looked at (PH_AUTH_THROTTLED, with
  * `details.retryAfterSeconds`), so a right guess during the block tells the guesser nothing.
  */
@@ -20,13 +26,24 @@ export class Authenticator {
     private readonly keys: ApiKeyStore,
     private readonly sessions: SessionTokens,
     private readonly throttle: AuthThrottle,
+    private readonly accessTokens: AccessTokenVerifier | null = null,
   ) {}
 
   async authenticate(credential: string | undefined, from: AuthSource): Promise<Caller | null> {
     if (credential === undefined || credential === '') return null;
     this.assertNotThrottled(from);
-    const caller = credential.startsWith('ph_') ? this.keys.verify(credential) : await this.sessions.verify(credential);
-    if (caller === null) this.throttle.failure(from.address, from.transport, credential.startsWith('ph_') ? 'api key' : 'session token');
+    const kind = credential.startsWith('ph_')
+      ? 'api key'
+      : this.accessTokens !== null && credential.startsWith(ACCESS_TOKEN_PREFIX)
+        ? 'access token'
+        : 'session token';
+    const caller =
+      kind === 'api key'
+        ? this.keys.verify(credential)
+        : kind === 'access token'
+          ? await (this.accessTokens as AccessTokenVerifier).verify(credential)
+          : await this.sessions.verify(credential);
+    if (caller === null) this.throttle.failure(from.address, from.transport, kind);
     return caller;
   }
 

@@ -4,7 +4,11 @@ export { AuditCounts, COUNT_WINDOW_MS, type CountedDetail } from './audit-counts
 export { AUDIT_HEAD_FILE, AuditHeadWriter } from './audit-head-writer';
 export { AuditLog, type AuditStartReport } from './audit-log';
 export { AuthThrottle, type AuthThrottleOptions } from './auth-throttle';
-export { Authenticator, type AuthSource } from './authenticator';
+export { Authenticator, type AccessTokenVerifier, type AuthSource } from './authenticator';
+export { OAuthError } from './oauth-error';
+export { OAuthGrantRecordSchema } from './oauth-grants';
+export { OAuthServer, defaultOAuthOptions, type OAuthOptions } from './oauth-server';
+export { OAuthSigningStateSchema } from './oauth-signing-keys';
 export { ADMIN_KEY_FILE, bootstrapAdminKey, writeKeyFile, type FleetBootstrap } from './bootstrap-admin-key';
 export { hardenDataDir } from './data-dir-permissions';
 export { securityMigrations } from './migrations';

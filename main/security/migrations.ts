@@ -128,4 +128,25 @@ export const securityMigrations: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     `,
   },
+  {
+    scope: 'security',
+    version: 5,
+    name: 'api keys pinned to a REST version',
+    // NULL: the key follows the latest version.
+    up: `ALTER TABLE api_keys ADD COLUMN api_version TEXT;`,
+  },
+  {
+    scope: 'security',
+    version: 6,
+    name: 'OAuth grants (refresh-token families)',
+    up: `
+      -- One row per grant: the fleet table's record as JSON (docs/oauth.md), and when it expires, for pruning.
+      CREATE TABLE oauth_grants (
+        id TEXT PRIMARY KEY,
+        record TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX oauth_grants_expiry ON oauth_grants (expires_at);
+    `,
+  },
 ];

@@ -3,6 +3,7 @@ import type { EventBus } from '../events';
 import type { ApiKeyStore } from './api-keys';
 import type { FleetAuditTrail } from './audit-fleet';
 import type { AuditLog } from './audit-log';
+import type { OAuthServer } from './oauth-server';
 import type { SessionTokens } from './session-tokens';
 
 export interface SecurityHandlerDeps {
@@ -14,6 +15,8 @@ export interface SecurityHandlerDeps {
   readonly now: () => number;
   /** In a fleet: every node's audit rows, to list and verify the whole trail. */
   readonly trail?: FleetAuditTrail | null;
+  /** Sign-out with an OAuth access token ends its grant (its revocation raises `auth.revoked` itself). */
+  readonly oauth?: Pick<OAuthServer, 'endGrantOf'> | null;
 }
 
 export function securityHandlers({
@@ -23,8 +26,9 @@ export function securityHandlers({
   bus,
   now,
   trail = null,
+  oauth = null,
 }: SecurityHandlerDeps): HandlersFor<
-  'keys.list' | 'keys.create' | 'keys.revoke' | 'audit.list' | 'audit.verify' | 'sessions.logout' | 'sessions.rotate'
+  'keys.list' | 'keys.create' | 'keys.revoke' | 'keys.pin' | 'audit.list' | 'audit.verify' | 'sessions.logout' | 'sessions.rotate'
 > {
   const verify = () => {
     const local = audit.verify();
@@ -40,6 +44,7 @@ export function securityHandlers({
       bus.publish('auth.revoked', { keyId: key.id, sessionId: null, allSessions: false, reason: 'key-revoked' });
       return { key };
     },
+    'keys.pin': (input) => ({ key: keys.pin(input.id, input.apiVersion) }),
     'audit.list': (input) => {
       const page = input.fleet === true && trail !== null ? trail.list(input) : audit.list(input);
       return { ...page, chainIntact: verify().intact };
@@ -47,6 +52,7 @@ export function securityHandlers({
     'audit.verify': () => verify(),
     'sessions.logout': (_input, caller) => {
       if (caller.sessionId === undefined) return { ended: false };
+      if (oauth?.endGrantOf(caller) === true) return { ended: true };
       sessions.end(caller.sessionId);
       bus.publish('auth.revoked', { keyId: null, sessionId: caller.sessionId, allSessions: false, reason: 'signed-out' });
       return { ended: true };

@@ -58,6 +58,8 @@ export interface OutboundReachOptions {
   readonly refused: (host: string, port: number, why: string) => PhError;
 }
 
+const LISTED_MAX = 4096;
+
 const systemLookup: HostLookup = async (host) =>
   (await dnsLookup(host, { all: true, verbatim: true })).map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
 
@@ -71,6 +73,12 @@ export class OutboundReach {
   readonly #cidrs = new BlockList();
   readonly #names: ReadonlySet<string>;
   readonly #lookup: HostLookup;
+  /**
+   * What the two block lists say of each address seen: `BlockList.check` builds a SocketAddress per
+   * call, a visible share of a health check's or a proxied request's CPU, and its answer for an
+   * address never changes while the lists do not. Cleared when full, so it stays small.
+   */
+  readonly #listed = new Map<string, { forbidden: boolean; allowed: boolean }>();
 
   constructor(private readonly options: OutboundReachOptions) {
     const names = new Set<string>();
@@ -120,13 +128,23 @@ export class OutboundReach {
     const address = unmapped(raw);
     const family = isIP(address);
     if (family === 0) return `${raw} is not an IP address`;
-    const type = family === 6 ? 'ipv6' : 'ipv4';
-    if (forbidden.check(address, type)) return 'link-local, multicast and unspecified addresses are never reached';
+    const listed = this.#lists(address, family === 6 ? 'ipv6' : 'ipv4');
+    if (listed.forbidden) return 'link-local, multicast and unspecified addresses are never reached';
     // Port first: isSelf reads the interface list, which the gateway must not do on every request.
     if (port === this.options.ownHttpPort() && isSelf(address)) return "that is this node's own API";
     if (this.#isRedis(address, port, shown)) return "that is this node's Redis (or one of its Sentinels)";
-    if (!allowedByName && !this.#cidrs.check(address, type)) return `it is outside the allowed ranges: not in ${this.options.setting}`;
+    if (!allowedByName && !listed.allowed) return `it is outside the allowed ranges: not in ${this.options.setting}`;
     return null;
+  }
+
+  #lists(address: string, type: 'ipv4' | 'ipv6'): { forbidden: boolean; allowed: boolean } {
+    let listed = this.#listed.get(address);
+    if (listed === undefined) {
+      if (this.#listed.size >= LISTED_MAX) this.#listed.clear();
+      listed = { forbidden: forbidden.check(address, type), allowed: this.#cidrs.check(address, type) };
+      this.#listed.set(address, listed);
+    }
+    return listed;
   }
 
   #refuseIf(why: string | null, host: string, port: number): void {

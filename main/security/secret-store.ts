@@ -16,7 +16,7 @@ import {
 import { join } from 'node:path';
 
 /** The secrets Pilothouse keeps; a name outside this list is refused, so no caller can pick a path. */
-export const secretNames = ['session-signing', 'audit-hmac'] as const;
+export const secretNames = ['session-signing', 'audit-hmac', 'oauth-signing'] as const;
 export type SecretName = (typeof secretNames)[number];
 
 export const SECRETS_DIR = 'secrets';

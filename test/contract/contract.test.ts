@@ -5,6 +5,8 @@ import { events } from '../../contract/events';
 import { operationChannel } from '../../contract/ipc';
 import { operations } from '../../contract/operations';
 import { routeTable } from '../../contract/routes';
+import { versionChangeTable } from '../../contract/versions';
+import { apiChangelog } from '../../contract/versions/changelog';
 import { buildContractSchema } from '../../main/graphql';
 
 describe('the contract', () => {
@@ -26,6 +28,7 @@ describe('the contract', () => {
       events: Object.fromEntries(Object.entries(events).map(([name, def]) => [name, { minRole: def.minRole, payload: def.payload }])),
       errors: errorCatalogue,
       routes: routeTable(),
+      versionChanges: versionChangeTable(),
     };
     expect(JSON.parse(JSON.stringify(surface))).toMatchSnapshot();
   });
@@ -52,5 +55,9 @@ describe('the contract', () => {
   it('prints the GraphQL schema generated from it: every shape expressible, the SDL as reviewed in docs/graphql/schema.graphql', async () => {
     // buildContractSchema throws InexpressibleShapeError, naming the path, for a shape GraphQL cannot express.
     await expect(`${printSchema(buildContractSchema())}\n`).toMatchFileSnapshot('../../docs/graphql/schema.graphql');
+  });
+
+  it('writes docs/api-changelog.md from the version changes, as scripts/api-changelog.ts generates it', async () => {
+    await expect(apiChangelog()).toMatchFileSnapshot('../../docs/api-changelog.md');
   });
 });

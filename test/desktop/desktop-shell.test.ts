@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { eventChannel, operationChannel } from '../../contract/ipc';
 import { operationNames } from '../../contract/operations';
 import type { OperationHandlers } from '../../main/core';
@@ -109,6 +110,22 @@ describe('where the desktop console comes from', () => {
     ]) {
       expect(allowedExternalUrl(url, allowed), url).toBeNull();
     }
+  });
+
+  it('packages with the fuses that stop a shipped app running as Node, taking code from NODE_OPTIONS or a debugger, or loading outside its asar', () => {
+    const config = readFileSync(resolve(import.meta.dirname, '../../electron-builder.yml'), 'utf8');
+    const block = /^electronFuses:\n((?:[ \t]+.*\n?)+)/m.exec(config)?.[1] ?? '';
+    const fuses = Object.fromEntries(
+      [...block.matchAll(/^[ \t]+(\w+):[ \t]*(true|false)[ \t]*$/gm)].map((m) => [m[1] as string, m[2] === 'true']),
+    );
+    expect(fuses).toMatchObject({
+      runAsNode: false,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+    });
+    expect(config).toMatch(/^asar: true$/m);
   });
 });
 

@@ -180,10 +180,11 @@ describe('console layout and access in Chromium', () => {
     await page.evaluate(() => (globalThis as unknown as { localStorage: { clear(): void } }).localStorage.clear());
     await page.reload();
     await page.getByRole('navigation', { name: 'Views' }).waitFor();
+    // The system's change reaches the page as a media-query event, which sets the theme attribute.
     await page.emulateMedia({ colorScheme: 'light' });
-    expect(lightness(await backgroundOf(page))).toBeGreaterThan(200);
+    await expect.poll(async () => lightness(await backgroundOf(page))).toBeGreaterThan(200);
     await page.emulateMedia({ colorScheme: 'dark' });
-    expect(lightness(await backgroundOf(page))).toBeLessThan(60);
+    await expect.poll(async () => lightness(await backgroundOf(page))).toBeLessThan(60);
 
     await page.getByTestId('theme-toggle').click();
     expect(lightness(await backgroundOf(page))).toBeGreaterThan(200);
@@ -193,6 +194,13 @@ describe('console layout and access in Chromium', () => {
     await page.getByTestId('theme-toggle').click();
     await page.emulateMedia({ colorScheme: 'light' });
     expect(lightness(await backgroundOf(page))).toBeLessThan(60);
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { dataset: { theme?: string } } } }).document.documentElement.dataset
+            .theme,
+      ),
+    ).toBe('dark');
   });
 
   it('shows key names where key ids were, with the id on hover', async () => {

@@ -44,7 +44,9 @@ describe('a damaged backup repository', () => {
     try {
       const listed = again.running.backup.listSnapshots(sourceId).find((s) => s.id === snap.id);
       expect(listed?.lastVerification).toMatchObject({ ok: false });
-      const ready = (await (await fetch(`${again.url}/readyz`)).json()) as { services: { name: string; state: string; detail?: string }[] };
+      const ready = (await (await fetch(`${again.url}/readyz`, { headers: { authorization: `Bearer ${t.adminKey}` } })).json()) as {
+        services: { name: string; state: string; detail?: string }[];
+      };
       const backup = ready.services.find((s) => s.name === 'backup');
       expect(backup?.state).toBe('degraded');
       expect(backup?.detail).toContain(snap.id);

@@ -27,7 +27,7 @@ describe('Redis durability, stated and checked', () => {
     const fleet = n.plane.status().services.find((s) => s.name === 'fleet-redis');
     expect(fleet?.state).toBe('degraded');
     expect(fleet?.detail).toContain('PH_REDIS_NOT_DURABLE');
-    const ready = await fetch(`${n.plane.url}/readyz`);
+    const ready = await fetch(`${n.plane.url}/readyz`, { headers: { authorization: `Bearer ${n.adminKey}` } });
     const body = (await ready.json()) as { ready: boolean; services: { name: string; detail?: string }[] };
     expect(ready.status).toBe(200);
     expect(body.services.find((s) => s.name === 'fleet-redis')?.detail).toContain('PH_REDIS_NOT_DURABLE');

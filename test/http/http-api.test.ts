@@ -48,6 +48,19 @@ describe('embedded HTTP API', () => {
     expect(ready.body.services.map((s: { name: string }) => s.name)).toEqual(expect.arrayContaining(['store', 'http']));
   });
 
+  it('tells a caller without a key the state of each service, never a path or an id; a key holder gets the detail', async () => {
+    const open = await get(`${t.url}/readyz`);
+    const text = JSON.stringify(open.body);
+    expect(text).not.toContain(t.dataDir);
+    expect(open.body.services.every((s: object) => !('detail' in s))).toBe(true);
+    expect(open.body.dependencies.every((d: { detail: string }) => d.detail === '')).toBe(true);
+    const keyed = await get(`${t.url}/readyz`, { authorization: `Bearer ${t.adminKey}` });
+    expect(keyed.status).toBe(200);
+    expect(keyed.body.services.find((s: { name: string }) => s.name === 'store').detail).toContain(t.dataDir);
+    const wrong = await get(`${t.url}/readyz`, { authorization: `Bearer ph_${'0'.repeat(16)}_${'A'.repeat(43)}` });
+    expect(wrong.status).toBe(401);
+  });
+
   it('answers 401 PH_UNAUTHENTICATED to an operation without a key, or with a wrong one', async () => {
     const none = await t.op('system.status', {}, null);
     expect(none.status).toBe(401);

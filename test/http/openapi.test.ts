@@ -3,7 +3,8 @@ import { apiVersions } from '../../contract/api-versions';
 import { serverEndpoints } from '../../contract/endpoints';
 import { errorCatalogue } from '../../contract/errors';
 import { operationNames, operations } from '../../contract/operations';
-import { restRoutes } from '../../contract/routes';
+import { restRoutes, routeRef } from '../../contract/routes';
+import { versionsServing } from '../../contract/versions';
 import { apiDocument } from '../../main/http/openapi';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { checkOpenApi, resolveLocalRefs, schemaCompiler } from '../helpers/openapi';
@@ -63,10 +64,7 @@ describe('the API document', () => {
       const method = route.method.toLowerCase();
       for (const version of apiVersions) {
         const op = doc.paths[`/api/${version}${path}`]?.[method];
-        if (
-          route.versions[version] === undefined &&
-          !restRoutes.some((r) => r !== route && r.path === route.path && r.method === route.method && r.versions[version])
-        ) {
+        if (!versionsServing(routeRef(route)).includes(version)) {
           expect(op, `${route.method} ${route.path} is not served in ${version}`).toBeUndefined();
           continue;
         }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { securityMigrations } from '../../main/security';
 import { openStore } from '../../main/store';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { tempDir } from '../helpers/temp-dir';
+import { until } from '../helpers/until';
 
 interface Row {
   seq: number;
@@ -59,8 +61,8 @@ const triggers = (db: Sqlite.Database): string[] =>
 describe('the audit log is tamper-evident', () => {
   let dir: { path: string; remove: () => void };
   let t: TestPlane | undefined;
-  const start = async () => {
-    t = await startTestPlane({ dataDir: dir.path });
+  const start = async (auditHeadIntervalMs?: number) => {
+    t = await startTestPlane({ dataDir: dir.path }, auditHeadIntervalMs === undefined ? {} : { auditHeadIntervalMs });
     return t;
   };
   const stop = async () => {
@@ -135,6 +137,29 @@ describe('the audit log is tamper-evident', () => {
       db.prepare('DELETE FROM audit_log WHERE seq = ?').run(rows);
     });
     expect((await plane.op('audit.verify')).body).toMatchObject({ intact: false, firstBad: { seq: rows, reason: 'truncated' } });
+  });
+
+  it('writes the head out on its own every interval, and its next write records rows cut from the end meanwhile', async () => {
+    dir = tempDir('ph-audit-');
+    const plane = await start(300);
+    for (let i = 0; i < 3; i += 1) expect((await plane.op('keys.create', { name: `k${i}`, role: 'viewer' })).status).toBe(200);
+    const rows = (await plane.op('audit.verify')).body.rows as number;
+    const headSeq = (): number => (JSON.parse(readFileSync(join(dir.path, 'audit.head'), 'utf8')) as { seq: number }).seq;
+    // Nobody calls writeHead or stops the node: the timer alone carries the head out of the database.
+    await until(() => headSeq() === rows, 5_000, 'the head file to name the last row');
+
+    tamper(dir.path, (db) => {
+      db.exec('DROP TRIGGER audit_log_no_delete');
+      db.prepare('DELETE FROM audit_log WHERE seq >= ?').run(rows - 1);
+    });
+    const truncated = () =>
+      (
+        plane.plane.store.db.prepare("SELECT detail FROM audit_log WHERE action = 'audit.truncated'").get() as
+          { detail: string } | undefined
+      )?.detail;
+    await until(() => truncated() !== undefined, 5_000, 'the next head write to record the cut');
+    expect(truncated()).toMatch(new RegExp(`^rows from ${rows - 1} to ${rows}, written out at `));
+    expect((await plane.op('audit.verify')).body).toMatchObject({ intact: false, firstBad: { seq: rows - 1, reason: 'truncated' } });
   });
 
   it('still verifies the unkeyed rows an earlier version wrote, and keys every row from the upgrade on', async () => {

@@ -1,7 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
+import { serverEndpoints } from '../../contract/endpoints';
 import { events } from '../../contract/events';
 import { operations } from '../../contract/operations';
+
+type Access = 'public' | 'viewer' | 'operator' | 'admin';
+const ACCESS: readonly Access[] = ['public', 'viewer', 'operator', 'admin'];
+
+/** docs/security.md's "Every read, by least role": per row, the names in each column, sorted. */
+function documentedReads(): Record<Access, { operations: string[]; events: string[]; endpoints: string[] }> {
+  const text = readFileSync(resolve(import.meta.dirname, '../../docs/security.md'), 'utf8');
+  const section = text.split('### Every read, by least role')[1]?.split(/\n#{2,3} /)[0] ?? '';
+  const rows = Object.fromEntries(
+    ACCESS.map((a) => [a, { operations: [] as string[], events: [] as string[], endpoints: [] as string[] }]),
+  );
+  for (const line of section.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    const role = cells[1] as Access;
+    if (!ACCESS.includes(role)) continue;
+    const names = (cell: string | undefined) => [...(cell ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1] as string).sort();
+    rows[role] = { operations: names(cells[2]), events: names(cells[3]), endpoints: names(cells[4]) };
+  }
+  return rows as Record<Access, { operations: string[]; events: string[]; endpoints: string[] }>;
+}
 
 /** Field names that hold credentials or key material: what would let a reader act as someone else. */
 const SECRET_FIELD = /secret|token|password|passphrase|signing|hmac|private|credential|apikey|bearer/i;
@@ -51,5 +74,23 @@ describe('what each role can read, from the contract', () => {
   it('keeps key management, session rotation and the key list admin-only', () => {
     for (const name of ['keys.list', 'keys.create', 'keys.revoke', 'sessions.rotate'] as const)
       expect(operations[name].minRole, name).toBe('admin');
+  });
+
+  it('lists in docs/security.md every read operation, event and server endpoint in the row of its least role', () => {
+    const documented = documentedReads();
+    for (const access of ACCESS) {
+      const reads = Object.entries(operations)
+        .filter(([, def]) => !def.mutating && def.minRole === access)
+        .map(([name]) => name)
+        .sort();
+      const heard = Object.entries(events)
+        .filter(([, def]) => def.minRole === access)
+        .map(([name]) => name)
+        .sort();
+      const endpoints = [...new Set(serverEndpoints.filter((e) => e.access === access).map((e) => e.path))].sort();
+      expect(documented[access], access).toEqual({ operations: reads, events: heard, endpoints });
+    }
+    // The comparison has something to compare: the viewer row is not empty.
+    expect(documented.viewer.operations).toContain('jobs.get');
   });
 });

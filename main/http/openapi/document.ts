@@ -57,7 +57,14 @@ export function apiDocument(version: string): OpenApiDocument {
     security: [{ bearer: [] }],
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key (ph_…) or a session token' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API key (ph_…), a session token or an OAuth access token' },
+        clientSecretBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'OAuth client authentication (client_secret_basic): the API key id as user, the secret after it as password',
+        },
+      },
       headers: {
         'API-Version': { description: 'The version that answered', schema: { enum: [...apiVersions] } },
         Deprecation: headerText('RFC 9745: when this version was deprecated, as @<unix seconds>', '^@\\d+$'),

@@ -44,13 +44,15 @@ export function endpointPaths(endpoints: readonly ServerEndpoint[]): Paths {
         summary: endpoint.summary,
         ...(endpoint.description === undefined ? {} : { description: endpoint.description }),
         tags: [endpoint.tag],
-        ...securityFor(endpoint.access),
+        ...(endpoint.basicAuth === true ? { security: [{ clientSecretBasic: [] }] } : securityFor(endpoint.access)),
         ...(parameters.length === 0 ? {} : { parameters }),
         ...(endpoint.body === 'json' && method !== 'GET'
           ? { requestBody: { required: false, content: { 'application/json': { schema: {} } } } }
-          : endpoint.body === 'any' && method !== 'GET' && method !== 'OPTIONS'
-            ? { requestBody: { required: false, content: { '*/*': { schema: {} } } } }
-            : {}),
+          : endpoint.body === 'form'
+            ? { requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } } } }
+            : endpoint.body === 'any' && method !== 'GET' && method !== 'OPTIONS'
+              ? { requestBody: { required: false, content: { '*/*': { schema: {} } } } }
+              : {}),
         responses: withHeaders(responses, apiPath ? API_HEADERS : RATE_LIMIT_HEADERS),
         'x-min-role': endpoint.access,
         ...(endpoint.upgrade === true ? { 'x-websocket': true } : {}),

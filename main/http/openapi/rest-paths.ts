@@ -1,11 +1,11 @@
 import { apiVersions, type ApiVersion } from '../../../contract/api-versions';
 import { operations } from '../../../contract/operations';
-import { ServiceStateSchema } from '../../../contract/ops/system';
-import type { QueryKind, RestReply, RestRoute } from '../../../contract/routes';
+import { replyOf, routeRef, type QueryKind, type RestReply, type RestRoute } from '../../../contract/routes';
+import { changesRoute, downgradeDocumented, downgradeRequestSchema, versionsServing } from '../../../contract/versions';
 import { deprecatedApiVersions } from '../api-versions';
 import { groupByPath, leastRole } from '../rest-routes';
 import { errorCodesFor } from './error-codes';
-import { fieldSchema, isRequired, toJsonSchema, withoutFields, type JsonSchema } from './json-schema';
+import { anyOf, fieldSchema, isRequired, toJsonSchema, withoutFields, type JsonSchema } from './json-schema';
 import {
   addOperation,
   pathParameterNames,
@@ -15,7 +15,7 @@ import {
   type ParameterObject,
   type Paths,
 } from './operation-object';
-import { addResponses, errorResponses, headerRef, schemaRef, withHeaders, type Responses } from './responses';
+import { addResponses, errorResponses, headerRef, schemaRef, withHeaders, type HeaderObject, type Responses } from './responses';
 
 /** The headers every answer under `/api/` carries; a deprecated version's answers also the deprecation headers. */
 export const API_HEADERS = ['RateLimit-Policy', 'RateLimit', 'API-Version'] as const;
@@ -28,20 +28,14 @@ function json(schema: JsonSchema): { 'application/json': { schema: JsonSchema } 
   return { 'application/json': { schema } };
 }
 
-/** What a route answers on success in one version, as its reply kind says (see `sendReply`). */
-function successResponses(route: RestRoute, how: RestReply): Responses {
+/** What a route answers on success in the latest version, as its reply kind says (see `sendReply`). */
+function latestResponses(route: RestRoute, how: RestReply): Responses {
   const output = outputOf(route);
   const attachment = { 'Content-Disposition': headerRef('Content-Disposition') };
   switch (how.kind) {
     case 'json': {
-      const headers = Object.fromEntries(
-        Object.entries(how.headers ?? {}).map(([name, field]) => [
-          name,
-          { schema: fieldSchema(output, field), description: `The result's \`${field}\`` },
-        ]),
-      );
       const schema = how.unwrap === undefined ? schemaRef(`${route.operation}.output`) : fieldSchema(output, how.unwrap);
-      return { [String(how.status ?? 200)]: { description: route.summary, headers, content: json(schema) } };
+      return { [String(how.status ?? 200)]: { description: route.summary, headers: replyHeaders(route, how), content: json(schema) } };
     }
     case 'empty':
       return { '204': { description: `${route.summary}: done, no body` } };
@@ -73,22 +67,42 @@ function successResponses(route: RestRoute, how: RestReply): Responses {
         '503': { description: 'A critical dependency is down', content: json(body({ const: 'down' })) },
       };
     }
-    case 'status-v1':
-      return {
-        '200': {
-          description: "v1's flat status",
-          content: json({
-            type: 'object',
-            required: ['version', 'uptime', 'services'],
-            properties: {
-              version: { type: 'string' },
-              uptime: { type: 'integer', description: 'Seconds since start' },
-              services: { type: 'object', additionalProperties: toJsonSchema(ServiceStateSchema) },
-            },
-          }),
-        },
-      };
   }
+}
+
+/** The headers a JSON reply takes from result fields (`X-Registry-Index`). */
+function replyHeaders(route: RestRoute, how: RestReply & { kind: 'json' }): Record<string, HeaderObject> {
+  const output = outputOf(route);
+  return Object.fromEntries(
+    Object.entries(how.headers ?? {}).map(([name, field]) => [
+      name,
+      { schema: fieldSchema(output, field), description: `The result's \`${field}\`` },
+    ]),
+  );
+}
+
+/**
+ * What a route answers on success in one version: the latest answer, brought down by the version
+ * changes the same way the server brings down what it sends (contract/versions/).
+ */
+function successResponses(route: RestRoute, version: ApiVersion): Responses {
+  const how = replyOf(route);
+  const ref = routeRef(route);
+  if (!changesRoute(ref, version).response) return latestResponses(route, how);
+  if (how.kind !== 'json' && how.kind !== 'empty') throw new Error(`${ref}: a version change can rewrite only JSON and empty answers`);
+  const output = outputOf(route);
+  const latest =
+    how.kind === 'empty'
+      ? { status: 204, schema: null }
+      : { status: how.status ?? 200, schema: how.unwrap === undefined ? output : fieldSchema(output, how.unwrap) };
+  const older = downgradeDocumented(ref, version, latest);
+  const headers = how.kind === 'json' ? replyHeaders(route, how) : {};
+  return {
+    [String(older.status)]:
+      older.schema === null
+        ? { description: `${route.summary}: done, no body`, ...(Object.keys(headers).length === 0 ? {} : { headers }) }
+        : { description: `${route.summary} (as ${version} answers)`, headers, content: json(older.schema) },
+  };
 }
 
 function queryParameterSchema(input: JsonSchema, field: string, kind: QueryKind): JsonSchema {
@@ -136,10 +150,12 @@ function parameters(group: readonly RestRoute[]): ParameterObject[] {
 }
 
 /** The JSON body a row reads: its input without what the path and query supply, or one field of it. */
-function requestBody(route: RestRoute): OperationObject['requestBody'] {
+function requestBody(route: RestRoute, versions: readonly ApiVersion[]): OperationObject['requestBody'] {
   const spec = route.input?.body;
   if (spec === undefined) return undefined;
-  const input = inputOf(route);
+  const ref = routeRef(route);
+  // An older version's body, as its changes describe it; a negotiated path takes any version's.
+  const input = anyOf(versions.map((v) => downgradeRequestSchema(ref, v, inputOf(route))));
   if (spec === 'merge') {
     const elsewhere = [
       ...pathParameterNames(route.path).map((name) => route.input?.params?.[name] ?? name),
@@ -161,8 +177,7 @@ function deprecationNote(version: ApiVersion): string {
 function operationObject(group: readonly RestRoute[], versions: readonly ApiVersion[], versioned: ApiVersion | null): OperationObject {
   const [first] = group as [RestRoute];
   const responses: Responses = {};
-  for (const route of group)
-    for (const v of versions) if (route.versions[v] !== undefined) addResponses(responses, successResponses(route, route.versions[v]));
+  for (const route of group) for (const v of versions) addResponses(responses, successResponses(route, v));
   const codes = errorCodesFor({
     access: leastRole(group),
     apiPath: true,
@@ -191,7 +206,7 @@ function operationObject(group: readonly RestRoute[], versions: readonly ApiVers
           },
         ]
       : [];
-  const body = requestBody(first);
+  const body = requestBody(first, versions);
   return {
     operationId: `${versioned ?? 'negotiated'}:${first.method} ${first.path}`,
     summary: group.map((r) => r.summary).join('; '),
@@ -217,7 +232,7 @@ export function restPaths(routes: readonly RestRoute[]): Paths {
   for (const group of groupByPath(routes)) {
     const [first] = group as [RestRoute];
     const method = first.method.toLowerCase() as HttpMethod;
-    const served = apiVersions.filter((v) => group.some((route) => route.versions[v] !== undefined));
+    const served = versionsServing(routeRef(first));
     for (const version of served)
       addOperation(paths, `/api/${version}${pathTemplate(first.path)}`, method, operationObject(group, [version], version));
     addOperation(paths, `/api${pathTemplate(first.path)}`, method, operationObject(group, served, null));
