@@ -161,6 +161,9 @@ async function overhead(bench: string, goal: string, args: string[]): Promise<vo
       seconds_per_round: LOAD_SECONDS,
       connections: CONNECTIONS,
       cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
+      // Each round's two sides run back to back: the median of their ratios shrugs off the machine's slow swings,
+      // which move whole rounds (the recorded `off` rounds ranged over half their median on a shared machine).
+      paired_ratio: Number(median(result.oursRounds.map((on, i) => on / (result.baselineRounds[i] as number))).toFixed(3)),
       p99_ms_on: median(p99.on),
       p99_ms_off: median(p99.off),
       errors,

@@ -160,6 +160,9 @@ describe('jobs across nodes on one Redis', () => {
     expect(onOther.status).toBe(200);
     expect(onOther.body).toMatchObject({ batchId, status: 'succeeded', node: n2.plane.nodeId });
     expect((await n1.op('batch.list', {})).body.batches.some((b: any) => b.batchId === batchId && b.node === n2.plane.nodeId)).toBe(true);
+    // Several reports in one read (GraphQL's batchReport level) reach the other node's too.
+    const many = await n1.op('batch.reports', { ids: [batchId, 'no-such-batch'] });
+    expect(many.body.reports).toEqual([expect.objectContaining({ batchId, status: 'succeeded', node: n2.plane.nodeId })]);
   });
 
   it('Redis restarted empty: every node says so, no id is reused, nothing completes without acting, vanished queued and delayed jobs run once', async () => {

@@ -153,4 +153,38 @@ describe('GraphQL relations: nested fields in one query, one read per level', ()
       for (const spy of Object.values(reads)) spy.mockRestore();
     }
   });
+  it('offers the batched reads as operations too: a limit per parent, the one- and many-parent forms not mixed, unknown batches left out', async () => {
+    t.plane.running.batch.queue.register('test.pair', () => ({ done: true }));
+    const parents: string[] = [];
+    for (const n of [3, 1]) {
+      const children = Array.from({ length: n }, () => ({ type: 'test.pair', delayMs: 3_600_000 }));
+      parents.push((await t.op('jobs.enqueue', { type: 'test.pair', children })).body.job.id as string);
+    }
+    const page = (await t.op('jobs.list', { parentIds: parents, limit: 2 })).body;
+    expect(page.total).toBe(4);
+    expect(page.jobs.filter((j: { parentId: string }) => j.parentId === parents[0])).toHaveLength(2);
+    expect(page.jobs.filter((j: { parentId: string }) => j.parentId === parents[1])).toHaveLength(1);
+    const mixed = await t.op('jobs.list', { parentIds: parents, parentId: parents[0] });
+    expect([mixed.status, mixed.body.error.code, mixed.body.error.field]).toEqual([400, 'PH_INVALID_INPUT', 'parentIds']);
+
+    const file = join(t.dataDir, 'pairs.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);');
+    db.close();
+    const source = (await t.op('backup.sources.register', { name: 'pairs', path: file })).body.source;
+    const snapshot = (await t.op('backup.snapshot', { id: source.id })).body.snapshot;
+    for (let i = 0; i < 3; i++) expect((await t.op('backup.verify', { id: snapshot.id })).status).toBe(200);
+    const verifications = (await t.op('backup.verifications.list', { snapshotIds: [snapshot.id, 'no-such-snapshot'], limit: 2 })).body
+      .verifications;
+    expect(verifications.map((v: { snapshotId: string }) => v.snapshotId)).toEqual([snapshot.id, snapshot.id]);
+    const both = await t.op('backup.verifications.list', { snapshotIds: [snapshot.id], snapshotId: snapshot.id });
+    expect([both.status, both.body.error.code]).toEqual([400, 'PH_INVALID_INPUT']);
+
+    const applied = await t.op('batch.submit', {
+      batch: { mode: 'atomic', operations: [{ resource: 'record', action: 'create', id: 'pair-1', data: { collection: 'hosts' } }] },
+    });
+    const batchId = applied.body.report.batchId as string;
+    const reports = (await t.op('batch.reports', { ids: [batchId, 'no-such-batch'] })).body.reports;
+    expect(reports.map((r: { batchId: string; status: string }) => [r.batchId, r.status])).toEqual([[batchId, 'succeeded']]);
+  });
 });
