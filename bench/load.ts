@@ -62,6 +62,7 @@ export async function compareOnOff(
   ours: number;
   baseline: number;
   oursRounds: number[];
+  baselineRounds: number[];
   rounds: number;
   order: RunOrder;
   p99: { on: number[]; off: number[] };
