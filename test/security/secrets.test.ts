@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiKeyStore, securityMigrations } from '../../main/security';
+import { securityMigrations } from '../../main/security';
 import { openStore } from '../../main/store';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { tempDir } from '../helpers/temp-dir';
@@ -85,7 +85,13 @@ describe('secrets outside the database', () => {
     const dataDir = dir.path;
     const legacy = randomBytes(32);
     const db = openStore({ path: join(dataDir, 'pilothouse.db'), migrations: securityMigrations.filter((m) => m.version === 1) });
-    const admin = new ApiKeyStore(db, { now: () => Date.now() }).create({ name: 'admin', role: 'admin', scopes: ['*'] }, 'test');
+    // The admin key as that version stored it (today's store writes columns its schema lacked).
+    const adminId = randomBytes(8).toString('hex');
+    const adminSecret = randomBytes(32).toString('base64url');
+    db.prepare(
+      `INSERT INTO api_keys (id, name, role, scopes, secret_hash, created_at, created_by) VALUES (?, 'admin', 'admin', '["*"]', ?, ?, 'test')`,
+    ).run(adminId, createHash('sha256').update(adminSecret).digest('hex'), new Date().toISOString());
+    const admin = { key: { id: adminId }, secret: `ph_${adminId}_${adminSecret}` };
     db.prepare('INSERT INTO settings (key, value) VALUES (?, ?)').run('session_signing_key', legacy);
     db.close();
     writeFileSync(join(dataDir, 'admin.key'), `${admin.secret}\n`, { mode: 0o600 });
