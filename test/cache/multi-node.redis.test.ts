@@ -35,7 +35,10 @@ async function node(options: CacheOptions = {}): Promise<CacheNode> {
 describe('cache across nodes on one Redis', () => {
   it("serves another node's write from L2 and promotes it to L1", async () => {
     const [a, b] = [await node(), await node()];
+    const heard = b.cache.redisState().busMessages;
     await a.cache.namespace('users').set('u1', { name: 'Ada' });
+    // B hears A's write first: heard after B's read, it would rightly drop the copy B just promoted.
+    expect(await eventually(() => b.cache.redisState().busMessages > heard, 2000)).toBe(true);
     expect(await b.cache.namespace('users').get('u1')).toEqual({ name: 'Ada' });
     expect(b.cache.namespace('users').stats.l2Hits).toBe(1);
     expect(await b.cache.namespace('users').get('u1')).toEqual({ name: 'Ada' });
@@ -164,7 +167,7 @@ describe('cache across nodes on one Redis', () => {
     await redis.client().set('ph:cache:e:g:k', 'gone');
     await a.cache.namespace('g').set('other', 1);
     expect(await eventually(() => !b.cache.namespace('g').lru.has('k'), 2000)).toBe(true);
-    expect(b.cache.redisState().resyncs).toBeGreaterThan(0);
+    expect(await eventually(() => b.cache.redisState().resyncs > 0, 2000)).toBe(true);
   });
 
   it('a reconcile marker on the bus shows a node the namespaces whose messages it lost, even with no later message', async () => {
