@@ -166,6 +166,8 @@ export class BullmqJobQueue implements JobQueue {
     this.#connection = this.redis.duplicate({ maxRetriesPerRequest: null, lazyConnect: false });
     this.#connection.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'bullmq connection error'));
     this.#flows = new FlowProducer({ connection: this.#connection, prefix: this.#prefix });
+    // BullMQ re-emits its connection's failures as 'error'; an emitter with no listener throws them.
+    this.#flows.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'bullmq flow producer error'));
     const subscriber = new Subscriber(this.redis, { maxRetriesPerRequest: null }, () => undefined);
     this.#subscriber = subscriber.client;
     this.#subscriber.on('message', (_channel: string, message: string) => {
