@@ -1,6 +1,9 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { defineOperation } from '../operation';
 
+// The last millisecond of year 9999: any later instant is input error, not a time to look up.
+const MAX_EPOCH_MS = 253_402_300_799_999;
+
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** Timing figures of one operation or HTTP route, in milliseconds. */
@@ -147,8 +150,8 @@ export const UsageExportJsonSchema = Type.Object({
 });
 
 const UsageQuery = {
-  from: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms; default 24 h ago' })),
-  to: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms; default now' })),
+  from: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EPOCH_MS, description: 'Epoch ms; default 24 h ago' })),
+  to: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EPOCH_MS, description: 'Epoch ms; default now' })),
   groupBy: Type.Optional(Type.Union([Type.Literal('key'), Type.Literal('route'), Type.Literal('key-route')])),
 };
 
@@ -223,8 +226,8 @@ export const monitoringOperations = {
     summary: 'Series over a time range, averaged into steps (raw 10 s, 1-minute and 1-hour roll-ups)',
     input: Type.Object({
       series: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 20 }),
-      from: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms; default one hour ago' })),
-      to: Type.Optional(Type.Integer({ minimum: 0, description: 'Epoch ms; default now' })),
+      from: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EPOCH_MS, description: 'Epoch ms; default one hour ago' })),
+      to: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_EPOCH_MS, description: 'Epoch ms; default now' })),
       stepSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'Default: the range over about 120 points' })),
     }),
     output: Type.Object({
@@ -254,7 +257,7 @@ export const monitoringOperations = {
     summary: 'Alert state changes, newest first',
     input: Type.Object({
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-      beforeId: Type.Optional(Type.Integer({ minimum: 1 })),
+      beforeId: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
       ruleId: Type.Optional(Type.String()),
     }),
     output: Type.Object({ events: Type.Array(AlertEventSchema) }),

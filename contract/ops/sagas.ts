@@ -101,7 +101,7 @@ export const sagasOperations = {
       state: Type.Optional(SagaStateSchema),
       type: Type.Optional(Type.String({ maxLength: 100 })),
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-      offset: Type.Optional(Type.Integer({ minimum: 0 })),
+      offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: 'Sagas to skip' })),
     }),
     output: Type.Object({ sagas: Type.Array(SagaSchema), total: Type.Integer(), types: Type.Array(SagaTypeInfoSchema) }),
     minRole: 'viewer',

@@ -133,7 +133,7 @@ export const securityOperations = {
     input: Type.Object({
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
       /** Pages this node's chain. */
-      beforeSeq: Type.Optional(Type.Integer({ minimum: 1 })),
+      beforeSeq: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
       /** Every node's rows (in a fleet), newest first; paged with `beforeAt` (the last entry's `at`). */
       fleet: Type.Optional(Type.Boolean()),
       beforeAt: Type.Optional(Type.String({ format: 'date-time' })),

@@ -48,6 +48,21 @@ describe('the contract', () => {
     }
   });
 
+  it('bounds every integer an operation takes, so no number a caller sends overflows a store binding into a 500', () => {
+    const unbounded: string[] = [];
+    const walk = (schema: unknown, path: string): void => {
+      if (!schema || typeof schema !== 'object') return;
+      const s = schema as Record<string, unknown>;
+      if (s.type === 'integer' && typeof s.maximum !== 'number') unbounded.push(path);
+      if (s.properties) for (const [key, child] of Object.entries(s.properties)) walk(child, `${path}.${key}`);
+      if (s.items) walk(s.items, `${path}[]`);
+      for (const key of ['anyOf', 'oneOf', 'allOf']) if (Array.isArray(s[key])) (s[key] as unknown[]).forEach((child, i) => walk(child, `${path}|${i}`));
+      if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${path}{}`);
+    };
+    for (const [name, def] of Object.entries(operations)) walk(def.input, name);
+    expect(unbounded).toEqual([]);
+  });
+
   it('names operations <capability>.<verb> so each maps to one IPC channel and one URL', () => {
     for (const name of Object.keys(operations)) expect(name).toMatch(/^[a-z]+(\.[a-zA-Z]+)+$/);
   });

@@ -3107,6 +3107,7 @@ export interface OperationTypes {
       state?: "running" | "compensating" | "completed" | "compensated" | "cancelled" | "stuck";
       type?: string;
       limit?: number;
+      /** Sagas to skip */
       offset?: number;
     };
     output: {
