@@ -125,9 +125,14 @@ describe('cache across nodes on one Redis', () => {
 
   it('clearing namespace A over the bus leaves namespace B intact on every node', async () => {
     const [n1, n2, n3] = [await node(), await node(), await node()];
+    const heardBefore = [n1, n2, n3].map((n) => n.cache.redisState().busMessages);
     for (const n of [n1, n2, n3]) {
       await n.cache.namespace('A').set('k', 'a');
       await n.cache.namespace('B').set('k', 'b');
+    }
+    // Every node hears all six writes before reading: a write heard after a read rightly drops the copy that read promoted.
+    for (const [i, n] of [n1, n2, n3].entries()) {
+      expect(await eventually(() => n.cache.redisState().busMessages >= heardBefore[i]! + 6, 2000)).toBe(true);
     }
     for (const n of [n2, n3]) {
       expect(await n.cache.namespace('A').get('k')).toBe('a');

@@ -46,8 +46,19 @@ describe('one registry shared by nodes on one Redis', () => {
     await waitFor(async () => (await b.op('services.get', { id: 'shared-1' })).status === 404, 3_000, 'gone from B');
   });
 
+  // Three instances each node owns: node ids are random, so six fixed ids would all hash to one node one run in 64.
+  const checked: number[] = [];
+
   it('runs each check on exactly one live node, and both nodes see its status', async () => {
-    for (let i = 0; i < 6; i += 1) {
+    const syncA = a.plane.running.discovery.sync!;
+    const syncB = b.plane.running.discovery.sync!;
+    const ownedByA = (i: number) => syncA.owns(`c-${i}`);
+    for (let i = 0; checked.length < 6 && i < 500; i += 1) {
+      const sameSide = checked.filter((j) => ownedByA(j) === ownedByA(i)).length;
+      if (sameSide < 3) checked.push(i);
+    }
+    expect(checked).toHaveLength(6);
+    for (const i of checked) {
       await a.op('services.register', {
         name: 'checked',
         id: `c-${i}`,
@@ -56,9 +67,7 @@ describe('one registry shared by nodes on one Redis', () => {
         checks: [{ kind: 'http', url: `${up.url}/health?i=${i}`, intervalMs: interval, jitter: 0, failuresBeforeCritical: 1 }],
       });
     }
-    const syncA = a.plane.running.discovery.sync!;
-    const syncB = b.plane.running.discovery.sync!;
-    for (let i = 0; i < 6; i += 1) expect(syncA.owns(`c-${i}`)).not.toBe(syncB.owns(`c-${i}`));
+    for (const i of checked) expect(syncA.owns(`c-${i}`)).not.toBe(syncB.owns(`c-${i}`));
     await waitFor(
       async () => (await b.op('services.list', { name: 'checked', state: 'passing' })).body.instances.length === 6,
       5_000,
@@ -70,7 +79,7 @@ describe('one registry shared by nodes on one Redis', () => {
     const windowMs = Date.now() - started;
     const perInstance = new Map<string, number>();
     for (const r of up.requests.slice(from)) perInstance.set(r.url, (perInstance.get(r.url) ?? 0) + 1);
-    for (let i = 0; i < 6; i += 1) {
+    for (const i of checked) {
       const n = perInstance.get(`/health?i=${i}`) ?? 0;
       // One node at one check per interval: about three runs in the window, never the six two nodes would make.
       expect(n).toBeGreaterThanOrEqual(2);
@@ -80,8 +89,8 @@ describe('one registry shared by nodes on one Redis', () => {
 
   it("moves a dead node's checks to a survivor within two check intervals", async () => {
     const syncA = a.plane.running.discovery.sync!;
-    const owned = Array.from({ length: 6 }, (_, i) => `c-${i}`).filter((id) => syncA.owns(id));
-    expect(owned.length).toBeGreaterThan(0);
+    const owned = checked.map((i) => `c-${i}`).filter((id) => syncA.owns(id));
+    expect(owned).toHaveLength(3);
     // A crashes: no goodbye, its liveness key is left to expire.
     syncA.halt();
     a.plane.running.discovery.checker.stop();
