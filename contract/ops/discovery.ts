@@ -248,7 +248,10 @@ export const discoveryOperations = {
     summary: 'Long-poll: returns once the registry index passes `index` by a change matching the filter, or when `waitMs` runs out',
     input: Type.Composite([
       InstanceFilterSchema,
-      Type.Object({ index: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000 })) }),
+      Type.Object({
+        index: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+        waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 120_000 })),
+      }),
     ]),
     output: Type.Object({ index: Type.Integer(), changed: Type.Boolean(), instances: Type.Array(InstanceSchema) }),
     minRole: 'viewer',

@@ -89,6 +89,8 @@ export class BullmqJobQueue implements JobQueue {
   #flows: FlowProducer | null = null;
   #sweeper: NodeJS.Timeout | null = null;
   #offEmptied: (() => void) | null = null;
+  /** Recoveries under way: a stop waits for them, or one would open a queue on the connection it just closed. */
+  readonly #recovering = new Set<Promise<string[]>>();
   #state: ServiceState = 'idle';
 
   constructor(
@@ -191,12 +193,16 @@ export class BullmqJobQueue implements JobQueue {
     this.#state = 'stopping';
     this.#offEmptied?.();
     if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    await Promise.allSettled([...this.#recovering]);
     await this.#workers.close();
     await this.roster.stop();
+    // From here a late caller gets PH_UNAVAILABLE instead of a queue opened on a closing connection.
+    const connection = this.#connection;
+    this.#connection = null;
     await this.#queues.close();
     if (this.#flows !== null) await closeSettled([this.#flows], 'leave');
     this.#subscriber?.disconnect();
-    await this.#connection?.quit().catch(() => this.#connection?.disconnect());
+    await connection?.quit().catch(() => connection.disconnect());
     this.#workers.clear();
     this.#state = 'stopped';
   }
@@ -394,6 +400,16 @@ export class BullmqJobQueue implements JobQueue {
    * registered, and re-publishes this node's results and liveness.
    */
   async recover(): Promise<string[]> {
+    const run = this.#recover();
+    this.#recovering.add(run);
+    try {
+      return await run;
+    } finally {
+      this.#recovering.delete(run);
+    }
+  }
+
+  async #recover(): Promise<string[]> {
     await this.roster.republish(this.#work ? this.#placement.workQueues() : []);
     const restored = await this.outbox.restore(
       (e) => this.#queues.stateOf(e),

@@ -56,7 +56,8 @@ describe('the contract', () => {
       if (s.type === 'integer' && typeof s.maximum !== 'number') unbounded.push(path);
       if (s.properties) for (const [key, child] of Object.entries(s.properties)) walk(child, `${path}.${key}`);
       if (s.items) walk(s.items, `${path}[]`);
-      for (const key of ['anyOf', 'oneOf', 'allOf']) if (Array.isArray(s[key])) (s[key] as unknown[]).forEach((child, i) => walk(child, `${path}|${i}`));
+      for (const key of ['anyOf', 'oneOf', 'allOf'])
+        if (Array.isArray(s[key])) (s[key] as unknown[]).forEach((child, i) => walk(child, `${path}|${i}`));
       if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${path}{}`);
     };
     for (const [name, def] of Object.entries(operations)) walk(def.input, name);
