@@ -9,7 +9,7 @@ import { decodeManifest, encodeManifest, type Manifest, type ManifestHeader } fr
 import type { PageKeys, PageWorkers } from './page-workers';
 import { isSealedManifest, openManifest, sealManifest, type RepoKeys } from './repo-crypto';
 import { settleFormat, setMeta, type RepoFormat } from './repo-format';
-import { TurnBudget } from './turn-budget';
+import { TURN_BUDGET_MS, TurnBudget } from './turn-budget';
 
 export interface RepositoryOptions {
   /** Brotli quality for page blobs (0–11; 1 is fast and already smaller than deflate). Default 1. */
@@ -18,6 +18,8 @@ export interface RepositoryOptions {
   readonly packTargetBytes?: number;
   /** Prune rewrites a pack once this share of its bytes is dead; below it, dead rows are just dropped. Default 0.25. */
   readonly repackThreshold?: number;
+  /** Main-thread page work (index lookups, copies) per event-loop turn before it yields. Default TURN_BUDGET_MS. */
+  readonly turnBudgetMs?: number;
 }
 
 export interface PageLocation {
@@ -68,6 +70,7 @@ export class PageRepository {
   readonly compressionLevel: number;
   readonly packTargetBytes: number;
   readonly repackThreshold: number;
+  readonly turnBudgetMs: number;
   #db: Database | null = null;
   #lookup: Statement | null = null;
   #keys: RepoKeys | null = null;
@@ -88,6 +91,7 @@ export class PageRepository {
     this.compressionLevel = options.compressionLevel ?? 1;
     this.packTargetBytes = options.packTargetBytes ?? 64 * 1024 * 1024;
     this.repackThreshold = options.repackThreshold ?? 0.25;
+    this.turnBudgetMs = options.turnBudgetMs ?? TURN_BUDGET_MS;
   }
 
   get db(): Database {
@@ -269,7 +273,7 @@ export class PageRepository {
     const n = hashes.length / 32;
     const locs: (PageLocation | undefined)[] = [];
     // One index lookup a page: a chunk's worth runs over a few event-loop turns, not one.
-    const budget = new TurnBudget();
+    const budget = new TurnBudget(this.turnBudgetMs);
     for (let i = 0; i < n; i += 1) {
       if (budget.spent()) await budget.yieldTurn();
       locs.push(this.locate(hashes.subarray(i * 32, i * 32 + 32)));
@@ -484,7 +488,7 @@ export class PackWriter {
     const n = hashes.length / 32;
     const fresh: number[] = [];
     // The lookups and copies run on the main thread, a few milliseconds a turn (turn-budget.ts).
-    const budget = new TurnBudget();
+    const budget = new TurnBudget(this.repo.turnBudgetMs);
     for (let i = 0; i < n; i += 1) {
       if (budget.spent()) await budget.yieldTurn();
       const h = hashes.subarray(i * 32, i * 32 + 32);
