@@ -96,6 +96,8 @@ export interface NodeSample {
   heapUsed: number;
   fds: number;
   breakerOpens: number;
+  /** The backup's page-worker threads running (0 between snapshots, once the pool has been idle 30 s). */
+  pageThreads: number;
   loop: { snapshot: LoopDelay; quiet: LoopDelay };
 }
 

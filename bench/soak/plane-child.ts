@@ -92,6 +92,7 @@ process.on('message', (msg: unknown) => {
     heapUsed: memory.heapUsed,
     fds: readdirSync('/proc/self/fd').length,
     breakerOpens: plane.running.cache.redisState().breakerOpens,
+    pageThreads: plane.running.backup.repo.workers.running,
     loop: { snapshot: loopFigures(windows.snapshot), quiet: loopFigures(windows.quiet) },
   });
 });
