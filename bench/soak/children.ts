@@ -84,11 +84,17 @@ export async function startNode(
   return { child, ...(JSON.parse(first) as { url: string; adminKey: string; node: string }) };
 }
 
-/** Event-loop delay (ms) the node measured with and without a snapshot or verify running. */
+/** Event-loop delay (ms) and garbage collection the node measured with and without a snapshot or verify running. */
 export interface LoopDelay {
   p99: number;
   max: number;
   count: number;
+  /** Milliseconds of GC pause per second of the window, the longest pause, and full (mark-compact) GCs a minute. */
+  gcMsPerS: number;
+  gcMaxMs: number;
+  majorGcsPerMin: number;
+  /** How long the node was in this window since the warm-up. */
+  seconds: number;
 }
 
 export interface NodeSample {

@@ -299,7 +299,8 @@ async function main(cleanup: Cleanup): Promise<void> {
     snapshot_ms: msOf((w) => w.snapshotMs),
     verify_ms: msOf((w) => w.verifyMs),
     window_ms: msOf((w) => w.windowMs),
-    event_loop_delay_ms: loop === null ? null : round2(loop),
+    // The node's own view: how late its event loop ran, and how much of it GC took, per window.
+    event_loop: loop === null ? null : round2(loop),
     ...common,
   });
   report({
@@ -345,8 +346,16 @@ function snapshotMemory(
 }
 
 /** The loop-delay figures to two decimals. */
-function round2(loop: NodeSample['loop']): NodeSample['loop'] {
-  const r = (d: NodeSample['loop']['quiet']) => ({ p99: Number(d.p99.toFixed(2)), max: Number(d.max.toFixed(2)), count: d.count });
+function round2(loop: NodeSample['loop']): Record<'snapshot' | 'quiet', Record<string, number>> {
+  const r = (d: NodeSample['loop']['quiet']) => ({
+    p99: Number(d.p99.toFixed(2)),
+    max: Number(d.max.toFixed(2)),
+    count: d.count,
+    gc_ms_per_s: Number(d.gcMsPerS.toFixed(2)),
+    gc_max_ms: Number(d.gcMaxMs.toFixed(1)),
+    major_gcs_per_min: Number(d.majorGcsPerMin.toFixed(2)),
+    seconds: Number(d.seconds.toFixed(1)),
+  });
   return { snapshot: r(loop.snapshot), quiet: r(loop.quiet) };
 }
 

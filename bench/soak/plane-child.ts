@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { constants, createHistogram, PerformanceObserver } from 'node:perf_hooks';
 import { defaultConfig, loadConfig, type Config } from '../../main/config';
 import { ControlPlane } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
@@ -54,38 +54,60 @@ plane.start().then(
   },
 );
 
-// Event-loop delay, filed under the window the parent says is running (a snapshot or verify, or
-// neither). Measured as perf_hooks' monitorEventLoopDelay does (how late a 10 ms timer fires), but
-// by hand: its histogram cannot be merged into another, and one disabled between windows files the
-// whole gap as one delay when it is enabled again.
+// Event-loop delay and garbage collection, filed under the window the parent says is running (a
+// snapshot or verify, or neither). The delay is measured as perf_hooks' monitorEventLoopDelay does
+// (how late a 10 ms timer fires), but by hand: its histogram cannot be merged into another, and one
+// disabled between windows files the whole gap as one delay when it is enabled again.
 const RESOLUTION_MS = 10;
-const windows = { snapshot: createHistogram(), quiet: createHistogram() };
+const newWindow = () => ({ delay: createHistogram(), ms: 0, gcMs: 0, gcMaxMs: 0, majorGcs: 0 });
+const windows = { snapshot: newWindow(), quiet: newWindow() };
 let window: keyof typeof windows = 'quiet';
+let windowFrom = performance.now();
+const closeWindow = (): void => {
+  const now = performance.now();
+  windows[window].ms += now - windowFrom;
+  windowFrom = now;
+};
 let expected = performance.now() + RESOLUTION_MS;
 const tick = (): void => {
   const now = performance.now();
-  windows[window].record(Math.max(1, Math.round((now - expected) * 1e6)));
+  windows[window].delay.record(Math.max(1, Math.round((now - expected) * 1e6)));
   expected = now + RESOLUTION_MS;
   setTimeout(tick, RESOLUTION_MS).unref();
 };
 setTimeout(tick, RESOLUTION_MS).unref();
-const loopFigures = (h: RecordableHistogram) => ({
-  p99: h.count === 0 ? 0 : h.percentile(99) / 1e6,
-  max: h.count === 0 ? 0 : h.max / 1e6,
-  count: h.count,
+new PerformanceObserver((list) => {
+  for (const gc of list.getEntries()) {
+    const w = windows[window];
+    w.gcMs += gc.duration;
+    w.gcMaxMs = Math.max(w.gcMaxMs, gc.duration);
+    if ((gc as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) w.majorGcs += 1;
+  }
+}).observe({ entryTypes: ['gc'] });
+const windowFigures = (w: ReturnType<typeof newWindow>) => ({
+  p99: w.delay.count === 0 ? 0 : w.delay.percentile(99) / 1e6,
+  max: w.delay.count === 0 ? 0 : w.delay.max / 1e6,
+  count: w.delay.count,
+  gcMsPerS: w.ms === 0 ? 0 : (1000 * w.gcMs) / w.ms,
+  gcMaxMs: w.gcMaxMs,
+  majorGcsPerMin: w.ms === 0 ? 0 : (60_000 * w.majorGcs) / w.ms,
+  seconds: w.ms / 1000,
 });
 process.on('message', (msg: unknown) => {
   const loop = (msg as { loop?: string } | null)?.loop;
   if (loop === 'snapshot' || loop === 'quiet') {
+    closeWindow();
     window = loop;
     return;
   }
   if (loop === 'reset') {
-    windows.snapshot.reset();
-    windows.quiet.reset();
+    closeWindow();
+    windows.snapshot = newWindow();
+    windows.quiet = newWindow();
     return;
   }
   if (msg !== 'sample') return;
+  closeWindow();
   const memory = process.memoryUsage();
   process.send?.({
     rss: memory.rss,
@@ -93,7 +115,7 @@ process.on('message', (msg: unknown) => {
     fds: readdirSync('/proc/self/fd').length,
     breakerOpens: plane.running.cache.redisState().breakerOpens,
     pageThreads: plane.running.backup.repo.workers.running,
-    loop: { snapshot: loopFigures(windows.snapshot), quiet: loopFigures(windows.quiet) },
+    loop: { snapshot: windowFigures(windows.snapshot), quiet: windowFigures(windows.quiet) },
   });
 });
 process.on('SIGTERM', () => void stop());
