@@ -321,7 +321,7 @@ export class PageRepository {
       codecs[i] = locs[i]?.codec ?? 0;
     }
     // Array.from, not map: `pieces` has holes where a read came up short, and map skips holes.
-    const blobs = Buffer.concat(Array.from(pieces, (p) => p ?? Buffer.alloc(0)));
+    const blobs = adjacent(pieces) ?? Buffer.concat(Array.from(pieces, (p) => p ?? Buffer.alloc(0)));
     return { blobs, lengths, codecs, missing: missing.sort((a, b) => a - b) };
   }
 
@@ -418,6 +418,23 @@ export class PageRepository {
   }
 }
 
+/**
+ * The pieces as one buffer without copying when they already lie back to back in one read (a
+ * snapshot's pages stored in page order, as a first snapshot stores them); otherwise null, and the
+ * caller concatenates. A hole (a read that came up short) is never adjacent.
+ */
+function adjacent(pieces: (Buffer | undefined)[]): Buffer | null {
+  const first = pieces[0];
+  if (first === undefined) return null;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < pieces.length; i += 1) {
+    const p = pieces[i];
+    if (p === undefined || p.buffer !== first.buffer || p.byteOffset !== end) return null;
+    end += p.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
+}
+
 /** Open pack files for one operation, closed together at the end. */
 export class PackHandles {
   readonly #open = new Map<string, Promise<FileHandle>>();
@@ -505,9 +522,12 @@ export class PackWriter {
     for (let p = 0; p < parts; p += 1) {
       const slice = fresh.slice(p * per, (p + 1) * per);
       if (slice.length === 0) continue;
-      const buf = Buffer.allocUnsafe(slice.length * pageSize);
-      // A run of adjacent fresh pages (all of them, in a first snapshot) is one copy.
-      for (let j = 0; j < slice.length;) {
+      // When every page is fresh and goes to one worker, the worker gets `pages` itself (the caller
+      // keeps it until this add is done): no 4 MiB copy, and no buffer for the main thread's GC.
+      const all = slice.length * pageSize === pages.length;
+      const buf = all ? pages : Buffer.allocUnsafe(slice.length * pageSize);
+      // Otherwise a run of adjacent fresh pages is one copy.
+      for (let j = 0; !all && j < slice.length;) {
         if (budget.spent()) await budget.yieldTurn();
         let end = j + 1;
         while (end < slice.length && (slice[end] as number) === (slice[end - 1] as number) + 1) end += 1;
