@@ -723,12 +723,12 @@ function defaultConsoleDir(): string {
   return join(process.cwd(), 'out', 'renderer');
 }
 
-/** Where the node's Redis listens, which checks and the gateway must never reach. */
 /** The `--redis-sentinels` addresses: never a health check's, the gateway's or a webhook's target. */
 function sentinelAddresses(config: Config): { host: string; port: number }[] {
   return redisTarget(config)?.sentinels?.map((s) => ({ host: s.host ?? '', port: s.port ?? 26379 })) ?? [];
 }
 
+/** Where the node's Redis listens, which checks and the gateway must never reach. */
 function redisAddressOf(url: string | undefined): { host: string; port: number } | null {
   if (url === undefined || !URL.canParse(url)) return null;
   const parsed = new URL(url);
