@@ -383,6 +383,7 @@ export class ControlPlane {
       await this.#startService(discovery.service);
       const tables = fleetTables(fleetDeps, monitoring, discovery);
       await this.#startService(tables.alertRules);
+      await this.#startService(tables.alertSilences);
       await this.#startService(tables.servicePolicies);
 
       const pickedRoots = new PickedRoots(config.dataDir);

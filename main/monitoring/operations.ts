@@ -15,6 +15,8 @@ type MonitoringOps =
   | 'monitoring.alerts.history'
   | 'monitoring.alerts.save'
   | 'monitoring.alerts.delete'
+  | 'monitoring.alerts.acknowledge'
+  | 'monitoring.alerts.silence'
   | 'monitoring.usage'
   | 'monitoring.usage.export';
 
@@ -79,7 +81,13 @@ export function monitoringHandlers(monitoring: Monitoring, now: () => number): H
         series: result.series.map((s) => ({ ...s, unit: monitoring.series.get(s.name)?.unit ?? '' })),
       };
     },
-    'monitoring.alerts': () => ({ rules: monitoring.alerts.rules(), active: monitoring.alerts.active() }),
+    'monitoring.alerts': () => ({
+      rules: monitoring.alerts.rules(),
+      active: monitoring.alerts.active(),
+      status: monitoring.alerts.status(),
+    }),
+    'monitoring.alerts.acknowledge': (input, caller) => ({ silence: monitoring.alerts.acknowledge(input.ruleId, caller.actor) }),
+    'monitoring.alerts.silence': (input, caller) => ({ silence: monitoring.alerts.silence(input.ruleId, caller.actor, input.seconds) }),
     'monitoring.alerts.history': (input) => ({ events: monitoring.alerts.history(input) }),
     'monitoring.alerts.save': (input) => {
       const existing = monitoring.alerts.rules().find((r) => r.id === input.rule.id);

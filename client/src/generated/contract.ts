@@ -154,6 +154,26 @@ export interface OperationTypes {
     minRole: "admin";
     mutating: true;
   };
+  "keys.update": {
+    input: {
+      id: string;
+      scopes: Array<string>;
+    };
+    output: {
+      key: {
+        id: string;
+        name: string;
+        role: "viewer" | "operator" | "admin";
+        scopes: Array<string>;
+        createdAt: string;
+        lastUsedAt: string | null;
+        revokedAt: string | null;
+        apiVersion: "v1" | "v2" | null;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
   "audit.list": {
     input: {
       limit?: number;
@@ -430,10 +450,33 @@ export interface OperationTypes {
     minRole: "operator";
     mutating: true;
   };
+  "backup.snapshot.cancel": {
+    input: {
+      sourceId: string;
+    };
+    output: {
+      cancel: {
+        id: number;
+        at: string;
+        sourceId: string;
+        /** Who cancelled it (audit actor) */
+        by: string;
+        /** Where the snapshot was when it stopped (capture, store) */
+        phase: string;
+        done: number;
+        total: number;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
   "backup.snapshots.list": {
     input: {
       sourceId?: string;
+      /** Default 200 */
       limit?: number;
+      /** Snapshots to skip, newest first */
+      offset?: number;
     };
     output: {
       snapshots: Array<{
@@ -456,6 +499,8 @@ export interface OperationTypes {
           ok: boolean;
         } | null;
       }>;
+      /** Every snapshot of the source (of every source), on every node the list covers */
+      total: number;
     };
     minRole: "viewer";
     mutating: false;
@@ -632,6 +677,17 @@ export interface OperationTypes {
         removedSnapshots: number;
         removedPages: number;
         freedBytes: number;
+      }>;
+      cancelled: Array<{
+        id: number;
+        at: string;
+        sourceId: string;
+        /** Who cancelled it (audit actor) */
+        by: string;
+        /** Where the snapshot was when it stopped (capture, store) */
+        phase: string;
+        done: number;
+        total: number;
       }>;
     };
     minRole: "viewer";
@@ -879,6 +935,9 @@ export interface OperationTypes {
         /** When it entered this state */
         since: string;
         message: string;
+        acknowledgedAt?: string | null;
+        acknowledgedBy?: string | null;
+        silencedUntil?: string | null;
       }>;
       system: {
         at: string;
@@ -1201,6 +1260,24 @@ export interface OperationTypes {
         /** When it entered this state */
         since: string;
         message: string;
+        acknowledgedAt?: string | null;
+        acknowledgedBy?: string | null;
+        silencedUntil?: string | null;
+      }>;
+      /** One per rule, in the order of rules */
+      status: Array<{
+        ruleId: string;
+        state: "inactive" | "pending" | "firing" | "resolved" | "no-data";
+        value: number | null;
+        /** The alert pending or firing now was acknowledged */
+        acknowledged: boolean;
+        silence: {
+          ruleId: string;
+          acknowledgedAt: string | null;
+          acknowledgedBy: string | null;
+          silencedUntil: string | null;
+          silencedBy: string | null;
+        } | null;
       }>;
     };
     minRole: "viewer";
@@ -1269,6 +1346,40 @@ export interface OperationTypes {
       deleted: boolean;
     };
     minRole: "admin";
+    mutating: true;
+  };
+  "monitoring.alerts.acknowledge": {
+    input: {
+      ruleId: string;
+    };
+    output: {
+      silence: {
+        ruleId: string;
+        acknowledgedAt: string | null;
+        acknowledgedBy: string | null;
+        silencedUntil: string | null;
+        silencedBy: string | null;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "monitoring.alerts.silence": {
+    input: {
+      ruleId: string;
+      /** How long from now; at most 30 days */
+      seconds: number;
+    };
+    output: {
+      silence: {
+        ruleId: string;
+        acknowledgedAt: string | null;
+        acknowledgedBy: string | null;
+        silencedUntil: string | null;
+        silencedBy: string | null;
+      };
+    };
+    minRole: "operator";
     mutating: true;
   };
   "monitoring.usage": {
@@ -2856,7 +2967,10 @@ export interface OperationTypes {
     input: {
       endpointId?: string;
       status?: "pending" | "retrying" | "delivered" | "failed";
+      /** Default 50 */
       limit?: number;
+      /** Deliveries to skip, newest first */
+      offset?: number;
     };
     output: {
       deliveries: Array<{
@@ -2881,6 +2995,8 @@ export interface OperationTypes {
           response: string | null;
         }>;
       }>;
+      /** Every delivery the filters match, on every page */
+      total: number;
     };
     minRole: "operator";
     mutating: false;
@@ -3189,7 +3305,7 @@ export type OperationName = keyof OperationTypes;
 export type OperationInput<N extends OperationName> = OperationTypes[N]['input'];
 export type OperationOutput<N extends OperationName> = OperationTypes[N]['output'];
 
-export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","keys.pin","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","backup.key.status","backup.key.unlock","backup.key.passphrase","backup.key.export","backup.replicas.list","backup.replicas.add","backup.replicas.remove","backup.replicas.sync","backup.replicas.verify","backup.replicas.restore","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.reports","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce","sagas.start","sagas.get","sagas.list","sagas.cancel"];
+export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","keys.pin","keys.update","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshot.cancel","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","backup.key.status","backup.key.unlock","backup.key.passphrase","backup.key.export","backup.replicas.list","backup.replicas.add","backup.replicas.remove","backup.replicas.sync","backup.replicas.verify","backup.replicas.restore","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.alerts.acknowledge","monitoring.alerts.silence","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.reports","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce","sagas.start","sagas.get","sagas.list","sagas.cancel"];
 
 /** Every event the hub delivers to `followEvents`, by name: its payload. */
 export interface EventTypes {
@@ -3267,6 +3383,9 @@ export interface EventTypes {
     /** When it entered this state */
     since: string;
     message: string;
+    acknowledgedAt?: string | null;
+    acknowledgedBy?: string | null;
+    silencedUntil?: string | null;
   };
   "monitoring.dependency": {
     name: string;
