@@ -98,6 +98,7 @@ export const errorCatalogue = {
   PH_SAGA_ENDED: { status: 409, message: 'The saga has already ended or is compensating' },
   PH_BATCH_JOB_NOT_RETRYABLE: { status: 409, message: 'Only dead and cancelled jobs can be retried' },
   PH_BATCH_JOB_RUNNING: { status: 409, message: 'The job is running; cancel it first' },
+  PH_BATCH_JOB_NOT_DELAYED: { status: 409, message: 'Only a delayed job can be promoted' },
   PH_WEBHOOK_NOT_FOUND: { status: 404, message: 'There is no webhook endpoint with that id' },
   PH_WEBHOOK_TARGET_REFUSED: { status: 400, message: 'The webhook URL is not an allowed destination' },
   PH_WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, message: 'There is no webhook delivery with that id' },
