@@ -8,7 +8,17 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PhError } from '../contract';
-import { BackupService, CatalogueShare, PickedRoots, backupHandlers, backupMigrations, registerBackupJobs } from './backup';
+import {
+  BackupService,
+  CatalogueShare,
+  PeerInbox,
+  PickedRoots,
+  backupHandlers,
+  backupMigrations,
+  peerReplicaRoutes,
+  registerBackupJobs,
+  type BackupServiceOptions,
+} from './backup';
 import { Sagas, sagaHandlers, sagaMigrations, shiftTrafficSaga } from './sagas';
 import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability, type BullmqJobQueueOptions } from './batch';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
@@ -88,6 +98,8 @@ export interface ControlPlaneOptions {
   readonly oauth?: Partial<OAuthOptions>;
   /** How often the audit chain head is written out of the database (default 5 s). */
   readonly auditHeadIntervalMs?: number;
+  /** Backup repository tuning (tests make packs small, so a transfer has many files to stop between). */
+  readonly backup?: Pick<BackupServiceOptions, 'packTargetBytes'>;
   /** Webhook delivery settings (retry window, back-off, timeout, allowed ranges); tests shorten them. */
   readonly webhooks?: Partial<WebhookOptions>;
 }
@@ -387,6 +399,12 @@ export class ControlPlane {
       await this.#startService(tables.servicePolicies);
 
       const pickedRoots = new PickedRoots(config.dataDir);
+      // Peer replicas need only the fleet secret, not Redis: two nodes can back each other up without one.
+      const peerSeal =
+        seal ??
+        (config.fleetSecret === undefined
+          ? null
+          : new FleetSeal({ secret: config.fleetSecret, nodeId, clock: this.clock, registry: metrics.registry }));
       const backup = new BackupService({
         db,
         appDbPath: this.store.path,
@@ -397,6 +415,8 @@ export class ControlPlane {
         ...(process.env.PILOTHOUSE_BACKUP_PASSPHRASE ? { passphrase: process.env.PILOTHOUSE_BACKUP_PASSPHRASE } : {}),
         ...(config.backup?.replicaRoots === undefined ? {} : { replicaRoots: config.backup.replicaRoots }),
         ...(config.backup?.replicaAllowCidrs === undefined ? {} : { replicaAllowCidrs: config.backup.replicaAllowCidrs }),
+        peerSeal,
+        ...this.options.backup,
         ownHttpPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
         redisTarget: redisAddressOf(config.redisUrl),
         clock: this.clock,
@@ -608,6 +628,12 @@ export class ControlPlane {
       };
       void http.app.register(discovery.gateway);
       void http.app.register(graphqlTransports.http);
+      void http.app.register(
+        peerReplicaRoutes({
+          inbox: new PeerInbox(join(config.dataDir, 'peer-replicas'), config.backup?.peerSenders ?? []),
+          seal: peerSeal,
+        }),
+      );
       await this.#startService(monitoring);
       await this.#startService(http);
       if (config.lanAccess) await this.#startService(discovery.lan);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { readPrivateFile, writePrivateFile } from '../core';
 
-export type ReplicaKind = 'folder' | 's3' | 'sftp';
+export type ReplicaKind = 'folder' | 's3' | 'sftp' | 'peer';
 
 /** A replica's target without its secrets: what the table (and a backup of the database) holds. */
 export interface ReplicaTarget {
@@ -18,6 +18,10 @@ export interface ReplicaTarget {
   readonly port?: number;
   readonly username?: string;
   readonly hostKeySha256?: string;
+  /** peer: the other node's base URL, its node id (pinned), its certificate's fingerprint over https. */
+  readonly url?: string;
+  readonly node?: string;
+  readonly certSha256?: string;
 }
 
 /** The secrets: in a 0600 file per replica, never in the database. */
@@ -25,6 +29,8 @@ export interface ReplicaSecrets {
   readonly secretAccessKey?: string;
   readonly privateKey?: string;
   readonly password?: string;
+  /** peer: an admin API key of the other node. */
+  readonly apiKey?: string;
 }
 
 export interface ReplicaRecord {

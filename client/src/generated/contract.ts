@@ -758,8 +758,8 @@ export interface OperationTypes {
       replicas: Array<{
         id: string;
         name: string;
-        kind: "folder" | "s3" | "sftp";
-        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        kind: "folder" | "s3" | "sftp" | "peer";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path, or <node id> at <base URL> (another Pilothouse node) */
         target: string;
         /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
         state: string;
@@ -787,7 +787,7 @@ export interface OperationTypes {
   "backup.replicas.add": {
     input: {
       name: string;
-      kind: "folder" | "s3" | "sftp";
+      kind: "folder" | "s3" | "sftp" | "peer";
       /** folder: an absolute folder; sftp: the folder on the server */
       path?: string;
       /** s3: http(s)://host:port */
@@ -804,13 +804,21 @@ export interface OperationTypes {
       hostKeySha256?: string;
       privateKey?: string;
       password?: string;
+      /** peer: the other node's base URL, http(s)://host:port */
+      url?: string;
+      /** peer: the other node's id (its node.id); learned from its signed answer and pinned when not given */
+      node?: string;
+      /** peer over https: the SHA-256 fingerprint of the node's certificate (as its start-up log prints it), pinned */
+      certSha256?: string;
+      /** peer: an admin API key of the other node */
+      apiKey?: string;
     };
     output: {
       replica: {
         id: string;
         name: string;
-        kind: "folder" | "s3" | "sftp";
-        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        kind: "folder" | "s3" | "sftp" | "peer";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path, or <node id> at <base URL> (another Pilothouse node) */
         target: string;
         /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
         state: string;
@@ -855,8 +863,8 @@ export interface OperationTypes {
       replica: {
         id: string;
         name: string;
-        kind: "folder" | "s3" | "sftp";
-        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        kind: "folder" | "s3" | "sftp" | "peer";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path, or <node id> at <base URL> (another Pilothouse node) */
         target: string;
         /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
         state: string;
