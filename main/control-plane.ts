@@ -373,7 +373,14 @@ export class ControlPlane {
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
       // Before the queue starts: its workers serve the saga job type from the first poll.
-      const sagas = new Sagas({ db, clock: this.clock, queue: batch.queue, bus, logger: this.logger.child({ component: 'sagas' }) });
+      const sagas = new Sagas({
+        db,
+        clock: this.clock,
+        queue: batch.queue,
+        bus,
+        logger: this.logger.child({ component: 'sagas' }),
+        fleet: redis === null || seal === null ? null : { redis: redis.client, seal, epoch },
+      });
       for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({
         db,
@@ -444,7 +451,7 @@ export class ControlPlane {
         bus.publish('fleet.redis', {
           kind: 'emptied',
           code: null,
-          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue and schedules, alert rules, balancing policies, batch reports and job results, and re-enqueued the jobs it had queued`,
+          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue and schedules, alert rules, balancing policies, batch reports, job results and the sagas it took part in, and re-enqueued the jobs it had queued`,
           node: nodeId,
           at: new Date(e.at).toISOString(),
         });
