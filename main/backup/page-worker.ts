@@ -5,7 +5,7 @@
  * it from source under the tests and the benchmarks.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { brotliCompressSync, brotliDecompressSync, constants, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -38,6 +38,8 @@ export interface ExpandPagesTask {
   readonly want?: Uint8Array | null;
   readonly sealKey?: Uint8Array | null;
   readonly mac?: Uint8Array | null;
+  /** Where the pages go: written here into the file at `path` (which exists), not sent back. */
+  readonly out?: { readonly path: string; readonly offset: number } | null;
 }
 export interface PathTask {
   readonly path: string;
@@ -65,6 +67,8 @@ export interface ExpandPagesResult {
   readonly pages: Uint8Array;
   readonly hashes: Uint8Array;
   readonly bad: number[];
+  /** Writing into `out` failed. */
+  readonly writeError?: { readonly message: string; readonly code: string | null };
 }
 
 const toBuf = (u8: Uint8Array): Buffer => Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
@@ -169,6 +173,21 @@ export function expandPages(task: ExpandPagesTask): ExpandPagesResult {
     }
     page.copy(pages, i * pageSize);
     addressOf(page, task.mac).copy(hashes, i * 32);
+  }
+  if (task.out) {
+    try {
+      const fd = openSync(task.out.path, 'r+');
+      try {
+        for (let at = 0; at < pages.length;) at += writeSync(fd, pages, at, pages.length - at, task.out.offset + at);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      // As a value: the code (ENOSPC, EACCES) tells a full disk from damage, and a thrown error loses it.
+      const writeError = { message: (err as Error).message, code: (err as { code?: string }).code ?? null };
+      return { pages: new Uint8Array(0), hashes, bad, writeError };
+    }
+    return moving({ pages: new Uint8Array(0), hashes, bad }, hashes);
   }
   return moving({ pages, hashes, bad }, pages, hashes);
 }

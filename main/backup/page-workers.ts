@@ -203,7 +203,9 @@ export class PageWorkers {
 
   /**
    * Opens (with `keys`, each blob against its address in `want`) and inflates stored blobs back into
-   * pages and addresses each, so the caller can check them.
+   * pages and addresses each, so the caller can check them. With `out`, the worker writes the pages
+   * into that existing file at `offset` itself and `pages` comes back empty: the main thread then
+   * never holds them.
    */
   async expandPages(
     blobs: Buffer,
@@ -212,6 +214,7 @@ export class PageWorkers {
     pageSize: number,
     keys: PageKeys | null = null,
     want: Buffer | null = null,
+    out: { path: string; offset: number } | null = null,
   ): Promise<ExpandedPages> {
     const task = {
       blobs,
@@ -221,8 +224,11 @@ export class PageWorkers {
       sealKey: keys?.pages ?? null,
       mac: keys?.mac ?? null,
       want: keys !== null && want !== null ? own(want) : null,
+      out,
     };
     const r = await this.#run<ExpandPagesResult>('expandPages', task);
+    const failed = r.writeError;
+    if (failed !== undefined) throw Object.assign(new Error(failed.message), failed.code === null ? {} : { code: failed.code });
     return { pages: asBuffer(r.pages), hashes: asBuffer(r.hashes), bad: r.bad };
   }
 

@@ -7,7 +7,7 @@ export interface ReassemblyResult {
   /** Page numbers (1-based) whose stored blob is missing, unreadable, or hashes to something else. */
   readonly badPages: number[];
   readonly pagesChecked: number;
-  /** SHA-256 (hex) of the rebuilt image, computed from the pages as they were written. */
+  /** SHA-256 (hex) of the rebuilt image, read back from the file once it is written and synced. */
   readonly imageHash: string;
 }
 
@@ -16,7 +16,9 @@ const WINDOW = 3;
 /**
  * Rebuilds a snapshot's image page by page into `outPath`, checking every page's SHA-256 against the
  * manifest on the workers. Bad pages are reported, never silently written as good; the caller decides
- * (verify records them, restore refuses). The file is fsynced before this returns.
+ * (verify records them, restore refuses). The workers write the pages into the file themselves, so
+ * the main thread holds only the stored blobs and the addresses; the file is fsynced before the
+ * image is hashed and this returns.
  */
 export async function reassemble(
   repo: PageRepository,
@@ -28,8 +30,6 @@ export async function reassemble(
   const handles = repo.packHandles();
   let out: FileHandle | null = null;
   const badPages: number[] = [];
-  const stream = repo.workers.openStream();
-  let imageHash: Promise<string> | null = null;
   try {
     // 0600 from the first byte: a restored or exported database is readable by its owner only.
     out = await open(outPath, 'w', 0o600);
@@ -40,13 +40,13 @@ export async function reassemble(
       const n = Math.min(CHUNK_PAGES, pageCount - first);
       const want = manifest.pages.subarray(first * 32, (first + n) * 32);
       const { blobs, lengths, codecs, missing } = await repo.readBlobs(want, handles);
-      const expanded = await repo.workers.expandPages(blobs, lengths, codecs, pageSize, repo.pageKeys, want);
+      const into = { path: outPath, offset: first * pageSize };
+      const expanded = await repo.workers.expandPages(blobs, lengths, codecs, pageSize, repo.pageKeys, want, into);
       const bad = new Set<number>([...missing, ...expanded.bad]);
       for (let i = 0; i < n; i += 1) {
         if (!expanded.hashes.subarray(i * 32, i * 32 + 32).equals(want.subarray(i * 32, i * 32 + 32))) bad.add(i);
       }
-      await (out as FileHandle).write(expanded.pages, 0, n * pageSize, first * pageSize);
-      return { first, n, pages: expanded.pages, bad: [...bad].map((i) => first + i + 1) };
+      return { first, n, bad: [...bad].map((i) => first + i + 1) };
     };
     const inflight: ReturnType<typeof work>[] = [];
     let next = 0;
@@ -58,18 +58,13 @@ export async function reassemble(
       }
       const done = await (inflight.shift() as ReturnType<typeof work>);
       badPages.push(...done.bad);
-      stream.update(done.pages.subarray(0, done.n * pageSize)); // in image order
       onProgress(done.first + done.n, pageCount);
     }
-    imageHash = stream.digest();
+    // The workers wrote through their own descriptors; fsync flushes the file whichever wrote it.
     await out.sync();
   } finally {
-    if (imageHash === null) {
-      // Failed part way: end the stream so its task leaves the worker; its outcome no longer matters.
-      void stream.digest();
-    }
     await out?.close();
     await handles.close();
   }
-  return { badPages: badPages.sort((a, b) => a - b), pagesChecked: pageCount, imageHash: await (imageHash as Promise<string>) };
+  return { badPages: badPages.sort((a, b) => a - b), pagesChecked: pageCount, imageHash: await repo.workers.hashFile(outPath) };
 }

@@ -106,6 +106,25 @@ describe('snapshot pacing', () => {
     }
   });
 
+  it('has the workers write rebuilt pages into the image themselves, and a write that fails comes back with its code (a full disk is not damage)', async () => {
+    const stored = await storeImage(repo, image, { ...meta, capturedAt: meta.capturedAt + 3 }, undefined, {
+      idleRatio: 0,
+      lag: async () => 0,
+    });
+    const first = stored.manifest.pages.subarray(0, 32);
+    const handles = repo.packHandles();
+    const { blobs, lengths, codecs } = await repo.readBlobs(first, handles);
+    await handles.close();
+    const into = { path: join(dir.path, 'no-such-dir', 'image.db'), offset: 0 };
+    await expect(workers.expandPages(blobs, lengths, codecs, stored.manifest.pageSize, null, first, into)).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    const rebuilt = await reassemble(repo, stored.manifest, join(dir.path, 'rebuilt-by-workers.db'));
+    expect(rebuilt.badPages).toEqual([]);
+    expect(sha256File(join(dir.path, 'rebuilt-by-workers.db'))).toBe(sha256File(image));
+    expect(rebuilt.imageHash).toBe(stored.manifest.imageHash);
+  });
+
   it('runs its worker threads below the main thread (nice 10 on Linux), so their hashing takes the CPU the API leaves over', async () => {
     const niceOf = (task: string): number => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
     const before = new Set(readdirSync('/proc/self/task'));
