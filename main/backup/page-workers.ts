@@ -49,10 +49,11 @@ export interface PageKeys {
 }
 
 /**
- * How far below the main thread the page workers run (a nice increment, per thread on Linux, through
- * piscina's optional @napi-rs/nice; without it the threads run at the process's priority). At 10 a
- * worker gets about a tenth of a core the main thread also wants, and all of an idle one, so an
- * operator's restore on a quiet machine is as fast as before.
+ * How far below the main thread the page workers run (a nice increment through piscina's optional
+ * @napi-rs/nice; without it the threads run at the process's priority). Linux only: there nice is
+ * per thread, while on macOS it would lower the whole process and on Windows it takes thread
+ * priority constants instead. At 10 a worker gets about a tenth of a core the main thread also
+ * wants, and all of an idle one, so an operator's restore on a quiet machine is as fast as before.
  */
 const WORKER_NICE = 10;
 
@@ -145,7 +146,7 @@ export class PageWorkers {
         loadBalancer: laneBalancer(this.backgroundSize),
         // Below the main thread: a snapshot's hashing and compression take the CPU the API and the
         // Redis client's replies leave over, not a share of theirs (see WORKER_NICE).
-        niceIncrement: WORKER_NICE,
+        niceIncrement: process.platform === 'linux' ? WORKER_NICE : 0,
       });
     }
     const lane: Lane = { background };
