@@ -1,6 +1,9 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import BetterSqlite3 from 'better-sqlite3';
+import { generate as selfSigned } from 'selfsigned';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { TEST_FLEET_SECRET } from '../helpers/fleet-secret';
@@ -199,4 +202,44 @@ describe('a peer replica: another Pilothouse node of the fleet', () => {
     restored.close();
     expect(digestRows(out)).toBe(digestRows(src));
   }, 240_000);
+
+  it('over https sends the key only to the pinned certificate, then keeps the replica there', async () => {
+    if (a === null) throw new Error('the first test starts node A');
+    const c = await startTestPlane({ tlsSelfSigned: true, fleetSecret: TEST_FLEET_SECRET, backup: { peerSenders: ['node-a'] } });
+    try {
+      const fingerprint = c.plane.tls?.fingerprint256 as string;
+      expect(c.url.startsWith('https://')).toBe(true);
+      const add = { name: 'node c', kind: 'peer', url: c.url, apiKey: c.adminKey };
+      // Self-signed and not pinned: no authority vouches for it.
+      expect(await a.op('backup.replicas.add', add)).toMatchObject({
+        status: 502,
+        body: { error: { code: 'PH_BACKUP_REPLICA_UNREACHABLE' } },
+      });
+      const other = fingerprint.replace(/^[0-9A-F]{2}/, (x) => (x === 'AA' ? 'BB' : 'AA'));
+      expect(await a.op('backup.replicas.add', { ...add, certSha256: other })).toMatchObject({
+        status: 400,
+        body: { error: { code: 'PH_BACKUP_REPLICA_REFUSED' } },
+      });
+      // An impostor with its own certificate at another address: the request, and the key in it, never reach it.
+      const pems = await selfSigned([{ name: 'commonName', value: 'impostor' }], { keyType: 'ec', curve: 'P-256' });
+      const heard: Buffer[] = [];
+      const impostor = createTlsServer({ key: pems.private, cert: pems.cert }, (socket) => socket.on('data', (d: Buffer) => heard.push(d)));
+      await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', () => r()));
+      const impostorUrl = `https://127.0.0.1:${(impostor.address() as AddressInfo).port}`;
+      expect(await a.op('backup.replicas.add', { ...add, url: impostorUrl, certSha256: fingerprint })).toMatchObject({
+        status: 400,
+        body: { error: { code: 'PH_BACKUP_REPLICA_REFUSED' } },
+      });
+      await new Promise((r) => impostor.close(r));
+      expect(Buffer.concat(heard).length).toBe(0);
+      const added = await a.op('backup.replicas.add', { ...add, certSha256: fingerprint.toLowerCase() });
+      expect(added.status, JSON.stringify(added.body)).toBe(200);
+      const synced = (await a.op('backup.replicas.sync', { id: added.body.replica.id })).body.replica;
+      expect(synced).toMatchObject({ state: 'ok', lagSnapshots: 0 });
+      const kept = readdirSync(join(c.dataDir, 'peer-replicas', 'node-a', 'snapshots'));
+      expect(kept.length).toBe(a.plane.running.backup.repo.listManifests().length);
+    } finally {
+      await c.stop();
+    }
+  }, 120_000);
 });
