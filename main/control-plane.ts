@@ -373,7 +373,14 @@ export class ControlPlane {
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
       // Before the queue starts: its workers serve the saga job type from the first poll.
-      const sagas = new Sagas({ db, clock: this.clock, queue: batch.queue, bus, logger: this.logger.child({ component: 'sagas' }) });
+      const sagas = new Sagas({
+        db,
+        clock: this.clock,
+        queue: batch.queue,
+        bus,
+        logger: this.logger.child({ component: 'sagas' }),
+        fleet: redis === null || seal === null ? null : { redis: redis.client, seal, epoch },
+      });
       for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({
         db,
@@ -395,6 +402,7 @@ export class ControlPlane {
       await this.#startService(discovery.service);
       const tables = fleetTables(fleetDeps, monitoring, discovery);
       await this.#startService(tables.alertRules);
+      await this.#startService(tables.alertSilences);
       await this.#startService(tables.servicePolicies);
 
       const pickedRoots = new PickedRoots(config.dataDir);
@@ -443,7 +451,7 @@ export class ControlPlane {
         bus.publish('fleet.redis', {
           kind: 'emptied',
           code: null,
-          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue and schedules, alert rules, balancing policies, batch reports and job results, and re-enqueued the jobs it had queued`,
+          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue and schedules, alert rules, balancing policies, batch reports, job results and the sagas it took part in, and re-enqueued the jobs it had queued`,
           node: nodeId,
           at: new Date(e.at).toISOString(),
         });
@@ -749,12 +757,12 @@ function defaultConsoleDir(): string {
   return join(process.cwd(), 'out', 'renderer');
 }
 
-/** Where the node's Redis listens, which checks and the gateway must never reach. */
 /** The `--redis-sentinels` addresses: never a health check's, the gateway's or a webhook's target. */
 function sentinelAddresses(config: Config): { host: string; port: number }[] {
   return redisTarget(config)?.sentinels?.map((s) => ({ host: s.host ?? '', port: s.port ?? 26379 })) ?? [];
 }
 
+/** Where the node's Redis listens, which checks and the gateway must never reach. */
 function redisAddressOf(url: string | undefined): { host: string; port: number } | null {
   if (url === undefined || !URL.canParse(url)) return null;
   const parsed = new URL(url);

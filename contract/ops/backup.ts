@@ -88,6 +88,16 @@ export const BackupPruneSchema = Type.Object({
   freedBytes: Type.Integer(),
 });
 
+export const BackupCancelSchema = Type.Object({
+  id: Type.Integer(),
+  at: Time,
+  sourceId: Type.String(),
+  by: Type.String({ description: 'Who cancelled it (audit actor)' }),
+  phase: Type.String({ description: 'Where the snapshot was when it stopped (capture, store)' }),
+  done: Type.Integer(),
+  total: Type.Integer(),
+});
+
 export const BackupJobKindSchema = Type.Union([
   Type.Literal('snapshot'),
   Type.Literal('verify'),
@@ -239,10 +249,26 @@ export const backupOperations = {
     mutating: true,
     audit: 'each',
   }),
+  'backup.snapshot.cancel': defineOperation({
+    summary:
+      'Stop the snapshot of a source under way (on this node) between chunks; it leaves no snapshot and is recorded in backup.history',
+    input: Type.Object({ sourceId: Type.String({ minLength: 1, maxLength: 200 }) }),
+    output: Type.Object({ cancel: BackupCancelSchema }),
+    minRole: 'operator',
+    mutating: true,
+    audit: 'each',
+  }),
   'backup.snapshots.list': defineOperation({
     summary: 'Snapshots, newest first',
-    input: Type.Object({ sourceId: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
-    output: Type.Object({ snapshots: Type.Array(BackupSnapshotSchema) }),
+    input: Type.Object({
+      sourceId: Type.Optional(Type.String()),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Default 200' })),
+      offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Snapshots to skip, newest first' })),
+    }),
+    output: Type.Object({
+      snapshots: Type.Array(BackupSnapshotSchema),
+      total: Type.Integer({ description: 'Every snapshot of the source (of every source), on every node the list covers' }),
+    }),
     minRole: 'viewer',
     mutating: false,
   }),
@@ -303,9 +329,13 @@ export const backupOperations = {
     audit: 'each',
   }),
   'backup.history': defineOperation({
-    summary: 'Recent restores and prunes, newest first',
+    summary: 'Recent restores, prunes and cancelled snapshots, newest first',
     input: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
-    output: Type.Object({ restores: Type.Array(BackupRestoreSchema), prunes: Type.Array(BackupPruneSchema) }),
+    output: Type.Object({
+      restores: Type.Array(BackupRestoreSchema),
+      prunes: Type.Array(BackupPruneSchema),
+      cancelled: Type.Array(BackupCancelSchema),
+    }),
     minRole: 'viewer',
     mutating: false,
   }),

@@ -96,6 +96,22 @@ export const backupMigrations: readonly Migration[] = [
   {
     scope: 'backup',
     version: 3,
+    name: 'snapshots an operator cancelled, with how far they had come',
+    up: `
+      CREATE TABLE backup_cancels (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        source_id TEXT NOT NULL,
+        by TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        done INTEGER NOT NULL,
+        total INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    scope: 'backup',
+    version: 4,
     name: 'replicas on another node of the fleet (kind peer)',
     // SQLite cannot change a CHECK in place: the table is rebuilt with its rows.
     up: `

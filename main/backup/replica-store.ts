@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { readPrivateFile, writePrivateFile } from '../core';
 
 export type ReplicaKind = 'folder' | 's3' | 'sftp' | 'peer';
 
@@ -135,28 +136,12 @@ export class ReplicaStore {
   }
 
   secrets(id: string): ReplicaSecrets {
-    const file = this.#file(id);
-    if (!existsSync(file)) return {};
-    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      return JSON.parse(readFileSync(fd, 'utf8')) as ReplicaSecrets;
-    } finally {
-      closeSync(fd);
-    }
+    const text = readPrivateFile(this.#file(id));
+    return text === null ? {} : (JSON.parse(text) as ReplicaSecrets);
   }
 
   writeSecrets(id: string, secrets: ReplicaSecrets): void {
-    mkdirSync(this.secretsDir, { recursive: true, mode: 0o700 });
-    const file = this.#file(id);
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, JSON.stringify(secrets));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writePrivateFile(this.#file(id), JSON.stringify(secrets), 'replace');
   }
 
   #file(id: string): string {
