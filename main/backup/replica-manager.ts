@@ -79,8 +79,9 @@ export class ReplicaManager {
   async add(input: NewReplica): Promise<ReplicaView> {
     const { target, secrets } = this.#split(input);
     const probe = await this.#transport({ kind: input.kind, target }, secrets);
+    let listing: Map<string, number>;
     try {
-      await probe.list();
+      listing = await probe.list();
     } catch (err) {
       throw err instanceof PhError
         ? err
@@ -91,6 +92,10 @@ export class ReplicaManager {
     // A peer named by its URL alone is pinned to the node that answered.
     const pinned = probe instanceof PeerTransport ? { ...target, node: probe.node ?? undefined } : target;
     const id = this.deps.store.insert(input.name, input.kind, pinned, secrets, this.deps.now());
+    // Its lag from the first listing: a new replica is behind by what it lacks, not "up to date" before its first sync.
+    // (With the key locked the repository is closed: the lag waits for the first sync.)
+    this.#remote.set(id, listing);
+    await this.deps.lock('read', async () => this.refreshLag()).catch(() => undefined);
     return this.list().find((r) => r.id === id) as ReplicaView;
   }
 
@@ -175,14 +180,23 @@ export class ReplicaManager {
     const r = this.get(id);
     const t = await this.#transport(r, this.deps.store.secrets(id));
     try {
-      const v = await this.deps.lock('read', () => verifyReplica(this.deps.repo(), t, samplePages));
-      const detail =
-        v.damaged.length === 0
+      const { v, localPages } = await this.deps.lock('read', async () => {
+        const repo = this.deps.repo();
+        return {
+          v: await verifyReplica(repo, t, samplePages),
+          localPages: repo.db.prepare('SELECT 1 FROM pages LIMIT 1').get() !== undefined,
+        };
+      });
+      // A replica that holds none of the pages proves nothing: not "sound".
+      const unproven = v.pagesChecked === 0 && localPages;
+      const detail = unproven
+        ? 'nothing to check: the replica holds none of the pages yet (sync it first)'
+        : v.damaged.length === 0
           ? `${v.pagesChecked} pages and ${v.manifestsChecked} manifests sound`
           : `${v.damaged.length} damaged files (${v.damaged.slice(0, 3).join(', ')}), ${v.repaired.length} repaired from the local copy`;
       this.deps.store.update(id, {
         last_verified_at: this.deps.now(),
-        last_verify_ok: v.damaged.length === 0 ? 1 : 0,
+        last_verify_ok: v.damaged.length === 0 && !unproven ? 1 : 0,
         last_verify_detail: detail,
       });
       return v;

@@ -137,6 +137,8 @@ describe('a peer replica: another Pilothouse node of the fleet', () => {
     const id = added.body.replica.id as string;
     const backup = a.plane.running.backup;
     const repoBytes = backup.repositoryStats().storedBytes;
+    // Listed once when added: it lags by every snapshot, not "up to date" before its first sync.
+    expect(added.body.replica.lagSnapshots).toBe(backup.repo.listManifests().length);
 
     // ── B is killed (SIGKILL) part way through the first copy, then started again on its port ──
     const first = backup.replicas.sync(id);
@@ -234,6 +236,12 @@ describe('a peer replica: another Pilothouse node of the fleet', () => {
       expect(Buffer.concat(heard).length).toBe(0);
       const added = await a.op('backup.replicas.add', { ...add, certSha256: fingerprint.toLowerCase() });
       expect(added.status, JSON.stringify(added.body)).toBe(200);
+      // Verifying a replica that holds nothing yet proves nothing: not passing.
+      expect((await a.op('backup.replicas.verify', { id: added.body.replica.id })).body.pagesChecked).toBe(0);
+      expect((await a.op('backup.replicas.list')).body.replicas.find((r: { id: string }) => r.id === added.body.replica.id)).toMatchObject({
+        lastVerifyOk: false,
+        lastVerifyDetail: expect.stringContaining('nothing to check'),
+      });
       const synced = (await a.op('backup.replicas.sync', { id: added.body.replica.id })).body.replica;
       expect(synced).toMatchObject({ state: 'ok', lagSnapshots: 0 });
       const kept = readdirSync(join(c.dataDir, 'peer-replicas', 'node-a', 'snapshots'));
