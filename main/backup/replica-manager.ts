@@ -37,6 +37,8 @@ export interface ReplicaManagerDeps {
   readonly lookup?: HostLookup;
   /** Signs requests to peer replicas (the fleet secret); null: no peer replicas from this node. */
   readonly peerSeal: FleetSeal | null;
+  /** A node's base URL as LAN discovery last heard it (a peer named by node id only), or null. */
+  readonly peerUrl: (node: string) => string | null;
   /** After a pull: the catalogue follows the manifests that arrived. */
   readonly reconcile: () => void;
 }
@@ -258,12 +260,17 @@ export class ReplicaManager {
       };
     }
     if (kind === 'peer') {
-      need(['url']);
+      if (rest.url === undefined && rest.node === undefined)
+        throw new PhError('PH_INVALID_INPUT', 'A peer replica needs url, or node (found by LAN discovery)', { field: 'url' });
       if (apiKey === undefined)
         throw new PhError('PH_INVALID_INPUT', 'A peer replica needs apiKey (an admin key of that node)', { field: 'apiKey' });
       const { url, node, certSha256 } = rest;
       return {
-        target: { url, ...(node === undefined ? {} : { node }), ...(certSha256 === undefined ? {} : { certSha256 }) } as ReplicaTarget,
+        target: {
+          ...(url === undefined ? {} : { url }),
+          ...(node === undefined ? {} : { node }),
+          ...(certSha256 === undefined ? {} : { certSha256 }),
+        } as ReplicaTarget,
         secrets: { apiKey },
       };
     }
@@ -323,9 +330,17 @@ export class ReplicaManager {
       throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'A peer replica needs the fleet secret (fleetSecret) on both nodes', {
         field: 'kind',
       });
+    // Named by id only: wherever the node last announced itself on the LAN (the address may change).
+    const given = t.url ?? this.deps.peerUrl(t.node as string);
+    if (given === null)
+      throw new PhError(
+        'PH_BACKUP_REPLICA_UNREACHABLE',
+        `No Pilothouse node ${JSON.stringify(t.node)} announced itself on the LAN (mDNS needs LAN access on both nodes): give its url`,
+        { field: 'node' },
+      );
     let url: URL;
     try {
-      url = new URL(t.url as string);
+      url = new URL(given);
     } catch {
       throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'The peer URL is not a URL', { field: 'url' });
     }

@@ -1,4 +1,5 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
@@ -248,6 +249,48 @@ describe('a peer replica: another Pilothouse node of the fleet', () => {
       expect(kept.length).toBe(a.plane.running.backup.repo.listManifests().length);
     } finally {
       await c.stop();
+    }
+  }, 120_000);
+
+  it('finds a peer named only by its node id where the fleet heard it on the LAN (mDNS), and keeps the replica there', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    const mdnsPort = socket.address().port;
+    await new Promise<void>((r) => socket.close(() => r()));
+    // Real mDNS on loopback, on a private port (never 5353): both nodes announce and browse there.
+    const options = (instanceName: string) => ({
+      discovery: { lan: { mdns: { port: mdnsPort, interface: '127.0.0.1', bind: '0.0.0.0' }, requeryMs: 200, instanceName } },
+    });
+    const lan = { fleetSecret: TEST_FLEET_SECRET, lanAccess: true, insecureLan: true, host: '127.0.0.1' };
+    const dirD = tempDir('ph-peer-d-');
+    writeFileSync(join(dirD.path, 'node.id'), 'node-d\n');
+    const c = await startTestPlane({ ...lan, backup: { peerSenders: ['node-d'] } }, options('Pilothouse C'));
+    const d = await startTestPlane({ ...lan, dataDir: dirD.path }, options('Pilothouse D'));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (d.plane.running.discovery.lan.nodeUrl(c.plane.nodeId) === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(d.plane.running.discovery.lan.nodeUrl(c.plane.nodeId)).toBe(c.url);
+      expect(await d.op('backup.replicas.add', { name: 'nowhere', kind: 'peer', node: 'node-nowhere', apiKey: c.adminKey })).toMatchObject({
+        status: 502,
+        body: { error: { code: 'PH_BACKUP_REPLICA_UNREACHABLE' } },
+      });
+      const added = await d.op('backup.replicas.add', { name: 'by id', kind: 'peer', node: c.plane.nodeId, apiKey: c.adminKey });
+      expect(added.status, JSON.stringify(added.body)).toBe(200);
+      expect(added.body.replica.target).toBe(`${c.plane.nodeId} at its LAN address (mDNS)`);
+      const src = join(dirD.path, 'notes.db');
+      makeMarkedDatabase(src, 100).db.close();
+      const source = (await d.op('backup.sources.register', { name: 'notes', path: src })).body.source.id as string;
+      const snapshotId = (await d.op('backup.snapshot', { id: source })).body.snapshot.id as string;
+      expect((await d.op('backup.replicas.sync', { id: added.body.replica.id })).body.replica).toMatchObject({
+        state: 'ok',
+        lagSnapshots: 0,
+      });
+      expect(readdirSync(join(c.dataDir, 'peer-replicas', 'node-d', 'snapshots'))).toContain(`${snapshotId}.snap`);
+    } finally {
+      await d.plane.stop();
+      await c.stop();
+      dirD.remove();
     }
   }, 120_000);
 });
