@@ -639,7 +639,11 @@ export class ControlPlane {
       void http.app.register(graphqlTransports.http);
       void http.app.register(
         peerReplicaRoutes({
-          inbox: new PeerInbox(join(config.dataDir, 'peer-replicas'), config.backup?.peerSenders ?? []),
+          inbox: new PeerInbox(
+            join(config.dataDir, 'peer-replicas'),
+            config.backup?.peerSenders ?? [],
+            config.backup?.peerQuotaMiB === undefined ? null : config.backup.peerQuotaMiB * 1024 * 1024,
+          ),
           seal: peerSeal,
         }),
       );

@@ -264,7 +264,7 @@ describe('a peer replica: another Pilothouse node of the fleet', () => {
     const lan = { fleetSecret: TEST_FLEET_SECRET, lanAccess: true, insecureLan: true, host: '127.0.0.1' };
     const dirD = tempDir('ph-peer-d-');
     writeFileSync(join(dirD.path, 'node.id'), 'node-d\n');
-    const c = await startTestPlane({ ...lan, backup: { peerSenders: ['node-d'] } }, options('Pilothouse C'));
+    const c = await startTestPlane({ ...lan, backup: { peerSenders: ['node-d'], peerQuotaMiB: 2 } }, options('Pilothouse C'));
     const d = await startTestPlane({ ...lan, dataDir: dirD.path }, options('Pilothouse D'));
     try {
       const deadline = Date.now() + 20_000;
@@ -287,6 +287,18 @@ describe('a peer replica: another Pilothouse node of the fleet', () => {
         lagSnapshots: 0,
       });
       expect(readdirSync(join(c.dataDir, 'peer-replicas', 'node-d', 'snapshots'))).toContain(`${snapshotId}.snap`);
+      // Past its quota (backup.peerQuotaMiB) a sender's file is refused before a byte is stored.
+      const big = await peerRequest({
+        url: c.url,
+        method: 'PUT',
+        name: 'packs/big.pack',
+        body: Buffer.alloc(2 * 1024 * 1024),
+        admin: c.adminKey,
+        to: c.plane.nodeId,
+        from: 'node-d',
+      });
+      expect({ status: big.status, code: big.code }).toEqual({ status: 507, code: 'PH_BACKUP_PEER_QUOTA' });
+      expect(readdirSync(join(c.dataDir, 'peer-replicas', 'node-d', 'packs')).filter((n) => n.startsWith('big'))).toEqual([]);
     } finally {
       await d.plane.stop();
       await c.stop();
