@@ -256,7 +256,7 @@ export const serverEndpoints: readonly ServerEndpoint[] = [
         content: { 'application/octet-stream': Type.String({ format: 'binary' }) },
       },
     },
-    errors: [...PEER_ERRORS, 'PH_INVALID_INPUT', 'PH_NOT_FOUND'],
+    errors: [...PEER_ERRORS, 'PH_INVALID_INPUT', 'PH_NOT_FOUND', 'PH_BACKUP_PEER_QUOTA'],
   },
   {
     methods: ['GET'],

@@ -73,6 +73,7 @@ export const errorCatalogue = {
   PH_BACKUP_REPLICA_FOREIGN: { status: 409, message: 'The replica holds another repository' },
   PH_BACKUP_PEER_UNSIGNED: { status: 401, message: 'A peer replica request must be signed with the fleet secret, recently' },
   PH_BACKUP_PEER_REFUSED: { status: 403, message: 'This node keeps no replicas for that node' },
+  PH_BACKUP_PEER_QUOTA: { status: 507, message: 'This node keeps no more bytes for that node' },
   PH_MONITORING_RULE_NOT_FOUND: { status: 404, message: 'There is no alert rule with that id' },
   PH_MONITORING_UNKNOWN_SERIES: { status: 400, message: 'There is no metric series with that name' },
   PH_MONITORING_BAD_RANGE: { status: 400, message: 'The time range is not valid' },

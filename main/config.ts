@@ -153,6 +153,13 @@ export const ConfigSchema = Type.Object(
                 'Node ids of the fleet whose backup replicas this node keeps (in <data-dir>/peer-replicas/<node id>/); default none',
             }),
           ),
+          peerQuotaMiB: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 1024 * 1024 * 1024,
+              description: 'Most MiB this node keeps for each peer sender (default: no limit beyond the disk)',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

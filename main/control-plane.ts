@@ -398,6 +398,7 @@ export class ControlPlane {
         seal,
         ...this.options.discovery,
         redisSync: { nodeId, ...this.options.discovery?.redisSync },
+        node: { id: nodeId, scheme: () => (this.tls === null ? 'http' : 'https') },
       });
       await this.#startService(discovery.service);
       const tables = fleetTables(fleetDeps, monitoring, discovery);
@@ -423,6 +424,7 @@ export class ControlPlane {
         ...(config.backup?.replicaRoots === undefined ? {} : { replicaRoots: config.backup.replicaRoots }),
         ...(config.backup?.replicaAllowCidrs === undefined ? {} : { replicaAllowCidrs: config.backup.replicaAllowCidrs }),
         peerSeal,
+        peerUrl: (node) => discovery.lan.nodeUrl(node),
         ...this.options.backup,
         ownHttpPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
         redisTarget: redisAddressOf(config.redisUrl),
@@ -637,7 +639,11 @@ export class ControlPlane {
       void http.app.register(graphqlTransports.http);
       void http.app.register(
         peerReplicaRoutes({
-          inbox: new PeerInbox(join(config.dataDir, 'peer-replicas'), config.backup?.peerSenders ?? []),
+          inbox: new PeerInbox(
+            join(config.dataDir, 'peer-replicas'),
+            config.backup?.peerSenders ?? [],
+            config.backup?.peerQuotaMiB === undefined ? null : config.backup.peerQuotaMiB * 1024 * 1024,
+          ),
           seal: peerSeal,
         }),
       );

@@ -405,12 +405,17 @@ export const backupOperations = {
         privateKey: Type.Optional(Secret),
         password: Type.Optional(Secret),
         url: Type.Optional(
-          Type.String({ minLength: 1, maxLength: 2048, description: "peer: the other node's base URL, http(s)://host:port" }),
+          Type.String({
+            minLength: 1,
+            maxLength: 2048,
+            description: "peer: the other node's base URL, http(s)://host:port (without it: where LAN discovery heard the node)",
+          }),
         ),
         node: Type.Optional(
           Type.String({
             pattern: '^[A-Za-z0-9._-]{1,64}$',
-            description: "peer: the other node's id (its node.id); learned from its signed answer and pinned when not given",
+            description:
+              "peer: the other node's id (its node.id): found on the LAN by it without a url; learned from its signed answer and pinned when not given",
           }),
         ),
         certSha256: Type.Optional(

@@ -64,6 +64,8 @@ export interface BackupServiceOptions {
   readonly replicaAllowCidrs?: readonly string[];
   /** Signs requests to peer replicas (another node of the fleet); absent: no peer replicas from this node. */
   readonly peerSeal?: FleetSeal | null;
+  /** A node's base URL from the fleet's LAN discovery, for a peer replica named by node id only. */
+  readonly peerUrl?: (node: string) => string | null;
   /** The node's HTTP port and Redis, never replica destinations. */
   readonly ownHttpPort?: () => number | null;
   readonly redisTarget?: { host: string; port: number } | null;

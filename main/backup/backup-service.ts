@@ -95,6 +95,7 @@ export class BackupService implements Service {
       redis: options.redisTarget ?? null,
       ...(options.replicaLookup === undefined ? {} : { lookup: options.replicaLookup }),
       peerSeal: options.peerSeal ?? null,
+      peerUrl: options.peerUrl ?? (() => null),
       reconcile: () => reconcileCatalogue(this.repo, this.catalogue, options.clock.now()),
     });
   }

@@ -36,6 +36,8 @@ export class PeerInbox {
   constructor(
     readonly root: string,
     senders: readonly string[],
+    /** Most bytes kept for one sender (`backup.peerQuotaMiB`); null: the disk is the limit. */
+    private readonly quotaBytes: number | null = null,
   ) {
     this.#senders = new Set(senders);
   }
@@ -93,6 +95,13 @@ export class PeerInbox {
     const target = join(folder.root, fileName(name));
     if (!Number.isSafeInteger(expectedBytes) || expectedBytes < 0 || expectedBytes > PEER_MAX_FILE_BYTES)
       throw new PhError('PH_INVALID_INPUT', `A peer replica file has a Content-Length of at most ${PEER_MAX_FILE_BYTES} bytes`);
+    if (this.quotaBytes !== null) {
+      // What the sender would keep here once this file replaces its namesake.
+      const held = await folder.list();
+      const after = [...held.values()].reduce((n, size) => n + size, 0) - (held.get(name) ?? 0) + expectedBytes;
+      if (after > this.quotaBytes)
+        throw new PhError('PH_BACKUP_PEER_QUOTA', `This node keeps at most ${this.quotaBytes} bytes for ${node} (backup.peerQuotaMiB)`);
+    }
     await mkdir(dirname(target), { recursive: true, mode: 0o700 });
     const temp = `${target}.${randomBytes(6).toString('hex')}.partial`;
     this.#writing.add(temp);

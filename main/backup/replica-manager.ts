@@ -37,6 +37,8 @@ export interface ReplicaManagerDeps {
   readonly lookup?: HostLookup;
   /** Signs requests to peer replicas (the fleet secret); null: no peer replicas from this node. */
   readonly peerSeal: FleetSeal | null;
+  /** A node's base URL as LAN discovery last heard it (a peer named by node id only), or null. */
+  readonly peerUrl: (node: string) => string | null;
   /** After a pull: the catalogue follows the manifests that arrived. */
   readonly reconcile: () => void;
 }
@@ -79,8 +81,9 @@ export class ReplicaManager {
   async add(input: NewReplica): Promise<ReplicaView> {
     const { target, secrets } = this.#split(input);
     const probe = await this.#transport({ kind: input.kind, target }, secrets);
+    let listing: Map<string, number>;
     try {
-      await probe.list();
+      listing = await probe.list();
     } catch (err) {
       throw err instanceof PhError
         ? err
@@ -91,6 +94,10 @@ export class ReplicaManager {
     // A peer named by its URL alone is pinned to the node that answered.
     const pinned = probe instanceof PeerTransport ? { ...target, node: probe.node ?? undefined } : target;
     const id = this.deps.store.insert(input.name, input.kind, pinned, secrets, this.deps.now());
+    // Its lag from the first listing: a new replica is behind by what it lacks, not "up to date" before its first sync.
+    // (With the key locked the repository is closed: the lag waits for the first sync.)
+    this.#remote.set(id, listing);
+    await this.deps.lock('read', async () => this.refreshLag()).catch(() => undefined);
     return this.list().find((r) => r.id === id) as ReplicaView;
   }
 
@@ -175,14 +182,23 @@ export class ReplicaManager {
     const r = this.get(id);
     const t = await this.#transport(r, this.deps.store.secrets(id));
     try {
-      const v = await this.deps.lock('read', () => verifyReplica(this.deps.repo(), t, samplePages));
-      const detail =
-        v.damaged.length === 0
+      const { v, localPages } = await this.deps.lock('read', async () => {
+        const repo = this.deps.repo();
+        return {
+          v: await verifyReplica(repo, t, samplePages),
+          localPages: repo.db.prepare('SELECT 1 FROM pages LIMIT 1').get() !== undefined,
+        };
+      });
+      // A replica that holds none of the pages proves nothing: not "sound".
+      const unproven = v.pagesChecked === 0 && localPages;
+      const detail = unproven
+        ? 'nothing to check: the replica holds none of the pages yet (sync it first)'
+        : v.damaged.length === 0
           ? `${v.pagesChecked} pages and ${v.manifestsChecked} manifests sound`
           : `${v.damaged.length} damaged files (${v.damaged.slice(0, 3).join(', ')}), ${v.repaired.length} repaired from the local copy`;
       this.deps.store.update(id, {
         last_verified_at: this.deps.now(),
-        last_verify_ok: v.damaged.length === 0 ? 1 : 0,
+        last_verify_ok: v.damaged.length === 0 && !unproven ? 1 : 0,
         last_verify_detail: detail,
       });
       return v;
@@ -244,12 +260,17 @@ export class ReplicaManager {
       };
     }
     if (kind === 'peer') {
-      need(['url']);
+      if (rest.url === undefined && rest.node === undefined)
+        throw new PhError('PH_INVALID_INPUT', 'A peer replica needs url, or node (found by LAN discovery)', { field: 'url' });
       if (apiKey === undefined)
         throw new PhError('PH_INVALID_INPUT', 'A peer replica needs apiKey (an admin key of that node)', { field: 'apiKey' });
       const { url, node, certSha256 } = rest;
       return {
-        target: { url, ...(node === undefined ? {} : { node }), ...(certSha256 === undefined ? {} : { certSha256 }) } as ReplicaTarget,
+        target: {
+          ...(url === undefined ? {} : { url }),
+          ...(node === undefined ? {} : { node }),
+          ...(certSha256 === undefined ? {} : { certSha256 }),
+        } as ReplicaTarget,
         secrets: { apiKey },
       };
     }
@@ -309,9 +330,17 @@ export class ReplicaManager {
       throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'A peer replica needs the fleet secret (fleetSecret) on both nodes', {
         field: 'kind',
       });
+    // Named by id only: wherever the node last announced itself on the LAN (the address may change).
+    const given = t.url ?? this.deps.peerUrl(t.node as string);
+    if (given === null)
+      throw new PhError(
+        'PH_BACKUP_REPLICA_UNREACHABLE',
+        `No Pilothouse node ${JSON.stringify(t.node)} announced itself on the LAN (mDNS needs LAN access on both nodes): give its url`,
+        { field: 'node' },
+      );
     let url: URL;
     try {
-      url = new URL(t.url as string);
+      url = new URL(given);
     } catch {
       throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'The peer URL is not a URL', { field: 'url' });
     }

@@ -4,7 +4,7 @@ import { rm, stat } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PhError } from '../../contract/errors';
 import type { FleetSeal } from '../fleet';
@@ -143,8 +143,13 @@ export class PeerTransport implements ReplicaTransport {
       sha256 = sha256Hex(bytes);
     } else {
       const hash = createHash('sha256');
-      res.on('data', (chunk: Buffer) => hash.update(chunk));
-      await pipeline(res, createWriteStream(toFile, { mode: 0o600 }));
+      const hashed = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      await pipeline(res, hashed, createWriteStream(toFile, { mode: 0o600 }));
       bytes = Buffer.alloc(0);
       sha256 = hash.digest('hex');
     }
@@ -166,7 +171,8 @@ export class PeerTransport implements ReplicaTransport {
         tls === null
           ? httpRequest(options)
           : socket !== null
-            ? httpRequest({ ...options, createConnection: () => socket })
+            ? // No agent: with one (agent: false makes one) Node ignores createConnection and dials in plain text.
+              httpRequest({ ...options, agent: undefined, createConnection: () => socket })
             : httpsRequest({ ...options, servername: tls.servername });
       req.on('response', resolve);
       req.on('error', reject);

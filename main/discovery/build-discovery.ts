@@ -31,6 +31,8 @@ export interface DiscoveryDeps {
   /** The embedded server's port, read once it listens (for the mDNS announcement). */
   readonly httpPort: () => number;
   readonly lan?: Partial<LanDiscoveryOptions>;
+  /** This node's id and scheme, announced on the LAN beside its port. */
+  readonly node?: { readonly id: string; readonly scheme: () => 'http' | 'https' };
   readonly checker?: HealthCheckerOptions;
   readonly gateway?: GatewayOptions;
   /** With a Redis client, the registry is shared with every node on that Redis and each check runs on one node. */
@@ -94,6 +96,7 @@ export function buildDiscovery(deps: DiscoveryDeps) {
     version: deps.version,
     port: deps.httpPort,
     options: { ...lanDefaults, ...deps.lan },
+    ...(deps.node === undefined ? {} : { node: deps.node }),
     clock: deps.clock,
     logger: deps.logger.child({ component: 'mdns' }),
   });

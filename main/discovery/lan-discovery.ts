@@ -13,12 +13,16 @@ export interface LanDiscoveryDeps {
   /** The embedded server's port, read once it listens. */
   readonly port: () => number;
   readonly options: LanDiscoveryOptions;
+  /** This node's id and scheme, announced so other nodes can name it by id (a peer backup replica). */
+  readonly node?: { readonly id: string; readonly scheme: () => 'http' | 'https' };
   readonly clock: Clock;
   readonly logger: Logger;
 }
 
 interface Found {
   service: DiscoveredService;
+  /** The address the announcement came from: where that node answers. */
+  from: string | null;
 }
 
 /**
@@ -58,7 +62,11 @@ export class LanDiscovery implements Service {
       name: this.#announcedAs,
       type: 'pilothouse',
       port: this.deps.port(),
-      txt: { version: this.deps.version, port: String(this.deps.port()) },
+      txt: {
+        version: this.deps.version,
+        port: String(this.deps.port()),
+        ...(this.deps.node === undefined ? {} : { node: this.deps.node.id, scheme: this.deps.node.scheme() }),
+      },
     });
     for (const type of options.browseTypes) {
       const browser = this.#bonjour.find({ type });
@@ -118,6 +126,22 @@ export class LanDiscovery implements Service {
     return found === undefined ? undefined : { ...found.service, adoptedAs: this.#adopted.get(fqdn) ?? null };
   }
 
+  /**
+   * The base URL of the Pilothouse node `id` as it announced itself on the LAN (its scheme, the
+   * address its announcement came from, its port), or null when no such node answered lately.
+   */
+  nodeUrl(id: string): string | null {
+    for (const f of this.#found.values()) {
+      const s = f.service;
+      if (s.type !== 'pilothouse' || s.txt.node !== id) continue;
+      const address = f.from ?? s.addresses[0];
+      if (address === undefined) continue;
+      const scheme = s.txt.scheme === 'https' ? 'https' : 'http';
+      return `${scheme}://${address.includes(':') ? `[${address}]` : address}:${s.port}`;
+    }
+    return null;
+  }
+
   markAdopted(fqdn: string, instanceId: string): void {
     this.#adopted.set(fqdn, instanceId);
   }
@@ -143,6 +167,7 @@ export class LanDiscovery implements Service {
         lastSeenAt: now,
         adoptedAs: null,
       },
+      from: s.referer?.address ?? null,
     });
   }
 }

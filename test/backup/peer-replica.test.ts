@@ -1,6 +1,10 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import BetterSqlite3 from 'better-sqlite3';
+import { generate as selfSigned } from 'selfsigned';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { TEST_FLEET_SECRET } from '../helpers/fleet-secret';
@@ -134,6 +138,8 @@ describe('a peer replica: another Pilothouse node of the fleet', () => {
     const id = added.body.replica.id as string;
     const backup = a.plane.running.backup;
     const repoBytes = backup.repositoryStats().storedBytes;
+    // Listed once when added: it lags by every snapshot, not "up to date" before its first sync.
+    expect(added.body.replica.lagSnapshots).toBe(backup.repo.listManifests().length);
 
     // ── B is killed (SIGKILL) part way through the first copy, then started again on its port ──
     const first = backup.replicas.sync(id);
@@ -199,4 +205,104 @@ describe('a peer replica: another Pilothouse node of the fleet', () => {
     restored.close();
     expect(digestRows(out)).toBe(digestRows(src));
   }, 240_000);
+
+  it('over https sends the key only to the pinned certificate, then keeps the replica there', async () => {
+    if (a === null) throw new Error('the first test starts node A');
+    const c = await startTestPlane({ tlsSelfSigned: true, fleetSecret: TEST_FLEET_SECRET, backup: { peerSenders: ['node-a'] } });
+    try {
+      const fingerprint = c.plane.tls?.fingerprint256 as string;
+      expect(c.url.startsWith('https://')).toBe(true);
+      const add = { name: 'node c', kind: 'peer', url: c.url, apiKey: c.adminKey };
+      // Self-signed and not pinned: no authority vouches for it.
+      expect(await a.op('backup.replicas.add', add)).toMatchObject({
+        status: 502,
+        body: { error: { code: 'PH_BACKUP_REPLICA_UNREACHABLE' } },
+      });
+      const other = fingerprint.replace(/^[0-9A-F]{2}/, (x) => (x === 'AA' ? 'BB' : 'AA'));
+      expect(await a.op('backup.replicas.add', { ...add, certSha256: other })).toMatchObject({
+        status: 400,
+        body: { error: { code: 'PH_BACKUP_REPLICA_REFUSED' } },
+      });
+      // An impostor with its own certificate at another address: the request, and the key in it, never reach it.
+      const pems = await selfSigned([{ name: 'commonName', value: 'impostor' }], { keyType: 'ec', curve: 'P-256' });
+      const heard: Buffer[] = [];
+      const impostor = createTlsServer({ key: pems.private, cert: pems.cert }, (socket) => socket.on('data', (d: Buffer) => heard.push(d)));
+      await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', () => r()));
+      const impostorUrl = `https://127.0.0.1:${(impostor.address() as AddressInfo).port}`;
+      expect(await a.op('backup.replicas.add', { ...add, url: impostorUrl, certSha256: fingerprint })).toMatchObject({
+        status: 400,
+        body: { error: { code: 'PH_BACKUP_REPLICA_REFUSED' } },
+      });
+      await new Promise((r) => impostor.close(r));
+      expect(Buffer.concat(heard).length).toBe(0);
+      const added = await a.op('backup.replicas.add', { ...add, certSha256: fingerprint.toLowerCase() });
+      expect(added.status, JSON.stringify(added.body)).toBe(200);
+      // Verifying a replica that holds nothing yet proves nothing: not passing.
+      expect((await a.op('backup.replicas.verify', { id: added.body.replica.id })).body.pagesChecked).toBe(0);
+      expect((await a.op('backup.replicas.list')).body.replicas.find((r: { id: string }) => r.id === added.body.replica.id)).toMatchObject({
+        lastVerifyOk: false,
+        lastVerifyDetail: expect.stringContaining('nothing to check'),
+      });
+      const synced = (await a.op('backup.replicas.sync', { id: added.body.replica.id })).body.replica;
+      expect(synced).toMatchObject({ state: 'ok', lagSnapshots: 0 });
+      const kept = readdirSync(join(c.dataDir, 'peer-replicas', 'node-a', 'snapshots'));
+      expect(kept.length).toBe(a.plane.running.backup.repo.listManifests().length);
+    } finally {
+      await c.stop();
+    }
+  }, 120_000);
+
+  it('finds a peer named only by its node id where the fleet heard it on the LAN (mDNS), and keeps the replica there', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    const mdnsPort = socket.address().port;
+    await new Promise<void>((r) => socket.close(() => r()));
+    // Real mDNS on loopback, on a private port (never 5353): both nodes announce and browse there.
+    const options = (instanceName: string) => ({
+      discovery: { lan: { mdns: { port: mdnsPort, interface: '127.0.0.1', bind: '0.0.0.0' }, requeryMs: 200, instanceName } },
+    });
+    const lan = { fleetSecret: TEST_FLEET_SECRET, lanAccess: true, insecureLan: true, host: '127.0.0.1' };
+    const dirD = tempDir('ph-peer-d-');
+    writeFileSync(join(dirD.path, 'node.id'), 'node-d\n');
+    const c = await startTestPlane({ ...lan, backup: { peerSenders: ['node-d'], peerQuotaMiB: 2 } }, options('Pilothouse C'));
+    const d = await startTestPlane({ ...lan, dataDir: dirD.path }, options('Pilothouse D'));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (d.plane.running.discovery.lan.nodeUrl(c.plane.nodeId) === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(d.plane.running.discovery.lan.nodeUrl(c.plane.nodeId)).toBe(c.url);
+      expect(await d.op('backup.replicas.add', { name: 'nowhere', kind: 'peer', node: 'node-nowhere', apiKey: c.adminKey })).toMatchObject({
+        status: 502,
+        body: { error: { code: 'PH_BACKUP_REPLICA_UNREACHABLE' } },
+      });
+      const added = await d.op('backup.replicas.add', { name: 'by id', kind: 'peer', node: c.plane.nodeId, apiKey: c.adminKey });
+      expect(added.status, JSON.stringify(added.body)).toBe(200);
+      expect(added.body.replica.target).toBe(`${c.plane.nodeId} at its LAN address (mDNS)`);
+      const src = join(dirD.path, 'notes.db');
+      makeMarkedDatabase(src, 100).db.close();
+      const source = (await d.op('backup.sources.register', { name: 'notes', path: src })).body.source.id as string;
+      const snapshotId = (await d.op('backup.snapshot', { id: source })).body.snapshot.id as string;
+      expect((await d.op('backup.replicas.sync', { id: added.body.replica.id })).body.replica).toMatchObject({
+        state: 'ok',
+        lagSnapshots: 0,
+      });
+      expect(readdirSync(join(c.dataDir, 'peer-replicas', 'node-d', 'snapshots'))).toContain(`${snapshotId}.snap`);
+      // Past its quota (backup.peerQuotaMiB) a sender's file is refused before a byte is stored.
+      const big = await peerRequest({
+        url: c.url,
+        method: 'PUT',
+        name: 'packs/big.pack',
+        body: Buffer.alloc(2 * 1024 * 1024),
+        admin: c.adminKey,
+        to: c.plane.nodeId,
+        from: 'node-d',
+      });
+      expect({ status: big.status, code: big.code }).toEqual({ status: 507, code: 'PH_BACKUP_PEER_QUOTA' });
+      expect(readdirSync(join(c.dataDir, 'peer-replicas', 'node-d', 'packs')).filter((n) => n.startsWith('big'))).toEqual([]);
+    } finally {
+      await d.plane.stop();
+      await c.stop();
+      dirD.remove();
+    }
+  }, 120_000);
 });

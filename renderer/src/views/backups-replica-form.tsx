@@ -14,12 +14,12 @@ export function AddReplicaForm({ pending, onAdd }: { pending: boolean; onAdd: (i
 
   const input = (): NewReplica | null => {
     if (kind === 'folder') return path.trim() === '' ? null : { name: path.trim(), kind, path: path.trim() };
-    if (url.trim() === '' || apiKey.trim() === '') return null;
+    if ((url.trim() === '' && node.trim() === '') || apiKey.trim() === '') return null;
     return {
       name: node.trim() === '' ? url.trim() : node.trim(),
       kind,
-      url: url.trim(),
       apiKey: apiKey.trim(),
+      ...(url.trim() === '' ? {} : { url: url.trim() }),
       ...(node.trim() === '' ? {} : { node: node.trim() }),
       ...(certSha256.trim() === '' ? {} : { certSha256: certSha256.trim() }),
     };
@@ -55,11 +55,11 @@ export function AddReplicaForm({ pending, onAdd }: { pending: boolean; onAdd: (i
       ) : (
         <>
           <label>
-            Node URL
+            Node URL (or leave empty: found on the LAN by its id)
             <input value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://192.168.1.20:7400" />
           </label>
           <label>
-            Node id (optional: pinned from its first answer)
+            Node id (pinned from its first answer when not given)
             <input value={node} onChange={(e) => setNode(e.target.value)} placeholder="node-…" />
           </label>
           <label>
