@@ -105,6 +105,9 @@ export function restoreAndWarmSaga(call: CallOperation, options: { readonly type
     type: options.type ?? 'backup.restore-and-warm',
     description: 'Restore a database in place from a snapshot, then re-warm its cache namespace; restore it back if the warm-up fails',
     validateInput: validator(RestoreWarmInput),
+    // The snapshot is in one node's backup repository: the saga runs there (the newest 1000 snapshots of the fleet are searched).
+    node: async (input) =>
+      (await call('backup.snapshots.list', { limit: 1000 })).snapshots.find((s) => s.id === input.snapshotId)?.node ?? null,
     steps: [
       {
         name: 'safety-snapshot',

@@ -181,17 +181,18 @@ export class RedisSagaStore implements SagaStore {
   /**
    * After Redis came back empty: writes every saga this node holds a copy of back (a copy newer
    * than what Redis holds wins, so of several nodes' copies the newest stays), with its index entry
-   * and idempotency key. Returns the ids of those not ended, whose `saga.run` job must be queued again.
+   * and idempotency key. Returns those not ended (with the node their job must run on, if any),
+   * whose job must be queued again.
    */
-  async republish(): Promise<string[]> {
+  async republish(): Promise<{ id: string; node: string | null }[]> {
     const { redis } = this.deps;
-    const unfinished: string[] = [];
+    const unfinished: { id: string; node: string | null }[] = [];
     for (const doc of this.#localCopies()) {
       const key = sagaKey(doc.id);
       await redis.eval(WRITE_IF_NEWER, 1, key, String(doc.rev), this.#sealed(doc), String(this.#ttl(doc)));
       await redis.zadd(INDEX, doc.createdAt, doc.id);
       if (doc.idempotencyKey !== null) await redis.set(idempotencyKeyOf(doc.idempotencyKey), doc.id, 'NX');
-      if (!ENDED_STATES.includes(doc.state)) unfinished.push(doc.id);
+      if (!ENDED_STATES.includes(doc.state)) unfinished.push({ id: doc.id, node: doc.node ?? null });
     }
     return unfinished;
   }

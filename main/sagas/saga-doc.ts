@@ -38,6 +38,8 @@ export const SagaDocSchema = Type.Object({
   cancelRequested: Type.Boolean(),
   idempotencyKey: Type.Union([Type.String(), Type.Null()]),
   jobId: Type.Union([Type.String(), Type.Null()]),
+  /** The node its job must run on, or absent: any node. */
+  node: Type.Optional(Type.String()),
   /** The run that owns the saga now (see SagaStore.claim). */
   runner: Type.Optional(Type.String()),
   createdAt: Type.Number(),
@@ -54,6 +56,7 @@ export function newDoc(saga: NewSaga, now: number): SagaDoc {
     type: saga.type,
     state: 'running',
     ...(saga.input === undefined ? {} : { input: saga.input }),
+    ...(saga.node == null ? {} : { node: saga.node }),
     failure: null,
     cancelRequested: false,
     idempotencyKey: saga.idempotencyKey ?? null,

@@ -30,6 +30,8 @@ export interface NewSaga {
   readonly input: unknown;
   readonly idempotencyKey?: string;
   readonly steps: readonly string[];
+  /** The node its job must run on (SagaType.node); fleet store only. */
+  readonly node?: string | null;
 }
 
 export interface SagaFilter {

@@ -83,8 +83,8 @@ describe('the fleet saga store on Redis', () => {
     await run.actionDone(id, 0, 'one done');
     await clients[0]!.flushall();
     // Node a holds only the saga as created; node b, which ran step one, holds the newer copy.
-    expect(await a.republish()).toContain(id);
-    expect(await b.republish()).toContain(id);
+    expect(await a.republish()).toContainEqual({ id, node: null });
+    expect(await b.republish()).toContainEqual({ id, node: null });
     const saga = await a.get(id);
     expect(saga.steps.map((s) => s.state)).toEqual(['done', 'pending']);
     expect((await b.list({})).sagas.map((s) => s.id)).toContain(id);
