@@ -33,7 +33,8 @@ export interface SagasDeps {
  * Saga types, registered like job types, and the sagas started from them. A saga runs as one job
  * (`saga.run`) on the queue, so a node killed mid-saga hands it to the next attempt, which resumes
  * from the stored state. Without Redis that state is this node's SQLite; with Redis it is the
- * fleet's (redis-saga-store.ts), so the job goes on the shared queue and any live node runs it.
+ * fleet's (redis-saga-store.ts), so the job goes on the shared queue and any live node runs it
+ * (or, for a type that names one, the node whose files it acts on).
  */
 export class Sagas {
   readonly #types = new Map<string, SagaType>();
