@@ -19,7 +19,7 @@ import {
   registerBackupJobs,
   type BackupServiceOptions,
 } from './backup';
-import { Sagas, sagaHandlers, sagaMigrations, shiftTrafficSaga } from './sagas';
+import { restoreAndWarmSaga, Sagas, type CallOperation, sagaHandlers, sagaMigrations, shiftTrafficSaga } from './sagas';
 import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability, type BullmqJobQueueOptions } from './batch';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
 import { systemClock, type Clock } from './clock';
@@ -541,7 +541,8 @@ export class ControlPlane {
         },
       });
       // Built-in saga types act through the operations, as Pilothouse itself.
-      sagas.register(shiftTrafficSaga((name, input) => dispatcher.call(name, input, systemCaller) as Promise<never>));
+      const asPilothouse: CallOperation = (name, input) => dispatcher.call(name, input, systemCaller) as Promise<never>;
+      sagas.register(shiftTrafficSaga(asPilothouse)).register(restoreAndWarmSaga(asPilothouse));
       const graphqlTransports = graphql.transports(dispatcher);
       this.tls = await loadTls(tlsMode(config), config.dataDir, { bindHost: config.host, publicNames: config.publicNames ?? [] });
       if (this.tls !== null) {

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { PhError } from '../../contract/errors';
 import type { OperationInput, OperationName, OperationResult } from '../../contract/operations';
@@ -6,6 +6,15 @@ import type { RetryPolicy, SagaStepContext, SagaType } from './saga-types';
 
 /** Calls an operation through the dispatcher, as Pilothouse itself: roles, validation and the audit trail as any caller's. */
 export type CallOperation = <N extends OperationName>(name: N, input: OperationInput<N>) => Promise<OperationResult<N>>;
+
+/** Refuses an input off the schema with `PH_INVALID_INPUT`, naming the first wrong field. */
+function validator(schema: TSchema): (input: unknown) => void {
+  return (input) => {
+    const first = Value.Errors(schema, input).First();
+    if (first !== undefined)
+      throw new PhError('PH_INVALID_INPUT', `Field "input${first.path.replaceAll('/', '.')}": ${first.message}`, { field: 'input' });
+  };
+}
 
 const ShiftTrafficInput = Type.Object(
   {
@@ -30,11 +39,7 @@ export function shiftTrafficSaga(
   return {
     type: options.type ?? 'services.shift-traffic',
     description: "Drain a service's old instances, then require the new ones to pass their checks; put the old ones back if they do not",
-    validateInput: (input) => {
-      const first = Value.Errors(ShiftTrafficInput, input).First();
-      if (first !== undefined)
-        throw new PhError('PH_INVALID_INPUT', `Field "input${first.path.replaceAll('/', '.')}": ${first.message}`, { field: 'input' });
-    },
+    validateInput: validator(ShiftTrafficInput),
     steps: [
       {
         name: 'drain-old',
@@ -71,6 +76,78 @@ export function shiftTrafficSaga(
             if (state !== 'passing') throw new Error(`new instance ${id} is ${state}`);
           }
           return { passing: ctx.input.newInstanceIds };
+        },
+      },
+    ],
+  };
+}
+
+const RestoreWarmInput = Type.Object(
+  {
+    snapshotId: Type.String({ minLength: 1, maxLength: 200 }),
+    namespace: Type.String({ minLength: 1, maxLength: 64 }),
+    force: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+type RestoreWarm = { snapshotId: string; namespace: string; force?: boolean };
+
+/**
+ * `backup.restore-and-warm`: puts a database back to a snapshot, then re-warms the cache namespace
+ * that holds values read from it. If the warm-up fails (a key its loader cannot load from the
+ * restored data), the database is restored again to the safety snapshot taken first, and the
+ * namespace cleared, so neither the database nor the cache stays half-changed.
+ * Each step is idempotent by its effect: a snapshot of an unchanged database, a restore of the same
+ * snapshot, a clear and a warm-up give the same result when a crash makes them run twice.
+ */
+export function restoreAndWarmSaga(call: CallOperation, options: { readonly type?: string } = {}): SagaType<RestoreWarm> {
+  return {
+    type: options.type ?? 'backup.restore-and-warm',
+    description: 'Restore a database in place from a snapshot, then re-warm its cache namespace; restore it back if the warm-up fails',
+    validateInput: validator(RestoreWarmInput),
+    // The snapshot is in one node's backup repository: the saga runs there (the newest 1000 snapshots of the fleet are searched).
+    node: async (input) =>
+      (await call('backup.snapshots.list', { limit: 1000 })).snapshots.find((s) => s.id === input.snapshotId)?.node ?? null,
+    steps: [
+      {
+        name: 'safety-snapshot',
+        // Taken as a step of its own (not the restore's own safety copy), so a restore re-run after a crash cannot replace it with a copy of the restored file.
+        action: async (ctx: SagaStepContext<RestoreWarm>) => {
+          const plan = await call('backup.restore.plan', { snapshotId: ctx.input.snapshotId, inPlace: true });
+          const { snapshot } = await call('backup.snapshot', { id: plan.snapshot.sourceId });
+          return { sourceId: plan.snapshot.sourceId, safetySnapshotId: snapshot.id };
+        },
+      },
+      {
+        name: 'restore',
+        action: async (ctx: SagaStepContext<RestoreWarm>) => {
+          const { restore } = await call('backup.restore', {
+            snapshotId: ctx.input.snapshotId,
+            inPlace: true,
+            ...(ctx.input.force === undefined ? {} : { force: ctx.input.force }),
+          });
+          return { restoreId: restore.id, target: restore.target };
+        },
+        compensate: async (ctx: SagaStepContext<RestoreWarm>) => {
+          const { safetySnapshotId } = ctx.results['safety-snapshot'] as { safetySnapshotId: string };
+          await call('backup.restore', {
+            snapshotId: safetySnapshotId,
+            inPlace: true,
+            ...(ctx.input.force === undefined ? {} : { force: ctx.input.force }),
+          });
+          // Values warmed from the restored data must not outlive it.
+          await call('cache.clear', { namespace: ctx.input.namespace });
+        },
+      },
+      {
+        name: 'rewarm',
+        action: async (ctx: SagaStepContext<RestoreWarm>) => {
+          const { removed } = await call('cache.clear', { namespace: ctx.input.namespace });
+          const { results } = await call('cache.warm', { namespace: ctx.input.namespace });
+          const failed = results.reduce((n, r) => n + r.failed, 0);
+          if (failed > 0)
+            throw new Error(`${failed} of ${results.reduce((n, r) => n + r.total, 0)} keys of ${ctx.input.namespace} did not load`);
+          return { cleared: removed, loaded: results.reduce((n, r) => n + r.loaded, 0) };
         },
       },
     ],

@@ -3,10 +3,11 @@ import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
-import type { FleetSeal } from '../fleet';
+import { newId, type FleetSeal } from '../fleet';
 import { docSteps, docToSaga, mutations, newDoc, SagaDocSchema, type Mutation, type SagaDoc } from './saga-doc';
 import {
   ENDED_STATES,
+  SagaTakenOver,
   type NewSaga,
   type Saga,
   type SagaFilter,
@@ -63,8 +64,22 @@ export interface RedisSagaStoreDeps {
 export class RedisSagaStore implements SagaStore {
   readonly #keepMs: number;
 
-  constructor(private readonly deps: RedisSagaStoreDeps) {
+  /** `runner`: the run this view writes for (from `claim`); null for everyone else's reads and writes. */
+  constructor(
+    private readonly deps: RedisSagaStoreDeps,
+    private readonly runner: string | null = null,
+  ) {
     this.#keepMs = deps.keepMs ?? DEFAULT_SAGA_KEEP_MS;
+  }
+
+  /**
+   * Makes this run the saga's runner, on the newest copy there is (Redis's, or this node's when its
+   * own is newer: the node still running it after Redis emptied keeps it, and the later run yields).
+   */
+  async claim(id: string): Promise<SagaStore> {
+    const runner = newId();
+    await this.#mutate(id, mutations.claim(runner));
+    return new RedisSagaStore(this.deps, runner);
   }
 
   async create(saga: NewSaga): Promise<{ id: string; created: boolean }> {
@@ -94,7 +109,7 @@ export class RedisSagaStore implements SagaStore {
   }
 
   async setJob(id: string, jobId: string): Promise<void> {
-    await this.#mutate(id, mutations.setJob(jobId));
+    await this.#mutate(id, mutations.setJob(jobId), false);
   }
 
   async get(id: string): Promise<Saga> {
@@ -122,7 +137,7 @@ export class RedisSagaStore implements SagaStore {
   }
 
   async requestCancel(id: string, by: string): Promise<boolean> {
-    return (await this.#mutate(id, mutations.requestCancel(by))) !== null;
+    return (await this.#mutate(id, mutations.requestCancel(by), false)) !== null;
   }
 
   async actionStarted(id: string, idx: number): Promise<number> {
@@ -166,17 +181,18 @@ export class RedisSagaStore implements SagaStore {
   /**
    * After Redis came back empty: writes every saga this node holds a copy of back (a copy newer
    * than what Redis holds wins, so of several nodes' copies the newest stays), with its index entry
-   * and idempotency key. Returns the ids of those not ended, whose `saga.run` job must be queued again.
+   * and idempotency key. Returns those not ended (with the node their job must run on, if any),
+   * whose job must be queued again.
    */
-  async republish(): Promise<string[]> {
+  async republish(): Promise<{ id: string; node: string | null }[]> {
     const { redis } = this.deps;
-    const unfinished: string[] = [];
+    const unfinished: { id: string; node: string | null }[] = [];
     for (const doc of this.#localCopies()) {
       const key = sagaKey(doc.id);
       await redis.eval(WRITE_IF_NEWER, 1, key, String(doc.rev), this.#sealed(doc), String(this.#ttl(doc)));
       await redis.zadd(INDEX, doc.createdAt, doc.id);
       if (doc.idempotencyKey !== null) await redis.set(idempotencyKeyOf(doc.idempotencyKey), doc.id, 'NX');
-      if (!ENDED_STATES.includes(doc.state)) unfinished.push(doc.id);
+      if (!ENDED_STATES.includes(doc.state)) unfinished.push({ id: doc.id, node: doc.node ?? null });
     }
     return unfinished;
   }
@@ -185,14 +201,15 @@ export class RedisSagaStore implements SagaStore {
    * Reads, changes and writes back one saga, again from a fresh read when another node wrote
    * between. Starts from the newest of Redis's and this node's copy: the node running a saga always
    * holds its newest state, even when Redis lost it or was handed an older node's copy. Null when
-   * the mutation found nothing to change.
+   * the mutation found nothing to change. A runner's write (`fenced`) fails when a later run claimed the saga.
    */
-  async #mutate(id: string, mutation: Mutation): Promise<SagaDoc | null> {
+  async #mutate(id: string, mutation: Mutation, fenced = true): Promise<SagaDoc | null> {
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const shared = await unavailable(this.#read(id));
       const local = this.#localCopy(id);
       const base = newest(shared, local);
       if (base === null) throw notFound(id);
+      if (fenced && this.runner !== null && base.runner !== this.runner) throw new SagaTakenOver(id);
       const doc = structuredClone(base);
       const now = this.deps.clock.now();
       if (mutation(doc, now) === false) return null;

@@ -1,9 +1,15 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { PhError } from '../../contract/errors';
-import { SagaStateSchema, SagaStepErrorSchema, SagaStepStateSchema } from '../../contract/ops/sagas';
+import { SagaStateSchema, SagaStepStateSchema } from '../../contract/ops/sagas';
 import { idempotencyId, stepError, type NewSaga, type Saga, type SagaState, type StepError, type StoredStep } from './saga-store';
 
 const Ms = Type.Union([Type.Number(), Type.Null()]);
+/** The contract's step error without its `date-time` format: a store's check must not need the process's format registry. */
+const StepErrorDocSchema = Type.Object({
+  at: Type.String(),
+  phase: Type.Union([Type.Literal('action'), Type.Literal('compensation')]),
+  message: Type.String(),
+});
 
 const StepDocSchema = Type.Object({
   name: Type.String(),
@@ -12,7 +18,7 @@ const StepDocSchema = Type.Object({
   compensationAttempts: Type.Integer({ minimum: 0 }),
   /** What the action returned (absent until it did, or when it returned nothing). */
   result: Type.Optional(Type.Unknown()),
-  errors: Type.Array(SagaStepErrorSchema),
+  errors: Type.Array(StepErrorDocSchema),
   startedAt: Ms,
   finishedAt: Ms,
   compensatedAt: Ms,
@@ -32,6 +38,10 @@ export const SagaDocSchema = Type.Object({
   cancelRequested: Type.Boolean(),
   idempotencyKey: Type.Union([Type.String(), Type.Null()]),
   jobId: Type.Union([Type.String(), Type.Null()]),
+  /** The node its job must run on, or absent: any node. */
+  node: Type.Optional(Type.String()),
+  /** The run that owns the saga now (see SagaStore.claim). */
+  runner: Type.Optional(Type.String()),
   createdAt: Type.Number(),
   updatedAt: Type.Number(),
   finishedAt: Ms,
@@ -46,6 +56,7 @@ export function newDoc(saga: NewSaga, now: number): SagaDoc {
     type: saga.type,
     state: 'running',
     ...(saga.input === undefined ? {} : { input: saga.input }),
+    ...(saga.node == null ? {} : { node: saga.node }),
     failure: null,
     cancelRequested: false,
     idempotencyKey: saga.idempotencyKey ?? null,
@@ -87,6 +98,11 @@ function finish(doc: SagaDoc, state: SagaState, now: number): void {
 
 /** The same changes, one for one, as the SQLite store's statements (sqlite-saga-store.ts). */
 export const mutations = {
+  claim:
+    (runner: string): Mutation =>
+    (doc) => {
+      doc.runner = runner;
+    },
   setJob:
     (jobId: string): Mutation =>
     (doc) => {

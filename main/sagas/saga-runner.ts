@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobContext } from '../batch';
-import { idempotencyId, type SagaState, type SagaStore, type StoredStep } from './saga-store';
+import { idempotencyId, SagaTakenOver, type SagaState, type SagaStore, type StoredStep } from './saga-store';
 import {
   backoffFor,
   DEFAULT_COMPENSATION_RETRY,
@@ -40,7 +40,7 @@ export class SagaRunner {
   constructor(private readonly deps: SagaRunnerDeps) {}
 
   async run(sagaId: string, type: SagaType, job: JobContext): Promise<SagaState> {
-    const { store } = this.deps;
+    const store = await this.deps.store.claim(sagaId);
     let head = await store.head(sagaId);
     if (head.state === 'running') {
       for (const step of await store.steps(sagaId)) {
@@ -51,28 +51,29 @@ export class SagaRunner {
           break;
         }
         const definition = type.steps[step.idx] as SagaStepDefinition;
-        if (!(await this.#forward(sagaId, type, definition, step, head.input, job))) break;
+        if (!(await this.#forward(store, sagaId, type, definition, step, head.input, job))) break;
       }
       head = await store.head(sagaId);
-      if (head.state === 'running') return this.#finish(sagaId, type, 'completed');
+      if (head.state === 'running') return this.#finish(store, sagaId, type, 'completed');
     }
     if (head.state !== 'compensating') return head.state;
     for (const step of (await store.steps(sagaId)).reverse()) {
       if (step.state !== 'done' && step.state !== 'compensating') continue;
       const definition = type.steps[step.idx] as SagaStepDefinition;
-      if (!(await this.#compensate(sagaId, type, definition, step, head.input, job))) return 'stuck';
+      if (!(await this.#compensate(store, sagaId, type, definition, step, head.input, job))) return 'stuck';
     }
-    return this.#finish(sagaId, type, head.cancelRequested ? 'cancelled' : 'compensated');
+    return this.#finish(store, sagaId, type, head.cancelRequested ? 'cancelled' : 'compensated');
   }
 
-  async #finish(sagaId: string, type: SagaType, state: SagaState): Promise<SagaState> {
-    await this.deps.store.finish(sagaId, state);
+  async #finish(store: SagaStore, sagaId: string, type: SagaType, state: SagaState): Promise<SagaState> {
+    await store.finish(sagaId, state);
     this.deps.changed(sagaId, type.type, state);
     return state;
   }
 
   /** Tries a step's action per its policy; false when it failed for good (the saga now compensates). */
   async #forward(
+    store: SagaStore,
     sagaId: string,
     type: SagaType,
     def: SagaStepDefinition,
@@ -80,19 +81,19 @@ export class SagaRunner {
     input: unknown,
     job: JobContext,
   ): Promise<boolean> {
-    const { store } = this.deps;
     const policy = def.retry ?? DEFAULT_RETRY;
     for (;;) {
       const attempt = await store.actionStarted(sagaId, step.idx);
       this.deps.changed(sagaId, type.type, 'running');
       try {
         const result = await this.#try(def.timeoutMs, job, async (signal) =>
-          def.action(await this.#context(sagaId, def, 'action', attempt, input, signal, job)),
+          def.action(await this.#context(store, sagaId, def, 'action', attempt, input, signal, job)),
         );
         await store.actionDone(sagaId, step.idx, result);
         return true;
       } catch (err) {
         if (job.signal.aborted) throw job.signal.reason;
+        if (err instanceof SagaTakenOver) throw err;
         await store.recordError(sagaId, step.idx, 'action', message(err));
         if (attempt >= policy.attempts) {
           await store.actionFailed(sagaId, step.idx, `${def.name}: ${message(err)}`);
@@ -106,6 +107,7 @@ export class SagaRunner {
 
   /** Tries a compensation until it succeeds or its policy runs out; false when it is stuck. */
   async #compensate(
+    store: SagaStore,
     sagaId: string,
     type: SagaType,
     def: SagaStepDefinition,
@@ -113,7 +115,6 @@ export class SagaRunner {
     input: unknown,
     job: JobContext,
   ): Promise<boolean> {
-    const { store } = this.deps;
     const policy = def.compensationRetry ?? DEFAULT_COMPENSATION_RETRY;
     const undo = def.compensate;
     for (;;) {
@@ -122,12 +123,13 @@ export class SagaRunner {
       try {
         if (undo !== undefined)
           await this.#try(def.timeoutMs, job, async (signal) =>
-            undo(await this.#context(sagaId, def, 'compensation', attempt, input, signal, job), step.result),
+            undo(await this.#context(store, sagaId, def, 'compensation', attempt, input, signal, job), step.result),
           );
         await store.compensated(sagaId, step.idx);
         return true;
       } catch (err) {
         if (job.signal.aborted) throw job.signal.reason;
+        if (err instanceof SagaTakenOver) throw err;
         await store.recordError(sagaId, step.idx, 'compensation', message(err));
         if (attempt >= policy.attempts) {
           await store.stuck(sagaId, step.idx);
@@ -141,6 +143,7 @@ export class SagaRunner {
   }
 
   async #context(
+    store: SagaStore,
     sagaId: string,
     def: SagaStepDefinition,
     phase: 'action' | 'compensation',
@@ -150,7 +153,7 @@ export class SagaRunner {
     job: JobContext,
   ): Promise<SagaStepContext> {
     const results = Object.fromEntries(
-      (await this.deps.store.steps(sagaId)).filter((s) => s.state !== 'pending' && s.result !== undefined).map((s) => [s.name, s.result]),
+      (await store.steps(sagaId)).filter((s) => s.state !== 'pending' && s.result !== undefined).map((s) => [s.name, s.result]),
     );
     return {
       sagaId,

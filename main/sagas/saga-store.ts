@@ -30,6 +30,8 @@ export interface NewSaga {
   readonly input: unknown;
   readonly idempotencyKey?: string;
   readonly steps: readonly string[];
+  /** The node its job must run on (SagaType.node); fleet store only. */
+  readonly node?: string | null;
 }
 
 export interface SagaFilter {
@@ -47,6 +49,12 @@ export const ENDED_STATES: readonly SagaState[] = ['completed', 'compensated', '
  * one atomic write, so a kill -9 leaves a state to resume from.
  */
 export interface SagaStore {
+  /**
+   * A run of the saga begins: the store the runner writes through. On Redis the run is fenced: the
+   * saga records this run as its runner, and a write of an earlier run, still going after it lost
+   * its job (Redis emptied), fails with `SagaTakenOver` instead of mixing two runs' states.
+   */
+  claim(id: string): Promise<SagaStore>;
   /** Creates a saga and its pending steps; a known idempotency key returns the saga it made before. */
   create(saga: NewSaga): Promise<{ id: string; created: boolean }>;
   setJob(id: string, jobId: string): Promise<void>;
@@ -68,6 +76,14 @@ export interface SagaStore {
   /** A compensation kept failing: the step and the saga are stuck, in one write. */
   stuck(id: string, idx: number): Promise<void>;
   finish(id: string, state: SagaState): Promise<void>;
+}
+
+/** A later run of the saga took it over: this run stops without writing. */
+export class SagaTakenOver extends Error {
+  constructor(id: string) {
+    super(`Saga ${id} is run by another runner now`);
+    this.name = 'SagaTakenOver';
+  }
 }
 
 /** The id a step's action or compensation receives, the same on every try. */

@@ -46,6 +46,11 @@ export interface SagaType<I = unknown> {
   readonly type: string;
   readonly description: string;
   readonly steps: readonly SagaStepDefinition<I>[];
+  /**
+   * With Redis: the node whose files the saga acts on (a backup repository), named at start. Its job
+   * runs on that node and waits for it while it is down; absent or null: any live node runs it.
+   */
+  readonly node?: (input: I) => string | null | Promise<string | null>;
   /** Throws a coded error (`PH_INVALID_INPUT`) for an input the steps cannot use, so `sagas.start` refuses it. */
   readonly validateInput?: (input: unknown) => void;
 }

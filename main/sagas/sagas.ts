@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
-import type { JobQueue } from '../batch';
+import type { JobHandler, JobQueue } from '../batch';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
@@ -14,6 +14,8 @@ import type { SagaType } from './saga-types';
 
 /** The job type every saga runs as. */
 export const SAGA_JOB_TYPE = 'saga.run';
+/** The same, for a saga tied to one node's files (SagaType.node): its job waits for that node. */
+export const SAGA_NODE_JOB_TYPE = 'saga.run.on-node';
 /** A saga job re-runs only after a crash or a shutdown (the runner retries steps itself): plenty of room for those. */
 const SAGA_JOB_ATTEMPTS = 100;
 
@@ -31,7 +33,8 @@ export interface SagasDeps {
  * Saga types, registered like job types, and the sagas started from them. A saga runs as one job
  * (`saga.run`) on the queue, so a node killed mid-saga hands it to the next attempt, which resumes
  * from the stored state. Without Redis that state is this node's SQLite; with Redis it is the
- * fleet's (redis-saga-store.ts), so the job goes on the shared queue and any live node runs it.
+ * fleet's (redis-saga-store.ts), so the job goes on the shared queue and any live node runs it
+ * (or, for a type that names one, the node whose files it acts on).
  */
 export class Sagas {
   readonly #types = new Map<string, SagaType>();
@@ -57,15 +60,16 @@ export class Sagas {
       changed: (id, type, state) => deps.bus?.publish('sagas.changed', { id, type, state }),
       stuck: (id, type, step, attempts, error) => this.#alertStuck(id, type, step, attempts, error),
     });
-    deps.queue.register(
-      SAGA_JOB_TYPE,
-      async (payload, ctx) => {
-        const { sagaId } = payload as { sagaId: string };
-        const type = this.#type((await this.#store.head(sagaId)).type);
-        return { state: await this.#runner.run(sagaId, type, ctx) };
-      },
-      { concurrency: 8 },
-    );
+    const run: JobHandler = async (payload, ctx) => {
+      const { sagaId } = payload as { sagaId: string };
+      const type = this.#type((await this.#store.head(sagaId)).type);
+      return { state: await this.#runner.run(sagaId, type, ctx) };
+    };
+    deps.queue.register(SAGA_JOB_TYPE, run, { concurrency: 8 });
+    deps.queue.register(SAGA_NODE_JOB_TYPE, run, {
+      concurrency: 8,
+      placement: { owner: (payload, here) => (payload as { node?: string }).node ?? here },
+    });
     fleet?.epoch?.onEmptied(async () => {
       const requeued = await this.recover();
       deps.logger.warn({ requeued }, 're-published sagas to the emptied redis and queued the unfinished ones again');
@@ -87,7 +91,10 @@ export class Sagas {
   async start(input: { type: string; input?: unknown; idempotencyKey?: string }): Promise<Saga> {
     const type = this.#type(input.type);
     type.validateInput?.(input.input);
+    // Only a fleet places a saga: one node runs them all without Redis.
+    const node = this.#fleet === null ? null : ((await type.node?.(input.input)) ?? null);
     const { id, created } = await this.#store.create({
+      ...(node === null ? {} : { node }),
       id: newId(),
       type: type.type,
       input: input.input,
@@ -95,7 +102,7 @@ export class Sagas {
       steps: type.steps.map((s) => s.name),
     });
     if (created || (await this.#store.get(id)).jobId === null) {
-      await this.#enqueue(id);
+      await this.#enqueue(id, node);
       this.deps.bus?.publish('sagas.changed', { id, type: type.type, state: 'running' });
     }
     return this.#store.get(id);
@@ -126,15 +133,14 @@ export class Sagas {
   async recover(): Promise<number> {
     if (this.#fleet === null) return 0;
     const unfinished = await this.#fleet.republish();
-    for (const id of unfinished) await this.#enqueue(id);
+    for (const { id, node } of unfinished) await this.#enqueue(id, node);
     return unfinished.length;
   }
 
   /** The job's own key makes a retried start (or one after a crash between the two writes) enqueue once. */
-  async #enqueue(id: string): Promise<void> {
+  async #enqueue(id: string, node: string | null): Promise<void> {
     const job = await this.deps.queue.enqueue({
-      type: SAGA_JOB_TYPE,
-      payload: { sagaId: id },
+      ...(node === null ? { type: SAGA_JOB_TYPE, payload: { sagaId: id } } : { type: SAGA_NODE_JOB_TYPE, payload: { sagaId: id, node } }),
       attempts: SAGA_JOB_ATTEMPTS,
       backoffMs: 1_000,
       idempotencyKey: `saga:${id}`,

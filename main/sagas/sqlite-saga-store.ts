@@ -51,6 +51,11 @@ export class SqliteSagaStore implements SagaStore {
     private readonly clock: Clock,
   ) {}
 
+  /** One node, one queue lease per job: the queue keeps runs apart. */
+  async claim(): Promise<SagaStore> {
+    return this;
+  }
+
   /** Creates a saga and its pending steps; a known idempotency key returns the saga it made before. */
   async create(saga: NewSaga): Promise<{ id: string; created: boolean }> {
     return this.db.transaction(() => {

@@ -1,15 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemCaller } from '../../main/core';
 import { shiftTrafficSaga } from '../../main/sagas';
+import { upstream, type Upstream } from '../discovery/helpers';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { waitFor } from './fixtures';
 
-describe('the built-in saga services.shift-traffic, against the real registry', () => {
+describe('the built-in saga services.shift-traffic, against the real registry, HTTP instances and their checks', () => {
   let t: TestPlane;
+  const upstreams = new Map<string, Upstream>();
 
-  const register = (id: string, name: string) =>
-    t.op('services.register', { name, id, address: '127.0.0.1', port: 1, checks: [{ kind: 'ttl', ttlMs: 60_000 }] });
-  const passing = (id: string) => t.op('services.heartbeat', { id });
+  /** A real HTTP server on 127.0.0.1 as the instance, with a real HTTP check of its /health. */
+  const register = async (id: string, name: string) => {
+    const up = await upstream(id);
+    upstreams.set(id, up);
+    return t.op('services.register', {
+      name,
+      id,
+      address: '127.0.0.1',
+      port: up.port,
+      checks: [{ kind: 'http', intervalMs: 50, timeoutMs: 1_000 }],
+    });
+  };
+  const state = async (id: string) => (await t.op('services.get', { id })).body.instance.state;
+  /** Which instance the gateway sends a request for the service to (each upstream names itself). */
+  const served = async (service: string) => {
+    const res = await fetch(`${t.url}/gw/${service}/`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+    return res.headers.get('x-upstream');
+  };
   const maintenance = async (id: string) => (await t.op('services.get', { id })).body.instance.maintenance;
   const ended = async (id: string) => {
     await waitFor(
@@ -33,28 +50,33 @@ describe('the built-in saga services.shift-traffic, against the real registry', 
   });
   afterAll(async () => {
     await t?.stop();
+    for (const up of upstreams.values()) await up.close();
   });
 
-  it('drains the old instances once the new ones pass', async () => {
+  it('drains the old instances once the new ones pass their HTTP checks', async () => {
     for (const id of ['web-old', 'web-new']) await register(id, 'web');
-    for (const id of ['web-old', 'web-new']) await passing(id);
+    await waitFor(async () => (await state('web-old')) === 'passing', 10_000, 'the old instance to pass its check');
     const { body } = await t.op('sagas.start', { type: 'services.shift-traffic', input: { service: 'web', newInstanceIds: ['web-new'] } });
     const saga = await ended(body.saga.id);
     expect(saga.state).toBe('completed');
     expect(await maintenance('web-old')).toMatchObject({ reason: `saga ${saga.id}: traffic moved to new instances` });
     expect(await maintenance('web-new')).toBeNull();
     expect((await t.op('services.pick', { name: 'web' })).body.instance.id).toBe('web-new');
+    expect(await served('web')).toBe('web-new');
   });
 
-  it('puts the old instances back when the new ones fail their checks: the rollback', async () => {
+  it('puts the old instances back when the new ones fail their HTTP checks: the rollback', async () => {
     for (const id of ['api-old', 'api-new']) await register(id, 'api');
-    await passing('api-old');
+    (upstreams.get('api-new') as Upstream).status = 503;
+    await waitFor(async () => (await state('api-old')) === 'passing', 10_000, 'the old instance to pass its check');
+    await waitFor(async () => (await state('api-new')) === 'critical', 10_000, 'the new instance to fail its check');
     const { body } = await t.op('sagas.start', { type: 'test.shift-traffic', input: { service: 'api', newInstanceIds: ['api-new'] } });
     const saga = await ended(body.saga.id);
     expect(saga.state).toBe('compensated');
     expect(saga.failure).toBe('check-new: new instance api-new is critical');
     expect(saga.steps.map((s: { state: string }) => s.state)).toEqual(['compensated', 'failed']);
     expect(await maintenance('api-old')).toBeNull();
+    expect(await served('api')).toBe('api-old');
     const audit = await t.op('audit.list', { limit: 50 });
     const moves = audit.body.entries.filter(
       (e: { action: string; target: string }) => e.action === 'services.maintenance' && e.target === 'api-old',

@@ -1,8 +1,3 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteJobQueue } from '../../main/batch';
 import { systemClock } from '../../main/clock';
@@ -10,38 +5,9 @@ import { createLogger } from '../../main/logger';
 import { Sagas, type Saga } from '../../main/sagas';
 import { CRASH_TABLES, crashSaga } from './crash-saga';
 import { openSagaDb, waitFor } from './fixtures';
+import { bundleScript, startProcess } from './processes';
 
-const nodeModules = resolve(import.meta.dirname, '../../node_modules');
-
-/** The worker bundled once into plain JavaScript, so each start costs Node's start-up and not a TypeScript transform. */
-function bundleWorker(): { file: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'ph-saga-worker-'));
-  const file = join(dir, 'crash-worker.cjs');
-  buildSync({
-    entryPoints: [join(import.meta.dirname, 'crash-worker.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    outfile: file,
-    external: ['better-sqlite3'],
-    logLevel: 'error',
-  });
-  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-async function startWorker(script: string, path: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
-  const child = fork(script, [path], {
-    execArgv: [],
-    env: { ...process.env, NODE_PATH: nodeModules },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  await new Promise<void>((ready, fail) => {
-    child.once('message', () => ready());
-    child.once('exit', (code, signal) => fail(new Error(`worker exited before ready (${code ?? signal})`)));
-  });
-  return { child, exited };
-}
+const startWorker = (script: string, path: string) => startProcess(script, [path]);
 
 describe('a saga whose node is killed (-9) mid-step and mid-compensation', () => {
   let t: ReturnType<typeof openSagaDb>;
@@ -55,7 +21,7 @@ describe('a saga whose node is killed (-9) mid-step and mid-compensation', () =>
   beforeAll(async () => {
     t = openSagaDb();
     t.db.exec(CRASH_TABLES);
-    worker = bundleWorker();
+    worker = bundleScript('crash-worker.ts');
     // The starting side only enqueues: the workers, killed one after another, run the saga.
     const producer = new SqliteJobQueue(t.db, systemClock, createLogger('silent'), null, { work: false });
     const sagas = new Sagas({ db: t.db, clock: systemClock, queue: producer, bus: null, logger: createLogger('silent') }).register(
