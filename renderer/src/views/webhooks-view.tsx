@@ -89,7 +89,7 @@ export function WebhooksView() {
                 title: (e) => e.disabledReason ?? '',
               },
               { header: 'Secrets', className: 'right', cell: (e) => e.activeSecrets },
-              { header: 'Actions', className: 'right', cell: (e) => <EndpointActions endpoint={e} /> },
+              { header: 'Actions', className: 'right', cell: (e) => endpointActions(e) },
             ]}
           />
         )}
@@ -98,7 +98,9 @@ export function WebhooksView() {
     </>
   );
 
-  function EndpointActions({ endpoint }: { endpoint: Endpoint }) {
+  // Called, not mounted as a component: a component declared in here would be a new type each
+  // render, remounting its buttons (and losing the focus a closed dialog hands back to one).
+  function endpointActions(endpoint: Endpoint) {
     return (
       <span className="actions">
         <button disabled={ping.pending} onClick={() => void ping.run({ id: endpoint.id }).then(() => setSelected(endpoint.id))}>
