@@ -209,8 +209,12 @@ describe("The operator's levers in Chromium: each in an in-page dialog, audited"
 
   it('security: see and set a key’s scopes and tier, and revoke it after confirming', async () => {
     const { page, plane } = session;
-    await plane.op('keys.create', { name: 'orders-service', role: 'operator', scopes: ['jobs:read'] });
     await openView(session, 'Security');
+    await page.getByLabel('Name').fill('orders-service');
+    await page.getByLabel('Role').selectOption('operator');
+    await page.getByLabel('Scopes').fill('jobs:read');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('button', { name: 'I have copied it' }).click();
     const row = page.getByTestId('keys-table').locator('tr', { hasText: 'orders-service' });
     await row.getByText('jobs:read').waitFor();
     const dialog = await checkDialog(page, row.getByRole('button', { name: 'Scopes and tier' }), 'key-scopes', session);
@@ -226,6 +230,10 @@ describe("The operator's levers in Chromium: each in an in-page dialog, audited"
     await row.waitFor({ state: 'detached' });
     expect(await audited('keys.update')).toBe(1);
     expect(await audited('ratelimit.keys.assign')).toBe(1);
+    const key = (await plane.op('keys.list', { includeRevoked: true })).body.keys.find(
+      (k: { name: string }) => k.name === 'orders-service',
+    );
+    expect(key).toMatchObject({ scopes: ['jobs:read', 'cache:write'], revokedAt: expect.any(String) });
   });
 
   it('webhooks: the delivery log counts from the server, and removing an endpoint asks in the page first', async () => {

@@ -15,6 +15,7 @@ export function SecurityView() {
   const revoke = useAction('keys.revoke');
   const [name, setName] = useState('');
   const [newRole, setNewRole] = useState<Role>('viewer');
+  const [newScopes, setNewScopes] = useState('');
   const [secret, setSecret] = useState<{ name: string; value: string } | null>(null);
   const [editing, setEditing] = useState<Key | null>(null);
   const { dialog, ask } = useConfirm();
@@ -32,10 +33,12 @@ export function SecurityView() {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const result = await create.run({ name, role: newRole });
+    const scopes = newScopes.split(/[\s,]+/).filter((x) => x !== '');
+    const result = await create.run({ name, role: newRole, ...(scopes.length === 0 ? {} : { scopes }) });
     if (result !== undefined) {
       setSecret({ name: result.key.name, value: result.secret });
       setName('');
+      setNewScopes('');
       keys.reload();
     }
   };
@@ -82,6 +85,15 @@ export function SecurityView() {
               <option value="operator">operator: run and change services</option>
               <option value="admin">admin: everything, keys included</option>
             </select>
+          </label>
+          <label>
+            Scopes
+            <input
+              value={newScopes}
+              onChange={(e) => setNewScopes(e.target.value)}
+              placeholder="e.g. jobs:read cache:write"
+              maxLength={5000}
+            />
           </label>
           <button type="submit" className="primary" disabled={create.pending || name.trim() === ''}>
             {create.pending ? 'Creating…' : 'Create key'}
