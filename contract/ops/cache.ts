@@ -209,6 +209,7 @@ export const cacheOperations = {
       key: Type.String(),
       tiers: Type.Object({ l1: TierViewSchema, l2: TierViewSchema, l3: TierViewSchema }),
       preview: Type.Union([Type.String(), Type.Null()]),
+      value: Type.Optional(Type.Unknown({ description: 'The value itself, when its JSON is at most 256 KiB (for a tree view)' })),
     }),
     minRole: 'operator',
     mutating: false,
@@ -224,6 +225,20 @@ export const cacheOperations = {
     minRole: 'operator',
     mutating: true,
     audit: 'counted',
+  }),
+  'cache.invalidateMatching': defineOperation({
+    summary: 'Drop every key of one namespace matching a * pattern, on every node (cache.keys with the pattern counts them first)',
+    input: Type.Object(
+      {
+        namespace: Namespace,
+        pattern: Type.String({ minLength: 1, maxLength: 512, description: 'Keys matching it, where * stands for any run of characters' }),
+      },
+      { additionalProperties: false },
+    ),
+    output: Type.Object({ matched: Type.Integer(), removed: Type.Integer() }),
+    minRole: 'operator',
+    mutating: true,
+    audit: 'each',
   }),
   'cache.clear': defineOperation({
     summary: 'Clear one namespace on every node (other namespaces are untouched), or every namespace',

@@ -200,9 +200,53 @@ export const jobsOperations = {
       job: JobInfoSchema,
       logs: Type.Array(Type.Object({ at: Type.String(), message: Type.String() })),
       children: Type.Array(JobInfoSchema),
+      timeline: Type.Array(Type.Object({ at: Type.String(), progress: Type.Number(), message: Type.Union([Type.String(), Type.Null()]) }), {
+        description: 'Progress over time, oldest first: at most one point a second, the first 300',
+      }),
     }),
     minRole: 'viewer',
     mutating: false,
+  }),
+  'jobs.attempts': defineOperation({
+    summary: 'Every failed attempt of a job, oldest first, with its error and the stack it was thrown with (operators only)',
+    input: IdInput,
+    output: Type.Object({
+      attempts: Type.Array(
+        Type.Object({
+          attempt: Type.Integer(),
+          at: Type.Union([Type.String(), Type.Null()], { description: 'When it failed; null where the queue keeps no time for it' }),
+          error: Type.String(),
+          stack: Type.Union([Type.String(), Type.Null()]),
+        }),
+      ),
+    }),
+    minRole: 'operator',
+    mutating: false,
+  }),
+  'jobs.promote': defineOperation({
+    summary: 'Run a delayed job now instead of at its time',
+    input: IdInput,
+    output: Type.Object({ job: JobInfoSchema }),
+    minRole: 'operator',
+    mutating: true,
+    audit: 'each',
+  }),
+  'jobs.retryDead': defineOperation({
+    summary: 'Run every dead job of one type again, with its attempts reset (jobs.list with state dead and the type counts them first)',
+    input: Type.Object(
+      {
+        type: Type.String({ minLength: 1, maxLength: 100 }),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'At most this many, oldest first; default 10000' })),
+      },
+      { additionalProperties: false },
+    ),
+    output: Type.Object({
+      retried: Type.Integer(),
+      failed: Type.Array(Type.Object({ id: Type.String(), code: Type.String() }), { description: 'Jobs that could not be retried' }),
+    }),
+    minRole: 'operator',
+    mutating: true,
+    audit: 'each',
   }),
   'jobs.enqueue': defineOperation({
     summary: 'Add a job (with children, a delay, a priority, retries, a timeout, an idempotency key or a cron repeat)',

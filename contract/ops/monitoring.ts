@@ -1,8 +1,8 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { defineOperation } from '../operation';
 
-// The last millisecond of year 9999: any later instant is input error, not a time to look up.
-const MAX_EPOCH_MS = 253_402_300_799_999;
+// The last instant a JavaScript Date holds (year 275760): past it no time series reaches and toISOString throws.
+const MAX_EPOCH_MS = 8_640_000_000_000_000;
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 

@@ -94,6 +94,7 @@ export class BackupService implements Service {
       ownHttpPort: options.ownHttpPort ?? (() => null),
       redis: options.redisTarget ?? null,
       ...(options.replicaLookup === undefined ? {} : { lookup: options.replicaLookup }),
+      peerSeal: options.peerSeal ?? null,
       reconcile: () => reconcileCatalogue(this.repo, this.catalogue, options.clock.now()),
     });
   }

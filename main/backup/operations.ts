@@ -13,6 +13,7 @@ function describeTarget(r: ReplicaView): string {
   const t = r.target;
   if (r.kind === 'folder') return t.path ?? '';
   if (r.kind === 's3') return `s3://${t.bucket ?? ''}/${t.prefix ?? ''} at ${t.endpoint ?? ''}`;
+  if (r.kind === 'peer') return `${t.node ?? 'a node'} at ${t.url ?? ''}`;
   return `sftp://${t.username ?? ''}@${t.host ?? ''}:${t.port ?? 22}${t.path ?? ''}`;
 }
 

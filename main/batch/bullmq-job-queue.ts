@@ -8,6 +8,7 @@ import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis';
 import type { ServiceState } from '../service';
+import { attemptsOf, progressKey, promoteJob, readProgress } from './bullmq-job-detail';
 import { infoFromResult, sealEnvelope, toJobInfo, type Envelope } from './bullmq-job-info';
 import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { QueuePlacement } from './bullmq-placement';
@@ -23,6 +24,7 @@ import { JobSchedules } from './job-schedules';
 import { prepareSpec, validateJobSpec } from './job-spec';
 import type {
   ChildSpec,
+  JobAttempt,
   JobFilter,
   JobHandler,
   JobInfo,
@@ -31,6 +33,7 @@ import type {
   JobQueue,
   JobSpec,
   JobTypeOptions,
+  ProgressPoint,
   QueueCounts,
 } from './job-types';
 import { ThroughputMeter } from './throughput';
@@ -141,6 +144,7 @@ export class BullmqJobQueue implements JobQueue {
       results: this.results,
       meter: this.#meter,
       info: (job) => this.#info(job),
+      keepMs: this.#history.keepDeadMs,
       childrenOf: (job) => this.#queues.childrenOf(job),
     });
   }
@@ -369,6 +373,21 @@ export class BullmqJobQueue implements JobQueue {
     const job = await this.#queues.find(id);
     if (job === null) return [];
     return this.#queues.logsOf(job);
+  }
+
+  async attempts(id: string): Promise<JobAttempt[]> {
+    return attemptsOf(await this.#queues.job(id));
+  }
+
+  async timeline(id: string): Promise<ProgressPoint[]> {
+    return readProgress(this.redis, progressKey(this.#prefix, id));
+  }
+
+  async promote(id: string): Promise<JobInfo> {
+    const job = await this.#queues.job(id);
+    await promoteJob(job, id);
+    this.bus?.publish('jobs.changed', { id, type: job.name, state: 'waiting', removed: false });
+    return this.get(id);
   }
 
   async stats(): Promise<QueueCounts[]> {

@@ -167,6 +167,8 @@ export function jobOptions(spec: JobSpec, now: number, history: PrunePolicy, pol
     priority: toBullPriority(spec.priority),
     attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
     backoff: { type: 'exponential', delay: spec.backoffMs ?? DEFAULT_BACKOFF_MS, jitter: 0.5 },
+    // One stack per failed attempt, for the job detail; as many as the SQLite queue keeps errors.
+    stackTraceLimit: 10,
     ...bullmqRemoval(history),
   };
   if (delay > 0) opts.delay = delay;

@@ -7,6 +7,8 @@ import type { EventBus } from '../events';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import { CANCELLED, envelopeSealed, idOfJob, unwrap } from './bullmq-job-info';
+import { progressKey, recordProgress } from './bullmq-job-detail';
+import { ProgressSampler, stackOf } from './job-attempts';
 import { clampProgress, runOnce } from './job-effects';
 import type { JobResults } from './job-results';
 import {
@@ -42,6 +44,8 @@ export interface BullmqWorkerDeps {
   readonly results: JobResults;
   readonly meter: ThroughputMeter;
   readonly info: (job: Job) => Promise<JobInfo>;
+  /** How long a job's progress timeline is kept in Redis: as long as BullMQ keeps a dead job. */
+  readonly keepMs: number;
   readonly childrenOf: (job: Job) => Promise<Job[]>;
 }
 
@@ -52,6 +56,7 @@ export interface BullmqWorkerDeps {
  */
 export class BullmqWorkers {
   readonly #workers = new Map<string, Worker>();
+  readonly #sampler = new ProgressSampler();
 
   constructor(private readonly deps: BullmqWorkerDeps) {}
 
@@ -129,9 +134,12 @@ export class BullmqWorkers {
     } catch (err) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
       if (reason instanceof JobCancelled) throw new UnrecoverableError(CANCELLED);
-      if (isFinalFailure(reason)) throw new UnrecoverableError(jobErrorText(reason));
-      // BullMQ keeps only the message as failedReason: put the code in it.
-      throw new Error(jobErrorText(reason), { cause: reason });
+      // BullMQ keeps only the message as failedReason: put the code in it. Its stack list keeps
+      // each attempt's stack: the handler's frames, under that coded message.
+      const text = jobErrorText(reason);
+      const failure = isFinalFailure(reason) ? new UnrecoverableError(text) : new Error(text, { cause: reason });
+      failure.stack = stackOf(reason, text) ?? failure.stack;
+      throw failure;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -150,6 +158,11 @@ export class BullmqWorkers {
       progress: (fraction, message) => {
         const f = clampProgress(fraction);
         void job.updateProgress({ fraction: f, message: message ?? null }).catch(() => undefined);
+        const conn = this.deps.connection();
+        if (conn !== null && this.#sampler.take(id, clock.now(), f)) {
+          const point = { at: new Date(clock.now()).toISOString(), progress: f, message: message ?? null };
+          void recordProgress(conn, progressKey(this.deps.prefix, id), point, this.deps.keepMs).catch(() => undefined);
+        }
         bus?.publish('jobs.progress', { id, type: job.name, progress: f, message: message ?? null });
       },
       log: (message) => void job.log(`${new Date(clock.now()).toISOString()} ${message.slice(0, 2000)}`).catch(() => undefined),

@@ -153,6 +153,22 @@ export interface JobLog {
   message: string;
 }
 
+/** One failed attempt of a job: its coded error and the stack it was thrown with (operators only). */
+export interface JobAttempt {
+  attempt: number;
+  /** When it failed; null where the backend keeps no time for it (BullMQ's earlier attempts). */
+  at: string | null;
+  error: string;
+  stack: string | null;
+}
+
+/** One point of a job's progress timeline (sampled: at most one a second). */
+export interface ProgressPoint {
+  at: string;
+  progress: number;
+  message: string | null;
+}
+
 /** The job interface every backend (SQLite, BullMQ) offers; handlers do not change between them. */
 export interface JobQueue extends Service {
   readonly backend: 'sqlite' | 'bullmq';
@@ -169,6 +185,12 @@ export interface JobQueue extends Service {
   retry(id: string): Promise<JobInfo>;
   remove(id: string): Promise<void>;
   logs(id: string): Promise<JobLog[]>;
+  /** Every failed attempt the backend kept, oldest first, with its stack. */
+  attempts(id: string): Promise<JobAttempt[]>;
+  /** The job's progress over time, oldest first. */
+  timeline(id: string): Promise<ProgressPoint[]>;
+  /** Runs a delayed job now (PH_BATCH_JOB_NOT_DELAYED when it is not delayed). */
+  promote(id: string): Promise<JobInfo>;
   stats(): Promise<QueueCounts[]>;
 }
 

@@ -162,4 +162,29 @@ export const batchMigrations: readonly Migration[] = [
       CREATE INDEX jobs_created ON jobs (created_at);
     `,
   },
+  {
+    scope: 'batch',
+    version: 5,
+    name: 'jobs: every failed attempt with its stack, and a progress timeline',
+    up: `
+      -- The console's job detail: each attempt's error and stack (operators only), progress over time.
+      CREATE TABLE job_attempts (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        error TEXT NOT NULL,
+        stack TEXT
+      ) STRICT;
+      CREATE INDEX job_attempts_job ON job_attempts (job_id);
+      CREATE TABLE job_progress (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        progress REAL NOT NULL,
+        message TEXT
+      ) STRICT;
+      CREATE INDEX job_progress_job ON job_progress (job_id);
+    `,
+  },
 ];

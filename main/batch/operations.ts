@@ -10,6 +10,9 @@ type BatchOps =
   | 'jobs.stats'
   | 'jobs.list'
   | 'jobs.get'
+  | 'jobs.attempts'
+  | 'jobs.promote'
+  | 'jobs.retryDead'
   | 'jobs.enqueue'
   | 'jobs.cancel'
   | 'jobs.retry'
@@ -64,9 +67,16 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
     },
     'jobs.get': async (input) => {
       const job = await queue.get(input.id);
-      const [logs, children] = await Promise.all([queue.logs(input.id), queue.list({ parentId: input.id, limit: 500 })]);
-      return { job, logs, children: children.jobs };
+      const [logs, children, timeline] = await Promise.all([
+        queue.logs(input.id),
+        queue.list({ parentId: input.id, limit: 500 }),
+        queue.timeline(input.id),
+      ]);
+      return { job, logs, children: children.jobs, timeline };
     },
+    'jobs.attempts': async (input) => ({ attempts: await queue.attempts(input.id) }),
+    'jobs.promote': async (input) => ({ job: await queue.promote(input.id) }),
+    'jobs.retryDead': (input) => retryDead(queue, input.type, input.limit ?? MAX_RETRY_DEAD),
     'jobs.enqueue': async (input) => {
       checkTypes(input);
       return { job: await queue.enqueue(input) };
@@ -124,4 +134,42 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
       return { batches, resources: registry.names() };
     },
   };
+}
+
+const MAX_RETRY_DEAD = 10_000;
+
+/**
+ * Retries the dead jobs of one type, oldest first. The ids are read first, every page, and retried
+ * after: retrying while paging would move jobs out of the list being paged.
+ */
+async function retryDead(
+  queue: JobQueue,
+  type: string,
+  limit: number,
+): Promise<{ retried: number; failed: { id: string; code: string }[] }> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await queue.list({
+      state: 'dead',
+      type,
+      sort: 'oldest',
+      limit: Math.min(500, limit - ids.length),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    ids.push(...page.jobs.map((j) => j.id));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined && ids.length < limit);
+  let retried = 0;
+  const failed: { id: string; code: string }[] = [];
+  for (const id of ids) {
+    try {
+      await queue.retry(id);
+      retried += 1;
+    } catch (err) {
+      // One job gone or changed meanwhile (deleted, retried by someone else) does not stop the rest.
+      failed.push({ id, code: err instanceof PhError ? err.code : 'PH_INTERNAL' });
+    }
+  }
+  return { retried, failed };
 }

@@ -1,6 +1,18 @@
 import { withRedisDeadline } from '../redis';
 import type { ServiceState } from '../service';
-import type { JobFilter, JobPage, JobHandler, JobInfo, JobLog, JobQueue, JobSpec, JobTypeOptions, QueueCounts } from './job-types';
+import type {
+  JobAttempt,
+  JobFilter,
+  JobPage,
+  JobHandler,
+  JobInfo,
+  JobLog,
+  JobQueue,
+  JobSpec,
+  JobTypeOptions,
+  ProgressPoint,
+  QueueCounts,
+} from './job-types';
 
 /**
  * The distributed queue as callers see it: every call that goes to Redis answers within
@@ -66,6 +78,15 @@ export class RedisBoundQueue implements JobQueue {
   }
   logs(id: string): Promise<JobLog[]> {
     return this.#bound('jobs.get', this.inner.logs(id));
+  }
+  attempts(id: string): Promise<JobAttempt[]> {
+    return this.#bound('jobs.attempts', this.inner.attempts(id));
+  }
+  timeline(id: string): Promise<ProgressPoint[]> {
+    return this.#bound('jobs.get', this.inner.timeline(id));
+  }
+  promote(id: string): Promise<JobInfo> {
+    return this.#bound('jobs.promote', this.inner.promote(id));
   }
   stats(): Promise<QueueCounts[]> {
     return this.#bound('jobs.stats', this.inner.stats());

@@ -5,6 +5,7 @@ import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import type { Logger } from '../logger';
 import type { ServiceState } from '../service';
+import { stackOf } from './job-attempts';
 import { clampProgress, runOnce } from './job-effects';
 import { prepareSpec, validateJobSpec } from './job-spec';
 import {
@@ -13,6 +14,7 @@ import {
   jobErrorText,
   JobInterrupted,
   JobTimedOut,
+  type JobAttempt,
   type JobContext,
   type JobFilter,
   type JobPage,
@@ -22,6 +24,7 @@ import {
   type JobQueue,
   type JobSpec,
   type JobTypeOptions,
+  type ProgressPoint,
   type QueueCounts,
 } from './job-types';
 import { DEFAULT_JOB_HISTORY, type PrunePolicy } from './job-history';
@@ -222,6 +225,21 @@ export class SqliteJobQueue implements JobQueue {
     return this.store.logs(id);
   }
 
+  async attempts(id: string): Promise<JobAttempt[]> {
+    return this.store.trail.attempts(this.store.mustRow(id).id);
+  }
+
+  async timeline(id: string): Promise<ProgressPoint[]> {
+    return this.store.trail.timeline(this.store.mustRow(id).id);
+  }
+
+  async promote(id: string): Promise<JobInfo> {
+    const row = this.store.promote(id, this.clock.now());
+    this.#publish(row.id, row.type, 'waiting');
+    this.#wake();
+    return toJobInfo(row, this.clock.now());
+  }
+
   async stats(): Promise<QueueCounts[]> {
     const now = this.clock.now();
     const counts = this.store.counts(now);
@@ -311,7 +329,8 @@ export class SqliteJobQueue implements JobQueue {
     }
     const message = jobErrorText(reason);
     const final = isFinalFailure(reason);
-    this.#settle(row, () => this.store.fail(row.id, this.workerId, message, this.clock.now(), final), 'failed');
+    const stack = stackOf(reason, message);
+    this.#settle(row, () => this.store.fail(row.id, this.workerId, message, this.clock.now(), final, stack), 'failed');
   }
 
   #flushCompletions(): void {
@@ -365,7 +384,7 @@ export class SqliteJobQueue implements JobQueue {
       signal,
       progress: (fraction, message) => {
         const f = clampProgress(fraction);
-        this.store.progress(id, f, message ?? null);
+        this.store.progress(id, f, message ?? null, this.clock.now());
         this.bus?.publish('jobs.progress', { id: String(id), type: row.type, progress: f, message: message ?? null });
       },
       log: (message) => this.store.log(id, message.slice(0, 2000), this.clock.now()),

@@ -8,6 +8,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { Cron } from 'croner';
 import { PhError } from '../../contract/errors';
 import { backoffDelay } from './backoff';
+import { SqliteJobTrail } from './job-attempts';
 import { pruneJobHistory, type PrunePolicy } from './job-history';
 import { listJobRows, type JobRowPage } from './sqlite-job-list';
 import type { ChildPolicy, ChildSpec, JobFilter, JobInfo, JobLog, JobSpec, JobState } from './job-types';
@@ -73,6 +74,7 @@ export class SqliteJobStore {
   readonly #release: Statement;
   readonly #progress: Statement;
   readonly #log: Statement;
+  readonly trail: SqliteJobTrail;
 
   constructor(
     readonly db: Database,
@@ -104,6 +106,7 @@ export class SqliteJobStore {
         lease_until = NULL WHERE id = ? AND lease_owner = ? AND state = 'active'`);
     this.#progress = db.prepare("UPDATE jobs SET progress = ?, progress_message = ? WHERE id = ? AND state = 'active'");
     this.#log = db.prepare('INSERT INTO job_logs (job_id, at, message) VALUES (?, ?, ?)');
+    this.trail = new SqliteJobTrail(db);
   }
 
   row(id: number): JobRow | undefined {
@@ -224,15 +227,16 @@ export class SqliteJobStore {
   }
 
   /** A failed attempt: back in line after a backoff, or dead when out of attempts (or `final`). */
-  fail(id: number, owner: string, message: string, now: number, final: boolean): Transition[] | null {
+  fail(id: number, owner: string, message: string, now: number, final: boolean, stack: string | null = null): Transition[] | null {
     return this.db.transaction(() => {
       const row = this.row(id);
       if (row === undefined || row.state !== 'active' || row.lease_owner !== owner) return null;
-      return this.#failRow(row, message, now, final);
+      return this.#failRow(row, message, now, final, stack);
     })();
   }
 
-  #failRow(row: JobRow, message: string, now: number, final: boolean): Transition[] {
+  #failRow(row: JobRow, message: string, now: number, final: boolean, stack: string | null = null): Transition[] {
+    this.trail.recordAttempt(row.id, row.attempts_made, now, message, stack);
     const errors = (JSON.parse(row.errors) as string[]).concat(`attempt ${row.attempts_made}: ${message}`).slice(-MAX_ERRORS_KEPT);
     if (!final && row.attempts_made < row.max_attempts && row.cancel_requested === 0) {
       this.#retryLater.run(now + backoffDelay(row.backoff_ms, row.attempts_made, this.random), message, JSON.stringify(errors), row.id);
@@ -417,8 +421,19 @@ export class SqliteJobStore {
     })();
   }
 
-  progress(id: number, fraction: number, message: string | null): void {
-    this.#progress.run(fraction, message, id);
+  progress(id: number, fraction: number, message: string | null, now: number): void {
+    if (this.#progress.run(fraction, message, id).changes > 0) this.trail.progress(id, now, fraction, message);
+  }
+
+  /** Runs a delayed job now: it keeps its priority and its place among the jobs due. */
+  promote(id: string, now: number): JobRow {
+    return this.db.transaction(() => {
+      const row = this.mustRow(id);
+      if (row.state !== 'waiting' || row.run_at <= now)
+        throw new PhError('PH_BATCH_JOB_NOT_DELAYED', `Job ${id} is ${toJobInfo(row, now).state}; only a delayed job can be promoted`);
+      this.db.prepare('UPDATE jobs SET run_at = ? WHERE id = ?').run(now, row.id);
+      return this.row(row.id) as JobRow;
+    })();
   }
 
   log(id: number, message: string, now: number): void {

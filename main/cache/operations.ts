@@ -3,6 +3,8 @@ import type { HandlersFor } from '../core';
 import type { TieredCache } from './tiered-cache';
 
 const PREVIEW_CHARS = 2000;
+/** Past this the inspector shows the preview only: a tree of a huge value would stall the console. */
+const MAX_TREE_CHARS = 256 * 1024;
 
 type CacheOps =
   | 'cache.get'
@@ -12,6 +14,7 @@ type CacheOps =
   | 'cache.keys'
   | 'cache.inspect'
   | 'cache.invalidate'
+  | 'cache.invalidateMatching'
   | 'cache.clear'
   | 'cache.warm';
 
@@ -43,7 +46,14 @@ export function cacheHandlers(cache: TieredCache): HandlersFor<CacheOps> {
       }),
     'cache.inspect': async (input) => {
       const { tiers, value } = await cache.namespace(input.namespace).inspect(input.key);
-      return { namespace: input.namespace, key: input.key, tiers, preview: value === undefined ? null : preview(value) };
+      const json = value === undefined ? undefined : jsonOf(value);
+      return {
+        namespace: input.namespace,
+        key: input.key,
+        tiers,
+        preview: value === undefined ? null : preview(value),
+        ...(json !== undefined && json.length <= MAX_TREE_CHARS ? { value: JSON.parse(json) as unknown } : {}),
+      };
     },
     'cache.invalidate': async (input) => {
       if ((input.keys?.length ?? 0) === 0 && (input.tags?.length ?? 0) === 0) {
@@ -52,6 +62,19 @@ export function cacheHandlers(cache: TieredCache): HandlersFor<CacheOps> {
         });
       }
       return { removed: await cache.invalidate(input) };
+    },
+    'cache.invalidateMatching': async ({ namespace, pattern }) => {
+      const keys: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await cache.keys(namespace, { pattern, limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+        keys.push(...page.keys.map((k) => k.key));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      let removed = 0;
+      // cache.invalidate's own bound: 1000 keys a message on the bus.
+      for (let i = 0; i < keys.length; i += 1000) removed += await cache.invalidate({ namespace, keys: keys.slice(i, i + 1000) });
+      return { matched: keys.length, removed };
     },
     'cache.clear': async (input) => {
       if (input.namespace !== undefined) return { removed: await cache.namespace(input.namespace).clear(), namespaces: [input.namespace] };
@@ -64,6 +87,15 @@ export function cacheHandlers(cache: TieredCache): HandlersFor<CacheOps> {
     },
     'cache.warm': async (input) => ({ results: await cache.warm(input.namespace) }),
   };
+}
+
+/** The JSON of a value, or undefined for one JSON cannot carry (a cycle, a BigInt). */
+function jsonOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
 }
 
 function preview(value: unknown): string {

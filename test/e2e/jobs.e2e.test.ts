@@ -55,8 +55,8 @@ describe('Jobs view in Chromium', () => {
 
   it('cancels the running job after confirmation, reaching its handler', async () => {
     const { page } = session;
-    page.once('dialog', (dialog) => void dialog.accept());
     await page.getByTestId(`job-${longId}`).getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel job' }).click();
     await page.getByTestId(`job-${longId}`).getByText('cancelled').waitFor();
     await expect.poll(() => aborted, { timeout: 10_000 }).toBe(true);
     const audit = await session.plane.op('audit.list', { limit: 10 });
@@ -67,11 +67,12 @@ describe('Jobs view in Chromium', () => {
 
   it("retries a dead letter from the console and opens a job's detail", async () => {
     const { page } = session;
-    page.once('dialog', (dialog) => void dialog.accept());
     await page.getByTestId('dead-letters').getByRole('button', { name: 'Retry' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Retry' }).click();
     await expect.poll(async () => (await session.plane.op('jobs.get', { id: deadId })).body.job.attemptsMade, { timeout: 5_000 }).toBe(1);
     await page.getByTestId(`job-${deadId}`).getByRole('button', { name: deadId }).click();
-    await page.getByTestId('job-detail').getByText('attempt 1: upstream answered 503').first().waitFor();
+    await page.getByTestId('job-attempts').getByText('upstream answered 503', { exact: true }).first().waitFor();
     await session.screenshot('jobs-detail');
+    await page.keyboard.press('Escape');
   });
 });

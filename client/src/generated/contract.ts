@@ -758,8 +758,8 @@ export interface OperationTypes {
       replicas: Array<{
         id: string;
         name: string;
-        kind: "folder" | "s3" | "sftp";
-        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        kind: "folder" | "s3" | "sftp" | "peer";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path, or <node id> at <base URL> (another Pilothouse node) */
         target: string;
         /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
         state: string;
@@ -787,7 +787,7 @@ export interface OperationTypes {
   "backup.replicas.add": {
     input: {
       name: string;
-      kind: "folder" | "s3" | "sftp";
+      kind: "folder" | "s3" | "sftp" | "peer";
       /** folder: an absolute folder; sftp: the folder on the server */
       path?: string;
       /** s3: http(s)://host:port */
@@ -804,13 +804,21 @@ export interface OperationTypes {
       hostKeySha256?: string;
       privateKey?: string;
       password?: string;
+      /** peer: the other node's base URL, http(s)://host:port */
+      url?: string;
+      /** peer: the other node's id (its node.id); learned from its signed answer and pinned when not given */
+      node?: string;
+      /** peer over https: the SHA-256 fingerprint of the node's certificate (as its start-up log prints it), pinned */
+      certSha256?: string;
+      /** peer: an admin API key of the other node */
+      apiKey?: string;
     };
     output: {
       replica: {
         id: string;
         name: string;
-        kind: "folder" | "s3" | "sftp";
-        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        kind: "folder" | "s3" | "sftp" | "peer";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path, or <node id> at <base URL> (another Pilothouse node) */
         target: string;
         /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
         state: string;
@@ -855,8 +863,8 @@ export interface OperationTypes {
       replica: {
         id: string;
         name: string;
-        kind: "folder" | "s3" | "sftp";
-        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        kind: "folder" | "s3" | "sftp" | "peer";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path, or <node id> at <base URL> (another Pilothouse node) */
         target: string;
         /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
         state: string;
@@ -2144,9 +2152,86 @@ export interface OperationTypes {
         /** Why a waiting job is not running, e.g. its node is offline */
         waitingFor: string | null;
       }>;
+      /** Progress over time, oldest first: at most one point a second, the first 300 */
+      timeline: Array<{
+        at: string;
+        progress: number;
+        message: string | null;
+      }>;
     };
     minRole: "viewer";
     mutating: false;
+  };
+  "jobs.attempts": {
+    input: {
+      id: string;
+    };
+    output: {
+      attempts: Array<{
+        attempt: number;
+        /** When it failed; null where the queue keeps no time for it */
+        at: string | null;
+        error: string;
+        stack: string | null;
+      }>;
+    };
+    minRole: "operator";
+    mutating: false;
+  };
+  "jobs.promote": {
+    input: {
+      id: string;
+    };
+    output: {
+      job: {
+        id: string;
+        type: string;
+        payload: unknown;
+        state: "waiting" | "delayed" | "active" | "waiting-children" | "completed" | "dead" | "cancelled";
+        priority: number;
+        runAt: string;
+        attemptsMade: number;
+        maxAttempts: number;
+        timeoutMs: number | null;
+        idempotencyKey: string | null;
+        repeatCron: string | null;
+        parentId: string | null;
+        childPolicy: "fail-parent" | "ignore" | "continue-parent";
+        pendingChildren: number;
+        progress: number;
+        progressMessage: string | null;
+        result: unknown;
+        lastError: string | null;
+        errors: Array<string>;
+        cancelRequested: boolean;
+        createdAt: string;
+        startedAt: string | null;
+        finishedAt: string | null;
+        /** The node the job must run on (its target is there); null: any node */
+        node: string | null;
+        /** Why a waiting job is not running, e.g. its node is offline */
+        waitingFor: string | null;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "jobs.retryDead": {
+    input: {
+      type: string;
+      /** At most this many, oldest first; default 10000 */
+      limit?: number;
+    };
+    output: {
+      retried: number;
+      /** Jobs that could not be retried */
+      failed: Array<{
+        id: string;
+        code: string;
+      }>;
+    };
+    minRole: "operator";
+    mutating: true;
   };
   "jobs.enqueue": {
     input: {
@@ -2667,6 +2752,8 @@ export interface OperationTypes {
         } | null;
       };
       preview: string | null;
+      /** The value itself, when its JSON is at most 256 KiB (for a tree view) */
+      value?: unknown;
     };
     minRole: "operator";
     mutating: false;
@@ -2678,6 +2765,19 @@ export interface OperationTypes {
       tags?: Array<string>;
     };
     output: {
+      removed: number;
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "cache.invalidateMatching": {
+    input: {
+      namespace: string;
+      /** Keys matching it, where * stands for any run of characters */
+      pattern: string;
+    };
+    output: {
+      matched: number;
       removed: number;
     };
     minRole: "operator";
@@ -3305,7 +3405,7 @@ export type OperationName = keyof OperationTypes;
 export type OperationInput<N extends OperationName> = OperationTypes[N]['input'];
 export type OperationOutput<N extends OperationName> = OperationTypes[N]['output'];
 
-export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","keys.pin","keys.update","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshot.cancel","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","backup.key.status","backup.key.unlock","backup.key.passphrase","backup.key.export","backup.replicas.list","backup.replicas.add","backup.replicas.remove","backup.replicas.sync","backup.replicas.verify","backup.replicas.restore","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.alerts.acknowledge","monitoring.alerts.silence","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.reports","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce","sagas.start","sagas.get","sagas.list","sagas.cancel"];
+export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","keys.pin","keys.update","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshot.cancel","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","backup.key.status","backup.key.unlock","backup.key.passphrase","backup.key.export","backup.replicas.list","backup.replicas.add","backup.replicas.remove","backup.replicas.sync","backup.replicas.verify","backup.replicas.restore","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.alerts.acknowledge","monitoring.alerts.silence","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.attempts","jobs.promote","jobs.retryDead","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.reports","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.invalidateMatching","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce","sagas.start","sagas.get","sagas.list","sagas.cancel"];
 
 /** Every event the hub delivers to `followEvents`, by name: its payload. */
 export interface EventTypes {

@@ -1,10 +1,12 @@
 /** The Cache view's levers: invalidate, clear and warm, and the key browser with its inspector. */
 import { useState, type FormEvent } from 'react';
-import { useAction, useClient, useEvent, useOperation } from '../client/client-context';
-import type { ClientError } from '../client/client';
+import { useAction, useClient, useEvent } from '../client/client-context';
+import { ClientError } from '../client/client';
 import { usePagedList, useSettled } from '../client/paged-list';
+import { useConfirm } from '../components/confirm-dialog';
 import { DataTable, PageFooter } from '../components/data-table';
 import { Card, ErrorBanner } from '../components/ui';
+import { KeyInspector } from './cache-inspector';
 import { formatValue } from './overview-charts';
 
 type Done = { text: string } | null;
@@ -14,6 +16,7 @@ export function CacheActions({ namespaces, onDone }: { namespaces: string[]; onD
   const invalidate = useAction('cache.invalidate');
   const clear = useAction('cache.clear');
   const warm = useAction('cache.warm');
+  const { confirm, dialog } = useConfirm();
   const [namespace, setNamespace] = useState('');
   const [target, setTarget] = useState('');
   const [kind, setKind] = useState<'key' | 'tag'>('key');
@@ -27,38 +30,56 @@ export function CacheActions({ namespaces, onDone }: { namespaces: string[]; onD
   const ns = namespace.trim();
   const error: ClientError | null = invalidate.error ?? clear.error ?? warm.error;
 
-  const submitInvalidate = async (event: FormEvent) => {
+  const submitInvalidate = (event: FormEvent) => {
     event.preventDefault();
-    if (!window.confirm(`Drop ${kind} "${target}" from namespace ${ns} on every node?`)) return;
-    const input = kind === 'key' ? { namespace: ns, keys: [target] } : { namespace: ns, tags: [target] };
-    const result = await invalidate.run(input);
-    if (result !== undefined) {
-      setDone({ text: `Dropped ${kind} "${target}" from ${ns} (${result.removed} entr${result.removed === 1 ? 'y' : 'ies'}).` });
-      onDone();
-    }
+    confirm({
+      title: `Drop ${kind} "${target}" from namespace ${ns}?`,
+      body: <p>It is dropped on every node.</p>,
+      confirmLabel: 'Invalidate',
+      danger: true,
+      onConfirm: async () => {
+        const input = kind === 'key' ? { namespace: ns, keys: [target] } : { namespace: ns, tags: [target] };
+        const result = await invalidate.run(input);
+        if (result !== undefined) {
+          setDone({ text: `Dropped ${kind} "${target}" from ${ns} (${result.removed} entr${result.removed === 1 ? 'y' : 'ies'}).` });
+          onDone();
+        }
+      },
+    });
   };
-  const clearNamespace = async () => {
-    if (!window.confirm(`Clear every entry of namespace ${ns} on every node? Other namespaces stay.`)) return;
-    const result = await clear.run({ namespace: ns });
-    if (result !== undefined) {
-      setDone({ text: `Cleared namespace ${ns} (${result.removed} entr${result.removed === 1 ? 'y' : 'ies'}).` });
-      onDone();
-    }
-  };
-  const runWarm = async () => {
-    if (!window.confirm(ns === '' ? 'Run every warm-up list now?' : `Run the warm-up list of ${ns} now?`)) return;
-    const result = await warm.run(ns === '' ? {} : { namespace: ns });
-    if (result !== undefined)
-      setDone({
-        text:
-          result.results.length === 0
-            ? 'No warm-up lists are registered.'
-            : `Warmed ${result.results.map((r) => `${r.namespace} (${r.done}/${r.total})`).join(', ')}.`,
-      });
-  };
+  const clearNamespace = () =>
+    confirm({
+      title: `Clear namespace ${ns}?`,
+      body: <p>Every entry of {ns} is dropped on every node. Other namespaces stay.</p>,
+      confirmLabel: 'Clear namespace',
+      danger: true,
+      onConfirm: async () => {
+        const result = await clear.run({ namespace: ns });
+        if (result !== undefined) {
+          setDone({ text: `Cleared namespace ${ns} (${result.removed} entr${result.removed === 1 ? 'y' : 'ies'}).` });
+          onDone();
+        }
+      },
+    });
+  const runWarm = () =>
+    confirm({
+      title: ns === '' ? 'Run every warm-up list now?' : `Run the warm-up list of ${ns} now?`,
+      confirmLabel: 'Warm',
+      onConfirm: async () => {
+        const result = await warm.run(ns === '' ? {} : { namespace: ns });
+        if (result !== undefined)
+          setDone({
+            text:
+              result.results.length === 0
+                ? 'No warm-up lists are registered.'
+                : `Warmed ${result.results.map((r) => `${r.namespace} (${r.done}/${r.total})`).join(', ')}.`,
+          });
+      },
+    });
 
   return (
     <Card title="Actions">
+      {dialog}
       <ErrorBanner error={error} onDismiss={() => (invalidate.clearError(), clear.clearError(), warm.clearError())} />
       {done !== null && (
         <div className="notice" role="status" data-testid="cache-action-result">
@@ -73,7 +94,7 @@ export function CacheActions({ namespaces, onDone }: { namespaces: string[]; onD
           Warm-up: {progress}
         </p>
       )}
-      <form className="inline-form" onSubmit={(e) => void submitInvalidate(e)}>
+      <form className="inline-form" onSubmit={submitInvalidate}>
         <label>
           Namespace
           <input
@@ -104,10 +125,10 @@ export function CacheActions({ namespaces, onDone }: { namespaces: string[]; onD
         <button type="submit" className="primary" disabled={invalidate.pending || ns === '' || target === ''}>
           Invalidate
         </button>
-        <button type="button" className="danger" disabled={clear.pending || ns === ''} onClick={() => void clearNamespace()}>
+        <button type="button" className="danger" disabled={clear.pending || ns === ''} onClick={clearNamespace}>
           Clear namespace
         </button>
-        <button type="button" disabled={warm.pending} onClick={() => void runWarm()}>
+        <button type="button" disabled={warm.pending} onClick={runWarm}>
           {warm.pending ? 'Warming…' : 'Warm'}
         </button>
       </form>
@@ -130,13 +151,40 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
     const page = await client.call('cache.keys', { ...filter, limit, ...(cursor === undefined ? {} : { cursor }) });
     return { items: page.keys, total: page.total, nextCursor: page.nextCursor };
   }, JSON.stringify(filter));
-  const inspect = useOperation(
-    'cache.inspect',
-    { namespace: active, key: selected ?? '-' },
-    { deps: [selected], enabled: selected !== null },
-  );
+  const dropMatching = useAction('cache.invalidateMatching');
+  const { confirm, dialog } = useConfirm();
+  const [countError, setCountError] = useState<ClientError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  // Count first, from the server (every tier, every page), then ask with that number in the question.
+  const askDropMatching = async () => {
+    setCountError(null);
+    let total: number;
+    try {
+      total = (await client.call('cache.keys', { namespace: active, pattern: query, limit: 1 })).total;
+    } catch (err) {
+      setCountError(err instanceof ClientError ? err : new ClientError('PH_INTERNAL', String(err)));
+      return;
+    }
+    if (total === 0) {
+      setDone(`No key of ${active} matches ${query}.`);
+      return;
+    }
+    confirm({
+      title: `Delete ${total} key${total === 1 ? '' : 's'} matching ${query}?`,
+      body: <p>Every key of namespace {active} that matches is dropped from every tier on every node.</p>,
+      confirmLabel: `Delete ${total}`,
+      danger: true,
+      onConfirm: async () => {
+        const result = await dropMatching.run({ namespace: active, pattern: query });
+        if (result === undefined) return;
+        setDone(`Deleted ${result.matched} key${result.matched === 1 ? '' : 's'} matching ${query} from ${active}.`);
+        keys.reload();
+      },
+    });
+  };
   return (
     <Card title="Keys">
+      {dialog}
       <div className="inline-form">
         <label>
           Namespace
@@ -168,8 +216,22 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
             <option value="l3">L3 (SQLite)</option>
           </select>
         </label>
+        <button className="danger" disabled={query === '' || dropMatching.pending} onClick={() => void askDropMatching()}>
+          Delete matching…
+        </button>
       </div>
-      <ErrorBanner error={keys.error} />
+      <ErrorBanner
+        error={keys.error ?? countError ?? dropMatching.error}
+        onDismiss={() => (setCountError(null), dropMatching.clearError())}
+      />
+      {done !== null && (
+        <div className="notice" role="status" data-testid="keys-result">
+          {done}{' '}
+          <button className="link" onClick={() => setDone(null)}>
+            OK
+          </button>
+        </div>
+      )}
       <DataTable
         testId="keys-browser"
         rows={keys.rows}
@@ -205,23 +267,15 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
         loading={keys.loading}
         onMore={keys.loadMore}
       />
-      {selected !== null && inspect.data !== undefined && (
-        <div className="notice" data-testid="key-inspector">
-          <div>
-            <strong className="mono">
-              {inspect.data.namespace}/{inspect.data.key}
-            </strong>{' '}
-            {(['l1', 'l2', 'l3'] as const).map((tier) => {
-              const v = inspect.data?.tiers[tier];
-              return (
-                <span key={tier} className={`badge ${v === null || v === undefined ? 'idle' : v.fresh ? 'ok' : 'warn'}`}>
-                  {tier.toUpperCase()} {v === null || v === undefined ? 'absent' : v.fresh ? 'fresh' : 'stale'}
-                </span>
-              );
-            })}
-          </div>
-          <code className="secret">{inspect.data.preview ?? '(no value)'}</code>
-        </div>
+      {selected !== null && (
+        <KeyInspector
+          key={`${active}/${selected}`}
+          namespace={active}
+          cacheKey={selected}
+          canEdit
+          confirm={confirm}
+          onChanged={keys.reload}
+        />
       )}
     </Card>
   );

@@ -1,10 +1,14 @@
 import { useMemo, useState } from 'react';
 import { useAction, useClient, useOperation, useSession } from '../client/client-context';
 import { usePagedList } from '../client/paged-list';
+import { useConfirm } from '../components/confirm-dialog';
 import { DataTable, PageFooter } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, SourceDown, Stat, formatTime } from '../components/ui';
+import { BatchReports } from './batch-reports';
+import { JobDetail } from './job-detail';
+import { AddJobDialog, RetryAllDead } from './job-forms';
 import { JobsList } from './jobs-list';
-import { StateBadge, useLiveProgress, useThrottledReload, type Job, type Queue } from './jobs-parts';
+import { useLiveProgress, useThrottledReload, type Job, type Queue } from './jobs-parts';
 
 /** Completed and failed per 5 s over the last minutes, all types together, as bars. */
 function ThroughputChart({ queues }: { queues: readonly Queue[] }) {
@@ -57,93 +61,6 @@ function ThroughputChart({ queues }: { queues: readonly Queue[] }) {
   );
 }
 
-function JobDetail({ id, onClose }: { id: string; onClose: () => void }) {
-  const detail = useOperation('jobs.get', { id }, { refreshOn: ['jobs.changed'] });
-  const job = detail.data?.job;
-  return (
-    <Card title={`Job ${id}`}>
-      <ErrorBanner error={detail.error} />
-      {job !== undefined && (
-        <div data-testid="job-detail" style={{ display: 'grid', gap: 10 }}>
-          <div>
-            <StateBadge state={job.state} /> <strong>{job.type}</strong> · attempt {job.attemptsMade} of {job.maxAttempts} · priority{' '}
-            {job.priority}
-            {job.repeatCron !== null && (
-              <>
-                {' '}
-                · repeats <code>{job.repeatCron}</code>
-              </>
-            )}
-            {job.parentId !== null && <> · parent {job.parentId}</>}
-            <button className="link" style={{ float: 'right' }} onClick={onClose}>
-              Close
-            </button>
-          </div>
-          <div className="small muted">
-            created {formatTime(job.createdAt)} · started {formatTime(job.startedAt)} · finished {formatTime(job.finishedAt)}
-          </div>
-          <label>
-            Payload
-            <pre className="secret mono" style={{ margin: 0, maxHeight: 160, overflow: 'auto' }}>
-              {JSON.stringify(job.payload, null, 2)}
-            </pre>
-          </label>
-          {job.result !== null && (
-            <label>
-              Result
-              <pre className="secret mono" style={{ margin: 0, maxHeight: 120, overflow: 'auto' }}>
-                {JSON.stringify(job.result, null, 2)}
-              </pre>
-            </label>
-          )}
-          {job.errors.length > 0 && (
-            <label>
-              Errors
-              <ul className="mono" style={{ margin: 0, color: 'var(--bad)' }}>
-                {job.errors.map((e, i) => (
-                  <li key={i}>{e}</li>
-                ))}
-              </ul>
-            </label>
-          )}
-          {(detail.data?.logs.length ?? 0) > 0 && (
-            <label>
-              Log
-              <ul className="mono small" style={{ margin: 0 }}>
-                {detail.data?.logs.map((l, i) => (
-                  <li key={i}>
-                    <span className="muted">{new Date(l.at).toLocaleTimeString()}</span> {l.message}
-                  </li>
-                ))}
-              </ul>
-            </label>
-          )}
-          {(detail.data?.children.length ?? 0) > 0 && (
-            <label>
-              Children
-              <table className="table">
-                <tbody>
-                  {detail.data?.children.map((c) => (
-                    <tr key={c.id}>
-                      <td className="mono">{c.id}</td>
-                      <td>{c.type}</td>
-                      <td>
-                        <StateBadge state={c.state} />
-                      </td>
-                      <td>{c.childPolicy}</td>
-                      <td className="muted wrap-anywhere">{c.lastError ?? ''}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </label>
-          )}
-        </div>
-      )}
-    </Card>
-  );
-}
-
 export function JobsView() {
   const { role } = useSession();
   const canAct = role !== 'viewer';
@@ -161,6 +78,10 @@ export function JobsView() {
   const cancel = useAction('jobs.cancel');
   const retry = useAction('jobs.retry');
   const remove = useAction('jobs.delete');
+  const promote = useAction('jobs.promote');
+  const { confirm, dialog } = useConfirm();
+  const [adding, setAdding] = useState(false);
+  const [notice, setNotice] = useState<string | null>(null);
   const live = useLiveProgress();
   const reloadAll = useMemo(
     () => () => {
@@ -174,30 +95,50 @@ export function JobsView() {
   const queues = stats.data?.queues ?? [];
   // Types with a handler here, and types that only have jobs (enqueued by another node or program).
   const jobTypes = [...new Set([...(stats.data?.types ?? []), ...queues.map((q) => q.type)])].sort();
+  const deadTypes = queues.filter((q) => q.counts.dead > 0).map((q) => q.type);
   const sum = (key: keyof Queue['counts']) => queues.reduce((s, q) => s + q.counts[key], 0);
-  const act = async (what: 'cancel' | 'retry' | 'delete', job: Job, reloadList?: () => void) => {
-    const question = {
-      cancel: `Cancel job ${job.id} (${job.type})?${job.state === 'active' ? ' Its handler is told to stop at once.' : ''}`,
-      retry: `Run job ${job.id} (${job.type}) again, with its attempts reset?`,
-      delete: `Delete job ${job.id} (${job.type})? This cannot be undone.`,
+  const act = (what: 'cancel' | 'retry' | 'delete' | 'promote', job: Job, reloadList?: () => void) => {
+    const request = {
+      cancel: {
+        title: `Cancel job ${job.id} (${job.type})?`,
+        body: job.state === 'active' ? 'Its handler is told to stop at once.' : undefined,
+        label: 'Cancel job',
+        danger: true,
+      },
+      retry: { title: `Run job ${job.id} (${job.type}) again?`, body: 'Its attempts are reset.', label: 'Retry', danger: false },
+      delete: { title: `Delete job ${job.id} (${job.type})?`, body: 'This cannot be undone.', label: 'Delete', danger: true },
+      promote: {
+        title: `Run job ${job.id} (${job.type}) now?`,
+        body: `It was to run at ${formatTime(job.runAt)}.`,
+        label: 'Run now',
+        danger: false,
+      },
     }[what];
-    if (!window.confirm(question)) return;
-    const action = { cancel, retry, delete: remove }[what];
-    await action.run({ id: job.id });
-    reloadAll();
-    reloadList?.();
+    confirm({
+      title: request.title,
+      body: request.body === undefined ? undefined : <p>{request.body}</p>,
+      confirmLabel: request.label,
+      danger: request.danger,
+      onConfirm: async () => {
+        const action = { cancel, retry, delete: remove, promote }[what];
+        await action.run({ id: job.id });
+        reloadAll();
+        reloadList?.();
+      },
+    });
   };
   const actions = (job: Job, reloadList?: () => void) =>
     canAct && (
       <div style={{ display: 'flex', gap: 6, justifyContent: 'flex-end' }}>
+        {job.state === 'delayed' && <button onClick={() => act('promote', job, reloadList)}>Promote</button>}
         {['waiting', 'delayed', 'active', 'waiting-children'].includes(job.state) && (
-          <button className="danger" onClick={() => void act('cancel', job, reloadList)}>
+          <button className="danger" onClick={() => act('cancel', job, reloadList)}>
             Cancel
           </button>
         )}
-        {(job.state === 'dead' || job.state === 'cancelled') && <button onClick={() => void act('retry', job, reloadList)}>Retry</button>}
+        {(job.state === 'dead' || job.state === 'cancelled') && <button onClick={() => act('retry', job, reloadList)}>Retry</button>}
         {job.state !== 'active' && (
-          <button className="link" onClick={() => void act('delete', job, reloadList)}>
+          <button className="link" onClick={() => act('delete', job, reloadList)}>
             Delete
           </button>
         )}
@@ -213,11 +154,39 @@ export function JobsView() {
             ? 'Durable jobs and batches'
             : `Durable job queue on ${stats.data.backend === 'sqlite' ? 'SQLite (this machine)' : 'BullMQ (shared Redis)'} · ${stats.data.types.length} job types`
         }
+        actions={
+          canAct && (stats.data?.types.length ?? 0) > 0 ? (
+            <button className="primary" onClick={() => setAdding(true)}>
+              Add job…
+            </button>
+          ) : undefined
+        }
       />
+      {dialog}
+      {adding && (
+        <AddJobDialog
+          types={stats.data?.types ?? []}
+          onClose={(added) => {
+            setAdding(false);
+            if (added !== undefined) {
+              setNotice(`Added job ${added}.`);
+              setSelected(added);
+            }
+          }}
+        />
+      )}
       <ErrorBanner
-        error={stats.error ?? dead.error ?? cancel.error ?? retry.error ?? remove.error}
-        onDismiss={() => (cancel.clearError(), retry.clearError(), remove.clearError())}
+        error={stats.error ?? dead.error ?? cancel.error ?? retry.error ?? remove.error ?? promote.error}
+        onDismiss={() => (cancel.clearError(), retry.clearError(), remove.clearError(), promote.clearError())}
       />
+      {notice !== null && (
+        <div className="notice" role="status" data-testid="jobs-notice">
+          {notice}{' '}
+          <button className="link" onClick={() => setNotice(null)}>
+            OK
+          </button>
+        </div>
+      )}
       <div className="stats" data-testid="job-counts">
         {stats.data === undefined ? (
           // No numbers until the queue answers: a zero here would read as "nothing dead" while the queue is down.
@@ -271,6 +240,16 @@ export function JobsView() {
       {selected !== null && <JobDetail id={selected} onClose={() => setSelected(null)} />}
       <JobsList types={jobTypes} live={live} actions={actions} onSelect={setSelected} />
       <Card title="Dead letters">
+        {canAct && (
+          <RetryAllDead
+            types={deadTypes}
+            confirm={confirm}
+            onDone={(text) => {
+              setNotice(text);
+              reloadAll();
+            }}
+          />
+        )}
         {dead.error !== null && dead.rows === undefined ? (
           <SourceDown what="The dead-letter list" error={dead.error} testId="dead-down" />
         ) : dead.rows === undefined ? (
@@ -308,6 +287,7 @@ export function JobsView() {
           </>
         )}
       </Card>
+      <BatchReports />
     </>
   );
 }

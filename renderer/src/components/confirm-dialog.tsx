@@ -1,0 +1,47 @@
+import { useCallback, useId, useState, type ReactNode } from 'react';
+import { Dialog } from './dialog';
+
+/** What a confirmation asks: the question, what the button says, and what confirming does. */
+export interface ConfirmRequest {
+  readonly title: string;
+  readonly body?: ReactNode;
+  readonly confirmLabel: string;
+  readonly danger?: boolean;
+  /** Runs when confirmed; the dialog closes when it settles (the caller shows its own errors). */
+  readonly onConfirm: () => unknown;
+}
+
+/** An in-page confirmation in place of `window.confirm`: focus inside, Escape or Cancel closes it. */
+export function ConfirmDialog({ request, onClose }: { request: ConfirmRequest; onClose: () => void }) {
+  const titleId = useId();
+  const [busy, setBusy] = useState(false);
+  const confirm = async () => {
+    setBusy(true);
+    try {
+      await request.onConfirm();
+    } finally {
+      setBusy(false);
+      onClose();
+    }
+  };
+  return (
+    <Dialog titleId={titleId} onClose={onClose}>
+      <h3 id={titleId}>{request.title}</h3>
+      {request.body !== undefined && <div data-testid="confirm-body">{request.body}</div>}
+      <div className="modal-actions">
+        <button onClick={onClose}>Cancel</button>
+        <button className={request.danger === true ? 'danger' : 'primary'} disabled={busy} onClick={() => void confirm()}>
+          {request.confirmLabel}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** `confirm(request)` opens the dialog; render `dialog` where it should live. */
+export function useConfirm(): { confirm: (request: ConfirmRequest) => void; dialog: ReactNode } {
+  const [request, setRequest] = useState<ConfirmRequest | null>(null);
+  const confirm = useCallback((r: ConfirmRequest) => setRequest(r), []);
+  const dialog = request === null ? null : <ConfirmDialog request={request} onClose={() => setRequest(null)} />;
+  return { confirm, dialog };
+}

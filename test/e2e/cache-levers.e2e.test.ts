@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from '../helpers/redis-server';
+import { seriousAxeViolations } from './axe-check';
+import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+
+describe('Cache view levers in Chromium: JSON tree, TTL countdown, edit a value, delete keys by pattern with a count first', () => {
+  let redis: TestRedis;
+  let session: ConsoleSession;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    session = await openConsole({ redisUrl: redis.url });
+    const { plane } = session;
+    for (let i = 1; i <= 12; i += 1)
+      await plane.op('cache.put', {
+        namespace: 'people',
+        key: `user:${i}`,
+        value: { id: i, name: `User ${i}`, address: { city: 'Leeds', floors: [1, 2] } },
+        ttl: 600_000,
+      });
+    for (let i = 1; i <= 3; i += 1)
+      await plane.op('cache.put', { namespace: 'people', key: `team:${i}`, value: { team: i }, ttl: 600_000 });
+    await signIn(session);
+    await openView(session, 'Cache');
+  }, 60_000);
+  afterAll(async () => {
+    await session?.close();
+    await redis?.stop();
+  });
+
+  const inspector = () => session.page.getByTestId('key-inspector');
+
+  it('shows a value as a foldable JSON tree with a time to live that counts down', async () => {
+    const { page } = session;
+    await page.getByTestId('keys-browser').getByRole('button', { name: 'user:1', exact: true }).click();
+    const tree = inspector().getByTestId('json-tree');
+    await tree.getByText('"Leeds"').waitFor();
+    const summary = tree.locator('summary', { hasText: 'address:' });
+    const address = summary.locator('xpath=..');
+    expect(await address.getAttribute('open')).not.toBeNull();
+    await summary.click();
+    expect(await address.getAttribute('open')).toBeNull();
+    await tree.getByText('"Leeds"').waitFor({ state: 'hidden' });
+    await tree.getByText('"User 1"').waitFor();
+    const ttl = inspector().getByTestId('key-ttl');
+    const first = await ttl.textContent();
+    expect(first).toMatch(/^fresh for \d+m \d+s$/);
+    await expect.poll(() => ttl.textContent(), { timeout: 5_000 }).not.toBe(first);
+    await session.screenshot('cache-inspector-tree');
+  });
+
+  it('edits a value in a dialog: written through the cache, and the tree shows the new value', async () => {
+    const { page, plane } = session;
+    await inspector().getByRole('button', { name: 'Edit value…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Value').fill('{"id": 1, "name": "Grace", ');
+    await dialog
+      .getByRole('alert')
+      .getByText(/Not JSON/)
+      .waitFor();
+    await dialog.getByLabel('Value').fill('{"id": 1, "name": "Grace", "tags": ["admin"]}');
+    expect(await seriousAxeViolations(page, '[role="dialog"]')).toEqual([]);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await inspector().getByTestId('json-tree').getByText('"Grace"').waitFor();
+    expect((await plane.op('cache.get', { namespace: 'people', key: 'user:1' })).body.value).toEqual({
+      id: 1,
+      name: 'Grace',
+      tags: ['admin'],
+    });
+  });
+
+  it('deletes the keys a pattern matches after a question that gives the count from the server; the inspector stops showing the key as fresh', async () => {
+    const { page, plane } = session;
+    await page.getByLabel('Key pattern').fill('user:*');
+    await page.getByTestId('keys-count').getByText(/12/).waitFor();
+    await page.getByRole('button', { name: 'Delete matching…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Delete 12 keys matching user:*?' }).waitFor();
+    expect(await seriousAxeViolations(page, '[role="dialog"]')).toEqual([]);
+    await session.screenshot('cache-delete-matching');
+    await dialog.getByRole('button', { name: 'Delete 12' }).click();
+    await page.getByTestId('keys-result').getByText('Deleted 12 keys matching user:* from people.').waitFor();
+    // user:1 is still the selected key: every tier now says absent, none fresh.
+    await inspector().getByText('L1 absent').waitFor();
+    expect(await inspector().textContent()).not.toMatch(/fresh/);
+    expect((await plane.op('cache.keys', { namespace: 'people', pattern: 'user:*' })).body.total).toBe(0);
+    expect((await plane.op('cache.keys', { namespace: 'people', pattern: 'team:*' })).body.total).toBe(3);
+    const audit = await plane.op('audit.list', { limit: 50 });
+    expect(audit.body.entries.some((e: { action: string }) => e.action === 'cache.invalidateMatching')).toBe(true);
+  });
+
+  it('deletes one key from the inspector after an in-page confirmation, and the view stays axe clean', async () => {
+    const { page, plane } = session;
+    await page.getByLabel('Key pattern').fill('team:*');
+    await page.getByTestId('keys-browser').getByRole('button', { name: 'team:2', exact: true }).click();
+    await inspector().getByText('L1 fresh').waitFor();
+    await inspector().getByRole('button', { name: 'Delete key…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete key' }).click();
+    await inspector().getByText('L1 absent').waitFor();
+    expect((await plane.op('cache.get', { namespace: 'people', key: 'team:2' })).status).toBe(404);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+  });
+});

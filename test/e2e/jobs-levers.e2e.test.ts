@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/until';
+import { seriousAxeViolations } from './axe-check';
+import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+
+describe('Jobs view levers in Chromium: job detail, promote, add from a form, retry all dead of a type, batch reports', () => {
+  let session: ConsoleSession;
+  let twiceFailed: string;
+  let delayed: string;
+  let otherDead: string;
+
+  beforeAll(async () => {
+    session = await openConsole();
+    const { plane } = session;
+    const queue = plane.plane.running.batch.queue;
+    queue.register('lever.flaky', function callUpstream(_payload, ctx) {
+      ctx.progress(0.3, 'fetching page 3');
+      ctx.log('calling upstream');
+      throw new Error('upstream answered 503');
+    });
+    queue.register('lever.other', () => {
+      throw new Error('other failure');
+    });
+    queue.register('lever.quick', () => 'ok');
+    twiceFailed = (await plane.op('jobs.enqueue', { type: 'lever.flaky', payload: { page: 3 }, attempts: 2, backoffMs: 0 })).body.job.id;
+    for (let i = 0; i < 3; i += 1) await plane.op('jobs.enqueue', { type: 'lever.flaky', payload: { page: i }, attempts: 1 });
+    otherDead = (await plane.op('jobs.enqueue', { type: 'lever.other', attempts: 1 })).body.job.id;
+    delayed = (await plane.op('jobs.enqueue', { type: 'lever.quick', delayMs: 3_600_000 })).body.job.id;
+    await plane.op('batch.submit', {
+      batch: {
+        mode: 'non-atomic',
+        continueOnError: true,
+        operations: [
+          { resource: 'record', action: 'create', id: 'h1', data: { collection: 'hosts' } },
+          { resource: 'record', action: 'update', id: 'ghost', data: { collection: 'hosts', name: 'x' } },
+        ],
+      },
+    });
+    const deadOf = async (type: string) => (await plane.op('jobs.list', { state: 'dead', type, limit: 1 })).body.total;
+    await until(async () => (await deadOf('lever.flaky')) === 4 && (await deadOf('lever.other')) === 1, 15_000, 'the failing jobs to die');
+    await signIn(session);
+    await openView(session, 'Jobs');
+  }, 60_000);
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it("opens a job's detail with each attempt's error and stack, its log and progress timeline, axe clean, closed by Escape", async () => {
+    const { page } = session;
+    await page.getByTestId(`job-${twiceFailed}`).getByRole('button', { name: twiceFailed }).click();
+    const dialog = page.getByRole('dialog');
+    const attempts = dialog.getByTestId('job-attempts');
+    await attempts.getByText('attempt 2').waitFor();
+    expect(await attempts.locator('li').count()).toBe(2);
+    expect(await attempts.getByText('upstream answered 503', { exact: true }).count()).toBe(2);
+    await attempts.locator('summary', { hasText: 'Stack' }).first().click();
+    await attempts
+      .getByText(/at (Object\.)?callUpstream/)
+      .first()
+      .waitFor();
+    await dialog.getByTestId('job-log').getByText('calling upstream').first().waitFor();
+    await dialog
+      .getByTestId('job-timeline')
+      .getByText(/30 % · fetching page 3/)
+      .first()
+      .waitFor();
+    expect(await seriousAxeViolations(page, '[role="dialog"]')).toEqual([]);
+    await session.screenshot('jobs-detail-attempts');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  it('promotes a delayed job after an in-page confirmation, and it runs, audited', async () => {
+    const { page, plane } = session;
+    await page.getByTestId(`job-${delayed}`).getByRole('button', { name: 'Promote' }).click();
+    const confirm = page.getByRole('dialog');
+    await confirm.getByText(`Run job ${delayed} (lever.quick) now?`).waitFor();
+    await confirm.getByRole('button', { name: 'Run now' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await expect.poll(async () => (await plane.op('jobs.get', { id: delayed })).body.job.state, { timeout: 10_000 }).toBe('completed');
+    await page.getByTestId(`job-${delayed}`).getByText('completed').waitFor();
+    const audit = await plane.op('audit.list', { limit: 50 });
+    expect(audit.body.entries.some((e: { action: string; target: string }) => e.action === 'jobs.promote' && e.target === delayed)).toBe(
+      true,
+    );
+  });
+
+  it('adds a job from the form: a registered type, a JSON payload checked before sending, a priority and a delay', async () => {
+    const { page, plane } = session;
+    await page.getByRole('button', { name: 'Add job…' }).click();
+    const form = page.getByTestId('add-job-form');
+    await form.getByLabel('Job type').selectOption('lever.quick');
+    await form.getByLabel('Payload').fill('{"rows": ');
+    await form
+      .getByRole('alert')
+      .getByText(/Not JSON/)
+      .waitFor();
+    expect(await form.getByRole('button', { name: 'Add job' }).isDisabled()).toBe(true);
+    await form.getByLabel('Payload').fill('{"rows": [1, 2], "source": "form"}');
+    await form.getByLabel(/Priority/).fill('7');
+    await form.getByLabel(/Delay/).fill('600');
+    expect(await seriousAxeViolations(page, '[role="dialog"]')).toEqual([]);
+    await session.screenshot('jobs-add-form');
+    await form.getByRole('button', { name: 'Add job' }).click();
+    const notice = page.getByTestId('jobs-notice');
+    await notice.getByText(/Added job/).waitFor();
+    const id = ((await notice.textContent()) ?? '').match(/Added job (\S+)\./)?.[1] as string;
+    const { job } = (await plane.op('jobs.get', { id })).body;
+    expect(job).toMatchObject({ type: 'lever.quick', payload: { rows: [1, 2], source: 'form' }, priority: 7, state: 'delayed' });
+    expect(Date.parse(job.runAt) - Date.parse(job.createdAt)).toBe(600_000);
+    // The new job's detail opens, with its payload as a tree.
+    await page.getByRole('dialog').getByTestId('json-tree').getByText('"form"').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+  });
+
+  it('retries every dead job of one type, with the count from the server in the question, and leaves other types dead', async () => {
+    const { page, plane } = session;
+    const lever = page.getByTestId('retry-all-dead');
+    await lever.getByLabel('Dead letters of type').selectOption('lever.flaky');
+    await lever.getByRole('button', { name: 'Retry all dead of this type…' }).click();
+    const confirm = page.getByRole('dialog');
+    await confirm.getByRole('heading', { name: 'Retry 4 dead lever.flaky jobs?' }).waitFor();
+    expect(await seriousAxeViolations(page, '[role="dialog"]')).toEqual([]);
+    await confirm.getByRole('button', { name: 'Retry 4' }).click();
+    await page.getByTestId('jobs-notice').getByText('Retried 4 dead lever.flaky jobs.').waitFor();
+    expect((await plane.op('jobs.get', { id: otherDead })).body.job.state).toBe('dead');
+    const audit = await plane.op('audit.list', { limit: 50 });
+    expect(audit.body.entries.some((e: { action: string }) => e.action === 'jobs.retryDead')).toBe(true);
+  });
+
+  it("shows batch reports, and a partial batch's failed operation with its error", async () => {
+    const { page } = session;
+    const table = page.getByTestId('batch-reports');
+    await table.getByText('partial').waitFor();
+    await table.getByRole('button', { name: 'Show failed operations' }).click();
+    const failed = page.getByTestId('batch-failed-ops');
+    await failed.getByText('#1').waitFor();
+    await failed.getByText('No record ghost in hosts').waitFor();
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await session.screenshot('jobs-batch-reports');
+  });
+});
