@@ -1,19 +1,12 @@
 import { join } from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from '../webhooks/receiver';
+import { seriousAxeViolations } from './axe-check';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
 
-/** Rule ids and targets of every serious or critical axe finding inside the open dialog. */
-async function dialogViolations(page: Page): Promise<string[]> {
-  const result = await new AxeBuilder({ page }).include('[role="dialog"]').analyze();
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
+const dialogViolations = (page: Page) => seriousAxeViolations(page, '[role="dialog"]');
 const focusInside = (dialog: Locator) =>
   dialog.evaluate((el) => el.contains((el.ownerDocument as { activeElement: unknown }).activeElement as never));
 const isFocused = (el: Locator) => el.evaluate((e) => e === (e.ownerDocument as { activeElement: unknown }).activeElement);

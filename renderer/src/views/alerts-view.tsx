@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { roleAllows } from '../../../contract/roles';
 import { useAction, useOperation, useSession } from '../client/client-context';
-import { useConfirm } from '../components/confirm';
+import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
 import { AlertHistory, AlertState, SilenceDialog } from './alerts-parts';
@@ -23,7 +23,7 @@ export function AlertsView() {
   const remove = useAction('monitoring.alerts.delete');
   const [editing, setEditing] = useState<Rule | 'new' | null>(null);
   const [silencing, setSilencing] = useState<Rule | null>(null);
-  const { dialog, ask } = useConfirm();
+  const { dialog, confirm } = useConfirm();
   const status = new Map((alerts.data?.status ?? []).map((s) => [s.ruleId, s]));
   const now = Date.now();
   const silencedUntil = (rule: Rule) => {
@@ -144,13 +144,12 @@ export function AlertsView() {
                         <button
                           className="danger"
                           onClick={() =>
-                            void ask({
+                            confirm({
                               title: 'Delete the rule?',
                               body: `Delete ${r.name} on every node? A firing alert of it resolves.`,
-                              confirm: 'Delete rule',
+                              confirmLabel: 'Delete rule',
                               danger: true,
-                            }).then((yes) => {
-                              if (yes !== null) void remove.run({ id: r.id }).then(() => alerts.reload());
+                              onConfirm: () => remove.run({ id: r.id }).then(() => alerts.reload()),
                             })
                           }
                         >

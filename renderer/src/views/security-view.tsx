@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { Role } from '../../../contract/roles';
 import { useAction, useOperation, useSession } from '../client/client-context';
-import { useConfirm } from '../components/confirm';
+import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
 import { RateTiersCard } from './rate-tiers-card';
@@ -18,7 +18,7 @@ export function SecurityView() {
   const [newScopes, setNewScopes] = useState('');
   const [secret, setSecret] = useState<{ name: string; value: string } | null>(null);
   const [editing, setEditing] = useState<Key | null>(null);
-  const { dialog, ask } = useConfirm();
+  const { dialog, confirm } = useConfirm();
   const tiers = useOperation('ratelimit.tiers', {}, { refreshOn: ['audit.appended'] });
   const tierOf = new Map((tiers.data?.keys ?? []).map((k) => [k.keyId, k.assigned ? k.tier : null]));
 
@@ -128,16 +128,15 @@ export function SecurityView() {
                     <button
                       className="danger"
                       disabled={revoke.pending}
-                      onClick={() => {
-                        void ask({
+                      onClick={() =>
+                        confirm({
                           title: 'Revoke the key?',
                           body: `Revoke ${key.name}? Programs using it will be refused at once.`,
-                          confirm: 'Revoke key',
+                          confirmLabel: 'Revoke key',
                           danger: true,
-                        }).then((yes) => {
-                          if (yes !== null) void revoke.run({ id: key.id }).then(() => keys.reload());
-                        });
-                      }}
+                          onConfirm: () => revoke.run({ id: key.id }).then(() => keys.reload()),
+                        })
+                      }
                     >
                       Revoke
                     </button>
