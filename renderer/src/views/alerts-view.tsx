@@ -164,7 +164,7 @@ export function AlertsView() {
           />
         )}
       </Card>
-      <AlertHistory />
+      <AlertHistory rules={alerts.data?.rules ?? []} />
     </>
   );
 }
