@@ -17,7 +17,8 @@ export function AlertsView() {
   const { role } = useSession();
   const canOperate = roleAllows(role, 'operator');
   const isAdmin = role === 'admin';
-  const alerts = useOperation('monitoring.alerts', {}, { refreshOn: ['monitoring.alert', 'audit.appended'] });
+  // Each sample (every 10 s) moves the values and may turn "no data" into a state.
+  const alerts = useOperation('monitoring.alerts', {}, { refreshOn: ['monitoring.alert', 'monitoring.sample', 'audit.appended'] });
   const acknowledge = useAction('monitoring.alerts.acknowledge');
   const silence = useAction('monitoring.alerts.silence');
   const remove = useAction('monitoring.alerts.delete');
