@@ -224,6 +224,14 @@ describe("The operator's levers in Chromium: each in an in-page dialog, audited"
     await row.getByText('jobs:read cache:write').waitFor();
     await row.getByText(tier, { exact: true }).waitFor();
 
+    // The dialogs keep their contrast in the light theme too.
+    await page.emulateMedia({ colorScheme: 'light' });
+    await row.getByRole('button', { name: 'Scopes and tier' }).click();
+    expect(await dialogViolations(page)).toEqual([]);
+    await session.screenshot('dialog-key-scopes-light');
+    await page.keyboard.press('Escape');
+    await page.emulateMedia({ colorScheme: 'dark' });
+
     const revoke = await checkDialog(page, row.getByRole('button', { name: 'Revoke' }), 'revoke-key', session);
     await revoke.getByRole('button', { name: 'Revoke key' }).click();
     await row.waitFor({ state: 'detached' });
