@@ -159,52 +159,61 @@ describe("The operator's levers in Chromium: each in an in-page dialog, audited"
     expect(await audited('services.deregister')).toBe(1);
   });
 
-  it('backups: add a source under a backup root, edit its schedule, cancel its running snapshot, and remove it', async () => {
-    const { page, plane } = session;
-    const path = join(plane.dataDir, 'orders.db');
-    const writer = makeDatabase(path);
-    // One snapshot of the app database: the paged list counts it from the server.
-    expect((await plane.op('backup.snapshot', { id: 'app' })).status).toBe(200);
-    await openView(session, 'Backups');
-    await page.getByTestId('backup-snapshots-count').getByText('1 of 1 snapshots').waitFor();
-    const add = await checkDialog(page, page.getByRole('button', { name: 'Add a source' }), 'add-source', session);
-    await add.getByTestId('backup-roots-hint').getByText(plane.dataDir).waitFor();
-    await add.getByLabel('Name').fill('orders');
-    await add.getByLabel('Path of the SQLite file').fill(path);
-    await add.getByRole('button', { name: 'Add source' }).click();
-    await add.waitFor({ state: 'detached' });
-    const row = page.getByTestId('backup-sources').locator('tr', { hasText: 'orders' });
-    await row.waitFor();
+  it(
+    'backups: add a source under a backup root, edit its schedule, cancel its running snapshot, and remove it',
+    async () => {
+      const { page, plane } = session;
+      const path = join(plane.dataDir, 'orders.db');
+      const writer = makeDatabase(path);
+      // One more snapshot than a page holds: the list shows the first page and the server's count, then the rest.
+      for (let i = 0; i < 51; i += 1) await plane.plane.running.backup.snapshot('app');
+      await openView(session, 'Backups');
+      const count = page.getByTestId('backup-snapshots-count');
+      await count.getByText('50 of 51 snapshots').waitFor();
+      await count.getByRole('button', { name: 'Load more' }).click();
+      await count.getByText('51 of 51 snapshots').waitFor();
+      expect(await count.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+      const add = await checkDialog(page, page.getByRole('button', { name: 'Add a source' }), 'add-source', session);
+      await add.getByTestId('backup-roots-hint').getByText(plane.dataDir).waitFor();
+      await add.getByLabel('Name').fill('orders');
+      await add.getByLabel('Path of the SQLite file').fill(path);
+      await add.getByRole('button', { name: 'Add source' }).click();
+      await add.waitFor({ state: 'detached' });
+      const row = page.getByTestId('backup-sources').locator('tr', { hasText: 'orders' });
+      await row.waitFor();
 
-    const edit = await checkDialog(page, row.getByRole('button', { name: 'Edit' }), 'edit-source', session);
-    await edit.getByLabel('Schedule (cron; empty: manual)').fill('30 3 * * *');
-    await edit.getByRole('button', { name: 'Save' }).click();
-    await row.getByText('30 3 * * *').waitFor();
+      const edit = await checkDialog(page, row.getByRole('button', { name: 'Edit' }), 'edit-source', session);
+      await edit.getByLabel('Schedule (cron; empty: manual)').fill('30 3 * * *');
+      await edit.getByRole('button', { name: 'Save' }).click();
+      await row.getByText('30 3 * * *').waitFor();
 
-    // A writer holds the file for the whole cancel, so the snapshot is still capturing when it is cancelled.
-    writer.exec('BEGIN EXCLUSIVE');
-    try {
-      await row.getByRole('button', { name: 'Snapshot now' }).click();
-      const cancel = page.getByTestId('backup-jobs').getByRole('button', { name: 'Cancel' });
-      await cancel.click();
-      const confirm = page.getByRole('dialog');
-      expect(await focusInside(confirm)).toBe(true);
-      expect(await dialogViolations(page)).toEqual([]);
-      await confirm.getByRole('button', { name: 'Cancel snapshot' }).click();
-      await page.getByTestId('backup-cancelled').getByText('snapshot cancelled').waitFor({ timeout: 10_000 });
-    } finally {
-      writer.exec('COMMIT');
-      writer.close();
-    }
-    const source = (await plane.op('backup.sources.list')).body.sources.find((s: { name: string }) => s.name === 'orders');
-    expect((await plane.op('backup.snapshots.list', { sourceId: source.id })).body.total).toBe(0);
+      // A writer holds the file for the whole cancel, so the snapshot is still capturing when it is cancelled.
+      writer.exec('BEGIN EXCLUSIVE');
+      try {
+        await row.getByRole('button', { name: 'Snapshot now' }).click();
+        const cancel = page.getByTestId('backup-jobs').getByRole('button', { name: 'Cancel' });
+        await cancel.click();
+        const confirm = page.getByRole('dialog');
+        expect(await focusInside(confirm)).toBe(true);
+        expect(await dialogViolations(page)).toEqual([]);
+        await confirm.getByRole('button', { name: 'Cancel snapshot' }).click();
+        await page.getByTestId('backup-cancelled').getByText('snapshot cancelled').waitFor({ timeout: 10_000 });
+      } finally {
+        writer.exec('COMMIT');
+        writer.close();
+      }
+      const source = (await plane.op('backup.sources.list')).body.sources.find((s: { name: string }) => s.name === 'orders');
+      expect((await plane.op('backup.snapshots.list', { sourceId: source.id })).body.total).toBe(0);
 
-    const remove = await checkDialog(page, row.getByRole('button', { name: 'Remove' }), 'remove-source', session);
-    await remove.getByRole('button', { name: 'Remove source' }).click();
-    await row.waitFor({ state: 'detached' });
-    expect(await audited('backup.snapshot.cancel')).toBe(1);
-    expect(await audited('backup.sources.remove')).toBe(1);
-  });
+      const remove = await checkDialog(page, row.getByRole('button', { name: 'Remove' }), 'remove-source', session);
+      await remove.getByRole('button', { name: 'Remove source' }).click();
+      await row.waitFor({ state: 'detached' });
+      expect(await audited('backup.snapshot.cancel')).toBe(1);
+      expect(await audited('backup.sources.remove')).toBe(1);
+    },
+    // 51 snapshots of the app database are taken first (about 10 s on a loaded 2-core machine).
+    60_000,
+  );
 
   it('security: see and set a key’s scopes and tier, and revoke it after confirming', async () => {
     const { page, plane } = session;
