@@ -127,6 +127,9 @@ describe("The operator's levers in Chromium: each in an in-page dialog, audited"
     expect(await audited('monitoring.alerts.delete')).toBe(1);
     expect((await plane.op('monitoring.alerts')).body.rules.some((r: { id: string }) => r.id === 'heap-above-a-gigabyte')).toBe(false);
     await session.screenshot('view-alerts-levers');
+    // The Overview's firing banner says who acknowledged it, by key name.
+    await openView(session, 'Overview');
+    await page.getByTestId('alerts-firing').getByTestId('alert-acknowledged').getByText('bootstrap admin').waitFor();
   });
 
   it('services: register an instance with a check, edit it, and deregister it after confirming', async () => {

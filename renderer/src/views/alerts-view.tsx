@@ -3,6 +3,7 @@ import { roleAllows } from '../../../contract/roles';
 import { useAction, useOperation, useSession } from '../client/client-context';
 import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
+import { KeyName } from '../components/key-name';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
 import { AlertHistory, AlertState, SilenceDialog } from './alerts-parts';
 import { RuleDialog, type Rule } from './alerts-rule-dialog';
@@ -104,7 +105,7 @@ export function AlertsView() {
                       {s?.value != null && <span className="small muted"> {formatValue(s.value, '')}</span>}
                       {s?.acknowledged === true && (
                         <div className="small muted" data-testid="acknowledged">
-                          acknowledged by {s.silence?.acknowledgedBy}
+                          acknowledged by <KeyName id={s.silence?.acknowledgedBy ?? ''} />
                         </div>
                       )}
                       {silencedUntil(r) !== null && (
