@@ -115,6 +115,22 @@ export default tseslint.config(
           ],
         },
       ],
+      // The browser's own dialogs block the page, cannot be styled or themed, and are not announced
+      // like an in-page dialog: the console asks with components/confirm-dialog.tsx instead.
+      'no-restricted-globals': [
+        'error',
+        ...['confirm', 'prompt', 'alert'].map((name) => ({ name, message: 'Use the in-page dialog (components/confirm-dialog.tsx).' })),
+      ],
+      'no-restricted-properties': [
+        'error',
+        ...['confirm', 'prompt', 'alert'].flatMap((property) =>
+          ['window', 'globalThis'].map((object) => ({
+            object,
+            property,
+            message: 'Use the in-page dialog (components/confirm-dialog.tsx).',
+          })),
+        ),
+      ],
     },
   },
   ...layerRules(),

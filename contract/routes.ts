@@ -285,7 +285,7 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'backup.snapshots.list',
     summary: 'Snapshots, newest first',
     tag: 'backups',
-    input: { query: { sourceId: 'string', limit: 'integer' } },
+    input: { query: { sourceId: 'string', limit: 'integer', offset: 'integer' } },
   },
   {
     method: 'POST',

@@ -43,9 +43,15 @@ export function registerBackupJobs(
     'backup.snapshot',
     async (payload, ctx) => {
       const sourceId = readSourceId(payload);
-      const snapshot = isScheduled(payload)
-        ? await backup.runScheduled(sourceId, Date.parse((await queue.get(ctx.id)).runAt), jobProgress(ctx), ctx.signal)
-        : await backup.snapshot(sourceId, 'manual', jobProgress(ctx), ctx.signal);
+      const snapshot = await (
+        isScheduled(payload)
+          ? backup.runScheduled(sourceId, Date.parse((await queue.get(ctx.id)).runAt), jobProgress(ctx), ctx.signal)
+          : backup.snapshot(sourceId, 'manual', jobProgress(ctx), ctx.signal)
+      ).catch((err: unknown) => {
+        // An operator cancelled it (backup.snapshot.cancel): a retry would undo the cancel.
+        if (err instanceof PhError && err.code === 'PH_BACKUP_CANCELLED') throw new PhError('PH_BATCH_JOB_UNRECOVERABLE', err.message);
+        throw err;
+      });
       ctx.log(`snapshot ${snapshot.id}: ${snapshot.pageCount} pages, ${snapshot.addedPages} new (${snapshot.addedBytes} bytes stored)`);
       return { snapshotId: snapshot.id, pageCount: snapshot.pageCount, addedPages: snapshot.addedPages };
     },

@@ -4,8 +4,8 @@ import { durationOf, type RetentionCut } from '../core';
 /**
  * The backup history cut by age: verifications (but the latest of each snapshot still held, which
  * the catalogue shows and the rolling verify orders by) and prune records. Snapshots themselves
- * follow each source's own retention policy (retention.ts), and restores are kept: they are rare and
- * each is an operator's act.
+ * follow each source's own retention policy (retention.ts), and restores and cancelled snapshots
+ * are kept: they are rare and each is an operator's act.
  */
 export function backupRetentionCuts(db: Database, verificationMs: number): RetentionCut[] {
   return [

@@ -1,8 +1,10 @@
 import { readdirSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMessage } from '../../contract/events';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { until } from '../helpers/until';
 import { makeDatabase, startFixture, type Fixture } from './backup-fixture';
 
 describe('cancelling a running snapshot', () => {
@@ -77,5 +79,33 @@ describe('backup.snapshot.cancel over HTTP', () => {
     const idle = await t.op('backup.snapshot.cancel', { sourceId: 'app' });
     expect(idle.status).toBe(409);
     expect(idle.body.error.code).toBe('PH_BACKUP_NOT_RUNNING');
+  });
+
+  it('cancels a snapshot running as a job, which then ends dead after one attempt instead of being retried', async () => {
+    // Rollback-journal mode: a writer's EXCLUSIVE lock keeps the capture waiting (up to its 5 s busy window) while we cancel.
+    const path = join(t.dataDir, 'held.db');
+    const writer = new BetterSqlite3(path);
+    writer.pragma('journal_mode = DELETE');
+    writer.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); INSERT INTO t (v) VALUES (randomblob(5000))');
+    const sourceId = (await t.op('backup.sources.register', { name: 'held', path })).body.source.id as string;
+    writer.exec('BEGIN EXCLUSIVE');
+    let jobId: string;
+    try {
+      jobId = (await t.op('jobs.enqueue', { type: 'backup.snapshot', payload: { sourceId }, attempts: 3 })).body.job.id;
+      await until(
+        async () => (await t.op('backup.sources.list')).body.running.some((p: { sourceId: string }) => p.sourceId === sourceId),
+        5_000,
+        'the snapshot job running',
+      );
+      expect((await t.op('backup.snapshot.cancel', { sourceId })).status).toBe(200);
+    } finally {
+      writer.exec('COMMIT');
+      writer.close();
+    }
+    await until(async () => (await t.op('jobs.get', { id: jobId })).body.job.state === 'dead', 10_000, 'the job dead');
+    const { job } = (await t.op('jobs.get', { id: jobId })).body;
+    expect(job.attemptsMade).toBe(1);
+    expect(job.lastError).toContain('cancelled by key:');
+    expect((await t.op('backup.snapshots.list', { sourceId })).body.total).toBe(0);
   });
 });

@@ -24,4 +24,14 @@ describe('backup.snapshots.list pages on the server with a true total', () => {
     expect((await t.op('backup.snapshots.list', { sourceId: 'nope' })).body).toEqual({ snapshots: [], total: 0 });
     expect((await t.op('backup.snapshots.list', { offset: 1_000_001 })).status).toBe(400);
   });
+
+  it('pages the REST route the same way (limit and offset in the query)', async () => {
+    const res = await fetch(`${t.url}/api/v2/backups/snapshots?sourceId=app&limit=2&offset=2`, {
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { snapshots: { id: string }[]; total: number };
+    expect(body.total).toBe(7);
+    expect(body.snapshots.map((s) => s.id)).toEqual(made.slice(2, 4));
+  });
 });

@@ -7,7 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
 
 /** The sidebar's labels and the title each view gives the tab. */
-const views = ['Overview', 'Cache', 'Real-time', 'Jobs', 'Sagas', 'Backups', 'Services', 'Webhooks', 'Security', 'Audit'] as const;
+const views = [
+  'Overview',
+  'Alerts',
+  'Cache',
+  'Real-time',
+  'Jobs',
+  'Sagas',
+  'Backups',
+  'Services',
+  'Webhooks',
+  'Security',
+  'Audit',
+] as const;
 const viewports = [
   { width: 1024, height: 700 },
   { width: 1440, height: 900 },
@@ -168,7 +180,7 @@ describe('console layout and access in Chromium', () => {
           }
           expect(problems).toEqual([]);
         },
-        // Nine views, each loaded and photographed (and checked by axe at 1024 px) on a loaded 2-core machine.
+        // Eleven views, each loaded and photographed (and checked by axe at 1024 px) on a loaded 2-core machine.
         90_000,
       );
     }

@@ -57,8 +57,8 @@ describe('console in Chromium against a headless node', () => {
     const created = await session.plane.op('keys.create', { name: 'e2e-to-revoke', role: 'viewer' });
     expect((await session.plane.op('system.status', {}, created.body.secret)).status).toBe(200);
     await openView(session, 'Security');
-    page.once('dialog', (dialog) => void dialog.accept());
     await page.getByTestId('keys-table').locator('tr', { hasText: 'e2e-to-revoke' }).getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
     await page.getByTestId('keys-table').getByText('e2e-to-revoke').waitFor({ state: 'detached' });
     const refused = await session.plane.op('system.status', {}, created.body.secret);
     expect(refused.status).toBe(401);

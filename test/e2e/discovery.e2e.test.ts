@@ -70,8 +70,10 @@ describe('Services view in Chromium', () => {
     // The filtered list arrives after the select changes: wait for it rather than count the old rows.
     await expect.poll(() => page.getByTestId('instances-table').locator('tbody tr').count(), { timeout: 10_000 }).toBe(2); // the row and its open detail
     await page.getByLabel('State').selectOption('');
-    page.once('dialog', (dialog) => void dialog.accept('disk swap'));
     await page.getByTestId('instance-billing-3').getByRole('button', { name: 'Maintenance' }).click();
+    const ask = page.getByRole('dialog');
+    await ask.getByLabel('Reason').fill('disk swap');
+    await ask.getByRole('button', { name: 'Start maintenance' }).click();
     await page.getByTestId('instance-billing-3').getByText('disk swap').waitFor();
     await page.getByTestId('service-billing').getByText('1 maintenance').waitFor();
     const got = await session.plane.op('services.get', { id: 'billing-3' });

@@ -60,6 +60,22 @@ describe('alert rules and balancing policies are the same on every node', () => 
     expect(await ruleOn(n1, 'many-connections')).toBeUndefined();
   });
 
+  it('silences and acknowledges a rule on every node: made on node 1, held by nodes 2 and 3 within 1 s', async () => {
+    const [n1, n2, n3] = nodes as [DiscoveryPlane, DiscoveryPlane, DiscoveryPlane];
+    expect((await n1.op('monitoring.alerts.save', { rule: rule(1_000_000, 'quiet-rule') })).status).toBe(200);
+    expect((await n1.op('monitoring.alerts.silence', { ruleId: 'quiet-rule', seconds: 3600 })).status).toBe(200);
+    expect((await n1.op('monitoring.alerts.acknowledge', { ruleId: 'quiet-rule' })).status).toBe(200);
+    const silencedOn = (node: DiscoveryPlane) => node.plane.running.monitoring.alerts.silences.isSilenced('quiet-rule', Date.now());
+    await until(() => silencedOn(n2) && silencedOn(n3), 1_000, 'the silence on nodes 2 and 3');
+    const status = (await n3.op('monitoring.alerts')).body.status.find((s: { ruleId: string }) => s.ruleId === 'quiet-rule');
+    expect(status.silence).toMatchObject({ silencedBy: expect.stringMatching(/^key:/), acknowledgedBy: expect.stringMatching(/^key:/) });
+
+    expect((await n2.op('monitoring.alerts.silence', { ruleId: 'quiet-rule', seconds: 0 })).status).toBe(200);
+    await until(() => !silencedOn(n1) && !silencedOn(n3), 1_000, 'the silence lifted on nodes 1 and 3');
+    expect((await n2.op('monitoring.alerts.delete', { id: 'quiet-rule' })).status).toBe(200);
+    await until(() => n3.plane.running.monitoring.alerts.silences.get('quiet-rule') === null, 1_000, 'the record gone with its rule');
+  });
+
   it('edits a built-in rule on one node and every node takes the edit over its own seeded copy', async () => {
     const [n1, n2, n3] = nodes as [DiscoveryPlane, DiscoveryPlane, DiscoveryPlane];
     const builtin = (await n3.op('monitoring.alerts')).body.rules.find((r: { id: string }) => r.id === 'job-backlog');

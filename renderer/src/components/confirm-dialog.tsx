@@ -7,18 +7,21 @@ export interface ConfirmRequest {
   readonly body?: ReactNode;
   readonly confirmLabel: string;
   readonly danger?: boolean;
+  /** Ask for a line of text too (in place of `window.prompt`, e.g. a reason); `onConfirm` gets it. */
+  readonly input?: { readonly label: string; readonly initial: string };
   /** Runs when confirmed; the dialog closes when it settles (the caller shows its own errors). */
-  readonly onConfirm: () => unknown;
+  readonly onConfirm: (text: string) => unknown;
 }
 
 /** An in-page confirmation in place of `window.confirm`: focus inside, Escape or Cancel closes it. */
 export function ConfirmDialog({ request, onClose }: { request: ConfirmRequest; onClose: () => void }) {
   const titleId = useId();
   const [busy, setBusy] = useState(false);
+  const [text, setText] = useState(request.input?.initial ?? '');
   const confirm = async () => {
     setBusy(true);
     try {
-      await request.onConfirm();
+      await request.onConfirm(text);
     } finally {
       setBusy(false);
       onClose();
@@ -28,6 +31,12 @@ export function ConfirmDialog({ request, onClose }: { request: ConfirmRequest; o
     <Dialog titleId={titleId} onClose={onClose}>
       <h3 id={titleId}>{request.title}</h3>
       {request.body !== undefined && <div data-testid="confirm-body">{request.body}</div>}
+      {request.input !== undefined && (
+        <label className="block">
+          {request.input.label}
+          <input value={text} onChange={(e) => setText(e.target.value)} maxLength={200} />
+        </label>
+      )}
       <div className="modal-actions">
         <button onClick={onClose}>Cancel</button>
         <button className={request.danger === true ? 'danger' : 'primary'} disabled={busy} onClick={() => void confirm()}>

@@ -38,7 +38,8 @@ export function Dialog({ titleId, onClose, children }: { titleId: string; onClos
   };
 
   return (
-    <div className="modal-backdrop">
+    // A press on the backdrop must not take focus out of the dialog (Escape and Tab would then miss it).
+    <div className="modal-backdrop" onMouseDown={(event) => event.target === event.currentTarget && event.preventDefault()}>
       <div className="modal" role="dialog" aria-modal="true" aria-labelledby={titleId} ref={box} tabIndex={-1} onKeyDown={onKeyDown}>
         {children}
       </div>

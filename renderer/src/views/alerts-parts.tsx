@@ -64,11 +64,16 @@ export function AlertState({ state }: { state: string }) {
   return <span className={`badge ${stateTone[state] ?? 'idle'}`}>{state === 'no-data' ? 'no data' : state}</span>;
 }
 
-/** Every state change of every rule on this node, newest first, a page at a time (paged by id). */
-export function AlertHistory() {
+/** Every state change on this node (of one rule, or of all), newest first, a page at a time (paged by id). */
+export function AlertHistory({ rules }: { rules: readonly { id: string; name: string }[] }) {
   const client = useClient();
+  const [ruleId, setRuleId] = useState('');
   const list = usePagedList<AlertEvent>(async (cursor, limit) => {
-    const page = await client.call('monitoring.alerts.history', { limit, ...(cursor === undefined ? {} : { beforeId: Number(cursor) }) });
+    const page = await client.call('monitoring.alerts.history', {
+      limit,
+      ...(ruleId === '' ? {} : { ruleId }),
+      ...(cursor === undefined ? {} : { beforeId: Number(cursor) }),
+    });
     const last = page.events.at(-1);
     return {
       items: page.events,
@@ -76,10 +81,21 @@ export function AlertHistory() {
       total: Number.NaN,
       nextCursor: page.events.length === limit && last !== undefined ? String(last.id) : null,
     };
-  }, 'history');
+  }, ruleId);
   useThrottledReload(list.reload, ['monitoring.alert']);
   return (
     <Card title="History" wide>
+      <label className="inline-form">
+        Rule
+        <select aria-label="Rule filter" value={ruleId} onChange={(e) => setRuleId(e.target.value)}>
+          <option value="">every rule</option>
+          {rules.map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.name}
+            </option>
+          ))}
+        </select>
+      </label>
       <ErrorBanner error={list.error} />
       <DataTable
         testId="alert-history"

@@ -1,8 +1,9 @@
 import { useState } from 'react';
 import { roleAllows } from '../../../contract/roles';
 import { useAction, useOperation, useSession } from '../client/client-context';
-import { useConfirm } from '../components/confirm';
+import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
+import { KeyName } from '../components/key-name';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
 import { AlertHistory, AlertState, SilenceDialog } from './alerts-parts';
 import { RuleDialog, type Rule } from './alerts-rule-dialog';
@@ -17,13 +18,14 @@ export function AlertsView() {
   const { role } = useSession();
   const canOperate = roleAllows(role, 'operator');
   const isAdmin = role === 'admin';
-  const alerts = useOperation('monitoring.alerts', {}, { refreshOn: ['monitoring.alert', 'audit.appended'] });
+  // Each sample (every 10 s) moves the values and may turn "no data" into a state.
+  const alerts = useOperation('monitoring.alerts', {}, { refreshOn: ['monitoring.alert', 'monitoring.sample', 'audit.appended'] });
   const acknowledge = useAction('monitoring.alerts.acknowledge');
   const silence = useAction('monitoring.alerts.silence');
   const remove = useAction('monitoring.alerts.delete');
   const [editing, setEditing] = useState<Rule | 'new' | null>(null);
   const [silencing, setSilencing] = useState<Rule | null>(null);
-  const { dialog, ask } = useConfirm();
+  const { dialog, confirm } = useConfirm();
   const status = new Map((alerts.data?.status ?? []).map((s) => [s.ruleId, s]));
   const now = Date.now();
   const silencedUntil = (rule: Rule) => {
@@ -103,7 +105,7 @@ export function AlertsView() {
                       {s?.value != null && <span className="small muted"> {formatValue(s.value, '')}</span>}
                       {s?.acknowledged === true && (
                         <div className="small muted" data-testid="acknowledged">
-                          acknowledged by {s.silence?.acknowledgedBy}
+                          acknowledged by <KeyName id={s.silence?.acknowledgedBy ?? ''} />
                         </div>
                       )}
                       {silencedUntil(r) !== null && (
@@ -144,13 +146,12 @@ export function AlertsView() {
                         <button
                           className="danger"
                           onClick={() =>
-                            void ask({
+                            confirm({
                               title: 'Delete the rule?',
                               body: `Delete ${r.name} on every node? A firing alert of it resolves.`,
-                              confirm: 'Delete rule',
+                              confirmLabel: 'Delete rule',
                               danger: true,
-                            }).then((yes) => {
-                              if (yes !== null) void remove.run({ id: r.id }).then(() => alerts.reload());
+                              onConfirm: () => remove.run({ id: r.id }).then(() => alerts.reload()),
                             })
                           }
                         >
@@ -165,7 +166,7 @@ export function AlertsView() {
           />
         )}
       </Card>
-      <AlertHistory />
+      <AlertHistory rules={alerts.data?.rules ?? []} />
     </>
   );
 }

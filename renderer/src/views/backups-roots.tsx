@@ -3,16 +3,20 @@ import { useState } from 'react';
 /**
  * Desktop only: the system folder dialog through which the person at this machine lets backups read
  * and restore under a folder beyond `backup.roots`. A browser console has no such channel (a key
- * cannot widen the roots), so nothing is shown there.
+ * cannot widen the roots), so nothing is shown there. `onPicked` hears the folder chosen (the
+ * add-source dialog fills its path field with it).
  */
-export function PickBackupRoot() {
+export function PickBackupRoot({ onPicked }: { onPicked?: (path: string) => void } = {}) {
   const bridge = window.pilothouse;
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
   if (bridge === undefined) return null;
   const pick = async (): Promise<void> => {
     const reply = await bridge.pickBackupRoot();
     if (!reply.ok) setMessage({ text: `${reply.error.code}: ${reply.error.message}`, error: true });
-    else if (reply.result !== null) setMessage({ text: `Backups may now read and restore under ${reply.result.path}`, error: false });
+    else if (reply.result !== null) {
+      setMessage({ text: `Backups may now read and restore under ${reply.result.path}`, error: false });
+      onPicked?.(reply.result.path);
+    }
   };
   return (
     <div className="inline-form">

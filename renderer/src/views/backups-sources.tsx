@@ -4,6 +4,7 @@ import type { OperationInput, OperationResult } from '../../../contract/operatio
 import { useAction, useOperation } from '../client/client-context';
 import { Dialog } from '../components/dialog';
 import { ErrorBanner } from '../components/ui';
+import { PickBackupRoot } from './backups-roots';
 
 type Source = OperationResult<'backup.sources.list'>['sources'][number];
 type Retention = NonNullable<OperationInput<'backup.sources.register'>['retention']>;
@@ -78,6 +79,8 @@ export function SourceDialog({ source, onClose, onDone }: { source: Source | nul
                 ))}
               </datalist>
             </label>
+            {/* Desktop only (nothing in a browser): the system folder dialog, whose folder then fills the path. */}
+            <PickBackupRoot onPicked={(folder) => setPath(`${folder}/`)} />
             <p className="muted small" data-testid="backup-roots-hint">
               {roots.length === 0 ? 'No backup roots are configured on this node.' : `Allowed under: ${roots.join(', ')}`}
             </p>

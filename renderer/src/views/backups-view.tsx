@@ -3,7 +3,7 @@ import type { EventPayload } from '../../../contract/events';
 import type { OperationResult } from '../../../contract/operations';
 import { roleAllows } from '../../../contract/roles';
 import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
-import { useConfirm } from '../components/confirm';
+import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatBytes, formatTime } from '../components/ui';
 import { ReplicasCard } from './backups-replicas';
@@ -33,7 +33,7 @@ export function BackupsView() {
   const removeSource = useAction('backup.sources.remove');
   const cancel = useAction('backup.snapshot.cancel');
   const [editing, setEditing] = useState<Source | 'new' | null>(null);
-  const { dialog, ask } = useConfirm();
+  const { dialog, confirm } = useConfirm();
   const [jobs, setJobs] = useState<Record<string, Progress>>({});
   const [restoreFor, setRestoreFor] = useState<RestoreInput | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -125,13 +125,12 @@ export function BackupsView() {
                 onCancel={
                   canOperate && j.kind === 'snapshot' && j.sourceId !== null
                     ? () =>
-                        void ask({
+                        confirm({
                           title: 'Cancel the snapshot?',
                           body: `The snapshot of ${j.sourceId} stops at the next chunk and leaves no snapshot behind.`,
-                          confirm: 'Cancel snapshot',
+                          confirmLabel: 'Cancel snapshot',
                           danger: true,
-                        }).then((yes) => {
-                          if (yes !== null && j.sourceId !== null) void cancel.run({ sourceId: j.sourceId }).then(() => history.reload());
+                          onConfirm: () => j.sourceId !== null && cancel.run({ sourceId: j.sourceId }).then(() => history.reload()),
                         })
                     : undefined
                 }
@@ -196,13 +195,12 @@ export function BackupsView() {
                       <button
                         className="danger"
                         onClick={() =>
-                          void ask({
+                          confirm({
                             title: 'Remove the source?',
                             body: `Stop backing up ${s.name}? Its snapshots stay until they are pruned.`,
-                            confirm: 'Remove source',
+                            confirmLabel: 'Remove source',
                             danger: true,
-                          }).then((yes) => {
-                            if (yes !== null) void removeSource.run({ id: s.id }).then(() => sources.reload());
+                            onConfirm: () => removeSource.run({ id: s.id }).then(() => sources.reload()),
                           })
                         }
                       >

@@ -2,7 +2,8 @@ import { useEffect, useMemo, useState } from 'react';
 import type { EventPayload } from '../../../contract/events';
 import { useEvent, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
-import { Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatDuration } from '../components/ui';
+import { KeyName } from '../components/key-name';
+import { Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatDuration, formatTime } from '../components/ui';
 import { healthSummary } from './health-summary';
 import { LineChart, formatValue, type ChartSeries } from './overview-charts';
 import { AlertRules, NotificationToggle, UsageCard, notify } from './overview-panels';
@@ -157,6 +158,12 @@ export function OverviewView() {
               <strong>{a.name}</strong>
               <span>{a.message}</span>
               <span className="muted small">firing since {since(a.since, now)}</span>
+              {a.acknowledgedBy != null && (
+                <span className="muted small" data-testid="alert-acknowledged">
+                  acknowledged by <KeyName id={a.acknowledgedBy} />
+                </span>
+              )}
+              {a.silencedUntil != null && <span className="muted small">silenced until {formatTime(a.silencedUntil)}</span>}
             </div>
           ))}
         </section>

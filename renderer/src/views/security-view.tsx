@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import type { Role } from '../../../contract/roles';
 import { useAction, useOperation, useSession } from '../client/client-context';
-import { useConfirm } from '../components/confirm';
+import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
 import { RateTiersCard } from './rate-tiers-card';
@@ -15,9 +15,10 @@ export function SecurityView() {
   const revoke = useAction('keys.revoke');
   const [name, setName] = useState('');
   const [newRole, setNewRole] = useState<Role>('viewer');
+  const [newScopes, setNewScopes] = useState('');
   const [secret, setSecret] = useState<{ name: string; value: string } | null>(null);
   const [editing, setEditing] = useState<Key | null>(null);
-  const { dialog, ask } = useConfirm();
+  const { dialog, confirm } = useConfirm();
   const tiers = useOperation('ratelimit.tiers', {}, { refreshOn: ['audit.appended'] });
   const tierOf = new Map((tiers.data?.keys ?? []).map((k) => [k.keyId, k.assigned ? k.tier : null]));
 
@@ -32,10 +33,12 @@ export function SecurityView() {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const result = await create.run({ name, role: newRole });
+    const scopes = newScopes.split(/[\s,]+/).filter((x) => x !== '');
+    const result = await create.run({ name, role: newRole, ...(scopes.length === 0 ? {} : { scopes }) });
     if (result !== undefined) {
       setSecret({ name: result.key.name, value: result.secret });
       setName('');
+      setNewScopes('');
       keys.reload();
     }
   };
@@ -83,6 +86,15 @@ export function SecurityView() {
               <option value="admin">admin: everything, keys included</option>
             </select>
           </label>
+          <label>
+            Scopes
+            <input
+              value={newScopes}
+              onChange={(e) => setNewScopes(e.target.value)}
+              placeholder="e.g. jobs:read cache:write"
+              maxLength={5000}
+            />
+          </label>
           <button type="submit" className="primary" disabled={create.pending || name.trim() === ''}>
             {create.pending ? 'Creating…' : 'Create key'}
           </button>
@@ -116,16 +128,15 @@ export function SecurityView() {
                     <button
                       className="danger"
                       disabled={revoke.pending}
-                      onClick={() => {
-                        void ask({
+                      onClick={() =>
+                        confirm({
                           title: 'Revoke the key?',
                           body: `Revoke ${key.name}? Programs using it will be refused at once.`,
-                          confirm: 'Revoke key',
+                          confirmLabel: 'Revoke key',
                           danger: true,
-                        }).then((yes) => {
-                          if (yes !== null) void revoke.run({ id: key.id }).then(() => keys.reload());
-                        });
-                      }}
+                          onConfirm: () => revoke.run({ id: key.id }).then(() => keys.reload()),
+                        })
+                      }
                     >
                       Revoke
                     </button>

@@ -14,6 +14,8 @@ interface CheckRow {
   /** http: the URL; tcp: host:port; ttl: milliseconds between heartbeats. */
   target: string;
   intervalMs: string;
+  /** http: kept from the check being edited (the form asks for GET). */
+  method?: 'GET' | 'HEAD';
 }
 
 /** Reads a check's state back into the form (its target is in words: "GET http://…", "TCP host:port", "heartbeat within N ms"). */
@@ -24,13 +26,20 @@ function rowOf(check: Instance['checks'][number]): CheckRow {
       : check.kind === 'tcp'
         ? check.target.replace(/^TCP /, '')
         : (/(\d+)/.exec(check.target)?.[1] ?? '10000');
-  return { kind: check.kind, target, intervalMs: String(check.intervalMs) };
+  const method = check.kind === 'http' && check.target.startsWith('HEAD ') ? { method: 'HEAD' as const } : {};
+  return { kind: check.kind, target, intervalMs: String(check.intervalMs), ...method };
 }
 
 function checkOf(row: CheckRow): CheckInput {
   const intervalMs = Number(row.intervalMs);
   const interval = Number.isInteger(intervalMs) && intervalMs >= 20 ? { intervalMs } : {};
-  if (row.kind === 'http') return { kind: 'http', ...(row.target.trim() === '' ? {} : { url: row.target.trim() }), ...interval };
+  if (row.kind === 'http')
+    return {
+      kind: 'http',
+      ...(row.target.trim() === '' ? {} : { url: row.target.trim() }),
+      ...(row.method === undefined ? {} : { method: row.method }),
+      ...interval,
+    };
   if (row.kind === 'ttl') return { kind: 'ttl', ttlMs: Number(row.target) };
   const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(row.target.trim());
   return match === null ? { kind: 'tcp', ...interval } : { kind: 'tcp', host: match[1] as string, port: Number(match[2]), ...interval };

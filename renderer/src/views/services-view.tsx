@@ -1,7 +1,7 @@
 import { Fragment, useState } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useOperation, useSession } from '../client/client-context';
-import { useConfirm } from '../components/confirm';
+import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, SourceDown, Stat, StatusBadge, formatTime } from '../components/ui';
 import { HealthBar, InstanceDetail, TrafficCell, TrafficChart, healthOrder } from './services-parts';
@@ -29,7 +29,7 @@ export function ServicesView() {
   const [open, setOpen] = useState<string | null>(null);
   // The register/edit dialog: null closed, 'new' to register, or the instance being edited.
   const [editing, setEditing] = useState<Instance | 'new' | null>(null);
-  const { dialog, ask } = useConfirm();
+  const { dialog, confirm } = useConfirm();
 
   const filter = {
     ...(state === '' ? {} : { state }),
@@ -256,16 +256,15 @@ export function ServicesView() {
                               void maintenance.run({ id: i.id, enabled: false }).then(refreshAll);
                               return;
                             }
-                            void ask({
+                            confirm({
                               title: 'Put into maintenance?',
                               body: `${i.id} will not be picked until you take it out.`,
-                              confirm: 'Start maintenance',
+                              confirmLabel: 'Start maintenance',
                               input: { label: 'Reason', initial: 'Maintenance' },
-                            }).then((reason) => {
-                              if (typeof reason !== 'string') return;
-                              void maintenance
-                                .run({ id: i.id, enabled: true, ...(reason.trim() ? { reason: reason.trim() } : {}) })
-                                .then(refreshAll);
+                              onConfirm: (reason) =>
+                                maintenance
+                                  .run({ id: i.id, enabled: true, ...(reason.trim() ? { reason: reason.trim() } : {}) })
+                                  .then(refreshAll),
                             });
                           }}
                         >
@@ -274,16 +273,15 @@ export function ServicesView() {
                         <button
                           className="danger"
                           disabled={deregister.pending}
-                          onClick={() => {
-                            void ask({
+                          onClick={() =>
+                            confirm({
                               title: 'Deregister the instance?',
                               body: `${i.id} leaves the registry and the gateway stops sending to it.`,
-                              confirm: 'Deregister',
+                              confirmLabel: 'Deregister',
                               danger: true,
-                            }).then((yes) => {
-                              if (yes !== null) void deregister.run({ id: i.id }).then(refreshAll);
-                            });
-                          }}
+                              onConfirm: () => deregister.run({ id: i.id }).then(refreshAll),
+                            })
+                          }
                         >
                           Deregister
                         </button>

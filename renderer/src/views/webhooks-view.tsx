@@ -3,7 +3,7 @@ import type { OperationResult } from '../../../contract/operations';
 import { webhookEventTypes, type WebhookEventType } from '../../../contract/ops/webhooks';
 import { useAction, useClient, useOperation, useSession } from '../client/client-context';
 import { usePagedList } from '../client/paged-list';
-import { useConfirm } from '../components/confirm';
+import { useConfirm } from '../components/confirm-dialog';
 import { DataTable, PageFooter } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
 import { useThrottledReload } from './jobs-parts';
@@ -20,7 +20,7 @@ export function WebhooksView() {
   const update = useAction('webhooks.update');
   const rotate = useAction('webhooks.rotate');
   const ping = useAction('webhooks.test');
-  const { dialog, ask } = useConfirm();
+  const { dialog, confirm } = useConfirm();
 
   if (role === 'viewer') {
     return (
@@ -89,7 +89,7 @@ export function WebhooksView() {
                 title: (e) => e.disabledReason ?? '',
               },
               { header: 'Secrets', className: 'right', cell: (e) => e.activeSecrets },
-              { header: 'Actions', className: 'right', cell: (e) => <EndpointActions endpoint={e} /> },
+              { header: 'Actions', className: 'right', cell: (e) => endpointActions(e) },
             ]}
           />
         )}
@@ -98,7 +98,9 @@ export function WebhooksView() {
     </>
   );
 
-  function EndpointActions({ endpoint }: { endpoint: Endpoint }) {
+  // Called, not mounted as a component: a component declared in here would be a new type each
+  // render, remounting its buttons (and losing the focus a closed dialog hands back to one).
+  function endpointActions(endpoint: Endpoint) {
     return (
       <span className="actions">
         <button disabled={ping.pending} onClick={() => void ping.run({ id: endpoint.id }).then(() => setSelected(endpoint.id))}>
@@ -122,16 +124,15 @@ export function WebhooksView() {
             )}
             <button
               className="danger"
-              onClick={() => {
-                void ask({
+              onClick={() =>
+                confirm({
                   title: 'Remove the endpoint?',
                   body: `Remove ${endpoint.url} and its delivery log?`,
-                  confirm: 'Remove endpoint',
+                  confirmLabel: 'Remove endpoint',
                   danger: true,
-                }).then((yes) => {
-                  if (yes !== null) void remove.run({ id: endpoint.id }).then(() => list.reload());
-                });
-              }}
+                  onConfirm: () => remove.run({ id: endpoint.id }).then(() => list.reload()),
+                })
+              }
             >
               Remove
             </button>
