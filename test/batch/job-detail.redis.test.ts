@@ -55,6 +55,14 @@ describe.each(['sqlite', 'bullmq'] as const)('job detail operations on the %s qu
     expect(JSON.stringify((await plane.op('jobs.get', { id: body.job.id }, viewer)).body)).not.toContain('failingHandler');
   }, 30_000);
 
+  it('records who enqueued a job, and its children, as the audit log names the caller', async () => {
+    const operator = await plane.op('keys.create', { name: 'enqueuer', role: 'operator' });
+    const { body } = await plane.op('jobs.enqueue', { type: 'detail.quick', children: [{ type: 'detail.quick' }] }, operator.body.secret);
+    expect(body.job.createdBy).toBe(`key:${operator.body.key.id}`);
+    const { children } = await job(body.job.id);
+    expect(children.map((c: { createdBy: string }) => c.createdBy)).toEqual([`key:${operator.body.key.id}`]);
+  }, 30_000);
+
   it('records the progress a job reports as a timeline, oldest first', async () => {
     const { body } = await plane.op('jobs.enqueue', { type: 'detail.steps' });
     await waitFor(async () => (await job(body.job.id)).job.state === 'completed', 15_000, 'the job to finish');

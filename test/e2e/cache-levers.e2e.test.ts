@@ -21,6 +21,8 @@ describe('Cache view levers in Chromium: JSON tree, TTL countdown, edit a value,
     for (let i = 1; i <= 3; i += 1)
       await plane.op('cache.put', { namespace: 'people', key: `team:${i}`, value: { team: i }, ttl: 600_000 });
     await signIn(session);
+    // A step that does not happen fails with its locator named, inside the test's own time.
+    session.page.setDefaultTimeout(10_000);
     await openView(session, 'Cache');
   }, 60_000);
   afterAll(async () => {

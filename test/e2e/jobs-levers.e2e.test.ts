@@ -39,6 +39,8 @@ describe('Jobs view levers in Chromium: job detail, promote, add from a form, re
     const deadOf = async (type: string) => (await plane.op('jobs.list', { state: 'dead', type, limit: 1 })).body.total;
     await until(async () => (await deadOf('lever.flaky')) === 4 && (await deadOf('lever.other')) === 1, 15_000, 'the failing jobs to die');
     await signIn(session);
+    // A step that does not happen fails with its locator named, inside the test's own time.
+    session.page.setDefaultTimeout(10_000);
     await openView(session, 'Jobs');
   }, 60_000);
   afterAll(async () => {
@@ -108,8 +110,15 @@ describe('Jobs view levers in Chromium: job detail, promote, add from a form, re
     const { job } = (await plane.op('jobs.get', { id })).body;
     expect(job).toMatchObject({ type: 'lever.quick', payload: { rows: [1, 2], source: 'form' }, priority: 7, state: 'delayed' });
     expect(Date.parse(job.runAt) - Date.parse(job.createdAt)).toBe(600_000);
-    // The new job's detail opens, with its payload as a tree.
-    await page.getByRole('dialog').getByTestId('json-tree').getByText('"form"').waitFor();
+    // The new job's detail opens, with its payload as a tree and the name of the key that added it.
+    const detail = page.getByRole('dialog');
+    await detail.getByTestId('json-tree').getByText('"form"').waitFor();
+    expect(job.createdBy).toMatch(/^key:/);
+    const keys = (await plane.op('keys.list', {})).body.keys as { id: string; name: string }[];
+    const name = keys.find((k) => `key:${k.id}` === job.createdBy)?.name as string;
+    const creator = detail.locator('.key-name', { hasText: name });
+    await creator.waitFor();
+    expect(await creator.getAttribute('title')).toBe(job.createdBy);
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({ state: 'detached' });
   });

@@ -1953,6 +1953,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -1995,6 +1997,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2028,6 +2032,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2088,6 +2094,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2164,6 +2172,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2202,6 +2212,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2240,6 +2252,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */

@@ -8,6 +8,7 @@ import type { OperationResult } from '../../../contract/operations';
 import { useAction, useOperation, useSession } from '../client/client-context';
 import { Dialog } from '../components/dialog';
 import { JsonTree } from '../components/json-tree';
+import { KeyName } from '../components/key-name';
 import { ErrorBanner, formatTime } from '../components/ui';
 import { StateBadge, useThrottledReload } from './jobs-parts';
 
@@ -129,8 +130,14 @@ export function JobDetail({ id, onClose }: { id: string; onClose: () => void }) 
               {job.parentId !== null && <> · parent {job.parentId}</>}
             </div>
             <div className="small muted">
-              created {formatTime(job.createdAt)} · runs at {formatTime(job.runAt)} · started {formatTime(job.startedAt)} · finished{' '}
-              {formatTime(job.finishedAt)}
+              created {formatTime(job.createdAt)}
+              {job.createdBy !== null && (
+                <>
+                  {' '}
+                  by <KeyName id={job.createdBy} />
+                </>
+              )}{' '}
+              · runs at {formatTime(job.runAt)} · started {formatTime(job.startedAt)} · finished {formatTime(job.finishedAt)}
             </div>
             {operator && job.state === 'delayed' && (
               <div className="inline-form" data-testid="job-promote">
