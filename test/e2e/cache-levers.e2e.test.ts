@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
-import { seriousAxeViolations } from './axe-check';
+import { seriousAxeViolations, sidewaysOverflow } from './axe-check';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
 
 describe('Cache view levers in Chromium: JSON tree, TTL countdown, edit a value, delete keys by pattern with a count first', () => {
@@ -92,7 +92,7 @@ describe('Cache view levers in Chromium: JSON tree, TTL countdown, edit a value,
     expect(audit.body.entries.some((e: { action: string }) => e.action === 'cache.invalidateMatching')).toBe(true);
   });
 
-  it('deletes one key from the inspector after an in-page confirmation, and the view stays axe clean', async () => {
+  it('deletes one key from the inspector after an in-page confirmation; the view stays axe clean and fits 1024 px', async () => {
     const { page, plane } = session;
     await page.getByLabel('Key pattern').fill('team:*');
     await page.getByTestId('keys-browser').getByRole('button', { name: 'team:2', exact: true }).click();
@@ -102,5 +102,14 @@ describe('Cache view levers in Chromium: JSON tree, TTL countdown, edit a value,
     await inspector().getByText('L1 absent').waitFor();
     expect((await plane.op('cache.get', { namespace: 'people', key: 'team:2' })).status).toBe(404);
     expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.setViewportSize({ width: 1024, height: 700 });
+    try {
+      await page.getByTestId('keys-browser').getByRole('button', { name: 'team:1', exact: true }).click();
+      await inspector().getByTestId('json-tree').waitFor();
+      expect(await sidewaysOverflow(page)).toBe(0);
+      await session.screenshot('cache-levers-1024x700');
+    } finally {
+      await page.setViewportSize({ width: 1360, height: 860 });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/until';
-import { seriousAxeViolations } from './axe-check';
+import { seriousAxeViolations, sidewaysOverflow } from './axe-check';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
 
 describe('Jobs view levers in Chromium: job detail, promote, add from a form, retry all dead of a type, batch reports', () => {
@@ -148,5 +148,21 @@ describe('Jobs view levers in Chromium: job detail, promote, add from a form, re
     await failed.getByText('No record ghost in hosts').waitFor();
     expect(await seriousAxeViolations(page)).toEqual([]);
     await session.screenshot('jobs-batch-reports');
+  });
+
+  it('fits 1024 px without sideways scroll with every new card and dialog filled', async () => {
+    const { page } = session;
+    await page.setViewportSize({ width: 1024, height: 700 });
+    try {
+      await page.getByTestId('batch-failed-ops').waitFor();
+      expect(await sidewaysOverflow(page)).toBe(0);
+      await page.getByTestId(`job-${twiceFailed}`).getByRole('button', { name: twiceFailed }).click();
+      await page.getByRole('dialog').getByTestId('job-attempts').waitFor();
+      expect(await sidewaysOverflow(page)).toBe(0);
+      await session.screenshot('jobs-levers-1024x700');
+      await page.keyboard.press('Escape');
+    } finally {
+      await page.setViewportSize({ width: 1360, height: 860 });
+    }
   });
 });
