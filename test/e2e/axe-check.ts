@@ -19,3 +19,13 @@ export async function sidewaysOverflow(page: Page): Promise<number> {
     return root.scrollWidth - root.clientWidth;
   });
 }
+
+/** The serious findings inside `include` in each theme (the console follows prefers-color-scheme), tagged with the theme. */
+export async function seriousAxeViolationsInBothThemes(page: Page, include?: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const colorScheme of ['dark', 'light'] as const) {
+    await page.emulateMedia({ colorScheme });
+    for (const v of await seriousAxeViolations(page, include)) found.push(`${colorScheme}: ${v}`);
+  }
+  return found;
+}
