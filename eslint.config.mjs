@@ -121,10 +121,17 @@ export default tseslint.config(
   {
     // One door: no route but the contract's, mounted through the dispatcher. The exceptions: the
     // server's own endpoints (health, readiness, metrics, session, OAuth, the operations, the console),
-    // the mounter of the contract's routes, and the gateway, which forwards LAN traffic to
-    // registered services and runs no operation.
+    // the mounter of the contract's routes, the gateway, which forwards LAN traffic to
+    // registered services and runs no operation, and the peer-replica endpoint, which streams
+    // repository files between nodes (bytes, not an operation's JSON; contract/endpoints.ts).
     files: ['main/**/*.ts'],
-    ignores: ['main/http/http-server.ts', 'main/http/oauth-endpoints.ts', 'main/http/rest-routes.ts', 'main/discovery/gateway.ts'],
+    ignores: [
+      'main/http/http-server.ts',
+      'main/http/oauth-endpoints.ts',
+      'main/http/rest-routes.ts',
+      'main/discovery/gateway.ts',
+      'main/backup/peer-routes.ts',
+    ],
     rules: { 'no-restricted-syntax': ['error', noConsoleLog, ...handMadeRoutes] },
   },
   {

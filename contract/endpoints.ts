@@ -103,6 +103,11 @@ const GATEWAY_TIMEOUT: Record<number, EndpointResponse> = {
   },
 };
 
+const PEER_DESCRIPTION =
+  'Another node of the fleet keeps its backup replica here (docs/backup.md, Peer replicas). Needs an admin key of this node and the fleet signature headers (`x-peer-node`, `x-peer-at`, `x-peer-mac`, `x-peer-sha256`); the sender must be in `backup.peerSenders`. Files go to `<data-dir>/peer-replicas/<sender node id>/`, never a path the sender names.';
+
+const PEER_ERRORS: readonly ErrorCode[] = ['PH_BACKUP_PEER_UNSIGNED', 'PH_BACKUP_PEER_REFUSED'];
+
 export const serverEndpoints: readonly ServerEndpoint[] = [
   {
     methods: ['GET'],
@@ -221,6 +226,37 @@ export const serverEndpoints: readonly ServerEndpoint[] = [
     responses: GATEWAY_TIMEOUT,
     errors: GATEWAY_ERRORS,
     passThrough: true,
+  },
+  {
+    methods: ['GET'],
+    path: '/api/v2/backup/peer/files',
+    access: 'admin',
+    summary: 'Peer replicas: the files this node keeps for the signing node (name → size)',
+    description: PEER_DESCRIPTION,
+    tag: 'backup',
+    responses: {
+      200: {
+        description: "The sender's replica files",
+        content: { 'application/json': Type.Object({ files: Type.Record(Type.String(), Type.Integer({ minimum: 0 })) }) },
+      },
+    },
+    errors: PEER_ERRORS,
+  },
+  {
+    methods: ['GET', 'PUT', 'DELETE'],
+    path: '/api/v2/backup/peer/files/*',
+    access: 'admin',
+    summary: 'Peer replicas: read (whole, or `offset` and `length`), write (whole or not at all) or remove one file of the signing node',
+    description: `${PEER_DESCRIPTION} The name is one of a repository's own: \`repository.json\`, \`packs/<id>.pack\`, \`packs/<id>.idx\`, \`snapshots/<id>.snap\`; a PUT sends \`application/octet-stream\` whose SHA-256 the signature covers.`,
+    tag: 'backup',
+    body: 'any',
+    responses: {
+      200: {
+        description: 'The bytes (GET), or written or removed',
+        content: { 'application/octet-stream': Type.String({ format: 'binary' }) },
+      },
+    },
+    errors: [...PEER_ERRORS, 'PH_INVALID_INPUT', 'PH_NOT_FOUND'],
   },
   {
     methods: ['GET'],

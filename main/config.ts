@@ -143,7 +143,14 @@ export const ConfigSchema = Type.Object(
           replicaAllowCidrs: Type.Optional(
             Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
               maxItems: 64,
-              description: 'CIDRs or host names S3 and SFTP backup replicas may reach, beyond loopback and the private LAN ranges',
+              description: 'CIDRs or host names S3, SFTP and peer backup replicas may reach, beyond loopback and the private LAN ranges',
+            }),
+          ),
+          peerSenders: Type.Optional(
+            Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }), {
+              maxItems: 64,
+              description:
+                'Node ids of the fleet whose backup replicas this node keeps (in <data-dir>/peer-replicas/<node id>/); default none',
             }),
           ),
         },

@@ -8,7 +8,17 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PhError } from '../contract';
-import { BackupService, CatalogueShare, PickedRoots, backupHandlers, backupMigrations, registerBackupJobs } from './backup';
+import {
+  BackupService,
+  CatalogueShare,
+  PeerInbox,
+  PickedRoots,
+  backupHandlers,
+  backupMigrations,
+  peerReplicaRoutes,
+  registerBackupJobs,
+  type BackupServiceOptions,
+} from './backup';
 import { Sagas, sagaHandlers, sagaMigrations, shiftTrafficSaga } from './sagas';
 import { batchHandlers, batchMigrations, createBatchCapability, type BatchCapability, type BullmqJobQueueOptions } from './batch';
 import { TieredCache, cacheHandlers, cacheMigrations, cacheSeries, registerCacheJobs, registerCacheMetrics } from './cache';
@@ -88,6 +98,8 @@ export interface ControlPlaneOptions {
   readonly oauth?: Partial<OAuthOptions>;
   /** How often the audit chain head is written out of the database (default 5 s). */
   readonly auditHeadIntervalMs?: number;
+  /** Backup repository tuning (tests make packs small, so a transfer has many files to stop between). */
+  readonly backup?: Pick<BackupServiceOptions, 'packTargetBytes'>;
   /** Webhook delivery settings (retry window, back-off, timeout, allowed ranges); tests shorten them. */
   readonly webhooks?: Partial<WebhookOptions>;
 }
@@ -361,7 +373,14 @@ export class ControlPlane {
         ...(this.options.fleet?.jobs !== undefined ? { bullmq: this.options.fleet.jobs } : {}),
       });
       // Before the queue starts: its workers serve the saga job type from the first poll.
-      const sagas = new Sagas({ db, clock: this.clock, queue: batch.queue, bus, logger: this.logger.child({ component: 'sagas' }) });
+      const sagas = new Sagas({
+        db,
+        clock: this.clock,
+        queue: batch.queue,
+        bus,
+        logger: this.logger.child({ component: 'sagas' }),
+        fleet: redis === null || seal === null ? null : { redis: redis.client, seal, epoch },
+      });
       for (const service of batch.services) await this.#startService(service);
       const discovery = buildDiscovery({
         db,
@@ -383,9 +402,16 @@ export class ControlPlane {
       await this.#startService(discovery.service);
       const tables = fleetTables(fleetDeps, monitoring, discovery);
       await this.#startService(tables.alertRules);
+      await this.#startService(tables.alertSilences);
       await this.#startService(tables.servicePolicies);
 
       const pickedRoots = new PickedRoots(config.dataDir);
+      // Peer replicas need only the fleet secret, not Redis: two nodes can back each other up without one.
+      const peerSeal =
+        seal ??
+        (config.fleetSecret === undefined
+          ? null
+          : new FleetSeal({ secret: config.fleetSecret, nodeId, clock: this.clock, registry: metrics.registry }));
       const backup = new BackupService({
         db,
         appDbPath: this.store.path,
@@ -396,6 +422,8 @@ export class ControlPlane {
         ...(process.env.PILOTHOUSE_BACKUP_PASSPHRASE ? { passphrase: process.env.PILOTHOUSE_BACKUP_PASSPHRASE } : {}),
         ...(config.backup?.replicaRoots === undefined ? {} : { replicaRoots: config.backup.replicaRoots }),
         ...(config.backup?.replicaAllowCidrs === undefined ? {} : { replicaAllowCidrs: config.backup.replicaAllowCidrs }),
+        peerSeal,
+        ...this.options.backup,
         ownHttpPort: () => (this.#running?.http.status().state === 'running' ? this.#running.http.address.port : config.port || null),
         redisTarget: redisAddressOf(config.redisUrl),
         clock: this.clock,
@@ -423,7 +451,7 @@ export class ControlPlane {
         bus.publish('fleet.redis', {
           kind: 'emptied',
           code: null,
-          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue and schedules, alert rules, balancing policies, batch reports and job results, and re-enqueued the jobs it had queued`,
+          message: `Redis came back empty (epoch ${e.previousEpoch} → ${e.epoch}); this node re-published ${instances} registry instances, its backup catalogue and schedules, alert rules, balancing policies, batch reports, job results and the sagas it took part in, and re-enqueued the jobs it had queued`,
           node: nodeId,
           at: new Date(e.at).toISOString(),
         });
@@ -607,6 +635,12 @@ export class ControlPlane {
       };
       void http.app.register(discovery.gateway);
       void http.app.register(graphqlTransports.http);
+      void http.app.register(
+        peerReplicaRoutes({
+          inbox: new PeerInbox(join(config.dataDir, 'peer-replicas'), config.backup?.peerSenders ?? []),
+          seal: peerSeal,
+        }),
+      );
       await this.#startService(monitoring);
       await this.#startService(http);
       if (config.lanAccess) await this.#startService(discovery.lan);
@@ -723,12 +757,12 @@ function defaultConsoleDir(): string {
   return join(process.cwd(), 'out', 'renderer');
 }
 
-/** Where the node's Redis listens, which checks and the gateway must never reach. */
 /** The `--redis-sentinels` addresses: never a health check's, the gateway's or a webhook's target. */
 function sentinelAddresses(config: Config): { host: string; port: number }[] {
   return redisTarget(config)?.sentinels?.map((s) => ({ host: s.host ?? '', port: s.port ?? 26379 })) ?? [];
 }
 
+/** Where the node's Redis listens, which checks and the gateway must never reach. */
 function redisAddressOf(url: string | undefined): { host: string; port: number } | null {
   if (url === undefined || !URL.canParse(url)) return null;
   const parsed = new URL(url);

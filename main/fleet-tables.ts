@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { ServicePolicySchema } from '../contract/ops/discovery';
-import { AlertRuleSchema } from '../contract/ops/monitoring';
+import { AlertRuleSchema, AlertSilenceSchema } from '../contract/ops/monitoring';
 import type { Clock } from './clock';
 import type { Discovery } from './discovery';
 import type { EventBus } from './events';
@@ -38,14 +38,20 @@ export interface FleetTableDeps {
 }
 
 /**
- * The state every node holds in full and keeps the same through Redis (docs/fleet.md): alert rules
- * and the balancer's per-service policies. Started after the capabilities they read (the registry
+ * The state every node holds in full and keeps the same through Redis (docs/fleet.md): alert rules,
+ * their acknowledgements and silences, and the balancer's per-service policies. Started after the capabilities they read (the registry
  * loads its policies when discovery starts).
  */
 export function fleetTables(deps: FleetTableDeps, monitoring: Monitoring, discovery: Discovery) {
   const common = { ...deps, logger: deps.logger.child({ component: 'fleet-tables' }) };
   return {
     alertRules: new ReplicatedTable({ ...common, name: 'alert-rules', schema: AlertRuleSchema, source: monitoring.alerts.replicaSource() }),
+    alertSilences: new ReplicatedTable({
+      ...common,
+      name: 'alert-silences',
+      schema: AlertSilenceSchema,
+      source: monitoring.alerts.silences.replicaSource(),
+    }),
     servicePolicies: new ReplicatedTable({
       ...common,
       name: 'service-policies',

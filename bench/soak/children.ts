@@ -39,8 +39,8 @@ export async function stopChild(child: ChildProcess, graceMs = 20_000): Promise<
   clearTimeout(timer);
 }
 
-function spawnTs(file: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, file)], {
+function spawnTs(file: string, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', resolve(import.meta.dirname, file)], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
   });
@@ -52,17 +52,26 @@ function spawnTs(file: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
   return child;
 }
 
-/** The node under soak in its own process (plane-child.ts), so the figures are its alone. */
+/**
+ * The node under soak in its own process (plane-child.ts), so the figures are its alone. With
+ * `profileDir`, it runs under `--cpu-prof` and writes its main thread's profile there when it stops.
+ */
 export async function startNode(
   dataDir: string,
   redisUrl: string,
   cleanup: Cleanup,
+  profileDir?: string,
 ): Promise<{ child: ChildProcess; url: string; adminKey: string; node: string }> {
-  const child = spawnTs('plane-child.ts', {
-    PH_SOAK_DIR: dataDir,
-    PH_SOAK_REDIS: redisUrl,
-    PH_SOAK_SECRET: randomBytes(32).toString('hex'),
-  });
+  const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const child = spawnTs(
+    'plane-child.ts',
+    {
+      PH_SOAK_DIR: dataDir,
+      PH_SOAK_REDIS: redisUrl,
+      PH_SOAK_SECRET: randomBytes(32).toString('hex'),
+    },
+    prof,
+  );
   cleanup.add('the node', () => stopChild(child));
   const first = await new Promise<string>((done, fail) => {
     let buffered = '';
@@ -75,11 +84,30 @@ export async function startNode(
   return { child, ...(JSON.parse(first) as { url: string; adminKey: string; node: string }) };
 }
 
+/** Event-loop delay (ms) the node measured with and without a snapshot or verify running. */
+export interface LoopDelay {
+  p99: number;
+  max: number;
+  count: number;
+}
+
 export interface NodeSample {
   rss: number;
   heapUsed: number;
   fds: number;
   breakerOpens: number;
+  /** The backup's page-worker threads running (0 between snapshots, once the pool has been idle 30 s). */
+  pageThreads: number;
+  loop: { snapshot: LoopDelay; quiet: LoopDelay };
+}
+
+/**
+ * Tells the node whether a snapshot or verify is running from now on (`snapshot`/`quiet`), so it
+ * files its event-loop delay under the right window, or to forget what it measured (`reset`, at the
+ * end of the warm-up). One-way: the node does not answer.
+ */
+export function markWindow(child: ChildProcess, window: 'snapshot' | 'quiet' | 'reset'): void {
+  if (child.connected) child.send({ loop: window }, () => undefined);
 }
 
 /** The node's own figures, or an error naming how it ended when it is gone or does not answer. */

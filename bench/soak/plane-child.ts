@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { defaultConfig, loadConfig, type Config } from '../../main/config';
 import { ControlPlane } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
@@ -52,7 +53,38 @@ plane.start().then(
     void stop();
   },
 );
+
+// Event-loop delay, filed under the window the parent says is running (a snapshot or verify, or
+// neither). Measured as perf_hooks' monitorEventLoopDelay does (how late a 10 ms timer fires), but
+// by hand: its histogram cannot be merged into another, and one disabled between windows files the
+// whole gap as one delay when it is enabled again.
+const RESOLUTION_MS = 10;
+const windows = { snapshot: createHistogram(), quiet: createHistogram() };
+let window: keyof typeof windows = 'quiet';
+let expected = performance.now() + RESOLUTION_MS;
+const tick = (): void => {
+  const now = performance.now();
+  windows[window].record(Math.max(1, Math.round((now - expected) * 1e6)));
+  expected = now + RESOLUTION_MS;
+  setTimeout(tick, RESOLUTION_MS).unref();
+};
+setTimeout(tick, RESOLUTION_MS).unref();
+const loopFigures = (h: RecordableHistogram) => ({
+  p99: h.count === 0 ? 0 : h.percentile(99) / 1e6,
+  max: h.count === 0 ? 0 : h.max / 1e6,
+  count: h.count,
+});
 process.on('message', (msg: unknown) => {
+  const loop = (msg as { loop?: string } | null)?.loop;
+  if (loop === 'snapshot' || loop === 'quiet') {
+    window = loop;
+    return;
+  }
+  if (loop === 'reset') {
+    windows.snapshot.reset();
+    windows.quiet.reset();
+    return;
+  }
   if (msg !== 'sample') return;
   const memory = process.memoryUsage();
   process.send?.({
@@ -60,6 +92,8 @@ process.on('message', (msg: unknown) => {
     heapUsed: memory.heapUsed,
     fds: readdirSync('/proc/self/fd').length,
     breakerOpens: plane.running.cache.redisState().breakerOpens,
+    pageThreads: plane.running.backup.repo.workers.running,
+    loop: { snapshot: loopFigures(windows.snapshot), quiet: loopFigures(windows.quiet) },
   });
 });
 process.on('SIGTERM', () => void stop());

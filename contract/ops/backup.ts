@@ -88,6 +88,16 @@ export const BackupPruneSchema = Type.Object({
   freedBytes: Type.Integer(),
 });
 
+export const BackupCancelSchema = Type.Object({
+  id: Type.Integer(),
+  at: Time,
+  sourceId: Type.String(),
+  by: Type.String({ description: 'Who cancelled it (audit actor)' }),
+  phase: Type.String({ description: 'Where the snapshot was when it stopped (capture, store)' }),
+  done: Type.Integer(),
+  total: Type.Integer(),
+});
+
 export const BackupJobKindSchema = Type.Union([
   Type.Literal('snapshot'),
   Type.Literal('verify'),
@@ -148,9 +158,10 @@ const Passphrase = Type.String({ minLength: 8, maxLength: 1024 });
 export const BackupReplicaSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
-  kind: Type.Union([Type.Literal('folder'), Type.Literal('s3'), Type.Literal('sftp')]),
+  kind: Type.Union([Type.Literal('folder'), Type.Literal('s3'), Type.Literal('sftp'), Type.Literal('peer')]),
   target: Type.String({
-    description: 'Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path',
+    description:
+      'Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path, or <node id> at <base URL> (another Pilothouse node)',
   }),
   state: Type.String({ description: 'new, syncing, ok, failed (see lastError) or foreign (it holds another repository)' }),
   createdAt: Time,
@@ -238,10 +249,26 @@ export const backupOperations = {
     mutating: true,
     audit: 'each',
   }),
+  'backup.snapshot.cancel': defineOperation({
+    summary:
+      'Stop the snapshot of a source under way (on this node) between chunks; it leaves no snapshot and is recorded in backup.history',
+    input: Type.Object({ sourceId: Type.String({ minLength: 1, maxLength: 200 }) }),
+    output: Type.Object({ cancel: BackupCancelSchema }),
+    minRole: 'operator',
+    mutating: true,
+    audit: 'each',
+  }),
   'backup.snapshots.list': defineOperation({
     summary: 'Snapshots, newest first',
-    input: Type.Object({ sourceId: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
-    output: Type.Object({ snapshots: Type.Array(BackupSnapshotSchema) }),
+    input: Type.Object({
+      sourceId: Type.Optional(Type.String()),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Default 200' })),
+      offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Snapshots to skip, newest first' })),
+    }),
+    output: Type.Object({
+      snapshots: Type.Array(BackupSnapshotSchema),
+      total: Type.Integer({ description: 'Every snapshot of the source (of every source), on every node the list covers' }),
+    }),
     minRole: 'viewer',
     mutating: false,
   }),
@@ -302,9 +329,13 @@ export const backupOperations = {
     audit: 'each',
   }),
   'backup.history': defineOperation({
-    summary: 'Recent restores and prunes, newest first',
+    summary: 'Recent restores, prunes and cancelled snapshots, newest first',
     input: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }),
-    output: Type.Object({ restores: Type.Array(BackupRestoreSchema), prunes: Type.Array(BackupPruneSchema) }),
+    output: Type.Object({
+      restores: Type.Array(BackupRestoreSchema),
+      prunes: Type.Array(BackupPruneSchema),
+      cancelled: Type.Array(BackupCancelSchema),
+    }),
     minRole: 'viewer',
     mutating: false,
   }),
@@ -350,11 +381,12 @@ export const backupOperations = {
     mutating: false,
   }),
   'backup.replicas.add': defineOperation({
-    summary: 'Add a replica of the repository (a folder, S3-compatible storage or SFTP); the target is checked before anything is recorded',
+    summary:
+      'Add a replica of the repository (a folder, S3-compatible storage, SFTP or another Pilothouse node); the target is checked before anything is recorded',
     input: Type.Object(
       {
         name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
-        kind: Type.Union([Type.Literal('folder'), Type.Literal('s3'), Type.Literal('sftp')]),
+        kind: Type.Union([Type.Literal('folder'), Type.Literal('s3'), Type.Literal('sftp'), Type.Literal('peer')]),
         path: Type.Optional(
           Type.String({ minLength: 1, maxLength: 4096, description: 'folder: an absolute folder; sftp: the folder on the server' }),
         ),
@@ -372,6 +404,22 @@ export const backupOperations = {
         ),
         privateKey: Type.Optional(Secret),
         password: Type.Optional(Secret),
+        url: Type.Optional(
+          Type.String({ minLength: 1, maxLength: 2048, description: "peer: the other node's base URL, http(s)://host:port" }),
+        ),
+        node: Type.Optional(
+          Type.String({
+            pattern: '^[A-Za-z0-9._-]{1,64}$',
+            description: "peer: the other node's id (its node.id); learned from its signed answer and pinned when not given",
+          }),
+        ),
+        certSha256: Type.Optional(
+          Type.String({
+            pattern: '^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$',
+            description: "peer over https: the SHA-256 fingerprint of the node's certificate (as its start-up log prints it), pinned",
+          }),
+        ),
+        apiKey: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'peer: an admin API key of the other node' })),
       },
       { additionalProperties: false },
     ),

@@ -1,8 +1,8 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { defineOperation } from '../operation';
 
-// The last millisecond of year 9999: any later instant is input error, not a time to look up.
-const MAX_EPOCH_MS = 253_402_300_799_999;
+// The last instant a JavaScript Date holds (year 275760): past it no time series reaches and toISOString throws.
+const MAX_EPOCH_MS = 8_640_000_000_000_000;
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -102,6 +102,31 @@ export const AlertSchema = Type.Object({
   comparator: ComparatorSchema,
   since: Type.String({ format: 'date-time', description: 'When it entered this state' }),
   message: Type.String(),
+  acknowledgedAt: Type.Optional(Nullable(Type.String({ format: 'date-time', description: 'When an operator acknowledged this alert' }))),
+  acknowledgedBy: Type.Optional(Nullable(Type.String({ description: 'Who acknowledged it (audit actor)' }))),
+  silencedUntil: Type.Optional(
+    Nullable(Type.String({ format: 'date-time', description: 'Until when its notifications (desktop, webhooks) are held back' })),
+  ),
+});
+
+/** What operators said about a rule's alert, fleet-wide (docs/fleet.md). */
+export const AlertSilenceSchema = Type.Object({
+  ruleId: Type.String(),
+  acknowledgedAt: Nullable(
+    Type.String({ format: 'date-time', description: 'Covers the alert pending or firing at that time, not a later one' }),
+  ),
+  acknowledgedBy: Nullable(Type.String()),
+  silencedUntil: Nullable(Type.String({ format: 'date-time' })),
+  silencedBy: Nullable(Type.String()),
+});
+
+/** A rule's state on this node, with "no-data" for a rule whose series has had no value. */
+export const RuleStatusSchema = Type.Object({
+  ruleId: Type.String(),
+  state: Type.Union([...AlertStateSchema.anyOf, Type.Literal('no-data')]),
+  value: Nullable(Type.Number({ description: 'The series value at the last evaluation' })),
+  acknowledged: Type.Boolean({ description: 'The alert pending or firing now was acknowledged' }),
+  silence: Nullable(AlertSilenceSchema),
 });
 
 export const AlertEventSchema = Type.Object({
@@ -249,7 +274,11 @@ export const monitoringOperations = {
   'monitoring.alerts': defineOperation({
     summary: 'Alert rules and the alerts now pending or firing',
     input: Type.Object({}),
-    output: Type.Object({ rules: Type.Array(AlertRuleSchema), active: Type.Array(AlertSchema) }),
+    output: Type.Object({
+      rules: Type.Array(AlertRuleSchema),
+      active: Type.Array(AlertSchema),
+      status: Type.Array(RuleStatusSchema, { description: 'One per rule, in the order of rules' }),
+    }),
     minRole: 'viewer',
     mutating: false,
   }),
@@ -277,6 +306,25 @@ export const monitoringOperations = {
     input: Type.Object({ id: Type.String({ minLength: 1 }) }),
     output: Type.Object({ deleted: Type.Boolean() }),
     minRole: 'admin',
+    mutating: true,
+    audit: 'each',
+  }),
+  'monitoring.alerts.acknowledge': defineOperation({
+    summary: "Acknowledge a rule's pending or firing alert on every node; a later firing is news again",
+    input: Type.Object({ ruleId: Type.String({ minLength: 1, maxLength: 80 }) }),
+    output: Type.Object({ silence: AlertSilenceSchema }),
+    minRole: 'operator',
+    mutating: true,
+    audit: 'each',
+  }),
+  'monitoring.alerts.silence': defineOperation({
+    summary: "Hold back a rule's notifications (desktop, webhooks) on every node for a while; 0 seconds lifts the silence",
+    input: Type.Object({
+      ruleId: Type.String({ minLength: 1, maxLength: 80 }),
+      seconds: Type.Integer({ minimum: 0, maximum: 30 * 86_400, description: 'How long from now; at most 30 days' }),
+    }),
+    output: Type.Object({ silence: AlertSilenceSchema }),
+    minRole: 'operator',
     mutating: true,
     audit: 'each',
   }),

@@ -128,6 +128,17 @@ export const securityOperations = {
     mutating: true,
     audit: 'each',
   }),
+  'keys.update': defineOperation({
+    summary: "Replace an API key's scopes (its role and secret stay); every node applies it to the key's next request",
+    input: Type.Object({
+      id: Type.String({ minLength: 1, maxLength: 100 }),
+      scopes: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 }),
+    }),
+    output: Type.Object({ key: ApiKeySchema }),
+    minRole: 'admin',
+    mutating: true,
+    audit: 'each',
+  }),
   'audit.list': defineOperation({
     summary: 'The audit log, newest first, a page at a time',
     input: Type.Object({

@@ -173,9 +173,13 @@ export const webhooksOperations = {
     input: Type.Object({
       endpointId: Type.Optional(Id),
       status: Type.Optional(WebhookDeliveryStatusSchema),
-      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'Default 50' })),
+      offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Deliveries to skip, newest first' })),
     }),
-    output: Type.Object({ deliveries: Type.Array(WebhookDeliverySchema) }),
+    output: Type.Object({
+      deliveries: Type.Array(WebhookDeliverySchema),
+      total: Type.Integer({ description: 'Every delivery the filters match, on every page' }),
+    }),
     minRole: 'operator',
     mutating: false,
   }),

@@ -3,6 +3,7 @@ import type { HostLookup } from '../security';
 import type { Clock } from '../clock';
 import type { AuditRecord } from '../core';
 import type { EventBus } from '../events';
+import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { BackupCatalogue } from './catalogue';
 import type { PageRepository } from './page-repository';
@@ -61,6 +62,8 @@ export interface BackupServiceOptions {
   readonly replicaRoots?: readonly string[];
   /** CIDRs S3 and SFTP replicas may reach beyond loopback and the private ranges (`backup.replicaAllowCidrs`). */
   readonly replicaAllowCidrs?: readonly string[];
+  /** Signs requests to peer replicas (another node of the fleet); absent: no peer replicas from this node. */
+  readonly peerSeal?: FleetSeal | null;
   /** The node's HTTP port and Redis, never replica destinations. */
   readonly ownHttpPort?: () => number | null;
   readonly redisTarget?: { host: string; port: number } | null;

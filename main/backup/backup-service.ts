@@ -25,6 +25,7 @@ import { RepoKeyring, type KeyStatus } from './repo-keyring';
 import { migrateToEncrypted } from './repo-migrate';
 import { ReplicaManager } from './replica-manager';
 import { ReplicaStore } from './replica-store';
+import { SnapshotCancels, type BackupCancel } from './snapshot-cancels';
 import { removeImage } from './snapshotter';
 import type {
   BackupProgress,
@@ -60,6 +61,7 @@ export class BackupService implements Service {
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #jobs: BackupJobs;
   readonly #snapshotting = new Set<string>();
+  readonly #cancels: SnapshotCancels;
   readonly #pins = new SnapshotPins();
   #scheduler: BackupScheduler | null = null;
   #state: ServiceState = 'idle';
@@ -73,6 +75,7 @@ export class BackupService implements Service {
       ...(options.packTargetBytes === undefined ? {} : { packTargetBytes: options.packTargetBytes }),
     });
     this.catalogue = new BackupCatalogue(options.db);
+    this.#cancels = new SnapshotCancels(options.db);
     this.#paths = new BackupPathPolicy(options.roots, () => options.pickedRoots?.folders ?? []);
     this.#parts = { repo: this.repo, workers: this.#workers, catalogue: this.catalogue, paths: this.#paths, options };
     this.#jobs = new BackupJobs(options.bus ?? null, this.#inflight);
@@ -91,6 +94,7 @@ export class BackupService implements Service {
       ownHttpPort: options.ownHttpPort ?? (() => null),
       redis: options.redisTarget ?? null,
       ...(options.replicaLookup === undefined ? {} : { lookup: options.replicaLookup }),
+      peerSeal: options.peerSeal ?? null,
       reconcile: () => reconcileCatalogue(this.repo, this.catalogue, options.clock.now()),
     });
   }
@@ -338,29 +342,37 @@ export class BackupService implements Service {
     signal?: AbortSignal,
   ): Promise<BackupSnapshot> {
     const source = this.getSource(sourceId);
+    const run = this.#cancels.begin(source.id, signal);
     return this.#job(
       'snapshot',
       source.id,
       null,
       (report) =>
         this.#lock.run('append', async () => {
+          run.signal.throwIfAborted();
           this.#snapshotting.add(source.id);
           try {
-            return await captureSnapshot(this.#parts, source, trigger, report, signal);
+            return await captureSnapshot(this.#parts, source, trigger, report, run.signal);
           } finally {
             this.#snapshotting.delete(source.id);
           }
         }),
       onProgress,
-    ).then((snapshot) => {
-      // Each replica gets what it lacks; a replica that is down is recorded as failed and lagging.
-      if (this.replicas.list().length > 0) void this.#background('replication', () => this.replicas.afterSnapshot());
-      return snapshot;
-    });
+    )
+      .finally(run.end)
+      .then((snapshot) => {
+        // Each replica gets what it lacks; a replica that is down is recorded as failed and lagging.
+        if (this.replicas.list().length > 0) void this.#background('replication', () => this.replicas.afterSnapshot());
+        return snapshot;
+      });
   }
 
-  listSnapshots(sourceId?: string, limit = 200): BackupSnapshot[] {
-    return this.catalogue.snapshots(sourceId, limit);
+  listSnapshots(sourceId?: string, limit = 200, offset = 0): BackupSnapshot[] {
+    return this.catalogue.snapshots(sourceId, limit, offset);
+  }
+
+  countSnapshots(sourceId?: string): number {
+    return this.catalogue.countSnapshots(sourceId);
   }
 
   /**
@@ -505,8 +517,14 @@ export class BackupService implements Service {
     );
   }
 
-  history(limit = 50): { restores: BackupRestore[]; prunes: BackupPrune[] } {
-    return { restores: this.catalogue.restores(limit), prunes: this.catalogue.prunes(limit) };
+  /** Stops the snapshot of `sourceId` under way on this node; it leaves no snapshot. */
+  cancelSnapshot(sourceId: string, by: string): BackupCancel {
+    const progress = this.#jobs.running().find((p) => p.kind === 'snapshot' && p.sourceId === sourceId);
+    return this.#cancels.cancel(sourceId, by, this.options.clock.now(), progress);
+  }
+
+  history(limit = 50): { restores: BackupRestore[]; prunes: BackupPrune[]; cancelled: BackupCancel[] } {
+    return { restores: this.catalogue.restores(limit), prunes: this.catalogue.prunes(limit), cancelled: this.#cancels.list(limit) };
   }
 
   repositoryStats(): { path: string; pages: number; packs: number; storedBytes: number; snapshots: number } {

@@ -226,14 +226,24 @@ export class BackupCatalogue {
   }
 
   /** Newest first; two captured in the same millisecond come in the order they were stored (rowid), not by their random ids. */
-  snapshots(sourceId: string | undefined, limit: number): BackupSnapshot[] {
+  snapshots(sourceId: string | undefined, limit: number, offset = 0): BackupSnapshot[] {
     const rows =
       sourceId === undefined
-        ? (this.db.prepare(`${SNAPSHOT_SELECT} ORDER BY s.captured_at DESC, s.rowid DESC LIMIT ?`).all(limit) as SnapshotRow[])
+        ? (this.db
+            .prepare(`${SNAPSHOT_SELECT} ORDER BY s.captured_at DESC, s.rowid DESC LIMIT ? OFFSET ?`)
+            .all(limit, offset) as SnapshotRow[])
         : (this.db
-            .prepare(`${SNAPSHOT_SELECT} WHERE s.source_id = ? ORDER BY s.captured_at DESC, s.rowid DESC LIMIT ?`)
-            .all(sourceId, limit) as SnapshotRow[]);
+            .prepare(`${SNAPSHOT_SELECT} WHERE s.source_id = ? ORDER BY s.captured_at DESC, s.rowid DESC LIMIT ? OFFSET ?`)
+            .all(sourceId, limit, offset) as SnapshotRow[]);
     return rows.map((r) => this.#snapshotDto(r));
+  }
+
+  countSnapshots(sourceId: string | undefined): number {
+    const row =
+      sourceId === undefined
+        ? this.db.prepare('SELECT count(*) AS n FROM backup_snapshots').get()
+        : this.db.prepare('SELECT count(*) AS n FROM backup_snapshots WHERE source_id = ?').get(sourceId);
+    return (row as { n: number }).n;
   }
 
   /** Snapshot ids ordered by when they were last verified (never first), for the rolling verify. */

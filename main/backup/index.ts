@@ -16,3 +16,5 @@ export { migrateToEncrypted } from './repo-migrate';
 export { deriveKeys } from './repo-crypto';
 export { RepoKeyFile } from './repo-key';
 export { PickedRoots, PICKED_ROOTS_FILE } from './picked-roots';
+export { PeerInbox } from './peer-inbox';
+export { peerReplicaRoutes } from './peer-routes';

@@ -93,4 +93,47 @@ export const backupMigrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    scope: 'backup',
+    version: 3,
+    name: 'snapshots an operator cancelled, with how far they had come',
+    up: `
+      CREATE TABLE backup_cancels (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        source_id TEXT NOT NULL,
+        by TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        done INTEGER NOT NULL,
+        total INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    scope: 'backup',
+    version: 4,
+    name: 'replicas on another node of the fleet (kind peer)',
+    // SQLite cannot change a CHECK in place: the table is rebuilt with its rows.
+    up: `
+      CREATE TABLE backup_replicas_next (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('folder', 's3', 'sftp', 'peer')),
+        target TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        state TEXT NOT NULL DEFAULT 'new',
+        last_sync_at INTEGER,
+        last_error TEXT,
+        last_verified_at INTEGER,
+        last_verify_ok INTEGER,
+        last_verify_detail TEXT,
+        lag_snapshots INTEGER NOT NULL DEFAULT 0,
+        lag_bytes INTEGER NOT NULL DEFAULT 0,
+        bytes_sent INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      INSERT INTO backup_replicas_next SELECT * FROM backup_replicas;
+      DROP TABLE backup_replicas;
+      ALTER TABLE backup_replicas_next RENAME TO backup_replicas;
+    `,
+  },
 ];

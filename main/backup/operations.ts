@@ -13,6 +13,7 @@ function describeTarget(r: ReplicaView): string {
   const t = r.target;
   if (r.kind === 'folder') return t.path ?? '';
   if (r.kind === 's3') return `s3://${t.bucket ?? ''}/${t.prefix ?? ''} at ${t.endpoint ?? ''}`;
+  if (r.kind === 'peer') return `${t.node ?? 'a node'} at ${t.url ?? ''}`;
   return `sftp://${t.username ?? ''}@${t.host ?? ''}:${t.port ?? 22}${t.path ?? ''}`;
 }
 
@@ -43,6 +44,7 @@ export type BackupOperationName =
   | 'backup.sources.remove'
   | 'backup.snapshot'
   | 'backup.snapshots.list'
+  | 'backup.snapshot.cancel'
   | 'backup.export'
   | 'backup.verify'
   | 'backup.verifications.list'
@@ -72,11 +74,19 @@ export function backupHandlers(backup: BackupService, share: CatalogueShare | nu
     const others = await share.sources().catch(() => []);
     return [...mine, ...others.filter((s) => s.node !== share.node)];
   };
-  const snapshots = async (sourceId: string | undefined, limit: number): Promise<BackupSnapshot[]> => {
-    const mine = backup.listSnapshots(sourceId, limit).map((s) => (share === null ? s : { ...s, node: share.node }));
-    if (share === null) return mine;
-    const others = (await share.snapshots(sourceId, limit).catch(() => [])).filter((s) => s.node !== share.node);
-    return [...mine, ...others].sort((a, b) => b.capturedAt.localeCompare(a.capturedAt)).slice(0, limit);
+  /** A page of the merged list: the first offset+limit of each side hold every row of the page. */
+  const snapshots = async (
+    sourceId: string | undefined,
+    limit: number,
+    offset: number,
+  ): Promise<{ snapshots: BackupSnapshot[]; total: number }> => {
+    if (share === null) return { snapshots: backup.listSnapshots(sourceId, limit, offset), total: backup.countSnapshots(sourceId) };
+    const mine = backup.listSnapshots(sourceId, offset + limit).map((s) => ({ ...s, node: share.node }));
+    const others = (await share.snapshots(sourceId, Number.MAX_SAFE_INTEGER).catch(() => [])).filter((s) => s.node !== share.node);
+    const page = [...mine, ...others]
+      .sort((a, b) => b.capturedAt.localeCompare(a.capturedAt) || b.id.localeCompare(a.id))
+      .slice(offset, offset + limit);
+    return { snapshots: page, total: backup.countSnapshots(sourceId) + others.length };
   };
   return {
     'backup.sources.list': async () => ({ sources: await sources(), repository: backup.repositoryStats(), running: backup.running() }),
@@ -84,7 +94,8 @@ export function backupHandlers(backup: BackupService, share: CatalogueShare | nu
     'backup.sources.update': (input) => ({ source: backup.updateSource(input) }),
     'backup.sources.remove': (input) => ({ removed: backup.removeSource(input.id) }),
     'backup.snapshot': async (input) => ({ snapshot: await backup.snapshot(input.id, 'manual') }),
-    'backup.snapshots.list': async (input) => ({ snapshots: await snapshots(input.sourceId, input.limit ?? 200) }),
+    'backup.snapshot.cancel': (input, caller) => ({ cancel: backup.cancelSnapshot(input.sourceId, caller.actor) }),
+    'backup.snapshots.list': (input) => snapshots(input.sourceId, input.limit ?? 200, input.offset ?? 0),
     'backup.export': async (input) => {
       const image = await backup.exportImage(input.id);
       let bytes: number;

@@ -9,6 +9,7 @@ import { decodeManifest, encodeManifest, type Manifest, type ManifestHeader } fr
 import type { PageKeys, PageWorkers } from './page-workers';
 import { isSealedManifest, openManifest, sealManifest, type RepoKeys } from './repo-crypto';
 import { settleFormat, setMeta, type RepoFormat } from './repo-format';
+import { TURN_BUDGET_MS, TurnBudget } from './turn-budget';
 
 export interface RepositoryOptions {
   /** Brotli quality for page blobs (0–11; 1 is fast and already smaller than deflate). Default 1. */
@@ -17,6 +18,8 @@ export interface RepositoryOptions {
   readonly packTargetBytes?: number;
   /** Prune rewrites a pack once this share of its bytes is dead; below it, dead rows are just dropped. Default 0.25. */
   readonly repackThreshold?: number;
+  /** Main-thread page work (index lookups, copies) per event-loop turn before it yields. Default TURN_BUDGET_MS. */
+  readonly turnBudgetMs?: number;
 }
 
 export interface PageLocation {
@@ -67,6 +70,7 @@ export class PageRepository {
   readonly compressionLevel: number;
   readonly packTargetBytes: number;
   readonly repackThreshold: number;
+  readonly turnBudgetMs: number;
   #db: Database | null = null;
   #lookup: Statement | null = null;
   #keys: RepoKeys | null = null;
@@ -87,6 +91,7 @@ export class PageRepository {
     this.compressionLevel = options.compressionLevel ?? 1;
     this.packTargetBytes = options.packTargetBytes ?? 64 * 1024 * 1024;
     this.repackThreshold = options.repackThreshold ?? 0.25;
+    this.turnBudgetMs = options.turnBudgetMs ?? TURN_BUDGET_MS;
   }
 
   get db(): Database {
@@ -267,7 +272,12 @@ export class PageRepository {
   ): Promise<{ blobs: Buffer; lengths: Uint32Array; codecs: Uint8Array; missing: number[] }> {
     const n = hashes.length / 32;
     const locs: (PageLocation | undefined)[] = [];
-    for (let i = 0; i < n; i += 1) locs.push(this.locate(hashes.subarray(i * 32, i * 32 + 32)));
+    // One index lookup a page: a chunk's worth runs over a few event-loop turns, not one.
+    const budget = new TurnBudget(this.turnBudgetMs);
+    for (let i = 0; i < n; i += 1) {
+      if (budget.spent()) await budget.yieldTurn();
+      locs.push(this.locate(hashes.subarray(i * 32, i * 32 + 32)));
+    }
     const order = locs.map((_, i) => i).filter((i) => locs[i] !== undefined);
     order.sort((a, b) => {
       const la = locs[a] as PageLocation;
@@ -477,7 +487,10 @@ export class PackWriter {
   async add(pages: Buffer, hashes: Buffer, pageSize: number): Promise<void> {
     const n = hashes.length / 32;
     const fresh: number[] = [];
+    // The lookups and copies run on the main thread, a few milliseconds a turn (turn-budget.ts).
+    const budget = new TurnBudget(this.repo.turnBudgetMs);
     for (let i = 0; i < n; i += 1) {
+      if (budget.spent()) await budget.yieldTurn();
       const h = hashes.subarray(i * 32, i * 32 + 32);
       const key = hex(h);
       if (this.#pending.has(key) || this.repo.has(h)) continue;
@@ -493,7 +506,15 @@ export class PackWriter {
       const slice = fresh.slice(p * per, (p + 1) * per);
       if (slice.length === 0) continue;
       const buf = Buffer.allocUnsafe(slice.length * pageSize);
-      slice.forEach((idx, j) => pages.copy(buf, j * pageSize, idx * pageSize, (idx + 1) * pageSize));
+      // A run of adjacent fresh pages (all of them, in a first snapshot) is one copy.
+      for (let j = 0; j < slice.length;) {
+        if (budget.spent()) await budget.yieldTurn();
+        let end = j + 1;
+        while (end < slice.length && (slice[end] as number) === (slice[end - 1] as number) + 1) end += 1;
+        const from = slice[j] as number;
+        pages.copy(buf, j * pageSize, from * pageSize, (from + end - j) * pageSize);
+        j = end;
+      }
       const keys = this.repo.pageKeys;
       const sliceHashes = keys === null ? null : Buffer.alloc(slice.length * 32);
       if (sliceHashes !== null) slice.forEach((idx, j) => hashes.copy(sliceHashes, j * 32, idx * 32, idx * 32 + 32));

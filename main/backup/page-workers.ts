@@ -48,6 +48,14 @@ export interface PageKeys {
   readonly mac: Buffer;
 }
 
+/**
+ * How far below the main thread the page workers run (a nice increment, per thread on Linux, through
+ * piscina's optional @napi-rs/nice; without it the threads run at the process's priority). At 10 a
+ * worker gets about a tenth of a core the main thread also wants, and all of an idle one, so an
+ * operator's restore on a quiet machine is as fast as before.
+ */
+const WORKER_NICE = 10;
+
 const here = typeof __dirname === 'string' ? __dirname : import.meta.dirname;
 
 /**
@@ -135,6 +143,9 @@ export class PageWorkers {
         // Tasks come as messages, not through Atomics.wait, which would stall a thread's open streams.
         atomics: 'disabled',
         loadBalancer: laneBalancer(this.backgroundSize),
+        // Below the main thread: a snapshot's hashing and compression take the CPU the API and the
+        // Redis client's replies leave over, not a share of theirs (see WORKER_NICE).
+        niceIncrement: WORKER_NICE,
       });
     }
     const lane: Lane = { background };

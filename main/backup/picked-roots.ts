@@ -1,6 +1,7 @@
-import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { PhError } from '../../contract/errors';
+import { readPrivateFile, writePrivateFile } from '../core';
 
 export const PICKED_ROOTS_FILE = 'backup-roots.json';
 
@@ -8,7 +9,8 @@ export const PICKED_ROOTS_FILE = 'backup-roots.json';
  * The folders the desktop user chose in the console's folder dialog, added to `backup.roots` on this
  * node. Only the desktop shell adds to it (through its own IPC channel, never an operation a key
  * could call over the network), so a folder enters only because the person at this machine picked it.
- * Kept in a 0600 file in the data directory, replaced by rename.
+ * Kept in a 0600 file in the data directory, opened without following links (a link planted there
+ * cannot widen the roots) and replaced by rename.
  */
 export class PickedRoots {
   readonly #file: string;
@@ -36,9 +38,7 @@ export class PickedRoots {
     }
     if (this.#folders.includes(real)) return real;
     const next = [...this.#folders, real];
-    const temp = `${this.#file}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temp, this.#file);
+    writePrivateFile(this.#file, `${JSON.stringify(next, null, 2)}\n`, 'replace');
     this.#folders = next;
     return real;
   }
@@ -46,13 +46,8 @@ export class PickedRoots {
 
 /** The stored list; a missing file is none, a damaged one is refused at start rather than guessed at. */
 function readFolders(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const text = readPrivateFile(file);
+  if (text === null) return [];
   const parsed: unknown = JSON.parse(text);
   if (!Array.isArray(parsed) || !parsed.every((p): p is string => typeof p === 'string' && isAbsolute(p)))
     throw new PhError('PH_CONFIG_INVALID', `${file} must hold a list of absolute folder paths`, { field: 'backup.roots' });

@@ -4,6 +4,8 @@ import { PhError } from '../../contract/errors';
 import { defaultAllowedTargets, OutboundReach, type HostLookup } from '../security';
 import { messageOf } from './backup-faults';
 import type { PageRepository } from './page-repository';
+import type { FleetSeal } from '../fleet';
+import { PeerTransport } from './replica-peer';
 import { S3Transport } from './replica-s3';
 import { SftpTransport } from './replica-sftp';
 import { type ReplicaStore, type ReplicaKind, type ReplicaRecord, type ReplicaSecrets, type ReplicaTarget } from './replica-store';
@@ -33,6 +35,8 @@ export interface ReplicaManagerDeps {
   readonly ownHttpPort: () => number | null;
   readonly redis: { host: string; port: number } | null;
   readonly lookup?: HostLookup;
+  /** Signs requests to peer replicas (the fleet secret); null: no peer replicas from this node. */
+  readonly peerSeal: FleetSeal | null;
   /** After a pull: the catalogue follows the manifests that arrived. */
   readonly reconcile: () => void;
 }
@@ -84,7 +88,9 @@ export class ReplicaManager {
     } finally {
       await probe.close();
     }
-    const id = this.deps.store.insert(input.name, input.kind, target, secrets, this.deps.now());
+    // A peer named by its URL alone is pinned to the node that answered.
+    const pinned = probe instanceof PeerTransport ? { ...target, node: probe.node ?? undefined } : target;
+    const id = this.deps.store.insert(input.name, input.kind, pinned, secrets, this.deps.now());
     return this.list().find((r) => r.id === id) as ReplicaView;
   }
 
@@ -218,7 +224,7 @@ export class ReplicaManager {
   }
 
   #split(input: NewReplica): { target: ReplicaTarget; secrets: ReplicaSecrets } {
-    const { name: _n, kind, secretAccessKey, privateKey, password, ...rest } = input;
+    const { name: _n, kind, secretAccessKey, privateKey, password, apiKey, ...rest } = input;
     const need = (fields: (keyof ReplicaTarget)[]) => {
       for (const f of fields)
         if (rest[f] === undefined) throw new PhError('PH_INVALID_INPUT', `A ${kind} replica needs ${f}`, { field: f });
@@ -235,6 +241,16 @@ export class ReplicaManager {
       return {
         target: { endpoint, bucket, prefix: prefix ?? '', region: region ?? 'us-east-1', accessKeyId } as ReplicaTarget,
         secrets: { secretAccessKey },
+      };
+    }
+    if (kind === 'peer') {
+      need(['url']);
+      if (apiKey === undefined)
+        throw new PhError('PH_INVALID_INPUT', 'A peer replica needs apiKey (an admin key of that node)', { field: 'apiKey' });
+      const { url, node, certSha256 } = rest;
+      return {
+        target: { url, ...(node === undefined ? {} : { node }), ...(certSha256 === undefined ? {} : { certSha256 }) } as ReplicaTarget,
+        secrets: { apiKey },
       };
     }
     need(['host', 'port', 'username', 'path', 'hostKeySha256']);
@@ -273,6 +289,7 @@ export class ReplicaManager {
         secretAccessKey: secrets.secretAccessKey ?? '',
       });
     }
+    if (r.kind === 'peer') return this.#peer(t, secrets);
     const { address } = await this.#reach.resolve(t.host as string, t.port as number);
     return new SftpTransport({
       host: address,
@@ -282,6 +299,37 @@ export class ReplicaManager {
       hostKeySha256: t.hostKeySha256 as string,
       ...(secrets.privateKey === undefined ? {} : { privateKey: secrets.privateKey }),
       ...(secrets.password === undefined ? {} : { password: secrets.password }),
+    });
+  }
+
+  /** Another node: an http(s) base URL that passes the outbound-reach policy, signed for with the fleet secret. */
+  async #peer(t: ReplicaTarget, secrets: ReplicaSecrets): Promise<PeerTransport> {
+    const seal = this.deps.peerSeal;
+    if (seal === null)
+      throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'A peer replica needs the fleet secret (fleetSecret) on both nodes', {
+        field: 'kind',
+      });
+    let url: URL;
+    try {
+      url = new URL(t.url as string);
+    } catch {
+      throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'The peer URL is not a URL', { field: 'url' });
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '' || url.pathname !== '/')
+      throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'The peer URL is http(s)://host:port, without credentials or a path', {
+        field: 'url',
+      });
+    const https = url.protocol === 'https:';
+    const port = url.port === '' ? (https ? 443 : 80) : Number(url.port);
+    const { address } = await this.#reach.resolve(url.hostname, port);
+    return new PeerTransport({
+      address,
+      port,
+      tls: https ? { servername: url.hostname.replace(/^\[|\]$/g, ''), certSha256: t.certSha256 ?? null } : null,
+      hostHeader: url.host,
+      node: t.node ?? null,
+      apiKey: secrets.apiKey ?? '',
+      seal,
     });
   }
 

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { readPrivateFile, writePrivateFile } from '../core';
 
-export type ReplicaKind = 'folder' | 's3' | 'sftp';
+export type ReplicaKind = 'folder' | 's3' | 'sftp' | 'peer';
 
 /** A replica's target without its secrets: what the table (and a backup of the database) holds. */
 export interface ReplicaTarget {
@@ -17,6 +18,10 @@ export interface ReplicaTarget {
   readonly port?: number;
   readonly username?: string;
   readonly hostKeySha256?: string;
+  /** peer: the other node's base URL, its node id (pinned), its certificate's fingerprint over https. */
+  readonly url?: string;
+  readonly node?: string;
+  readonly certSha256?: string;
 }
 
 /** The secrets: in a 0600 file per replica, never in the database. */
@@ -24,6 +29,8 @@ export interface ReplicaSecrets {
   readonly secretAccessKey?: string;
   readonly privateKey?: string;
   readonly password?: string;
+  /** peer: an admin API key of the other node. */
+  readonly apiKey?: string;
 }
 
 export interface ReplicaRecord {
@@ -129,28 +136,12 @@ export class ReplicaStore {
   }
 
   secrets(id: string): ReplicaSecrets {
-    const file = this.#file(id);
-    if (!existsSync(file)) return {};
-    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      return JSON.parse(readFileSync(fd, 'utf8')) as ReplicaSecrets;
-    } finally {
-      closeSync(fd);
-    }
+    const text = readPrivateFile(this.#file(id));
+    return text === null ? {} : (JSON.parse(text) as ReplicaSecrets);
   }
 
   writeSecrets(id: string, secrets: ReplicaSecrets): void {
-    mkdirSync(this.secretsDir, { recursive: true, mode: 0o700 });
-    const file = this.#file(id);
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, JSON.stringify(secrets));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writePrivateFile(this.#file(id), JSON.stringify(secrets), 'replace');
   }
 
   #file(id: string): string {

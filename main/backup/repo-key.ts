@@ -1,21 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { dirname } from 'node:path';
 import { PhError } from '../../contract/errors';
-import { fsyncDir } from './fs-durable';
+import { readPrivateFile, writePrivateFile } from '../core';
 
 const MASTER_BYTES = 32;
 /** scrypt cost: 2^15 × 8 × 128 B = 32 MiB and ~100 ms a try, the cost OWASP suggests for scrypt. */
@@ -80,39 +65,13 @@ export class RepoKeyFile {
   }
 
   #body(): KeyFileBody | null {
-    let fd: number;
-    try {
-      fd = openSync(this.path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    try {
-      if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
-      return JSON.parse(readFileSync(fd, 'utf8')) as KeyFileBody;
-    } finally {
-      closeSync(fd);
-    }
+    const text = readPrivateFile(this.path);
+    return text === null ? null : (JSON.parse(text) as KeyFileBody);
   }
 
+  /** `create` never replaces a key (a racing creator's is kept and loaded); `replace` only re-wraps the same key. */
   #write(body: KeyFileBody, mode: 'create' | 'replace'): void {
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temp = `${this.path}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(body)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      // link() refuses an existing file: a key is never replaced by a fresh one, only re-wrapped.
-      if (mode === 'create') linkSync(temp, this.path);
-      else renameSync(temp, this.path);
-      fsyncDir(dirname(this.path));
-    } finally {
-      rmSync(temp, { force: true });
-    }
+    writePrivateFile(this.path, `${JSON.stringify(body)}\n`, mode);
   }
 }
 

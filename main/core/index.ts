@@ -1,11 +1,12 @@
 /**
  * The lowest layer of main/: what every folder shares (who calls, handler shapes, the audit trail,
- * the metrics endpoint, files prepared for a caller, the fields the HTTP layer adds to a request),
+ * the metrics endpoint, files prepared for a caller, private files written whole, the fields the HTTP layer adds to a request),
  * so folders need not import each other for it. It imports nothing from main/ but itself.
  */
 export type { AuditRecord, AuditTrail, CallCounter, CountedCall } from './audit';
 export { callerHasScope, desktopCaller, signedInWithSession, systemCaller, type Caller } from './caller';
 export { takeFile, withFile } from './files';
+export { readPrivateFile, writePrivateFile } from './private-file';
 export type { MetricsEndpoint } from './metrics';
 export { DAY_MS, durationOf, type RetentionCut } from './retention';
 export type { HandlersFor, OperationHandlers, OperationObserver } from './operations';

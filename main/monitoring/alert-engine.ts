@@ -1,13 +1,15 @@
 import type { Static } from '@sinclair/typebox';
 import type { Database, Statement } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
-import type { AlertEventSchema, AlertSchema, AlertStateSchema } from '../../contract/ops/monitoring';
+import type { AlertEventSchema, AlertSchema, AlertStateSchema, RuleStatusSchema } from '../../contract/ops/monitoring';
 import type { Clock } from '../clock';
+import { AlertSilences } from './alert-silences';
 import type { AlertRule } from './default-rules';
 
 export type Alert = Static<typeof AlertSchema>;
 export type AlertEvent = Static<typeof AlertEventSchema>;
 export type AlertState = Static<typeof AlertStateSchema>;
+export type RuleStatus = Static<typeof RuleStatusSchema>;
 
 interface RuleState {
   state: AlertState;
@@ -50,11 +52,15 @@ export class AlertEngine {
   readonly #listeners = new Set<(alert: Alert) => void>();
   readonly #edits = new Set<(id: string, rule: AlertRule | null) => void>();
   readonly #insertEvent: Statement;
+  /** Each rule's series value at the last evaluation (null: the series had none). */
+  readonly #lastValues = new Map<string, number | null>();
+  readonly silences: AlertSilences;
 
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
   ) {
+    this.silences = new AlertSilences(db);
     this.#insertEvent = db.prepare(
       'INSERT INTO monitoring_alert_events (at, rule_id, name, severity, state, value, message) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -95,6 +101,49 @@ export class AlertEngine {
     return this.#states.get(ruleId)?.state ?? 'inactive';
   }
 
+  /**
+   * Every rule's state as an operator reads it: a rule whose series has had no value at the last
+   * evaluation (never registered, no traffic yet) says "no-data" rather than looking calm.
+   */
+  status(): RuleStatus[] {
+    return this.rules().map((rule) => {
+      const current = this.#states.get(rule.id);
+      const value = this.#lastValues.get(rule.id) ?? null;
+      const live = current !== undefined && (current.state === 'pending' || current.state === 'firing');
+      const silence = this.silences.get(rule.id);
+      return {
+        ruleId: rule.id,
+        state: live ? current.state : value === null && rule.enabled ? 'no-data' : (current?.state ?? 'inactive'),
+        value: live ? current.value : value,
+        acknowledged: live && this.#acknowledged(rule.id, current.since),
+        silence,
+      };
+    });
+  }
+
+  /** Acknowledges the rule's alert (on every node, through the fleet table). */
+  acknowledge(ruleId: string, by: string) {
+    this.#rule(ruleId);
+    return this.silences.acknowledge(ruleId, by, this.clock.now());
+  }
+
+  /** Silences the rule's notifications for `seconds` from now (0: lifts it). */
+  silence(ruleId: string, by: string, seconds: number) {
+    this.#rule(ruleId);
+    return this.silences.silence(ruleId, by, seconds === 0 ? null : this.clock.now() + seconds * 1000);
+  }
+
+  #rule(id: string): AlertRule {
+    const rule = this.#rules.get(id);
+    if (rule === undefined) throw new PhError('PH_MONITORING_RULE_NOT_FOUND', `There is no alert rule ${JSON.stringify(id)}`);
+    return rule;
+  }
+
+  #acknowledged(ruleId: string, since: number): boolean {
+    const at = this.silences.get(ruleId)?.acknowledgedAt ?? null;
+    return at !== null && Date.parse(at) >= since;
+  }
+
   save(rule: AlertRule): AlertRule {
     this.#write(rule.id, rule);
     for (const listener of this.#edits) listener(rule.id, rule);
@@ -102,9 +151,10 @@ export class AlertEngine {
   }
 
   delete(id: string): void {
-    if (!this.#rules.has(id)) throw new PhError('PH_MONITORING_RULE_NOT_FOUND', `There is no alert rule ${JSON.stringify(id)}`);
+    this.#rule(id);
     this.#write(id, null);
     for (const listener of this.#edits) listener(id, null);
+    this.silences.forget(id);
   }
 
   /**
@@ -150,6 +200,7 @@ export class AlertEngine {
         continue;
       }
       const value = values[rule.metric];
+      this.#lastValues.set(rule.id, value ?? null);
       if (value === undefined || value === null) continue;
       const holds = conditionHolds(rule, value);
       let next: AlertState = current.state;
@@ -216,7 +267,12 @@ export class AlertEngine {
   }
 
   #alertOf(rule: AlertRule, state: RuleState, why?: string): Alert {
+    const silence = this.silences.get(rule.id);
+    const live = state.state === 'pending' || state.state === 'firing';
     return {
+      acknowledgedAt: live && this.#acknowledged(rule.id, state.since) ? (silence?.acknowledgedAt ?? null) : null,
+      acknowledgedBy: live && this.#acknowledged(rule.id, state.since) ? (silence?.acknowledgedBy ?? null) : null,
+      silencedUntil: this.silences.isSilenced(rule.id, this.clock.now()) ? (silence?.silencedUntil ?? null) : null,
       ruleId: rule.id,
       name: rule.name,
       severity: rule.severity,

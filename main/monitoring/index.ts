@@ -12,5 +12,6 @@ export { diskProbe, sqliteProbe } from './probes';
 export { recommend } from './recommendations';
 export { monitoringMigrations } from './migrations';
 export { monitoringHandlers } from './operations';
-export { notifyAlerts } from './alert-notifier';
+export { notifyAlerts, silencedWhenSent } from './alert-notifier';
+export { AlertSilences, type AlertSilence } from './alert-silences';
 export { monitoringRetentionCuts } from './history-retention';

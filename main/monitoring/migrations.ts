@@ -95,4 +95,15 @@ export const monitoringMigrations: readonly Migration[] = [
         db.prepare('INSERT OR IGNORE INTO monitoring_alert_rules (id, rule, builtin) VALUES (?, ?, 1)').run(rule.id, JSON.stringify(rule));
     },
   },
+  {
+    scope: 'monitoring',
+    version: 5,
+    name: 'acknowledgements and silences of alerts, one record per rule',
+    up: `
+      CREATE TABLE monitoring_alert_silences (
+        rule_id TEXT PRIMARY KEY,
+        record TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

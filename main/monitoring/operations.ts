@@ -15,19 +15,18 @@ type MonitoringOps =
   | 'monitoring.alerts.history'
   | 'monitoring.alerts.save'
   | 'monitoring.alerts.delete'
+  | 'monitoring.alerts.acknowledge'
+  | 'monitoring.alerts.silence'
   | 'monitoring.usage'
   | 'monitoring.usage.export';
 
 const HOUR = 3_600_000;
-const MAX_TIME_MS = 8_640_000_000_000_000;
 const DEFAULT_POINTS = 120;
 
 function range(now: number, from: number | undefined, to: number | undefined, defaultSpanMs: number): { from: number; to: number } {
   const end = to ?? now;
   const start = from ?? end - defaultSpanMs;
   if (!(end > start)) throw new PhError('PH_MONITORING_BAD_RANGE', '"to" must be after "from"', { field: 'to' });
-  // Past this a JavaScript Date is invalid (and toISOString throws), so no time series reaches it.
-  if (end > MAX_TIME_MS) throw new PhError('PH_MONITORING_BAD_RANGE', `"to" must be at most ${MAX_TIME_MS} (year 275760)`, { field: 'to' });
   return { from: start, to: end };
 }
 
@@ -82,7 +81,13 @@ export function monitoringHandlers(monitoring: Monitoring, now: () => number): H
         series: result.series.map((s) => ({ ...s, unit: monitoring.series.get(s.name)?.unit ?? '' })),
       };
     },
-    'monitoring.alerts': () => ({ rules: monitoring.alerts.rules(), active: monitoring.alerts.active() }),
+    'monitoring.alerts': () => ({
+      rules: monitoring.alerts.rules(),
+      active: monitoring.alerts.active(),
+      status: monitoring.alerts.status(),
+    }),
+    'monitoring.alerts.acknowledge': (input, caller) => ({ silence: monitoring.alerts.acknowledge(input.ruleId, caller.actor) }),
+    'monitoring.alerts.silence': (input, caller) => ({ silence: monitoring.alerts.silence(input.ruleId, caller.actor, input.seconds) }),
     'monitoring.alerts.history': (input) => ({ events: monitoring.alerts.history(input) }),
     'monitoring.alerts.save': (input) => {
       const existing = monitoring.alerts.rules().find((r) => r.id === input.rule.id);

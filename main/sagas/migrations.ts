@@ -38,4 +38,20 @@ export const sagaMigrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    scope: 'sagas',
+    version: 2,
+    name: 'local copies of fleet sagas',
+    // With Redis, each saga this node wrote, as it last wrote it: read when Redis is away, re-published when it comes back empty.
+    up: `
+      CREATE TABLE saga_copies (
+        id TEXT PRIMARY KEY,
+        rev INTEGER NOT NULL,
+        doc TEXT NOT NULL,
+        ended INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX saga_copies_ended ON saga_copies (ended, updated_at);
+    `,
+  },
 ];

@@ -7,6 +7,7 @@ import {
   DEFAULT_RETRY,
   DEFAULT_STEP_TIMEOUT_MS,
   type RetryPolicy,
+  type SagaStepContext,
   type SagaStepDefinition,
   type SagaType,
 } from './saga-types';
@@ -40,23 +41,23 @@ export class SagaRunner {
 
   async run(sagaId: string, type: SagaType, job: JobContext): Promise<SagaState> {
     const { store } = this.deps;
-    let head = store.head(sagaId);
+    let head = await store.head(sagaId);
     if (head.state === 'running') {
-      for (const step of store.steps(sagaId)) {
+      for (const step of await store.steps(sagaId)) {
         if (step.state === 'done') continue;
-        head = store.head(sagaId);
+        head = await store.head(sagaId);
         if (head.cancelRequested) {
-          store.beginCompensation(sagaId, null);
+          await store.beginCompensation(sagaId, null);
           break;
         }
         const definition = type.steps[step.idx] as SagaStepDefinition;
         if (!(await this.#forward(sagaId, type, definition, step, head.input, job))) break;
       }
-      head = store.head(sagaId);
+      head = await store.head(sagaId);
       if (head.state === 'running') return this.#finish(sagaId, type, 'completed');
     }
     if (head.state !== 'compensating') return head.state;
-    for (const step of store.steps(sagaId).reverse()) {
+    for (const step of (await store.steps(sagaId)).reverse()) {
       if (step.state !== 'done' && step.state !== 'compensating') continue;
       const definition = type.steps[step.idx] as SagaStepDefinition;
       if (!(await this.#compensate(sagaId, type, definition, step, head.input, job))) return 'stuck';
@@ -64,8 +65,8 @@ export class SagaRunner {
     return this.#finish(sagaId, type, head.cancelRequested ? 'cancelled' : 'compensated');
   }
 
-  #finish(sagaId: string, type: SagaType, state: SagaState): SagaState {
-    this.deps.store.finish(sagaId, state);
+  async #finish(sagaId: string, type: SagaType, state: SagaState): Promise<SagaState> {
+    await this.deps.store.finish(sagaId, state);
     this.deps.changed(sagaId, type.type, state);
     return state;
   }
@@ -82,19 +83,19 @@ export class SagaRunner {
     const { store } = this.deps;
     const policy = def.retry ?? DEFAULT_RETRY;
     for (;;) {
-      const attempt = store.actionStarted(sagaId, step.idx);
+      const attempt = await store.actionStarted(sagaId, step.idx);
       this.deps.changed(sagaId, type.type, 'running');
       try {
-        const result = await this.#try(def.timeoutMs, job, (signal) =>
-          def.action(this.#context(sagaId, def, 'action', attempt, input, signal, job)),
+        const result = await this.#try(def.timeoutMs, job, async (signal) =>
+          def.action(await this.#context(sagaId, def, 'action', attempt, input, signal, job)),
         );
-        store.actionDone(sagaId, step.idx, result);
+        await store.actionDone(sagaId, step.idx, result);
         return true;
       } catch (err) {
         if (job.signal.aborted) throw job.signal.reason;
-        store.recordError(sagaId, step.idx, 'action', message(err));
+        await store.recordError(sagaId, step.idx, 'action', message(err));
         if (attempt >= policy.attempts) {
-          store.actionFailed(sagaId, step.idx, `${def.name}: ${message(err)}`);
+          await store.actionFailed(sagaId, step.idx, `${def.name}: ${message(err)}`);
           this.deps.changed(sagaId, type.type, 'compensating');
           return false;
         }
@@ -116,20 +117,20 @@ export class SagaRunner {
     const policy = def.compensationRetry ?? DEFAULT_COMPENSATION_RETRY;
     const undo = def.compensate;
     for (;;) {
-      const attempt = store.compensationStarted(sagaId, step.idx);
+      const attempt = await store.compensationStarted(sagaId, step.idx);
       this.deps.changed(sagaId, type.type, 'compensating');
       try {
         if (undo !== undefined)
-          await this.#try(def.timeoutMs, job, (signal) =>
-            undo(this.#context(sagaId, def, 'compensation', attempt, input, signal, job), step.result),
+          await this.#try(def.timeoutMs, job, async (signal) =>
+            undo(await this.#context(sagaId, def, 'compensation', attempt, input, signal, job), step.result),
           );
-        store.compensated(sagaId, step.idx);
+        await store.compensated(sagaId, step.idx);
         return true;
       } catch (err) {
         if (job.signal.aborted) throw job.signal.reason;
-        store.recordError(sagaId, step.idx, 'compensation', message(err));
+        await store.recordError(sagaId, step.idx, 'compensation', message(err));
         if (attempt >= policy.attempts) {
-          store.stuck(sagaId, step.idx);
+          await store.stuck(sagaId, step.idx);
           this.deps.changed(sagaId, type.type, 'stuck');
           this.deps.stuck(sagaId, type.type, def.name, attempt, message(err));
           return false;
@@ -139,7 +140,7 @@ export class SagaRunner {
     }
   }
 
-  #context(
+  async #context(
     sagaId: string,
     def: SagaStepDefinition,
     phase: 'action' | 'compensation',
@@ -147,12 +148,9 @@ export class SagaRunner {
     input: unknown,
     signal: AbortSignal,
     job: JobContext,
-  ) {
+  ): Promise<SagaStepContext> {
     const results = Object.fromEntries(
-      this.deps.store
-        .steps(sagaId)
-        .filter((s) => s.state !== 'pending' && s.result !== undefined)
-        .map((s) => [s.name, s.result]),
+      (await this.deps.store.steps(sagaId)).filter((s) => s.state !== 'pending' && s.result !== undefined).map((s) => [s.name, s.result]),
     );
     return {
       sagaId,

@@ -1,39 +1,10 @@
-import type { Database } from 'better-sqlite3';
 import type { Static } from '@sinclair/typebox';
-import { PhError } from '../../contract/errors';
 import type { SagaSchema, SagaStateSchema, SagaStepStateSchema } from '../../contract/ops/sagas';
-import type { Clock } from '../clock';
 
 export type Saga = Static<typeof SagaSchema>;
 export type SagaState = Static<typeof SagaStateSchema>;
 export type SagaStepState = Static<typeof SagaStepStateSchema>;
-type StepError = Saga['steps'][number]['errors'][number];
-
-interface SagaRow {
-  id: string;
-  type: string;
-  state: SagaState;
-  input: string | null;
-  failure: string | null;
-  cancel_requested: number;
-  job_id: string | null;
-  created_at: number;
-  updated_at: number;
-  finished_at: number | null;
-}
-
-interface StepRow {
-  idx: number;
-  name: string;
-  state: SagaStepState;
-  attempts: number;
-  compensation_attempts: number;
-  result: string | null;
-  errors: string;
-  started_at: number | null;
-  finished_at: number | null;
-  compensated_at: number | null;
-}
+export type StepError = Saga['steps'][number]['errors'][number];
 
 /** A step as the runner reads it back: its state, tries and what its action returned. */
 export interface StoredStep {
@@ -45,203 +16,66 @@ export interface StoredStep {
   readonly result: unknown;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-const parse = (text: string | null): unknown => (text === null ? undefined : (JSON.parse(text) as unknown));
+/** The saga's type, state, input and whether a cancel was asked, as the runner reads them. */
+export interface SagaHead {
+  readonly type: string;
+  readonly state: SagaState;
+  readonly input: unknown;
+  readonly cancelRequested: boolean;
+}
+
+export interface NewSaga {
+  readonly id: string;
+  readonly type: string;
+  readonly input: unknown;
+  readonly idempotencyKey?: string;
+  readonly steps: readonly string[];
+}
+
+export interface SagaFilter {
+  readonly state?: SagaState;
+  readonly type?: string;
+  readonly limit?: number;
+  readonly offset?: number;
+}
 
 export const ENDED_STATES: readonly SagaState[] = ['completed', 'compensated', 'cancelled', 'stuck'];
 
-/** The sagas table and its steps: every change one statement or one transaction, so a kill -9 leaves a state to resume from. */
-export class SagaStore {
-  constructor(
-    private readonly db: Database,
-    private readonly clock: Clock,
-  ) {}
-
+/**
+ * Where sagas and their steps are kept: one node's SQLite (sqlite-saga-store.ts), or, with Redis,
+ * the fleet's Redis with a local copy on each node that wrote (redis-saga-store.ts). Every change is
+ * one atomic write, so a kill -9 leaves a state to resume from.
+ */
+export interface SagaStore {
   /** Creates a saga and its pending steps; a known idempotency key returns the saga it made before. */
-  create(saga: { id: string; type: string; input: unknown; idempotencyKey?: string; steps: readonly string[] }): {
-    id: string;
-    created: boolean;
-  } {
-    return this.db.transaction(() => {
-      if (saga.idempotencyKey !== undefined) {
-        const existing = this.db.prepare('SELECT id FROM sagas WHERE idempotency_key = ?').get(saga.idempotencyKey) as
-          { id: string } | undefined;
-        if (existing !== undefined) return { id: existing.id, created: false };
-      }
-      const now = this.clock.now();
-      this.db
-        .prepare(`INSERT INTO sagas (id, type, state, input, idempotency_key, created_at, updated_at) VALUES (?, ?, 'running', ?, ?, ?, ?)`)
-        .run(saga.id, saga.type, saga.input === undefined ? null : JSON.stringify(saga.input), saga.idempotencyKey ?? null, now, now);
-      const step = this.db.prepare(`INSERT INTO saga_steps (saga_id, idx, name, state) VALUES (?, ?, ?, 'pending')`);
-      saga.steps.forEach((name, idx) => step.run(saga.id, idx, name));
-      return { id: saga.id, created: true };
-    })();
-  }
-
-  setJob(id: string, jobId: string): void {
-    this.db.prepare('UPDATE sagas SET job_id = ? WHERE id = ?').run(jobId, id);
-  }
-
-  get(id: string): Saga {
-    const row = this.db.prepare('SELECT * FROM sagas WHERE id = ?').get(id) as SagaRow | undefined;
-    if (row === undefined) throw new PhError('PH_SAGA_NOT_FOUND', `There is no saga with id ${id}`, { field: 'id' });
-    return this.#toSaga(row);
-  }
-
-  list(filter: { state?: SagaState; type?: string; limit?: number; offset?: number }): { sagas: Saga[]; total: number } {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.state !== undefined) {
-      where.push('state = ?');
-      args.push(filter.state);
-    }
-    if (filter.type !== undefined) {
-      where.push('type = ?');
-      args.push(filter.type);
-    }
-    const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
-    const rows = this.db
-      .prepare(`SELECT * FROM sagas ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
-      .all(...args, filter.limit ?? 50, filter.offset ?? 0) as SagaRow[];
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM sagas ${clause}`).get(...args) as { n: number }).n;
-    return { sagas: rows.map((row) => this.#toSaga(row)), total };
-  }
-
-  /** The saga's type, state, input and whether a cancel was asked, as the runner reads them. */
-  head(id: string): { type: string; state: SagaState; input: unknown; cancelRequested: boolean } {
-    const row = this.db.prepare('SELECT type, state, input, cancel_requested FROM sagas WHERE id = ?').get(id) as SagaRow | undefined;
-    if (row === undefined) throw new PhError('PH_SAGA_NOT_FOUND', `There is no saga with id ${id}`);
-    return { type: row.type, state: row.state, input: parse(row.input), cancelRequested: row.cancel_requested === 1 };
-  }
-
-  steps(id: string): StoredStep[] {
-    return (this.db.prepare('SELECT * FROM saga_steps WHERE saga_id = ? ORDER BY idx').all(id) as StepRow[]).map((row) => ({
-      idx: row.idx,
-      name: row.name,
-      state: row.state,
-      attempts: row.attempts,
-      compensationAttempts: row.compensation_attempts,
-      result: parse(row.result),
-    }));
-  }
-
+  create(saga: NewSaga): Promise<{ id: string; created: boolean }>;
+  setJob(id: string, jobId: string): Promise<void>;
+  get(id: string): Promise<Saga>;
+  list(filter: SagaFilter): Promise<{ sagas: Saga[]; total: number }>;
+  head(id: string): Promise<SagaHead>;
+  steps(id: string): Promise<StoredStep[]>;
   /** Asks a running saga to stop; false when it is already compensating or ended. */
-  requestCancel(id: string, by: string): boolean {
-    const changed = this.db
-      .prepare(`UPDATE sagas SET cancel_requested = 1, failure = ?, updated_at = ? WHERE id = ? AND state = 'running'`)
-      .run(`cancelled by ${by}`, this.clock.now(), id).changes;
-    return changed === 1;
-  }
-
-  /** A try of the action begins: counted before it runs, so a try a crash cut short still counts. */
-  actionStarted(id: string, idx: number): number {
-    const now = this.clock.now();
-    this.db
-      .prepare(
-        `UPDATE saga_steps SET state = 'running', attempts = attempts + 1, started_at = coalesce(started_at, ?) WHERE saga_id = ? AND idx = ?`,
-      )
-      .run(now, id, idx);
-    this.#touch(id);
-    return this.#step(id, idx).attempts;
-  }
-
-  actionDone(id: string, idx: number, result: unknown): void {
-    this.db
-      .prepare(`UPDATE saga_steps SET state = 'done', result = ?, finished_at = ? WHERE saga_id = ? AND idx = ?`)
-      .run(result === undefined ? null : JSON.stringify(result), this.clock.now(), id, idx);
-    this.#touch(id);
-  }
-
-  recordError(id: string, idx: number, phase: StepError['phase'], message: string): void {
-    const entry: StepError = { at: new Date(this.clock.now()).toISOString(), phase, message: message.slice(0, 2_000) };
-    this.db
-      .prepare(`UPDATE saga_steps SET errors = json_insert(errors, '$[#]', json(?)) WHERE saga_id = ? AND idx = ?`)
-      .run(JSON.stringify(entry), id, idx);
-  }
-
-  /** The step's action failed for good: the saga turns to compensating, in one transaction. */
-  actionFailed(id: string, idx: number, failure: string): void {
-    this.db.transaction(() => {
-      this.db
-        .prepare(`UPDATE saga_steps SET state = 'failed', finished_at = ? WHERE saga_id = ? AND idx = ?`)
-        .run(this.clock.now(), id, idx);
-      this.beginCompensation(id, failure);
-    })();
-  }
-
-  beginCompensation(id: string, failure: string | null): void {
-    this.db
-      .prepare(`UPDATE sagas SET state = 'compensating', failure = coalesce(failure, ?), updated_at = ? WHERE id = ?`)
-      .run(failure, this.clock.now(), id);
-  }
-
-  compensationStarted(id: string, idx: number): number {
-    this.db
-      .prepare(
-        `UPDATE saga_steps SET state = 'compensating', compensation_attempts = compensation_attempts + 1 WHERE saga_id = ? AND idx = ?`,
-      )
-      .run(id, idx);
-    this.#touch(id);
-    return this.#step(id, idx).compensation_attempts;
-  }
-
-  compensated(id: string, idx: number): void {
-    this.db
-      .prepare(`UPDATE saga_steps SET state = 'compensated', compensated_at = ? WHERE saga_id = ? AND idx = ?`)
-      .run(this.clock.now(), id, idx);
-    this.#touch(id);
-  }
-
-  /** A compensation kept failing: the step and the saga are stuck, in one transaction. */
-  stuck(id: string, idx: number): void {
-    this.db.transaction(() => {
-      this.db.prepare(`UPDATE saga_steps SET state = 'stuck' WHERE saga_id = ? AND idx = ?`).run(id, idx);
-      this.finish(id, 'stuck');
-    })();
-  }
-
-  finish(id: string, state: SagaState): void {
-    const now = this.clock.now();
-    this.db.prepare('UPDATE sagas SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(state, now, now, id);
-  }
-
-  #touch(id: string): void {
-    this.db.prepare('UPDATE sagas SET updated_at = ? WHERE id = ?').run(this.clock.now(), id);
-  }
-
-  #step(id: string, idx: number): StepRow {
-    return this.db.prepare('SELECT * FROM saga_steps WHERE saga_id = ? AND idx = ?').get(id, idx) as StepRow;
-  }
-
-  #toSaga(row: SagaRow): Saga {
-    const steps = this.db.prepare('SELECT * FROM saga_steps WHERE saga_id = ? ORDER BY idx').all(row.id) as StepRow[];
-    return {
-      id: row.id,
-      type: row.type,
-      state: row.state,
-      input: parse(row.input) ?? null,
-      failure: row.failure,
-      cancelRequested: row.cancel_requested === 1,
-      jobId: row.job_id,
-      createdAt: new Date(row.created_at).toISOString(),
-      updatedAt: new Date(row.updated_at).toISOString(),
-      finishedAt: iso(row.finished_at),
-      steps: steps.map((s) => ({
-        name: s.name,
-        state: s.state,
-        attempts: s.attempts,
-        compensationAttempts: s.compensation_attempts,
-        idempotencyId: idempotencyId(row.id, s.name, 'action'),
-        errors: JSON.parse(s.errors) as StepError[],
-        startedAt: iso(s.started_at),
-        finishedAt: iso(s.finished_at),
-        compensatedAt: iso(s.compensated_at),
-      })),
-    };
-  }
+  requestCancel(id: string, by: string): Promise<boolean>;
+  /** A try of the action begins: counted before it runs, so a try a crash cut short still counts. Returns the try's number. */
+  actionStarted(id: string, idx: number): Promise<number>;
+  actionDone(id: string, idx: number, result: unknown): Promise<void>;
+  recordError(id: string, idx: number, phase: StepError['phase'], message: string): Promise<void>;
+  /** The step's action failed for good: the step is `failed` and the saga `compensating`, in one write. */
+  actionFailed(id: string, idx: number, failure: string): Promise<void>;
+  beginCompensation(id: string, failure: string | null): Promise<void>;
+  compensationStarted(id: string, idx: number): Promise<number>;
+  compensated(id: string, idx: number): Promise<void>;
+  /** A compensation kept failing: the step and the saga are stuck, in one write. */
+  stuck(id: string, idx: number): Promise<void>;
+  finish(id: string, state: SagaState): Promise<void>;
 }
 
 /** The id a step's action or compensation receives, the same on every try. */
 export function idempotencyId(sagaId: string, step: string, phase: 'action' | 'compensation'): string {
   return `${sagaId}:${step}:${phase}`;
+}
+
+/** An error's message as a step's error list keeps it. */
+export function stepError(at: number, phase: StepError['phase'], message: string): StepError {
+  return { at: new Date(at).toISOString(), phase, message: message.slice(0, 2_000) };
 }

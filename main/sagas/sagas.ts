@@ -1,12 +1,15 @@
 import type { Database } from 'better-sqlite3';
+import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { JobQueue } from '../batch';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events';
-import { newId } from '../fleet';
+import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
 import { SagaRunner } from './saga-runner';
-import { ENDED_STATES, SagaStore, type Saga, type SagaState } from './saga-store';
+import { RedisSagaStore } from './redis-saga-store';
+import { ENDED_STATES, type Saga, type SagaFilter, type SagaStore } from './saga-store';
+import { SqliteSagaStore } from './sqlite-saga-store';
 import type { SagaType } from './saga-types';
 
 /** The job type every saga runs as. */
@@ -20,20 +23,35 @@ export interface SagasDeps {
   readonly queue: JobQueue;
   readonly bus: EventBus | null;
   readonly logger: Logger;
+  /** With Redis: sagas are kept there, fleet-wide, and re-published by this node when Redis comes back empty. */
+  readonly fleet?: { readonly redis: Redis; readonly seal: FleetSeal; readonly epoch: RedisEpoch | null; readonly keepMs?: number } | null;
 }
 
 /**
  * Saga types, registered like job types, and the sagas started from them. A saga runs as one job
  * (`saga.run`) on the queue, so a node killed mid-saga hands it to the next attempt, which resumes
- * from the stored state. The job runs on the node that started the saga, where that state lives.
+ * from the stored state. Without Redis that state is this node's SQLite; with Redis it is the
+ * fleet's (redis-saga-store.ts), so the job goes on the shared queue and any live node runs it.
  */
 export class Sagas {
   readonly #types = new Map<string, SagaType>();
   readonly #store: SagaStore;
+  readonly #fleet: RedisSagaStore | null;
   readonly #runner: SagaRunner;
 
   constructor(private readonly deps: SagasDeps) {
-    this.#store = new SagaStore(deps.db, deps.clock);
+    const fleet = deps.fleet ?? null;
+    this.#fleet =
+      fleet === null
+        ? null
+        : new RedisSagaStore({
+            redis: fleet.redis,
+            db: deps.db,
+            seal: fleet.seal,
+            clock: deps.clock,
+            ...(fleet.keepMs === undefined ? {} : { keepMs: fleet.keepMs }),
+          });
+    this.#store = this.#fleet ?? new SqliteSagaStore(deps.db, deps.clock);
     this.#runner = new SagaRunner({
       store: this.#store,
       changed: (id, type, state) => deps.bus?.publish('sagas.changed', { id, type, state }),
@@ -43,11 +61,15 @@ export class Sagas {
       SAGA_JOB_TYPE,
       async (payload, ctx) => {
         const { sagaId } = payload as { sagaId: string };
-        const type = this.#type(this.#store.head(sagaId).type);
+        const type = this.#type((await this.#store.head(sagaId)).type);
         return { state: await this.#runner.run(sagaId, type, ctx) };
       },
-      { concurrency: 8, placement: { owner: (_payload, here) => here } },
+      { concurrency: 8 },
     );
+    fleet?.epoch?.onEmptied(async () => {
+      const requeued = await this.recover();
+      deps.logger.warn({ requeued }, 're-published sagas to the emptied redis and queued the unfinished ones again');
+    });
   }
 
   register<I>(type: SagaType<I>): this {
@@ -65,43 +87,59 @@ export class Sagas {
   async start(input: { type: string; input?: unknown; idempotencyKey?: string }): Promise<Saga> {
     const type = this.#type(input.type);
     type.validateInput?.(input.input);
-    const { id, created } = this.#store.create({
+    const { id, created } = await this.#store.create({
       id: newId(),
       type: type.type,
       input: input.input,
       ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
       steps: type.steps.map((s) => s.name),
     });
-    if (created || this.#store.get(id).jobId === null) {
-      // The job's own key makes a retried start (or one after a crash between the two writes) enqueue once.
-      const job = await this.deps.queue.enqueue({
-        type: SAGA_JOB_TYPE,
-        payload: { sagaId: id },
-        attempts: SAGA_JOB_ATTEMPTS,
-        backoffMs: 1_000,
-        idempotencyKey: `saga:${id}`,
-      });
-      this.#store.setJob(id, job.id);
+    if (created || (await this.#store.get(id)).jobId === null) {
+      await this.#enqueue(id);
       this.deps.bus?.publish('sagas.changed', { id, type: type.type, state: 'running' });
     }
     return this.#store.get(id);
   }
 
-  get(id: string): Saga {
+  get(id: string): Promise<Saga> {
     return this.#store.get(id);
   }
 
-  list(filter: { state?: SagaState; type?: string; limit?: number; offset?: number }): { sagas: Saga[]; total: number } {
+  list(filter: SagaFilter): Promise<{ sagas: Saga[]; total: number }> {
     return this.#store.list(filter);
   }
 
   /** Stops a running saga before its next step; the runner then compensates what it completed. */
-  cancel(id: string, by: string): Saga {
-    const saga = this.#store.get(id);
-    if (ENDED_STATES.includes(saga.state) || !this.#store.requestCancel(id, by)) {
+  async cancel(id: string, by: string): Promise<Saga> {
+    const saga = await this.#store.get(id);
+    if (ENDED_STATES.includes(saga.state) || !(await this.#store.requestCancel(id, by))) {
       throw new PhError('PH_SAGA_ENDED', `Saga ${id} is ${saga.state}; only a running saga can be cancelled`);
     }
     return this.#store.get(id);
+  }
+
+  /**
+   * After Redis came back empty: this node's copies go back (the newest of the fleet's copies
+   * wins) and every unfinished one's job is queued again. Its key makes that one job, however
+   * many nodes (and outboxes) queue it. Returns how many were queued.
+   */
+  async recover(): Promise<number> {
+    if (this.#fleet === null) return 0;
+    const unfinished = await this.#fleet.republish();
+    for (const id of unfinished) await this.#enqueue(id);
+    return unfinished.length;
+  }
+
+  /** The job's own key makes a retried start (or one after a crash between the two writes) enqueue once. */
+  async #enqueue(id: string): Promise<void> {
+    const job = await this.deps.queue.enqueue({
+      type: SAGA_JOB_TYPE,
+      payload: { sagaId: id },
+      attempts: SAGA_JOB_ATTEMPTS,
+      backoffMs: 1_000,
+      idempotencyKey: `saga:${id}`,
+    });
+    await this.#store.setJob(id, job.id);
   }
 
   #type(name: string): SagaType {

@@ -137,6 +137,14 @@ export class ApiKeyStore {
     return this.get(id);
   }
 
+  /** Replaces the key's scopes; requests already authenticated keep theirs, the next one gets these. */
+  setScopes(id: string, scopes: readonly string[]): ApiKey {
+    this.get(id);
+    this.db.prepare('UPDATE api_keys SET scopes = ? WHERE id = ?').run(JSON.stringify([...new Set(scopes)]), id);
+    this.#changed(id);
+    return this.get(id);
+  }
+
   /** The caller for a presented key, or null when the key is unknown, wrong or revoked. */
   verify(presented: string): Caller | null {
     const match = KEY_PATTERN.exec(presented);

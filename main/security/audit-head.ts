@@ -1,5 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readPrivateFile, writePrivateFile } from '../core';
 
 /** Where the chain ended when last written out, and from which row on hashes are keyed. */
 export interface AuditHead {
@@ -46,17 +46,13 @@ export class AuditHeadFile {
   ) {}
 
   read(): AuditHead | 'missing' | 'invalid' {
-    let text: string;
+    let text: string | null;
     try {
-      const fd = openSync(this.path, constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        text = readFileSync(fd, 'utf8');
-      } finally {
-        closeSync(fd);
-      }
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'invalid';
+      text = readPrivateFile(this.path);
+    } catch {
+      return 'invalid';
     }
+    if (text === null) return 'missing';
     try {
       const parsed = JSON.parse(text) as AuditHead & { mac: string };
       const anchor = parsed.anchor === undefined ? undefined : { seq: parsed.anchor.seq, hash: parsed.anchor.hash };
@@ -85,18 +81,6 @@ export class AuditHeadFile {
   }
 
   write(head: AuditHead): void {
-    const temp = `${this.path}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify({ ...head, mac: mac(this.key, head).toString('hex') })}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(temp, this.path);
-    } finally {
-      rmSync(temp, { force: true });
-    }
+    writePrivateFile(this.path, `${JSON.stringify({ ...head, mac: mac(this.key, head).toString('hex') })}\n`, 'replace');
   }
 }

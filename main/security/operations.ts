@@ -29,7 +29,15 @@ export function securityHandlers({
   trail = null,
   oauth = null,
 }: SecurityHandlerDeps): HandlersFor<
-  'keys.list' | 'keys.create' | 'keys.revoke' | 'keys.pin' | 'audit.list' | 'audit.verify' | 'sessions.logout' | 'sessions.rotate'
+  | 'keys.list'
+  | 'keys.create'
+  | 'keys.revoke'
+  | 'keys.pin'
+  | 'keys.update'
+  | 'audit.list'
+  | 'audit.verify'
+  | 'sessions.logout'
+  | 'sessions.rotate'
 > {
   const verify = () => {
     const local = audit.verify();
@@ -46,6 +54,7 @@ export function securityHandlers({
       return { key };
     },
     'keys.pin': (input) => ({ key: keys.pin(input.id, input.apiVersion) }),
+    'keys.update': (input) => ({ key: keys.setScopes(input.id, input.scopes) }),
     'audit.list': (input) => {
       const filtered = [input.actor, input.action, input.target, input.since, input.until].some((f) => f !== undefined);
       if (input.fleet === true && filtered) {

@@ -1,19 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
 import { join } from 'node:path';
+import { readPrivateFile, writePrivateFile } from '../core';
 
 /** The secrets Pilothouse keeps; a name outside this list is refused, so no caller can pick a path. */
 export const secretNames = ['session-signing', 'audit-hmac', 'oauth-signing'] as const;
@@ -79,67 +66,23 @@ export class SecretStore implements Secrets {
   }
 
   #read(name: SecretName): Buffer | null {
-    let fd: number;
-    try {
-      fd = openSync(this.path(name), constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-    try {
-      if ((fstatSync(fd).mode & 0o077) !== 0) fchmodSync(fd, 0o600);
-      const value = Buffer.from(readFileSync(fd, 'utf8').trim(), 'base64');
-      if (value.length < SECRET_BYTES) throw new Error(`The secret file ${this.path(name)} is damaged (too short)`);
-      return value;
-    } finally {
-      closeSync(fd);
-    }
+    const text = readPrivateFile(this.path(name));
+    if (text === null) return null;
+    const value = Buffer.from(text.trim(), 'base64');
+    if (value.length < SECRET_BYTES) throw new Error(`The secret file ${this.path(name)} is damaged (too short)`);
+    return value;
   }
 
   #write(name: SecretName, value: Buffer, mode: 'create' | 'replace'): Buffer {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const target = this.path(name);
-    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, `${value.toString('base64')}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      if (mode === 'replace') {
-        renameSync(temp, target);
-      } else {
-        // link() refuses an existing target: two nodes sharing a data directory that both make the
-        // secret on their first start agree on the first one written.
-        try {
-          linkSync(temp, target);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          const first = this.#read(name);
-          if (first !== null) return first;
-          throw err;
-        }
-      }
-      syncDir(this.dir);
-      return value;
-    } finally {
-      rmSync(temp, { force: true });
-    }
+    if (writePrivateFile(this.path(name), `${value.toString('base64')}\n`, mode)) return value;
+    // Two nodes sharing a data directory that both make the secret on their first start agree on the first one written.
+    const first = this.#read(name);
+    if (first === null) throw new Error(`The secret file ${this.path(name)} vanished while being created`);
+    return first;
   }
 }
 
 function checkName(name: string): SecretName {
   if (!(secretNames as readonly string[]).includes(name)) throw new Error(`Unknown secret ${JSON.stringify(name)}`);
   return name as SecretName;
-}
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

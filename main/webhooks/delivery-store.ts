@@ -173,7 +173,11 @@ export class DeliveryStore {
     ) as DeliveryRow[];
   }
 
-  list(filter: { endpointId?: string; status?: DeliveryStatus; limit?: number }): WebhookDelivery[] {
+  /** A page of deliveries, newest first, and how many the filter matches on every page. */
+  list(filter: { endpointId?: string; status?: DeliveryStatus; limit?: number; offset?: number }): {
+    deliveries: WebhookDelivery[];
+    total: number;
+  } {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.endpointId !== undefined) {
@@ -184,10 +188,14 @@ export class DeliveryStore {
       where.push('status = ?');
       args.push(filter.status);
     }
-    const rows = this.#prepare(
-      `SELECT * FROM webhook_deliveries ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`,
-    ).all(...args, filter.limit ?? 50) as DeliveryRow[];
-    return rows.map((r) => this.toDelivery(r));
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = this.#prepare(`SELECT * FROM webhook_deliveries ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`).all(
+      ...args,
+      filter.limit ?? 50,
+      filter.offset ?? 0,
+    ) as DeliveryRow[];
+    const { n } = this.#prepare(`SELECT count(*) AS n FROM webhook_deliveries ${clause}`).get(...args) as { n: number };
+    return { deliveries: rows.map((r) => this.toDelivery(r)), total: n };
   }
 
   toDelivery(row: DeliveryRow): WebhookDelivery {

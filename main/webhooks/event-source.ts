@@ -1,5 +1,6 @@
 import type { EventMessage } from '../../contract/events';
 import type { WebhookEventType } from '../../contract/ops/webhooks';
+import { silencedWhenSent } from '../monitoring';
 
 export interface WebhookEvent {
   readonly type: WebhookEventType;
@@ -26,6 +27,8 @@ export function toWebhookEvent(message: EventMessage): WebhookEvent | null {
       return { type: message.payload.ok ? 'backup.done' : 'backup.failed', data: { ...message.payload } };
     case 'monitoring.alert': {
       const p = message.payload;
+      // An operator silenced the rule (monitoring.alerts.silence): its integrations are quiet too.
+      if (silencedWhenSent(p)) return null;
       if (p.state === 'firing') return { type: 'alert.fired', data: { ...p } };
       if (p.state === 'resolved') return { type: 'alert.resolved', data: { ...p } };
       return null;

@@ -20,7 +20,7 @@ export function webhooksHandlers(webhooks: WebhookService): HandlersFor<WebhookO
     'webhooks.delete': (input) => ({ deleted: webhooks.remove(input.id) }),
     'webhooks.rotate': (input) => webhooks.rotate(input.id, input.overlapSeconds === undefined ? undefined : input.overlapSeconds * 1000),
     'webhooks.test': async (input) => ({ delivery: await webhooks.ping(input.id) }),
-    'webhooks.deliveries': (input) => ({ deliveries: webhooks.deliveries.list(input) }),
+    'webhooks.deliveries': (input) => webhooks.deliveries.list(input),
     'webhooks.redeliver': async (input) => ({ queued: await webhooks.redeliver(input) }),
   };
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { readPrivateFile, writePrivateFile } from '../core';
 
 /** One signing secret of an endpoint; `expiresAt` (epoch ms) is set on the old one during a rotation. */
 export interface StoredSecret {
@@ -41,28 +41,12 @@ export class FileSecretStore implements WebhookSecretStore {
   }
 
   #readFile(endpointId: string): StoredSecret[] {
-    const file = this.#file(endpointId);
-    if (!existsSync(file)) return [];
-    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      return JSON.parse(readFileSync(fd, 'utf8')) as StoredSecret[];
-    } finally {
-      closeSync(fd);
-    }
+    const text = readPrivateFile(this.#file(endpointId));
+    return text === null ? [] : (JSON.parse(text) as StoredSecret[]);
   }
 
   write(endpointId: string, secrets: readonly StoredSecret[]): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const file = this.#file(endpointId);
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, JSON.stringify(secrets));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writePrivateFile(this.#file(endpointId), JSON.stringify(secrets), 'replace');
     this.#cache.set(endpointId, [...secrets]);
   }
 

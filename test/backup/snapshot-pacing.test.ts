@@ -1,6 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHUNK_PAGES, PageRepository, PageWorkers, storeImage } from '../../main/backup';
+import { CHUNK_PAGES, PageRepository, PageWorkers, reassemble, storeImage } from '../../main/backup';
 import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
 import { makeDatabase, sha256File } from './backup-fixture';
@@ -74,6 +75,51 @@ describe('snapshot pacing', () => {
     const checked = chunks - 1;
     expect(sleeps).toEqual(Array.from({ length: Math.ceil(checked / 2) }, () => 50));
     expect(stored.manifest.imageHash).toBe(sha256File(image));
+  });
+
+  it('runs its page loops on the main thread a budget at a time, yielding to the event loop between, and stores and rebuilds the same image', async () => {
+    // A budget of 0 ms yields after every page: each yield lets one turn of the loop's other work run.
+    const yielding = new PageRepository(join(dir.path, 'repo-yielding'), workers, { turnBudgetMs: 0 });
+    yielding.open();
+    let turns = 0;
+    let counting = true;
+    const count = (): void => {
+      turns += 1;
+      if (counting) setImmediate(count);
+    };
+    try {
+      setImmediate(count);
+      const stored = await storeImage(yielding, image, meta, undefined, { idleRatio: 0, lag: async () => 0 });
+      // The writer looked up every page, and copied every (fresh) page, a turn each.
+      expect(stored.written.addedPages).toBeGreaterThan(0);
+      expect(turns).toBeGreaterThanOrEqual(pages);
+      expect(stored.manifest.imageHash).toBe(sha256File(image));
+      turns = 0;
+      const rebuilt = await reassemble(yielding, yielding.readManifest(stored.manifest.id), join(dir.path, 'rebuilt.db'));
+      // The reader's index lookups, one a page, also gave a turn each.
+      expect(turns).toBeGreaterThanOrEqual(pages);
+      expect(rebuilt.badPages).toEqual([]);
+      expect(rebuilt.imageHash).toBe(stored.manifest.imageHash);
+    } finally {
+      counting = false;
+      yielding.close();
+    }
+  });
+
+  it('runs its worker threads below the main thread (nice 10 on Linux), so their hashing takes the CPU the API leaves over', async () => {
+    const niceOf = (task: string): number => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+    const before = new Set(readdirSync('/proc/self/task'));
+    const pool = new PageWorkers(1);
+    try {
+      await pool.hashPages(Buffer.alloc(4096, 1), 4096);
+      const started = readdirSync('/proc/self/task').filter((t) => !before.has(t));
+      const mainNice = niceOf(String(process.pid));
+      // The pool's thread is among the threads it started, 10 below the main thread; the main thread stays where it was.
+      expect(started.map(niceOf)).toContain(mainNice + 10);
+      expect(niceOf(String(process.pid))).toBe(mainNice);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('ends its worker threads after an idle spell, so their memory goes back, and starts them again on the next call', async () => {

@@ -38,9 +38,11 @@ describe('bad requests answer with a catalogue code, never a 500 or the framewor
     ).rejects.toMatchObject({ code: 'PH_JSON_TOO_DEEP' });
   }, 30_000);
 
-  it('checks time ranges: monitoring.usage.export with a `to` past the last valid date is 400 PH_MONITORING_BAD_RANGE', async () => {
-    const res = await send('POST', '/api/v2/ops/monitoring.usage.export', JSON.stringify({ from: 0, to: 1e20, format: 'csv' }));
-    expect(res).toMatchObject({ status: 400, body: { error: { code: 'PH_MONITORING_BAD_RANGE', field: 'to' } } });
+  it('checks time ranges: monitoring.usage.export with a `to` past the last valid date is 400 PH_INVALID_INPUT naming the field, and `to` before `from` is PH_MONITORING_BAD_RANGE', async () => {
+    const past = await send('POST', '/api/v2/ops/monitoring.usage.export', JSON.stringify({ from: 0, to: 1e20, format: 'csv' }));
+    expect(past).toMatchObject({ status: 400, body: { error: { code: 'PH_INVALID_INPUT', field: 'to' } } });
+    const backwards = await send('POST', '/api/v2/ops/monitoring.usage.export', JSON.stringify({ from: 2_000, to: 1_000, format: 'csv' }));
+    expect(backwards).toMatchObject({ status: 400, body: { error: { code: 'PH_MONITORING_BAD_RANGE', field: 'to' } } });
   });
 
   it('answers router errors (%zz, an over-long parameter) in the catalogue shape', async () => {

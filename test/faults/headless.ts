@@ -32,8 +32,10 @@ export async function launchHeadless(
   env: Record<string, string> = {},
   user: { uid: number; gid: number } | null = null,
   entry = join(root, 'main/headless.ts'),
+  /** The port to listen on (a node started again where it was); default a free one. */
+  at?: number,
 ): Promise<HeadlessNode> {
-  const port = await freePort();
+  const port = at ?? (await freePort());
   const node = [
     process.execPath,
     ...(entry.endsWith('.ts') ? ['--import', 'tsx'] : []),

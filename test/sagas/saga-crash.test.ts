@@ -77,10 +77,10 @@ describe('a saga whose node is killed (-9) mid-step and mid-compensation', () =>
 
     // The last one finishes the compensation.
     const last = await startWorker(worker.file, t.path);
-    await waitFor(() => ['compensated', 'stuck'].includes(sagas.get(id).state), 20_000, 'the saga to end');
+    await waitFor(async () => ['compensated', 'stuck'].includes((await sagas.get(id)).state), 20_000, 'the saga to end');
     last.child.kill('SIGTERM');
     await last.exited;
-    saga = sagas.get(id);
+    saga = await sagas.get(id);
   }, 90_000);
   afterAll(() => {
     worker?.remove();

@@ -19,7 +19,11 @@ describe('sagas on the job queue', () => {
   const events: EventMessage[] = [];
 
   const ended = async (id: string): Promise<Saga> => {
-    await waitFor(() => ['completed', 'compensated', 'cancelled', 'stuck'].includes(sagas.get(id).state), 10_000, `saga ${id} to end`);
+    await waitFor(
+      async () => ['completed', 'compensated', 'cancelled', 'stuck'].includes((await sagas.get(id)).state),
+      10_000,
+      `saga ${id} to end`,
+    );
     return sagas.get(id);
   };
 
@@ -153,14 +157,14 @@ describe('sagas on the job queue', () => {
     });
     await queue.start();
     const { id } = await sagas.start({ type: 'gated' });
-    await waitFor(() => sagas.get(id).steps[1]?.state === 'running', 5_000, 'step b to start');
-    expect(sagas.cancel(id, 'key:ops').cancelRequested).toBe(true);
+    await waitFor(async () => (await sagas.get(id)).steps[1]?.state === 'running', 5_000, 'step b to start');
+    expect((await sagas.cancel(id, 'key:ops')).cancelRequested).toBe(true);
     release();
     const saga = await ended(id);
     expect(saga.state).toBe('cancelled');
     expect(saga.failure).toBe('cancelled by key:ops');
     expect(trail).toEqual(['undo b', 'undo a']);
-    expect(() => sagas.cancel(id, 'key:ops')).toThrow(expect.objectContaining({ code: 'PH_SAGA_ENDED' }));
+    await expect(sagas.cancel(id, 'key:ops')).rejects.toMatchObject({ code: 'PH_SAGA_ENDED' });
   });
 
   it('refuses an unknown type and returns the first saga for a repeated idempotency key', async () => {
@@ -169,7 +173,7 @@ describe('sagas on the job queue', () => {
     const first = await sagas.start({ type: 'provision-ok-0', input: { name: 'a' }, idempotencyKey: 'order-7' });
     const again = await sagas.start({ type: 'provision-ok-0', input: { name: 'a' }, idempotencyKey: 'order-7' });
     expect(again.id).toBe(first.id);
-    expect(sagas.list({}).total).toBe(1);
-    expect(() => sagas.get('missing')).toThrow(expect.objectContaining({ code: 'PH_SAGA_NOT_FOUND' }));
+    expect((await sagas.list({})).total).toBe(1);
+    await expect(sagas.get('missing')).rejects.toMatchObject({ code: 'PH_SAGA_NOT_FOUND' });
   });
 });

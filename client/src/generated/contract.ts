@@ -154,6 +154,26 @@ export interface OperationTypes {
     minRole: "admin";
     mutating: true;
   };
+  "keys.update": {
+    input: {
+      id: string;
+      scopes: Array<string>;
+    };
+    output: {
+      key: {
+        id: string;
+        name: string;
+        role: "viewer" | "operator" | "admin";
+        scopes: Array<string>;
+        createdAt: string;
+        lastUsedAt: string | null;
+        revokedAt: string | null;
+        apiVersion: "v1" | "v2" | null;
+      };
+    };
+    minRole: "admin";
+    mutating: true;
+  };
   "audit.list": {
     input: {
       limit?: number;
@@ -430,10 +450,33 @@ export interface OperationTypes {
     minRole: "operator";
     mutating: true;
   };
+  "backup.snapshot.cancel": {
+    input: {
+      sourceId: string;
+    };
+    output: {
+      cancel: {
+        id: number;
+        at: string;
+        sourceId: string;
+        /** Who cancelled it (audit actor) */
+        by: string;
+        /** Where the snapshot was when it stopped (capture, store) */
+        phase: string;
+        done: number;
+        total: number;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
   "backup.snapshots.list": {
     input: {
       sourceId?: string;
+      /** Default 200 */
       limit?: number;
+      /** Snapshots to skip, newest first */
+      offset?: number;
     };
     output: {
       snapshots: Array<{
@@ -456,6 +499,8 @@ export interface OperationTypes {
           ok: boolean;
         } | null;
       }>;
+      /** Every snapshot of the source (of every source), on every node the list covers */
+      total: number;
     };
     minRole: "viewer";
     mutating: false;
@@ -633,6 +678,17 @@ export interface OperationTypes {
         removedPages: number;
         freedBytes: number;
       }>;
+      cancelled: Array<{
+        id: number;
+        at: string;
+        sourceId: string;
+        /** Who cancelled it (audit actor) */
+        by: string;
+        /** Where the snapshot was when it stopped (capture, store) */
+        phase: string;
+        done: number;
+        total: number;
+      }>;
     };
     minRole: "viewer";
     mutating: false;
@@ -702,8 +758,8 @@ export interface OperationTypes {
       replicas: Array<{
         id: string;
         name: string;
-        kind: "folder" | "s3" | "sftp";
-        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        kind: "folder" | "s3" | "sftp" | "peer";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path, or <node id> at <base URL> (another Pilothouse node) */
         target: string;
         /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
         state: string;
@@ -731,7 +787,7 @@ export interface OperationTypes {
   "backup.replicas.add": {
     input: {
       name: string;
-      kind: "folder" | "s3" | "sftp";
+      kind: "folder" | "s3" | "sftp" | "peer";
       /** folder: an absolute folder; sftp: the folder on the server */
       path?: string;
       /** s3: http(s)://host:port */
@@ -748,13 +804,21 @@ export interface OperationTypes {
       hostKeySha256?: string;
       privateKey?: string;
       password?: string;
+      /** peer: the other node's base URL, http(s)://host:port */
+      url?: string;
+      /** peer: the other node's id (its node.id); learned from its signed answer and pinned when not given */
+      node?: string;
+      /** peer over https: the SHA-256 fingerprint of the node's certificate (as its start-up log prints it), pinned */
+      certSha256?: string;
+      /** peer: an admin API key of the other node */
+      apiKey?: string;
     };
     output: {
       replica: {
         id: string;
         name: string;
-        kind: "folder" | "s3" | "sftp";
-        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        kind: "folder" | "s3" | "sftp" | "peer";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path, or <node id> at <base URL> (another Pilothouse node) */
         target: string;
         /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
         state: string;
@@ -799,8 +863,8 @@ export interface OperationTypes {
       replica: {
         id: string;
         name: string;
-        kind: "folder" | "s3" | "sftp";
-        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path */
+        kind: "folder" | "s3" | "sftp" | "peer";
+        /** Where it is, without credentials: a folder, s3://bucket/prefix at an endpoint, sftp://user@host:port/path, or <node id> at <base URL> (another Pilothouse node) */
         target: string;
         /** new, syncing, ok, failed (see lastError) or foreign (it holds another repository) */
         state: string;
@@ -879,6 +943,9 @@ export interface OperationTypes {
         /** When it entered this state */
         since: string;
         message: string;
+        acknowledgedAt?: string | null;
+        acknowledgedBy?: string | null;
+        silencedUntil?: string | null;
       }>;
       system: {
         at: string;
@@ -1201,6 +1268,24 @@ export interface OperationTypes {
         /** When it entered this state */
         since: string;
         message: string;
+        acknowledgedAt?: string | null;
+        acknowledgedBy?: string | null;
+        silencedUntil?: string | null;
+      }>;
+      /** One per rule, in the order of rules */
+      status: Array<{
+        ruleId: string;
+        state: "inactive" | "pending" | "firing" | "resolved" | "no-data";
+        value: number | null;
+        /** The alert pending or firing now was acknowledged */
+        acknowledged: boolean;
+        silence: {
+          ruleId: string;
+          acknowledgedAt: string | null;
+          acknowledgedBy: string | null;
+          silencedUntil: string | null;
+          silencedBy: string | null;
+        } | null;
       }>;
     };
     minRole: "viewer";
@@ -1269,6 +1354,40 @@ export interface OperationTypes {
       deleted: boolean;
     };
     minRole: "admin";
+    mutating: true;
+  };
+  "monitoring.alerts.acknowledge": {
+    input: {
+      ruleId: string;
+    };
+    output: {
+      silence: {
+        ruleId: string;
+        acknowledgedAt: string | null;
+        acknowledgedBy: string | null;
+        silencedUntil: string | null;
+        silencedBy: string | null;
+      };
+    };
+    minRole: "operator";
+    mutating: true;
+  };
+  "monitoring.alerts.silence": {
+    input: {
+      ruleId: string;
+      /** How long from now; at most 30 days */
+      seconds: number;
+    };
+    output: {
+      silence: {
+        ruleId: string;
+        acknowledgedAt: string | null;
+        acknowledgedBy: string | null;
+        silencedUntil: string | null;
+        silencedBy: string | null;
+      };
+    };
+    minRole: "operator";
     mutating: true;
   };
   "monitoring.usage": {
@@ -2962,7 +3081,10 @@ export interface OperationTypes {
     input: {
       endpointId?: string;
       status?: "pending" | "retrying" | "delivered" | "failed";
+      /** Default 50 */
       limit?: number;
+      /** Deliveries to skip, newest first */
+      offset?: number;
     };
     output: {
       deliveries: Array<{
@@ -2987,6 +3109,8 @@ export interface OperationTypes {
           response: string | null;
         }>;
       }>;
+      /** Every delivery the filters match, on every page */
+      total: number;
     };
     minRole: "operator";
     mutating: false;
@@ -3295,7 +3419,7 @@ export type OperationName = keyof OperationTypes;
 export type OperationInput<N extends OperationName> = OperationTypes[N]['input'];
 export type OperationOutput<N extends OperationName> = OperationTypes[N]['output'];
 
-export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","keys.pin","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","backup.key.status","backup.key.unlock","backup.key.passphrase","backup.key.export","backup.replicas.list","backup.replicas.add","backup.replicas.remove","backup.replicas.sync","backup.replicas.verify","backup.replicas.restore","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.attempts","jobs.promote","jobs.retryDead","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.reports","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.invalidateMatching","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce","sagas.start","sagas.get","sagas.list","sagas.cancel"];
+export const operationNames: readonly OperationName[] = ["system.status","system.config","keys.list","keys.create","keys.revoke","keys.pin","keys.update","audit.list","audit.verify","sessions.logout","sessions.rotate","backup.sources.list","backup.sources.register","backup.sources.update","backup.sources.remove","backup.snapshot","backup.snapshot.cancel","backup.snapshots.list","backup.export","backup.verify","backup.verifications.list","backup.restore.plan","backup.restore","backup.prune","backup.history","backup.key.status","backup.key.unlock","backup.key.passphrase","backup.key.export","backup.replicas.list","backup.replicas.add","backup.replicas.remove","backup.replicas.sync","backup.replicas.verify","backup.replicas.restore","monitoring.overview","monitoring.operations","monitoring.thresholds.set","monitoring.health","monitoring.system","monitoring.series","monitoring.history","monitoring.alerts","monitoring.alerts.history","monitoring.alerts.save","monitoring.alerts.delete","monitoring.alerts.acknowledge","monitoring.alerts.silence","monitoring.usage","monitoring.usage.export","services.register","services.deregister","services.heartbeat","services.list","services.summary","services.get","services.watch","services.maintenance","services.pick","services.configure","services.traffic","services.discovered","services.adopt","jobs.stats","jobs.list","jobs.get","jobs.attempts","jobs.promote","jobs.retryDead","jobs.enqueue","jobs.cancel","jobs.retry","jobs.delete","batch.submit","batch.status","batch.reports","batch.list","cache.get","cache.put","cache.delete","cache.stats","cache.keys","cache.inspect","cache.invalidate","cache.invalidateMatching","cache.clear","cache.warm","realtime.stats","realtime.presence","realtime.history","realtime.publish","webhooks.list","webhooks.create","webhooks.update","webhooks.delete","webhooks.rotate","webhooks.test","webhooks.deliveries","webhooks.redeliver","ratelimit.tiers","ratelimit.tiers.save","ratelimit.tiers.delete","ratelimit.keys.assign","graphql.persisted.list","graphql.persisted.save","graphql.persisted.delete","graphql.persisted.enforce","sagas.start","sagas.get","sagas.list","sagas.cancel"];
 
 /** Every event the hub delivers to `followEvents`, by name: its payload. */
 export interface EventTypes {
@@ -3373,6 +3497,9 @@ export interface EventTypes {
     /** When it entered this state */
     since: string;
     message: string;
+    acknowledgedAt?: string | null;
+    acknowledgedBy?: string | null;
+    silencedUntil?: string | null;
   };
   "monitoring.dependency": {
     name: string;

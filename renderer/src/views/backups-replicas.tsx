@@ -1,9 +1,10 @@
 /** The repository's replicas: state, lag, last verification, transfers, and restoring from one. */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useOperation } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { Card, ErrorBanner, StatusBadge, formatBytes, formatTime } from '../components/ui';
+import { AddReplicaForm } from './backups-replica-form';
 
 type Replica = OperationResult<'backup.replicas.list'>['replicas'][number];
 
@@ -16,7 +17,6 @@ export function ReplicasCard({ canOperate, isAdmin, onNotice }: { canOperate: bo
   const restore = useAction('backup.replicas.restore');
   const add = useAction('backup.replicas.add');
   const [confirmFor, setConfirmFor] = useState<Replica | null>(null);
-  const [path, setPath] = useState('');
   const anyTransfer = replicas.data?.replicas.some((r) => r.transfer !== null) ?? false;
   useEffect(() => setBusy(anyTransfer), [anyTransfer]);
 
@@ -27,11 +27,10 @@ export function ReplicasCard({ canOperate, isAdmin, onNotice }: { canOperate: bo
     replicas.reload();
     if (r !== undefined) onNotice(message(r));
   };
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    void run(add.run({ name: path.trim(), kind: 'folder', path: path.trim() }), (r) => `Replica ${r.replica.name} added`).then(() =>
-      setPath(''),
-    );
+  const onAdd = async (input: Parameters<typeof add.run>[0]): Promise<boolean> => {
+    let added = false;
+    await run(add.run(input), (r) => ((added = true), `Replica ${r.replica.name} added`));
+    return added;
   };
 
   return (
@@ -141,20 +140,10 @@ export function ReplicasCard({ canOperate, isAdmin, onNotice }: { canOperate: bo
           </button>
         </div>
       )}
-      {isAdmin && (
-        <form className="inline-form" onSubmit={submit}>
-          <label>
-            Folder replica (an external drive or a NAS mount)
-            <input value={path} onChange={(e) => setPath(e.target.value)} placeholder="/mnt/backup-drive/pilothouse" />
-          </label>
-          <button type="submit" disabled={path.trim() === '' || add.pending}>
-            Add replica
-          </button>
-        </form>
-      )}
+      {isAdmin && <AddReplicaForm pending={add.pending} onAdd={onAdd} />}
       <p className="muted small">
-        S3-compatible and SFTP replicas are added through the API (backup.replicas.add); their credentials stay in files outside the
-        database.
+        S3-compatible and SFTP replicas are added through the API (backup.replicas.add); their credentials, and a node's API key, stay in
+        files outside the database.
       </p>
     </Card>
   );

@@ -3,14 +3,18 @@ import type { EventPayload } from '../../../contract/events';
 import type { OperationResult } from '../../../contract/operations';
 import { roleAllows } from '../../../contract/roles';
 import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
+import { useConfirm } from '../components/confirm';
 import { DataTable } from '../components/data-table';
-import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge, formatBytes, formatTime } from '../components/ui';
+import { Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatBytes, formatTime } from '../components/ui';
 import { ReplicasCard } from './backups-replicas';
 import { PickBackupRoot } from './backups-roots';
 import { PointInTime, RestoreDialog, type RestoreInput } from './backups-restore';
+import { SnapshotsCard } from './backups-snapshots';
+import { SourceDialog } from './backups-sources';
 
 type Progress = EventPayload<'backup.progress'>;
 type Snapshot = OperationResult<'backup.snapshots.list'>['snapshots'][number];
+type Source = OperationResult<'backup.sources.list'>['sources'][number];
 
 const REFRESH = ['backup.finished'] as const;
 
@@ -19,12 +23,17 @@ export function BackupsView() {
   const canOperate = roleAllows(role, 'operator');
   const isAdmin = role === 'admin';
   const sources = useOperation('backup.sources.list', {}, { refreshOn: REFRESH });
-  const snapshots = useOperation('backup.snapshots.list', { limit: 200 }, { refreshOn: REFRESH });
+  // The chart's share: the newest 60 (the table below pages through them all).
+  const snapshots = useOperation('backup.snapshots.list', { limit: 60 }, { refreshOn: REFRESH });
   const verifications = useOperation('backup.verifications.list', { limit: 20 }, { refreshOn: REFRESH });
   const history = useOperation('backup.history', { limit: 10 }, { refreshOn: REFRESH });
   const snap = useAction('backup.snapshot');
   const verify = useAction('backup.verify');
   const prune = useAction('backup.prune');
+  const removeSource = useAction('backup.sources.remove');
+  const cancel = useAction('backup.snapshot.cancel');
+  const [editing, setEditing] = useState<Source | 'new' | null>(null);
+  const { dialog, ask } = useConfirm();
   const [jobs, setJobs] = useState<Record<string, Progress>>({});
   const [restoreFor, setRestoreFor] = useState<RestoreInput | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -53,22 +62,40 @@ export function BackupsView() {
         subtitle="Page-level snapshots of SQLite databases: each snapshot is complete, and costs only the pages that changed."
         actions={
           canOperate && (
-            <button
-              disabled={prune.pending}
-              onClick={() =>
-                void prune
-                  .run({})
-                  .then((r) => r && setNotice(`Pruned ${r.prune.removedSnapshots} snapshots, freed ${formatBytes(r.prune.freedBytes)}`))
-              }
-            >
-              {prune.pending ? 'Pruning…' : 'Prune now'}
-            </button>
+            <>
+              {isAdmin && (
+                <button className="primary" onClick={() => setEditing('new')}>
+                  Add a source
+                </button>
+              )}
+              <button
+                disabled={prune.pending}
+                onClick={() =>
+                  void prune
+                    .run({})
+                    .then((r) => r && setNotice(`Pruned ${r.prune.removedSnapshots} snapshots, freed ${formatBytes(r.prune.freedBytes)}`))
+                }
+              >
+                {prune.pending ? 'Pruning…' : 'Prune now'}
+              </button>
+            </>
           )
         }
       />
+      {dialog}
+      {editing !== null && (
+        <SourceDialog
+          source={editing === 'new' ? null : editing}
+          onClose={() => setEditing(null)}
+          onDone={() => {
+            setEditing(null);
+            sources.reload();
+          }}
+        />
+      )}
       <ErrorBanner
-        error={sources.error ?? snapshots.error ?? snap.error ?? verify.error ?? prune.error}
-        onDismiss={() => (snap.clearError(), verify.clearError(), prune.clearError())}
+        error={sources.error ?? snapshots.error ?? snap.error ?? verify.error ?? prune.error ?? removeSource.error ?? cancel.error}
+        onDismiss={() => (snap.clearError(), verify.clearError(), prune.clearError(), removeSource.clearError(), cancel.clearError())}
       />
       {notice !== null && (
         <div className="notice ok" role="status">
@@ -92,7 +119,23 @@ export function BackupsView() {
         <Card title="Running">
           <div data-testid="backup-jobs">
             {Object.values(jobs).map((j) => (
-              <ProgressRow key={j.jobId} job={j} />
+              <ProgressRow
+                key={j.jobId}
+                job={j}
+                onCancel={
+                  canOperate && j.kind === 'snapshot' && j.sourceId !== null
+                    ? () =>
+                        void ask({
+                          title: 'Cancel the snapshot?',
+                          body: `The snapshot of ${j.sourceId} stops at the next chunk and leaves no snapshot behind.`,
+                          confirm: 'Cancel snapshot',
+                          danger: true,
+                        }).then((yes) => {
+                          if (yes !== null && j.sourceId !== null) void cancel.run({ sourceId: j.sourceId }).then(() => history.reload());
+                        })
+                    : undefined
+                }
+              />
             ))}
           </div>
         </Card>
@@ -144,9 +187,29 @@ export function BackupsView() {
               className: 'right',
               cell: (s) =>
                 canOperate && (
-                  <button disabled={snap.pending} onClick={() => void snap.run({ id: s.id })}>
-                    Snapshot now
-                  </button>
+                  <span className="actions">
+                    <button disabled={snap.pending} onClick={() => void snap.run({ id: s.id })}>
+                      Snapshot now
+                    </button>
+                    {isAdmin && <button onClick={() => setEditing(s)}>Edit</button>}
+                    {isAdmin && s.kind !== 'app' && (
+                      <button
+                        className="danger"
+                        onClick={() =>
+                          void ask({
+                            title: 'Remove the source?',
+                            body: `Stop backing up ${s.name}? Its snapshots stay until they are pruned.`,
+                            confirm: 'Remove source',
+                            danger: true,
+                          }).then((yes) => {
+                            if (yes !== null) void removeSource.run({ id: s.id }).then(() => sources.reload());
+                          })
+                        }
+                      >
+                        Remove
+                      </button>
+                    )}
+                  </span>
                 ),
             },
           ]}
@@ -155,55 +218,18 @@ export function BackupsView() {
 
       <StoredChart snapshots={snapshots.data?.snapshots ?? []} />
 
-      <Card title="Snapshots" wide>
-        {snapshots.data?.snapshots.length === 0 ? (
-          <EmptyState title="No snapshots yet">Take one with “Snapshot now”, or wait for a source’s schedule.</EmptyState>
-        ) : (
-          <DataTable
-            testId="backup-snapshots"
-            rows={snapshots.data?.snapshots}
-            rowKey={(s) => s.id}
-            columns={[
-              { header: 'Taken', title: (s) => s.id, cell: (s) => formatTime(s.capturedAt) },
-              { header: 'Source', cell: (s) => s.sourceName },
-              { header: 'Trigger', cell: (s) => s.trigger },
-              { header: 'Size', className: 'right', cell: (s) => formatBytes(s.logicalBytes) },
-              {
-                header: 'Added',
-                className: 'right',
-                cell: (s) => (
-                  <>
-                    {formatBytes(s.addedBytes)} <span className="muted small">({s.addedPages} pages)</span>
-                  </>
-                ),
-              },
-              {
-                header: 'Verified',
-                cell: (s) =>
-                  s.lastVerification === null ? (
-                    <span className="muted">not yet</span>
-                  ) : (
-                    <StatusBadge state={s.lastVerification.ok ? 'passing' : 'failed'} />
-                  ),
-              },
-              {
-                header: '',
-                className: 'right actions',
-                cell: (s) => (
-                  <>
-                    {canOperate && (
-                      <button disabled={verify.pending} onClick={() => void verify.run({ id: s.id })}>
-                        Verify
-                      </button>
-                    )}
-                    {isAdmin && <button onClick={() => setRestoreFor({ snapshotId: s.id })}>Restore…</button>}
-                  </>
-                ),
-              },
-            ]}
-          />
+      <SnapshotsCard
+        actions={(s) => (
+          <>
+            {canOperate && (
+              <button disabled={verify.pending} onClick={() => void verify.run({ id: s.id })}>
+                Verify
+              </button>
+            )}
+            {isAdmin && <button onClick={() => setRestoreFor({ snapshotId: s.id })}>Restore…</button>}
+          </>
         )}
-      </Card>
+      />
 
       {isAdmin && sources.data !== undefined && <PointInTime sources={sources.data.sources} onPick={setRestoreFor} />}
 
@@ -227,7 +253,7 @@ export function BackupsView() {
         />
       </Card>
 
-      <Card title="Restores and prunes">
+      <Card title="Restores, prunes and cancelled snapshots">
         <table className="table" data-testid="backup-history">
           <tbody>
             {history.data?.restores.map((r) => (
@@ -237,6 +263,19 @@ export function BackupsView() {
                 <td className="mono small">{r.target}</td>
                 <td>
                   <StatusBadge state={r.ok ? 'ok' : 'failed'} /> {r.error !== null && <span className="small muted">{r.error}</span>}
+                </td>
+              </tr>
+            ))}
+            {history.data?.cancelled.map((c) => (
+              <tr key={`c${c.id}`} data-testid="backup-cancelled">
+                <td>{formatTime(c.at)}</td>
+                <td>snapshot cancelled</td>
+                <td className="mono small">{c.sourceId}</td>
+                <td>
+                  <StatusBadge state="cancelled" />{' '}
+                  <span className="small muted">
+                    by {c.by} at {c.phase} {c.done.toLocaleString()} of {c.total.toLocaleString()}
+                  </span>
                 </td>
               </tr>
             ))}
@@ -267,13 +306,18 @@ export function BackupsView() {
   );
 }
 
-function ProgressRow({ job }: { job: Progress }) {
+function ProgressRow({ job, onCancel }: { job: Progress; onCancel?: (() => void) | undefined }) {
   const share = job.total > 0 ? Math.min(1, job.done / job.total) : 0;
   return (
     <div className="backup-progress">
       <div className="small">
         <strong>{job.kind}</strong> {job.sourceId ?? ''} {job.snapshotId !== null ? <span className="mono">{job.snapshotId}</span> : null} —{' '}
         {job.phase} {job.total > 1 ? `${job.done.toLocaleString()} / ${job.total.toLocaleString()} pages` : ''}
+        {onCancel !== undefined && (
+          <button className="link" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
       </div>
       <div
         className="bar"

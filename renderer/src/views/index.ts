@@ -1,4 +1,5 @@
 import type { ComponentType } from 'react';
+import { AlertsView } from './alerts-view';
 import { AuditView } from './audit-view';
 import { BackupsView } from './backups-view';
 import { CacheView } from './cache-view';
@@ -20,6 +21,7 @@ export interface ViewDef {
 /** The sidebar, in order. A capability's view is one line here. */
 export const views: readonly ViewDef[] = [
   { id: 'overview', label: 'Overview', component: OverviewView },
+  { id: 'alerts', label: 'Alerts', component: AlertsView },
   { id: 'cache', label: 'Cache', component: CacheView },
   { id: 'realtime', label: 'Real-time', component: RealtimeView },
   { id: 'jobs', label: 'Jobs', component: JobsView },

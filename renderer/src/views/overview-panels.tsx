@@ -106,7 +106,7 @@ export function AlertRules({ editable }: { editable: boolean }) {
             <RuleRow
               key={`${rule.id}:${JSON.stringify(rule)}`}
               rule={rule}
-              state={rules.data?.active.find((a) => a.ruleId === rule.id)?.state ?? 'inactive'}
+              state={rules.data?.status.find((a) => a.ruleId === rule.id)?.state ?? 'inactive'}
               editable={editable}
               pending={save.pending}
               onSave={async (next) => {
@@ -175,7 +175,9 @@ function RuleRow({
         <StatusBadge state={rule.severity} />
       </td>
       <td>
-        <span className={`badge ${state === 'firing' ? 'bad' : state === 'pending' ? 'warn' : 'idle'}`}>{state}</span>
+        <span className={`badge ${state === 'firing' ? 'bad' : state === 'pending' || state === 'no-data' ? 'warn' : 'idle'}`}>
+          {state === 'no-data' ? 'no data' : state}
+        </span>
       </td>
       <td>
         <input

@@ -1,9 +1,11 @@
 import { useState, type FormEvent } from 'react';
 import type { Role } from '../../../contract/roles';
 import { useAction, useOperation, useSession } from '../client/client-context';
+import { useConfirm } from '../components/confirm';
 import { DataTable } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
 import { RateTiersCard } from './rate-tiers-card';
+import { KeyDialog, type Key } from './security-key-dialog';
 
 export function SecurityView() {
   const { role } = useSession();
@@ -14,6 +16,10 @@ export function SecurityView() {
   const [name, setName] = useState('');
   const [newRole, setNewRole] = useState<Role>('viewer');
   const [secret, setSecret] = useState<{ name: string; value: string } | null>(null);
+  const [editing, setEditing] = useState<Key | null>(null);
+  const { dialog, ask } = useConfirm();
+  const tiers = useOperation('ratelimit.tiers', {}, { refreshOn: ['audit.appended'] });
+  const tierOf = new Map((tiers.data?.keys ?? []).map((k) => [k.keyId, k.assigned ? k.tier : null]));
 
   if (role !== 'admin') {
     return (
@@ -37,6 +43,20 @@ export function SecurityView() {
   return (
     <>
       <PageHeader title="Security" subtitle="API keys for LAN programs and operators. Secrets are shown once, at creation." />
+      {dialog}
+      {editing !== null && (
+        <KeyDialog
+          apiKey={editing}
+          tier={tierOf.get(editing.id) ?? null}
+          tiers={(tiers.data?.tiers ?? []).map((t) => t.name)}
+          onClose={() => setEditing(null)}
+          onDone={() => {
+            setEditing(null);
+            keys.reload();
+            tiers.reload();
+          }}
+        />
+      )}
       <ErrorBanner error={keys.error ?? create.error ?? revoke.error} onDismiss={() => (create.clearError(), revoke.clearError())} />
       {secret !== null && (
         <div className="notice" role="status" data-testid="new-key">
@@ -80,6 +100,8 @@ export function SecurityView() {
             { header: 'Name', cell: (key) => key.name },
             { header: 'Id', className: 'mono', cell: (key) => key.id },
             { header: 'Role', cell: (key) => key.role },
+            { header: 'Scopes', className: 'mono', cell: (key) => (key.scopes.length === 0 ? '—' : key.scopes.join(' ')) },
+            { header: 'Tier', cell: (key) => tierOf.get(key.id) ?? 'role default' },
             { header: 'Created', cell: (key) => formatTime(key.createdAt) },
             { header: 'Last used', cell: (key) => formatTime(key.lastUsedAt) },
             {
@@ -89,17 +111,25 @@ export function SecurityView() {
                 key.revokedAt !== null ? (
                   <StatusBadge state="stopped" />
                 ) : (
-                  <button
-                    className="danger"
-                    disabled={revoke.pending}
-                    onClick={() => {
-                      if (window.confirm(`Revoke ${key.name}? Programs using it will be refused at once.`)) {
-                        void revoke.run({ id: key.id }).then(() => keys.reload());
-                      }
-                    }}
-                  >
-                    Revoke
-                  </button>
+                  <span className="actions">
+                    <button onClick={() => setEditing(key)}>Scopes and tier</button>
+                    <button
+                      className="danger"
+                      disabled={revoke.pending}
+                      onClick={() => {
+                        void ask({
+                          title: 'Revoke the key?',
+                          body: `Revoke ${key.name}? Programs using it will be refused at once.`,
+                          confirm: 'Revoke key',
+                          danger: true,
+                        }).then((yes) => {
+                          if (yes !== null) void revoke.run({ id: key.id }).then(() => keys.reload());
+                        });
+                      }}
+                    >
+                      Revoke
+                    </button>
+                  </span>
                 ),
             },
           ]}

@@ -1,9 +1,12 @@
 import { useState, type FormEvent } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { webhookEventTypes, type WebhookEventType } from '../../../contract/ops/webhooks';
-import { useAction, useOperation, useSession } from '../client/client-context';
-import { DataTable } from '../components/data-table';
+import { useAction, useClient, useOperation, useSession } from '../client/client-context';
+import { usePagedList } from '../client/paged-list';
+import { useConfirm } from '../components/confirm';
+import { DataTable, PageFooter } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
+import { useThrottledReload } from './jobs-parts';
 
 type Endpoint = OperationResult<'webhooks.list'>['endpoints'][number];
 
@@ -17,6 +20,7 @@ export function WebhooksView() {
   const update = useAction('webhooks.update');
   const rotate = useAction('webhooks.rotate');
   const ping = useAction('webhooks.test');
+  const { dialog, ask } = useConfirm();
 
   if (role === 'viewer') {
     return (
@@ -37,6 +41,7 @@ export function WebhooksView() {
         title="Webhooks"
         subtitle="Signed (Standard Webhooks) HTTP calls to your integrations when jobs, backups, alerts, services or keys change. Retried for a day; an endpoint that answers 410 or keeps failing is turned off."
       />
+      {dialog}
       <ErrorBanner error={error} onDismiss={() => (remove.clearError(), update.clearError(), rotate.clearError(), ping.clearError())} />
       {secret !== null && (
         <div className="notice" role="status" data-testid="webhook-secret">
@@ -118,8 +123,14 @@ export function WebhooksView() {
             <button
               className="danger"
               onClick={() => {
-                if (window.confirm(`Remove ${endpoint.url} and its delivery log?`))
-                  void remove.run({ id: endpoint.id }).then(() => list.reload());
+                void ask({
+                  title: 'Remove the endpoint?',
+                  body: `Remove ${endpoint.url} and its delivery log?`,
+                  confirm: 'Remove endpoint',
+                  danger: true,
+                }).then((yes) => {
+                  if (yes !== null) void remove.run({ id: endpoint.id }).then(() => list.reload());
+                });
               }}
             >
               Remove
@@ -172,12 +183,20 @@ function CreateEndpoint({ onCreated }: { onCreated: (url: string, secret: string
   );
 }
 
+/** The endpoint's deliveries, newest first, paged by the server (offset and limit, with the true total). */
 function Deliveries({ endpoint }: { endpoint: Endpoint }) {
-  const deliveries = useOperation('webhooks.deliveries', { endpointId: endpoint.id, limit: 50 }, { refreshOn: ['webhooks.delivery'] });
+  const client = useClient();
+  const deliveries = usePagedList(async (cursor, limit) => {
+    const offset = cursor === undefined ? 0 : Number(cursor);
+    const page = await client.call('webhooks.deliveries', { endpointId: endpoint.id, limit, offset });
+    const next = offset + page.deliveries.length;
+    return { items: page.deliveries, total: page.total, nextCursor: next < page.total ? String(next) : null };
+  }, endpoint.id);
+  useThrottledReload(deliveries.reload, ['webhooks.delivery']);
   const redeliver = useAction('webhooks.redeliver');
-  const rows = deliveries.data?.deliveries;
+  const rows = deliveries.rows;
   return (
-    <Card title={`Recent deliveries to ${endpoint.url}`}>
+    <Card title={`Deliveries to ${endpoint.url}`}>
       <ErrorBanner error={deliveries.error ?? redeliver.error} onDismiss={redeliver.clearError} />
       <button
         disabled={redeliver.pending || !(rows ?? []).some((d) => d.status === 'failed')}
@@ -208,6 +227,15 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
             ),
           },
         ]}
+      />
+      <PageFooter
+        testId="webhook-deliveries-count"
+        shown={rows?.length ?? 0}
+        total={deliveries.total}
+        noun="deliveries"
+        hasMore={deliveries.hasMore}
+        loading={deliveries.loading}
+        onMore={deliveries.loadMore}
       />
     </Card>
   );
