@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { useAction, useClient, useEvent } from '../client/client-context';
 import { ClientError } from '../client/client';
 import { usePagedList, useSettled } from '../client/paged-list';
-import { useConfirm } from '../components/confirm-dialog';
+import { useConfirmAction } from '../components/confirm-action';
 import { DataTable, PageFooter } from '../components/data-table';
 import { Card, ErrorBanner } from '../components/ui';
 import { KeyInspector } from './cache-inspector';
@@ -16,7 +16,7 @@ export function CacheActions({ namespaces, onDone }: { namespaces: string[]; onD
   const invalidate = useAction('cache.invalidate');
   const clear = useAction('cache.clear');
   const warm = useAction('cache.warm');
-  const { confirm, dialog } = useConfirm();
+  const { confirm, dialog } = useConfirmAction();
   const [namespace, setNamespace] = useState('');
   const [target, setTarget] = useState('');
   const [kind, setKind] = useState<'key' | 'tag'>('key');
@@ -152,7 +152,7 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
     return { items: page.keys, total: page.total, nextCursor: page.nextCursor };
   }, JSON.stringify(filter));
   const dropMatching = useAction('cache.invalidateMatching');
-  const { confirm, dialog } = useConfirm();
+  const { confirm, dialog } = useConfirmAction();
   const [countError, setCountError] = useState<ClientError | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [inspectTick, setInspectTick] = useState(0);

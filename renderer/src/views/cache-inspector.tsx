@@ -6,7 +6,7 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useEvent, useOperation } from '../client/client-context';
-import type { ConfirmRequest } from '../components/confirm-dialog';
+import type { ConfirmRequest } from '../components/confirm-action';
 import { Dialog } from '../components/dialog';
 import { JsonTree } from '../components/json-tree';
 import { ErrorBanner, formatDuration } from '../components/ui';

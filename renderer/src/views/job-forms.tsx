@@ -2,7 +2,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useAction, useClient } from '../client/client-context';
 import { ClientError } from '../client/client';
-import type { ConfirmRequest } from '../components/confirm-dialog';
+import type { ConfirmRequest } from '../components/confirm-action';
 import { Dialog } from '../components/dialog';
 import { ErrorBanner } from '../components/ui';
 

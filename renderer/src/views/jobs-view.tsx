@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'react';
 import { useAction, useClient, useOperation, useSession } from '../client/client-context';
 import { usePagedList } from '../client/paged-list';
-import { useConfirm } from '../components/confirm-dialog';
+import { useConfirmAction } from '../components/confirm-action';
 import { DataTable, PageFooter } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, PageHeader, SourceDown, Stat, formatTime } from '../components/ui';
 import { BatchReports } from './batch-reports';
@@ -79,7 +79,7 @@ export function JobsView() {
   const retry = useAction('jobs.retry');
   const remove = useAction('jobs.delete');
   const promote = useAction('jobs.promote');
-  const { confirm, dialog } = useConfirm();
+  const { confirm, dialog } = useConfirmAction();
   const [adding, setAdding] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const live = useLiveProgress();
