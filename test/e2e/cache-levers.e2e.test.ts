@@ -48,6 +48,7 @@ describe('Cache view levers in Chromium: JSON tree, TTL countdown, edit a value,
     const first = await ttl.textContent();
     expect(first).toMatch(/^fresh for \d+m \d+s$/);
     await expect.poll(() => ttl.textContent(), { timeout: 5_000 }).not.toBe(first);
+    expect(await seriousAxeViolationsInBothThemes(page, '[data-testid="key-inspector"]')).toEqual([]);
     await session.screenshot('cache-inspector-tree');
   });
 

@@ -154,7 +154,7 @@ export function KeyInspector({
     });
 
   return (
-    <div className="notice" data-testid="key-inspector" style={{ display: 'grid', gap: 8 }}>
+    <div className="key-inspector" data-testid="key-inspector">
       <ErrorBanner error={inspect.error ?? invalidate.error} onDismiss={invalidate.clearError} />
       {data !== undefined && (
         <>
