@@ -40,6 +40,9 @@ export const JobInfoSchema = Type.Object({
   createdAt: Type.String(),
   startedAt: Type.Union([Type.String(), Type.Null()]),
   finishedAt: Type.Union([Type.String(), Type.Null()]),
+  createdBy: Type.Union([Type.String(), Type.Null()], {
+    description: 'Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded',
+  }),
   node: Type.Union([Type.String(), Type.Null()], { description: 'The node the job must run on (its target is there); null: any node' }),
   waitingFor: Type.Union([Type.String(), Type.Null()], { description: 'Why a waiting job is not running, e.g. its node is offline' }),
 });

@@ -20,6 +20,8 @@ export interface Envelope {
   by?: string;
   at?: number;
   mac?: string;
+  /** Who enqueued it (an audit actor); sealed with the rest when present. */
+  createdBy?: string;
 }
 
 export function unwrap(data: unknown): { payload: unknown; timeoutMs: number | null } {
@@ -30,10 +32,22 @@ export function unwrap(data: unknown): { payload: unknown; timeoutMs: number | n
 const JOB = 'jobs.job';
 
 /** The envelope of a job of `type`, sealed by this node: a job anyone wrote into Redis is not run. */
-export function sealEnvelope(seal: FleetSeal, type: string, payload: unknown, timeoutMs: number | null): Envelope {
+export function sealEnvelope(
+  seal: FleetSeal,
+  type: string,
+  payload: unknown,
+  timeoutMs: number | null,
+  createdBy: string | null = null,
+): Envelope {
   const at = seal.now();
-  const mac = seal.mac(JOB, type, seal.nodeId, at, [JSON.stringify(payload), String(timeoutMs)]);
-  return { ph: 1, payload, timeoutMs, by: seal.nodeId, at, mac };
+  const mac = seal.mac(JOB, type, seal.nodeId, at, sealedParts(payload, timeoutMs, createdBy));
+  return { ph: 1, payload, timeoutMs, by: seal.nodeId, at, mac, ...(createdBy === null ? {} : { createdBy }) };
+}
+
+/** What the seal covers; the creator only when there is one, so envelopes sealed before it existed still verify. */
+function sealedParts(payload: unknown, timeoutMs: number | null, createdBy: string | null): string[] {
+  const parts = [JSON.stringify(payload), String(timeoutMs)];
+  return createdBy === null ? parts : [...parts, createdBy];
 }
 
 /**
@@ -53,7 +67,11 @@ export function envelopeSealed(seal: FleetSeal, type: string, data: unknown): bo
     seal.reject(JOB, 'malformed');
     return false;
   }
-  return seal.verify(JOB, type, e.by, e.at, e.mac, [JSON.stringify(e.payload), String(e.timeoutMs ?? null)], false);
+  if (e.createdBy !== undefined && typeof e.createdBy !== 'string') {
+    seal.reject(JOB, 'malformed');
+    return false;
+  }
+  return seal.verify(JOB, type, e.by, e.at, e.mac, sealedParts(e.payload, e.timeoutMs ?? null, e.createdBy ?? null), false);
 }
 
 /** The job's id as the API shows it, from the queue it sits in. */
@@ -115,6 +133,7 @@ export async function toJobInfo(job: Job, waitingFor: (node: string) => Promise<
     createdAt: new Date(job.timestamp).toISOString(),
     startedAt: job.processedOn === undefined ? null : new Date(job.processedOn).toISOString(),
     finishedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn).toISOString(),
+    createdBy: typeof (job.data as Partial<Envelope> | null)?.createdBy === 'string' ? ((job.data as Envelope).createdBy as string) : null,
     node: ref.node,
     waitingFor: idle && ref.node !== null ? await waitingFor(ref.node) : null,
   };
@@ -147,6 +166,7 @@ export function infoFromResult(id: string, r: StoredResult, node: string | null)
     createdAt: at,
     startedAt: null,
     finishedAt: at,
+    createdBy: null,
     node,
     waitingFor: null,
   };

@@ -478,7 +478,9 @@ export class BullmqJobQueue implements JobQueue {
 
   /** `policy` is undefined for the root of a flow. */
   async #flowJob(spec: JobSpec, policy: ChildSpec['policy']): Promise<FlowJob> {
-    const children = await Promise.all((spec.children ?? []).map((c) => this.#flowJob(c, c.policy ?? 'fail-parent')));
+    const children = await Promise.all(
+      (spec.children ?? []).map((c) => this.#flowJob({ ...c, createdBy: c.createdBy ?? spec.createdBy }, c.policy ?? 'fail-parent')),
+    );
     return {
       name: spec.type,
       queueName: queueName(await this.#placement.place(spec)),
@@ -501,7 +503,7 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   #envelope(spec: JobSpec): Envelope {
-    return sealEnvelope(this.seal, spec.type, spec.payload ?? null, spec.timeoutMs ?? null);
+    return sealEnvelope(this.seal, spec.type, spec.payload ?? null, spec.timeoutMs ?? null, spec.createdBy ?? null);
   }
 
   #info(job: Job): Promise<JobInfo> {

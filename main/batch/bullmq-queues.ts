@@ -7,6 +7,7 @@ import type { Logger } from '../logger';
 import { closeSettled } from './bullmq-close';
 import { toBullPriority, type Envelope } from './bullmq-job-info';
 import { parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
+import { MAX_ATTEMPTS_KEPT } from './job-attempts';
 import { bullmqRemoval, type PrunePolicy } from './job-history';
 import { repeatKey } from './job-schedules';
 import type { OutboxEntry, OutboxState } from './job-outbox';
@@ -168,7 +169,7 @@ export function jobOptions(spec: JobSpec, now: number, history: PrunePolicy, pol
     attempts: spec.attempts ?? DEFAULT_ATTEMPTS,
     backoff: { type: 'exponential', delay: spec.backoffMs ?? DEFAULT_BACKOFF_MS, jitter: 0.5 },
     // One stack per failed attempt, for the job detail; as many as the SQLite queue keeps errors.
-    stackTraceLimit: 10,
+    stackTraceLimit: MAX_ATTEMPTS_KEPT,
     ...bullmqRemoval(history),
   };
   if (delay > 0) opts.delay = delay;

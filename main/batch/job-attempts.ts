@@ -7,8 +7,10 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { JobAttempt, ProgressPoint } from './job-types';
 import { jobErrorText } from './job-types';
 
-/** A stack is cut to this many characters: enough for the frames that matter, not a megabyte of them. */
-const MAX_STACK_CHARS = 8000;
+/** A stack is cut to this many characters: V8 keeps 10 frames by default, well under it. */
+const MAX_STACK_CHARS = 4000;
+/** Attempts kept per job, newest: as many as the job's own error list, and as BullMQ's stack list (stackTraceLimit). */
+export const MAX_ATTEMPTS_KEPT = 10;
 /** One progress point per job per second at most; a handler reporting every row would fill the table. */
 export const PROGRESS_SAMPLE_MS = 1000;
 /** Points kept per job: the newest are dropped past it (the start of a run matters as much as its end). */
@@ -38,6 +40,7 @@ export class ProgressSampler {
 /** The SQLite queue's attempt and progress records (tables `job_attempts`, `job_progress`). */
 export class SqliteJobTrail {
   readonly #attempt: Statement;
+  readonly #trim: Statement;
   readonly #attempts: Statement;
   readonly #point: Statement;
   readonly #points: Statement;
@@ -45,6 +48,9 @@ export class SqliteJobTrail {
 
   constructor(db: Database) {
     this.#attempt = db.prepare('INSERT INTO job_attempts (job_id, attempt, at, error, stack) VALUES (?, ?, ?, ?, ?)');
+    this.#trim = db.prepare(
+      'DELETE FROM job_attempts WHERE job_id = ? AND id NOT IN (SELECT id FROM job_attempts WHERE job_id = ? ORDER BY id DESC LIMIT ?)',
+    );
     this.#attempts = db.prepare('SELECT attempt, at, error, stack FROM job_attempts WHERE job_id = ? ORDER BY id');
     this.#point = db.prepare('INSERT INTO job_progress (job_id, at, progress, message) VALUES (?, ?, ?, ?)');
     this.#points = db.prepare('SELECT at, progress, message FROM job_progress WHERE job_id = ? ORDER BY id');
@@ -52,6 +58,8 @@ export class SqliteJobTrail {
 
   recordAttempt(jobId: number, attempt: number, at: number, error: string, stack: string | null): void {
     this.#attempt.run(jobId, attempt, at, error, stack);
+    // A job retried again and again keeps its newest attempts, not every one it ever made.
+    this.#trim.run(jobId, jobId, MAX_ATTEMPTS_KEPT);
   }
 
   attempts(jobId: number): JobAttempt[] {

@@ -48,9 +48,12 @@ function assertNested(child: ChildSpec, prefix: string): void {
   child.children.forEach((grandchild, i) => assertNested(grandchild, `${prefix}children.${i}.`));
 }
 
-/** Checks a job spec and its children against the contract's schema and the rules beside it. `runAt` is the queue's own field. */
+/**
+ * Checks a job spec and its children against the contract's schema and the rules beside it.
+ * `runAt` and `createdBy` are the queue's own fields (the server sets the creator, a caller cannot).
+ */
 export function validateJobSpec(spec: JobSpec): void {
-  const { runAt: _runAt, children, ...own } = spec;
+  const { runAt: _runAt, createdBy: _createdBy, children, ...own } = spec;
   assertSchema(specCheck, children === undefined ? own : { ...own, children: shallow(children) }, '');
   assertRules(spec, [spec.payload, ...(children ?? []).map((child) => child.payload)], '');
   children?.forEach((child, i) => assertNested(child, `children.${i}.`));

@@ -32,6 +32,8 @@ export interface JobSpec {
   readonly repeat?: { readonly cron: string };
   /** The job waits in `waiting-children` until these have ended. */
   readonly children?: readonly ChildSpec[];
+  /** Who enqueued it, as the audit log names callers (`key:<id>`, `desktop`); its children get it too. Not an API input. */
+  readonly createdBy?: string;
 }
 
 export interface ChildSpec extends JobSpec {
@@ -62,6 +64,8 @@ export interface JobInfo {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Who enqueued it (`key:<id>`, `desktop`, `system`); null when not recorded (a capability's own job, or an older one). */
+  createdBy: string | null;
   /** The node this job must run on (its target lives there), or null when any node may run it. */
   node: string | null;
   /** Why a waiting job is not running, when it is for a reason the operator should see (its node is offline). */

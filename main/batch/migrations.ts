@@ -165,7 +165,7 @@ export const batchMigrations: readonly Migration[] = [
   {
     scope: 'batch',
     version: 5,
-    name: 'jobs: every failed attempt with its stack, and a progress timeline',
+    name: 'jobs: every failed attempt with its stack, a progress timeline, who enqueued it',
     up: `
       -- The console's job detail: each attempt's error and stack (operators only), progress over time.
       CREATE TABLE job_attempts (
@@ -185,6 +185,8 @@ export const batchMigrations: readonly Migration[] = [
         message TEXT
       ) STRICT;
       CREATE INDEX job_progress_job ON job_progress (job_id);
+      -- Who enqueued a job (an audit actor), so the console can name the person behind it.
+      ALTER TABLE jobs ADD COLUMN created_by TEXT;
     `,
   },
 ];

@@ -77,9 +77,9 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
     'jobs.attempts': async (input) => ({ attempts: await queue.attempts(input.id) }),
     'jobs.promote': async (input) => ({ job: await queue.promote(input.id) }),
     'jobs.retryDead': (input) => retryDead(queue, input.type, input.limit ?? MAX_RETRY_DEAD),
-    'jobs.enqueue': async (input) => {
+    'jobs.enqueue': async (input, caller) => {
       checkTypes(input);
-      return { job: await queue.enqueue(input) };
+      return { job: await queue.enqueue({ ...input, createdBy: caller.actor }) };
     },
     'jobs.cancel': async (input) => ({ job: await queue.cancel(input.id) }),
     'jobs.retry': async (input) => ({ job: await queue.retry(input.id) }),
@@ -87,7 +87,7 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
       await queue.remove(input.id);
       return { deleted: true };
     },
-    'batch.submit': async (input) => {
+    'batch.submit': async (input, caller) => {
       const spec = input.batch as BatchSpec;
       for (const [i, op] of spec.operations.entries()) {
         if (!registry.has(op.resource)) {
@@ -101,7 +101,7 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
         }
       }
       if (input.background === true) {
-        const job = await queue.enqueue({ type: 'batch.apply', payload: spec, attempts: 3 });
+        const job = await queue.enqueue({ type: 'batch.apply', payload: spec, attempts: 3, createdBy: caller.actor });
         return { report: null, jobId: job.id };
       }
       return { report: await engine.apply(spec), jobId: null };

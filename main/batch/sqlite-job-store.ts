@@ -40,6 +40,7 @@ export interface JobRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  created_by: string | null;
 }
 
 /** A change the store made that the queue should publish (and act on, for local running jobs). */
@@ -81,8 +82,9 @@ export class SqliteJobStore {
     private readonly random: () => number = Math.random,
   ) {
     this.#insert = db.prepare(`INSERT INTO jobs (type, payload, state, priority, run_at, max_attempts, backoff_ms, timeout_ms,
-        idempotency_key, repeat_cron, parent_id, child_policy, pending_children, created_at)
-      VALUES (@type, @payload, @state, @priority, @runAt, @maxAttempts, @backoffMs, @timeoutMs, @key, @cron, @parentId, @policy, @pending, @now)
+        idempotency_key, repeat_cron, parent_id, child_policy, pending_children, created_at, created_by)
+      VALUES (@type, @payload, @state, @priority, @runAt, @maxAttempts, @backoffMs, @timeoutMs, @key, @cron, @parentId, @policy, @pending, @now,
+        @createdBy)
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`);
     this.#byKey = db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?');
     this.#byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
@@ -159,6 +161,7 @@ export class SqliteJobStore {
       policy: parent?.policy ?? 'fail-parent',
       pending: children.length,
       now,
+      createdBy: spec.createdBy ?? null,
     });
     if (info.changes === 0) {
       const existing = this.#byKey.get(key) as JobRow;
@@ -168,7 +171,8 @@ export class SqliteJobStore {
     let pending = children.length;
     for (const child of children as readonly ChildSpec[]) {
       // A child that already existed (same idempotency key) does not hold the parent back.
-      if (!this.#insertTree(child, now, { id, policy: child.policy ?? 'fail-parent' }).created) pending -= 1;
+      const inherited = { ...child, createdBy: child.createdBy ?? spec.createdBy };
+      if (!this.#insertTree(inherited, now, { id, policy: child.policy ?? 'fail-parent' }).created) pending -= 1;
     }
     if (pending !== children.length) {
       this.db
@@ -383,6 +387,7 @@ export class SqliteJobStore {
       policy: 'fail-parent',
       pending: 0,
       now,
+      createdBy: row.created_by,
     });
   }
 
@@ -521,6 +526,7 @@ export function toJobInfo(row: JobRow, now: number): JobInfo {
     createdAt: new Date(row.created_at).toISOString(),
     startedAt: row.started_at === null ? null : new Date(row.started_at).toISOString(),
     finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
+    createdBy: row.created_by,
     node: null,
     waitingFor: null,
   };

@@ -65,6 +65,22 @@ describe('jobs on the shared queue are sealed by the node that enqueued them', (
     }
   });
 
+  it('seals who enqueued a job: the creator shows, and a job whose creator was changed in Redis is refused', async () => {
+    const intruder = new Queue('ph-apply', { connection: client.duplicate(), prefix: `s${prefix}` });
+    try {
+      const info = await q.enqueue({ type: 'apply', payload: { amount: 3 }, delayMs: 60_000, createdBy: 'key:k-alice' });
+      expect((await q.get(info.id)).createdBy).toBe('key:k-alice');
+      const job = await intruder.getJob(info.id.slice('apply/'.length));
+      await job!.updateData({ ...(job!.data as object), createdBy: 'key:k-mallory' });
+      await job!.promote();
+      await until(() => seal.rejected('jobs.job', 'signature') >= 1, 5_000, 'the job with a changed creator rejected');
+      await until(async () => (await q.get(info.id)).state === 'dead', 5_000, 'the job dead');
+      expect(ran).toEqual([]);
+    } finally {
+      await intruder.close();
+    }
+  });
+
   it('ignores a cancel PUBLISHed without the fleet secret: the running job finishes', async () => {
     let release: () => void = () => undefined;
     q.register('slow', () => new Promise<string>((resolve) => (release = () => resolve('finished'))));

@@ -2072,6 +2072,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2114,6 +2116,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2147,6 +2151,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2207,6 +2213,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2283,6 +2291,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2321,6 +2331,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */
@@ -2359,6 +2371,8 @@ export interface OperationTypes {
         createdAt: string;
         startedAt: string | null;
         finishedAt: string | null;
+        /** Who enqueued it, as the audit log names callers (key:<id>, desktop); null when not recorded */
+        createdBy: string | null;
         /** The node the job must run on (its target is there); null: any node */
         node: string | null;
         /** Why a waiting job is not running, e.g. its node is offline */

@@ -155,6 +155,7 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
   const { confirm, dialog } = useConfirm();
   const [countError, setCountError] = useState<ClientError | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const [inspectTick, setInspectTick] = useState(0);
   // Count first, from the server (every tier, every page), then ask with that number in the question.
   const askDropMatching = async () => {
     setCountError(null);
@@ -179,6 +180,7 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
         if (result === undefined) return;
         setDone(`Deleted ${result.matched} key${result.matched === 1 ? '' : 's'} matching ${query} from ${active}.`);
         keys.reload();
+        setInspectTick((t) => t + 1);
       },
     });
   };
@@ -275,6 +277,7 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
           canEdit
           confirm={confirm}
           onChanged={keys.reload}
+          refresh={inspectTick}
         />
       )}
     </Card>

@@ -117,14 +117,17 @@ export function KeyInspector({
   canEdit,
   confirm,
   onChanged,
+  refresh,
 }: {
   namespace: string;
   cacheKey: string;
   canEdit: boolean;
   confirm: (request: ConfirmRequest) => void;
   onChanged: () => void;
+  /** Changed by the browser after its own bulk delete: read again without waiting for the event. */
+  refresh: number;
 }) {
-  const inspect = useOperation('cache.inspect', { namespace, key: cacheKey });
+  const inspect = useOperation('cache.inspect', { namespace, key: cacheKey }, { deps: [refresh] });
   const invalidate = useAction('cache.invalidate');
   const [editing, setEditing] = useState(false);
   const reload = inspect.reload;
@@ -151,7 +154,7 @@ export function KeyInspector({
     });
 
   return (
-    <div className="notice" data-testid="key-inspector" style={{ display: 'grid', gap: 8 }}>
+    <div className="key-inspector" data-testid="key-inspector">
       <ErrorBanner error={inspect.error ?? invalidate.error} onDismiss={invalidate.clearError} />
       {data !== undefined && (
         <>

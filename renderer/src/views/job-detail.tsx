@@ -8,6 +8,7 @@ import type { OperationResult } from '../../../contract/operations';
 import { useAction, useOperation, useSession } from '../client/client-context';
 import { Dialog } from '../components/dialog';
 import { JsonTree } from '../components/json-tree';
+import { KeyName } from '../components/key-name';
 import { ErrorBanner, formatTime } from '../components/ui';
 import { StateBadge, useThrottledReload } from './jobs-parts';
 
@@ -53,7 +54,9 @@ function Timeline({ points }: { points: readonly Point[] }) {
 
 /** Each failed attempt: operators get the stack under its error; viewers get the errors the job keeps. */
 function Attempts({ id, errors, operator }: { id: string; errors: readonly string[]; operator: boolean }) {
-  const attempts = useOperation('jobs.attempts', { id }, { enabled: operator, refreshOn: ['jobs.changed'] });
+  const attempts = useOperation('jobs.attempts', { id }, { enabled: operator });
+  // A busy queue changes jobs many times a second: read again at most once a second while open.
+  useThrottledReload(attempts.reload, ['jobs.changed'], 1000);
   if (!operator) {
     return errors.length === 0 ? null : (
       <ul className="mono" style={{ margin: 0 }}>
@@ -94,8 +97,8 @@ export function JobDetail({ id, onClose }: { id: string; onClose: () => void }) 
   const titleId = useId();
   const { role } = useSession();
   const operator = role !== 'viewer';
-  const detail = useOperation('jobs.get', { id }, { refreshOn: ['jobs.changed'] });
-  useThrottledReload(detail.reload, ['jobs.progress'], 1000);
+  const detail = useOperation('jobs.get', { id });
+  useThrottledReload(detail.reload, ['jobs.changed', 'jobs.progress'], 1000);
   const promote = useAction('jobs.promote');
   const [asking, setAsking] = useState(false);
   const job = detail.data?.job;
@@ -129,8 +132,14 @@ export function JobDetail({ id, onClose }: { id: string; onClose: () => void }) 
               {job.parentId !== null && <> · parent {job.parentId}</>}
             </div>
             <div className="small muted">
-              created {formatTime(job.createdAt)} · runs at {formatTime(job.runAt)} · started {formatTime(job.startedAt)} · finished{' '}
-              {formatTime(job.finishedAt)}
+              created {formatTime(job.createdAt)}
+              {job.createdBy !== null && (
+                <>
+                  {' '}
+                  by <KeyName id={job.createdBy} />
+                </>
+              )}{' '}
+              · runs at {formatTime(job.runAt)} · started {formatTime(job.startedAt)} · finished {formatTime(job.finishedAt)}
             </div>
             {operator && job.state === 'delayed' && (
               <div className="inline-form" data-testid="job-promote">

@@ -4,6 +4,7 @@ import type { OperationInput } from '../../../contract/operations';
 import { useClient } from '../client/client-context';
 import { usePagedList, useSettled } from '../client/paged-list';
 import { DataTable, PageFooter } from '../components/data-table';
+import { KeyName } from '../components/key-name';
 import { Card, ErrorBanner, formatTime } from '../components/ui';
 import { ProgressBar, StateBadge, stateFilters, useThrottledReload, type Job, type StateFilter } from './jobs-parts';
 
@@ -151,7 +152,19 @@ export function JobsList({
             },
           },
           { header: 'Attempts', className: 'right', cell: (job) => `${job.attemptsMade} / ${job.maxAttempts}` },
-          { header: 'Created', cell: (job) => formatTime(job.createdAt) },
+          {
+            header: 'Created',
+            cell: (job) => (
+              <>
+                {formatTime(job.createdAt)}
+                {job.createdBy !== null && (
+                  <div className="small muted" data-testid="job-created-by">
+                    by <KeyName id={job.createdBy} />
+                  </div>
+                )}
+              </>
+            ),
+          },
           { header: 'Actions', className: 'right', cell: (job) => actions(job, list.reload) },
         ]}
       />
