@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 
 const WAL_HEADER_BYTES = 32;
@@ -65,9 +66,28 @@ export function walNeeds(walPath: string): WalNeeds | null {
 }
 
 /**
+ * Whether SQLite reads every page of the database and its WAL without damage. Called only when the
+ * main file is shorter than the frame headers suggest, which is not proof of loss: a page freed in the
+ * transaction that allocated it is never written anywhere (SQLite skips writing freelist leaves), so
+ * the database may end with pages no file holds. Opened read-only, so the WAL is neither
+ * checkpointed nor deleted whatever the answer.
+ */
+function readsWhole(dbPath: string): boolean {
+  let db: BetterSqlite3.Database | null = null;
+  try {
+    db = new BetterSqlite3(dbPath, { readonly: true, fileMustExist: true });
+    return db.pragma('quick_check', { simple: true }) === 'ok';
+  } catch {
+    return false;
+  } finally {
+    db?.close();
+  }
+}
+
+/**
  * Refuses to open a database whose main file is missing, empty or shorter than its WAL needs. SQLite
  * takes a zero-length main file for a new database and deletes the WAL beside it, which after a
- * crash on some filesystems is the only copy of the data; a short one reads as corrupt. Either way
+ * crash on some filesystems is the only copy of the data; a short one is refused only if SQLite cannot read it whole. Either way
  * nothing is initialised over the WAL: an operator decides (restore from a backup, or move both aside).
  */
 export function assertWalHasItsDatabase(dbPath: string): void {
@@ -80,7 +100,7 @@ export function assertWalHasItsDatabase(dbPath: string): void {
   } catch {
     mainBytes = 0;
   }
-  if (mainBytes > 0 && mainBytes >= needs.mainFileBytes) return;
+  if (mainBytes > 0 && (mainBytes >= needs.mainFileBytes || readsWhole(dbPath))) return;
   throw new PhError(
     'PH_STORE_WAL_WITHOUT_DATABASE',
     `${dbPath} is ${mainBytes} bytes but ${walPath} holds ${needs.committedFrames} committed frames of a ${needs.databasePages}-page database ` +

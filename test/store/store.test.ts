@@ -1,9 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PhError } from '../../contract/errors';
 import { openStore, reclaimFreePages, schemaVersions, type Migration } from '../../main/store';
+import { walNeeds } from '../../main/store/wal-guard';
 import { tempDir } from '../helpers/temp-dir';
 
 const v1: Migration = { scope: 'demo', version: 1, name: 'create t', up: 'CREATE TABLE t (x INTEGER)' };
@@ -105,5 +106,37 @@ describe('store', () => {
     expect(caught).toBeInstanceOf(PhError);
     expect((caught as PhError).code).toBe('PH_STORE_TOO_NEW');
     expect((caught as PhError).message).toContain('demo schema 2');
+  });
+  it('opens after a kill that left a WAL whose database counts pages no file holds (freed in the transaction that made them)', () => {
+    const withIndexes: Migration = {
+      scope: 'demo',
+      version: 1,
+      name: 'a table with unique columns',
+      up: 'CREATE TABLE r (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL CHECK (kind IN (\'a\')))',
+    };
+    // A migration that changes a CHECK rebuilds the table; the pages of the old one are freed
+    // in the same transaction, and SQLite writes them nowhere.
+    const rebuild: Migration = {
+      scope: 'demo',
+      version: 2,
+      name: 'rebuild r',
+      up: `CREATE TABLE r_next (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL CHECK (kind IN ('a', 'b')));
+           INSERT INTO r_next SELECT * FROM r; DROP TABLE r; ALTER TABLE r_next RENAME TO r;`,
+    };
+    const path = fresh();
+    openStore({ path, migrations: [withIndexes] }).close();
+    const live = openStore({ path, migrations: [withIndexes, rebuild] });
+    // What kill -9 leaves: the main file and the WAL as they are while the process still runs.
+    const crashed = fresh();
+    copyFileSync(path, crashed);
+    copyFileSync(`${path}-wal`, `${crashed}-wal`);
+    live.close();
+    const needs = walNeeds(`${crashed}-wal`);
+    expect(needs?.mainFileBytes ?? 0).toBeGreaterThan(statSync(crashed).size);
+
+    const reopened = openStore({ path: crashed, migrations: [withIndexes, rebuild] });
+    expect(schemaVersions(reopened).demo).toBe(2);
+    expect(reopened.pragma('quick_check', { simple: true })).toBe('ok');
+    reopened.close();
   });
 });

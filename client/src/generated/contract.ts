@@ -804,9 +804,9 @@ export interface OperationTypes {
       hostKeySha256?: string;
       privateKey?: string;
       password?: string;
-      /** peer: the other node's base URL, http(s)://host:port */
+      /** peer: the other node's base URL, http(s)://host:port (without it: where LAN discovery heard the node) */
       url?: string;
-      /** peer: the other node's id (its node.id); learned from its signed answer and pinned when not given */
+      /** peer: the other node's id (its node.id): found on the LAN by it without a url; learned from its signed answer and pinned when not given */
       node?: string;
       /** peer over https: the SHA-256 fingerprint of the node's certificate (as its start-up log prints it), pinned */
       certSha256?: string;
