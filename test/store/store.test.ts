@@ -112,7 +112,7 @@ describe('store', () => {
       scope: 'demo',
       version: 1,
       name: 'a table with unique columns',
-      up: 'CREATE TABLE r (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL CHECK (kind IN (\'a\')))',
+      up: "CREATE TABLE r (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL CHECK (kind IN ('a')))",
     };
     // A migration that changes a CHECK rebuilds the table; the pages of the old one are freed
     // in the same transaction, and SQLite writes them nowhere.
