@@ -6,7 +6,8 @@ import tseslint from 'typescript-eslint';
  * The layers of main/, lowest first (docs/architecture.md draws them). A folder may import a folder
  * of a lower layer, through its index.ts only; never one of its own layer or above. Imports thus go
  * one way, so no two folders can form a cycle. The root files (control-plane, headless, index)
- * sit above every layer; the base files (clock, config, logger, service, version) below them all.
+ * sit above every layer; the base files (clock, config, retention-config, logger, service, version) below
+ * them all.
  */
 const layers = [
   ['core'],
@@ -156,12 +157,19 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\./[^/]+/', message: DEEP_IMPORT }] }] },
   },
   {
-    // The base files under every layer import nothing from main/.
-    files: ['main/{clock,config,logger,service,version}.ts'],
+    // The base files under every layer import nothing from main/ but one another.
+    files: ['main/{clock,config,retention-config,logger,service,version}.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^\\./', message: 'The base files of main/ import nothing from main/ (they sit under every layer).' }] },
+        {
+          patterns: [
+            {
+              regex: '^\\./(?!(clock|config|retention-config|logger|service|version)$)',
+              message: 'The base files of main/ import nothing from main/ but one another (they sit under every layer).',
+            },
+          ],
+        },
       ],
     },
   },

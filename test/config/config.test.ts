@@ -2,7 +2,8 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { durationOf } from '../../main/core';
-import { defaultConfig, loadConfig, retentionOf } from '../../main/config';
+import { defaultConfig, loadConfig } from '../../main/config';
+import { retentionOf } from '../../main/retention-config';
 import { tempDir } from '../helpers/temp-dir';
 
 describe('config', () => {
