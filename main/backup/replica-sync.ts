@@ -110,7 +110,8 @@ export interface PushResult {
 }
 
 /**
- * Sends what the replica lacks: packs (each followed by its index, which marks it complete), then
+ * Sends what the replica lacks: packs (each followed by its index, which marks it complete; up to the
+ * transport's `concurrency` packs at once), then
  * manifests, so a manifest is never on the replica before its pages; then removes what the local
  * repository no longer has (pruned). Each file is whole or absent on the replica, so an interrupted
  * push resumes at the next file, and one sent twice replaces itself: never a duplicate page.
@@ -144,7 +145,7 @@ export async function pushReplica(
   const total = todo.reduce((n, [, f]) => n + f.size, 0);
   let bytesSent = 0;
   onProgress(0, total);
-  for (const [name, f] of todo) {
+  const send = async ([name, f]: [string, LocalFile]): Promise<void> => {
     if (name.endsWith('.idx')) {
       const bytes = f.bytes();
       await t.putBytes(name, bytes);
@@ -152,7 +153,18 @@ export async function pushReplica(
     } else bytesSent += await t.put(name, f.path as string);
     remote.set(name, f.size);
     onProgress(bytesSent, total);
+  };
+  // Packs of different ids go side by side where the transport allows it (a disk is idle while one
+  // file is fsynced); each pack's index still follows its pack, and manifests wait for every pack.
+  const packGroups = new Map<string, [string, LocalFile][]>();
+  for (const entry of todo.filter(([n]) => n.startsWith('packs/'))) {
+    const id = entry[0].replace(/\.(pack|idx)$/, '');
+    packGroups.set(id, [...(packGroups.get(id) ?? []), entry]);
   }
+  await eachAtMost(t.concurrency ?? 1, [...packGroups.values()], async (group) => {
+    for (const entry of group) await send(entry);
+  });
+  for (const entry of todo.filter(([n]) => !n.startsWith('packs/'))) await send(entry);
   let removed = 0;
   const stale = [...remote.keys()].filter((n) => n !== 'repository.json' && !local.has(n));
   stale.sort((a, b) => Number(b.startsWith('snapshots/')) - Number(a.startsWith('snapshots/')));
@@ -162,6 +174,29 @@ export async function pushReplica(
     removed += 1;
   }
   return { filesSent: todo.length, bytesSent, removed, remote, local };
+}
+
+/**
+ * Runs `work` on every item, at most `limit` at once. On the first failure no new item starts, the
+ * ones under way finish (a pack under way still gets its index), then that failure is thrown: so what
+ * the caller records as arrived is final when it hears of the failure.
+ * Written here because p-map's `stopOnError` rejects while items are still running.
+ */
+async function eachAtMost<T>(limit: number, items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | null = null;
+  const lane = async (): Promise<void> => {
+    while (failure === null && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failure !== null) throw (failure as { error: unknown }).error;
 }
 
 export interface ReplicaVerification {

@@ -21,6 +21,8 @@ export interface ReplicaTransport {
   get(name: string, localPath: string): Promise<void>;
   remove(name: string): Promise<void>;
   close(): Promise<void>;
+  /** Files a push may send at once (default 1: one after another). */
+  readonly concurrency?: number;
 }
 
 const NAME = /^(repository\.json|packs\/[A-Za-z0-9-]{1,80}\.(pack|idx)|snapshots\/[A-Za-z0-9-]{1,120}\.snap)$/;
@@ -38,6 +40,9 @@ export const isReplicaName = (name: string): boolean => NAME.test(name);
  * so a drive pulled mid-copy leaves the old file or none, and the next sync sends it again.
  */
 export class FolderTransport implements ReplicaTransport {
+  /** Like rclone's default `--transfers 4`: the disk keeps writing while one file is fsynced. */
+  readonly concurrency = 4;
+
   constructor(readonly root: string) {}
 
   async list(): Promise<Map<string, number>> {
