@@ -21,6 +21,11 @@ node -e '
   const skipped = r.numPendingTests + r.numTodoTests;
   console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
   if (r.numTotalTests === 0) { console.error("no tests ran"); process.exit(1); }
+  // The failures again, last: a log that keeps only its tail still says what failed and why.
+  const plain = (text) => text.replace(/\u001b\[[0-9;]*m/g, "");
+  for (const file of r.testResults)
+    for (const t of file.assertionResults.filter((a) => a.status === "failed"))
+      console.log(`FAILED ${file.name.replace(process.cwd() + "/", "")} > ${t.fullName}\n  ${plain(t.failureMessages.join("\n")).slice(0, 1500).replace(/\n/g, "\n  ")}`);
 ' || status=1
 echo "== done in $(( $(date +%s) - started )) s" >&2
 exit $status

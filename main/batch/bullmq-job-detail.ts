@@ -1,10 +1,9 @@
 /**
  * The distributed queue's job detail beyond BullMQ's own job hash: a progress timeline kept in a
- * Redis list per job (fleet-wide, like the job), and promotion of a delayed job.
+ * Redis list per job (fleet-wide, like the job), and its attempts.
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { PhError } from '../../contract/errors';
 import { attemptsFromStacks, MAX_PROGRESS_POINTS } from './job-attempts';
 import type { JobAttempt, ProgressPoint } from './job-types';
 
@@ -38,11 +37,4 @@ export async function readProgress(redis: Redis, key: string): Promise<ProgressP
 
 export function attemptsOf(job: Job): JobAttempt[] {
   return attemptsFromStacks(job.stacktrace ?? [], job.attemptsMade, job.finishedOn);
-}
-
-/** Moves a delayed BullMQ job to waiting now; any other state is refused with the job's state named. */
-export async function promoteJob(job: Job, id: string): Promise<void> {
-  const state = await job.getState();
-  if (state !== 'delayed') throw new PhError('PH_BATCH_JOB_NOT_DELAYED', `Job ${id} is ${state}; only a delayed job can be promoted`);
-  await job.promote();
 }

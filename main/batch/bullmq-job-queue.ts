@@ -8,7 +8,8 @@ import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis';
 import type { ServiceState } from '../service';
-import { attemptsOf, progressKey, promoteJob, readProgress } from './bullmq-job-detail';
+import { attemptsOf, progressKey, readProgress } from './bullmq-job-detail';
+import { endSchedule, promoteJob, removeIdleJob, removeJobAndChildren, retryFailedJob, type ScheduleHome } from './bullmq-transitions';
 import { infoFromResult, sealEnvelope, toJobInfo, type Envelope } from './bullmq-job-info';
 import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { QueuePlacement } from './bullmq-placement';
@@ -312,61 +313,42 @@ export class BullmqJobQueue implements JobQueue {
   async cancel(id: string): Promise<JobInfo> {
     const job = await this.#queues.job(id);
     const state = await job.getState();
-    if (state === 'active') {
-      // A running run of a repeating job: cancelling it ends the series too, as on the SQLite queue.
-      await this.#endSchedule(job);
-      await this.redis.publish(CANCEL_CHANNEL, this.seal.seal(CANCEL, CANCEL_CHANNEL, id));
-      this.#cancelLocal(id);
-      return { ...(await this.#info(job)), cancelRequested: true };
-    }
+    if (state === 'active') return this.#cancelRun(job, id);
     if (state === 'completed' || state === 'failed' || state === 'unknown') {
       throw new PhError('PH_BATCH_JOB_NOT_CANCELLABLE', `Job ${id} is ${state}; only waiting and running jobs can be cancelled`);
     }
     // BullMQ has no cancelled state for a job that never ran: it is removed (with its children).
     const info = await this.#info(job);
-    await this.#removeJob(job);
+    try {
+      await removeIdleJob(job, id, () => removeJobAndChildren(job, this.#scheduleOf(job)));
+    } catch (err) {
+      // A worker took the job between the read and the removal: its run is cancelled instead.
+      if (err instanceof PhError && err.code === 'PH_BATCH_JOB_RUNNING') return this.#cancelRun(job, id);
+      throw err;
+    }
     this.outbox.remove([id]);
     this.bus?.publish('jobs.changed', { id, type: job.name, state: 'cancelled', removed: true });
     return { ...info, state: 'cancelled', cancelRequested: true };
   }
 
+  /** A running run of a repeating job: cancelling it ends the series too, as on the SQLite queue. */
+  async #cancelRun(job: Job, id: string): Promise<JobInfo> {
+    await endSchedule(job, this.#scheduleOf(job));
+    await this.redis.publish(CANCEL_CHANNEL, this.seal.seal(CANCEL, CANCEL_CHANNEL, id));
+    this.#cancelLocal(id);
+    return { ...(await this.#info(job)), cancelRequested: true };
+  }
+
   async retry(id: string): Promise<JobInfo> {
-    const job = await this.#queues.job(id);
-    if ((await job.getState()) !== 'failed') throw new PhError('PH_BATCH_JOB_NOT_RETRYABLE', `Job ${id} has not failed`);
-    await job.retry('failed', { resetAttemptsMade: true });
+    await retryFailedJob(await this.#queues.job(id), id);
     return this.get(id);
   }
 
   async remove(id: string): Promise<void> {
     const job = await this.#queues.job(id);
-    if ((await job.getState()) === 'active') throw new PhError('PH_BATCH_JOB_RUNNING', `Job ${id} is running; cancel it first`);
-    await this.#removeJob(job);
+    await removeIdleJob(job, id, () => removeJobAndChildren(job, this.#scheduleOf(job)));
     this.outbox.remove([id]);
     this.bus?.publish('jobs.changed', { id, type: job.name, state: 'cancelled', removed: true });
-  }
-
-  /**
-   * Removes a job with its children. A run of a repeating job cancelled or deleted ends its schedule
-   * first (BullMQ refuses to remove a run while its schedule stands; removing the schedule takes its
-   * next delayed run with it), in Redis and in this node's record of it.
-   */
-  async #removeJob(job: Job): Promise<void> {
-    if (await this.#endSchedule(job)) {
-      if ((await job.getState()) === 'unknown') return;
-    }
-    await job.remove({ removeChildren: true });
-  }
-
-  /** Ends the schedule of a run of a repeating job, in Redis and in this node's record; false for any other job. */
-  async #endSchedule(job: Job): Promise<boolean> {
-    const repeat = job.opts.repeat;
-    if (repeat?.key === undefined) return false;
-    const queue = this.#queues.byName(job.queueName);
-    // As in enqueue: the repeat helper's set-up failure would reach no one, so the queue is set up first.
-    await queue.waitUntilReady();
-    await queue.removeRepeatable(job.name, repeat);
-    this.schedules.remove(`${job.queueName}/${repeat.key}`);
-    return true;
   }
 
   async logs(id: string): Promise<JobLog[]> {
@@ -494,6 +476,10 @@ export class BullmqJobQueue implements JobQueue {
   #startWorker(type: string): void {
     const entry = this.#handlers.get(type);
     if (entry !== undefined) this.#workers.start(type, queueName(this.#placement.workRef(type)), entry);
+  }
+
+  #scheduleOf(job: Job): ScheduleHome {
+    return { queue: this.#queues.byName(job.queueName), schedules: this.schedules };
   }
 
   #cancelLocal(id: string): void {
