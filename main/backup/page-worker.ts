@@ -10,7 +10,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { brotliCompressSync, brotliDecompressSync, constants, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { open as openSealed, seal, SEALED } from './repo-crypto';
+import { IV_BYTES, open as openSealed, randomIvs, seal, SEALED } from './repo-crypto';
 
 /** How a page blob is stored (its byte in the pack index). Deflate is what older repositories hold. */
 const CODEC_RAW = 0;
@@ -103,6 +103,7 @@ export function compressPages(task: CompressPagesTask): CompressPagesResult {
   const sealKey = task.sealKey ? toBuf(task.sealKey) : null;
   const hashes = task.hashes ? toBuf(task.hashes) : null;
   const n = Math.floor(buf.length / task.pageSize);
+  const ivs = sealKey !== null ? randomIvs(n) : null;
   const parts: Buffer[] = [];
   const lengths = new Uint32Array(n);
   const codecs = new Uint8Array(n);
@@ -123,8 +124,8 @@ export function compressPages(task: CompressPagesTask): CompressPagesResult {
       blob = page;
       codec = CODEC_RAW;
     }
-    if (sealKey !== null && hashes !== null) {
-      blob = seal(sealKey, blob, hashes.subarray(i * 32, i * 32 + 32));
+    if (sealKey !== null && hashes !== null && ivs !== null) {
+      blob = seal(sealKey, blob, hashes.subarray(i * 32, i * 32 + 32), ivs.subarray(i * IV_BYTES, (i + 1) * IV_BYTES));
       codec |= SEALED;
     }
     parts.push(blob);
