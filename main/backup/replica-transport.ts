@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fsyncDir } from './fs-durable';
+import { fsyncDirAsync } from './fs-durable';
 
 /**
  * Where a replica's files go. Names are relative and always one of `repository.json`,
@@ -79,13 +79,17 @@ export class FolderTransport implements ReplicaTransport {
     try {
       await write(temp);
       const fh = await open(temp, 'r+');
-      await fh.sync();
-      await fh.close();
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await rename(temp, target);
-      fsyncDir(dirname(target));
-    } finally {
+    } catch (err) {
       await rm(temp, { force: true });
+      throw err;
     }
+    await fsyncDirAsync(dirname(target));
   }
 
   async put(name: string, localPath: string): Promise<number> {
