@@ -1,32 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { AlertEngine, defaultAlertRules, type Alert, type AlertRule } from '../../main/monitoring';
-import { fakeClock } from './fake-clock';
-import { monitoringDb } from './store';
+import { describe, expect, it } from 'vitest';
+import { AlertEngine, defaultAlertRules } from '../../main/monitoring';
+import { alertEngines, lagRule } from './alert-fixture';
 
-const rule: AlertRule = {
-  id: 'lag',
-  name: 'Lagging',
-  metric: 'test.value',
-  comparator: '>',
-  threshold: 200,
-  forSeconds: 60,
-  severity: 'warning',
-  enabled: true,
-  description: 'Too slow.',
-};
+const rule = lagRule(60);
 
 describe('alert engine', () => {
-  const open: { close: () => void }[] = [];
-  const setup = () => {
-    const store = monitoringDb();
-    open.push(store);
-    const clock = fakeClock();
-    const engine = new AlertEngine(store.db, clock);
-    const seen: Alert[] = [];
-    engine.onTransition((a) => seen.push(a));
-    return { engine, clock, seen, db: store.db };
-  };
-  afterEach(() => open.splice(0).forEach((s) => s.close()));
+  const setup = alertEngines();
 
   it('starts with the default rules, including the backup-overdue and job-backlog hooks', () => {
     const { engine } = setup();

@@ -1,33 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AlertEngine, silencedWhenSent, type AlertRule } from '../../main/monitoring';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertEngine, silencedWhenSent } from '../../main/monitoring';
 import { toWebhookEvent } from '../../main/webhooks/event-source';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
-import { fakeClock } from './fake-clock';
-import { monitoringDb } from './store';
+import { alertEngines, lagRule } from './alert-fixture';
 
-const rule: AlertRule = {
-  id: 'lag',
-  name: 'Lagging',
-  metric: 'test.value',
-  comparator: '>',
-  threshold: 200,
-  forSeconds: 0,
-  severity: 'warning',
-  enabled: true,
-  description: 'Too slow.',
-};
+const rule = lagRule(0);
 
 describe('alert levers in the engine', () => {
-  const open: { close: () => void }[] = [];
+  const engines = alertEngines();
   const setup = () => {
-    const store = monitoringDb();
-    open.push(store);
-    const clock = fakeClock();
-    const engine = new AlertEngine(store.db, clock);
-    engine.save(rule);
-    return { engine, clock, db: store.db };
+    const made = engines();
+    made.engine.save(rule);
+    return made;
   };
-  afterEach(() => open.splice(0).forEach((s) => s.close()));
 
   it('says no-data for a rule whose series has no value, instead of inactive', () => {
     const { engine } = setup();

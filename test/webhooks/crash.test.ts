@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,34 +6,8 @@ import { ControlPlane } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
 import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
+import { opOn, startPlaneProcess } from './plane-process';
 import { startReceiver } from './receiver';
-
-const root = join(import.meta.dirname, '..', '..');
-
-function startChild(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'plane-child.ts'), dataDir], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line !== undefined) resolve({ child, url: (JSON.parse(line) as { url: string }).url });
-    });
-    child.once('exit', (code) => reject(new Error(`plane child exited with ${code}`)));
-  });
-}
-
-async function op(url: string, key: string, name: string, input: unknown = {}): Promise<any> {
-  const res = await fetch(`${url}/api/v2/ops/${name}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify(input),
-  });
-  return res.json();
-}
 
 describe('webhook delivery across a crash', () => {
   const dir = tempDir('ph-webhook-crash-');
@@ -43,15 +16,15 @@ describe('webhook delivery across a crash', () => {
   it('loses no delivery when the delivering process is killed -9 between retries: the next start delivers it once', async () => {
     const rx = await startReceiver();
     rx.answer = () => ({ status: 503 });
-    const first = await startChild(dir.path);
+    const first = await startPlaneProcess(dir.path);
     let plane: ControlPlane | null = null;
     try {
       const key = readFileSync(join(dir.path, 'admin.key'), 'utf8').trim();
-      const { endpoint } = await op(first.url, key, 'webhooks.create', { url: rx.url, eventTypes: ['webhook.ping'] });
-      const { delivery } = await op(first.url, key, 'webhooks.test', { id: endpoint.id });
+      const { endpoint } = await opOn(first.url, key, 'webhooks.create', { url: rx.url, eventTypes: ['webhook.ping'] });
+      const { delivery } = await opOn(first.url, key, 'webhooks.test', { id: endpoint.id });
       // Mid-retry: the first attempt failed and is logged, the next one waits in the queue.
       await until(
-        async () => (await op(first.url, key, 'webhooks.deliveries', { endpointId: endpoint.id })).deliveries[0]?.status === 'retrying',
+        async () => (await opOn(first.url, key, 'webhooks.deliveries', { endpointId: endpoint.id })).deliveries[0]?.status === 'retrying',
         10_000,
         'a first, failed attempt',
       );

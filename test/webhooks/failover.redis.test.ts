@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,36 +10,10 @@ import { fleetSecretFor } from '../helpers/fleet-secret';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
+import { opOn, startPlaneProcess } from './plane-process';
 import { startReceiver, verifyAsDocumented, type Receiver } from './receiver';
 
-const root = join(import.meta.dirname, '..', '..');
 const quickRetries = { webhooks: { baseDelayMs: 400, maxDelayMs: 800 } };
-
-/** Node A: a control plane in its own process on the fleet's Redis, so the test can kill -9 it. */
-function startChild(dataDir: string, redisUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'plane-child.ts'), dataDir, redisUrl], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line !== undefined) resolve({ child, url: (JSON.parse(line) as { url: string }).url });
-    });
-    child.once('exit', (code) => reject(new Error(`plane child exited with ${code}`)));
-  });
-}
-
-async function op(url: string, key: string, name: string, input: unknown = {}): Promise<any> {
-  const res = await fetch(`${url}/api/v2/ops/${name}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify(input),
-  });
-  return res.json();
-}
 
 describe('webhook delivery when the delivering node dies, on one Redis', () => {
   let redis: TestRedis;
@@ -62,18 +35,18 @@ describe('webhook delivery when the delivering node dies, on one Redis', () => {
 
   it('lets another node finish a delivery whose node was killed -9 mid-retry: delivered once, signed, every try in the log of both nodes, and the dead node agrees when it returns', async () => {
     rx.answer = () => ({ status: 503 });
-    const a = await startChild(dirA.path, redis.url);
+    const a = await startPlaneProcess(dirA.path, redis.url);
     let secret: string;
     let delivery: { id: string; eventId: string };
     try {
       const keyA = readFileSync(join(dirA.path, 'admin.key'), 'utf8').trim();
-      const created = await op(a.url, keyA, 'webhooks.create', { url: rx.url, eventTypes: ['webhook.ping'] });
+      const created = await opOn(a.url, keyA, 'webhooks.create', { url: rx.url, eventTypes: ['webhook.ping'] });
       secret = created.secret as string;
-      delivery = (await op(a.url, keyA, 'webhooks.test', { id: created.endpoint.id })).delivery;
+      delivery = (await opOn(a.url, keyA, 'webhooks.test', { id: created.endpoint.id })).delivery;
       // A is the only node: it made the first, failed try, and retries.
       await until(
         async () =>
-          (await op(a.url, keyA, 'webhooks.deliveries', { endpointId: created.endpoint.id })).deliveries[0]?.status === 'retrying',
+          (await opOn(a.url, keyA, 'webhooks.deliveries', { endpointId: created.endpoint.id })).deliveries[0]?.status === 'retrying',
         30_000,
         'a first, failed attempt on node A',
       );
