@@ -1,8 +1,8 @@
 /**
  * The page worker: what each thread of the backup's piscina pool runs (see PageWorkers). Each export
- * is one task, named at `pool.run(task, { name })`. It imports only Node built-ins, better-sqlite3
- * and piscina, so electron-vite bundles it as its own entry (out/main/page-worker.js) and tsx loads
- * it from source under the tests and the benchmarks.
+ * is one task, named at `pool.run(task, { name })`. It imports only Node built-ins, better-sqlite3,
+ * sodium-native and piscina, so electron-vite bundles it as its own entry (out/main/page-worker.js)
+ * and tsx loads it from source under the tests and the benchmarks.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
@@ -10,7 +10,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { brotliCompressSync, brotliDecompressSync, constants, inflateRawSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { IV_BYTES, open as openSealed, randomIvs, seal, SEALED } from './repo-crypto';
+import { NONCE_BYTES, open as openGcm, openPage, pageSealKey, randomNonces, SEALED, sealPage, XCHACHA } from './repo-crypto';
 
 /** How a page blob is stored (its byte in the pack index). Deflate is what older repositories hold. */
 const CODEC_RAW = 0;
@@ -25,7 +25,7 @@ export interface HashPagesTask {
 }
 export interface CompressPagesTask extends HashPagesTask {
   readonly level: number;
-  /** An encrypted repository's page key: each blob is sealed (AES-256-GCM) to its page address in `hashes`. */
+  /** An encrypted repository's pages key: each blob is sealed (XChaCha20-Poly1305, under a key derived from it) to its page address in `hashes`. */
   readonly sealKey?: Uint8Array | null;
   readonly hashes?: Uint8Array | null;
 }
@@ -100,10 +100,10 @@ export function hashPages(task: HashPagesTask): Uint8Array {
 /** Each page alone, brotli at quality `level`; a page that does not shrink is kept raw; then sealed when the repository is encrypted. */
 export function compressPages(task: CompressPagesTask): CompressPagesResult {
   const buf = toBuf(task.buf);
-  const sealKey = task.sealKey ? toBuf(task.sealKey) : null;
+  const sealKey = task.sealKey ? pageSealKey(toBuf(task.sealKey)) : null;
   const hashes = task.hashes ? toBuf(task.hashes) : null;
   const n = Math.floor(buf.length / task.pageSize);
-  const ivs = sealKey !== null ? randomIvs(n) : null;
+  const nonces = sealKey !== null ? randomNonces(n) : null;
   const parts: Buffer[] = [];
   const lengths = new Uint32Array(n);
   const codecs = new Uint8Array(n);
@@ -124,9 +124,9 @@ export function compressPages(task: CompressPagesTask): CompressPagesResult {
       blob = page;
       codec = CODEC_RAW;
     }
-    if (sealKey !== null && hashes !== null && ivs !== null) {
-      blob = seal(sealKey, blob, hashes.subarray(i * 32, i * 32 + 32), ivs.subarray(i * IV_BYTES, (i + 1) * IV_BYTES));
-      codec |= SEALED;
+    if (sealKey !== null && hashes !== null && nonces !== null) {
+      blob = sealPage(sealKey, blob, hashes.subarray(i * 32, i * 32 + 32), nonces.subarray(i * NONCE_BYTES, (i + 1) * NONCE_BYTES));
+      codec |= SEALED | XCHACHA;
     }
     parts.push(blob);
     lengths[i] = blob.length;
@@ -137,10 +137,22 @@ export function compressPages(task: CompressPagesTask): CompressPagesResult {
   return moving({ blobs, lengths, codecs }, blobs);
 }
 
-function expandOne(stored: Buffer, storedCodec: number, sealKey: Buffer | null, address: Buffer | null): Buffer | null {
+/** The repository's pages key opens AES-256-GCM blobs; the key derived from it, XChaCha20-Poly1305 ones. */
+interface OpeningKeys {
+  readonly gcm: Buffer;
+  readonly xchacha: Buffer;
+}
+
+/** A sealed blob opened with the cipher its codec names; null when it does not open. */
+function opened(stored: Buffer, storedCodec: number, keys: OpeningKeys | null, address: Buffer | null): Buffer | null {
+  if (keys === null || address === null) return null;
+  return (storedCodec & XCHACHA) !== 0 ? openPage(keys.xchacha, stored, address) : openGcm(keys.gcm, stored, address);
+}
+
+function expandOne(stored: Buffer, storedCodec: number, keys: OpeningKeys | null, address: Buffer | null): Buffer | null {
   let blob: Buffer | null = stored;
-  const codec = storedCodec & ~SEALED;
-  if ((storedCodec & SEALED) !== 0) blob = sealKey === null || address === null ? null : openSealed(sealKey, stored, address);
+  const codec = storedCodec & ~(SEALED | XCHACHA);
+  if ((storedCodec & SEALED) !== 0) blob = opened(stored, storedCodec, keys, address);
   if (blob === null) return null;
   try {
     if (codec === CODEC_RAW) return blob;
@@ -156,6 +168,7 @@ export function expandPages(task: ExpandPagesTask): ExpandPagesResult {
   const { lengths, codecs, pageSize } = task;
   const blobs = toBuf(task.blobs);
   const sealKey = task.sealKey ? toBuf(task.sealKey) : null;
+  const keys = sealKey === null ? null : { gcm: sealKey, xchacha: pageSealKey(sealKey) };
   const want = task.want ? toBuf(task.want) : null;
   const n = lengths.length;
   const pages = Buffer.allocUnsafe(n * pageSize);
@@ -164,7 +177,7 @@ export function expandPages(task: ExpandPagesTask): ExpandPagesResult {
   let off = 0;
   for (let i = 0; i < n; i += 1) {
     const length = lengths[i] as number;
-    const page = expandOne(blobs.subarray(off, off + length), codecs[i] as number, sealKey, want?.subarray(i * 32, i * 32 + 32) ?? null);
+    const page = expandOne(blobs.subarray(off, off + length), codecs[i] as number, keys, want?.subarray(i * 32, i * 32 + 32) ?? null);
     off += length;
     if (page === null || page.length !== pageSize) {
       bad.push(i);

@@ -17,7 +17,7 @@ export function bundleScript(entry: string): { file: string; remove: () => void 
     format: 'cjs',
     outfile: file,
     // Native, or loading files of their own at run time: taken from node_modules as they are.
-    external: ['better-sqlite3', 'bullmq', 'ioredis'],
+    external: ['better-sqlite3', 'bullmq', 'ioredis', 'sodium-native'],
     logLevel: 'error',
   });
   return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };

@@ -24,7 +24,7 @@ export async function buildChild(outDir: string): Promise<string> {
     target: 'node20',
     outdir: outDir,
     // Native addons and the replica transports' SDKs (ssh2 carries .node files) load from node_modules.
-    external: ['better-sqlite3', 'piscina', 'ssh2-sftp-client', '@aws-sdk/client-s3'],
+    external: ['better-sqlite3', 'piscina', 'sodium-native', 'ssh2-sftp-client', '@aws-sdk/client-s3'],
     logLevel: 'silent',
   });
   return join(outDir, 'crash-child.js');
