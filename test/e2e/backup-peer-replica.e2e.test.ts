@@ -1,9 +1,7 @@
-import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { TEST_FLEET_SECRET } from '../helpers/fleet-secret';
-import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+import { openConsole, openView, seedLedgerSnapshot, signIn, type ConsoleSession } from './harness';
 
 describe('A peer replica in the console', () => {
   let session: ConsoleSession;
@@ -13,14 +11,7 @@ describe('A peer replica in the console', () => {
     session = await openConsole({ fleetSecret: TEST_FLEET_SECRET });
     // The other node keeps replicas for this one only.
     peer = await startTestPlane({ fleetSecret: TEST_FLEET_SECRET, backup: { peerSenders: [session.plane.plane.nodeId] } });
-    const db = join(session.plane.dataDir, 'ledger.db');
-    const d = new BetterSqlite3(db);
-    d.exec(
-      'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000) INSERT INTO t (v) SELECT hex(randomblob(300)) FROM c',
-    );
-    d.close();
-    const reg = await session.plane.op('backup.sources.register', { name: 'ledger', path: db });
-    expect((await session.plane.op('backup.snapshot', { id: reg.body.source.id })).status).toBe(200);
+    await seedLedgerSnapshot(session.plane, 2000);
     await signIn(session);
   });
   afterAll(async () => {

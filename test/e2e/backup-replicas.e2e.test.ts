@@ -1,8 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+import { openConsole, openView, seedLedgerSnapshot, signIn, type ConsoleSession } from './harness';
 
 describe('Backup replicas in the console', () => {
   let session: ConsoleSession;
@@ -10,14 +9,7 @@ describe('Backup replicas in the console', () => {
 
   beforeAll(async () => {
     session = await openConsole();
-    const db = join(session.plane.dataDir, 'ledger.db');
-    const d = new BetterSqlite3(db);
-    d.exec(
-      'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) INSERT INTO t (v) SELECT hex(randomblob(300)) FROM c',
-    );
-    d.close();
-    const reg = await session.plane.op('backup.sources.register', { name: 'ledger', path: db });
-    expect((await session.plane.op('backup.snapshot', { id: reg.body.source.id })).status).toBe(200);
+    await seedLedgerSnapshot(session.plane, 3000);
     await signIn(session);
   });
   afterAll(async () => {

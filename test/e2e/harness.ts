@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { Config } from '../../main/config';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
@@ -83,4 +84,20 @@ export async function signIn(session: ConsoleSession, key = session.plane.adminK
 export async function openView(session: ConsoleSession, label: string): Promise<void> {
   await session.page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: label, exact: true }).click();
   await session.page.getByRole('heading', { level: 1, name: label }).waitFor();
+}
+
+/**
+ * A "ledger" database of `rows` rows (300 random bytes each) in the plane's data directory,
+ * registered as a backup source and snapshotted once, as the backup views expect to find one.
+ */
+export async function seedLedgerSnapshot(plane: TestPlane, rows: number): Promise<void> {
+  const path = join(plane.dataDir, 'ledger.db');
+  const db = new BetterSqlite3(path);
+  db.exec(
+    `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${rows}) INSERT INTO t (v) SELECT hex(randomblob(300)) FROM c`,
+  );
+  db.close();
+  const registered = await plane.op('backup.sources.register', { name: 'ledger', path });
+  const snapshot = await plane.op('backup.snapshot', { id: registered.body.source.id });
+  if (snapshot.status !== 200) throw new Error(`the ledger's snapshot answered ${snapshot.status}: ${JSON.stringify(snapshot.body)}`);
 }
