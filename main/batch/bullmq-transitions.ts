@@ -1,9 +1,9 @@
 /**
  * The distributed queue's changes to one job (promote, retry, remove, end its schedule), made safe
- * against the job moving under them. Our state check is a round trip before BullMQ's script runs: in between a
- * worker can take the job, a delay can come due, a retry can fail it again or another node can
- * remove it. BullMQ's script then refuses with a plain Error ("locked by another worker", "is not
- * in the delayed state", "Missing key"), which would reach the caller as a 500. After a refusal
+ * against the job moving under them. Our state check is a round trip before BullMQ's script runs:
+ * in between a worker can take the job, a delay can come due, or another node can retry or remove
+ * it. BullMQ's script then refuses with a plain Error ("locked by another worker", "is not in the
+ * delayed state"), which would reach the caller as a 500. After a refusal
  * the job's state is read again: when it has left the states the change needs, the caller gets the
  * coded answer for where the job is now; otherwise the refusal stands as it was.
  */
@@ -55,8 +55,9 @@ export async function retryFailedJob(job: Job, id: string): Promise<void> {
 
 /**
  * Removes a job that is not running, by `remove` (which may end the job's schedule first). A job a
- * worker took meanwhile is refused as running; one removed meanwhile (by another node, or by its
- * own retention) is not found. Returns the state the job was in when it was removed.
+ * worker took meanwhile is refused as running. One removed meanwhile (by another node, or by its own
+ * retention) is gone as asked: BullMQ's removal of a missing job succeeds, and a refusal that finds
+ * it gone answers not found. Returns the state the job was in when it was read.
  */
 export async function removeIdleJob(job: Job, id: string, remove: () => Promise<void>): Promise<BullState> {
   const isIdle = (state: BullState) => state !== 'active' && state !== 'unknown';
