@@ -116,15 +116,17 @@ export class RedisSagaStore implements SagaStore {
     return docToSaga(await this.#load(id));
   }
 
-  /** The fleet's sagas, newest first; this node's copies alone while Redis does not answer. */
+  /**
+   * The fleet's sagas, newest first; this node's copies alone while Redis does not answer. Unfiltered
+   * (the console's list), only the page's sagas are read; a filter on state or type reads them all.
+   */
   async list(filter: SagaFilter): Promise<{ sagas: Saga[]; total: number }> {
-    const docs = await this.#all().catch(() => this.#localCopies());
-    const matching = docs.filter(
-      (d) => (filter.state === undefined || d.state === filter.state) && (filter.type === undefined || d.type === filter.type),
-    );
     const offset = filter.offset ?? 0;
-    const page = matching.slice(offset, offset + (filter.limit ?? 50));
-    return { sagas: page.map(docToSaga), total: matching.length };
+    const limit = filter.limit ?? 50;
+    const unfiltered = filter.state === undefined && filter.type === undefined;
+    const local = (): { sagas: Saga[]; total: number } => pageOf(this.#localCopies(), filter, offset, limit);
+    if (unfiltered) return this.#page(offset, limit).catch(local);
+    return this.#all().then((docs) => pageOf(docs, filter, offset, limit), local);
   }
 
   async head(id: string): Promise<SagaHead> {
@@ -272,25 +274,48 @@ export class RedisSagaStore implements SagaStore {
 
   /** Every saga of the index, newest first; entries whose saga expired leave the index. */
   async #all(): Promise<SagaDoc[]> {
+    const ids = await this.deps.redis.zrevrange(INDEX, 0, -1);
+    const docs: SagaDoc[] = [];
+    for (let i = 0; i < ids.length; i += 500) docs.push(...(await this.#readIndexed(ids.slice(i, i + 500))).docs);
+    return docs;
+  }
+
+  /**
+   * One page of the index, newest first, with the index's size as the total. An ended saga expires
+   * with its key while its index entry stays: such entries leave the index, and the page is read
+   * again, so it is full and the total counts only sagas there are.
+   */
+  async #page(offset: number, limit: number): Promise<{ sagas: Saga[]; total: number }> {
+    for (let round = 1; ; round += 1) {
+      const [[sizeErr, size], [rangeErr, ids]] = ((await this.deps.redis
+        .multi()
+        .zcard(INDEX)
+        .zrevrange(INDEX, offset, offset + limit - 1)
+        .exec()) ?? []) as [[Error | null, number], [Error | null, string[]]];
+      if (sizeErr !== null || rangeErr !== null) throw sizeErr ?? rangeErr;
+      const { docs, gone } = await this.#readIndexed(ids);
+      // Nodes expiring sagas faster than this reads them: the page as it stands, short by those.
+      if (gone === 0 || round === MAX_ROUNDS) return { sagas: docs.map(docToSaga), total: size - gone };
+    }
+  }
+
+  /** The sagas of these index entries, in order; entries whose saga expired leave the index. */
+  async #readIndexed(ids: string[]): Promise<{ docs: SagaDoc[]; gone: number }> {
     const { redis } = this.deps;
-    const ids = await redis.zrevrange(INDEX, 0, -1);
+    const pipeline = redis.pipeline();
+    for (const id of ids) pipeline.hget(sagaKey(id), 'doc');
+    const results = ids.length === 0 ? [] : ((await pipeline.exec()) ?? []);
     const docs: SagaDoc[] = [];
     const gone: string[] = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const pipeline = redis.pipeline();
-      for (const id of chunk) pipeline.hget(sagaKey(id), 'doc');
-      const results = (await pipeline.exec()) ?? [];
-      chunk.forEach((id, j) => {
-        const [err, text] = results[j] ?? [null, null];
-        if (err !== null) throw err;
-        if (text === null) gone.push(id);
-        const doc = this.#open(id, text as string | null);
-        if (doc !== null) docs.push(doc);
-      });
-    }
+    ids.forEach((id, j) => {
+      const [err, text] = results[j] ?? [null, null];
+      if (err !== null) throw err;
+      if (text === null) gone.push(id);
+      const doc = this.#open(id, text as string | null);
+      if (doc !== null) docs.push(doc);
+    });
     if (gone.length > 0) await redis.zrem(INDEX, ...gone);
-    return docs;
+    return { docs, gone: gone.length };
   }
 
   #keep(doc: SagaDoc): void {
@@ -313,6 +338,13 @@ export class RedisSagaStore implements SagaStore {
     const rows = this.deps.db.prepare('SELECT doc FROM saga_copies').all() as { doc: string }[];
     return rows.map((r) => JSON.parse(r.doc) as SagaDoc).sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
   }
+}
+
+function pageOf(docs: SagaDoc[], filter: SagaFilter, offset: number, limit: number): { sagas: Saga[]; total: number } {
+  const matching = docs.filter(
+    (d) => (filter.state === undefined || d.state === filter.state) && (filter.type === undefined || d.type === filter.type),
+  );
+  return { sagas: matching.slice(offset, offset + limit).map(docToSaga), total: matching.length };
 }
 
 function newest(a: SagaDoc | null, b: SagaDoc | null): SagaDoc | null {

@@ -60,6 +60,24 @@ describe('the fleet saga store on Redis', () => {
     expect((await b.steps(id))[0]).toMatchObject({ state: 'done', result: 'on time' });
   });
 
+  it('lists a page of the fleet index newest first, full and truly counted after a saga expired', async () => {
+    const before = (await a.list({ limit: 1 })).total;
+    for (let i = 1; i <= 5; i += 1) await a.create({ id: `page-${i}`, type: 'paged', input: null, steps: ['one'] });
+    await clients[0]!.config('RESETSTAT');
+    const first = await b.list({ limit: 3 });
+    expect(first.sagas.map((s) => s.id)).toEqual(['page-5', 'page-4', 'page-3']);
+    expect(first.total).toBe(before + 5);
+    // Only the page's sagas were read, not every saga of the index.
+    expect(await clients[0]!.info('commandstats')).toMatch(/cmdstat_hget:calls=3,/);
+    // An ended saga's key expires in Redis while its index entry stays.
+    await clients[0]!.del('ph:saga:page-4');
+    const after = await b.list({ limit: 3 });
+    expect(after.sagas.map((s) => s.id)).toEqual(['page-5', 'page-3', 'page-2']);
+    expect(after.total).toBe(before + 4);
+    expect((await a.list({ offset: 1, limit: 2 })).sagas.map((s) => s.id)).toEqual(['page-3', 'page-2']);
+    expect((await a.list({ type: 'paged', limit: 3 })).sagas.map((s) => s.id)).toEqual(['page-5', 'page-3', 'page-2']);
+  });
+
   it("while Redis is down: reads answer from the node's own copies, a new saga is refused with PH_REDIS_UNAVAILABLE", async () => {
     const { id } = await a.create({ id: 'down-1', type: 't', input: { n: 1 }, steps: ['one'] });
     await a.setJob(id, 'job-1');
