@@ -11,7 +11,6 @@
  *   tokens seen for the first time (a signature check each).
  * PH_BENCH_SCALE shrinks a run (operations per round; rounds stay at least three) for a smoke check.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import { createLogger } from '../../main/logger';
 import { Metrics } from '../../main/monitoring';
 import { ApiKeyStore, AuthThrottle, Authenticator, OAuthServer, SecretStore, SessionTokens, securityMigrations } from '../../main/security';
 import { openStore } from '../../main/store';
+import { startPlaneProcess, type PlaneProcess } from '../plane-process';
 import { compareRates, progress, report, scaled } from '../lib';
 
 const ROUNDS = 5;
@@ -31,20 +31,7 @@ const HTTP_IN_FLIGHT = 8;
 const VERIFICATIONS = scaled(100_000);
 const FIRST_VERIFICATIONS = scaled(2_000);
 
-async function startPlane(): Promise<{ url: string; adminKey: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'plane-child.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ready = await new Promise<{ url: string; adminKey: string }>((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0] as string) as { url: string; adminKey: string });
-    });
-    proc.once('exit', (code) => reject(new Error(`plane-child exited with ${code}`)));
-  });
-  return { ...ready, proc };
-}
+const startPlane = (): Promise<PlaneProcess> => startPlaneProcess(join(import.meta.dirname, 'plane-child.ts'));
 
 const rate = (count: number, started: number) => count / ((performance.now() - started) / 1000);
 
@@ -101,12 +88,8 @@ async function cacheHit(): Promise<void> {
     });
   } finally {
     await client.close();
-    proc(plane.proc);
+    plane.proc.kill('SIGTERM');
   }
-}
-
-function proc(child: ChildProcess): void {
-  child.kill('SIGTERM');
 }
 
 async function oauthVerify(): Promise<void> {

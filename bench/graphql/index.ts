@@ -10,10 +10,10 @@
  *   services.list, the fewest REST calls that return the same data (`ratio_vs_summary_list`).
  * PH_BENCH_SCALE shrinks a run (seconds per round; rounds stay at least three) for a smoke check.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { JobInfoSchema } from '../../contract/ops/jobs';
+import { startPlaneProcess, type PlaneProcess } from '../plane-process';
 import { compareMany, compareRates, progress, report, scaled } from '../lib';
 
 type Autocannon = (options: {
@@ -37,20 +37,7 @@ const JOBS_QUERY = `{ jobs { list(limit: 50) { total jobs { ${JOB_FIELDS} } } } 
 const NESTED_QUERY = `{ services { summary(name: "bench") { services { name instances counts { passing warning critical maintenance }
   instanceList { id name address port tags version weight state registeredAt checks { id kind target status output checkedAt changedAt } } } } } }`;
 
-async function startPlane(): Promise<{ url: string; adminKey: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'plane-child.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ready = await new Promise<{ url: string; adminKey: string }>((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0] as string) as { url: string; adminKey: string });
-    });
-    proc.once('exit', (code) => reject(new Error(`plane-child exited with ${code}`)));
-  });
-  return { ...ready, proc };
-}
+const startPlane = (): Promise<PlaneProcess> => startPlaneProcess(join(import.meta.dirname, 'plane-child.ts'));
 
 async function query(): Promise<void> {
   const plane = await startPlane();
