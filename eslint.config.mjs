@@ -157,8 +157,8 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\./[^/]+/', message: DEEP_IMPORT }] }] },
   },
   {
-    // The base files under every layer import nothing from main/ but one another.
-    files: ['main/{clock,config,retention-config,logger,service,version}.ts'],
+    // The base files under every layer import nothing from main/ but one another (config/ is a folder of them).
+    files: ['main/{clock,retention-config,logger,service,version}.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -166,6 +166,23 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^\\./(?!(clock|config|retention-config|logger|service|version)$)',
+              message: 'The base files of main/ import nothing from main/ but one another (they sit under every layer).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The files of config/ import one another, the other base files and the contract, nothing else of main/.
+    files: ['main/config/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!(clock|retention-config|logger|service|version)$|\\.\\./contract$)',
               message: 'The base files of main/ import nothing from main/ but one another (they sit under every layer).',
             },
           ],
