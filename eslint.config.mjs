@@ -6,8 +6,8 @@ import tseslint from 'typescript-eslint';
  * The layers of main/, lowest first (docs/architecture.md draws them). A folder may import a folder
  * of a lower layer, through its index.ts only; never one of its own layer or above. Imports thus go
  * one way, so no two folders can form a cycle. The root files (control-plane, headless, index)
- * sit above every layer; the base files (clock, config, retention-config, logger, service, version) below
- * them all.
+ * and plane/ (the composition root's wiring steps) sit above every layer; the base files (clock,
+ * config, retention-config, logger, service, version) below them all.
  */
 const layers = [
   ['core'],
@@ -20,6 +20,8 @@ const layers = [
   ['desktop'],
 ];
 const rootFiles = ['control-plane', 'fleet-tables', 'headless', 'index', 'maintenance-plan'];
+/** Folders of the composition root: like the root files, above every layer. */
+const rootFolders = ['plane'];
 
 const noConsoleLog = {
   selector: 'CallExpression[callee.object.name="console"][callee.property.name="log"]',
@@ -60,7 +62,7 @@ function layerRules() {
               patterns: [
                 { regex: '^\\.\\./(?!\\.\\./)[^/]+/', message: DEEP_IMPORT },
                 {
-                  regex: `^\\.\\./(${[...notBelow, ...rootFiles].join('|')})(/|$)`,
+                  regex: `^\\.\\./(${[...notBelow, ...rootFiles, ...rootFolders].join('|')})(/|$)`,
                   message: `main/${folder} may import only folders of a lower layer (${layers.slice(0, level).flat().join(', ') || 'none'}); imports go down the layers so folders cannot form a cycle.`,
                 },
               ],
@@ -157,8 +159,12 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\./[^/]+/', message: DEEP_IMPORT }] }] },
   },
   {
-    // The base files under every layer import nothing from main/ but one another.
-    files: ['main/{clock,config,retention-config,logger,service,version}.ts'],
+    files: rootFolders.map((folder) => `main/${folder}/**/*.ts`),
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ regex: '^\\.\\./(?!\\.\\./)[^/]+/', message: DEEP_IMPORT }] }] },
+  },
+  {
+    // The base files under every layer import nothing from main/ but one another (config/ is a folder of them).
+    files: ['main/{clock,retention-config,logger,service,version}.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -166,6 +172,23 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^\\./(?!(clock|config|retention-config|logger|service|version)$)',
+              message: 'The base files of main/ import nothing from main/ but one another (they sit under every layer).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The files of config/ import one another, the other base files and the contract, nothing else of main/.
+    files: ['main/config/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!(clock|retention-config|logger|service|version)$|\\.\\./contract$)',
               message: 'The base files of main/ import nothing from main/ but one another (they sit under every layer).',
             },
           ],

@@ -1,0 +1,103 @@
+/**
+ * Loading: defaults, then the config file, the environment and the flags laid over one another, the
+ * fleet secret read from its file, and the result validated once.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { PhError } from '../../contract';
+import { defaultConfig } from './defaults';
+import { envLayer } from './env';
+import { flagLayer, parseFlags } from './flags';
+import type { Config, ConfigLayer } from './schema';
+import { validate } from './validate';
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Where settings came from, lowest precedence first: shown to operators by `system.config`. */
+  readonly sources: readonly string[];
+}
+
+export interface ConfigInputs {
+  readonly argv?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  readonly defaults?: Config;
+}
+
+/**
+ * Defaults → config file → `PILOTHOUSE_*` environment → CLI flags, each layer overriding the one
+ * before; the result is validated once and a bad value is reported with the setting's name.
+ */
+export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
+  const env = inputs.env ?? process.env;
+  const flags = parseFlags(inputs.argv ?? []);
+  const sources = ['defaults'];
+  const merged: ConfigLayer = { ...(inputs.defaults ?? defaultConfig()) };
+
+  const file = flags.config ?? env.PILOTHOUSE_CONFIG;
+  if (file !== undefined) {
+    Object.assign(merged, readConfigFile(file));
+    sources.push(`file ${resolve(file)}`);
+  }
+
+  const fromEnv = envLayer(env);
+  if (Object.keys(fromEnv).length > 0) {
+    Object.assign(merged, fromEnv);
+    sources.push(`environment (${Object.keys(fromEnv).join(', ')})`);
+  }
+
+  const fromFlags = flagLayer(flags);
+  if (Object.keys(fromFlags).length > 0) {
+    Object.assign(merged, fromFlags);
+    sources.push(`flags (${Object.keys(fromFlags).join(', ')})`);
+  }
+
+  if (typeof merged.dataDir === 'string' && !isAbsolute(merged.dataDir)) merged.dataDir = resolve(merged.dataDir);
+  for (const key of ['tlsCert', 'tlsKey'] as const) {
+    const value = merged[key];
+    if (typeof value === 'string' && !isAbsolute(value)) merged[key] = resolve(value);
+  }
+  if (typeof merged.fleetSecretFile === 'string') merged.fleetSecret = readSecretFile(merged.fleetSecretFile);
+  const config = validate(merged);
+  return { config, sources };
+}
+
+/**
+ * The fleet secret from its file. The file must be readable by its owner only: a secret that any
+ * local account can read signs nothing.
+ */
+function readSecretFile(path: string): string {
+  const fail = (why: string): never => {
+    throw new PhError('PH_CONFIG_INVALID', `Setting "fleetSecretFile": ${why}`, { field: 'fleetSecretFile' });
+  };
+  let mode = 0;
+  let text = '';
+  try {
+    mode = statSync(path).mode;
+    text = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    fail(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) fail(`${path} is readable by other accounts; chmod 600 it`);
+  return text;
+}
+
+function readConfigFile(path: string): ConfigLayer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new PhError('PH_CONFIG_INVALID', `Cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
+      field: 'config',
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new PhError('PH_CONFIG_INVALID', `The config file ${path} is not valid JSON`, { field: 'config' });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new PhError('PH_CONFIG_INVALID', `The config file ${path} must hold a JSON object`, { field: 'config' });
+  }
+  return parsed as ConfigLayer;
+}
