@@ -1,30 +1,30 @@
 import type { Database } from 'better-sqlite3';
-import { FlowProducer, type FlowJob, type Job, type JobsOptions } from 'bullmq';
+import { FlowProducer, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
-import { Subscriber } from '../redis';
 import type { ServiceState } from '../service';
 import { attemptsOf, progressKey, readProgress } from './bullmq-job-detail';
 import { endSchedule, promoteJob, removeIdleJob, removeJobAndChildren, retryFailedJob, type ScheduleHome } from './bullmq-transitions';
-import { infoFromResult, sealEnvelope, toJobInfo, type Envelope } from './bullmq-job-info';
-import { jobIdOf, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
+import { BullmqEnqueue } from './bullmq-enqueue';
+import { CancelChannel } from './bullmq-cancel-channel';
+import { infoFromResult, toJobInfo } from './bullmq-job-info';
+import { parseJobId, queueName, type QueueRef } from './bullmq-names';
 import { QueuePlacement } from './bullmq-placement';
 import { closeSettled } from './bullmq-close';
 import { listBullJobs } from './bullmq-job-list';
-import { BullmqQueues, jobOptions } from './bullmq-queues';
+import { BullmqQueues } from './bullmq-queues';
+import { BullmqRecovery } from './bullmq-recovery';
 import { BullmqWorkers, type TypeEntry } from './bullmq-workers';
 import { DEFAULT_JOB_HISTORY, type PrunePolicy } from './job-history';
 import { NodeRoster } from './job-nodes';
-import { JobOutbox, type OutboxEntry } from './job-outbox';
+import { JobOutbox } from './job-outbox';
 import { JobResults } from './job-results';
 import { JobSchedules } from './job-schedules';
-import { prepareSpec, validateJobSpec } from './job-spec';
 import type {
-  ChildSpec,
   JobAttempt,
   JobFilter,
   JobHandler,
@@ -58,9 +58,6 @@ export interface BullmqJobQueueOptions {
   readonly history?: PrunePolicy;
 }
 
-const CANCEL_CHANNEL = 'ph:jobs:cancel';
-const CANCEL = 'jobs.cancel';
-
 /**
  * The same job interface on BullMQ, for nodes sharing one Redis. Queue names and ids are in
  * bullmq-names.ts: one queue per job type, or one per type and node for jobs placed on their
@@ -68,7 +65,9 @@ const CANCEL = 'jobs.cancel';
  * Each job this node enqueues is kept in its SQLite outbox until it ends, and each job it runs to
  * completion is recorded with its result, so a re-run of the same id returns that result instead
  * of acting again. What differs from the SQLite queue is in docs/batch.md; the fleet rules in docs/fleet.md.
- * This node's workers and a run's life are in bullmq-workers.ts; which queue a job goes to, in bullmq-placement.ts.
+ * This node's workers and a run's life are in bullmq-workers.ts; which queue a job goes to, in bullmq-placement.ts;
+ * how jobs are added, in bullmq-enqueue.ts; the fleet's cancel broadcast, in bullmq-cancel-channel.ts; the outbox's
+ * sweep and the recovery after Redis came back empty, in bullmq-recovery.ts.
  */
 export class BullmqJobQueue implements JobQueue {
   readonly name = 'jobs';
@@ -82,19 +81,15 @@ export class BullmqJobQueue implements JobQueue {
   readonly #queues: BullmqQueues;
   readonly #workers: BullmqWorkers;
   readonly #placement: QueuePlacement;
+  readonly #adder: BullmqEnqueue;
+  readonly #cancels: CancelChannel;
+  readonly #recovery: BullmqRecovery;
   readonly #meter = new ThroughputMeter();
-  readonly #sweepMs: number;
   readonly #prefix: string;
   readonly #work: boolean;
-  readonly #epoch: RedisEpoch | null;
   readonly #history: PrunePolicy;
   #connection: Redis | null = null;
-  #subscriber: Redis | null = null;
   #flows: FlowProducer | null = null;
-  #sweeper: NodeJS.Timeout | null = null;
-  #offEmptied: (() => void) | null = null;
-  /** Recoveries under way: a stop waits for them, or one would open a queue on the connection it just closed. */
-  readonly #recovering = new Set<Promise<string[]>>();
   #state: ServiceState = 'idle';
 
   constructor(
@@ -103,13 +98,11 @@ export class BullmqJobQueue implements JobQueue {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly bus: EventBus | null,
-    private readonly seal: FleetSeal,
+    seal: FleetSeal,
     options: BullmqJobQueueOptions = {},
   ) {
-    this.#sweepMs = options.outboxSweepMs ?? 5_000;
     this.#prefix = options.prefix ?? 'ph';
     this.#work = options.work ?? true;
-    this.#epoch = options.epoch ?? null;
     this.#history = options.history ?? DEFAULT_JOB_HISTORY;
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
@@ -148,6 +141,34 @@ export class BullmqJobQueue implements JobQueue {
       keepMs: this.#history.keepDeadMs,
       childrenOf: (job) => this.#queues.childrenOf(job),
     });
+    this.#adder = new BullmqEnqueue({
+      handlers: this.#handlers,
+      queues: this.#queues,
+      placement: this.#placement,
+      flows: () => this.#flows,
+      outbox: this.outbox,
+      schedules: this.schedules,
+      clock,
+      bus,
+      seal,
+      prefix: this.#prefix,
+      history: this.#history,
+      info: (job) => this.#info(job),
+    });
+    this.#cancels = new CancelChannel(redis, seal, (id) => this.#cancelLocal(id));
+    this.#recovery = new BullmqRecovery({
+      roster: this.roster,
+      outbox: this.outbox,
+      schedules: this.schedules,
+      results: this.results,
+      queues: this.#queues,
+      flows: () => this.#flows,
+      workQueues: () => (this.#work ? this.#placement.workQueues() : []),
+      clock,
+      logger,
+      epoch: options.epoch ?? null,
+      sweepMs: options.outboxSweepMs ?? 5_000,
+    });
   }
 
   register(type: string, handler: JobHandler, options: JobTypeOptions = {}): void {
@@ -175,30 +196,17 @@ export class BullmqJobQueue implements JobQueue {
     this.#flows = new FlowProducer({ connection: this.#connection, prefix: this.#prefix });
     // BullMQ re-emits its connection's failures as 'error'; an emitter with no listener throws them.
     this.#flows.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'bullmq flow producer error'));
-    const subscriber = new Subscriber(this.redis, { maxRetriesPerRequest: null }, () => undefined);
-    this.#subscriber = subscriber.client;
-    this.#subscriber.on('message', (_channel: string, message: string) => {
-      const opened = this.seal.open(CANCEL, CANCEL_CHANNEL, message);
-      if (opened !== null) this.#cancelLocal(opened.body);
-    });
-    await subscriber.subscribe(CANCEL_CHANNEL);
+    await this.#cancels.start();
     if (this.#work) for (const type of this.#handlers.keys()) this.#startWorker(type);
     await this.roster.start(this.#work ? this.#placement.workQueues() : []);
-    this.#offEmptied =
-      this.#epoch?.onEmptied(async () => {
-        await this.recover();
-      }) ?? null;
-    this.#sweeper = setInterval(() => void this.sweepOutbox().catch(() => undefined), this.#sweepMs);
-    this.#sweeper.unref();
+    this.#recovery.start();
     this.#state = 'running';
   }
 
   async stop(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
-    this.#offEmptied?.();
-    if (this.#sweeper !== null) clearInterval(this.#sweeper);
-    await Promise.allSettled([...this.#recovering]);
+    await this.#recovery.stop();
     await this.#workers.close();
     await this.roster.stop();
     // From here a late caller gets PH_UNAVAILABLE instead of a queue opened on a closing connection.
@@ -206,7 +214,7 @@ export class BullmqJobQueue implements JobQueue {
     this.#connection = null;
     await this.#queues.close();
     if (this.#flows !== null) await closeSettled([this.#flows], 'leave');
-    this.#subscriber?.disconnect();
+    this.#cancels.stop();
     await connection?.quit().catch(() => connection.disconnect());
     this.#workers.clear();
     this.#state = 'stopped';
@@ -221,71 +229,12 @@ export class BullmqJobQueue implements JobQueue {
     };
   }
 
-  async enqueue(input: JobSpec): Promise<JobInfo> {
-    validateJobSpec(input);
-    const spec = this.#prepare(input);
-    if (spec.children !== undefined && spec.children.length > 0) {
-      const flow = await this.#flowJob(spec, undefined);
-      const id = jobIdOf(parseQueueName(flow.queueName) as QueueRef, flow.opts?.jobId as string);
-      this.outbox.add([{ id, queue: flow.queueName, kind: 'flow', body: flow, runAt: this.#runAt(spec) }]);
-      const node = await this.#added(id, () => (this.#flows as FlowProducer).add(flow));
-      return this.#info(node.job as Job);
-    }
-    const ref = await this.#placement.place(spec);
-    const opts = jobOptions(spec, this.clock.now(), this.#history);
-    const queue = this.#queues.of(ref);
-    if (opts.jobId !== undefined && opts.jobId.startsWith('k-')) {
-      const existing = await queue.getJob(opts.jobId);
-      if (existing !== undefined) return this.#info(existing);
-    }
-    const data = this.#envelope(spec);
-    const id = opts.jobId === undefined ? null : jobIdOf(ref, opts.jobId);
-    if (id !== null)
-      this.outbox.add([{ id, queue: queue.name, kind: 'job', body: { name: spec.type, data, opts }, runAt: this.#runAt(spec) }]);
-    // A schedule lives in Redis only: this node, its owner, keeps it to register it again after a loss.
-    const schedule = opts.repeat?.key === undefined ? null : `${queue.name}/${opts.repeat.key}`;
-    // A repeating job goes through BullMQ's repeat helper, whose set-up failure would reach no one.
-    if (schedule !== null) await queue.waitUntilReady();
-    if (schedule !== null) this.schedules.add({ id: schedule, queue: queue.name, name: spec.type, data, opts });
-    const job = await this.#added(id, () => queue.add(spec.type, data, opts)).catch((err: unknown) => {
-      if (schedule !== null) this.schedules.remove(schedule);
-      throw err;
-    });
-    const info = await this.#info(job);
-    this.bus?.publish('jobs.changed', { id: info.id, type: spec.type, state: info.state, removed: false });
-    return info;
+  enqueue(input: JobSpec): Promise<JobInfo> {
+    return this.#adder.enqueue(input);
   }
 
-  async enqueueBulk(specs: readonly JobSpec[]): Promise<string[]> {
-    const byQueue = new Map<string, { ref: QueueRef; items: { index: number; spec: JobSpec; opts: JobsOptions }[] }>();
-    for (const [index, input] of specs.entries()) {
-      validateJobSpec(input);
-      const spec = this.#prepare(input);
-      const ref = await this.#placement.place(spec);
-      const group = byQueue.get(queueName(ref)) ?? { ref, items: [] };
-      group.items.push({ index, spec, opts: jobOptions(spec, this.clock.now(), this.#history) });
-      byQueue.set(queueName(ref), group);
-    }
-    const ids = new Array<string>(specs.length);
-    for (const [name, { ref, items }] of byQueue) {
-      const entries = items.map(({ spec, opts }) => ({ name: spec.type, data: this.#envelope(spec), opts }));
-      const outboxed: OutboxEntry[] = items
-        .filter(({ opts }) => opts.jobId !== undefined)
-        .map(({ spec, opts }, i) => ({
-          id: jobIdOf(ref, opts.jobId as string),
-          queue: name,
-          kind: 'job',
-          body: entries[i],
-          runAt: this.#runAt(spec),
-        }));
-      this.outbox.add(outboxed);
-      const jobs = await this.#added(null, () => this.#queues.of(ref).addBulk(entries)).catch((err: unknown) => {
-        this.outbox.remove(outboxed.map((e) => e.id));
-        throw err;
-      });
-      jobs.forEach((job, i) => (ids[(items[i] as { index: number }).index] = jobIdOf(ref, job.id as string)));
-    }
-    return ids;
+  enqueueBulk(specs: readonly JobSpec[]): Promise<string[]> {
+    return this.#adder.enqueueBulk(specs);
   }
 
   async get(id: string): Promise<JobInfo> {
@@ -334,7 +283,7 @@ export class BullmqJobQueue implements JobQueue {
   /** A running run of a repeating job: cancelling it ends the series too, as on the SQLite queue. */
   async #cancelRun(job: Job, id: string): Promise<JobInfo> {
     await endSchedule(job, this.#scheduleOf(job));
-    await this.redis.publish(CANCEL_CHANNEL, this.seal.seal(CANCEL, CANCEL_CHANNEL, id));
+    await this.#cancels.publish(id);
     this.#cancelLocal(id);
     return { ...(await this.#info(job)), cancelRequested: true };
   }
@@ -386,43 +335,12 @@ export class BullmqJobQueue implements JobQueue {
 
   /** Forgets outbox entries whose jobs ended (run by a timer; tests call it). */
   sweepOutbox(): Promise<number> {
-    // The epoch as it was before Redis is read: an entry Redis lacks is forgotten only if none was lost since.
-    const epoch = this.#epoch;
-    const seen = epoch?.known ?? null;
-    return this.outbox.sweep(
-      (e) => this.#queues.stateOf(e),
-      () => (epoch === null ? Promise.resolve(true) : epoch.stillSame(seen)),
-    );
+    return this.#recovery.sweepOutbox();
   }
 
-  /**
-   * After Redis came back empty: re-adds (same id) every job of this node's outbox that Redis lost,
-   * delayed ones with what is left of their delay, registers again the repeating jobs this node
-   * registered, and re-publishes this node's results and liveness.
-   */
-  async recover(): Promise<string[]> {
-    const run = this.#recover();
-    this.#recovering.add(run);
-    try {
-      return await run;
-    } finally {
-      this.#recovering.delete(run);
-    }
-  }
-
-  async #recover(): Promise<string[]> {
-    await this.roster.republish(this.#work ? this.#placement.workQueues() : []);
-    const restored = await this.outbox.restore(
-      (e) => this.#queues.stateOf(e),
-      (e) => this.#queues.readd(e, this.#flows as FlowProducer, this.clock.now()),
-    );
-    const schedules = await this.schedules.restore((name) => this.#queues.byName(name));
-    const results = await this.results.republish();
-    this.logger.warn(
-      { restored: restored.length, schedules: schedules.length, results },
-      're-enqueued the jobs and schedules redis lost and re-published job results',
-    );
-    return restored;
+  /** After Redis came back empty, puts back what this node owns there (see bullmq-recovery.ts); the ids of the jobs re-added. */
+  recover(): Promise<string[]> {
+    return this.#recovery.recover();
   }
 
   /** How many BullMQ queues this node holds open. */
@@ -439,40 +357,6 @@ export class BullmqJobQueue implements JobQueue {
     return this.roster.hasQueue(name);
   }
 
-  /** Runs BullMQ's add; if it throws, the outbox entry goes too (the client was not told it was queued). */
-  async #added<T>(id: string | null, add: () => Promise<T>): Promise<T> {
-    try {
-      return await add();
-    } catch (err) {
-      if (id !== null) this.outbox.remove([id]);
-      throw err;
-    }
-  }
-
-  #prepare(spec: JobSpec): JobSpec {
-    return prepareSpec(spec, (type) => this.#handlers.get(type)?.options.prepare);
-  }
-
-  #runAt(spec: JobSpec): number {
-    const now = this.clock.now();
-    return spec.runAt ?? now + (spec.delayMs ?? 0);
-  }
-
-  /** `policy` is undefined for the root of a flow. */
-  async #flowJob(spec: JobSpec, policy: ChildSpec['policy']): Promise<FlowJob> {
-    const children = await Promise.all(
-      (spec.children ?? []).map((c) => this.#flowJob({ ...c, createdBy: c.createdBy ?? spec.createdBy }, c.policy ?? 'fail-parent')),
-    );
-    return {
-      name: spec.type,
-      queueName: queueName(await this.#placement.place(spec)),
-      prefix: this.#prefix,
-      data: this.#envelope(spec),
-      opts: jobOptions(spec, this.clock.now(), this.#history, policy),
-      ...(children.length > 0 ? { children } : {}),
-    };
-  }
-
   #startWorker(type: string): void {
     const entry = this.#handlers.get(type);
     if (entry !== undefined) this.#workers.start(type, queueName(this.#placement.workRef(type)), entry);
@@ -486,10 +370,6 @@ export class BullmqJobQueue implements JobQueue {
     const ref = parseJobId(id);
     if (ref === null) return;
     this.#workers.cancel(queueName(ref), ref.bullId);
-  }
-
-  #envelope(spec: JobSpec): Envelope {
-    return sealEnvelope(this.seal, spec.type, spec.payload ?? null, spec.timeoutMs ?? null, spec.createdBy ?? null);
   }
 
   #info(job: Job): Promise<JobInfo> {

@@ -3,9 +3,9 @@
  * against the job moving under them. Our state check is a round trip before BullMQ's script runs:
  * in between a worker can take the job, a delay can come due, or another node can retry or remove
  * it. BullMQ's script then refuses with a plain Error ("locked by another worker", "is not in the
- * delayed state"), which would reach the caller as a 500. After a refusal
- * the job's state is read again: when it has left the states the change needs, the caller gets the
- * coded answer for where the job is now; otherwise the refusal stands as it was.
+ * delayed state"), which would reach the caller as a 500. After a refusal the job's state is read
+ * again: when it has left the states the change needs, the caller gets the coded answer for where
+ * the job is now; otherwise the refusal stands as it was.
  */
 import type { Job, JobState, Queue } from 'bullmq';
 import { PhError } from '../../contract/errors';
@@ -57,13 +57,13 @@ export async function retryFailedJob(job: Job, id: string): Promise<void> {
  * Removes a job that is not running, by `remove` (which may end the job's schedule first). A job a
  * worker took meanwhile is refused as running. One removed meanwhile (by another node, or by its own
  * retention) is gone as asked: BullMQ's removal of a missing job succeeds, and a refusal that finds
- * it gone answers not found. Returns the state the job was in when it was read.
+ * it gone answers not found.
  */
-export async function removeIdleJob(job: Job, id: string, remove: () => Promise<void>): Promise<BullState> {
+export async function removeIdleJob(job: Job, id: string, remove: () => Promise<void>): Promise<void> {
   const isIdle = (state: BullState) => state !== 'active' && state !== 'unknown';
   const state = await job.getState();
   const moved = isIdle(state) ? await changeUnlessMoved(job, isIdle, remove) : state;
-  if (moved === null) return state;
+  if (moved === null) return;
   if (moved === 'active') throw new PhError('PH_BATCH_JOB_RUNNING', `Job ${id} is running; cancel it first`);
   throw new PhError('PH_BATCH_JOB_NOT_FOUND', `There is no job ${id}`);
 }

@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import type { Redis } from 'ioredis';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
-import { compactReport, expandReport, type BatchEngine } from './batch-engine';
+import type { BatchEngine } from './batch-engine';
+import { compactReport, expandReport } from './batch-reports';
 import type { BatchReport } from './batch-types';
 
 const INDEX = 'ph:batch:index';

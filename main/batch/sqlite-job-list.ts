@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 import type { JobFilter } from './job-types';
-import type { JobRow } from './sqlite-job-store';
+import type { JobRow } from './sqlite-job-row';
 
 export interface JobRowPage {
   rows: JobRow[];

@@ -28,7 +28,8 @@ import {
   type QueueCounts,
 } from './job-types';
 import { DEFAULT_JOB_HISTORY, type PrunePolicy } from './job-history';
-import { emptyCounts, SqliteJobStore, toJobInfo, type JobRow, type Transition } from './sqlite-job-store';
+import { toJobInfo, type JobRow, type Transition } from './sqlite-job-row';
+import { emptyCounts, SqliteJobStore } from './sqlite-job-store';
 import { ThroughputMeter } from './throughput';
 
 export interface SqliteJobQueueOptions {
