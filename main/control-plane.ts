@@ -13,6 +13,7 @@ import {
   CatalogueShare,
   PeerInbox,
   PickedRoots,
+  SnapshotCancelRelay,
   backupHandlers,
   backupMigrations,
   peerReplicaRoutes,
@@ -442,6 +443,21 @@ export class ControlPlane {
         backup.catalogue.onChange(() => catalogueShare.changed());
         catalogueShare.changed();
       }
+      // A snapshot runs on its source's node: a cancel asked of this node for another's is sent there.
+      const snapshotCancels =
+        redis === null || seal === null || catalogueShare === null
+          ? null
+          : new SnapshotCancelRelay({
+              redis: redis.client,
+              seal,
+              logger: this.logger.child({ component: 'backup-cancels' }),
+              local: (sourceId, by) => backup.cancelSnapshot(sourceId, by),
+              isLocal: (sourceId) =>
+                backup.catalogue.source(sourceId) !== undefined ||
+                backup.running().some((p) => p.kind === 'snapshot' && p.sourceId === sourceId),
+              ownerOf: (sourceId) => catalogueShare.ownerOfSource(sourceId),
+            });
+      if (snapshotCancels !== null) await this.#startService(snapshotCancels);
       // The job types other capabilities lend the engine (batch.apply is the engine's own).
       registerCacheJobs(batch.queue, cache);
       registerBackupJobs(batch.queue, backup, catalogueShare, nodeId);
@@ -519,7 +535,7 @@ export class ControlPlane {
         ),
         ...securityHandlers({ keys, audit, sessions, bus, now: () => this.clock.now(), trail, oauth }),
         ...monitoringHandlers(monitoring, () => this.clock.now()),
-        ...backupHandlers(backup, catalogueShare),
+        ...backupHandlers(backup, catalogueShare, snapshotCancels),
         ...realtimeHandlers(realtime),
         ...cacheHandlers(cache),
         ...batchHandlers(batch),

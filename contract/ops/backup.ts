@@ -106,7 +106,7 @@ export const backupOperations = {
   }),
   'backup.snapshot.cancel': defineOperation({
     summary:
-      'Stop the snapshot of a source under way (on this node) between chunks; it leaves no snapshot and is recorded in backup.history',
+      'Stop the snapshot of a source under way between chunks, on the node that owns the source whichever node is asked; it leaves no snapshot and is recorded in that node’s backup.history',
     input: Type.Object({ sourceId: Type.String({ minLength: 1, maxLength: 200 }) }),
     output: Type.Object({ cancel: BackupCancelSchema }),
     minRole: 'operator',
