@@ -662,6 +662,7 @@ export class ControlPlane {
             config.backup?.peerQuotaMiB === undefined ? null : config.backup.peerQuotaMiB * 1024 * 1024,
           ),
           seal: peerSeal,
+          audit,
         }),
       );
       await this.#startService(monitoring);
