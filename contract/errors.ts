@@ -64,6 +64,7 @@ export const errorCatalogue = {
   PH_BACKUP_VERIFY_FAILED: { status: 422, message: 'The snapshot failed verification' },
   PH_BACKUP_NOT_RUNNING: { status: 409, message: 'No snapshot of that source is running' },
   PH_BACKUP_CANCELLED: { status: 409, message: 'The snapshot was cancelled by an operator; no snapshot was recorded' },
+  PH_BACKUP_NODE_UNREACHABLE: { status: 503, message: 'The node that runs that source could not be reached through the fleet' },
   PH_BACKUP_DAMAGED: { status: 422, message: 'The snapshot is damaged in the repository' },
   PH_BACKUP_KEY_LOCKED: { status: 423, message: 'The backup repository key is locked by a passphrase' },
   PH_BACKUP_KEY_WRONG: { status: 403, message: 'That is not the key (or passphrase) of this backup repository' },

@@ -144,7 +144,14 @@ export class ControlPlane {
         scheme: () => (this.tls === null ? 'http' : 'https'),
       });
       const ownPort = (): number | null => this.#ownPort();
-      const { backup, pickedRoots, peerSeal, catalogueShare } = await wireBackup(w, { bus, audit, metrics, fleet, discovery, ownPort });
+      const { backup, pickedRoots, peerSeal, catalogueShare, snapshotCancels } = await wireBackup(w, {
+        bus,
+        audit,
+        metrics,
+        fleet,
+        discovery,
+        ownPort,
+      });
       // The job types other capabilities lend the engine (batch.apply is the engine's own).
       registerCacheJobs(batch.queue, cache);
       registerBackupJobs(batch.queue, backup, catalogueShare, nodeId);
@@ -185,6 +192,7 @@ export class ControlPlane {
         monitoring,
         backup,
         catalogueShare,
+        snapshotCancels,
         realtime,
         cache,
         batch,
@@ -239,7 +247,7 @@ export class ControlPlane {
         rateLimits,
         maintenance,
       };
-      installRoutes(w, http, { discovery, graphql: graphqlTransports, peerSeal });
+      installRoutes(w, http, { discovery, graphql: graphqlTransports, peerSeal, audit });
       await w.start(monitoring);
       await w.start(http);
       if (config.lanAccess) await w.start(discovery.lan);

@@ -5,11 +5,14 @@ import type { AuditRecord } from '../core';
 import type { EventBus } from '../events';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
+import type { RunJob } from './backup-progress';
 import type { BackupCatalogue } from './catalogue';
 import type { PageRepository } from './page-repository';
 import type { PageWorkers } from './page-workers';
 import type { BackupPathPolicy } from './path-policy';
 import type { PickedRoots } from './picked-roots';
+import type { RepoLock } from './repo-lock';
+import type { SnapshotPins } from './restore-flow';
 import type { Retention } from './types';
 
 export interface BackupServiceOptions {
@@ -80,4 +83,11 @@ export interface BackupParts {
   readonly catalogue: BackupCatalogue;
   readonly paths: BackupPathPolicy;
   readonly options: BackupServiceOptions;
+}
+
+/** The parts plus what work on the repository runs under: the service's lock, its pins and its job runner. */
+export interface BackupWork extends BackupParts {
+  readonly lock: RepoLock;
+  readonly pins: SnapshotPins;
+  readonly job: RunJob;
 }

@@ -7,6 +7,15 @@ type JobKind = BackupProgress['kind'];
 /** How far a long operation has come: `phase` (capture, store, pages, ...) and its `done` of `total` units. */
 export type Report = (phase: string, done: number, total: number) => void;
 
+/** Runs a long operation as one of the service's jobs: refused unless the service is running and its key unlocked. */
+export type RunJob = <T>(
+  kind: JobKind,
+  sourceId: string | null,
+  snapshotId: string | null,
+  fn: (report: Report) => Promise<T>,
+  onProgress?: Report,
+) => Promise<T>;
+
 /**
  * The long operations under way (snapshot, verify, restore, prune) and their progress on the bus:
  * `backup.progress` at most every 100 ms per job (a phase change or the end always goes out), then

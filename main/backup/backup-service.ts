@@ -1,32 +1,28 @@
-import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PhError } from '../../contract/errors';
 import type { Service, ServiceState } from '../service';
-import type { BackupParts, BackupServiceOptions } from './backup-options';
+import type { BackupParts, BackupServiceOptions, BackupWork } from './backup-options';
 import { messageOf } from './backup-faults';
-import { BackupJobs, type Report } from './backup-progress';
+import { BackupJobs, type Report, type RunJob } from './backup-progress';
 import { type BackupScheduler, nextRunOf, scheduledTrigger, validateSchedule } from './backup-schedules';
 import { BackupCatalogue, type SourceRecord } from './catalogue';
-import { reconcileCatalogue } from './catalogue-reconcile';
 import type { ManifestHeader } from './manifest';
 import { PageRepository } from './page-repository';
 import { PageWorkers } from './page-workers';
 import { BackupPathPolicy } from './path-policy';
-import { pruneRepository } from './prune';
-import { reassemble } from './reassembler';
 import { RepoLock } from './repo-lock';
 import { sweepRestoreLeftovers } from './restore-leftovers';
-import { SnapshotPins, chooseSnapshot, exportFileName, readHeader, restoreSteps, restoreTarget } from './restore-flow';
-import { assertNotInUse, restoreFile } from './restorer';
+import { SnapshotPins, readHeader } from './restore-flow';
+import { exportSnapshotImage, planRestore, restoreSnapshot } from './restore-runs';
+import { pruneByRetention, verifyRollingShare } from './repository-upkeep';
+import { ScheduleSync } from './schedule-sync';
 import { captureSnapshot, verifySnapshot } from './snapshot-work';
-import { APP_SOURCE_ID, ensureAppSource, insertNewSource, type NewSource } from './source-registry';
-import { parseDuration } from './retention';
+import { APP_SOURCE_ID, applySourceChange, ensureAppSource, insertNewSource, type NewSource, type SourceChange } from './source-registry';
 import { RepoKeyring, type KeyStatus } from './repo-keyring';
-import { migrateToEncrypted } from './repo-migrate';
-import { ReplicaManager } from './replica-manager';
-import { ReplicaStore } from './replica-store';
+import { openRepository } from './repo-open';
+import type { ReplicaManager } from './replica-manager';
+import { replicaManagerFor } from './replica-setup';
 import { SnapshotCancels, type BackupCancel } from './snapshot-cancels';
-import { removeImage } from './snapshotter';
 import type {
   BackupProgress,
   BackupPrune,
@@ -36,7 +32,6 @@ import type {
   BackupSource,
   BackupVerification,
   RestoreRequest,
-  Retention,
 } from './types';
 
 export type { BackupServiceOptions } from './backup-options';
@@ -46,8 +41,9 @@ export type { Report } from './backup-progress';
  * The backup manager: registered sources, page-level snapshots into a content-addressed repository,
  * verification, restore (to a new file or in place, with a safety snapshot first), schedules,
  * continuous mode and retention. Heavy page work runs on worker threads; progress goes to the bus.
- * The work itself lives beside it (snapshot-work, restore-flow, source-registry, backup-progress);
- * this class owns the state: lifecycle, the repository lock, timers, pins and what is in flight.
+ * The work itself lives beside it (snapshot-work, restore-runs, repository-upkeep, source-registry,
+ * repo-open, replica-setup, schedule-sync, backup-progress); this class owns the state: lifecycle,
+ * the repository lock, the key, pins and what is in flight, and is the one surface of them all.
  */
 export class BackupService implements Service {
   readonly name = 'backup';
@@ -57,13 +53,13 @@ export class BackupService implements Service {
   readonly #lock = new RepoLock();
   readonly #paths: BackupPathPolicy;
   readonly #parts: BackupParts;
-  readonly #intervals = new Map<string, NodeJS.Timeout>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #jobs: BackupJobs;
   readonly #snapshotting = new Set<string>();
   readonly #cancels: SnapshotCancels;
   readonly #pins = new SnapshotPins();
-  #scheduler: BackupScheduler | null = null;
+  readonly #schedules: ScheduleSync;
+  readonly #work: BackupWork;
   #state: ServiceState = 'idle';
   readonly #keyring: RepoKeyring;
   readonly replicas: ReplicaManager;
@@ -79,25 +75,17 @@ export class BackupService implements Service {
     this.#paths = new BackupPathPolicy(options.roots, () => options.pickedRoots?.folders ?? []);
     this.#parts = { repo: this.repo, workers: this.#workers, catalogue: this.catalogue, paths: this.#paths, options };
     this.#jobs = new BackupJobs(options.bus ?? null, this.#inflight);
-    this.#keyring = new RepoKeyring(options.keyFile ?? join(dirname(options.repoDir), 'secrets', 'backup-repository.key'));
-    this.replicas = new ReplicaManager({
-      repo: () => this.repo,
-      store: new ReplicaStore(options.db, join(dirname(this.#keyring.file.path), 'backup-replicas')),
-      lock: (mode, fn) => {
-        if (this.#keyring.locked)
-          return Promise.reject(new PhError('PH_BACKUP_KEY_LOCKED', 'The backup repository key is locked: unlock it first'));
-        return this.#lock.run(mode, fn);
+    this.#schedules = new ScheduleSync({
+      logger: options.logger,
+      maintenanceSchedule: options.maintenanceSchedule,
+      continuous: (sourceId) => {
+        if (this.#snapshotting.has(sourceId)) return; // the previous one is still running: skip, never pile up
+        void this.#background(`continuous ${sourceId}`, () => this.runScheduled(sourceId, null));
       },
-      now: () => options.clock.now(),
-      folderRoots: options.replicaRoots ?? options.roots,
-      allowCidrs: options.replicaAllowCidrs ?? [],
-      ownHttpPort: options.ownHttpPort ?? (() => null),
-      redis: options.redisTarget ?? null,
-      ...(options.replicaLookup === undefined ? {} : { lookup: options.replicaLookup }),
-      peerSeal: options.peerSeal ?? null,
-      peerUrl: options.peerUrl ?? (() => null),
-      reconcile: () => reconcileCatalogue(this.repo, this.catalogue, options.clock.now()),
     });
+    this.#work = { ...this.#parts, lock: this.#lock, pins: this.#pins, job: this.#job };
+    this.#keyring = new RepoKeyring(options.keyFile ?? join(dirname(options.repoDir), 'secrets', 'backup-repository.key'));
+    this.replicas = replicaManagerFor(this.#parts, this.#keyring, this.#lock);
   }
 
   // ── lifecycle ─────────────────────────────────────────────────────────────
@@ -105,39 +93,20 @@ export class BackupService implements Service {
   async start(): Promise<void> {
     this.#state = 'starting';
     try {
-      await this.#openRepository(this.options.passphrase ?? null);
+      await openRepository(this.#parts, this.#keyring, this.options.passphrase ?? null);
       const leftovers = sweepRestoreLeftovers(this.repo.dir, [
         ...this.catalogue.sources().map((s) => s.path),
         ...this.catalogue.restores(1000).map((r) => r.target),
       ]);
       if (leftovers.length > 0) this.options.logger.info({ removed: leftovers }, 'removed temp files of restores that never finished');
       ensureAppSource(this.catalogue, this.options);
-      for (const s of this.catalogue.sources()) this.#schedule(s);
-      validateSchedule(this.#maintenanceSchedule);
+      for (const s of this.catalogue.sources()) this.#schedules.arm(s);
+      validateSchedule(this.#schedules.maintenanceSchedule);
       this.#state = 'running';
     } catch (err) {
       this.#state = 'failed';
       throw err;
     }
-  }
-
-  /**
-   * Loads the key (made on first start), opens the repository with it and finishes encrypting a
-   * plain (or half-migrated) one before anything else touches it. A passphrase-wrapped key without
-   * its passphrase leaves the service up but locked: every repository operation refuses until `unlockKey`.
-   */
-  async #openRepository(passphrase: string | null): Promise<void> {
-    const keys = this.#keyring.load(this.options.encryption !== false, passphrase);
-    if (keys === 'locked') {
-      this.options.logger.warn({}, 'the backup repository key is wrapped by a passphrase: backups wait for backup.key.unlock');
-      return;
-    }
-    this.repo.open(keys);
-    if (keys !== null && this.repo.format !== 'encrypted') {
-      this.options.logger.info({ format: this.repo.format }, 'encrypting the backup repository in place');
-      await migrateToEncrypted(this.repo, (p) => this.options.logger.info(p, 'encrypting the backup repository'));
-    }
-    reconcileCatalogue(this.repo, this.catalogue, this.options.clock.now());
   }
 
   // ── the repository key (repo-keyring.ts) ──────────────────────────────────
@@ -148,7 +117,7 @@ export class BackupService implements Service {
 
   /** Unwraps the key with its passphrase and opens the repository (PH_BACKUP_KEY_WRONG for a wrong one). */
   async unlockKey(passphrase: string): Promise<KeyStatus> {
-    if (this.#keyring.locked) await this.#openRepository(passphrase);
+    if (this.#keyring.locked) await openRepository(this.#parts, this.#keyring, passphrase);
     return this.keyStatus();
   }
 
@@ -165,8 +134,7 @@ export class BackupService implements Service {
   async stop(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'idle') return;
     this.#state = 'stopping';
-    for (const t of this.#intervals.values()) clearInterval(t);
-    this.#intervals.clear();
+    this.#schedules.stop();
     await Promise.allSettled([...this.#inflight]);
     await this.#workers.close();
     this.repo.close();
@@ -196,43 +164,12 @@ export class BackupService implements Service {
    * registered): every source's repeating snapshot is set to what the catalogue says.
    */
   useScheduler(scheduler: BackupScheduler): void {
-    this.#scheduler = scheduler;
-    this.syncSchedules();
+    this.#schedules.useScheduler(scheduler, this.catalogue.sources());
   }
 
   /** Sets every repeating job again (sources' and maintenance), e.g. after Redis came back empty and took them with it. */
   syncSchedules(): void {
-    for (const s of this.catalogue.sources()) this.#syncSchedule(s.id, s.schedule);
-    this.#track('maintenance', (scheduler) => scheduler.setMaintenance(this.#maintenanceSchedule));
-  }
-
-  get #maintenanceSchedule(): string | null {
-    return this.options.maintenanceSchedule === undefined ? '15 4 * * *' : this.options.maintenanceSchedule;
-  }
-
-  #syncSchedule(sourceId: string, cron: string | null): void {
-    this.#track(sourceId, (scheduler) => scheduler.set(sourceId, cron));
-  }
-
-  /** Not awaited by stop(): a queue call held up by a hung Redis must not hold up shutdown; the next sync repeats it. */
-  #track(what: string, change: (scheduler: BackupScheduler) => Promise<void>): void {
-    const scheduler = this.#scheduler;
-    if (scheduler === null) return;
-    change(scheduler).catch((err: unknown) => this.options.logger.warn({ err: messageOf(err), what }, 'backup schedule not updated'));
-  }
-
-  /** Continuous mode is an interval, not a calendar: it stays a timer of this node's. */
-  #schedule(s: SourceRecord): void {
-    clearInterval(this.#intervals.get(s.id));
-    this.#intervals.delete(s.id);
-    if (s.continuousSeconds !== null) {
-      const timer = setInterval(() => {
-        if (this.#snapshotting.has(s.id)) return; // the previous one is still running: skip, never pile up
-        void this.#background(`continuous ${s.id}`, () => this.runScheduled(s.id, null));
-      }, s.continuousSeconds * 1000);
-      timer.unref();
-      this.#intervals.set(s.id, timer);
-    }
+    this.#schedules.syncAll(this.catalogue.sources());
   }
 
   /**
@@ -270,18 +207,12 @@ export class BackupService implements Service {
 
   // ── jobs and progress ─────────────────────────────────────────────────────
 
-  #job<T>(
-    kind: BackupProgress['kind'],
-    sourceId: string | null,
-    snapshotId: string | null,
-    fn: (report: Report) => Promise<T>,
-    onProgress?: Report,
-  ): Promise<T> {
+  readonly #job: RunJob = (kind, sourceId, snapshotId, fn, onProgress) => {
     if (this.#state !== 'running') return Promise.reject(new PhError('PH_UNAVAILABLE', 'The backup service is not running'));
     if (this.#keyring.locked)
       return Promise.reject(new PhError('PH_BACKUP_KEY_LOCKED', 'The backup repository key is locked: unlock it first'));
     return this.#jobs.run(kind, sourceId, snapshotId, fn, onProgress);
-  }
+  };
 
   running(): BackupProgress[] {
     return this.#jobs.running();
@@ -303,23 +234,17 @@ export class BackupService implements Service {
   registerSource(input: NewSource): BackupSource {
     const id = insertNewSource(this.#parts, input);
     const source = this.getSource(id);
-    if (this.#state === 'running') this.#schedule(source);
-    this.#syncSchedule(id, source.schedule);
+    if (this.#state === 'running') this.#schedules.arm(source);
+    this.#schedules.setSchedule(id, source.schedule);
     return this.catalogue.toSourceDto(source, this.nextRunOf(id));
   }
 
-  updateSource(input: { id: string; schedule?: string | null; retention?: Retention; continuousSeconds?: number | null }): BackupSource {
+  updateSource(input: SourceChange): BackupSource {
     const s = this.getSource(input.id);
-    validateSchedule(input.schedule);
-    if (input.retention?.keepWithin !== undefined) parseDuration(input.retention.keepWithin);
-    this.catalogue.updateSource(s.id, {
-      schedule: input.schedule === undefined ? s.schedule : input.schedule,
-      retention: input.retention ?? s.retention,
-      continuousSeconds: input.continuousSeconds === undefined ? s.continuousSeconds : input.continuousSeconds,
-    });
+    applySourceChange(this.catalogue, s, input);
     const updated = this.getSource(s.id);
-    if (this.#state === 'running') this.#schedule(updated);
-    if (updated.schedule !== s.schedule) this.#syncSchedule(s.id, updated.schedule);
+    if (this.#state === 'running') this.#schedules.arm(updated);
+    if (updated.schedule !== s.schedule) this.#schedules.setSchedule(s.id, updated.schedule);
     return this.catalogue.toSourceDto(updated, this.nextRunOf(s.id));
   }
 
@@ -327,9 +252,8 @@ export class BackupService implements Service {
     if (id === APP_SOURCE_ID)
       throw new PhError('PH_CONFLICT', 'The Pilothouse database cannot be removed; set its schedule to null instead');
     this.getSource(id);
-    this.#syncSchedule(id, null);
-    clearInterval(this.#intervals.get(id));
-    this.#intervals.delete(id);
+    this.#schedules.setSchedule(id, null);
+    this.#schedules.disarm(id);
     return this.catalogue.removeSource(id);
   }
 
@@ -397,18 +321,8 @@ export class BackupService implements Service {
   }
 
   /** Verifies the share of snapshots verified least recently, so every one is checked within a week. */
-  async rollingVerify(): Promise<BackupVerification[]> {
-    const share = this.options.rollingVerifyShare ?? 1 / 7;
-    const total = this.repo.listManifests().length;
-    const ids = this.catalogue.leastRecentlyVerified(Math.ceil(total * share));
-    const out: BackupVerification[] = [];
-    for (const id of ids) {
-      if (this.repo.header(id) === undefined) continue;
-      const v = await this.verify(id);
-      this.options.audit?.({ actor: 'scheduler', action: 'backup.verify', target: id, outcome: v.ok ? 'ok' : 'error' });
-      out.push(v);
-    }
-    return out;
+  rollingVerify(): Promise<BackupVerification[]> {
+    return verifyRollingShare(this.#parts, (id) => this.verify(id));
   }
 
   async maintenance(): Promise<void> {
@@ -428,94 +342,24 @@ export class BackupService implements Service {
   // ── restore ───────────────────────────────────────────────────────────────
 
   planRestore(req: RestoreRequest): BackupRestorePlan {
-    const h = chooseSnapshot(this.repo, req);
-    const { target, inPlace } = restoreTarget(this.catalogue, this.#paths, h, req);
-    const snapshot = this.catalogue.snapshot(h.id) as BackupSnapshot;
-    return { snapshot, target, inPlace, safetySnapshot: inPlace, steps: restoreSteps(h, target, inPlace) };
+    return planRestore(this.#parts, req);
   }
 
-  async restore(req: RestoreRequest): Promise<BackupRestore> {
-    const h = chooseSnapshot(this.repo, req);
-    const { target, inPlace, source } = restoreTarget(this.catalogue, this.#paths, h, req);
-    this.#pins.pin(h.id);
-    const started = performance.now();
-    let safetySnapshotId: string | null = null;
-    const record = (ok: boolean, error: string | null): BackupRestore =>
-      this.catalogue.insertRestore({
-        snapshotId: h.id,
-        sourceId: h.sourceId,
-        target,
-        inPlace,
-        safetySnapshotId,
-        at: this.options.clock.now(),
-        ok,
-        error,
-        durationMs: performance.now() - started,
-      });
-    try {
-      return await this.#job('restore', h.sourceId, h.id, async (report) => {
-        // Checked before the safety snapshot so a busy target costs nothing; checked again at the swap.
-        if (inPlace && req.force !== true && existsSync(target)) assertNotInUse(target);
-        if (inPlace && source !== null && existsSync(target)) {
-          report('safety snapshot', 0, 1);
-          safetySnapshotId = (await this.snapshot(source.id, 'safety')).id;
-        }
-        await this.#lock.run('read', () => restoreFile(this.repo, this.#workers, h, target, inPlace, report, req.force === true));
-        return record(true, null);
-      });
-    } catch (err) {
-      record(false, messageOf(err));
-      throw err;
-    } finally {
-      this.#pins.unpin(h.id);
-    }
+  /** In place, a safety snapshot of the source is taken first (restore-runs.ts). */
+  restore(req: RestoreRequest): Promise<BackupRestore> {
+    return restoreSnapshot(this.#work, req, async (sourceId) => (await this.snapshot(sourceId, 'safety')).id);
   }
 
   /** Rebuilds a snapshot into a temp file for download; the caller streams it and then calls `done`. */
-  async exportImage(snapshotId: string): Promise<{ path: string; fileName: string; done: () => void }> {
-    const h = readHeader(this.repo, snapshotId);
-    const path = `${this.repo.tempPath('export')}.sqlite`;
-    this.#pins.pin(h.id);
-    try {
-      await this.#lock.run('read', async () => {
-        const { badPages } = await reassemble(this.repo, this.repo.readManifest(h.id), path);
-        if (badPages.length > 0)
-          throw new PhError('PH_BACKUP_VERIFY_FAILED', `${badPages.length} pages of ${h.id} failed their hash check`);
-      });
-    } catch (err) {
-      removeImage(path);
-      throw err;
-    } finally {
-      this.#pins.unpin(h.id);
-    }
-    return { path, fileName: exportFileName(h), done: () => removeImage(path) };
+  exportImage(snapshotId: string): Promise<{ path: string; fileName: string; done: () => void }> {
+    return exportSnapshotImage(this.#work, snapshotId);
   }
 
   // ── prune ─────────────────────────────────────────────────────────────────
 
   /** Applies each source's retention, deletes the manifests it drops, then sweeps pages no kept snapshot names. */
-  async prune(): Promise<{ prune: BackupPrune; removedSnapshotIds: string[] }> {
-    return this.#job('prune', null, null, (report) =>
-      this.#lock.run('prune', async () => {
-        const now = this.options.clock.now();
-        report('prune', 0, 1);
-        const { removed, swept } = await pruneRepository(
-          this.repo,
-          (sourceId) => this.catalogue.source(sourceId)?.retention ?? {},
-          now,
-          this.#pins.ids(),
-          (id) => this.catalogue.deleteSnapshot(id),
-        );
-        report('prune', 1, 1);
-        const prune = this.catalogue.insertPrune({
-          at: now,
-          removedSnapshots: removed.length,
-          removedPages: swept.removedPages,
-          freedBytes: swept.freedBytes,
-        });
-        return { prune, removedSnapshotIds: removed };
-      }),
-    );
+  prune(): Promise<{ prune: BackupPrune; removedSnapshotIds: string[] }> {
+    return pruneByRetention(this.#work);
   }
 
   /** Stops the snapshot of `sourceId` under way on this node; it leaves no snapshot. */

@@ -10,6 +10,7 @@ export type * from './types';
 export { pruneRepository } from './prune';
 export { registerBackupJobs } from './backup-jobs';
 export { CatalogueShare } from './catalogue-share';
+export { SnapshotCancelRelay } from './snapshot-cancel-relay';
 export { findOpenHolders, type OpenHolder } from './open-holders';
 export { backupRetentionCuts } from './history-retention';
 export { migrateToEncrypted } from './repo-migrate';

@@ -4,6 +4,7 @@ import { withFile, type HandlersFor } from '../core';
 import type { BackupService } from './backup-service';
 import type { CatalogueShare } from './catalogue-share';
 import type { ReplicaView } from './replica-manager';
+import type { SnapshotCancelRelay } from './snapshot-cancel-relay';
 import type { BackupReplica, BackupSnapshot, BackupSource } from './types';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -67,7 +68,11 @@ export type BackupOperationName =
  * With a fleet share, the lists are fleet-wide: this node's own entries (read from its SQLite, so
  * always current) and the other nodes' from Redis, each with its node; without Redis, this node's.
  */
-export function backupHandlers(backup: BackupService, share: CatalogueShare | null = null): HandlersFor<BackupOperationName> {
+export function backupHandlers(
+  backup: BackupService,
+  share: CatalogueShare | null = null,
+  cancels: Pick<SnapshotCancelRelay, 'cancel'> | null = null,
+): HandlersFor<BackupOperationName> {
   const sources = async (): Promise<BackupSource[]> => {
     const mine = backup.listSources().map((s) => (share === null ? s : { ...s, node: share.node }));
     if (share === null) return mine;
@@ -94,7 +99,10 @@ export function backupHandlers(backup: BackupService, share: CatalogueShare | nu
     'backup.sources.update': (input) => ({ source: backup.updateSource(input) }),
     'backup.sources.remove': (input) => ({ removed: backup.removeSource(input.id) }),
     'backup.snapshot': async (input) => ({ snapshot: await backup.snapshot(input.id, 'manual') }),
-    'backup.snapshot.cancel': (input, caller) => ({ cancel: backup.cancelSnapshot(input.sourceId, caller.actor) }),
+    // In a fleet the cancel goes to the node the snapshot runs on (snapshot-cancel-relay.ts).
+    'backup.snapshot.cancel': async (input, caller) => ({
+      cancel: cancels === null ? backup.cancelSnapshot(input.sourceId, caller.actor) : await cancels.cancel(input.sourceId, caller.actor),
+    }),
     'backup.snapshots.list': (input) => snapshots(input.sourceId, input.limit ?? 200, input.offset ?? 0),
     'backup.export': async (input) => {
       const image = await backup.exportImage(input.id);

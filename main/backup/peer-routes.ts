@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { serverEndpoint } from '../../contract/endpoints';
 import { PhError } from '../../contract/errors';
+import type { AuditTrail, Caller } from '../core';
 import type { FleetSeal } from '../fleet';
 import type { PeerInbox } from './peer-inbox';
 import { checkRequest, EMPTY_SHA256, PEER_FILES_PATH, requestSignature, sha256Hex, signReply, type PeerSignature } from './peer-protocol';
@@ -12,6 +13,8 @@ export interface PeerRoutesDeps {
   readonly inbox: PeerInbox;
   /** The fleet seal (from `fleetSecret`); without one this node takes no peer replicas. */
   readonly seal: FleetSeal | null;
+  /** This node's audit trail: every file a sender stores or removes here is recorded, as any other change. */
+  readonly audit: AuditTrail | null;
 }
 
 /** Largest range a sender may read in one request (verification reads one page blob at a time). */
@@ -22,6 +25,9 @@ const MAX_RANGE_BYTES = 128 * 1024 * 1024;
  * admitted an admin key of this node (route access); here the request must also carry a recent
  * fleet signature for this node, its method, path and body hash, from a sender on the allow-list.
  * Each answer is signed back, so the sender knows it reached this node and read what it sent.
+ * A file stored or removed (or a store that failed once the sender was admitted) is audited here,
+ * as the key that made the request, naming the sending node, the file and its bytes: the sender's
+ * own audit row is in its trail, and this node's disk changed too.
  */
 export function peerReplicaRoutes(deps: PeerRoutesDeps) {
   return async function peerRoutes(app: FastifyInstance): Promise<void> {
@@ -36,6 +42,15 @@ export function peerReplicaRoutes(deps: PeerRoutesDeps) {
       if (sig === null || !checkRequest(seal, sig, request.method, request.url, listing)) throw new PhError('PH_BACKUP_PEER_UNSIGNED');
       deps.inbox.admit(sig.node);
       return sig;
+    };
+    const audited = (request: FastifyRequest, action: string, sig: PeerSignature, name: string, detail: string, ok: boolean): void => {
+      deps.audit?.append({
+        actor: (request.caller as Caller | null)?.actor ?? 'unknown',
+        action,
+        target: `peer-replicas/${sig.node}/${name}`,
+        outcome: ok ? 'ok' : 'error',
+        detail: `from node ${sig.node}: ${detail}`,
+      });
     };
     const signed = (reply: FastifyReply, sig: PeerSignature, sha256: string): FastifyReply =>
       reply.header('x-peer-reply', signReply(deps.seal as FleetSeal, sig.mac, 200, sha256));
@@ -58,13 +73,21 @@ export function peerReplicaRoutes(deps: PeerRoutesDeps) {
           if (request.headers['content-type'] !== 'application/octet-stream' || !(request.body as Readable | undefined)?.readable)
             throw new PhError('PH_INVALID_INPUT', 'A peer replica file is sent as application/octet-stream');
           const length = Number(request.headers['content-length'] ?? Number.NaN);
-          const bytes = await deps.inbox.write(sig.node, name, request.body as Readable, sig.sha256, length);
+          let bytes: number;
+          try {
+            bytes = await deps.inbox.write(sig.node, name, request.body as Readable, sig.sha256, length);
+          } catch (err) {
+            audited(request, 'backup.peer.receive', sig, name, `refused (${err instanceof PhError ? err.code : 'PH_INTERNAL'})`, false);
+            throw err;
+          }
+          audited(request, 'backup.peer.receive', sig, name, `${bytes} bytes received`, true);
           const body = Buffer.from(JSON.stringify({ bytes }));
           return signed(reply, sig, sha256Hex(body)).type('application/json').send(body);
         }
         if (sig.sha256 !== EMPTY_SHA256) throw new PhError('PH_BACKUP_PEER_UNSIGNED', 'A GET or DELETE has no body');
         if (request.method === 'DELETE') {
           await deps.inbox.remove(sig.node, name);
+          audited(request, 'backup.peer.remove', sig, name, 'removed', true);
           return signed(reply, sig, EMPTY_SHA256).code(200).send();
         }
         const found = await deps.inbox.size(sig.node, name);

@@ -5,7 +5,7 @@ import { newId } from '../fleet';
 import type { BackupParts, BackupServiceOptions } from './backup-options';
 import { validateSchedule } from './backup-schedules';
 import { probeSource } from './capture';
-import type { BackupCatalogue } from './catalogue';
+import type { BackupCatalogue, SourceRecord } from './catalogue';
 import { parseDuration } from './retention';
 import type { Retention } from './types';
 
@@ -74,4 +74,22 @@ export function insertNewSource({ catalogue, paths, options }: BackupParts, inpu
     throw err;
   }
   return id;
+}
+
+export interface SourceChange {
+  readonly id: string;
+  readonly schedule?: string | null;
+  readonly retention?: Retention;
+  readonly continuousSeconds?: number | null;
+}
+
+/** Checks the new schedule and retention, then records the change over `s`; a field not given stays as it was. */
+export function applySourceChange(catalogue: BackupCatalogue, s: SourceRecord, input: SourceChange): void {
+  validateSchedule(input.schedule);
+  if (input.retention?.keepWithin !== undefined) parseDuration(input.retention.keepWithin);
+  catalogue.updateSource(s.id, {
+    schedule: input.schedule === undefined ? s.schedule : input.schedule,
+    retention: input.retention ?? s.retention,
+    continuousSeconds: input.continuousSeconds === undefined ? s.continuousSeconds : input.continuousSeconds,
+  });
 }

@@ -1,6 +1,6 @@
 /** The backup manager's wiring: the repository, its replicas and peers, and the catalogue a fleet shares. */
 import { join } from 'node:path';
-import { BackupService, CatalogueShare, PickedRoots } from '../backup';
+import { BackupService, CatalogueShare, PickedRoots, SnapshotCancelRelay } from '../backup';
 import { backupRoots } from '../config';
 import type { Discovery } from '../discovery';
 import type { EventBus } from '../events';
@@ -18,6 +18,8 @@ export interface BackupWiring {
   readonly peerSeal: FleetSeal | null;
   /** Shares the backup catalogue through Redis; null without Redis. */
   readonly catalogueShare: CatalogueShare | null;
+  /** Sends a cancel for another node's snapshot to that node; null without Redis. */
+  readonly snapshotCancels: SnapshotCancelRelay | null;
 }
 
 export interface BackupLinks {
@@ -69,5 +71,20 @@ export async function wireBackup(w: Wiring, deps: BackupLinks): Promise<BackupWi
     backup.catalogue.onChange(() => catalogueShare.changed());
     catalogueShare.changed();
   }
-  return { backup, pickedRoots, peerSeal, catalogueShare };
+  // A snapshot runs on its source's node: a cancel asked of this node for another's is sent there.
+  const snapshotCancels =
+    redis === null || seal === null || catalogueShare === null
+      ? null
+      : new SnapshotCancelRelay({
+          redis: redis.client,
+          seal,
+          logger: w.logger.child({ component: 'backup-cancels' }),
+          local: (sourceId, by) => backup.cancelSnapshot(sourceId, by),
+          isLocal: (sourceId) =>
+            backup.catalogue.source(sourceId) !== undefined ||
+            backup.running().some((p) => p.kind === 'snapshot' && p.sourceId === sourceId),
+          ownerOf: (sourceId) => catalogueShare.ownerOfSource(sourceId),
+        });
+  if (snapshotCancels !== null) await w.start(snapshotCancels);
+  return { backup, pickedRoots, peerSeal, catalogueShare, snapshotCancels };
 }

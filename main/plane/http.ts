@@ -15,7 +15,7 @@ import type { Metrics, Monitoring } from '../monitoring';
 import type { OperationDispatcher } from '../ops';
 import { installRateLimit, type RateLimits, type TierStore } from '../ratelimit';
 import type { RealtimeHub } from '../realtime';
-import type { Authenticator, OAuthServer, SessionTokens } from '../security';
+import type { AuditLog, Authenticator, OAuthServer, SessionTokens } from '../security';
 import { pilothouseVersion } from '../version';
 import type { Wiring } from './wiring';
 
@@ -80,7 +80,7 @@ export function buildHttp(w: Wiring, deps: HttpLinks): HttpServer {
 export function installRoutes(
   w: Wiring,
   http: HttpServer,
-  deps: { discovery: Discovery; graphql: GraphqlTransports; peerSeal: FleetSeal | null },
+  deps: { discovery: Discovery; graphql: GraphqlTransports; peerSeal: FleetSeal | null; audit: AuditLog },
 ): void {
   const { config } = w;
   void http.app.register(deps.discovery.gateway);
@@ -93,6 +93,7 @@ export function installRoutes(
         config.backup?.peerQuotaMiB === undefined ? null : config.backup.peerQuotaMiB * 1024 * 1024,
       ),
       seal: deps.peerSeal,
+      audit: deps.audit,
     }),
   );
 }

@@ -3,7 +3,7 @@
  * declared operation has one), the dispatcher every transport calls, and the built-in sagas, which act
  * through that dispatcher as Pilothouse itself.
  */
-import { backupHandlers, type BackupService, type CatalogueShare } from '../backup';
+import { backupHandlers, type BackupService, type CatalogueShare, type SnapshotCancelRelay } from '../backup';
 import { batchHandlers, type BatchCapability } from '../batch';
 import { cacheHandlers, type TieredCache } from '../cache';
 import type { Clock } from '../clock';
@@ -44,6 +44,7 @@ export interface OperationSources {
   readonly monitoring: Monitoring;
   readonly backup: BackupService;
   readonly catalogueShare: CatalogueShare | null;
+  readonly snapshotCancels: SnapshotCancelRelay | null;
   readonly realtime: RealtimeHub;
   readonly cache: TieredCache;
   readonly batch: BatchCapability;
@@ -61,7 +62,7 @@ export function wireOperations(s: OperationSources): OperationDispatcher {
     ...systemHandlers(s.status, s.loaded, () => maintenance.view()),
     ...securityHandlers({ keys, audit, sessions, bus, now: () => clock.now(), trail, oauth }),
     ...monitoringHandlers(monitoring, () => clock.now()),
-    ...backupHandlers(s.backup, s.catalogueShare),
+    ...backupHandlers(s.backup, s.catalogueShare, s.snapshotCancels),
     ...realtimeHandlers(s.realtime),
     ...cacheHandlers(s.cache),
     ...batchHandlers(s.batch),
