@@ -248,7 +248,10 @@ export class TieredCache implements Service {
       {
         l1: live(),
         l3: l3 === null ? null : { keyNames: (prefix) => l3.keyNames(namespace, prefix), entries: (keys) => l3.entries(namespace, keys) },
-        l2: l2 === null || !l2.link.available ? null : { keyNames: (prefix) => l2.keys(namespace, prefix, Number.POSITIVE_INFINITY) },
+        l2:
+          l2 === null
+            ? null
+            : { available: () => l2.link.available, keyNames: (prefix) => l2.keys(namespace, prefix, Number.POSITIVE_INFINITY) },
       },
       query,
     );
