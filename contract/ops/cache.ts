@@ -197,6 +197,10 @@ export const cacheOperations = {
       ),
       total: Type.Integer({ description: 'Every key the filters match, across the tiers, on every page' }),
       nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last' }),
+      unavailable: Type.Array(Type.Literal('l2'), {
+        description:
+          'Tiers that could not be read for this page (l2: Redis down, its breaker open or its SCAN failed): keys held only there are missing from keys and total. Empty when every configured tier answered',
+      }),
     }),
     minRole: 'operator',
     mutating: false,

@@ -23,6 +23,8 @@ export interface KeyPage {
   keys: KeyListing[];
   total: number;
   nextCursor: string | null;
+  /** Tiers configured but not read (Redis down, its breaker open, its SCAN failed): their keys are missing. */
+  unavailable: 'l2'[];
 }
 
 interface EntryFacts {
@@ -31,7 +33,7 @@ interface EntryFacts {
   tags: readonly string[];
 }
 
-/** Where the listing reads each tier; a tier that is not configured (or not reachable) is null. */
+/** Where the listing reads each tier; a tier that is not configured is null. */
 export interface KeySources {
   /** This node's live L1 entries of the namespace. */
   readonly l1: Iterable<[string, EntryFacts]>;
@@ -39,7 +41,11 @@ export interface KeySources {
     keyNames(prefix: string): string[];
     entries(keys: readonly string[]): (EntryFacts & { key: string })[];
   } | null;
-  readonly l2: { keyNames(prefix: string): Promise<string[]> } | null;
+  readonly l2: {
+    /** False when Redis is known to be away (disconnected, breaker open): it is then not asked. */
+    available(): boolean;
+    keyNames(prefix: string): Promise<string[]>;
+  } | null;
 }
 
 function matcher(query: KeyQuery): { prefix: string; test: (key: string) => boolean } {
@@ -57,6 +63,8 @@ function matcher(query: KeyQuery): { prefix: string; test: (key: string) => bool
  * count: every matching key name is gathered (L1 from memory, L3 by an index range on the literal
  * prefix, L2 by SCAN), so the total is the union's size, not a page's; only the page's keys are
  * then read in full. The cursor is the last key shown, so a page is stable while keys come and go.
+ * L2 out of reach (or failing mid-SCAN) leaves its keys out and says so in `unavailable`, rather than
+ * failing the listing or answering a shorter one as if it were whole.
  */
 export async function listKeys(sources: KeySources, query: KeyQuery): Promise<KeyPage> {
   const { prefix, test } = matcher(query);
@@ -74,7 +82,13 @@ export async function listKeys(sources: KeySources, query: KeyQuery): Promise<Ke
     add(key, 'l1');
   }
   for (const key of sources.l3?.keyNames(prefix) ?? []) add(key, 'l3');
-  for (const key of (await sources.l2?.keyNames(prefix)) ?? []) add(key, 'l2');
+  const unavailable: 'l2'[] = [];
+  const l2 = sources.l2;
+  if (l2 !== null) {
+    const names = l2.available() ? await l2.keyNames(prefix).catch(() => null) : null;
+    if (names === null) unavailable.push('l2');
+    else for (const key of names) add(key, 'l2');
+  }
 
   const matching = [...tiers.keys()].filter((k) => query.tier === undefined || (tiers.get(k) as Tier[]).includes(query.tier));
   matching.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -93,7 +107,7 @@ export async function listKeys(sources: KeySources, query: KeyQuery): Promise<Ke
     };
   });
   const more = from + query.limit < matching.length;
-  return { keys, total: matching.length, nextCursor: more ? (pageKeys[pageKeys.length - 1] ?? null) : null };
+  return { keys, total: matching.length, nextCursor: more ? (pageKeys[pageKeys.length - 1] ?? null) : null, unavailable };
 }
 
 /** The index of the first key greater than `after` in sorted `keys` (binary search). */

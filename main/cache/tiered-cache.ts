@@ -1,39 +1,28 @@
 /**
  * The cache service around the namespaces: the Redis connection and its breaker, the invalidation
- * bus, L3 and its write-behind, analytics and warm-up. Just over ~450 lines; the per-key logic lives
- * in cache-namespace.ts and the files beside it.
+ * bus, L3 and its write-behind, and the timers. The per-key logic lives in cache-namespace.ts and
+ * the files beside it; analytics in cache-analytics.ts, warm-up lists in cache-warmup.ts.
  */
-import type { Static } from '@sinclair/typebox';
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
-import type { CacheRedisStateSchema, CacheStatsSchema, CacheWarmProgressSchema } from '../../contract/ops/cache';
 import { systemClock, type Clock } from '../clock';
 import type { EventBus } from '../events';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 import type { L1Entry } from './cache-core';
+import { CacheAnalytics, type CacheRedisState, type CacheStats } from './cache-analytics';
 import { listKeys, type KeyPage, type KeyQuery } from './cache-key-list';
-import { CacheNamespace, type CacheCore, type Loader } from './cache-namespace';
-import { HotKeys, hitRatio, recommendations, type Counters } from './cache-stats';
+import { CacheNamespace, type CacheCore } from './cache-namespace';
+import { HotKeys } from './cache-stats';
+import { warmNamespace, type WarmOptions, type WarmProgress, type WarmupList } from './cache-warmup';
 import { coarseNow } from './coarse-clock';
 import { InvalidationBus } from './invalidation-bus';
-import {
-  assertNamespace,
-  resolveCacheOptions,
-  type CacheOptions,
-  type EntryOptions,
-  type NamespaceOptions,
-  type ResolvedCacheOptions,
-} from './options';
+import { assertNamespace, resolveCacheOptions, type CacheOptions, type NamespaceOptions, type ResolvedCacheOptions } from './options';
 import { RedisLink } from './redis-link';
 import { RedisTier, type BusMessage } from './redis-tier';
 import { SqliteTier } from './sqlite-tier';
-
-export type CacheStats = Static<typeof CacheStatsSchema>;
-export type CacheRedisState = Static<typeof CacheRedisStateSchema>;
-export type WarmProgress = Static<typeof CacheWarmProgressSchema>;
 
 export interface TieredCacheDeps {
   /** The app's database for L3; null runs without L3. */
@@ -49,28 +38,8 @@ export interface TieredCacheDeps {
   readonly options?: CacheOptions;
 }
 
-export interface WarmupList {
-  /** The keys to warm (for example the hot set of yesterday). */
-  readonly keys: () => readonly string[] | Promise<readonly string[]>;
-  readonly loader: Loader<unknown>;
-  readonly options?: EntryOptions;
-  /** Run at start. Default true. */
-  readonly atStart?: boolean;
-}
-
 const MAX_NAMESPACES = 1000;
 const MAINTAIN_MS = 10_000;
-
-interface HistoryPoint {
-  at: number;
-  l1Hits: number;
-  l2Hits: number;
-  l3Hits: number;
-  misses: number;
-  staleServes: number;
-  hitRatio: number | null;
-  namespaces: Record<string, number | null>;
-}
 
 /**
  * The three-tier cache as a service: L1 memory (lru-cache, per namespace) → L2 Redis (optional) →
@@ -87,11 +56,7 @@ export class TieredCache implements Service {
   #state: ServiceState = 'idle';
   #timers: NodeJS.Timeout[] = [];
   #unsubscribe: (() => void) | null = null;
-  #history: HistoryPoint[] = [];
-  #lastTotals = new Map<string, Counters>();
-  #l3Usage = { entries: 0, bytes: 0 };
-  #ticks = 0;
-  #largest: { namespace: string; key: string; size: number }[] = [];
+  readonly #analytics: CacheAnalytics;
 
   constructor(private readonly deps: TieredCacheDeps) {
     this.options = resolveCacheOptions(deps.options);
@@ -114,6 +79,14 @@ export class TieredCache implements Service {
           tags: event.tags && [...event.tags],
         }),
     };
+    this.#analytics = new CacheAnalytics({
+      clock: deps.clock,
+      options: this.options,
+      hot: this.#core.hot,
+      namespaces: () => this.namespaces,
+      l3: () => this.#core.l3,
+      redisState: () => this.redisState(),
+    });
   }
 
   /** A namespace, created on first use with its configured options (or `options`, the first time). */
@@ -251,39 +224,14 @@ export class TieredCache implements Service {
    * Runs warm-up lists: keys already cached (any tier) cost no loader call. `onProgress` hears each
    * step (the `cache.warm` job turns it into job progress); `signal` stops between keys.
    */
-  async warm(
-    namespace?: string,
-    options: { onProgress?: (progress: WarmProgress) => void; signal?: AbortSignal } = {},
-  ): Promise<WarmProgress[]> {
+  async warm(namespace?: string, options: WarmOptions = {}): Promise<WarmProgress[]> {
     const names = namespace === undefined ? [...this.#warmups.keys()] : [namespace];
     const results: WarmProgress[] = [];
     for (const name of names) {
       const list = this.#warmups.get(name);
       if (list === undefined) throw new PhError('PH_NOT_FOUND', `Namespace ${name} has no warm-up list`);
-      const ns = this.namespace(name);
-      const keys = await list.keys();
-      const progress: WarmProgress = { namespace: name, total: keys.length, done: 0, fromCache: 0, loaded: 0, failed: 0, finished: false };
-      const publishEvery = Math.max(1, Math.floor(keys.length / 20));
-      for (const key of keys) {
-        options.signal?.throwIfAborted();
-        const before = ns.stats.loaderCalls;
-        try {
-          await ns.getOrSet(key, list.loader, list.options);
-          if (ns.stats.loaderCalls > before) progress.loaded += 1;
-          else progress.fromCache += 1;
-        } catch {
-          progress.failed += 1;
-        }
-        progress.done += 1;
-        if (progress.done % publishEvery === 0 && progress.done < keys.length) {
-          this.deps.events?.publish('cache.warm.progress', { ...progress });
-          options.onProgress?.({ ...progress });
-        }
-      }
-      progress.finished = true;
-      this.deps.events?.publish('cache.warm.progress', { ...progress });
-      options.onProgress?.({ ...progress });
-      results.push(progress);
+      const publish = (progress: WarmProgress) => this.deps.events?.publish('cache.warm.progress', progress);
+      results.push(await warmNamespace(this.namespace(name), list, publish, options));
     }
     return results;
   }
@@ -300,7 +248,10 @@ export class TieredCache implements Service {
       {
         l1: live(),
         l3: l3 === null ? null : { keyNames: (prefix) => l3.keyNames(namespace, prefix), entries: (keys) => l3.entries(namespace, keys) },
-        l2: l2 === null || !l2.link.available ? null : { keyNames: (prefix) => l2.keys(namespace, prefix, Number.POSITIVE_INFINITY) },
+        l2:
+          l2 === null
+            ? null
+            : { available: () => l2.link.available, keyNames: (prefix) => l2.keys(namespace, prefix, Number.POSITIVE_INFINITY) },
       },
       query,
     );
@@ -308,64 +259,7 @@ export class TieredCache implements Service {
 
   /** `deep` also asks for L3's size and the largest keys (scans); the periodic event skips that. */
   stats(deep = true): CacheStats {
-    const totals = emptyCounters();
-    const namespaces = this.namespaces.map((ns) => {
-      const counters = ns.stats.counters();
-      for (const k of Object.keys(totals) as (keyof Counters)[]) totals[k] += counters[k];
-      return {
-        name: ns.name,
-        counters,
-        hitRatio: hitRatio(counters),
-        l1Entries: ns.lru.size,
-        l1Bytes: ns.l1Bytes,
-        l1MaxEntries: ns.l1MaxEntries,
-        l1MaxBytes: ns.l1MaxBytes,
-        latency: {
-          l1: ns.stats.latencySummary('l1'),
-          l2: ns.stats.latencySummary('l2'),
-          l3: ns.stats.latencySummary('l3'),
-          loader: ns.stats.latencySummary('loader'),
-        },
-      };
-    });
-    const l3 = this.#core.l3;
-    if (deep && l3 !== null) this.#l3Usage = l3.usage();
-    const usage = this.#l3Usage;
-    // The largest keys cost a scan (L3 rows, or every L1 entry without L3): only on request; the
-    // periodic event repeats the last answer.
-    if (deep) {
-      this.#largest =
-        l3 !== null ? l3.largest(10) : this.namespaces.flatMap((ns) => ns.largest(10).map((e) => ({ namespace: ns.name, ...e })));
-    }
-    const largest = [...this.#largest];
-    const redis = this.redisState();
-    return {
-      nodeId: this.options.nodeId,
-      at: new Date(this.deps.clock.now()).toISOString(),
-      redis,
-      totals: { counters: totals, hitRatio: hitRatio(totals) },
-      l3: { enabled: l3 !== null, entries: usage.entries, bytes: usage.bytes, maxBytes: this.options.l3MaxBytes },
-      namespaces,
-      history: this.#history.map((h) => ({ ...h, at: new Date(h.at).toISOString() })),
-      hottest: this.#core.hot.top(10).map(({ id, samples }) => {
-        const cut = id.indexOf('\u0000');
-        return { namespace: id.slice(0, cut), key: id.slice(cut + 1), samples };
-      }),
-      largest: largest.sort((a, b) => b.size - a.size).slice(0, 10),
-      recommendations: recommendations(
-        this.namespaces.map((ns) => ({
-          name: ns.name,
-          counters: ns.stats.counters(),
-          l1Entries: ns.lru.size,
-          l1MaxEntries: ns.l1MaxEntries,
-          l1Bytes: ns.l1Bytes,
-          l1MaxBytes: ns.l1MaxBytes,
-          loaderP99Ms: ns.stats.latencySummary('loader').p99,
-          grace: ns.defaults.grace ?? 0,
-        })),
-        { breakerOpens: redis.breakerOpens, state: redis.state },
-      ),
-    };
+    return this.#analytics.snapshot(deep);
   }
 
   /** Forces the L3 write queue out and runs L3 maintenance now (tests, shutdown paths). */
@@ -427,39 +321,7 @@ export class TieredCache implements Service {
   }
 
   #tick(): void {
-    const point: HistoryPoint = {
-      at: this.deps.clock.now(),
-      l1Hits: 0,
-      l2Hits: 0,
-      l3Hits: 0,
-      misses: 0,
-      staleServes: 0,
-      hitRatio: null,
-      namespaces: {},
-    };
-    for (const ns of this.namespaces) {
-      const now = ns.stats.counters();
-      const before = this.#lastTotals.get(ns.name) ?? emptyCounters();
-      this.#lastTotals.set(ns.name, now);
-      const d = {
-        l1Hits: now.l1Hits - before.l1Hits,
-        l2Hits: now.l2Hits - before.l2Hits,
-        l3Hits: now.l3Hits - before.l3Hits,
-        misses: now.misses - before.misses,
-        staleServes: now.staleServes - before.staleServes,
-      };
-      point.l1Hits += d.l1Hits;
-      point.l2Hits += d.l2Hits;
-      point.l3Hits += d.l3Hits;
-      point.misses += d.misses;
-      point.staleServes += d.staleServes;
-      point.namespaces[ns.name] = hitRatio(d);
-    }
-    point.hitRatio = hitRatio(point);
-    this.#history.push(point);
-    if (this.#history.length > this.options.historyLength) this.#history.shift();
-    this.#ticks += 1;
-    if (this.#ticks % Math.max(1, Math.round(60_000 / this.options.historyIntervalMs)) === 0) this.#core.hot.decay();
+    this.#analytics.tick();
     this.deps.events?.publish('cache.stats', this.stats(false));
   }
 
@@ -468,7 +330,7 @@ export class TieredCache implements Service {
       const l3 = this.#core.l3;
       if (l3 !== null) {
         l3.maintain();
-        this.#l3Usage = l3.usage();
+        this.#analytics.noteL3Usage(l3.usage());
       }
       if (this.#core.bus !== null) this.#core.l3?.saveGenerations(this.#core.bus.generations);
     } catch (err) {
@@ -481,22 +343,4 @@ export class TieredCache implements Service {
     t.unref();
     this.#timers.push(t);
   }
-}
-
-function emptyCounters(): Counters {
-  return {
-    l1Hits: 0,
-    l2Hits: 0,
-    l3Hits: 0,
-    misses: 0,
-    staleServes: 0,
-    loaderCalls: 0,
-    loaderErrors: 0,
-    loaderTimeouts: 0,
-    sets: 0,
-    deletes: 0,
-    earlyRefreshes: 0,
-    l1Evictions: 0,
-    l2Errors: 0,
-  };
 }

@@ -93,6 +93,7 @@ describe('cache REST API and console operations on a running plane', () => {
     const keys = await plane.op('cache.keys', { namespace: 'orders' });
     expect(keys.body.keys.map((k: { key: string }) => k.key)).toEqual(['o1', 'o2']);
     expect(keys.body.keys[0].tiers).toEqual(expect.arrayContaining(['l1', 'l2']));
+    expect(keys.body.unavailable).toEqual([]);
     const inspect = await plane.op('cache.inspect', { namespace: 'orders', key: 'o1' });
     expect(inspect.body.preview).toBe('{"total":12}');
     expect(inspect.body.tiers.l2).toMatchObject({ fresh: true });

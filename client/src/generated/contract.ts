@@ -2727,6 +2727,8 @@ export interface OperationTypes {
       total: number;
       /** Pass as cursor for the next page; null on the last */
       nextCursor: string | null;
+      /** Tiers that could not be read for this page (l2: Redis down, its breaker open or its SCAN failed): keys held only there are missing from keys and total. Empty when every configured tier answered */
+      unavailable: Array<"l2">;
     };
     minRole: "operator";
     mutating: false;

@@ -1,5 +1,5 @@
 /** The Cache view's levers: invalidate, clear and warm, and the key browser with its inspector. */
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useAction, useClient, useEvent } from '../client/client-context';
 import { ClientError } from '../client/client';
 import { usePagedList, useSettled } from '../client/paged-list';
@@ -147,10 +147,22 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
   const active = namespace === '' ? (namespaces[0] as string) : namespace;
   const query = useSettled(pattern.trim());
   const filter = { namespace: active, ...(query === '' ? {} : { pattern: query }), ...(tier === '' ? {} : { tier }) };
+  // The tiers the newest answer could not read: a list without Redis's keys must not pass for whole.
+  const [unavailable, setUnavailable] = useState<readonly string[]>([]);
+  const asked = useRef(0);
   const keys = usePagedList(async (cursor, limit) => {
+    const mine = ++asked.current;
     const page = await client.call('cache.keys', { ...filter, limit, ...(cursor === undefined ? {} : { cursor }) });
+    if (mine === asked.current) setUnavailable(page.unavailable);
     return { items: page.keys, total: page.total, nextCursor: page.nextCursor };
   }, JSON.stringify(filter));
+  // Read again once Redis answers: at once when the link comes back, or at the next stats tick when
+  // the link never went down (a SCAN that timed out on a Redis that hung for a moment).
+  const readAgainIfUp = (state: string) => {
+    if (state === 'up' && unavailable.length > 0) keys.reload();
+  };
+  useEvent('cache.redis', (redis) => readAgainIfUp(redis.state));
+  useEvent('cache.stats', (stats) => readAgainIfUp(stats.redis.state));
   const dropMatching = useAction('cache.invalidateMatching');
   const { confirm, dialog } = useConfirm();
   const [countError, setCountError] = useState<ClientError | null>(null);
@@ -160,19 +172,31 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
   const askDropMatching = async () => {
     setCountError(null);
     let total: number;
+    let redisUnread: boolean;
     try {
-      total = (await client.call('cache.keys', { namespace: active, pattern: query, limit: 1 })).total;
+      const count = await client.call('cache.keys', { namespace: active, pattern: query, limit: 1 });
+      total = count.total;
+      redisUnread = count.unavailable.includes('l2');
     } catch (err) {
       setCountError(err instanceof ClientError ? err : new ClientError('PH_INTERNAL', String(err)));
       return;
     }
     if (total === 0) {
-      setDone(`No key of ${active} matches ${query}.`);
+      setDone(
+        redisUnread
+          ? `No key of ${active} in L1 or L3 matches ${query}; Redis (L2) could not be read.`
+          : `No key of ${active} matches ${query}.`,
+      );
       return;
     }
     confirm({
       title: `Delete ${total} key${total === 1 ? '' : 's'} matching ${query}?`,
-      body: <p>Every key of namespace {active} that matches is dropped from every tier on every node.</p>,
+      body: (
+        <>
+          <p>Every key of namespace {active} that matches is dropped from every tier on every node.</p>
+          {redisUnread && <p>Redis (L2) could not be read: keys held only there are not in this count and are not dropped.</p>}
+        </>
+      ),
       confirmLabel: `Delete ${total}`,
       danger: true,
       onConfirm: async () => {
@@ -232,6 +256,11 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
           <button className="link" onClick={() => setDone(null)}>
             OK
           </button>
+        </div>
+      )}
+      {unavailable.includes('l2') && (
+        <div className="notice" role="status" data-testid="keys-unavailable">
+          Redis (L2) could not be read: keys held only there are missing from this list and its count. It reads again when Redis is back.
         </div>
       )}
       <DataTable
