@@ -5,6 +5,17 @@ const Namespace = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0
 const Key = Type.String({ minLength: 1, maxLength: 512 });
 const Tag = Type.String({ minLength: 1, maxLength: 128 });
 
+/**
+ * The tiers an answer could not read, one shape for the key listing and for what is built on it
+ * (invalidateMatching), so a client reads both the same way; `scope` and `consequence` say what
+ * the missing tier cost that answer.
+ */
+function UnreadTiers(scope: string, consequence: string) {
+  return Type.Array(Type.Literal('l2'), {
+    description: `Tiers that could not be read ${scope} (l2: Redis down, its breaker open or its SCAN failed): keys held only there ${consequence}. Empty when every configured tier answered`,
+  });
+}
+
 export const CacheCountersSchema = Type.Object({
   l1Hits: Type.Integer(),
   l2Hits: Type.Integer(),
@@ -197,10 +208,7 @@ export const cacheOperations = {
       ),
       total: Type.Integer({ description: 'Every key the filters match, across the tiers, on every page' }),
       nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last' }),
-      unavailable: Type.Array(Type.Literal('l2'), {
-        description:
-          'Tiers that could not be read for this page (l2: Redis down, its breaker open or its SCAN failed): keys held only there are missing from keys and total. Empty when every configured tier answered',
-      }),
+      unavailable: UnreadTiers('for this page', 'are missing from keys and total'),
     }),
     minRole: 'operator',
     mutating: false,
@@ -239,7 +247,11 @@ export const cacheOperations = {
       },
       { additionalProperties: false },
     ),
-    output: Type.Object({ matched: Type.Integer(), removed: Type.Integer() }),
+    output: Type.Object({
+      matched: Type.Integer(),
+      removed: Type.Integer(),
+      unavailable: UnreadTiers('while matching', 'were neither counted in matched nor dropped; call again once Redis answers to drop them'),
+    }),
     minRole: 'operator',
     mutating: true,
     audit: 'each',

@@ -65,16 +65,20 @@ export function cacheHandlers(cache: TieredCache): HandlersFor<CacheOps> {
     },
     'cache.invalidateMatching': async ({ namespace, pattern }) => {
       const keys: string[] = [];
+      // A tier any page could not read: keys held only there were not matched, and the answer says so
+      // (as cache.keys does) instead of passing a short count off as whole.
+      const unavailable = new Set<'l2'>();
       let cursor: string | undefined;
       do {
         const page = await cache.keys(namespace, { pattern, limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
         keys.push(...page.keys.map((k) => k.key));
+        for (const tier of page.unavailable) unavailable.add(tier);
         cursor = page.nextCursor ?? undefined;
       } while (cursor !== undefined);
       let removed = 0;
       // cache.invalidate's own bound: 1000 keys a message on the bus.
       for (let i = 0; i < keys.length; i += 1000) removed += await cache.invalidate({ namespace, keys: keys.slice(i, i + 1000) });
-      return { matched: keys.length, removed };
+      return { matched: keys.length, removed, unavailable: [...unavailable] };
     },
     'cache.clear': async (input) => {
       if (input.namespace !== undefined) return { removed: await cache.namespace(input.namespace).clear(), namespaces: [input.namespace] };

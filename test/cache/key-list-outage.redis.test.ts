@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cacheHandlers } from '../../main/cache';
+import { systemCaller } from '../../main/core';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { eventually, startNode, type CacheNode } from './cache-fixture';
 
@@ -90,5 +92,52 @@ describe('the key listing when Redis cannot be read', () => {
     }
     expect(await eventually(async () => (await a.cache.keys('people', { limit: 100 })).unavailable.length === 0, 8000)).toBe(true);
     expect((await a.cache.keys('people', { limit: 100 })).keys.map((k) => k.key)).toEqual(['both', 'disk', 'remote']);
+  });
+});
+
+/** `cache.invalidateMatching` as the operation runs it (HTTP, IPC and GraphQL all call this handler). */
+function dropMatching(a: CacheNode, pattern: string) {
+  return cacheHandlers(a.cache)['cache.invalidateMatching']({ namespace: 'people', pattern }, systemCaller);
+}
+
+describe('dropping keys by pattern when Redis cannot be read', () => {
+  it('with Redis killed, drops the L1 and L3 keys and says l2 was not read instead of a short count passed off as whole', async () => {
+    const a = await seeded();
+    await redis.kill();
+    try {
+      expect(await eventually(() => a.cache.redisState().state === 'down', 5000)).toBe(true);
+      const result = await dropMatching(a, '*');
+      expect(result.unavailable).toEqual(['l2']);
+      expect(result.matched).toBe(2);
+      // Nothing of the pattern is left in this node's own tiers.
+      expect(await a.cache.keys('people', { limit: 100 })).toEqual({ keys: [], total: 0, nextCursor: null, unavailable: ['l2'] });
+    } finally {
+      await redis.restart();
+    }
+    expect(await eventually(() => a.cache.redisState().state === 'up', 8000)).toBe(true);
+    expect((await dropMatching(a, '*')).unavailable).toEqual([]);
+  });
+
+  it('with Redis paused while the breaker is closed, drops the L1 and L3 keys and says l2 was not read; once it answers, a second call drops the Redis-only keys', async () => {
+    const a = await seeded();
+    expect(a.cache.redisState().state).toBe('up');
+    redis.pause();
+    try {
+      const result = await dropMatching(a, '*');
+      expect(result.unavailable).toEqual(['l2']);
+      expect(result.matched).toBe(2);
+      const local = await a.cache.keys('people', { limit: 100 });
+      expect(local.keys).toEqual([]);
+      expect(local.unavailable).toEqual(['l2']);
+    } finally {
+      redis.resume();
+    }
+    expect(await eventually(async () => (await a.cache.keys('people', { limit: 100 })).unavailable.length === 0, 8000)).toBe(true);
+    // The key held only in Redis outlived the first call, as its answer warned.
+    expect((await a.cache.keys('people', { limit: 100 })).keys.map((k) => k.key)).toContain('remote');
+    const second = await dropMatching(a, '*');
+    expect(second.unavailable).toEqual([]);
+    expect(second.matched).toBeGreaterThanOrEqual(1);
+    expect(await a.cache.keys('people', { limit: 100 })).toEqual({ keys: [], total: 0, nextCursor: null, unavailable: [] });
   });
 });

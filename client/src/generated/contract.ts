@@ -2795,6 +2795,8 @@ export interface OperationTypes {
     output: {
       matched: number;
       removed: number;
+      /** Tiers that could not be read while matching (l2: Redis down, its breaker open or its SCAN failed): keys held only there were neither counted in matched nor dropped; call again once Redis answers to drop them. Empty when every configured tier answered */
+      unavailable: Array<"l2">;
     };
     minRole: "operator";
     mutating: true;
