@@ -202,7 +202,13 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
       onConfirm: async () => {
         const result = await dropMatching.run({ namespace: active, pattern: query });
         if (result === undefined) return;
-        setDone(`Deleted ${result.matched} key${result.matched === 1 ? '' : 's'} matching ${query} from ${active}.`);
+        const deleted = `Deleted ${result.matched} key${result.matched === 1 ? '' : 's'} matching ${query} from ${active}.`;
+        // Redis went unread during the call (even if it answered the count): what it alone holds is still there.
+        setDone(
+          result.unavailable.includes('l2')
+            ? `${deleted} Redis (L2) could not be read: keys held only there may remain; delete again once Redis is back.`
+            : deleted,
+        );
         keys.reload();
         setInspectTick((t) => t + 1);
       },
