@@ -164,4 +164,25 @@ describe('Cache view levers in Chromium: JSON tree, TTL countdown, edit a value,
     await notice.waitFor({ state: 'detached', timeout: 15_000 });
     await expect.poll(() => page.getByTestId('keys-count').textContent()).toMatch(/^1 of 1 keys/);
   });
+
+  it('deletes by pattern while Redis is frozen: the question leaves Redis out of the count, and the result says its keys may remain', async () => {
+    const { page, plane } = session;
+    // team* lists team:1 alone (the steps before dropped team:2 and team:3).
+    await page.getByTestId('keys-browser').getByRole('button', { name: 'team:1', exact: true }).waitFor();
+    redis.pause();
+    try {
+      await page.getByRole('button', { name: 'Delete matching…' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByText(/Redis \(L2\) could not be read/).waitFor();
+      await dialog.getByRole('button', { name: /^Delete \d+$/ }).click();
+      await page
+        .getByTestId('keys-result')
+        .getByText(/Deleted 1 key matching team\* from people\. Redis \(L2\) could not be read: keys held only there may remain/)
+        .waitFor();
+    } finally {
+      redis.resume();
+    }
+    // This node's copy went at once; Redis's goes when the queued drop reaches it.
+    await expect.poll(() => listing(plane, 'team*'), { timeout: 10_000 }).toEqual({ total: 0, unavailable: [] });
+  });
 });
