@@ -47,6 +47,26 @@ describe('the layers of main/, as lint enforces them', () => {
     expect(errors).toEqual([expect.stringContaining('through its index')]);
   });
 
+  it("keeps the composition root's wiring steps (plane/) above every capability, entered through their indexes", async () => {
+    const deep = await importErrors(
+      'main/plane/example.ts',
+      "import type { BackupService } from '../backup/backup-service';\nexport type B = BackupService;\n",
+    );
+    expect(deep).toEqual([expect.stringContaining('through its index')]);
+    const up = await importErrors('main/cache/example.ts', "import type { Wiring } from '../plane';\nexport type W = Wiring;\n");
+    expect(up).toEqual([expect.stringContaining('main/cache may import only folders of a lower layer')]);
+  });
+
+  it('keeps config/ a base folder: the other base files and the contract, nothing else of main/', async () => {
+    const base = await importErrors(
+      'main/config/example.ts',
+      "import type { Clock } from '../clock';\nimport type { PhError } from '../../contract';\nexport type C = [Clock, PhError];\n",
+    );
+    expect(base).toEqual([]);
+    const above = await importErrors('main/config/example.ts', "import type { HttpServer } from '../http';\nexport type H = HttpServer;\n");
+    expect(above).toEqual([expect.stringContaining('import nothing from main/ but one another')]);
+  });
+
   it('accepts an import down the layers through the index', async () => {
     const errors = await importErrors(
       'main/cache/example.ts',
