@@ -6,8 +6,6 @@ import { messageOf } from './backup-faults';
 import type { PageRepository } from './page-repository';
 import type { FleetSeal } from '../fleet';
 import { PeerTransport } from './replica-peer';
-import { S3Transport } from './replica-s3';
-import { SftpTransport } from './replica-sftp';
 import { type ReplicaStore, type ReplicaKind, type ReplicaRecord, type ReplicaSecrets, type ReplicaTarget } from './replica-store';
 import { lagOf, localFiles, pullReplica, pushReplica, verifyReplica, type PullResult, type ReplicaVerification } from './replica-sync';
 import { FolderTransport, type ReplicaTransport } from './replica-transport';
@@ -301,6 +299,8 @@ export class ReplicaManager {
       const { address, family } = await this.#reach.resolve(url.hostname, port);
       // Plain http connects to the approved address; https keeps the name (its certificate names it).
       const endpoint = url.protocol === 'https:' ? url.origin : `http://${family === 6 ? `[${address}]` : address}:${port}`;
+      // Loaded on first use: the AWS SDK and ssh2 are an eighth of the app's start, and most nodes use neither.
+      const { S3Transport } = await import('./replica-s3');
       return new S3Transport({
         endpoint,
         bucket: t.bucket as string,
@@ -312,6 +312,7 @@ export class ReplicaManager {
     }
     if (r.kind === 'peer') return this.#peer(t, secrets);
     const { address } = await this.#reach.resolve(t.host as string, t.port as number);
+    const { SftpTransport } = await import('./replica-sftp');
     return new SftpTransport({
       host: address,
       port: t.port as number,

@@ -3,7 +3,6 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 import { PhError } from '../../contract/errors';
 
 /** How the server speaks, decided from the config alone (see `tlsMode`). */
@@ -73,6 +72,8 @@ export async function loadTls(
       return kept;
     }
   }
+  // Loaded only when a certificate is made (once per node): it is a tenth of the app's start.
+  const { generate } = await import('selfsigned');
   const made = await generate([{ name: 'commonName', value: `Pilothouse on ${hostname()}` }], {
     keyType: 'ec',
     curve: 'P-256',
