@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestPlane } from '../helpers/control-plane';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
+import { until } from '../helpers/until';
 import { seriousAxeViolationsInBothThemes, sidewaysOverflow } from './axe-check';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
 
@@ -16,7 +17,8 @@ async function putShared(plane: TestPlane, input: { namespace: string; key: stri
     if (res.body?.error?.code !== 'PH_CACHE_WRITE_UNSHARED' || attempt === 10) {
       throw new Error(`cache.put ${input.key}: ${res.status} ${JSON.stringify(res.body)}`);
     }
-    await expect.poll(async () => (await plane.op('cache.stats', {})).body.redis.state, { timeout: 10_000 }).toBe('up');
+    // In beforeAll, where expect.poll is not allowed.
+    await until(async () => (await plane.op('cache.stats', {})).body.redis.state === 'up', 10_000, "the cache's Redis link up");
   }
 }
 
