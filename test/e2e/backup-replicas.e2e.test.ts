@@ -2,6 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConsole, openView, seedLedgerSnapshot, signIn, type ConsoleSession } from './harness';
+import { noticesSplittingText } from './layout-check';
 
 describe('Backup replicas in the console', () => {
   let session: ConsoleSession;
@@ -41,7 +42,10 @@ describe('Backup replicas in the console', () => {
     const lost = snapshots.find((s) => s.sourceName === 'ledger')?.id as string;
     rmSync(join(session.plane.dataDir, 'backups', 'snapshots', `${lost}.snap`));
     await row.getByRole('button', { name: 'Restore from this replica…' }).click();
-    await page.getByRole('alertdialog', { name: 'Restore from replica' }).getByRole('button', { name: 'Fetch from replica' }).click();
+    const question = page.getByRole('alertdialog', { name: 'Restore from replica' });
+    await question.waitFor();
+    expect(await noticesSplittingText(page)).toEqual([]);
+    await question.getByRole('button', { name: 'Fetch from replica' }).click();
     await page
       .getByRole('status')
       .getByText(/1 snapshots and 0 packs/)

@@ -4,6 +4,7 @@ import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { until } from '../helpers/until';
 import { seriousAxeViolationsInBothThemes, sidewaysOverflow } from './axe-check';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+import { noticesSplittingText } from './layout-check';
 
 /**
  * cache.put as a LAN program makes it: a write Redis did not take in time (503
@@ -159,6 +160,7 @@ describe('Cache view levers in Chromium: JSON tree, TTL countdown, edit a value,
       await notice.getByText(/Redis \(L2\) could not be read/).waitFor();
       await page.getByTestId('keys-browser').getByRole('button', { name: 'team:1', exact: true }).waitFor();
       expect(await seriousAxeViolationsInBothThemes(page, 'section.card:has([data-testid="keys-browser"])')).toEqual([]);
+      expect(await noticesSplittingText(page)).toEqual([]);
       await session.screenshot('cache-keys-redis-unread');
     } finally {
       redis.resume();

@@ -121,23 +121,27 @@ export function ReplicasCard({ canOperate, isAdmin, onNotice }: { canOperate: bo
       {replicas.data?.replicas.length === 0 && <p className="muted">No replica yet: the repository lives only on this disk.</p>}
       {confirmFor !== null && (
         <div className="notice" role="alertdialog" aria-label="Restore from replica">
-          Fetch every pack and snapshot the local repository lacks from <strong>{confirmFor.name}</strong>? The snapshots then restore as
-          usual.{' '}
-          <button
-            onClick={() => {
-              const r = confirmFor;
-              setConfirmFor(null);
-              void run(
-                restore.run({ id: r.id }),
-                (p) => `From ${r.name}: ${p.snapshots} snapshots and ${p.packs} packs (${formatBytes(p.bytes)}) fetched`,
-              );
-            }}
-          >
-            Fetch from replica
-          </button>{' '}
-          <button className="link" onClick={() => setConfirmFor(null)}>
-            cancel
-          </button>
+          <span>
+            Fetch every pack and snapshot the local repository lacks from <strong>{confirmFor.name}</strong>? The snapshots then restore as
+            usual.
+          </span>
+          <div>
+            <button
+              onClick={() => {
+                const r = confirmFor;
+                setConfirmFor(null);
+                void run(
+                  restore.run({ id: r.id }),
+                  (p) => `From ${r.name}: ${p.snapshots} snapshots and ${p.packs} packs (${formatBytes(p.bytes)}) fetched`,
+                );
+              }}
+            >
+              Fetch from replica
+            </button>{' '}
+            <button className="link" onClick={() => setConfirmFor(null)}>
+              cancel
+            </button>
+          </div>
         </div>
       )}
       {isAdmin && <AddReplicaForm pending={add.pending} onAdd={onAdd} />}

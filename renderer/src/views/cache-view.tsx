@@ -119,8 +119,10 @@ export function CacheView() {
 
       {data.redis.state !== 'up' && data.redis.state !== 'not-configured' && (
         <div className="notice" role="status" data-testid="redis-notice">
-          Redis is <strong>{REDIS_WORDS[data.redis.state]}</strong>: reads are answered from L1 and L3 (stale values within grace), and{' '}
-          {data.redis.outbox} change(s) wait to be sent to the other nodes. The breaker has opened {data.redis.breakerOpens} time(s).
+          <span>
+            Redis is <strong>{REDIS_WORDS[data.redis.state]}</strong>: reads are answered from L1 and L3 (stale values within grace), and{' '}
+            {data.redis.outbox} change(s) wait to be sent to the other nodes. The breaker has opened {data.redis.breakerOpens} time(s).
+          </span>
         </div>
       )}
 

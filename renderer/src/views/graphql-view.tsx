@@ -63,8 +63,10 @@ export function GraphqlView() {
       <ErrorBanner error={error} onDismiss={() => setError(null)} />
       {client.graphql === undefined ? (
         <div className="notice">
-          The desktop console talks to Pilothouse over IPC. LAN programs reach GraphQL at <span className="mono">/graphql</span> on the
-          embedded server; open the console in a browser to run queries here.
+          <span>
+            The desktop console talks to Pilothouse over IPC. LAN programs reach GraphQL at <span className="mono">/graphql</span> on the
+            embedded server; open the console in a browser to run queries here.
+          </span>
         </div>
       ) : (
         <Card title="Query" wide>
