@@ -8,12 +8,16 @@ export interface KeyListing {
   tags: string[];
 }
 
-export interface KeyQuery {
+/** Which keys of a namespace: all conditions given must hold. */
+export interface KeyFilter {
   /** Keys starting with it (literal). */
   readonly prefix?: string;
   /** Keys matching it, where `*` stands for any run of characters and everything else is literal. */
   readonly pattern?: string;
   readonly tier?: Tier;
+}
+
+export interface KeyQuery extends KeyFilter {
   /** The last key of the previous page: this page starts after it. */
   readonly cursor?: string;
   readonly limit: number;
@@ -24,6 +28,13 @@ export interface KeyPage {
   total: number;
   nextCursor: string | null;
   /** Tiers configured but not read (Redis down, its breaker open, its SCAN failed): their keys are missing. */
+  unavailable: 'l2'[];
+}
+
+/** Every key a filter matches, in key order. */
+export interface KeyMatch {
+  keys: string[];
+  /** As in KeyPage: tiers configured but not read, whose keys are missing. */
   unavailable: 'l2'[];
 }
 
@@ -48,7 +59,7 @@ export interface KeySources {
   } | null;
 }
 
-function matcher(query: KeyQuery): { prefix: string; test: (key: string) => boolean } {
+function matcher(query: KeyFilter): { prefix: string; test: (key: string) => boolean } {
   const prefix = query.prefix ?? '';
   if (query.pattern === undefined) return { prefix, test: (key) => key.startsWith(prefix) };
   const parts = query.pattern.split('*');
@@ -58,16 +69,19 @@ function matcher(query: KeyQuery): { prefix: string; test: (key: string) => bool
   return { prefix: literal.length > prefix.length ? literal : prefix, test: (key) => key.startsWith(prefix) && re.test(key) };
 }
 
+/** The matching keys in order, with the tiers holding each and the facts of those in L1. */
+interface Gathered extends KeyMatch {
+  tiers: Map<string, Tier[]>;
+  l1: Map<string, EntryFacts>;
+}
+
 /**
- * One page of a namespace's keys across the tiers, like Redis SCAN but in key order and with a true
- * count: every matching key name is gathered (L1 from memory, L3 by an index range on the literal
- * prefix, L2 by SCAN), so the total is the union's size, not a page's; only the page's keys are
- * then read in full. The cursor is the last key shown, so a page is stable while keys come and go.
- * L2 out of reach (or failing mid-SCAN) leaves its keys out and says so in `unavailable`, rather than
- * failing the listing or answering a shorter one as if it were whole.
+ * Every key name the filter matches across the tiers: L1 from memory, L3 by an index range on the
+ * literal prefix, L2 by one SCAN walk. L2 out of reach (or failing mid-SCAN) leaves its keys out and
+ * says so in `unavailable`, rather than failing or answering a shorter list as if it were whole.
  */
-export async function listKeys(sources: KeySources, query: KeyQuery): Promise<KeyPage> {
-  const { prefix, test } = matcher(query);
+async function gather(sources: KeySources, filter: KeyFilter): Promise<Gathered> {
+  const { prefix, test } = matcher(filter);
   const tiers = new Map<string, Tier[]>();
   const add = (key: string, tier: Tier) => {
     if (!test(key)) return;
@@ -90,8 +104,28 @@ export async function listKeys(sources: KeySources, query: KeyQuery): Promise<Ke
     else for (const key of names) add(key, 'l2');
   }
 
-  const matching = [...tiers.keys()].filter((k) => query.tier === undefined || (tiers.get(k) as Tier[]).includes(query.tier));
-  matching.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const keys = [...tiers.keys()].filter((k) => filter.tier === undefined || (tiers.get(k) as Tier[]).includes(filter.tier));
+  keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { keys, unavailable, tiers, l1 };
+}
+
+/**
+ * Every key the filter matches, gathered once: for acting on all of them (cache.invalidateMatching),
+ * where walking listKeys page by page would gather (and SCAN Redis) again for every page.
+ */
+export async function matchingKeys(sources: KeySources, filter: KeyFilter): Promise<KeyMatch> {
+  const { keys, unavailable } = await gather(sources, filter);
+  return { keys, unavailable };
+}
+
+/**
+ * One page of a namespace's keys across the tiers, like Redis SCAN but in key order and with a true
+ * count: every matching key name is gathered (see gather), so the total is the union's size, not a
+ * page's; only the page's keys are then read in full. The cursor is the last key shown, so a page is
+ * stable while keys come and go.
+ */
+export async function listKeys(sources: KeySources, query: KeyQuery): Promise<KeyPage> {
+  const { keys: matching, unavailable, tiers, l1 } = await gather(sources, query);
   const after = query.cursor;
   const from = after === undefined ? 0 : firstAfter(matching, after);
   const pageKeys = matching.slice(from, from + query.limit);

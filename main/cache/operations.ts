@@ -64,21 +64,14 @@ export function cacheHandlers(cache: TieredCache): HandlersFor<CacheOps> {
       return { removed: await cache.invalidate(input) };
     },
     'cache.invalidateMatching': async ({ namespace, pattern }) => {
-      const keys: string[] = [];
-      // A tier any page could not read: keys held only there were not matched, and the answer says so
-      // (as cache.keys does) instead of passing a short count off as whole.
-      const unavailable = new Set<'l2'>();
-      let cursor: string | undefined;
-      do {
-        const page = await cache.keys(namespace, { pattern, limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
-        keys.push(...page.keys.map((k) => k.key));
-        for (const tier of page.unavailable) unavailable.add(tier);
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor !== undefined);
+      // One gathering of every tier (one SCAN walk), not cache.keys page by page, which gathers
+      // again for each page. A tier it could not read is named, as cache.keys does, instead of
+      // passing a short count off as whole.
+      const { keys, unavailable } = await cache.matchingKeys(namespace, { pattern });
       let removed = 0;
       // cache.invalidate's own bound: 1000 keys a message on the bus.
       for (let i = 0; i < keys.length; i += 1000) removed += await cache.invalidate({ namespace, keys: keys.slice(i, i + 1000) });
-      return { matched: keys.length, removed, unavailable: [...unavailable] };
+      return { matched: keys.length, removed, unavailable };
     },
     'cache.clear': async (input) => {
       if (input.namespace !== undefined) return { removed: await cache.namespace(input.namespace).clear(), namespaces: [input.namespace] };

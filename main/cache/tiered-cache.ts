@@ -13,7 +13,7 @@ import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 import type { L1Entry } from './cache-core';
 import { CacheAnalytics, type CacheRedisState, type CacheStats } from './cache-analytics';
-import { listKeys, type KeyPage, type KeyQuery } from './cache-key-list';
+import { listKeys, matchingKeys, type KeyFilter, type KeyMatch, type KeyPage, type KeyQuery, type KeySources } from './cache-key-list';
 import { CacheNamespace, type CacheCore } from './cache-namespace';
 import { HotKeys } from './cache-stats';
 import { warmNamespace, type WarmOptions, type WarmProgress, type WarmupList } from './cache-warmup';
@@ -238,23 +238,29 @@ export class TieredCache implements Service {
 
   /** A page of a namespace's keys across tiers, for the console (cache-key-list.ts). */
   async keys(namespace: string, query: KeyQuery): Promise<KeyPage> {
+    return listKeys(this.#keySources(namespace), query);
+  }
+
+  /** Every key of a namespace the filter matches across tiers, gathered once (cache.invalidateMatching). */
+  async matchingKeys(namespace: string, filter: KeyFilter): Promise<KeyMatch> {
+    return matchingKeys(this.#keySources(namespace), filter);
+  }
+
+  #keySources(namespace: string): KeySources {
     const ns = this.namespace(namespace);
     const now = this.deps.clock.now();
     const { l2, l3 } = this.#core;
     const live = function* () {
       for (const [key, e] of ns.lru.entries()) if (e.staleUntil > now) yield [key, e] as [string, L1Entry];
     };
-    return listKeys(
-      {
-        l1: live(),
-        l3: l3 === null ? null : { keyNames: (prefix) => l3.keyNames(namespace, prefix), entries: (keys) => l3.entries(namespace, keys) },
-        l2:
-          l2 === null
-            ? null
-            : { available: () => l2.link.available, keyNames: (prefix) => l2.keys(namespace, prefix, Number.POSITIVE_INFINITY) },
-      },
-      query,
-    );
+    return {
+      l1: live(),
+      l3: l3 === null ? null : { keyNames: (prefix) => l3.keyNames(namespace, prefix), entries: (keys) => l3.entries(namespace, keys) },
+      l2:
+        l2 === null
+          ? null
+          : { available: () => l2.link.available, keyNames: (prefix) => l2.keys(namespace, prefix, Number.POSITIVE_INFINITY) },
+    };
   }
 
   /** `deep` also asks for L3's size and the largest keys (scans); the periodic event skips that. */
