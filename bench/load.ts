@@ -1,8 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { compareRates, progress, type RunOrder } from './lib';
 
 /** autocannon ships no types; this is the slice of its API the suites use (kept local, not a global declaration). */
-type Autocannon = (options: { url: string; connections: number; duration: number }) => Promise<{
+type Autocannon = (options: { url: string; connections: number; duration: number; headers?: Record<string, string> }) => Promise<{
   requests: { average: number; total: number };
   latency: { p99: number };
   errors: number;
@@ -10,9 +11,27 @@ type Autocannon = (options: { url: string; connections: number; duration: number
 }>;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
-/** The CPU seconds a bench server has used, from its `/__cpu` route (`process.cpuUsage()`). */
-async function cpuSeconds(port: number): Promise<number> {
-  const usage = (await (await fetch(`http://127.0.0.1:${port}/__cpu`)).json()) as { user: number; system: number };
+/** Linux counts a process's CPU time in clock ticks of 1/100 s (`getconf CLK_TCK`). */
+const TICKS_PER_SECOND = 100;
+
+/** A bench server under load: its port, how to read the CPU it has used, the headers each request carries. */
+export interface LoadTarget {
+  readonly port: number;
+  /** The server's process id: its CPU is read from /proc. Without it, from the server's `/__cpu` route (`process.cpuUsage()`). */
+  readonly pid?: number;
+  /** Sent with every request (an API key). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** The CPU seconds a bench server has used (user and system). */
+async function cpuSeconds(target: LoadTarget): Promise<number> {
+  if (target.pid !== undefined) {
+    // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), counted after the command name's closing parenthesis.
+    const stat = readFileSync(`/proc/${target.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  }
+  const usage = (await (await fetch(`http://127.0.0.1:${target.port}/__cpu`)).json()) as { user: number; system: number };
   return (usage.user + usage.system) / 1e6;
 }
 
@@ -25,21 +44,25 @@ export interface LoadShape {
 
 export interface LoadRound {
   rps: number;
-  /** Requests served per CPU-second of the server (its own `/__cpu`). */
+  /** Requests served per CPU-second of the server. */
   perCpuSecond: number;
   p99: number;
   errors: number;
 }
 
-/** One autocannon run against a bench server's route, with the server's CPU over it. */
-async function loadRound(port: number, shape: LoadShape): Promise<LoadRound> {
-  const cpuBefore = await cpuSeconds(port);
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}${shape.path}`,
+const load = (target: LoadTarget, shape: LoadShape, seconds: number) =>
+  autocannon({
+    url: `http://127.0.0.1:${target.port}${shape.path}`,
     connections: shape.connections,
-    duration: shape.seconds,
+    duration: seconds,
+    ...(target.headers === undefined ? {} : { headers: { ...target.headers } }),
   });
-  const cpu = (await cpuSeconds(port)) - cpuBefore;
+
+/** One autocannon run against a bench server's route, with the server's CPU over it. */
+async function loadRound(target: LoadTarget, shape: LoadShape): Promise<LoadRound> {
+  const cpuBefore = await cpuSeconds(target);
+  const result = await load(target, shape, shape.seconds);
+  const cpu = (await cpuSeconds(target)) - cpuBefore;
   return {
     rps: result.requests.average,
     perCpuSecond: result.requests.total / Math.max(cpu, 1e-6),
@@ -49,13 +72,16 @@ async function loadRound(port: number, shape: LoadShape): Promise<LoadRound> {
 }
 
 /**
- * The same route on two bench servers, one with a feature `on` and one with it `off`: both warmed for
- * a second, then `rounds` alternating rounds (compareRates). Returns each side's rates, p99s and
+ * The same route on bench servers with a feature `on` and servers with it `off`: each warmed for a
+ * second, then `rounds` alternating rounds (compareRates). A side given several servers (separate
+ * processes of the same build) loads the next one each round, so one process's luck (where its
+ * heap and code landed, which core it shared) does not stand for the side: on a shared machine
+ * two processes of one server differ by several percent. Returns each side's rates, p99s and
  * requests per server CPU-second, and the errors of both.
  */
 export async function compareOnOff(
   label: string,
-  ports: { on: number; off: number },
+  targets: { on: readonly LoadTarget[]; off: readonly LoadTarget[] },
   shape: LoadShape,
   rounds: number,
 ): Promise<{
@@ -69,13 +95,15 @@ export async function compareOnOff(
   perCpu: { on: number[]; off: number[] };
   errors: number;
 }> {
-  for (const port of [ports.on, ports.off])
-    await autocannon({ url: `http://127.0.0.1:${port}${shape.path}`, connections: shape.connections, duration: 1 });
+  for (const target of [...targets.on, ...targets.off]) await load(target, shape, 1);
   const p99 = { on: [] as number[], off: [] as number[] };
   const perCpu = { on: [] as number[], off: [] as number[] };
+  const served = { on: 0, off: 0 };
   let errors = 0;
   const measure = (side: 'on' | 'off') => async () => {
-    const r = await loadRound(ports[side], shape);
+    const pool = targets[side];
+    const r = await loadRound(pool[served[side] % pool.length] as LoadTarget, shape);
+    served[side] += 1;
     p99[side].push(r.p99);
     perCpu[side].push(r.perCpuSecond);
     errors += r.errors;

@@ -40,7 +40,7 @@ async function overhead(): Promise<void> {
     // Warmed (JIT, connection setup) before the rounds.
     const result = await compareOnOff(
       'overhead',
-      { on: on.port, off: off.port },
+      { on: [{ port: on.port }], off: [{ port: off.port }] },
       { path: '/api/v2/cached', connections: CONNECTIONS, seconds: LOAD_SECONDS },
       ROUNDS,
     );

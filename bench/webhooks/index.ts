@@ -4,9 +4,16 @@
  *   published to one endpoint, each a delivery row, a `webhook.deliver` job on the SQLite queue, a
  *   signed POST and its logged attempt, vs a bare `fetch` loop POSTing the same bodies to the same
  *   receiver at the same concurrency (8) with keep-alive. Goal ratio ≥ 0.5.
- * - ratelimit.overhead / ratelimit.overhead.redis: requests/s of a cheap route with the rate limit
- *   counting every request (in memory; in a private redis-server) vs without it, autocannon against
- *   a child-process server, alternating rounds. Goals ≥ 0.95 and ≥ 0.8.
+ * - ratelimit.overhead / ratelimit.overhead.redis: requests/s of a cheap route on a Pilothouse node
+ *   (an operator key reading a small cached value, `GET /api/v2/cache/bench/status`) with the HTTP
+ *   rate limit counting every request (in memory; in a private redis-server) vs the same node with
+ *   it off. Goals ≥ 0.95 and ≥ 0.8.
+ * - ratelimit.overhead.bare / ratelimit.overhead.bare.redis: the same hook on bare Fastify
+ *   (limited-server.ts: one route, a fixed caller, nothing else), where a request costs a sixth of
+ *   the node's: the limiter's cost against the least a request can cost, printed beside the node's
+ *   figures as the same goals.
+ *   Each side runs in two server processes taking rounds in turn (a process's luck moves a figure by
+ *   several percent on a shared machine), autocannon from this process, alternating rounds.
  * PH_BENCH_SCALE shrinks a run (events and load seconds; rounds stay at least three) for a smoke check.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,27 +27,37 @@ import { WebhookService, webhooksMigrations } from '../../main/webhooks';
 import { tempDir } from '../../test/helpers/temp-dir';
 import { startBenchRedis } from '../cache/redis-process';
 import { compareRates, median, progress, report, scaled } from '../lib';
-import { compareOnOff } from '../load';
+import { compareOnOff, type LoadTarget } from '../load';
+import { CHEAP_PATH } from './cheap-route';
 
-const ROUNDS = 5;
+const ROUNDS = 6;
+/** Server processes per side of an overhead comparison, taking rounds in turn (see compareOnOff). */
+const PROCESSES = 2;
 const LOAD_SECONDS = scaled(4);
 const EVENTS = scaled(2000, 20);
 const CONNECTIONS = 16;
 const CONCURRENCY = 8;
 
-async function child(file: string, args: string[]): Promise<{ port: number; proc: ChildProcess }> {
+/** A child process of this suite and the first line it prints once ready. */
+async function childLine(file: string, args: string[]): Promise<{ line: string; proc: ChildProcess }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, file), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
+  const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('\n')) resolve(Number(out.split('\n')[0]));
+      if (out.includes('\n')) resolve(out.split('\n')[0] as string);
     });
     proc.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
   });
-  return { port, proc };
+  return { line, proc };
+}
+
+/** A child server that prints its port. */
+async function child(file: string, args: string[]): Promise<{ port: number; proc: ChildProcess }> {
+  const { line, proc } = await childLine(file, args);
+  return { port: Number(line), proc };
 }
 
 async function delivery(): Promise<void> {
@@ -138,14 +155,43 @@ async function delivery(): Promise<void> {
   }
 }
 
-async function overhead(bench: string, goal: string, args: string[]): Promise<void> {
-  const on = await child('limited-server.ts', args);
-  const off = await child('limited-server.ts', ['off']);
+/** One side of an overhead comparison: its server processes (several, see compareOnOff) and the route they serve. */
+interface OverheadSide {
+  readonly targets: LoadTarget[];
+  readonly procs: ChildProcess[];
+}
+
+/** `count` Pilothouse nodes with the HTTP rate limit `on` or `off`, each on its own Redis database when `redisUrl` is given. */
+async function planes(limit: 'on' | 'off', count: number, redisUrl: string | undefined, firstDb: number): Promise<OverheadSide> {
+  const side: OverheadSide = { targets: [], procs: [] };
+  for (let i = 0; i < count; i += 1) {
+    // Each node a fleet of its own: one Redis database each, so no node's cache writes invalidate another's.
+    const args = redisUrl === undefined ? [limit] : [limit, 'redis', `${redisUrl}/${firstDb + i}`];
+    const { line, proc } = await childLine('plane-server.ts', args);
+    const { port, key } = JSON.parse(line) as { port: number; key: string };
+    side.procs.push(proc);
+    side.targets.push({ port, pid: proc.pid as number, headers: { authorization: `Bearer ${key}` } });
+  }
+  return side;
+}
+
+/** `count` bare Fastify servers (limited-server.ts) with the rate limit in `mode` (`memory`, `redis`, `off`). */
+async function bareServers(args: string[], count: number): Promise<OverheadSide> {
+  const side: OverheadSide = { targets: [], procs: [] };
+  for (let i = 0; i < count; i += 1) {
+    const { port, proc } = await child('limited-server.ts', args);
+    side.procs.push(proc);
+    side.targets.push({ port, pid: proc.pid as number });
+  }
+  return side;
+}
+
+async function overhead(bench: string, goal: string, route: string, on: OverheadSide, off: OverheadSide): Promise<void> {
   try {
     const result = await compareOnOff(
       bench,
-      { on: on.port, off: off.port },
-      { path: '/api/v2/cheap', connections: CONNECTIONS, seconds: LOAD_SECONDS },
+      { on: on.targets, off: off.targets },
+      { path: route, connections: CONNECTIONS, seconds: LOAD_SECONDS },
       ROUNDS,
     );
     const { p99, perCpu, errors } = result;
@@ -160,10 +206,13 @@ async function overhead(bench: string, goal: string, args: string[]): Promise<vo
       rounds: result.rounds,
       seconds_per_round: LOAD_SECONDS,
       connections: CONNECTIONS,
+      route,
+      processes_per_side: on.targets.length,
       cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
-      // Each round's two sides run back to back: the median of their ratios shrugs off the machine's slow swings,
-      // which move whole rounds (the recorded `off` rounds ranged over half their median on a shared machine).
-      paired_ratio: Number(median(result.oursRounds.map((on, i) => on / (result.baselineRounds[i] as number))).toFixed(3)),
+      server_cpu_us_per_req_on: Number((1e6 / median(perCpu.on)).toFixed(1)),
+      server_cpu_us_per_req_off: Number((1e6 / median(perCpu.off)).toFixed(1)),
+      // Each round's two sides run back to back: the median of their ratios shrugs off the machine's slow swings.
+      paired_ratio: Number(median(result.oursRounds.map((rate, i) => rate / (result.baselineRounds[i] as number))).toFixed(3)),
       p99_ms_on: median(p99.on),
       p99_ms_off: median(p99.off),
       errors,
@@ -171,17 +220,42 @@ async function overhead(bench: string, goal: string, args: string[]): Promise<vo
       max: Math.round(Math.max(...result.oursRounds)),
     });
   } finally {
-    on.proc.kill('SIGTERM');
-    off.proc.kill('SIGTERM');
+    for (const proc of [...on.procs, ...off.procs]) proc.kill('SIGTERM');
   }
 }
 
 void (async () => {
   await delivery();
-  await overhead('ratelimit.overhead', '>= 0.95', ['memory']);
+  await overhead(
+    'ratelimit.overhead',
+    '>= 0.95',
+    CHEAP_PATH,
+    await planes('on', PROCESSES, undefined, 0),
+    await planes('off', PROCESSES, undefined, 0),
+  );
+  await overhead(
+    'ratelimit.overhead.bare',
+    '>= 0.95',
+    '/api/v2/cheap',
+    await bareServers(['memory'], PROCESSES),
+    await bareServers(['off'], PROCESSES),
+  );
   const redis = await startBenchRedis();
   try {
-    await overhead('ratelimit.overhead.redis', '>= 0.8', ['redis', redis.url]);
+    await overhead(
+      'ratelimit.overhead.redis',
+      '>= 0.8',
+      CHEAP_PATH,
+      await planes('on', PROCESSES, redis.url, 0),
+      await planes('off', PROCESSES, redis.url, PROCESSES),
+    );
+    await overhead(
+      'ratelimit.overhead.bare.redis',
+      '>= 0.8',
+      '/api/v2/cheap',
+      await bareServers(['redis', redis.url], PROCESSES),
+      await bareServers(['off'], PROCESSES),
+    );
   } finally {
     await redis.stop();
   }

@@ -11,11 +11,11 @@ import type {} from '../../main/http';
 import { RateLimits, TierStore, installRateLimit, ratelimitMigrations } from '../../main/ratelimit';
 import { openStore } from '../../main/store';
 import { tempDir } from '../../test/helpers/temp-dir';
+import { BENCH_VALUE } from './cheap-route';
 
 const mode = process.argv[2] ?? 'off';
 const redisUrl = process.argv[3];
 const app = Fastify({ logger: false });
-const payload = { ok: true, version: '0.1.0', services: ['store', 'http', 'monitoring'], at: new Date(0).toISOString() };
 const caller = { actor: 'key:bench', keyId: 'bench', role: 'operator' as const, scopes: [] };
 
 app.decorateRequest('caller', null);
@@ -35,7 +35,7 @@ if (mode !== 'off') {
   installRateLimit(app, new RateLimits(redis), tiers);
 }
 
-app.get('/api/v2/cheap', async () => payload);
+app.get('/api/v2/cheap', async () => BENCH_VALUE);
 app.get('/__cpu', async () => process.cpuUsage());
 
 void (async () => {

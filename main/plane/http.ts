@@ -72,7 +72,7 @@ export function buildHttp(w: Wiring, deps: HttpLinks): HttpServer {
     websocket: upgradesByPath({ '/ws': deps.realtime, '/graphql': deps.graphql.sockets }),
   });
   deps.monitoring.instrument(http.app);
-  installRateLimit(http.app, deps.rateLimits, deps.tiers);
+  if (w.options.httpRateLimit !== false) installRateLimit(http.app, deps.rateLimits, deps.tiers);
   return http;
 }
 

@@ -38,4 +38,9 @@ export interface ControlPlaneOptions {
   readonly backup?: Pick<BackupServiceOptions, 'packTargetBytes'>;
   /** Webhook delivery settings (retry window, back-off, timeout, allowed ranges); tests shorten them. */
   readonly webhooks?: Partial<WebhookOptions>;
+  /**
+   * Whether the HTTP server counts requests against the callers' rate-limit tiers (default on). Off
+   * only for the baseline of the rate-limit benchmark (bench/webhooks): a node in use always counts.
+   */
+  readonly httpRateLimit?: boolean;
 }

@@ -84,3 +84,22 @@ describe('rate-limit tiers over real HTTP', () => {
     expect(after).toMatchObject({ tier: 'premium', assigned: false });
   });
 });
+
+describe('a node started without the HTTP rate limit (the baseline of bench/webhooks ratelimit.overhead)', () => {
+  it('sends no rate-limit headers and refuses no request, however small the caller tier', async () => {
+    const t = await startTestPlane({}, { httpRateLimit: false });
+    try {
+      expect((await t.op('ratelimit.tiers.save', { tier: { name: 'tiny', limit: 1, windowSeconds: 60, burst: 0 } })).status).toBe(200);
+      const created = (await t.op('keys.create', { name: 'bench', role: 'operator' })).body as { key: { id: string }; secret: string };
+      expect((await t.op('ratelimit.keys.assign', { id: created.key.id, tier: 'tiny' })).status).toBe(200);
+      for (let i = 0; i < 3; i += 1) {
+        const res = await fetch(`${t.url}/api/v2/status`, { headers: { authorization: `Bearer ${created.secret}` } });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('ratelimit')).toBeNull();
+        expect(res.headers.get('ratelimit-policy')).toBeNull();
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * The Pilothouse side of `ratelimit.overhead`, a child process: a headless node on 127.0.0.1 (port 0,
+ * a fresh data dir, on Redis with `redis <url>`), its HTTP rate limit on (`on`) or off (`off`). It
+ * holds a small cached value and an operator key on a tier whose budget is far above the load, so
+ * nothing is refused: what is measured is the cost of counting on the node's own cheap route. Prints
+ * `{port, key}` once ready, then serves until SIGTERM.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultConfig } from '../../main/config';
+import { ControlPlane } from '../../main/control-plane';
+import { createLogger } from '../../main/logger';
+import { BENCH_VALUE, CHEAP_NAMESPACE, CHEAP_KEY } from './cheap-route';
+
+const limit = process.argv[2] ?? 'on';
+const redisUrl = process.argv[3] === 'redis' ? process.argv[4] : undefined;
+const dataDir = mkdtempSync(join(tmpdir(), 'ph-bench-ratelimit-'));
+const config = {
+  ...defaultConfig(dataDir),
+  port: 0,
+  logLevel: 'silent' as const,
+  // A fleet of one: each node on its own Redis database, with a secret of its own.
+  ...(redisUrl === undefined ? {} : { redisUrl, fleetSecret: randomBytes(32).toString('base64url') }),
+};
+const plane = new ControlPlane(
+  { config, sources: ['bench'] },
+  { mode: 'headless', logger: createLogger('silent'), httpRateLimit: limit === 'on' },
+);
+
+async function main(): Promise<void> {
+  await plane.start();
+  const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+  const op = async (name: string, input: unknown): Promise<unknown> => {
+    const res = await fetch(`${plane.url}/api/v2/ops/${name}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+      body: JSON.stringify(input),
+    });
+    if (res.status !== 200) throw new Error(`${name}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  await op('ratelimit.tiers.save', { tier: { name: 'bench', limit: 10_000_000, windowSeconds: 60, burst: 0 } });
+  const created = (await op('keys.create', { name: 'bench', role: 'operator' })) as { key: { id: string }; secret: string };
+  await op('ratelimit.keys.assign', { id: created.key.id, tier: 'bench' });
+  await op('cache.put', { namespace: CHEAP_NAMESPACE, key: CHEAP_KEY, value: BENCH_VALUE, ttl: 86_400_000 });
+  process.stdout.write(`${JSON.stringify({ port: Number(new URL(plane.url).port), key: created.secret })}\n`);
+}
+
+void main();
+process.on(
+  'SIGTERM',
+  () =>
+    void plane.stop().then(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    }),
+);
