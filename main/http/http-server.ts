@@ -47,11 +47,29 @@ function readinessSummary(report: ReadinessReport): ReadinessReport {
   };
 }
 
+interface VersionAnswer {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly deprecated: boolean;
+}
+const versionAnswers = new Map<ApiVersion, VersionAnswer>();
+
+/** A version's answer headers, built once: its name, and its deprecation headers when it has any. */
+function versionAnswer(version: ApiVersion): VersionAnswer {
+  let answer = versionAnswers.get(version);
+  if (answer === undefined) {
+    const deprecation = deprecationHeaders(version);
+    answer = { headers: { 'api-version': version, ...deprecation }, deprecated: Object.keys(deprecation).length > 0 };
+    versionAnswers.set(version, answer);
+  }
+  return answer;
+}
+
 /** Answers in `version`: its header, and its deprecation headers when it has any. */
 function answerIn(request: FastifyRequest, reply: FastifyReply, version: ApiVersion): void {
+  // Only a version answered before with deprecation headers (a pinned key's re-answer) left any to take back.
+  if (versionAnswer(request.apiVersion).deprecated) void reply.removeHeader('deprecation').removeHeader('sunset').removeHeader('link');
   request.apiVersion = version;
-  void reply.removeHeader('deprecation').removeHeader('sunset').removeHeader('link');
-  void reply.headers({ 'api-version': version, ...deprecationHeaders(version) });
+  void reply.headers(versionAnswer(version).headers);
 }
 
 /** Lets an authenticated caller in when its role allows the route; a key pinned to a version gets it when the request names none. */
@@ -363,7 +381,10 @@ export class HttpServer implements Service {
   /** The version a versioned request names (path, header or query), or null. */
   #namedVersion(request: FastifyRequest): ApiVersion | null {
     const pathVersion = /^\/api\/(v[^/]+)(?:\/|$)/.exec(request.url)?.[1];
-    const query = new URL(request.url, 'http://localhost').searchParams.get('api-version') ?? undefined;
+    // Most requests carry no query string: parsing the URL for one costs more than the rest of this check.
+    const query = request.url.includes('?')
+      ? (new URL(request.url, 'http://localhost').searchParams.get('api-version') ?? undefined)
+      : undefined;
     const headerValue = request.headers['api-version'];
     return namedApiVersion({ pathVersion, header: Array.isArray(headerValue) ? headerValue[0] : headerValue, query });
   }

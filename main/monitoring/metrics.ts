@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { RequestDurations } from './request-durations';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BoundCounter, BoundHistogram } from './bound-metrics';
 
 /**
  * prom-client's default set names three gauges `*_total`, which Prometheus reserves for counters
@@ -18,28 +18,37 @@ export const DURATION_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpRequestDuration: RequestDurations;
-  readonly operationsTotal: Counter<'operation' | 'outcome'>;
-  readonly operationDuration: Histogram<'operation'>;
+  /** Labels `method`, `route`, `status_code`. */
+  readonly httpRequestDuration: BoundHistogram;
+  /** Labels `operation`, `outcome`. */
+  readonly operationsTotal: BoundCounter;
+  /** Label `operation`. */
+  readonly operationDuration: BoundHistogram;
   readonly slowCallsTotal: Counter<'name'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pilothouse_' });
     for (const name of NON_CONVENTIONAL_DEFAULTS) this.registry.removeSingleMetric(`pilothouse_${name}`);
-    this.httpRequestDuration = new RequestDurations(DURATION_BUCKETS_SECONDS, this.registry);
-    this.operationsTotal = new Counter({
-      name: 'pilothouse_operations_total',
-      help: 'Console operations completed, by operation and outcome',
-      labelNames: ['operation', 'outcome'],
-      registers: [this.registry],
-    });
-    this.operationDuration = new Histogram({
-      name: 'pilothouse_operation_duration_seconds',
-      help: 'Time a console operation took, from validated input to result or error',
-      labelNames: ['operation'],
-      buckets: DURATION_BUCKETS_SECONDS,
-      registers: [this.registry],
-    });
+    // Counted on every request and operation: bound once per label set, rendered at scrape (bound-metrics.ts).
+    this.httpRequestDuration = new BoundHistogram(
+      'pilothouse_http_request_duration_seconds',
+      'Time to answer an HTTP request, by route template and status code',
+      DURATION_BUCKETS_SECONDS,
+      this.registry,
+      'last',
+    );
+    this.operationsTotal = new BoundCounter(
+      'pilothouse_operations_total',
+      'Console operations completed, by operation and outcome',
+      this.registry,
+    );
+    this.operationDuration = new BoundHistogram(
+      'pilothouse_operation_duration_seconds',
+      'Time a console operation took, from validated input to result or error',
+      DURATION_BUCKETS_SECONDS,
+      this.registry,
+      'first',
+    );
     this.slowCallsTotal = new Counter({
       name: 'pilothouse_slow_calls_total',
       help: 'Calls slower than their slow-call threshold, by operation or route',

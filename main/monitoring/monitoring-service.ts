@@ -15,7 +15,7 @@ import type { Metrics } from './metrics';
 import { OperationTimings, topBy, type TimingOptions } from './operation-timings';
 import { diskProbe, redisProbe, sqliteProbe } from './probes';
 import { recommend } from './recommendations';
-import type { DurationChild } from './request-durations';
+import type { CounterChild, HistogramChild } from './bound-metrics';
 import { SeriesRegistry, type MetricSeries } from './series-registry';
 import { SystemSampler, type SystemSnapshot } from './system-sampler';
 import { UsageRecorder } from './usage-recorder';
@@ -65,7 +65,15 @@ interface RouteNames {
   readonly timing: string;
   readonly usage: string;
   /** The Prometheus children by status code, bound on first use and kept. */
-  readonly durations: Map<number, DurationChild>;
+  readonly durations: Map<number, HistogramChild>;
+}
+
+/** What an operation is counted under: its timing name and its Prometheus children. */
+interface OperationNames {
+  readonly timing: string;
+  ok: CounterChild | null;
+  error: CounterChild | null;
+  readonly duration: HistogramChild;
 }
 
 /**
@@ -100,6 +108,7 @@ export class Monitoring implements Service {
   #httpTick = { requestsPerSecond: 0, errorRatio: null as number | null, p50Ms: null as number | null, p95Ms: null as number | null };
   readonly #unsubscribe: (() => void)[] = [];
   readonly #routeNames = new Map<string, Map<string, RouteNames>>();
+  readonly #opNames = new Map<string, OperationNames>();
 
   constructor(private readonly deps: MonitoringDeps) {
     this.options = { ...defaultMonitoringOptions, ...deps.options };
@@ -138,17 +147,32 @@ export class Monitoring implements Service {
 
   /** For `OperationDispatcher`'s observer: every console operation is timed under `op:<name>`. */
   readonly observeOperation: OperationObserver = ({ name, durationMs, ok, code }) => {
-    this.timings.record(`op:${name}`, durationMs, ok, code);
-    this.metrics.operationsTotal.inc({ operation: name, outcome: ok ? 'ok' : 'error' });
-    this.metrics.operationDuration.observe({ operation: name }, durationMs / 1000);
+    const names = this.#operationNames(name);
+    this.timings.record(names.timing, durationMs, ok, code);
+    // Each outcome's series appears once it happens, as prom-client's labelled counter did.
+    const outcome = ok
+      ? (names.ok ??= this.metrics.operationsTotal.child({ operation: name, outcome: 'ok' }))
+      : (names.error ??= this.metrics.operationsTotal.child({ operation: name, outcome: 'error' }));
+    outcome.inc();
+    names.duration.observe(durationMs / 1000);
   };
+
+  /** What an operation is counted under, bound once per operation rather than per call. */
+  #operationNames(name: string): OperationNames {
+    let names = this.#opNames.get(name);
+    if (names === undefined) {
+      names = { timing: `op:${name}`, ok: null, error: null, duration: this.metrics.operationDuration.child({ operation: name }) };
+      this.#opNames.set(name, names);
+    }
+    return names;
+  }
 
   observeHttp(o: HttpObservation): void {
     const serverError = o.statusCode >= 500;
     const names = this.#httpNames(o.method, o.route);
     let duration = names.durations.get(o.statusCode);
     if (duration === undefined) {
-      duration = this.metrics.httpRequestDuration.child(o.method, o.route, o.statusCode);
+      duration = this.metrics.httpRequestDuration.child({ method: o.method, route: o.route, status_code: String(o.statusCode) });
       names.durations.set(o.statusCode, duration);
     }
     duration.observe(o.durationMs / 1000);
