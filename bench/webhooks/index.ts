@@ -10,8 +10,8 @@
  *   it off. Goals ≥ 0.95 and ≥ 0.8.
  * - ratelimit.overhead.bare / ratelimit.overhead.bare.redis: the same hook on bare Fastify
  *   (limited-server.ts: one route, a fixed caller, nothing else), where a request costs a sixth of
- *   the node's: the limiter's cost against the least a request can cost, printed beside the node's
- *   figures as the same goals.
+ *   the node's: the limiter's cost against the least a request can cost, reported beside the node's
+ *   figures (no goal of their own).
  *   Each side runs in two server processes taking rounds in turn (a process's luck moves a figure by
  *   several percent on a shared machine), autocannon from this process, alternating rounds.
  * PH_BENCH_SCALE shrinks a run (events and load seconds; rounds stay at least three) for a smoke check.
@@ -33,6 +33,8 @@ import { CHEAP_PATH } from './cheap-route';
 const ROUNDS = 6;
 /** Server processes per side of an overhead comparison, taking rounds in turn (see compareOnOff). */
 const PROCESSES = 2;
+/** The bare-Fastify lines are context: issue #15's goals are stated for a cheap route of Pilothouse's, the lines without `.bare`. */
+const BARE_GOAL = 'none (reported: the same hook on bare Fastify, beside the goals on the node)';
 const LOAD_SECONDS = scaled(4);
 const EVENTS = scaled(2000, 20);
 const CONNECTIONS = 16;
@@ -251,7 +253,7 @@ void (async () => {
     );
     await overhead(
       'ratelimit.overhead.bare.redis',
-      '>= 0.8',
+      BARE_GOAL,
       '/api/v2/cheap',
       await bareServers(['redis', redis.url], PROCESSES),
       await bareServers(['off'], PROCESSES),
