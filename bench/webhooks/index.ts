@@ -237,7 +237,7 @@ void (async () => {
   );
   await overhead(
     'ratelimit.overhead.bare',
-    '>= 0.95',
+    BARE_GOAL,
     '/api/v2/cheap',
     await bareServers(['memory'], PROCESSES),
     await bareServers(['off'], PROCESSES),
