@@ -71,18 +71,23 @@ async function loadRound(target: LoadTarget, shape: LoadShape): Promise<LoadRoun
   };
 }
 
+/** A bench server started for one round: where to load it, and how to stop it. */
+export interface RoundServer extends LoadTarget {
+  stop(): void;
+}
+
 /**
- * The same route on bench servers with a feature `on` and servers with it `off`: each warmed for a
- * second, then `rounds` alternating rounds (compareRates). A side given several servers (separate
- * processes of the same build) loads the next one each round, so one process's luck (where its
- * heap and code landed, which core it shared) does not stand for the side: on a shared machine
- * two processes of one server differ by several percent. Returns each side's rates, p99s and
- * requests per server CPU-second, and the errors of both.
+ * The same route on a bench server with a feature `on` and one with it `off`, for `rounds`
+ * alternating rounds (compareRates). Each round starts a fresh process of each (`start`), warms
+ * both for `warmSeconds` (JIT, connections), measures, then stops them: on a shared machine two
+ * processes of one server differ by up to a sixth for their whole life (where V8's optimizing
+ * landed, which core they shared), so one process per side would carry its luck into every round.
+ * Returns each side's rates, p99s and requests per server CPU-second, and the errors of both.
  */
 export async function compareOnOff(
   label: string,
-  targets: { on: readonly LoadTarget[]; off: readonly LoadTarget[] },
-  shape: LoadShape,
+  start: (side: 'on' | 'off') => Promise<RoundServer>,
+  shape: LoadShape & { readonly warmSeconds: number },
   rounds: number,
 ): Promise<{
   ours: number;
@@ -95,19 +100,26 @@ export async function compareOnOff(
   perCpu: { on: number[]; off: number[] };
   errors: number;
 }> {
-  for (const target of [...targets.on, ...targets.off]) await load(target, shape, 1);
   const p99 = { on: [] as number[], off: [] as number[] };
   const perCpu = { on: [] as number[], off: [] as number[] };
-  const served = { on: 0, off: 0 };
   let errors = 0;
+  let servers: Record<'on' | 'off', RoundServer> | null = null;
   const measure = (side: 'on' | 'off') => async () => {
-    const pool = targets[side];
-    const r = await loadRound(pool[served[side] % pool.length] as LoadTarget, shape);
-    served[side] += 1;
+    if (servers === null) {
+      servers = { on: await start('on'), off: await start('off') };
+      for (const server of [servers.on, servers.off]) await load(server, shape, shape.warmSeconds);
+    }
+    const r = await loadRound(servers[side], shape);
     p99[side].push(r.p99);
     perCpu[side].push(r.perCpuSecond);
     errors += r.errors;
     progress(`${label} ${side}: ${Math.round(r.rps)} req/s, ${Math.round(r.perCpuSecond)} req per server CPU-second`);
+    // The round's second side has run: its servers go, and the next round starts its own.
+    if (p99.on.length === p99.off.length) {
+      servers.on.stop();
+      servers.off.stop();
+      servers = null;
+    }
     return r.rps;
   };
   const result = await compareRates(rounds, measure('on'), measure('off'));

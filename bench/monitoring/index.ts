@@ -34,43 +34,39 @@ async function startServer(mode: 'on' | 'off'): Promise<{ port: number; child: C
 }
 
 async function overhead(): Promise<void> {
-  const on = await startServer('on');
-  const off = await startServer('off');
-  try {
-    // Warmed (JIT, connection setup) before the rounds.
-    const result = await compareOnOff(
-      'overhead',
-      { on: [{ port: on.port }], off: [{ port: off.port }] },
-      { path: '/api/v2/cached', connections: CONNECTIONS, seconds: LOAD_SECONDS },
-      ROUNDS,
-    );
-    const { p99, perCpu, errors } = result;
-    report({
-      bench: 'monitoring.overhead',
-      ours: Math.round(result.ours),
-      baseline: Math.round(result.baseline),
-      unit: 'req/s',
-      goal: '>= 0.95',
-      better: 'higher',
-      order: result.order,
-      rounds: result.rounds,
-      seconds_per_round: LOAD_SECONDS,
-      connections: CONNECTIONS,
-      req_per_cpu_s_on: Math.round(median(perCpu.on)),
-      req_per_cpu_s_off: Math.round(median(perCpu.off)),
-      cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
-      server_cpu_us_per_req_on: Number((1e6 / median(perCpu.on)).toFixed(1)),
-      server_cpu_us_per_req_off: Number((1e6 / median(perCpu.off)).toFixed(1)),
-      p99_ms_on: median(p99.on),
-      p99_ms_off: median(p99.off),
-      errors,
-      min: Math.round(Math.min(...result.oursRounds)),
-      max: Math.round(Math.max(...result.oursRounds)),
-    });
-  } finally {
-    on.child.kill('SIGTERM');
-    off.child.kill('SIGTERM');
-  }
+  const start = async (mode: 'on' | 'off') => {
+    const { port, child } = await startServer(mode);
+    return { port, stop: () => child.kill('SIGTERM') };
+  };
+  const result = await compareOnOff(
+    'overhead',
+    start,
+    { path: '/api/v2/cached', connections: CONNECTIONS, seconds: LOAD_SECONDS, warmSeconds: 1 },
+    ROUNDS,
+  );
+  const { p99, perCpu, errors } = result;
+  report({
+    bench: 'monitoring.overhead',
+    ours: Math.round(result.ours),
+    baseline: Math.round(result.baseline),
+    unit: 'req/s',
+    goal: '>= 0.95',
+    better: 'higher',
+    order: result.order,
+    rounds: result.rounds,
+    seconds_per_round: LOAD_SECONDS,
+    connections: CONNECTIONS,
+    req_per_cpu_s_on: Math.round(median(perCpu.on)),
+    req_per_cpu_s_off: Math.round(median(perCpu.off)),
+    cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
+    server_cpu_us_per_req_on: Number((1e6 / median(perCpu.on)).toFixed(1)),
+    server_cpu_us_per_req_off: Number((1e6 / median(perCpu.off)).toFixed(1)),
+    p99_ms_on: median(p99.on),
+    p99_ms_off: median(p99.off),
+    errors,
+    min: Math.round(Math.min(...result.oursRounds)),
+    max: Math.round(Math.max(...result.oursRounds)),
+  });
 }
 
 const empty = async (): Promise<void> => undefined;

@@ -12,8 +12,8 @@
  *   (limited-server.ts: one route, a fixed caller, nothing else), where a request costs a sixth of
  *   the node's: the limiter's cost against the least a request can cost, reported beside the node's
  *   figures (no goal of their own).
- *   Each side runs in two server processes taking rounds in turn (a process's luck moves a figure by
- *   several percent on a shared machine), autocannon from this process, alternating rounds.
+ *   Each round starts a fresh server of each side (a process's luck moves its figures by up to a sixth
+ *   for its whole life on a shared machine), autocannon from this process, alternating rounds.
  * PH_BENCH_SCALE shrinks a run (events and load seconds; rounds stay at least three) for a smoke check.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,12 +27,12 @@ import { WebhookService, webhooksMigrations } from '../../main/webhooks';
 import { tempDir } from '../../test/helpers/temp-dir';
 import { startBenchRedis } from '../cache/redis-process';
 import { compareRates, median, progress, report, scaled } from '../lib';
-import { compareOnOff, type LoadTarget } from '../load';
+import { compareOnOff, type RoundServer } from '../load';
 import { CHEAP_PATH } from './cheap-route';
 
-const ROUNDS = 6;
-/** Server processes per side of an overhead comparison, taking rounds in turn (see compareOnOff). */
-const PROCESSES = 2;
+const ROUNDS = 7;
+/** Seconds each round's fresh servers are loaded before they are measured (JIT, connections). */
+const WARM_SECONDS = 2;
 /** The bare-Fastify lines are context: issue #15's goals are stated for a cheap route of Pilothouse's, the lines without `.bare`. */
 const BARE_GOAL = 'none (reported: the same hook on bare Fastify, beside the goals on the node)';
 const LOAD_SECONDS = scaled(4);
@@ -157,106 +157,60 @@ async function delivery(): Promise<void> {
   }
 }
 
-/** One side of an overhead comparison: its server processes (several, see compareOnOff) and the route they serve. */
-interface OverheadSide {
-  readonly targets: LoadTarget[];
-  readonly procs: ChildProcess[];
+/** A Pilothouse node for one round, the HTTP rate limit `on` or `off`; on Redis, each side on a database of its own. */
+async function startNode(limit: 'on' | 'off', redisUrl?: string): Promise<RoundServer> {
+  // A side's node of each round takes over its database from the last round's, as a restarted node of one fleet would.
+  const args = redisUrl === undefined ? [limit] : [limit, 'redis', `${redisUrl}/${limit === 'on' ? 1 : 2}`];
+  const { line, proc } = await childLine('plane-server.ts', args);
+  const { port, key } = JSON.parse(line) as { port: number; key: string };
+  return { port, pid: proc.pid as number, headers: { authorization: `Bearer ${key}` }, stop: () => proc.kill('SIGTERM') };
 }
 
-/** `count` Pilothouse nodes with the HTTP rate limit `on` or `off`, each on its own Redis database when `redisUrl` is given. */
-async function planes(limit: 'on' | 'off', count: number, redisUrl: string | undefined, firstDb: number): Promise<OverheadSide> {
-  const side: OverheadSide = { targets: [], procs: [] };
-  for (let i = 0; i < count; i += 1) {
-    // Each node a fleet of its own: one Redis database each, so no node's cache writes invalidate another's.
-    const args = redisUrl === undefined ? [limit] : [limit, 'redis', `${redisUrl}/${firstDb + i}`];
-    const { line, proc } = await childLine('plane-server.ts', args);
-    const { port, key } = JSON.parse(line) as { port: number; key: string };
-    side.procs.push(proc);
-    side.targets.push({ port, pid: proc.pid as number, headers: { authorization: `Bearer ${key}` } });
-  }
-  return side;
+/** A bare Fastify server (limited-server.ts) for one round, with the rate limit as `args` say (`memory`, `redis <url>`, `off`). */
+async function startBare(args: string[]): Promise<RoundServer> {
+  const { port, proc } = await child('limited-server.ts', args);
+  return { port, pid: proc.pid as number, stop: () => proc.kill('SIGTERM') };
 }
 
-/** `count` bare Fastify servers (limited-server.ts) with the rate limit in `mode` (`memory`, `redis`, `off`). */
-async function bareServers(args: string[], count: number): Promise<OverheadSide> {
-  const side: OverheadSide = { targets: [], procs: [] };
-  for (let i = 0; i < count; i += 1) {
-    const { port, proc } = await child('limited-server.ts', args);
-    side.procs.push(proc);
-    side.targets.push({ port, pid: proc.pid as number });
-  }
-  return side;
-}
-
-async function overhead(bench: string, goal: string, route: string, on: OverheadSide, off: OverheadSide): Promise<void> {
-  try {
-    const result = await compareOnOff(
-      bench,
-      { on: on.targets, off: off.targets },
-      { path: route, connections: CONNECTIONS, seconds: LOAD_SECONDS },
-      ROUNDS,
-    );
-    const { p99, perCpu, errors } = result;
-    report({
-      bench,
-      ours: Math.round(result.ours),
-      baseline: Math.round(result.baseline),
-      unit: 'req/s',
-      goal,
-      better: 'higher',
-      order: result.order,
-      rounds: result.rounds,
-      seconds_per_round: LOAD_SECONDS,
-      connections: CONNECTIONS,
-      route,
-      processes_per_side: on.targets.length,
-      cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
-      server_cpu_us_per_req_on: Number((1e6 / median(perCpu.on)).toFixed(1)),
-      server_cpu_us_per_req_off: Number((1e6 / median(perCpu.off)).toFixed(1)),
-      // Each round's two sides run back to back: the median of their ratios shrugs off the machine's slow swings.
-      paired_ratio: Number(median(result.oursRounds.map((rate, i) => rate / (result.baselineRounds[i] as number))).toFixed(3)),
-      p99_ms_on: median(p99.on),
-      p99_ms_off: median(p99.off),
-      errors,
-      min: Math.round(Math.min(...result.oursRounds)),
-      max: Math.round(Math.max(...result.oursRounds)),
-    });
-  } finally {
-    for (const proc of [...on.procs, ...off.procs]) proc.kill('SIGTERM');
-  }
+async function overhead(bench: string, goal: string, route: string, start: (side: 'on' | 'off') => Promise<RoundServer>): Promise<void> {
+  const shape = { path: route, connections: CONNECTIONS, seconds: LOAD_SECONDS, warmSeconds: WARM_SECONDS };
+  const result = await compareOnOff(bench, start, shape, ROUNDS);
+  const { p99, perCpu, errors } = result;
+  report({
+    bench,
+    ours: Math.round(result.ours),
+    baseline: Math.round(result.baseline),
+    unit: 'req/s',
+    goal,
+    better: 'higher',
+    order: result.order,
+    rounds: result.rounds,
+    seconds_per_round: LOAD_SECONDS,
+    connections: CONNECTIONS,
+    route,
+    servers: 'a fresh server of each side every round',
+    cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
+    server_cpu_us_per_req_on: Number((1e6 / median(perCpu.on)).toFixed(1)),
+    server_cpu_us_per_req_off: Number((1e6 / median(perCpu.off)).toFixed(1)),
+    // Each round's two sides run back to back: the median of their ratios shrugs off the machine's slow swings.
+    paired_ratio: Number(median(result.oursRounds.map((rate, i) => rate / (result.baselineRounds[i] as number))).toFixed(3)),
+    p99_ms_on: median(p99.on),
+    p99_ms_off: median(p99.off),
+    errors,
+    min: Math.round(Math.min(...result.oursRounds)),
+    max: Math.round(Math.max(...result.oursRounds)),
+  });
 }
 
 void (async () => {
   await delivery();
-  await overhead(
-    'ratelimit.overhead',
-    '>= 0.95',
-    CHEAP_PATH,
-    await planes('on', PROCESSES, undefined, 0),
-    await planes('off', PROCESSES, undefined, 0),
-  );
-  await overhead(
-    'ratelimit.overhead.bare',
-    BARE_GOAL,
-    '/api/v2/cheap',
-    await bareServers(['memory'], PROCESSES),
-    await bareServers(['off'], PROCESSES),
-  );
+  await overhead('ratelimit.overhead', '>= 0.95', CHEAP_PATH, (side) => startNode(side));
+  await overhead('ratelimit.overhead.bare', BARE_GOAL, '/api/v2/cheap', (side) => startBare([side === 'on' ? 'memory' : 'off']));
   const redis = await startBenchRedis();
   try {
-    await overhead(
-      'ratelimit.overhead.redis',
-      '>= 0.8',
-      CHEAP_PATH,
-      await planes('on', PROCESSES, redis.url, 0),
-      await planes('off', PROCESSES, redis.url, PROCESSES),
-    );
-    await overhead(
-      'ratelimit.overhead.bare.redis',
-      BARE_GOAL,
-      '/api/v2/cheap',
-      await bareServers(['redis', redis.url], PROCESSES),
-      await bareServers(['off'], PROCESSES),
+    await overhead('ratelimit.overhead.redis', '>= 0.8', CHEAP_PATH, (side) => startNode(side, redis.url));
+    await overhead('ratelimit.overhead.bare.redis', BARE_GOAL, '/api/v2/cheap', (side) =>
+      startBare(side === 'on' ? ['redis', redis.url] : ['off']),
     );
   } finally {
     await redis.stop();

@@ -5,14 +5,13 @@
  * nothing is refused: what is measured is the cost of counting on the node's own cheap route. Prints
  * `{port, key}` once ready, then serves until SIGTERM.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig } from '../../main/config';
 import { ControlPlane } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
-import { BENCH_VALUE, CHEAP_NAMESPACE, CHEAP_KEY } from './cheap-route';
+import { BENCH_FLEET_SECRET, BENCH_VALUE, CHEAP_KEY, CHEAP_NAMESPACE } from './cheap-route';
 
 const limit = process.argv[2] ?? 'on';
 const redisUrl = process.argv[3] === 'redis' ? process.argv[4] : undefined;
@@ -21,8 +20,7 @@ const config = {
   ...defaultConfig(dataDir),
   port: 0,
   logLevel: 'silent' as const,
-  // A fleet of one: each node on its own Redis database, with a secret of its own.
-  ...(redisUrl === undefined ? {} : { redisUrl, fleetSecret: randomBytes(32).toString('base64url') }),
+  ...(redisUrl === undefined ? {} : { redisUrl, fleetSecret: BENCH_FLEET_SECRET }),
 };
 const plane = new ControlPlane(
   { config, sources: ['bench'] },
