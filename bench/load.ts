@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { compareRates, progress, type RunOrder } from './lib';
@@ -73,7 +74,21 @@ async function loadRound(target: LoadTarget, shape: LoadShape): Promise<LoadRoun
 
 /** A bench server started for one round: where to load it, and how to stop it. */
 export interface RoundServer extends LoadTarget {
-  stop(): void;
+  /** Resolves once the server's process has exited. */
+  stop(): Promise<void>;
+}
+
+/** Stops a child server: SIGTERM, SIGKILL if it has not exited within 10 s; resolves on its exit. */
+export function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    proc.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    proc.kill('SIGTERM');
+  });
 }
 
 /**
@@ -116,9 +131,9 @@ export async function compareOnOff(
     progress(`${label} ${side}: ${Math.round(r.rps)} req/s, ${Math.round(r.perCpuSecond)} req per server CPU-second`);
     // The round's second side has run: its servers go, and the next round starts its own.
     if (p99.on.length === p99.off.length) {
-      servers.on.stop();
-      servers.off.stop();
+      const { on, off } = servers;
       servers = null;
+      await Promise.all([on.stop(), off.stop()]);
     }
     return r.rps;
   };

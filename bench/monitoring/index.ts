@@ -11,7 +11,7 @@ import { systemClock } from '../../main/clock';
 import { OperationTimings } from '../../main/monitoring';
 import { Histogram, Registry } from 'prom-client';
 import { compareRates, median, progress, report, rounds as atLeast, scaled } from '../lib';
-import { compareOnOff } from '../load';
+import { compareOnOff, stopChild } from '../load';
 
 const ROUNDS = atLeast(Number(process.env.BENCH_ROUNDS ?? 5));
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? scaled(4, 1));
@@ -36,7 +36,7 @@ async function startServer(mode: 'on' | 'off'): Promise<{ port: number; child: C
 async function overhead(): Promise<void> {
   const start = async (mode: 'on' | 'off') => {
     const { port, child } = await startServer(mode);
-    return { port, stop: () => child.kill('SIGTERM') };
+    return { port, stop: () => stopChild(child) };
   };
   const result = await compareOnOff(
     'overhead',

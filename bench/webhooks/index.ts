@@ -18,6 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { SqliteJobQueue, batchMigrations } from '../../main/batch';
 import { systemClock } from '../../main/clock';
 import { EventBus } from '../../main/events';
@@ -27,10 +28,12 @@ import { WebhookService, webhooksMigrations } from '../../main/webhooks';
 import { tempDir } from '../../test/helpers/temp-dir';
 import { startBenchRedis } from '../cache/redis-process';
 import { compareRates, median, progress, report, scaled } from '../lib';
-import { compareOnOff, type RoundServer } from '../load';
+import { compareOnOff, stopChild, type RoundServer } from '../load';
 import { CHEAP_PATH } from './cheap-route';
 
 const ROUNDS = 7;
+/** Rounds of the overhead lines: their sides differ by a few percent, so they take more. */
+const OVERHEAD_ROUNDS = 11;
 /** Seconds each round's fresh servers are loaded before they are measured (JIT, connections). */
 const WARM_SECONDS = 2;
 /** The bare-Fastify lines are context: issue #15's goals are stated for a cheap route of Pilothouse's, the lines without `.bare`. */
@@ -157,24 +160,34 @@ async function delivery(): Promise<void> {
   }
 }
 
-/** A Pilothouse node for one round, the HTTP rate limit `on` or `off`; on Redis, each side on a database of its own. */
+/**
+ * A Pilothouse node for one round, the HTTP rate limit `on` or `off`. On Redis each side has a
+ * database of its own (the bench's private redis-server), emptied first: every round's node founds
+ * a fleet of its own, as in memory.
+ */
 async function startNode(limit: 'on' | 'off', redisUrl?: string): Promise<RoundServer> {
-  // A side's node of each round takes over its database from the last round's, as a restarted node of one fleet would.
-  const args = redisUrl === undefined ? [limit] : [limit, 'redis', `${redisUrl}/${limit === 'on' ? 1 : 2}`];
+  let args: string[] = [limit];
+  if (redisUrl !== undefined) {
+    const database = `${redisUrl}/${limit === 'on' ? 1 : 2}`;
+    const redis = new Redis(database);
+    await redis.flushdb();
+    redis.disconnect();
+    args = [limit, 'redis', database];
+  }
   const { line, proc } = await childLine('plane-server.ts', args);
   const { port, key } = JSON.parse(line) as { port: number; key: string };
-  return { port, pid: proc.pid as number, headers: { authorization: `Bearer ${key}` }, stop: () => proc.kill('SIGTERM') };
+  return { port, pid: proc.pid as number, headers: { authorization: `Bearer ${key}` }, stop: () => stopChild(proc) };
 }
 
 /** A bare Fastify server (limited-server.ts) for one round, with the rate limit as `args` say (`memory`, `redis <url>`, `off`). */
 async function startBare(args: string[]): Promise<RoundServer> {
   const { port, proc } = await child('limited-server.ts', args);
-  return { port, pid: proc.pid as number, stop: () => proc.kill('SIGTERM') };
+  return { port, pid: proc.pid as number, stop: () => stopChild(proc) };
 }
 
 async function overhead(bench: string, goal: string, route: string, start: (side: 'on' | 'off') => Promise<RoundServer>): Promise<void> {
   const shape = { path: route, connections: CONNECTIONS, seconds: LOAD_SECONDS, warmSeconds: WARM_SECONDS };
-  const result = await compareOnOff(bench, start, shape, ROUNDS);
+  const result = await compareOnOff(bench, start, shape, OVERHEAD_ROUNDS);
   const { p99, perCpu, errors } = result;
   report({
     bench,
