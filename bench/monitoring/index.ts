@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- monitoring`
  * - monitoring.overhead: requests/s of a cached API route with all instrumentation on vs off
- *   (autocannon against a child-process server, same run, alternating rounds). Goal ratio ≥ 0.95.
+ *   (autocannon against a fresh child-process server of each side every round, the servers pinned
+ *   to one core and the load to another, alternating rounds). Goal ratio ≥ 0.95.
  * - monitoring.timer: operations/s of an empty async operation timed by `OperationTimings.time` vs
  *   timed by prom-client's `histogram.startTimer()` on the same call (a child bound once). Goal ratio ≥ 1.
  */
@@ -12,13 +13,17 @@ import { OperationTimings } from '../../main/monitoring';
 import { Histogram, Registry } from 'prom-client';
 import { compareRates, median, progress, report, rounds as atLeast, scaled } from '../lib';
 import { compareOnOff, stopChild } from '../load';
+import { PINNED, onLoadCore, serverCommand } from '../pinning';
 
 const ROUNDS = atLeast(Number(process.env.BENCH_ROUNDS ?? 5));
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? scaled(4, 1));
 const CONNECTIONS = 16;
+/** Rounds of monitoring.overhead: its sides differ by a few percent, so it takes more than the timer. */
+const OVERHEAD_ROUNDS = atLeast(Number(process.env.BENCH_ROUNDS ?? 11));
 
 async function startServer(mode: 'on' | 'off'): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'overhead-server.ts'), mode], {
+  const { command, args } = serverCommand(['--import', 'tsx', join(import.meta.dirname, 'overhead-server.ts'), mode]);
+  const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -38,12 +43,8 @@ async function overhead(): Promise<void> {
     const { port, child } = await startServer(mode);
     return { port, stop: () => stopChild(child) };
   };
-  const result = await compareOnOff(
-    'overhead',
-    start,
-    { path: '/api/v2/cached', connections: CONNECTIONS, seconds: LOAD_SECONDS, warmSeconds: 1 },
-    ROUNDS,
-  );
+  const shape = { path: '/api/v2/cached', connections: CONNECTIONS, seconds: LOAD_SECONDS, warmSeconds: 2 };
+  const result = await onLoadCore(() => compareOnOff('overhead', start, shape, OVERHEAD_ROUNDS));
   const { p99, perCpu, errors } = result;
   report({
     bench: 'monitoring.overhead',
@@ -56,6 +57,8 @@ async function overhead(): Promise<void> {
     rounds: result.rounds,
     seconds_per_round: LOAD_SECONDS,
     connections: CONNECTIONS,
+    servers: 'a fresh server of each side every round',
+    pinned: PINNED ? 'servers on the last core, load on the first' : 'no',
     req_per_cpu_s_on: Math.round(median(perCpu.on)),
     req_per_cpu_s_off: Math.round(median(perCpu.off)),
     cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),

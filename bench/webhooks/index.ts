@@ -13,7 +13,8 @@
  *   the node's: the limiter's cost against the least a request can cost, reported beside the node's
  *   figures (no goal of their own).
  *   Each round starts a fresh server of each side (a process's luck moves its figures by up to a sixth
- *   for its whole life on a shared machine), autocannon from this process, alternating rounds.
+ *   for its whole life on a shared machine), pinned to the last core while autocannon runs from this
+ *   process on the first (bench/pinning.ts), alternating rounds.
  * PH_BENCH_SCALE shrinks a run (events and load seconds; rounds stay at least three) for a smoke check.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,6 +30,7 @@ import { tempDir } from '../../test/helpers/temp-dir';
 import { startBenchRedis } from '../cache/redis-process';
 import { compareRates, median, progress, report, scaled } from '../lib';
 import { compareOnOff, stopChild, type RoundServer } from '../load';
+import { PINNED, onLoadCore, serverCommand } from '../pinning';
 import { CHEAP_PATH } from './cheap-route';
 
 const ROUNDS = 7;
@@ -43,11 +45,11 @@ const EVENTS = scaled(2000, 20);
 const CONNECTIONS = 16;
 const CONCURRENCY = 8;
 
-/** A child process of this suite and the first line it prints once ready. */
-async function childLine(file: string, args: string[]): Promise<{ line: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, file), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** A child process of this suite and the first line it prints once ready; a server of an overhead line runs on the server core. */
+async function childLine(file: string, args: string[], pinned = false): Promise<{ line: string; proc: ChildProcess }> {
+  const nodeArgs = ['--import', 'tsx', join(import.meta.dirname, file), ...args];
+  const { command, args: commandArgs } = pinned ? serverCommand(nodeArgs) : { command: process.execPath, args: nodeArgs };
+  const proc = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout?.on('data', (chunk: Buffer) => {
@@ -60,8 +62,8 @@ async function childLine(file: string, args: string[]): Promise<{ line: string; 
 }
 
 /** A child server that prints its port. */
-async function child(file: string, args: string[]): Promise<{ port: number; proc: ChildProcess }> {
-  const { line, proc } = await childLine(file, args);
+async function child(file: string, args: string[], pinned = false): Promise<{ port: number; proc: ChildProcess }> {
+  const { line, proc } = await childLine(file, args, pinned);
   return { port: Number(line), proc };
 }
 
@@ -174,20 +176,20 @@ async function startNode(limit: 'on' | 'off', redisUrl?: string): Promise<RoundS
     redis.disconnect();
     args = [limit, 'redis', database];
   }
-  const { line, proc } = await childLine('plane-server.ts', args);
+  const { line, proc } = await childLine('plane-server.ts', args, true);
   const { port, key } = JSON.parse(line) as { port: number; key: string };
   return { port, pid: proc.pid as number, headers: { authorization: `Bearer ${key}` }, stop: () => stopChild(proc) };
 }
 
 /** A bare Fastify server (limited-server.ts) for one round, with the rate limit as `args` say (`memory`, `redis <url>`, `off`). */
 async function startBare(args: string[]): Promise<RoundServer> {
-  const { port, proc } = await child('limited-server.ts', args);
+  const { port, proc } = await child('limited-server.ts', args, true);
   return { port, pid: proc.pid as number, stop: () => stopChild(proc) };
 }
 
 async function overhead(bench: string, goal: string, route: string, start: (side: 'on' | 'off') => Promise<RoundServer>): Promise<void> {
   const shape = { path: route, connections: CONNECTIONS, seconds: LOAD_SECONDS, warmSeconds: WARM_SECONDS };
-  const result = await compareOnOff(bench, start, shape, OVERHEAD_ROUNDS);
+  const result = await onLoadCore(() => compareOnOff(bench, start, shape, OVERHEAD_ROUNDS));
   const { p99, perCpu, errors } = result;
   report({
     bench,
@@ -202,6 +204,7 @@ async function overhead(bench: string, goal: string, route: string, start: (side
     connections: CONNECTIONS,
     route,
     servers: 'a fresh server of each side every round',
+    pinned: PINNED ? 'servers on the last core, load on the first' : 'no',
     cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
     server_cpu_us_per_req_on: Number((1e6 / median(perCpu.on)).toFixed(1)),
     server_cpu_us_per_req_off: Number((1e6 / median(perCpu.off)).toFixed(1)),
