@@ -5,53 +5,20 @@
  * nothing is refused: what is measured is the cost of counting on the node's own cheap route. Prints
  * `{port, key}` once ready, then serves until SIGTERM.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { defaultConfig } from '../../main/config';
-import { ControlPlane } from '../../main/control-plane';
-import { createLogger } from '../../main/logger';
+import { startBenchPlane } from '../bench-plane';
 import { BENCH_FLEET_SECRET, BENCH_VALUE, CHEAP_KEY, CHEAP_NAMESPACE } from './cheap-route';
 
 const limit = process.argv[2] ?? 'on';
 const redisUrl = process.argv[3] === 'redis' ? process.argv[4] : undefined;
-const dataDir = mkdtempSync(join(tmpdir(), 'ph-bench-ratelimit-'));
-const config = {
-  ...defaultConfig(dataDir),
-  port: 0,
-  logLevel: 'silent' as const,
-  ...(redisUrl === undefined ? {} : { redisUrl, fleetSecret: BENCH_FLEET_SECRET }),
-};
-const plane = new ControlPlane(
-  { config, sources: ['bench'] },
-  { mode: 'headless', logger: createLogger('silent'), httpRateLimit: limit === 'on' },
-);
 
 async function main(): Promise<void> {
-  await plane.start();
-  const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-  const op = async (name: string, input: unknown): Promise<unknown> => {
-    const res = await fetch(`${plane.url}/api/v2/ops/${name}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
-      body: JSON.stringify(input),
-    });
-    if (res.status !== 200) throw new Error(`${name}: ${res.status} ${await res.text()}`);
-    return res.json();
-  };
+  const overrides = redisUrl === undefined ? {} : { redisUrl, fleetSecret: BENCH_FLEET_SECRET };
+  const { url, op } = await startBenchPlane('ratelimit', overrides, { httpRateLimit: limit === 'on' });
   await op('ratelimit.tiers.save', { tier: { name: 'bench', limit: 10_000_000, windowSeconds: 60, burst: 0 } });
   const created = (await op('keys.create', { name: 'bench', role: 'operator' })) as { key: { id: string }; secret: string };
   await op('ratelimit.keys.assign', { id: created.key.id, tier: 'bench' });
   await op('cache.put', { namespace: CHEAP_NAMESPACE, key: CHEAP_KEY, value: BENCH_VALUE, ttl: 86_400_000 });
-  process.stdout.write(`${JSON.stringify({ port: Number(new URL(plane.url).port), key: created.secret })}\n`);
+  process.stdout.write(`${JSON.stringify({ port: Number(new URL(url).port), key: created.secret })}\n`);
 }
 
 void main();
-process.on(
-  'SIGTERM',
-  () =>
-    void plane.stop().then(() => {
-      rmSync(dataDir, { recursive: true, force: true });
-      process.exit(0);
-    }),
-);
