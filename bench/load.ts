@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { compareRates, progress, type RunOrder } from './lib';
+import { median, oursFirst, progress, rounds, type RunOrder } from './lib';
+import { PINNED, onLoadCore } from './pinning';
 
 /** autocannon ships no types; this is the slice of its API the suites use (kept local, not a global declaration). */
 type Autocannon = (options: { url: string; connections: number; duration: number; headers?: Record<string, string> }) => Promise<{
@@ -15,25 +16,20 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 /** Linux counts a process's CPU time in clock ticks of 1/100 s (`getconf CLK_TCK`). */
 const TICKS_PER_SECOND = 100;
 
-/** A bench server under load: its port, how to read the CPU it has used, the headers each request carries. */
+/** A bench server under load: its port, its process (whose CPU is read from /proc), the headers each request carries. */
 export interface LoadTarget {
   readonly port: number;
-  /** The server's process id: its CPU is read from /proc. Without it, from the server's `/__cpu` route (`process.cpuUsage()`). */
-  readonly pid?: number;
+  readonly pid: number;
   /** Sent with every request (an API key). */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** The CPU seconds a bench server has used (user and system). */
-async function cpuSeconds(target: LoadTarget): Promise<number> {
-  if (target.pid !== undefined) {
-    // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), counted after the command name's closing parenthesis.
-    const stat = readFileSync(`/proc/${target.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  }
-  const usage = (await (await fetch(`http://127.0.0.1:${target.port}/__cpu`)).json()) as { user: number; system: number };
-  return (usage.user + usage.system) / 1e6;
+/** The CPU seconds a bench server's process has used (user and system, every thread). */
+function cpuSeconds(target: LoadTarget): number {
+  // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), counted after the command name's closing parenthesis.
+  const stat = readFileSync(`/proc/${target.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
 export interface LoadShape {
@@ -61,9 +57,9 @@ const load = (target: LoadTarget, shape: LoadShape, seconds: number) =>
 
 /** One autocannon run against a bench server's route, with the server's CPU over it. */
 async function loadRound(target: LoadTarget, shape: LoadShape): Promise<LoadRound> {
-  const cpuBefore = await cpuSeconds(target);
+  const cpuBefore = cpuSeconds(target);
   const result = await load(target, shape, shape.seconds);
-  const cpu = (await cpuSeconds(target)) - cpuBefore;
+  const cpu = cpuSeconds(target) - cpuBefore;
   return {
     rps: result.requests.average,
     perCpuSecond: result.requests.total / Math.max(cpu, 1e-6),
@@ -91,20 +87,7 @@ export function stopChild(proc: ChildProcess): Promise<void> {
   });
 }
 
-/**
- * The same route on a bench server with a feature `on` and one with it `off`, for `rounds`
- * alternating rounds (compareRates). Each round starts a fresh process of each (`start`), warms
- * both for `warmSeconds` (JIT, connections), measures, then stops them: on a shared machine two
- * processes of one server differ by up to a sixth for their whole life (where V8's optimizing
- * landed, which core they shared), so one process per side would carry its luck into every round.
- * Returns each side's rates, p99s and requests per server CPU-second, and the errors of both.
- */
-export async function compareOnOff(
-  label: string,
-  start: (side: 'on' | 'off') => Promise<RoundServer>,
-  shape: LoadShape & { readonly warmSeconds: number },
-  rounds: number,
-): Promise<{
+export interface OnOffResult {
   ours: number;
   baseline: number;
   oursRounds: number[];
@@ -114,29 +97,86 @@ export async function compareOnOff(
   p99: { on: number[]; off: number[] };
   perCpu: { on: number[]; off: number[] };
   errors: number;
-}> {
-  const p99 = { on: [] as number[], off: [] as number[] };
-  const perCpu = { on: [] as number[], off: [] as number[] };
-  let errors = 0;
-  let servers: Record<'on' | 'off', RoundServer> | null = null;
-  const measure = (side: 'on' | 'off') => async () => {
-    if (servers === null) {
-      servers = { on: await start('on'), off: await start('off') };
-      for (const server of [servers.on, servers.off]) await load(server, shape, shape.warmSeconds);
+}
+
+/**
+ * The same route on a bench server with a feature `on` and one with it `off`, for `rounds` rounds.
+ * Each round starts a fresh process of each (`start`), warms both for `warmSeconds` (JIT,
+ * connections), measures them one after the other, the side that leads alternating by round (the
+ * baseline leads the even ones, as compareRates does), and stops both before the next round: on a
+ * shared machine two processes of one server differ by up to a sixth for their whole life (where
+ * V8's optimizing landed, which core they shared), so one process per side would carry its luck
+ * into every round. The load generator runs on the first core meanwhile (pinning.ts); `start`
+ * should start its servers with `serverCommand`, on the last. Returns each side's medians and
+ * rounds, p99s, requests per server CPU-second, and the errors of both.
+ */
+export async function compareOnOff(
+  label: string,
+  start: (side: 'on' | 'off') => Promise<RoundServer>,
+  shape: LoadShape & { readonly warmSeconds: number },
+  roundCount: number,
+): Promise<OnOffResult> {
+  const done: Record<'on' | 'off', LoadRound[]> = { on: [], off: [] };
+  const n = rounds(roundCount);
+  await onLoadCore(async () => {
+    for (let i = 0; i < n; i += 1) {
+      const started: RoundServer[] = [];
+      try {
+        for (const side of ['on', 'off'] as const) started.push(await start(side));
+        const servers = { on: started[0] as RoundServer, off: started[1] as RoundServer };
+        for (const server of started) await load(server, shape, shape.warmSeconds);
+        for (const side of oursFirst(i) ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+          const r = await loadRound(servers[side], shape);
+          done[side].push(r);
+          progress(`${label} ${side}: ${Math.round(r.rps)} req/s, ${Math.round(r.perCpuSecond)} req per server CPU-second`);
+        }
+      } finally {
+        // A server that did start is stopped even when the other failed to: nothing is left running.
+        await Promise.all(started.map((server) => server.stop()));
+      }
     }
-    const r = await loadRound(servers[side], shape);
-    p99[side].push(r.p99);
-    perCpu[side].push(r.perCpuSecond);
-    errors += r.errors;
-    progress(`${label} ${side}: ${Math.round(r.rps)} req/s, ${Math.round(r.perCpuSecond)} req per server CPU-second`);
-    // The round's second side has run: its servers go, and the next round starts its own.
-    if (p99.on.length === p99.off.length) {
-      const { on, off } = servers;
-      servers = null;
-      await Promise.all([on.stop(), off.stop()]);
-    }
-    return r.rps;
+  });
+  const of = (side: 'on' | 'off', pick: (r: LoadRound) => number) => done[side].map(pick);
+  return {
+    ours: median(of('on', (r) => r.rps)),
+    baseline: median(of('off', (r) => r.rps)),
+    oursRounds: of('on', (r) => r.rps),
+    baselineRounds: of('off', (r) => r.rps),
+    rounds: n,
+    order: 'alternating',
+    p99: { on: of('on', (r) => r.p99), off: of('off', (r) => r.p99) },
+    perCpu: { on: of('on', (r) => r.perCpuSecond), off: of('off', (r) => r.perCpuSecond) },
+    errors: [...done.on, ...done.off].reduce((sum, r) => sum + r.errors, 0),
   };
-  const result = await compareRates(rounds, measure('on'), measure('off'));
-  return { ...result, p99, perCpu, errors };
+}
+
+/** The fields every on/off figure reports beside its name, goal and unit: the rates, how they were taken, and the server CPU behind them. */
+export function onOffFields(
+  result: OnOffResult,
+  shape: LoadShape,
+): { ours: number; baseline: number; better: 'higher'; order: RunOrder; [field: string]: unknown } {
+  const cpuOn = median(result.perCpu.on);
+  const cpuOff = median(result.perCpu.off);
+  return {
+    ours: Math.round(result.ours),
+    baseline: Math.round(result.baseline),
+    better: 'higher' as const,
+    order: result.order,
+    rounds: result.rounds,
+    seconds_per_round: shape.seconds,
+    connections: shape.connections,
+    route: shape.path,
+    servers: 'a fresh server of each side every round',
+    pinned: PINNED ? 'servers on the last core, load on the first' : 'no',
+    cpu_ratio: Number((cpuOn / cpuOff).toFixed(3)),
+    server_cpu_us_per_req_on: Number((1e6 / cpuOn).toFixed(1)),
+    server_cpu_us_per_req_off: Number((1e6 / cpuOff).toFixed(1)),
+    // Each round's two sides run back to back: the median of their ratios shrugs off the machine's slow swings.
+    paired_ratio: Number(median(result.oursRounds.map((rate, i) => rate / (result.baselineRounds[i] as number))).toFixed(3)),
+    p99_ms_on: median(result.p99.on),
+    p99_ms_off: median(result.p99.off),
+    errors: result.errors,
+    min: Math.round(Math.min(...result.oursRounds)),
+    max: Math.round(Math.max(...result.oursRounds)),
+  };
 }

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { systemClock } from '../../main/clock';
 import { OperationTimings } from '../../main/monitoring';
 import { Histogram, Registry } from 'prom-client';
-import { compareRates, median, progress, report, rounds as atLeast, scaled } from '../lib';
-import { compareOnOff, stopChild } from '../load';
-import { PINNED, onLoadCore, serverCommand } from '../pinning';
+import { compareRates, progress, report, rounds as atLeast, scaled } from '../lib';
+import { compareOnOff, onOffFields, stopChild } from '../load';
+import { serverCommand } from '../pinning';
 
 const ROUNDS = atLeast(Number(process.env.BENCH_ROUNDS ?? 5));
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? scaled(4, 1));
@@ -41,35 +41,11 @@ async function startServer(mode: 'on' | 'off'): Promise<{ port: number; child: C
 async function overhead(): Promise<void> {
   const start = async (mode: 'on' | 'off') => {
     const { port, child } = await startServer(mode);
-    return { port, stop: () => stopChild(child) };
+    return { port, pid: child.pid as number, stop: () => stopChild(child) };
   };
   const shape = { path: '/api/v2/cached', connections: CONNECTIONS, seconds: LOAD_SECONDS, warmSeconds: 2 };
-  const result = await onLoadCore(() => compareOnOff('overhead', start, shape, OVERHEAD_ROUNDS));
-  const { p99, perCpu, errors } = result;
-  report({
-    bench: 'monitoring.overhead',
-    ours: Math.round(result.ours),
-    baseline: Math.round(result.baseline),
-    unit: 'req/s',
-    goal: '>= 0.95',
-    better: 'higher',
-    order: result.order,
-    rounds: result.rounds,
-    seconds_per_round: LOAD_SECONDS,
-    connections: CONNECTIONS,
-    servers: 'a fresh server of each side every round',
-    pinned: PINNED ? 'servers on the last core, load on the first' : 'no',
-    req_per_cpu_s_on: Math.round(median(perCpu.on)),
-    req_per_cpu_s_off: Math.round(median(perCpu.off)),
-    cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
-    server_cpu_us_per_req_on: Number((1e6 / median(perCpu.on)).toFixed(1)),
-    server_cpu_us_per_req_off: Number((1e6 / median(perCpu.off)).toFixed(1)),
-    p99_ms_on: median(p99.on),
-    p99_ms_off: median(p99.off),
-    errors,
-    min: Math.round(Math.min(...result.oursRounds)),
-    max: Math.round(Math.max(...result.oursRounds)),
-  });
+  const result = await compareOnOff('overhead', start, shape, OVERHEAD_ROUNDS);
+  report({ bench: 'monitoring.overhead', unit: 'req/s', goal: '>= 0.95', ...onOffFields(result, shape) });
 }
 
 const empty = async (): Promise<void> => undefined;

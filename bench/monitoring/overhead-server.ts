@@ -38,9 +38,6 @@ if (mode === 'on') {
 }
 
 app.get('/api/v2/cached', async () => cache.get('status'));
-// CPU time this process has used, so the bench can report requests per CPU-second, which the
-// other tenants of a shared machine disturb far less than requests per wall-second.
-app.get('/__cpu', async () => process.cpuUsage());
 
 void (async () => {
   await monitoring?.start();

@@ -28,14 +28,14 @@ import { openStore } from '../../main/store';
 import { WebhookService, webhooksMigrations } from '../../main/webhooks';
 import { tempDir } from '../../test/helpers/temp-dir';
 import { startBenchRedis } from '../cache/redis-process';
-import { compareRates, median, progress, report, scaled } from '../lib';
-import { compareOnOff, stopChild, type RoundServer } from '../load';
-import { PINNED, onLoadCore, serverCommand } from '../pinning';
+import { compareRates, progress, report, rounds, scaled } from '../lib';
+import { compareOnOff, onOffFields, stopChild, type RoundServer } from '../load';
+import { serverCommand } from '../pinning';
 import { CHEAP_PATH } from './cheap-route';
 
 const ROUNDS = 7;
 /** Rounds of the overhead lines: their sides differ by a few percent, so they take more. */
-const OVERHEAD_ROUNDS = 11;
+const OVERHEAD_ROUNDS = rounds(Number(process.env.BENCH_ROUNDS ?? 11));
 /** Seconds each round's fresh servers are loaded before they are measured (JIT, connections). */
 const WARM_SECONDS = 2;
 /** The bare-Fastify lines are context: issue #15's goals are stated for a cheap route of Pilothouse's, the lines without `.bare`. */
@@ -189,33 +189,7 @@ async function startBare(args: string[]): Promise<RoundServer> {
 
 async function overhead(bench: string, goal: string, route: string, start: (side: 'on' | 'off') => Promise<RoundServer>): Promise<void> {
   const shape = { path: route, connections: CONNECTIONS, seconds: LOAD_SECONDS, warmSeconds: WARM_SECONDS };
-  const result = await onLoadCore(() => compareOnOff(bench, start, shape, OVERHEAD_ROUNDS));
-  const { p99, perCpu, errors } = result;
-  report({
-    bench,
-    ours: Math.round(result.ours),
-    baseline: Math.round(result.baseline),
-    unit: 'req/s',
-    goal,
-    better: 'higher',
-    order: result.order,
-    rounds: result.rounds,
-    seconds_per_round: LOAD_SECONDS,
-    connections: CONNECTIONS,
-    route,
-    servers: 'a fresh server of each side every round',
-    pinned: PINNED ? 'servers on the last core, load on the first' : 'no',
-    cpu_ratio: Number((median(perCpu.on) / median(perCpu.off)).toFixed(3)),
-    server_cpu_us_per_req_on: Number((1e6 / median(perCpu.on)).toFixed(1)),
-    server_cpu_us_per_req_off: Number((1e6 / median(perCpu.off)).toFixed(1)),
-    // Each round's two sides run back to back: the median of their ratios shrugs off the machine's slow swings.
-    paired_ratio: Number(median(result.oursRounds.map((rate, i) => rate / (result.baselineRounds[i] as number))).toFixed(3)),
-    p99_ms_on: median(p99.on),
-    p99_ms_off: median(p99.off),
-    errors,
-    min: Math.round(Math.min(...result.oursRounds)),
-    max: Math.round(Math.max(...result.oursRounds)),
-  });
+  report({ bench, unit: 'req/s', goal, ...onOffFields(await compareOnOff(bench, start, shape, OVERHEAD_ROUNDS), shape) });
 }
 
 void (async () => {

@@ -36,7 +36,6 @@ if (mode !== 'off') {
 }
 
 app.get('/api/v2/cheap', async () => BENCH_VALUE);
-app.get('/__cpu', async () => process.cpuUsage());
 
 void (async () => {
   if (redis !== null) await redis.ping();
