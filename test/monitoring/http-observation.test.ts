@@ -4,6 +4,7 @@ import { EventBus } from '../../main/events';
 import { createLogger } from '../../main/logger';
 import { Metrics, Monitoring } from '../../main/monitoring';
 import { tempDir } from '../helpers/temp-dir';
+import { sample } from './exposition';
 import { fakeClock } from './fake-clock';
 import { monitoringDb } from './store';
 
@@ -17,12 +18,6 @@ const request = (durationMs: number, statusCode = 200, route = '/api/v2/things')
   bytesIn: 0,
   bytesOut: 0,
 });
-
-/** The value of one sample line of the exposition text, or undefined when it is absent. */
-function sample(text: string, line: string): number | undefined {
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found === undefined ? undefined : Number(found.slice(line.length + 1));
-}
 
 describe('one per-request HTTP measurement feeding Prometheus and the history series', () => {
   let store: ReturnType<typeof monitoringDb>;

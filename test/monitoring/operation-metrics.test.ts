@@ -4,14 +4,9 @@ import { EventBus } from '../../main/events';
 import { createLogger } from '../../main/logger';
 import { Metrics, Monitoring } from '../../main/monitoring';
 import { tempDir } from '../helpers/temp-dir';
+import { sample } from './exposition';
 import { fakeClock } from './fake-clock';
 import { monitoringDb } from './store';
-
-/** The value of one sample line of the exposition text, or undefined when it is absent. */
-function sample(text: string, line: string): number | undefined {
-  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return found === undefined ? undefined : Number(found.slice(line.length + 1));
-}
 
 describe('operation counts and durations in Prometheus, bound once per operation', () => {
   let store: ReturnType<typeof monitoringDb>;
