@@ -1,12 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventBus } from '../../main/events';
-import { createLogger } from '../../main/logger';
-import { Metrics, Monitoring } from '../../main/monitoring';
-import { tempDir } from '../helpers/temp-dir';
-import { sample } from './exposition';
-import { fakeClock } from './fake-clock';
-import { monitoringDb } from './store';
+import { describe, expect, it } from 'vitest';
+import { expectPromtoolAccepts, sample } from './exposition';
+import { monitoringPerTest } from './monitoring-fixture';
 
 const request = (durationMs: number, statusCode = 200, route = '/api/v2/things') => ({
   method: 'GET',
@@ -20,39 +14,14 @@ const request = (durationMs: number, statusCode = 200, route = '/api/v2/things')
 });
 
 describe('one per-request HTTP measurement feeding Prometheus and the history series', () => {
-  let store: ReturnType<typeof monitoringDb>;
-  let dir: ReturnType<typeof tempDir>;
-  let clock: ReturnType<typeof fakeClock>;
-  let metrics: Metrics;
-  let monitoring: Monitoring;
-
-  beforeEach(() => {
-    store = monitoringDb();
-    dir = tempDir('ph-mon-http-');
-    clock = fakeClock();
-    metrics = new Metrics();
-    monitoring = new Monitoring({
-      db: store.db,
-      redis: null,
-      bus: new EventBus(),
-      clock,
-      logger: createLogger('silent'),
-      metrics,
-      dataDir: dir.path,
-    });
-  });
-  afterEach(async () => {
-    await monitoring.stop();
-    store.close();
-    dir.remove();
-  });
+  const m = monitoringPerTest('ph-mon-http-');
 
   it('renders cumulative buckets, sum and count per method, route and status code, and passes promtool', async () => {
-    monitoring.observeHttp(request(0.2));
-    monitoring.observeHttp(request(3));
-    monitoring.observeHttp(request(40));
-    monitoring.observeHttp(request(7, 503));
-    const text = await metrics.render();
+    m.monitoring.observeHttp(request(0.2));
+    m.monitoring.observeHttp(request(3));
+    m.monitoring.observeHttp(request(40));
+    m.monitoring.observeHttp(request(7, 503));
+    const text = await m.metrics.render();
     const labels = 'method="GET",route="/api/v2/things",status_code="200"';
     const bucket = (le: string) => sample(text, `pilothouse_http_request_duration_seconds_bucket{${labels},le="${le}"}`);
     expect(bucket('0.0005')).toBe(1);
@@ -63,34 +32,32 @@ describe('one per-request HTTP measurement feeding Prometheus and the history se
     expect(sample(text, `pilothouse_http_request_duration_seconds_count{${labels}}`)).toBe(3);
     expect(sample(text, `pilothouse_http_request_duration_seconds_sum{${labels}}`)).toBeCloseTo(0.0432, 6);
     expect(sample(text, 'pilothouse_http_request_duration_seconds_count{method="GET",route="/api/v2/things",status_code="503"}')).toBe(1);
-    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    expect(`${check.stdout}${check.stderr}`.trim()).toBe('');
-    expect(check.status).toBe(0);
+    expectPromtoolAccepts(text);
   });
 
   it('keeps counting into the bound children after the registry is reset', async () => {
-    monitoring.observeHttp(request(1));
-    metrics.registry.resetMetrics();
-    monitoring.observeHttp(request(1));
-    const text = await metrics.render();
+    m.monitoring.observeHttp(request(1));
+    m.metrics.registry.resetMetrics();
+    m.monitoring.observeHttp(request(1));
+    const text = await m.metrics.render();
     expect(sample(text, 'pilothouse_http_request_duration_seconds_count{method="GET",route="/api/v2/things",status_code="200"}')).toBe(1);
   });
 
   it("takes each tick's latency percentiles from the route timings recorded since the previous tick only", async () => {
-    for (let i = 0; i < 100; i += 1) monitoring.observeHttp(request(100, 200, '/slow'));
-    clock.advance(10_000);
-    const first = await monitoring.tick();
+    for (let i = 0; i < 100; i += 1) m.monitoring.observeHttp(request(100, 200, '/slow'));
+    m.clock.advance(10_000);
+    const first = await m.monitoring.tick();
     expect(first.values['http.latency_p50_ms']).toBeCloseTo(100, 0);
-    for (let i = 0; i < 100; i += 1) monitoring.observeHttp(request(2));
-    clock.advance(10_000);
-    const second = await monitoring.tick();
+    for (let i = 0; i < 100; i += 1) m.monitoring.observeHttp(request(2));
+    m.clock.advance(10_000);
+    const second = await m.monitoring.tick();
     expect(second.values['http.latency_p50_ms']).toBeCloseTo(2, 1);
     expect(second.values['http.latency_p95_ms']).toBeCloseTo(2, 1);
     expect(second.values['http.requests_per_second']).toBeCloseTo(10, 5);
-    clock.advance(10_000);
-    const idle = await monitoring.tick();
+    m.clock.advance(10_000);
+    const idle = await m.monitoring.tick();
     expect(idle.values['http.latency_p50_ms']).toBeNull();
     // The route timings themselves still hold every request.
-    expect(monitoring.timings.statsOf('http:GET /api/v2/things', 'total')?.count).toBe(100);
+    expect(m.monitoring.timings.statsOf('http:GET /api/v2/things', 'total')?.count).toBe(100);
   });
 });
