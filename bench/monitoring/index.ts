@@ -6,14 +6,13 @@
  * - monitoring.timer: operations/s of an empty async operation timed by `OperationTimings.time` vs
  *   timed by prom-client's `histogram.startTimer()` on the same call (a child bound once). Goal ratio ≥ 1.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { systemClock } from '../../main/clock';
 import { OperationTimings } from '../../main/monitoring';
 import { Histogram, Registry } from 'prom-client';
+import { startChild } from '../child-line';
 import { compareRates, progress, report, rounds as atLeast, scaled } from '../lib';
 import { compareOnOff, onOffFields, stopChild } from '../load';
-import { serverCommand } from '../pinning';
 
 const ROUNDS = atLeast(Number(process.env.BENCH_ROUNDS ?? 5));
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? scaled(4, 1));
@@ -21,27 +20,10 @@ const CONNECTIONS = 16;
 /** Rounds of monitoring.overhead: its sides differ by a few percent, so it takes more than the timer. */
 const OVERHEAD_ROUNDS = atLeast(Number(process.env.BENCH_ROUNDS ?? 11));
 
-async function startServer(mode: 'on' | 'off'): Promise<{ port: number; child: ChildProcess }> {
-  const { command, args } = serverCommand(['--import', 'tsx', join(import.meta.dirname, 'overhead-server.ts'), mode]);
-  const child = spawn(command, args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line !== undefined) resolve(Number(line));
-    });
-    child.once('exit', (code) => reject(new Error(`server (${mode}) exited with ${code}`)));
-  });
-  return { port, child };
-}
-
 async function overhead(): Promise<void> {
   const start = async (mode: 'on' | 'off') => {
-    const { port, child } = await startServer(mode);
-    return { port, pid: child.pid as number, stop: () => stopChild(child) };
+    const { line, proc } = await startChild(join(import.meta.dirname, 'overhead-server.ts'), [mode], true);
+    return { port: Number(line), pid: proc.pid as number, stop: () => stopChild(proc) };
   };
   const shape = { path: '/api/v2/cached', connections: CONNECTIONS, seconds: LOAD_SECONDS, warmSeconds: 2 };
   const result = await compareOnOff('overhead', start, shape, OVERHEAD_ROUNDS);

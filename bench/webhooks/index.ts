@@ -17,7 +17,7 @@
  *   process on the first (bench/pinning.ts), alternating rounds.
  * PH_BENCH_SCALE shrinks a run (events and load seconds; rounds stay at least three) for a smoke check.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { SqliteJobQueue, batchMigrations } from '../../main/batch';
@@ -28,9 +28,9 @@ import { openStore } from '../../main/store';
 import { WebhookService, webhooksMigrations } from '../../main/webhooks';
 import { tempDir } from '../../test/helpers/temp-dir';
 import { startBenchRedis } from '../cache/redis-process';
+import { startChild } from '../child-line';
 import { compareRates, progress, report, rounds, scaled } from '../lib';
 import { compareOnOff, onOffFields, stopChild, type RoundServer } from '../load';
-import { serverCommand } from '../pinning';
 import { CHEAP_PATH } from './cheap-route';
 
 const ROUNDS = 7;
@@ -45,25 +45,9 @@ const EVENTS = scaled(2000, 20);
 const CONNECTIONS = 16;
 const CONCURRENCY = 8;
 
-/** A child process of this suite and the first line it prints once ready; a server of an overhead line runs on the server core. */
-async function childLine(file: string, args: string[], pinned = false): Promise<{ line: string; proc: ChildProcess }> {
-  const nodeArgs = ['--import', 'tsx', join(import.meta.dirname, file), ...args];
-  const { command, args: commandArgs } = pinned ? serverCommand(nodeArgs) : { command: process.execPath, args: nodeArgs };
-  const proc = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0] as string);
-    });
-    proc.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
-  });
-  return { line, proc };
-}
-
 /** A child server that prints its port. */
 async function child(file: string, args: string[], pinned = false): Promise<{ port: number; proc: ChildProcess }> {
-  const { line, proc } = await childLine(file, args, pinned);
+  const { line, proc } = await startChild(join(import.meta.dirname, file), args, pinned);
   return { port: Number(line), proc };
 }
 
@@ -176,7 +160,7 @@ async function startNode(limit: 'on' | 'off', redisUrl?: string): Promise<RoundS
     redis.disconnect();
     args = [limit, 'redis', database];
   }
-  const { line, proc } = await childLine('plane-server.ts', args, true);
+  const { line, proc } = await startChild(join(import.meta.dirname, 'plane-server.ts'), args, true);
   const { port, key } = JSON.parse(line) as { port: number; key: string };
   return { port, pid: proc.pid as number, headers: { authorization: `Bearer ${key}` }, stop: () => stopChild(proc) };
 }
