@@ -6,6 +6,7 @@ import type { Database } from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { BatchMode, BatchReport, OpReport, OpStatus } from './batch-types';
+import { isoTime } from '../iso-time';
 
 /** Reads batches' reports from the `batches` and `batch_ops` rows the engine writes. */
 export class BatchReportReader {
@@ -52,8 +53,8 @@ export class BatchReportReader {
       batchId: r.id,
       mode: r.mode,
       status: r.status,
-      createdAt: new Date(r.created_at).toISOString(),
-      finishedAt: r.finished_at === null ? null : new Date(r.finished_at).toISOString(),
+      createdAt: isoTime(r.created_at),
+      finishedAt: r.finished_at === null ? null : isoTime(r.finished_at),
     }));
   }
 

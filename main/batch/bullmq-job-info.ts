@@ -3,6 +3,7 @@ import type { FleetSeal } from '../fleet';
 import { parseQueueName, jobIdOf } from './bullmq-names';
 import type { StoredResult } from './job-results';
 import { jobStates, type JobInfo, type JobState } from './job-types';
+import { isoTime } from '../iso-time';
 
 export const CANCELLED = 'cancelled';
 /** Our -100..100 (higher first) onto BullMQ's 1..201 (lower first); every job gets one so the order is one order. */
@@ -110,7 +111,7 @@ export async function toJobInfo(job: Job, waitingFor: (node: string) => Promise<
     payload,
     state,
     priority: fromBullPriority(job.opts.priority),
-    runAt: new Date(job.timestamp + (job.opts.delay ?? 0)).toISOString(),
+    runAt: isoTime(job.timestamp + (job.opts.delay ?? 0)),
     attemptsMade: job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
     timeoutMs,
@@ -130,9 +131,9 @@ export async function toJobInfo(job: Job, waitingFor: (node: string) => Promise<
     lastError: job.failedReason === undefined || job.failedReason === '' ? null : job.failedReason,
     errors: job.failedReason === undefined || job.failedReason === '' ? [] : [job.failedReason],
     cancelRequested: job.failedReason === CANCELLED,
-    createdAt: new Date(job.timestamp).toISOString(),
-    startedAt: job.processedOn === undefined ? null : new Date(job.processedOn).toISOString(),
-    finishedAt: job.finishedOn === undefined ? null : new Date(job.finishedOn).toISOString(),
+    createdAt: isoTime(job.timestamp),
+    startedAt: job.processedOn === undefined ? null : isoTime(job.processedOn),
+    finishedAt: job.finishedOn === undefined ? null : isoTime(job.finishedOn),
     createdBy: typeof (job.data as Partial<Envelope> | null)?.createdBy === 'string' ? ((job.data as Envelope).createdBy as string) : null,
     node: ref.node,
     waitingFor: idle && ref.node !== null ? await waitingFor(ref.node) : null,

@@ -3,6 +3,7 @@
  * reads as the contract's `JobInfo`.
  */
 import type { ChildPolicy, JobInfo, JobState } from './job-types';
+import { isoTime } from '../iso-time';
 
 export interface JobRow {
   id: number;
@@ -57,7 +58,7 @@ export function toJobInfo(row: JobRow, now: number): JobInfo {
     payload: JSON.parse(row.payload) as unknown,
     state: row.state === 'waiting' && row.run_at > now ? 'delayed' : row.state,
     priority: row.priority,
-    runAt: new Date(row.run_at).toISOString(),
+    runAt: isoTime(row.run_at),
     attemptsMade: row.attempts_made,
     maxAttempts: row.max_attempts,
     timeoutMs: row.timeout_ms,
@@ -72,9 +73,9 @@ export function toJobInfo(row: JobRow, now: number): JobInfo {
     lastError: row.last_error,
     errors: JSON.parse(row.errors) as string[],
     cancelRequested: row.cancel_requested === 1,
-    createdAt: new Date(row.created_at).toISOString(),
-    startedAt: row.started_at === null ? null : new Date(row.started_at).toISOString(),
-    finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
+    createdAt: isoTime(row.created_at),
+    startedAt: row.started_at === null ? null : isoTime(row.started_at),
+    finishedAt: row.finished_at === null ? null : isoTime(row.finished_at),
     createdBy: row.created_by,
     node: null,
     waitingFor: null,

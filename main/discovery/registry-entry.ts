@@ -2,6 +2,7 @@ import semver from 'semver';
 import { PhError } from '../../contract/errors';
 import { describeTarget, resolveChecks } from './check-definition';
 import { OUTPUT_LIMIT_CHARS } from './defaults';
+import { isoTime } from '../iso-time';
 import type { DampedState } from './flap-damper';
 import type { CheckDefinition, CheckState, CheckStatus, HealthState, Instance, InstanceFilter, ResolvedCheck } from './types';
 
@@ -203,7 +204,10 @@ export function fingerprint(entry: Entry): string {
   ]);
 }
 
-/** The contract's view of an entry; `history` reads a check's recent status changes when asked for. */
+/**
+ * The contract's view of an entry; `history` reads a check's recent status changes when asked for.
+ * Its instants come from the shared cache (iso-time.ts): lists show the same ones on every call.
+ */
 export function toInstance(entry: Entry, history: ((checkId: string) => HistoryRow[]) | null): Instance {
   return {
     id: entry.id,
@@ -215,10 +219,10 @@ export function toInstance(entry: Entry, history: ((checkId: string) => HistoryR
     version: entry.version,
     weight: entry.weight,
     state: entry.state,
-    maintenance: entry.maintenance === null ? null : { reason: entry.maintenance.reason, since: iso(entry.maintenance.since) },
-    registeredAt: iso(entry.registeredAt),
-    updatedAt: iso(entry.updatedAt),
-    lastHeartbeatAt: entry.lastHeartbeatAt === null ? null : iso(entry.lastHeartbeatAt),
+    maintenance: entry.maintenance === null ? null : { reason: entry.maintenance.reason, since: isoTime(entry.maintenance.since) },
+    registeredAt: isoTime(entry.registeredAt),
+    updatedAt: isoTime(entry.updatedAt),
+    lastHeartbeatAt: entry.lastHeartbeatAt === null ? null : isoTime(entry.lastHeartbeatAt),
     checks: [...entry.checks.values()].map((c) => {
       const state: CheckState = {
         id: c.def.id,
@@ -227,9 +231,9 @@ export function toInstance(entry: Entry, history: ((checkId: string) => HistoryR
         intervalMs: c.def.intervalMs,
         status: c.damp.status,
         output: c.output,
-        checkedAt: c.checkedAt === null ? null : iso(c.checkedAt),
-        changedAt: iso(c.changedAt),
-        criticalSince: c.criticalSince === null ? null : iso(c.criticalSince),
+        checkedAt: c.checkedAt === null ? null : isoTime(c.checkedAt),
+        changedAt: isoTime(c.changedAt),
+        criticalSince: c.criticalSince === null ? null : isoTime(c.criticalSince),
         deregisterAfterMs: c.def.deregisterAfterMs,
       };
       if (history !== null) state.history = history(c.def.id);

@@ -4,6 +4,7 @@ import { PhError } from '../../contract/errors';
 import type { WebhookDeliverySchema, WebhookEventType } from '../../contract/ops/webhooks';
 import { newId } from '../fleet';
 import type { DeliveryAttempt, DeliveryNews } from './delivery-ledger';
+import { isoTime } from '../iso-time';
 
 export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
 export type DeliveryStatus = WebhookDelivery['status'];
@@ -49,7 +50,7 @@ interface AttemptRow {
   response: string | null;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const iso = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
 
 /**
  * Each event sent to each endpoint is one delivery row; each try of it is one attempt row (the
@@ -212,12 +213,12 @@ export class DeliveryStore {
       lastStatus: row.last_status,
       lastError: row.last_error,
       nextAttemptAt: row.status === 'pending' || row.status === 'retrying' ? iso(row.next_at) : null,
-      createdAt: new Date(row.created_at).toISOString(),
+      createdAt: isoTime(row.created_at),
       finishedAt: iso(row.finished_at),
       body: row.body,
       log: log.map((a) => ({
         attempt: a.attempt,
-        at: new Date(a.at).toISOString(),
+        at: isoTime(a.at),
         statusCode: a.status_code,
         durationMs: a.duration_ms,
         error: a.error,
