@@ -1,13 +1,10 @@
-import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { ServicePolicySchema } from '../contract/ops/discovery';
 import { AlertRuleSchema, AlertSilenceSchema } from '../contract/ops/monitoring';
-import type { Clock } from './clock';
 import type { Discovery } from './discovery';
 import type { EventBus } from './events';
 import { EnforcedRecordSchema, PersistedRecordSchema, type PersistedQueries } from './graphql';
-import { ReplicatedTable, type FleetSeal, type RedisEpoch } from './fleet';
-import type { Logger } from './logger';
+import { ReplicatedTable, type FleetTableDeps } from './fleet';
 import type { Monitoring } from './monitoring';
 import {
   ApiKeyRecordSchema,
@@ -23,19 +20,6 @@ import {
   type FleetSecrets,
   type SessionTokens,
 } from './security';
-
-export interface FleetTableDeps {
-  readonly db: Database;
-  readonly clock: Clock;
-  readonly nodeId: string;
-  readonly redis: Redis | null;
-  readonly seal: FleetSeal | null;
-  readonly logger: Logger;
-  /** The node's Redis epoch watch: tables write their records back when Redis comes back empty. */
-  readonly epoch?: Pick<RedisEpoch, 'onEmptied'> | null;
-  /** How often each table checks that Redis still holds the fleet's copy (tests shorten it). */
-  readonly checkIntervalMs?: number;
-}
 
 /**
  * The state every node holds in full and keeps the same through Redis (docs/fleet.md): alert rules,

@@ -19,25 +19,29 @@ export interface ReplicaSource<T> {
   onLocalChange(listener: (id: string, value: T | null) => void): () => void;
 }
 
-export interface ReplicatedTableDeps<S extends TSchema> {
-  /** The table's name in Redis keys, the seal and the log: `[a-z0-9-]+`. */
-  readonly name: string;
-  /** The shape of one value: a record from Redis that does not match it is dropped. */
-  readonly schema: S;
+/** What every replicated table of a node is built from; each table adds its name, schema and source. */
+export interface FleetTableDeps {
   readonly db: Database;
   readonly clock: Clock;
   readonly nodeId: string;
-  readonly source: ReplicaSource<Static<S>>;
   /** The node's shared client, or null on a single machine (versions are still kept). */
   readonly redis: Redis | null;
   readonly seal: FleetSeal | null;
   readonly logger: Logger;
   /** The node's one watch on Redis's epoch: when Redis comes back empty, the table writes its records back. */
   readonly epoch?: Pick<RedisEpoch, 'onEmptied'> | null;
-  /** How often an edit that could not be written to Redis is tried again; default 5 s. */
+  /** How often an edit that could not be written to Redis is tried again; default 5 s (tests shorten it). */
   readonly checkIntervalMs?: number;
   /** Tombstones older than this are forgotten at start; default 30 days. */
   readonly tombstoneTtlMs?: number;
+}
+
+export interface ReplicatedTableDeps<S extends TSchema> extends FleetTableDeps {
+  /** The table's name in Redis keys, the seal and the log: `[a-z0-9-]+`. */
+  readonly name: string;
+  /** The shape of one value: a record from Redis that does not match it is dropped. */
+  readonly schema: S;
+  readonly source: ReplicaSource<Static<S>>;
 }
 
 interface StoredRecord {

@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import type { RedisOptions } from 'ioredis';
 import { EventBus } from '../events';
-import { identityTables, refreshSpender, type FleetTableDeps } from '../fleet-tables';
+import type { FleetTableDeps } from '../fleet';
+import { identityTables, refreshSpender } from '../fleet-tables';
 import { Metrics } from '../monitoring';
 import type { RedisConnection } from '../redis';
 import {

@@ -6,4 +6,4 @@ export { batchCap } from './fleet-allowance';
 export { installRateLimit } from './http-hook';
 export { callerBudget, callerCharge } from './caller-budget';
 export { ratelimitHandlers, type RateLimitHandlerDeps } from './operations';
-export { rateLimitTables, type RateLimitTableDeps } from './fleet-tables';
+export { rateLimitTables } from './fleet-tables';

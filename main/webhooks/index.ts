@@ -7,5 +7,5 @@ export { newWebhookSecret, signatureFor, signedHeaders, verifyWebhook } from './
 export { webhookReach, type WebhookReachOptions } from './target-allow-list';
 export { DELIVER_JOB } from './deliverer';
 export { webhookRetentionCut } from './history-retention';
-export { webhookTables, type WebhookTableDeps } from './fleet-tables';
+export { webhookTables } from './fleet-tables';
 export { SecretBox } from './secret-box';
