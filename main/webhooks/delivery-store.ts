@@ -1,8 +1,9 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { Static } from '@sinclair/typebox';
 import { PhError } from '../../contract/errors';
 import type { WebhookDeliverySchema, WebhookEventType } from '../../contract/ops/webhooks';
 import { newId } from '../fleet';
+import { StatementCache } from '../store';
 import type { DeliveryAttempt, DeliveryNews } from './delivery-ledger';
 import { isoTime } from '../iso-time';
 
@@ -57,31 +58,26 @@ const iso = (ms: number | null): string | null => (ms === null ? null : isoTime(
  * delivery log). The row is the delivery's durable state: the queue job only says "try now".
  */
 export class DeliveryStore {
-  /** Prepared once each: every delivery runs several of these, and preparing costs more than running. */
-  readonly #statements = new Map<string, Statement>();
+  /** Every delivery runs several of these statements: each is prepared once. */
+  readonly #sql: StatementCache;
 
-  constructor(private readonly db: Database) {}
-
-  #prepare(sql: string): Statement {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+  constructor(private readonly db: Database) {
+    this.#sql = new StatementCache(db);
   }
 
   create(endpointId: string, eventId: string, eventType: WebhookEventType, body: string, now: number): DeliveryRow {
     const id = newId();
-    this.#prepare(
-      `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, next_at, created_at)
+    this.#sql
+      .prepare(
+        `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, next_at, created_at)
          VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
-    ).run(id, endpointId, eventId, eventType, body, now, now);
+      )
+      .run(id, endpointId, eventId, eventType, body, now, now);
     return this.row(id) as DeliveryRow;
   }
 
   row(id: string): DeliveryRow | null {
-    return (this.#prepare('SELECT * FROM webhook_deliveries WHERE id = ?').get(id) as DeliveryRow | undefined) ?? null;
+    return (this.#sql.prepare('SELECT * FROM webhook_deliveries WHERE id = ?').get(id) as DeliveryRow | undefined) ?? null;
   }
 
   mustRow(id: string): DeliveryRow {
@@ -97,13 +93,17 @@ export class DeliveryStore {
     next: { status: DeliveryStatus; nextAt: number | null; finishedAt: number | null },
   ): void {
     this.db.transaction(() => {
-      this.#prepare(
-        `INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, duration_ms, error, response)
+      this.#sql
+        .prepare(
+          `INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, duration_ms, error, response)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ).run(row.id, attempt.n, attempt.at, attempt.statusCode, attempt.durationMs, attempt.error, attempt.response);
-      this.#prepare(
-        `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_at = ?, finished_at = ? WHERE id = ?`,
-      ).run(next.status, attempt.n, attempt.statusCode, attempt.error, next.nextAt, next.finishedAt, row.id);
+        )
+        .run(row.id, attempt.n, attempt.at, attempt.statusCode, attempt.durationMs, attempt.error, attempt.response);
+      this.#sql
+        .prepare(
+          `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_at = ?, finished_at = ? WHERE id = ?`,
+        )
+        .run(next.status, attempt.n, attempt.statusCode, attempt.error, next.nextAt, next.finishedAt, row.id);
     })();
   }
 
@@ -112,20 +112,22 @@ export class DeliveryStore {
    * try to any node): the job carries what the row needs. Nothing happens when the row is here.
    */
   adopt(id: string, d: DeliveryCarried, attemptsMade: number): DeliveryRow {
-    this.#prepare(
-      `INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, next_at, created_at)
+    this.#sql
+      .prepare(
+        `INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, next_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      id,
-      d.endpointId,
-      d.eventId,
-      d.eventType,
-      d.body,
-      attemptsMade > 0 ? 'retrying' : 'pending',
-      attemptsMade,
-      d.createdAt,
-      d.createdAt,
-    );
+      )
+      .run(
+        id,
+        d.endpointId,
+        d.eventId,
+        d.eventType,
+        d.body,
+        attemptsMade > 0 ? 'retrying' : 'pending',
+        attemptsMade,
+        d.createdAt,
+        d.createdAt,
+      );
     return this.mustRow(id);
   }
 
@@ -140,12 +142,12 @@ export class DeliveryStore {
 
   /** How many tries of the delivery this node's log holds (fewer than its `attempts`: some were made elsewhere and not heard). */
   loggedAttempts(id: string): number {
-    return (this.#prepare('SELECT count(*) AS n FROM webhook_attempts WHERE delivery_id = ?').get(id) as { n: number }).n;
+    return (this.#sql.prepare('SELECT count(*) AS n FROM webhook_attempts WHERE delivery_id = ?').get(id) as { n: number }).n;
   }
 
   /** Tries made on other nodes into this node's log, leaving the delivery's state as it is; how many were missing. */
   fillLog(id: string, attempts: readonly DeliveryAttempt[]): number {
-    const insert = this.#prepare(
+    const insert = this.#sql.prepare(
       `INSERT OR IGNORE INTO webhook_attempts (delivery_id, attempt, at, status_code, duration_ms, error, response)
          SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?)`,
     );
@@ -156,22 +158,24 @@ export class DeliveryStore {
 
   /** Ends a delivery without another attempt (its endpoint was removed or turned off). */
   finish(id: string, status: 'failed', error: string, now: number): void {
-    this.#prepare(
-      `UPDATE webhook_deliveries SET status = ?, last_error = ?, next_at = NULL, finished_at = ? WHERE id = ? AND status IN ('pending', 'retrying')`,
-    ).run(status, error, now, id);
+    this.#sql
+      .prepare(
+        `UPDATE webhook_deliveries SET status = ?, last_error = ?, next_at = NULL, finished_at = ? WHERE id = ? AND status IN ('pending', 'retrying')`,
+      )
+      .run(status, error, now, id);
   }
 
   /** Deliveries still owed whose next try is due before `before`: the sweep re-queues them (idempotently). */
   open(before: number): DeliveryRow[] {
-    return this.#prepare(
-      `SELECT * FROM webhook_deliveries WHERE status IN ('pending', 'retrying') AND next_at <= ? ORDER BY next_at LIMIT 1000`,
-    ).all(before) as DeliveryRow[];
+    return this.#sql
+      .prepare(`SELECT * FROM webhook_deliveries WHERE status IN ('pending', 'retrying') AND next_at <= ? ORDER BY next_at LIMIT 1000`)
+      .all(before) as DeliveryRow[];
   }
 
   failedOf(endpointId: string): DeliveryRow[] {
-    return this.#prepare(`SELECT * FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'failed' ORDER BY created_at LIMIT 500`).all(
-      endpointId,
-    ) as DeliveryRow[];
+    return this.#sql
+      .prepare(`SELECT * FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'failed' ORDER BY created_at LIMIT 500`)
+      .all(endpointId) as DeliveryRow[];
   }
 
   /** A page of deliveries, newest first, and how many the filter matches on every page. */
@@ -190,19 +194,17 @@ export class DeliveryStore {
       args.push(filter.status);
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    const rows = this.#prepare(`SELECT * FROM webhook_deliveries ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`).all(
-      ...args,
-      filter.limit ?? 50,
-      filter.offset ?? 0,
-    ) as DeliveryRow[];
-    const { n } = this.#prepare(`SELECT count(*) AS n FROM webhook_deliveries ${clause}`).get(...args) as { n: number };
+    const rows = this.#sql
+      .prepare(`SELECT * FROM webhook_deliveries ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
+      .all(...args, filter.limit ?? 50, filter.offset ?? 0) as DeliveryRow[];
+    const { n } = this.#sql.prepare(`SELECT count(*) AS n FROM webhook_deliveries ${clause}`).get(...args) as { n: number };
     return { deliveries: rows.map((r) => this.toDelivery(r)), total: n };
   }
 
   toDelivery(row: DeliveryRow): WebhookDelivery {
-    const log = this.#prepare(
-      'SELECT attempt, at, status_code, duration_ms, error, response FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt',
-    ).all(row.id) as AttemptRow[];
+    const log = this.#sql
+      .prepare('SELECT attempt, at, status_code, duration_ms, error, response FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt')
+      .all(row.id) as AttemptRow[];
     return {
       id: row.id,
       endpointId: row.endpoint_id,
@@ -229,7 +231,7 @@ export class DeliveryStore {
 
   /** The delivery log's retention: ended deliveries older than `keepMs` go, with their attempts. */
   prune(now: number, keepMs: number): number {
-    return this.#prepare(`DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND created_at < ?`).run(now - keepMs)
+    return this.#sql.prepare(`DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND created_at < ?`).run(now - keepMs)
       .changes;
   }
 }

@@ -1,8 +1,9 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { Static } from '@sinclair/typebox';
 import { PhError } from '../../contract/errors';
 import type { WebhookEndpointSchema, WebhookEventType } from '../../contract/ops/webhooks';
 import { newId } from '../fleet';
+import { StatementCache } from '../store';
 
 export type WebhookEndpoint = Static<typeof WebhookEndpointSchema>;
 export type WebhookFilter = Record<string, string | number | boolean>;
@@ -56,18 +57,11 @@ const toRecord = (row: EndpointRow): EndpointRecord => ({
 
 /** The registered endpoints (their secrets are kept apart, in the secret store). */
 export class EndpointStore {
-  /** Prepared once each: every delivery runs several of these, and preparing costs more than running. */
-  readonly #statements = new Map<string, Statement>();
+  /** Every delivery runs several of these statements: each is prepared once. */
+  readonly #sql: StatementCache;
 
-  constructor(private readonly db: Database) {}
-
-  #prepare(sql: string): Statement {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+  constructor(db: Database) {
+    this.#sql = new StatementCache(db);
   }
 
   create(
@@ -76,24 +70,26 @@ export class EndpointStore {
     now: number,
   ): EndpointRecord {
     const id = newId();
-    this.#prepare(
-      `INSERT INTO webhook_endpoints (id, url, description, event_types, filter, enabled, created_at, created_by, updated_at)
+    this.#sql
+      .prepare(
+        `INSERT INTO webhook_endpoints (id, url, description, event_types, filter, enabled, created_at, created_by, updated_at)
          VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)`,
-    ).run(
-      id,
-      input.url,
-      input.description ?? '',
-      JSON.stringify([...new Set(input.eventTypes)]),
-      JSON.stringify(input.filter ?? {}),
-      now,
-      by,
-      now,
-    );
+      )
+      .run(
+        id,
+        input.url,
+        input.description ?? '',
+        JSON.stringify([...new Set(input.eventTypes)]),
+        JSON.stringify(input.filter ?? {}),
+        now,
+        by,
+        now,
+      );
     return this.get(id);
   }
 
   find(id: string): EndpointRecord | null {
-    const row = this.#prepare('SELECT * FROM webhook_endpoints WHERE id = ?').get(id) as EndpointRow | undefined;
+    const row = this.#sql.prepare('SELECT * FROM webhook_endpoints WHERE id = ?').get(id) as EndpointRow | undefined;
     return row === undefined ? null : toRecord(row);
   }
 
@@ -104,7 +100,7 @@ export class EndpointStore {
   }
 
   list(): EndpointRecord[] {
-    return (this.#prepare('SELECT * FROM webhook_endpoints ORDER BY created_at, id').all() as EndpointRow[]).map(toRecord);
+    return (this.#sql.prepare('SELECT * FROM webhook_endpoints ORDER BY created_at, id').all() as EndpointRow[]).map(toRecord);
   }
 
   /** Enabled endpoints that take this event type (the filter is applied by the caller, on the data). */
@@ -115,60 +111,62 @@ export class EndpointStore {
   update(id: string, changes: EndpointChanges, now: number): EndpointRecord {
     const current = this.get(id);
     const enabled = changes.enabled ?? current.enabled;
-    this.#prepare(
-      `UPDATE webhook_endpoints SET url = ?, description = ?, event_types = ?, filter = ?, enabled = ?, disabled_reason = ?, updated_at = ?
+    this.#sql
+      .prepare(
+        `UPDATE webhook_endpoints SET url = ?, description = ?, event_types = ?, filter = ?, enabled = ?, disabled_reason = ?, updated_at = ?
          WHERE id = ?`,
-    ).run(
-      changes.url ?? current.url,
-      changes.description ?? current.description,
-      JSON.stringify([...new Set(changes.eventTypes ?? current.eventTypes)]),
-      JSON.stringify(changes.filter ?? current.filter),
-      enabled ? 1 : 0,
-      enabled ? null : current.disabledReason,
-      now,
-      id,
-    );
+      )
+      .run(
+        changes.url ?? current.url,
+        changes.description ?? current.description,
+        JSON.stringify([...new Set(changes.eventTypes ?? current.eventTypes)]),
+        JSON.stringify(changes.filter ?? current.filter),
+        enabled ? 1 : 0,
+        enabled ? null : current.disabledReason,
+        now,
+        id,
+      );
     return this.get(id);
   }
 
   /** Turns an endpoint off with a reason; false when it was already off (so only one caller alerts). */
   disable(id: string, reason: string, now: number): boolean {
     return (
-      this.#prepare('UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1').run(
-        reason,
-        now,
-        id,
-      ).changes === 1
+      this.#sql
+        .prepare('UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1')
+        .run(reason, now, id).changes === 1
     );
   }
 
   /** Writes an endpoint as another node has it (the fleet-wide table's merge winner). */
   put(record: EndpointRecord): void {
-    this.#prepare(
-      `INSERT INTO webhook_endpoints (id, url, description, event_types, filter, enabled, disabled_reason, created_at, created_by, updated_at)
+    this.#sql
+      .prepare(
+        `INSERT INTO webhook_endpoints (id, url, description, event_types, filter, enabled, disabled_reason, created_at, created_by, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET url = excluded.url, description = excluded.description, event_types = excluded.event_types,
          filter = excluded.filter, enabled = excluded.enabled, disabled_reason = excluded.disabled_reason, updated_at = excluded.updated_at`,
-    ).run(
-      record.id,
-      record.url,
-      record.description,
-      JSON.stringify(record.eventTypes),
-      JSON.stringify(record.filter),
-      record.enabled ? 1 : 0,
-      record.disabledReason,
-      record.createdAt,
-      record.createdBy,
-      record.updatedAt,
-    );
+      )
+      .run(
+        record.id,
+        record.url,
+        record.description,
+        JSON.stringify(record.eventTypes),
+        JSON.stringify(record.filter),
+        record.enabled ? 1 : 0,
+        record.disabledReason,
+        record.createdAt,
+        record.createdBy,
+        record.updatedAt,
+      );
   }
 
   remove(id: string): boolean {
-    return this.#prepare('DELETE FROM webhook_endpoints WHERE id = ?').run(id).changes === 1;
+    return this.#sql.prepare('DELETE FROM webhook_endpoints WHERE id = ?').run(id).changes === 1;
   }
 
   countDisabled(): number {
-    return (this.#prepare('SELECT count(*) AS n FROM webhook_endpoints WHERE enabled = 0').get() as { n: number }).n;
+    return (this.#sql.prepare('SELECT count(*) AS n FROM webhook_endpoints WHERE enabled = 0').get() as { n: number }).n;
   }
 }
 
