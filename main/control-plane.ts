@@ -226,6 +226,7 @@ export class ControlPlane {
         bus,
         keys,
         audit,
+        auditCounts: security.auditCounts,
         secrets,
         sessions,
         oauth,

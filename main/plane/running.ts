@@ -11,7 +11,7 @@ import type { RateLimits, TierStore } from '../ratelimit';
 import type { LiveProgress, RealtimeHub } from '../realtime';
 import type { RedisConnection } from '../redis';
 import type { Sagas } from '../sagas';
-import type { ApiKeyStore, AuditLog, OAuthServer, SecretStore, SessionTokens } from '../security';
+import type { ApiKeyStore, AuditCounts, AuditLog, OAuthServer, SecretStore, SessionTokens } from '../security';
 import type { Maintenance } from '../system';
 import type { WebhookService } from '../webhooks';
 
@@ -21,6 +21,8 @@ export interface RunningPlane {
   readonly bus: EventBus;
   readonly keys: ApiKeyStore;
   readonly audit: AuditLog;
+  /** Counted operations' tallies, written as audit rows once their minute ends (tests flush them). */
+  readonly auditCounts: AuditCounts;
   readonly secrets: SecretStore;
   readonly sessions: SessionTokens;
   readonly oauth: OAuthServer;

@@ -220,11 +220,17 @@ describe('console layout and access in Chromium', () => {
     await ensureSignedIn();
     // Enough calls that the key's row is among the few the Overview's usage card shows.
     for (let i = 0; i < 30; i += 1) await plane.op('realtime.publish', { room: 'inventory', data: { sku: i } }, namedKeySecret);
+    // Publishes are audited by count, written as a row once their minute ends, and usage is written at
+    // each sampling tick (10 s): both written now rather than waited for.
+    plane.plane.running.auditCounts.flush(true);
+    await plane.plane.running.monitoring.tick();
     await openView(session, 'Audit');
     const who = page.getByTestId('audit-table').locator('tr', { hasText: 'realtime.publish' }).first().getByText('inventory-service');
     await who.waitFor();
     expect(await who.getAttribute('title')).toBe(`key:${namedKeyId}`);
 
+    // Usage is counted in memory and written at each sampling tick (10 s): written now, not waited for.
+    await plane.plane.running.monitoring.tick();
     await openView(session, 'Overview');
     await page.getByRole('button', { name: 'Refresh' }).click();
     const usage = page.getByTestId('usage-table').getByText('inventory-service').first();
