@@ -42,26 +42,52 @@ export interface EndpointChanges {
   enabled?: boolean;
 }
 
-const toRecord = (row: EndpointRow): EndpointRecord => ({
-  id: row.id,
-  url: row.url,
-  description: row.description,
-  eventTypes: JSON.parse(row.event_types) as WebhookEventType[],
-  filter: JSON.parse(row.filter) as WebhookFilter,
-  enabled: row.enabled === 1,
-  disabledReason: row.disabled_reason,
-  createdAt: row.created_at,
-  createdBy: row.created_by,
-  updatedAt: row.updated_at,
-});
+/** Frozen: the store hands the same record to every reader until the endpoint changes. */
+const toRecord = (row: EndpointRow): EndpointRecord =>
+  Object.freeze({
+    id: row.id,
+    url: row.url,
+    description: row.description,
+    eventTypes: Object.freeze(JSON.parse(row.event_types) as WebhookEventType[]) as WebhookEventType[],
+    filter: Object.freeze(JSON.parse(row.filter) as WebhookFilter),
+    enabled: row.enabled === 1,
+    disabledReason: row.disabled_reason,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    updatedAt: row.updated_at,
+  });
 
-/** The registered endpoints (their secrets are kept apart, in the secret store). */
+/**
+ * The registered endpoints (their secrets are kept apart, in the secret store). Every event asks
+ * which endpoints take it and every delivery reads its endpoint, so the rows are read once and kept
+ * until a write: this class is the only writer of its table (the fleet's copies come in through
+ * `put`), and each write drops what it kept.
+ */
 export class EndpointStore {
-  /** Every delivery runs several of these statements: each is prepared once. */
   readonly #sql: StatementCache;
+  /** Every endpoint by id, in list order (created, then id); null until read or after a write. */
+  #kept: Map<string, EndpointRecord> | null = null;
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.#sql = new StatementCache(db);
+  }
+
+  #all(): Map<string, EndpointRecord> {
+    if (this.#kept !== null) return this.#kept;
+    const rows = this.#sql.prepare('SELECT * FROM webhook_endpoints ORDER BY created_at, id').all() as EndpointRow[];
+    const all = new Map(rows.map((row) => [row.id, toRecord(row)]));
+    // Rows read inside a transaction may yet be rolled back: they are used, not kept.
+    if (!this.db.inTransaction) this.#kept = all;
+    return all;
+  }
+
+  /** Runs a write and forgets the kept rows, whether or not it changed one. */
+  #write<T>(write: () => T): T {
+    try {
+      return write();
+    } finally {
+      this.#kept = null;
+    }
   }
 
   create(
@@ -70,27 +96,28 @@ export class EndpointStore {
     now: number,
   ): EndpointRecord {
     const id = newId();
-    this.#sql
-      .prepare(
-        `INSERT INTO webhook_endpoints (id, url, description, event_types, filter, enabled, created_at, created_by, updated_at)
+    this.#write(() =>
+      this.#sql
+        .prepare(
+          `INSERT INTO webhook_endpoints (id, url, description, event_types, filter, enabled, created_at, created_by, updated_at)
          VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        input.url,
-        input.description ?? '',
-        JSON.stringify([...new Set(input.eventTypes)]),
-        JSON.stringify(input.filter ?? {}),
-        now,
-        by,
-        now,
-      );
+        )
+        .run(
+          id,
+          input.url,
+          input.description ?? '',
+          JSON.stringify([...new Set(input.eventTypes)]),
+          JSON.stringify(input.filter ?? {}),
+          now,
+          by,
+          now,
+        ),
+    );
     return this.get(id);
   }
 
   find(id: string): EndpointRecord | null {
-    const row = this.#sql.prepare('SELECT * FROM webhook_endpoints WHERE id = ?').get(id) as EndpointRow | undefined;
-    return row === undefined ? null : toRecord(row);
+    return this.#all().get(id) ?? null;
   }
 
   get(id: string): EndpointRecord {
@@ -100,7 +127,7 @@ export class EndpointStore {
   }
 
   list(): EndpointRecord[] {
-    return (this.#sql.prepare('SELECT * FROM webhook_endpoints ORDER BY created_at, id').all() as EndpointRow[]).map(toRecord);
+    return [...this.#all().values()];
   }
 
   /** Enabled endpoints that take this event type (the filter is applied by the caller, on the data). */
@@ -111,62 +138,69 @@ export class EndpointStore {
   update(id: string, changes: EndpointChanges, now: number): EndpointRecord {
     const current = this.get(id);
     const enabled = changes.enabled ?? current.enabled;
-    this.#sql
-      .prepare(
-        `UPDATE webhook_endpoints SET url = ?, description = ?, event_types = ?, filter = ?, enabled = ?, disabled_reason = ?, updated_at = ?
+    this.#write(() =>
+      this.#sql
+        .prepare(
+          `UPDATE webhook_endpoints SET url = ?, description = ?, event_types = ?, filter = ?, enabled = ?, disabled_reason = ?, updated_at = ?
          WHERE id = ?`,
-      )
-      .run(
-        changes.url ?? current.url,
-        changes.description ?? current.description,
-        JSON.stringify([...new Set(changes.eventTypes ?? current.eventTypes)]),
-        JSON.stringify(changes.filter ?? current.filter),
-        enabled ? 1 : 0,
-        enabled ? null : current.disabledReason,
-        now,
-        id,
-      );
+        )
+        .run(
+          changes.url ?? current.url,
+          changes.description ?? current.description,
+          JSON.stringify([...new Set(changes.eventTypes ?? current.eventTypes)]),
+          JSON.stringify(changes.filter ?? current.filter),
+          enabled ? 1 : 0,
+          enabled ? null : current.disabledReason,
+          now,
+          id,
+        ),
+    );
     return this.get(id);
   }
 
   /** Turns an endpoint off with a reason; false when it was already off (so only one caller alerts). */
   disable(id: string, reason: string, now: number): boolean {
-    return (
-      this.#sql
-        .prepare('UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1')
-        .run(reason, now, id).changes === 1
+    return this.#write(
+      () =>
+        this.#sql
+          .prepare('UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ? AND enabled = 1')
+          .run(reason, now, id).changes === 1,
     );
   }
 
   /** Writes an endpoint as another node has it (the fleet-wide table's merge winner). */
   put(record: EndpointRecord): void {
-    this.#sql
-      .prepare(
-        `INSERT INTO webhook_endpoints (id, url, description, event_types, filter, enabled, disabled_reason, created_at, created_by, updated_at)
+    this.#write(() =>
+      this.#sql
+        .prepare(
+          `INSERT INTO webhook_endpoints (id, url, description, event_types, filter, enabled, disabled_reason, created_at, created_by, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET url = excluded.url, description = excluded.description, event_types = excluded.event_types,
          filter = excluded.filter, enabled = excluded.enabled, disabled_reason = excluded.disabled_reason, updated_at = excluded.updated_at`,
-      )
-      .run(
-        record.id,
-        record.url,
-        record.description,
-        JSON.stringify(record.eventTypes),
-        JSON.stringify(record.filter),
-        record.enabled ? 1 : 0,
-        record.disabledReason,
-        record.createdAt,
-        record.createdBy,
-        record.updatedAt,
-      );
+        )
+        .run(
+          record.id,
+          record.url,
+          record.description,
+          JSON.stringify(record.eventTypes),
+          JSON.stringify(record.filter),
+          record.enabled ? 1 : 0,
+          record.disabledReason,
+          record.createdAt,
+          record.createdBy,
+          record.updatedAt,
+        ),
+    );
   }
 
   remove(id: string): boolean {
-    return this.#sql.prepare('DELETE FROM webhook_endpoints WHERE id = ?').run(id).changes === 1;
+    return this.#write(() => this.#sql.prepare('DELETE FROM webhook_endpoints WHERE id = ?').run(id).changes === 1);
   }
 
   countDisabled(): number {
-    return (this.#sql.prepare('SELECT count(*) AS n FROM webhook_endpoints WHERE enabled = 0').get() as { n: number }).n;
+    let n = 0;
+    for (const endpoint of this.#all().values()) if (!endpoint.enabled) n += 1;
+    return n;
   }
 }
 
