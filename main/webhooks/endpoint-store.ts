@@ -61,7 +61,7 @@ const toRecord = (row: EndpointRow): EndpointRecord =>
  * The registered endpoints (their secrets are kept apart, in the secret store). Every event asks
  * which endpoints take it and every delivery reads its endpoint, so the rows are read once and kept
  * until a write: this class is the only writer of its table (the fleet's copies come in through
- * `put`), and each write drops what it kept.
+ * `put`), the node makes one (WebhookService), and each write drops what it kept.
  */
 export class EndpointStore {
   readonly #sql: StatementCache;
