@@ -107,7 +107,7 @@ export const errorCatalogue = {
   PH_WEBHOOK_TARGET_REFUSED: { status: 400, message: 'The webhook URL is not an allowed destination' },
   PH_WEBHOOK_DELIVERY_NOT_FOUND: { status: 404, message: 'There is no webhook delivery with that id' },
   PH_RATELIMIT_TIER_NOT_FOUND: { status: 404, message: 'There is no rate-limit tier with that name' },
-  PH_RATELIMIT_TIER_BUILTIN: { status: 409, message: 'A built-in tier cannot be deleted' },
+  PH_RATELIMIT_TIER_BUILTIN: { status: 409, message: 'A built-in tier cannot be deleted, and the unlimited tier keeps no limit' },
   PH_BATCH_JOB_UNRECOVERABLE: { status: 500, message: 'The job failed and will not be retried' },
   PH_CACHE_MISS: { status: 404, message: 'The key is not in the cache' },
   PH_CACHE_BAD_NAMESPACE: { status: 400, message: 'The cache namespace name is not valid' },

@@ -1,13 +1,13 @@
 import type { Caller } from '../core';
 import type { RateDecision } from './decision';
 import type { RateLimits } from './limiter';
-import type { RateTier, TierStore } from './tier-store';
+import { UNLIMITED_TIER, type RateTier, type TierStore } from './tier-store';
 
 /** Whose budget a caller spends, and on which tier: its key's (`key:<id>`), or the unlimited tier for a caller without a key. */
 export function callerSubject(caller: Caller, tiers: TierStore): { subject: string; tier: RateTier } {
   return caller.keyId !== null
     ? { subject: `key:${caller.keyId}`, tier: tiers.tierFor(caller.keyId, caller.role) }
-    : { subject: 'local', tier: tiers.get('unlimited') };
+    : { subject: 'local', tier: tiers.get(UNLIMITED_TIER) };
 }
 
 /**

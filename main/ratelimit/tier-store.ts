@@ -14,12 +14,15 @@ interface TierRow {
   builtin: number;
 }
 
+/** The built-in tier without a limit: admin keys, and through them the console's session. */
+export const UNLIMITED_TIER = 'unlimited';
+
 /**
  * Keys with no tier of their own. An admin key is the operator's (the console's session); an operator
  * key is usually a LAN program leaning on the cache and queue, so it starts on `premium` (100 a second)
  * rather than being throttled the day Pilothouse is upgraded; a viewer key (a dashboard) on `basic`.
  */
-export const defaultTierFor = (role: Role): string => (role === 'admin' ? 'unlimited' : role === 'operator' ? 'premium' : 'basic');
+export const defaultTierFor = (role: Role): string => (role === 'admin' ? UNLIMITED_TIER : role === 'operator' ? 'premium' : 'basic');
 /** Callers without a key (a desktop caller never reaches HTTP; these are anonymous requests) count per address on this tier. */
 export const ANONYMOUS_TIER = 'free';
 
@@ -65,6 +68,11 @@ export class TierStore {
   }
 
   save(tier: RateTier): RateTier {
+    // Admin keys and the console's own session are on it: a limit there could lock the operator out of the console that lifts it.
+    if (tier.name === UNLIMITED_TIER && tier.limit !== null)
+      throw new PhError('PH_RATELIMIT_TIER_BUILTIN', `${UNLIMITED_TIER} keeps no limit; put keys on another tier to limit them`, {
+        field: 'tier.limit',
+      });
     this.db
       .prepare(
         `INSERT INTO ratelimit_tiers (name, request_limit, window_seconds, burst) VALUES (?, ?, ?, ?)

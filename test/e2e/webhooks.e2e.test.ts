@@ -69,4 +69,32 @@ describe('Webhooks view in Chromium against a headless node', () => {
       .toBe('basic');
     await session.screenshot('security-tiers');
   });
+
+  it('adds a tier, edits it from its row, deletes it once confirmed, and offers no edit of the unlimited tier', async () => {
+    const { page } = session;
+    await openView(session, 'Security');
+    const form = page.getByRole('form', { name: 'Tier' });
+    await form.getByLabel('Tier', { exact: true }).fill('partners');
+    await form.getByLabel('Requests', { exact: true }).fill('700');
+    await form.getByRole('button', { name: 'Add tier' }).click();
+    const row = page.getByTestId('tier-partners');
+    await expect.poll(() => row.locator('td').nth(1).textContent(), { timeout: 10_000 }).toBe('700');
+
+    await row.getByRole('button', { name: 'Edit' }).click();
+    expect(await form.getByLabel('Tier', { exact: true }).inputValue()).toBe('partners');
+    await form.getByLabel('Requests', { exact: true }).fill('900');
+    await form.getByLabel('Burst', { exact: true }).fill('50');
+    await form.getByRole('button', { name: 'Save partners' }).click();
+    await expect.poll(() => row.locator('td').nth(1).textContent(), { timeout: 10_000 }).toBe('900');
+    expect(await row.locator('td').nth(3).textContent()).toBe('50');
+    expect(await page.getByTestId('tier-unlimited').getByRole('button').count()).toBe(0);
+    expect(await page.getByTestId('tier-free').getByRole('button', { name: 'Delete' }).count()).toBe(0);
+    await session.screenshot('security-tiers-edit');
+
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Delete tier' }).click();
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);
+    const tiers = (await session.plane.op('ratelimit.tiers')).body as { tiers: { name: string }[] };
+    expect(tiers.tiers.map((t) => t.name)).not.toContain('partners');
+  });
 });

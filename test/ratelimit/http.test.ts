@@ -72,13 +72,17 @@ describe('rate-limit tiers over real HTTP', () => {
     expect(tiers.keys.find((k) => k.keyId === key.id)).toMatchObject({ used: expect.any(Number), limit: 3, refusedLastDay: 2 });
   });
 
-  it("keeps the console's admin session unlimited, refuses deleting a built-in tier, and lets only an admin change tiers", async () => {
+  it("keeps the console's admin session unlimited, refuses deleting a built-in tier or limiting the unlimited one, and lets only an admin change tiers", async () => {
     for (let i = 0; i < 5; i += 1) expect((await get('/api/v2/status', t.adminKey)).status).toBe(200);
     expect((await t.op('ratelimit.tiers.delete', { name: 'free' })).body.error.code).toBe('PH_RATELIMIT_TIER_BUILTIN');
     const operator = (await t.op('keys.create', { name: 'op2', role: 'operator' })).body.secret as string;
     expect(
       (await t.op('ratelimit.tiers.save', { tier: { name: 'free', limit: 1_000_000, windowSeconds: 1, burst: 0 } }, operator)).status,
     ).toBe(403);
+    const limitUnlimited = await t.op('ratelimit.tiers.save', { tier: { name: 'unlimited', limit: 5, windowSeconds: 60, burst: 0 } });
+    expect(limitUnlimited.status).toBe(409);
+    expect(limitUnlimited.body.error).toMatchObject({ code: 'PH_RATELIMIT_TIER_BUILTIN', field: 'tier.limit' });
+    for (let i = 0; i < 8; i += 1) expect((await get('/api/v2/status', t.adminKey)).status).toBe(200);
     expect((await t.op('ratelimit.tiers.delete', { name: 'tiny' })).body).toEqual({ deleted: true, keysMoved: 1 });
     const after = (await t.op('ratelimit.tiers')).body.keys.find((k: { keyId: string }) => k.keyId === key.id);
     expect(after).toMatchObject({ tier: 'premium', assigned: false });

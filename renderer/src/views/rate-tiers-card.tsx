@@ -1,15 +1,24 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { useAction, useOperation } from '../client/client-context';
+import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { Card, ErrorBanner } from '../components/ui';
+
+/** The built-in tier without a limit (admin keys, the console's session): the server refuses to give it one. */
+const UNLIMITED = 'unlimited';
+const NEW_TIER = { name: '', limit: '600', windowSeconds: '60', burst: '100' };
 
 /** Rate-limit tiers on the Security view: each key's tier and its use of the window, tier editing. */
 export function RateTiersCard() {
   const data = useOperation('ratelimit.tiers', {}, { intervalMs: 5_000 });
   const assign = useAction('ratelimit.keys.assign');
   const save = useAction('ratelimit.tiers.save');
-  const [draft, setDraft] = useState({ name: '', limit: '600', windowSeconds: '60', burst: '100' });
+  const remove = useAction('ratelimit.tiers.delete');
+  const { dialog, confirm } = useConfirm();
+  const [draft, setDraft] = useState(NEW_TIER);
+  const nameInput = useRef<HTMLInputElement>(null);
   const tiers = data.data?.tiers ?? [];
+  const editing = tiers.some((t) => t.name === draft.name);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -17,7 +26,10 @@ export function RateTiersCard() {
     const result = await save.run({
       tier: { name: draft.name, limit, windowSeconds: Number(draft.windowSeconds), burst: Number(draft.burst) },
     });
-    if (result !== undefined) data.reload();
+    if (result !== undefined) {
+      setDraft(NEW_TIER);
+      data.reload();
+    }
   };
 
   return (
@@ -51,9 +63,22 @@ export function RateTiersCard() {
               header: 'Used this window',
               className: 'right',
               cell: (k) =>
-                k.limit === null ? 'unlimited' : <meter min={0} max={k.limit} value={k.used} title={`${k.used} of ${k.limit}`} />,
+                k.limit === null ? (
+                  'unlimited'
+                ) : (
+                  <span className="usage" title={`resets in ${k.resetSeconds} s`}>
+                    <meter
+                      min={0}
+                      max={k.limit}
+                      high={k.limit * 0.8}
+                      optimum={0}
+                      value={k.used}
+                      aria-label={`${k.name}: used of its limit`}
+                    />
+                    {k.used} / {k.limit}
+                  </span>
+                ),
             },
-            { header: 'Of', className: 'right', cell: (k) => (k.limit === null ? '' : `${k.used} / ${k.limit}`) },
             { header: 'Refused (24 h)', className: 'right', cell: (k) => k.refusedLastDay },
           ]}
         />
@@ -63,18 +88,62 @@ export function RateTiersCard() {
           testId="tiers"
           rows={tiers}
           rowKey={(t) => t.name}
+          rowTestId={(t) => `tier-${t.name}`}
           columns={[
             { header: 'Tier', cell: (t) => t.name },
             { header: 'Requests', className: 'right', cell: (t) => t.limit ?? 'unlimited' },
-            { header: 'Per', className: 'right', cell: (t) => `${t.windowSeconds} s` },
-            { header: 'Burst', className: 'right', cell: (t) => t.burst },
+            // Window and burst mean nothing without a limit.
+            { header: 'Per', className: 'right', cell: (t) => (t.limit === null ? '—' : `${t.windowSeconds} s`) },
+            { header: 'Burst', className: 'right', cell: (t) => (t.limit === null ? '—' : t.burst) },
+            {
+              header: 'Actions',
+              className: 'right actions',
+              cell: (t) =>
+                t.name === UNLIMITED ? (
+                  'built in'
+                ) : (
+                  <>
+                    <button
+                      onClick={() => {
+                        setDraft({
+                          name: t.name,
+                          limit: String(t.limit ?? ''),
+                          windowSeconds: String(t.windowSeconds),
+                          burst: String(t.burst),
+                        });
+                        nameInput.current?.focus();
+                      }}
+                    >
+                      Edit
+                    </button>
+                    {t.builtin !== true && (
+                      <button
+                        className="danger"
+                        onClick={() =>
+                          confirm({
+                            title: `Delete the ${t.name} tier?`,
+                            body: `Keys on ${t.name} go back to the default tier for their role.`,
+                            confirmLabel: 'Delete tier',
+                            danger: true,
+                            onConfirm: () => remove.run({ name: t.name }).then(() => data.reload()),
+                          })
+                        }
+                      >
+                        Delete
+                      </button>
+                    )}
+                  </>
+                ),
+            },
           ]}
         />
+        <ErrorBanner error={remove.error} onDismiss={remove.clearError} />
         <ErrorBanner error={save.error} onDismiss={save.clearError} />
-        <form className="inline-form" onSubmit={(e) => void submit(e)}>
+        <form className="inline-form" aria-label="Tier" onSubmit={(e) => void submit(e)}>
           <label>
             Tier
             <input
+              ref={nameInput}
               value={draft.name}
               onChange={(e) => setDraft({ ...draft, name: e.target.value })}
               placeholder="e.g. partners"
@@ -84,7 +153,12 @@ export function RateTiersCard() {
           </label>
           <label>
             Requests
-            <input value={draft.limit} onChange={(e) => setDraft({ ...draft, limit: e.target.value })} inputMode="numeric" />
+            <input
+              value={draft.limit}
+              onChange={(e) => setDraft({ ...draft, limit: e.target.value })}
+              inputMode="numeric"
+              placeholder="empty: no limit"
+            />
           </label>
           <label>
             Per seconds
@@ -99,10 +173,16 @@ export function RateTiersCard() {
             <input value={draft.burst} onChange={(e) => setDraft({ ...draft, burst: e.target.value })} inputMode="numeric" />
           </label>
           <button type="submit" disabled={save.pending || draft.name === ''}>
-            Save tier
+            {editing ? `Save ${draft.name}` : 'Add tier'}
           </button>
+          {draft !== NEW_TIER && (
+            <button type="button" onClick={() => setDraft(NEW_TIER)}>
+              Clear
+            </button>
+          )}
         </form>
       </Card>
+      {dialog}
     </>
   );
 }
