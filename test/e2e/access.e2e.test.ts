@@ -1,10 +1,11 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousAxeViolations, sidewaysOverflow } from './axe-check';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+import { cardsScrollingSideways } from './layout-check';
 
 /** The sidebar's labels and the title each view gives the tab. */
 const views = [
@@ -25,25 +26,6 @@ const viewports = [
   { width: 1440, height: 900 },
 ] as const;
 const themes = ['dark', 'light'] as const;
-
-/** Rule ids and the elements they hit, for every serious or critical axe finding on the page (or inside `include`). */
-async function seriousViolations(page: Page, include?: string): Promise<string[]> {
-  const builder = new AxeBuilder({ page });
-  if (include !== undefined) builder.include(include);
-  const result = await builder.analyze();
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-/** How far the page scrolls sideways, in CSS pixels (0 when it fits). */
-async function sidewaysOverflow(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document
-      .documentElement;
-    return root.scrollWidth - root.clientWidth;
-  });
-}
 
 /** The page's background colour as the browser computed it, e.g. `rgb(15, 20, 25)`. */
 async function backgroundOf(page: Page): Promise<string> {
@@ -146,7 +128,7 @@ describe('console layout and access in Chromium', () => {
     await page.getByLabel('API key').waitFor();
     expect(await page.title()).toBe('Sign in · Pilothouse');
     expect(await page.getByRole('main').count()).toBe(1);
-    expect(await seriousViolations(page)).toEqual([]);
+    expect(await seriousAxeViolations(page)).toEqual([]);
     const icon = await page.locator('link[rel="icon"]').getAttribute('href');
     expect(icon).toMatch(/\.svg$/);
     const served = await page.request.get(new URL(icon!, `${session.plane.url}/`).toString());
@@ -160,7 +142,7 @@ describe('console layout and access in Chromium', () => {
       const size = `${viewport.width}×${viewport.height}`;
       const axe = viewport.width === 1024;
       it(
-        `every view in the ${theme} theme at ${size} fits without sideways scroll and has its own title${axe ? ', with no serious axe violation' : ''}`,
+        `every view in the ${theme} theme at ${size} fits without sideways scroll, of the page or of any card, and has its own title${axe ? ', with no serious axe violation' : ''}`,
         async () => {
           const { page } = session;
           await page.emulateMedia({ colorScheme: theme });
@@ -174,8 +156,9 @@ describe('console layout and access in Chromium', () => {
             if ((await page.title()) !== `${label} · Pilothouse`) problems.push(`${where}: title is ${await page.title()}`);
             const overflow = await sidewaysOverflow(page);
             if (overflow > 0) problems.push(`${where}: scrolls ${overflow} px sideways`);
+            for (const card of await cardsScrollingSideways(page)) problems.push(`${where}: ${card}`);
             // Contrast and names do not change with the width: one axe run per view and theme, at the narrow size.
-            if (axe) for (const v of await seriousViolations(page)) problems.push(`${where}: ${v}`);
+            if (axe) for (const v of await seriousAxeViolations(page)) problems.push(`${where}: ${v}`);
             await session.screenshot(`view-${label.toLowerCase().replace(/[^a-z]/g, '')}-${viewport.width}x${viewport.height}-${theme}`);
           }
           expect(problems).toEqual([]);
@@ -255,7 +238,7 @@ describe('console layout and access in Chromium', () => {
     }
     await page.keyboard.press('Shift+Tab');
     expect(await inside()).toBe(true);
-    expect(await seriousViolations(page, '[role="dialog"]')).toEqual([]);
+    expect(await seriousAxeViolations(page, '[role="dialog"]')).toEqual([]);
     await session.screenshot('dialog-restore-1024x700');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });

@@ -4,7 +4,7 @@ import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { until } from '../helpers/until';
 import { seriousAxeViolationsInBothThemes, sidewaysOverflow } from './axe-check';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
-import { noticesSplittingText } from './layout-check';
+import { cardsScrollingSideways, noticesSplittingText } from './layout-check';
 
 /**
  * cache.put as a LAN program makes it: a write Redis did not take in time (503
@@ -142,6 +142,7 @@ describe('Cache view levers in Chromium: JSON tree, TTL countdown, edit a value,
       await page.getByTestId('keys-browser').getByRole('button', { name: 'team:1', exact: true }).click();
       await inspector().getByTestId('json-tree').waitFor();
       expect(await sidewaysOverflow(page)).toBe(0);
+      expect(await cardsScrollingSideways(page)).toEqual([]);
       await session.screenshot('cache-levers-1024x700');
     } finally {
       await page.setViewportSize({ width: 1360, height: 860 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/until';
 import { seriousAxeViolationsInBothThemes, sidewaysOverflow } from './axe-check';
+import { cardsScrollingSideways } from './layout-check';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
 
 describe('Jobs view levers in Chromium: job detail, promote, add from a form, retry all dead of a type, batch reports', () => {
@@ -157,9 +158,11 @@ describe('Jobs view levers in Chromium: job detail, promote, add from a form, re
     try {
       await page.getByTestId('batch-failed-ops').waitFor();
       expect(await sidewaysOverflow(page)).toBe(0);
+      expect(await cardsScrollingSideways(page)).toEqual([]);
       await page.getByTestId(`job-${twiceFailed}`).getByRole('button', { name: twiceFailed }).click();
       await page.getByRole('dialog').getByTestId('job-attempts').waitFor();
       expect(await sidewaysOverflow(page)).toBe(0);
+      expect(await cardsScrollingSideways(page)).toEqual([]);
       await session.screenshot('jobs-levers-1024x700');
       await page.keyboard.press('Escape');
     } finally {

@@ -27,3 +27,27 @@ export async function noticesSplittingText(page: Page): Promise<string[]> {
     return split;
   });
 }
+
+/**
+ * The cards on the page that scroll sideways inside: a card holds a table wider than itself by
+ * scrolling it (so the page still fits), but then a row's last columns, its buttons among them, are
+ * cut off until the reader scrolls the card. Answers each such card's title and how far it
+ * scrolls; none is the good answer.
+ */
+export async function cardsScrollingSideways(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    interface Card {
+      readonly scrollWidth: number;
+      readonly clientWidth: number;
+      querySelector(selector: string): { textContent: string | null } | null;
+    }
+    const g = globalThis as unknown as { document: { querySelectorAll(selector: string): ArrayLike<Card> } };
+    const scrolling: string[] = [];
+    for (const card of Array.from(g.document.querySelectorAll('.card'))) {
+      const over = card.scrollWidth - card.clientWidth;
+      // A pixel of rounding is not a cut-off column.
+      if (over > 1) scrolling.push(`${card.querySelector('h2')?.textContent ?? 'a card without a title'} scrolls ${over} px`);
+    }
+    return scrolling;
+  });
+}

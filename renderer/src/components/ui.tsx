@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { ClientError } from '../client/client';
 
 export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: string; actions?: ReactNode }) {
@@ -85,6 +85,24 @@ const stateTone: Record<string, 'ok' | 'warn' | 'bad' | 'idle'> = {
   stuck: 'bad',
 };
 
+/**
+ * A dotted or slashed name (`backup.sources.register`, `/api/v2/ops/jobs.list`) that may break after
+ * its dots and slashes when its column is narrow, instead of widening the table past its card.
+ */
+export function BreakableName({ name }: { name: string }) {
+  const parts = name.split(/(?<=[./])/);
+  return (
+    <>
+      {parts.map((part, i) => (
+        <Fragment key={i}>
+          {i > 0 && <wbr />}
+          {part}
+        </Fragment>
+      ))}
+    </>
+  );
+}
+
 export function StatusBadge({ state }: { state: string }) {
   return <span className={`badge ${stateTone[state] ?? 'idle'}`}>{state}</span>;
 }
@@ -145,8 +163,11 @@ export function formatTime(iso: string | null): string {
 }
 
 /** A byte count in binary units (KiB, MiB, …), two decimals under 10. */
+/** A number and its unit never part at a line end. */
+export const NBSP = '\u00a0';
+
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
+  if (n < 1024) return `${n}${NBSP}B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n / 1024;
   let u = 0;
@@ -154,5 +175,5 @@ export function formatBytes(n: number): string {
     v /= 1024;
     u += 1;
   }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+  return `${v.toFixed(v < 10 ? 2 : 1)}${NBSP}${units[u]}`;
 }

@@ -129,7 +129,7 @@ export function JobsView() {
   };
   const actions = (job: Job, reloadList?: () => void) =>
     canAct && (
-      <div style={{ display: 'flex', flexWrap: 'wrap', gap: 6, justifyContent: 'flex-end' }}>
+      <div className="row-actions">
         {job.state === 'delayed' && <button onClick={() => act('promote', job, reloadList)}>Promote</button>}
         {['waiting', 'delayed', 'active', 'waiting-children'].includes(job.state) && (
           <button className="danger" onClick={() => act('cancel', job, reloadList)}>

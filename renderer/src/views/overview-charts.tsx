@@ -2,6 +2,7 @@
  * A small line chart drawn as SVG by hand: no chart library is installed (uPlot and recharts are not
  * in the dependencies), and a few polylines with a grid and a legend are all the Overview needs.
  */
+import { NBSP } from '../components/ui';
 
 export interface ChartSeries {
   readonly name: string;
@@ -27,14 +28,14 @@ export function formatValue(value: number, unit: string): string {
         v /= 1024;
         i += 1;
       }
-      return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+      return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)}${NBSP}${units[i]}`;
     }
     case 'ratio':
       return `${(value * 100).toFixed(value >= 0.995 || value === 0 ? 0 : 1)}%`;
     case '%':
       return `${value.toFixed(value >= 10 ? 0 : 1)}%`;
     case 'ms':
-      return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value >= 10 ? Math.round(value) : value.toFixed(2)} ms`;
+      return value >= 1000 ? `${(value / 1000).toFixed(2)}${NBSP}s` : `${value >= 10 ? Math.round(value) : value.toFixed(2)}${NBSP}ms`;
     case 'req/s':
     case '/s':
       return `${value >= 100 ? Math.round(value) : value.toFixed(1)}/s`;

@@ -3,7 +3,7 @@ import type { EventPayload } from '../../../contract/events';
 import { useEvent, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { KeyName } from '../components/key-name';
-import { Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatDuration, formatTime } from '../components/ui';
+import { BreakableName, Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatDuration, formatTime } from '../components/ui';
 import { healthSummary } from './health-summary';
 import { LineChart, formatValue, type ChartSeries } from './overview-charts';
 import { AlertRules, NotificationToggle, UsageCard, notify } from './overview-panels';
@@ -320,7 +320,7 @@ export function OverviewView() {
                 rows={data.slowest}
                 rowKey={(s) => s.name}
                 columns={[
-                  { header: 'Operation or route', className: 'mono', cell: (s) => s.name },
+                  { header: 'Operation or route', className: 'mono', cell: (s) => <BreakableName name={s.name} /> },
                   { header: 'Calls', className: 'right', cell: (s) => s.count },
                   { header: 'p50', className: 'right', cell: (s) => formatValue(s.p50Ms, 'ms') },
                   { header: 'p99', className: 'right', cell: (s) => formatValue(s.p99Ms, 'ms') },

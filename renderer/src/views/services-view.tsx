@@ -247,7 +247,7 @@ export function ServicesView() {
                   </td>
                   <td className="right">
                     {canChange && (
-                      <div style={{ display: 'flex', gap: 6, justifyContent: 'flex-end' }}>
+                      <div className="row-actions">
                         <button onClick={() => setEditing(i)}>Edit</button>
                         <button
                           disabled={maintenance.pending}
