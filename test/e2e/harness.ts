@@ -52,6 +52,8 @@ export async function openConsole(overrides: Partial<Config> = {}, browser: { ig
       '--disable-sync',
     ],
   });
+  // Under vitest's 30 s test timeout: a wait that never ends fails naming the locator it waited for, not as a bare test timeout.
+  context.setDefaultTimeout(25_000);
   const page = context.pages()[0] ?? (await context.newPage());
   return {
     plane,

@@ -59,8 +59,11 @@ function capBody(value: unknown, schema: Schema): unknown {
   const filled = Object.fromEntries(declared.map((name) => [name, CAPPED[name]]));
   return { ...filled, ...Object.fromEntries(Object.entries(value).map(([name, field]) => [name, capped(name, field)])) };
 }
-/** 5xx answers that are the API working as documented, not failing: no instance behind a name. */
-const EXPECTED_5XX = new Set(['PH_DISCOVERY_NO_INSTANCE']);
+/**
+ * 5xx answers that are the API working as documented, not failing: no instance behind a service's
+ * name, and no peer node behind a replica's node id (502, as for any replica target it cannot reach).
+ */
+const EXPECTED_5XX = new Set(['PH_DISCOVERY_NO_INSTANCE', 'PH_BACKUP_REPLICA_UNREACHABLE']);
 
 interface BuiltRequest {
   path: string;
