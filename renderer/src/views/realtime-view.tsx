@@ -15,7 +15,8 @@ interface Sample {
 
 /** Stats arrive every 2 s: 45 samples are the last 90 s. */
 const WINDOW = 45;
-const two = { display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', gap: 16 } as const;
+// Side by side on a wide window, stacked on a narrow one; a card's own margin spaces the rows, so stacked cards sit as far apart as any two.
+const two = { display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', columnGap: 16 } as const;
 
 /** Live state of the real-time hub: connections, rooms, presence, rates, slow clients, a room's tail. */
 export function RealtimeView() {

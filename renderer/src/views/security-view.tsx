@@ -21,6 +21,8 @@ export function SecurityView() {
   const { dialog, confirm } = useConfirm();
   const tiers = useOperation('ratelimit.tiers', {}, { refreshOn: ['audit.appended'] });
   const tierOf = new Map((tiers.data?.keys ?? []).map((k) => [k.keyId, k.assigned ? k.tier : null]));
+  // The tier each key is on now, its role's default included, for the table.
+  const currentTier = new Map((tiers.data?.keys ?? []).map((k) => [k.keyId, k.assigned ? k.tier : `${k.tier} (role default)`]));
 
   if (role !== 'admin') {
     return (
@@ -113,7 +115,7 @@ export function SecurityView() {
             { header: 'Id', className: 'mono', cell: (key) => key.id },
             { header: 'Role', cell: (key) => key.role },
             { header: 'Scopes', className: 'mono', cell: (key) => (key.scopes.length === 0 ? '—' : key.scopes.join(' ')) },
-            { header: 'Tier', cell: (key) => tierOf.get(key.id) ?? 'role default' },
+            { header: 'Tier', cell: (key) => currentTier.get(key.id) ?? 'role default' },
             { header: 'Created', cell: (key) => formatTime(key.createdAt) },
             { header: 'Last used', cell: (key) => formatTime(key.lastUsedAt) },
             {
