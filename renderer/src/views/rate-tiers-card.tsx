@@ -4,8 +4,6 @@ import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { Card, ErrorBanner } from '../components/ui';
 
-/** The built-in tier without a limit (admin keys, the console's session): the server refuses to give it one. */
-const UNLIMITED = 'unlimited';
 const NEW_TIER = { name: '', limit: '600', windowSeconds: '60', burst: '100' };
 
 /** Rate-limit tiers on the Security view: each key's tier and its use of the window, tier editing. */
@@ -99,7 +97,8 @@ export function RateTiersCard() {
               header: 'Actions',
               className: 'right actions',
               cell: (t) =>
-                t.name === UNLIMITED ? (
+                // The built-in tier without a limit (admin keys, the console's session): the server refuses to give it one.
+                t.builtin === true && t.limit === null ? (
                   'built in'
                 ) : (
                   <>

@@ -20,9 +20,12 @@ export function SecurityView() {
   const [editing, setEditing] = useState<Key | null>(null);
   const { dialog, confirm } = useConfirm();
   const tiers = useOperation('ratelimit.tiers', {}, { refreshOn: ['audit.appended'] });
-  const tierOf = new Map((tiers.data?.keys ?? []).map((k) => [k.keyId, k.assigned ? k.tier : null]));
-  // The tier each key is on now, its role's default included, for the table.
-  const currentTier = new Map((tiers.data?.keys ?? []).map((k) => [k.keyId, k.assigned ? k.tier : `${k.tier} (role default)`]));
+  const tierOf = new Map((tiers.data?.keys ?? []).map((k) => [k.keyId, k]));
+  /** The tier set for a key itself, or null when it follows its role's default. */
+  const assignedTier = (id: string): string | null => {
+    const on = tierOf.get(id);
+    return on?.assigned === true ? on.tier : null;
+  };
 
   if (role !== 'admin') {
     return (
@@ -52,7 +55,7 @@ export function SecurityView() {
       {editing !== null && (
         <KeyDialog
           apiKey={editing}
-          tier={tierOf.get(editing.id) ?? null}
+          tier={assignedTier(editing.id)}
           tiers={(tiers.data?.tiers ?? []).map((t) => t.name)}
           onClose={() => setEditing(null)}
           onDone={() => {
@@ -115,7 +118,13 @@ export function SecurityView() {
             { header: 'Id', className: 'mono', cell: (key) => key.id },
             { header: 'Role', cell: (key) => key.role },
             { header: 'Scopes', className: 'mono', cell: (key) => (key.scopes.length === 0 ? '—' : key.scopes.join(' ')) },
-            { header: 'Tier', cell: (key) => currentTier.get(key.id) ?? 'role default' },
+            {
+              header: 'Tier',
+              cell: (key) => {
+                const on = tierOf.get(key.id);
+                return on === undefined ? 'role default' : on.assigned ? on.tier : `${on.tier} (role default)`;
+              },
+            },
             { header: 'Created', cell: (key) => formatTime(key.createdAt) },
             { header: 'Last used', cell: (key) => formatTime(key.lastUsedAt) },
             {
