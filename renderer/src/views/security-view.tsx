@@ -122,7 +122,8 @@ export function SecurityView() {
               header: 'Tier',
               cell: (key) => {
                 const on = tierOf.get(key.id);
-                return on === undefined ? 'role default' : on.assigned ? on.tier : `${on.tier} (role default)`;
+                if (on === undefined) return 'role default';
+                return on.assigned ? on.tier : <span title={`The default tier for the ${key.role} role`}>{on.tier} (default)</span>;
               },
             },
             { header: 'Created', cell: (key) => formatTime(key.createdAt) },
