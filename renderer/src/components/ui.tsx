@@ -145,35 +145,3 @@ export function EmptyState({ title, children }: { title: string; children: React
     </div>
   );
 }
-
-export function formatDuration(seconds: number): string {
-  const s = Math.floor(seconds);
-  const d = Math.floor(s / 86400);
-  const h = Math.floor((s % 86400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m ${s % 60}s`;
-  return `${s}s`;
-}
-
-export function formatTime(iso: string | null): string {
-  if (iso === null) return '—';
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-}
-
-/** A byte count in binary units (KiB, MiB, …), two decimals under 10. */
-/** A number and its unit never part at a line end. */
-export const NBSP = '\u00a0';
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n}${NBSP}B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)}${NBSP}${units[u]}`;
-}

@@ -5,7 +5,8 @@ import { useClient } from '../client/client-context';
 import { usePagedList } from '../client/paged-list';
 import { DataTable, PageFooter } from '../components/data-table';
 import { Dialog } from '../components/dialog';
-import { Card, ErrorBanner, StatusBadge, formatTime } from '../components/ui';
+import { Card, ErrorBanner, StatusBadge } from '../components/ui';
+import { formatTime } from '../components/format';
 import { useThrottledReload } from './jobs-parts';
 
 type AlertEvent = OperationResult<'monitoring.alerts.history'>['events'][number];

@@ -3,7 +3,8 @@ import { useOperation } from '../client/client-context';
 import { useSettled } from '../client/paged-list';
 import { DataTable } from '../components/data-table';
 import { KeyName } from '../components/key-name';
-import { Card, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
+import { Card, ErrorBanner, PageHeader, StatusBadge } from '../components/ui';
+import { formatTime } from '../components/format';
 import { RetentionCard } from './retention-card';
 
 const PAGE_SIZE = 25;

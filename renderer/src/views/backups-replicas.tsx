@@ -3,7 +3,8 @@ import { useEffect, useState } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useOperation } from '../client/client-context';
 import { DataTable } from '../components/data-table';
-import { Card, ErrorBanner, StatusBadge, formatBytes, formatTime } from '../components/ui';
+import { Card, ErrorBanner, StatusBadge } from '../components/ui';
+import { formatBytes, formatTime } from '../components/format';
 import { AddReplicaForm } from './backups-replica-form';
 
 type Replica = OperationResult<'backup.replicas.list'>['replicas'][number];

@@ -4,7 +4,8 @@ import type { OperationResult } from '../../../contract/operations';
 import { useAction, useClient } from '../client/client-context';
 import { ClientError } from '../client/client';
 import { Dialog } from '../components/dialog';
-import { Card, ErrorBanner, formatBytes, formatTime } from '../components/ui';
+import { Card, ErrorBanner } from '../components/ui';
+import { formatBytes, formatTime } from '../components/format';
 
 type Plan = OperationResult<'backup.restore.plan'>;
 export type RestoreInput = { snapshotId?: string; sourceId?: string; at?: string; inPlace?: boolean; targetPath?: string };

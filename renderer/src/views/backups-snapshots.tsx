@@ -4,7 +4,8 @@ import type { OperationResult } from '../../../contract/operations';
 import { useClient } from '../client/client-context';
 import { usePagedList } from '../client/paged-list';
 import { DataTable, PageFooter } from '../components/data-table';
-import { Card, EmptyState, ErrorBanner, StatusBadge, formatBytes, formatTime } from '../components/ui';
+import { Card, EmptyState, ErrorBanner, StatusBadge } from '../components/ui';
+import { formatBytes, formatTime } from '../components/format';
 import { useThrottledReload } from './jobs-parts';
 
 type Snapshot = OperationResult<'backup.snapshots.list'>['snapshots'][number];

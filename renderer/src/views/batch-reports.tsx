@@ -4,7 +4,8 @@ import type { OperationResult } from '../../../contract/operations';
 import { useClient, useOperation } from '../client/client-context';
 import { ClientError } from '../client/client';
 import { DataTable } from '../components/data-table';
-import { Card, ErrorBanner, StatusBadge, formatTime } from '../components/ui';
+import { Card, ErrorBanner, StatusBadge } from '../components/ui';
+import { formatTime } from '../components/format';
 import { useThrottledReload } from './jobs-parts';
 
 type Report = OperationResult<'batch.reports'>['reports'][number];

@@ -9,7 +9,8 @@ import { useAction, useEvent, useOperation } from '../client/client-context';
 import type { ConfirmRequest } from '../components/confirm-dialog';
 import { Dialog } from '../components/dialog';
 import { JsonTree } from '../components/json-tree';
-import { ErrorBanner, formatDuration } from '../components/ui';
+import { ErrorBanner } from '../components/ui';
+import { formatDuration } from '../components/format';
 
 type Inspected = OperationResult<'cache.inspect'>;
 type TierView = NonNullable<Inspected['tiers']['l1']>;

@@ -9,7 +9,8 @@ import { useAction, useOperation, useSession } from '../client/client-context';
 import { Dialog } from '../components/dialog';
 import { JsonTree } from '../components/json-tree';
 import { KeyName } from '../components/key-name';
-import { ErrorBanner, formatTime } from '../components/ui';
+import { ErrorBanner } from '../components/ui';
+import { formatTime } from '../components/format';
 import { StateBadge, useThrottledReload } from './jobs-parts';
 
 type Point = OperationResult<'jobs.get'>['timeline'][number];

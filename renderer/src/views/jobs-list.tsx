@@ -5,7 +5,8 @@ import { useClient } from '../client/client-context';
 import { usePagedList, useSettled } from '../client/paged-list';
 import { DataTable, PageFooter } from '../components/data-table';
 import { KeyName } from '../components/key-name';
-import { Card, ErrorBanner, formatTime } from '../components/ui';
+import { Card, ErrorBanner } from '../components/ui';
+import { formatTime } from '../components/format';
 import { ProgressBar, StateBadge, stateFilters, useThrottledReload, type Job, type StateFilter } from './jobs-parts';
 
 const windows = { any: 0, 'last hour': 3600_000, 'last 24 hours': 86_400_000, 'last 7 days': 7 * 86_400_000 } as const;

@@ -3,7 +3,8 @@ import { useAction, useClient, useOperation, useSession } from '../client/client
 import { usePagedList } from '../client/paged-list';
 import { useConfirm } from '../components/confirm-dialog';
 import { DataTable, PageFooter } from '../components/data-table';
-import { Card, EmptyState, ErrorBanner, PageHeader, SourceDown, Stat, formatTime } from '../components/ui';
+import { Card, EmptyState, ErrorBanner, PageHeader, SourceDown, Stat } from '../components/ui';
+import { formatTime } from '../components/format';
 import { BatchReports } from './batch-reports';
 import { JobDetail } from './job-detail';
 import { AddJobDialog, RetryAllDead } from './job-forms';

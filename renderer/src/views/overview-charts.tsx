@@ -2,7 +2,7 @@
  * A small line chart drawn as SVG by hand: no chart library is installed (uPlot and recharts are not
  * in the dependencies), and a few polylines with a grid and a legend are all the Overview needs.
  */
-import { NBSP } from '../components/ui';
+import { NBSP } from '../components/format';
 
 export interface ChartSeries {
   readonly name: string;

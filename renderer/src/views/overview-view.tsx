@@ -3,7 +3,8 @@ import type { EventPayload } from '../../../contract/events';
 import { useEvent, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { KeyName } from '../components/key-name';
-import { BreakableName, Card, ErrorBanner, PageHeader, Stat, StatusBadge, formatDuration, formatTime } from '../components/ui';
+import { BreakableName, Card, ErrorBanner, PageHeader, Stat, StatusBadge } from '../components/ui';
+import { formatDuration, formatTime } from '../components/format';
 import { healthSummary } from './health-summary';
 import { LineChart, formatValue, type ChartSeries } from './overview-charts';
 import { AlertRules, NotificationToggle, UsageCard, notify } from './overview-panels';
@@ -367,7 +368,7 @@ export function OverviewView() {
 
       {status !== undefined && (
         <p className="muted small">
-          Running {status.mode}, version {status.version}, started {new Date(status.startedAt).toLocaleString()}.
+          Running {status.mode}, version {status.version}, started {formatTime(status.startedAt)}.
           <NotificationToggle />
         </p>
       )}

@@ -73,11 +73,11 @@ export function RateTiersCard() {
                       value={k.used}
                       aria-label={`${k.name}: used of its limit`}
                     />
-                    {k.used} / {k.limit}
+                    {k.used.toLocaleString()} / {k.limit.toLocaleString()}
                   </span>
                 ),
             },
-            { header: 'Refused (24 h)', className: 'right', cell: (k) => k.refusedLastDay },
+            { header: 'Refused (24 h)', className: 'right', cell: (k) => k.refusedLastDay.toLocaleString() },
           ]}
         />
       </Card>
@@ -89,10 +89,10 @@ export function RateTiersCard() {
           rowTestId={(t) => `tier-${t.name}`}
           columns={[
             { header: 'Tier', cell: (t) => t.name },
-            { header: 'Requests', className: 'right', cell: (t) => t.limit ?? 'unlimited' },
+            { header: 'Requests', className: 'right', cell: (t) => t.limit?.toLocaleString() ?? 'unlimited' },
             // Window and burst mean nothing without a limit.
             { header: 'Per', className: 'right', cell: (t) => (t.limit === null ? '—' : `${t.windowSeconds} s`) },
-            { header: 'Burst', className: 'right', cell: (t) => (t.limit === null ? '—' : t.burst) },
+            { header: 'Burst', className: 'right', cell: (t) => (t.limit === null ? '—' : t.burst.toLocaleString()) },
             {
               header: 'Actions',
               className: 'right actions',

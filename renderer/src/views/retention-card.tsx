@@ -1,6 +1,7 @@
 import { useOperation } from '../client/client-context';
 import { DataTable } from '../components/data-table';
-import { Card, ErrorBanner, formatTime } from '../components/ui';
+import { Card, ErrorBanner } from '../components/ui';
+import { formatTime } from '../components/format';
 
 /**
  * Read-only: how long this node keeps each history (config `retention`, docs/retention.md), what is

@@ -2,7 +2,8 @@ import { useState } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { useAction, useOperation } from '../client/client-context';
 import { DataTable } from '../components/data-table';
-import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
+import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge } from '../components/ui';
+import { formatTime } from '../components/format';
 
 type Saga = OperationResult<'sagas.get'>['saga'];
 type Step = Saga['steps'][number];

@@ -3,7 +3,8 @@ import type { Role } from '../../../contract/roles';
 import { useAction, useOperation, useSession } from '../client/client-context';
 import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
-import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
+import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge } from '../components/ui';
+import { formatTime } from '../components/format';
 import { RateTiersCard } from './rate-tiers-card';
 import { KeyDialog, type Key } from './security-key-dialog';
 

@@ -1,7 +1,8 @@
 /** The Services view's smaller pieces: the health bar, traffic cells and chart, an instance's checks. */
 import type { OperationResult } from '../../../contract/operations';
 import { useOperation } from '../client/client-context';
-import { Card, ErrorBanner, StatusBadge, formatTime } from '../components/ui';
+import { Card, ErrorBanner, StatusBadge } from '../components/ui';
+import { formatTime } from '../components/format';
 
 type Instance = OperationResult<'services.list'>['instances'][number];
 type Summary = OperationResult<'services.summary'>['services'][number];

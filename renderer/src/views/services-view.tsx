@@ -3,7 +3,8 @@ import type { OperationResult } from '../../../contract/operations';
 import { useAction, useOperation, useSession } from '../client/client-context';
 import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
-import { Card, EmptyState, ErrorBanner, PageHeader, SourceDown, Stat, StatusBadge, formatTime } from '../components/ui';
+import { Card, EmptyState, ErrorBanner, PageHeader, SourceDown, Stat, StatusBadge } from '../components/ui';
+import { formatTime } from '../components/format';
 import { HealthBar, InstanceDetail, TrafficCell, TrafficChart, healthOrder } from './services-parts';
 import { RegisterDialog } from './services-register';
 

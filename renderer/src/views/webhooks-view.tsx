@@ -5,7 +5,8 @@ import { useAction, useClient, useOperation, useSession } from '../client/client
 import { usePagedList } from '../client/paged-list';
 import { useConfirm } from '../components/confirm-dialog';
 import { DataTable, PageFooter } from '../components/data-table';
-import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge, formatTime } from '../components/ui';
+import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge } from '../components/ui';
+import { formatTime } from '../components/format';
 import { useThrottledReload } from './jobs-parts';
 
 type Endpoint = OperationResult<'webhooks.list'>['endpoints'][number];
