@@ -84,7 +84,7 @@ export class Deliverer {
       row = deliveries.mustRow(row.id);
     }
     // The tries made before this node took the delivery over belong in its log too.
-    await completeLog(deliveries, this.deps.ledger, row.id);
+    await completeLogOf(deliveries, this.deps.ledger, row);
     if (news !== null && news.attempt.n >= payload.attempt) return { status: row.status, statusCode: row.last_status };
     if (row.status === 'delivered' || row.status === 'failed') return { status: row.status, statusCode: row.last_status };
     if (row.attempts >= payload.attempt) {
@@ -124,28 +124,28 @@ export class Deliverer {
     const at = clock.now();
     const attempt = { n, at, ...outcome };
     const code = outcome.statusCode;
+    let updated: DeliveryRow;
     if (code !== null && code >= 200 && code < 300) {
-      deliveries.recordAttempt(row, attempt, { status: 'delivered', nextAt: null, finishedAt: at });
+      updated = deliveries.recordAttempt(row, attempt, { status: 'delivered', nextAt: null, finishedAt: at });
     } else if (code === 410) {
-      deliveries.recordAttempt(row, attempt, { status: 'failed', nextAt: null, finishedAt: at });
+      updated = deliveries.recordAttempt(row, attempt, { status: 'failed', nextAt: null, finishedAt: at });
       this.#disable(row.endpoint_id, 'the receiver answered 410 Gone');
     } else if (outcome.error?.startsWith('refused:') === true) {
       // The destination is not allowed: another try would be refused the same way.
-      deliveries.recordAttempt(row, attempt, { status: 'failed', nextAt: null, finishedAt: at });
+      updated = deliveries.recordAttempt(row, attempt, { status: 'failed', nextAt: null, finishedAt: at });
     } else {
       const delay = fullJitterDelay(options, n);
       if (at + delay - row.created_at > options.retryWindowMs) {
-        deliveries.recordAttempt(row, attempt, { status: 'failed', nextAt: null, finishedAt: at });
+        updated = deliveries.recordAttempt(row, attempt, { status: 'failed', nextAt: null, finishedAt: at });
         this.#disable(
           row.endpoint_id,
           `deliveries kept failing for ${Math.round(options.retryWindowMs / 60_000)} minutes (last: ${outcome.error ?? `HTTP ${code}`})`,
         );
       } else {
-        deliveries.recordAttempt(row, attempt, { status: 'retrying', nextAt: at + delay, finishedAt: null });
+        updated = deliveries.recordAttempt(row, attempt, { status: 'retrying', nextAt: at + delay, finishedAt: null });
         await this.deps.schedule(row, n + 1, delay);
       }
     }
-    const updated = deliveries.mustRow(row.id);
     this.deps.changed(updated);
     await this.deps.ledger.tell(newsOf(updated, attempt));
     if (updated.status !== 'delivered')
@@ -165,8 +165,13 @@ export class Deliverer {
  */
 export async function completeLog(deliveries: DeliveryStore, ledger: DeliveryLedger, id: string): Promise<void> {
   const row = deliveries.row(id);
-  if (row === null || deliveries.loggedAttempts(id) >= row.attempts) return;
-  deliveries.fillLog(id, await ledger.history(id));
+  if (row !== null) await completeLogOf(deliveries, ledger, row);
+}
+
+/** `completeLog` for a row in hand; a delivery not yet tried (every first try) has nothing to complete. */
+export async function completeLogOf(deliveries: DeliveryStore, ledger: DeliveryLedger, row: DeliveryRow): Promise<void> {
+  if (row.attempts === 0 || deliveries.loggedAttempts(row.id) >= row.attempts) return;
+  deliveries.fillLog(row.id, await ledger.history(row.id));
 }
 
 function newsOf(row: DeliveryRow, attempt: DeliveryNews['attempt']): DeliveryNews {

@@ -66,14 +66,12 @@ export class DeliveryStore {
   }
 
   create(endpointId: string, eventId: string, eventType: WebhookEventType, body: string, now: number): DeliveryRow {
-    const id = newId();
-    this.#sql
+    return this.#sql
       .prepare(
         `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, body, status, attempts, next_at, created_at)
-         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) RETURNING *`,
       )
-      .run(id, endpointId, eventId, eventType, body, now, now);
-    return this.row(id) as DeliveryRow;
+      .get(newId(), endpointId, eventId, eventType, body, now, now) as DeliveryRow;
   }
 
   row(id: string): DeliveryRow | null {
@@ -86,24 +84,25 @@ export class DeliveryStore {
     return row;
   }
 
-  /** Records one attempt and the delivery's new state in one transaction. */
+  /** Records one attempt and the delivery's new state in one transaction; the row as it now stands. */
   recordAttempt(
     row: DeliveryRow,
     attempt: { n: number; at: number; statusCode: number | null; durationMs: number; error: string | null; response: string | null },
     next: { status: DeliveryStatus; nextAt: number | null; finishedAt: number | null },
-  ): void {
-    this.db.transaction(() => {
+  ): DeliveryRow {
+    return this.db.transaction(() => {
       this.#sql
         .prepare(
           `INSERT OR REPLACE INTO webhook_attempts (delivery_id, attempt, at, status_code, duration_ms, error, response)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(row.id, attempt.n, attempt.at, attempt.statusCode, attempt.durationMs, attempt.error, attempt.response);
-      this.#sql
+      return this.#sql
         .prepare(
-          `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_at = ?, finished_at = ? WHERE id = ?`,
+          `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_at = ?, finished_at = ? WHERE id = ?
+           RETURNING *`,
         )
-        .run(next.status, attempt.n, attempt.statusCode, attempt.error, next.nextAt, next.finishedAt, row.id);
+        .get(next.status, attempt.n, attempt.statusCode, attempt.error, next.nextAt, next.finishedAt, row.id) as DeliveryRow;
     })();
   }
 
@@ -136,8 +135,7 @@ export class DeliveryStore {
     const row = this.row(news.deliveryId);
     if (row === null || row.status === 'delivered' || row.status === 'failed') return null;
     if (news.attempt.n < row.attempts || (news.attempt.n === row.attempts && news.status === row.status)) return null;
-    this.recordAttempt(row, news.attempt, { status: news.status, nextAt: news.nextAt, finishedAt: news.finishedAt });
-    return this.mustRow(row.id);
+    return this.recordAttempt(row, news.attempt, { status: news.status, nextAt: news.nextAt, finishedAt: news.finishedAt });
   }
 
   /** How many tries of the delivery this node's log holds (fewer than its `attempts`: some were made elsewhere and not heard). */
