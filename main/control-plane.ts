@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { PhError } from '../contract';
 import { registerBackupJobs } from './backup';
 import { registerCacheJobs } from './cache';
-import { systemClock, type Clock } from './clock';
+import { monotonicClock, systemClock, type Clock } from './clock';
 import type { LoadedConfig } from './config';
 import { loadNodeId } from './fleet';
 import { fleetBootstrap } from './fleet-tables';
@@ -118,6 +118,7 @@ export class ControlPlane {
         options: this.options,
         kept,
         clock: this.clock,
+        durations: this.options.clock ?? monotonicClock,
         logger: this.logger,
         store: this.store,
         db: this.store.db,

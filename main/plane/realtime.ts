@@ -25,7 +25,7 @@ export async function wireRealtime(
   const { config, db, clock, nodeId } = w;
   const { redis, seal, epoch } = deps.fleet;
   const tiers = new TierStore(db);
-  const rateLimits = new RateLimits(redis?.client ?? null, clock);
+  const rateLimits = new RateLimits(redis?.client ?? null, w.durations);
   const { node, ...realtimeOptions } = w.options.realtime ?? {};
   const realtimeConfig = config.realtime ?? {};
   const realtime = new RealtimeHub({

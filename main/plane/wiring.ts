@@ -16,6 +16,8 @@ export interface Wiring {
   /** The retention settings as each capability takes them. */
   readonly kept: RetentionSettings;
   readonly clock: Clock;
+  /** Spans of time (rate-limit windows): `monotonicClock`, or the test's clock when it gives one. */
+  readonly durations: Clock;
   readonly logger: Logger;
   readonly store: StoreService;
   readonly db: Database;

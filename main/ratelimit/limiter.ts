@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { systemClock, type Clock } from '../clock';
+import { monotonicClock, type Clock } from '../clock';
 import { unlimited, type RateDecision } from './decision';
 import { FleetAllowance } from './fleet-allowance';
 import { LocalWindows } from './local-windows';
@@ -34,7 +34,7 @@ export class RateLimits {
 
   constructor(
     redis: Redis | null,
-    private readonly clock: Clock = systemClock,
+    private readonly clock: Clock = monotonicClock,
   ) {
     this.#redis = redis === null ? null : new RedisReservations(redis, REDIS_TIMEOUT_MS);
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RateLimits } from '../../main/ratelimit';
 
 const tier = { name: 'small', limit: 3, windowSeconds: 60, burst: 2 };
@@ -43,5 +43,20 @@ describe('counting in memory', () => {
       allowed: true,
       limit: null,
     });
+  });
+});
+
+describe('counting on the real clock', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('reopens a spent window when its time has run, though the wall clock was stepped back an hour meanwhile', async () => {
+    const second = { name: 'per-second', limit: 2, windowSeconds: 1, burst: 0 };
+    const limits = new RateLimits(null);
+    expect([1, 2, 3].map(() => limits.tryConsume('key:a', second)?.allowed)).toEqual([true, true, false]);
+    // An NTP step or an operator's `date`: only Date moves; timers and the monotonic clock run on.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() - 3_600_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(limits.tryConsume('key:a', second)?.allowed).toBe(true);
   });
 });
