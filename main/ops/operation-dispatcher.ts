@@ -29,19 +29,20 @@ export class OperationDispatcher {
   async call(name: string, input: unknown, caller: Caller): Promise<unknown> {
     if (!isOperationName(name)) throw new PhError('PH_UNKNOWN_OPERATION', `There is no operation named ${JSON.stringify(name)}`);
     const def = operations[name];
-    if (!roleAllows(caller.role, def.minRole)) {
-      throw new PhError('PH_FORBIDDEN', `${name} needs the ${def.minRole} role; this caller is ${caller.role}`);
+    let args: unknown;
+    try {
+      args = this.#admit(name, input, caller);
+    } catch (err) {
+      // Refused before it ran (the role, the input): tallied a minute at a time whatever the operation's
+      // mode, so a lower-role key's attempts are on record and a key that keeps knocking cannot flood the log.
+      if (def.mutating) this.#audit('counted', name, input, caller, (err as PhError).code);
+      throw err;
     }
-    // No input at all means `{}`; a JSON `null` is a value, and not an object.
-    if (input === null) throw new PhError('PH_INVALID_INPUT', `${name} takes a JSON object, not null`, { field: 'input' });
-    const args = input ?? {};
-    if (nestsDeeperThan(args)) throw new PhError('PH_JSON_TOO_DEEP', `The input nests deeper than ${MAX_JSON_DEPTH} levels`);
-    this.#validate(name, args);
     const started = performance.now();
     try {
       const result = await (this.handlers[name] as (i: unknown, c: Caller) => unknown)(args, caller);
       this.observe({ name, durationMs: performance.now() - started, ok: true });
-      if (def.mutating) this.#audit(def.audit, name, args, caller, null);
+      if (def.mutating) this.#audit(def.audit, name, args, caller, null, createdIdOf(result));
       return result;
     } catch (err) {
       const code = err instanceof PhError ? err.code : 'PH_INTERNAL';
@@ -51,13 +52,29 @@ export class OperationDispatcher {
     }
   }
 
-  #audit(mode: AuditMode, name: OperationName, args: unknown, caller: Caller, code: string | null): void {
+  /** The input the handler gets, once the caller's role and the input itself pass. */
+  #admit(name: OperationName, input: unknown, caller: Caller): unknown {
+    const def = operations[name];
+    if (!roleAllows(caller.role, def.minRole)) {
+      throw new PhError('PH_FORBIDDEN', `${name} needs the ${def.minRole} role; this caller is ${caller.role}`);
+    }
+    // No input at all means `{}`; a JSON `null` is a value, and not an object.
+    if (input === null) throw new PhError('PH_INVALID_INPUT', `${name} takes a JSON object, not null`, { field: 'input' });
+    const args = input ?? {};
+    if (nestsDeeperThan(args)) throw new PhError('PH_JSON_TOO_DEEP', `The input nests deeper than ${MAX_JSON_DEPTH} levels`);
+    this.#validate(name, args);
+    return args;
+  }
+
+  /** `created`: the id a successful call made, the row's target when the input names none (`webhooks.create`). */
+  #audit(mode: AuditMode, name: OperationName, args: unknown, caller: Caller, code: string | null, created: string | null = null): void {
     const outcome = code === null ? 'ok' : 'error';
     if (mode === 'counted' && this.counter !== null) {
       this.counter.count({ actor: caller.actor, keyId: caller.keyId, action: name, outcome, code });
       return;
     }
-    this.audit.append({ actor: caller.actor, action: name, target: targetOf(args), outcome, ...(code === null ? {} : { detail: code }) });
+    const target = targetOf(args) ?? created;
+    this.audit.append({ actor: caller.actor, action: name, target, outcome, ...(code === null ? {} : { detail: code }) });
   }
 
   #validate(name: OperationName, input: unknown): void {
@@ -83,4 +100,16 @@ function targetOf(input: unknown): string | null {
   // Cache entries: `<namespace>/<key>`, or the namespace alone.
   if (typeof record.namespace === 'string') return typeof record.key === 'string' ? `${record.namespace}/${record.key}` : record.namespace;
   return typeof record.key === 'string' ? record.key : null;
+}
+
+/** The id of what a call made: `{ id }`, or the first object of the answer with one (`{ endpoint: { id } }`). */
+function createdIdOf(result: unknown): string | null {
+  if (typeof result !== 'object' || result === null) return null;
+  const record = result as Record<string, unknown>;
+  if (typeof record.id === 'string') return record.id;
+  for (const value of Object.values(record)) {
+    if (typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string')
+      return (value as { id: string }).id;
+  }
+  return null;
 }

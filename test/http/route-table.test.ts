@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiVersions } from '../../contract/api-versions';
 import { serverEndpoints } from '../../contract/endpoints';
 import { PhError } from '../../contract/errors';
-import { operationNames } from '../../contract/operations';
+import { isOperationName, operationNames, operations } from '../../contract/operations';
+import { roleAllows } from '../../contract/roles';
 import type { Role } from '../../contract/roles';
 import { restRoutes, routeRef, routeTable } from '../../contract/routes';
 import { versionsServing } from '../../contract/versions';
@@ -18,11 +19,15 @@ import { ApiKeyStore, AuditLog, AuthThrottle, Authenticator, SecretStore, Sessio
 import { openStore, type Database } from '../../main/store';
 import { tempDir } from '../helpers/temp-dir';
 
-/** A dispatcher that records which operation each request reached, and answers every call with PH_CONFLICT. */
+/**
+ * A dispatcher that records which operation each request reached. A caller whose role the operation
+ * allows gets PH_CONFLICT (no handler runs); any other gets the real dispatcher's refusal.
+ */
 class RecordingDispatcher extends OperationDispatcher {
   readonly calls: { name: string; input: unknown; role: Role }[] = [];
   override async call(name: string, input: unknown, caller: Caller): Promise<unknown> {
     this.calls.push({ name, input, role: caller.role });
+    if (isOperationName(name) && !roleAllows(caller.role, operations[name].minRole)) return super.call(name, input, caller);
     throw new PhError('PH_CONFLICT', 'recorded');
   }
 }
@@ -115,14 +120,17 @@ describe('the REST route table, as the server mounts it', () => {
     }
   });
 
-  it('lets in only the role the operation declares, before the dispatcher hears of the call', async () => {
+  it('lets in only the role the operation declares: the dispatcher refuses a lower one and puts a write attempt on record', async () => {
+    const refusalsOnRecord = (): number =>
+      (db.prepare("SELECT count(*) AS n FROM audit_log WHERE outcome = 'error' AND detail = 'PH_FORBIDDEN'").get() as { n: number }).n;
     for (const row of routeTable()) {
       const below: Role | null = row.role === 'admin' ? 'operator' : row.role === 'operator' ? 'viewer' : null;
       if (below === null || row.whenQuery !== undefined) continue;
-      dispatcher.calls.length = 0;
+      const before = refusalsOnRecord();
       const res = await request(row.method, `/api/${row.versions[0]}${row.path.replaceAll(/:(\w+)/g, 'x')}`, below);
       expect(res.status, `${row.method} ${row.path} as ${below}`).toBe(403);
-      expect(dispatcher.calls).toEqual([]);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PH_FORBIDDEN');
+      expect(refusalsOnRecord() - before, `${row.operation} on record`).toBe(operations[row.operation].mutating ? 1 : 0);
     }
   });
 

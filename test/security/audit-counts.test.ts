@@ -119,4 +119,37 @@ describe('a busy program on a running node', () => {
     const total = rows.reduce((sum, row) => sum + (JSON.parse(row.detail as string) as CountedDetail).counted, 0);
     expect(total).toBe(500);
   });
+
+  it("puts a lower-role key's refused writes on record, tallied by the minute with their code, over REST and the ops endpoint", async () => {
+    dir = tempDir('ph-audit-refused-');
+    t = await startTestPlane({ dataDir: dir.path });
+    const made = await t.op('keys.create', { name: 'curious viewer', role: 'viewer' });
+    const viewer = made.body.secret as string;
+    const keyId = made.body.key.id as string;
+    for (let i = 0; i < 3; i += 1) {
+      const escalate = await t.op('keys.create', { name: `mine-${i}`, role: 'admin' }, viewer);
+      expect(escalate.status).toBe(403);
+      expect(escalate.body.error.code).toBe('PH_FORBIDDEN');
+    }
+    const register = await fetch(`${t.url}/api/v2/services`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${viewer}` },
+      body: JSON.stringify({ name: 'shadow', address: '127.0.0.1', port: 9 }),
+    });
+    expect(register.status).toBe(403);
+    expect(((await register.json()) as { error: { code: string } }).error.code).toBe('PH_FORBIDDEN');
+
+    await t.plane.stop();
+    const db = new Sqlite(join(dir.path, 'pilothouse.db'), { readonly: true });
+    const refused = db
+      .prepare("SELECT * FROM audit_log WHERE actor = ? AND outcome = 'error' ORDER BY seq")
+      .all(`key:${keyId}`) as AuditRow[];
+    db.close();
+    const tally = (action: string): CountedDetail | undefined => {
+      const row = refused.find((r) => r.action === action);
+      return row === undefined ? undefined : (JSON.parse(row.detail as string) as CountedDetail);
+    };
+    expect(tally('keys.create')).toMatchObject({ counted: 3, codes: { PH_FORBIDDEN: 3 } });
+    expect(tally('services.register')).toMatchObject({ counted: 1, codes: { PH_FORBIDDEN: 1 } });
+  });
 });

@@ -91,6 +91,8 @@ describe('webhook delivery to a real receiver', () => {
     expect(rx.received).toHaveLength(1);
     const audit = (await t.op('audit.list', { limit: 20 })).body.entries as { action: string; target: string }[];
     expect(audit.some((e) => e.action === 'webhooks.disable' && e.target === endpoint.id)).toBe(true);
+    // Its registration names the endpoint it made (the input has only a URL, which may carry a token).
+    expect(audit.some((e) => e.action === 'webhooks.create' && e.target === endpoint.id)).toBe(true);
   });
 
   it('keeps deliveries verifiable through a secret rotation: both signatures during the overlap, the new one after', async () => {
