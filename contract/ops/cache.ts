@@ -3,7 +3,8 @@ import { defineOperation } from '../operation';
 
 const Namespace = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 const Key = Type.String({ minLength: 1, maxLength: 512 });
-const Tag = Type.String({ minLength: 1, maxLength: 128 });
+/** One limit for writing a tag and invalidating by it: a tag that can be written can be invalidated. */
+const Tag = Type.String({ minLength: 1, maxLength: 512 });
 
 /**
  * The tiers an answer could not read, one shape for the key listing and for what is built on it
@@ -142,6 +143,8 @@ const ApiNamespace = Type.String({ minLength: 1, description: '1-64 letters, dig
 const ApiKey = Type.String({ minLength: 1, description: 'At most 512 bytes' });
 /** Ten years at most: past that no tier can keep an expiry (see MAX_TTL_MS in main/cache/options.ts). */
 const Milliseconds = Type.Number({ minimum: 0, maximum: 315_360_000_000, description: 'Milliseconds' });
+/** A time to live: an entry written to expire at once is refused, here as where it is checked (main/cache/options.ts). */
+const Ttl = Type.Number({ exclusiveMinimum: 0, maximum: 315_360_000_000, description: 'Milliseconds, more than 0' });
 
 export const cacheOperations = {
   'cache.get': defineOperation({
@@ -157,9 +160,9 @@ export const cacheOperations = {
       namespace: ApiNamespace,
       key: ApiKey,
       value: Type.Unknown({ description: 'Any JSON value' }),
-      ttl: Type.Optional(Milliseconds),
+      ttl: Type.Optional(Ttl),
       grace: Type.Optional(Milliseconds),
-      tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 100 })),
+      tags: Type.Optional(Type.Array(Tag, { maxItems: 100 })),
     }),
     output: Type.Object({ namespace: Type.String(), key: Type.String() }),
     minRole: 'operator',

@@ -53,6 +53,20 @@ describe('cache REST API and console operations on a running plane', () => {
     expect((await rest('GET', '/api/v1/cache/products/p2', operator)).body.value).toBe(2);
   });
 
+  it('invalidates by any tag it let a value be written with (the longest, 512 characters), and refuses a ttl of 0 by its schema', async () => {
+    const long = 't'.repeat(512);
+    expect((await rest('PUT', '/api/v2/cache/products/p3', operator, { value: 3, tags: [long] })).status).toBe(204);
+    expect(await rest('POST', '/api/v2/cache/products/invalidate', operator, { tags: [long] })).toEqual({
+      status: 200,
+      body: { removed: 1 },
+    });
+    expect((await rest('GET', '/api/v2/cache/products/p3', operator)).status).toBe(404);
+    expect(await rest('PUT', '/api/v2/cache/products/p4', operator, { value: 4, ttl: 0 })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'PH_INVALID_INPUT', field: 'ttl' } },
+    });
+  });
+
   it('lets a viewer read stats but not values, and refuses anonymous calls', async () => {
     expect((await rest('GET', '/api/v1/cache/users/u1', viewer)).body.error.code).toBe('PH_FORBIDDEN');
     expect((await rest('PUT', '/api/v1/cache/users/u1', viewer, { value: 1 })).status).toBe(403);

@@ -2561,7 +2561,7 @@ export interface OperationTypes {
       key: string;
       /** Any JSON value */
       value: unknown;
-      /** Milliseconds */
+      /** Milliseconds, more than 0 */
       ttl?: number;
       /** Milliseconds */
       grace?: number;
