@@ -4,7 +4,7 @@ import type { BatchMode, BatchOp, BatchReport, BatchSpec } from './batch-types';
 /**
  * The fluent form of a batch for callers in code; `toJSON()` gives the JSON form the API takes.
  *
- *   await batch().atomic().create('record', { collection: 'hosts', name: 'a' }, 'a').delete('record', 'b').apply(engine)
+ *   await batch().atomic().create('record', { collection: 'hosts', name: 'a' }, 'a').delete('record', 'b', { collection: 'hosts' }).apply(engine)
  */
 export class BatchBuilder {
   #mode: BatchMode = 'atomic';
@@ -31,8 +31,9 @@ export class BatchBuilder {
     return this.add({ resource, action: 'update', id, data });
   }
 
-  delete(resource: string, id: string): this {
-    return this.add({ resource, action: 'delete', id });
+  /** `data` for a resource that needs more than the id to find it (a `record` names its collection). */
+  delete(resource: string, id: string, data?: unknown): this {
+    return this.add(data === undefined ? { resource, action: 'delete', id } : { resource, action: 'delete', id, data });
   }
 
   custom(resource: string, name: string, data?: unknown, id?: string): this {

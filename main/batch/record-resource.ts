@@ -31,9 +31,11 @@ export function recordResource(clock: Clock): ResourceDefinition {
       create: (op, ctx) => {
         const id = op.id ?? `${ctx.batchId}:${ctx.index}`;
         const { collection, ...doc } = op.data as RecordData;
-        ctx.db
-          .prepare('INSERT INTO batch_records (collection, id, data, version, updated_at) VALUES (?, ?, ?, 1, ?)')
+        const added = ctx.db
+          .prepare('INSERT INTO batch_records (collection, id, data, version, updated_at) VALUES (?, ?, ?, 1, ?) ON CONFLICT DO NOTHING')
           .run(collection as string, id, JSON.stringify(doc), clock.now());
+        // Said in our words: SQLite's own ("UNIQUE constraint failed: …") names tables and columns.
+        if (added.changes === 0) throw new Error(`A record ${id} already exists in ${collection as string}`);
         return { id, version: 1 };
       },
       update: (op, ctx) => {

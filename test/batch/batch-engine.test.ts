@@ -207,5 +207,19 @@ describe('batches', () => {
     });
     expect(report.operations[1]?.result).toEqual({ id: 'h1', version: 2 });
     expect(t.db.prepare('SELECT data, version FROM batch_records').get()).toEqual({ data: '{"ip":"10.0.0.2"}', version: 2 });
+
+    // The builder's delete names the collection, as a record's every action must.
+    const removed = await batch().atomic().delete('record', 'h1', { collection: 'hosts' }).apply(engine);
+    expect(removed.status).toBe('succeeded');
+    expect(t.db.prepare('SELECT count(*) AS n FROM batch_records').get()).toEqual({ n: 0 });
+  });
+
+  it("refuses a record created twice in its own words, not SQLite's, and keeps the first", async () => {
+    const create = { resource: 'record', action: 'create', id: 'h7', data: { collection: 'hosts', ip: '10.0.0.7' } } as const;
+    expect((await engine.apply({ operations: [create] })).status).toBe('succeeded');
+    const again = await engine.apply({ operations: [{ ...create, data: { collection: 'hosts', ip: '10.9.9.9' } }] });
+    expect(again.status).toBe('failed');
+    expect(again.errors).toEqual([{ index: 0, code: 'PH_BATCH_OPERATION_FAILED', message: 'A record h7 already exists in hosts' }]);
+    expect(t.db.prepare('SELECT data FROM batch_records').get()).toEqual({ data: '{"ip":"10.0.0.7"}' });
   });
 });
