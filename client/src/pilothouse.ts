@@ -8,7 +8,7 @@ import { Jobs } from './jobs';
 import { ApiKeyToken, ClientCredentials, type TokenSource } from './tokens';
 
 export interface PilothouseOptions {
-  /** The server: `http://127.0.0.1:7400` (or `https://…`). */
+  /** The server: `http://127.0.0.1:7420` (or `https://…`). */
   readonly url: string;
   /** An API key, `ph_<id>_<secret>`. */
   readonly apiKey: string;
