@@ -118,6 +118,28 @@ describe('the packed client against a live server', () => {
     expect(out.roomMessage).toEqual({ hello: 'room' });
   });
 
+  it('talks HTTPS and WSS to a node with a self-signed certificate it trusts through NODE_EXTRA_CA_CERTS, and refuses it without', async () => {
+    const secure = await startTestPlane({ tlsSelfSigned: true });
+    try {
+      copyFileSync(join(here, 'tls-consumer.mjs'), join(consumer.path, 'tls-consumer.mjs'));
+      const flags = typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'function' ? [] : ['--experimental-websocket'];
+      const env = { PH_URL: secure.url, PH_KEY: secure.adminKey, NODE_OPTIONS: '' };
+      const trusted = await runNode([...flags, 'tls-consumer.mjs'], consumer.path, {
+        ...env,
+        NODE_EXTRA_CA_CERTS: join(secure.dataDir, 'tls', 'cert.pem'),
+      });
+      expect(trusted.status, trusted.stderr).toBe(0);
+      const out = JSON.parse(trusted.stdout.trim().split('\n').at(-1) as string);
+      expect(out.message).toEqual({ over: 'wss' });
+      expect(out.tls).toMatchObject({ enabled: true, selfSigned: true });
+      const untrusted = await runNode([...flags, 'tls-consumer.mjs'], consumer.path, env);
+      expect(untrusted.status).not.toBe(0);
+      expect(untrusted.stderr).toMatch(/self[- ]signed|certificate/i);
+    } finally {
+      await secure.stop();
+    }
+  });
+
   it('left no instance behind: close() deregistered it', async () => {
     const { body } = await plane.op('services.list', { name: 'packed-svc' });
     expect(body.instances).toEqual([]);
