@@ -325,6 +325,9 @@ export class HttpServer implements Service {
       done(null, payload);
     });
 
+    // Bodies are JSON here (forms at /oauth/token, octets for peer replicas, anything through the
+    // gateway, each where it is read): text/plain is refused with 415 like XML, not read as a string.
+    app.removeContentTypeParser('text/plain');
     // Empty POST bodies (curl -X POST with no data) mean "no input", not malformed JSON.
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');

@@ -92,6 +92,8 @@ describe('embedded HTTP API', () => {
     expect(huge).toMatchObject({ status: 413, body: { error: { code: 'PH_PAYLOAD_TOO_LARGE' } } });
     const xml = await rawPost(`${t.url}/api/v2/ops/keys.create`, { ...auth, 'content-type': 'application/xml' }, '<key/>');
     expect(xml).toMatchObject({ status: 415, body: { error: { code: 'PH_UNSUPPORTED_MEDIA_TYPE' } } });
+    const text = await rawPost(`${t.url}/api/v2/ops/keys.create`, { ...auth, 'content-type': 'text/plain' }, '{"name":"x"}');
+    expect(text).toMatchObject({ status: 415, body: { error: { code: 'PH_UNSUPPORTED_MEDIA_TYPE' } } });
     const empty = await rawPost(`${t.url}/api/v2/ops/system.status`, auth, '');
     expect(empty.status).toBe(200);
   });
