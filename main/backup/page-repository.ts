@@ -129,7 +129,8 @@ export class PageRepository {
    * `keys`: the repository's keys (repo-crypto.ts); an encrypted repository refuses to open without them.
    */
   open(keys: RepoKeys | null = null): void {
-    for (const d of [this.dir, this.packsDir, this.snapshotsDir, this.tmpDir]) mkdirSync(d, { recursive: true });
+    // Owner-only, as the data directory around it: a repository is a copy of every source's pages.
+    for (const d of [this.dir, this.packsDir, this.snapshotsDir, this.tmpDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
     const db = new BetterSqlite3(join(this.dir, 'index.db'));
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -153,7 +154,7 @@ export class PageRepository {
     }
     this.#lookup = db.prepare('SELECT pack, offset, length, codec FROM pages WHERE hash = ?');
     rmSync(this.tmpDir, { recursive: true, force: true });
-    mkdirSync(this.tmpDir, { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true, mode: 0o700 });
     const known = new Set((db.prepare('SELECT id FROM packs').all() as { id: string }[]).map((r) => r.id));
     for (const file of readdirSync(this.packsDir)) {
       if (!file.endsWith('.pack') || !known.has(file.slice(0, -5))) unlinkSync(join(this.packsDir, file));

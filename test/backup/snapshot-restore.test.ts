@@ -38,6 +38,8 @@ describe('backup snapshots, verify and restore', () => {
     expect(restored.length).toBe(before.length);
     expect(maskCounters(restored).equals(maskCounters(before))).toBe(true);
     expect(rowsOf(target)).toHaveLength(2000);
+    // The repository holds every source's pages: its folders are its owner's alone.
+    for (const folder of ['', 'packs', 'snapshots']) expect(statSync(join(fx.dir, 'repo', folder)).mode & 0o777).toBe(0o700);
     db.close();
   });
 
