@@ -35,14 +35,14 @@ export class OperationDispatcher {
     } catch (err) {
       // Refused before it ran (the role, the input): tallied a minute at a time whatever the operation's
       // mode, so a lower-role key's attempts are on record and a key that keeps knocking cannot flood the log.
-      if (def.mutating) this.#audit('counted', name, input, caller, (err as PhError).code);
+      if (def.mutating) this.#audit('counted', name, input, caller, err instanceof PhError ? err.code : 'PH_INTERNAL');
       throw err;
     }
     const started = performance.now();
     try {
       const result = await (this.handlers[name] as (i: unknown, c: Caller) => unknown)(args, caller);
       this.observe({ name, durationMs: performance.now() - started, ok: true });
-      if (def.mutating) this.#audit(def.audit, name, args, caller, null, createdIdOf(result));
+      if (def.mutating) this.#audit(def.audit, name, args, caller, null, result);
       return result;
     } catch (err) {
       const code = err instanceof PhError ? err.code : 'PH_INTERNAL';
@@ -66,14 +66,14 @@ export class OperationDispatcher {
     return args;
   }
 
-  /** `created`: the id a successful call made, the row's target when the input names none (`webhooks.create`). */
-  #audit(mode: AuditMode, name: OperationName, args: unknown, caller: Caller, code: string | null, created: string | null = null): void {
+  /** `result`: a successful call's answer, whose new id is the row's target when the input names none (`webhooks.create`). */
+  #audit(mode: AuditMode, name: OperationName, args: unknown, caller: Caller, code: string | null, result?: unknown): void {
     const outcome = code === null ? 'ok' : 'error';
     if (mode === 'counted' && this.counter !== null) {
       this.counter.count({ actor: caller.actor, keyId: caller.keyId, action: name, outcome, code });
       return;
     }
-    const target = targetOf(args) ?? created;
+    const target = targetOf(args) ?? createdIdOf(result);
     this.audit.append({ actor: caller.actor, action: name, target, outcome, ...(code === null ? {} : { detail: code }) });
   }
 
