@@ -5,6 +5,7 @@ import { DataTable } from '../components/data-table';
 import { KeyName } from '../components/key-name';
 import { Card, ErrorBanner, PageHeader, StatusBadge } from '../components/ui';
 import { formatTime } from '../components/format';
+import { describeAuditDetail } from './audit-detail';
 import { RetentionCard } from './retention-card';
 
 const PAGE_SIZE = 25;
@@ -81,7 +82,12 @@ export function AuditView() {
               cell: (entry) => (
                 <>
                   <StatusBadge state={entry.outcome} />
-                  {entry.detail !== null && <span className="muted small"> {entry.detail}</span>}
+                  {entry.detail !== null && (
+                    <span className="muted small" title={entry.detail}>
+                      {' '}
+                      {describeAuditDetail(entry.detail)}
+                    </span>
+                  )}
                 </>
               ),
             },
