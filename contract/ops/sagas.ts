@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineOperation } from '../operation';
+import { RoleSchema } from './security';
 
 /**
  * `running`: steps go forward. `compensating`: a step failed (or the saga was cancelled) and the
@@ -69,6 +70,7 @@ export const SagaTypeInfoSchema = Type.Object({
   type: Type.String(),
   description: Type.String(),
   steps: Type.Array(Type.String()),
+  startRole: RoleSchema,
 });
 
 /** What `sagas.changed` carries: enough for a list to refresh one row. */

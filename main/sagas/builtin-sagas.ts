@@ -104,6 +104,8 @@ export function restoreAndWarmSaga(call: CallOperation, options: { readonly type
   return {
     type: options.type ?? 'backup.restore-and-warm',
     description: 'Restore a database in place from a snapshot, then re-warm its cache namespace; restore it back if the warm-up fails',
+    // It restores in place, which backup.restore allows admins only.
+    startRole: 'admin',
     validateInput: validator(RestoreWarmInput),
     // The snapshot is in one node's backup repository: the saga runs there (the newest 1000 snapshots of the fleet are searched).
     node: async (input) =>

@@ -1,3 +1,5 @@
+import type { Role } from '../../contract/roles';
+
 /** How often, and how far apart, a step's action or compensation is tried. */
 export interface RetryPolicy {
   /** Tries in all, the first included. */
@@ -45,6 +47,12 @@ export interface SagaStepDefinition<I = unknown> {
 export interface SagaType<I = unknown> {
   readonly type: string;
   readonly description: string;
+  /**
+   * Who may start it. Its steps call operations as the system, so this is at least the role of every
+   * operation they call: a lower role must not reach through a saga what it cannot call itself.
+   * Default `operator`, what `sagas.start` needs.
+   */
+  readonly startRole?: Role;
   readonly steps: readonly SagaStepDefinition<I>[];
   /**
    * With Redis: the node whose files the saga acts on (a backup repository), named at start. Its job

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
+import { roleAllows, type Role } from '../../contract/roles';
 import type { JobHandler, JobQueue } from '../batch';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events';
@@ -84,8 +85,23 @@ export class Sagas {
     return this;
   }
 
-  types(): { type: string; description: string; steps: string[] }[] {
-    return [...this.#types.values()].map((t) => ({ type: t.type, description: t.description, steps: t.steps.map((s) => s.name) }));
+  types(): { type: string; description: string; steps: string[]; startRole: Role }[] {
+    return [...this.#types.values()].map((t) => ({
+      type: t.type,
+      description: t.description,
+      steps: t.steps.map((s) => s.name),
+      startRole: startRoleOf(t),
+    }));
+  }
+
+  /** Refuses a caller whose role the type's steps would reach beyond (`SagaType.startRole`). */
+  mayStart(type: string, role: Role): void {
+    const needed = startRoleOf(this.#type(type));
+    if (!roleAllows(role, needed))
+      throw new PhError(
+        'PH_FORBIDDEN',
+        `Starting ${type} needs the ${needed} role, since its steps do what that role may; this caller is ${role}`,
+      );
   }
 
   async start(input: { type: string; input?: unknown; idempotencyKey?: string }): Promise<Saga> {
@@ -172,3 +188,5 @@ export class Sagas {
     });
   }
 }
+
+const startRoleOf = (type: SagaType): Role => type.startRole ?? 'operator';

@@ -59,7 +59,12 @@ describe('sagas through the one door: REST, GraphQL and the operations', () => {
     ]);
     const list = await rest('GET', '/api/v2/sagas?state=completed', viewerKey);
     expect(list.body.sagas.map((s: { id: string }) => s.id)).toContain(id);
-    expect(list.body.types).toContainEqual({ type: 'test.order', description: expect.any(String), steps: ['reserve', 'charge'] });
+    expect(list.body.types).toContainEqual({
+      type: 'test.order',
+      description: expect.any(String),
+      steps: ['reserve', 'charge'],
+      startRole: 'operator',
+    });
   });
 
   it('compensates a failed saga and audits who started it; a viewer may read but not start or cancel', async () => {

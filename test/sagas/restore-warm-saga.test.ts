@@ -61,6 +61,25 @@ describe('the built-in saga backup.restore-and-warm, against a real backup repos
     await t?.stop();
   });
 
+  it('is started by admins only, as the in-place restore it runs: an operator is refused and nothing changes', async () => {
+    const snapshotId = (await t.op('backup.snapshot', { id: sourceId })).body.snapshot.id;
+    const operator = (await t.op('keys.create', { name: 'restorer', role: 'operator' })).body.secret as string;
+    const before = readPrices(shop);
+    const refused = await t.op(
+      'sagas.start',
+      { type: 'backup.restore-and-warm', input: { snapshotId, namespace: 'prices', force: true } },
+      operator,
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({ code: 'PH_FORBIDDEN' });
+    expect(refused.body.error.message).toContain('needs the admin role');
+    expect((await t.op('sagas.list', {})).body.sagas).toEqual([]);
+    expect(readPrices(shop)).toEqual(before);
+    const types = (await t.op('sagas.list', {}, operator)).body.types as { type: string; startRole: string }[];
+    expect(types.find((x) => x.type === 'backup.restore-and-warm')?.startRole).toBe('admin');
+    expect(types.find((x) => x.type === 'services.shift-traffic')?.startRole).toBe('operator');
+  });
+
   it('restores the snapshot and re-warms the namespace from the restored data', async () => {
     const snapshotId = (await t.op('backup.snapshot', { id: sourceId })).body.snapshot.id;
     writePrices(shop, { apple: 150, pear: 250 });
