@@ -3377,6 +3377,7 @@ export interface OperationTypes {
         type: string;
         description: string;
         steps: Array<string>;
+        startRole: "viewer" | "operator" | "admin";
       }>;
     };
     minRole: "viewer";
