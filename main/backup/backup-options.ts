@@ -25,6 +25,8 @@ export interface BackupServiceOptions {
   readonly pickedRoots?: PickedRoots;
   /** The repository folder (packs, manifests, index). */
   readonly repoDir: string;
+  /** The node's data directory: what Pilothouse keeps there is never a source or a restore target (BackupPathPolicy). */
+  readonly dataDir?: string;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly bus?: EventBus | null;

@@ -72,7 +72,7 @@ export class BackupService implements Service {
     });
     this.catalogue = new BackupCatalogue(options.db);
     this.#cancels = new SnapshotCancels(options.db);
-    this.#paths = new BackupPathPolicy(options.roots, () => options.pickedRoots?.folders ?? []);
+    this.#paths = new BackupPathPolicy(options.roots, () => options.pickedRoots?.folders ?? [], options.dataDir ?? null);
     this.#parts = { repo: this.repo, workers: this.#workers, catalogue: this.catalogue, paths: this.#paths, options };
     this.#jobs = new BackupJobs(options.bus ?? null, this.#inflight);
     this.#schedules = new ScheduleSync({

@@ -8,6 +8,16 @@ import { PhError } from '../../contract/errors';
  */
 const SOURCE_REFUSED = 'The source must be an existing file under a backup root (setting backup.roots)';
 export const TARGET_REFUSED = 'The restore target must be a new file in an existing folder under a backup root (setting backup.roots)';
+const OWN_REFUSED =
+  "Pilothouse's own files in its data directory are neither sources nor restore targets (the app source covers its database)";
+
+/**
+ * Pilothouse's own entries in its data directory (docs/security.md lists them): at the top its
+ * database, key and identity files and the list of picked roots; and the folders it keeps there.
+ * A folder an operator makes there beside them is theirs.
+ */
+const OWN_FILE = /^(pilothouse\.db(-wal|-shm|-journal)?|admin(-[0-9a-f]+)?\.key|node\.id|audit\.head|redis\.epoch|backup-roots\.json)$/;
+const OWN_FOLDERS: ReadonlySet<string> = new Set(['secrets', 'webhook-secrets', 'tls', 'backups', 'peer-replicas']);
 
 /**
  * Where backups may read and restores may write: under the admin's `backup.roots`, compared after
@@ -16,10 +26,16 @@ export const TARGET_REFUSED = 'The restore target must be a new file in an exist
 export class BackupPathPolicy {
   readonly #roots: readonly string[];
 
-  /** `picked`: the folders the desktop user added in the console since (see PickedRoots), read on each check. */
+  /**
+   * `picked`: the folders the desktop user added in the console since (see PickedRoots), read on each check.
+   * `dataDir`: the node's own, a root by default: what Pilothouse keeps there is never read or written
+   * as a file (a restore over its picked-roots list stopped the next start; one into `backups/` would
+   * write inside the repository).
+   */
   constructor(
     roots: readonly string[],
     private readonly picked: () => readonly string[] = () => [],
+    private readonly dataDir: string | null = null,
   ) {
     // A root that does not exist (yet) admits nothing until it does; it is resolved again on each check.
     this.#roots = roots.map((root) => resolve(root));
@@ -41,6 +57,7 @@ export class BackupPathPolicy {
       throw refused();
     }
     if (!this.#under(real)) throw refused();
+    this.#notOwn(real, field);
     return real;
   }
 
@@ -62,6 +79,7 @@ export class BackupPathPolicy {
     }
     if (!this.#under(folder)) throw refused();
     const target = join(folder, name);
+    this.#notOwn(target, field);
     // The sidecars count as the file: a stale -wal beside a new database would be replayed into it.
     if (['', '-wal', '-shm', '-journal'].some((side) => present(`${target}${side}`))) throw refused();
     return target;
@@ -74,6 +92,21 @@ export class BackupPathPolicy {
   inPlaceTarget(path: string, field = 'inPlace'): string {
     if (present(path)) return this.source(path, field);
     return this.newTarget(path, field);
+  }
+
+  #notOwn(real: string, field: string): void {
+    if (this.dataDir === null) return;
+    let own: string;
+    try {
+      own = realpathSync(this.dataDir);
+    } catch {
+      return;
+    }
+    const rel = relative(own, real);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return;
+    const [first = ''] = rel.split(sep);
+    if (rel.includes(sep) ? OWN_FOLDERS.has(first) : OWN_FILE.test(rel))
+      throw new PhError('PH_BACKUP_PATH_REFUSED', OWN_REFUSED, { field });
   }
 
   #under(real: string): boolean {

@@ -48,8 +48,14 @@ export class PickedRoots {
 function readFolders(file: string): string[] {
   const text = readPrivateFile(file);
   if (text === null) return [];
-  const parsed: unknown = JSON.parse(text);
-  if (!Array.isArray(parsed) || !parsed.every((p): p is string => typeof p === 'string' && isAbsolute(p)))
-    throw new PhError('PH_CONFIG_INVALID', `${file} must hold a list of absolute folder paths`, { field: 'backup.roots' });
+  const refused = (): PhError =>
+    new PhError('PH_CONFIG_INVALID', `${file} must hold a list of absolute folder paths: fix it or remove it`, { field: 'backup.roots' });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw refused();
+  }
+  if (!Array.isArray(parsed) || !parsed.every((p): p is string => typeof p === 'string' && isAbsolute(p))) throw refused();
   return parsed;
 }

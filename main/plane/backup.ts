@@ -48,6 +48,7 @@ export async function wireBackup(w: Wiring, deps: BackupLinks): Promise<BackupWi
     roots: backupRoots(config),
     pickedRoots,
     repoDir: join(config.dataDir, 'backups'),
+    dataDir: config.dataDir,
     keyFile: join(config.dataDir, 'secrets', 'backup-repository.key'),
     ...(process.env.PILOTHOUSE_BACKUP_PASSPHRASE ? { passphrase: process.env.PILOTHOUSE_BACKUP_PASSPHRASE } : {}),
     ...(config.backup?.replicaRoots === undefined ? {} : { replicaRoots: config.backup.replicaRoots }),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -66,6 +67,29 @@ describe('backup operations and routes on a running control plane', () => {
     expect(relative).toMatchObject({ status: 403, body: { error: { code: 'PH_BACKUP_PATH_REFUSED', field: 'path' } } });
     const missing = await t.op('backup.verify', { id: 'snap-nope' });
     expect(missing).toMatchObject({ status: 404, body: { error: { code: 'PH_BACKUP_NOT_FOUND' } } });
+  });
+
+  it("keeps Pilothouse's own files in its data directory out of reach: not a source, not a restore target", async () => {
+    const path = join(t.dataDir, 'own-check.db');
+    makeDatabase(path, 10).close();
+    const sourceId = (await t.op('backup.sources.register', { name: 'own-check', path })).body.source.id as string;
+    const snapshotId = (await t.op('backup.snapshot', { id: sourceId })).body.snapshot.id as string;
+    // A restore over the picked-roots list stopped the next start; one into backups/ wrote inside the repository.
+    for (const targetPath of [
+      join(t.dataDir, 'backup-roots.json'),
+      join(t.dataDir, 'secrets', 'x.db'),
+      join(t.dataDir, 'backups', 'x.db'),
+    ]) {
+      const refused = await t.op('backup.restore', { snapshotId, targetPath });
+      expect(refused, targetPath).toMatchObject({ status: 403, body: { error: { code: 'PH_BACKUP_PATH_REFUSED', field: 'targetPath' } } });
+      expect(existsSync(targetPath), targetPath).toBe(false);
+    }
+    for (const own of [join(t.dataDir, 'backups', 'index.db'), join(t.dataDir, 'admin.key')]) {
+      const refused = await t.op('backup.sources.register', { name: `own-${own.length}`, path: own });
+      expect(refused, own).toMatchObject({ status: 403, body: { error: { code: 'PH_BACKUP_PATH_REFUSED', field: 'path' } } });
+    }
+    // A file of its own beside them is still fine.
+    expect((await t.op('backup.restore', { snapshotId, targetPath: join(t.dataDir, 'own-check-copy.db') })).status).toBe(200);
   });
 
   it('serves /api/v1/backups routes and downloads a snapshot as a plain .sqlite file', async () => {

@@ -78,4 +78,13 @@ describe('backup roots picked in the desktop console', () => {
     expect(picked.folders).toEqual([]);
     expect(audit[0]).toMatchObject({ action: 'backup.roots.pick', outcome: 'error' });
   });
+
+  it('stops the start with a coded error naming the list when the file is damaged (a database written over it), not a JSON parser message', () => {
+    const data = tempDir();
+    dirs.push(data);
+    writeFileSync(join(data.path, PICKED_ROOTS_FILE), 'SQLite format 3\0', { mode: 0o600 });
+    expect(() => new PickedRoots(data.path)).toThrow(
+      expect.objectContaining({ code: 'PH_CONFIG_INVALID', message: expect.stringContaining(PICKED_ROOTS_FILE) }),
+    );
+  });
 });
