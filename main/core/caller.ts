@@ -12,6 +12,11 @@ export interface Caller {
   readonly sessionId?: string;
   /** The REST version the key is pinned to: what a request that names no version gets. */
   readonly apiVersion?: ApiVersion;
+  /**
+   * The key's own role, when a token narrowed `role` (an OAuth access token that asked for less):
+   * the key's rate-limit tier follows it, so a narrowed token spends the key's one budget.
+   */
+  readonly keyRole?: Role;
 }
 
 /** The console inside the desktop app: it talks over IPC from our own window, so it acts as admin. */

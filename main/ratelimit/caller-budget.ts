@@ -6,7 +6,7 @@ import { UNLIMITED_TIER, type RateTier, type TierStore } from './tier-store';
 /** Whose budget a caller spends, and on which tier: its key's (`key:<id>`), or the unlimited tier for a caller without a key. */
 export function callerSubject(caller: Caller, tiers: TierStore): { subject: string; tier: RateTier } {
   return caller.keyId !== null
-    ? { subject: `key:${caller.keyId}`, tier: tiers.tierFor(caller.keyId, caller.role) }
+    ? { subject: `key:${caller.keyId}`, tier: tiers.tierFor(caller.keyId, caller.keyRole ?? caller.role) }
     : { subject: 'local', tier: tiers.get(UNLIMITED_TIER) };
 }
 

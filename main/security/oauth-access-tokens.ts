@@ -70,7 +70,14 @@ export class AccessTokens {
     const key = this.keys.callerForId(claims.keyId);
     if (key === null) return null;
     const { role, scopes } = effective(claims.scope, key);
-    return { actor: key.actor, keyId: claims.keyId, role, scopes, sessionId: `oauth:${claims.grantId}` };
+    return {
+      actor: key.actor,
+      keyId: claims.keyId,
+      role,
+      scopes,
+      sessionId: `oauth:${claims.grantId}`,
+      ...(role === key.role ? {} : { keyRole: key.role }),
+    };
   }
 
   /** The claims of a token that verifies and has not expired (revocation not considered), or null. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { token } from '../security/oauth-helpers';
 
 const POLICY = /^"([a-z0-9_-]+)";q=(\d+);w=(\d+)$/;
 const STATE = /^"([a-z0-9_-]+)";r=(\d+);t=(\d+)$/;
@@ -40,6 +41,19 @@ describe('rate-limit tiers over real HTTP', () => {
     const remaining = (res: Response) => Number(STATE.exec(res.headers.get('ratelimit') ?? '')?.[2]);
     expect(remaining(responses[1]!)).toBe(remaining(responses[0]!) - 1);
     expect(POLICY.exec(responses[0]!.headers.get('ratelimit-policy')!)!.slice(1)).toEqual(['premium', '6000', '60']);
+  });
+
+  it("spends one budget for a key and an OAuth token narrowed to a lower role: the key's tier and its count", async () => {
+    const made = (await t.op('keys.create', { name: 'narrowing program', role: 'operator' })).body as { secret: string };
+    const granted = await token(t.url, made.secret, { grant_type: 'client_credentials', scope: 'role:viewer' });
+    expect(granted.status).toBe(200);
+    const state = (res: Response) => STATE.exec(res.headers.get('ratelimit') ?? '')?.slice(1, 3);
+    const byKey = await get('/api/v2/status', made.secret);
+    const byToken = await get('/api/v2/status', granted.body.access_token as string);
+    expect(byToken.status).toBe(200);
+    const [tier, left] = state(byKey) ?? [];
+    expect(tier).toBe('premium');
+    expect(state(byToken)).toEqual(['premium', String(Number(left) - 1)]);
   });
 
   it('refuses a key over its tier with 429 PH_RATE_LIMITED and Retry-After, and counts the refusal for that key', async () => {
