@@ -3,7 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { Redis } from 'ioredis';
 import { PhError, isErrorCode, toErrorBody } from '../../contract/errors';
 import { BackupCancelSchema } from '../../contract/ops/backup';
-import type { FleetSeal } from '../fleet';
+import { redisTrouble, type FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis';
 import type { Service, ServiceState } from '../service';
@@ -78,8 +78,8 @@ export class SnapshotCancelRelay implements Service {
       await subscriber.subscribe(requestChannel(node), replyChannel(node));
     } catch (err) {
       // Subscribed again when Redis is back (Subscriber); until then other nodes' cancels cannot reach this one.
-      this.#lastError = (err as Error).message;
-      this.deps.logger.warn({ err: this.#lastError }, 'backup cancel relay not subscribed yet');
+      this.#lastError = redisTrouble(err);
+      this.deps.logger.warn({ err }, 'backup cancel relay not subscribed yet');
     }
     this.#state = 'running';
   }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { FleetSeal } from '../fleet';
+import { redisTrouble, type FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import { Subscriber } from '../redis';
 import type { Service, ServiceState } from '../service';
@@ -108,8 +108,8 @@ export class RedisSync implements Service {
       if (mine.length > 0) await this.client.hset(INSTANCES, Object.fromEntries(mine.map((s) => [s.id, this.#sealSnapshot(s)])));
     } catch (err) {
       // Redis is optional: the registry keeps working on this node and catches up on the next beat.
-      this.#lastError = (err as Error).message;
-      this.logger.warn({ err: this.#lastError }, 'discovery could not sync with redis at start');
+      this.#lastError = redisTrouble(err);
+      this.logger.warn({ err }, 'discovery could not sync with redis at start');
     }
     this.#unsubscribe = this.registry.onReplicate((message) => void this.#publish(message));
     this.#timer = setInterval(() => void this.#beat(), this.#heartbeatMs);
@@ -163,8 +163,8 @@ export class RedisSync implements Service {
       multi.publish(CHANNEL, this.seal.seal(CHANGE, CHANNEL, JSON.stringify(message)));
       await multi.exec();
     } catch (err) {
-      this.#lastError = (err as Error).message;
-      this.logger.warn({ err: this.#lastError }, 'discovery change not shared through redis');
+      this.#lastError = redisTrouble(err);
+      this.logger.warn({ err }, 'discovery change not shared through redis');
     }
   }
 
@@ -209,7 +209,7 @@ export class RedisSync implements Service {
     } catch (err) {
       // Cut off from Redis: run every check here rather than none (the others do the same or are gone).
       this.#live = [this.nodeId];
-      this.#lastError = (err as Error).message;
+      this.#lastError = redisTrouble(err);
     }
   }
 }

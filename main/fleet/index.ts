@@ -6,3 +6,4 @@ export { fleetMigrations } from './migrations';
 export { ReplicatedTable, type FleetTableDeps, type ReplicaSource, type ReplicatedTableDeps } from './replicated-table';
 export { RedisEpoch, EPOCH_KEY, type RedisEmptied, type RedisEpochOptions } from './redis-epoch';
 export { checkRedisDurability, type RedisDurability } from './redis-durability';
+export { redisTrouble } from './redis-trouble';

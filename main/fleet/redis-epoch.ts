@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { redisTrouble } from './redis-trouble';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
@@ -169,7 +170,8 @@ export class RedisEpoch implements Service {
       }
       this.#error = null;
     } catch (err) {
-      this.#error = (err as Error).message;
+      this.#error = redisTrouble(err);
+      this.logger.debug({ err }, 'redis epoch not read');
       return;
     }
     if (epoch === null) return;

@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { redisTrouble } from './redis-trouble';
 import type { Database, Statement } from 'better-sqlite3';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Clock } from '../clock';
@@ -176,7 +177,7 @@ export class ReplicatedTable<S extends TSchema> implements Service {
       subscriber.client.on('ready', this.#onReconnect);
       redis.on('ready', this.#onReconnect);
       await subscriber.subscribe(this.#channel).catch((err: Error) => {
-        this.#lastError = err.message;
+        this.#lastError = redisTrouble(err);
       });
       this.#offEmptied = this.deps.epoch?.onEmptied(() => this.sync(true)) ?? null;
       await this.sync(false);
@@ -241,7 +242,9 @@ export class ReplicatedTable<S extends TSchema> implements Service {
       await this.#pushUnshared(redis);
       this.#lastError = null;
     } catch (err) {
-      this.#lastError = (err as Error).message;
+      // The status says only the kind (it reaches every signed-in caller); the log keeps the error.
+      this.#lastError = redisTrouble(err);
+      this.deps.logger.debug({ err, table: this.deps.name }, 'fleet table sync failed');
     }
   }
 
@@ -355,7 +358,7 @@ export class ReplicatedTable<S extends TSchema> implements Service {
       if (this.version(id) === version) this.#s.markShared.run(this.deps.name, id);
     } catch (err) {
       // Kept locally, marked unshared: the next sync after Redis is back writes it.
-      this.#lastError = (err as Error).message;
+      this.#lastError = redisTrouble(err);
     }
   }
 
