@@ -221,7 +221,7 @@ export class ControlPlane {
         rateLimits,
         tiers,
       });
-      registerPlaneHealth(monitoring, { rateLimits, webhooks, backup, realtime, cache, discovery });
+      registerPlaneHealth(monitoring, { rateLimits, webhooks, backup, realtime, cache, discovery, jobs: batch.queue });
       this.#running = {
         dispatcher,
         bus,

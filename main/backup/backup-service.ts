@@ -37,6 +37,9 @@ import type {
 export type { BackupServiceOptions } from './backup-options';
 export type { Report } from './backup-progress';
 
+/** A scheduled snapshot counts as overdue this long after its due time: the run itself takes a while. */
+export const OVERDUE_GRACE_MS = 15 * 60_000;
+
 /**
  * The backup manager: registered sources, page-level snapshots into a content-addressed repository,
  * verification, restore (to a new file or in place, with a safety snapshot first), schedules,
@@ -198,6 +201,22 @@ export class BackupService implements Service {
     this.#inflight.add(p);
     void p.finally(() => this.#inflight.delete(p));
     return p;
+  }
+
+  /**
+   * How far the most overdue scheduled source is past the first run its schedule owed after its last
+   * good snapshot (or its registration), beyond `OVERDUE_GRACE_MS` for the run itself; 0 when none
+   * is, null when no source has a schedule. The `backup-overdue` alert rule reads it.
+   */
+  overdueSeconds(): number | null {
+    const now = this.options.clock.now();
+    let worst: number | null = null;
+    for (const source of this.catalogue.sources()) {
+      const due = nextRunOf(source.schedule, source.lastSuccessAt ?? source.createdAt);
+      if (due === null) continue;
+      worst = Math.max(worst ?? 0, Math.floor(Math.max(0, now - due - OVERDUE_GRACE_MS) / 1000));
+    }
+    return worst;
   }
 
   /** When the source's schedule next fires, as the queue computes it (croner, from now); null without one. */

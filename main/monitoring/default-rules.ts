@@ -5,8 +5,8 @@ export type AlertRule = Static<typeof AlertRuleSchema>;
 
 /**
  * The rules a fresh node starts with (seeded once by the migration; admins edit or delete them
- * afterwards). `backup.overdue_seconds` and `jobs.backlog` are series the backup and job
- * capabilities register: until they do, those rules have no data and stay inactive.
+ * afterwards). The backup and job series they read are registered with the plane's
+ * (main/plane/monitoring.ts); a series with no data leaves its rule inactive.
  */
 export const defaultAlertRules: readonly AlertRule[] = [
   {

@@ -1,7 +1,7 @@
 export { Metrics } from './metrics';
 export { Monitoring, type MonitoringOptions } from './monitoring-service';
 export { DependencyHealth, type ProbeResult } from './dependency-health';
-export { SeriesRegistry } from './series-registry';
+export { SeriesRegistry, type MetricSeries } from './series-registry';
 export { OperationTimings, type OperationStats } from './operation-timings';
 export { AlertEngine, MAX_ALERT_EVENTS, type Alert } from './alert-engine';
 export { defaultAlertRules, type AlertRule } from './default-rules';

@@ -6,7 +6,8 @@ import type { BackupService } from '../backup';
 import { cacheSeries, type TieredCache } from '../cache';
 import type { Discovery } from '../discovery';
 import type { EventBus } from '../events';
-import { Monitoring, type Metrics } from '../monitoring';
+import { Monitoring, type Metrics, type MetricSeries } from '../monitoring';
+import type { JobQueue } from '../batch';
 import type { RateLimits } from '../ratelimit';
 import type { RealtimeHub } from '../realtime';
 import type { RedisConnection } from '../redis';
@@ -36,9 +37,10 @@ export function registerPlaneHealth(
     realtime: RealtimeHub;
     cache: TieredCache;
     discovery: Discovery;
+    jobs: Pick<JobQueue, 'stats'>;
   },
 ): void {
-  const { rateLimits, webhooks, backup, realtime, cache, discovery } = deps;
+  const { rateLimits, webhooks, backup, realtime, cache, discovery, jobs } = deps;
   monitoring.health.register({
     name: 'ratelimit',
     critical: false,
@@ -68,6 +70,20 @@ export function registerPlaneHealth(
     read: () => backup.replicas.maxLag()?.bytes ?? null,
   });
   monitoring.series.register({
+    name: 'backup.overdue_seconds',
+    unit: 's',
+    help: 'How long the most overdue scheduled source has gone past its schedule without a good snapshot (15 min grace for the run)',
+    read: () => backup.overdueSeconds(),
+  });
+  monitoring.series.register(
+    polledSeries({
+      name: 'jobs.backlog',
+      unit: 'count',
+      help: 'Jobs waiting for a worker: due, not yet taken (the queue counted at the previous sample)',
+      poll: async () => (await jobs.stats()).reduce((n, q) => n + q.counts.waiting, 0),
+    }),
+  );
+  monitoring.series.register({
     name: 'ws.connections',
     unit: 'count',
     help: 'Real-time hub connections (console and LAN programs)',
@@ -75,4 +91,37 @@ export function registerPlaneHealth(
   });
   for (const series of cacheSeries(cache)) monitoring.series.register(series);
   for (const series of discovery.series()) monitoring.series.register(series);
+}
+
+/**
+ * A series whose number must be awaited (the job queue counts in SQLite or Redis): each sample
+ * returns what the previous one asked for and asks again, so a sample never waits and never
+ * piles up asks behind a slow store.
+ */
+function polledSeries(s: { name: string; unit: string; help: string; poll: () => Promise<number> }): MetricSeries {
+  let last: number | null = null;
+  let asking = false;
+  return {
+    name: s.name,
+    unit: s.unit,
+    help: s.help,
+    read: () => {
+      if (!asking) {
+        asking = true;
+        s.poll()
+          .then(
+            (value) => {
+              last = value;
+            },
+            () => {
+              last = null;
+            },
+          )
+          .finally(() => {
+            asking = false;
+          });
+      }
+      return last;
+    },
+  };
 }

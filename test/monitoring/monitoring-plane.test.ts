@@ -120,7 +120,16 @@ describe('monitoring in a running control plane (with Redis)', () => {
     expect(unknown.body.error.code).toBe('PH_MONITORING_UNKNOWN_SERIES');
     expect(events.some((e) => e.event === 'monitoring.sample')).toBe(true);
     const series = (await t.op('monitoring.series')).body.series.map((s: { name: string }) => s.name);
-    expect(series).toEqual(expect.arrayContaining(['redis.up', 'disk.data.used_ratio', 'http.error_ratio', 'ws.connections']));
+    expect(series).toEqual(
+      expect.arrayContaining([
+        'redis.up',
+        'disk.data.used_ratio',
+        'http.error_ratio',
+        'ws.connections',
+        'backup.overdue_seconds',
+        'jobs.backlog',
+      ]),
+    );
   });
 
   it('lets only an admin edit alert rules, and refuses a rule on a series that does not exist', async () => {
