@@ -7,7 +7,7 @@ export const errorCatalogue = {
   PH_INVALID_INPUT: { status: 400, message: 'The input is not valid' },
   PH_MALFORMED_BODY: { status: 400, message: 'The request body is not valid JSON' },
   PH_UNSUPPORTED_API_VERSION: { status: 400, message: 'That API version is not supported' },
-  PH_UNAUTHENTICATED: { status: 401, message: 'A valid API key or session token is required' },
+  PH_UNAUTHENTICATED: { status: 401, message: 'A valid API key, session token or OAuth access token is required' },
   PH_FORBIDDEN: { status: 403, message: 'Your role does not allow this' },
   PH_ORIGIN_FORBIDDEN: { status: 403, message: 'Requests from another web origin are not accepted' },
   PH_AUTH_THROTTLED: { status: 429, message: 'Too many failed sign-ins from this address; wait before trying again' },
