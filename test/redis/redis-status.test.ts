@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PhError } from '../../contract/errors';
+import { redisTrouble } from '../../main/fleet';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 
@@ -45,5 +47,33 @@ describe('a node with Redis', () => {
       () => t.op('system.status'),
       (r) => r.body.redis.connected === true,
     );
+  });
+
+  it("names a Redis failure by its kind on /readyz, to any signed-in caller, never the driver's message", async () => {
+    const viewer = (await t.op('keys.create', { name: 'dashboard', role: 'viewer' })).body.secret as string;
+    await redis.kill();
+    const readiness = await eventually(
+      async () =>
+        (
+          (await (await fetch(`${t.url}/readyz`, { headers: { authorization: `Bearer ${viewer}` } })).json()) as {
+            services: { detail?: string }[];
+          }
+        ).services.flatMap((s) => (s.detail?.startsWith('redis: ') === true ? [s.detail] : [])),
+      (details) => details.length > 0,
+      20_000,
+    );
+    for (const detail of readiness) {
+      expect(detail).not.toMatch(/maxRetriesPerRequest|ECONNREFUSED|127\.0\.0\.1|Reached the max/);
+      expect(detail).toMatch(/^redis: (unreachable|a command failed|PH_[A-Z_]+)$/);
+    }
+  });
+
+  it('reads a coded error as its code, a connection failure as unreachable, anything else as a failed command', () => {
+    expect(redisTrouble(new PhError('PH_REDIS_UNAVAILABLE'))).toBe('PH_REDIS_UNAVAILABLE');
+    expect(redisTrouble(new Error('Reached the max retries per request limit (which is 1). Refer to "maxRetriesPerRequest"'))).toBe(
+      'unreachable',
+    );
+    expect(redisTrouble(new Error('connect ECONNREFUSED 127.0.0.1:6391'))).toBe('unreachable');
+    expect(redisTrouble(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe('a command failed');
   });
 });
