@@ -1,6 +1,7 @@
 import type { QueryKind, RestInput, RestRoute } from '../../contract/routes';
 
-const DIGITS = /^\d+$/;
+/** An integer as a query writes it; a negative one is read too, so the schema's minimum names what is wrong with it. */
+const INTEGER = /^-?\d+$/;
 
 function fromQuery(value: unknown, kind: QueryKind): unknown {
   if (typeof value !== 'string') return value;
@@ -8,8 +9,8 @@ function fromQuery(value: unknown, kind: QueryKind): unknown {
     case 'string':
       return value === '' ? undefined : value;
     case 'integer':
-      // Anything but digits goes on as it is, so the operation's schema names the field.
-      return value === '' ? undefined : DIGITS.test(value) ? Number(value) : value;
+      // Anything else goes on as it is, so the operation's schema names the field.
+      return value === '' ? undefined : INTEGER.test(value) ? Number(value) : value;
     case 'flag':
       return value === 'true' ? true : undefined;
     case 'list':

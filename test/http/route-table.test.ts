@@ -139,10 +139,13 @@ describe('the REST route table, as the server mounts it', () => {
     await request('GET', '/api/v2/services/web/pick?key=user-7', 'viewer');
     await request('GET', '/api/v2/monitoring/history?series=a,b&step=10&from=5', 'viewer');
     await request('GET', '/api/v2/jobs?limit=ten&state=', 'viewer');
+    await request('GET', '/api/v2/jobs?limit=-1', 'viewer');
     expect(dispatcher.calls.map((c) => c.input)).toEqual([
       { name: 'web', key: 'user-7' },
       { series: ['a', 'b'], stepSeconds: 10, from: 5 },
       { limit: 'ten' },
+      // A number, so the schema's minimum is what refuses it, not "Expected integer".
+      { limit: -1 },
     ]);
   });
 });
