@@ -40,6 +40,13 @@ export function shiftTrafficSaga(
     type: options.type ?? 'services.shift-traffic',
     description: "Drain a service's old instances, then require the new ones to pass their checks; put the old ones back if they do not",
     validateInput: validator(ShiftTrafficInput),
+    // Every new instance must be one of the service's now: a typo would drain the old ones for nothing.
+    checkInput: async (input) => {
+      const known = new Set((await instances(input.service)).map((i) => i.id));
+      const unknown = input.newInstanceIds.filter((id) => !known.has(id));
+      if (unknown.length > 0)
+        throw new PhError('PH_INVALID_INPUT', `${input.service} has no instance ${unknown.join(', ')}`, { field: 'input.newInstanceIds' });
+    },
     steps: [
       {
         name: 'drain-old',

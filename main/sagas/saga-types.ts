@@ -61,6 +61,11 @@ export interface SagaType<I = unknown> {
   readonly node?: (input: I) => string | null | Promise<string | null>;
   /** Throws a coded error (`PH_INVALID_INPUT`) for an input the steps cannot use, so `sagas.start` refuses it. */
   readonly validateInput?: (input: unknown) => void;
+  /**
+   * After `validateInput`, what the input names must exist now (a service's instances): throws a
+   * coded error, so `sagas.start` refuses at once rather than a step failing its tries.
+   */
+  readonly checkInput?: (input: I) => Promise<void>;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 1_000, maxBackoffMs: 30_000 };

@@ -107,6 +107,7 @@ export class Sagas {
   async start(input: { type: string; input?: unknown; idempotencyKey?: string }): Promise<Saga> {
     const type = this.#type(input.type);
     type.validateInput?.(input.input);
+    await type.checkInput?.(input.input);
     // Only a fleet places a saga: one node runs them all without Redis.
     const node = this.#fleet === null ? null : ((await type.node?.(input.input)) ?? null);
     const { id, created } = await this.#store.create({

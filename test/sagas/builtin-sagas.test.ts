@@ -88,4 +88,16 @@ describe('the built-in saga services.shift-traffic, against the real registry, H
     const res = await t.op('sagas.start', { type: 'services.shift-traffic', input: { service: 'web' } });
     expect(res.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'input' });
   });
+
+  it('refuses new instances the service does not have at start, draining nothing', async () => {
+    const before = (await t.op('sagas.list', {})).body.total as number;
+    const res = await t.op('sagas.start', { type: 'services.shift-traffic', input: { service: 'web', newInstanceIds: ['web-typo'] } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'PH_INVALID_INPUT',
+      field: 'input.newInstanceIds',
+      message: 'web has no instance web-typo',
+    });
+    expect((await t.op('sagas.list', {})).body.total).toBe(before);
+  });
 });
