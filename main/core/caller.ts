@@ -25,6 +25,11 @@ export const desktopCaller: Caller = { actor: 'desktop', keyId: null, role: 'adm
 /** Pilothouse itself (schedules, bootstrap). */
 export const systemCaller: Caller = { actor: 'system', keyId: null, role: 'admin', scopes: ['*'] };
 
+/** Pilothouse acting for a saga's step: the audit trail names the saga (`saga:<id>`), whose start names the key. */
+export function sagaCaller(sagaId: string | undefined): Caller {
+  return sagaId === undefined ? systemCaller : { ...systemCaller, actor: `saga:${sagaId}` };
+}
+
 /**
  * True when the caller signed in with a console session token, which rotating the session secret
  * ends; an OAuth access token's caller names its grant as `oauth:<id>` and is not one.

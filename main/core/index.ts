@@ -4,7 +4,7 @@
  * so folders need not import each other for it. It imports nothing from main/ but itself.
  */
 export type { AuditRecord, AuditTrail, CallCounter, CountedCall } from './audit';
-export { callerHasScope, desktopCaller, signedInWithSession, systemCaller, type Caller } from './caller';
+export { callerHasScope, desktopCaller, signedInWithSession, sagaCaller, systemCaller, type Caller } from './caller';
 export { takeFile, withFile } from './files';
 export { readPrivateFile, writePrivateFile } from './private-file';
 export type { MetricsEndpoint } from './metrics';

@@ -8,7 +8,7 @@ import { batchHandlers, type BatchCapability } from '../batch';
 import { cacheHandlers, type TieredCache } from '../cache';
 import type { Clock } from '../clock';
 import type { LoadedConfig } from '../config';
-import { systemCaller, type OperationHandlers } from '../core';
+import { sagaCaller, type OperationHandlers } from '../core';
 import type { Discovery } from '../discovery';
 import type { EventBus } from '../events';
 import type { GraphqlApi } from '../graphql';
@@ -83,8 +83,8 @@ export function wireOperations(s: OperationSources): OperationDispatcher {
       monitoring.usage.countOperation(call.keyId, call.action, call.outcome === 'error');
     },
   });
-  // Built-in saga types act through the operations, as Pilothouse itself.
-  const asPilothouse: CallOperation = (name, input) => dispatcher.call(name, input, systemCaller) as Promise<never>;
+  // Built-in saga types act through the operations, as Pilothouse itself, named in the audit trail for the saga a step acts for.
+  const asPilothouse: CallOperation = (name, input, by) => dispatcher.call(name, input, sagaCaller(by?.sagaId)) as Promise<never>;
   sagas.register(shiftTrafficSaga(asPilothouse)).register(restoreAndWarmSaga(asPilothouse));
   return dispatcher;
 }

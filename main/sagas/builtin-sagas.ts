@@ -5,7 +5,15 @@ import type { OperationInput, OperationName, OperationResult } from '../../contr
 import type { RetryPolicy, SagaStepContext, SagaType } from './saga-types';
 
 /** Calls an operation through the dispatcher, as Pilothouse itself: roles, validation and the audit trail as any caller's. */
-export type CallOperation = <N extends OperationName>(name: N, input: OperationInput<N>) => Promise<OperationResult<N>>;
+/**
+ * An operation called by a saga type as Pilothouse itself; `by` names the saga a step acts for, which
+ * the audit trail then shows as the actor (`saga:<id>`; `sagas.start`'s own row names the key).
+ */
+export type CallOperation = <N extends OperationName>(
+  name: N,
+  input: OperationInput<N>,
+  by?: { sagaId: string },
+) => Promise<OperationResult<N>>;
 
 /** Refuses an input off the schema with `PH_INVALID_INPUT`, naming the first wrong field. */
 function validator(schema: TSchema): (input: unknown) => void {
@@ -35,7 +43,7 @@ export function shiftTrafficSaga(
   call: CallOperation,
   options: { readonly type?: string; readonly checkRetry?: RetryPolicy } = {},
 ): SagaType<ShiftTraffic> {
-  const instances = async (service: string) => (await call('services.list', { name: service })).instances;
+  const instances = async (service: string, by?: { sagaId: string }) => (await call('services.list', { name: service }, by)).instances;
   return {
     type: options.type ?? 'services.shift-traffic',
     description: "Drain a service's old instances, then require the new ones to pass their checks; put the old ones back if they do not",
@@ -52,19 +60,19 @@ export function shiftTrafficSaga(
         name: 'drain-old',
         action: async (ctx: SagaStepContext<ShiftTraffic>) => {
           const fresh = new Set(ctx.input.newInstanceIds);
-          const old = (await instances(ctx.input.service)).filter((i) => !fresh.has(i.id) && i.maintenance === null);
+          const old = (await instances(ctx.input.service, ctx)).filter((i) => !fresh.has(i.id) && i.maintenance === null);
           for (const instance of old)
-            await call('services.maintenance', {
-              id: instance.id,
-              enabled: true,
-              reason: `saga ${ctx.sagaId}: traffic moved to new instances`,
-            });
+            await call(
+              'services.maintenance',
+              { id: instance.id, enabled: true, reason: `saga ${ctx.sagaId}: traffic moved to new instances` },
+              ctx,
+            );
           return { drained: old.map((i) => i.id) };
         },
-        compensate: async (_ctx, result) => {
+        compensate: async (ctx, result) => {
           for (const id of (result as { drained: string[] }).drained) {
             try {
-              await call('services.maintenance', { id, enabled: false });
+              await call('services.maintenance', { id, enabled: false }, ctx);
             } catch (err) {
               // Deregistered meanwhile: nothing left to put back.
               if (!(err instanceof PhError && err.code === 'PH_DISCOVERY_NOT_FOUND')) throw err;
@@ -77,7 +85,7 @@ export function shiftTrafficSaga(
         // New instances get about half a minute to pass their checks.
         retry: options.checkRetry ?? { attempts: 5, backoffMs: 2_000, maxBackoffMs: 10_000 },
         action: async (ctx: SagaStepContext<ShiftTraffic>) => {
-          const byId = new Map((await instances(ctx.input.service)).map((i) => [i.id, i]));
+          const byId = new Map((await instances(ctx.input.service, ctx)).map((i) => [i.id, i]));
           for (const id of ctx.input.newInstanceIds) {
             const state = byId.get(id)?.state ?? 'not registered';
             if (state !== 'passing') throw new Error(`new instance ${id} is ${state}`);
@@ -122,37 +130,37 @@ export function restoreAndWarmSaga(call: CallOperation, options: { readonly type
         name: 'safety-snapshot',
         // Taken as a step of its own (not the restore's own safety copy), so a restore re-run after a crash cannot replace it with a copy of the restored file.
         action: async (ctx: SagaStepContext<RestoreWarm>) => {
-          const plan = await call('backup.restore.plan', { snapshotId: ctx.input.snapshotId, inPlace: true });
-          const { snapshot } = await call('backup.snapshot', { id: plan.snapshot.sourceId });
+          const plan = await call('backup.restore.plan', { snapshotId: ctx.input.snapshotId, inPlace: true }, ctx);
+          const { snapshot } = await call('backup.snapshot', { id: plan.snapshot.sourceId }, ctx);
           return { sourceId: plan.snapshot.sourceId, safetySnapshotId: snapshot.id };
         },
       },
       {
         name: 'restore',
         action: async (ctx: SagaStepContext<RestoreWarm>) => {
-          const { restore } = await call('backup.restore', {
-            snapshotId: ctx.input.snapshotId,
-            inPlace: true,
-            ...(ctx.input.force === undefined ? {} : { force: ctx.input.force }),
-          });
+          const { restore } = await call(
+            'backup.restore',
+            { snapshotId: ctx.input.snapshotId, inPlace: true, ...(ctx.input.force === undefined ? {} : { force: ctx.input.force }) },
+            ctx,
+          );
           return { restoreId: restore.id, target: restore.target };
         },
         compensate: async (ctx: SagaStepContext<RestoreWarm>) => {
           const { safetySnapshotId } = ctx.results['safety-snapshot'] as { safetySnapshotId: string };
-          await call('backup.restore', {
-            snapshotId: safetySnapshotId,
-            inPlace: true,
-            ...(ctx.input.force === undefined ? {} : { force: ctx.input.force }),
-          });
+          await call(
+            'backup.restore',
+            { snapshotId: safetySnapshotId, inPlace: true, ...(ctx.input.force === undefined ? {} : { force: ctx.input.force }) },
+            ctx,
+          );
           // Values warmed from the restored data must not outlive it.
-          await call('cache.clear', { namespace: ctx.input.namespace });
+          await call('cache.clear', { namespace: ctx.input.namespace }, ctx);
         },
       },
       {
         name: 'rewarm',
         action: async (ctx: SagaStepContext<RestoreWarm>) => {
-          const { removed } = await call('cache.clear', { namespace: ctx.input.namespace });
-          const { results } = await call('cache.warm', { namespace: ctx.input.namespace });
+          const { removed } = await call('cache.clear', { namespace: ctx.input.namespace }, ctx);
+          const { results } = await call('cache.warm', { namespace: ctx.input.namespace }, ctx);
           const failed = results.reduce((n, r) => n + r.failed, 0);
           if (failed > 0)
             throw new Error(`${failed} of ${results.reduce((n, r) => n + r.total, 0)} keys of ${ctx.input.namespace} did not load`);

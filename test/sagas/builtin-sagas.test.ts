@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemCaller } from '../../main/core';
+import { sagaCaller } from '../../main/core';
 import { shiftTrafficSaga } from '../../main/sagas';
 import { upstream, type Upstream } from '../discovery/helpers';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
@@ -42,7 +42,7 @@ describe('the built-in saga services.shift-traffic, against the real registry, H
     // The same saga with quick check retries, so the failing case ends in a second.
     const dispatcher = t.plane.running.dispatcher;
     t.plane.running.sagas.register(
-      shiftTrafficSaga((name, input) => dispatcher.call(name, input, systemCaller) as Promise<never>, {
+      shiftTrafficSaga((name, input, by) => dispatcher.call(name, input, sagaCaller(by?.sagaId)) as Promise<never>, {
         type: 'test.shift-traffic',
         checkRetry: { attempts: 2, backoffMs: 100 },
       }),
@@ -82,6 +82,12 @@ describe('the built-in saga services.shift-traffic, against the real registry, H
       (e: { action: string; target: string }) => e.action === 'services.maintenance' && e.target === 'api-old',
     );
     expect(moves).toHaveLength(2);
+    // The trail links them: each move names the saga it was made for, and the start names the key and the saga.
+    expect(moves.map((e: { actor: string }) => e.actor)).toEqual([`saga:${body.saga.id}`, `saga:${body.saga.id}`]);
+    const started = audit.body.entries.find(
+      (e: { action: string; target: string }) => e.action === 'sagas.start' && e.target === body.saga.id,
+    );
+    expect(started?.actor).toMatch(/^key:/);
   });
 
   it('refuses an input the saga cannot use, naming the field', async () => {
