@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DATA_DIR } from './core';
 import { PhError } from '../contract';
 import { resetAdminKey } from './admin-key';
 import { systemClock } from './clock';
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
     `Pilothouse is running. Console: ${plane.url}/`,
     plane.adminKeyFile !== null
       ? `First start: an admin API key was written to ${plane.adminKeyFile} (shown nowhere else). Sign in with it.`
-      : existsSync(join(dataDir, 'admin.key'))
+      : existsSync(join(dataDir, DATA_DIR.adminKey))
         ? `Sign in with an API key; the first admin key was written to ${dataDir}/admin.key on first start.`
         : 'Sign in with an API key of the fleet: keys are fleet-wide, and the admin key is in admin.key on the node that made it.',
     ...(plane.tls === null

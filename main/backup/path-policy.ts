@@ -1,6 +1,7 @@
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PhError } from '../../contract/errors';
+import { DATA_DIR_FILES, DATA_DIR_FOLDERS, SPARE_ADMIN_KEY } from '../core';
 
 /**
  * One message for every refusal: it never says whether the path exists, is a folder, is a link
@@ -10,14 +11,6 @@ const SOURCE_REFUSED = 'The source must be an existing file under a backup root 
 export const TARGET_REFUSED = 'The restore target must be a new file in an existing folder under a backup root (setting backup.roots)';
 const OWN_REFUSED =
   "Pilothouse's own files in its data directory are neither sources nor restore targets (the app source covers its database)";
-
-/**
- * Pilothouse's own entries in its data directory (docs/security.md lists them): at the top its
- * database, key and identity files and the list of picked roots; and the folders it keeps there.
- * A folder an operator makes there beside them is theirs.
- */
-const OWN_FILE = /^(pilothouse\.db(-wal|-shm|-journal)?|admin(-[0-9a-f]+)?\.key|node\.id|audit\.head|redis\.epoch|backup-roots\.json)$/;
-const OWN_FOLDERS: ReadonlySet<string> = new Set(['secrets', 'webhook-secrets', 'tls', 'backups', 'peer-replicas']);
 
 /**
  * Where backups may read and restores may write: under the admin's `backup.roots`, compared after
@@ -96,17 +89,18 @@ export class BackupPathPolicy {
 
   #notOwn(real: string, field: string): void {
     if (this.dataDir === null) return;
-    let own: string;
+    let home: string;
     try {
-      own = realpathSync(this.dataDir);
+      home = realpathSync(this.dataDir);
     } catch {
       return;
     }
-    const rel = relative(own, real);
+    const rel = relative(home, real);
     if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return;
+    // Its own entries (core/data-dir.ts); a folder an operator makes beside them is theirs.
     const [first = ''] = rel.split(sep);
-    if (rel.includes(sep) ? OWN_FOLDERS.has(first) : OWN_FILE.test(rel))
-      throw new PhError('PH_BACKUP_PATH_REFUSED', OWN_REFUSED, { field });
+    const ours = rel.includes(sep) ? DATA_DIR_FOLDERS.includes(first) : DATA_DIR_FILES.includes(rel) || SPARE_ADMIN_KEY.test(rel);
+    if (ours) throw new PhError('PH_BACKUP_PATH_REFUSED', OWN_REFUSED, { field });
   }
 
   #under(real: string): boolean {

@@ -1,9 +1,9 @@
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { PhError } from '../../contract/errors';
-import { readPrivateFile, writePrivateFile } from '../core';
+import { DATA_DIR, readPrivateFile, writePrivateFile } from '../core';
 
-export const PICKED_ROOTS_FILE = 'backup-roots.json';
+export const PICKED_ROOTS_FILE = DATA_DIR.pickedRoots;
 
 /**
  * The folders the desktop user chose in the console's folder dialog, added to `backup.roots` on this

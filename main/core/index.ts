@@ -8,6 +8,7 @@ export { callerHasScope, desktopCaller, signedInWithSession, sagaCaller, systemC
 export { takeFile, withFile } from './files';
 export { readPrivateFile, writePrivateFile } from './private-file';
 export type { MetricsEndpoint } from './metrics';
+export { DATA_DIR, DATA_DIR_FILES, DATA_DIR_FOLDERS, DATA_DIR_SECRET_FOLDERS, SPARE_ADMIN_KEY } from './data-dir';
 export { DAY_MS, durationOf, type RetentionCut } from './retention';
 export type { HandlersFor, OperationHandlers, OperationObserver } from './operations';
 // The fields the HTTP layer adds to every request (`request.caller`, `request.apiVersion`).

@@ -1,8 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newId } from './ids';
+import { DATA_DIR } from '../core';
 
-const FILE = 'node.id';
+const FILE = DATA_DIR.nodeId;
 const VALID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**

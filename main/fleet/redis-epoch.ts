@@ -8,10 +8,11 @@ import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 import { newId } from './ids';
 import { checkRedisDurability, type RedisDurability } from './redis-durability';
+import { DATA_DIR } from '../core';
 
 /** The key every node checks: set once per Redis dataset; gone when Redis lost its data. */
 export const EPOCH_KEY = 'pilothouse:epoch';
-const FILE = 'redis.epoch';
+const FILE = DATA_DIR.redisEpoch;
 
 export interface RedisEmptied {
   readonly previousEpoch: string;

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PhError } from '../../contract/errors';
+import { DATA_DIR } from '../core';
 
 /** How the server speaks, decided from the config alone (see `tlsMode`). */
 export type TlsMode = { kind: 'files'; certFile: string; keyFile: string } | { kind: 'self-signed' } | { kind: 'none' };
@@ -60,7 +61,7 @@ export async function loadTls(
     const key = readPem(mode.keyFile, 'tlsKey');
     return material(cert, key, mode.certFile, false);
   }
-  const dir = join(dataDir, 'tls');
+  const dir = join(dataDir, DATA_DIR.tls);
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -1,5 +1,6 @@
 /** The backup manager's wiring: the repository, its replicas and peers, and the catalogue a fleet shares. */
 import { join } from 'node:path';
+import { DATA_DIR } from '../core';
 import { BackupService, CatalogueShare, PickedRoots, SnapshotCancelRelay } from '../backup';
 import { backupRoots } from '../config';
 import type { Discovery } from '../discovery';
@@ -47,9 +48,9 @@ export async function wireBackup(w: Wiring, deps: BackupLinks): Promise<BackupWi
     appDbPath: w.store.path,
     roots: backupRoots(config),
     pickedRoots,
-    repoDir: join(config.dataDir, 'backups'),
+    repoDir: join(config.dataDir, DATA_DIR.backups),
     dataDir: config.dataDir,
-    keyFile: join(config.dataDir, 'secrets', 'backup-repository.key'),
+    keyFile: join(config.dataDir, DATA_DIR.secrets, 'backup-repository.key'),
     ...(process.env.PILOTHOUSE_BACKUP_PASSPHRASE ? { passphrase: process.env.PILOTHOUSE_BACKUP_PASSPHRASE } : {}),
     ...(config.backup?.replicaRoots === undefined ? {} : { replicaRoots: config.backup.replicaRoots }),
     ...(config.backup?.replicaAllowCidrs === undefined ? {} : { replicaAllowCidrs: config.backup.replicaAllowCidrs }),

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DATA_DIR } from '../core';
 import { PeerInbox, peerReplicaRoutes } from '../backup';
 import type { Discovery } from '../discovery';
 import type { EventBus } from '../events';
@@ -88,7 +89,7 @@ export function installRoutes(
   void http.app.register(
     peerReplicaRoutes({
       inbox: new PeerInbox(
-        join(config.dataDir, 'peer-replicas'),
+        join(config.dataDir, DATA_DIR.peerReplicas),
         config.backup?.peerSenders ?? [],
         config.backup?.peerQuotaMiB === undefined ? null : config.backup.peerQuotaMiB * 1024 * 1024,
       ),

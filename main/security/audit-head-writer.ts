@@ -1,8 +1,9 @@
 import type { Service, ServiceState } from '../service';
 import type { AuditLog } from './audit-log';
+import { DATA_DIR } from '../core';
 
 /** The file, in the data directory, that holds the signed audit chain head. */
-export const AUDIT_HEAD_FILE = 'audit.head';
+export const AUDIT_HEAD_FILE = DATA_DIR.auditHead;
 
 /**
  * Writes the audit chain head out of the database every `intervalMs` (when it moved) and once more at

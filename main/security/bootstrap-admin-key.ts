@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { systemCaller } from '../core';
 import type { ApiKeyStore } from './api-keys';
 import type { AuditLog } from './audit-log';
+import { DATA_DIR } from '../core';
 
-export const ADMIN_KEY_FILE = 'admin.key';
+export const ADMIN_KEY_FILE = DATA_DIR.adminKey;
 
 /** In a fleet, how a node learns whether it is the one to make the fleet's admin key. */
 export interface FleetBootstrap {

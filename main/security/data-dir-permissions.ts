@@ -1,23 +1,12 @@
 import { chmodSync, closeSync, constants, fchmodSync, fstatSync, lstatSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DATA_DIR_FILES, DATA_DIR_SECRET_FOLDERS, SPARE_ADMIN_KEY } from '../core';
 import type { Logger } from '../logger';
-import { SECRETS_DIR } from './secret-store';
 
-/** The files at the top of the data directory that hold keys, the database or what guards it. */
-const OWNER_ONLY_FILES = [
-  'pilothouse.db',
-  'pilothouse.db-wal',
-  'pilothouse.db-shm',
-  'pilothouse.db-journal',
-  'redis.epoch',
-  'admin.key',
-  'node.id',
-  'audit.head',
-];
+/** The files at the top of the data directory: they hold keys, the database or what guards it. */
+const OWNER_ONLY_FILES = DATA_DIR_FILES;
 /** Folders of secrets: ours, the webhook signing secrets and the self-signed TLS key. */
-const OWNER_ONLY_DIRS = [SECRETS_DIR, 'webhook-secrets', 'tls'];
-/** Admin keys written when `admin.key` was already taken (`admin-<key id>.key`). */
-const SPARE_ADMIN_KEY = /^admin-[0-9a-f]+\.key$/;
+const OWNER_ONLY_DIRS = DATA_DIR_SECRET_FOLDERS;
 
 /**
  * Makes the data directory (and its secrets folder) 0700 and the database, key and secret files 0600,

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { readPrivateFile, writePrivateFile } from '../core';
+import { DATA_DIR, readPrivateFile, writePrivateFile } from '../core';
 
 /** The secrets Pilothouse keeps; a name outside this list is refused, so no caller can pick a path. */
 export const secretNames = ['session-signing', 'audit-hmac', 'oauth-signing'] as const;
 export type SecretName = (typeof secretNames)[number];
 
-export const SECRETS_DIR = 'secrets';
+export const SECRETS_DIR = DATA_DIR.secrets;
 const SECRET_BYTES = 32;
 
 /**

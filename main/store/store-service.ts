@@ -3,8 +3,9 @@ import type { Database } from 'better-sqlite3';
 import type { Service, ServiceState } from '../service';
 import { openStore } from './database';
 import type { Migration } from './migration';
+import { DATA_DIR } from '../core';
 
-export const DATABASE_FILE = 'pilothouse.db';
+export const DATABASE_FILE = DATA_DIR.database;
 
 /** The app's own SQLite database as a service: opened (and migrated) first, closed last. */
 export class StoreService implements Service {

@@ -29,6 +29,7 @@ import { FileSecretStore, liveSecrets, type WebhookSecretStore } from './secret-
 import { SecretBox } from './secret-box';
 import { newWebhookSecret } from './signing';
 import { portOf, refusedUrl, webhookReach } from './target-allow-list';
+import { DATA_DIR } from '../core';
 
 export interface WebhookDeps {
   readonly db: Database;
@@ -77,7 +78,7 @@ export class WebhookService implements Service {
     this.options = { ...defaultWebhookOptions, ...deps.options };
     this.endpoints = new EndpointStore(deps.db);
     this.deliveries = new DeliveryStore(deps.db);
-    this.secrets = deps.secrets ?? new FileSecretStore(join(deps.dataDir, 'webhook-secrets'));
+    this.secrets = deps.secrets ?? new FileSecretStore(join(deps.dataDir, DATA_DIR.webhookSecrets));
     this.policy = webhookReach({
       allowCidrs: this.options.allowCidrs,
       ownPort: deps.ownPort,
