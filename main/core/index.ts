@@ -1,6 +1,7 @@
 /**
  * The lowest layer of main/: what every folder shares (who calls, handler shapes, the audit trail,
- * the metrics endpoint, files prepared for a caller, private files written whole, the fields the HTTP layer adds to a request),
+ * the metrics endpoint, files prepared for a caller, private files written whole, the data directory's
+ * layout, the fields the HTTP layer adds to a request),
  * so folders need not import each other for it. It imports nothing from main/ but itself.
  */
 export type { AuditRecord, AuditTrail, CallCounter, CountedCall } from './audit';
