@@ -3,6 +3,7 @@ import { PhError } from '../../contract/errors';
 import { withFile, type HandlersFor } from '../core';
 import type { BackupService } from './backup-service';
 import type { CatalogueShare } from './catalogue-share';
+import { heldElsewhere } from './held-elsewhere';
 import type { ReplicaView } from './replica-manager';
 import type { SnapshotCancelRelay } from './snapshot-cancel-relay';
 import type { BackupReplica, BackupSnapshot, BackupSource } from './types';
@@ -93,19 +94,20 @@ export function backupHandlers(
       .slice(offset, offset + limit);
     return { snapshots: page, total: backup.countSnapshots(sourceId) + others.length };
   };
+  const here = heldElsewhere(share);
   return {
     'backup.sources.list': async () => ({ sources: await sources(), repository: backup.repositoryStats(), running: backup.running() }),
     'backup.sources.register': (input) => ({ source: backup.registerSource(input) }),
-    'backup.sources.update': (input) => ({ source: backup.updateSource(input) }),
-    'backup.sources.remove': (input) => ({ removed: backup.removeSource(input.id) }),
-    'backup.snapshot': async (input) => ({ snapshot: await backup.snapshot(input.id, 'manual') }),
+    'backup.sources.update': (input) => here({ sourceId: input.id }, () => ({ source: backup.updateSource(input) })),
+    'backup.sources.remove': (input) => here({ sourceId: input.id }, () => ({ removed: backup.removeSource(input.id) })),
+    'backup.snapshot': (input) => here({ sourceId: input.id }, async () => ({ snapshot: await backup.snapshot(input.id, 'manual') })),
     // In a fleet the cancel goes to the node the snapshot runs on (snapshot-cancel-relay.ts).
     'backup.snapshot.cancel': async (input, caller) => ({
       cancel: cancels === null ? backup.cancelSnapshot(input.sourceId, caller.actor) : await cancels.cancel(input.sourceId, caller.actor),
     }),
     'backup.snapshots.list': (input) => snapshots(input.sourceId, input.limit ?? 200, input.offset ?? 0),
     'backup.export': async (input) => {
-      const image = await backup.exportImage(input.id);
+      const image = await here({ snapshotId: input.id }, () => backup.exportImage(input.id));
       let bytes: number;
       try {
         bytes = statSync(image.path).size;
@@ -116,7 +118,7 @@ export function backupHandlers(
       const file = { path: image.path, fileName: image.fileName, contentType: 'application/vnd.sqlite3', done: image.done };
       return withFile({ fileName: image.fileName, bytes }, file);
     },
-    'backup.verify': async (input) => ({ verification: await backup.verify(input.id) }),
+    'backup.verify': (input) => here({ snapshotId: input.id }, async () => ({ verification: await backup.verify(input.id) })),
     'backup.verifications.list': (input) => {
       if (input.snapshotIds !== undefined && input.snapshotId !== undefined)
         throw new PhError('PH_INVALID_INPUT', 'Name one snapshot (snapshotId) or several (snapshotIds), not both', {
@@ -124,8 +126,8 @@ export function backupHandlers(
         });
       return { verifications: backup.listVerifications(input.snapshotIds ?? input.snapshotId, input.limit ?? 200) };
     },
-    'backup.restore.plan': (input) => backup.planRestore(input),
-    'backup.restore': async (input) => ({ restore: await backup.restore(input) }),
+    'backup.restore.plan': (input) => here(input, () => backup.planRestore(input)),
+    'backup.restore': (input) => here(input, async () => ({ restore: await backup.restore(input) })),
     'backup.prune': () => backup.prune(),
     'backup.history': (input) => backup.history(input.limit ?? 50),
     'backup.key.status': () => backup.keyStatus(),
