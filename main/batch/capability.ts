@@ -66,7 +66,10 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
         });
   const queue: JobQueue =
     distributed === null
-      ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus, deps.jobHistory === undefined ? {} : { prune: deps.jobHistory })
+      ? new SqliteJobQueue(deps.db, deps.clock, logger, deps.bus, {
+          ...(deps.jobHistory === undefined ? {} : { prune: deps.jobHistory }),
+          ...(deps.nodeId === undefined ? {} : { nodeId: deps.nodeId }),
+        })
       : new RedisBoundQueue(distributed);
   registerBuiltinJobs(queue, engine);
   let reports: BatchReportShare | null = null;

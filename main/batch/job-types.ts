@@ -105,7 +105,7 @@ export type JobPlacement = 'any' | { readonly owner: (payload: unknown, here: st
 export interface JobTypeOptions {
   /** How many jobs of this type run at once on this node; default 4. */
   readonly concurrency?: number;
-  /** Default `any`. Only the distributed queue places jobs: the SQLite queue is one node. */
+  /** Default `any`. The distributed queue places jobs; the SQLite queue is one node and refuses a job placed on another (local-placement.ts). */
   readonly placement?: JobPlacement;
   /**
    * Fills in, at enqueue, what every attempt must agree on (a batch id), so a re-run after a crash

@@ -8,6 +8,7 @@ import type { ServiceState } from '../service';
 import { stackOf } from './job-attempts';
 import { clampProgress, runOnce } from './job-effects';
 import { prepareSpec, validateJobSpec } from './job-spec';
+import { checkLocalPlacement } from './local-placement';
 import {
   JobCancelled,
   isFinalFailure,
@@ -21,6 +22,7 @@ import {
   type JobHandler,
   type JobInfo,
   type JobLog,
+  type JobPlacement,
   type JobQueue,
   type JobSpec,
   type JobTypeOptions,
@@ -47,6 +49,8 @@ export interface SqliteJobQueueOptions {
   /** Workers run only when true (default); false makes a node that only enqueues and reads. */
   readonly work?: boolean;
   readonly workerId?: string;
+  /** Jobs placed on another node are refused (local-placement.ts); default `local`. */
+  readonly nodeId?: string;
   readonly random?: () => number;
 }
 
@@ -55,6 +59,7 @@ interface TypeSlot {
   readonly concurrency: number;
   readonly validatePayload: ((payload: unknown) => void) | undefined;
   readonly prepare: ((payload: unknown) => unknown) | undefined;
+  readonly placement: JobPlacement | undefined;
   active: number;
 }
 
@@ -86,6 +91,7 @@ export class SqliteJobQueue implements JobQueue {
   readonly #prune: PrunePolicy;
   readonly #drainMs: number;
   readonly #work: boolean;
+  readonly #nodeId: string;
   #state: ServiceState = 'idle';
   #timers: NodeJS.Timeout[] = [];
   #tickScheduled = false;
@@ -107,6 +113,7 @@ export class SqliteJobQueue implements JobQueue {
     this.#prune = { ...DEFAULT_JOB_HISTORY, ...options.prune };
     this.#drainMs = options.drainMs ?? 2_000;
     this.#work = options.work ?? true;
+    this.#nodeId = options.nodeId ?? 'local';
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   }
 
@@ -117,6 +124,7 @@ export class SqliteJobQueue implements JobQueue {
       concurrency: Math.max(1, options.concurrency ?? 4),
       validatePayload: options.validatePayload,
       prepare: options.prepare,
+      placement: options.placement,
       active: 0,
     });
     if (this.#state === 'running') this.#wake();
@@ -128,6 +136,10 @@ export class SqliteJobQueue implements JobQueue {
 
   checkPayload(type: string, payload: unknown): void {
     this.#types.get(type)?.validatePayload?.(payload);
+  }
+
+  #checkPlacement(spec: JobSpec): Promise<void> {
+    return checkLocalPlacement(spec, (type) => this.#types.get(type)?.placement, this.#nodeId);
   }
 
   #prepare(spec: JobSpec): JobSpec {
@@ -169,11 +181,8 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   async enqueue(spec: JobSpec): Promise<JobInfo> {
-    return this.enqueueSync(spec);
-  }
-
-  enqueueSync(spec: JobSpec): JobInfo {
     validateJobSpec(spec);
+    await this.#checkPlacement(spec);
     const now = this.clock.now();
     const { row, created } = this.store.enqueue(this.#prepare(spec), now);
     const info = toJobInfo(row, now);
@@ -184,6 +193,7 @@ export class SqliteJobQueue implements JobQueue {
 
   async enqueueBulk(specs: readonly JobSpec[]): Promise<string[]> {
     for (const spec of specs) validateJobSpec(spec);
+    for (const spec of specs) await this.#checkPlacement(spec);
     const ids = this.store.enqueueBulk(
       specs.map((s) => this.#prepare(s)),
       this.clock.now(),

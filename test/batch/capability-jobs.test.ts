@@ -66,6 +66,24 @@ describe('cache.warm, backup.snapshot and backup.verify jobs', () => {
     expect((await p.op('jobs.list', { type: 'backup.verify' })).body.total).toBe(before);
   });
 
+  it('without Redis, refuses at enqueue a job placed on another node or on a target this node does not hold, and adds no job', async () => {
+    const total = async (): Promise<number> => (await p.op('jobs.list', {})).body.total as number;
+    const before = await total();
+    const elsewhere = await p.op('jobs.enqueue', { type: 'maintenance.run', payload: { node: 'node-elsewhere' } });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.body.error.code).toBe('PH_INVALID_INPUT');
+    expect(elsewhere.body.error.message).toContain('"node-elsewhere"');
+    const noSource = await p.op('jobs.enqueue', { type: 'backup.snapshot', payload: { sourceId: 'src-nowhere' } });
+    expect(noSource.status).toBe(404);
+    expect(noSource.body.error.code).toBe('PH_BACKUP_SOURCE_NOT_FOUND');
+    const noSnapshot = await p.op('jobs.enqueue', { type: 'backup.verify', payload: { snapshotId: 'snap-nowhere' } });
+    expect(noSnapshot.status).toBe(404);
+    expect(noSnapshot.body.error.code).toBe('PH_BACKUP_NOT_FOUND');
+    expect(await total()).toBe(before);
+    const here = await p.op('jobs.enqueue', { type: 'maintenance.run', payload: { node: p.plane.nodeId } });
+    expect(here.status).toBe(200);
+  });
+
   it('snapshots the app database as a job and verifies the snapshot as another', async () => {
     const snap = await finished(await enqueue('backup.snapshot', { sourceId: 'app' }));
     expect(snap.state).toBe('completed');
