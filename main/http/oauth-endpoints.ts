@@ -44,8 +44,12 @@ export function oauthEndpoints(oauth: OAuthServer): FastifyPluginAsync {
       done(null, new URLSearchParams(typeof body === 'string' ? body : body.toString('utf8'))),
     );
     app.setErrorHandler((err, request, reply) => replyOAuthError(err, request, reply));
-    const client = (request: FastifyRequest): Caller =>
-      oauth.authenticateClient(request.headers.authorization, { address: request.ip, transport: 'http' });
+    const client = (request: FastifyRequest): Caller => {
+      const caller = oauth.authenticateClient(request.headers.authorization, { address: request.ip, transport: 'http' });
+      // Named on the request once its credentials pass, so the usage per key counts the client's token calls.
+      request.caller = caller;
+      return caller;
+    };
     const form = (request: FastifyRequest): URLSearchParams => {
       if (!(request.body instanceof URLSearchParams))
         throw new OAuthError('invalid_request', 'Send the parameters as application/x-www-form-urlencoded');

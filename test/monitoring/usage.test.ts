@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UsageRecorder, usageToCsv } from '../../main/monitoring';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { token } from '../security/oauth-helpers';
 import { fakeClock } from './fake-clock';
 import { monitoringDb } from './store';
 
@@ -135,6 +136,13 @@ describe('usage reports through the API', () => {
       byKey: { keyId: string; tier: string; requests: number }[];
     };
     expect(perKey.byKey.find((r) => r.keyId === created.key.id)).toMatchObject({ tier: 'premium', requests: 7 });
+
+    expect((await token(t.url, created.secret)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 30));
+    const byRoute = JSON.parse((await t.op('monitoring.usage.export', { format: 'json' })).body.content as string) as {
+      rows: { keyId: string; route: string; requests: number }[];
+    };
+    expect(byRoute.rows.find((r) => r.route === 'POST /oauth/token')).toMatchObject({ keyId: created.key.id, requests: 1 });
 
     const bad = await fetch(`${t.url}/api/v2/monitoring/usage?format=xml`, { headers: { authorization: `Bearer ${t.adminKey}` } });
     expect(bad.status).toBe(400);
