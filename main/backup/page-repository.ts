@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
@@ -130,7 +130,11 @@ export class PageRepository {
    */
   open(keys: RepoKeys | null = null): void {
     // Owner-only, as the data directory around it: a repository is a copy of every source's pages.
-    for (const d of [this.dir, this.packsDir, this.snapshotsDir, this.tmpDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    // mkdir keeps an existing folder's mode, so one an earlier version made 0755 is narrowed here.
+    for (const d of [this.dir, this.packsDir, this.snapshotsDir, this.tmpDir]) {
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+      if ((statSync(d).mode & 0o077) !== 0) chmodSync(d, 0o700);
+    }
     const db = new BetterSqlite3(join(this.dir, 'index.db'));
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
