@@ -84,6 +84,7 @@ export const CacheStatsSchema = Type.Object({
   hottest: Type.Array(Type.Object({ namespace: Type.String(), key: Type.String(), samples: Type.Integer() })),
   largest: Type.Array(Type.Object({ namespace: Type.String(), key: Type.String(), size: Type.Integer() })),
   recommendations: Type.Array(Type.String()),
+  warmups: Type.Array(Type.String(), { description: 'The namespaces with a warm-up list on this node: what cache.warm can run here' }),
 });
 
 const TierViewSchema = Type.Union([

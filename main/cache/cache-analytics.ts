@@ -28,6 +28,7 @@ export interface AnalyticsSources {
   readonly namespaces: () => readonly CacheNamespace[];
   readonly l3: () => SqliteTier | null;
   readonly redisState: () => CacheRedisState;
+  readonly warmups: () => string[];
 }
 
 /**
@@ -145,6 +146,7 @@ export class CacheAnalytics {
         })),
         { breakerOpens: redis.breakerOpens, state: redis.state },
       ),
+      warmups: this.src.warmups(),
     };
   }
 }

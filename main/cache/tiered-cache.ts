@@ -86,6 +86,7 @@ export class TieredCache implements Service {
       namespaces: () => this.namespaces,
       l3: () => this.#core.l3,
       redisState: () => this.redisState(),
+      warmups: () => [...this.#warmups.keys()].sort(),
     });
   }
 

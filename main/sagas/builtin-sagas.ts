@@ -4,7 +4,6 @@ import { PhError } from '../../contract/errors';
 import type { OperationInput, OperationName, OperationResult } from '../../contract/operations';
 import type { RetryPolicy, SagaStepContext, SagaType } from './saga-types';
 
-/** Calls an operation through the dispatcher, as Pilothouse itself: roles, validation and the audit trail as any caller's. */
 /**
  * An operation called by a saga type as Pilothouse itself; `by` names the saga a step acts for, which
  * the audit trail then shows as the actor (`saga:<id>`; `sagas.start`'s own row names the key).
@@ -116,6 +115,15 @@ type RestoreWarm = { snapshotId: string; namespace: string; force?: boolean };
  * snapshot, a clear and a warm-up give the same result when a crash makes them run twice.
  */
 export function restoreAndWarmSaga(call: CallOperation, options: { readonly type?: string } = {}): SagaType<RestoreWarm> {
+  // Warm-up lists are registered in code, per node: without one the last step could never pass.
+  const assertWarmable = async (namespace: string): Promise<void> => {
+    if (!(await call('cache.stats', {})).warmups.includes(namespace))
+      throw new PhError(
+        'PH_INVALID_INPUT',
+        `Namespace ${namespace} has no warm-up list on this node, so it could not be re-warmed after the restore; restore with backup.restore instead`,
+        { field: 'input.namespace' },
+      );
+  };
   return {
     type: options.type ?? 'backup.restore-and-warm',
     description: 'Restore a database in place from a snapshot, then re-warm its cache namespace; restore it back if the warm-up fails',
@@ -125,11 +133,23 @@ export function restoreAndWarmSaga(call: CallOperation, options: { readonly type
     // The snapshot is in one node's backup repository: the saga runs there (the newest 1000 snapshots of the fleet are searched).
     node: async (input) =>
       (await call('backup.snapshots.list', { limit: 1000 })).snapshots.find((s) => s.id === input.snapshotId)?.node ?? null,
+    // A restore this node cannot do, or a namespace it cannot warm, is refused before anything is restored.
+    // Another node's snapshot is checked by the first step, on that node.
+    checkInput: async (input) => {
+      try {
+        await call('backup.restore.plan', { snapshotId: input.snapshotId, inPlace: true });
+      } catch (err) {
+        if (err instanceof PhError && (err.details as { node?: string } | undefined)?.node !== undefined) return;
+        throw err;
+      }
+      await assertWarmable(input.namespace);
+    },
     steps: [
       {
         name: 'safety-snapshot',
         // Taken as a step of its own (not the restore's own safety copy), so a restore re-run after a crash cannot replace it with a copy of the restored file.
         action: async (ctx: SagaStepContext<RestoreWarm>) => {
+          await assertWarmable(ctx.input.namespace);
           const plan = await call('backup.restore.plan', { snapshotId: ctx.input.snapshotId, inPlace: true }, ctx);
           const { snapshot } = await call('backup.snapshot', { id: plan.snapshot.sourceId }, ctx);
           return { sourceId: plan.snapshot.sourceId, safetySnapshotId: snapshot.id };

@@ -83,4 +83,23 @@ describe('Cache view in Chromium: live numbers after a scripted load, and a conf
     await inspector.getByTestId('json-tree').getByText('"user 1"').waitFor();
     await session.screenshot('cache-after-clear');
   });
+
+  it('offers Warm only for a namespace with a warm-up list on this node, saying why not for another, and runs it', async () => {
+    const { page, plane } = session;
+    plane.plane.running.cache.registerWarmup('users', {
+      keys: () => ['user:1', 'user:2'],
+      loader: ({ key }) => `${key} warmed`,
+      atStart: false,
+    });
+    await page.reload();
+    const warm = page.getByRole('button', { name: 'Warm', exact: true });
+    await page.getByLabel('Namespace').first().fill('products');
+    await expect.poll(() => warm.getAttribute('title')).toBe('products has no warm-up list on this node (users have)');
+    expect(await warm.isDisabled()).toBe(true);
+    await page.getByLabel('Namespace').first().fill('users');
+    await expect.poll(() => warm.isEnabled()).toBe(true);
+    await warm.click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Warm' }).click();
+    await page.getByTestId('cache-action-result').getByText('Warmed users (2/2)').waitFor();
+  });
 });

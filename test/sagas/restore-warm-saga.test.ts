@@ -119,6 +119,23 @@ describe('the built-in saga backup.restore-and-warm, against a real backup repos
     expect(rollback?.snapshotId).not.toBe(snapshotId);
   });
 
+  it('refuses at start, before anything is restored, a namespace without a warm-up list and a snapshot of Pilothouse’s own database', async () => {
+    const snapshotId = (await t.op('backup.snapshot', { id: sourceId })).body.snapshot.id;
+    const sagasBefore = (await t.op('sagas.list', {})).body.sagas.length as number;
+    const restoresBefore = (await t.op('backup.history', { limit: 50 })).body.restores.length as number;
+    const unwarmable = await t.op('sagas.start', { type: 'backup.restore-and-warm', input: { snapshotId, namespace: 'no-list' } });
+    expect(unwarmable.status).toBe(400);
+    expect(unwarmable.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'input.namespace' });
+    expect(unwarmable.body.error.message).toContain('no warm-up list');
+    const appSnapshot = (await t.op('backup.snapshot', { id: 'app' })).body.snapshot.id;
+    const own = await t.op('sagas.start', { type: 'backup.restore-and-warm', input: { snapshotId: appSnapshot, namespace: 'prices' } });
+    expect(own.status).toBe(409);
+    expect(own.body.error.code).toBe('PH_BACKUP_TARGET_IN_USE');
+    expect((await t.op('sagas.list', {})).body.sagas).toHaveLength(sagasBefore);
+    expect((await t.op('backup.history', { limit: 50 })).body.restores).toHaveLength(restoresBefore);
+    expect((await t.op('cache.stats', {})).body.warmups).toEqual(['prices']);
+  });
+
   it('refuses an input the saga cannot use, naming the field', async () => {
     const res = await t.op('sagas.start', { type: 'backup.restore-and-warm', input: { snapshotId: 'x' } });
     expect(res.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'input' });

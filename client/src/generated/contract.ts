@@ -2699,6 +2699,8 @@ export interface OperationTypes {
         size: number;
       }>;
       recommendations: Array<string>;
+      /** The namespaces with a warm-up list on this node: what cache.warm can run here */
+      warmups: Array<string>;
     };
     minRole: "viewer";
     mutating: false;
@@ -3717,6 +3719,8 @@ export interface EventTypes {
       size: number;
     }>;
     recommendations: Array<string>;
+    /** The namespaces with a warm-up list on this node: what cache.warm can run here */
+    warmups: Array<string>;
   };
   "cache.redis": {
     configured: boolean;

@@ -12,7 +12,7 @@ import { formatValue } from './overview-charts';
 type Done = { text: string } | null;
 
 /** Invalidate a key or tag, clear a namespace, warm: each asks for confirmation and is audited. */
-export function CacheActions({ namespaces, onDone }: { namespaces: string[]; onDone: () => void }) {
+export function CacheActions({ namespaces, warmups, onDone }: { namespaces: string[]; warmups: string[]; onDone: () => void }) {
   const invalidate = useAction('cache.invalidate');
   const clear = useAction('cache.clear');
   const warm = useAction('cache.warm');
@@ -28,6 +28,13 @@ export function CacheActions({ namespaces, onDone }: { namespaces: string[]; onD
     ),
   );
   const ns = namespace.trim();
+  // Warm-up lists are registered in code, per node: say why Warm cannot run rather than let it fail.
+  const cannotWarm =
+    warmups.length === 0
+      ? 'No warm-up lists are registered on this node'
+      : ns !== '' && !warmups.includes(ns)
+        ? `${ns} has no warm-up list on this node (${warmups.join(', ')} have)`
+        : null;
   const error: ClientError | null = invalidate.error ?? clear.error ?? warm.error;
 
   const submitInvalidate = (event: FormEvent) => {
@@ -128,7 +135,7 @@ export function CacheActions({ namespaces, onDone }: { namespaces: string[]; onD
         <button type="button" className="danger" disabled={clear.pending || ns === ''} onClick={clearNamespace}>
           Clear namespace
         </button>
-        <button type="button" disabled={warm.pending} onClick={runWarm}>
+        <button type="button" disabled={warm.pending || cannotWarm !== null} title={cannotWarm ?? undefined} onClick={runWarm}>
           {warm.pending ? 'Warming…' : 'Warm'}
         </button>
       </form>

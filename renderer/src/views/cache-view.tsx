@@ -255,7 +255,7 @@ export function CacheView() {
 
       {operator ? (
         <>
-          <CacheActions namespaces={data.namespaces.map((n) => n.name)} onDone={stats.reload} />
+          <CacheActions namespaces={data.namespaces.map((n) => n.name)} warmups={data.warmups} onDone={stats.reload} />
           {data.namespaces.length > 0 && <KeyBrowser namespaces={data.namespaces.map((n) => n.name)} />}
         </>
       ) : (
