@@ -81,9 +81,18 @@ export function idOfJob(job: Job): string {
   return jobIdOf(ref, job.id as string);
 }
 
-/** One BullMQ job as the JobInfo every backend returns; `waitingFor` says why a placed job is not running. */
-export async function toJobInfo(job: Job, waitingFor: (node: string) => Promise<string | null>): Promise<JobInfo> {
-  const bullState = await job.getState();
+/**
+ * One BullMQ job as the JobInfo every backend returns; `waitingFor` says why a placed job is not
+ * running. The job's hash and its state are two reads: a job that finished between them is read
+ * again (`reread`), or it would show as completed with no result.
+ */
+export async function toJobInfo(
+  read: Job,
+  waitingFor: (node: string) => Promise<string | null>,
+  reread: () => Promise<Job | undefined>,
+): Promise<JobInfo> {
+  const bullState = await read.getState();
+  const job = (bullState === 'completed' || bullState === 'failed') && read.finishedOn === undefined ? ((await reread()) ?? read) : read;
   const ref = parseQueueName(job.queueName) ?? { type: job.name, node: null };
   const progress = job.progress as { fraction?: number; message?: string | null } | number;
   const fraction = typeof progress === 'number' ? progress / 100 : (progress?.fraction ?? 0);

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { FlowProducer, type Job } from 'bullmq';
+import { FlowProducer, Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
@@ -184,8 +184,8 @@ export class BullmqJobQueue implements JobQueue {
     return this.#placement.registeredTypes();
   }
 
-  checkPayload(type: string, payload: unknown): void {
-    this.#handlers.get(type)?.options.validatePayload?.(payload);
+  typeOptions(type: string): JobTypeOptions | undefined {
+    return this.#handlers.get(type)?.options;
   }
 
   async start(): Promise<void> {
@@ -373,8 +373,10 @@ export class BullmqJobQueue implements JobQueue {
   }
 
   #info(job: Job): Promise<JobInfo> {
-    return toJobInfo(job, async (node) =>
-      (await this.roster.alive(node)) ? null : `node ${node} is offline; the job runs when that node is back`,
+    return toJobInfo(
+      job,
+      async (node) => ((await this.roster.alive(node)) ? null : `node ${node} is offline; the job runs when that node is back`),
+      () => Job.fromId(this.#queues.byName(job.queueName), job.id as string),
     );
   }
 }

@@ -1,6 +1,7 @@
 import { Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { toJobInfo } from '../../main/batch/bullmq-job-info';
 import { promoteJob, removeIdleJob, retryFailedJob } from '../../main/batch/bullmq-transitions';
 import { PhError } from '../../contract/errors';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
@@ -85,6 +86,20 @@ describe('job changes that race another actor on the distributed queue', () => {
     const job = await racedHandle(added.id as string, () => queue.remove(added.id as string));
     await expect(removeIdleJob(job, added.id as string, () => job.remove())).resolves.toBeUndefined();
     expect(await queue.getJobState(added.id as string)).toBe('unknown');
+  });
+
+  it('shows a job that finished between the read of its record and of its state with its result and end, not as completed with none', async () => {
+    const added = await queue.add('finishing', { n: 1 });
+    const taken = (await worker.getNextJob('token-3')) as Job;
+    const job = (await Job.fromId(queue, added.id as string)) as Job;
+    await taken.moveToCompleted({ answer: 42 }, 'token-3', false);
+    const info = await toJobInfo(
+      job,
+      async () => null,
+      () => Job.fromId(queue, added.id as string),
+    );
+    expect(info).toMatchObject({ state: 'completed', result: { answer: 42 }, progress: 1 });
+    expect(info.finishedAt).not.toBeNull();
   });
 
   it('removes a delayed job, which is idle, from Redis', async () => {
