@@ -149,6 +149,7 @@ export const jobsOperations = {
     output: Type.Object({
       backend: Type.Union([Type.Literal('sqlite'), Type.Literal('bullmq')]),
       types: Type.Array(Type.String()),
+      enqueueable: Type.Array(Type.String(), { description: 'The types jobs.enqueue takes: all but those Pilothouse enqueues itself' }),
       queues: Type.Array(QueueCountsSchema),
     }),
     minRole: 'viewer',

@@ -117,6 +117,11 @@ export interface JobTypeOptions {
    * so the API refuses it at enqueue instead of a job failing later.
    */
   readonly validatePayload?: (payload: unknown) => void;
+  /**
+   * Enqueued by Pilothouse alone: `jobs.enqueue` refuses it, since its handler trusts its payload as
+   * Pilothouse's own (a webhook delivery it signs with the endpoint's secret, a saga it runs).
+   */
+  readonly internal?: boolean;
 }
 
 export interface JobFilter {
@@ -178,8 +183,8 @@ export interface JobQueue extends Service {
   readonly backend: 'sqlite' | 'bullmq';
   register(type: string, handler: JobHandler, options?: JobTypeOptions): void;
   registeredTypes(): string[];
-  /** Runs the type's payload check, if it registered one on this node. */
-  checkPayload(type: string, payload: unknown): void;
+  /** How the type was registered on this node (its payload check, whether callers may enqueue it). */
+  typeOptions(type: string): JobTypeOptions | undefined;
   enqueue(spec: JobSpec): Promise<JobInfo>;
   /** Many jobs in one go; returns their ids in order. */
   enqueueBulk(specs: readonly JobSpec[]): Promise<string[]>;

@@ -43,9 +43,12 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
           },
         );
       }
+      const options = queue.typeOptions(s.type);
+      if (options?.internal === true)
+        throw new PhError('PH_FORBIDDEN', `Pilothouse enqueues ${s.type} jobs itself; a caller cannot`, { field });
       const prefix = field.replace(/type$/, '');
       try {
-        queue.checkPayload(s.type, s.payload);
+        options?.validatePayload?.(s.payload);
       } catch (err) {
         // The type's check names a field inside the payload; say where that payload sits in the request.
         if (err instanceof PhError && err.field !== undefined)
@@ -57,7 +60,12 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
     walk(spec, 'type');
   };
   return {
-    'jobs.stats': async () => ({ backend: queue.backend, types: queue.registeredTypes(), queues: await queue.stats() }),
+    'jobs.stats': async () => ({
+      backend: queue.backend,
+      types: queue.registeredTypes(),
+      enqueueable: queue.registeredTypes().filter((type) => queue.typeOptions(type)?.internal !== true),
+      queues: await queue.stats(),
+    }),
     'jobs.list': (input) => {
       if (input.parentIds !== undefined && (input.parentId !== undefined || input.offset !== undefined))
         throw new PhError('PH_INVALID_INPUT', 'parentIds reads the first page of each parent: not with parentId or offset', {

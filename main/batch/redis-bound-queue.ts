@@ -43,8 +43,8 @@ export class RedisBoundQueue implements JobQueue {
   registeredTypes(): string[] {
     return this.inner.registeredTypes();
   }
-  checkPayload(type: string, payload: unknown): void {
-    this.inner.checkPayload(type, payload);
+  typeOptions(type: string): JobTypeOptions | undefined {
+    return this.inner.typeOptions(type);
   }
   start(): Promise<void> {
     return this.inner.start();

@@ -6,9 +6,9 @@ import type { EventBus } from '../events';
 import type { Logger } from '../logger';
 import type { ServiceState } from '../service';
 import { stackOf } from './job-attempts';
-import { clampProgress, runOnce } from './job-effects';
 import { prepareSpec, validateJobSpec } from './job-spec';
 import { checkLocalPlacement } from './local-placement';
+import { sqliteJobContext } from './sqlite-job-context';
 import {
   JobCancelled,
   isFinalFailure,
@@ -16,13 +16,11 @@ import {
   JobInterrupted,
   JobTimedOut,
   type JobAttempt,
-  type JobContext,
   type JobFilter,
   type JobPage,
   type JobHandler,
   type JobInfo,
   type JobLog,
-  type JobPlacement,
   type JobQueue,
   type JobSpec,
   type JobTypeOptions,
@@ -57,9 +55,7 @@ export interface SqliteJobQueueOptions {
 interface TypeSlot {
   readonly handler: JobHandler;
   readonly concurrency: number;
-  readonly validatePayload: ((payload: unknown) => void) | undefined;
-  readonly prepare: ((payload: unknown) => unknown) | undefined;
-  readonly placement: JobPlacement | undefined;
+  readonly options: JobTypeOptions;
   active: number;
 }
 
@@ -122,9 +118,7 @@ export class SqliteJobQueue implements JobQueue {
     this.#types.set(type, {
       handler,
       concurrency: Math.max(1, options.concurrency ?? 4),
-      validatePayload: options.validatePayload,
-      prepare: options.prepare,
-      placement: options.placement,
+      options,
       active: 0,
     });
     if (this.#state === 'running') this.#wake();
@@ -134,16 +128,16 @@ export class SqliteJobQueue implements JobQueue {
     return [...this.#types.keys()].sort();
   }
 
-  checkPayload(type: string, payload: unknown): void {
-    this.#types.get(type)?.validatePayload?.(payload);
+  typeOptions(type: string): JobTypeOptions | undefined {
+    return this.#types.get(type)?.options;
   }
 
   #checkPlacement(spec: JobSpec): Promise<void> {
-    return checkLocalPlacement(spec, (type) => this.#types.get(type)?.placement, this.#nodeId);
+    return checkLocalPlacement(spec, (type) => this.#types.get(type)?.options.placement, this.#nodeId);
   }
 
   #prepare(spec: JobSpec): JobSpec {
-    return prepareSpec(spec, (type) => this.#types.get(type)?.prepare);
+    return prepareSpec(spec, (type) => this.#types.get(type)?.options.prepare);
   }
 
   async start(): Promise<void> {
@@ -312,7 +306,13 @@ export class SqliteJobQueue implements JobQueue {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason as Error), { once: true });
     });
     aborted.catch(() => undefined);
-    const ctx = this.#context(row, controller.signal);
+    const ctx = sqliteJobContext(row, controller.signal, {
+      db: this.db,
+      store: this.store,
+      clock: this.clock,
+      bus: this.bus,
+      children: async (parentId) => (await this.list({ parentId, limit: 1000 })).jobs,
+    });
     Promise.resolve()
       .then(() => Promise.race([slot.handler(JSON.parse(row.payload) as unknown, ctx), aborted]))
       .then(
@@ -382,28 +382,6 @@ export class SqliteJobQueue implements JobQueue {
     } catch (err) {
       this.logger.error({ err, jobId: row.id }, 'recording a job outcome failed');
     }
-  }
-
-  #context(row: JobRow, signal: AbortSignal): JobContext {
-    const id = row.id;
-    const keyBase = row.idempotency_key ?? `job:${id}`;
-    return {
-      id: String(id),
-      type: row.type,
-      attempt: row.attempts_made,
-      idempotencyKey: row.idempotency_key,
-      signal,
-      progress: (fraction, message) => {
-        const f = clampProgress(fraction);
-        this.store.progress(id, f, message ?? null, this.clock.now());
-        this.bus?.publish('jobs.progress', { id: String(id), type: row.type, progress: f, message: message ?? null });
-      },
-      log: (message) => this.store.log(id, message.slice(0, 2000), this.clock.now()),
-      once: <T>(step: string, fn: (db: Database) => T): T => {
-        return runOnce(this.db, `${keyBase}:${step}`, this.clock.now(), fn);
-      },
-      children: async () => (await this.list({ parentId: String(id), limit: 1000 })).jobs,
-    };
   }
 
   #heartbeat(): void {

@@ -66,9 +66,11 @@ export class Sagas {
       const type = this.#type((await this.#store.head(sagaId)).type);
       return { state: await this.#runner.run(sagaId, type, ctx) };
     };
-    deps.queue.register(SAGA_JOB_TYPE, run, { concurrency: 8 });
+    // Started through sagas.start only, which checks the caller's role against the type's startRole.
+    deps.queue.register(SAGA_JOB_TYPE, run, { concurrency: 8, internal: true });
     deps.queue.register(SAGA_NODE_JOB_TYPE, run, {
       concurrency: 8,
+      internal: true,
       placement: { owner: (payload, here) => (payload as { node?: string }).node ?? here },
     });
     fleet?.epoch?.onEmptied(async () => {

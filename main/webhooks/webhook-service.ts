@@ -113,13 +113,8 @@ export class WebhookService implements Service {
       // With Redis any node runs a try: every node holds every endpoint and its secrets (the fleet-wide
       // table), the job carries the delivery, and the ledger keeps a try from being made twice.
       placement: 'any',
-      validatePayload: (payload) => {
-        try {
-          readDeliverPayload(payload);
-        } catch (err) {
-          throw new PhError('PH_INVALID_INPUT', (err as Error).message, { field: 'payload' });
-        }
-      },
+      // The job is signed and sent as it says: only Pilothouse, having written the delivery row, enqueues one.
+      internal: true,
     });
   }
 

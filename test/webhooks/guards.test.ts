@@ -70,6 +70,43 @@ describe('webhook endpoints through the API', () => {
     expect((await t.op('webhooks.list', {}, operator)).status).toBe(200);
   });
 
+  it('refuses any caller a webhook.deliver or saga job of its own making: nothing is signed or sent, and the types are not offered', async () => {
+    const rx = await startReceiver();
+    try {
+      const { endpoint } = (await t.op('webhooks.create', { url: rx.url, eventTypes: ['key.revoked'] })).body as {
+        endpoint: { id: string };
+      };
+      const operator = (await t.op('keys.create', { name: 'forger', role: 'operator' })).body.secret as string;
+      const delivery = {
+        endpointId: endpoint.id,
+        eventId: 'evt-forged',
+        eventType: 'key.revoked',
+        body: JSON.stringify({ type: 'key.revoked', data: { id: 'forged' } }),
+        createdAt: new Date().toISOString(),
+      };
+      const forged = { type: 'webhook.deliver', payload: { deliveryId: 'forged-1', attempt: 1, delivery } };
+      for (const key of [operator, t.adminKey]) {
+        const refused = await t.op('jobs.enqueue', forged, key);
+        expect(refused.status).toBe(403);
+        expect(refused.body.error).toMatchObject({ code: 'PH_FORBIDDEN', field: 'type' });
+      }
+      const asChild = await t.op('jobs.enqueue', { type: 'cache.warm', children: [forged] }, operator);
+      expect(asChild.body.error).toMatchObject({ code: 'PH_FORBIDDEN', field: 'children.0.type' });
+      const saga = await t.op('jobs.enqueue', { type: 'saga.run', payload: { sagaId: 'any' } }, operator);
+      expect(saga.body.error).toMatchObject({ code: 'PH_FORBIDDEN', field: 'type' });
+      expect((await t.op('jobs.list', { type: 'webhook.deliver' })).body.total).toBe(0);
+      expect((await t.op('webhooks.deliveries', { endpointId: endpoint.id })).body.deliveries).toEqual([]);
+      const stats = (await t.op('jobs.stats', {}, operator)).body as { types: string[]; enqueueable: string[] };
+      expect(stats.types).toEqual(expect.arrayContaining(['webhook.deliver', 'saga.run', 'saga.run.on-node']));
+      expect(stats.enqueueable.filter((type) => type.startsWith('saga.') || type === 'webhook.deliver')).toEqual([]);
+      expect(stats.enqueueable).toEqual(expect.arrayContaining(['cache.warm', 'backup.snapshot']));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(rx.received).toEqual([]);
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('turns off an endpoint still failing when the retry window runs out, and says so on the event stream', async () => {
     const rx = await startReceiver();
     rx.answer = () => ({ status: 500 });

@@ -2003,6 +2003,8 @@ export interface OperationTypes {
     output: {
       backend: "sqlite" | "bullmq";
       types: Array<string>;
+      /** The types jobs.enqueue takes: all but those Pilothouse enqueues itself */
+      enqueueable: Array<string>;
       queues: Array<{
         type: string;
         concurrency: number;

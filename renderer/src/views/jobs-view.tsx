@@ -156,7 +156,7 @@ export function JobsView() {
             : `Durable job queue on ${stats.data.backend === 'sqlite' ? 'SQLite (this machine)' : 'BullMQ (shared Redis)'} · ${stats.data.types.length} job types`
         }
         actions={
-          canAct && (stats.data?.types.length ?? 0) > 0 ? (
+          canAct && (stats.data?.enqueueable.length ?? 0) > 0 ? (
             <button className="primary" onClick={() => setAdding(true)}>
               Add job…
             </button>
@@ -166,7 +166,7 @@ export function JobsView() {
       {dialog}
       {adding && (
         <AddJobDialog
-          types={stats.data?.types ?? []}
+          types={stats.data?.enqueueable ?? []}
           onClose={(added) => {
             setAdding(false);
             if (added !== undefined) {
