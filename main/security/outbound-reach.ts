@@ -2,6 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { PhError } from '../../contract/errors';
+import { parseIpLiteral, type IpLiteral } from './ip-literal';
 
 /**
  * What Pilothouse may connect out to when the admin has not said: loopback and the private LAN
@@ -107,8 +108,7 @@ export class OutboundReach {
     }
     if (addresses.length === 0) throw this.options.refused(host, port, 'the name does not resolve');
     for (const { address } of addresses) this.#refuseIf(this.refusal(address, port, host, named), host, port);
-    const first = addresses[0] as ResolvedTarget;
-    return { address: unmapped(first.address), family: first.family };
+    return connectable(parseIpLiteral((addresses[0] as ResolvedTarget).address) as IpLiteral);
   }
 
   /**
@@ -116,17 +116,15 @@ export class OutboundReach {
    * when `host` is a name, which only `resolve` looks up. Throws the refusal.
    */
   resolveNow(host: string, port: number): ResolvedTarget | null {
-    const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-    if (isIP(bare) === 0) return null;
-    this.#refuseIf(this.refusal(bare, port, host), host, port);
-    const address = unmapped(bare);
-    return { address, family: isIP(address) === 6 ? 6 : 4 };
+    const literal = parseIpLiteral(host);
+    if (literal === null) return null;
+    this.#refuseIf(this.#refusalOf(literal, port, host, false), host, port);
+    return connectable(literal);
   }
 
   /** The same check for an address literal, without resolving: registration refuses these at once. */
   checkLiteral(host: string, port: number): void {
-    const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-    if (isIP(bare) !== 0) this.#refuseIf(this.refusal(bare, port, host), host, port);
+    this.resolveNow(host, port);
   }
 
   /**
@@ -135,9 +133,15 @@ export class OutboundReach {
    * on the allow-list, so its addresses need not be.
    */
   refusal(raw: string, port: number, shown: string = raw, allowedByName = false): string | null {
-    const address = unmapped(raw);
-    const family = isIP(address);
-    if (family === 0) return `${raw} is not an IP address`;
+    const literal = parseIpLiteral(raw);
+    if (literal === null) return `${raw} is not an IP address`;
+    return this.#refusalOf(literal, port, shown, allowedByName);
+  }
+
+  #refusalOf(literal: IpLiteral, port: number, shown: string, allowedByName: boolean): string | null {
+    // A zone id names an interface of this machine (`::1%lo`); a URL cannot carry one, nor the gateway dial it.
+    if (literal.zoned) return 'an IPv6 address with a zone id (%interface) is never reached';
+    const { address, family } = literal;
     const listed = this.#lists(address, family === 6 ? 'ipv6' : 'ipv4');
     if (listed.forbidden) return 'link-local, multicast and unspecified addresses are never reached';
     // Port first: isSelf reads the interface list, which the gateway must not do on every request.
@@ -165,7 +169,7 @@ export class OutboundReach {
     const { redis, sentinels = [], redisConnected } = this.options;
     for (const r of [redis, ...sentinels, redisConnected?.() ?? null]) {
       if (r === null || r.port !== port) continue;
-      const host = normalizeName(unmapped(r.host.replace(/^\[|\]$/g, '')));
+      const host = parseIpLiteral(r.host)?.address ?? normalizeName(r.host);
       if (host === address || host === normalizeName(shown) || (isSelf(host) && isSelf(address))) return true;
     }
     return false;
@@ -176,18 +180,20 @@ function normalizeName(name: string): string {
   return name.toLowerCase().replace(/\.$/, '');
 }
 
-/** `::ffff:169.254.169.254` is 169.254.169.254: check (and connect to) the IPv4 form. */
-function unmapped(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped?.[1] ?? address;
+/** The address a caller connects to: the canonical one checked (`::ffff:127.0.0.1` is dialled as 127.0.0.1). */
+function connectable(literal: IpLiteral): ResolvedTarget {
+  return { address: literal.address, family: literal.family };
 }
 
-/** Loopback, or one of this machine's interface addresses (read each time: DHCP changes them). */
+/**
+ * Loopback, or one of this machine's interface addresses (read each time: DHCP changes them).
+ * `host` is a canonical address (parseIpLiteral) or a name; interface addresses are parsed the
+ * same way, so no spelling of an address differs from the one compared.
+ */
 function isSelf(host: string): boolean {
-  const address = unmapped(host);
-  if (address === 'localhost' || address === '::1' || /^127\./.test(address)) return true;
+  if (host === 'localhost' || host === '::1' || /^127\./.test(host)) return true;
   for (const list of Object.values(networkInterfaces())) {
-    for (const entry of list ?? []) if (entry.address === address) return true;
+    for (const entry of list ?? []) if (parseIpLiteral(entry.address)?.address === host) return true;
   }
   return false;
 }
