@@ -63,10 +63,35 @@ function matcher(query: KeyFilter): { prefix: string; test: (key: string) => boo
   const prefix = query.prefix ?? '';
   if (query.pattern === undefined) return { prefix, test: (key) => key.startsWith(prefix) };
   const parts = query.pattern.split('*');
-  const re = new RegExp(`^${parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+  const matches = globMatcher(parts);
   const literal = parts[0] as string;
   // The range read is by the longer of the two literal prefixes; both must hold.
-  return { prefix: literal.length > prefix.length ? literal : prefix, test: (key) => key.startsWith(prefix) && re.test(key) };
+  return { prefix: literal.length > prefix.length ? literal : prefix, test: (key) => key.startsWith(prefix) && matches(key) };
+}
+
+/**
+ * Whether a key matches a pattern whose only wildcard is `*`, given as the literal parts between
+ * the stars. Hand-written, not a RegExp: `*a*a*a*b` compiled to `.*a.*a.*a.*b` backtracks
+ * exponentially on a long run of `a` (a caller could hold the event loop for seconds). With `*` the
+ * only wildcard, taking each middle part at its first place after the last is always right, so a
+ * key costs one left-to-right scan.
+ */
+function globMatcher(parts: readonly string[]): (key: string) => boolean {
+  const first = parts[0] as string;
+  if (parts.length === 1) return (key) => key === first;
+  const last = parts[parts.length - 1] as string;
+  const middle = parts.slice(1, -1).filter((part) => part !== '');
+  return (key) => {
+    if (key.length < first.length + last.length || !key.startsWith(first) || !key.endsWith(last)) return false;
+    const end = key.length - last.length;
+    let at = first.length;
+    for (const part of middle) {
+      const found = key.indexOf(part, at);
+      if (found === -1 || found + part.length > end) return false;
+      at = found + part.length;
+    }
+    return true;
+  };
 }
 
 /** The matching keys in order, with the tiers holding each and the facts of those in L1. */
