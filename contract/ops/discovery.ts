@@ -211,7 +211,9 @@ export const discoveryOperations = {
     ),
     output: Type.Object({ instance: InstanceSchema }),
     minRole: 'operator',
-    mutating: false,
+    // It sets the instance's health, and so whether the balancer picks it: on record, a tally a minute, as beats are many.
+    mutating: true,
+    audit: 'counted',
   }),
   'services.list': defineOperation({
     summary: 'Instances filtered by service name, tag, health state and version range, with the registry index',

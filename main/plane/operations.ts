@@ -8,7 +8,7 @@ import { batchHandlers, type BatchCapability } from '../batch';
 import { cacheHandlers, type TieredCache } from '../cache';
 import type { Clock } from '../clock';
 import type { LoadedConfig } from '../config';
-import { sagaCaller, type OperationHandlers } from '../core';
+import { sagaCaller, type CallCounter, type OperationHandlers } from '../core';
 import type { Discovery } from '../discovery';
 import type { EventBus } from '../events';
 import type { GraphqlApi } from '../graphql';
@@ -77,12 +77,14 @@ export function wireOperations(s: OperationSources): OperationDispatcher {
     }),
     ...s.graphql.handlers,
   };
-  const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation, {
+  const counter: CallCounter = {
     count: (call) => {
       s.auditCounts.count(call);
       monitoring.usage.countOperation(call.keyId, call.action, call.outcome === 'error');
     },
-  });
+  };
+  const dispatcher = new OperationDispatcher(handlers, audit, monitoring.observeOperation, counter);
+  s.realtime.auditPublishes(counter);
   // Built-in saga types act through the operations, as Pilothouse itself, named in the audit trail for the saga a step acts for.
   const asPilothouse: CallOperation = (name, input, by) => dispatcher.call(name, input, sagaCaller(by?.sagaId)) as Promise<never>;
   sagas.register(shiftTrafficSaga(asPilothouse)).register(restoreAndWarmSaga(asPilothouse));

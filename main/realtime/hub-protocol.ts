@@ -1,8 +1,8 @@
 import type { RawData } from 'ws';
 import { PhError, toErrorBody } from '../../contract/errors';
-import type { ClientFrame, SubscribeFrame } from '../../contract/realtime-frames';
+import type { ClientFrame, PublishFrame, SubscribeFrame } from '../../contract/realtime-frames';
 import type { Logger } from '../logger';
-import type { Caller } from '../core';
+import type { Caller, CountedCall } from '../core';
 import type { RateDecision } from '../ratelimit';
 import type { Backplane } from './backplane';
 import type { Connection, SendOptions } from './connection';
@@ -34,6 +34,8 @@ export interface HubProtocolDeps {
    * requests spend (fleet-wide with Redis).
    */
   readonly budget: (caller: Caller) => Promise<RateDecision>;
+  /** Tallies a publish frame for the audit log, as the `realtime.publish` operation is. */
+  readonly counted: (call: CountedCall) => void;
 }
 
 /** An acknowledgement answers the server (one per message it asked to be acked): it costs the client nothing. */
@@ -103,7 +105,7 @@ export class HubProtocol {
         if (connection.rooms.has(frame.room)) await rooms.leave(connection, frame.room);
         return this.#reply(connection, id, { room: frame.room });
       case 'publish':
-        return this.#reply(connection, id, await this.deps.publisher.publishFrame(connection.caller, connection.user, frame));
+        return this.#reply(connection, id, await this.#publish(connection, frame));
       case 'presence':
         policy.assertSubscribe(connection.caller, frame.room);
         return this.#reply(connection, id, { room: frame.room, members: await backplane.presenceList(frame.room) });
@@ -118,6 +120,26 @@ export class HubProtocol {
           messages: read.frames.map((f) => JSON.parse(f.frame) as unknown),
         });
       }
+    }
+  }
+
+  async #publish(connection: Connection, frame: PublishFrame): Promise<unknown> {
+    const { caller } = connection;
+    const tally = (code: string | null): void =>
+      this.deps.counted({
+        actor: caller.actor,
+        keyId: caller.keyId,
+        action: 'realtime.publish',
+        outcome: code === null ? 'ok' : 'error',
+        code,
+      });
+    try {
+      const published = await this.deps.publisher.publishFrame(caller, connection.user, frame);
+      tally(null);
+      return published;
+    } catch (err) {
+      tally(err instanceof PhError ? err.code : 'PH_INTERNAL');
+      throw err;
     }
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { PhError } from '../../contract/errors';
 import { roleAllows } from '../../contract/roles';
 import type { Caller } from '../core';
@@ -9,20 +10,26 @@ import type { RoomPolicy } from './room-policy';
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 /**
- * Publishing: numbers each message (`<node>.<counter>`), builds its frame once for every
+ * Publishing: numbers each message (`<node>.<start>.<counter>`), builds its frame once for every
  * recipient, and hands it to the backplane, which stores room messages (when the room keeps
- * history) and fans them out on every node.
+ * history) and fans them out on every node. A backplane that does not answer within `deadlineMs`
+ * (a hung Redis) fails the publish with `PH_REALTIME_UNAVAILABLE` rather than holding the caller.
  */
 export class HubPublisher {
+  /** The counter restarts with the process: a random part per start keeps a mid from naming two messages. */
+  readonly #midPrefix: string;
   #midCounter = 0;
 
   constructor(
-    private readonly node: string,
+    node: string,
     private readonly backplane: Backplane,
     private readonly policy: RoomPolicy,
     private readonly now: () => number,
     private readonly totals: HubTotals,
-  ) {}
+    private readonly deadlineMs: number,
+  ) {
+    this.#midPrefix = `${node}.${randomBytes(4).toString('hex')}.`;
+  }
 
   /** A client's `publish` frame: to one room (its rules), one user (operator) or everyone (admin). */
   async publishFrame(caller: Caller, from: string, frame: PublishFrame): Promise<{ mid: string; position?: Position }> {
@@ -49,13 +56,15 @@ export class HubPublisher {
       ...(frame.key === undefined ? {} : { key: frame.key }),
       data: frame.data,
     });
-    await this.backplane.publishDirect(frame.all === true ? 'all' : 'user', frame.user ?? '', {
-      lane,
-      ack: frame.ack ?? false,
-      mid,
-      key: frame.key ?? '',
-      frame: data,
-    });
+    await this.#answered(
+      this.backplane.publishDirect(frame.all === true ? 'all' : 'user', frame.user ?? '', {
+        lane,
+        ack: frame.ack ?? false,
+        mid,
+        key: frame.key ?? '',
+        frame: data,
+      }),
+    );
     this.totals.published += 1;
     return { mid };
   }
@@ -100,19 +109,42 @@ export class HubPublisher {
       head: `{"type":"message","mid":${JSON.stringify(mid)},"room":${JSON.stringify(room)},"lane":"${lane}","from":${JSON.stringify(from)},"at":${at},${ack ? '"ack":true,' : ''}${key === undefined ? '' : `"key":${JSON.stringify(key)},`}"epoch":"`,
       tail: `,"data":${JSON.stringify(data ?? null)}}`,
     };
+    const position = await this.#answered(this.backplane.publishRoom(room, draft, history));
+    this.totals.published += 1;
+    return { mid, position };
+  }
+
+  /** The backplane's answer, or a coded refusal when it fails or (Redis only: memory cannot hang) outlasts the deadline. */
+  async #answered<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late =
+      this.backplane.kind === 'local'
+        ? null
+        : new Promise<never>((_resolve, reject) => {
+            timer = setTimeout(
+              () =>
+                reject(
+                  new PhError(
+                    'PH_REALTIME_UNAVAILABLE',
+                    `The backplane did not answer within ${this.deadlineMs} ms; the message may still be delivered when it does`,
+                  ),
+                ),
+              this.deadlineMs,
+            );
+          });
     try {
-      const position = await this.backplane.publishRoom(room, draft, history);
-      this.totals.published += 1;
-      return { mid, position };
+      return await (late === null ? work : Promise.race([work, late]));
     } catch (err) {
       throw err instanceof PhError
         ? err
         : new PhError('PH_REALTIME_UNAVAILABLE', 'The message was not stored: the backplane did not answer', { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   #nextMid(): string {
     this.#midCounter += 1;
-    return `${this.node}.${this.#midCounter.toString(36)}`;
+    return `${this.#midPrefix}${this.#midCounter.toString(36)}`;
   }
 }

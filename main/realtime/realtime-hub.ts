@@ -10,11 +10,12 @@ import type { RealtimeMessageSchema } from '../../contract/ops/realtime';
 import { fansOutToCluster, isEventName, type EventMessage } from '../../contract/events';
 import { closeCodes, type Lane, type Position } from '../../contract/realtime-frames';
 import type { Clock } from '../clock';
-import type { Caller } from '../core';
+import type { CallCounter, Caller } from '../core';
 import type { EventBus } from '../events';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { RateDecision } from '../ratelimit';
+import { REDIS_CALL_TIMEOUT_MS } from '../redis';
 import type { Authenticator } from '../security';
 import type { Service, ServiceState } from '../service';
 import type { Backplane, Envelope } from './backplane';
@@ -83,6 +84,8 @@ export class RealtimeHub implements Service {
   readonly #protocol: HubProtocol;
   readonly #admission: HubAdmission;
   readonly #replays: RoomReplays;
+  /** Where the socket's publishes are tallied for the audit log, once the operations are wired (`auditPublishes`). */
+  #publishes: CallCounter | null = null;
   #state: ServiceState = 'idle';
   #draining = false;
   #timers: NodeJS.Timeout[] = [];
@@ -125,7 +128,7 @@ export class RealtimeHub implements Service {
     );
     this.#stats = new HubStats(this.node, this.backplane, this.#rooms, this.options);
     this.#events = new EventFanOut(this.#rooms.connections, deps.logger);
-    this.#publisher = new HubPublisher(this.node, this.backplane, this.policy, now, this.#stats.totals);
+    this.#publisher = new HubPublisher(this.node, this.backplane, this.policy, now, this.#stats.totals, REDIS_CALL_TIMEOUT_MS);
     this.#protocol = new HubProtocol({
       backplane: this.backplane,
       policy: this.policy,
@@ -137,6 +140,7 @@ export class RealtimeHub implements Service {
       options: this.options,
       logger: deps.logger,
       budget: deps.budget,
+      counted: (call) => this.#publishes?.count(call),
     });
     this.#admission = new HubAdmission({
       authenticator: deps.authenticator,
@@ -244,6 +248,14 @@ export class RealtimeHub implements Service {
     options: { caller: Caller; from?: string; ack?: boolean; key?: string },
   ): Promise<{ mid: string; position: Position }> {
     return this.#publisher.publish(room, data, options);
+  }
+
+  /**
+   * Tallies each `publish` frame in the audit log as `realtime.publish`, as the operation is, so a
+   * key's messages through the socket are on record too (the counter is built after the hub).
+   */
+  auditPublishes(counter: CallCounter): void {
+    this.#publishes = counter;
   }
 
   /** Server-side publish that skips room permissions (progress, system rooms). */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { REDIS_CALL_TIMEOUT_MS } from '../../main/redis';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
@@ -50,10 +51,35 @@ describe('calls that need Redis while Redis is hung or down', () => {
     const results = await Promise.all(redisCalls.map(([name, input]) => timed(name, input)));
     for (const r of results) {
       expect(r.ms, r.name).toBeLessThan(REDIS_CALL_TIMEOUT_MS + 2_500);
-      if (r.status >= 500) expect(r, r.name).toMatchObject({ status: 503, code: 'PH_REDIS_UNAVAILABLE' });
+      // The hub answers for its backplane, on the socket and the operation alike.
+      const code = r.name === 'realtime.publish' ? 'PH_REALTIME_UNAVAILABLE' : 'PH_REDIS_UNAVAILABLE';
+      if (r.status >= 500) expect(r, r.name).toMatchObject({ status: 503, code });
     }
     redis.resume();
     expect((await timed('jobs.stats', {})).status).toBe(200);
+  });
+
+  it('answers a publish over the socket with an error frame within the same timeout while redis-server is stopped', async () => {
+    const ws = new WebSocket(`${t.url.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const answered = new Promise<{ type: string; error?: { code: string; message: string } }>((resolve) =>
+      ws.on('message', (data) => {
+        const frame = JSON.parse(String(data)) as { id?: number; type: string };
+        if (frame.id === 7) resolve(frame);
+      }),
+    );
+    redis.pause();
+    try {
+      const started = performance.now();
+      ws.send(JSON.stringify({ type: 'publish', room: 'fault', data: { n: 2 }, id: 7 }));
+      const frame = await answered;
+      expect(performance.now() - started).toBeLessThan(REDIS_CALL_TIMEOUT_MS + 2_500);
+      expect(frame).toMatchObject({ type: 'error', error: { code: 'PH_REALTIME_UNAVAILABLE' } });
+      expect(frame.error?.message).toContain('may still be delivered');
+    } finally {
+      redis.resume();
+      ws.close();
+    }
   });
 
   it('answers each within its timeout while redis-server is down, and serves again once it is back empty', async () => {

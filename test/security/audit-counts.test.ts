@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { AuditRecord } from '../../main/core';
 import { AuditCounts, type CountedDetail } from '../../main/security';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { tempDir } from '../helpers/temp-dir';
+import { until } from '../helpers/until';
 import { fakeClock } from '../monitoring/fake-clock';
 
 interface AuditRow {
@@ -118,6 +120,52 @@ describe('a busy program on a running node', () => {
     for (const row of rows) expect(row).toMatchObject({ actor: `key:${keyId}`, outcome: 'ok', target: null });
     const total = rows.reduce((sum, row) => sum + (JSON.parse(row.detail as string) as CountedDetail).counted, 0);
     expect(total).toBe(500);
+  });
+
+  it('tallies a key’s publishes through the socket, refused ones with their code, and its heartbeats, as the operations are', async () => {
+    dir = tempDir('ph-audit-socket-');
+    t = await startTestPlane({ dataDir: dir.path });
+    const made = await t.op('keys.create', { name: 'chatty program', role: 'operator' });
+    const program = made.body.secret as string;
+    const keyId = made.body.key.id as string;
+    const ws = new WebSocket(`${t.url.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${program}` } });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const answers = new Map<number, { type: string; error?: { code: string } }>();
+    ws.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as { type: string; id?: number; error?: { code: string } };
+      if (typeof frame.id === 'number') answers.set(frame.id, frame);
+    });
+    const send = async (id: number, frame: object): Promise<{ type: string; error?: { code: string } }> => {
+      ws.send(JSON.stringify({ ...frame, id }));
+      await until(() => answers.has(id), 5_000, `the answer to frame ${id}`);
+      return answers.get(id) as { type: string };
+    };
+    expect((await send(1, { type: 'publish', room: 'orders', data: { n: 1 } })).type).toBe('reply');
+    expect((await send(2, { type: 'publish', room: 'orders', data: { n: 2 } })).type).toBe('reply');
+    expect((await send(3, { type: 'publish', user: `key:${keyId}`, data: 'hi' })).type).toBe('reply');
+    expect((await send(4, { type: 'publish', all: true, data: 'everyone' })).error?.code).toBe('PH_REALTIME_FORBIDDEN');
+    ws.close();
+    const registered = await t.op('services.register', {
+      name: 'beating',
+      address: '127.0.0.1',
+      port: 9,
+      checks: [{ kind: 'ttl', ttlMs: 60_000 }],
+    });
+    const instance = registered.body.instance.id as string;
+    for (const status of ['passing', 'critical'])
+      expect((await t.op('services.heartbeat', { id: instance, status }, program)).status).toBe(200);
+
+    await t.plane.stop();
+    const db = new Sqlite(join(dir.path, 'pilothouse.db'), { readonly: true });
+    const rows = db.prepare('SELECT * FROM audit_log WHERE actor = ? ORDER BY seq').all(`key:${keyId}`) as AuditRow[];
+    db.close();
+    const tally = (action: string, outcome: string): CountedDetail | undefined => {
+      const row = rows.find((r) => r.action === action && r.outcome === outcome);
+      return row === undefined ? undefined : (JSON.parse(row.detail as string) as CountedDetail);
+    };
+    expect(tally('realtime.publish', 'ok')).toMatchObject({ counted: 3 });
+    expect(tally('realtime.publish', 'error')).toMatchObject({ counted: 1, codes: { PH_REALTIME_FORBIDDEN: 1 } });
+    expect(tally('services.heartbeat', 'ok')).toMatchObject({ counted: 2 });
   });
 
   it("puts a lower-role key's refused writes on record, tallied by the minute with their code, over REST and the ops endpoint", async () => {

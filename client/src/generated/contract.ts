@@ -1572,7 +1572,7 @@ export interface OperationTypes {
       };
     };
     minRole: "operator";
-    mutating: false;
+    mutating: true;
   };
   "services.list": {
     input: {
