@@ -40,8 +40,9 @@ export const events = {
   'jobs.changed': { payload: JobChangedSchema, minRole: 'viewer', fanout: 'cluster' },
   'jobs.progress': { payload: JobProgressSchema, minRole: 'viewer', fanout: 'cluster' },
   'cache.invalidate': { payload: CacheInvalidateRequestSchema, minRole: 'operator' },
-  'cache.invalidated': { payload: CacheInvalidatedSchema, minRole: 'viewer' },
-  'cache.written': { payload: CacheWrittenSchema, minRole: 'viewer' },
+  // They name keys: for operators, as cache.keys is.
+  'cache.invalidated': { payload: CacheInvalidatedSchema, minRole: 'operator' },
+  'cache.written': { payload: CacheWrittenSchema, minRole: 'operator' },
   'cache.stats': { payload: CacheStatsSchema, minRole: 'viewer' },
   'cache.redis': { payload: CacheRedisStateSchema, minRole: 'viewer' },
   'cache.warm.progress': { payload: CacheWarmProgressSchema, minRole: 'viewer' },

@@ -85,6 +85,9 @@ export const CacheStatsSchema = Type.Object({
   largest: Type.Array(Type.Object({ namespace: Type.String(), key: Type.String(), size: Type.Integer() })),
   recommendations: Type.Array(Type.String()),
   warmups: Type.Array(Type.String(), { description: 'The namespaces with a warm-up list on this node: what cache.warm can run here' }),
+  keysHidden: Type.Boolean({
+    description: 'True when hottest and largest are left empty: key names are for operators (a viewer, and the periodic event)',
+  }),
 });
 
 const TierViewSchema = Type.Union([

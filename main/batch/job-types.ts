@@ -1,5 +1,6 @@
 import { PhError } from '../../contract/errors';
 import type { Database } from 'better-sqlite3';
+import type { Role } from '../../contract/roles';
 import type { Service } from '../service';
 
 /** `delayed` is a waiting job whose `runAt` is still ahead; `dead` is the dead-letter state. */
@@ -122,6 +123,11 @@ export interface JobTypeOptions {
    * Pilothouse's own (a webhook delivery it signs with the endpoint's secret, a saga it runs).
    */
   readonly internal?: boolean;
+  /**
+   * The least role that reads a job's payload and result (`jobs.list`, `jobs.get`); lower roles see
+   * null. For a type whose payload carries what the role table keeps from them (a webhook's body).
+   */
+  readonly payloadRole?: Role;
 }
 
 export interface JobFilter {

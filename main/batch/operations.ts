@@ -1,9 +1,10 @@
 import { PhError } from '../../contract/errors';
-import type { HandlersFor } from '../core';
+import { roleAllows } from '../../contract/roles';
+import type { Caller, HandlersFor } from '../core';
 import type { BatchEngine } from './batch-engine';
 import type { ResourceRegistry } from './batch-registry';
 import type { BatchSpec } from './batch-types';
-import type { JobQueue, JobSpec } from './job-types';
+import type { JobInfo, JobQueue, JobSpec } from './job-types';
 import type { BatchReportShare } from './report-share';
 
 type BatchOps =
@@ -59,6 +60,11 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
     };
     walk(spec, 'type');
   };
+  /** A job as the caller may read it: its type's `payloadRole` keeps payload and result from lower roles. */
+  const readable = (job: JobInfo, caller: Caller): JobInfo => {
+    const role = queue.typeOptions(job.type)?.payloadRole;
+    return role === undefined || roleAllows(caller.role, role) ? job : { ...job, payload: null, result: null };
+  };
   return {
     'jobs.stats': async () => ({
       backend: queue.backend,
@@ -66,21 +72,22 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
       enqueueable: queue.registeredTypes().filter((type) => queue.typeOptions(type)?.internal !== true),
       queues: await queue.stats(),
     }),
-    'jobs.list': (input) => {
+    'jobs.list': async (input, caller) => {
       if (input.parentIds !== undefined && (input.parentId !== undefined || input.offset !== undefined))
         throw new PhError('PH_INVALID_INPUT', 'parentIds reads the first page of each parent: not with parentId or offset', {
           field: 'parentIds',
         });
-      return queue.list(input);
+      const page = await queue.list(input);
+      return { ...page, jobs: page.jobs.map((job) => readable(job, caller)) };
     },
-    'jobs.get': async (input) => {
+    'jobs.get': async (input, caller) => {
       const job = await queue.get(input.id);
       const [logs, children, timeline] = await Promise.all([
         queue.logs(input.id),
         queue.list({ parentId: input.id, limit: 500 }),
         queue.timeline(input.id),
       ]);
-      return { job, logs, children: children.jobs, timeline };
+      return { job: readable(job, caller), logs, children: children.jobs.map((child) => readable(child, caller)), timeline };
     },
     'jobs.attempts': async (input) => ({ attempts: await queue.attempts(input.id) }),
     'jobs.promote': async (input) => ({ job: await queue.promote(input.id) }),

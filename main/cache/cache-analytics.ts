@@ -147,6 +147,7 @@ export class CacheAnalytics {
         { breakerOpens: redis.breakerOpens, state: redis.state },
       ),
       warmups: this.src.warmups(),
+      keysHidden: false,
     };
   }
 }
@@ -167,4 +168,9 @@ function emptyCounters(): Counters {
     l1Evictions: 0,
     l2Errors: 0,
   };
+}
+
+/** Stats as a viewer may read them: key names (the hottest and largest keys) are for operators, as `cache.keys` is. */
+export function withoutKeyNames(stats: CacheStats): CacheStats {
+  return { ...stats, hottest: [], largest: [], keysHidden: true };
 }

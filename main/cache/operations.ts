@@ -1,5 +1,7 @@
 import { PhError } from '../../contract/errors';
+import { roleAllows } from '../../contract/roles';
 import type { HandlersFor } from '../core';
+import { withoutKeyNames } from './cache-analytics';
 import type { TieredCache } from './tiered-cache';
 
 const PREVIEW_CHARS = 2000;
@@ -35,7 +37,7 @@ export function cacheHandlers(cache: TieredCache): HandlersFor<CacheOps> {
       return { namespace, key };
     },
     'cache.delete': async ({ namespace, key }) => ({ removed: await cache.namespace(namespace).delete([key]) }),
-    'cache.stats': () => cache.stats(),
+    'cache.stats': (_input, caller) => (roleAllows(caller.role, 'operator') ? cache.stats() : withoutKeyNames(cache.stats())),
     'cache.keys': (input) =>
       cache.keys(input.namespace, {
         ...(input.prefix === undefined ? {} : { prefix: input.prefix }),

@@ -12,7 +12,7 @@ import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 import type { L1Entry } from './cache-core';
-import { CacheAnalytics, type CacheRedisState, type CacheStats } from './cache-analytics';
+import { CacheAnalytics, withoutKeyNames, type CacheRedisState, type CacheStats } from './cache-analytics';
 import { listKeys, matchingKeys, type KeyFilter, type KeyMatch, type KeyPage, type KeyQuery, type KeySources } from './cache-key-list';
 import { CacheNamespace, type CacheCore } from './cache-namespace';
 import { HotKeys } from './cache-stats';
@@ -329,7 +329,8 @@ export class TieredCache implements Service {
 
   #tick(): void {
     this.#analytics.tick();
-    this.deps.events?.publish('cache.stats', this.stats(false));
+    // Viewers follow this event; key names are for operators, who read them from cache.stats.
+    this.deps.events?.publish('cache.stats', withoutKeyNames(this.stats(false)));
   }
 
   #maintain(): void {

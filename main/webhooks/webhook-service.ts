@@ -115,6 +115,8 @@ export class WebhookService implements Service {
       placement: 'any',
       // The job is signed and sent as it says: only Pilothouse, having written the delivery row, enqueues one.
       internal: true,
+      // It carries the event's body, which the delivery log shows to operators only.
+      payloadRole: 'operator',
     });
   }
 

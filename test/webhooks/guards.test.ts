@@ -100,8 +100,6 @@ describe('webhook endpoints through the API', () => {
       expect(stats.types).toEqual(expect.arrayContaining(['webhook.deliver', 'saga.run', 'saga.run.on-node']));
       expect(stats.enqueueable.filter((type) => type.startsWith('saga.') || type === 'webhook.deliver')).toEqual([]);
       expect(stats.enqueueable).toEqual(expect.arrayContaining(['cache.warm', 'backup.snapshot']));
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(rx.received).toEqual([]);
     } finally {
       await rx.close();
     }

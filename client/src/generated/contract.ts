@@ -2703,6 +2703,8 @@ export interface OperationTypes {
       recommendations: Array<string>;
       /** The namespaces with a warm-up list on this node: what cache.warm can run here */
       warmups: Array<string>;
+      /** True when hottest and largest are left empty: key names are for operators (a viewer, and the periodic event) */
+      keysHidden: boolean;
     };
     minRole: "viewer";
     mutating: false;
@@ -3723,6 +3725,8 @@ export interface EventTypes {
     recommendations: Array<string>;
     /** The namespaces with a warm-up list on this node: what cache.warm can run here */
     warmups: Array<string>;
+    /** True when hottest and largest are left empty: key names are for operators (a viewer, and the periodic event) */
+    keysHidden: boolean;
   };
   "cache.redis": {
     configured: boolean;

@@ -36,7 +36,7 @@ export function CacheView() {
   // The operation answers with L3's size and largest rows; the periodic event is lighter. Use the newer.
   const data =
     live !== undefined && stats.data !== undefined && Date.parse(live.at) > Date.parse(stats.data.at)
-      ? { ...live, l3: stats.data.l3, largest: stats.data.largest }
+      ? { ...live, l3: stats.data.l3, largest: stats.data.largest, hottest: stats.data.hottest, keysHidden: stats.data.keysHidden }
       : stats.data;
   const operator = role !== 'viewer';
 
@@ -207,7 +207,7 @@ export function CacheView() {
         <Card title="Hottest keys (sampled)">
           <KeyList
             rows={data.hottest.map((k) => ({ id: `${k.namespace}/${k.key}`, value: `${k.samples}` }))}
-            empty="No hits sampled yet."
+            empty={data.keysHidden ? 'Key names are shown to operators.' : 'No hits sampled yet.'}
             testId="hottest-keys"
           />
         </Card>
@@ -216,7 +216,7 @@ export function CacheView() {
         <Card title="Largest keys">
           <KeyList
             rows={data.largest.map((k) => ({ id: `${k.namespace}/${k.key}`, value: formatValue(k.size, 'bytes') }))}
-            empty="Nothing stored yet."
+            empty={data.keysHidden ? 'Key names are shown to operators.' : 'Nothing stored yet.'}
             testId="largest-keys"
           />
         </Card>
