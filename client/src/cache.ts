@@ -1,6 +1,6 @@
 import { ReadFence } from '../../main/cache/read-fence';
 import type { EventFeed } from './events';
-import { NotFoundError } from './errors';
+import { NotFoundError, type PilothouseError } from './errors';
 import type { OperationInput } from './generated/contract';
 import type { Transport } from './http';
 
@@ -38,6 +38,8 @@ export class Cache {
     private readonly transport: Transport,
     private readonly events: EventFeed | null,
     options: L1Options = {},
+    /** Why L1 is off though `l1` was not turned off: no WebSocket to follow the invalidations with. */
+    readonly l1Unavailable: PilothouseError | null = null,
     private readonly now: () => number = Date.now,
   ) {
     this.#max = options.maxEntries ?? 10_000;
