@@ -1,5 +1,6 @@
+import { ReadFence } from '../../main/cache/read-fence';
 import type { EventFeed } from './events';
-import { NotFoundError } from './errors';
+import { NotFoundError, type PilothouseError } from './errors';
 import type { OperationInput } from './generated/contract';
 import type { Transport } from './http';
 
@@ -20,10 +21,14 @@ interface Held {
  * stays coherent through the hub: every `cache.written` (a `cache.put` anywhere in the fleet) and
  * `cache.invalidated` (a delete, a tag or a namespace cleared) drops what L1 holds of it, and L1
  * holds nothing while the socket is down (it could have missed one). An entry also ends after
- * `maxAgeMs`, the server's own expiry being unknown to the client.
+ * `maxAgeMs`, the server's own expiry being unknown to the client. A reply is put into L1 only if
+ * no such event for its key arrived while the request was under way (docs/cache.md: the server's
+ * own L1 guard, the same ReadFence): the reply may predate the write the event announces.
  */
 export class Cache {
   readonly #l1 = new Map<string, Held>();
+  /** Per namespace: the events that arrived while a request of a key was under way. */
+  readonly #fences = new Map<string, ReadFence>();
   #live = false;
   #started: Promise<void> | null = null;
   readonly #max: number;
@@ -33,6 +38,8 @@ export class Cache {
     private readonly transport: Transport,
     private readonly events: EventFeed | null,
     options: L1Options = {},
+    /** Why L1 is off though `l1` was not turned off: no WebSocket to follow the invalidations with. */
+    readonly l1Unavailable: PilothouseError | null = null,
     private readonly now: () => number = Date.now,
   ) {
     this.#max = options.maxEntries ?? 10_000;
@@ -53,8 +60,7 @@ export class Cache {
       if (held !== undefined) this.#l1.delete(id);
     } else await this.#start();
     try {
-      const { value } = await this.transport.call('cache.get', { namespace, key });
-      this.#hold(id, value);
+      const value = await this.#fenced(namespace, key, async () => (await this.transport.call('cache.get', { namespace, key })).value);
       return value as T;
     } catch (err) {
       if (err instanceof NotFoundError && err.code === 'PH_CACHE_MISS') return undefined;
@@ -68,11 +74,14 @@ export class Cache {
     value: unknown,
     options: Omit<OperationInput<'cache.put'>, 'namespace' | 'key' | 'value'> = {},
   ): Promise<void> {
-    await this.transport.call('cache.put', { namespace, key, value, ...options });
-    this.#hold(`${namespace}\u0000${key}`, value);
+    await this.#fenced(namespace, key, async () => {
+      await this.transport.call('cache.put', { namespace, key, value, ...options });
+      return value;
+    });
   }
 
   async delete(namespace: string, key: string): Promise<void> {
+    this.#fences.get(namespace)?.keys([key]);
     this.#l1.delete(`${namespace}\u0000${key}`);
     await this.transport.call('cache.delete', { namespace, key });
   }
@@ -80,6 +89,29 @@ export class Cache {
   /** What L1 holds now (for tests and diagnostics). */
   get l1Size(): number {
     return this.#l1.size;
+  }
+
+  /**
+   * Runs a request of `key` and holds the value it answers, unless an event dropping the key (or its
+   * namespace, or all of L1) arrived meanwhile: the server may have replaced the value after it
+   * answered, and the event that said so has already passed. The value still answers the caller.
+   */
+  async #fenced(namespace: string, key: string, request: () => Promise<unknown>): Promise<unknown> {
+    const fence = this.#fence(namespace);
+    const began = fence.begin(key);
+    try {
+      const value = await request();
+      if (!fence.changedSince(key, began)) this.#hold(`${namespace}\u0000${key}`, value);
+      return value;
+    } finally {
+      fence.end(key);
+    }
+  }
+
+  #fence(namespace: string): ReadFence {
+    let fence = this.#fences.get(namespace);
+    if (fence === undefined) this.#fences.set(namespace, (fence = new ReadFence()));
+    return fence;
   }
 
   #hold(id: string, value: unknown): void {
@@ -91,10 +123,12 @@ export class Cache {
 
   #dropKeys(namespace: string, keys: readonly string[] | undefined): void {
     if (keys === undefined) return this.#dropNamespace(namespace);
+    this.#fences.get(namespace)?.keys(keys);
     for (const key of keys) this.#l1.delete(`${namespace}\u0000${key}`);
   }
 
   #dropNamespace(namespace: string): void {
+    this.#fences.get(namespace)?.all();
     const prefix = `${namespace}\u0000`;
     for (const id of [...this.#l1.keys()]) if (id.startsWith(prefix)) this.#l1.delete(id);
   }
@@ -119,6 +153,8 @@ export class Cache {
   disconnected(): void {
     this.#live = false;
     this.#l1.clear();
+    // A request answered after the socket is back must not fill L1 with what the gap may have changed.
+    for (const fence of this.#fences.values()) fence.all();
   }
 
   /** The socket is back and follows the events again. */

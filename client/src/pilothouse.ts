@@ -1,6 +1,7 @@
 import { RealtimeClient, type WebSocketFactory } from '../../main/realtime/client';
 import { Cache, type L1Options } from './cache';
 import { Discovery } from './discovery';
+import { UnavailableError } from './errors';
 import { EventFeed } from './events';
 import type { OperationInput, OperationName, OperationOutput } from './generated/contract';
 import { Transport } from './http';
@@ -39,10 +40,11 @@ export class Pilothouse {
   readonly cache: Cache;
   readonly events: EventFeed;
   readonly #transport: Transport;
+  readonly #WebSocket: WebSocketFactory | undefined;
   #realtime: RealtimeClient | null = null;
   #closed = false;
 
-  constructor(private readonly options: PilothouseOptions) {
+  constructor(options: PilothouseOptions) {
     const url = options.url.replace(/\/+$/, '');
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.tokens =
@@ -58,7 +60,10 @@ export class Pilothouse {
     this.events = new EventFeed(() => this.realtime);
     this.discovery = new Discovery(this.#transport);
     this.jobs = new Jobs(this.#transport, this.events);
-    this.cache = new Cache(this.#transport, options.l1 === false ? null : this.events, options.l1 === false ? {} : options.l1);
+    this.#WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
+    if (options.l1 === false) this.cache = new Cache(this.#transport, null);
+    else if (this.#WebSocket === undefined) this.cache = new Cache(this.#transport, null, {}, noWebSocket());
+    else this.cache = new Cache(this.#transport, this.events, options.l1);
   }
 
   /** Any operation of the contract, typed by it. */
@@ -69,13 +74,12 @@ export class Pilothouse {
   /** The hub's client (made on first use, authenticated with the same tokens): rooms, presence, publish. */
   get realtime(): RealtimeClient {
     if (this.#realtime === null) {
-      const WebSocketClass = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
       let presented: string | null = null;
       let welcomed = false;
       const realtime = new RealtimeClient({
         url: `${this.#transport.url.replace(/^http/, 'ws')}/ws`,
         token: async () => (presented = await this.tokens.token()),
-        ...(WebSocketClass === undefined ? {} : { WebSocket: WebSocketClass }),
+        WebSocket: this.#WebSocket ?? NoWebSocket,
       });
       realtime.on('close', (code) => {
         this.cache.disconnected();
@@ -103,3 +107,21 @@ export class Pilothouse {
     await this.tokens.close();
   }
 }
+
+function noWebSocket(): UnavailableError {
+  return new UnavailableError(
+    'PH_UNAVAILABLE',
+    'No WebSocket implementation: pass options.WebSocket (the ws package in Node 20, or run it with --experimental-websocket)',
+    0,
+  );
+}
+
+/**
+ * Stands in for a missing WebSocket class: whatever needs the socket (rooms, jobs' progress, events)
+ * fails with a PilothouseError saying what to pass, as every error of this client does.
+ */
+const NoWebSocket = class {
+  constructor() {
+    throw noWebSocket();
+  }
+} as unknown as WebSocketFactory;

@@ -117,7 +117,12 @@ export class RealtimeClient {
     return this.#ws?.readyState === OPEN && this.#welcome !== null;
   }
 
+  /** Listens to `event`; an event it does not have (plain JavaScript passes any string) is a `PH_INVALID_INPUT`. */
   on<K extends keyof Listeners>(event: K, listener: Listeners[K]): () => void {
+    if (!Object.hasOwn(this.#listeners, event)) {
+      const known = Object.keys(this.#listeners).join(', ');
+      throw new RealtimeError('PH_INVALID_INPUT', `The client has no event ${JSON.stringify(event)}: it has ${known}`);
+    }
     this.#listeners[event].add(listener);
     return () => this.#listeners[event].delete(listener);
   }
@@ -213,9 +218,9 @@ export class RealtimeClient {
   }
 
   async #open(): Promise<WelcomeFrame> {
-    const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     const Factory = this.options.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketFactory }).WebSocket;
-    if (Factory === undefined) throw new Error('No WebSocket implementation: pass options.WebSocket');
+    if (Factory === undefined) throw new RealtimeError('PH_UNAVAILABLE', 'No WebSocket implementation: pass options.WebSocket');
+    const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     const urls = typeof this.options.url === 'string' ? [this.options.url] : this.options.url;
     const ws = new Factory(urls[this.#urlIndex % urls.length] as string);
     this.#ws = ws;
