@@ -179,6 +179,9 @@ export interface OperationTypes {
       limit?: number;
       beforeSeq?: number;
       fleet?: boolean;
+      /** With fleet: the previous page's nextCursor, the page after it */
+      cursor?: string;
+      /** With fleet: only rows before this instant (page with cursor: rows share instants) */
       beforeAt?: string;
       /** Only rows by this actor (e.g. key:<id>), this node */
       actor?: string;
@@ -206,6 +209,8 @@ export interface OperationTypes {
       /** Every row the filters match */
       total: number;
       chainIntact: boolean;
+      /** With fleet: pass as cursor for the next page; null on the last */
+      nextCursor?: string | null;
     };
     minRole: "operator";
     mutating: false;
