@@ -2049,7 +2049,7 @@ export interface OperationTypes {
       /** The children of each of these jobs in one read, up to `limit` per parent (not with parentId or offset) */
       parentIds?: Array<string>;
       limit?: number;
-      /** The previous page's nextCursor: the page after it, at any depth */
+      /** The previous page's nextCursor: the jobs after its last one in the list's order (jobs enqueued since are not repeated) */
       cursor?: string;
       /** Jobs to skip; a page is read from the newest, so deep pages cost more (prefer cursor) */
       offset?: number;
