@@ -177,7 +177,12 @@ export const jobsOperations = {
         ),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
         cursor: Type.Optional(
-          Type.String({ minLength: 1, maxLength: 200, description: "The previous page's nextCursor: the page after it, at any depth" }),
+          Type.String({
+            minLength: 1,
+            maxLength: 1000,
+            description:
+              "The previous page's nextCursor: the jobs after its last one in the list's order (jobs enqueued since are not repeated)",
+          }),
         ),
         offset: Type.Optional(
           Type.Integer({

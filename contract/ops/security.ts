@@ -145,9 +145,17 @@ export const securityOperations = {
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
       /** Pages this node's chain. */
       beforeSeq: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
-      /** Every node's rows (in a fleet), newest first; paged with `beforeAt` (the last entry's `at`). */
+      /** Every node's rows (in a fleet), newest first (by time, then node, then seq); paged with `cursor`. */
       fleet: Type.Optional(Type.Boolean()),
-      beforeAt: Type.Optional(Type.String({ format: 'date-time' })),
+      cursor: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 300, description: "With fleet: the previous page's nextCursor, the page after it" }),
+      ),
+      beforeAt: Type.Optional(
+        Type.String({
+          format: 'date-time',
+          description: 'With fleet: only rows before this instant (page with cursor: rows share instants)',
+        }),
+      ),
       actor: Type.Optional(
         Type.String({ minLength: 1, maxLength: 200, description: 'Only rows by this actor (e.g. key:<id>), this node' }),
       ),
@@ -162,6 +170,9 @@ export const securityOperations = {
       entries: Type.Array(AuditEntrySchema),
       total: Type.Integer({ description: 'Every row the filters match' }),
       chainIntact: Type.Boolean(),
+      nextCursor: Type.Optional(
+        Type.Union([Type.String(), Type.Null()], { description: 'With fleet: pass as cursor for the next page; null on the last' }),
+      ),
     }),
     minRole: 'operator',
     mutating: false,

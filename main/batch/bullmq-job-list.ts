@@ -1,7 +1,9 @@
-import type { Job, Queue } from 'bullmq';
+import type { Job, JobType, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
-import type { QueueRef } from './bullmq-names';
+import { jobIdOf, type QueueRef } from './bullmq-names';
 import { toBullTypes } from './bullmq-queues';
+import { decodeJobListKey, pageByKey, type JobListKey } from './job-list-key';
 import type { JobFilter, JobInfo, JobPage } from './job-types';
 
 /** What the BullMQ list reads through: the queue's own parts, passed in so this file owns only the paging. */
@@ -17,18 +19,27 @@ export interface BullListDeps {
 }
 
 /**
- * Filters BullMQ cannot apply itself (dead against cancelled, which share its `failed` list; creation
- * time) are applied here over at most this many jobs per queue, so their totals are counted, not guessed.
+ * How many jobs of each state of each queue a page reads (their ids and creation times, or whole
+ * jobs for the filters BullMQ cannot apply itself: dead against cancelled, which share its `failed`
+ * list; creation time). BullMQ keeps its lists by state, each in its own order, so a page in creation
+ * order is found by reading them; jobs beyond this many in one state are not listed.
  */
-const FILTER_SCAN = 20_000;
+const LIST_SCAN = 20_000;
 
-/** BullMQ has no keyset order across queues: the cursor is the count of jobs already shown, written `o<n>`. */
-function cursorOffset(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  const m = /^o(\d{1,9})$/.exec(cursor);
-  if (m === null) throw new PhError('PH_INVALID_INPUT', 'The cursor is not one this list gave', { field: 'cursor' });
-  return Number(m[1]);
+/** A job as the list first reads it: where it is, and its place in the order. */
+interface ListedJob extends JobListKey {
+  readonly queue: Queue;
+  readonly bullId: string;
 }
+
+interface Paging {
+  readonly oldest: boolean;
+  readonly cursor: JobListKey | null;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+const infoKey = (info: JobInfo): JobListKey => ({ at: Date.parse(info.createdAt), id: info.id });
 
 function inTime(job: JobInfo, filter: JobFilter): boolean {
   const at = Date.parse(job.createdAt);
@@ -37,15 +48,39 @@ function inTime(job: JobInfo, filter: JobFilter): boolean {
   return true;
 }
 
-function page(infos: JobInfo[], total: number, start: number, limit: number): JobPage {
-  const jobs = infos.slice(start, start + limit);
-  return { jobs, total, nextCursor: start + limit < total ? `o${start + limit}` : null };
+function infoPage(infos: JobInfo[], paging: Paging): JobPage {
+  const page = pageByKey(infos, infoKey, paging);
+  return { jobs: page.items, total: infos.length, nextCursor: page.nextCursor };
 }
 
-/** One page of jobs on BullMQ with the same filters and cursor as the SQLite queue's. */
+/** The ids and creation times of a queue's jobs in these states, read without their payloads. */
+async function listedIn(queue: Queue, ref: QueueRef, types: JobType[], oldest: boolean): Promise<ListedJob[]> {
+  // BullMQ's getJobs reads a paused queue's `paused` list with `waiting`; getRanges leaves that to its caller.
+  const states = types.includes('waiting') ? [...types, 'paused' as JobType] : types;
+  const bullIds = await queue.getRanges(states, 0, LIST_SCAN - 1, oldest);
+  if (bullIds.length === 0) return [];
+  // BullMQ types its client by the few commands it uses itself; it is the ioredis client the queue was given.
+  const pipeline = ((await queue.client) as unknown as Redis).pipeline();
+  for (const bullId of bullIds) pipeline.hget(queue.toKey(bullId), 'timestamp');
+  const replies = (await pipeline.exec()) ?? [];
+  return bullIds.flatMap((bullId, i) => {
+    const [err, timestamp] = replies[i] ?? [null, null];
+    const at = Number(timestamp);
+    // Gone between the two reads (finished and removed): not in this page.
+    if (err !== null || typeof timestamp !== 'string' || !Number.isSafeInteger(at)) return [];
+    return [{ queue, bullId, at, id: jobIdOf(ref, bullId) }];
+  });
+}
+
+/** One page of jobs on BullMQ with the same filters and cursor (creation time, then id) as the SQLite queue's. */
 export async function listBullJobs(deps: BullListDeps, filter: JobFilter): Promise<JobPage> {
   const limit = filter.limit ?? 50;
-  const start = (filter.offset ?? 0) + cursorOffset(filter.cursor);
+  const paging: Paging = {
+    oldest: filter.sort === 'oldest',
+    cursor: filter.cursor === undefined ? null : decodeJobListKey(filter.cursor),
+    offset: filter.offset ?? 0,
+    limit,
+  };
   if (filter.parentIds !== undefined) {
     // BullMQ keeps children per parent: one read each, together; a parent it let go has none left.
     const state = filter.state === undefined ? {} : { state: filter.state };
@@ -67,15 +102,14 @@ export async function listBullJobs(deps: BullListDeps, filter: JobFilter): Promi
       await deps.get(filter.parentId);
       return { jobs: [], total: 0, nextCursor: null };
     }
-    const infos = (await Promise.all((await deps.childrenOf(parent)).map((j) => deps.info(j)))).filter(matches);
-    return page(infos, infos.length, start, limit);
+    return infoPage((await Promise.all((await deps.childrenOf(parent)).map((j) => deps.info(j)))).filter(matches), paging);
   }
   let types: string[] | undefined;
   if (filter.search !== undefined) {
     const byId = await deps.find(filter.search).catch(() => null);
     if (byId !== null) {
       const info = await deps.info(byId);
-      return matches(info) ? page([info], 1, start, limit) : { jobs: [], total: 0, nextCursor: null };
+      return infoPage(matches(info) ? [info] : [], paging);
     }
     const search = filter.search;
     types = (await deps.refs(filter.type)).map((r) => r.type).filter((t) => t.includes(search));
@@ -85,24 +119,25 @@ export async function listBullJobs(deps: BullListDeps, filter: JobFilter): Promi
   // Counts are BullMQ's own when they mean what the filter means; otherwise the jobs are read and counted.
   const exact =
     filter.state !== 'dead' && filter.state !== 'cancelled' && filter.createdAfter === undefined && filter.createdBefore === undefined;
+  if (!exact) {
+    const found: Job[] = [];
+    for (const ref of refs) {
+      const queue = await deps.lookup(ref);
+      if (queue === null) continue;
+      const jobs = (await queue.getJobs(bullTypes, 0, LIST_SCAN - 1, paging.oldest)) as (Job | null | undefined)[];
+      found.push(...jobs.filter((j): j is Job => j != null));
+    }
+    return infoPage((await Promise.all(found.map((j) => deps.info(j)))).filter(matches), paging);
+  }
   let total = 0;
-  const found: Job[] = [];
+  const listed: ListedJob[] = [];
   for (const ref of refs) {
     const queue = await deps.lookup(ref);
     if (queue === null) continue;
-    if (exact) total += Object.values(await queue.getJobCounts(...bullTypes)).reduce((a, b) => a + b, 0);
-    const end = exact ? start + limit - 1 : FILTER_SCAN - 1;
-    found.push(
-      ...((await queue.getJobs(bullTypes, 0, end, filter.sort === 'oldest')) as (Job | null | undefined)[]).filter(
-        (j): j is Job => j != null,
-      ),
-    );
+    total += Object.values(await queue.getJobCounts(...bullTypes)).reduce((a, b) => a + b, 0);
+    listed.push(...(await listedIn(queue, ref, bullTypes, paging.oldest)));
   }
-  found.sort((a, b) => (filter.sort === 'oldest' ? a.timestamp - b.timestamp : b.timestamp - a.timestamp));
-  if (exact) {
-    const jobs = await Promise.all(found.slice(start, start + limit).map((j) => deps.info(j)));
-    return { jobs, total, nextCursor: start + limit < total ? `o${start + limit}` : null };
-  }
-  const infos = (await Promise.all(found.map((j) => deps.info(j)))).filter(matches);
-  return page(infos, infos.length, start, limit);
+  const page = pageByKey(listed, (job) => job, paging);
+  const jobs = await Promise.all(page.items.map((job) => job.queue.getJob(job.bullId)));
+  return { jobs: await Promise.all(jobs.filter((j): j is Job => j != null).map((j) => deps.info(j))), total, nextCursor: page.nextCursor };
 }

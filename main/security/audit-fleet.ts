@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { ReplicaSource } from '../fleet';
 import { GENESIS, chainHash } from './audit-chain';
 import type { AuditEntry, AuditLog, AuditVerification } from './audit-log';
+import { encodeAuditCursor, type AuditCursor } from './audit-cursor';
 
 /** One audit row as the fleet table `audit` carries it; its id is `<node>:<seq>`. */
 export const AuditRowRecordSchema = Type.Object(
@@ -23,6 +24,13 @@ export const AuditRowRecordSchema = Type.Object(
   { additionalProperties: false },
 );
 export type AuditRowRecord = Static<typeof AuditRowRecordSchema>;
+
+/** A page of the fleet's trail and where the next one starts (null: this was the last). */
+export interface FleetAuditPage {
+  entries: AuditEntry[];
+  total: number;
+  nextCursor: string | null;
+}
 
 export type ChainVerification = Omit<AuditVerification, 'head' | 'chains'> & { node: string };
 
@@ -85,19 +93,41 @@ export class FleetAuditTrail {
     };
   }
 
-  /** Every node's rows, newest first (by time, then node, then seq). */
-  list(options: { limit?: number; beforeAt?: string }): { entries: AuditEntry[]; total: number } {
+  /**
+   * Every node's rows, newest first (by time, then node, then seq: a total order), a page at a time:
+   * `cursor` is where the last page ended, so rows sharing its millisecond are neither lost nor
+   * repeated. `beforeAt` keeps only rows before an instant.
+   */
+  list(options: { limit?: number; beforeAt?: string; cursor?: AuditCursor }): FleetAuditPage {
+    const limit = options.limit ?? 50;
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (options.beforeAt !== undefined) {
+      where.push('at < ?');
+      args.push(new Date(options.beforeAt).toISOString());
+    }
+    if (options.cursor !== undefined) {
+      where.push('(at, node, seq) < (?, ?, ?)');
+      args.push(options.cursor.at, options.cursor.node, options.cursor.seq);
+    }
     const rows = this.db
       .prepare(
         `SELECT * FROM (
            SELECT ? AS node, seq, at, actor, action, target, outcome, detail, hash FROM audit_log
            UNION ALL
            SELECT node, seq, at, actor, action, target, outcome, detail, hash FROM audit_remote
-         ) WHERE at < ? ORDER BY at DESC, node DESC, seq DESC LIMIT ?`,
+         ) ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY at DESC, node DESC, seq DESC LIMIT ?`,
       )
-      .all(this.node, options.beforeAt ?? '\uffff', options.limit ?? 50) as AuditEntry[];
+      .all(this.node, ...args, limit + 1) as (AuditEntry & { node: string })[];
+    const more = rows.length > limit;
+    if (more) rows.length = limit;
+    const last = rows.at(-1);
     const count = (sql: string): number => (this.db.prepare(sql).get() as { n: number }).n;
-    return { entries: rows, total: count('SELECT count(*) AS n FROM audit_log') + count('SELECT count(*) AS n FROM audit_remote') };
+    return {
+      entries: rows,
+      total: count('SELECT count(*) AS n FROM audit_log') + count('SELECT count(*) AS n FROM audit_remote'),
+      nextCursor: more && last !== undefined ? encodeAuditCursor(last) : null,
+    };
   }
 
   /** Walks each other node's chain from where it joined the fleet: the first row whose link, hash or number does not hold. */

@@ -2,7 +2,8 @@ import { PhError } from '../../contract/errors';
 import type { HandlersFor } from '../core';
 import type { EventBus } from '../events';
 import type { ApiKeyStore } from './api-keys';
-import type { FleetAuditTrail } from './audit-fleet';
+import { decodeAuditCursor, encodeAuditCursor, type AuditCursor } from './audit-cursor';
+import type { FleetAuditPage, FleetAuditTrail } from './audit-fleet';
 import type { AuditLog } from './audit-log';
 import type { OAuthServer } from './oauth-server';
 import type { SessionTokens } from './session-tokens';
@@ -61,7 +62,15 @@ export function securityHandlers({
         // The fleet view merges every node's rows by time; its filters are not written yet, so say so rather than ignore them.
         throw new PhError('PH_INVALID_INPUT', 'Filters apply to this node’s audit rows; leave out fleet to use them', { field: 'fleet' });
       }
-      const page = input.fleet === true && trail !== null ? trail.list(input) : audit.list(input);
+      if (input.fleet !== true) {
+        if (input.cursor !== undefined)
+          throw new PhError('PH_INVALID_INPUT', 'cursor pages the fleet list (fleet: true); this node’s list pages with beforeSeq', {
+            field: 'cursor',
+          });
+        return { ...audit.list(input), chainIntact: verify().intact };
+      }
+      const cursor = input.cursor === undefined ? undefined : decodeAuditCursor(input.cursor);
+      const page = trail !== null ? trail.list({ ...input, cursor }) : ownRowsAsFleet(audit, input.limit ?? 50, input.beforeAt, cursor);
       return { ...page, chainIntact: verify().intact };
     },
     'audit.verify': () => verify(),
@@ -77,5 +86,25 @@ export function securityHandlers({
       bus.publish('auth.revoked', { keyId: null, sessionId: null, allSessions: true, reason: 'secret-rotated' });
       return { rotatedAt: new Date(now()).toISOString() };
     },
+  };
+}
+
+/**
+ * `fleet: true` on a single machine: this node's rows are the whole trail, in the same order and
+ * with the same cursor, so a caller pages it the same way with or without a fleet.
+ */
+function ownRowsAsFleet(audit: AuditLog, limit: number, beforeAt: string | undefined, cursor: AuditCursor | undefined): FleetAuditPage {
+  const page = audit.list({
+    limit: limit + 1,
+    ...(beforeAt === undefined ? {} : { until: beforeAt }),
+    ...(cursor === undefined ? {} : { beforeSeq: cursor.seq }),
+  });
+  const more = page.entries.length > limit;
+  const entries = page.entries.slice(0, limit);
+  const last = entries.at(-1);
+  return {
+    entries,
+    total: page.total,
+    nextCursor: more && last !== undefined ? encodeAuditCursor({ at: last.at, node: last.node ?? '', seq: last.seq }) : null,
   };
 }

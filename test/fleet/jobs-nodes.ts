@@ -1,5 +1,6 @@
 import type { EventMessage } from '../../contract/events';
 import { defaultConfig, type Config } from '../../main/config';
+import type { Clock } from '../../main/clock';
 import { ControlPlane } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
 import { TEST_FLEET_SECRET } from '../helpers/fleet-secret';
@@ -24,7 +25,10 @@ export interface JobsNode {
  * A real control plane on 127.0.0.1 (port 0) in its own data dir, joined to the fleet's Redis, with
  * the fleet intervals shortened so liveness, outbox sweeps and epoch checks show within a second.
  */
-export async function startNode(redisUrl: string, options: { dataDir?: string; config?: Partial<Config> } = {}): Promise<JobsNode> {
+export async function startNode(
+  redisUrl: string,
+  options: { dataDir?: string; config?: Partial<Config>; clock?: Clock } = {},
+): Promise<JobsNode> {
   const dir = options.dataDir === undefined ? tempDir('ph-fleet-') : null;
   const dataDir = options.dataDir ?? (dir as { path: string }).path;
   const config: Config = {
@@ -40,6 +44,7 @@ export async function startNode(redisUrl: string, options: { dataDir?: string; c
     {
       mode: 'headless',
       logger: createLogger('silent'),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
       fleet: { epoch: { checkMs: 200 }, jobs: { nodeTtlMs: 1_000, outboxSweepMs: 200, lockMs: 1_000, stalledIntervalMs: 1_000 } },
     },
   );

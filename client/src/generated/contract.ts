@@ -179,6 +179,9 @@ export interface OperationTypes {
       limit?: number;
       beforeSeq?: number;
       fleet?: boolean;
+      /** With fleet: the previous page's nextCursor, the page after it */
+      cursor?: string;
+      /** With fleet: only rows before this instant (page with cursor: rows share instants) */
       beforeAt?: string;
       /** Only rows by this actor (e.g. key:<id>), this node */
       actor?: string;
@@ -206,6 +209,8 @@ export interface OperationTypes {
       /** Every row the filters match */
       total: number;
       chainIntact: boolean;
+      /** With fleet: pass as cursor for the next page; null on the last */
+      nextCursor?: string | null;
     };
     minRole: "operator";
     mutating: false;
@@ -2044,7 +2049,7 @@ export interface OperationTypes {
       /** The children of each of these jobs in one read, up to `limit` per parent (not with parentId or offset) */
       parentIds?: Array<string>;
       limit?: number;
-      /** The previous page's nextCursor: the page after it, at any depth */
+      /** The previous page's nextCursor: the jobs after its last one in the list's order (jobs enqueued since are not repeated) */
       cursor?: string;
       /** Jobs to skip; a page is read from the newest, so deep pages cost more (prefer cursor) */
       offset?: number;
