@@ -5,9 +5,10 @@ import type { TieredCache } from './tiered-cache';
 /**
  * `cache.warm` as a durable job, so a warm-up can be queued, scheduled with cron, watched and
  * cancelled like any other work: payload `{ namespace? }` (every namespace with a warm-up list when
- * absent). Keys already in a tier cost no loader call, so a re-run after a crash is cheap.
+ * absent). Keys already in a tier cost no loader call, so a re-run after a crash is cheap. Warm-up
+ * lists are registered in code on each node; the enqueuing node's lists are the ones checked.
  */
-export function registerCacheJobs(queue: Pick<JobQueue, 'register'>, cache: Pick<TieredCache, 'warm'>): void {
+export function registerCacheJobs(queue: Pick<JobQueue, 'register'>, cache: Pick<TieredCache, 'warm' | 'warmupNames'>): void {
   queue.register(
     'cache.warm',
     async (payload, ctx) => {
@@ -20,7 +21,15 @@ export function registerCacheJobs(queue: Pick<JobQueue, 'register'>, cache: Pick
       for (const r of results) ctx.log(`${r.namespace}: ${r.fromCache} already cached, ${r.loaded} loaded, ${r.failed} failed`);
       return { results };
     },
-    { concurrency: 1, validatePayload: readNamespace },
+    {
+      concurrency: 1,
+      // A namespace without a list here is refused at enqueue rather than failing its every try.
+      validatePayload: (payload) => {
+        const namespace = readNamespace(payload);
+        if (namespace !== undefined && !cache.warmupNames().includes(namespace))
+          throw new PhError('PH_NOT_FOUND', `Namespace ${namespace} has no warm-up list on this node`, { field: 'namespace' });
+      },
+    },
   );
 }
 

@@ -86,7 +86,7 @@ export class TieredCache implements Service {
       namespaces: () => this.namespaces,
       l3: () => this.#core.l3,
       redisState: () => this.redisState(),
-      warmups: () => [...this.#warmups.keys()].sort(),
+      warmups: () => this.warmupNames(),
     });
   }
 
@@ -108,6 +108,11 @@ export class TieredCache implements Service {
 
   get namespaces(): readonly CacheNamespace[] {
     return [...this.#namespaces.values()];
+  }
+
+  /** The namespaces with a warm-up list on this node, in order. */
+  warmupNames(): string[] {
+    return [...this.#warmups.keys()].sort();
   }
 
   /** Register the warm-up list of a namespace; run at start (unless `atStart: false`) and by `warm()`. */

@@ -43,10 +43,10 @@ describe('cache.warm, backup.snapshot and backup.verify jobs', () => {
     expect(loads).toBe(40);
   });
 
-  it('fails a warm job for a namespace without a warm-up list, and one with a bad payload, with coded errors', async () => {
-    const unknown = await finished(await enqueue('cache.warm', { namespace: 'nothing-here' }));
-    expect(unknown.state).toBe('dead');
-    expect(unknown.lastError).toContain('PH_NOT_FOUND');
+  it('refuses a warm job for a namespace without a warm-up list at enqueue, and fails one with a bad payload enqueued in code, with coded errors', async () => {
+    const unknown = await p.op('jobs.enqueue', { type: 'cache.warm', payload: { namespace: 'nothing-here' } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ code: 'PH_NOT_FOUND', field: 'payload.namespace' });
     // Enqueued in code, past the API's check: the handler refuses it, and once is enough.
     const queued = await p.plane.running.batch.queue.enqueue({ type: 'cache.warm', payload: { namespace: 42 }, attempts: 3 });
     const bad = await finished(queued.id);

@@ -81,7 +81,7 @@ describe('a headless node whose disk fills up', () => {
       const statuses: number[] = [];
       const codes = new Set<string>();
       const calls: [string, unknown][] = [
-        ['jobs.enqueue', { type: 'cache.warm', payload: { namespace: 'x' } }],
+        ['jobs.enqueue', { type: 'cache.warm', payload: {} }],
         ['keys.create', { name: 'while-full', role: 'viewer' }],
         ['backup.snapshot', { id: 'app' }],
         ['monitoring.overview', {}],
