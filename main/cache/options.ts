@@ -128,8 +128,14 @@ export function assertNamespace(namespace: string): void {
   }
 }
 
+/** A UTF-16 surrogate with no partner: a code point of its own under the `u` flag, which well-formed pairs never are. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 export function assertKey(key: string, maxBytes: number): void {
   if (key.length === 0) throw new PhError('PH_INVALID_INPUT', 'The key must not be empty', { field: 'key' });
+  // UTF-8 (Redis, SQLite, the wire) writes it as U+FFFD, so "x\uD800" and "x\uFFFD" would be one entry.
+  if (LONE_SURROGATE.test(key))
+    throw new PhError('PH_INVALID_INPUT', 'The key holds a lone UTF-16 surrogate, which UTF-8 cannot carry', { field: 'key' });
   if (Buffer.byteLength(key, 'utf8') > maxBytes) {
     throw new PhError('PH_CACHE_KEY_TOO_LONG', `The key is longer than ${maxBytes} bytes`, { field: 'key' });
   }

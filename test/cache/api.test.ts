@@ -154,6 +154,15 @@ describe('cache REST API and console operations on a running plane', () => {
     expect(seven.body.keys[0].tiers.sort()).toEqual(['l1', 'l3']);
   });
 
+  it('refuses a key with a lone surrogate, which would be the same entry as its U+FFFD spelling, and keeps a well-formed astral key apart', async () => {
+    const lone = await plane.op('cache.put', { namespace: 'unicode', key: 'x\ud800', value: 1 });
+    expect(lone.status).toBe(400);
+    expect(lone.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'key' });
+    expect((await plane.op('cache.get', { namespace: 'unicode', key: 'x\ufffd' })).body.error.code).toBe('PH_CACHE_MISS');
+    expect((await plane.op('cache.put', { namespace: 'unicode', key: 'x\ud83d\ude00', value: 2 })).status).toBe(200);
+    expect((await plane.op('cache.get', { namespace: 'unicode', key: 'x\ud83d\ude00' })).body.value).toBe(2);
+  });
+
   it('requires a namespace or everything:true to clear, and keys or tags to invalidate', async () => {
     expect((await plane.op('cache.clear', {})).body.error.code).toBe('PH_INVALID_INPUT');
     expect((await plane.op('cache.invalidate', { namespace: 'x' })).body.error.code).toBe('PH_INVALID_INPUT');
