@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
+import { newId } from '../fleet';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
@@ -87,7 +87,7 @@ export class BatchEngine {
   }
 
   /** The atomic path, synchronous end to end: nothing else can interleave with its transaction. */
-  applyAtomic(spec: BatchSpec, batchId: string = randomUUID()): BatchReport {
+  applyAtomic(spec: BatchSpec, batchId: string = newId()): BatchReport {
     const ops = spec.operations;
     const startedAt = this.clock.now();
     const report = emptyReport(batchId, 'atomic', ops.length, startedAt);
@@ -143,7 +143,7 @@ export class BatchEngine {
   }
 
   async #applyNonAtomic(spec: BatchSpec, options: ApplyOptions): Promise<BatchReport> {
-    const batchId = options.batchId ?? randomUUID();
+    const batchId = options.batchId ?? newId();
     const ops = spec.operations;
     this.db.transaction(() => {
       this.#insertBatch.run(batchId, 'non-atomic', 'running', JSON.stringify(spec), this.clock.now());

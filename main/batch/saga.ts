@@ -23,7 +23,9 @@ export interface SagaOutcome {
  */
 export async function runSaga(ctx: JobContext, db: Database, clock: Clock, steps: readonly SagaStep<unknown>[]): Promise<SagaOutcome> {
   const jobId = Number(ctx.id);
-  const keyOf = (name: string) => `saga:${ctx.idempotencyKey ?? `job:${ctx.id}`}:${name}`;
+  // As ctx.once: a row id comes back once the newest job is deleted, its creation time does not.
+  const born = (db.prepare('SELECT created_at FROM jobs WHERE id = ?').get(jobId) as { created_at: number } | undefined)?.created_at ?? 0;
+  const keyOf = (name: string) => `saga:${ctx.idempotencyKey ?? `job:${ctx.id}:${born}`}:${name}`;
   const lookup = db.prepare('SELECT result FROM job_effects WHERE effect_key = ?');
   const completed: { step: SagaStep<unknown>; result: unknown }[] = [];
   try {

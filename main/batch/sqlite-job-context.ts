@@ -18,7 +18,9 @@ export interface SqliteJobContextDeps {
 /** What a handler of the SQLite queue gets for one run of a job: progress and logs in the job's row, effects run once. */
 export function sqliteJobContext(row: JobRow, signal: AbortSignal, deps: SqliteJobContextDeps): JobContext {
   const id = row.id;
-  const keyBase = row.idempotency_key ?? `job:${id}`;
+  // A row id comes back once the newest job is deleted: its creation time keeps a later job with the
+  // same id from finding this one's effects done.
+  const keyBase = row.idempotency_key ?? `job:${id}:${row.created_at}`;
   return {
     id: String(id),
     type: row.type,

@@ -306,6 +306,20 @@ describe('SQLite job queue', () => {
     expect(t.db.prepare('SELECT count(*) AS n FROM sent').get()).toEqual({ n: 1 });
   });
 
+  it('runs the once() effect of a job that took the id of a deleted newest job, which SQLite hands out again', async () => {
+    const q = make();
+    const sent: string[] = [];
+    q.register('mail', (payload, ctx) => ctx.once('send', () => sent.push((payload as { to: string }).to)));
+    await q.start();
+    const first = await q.enqueue({ type: 'mail', payload: { to: 'ann' } });
+    await waitFor(async () => (await q.get(first.id)).state === 'completed');
+    await q.remove(first.id);
+    const second = await q.enqueue({ type: 'mail', payload: { to: 'bob' } });
+    expect(second.id).toBe(first.id);
+    await waitFor(async () => (await q.get(second.id)).state === 'completed');
+    expect(sent).toEqual(['ann', 'bob']);
+  });
+
   it('prunes ended jobs beyond the count kept, newest kept', async () => {
     const q = make();
     q.register('p', () => undefined);

@@ -61,6 +61,15 @@ describe('jobs and batches through the control plane', () => {
     expect(big.body.error.code).toBe('PH_INVALID_INPUT');
   });
 
+  it('names a batch applied at once, atomic or not, with a UUIDv7, as every id unique across the fleet', async () => {
+    for (const mode of ['atomic', 'non-atomic'] as const) {
+      const submit = await p.op('batch.submit', {
+        batch: { mode, operations: [{ resource: 'record', action: 'create', id: `v7-${mode}`, data: { collection: 'c' } }] },
+      });
+      expect(submit.body.report.batchId, mode).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    }
+  });
+
   it('runs a batch in the background as a batch.apply job with progress', async () => {
     const submit = await p.op('batch.submit', {
       background: true,
