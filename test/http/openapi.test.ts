@@ -106,6 +106,9 @@ describe('the API document', () => {
     expect(usage.parameters?.find((p) => p.name === 'format')?.schema.default).toBe('json');
     const services = doc.paths['/api/v2/services']?.get as Operation;
     expect(services.parameters?.find((p) => p.name === 'index')?.description).toMatch(/^Present: /);
+    // A segment named for the routes beside it says which field it carries.
+    const pick = doc.paths['/api/v2/services/{id}/pick']?.get as Operation;
+    expect(pick.parameters?.find((p) => p.name === 'id')?.description).toContain('`name`');
   });
 
   it("answers every error with the catalogue's envelope, its codes at their catalogue status", () => {

@@ -121,12 +121,13 @@ function queryParameterSchema(input: JsonSchema, field: string, kind: QueryKind)
 function parameters(group: readonly RestRoute[]): ParameterObject[] {
   const [first] = group as [RestRoute];
   const input = inputOf(first);
-  const path = pathParameterNames(first.path).map((name): ParameterObject => ({
-    name,
-    in: 'path',
-    required: true,
-    schema: fieldSchema(input, first.input?.params?.[name] ?? name),
-  }));
+  const path = pathParameterNames(first.path).map((name): ParameterObject => {
+    const field = first.input?.params?.[name] ?? name;
+    // A path shared with other routes keeps their parameter's name (`/services/:id/pick` takes a name).
+    const named =
+      field === name ? {} : { description: `The operation's \`${field}\` (this path's segment is named ${name} for the routes beside it)` };
+    return { name, in: 'path', required: true, ...named, schema: fieldSchema(input, field) };
+  });
   const query = new Map<string, ParameterObject>();
   for (const route of group) {
     const routeInput = inputOf(route);
