@@ -5,7 +5,8 @@ export const operationChannel = (name: OperationName): `ph:op:${OperationName}` 
 export const eventChannel = 'ph:event';
 
 /** What an IPC handler returns: errors travel as values because Electron strips error fields. */
-export type IpcReply<T> = { ok: true; result: T } | { ok: false; error: { code: string; message: string; field?: string } };
+export type IpcReply<T> =
+  { ok: true; result: T } | { ok: false; error: { code: string; message: string; field?: string; details?: unknown } };
 
 /**
  * Desktop only, not an operation: the folder dialog through which the person at this machine adds a

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useConnectionState, useSession } from './client/client-context';
+import { BannerScope } from './components/banner-scope';
 import { KeyNamesProvider } from './components/key-name';
 import { ThemeToggle } from './theme';
 import { views } from './views';
@@ -67,7 +68,9 @@ export function App() {
       </nav>
       <main className="content">
         <KeyNamesProvider>
-          <View />
+          <BannerScope key={view.id}>
+            <View />
+          </BannerScope>
         </KeyNamesProvider>
       </main>
     </div>

@@ -92,4 +92,21 @@ describe('Backups view in Chromium', () => {
     await page.getByTestId('backup-history').getByText('restore to new file').waitFor();
     await session.screenshot('backups');
   });
+
+  it("drops the add-source dialog's path error once the path is edited, before anything is sent again", async () => {
+    const { page } = session;
+    await openView(session, 'Backups');
+    await page.getByRole('button', { name: 'Add a source' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('outside');
+    await dialog.getByLabel('Path of the SQLite file').fill('/etc/outside-the-roots.db');
+    await dialog.getByRole('button', { name: 'Add source' }).click();
+    const banner = dialog.getByRole('alert').filter({ hasText: 'PH_BACKUP_PATH_REFUSED' });
+    await banner.waitFor();
+    await dialog.getByLabel('Name').fill('');
+    await dialog.getByLabel('Path of the SQLite file').fill(dbPath);
+    expect(await banner.count()).toBe(0);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
 });

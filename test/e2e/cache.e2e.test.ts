@@ -102,4 +102,28 @@ describe('Cache view in Chromium: live numbers after a scripted load, and a conf
     await page.getByRole('dialog').getByRole('button', { name: 'Warm' }).click();
     await page.getByTestId('cache-action-result').getByText('Warmed users (2/2)').waitFor();
   });
+
+  it('reads the key list again when keys of its namespace are dropped or written elsewhere, at most about once a second under a burst', async () => {
+    const { page, plane } = session;
+    await page.reload();
+    const keysCard = page.locator('section.card', { has: page.getByTestId('keys-browser') });
+    await keysCard.getByLabel('Namespace').selectOption('users');
+    const list = page.getByTestId('keys-browser');
+    await list.getByRole('button', { name: 'user:1', exact: true }).waitFor();
+    const reads: number[] = [];
+    page.on('request', (request) => request.url().endsWith('/ops/cache.keys') && reads.push(Date.now()));
+
+    expect((await plane.op('cache.put', { namespace: 'users', key: 'elsewhere:1', value: 1, ttl: 600_000 })).status).toBe(200);
+    await list.getByRole('button', { name: 'elsewhere:1', exact: true }).waitFor({ timeout: 5_000 });
+    expect((await plane.op('cache.invalidate', { namespace: 'users', keys: ['elsewhere:1'] })).status).toBe(200);
+    await list.getByRole('button', { name: 'elsewhere:1', exact: true }).waitFor({ state: 'detached', timeout: 5_000 });
+
+    reads.length = 0;
+    const start = Date.now();
+    for (let i = 0; i < 40; i += 1) await plane.op('cache.put', { namespace: 'users', key: `burst:${i}`, value: i, ttl: 600_000 });
+    await list.getByRole('button', { name: 'burst:39', exact: true }).waitFor({ timeout: 5_000 });
+    const seconds = (Date.now() - start) / 1000;
+    // One read at the first event, then at most one per second the burst and its last read took.
+    expect(reads.length).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+  });
 });

@@ -75,4 +75,32 @@ describe('Jobs view in Chromium', () => {
     await session.screenshot('jobs-detail');
     await page.keyboard.press('Escape');
   });
+
+  it('shows a viewer over its tiny tier one rate-limit banner with the wait, not a dead queue or an endless Loading', async () => {
+    const { plane } = session;
+    await plane.op('ratelimit.tiers.save', { tier: { name: 'tiny', limit: 5, windowSeconds: 60, burst: 0 } });
+    const viewer = await plane.op('keys.create', { name: 'tiny-viewer', role: 'viewer' });
+    await plane.op('ratelimit.keys.assign', { id: viewer.body.key.id, tier: 'tiny' });
+    // A tab of its own: its own session, the admin's tab stays signed in.
+    const page = await session.context.newPage();
+    try {
+      await page.goto(`${plane.url}/`);
+      await page.getByLabel('API key').fill(viewer.body.secret);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const nav = page.getByRole('navigation', { name: 'Views' });
+      await nav.waitFor();
+      await nav.getByRole('link', { name: 'Jobs', exact: true }).click();
+      // Every read of the view was refused: each part has said so before the banners are counted.
+      await page.getByTestId('queues-down').waitFor();
+      await page.getByTestId('dead-down').waitFor();
+      await page.getByTestId('jobs-count').getByText('Not loaded').waitFor();
+      const banners = page.getByRole('alert').filter({ hasText: 'PH_RATE_LIMITED' });
+      expect(await banners.count()).toBe(1);
+      expect(await banners.textContent()).toMatch(/The tiny rate-limit tier of this key allows no more requests now; try again in \d+ s/);
+      expect(await page.getByText('did not answer').count()).toBe(0);
+      expect(await page.getByText('Loading…').count()).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
 });

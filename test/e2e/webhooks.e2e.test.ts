@@ -1,6 +1,17 @@
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, verifyAsDocumented, type Receiver } from '../webhooks/receiver';
 import { openConsole, openView, signIn, type ConsoleSession } from './harness';
+
+/** Operations a page called, by name, from the moment this is set up. */
+function callsOf(page: Page): string[] {
+  const calls: string[] = [];
+  page.on('request', (request) => {
+    const name = /\/api\/v2\/ops\/([\w.]+)/.exec(request.url())?.[1];
+    if (name !== undefined) calls.push(name);
+  });
+  return calls;
+}
 
 describe('Webhooks view in Chromium against a headless node', () => {
   let session: ConsoleSession;
@@ -96,5 +107,86 @@ describe('Webhooks view in Chromium against a headless node', () => {
     await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);
     const tiers = (await session.plane.op('ratelimit.tiers')).body as { tiers: { name: string }[] };
     expect(tiers.tiers.map((t) => t.name)).not.toContain('partners');
+  });
+
+  it("refuses a Requests that is not a whole number in the contract's range next to the field, without sending, and saves an empty one as no limit", async () => {
+    const { page, plane } = session;
+    const consoleErrors: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && consoleErrors.push(message.text()));
+    const calls = callsOf(page);
+    await openView(session, 'Security');
+    const form = page.getByRole('form', { name: 'Tier' });
+    const name = form.getByLabel('Tier', { exact: true });
+    await name.fill('Not A Name');
+    // The pattern is valid under the v flag, so the browser applies it rather than ignoring it.
+    expect(await name.evaluate((el) => (el as unknown as { validity: { patternMismatch: boolean } }).validity.patternMismatch)).toBe(true);
+    await name.fill('typo');
+    const requests = form.getByLabel('Requests', { exact: true });
+    const problem = page.getByTestId('tier-limit-problem');
+    for (const wrong of ['ten', '0', '-5', '1e15']) {
+      await requests.fill(wrong);
+      await form.getByRole('button', { name: 'Add tier' }).click();
+      await problem.getByText('Requests must be a whole number from 1 to 10,000,000, or empty for no limit.').waitFor();
+      expect(await requests.getAttribute('aria-invalid')).toBe('true');
+    }
+    expect(calls).not.toContain('ratelimit.tiers.save');
+
+    await requests.fill('');
+    expect(await problem.count()).toBe(0);
+    await form.getByRole('button', { name: 'Add tier' }).click();
+    await page.getByTestId('tiers-result').getByText('Saved tier typo: no limit.').waitFor();
+    const tiers = (await plane.op('ratelimit.tiers')).body as { tiers: { name: string; limit: number | null }[] };
+    expect(tiers.tiers.find((t) => t.name === 'typo')?.limit).toBeNull();
+
+    await page.getByTestId('key-tier-e2e-partner').getByLabel('Tier of e2e-partner').selectOption('typo');
+    await page.getByTestId('key-tiers-result').getByText('Moved e2e-partner to the typo tier.').waitFor();
+    expect(consoleErrors.filter((text) => /pattern|regular expression/i.test(text))).toEqual([]);
+  });
+
+  it('shows an operator the tiers read-only, calling no admin operation, and a viewer only a card on Security, Audit and Webhooks, calling nothing', async () => {
+    const { plane } = session;
+    const signInTab = async (role: 'operator' | 'viewer') => {
+      const key = await plane.op('keys.create', { name: `e2e-${role}`, role });
+      // A tab of its own: its own session, the admin's tab stays signed in.
+      const page = await session.context.newPage();
+      const calls = callsOf(page);
+      await page.goto(`${plane.url}/`);
+      await page.getByLabel('API key').fill(key.body.secret);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('navigation', { name: 'Views' }).waitFor();
+      const open = async (label: string) => {
+        await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: label, exact: true }).click();
+        await page.getByRole('heading', { level: 1, name: label }).waitFor();
+      };
+      return { page, calls, open };
+    };
+
+    const operator = await signInTab('operator');
+    try {
+      await operator.open('Security');
+      await operator.page.getByTestId('tier-unlimited').waitFor();
+      await operator.page.getByTestId('key-tier-e2e-partner').getByText('typo').waitFor();
+      expect(await operator.page.getByTestId('key-tiers').locator('select').count()).toBe(0);
+      expect(await operator.page.getByRole('form', { name: 'Tier' }).count()).toBe(0);
+      expect(await operator.page.getByTestId('tiers').getByRole('button').count()).toBe(0);
+      expect(await operator.page.getByRole('alert').count()).toBe(0);
+      expect(operator.calls).not.toContain('keys.list');
+    } finally {
+      await operator.page.close();
+    }
+
+    const viewer = await signInTab('viewer');
+    try {
+      for (const label of ['Security', 'Audit', 'Webhooks']) {
+        const before = viewer.calls.length;
+        await viewer.open(label);
+        await viewer.page.getByRole('heading', { level: 3, name: 'Operators and admins only' }).waitFor();
+        expect(await viewer.page.getByRole('alert').count()).toBe(0);
+        expect(await viewer.page.getByLabel('Audit actor').count()).toBe(0);
+        expect(viewer.calls.slice(before)).toEqual([]);
+      }
+    } finally {
+      await viewer.page.close();
+    }
   });
 });

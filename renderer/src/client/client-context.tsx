@@ -97,8 +97,22 @@ export function useOperation<N extends OperationName>(
     const timer = setInterval(reload, options.intervalMs);
     return () => clearInterval(timer);
   }, [options.intervalMs, reload]);
+  useReadAgainWhenAllowed(error, reload);
 
   return { data, error, loading, reload };
+}
+
+/**
+ * After a PH_RATE_LIMITED answer, reads again once the window the server named has passed, so a
+ * view without a polling interval does not stay empty until the operator reloads the page.
+ */
+export function useReadAgainWhenAllowed(error: ClientError | null, reload: () => void): void {
+  const wait = error?.code === 'PH_RATE_LIMITED' ? error.retryAfterSeconds : null;
+  useEffect(() => {
+    if (wait === null) return undefined;
+    const timer = setTimeout(reload, Math.max(1, wait) * 1000);
+    return () => clearTimeout(timer);
+  }, [error, wait, reload]);
 }
 
 /** Calls `handler` with each payload of `event`; the latest handler is used without resubscribing. */
@@ -142,5 +156,7 @@ export function useAction<N extends OperationName>(name: N) {
     },
     [client, name],
   );
-  return { run, pending, error, clearError: () => setError(null) };
+  // Stable, so a form can clear its error on every input change without re-rendering its children.
+  const clearError = useCallback(() => setError(null), []);
+  return { run, pending, error, clearError };
 }

@@ -8,9 +8,17 @@ export class ClientError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    /** The server's `error.details`, e.g. `{ tier, retryAfterSeconds }` of a PH_RATE_LIMITED. */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'ClientError';
+  }
+
+  /** Seconds until a refused call may be made again (a rate limit's `details.retryAfterSeconds`), or null. */
+  get retryAfterSeconds(): number | null {
+    const wait = (this.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    return typeof wait === 'number' && wait >= 0 ? wait : null;
   }
 }
 

@@ -55,9 +55,9 @@ export class HttpClient implements Client {
   async call<N extends OperationName>(name: N, input: OperationInput<N>): Promise<OperationResult<N>> {
     const res = await postJson(`${this.baseUrl}/api/v2/ops/${name}`, this.token, input, name, this.timeoutMs);
     if (res.status < 200 || res.status >= 300) {
-      const error = (res.body as { error?: { code: string; message: string; field?: string } } | null)?.error;
+      const error = (res.body as { error?: { code: string; message: string; field?: string; details?: unknown } } | null)?.error;
       if (res.status === 401) this.onUnauthenticated();
-      throw new ClientError(error?.code ?? 'PH_INTERNAL', error?.message ?? `HTTP ${res.status}`, error?.field);
+      throw new ClientError(error?.code ?? 'PH_INTERNAL', error?.message ?? `HTTP ${res.status}`, error?.field, error?.details);
     }
     return res.body as OperationResult<N>;
   }

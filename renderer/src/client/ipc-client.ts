@@ -26,7 +26,7 @@ export class IpcClient implements Client {
         );
       }),
     ]).finally(() => clearTimeout(timer));
-    if (!reply.ok) throw new ClientError(reply.error.code, reply.error.message, reply.error.field);
+    if (!reply.ok) throw new ClientError(reply.error.code, reply.error.message, reply.error.field, reply.error.details);
     return reply.result as OperationResult<N>;
   }
 

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ClientError } from './client';
+import { useReadAgainWhenAllowed } from './client-context';
 
 /** One page of a server-side list: its rows, the true total the filters match, and where the next page starts. */
 export interface Page<R> {
@@ -97,6 +98,7 @@ export function usePagedList<R>(
   }, [next, pageSize]);
 
   const reload = useCallback(() => setTick((t) => t + 1), []);
+  useReadAgainWhenAllowed(error, reload);
   return { rows, total, error, loading, hasMore: next !== null, loadMore, reload };
 }
 

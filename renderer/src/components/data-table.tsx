@@ -116,7 +116,11 @@ export function PageFooter({
   return (
     <div className="page-footer" data-testid={testId}>
       <span className="muted" role="status">
-        {total === undefined ? 'Loading…' : `${shown.toLocaleString('en')} of ${total.toLocaleString('en')} ${noun}`}
+        {total === undefined
+          ? loading
+            ? 'Loading…'
+            : 'Not loaded'
+          : `${shown.toLocaleString('en')} of ${total.toLocaleString('en')} ${noun}`}
       </span>
       {hasMore && (
         <button onClick={onMore} disabled={loading}>

@@ -1,5 +1,6 @@
 import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { ClientError } from '../client/client';
+import { useShowsErrorOnce } from './banner-scope';
 
 export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: string; actions?: ReactNode }) {
   return (
@@ -107,11 +108,30 @@ export function StatusBadge({ state }: { state: string }) {
   return <span className={`badge ${stateTone[state] ?? 'idle'}`}>{state}</span>;
 }
 
+export function isRateLimited(error: ClientError | null): boolean {
+  return error?.code === 'PH_RATE_LIMITED';
+}
+
+/** What a rate limit refused, in words: the tier and the wait come from the refusal's details. */
+function rateLimitMessage(error: ClientError): string {
+  const tier = (error.details as { tier?: unknown } | undefined)?.tier;
+  const wait = error.retryAfterSeconds;
+  if (wait === null) return error.message;
+  const whose = typeof tier === 'string' ? `The ${tier} rate-limit tier of this key` : "This key's rate-limit tier";
+  return `${whose} allows no more requests now; try again in ${wait} s. The view reads again by itself then.`;
+}
+
+/**
+ * A failed call's code and message. Within a view, one banner per error: a rate limit (whatever its
+ * wait) or the same code and message shown by another banner of the view already is not repeated.
+ */
 export function ErrorBanner({ error, onDismiss }: { error: ClientError | null; onDismiss?: () => void }) {
-  if (error === null) return null;
+  const kind = error === null ? null : isRateLimited(error) ? error.code : `${error.code} ${error.message}`;
+  const shows = useShowsErrorOnce(kind);
+  if (error === null || !shows) return null;
   return (
     <div className="error-banner" role="alert">
-      <strong>{error.code}</strong> {error.message}
+      <strong>{error.code}</strong> {isRateLimited(error) ? rateLimitMessage(error) : error.message}
       {onDismiss !== undefined && (
         <button className="link" onClick={onDismiss} aria-label="Dismiss">
           ×
@@ -126,6 +146,13 @@ export function ErrorBanner({ error, onDismiss }: { error: ClientError | null; o
  * so a down dependency never reads as an empty, healthy list.
  */
 export function SourceDown({ what, error, testId }: { what: string; error: ClientError; testId?: string }) {
+  // The source did answer: it was this key's rate limit that refused, which the view's banner says.
+  if (isRateLimited(error))
+    return (
+      <div className="muted" role="status" data-testid={testId}>
+        Not read yet: rate limited.
+      </div>
+    );
   return (
     <div className="empty-state source-down" role="status" data-testid={testId}>
       <h3>{what} did not answer</h3>

@@ -64,7 +64,7 @@ export function RuleDialog({ rule, onClose, onDone }: { rule: Rule | null; onClo
 
   return (
     <Dialog titleId={titleId} onClose={onClose}>
-      <form className="dialog-form" onSubmit={(e) => void submit(e)} data-testid="rule-dialog">
+      <form className="dialog-form" onSubmit={(e) => void submit(e)} onChange={save.clearError} data-testid="rule-dialog">
         <h3 id={titleId}>{rule === null ? 'New alert rule' : `Edit ${rule.name}`}</h3>
         <ErrorBanner error={series.error ?? save.error} onDismiss={save.clearError} />
         <label className="block">

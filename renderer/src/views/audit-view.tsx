@@ -1,16 +1,30 @@
 import { useEffect, useState } from 'react';
-import { useOperation } from '../client/client-context';
+import { roleAllows } from '../../../contract/roles';
+import { useOperation, useSession } from '../client/client-context';
 import { useSettled } from '../client/paged-list';
 import { DataTable } from '../components/data-table';
 import { KeyName } from '../components/key-name';
-import { Card, ErrorBanner, PageHeader, StatusBadge } from '../components/ui';
+import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge } from '../components/ui';
 import { formatTime } from '../components/format';
 import { describeAuditDetail } from './audit-detail';
 import { RetentionCard } from './retention-card';
 
 const PAGE_SIZE = 25;
 
+/** The audit log needs an operator (docs/security.md): a viewer is told so and nothing is called. */
 export function AuditView() {
+  const { role } = useSession();
+  if (!roleAllows(role, 'operator'))
+    return (
+      <>
+        <PageHeader title="Audit" />
+        <EmptyState title="Operators and admins only">The audit log needs an operator key.</EmptyState>
+      </>
+    );
+  return <AuditLog />;
+}
+
+function AuditLog() {
   const [cursors, setCursors] = useState<number[]>([]);
   const [filters, setFilters] = useState({ actor: '', action: '', target: '' });
   const settled = {

@@ -4,7 +4,16 @@ import type { OperationInput } from '../../../contract/operations';
 
 type NewReplica = OperationInput<'backup.replicas.add'>;
 
-export function AddReplicaForm({ pending, onAdd }: { pending: boolean; onAdd: (input: NewReplica) => Promise<boolean> }) {
+export function AddReplicaForm({
+  pending,
+  onAdd,
+  onEdit,
+}: {
+  pending: boolean;
+  onAdd: (input: NewReplica) => Promise<boolean>;
+  /** Called on every input change: an error about the last attempt no longer applies. */
+  onEdit: () => void;
+}) {
   const [kind, setKind] = useState<'folder' | 'peer'>('folder');
   const [path, setPath] = useState('');
   const [url, setUrl] = useState('');
@@ -39,7 +48,7 @@ export function AddReplicaForm({ pending, onAdd }: { pending: boolean; onAdd: (i
   };
 
   return (
-    <form className="inline-form" onSubmit={submit}>
+    <form className="inline-form" onSubmit={submit} onChange={onEdit}>
       <label>
         Kind
         <select value={kind} onChange={(e) => setKind(e.target.value as 'folder' | 'peer')}>

@@ -145,7 +145,7 @@ export function ReplicasCard({ canOperate, isAdmin, onNotice }: { canOperate: bo
           </div>
         </div>
       )}
-      {isAdmin && <AddReplicaForm pending={add.pending} onAdd={onAdd} />}
+      {isAdmin && <AddReplicaForm pending={add.pending} onAdd={onAdd} onEdit={add.clearError} />}
       <p className="muted small">
         S3-compatible and SFTP replicas are added through the API (backup.replicas.add); their credentials, and a node's API key, stay in
         files outside the database.

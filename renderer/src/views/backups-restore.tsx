@@ -60,9 +60,12 @@ export function RestoreDialog({ request, onClose }: { request: RestoreInput; onC
     ...(inPlace ? { inPlace: true } : targetPath.trim() !== '' ? { targetPath: targetPath.trim() } : {}),
   };
   const inputKey = JSON.stringify(input);
+  const clearRestoreError = restore.clearError;
 
+  // A new target: a new plan, and the last restore's error (about the old target) goes.
   useEffect(() => {
     setConfirmed(false);
+    clearRestoreError();
     if (!inPlace && targetPath.trim() === '') {
       setPlan(null);
       setPlanError(null);
@@ -77,7 +80,7 @@ export function RestoreDialog({ request, onClose }: { request: RestoreInput; onC
     return () => {
       cancelled = true;
     };
-  }, [client, inputKey, inPlace, targetPath]);
+  }, [client, inputKey, inPlace, targetPath, clearRestoreError]);
 
   const go = async () => {
     const result = await restore.run(JSON.parse(inputKey) as RestoreInput);

@@ -61,7 +61,12 @@ export function SourceDialog({ source, onClose, onDone }: { source: Source | nul
 
   return (
     <Dialog titleId={titleId} onClose={onClose}>
-      <form className="dialog-form" onSubmit={(e) => void submit(e)} data-testid="source-dialog">
+      <form
+        className="dialog-form"
+        onSubmit={(e) => void submit(e)}
+        onChange={() => (register.clearError(), update.clearError())}
+        data-testid="source-dialog"
+      >
         <h3 id={titleId}>{source === null ? 'Add a backup source' : `Schedule and retention of ${source.name}`}</h3>
         <ErrorBanner error={register.error ?? update.error} onDismiss={() => (register.clearError(), update.clearError())} />
         {source === null && (

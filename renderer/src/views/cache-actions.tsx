@@ -1,7 +1,8 @@
 /** The Cache view's levers: invalidate, clear and warm, and the key browser with its inspector. */
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useAction, useClient, useEvent } from '../client/client-context';
 import { ClientError } from '../client/client';
+import { useCoalesced } from '../client/coalesce';
 import { usePagedList, useSettled } from '../client/paged-list';
 import { useConfirm } from '../components/confirm-dialog';
 import { DataTable, PageFooter } from '../components/data-table';
@@ -74,13 +75,15 @@ export function CacheActions({ namespaces, warmups, onDone }: { namespaces: stri
       confirmLabel: 'Warm',
       onConfirm: async () => {
         const result = await warm.run(ns === '' ? {} : { namespace: ns });
-        if (result !== undefined)
-          setDone({
-            text:
-              result.results.length === 0
-                ? 'No warm-up lists are registered.'
-                : `Warmed ${result.results.map((r) => `${r.namespace} (${r.done}/${r.total})`).join(', ')}.`,
-          });
+        if (result === undefined) return;
+        setDone({
+          text:
+            result.results.length === 0
+              ? 'No warm-up lists are registered.'
+              : `Warmed ${result.results.map((r) => `${r.namespace} (${r.done}/${r.total})`).join(', ')}.`,
+        });
+        // A warm-up fills keys without a cache.written event (no value a client holds changed).
+        onDone();
       },
     });
 
@@ -101,7 +104,11 @@ export function CacheActions({ namespaces, warmups, onDone }: { namespaces: stri
           Warm-up: {progress}
         </p>
       )}
-      <form className="inline-form" onSubmit={submitInvalidate}>
+      <form
+        className="inline-form"
+        onSubmit={submitInvalidate}
+        onChange={() => (invalidate.clearError(), clear.clearError(), warm.clearError())}
+      >
         <label>
           Namespace
           <input
@@ -144,8 +151,18 @@ export function CacheActions({ namespaces, warmups, onDone }: { namespaces: stri
   );
 }
 
+/** How often at most the key list is read again while keys of its namespace keep changing. */
+const KEYS_REREAD_MS = 1_000;
+
 /** Keys of a namespace on this node and in Redis, paged by the server in key order, and one key's state in each tier. */
-export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
+export function KeyBrowser({
+  namespaces,
+  refresh,
+}: {
+  namespaces: string[];
+  /** Changed by the view after its own actions (invalidate, clear, warm): read the list again. */
+  refresh: number;
+}) {
   const client = useClient();
   const [namespace, setNamespace] = useState('');
   const [pattern, setPattern] = useState('');
@@ -170,6 +187,15 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
   };
   useEvent('cache.redis', (redis) => readAgainIfUp(redis.state));
   useEvent('cache.stats', (stats) => readAgainIfUp(stats.redis.state));
+  // Keys dropped or written here, on another node or by a program: the list must not keep showing
+  // what is gone (nor miss what came), yet a write storm must not become a read storm.
+  const readKeysSoon = useCoalesced(keys.reload, KEYS_REREAD_MS);
+  useEvent('cache.invalidated', (e) => e.namespace === active && readKeysSoon());
+  useEvent('cache.written', (e) => e.namespace === active && readKeysSoon());
+  const reloadKeys = keys.reload;
+  useEffect(() => {
+    if (refresh > 0) reloadKeys();
+  }, [refresh, reloadKeys]);
   const dropMatching = useAction('cache.invalidateMatching');
   const { confirm, dialog } = useConfirm();
   const [countError, setCountError] = useState<ClientError | null>(null);
@@ -224,7 +250,7 @@ export function KeyBrowser({ namespaces }: { namespaces: string[] }) {
   return (
     <Card title="Keys">
       {dialog}
-      <div className="inline-form">
+      <div className="inline-form" onChange={() => (setCountError(null), dropMatching.clearError())}>
         <label>
           Namespace
           <select value={active} onChange={(e) => (setNamespace(e.target.value), setSelected(null))}>

@@ -77,7 +77,7 @@ function EditValue({ data, onClose }: { data: Inspected; onClose: (saved: boolea
       <h3 id={titleId}>
         Edit <span className="mono">{`${data.namespace}/${data.key}`}</span>
       </h3>
-      <form onSubmit={(e) => void save(e)} style={{ display: 'grid', gap: 10 }}>
+      <form onSubmit={(e) => void save(e)} onChange={put.clearError} style={{ display: 'grid', gap: 10 }}>
         <label className="block">
           Value (JSON)
           <textarea

@@ -32,6 +32,8 @@ export function CacheView() {
   const { role } = useSession();
   const stats = useOperation('cache.stats', {}, { intervalMs: 2000, refreshOn: ['cache.invalidated', 'cache.redis'] });
   const [live, setLive] = useState<Stats | undefined>();
+  // Bumped by the view's own cache actions, so the key browser reads its list again.
+  const [keysChanged, setKeysChanged] = useState(0);
   useEvent('cache.stats', (payload) => setLive(payload));
   // The operation answers with L3's size and largest rows; the periodic event is lighter. Use the newer.
   const data =
@@ -255,8 +257,15 @@ export function CacheView() {
 
       {operator ? (
         <>
-          <CacheActions namespaces={data.namespaces.map((n) => n.name)} warmups={data.warmups} onDone={stats.reload} />
-          {data.namespaces.length > 0 && <KeyBrowser namespaces={data.namespaces.map((n) => n.name)} />}
+          <CacheActions
+            namespaces={data.namespaces.map((n) => n.name)}
+            warmups={data.warmups}
+            onDone={() => {
+              stats.reload();
+              setKeysChanged((n) => n + 1);
+            }}
+          />
+          {data.namespaces.length > 0 && <KeyBrowser namespaces={data.namespaces.map((n) => n.name)} refresh={keysChanged} />}
         </>
       ) : (
         <EmptyState title="Read only">Invalidating, clearing, warming and browsing keys need an operator key.</EmptyState>

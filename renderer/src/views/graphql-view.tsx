@@ -84,7 +84,7 @@ export function GraphqlView() {
               rows={12}
               spellCheck={false}
               value={query}
-              onChange={(e) => setQuery(e.target.value)}
+              onChange={(e) => (setQuery(e.target.value), setError(null))}
               onKeyDown={(e) => {
                 if (e.key === 'Enter' && (e.metaKey || e.ctrlKey)) void run();
               }}
@@ -92,7 +92,13 @@ export function GraphqlView() {
           </label>
           <label className="field">
             <span className="muted small">Variables (JSON)</span>
-            <textarea className="mono" rows={3} spellCheck={false} value={variables} onChange={(e) => setVariables(e.target.value)} />
+            <textarea
+              className="mono"
+              rows={3}
+              spellCheck={false}
+              value={variables}
+              onChange={(e) => (setVariables(e.target.value), setError(null))}
+            />
           </label>
           <button className="primary" data-testid="graphql-run" disabled={running} onClick={() => void run()}>
             {running ? 'Running…' : 'Run'}

@@ -40,6 +40,8 @@ export function healthSummary(inputs: HealthInputs): { health: Health; reasons: 
     if (inputs.instances.critical > 0) worsen('degraded', `${inputs.instances.critical} service instance(s) critical`);
     else if (inputs.instances.warning > 0) worsen('degraded', `${inputs.instances.warning} service instance(s) warning`);
   }
-  for (const code of inputs.failures) worsen('unknown', `a source did not answer (${code})`);
+  // A rate limit refused the read: the source may be fine, so say what happened, not that it is silent.
+  for (const code of inputs.failures)
+    worsen('unknown', code === 'PH_RATE_LIMITED' ? 'a source was not read: rate limited' : `a source did not answer (${code})`);
   return { health, reasons };
 }

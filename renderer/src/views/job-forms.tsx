@@ -39,7 +39,7 @@ export function AddJobDialog({ types, onClose }: { types: readonly string[]; onC
   return (
     <Dialog titleId={titleId} onClose={() => onClose()}>
       <h3 id={titleId}>Add a job</h3>
-      <form onSubmit={(e) => void submit(e)} style={{ display: 'grid', gap: 10 }} data-testid="add-job-form">
+      <form onSubmit={(e) => void submit(e)} onChange={enqueue.clearError} style={{ display: 'grid', gap: 10 }} data-testid="add-job-form">
         <label className="block">
           Type
           <select value={type} onChange={(e) => setType(e.target.value)} aria-label="Job type">
@@ -138,7 +138,7 @@ export function RetryAllDead({
   };
   if (types.length === 0) return null;
   return (
-    <div className="inline-form" data-testid="retry-all-dead">
+    <div className="inline-form" data-testid="retry-all-dead" onChange={() => (setCountError(null), retryDead.clearError())}>
       <label>
         Type
         <select aria-label="Dead letters of type" value={chosen} onChange={(e) => setType(e.target.value)}>

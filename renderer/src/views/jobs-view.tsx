@@ -3,7 +3,7 @@ import { useAction, useClient, useOperation, useSession } from '../client/client
 import { usePagedList } from '../client/paged-list';
 import { useConfirm } from '../components/confirm-dialog';
 import { DataTable, PageFooter } from '../components/data-table';
-import { Card, EmptyState, ErrorBanner, PageHeader, SourceDown, Stat } from '../components/ui';
+import { Card, EmptyState, ErrorBanner, isRateLimited, PageHeader, SourceDown, Stat } from '../components/ui';
 import { formatTime } from '../components/format';
 import { BatchReports } from './batch-reports';
 import { JobDetail } from './job-detail';
@@ -204,7 +204,11 @@ export function JobsView() {
       </div>
       <Card title="Throughput, last 5 minutes">
         {stats.error !== null ? (
-          <div className="muted">No throughput to show: the job queue did not answer ({stats.error.code}).</div>
+          <div className="muted">
+            {isRateLimited(stats.error)
+              ? 'No throughput to show yet: rate limited.'
+              : `No throughput to show: the job queue did not answer (${stats.error.code}).`}
+          </div>
         ) : (
           <ThroughputChart queues={queues} />
         )}

@@ -1,39 +1,47 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useRef, useState } from 'react';
 import { useAction, useOperation } from '../client/client-context';
 import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
 import { Card, ErrorBanner } from '../components/ui';
+import { NEW_TIER, RateTierForm } from './rate-tier-form';
 
-const NEW_TIER = { name: '', limit: '600', windowSeconds: '60', burst: '100' };
-
-/** Rate-limit tiers on the Security view: each key's tier and its use of the window, tier editing. */
-export function RateTiersCard() {
+/**
+ * Rate-limit tiers on the Security view: each key's tier and its use of the window, and (for an
+ * admin, `canEdit`) tier editing and assignment. An operator may read them, not change them.
+ */
+export function RateTiersCard({ canEdit }: { canEdit: boolean }) {
   const data = useOperation('ratelimit.tiers', {}, { intervalMs: 5_000 });
   const assign = useAction('ratelimit.keys.assign');
-  const save = useAction('ratelimit.tiers.save');
   const remove = useAction('ratelimit.tiers.delete');
   const { dialog, confirm } = useConfirm();
   const [draft, setDraft] = useState(NEW_TIER);
+  // What the last change did, said in the card it was made in.
+  const [done, setDone] = useState<{ card: 'key-tiers' | 'tiers'; text: string } | null>(null);
   const nameInput = useRef<HTMLInputElement>(null);
   const tiers = data.data?.tiers ?? [];
+  type Tier = (typeof tiers)[number];
   const editing = tiers.some((t) => t.name === draft.name);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    const limit = draft.limit.trim() === '' ? null : Number(draft.limit);
-    const result = await save.run({
-      tier: { name: draft.name, limit, windowSeconds: Number(draft.windowSeconds), burst: Number(draft.burst) },
-    });
-    if (result !== undefined) {
-      setDraft(NEW_TIER);
-      data.reload();
-    }
+  const moveKey = async (key: { keyId: string; name: string }, tier: string) => {
+    setDone(null);
+    const result = await assign.run({ id: key.keyId, tier });
+    if (result !== undefined) setDone({ card: 'key-tiers', text: `Moved ${key.name} to the ${result.key.tier} tier.` });
+    data.reload();
   };
+  const notice = (card: 'key-tiers' | 'tiers') =>
+    done?.card === card && (
+      <div className="notice ok" role="status" data-testid={`${card}-result`}>
+        {done.text}{' '}
+        <button className="link" onClick={() => setDone(null)}>
+          OK
+        </button>
+      </div>
+    );
 
   return (
     <>
       <Card title={`Rate limits (counted in ${data.data?.backend ?? '…'})`}>
         <ErrorBanner error={data.error ?? assign.error} onDismiss={assign.clearError} />
+        {notice('key-tiers')}
         <DataTable
           testId="key-tiers"
           rows={data.data?.keys}
@@ -43,19 +51,18 @@ export function RateTiersCard() {
             { header: 'Key', cell: (k) => k.name },
             {
               header: 'Tier',
-              cell: (k) => (
-                <select
-                  aria-label={`Tier of ${k.name}`}
-                  value={k.tier}
-                  onChange={(e) => void assign.run({ id: k.keyId, tier: e.target.value }).then(() => data.reload())}
-                >
-                  {tiers.map((t) => (
-                    <option key={t.name} value={t.name}>
-                      {t.name}
-                    </option>
-                  ))}
-                </select>
-              ),
+              cell: (k) =>
+                !canEdit ? (
+                  k.tier
+                ) : (
+                  <select aria-label={`Tier of ${k.name}`} value={k.tier} onChange={(e) => void moveKey(k, e.target.value)}>
+                    {tiers.map((t) => (
+                      <option key={t.name} value={t.name}>
+                        {t.name}
+                      </option>
+                    ))}
+                  </select>
+                ),
             },
             {
               header: 'Used this window',
@@ -93,93 +100,68 @@ export function RateTiersCard() {
             // Window and burst mean nothing without a limit.
             { header: 'Per', className: 'right', cell: (t) => (t.limit === null ? '—' : `${t.windowSeconds} s`) },
             { header: 'Burst', className: 'right', cell: (t) => (t.limit === null ? '—' : t.burst.toLocaleString()) },
-            {
-              header: 'Actions',
-              className: 'right actions',
-              cell: (t) =>
-                // The built-in tier without a limit (admin keys, the console's session): the server refuses to give it one.
-                t.builtin === true && t.limit === null ? (
-                  'built in'
-                ) : (
-                  <>
-                    <button
-                      onClick={() => {
-                        setDraft({
-                          name: t.name,
-                          limit: String(t.limit ?? ''),
-                          windowSeconds: String(t.windowSeconds),
-                          burst: String(t.burst),
-                        });
-                        nameInput.current?.focus();
-                      }}
-                    >
-                      Edit
-                    </button>
-                    {t.builtin !== true && (
-                      <button
-                        className="danger"
-                        onClick={() =>
-                          confirm({
-                            title: `Delete the ${t.name} tier?`,
-                            body: `Keys on ${t.name} go back to the default tier for their role.`,
-                            confirmLabel: 'Delete tier',
-                            danger: true,
-                            onConfirm: () => remove.run({ name: t.name }).then(() => data.reload()),
-                          })
-                        }
-                      >
-                        Delete
-                      </button>
-                    )}
-                  </>
-                ),
-            },
+            ...(!canEdit
+              ? []
+              : [
+                  {
+                    header: 'Actions',
+                    className: 'right actions',
+                    cell: (t: Tier) =>
+                      // The built-in tier without a limit (admin keys, the console's session): the server refuses to give it one.
+                      t.builtin === true && t.limit === null ? (
+                        'built in'
+                      ) : (
+                        <>
+                          <button
+                            onClick={() => {
+                              setDraft({
+                                name: t.name,
+                                limit: String(t.limit ?? ''),
+                                windowSeconds: String(t.windowSeconds),
+                                burst: String(t.burst),
+                              });
+                              nameInput.current?.focus();
+                            }}
+                          >
+                            Edit
+                          </button>
+                          {t.builtin !== true && (
+                            <button
+                              className="danger"
+                              onClick={() =>
+                                confirm({
+                                  title: `Delete the ${t.name} tier?`,
+                                  body: `Keys on ${t.name} go back to the default tier for their role.`,
+                                  confirmLabel: 'Delete tier',
+                                  danger: true,
+                                  onConfirm: () => remove.run({ name: t.name }).then(() => data.reload()),
+                                })
+                              }
+                            >
+                              Delete
+                            </button>
+                          )}
+                        </>
+                      ),
+                  },
+                ]),
           ]}
         />
         <ErrorBanner error={remove.error} onDismiss={remove.clearError} />
-        <ErrorBanner error={save.error} onDismiss={save.clearError} />
-        <form className="inline-form" aria-label="Tier" onSubmit={(e) => void submit(e)}>
-          <label>
-            Tier
-            <input
-              ref={nameInput}
-              value={draft.name}
-              onChange={(e) => setDraft({ ...draft, name: e.target.value })}
-              placeholder="e.g. partners"
-              required
-              pattern="[a-z0-9][a-z0-9_-]*"
-            />
-          </label>
-          <label>
-            Requests
-            <input
-              value={draft.limit}
-              onChange={(e) => setDraft({ ...draft, limit: e.target.value })}
-              inputMode="numeric"
-              placeholder="empty: no limit"
-            />
-          </label>
-          <label>
-            Per seconds
-            <input
-              value={draft.windowSeconds}
-              onChange={(e) => setDraft({ ...draft, windowSeconds: e.target.value })}
-              inputMode="numeric"
-            />
-          </label>
-          <label>
-            Burst
-            <input value={draft.burst} onChange={(e) => setDraft({ ...draft, burst: e.target.value })} inputMode="numeric" />
-          </label>
-          <button type="submit" disabled={save.pending || draft.name === ''}>
-            {editing ? `Save ${draft.name}` : 'Add tier'}
-          </button>
-          {draft !== NEW_TIER && (
-            <button type="button" onClick={() => setDraft(NEW_TIER)}>
-              Clear
-            </button>
-          )}
-        </form>
+        {notice('tiers')}
+        {canEdit && (
+          <RateTierForm
+            draft={draft}
+            setDraft={setDraft}
+            editing={editing}
+            nameInput={nameInput}
+            onSaved={(text) => {
+              setDraft(NEW_TIER);
+              setDone({ card: 'tiers', text });
+              data.reload();
+            }}
+          />
+        )}
       </Card>
       {dialog}
     </>

@@ -295,7 +295,7 @@ function PublishForm({ room }: { room: string | null }) {
           {parseError}
         </div>
       )}
-      <form className="inline-form" onSubmit={(e) => void submit(e)}>
+      <form className="inline-form" onSubmit={(e) => void submit(e)} onChange={publish.clearError}>
         <label>
           Room
           <input value={target} onChange={(e) => setTarget(e.target.value)} placeholder="e.g. orders" required maxLength={128} />

@@ -19,7 +19,8 @@ export function KeyDialog({
   tier: string | null;
   tiers: readonly string[];
   onClose: () => void;
-  onDone: () => void;
+  /** Called with what was saved, in words. */
+  onDone: (saved: string) => void;
 }) {
   const titleId = useId();
   const update = useAction('keys.update');
@@ -30,13 +31,23 @@ export function KeyDialog({
     event.preventDefault();
     const list = scopes.split(/[\s,]+/).filter((s) => s !== '');
     const changedScopes = list.join(' ') !== apiKey.scopes.join(' ');
+    const changedTier = chosen !== (tier ?? '');
     if (changedScopes && (await update.run({ id: apiKey.id, scopes: list })) === undefined) return;
-    if (chosen !== (tier ?? '') && (await assign.run({ id: apiKey.id, tier: chosen === '' ? null : chosen })) === undefined) return;
-    onDone();
+    if (changedTier && (await assign.run({ id: apiKey.id, tier: chosen === '' ? null : chosen })) === undefined) return;
+    const what = [
+      ...(changedScopes ? [`scopes ${list.length === 0 ? '(none)' : list.join(' ')}`] : []),
+      ...(changedTier ? [chosen === '' ? 'the default tier for its role' : `the ${chosen} tier`] : []),
+    ];
+    onDone(what.length === 0 ? `Nothing changed for ${apiKey.name}.` : `Saved for ${apiKey.name}: ${what.join(', ')}.`);
   };
   return (
     <Dialog titleId={titleId} onClose={onClose}>
-      <form className="dialog-form" onSubmit={(e) => void submit(e)} data-testid="key-dialog">
+      <form
+        className="dialog-form"
+        onSubmit={(e) => void submit(e)}
+        onChange={() => (update.clearError(), assign.clearError())}
+        data-testid="key-dialog"
+      >
         <h3 id={titleId}>Scopes and tier of {apiKey.name}</h3>
         <p className="muted small">
           Role <strong>{apiKey.role}</strong>, id <span className="mono">{apiKey.id}</span>. The key's next request, on any node, carries

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { Role } from '../../../contract/roles';
+import { roleAllows, type Role } from '../../../contract/roles';
 import { useAction, useOperation, useSession } from '../client/client-context';
 import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
@@ -8,8 +8,32 @@ import { formatTime } from '../components/format';
 import { RateTiersCard } from './rate-tiers-card';
 import { KeyDialog, type Key } from './security-key-dialog';
 
+/**
+ * An admin manages keys and tiers; an operator may read the rate-limit tiers (docs/security.md), so
+ * sees them without controls; a viewer reads nothing here. No role is sent what it may not call.
+ */
 export function SecurityView() {
   const { role } = useSession();
+  if (roleAllows(role, 'admin')) return <KeysAndTiers />;
+  if (roleAllows(role, 'operator'))
+    return (
+      <>
+        <PageHeader
+          title="Security"
+          subtitle="Rate-limit tiers and each key's use of its window. Keys and tier changes need an admin key."
+        />
+        <RateTiersCard canEdit={false} />
+      </>
+    );
+  return (
+    <>
+      <PageHeader title="Security" />
+      <EmptyState title="Operators and admins only">Rate-limit tiers need an operator key; API keys need an admin key.</EmptyState>
+    </>
+  );
+}
+
+function KeysAndTiers() {
   const [showRevoked, setShowRevoked] = useState(false);
   const keys = useOperation('keys.list', { includeRevoked: showRevoked }, { refreshOn: ['audit.appended'] });
   const create = useAction('keys.create');
@@ -19,6 +43,7 @@ export function SecurityView() {
   const [newScopes, setNewScopes] = useState('');
   const [secret, setSecret] = useState<{ name: string; value: string } | null>(null);
   const [editing, setEditing] = useState<Key | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
   const { dialog, confirm } = useConfirm();
   const tiers = useOperation('ratelimit.tiers', {}, { refreshOn: ['audit.appended'] });
   const tierOf = new Map((tiers.data?.keys ?? []).map((k) => [k.keyId, k]));
@@ -27,15 +52,6 @@ export function SecurityView() {
     const on = tierOf.get(id);
     return on?.assigned === true ? on.tier : null;
   };
-
-  if (role !== 'admin') {
-    return (
-      <>
-        <PageHeader title="Security" />
-        <EmptyState title="Admins only">API keys can be seen and managed with an admin key.</EmptyState>
-      </>
-    );
-  }
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -59,8 +75,9 @@ export function SecurityView() {
           tier={assignedTier(editing.id)}
           tiers={(tiers.data?.tiers ?? []).map((t) => t.name)}
           onClose={() => setEditing(null)}
-          onDone={() => {
+          onDone={(text) => {
             setEditing(null);
+            setSaved(text);
             keys.reload();
             tiers.reload();
           }}
@@ -78,8 +95,16 @@ export function SecurityView() {
           </button>
         </div>
       )}
+      {saved !== null && (
+        <div className="notice ok" role="status" data-testid="key-saved">
+          {saved}{' '}
+          <button className="link" onClick={() => setSaved(null)}>
+            OK
+          </button>
+        </div>
+      )}
       <Card title="Create a key">
-        <form className="inline-form" onSubmit={(e) => void submit(e)}>
+        <form className="inline-form" onSubmit={(e) => void submit(e)} onChange={create.clearError}>
           <label>
             Name
             <input value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. inventory-service" required maxLength={100} />
@@ -159,7 +184,7 @@ export function SecurityView() {
           ]}
         />
       </Card>
-      <RateTiersCard />
+      <RateTiersCard canEdit />
     </>
   );
 }

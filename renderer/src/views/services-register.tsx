@@ -82,7 +82,7 @@ export function RegisterDialog({ instance, onClose, onDone }: { instance: Instan
 
   return (
     <Dialog titleId={titleId} onClose={onClose}>
-      <form className="dialog-form" onSubmit={(e) => void submit(e)} data-testid="service-dialog">
+      <form className="dialog-form" onSubmit={(e) => void submit(e)} onChange={register.clearError} data-testid="service-dialog">
         <h3 id={titleId}>{instance === null ? 'Register a service instance' : `Edit ${instance.id}`}</h3>
         <ErrorBanner error={register.error} onDismiss={register.clearError} />
         <div className="field-row">

@@ -14,15 +14,7 @@ type Endpoint = OperationResult<'webhooks.list'>['endpoints'][number];
 /** Webhook endpoints, their recent deliveries, and the actions on both (ping, rotate, redeliver). */
 export function WebhooksView() {
   const { role } = useSession();
-  const list = useOperation('webhooks.list', {}, { refreshOn: ['webhooks.endpoint'] });
-  const [selected, setSelected] = useState<string | null>(null);
-  const [secret, setSecret] = useState<{ label: string; value: string } | null>(null);
-  const remove = useAction('webhooks.delete');
-  const update = useAction('webhooks.update');
-  const rotate = useAction('webhooks.rotate');
-  const ping = useAction('webhooks.test');
-  const { dialog, confirm } = useConfirm();
-
+  // Before any hook that calls: a viewer may read no endpoint, so nothing is asked for.
   if (role === 'viewer') {
     return (
       <>
@@ -31,6 +23,19 @@ export function WebhooksView() {
       </>
     );
   }
+  return <Endpoints />;
+}
+
+function Endpoints() {
+  const { role } = useSession();
+  const list = useOperation('webhooks.list', {}, { refreshOn: ['webhooks.endpoint'] });
+  const [selected, setSelected] = useState<string | null>(null);
+  const [secret, setSecret] = useState<{ label: string; value: string } | null>(null);
+  const remove = useAction('webhooks.delete');
+  const update = useAction('webhooks.update');
+  const rotate = useAction('webhooks.rotate');
+  const ping = useAction('webhooks.test');
+  const { dialog, confirm } = useConfirm();
 
   const endpoints = list.data?.endpoints;
   const current = endpoints?.find((e) => e.id === selected) ?? endpoints?.[0];
@@ -159,7 +164,7 @@ function CreateEndpoint({ onCreated }: { onCreated: (url: string, secret: string
   return (
     <Card title="Register an endpoint">
       <ErrorBanner error={create.error} onDismiss={create.clearError} />
-      <form className="inline-form" onSubmit={(e) => void submit(e)}>
+      <form className="inline-form" onSubmit={(e) => void submit(e)} onChange={create.clearError}>
         <label>
           URL
           <input value={url} onChange={(e) => setUrl(e.target.value)} placeholder="http://10.0.0.5:8080/hooks" required maxLength={2000} />
