@@ -128,15 +128,16 @@ export function assertNamespace(namespace: string): void {
   }
 }
 
-/** A UTF-16 surrogate with no partner: a code point of its own under the `u` flag, which well-formed pairs never are. */
-const LONE_SURROGATE = /\p{Cs}/u;
+/** `String.prototype.isWellFormed` (ES2024, native since Node 20): no UTF-16 surrogate without its partner. */
+const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
 
 export function assertKey(key: string, maxBytes: number): void {
   if (key.length === 0) throw new PhError('PH_INVALID_INPUT', 'The key must not be empty', { field: 'key' });
   // UTF-8 (Redis, SQLite, the wire) writes it as U+FFFD, so "x\uD800" and "x\uFFFD" would be one entry.
-  if (LONE_SURROGATE.test(key))
+  if (!wellFormed(key))
     throw new PhError('PH_INVALID_INPUT', 'The key holds a lone UTF-16 surrogate, which UTF-8 cannot carry', { field: 'key' });
-  if (Buffer.byteLength(key, 'utf8') > maxBytes) {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: a short key needs no count (every read comes here).
+  if (key.length * 3 > maxBytes && Buffer.byteLength(key, 'utf8') > maxBytes) {
     throw new PhError('PH_CACHE_KEY_TOO_LONG', `The key is longer than ${maxBytes} bytes`, { field: 'key' });
   }
 }
