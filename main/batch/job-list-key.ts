@@ -1,4 +1,4 @@
-import { PhError } from '../../contract/errors';
+import { decodeCursor, encodeCursor } from '../core';
 
 /**
  * A job's place in a list sorted by creation: its creation time, then its id (unique), so jobs
@@ -21,21 +21,13 @@ export function compareKeys(a: JobListKey, b: JobListKey): number {
 
 /** Opaque to callers: a page's `nextCursor`, passed back as `cursor`. */
 export function encodeJobListKey(key: JobListKey): string {
-  return Buffer.from(JSON.stringify([key.at, key.id])).toString('base64url');
+  return encodeCursor([key.at, key.id]);
 }
 
 export function decodeJobListKey(cursor: string): JobListKey {
-  let parts: unknown;
-  try {
-    parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parts = null;
-  }
-  if (Array.isArray(parts) && parts.length === 2) {
-    const [at, id] = parts as unknown[];
-    if (Number.isSafeInteger(at) && typeof id === 'string' && id.length > 0) return { at: at as number, id };
-  }
-  throw new PhError('PH_INVALID_INPUT', 'The cursor is not one this list gave', { field: 'cursor' });
+  return decodeCursor(cursor, 2, ([at, id]) =>
+    Number.isSafeInteger(at) && typeof id === 'string' && id.length > 0 ? { at: at as number, id } : null,
+  );
 }
 
 /**

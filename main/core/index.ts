@@ -13,3 +13,4 @@ export { DATA_DIR, DATA_DIR_FILES, DATA_DIR_FOLDERS, DATA_DIR_SECRET_FOLDERS, SP
 export { DAY_MS, durationOf, type RetentionCut } from './retention';
 export type { HandlersFor, OperationHandlers, OperationObserver } from './operations';
 // The fields the HTTP layer adds to every request (`request.caller`, `request.apiVersion`).
+export { decodeCursor, encodeCursor } from './opaque-cursor';

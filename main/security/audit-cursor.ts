@@ -1,4 +1,4 @@
-import { PhError } from '../../contract/errors';
+import { decodeCursor, encodeCursor } from '../core';
 
 /**
  * Where a fleet audit page ended: the last row's place in the list's order (time, then node, then
@@ -17,27 +17,18 @@ const NODE = /^[A-Za-z0-9._-]{0,64}$/;
 
 /** Opaque to callers: a page's `nextCursor`, passed back as `cursor`. */
 export function encodeAuditCursor(cursor: AuditCursor): string {
-  return Buffer.from(JSON.stringify([cursor.at, cursor.node, cursor.seq])).toString('base64url');
+  return encodeCursor([cursor.at, cursor.node, cursor.seq]);
 }
 
 export function decodeAuditCursor(text: string): AuditCursor {
-  let parts: unknown;
-  try {
-    parts = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    parts = null;
-  }
-  if (Array.isArray(parts) && parts.length === 3) {
-    const [at, node, seq] = parts as unknown[];
-    if (
-      typeof at === 'string' &&
-      AT.test(at) &&
-      typeof node === 'string' &&
-      NODE.test(node) &&
-      Number.isSafeInteger(seq) &&
-      (seq as number) >= 1
-    )
-      return { at, node, seq: seq as number };
-  }
-  throw new PhError('PH_INVALID_INPUT', 'The cursor is not one this list gave', { field: 'cursor' });
+  return decodeCursor(text, 3, ([at, node, seq]) =>
+    typeof at === 'string' &&
+    AT.test(at) &&
+    typeof node === 'string' &&
+    NODE.test(node) &&
+    Number.isSafeInteger(seq) &&
+    (seq as number) >= 1
+      ? { at, node, seq: seq as number }
+      : null,
+  );
 }
