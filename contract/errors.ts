@@ -124,6 +124,7 @@ export const errorCatalogue = {
     status: 409,
     message: 'This connection is in as many rooms as one connection may be; unsubscribe from one first',
   },
+  PH_REALTIME_TOO_MANY_CONNECTIONS: { status: 429, message: 'This key holds as many hub connections as one key may' },
   PH_REALTIME_UNAVAILABLE: { status: 503, message: 'The real-time backplane is not reachable' },
   PH_GRAPHQL_INVALID: { status: 400, message: 'The GraphQL document is not valid against the schema' },
   PH_GRAPHQL_TOO_DEEP: { status: 400, message: 'The GraphQL query nests deeper than the server allows' },

@@ -162,6 +162,13 @@ export const ConfigSchema = Type.Object(
           maxSubscriptions: Type.Optional(
             Type.Integer({ minimum: 1, maximum: 10_000, description: 'Rooms one WebSocket connection may be in at once (default 256)' }),
           ),
+          maxConnectionsPerKey: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 100_000,
+              description: 'Hub connections one viewer or operator key may hold to this node at once (default 256; admins are not counted)',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),

@@ -39,6 +39,7 @@ export async function wireRealtime(
     options: {
       rooms: withRoomRules(realtimeConfig.rooms ?? []),
       ...(realtimeConfig.maxSubscriptions === undefined ? {} : { maxSubscriptions: realtimeConfig.maxSubscriptions }),
+      ...(realtimeConfig.maxConnectionsPerKey === undefined ? {} : { maxConnectionsPerKey: realtimeConfig.maxConnectionsPerKey }),
       ...realtimeOptions,
     },
     node: node ?? nodeId,

@@ -54,8 +54,8 @@ export interface AdmissionDeps {
   readonly authenticator: Authenticator;
   readonly logger: Logger;
   readonly authDeadlineMs: number;
-  /** Makes an authenticated socket a connection of the hub. */
-  readonly admit: (ws: WebSocket, caller: Caller, socket: Duplex) => Connection;
+  /** Makes an authenticated socket a connection of the hub; null when the hub refused it (and closed it). */
+  readonly admit: (ws: WebSocket, caller: Caller, socket: Duplex) => Connection | null;
   readonly onMessage: (connection: Connection, data: RawData) => void;
 }
 
@@ -78,6 +78,7 @@ export class HubAdmission {
       if (ws.readyState !== ws.OPEN) return;
       if (caller === null) return this.#reject(ws);
       admitted = this.deps.admit(ws, caller, socket);
+      if (admitted === null) return;
       for (const data of early.splice(0)) this.deps.onMessage(admitted, data);
     };
     ws.on('message', (data) => {

@@ -29,6 +29,8 @@ export interface HubOptions {
   readonly highWaterBytes: number;
   /** Rooms one connection may be subscribed to at once (256); one more is refused with `PH_REALTIME_TOO_MANY_ROOMS`. */
   readonly maxSubscriptions: number;
+  /** Connections one viewer or operator key may hold to this node at once (256); one more is refused with `PH_REALTIME_TOO_MANY_CONNECTIONS`. */
+  readonly maxConnectionsPerKey: number;
   /** Messages kept per room (1 000) and their age bound (1 h). */
   readonly historyMaxCount: number;
   readonly historyMaxAgeMs: number;
@@ -58,6 +60,7 @@ export const defaultHubOptions: HubOptions = {
   maxBufferedBytes: 1024 * 1024,
   highWaterBytes: 64 * 1024,
   maxSubscriptions: 256,
+  maxConnectionsPerKey: 256,
   historyMaxCount: 1_000,
   historyMaxAgeMs: 60 * 60 * 1000,
   ackRetryMs: 1_000,

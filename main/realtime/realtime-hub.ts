@@ -28,6 +28,7 @@ import { HubProtocol } from './hub-protocol';
 import { HubPublisher } from './hub-publish';
 import { HubRooms } from './hub-rooms';
 import { HubStats } from './hub-stats';
+import { KeyConnections } from './key-connections';
 import { LocalBackplane } from './local-backplane';
 import { hubOptions, presenceTtl, type HubOptions } from './options';
 import { RedisBackplane } from './redis-backplane';
@@ -84,6 +85,7 @@ export class RealtimeHub implements Service {
   readonly #protocol: HubProtocol;
   readonly #admission: HubAdmission;
   readonly #replays: RoomReplays;
+  readonly #keyConnections: KeyConnections;
   /** Where the socket's publishes are tallied for the audit log, once the operations are wired (`auditPublishes`). */
   #publishes: CallCounter | null = null;
   #state: ServiceState = 'idle';
@@ -128,6 +130,7 @@ export class RealtimeHub implements Service {
     );
     this.#stats = new HubStats(this.node, this.backplane, this.#rooms, this.options);
     this.#events = new EventFanOut(this.#rooms.connections, deps.logger);
+    this.#keyConnections = new KeyConnections(this.options.maxConnectionsPerKey);
     this.#publisher = new HubPublisher(this.node, this.backplane, this.policy, now, this.#stats.totals, REDIS_CALL_TIMEOUT_MS);
     this.#protocol = new HubProtocol({
       backplane: this.backplane,
@@ -311,7 +314,13 @@ export class RealtimeHub implements Service {
     return this.#stats.snapshot(this.deps.clock.now());
   }
 
-  #admit(ws: WebSocket, caller: Caller, socket: Duplex): Connection {
+  #admit(ws: WebSocket, caller: Caller, socket: Duplex): Connection | null {
+    const refused = this.#keyConnections.enter(caller);
+    if (refused !== null) {
+      ws.send(json({ type: 'error', ...refused.toBody() }));
+      ws.close(closeCodes.policy, 'too many connections for this key');
+      return null;
+    }
     const session = randomBytes(9).toString('base64url');
     const connection = new Connection(
       ws,
@@ -368,6 +377,7 @@ export class RealtimeHub implements Service {
 
   async #cleanup(connection: Connection): Promise<void> {
     if (!this.#rooms.remove(connection)) return;
+    this.#keyConnections.leave(connection.caller);
     this.#stats.collect(connection);
     connection.markClosed();
     await Promise.allSettled([...connection.rooms].map((room) => this.#rooms.leave(connection, room)));

@@ -180,6 +180,7 @@ describe('room rules and the subscription limit from the config file', () => {
       config: {
         realtime: {
           maxSubscriptions: 3,
+          maxConnectionsPerKey: 2,
           rooms: [{ prefix: 'orders:', subscribeRole: 'operator', publishRole: 'admin', history: false }],
         },
       },
@@ -213,5 +214,27 @@ describe('room rules and the subscription limit from the config file', () => {
     await c.request({ type: 'unsubscribe', room: 'b' });
     expect(await c.request({ type: 'subscribe', room: 'd' })).toMatchObject({ type: 'reply' });
     c.close();
+  });
+
+  it('refuses a viewer or operator key one connection more than maxConnectionsPerKey, coded, until one closes; admins are not counted', async () => {
+    const viewer = await node.key('viewer', 'many-sockets');
+    const [a, b] = [await RawClient.connect(node.wsUrl, viewer), await RawClient.connect(node.wsUrl, viewer)];
+    const third = new RawClient(node.wsUrl, { token: viewer });
+    expect(await third.next((f) => f.type === 'error')).toMatchObject({ error: { code: 'PH_REALTIME_TOO_MANY_CONNECTIONS' } });
+    expect((await third.closed).code).toBe(1008);
+    a.close();
+    await a.closed;
+    await until(
+      async () => {
+        const again = new RawClient(node.wsUrl, { token: viewer });
+        const first = await again.next((f) => f.type === 'welcome' || f.type === 'error');
+        again.close();
+        return first.type === 'welcome';
+      },
+      5_000,
+      'a connection once one closed',
+    );
+    const admins = await Promise.all([1, 2, 3].map(() => RawClient.connect(node.wsUrl, node.adminKey)));
+    for (const c of [b, ...admins]) c.close();
   });
 });
