@@ -185,7 +185,7 @@ export interface OperationTypes {
       beforeAt?: string;
       /** Only rows by this actor (e.g. key:<id>), this node */
       actor?: string;
-      /** Only rows of this operation, this node */
+      /** Only rows whose action starts with this (cache: cache.put, cache.delete, …; keys.create: that one), this node */
       action?: string;
       /** Only rows whose target holds this text, this node */
       target?: string;
