@@ -280,4 +280,18 @@ describe('console layout and access in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: views.at(-1) }).waitFor();
   });
+
+  it('says on the sign-in page why the session ended when its key is revoked while signed in', async () => {
+    const { page, plane } = session;
+    const created = await plane.op('keys.create', { name: 'short-lived', role: 'operator' });
+    expect(created.status).toBe(200);
+    if ((await page.getByRole('navigation', { name: 'Views' }).count()) > 0) await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(session, created.body.secret as string);
+    expect((await plane.op('keys.revoke', { id: created.body.key.id })).status).toBe(200);
+    await page
+      .getByTestId('session-ended')
+      .getByText(/the API key it was signed in with was revoked/)
+      .waitFor();
+    await page.getByLabel('API key').waitFor();
+  });
 });
