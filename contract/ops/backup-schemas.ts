@@ -123,8 +123,12 @@ export const BackupFinishedSchema = Type.Object({
   jobId: Type.String(),
   kind: BackupJobKindSchema,
   sourceId: Type.Union([Type.String(), Type.Null()]),
-  snapshotId: Type.Union([Type.String(), Type.Null()]),
+  snapshotId: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'The snapshot the job made (snapshot) or worked on (verify, restore); null for a prune or a snapshot that ended without one',
+  }),
   ok: Type.Boolean(),
+  cancelled: Type.Boolean({ description: 'An operator stopped it (backup.snapshot.cancel): not ok, and no failure either' }),
   error: Type.Union([Type.String(), Type.Null()]),
 });
 

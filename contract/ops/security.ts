@@ -159,7 +159,13 @@ export const securityOperations = {
       actor: Type.Optional(
         Type.String({ minLength: 1, maxLength: 200, description: 'Only rows by this actor (e.g. key:<id>), this node' }),
       ),
-      action: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Only rows of this operation, this node' })),
+      action: Type.Optional(
+        Type.String({
+          minLength: 1,
+          maxLength: 100,
+          description: 'Only rows whose action starts with this (cache: cache.put, cache.delete, …; keys.create: that one), this node',
+        }),
+      ),
       target: Type.Optional(
         Type.String({ minLength: 1, maxLength: 200, description: 'Only rows whose target holds this text, this node' }),
       ),

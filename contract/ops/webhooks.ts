@@ -11,6 +11,7 @@ export const webhookEventTypes = [
   'job.dead',
   'backup.done',
   'backup.failed',
+  'backup.cancelled',
   'alert.fired',
   'alert.resolved',
   'service.health',

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { PhError } from '../../contract/errors';
 import type { EventBus } from '../events';
 import { messageOf } from './backup-faults';
 import type { BackupProgress } from './types';
@@ -7,19 +8,25 @@ type JobKind = BackupProgress['kind'];
 /** How far a long operation has come: `phase` (capture, store, pages, ...) and its `done` of `total` units. */
 export type Report = (phase: string, done: number, total: number) => void;
 
-/** Runs a long operation as one of the service's jobs: refused unless the service is running and its key unlocked. */
+/**
+ * Runs a long operation as one of the service's jobs: refused unless the service is running and its
+ * key unlocked. `madeSnapshot` reads the id of the snapshot the job made from its result (a snapshot
+ * has no id until it is written), for the `backup.finished` event.
+ */
 export type RunJob = <T>(
   kind: JobKind,
   sourceId: string | null,
   snapshotId: string | null,
   fn: (report: Report) => Promise<T>,
   onProgress?: Report,
+  madeSnapshot?: (result: T) => string,
 ) => Promise<T>;
 
 /**
  * The long operations under way (snapshot, verify, restore, prune) and their progress on the bus:
  * `backup.progress` at most every 100 ms per job (a phase change or the end always goes out), then
- * one `backup.finished`.
+ * one `backup.finished`: ok, failed, or (an operator's `backup.snapshot.cancel`) cancelled, which
+ * is not ok but no failure either.
  */
 export class BackupJobs {
   readonly #running = new Map<string, BackupProgress>();
@@ -37,6 +44,7 @@ export class BackupJobs {
     snapshotId: string | null,
     fn: (report: Report) => Promise<T>,
     onProgress?: Report,
+    madeSnapshot?: (result: T) => string,
   ): Promise<T> {
     const jobId = `${kind}-${randomBytes(4).toString('hex')}`;
     const state: BackupProgress = { jobId, kind, sourceId, snapshotId, phase: 'queued', done: 0, total: 1 };
@@ -56,10 +64,12 @@ export class BackupJobs {
     this.inflight.add(p);
     try {
       const result = await p;
-      bus?.publish('backup.finished', { jobId, kind, sourceId, snapshotId: state.snapshotId, ok: true, error: null });
+      const made = madeSnapshot?.(result) ?? state.snapshotId;
+      bus?.publish('backup.finished', { jobId, kind, sourceId, snapshotId: made, ok: true, cancelled: false, error: null });
       return result;
     } catch (err) {
-      bus?.publish('backup.finished', { jobId, kind, sourceId, snapshotId: state.snapshotId, ok: false, error: messageOf(err) });
+      const cancelled = err instanceof PhError && err.code === 'PH_BACKUP_CANCELLED';
+      bus?.publish('backup.finished', { jobId, kind, sourceId, snapshotId: state.snapshotId, ok: false, cancelled, error: messageOf(err) });
       throw err;
     } finally {
       this.inflight.delete(p);

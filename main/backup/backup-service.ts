@@ -226,11 +226,11 @@ export class BackupService implements Service {
 
   // ── jobs and progress ─────────────────────────────────────────────────────
 
-  readonly #job: RunJob = (kind, sourceId, snapshotId, fn, onProgress) => {
+  readonly #job: RunJob = (kind, sourceId, snapshotId, fn, onProgress, madeSnapshot) => {
     if (this.#state !== 'running') return Promise.reject(new PhError('PH_UNAVAILABLE', 'The backup service is not running'));
     if (this.#keyring.locked)
       return Promise.reject(new PhError('PH_BACKUP_KEY_LOCKED', 'The backup repository key is locked: unlock it first'));
-    return this.#jobs.run(kind, sourceId, snapshotId, fn, onProgress);
+    return this.#jobs.run(kind, sourceId, snapshotId, fn, onProgress, madeSnapshot);
   };
 
   running(): BackupProgress[] {
@@ -302,6 +302,7 @@ export class BackupService implements Service {
           }
         }),
       onProgress,
+      (snapshot) => snapshot.id,
     )
       .finally(run.end)
       .then((snapshot) => {
@@ -384,7 +385,8 @@ export class BackupService implements Service {
   /** Stops the snapshot of `sourceId` under way on this node; it leaves no snapshot. */
   cancelSnapshot(sourceId: string, by: string): BackupCancel {
     const progress = this.#jobs.running().find((p) => p.kind === 'snapshot' && p.sourceId === sourceId);
-    return this.#cancels.cancel(sourceId, by, this.options.clock.now(), progress);
+    const name = this.catalogue.source(sourceId)?.name ?? sourceId;
+    return this.#cancels.cancel(sourceId, name, by, this.options.clock.now(), progress);
   }
 
   history(limit = 50): { restores: BackupRestore[]; prunes: BackupPrune[]; cancelled: BackupCancel[] } {

@@ -40,8 +40,11 @@ export class SnapshotCancels {
     };
   }
 
-  /** Stops the snapshot of `sourceId` under way; `progress` is how far it had come, for the record. */
-  cancel(sourceId: string, by: string, at: number, progress: BackupProgress | undefined): BackupCancel {
+  /**
+   * Stops the snapshot of `sourceId` under way; `progress` is how far it had come, for the record.
+   * The reason names the source by `sourceName`: it is what the snapshot's caller reads.
+   */
+  cancel(sourceId: string, sourceName: string, by: string, at: number, progress: BackupProgress | undefined): BackupCancel {
     const live = [...(this.#running.get(sourceId) ?? [])].filter((r) => r.cancelledBy === null);
     if (live.length === 0)
       throw new PhError('PH_BACKUP_NOT_RUNNING', `No snapshot of source ${JSON.stringify(sourceId)} is running`, { field: 'sourceId' });
@@ -58,7 +61,7 @@ export class SnapshotCancels {
       .run(record);
     const reason = new PhError(
       'PH_BACKUP_CANCELLED',
-      `The snapshot of ${sourceId} was cancelled by ${by} (${record.phase} ${record.done} of ${record.total})`,
+      `The snapshot of ${sourceName} was cancelled by ${by} (${record.phase} ${record.done} of ${record.total})`,
     );
     for (const running of live) {
       running.cancelledBy = by;

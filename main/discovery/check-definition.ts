@@ -1,4 +1,5 @@
 import { PhError } from '../../contract/errors';
+import { redactUrl } from '../security';
 import { checkDefaults } from './defaults';
 import type { CheckDefinition, ResolvedCheck } from './types';
 
@@ -24,7 +25,7 @@ export function resolveChecks(defs: readonly CheckDefinition[], instance: { addr
       try {
         new URL(url);
       } catch {
-        throw new PhError('PH_DISCOVERY_CHECK_INVALID', `The check URL ${JSON.stringify(url)} is not a URL`, {
+        throw new PhError('PH_DISCOVERY_CHECK_INVALID', `The check URL ${JSON.stringify(redactUrl(url))} is not a URL`, {
           field: `checks.${index}.url`,
         });
       }
@@ -53,7 +54,7 @@ export function resolveChecks(defs: readonly CheckDefinition[], instance: { addr
 
 /** What the check probes, for people. */
 export function describeTarget(check: ResolvedCheck): string {
-  if (check.kind === 'http') return `${check.method} ${check.url ?? ''}`;
+  if (check.kind === 'http') return `${check.method} ${redactUrl(check.url ?? '')}`;
   if (check.kind === 'tcp') return `TCP ${hostForUrl(check.host)}:${check.port}`;
   return `heartbeat within ${check.ttlMs} ms`;
 }

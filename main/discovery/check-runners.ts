@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { redactUrl } from '../security';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { connect } from 'node:net';
@@ -31,7 +32,8 @@ export class CheckRunners {
     const secure = url.protocol === 'https:';
     const started = performance.now();
     const allowed = await this.#allow(url.hostname, Number(url.port || (secure ? 443 : 80)));
-    if (allowed instanceof PhError) return { status: 'critical', output: `HTTP ${check.method} ${check.url}: ${allowed.message}` };
+    if (allowed instanceof PhError)
+      return { status: 'critical', output: `HTTP ${check.method} ${redactUrl(check.url ?? '')}: ${allowed.message}` };
     return new Promise<CheckResult>((resolve) => {
       let settled = false;
       const finish = (result: CheckResult): void => {
@@ -67,7 +69,7 @@ export class CheckRunners {
             const took = Math.round(performance.now() - started);
             finish({
               status,
-              output: `HTTP ${check.method} ${check.url}: ${code} ${res.statusMessage ?? ''} in ${took} ms${body === '' ? '' : `\n${body}`}`,
+              output: `HTTP ${check.method} ${redactUrl(check.url ?? '')}: ${code} ${res.statusMessage ?? ''} in ${took} ms${body === '' ? '' : `\n${body}`}`,
             });
           };
           res.on('data', (chunk: Buffer) => {
@@ -83,11 +85,14 @@ export class CheckRunners {
         },
       );
       const timer = setTimeout(() => {
-        finish({ status: 'critical', output: `HTTP ${check.method} ${check.url}: no answer within ${check.timeoutMs} ms` });
+        finish({
+          status: 'critical',
+          output: `HTTP ${check.method} ${redactUrl(check.url ?? '')}: no answer within ${check.timeoutMs} ms`,
+        });
         req.destroy();
       }, check.timeoutMs);
       req.on('error', (err: NodeJS.ErrnoException) =>
-        finish({ status: 'critical', output: `HTTP ${check.method} ${check.url}: ${err.code ?? err.message}` }),
+        finish({ status: 'critical', output: `HTTP ${check.method} ${redactUrl(check.url ?? '')}: ${err.code ?? err.message}` }),
       );
       req.end();
     });

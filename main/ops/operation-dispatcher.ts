@@ -90,7 +90,12 @@ export class OperationDispatcher {
   }
 }
 
-/** What the audit row names as the thing changed: the id, name, cache entry or key in the input, when there is one. */
+/**
+ * What the audit row names as the thing changed: the id, name, cache entry or key in the input, when
+ * there is one; else the thing an input points at by id (`ruleId`, `sourceId`), or the id or name of
+ * the object it carries (`{ tier: { name } }`, `{ rule: { id } }`). Without a target a row of the
+ * audit log says what was done but not to what.
+ */
 function targetOf(input: unknown): string | null {
   if (typeof input !== 'object' || input === null) return null;
   const record = input as Record<string, unknown>;
@@ -99,8 +104,24 @@ function targetOf(input: unknown): string | null {
   }
   // Cache entries: `<namespace>/<key>`, or the namespace alone.
   if (typeof record.namespace === 'string') return typeof record.key === 'string' ? `${record.namespace}/${record.key}` : record.namespace;
-  return typeof record.key === 'string' ? record.key : null;
+  if (typeof record.key === 'string') return record.key;
+  for (const key of POINTER_FIELDS) {
+    if (typeof record[key] === 'string') return record[key];
+  }
+  for (const key of CARRIER_FIELDS) {
+    const carried = record[key];
+    if (typeof carried !== 'object' || carried === null) continue;
+    const { id, name } = carried as Record<string, unknown>;
+    if (typeof id === 'string') return id;
+    if (typeof name === 'string') return name;
+  }
+  return null;
 }
+
+/** Inputs that name their target by another thing's id. */
+const POINTER_FIELDS = ['ruleId', 'sourceId', 'snapshotId'] as const;
+/** Inputs that carry the whole object they save, whose id or name is the target. */
+const CARRIER_FIELDS = ['tier', 'rule'] as const;
 
 /** The id of what a call made: `{ id }`, or the first object of the answer with one (`{ endpoint: { id } }`). */
 function createdIdOf(result: unknown): string | null {

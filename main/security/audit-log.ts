@@ -14,6 +14,7 @@ export interface AuditQuery {
   readonly limit?: number;
   readonly beforeSeq?: number;
   readonly actor?: string;
+  /** An operation name, or the start of one (`cache` for every cache.* row). */
   readonly action?: string;
   /** A part of the target. */
   readonly target?: string;
@@ -168,8 +169,9 @@ export class AuditLog {
   }
 
   /**
-   * This node's rows, newest first, a page at a time (`beforeSeq`), narrowed by who, what, on what
-   * (a part of the target) and when; `total` counts every row the filters match.
+   * This node's rows, newest first, a page at a time (`beforeSeq`), narrowed by who, what (an
+   * operation name or its start), on what (a part of the target) and when; `total` counts every row
+   * the filters match.
    */
   list(options: AuditQuery = {}): { entries: AuditEntry[]; total: number } {
     const limit = options.limit ?? 50;
@@ -180,8 +182,9 @@ export class AuditLog {
       args.push(options.actor);
     }
     if (options.action !== undefined) {
-      where.push('action = ?');
-      args.push(options.action);
+      // A prefix (`cache` → cache.put, cache.delete, …) as a range, so the action index still serves it.
+      where.push('action >= ? AND action < ?');
+      args.push(options.action, prefixEnd(options.action));
     }
     if (options.target !== undefined) {
       where.push('instr(target, ?) > 0');
@@ -333,4 +336,9 @@ export class AuditLog {
     if (this.#fleetFrom !== null && this.#fleetKey !== null && seq >= this.#fleetFrom) return this.#fleetKey;
     return seq >= this.#keyedFrom ? this.#key : null;
   }
+}
+
+/** The least string above every string that starts with `prefix`: its last character, one up. */
+function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }

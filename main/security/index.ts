@@ -19,3 +19,4 @@ export { FleetSecrets, KeyGenerationSchema } from './fleet-secrets';
 export { AuditRetention, type AuditCutPolicy, type AuditCutReport } from './audit-retention';
 export { verifyAuditArchive, type ArchiveVerification } from './audit-archive';
 export { OutboundReach, defaultAllowedTargets, type HostLookup, type OutboundReachOptions, type ResolvedTarget } from './outbound-reach';
+export { redactUrl } from './redact-url';

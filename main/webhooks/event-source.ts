@@ -23,8 +23,12 @@ export function toWebhookEvent(message: EventMessage): WebhookEvent | null {
       if (p.state === 'dead') return { type: 'job.dead', data: { id: p.id, type: p.type, state: p.state } };
       return null;
     }
-    case 'backup.finished':
-      return { type: message.payload.ok ? 'backup.done' : 'backup.failed', data: { ...message.payload } };
+    case 'backup.finished': {
+      const p = message.payload;
+      // An operator's cancel is neither: as backup.failed it would page someone, as backup.done (until
+      // now always ok) a receiver that reads only the type would take it for a snapshot made.
+      return { type: p.ok ? 'backup.done' : p.cancelled ? 'backup.cancelled' : 'backup.failed', data: { ...p } };
+    }
     case 'monitoring.alert': {
       const p = message.payload;
       // An operator silenced the rule (monitoring.alerts.silence): its integrations are quiet too.

@@ -10,6 +10,7 @@ import type { EventBus } from '../events';
 import { newId, type FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { OutboundReach } from '../security';
+import { redactUrl } from '../security';
 import type { Service, ServiceState } from '../service';
 import { completeLog, Deliverer, DELIVER_JOB, readDeliverPayload, type DeliverPayload } from './deliverer';
 import { localLedger, RedisDeliveryLedger, type DeliveryLedger } from './delivery-ledger';
@@ -256,7 +257,7 @@ export class WebhookService implements Service {
 
   async #checkDestination(raw: string): Promise<void> {
     const bad = refusedUrl(raw);
-    if (bad !== null) throw new PhError('PH_WEBHOOK_TARGET_REFUSED', `${raw}: ${bad}`, { field: 'url' });
+    if (bad !== null) throw new PhError('PH_WEBHOOK_TARGET_REFUSED', `${redactUrl(raw)}: ${bad}`, { field: 'url' });
     const url = new URL(raw);
     await this.policy.resolve(url.hostname, portOf(url));
   }

@@ -9,7 +9,8 @@ export interface SignedIn {
 }
 
 /** The browser console's door: an API key in, a session token out. The key itself is not kept. */
-export function SignIn({ onSignedIn }: { onSignedIn: (session: SignedIn) => void }) {
+/** `ended`: why the server ended the previous session (revoked, expired), said above the form. */
+export function SignIn({ onSignedIn, ended = null }: { onSignedIn: (session: SignedIn) => void; ended?: string | null }) {
   const [key, setKey] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
@@ -40,6 +41,11 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: SignedIn) => void
           </span>{' '}
           Pilothouse
         </h1>
+        {ended !== null && (
+          <div className="notice" role="status" data-testid="session-ended">
+            {ended}
+          </div>
+        )}
         <p className="muted">
           Sign in with an API key. On first start, the admin key is in <code>admin.key</code> in the data directory.
         </p>

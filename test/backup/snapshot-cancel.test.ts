@@ -49,7 +49,12 @@ describe('cancelling a running snapshot', () => {
     expect(fx.service.history().cancelled).toEqual([
       expect.objectContaining({ sourceId, by: 'key:op1', phase: 'store', done: 1024, total }),
     ]);
-    expect(finished.at(-1)?.payload).toMatchObject({ kind: 'snapshot', ok: false, error: expect.stringContaining('cancelled by key:op1') });
+    expect(finished.at(-1)?.payload).toMatchObject({
+      kind: 'snapshot',
+      ok: false,
+      cancelled: true,
+      error: expect.stringContaining('The snapshot of big was cancelled by key:op1'),
+    });
     // A cancel is not the source failing: its last error stays clear.
     expect(fx.service.getSource(sourceId).lastError).toBeNull();
 

@@ -194,7 +194,7 @@ describe('backup snapshots, verify and restore', () => {
     await expect(fx.service.verify('nope')).rejects.toBeInstanceOf(PhError);
   });
 
-  it('publishes progress for each phase and a finished event on the bus', async () => {
+  it('publishes progress for each phase and a finished event naming the snapshot made on the bus', async () => {
     const path = join(fx.dir, 'events.db');
     makeDatabase(path, 3000).close();
     const source = register('events', path);
@@ -206,7 +206,7 @@ describe('backup snapshots, verify and restore', () => {
     expect(phases).toContain('capture');
     expect(phases).toContain('store');
     const done = seen.find((m) => m.event === 'backup.finished');
-    expect(done?.payload).toMatchObject({ kind: 'snapshot', sourceId: source.id, ok: true });
+    expect(done?.payload).toMatchObject({ kind: 'snapshot', sourceId: source.id, snapshotId: snap.id, ok: true, cancelled: false });
     expect(snap.pageCount).toBeGreaterThan(100);
   });
 });

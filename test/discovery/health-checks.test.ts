@@ -248,6 +248,26 @@ describe('health checks against real servers on 127.0.0.1', () => {
     expect(up.requests.length).toBe(seen);
   });
 
+  it('keeps the password of a check URL out of its output and out of the error for a bad one', async () => {
+    const { f } = setup();
+    const up = await server();
+    f.registry.register({
+      name: 'web',
+      id: 'w',
+      address: '127.0.0.1',
+      port: up.port,
+      checks: [{ kind: 'http', url: `http://probe:s3cret@127.0.0.1:${up.port}/health`, timeoutMs: 1000, intervalMs: 30 }],
+    });
+    await waitFor(() => f.registry.get('w').state === 'passing', 3_000, 'passing');
+    expect(f.registry.get('w').checks[0]?.output).toMatch(/^HTTP GET http:\/\/probe:\*\*\*@127\.0\.0\.1:\d+\/health: 200 OK/);
+    expect(() => resolveChecks([{ kind: 'http', url: 'http://probe:s3cret@127.0.0.1:99999999/' }], { address: '::1', port: 81 })).toThrow(
+      expect.objectContaining({
+        code: 'PH_DISCOVERY_CHECK_INVALID',
+        message: 'The check URL "http://probe:***@127.0.0.1:99999999/" is not a URL',
+      }),
+    );
+  });
+
   it('resolves default check targets from the instance address and port', () => {
     const [http, tcp] = resolveChecks([{ kind: 'http' }, { kind: 'tcp' }], { address: '::1', port: 81 });
     expect(http).toMatchObject({

@@ -212,6 +212,19 @@ describe('console layout and access in Chromium', () => {
     const who = page.getByTestId('audit-table').locator('tr', { hasText: 'realtime.publish' }).first().getByText('inventory-service');
     await who.waitFor();
     expect(await who.getAttribute('title')).toBe(`key:${namedKeyId}`);
+    // The Who filter takes the name the table shows; the Action filter the start of an action.
+    await page.getByLabel('Audit actor').fill('inventory-service');
+    await page.getByTestId('audit-actor').getByText(`key:${namedKeyId}`).waitFor();
+    await page.getByLabel('Audit action').fill('realtime');
+    await expect
+      .poll(async () => {
+        const rows = page.getByTestId('audit-table').locator('tbody tr:not([aria-hidden])');
+        const all = await rows.count();
+        return all > 0 && all === (await rows.filter({ hasText: 'realtime.publish' }).count());
+      })
+      .toBe(true);
+    await page.getByLabel('Audit actor').fill('');
+    await page.getByLabel('Audit action').fill('');
 
     // Usage is counted in memory and written at each sampling tick (10 s): written now, not waited for.
     await plane.plane.running.monitoring.tick();
@@ -266,5 +279,19 @@ describe('console layout and access in Chromium', () => {
     }
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: views.at(-1) }).waitFor();
+  });
+
+  it('says on the sign-in page why the session ended when its key is revoked while signed in', async () => {
+    const { page, plane } = session;
+    const created = await plane.op('keys.create', { name: 'short-lived', role: 'operator' });
+    expect(created.status).toBe(200);
+    if ((await page.getByRole('navigation', { name: 'Views' }).count()) > 0) await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(session, created.body.secret as string);
+    expect((await plane.op('keys.revoke', { id: created.body.key.id })).status).toBe(200);
+    await page
+      .getByTestId('session-ended')
+      .getByText(/the API key it was signed in with was revoked/)
+      .waitFor();
+    await page.getByLabel('API key').waitFor();
   });
 });

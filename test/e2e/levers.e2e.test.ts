@@ -194,17 +194,32 @@ describe("The operator's levers in Chromium: each in an in-page dialog, audited"
       writer.exec('BEGIN EXCLUSIVE');
       try {
         await row.getByRole('button', { name: 'Snapshot now' }).click();
+        // The running snapshot, the confirm dialog and the history name the source, not its id.
+        await page.getByTestId('backup-jobs').getByText('orders', { exact: true }).waitFor();
         const cancel = page.getByTestId('backup-jobs').getByRole('button', { name: 'Cancel' });
         await cancel.click();
         const confirm = page.getByRole('dialog');
         expect(await focusInside(confirm)).toBe(true);
         expect(await dialogViolations(page)).toEqual([]);
+        await confirm.getByText(/The snapshot of orders stops/).waitFor();
         await confirm.getByRole('button', { name: 'Cancel snapshot' }).click();
-        await page.getByTestId('backup-cancelled').getByText('snapshot cancelled').waitFor({ timeout: 10_000 });
+        const cancelled = page.getByTestId('backup-cancelled');
+        await cancelled.getByText('snapshot cancelled').waitFor({ timeout: 10_000 });
+        await cancelled.getByText('orders', { exact: true }).waitFor();
+        // By the key's name (an admin's console knows every key's).
+        await cancelled.getByText('bootstrap admin').waitFor();
       } finally {
         writer.exec('COMMIT');
         writer.close();
       }
+      // A deliberate cancel is a notice to the one who cancelled, not an error banner.
+      await page
+        .getByRole('status')
+        .getByText(/You cancelled the snapshot of orders/)
+        .waitFor();
+      // "Snapshot now" is enabled again once its call has been answered (PH_BACKUP_CANCELLED).
+      await expect.poll(() => row.getByRole('button', { name: 'Snapshot now' }).isEnabled(), { timeout: 10_000 }).toBe(true);
+      expect(await page.locator('.error-banner').count()).toBe(0);
       const source = (await plane.op('backup.sources.list')).body.sources.find((s: { name: string }) => s.name === 'orders');
       expect((await plane.op('backup.snapshots.list', { sourceId: source.id })).body.total).toBe(0);
 

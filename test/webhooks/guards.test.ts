@@ -62,6 +62,14 @@ describe('webhook endpoints through the API', () => {
     expect((await t.op('webhooks.list')).body.endpoints).toHaveLength(0);
   });
 
+  it('refuses credentials in a URL without echoing the password back', async () => {
+    const res = await t.op('webhooks.create', { url: 'http://user:pw-s3cret@127.0.0.1:17650/x', eventTypes: ['webhook.ping'] });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('PH_WEBHOOK_TARGET_REFUSED');
+    expect(res.body.error.message).toBe('http://user:***@127.0.0.1:17650/x: credentials in the URL are not allowed (they would be logged)');
+    expect(JSON.stringify(res.body)).not.toContain('pw-s3cret');
+  });
+
   it('lets only an admin register or rotate, and an operator read the log and ping', async () => {
     const operator = (await t.op('keys.create', { name: 'ops', role: 'operator' })).body.secret as string;
     const viewer = (await t.op('keys.create', { name: 'view', role: 'viewer' })).body.secret as string;

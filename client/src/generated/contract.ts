@@ -185,7 +185,7 @@ export interface OperationTypes {
       beforeAt?: string;
       /** Only rows by this actor (e.g. key:<id>), this node */
       actor?: string;
-      /** Only rows of this operation, this node */
+      /** Only rows whose action starts with this (cache: cache.put, cache.delete, …; keys.create: that one), this node */
       action?: string;
       /** Only rows whose target holds this text, this node */
       target?: string;
@@ -2963,7 +2963,7 @@ export interface OperationTypes {
         id: string;
         url: string;
         description: string;
-        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
         filter: Record<string, string | number | boolean>;
         enabled: boolean;
         disabledReason: string | null;
@@ -2971,7 +2971,7 @@ export interface OperationTypes {
         createdAt: string;
         updatedAt: string;
       }>;
-      eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+      eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
     };
     minRole: "operator";
     mutating: false;
@@ -2979,7 +2979,7 @@ export interface OperationTypes {
   "webhooks.create": {
     input: {
       url: string;
-      eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+      eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
       filter?: Record<string, string | number | boolean>;
       description?: string;
     };
@@ -2988,7 +2988,7 @@ export interface OperationTypes {
         id: string;
         url: string;
         description: string;
-        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
         filter: Record<string, string | number | boolean>;
         enabled: boolean;
         disabledReason: string | null;
@@ -3005,7 +3005,7 @@ export interface OperationTypes {
     input: {
       id: string;
       url?: string;
-      eventTypes?: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+      eventTypes?: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
       filter?: Record<string, string | number | boolean>;
       description?: string;
       enabled?: boolean;
@@ -3015,7 +3015,7 @@ export interface OperationTypes {
         id: string;
         url: string;
         description: string;
-        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
         filter: Record<string, string | number | boolean>;
         enabled: boolean;
         disabledReason: string | null;
@@ -3047,7 +3047,7 @@ export interface OperationTypes {
         id: string;
         url: string;
         description: string;
-        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
+        eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
         filter: Record<string, string | number | boolean>;
         enabled: boolean;
         disabledReason: string | null;
@@ -3070,7 +3070,7 @@ export interface OperationTypes {
         id: string;
         endpointId: string;
         eventId: string;
-        eventType: "job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping";
+        eventType: "job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping";
         status: "pending" | "retrying" | "delivered" | "failed";
         attempts: number;
         lastStatus: number | null;
@@ -3106,7 +3106,7 @@ export interface OperationTypes {
         id: string;
         endpointId: string;
         eventId: string;
-        eventType: "job.finished" | "job.dead" | "backup.done" | "backup.failed" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping";
+        eventType: "job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping";
         status: "pending" | "retrying" | "delivered" | "failed";
         attempts: number;
         lastStatus: number | null;
@@ -3497,8 +3497,11 @@ export interface EventTypes {
     jobId: string;
     kind: "snapshot" | "verify" | "restore" | "prune";
     sourceId: string | null;
+    /** The snapshot the job made (snapshot) or worked on (verify, restore); null for a prune or a snapshot that ended without one */
     snapshotId: string | null;
     ok: boolean;
+    /** An operator stopped it (backup.snapshot.cancel): not ok, and no failure either */
+    cancelled: boolean;
     error: string | null;
   };
   "monitoring.alert": {

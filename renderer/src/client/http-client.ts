@@ -3,6 +3,7 @@ import type { OperationInput, OperationName, OperationResult } from '../../../co
 import { closeCodes, RealtimeClient, type MessageFrame } from '../../../main/realtime/client';
 import { ClientError, type Client, type ConnectionState, type GraphqlResponse } from './client';
 import { postJson, REQUEST_TIMEOUT_MS } from './http-call';
+import type { SessionRefusal } from './session-end';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
@@ -26,11 +27,13 @@ export class HttpClient implements Client {
   readonly #connectionListeners = new Set<(state: ConnectionState) => void>();
   readonly #hub: RealtimeClient;
   #state: ConnectionState = 'connecting';
+  /** The hub's last PH_UNAUTHENTICATED error frame: it says why, just before it closes the socket. */
+  #refusal: string | undefined;
 
   constructor(
     private readonly baseUrl: string,
     private readonly token: string,
-    private readonly onUnauthenticated: () => void = () => undefined,
+    private readonly onUnauthenticated: (refusal: SessionRefusal) => void = () => undefined,
     private readonly timeoutMs = REQUEST_TIMEOUT_MS,
   ) {
     this.#hub = new RealtimeClient({
@@ -43,10 +46,14 @@ export class HttpClient implements Client {
     this.#hub.on('event', (event, payload) => {
       for (const listener of this.#eventListeners) listener({ event, payload } as EventMessage);
     });
-    this.#hub.on('close', (code) => {
+    this.#hub.on('error', (error) => {
+      if (error.code === 'PH_UNAUTHENTICATED') this.#refusal = error.message;
+    });
+    this.#hub.on('close', (code, reason) => {
       this.#setState('closed');
       // 1008: the hub refused the token (expired or revoked); the hub client does not retry it.
-      if (code === closeCodes.policy) this.onUnauthenticated();
+      if (code === closeCodes.policy)
+        this.onUnauthenticated({ closeReason: reason, ...(this.#refusal === undefined ? {} : { message: this.#refusal }) });
     });
     // Console events come only to connections that ask; the hub client asks again after each reconnect.
     this.#hub.followEvents().catch(() => undefined);
@@ -56,7 +63,7 @@ export class HttpClient implements Client {
     const res = await postJson(`${this.baseUrl}/api/v2/ops/${name}`, this.token, input, name, this.timeoutMs);
     if (res.status < 200 || res.status >= 300) {
       const error = (res.body as { error?: { code: string; message: string; field?: string; details?: unknown } } | null)?.error;
-      if (res.status === 401) this.onUnauthenticated();
+      if (res.status === 401) this.onUnauthenticated({ message: error?.message ?? `HTTP ${res.status}` });
       throw new ClientError(error?.code ?? 'PH_INTERNAL', error?.message ?? `HTTP ${res.status}`, error?.field, error?.details);
     }
     return res.body as OperationResult<N>;
@@ -64,7 +71,7 @@ export class HttpClient implements Client {
 
   async graphql(query: string, variables: Record<string, unknown>): Promise<GraphqlResponse> {
     const res = await postJson(`${this.baseUrl}/graphql`, this.token, { query, variables }, 'the GraphQL query', this.timeoutMs);
-    if (res.status === 401) this.onUnauthenticated();
+    if (res.status === 401) this.onUnauthenticated({});
     return res;
   }
 

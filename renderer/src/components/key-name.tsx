@@ -53,6 +53,19 @@ export function KeyName({ id }: { id: string }) {
   );
 }
 
+/**
+ * The actor (`key:<id>`) of the key with this name, ignoring case; undefined when no key (that this
+ * console can list) has it, or more than one does.
+ */
+export function useActorByKeyName(): (name: string) => string | undefined {
+  const names = useContext(KeyNamesContext);
+  return (name) => {
+    const wanted = name.toLowerCase();
+    const ids = [...names].filter(([, n]) => n.toLowerCase() === wanted).map(([id]) => id);
+    return ids.length === 1 ? `key:${ids[0]}` : undefined;
+  };
+}
+
 /** The name for a key id or actor, for text that cannot hold markup (a list joined with commas). */
 export function useKeyName(): (id: string) => string {
   const names = useContext(KeyNamesContext);

@@ -3,7 +3,7 @@ import { roleAllows } from '../../../contract/roles';
 import { useOperation, useSession } from '../client/client-context';
 import { useSettled } from '../client/paged-list';
 import { DataTable } from '../components/data-table';
-import { KeyName } from '../components/key-name';
+import { KeyName, useActorByKeyName } from '../components/key-name';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge } from '../components/ui';
 import { formatTime } from '../components/format';
 import { describeAuditDetail } from './audit-detail';
@@ -27,11 +27,16 @@ export function AuditView() {
 function AuditLog() {
   const [cursors, setCursors] = useState<number[]>([]);
   const [filters, setFilters] = useState({ actor: '', action: '', target: '' });
-  const settled = {
+  const { role } = useSession();
+  const typed = {
     actor: useSettled(filters.actor.trim()),
     action: useSettled(filters.action.trim()),
     target: useSettled(filters.target.trim()),
   };
+  // Who: a key's name as well as the actor itself (key:<id>, system), since the table shows names.
+  const actorByName = useActorByKeyName();
+  const actor = typed.actor === '' ? undefined : actorByName(typed.actor);
+  const settled = { ...typed, actor: actor ?? typed.actor };
   const filterKey = JSON.stringify(settled);
   // A new filter starts again from the newest row.
   useEffect(() => setCursors([]), [filterKey]);
@@ -72,11 +77,22 @@ function AuditLog() {
                 aria-label={`Audit ${field}`}
                 value={filters[field]}
                 onChange={(e) => setFilters((f) => ({ ...f, [field]: e.target.value }))}
-                placeholder={{ actor: 'e.g. key:<id> or system', action: 'e.g. keys.create', target: 'e.g. orders' }[field]}
+                placeholder={
+                  {
+                    actor: role === 'admin' ? 'a key’s name, key:<id> or system' : 'key:<id> or system',
+                    action: 'e.g. cache or keys.create',
+                    target: 'e.g. orders',
+                  }[field]
+                }
                 maxLength={200}
               />
             </label>
           ))}
+          {actor !== undefined && (
+            <span className="muted small" data-testid="audit-actor">
+              = {actor}
+            </span>
+          )}
           <span className="muted" role="status" data-testid="audit-count">
             {page.data === undefined ? '' : `${page.data.total.toLocaleString('en')} matching entries`}
           </span>

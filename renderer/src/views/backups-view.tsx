@@ -5,6 +5,7 @@ import { roleAllows } from '../../../contract/roles';
 import { useAction, useEvent, useOperation, useSession } from '../client/client-context';
 import { useConfirm } from '../components/confirm-dialog';
 import { DataTable } from '../components/data-table';
+import { useKeyName } from '../components/key-name';
 import { Card, ErrorBanner, PageHeader, Stat, StatusBadge } from '../components/ui';
 import { formatBytes, formatTime } from '../components/format';
 import { ReplicasCard } from './backups-replicas';
@@ -12,12 +13,14 @@ import { PickBackupRoot } from './backups-roots';
 import { PointInTime, RestoreDialog, type RestoreInput } from './backups-restore';
 import { SnapshotsCard } from './backups-snapshots';
 import { SourceDialog } from './backups-sources';
+import { HistoryCard } from './backups-history';
 
 type Progress = EventPayload<'backup.progress'>;
 type Snapshot = OperationResult<'backup.snapshots.list'>['snapshots'][number];
 type Source = OperationResult<'backup.sources.list'>['sources'][number];
 
 const REFRESH = ['backup.finished'] as const;
+const HISTORY_ROWS = 10;
 
 export function BackupsView() {
   const { role } = useSession();
@@ -27,7 +30,7 @@ export function BackupsView() {
   // The chart's share: the newest 60 (the table below pages through them all).
   const snapshots = useOperation('backup.snapshots.list', { limit: 60 }, { refreshOn: REFRESH });
   const verifications = useOperation('backup.verifications.list', { limit: 20 }, { refreshOn: REFRESH });
-  const history = useOperation('backup.history', { limit: 10 }, { refreshOn: REFRESH });
+  const history = useOperation('backup.history', { limit: HISTORY_ROWS }, { refreshOn: REFRESH });
   const snap = useAction('backup.snapshot');
   const verify = useAction('backup.verify');
   const prune = useAction('backup.prune');
@@ -52,6 +55,10 @@ export function BackupsView() {
     }),
   );
 
+  const keyName = useKeyName();
+  const sourceName = (id: string) => sources.data?.sources.find((s) => s.id === id)?.name ?? id;
+  // An operator's cancel ends "Snapshot now" with PH_BACKUP_CANCELLED: news, not a failure.
+  const snapCancelled = snap.error?.code === 'PH_BACKUP_CANCELLED' ? snap.error : null;
   const repo = sources.data?.repository;
   const logical = sources.data?.sources.reduce((s, x) => s + x.logicalBytes, 0) ?? 0;
   const lastVerifyBad = verifications.data?.verifications.filter((v) => !v.ok).length ?? 0;
@@ -95,13 +102,29 @@ export function BackupsView() {
         />
       )}
       <ErrorBanner
-        error={sources.error ?? snapshots.error ?? snap.error ?? verify.error ?? prune.error ?? removeSource.error ?? cancel.error}
+        error={
+          sources.error ??
+          snapshots.error ??
+          (snapCancelled === null ? snap.error : null) ??
+          verify.error ??
+          prune.error ??
+          removeSource.error ??
+          cancel.error
+        }
         onDismiss={() => (snap.clearError(), verify.clearError(), prune.clearError(), removeSource.clearError(), cancel.clearError())}
       />
       {notice !== null && (
         <div className="notice ok" role="status">
           {notice}{' '}
-          <button className="link" onClick={() => setNotice(null)}>
+          <button className="link" onClick={() => (setNotice(null), snapCancelled !== null && snap.clearError())}>
+            dismiss
+          </button>
+        </div>
+      )}
+      {notice === null && snapCancelled !== null && (
+        <div className="notice" role="status" data-testid="snapshot-cancelled">
+          {snapCancelled.message.replace(/key:[0-9a-f]+/g, keyName)}{' '}
+          <button className="link" onClick={snap.clearError}>
             dismiss
           </button>
         </div>
@@ -119,24 +142,36 @@ export function BackupsView() {
       {Object.values(jobs).length > 0 && (
         <Card title="Running">
           <div data-testid="backup-jobs">
-            {Object.values(jobs).map((j) => (
-              <ProgressRow
-                key={j.jobId}
-                job={j}
-                onCancel={
-                  canOperate && j.kind === 'snapshot' && j.sourceId !== null
-                    ? () =>
-                        confirm({
-                          title: 'Cancel the snapshot?',
-                          body: `The snapshot of ${j.sourceId} stops at the next chunk and leaves no snapshot behind.`,
-                          confirmLabel: 'Cancel snapshot',
-                          danger: true,
-                          onConfirm: () => j.sourceId !== null && cancel.run({ sourceId: j.sourceId }).then(() => history.reload()),
-                        })
-                    : undefined
-                }
-              />
-            ))}
+            {Object.values(jobs).map((j) => {
+              const name = j.sourceId === null ? '' : sourceName(j.sourceId);
+              const sourceId = j.sourceId;
+              return (
+                <ProgressRow
+                  key={j.jobId}
+                  job={j}
+                  sourceName={name}
+                  onCancel={
+                    canOperate && j.kind === 'snapshot' && sourceId !== null
+                      ? () =>
+                          confirm({
+                            title: 'Cancel the snapshot?',
+                            body: `The snapshot of ${name} stops at the next chunk and leaves no snapshot behind.`,
+                            confirmLabel: 'Cancel snapshot',
+                            danger: true,
+                            onConfirm: () =>
+                              cancel.run({ sourceId }).then((r) => {
+                                if (r !== undefined)
+                                  setNotice(
+                                    `You cancelled the snapshot of ${name} (${r.cancel.phase}, ${r.cancel.done} of ${r.cancel.total}).`,
+                                  );
+                                history.reload();
+                              }),
+                          })
+                      : undefined
+                  }
+                />
+              );
+            })}
           </div>
         </Card>
       )}
@@ -252,45 +287,7 @@ export function BackupsView() {
         />
       </Card>
 
-      <Card title="Restores, prunes and cancelled snapshots">
-        <table className="table" data-testid="backup-history">
-          <tbody>
-            {history.data?.restores.map((r) => (
-              <tr key={`r${r.id}`}>
-                <td>{formatTime(r.at)}</td>
-                <td>restore {r.inPlace ? 'in place' : 'to new file'}</td>
-                <td className="mono small">{r.target}</td>
-                <td>
-                  <StatusBadge state={r.ok ? 'ok' : 'failed'} /> {r.error !== null && <span className="small muted">{r.error}</span>}
-                </td>
-              </tr>
-            ))}
-            {history.data?.cancelled.map((c) => (
-              <tr key={`c${c.id}`} data-testid="backup-cancelled">
-                <td>{formatTime(c.at)}</td>
-                <td>snapshot cancelled</td>
-                <td className="mono small">{c.sourceId}</td>
-                <td>
-                  <StatusBadge state="cancelled" />{' '}
-                  <span className="small muted">
-                    by {c.by} at {c.phase} {c.done.toLocaleString()} of {c.total.toLocaleString()}
-                  </span>
-                </td>
-              </tr>
-            ))}
-            {history.data?.prunes.map((p) => (
-              <tr key={`p${p.id}`}>
-                <td>{formatTime(p.at)}</td>
-                <td>prune</td>
-                <td>
-                  {p.removedSnapshots} snapshots, {p.removedPages} pages
-                </td>
-                <td>{formatBytes(p.freedBytes)} freed</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </Card>
+      <HistoryCard history={history.data} limit={HISTORY_ROWS} sourceName={sourceName} />
 
       {restoreFor !== null && (
         <RestoreDialog
@@ -305,13 +302,14 @@ export function BackupsView() {
   );
 }
 
-function ProgressRow({ job, onCancel }: { job: Progress; onCancel?: (() => void) | undefined }) {
+function ProgressRow({ job, sourceName, onCancel }: { job: Progress; sourceName: string; onCancel?: (() => void) | undefined }) {
   const share = job.total > 0 ? Math.min(1, job.done / job.total) : 0;
   return (
     <div className="backup-progress">
       <div className="small">
-        <strong>{job.kind}</strong> {job.sourceId ?? ''} {job.snapshotId !== null ? <span className="mono">{job.snapshotId}</span> : null} —{' '}
-        {job.phase} {job.total > 1 ? `${job.done.toLocaleString()} / ${job.total.toLocaleString()} pages` : ''}
+        <strong>{job.kind}</strong> <span title={job.sourceId ?? undefined}>{sourceName}</span>{' '}
+        {job.snapshotId !== null ? <span className="mono">{job.snapshotId}</span> : null} — {job.phase}{' '}
+        {job.total > 1 ? `${job.done.toLocaleString()} / ${job.total.toLocaleString()} pages` : ''}
         {onCancel !== undefined && (
           <button className="link" onClick={onCancel}>
             Cancel
@@ -321,7 +319,7 @@ function ProgressRow({ job, onCancel }: { job: Progress; onCancel?: (() => void)
       <div
         className="bar"
         role="progressbar"
-        aria-label={`${job.kind} ${job.sourceId ?? ''} progress`}
+        aria-label={`${job.kind} ${sourceName} progress`}
         aria-valuemin={0}
         aria-valuemax={100}
         aria-valuenow={Math.round(share * 100)}

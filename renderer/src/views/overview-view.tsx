@@ -126,6 +126,7 @@ export function OverviewView() {
     dependencies: data?.status,
     dependencyList: data?.dependencies ?? [],
     firingAlerts: firing,
+    services: status?.services ?? [],
     instances,
     failures: [overview.error, registry.error].flatMap((e) => (e === null ? [] : [e.code])),
   });
