@@ -183,7 +183,8 @@ describe('Webhooks view in Chromium against a headless node', () => {
         await viewer.page.getByRole('heading', { level: 3, name: 'Operators and admins only' }).waitFor();
         expect(await viewer.page.getByRole('alert').count()).toBe(0);
         expect(await viewer.page.getByLabel('Audit actor').count()).toBe(0);
-        expect(viewer.calls.slice(before)).toEqual([]);
+        // Only what these views would read: the Overview left behind may still be polling its charts.
+        expect(viewer.calls.slice(before).filter((name) => /^(keys|ratelimit|audit|webhooks|system\.config)/.test(name))).toEqual([]);
       }
     } finally {
       await viewer.page.close();
