@@ -8,7 +8,7 @@ describe('GraphQL explorer in Chromium', () => {
   beforeAll(async () => {
     session = await openConsole();
     session.page.on('console', (message) => {
-      // A refusal is a violation; the notice about frame-ancestors in the page's meta tag is not.
+      // A refusal is a violation (the console's own CSP notices are not refusals).
       if (/Refused to .*Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
     });
   });
