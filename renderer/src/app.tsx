@@ -17,7 +17,13 @@ export function App() {
   const [viewId, setViewId] = useState(currentViewId);
 
   useEffect(() => {
-    const onHash = () => setViewId(currentViewId());
+    const onHash = () => {
+      const id = currentViewId();
+      // A link to a view that does not exist shows the Overview: the address says so too.
+      if (window.location.hash.replace(/^#\/?/, '') !== id && window.location.hash !== '') window.history.replaceState(null, '', `#/${id}`);
+      setViewId(id);
+    };
+    onHash();
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);

@@ -29,6 +29,13 @@ describe('console in Chromium against a headless node', () => {
     await session.screenshot('overview');
   });
 
+  it('shows the Overview for a link to a view that does not exist, and says so in the address', async () => {
+    const { page } = session;
+    await page.goto(`${session.plane.url}/#/nosuchview`);
+    await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/overview');
+  });
+
   it('creates a key in Security, shows its secret once, and lists the creation in Audit beside what the log keeps', async () => {
     const { page } = session;
     await openView(session, 'Security');
