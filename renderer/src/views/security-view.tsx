@@ -7,6 +7,7 @@ import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge } from '../compo
 import { formatTime } from '../components/format';
 import { RateTiersCard } from './rate-tiers-card';
 import { KeyDialog, type Key } from './security-key-dialog';
+import { CopyButton } from '../components/copy-button';
 
 /**
  * An admin manages keys and tiers; an operator may read the rate-limit tiers (docs/security.md), so
@@ -90,6 +91,7 @@ function KeysAndTiers() {
             New key <strong>{secret.name}</strong>. Copy it now; it will not be shown again.
           </div>
           <code className="secret">{secret.value}</code>
+          <CopyButton text={secret.value} />{' '}
           <button className="link" onClick={() => setSecret(null)}>
             I have copied it
           </button>
