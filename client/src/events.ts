@@ -11,22 +11,41 @@ export class EventFeed {
   readonly #listeners = new Map<string, Set<(payload: unknown) => void>>();
   readonly #followed = new Set<string>();
   #following: Promise<unknown> = Promise.resolve();
+  #attached = false;
 
   constructor(private readonly realtime: () => RealtimeClient) {}
 
-  /** Calls `listener` with each `name` event from now on; resolves once the socket follows it. */
+  /**
+   * Calls `listener` with each `name` event from now on; resolves once the socket follows it. A
+   * refusal (an event the key may not follow, the hub not answering) rejects this call and leaves
+   * the feed as it was, so later calls are not refused for it.
+   */
   async on<N extends EventName>(name: N, listener: Listener<N>): Promise<() => void> {
     const set = this.#listeners.get(name) ?? new Set();
-    set.add(listener as (payload: unknown) => void);
+    const own = listener as (payload: unknown) => void;
+    set.add(own);
     this.#listeners.set(name, set);
-    if (!this.#followed.has(name)) {
-      if (this.#followed.size === 0) this.realtime().on('event', (event, payload) => this.#deliver(event, payload));
+    if (!this.#attached) {
+      this.realtime().on('event', (event, payload) => this.#deliver(event, payload));
+      this.#attached = true;
+    }
+    if (this.#followed.has(name)) {
+      await this.#following.catch(() => undefined);
+    } else {
       this.#followed.add(name);
       const names = [...this.#followed];
-      this.#following = this.#following.then(() => this.realtime().followEvents(names));
+      const follow = this.#following.catch(() => undefined).then(() => this.realtime().followEvents(names));
+      this.#following = follow;
+      try {
+        await follow;
+      } catch (err) {
+        this.#followed.delete(name);
+        set.delete(own);
+        if (set.size === 0) this.#listeners.delete(name);
+        throw err;
+      }
     }
-    await this.#following;
-    return () => set.delete(listener as (payload: unknown) => void);
+    return () => set.delete(own);
   }
 
   #deliver(event: string, payload: unknown): void {

@@ -60,6 +60,19 @@ describe('the client’s own errors', () => {
     await off.close();
   });
 
+  it('refuses one event the hub does not have and still follows the next one asked for', async () => {
+    const ph = new Pilothouse({ url: plane.url, apiKey: key, auth: 'key', WebSocket: WebSocket as unknown as WebSocketFactory });
+    try {
+      await expect(ph.events.on('no.such.event' as 'jobs.changed', () => undefined)).rejects.toMatchObject({ code: 'PH_INVALID_INPUT' });
+      const seen: string[] = [];
+      await ph.events.on('jobs.changed', (change) => seen.push(change.state));
+      await plane.op('jobs.enqueue', { type: 'cache.warm', payload: {} }, key);
+      await expect.poll(() => seen.length, { timeout: 5_000 }).toBeGreaterThan(0);
+    } finally {
+      await ph.close();
+    }
+  });
+
   it('refuses to listen to an event the hub client does not have with PH_INVALID_INPUT naming those it has', () => {
     const ph = new Pilothouse({ url: plane.url, apiKey: key, auth: 'key', WebSocket: WebSocket as unknown as WebSocketFactory });
     // As plain JavaScript would: `reconnect` is no event of the hub client (a reconnect is another `welcome`).

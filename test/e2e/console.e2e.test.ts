@@ -47,7 +47,7 @@ describe('console in Chromium against a headless node', () => {
     await session.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: session.plane.url });
     await page.getByTestId('new-key').getByRole('button', { name: 'Copy', exact: true }).click();
     await page.getByTestId('new-key').getByRole('button', { name: 'Copied', exact: true }).waitFor();
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(secret);
     await page.getByTestId('keys-table').getByText('e2e-inventory').waitFor();
     await session.screenshot('security');
 
