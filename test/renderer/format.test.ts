@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NBSP, formatBytes, formatTime } from '../../renderer/src/components/format';
+import { NBSP, countOf, formatBytes, formatTime } from '../../renderer/src/components/format';
 
 const AT = '2026-12-05T02:13:06.000Z';
 const locale = (iso: string): string => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -29,5 +29,14 @@ describe('formatBytes: a size in binary units that never parts from its unit', (
     expect(formatBytes(289)).toBe(`289${NBSP}B`);
     expect(formatBytes(1536)).toBe(`1.50${NBSP}KiB`);
     expect(formatBytes(50 * 1024 * 1024)).toBe(`50.0${NBSP}MiB`);
+  });
+});
+
+describe('countOf: a count and its noun', () => {
+  it('is singular for one and plural otherwise, with a plural of its own where the noun needs one', () => {
+    expect(countOf(1, 'page')).toBe(`1${NBSP}page`);
+    expect(countOf(0, 'page')).toBe(`0${NBSP}pages`);
+    expect(countOf(3, 'entry', 'entries')).toBe(`3${NBSP}entries`);
+    expect(countOf(1_000_000, 'row')).toBe(`${(1_000_000).toLocaleString()}${NBSP}rows`);
   });
 });

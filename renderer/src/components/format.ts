@@ -41,3 +41,8 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(v < 10 ? 2 : 1)}${NBSP}${units[u]}`;
 }
+
+/** A count and its noun, singular for one ("1 page", "3 pages"), the count grouped by the locale. */
+export function countOf(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n.toLocaleString()}${NBSP}${n === 1 ? singular : plural}`;
+}

@@ -5,7 +5,7 @@ import { useSettled } from '../client/paged-list';
 import { DataTable } from '../components/data-table';
 import { KeyName, useActorByKeyName } from '../components/key-name';
 import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge } from '../components/ui';
-import { formatTime } from '../components/format';
+import { countOf, formatTime } from '../components/format';
 import { describeAuditDetail } from './audit-detail';
 import { RetentionCard } from './retention-card';
 
@@ -62,7 +62,7 @@ function AuditLog() {
         <div className={page.data.chainIntact ? 'notice ok' : 'notice bad'} data-testid="chain-state">
           {page.data.chainIntact
             ? filterKey === JSON.stringify({ actor: '', action: '', target: '' })
-              ? `Hash chain intact across all ${page.data.total} entries.`
+              ? `Hash chain intact across ${page.data.total === 1 ? 'its one entry' : `all ${countOf(page.data.total, 'entry', 'entries')}`}.`
               : 'Hash chain intact.'
             : 'The hash chain is broken: the log was edited outside Pilothouse.'}
         </div>

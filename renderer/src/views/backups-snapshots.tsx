@@ -5,7 +5,7 @@ import { useClient } from '../client/client-context';
 import { usePagedList } from '../client/paged-list';
 import { DataTable, PageFooter } from '../components/data-table';
 import { Card, EmptyState, ErrorBanner, StatusBadge } from '../components/ui';
-import { formatBytes, formatTime } from '../components/format';
+import { countOf, formatBytes, formatTime } from '../components/format';
 import { useThrottledReload } from './jobs-parts';
 
 type Snapshot = OperationResult<'backup.snapshots.list'>['snapshots'][number];
@@ -41,7 +41,7 @@ export function SnapshotsCard({ actions }: { actions: (snapshot: Snapshot) => Re
                 className: 'right',
                 cell: (s) => (
                   <>
-                    {formatBytes(s.addedBytes)} <span className="muted small">({s.addedPages} pages)</span>
+                    {formatBytes(s.addedBytes)} <span className="muted small">({countOf(s.addedPages, 'page')})</span>
                   </>
                 ),
               },

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { OperationResult } from '../../../contract/operations';
 import { useEvent, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
+import { countOf } from '../components/format';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat } from '../components/ui';
 import { LineChart, formatValue, type ChartSeries } from './overview-charts';
 import { CacheActions, KeyBrowser } from './cache-actions';
@@ -123,7 +124,8 @@ export function CacheView() {
         <div className="notice" role="status" data-testid="redis-notice">
           <span>
             Redis is <strong>{REDIS_WORDS[data.redis.state]}</strong>: reads are answered from L1 and L3 (stale values within grace), and{' '}
-            {data.redis.outbox} change(s) wait to be sent to the other nodes. The breaker has opened {data.redis.breakerOpens} time(s).
+            {countOf(data.redis.outbox, 'change')} wait to be sent to the other nodes. The breaker has opened{' '}
+            {countOf(data.redis.breakerOpens, 'time')}.
           </span>
         </div>
       )}
