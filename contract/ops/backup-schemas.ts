@@ -16,7 +16,7 @@ export const RetentionSchema = Type.Object(
     keepDaily: Type.Optional(Count),
     keepWeekly: Type.Optional(Count),
     keepMonthly: Type.Optional(Count),
-    keepWithin: Type.Optional(Type.String({ pattern: '^(\\d+[smhdw])+$', description: 'e.g. 36h, 7d, 1d12h' })),
+    keepWithin: Type.Optional(Type.String({ pattern: '^(\\d+[smhdw])+$', description: 'A duration such as 36h, 7d or 1d12h' })),
   },
   { additionalProperties: false },
 );

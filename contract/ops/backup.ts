@@ -59,7 +59,7 @@ export const backupOperations = {
     summary: 'Register a SQLite file to back up; it is checked before anything is recorded',
     input: Type.Object(
       {
-        name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+        name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'Something other than spaces' }),
         path: Type.String({ minLength: 1, maxLength: 4096 }),
         schedule: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()])),
         retention: Type.Optional(RetentionSchema),
@@ -240,7 +240,7 @@ export const backupOperations = {
       'Add a replica of the repository (a folder, S3-compatible storage, SFTP or another Pilothouse node); the target is checked before anything is recorded',
     input: Type.Object(
       {
-        name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+        name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'Something other than spaces' }),
         kind: Type.Union([Type.Literal('folder'), Type.Literal('s3'), Type.Literal('sftp'), Type.Literal('peer')]),
         path: Type.Optional(
           Type.String({ minLength: 1, maxLength: 4096, description: 'folder: an absolute folder; sftp: the folder on the server' }),

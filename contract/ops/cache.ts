@@ -1,7 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { defineOperation } from '../operation';
 
-const Namespace = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+const Namespace = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9_.-]+$',
+  description: "1-64 letters, digits, '_', '.' or '-'",
+});
 const Key = Type.String({ minLength: 1, maxLength: 512 });
 /** One limit for writing a tag and invalidating by it: a tag that can be written can be invalidated. */
 const Tag = Type.String({ minLength: 1, maxLength: 512 });

@@ -17,17 +17,34 @@ export const StrategySchema = Type.Union([
   Type.Literal('consistent-hash'),
 ]);
 
-const ServiceName = Type.String({ minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' });
-const InstanceId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]*$' });
+const ServiceName = Type.String({
+  minLength: 1,
+  maxLength: 63,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+  description: "1-63 letters, digits, '.', '_' or '-', starting with a letter or digit",
+});
+const InstanceId = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]*$',
+  description: "1-128 letters, digits, '.', '_', ':', '@' or '-', starting with a letter or digit",
+});
 const Tag = Type.String({ minLength: 1, maxLength: 64 });
 
 /** How a check is declared. Timings are in milliseconds; defaults are in docs/discovery.md. */
 export const CheckDefinitionSchema = Type.Object(
   {
-    id: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' })),
+    id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
+        description: "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+      }),
+    ),
     kind: Type.Union([Type.Literal('http'), Type.Literal('tcp'), Type.Literal('ttl')]),
     /** http: the URL to GET; defaults to http://<address>:<port>/health. */
-    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' })),
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://', description: 'An http:// or https:// URL' })),
     method: Type.Optional(Type.Union([Type.Literal('GET'), Type.Literal('HEAD')])),
     /** http: the status that counts as passing; without it any 2xx passes and 429 warns. */
     expectStatus: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),

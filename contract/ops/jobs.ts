@@ -48,7 +48,12 @@ export const JobInfoSchema = Type.Object({
 });
 
 const jobSpecFields = {
-  type: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:-]+$' }),
+  type: Type.String({
+    minLength: 1,
+    maxLength: 100,
+    pattern: '^[A-Za-z0-9_.:-]+$',
+    description: "1-100 letters, digits, '_', '.', ':' or '-'",
+  }),
   payload: Type.Optional(Type.Unknown()),
   priority: Type.Optional(Type.Integer({ minimum: -100, maximum: 100 })),
   delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 366 * 24 * 3600_000 })),

@@ -73,7 +73,12 @@ export const ComparatorSchema = Type.Union(['>', '>=', '<', '<=', '==', '!='].ma
 export const SeveritySchema = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]);
 
 export const AlertRuleSchema = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 80, pattern: '^[a-z0-9][a-z0-9._-]*$' }),
+  id: Type.String({
+    minLength: 1,
+    maxLength: 80,
+    pattern: '^[a-z0-9][a-z0-9._-]*$',
+    description: "1-80 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+  }),
   name: Type.String({ minLength: 1, maxLength: 120 }),
   metric: Type.String({ minLength: 1, maxLength: 120, description: 'A series name, as monitoring.series lists them' }),
   comparator: ComparatorSchema,

@@ -1,7 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { defineOperation } from '../operation';
 
-const TierName = Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z0-9][a-z0-9_-]*$' });
+const TierName = Type.String({
+  minLength: 1,
+  maxLength: 40,
+  pattern: '^[a-z0-9][a-z0-9_-]*$',
+  description: "1-40 lower-case letters, digits, '_' or '-', starting with a letter or digit",
+});
 
 /**
  * A rate-limit tier: `limit` requests per `windowSeconds` for each key, and `burst` extra requests
@@ -10,7 +15,9 @@ const TierName = Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z0-9][
  */
 export const RateTierSchema = Type.Object({
   name: TierName,
-  limit: Type.Union([Type.Integer({ minimum: 1, maximum: 10_000_000 }), Type.Null()]),
+  limit: Type.Union([Type.Integer({ minimum: 1, maximum: 10_000_000 }), Type.Null()], {
+    description: 'A whole number of requests per window from 1 to 10,000,000, or null for no limit',
+  }),
   windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
   burst: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
   builtin: Type.Optional(Type.Boolean()),

@@ -42,7 +42,12 @@ export const RealtimeMessageSchema = Type.Object({
   data: Type.Unknown(),
 });
 
-const RoomName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:@-]+$' });
+const RoomName = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[A-Za-z0-9_.:@-]+$',
+  description: "1-128 letters, digits, '_', '.', ':', '@' or '-'",
+});
 
 export const realtimeOperations = {
   'realtime.stats': defineOperation({

@@ -101,7 +101,7 @@ export const securityOperations = {
   'keys.create': defineOperation({
     summary: 'Create an API key; its secret is returned this once and never again',
     input: Type.Object({
-      name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+      name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'Something other than spaces' }),
       role: RoleSchema,
       scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
       /** Pin the key to a REST version: its requests that name none are answered in it. */

@@ -96,7 +96,7 @@ export const WebhookEndpointChangedSchema = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
 });
 
-const Url = Type.String({ minLength: 8, maxLength: 2000, pattern: '^https?://' });
+const Url = Type.String({ minLength: 8, maxLength: 2000, pattern: '^https?://', description: 'An http:// or https:// URL' });
 const Id = Type.String({ minLength: 1, maxLength: 100 });
 
 export const webhooksOperations = {

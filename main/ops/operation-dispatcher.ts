@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { PhError } from '../../contract/errors';
 import type { AuditMode } from '../../contract/operation';
 import { isOperationName, operations, type OperationName } from '../../contract/operations';
@@ -86,9 +87,21 @@ export class OperationDispatcher {
     if (check.Check(input)) return;
     const first = check.Errors(input).First();
     const field = first?.path.replace(/^\//, '').replaceAll('/', '.') || 'input';
-    throw new PhError('PH_INVALID_INPUT', `Field "${field}": ${first?.message ?? 'invalid'}`, { field });
+    throw new PhError('PH_INVALID_INPUT', `Field "${field}": ${first === undefined ? 'invalid' : inWords(first)}`, { field });
   }
 }
+
+/**
+ * A refusal a person can act on: a pattern or a choice of shapes says, as the checker words it, only
+ * "Expected string to match '^[a-z0-9][a-z0-9_-]*$'"; the schema's description says it in words.
+ */
+function inWords(error: ValueError): string {
+  const described = (error.schema as { description?: unknown }).description;
+  const cryptic = error.type === ValueErrorType.StringPattern || error.type === ValueErrorType.Union;
+  return cryptic && typeof described === 'string' ? `must be ${lowerFirst(described)}` : error.message;
+}
+
+const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
 
 /**
  * What the audit row names as the thing changed: the id, name, cache entry or key in the input, when

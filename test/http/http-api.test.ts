@@ -98,6 +98,19 @@ describe('embedded HTTP API', () => {
     expect(empty.status).toBe(200);
   });
 
+  it('says in words what a pattern or a choice of shapes wants, not the rule the checker quotes', async () => {
+    const name = await t.op('services.register', { name: 'Bad Name!', address: '127.0.0.1', port: 9 });
+    expect(name.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'name' });
+    expect(name.body.error.message).toBe("Field \"name\": must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
+    const limit = await t.op('ratelimit.tiers.save', { tier: { name: 'typo', limit: 'ten', windowSeconds: 60, burst: 0 } });
+    expect(limit.body.error.message).toBe(
+      'Field "tier.limit": must be a whole number of requests per window from 1 to 10,000,000, or null for no limit',
+    );
+    // A bound the checker states plainly stays in its words.
+    const port = await t.op('services.register', { name: 'ok', address: '127.0.0.1', port: 70_000 });
+    expect(port.body.error.message).toMatch(/^Field "port": Expected integer to be less or equal to 65535/);
+  });
+
   it('answers 404 PH_UNKNOWN_OPERATION for an operation that does not exist', async () => {
     const res = await t.op('system.reboot');
     expect(res).toMatchObject({ status: 404, body: { error: { code: 'PH_UNKNOWN_OPERATION' } } });

@@ -94,6 +94,7 @@ export interface OperationTypes {
   };
   "keys.create": {
     input: {
+      /** Something other than spaces */
       name: string;
       role: "viewer" | "operator" | "admin";
       scopes?: Array<string>;
@@ -278,7 +279,7 @@ export interface OperationTypes {
           keepDaily?: number;
           keepWeekly?: number;
           keepMonthly?: number;
-          /** e.g. 36h, 7d, 1d12h */
+          /** A duration such as 36h, 7d or 1d12h */
           keepWithin?: string;
         };
         continuousSeconds: number | null;
@@ -316,6 +317,7 @@ export interface OperationTypes {
   };
   "backup.sources.register": {
     input: {
+      /** Something other than spaces */
       name: string;
       path: string;
       schedule?: string | null;
@@ -325,7 +327,7 @@ export interface OperationTypes {
         keepDaily?: number;
         keepWeekly?: number;
         keepMonthly?: number;
-        /** e.g. 36h, 7d, 1d12h */
+        /** A duration such as 36h, 7d or 1d12h */
         keepWithin?: string;
       };
       continuousSeconds?: number | null;
@@ -345,7 +347,7 @@ export interface OperationTypes {
           keepDaily?: number;
           keepWeekly?: number;
           keepMonthly?: number;
-          /** e.g. 36h, 7d, 1d12h */
+          /** A duration such as 36h, 7d or 1d12h */
           keepWithin?: string;
         };
         continuousSeconds: number | null;
@@ -375,7 +377,7 @@ export interface OperationTypes {
         keepDaily?: number;
         keepWeekly?: number;
         keepMonthly?: number;
-        /** e.g. 36h, 7d, 1d12h */
+        /** A duration such as 36h, 7d or 1d12h */
         keepWithin?: string;
       };
       continuousSeconds?: number | null;
@@ -395,7 +397,7 @@ export interface OperationTypes {
           keepDaily?: number;
           keepWeekly?: number;
           keepMonthly?: number;
-          /** e.g. 36h, 7d, 1d12h */
+          /** A duration such as 36h, 7d or 1d12h */
           keepWithin?: string;
         };
         continuousSeconds: number | null;
@@ -791,6 +793,7 @@ export interface OperationTypes {
   };
   "backup.replicas.add": {
     input: {
+      /** Something other than spaces */
       name: string;
       kind: "folder" | "s3" | "sftp" | "peer";
       /** folder: an absolute folder; sftp: the folder on the server */
@@ -1249,6 +1252,7 @@ export interface OperationTypes {
     input: Record<string, never>;
     output: {
       rules: Array<{
+        /** 1-80 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit */
         id: string;
         name: string;
         /** A series name, as monitoring.series lists them */
@@ -1320,6 +1324,7 @@ export interface OperationTypes {
   "monitoring.alerts.save": {
     input: {
       rule: {
+        /** 1-80 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit */
         id: string;
         name: string;
         /** A series name, as monitoring.series lists them */
@@ -1335,6 +1340,7 @@ export interface OperationTypes {
     };
     output: {
       rule: {
+        /** 1-80 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit */
         id: string;
         name: string;
         /** A series name, as monitoring.series lists them */
@@ -1449,7 +1455,9 @@ export interface OperationTypes {
   };
   "services.register": {
     input: {
+      /** 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit */
       name: string;
+      /** 1-128 letters, digits, '.', '_', ':', '@' or '-', starting with a letter or digit */
       id?: string;
       address: string;
       port: number;
@@ -1458,8 +1466,10 @@ export interface OperationTypes {
       version?: string;
       weight?: number;
       checks?: Array<{
+        /** 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit */
         id?: string;
         kind: "http" | "tcp" | "ttl";
+        /** An http:// or https:// URL */
         url?: string;
         method?: "GET" | "HEAD";
         expectStatus?: number;
@@ -1521,6 +1531,7 @@ export interface OperationTypes {
   };
   "services.deregister": {
     input: {
+      /** 1-128 letters, digits, '.', '_', ':', '@' or '-', starting with a letter or digit */
       id: string;
     };
     output: {
@@ -1532,6 +1543,7 @@ export interface OperationTypes {
   };
   "services.heartbeat": {
     input: {
+      /** 1-128 letters, digits, '.', '_', ':', '@' or '-', starting with a letter or digit */
       id: string;
       status?: "passing" | "warning" | "critical";
       output?: string;
@@ -1581,6 +1593,7 @@ export interface OperationTypes {
   };
   "services.list": {
     input: {
+      /** 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit */
       name?: string;
       tag?: string;
       state?: "passing" | "warning" | "critical" | "maintenance";
@@ -1634,6 +1647,7 @@ export interface OperationTypes {
   };
   "services.summary": {
     input: {
+      /** 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit */
       name?: string;
       tag?: string;
       state?: "passing" | "warning" | "critical" | "maintenance";
@@ -1670,6 +1684,7 @@ export interface OperationTypes {
   };
   "services.get": {
     input: {
+      /** 1-128 letters, digits, '.', '_', ':', '@' or '-', starting with a letter or digit */
       id: string;
     };
     output: {
@@ -1717,6 +1732,7 @@ export interface OperationTypes {
   };
   "services.watch": {
     input: {
+      /** 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit */
       name?: string;
       tag?: string;
       state?: "passing" | "warning" | "critical" | "maintenance";
@@ -1771,6 +1787,7 @@ export interface OperationTypes {
   };
   "services.maintenance": {
     input: {
+      /** 1-128 letters, digits, '.', '_', ':', '@' or '-', starting with a letter or digit */
       id: string;
       enabled: boolean;
       reason?: string;
@@ -1820,6 +1837,7 @@ export interface OperationTypes {
   };
   "services.pick": {
     input: {
+      /** 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit */
       name: string;
       key?: string;
     };
@@ -1868,6 +1886,7 @@ export interface OperationTypes {
   };
   "services.configure": {
     input: {
+      /** 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit */
       name: string;
       strategy?: "round-robin" | "weighted" | "least-requests" | "random" | "consistent-hash";
       hashHeader?: string | null;
@@ -1896,6 +1915,7 @@ export interface OperationTypes {
   };
   "services.traffic": {
     input: {
+      /** 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit */
       name?: string;
     };
     output: {
@@ -1939,11 +1959,14 @@ export interface OperationTypes {
   "services.adopt": {
     input: {
       fqdn: string;
+      /** 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit */
       name?: string;
       address?: string;
       check?: {
+        /** 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit */
         id?: string;
         kind: "http" | "tcp" | "ttl";
+        /** An http:// or https:// URL */
         url?: string;
         method?: "GET" | "HEAD";
         expectStatus?: number;
@@ -2250,6 +2273,7 @@ export interface OperationTypes {
   };
   "jobs.enqueue": {
     input: {
+      /** 1-100 letters, digits, '_', '.', ':' or '-' */
       type: string;
       payload?: unknown;
       priority?: number;
@@ -2262,6 +2286,7 @@ export interface OperationTypes {
         cron: string;
       };
       children?: Array<{
+        /** 1-100 letters, digits, '_', '.', ':' or '-' */
         type: string;
         payload?: unknown;
         priority?: number;
@@ -2716,6 +2741,7 @@ export interface OperationTypes {
   };
   "cache.keys": {
     input: {
+      /** 1-64 letters, digits, '_', '.' or '-' */
       namespace: string;
       prefix?: string;
       /** Keys matching it, where * stands for any run of characters */
@@ -2746,6 +2772,7 @@ export interface OperationTypes {
   };
   "cache.inspect": {
     input: {
+      /** 1-64 letters, digits, '_', '.' or '-' */
       namespace: string;
       key: string;
     };
@@ -2787,6 +2814,7 @@ export interface OperationTypes {
   };
   "cache.invalidate": {
     input: {
+      /** 1-64 letters, digits, '_', '.' or '-' */
       namespace: string;
       keys?: Array<string>;
       tags?: Array<string>;
@@ -2799,6 +2827,7 @@ export interface OperationTypes {
   };
   "cache.invalidateMatching": {
     input: {
+      /** 1-64 letters, digits, '_', '.' or '-' */
       namespace: string;
       /** Keys matching it, where * stands for any run of characters */
       pattern: string;
@@ -2814,6 +2843,7 @@ export interface OperationTypes {
   };
   "cache.clear": {
     input: {
+      /** 1-64 letters, digits, '_', '.' or '-' */
       namespace?: string;
       everything?: boolean;
     };
@@ -2826,6 +2856,7 @@ export interface OperationTypes {
   };
   "cache.warm": {
     input: {
+      /** 1-64 letters, digits, '_', '.' or '-' */
       namespace?: string;
     };
     output: {
@@ -2904,6 +2935,7 @@ export interface OperationTypes {
   };
   "realtime.presence": {
     input: {
+      /** 1-128 letters, digits, '_', '.', ':', '@' or '-' */
       room: string;
     };
     output: {
@@ -2918,6 +2950,7 @@ export interface OperationTypes {
   };
   "realtime.history": {
     input: {
+      /** 1-128 letters, digits, '_', '.', ':', '@' or '-' */
       room: string;
       limit?: number;
     };
@@ -2943,6 +2976,7 @@ export interface OperationTypes {
   };
   "realtime.publish": {
     input: {
+      /** 1-128 letters, digits, '_', '.', ':', '@' or '-' */
       room: string;
       data: unknown;
     };
@@ -2978,6 +3012,7 @@ export interface OperationTypes {
   };
   "webhooks.create": {
     input: {
+      /** An http:// or https:// URL */
       url: string;
       eventTypes: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
       filter?: Record<string, string | number | boolean>;
@@ -3004,6 +3039,7 @@ export interface OperationTypes {
   "webhooks.update": {
     input: {
       id: string;
+      /** An http:// or https:// URL */
       url?: string;
       eventTypes?: Array<"job.finished" | "job.dead" | "backup.done" | "backup.failed" | "backup.cancelled" | "alert.fired" | "alert.resolved" | "service.health" | "service.deregistered" | "key.revoked" | "webhook.endpoint.disabled" | "webhook.ping">;
       filter?: Record<string, string | number | boolean>;
@@ -3145,7 +3181,9 @@ export interface OperationTypes {
     input: Record<string, never>;
     output: {
       tiers: Array<{
+        /** 1-40 lower-case letters, digits, '_' or '-', starting with a letter or digit */
         name: string;
+        /** A whole number of requests per window from 1 to 10,000,000, or null for no limit */
         limit: number | null;
         windowSeconds: number;
         burst: number;
@@ -3170,7 +3208,9 @@ export interface OperationTypes {
   "ratelimit.tiers.save": {
     input: {
       tier: {
+        /** 1-40 lower-case letters, digits, '_' or '-', starting with a letter or digit */
         name: string;
+        /** A whole number of requests per window from 1 to 10,000,000, or null for no limit */
         limit: number | null;
         windowSeconds: number;
         burst: number;
@@ -3179,7 +3219,9 @@ export interface OperationTypes {
     };
     output: {
       tier: {
+        /** 1-40 lower-case letters, digits, '_' or '-', starting with a letter or digit */
         name: string;
+        /** A whole number of requests per window from 1 to 10,000,000, or null for no limit */
         limit: number | null;
         windowSeconds: number;
         burst: number;
@@ -3191,6 +3233,7 @@ export interface OperationTypes {
   };
   "ratelimit.tiers.delete": {
     input: {
+      /** 1-40 lower-case letters, digits, '_' or '-', starting with a letter or digit */
       name: string;
     };
     output: {
@@ -3604,6 +3647,7 @@ export interface EventTypes {
     message: string | null;
   };
   "cache.invalidate": {
+    /** 1-64 letters, digits, '_', '.' or '-' */
     namespace: string;
     keys?: Array<string>;
     tags?: Array<string>;
