@@ -36,7 +36,8 @@ export function SecurityView() {
 
 function KeysAndTiers() {
   const [showRevoked, setShowRevoked] = useState(false);
-  const keys = useOperation('keys.list', { includeRevoked: showRevoked }, { refreshOn: ['audit.appended'] });
+  // Reads are not audited, so "last used" moves without an event: read again every 15 s as well.
+  const keys = useOperation('keys.list', { includeRevoked: showRevoked }, { refreshOn: ['audit.appended'], intervalMs: 15_000 });
   const create = useAction('keys.create');
   const revoke = useAction('keys.revoke');
   const [name, setName] = useState('');
