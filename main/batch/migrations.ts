@@ -189,4 +189,18 @@ export const batchMigrations: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN created_by TEXT;
     `,
   },
+  {
+    scope: 'batch',
+    version: 6,
+    name: 'jobs: ids never handed out twice',
+    up: `
+      -- SQLite gives a new row the largest id plus one, so the id of a deleted newest job came back,
+      -- and a stale reference (a client, an audit row, an event) named another job. The highest id
+      -- ever given is kept here and every insert takes the next one.
+      CREATE TABLE job_id_high_water (id INTEGER NOT NULL) STRICT;
+      INSERT INTO job_id_high_water (id) SELECT coalesce(max(id), 0) FROM jobs;
+      CREATE TRIGGER job_id_high_water_up AFTER INSERT ON jobs
+        BEGIN UPDATE job_id_high_water SET id = NEW.id WHERE NEW.id > id; END;
+    `,
+  },
 ];

@@ -23,10 +23,11 @@ export class JobStatements {
   readonly log: Statement;
 
   constructor(db: Database) {
-    this.insert = db.prepare(`INSERT INTO jobs (type, payload, state, priority, run_at, max_attempts, backoff_ms, timeout_ms,
+    // The id is the next above every id ever given (migration batch 6), never a deleted job's again.
+    this.insert = db.prepare(`INSERT INTO jobs (id, type, payload, state, priority, run_at, max_attempts, backoff_ms, timeout_ms,
         idempotency_key, repeat_cron, parent_id, child_policy, pending_children, created_at, created_by)
-      VALUES (@type, @payload, @state, @priority, @runAt, @maxAttempts, @backoffMs, @timeoutMs, @key, @cron, @parentId, @policy, @pending, @now,
-        @createdBy)
+      VALUES ((SELECT id + 1 FROM job_id_high_water), @type, @payload, @state, @priority, @runAt, @maxAttempts, @backoffMs, @timeoutMs, @key,
+        @cron, @parentId, @policy, @pending, @now, @createdBy)
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`);
     this.byKey = db.prepare('SELECT * FROM jobs WHERE idempotency_key = ?');
     this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
