@@ -110,7 +110,7 @@ export const sagasOperations = {
     mutating: false,
   }),
   'sagas.cancel': defineOperation({
-    summary: 'Cancel a running saga: it stops before its next step and compensates the steps it completed',
+    summary: 'Cancel a running saga: the step in flight finishes with the tries it has left, then the completed steps are compensated',
     input: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
     output: Type.Object({ saga: SagaSchema }),
     minRole: 'operator',

@@ -264,7 +264,7 @@ export class BullmqJobQueue implements JobQueue {
     const state = await job.getState();
     if (state === 'active') return this.#cancelRun(job, id);
     if (state === 'completed' || state === 'failed' || state === 'unknown') {
-      throw new PhError('PH_BATCH_JOB_NOT_CANCELLABLE', `Job ${id} is ${state}; only waiting and running jobs can be cancelled`);
+      throw new PhError('PH_BATCH_JOB_NOT_CANCELLABLE', `Job ${id} is ${state}; only jobs that have not ended can be cancelled`);
     }
     // BullMQ has no cancelled state for a job that never ran: it is removed (with its children).
     const info = await this.#info(job);

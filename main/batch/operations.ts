@@ -31,6 +31,8 @@ export interface BatchHandlerDeps {
   readonly reports?: BatchReportShare | null;
 }
 
+const ENDED: ReadonlySet<JobInfo['state']> = new Set(['completed', 'dead', 'cancelled']);
+
 export function batchHandlers({ queue, engine, registry, reports = null }: BatchHandlerDeps): HandlersFor<BatchOps> {
   const checkTypes = (spec: JobSpec): void => {
     const known = new Set(queue.registeredTypes());
@@ -59,6 +61,19 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
       s.children?.forEach((c, i) => walk(c, `${prefix}children.${i}.type`));
     };
     walk(spec, 'type');
+  };
+  /**
+   * An internal job that has not ended belongs to what Pilothouse runs through it (a saga, a webhook
+   * delivery): cancelling or deleting the job would strand that, a saga in `running` with its
+   * service drained. It is cancelled through its owner (`sagas.cancel`); an ended one may go.
+   */
+  const refuseUnendedInternal = async (id: string, what: 'cancelled' | 'deleted'): Promise<void> => {
+    const job = await queue.get(id);
+    if (queue.typeOptions(job.type)?.internal !== true || ENDED.has(job.state)) return;
+    const owner = job.type.startsWith('saga.') ? 'cancel the saga with sagas.cancel' : 'it ends by itself (webhooks.redeliver resends)';
+    throw new PhError('PH_FORBIDDEN', `A running ${job.type} job is Pilothouse's own and is not ${what} by hand: ${owner}`, {
+      field: 'id',
+    });
   };
   /** A job as the caller may read it: its type's `payloadRole` keeps payload and result from lower roles. */
   const readable = (job: JobInfo, caller: Caller): JobInfo => {
@@ -96,9 +111,13 @@ export function batchHandlers({ queue, engine, registry, reports = null }: Batch
       checkTypes(input);
       return { job: await queue.enqueue({ ...input, createdBy: caller.actor }) };
     },
-    'jobs.cancel': async (input) => ({ job: await queue.cancel(input.id) }),
+    'jobs.cancel': async (input) => {
+      await refuseUnendedInternal(input.id, 'cancelled');
+      return { job: await queue.cancel(input.id) };
+    },
     'jobs.retry': async (input) => ({ job: await queue.retry(input.id) }),
     'jobs.delete': async (input) => {
+      await refuseUnendedInternal(input.id, 'deleted');
       await queue.remove(input.id);
       return { deleted: true };
     },

@@ -202,7 +202,7 @@ export class SqliteJobStore {
         return { transitions: [], running: true };
       }
       if (row.state !== 'waiting' && row.state !== 'waiting-children') {
-        throw new PhError('PH_BATCH_JOB_NOT_CANCELLABLE', `Job ${id} is ${row.state}; only waiting and running jobs can be cancelled`);
+        throw new PhError('PH_BATCH_JOB_NOT_CANCELLABLE', `Job ${id} is ${row.state}; only jobs that have not ended can be cancelled`);
       }
       this.#sql.cancelWaiting.run(now, row.id);
       return { transitions: this.#family.afterCancel(row, now), running: false };

@@ -106,4 +106,22 @@ describe('the built-in saga services.shift-traffic, against the real registry, H
     });
     expect((await t.op('sagas.list', {})).body.total).toBe(before);
   });
+
+  it("refuses to cancel or delete a running saga's job by hand, which would strand the saga with its service drained", async () => {
+    for (const id of ['pay-old', 'pay-new']) await register(id, 'pay');
+    (upstreams.get('pay-new') as Upstream).status = 503;
+    await waitFor(async () => (await state('pay-old')) === 'passing', 10_000, 'the old instance to pass its check');
+    const { body } = await t.op('sagas.start', { type: 'services.shift-traffic', input: { service: 'pay', newInstanceIds: ['pay-new'] } });
+    const jobId = body.saga.jobId as string;
+    for (const name of ['jobs.cancel', 'jobs.delete']) {
+      const refused = await t.op(name, { id: jobId });
+      expect(refused.status, name).toBe(403);
+      expect(refused.body.error, name).toMatchObject({ code: 'PH_FORBIDDEN', field: 'id' });
+      expect(refused.body.error.message, name).toContain('sagas.cancel');
+    }
+    // Its owner cancels it (the step in flight keeps its tries, then the old instance is put back).
+    const cancelled = await t.op('sagas.cancel', { id: body.saga.id });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.saga.state).toBe('running');
+  });
 });
