@@ -1,6 +1,7 @@
 import type { EventMessage } from '../../contract/events';
 import type { Caller } from '../core';
 import type { Loaders } from './loaders';
+import type { RateDecision } from '../ratelimit';
 
 /** What every resolver is handed: who is asking, the one door, per-request loaders and the event stream. */
 export interface GraphqlContext {
@@ -17,4 +18,4 @@ export interface GraphqlContext {
 export type EventSource = (listener: (message: EventMessage) => void) => () => void;
 export type RoomSource = (caller: Caller, room: string, listener: (message: unknown) => void) => Promise<() => void>;
 /** Counts extra requests against a caller's rate limit; `allowed` false when the budget is spent. */
-export type Charge = (caller: Caller, points: number) => Promise<{ allowed: boolean; resetSeconds: number }>;
+export type Charge = (caller: Caller, points: number) => Promise<RateDecision>;

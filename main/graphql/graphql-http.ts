@@ -4,6 +4,7 @@ import mercurius from 'mercurius';
 import { PhError } from '../../contract/errors';
 import type { Caller } from '../core';
 import type { Logger } from '../logger';
+import { remainingHeader } from '../ratelimit';
 import type { Charge, GraphqlContext } from './context';
 import { formatError, requestError } from './errors';
 import type { GraphqlLimits } from './limits';
@@ -110,6 +111,9 @@ export function graphqlHttp(deps: GraphqlHttpDeps) {
         const extra = Math.ceil(cost / COST_PER_REQUEST) - 1;
         if (extra <= 0) return;
         const charged = await deps.charge(caller, extra);
+        // The header was set when the request was counted as one: it now says what the query left.
+        if (charged.limit !== null && context.reply.hasHeader('ratelimit'))
+          void context.reply.header('ratelimit', remainingHeader(charged));
         if (charged.allowed) return;
         void context.reply.header('retry-after', String(charged.resetSeconds));
         throw new PhError(

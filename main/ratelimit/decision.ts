@@ -47,3 +47,8 @@ export function unlimited(tier: RateTier): RateDecision {
 export function policyHeader(d: RateDecision): string | null {
   return d.limit === null ? null : `"${d.tier}";q=${d.limit};w=${d.windowSeconds}`;
 }
+
+/** The `RateLimit` header's value for a decision: what is left of the window and when it resets. */
+export function remainingHeader(d: RateDecision): string {
+  return `"${d.tier}";r=${d.remaining};t=${d.resetSeconds}`;
+}

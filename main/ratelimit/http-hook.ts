@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PhError } from '../../contract/errors';
 import { callerSubject } from './caller-budget';
-import { policyHeader, type RateDecision } from './decision';
+import { policyHeader, remainingHeader, type RateDecision } from './decision';
 import type { RateLimits } from './limiter';
 import { ANONYMOUS_TIER, type RateTier, type TierStore } from './tier-store';
 
@@ -82,6 +82,6 @@ class PolicyHeaders {
       this.#policies.set(d.tier, policy);
     }
     if (policy.value === null) return;
-    void reply.header('ratelimit-policy', policy.value).header('ratelimit', `"${d.tier}";r=${d.remaining};t=${d.resetSeconds}`);
+    void reply.header('ratelimit-policy', policy.value).header('ratelimit', remainingHeader(d));
   }
 }

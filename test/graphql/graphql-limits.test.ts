@@ -14,7 +14,7 @@ describe('GraphQL limits for a LAN server, each refusal a coded 4xx', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, headers: res.headers, body: (await res.json()) as any };
   };
   const codeOf = (reply: { body: any }) => reply.body.errors?.[0]?.extensions?.code;
 
@@ -111,6 +111,8 @@ describe('GraphQL limits for a LAN server, each refusal a coded 4xx', () => {
     const heavy = `{ jobs { list(limit: 100) { jobs { id type state priority runAt attemptsMade maxAttempts timeoutMs idempotencyKey repeatCron parentId childPolicy pendingChildren progress progressMessage lastError errors cancelRequested createdAt startedAt finishedAt node waitingFor payload result } } } }`;
     const first = await post({ query: heavy }, key.secret);
     expect(first.status).toBe(200);
+    // Its own answer says what its whole weight left: 5 - 3.
+    expect(first.headers.get('ratelimit')).toMatch(/^"tiny";r=2;t=\d+$/);
     const second = await post({ query: heavy }, key.secret);
     expect(second.status).toBe(429);
     expect(second.body.errors[0].extensions).toMatchObject({ code: 'PH_RATE_LIMITED', details: { requests: 3 } });
