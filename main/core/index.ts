@@ -14,3 +14,4 @@ export { DAY_MS, durationOf, type RetentionCut } from './retention';
 export type { HandlersFor, OperationHandlers, OperationObserver } from './operations';
 // The fields the HTTP layer adds to every request (`request.caller`, `request.apiVersion`).
 export { decodeCursor, encodeCursor } from './opaque-cursor';
+export { KeyConnections } from './key-connections';

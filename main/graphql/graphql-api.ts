@@ -26,6 +26,8 @@ export interface GraphqlApiDeps {
   /** Charges a costly query's weight to the caller's rate limit (the HTTP limiter's budget). */
   readonly charge: Charge;
   readonly logger: Logger;
+  /** Subscription sockets one viewer or operator key may hold (the hub's `realtime.maxConnectionsPerKey`). */
+  readonly maxConnectionsPerKey?: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export class GraphqlApi {
       return { caller, call, loaders: new Loaders(call), events, rooms };
     };
     const common = { schema: this.schema, limits: this.limits, persisted: this.persisted, logger, contextFor, charge: this.deps.charge };
-    return { http: graphqlHttp(common), sockets: new GraphqlSockets({ ...common, authenticator, events }) };
+    const cap = this.deps.maxConnectionsPerKey === undefined ? {} : { maxConnectionsPerKey: this.deps.maxConnectionsPerKey };
+    return { http: graphqlHttp(common), sockets: new GraphqlSockets({ ...common, authenticator, events, ...cap }) };
   }
 }

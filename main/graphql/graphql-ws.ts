@@ -6,7 +6,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PhError } from '../../contract/errors';
 import type { EventMessage, EventPayload } from '../../contract/events';
-import { signedInWithSession, type Caller } from '../core';
+import { KeyConnections, signedInWithSession, type Caller } from '../core';
 import type { Logger } from '../logger';
 import type { Authenticator } from '../security';
 import type { Charge, EventSource, GraphqlContext } from './context';
@@ -30,6 +30,8 @@ export interface GraphqlSocketsDeps {
   readonly charge: Charge;
   /** How long a client has to send `connection_init` (default 3 s). */
   readonly initTimeoutMs?: number;
+  /** Sockets one viewer or operator key may hold here at once (default 256, as the hub's `maxConnectionsPerKey`). */
+  readonly maxConnectionsPerKey?: number;
 }
 
 /** A catalogue error as graphql-ws sends it, in an `error` message. */
@@ -64,11 +66,13 @@ function credentialOf(payload: Record<string, unknown> | undefined): string | un
 export class GraphqlSockets {
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   readonly #callers = new Map<WebSocket, Caller>();
+  readonly #perKey: KeyConnections;
   #stopListening: (() => void) | null = null;
   #closed = false;
 
   constructor(private readonly deps: GraphqlSocketsDeps) {
     const { schema, authenticator, limits, persisted, logger } = deps;
+    this.#perKey = new KeyConnections(deps.maxConnectionsPerKey ?? 256);
     useServer<Record<string, unknown>>(
       {
         schema,
@@ -79,6 +83,11 @@ export class GraphqlSockets {
           const caller =
             credential === undefined ? null : await authenticator.authenticate(credential, { address, transport: 'ws' }).catch(() => null);
           if (caller === null) return false;
+          const refused = this.#perKey.enter(caller);
+          if (refused !== null) {
+            ctx.extra.socket.close(CloseCode.Forbidden, refused.message);
+            return false;
+          }
           this.#track(ctx.extra.socket, caller);
           return true;
         },
@@ -166,6 +175,7 @@ export class GraphqlSockets {
   #track(ws: WebSocket, caller: Caller): void {
     this.#callers.set(ws, caller);
     ws.once('close', () => {
+      this.#perKey.leave(caller);
       this.#callers.delete(ws);
       if (this.#callers.size > 0) return;
       this.#stopListening?.();

@@ -26,6 +26,7 @@ export async function wireGraphql(w: Wiring, deps: GraphqlLinks): Promise<Graphq
     charge: callerCharge(deps.rateLimits, deps.tiers),
     limits: w.config.graphql,
     logger: w.logger.child({ component: 'graphql' }),
+    ...(w.config.realtime?.maxConnectionsPerKey === undefined ? {} : { maxConnectionsPerKey: w.config.realtime.maxConnectionsPerKey }),
   });
   for (const table of graphqlTables(deps.fleet.fleetDeps, graphql.persisted)) await w.start(table);
   return graphql;

@@ -47,7 +47,7 @@ describe('GraphQL over HTTP and graphql-ws, on a running control plane', () => {
       ...defaultRoomRules,
       { prefix: 'ops:', subscribeRole: 'operator', publishRole: 'operator', lane: 'normal', history: true } as const,
     ];
-    t = await startTestPlane({ graphql: { maxDepth: 8, maxCost: 5000 } }, { realtime: { rooms } });
+    t = await startTestPlane({ graphql: { maxDepth: 8, maxCost: 5000 }, realtime: { maxConnectionsPerKey: 4 } }, { realtime: { rooms } });
     t.plane.running.batch.queue.register('test.steps', async (_payload, ctx) => {
       for (const step of [1, 2, 3]) {
         ctx.progress(step / 4, `step ${step}`);
@@ -236,5 +236,21 @@ describe('GraphQL over HTTP and graphql-ws, on a running control plane', () => {
       wsClient('ph_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', (event) => resolve(event.code));
     });
     expect(code).toBe(4403);
+  });
+
+  it("closes a key's subscription socket one more than realtime.maxConnectionsPerKey allows, naming why, and counts an admin's none", async () => {
+    const key = (await t.op('keys.create', { name: 'many-subscriptions', role: 'operator' })).body.secret as string;
+    const answered = (client: Client) =>
+      new Promise<void>((resolve, reject) =>
+        client.subscribe(
+          { query: '{ system { status { version } } }' },
+          { next: () => resolve(), error: reject, complete: () => undefined },
+        ),
+      );
+    for (let i = 0; i < 4; i += 1) await answered(wsClient(key));
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) => wsClient(key, resolve));
+    expect(closed.code).toBe(4403);
+    expect(closed.reason).toMatch(/may hold 4 connections/);
+    for (let i = 0; i < 5; i += 1) await answered(wsClient(t.adminKey));
   });
 });

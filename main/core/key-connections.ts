@@ -1,10 +1,10 @@
 import { PhError } from '../../contract/errors';
-import type { Caller } from '../core';
+import type { Caller } from './caller';
 
 /**
- * Open hub connections per API key below admin: one viewer or operator key could otherwise open
- * sockets until the node's memory or file descriptors ran out. Admin keys and the console's own
- * session (no key) are not counted, as their rate-limit tier is unlimited too.
+ * Open sockets per API key below admin, for one door (the hub, GraphQL's subscriptions): one viewer
+ * or operator key could otherwise open sockets until the node's memory or file descriptors ran out.
+ * Admin keys and the console's own session (no key) are not counted, as their tier is unlimited too.
  */
 export class KeyConnections {
   readonly #open = new Map<string, number>();
