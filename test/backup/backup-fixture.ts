@@ -63,6 +63,17 @@ export async function startFixture(overrides: Partial<BackupServiceOptions> = {}
   };
 }
 
+/**
+ * A rollback-journal database with one row, open for the test to hold: `BEGIN EXCLUSIVE` on it keeps
+ * a snapshot waiting in its capture (up to its busy window), so a test can act while it runs.
+ */
+export function heldDatabase(path: string): BetterSqlite3.Database {
+  const writer = new BetterSqlite3(path);
+  writer.pragma('journal_mode = DELETE');
+  writer.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); INSERT INTO t (v) VALUES (randomblob(5000))');
+  return writer;
+}
+
 /** A WAL-mode database with `rows` rows of 200 random bytes each (about 20 rows a 4 KiB page). */
 export function makeDatabase(path: string, rows: number): BetterSqlite3.Database {
   const db = new BetterSqlite3(path);

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Counter } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNode, type JobsNode } from '../fleet/jobs-nodes';
 import { testSeal } from '../helpers/fleet-secret';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { until } from '../helpers/until';
+import { heldDatabase } from './backup-fixture';
 
 /**
  * `backup.snapshot.cancel` on a fleet: three real control planes on one private Redis. A snapshot
@@ -33,9 +34,7 @@ describe('cancelling a snapshot through another node of the fleet', () => {
   /** Registers a rollback-journal database on `owner` and waits until `via` sees it in the fleet's catalogue. */
   async function heldSource(owner: JobsNode, via: JobsNode, name: string): Promise<{ sourceId: string; writer: BetterSqlite3.Database }> {
     const path = join(owner.dataDir, `${name}.db`);
-    const writer = new BetterSqlite3(path);
-    writer.pragma('journal_mode = DELETE');
-    writer.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); INSERT INTO t (v) VALUES (randomblob(5000))');
+    const writer = heldDatabase(path);
     const sourceId = (await owner.op('backup.sources.register', { name, path })).body.source.id as string;
     await until(
       async () => (await via.op('backup.sources.list')).body.sources.some((s: { id: string }) => s.id === sourceId),

@@ -1,11 +1,10 @@
 import { readdirSync } from 'node:fs';
-import BetterSqlite3 from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMessage } from '../../contract/events';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { until } from '../helpers/until';
-import { makeDatabase, startFixture, type Fixture } from './backup-fixture';
+import { heldDatabase, makeDatabase, startFixture, type Fixture } from './backup-fixture';
 
 describe('cancelling a running snapshot', () => {
   let fx: Fixture;
@@ -87,11 +86,8 @@ describe('backup.snapshot.cancel over HTTP', () => {
   });
 
   it('cancels a snapshot running as a job, which then ends dead after one attempt instead of being retried', async () => {
-    // Rollback-journal mode: a writer's EXCLUSIVE lock keeps the capture waiting (up to its 5 s busy window) while we cancel.
     const path = join(t.dataDir, 'held.db');
-    const writer = new BetterSqlite3(path);
-    writer.pragma('journal_mode = DELETE');
-    writer.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); INSERT INTO t (v) VALUES (randomblob(5000))');
+    const writer = heldDatabase(path);
     const sourceId = (await t.op('backup.sources.register', { name: 'held', path })).body.source.id as string;
     writer.exec('BEGIN EXCLUSIVE');
     let jobId: string;

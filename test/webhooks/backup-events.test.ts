@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { heldDatabase } from '../backup/backup-fixture';
 import { until } from '../helpers/until';
 import { startReceiver, type Receiver } from './receiver';
 
@@ -42,11 +42,8 @@ describe('backup webhooks say what ended', () => {
 
   it('an operator cancelling a snapshot sends backup.cancelled, naming the source, and no backup.failed', async () => {
     await subscribe(['backup.failed', 'backup.cancelled']);
-    // Rollback-journal mode: a writer's EXCLUSIVE lock keeps the capture waiting while we cancel.
     const path = join(t.dataDir, 'held.db');
-    const writer = new BetterSqlite3(path);
-    writer.pragma('journal_mode = DELETE');
-    writer.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB); INSERT INTO t (v) VALUES (randomblob(5000))');
+    const writer = heldDatabase(path);
     const sourceId = (await t.op('backup.sources.register', { name: 'held', path })).body.source.id as string;
     writer.exec('BEGIN EXCLUSIVE');
     let snapshot: Promise<{ status: number; body: { error: { code: string; message: string } } }>;
