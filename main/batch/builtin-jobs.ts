@@ -1,3 +1,4 @@
+import { PhError } from '../../contract/errors';
 import { newId } from '../fleet';
 import type { BatchEngine } from './batch-engine';
 import type { BatchSpec } from './batch-types';
@@ -13,6 +14,8 @@ type BatchJobPayload = BatchSpec & { batchId?: string };
  * report back (or finishes a non-atomic batch where it stopped) instead of applying it twice; an id
  * derived from BullMQ's counter would repeat after Redis restarts and name an older batch.
  * The batch's effects land in one node's database, so the job runs on the node that enqueued it.
+ * A batch that did not wholly succeed fails its job, finally (another attempt gets the same report
+ * back): a job listed as completed over a rolled-back batch told the operator all was well.
  */
 export function registerBuiltinJobs(queue: JobQueue, engine: BatchEngine): void {
   queue.register(
@@ -25,7 +28,15 @@ export function registerBuiltinJobs(queue: JobQueue, engine: BatchEngine): void 
         signal: ctx.signal,
         onProgress: (done, total) => ctx.progress(done / total, `${done} of ${total} operations`),
       });
-      ctx.log(`batch ${report.batchId}: ${report.status}, ${report.counts.succeeded} succeeded, ${report.counts.failed} failed`);
+      const summary = `${report.counts.succeeded} succeeded, ${report.counts.failed} failed, ${report.counts.skipped} skipped`;
+      ctx.log(`batch ${report.batchId}: ${report.status}, ${summary}`);
+      if (report.status !== 'succeeded') {
+        const first = report.errors[0];
+        const cause = first === undefined ? '' : `; operation ${first.index}: ${first.code}: ${first.message}`;
+        throw new PhError('PH_BATCH_JOB_UNRECOVERABLE', `Batch ${report.batchId} ${report.status} (${summary})${cause}`, {
+          details: { batchId: report.batchId, status: report.status, counts: report.counts },
+        });
+      }
       return { batchId: report.batchId, status: report.status, counts: report.counts };
     },
     {

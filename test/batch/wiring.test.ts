@@ -84,6 +84,22 @@ describe('jobs and batches through the control plane', () => {
     expect((await api('GET', `/api/v2/batches/${job.job.result.batchId}`)).body.status).toBe('succeeded');
   });
 
+  it('a background batch that rolls back ends its job dead at the first attempt, naming the batch and the refused operation', async () => {
+    const operations = [
+      { resource: 'record', action: 'create', id: 'bg-twice', data: { collection: 'c' } },
+      { resource: 'record', action: 'create', id: 'bg-twice', data: { collection: 'c' } },
+    ];
+    const { jobId } = (await p.op('batch.submit', { background: true, batch: { mode: 'atomic', operations } })).body;
+    await waitFor(async () => (await api('GET', `/api/v1/jobs/${jobId}`)).body.job.state === 'dead');
+    const { job } = (await api('GET', `/api/v1/jobs/${jobId}`)).body;
+    expect(job.attemptsMade).toBe(1);
+    expect(job.result).toBeNull();
+    const batchId = job.payload.batchId as string;
+    expect(job.lastError).toContain(`PH_BATCH_JOB_UNRECOVERABLE: Batch ${batchId} failed (0 succeeded, 1 failed, 1 skipped); operation 1:`);
+    const report = (await api('GET', `/api/v2/batches/${batchId}`)).body;
+    expect(report).toMatchObject({ status: 'failed', counts: { succeeded: 0, failed: 1, skipped: 1 } });
+  });
+
   it('enqueues, lists with filters and publishes job events on the event socket', async () => {
     const ws = new WebSocket(`${p.url.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${viewerKey}` } });
     const frames: any[] = [];
