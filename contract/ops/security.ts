@@ -145,7 +145,7 @@ export const securityOperations = {
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
       /** Pages this node's chain. */
       beforeSeq: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
-      /** Every node's rows (in a fleet), newest first (by time, then node, then seq); paged with `cursor`. */
+      /** Every node's rows (in a fleet), newest first (by time, then node, then seq); paged with `cursor`; the filters apply. */
       fleet: Type.Optional(Type.Boolean()),
       cursor: Type.Optional(
         Type.String({ minLength: 1, maxLength: 300, description: "With fleet: the previous page's nextCursor, the page after it" }),
@@ -156,21 +156,17 @@ export const securityOperations = {
           description: 'With fleet: only rows before this instant (page with cursor: rows share instants)',
         }),
       ),
-      actor: Type.Optional(
-        Type.String({ minLength: 1, maxLength: 200, description: 'Only rows by this actor (e.g. key:<id>), this node' }),
-      ),
+      actor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Only rows by this actor (e.g. key:<id>)' })),
       action: Type.Optional(
         Type.String({
           minLength: 1,
           maxLength: 100,
-          description: 'Only rows whose action starts with this (cache: cache.put, cache.delete, …; keys.create: that one), this node',
+          description: 'Only rows whose action starts with this (cache: cache.put, cache.delete, …; keys.create: that one)',
         }),
       ),
-      target: Type.Optional(
-        Type.String({ minLength: 1, maxLength: 200, description: 'Only rows whose target holds this text, this node' }),
-      ),
-      since: Type.Optional(Type.String({ format: 'date-time', description: 'Only rows at or after this instant, this node' })),
-      until: Type.Optional(Type.String({ format: 'date-time', description: 'Only rows before this instant, this node' })),
+      target: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Only rows whose target holds this text' })),
+      since: Type.Optional(Type.String({ format: 'date-time', description: 'Only rows at or after this instant' })),
+      until: Type.Optional(Type.String({ format: 'date-time', description: 'Only rows before this instant' })),
     }),
     output: Type.Object({
       entries: Type.Array(AuditEntrySchema),

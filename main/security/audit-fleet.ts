@@ -4,6 +4,7 @@ import type { ReplicaSource } from '../fleet';
 import { GENESIS, chainHash } from './audit-chain';
 import type { AuditEntry, AuditLog, AuditVerification } from './audit-log';
 import { encodeAuditCursor, type AuditCursor } from './audit-cursor';
+import { auditFilterClauses, type AuditFilter } from './audit-filter';
 
 /** One audit row as the fleet table `audit` carries it; its id is `<node>:<seq>`. */
 export const AuditRowRecordSchema = Type.Object(
@@ -96,12 +97,14 @@ export class FleetAuditTrail {
   /**
    * Every node's rows, newest first (by time, then node, then seq: a total order), a page at a time:
    * `cursor` is where the last page ended, so rows sharing its millisecond are neither lost nor
-   * repeated. `beforeAt` keeps only rows before an instant.
+   * repeated. `beforeAt` keeps only rows before an instant; the filters are those of one node's list,
+   * and `total` counts every row of the fleet they match.
    */
-  list(options: { limit?: number; beforeAt?: string; cursor?: AuditCursor }): FleetAuditPage {
+  list(options: AuditFilter & { limit?: number; beforeAt?: string; cursor?: AuditCursor }): FleetAuditPage {
     const limit = options.limit ?? 50;
-    const where: string[] = [];
-    const args: (string | number)[] = [];
+    const filter = auditFilterClauses(options);
+    const where: string[] = [...filter.where];
+    const args: (string | number)[] = [...filter.args];
     if (options.beforeAt !== undefined) {
       where.push('at < ?');
       args.push(new Date(options.beforeAt).toISOString());
@@ -122,10 +125,12 @@ export class FleetAuditTrail {
     const more = rows.length > limit;
     if (more) rows.length = limit;
     const last = rows.at(-1);
-    const count = (sql: string): number => (this.db.prepare(sql).get() as { n: number }).n;
+    const matching = filter.where.length === 0 ? '' : `WHERE ${filter.where.join(' AND ')}`;
+    const count = (table: string): number =>
+      (this.db.prepare(`SELECT count(*) AS n FROM ${table} ${matching}`).get(...filter.args) as { n: number }).n;
     return {
       entries: rows,
-      total: count('SELECT count(*) AS n FROM audit_log') + count('SELECT count(*) AS n FROM audit_remote'),
+      total: count('audit_log') + count('audit_remote'),
       nextCursor: more && last !== undefined ? encodeAuditCursor(last) : null,
     };
   }

@@ -4,23 +4,16 @@ import type { AuditEntrySchema, AuditVerificationSchema } from '../../contract/o
 import type { Clock } from '../clock';
 import type { AuditRecord } from '../core';
 import { GENESIS, chainHash, type ChainedFields } from './audit-chain';
+import { auditFilterClauses, type AuditFilter } from './audit-filter';
 import { AuditHeadFile, type AuditAnchor, type AuditHead } from './audit-head';
 import { ensureAuditTriggers } from './audit-triggers';
 
 export type AuditEntry = Static<typeof AuditEntrySchema>;
 export type AuditVerification = Static<typeof AuditVerificationSchema>;
 
-export interface AuditQuery {
+export interface AuditQuery extends AuditFilter {
   readonly limit?: number;
   readonly beforeSeq?: number;
-  readonly actor?: string;
-  /** An operation name, or the start of one (`cache` for every cache.* row). */
-  readonly action?: string;
-  /** A part of the target. */
-  readonly target?: string;
-  /** ISO instants: at or after, and before. */
-  readonly since?: string;
-  readonly until?: string;
 }
 
 interface AuditRow extends ChainedFields {
@@ -175,30 +168,7 @@ export class AuditLog {
    */
   list(options: AuditQuery = {}): { entries: AuditEntry[]; total: number } {
     const limit = options.limit ?? 50;
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (options.actor !== undefined) {
-      where.push('actor = ?');
-      args.push(options.actor);
-    }
-    if (options.action !== undefined) {
-      // A prefix (`cache` → cache.put, cache.delete, …) as a range, so the action index still serves it.
-      where.push('action >= ? AND action < ?');
-      args.push(options.action, prefixEnd(options.action));
-    }
-    if (options.target !== undefined) {
-      where.push('instr(target, ?) > 0');
-      args.push(options.target);
-    }
-    // `at` is an ISO instant written by this node: compared as text it orders as time does.
-    if (options.since !== undefined) {
-      where.push('at >= ?');
-      args.push(new Date(options.since).toISOString());
-    }
-    if (options.until !== undefined) {
-      where.push('at < ?');
-      args.push(new Date(options.until).toISOString());
-    }
+    const { where, args } = auditFilterClauses(options);
     const filtered = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
     const total = (this.db.prepare(`SELECT count(*) AS n FROM audit_log ${filtered}`).get(...args) as { n: number }).n;
     const rows = this.db
@@ -336,9 +306,4 @@ export class AuditLog {
     if (this.#fleetFrom !== null && this.#fleetKey !== null && seq >= this.#fleetFrom) return this.#fleetKey;
     return seq >= this.#keyedFrom ? this.#key : null;
   }
-}
-
-/** The least string above every string that starts with `prefix`: its last character, one up. */
-function prefixEnd(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }

@@ -4,6 +4,7 @@ import type { EventBus } from '../events';
 import type { ApiKeyStore } from './api-keys';
 import { decodeAuditCursor, encodeAuditCursor, type AuditCursor } from './audit-cursor';
 import type { FleetAuditPage, FleetAuditTrail } from './audit-fleet';
+import type { AuditFilter } from './audit-filter';
 import type { AuditLog } from './audit-log';
 import type { OAuthServer } from './oauth-server';
 import type { SessionTokens } from './session-tokens';
@@ -57,11 +58,6 @@ export function securityHandlers({
     'keys.pin': (input) => ({ key: keys.pin(input.id, input.apiVersion) }),
     'keys.update': (input) => ({ key: keys.setScopes(input.id, input.scopes) }),
     'audit.list': (input) => {
-      const filtered = [input.actor, input.action, input.target, input.since, input.until].some((f) => f !== undefined);
-      if (input.fleet === true && filtered) {
-        // The fleet view merges every node's rows by time; its filters are not written yet, so say so rather than ignore them.
-        throw new PhError('PH_INVALID_INPUT', 'Filters apply to this node’s audit rows; leave out fleet to use them', { field: 'fleet' });
-      }
       if (input.fleet !== true) {
         if (input.cursor !== undefined)
           throw new PhError('PH_INVALID_INPUT', 'cursor pages the fleet list (fleet: true); this node’s list pages with beforeSeq', {
@@ -70,7 +66,7 @@ export function securityHandlers({
         return { ...audit.list(input), chainIntact: verify().intact };
       }
       const cursor = input.cursor === undefined ? undefined : decodeAuditCursor(input.cursor);
-      const page = trail !== null ? trail.list({ ...input, cursor }) : ownRowsAsFleet(audit, input.limit ?? 50, input.beforeAt, cursor);
+      const page = trail !== null ? trail.list({ ...input, cursor }) : ownRowsAsFleet(audit, input, cursor);
       return { ...page, chainIntact: verify().intact };
     },
     'audit.verify': () => verify(),
@@ -93,12 +89,16 @@ export function securityHandlers({
  * `fleet: true` on a single machine: this node's rows are the whole trail, in the same order and
  * with the same cursor, so a caller pages it the same way with or without a fleet.
  */
-function ownRowsAsFleet(audit: AuditLog, limit: number, beforeAt: string | undefined, cursor: AuditCursor | undefined): FleetAuditPage {
-  const page = audit.list({
-    limit: limit + 1,
-    ...(beforeAt === undefined ? {} : { until: beforeAt }),
-    ...(cursor === undefined ? {} : { beforeSeq: cursor.seq }),
-  });
+function ownRowsAsFleet(
+  audit: AuditLog,
+  input: AuditFilter & { limit?: number; beforeAt?: string },
+  cursor: AuditCursor | undefined,
+): FleetAuditPage {
+  const limit = input.limit ?? 50;
+  // Both bound the rows from above: the earlier instant is the one that holds.
+  const until = [input.until, input.beforeAt].filter((at) => at !== undefined).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+  const { actor, action, target, since } = input;
+  const page = audit.list({ actor, action, target, since, until, beforeSeq: cursor?.seq, limit: limit + 1 });
   const more = page.entries.length > limit;
   const entries = page.entries.slice(0, limit);
   const last = entries.at(-1);

@@ -96,6 +96,35 @@ describe('fleet audit list: a cursor that pages rows sharing a millisecond (thre
     expect(rows.every((e) => e.at < burstAt)).toBe(true);
   });
 
+  it("filters the fleet's trail by actor, action prefix, target and time, counting every node's matches, and pages the filtered rows", async () => {
+    const node = nodes[1] as JobsNode;
+    const filtered = async (input: Record<string, unknown>) => {
+      const page = await node.op('audit.list', { fleet: true, limit: 500, ...input });
+      expect(page.status).toBe(200);
+      return page.body as { entries: (Row & { target: string; actor: string })[]; total: number };
+    };
+    const byPrefix = await filtered({ action: 'paging.bu' });
+    expect(byPrefix.total).toBe(3 * BURST);
+    expect(new Set(byPrefix.entries.map((e) => e.node)).size).toBe(3);
+    expect(byPrefix.entries.every((e) => e.action === 'paging.burst')).toBe(true);
+    const ofNode2 = await filtered({ action: 'paging', target: 'n2-' });
+    expect(ofNode2.total).toBe(BURST);
+    expect(ofNode2.entries.every((e) => e.target.startsWith('n2-'))).toBe(true);
+    expect((await filtered({ actor: 'system', target: 'n0-7' })).entries.map((e) => e.target)).toEqual(['n0-7']);
+    expect((await filtered({ action: 'paging', until: burstAt })).total).toBe(0);
+    expect((await filtered({ action: 'paging', since: burstAt })).total).toBe(3 * BURST);
+
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await node.op('audit.list', { fleet: true, action: 'paging', limit: 8, ...(cursor === undefined ? {} : { cursor }) });
+      expect(page.body.total).toBe(3 * BURST);
+      paged.push(...(page.body.entries as Row[]).map(idOf));
+      cursor = page.body.nextCursor ?? undefined;
+    } while (cursor !== undefined && paged.length < 500);
+    expect(paged).toEqual(byPrefix.entries.map(idOf));
+  });
+
   it('refuses a cursor it did not give, and a cursor without fleet, naming the field', async () => {
     const node = nodes[2] as JobsNode;
     const bogus = await node.op('audit.list', { fleet: true, cursor: 'not-a-cursor' });

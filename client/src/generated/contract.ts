@@ -184,15 +184,15 @@ export interface OperationTypes {
       cursor?: string;
       /** With fleet: only rows before this instant (page with cursor: rows share instants) */
       beforeAt?: string;
-      /** Only rows by this actor (e.g. key:<id>), this node */
+      /** Only rows by this actor (e.g. key:<id>) */
       actor?: string;
-      /** Only rows whose action starts with this (cache: cache.put, cache.delete, …; keys.create: that one), this node */
+      /** Only rows whose action starts with this (cache: cache.put, cache.delete, …; keys.create: that one) */
       action?: string;
-      /** Only rows whose target holds this text, this node */
+      /** Only rows whose target holds this text */
       target?: string;
-      /** Only rows at or after this instant, this node */
+      /** Only rows at or after this instant */
       since?: string;
-      /** Only rows before this instant, this node */
+      /** Only rows before this instant */
       until?: string;
     };
     output: {

@@ -24,8 +24,9 @@ export function AuditView() {
   return <AuditLog />;
 }
 
+/** The fleet's one trail (on a single machine, this node's rows, paged the same way), newest first. */
 function AuditLog() {
-  const [cursors, setCursors] = useState<number[]>([]);
+  const [cursors, setCursors] = useState<string[]>([]);
   const [filters, setFilters] = useState({ actor: '', action: '', target: '' });
   const { role } = useSession();
   const typed = {
@@ -40,17 +41,20 @@ function AuditLog() {
   const filterKey = JSON.stringify(settled);
   // A new filter starts again from the newest row.
   useEffect(() => setCursors([]), [filterKey]);
-  const beforeSeq = cursors.at(-1);
+  const cursor = cursors.at(-1);
   const input = {
+    fleet: true,
     limit: PAGE_SIZE,
-    ...(beforeSeq === undefined ? {} : { beforeSeq }),
+    ...(cursor === undefined ? {} : { cursor }),
     ...Object.fromEntries(Object.entries(settled).filter(([, v]) => v !== '')),
   };
   const page = useOperation('audit.list', input, {
-    refreshOn: beforeSeq === undefined ? ['audit.appended'] : [],
+    refreshOn: cursor === undefined ? ['audit.appended'] : [],
   });
   const entries = page.data?.entries ?? [];
-  const last = entries.at(-1);
+  const nextCursor = page.data?.nextCursor ?? null;
+  // Rows carry their node in a fleet: each node numbers its own chain.
+  const inFleet = entries.some((entry) => entry.node !== undefined);
   const pageNumber = cursors.length + 1;
   const pages = Math.max(1, Math.ceil((page.data?.total ?? 0) / PAGE_SIZE));
 
@@ -100,8 +104,9 @@ function AuditLog() {
         <DataTable
           testId="audit-table"
           rows={entries}
-          rowKey={(entry) => entry.seq}
+          rowKey={(entry) => `${entry.node ?? ''}:${entry.seq}`}
           columns={[
+            ...(inFleet ? [{ header: 'Node', className: 'mono', cell: (entry: (typeof entries)[number]) => entry.node ?? '' }] : []),
             { header: '#', className: 'mono', cell: (entry) => entry.seq },
             { header: 'When', cell: (entry) => formatTime(entry.at) },
             { header: 'Who', cell: (entry) => <KeyName id={entry.actor} /> },
@@ -130,10 +135,7 @@ function AuditLog() {
           <span className="muted">
             Page {pageNumber} of {pages}
           </span>
-          <button
-            disabled={last === undefined || last.seq <= 1 || entries.length < PAGE_SIZE}
-            onClick={() => last !== undefined && setCursors((c) => [...c, last.seq])}
-          >
+          <button disabled={nextCursor === null} onClick={() => nextCursor !== null && setCursors((c) => [...c, nextCursor])}>
             Older →
           </button>
         </div>
