@@ -59,12 +59,14 @@ describe('Real-time view in Chromium', () => {
     await page.getByText('Published to orders at offset', { exact: false }).waitFor();
     await tail.getByText('restock aisle 4', { exact: false }).waitFor();
 
-    // A few stats events (every 2 s) so the rate chart has a line to draw.
-    const line = page.getByTestId('rate-chart').locator('path').first();
-    const deadline = Date.now() + 20_000;
-    while (((await line.getAttribute('d').catch(() => null)) ?? '').split('L').length < 6 && Date.now() < deadline)
-      await page.waitForTimeout(250);
-    expect(((await line.getAttribute('d')) ?? '').split('L').length).toBeGreaterThanOrEqual(6);
+    // A few stats events (every 2 s) so the rate chart has a line to draw, over labelled axes.
+    const chart = page.getByTestId('rate-chart');
+    const line = chart.locator('polyline').first();
+    const points = async () => ((await line.getAttribute('points').catch(() => null)) ?? '').trim().split(' ').filter(Boolean).length;
+    await expect.poll(points, { timeout: 20_000 }).toBeGreaterThanOrEqual(6);
+    const labels = await chart.locator('text.axis').allTextContents();
+    expect(labels).toContain('0');
+    expect(labels.filter((l) => /^\d\d:\d\d:\d\d$/.test(l))).toHaveLength(3);
     const delivered = await page.getByTestId('realtime-stats').textContent();
     expect(delivered).toContain('Delivered / s');
     await session.screenshot('realtime');

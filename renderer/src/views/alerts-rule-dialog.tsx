@@ -4,7 +4,7 @@ import type { OperationResult } from '../../../contract/operations';
 import { useAction, useOperation } from '../client/client-context';
 import { Dialog } from '../components/dialog';
 import { ErrorBanner } from '../components/ui';
-import { LineChart, formatValue } from './overview-charts';
+import { LineChart, formatValue } from '../components/line-chart';
 
 export type Rule = OperationResult<'monitoring.alerts'>['rules'][number];
 const comparators: readonly Rule['comparator'][] = ['>', '>=', '<', '<=', '==', '!='];

@@ -8,7 +8,7 @@ import { Card, EmptyState, ErrorBanner, PageHeader, StatusBadge } from '../compo
 import { formatTime } from '../components/format';
 import { AlertHistory, AlertState, SilenceDialog } from './alerts-parts';
 import { RuleDialog, type Rule } from './alerts-rule-dialog';
-import { formatValue } from './overview-charts';
+import { formatValue } from '../components/line-chart';
 
 /**
  * Alert rules and what they say now, with the operator's levers: acknowledge an alert, silence a

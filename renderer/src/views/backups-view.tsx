@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { EventPayload } from '../../../contract/events';
 import type { OperationResult } from '../../../contract/operations';
 import { roleAllows } from '../../../contract/roles';
@@ -14,9 +14,9 @@ import { PointInTime, RestoreDialog, type RestoreInput } from './backups-restore
 import { SnapshotsCard } from './backups-snapshots';
 import { SourceDialog } from './backups-sources';
 import { HistoryCard } from './backups-history';
+import { StoredChart } from './backups-stored-chart';
 
 type Progress = EventPayload<'backup.progress'>;
-type Snapshot = OperationResult<'backup.snapshots.list'>['snapshots'][number];
 type Source = OperationResult<'backup.sources.list'>['sources'][number];
 
 const REFRESH = ['backup.finished'] as const;
@@ -327,56 +327,5 @@ function ProgressRow({ job, sourceName, onCancel }: { job: Progress; sourceName:
         <div className="fill" style={{ width: `${share * 100}%` }} />
       </div>
     </div>
-  );
-}
-
-/** Bytes each snapshot added to the repository, oldest to newest: the cost of every backup at a glance. */
-function StoredChart({ snapshots }: { snapshots: Snapshot[] }) {
-  const points = useMemo(() => [...snapshots].sort((a, b) => Date.parse(a.capturedAt) - Date.parse(b.capturedAt)).slice(-60), [snapshots]);
-  if (points.length === 0) return null;
-  const width = 900;
-  const height = 140;
-  const max = Math.max(1, ...points.map((p) => p.logicalBytes));
-  const bar = Math.min(48, width / points.length); // a few snapshots read as bars, not blocks
-  let total = 0;
-  const cumulative = points.map((p) => (total += p.addedBytes));
-  const maxTotal = Math.max(1, total, max);
-  const line = cumulative.map((c, i) => `${i * bar + bar / 2},${height - (c / maxTotal) * height}`).join(' ');
-  return (
-    <Card title="Stored size over time" wide>
-      <svg
-        className="backup-chart"
-        viewBox={`0 0 ${width} ${height + 4}`}
-        preserveAspectRatio="none"
-        role="img"
-        aria-label="Bytes stored per snapshot"
-      >
-        {points.map((p, i) => (
-          <g key={p.id}>
-            <rect
-              x={i * bar + 1}
-              y={height - (p.logicalBytes / maxTotal) * height}
-              width={Math.max(1, bar - 2)}
-              height={(p.logicalBytes / maxTotal) * height}
-              className="logical"
-            >
-              <title>{`${p.sourceName} ${formatTime(p.capturedAt)}: ${formatBytes(p.logicalBytes)} database, ${formatBytes(p.addedBytes)} stored`}</title>
-            </rect>
-            <rect
-              x={i * bar + 1}
-              y={height - (p.addedBytes / maxTotal) * height}
-              width={Math.max(1, bar - 2)}
-              height={(p.addedBytes / maxTotal) * height}
-              className="added"
-            />
-          </g>
-        ))}
-        <polyline points={line} className="total" />
-      </svg>
-      <p className="muted small">
-        Grey: database size at each snapshot. Blue: what that snapshot added to the repository. Line: repository growth,{' '}
-        {formatBytes(total)} for {points.length} snapshots of {formatBytes(points.reduce((s, p) => s + p.logicalBytes, 0))}.
-      </p>
-    </Card>
   );
 }

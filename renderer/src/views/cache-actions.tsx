@@ -8,7 +8,7 @@ import { useConfirm } from '../components/confirm-dialog';
 import { DataTable, PageFooter } from '../components/data-table';
 import { Card, ErrorBanner } from '../components/ui';
 import { KeyInspector } from './cache-inspector';
-import { formatValue } from './overview-charts';
+import { formatValue } from '../components/line-chart';
 
 type Done = { text: string } | null;
 

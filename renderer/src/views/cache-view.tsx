@@ -4,7 +4,7 @@ import { useEvent, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { countOf } from '../components/format';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat } from '../components/ui';
-import { LineChart, formatValue, type ChartSeries } from './overview-charts';
+import { LineChart, formatValue, type ChartSeries } from '../components/line-chart';
 import { CacheActions, KeyBrowser } from './cache-actions';
 
 type Stats = OperationResult<'cache.stats'>;

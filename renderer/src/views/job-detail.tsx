@@ -11,6 +11,7 @@ import { JsonTree } from '../components/json-tree';
 import { KeyName } from '../components/key-name';
 import { ErrorBanner } from '../components/ui';
 import { formatTime } from '../components/format';
+import { LineChart } from '../components/line-chart';
 import { StateBadge, useThrottledReload } from './jobs-parts';
 
 type Point = OperationResult<'jobs.get'>['timeline'][number];
@@ -18,29 +19,20 @@ type Point = OperationResult<'jobs.get'>['timeline'][number];
 /** Progress over time as a line, 0 to 100 %, from the first point to the last. */
 function Timeline({ points }: { points: readonly Point[] }) {
   if (points.length === 0) return <div className="muted small">No progress reported.</div>;
-  const width = 600;
-  const height = 80;
-  const t0 = Date.parse(points[0]?.at ?? '');
-  const span = Math.max(1, Date.parse(points.at(-1)?.at ?? '') - t0);
-  const xy = points.map((p) => `${(((Date.parse(p.at) - t0) / span) * width).toFixed(1)},${(height - p.progress * height).toFixed(1)}`);
-  const last = points.at(-1) as Point;
+  const chartPoints = points.map((p) => ({ t: Date.parse(p.at), avg: p.progress }));
+  const from = (chartPoints[0] as { t: number }).t;
+  const to = Math.max(from + 1000, (chartPoints.at(-1) as { t: number }).t);
   return (
     <div data-testid="job-timeline">
-      <svg
-        viewBox={`-4 -4 ${width + 8} ${height + 8}`}
-        width="100%"
-        height={height + 8}
-        role="img"
-        aria-label={`Progress over ${Math.round(span / 1000)} s: ${points.length} points, last ${Math.round(last.progress * 100)} %`}
-      >
-        <line x1={0} x2={width} y1={height} y2={height} stroke="var(--border)" />
-        <polyline points={xy.join(' ')} fill="none" stroke="var(--accent)" strokeWidth={2} vectorEffect="non-scaling-stroke" />
-        {/* A dot per point, so one report (or a few) still shows. */}
-        {xy.map((p, i) => {
-          const [cx, cy] = p.split(',');
-          return <circle key={i} cx={cx} cy={cy} r={3} fill="var(--accent)" />;
-        })}
-      </svg>
+      <LineChart
+        title="Progress"
+        series={[{ name: 'job.progress', label: 'done', unit: 'ratio', points: chartPoints }]}
+        from={from}
+        to={to}
+        // Reports come when the job makes them: a pause is a flat stretch, not a gap.
+        stepMs={to - from}
+        width={900}
+      />
       <ol className="small mono" style={{ margin: 0, maxHeight: 140, overflow: 'auto' }}>
         {points.map((p, i) => (
           <li key={i}>

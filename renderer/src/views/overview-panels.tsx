@@ -5,7 +5,7 @@ import { useAction, useOperation } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { KeyName } from '../components/key-name';
 import { Card, ErrorBanner, StatusBadge } from '../components/ui';
-import { formatValue } from './overview-charts';
+import { formatValue } from '../components/line-chart';
 
 type Overview = OperationResult<'monitoring.overview'>;
 type Alert = Overview['alerts'][number];

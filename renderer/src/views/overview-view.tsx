@@ -6,7 +6,7 @@ import { KeyName } from '../components/key-name';
 import { BreakableName, Card, ErrorBanner, PageHeader, Stat, StatusBadge } from '../components/ui';
 import { formatDuration, formatTime } from '../components/format';
 import { healthSummary } from './health-summary';
-import { LineChart, formatValue, type ChartSeries } from './overview-charts';
+import { LineChart, formatValue, type ChartSeries } from '../components/line-chart';
 import { AlertRules, NotificationToggle, UsageCard, notify } from './overview-panels';
 
 type Status = EventPayload<'system.status'>;

@@ -4,6 +4,7 @@ import { roleAllows } from '../../../contract/roles';
 import { useAction, useClient, useEvent, useOperation, useSession } from '../client/client-context';
 import { DataTable } from '../components/data-table';
 import { KeyName, useKeyName } from '../components/key-name';
+import { LineChart, type ChartSeries } from '../components/line-chart';
 import { Card, EmptyState, ErrorBanner, PageHeader, Stat, StatusBadge } from '../components/ui';
 
 type Stats = EventPayload<'realtime.stats'>;
@@ -14,6 +15,7 @@ interface Sample {
 }
 
 /** Stats arrive every 2 s: 45 samples are the last 90 s. */
+const SAMPLE_MS = 2000;
 const WINDOW = 45;
 // Side by side on a wide window, stacked on a narrow one; a card's own margin spaces the rows, so stacked cards sit as far apart as any two.
 const two = { display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(420px, 1fr))', columnGap: 16 } as const;
@@ -60,7 +62,7 @@ export function RealtimeView() {
               tone={stats.healthy ? 'ok' : 'bad'}
             />
           </div>
-          <Card title="Messages per second (last 90 s)">
+          <Card title="Messages per second">
             <RateChart samples={samples} />
           </Card>
           <div style={two}>
@@ -313,35 +315,29 @@ function PublishForm({ room }: { room: string | null }) {
   );
 }
 
-/** Two lines over the last samples; hand-drawn SVG, since the console has no chart library. */
+/** Delivered and published per second over the last 90 s, with the hub's 2 s sampling step. */
 function RateChart({ samples }: { samples: readonly Sample[] }) {
-  const width = 1000;
-  const height = 140;
   if (samples.length < 2) return <p className="muted small">The chart fills in as the hub reports (every 2 s).</p>;
-  const max = Math.max(1, ...samples.map((s) => Math.max(s.delivered, s.published)));
-  const x = (i: number) => (i / (WINDOW - 1)) * width;
-  const y = (v: number) => height - 4 - (v / max) * (height - 12);
-  const line = (pick: (s: Sample) => number) =>
-    samples.map((s, i) => `${i === 0 ? 'M' : 'L'}${x(i + WINDOW - samples.length).toFixed(1)},${y(pick(s)).toFixed(1)}`).join(' ');
+  const to = (samples.at(-1) as Sample).at;
+  const series = (name: string, label: string, pick: (s: Sample) => number): ChartSeries => ({
+    name,
+    label,
+    unit: '/s',
+    points: samples.map((s) => ({ t: s.at, avg: pick(s) })),
+  });
   return (
     <div data-testid="rate-chart">
-      <svg
-        viewBox={`0 0 ${width} ${height}`}
-        width="100%"
-        height={height}
-        preserveAspectRatio="none"
-        role="img"
-        aria-label="Messages per second"
-      >
-        <line x1="0" x2={width} y1={y(max)} y2={y(max)} stroke="var(--border)" strokeDasharray="4 4" />
-        <line x1="0" x2={width} y1={y(0)} y2={y(0)} stroke="var(--border)" />
-        <path d={line((s) => s.delivered)} fill="none" stroke="var(--accent)" strokeWidth="2" vectorEffect="non-scaling-stroke" />
-        <path d={line((s) => s.published)} fill="none" stroke="var(--ok)" strokeWidth="2" vectorEffect="non-scaling-stroke" />
-      </svg>
-      <p className="muted small">
-        <span style={{ color: 'var(--accent)' }}>■</span> delivered/s (peak {formatRate(max)}){' '}
-        <span style={{ color: 'var(--ok)', marginLeft: 12 }}>■</span> published/s
-      </p>
+      <LineChart
+        title="Last 90 s"
+        series={[
+          series('realtime.delivered', 'delivered', (s) => s.delivered),
+          series('realtime.published', 'published', (s) => s.published),
+        ]}
+        from={to - (WINDOW - 1) * SAMPLE_MS}
+        to={to}
+        stepMs={SAMPLE_MS}
+        width={1100}
+      />
     </div>
   );
 }

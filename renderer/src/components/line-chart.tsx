@@ -1,8 +1,9 @@
 /**
  * A small line chart drawn as SVG by hand: no chart library is installed (uPlot and recharts are not
- * in the dependencies), and a few polylines with a grid and a legend are all the Overview needs.
+ * in the dependencies), and a few polylines with a grid, labelled axes and a legend are all the
+ * console's charts need (the Overview, Cache, Alerts, Real-time and a job's progress).
  */
-import { NBSP } from '../components/format';
+import { NBSP } from './format';
 
 export interface ChartSeries {
   readonly name: string;
@@ -12,6 +13,7 @@ export interface ChartSeries {
 }
 
 const COLORS = ['#4aa3ff', '#d29922', '#3fb950', '#bc8cff', '#f85149'];
+/** The drawing's width in the viewBox: the chart scales to its card, so a wider one keeps its height in a wide card. */
 const W = 560;
 const H = 170;
 const PAD = { left: 58, right: 12, top: 10, bottom: 24 };
@@ -44,7 +46,7 @@ export function formatValue(value: number, unit: string): string {
   }
 }
 
-function niceMax(value: number): number {
+export function niceMax(value: number): number {
   if (value <= 0) return 1;
   const exp = 10 ** Math.floor(Math.log10(value));
   for (const step of [1, 2, 2.5, 5, 10]) if (value <= step * exp) return step * exp;
@@ -54,7 +56,9 @@ function niceMax(value: number): number {
 function clock(t: number, spanMs: number): string {
   const d = new Date(t);
   if (spanMs > 2 * 86_400_000) return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
-  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+  // Under ten minutes, minutes alone would label two or three ticks alike.
+  const seconds = spanMs < 600_000 ? { second: '2-digit' as const } : {};
+  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', ...seconds, hour12: false });
 }
 
 export function LineChart({
@@ -63,18 +67,24 @@ export function LineChart({
   from,
   to,
   stepMs,
+  emptyText = 'No samples in this range yet (one every 10 s)',
+  width = W,
 }: {
   title: string;
   series: readonly ChartSeries[];
   from: number;
   to: number;
+  /** The sampling step: a gap longer than 2.5 steps is drawn as a gap. */
   stepMs: number;
+  emptyText?: string;
+  /** Wider than 560 for a chart that spans a whole card. */
+  width?: number;
 }) {
   const unit = series[0]?.unit ?? '';
   const all = series.flatMap((s) => s.points.map((p) => p.avg));
   const max = niceMax(Math.max(0, ...all) * (unit === 'ratio' ? 1 : 1.1));
   const top = unit === 'ratio' ? Math.max(max, 1) : max;
-  const x = (t: number) => PAD.left + ((t - from) / Math.max(1, to - from)) * (W - PAD.left - PAD.right);
+  const x = (t: number) => PAD.left + ((t - from) / Math.max(1, to - from)) * (width - PAD.left - PAD.right);
   const y = (v: number) => PAD.top + (1 - v / top) * (H - PAD.top - PAD.bottom);
   const hasData = all.length > 0;
 
@@ -111,10 +121,10 @@ export function LineChart({
           })}
         </span>
       </figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${title} chart`}>
+      <svg viewBox={`0 0 ${width} ${H}`} role="img" aria-label={`${title} chart`}>
         {[0, 0.5, 1].map((f) => (
           <g key={f}>
-            <line x1={PAD.left} x2={W - PAD.right} y1={y(top * f)} y2={y(top * f)} className="grid" />
+            <line x1={PAD.left} x2={width - PAD.right} y1={y(top * f)} y2={y(top * f)} className="grid" />
             <text x={PAD.left - 6} y={y(top * f) + 4} textAnchor="end" className="axis">
               {formatValue(top * f, unit)}
             </text>
@@ -142,8 +152,8 @@ export function LineChart({
           ),
         )}
         {!hasData && (
-          <text x={W / 2} y={H / 2} textAnchor="middle" className="axis">
-            No samples in this range yet (one every 10 s)
+          <text x={width / 2} y={H / 2} textAnchor="middle" className="axis">
+            {emptyText}
           </text>
         )}
       </svg>
