@@ -35,19 +35,19 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
 
   const file = flags.config ?? env.PILOTHOUSE_CONFIG;
   if (file !== undefined) {
-    Object.assign(merged, readConfigFile(file));
+    overlay(merged, readConfigFile(file));
     sources.push(`file ${resolve(file)}`);
   }
 
   const fromEnv = envLayer(env);
   if (Object.keys(fromEnv).length > 0) {
-    Object.assign(merged, fromEnv);
+    overlay(merged, fromEnv);
     sources.push(`environment (${Object.keys(fromEnv).join(', ')})`);
   }
 
   const fromFlags = flagLayer(flags);
   if (Object.keys(fromFlags).length > 0) {
-    Object.assign(merged, fromFlags);
+    overlay(merged, fromFlags);
     sources.push(`flags (${Object.keys(fromFlags).join(', ')})`);
   }
 
@@ -59,6 +59,26 @@ export function loadConfig(inputs: ConfigInputs = {}): LoadedConfig {
   if (typeof merged.fleetSecretFile === 'string') merged.fleetSecret = readSecretFile(merged.fleetSecretFile);
   const config = validate(merged);
   return { config, sources };
+}
+
+const isSection = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Lays `layer` over `base` setting by setting: a section (`backup`, `realtime`, …) is laid over the
+ * same section below it, so `--backup-root` replaces `backup.roots` and keeps the file's
+ * `backup.peerSenders`; a list replaces the list below it whole. Written here because a library's
+ * deep merge (lodash's merge) joins arrays index by index, so a shorter list would keep a tail.
+ */
+function overlay(base: Record<string, unknown>, layer: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(layer)) {
+    const below = base[key];
+    if (isSection(below) && isSection(value)) {
+      const section = { ...below };
+      overlay(section, value);
+      base[key] = section;
+    } else base[key] = value;
+  }
 }
 
 /**

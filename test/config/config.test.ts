@@ -92,6 +92,27 @@ describe('config', () => {
     expect(fromFlags.config).toMatchObject({ backup: { roots: ['/x', '/y'] }, discovery: { allowedTargets: ['192.168.7.0/24'] } });
   });
 
+  it("lays a flag or variable over its one setting of a section, keeping the file's other settings there", () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const file = join(dir.path, 'peer.json');
+    const backup = { roots: ['/srv/dbs'], peerSenders: ['node-a'], peerQuotaMiB: 512, replicaRoots: ['/mnt/replicas'] };
+    writeFileSync(file, JSON.stringify({ backup, realtime: { maxSubscriptions: 50 } }));
+    const { config } = loadConfig({
+      argv: ['--config', file, '--backup-root', '/x', '--backup-root', '/y'],
+      env: { PILOTHOUSE_DISCOVERY_ALLOWED_TARGETS: '10.0.0.0/8' },
+      defaults: base,
+    });
+    expect(config.backup).toEqual({ ...backup, roots: ['/x', '/y'] });
+    expect(config.realtime).toEqual({ maxSubscriptions: 50 });
+    expect(config.discovery).toEqual({ allowedTargets: ['10.0.0.0/8'] });
+    // An unknown setting in the file's section is still refused when a flag names the same section.
+    writeFileSync(file, JSON.stringify({ backup: { repoDir: '/elsewhere' } }));
+    expect(() => loadConfig({ argv: ['--config', file, '--backup-root', '/x'], env: {}, defaults: base })).toThrowError(
+      expect.objectContaining({ code: 'PH_CONFIG_INVALID' }),
+    );
+  });
+
   it.each([
     [['--backup-root', 'relative/dir'], 'backup.roots.0'],
     [['--allow-target', '10.0.0.0/33'], 'discovery.allowedTargets.0'],
