@@ -46,6 +46,7 @@ export const errorCatalogue = {
   PH_SHUTTING_DOWN: { status: 503, message: 'Pilothouse is shutting down' },
   PH_CONFIG_INVALID: { status: 500, message: 'The configuration is not valid' },
   PH_PORT_IN_USE: { status: 500, message: 'The port is already in use' },
+  PH_DATA_DIR_IN_USE: { status: 500, message: 'Another Pilothouse process is running on this data directory' },
   PH_STORE_NOT_PILOTHOUSE: { status: 500, message: 'The database file is not a Pilothouse database' },
   PH_TLS_INVALID: { status: 500, message: 'The TLS certificate or key cannot be used' },
   PH_STORE_TOO_NEW: { status: 500, message: 'The database was written by a newer Pilothouse' },

@@ -5,7 +5,7 @@ import { findOpenHolders } from './backup';
 import type { Clock } from './clock';
 import { migrations } from './control-plane';
 import { AUDIT_HEAD_FILE, ApiKeyStore, AuditLog, SecretStore, writeKeyFile } from './security';
-import { DATABASE_FILE, openStore } from './store';
+import { DATABASE_FILE, DataDirLock, openStore } from './store';
 
 export const ADMIN_KEY_ACTOR = 'admin-key --reset';
 
@@ -26,7 +26,16 @@ export function resetAdminKey(dataDir: string, clock: Clock): { keyFile: string;
       details: { pids: holders.map((h) => h.pid) },
     });
   }
-  const db = openStore({ path: dbPath, migrations });
+  // Held while the key is written, so a node cannot start in between (its own start takes this lock).
+  const lock = new DataDirLock(dataDir);
+  lock.acquire();
+  let db: ReturnType<typeof openStore>;
+  try {
+    db = openStore({ path: dbPath, migrations });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   try {
     const secrets = new SecretStore(dataDir);
     const firstAuditKey = !secrets.has('audit-hmac');
@@ -48,5 +57,6 @@ export function resetAdminKey(dataDir: string, clock: Clock): { keyFile: string;
   } finally {
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
+    lock.release();
   }
 }

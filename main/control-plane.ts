@@ -41,7 +41,7 @@ import {
 import { rateLimitTables } from './ratelimit';
 import { redisTarget } from './redis';
 import { bootstrapAdminKey, hardenDataDir } from './security';
-import { StoreService } from './store';
+import { DataDirLock, StoreService } from './store';
 import { StatusPublisher, type SystemStatus } from './system';
 import { pilothouseVersion } from './version';
 
@@ -67,6 +67,7 @@ export class ControlPlane {
   #publisher: StatusPublisher | null = null;
   #startedAt = 0;
   #stopping: Promise<void> | null = null;
+  readonly #lock: DataDirLock;
 
   constructor(
     readonly loaded: LoadedConfig,
@@ -75,6 +76,7 @@ export class ControlPlane {
     this.logger = options.logger ?? createLogger(loaded.config.logLevel);
     this.clock = options.clock ?? systemClock;
     this.store = new StoreService(loaded.config.dataDir, migrations);
+    this.#lock = new DataDirLock(loaded.config.dataDir);
     this.#order = new ServiceOrder(this.clock, this.logger);
   }
 
@@ -107,6 +109,8 @@ export class ControlPlane {
       );
     }
     try {
+      // Before anything reads or cleans the directory: a second process must not touch a live node's files.
+      this.#lock.acquire();
       await this.#order.start(this.store);
       // What a migration deleted (a secret an earlier version kept) must leave the main file too, not linger until a checkpoint.
       this.store.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -280,6 +284,7 @@ export class ControlPlane {
     const deadline = this.clock.now() + this.loaded.config.shutdownDeadlineMs;
     this.#publisher?.stop();
     await this.#order.stopAll(deadline);
+    this.#lock.release();
   }
 
   status(): SystemStatus {

@@ -6,6 +6,8 @@
 export const DATA_DIR = {
   /** The app database; SQLite adds `-wal`, `-shm` and `-journal` beside it. */
   database: 'pilothouse.db',
+  /** Locked by the process that owns the directory (store/data-dir-lock.ts). */
+  lock: 'pilothouse.lock',
   adminKey: 'admin.key',
   nodeId: 'node.id',
   auditHead: 'audit.head',
@@ -22,6 +24,7 @@ export const DATA_DIR = {
 /** The files among them, the database's sidecars included. */
 export const DATA_DIR_FILES: readonly string[] = [
   ...['', '-wal', '-shm', '-journal'].map((side) => `${DATA_DIR.database}${side}`),
+  ...['', '-journal'].map((side) => `${DATA_DIR.lock}${side}`),
   DATA_DIR.adminKey,
   DATA_DIR.nodeId,
   DATA_DIR.auditHead,

@@ -58,7 +58,7 @@ export function openStore(options: OpenStoreOptions): Database {
  * may not write (or create) is a permission problem, not a foreign file; a malformed database is
  * corrupt, not "not ours"; a full disk is a full disk. Null for anything else.
  */
-function storeFault(err: unknown, path: string): PhError | null {
+export function storeFault(err: unknown, path: string): PhError | null {
   const code = String((err as { code?: unknown }).code ?? '');
   const reason = (err as Error).message;
   if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code.startsWith('SQLITE_READONLY'))
