@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, renameSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { PhError } from '../../contract/errors';
@@ -51,6 +51,7 @@ export async function restoreFile(
       if (existsSync(target)) {
         if (!force) assertNotInUse(target);
         quiesce(target, force);
+        keepOwnerAndMode(temp, target);
       }
       for (const side of SIDECARS) removeImage(`${target}${side}`);
       renameSync(temp, target);
@@ -70,6 +71,23 @@ export async function restoreFile(
   } finally {
     removeImage(temp);
     intent.done();
+  }
+}
+
+/**
+ * The restored file takes the mode and owner of the database it replaces: the program that uses it
+ * may run as another account, and a 0600 file of ours would lock it out of its own database. The
+ * owner can be given back only by root; otherwise the file stays ours, with the old mode.
+ */
+function keepOwnerAndMode(temp: string, target: string): void {
+  const old = statSync(target);
+  chmodSync(temp, old.mode & 0o7777);
+  const mine = statSync(temp);
+  if (mine.uid === old.uid && mine.gid === old.gid) return;
+  try {
+    chownSync(temp, old.uid, old.gid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
   }
 }
 
