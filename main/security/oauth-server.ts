@@ -9,7 +9,7 @@ import type { AuthSource } from './authenticator';
 import { AccessTokens } from './oauth-access-tokens';
 import { OAuthError } from './oauth-error';
 import { OAuthGrants, type OAuthGrant } from './oauth-grants';
-import { narrowScope, scopeString } from './oauth-scopes';
+import { effective, narrowScope, scopeString, type OAuthGrantScope } from './oauth-scopes';
 import { OAuthSigningKeys } from './oauth-signing-keys';
 
 export interface OAuthOptions {
@@ -105,7 +105,8 @@ export class OAuthServer {
       const presented = field(form, 'refresh_token');
       if (presented === undefined) throw new OAuthError('invalid_request', 'refresh_token is required');
       const { grant, refreshToken } = await this.#refresh(client, presented);
-      return this.#respond(grant, refreshToken, requested);
+      // The key's scopes may have narrowed since the grant: the token, and what it reports, narrow too.
+      return this.#respond(grant, refreshToken, requested, effective(grant, client));
     }
     throw new OAuthError('unsupported_grant_type', `grant_type ${JSON.stringify(grantType)} is not supported here`);
   }
@@ -195,9 +196,14 @@ export class OAuthServer {
     return { grant: this.grants.get(found.grant.id) as OAuthGrant, refreshToken: next };
   }
 
-  async #respond(grant: OAuthGrant, refreshToken: string, requested: string | undefined): Promise<TokenResponse> {
+  async #respond(
+    grant: OAuthGrant,
+    refreshToken: string,
+    requested: string | undefined,
+    available: OAuthGrantScope = grant,
+  ): Promise<TokenResponse> {
     // The refresh token keeps the whole grant; the access token may be narrower (RFC 6749 §6).
-    const scope = narrowScope(grant, requested);
+    const scope = narrowScope(available, requested);
     const { token, expiresIn } = await this.accessTokens.mint(grant.keyId, grant.id, scope);
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, refresh_token: refreshToken, scope: scopeString(scope) };
   }

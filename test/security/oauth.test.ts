@@ -111,6 +111,18 @@ describe('OAuth 2.0 client credentials against the real server', () => {
     expect(refreshWider).toMatchObject({ status: 400, body: { error: 'invalid_scope' } });
   });
 
+  it("narrows a refreshed token to the key's scopes as they are now, and reports the narrower scope", async () => {
+    const made = await plane.op('keys.create', { name: 'narrowed later', role: 'viewer', scopes: ['room:ops', 'gateway:web'] });
+    const first = await token(plane.url, made.body.secret, { grant_type: 'client_credentials' });
+    expect(first.body.scope).toBe('role:viewer room:ops gateway:web');
+    expect((await plane.op('keys.update', { id: made.body.key.id, scopes: ['room:ops'] })).status).toBe(200);
+    const refreshed = await token(plane.url, made.body.secret, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.scope).toBe('role:viewer room:ops');
+    const seen = await oauthPost(plane.url, '/oauth/introspect', { token: refreshed.body.access_token }, { key: made.body.secret });
+    expect(seen.body).toMatchObject({ active: true, scope: 'role:viewer room:ops' });
+  });
+
   it('rotates the refresh token on use, and a reused one revokes its whole family (RFC 6749 §10.4)', async () => {
     const first = await token(plane.url, operator);
     const second = await token(plane.url, operator, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
