@@ -4,7 +4,7 @@ import type { Database } from 'better-sqlite3';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { WebhookEventType } from '../../contract/ops/webhooks';
-import type { JobQueue } from '../batch';
+import type { JobInfo, JobQueue } from '../batch';
 import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import { newId, type FleetSeal } from '../fleet';
@@ -105,7 +105,9 @@ export class WebhookService implements Service {
       clock: deps.clock,
       logger: deps.logger,
       options: this.options,
-      schedule: (row, attempt, delayMs) => this.#schedule(row, attempt, delayMs),
+      schedule: async (row, attempt, delayMs) => {
+        await this.#schedule(row, attempt, delayMs);
+      },
       changed: (row) => this.#published(row),
       disabled: (endpointId, reason) => this.#disabled(endpointId, reason),
     });
@@ -272,18 +274,22 @@ export class WebhookService implements Service {
     }
   }
 
-  /** With Redis the job carries the delivery, for whichever node takes it; alone, the row is here. */
-  async #schedule(row: DeliveryRow, attempt: number, delayMs: number): Promise<void> {
+  /**
+   * With Redis the job carries the delivery, for whichever node takes it; alone, the row is here.
+   * `after`: a job for this try that ended without making it; the new one is named after it, so
+   * every node's sweep adds the same one.
+   */
+  async #schedule(row: DeliveryRow, attempt: number, delayMs: number, after?: string): Promise<JobInfo> {
     const payload: DeliverPayload =
       this.#ledger === localLedger ? { deliveryId: row.id, attempt } : { deliveryId: row.id, attempt, delivery: carried(row) };
-    await this.deps.queue.enqueue({
+    return this.deps.queue.enqueue({
       type: DELIVER_JOB,
       payload,
       delayMs,
       attempts: 3,
       backoffMs: 1_000,
       timeoutMs: this.options.timeoutMs + 5_000,
-      idempotencyKey: `webhook:${payload.deliveryId}:${payload.attempt}`,
+      idempotencyKey: `webhook:${payload.deliveryId}:${payload.attempt}${after === undefined ? '' : `:after-${after}`}`,
     });
   }
 
@@ -310,7 +316,10 @@ export class WebhookService implements Service {
       const row = mirrored ?? overdue;
       if (row.status === 'delivered' || row.status === 'failed' || (row.next_at ?? 0) > cutoff) continue;
       try {
-        await this.#schedule(row, row.attempts + 1, 0);
+        let job = await this.#schedule(row, row.attempts + 1, 0);
+        // The try's job ended without making it (it died, or was cancelled): its key would hand the
+        // same ended job back for as long as the queue keeps it, so a new one follows it.
+        for (let n = 0; n < 3 && ENDED.has(job.state); n += 1) job = await this.#schedule(row, row.attempts + 1, 0, job.id);
       } catch (err) {
         this.deps.logger.warn({ err }, 'webhook sweep could not queue');
         return;
@@ -362,6 +371,9 @@ export class WebhookService implements Service {
 }
 
 /** Which fields name an event that every node publishes, for `#firstToSee`. */
+/** Job states a try's job does not leave: the sweep follows one with a new job. */
+const ENDED: ReadonlySet<JobInfo['state']> = new Set(['completed', 'dead', 'cancelled']);
+
 const FLEET_WIDE_EVENTS: Partial<Record<WebhookEventType, readonly string[]>> = {
   'service.health': ['id', 'state', 'previous'],
   'service.deregistered': ['id'],
