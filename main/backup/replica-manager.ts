@@ -5,6 +5,7 @@ import { defaultAllowedTargets, OutboundReach, type HostLookup } from '../securi
 import { messageOf } from './backup-faults';
 import type { PageRepository } from './page-repository';
 import type { FleetSeal } from '../fleet';
+import { hasControlChars } from './path-policy';
 import { PeerTransport } from './replica-peer';
 import { type ReplicaStore, type ReplicaKind, type ReplicaRecord, type ReplicaSecrets, type ReplicaTarget } from './replica-store';
 import { lagOf, localFiles, pullReplica, pushReplica, verifyReplica, type PullResult, type ReplicaVerification } from './replica-sync';
@@ -273,6 +274,8 @@ export class ReplicaManager {
       };
     }
     need(['host', 'port', 'username', 'path', 'hostKeySha256']);
+    if (hasControlChars(rest.path as string))
+      throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'The sftp path must not hold control characters', { field: 'path' });
     if (privateKey === undefined && password === undefined)
       throw new PhError('PH_INVALID_INPUT', 'An sftp replica needs privateKey or password', { field: 'privateKey' });
     const { host, port, username, path, hostKeySha256 } = rest;
@@ -371,7 +374,7 @@ export class ReplicaManager {
         'The replica folder must be an existing folder under a backup root, apart from the repository',
         { field: 'path' },
       );
-    if (!isAbsolute(path)) throw refused();
+    if (hasControlChars(path) || !isAbsolute(path)) throw refused();
     let real: string;
     try {
       real = realpathSync(path);
