@@ -19,6 +19,7 @@ import { ScheduleSync } from './schedule-sync';
 import { captureSnapshot, verifySnapshot } from './snapshot-work';
 import { APP_SOURCE_ID, applySourceChange, ensureAppSource, insertNewSource, type NewSource, type SourceChange } from './source-registry';
 import { RepoKeyring, type KeyStatus } from './repo-keyring';
+import { damageDetail } from './repository-damage';
 import { openRepository } from './repo-open';
 import type { ReplicaManager } from './replica-manager';
 import { replicaManagerFor } from './replica-setup';
@@ -148,15 +149,8 @@ export class BackupService implements Service {
     if (this.#state !== 'running') return { state: this.#state };
     if (this.#keyring.locked)
       return { state: 'degraded', detail: 'the repository key is locked: unlock it with its passphrase (backup.key.unlock)' };
-    const damaged = this.repo.damaged();
-    if (damaged.length > 0)
-      return {
-        state: 'degraded',
-        detail: `${damaged.length} damaged snapshots (${damaged
-          .slice(0, 5)
-          .map((d) => d.id)
-          .join(', ')}): restore from another snapshot`,
-      };
+    const damage = damageDetail(this.#parts);
+    if (damage !== null) return { state: 'degraded', detail: damage };
     return { state: 'running', detail: `${this.repo.listManifests().length} snapshots, ${this.#jobs.size} running` };
   }
 
@@ -326,7 +320,13 @@ export class BackupService implements Service {
    * in the snapshot is a failed verification.
    */
   async verify(snapshotId: string, onProgress?: Report, signal?: AbortSignal): Promise<BackupVerification> {
-    const h = readHeader(this.repo, snapshotId);
+    // A damaged manifest (garbled or gone) is verified too: the finding is a failed verification, not a refusal.
+    const row = this.catalogue.snapshot(snapshotId);
+    const h =
+      this.repo.header(snapshotId) ??
+      (row !== undefined && this.repo.damaged().some((d) => d.id === snapshotId)
+        ? { id: snapshotId, sourceId: row.sourceId }
+        : readHeader(this.repo, snapshotId));
     return this.#job(
       'verify',
       h.sourceId,

@@ -78,6 +78,9 @@ export async function captureImage(
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const stepPages = options.stepPages ?? 4096;
   assertSqliteFile(sourcePath);
+  // The image is a plaintext copy of the source: made owner-only before SQLite writes a byte into it
+  // (SQLite would create it 0644 under the usual umask, and gives its journal the same mode).
+  closeSync(openSync(destPath, 'wx', 0o600));
   options.onProgress?.(0, 1);
   try {
     await untilWritten(sourcePath, destPath, busyTimeoutMs, () => workers.capture(sourcePath, destPath, busyTimeoutMs, stepPages));

@@ -259,6 +259,18 @@ export class BackupCatalogue {
     ).map((r) => r.id);
   }
 
+  /** Snapshots whose latest verification failed: known damaged, so retention does not count them as kept. */
+  failedSnapshotIds(): Set<string> {
+    const rows = this.db
+      .prepare(
+        `SELECT s.id FROM backup_snapshots s
+         JOIN backup_verifications v ON v.id = (SELECT max(id) FROM backup_verifications WHERE snapshot_id = s.id)
+         WHERE v.ok = 0`,
+      )
+      .all() as { id: string }[];
+    return new Set(rows.map((r) => r.id));
+  }
+
   #snapshotDto(r: SnapshotRow): BackupSnapshot {
     return {
       id: r.id,

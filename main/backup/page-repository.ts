@@ -12,6 +12,9 @@ import { isSealedManifest, openManifest, sealManifest, type RepoKeys } from './r
 import { settleFormat, setMeta, type RepoFormat } from './repo-format';
 import { TURN_BUDGET_MS, TurnBudget } from './turn-budget';
 
+/** The reason a damaged snapshot whose manifest file is gone is listed with. */
+export const MANIFEST_MISSING = 'the manifest file is missing';
+
 export interface RepositoryOptions {
   /** Brotli quality for page blobs (0–11; 1 is fast and already smaller than deflate). Default 1. */
   readonly compressionLevel?: number;
@@ -75,8 +78,9 @@ export class PageRepository {
   #format: RepoFormat = 'plain';
   #repoId = '';
   readonly #headers = new Map<string, ManifestHeader>();
-  /** Manifests on disk that do not decode: snapshot id → what is wrong. Listed as damaged, never dropped. */
+  /** Manifests on disk that do not decode, or whose file is gone: snapshot id → what is wrong. Listed as damaged, never dropped. */
   readonly #damaged = new Map<string, string>();
+  #startedEmpty = false;
 
   constructor(
     readonly dir: string,
@@ -104,6 +108,11 @@ export class PageRepository {
 
   get repoId(): string {
     return this.#repoId;
+  }
+
+  /** True when the last `open()` found no index and started an empty repository (first start, or a lost folder). */
+  get startedEmpty(): boolean {
+    return this.#startedEmpty;
   }
 
   get keys(): RepoKeys | null {
@@ -135,6 +144,7 @@ export class PageRepository {
       mkdirSync(d, { recursive: true, mode: 0o700 });
       if ((statSync(d).mode & 0o077) !== 0) chmodSync(d, 0o700);
     }
+    this.#startedEmpty = !existsSync(join(this.dir, 'index.db'));
     const db = new BetterSqlite3(join(this.dir, 'index.db'));
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
@@ -144,6 +154,7 @@ export class PageRepository {
         hash BLOB PRIMARY KEY, pack TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL, codec INTEGER NOT NULL
       ) STRICT, WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS pages_by_pack ON pages (pack);
+      CREATE TABLE IF NOT EXISTS lost_packs (id TEXT PRIMARY KEY, pages INTEGER NOT NULL, lost_at INTEGER NOT NULL, snapshots TEXT NOT NULL) STRICT;
     `);
     this.#db = db;
     this.#keys = keys;
@@ -245,13 +256,27 @@ export class PageRepository {
     try {
       return this.decodeManifestFile(id, readFileSync(file));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
-      this.#damaged.set(id, (err as Error).message);
-      throw new PhError('PH_BACKUP_DAMAGED', `The manifest of snapshot ${id} is damaged (${(err as Error).message})`, {
+      // A missing file is damage like a garbled one: the snapshot cannot be rebuilt (and the message names no path).
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? MANIFEST_MISSING : (err as Error).message;
+      if (why === MANIFEST_MISSING) this.markMissing(id);
+      else this.#damaged.set(id, why);
+      throw new PhError('PH_BACKUP_DAMAGED', `The manifest of snapshot ${id} is damaged (${why})`, {
         details: { snapshotId: id },
         cause: err,
       });
     }
+  }
+
+  /** A snapshot the catalogue knows whose manifest file is gone: listed as damaged from now on. */
+  markMissing(id: string): void {
+    this.#headers.delete(id);
+    this.#damaged.set(id, MANIFEST_MISSING);
+  }
+
+  /** Forgets a damaged snapshot whose manifest file is gone (prune settles them: nothing is left to keep). */
+  forgetMissing(id: string): boolean {
+    if (this.#damaged.get(id) !== MANIFEST_MISSING || existsSync(join(this.snapshotsDir, `${id}.snap`))) return false;
+    return this.#damaged.delete(id);
   }
 
   deleteManifest(id: string): void {

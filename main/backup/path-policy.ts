@@ -13,6 +13,19 @@ const OWN_REFUSED =
   "Pilothouse's own files in its data directory are neither sources nor restore targets (the app source covers its database)";
 
 /**
+ * A NUL or another control character (C0, DEL, C1) in a path: no file system call takes a NUL (Node
+ * throws a TypeError naming the path), and the others only hide what a path really is in a log or a
+ * listing. Every path input is refused for it, first, with the refusal of its area.
+ */
+export function hasControlChars(path: string): boolean {
+  for (let i = 0; i < path.length; i += 1) {
+    const c = path.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c < 0xa0)) return true;
+  }
+  return false;
+}
+
+/**
  * Where backups may read and restores may write: under the admin's `backup.roots`, compared after
  * resolving symbolic links on both sides, so a link inside a root that points out of it is refused.
  */
@@ -41,7 +54,7 @@ export class BackupPathPolicy {
   /** The real path of a source to back up: an existing regular file under a root. */
   source(path: string, field = 'path'): string {
     const refused = (): PhError => new PhError('PH_BACKUP_PATH_REFUSED', SOURCE_REFUSED, { field });
-    if (!isAbsolute(path)) throw refused();
+    if (hasControlChars(path) || !isAbsolute(path)) throw refused();
     let real: string;
     try {
       real = realpathSync(path);
@@ -60,7 +73,7 @@ export class BackupPathPolicy {
    */
   newTarget(path: string, field = 'targetPath'): string {
     const refused = (): PhError => new PhError('PH_BACKUP_PATH_REFUSED', TARGET_REFUSED, { field });
-    if (!isAbsolute(path)) throw refused();
+    if (hasControlChars(path) || !isAbsolute(path)) throw refused();
     const name = basename(resolve(path));
     if (name === '' || name === '.' || name === '..') throw refused();
     let folder: string;
@@ -83,6 +96,7 @@ export class BackupPathPolicy {
    * database being brought back) the real folder under a root joined with its name.
    */
   inPlaceTarget(path: string, field = 'inPlace'): string {
+    if (hasControlChars(path)) throw new PhError('PH_BACKUP_PATH_REFUSED', SOURCE_REFUSED, { field });
     if (present(path)) return this.source(path, field);
     return this.newTarget(path, field);
   }

@@ -5,9 +5,19 @@ import { defaultAllowedTargets, OutboundReach, type HostLookup } from '../securi
 import { messageOf } from './backup-faults';
 import type { PageRepository } from './page-repository';
 import type { FleetSeal } from '../fleet';
+import { hasControlChars } from './path-policy';
 import { PeerTransport } from './replica-peer';
 import { type ReplicaStore, type ReplicaKind, type ReplicaRecord, type ReplicaSecrets, type ReplicaTarget } from './replica-store';
-import { lagOf, localFiles, pullReplica, pushReplica, verifyReplica, type PullResult, type ReplicaVerification } from './replica-sync';
+import {
+  lagOf,
+  localFiles,
+  pullReplica,
+  sized,
+  pushReplica,
+  verifyReplica,
+  type PullResult,
+  type ReplicaVerification,
+} from './replica-sync';
 import { FolderTransport, type ReplicaTransport } from './replica-transport';
 import type { LockMode } from './repo-lock';
 
@@ -39,6 +49,8 @@ export interface ReplicaManagerDeps {
   readonly peerUrl: (node: string) => string | null;
   /** After a pull: the catalogue follows the manifests that arrived. */
   readonly reconcile: () => void;
+  /** Records pack files gone from the disk as lost (repository-damage.ts), before a push lists what to send. */
+  readonly checkPacks: () => void;
 }
 
 /**
@@ -95,7 +107,7 @@ export class ReplicaManager {
     // Its lag from the first listing: a new replica is behind by what it lacks, not "up to date" before its first sync.
     // (With the key locked the repository is closed: the lag waits for the first sync.)
     this.#remote.set(id, listing);
-    await this.deps.lock('read', async () => this.refreshLag()).catch(() => undefined);
+    await this.deps.lock('read', () => this.refreshLag()).catch(() => undefined);
     return this.list().find((r) => r.id === id) as ReplicaView;
   }
 
@@ -124,12 +136,14 @@ export class ReplicaManager {
 
   /** After a snapshot: lag first (from each replica's last listing), then the pushes. */
   async afterSnapshot(): Promise<void> {
-    this.refreshLag();
+    await this.refreshLag();
     await this.syncAll();
   }
 
-  refreshLag(): void {
-    const local = localFiles(this.deps.repo());
+  /** Each replica's lag against its last listing; manifests by their size on disk, as a push compares them. */
+  async refreshLag(): Promise<void> {
+    const repo = this.deps.repo();
+    const local = await sized(repo, localFiles(repo));
     for (const r of this.deps.store.list()) {
       const remote = this.#remote.get(r.id);
       if (remote === undefined) continue;
@@ -145,8 +159,10 @@ export class ReplicaManager {
     let sent = 0;
     const remote = new Map<string, number>();
     try {
-      const result = await this.deps.lock('read', () =>
-        pushReplica(
+      const result = await this.deps.lock('read', () => {
+        // A pack gone from the disk is recorded as lost first: the push then neither sends it nor removes the replica's copy.
+        this.deps.checkPacks();
+        return pushReplica(
           this.deps.repo(),
           t,
           (done, total) => {
@@ -154,8 +170,8 @@ export class ReplicaManager {
             this.#transfers.set(id, { done, total, direction: 'push' });
           },
           remote,
-        ),
-      );
+        );
+      });
       this.#remote.set(id, result.remote);
       const lag = lagOf(result.local, result.remote);
       this.deps.store.update(
@@ -168,7 +184,7 @@ export class ReplicaManager {
       this.deps.store.update(id, { state, last_error: messageOf(err) }, sent);
       // What did arrive counts; a replica never listed lags by everything.
       if (remote.size > 0 || !this.#remote.has(id)) this.#remote.set(id, remote);
-      this.refreshLag();
+      await this.refreshLag().catch(() => undefined);
       throw err;
     } finally {
       this.#transfers.delete(id);
@@ -273,6 +289,8 @@ export class ReplicaManager {
       };
     }
     need(['host', 'port', 'username', 'path', 'hostKeySha256']);
+    if (hasControlChars(rest.path as string))
+      throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'The sftp path must not hold control characters', { field: 'path' });
     if (privateKey === undefined && password === undefined)
       throw new PhError('PH_INVALID_INPUT', 'An sftp replica needs privateKey or password', { field: 'privateKey' });
     const { host, port, username, path, hostKeySha256 } = rest;
@@ -371,7 +389,7 @@ export class ReplicaManager {
         'The replica folder must be an existing folder under a backup root, apart from the repository',
         { field: 'path' },
       );
-    if (!isAbsolute(path)) throw refused();
+    if (hasControlChars(path) || !isAbsolute(path)) throw refused();
     let real: string;
     try {
       real = realpathSync(path);

@@ -3,6 +3,7 @@ import { PhError } from '../../contract/errors';
 import type { BackupParts } from './backup-options';
 import { reconcileCatalogue } from './catalogue-reconcile';
 import { ReplicaManager } from './replica-manager';
+import { checkPacks } from './repository-damage';
 import { ReplicaStore } from './replica-store';
 import type { RepoKeyring } from './repo-keyring';
 import type { RepoLock } from './repo-lock';
@@ -12,7 +13,8 @@ import type { RepoLock } from './repo-lock';
  * repository key, the repository lock refused while the key is locked, and the catalogue brought in
  * line after a restore from a replica.
  */
-export function replicaManagerFor({ repo, catalogue, options }: BackupParts, keyring: RepoKeyring, lock: RepoLock): ReplicaManager {
+export function replicaManagerFor(parts: BackupParts, keyring: RepoKeyring, lock: RepoLock): ReplicaManager {
+  const { repo, catalogue, options } = parts;
   return new ReplicaManager({
     repo: () => repo,
     store: new ReplicaStore(options.db, join(dirname(keyring.file.path), 'backup-replicas')),
@@ -30,5 +32,6 @@ export function replicaManagerFor({ repo, catalogue, options }: BackupParts, key
     peerSeal: options.peerSeal ?? null,
     peerUrl: options.peerUrl ?? (() => null),
     reconcile: () => reconcileCatalogue(repo, catalogue, options.clock.now()),
+    checkPacks: () => void checkPacks(parts),
   });
 }

@@ -3,7 +3,8 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PhError } from '../../contract/errors';
 import { fsyncDir, writeFileAtomic } from './fs-durable';
-import type { PageRepository } from './page-repository';
+import { lostPacks, packFound } from './lost-packs';
+import { MANIFEST_MISSING, type PageRepository } from './page-repository';
 import { setMeta } from './repo-format';
 import type { ReplicaTransport } from './replica-transport';
 
@@ -73,10 +74,39 @@ export function localFiles(repo: PageRepository): Map<string, LocalFile> {
   return out;
 }
 
-/** Fills in manifest sizes (a stat each), so the comparison with the replica's listing is by size. */
-async function sized(files: Map<string, LocalFile>): Promise<Map<string, LocalFile>> {
-  for (const [name, f] of files) if (f.size < 0 && f.path !== null) files.set(name, { ...f, size: (await stat(f.path)).size });
+/**
+ * Fills in manifest sizes (a stat each), so the comparison with the replica's listing is by size. A
+ * manifest whose file is gone is left out, and marked missing in the repository (listed as damaged)
+ * unless a prune removed it meanwhile.
+ */
+export async function sized(repo: PageRepository, files: Map<string, LocalFile>): Promise<Map<string, LocalFile>> {
+  for (const [name, f] of files) {
+    if (f.size >= 0 || f.path === null) continue;
+    try {
+      files.set(name, { ...f, size: (await stat(f.path)).size });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Still listed: lost, not pruned meanwhile (prune drops the header with the file).
+      const id = name.slice('snapshots/'.length, -'.snap'.length);
+      if (repo.header(id) !== undefined) repo.markMissing(id);
+      files.delete(name);
+    }
+  }
   return files;
+}
+
+/**
+ * Files the local repository lost (packs, manifests): a replica's copy of them may be the only one
+ * left, so a push never removes it; a restore from the replica brings them back.
+ */
+function lostNames(repo: PageRepository): Set<string> {
+  return new Set([
+    ...lostPacks(repo.db).flatMap((l) => [`packs/${l.id}.pack`, `packs/${l.id}.idx`]),
+    ...repo
+      .damaged()
+      .filter((d) => d.error === MANIFEST_MISSING)
+      .map((d) => `snapshots/${d.id}.snap`),
+  ]);
 }
 
 export interface Lag {
@@ -135,7 +165,7 @@ export async function pushReplica(
     await t.putBytes('repository.json', Buffer.from(JSON.stringify(mine)));
   }
   for (const [name, size] of await t.list()) remote.set(name, size);
-  const local = await sized(localFiles(repo));
+  const local = await sized(repo, localFiles(repo));
   const order = (n: string) => (n.endsWith('.pack') ? 0 : n.endsWith('.idx') ? 1 : 2);
   const todo = [...local]
     .filter(([n, f]) => remote.get(n) !== f.size)
@@ -150,7 +180,19 @@ export async function pushReplica(
       const bytes = f.bytes();
       await t.putBytes(name, bytes);
       bytesSent += bytes.length;
-    } else bytesSent += await t.put(name, f.path as string);
+    } else {
+      try {
+        bytesSent += await t.put(name, f.path as string);
+      } catch (err) {
+        // Gone since the listing (deleted by hand, a disk fault): the damage, named, not an internal error.
+        if (!existsSync(f.path as string))
+          throw new PhError('PH_BACKUP_DAMAGED', `The local repository lost ${name} during the push: the replica keeps its copy`, {
+            details: { file: name },
+            cause: err,
+          });
+        throw err;
+      }
+    }
     remote.set(name, f.size);
     onProgress(bytesSent, total);
   };
@@ -166,7 +208,8 @@ export async function pushReplica(
   });
   for (const entry of todo.filter(([n]) => !n.startsWith('packs/'))) await send(entry);
   let removed = 0;
-  const stale = [...remote.keys()].filter((n) => n !== 'repository.json' && !local.has(n));
+  const lost = lostNames(repo);
+  const stale = [...remote.keys()].filter((n) => n !== 'repository.json' && !local.has(n) && !lost.has(n));
   stale.sort((a, b) => Number(b.startsWith('snapshots/')) - Number(a.startsWith('snapshots/')));
   for (const name of stale) {
     await t.remove(name);
@@ -327,6 +370,7 @@ export async function pullReplica(
       await rename(temp, repo.packPath(id));
       fsyncDir(repo.packsDir);
       repo.db.transaction(() => {
+        packFound(repo.db, id);
         insertPack.run(id, size, Date.now());
         for (const r of rows) insertPage.run(r.hash, id, r.offset, r.length, r.codec);
       })();

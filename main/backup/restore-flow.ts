@@ -63,9 +63,11 @@ export function restoreSteps(h: ManifestHeader, target: string, inPlace: boolean
     `rebuild snapshot ${h.id} (${new Date(h.capturedAt).toISOString()}, ${h.pageCount} pages) into a temp file beside ${target}`,
     'check every page hash, the whole-image hash and PRAGMA integrity_check',
     ...(inPlace
-      ? [`checkpoint ${basename(target)} and remove its -wal and -shm files`]
-      : [`remove any stale -wal/-shm beside ${basename(target)}`]),
-    `rename the temp file over ${target} (atomic)`,
+      ? [`checkpoint ${basename(target)} and remove its -wal and -shm files`, `rename the temp file over ${target} (atomic)`]
+      : [
+          `refuse if ${basename(target)} or a -wal, -shm or -journal file beside it appeared meanwhile (they are someone else's, never deleted)`,
+          `link the temp file into place as ${target} (a name taken meanwhile is refused, never replaced)`,
+        ]),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { PhError } from '../../contract/errors';
+import { PhError, faultOf } from '../../contract/errors';
 import type { BackupParts, BackupWork } from './backup-options';
 import { messageOf } from './backup-faults';
 import { reassemble } from './reassembler';
@@ -55,7 +55,10 @@ export async function restoreSnapshot(
       return record(true, null);
     });
   } catch (err) {
-    record(false, messageOf(err));
+    // backup.history is read by viewers: a coded message, never an internal error's text (it can name internal paths).
+    const fault = faultOf(err);
+    if (fault === null) work.options.logger.warn({ err: messageOf(err), snapshotId: h.id }, 'backup restore failed');
+    record(false, messageOf(fault ?? new PhError('PH_INTERNAL')));
     throw err;
   } finally {
     work.pins.unpin(h.id);

@@ -6,6 +6,7 @@ import { captureImage, sourceError } from './capture';
 import type { SourceRecord } from './catalogue';
 import type { ManifestHeader } from './manifest';
 import { reassemble } from './reassembler';
+import { checkPacks, settleVerified } from './repository-damage';
 import { removeImage, storeImage } from './snapshotter';
 import type { BackupSnapshot, BackupVerification } from './types';
 
@@ -17,15 +18,18 @@ const BACKGROUND_TRIGGERS: ReadonlySet<ManifestHeader['trigger']> = new Set(['sc
  * the repository's append lock). A failure is recorded on the source, unless it is the machine's.
  */
 export async function captureSnapshot(
-  { repo, workers, catalogue, paths, options }: BackupParts,
+  parts: BackupParts,
   source: SourceRecord,
   trigger: ManifestHeader['trigger'],
   report: Report,
   signal?: AbortSignal,
 ): Promise<BackupSnapshot> {
+  const { repo, workers, catalogue, paths, options } = parts;
   const started = performance.now();
   const image = `${repo.tempPath('capture')}.sqlite`;
   catalogue.markRun(source.id, options.clock.now());
+  // A page in a pack that is gone must be stored again, never deduplicated against (lost-packs.ts).
+  checkPacks(parts);
   try {
     // A source registered before the roots were narrowed is not read any more.
     const path = source.kind === 'app' ? source.path : paths.source(source.path, 'id');
@@ -68,11 +72,12 @@ export async function captureSnapshot(
  * or the check could not run (a full disk, a permission): only damage found in the snapshot fails it.
  */
 export async function verifySnapshot(
-  { repo, workers, catalogue, options }: BackupParts,
-  h: ManifestHeader,
+  parts: BackupParts,
+  h: Pick<ManifestHeader, 'id' | 'sourceId'>,
   report: Report,
   signal?: AbortSignal,
 ): Promise<BackupVerification> {
+  const { repo, workers, catalogue, options } = parts;
   const started = performance.now();
   const image = `${repo.tempPath('verify')}.sqlite`;
   try {
@@ -100,6 +105,7 @@ export async function verifySnapshot(
     }
     signal?.throwIfAborted();
     const ok = badPages.length === 0 && imageHashOk && integrity.length === 1 && integrity[0] === 'ok';
+    if (ok) settleVerified(parts, h.id);
     return catalogue.insertVerification({
       snapshotId: h.id,
       sourceId: h.sourceId,

@@ -130,9 +130,12 @@ describe.each(['folder', 's3', 'sftp'] as const)('a %s replica', (kind) => {
     opened = null;
     rmSync(join(dir.path, 'repo'), { recursive: true, force: true });
     opened = await openService(dir.path, options);
-    expect(opened.service.listSnapshots()).toEqual([]);
+    // The catalogue still lists them, as damaged (their manifests are gone), and the service says so.
+    expect(opened.service.listSnapshots().map((s) => s.lastVerification?.ok)).toEqual([false, false]);
+    expect(opened.service.status().state).toBe('degraded');
     const pulled = await opened.service.replicas.restoreFrom(replica.id);
     expect(pulled.snapshots).toBe(2);
+    expect(opened.service.status().state).toBe('running');
     expect(opened.service.listSnapshots().map((s) => s.id)).toContain(s2.id);
     const out = join(dir.path, 'from-replica.db');
     const restore = await opened.service.restore({ snapshotId: s2.id, targetPath: out });

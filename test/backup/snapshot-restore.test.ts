@@ -140,6 +140,11 @@ describe('backup snapshots, verify and restore', () => {
       expect(existsSync(target)).toBe(false);
     }
     const target = join(fx.dir, 'stale-target.db');
+    // The plan says what the restore does: it refuses beside sidecars and links into place; it removes and renames nothing.
+    const steps = fx.service.planRestore({ snapshotId: snap.id, targetPath: target }).steps.join('\n');
+    expect(steps).toContain(`link the temp file into place as ${target}`);
+    expect(steps).toContain('refuse if stale-target.db or a -wal, -shm or -journal file beside it appeared');
+    expect(steps).not.toMatch(/remove|rename/);
     await fx.service.restore({ snapshotId: snap.id, targetPath: target });
     const check = new BetterSqlite3(target, { readonly: true });
     expect(check.pragma('integrity_check', { simple: true })).toBe('ok');

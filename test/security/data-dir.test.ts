@@ -69,4 +69,22 @@ describe('the data directory is owner-only', () => {
     expect(mode(join(root.path, 'node.id.real'))).toBe(0o644);
     expect(logged).toContainEqual(expect.objectContaining({ level: 40, path: join(dataDir, 'node.id'), code: 'ELOOP' }));
   });
+
+  it('makes a folder of secrets inside secrets/ (backup-replicas) 0700 and its files 0600, without a warning at each start', async () => {
+    const root = tempDir('ph-perm-');
+    dirs.push(root);
+    const dataDir = join(root.path, 'data');
+    await start(dataDir);
+    await plane!.stop();
+    const replicas = join(dataDir, 'secrets', 'backup-replicas');
+    mkdirSync(replicas, { recursive: true });
+    chmodSync(replicas, 0o755);
+    writeFileSync(join(replicas, 'rep-1.json'), '{}', { mode: 0o644 });
+    logged.length = 0;
+
+    await start(dataDir);
+    expect(mode(replicas)).toBe(0o700);
+    expect(mode(join(replicas, 'rep-1.json'))).toBe(0o600);
+    expect(logged.filter((l) => String(l.msg).includes('owner-only'))).toEqual([]);
+  });
 });
