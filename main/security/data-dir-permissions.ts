@@ -21,8 +21,7 @@ const OWNER_ONLY_DIRS = DATA_DIR_SECRET_FOLDERS;
  * and -shm files it creates later the database file's mode, so fixing it at start covers them too.
  * Files are changed through a descriptor opened without following links, so a link planted in the
  * directory cannot make Pilothouse change the mode of a file elsewhere (SQLite's own files excepted,
- * above). What cannot be fixed is
- * logged at warn and returned; start-up goes on.
+ * above). What cannot be fixed is logged at warn and returned; start-up goes on.
  */
 export function hardenDataDir(dataDir: string, logger: Logger): string[] {
   const problems: string[] = [];
