@@ -6,7 +6,7 @@ import { startTestPlane, type TestPlane } from '../helpers/control-plane';
 import { TEST_FLEET_SECRET, testSeal } from '../helpers/fleet-secret';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { until } from '../helpers/until';
-import { RawClient, startNode, type Node } from '../realtime/helpers';
+import { RawClient, knownOn, startNode, type Node } from '../realtime/helpers';
 
 const CHANNEL = 'ph:discovery:changes';
 const INSTANCES = 'ph:discovery:instances';
@@ -174,7 +174,7 @@ describe('the realtime backplane drops what the fleet did not sign', () => {
   beforeAll(async () => {
     redis = await startRedis();
     a = await startNode({ config: { redisUrl: redis.url }, realtime: { node: 'rt-a' } });
-    b = await startNode({ config: { redisUrl: redis.url, dataDir: a.dataDir }, realtime: { node: 'rt-b' } });
+    b = await startNode({ config: { redisUrl: redis.url }, realtime: { node: 'rt-b' } });
   });
   afterAll(async () => {
     await b?.stop();
@@ -185,6 +185,7 @@ describe('the realtime backplane drops what the fleet did not sign', () => {
   it('never delivers a room message PUBLISHed straight into Redis, and still delivers the real ones', async () => {
     const viewer = await a.key('viewer', 'watcher');
     const operator = await a.key('operator', 'program');
+    await knownOn([b.url], viewer, operator);
     const sub = await RawClient.connect(b.wsUrl, viewer);
     await sub.request({ type: 'subscribe', room: 'forge' });
     const intruder = redis.client();
@@ -208,6 +209,7 @@ describe('the realtime backplane drops what the fleet did not sign', () => {
   it('never acts on a revocation PUBLISHed straight into Redis: counted, and the key it names keeps its socket', async () => {
     const operator = await a.key('operator', 'steady');
     const keyId = operator.split('_')[1] as string;
+    await knownOn([b.url], operator);
     const socket = await RawClient.connect(b.wsUrl, operator);
     const counted = async (): Promise<number> => {
       const text = await b.plane.running.metrics.registry.getSingleMetricAsString('pilothouse_fleet_messages_rejected_total');
@@ -244,6 +246,7 @@ describe('the realtime backplane drops what the fleet did not sign', () => {
     );
     const entry = JSON.parse((await intruder.hget(hash, annUser!))!);
     await intruder.hset(hash, annUser!, JSON.stringify({ ...entry, m: '{"name":"Eve"}' }));
+    await knownOn([b.url], viewer);
     const reader = await RawClient.connect(b.wsUrl, viewer);
     const listed = await reader.request({ type: 'presence', room: 'guests' });
     expect(listed.result.members).toEqual([{ user: annUser, meta: { name: 'Ann' } }]);

@@ -2,12 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
-import { RawClient, client, sleep, startNode, until, type Node } from './helpers';
+import { tempDir } from '../helpers/temp-dir';
+import { RawClient, client, knownOn, sleep, startNode, until, type Node } from './helpers';
 
 const PING_MS = 300;
 
-/** Starts fixtures/node-main.ts in a child process sharing `dataDir` (and so the key store). */
-async function startChildNode(dataDir: string, redisUrl: string): Promise<{ child: ChildProcess; wsUrl: string }> {
+/** Starts fixtures/node-main.ts in a child process on its own data dir; it learns the fleet's keys through Redis. */
+async function startChildNode(dataDir: string, redisUrl: string): Promise<{ child: ChildProcess; url: string; wsUrl: string }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'node-main.ts'), dataDir, redisUrl, String(PING_MS)],
@@ -31,7 +32,7 @@ async function startChildNode(dataDir: string, redisUrl: string): Promise<{ chil
       }
     });
   });
-  return { child, wsUrl: `${url.replace('http', 'ws')}/ws` };
+  return { child, url, wsUrl: `${url.replace('http', 'ws')}/ws` };
 }
 
 describe('two nodes on one Redis', () => {
@@ -43,13 +44,14 @@ describe('two nodes on one Redis', () => {
   beforeAll(async () => {
     redis = await startRedis();
     a = await startNode({ config: { redisUrl: redis.url }, realtime: { pingIntervalMs: PING_MS, historyMaxCount: 5, node: 'node-a' } });
-    // Node B shares A's data directory for its key store only: the keys of one deployment work on every node.
     b = await startNode({
-      config: { redisUrl: redis.url, dataDir: a.dataDir },
+      config: { redisUrl: redis.url },
       realtime: { pingIntervalMs: PING_MS, historyMaxCount: 5, node: 'node-b' },
     });
+    // The keys of one deployment work on every node: made on A, they reach B through Redis.
     operator = await a.key('operator', 'program');
     viewer = await a.key('viewer', 'watcher');
+    await knownOn([b.url], operator, viewer);
   });
   afterAll(async () => {
     await b?.stop();
@@ -103,6 +105,7 @@ describe('two nodes on one Redis', () => {
     const watcher = await RawClient.connect(a.wsUrl, viewer);
     await watcher.request({ type: 'subscribe', room: 'plaza' });
     const bob = await a.key('viewer', 'bob');
+    await knownOn([b.url], bob);
     const onA = await RawClient.connect(a.wsUrl, bob);
     const onB = await RawClient.connect(b.wsUrl, bob);
     await onA.request({ type: 'subscribe', room: 'plaza', presence: { name: 'Bob' } });
@@ -152,11 +155,13 @@ describe('two nodes on one Redis', () => {
   });
 
   it('loses no acknowledged message when the node that took it is killed, and drops its users from presence', async () => {
-    const { child, wsUrl } = await startChildNode(a.dataDir, redis.url);
+    const childDir = tempDir('ph-rt-child-');
+    const { child, url: childUrl, wsUrl } = await startChildNode(childDir.path, redis.url);
     try {
       const watcher = await RawClient.connect(a.wsUrl, viewer);
       await watcher.request({ type: 'subscribe', room: 'crash' });
       const carol = await a.key('operator', 'carol');
+      await knownOn([childUrl], carol);
       const onChild = await RawClient.connect(wsUrl, carol);
       await onChild.request({ type: 'subscribe', room: 'crash', presence: { name: 'Carol' } });
       const join = await watcher.next((f) => f.type === 'presence' && f.action === 'join' && f.meta?.name === 'Carol');
@@ -185,6 +190,7 @@ describe('two nodes on one Redis', () => {
       resumed.close();
     } finally {
       child.kill('SIGKILL');
+      childDir.remove();
     }
   });
 

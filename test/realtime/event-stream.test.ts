@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RealtimeClient } from '../../main/realtime/client';
-import { RawClient, startNode, until, type Node } from './helpers';
+import { startRedis } from '../helpers/redis-server';
+import { RawClient, knownOn, startNode, until, type Node } from './helpers';
 
 // The console's event stream moved from main/http/event-socket.ts into the hub: same path, same
 // auth options, same frames. These tests pin that contract.
@@ -122,9 +123,11 @@ describe('console event stream on /ws', () => {
   });
 
   it('follows the same console events again after the client reconnects, here to another node', async () => {
-    const first = await startNode();
-    // The second node shares the first one's data dir, so the same key works on both.
-    const second = await startNode({ config: { dataDir: first.dataDir } });
+    // Two nodes of one fleet: the first one's admin key reaches the second through Redis.
+    const redis = await startRedis();
+    const first = await startNode({ config: { redisUrl: redis.url } });
+    const second = await startNode({ config: { redisUrl: redis.url } });
+    await knownOn([second.url], first.adminKey);
     const c = new RealtimeClient({
       url: [first.wsUrl, second.wsUrl],
       token: first.adminKey,
@@ -147,5 +150,6 @@ describe('console event stream on /ws', () => {
     c.close();
     await second.stop();
     await first.stop();
+    await redis.stop();
   });
 });

@@ -70,6 +70,20 @@ export async function startNode(options: { config?: Partial<Config>; realtime?: 
   };
 }
 
+/**
+ * Waits until every node at `urls` takes each key: keys made on one node of a fleet reach the others
+ * through Redis (each node keeps its own data directory: one process per directory).
+ */
+export async function knownOn(urls: readonly string[], ...keys: string[]): Promise<void> {
+  for (const url of urls)
+    for (const key of keys)
+      await until(
+        async () =>
+          (await fetch(`${url}/api/v2/ops/system.status`, { method: 'POST', headers: { authorization: `Bearer ${key}` } })).status === 200,
+        10_000,
+      );
+}
+
 /** A raw `ws` client that records every frame, for asserting the wire protocol itself. */
 export class RawClient {
   readonly frames: any[] = [];
