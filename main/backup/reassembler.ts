@@ -2,6 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Manifest } from './manifest';
 import type { PageRepository } from './page-repository';
 import { CHUNK_PAGES, type Progress } from './snapshotter';
+import { readBlobs } from './page-reads';
 
 export interface ReassemblyResult {
   /** Page numbers (1-based) whose stored blob is missing, unreadable, or hashes to something else. */
@@ -39,7 +40,7 @@ export async function reassemble(
       const first = c * CHUNK_PAGES;
       const n = Math.min(CHUNK_PAGES, pageCount - first);
       const want = manifest.pages.subarray(first * 32, (first + n) * 32);
-      const { blobs, lengths, codecs, missing } = await repo.readBlobs(want, handles);
+      const { blobs, lengths, codecs, missing } = await readBlobs(repo, want, handles);
       const into = { path: outPath, offset: first * pageSize };
       const expanded = await repo.workers.expandPages(blobs, lengths, codecs, pageSize, repo.pageKeys, want, into);
       const bad = new Set<number>([...missing, ...expanded.bad]);

@@ -6,6 +6,7 @@ import { decodeManifest } from './manifest';
 import type { PageRepository } from './page-repository';
 import { fsyncDir } from './fs-durable';
 import { isSealedManifest, SEALED } from './repo-crypto';
+import { readBlobs } from './page-reads';
 
 /** Pages moved per step; each step is one pack, fsynced, then one transaction. */
 const STEP_PAGES = 1024;
@@ -98,7 +99,7 @@ async function migrateStep(repo: PageRepository, olds: Buffer[], pageSize: numbe
   const handles = repo.packHandles();
   let read;
   try {
-    read = await repo.readBlobs(want, handles);
+    read = await readBlobs(repo, want, handles);
   } finally {
     await handles.close();
   }

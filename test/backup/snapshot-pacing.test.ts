@@ -5,6 +5,7 @@ import { CHUNK_PAGES, PageRepository, PageWorkers, reassemble, storeImage } from
 import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
 import { makeDatabase, sha256File } from './backup-fixture';
+import { readBlobs } from '../../main/backup/page-reads';
 
 /** A fake monotonic clock that moves 5 ms every time it is read, so every chunk "takes" 5 ms. */
 function steppingClock(): () => number {
@@ -113,7 +114,7 @@ describe('snapshot pacing', () => {
     });
     const first = stored.manifest.pages.subarray(0, 32);
     const handles = repo.packHandles();
-    const { blobs, lengths, codecs } = await repo.readBlobs(first, handles);
+    const { blobs, lengths, codecs } = await readBlobs(repo, first, handles);
     await handles.close();
     const into = { path: join(dir.path, 'no-such-dir', 'image.db'), offset: 0 };
     await expect(workers.expandPages(blobs, lengths, codecs, stored.manifest.pageSize, null, first, into)).rejects.toMatchObject({
