@@ -33,10 +33,9 @@ const MAC_TEXT = 43; // base64url of 32 bytes, no padding
 const NODE = /^[A-Za-z0-9._-]{1,64}$/;
 const WARN_EVERY_MS = 10_000;
 export const DEFAULT_MAX_AGE_MS = 30_000;
-const REASON_TEXT: Record<RejectReason, string> = {
+const REASON_TEXT: Record<Exclude<RejectReason, 'stale'>, string> = {
   malformed: 'not in the fleet envelope',
   signature: 'its signature is not of this fleet secret',
-  stale: 'too old or too far ahead',
   schema: 'not the declared shape',
 };
 
@@ -195,18 +194,19 @@ export class FleetSeal {
     }
     this.#lastWarn.set(key, { at: now, suppressed: 0 });
     const suppressedSinceLastWarning = last?.suppressed ?? 0;
-    if (reason === 'stale' && stale !== undefined) {
-      const seconds = (Math.abs(stale.ageMs) / 1000).toFixed(1);
-      this.#logger?.warn(
-        { channel: kind, reason, from: stale.from, ageMs: stale.ageMs, suppressedSinceLastWarning },
-        `dropped a message from redis for its age: node ${stale.from} stamped it ${seconds} s ${stale.ageMs >= 0 ? 'before' : 'after'} this node's clock, beyond the ${this.#maxAgeMs / 1000} s allowed (a replay, or the two nodes' clocks disagree: keep them in sync with NTP)`,
-      );
-    } else {
+    if (reason !== 'stale') {
       this.#logger?.warn(
         { channel: kind, reason, suppressedSinceLastWarning },
         `dropped a message from redis that is not from this fleet (${REASON_TEXT[reason]})`,
       );
+      return null;
     }
+    const why = "a replay, or the nodes' clocks disagree: keep them in sync with NTP";
+    const text =
+      stale === undefined
+        ? `dropped a message from redis for its age (${why})`
+        : `dropped a message from redis for its age: node ${stale.from} stamped it ${(Math.abs(stale.ageMs) / 1000).toFixed(1)} s ${stale.ageMs >= 0 ? 'before' : 'after'} this node's clock, beyond the ${this.#maxAgeMs / 1000} s allowed (${why})`;
+    this.#logger?.warn({ channel: kind, reason, ...stale, suppressedSinceLastWarning }, text);
     return null;
   }
 
