@@ -40,6 +40,10 @@ export const errorCatalogue = {
     status: 403,
     message: 'What Redis handed this node was not sealed by a node of this fleet (wrong or missing fleet secret), so it was not acted on',
   },
+  PH_FLEET_SECRET_MISMATCH: {
+    status: 500,
+    message: "This node's fleet secret is not the one the nodes running on its Redis use",
+  },
   PH_DISK_FULL: { status: 507, message: 'The disk is full' },
   PH_PERMISSION_DENIED: { status: 500, message: 'Pilothouse may not read or write a file it needs' },
   PH_FILE_CORRUPT: { status: 500, message: 'A file Pilothouse needs is damaged' },

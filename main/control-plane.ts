@@ -20,6 +20,7 @@ import {
   buildHttp,
   buildMonitoring,
   installRoutes,
+  linkFleet,
   loadServerTls,
   migrations,
   registerPlaneHealth,
@@ -131,9 +132,11 @@ export class ControlPlane {
       };
       // Read once (it reads the CA file): the fleet's keys and the connection both go by it.
       const target = redisTarget(config);
+      // Before anything is keyed by the fleet secret (audit rows, workers): it must be the running fleet's.
+      const link = await linkFleet(w, target);
       const security = await wireSecurity(w, target);
       const { keys, audit, secrets, sessions, bus, metrics, fleetSecrets } = security;
-      const fleet = await wireFleet(w, target, bus, metrics);
+      const fleet = await wireFleet(w, link, bus, metrics);
       const { redis, epoch } = fleet;
       const { oauth, authenticator } = await wireSignIn(w, security, redis, fleet.fleetDeps);
       const { tiers, rateLimits, realtime, progress, hubOptions } = await wireRealtime(w, { authenticator, bus, fleet });
@@ -225,7 +228,7 @@ export class ControlPlane {
         rateLimits,
         tiers,
       });
-      registerPlaneHealth(monitoring, { rateLimits, webhooks, backup, realtime, cache, discovery, jobs: batch.queue });
+      registerPlaneHealth(monitoring, { rateLimits, webhooks, backup, realtime, cache, discovery, jobs: batch.queue, fleet });
       this.#running = {
         dispatcher,
         bus,

@@ -56,6 +56,11 @@ export interface BullmqJobQueueOptions {
   readonly epoch?: RedisEpoch | null;
   /** How much ended job history BullMQ keeps (config `retention`); the retention defaults otherwise. */
   readonly history?: PrunePolicy;
+  /**
+   * Whether this node's fleet secret is known to be the fleet's (default: always). While it is not,
+   * a job whose seal fails is handed back for another node instead of ending dead.
+   */
+  readonly secretConfirmed?: () => boolean;
 }
 
 /**
@@ -88,6 +93,7 @@ export class BullmqJobQueue implements JobQueue {
   readonly #prefix: string;
   readonly #work: boolean;
   readonly #history: PrunePolicy;
+  readonly #secretConfirmed: () => boolean;
   #connection: Redis | null = null;
   #flows: FlowProducer | null = null;
   #state: ServiceState = 'idle';
@@ -104,6 +110,7 @@ export class BullmqJobQueue implements JobQueue {
     this.#prefix = options.prefix ?? 'ph';
     this.#work = options.work ?? true;
     this.#history = options.history ?? DEFAULT_JOB_HISTORY;
+    this.#secretConfirmed = options.secretConfirmed ?? (() => true);
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
@@ -140,6 +147,7 @@ export class BullmqJobQueue implements JobQueue {
       info: (job) => this.#info(job),
       keepMs: this.#history.keepDeadMs,
       childrenOf: (job) => this.#queues.childrenOf(job),
+      secretConfirmed: this.#secretConfirmed,
     });
     this.#adder = new BullmqEnqueue({
       handlers: this.#handlers,
@@ -223,6 +231,11 @@ export class BullmqJobQueue implements JobQueue {
   status(): { state: ServiceState; detail?: string } {
     if (this.#state !== 'running') return { state: this.#state };
     if (this.#connection?.status !== 'ready') return { state: 'degraded', detail: `bullmq: redis ${this.#connection?.status ?? 'none'}` };
+    if (this.#workers.handedBack > 0 && !this.#secretConfirmed())
+      return {
+        state: 'degraded',
+        detail: `PH_FLEET_SECRET_MISMATCH: handed ${this.#workers.handedBack} jobs back unopened, their seal does not verify with this node's fleet secret`,
+      };
     return {
       state: 'running',
       detail: `bullmq queue, node ${this.nodeId}, ${this.#workers.size} workers, ${this.#queues.size} queues open, ${this.outbox.size()} in outbox`,

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { errorCatalogue } from '../../contract/errors';
 import type { Clock } from '../clock';
@@ -47,7 +47,15 @@ export interface BullmqWorkerDeps {
   /** How long a job's progress timeline is kept in Redis: as long as BullMQ keeps a dead job. */
   readonly keepMs: number;
   readonly childrenOf: (job: Job) => Promise<Job[]>;
+  /**
+   * True when this node knows its fleet secret is the running fleet's (FleetSecretClaim.confirmed):
+   * only then is a job whose seal fails forged rather than this node's own mistake.
+   */
+  readonly secretConfirmed: () => boolean;
 }
+
+/** How long a job this node could not open waits before a worker (another node's, likely) takes it again. */
+const HANDED_BACK_DELAY_MS = 5_000;
 
 /**
  * This node's BullMQ workers, one per queue it reads: each run checks the envelope's seal, returns
@@ -57,6 +65,8 @@ export interface BullmqWorkerDeps {
 export class BullmqWorkers {
   readonly #workers = new Map<string, Worker>();
   readonly #sampler = new ProgressSampler();
+  /** Jobs handed back because their seal failed while this node's secret was not confirmed. */
+  #handedBack = 0;
 
   constructor(private readonly deps: BullmqWorkerDeps) {}
 
@@ -69,7 +79,7 @@ export class BullmqWorkers {
     const { connection, prefix, lockMs, stalledMs, logger, bus, clock, meter } = this.deps;
     const conn = connection();
     if (this.#workers.has(name) || conn === null) return;
-    const worker = new Worker(name, (job, _token, signal) => this.#process(job, entry.handler, signal), {
+    const worker = new Worker(name, (job, token, signal) => this.#process(job, entry.handler, token, signal), {
       connection: conn,
       prefix,
       concurrency: entry.concurrency,
@@ -105,8 +115,13 @@ export class BullmqWorkers {
     this.#workers.clear();
   }
 
-  async #process(job: Job, handler: JobHandler, signal: AbortSignal | undefined): Promise<unknown> {
-    const { results, seal } = this.deps;
+  /** How many jobs this node handed back unopened (its fleet secret not confirmed); 0 when none. */
+  get handedBack(): number {
+    return this.#handedBack;
+  }
+
+  async #process(job: Job, handler: JobHandler, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    const { results, seal, secretConfirmed, logger } = this.deps;
     const id = idOfJob(job);
     // This job id already ran to completion here (Redis lost the news, or the node died before
     // BullMQ heard): the first run's result, not a second run.
@@ -116,7 +131,16 @@ export class BullmqWorkers {
       return done.result;
     }
     if (!envelopeSealed(seal, job.name, job.data)) {
-      throw new UnrecoverableError(`PH_FLEET_MESSAGE_REJECTED: ${errorCatalogue.PH_FLEET_MESSAGE_REJECTED.message}`);
+      if (secretConfirmed()) throw new UnrecoverableError(`PH_FLEET_MESSAGE_REJECTED: ${errorCatalogue.PH_FLEET_MESSAGE_REJECTED.message}`);
+      // This node's own secret may be the wrong one: failing the job would destroy the fleet's work.
+      // It goes back, unattempted, for a node that can open it. BullMQ's timestamps are its own wall clock.
+      this.#handedBack += 1;
+      logger.warn(
+        { code: 'PH_FLEET_SECRET_MISMATCH', id, type: job.name },
+        "handed a job back unopened: its seal does not verify with this node's fleet secret, which is not confirmed as the fleet's",
+      );
+      await job.moveToDelayed(Date.now() + HANDED_BACK_DELAY_MS, token);
+      throw new DelayedError();
     }
     const { payload, timeoutMs } = unwrap(job.data);
     const controller = new AbortController();

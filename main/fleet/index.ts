@@ -7,3 +7,5 @@ export { ReplicatedTable, type FleetTableDeps, type ReplicaSource, type Replicat
 export { RedisEpoch, EPOCH_KEY, type RedisEmptied, type RedisEpochOptions } from './redis-epoch';
 export { checkRedisDurability, type RedisDurability } from './redis-durability';
 export { redisTrouble } from './redis-trouble';
+export { FleetSecretClaim, SECRET_CLAIM_KEY, type ForeignClaim, type SecretClaimOptions } from './secret-claim';
+export { ClockSkewWatch, type ClockSkewOptions } from './clock-skew';

@@ -33,6 +33,11 @@ const MAC_TEXT = 43; // base64url of 32 bytes, no padding
 const NODE = /^[A-Za-z0-9._-]{1,64}$/;
 const WARN_EVERY_MS = 10_000;
 export const DEFAULT_MAX_AGE_MS = 30_000;
+const REASON_TEXT: Record<Exclude<RejectReason, 'stale'>, string> = {
+  malformed: 'not in the fleet envelope',
+  signature: 'its signature is not of this fleet secret',
+  schema: 'not the declared shape',
+};
 
 /**
  * The one envelope for everything one node writes to Redis for others to read: an HMAC-SHA256 with
@@ -151,8 +156,9 @@ export class FleetSeal {
       this.reject(countAs, 'signature');
       return false;
     }
-    if (fresh && Math.abs(this.#clock.now() - at) > this.#maxAgeMs) {
-      this.reject(countAs, 'stale');
+    const ageMs = this.#clock.now() - at;
+    if (fresh && Math.abs(ageMs) > this.#maxAgeMs) {
+      this.reject(countAs, 'stale', { from: node, ageMs });
       return false;
     }
     return true;
@@ -171,8 +177,12 @@ export class FleetSeal {
     return bytes;
   }
 
-  /** Counts and (rate-limited) logs a dropped message; returns null for the caller to return. */
-  reject(kind: string, reason: RejectReason): null {
+  /**
+   * Counts and (rate-limited) logs a dropped message; returns null for the caller to return. A stale
+   * one names its sender and age: a genuine message that is "stale" as it arrives means the two
+   * nodes' clocks disagree, not that someone forged it.
+   */
+  reject(kind: string, reason: RejectReason, stale?: { from: string; ageMs: number }): null {
     const key = `${kind}/${reason}`;
     this.rejections.set(key, (this.rejections.get(key) ?? 0) + 1);
     this.#rejected?.inc({ channel: kind, reason });
@@ -183,10 +193,20 @@ export class FleetSeal {
       return null;
     }
     this.#lastWarn.set(key, { at: now, suppressed: 0 });
-    this.#logger?.warn(
-      { channel: kind, reason, suppressedSinceLastWarning: last?.suppressed ?? 0 },
-      'dropped a message from redis that is not from this fleet (bad signature, age or shape)',
-    );
+    const suppressedSinceLastWarning = last?.suppressed ?? 0;
+    if (reason !== 'stale') {
+      this.#logger?.warn(
+        { channel: kind, reason, suppressedSinceLastWarning },
+        `dropped a message from redis that is not from this fleet (${REASON_TEXT[reason]})`,
+      );
+      return null;
+    }
+    const why = "a replay, or the nodes' clocks disagree: keep them in sync with NTP";
+    const text =
+      stale === undefined
+        ? `dropped a message from redis for its age (${why})`
+        : `dropped a message from redis for its age: node ${stale.from} stamped it ${(Math.abs(stale.ageMs) / 1000).toFixed(1)} s ${stale.ageMs >= 0 ? 'before' : 'after'} this node's clock, beyond the ${this.#maxAgeMs / 1000} s allowed (${why})`;
+    this.#logger?.warn({ channel: kind, reason, ...stale, suppressedSinceLastWarning }, text);
     return null;
   }
 

@@ -6,7 +6,7 @@ import type { FleetWiring } from './fleet';
 import type { Wiring } from './wiring';
 
 export async function wireBatch(w: Wiring, deps: { bus: EventBus; fleet: FleetWiring }): Promise<{ batch: BatchCapability; sagas: Sagas }> {
-  const { redis, seal, epoch } = deps.fleet;
+  const { redis, seal, epoch, claim } = deps.fleet;
   const batch = createBatchCapability({
     db: w.db,
     clock: w.clock,
@@ -18,7 +18,8 @@ export async function wireBatch(w: Wiring, deps: { bus: EventBus; fleet: FleetWi
     seal,
     jobHistory: w.kept.batch.jobs,
     batchKeepMs: w.kept.batch.batchMs,
-    ...(w.options.fleet?.jobs !== undefined ? { bullmq: w.options.fleet.jobs } : {}),
+    // A job this node cannot open is failed only once its secret is known to be the fleet's.
+    bullmq: { ...w.options.fleet?.jobs, ...(claim === null ? {} : { secretConfirmed: () => claim.confirmed }) },
   });
   // Before the queue starts: its workers serve the saga job type from the first poll.
   const sagas = new Sagas({

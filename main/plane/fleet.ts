@@ -1,19 +1,30 @@
 /**
- * The fleet's wiring: the Redis connection, the seal on what the node writes there and the watch on
- * Redis's epoch; and what the node tells the fleet once it has put back what an emptied Redis lost.
+ * The fleet's wiring: the Redis connection and the claim that this node's fleet secret is the running
+ * fleet's (before anything is keyed by it), the seal on what the node writes there, the watches on
+ * Redis's epoch and on this node's clock; and what the node tells the fleet once it has put back what
+ * an emptied Redis lost.
  */
 import type { RedisOptions } from 'ioredis';
 import type { BackupService, CatalogueShare } from '../backup';
 import type { Discovery } from '../discovery';
 import type { EventBus } from '../events';
-import { FleetSeal, RedisEpoch, type FleetTableDeps } from '../fleet';
+import { ClockSkewWatch, FleetSeal, FleetSecretClaim, RedisEpoch, type FleetTableDeps } from '../fleet';
 import { PhError } from '../../contract';
 import { RedisConnection } from '../redis';
 import type { Metrics } from '../monitoring';
 import type { Wiring } from './wiring';
 
+/** Redis, and the proof that this node may act in the fleet on it. */
+export interface FleetLink {
+  readonly redis: RedisConnection | null;
+  /** Null without Redis. */
+  readonly claim: FleetSecretClaim | null;
+}
+
 export interface FleetWiring {
   readonly redis: RedisConnection | null;
+  readonly claim: FleetSecretClaim | null;
+  readonly clockSkew: ClockSkewWatch | null;
   /** Signs and opens what nodes exchange through Redis; null without Redis. */
   readonly seal: FleetSeal | null;
   readonly epoch: RedisEpoch | null;
@@ -21,13 +32,34 @@ export interface FleetWiring {
   readonly fleetDeps: FleetTableDeps;
 }
 
-/** `target` is where Redis is; null leaves the node on its own. */
-export async function wireFleet(w: Wiring, target: RedisOptions | null, bus: EventBus, metrics: Metrics): Promise<FleetWiring> {
-  const { config, clock, nodeId, logger } = w;
-  const redis = target === null ? null : new RedisConnection(target, logger.child({ component: 'redis' }));
-  if (redis !== null && config.fleetSecret === undefined) {
+/**
+ * Connects to Redis (`target`; null leaves the node on its own) and claims the fleet for this node's
+ * secret: a node whose secret is not the running fleet's is refused (PH_FLEET_SECRET_MISMATCH) here,
+ * before it writes an audit row keyed by that secret or starts a worker.
+ */
+export async function linkFleet(w: Wiring, target: RedisOptions | null): Promise<FleetLink> {
+  const { config, nodeId, logger } = w;
+  if (target === null) return { redis: null, claim: null };
+  if (config.fleetSecret === undefined) {
     throw new PhError('PH_CONFIG_INVALID', 'Setting "fleetSecret" is required with Redis', { field: 'fleetSecret' });
   }
+  const redis = new RedisConnection(target, logger.child({ component: 'redis' }));
+  await w.start(redis);
+  const claim = new FleetSecretClaim(
+    redis.client,
+    config.fleetSecret,
+    nodeId,
+    logger.child({ component: 'fleet' }),
+    w.options.fleet?.secretClaim,
+  );
+  await w.start(claim);
+  return { redis, claim };
+}
+
+/** The rest of the fleet's wiring, once security has made the bus and metrics. */
+export async function wireFleet(w: Wiring, link: FleetLink, bus: EventBus, metrics: Metrics): Promise<FleetWiring> {
+  const { config, clock, nodeId, logger } = w;
+  const { redis, claim } = link;
   const seal =
     redis === null || config.fleetSecret === undefined
       ? null
@@ -38,7 +70,11 @@ export async function wireFleet(w: Wiring, target: RedisOptions | null, bus: Eve
           registry: metrics.registry,
           logger: logger.child({ component: 'fleet' }),
         });
-  if (redis !== null) await w.start(redis);
+  const clockSkew =
+    redis === null
+      ? null
+      : new ClockSkewWatch(redis.client, clock, logger.child({ component: 'fleet' }), metrics.registry, w.options.fleet?.clockSkew);
+  if (clockSkew !== null) await w.start(clockSkew);
   const epoch =
     redis === null
       ? null
@@ -68,7 +104,7 @@ export async function wireFleet(w: Wiring, target: RedisOptions | null, bus: Eve
     epoch,
     checkIntervalMs: w.options.fleet?.checkIntervalMs,
   };
-  return { redis, seal, epoch, fleetDeps };
+  return { redis, claim, clockSkew, seal, epoch, fleetDeps };
 }
 
 /**

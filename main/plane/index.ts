@@ -6,7 +6,7 @@ export { wireBackup } from './backup';
 export { wireBatch } from './batch';
 export { wireCache } from './cache';
 export { wireDiscovery } from './discovery';
-export { announceRecovery, wireFleet } from './fleet';
+export { announceRecovery, linkFleet, wireFleet } from './fleet';
 export { wireGraphql } from './graphql';
 export { buildHttp, installRoutes, loadServerTls } from './http';
 export { migrations } from './migrations';

@@ -12,6 +12,7 @@ import type { RateLimits } from '../ratelimit';
 import type { RealtimeHub } from '../realtime';
 import type { RedisConnection } from '../redis';
 import type { WebhookService } from '../webhooks';
+import type { FleetWiring } from './fleet';
 import type { Wiring } from './wiring';
 
 export function buildMonitoring(w: Wiring, deps: { redis: RedisConnection | null; bus: EventBus; metrics: Metrics }): Monitoring {
@@ -38,9 +39,22 @@ export function registerPlaneHealth(
     cache: TieredCache;
     discovery: Discovery;
     jobs: Pick<JobQueue, 'stats'>;
+    fleet: Pick<FleetWiring, 'clockSkew' | 'claim'>;
   },
 ): void {
-  const { rateLimits, webhooks, backup, realtime, cache, discovery, jobs } = deps;
+  const { rateLimits, webhooks, backup, realtime, cache, discovery, jobs, fleet } = deps;
+  // In the Health view beside Redis: a node can reach Redis and still not be heard by the fleet.
+  for (const service of [fleet.clockSkew, fleet.claim]) {
+    if (service === null) continue;
+    monitoring.health.register({
+      name: service.name,
+      critical: false,
+      check: () => {
+        const { state, detail = '' } = service.status();
+        return { status: state === 'degraded' ? 'degraded' : 'up', detail };
+      },
+    });
+  }
   monitoring.health.register({
     name: 'ratelimit',
     critical: false,

@@ -3,7 +3,7 @@ import type { BackupServiceOptions } from '../backup';
 import type { BullmqJobQueueOptions } from '../batch';
 import type { Clock } from '../clock';
 import type { DiscoveryDeps } from '../discovery';
-import type { RedisEpochOptions } from '../fleet';
+import type { ClockSkewOptions, RedisEpochOptions, SecretClaimOptions } from '../fleet';
 import type { Logger } from '../logger';
 import type { MonitoringOptions } from '../monitoring';
 import type { HubOptions } from '../realtime';
@@ -21,12 +21,17 @@ export interface ControlPlaneOptions {
   readonly discovery?: Pick<DiscoveryDeps, 'lan' | 'checker' | 'gateway' | 'redisSync'>;
   /**
    * Fleet settings tests shorten: how often fleet-wide tables check that Redis still holds the fleet's
-   * copy (default 5 s), how often the Redis epoch is checked, the job queue's intervals.
+   * copy (default 5 s), how often the Redis epoch is checked, the job queue's intervals, the secret's
+   * claim and the clock check.
    */
   readonly fleet?: {
     readonly checkIntervalMs?: number;
     readonly epoch?: Pick<RedisEpochOptions, 'checkMs'>;
     readonly jobs?: BullmqJobQueueOptions;
+    /** The fleet secret's claim in Redis: its expiry and renewal. */
+    readonly secretClaim?: SecretClaimOptions;
+    /** How often this node's clock is compared with Redis's. */
+    readonly clockSkew?: Pick<ClockSkewOptions, 'checkMs'>;
   };
   /** Failed-authentication limits (tests shorten them); defaults: 10 a minute, then 1, 2, 4... minutes. */
   readonly authThrottle?: Partial<AuthThrottleOptions>;

@@ -1,7 +1,7 @@
 import type { EventMessage } from '../../contract/events';
 import { defaultConfig, type Config } from '../../main/config';
 import type { Clock } from '../../main/clock';
-import { ControlPlane } from '../../main/control-plane';
+import { ControlPlane, type ControlPlaneOptions } from '../../main/control-plane';
 import { createLogger } from '../../main/logger';
 import { TEST_FLEET_SECRET } from '../helpers/fleet-secret';
 import { tempDir } from '../helpers/temp-dir';
@@ -27,7 +27,7 @@ export interface JobsNode {
  */
 export async function startNode(
   redisUrl: string,
-  options: { dataDir?: string; config?: Partial<Config>; clock?: Clock } = {},
+  options: { dataDir?: string; config?: Partial<Config>; clock?: Clock; fleet?: ControlPlaneOptions['fleet'] } = {},
 ): Promise<JobsNode> {
   const dir = options.dataDir === undefined ? tempDir('ph-fleet-') : null;
   const dataDir = options.dataDir ?? (dir as { path: string }).path;
@@ -45,7 +45,11 @@ export async function startNode(
       mode: 'headless',
       logger: createLogger('silent'),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
-      fleet: { epoch: { checkMs: 200 }, jobs: { nodeTtlMs: 1_000, outboxSweepMs: 200, lockMs: 1_000, stalledIntervalMs: 1_000 } },
+      fleet: {
+        epoch: { checkMs: 200 },
+        jobs: { nodeTtlMs: 1_000, outboxSweepMs: 200, lockMs: 1_000, stalledIntervalMs: 1_000 },
+        ...options.fleet,
+      },
     },
   );
   await plane.start();

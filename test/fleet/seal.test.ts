@@ -8,7 +8,7 @@ const SECRET = 'a-fleet-secret-of-more-than-32-characters';
 function fixture() {
   const clock = { t: Date.UTC(2026, 11, 3), now: () => clock.t };
   const warnings: Record<string, unknown>[] = [];
-  const logger = { warn: (fields: Record<string, unknown>) => warnings.push(fields) } as unknown as Logger;
+  const logger = { warn: (fields: Record<string, unknown>, msg: string) => warnings.push({ ...fields, msg }) } as unknown as Logger;
   const registry = new Registry();
   const seal = new FleetSeal({ secret: SECRET, nodeId: 'node-a', clock, registry, logger });
   return { clock, warnings, registry, seal };
@@ -46,5 +46,16 @@ describe('the fleet seal', () => {
     expect(seal.rejected('realtime.event', 'stale')).toBe(1);
     expect(seal.open('realtime.event', 'ph:rt:events', sealed, false)?.body).toBe('e');
     expect(() => new FleetSeal({ secret: 'short', nodeId: 'n', clock })).toThrow(/32 characters/);
+  });
+
+  it('says a message was dropped for its age, naming the sender and how far apart the clocks are, not that it is not from the fleet', () => {
+    const { seal, clock, warnings } = fixture();
+    const ahead = new FleetSeal({ secret: SECRET, nodeId: 'node-c', clock: { now: () => clock.t + 90_000 } });
+    expect(seal.open('cache.bus', 'ph:cache:bus', ahead.seal('cache.bus', 'ph:cache:bus', 'k'))).toBeNull();
+    expect(warnings[0]).toMatchObject({ channel: 'cache.bus', reason: 'stale', from: 'node-c', ageMs: -90_000 });
+    expect(warnings[0]!.msg).toMatch(/for its age: node node-c stamped it 90\.0 s after this node's clock.*clocks disagree/);
+    expect(warnings[0]!.msg).not.toContain('not from this fleet');
+    seal.open('cache.bus', 'ph:cache:bus', 'ph1|node-x|1|bad');
+    expect(warnings[1]!.msg).toContain('not from this fleet (not in the fleet envelope)');
   });
 });

@@ -81,6 +81,44 @@ describe('jobs on the shared queue are sealed by the node that enqueued them', (
     }
   });
 
+  it('hands a job it cannot open back, never dead, while its own secret is not confirmed as the fleet’s; a node with the fleet secret runs it', async () => {
+    const other = openTestDb();
+    const wrongSeal = testSeal('node-wrong', 'a-wrong-fleet-secret-0123456789abcdef-xyz');
+    const opts = { prefix: `s${prefix}` };
+    const maker = new BullmqJobQueue(client, t.db, systemClock, silent, null, seal, { ...opts, nodeId: 'node-maker', work: false });
+    const wrong = new BullmqJobQueue(client, other.db, systemClock, silent, null, wrongSeal, {
+      ...opts,
+      nodeId: 'node-wrong',
+      secretConfirmed: () => false,
+    });
+    const right = new BullmqJobQueue(client, t.db, systemClock, silent, null, seal, { ...opts, nodeId: 'node-right' });
+    const ranOnWrong: unknown[] = [];
+    maker.register('deliver', () => 'unused');
+    wrong.register('deliver', (payload) => ranOnWrong.push(payload));
+    right.register('deliver', (payload) => {
+      ran.push(payload);
+      return 'delivered';
+    });
+    try {
+      await maker.start();
+      await wrong.start();
+      const info = await maker.enqueue({ type: 'deliver', payload: { to: 'https://example.test/hook' } });
+      await until(() => wrongSeal.rejected('jobs.job', 'signature') >= 1, 5_000, 'the job refused by the wrong secret');
+      await until(async () => (await maker.get(info.id)).state === 'delayed', 5_000, 'the job handed back');
+      const handedBack = await maker.get(info.id);
+      expect(handedBack.attemptsMade).toBe(0);
+      expect(wrong.status()).toMatchObject({ state: 'degraded', detail: expect.stringContaining('PH_FLEET_SECRET_MISMATCH') });
+      await wrong.stop();
+      await right.start();
+      await until(async () => (await maker.get(info.id)).state === 'completed', 10_000, 'the job run by a node with the fleet secret');
+      expect(ran).toEqual([{ to: 'https://example.test/hook' }]);
+      expect(ranOnWrong).toEqual([]);
+    } finally {
+      for (const queue of [maker, wrong, right]) await queue.stop();
+      other.close();
+    }
+  }, 20_000);
+
   it('ignores a cancel PUBLISHed without the fleet secret: the running job finishes', async () => {
     let release: () => void = () => undefined;
     q.register('slow', () => new Promise<string>((resolve) => (release = () => resolve('finished'))));
