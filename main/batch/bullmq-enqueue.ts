@@ -139,6 +139,8 @@ export class BullmqEnqueue {
   }
 
   #envelope(spec: JobSpec): Envelope {
-    return sealEnvelope(this.deps.seal, spec.type, spec.payload ?? null, spec.timeoutMs ?? null, spec.createdBy ?? null);
+    const sealed = sealEnvelope(this.deps.seal, spec.type, spec.payload ?? null, spec.timeoutMs ?? null, spec.createdBy ?? null);
+    // The caller's key, to show back: the job id is only its hash (job-info.ts checks the two agree).
+    return spec.idempotencyKey === undefined ? sealed : { ...sealed, key: spec.idempotencyKey };
   }
 }

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { FleetSeal } from '../fleet';
-import { parseQueueName, jobIdOf } from './bullmq-names';
+import { keyedJobId, parseQueueName, jobIdOf } from './bullmq-names';
 import type { StoredResult } from './job-results';
 import { jobStates, type JobInfo, type JobState } from './job-types';
 import { isoTime } from '../iso-time';
@@ -23,6 +23,8 @@ export interface Envelope {
   mac?: string;
   /** Who enqueued it (an audit actor); sealed with the rest when present. */
   createdBy?: string;
+  /** The idempotency key as the caller gave it; shown only when it hashes to the job id, so it needs no seal. */
+  key?: string;
 }
 
 export function unwrap(data: unknown): { payload: unknown; timeoutMs: number | null } {
@@ -124,7 +126,7 @@ export async function toJobInfo(
     attemptsMade: job.attemptsMade,
     maxAttempts: job.opts.attempts ?? 1,
     timeoutMs,
-    idempotencyKey: job.opts.jobId?.startsWith('k-') === true ? job.opts.jobId : null,
+    idempotencyKey: idempotencyKeyOf(job),
     repeatCron: job.opts.repeat?.pattern ?? null,
     parentId: parent,
     childPolicy:
@@ -180,4 +182,12 @@ export function infoFromResult(id: string, r: StoredResult, node: string | null)
     node,
     waitingFor: null,
   };
+}
+
+/** The key a job was enqueued with, as the caller wrote it; its hashed id for a job enqueued before the key was kept. */
+function idempotencyKeyOf(job: Job): string | null {
+  const id = job.opts.jobId;
+  if (id?.startsWith('k-') !== true) return null;
+  const key = (job.data as Partial<Envelope> | null)?.key;
+  return typeof key === 'string' && keyedJobId(key) === id ? key : id;
 }

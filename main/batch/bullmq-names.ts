@@ -4,6 +4,8 @@
  * which only that node's worker reads, so the owner runs it whichever node enqueued it.
  * A job's id is `<type>/<bullmq id>` or `<type>@<node>/<bullmq id>`: the queue it is in, then its id.
  */
+import { createHash } from 'node:crypto';
+
 export interface QueueRef {
   readonly type: string;
   readonly node: string | null;
@@ -36,4 +38,9 @@ export function parseJobId(id: string): (QueueRef & { bullId: string }) | null {
   const node = at < 0 ? null : head.slice(at + 1);
   if (node?.includes(':')) return null;
   return { type: at < 0 ? head : head.slice(0, at), node, bullId: id.slice(slash + 1) };
+}
+
+/** The BullMQ job id of a job enqueued with an idempotency key: the key hashed, so any text makes a valid, bounded id. */
+export function keyedJobId(idempotencyKey: string): string {
+  return `k-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
 }

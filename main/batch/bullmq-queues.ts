@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Queue, type FlowJob, type FlowProducer, type Job, type JobsOptions, type JobType } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
@@ -6,7 +5,7 @@ import { newId } from '../fleet';
 import type { Logger } from '../logger';
 import { closeSettled } from './bullmq-close';
 import { toBullPriority, type Envelope } from './bullmq-job-info';
-import { parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
+import { keyedJobId, parseJobId, parseQueueName, queueName, type QueueRef } from './bullmq-names';
 import { MAX_ATTEMPTS_KEPT } from './job-attempts';
 import { bullmqRemoval, type PrunePolicy } from './job-history';
 import { repeatKey } from './job-schedules';
@@ -174,7 +173,7 @@ export function jobOptions(spec: JobSpec, now: number, history: PrunePolicy, pol
   };
   if (delay > 0) opts.delay = delay;
   // A UUIDv7 for every job: BullMQ's counter starts again at 1 when Redis loses its data.
-  if (spec.idempotencyKey !== undefined) opts.jobId = `k-${createHash('sha256').update(spec.idempotencyKey).digest('hex').slice(0, 32)}`;
+  if (spec.idempotencyKey !== undefined) opts.jobId = keyedJobId(spec.idempotencyKey);
   else if (spec.repeat === undefined) opts.jobId = newId();
   // A repeating job's runs are named by BullMQ from its repeat key and due time, not a counter.
   if (spec.repeat !== undefined)

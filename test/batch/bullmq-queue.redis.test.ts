@@ -71,6 +71,9 @@ describe('BullMQ job queue (with Redis)', () => {
     expect(b.id).toBe(a.id);
     expect((await q.get(a.id)).payload).toBe(1);
     expect(a.state).toBe('delayed');
+    // The key as the caller wrote it, not the hash the job id is made of.
+    expect([a.idempotencyKey, b.idempotencyKey, (await q.get(a.id)).idempotencyKey]).toEqual(['import-1', 'import-1', 'import-1']);
+    expect((await q.list({ type: 'k' })).jobs.find((j) => j.id === a.id)?.idempotencyKey).toBe('import-1');
   });
 
   it('retries with backoff and moves an exhausted job to the dead letters', async () => {
