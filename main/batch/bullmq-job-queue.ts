@@ -6,6 +6,7 @@ import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
+import type { RedisProbe } from '../redis';
 import type { ServiceState } from '../service';
 import { attemptsOf, progressKey, readProgress } from './bullmq-job-detail';
 import { endSchedule, promoteJob, removeIdleJob, removeJobAndChildren, retryFailedJob, type ScheduleHome } from './bullmq-transitions';
@@ -56,6 +57,8 @@ export interface BullmqJobQueueOptions {
   readonly epoch?: RedisEpoch | null;
   /** How much ended job history BullMQ keeps (config `retention`); the retention defaults otherwise. */
   readonly history?: PrunePolicy;
+  /** Whether Redis answers (the node's probe): a stopped Redis leaves the queue's connection `ready`. */
+  readonly probe?: Pick<RedisProbe, 'trouble'> | null;
 }
 
 /**
@@ -88,6 +91,7 @@ export class BullmqJobQueue implements JobQueue {
   readonly #prefix: string;
   readonly #work: boolean;
   readonly #history: PrunePolicy;
+  readonly #probe: Pick<RedisProbe, 'trouble'> | null;
   #connection: Redis | null = null;
   #flows: FlowProducer | null = null;
   #state: ServiceState = 'idle';
@@ -104,6 +108,7 @@ export class BullmqJobQueue implements JobQueue {
     this.#prefix = options.prefix ?? 'ph';
     this.#work = options.work ?? true;
     this.#history = options.history ?? DEFAULT_JOB_HISTORY;
+    this.#probe = options.probe ?? null;
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
@@ -223,6 +228,8 @@ export class BullmqJobQueue implements JobQueue {
   status(): { state: ServiceState; detail?: string } {
     if (this.#state !== 'running') return { state: this.#state };
     if (this.#connection?.status !== 'ready') return { state: 'degraded', detail: `bullmq: redis ${this.#connection?.status ?? 'none'}` };
+    const trouble = this.#probe?.trouble() ?? null;
+    if (trouble !== null) return { state: 'degraded', detail: `bullmq: ${trouble}` };
     return {
       state: 'running',
       detail: `bullmq queue, node ${this.nodeId}, ${this.#workers.size} workers, ${this.#queues.size} queues open, ${this.outbox.size()} in outbox`,
