@@ -6,6 +6,7 @@ import type { EventBus } from './events';
 import { EnforcedRecordSchema, PersistedRecordSchema, type PersistedQueries } from './graphql';
 import { ReplicatedTable, type FleetTableDeps } from './fleet';
 import type { Monitoring } from './monitoring';
+import { redisIfConnected } from './redis';
 import {
   ApiKeyRecordSchema,
   AuditRowRecordSchema,
@@ -128,7 +129,8 @@ export function fleetBootstrap(redis: Redis, nodeId: string, hasKey: () => boole
   return {
     claim: async () => {
       try {
-        return (await redis.set(BOOTSTRAP_CLAIM, nodeId, 'PX', BOOTSTRAP_WAIT_MS, 'NX')) === 'OK';
+        const claimed = redis.set(BOOTSTRAP_CLAIM, nodeId, 'PX', BOOTSTRAP_WAIT_MS, 'NX');
+        return (await redisIfConnected(redis, claimed, 'bootstrap claim')) === 'OK';
       } catch {
         return true;
       }

@@ -74,8 +74,12 @@ export class SnapshotCancelRelay implements Service {
       if (channel === requestChannel(node)) void this.#onRequest(text);
       else if (channel === replyChannel(node)) this.#onReply(text);
     });
+    // Subscribed again once Redis is back (after a start without it too): the relay works again.
+    subscriber.onSubscribed(() => {
+      this.#lastError = null;
+    });
     try {
-      await subscriber.subscribe(requestChannel(node), replyChannel(node));
+      await subscriber.subscribeAtStart(requestChannel(node), replyChannel(node));
     } catch (err) {
       // Subscribed again when Redis is back (Subscriber); until then other nodes' cancels cannot reach this one.
       this.#lastError = redisTrouble(err);

@@ -26,7 +26,8 @@ export class CancelChannel {
       const opened = this.seal.open(CANCEL, CANCEL_CHANNEL, message);
       if (opened !== null) this.onCancel(opened.body);
     });
-    await subscriber.subscribe(CANCEL_CHANNEL);
+    // Redis down or hung: the node starts without the channel, and the subscriber joins it once connected.
+    await subscriber.subscribeAtStart(CANCEL_CHANNEL).catch(() => undefined);
   }
 
   async publish(id: string): Promise<void> {

@@ -6,6 +6,7 @@ import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import { newId, type FleetSeal, type RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
+import type { RedisProbe } from '../redis';
 import type { ServiceState } from '../service';
 import { attemptsOf, progressKey, readProgress } from './bullmq-job-detail';
 import { endSchedule, promoteJob, removeIdleJob, removeJobAndChildren, retryFailedJob, type ScheduleHome } from './bullmq-transitions';
@@ -61,6 +62,8 @@ export interface BullmqJobQueueOptions {
    * a job whose seal fails is handed back for another node instead of ending dead.
    */
   readonly secretConfirmed?: () => boolean;
+  /** Whether Redis answers (the node's probe): a stopped Redis leaves the queue's connection `ready`. */
+  readonly probe?: Pick<RedisProbe, 'trouble'> | null;
 }
 
 /**
@@ -94,6 +97,7 @@ export class BullmqJobQueue implements JobQueue {
   readonly #work: boolean;
   readonly #history: PrunePolicy;
   readonly #secretConfirmed: () => boolean;
+  readonly #probe: Pick<RedisProbe, 'trouble'> | null;
   #connection: Redis | null = null;
   #flows: FlowProducer | null = null;
   #state: ServiceState = 'idle';
@@ -111,6 +115,7 @@ export class BullmqJobQueue implements JobQueue {
     this.#work = options.work ?? true;
     this.#history = options.history ?? DEFAULT_JOB_HISTORY;
     this.#secretConfirmed = options.secretConfirmed ?? (() => true);
+    this.#probe = options.probe ?? null;
     this.nodeId = options.nodeId ?? `node-${newId().slice(-12)}`;
     const now = () => this.clock.now();
     this.outbox = new JobOutbox(db, now);
@@ -236,6 +241,8 @@ export class BullmqJobQueue implements JobQueue {
         state: 'degraded',
         detail: `PH_FLEET_SECRET_MISMATCH: handed ${this.#workers.handedBack} jobs back unopened, their seal does not verify with this node's fleet secret`,
       };
+    const trouble = this.#probe?.trouble() ?? null;
+    if (trouble !== null) return { state: 'degraded', detail: `bullmq: ${trouble}` };
     return {
       state: 'running',
       detail: `bullmq queue, node ${this.nodeId}, ${this.#workers.size} workers, ${this.#queues.size} queues open, ${this.outbox.size()} in outbox`,

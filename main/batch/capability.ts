@@ -4,6 +4,7 @@ import type { Clock } from '../clock';
 import type { EventBus } from '../events';
 import type { FleetSeal, RedisEpoch } from '../fleet';
 import type { Logger } from '../logger';
+import type { RedisProbe } from '../redis';
 import type { Service } from '../service';
 import { BatchEngine } from './batch-engine';
 import { ResourceRegistry } from './batch-registry';
@@ -30,6 +31,8 @@ export interface BatchCapabilityDeps {
   readonly seal?: FleetSeal | null;
   /** Tells the distributed queue when Redis came back empty. */
   readonly epoch?: RedisEpoch | null;
+  /** Whether Redis answers (the node's probe), for the distributed queue's status. */
+  readonly probe?: Pick<RedisProbe, 'trouble'> | null;
   /** Options of the distributed queue (tests shorten its intervals). */
   readonly bullmq?: BullmqJobQueueOptions;
   /** How much ended job history either queue keeps (config `retention`); the retention defaults otherwise. */
@@ -62,6 +65,7 @@ export function createBatchCapability(deps: BatchCapabilityDeps): BatchCapabilit
           ...deps.bullmq,
           ...(deps.nodeId !== undefined ? { nodeId: deps.nodeId } : {}),
           epoch: deps.epoch ?? null,
+          probe: deps.probe ?? null,
           ...(deps.jobHistory !== undefined ? { history: deps.jobHistory } : {}),
         });
   const queue: JobQueue =

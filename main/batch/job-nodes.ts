@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { FleetSeal } from '../fleet';
+import { redisIfConnected } from '../redis';
 import { parseQueueName } from './bullmq-names';
 
 /** The fleet seal's kind for a job node's liveness key: a planted key does not make a dead node look alive. */
@@ -14,6 +15,8 @@ const LIVENESS = 'jobs.node';
  */
 export class NodeRoster {
   readonly #ttlMs: number;
+  /** This node's queue names until Redis took them (a start with Redis away announces them later). */
+  #unannounced: readonly string[] = [];
   #timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -27,8 +30,9 @@ export class NodeRoster {
   }
 
   async start(queues: readonly string[]): Promise<void> {
-    await this.#beat();
-    if (queues.length > 0) await this.redis.sadd(this.#queuesKey, ...queues);
+    this.#unannounced = [...queues];
+    // Redis down or hung: the node starts without it, and the next beat that reaches Redis announces it.
+    await redisIfConnected(this.redis, this.#beat(), 'jobs node roster').catch(() => undefined);
     this.#timer = setInterval(() => void this.#beat(), Math.max(50, Math.floor(this.#ttlMs / 4)));
     this.#timer.unref();
   }
@@ -92,5 +96,13 @@ export class NodeRoster {
   async #beat(): Promise<void> {
     const key = this.#nodeKey(this.node);
     await this.redis.set(key, this.seal.seal(LIVENESS, key, ''), 'PX', this.#ttlMs).catch(() => undefined);
+    const queues = this.#unannounced;
+    if (queues.length === 0) return;
+    await this.redis.sadd(this.#queuesKey, ...queues).then(
+      () => {
+        if (this.#unannounced === queues) this.#unannounced = [];
+      },
+      () => undefined,
+    );
   }
 }

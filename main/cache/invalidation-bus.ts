@@ -90,7 +90,7 @@ export class InvalidationBus {
       if (state === 'up') void this.flushOutbox().then(() => this.reconcile());
     });
     try {
-      if (sub.status === 'ready') await this.l2.link.bus.subscribe(this.l2.channel);
+      if (sub.status === 'ready') await this.l2.link.bus.subscribeAtStart(this.l2.channel);
       else void this.l2.link.bus.subscribe(this.l2.channel).catch(() => undefined); // queued until it connects
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'cache bus subscribe failed; retrying on reconnect');

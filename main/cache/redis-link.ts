@@ -1,7 +1,7 @@
 import CircuitBreaker from 'opossum';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
-import { Subscriber } from '../redis';
+import { Subscriber, withRedisDeadline } from '../redis';
 import { LoopStallWatch } from './loop-stall';
 
 export type RedisLinkState = 'connecting' | 'up' | 'breaker-open' | 'down' | 'stopped';
@@ -128,10 +128,13 @@ export class RedisLink {
 
   async start(): Promise<void> {
     this.#stalls.start();
-    // Not fatal when Redis is away: both clients keep retrying in the background.
+    // Not fatal when Redis is away: both clients keep retrying in the background. Bounded, as a
+    // stopped server accepts the connection and never answers.
     await Promise.all([
-      this.cmd.connect().catch((err: Error) => this.logger.warn({ err: err.message }, 'cache redis not reachable at start')),
-      this.bus.client.connect().catch(() => undefined),
+      withRedisDeadline(this.cmd.connect(), 'cache connect').catch((err: Error) =>
+        this.logger.warn({ err: err.message }, 'cache redis not reachable at start'),
+      ),
+      withRedisDeadline(this.bus.client.connect(), 'cache bus connect').catch(() => undefined),
     ]);
     this.#update();
   }

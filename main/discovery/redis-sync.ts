@@ -88,7 +88,7 @@ export class RedisSync implements Service {
     this.#subscriber = subscriber.client;
     subscriber.client.on('message', (_channel: string, text: string) => this.#onMessage(text));
     try {
-      await subscriber.subscribe(CHANNEL);
+      await subscriber.subscribeAtStart(CHANNEL);
       await this.#beat();
       // What the other nodes hold, then what only this node holds.
       const stored = await this.client.hgetall(INSTANCES);

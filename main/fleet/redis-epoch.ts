@@ -7,6 +7,7 @@ import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
 import { newId } from './ids';
+import { redisIfConnected, withRedisDeadline } from '../redis';
 import { checkRedisDurability, type RedisDurability } from './redis-durability';
 import { DATA_DIR } from '../core';
 
@@ -84,11 +85,21 @@ export class RedisEpoch implements Service {
 
   async start(): Promise<void> {
     this.#state = 'starting';
+    // Not connected (down, or stopped and never answering): the first epoch check once Redis is back reads it.
+    if (this.client.status !== 'ready' && !this.#requireDurable) {
+      this.#state = 'running';
+      return;
+    }
     try {
-      await this.checkDurability();
+      await withRedisDeadline(this.checkDurability(), 'redis persistence');
     } catch (err) {
-      if (!(err instanceof PhError)) this.logger.warn({ err: (err as Error).message }, 'redis persistence not readable at start');
-      else throw err;
+      if (err instanceof PhError && err.code === 'PH_REDIS_NOT_DURABLE') throw err;
+      if (this.#requireDurable) {
+        throw new PhError('PH_REDIS_NOT_DURABLE', 'Redis is required to persist writes, and did not answer whether it does', {
+          cause: err,
+        });
+      }
+      this.logger.warn({ err: (err as Error).message }, 'redis persistence not readable at start');
     }
     this.#state = 'running';
   }
@@ -101,7 +112,8 @@ export class RedisEpoch implements Service {
     this.client.on('ready', this.#onReady);
     this.#timer = setInterval(() => void this.check(), this.#checkMs);
     this.#timer.unref();
-    await this.check();
+    // Redis down or hung: the start goes on, and this check (or the next 'ready') reads the epoch once it answers.
+    await redisIfConnected(this.client, this.check(), 'redis epoch').catch(() => undefined);
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
-import { Subscriber } from '../redis';
+import { Subscriber, redisIfConnected } from '../redis';
 import type { Service, ServiceState } from '../service';
 import { HybridClock, VERSION_PATTERN } from './hybrid-clock';
 import type { RedisEpoch } from './redis-epoch';
@@ -176,11 +176,12 @@ export class ReplicatedTable<S extends TSchema> implements Service {
       // Messages sent while the subscription was down are gone: the hash has them.
       subscriber.client.on('ready', this.#onReconnect);
       redis.on('ready', this.#onReconnect);
-      await subscriber.subscribe(this.#channel).catch((err: Error) => {
+      await subscriber.subscribeAtStart(this.#channel).catch((err: Error) => {
         this.#lastError = redisTrouble(err);
       });
       this.#offEmptied = this.deps.epoch?.onEmptied(() => this.sync(true)) ?? null;
-      await this.sync(false);
+      // A Redis that went quiet during the start leaves the first sync to the timer.
+      await redisIfConnected(redis, this.sync(false), 'fleet table sync').catch(() => undefined);
       this.#timer = setInterval(() => void this.sync(false), this.deps.checkIntervalMs ?? 5_000);
       this.#timer.unref();
     }

@@ -16,6 +16,7 @@ export async function wireBatch(w: Wiring, deps: { bus: EventBus; fleet: FleetWi
     nodeId: w.nodeId,
     epoch,
     seal,
+    probe: redis?.probe ?? null,
     jobHistory: w.kept.batch.jobs,
     batchKeepMs: w.kept.batch.batchMs,
     // A job this node cannot open is failed only once its secret is known to be the fleet's.

@@ -44,6 +44,7 @@ export async function wireRealtime(
     },
     node: node ?? nodeId,
     budget: callerBudget(rateLimits, tiers),
+    probe: redis?.probe ?? null,
   });
   const progress = new LiveProgress(realtime);
   await w.start(realtime);

@@ -12,6 +12,9 @@ declare module 'fastify' {
   }
 }
 
+/** Health probes count on this node alone: they must answer at once while Redis does not. */
+const PROBES = new Set(['/healthz', '/readyz']);
+
 /**
  * Counts every request on the embedded server (REST, `/api/v2/ops/*`, the gateway `/gw`, the
  * console's files) against its caller's tier and refuses one over budget with 429
@@ -19,7 +22,8 @@ declare module 'fastify' {
  * has named the caller and before a body is read, and sets the headers there. A request refused
  * earlier (no credential, a foreign Origin) is counted at `onError` against its address, so that
  * every response carries the headers. A decision that needs no Redis round trip (always in memory;
- * with Redis while the node holds allowance) adds no promise to the request.
+ * with Redis while the node holds allowance; `/healthz` and `/readyz`, counted on the node's own
+ * count) adds no promise to the request.
  */
 export function installRateLimit(app: FastifyInstance, limits: RateLimits, tiers: TierStore): void {
   app.decorateRequest('rateLimit', null);
@@ -44,7 +48,7 @@ export function installRateLimit(app: FastifyInstance, limits: RateLimits, tiers
 
   app.addHook('preParsing', (request, reply, payload, done) => {
     const { subject, tier } = subjectOf(request);
-    const now = limits.tryConsume(subject, tier);
+    const now = PROBES.has(request.routeOptions.url ?? '') ? limits.consumeLocally(subject, tier) : limits.tryConsume(subject, tier);
     if (now !== null) {
       const refusal = settle(request, reply, now);
       return refusal === null ? done(null, payload) : done(refusal);

@@ -15,7 +15,7 @@ import type { EventBus } from '../events';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
 import type { RateDecision } from '../ratelimit';
-import { REDIS_CALL_TIMEOUT_MS } from '../redis';
+import { REDIS_CALL_TIMEOUT_MS, type RedisProbe } from '../redis';
 import type { Authenticator } from '../security';
 import type { Service, ServiceState } from '../service';
 import type { Backplane, Envelope } from './backplane';
@@ -54,6 +54,8 @@ export interface RealtimeHubDeps {
   readonly node?: string;
   /** Spends one unit of a caller's rate-limit budget (its key's tier) for each frame it sends. */
   readonly budget: (caller: Caller) => Promise<RateDecision>;
+  /** Whether Redis answers (the node's probe): a stopped Redis leaves the backplane's clients `ready`. */
+  readonly probe?: Pick<RedisProbe, 'trouble'> | null;
 }
 
 type Upgradable = { on(event: 'upgrade', cb: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown };
@@ -234,6 +236,8 @@ export class RealtimeHub implements Service {
 
   status(): { state: ServiceState; detail?: string } {
     if (this.#state === 'running' && !this.backplane.healthy()) return { state: 'degraded', detail: 'redis backplane not connected' };
+    const trouble = this.backplane.kind === 'redis' ? (this.deps.probe?.trouble() ?? null) : null;
+    if (this.#state === 'running' && trouble !== null) return { state: 'degraded', detail: `redis backplane: ${trouble}` };
     // No connection count here: status changes are broadcast to every console, so keep the detail stable.
     if (this.#state === 'running') return { state: 'running', detail: `${this.backplane.kind} backplane, node ${this.node}` };
     return { state: this.#state };

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Lane, PresenceMember, Position } from '../../contract/realtime-frames';
 import type { FleetSeal } from '../fleet';
 import type { Logger } from '../logger';
-import { Subscriber } from '../redis';
+import { Subscriber, withRedisDeadline } from '../redis';
 import type { Backplane, BackplaneStats, Envelope, HistoryRead, RoomDraft } from './backplane';
 import { DIRECT, EVENT, HISTORY, MEMBER, PRESENCE, ROOM, STATS, openHeader, openRoom, roomSeal, sealHeader } from './backplane-seal';
 import { newEpoch } from './local-backplane';
@@ -102,12 +102,13 @@ export class RedisBackplane implements Backplane {
     this.#deliver = deliver;
     this.#subscriber.client.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onMessage(channel.toString(), message));
     await Promise.all([this.#connect(this.#cmd), this.#connect(this.#subscriber.client)]);
-    await this.#subscriber.subscribe(ALL_CHANNEL, EVENTS_CHANNEL).catch(() => undefined);
+    await this.#subscriber.subscribeAtStart(ALL_CHANNEL, EVENTS_CHANNEL).catch(() => undefined);
   }
 
   async #connect(client: Redis): Promise<void> {
     try {
-      await client.connect();
+      // A stopped server accepts the connection and never answers: the hub starts without it after the deadline.
+      await withRedisDeadline(client.connect(), 'realtime connect');
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'realtime backplane: redis not reachable yet; retrying');
     }

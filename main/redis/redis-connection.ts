@@ -2,6 +2,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { Logger } from '../logger';
 import type { Service, ServiceState } from '../service';
+import { withRedisDeadline } from './deadline';
+import { RedisProbe } from './redis-probe';
 
 /**
  * The one ioredis client the node shares (cache L2, backplane, counters, queues each duplicate it
@@ -11,6 +13,8 @@ import type { Service, ServiceState } from '../service';
 export class RedisConnection implements Service {
   readonly name = 'redis';
   readonly client: Redis;
+  /** Whether Redis answers, which `ready` alone does not say of a stopped server: the statuses of the services on Redis follow it. */
+  readonly probe: RedisProbe;
   #stopping = false;
   #lastError: Error | null = null;
 
@@ -29,6 +33,7 @@ export class RedisConnection implements Service {
     // a reconnect): a fixed number set by the code, not by traffic, so the default of 10 warned of a
     // leak that is not one.
     this.client.setMaxListeners(64);
+    this.probe = new RedisProbe(this.client);
     this.client.on('error', (err: Error) => {
       this.#lastError = err;
       if (!this.#stopping) this.logger.warn({ err: err.message }, 'redis connection error');
@@ -42,9 +47,16 @@ export class RedisConnection implements Service {
    */
   async start(): Promise<void> {
     try {
-      await this.client.connect();
+      // A stopped (SIGSTOP) server accepts the connection and never answers its ready check: connect()
+      // would wait out the outage, so after the deadline the node starts without it, as when refused.
+      await withRedisDeadline(
+        this.client.connect().catch((err: unknown) => {
+          throw this.#lastError ?? err;
+        }),
+        'redis connect',
+      );
     } catch (err) {
-      const cause = this.#lastError ?? (err as Error);
+      const cause = err instanceof PhError ? ((err.cause as Error | undefined) ?? err) : (err as Error);
       const why = misconfiguration(cause);
       if (why !== null) {
         this.#stopping = true;
@@ -53,10 +65,12 @@ export class RedisConnection implements Service {
       }
       this.logger.warn({ err: (err as Error).message }, 'redis not reachable at start; retrying in the background');
     }
+    this.probe.start();
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.probe.stop();
     if (this.client.status === 'end') return;
     try {
       await this.client.quit();
@@ -71,6 +85,8 @@ export class RedisConnection implements Service {
 
   status(): { state: ServiceState; detail?: string } {
     if (this.#stopping) return { state: this.client.status === 'end' ? 'stopped' : 'stopping' };
+    const trouble = this.probe.trouble();
+    if (this.client.status === 'ready' && trouble !== null) return { state: 'degraded', detail: trouble };
     if (this.client.status === 'ready') return { state: 'running' };
     if (this.client.status === 'wait') return { state: 'idle' };
     return { state: 'degraded', detail: `redis ${this.client.status}` };

@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
+import { redisIfConnected } from './if-connected';
 
 /**
  * A pub/sub connection that subscribes again, itself, after every reconnect.
@@ -11,19 +12,45 @@ import type { Redis, RedisOptions } from 'ioredis';
 export class Subscriber {
   readonly client: Redis;
   readonly #channels = new Set<string>();
+  readonly #onSubscribed = new Set<() => void>();
 
-  constructor(source: Redis, options: RedisOptions, onError: (err: Error) => void) {
+  constructor(
+    private readonly source: Redis,
+    options: RedisOptions,
+    onError: (err: Error) => void,
+  ) {
     this.client = source.duplicate({ ...options, autoResubscribe: false });
     this.client.on('error', onError);
     this.client.on('ready', () => {
-      if (this.#channels.size > 0) this.client.subscribe(...this.#channels).catch(onError);
+      if (this.#channels.size > 0) this.client.subscribe(...this.#channels).then(() => this.#subscribed(), onError);
     });
   }
 
-  /** Subscribes now (rejects if Redis cannot be reached) and after every reconnect. */
+  /** Called each time the channels were subscribed to after a connect: a service that started without Redis is whole again. */
+  onSubscribed(listener: () => void): void {
+    this.#onSubscribed.add(listener);
+  }
+
+  /** Subscribes now (waiting for Redis while it reconnects; rejects if it cannot be reached) and after every reconnect. */
   async subscribe(...channels: string[]): Promise<void> {
     for (const channel of channels) this.#channels.add(channel);
     await this.client.subscribe(...channels);
+    this.#subscribed();
+  }
+
+  /**
+   * As `subscribe`, for a service's start, which must not wait on Redis: rejects with
+   * PH_REDIS_UNAVAILABLE at once when `source` (the node's client) is not connected, or after the
+   * Redis deadline when it does not answer; the channels are then subscribed to once it is back.
+   */
+  async subscribeAtStart(...channels: string[]): Promise<void> {
+    for (const channel of channels) this.#channels.add(channel);
+    await redisIfConnected(this.source, this.client.subscribe(...channels), 'subscribe');
+    this.#subscribed();
+  }
+
+  #subscribed(): void {
+    for (const listener of this.#onSubscribed) listener();
   }
 
   unsubscribe(...channels: string[]): void {

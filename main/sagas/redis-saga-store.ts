@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { PhError } from '../../contract/errors';
 import type { Clock } from '../clock';
 import { newId, type FleetSeal } from '../fleet';
+import { withRedisDeadline } from '../redis';
 import { docSteps, docToSaga, mutations, newDoc, SagaDocSchema, type Mutation, type SagaDoc } from './saga-doc';
 import {
   ENDED_STATES,
@@ -117,16 +118,17 @@ export class RedisSagaStore implements SagaStore {
   }
 
   /**
-   * The fleet's sagas, newest first; this node's copies alone while Redis does not answer. Unfiltered
-   * (the console's list), only the page's sagas are read; a filter on state or type reads them all.
+   * The fleet's sagas, newest first; this node's copies alone while Redis does not answer (down, or
+   * hung past the Redis deadline). Unfiltered (the console's list), only the page's sagas are read; a
+   * filter on state or type reads them all.
    */
   async list(filter: SagaFilter): Promise<{ sagas: Saga[]; total: number }> {
     const offset = filter.offset ?? 0;
     const limit = filter.limit ?? 50;
     const unfiltered = filter.state === undefined && filter.type === undefined;
     const local = (): { sagas: Saga[]; total: number } => pageOf(this.#localCopies(), filter, offset, limit);
-    if (unfiltered) return this.#page(offset, limit).catch(local);
-    return this.#all().then((docs) => pageOf(docs, filter, offset, limit), local);
+    if (unfiltered) return withRedisDeadline(this.#page(offset, limit), 'sagas.list').catch(local);
+    return withRedisDeadline(this.#all(), 'sagas.list').then((docs) => pageOf(docs, filter, offset, limit), local);
   }
 
   async head(id: string): Promise<SagaHead> {
@@ -226,9 +228,12 @@ export class RedisSagaStore implements SagaStore {
     throw new PhError('PH_UNAVAILABLE', `Saga ${id} kept changing under this write`);
   }
 
-  /** Redis's copy or this node's, whichever is newer; this node's alone when Redis does not answer. */
+  /**
+   * Redis's copy or this node's, whichever is newer; this node's alone when Redis does not answer:
+   * a stopped server never rejects, so the read has the Redis deadline.
+   */
   async #load(id: string): Promise<SagaDoc> {
-    const doc = newest(await this.#read(id).catch(() => null), this.#localCopy(id));
+    const doc = newest(await withRedisDeadline(this.#read(id), 'sagas.get').catch(() => null), this.#localCopy(id));
     if (doc === null) throw notFound(id);
     return doc;
   }

@@ -118,7 +118,7 @@ export class RedisDeliveryLedger implements DeliveryLedger {
       const opened = this.seal.openJson(KIND, CHANNEL, raw, DeliveryNewsSchema);
       if (opened !== null && opened.node !== this.seal.nodeId) onNews(opened.value);
     });
-    await subscriber.subscribe(CHANNEL).catch((err: Error) => this.logger.warn({ err }, 'webhook ledger could not subscribe'));
+    await subscriber.subscribeAtStart(CHANNEL).catch((err: Error) => this.logger.warn({ err }, 'webhook ledger could not subscribe'));
   }
 
   async stop(): Promise<void> {

@@ -15,6 +15,8 @@ const redisCalls: [string, unknown][] = [
   ['realtime.presence', { room: 'fault' }],
   ['realtime.history', { room: 'fault' }],
   ['services.list', {}],
+  ['sagas.list', {}],
+  ['sagas.get', { id: 'no-such-saga' }],
 ];
 
 describe('calls that need Redis while Redis is hung or down', () => {
@@ -59,6 +61,23 @@ describe('calls that need Redis while Redis is hung or down', () => {
     expect((await timed('jobs.stats', {})).status).toBe(200);
   });
 
+  it('answers /healthz and /readyz without waiting on Redis while redis-server is stopped', async () => {
+    redis.pause();
+    try {
+      for (let i = 0; i < 5; i += 1) {
+        for (const path of ['/healthz', '/readyz']) {
+          const started = performance.now();
+          const res = await fetch(`${t.url}${path}`);
+          expect(res.status, path).toBe(200);
+          expect(res.headers.get('ratelimit'), path).not.toBeNull();
+          expect(performance.now() - started, path).toBeLessThan(150);
+        }
+      }
+    } finally {
+      redis.resume();
+    }
+  });
+
   it('answers a publish over the socket with an error frame within the same timeout while redis-server is stopped', async () => {
     const ws = new WebSocket(`${t.url.replace('http', 'ws')}/ws`, { headers: { authorization: `Bearer ${t.adminKey}` } });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
@@ -80,6 +99,31 @@ describe('calls that need Redis while Redis is hung or down', () => {
       redis.resume();
       ws.close();
     }
+  });
+
+  it('shows the services on Redis degraded on /readyz while redis-server is stopped, as when it is refused, and running once it answers', async () => {
+    const onRedis = ['redis', 'jobs', 'realtime'];
+    const states = async (): Promise<Record<string, string>> => {
+      const res = await fetch(`${t.url}/readyz`, { headers: { authorization: `Bearer ${t.adminKey}` } });
+      expect(res.status).toBe(200);
+      const { services } = (await res.json()) as { services: { name: string; state: string }[] };
+      return Object.fromEntries(services.filter((s) => onRedis.includes(s.name)).map((s) => [s.name, s.state]));
+    };
+    const allRunning = async (): Promise<boolean> => Object.values(await states()).every((s) => s === 'running');
+    // The earlier tests' pauses are over once Redis answers the probe again.
+    await until(allRunning, 5_000, 'redis, jobs and realtime to read running');
+    expect(Object.keys(await states()).sort()).toEqual(onRedis.sort());
+    redis.pause();
+    try {
+      await until(
+        async () => Object.values(await states()).every((s) => s === 'degraded'),
+        REDIS_CALL_TIMEOUT_MS + 2_000,
+        'redis, jobs and realtime to read degraded',
+      );
+    } finally {
+      redis.resume();
+    }
+    await until(allRunning, 5_000, 'them to read running again');
   });
 
   it('answers each within its timeout while redis-server is down, and serves again once it is back empty', async () => {

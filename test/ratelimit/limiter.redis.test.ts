@@ -40,4 +40,30 @@ describe('the rate limiter against a Redis that stops answering', () => {
     expect(limits.backend()).toBe('memory (Redis unreachable)');
     server.kill('SIGCONT');
   });
+
+  it('after a timeout counts locally without waiting, lets one request a second try Redis, and is back on Redis once it answers', async () => {
+    const limits = new RateLimits(client);
+    // Each subject's first request reserves from Redis: every one of these would ask it.
+    const timed = async (subject: string): Promise<number> => {
+      const started = performance.now();
+      expect((await limits.consume(subject, tier)).allowed).toBe(true);
+      return performance.now() - started;
+    };
+    server.kill('SIGSTOP');
+    try {
+      expect(await timed('key:first')).toBeGreaterThan(200);
+      const after = await Promise.all(Array.from({ length: 20 }, (_, i) => timed(`key:next-${i}`)));
+      expect(Math.max(...after)).toBeLessThan(100);
+      await new Promise((r) => setTimeout(r, 1_100));
+      // One request tries Redis again; the others keep to the local count meanwhile.
+      const [trial, ...others] = await Promise.all(Array.from({ length: 5 }, (_, i) => timed(`key:retry-${i}`)));
+      expect(trial).toBeGreaterThan(200);
+      expect(Math.max(...others)).toBeLessThan(100);
+    } finally {
+      server.kill('SIGCONT');
+    }
+    await new Promise((r) => setTimeout(r, 1_100));
+    await limits.consume('key:back', tier);
+    expect(await client.exists('ph:rl:five:{key:back}')).toBe(1);
+  });
 });

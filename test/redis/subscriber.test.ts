@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_CALL_TIMEOUT_MS } from '../../main/redis';
 import { Subscriber } from '../../main/redis/subscriber';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { until } from '../helpers/until';
@@ -45,6 +46,32 @@ describe('Subscriber', () => {
     sub.unsubscribe('a');
     await until(async () => (await after.pubsub('NUMSUB', 'a'))[1] === 0);
     expect(await after.pubsub('NUMSUB', 'b')).toEqual(['b', 1]);
+    sub.client.disconnect();
+  });
+
+  it('subscribes at start within the Redis deadline on a stopped server (SIGSTOP), and once it answers', async () => {
+    // As the node's shared client is before a service starts.
+    if (source.status !== 'ready') await source.connect();
+    const sub = new Subscriber(source, retryFast, () => undefined);
+    const heard: string[] = [];
+    sub.client.on('message', (channel: string, text: string) => heard.push(`${channel}:${text}`));
+    redis.pause();
+    try {
+      const started = performance.now();
+      await expect(sub.subscribeAtStart('c')).rejects.toMatchObject({ code: 'PH_REDIS_UNAVAILABLE' });
+      expect(performance.now() - started).toBeLessThan(REDIS_CALL_TIMEOUT_MS + 1_000);
+    } finally {
+      redis.resume();
+    }
+    const publisher = redis.client();
+    await until(
+      async () => {
+        await publisher.publish('c', 'later');
+        return heard.includes('c:later');
+      },
+      10_000,
+      'the channel to deliver once Redis answers',
+    );
     sub.client.disconnect();
   });
 });

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../main/clock';
+import { REDIS_CALL_TIMEOUT_MS } from '../../main/redis';
 import { RedisSagaStore } from '../../main/sagas/redis-saga-store';
 import { testSeal } from '../helpers/fleet-secret';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
@@ -91,6 +92,25 @@ describe('the fleet saga store on Redis', () => {
       });
     } finally {
       await redis.restart();
+    }
+  });
+
+  it("while Redis is stopped (SIGSTOP): get and list answer from the node's own copies within the Redis deadline", async () => {
+    const { id } = await a.create({ id: 'hung-1', type: 'hung', input: { n: 2 }, steps: ['one'] });
+    redis.pause();
+    try {
+      const timed = async <T>(read: Promise<T>): Promise<T> => {
+        const started = performance.now();
+        const answer = await read;
+        expect(performance.now() - started).toBeLessThan(REDIS_CALL_TIMEOUT_MS + 1_000);
+        return answer;
+      };
+      const [got, page, filtered] = await Promise.all([timed(a.get(id)), timed(a.list({})), timed(a.list({ type: 'hung' }))]);
+      expect(got).toMatchObject({ id, input: { n: 2 } });
+      expect(page.sagas.map((s) => s.id)).toContain(id);
+      expect(filtered.sagas.map((s) => s.id)).toEqual([id]);
+    } finally {
+      redis.resume();
     }
   });
 
