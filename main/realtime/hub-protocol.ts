@@ -102,7 +102,8 @@ export class HubProtocol {
       case 'subscribe':
         return this.#reply(connection, id, await this.#subscribe(connection, frame));
       case 'unsubscribe':
-        if (connection.rooms.has(frame.room)) await rooms.leave(connection, frame.room);
+        // Left here at once; a presence entry Redis did not hear of is no longer refreshed and expires.
+        if (connection.rooms.has(frame.room)) await rooms.leave(connection, frame.room).catch(() => undefined);
         return this.#reply(connection, id, { room: frame.room });
       case 'publish':
         return this.#reply(connection, id, await this.#publish(connection, frame));
@@ -162,16 +163,18 @@ export class HubProtocol {
         `One connection may be in ${options.maxSubscriptions} rooms at once; unsubscribe from one, or open another connection`,
         { field: 'room' },
       );
+    // A repeat subscribe that fails leaves the membership it found: its live messages keep coming.
+    const member = connection.rooms.has(room);
     try {
       const { position, replayed } = await replays.subscribe(connection, room, rule, frame.since, () =>
         rooms.join(connection, room, frame.presence ?? {}),
       );
       return { room, position, replayed, members: await backplane.presenceList(room) };
     } catch (err) {
-      if (connection.rooms.has(room)) await rooms.leave(connection, room).catch(() => undefined);
-      throw err instanceof PhError
-        ? err
-        : new PhError('PH_REALTIME_UNAVAILABLE', `Could not subscribe to ${room}: the backplane did not answer`, { cause: err });
+      if (!member && connection.rooms.has(room)) void rooms.leave(connection, room).catch(() => undefined);
+      if (err instanceof PhError && err.code !== 'PH_REALTIME_UNAVAILABLE') throw err;
+      const reason = err instanceof PhError ? err.message : `Could not subscribe to ${room}: the backplane did not answer`;
+      throw new PhError('PH_REALTIME_UNAVAILABLE', member ? `${reason}; the connection is still in ${room}` : reason, { cause: err });
     }
   }
 }

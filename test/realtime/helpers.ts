@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { defaultConfig, type Config } from '../../main/config';
 import { ControlPlane, type ControlPlaneOptions } from '../../main/control-plane';
-import { createLogger } from '../../main/logger';
+import { createLogger, type Logger } from '../../main/logger';
 import { RealtimeClient } from '../../main/realtime/client';
 import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
@@ -26,7 +26,9 @@ export interface Node {
  * A real headless Pilothouse on 127.0.0.1:0 with real-time options for tests. Pass `dataDir` of
  * another node to share its key store (two nodes of one deployment accept the same keys).
  */
-export async function startNode(options: { config?: Partial<Config>; realtime?: ControlPlaneOptions['realtime'] } = {}): Promise<Node> {
+export async function startNode(
+  options: { config?: Partial<Config>; realtime?: ControlPlaneOptions['realtime']; logger?: Logger } = {},
+): Promise<Node> {
   // A node given another's data dir shares it and leaves its removal to that node (or the test).
   const dir = options.config?.dataDir === undefined ? tempDir('ph-rt-') : null;
   const config: Config = {
@@ -38,7 +40,7 @@ export async function startNode(options: { config?: Partial<Config>; realtime?: 
   };
   const plane = new ControlPlane(
     { config, sources: ['test'] },
-    { mode: 'headless', logger: createLogger('silent'), realtime: options.realtime },
+    { mode: 'headless', logger: options.logger ?? createLogger('silent'), realtime: options.realtime },
   );
   await plane.start();
   const adminKey = adminKeyOf(plane);
