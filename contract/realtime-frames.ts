@@ -33,7 +33,8 @@ export const SubscribeFrameSchema = Type.Object({
   ),
   presence: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), {
-      description: 'Presence metadata for this user in the room (the first connection of the user sets it)',
+      description:
+        'Presence metadata for this user in the room, at most 1 KiB as JSON (the first connection of the user sets it; see docs/realtime-protocol.md)',
     }),
   ),
 });
@@ -161,7 +162,7 @@ export const ReplyFrameSchema = Type.Object({
   id: Type.Union([Type.String(), Type.Number(), Type.Null()]),
   result: Type.Unknown({
     description:
-      'subscribe: { room, position, replayed, members } (position is never null: an empty room gives where its first message will follow); publish: { mid, position? }; presence: { members }; history: { messages, position }',
+      'subscribe: { room, position, replayed, members, membersTotal } (position is never null: an empty room gives where its first message will follow; members lists at most 200 of membersTotal); publish: { mid, position? }; presence: { room, members, membersTotal }; history: { messages, position }',
   }),
 });
 export const ErrorFrameSchema = Type.Object({

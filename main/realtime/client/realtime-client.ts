@@ -42,7 +42,9 @@ export interface SubscribeResult {
   /** Where the room stands: for an empty room, offset 0 of the epoch its first message will have. */
   position: Position;
   replayed: number;
+  /** At most 200 members (the hub's `maxPresenceListed`); `membersTotal` counts them all. */
   members: PresenceMember[];
+  membersTotal: number;
 }
 
 type Listeners = {
