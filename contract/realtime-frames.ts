@@ -198,12 +198,12 @@ export type ServerFrame =
 export const closeCodes = {
   /** Service restart: reconnect (any node) and resume. */
   restart: 1012,
-  /** Policy: unauthenticated, or too many bad frames. */
+  /** Policy: unauthenticated (a bad, revoked or ended credential): do not retry with the same one. */
   policy: 1008,
   /** The outgoing buffer overflowed with messages that may not be dropped: reconnect and resume from your position. */
   overflow: 4001,
   /** Missed two heartbeats. */
   heartbeat: 4002,
-  /** The server could not check the credential right now: retry. */
+  /** Try again later, with backoff: the credential could not be checked just now, or its key holds all the connections it may. */
   tryAgain: 1013,
 } as const;

@@ -320,7 +320,8 @@ export class RealtimeHub implements Service {
     const refused = this.#keyConnections.enter(caller);
     if (refused !== null) {
       ws.send(json({ type: 'error', ...refused.toBody() }));
-      ws.close(closeCodes.policy, 'too many connections for this key');
+      // 1013, not 1008: the credential is good and a later try is right, once one of the key's closes.
+      ws.close(closeCodes.tryAgain, 'too many connections for this key');
       return null;
     }
     const session = randomBytes(9).toString('base64url');

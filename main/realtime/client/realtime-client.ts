@@ -276,7 +276,8 @@ export class RealtimeClient {
             ),
           );
         this.#emit('close', ev.code, ev.reason);
-        // 1008: the credential was refused; retrying with the same one would not help.
+        // 1008: the credential was refused; retrying with the same one would not help. 1013 (its key
+        // at its connection cap, or the credential not checked just now) is retried with backoff.
         if (!this.#closedByUser && ev.code !== 1008 && this.options.reconnect !== false) this.#scheduleReconnect();
       };
     });
