@@ -153,7 +153,9 @@ export const PresenceMemberSchema = Type.Object({ user: Type.String(), meta: Met
 export const PresenceEventFrameSchema = Type.Object({
   type: Type.Literal('presence'),
   room: Type.String(),
-  action: Type.Union([Type.Literal('join'), Type.Literal('leave')]),
+  action: Type.Union([Type.Literal('join'), Type.Literal('leave'), Type.Literal('update')], {
+    description: '`update`: the member stays, and the metadata a presence list shows for them is now `meta`',
+  }),
   user: Type.String(),
   meta: Type.Optional(Meta),
 });

@@ -15,6 +15,12 @@ export interface SocketChange {
 /** Newest first. */
 export const socketChanges: readonly SocketChange[] = [
   {
+    id: 'presence-update',
+    date: '2026-12-05',
+    changelog:
+      'A presence frame may have `action: "update"`: the member stays, and the metadata a presence list shows for them is now `meta` (the node whose metadata it showed let them go while another holds them); a list shows the metadata of the node that took the user in first, where it showed any node\'s.',
+  },
+  {
     id: 'connection-cap-closes-1013',
     date: '2026-12-05',
     changelog:

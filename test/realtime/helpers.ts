@@ -86,6 +86,46 @@ export async function knownOn(urls: readonly string[], ...keys: string[]): Promi
       );
 }
 
+export interface ChildNode {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly wsUrl: string;
+  /** SIGKILL, as a crashed machine (nothing drained, no presence left), then its data dir removed. */
+  kill(): void;
+}
+
+/**
+ * A node in a child process (fixtures/node-main.ts) on a data dir of its own and `redisUrl`, named
+ * `child-<pid>`, so a test can kill it; it learns the fleet's keys through Redis (`knownOn`).
+ */
+export async function startChildNode(redisUrl: string, pingIntervalMs = 1000): Promise<ChildNode> {
+  const dir = tempDir('ph-rt-child-');
+  const fixture = join(import.meta.dirname, 'fixtures', 'node-main.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir.path, redisUrl, String(pingIntervalMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const kill = (): void => {
+    child.kill('SIGKILL');
+    dir.remove();
+  };
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => {
+      kill();
+      reject(new Error('child node did not start'));
+    }, 20_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const line = text.split('\n').find((l) => l.startsWith('{'));
+      if (line !== undefined) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { url: string }).url);
+      }
+    });
+  });
+  return { child, url, wsUrl: `${url.replace('http', 'ws')}/ws`, kill };
+}
+
 /** A raw `ws` client that records every frame, for asserting the wire protocol itself. */
 export class RawClient {
   readonly frames: any[] = [];
