@@ -1,40 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pilothouse, type WebSocketFactory } from '../../client/src';
 import { systemCaller } from '../../main/core';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
-import { tempDir } from '../helpers/temp-dir';
-import { startNode, until, type Node } from '../realtime/helpers';
-
-/** A node in a child process (test/realtime/fixtures/node-main.ts) with a data directory of its own, so it can be killed. */
-async function startChildNode(redisUrl: string): Promise<{ child: ChildProcess; url: string; remove: () => void }> {
-  const dir = tempDir('ph-failover-');
-  const fixture = join(import.meta.dirname, '..', 'realtime', 'fixtures', 'node-main.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir.path, redisUrl, '1000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error('child node did not start'));
-    }, 20_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const line = text.split('\n').find((l) => l.startsWith('{'));
-      if (line !== undefined) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
-      }
-    });
-  });
-  return { child, url, remove: () => dir.remove() };
-}
+import { knownOn, startChildNode, startNode, until, type ChildNode, type Node } from '../realtime/helpers';
 
 describe('the typed client on a fleet of nodes', () => {
   let redis: TestRedis;
   let a: Node;
-  let doomed: Awaited<ReturnType<typeof startChildNode>>;
+  let doomed: ChildNode;
   let key: string;
   beforeAll(async () => {
     redis = await startRedis();
@@ -42,16 +16,10 @@ describe('the typed client on a fleet of nodes', () => {
     doomed = await startChildNode(redis.url);
     key = await a.key('viewer', 'fleet-program');
     // Keys are fleet-wide: the child node learns this one from Redis.
-    await until(
-      async () =>
-        (await fetch(`${doomed.url}/api/v2/ops/system.status`, { method: 'POST', headers: { authorization: `Bearer ${key}` } })).ok,
-      10_000,
-      'the key on the child node',
-    );
+    await knownOn([doomed.url], key);
   });
   afterAll(async () => {
-    doomed?.child.kill('SIGKILL');
-    doomed?.remove();
+    doomed?.kill();
     await a?.stop();
     await redis?.stop();
   });
