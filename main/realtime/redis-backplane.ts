@@ -277,8 +277,21 @@ export class RedisBackplane implements Backplane {
   }
 
   async presenceJoin(room: string, user: string, meta: Record<string, unknown>): Promise<boolean> {
+    const [joined, before, after] = await this.#join(room, user, meta);
+    if (joined === 1) return true;
+    // A node whose first connection gave no metadata vouches for what the list showed: a second tab
+    // that says nothing does not blank the user's name when the first one closes.
+    const shown = Object.keys(meta).length === 0 ? this.#listed(room, user, before) : null;
+    if (shown !== null && Object.keys(shown).length > 0) {
+      const [, again, now] = await this.#join(room, user, shown);
+      await this.#announceChange(room, user, again, now);
+    } else await this.#announceChange(room, user, before, after);
+    return false;
+  }
+
+  #join(room: string, user: string, meta: Record<string, unknown>): Promise<ClaimsChange> {
     const frame = JSON.stringify({ type: 'presence', room, action: 'join', user, meta });
-    const [joined, before, after] = await this.#cmd.phJoin(
+    return this.#cmd.phJoin(
       keys(room).presence,
       this.options.node,
       user,
@@ -288,8 +301,6 @@ export class RedisBackplane implements Backplane {
       this.#presence(room, frame),
       this.#claim(room, user, meta),
     );
-    if (joined !== 1) await this.#announceChange(room, user, before, after);
-    return joined === 1;
   }
 
   /** This node's sealed word that `user` is in `room` with `meta`: what a presence list shows, nothing else. */
