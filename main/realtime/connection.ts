@@ -72,8 +72,9 @@ const LANE_ORDER: readonly Lane[] = ['high', 'normal', 'low'];
  * socket buffer is under the high-water mark; past it they queue per lane and drain high → normal →
  * low as the socket empties. Past the byte cap, queued low frames without a key are shed first; the
  * latest value per key gives way only to a normal or high frame; then new frames of the lower lanes
- * are dropped. Every room message shed or dropped is told in the room's one `dropped` gap; a frame
- * that may not be dropped closes the connection, telling it to resume.
+ * are dropped. Every room message shed or dropped is told in a `dropped` gap (one in place of each
+ * run of shed messages, one pending per room for new ones dropped); a frame that may not be dropped
+ * closes the connection, telling it to resume.
  */
 export class Connection implements Corkable {
   readonly rooms = new Set<string>();

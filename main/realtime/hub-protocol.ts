@@ -102,7 +102,7 @@ export class HubProtocol {
       case 'subscribe':
         return this.#reply(connection, id, await this.#subscribe(connection, frame));
       case 'unsubscribe':
-        // Left here at once; a presence entry Redis did not hear of is no longer refreshed and expires.
+        // Left here at once; when Redis does not take the presence leave, this node stops refreshing the entry and it expires.
         if (connection.rooms.has(frame.room)) await rooms.leave(connection, frame.room).catch(() => undefined);
         return this.#reply(connection, id, { room: frame.room });
       case 'publish':
