@@ -33,7 +33,8 @@ export const SubscribeFrameSchema = Type.Object({
   ),
   presence: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), {
-      description: 'Presence metadata for this user in the room (the first connection of the user sets it)',
+      description:
+        'Presence metadata for this user in the room, at most 1 KiB as JSON (the first connection of the user sets it; see docs/realtime-protocol.md)',
     }),
   ),
 });
@@ -152,7 +153,9 @@ export const PresenceMemberSchema = Type.Object({ user: Type.String(), meta: Met
 export const PresenceEventFrameSchema = Type.Object({
   type: Type.Literal('presence'),
   room: Type.String(),
-  action: Type.Union([Type.Literal('join'), Type.Literal('leave')]),
+  action: Type.Union([Type.Literal('join'), Type.Literal('leave'), Type.Literal('update')], {
+    description: '`update`: the member stays, and the metadata a presence list shows for them is now `meta`',
+  }),
   user: Type.String(),
   meta: Type.Optional(Meta),
 });
@@ -161,7 +164,7 @@ export const ReplyFrameSchema = Type.Object({
   id: Type.Union([Type.String(), Type.Number(), Type.Null()]),
   result: Type.Unknown({
     description:
-      'subscribe: { room, position, replayed, members } (position is never null: an empty room gives where its first message will follow); publish: { mid, position? }; presence: { members }; history: { messages, position }',
+      'subscribe: { room, position, replayed, members, membersTotal } (position is never null: an empty room gives where its first message will follow; members lists at most 200 of membersTotal); publish: { mid, position? }; presence: { room, members, membersTotal }; history: { messages, position }',
   }),
 });
 export const ErrorFrameSchema = Type.Object({
@@ -197,12 +200,12 @@ export type ServerFrame =
 export const closeCodes = {
   /** Service restart: reconnect (any node) and resume. */
   restart: 1012,
-  /** Policy: unauthenticated, or too many bad frames. */
+  /** Policy: unauthenticated (a bad, revoked or ended credential): do not retry with the same one. */
   policy: 1008,
   /** The outgoing buffer overflowed with messages that may not be dropped: reconnect and resume from your position. */
   overflow: 4001,
   /** Missed two heartbeats. */
   heartbeat: 4002,
-  /** The server could not check the credential right now: retry. */
+  /** Try again later, with backoff: the credential could not be checked just now, or its key holds all the connections it may. */
   tryAgain: 1013,
 } as const;

@@ -1,7 +1,7 @@
 import { RealtimeClient, type WebSocketFactory } from '../../main/realtime/client';
 import { Cache, type L1Options } from './cache';
 import { Discovery } from './discovery';
-import { UnavailableError } from './errors';
+import { InvalidInputError, UnavailableError } from './errors';
 import { EventFeed } from './events';
 import type { OperationInput, OperationName, OperationOutput } from './generated/contract';
 import { Transport } from './http';
@@ -9,8 +9,11 @@ import { Jobs } from './jobs';
 import { ApiKeyToken, ClientCredentials, type TokenSource } from './tokens';
 
 export interface PilothouseOptions {
-  /** The server: `http://127.0.0.1:7420` (or `https://…`). */
-  readonly url: string;
+  /**
+   * The server: `http://127.0.0.1:7420` (or `https://…`); or a fleet's nodes, in order. Requests go
+   * to the first; the hub's socket connects to the first and, each time it drops, to the next.
+   */
+  readonly url: string | readonly string[];
   /** An API key, `ph_<id>_<secret>`. */
   readonly apiKey: string;
   /**
@@ -41,11 +44,15 @@ export class Pilothouse {
   readonly events: EventFeed;
   readonly #transport: Transport;
   readonly #WebSocket: WebSocketFactory | undefined;
+  readonly #socketUrls: readonly string[];
   #realtime: RealtimeClient | null = null;
   #closed = false;
 
   constructor(options: PilothouseOptions) {
-    const url = options.url.replace(/\/+$/, '');
+    const urls = (typeof options.url === 'string' ? [options.url] : options.url).map((u) => u.replace(/\/+$/, ''));
+    const url = urls[0];
+    if (url === undefined) throw new InvalidInputError('PH_INVALID_INPUT', 'options.url names no server', 0, 'url');
+    this.#socketUrls = urls.map((u) => `${u.replace(/^http/, 'ws')}/ws`);
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.tokens =
       options.auth === 'key'
@@ -77,7 +84,7 @@ export class Pilothouse {
       let presented: string | null = null;
       let welcomed = false;
       const realtime = new RealtimeClient({
-        url: `${this.#transport.url.replace(/^http/, 'ws')}/ws`,
+        url: this.#socketUrls,
         token: async () => (presented = await this.tokens.token()),
         WebSocket: this.#WebSocket ?? NoWebSocket,
       });

@@ -1,7 +1,8 @@
 import { apiVersions, versionChangeTable } from './index';
+import { socketChanges } from './socket-changes';
 
 /**
- * docs/api-changelog.md, generated from the declarations (scripts/api-changelog.ts writes it; the
+ * docs/api-changelog.md, generated from the declarations (the REST versions', then the socket's) (scripts/api-changelog.ts writes it; the
  * contract test fails when the file and the declarations differ).
  */
 export function apiChangelog(): string {
@@ -27,5 +28,12 @@ export function apiChangelog(): string {
     }
     lines.push('');
   }
+  lines.push(
+    '## Real-time socket (`/ws`)',
+    '',
+    'The socket has no versions: every client speaks the one protocol (docs/realtime-protocol.md). What changed, newest first:',
+    '',
+  );
+  for (const change of socketChanges) lines.push(`- **${change.id}** (${change.date}): ${change.changelog}`);
   return `${lines.join('\n').trimEnd()}\n`;
 }

@@ -2,10 +2,14 @@ import type { WebSocket } from 'ws';
 import type { Caller } from '../core';
 import { closeCodes, type Lane } from '../../contract/realtime-frames';
 import type { Corkable, CorkedWrites } from './corked-writes';
+import { PendingGaps, gapFrame, type DroppedRange } from './pending-gaps';
 
 interface Queued {
   data: Buffer;
   key: string;
+  /** What shedding it loses: a room message's offset, or a queued gap frame's range (then `gap`). */
+  range?: DroppedRange;
+  gap?: true;
 }
 
 export interface SendOptions {
@@ -66,9 +70,11 @@ const LANE_ORDER: readonly Lane[] = ['high', 'normal', 'low'];
  * One authenticated client: its lanes, its share of the outgoing buffer, the order of its inbound
  * frames, its unacknowledged messages and its heartbeat. Frames go straight to the socket while the
  * socket buffer is under the high-water mark; past it they queue per lane and drain high → normal →
- * low as the socket empties. Past the byte cap, low is shed first, then new normal frames (with one
- * gap frame per room to say so); a frame that may not be dropped closes the connection, telling it
- * to resume.
+ * low as the socket empties. Past the byte cap, queued low frames without a key are shed first; the
+ * latest value per key gives way only to a normal or high frame; then new frames of the lower lanes
+ * are dropped. Every room message shed or dropped is told in a `dropped` gap (one in place of each
+ * run of shed messages, one pending per room for new ones dropped); a frame that may not be dropped
+ * closes the connection, telling it to resume.
  */
 export class Connection implements Corkable {
   readonly rooms = new Set<string>();
@@ -89,7 +95,7 @@ export class Connection implements Corkable {
   #inbound: Promise<unknown> = Promise.resolve();
   readonly #drainWaiters: (() => void)[] = [];
   readonly #pendingAcks = new Map<string, PendingAck>();
-  readonly #pendingGaps = new Map<string, { epoch: string; from: number; to: number }>();
+  readonly #gaps = new PendingGaps();
   readonly stats = { sent: 0, dropped: 0, coalesced: 0, retried: 0, ackExpired: 0, received: 0, rateLimited: 0 };
   /** The console events this connection asked for (`events` frame): all its role may see, some, or none. */
   consoleEvents: 'all' | ReadonlySet<string> = new Set();
@@ -185,27 +191,32 @@ export class Connection implements Corkable {
   send(data: Buffer, options: SendOptions): void {
     if (this.#closed) return;
     const room = options.room;
-    const gap = room === undefined ? null : this.#gapFrame(room);
     if (this.#idle()) {
-      if (gap !== null) this.#write(this.#takeGap(room as string, gap));
+      const gap = room === undefined ? null : this.#gaps.take(room);
+      if (gap !== null) this.#write(gap.frame);
       this.#write(data);
       return;
     }
-    const bytes = data.length + (gap?.length ?? 0);
-    if (!this.#fits(bytes)) {
-      this.#shed('low');
-      if (!this.#fits(bytes)) {
-        if (options.lane === 'high' || options.droppable === false) {
+    // Shedding may widen this room's gap, so what must fit is counted again after each step.
+    const fits = () => this.#fits(data.length + (room === undefined ? 0 : this.#gaps.bytes(room)) - this.#replaces(options));
+    const mustArrive = options.lane === 'high' || options.droppable === false;
+    if (!fits()) {
+      this.#shedLow(false);
+      if (!fits() && (options.lane !== 'low' || mustArrive)) this.#shedLow(true);
+      if (!fits()) {
+        if (mustArrive) {
           this.#overflow();
           return;
         }
         this.stats.dropped += 1;
-        this.#recordGap(options);
+        const range = rangeOf(options);
+        if (range !== undefined) this.#gaps.record(range.room, range.epoch, range.from, range.to);
         return;
       }
     }
-    if (gap !== null) this.#enqueue(this.#takeGap(room as string, gap), options.lane, '');
-    this.#enqueue(data, options.lane, options.key ?? '');
+    const gap = room === undefined ? null : this.#gaps.take(room);
+    if (gap !== null) this.#enqueue({ data: gap.frame, key: '', range: gap.range, gap: true }, options.lane);
+    this.#enqueue({ data, key: options.key ?? '', range: rangeOf(options) }, options.lane);
     this.#scheduleDrain();
   }
 
@@ -263,7 +274,7 @@ export class Connection implements Corkable {
     this.#queues.low.length = 0;
     this.#queuedBytes = 0;
     this.#pendingAcks.clear();
-    this.#pendingGaps.clear();
+    this.#gaps.clear();
     for (const wake of this.#drainWaiters.splice(0)) wake();
   }
 
@@ -310,9 +321,9 @@ export class Connection implements Corkable {
     }
     // Drained: the gaps of rooms that have had no frame since they were recorded go out now.
     if (this.#idle())
-      for (const room of [...this.#pendingGaps.keys()]) {
-        const gap = this.#gapFrame(room);
-        if (gap !== null) this.#write(this.#takeGap(room, gap));
+      for (const room of this.#gaps.rooms()) {
+        const gap = this.#gaps.take(room);
+        if (gap !== null) this.#write(gap.frame);
       }
     if (this.#idle()) for (const wake of this.#drainWaiters.splice(0)) wake();
     // Still over the mark with nothing in flight to call us back: poll the socket shortly.
@@ -322,10 +333,10 @@ export class Connection implements Corkable {
     }
   }
 
-  #enqueue(data: Buffer, lane: Lane, key: string): void {
+  #enqueue(item: Queued, lane: Lane): void {
     const queue = this.#queues[lane];
-    if (lane === 'low' && key !== '') {
-      const index = queue.findIndex((q) => q.key === key);
+    if (lane === 'low' && item.key !== '') {
+      const index = queue.findIndex((q) => q.key === item.key);
       if (index >= 0) {
         const old = queue[index] as Queued;
         this.#queuedBytes -= old.data.length;
@@ -333,8 +344,14 @@ export class Connection implements Corkable {
         this.stats.coalesced += 1;
       }
     }
-    queue.push({ data, key });
-    this.#queuedBytes += data.length;
+    queue.push(item);
+    this.#queuedBytes += item.data.length;
+  }
+
+  /** The bytes a low frame with a key frees by replacing the queued one with its key. */
+  #replaces(options: SendOptions): number {
+    if (options.lane !== 'low' || options.key === undefined || options.key === '') return 0;
+    return this.#queues.low.find((q) => q.key === options.key)?.data.length ?? 0;
   }
 
   #dequeue(): Queued | undefined {
@@ -348,40 +365,38 @@ export class Connection implements Corkable {
     return undefined;
   }
 
-  #shed(lane: Lane): void {
-    const queue = this.#queues[lane];
-    this.stats.dropped += queue.length;
-    for (const item of queue) this.#queuedBytes -= item.data.length;
-    queue.length = 0;
-  }
-
-  #recordGap(options: SendOptions): void {
-    if (options.room === undefined || options.offset === undefined || options.epoch === undefined) return;
-    const gap = this.#pendingGaps.get(options.room);
-    if (gap === undefined || gap.epoch !== options.epoch)
-      this.#pendingGaps.set(options.room, { epoch: options.epoch, from: options.offset, to: options.offset });
-    else gap.to = Math.max(gap.to, options.offset);
-  }
-
-  /** The room's pending `dropped` gap as a frame, or null when it has none. */
-  #gapFrame(room: string): Buffer | null {
-    const gap = this.#pendingGaps.get(room);
-    if (gap === undefined) return null;
-    const frame = {
-      type: 'gap',
-      room,
-      epoch: gap.epoch,
-      from: gap.from,
-      to: gap.to,
-      reason: 'dropped',
-      position: { epoch: gap.epoch, offset: gap.to },
-    };
-    return Buffer.from(JSON.stringify(frame));
-  }
-
-  #takeGap(room: string, frame: Buffer): Buffer {
-    this.#pendingGaps.delete(room);
-    return frame;
+  /**
+   * Sheds queued low frames: those without a key, or (`keyed`) all of them, the latest value per key
+   * and queued gap frames included. Each run of a room's messages shed with none of the room's kept
+   * frames between becomes one `dropped` gap frame in its place, so the reader is told in order.
+   */
+  #shedLow(keyed: boolean): void {
+    const kept: Queued[] = [];
+    const runs = new Map<string, Queued & { range: DroppedRange }>();
+    for (const item of this.#queues.low) {
+      const room = item.range?.room;
+      if (!keyed && (item.key !== '' || item.gap === true)) {
+        if (room !== undefined) runs.delete(room);
+        kept.push(item);
+        continue;
+      }
+      this.#queuedBytes -= item.data.length;
+      if (item.gap !== true) this.stats.dropped += 1;
+      if (item.range === undefined) continue;
+      const run = runs.get(item.range.room);
+      if (run === undefined || run.range.epoch !== item.range.epoch) {
+        const gap = { data: gapFrame(item.range), key: '', range: item.range, gap: true as const };
+        this.#queuedBytes += gap.data.length;
+        runs.set(item.range.room, gap);
+        kept.push(gap);
+        continue;
+      }
+      this.#queuedBytes -= run.data.length;
+      run.range = { ...run.range, to: item.range.to };
+      run.data = gapFrame(run.range);
+      this.#queuedBytes += run.data.length;
+    }
+    this.#queues.low = kept;
   }
 
   #overflow(): void {
@@ -396,4 +411,10 @@ export class Connection implements Corkable {
     // The close frame waits behind a full buffer; do not hold its memory for long.
     setTimeout(() => this.ws.terminate(), 1000).unref();
   }
+}
+
+/** The offset a room message covers, for the gap that tells its loss. */
+function rangeOf(options: SendOptions): DroppedRange | undefined {
+  const { room, epoch, offset } = options;
+  return room === undefined || epoch === undefined || offset === undefined ? undefined : { room, epoch, from: offset, to: offset };
 }

@@ -1,6 +1,6 @@
 import type { RawData } from 'ws';
 import { PhError, toErrorBody } from '../../contract/errors';
-import type { ClientFrame, PublishFrame, SubscribeFrame } from '../../contract/realtime-frames';
+import type { ClientFrame, PresenceMember, PublishFrame, SubscribeFrame } from '../../contract/realtime-frames';
 import type { Logger } from '../logger';
 import type { Caller, CountedCall } from '../core';
 import type { RateDecision } from '../ratelimit';
@@ -102,13 +102,14 @@ export class HubProtocol {
       case 'subscribe':
         return this.#reply(connection, id, await this.#subscribe(connection, frame));
       case 'unsubscribe':
-        if (connection.rooms.has(frame.room)) await rooms.leave(connection, frame.room);
+        // Left here at once; when Redis does not take the presence leave, this node stops refreshing the entry and it expires.
+        if (connection.rooms.has(frame.room)) await rooms.leave(connection, frame.room).catch(() => undefined);
         return this.#reply(connection, id, { room: frame.room });
       case 'publish':
         return this.#reply(connection, id, await this.#publish(connection, frame));
       case 'presence':
         policy.assertSubscribe(connection.caller, frame.room);
-        return this.#reply(connection, id, { room: frame.room, members: await backplane.presenceList(frame.room) });
+        return this.#reply(connection, id, { room: frame.room, ...(await this.#members(frame.room)) });
       case 'history': {
         const rule = policy.assertSubscribe(connection.caller, frame.room);
         if (!rule.history)
@@ -143,6 +144,12 @@ export class HubProtocol {
     }
   }
 
+  /** The room's members as a reply lists them: at most `maxPresenceListed`, with how many there are. */
+  async #members(room: string): Promise<{ members: PresenceMember[]; membersTotal: number }> {
+    const members = await this.deps.backplane.presenceList(room);
+    return { members: members.slice(0, this.deps.options.maxPresenceListed), membersTotal: members.length };
+  }
+
   #reply(connection: Connection, id: string | number | null, result: unknown): void {
     connection.send(json({ type: 'reply', id, result }), REPLY);
   }
@@ -153,25 +160,34 @@ export class HubProtocol {
    * are dropped as they arrive.
    */
   async #subscribe(connection: Connection, frame: SubscribeFrame): Promise<unknown> {
-    const { backplane, policy, rooms, options, replays } = this.deps;
+    const { policy, rooms, options, replays } = this.deps;
     const { room } = frame;
     const rule = policy.assertSubscribe(connection.caller, room);
+    const metaBytes = frame.presence === undefined ? 0 : Buffer.byteLength(JSON.stringify(frame.presence));
+    if (metaBytes > options.maxPresenceMetaBytes)
+      throw new PhError(
+        'PH_INVALID_INPUT',
+        `Presence metadata may take ${options.maxPresenceMetaBytes} bytes as JSON; this takes ${metaBytes}: keep a name and a status there, and the rest elsewhere`,
+        { field: 'presence' },
+      );
     if (!connection.rooms.has(room) && connection.rooms.size >= options.maxSubscriptions)
       throw new PhError(
         'PH_REALTIME_TOO_MANY_ROOMS',
         `One connection may be in ${options.maxSubscriptions} rooms at once; unsubscribe from one, or open another connection`,
         { field: 'room' },
       );
+    // A repeat subscribe that fails leaves the membership it found: its live messages keep coming.
+    const member = connection.rooms.has(room);
     try {
       const { position, replayed } = await replays.subscribe(connection, room, rule, frame.since, () =>
         rooms.join(connection, room, frame.presence ?? {}),
       );
-      return { room, position, replayed, members: await backplane.presenceList(room) };
+      return { room, position, replayed, ...(await this.#members(room)) };
     } catch (err) {
-      if (connection.rooms.has(room)) await rooms.leave(connection, room).catch(() => undefined);
-      throw err instanceof PhError
-        ? err
-        : new PhError('PH_REALTIME_UNAVAILABLE', `Could not subscribe to ${room}: the backplane did not answer`, { cause: err });
+      if (!member && connection.rooms.has(room)) void rooms.leave(connection, room).catch(() => undefined);
+      if (err instanceof PhError && err.code !== 'PH_REALTIME_UNAVAILABLE') throw err;
+      const reason = err instanceof PhError ? err.message : `Could not subscribe to ${room}: the backplane did not answer`;
+      throw new PhError('PH_REALTIME_UNAVAILABLE', member ? `${reason}; the connection is still in ${room}` : reason, { cause: err });
     }
   }
 }

@@ -37,6 +37,13 @@ export interface HubOptions {
   /** Ack-required messages are resent every `ackRetryMs` (1 000) until acked or `ackDeadlineMs` (30 000) passes. */
   readonly ackRetryMs: number;
   readonly ackDeadlineMs: number;
+  /**
+   * A member's presence metadata, as JSON, may take this many bytes (1 024); more is refused with
+   * `PH_INVALID_INPUT` (field `presence`): every join fans it out and every list carries it.
+   */
+  readonly maxPresenceMetaBytes: number;
+  /** Members one `subscribe` or `presence` reply lists at most (200); `membersTotal` counts them all. */
+  readonly maxPresenceListed: number;
   /** Presence entries of a node expire this long after its last refresh (3 × ping interval when 0). */
   readonly presenceTtlMs: number;
   /** Off by default: per-connection zlib contexts cost ~300 KB each (ws #1617) and CPU on every frame. */
@@ -65,6 +72,8 @@ export const defaultHubOptions: HubOptions = {
   historyMaxAgeMs: 60 * 60 * 1000,
   ackRetryMs: 1_000,
   ackDeadlineMs: 30_000,
+  maxPresenceMetaBytes: 1024,
+  maxPresenceListed: 200,
   presenceTtlMs: 0,
   perMessageDeflate: false,
   rooms: defaultRoomRules,

@@ -19,6 +19,7 @@ import { REDIS_CALL_TIMEOUT_MS, type RedisProbe } from '../redis';
 import type { Authenticator } from '../security';
 import type { Service, ServiceState } from '../service';
 import type { Backplane, Envelope } from './backplane';
+import { BoundedBackplane } from './bounded-backplane';
 import { Connection, type SendOptions } from './connection';
 import { CorkedWrites } from './corked-writes';
 import { HubAdmission, revocationIn, revokes, sourceOf, throttledUpgradeResponse, type Revocation } from './hub-admission';
@@ -116,10 +117,12 @@ export class RealtimeHub implements Service {
             deps.logger.child({ component: 'realtime-redis' }),
           );
     const now = () => deps.clock.now();
-    const replays = new RoomReplays({ backplane: this.backplane, limits: this.options, now, policy: this.policy, logger: deps.logger });
+    // What clients' requests read and change in Redis answers within the publish's deadline.
+    const bounded = BoundedBackplane.around(this.backplane, REDIS_CALL_TIMEOUT_MS);
+    const replays = new RoomReplays({ backplane: bounded, limits: this.options, now, policy: this.policy, logger: deps.logger });
     this.#replays = replays;
     this.#rooms = new HubRooms(
-      this.backplane,
+      bounded,
       deps.clock,
       deps.logger,
       (count) => {
@@ -134,7 +137,7 @@ export class RealtimeHub implements Service {
     this.#keyConnections = new KeyConnections(this.options.maxConnectionsPerKey);
     this.#publisher = new HubPublisher(this.node, this.backplane, this.policy, now, this.#stats.totals, REDIS_CALL_TIMEOUT_MS);
     this.#protocol = new HubProtocol({
-      backplane: this.backplane,
+      backplane: bounded,
       policy: this.policy,
       rooms: this.#rooms,
       replays,
@@ -321,7 +324,8 @@ export class RealtimeHub implements Service {
     const refused = this.#keyConnections.enter(caller);
     if (refused !== null) {
       ws.send(json({ type: 'error', ...refused.toBody() }));
-      ws.close(closeCodes.policy, 'too many connections for this key');
+      // 1013, not 1008: the credential is good and a later try is right, once one of the key's closes.
+      ws.close(closeCodes.tryAgain, 'too many connections for this key');
       return null;
     }
     const session = randomBytes(9).toString('base64url');

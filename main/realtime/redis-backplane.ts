@@ -43,11 +43,14 @@ type ScriptClient = Redis & {
     start: string,
     count: string,
   ): Promise<[string | null, number, number, [string, string[]][], string | number]>;
-  phJoin(p: string, ...argv: string[]): Promise<number>;
-  phLeave(p: string, ...argv: string[]): Promise<number>;
-  phRefresh(p: string, ...argv: string[]): Promise<string[]>;
+  phJoin(p: string, ...argv: string[]): Promise<ClaimsChange>;
+  phLeave(p: string, ...argv: string[]): Promise<ClaimsChange>;
+  phRefresh(p: string, ...argv: string[]): Promise<[string[], string[]]>;
   phList(p: string): Promise<string[]>;
 };
+
+/** 1 when the script announced a join or leave itself; else 0 and the user's ordered claims before and after. */
+type ClaimsChange = [number, string, string];
 
 const StatsSchema = Type.Object({
   node: Type.String({ maxLength: 64 }),
@@ -275,8 +278,21 @@ export class RedisBackplane implements Backplane {
   }
 
   async presenceJoin(room: string, user: string, meta: Record<string, unknown>): Promise<boolean> {
+    const [joined, before, after] = await this.#join(room, user, meta);
+    if (joined === 1) return true;
+    // A node whose first connection gave no metadata vouches for what the list showed: a second tab
+    // that says nothing does not blank the user's name when the first one closes.
+    const shown = Object.keys(meta).length === 0 ? this.#listed(room, user, before) : null;
+    if (shown !== null && Object.keys(shown).length > 0) {
+      const [, again, now] = await this.#join(room, user, shown);
+      await this.#announceChange(room, user, again, now);
+    } else await this.#announceChange(room, user, before, after);
+    return false;
+  }
+
+  #join(room: string, user: string, meta: Record<string, unknown>): Promise<ClaimsChange> {
     const frame = JSON.stringify({ type: 'presence', room, action: 'join', user, meta });
-    const joined = await this.#cmd.phJoin(
+    return this.#cmd.phJoin(
       keys(room).presence,
       this.options.node,
       user,
@@ -286,7 +302,6 @@ export class RedisBackplane implements Backplane {
       this.#presence(room, frame),
       this.#claim(room, user, meta),
     );
-    return joined === 1;
   }
 
   /** This node's sealed word that `user` is in `room` with `meta`: what a presence list shows, nothing else. */
@@ -296,7 +311,42 @@ export class RedisBackplane implements Backplane {
 
   async presenceLeave(room: string, user: string): Promise<boolean> {
     const frame = JSON.stringify({ type: 'presence', room, action: 'leave', user });
-    return (await this.#cmd.phLeave(keys(room).presence, this.options.node, user, roomChannel(room), this.#presence(room, frame))) === 1;
+    const [left, before, after] = await this.#cmd.phLeave(
+      keys(room).presence,
+      this.options.node,
+      user,
+      roomChannel(room),
+      this.#presence(room, frame),
+    );
+    if (left !== 1) await this.#announceChange(room, user, before, after);
+    return left === 1;
+  }
+
+  /**
+   * What a list shows of a member: the metadata of the first claim (in the order the nodes took the
+   * user in) that has any, `{}` when none has, null when no claim is a fleet node's.
+   */
+  #listed(room: string, user: string, claims: string): Record<string, unknown> | null {
+    let meta: Record<string, unknown> | null = null;
+    for (const claim of claims.split('\n')) {
+      // Only what a node of the fleet vouched for: a member written into Redis without the secret is not listed.
+      const opened = claim === '' ? null : this.seal.open(MEMBER, `${room}\n${user}`, claim, false);
+      if (opened === null) continue;
+      meta = safeJson(opened.body);
+      if (Object.keys(meta).length > 0) return meta;
+    }
+    return meta;
+  }
+
+  /**
+   * A member's listed metadata changed while they stayed (the node whose metadata it showed let them
+   * go, or a node brought metadata where the list showed none): said to the room.
+   */
+  async #announceChange(room: string, user: string, before: string, after: string): Promise<void> {
+    if (before === after) return;
+    const meta = this.#listed(room, user, after);
+    if (meta === null || JSON.stringify(meta) === JSON.stringify(this.#listed(room, user, before))) return;
+    await this.publishPresence(room, JSON.stringify({ type: 'presence', room, action: 'update', user, meta }));
   }
 
   async presenceList(room: string): Promise<PresenceMember[]> {
@@ -309,15 +359,7 @@ export class RedisBackplane implements Backplane {
     const members: PresenceMember[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const user = flat[i] as string;
-      // Only what a node of the fleet vouched for: a member written into Redis without the secret is not listed.
-      let meta: Record<string, unknown> | null = null;
-      for (const claim of (flat[i + 1] as string).split('\n')) {
-        const opened = claim === '' ? null : this.seal.open(MEMBER, `${room}\n${user}`, claim, false);
-        if (opened === null) continue;
-        const m = safeJson(opened.body);
-        // A connection that joined with metadata wins over one that joined (or was refreshed) without.
-        if (meta === null || Object.keys(meta).length === 0) meta = m;
-      }
+      const meta = this.#listed(room, user, flat[i + 1] as string);
       if (meta !== null) members.push({ user, meta });
     }
     return members;
@@ -340,16 +382,20 @@ export class RedisBackplane implements Backplane {
         ...users.flatMap((user) => [user, this.#claim(room, user, {})]),
       );
     const results = await pipeline.exec();
-    // Users whose every node stopped refreshing: announced here, signed, since Redis cannot sign.
-    const leaves: Promise<unknown>[] = [];
-    results.forEach(([err, left], i) => {
+    // Users whose every node stopped refreshing, and those whose listed node did: announced here,
+    // signed, since Redis cannot sign.
+    const announced: Promise<unknown>[] = [];
+    results.forEach(([err, answer], i) => {
       const room = rooms[i]![0];
-      if (err !== null || !Array.isArray(left)) return;
-      for (const user of left as string[]) {
-        leaves.push(this.publishPresence(room, JSON.stringify({ type: 'presence', room, action: 'leave', user })));
+      if (err !== null || !Array.isArray(answer)) return;
+      const [left, changed] = answer as [string[], string[]];
+      for (const user of left) {
+        announced.push(this.publishPresence(room, JSON.stringify({ type: 'presence', room, action: 'leave', user })));
       }
+      for (let c = 0; c + 2 < changed.length; c += 3)
+        announced.push(this.#announceChange(room, changed[c] as string, changed[c + 1] as string, changed[c + 2] as string));
     });
-    await Promise.all(leaves);
+    await Promise.all(announced);
   }
 
   async publishPresence(room: string, frame: string): Promise<void> {

@@ -71,79 +71,123 @@ return {epoch, tonumber(last), now, entries, oldest}
 const presenceHelpers = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
--- entry.n: node -> expiry; entry.s: node -> that node's sealed claim of the member (user and meta).
+-- entry.n: node -> expiry; entry.s: node -> that node's sealed claim of the member (user and meta);
+-- entry.j: node -> when that node took the user in (entries written before it have none: 0).
 local function alive(entry, except)
   local any = false
   entry.s = entry.s or {}
+  entry.j = entry.j or {}
   for node, exp in pairs(entry.n) do
     if exp <= now then
       entry.n[node] = nil
       entry.s[node] = nil
+      entry.j[node] = nil
     elseif node ~= except then any = true end
   end
   return any
+end
+-- The claims of the nodes in entry.n, the node that took the user in first first (one a line):
+-- the list shows the first that carries metadata, so what it shows is the same on every read.
+local function ordered(entry)
+  local nodes = {}
+  local s = entry.s or {}
+  local j = entry.j or {}
+  for node, _ in pairs(entry.n) do
+    if s[node] then nodes[#nodes + 1] = node end
+  end
+  table.sort(nodes, function(a, b)
+    local ja, jb = j[a] or 0, j[b] or 0
+    if ja ~= jb then return ja < jb end
+    return a < b
+  end)
+  local claims = {}
+  for i, node in ipairs(nodes) do claims[i] = s[node] end
+  return table.concat(claims, '\\n')
 end
 `;
 
 /**
  * KEYS: presence hash. ARGV: node, user, metaJson, ttlMs, channel, sealed join message, sealed claim.
- * Returns 1 when the user had no live entry.
+ * Returns 1 when the user had no live entry (the join is announced here), else 0 and the user's
+ * ordered claims before and after (the caller announces an update when what the list shows changed).
  */
 export const presenceJoinScript = `${presenceHelpers}
 local raw = redis.call('HGET', KEYS[1], ARGV[2])
 local entry = {n = {}}
 if raw then entry = cjson.decode(raw) end
 local present = alive(entry, ARGV[1])
+local before = ordered(entry)
+if entry.n[ARGV[1]] == nil then entry.j[ARGV[1]] = now end
 entry.n[ARGV[1]] = now + tonumber(ARGV[4])
 entry.s[ARGV[1]] = ARGV[7]
 -- The user's first connection sets the metadata; a later one without any keeps it.
 if (not present) or ARGV[3] ~= '{}' or entry.m == nil then entry.m = ARGV[3] end
 redis.call('HSET', KEYS[1], ARGV[2], cjson.encode(entry))
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) * 10)
-if present then return 0 end
+if present then return {0, before, ordered(entry)} end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
-return 1
+return {1, '', ''}
 `;
 
-/** KEYS: presence hash. ARGV: node, user, channel, sealed leave message. Returns 1 when no node has the user any more. */
+/**
+ * KEYS: presence hash. ARGV: node, user, channel, sealed leave message. Returns 1 when no node has
+ * the user any more (the leave is announced here), else 0 and the user's ordered claims before and after.
+ */
 export const presenceLeaveScript = `${presenceHelpers}
 local raw = redis.call('HGET', KEYS[1], ARGV[2])
-if not raw then return 0 end
+if not raw then return {0, '', ''} end
 local entry = cjson.decode(raw)
+alive(entry, '')
+local before = ordered(entry)
 entry.n[ARGV[1]] = nil
-if entry.s then entry.s[ARGV[1]] = nil end
+entry.s[ARGV[1]] = nil
+entry.j[ARGV[1]] = nil
 if alive(entry, '') then
   redis.call('HSET', KEYS[1], ARGV[2], cjson.encode(entry))
-  return 0
+  return {0, before, ordered(entry)}
 end
 redis.call('HDEL', KEYS[1], ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1
+return {1, '', ''}
 `;
 
 /**
  * KEYS: presence hash. ARGV: node, ttlMs, then user and sealed claim (meta {}) for each user this
  * node holds. Extends this node's entries (a claim is stored only where the node has none: the
- * join's, with its meta, stays), and drops users whose every node stopped refreshing (a dead node),
- * returning them: the caller announces their leave, signed (Redis holds no fleet secret).
+ * join's, with its meta, stays), and drops users whose every node stopped refreshing (a dead node).
+ * Returns those users, and user, claims before, claims after for each one still present whose
+ * claims changed (a node of theirs expired): the caller announces the leaves and updates, signed
+ * (Redis holds no fleet secret).
  */
 export const presenceRefreshScript = `${presenceHelpers}
 local mine = {}
 for i = 3, #ARGV, 2 do mine[ARGV[i]] = ARGV[i + 1] end
 local all = redis.call('HGETALL', KEYS[1])
 local left = {}
+local changed = {}
 local seen = {}
 for i = 1, #all, 2 do
   local user = all[i]
   seen[user] = true
   local entry = cjson.decode(all[i + 1])
+  local before = ordered(entry)
   if mine[user] then
     entry.n[ARGV[1]] = now + tonumber(ARGV[2])
     entry.s = entry.s or {}
-    if entry.s[ARGV[1]] == nil then entry.s[ARGV[1]] = mine[user] end
+    entry.j = entry.j or {}
+    if entry.s[ARGV[1]] == nil then
+      entry.s[ARGV[1]] = mine[user]
+      entry.j[ARGV[1]] = now
+    end
   end
   if alive(entry, '') then
     redis.call('HSET', KEYS[1], user, cjson.encode(entry))
+    local after = ordered(entry)
+    if after ~= before then
+      changed[#changed + 1] = user
+      changed[#changed + 1] = before
+      changed[#changed + 1] = after
+    end
   else
     redis.call('HDEL', KEYS[1], user)
     left[#left + 1] = user
@@ -151,29 +195,26 @@ for i = 1, #all, 2 do
 end
 for user, claim in pairs(mine) do
   if not seen[user] then
-    local entry = {n = {}, m = '{}', s = {}}
+    local entry = {n = {}, m = '{}', s = {}, j = {}}
     entry.n[ARGV[1]] = now + tonumber(ARGV[2])
     entry.s[ARGV[1]] = claim
+    entry.j[ARGV[1]] = now
     redis.call('HSET', KEYS[1], user, cjson.encode(entry))
   end
 end
 if #all > 0 or #ARGV > 2 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 10) end
-return left
+return {left, changed}
 `;
 
-/** KEYS: presence hash. Returns user, then the live nodes' claims (one a line), for each live entry. */
+/** KEYS: presence hash. Returns user, then the live nodes' ordered claims (one a line), for each live entry. */
 export const presenceListScript = `${presenceHelpers}
 local all = redis.call('HGETALL', KEYS[1])
 local out = {}
 for i = 1, #all, 2 do
   local entry = cjson.decode(all[i + 1])
   if alive(entry, '') then
-    local claims = {}
-    for node, claim in pairs(entry.s) do
-      if entry.n[node] then claims[#claims + 1] = claim end
-    end
     out[#out + 1] = all[i]
-    out[#out + 1] = table.concat(claims, '\\n')
+    out[#out + 1] = ordered(entry)
   end
 end
 return out

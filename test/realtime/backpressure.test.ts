@@ -94,6 +94,82 @@ describe('lanes and backpressure', () => {
     slow.kill();
   });
 
+  it('keeps the latest value per key when it sheds the low lane, and tells the reader of the unkeyed messages shed with a dropped gap', async () => {
+    const room = 'progress:shed';
+    const slow = new ChildClient(node.wsUrl, viewer);
+    await slow.next((f) => f.type === 'welcome');
+    slow.send({ type: 'subscribe', room, id: 1 });
+    await slow.next((f) => f.type === 'reply');
+    slow.stall();
+    const pad = 'q'.repeat(16 * 1024);
+    // Unkeyed filler until the kernel's buffers are full and the hub queues the reader's frames.
+    let filler = 0;
+    const queuedLow = async () => (await hub().stats()).slowClients.some((c) => c.queued.low > 0);
+    while (!(await queuedLow()) && filler < 2000) await hub().publishAsServer(room, { filler: ++filler, pad });
+    expect(await queuedLow()).toBe(true);
+    const keyed = new Map<string, number>();
+    for (const key of ['k0', 'k1', 'k2']) keyed.set(key, (await hub().publishAsServer(room, { key, pad }, key)).position.offset);
+    let last = 0;
+    for (let i = 0; i < 30; i += 1) last = (await hub().publishAsServer(room, { unkeyed: i, pad })).position.offset;
+    expect((await hub().stats()).totals.dropped).toBeGreaterThan(0);
+    slow.resume();
+    await until(
+      () => ['k0', 'k1', 'k2'].every((key) => slow.frames.some((f) => f.type === 'message' && f.key === key)),
+      10_000,
+      'the latest value of each key',
+    );
+    await hub().publishAsServer(room, { after: true });
+    await until(() => slow.frames.some((f) => f.type === 'message' && f.data.after === true), 10_000, 'the message after');
+    // Every offset is either received or in a dropped gap, in order: nothing is lost without a word.
+    const frames = slow.take((f) => f.type === 'message' || f.type === 'gap');
+    const covered: number[] = [];
+    for (const f of frames) {
+      if (f.type === 'message') covered.push(f.offset);
+      else {
+        expect(f.reason).toBe('dropped');
+        for (let o = f.from; o <= f.to; o += 1) covered.push(o);
+      }
+    }
+    expect(covered).toEqual(Array.from({ length: last + 1 }, (_, i) => i + 1));
+    expect(frames.filter((f) => f.type === 'message' && f.key !== undefined).map((f) => f.offset)).toEqual([...keyed.values()]);
+    slow.kill();
+  });
+
+  it('lets the latest values per key give way to normal frames, and tells the reader with a dropped gap in their place', async () => {
+    const operator = await node.key('operator', 'keyed-gives-way');
+    const slow = new ChildClient(node.wsUrl, operator);
+    await slow.next((f) => f.type === 'welcome');
+    slow.send({ type: 'subscribe', room: 'progress:gives-way', id: 1 });
+    slow.send({ type: 'subscribe', room: 'system:busy', id: 2 });
+    await slow.next((f) => f.type === 'reply' && f.id === 1);
+    await slow.next((f) => f.type === 'reply' && f.id === 2);
+    slow.stall();
+    const pad = 'w'.repeat(16 * 1024);
+    const queuedLow = async () => (await hub().stats()).slowClients.some((c) => c.queued.low > 0);
+    let filler = 0;
+    while (!(await queuedLow()) && filler < 2000) await hub().publishAsServer('progress:gives-way', { filler: ++filler, pad });
+    const keyed: number[] = [];
+    for (const key of ['k0', 'k1', 'k2'])
+      keyed.push((await hub().publishAsServer('progress:gives-way', { key, pad }, key)).position.offset);
+    // Normal frames until the cap is reached: the keyed low values are shed to make room.
+    for (let i = 0; i < 40; i += 1) await hub().publishAsServer('system:busy', { i, pad });
+    slow.resume();
+    await hub().publishAsServer('progress:gives-way', { after: true });
+    await until(() => slow.frames.some((f) => f.type === 'message' && f.data?.after === true), 10_000, 'the low message after');
+    const low = slow.take((f) => f.room === 'progress:gives-way' && (f.type === 'message' || f.type === 'gap'));
+    const covered = new Set<number>();
+    for (const f of low) {
+      if (f.type === 'message') covered.add(f.offset);
+      else for (let o = f.from; o <= f.to; o += 1) covered.add(o);
+    }
+    // The keyed values gave way (they are not among the messages), and each is in a gap: none is lost without a word.
+    const received = new Set(low.filter((f) => f.type === 'message').map((f) => f.offset as number));
+    expect(keyed.filter((offset) => received.has(offset))).toEqual([]);
+    for (const offset of keyed) expect(covered.has(offset), `offset ${offset}`).toBe(true);
+    expect(low.some((f) => f.type === 'gap' && f.reason === 'dropped')).toBe(true);
+    slow.kill();
+  });
+
   it('closes a stalled client with 4001 rather than drop a high-lane frame, so it reconnects and resumes', async () => {
     const slow = new ChildClient(node.wsUrl, viewer);
     await slow.next((f) => f.type === 'welcome');

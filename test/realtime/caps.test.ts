@@ -221,7 +221,8 @@ describe('room rules and the subscription limit from the config file', () => {
     const [a, b] = [await RawClient.connect(node.wsUrl, viewer), await RawClient.connect(node.wsUrl, viewer)];
     const third = new RawClient(node.wsUrl, { token: viewer });
     expect(await third.next((f) => f.type === 'error')).toMatchObject({ error: { code: 'PH_REALTIME_TOO_MANY_CONNECTIONS' } });
-    expect((await third.closed).code).toBe(1008);
+    // 1013 (try again later), not 1008 (do not retry that credential): the key is good.
+    expect((await third.closed).code).toBe(1013);
     a.close();
     await a.closed;
     await until(
@@ -236,5 +237,21 @@ describe('room rules and the subscription limit from the config file', () => {
     );
     const admins = await Promise.all([1, 2, 3].map(() => RawClient.connect(node.wsUrl, node.adminKey)));
     for (const c of [b, ...admins]) c.close();
+  });
+
+  it('the client library retries a key at its connection cap with backoff, and is in once one of its connections closes', async () => {
+    const viewer = await node.key('viewer', 'retrying');
+    const held = [await RawClient.connect(node.wsUrl, viewer), await RawClient.connect(node.wsUrl, viewer)];
+    const retrying = client(node.wsUrl, viewer, { minMs: 50, maxMs: 200 });
+    const closes: number[] = [];
+    retrying.on('close', (code) => closes.push(code));
+    await expect(retrying.connect()).rejects.toMatchObject({ code: 'PH_REALTIME_TOO_MANY_CONNECTIONS' });
+    const welcomed = new Promise<void>((resolve) => retrying.on('welcome', () => resolve()));
+    held[0]!.close();
+    await welcomed;
+    expect(closes[0]).toBe(1013);
+    expect(retrying.connected).toBe(true);
+    retrying.close();
+    held[1]!.close();
   });
 });

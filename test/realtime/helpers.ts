@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { defaultConfig, type Config } from '../../main/config';
 import { ControlPlane, type ControlPlaneOptions } from '../../main/control-plane';
-import { createLogger } from '../../main/logger';
+import { createLogger, type Logger } from '../../main/logger';
 import { RealtimeClient } from '../../main/realtime/client';
 import { tempDir } from '../helpers/temp-dir';
 import { until } from '../helpers/until';
@@ -26,7 +26,9 @@ export interface Node {
  * A real headless Pilothouse on 127.0.0.1:0 with real-time options for tests. Pass `dataDir` of
  * another node to share its key store (two nodes of one deployment accept the same keys).
  */
-export async function startNode(options: { config?: Partial<Config>; realtime?: ControlPlaneOptions['realtime'] } = {}): Promise<Node> {
+export async function startNode(
+  options: { config?: Partial<Config>; realtime?: ControlPlaneOptions['realtime']; logger?: Logger } = {},
+): Promise<Node> {
   // A node given another's data dir shares it and leaves its removal to that node (or the test).
   const dir = options.config?.dataDir === undefined ? tempDir('ph-rt-') : null;
   const config: Config = {
@@ -38,7 +40,7 @@ export async function startNode(options: { config?: Partial<Config>; realtime?: 
   };
   const plane = new ControlPlane(
     { config, sources: ['test'] },
-    { mode: 'headless', logger: createLogger('silent'), realtime: options.realtime },
+    { mode: 'headless', logger: options.logger ?? createLogger('silent'), realtime: options.realtime },
   );
   await plane.start();
   const adminKey = adminKeyOf(plane);
@@ -82,6 +84,46 @@ export async function knownOn(urls: readonly string[], ...keys: string[]): Promi
           (await fetch(`${url}/api/v2/ops/system.status`, { method: 'POST', headers: { authorization: `Bearer ${key}` } })).status === 200,
         10_000,
       );
+}
+
+export interface ChildNode {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly wsUrl: string;
+  /** SIGKILL, as a crashed machine (nothing drained, no presence left), then its data dir removed. */
+  kill(): void;
+}
+
+/**
+ * A node in a child process (fixtures/node-main.ts) on a data dir of its own and `redisUrl`, named
+ * `child-<pid>`, so a test can kill it; it learns the fleet's keys through Redis (`knownOn`).
+ */
+export async function startChildNode(redisUrl: string, pingIntervalMs = 1000): Promise<ChildNode> {
+  const dir = tempDir('ph-rt-child-');
+  const fixture = join(import.meta.dirname, 'fixtures', 'node-main.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir.path, redisUrl, String(pingIntervalMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const kill = (): void => {
+    child.kill('SIGKILL');
+    dir.remove();
+  };
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => {
+      kill();
+      reject(new Error('child node did not start'));
+    }, 20_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const line = text.split('\n').find((l) => l.startsWith('{'));
+      if (line !== undefined) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { url: string }).url);
+      }
+    });
+  });
+  return { child, url, wsUrl: `${url.replace('http', 'ws')}/ws`, kill };
 }
 
 /** A raw `ws` client that records every frame, for asserting the wire protocol itself. */

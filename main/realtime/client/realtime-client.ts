@@ -42,7 +42,9 @@ export interface SubscribeResult {
   /** Where the room stands: for an empty room, offset 0 of the epoch its first message will have. */
   position: Position;
   replayed: number;
+  /** At most 200 members (the hub's `maxPresenceListed`); `membersTotal` counts them all. */
   members: PresenceMember[];
+  membersTotal: number;
 }
 
 type Listeners = {
@@ -274,7 +276,8 @@ export class RealtimeClient {
             ),
           );
         this.#emit('close', ev.code, ev.reason);
-        // 1008: the credential was refused; retrying with the same one would not help.
+        // 1008: the credential was refused; retrying with the same one would not help. 1013 (its key
+        // at its connection cap, or the credential not checked just now) is retried with backoff.
         if (!this.#closedByUser && ev.code !== 1008 && this.options.reconnect !== false) this.#scheduleReconnect();
       };
     });
