@@ -44,7 +44,7 @@ describe('gateway: hop-by-hop headers and refused paths', () => {
   };
 
   it('forwards a request carrying Keep-Alive, Upgrade, TE and Proxy-Authorization without them, and never blames the instance', async () => {
-    const clientHeaders = [
+    const clientHeaders: Record<string, string>[] = [
       { 'keep-alive': 'timeout=5' },
       { upgrade: 'h2c' },
       { te: 'gzip' },
