@@ -198,10 +198,12 @@ export function gatewayPlugin(deps: GatewayDeps) {
               .send(failure.toBody());
           },
         });
-      } catch (err) {
-        // reply-from throws before sending for a source it will not build (upstreamPath refuses those first).
+      } catch {
+        // reply-from throws before sending for a source it will not build (upstreamPath refuses those
+        // first). Answered here, not thrown: after a name lookup this runs in a promise's callback.
         end('client', 'refused by the proxy');
-        throw err;
+        const refused = new PhError('PH_INVALID_INPUT', 'The gateway cannot forward this request as sent', { field: 'path' });
+        if (!reply.sent) void reply.code(refused.status).send(refused.toBody());
       }
     };
 
