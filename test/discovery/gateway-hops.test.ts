@@ -67,6 +67,24 @@ describe('gateway: hop-by-hop headers and refused paths', () => {
     expect(res.headers.connection).toBe('close');
   });
 
+  it('ends the request of a caller that went away before the answer, without blaming the instance', async () => {
+    up.delayMs = 400;
+    try {
+      const { hostname, port } = new URL(p.url);
+      await new Promise<void>((resolve) => {
+        const req = request({ hostname, port, path: '/gw/web/slow', headers: { authorization: `Bearer ${key}` }, agent: false });
+        req.on('error', () => resolve());
+        req.end();
+        setTimeout(() => req.destroy(), 100);
+      });
+      await new Promise((r) => setTimeout(r, 800));
+      expect(up.requests.some((r) => r.url === '/slow')).toBe(true);
+      expect(await instance()).toMatchObject({ inFlight: 0, errors: 0, ejected: false });
+    } finally {
+      up.delayMs = 0;
+    }
+  });
+
   it('refuses a path with a ".." segment or a bad escape before picking an instance, and leaves nothing in flight', async () => {
     const before = await instance();
     for (const path of ['/gw/web/a/../x', '/gw/web/a/%2e%2e/x', '/gw/web/x?next=/../y', '/gw/web/%zz']) {
