@@ -93,6 +93,7 @@ export const errorCatalogue = {
   PH_DISCOVERY_TARGET_FORBIDDEN: { status: 403, message: 'That host and port are not in discovery.allowedTargets' },
   PH_DISCOVERY_UPSTREAM_FAILED: { status: 502, message: 'The upstream instance did not answer' },
   PH_DISCOVERY_NOT_DISCOVERED: { status: 404, message: 'No LAN service with that name has been discovered' },
+  PH_DISCOVERY_UPGRADE_NOT_PROXIED: { status: 501, message: 'The gateway does not proxy WebSocket or other protocol upgrades' },
   PH_BATCH_NOT_FOUND: { status: 404, message: 'There is no batch with that id' },
   PH_BATCH_INVALID: { status: 400, message: 'The batch is not valid' },
   PH_BATCH_UNKNOWN_RESOURCE: { status: 400, message: 'No resource type of that name is registered' },

@@ -31,6 +31,27 @@ const InstanceId = Type.String({
 });
 const Tag = Type.String({ minLength: 1, maxLength: 64 });
 
+const LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
+/**
+ * A host name (dot-separated labels of up to 63 letters, digits, '_' or '-', an optional final
+ * dot) or an IP address: IPv4, or IPv6 without brackets (a `%zone` parses, to be refused by name).
+ * Nothing else, so an address can never carry a path, query or port into a URL built from it.
+ */
+export const HOST_OR_ADDRESS_PATTERN = `^(?:${LABEL}(?:\\.${LABEL})*\\.?|[0-9A-Fa-f.]*:[0-9A-Fa-f.:]*(?:%[A-Za-z0-9._-]{1,32})?)$`;
+const HostOrAddress = Type.String({
+  minLength: 1,
+  maxLength: 253,
+  pattern: HOST_OR_ADDRESS_PATTERN,
+  description:
+    "A host name (dot-separated labels of letters, digits, '_' or '-') or an IP address (IPv4, or IPv6 without brackets); no port, path or scheme",
+});
+/** Documented as 32 entries, keys up to 64 characters, values up to 512. */
+export const MetaSchema = Type.Record(Type.String({ pattern: '^[\\s\\S]{1,64}$' }), Type.String({ maxLength: 512 }), {
+  maxProperties: 32,
+  additionalProperties: false,
+  description: 'Up to 32 entries; each key 1-64 characters, each value up to 512',
+});
+
 /** How a check is declared. Timings are in milliseconds; defaults are in docs/discovery.md. */
 export const CheckDefinitionSchema = Type.Object(
   {
@@ -51,7 +72,7 @@ export const CheckDefinitionSchema = Type.Object(
     /** http: bytes of the body kept as output (and read at most). */
     maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_536 })),
     /** tcp: host and port to connect to; default the instance's. */
-    host: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+    host: Type.Optional(HostOrAddress),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535 })),
     /** ttl: the instance must heartbeat within this time. */
     ttlMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 86_400_000 })),
@@ -188,10 +209,10 @@ export const RegisterInputSchema = Type.Object(
   {
     name: ServiceName,
     id: Type.Optional(InstanceId),
-    address: Type.String({ minLength: 1, maxLength: 253 }),
+    address: HostOrAddress,
     port: Type.Integer({ minimum: 1, maximum: 65_535 }),
     tags: Type.Optional(Type.Array(Tag, { maxItems: 32 })),
-    meta: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), { maxProperties: 32 })),
+    meta: Type.Optional(MetaSchema),
     version: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     checks: Type.Optional(Type.Array(CheckDefinitionSchema, { maxItems: 8 })),
@@ -226,7 +247,12 @@ export const discoveryOperations = {
       },
       { additionalProperties: false },
     ),
-    output: Type.Object({ instance: InstanceSchema }),
+    output: Type.Object({
+      instance: InstanceSchema,
+      ttlChecksFed: Type.Integer({
+        description: 'The TTL checks this heartbeat fed: 0 when the instance has none, and then only its lastHeartbeatAt moved',
+      }),
+    }),
     minRole: 'operator',
     // It sets the instance's health, and so whether the balancer picks it: on record, a tally a minute, as beats are many.
     mutating: true,
@@ -330,7 +356,7 @@ export const discoveryOperations = {
       {
         fqdn: Type.String({ minLength: 1, maxLength: 300 }),
         name: Type.Optional(ServiceName),
-        address: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+        address: Type.Optional(HostOrAddress),
         check: Type.Optional(CheckDefinitionSchema),
       },
       { additionalProperties: false },

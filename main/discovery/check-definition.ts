@@ -4,8 +4,9 @@ import { checkDefaults } from './defaults';
 import type { CheckDefinition, ResolvedCheck } from './types';
 
 /**
- * Fills a check's defaults from the instance it belongs to, and refuses definitions that cannot
- * run (a TTL check without a TTL, two checks with one id). Pure: the registry stores the input as
+ * Fills a check's defaults from the instance it belongs to (a TTL check without ttlMs waits
+ * checkDefaults.ttlMs, as docs/discovery.md says), and refuses definitions that cannot run (two
+ * checks with one id, a check URL that does not parse). Pure: the registry stores the input as
  * given and resolves it again on load, so changing a default changes every check that left it out.
  */
 export function resolveChecks(defs: readonly CheckDefinition[], instance: { address: string; port: number }): ResolvedCheck[] {
@@ -15,9 +16,6 @@ export function resolveChecks(defs: readonly CheckDefinition[], instance: { addr
     if (seen.has(id))
       throw new PhError('PH_DISCOVERY_CHECK_INVALID', `Two checks share the id ${JSON.stringify(id)}`, { field: `checks.${index}.id` });
     seen.add(id);
-    if (def.kind === 'ttl' && def.ttlMs === undefined) {
-      throw new PhError('PH_DISCOVERY_CHECK_INVALID', 'A TTL check needs ttlMs', { field: `checks.${index}.ttlMs` });
-    }
     const host = def.host ?? instance.address;
     const url =
       def.kind === 'http' ? (def.url ?? `http://${hostForUrl(host)}:${def.port ?? instance.port}${checkDefaults.httpPath}`) : null;

@@ -26,7 +26,8 @@ export class GatewayStats {
       this.#byInstance.set(target.id, stats);
     }
     stats.requests += 1;
-    if (outcome !== 'ok') {
+    // A request the caller spoiled is not the instance's error.
+    if (outcome !== 'ok' && outcome !== 'client') {
       stats.errors += 1;
       stats.lastError = error ?? outcome;
     }

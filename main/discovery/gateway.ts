@@ -6,6 +6,7 @@ import { PhError } from '../../contract/errors';
 import { callerHasScope, type Caller } from '../core';
 import type { Logger } from '../logger';
 import type { GatewayStats } from './gateway-stats';
+import { hopByHopFilter, withoutHopByHop } from './hop-by-hop';
 import type { LoadBalancer, Outcome } from './load-balancer';
 import type { ServiceRegistry, Target } from './registry';
 import type { ResolvedTarget, TargetPolicy } from './target-policy';
@@ -26,6 +27,12 @@ const CONNECT_FAILURES = new Set([
   'EAI_AGAIN',
   'EPIPE',
 ]);
+/**
+ * Failures the caller's request caused before any instance could answer: a header undici will not
+ * send, a body shorter than its Content-Length, a caller that went away. Answered without blaming
+ * the instance, which stays in rotation.
+ */
+const CLIENT_FAILURES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_ABORTED']);
 const BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 /** Upstream bodies up to this size (by Content-Length) are buffered and sent in one write. */
 const SMALL_BODY_BYTES = 64 * 1024;
@@ -132,53 +139,72 @@ export function gatewayPlugin(deps: GatewayDeps) {
         deps.balancer.end(target, outcome);
         deps.stats.record(target, performance.now() - started, outcome, error);
       };
+      // Every begin has its end: reply-from calls neither onResponse nor onError for a caller that
+      // went away first, and a request still unsettled when its answer closes was the caller's doing.
+      reply.raw.once('close', () => end('client', 'caller went away'));
       const body =
         request.body instanceof Buffer && request.body.length > 0 && request.method !== 'GET' && request.method !== 'HEAD'
           ? request.body
           : undefined;
       // The socket goes to the address the allow-list checked; the Host header keeps the registered name.
-      void reply.from(`http://${hostPort(address, target.port)}${path}`, {
-        ...(body === undefined ? {} : { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }),
-        rewriteRequestHeaders: (_req, headers) => ({
-          ...forwardingHeaders(request, headers, service),
-          host: hostPort(target.address, target.port),
-        }),
-        onResponse: (_req, res, upstream) => {
-          end(upstream.statusCode >= 500 ? 'http-5xx' : 'ok', upstream.statusCode >= 500 ? `HTTP ${upstream.statusCode}` : undefined);
-          const length = Number((upstream as unknown as { headers: Record<string, string | undefined> }).headers['content-length'] ?? -1);
-          if (length < 0 || length > SMALL_BODY_BYTES) {
-            void res.send(upstream.stream);
-            return;
-          }
-          // A small body goes out with the headers in one write instead of a piped stream's several.
-          const chunks: Buffer[] = [];
-          upstream.stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-          upstream.stream.once('end', () => void res.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-          upstream.stream.once('error', (err: Error) => res.raw.destroy(err));
-        },
-        onError: (res, { error }) => {
-          const code = errorCode(error);
-          const neverAnswered = CONNECT_FAILURES.has(code);
-          end(neverAnswered ? 'connect-failure' : 'http-5xx', code);
-          if (neverAnswered && IDEMPOTENT.has(request.method) && tried.size < 2 && !res.sent) {
-            try {
-              send(request, reply, service, path, key, tried);
+      try {
+        void reply.from(`http://${hostPort(address, target.port)}${path}`, {
+          ...(body === undefined ? {} : { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' }),
+          rewriteRequestHeaders: (_req, headers) => ({
+            ...forwardingHeaders(request, headers, service),
+            host: hostPort(target.address, target.port),
+          }),
+          // The upstream's Connection, Keep-Alive and the like describe its connection to us, not ours to the caller.
+          rewriteHeaders: (headers) => withoutHopByHop(headers),
+          onResponse: (_req, res, upstream) => {
+            end(upstream.statusCode >= 500 ? 'http-5xx' : 'ok', upstream.statusCode >= 500 ? `HTTP ${upstream.statusCode}` : undefined);
+            const length = Number((upstream as unknown as { headers: Record<string, string | undefined> }).headers['content-length'] ?? -1);
+            if (length < 0 || length > SMALL_BODY_BYTES) {
+              void res.send(upstream.stream);
               return;
-            } catch (err) {
-              if (!(err instanceof PhError)) throw err;
             }
-          }
-          const failure =
-            code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT'
-              ? new PhError('PH_DISCOVERY_UPSTREAM_FAILED', `${target.id} did not answer in time`)
-              : new PhError('PH_DISCOVERY_UPSTREAM_FAILED', `${target.id} failed: ${code}`, {
-                  details: { instance: target.id, tried: [...tried] },
-                });
-          void res
-            .code(code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT' ? 504 : failure.status)
-            .send(failure.toBody());
-        },
-      });
+            // A small body goes out with the headers in one write instead of a piped stream's several.
+            const chunks: Buffer[] = [];
+            upstream.stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+            upstream.stream.once('end', () => void res.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+            upstream.stream.once('error', (err: Error) => res.raw.destroy(err));
+          },
+          onError: (res, { error }) => {
+            const code = errorCode(error);
+            if (CLIENT_FAILURES.has(code)) {
+              end('client', code);
+              const refused = new PhError('PH_INVALID_INPUT', `The request cannot be forwarded as sent (${code})`);
+              if (!res.sent) void res.code(refused.status).send(refused.toBody());
+              return;
+            }
+            const neverAnswered = CONNECT_FAILURES.has(code);
+            end(neverAnswered ? 'connect-failure' : 'http-5xx', code);
+            if (neverAnswered && IDEMPOTENT.has(request.method) && tried.size < 2 && !res.sent) {
+              try {
+                send(request, reply, service, path, key, tried);
+                return;
+              } catch (err) {
+                if (!(err instanceof PhError)) throw err;
+              }
+            }
+            const failure =
+              code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT'
+                ? new PhError('PH_DISCOVERY_UPSTREAM_FAILED', `${target.id} did not answer in time`)
+                : new PhError('PH_DISCOVERY_UPSTREAM_FAILED', `${target.id} failed: ${code}`, {
+                    details: { instance: target.id, tried: [...tried] },
+                  });
+            void res
+              .code(code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT' ? 504 : failure.status)
+              .send(failure.toBody());
+          },
+        });
+      } catch {
+        // reply-from throws before sending for a source it will not build (upstreamPath refuses those
+        // first). Answered here, not thrown: after a name lookup this runs in a promise's callback.
+        end('client', 'refused by the proxy');
+        const refused = new PhError('PH_INVALID_INPUT', 'The gateway cannot forward this request as sent', { field: 'path' });
+        if (!reply.sent) void reply.code(refused.status).send(refused.toBody());
+      }
     };
 
     // Long-polls would hold the server's close for up to their wait: end them as soon as it starts closing.
@@ -223,7 +249,28 @@ export function upstreamPath(raw: string, service: string): string {
     }
   if (decoded !== service) throw new PhError('PH_INVALID_INPUT', 'The gateway path does not name a service', { field: 'service' });
   const rest = end === -1 ? '' : afterPrefix.slice(end);
-  return rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
+  const path = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
+  if (!forwardable(path))
+    throw new PhError('PH_INVALID_INPUT', 'The gateway does not forward a path with a ".." segment or a malformed escape', {
+      field: 'path',
+    });
+  return path;
+}
+
+/**
+ * reply-from's own rule for a source it will build (lib/utils.js buildURL), applied before an
+ * instance is picked: it throws on a `..` segment, decoded, anywhere in path or query, and on an
+ * escape decodeURIComponent rejects.
+ */
+function forwardable(path: string): boolean {
+  let decoded = path;
+  if (path.includes('%'))
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      return false;
+    }
+  return !(decoded.includes('/..') || decoded.includes('../'));
 }
 
 function headerValue(request: FastifyRequest, name: string | null): string | undefined {
@@ -240,13 +287,15 @@ function errorCode(error: unknown): string {
 }
 
 function forwardingHeaders(req: FastifyRequest, headers: IncomingHttpHeaders, service: string): IncomingHttpHeaders {
-  // Copied without two headers rather than copied then `delete`d: deleting turns the object into a
+  // Copied without some headers rather than copied then `delete`d: deleting turns the object into a
   // slow dictionary that undici then walks. The caller's Pilothouse key or token is for Pilothouse,
   // never for the upstream; `Expect: 100-continue` was answered by this server when it read the
   // body, and undici refuses to send it on (UND_ERR_NOT_SUPPORTED), which turned every large curl
-  // upload into a 502.
+  // upload into a 502. Hop-by-hop headers (Keep-Alive, Upgrade, Proxy-Authorization...) belong to
+  // the caller's connection to us; undici refused some, which blamed the instance with a 502.
   const out: IncomingHttpHeaders = {};
-  for (const name in headers) if (name !== 'authorization' && name !== 'expect') out[name] = headers[name];
+  const hopByHop = hopByHopFilter(req.headers.connection);
+  for (const name in headers) if (name !== 'authorization' && name !== 'expect' && !hopByHop(name)) out[name] = headers[name];
   const client = req.ip;
   const proto = req.protocol;
   const host = req.headers.host ?? '';

@@ -2,6 +2,7 @@ export { buildDiscovery, type Discovery, type DiscoveryDeps } from './build-disc
 export { CheckRunners } from './check-runners';
 export { resolveChecks } from './check-definition';
 export { CHANGES_KEPT, HISTORY_PER_CHECK, type LanDiscoveryOptions } from './defaults';
+export { GATEWAY_PREFIX } from './gateway';
 export { GatewayStats } from './gateway-stats';
 export { HashRing } from './hash-ring';
 export { HealthChecker } from './health-checker';

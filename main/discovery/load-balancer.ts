@@ -4,7 +4,12 @@ import { HashRing } from './hash-ring';
 import { OutlierDetector, type Ejection } from './outlier-detector';
 import type { ServiceRegistry, Target } from './registry';
 
-export type Outcome = 'ok' | 'http-5xx' | 'connect-failure';
+/**
+ * How a request to an instance ended. `client` is a request the caller spoiled (a header the
+ * upstream client refuses, a path it will not send, a caller gone before the answer): it says
+ * nothing about the instance, so it neither ejects it nor clears its failures.
+ */
+export type Outcome = 'ok' | 'http-5xx' | 'connect-failure' | 'client';
 
 interface ServiceState {
   rr: number;
@@ -95,6 +100,7 @@ export class LoadBalancer {
 
   /** Feeds outlier detection without in-flight accounting (for callers that only pick). */
   report(target: Target, outcome: Outcome): Ejection | null {
+    if (outcome === 'client') return null;
     const state = this.#state(target.name);
     if (outcome === 'ok') {
       state.outliers.success(target.id);

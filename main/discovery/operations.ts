@@ -38,7 +38,12 @@ export function discoveryHandlers({ registry, balancer, stats, lan, targets }: D
       return { instance: registry.register(input) };
     },
     'services.deregister': (input) => registry.deregister(input.id, 'deregistered by request'),
-    'services.heartbeat': (input) => ({ instance: registry.heartbeat(input.id, input.status, input.output) }),
+    'services.heartbeat': (input) => {
+      const instance = registry.heartbeat(input.id, input.status, input.output);
+      // A heartbeat to an instance without a TTL check is answered, not refused (the client library
+      // beats whatever checks an instance has), and says it fed nothing.
+      return { instance, ttlChecksFed: instance.checks.filter((c) => c.kind === 'ttl').length };
+    },
     'services.list': ({ order, ...filter }, caller) => ({
       index: registry.index,
       instances: registry.list(filter, order).map((i) => instanceFor(caller.role, i)),

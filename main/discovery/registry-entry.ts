@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import semver from 'semver';
 import { PhError } from '../../contract/errors';
+import { HOST_OR_ADDRESS_PATTERN } from '../../contract/ops/discovery';
 import { describeTarget, resolveChecks } from './check-definition';
 import { OUTPUT_LIMIT_CHARS } from './defaults';
 import { isoTime } from '../iso-time';
@@ -81,6 +84,36 @@ export interface HistoryRow {
   at: string;
   status: CheckStatus;
   output: string;
+}
+
+const HOST_OR_ADDRESS = new RegExp(HOST_OR_ADDRESS_PATTERN);
+const ID_MAX = 128;
+const NOT_IN_ID = /[^A-Za-z0-9._:@-]/g;
+
+/**
+ * Refuses an instance address or check host that is neither a host name nor an IP address. The
+ * contract's pattern checks the API's input; this checks every way in (a LAN service adopted too),
+ * and that something with a colon is a real IPv6 address, which a pattern alone cannot say.
+ */
+export function refuseMalformedHost(host: string, field: string): void {
+  const zone = host.indexOf('%');
+  if (host.length <= 253 && HOST_OR_ADDRESS.test(host) && (!host.includes(':') || isIP(zone === -1 ? host : host.slice(0, zone)) === 6))
+    return;
+  throw new PhError('PH_INVALID_INPUT', `${JSON.stringify(host.slice(0, 80))} is not a host name or an IP address`, { field });
+}
+
+/**
+ * The id of an instance registered without one: `<name>-<address>-<port>` when that is a valid id
+ * (nearly always). An IPv6 zone's '%' becomes '-', and one longer than an id may be (a long host
+ * name) keeps its start and ends in a hash of the whole, so that every default id can be read,
+ * deregistered and replicated like one the caller chose.
+ */
+export function defaultInstanceId(name: string, address: string, port: number): string {
+  const plain = `${name}-${address}-${port}`;
+  const safe = plain.replace(NOT_IN_ID, '-');
+  if (safe === plain && plain.length <= ID_MAX) return plain;
+  const hash = createHash('sha256').update(plain).digest('hex').slice(0, 16);
+  return `${safe.slice(0, ID_MAX - hash.length - 1)}-${hash}`;
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -9,10 +9,12 @@ import { HISTORY_PER_CHECK, MAX_INSTANCES } from './defaults';
 import { applyResult } from './flap-damper';
 import {
   byNameThenId,
+  defaultInstanceId,
   fingerprint,
   freshCheck,
   iso,
   matcher,
+  refuseMalformedHost,
   snapshotOf,
   stateOf,
   truncate,
@@ -90,8 +92,11 @@ export class ServiceRegistry {
         field: 'version',
       });
     }
+    refuseMalformedHost(input.address, 'address');
+    for (const [index, check] of (input.checks ?? []).entries())
+      if (check.host !== undefined) refuseMalformedHost(check.host, `checks.${index}.host`);
     const state = this.#state;
-    const id = input.id ?? `${input.name}-${input.address}-${input.port}`;
+    const id = input.id ?? defaultInstanceId(input.name, input.address, input.port);
     const existing = state.entries.get(id);
     if (existing === undefined && state.entries.size >= MAX_INSTANCES) {
       throw new PhError('PH_DISCOVERY_LIMIT', `The registry holds ${MAX_INSTANCES} instances; deregister some first`);
@@ -182,9 +187,15 @@ export class ServiceRegistry {
     const now = this.clock.now();
     const before = check.damp.status;
     const after = applyResult(check.damp, result.status, check.def);
+    const first = check.checkedAt === null;
     check.output = truncate(result.output);
     check.checkedAt = now;
-    if (after === before) return;
+    if (after === before) {
+      // Output alone stays on this node, but the first result goes out: otherwise a check that has
+      // never changed status reads "Not checked yet" on every other node for as long as it runs.
+      if (first) state.replicate({ kind: 'upsert', snapshot: snapshotOf(entry) });
+      return;
+    }
     check.changedAt = now;
     check.criticalSince = after === 'critical' ? now : null;
     const previous = entry.state;
@@ -322,12 +333,14 @@ export class ServiceRegistry {
   /**
    * Long-poll: resolves with the instances matching `filter` once the index passes `index` by a
    * change to a service the filter covers, or when `waitMs` runs out (`changed: false`). An index
-   * older than the current one returns at once, so a client that missed changes catches up.
+   * other than the current one returns at once (`changed: true`): an older one so that a client
+   * that missed changes catches up, a newer one because it came from another node, whose index
+   * counts that node's own changes (waiting for this node to reach it would miss changes here).
    */
   async watch(filter: InstanceFilter, index: number, waitMs: number): Promise<{ index: number; changed: boolean; instances: Instance[] }> {
     matcher(filter); // validates the version range before waiting
     const current = this.#state.index;
-    if (current > index || waitMs === 0) return { index: current, changed: current > index, instances: this.list(filter) };
+    if (current !== index || waitMs === 0) return { index: current, changed: current !== index, instances: this.list(filter) };
     const changed = await this.#state.watches.wait(filter, index, waitMs);
     return { index: this.#state.index, changed, instances: this.list(filter) };
   }

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { CheckDefinitionSchema, CheckStatusSchema, RegisterInputSchema } from '../../contract/ops/discovery';
+import { CheckDefinitionSchema, CheckStatusSchema, MetaSchema, RegisterInputSchema } from '../../contract/ops/discovery';
 
 const Ms = Type.Integer({ minimum: 0 });
 const MaybeMs = Type.Union([Ms, Type.Null()]);
@@ -17,7 +17,7 @@ export const InstanceSnapshotSchema = Type.Object(
     address: input.address,
     port: input.port,
     tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32 }),
-    meta: Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), { maxProperties: 32 }),
+    meta: MetaSchema,
     version: Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()]),
     weight: Type.Integer({ minimum: 1, maximum: 1000 }),
     defs: Type.Array(CheckDefinitionSchema, { maxItems: 8 }),

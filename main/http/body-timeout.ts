@@ -39,6 +39,12 @@ export function limitBodyIdleTime(app: FastifyInstance, idleMs: number): void {
     }
     const guard = new IdleGuard(idleMs, stalled);
     payload.on('error', (err) => guard.destroy(err));
+    // A reader that fails with the guard has its own listener; this one keeps a guard nobody reads
+    // (a 413 answered from Content-Length alone, a 401 or 415 before parsing) from throwing its
+    // timeout as an unhandled 'error' event, which ended the process 10 s after such an answer.
+    guard.on('error', (err) => request.log.debug({ err }, 'request body guard failed'));
+    // Once the answer is out, nothing will read the rest of the body: its timer has nothing to guard.
+    reply.raw.once('close', () => guard.destroy());
     done(null, payload.pipe(guard));
   });
 }

@@ -86,8 +86,12 @@ export class OperationDispatcher {
     }
     if (check.Check(input)) return;
     const first = check.Errors(input).First();
-    const field = first?.path.replace(/^\//, '').replaceAll('/', '.') || 'input';
-    throw new PhError('PH_INVALID_INPUT', `Field "${field}": ${first === undefined ? 'invalid' : inWords(first)}`, { field });
+    // A key a record refuses is named by the record, not by itself: the key may be 30,000 characters.
+    const badKey = first !== undefined && isRecordKeyError(first);
+    const path = badKey ? first.path.slice(0, first.path.lastIndexOf('/')) : (first?.path ?? '');
+    const field = path.replace(/^\//, '').replaceAll('/', '.') || 'input';
+    const words = first === undefined ? 'invalid' : badKey ? `a key is not allowed: ${lowerFirst(describe(first))}` : inWords(first);
+    throw new PhError('PH_INVALID_INPUT', `Field "${field}": ${words}`, { field });
   }
 }
 
@@ -100,6 +104,16 @@ function inWords(error: ValueError): string {
   const cryptic = error.type === ValueErrorType.StringPattern || error.type === ValueErrorType.Union;
   return cryptic && typeof described === 'string' ? `must be ${lowerFirst(described)}` : error.message;
 }
+
+/** A record (patternProperties) refusing a key that does not match its key pattern. */
+function isRecordKeyError(error: ValueError): boolean {
+  return error.type === ValueErrorType.ObjectAdditionalProperties && 'patternProperties' in (error.schema as object);
+}
+
+const describe = (error: ValueError): string => {
+  const described = (error.schema as { description?: unknown }).description;
+  return typeof described === 'string' ? described : error.message;
+};
 
 const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
 

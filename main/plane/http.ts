@@ -5,9 +5,10 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PhError } from '../../contract/errors';
 import { DATA_DIR } from '../core';
 import { PeerInbox, peerReplicaRoutes } from '../backup';
-import type { Discovery } from '../discovery';
+import { GATEWAY_PREFIX, type Discovery } from '../discovery';
 import type { EventBus } from '../events';
 import type { FleetSeal } from '../fleet';
 import type { GraphqlApi } from '../graphql';
@@ -70,7 +71,15 @@ export function buildHttp(w: Wiring, deps: HttpLinks): HttpServer {
     dispatcher: deps.dispatcher,
     bus: deps.bus,
     readiness: deps.readiness,
-    websocket: upgradesByPath({ '/ws': deps.realtime, '/graphql': deps.graphql.sockets }),
+    websocket: upgradesByPath({ '/ws': deps.realtime, '/graphql': deps.graphql.sockets }, [
+      {
+        prefix: `${GATEWAY_PREFIX}/`,
+        error: new PhError(
+          'PH_DISCOVERY_UPGRADE_NOT_PROXIED',
+          'The gateway proxies HTTP requests only: connect to the instance directly for WebSocket or another upgraded protocol',
+        ),
+      },
+    ]),
   });
   deps.monitoring.instrument(http.app);
   if (w.options.httpRateLimit !== false) installRateLimit(http.app, deps.rateLimits, deps.tiers);

@@ -71,9 +71,9 @@ describe('service registry', () => {
       expect.objectContaining({ code: 'PH_DISCOVERY_BAD_VERSION', field: 'version' }),
     );
     expect(() => registry.list({ versionRange: 'not a range!' })).toThrowError(expect.objectContaining({ code: 'PH_DISCOVERY_BAD_RANGE' }));
-    expect(() => registry.register({ name: 'api', address: 'h', port: 1, checks: [{ kind: 'ttl' }] })).toThrowError(
-      expect.objectContaining({ code: 'PH_DISCOVERY_CHECK_INVALID' }),
-    );
+    expect(() =>
+      registry.register({ name: 'api', address: 'h', port: 1, checks: [{ kind: 'ttl' }, { kind: 'tcp', id: 'ttl' }] }),
+    ).toThrowError(expect.objectContaining({ code: 'PH_DISCOVERY_CHECK_INVALID', field: 'checks.1.id' }));
     expect(() => registry.deregister('nope')).toThrowError(expect.objectContaining({ code: 'PH_DISCOVERY_NOT_FOUND' }));
   });
 

@@ -12,6 +12,8 @@ import { startRedis, type TestRedis } from '../helpers/redis-server';
  * gateway with a 500.
  */
 const LOOPBACK_SPELLINGS = ['::ffff:7f00:1', '0:0:0:0:0:ffff:7f00:1', '0:0:0:0:0:ffff:127.0.0.1', '0:0:0:0:0:0:0:1', '0000::1'];
+/** IPv4 as inet_aton and URL parsing also read it: each of these is 127.0.0.1. */
+const IPV4_LOOPBACK_SPELLINGS = ['2130706433', '0x7f.0.0.1', '0177.0.0.1', '127.1', '127.0.0.1.', '0x7f000001'];
 
 describe('every spelling of an address is checked as that address, against a running node with Redis', () => {
   let redis: TestRedis;
@@ -69,6 +71,29 @@ describe('every spelling of an address is checked as that address, against a run
       });
       expect(res, url).toMatchObject(forbidden);
     }
+  });
+
+  it("refuses the node's own API and its Redis in the other IPv4 spellings (decimal, hex, octal, short, final dot) at registration", async () => {
+    for (const host of IPV4_LOOPBACK_SPELLINGS) {
+      const asInstance = await p.op('services.register', { name: 'self', address: host, port: own, checks: [] });
+      expect(asInstance, host).toMatchObject(forbidden);
+      expect(asInstance.body.error.message, host).toMatch(/own API/);
+      for (const [port, why] of [
+        [own, /own API/],
+        [redis.port, /Redis/],
+      ] as const) {
+        const asCheck = await p.op('services.register', {
+          name: 'scan',
+          address: '127.0.0.1',
+          port: internal.port,
+          checks: [{ kind: 'tcp', host, port }],
+        });
+        expect(asCheck, `${host}:${port}`).toMatchObject(forbidden);
+        expect(asCheck.body.error.message, `${host}:${port}`).toMatch(why);
+      }
+    }
+    expect((await p.op('services.list', { name: 'self' })).body.instances).toHaveLength(0);
+    expect((await p.op('services.list', { name: 'scan' })).body.instances).toHaveLength(0);
   });
 
   it('refuses an address with a zone id at registration, as an instance address and a TCP check host', async () => {

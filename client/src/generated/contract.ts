@@ -1459,9 +1459,11 @@ export interface OperationTypes {
       name: string;
       /** 1-128 letters, digits, '.', '_', ':', '@' or '-', starting with a letter or digit */
       id?: string;
+      /** A host name (dot-separated labels of letters, digits, '_' or '-') or an IP address (IPv4, or IPv6 without brackets); no port, path or scheme */
       address: string;
       port: number;
       tags?: Array<string>;
+      /** Up to 32 entries; each key 1-64 characters, each value up to 512 */
       meta?: Record<string, string>;
       version?: string;
       weight?: number;
@@ -1474,6 +1476,7 @@ export interface OperationTypes {
         method?: "GET" | "HEAD";
         expectStatus?: number;
         maxBodyBytes?: number;
+        /** A host name (dot-separated labels of letters, digits, '_' or '-') or an IP address (IPv4, or IPv6 without brackets); no port, path or scheme */
         host?: string;
         port?: number;
         ttlMs?: number;
@@ -1587,6 +1590,8 @@ export interface OperationTypes {
           }>;
         }>;
       };
+      /** The TTL checks this heartbeat fed: 0 when the instance has none, and then only its lastHeartbeatAt moved */
+      ttlChecksFed: number;
     };
     minRole: "operator";
     mutating: true;
@@ -1961,6 +1966,7 @@ export interface OperationTypes {
       fqdn: string;
       /** 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit */
       name?: string;
+      /** A host name (dot-separated labels of letters, digits, '_' or '-') or an IP address (IPv4, or IPv6 without brackets); no port, path or scheme */
       address?: string;
       check?: {
         /** 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit */
@@ -1971,6 +1977,7 @@ export interface OperationTypes {
         method?: "GET" | "HEAD";
         expectStatus?: number;
         maxBodyBytes?: number;
+        /** A host name (dot-separated labels of letters, digits, '_' or '-') or an IP address (IPv4, or IPv6 without brackets); no port, path or scheme */
         host?: string;
         port?: number;
         ttlMs?: number;
