@@ -8,6 +8,7 @@ import { NamespaceStats } from './cache-stats';
 import { assertKey, effectiveGrace, effectiveTtl, type EntryOptions, type NamespaceOptions } from './options';
 import { loadUnderLease, readLower, type TierAccess } from './lower-tiers';
 import { ReadFence } from './read-fence';
+import { LateWrite } from './redis-tier';
 import type { StoredEntry } from './sqlite-tier';
 
 export type { CacheCore, Loader } from './cache-core';
@@ -162,7 +163,10 @@ export class CacheNamespace {
     let removed = this.dropLocalTags(tags);
     if (this.core.l2 !== null) {
       try {
-        removed = Math.max(removed, (await this.core.l2.deleteTags(this.name, tags)).removed);
+        const dropped = await this.core.l2.deleteTags(this.name, tags);
+        // What Redis dropped for carrying a tag goes here too, whatever tags this node's copy names.
+        this.dropLocalKeys(dropped.keys);
+        removed = Math.max(removed, dropped.removed);
       } catch {
         this.stats.l2Errors += 1;
         this.core.bus?.queue(this.name, { tags });
@@ -223,7 +227,7 @@ export class CacheNamespace {
     const now = this.core.now();
     const l1 = this.lru.peek(key);
     let l2: StoredEntry | null = null;
-    if (this.core.l2 !== null) l2 = await this.core.l2.get(this.name, key).catch(() => null);
+    if (this.core.l2 !== null) l2 = await this.core.l2.get(this.name, key, now).catch(() => null);
     const l3 = this.core.l3?.get(this.name, key) ?? null;
     const value =
       l1 !== undefined && l1.staleUntil > now ? l1.value : l2 !== null ? this.#decode(l2) : l3 !== null ? this.#decode(l3) : undefined;
@@ -355,10 +359,13 @@ export class CacheNamespace {
     if (l2 !== null) {
       try {
         await l2.set(this.name, key, entry, now);
-      } catch {
+        // Newer than any drop of this key still waiting for Redis, which would now drop this value.
+        this.core.bus?.settled(this.name, key);
+      } catch (err) {
         this.stats.l2Errors += 1;
-        // Whether Redis applied it is unknown: the other nodes drop the key when Redis is back.
-        this.core.bus?.queue(this.name, { keys: [key] });
+        // Whether Redis applied it is unknown (unless it refused it as late): the other nodes, and
+        // this one, drop the key when Redis is back.
+        if (!(err instanceof LateWrite)) this.core.bus?.queue(this.name, { keys: [key] });
         if (shared) {
           this.dropLocalKeys([key]);
           throw new PhError('PH_CACHE_WRITE_UNSHARED', `Redis did not take the write of ${this.name}/${key}`);
