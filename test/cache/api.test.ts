@@ -170,10 +170,11 @@ describe('cache REST API and console operations on a running plane', () => {
 
   it('exposes hit and miss counters, latency and Redis state on /metrics', async () => {
     await rest('PUT', '/api/v1/cache/m/k', operator, { value: 1 });
-    await rest('GET', '/api/v1/cache/m/k', operator);
+    for (let i = 0; i < 32; i += 1) await rest('GET', '/api/v1/cache/m/k', operator);
     await rest('GET', '/api/v1/cache/m/none', operator);
     const text = await fetch(`${plane.url}/metrics`, { headers: { authorization: `Bearer ${viewer}` } }).then((r) => r.text());
-    expect(text).toMatch(/pilothouse_cache_requests_total\{namespace="m",result="l1_hit"\} 1/);
+    expect(text).toMatch(/pilothouse_cache_requests_total\{namespace="m",result="l1_hit"\} 32/);
+    expect(text).toMatch(/pilothouse_cache_latency_seconds\{namespace="m",tier="l1",quantile="0.99"\} \d/);
     expect(text).toMatch(/pilothouse_cache_requests_total\{namespace="m",result="miss"\} 1/);
     expect(text).toMatch(/pilothouse_cache_redis_state 2/);
     expect(text).toContain('pilothouse_cache_l1_entries{namespace="m"} 1');

@@ -29,6 +29,20 @@ describe('cache on one machine (L1 + L3 SQLite, no Redis)', () => {
     expect(users.stats.l1Hits).toBe(2);
   });
 
+  it('times one L1 hit in 16 into the l1 latency histogram, through get, peek and getOrSet', async () => {
+    const n = await node();
+    const ns = n.cache.namespace('timed');
+    await ns.set('k', 1);
+    for (let i = 0; i < 100; i += 1) await ns.get('k');
+    for (let i = 0; i < 50; i += 1) ns.peek('k');
+    for (let i = 0; i < 50; i += 1) await ns.getOrSet('k', () => 2);
+    expect(ns.stats.l1Hits).toBe(200);
+    const l1 = ns.stats.latencySummary('l1');
+    expect(l1.count).toBeGreaterThanOrEqual(12);
+    expect(l1.count).toBeLessThanOrEqual(13);
+    expect(l1.p99).toBeGreaterThan(0);
+  });
+
   it('keeps a 30-day TTL: fresh at 29 days, gone after 30, with no timer per entry', async () => {
     const clock = fakeClock();
     const n = await node({ clock });
