@@ -75,7 +75,23 @@ export class CacheNamespace {
       if (sampled) this.#sampleL1Hit(key, t0);
       return (e.resolved ??= Promise.resolve(e.value)) as Promise<T>;
     }
-    return this.#getSlow<T>(key, e);
+    return this.#getSlow(key, e).then((found) => found?.value as T | undefined);
+  }
+
+  /**
+   * As `get`, saying whether the value is stale: one served within grace because a tier failed
+   * (Redis down) and no tier had a fresh one. REST answers it with `X-Cache-Stale: 1`.
+   */
+  lookup<T = unknown>(key: string): Promise<{ value: T; stale: boolean } | undefined> {
+    const sampled = (++this.#ops & SAMPLE_MASK) === 0;
+    const t0 = sampled ? performance.now() : 0;
+    const e = this.lru.get(key);
+    if (e !== undefined && e.freshUntil > this.core.now()) {
+      this.stats.l1Hits += 1;
+      if (sampled) this.#sampleL1Hit(key, t0);
+      return Promise.resolve({ value: e.value as T, stale: false });
+    }
+    return this.#getSlow(key, e) as Promise<{ value: T; stale: boolean } | undefined>;
   }
 
   /** The fresh L1 value, synchronously, without touching lower tiers (counted as a hit or not at all). */
@@ -261,14 +277,14 @@ export class CacheNamespace {
     return options === undefined ? this.defaults : { ...this.defaults, ...options };
   }
 
-  async #getSlow<T>(key: string, l1: L1Entry | undefined): Promise<T | undefined> {
+  async #getSlow(key: string, l1: L1Entry | undefined): Promise<{ value: unknown; stale: boolean } | undefined> {
     assertKey(key, this.core.maxKeyBytes);
     const found = await readLower(this.#tiers, key);
-    if (found.fresh !== undefined) return found.fresh as T;
+    if (found.fresh !== undefined) return { value: found.fresh, stale: false };
     const stale = this.#bestStale(l1, found.stale);
     if (found.failed && stale !== undefined) {
       this.stats.staleServes += 1;
-      return stale.value as T;
+      return { value: stale.value, stale: true };
     }
     this.stats.misses += 1;
     return undefined;

@@ -128,10 +128,12 @@ export function resolveCacheOptions(options: CacheOptions = {}): ResolvedCacheOp
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export function assertNamespace(namespace: string): void {
-  if (!NAMESPACE.test(namespace)) {
+  // `.` and `..` pass the pattern, but no standard HTTP client can send them as a path segment
+  // (URL parsers resolve them, `%2E` spellings too), so a namespace so named could not be reached over REST.
+  if (!NAMESPACE.test(namespace) || namespace === '.' || namespace === '..') {
     throw new PhError(
       'PH_CACHE_BAD_NAMESPACE',
-      `Namespace ${JSON.stringify(namespace.slice(0, 80))} must be 1-64 letters, digits, '.', '_' or '-'`,
+      `Namespace ${JSON.stringify(namespace.slice(0, 80))} must be 1-64 letters, digits, '.', '_' or '-', and not '.' or '..'`,
       { field: 'namespace' },
     );
   }

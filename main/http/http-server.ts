@@ -129,6 +129,11 @@ export interface WebSocketEndpoint {
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
+/** A path parameter past the router's limit, on any method (the path itself is not echoed). */
+function paramTooLong(): PhError {
+  return new PhError('PH_INVALID_INPUT', `A path parameter is longer than ${MAX_PARAM_LENGTH} characters (decoded)`, { field: 'path' });
+}
+
 /**
  * The embedded server: health, readiness, metrics, the versioned API with its OpenAPI docs, the
  * console operations, the event socket and the built console, all on one port.
@@ -159,10 +164,10 @@ export class HttpServer implements Service {
       trustProxy: false,
       // The router's own refusals (`%zz` in a path, an over-long parameter) in the catalogue's shape.
       frameworkErrors: (err, _request, reply) => {
-        const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
-        const mapped = new PhError('PH_INVALID_INPUT', tooLong ? 'A path parameter is too long' : 'The request path is not valid', {
-          field: 'path',
-        });
+        const mapped =
+          err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? paramTooLong()
+            : new PhError('PH_INVALID_INPUT', 'The request path is not valid', { field: 'path' });
         void (reply as FastifyReply).code(mapped.status).send(mapped.toBody());
       },
     });
@@ -254,6 +259,11 @@ export class HttpServer implements Service {
     });
     app.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0] as string;
+      if (this.#methods.paramTooLong(path)) {
+        const refused = paramTooLong();
+        void reply.code(refused.status).send(refused.toBody());
+        return;
+      }
       const allowed = this.#methods.allowed(path);
       if (allowed.length > 0) {
         const refused = new PhError('PH_METHOD_NOT_ALLOWED', `${path} answers ${allowed.join(', ')}, not ${request.method}`);

@@ -2572,7 +2572,7 @@ export interface OperationTypes {
   };
   "cache.get": {
     input: {
-      /** 1-64 letters, digits, ., _ or - */
+      /** 1-64 letters, digits, ., _ or -; not '.' or '..' */
       namespace: string;
       /** At most 512 bytes */
       key: string;
@@ -2581,13 +2581,15 @@ export interface OperationTypes {
       namespace: string;
       key: string;
       value: unknown;
+      /** true when the value is past its ttl, served within its grace because a tier (Redis) failed; absent for a fresh value */
+      stale?: boolean;
     };
     minRole: "operator";
     mutating: false;
   };
   "cache.put": {
     input: {
-      /** 1-64 letters, digits, ., _ or - */
+      /** 1-64 letters, digits, ., _ or -; not '.' or '..' */
       namespace: string;
       /** At most 512 bytes */
       key: string;
@@ -2608,7 +2610,7 @@ export interface OperationTypes {
   };
   "cache.delete": {
     input: {
-      /** 1-64 letters, digits, ., _ or - */
+      /** 1-64 letters, digits, ., _ or -; not '.' or '..' */
       namespace: string;
       /** At most 512 bytes */
       key: string;
@@ -2741,7 +2743,7 @@ export interface OperationTypes {
   };
   "cache.keys": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace: string;
       prefix?: string;
       /** Keys matching it, where * stands for any run of characters */
@@ -2772,7 +2774,7 @@ export interface OperationTypes {
   };
   "cache.inspect": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace: string;
       key: string;
     };
@@ -2814,7 +2816,7 @@ export interface OperationTypes {
   };
   "cache.invalidate": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace: string;
       keys?: Array<string>;
       tags?: Array<string>;
@@ -2827,7 +2829,7 @@ export interface OperationTypes {
   };
   "cache.invalidateMatching": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace: string;
       /** Keys matching it, where * stands for any run of characters */
       pattern: string;
@@ -2843,7 +2845,7 @@ export interface OperationTypes {
   };
   "cache.clear": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace?: string;
       everything?: boolean;
     };
@@ -2856,7 +2858,7 @@ export interface OperationTypes {
   };
   "cache.warm": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace?: string;
     };
     output: {
@@ -3647,7 +3649,7 @@ export interface EventTypes {
     message: string | null;
   };
   "cache.invalidate": {
-    /** 1-64 letters, digits, '_', '.' or '-' */
+    /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
     namespace: string;
     keys?: Array<string>;
     tags?: Array<string>;
