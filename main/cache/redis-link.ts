@@ -157,7 +157,12 @@ export class RedisLink {
    * it. 0 (no deadline) only when Redis's clock cannot be read.
    */
   async writeDeadline(): Promise<number> {
-    if (this.#clockOffset === null || Date.now() - this.#clockOffset.at > CLOCK_SYNC_MS) await this.#syncClock().catch(() => undefined);
+    if (this.#clockOffset === null) await this.#syncClock().catch(() => undefined);
+    else if (Date.now() - this.#clockOffset.at > CLOCK_SYNC_MS) {
+      // Measured again for the next writes; this one goes with the last measure rather than wait.
+      this.#clockOffset.at = Date.now();
+      void this.#syncClock().catch(() => undefined);
+    }
     if (this.#clockOffset === null) return 0;
     return Math.floor(Date.now() + this.#clockOffset.ms + this.options.writeTimeoutMs * WRITE_APPLY_SHARE);
   }

@@ -82,14 +82,12 @@ export class RedisTier {
   ) {
     this.channel = `${prefix}bus`;
     this.gensKey = `${prefix}gens`;
-    const cmd = link.cmd;
-    for (const client of [cmd, link.writer]) {
-      client.defineCommand('phCacheGet', { lua: GET_SCRIPT });
-      client.defineCommand('phCacheSet', { lua: SET_SCRIPT });
-      client.defineCommand('phCachePromote', { lua: PROMOTE_SCRIPT });
-      client.defineCommand('phCacheDel', { lua: DEL_SCRIPT });
-      client.defineCommand('phCacheTag', { lua: TAG_SCRIPT });
-    }
+    const { cmd, writer } = link;
+    writer.defineCommand('phCacheSet', { lua: SET_SCRIPT });
+    writer.defineCommand('phCacheDel', { lua: DEL_SCRIPT });
+    writer.defineCommand('phCacheTag', { lua: TAG_SCRIPT });
+    cmd.defineCommand('phCacheGet', { lua: GET_SCRIPT });
+    cmd.defineCommand('phCachePromote', { lua: PROMOTE_SCRIPT });
     cmd.defineCommand('phCacheEpoch', { lua: EPOCH_SCRIPT });
     cmd.defineCommand('phCacheMarker', { lua: MARKER_SCRIPT });
     cmd.defineCommand('phCacheRelease', { lua: RELEASE_SCRIPT });

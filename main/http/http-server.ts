@@ -25,7 +25,7 @@ import { httpErrorOf } from './http-errors';
 import { apiDocument } from './openapi';
 import { registerRestRoutes } from './rest-routes';
 import { oauthEndpoints } from './oauth-endpoints';
-import { MAX_PARAM_LENGTH, RouteMethods } from './route-methods';
+import { MAX_PARAM_LENGTH, RouteMethods, paramTooLong } from './route-methods';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../ops';
 
 export interface ReadinessReport {
@@ -128,11 +128,6 @@ export interface WebSocketEndpoint {
 }
 
 const BODY_LIMIT_BYTES = 1024 * 1024;
-
-/** A path parameter past the router's limit, on any method (the path itself is not echoed). */
-function paramTooLong(): PhError {
-  return new PhError('PH_INVALID_INPUT', `A path parameter is longer than ${MAX_PARAM_LENGTH} characters (decoded)`, { field: 'path' });
-}
 
 /**
  * The embedded server: health, readiness, metrics, the versioned API with its OpenAPI docs, the

@@ -1,10 +1,16 @@
 import type { FastifyInstance } from 'fastify';
+import { PhError } from '../../contract/errors';
 
 /**
  * The router's limit on one path parameter. Cache keys in REST paths may be up to 512 bytes, and
  * fastify's default of 100 would refuse them; a longer parameter matches no route at all.
  */
 export const MAX_PARAM_LENGTH = 1024;
+
+/** A path parameter past the router's limit, on any method (the path itself is not echoed). */
+export function paramTooLong(): PhError {
+  return new PhError('PH_INVALID_INPUT', `A path parameter is longer than ${MAX_PARAM_LENGTH} characters (decoded)`, { field: 'path' });
+}
 
 /**
  * Which methods each registered path answers, so a request for a path that exists with another

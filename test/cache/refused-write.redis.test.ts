@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CacheOptions } from '../../main/cache';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { eventually, sleep, startNode, type CacheNode } from './cache-fixture';
@@ -16,6 +16,7 @@ afterAll(async () => {
   await redis.stop();
 });
 afterEach(async () => {
+  vi.restoreAllMocks();
   redis.resume();
   for (const n of nodes.splice(0)) await n.remove();
   for (const c of clients.splice(0)) c.disconnect();
@@ -56,6 +57,25 @@ describe('a write the cache refuses is not stored anywhere', () => {
     }
     expect(await redis.client().exists('ph:cache:e:w:k')).toBe(0);
     expect(await a.cache.namespace('w').get('before')).toBe(1);
+  });
+
+  it('a refused write that reached Redis anyway is dropped from every node once Redis answers, the writer included', async () => {
+    const options: CacheOptions = { redisCommandTimeoutMs: 300, redisWriteTimeoutMs: 300, reconcileIntervalMs: 1500 };
+    const [a, b] = [await node(options), await node(options)];
+    // The writer measures Redis's clock while its own runs 5 s behind and then steps forward (NTP):
+    // its writes' deadline comes 5 s late, so a refused write can still be applied when Redis thaws.
+    const real = Date.now.bind(Date);
+    vi.spyOn(Date, 'now').mockImplementation(() => real() - 5000);
+    await a.cache.namespace('late').set('first', 1);
+    vi.restoreAllMocks();
+    redis.pause();
+    const frozenAt = Date.now();
+    await expect(a.cache.namespace('late').set('k', 'refused')).rejects.toMatchObject({ code: 'PH_CACHE_WRITE_UNSHARED' });
+    await sleep(800 - (Date.now() - frozenAt));
+    redis.resume();
+    expect(await eventually(async () => (await redis.client().exists('ph:cache:e:late:k')) === 1, 2000)).toBe(true);
+    expect(await a.cache.namespace('late').get('k')).toBe('refused'); // read back into A's L1
+    for (const n of [a, b]) expect(await eventually(async () => (await n.cache.namespace('late').get('k')) === undefined, 5000)).toBe(true);
   });
 
   it('a write whose reply waits behind a busy event loop on a healthy Redis is acknowledged, not refused', async () => {
