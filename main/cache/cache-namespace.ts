@@ -5,7 +5,7 @@ import { entryView, largestEntries, type StoredEntryView } from './cache-inspect
 import { callLoader, freshOrStaleAt, insideLoaderOf } from './cache-loader';
 import type { CacheEntry, TierName } from './entry';
 import { NamespaceStats } from './cache-stats';
-import { assertKey, effectiveGrace, effectiveTtl, type EntryOptions, type NamespaceOptions } from './options';
+import { assertKey, assertTags, effectiveGrace, effectiveTtl, type EntryOptions, type NamespaceOptions } from './options';
 import { loadUnderLease, readLower, type TierAccess } from './lower-tiers';
 import { ReadFence } from './read-fence';
 import { LateWrite } from './redis-tier';
@@ -356,6 +356,8 @@ export class CacheNamespace {
   /** `shared`: the caller needs the write on every node, so a failed L2 write undoes it here and throws. */
   async #write(key: string, value: unknown, options: EntryOptions, shared = false): Promise<void> {
     if (value === undefined) throw new PhError('PH_INVALID_INPUT', 'undefined cannot be cached; use null', { field: 'value' });
+    const tags = [...(options.tags ?? [])];
+    assertTags(tags);
     const ttl = effectiveTtl(options);
     const grace = effectiveGrace(options);
     const bytes = this.core.serializer.encode(value);
@@ -371,7 +373,7 @@ export class CacheNamespace {
       freshUntil: now + ttl,
       staleUntil: now + ttl + grace,
       createdAt: now,
-      tags: [...(options.tags ?? [])],
+      tags,
     };
     // L3 first: a write it refuses (a full disk) is refused whole, never left in L1 alone.
     this.core.l3?.set(this.name, key, entry);

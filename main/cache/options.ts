@@ -154,6 +154,17 @@ export function assertKey(key: string, maxBytes: number): void {
 }
 
 /**
+ * Tags are matched in Redis by their UTF-8 bytes (a tag drop reads each entry's tags there): a lone
+ * surrogate, which UTF-8 writes as U+FFFD, would never match the tag it was written with.
+ */
+export function assertTags(tags: readonly string[]): void {
+  for (const tag of tags) {
+    if (!wellFormed(tag))
+      throw new PhError('PH_INVALID_INPUT', 'A tag holds a lone UTF-16 surrogate, which UTF-8 cannot carry', { field: 'tags' });
+  }
+}
+
+/**
  * The grace an entry is written with: past ten years, as for the ttl, no tier could keep it (Redis
  * refuses the expiry, dates stop being dates), so it is refused as input rather than failing a tier.
  */

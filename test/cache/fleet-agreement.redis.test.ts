@@ -73,6 +73,15 @@ describe('nodes of a fleet agree on what the cache holds', () => {
     expect(await b.cache.namespace('promo').get('k')).toBeUndefined();
   });
 
+  it('refuses a tag with a lone surrogate, which Redis could not match to the tag it was written with', async () => {
+    const a = await node();
+    await expect(a.cache.namespace('tags').set('k', 1, { tags: ['x\ud800'] })).rejects.toMatchObject({
+      code: 'PH_INVALID_INPUT',
+      field: 'tags',
+    });
+    expect(await a.cache.namespace('tags').get('k')).toBeUndefined();
+  });
+
   it("a value read from Redis lives its ttl by Redis's clock on a node whose clock is 26 s ahead or behind the writer's", async () => {
     const a = await node();
     const ahead = { now: () => Date.now() + 26_000 };
