@@ -26,7 +26,8 @@ export interface RestInput {
 
 /**
  * How a version answers with the operation's result. `json` (the default): the result, or one of its
- * fields (`unwrap`), with `status` and headers taken from result fields. `empty`: 204. `file`: a
+ * fields (`unwrap`), with `status` and headers taken from result fields (a field that is absent
+ * sends no header; a boolean one sends `1` when true and no header when false). `empty`: 204. `file`: a
  * `{filename, contentType, content}` result as an attachment, of one of the media types listed (each
  * with the schema of its content). `download`: the file the operation prepared, streamed, of this
  * type. `health`: the dependencies with their overall status, 503 when a critical one is down.
@@ -83,6 +84,7 @@ export const restRoutes: readonly RestRoute[] = [
     operation: 'cache.get',
     summary: 'Read a cached value (L1 → L2 → L3)',
     tag: 'cache',
+    reply: { kind: 'json', headers: { 'X-Cache-Stale': 'stale' } },
   },
   {
     method: 'PUT',

@@ -60,7 +60,12 @@ export class Cache {
       if (held !== undefined) this.#l1.delete(id);
     } else await this.#start();
     try {
-      const value = await this.#fenced(namespace, key, async () => (await this.transport.call('cache.get', { namespace, key })).value);
+      const value = await this.#fenced(namespace, key, async () => {
+        const found = await this.transport.call('cache.get', { namespace, key });
+        // A stale value served within grace (Redis failing on the server) answers this call only:
+        // held here, it would pass for fresh after the server has a fresh one again.
+        return { value: found.value, keep: found.stale !== true };
+      });
       return value as T;
     } catch (err) {
       if (err instanceof NotFoundError && err.code === 'PH_CACHE_MISS') return undefined;
@@ -76,7 +81,7 @@ export class Cache {
   ): Promise<void> {
     await this.#fenced(namespace, key, async () => {
       await this.transport.call('cache.put', { namespace, key, value, ...options });
-      return value;
+      return { value, keep: true };
     });
   }
 
@@ -92,16 +97,17 @@ export class Cache {
   }
 
   /**
-   * Runs a request of `key` and holds the value it answers, unless an event dropping the key (or its
-   * namespace, or all of L1) arrived meanwhile: the server may have replaced the value after it
-   * answered, and the event that said so has already passed. The value still answers the caller.
+   * Runs a request of `key` and holds the value it answers (when `keep`), unless an event dropping
+   * the key (or its namespace, or all of L1) arrived meanwhile: the server may have replaced the
+   * value after it answered, and the event that said so has already passed. The value still answers
+   * the caller.
    */
-  async #fenced(namespace: string, key: string, request: () => Promise<unknown>): Promise<unknown> {
+  async #fenced(namespace: string, key: string, request: () => Promise<{ value: unknown; keep: boolean }>): Promise<unknown> {
     const fence = this.#fence(namespace);
     const began = fence.begin(key);
     try {
-      const value = await request();
-      if (!fence.changedSince(key, began)) this.#hold(`${namespace}\u0000${key}`, value);
+      const { value, keep } = await request();
+      if (keep && !fence.changedSince(key, began)) this.#hold(`${namespace}\u0000${key}`, value);
       return value;
     } finally {
       fence.end(key);

@@ -5,7 +5,7 @@ const Namespace = Type.String({
   minLength: 1,
   maxLength: 64,
   pattern: '^[A-Za-z0-9_.-]+$',
-  description: "1-64 letters, digits, '_', '.' or '-'",
+  description: "1-64 letters, digits, '_', '.' or '-'; not '.' or '..'",
 });
 const Key = Type.String({ minLength: 1, maxLength: 512 });
 /** One limit for writing a tag and invalidating by it: a tag that can be written can be invalidated. */
@@ -148,7 +148,7 @@ export const CacheWarmProgressSchema = Type.Object({
  * The REST API's own namespace and key: the cache checks them itself (PH_CACHE_BAD_NAMESPACE,
  * PH_CACHE_KEY_TOO_LONG counted in bytes), so a LAN program sees those codes rather than a schema error.
  */
-const ApiNamespace = Type.String({ minLength: 1, description: '1-64 letters, digits, ., _ or -' });
+const ApiNamespace = Type.String({ minLength: 1, description: "1-64 letters, digits, ., _ or -; not '.' or '..'" });
 const ApiKey = Type.String({ minLength: 1, description: 'At most 512 bytes' });
 /** Ten years at most: past that no tier can keep an expiry (see MAX_TTL_MS in main/cache/options.ts). */
 const Milliseconds = Type.Number({ minimum: 0, maximum: 315_360_000_000, description: 'Milliseconds' });
@@ -157,9 +157,20 @@ const Ttl = Type.Number({ exclusiveMinimum: 0, maximum: 315_360_000_000, descrip
 
 export const cacheOperations = {
   'cache.get': defineOperation({
-    summary: 'Read a value through the tiers (L1 → L2 → L3); PH_CACHE_MISS when no fresh value is held',
+    summary:
+      'Read a value through the tiers (L1 → L2 → L3); PH_CACHE_MISS when no fresh value is held, unless a tier failed and a stale one within grace is served (stale: true)',
     input: Type.Object({ namespace: ApiNamespace, key: ApiKey }),
-    output: Type.Object({ namespace: Type.String(), key: Type.String(), value: Type.Unknown() }),
+    output: Type.Object({
+      namespace: Type.String(),
+      key: Type.String(),
+      value: Type.Unknown(),
+      stale: Type.Optional(
+        Type.Boolean({
+          description:
+            'true when the value is past its ttl, served within its grace because a tier (Redis) failed; absent for a fresh value',
+        }),
+      ),
+    }),
     minRole: 'operator',
     mutating: false,
   }),

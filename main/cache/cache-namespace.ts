@@ -5,9 +5,10 @@ import { entryView, largestEntries, type StoredEntryView } from './cache-inspect
 import { callLoader, freshOrStaleAt, insideLoaderOf } from './cache-loader';
 import type { CacheEntry, TierName } from './entry';
 import { NamespaceStats } from './cache-stats';
-import { assertKey, effectiveGrace, effectiveTtl, type EntryOptions, type NamespaceOptions } from './options';
+import { assertKey, assertTags, effectiveGrace, effectiveTtl, type EntryOptions, type NamespaceOptions } from './options';
 import { loadUnderLease, readLower, type TierAccess } from './lower-tiers';
 import { ReadFence } from './read-fence';
+import { LateWrite } from './redis-tier';
 import type { StoredEntry } from './sqlite-tier';
 
 export type { CacheCore, Loader } from './cache-core';
@@ -66,20 +67,41 @@ export class CacheNamespace {
 
   /** Fresh value from the first tier that has it, or `undefined`. Stale within grace only when a tier failed. */
   get<T = unknown>(key: string): Promise<T | undefined> {
+    const sampled = (++this.#ops & SAMPLE_MASK) === 0;
+    const t0 = sampled ? performance.now() : 0;
     const e = this.lru.get(key);
     if (e !== undefined && e.freshUntil > this.core.now()) {
       this.stats.l1Hits += 1;
-      if ((++this.#ops & SAMPLE_MASK) === 0) this.core.hot.touch(this.name + '\u0000' + key);
+      if (sampled) this.#sampleL1Hit(key, t0);
       return (e.resolved ??= Promise.resolve(e.value)) as Promise<T>;
     }
-    return this.#getSlow<T>(key, e);
+    return this.#getSlow(key, e).then((found) => found?.value as T | undefined);
+  }
+
+  /**
+   * As `get`, saying whether the value is stale: one served within grace because a tier failed
+   * (Redis down) and no tier had a fresh one. REST answers it with `X-Cache-Stale: 1`.
+   */
+  lookup<T = unknown>(key: string): Promise<{ value: T; stale: boolean } | undefined> {
+    const sampled = (++this.#ops & SAMPLE_MASK) === 0;
+    const t0 = sampled ? performance.now() : 0;
+    const e = this.lru.get(key);
+    if (e !== undefined && e.freshUntil > this.core.now()) {
+      this.stats.l1Hits += 1;
+      if (sampled) this.#sampleL1Hit(key, t0);
+      return Promise.resolve({ value: e.value as T, stale: false });
+    }
+    return this.#getSlow(key, e) as Promise<{ value: T; stale: boolean } | undefined>;
   }
 
   /** The fresh L1 value, synchronously, without touching lower tiers (counted as a hit or not at all). */
   peek<T = unknown>(key: string): T | undefined {
+    const sampled = (++this.#ops & SAMPLE_MASK) === 0;
+    const t0 = sampled ? performance.now() : 0;
     const e = this.lru.get(key);
     if (e === undefined || e.freshUntil <= this.core.now()) return undefined;
     this.stats.l1Hits += 1;
+    if (sampled) this.#sampleL1Hit(key, t0);
     return e.value as T;
   }
 
@@ -89,12 +111,14 @@ export class CacheNamespace {
    * when the loader fails or passes the soft timeout.
    */
   getOrSet<T>(key: string, loader: Loader<T>, options?: EntryOptions): Promise<T> {
+    const sampled = (++this.#ops & SAMPLE_MASK) === 0;
+    const t0 = sampled ? performance.now() : 0;
     const e = this.lru.get(key);
     if (e !== undefined) {
       const now = this.core.now();
       if (e.freshUntil > now) {
         this.stats.l1Hits += 1;
-        if ((++this.#ops & SAMPLE_MASK) === 0) this.core.hot.touch(this.name + '\u0000' + key);
+        if (sampled) this.#sampleL1Hit(key, t0);
         const early = options?.earlyRefresh ?? this.defaults.earlyRefresh;
         if (
           early !== undefined &&
@@ -162,7 +186,10 @@ export class CacheNamespace {
     let removed = this.dropLocalTags(tags);
     if (this.core.l2 !== null) {
       try {
-        removed = Math.max(removed, (await this.core.l2.deleteTags(this.name, tags)).removed);
+        const dropped = await this.core.l2.deleteTags(this.name, tags);
+        // What Redis dropped for carrying a tag goes here too, whatever tags this node's copy names.
+        this.dropLocalKeys(dropped.keys);
+        removed = Math.max(removed, dropped.removed);
       } catch {
         this.stats.l2Errors += 1;
         this.core.bus?.queue(this.name, { tags });
@@ -223,7 +250,7 @@ export class CacheNamespace {
     const now = this.core.now();
     const l1 = this.lru.peek(key);
     let l2: StoredEntry | null = null;
-    if (this.core.l2 !== null) l2 = await this.core.l2.get(this.name, key).catch(() => null);
+    if (this.core.l2 !== null) l2 = await this.core.l2.get(this.name, key, now).catch(() => null);
     const l3 = this.core.l3?.get(this.name, key) ?? null;
     const value =
       l1 !== undefined && l1.staleUntil > now ? l1.value : l2 !== null ? this.#decode(l2) : l3 !== null ? this.#decode(l3) : undefined;
@@ -250,14 +277,14 @@ export class CacheNamespace {
     return options === undefined ? this.defaults : { ...this.defaults, ...options };
   }
 
-  async #getSlow<T>(key: string, l1: L1Entry | undefined): Promise<T | undefined> {
+  async #getSlow(key: string, l1: L1Entry | undefined): Promise<{ value: unknown; stale: boolean } | undefined> {
     assertKey(key, this.core.maxKeyBytes);
     const found = await readLower(this.#tiers, key);
-    if (found.fresh !== undefined) return found.fresh as T;
+    if (found.fresh !== undefined) return { value: found.fresh, stale: false };
     const stale = this.#bestStale(l1, found.stale);
     if (found.failed && stale !== undefined) {
       this.stats.staleServes += 1;
-      return stale.value as T;
+      return { value: stale.value, stale: true };
     }
     this.stats.misses += 1;
     return undefined;
@@ -329,6 +356,8 @@ export class CacheNamespace {
   /** `shared`: the caller needs the write on every node, so a failed L2 write undoes it here and throws. */
   async #write(key: string, value: unknown, options: EntryOptions, shared = false): Promise<void> {
     if (value === undefined) throw new PhError('PH_INVALID_INPUT', 'undefined cannot be cached; use null', { field: 'value' });
+    const tags = [...(options.tags ?? [])];
+    assertTags(tags);
     const ttl = effectiveTtl(options);
     const grace = effectiveGrace(options);
     const bytes = this.core.serializer.encode(value);
@@ -344,7 +373,7 @@ export class CacheNamespace {
       freshUntil: now + ttl,
       staleUntil: now + ttl + grace,
       createdAt: now,
-      tags: [...(options.tags ?? [])],
+      tags,
     };
     // L3 first: a write it refuses (a full disk) is refused whole, never left in L1 alone.
     this.core.l3?.set(this.name, key, entry);
@@ -355,10 +384,13 @@ export class CacheNamespace {
     if (l2 !== null) {
       try {
         await l2.set(this.name, key, entry, now);
-      } catch {
+        // Newer than any drop of this key still waiting for Redis, which would now drop this value.
+        this.core.bus?.settled(this.name, key);
+      } catch (err) {
         this.stats.l2Errors += 1;
-        // Whether Redis applied it is unknown: the other nodes drop the key when Redis is back.
-        this.core.bus?.queue(this.name, { keys: [key] });
+        // Whether Redis applied it is unknown (unless it refused it as late): the other nodes, and
+        // this one, drop the key when Redis is back.
+        if (!(err instanceof LateWrite)) this.core.bus?.queue(this.name, { keys: [key] });
         if (shared) {
           this.dropLocalKeys([key]);
           throw new PhError('PH_CACHE_WRITE_UNSHARED', `Redis did not take the write of ${this.name}/${key}`);
@@ -383,6 +415,12 @@ export class CacheNamespace {
 
   #decode(e: StoredEntry): unknown {
     return this.core.serializer.decode(e.bytes);
+  }
+
+  /** One hit in 16 is timed (the lookup and freshness check) and counted towards the hot keys. */
+  #sampleL1Hit(key: string, t0: number): void {
+    this.stats.record('l1', performance.now() - t0);
+    this.core.hot.touch(this.name + '\u0000' + key);
   }
 
   #touchHot(key: string): void {

@@ -15,8 +15,11 @@ export interface CacheEntry {
 
 export type TierName = 'l1' | 'l2' | 'l3';
 
-const HEADER = 1 + 8 + 8 + 8 + 2;
-const FORMAT = 1;
+/** The envelope's fixed part: format byte, three doubles, the tag list's length (redis-scripts.ts reads it in place). */
+export const ENVELOPE_HEADER = 1 + 8 + 8 + 8 + 2;
+export const ENVELOPE_FORMAT = 1;
+const HEADER = ENVELOPE_HEADER;
+const FORMAT = ENVELOPE_FORMAT;
 
 /** The L2 wire form: version, three doubles, tag list (JSON), then the serialized value. */
 export function encodeEnvelope(entry: CacheEntry): Buffer {

@@ -130,24 +130,41 @@ export class InvalidationBus {
     }
   }
 
-  /** Sends what waited while Redis was away. Stops at the first failure and keeps the rest. */
+  /** A write of `key` reached Redis: a drop of it still waiting is older, and would drop the new value. */
+  settled(ns: string, key: string): void {
+    const keys = this.#outboxKeys.get(ns);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#outboxKeys.delete(ns);
+  }
+
+  /**
+   * Sends what waited while Redis was away. Stops at the first failure and keeps the rest. Each
+   * drop sent is applied here again as well: the bus does not bring a node its own messages, and a
+   * write refused as unshared may have reached Redis after all and been read back into this node's
+   * L1 since (it served the value on until its ttl while every other node had dropped it).
+   */
   flushOutbox(): Promise<void> {
     if (this.#flushing !== null) return this.#flushing;
     if (this.outboxSize === 0 || !this.l2.link.available) return Promise.resolve();
     this.#flushing = (async () => {
       try {
+        const own = (body: Omit<BusMessage, 'origin'>): void => this.handlers.apply({ origin: this.nodeId, ...body });
         for (const ns of [...this.#outboxClear]) {
           await this.l2.clear(ns);
           this.#outboxClear.delete(ns);
+          own({ ns, op: 'clear' });
         }
         for (const [ns, keys] of [...this.#outboxKeys]) {
           const list = [...keys];
           for (let i = 0; i < list.length; i += 500) await this.l2.delete(ns, list.slice(i, i + 500));
-          this.#outboxKeys.delete(ns);
+          if (this.#outboxKeys.get(ns) === keys) this.#outboxKeys.delete(ns);
+          own({ ns, op: 'del', keys: list });
         }
         for (const [ns, tags] of [...this.#outboxTags]) {
-          await this.l2.deleteTags(ns, [...tags]);
+          const dropped = await this.l2.deleteTags(ns, [...tags]);
           this.#outboxTags.delete(ns);
+          own({ ns, op: 'tag', tags: [...tags] });
+          if (dropped.keys.length > 0) own({ ns, op: 'del', keys: dropped.keys });
         }
       } catch (err) {
         this.logger.debug({ err: (err as Error).message }, 'cache outbox flush interrupted; will retry');

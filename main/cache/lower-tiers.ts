@@ -31,7 +31,7 @@ export async function readLower(tiers: TierAccess, key: string): Promise<LowerRe
       const t0 = performance.now();
       const began = fence.begin(key);
       try {
-        const e = await l2.get(name, key);
+        const e = await l2.get(name, key, core.now());
         stats.record('l2', performance.now() - t0);
         const now = core.now();
         if (e !== null && e.staleUntil > now) {
@@ -113,7 +113,7 @@ export async function loadUnderLease(
           // Someone held the lease before us: their value may be in L2 already.
           const began = fence.begin(key);
           const e = await l2
-            .get(name, key)
+            .get(name, key, core.now())
             .catch(() => null)
             .finally(() => fence.end(key));
           if (e !== null && e.freshUntil > core.now()) return acceptRemote(tiers, key, e, began);
@@ -128,7 +128,7 @@ export async function loadUnderLease(
     delay = Math.min(50, delay * 2);
     const began = fence.begin(key);
     try {
-      const e = await l2.get(name, key);
+      const e = await l2.get(name, key, core.now());
       if (e !== null && e.freshUntil > core.now()) return acceptRemote(tiers, key, e, began);
     } catch {
       if (!l2.link.available) return run();

@@ -23,9 +23,9 @@ type CacheOps =
 export function cacheHandlers(cache: TieredCache): HandlersFor<CacheOps> {
   return {
     'cache.get': async ({ namespace, key }) => {
-      const value = await cache.namespace(namespace).get(key);
-      if (value === undefined) throw new PhError('PH_CACHE_MISS', `No fresh value for ${namespace}/${key}`);
-      return { namespace, key, value };
+      const found = await cache.namespace(namespace).lookup(key);
+      if (found === undefined) throw new PhError('PH_CACHE_MISS', `No fresh value for ${namespace}/${key}`);
+      return { namespace, key, value: found.value, ...(found.stale ? { stale: true as const } : {}) };
     },
     'cache.put': async ({ namespace, key, value, ttl, grace, tags }) => {
       await cache.namespace(namespace).set(key, value, {

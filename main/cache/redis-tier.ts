@@ -4,6 +4,16 @@ import type { Redis } from 'ioredis';
 import type { FleetSeal } from '../fleet';
 import { decodeEnvelope, encodeEnvelope, type CacheEntry } from './entry';
 import type { RedisLink } from './redis-link';
+import {
+  DEL_SCRIPT,
+  EPOCH_SCRIPT,
+  GET_SCRIPT,
+  MARKER_SCRIPT,
+  PROMOTE_SCRIPT,
+  RELEASE_SCRIPT,
+  SET_SCRIPT,
+  TAG_SCRIPT,
+} from './redis-scripts';
 import type { StoredEntry } from './sqlite-tier';
 
 /** What travels on the bus: who sent it, the namespace, and what to drop. */
@@ -31,71 +41,29 @@ const BUS = 'cache.bus';
 const MARKER = 'cache.marker';
 const ENTRY = 'cache.entry';
 
-// Each script changes L2, bumps the namespace's generation and publishes `<generation>|<message>`
-// atomically, so generations on the bus arrive in the order they were issued: a node that sees a
-// gap knows it missed a message. (Single Redis or Sentinel; the tag and generation keys are not
-// declared as KEYS, so Redis Cluster is not supported by these scripts.)
-const SET_SCRIPT = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-local px = tonumber(ARGV[2])
-for i = 7, #ARGV do
-  local t = ARGV[6] .. ARGV[i]
-  redis.call('SADD', t, KEYS[1])
-  if redis.call('PTTL', t) < px then redis.call('PEXPIRE', t, px) end
-end
-local gen = redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-redis.call('PUBLISH', ARGV[4], gen .. '|' .. ARGV[5])
-return gen`;
-
-const DEL_SCRIPT = `
-local n = 0
-for i = 2, #KEYS do n = n + redis.call('DEL', KEYS[i]) end
-local gen = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-redis.call('PUBLISH', ARGV[2], gen .. '|' .. ARGV[3])
-return {gen, n}`;
-
-const TAG_SCRIPT = `
-local n = 0
-for i = 5, #ARGV do
-  local t = ARGV[4] .. ARGV[i]
-  local members = redis.call('SMEMBERS', t)
-  for _, k in ipairs(members) do n = n + redis.call('DEL', k) end
-  redis.call('DEL', t)
-end
-local gen = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-redis.call('PUBLISH', ARGV[2], gen .. '|' .. ARGV[3])
-return {gen, n}`;
-
-const EPOCH_SCRIPT = `
-redis.call('SET', KEYS[1], ARGV[1], 'NX')
-return redis.call('GET', KEYS[1])`;
-
-// A snapshot of every generation, published on the bus itself: a node that receives it has
-// received every message published before it, so any difference from what it saw is a real loss.
-// ARGV[2] is the requesting node's sealed token: a marker without a valid one is dropped. (The
-// snapshot itself is Redis's own hash; a wrong one can only make a node drop local copies.)
-const MARKER_SCRIPT = `
-local g = redis.call('HGETALL', KEYS[1])
-redis.call('PUBLISH', ARGV[1], 'S' .. ARGV[2] .. '\\n' .. cjson.encode(g))
-return #g`;
-
-const RELEASE_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
 const SCAN_BATCH = 500;
 const SCAN_LIMIT = 200_000;
 
 type Script = (...args: (string | number | Buffer)[]) => Promise<unknown>;
+type ScriptName = 'phCacheSet' | 'phCachePromote' | 'phCacheDel' | 'phCacheTag' | 'phCacheEpoch' | 'phCacheMarker' | 'phCacheRelease';
 /** The scripts as ioredis commands: sent by SHA (EVALSHA, falling back to EVAL once), not as text each call. */
 type WithScripts = Redis & {
+  phCacheGetBuffer: (numberOfKeys: number, key: string) => Promise<[Buffer | null, number]>;
   phCacheSet: Script;
+  phCachePromote: Script;
   phCacheDel: Script;
   phCacheTag: Script;
   phCacheEpoch: Script;
   phCacheMarker: Script;
   phCacheRelease: Script;
 };
+
+/** Redis ran a write after its deadline and applied none of it. */
+export class LateWrite extends Error {
+  constructor() {
+    super('Redis took the write after its deadline and did not apply it');
+  }
+}
 
 /**
  * L2: entries in Redis as envelopes, tag sets, single-flight leases, and the bus's publishing side.
@@ -114,17 +82,24 @@ export class RedisTier {
   ) {
     this.channel = `${prefix}bus`;
     this.gensKey = `${prefix}gens`;
-    const cmd = link.cmd;
-    cmd.defineCommand('phCacheSet', { lua: SET_SCRIPT });
-    cmd.defineCommand('phCacheDel', { lua: DEL_SCRIPT });
-    cmd.defineCommand('phCacheTag', { lua: TAG_SCRIPT });
+    const { cmd, writer } = link;
+    writer.defineCommand('phCacheSet', { lua: SET_SCRIPT });
+    writer.defineCommand('phCacheDel', { lua: DEL_SCRIPT });
+    writer.defineCommand('phCacheTag', { lua: TAG_SCRIPT });
+    cmd.defineCommand('phCacheGet', { lua: GET_SCRIPT });
+    cmd.defineCommand('phCachePromote', { lua: PROMOTE_SCRIPT });
     cmd.defineCommand('phCacheEpoch', { lua: EPOCH_SCRIPT });
     cmd.defineCommand('phCacheMarker', { lua: MARKER_SCRIPT });
     cmd.defineCommand('phCacheRelease', { lua: RELEASE_SCRIPT });
   }
 
-  #run<T>(name: Exclude<keyof WithScripts, keyof Redis>, numberOfKeys: number, ...args: (string | number | Buffer)[]): Promise<T> {
+  #run<T>(name: ScriptName, numberOfKeys: number, ...args: (string | number | Buffer)[]): Promise<T> {
     return this.link.run((r) => (r as WithScripts)[name](numberOfKeys, ...args) as Promise<T>);
+  }
+
+  /** Changes to L2 go on the writer connection, in the order they were made, with its longer deadline (RedisLink). */
+  #write<T>(name: ScriptName, numberOfKeys: number, ...args: (string | number | Buffer)[]): Promise<T> {
+    return this.link.write((r) => (r as WithScripts)[name](numberOfKeys, ...args) as Promise<T>);
   }
 
   entryKey(ns: string, key: string): string {
@@ -135,24 +110,37 @@ export class RedisTier {
     return `${this.prefix}t:${ns}:`;
   }
 
-  async get(ns: string, key: string): Promise<StoredEntry | null> {
+  /**
+   * An entry as this node should hold it: its times moved onto this node's clock (`now`) by what
+   * Redis says is left of its time to live, since the writer's absolute times are on the writer's
+   * clock, and nodes' clocks may disagree by seconds (a node 20 s ahead dropped a 25 s entry at 5 s).
+   */
+  async get(ns: string, key: string, now: number): Promise<StoredEntry | null> {
     const redisKey = this.entryKey(ns, key);
-    const raw = await this.link.run((r) => r.getBuffer(redisKey));
+    const [raw, pttl] = await this.link.run((r) => (r as WithScripts).phCacheGetBuffer(1, redisKey));
     if (raw === null) return null;
     const bytes = this.seal.openBytes(ENTRY, redisKey, raw);
-    return bytes === null ? null : decodeEnvelope(bytes);
+    const e = bytes === null ? null : decodeEnvelope(bytes);
+    if (e === null || pttl < 0) return e;
+    const shift = now + pttl - e.staleUntil;
+    return { ...e, freshUntil: e.freshUntil + shift, staleUntil: e.staleUntil + shift, createdAt: e.createdAt + shift };
   }
 
   #sealEntry(redisKey: string, entry: CacheEntry): Buffer {
     return this.seal.sealBytes(ENTRY, redisKey, encodeEnvelope(entry));
   }
 
-  /** Writes an entry, its tags, bumps the generation and tells the other nodes to drop their copy. */
+  /**
+   * Writes an entry, its tags, bumps the generation and tells the other nodes to drop their copy.
+   * Throws `LateWrite` when Redis ran the script after the writer connection's deadline: then
+   * nothing was written (a frozen Redis that thaws does not apply a write its caller gave up on).
+   */
   async set(ns: string, key: string, entry: CacheEntry, now: number): Promise<number> {
     const px = Math.max(1, Math.ceil(entry.staleUntil - now));
     const message = this.#message({ ns, op: 'set', keys: [key] });
     const redisKey = this.entryKey(ns, key);
-    return this.#run<number>(
+    const deadline = await this.link.writeDeadline();
+    const generation = await this.#write<number>(
       'phCacheSet',
       2,
       redisKey,
@@ -163,21 +151,24 @@ export class RedisTier {
       this.channel,
       message,
       this.#tagPrefix(ns),
+      deadline,
       ...entry.tags,
     );
+    if (generation < 0) throw new LateWrite();
+    return generation;
   }
 
-  /** Promotion from L3: writes the entry only when L2 has none, without a bus message (the value is not new). */
+  /** Promotion from L3: writes the entry (and its tags) only when L2 has none, without a bus message (the value is not new). */
   async promote(ns: string, key: string, entry: CacheEntry, now: number): Promise<void> {
     const px = Math.ceil(entry.staleUntil - now);
     if (px <= 0) return;
     const redisKey = this.entryKey(ns, key);
-    await this.link.run((r) => r.set(redisKey, this.#sealEntry(redisKey, entry), 'PX', px, 'NX'));
+    await this.#run('phCachePromote', 1, redisKey, this.#sealEntry(redisKey, entry), px, this.#tagPrefix(ns), ...entry.tags);
   }
 
   async delete(ns: string, keys: readonly string[]): Promise<{ generation: number; removed: number }> {
     const message = this.#message({ ns, op: 'del', keys });
-    const [generation, removed] = (await this.#run(
+    const [generation, removed] = (await this.#write(
       'phCacheDel',
       1 + keys.length,
       this.gensKey,
@@ -189,9 +180,14 @@ export class RedisTier {
     return { generation, removed };
   }
 
-  async deleteTags(ns: string, tags: readonly string[]): Promise<{ generation: number; removed: number }> {
+  /**
+   * Drops the entries that carry one of the tags now, and tells every node to drop them: by tag,
+   * and then by the keys Redis dropped (500 a message), so a node whose copy of such a key carries
+   * other tags (an older value) drops it too. `keys`: what Redis dropped.
+   */
+  async deleteTags(ns: string, tags: readonly string[]): Promise<{ generation: number; removed: number; keys: string[] }> {
     const message = this.#message({ ns, op: 'tag', tags });
-    const [generation, removed] = (await this.#run(
+    const [generation, removed, keys] = (await this.#write(
       'phCacheTag',
       1,
       this.gensKey,
@@ -199,9 +195,12 @@ export class RedisTier {
       this.channel,
       message,
       this.#tagPrefix(ns),
+      this.entryKey(ns, ''),
       ...tags,
-    )) as [number, number];
-    return { generation, removed };
+    )) as [number, number, string[]];
+    let last = generation;
+    for (let i = 0; i < keys.length; i += 500) last = (await this.delete(ns, keys.slice(i, i + 500))).generation;
+    return { generation: last, removed, keys };
   }
 
   /**
@@ -212,7 +211,7 @@ export class RedisTier {
   async clear(ns: string): Promise<{ generation: number; removed: number }> {
     let removed = await this.#unlinkNamespace(ns);
     const message = this.#message({ ns, op: 'clear' });
-    const [generation] = (await this.#run('phCacheDel', 1, this.gensKey, ns, this.channel, message)) as [number, number];
+    const [generation] = (await this.#write('phCacheDel', 1, this.gensKey, ns, this.channel, message)) as [number, number];
     removed += await this.#unlinkNamespace(ns);
     return { generation, removed };
   }

@@ -22,6 +22,13 @@ interface Row {
 const SEP = '\u0000';
 /** Longest wait between retries of a flush that failed (a full disk frees up on its own schedule). */
 const MAX_RETRY_MS = 5000;
+/**
+ * How long background work (the write-behind, maintenance) waits for another connection's write
+ * lock, where the database's own busy timeout is 5 s: better-sqlite3 waits on the main thread, and
+ * another program holding a write lock on pilothouse.db froze the node (a /healthz of 3954 ms).
+ * Busy past it, the work fails, the tier is degraded, and the queue is kept for the next try.
+ */
+const BACKGROUND_BUSY_MS = 20;
 
 /** Why the write-behind could not flush, and how much it holds in memory meanwhile. */
 export interface FlushFailure {
@@ -136,7 +143,7 @@ export class SqliteTier {
 
   /** Every live key of a namespace starting with `prefix`, in key order (a range of the primary key). */
   keyNames(ns: string, prefix: string): string[] {
-    this.flush();
+    this.#flushForRead();
     return this.db
       .prepare('SELECT key FROM cache_entries WHERE namespace = ? AND key >= ? AND key < ? AND stale_until > ? ORDER BY key')
       .pluck()
@@ -146,7 +153,7 @@ export class SqliteTier {
   /** Size, freshness and tags of the given live keys of a namespace (those absent are left out). */
   entries(ns: string, keys: readonly string[]): { key: string; size: number; freshUntil: number; tags: string[] }[] {
     if (keys.length === 0) return [];
-    this.flush();
+    this.#flushForRead();
     const rows = this.db
       .prepare(
         `SELECT key, size, fresh_until, tags FROM cache_entries
@@ -158,7 +165,7 @@ export class SqliteTier {
 
   /** The largest live entries, for analytics. */
   largest(limit: number): { namespace: string; key: string; size: number }[] {
-    this.flush();
+    this.#flushForRead();
     return this.db
       .prepare('SELECT namespace, key, size FROM cache_entries WHERE stale_until > ? ORDER BY size DESC LIMIT ?')
       .all(this.clock.now(), limit) as { namespace: string; key: string; size: number }[];
@@ -166,7 +173,7 @@ export class SqliteTier {
 
   /** The most recently used live entries of a namespace: the hot set brought back after a restart. */
   recent(ns: string, limit: number): string[] {
-    this.flush();
+    this.#flushForRead();
     return (
       this.db
         .prepare('SELECT key FROM cache_entries WHERE namespace = ? AND stale_until > ? ORDER BY accessed_at DESC LIMIT ?')
@@ -232,9 +239,16 @@ export class SqliteTier {
     this.#touched.clear();
   }
 
-  /** Drops expired rows, then the least recently used ones until under 90% of each bound. */
+  /**
+   * Drops expired rows, then the least recently used ones until under 90% of each bound. Background
+   * work: it waits at most BACKGROUND_BUSY_MS for another connection's lock, and throws when busy.
+   */
   maintain(): { expired: number; evicted: number } {
     if (this.#closed) return { expired: 0, evicted: 0 };
+    return this.#briefly(() => this.#maintain());
+  }
+
+  #maintain(): { expired: number; evicted: number } {
     this.flush();
     const expired = this.db.prepare('DELETE FROM cache_entries WHERE stale_until <= ?').run(this.clock.now()).changes;
     let evicted = 0;
@@ -271,8 +285,13 @@ export class SqliteTier {
     return new Map(rows.map((r) => [r.namespace, r.generation]));
   }
 
+  /** Background work as `maintain`: throws when another connection holds the lock. */
   saveGenerations(gens: ReadonlyMap<string, number>): void {
     if (this.#closed) return;
+    this.#briefly(() => this.#saveGenerations(gens));
+  }
+
+  #saveGenerations(gens: ReadonlyMap<string, number>): void {
     const put = this.db.prepare(
       'INSERT INTO cache_generations (namespace, generation) VALUES (?, ?) ON CONFLICT (namespace) DO UPDATE SET generation = excluded.generation',
     );
@@ -293,12 +312,35 @@ export class SqliteTier {
     return lost;
   }
 
+  /**
+   * Before a read of the table: the queue written if the lock can be had at once. Otherwise the
+   * read goes on without what is queued (those keys are in L1), rather than wait out the lock.
+   */
+  #flushForRead(): void {
+    try {
+      this.#briefly(() => this.flush());
+    } catch {
+      // Kept in `failure` for health; flush() has scheduled the retry.
+    }
+  }
+
+  /** Runs `work` with a short busy timeout (BACKGROUND_BUSY_MS) on the shared connection, then restores it. */
+  #briefly<T>(work: () => T): T {
+    const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${BACKGROUND_BUSY_MS}`);
+    try {
+      return work();
+    } finally {
+      this.db.pragma(`busy_timeout = ${previous}`);
+    }
+  }
+
   #schedule(delayMs = this.options.flushMs): void {
     if (this.#timer !== null || this.#closed) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
       try {
-        this.flush();
+        this.#briefly(() => this.flush());
       } catch {
         // Kept in `failure` for health; flush() has already scheduled the retry.
       }

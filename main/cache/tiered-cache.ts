@@ -130,7 +130,7 @@ export class TieredCache implements Service {
     if (redis !== null) {
       this.#link = new RedisLink(
         redis,
-        { commandTimeoutMs: o.redisCommandTimeoutMs, breakerResetMs: o.breakerResetMs },
+        { commandTimeoutMs: o.redisCommandTimeoutMs, writeTimeoutMs: o.redisWriteTimeoutMs, breakerResetMs: o.breakerResetMs },
         logger.child({ component: 'cache-redis' }),
       );
       if (this.deps.seal === undefined || this.deps.seal === null) throw new Error('A cache on Redis needs the fleet seal');

@@ -1,6 +1,6 @@
 export { newId } from './ids';
 export { loadNodeId } from './node-identity';
-export { DEFAULT_MAX_AGE_MS, FleetSeal, type FleetSealOptions, type Opened, type RejectReason } from './seal';
+export { DEFAULT_MAX_AGE_MS, FleetSeal, MAC_BYTES, type FleetSealOptions, type Opened, type RejectReason } from './seal';
 export { HybridClock } from './hybrid-clock';
 export { fleetMigrations } from './migrations';
 export { ReplicatedTable, type FleetTableDeps, type ReplicaSource, type ReplicatedTableDeps } from './replicated-table';

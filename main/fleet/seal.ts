@@ -28,7 +28,8 @@ export interface FleetSealOptions {
 }
 
 const VERSION = 'ph1';
-const MAC_BYTES = 32;
+/** Length of the MAC `sealBytes` puts before the bytes (the cache's Lua scripts read the envelope past it). */
+export const MAC_BYTES = 32;
 const MAC_TEXT = 43; // base64url of 32 bytes, no padding
 const NODE = /^[A-Za-z0-9._-]{1,64}$/;
 const WARN_EVERY_MS = 10_000;

@@ -25,7 +25,7 @@ import { httpErrorOf } from './http-errors';
 import { apiDocument } from './openapi';
 import { registerRestRoutes } from './rest-routes';
 import { oauthEndpoints } from './oauth-endpoints';
-import { MAX_PARAM_LENGTH, RouteMethods } from './route-methods';
+import { MAX_PARAM_LENGTH, RouteMethods, paramTooLong } from './route-methods';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../ops';
 
 export interface ReadinessReport {
@@ -159,10 +159,10 @@ export class HttpServer implements Service {
       trustProxy: false,
       // The router's own refusals (`%zz` in a path, an over-long parameter) in the catalogue's shape.
       frameworkErrors: (err, _request, reply) => {
-        const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
-        const mapped = new PhError('PH_INVALID_INPUT', tooLong ? 'A path parameter is too long' : 'The request path is not valid', {
-          field: 'path',
-        });
+        const mapped =
+          err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? paramTooLong()
+            : new PhError('PH_INVALID_INPUT', 'The request path is not valid', { field: 'path' });
         void (reply as FastifyReply).code(mapped.status).send(mapped.toBody());
       },
     });
@@ -254,6 +254,11 @@ export class HttpServer implements Service {
     });
     app.setNotFoundHandler((request, reply) => {
       const path = request.url.split('?')[0] as string;
+      if (this.#methods.paramTooLong(path)) {
+        const refused = paramTooLong();
+        void reply.code(refused.status).send(refused.toBody());
+        return;
+      }
       const allowed = this.#methods.allowed(path);
       if (allowed.length > 0) {
         const refused = new PhError('PH_METHOD_NOT_ALLOWED', `${path} answers ${allowed.join(', ')}, not ${request.method}`);

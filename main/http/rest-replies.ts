@@ -26,7 +26,12 @@ function latestAnswer(how: RestReply, result: unknown): { answer: VersionedAnswe
   switch (how.kind) {
     case 'json': {
       const fields = result as Record<string, unknown>;
-      const headers = Object.fromEntries(Object.entries(how.headers ?? {}).map(([header, field]) => [header, String(fields[field])]));
+      const headers: Record<string, string> = {};
+      for (const [header, field] of Object.entries(how.headers ?? {})) {
+        const value = fields[field];
+        if (value === undefined || value === false) continue;
+        headers[header] = value === true ? '1' : String(value);
+      }
       return { answer: { status: how.status ?? 200, body: how.unwrap === undefined ? result : fields[how.unwrap] }, headers };
     }
     case 'empty':

@@ -1,30 +1,44 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
 import { startTestPlane, type TestPlane } from '../helpers/control-plane';
+import { tempDir } from '../helpers/temp-dir';
 
 let redis: TestRedis;
 let plane: TestPlane;
 let operator: string;
 let viewer: string;
+let consoleDir: ReturnType<typeof tempDir>;
 
 beforeAll(async () => {
   redis = await startRedis();
-  plane = await startTestPlane({ redisUrl: redis.url });
+  // A built console: its files answer GET for any path no API route takes, as in a real install.
+  consoleDir = tempDir('ph-console-');
+  writeFileSync(join(consoleDir.path, 'index.html'), '<!doctype html><title>console</title>');
+  plane = await startTestPlane({ redisUrl: redis.url, consoleDir: consoleDir.path });
   operator = (await plane.op('keys.create', { name: 'lan-app', role: 'operator' })).body.secret;
   viewer = (await plane.op('keys.create', { name: 'dashboard', role: 'viewer' })).body.secret;
 });
 afterAll(async () => {
   await plane.stop();
   await redis.stop();
+  consoleDir.remove();
 });
 
-function rest(method: string, path: string, key: string | null, body?: unknown): Promise<{ status: number; body: any }> {
+function rest(
+  method: string,
+  path: string,
+  key: string | null,
+  body?: unknown,
+): Promise<{ status: number; stale: string | null; body: any }> {
   const headers: Record<string, string> = {};
   if (key !== null) headers.authorization = `Bearer ${key}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   return fetch(`${plane.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }).then(
     async (res) => ({
       status: res.status,
+      stale: res.headers.get('x-cache-stale'),
       body: res.status === 204 ? null : await res.json(),
     }),
   );
@@ -36,7 +50,7 @@ describe('cache REST API and console operations on a running plane', () => {
       204,
     );
     const read = await rest('GET', '/api/v1/cache/users/u1', operator);
-    expect(read).toEqual({ status: 200, body: { namespace: 'users', key: 'u1', value: { name: 'Ada' } } });
+    expect(read).toEqual({ status: 200, stale: null, body: { namespace: 'users', key: 'u1', value: { name: 'Ada' } } });
     expect(await redis.client().exists('ph:cache:e:users:u1')).toBe(1);
     expect((await rest('DELETE', '/api/v1/cache/users/u1', operator)).status).toBe(200);
     const miss = await rest('GET', '/api/v1/cache/users/u1', operator);
@@ -58,6 +72,7 @@ describe('cache REST API and console operations on a running plane', () => {
     expect((await rest('PUT', '/api/v2/cache/products/p3', operator, { value: 3, tags: [long] })).status).toBe(204);
     expect(await rest('POST', '/api/v2/cache/products/invalidate', operator, { tags: [long] })).toEqual({
       status: 200,
+      stale: null,
       body: { removed: 1 },
     });
     expect((await rest('GET', '/api/v2/cache/products/p3', operator)).status).toBe(404);
@@ -92,6 +107,28 @@ describe('cache REST API and console operations on a running plane', () => {
     expect(ns.body.error.code).toBe('PH_CACHE_BAD_NAMESPACE');
     const noValue = await rest('PUT', '/api/v1/cache/users/k', operator, { nope: 1 });
     expect(noValue.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'value' });
+  });
+
+  it('refuses a key too long for a path segment alike on GET, PUT and DELETE, without echoing it; a 512-byte key of 1532 encoded characters is served', async () => {
+    const long = 'k'.repeat(1025);
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const res = await rest(method, `/api/v1/cache/users/${long}`, operator, method === 'PUT' ? { value: 1 } : undefined);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'PH_INVALID_INPUT', field: 'path' });
+      expect(JSON.stringify(res.body)).not.toContain(long);
+    }
+    const cjk = '語'.repeat(170) + 'ab'; // 512 bytes: 1532 characters encoded, 172 decoded
+    expect(Buffer.byteLength(cjk)).toBe(512);
+    expect((await rest('PUT', `/api/v1/cache/users/${encodeURIComponent(cjk)}`, operator, { value: 'wide' })).status).toBe(204);
+    expect((await rest('GET', `/api/v1/cache/users/${encodeURIComponent(cjk)}`, operator)).body.value).toBe('wide');
+  });
+
+  it("refuses '.' and '..' as namespaces, which no standard HTTP client can put in a path, on operations too", async () => {
+    for (const namespace of ['.', '..']) {
+      expect((await plane.op('cache.put', { namespace, key: 'k', value: 1 })).body.error.code).toBe('PH_CACHE_BAD_NAMESPACE');
+      expect((await plane.op('cache.keys', { namespace })).body.error.code).toBe('PH_CACHE_BAD_NAMESPACE');
+    }
+    expect((await plane.op('cache.put', { namespace: '.hidden', key: 'k', value: 1 })).status).toBe(200);
   });
 
   it('refuses a grace past ten years as input (400), where Redis would refuse the expiry (a 503 before)', async () => {
@@ -170,10 +207,11 @@ describe('cache REST API and console operations on a running plane', () => {
 
   it('exposes hit and miss counters, latency and Redis state on /metrics', async () => {
     await rest('PUT', '/api/v1/cache/m/k', operator, { value: 1 });
-    await rest('GET', '/api/v1/cache/m/k', operator);
+    for (let i = 0; i < 32; i += 1) await rest('GET', '/api/v1/cache/m/k', operator);
     await rest('GET', '/api/v1/cache/m/none', operator);
     const text = await fetch(`${plane.url}/metrics`, { headers: { authorization: `Bearer ${viewer}` } }).then((r) => r.text());
-    expect(text).toMatch(/pilothouse_cache_requests_total\{namespace="m",result="l1_hit"\} 1/);
+    expect(text).toMatch(/pilothouse_cache_requests_total\{namespace="m",result="l1_hit"\} 32/);
+    expect(text).toMatch(/pilothouse_cache_latency_seconds\{namespace="m",tier="l1",quantile="0.99"\} \d/);
     expect(text).toMatch(/pilothouse_cache_requests_total\{namespace="m",result="miss"\} 1/);
     expect(text).toMatch(/pilothouse_cache_redis_state 2/);
     expect(text).toContain('pilothouse_cache_l1_entries{namespace="m"} 1');
@@ -187,5 +225,19 @@ describe('cache REST API and console operations on a running plane', () => {
   it('reports the cache service as running with Redis in system.status', async () => {
     const status = await plane.op('system.status');
     expect(status.body.services).toContainEqual(expect.objectContaining({ name: 'cache', state: 'running' }));
+  });
+
+  it('marks a stale value served within grace while Redis fails: X-Cache-Stale: 1 on REST, stale: true in the result', async () => {
+    expect((await rest('PUT', '/api/v2/cache/grace/k', operator, { value: 'old', ttl: 100, grace: 600_000 })).status).toBe(204);
+    await new Promise((r) => setTimeout(r, 200));
+    redis.pause();
+    try {
+      const read = await rest('GET', '/api/v2/cache/grace/k', operator);
+      expect(read).toMatchObject({ status: 200, stale: '1', body: { value: 'old', stale: true } });
+      const op = await plane.op('cache.get', { namespace: 'grace', key: 'k' }, operator);
+      expect(op.body).toMatchObject({ value: 'old', stale: true });
+    } finally {
+      redis.resume();
+    }
   });
 });

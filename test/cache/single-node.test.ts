@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { msgpackSerializer } from '../../main/cache';
 import { PhError } from '../../contract/errors';
@@ -27,6 +29,48 @@ describe('cache on one machine (L1 + L3 SQLite, no Redis)', () => {
     expect(users.lru.has('u1')).toBe(true);
     expect(await users.get('u1')).toEqual({ name: 'Ada' });
     expect(users.stats.l1Hits).toBe(2);
+  });
+
+  it('times one L1 hit in 16 into the l1 latency histogram, through get, peek and getOrSet', async () => {
+    const n = await node();
+    const ns = n.cache.namespace('timed');
+    await ns.set('k', 1);
+    for (let i = 0; i < 100; i += 1) await ns.get('k');
+    for (let i = 0; i < 50; i += 1) ns.peek('k');
+    for (let i = 0; i < 50; i += 1) await ns.getOrSet('k', () => 2);
+    expect(ns.stats.l1Hits).toBe(200);
+    const l1 = ns.stats.latencySummary('l1');
+    expect(l1.count).toBeGreaterThanOrEqual(12);
+    expect(l1.count).toBeLessThanOrEqual(13);
+    expect(l1.p99).toBeGreaterThan(0);
+  });
+
+  it('another program holding the write lock on the database does not hold up the event loop: L3 is degraded, keeps the write and catches up after', async () => {
+    const n = await node();
+    const ns = n.cache.namespace('locked');
+    const other = new Database(join(n.dir, 'pilothouse.db'));
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      await ns.set('k', 'v');
+      let worst = 0;
+      let last = performance.now();
+      const beat = setInterval(() => {
+        const t = performance.now();
+        worst = Math.max(worst, t - last);
+        last = t;
+      }, 10);
+      await sleep(400); // the write-behind (25 ms) and its retries meet the lock meanwhile
+      clearInterval(beat);
+      expect(worst).toBeLessThan(1000);
+      expect(n.cache.status()).toMatchObject({ state: 'degraded', detail: expect.stringMatching(/L3 write-behind failing/) });
+      ns.lru.clear();
+      expect(await ns.get('k')).toBe('v'); // from the write-behind queue
+    } finally {
+      other.exec('COMMIT');
+      other.close();
+    }
+    expect(await eventually(() => n.cache.status().state === 'running', 8000)).toBe(true);
+    expect(n.db.prepare("SELECT count(*) FROM cache_entries WHERE namespace = 'locked' AND key = 'k'").pluck().get()).toBe(1);
   });
 
   it('keeps a 30-day TTL: fresh at 29 days, gone after 30, with no timer per entry', async () => {

@@ -2579,7 +2579,7 @@ export interface OperationTypes {
   };
   "cache.get": {
     input: {
-      /** 1-64 letters, digits, ., _ or - */
+      /** 1-64 letters, digits, ., _ or -; not '.' or '..' */
       namespace: string;
       /** At most 512 bytes */
       key: string;
@@ -2588,13 +2588,15 @@ export interface OperationTypes {
       namespace: string;
       key: string;
       value: unknown;
+      /** true when the value is past its ttl, served within its grace because a tier (Redis) failed; absent for a fresh value */
+      stale?: boolean;
     };
     minRole: "operator";
     mutating: false;
   };
   "cache.put": {
     input: {
-      /** 1-64 letters, digits, ., _ or - */
+      /** 1-64 letters, digits, ., _ or -; not '.' or '..' */
       namespace: string;
       /** At most 512 bytes */
       key: string;
@@ -2615,7 +2617,7 @@ export interface OperationTypes {
   };
   "cache.delete": {
     input: {
-      /** 1-64 letters, digits, ., _ or - */
+      /** 1-64 letters, digits, ., _ or -; not '.' or '..' */
       namespace: string;
       /** At most 512 bytes */
       key: string;
@@ -2748,7 +2750,7 @@ export interface OperationTypes {
   };
   "cache.keys": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace: string;
       prefix?: string;
       /** Keys matching it, where * stands for any run of characters */
@@ -2779,7 +2781,7 @@ export interface OperationTypes {
   };
   "cache.inspect": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace: string;
       key: string;
     };
@@ -2821,7 +2823,7 @@ export interface OperationTypes {
   };
   "cache.invalidate": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace: string;
       keys?: Array<string>;
       tags?: Array<string>;
@@ -2834,7 +2836,7 @@ export interface OperationTypes {
   };
   "cache.invalidateMatching": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace: string;
       /** Keys matching it, where * stands for any run of characters */
       pattern: string;
@@ -2850,7 +2852,7 @@ export interface OperationTypes {
   };
   "cache.clear": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace?: string;
       everything?: boolean;
     };
@@ -2863,7 +2865,7 @@ export interface OperationTypes {
   };
   "cache.warm": {
     input: {
-      /** 1-64 letters, digits, '_', '.' or '-' */
+      /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
       namespace?: string;
     };
     output: {
@@ -3654,7 +3656,7 @@ export interface EventTypes {
     message: string | null;
   };
   "cache.invalidate": {
-    /** 1-64 letters, digits, '_', '.' or '-' */
+    /** 1-64 letters, digits, '_', '.' or '-'; not '.' or '..' */
     namespace: string;
     keys?: Array<string>;
     tags?: Array<string>;

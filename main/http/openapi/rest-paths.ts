@@ -70,14 +70,19 @@ function latestResponses(route: RestRoute, how: RestReply): Responses {
   }
 }
 
-/** The headers a JSON reply takes from result fields (`X-Registry-Index`). */
+/** The headers a JSON reply takes from result fields (`X-Registry-Index`; a boolean as `X-Cache-Stale: 1`, sent only when true). */
 function replyHeaders(route: RestRoute, how: RestReply & { kind: 'json' }): Record<string, HeaderObject> {
   const output = outputOf(route);
   return Object.fromEntries(
-    Object.entries(how.headers ?? {}).map(([name, field]) => [
-      name,
-      { schema: fieldSchema(output, field), description: `The result's \`${field}\`` },
-    ]),
+    Object.entries(how.headers ?? {}).map(([name, field]) => {
+      const schema = fieldSchema(output, field);
+      return [
+        name,
+        schema.type === 'boolean'
+          ? { schema: { type: 'string', enum: ['1'] }, description: `\`1\` when the result's \`${field}\` is true; absent otherwise` }
+          : { schema, description: `The result's \`${field}\`` },
+      ];
+    }),
   );
 }
 
