@@ -64,15 +64,16 @@ describe('calls that need Redis while Redis is hung or down', () => {
   it('answers /healthz and /readyz without waiting on Redis while redis-server is stopped', async () => {
     redis.pause();
     try {
-      for (let i = 0; i < 5; i += 1) {
+      // Twenty probes in a row: waiting on the limiter's 250 ms Redis deadline each time took 5 s.
+      const started = performance.now();
+      for (let i = 0; i < 10; i += 1) {
         for (const path of ['/healthz', '/readyz']) {
-          const started = performance.now();
           const res = await fetch(`${t.url}${path}`);
           expect(res.status, path).toBe(200);
           expect(res.headers.get('ratelimit'), path).not.toBeNull();
-          expect(performance.now() - started, path).toBeLessThan(150);
         }
       }
+      expect(performance.now() - started).toBeLessThan(2_500);
     } finally {
       redis.resume();
     }
