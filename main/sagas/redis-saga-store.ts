@@ -363,9 +363,13 @@ function notFound(id: string): PhError {
 }
 
 /** A Redis that does not answer is the client's 503, not a 500. */
+/**
+ * A Redis call with the Redis deadline, its failure as PH_REDIS_UNAVAILABLE: a stopped server
+ * never rejects, so a start, cancel or step record would wait as long as it stayed stopped.
+ */
 async function unavailable<T>(p: Promise<T>): Promise<T> {
   try {
-    return await p;
+    return await withRedisDeadline(p, 'sagas');
   } catch (err) {
     if (err instanceof PhError) throw err;
     throw new PhError('PH_REDIS_UNAVAILABLE', undefined, { cause: err });

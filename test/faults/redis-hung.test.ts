@@ -17,6 +17,8 @@ const redisCalls: [string, unknown][] = [
   ['services.list', {}],
   ['sagas.list', {}],
   ['sagas.get', { id: 'no-such-saga' }],
+  ['sagas.start', { type: 'services.shift-traffic', input: { service: 'web', newInstanceIds: ['web-new'] } }],
+  ['sagas.cancel', { id: 'no-such-saga' }],
 ];
 
 describe('calls that need Redis while Redis is hung or down', () => {
@@ -49,9 +51,14 @@ describe('calls that need Redis while Redis is hung or down', () => {
   };
 
   it('answers each within its timeout with 503 PH_REDIS_UNAVAILABLE while redis-server is stopped (SIGSTOP)', async () => {
+    // The instance shift-traffic's input names, so sagas.start gets as far as writing the saga.
+    const web = await t.op('services.register', { name: 'web', id: 'web-new', address: '127.0.0.1', port: 9 });
+    expect(web.status).toBe(200);
     redis.pause();
     const results = await Promise.all(redisCalls.map(([name, input]) => timed(name, input)));
     for (const r of results) {
+      // An answer, in time: a call still waiting when the client gave up (4 s) has none.
+      expect(r.code, r.name).not.toBe('no answer');
       expect(r.ms, r.name).toBeLessThan(REDIS_CALL_TIMEOUT_MS + 2_500);
       // The hub answers for its backplane, on the socket and the operation alike.
       const code = r.name === 'realtime.publish' ? 'PH_REALTIME_UNAVAILABLE' : 'PH_REDIS_UNAVAILABLE';
