@@ -1,7 +1,7 @@
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PhError } from '../../contract/errors';
-import { DATA_DIR_FILES, DATA_DIR_FOLDERS, SPARE_ADMIN_KEY } from '../core';
+import { DATA_DIR_FILES, DATA_DIR_FOLDERS, SPARE_ADMIN_KEY, isWellFormed } from '../core';
 
 /**
  * One message for every refusal: it never says whether the path exists, is a folder, is a link
@@ -12,12 +12,19 @@ export const TARGET_REFUSED = 'The restore target must be a new file in an exist
 const OWN_REFUSED =
   "Pilothouse's own files in its data directory are neither sources nor restore targets (the app source covers its database)";
 
+/** Bidirectional controls (LRM, RLM, the embeddings, overrides and isolates) and the line and paragraph separators. */
+const HIDDEN = /[\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
 /**
- * A NUL or another control character (C0, DEL, C1) in a path: no file system call takes a NUL (Node
- * throws a TypeError naming the path), and the others only hide what a path really is in a log or a
- * listing. Every path input is refused for it, first, with the refusal of its area.
+ * A path that is not what it shows: a NUL or another control character (C0, DEL, C1), a lone UTF-16
+ * surrogate, a bidirectional control or a line separator. No file system call takes a NUL (Node
+ * throws a TypeError naming the path); a lone surrogate reaches the disk as U+FFFD, another name than
+ * the one asked for (a restore then failed with a 500); the others make a name in a log, the history
+ * or the console read as another (`r\u202ex.db`). Every path input is refused for it, first, with
+ * the refusal of its area.
  */
-export function hasControlChars(path: string): boolean {
+export function hasUnsafeChars(path: string): boolean {
+  if (!isWellFormed(path) || HIDDEN.test(path)) return true;
   for (let i = 0; i < path.length; i += 1) {
     const c = path.charCodeAt(i);
     if (c < 0x20 || (c >= 0x7f && c < 0xa0)) return true;
@@ -54,7 +61,7 @@ export class BackupPathPolicy {
   /** The real path of a source to back up: an existing regular file under a root. */
   source(path: string, field = 'path'): string {
     const refused = (): PhError => new PhError('PH_BACKUP_PATH_REFUSED', SOURCE_REFUSED, { field });
-    if (hasControlChars(path) || !isAbsolute(path)) throw refused();
+    if (hasUnsafeChars(path) || !isAbsolute(path)) throw refused();
     let real: string;
     try {
       real = realpathSync(path);
@@ -73,7 +80,7 @@ export class BackupPathPolicy {
    */
   newTarget(path: string, field = 'targetPath'): string {
     const refused = (): PhError => new PhError('PH_BACKUP_PATH_REFUSED', TARGET_REFUSED, { field });
-    if (hasControlChars(path) || !isAbsolute(path)) throw refused();
+    if (hasUnsafeChars(path) || !isAbsolute(path)) throw refused();
     const name = basename(resolve(path));
     if (name === '' || name === '.' || name === '..') throw refused();
     let folder: string;
@@ -96,7 +103,7 @@ export class BackupPathPolicy {
    * database being brought back) the real folder under a root joined with its name.
    */
   inPlaceTarget(path: string, field = 'inPlace'): string {
-    if (hasControlChars(path)) throw new PhError('PH_BACKUP_PATH_REFUSED', SOURCE_REFUSED, { field });
+    if (hasUnsafeChars(path)) throw new PhError('PH_BACKUP_PATH_REFUSED', SOURCE_REFUSED, { field });
     if (present(path)) return this.source(path, field);
     return this.newTarget(path, field);
   }

@@ -2,7 +2,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { PhError } from '../../contract/errors';
 import { DATA_DIR, readPrivateFile, writePrivateFile } from '../core';
-import { hasControlChars } from './path-policy';
+import { hasUnsafeChars } from './path-policy';
 
 export const PICKED_ROOTS_FILE = DATA_DIR.pickedRoots;
 
@@ -29,7 +29,7 @@ export class PickedRoots {
   /** Adds a folder (its real path); refused unless it is an existing folder. Returns the real path. */
   add(path: string): string {
     const refused = (): PhError => new PhError('PH_BACKUP_PATH_REFUSED', 'A backup root must be an existing folder', { field: 'path' });
-    if (hasControlChars(path) || !isAbsolute(path)) throw refused();
+    if (hasUnsafeChars(path) || !isAbsolute(path)) throw refused();
     let real: string;
     try {
       real = realpathSync(path);

@@ -5,7 +5,7 @@ import { defaultAllowedTargets, OutboundReach, type HostLookup } from '../securi
 import { messageOf } from './backup-faults';
 import type { PageRepository } from './page-repository';
 import type { FleetSeal } from '../fleet';
-import { hasControlChars } from './path-policy';
+import { hasUnsafeChars } from './path-policy';
 import { PeerTransport } from './replica-peer';
 import { type ReplicaStore, type ReplicaKind, type ReplicaRecord, type ReplicaSecrets, type ReplicaTarget } from './replica-store';
 import {
@@ -289,8 +289,8 @@ export class ReplicaManager {
       };
     }
     need(['host', 'port', 'username', 'path', 'hostKeySha256']);
-    if (hasControlChars(rest.path as string))
-      throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'The sftp path must not hold control characters', { field: 'path' });
+    if (hasUnsafeChars(rest.path as string))
+      throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'The sftp path must not hold control characters, bidirectional controls or broken Unicode', { field: 'path' });
     if (privateKey === undefined && password === undefined)
       throw new PhError('PH_INVALID_INPUT', 'An sftp replica needs privateKey or password', { field: 'privateKey' });
     const { host, port, username, path, hostKeySha256 } = rest;
@@ -389,7 +389,7 @@ export class ReplicaManager {
         'The replica folder must be an existing folder under a backup root, apart from the repository',
         { field: 'path' },
       );
-    if (hasControlChars(path) || !isAbsolute(path)) throw refused();
+    if (hasUnsafeChars(path) || !isAbsolute(path)) throw refused();
     let real: string;
     try {
       real = realpathSync(path);

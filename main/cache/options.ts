@@ -1,4 +1,5 @@
 import { PhError } from '../../contract/errors';
+import { isWellFormed } from '../core';
 import { jsonSerializer, type Serializer } from './serializer';
 
 /** What one entry is written with; per call, falling back to its namespace, then to the cache. */
@@ -139,13 +140,10 @@ export function assertNamespace(namespace: string): void {
   }
 }
 
-/** `String.prototype.isWellFormed` (ES2024, native since Node 20): no UTF-16 surrogate without its partner. */
-const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();
-
 export function assertKey(key: string, maxBytes: number): void {
   if (key.length === 0) throw new PhError('PH_INVALID_INPUT', 'The key must not be empty', { field: 'key' });
   // UTF-8 (Redis, SQLite, the wire) writes it as U+FFFD, so "x\uD800" and "x\uFFFD" would be one entry.
-  if (!wellFormed(key))
+  if (!isWellFormed(key))
     throw new PhError('PH_INVALID_INPUT', 'The key holds a lone UTF-16 surrogate, which UTF-8 cannot carry', { field: 'key' });
   // A UTF-16 unit is at most 3 UTF-8 bytes: a short key needs no count (every read comes here).
   if (key.length * 3 > maxBytes && Buffer.byteLength(key, 'utf8') > maxBytes) {
@@ -159,7 +157,7 @@ export function assertKey(key: string, maxBytes: number): void {
  */
 export function assertTags(tags: readonly string[]): void {
   for (const tag of tags) {
-    if (!wellFormed(tag))
+    if (!isWellFormed(tag))
       throw new PhError('PH_INVALID_INPUT', 'A tag holds a lone UTF-16 surrogate, which UTF-8 cannot carry', { field: 'tags' });
   }
 }

@@ -15,3 +15,4 @@ export type { HandlersFor, OperationHandlers, OperationObserver } from './operat
 // The fields the HTTP layer adds to every request (`request.caller`, `request.apiVersion`).
 export { decodeCursor, encodeCursor } from './opaque-cursor';
 export { KeyConnections } from './key-connections';
+export { isWellFormed } from './well-formed';

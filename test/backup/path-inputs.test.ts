@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDatabase, startFixture, type Fixture } from './backup-fixture';
 
-describe('path inputs with a NUL or another control character', () => {
+describe('path inputs with a control character, a lone surrogate, a bidirectional control or a line separator', () => {
   let fx: Fixture;
   let snapshotId: string;
   beforeAll(async () => {
@@ -15,7 +15,17 @@ describe('path inputs with a NUL or another control character', () => {
   });
   afterAll(async () => fx.stop());
 
-  const bad = (name: string): string[] => [`x\u0000${name}`, `x\n${name}`, `x\u001b[31m${name}`, `x\u0085${name}`];
+  const bad = (name: string): string[] => [
+    `x\u0000${name}`,
+    `x\n${name}`,
+    `x\u001b[31m${name}`,
+    `x\u0085${name}`,
+    // A lone surrogate reached the disk as U+FFFD (a restore failed with 500); the rest make a name read as another.
+    `x\ud800${name}`,
+    `x\u202e${name}`,
+    `x\u2028${name}`,
+    `x\u2066${name}`,
+  ];
 
   it('refuses them as restore targets, in the plan and the restore alike, before any work and without a record in the history', async () => {
     for (const name of bad('y.db')) {
