@@ -44,5 +44,10 @@ describe("the console's Audit view in a fleet: one trail, every node's rows", ()
     expect(actions.length).toBeGreaterThan(0);
     expect(new Set(actions)).toEqual(new Set(['keys.create']));
     expect(await table.locator('thead th').first().textContent()).toBe('Node');
+
+    // Filters that match nothing say so, and how to see the trail again, instead of an empty table.
+    await page.getByLabel('Audit action').fill('no.such.action');
+    await page.getByTestId('audit-none').getByText('Clear Who, Action or Target').waitFor();
+    await page.getByTestId('audit-count').getByText('0 matching entries').waitFor();
   });
 });

@@ -53,9 +53,11 @@ export function niceMax(value: number): number {
   return 10 * exp;
 }
 
-function clock(t: number, spanMs: number): string {
+function clock(t: number, from: number, spanMs: number): string {
   const d = new Date(t);
   if (spanMs > 2 * 86_400_000) return d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  // Under a minute (a short job's progress), clock times would repeat: seconds from the start instead.
+  if (spanMs < 60_000) return `${((t - from) / 1000).toFixed(spanMs < 10_000 ? 1 : 0)}${NBSP}s`;
   // Under ten minutes, minutes alone would label two or three ticks alike.
   const seconds = spanMs < 600_000 ? { second: '2-digit' as const } : {};
   return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', ...seconds, hour12: false });
@@ -132,7 +134,7 @@ export function LineChart({
         ))}
         {[from, (from + to) / 2, to].map((t, i) => (
           <text key={i} x={x(t)} y={H - 6} textAnchor={i === 0 ? 'start' : i === 2 ? 'end' : 'middle'} className="axis">
-            {clock(t, to - from)}
+            {clock(t, from, to - from)}
           </text>
         ))}
         {series.map((s, i) =>

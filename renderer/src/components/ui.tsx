@@ -128,9 +128,14 @@ function rateLimitMessage(error: ClientError): string {
 export function ErrorBanner({ error, onDismiss }: { error: ClientError | null; onDismiss?: () => void }) {
   const kind = error === null ? null : isRateLimited(error) ? error.code : `${error.code} ${error.message}`;
   const shows = useShowsErrorOnce(kind);
+  const banner = useRef<HTMLDivElement>(null);
+  // A new error is brought into view: an action refused far down a long list was told above it, off screen.
+  useEffect(() => {
+    if (kind !== null && shows) banner.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [kind, shows]);
   if (error === null || !shows) return null;
   return (
-    <div className="error-banner" role="alert">
+    <div className="error-banner" role="alert" ref={banner}>
       <strong>{error.code}</strong> {isRateLimited(error) ? rateLimitMessage(error) : error.message}
       {onDismiss !== undefined && (
         <button className="link" onClick={onDismiss} aria-label="Dismiss">

@@ -98,36 +98,44 @@ function AuditLog() {
             </span>
           )}
           <span className="muted" role="status" data-testid="audit-count">
-            {page.data === undefined ? '' : `${page.data.total.toLocaleString('en')} matching entries`}
+            {page.data === undefined
+              ? ''
+              : `${page.data.total.toLocaleString('en')} matching ${page.data.total === 1 ? 'entry' : 'entries'}`}
           </span>
         </div>
-        <DataTable
-          testId="audit-table"
-          rows={entries}
-          rowKey={(entry) => `${entry.node ?? ''}:${entry.seq}`}
-          columns={[
-            ...(inFleet ? [{ header: 'Node', className: 'mono', cell: (entry: (typeof entries)[number]) => entry.node ?? '' }] : []),
-            { header: '#', className: 'mono', cell: (entry) => entry.seq },
-            { header: 'When', cell: (entry) => formatTime(entry.at) },
-            { header: 'Who', cell: (entry) => <KeyName id={entry.actor} /> },
-            { header: 'Action', className: 'mono', cell: (entry) => entry.action },
-            { header: 'Target', className: 'mono', cell: (entry) => entry.target ?? '' },
-            {
-              header: 'Outcome',
-              cell: (entry) => (
-                <>
-                  <StatusBadge state={entry.outcome} />
-                  {entry.detail !== null && (
-                    <span className="muted small" title={entry.detail}>
-                      {' '}
-                      {describeAuditDetail(entry.detail)}
-                    </span>
-                  )}
-                </>
-              ),
-            },
-          ]}
-        />
+        {page.data !== undefined && entries.length === 0 && filterKey !== JSON.stringify({ actor: '', action: '', target: '' }) ? (
+          <p className="muted" data-testid="audit-none">
+            No entry matches these filters. Clear Who, Action or Target to see the whole trail.
+          </p>
+        ) : (
+          <DataTable
+            testId="audit-table"
+            rows={entries}
+            rowKey={(entry) => `${entry.node ?? ''}:${entry.seq}`}
+            columns={[
+              ...(inFleet ? [{ header: 'Node', className: 'mono', cell: (entry: (typeof entries)[number]) => entry.node ?? '' }] : []),
+              { header: '#', className: 'mono', cell: (entry) => entry.seq },
+              { header: 'When', cell: (entry) => formatTime(entry.at) },
+              { header: 'Who', cell: (entry) => <KeyName id={entry.actor} /> },
+              { header: 'Action', className: 'mono', cell: (entry) => entry.action },
+              { header: 'Target', className: 'mono', cell: (entry) => entry.target ?? '' },
+              {
+                header: 'Outcome',
+                cell: (entry) => (
+                  <>
+                    <StatusBadge state={entry.outcome} />
+                    {entry.detail !== null && (
+                      <span className="muted small" title={entry.detail}>
+                        {' '}
+                        {describeAuditDetail(entry.detail)}
+                      </span>
+                    )}
+                  </>
+                ),
+              },
+            ]}
+          />
+        )}
         <div className="pager">
           <button disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>
             ← Newer

@@ -16,12 +16,14 @@ export function StoredChart({ snapshots }: { snapshots: Snapshot[] }) {
   if (points.length === 0) return null;
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
-  const bar = Math.min(48, plotW / points.length); // a few snapshots read as bars, not blocks
+  // Each snapshot a slot across the whole width; a bar at most 48 wide, so a few read as bars, not blocks.
+  const slot = plotW / points.length;
+  const bar = Math.min(48, slot);
   let total = 0;
   const cumulative = points.map((p) => (total += p.addedBytes));
   const top = niceMax(Math.max(1, total, ...points.map((p) => p.logicalBytes)));
   const y = (bytes: number) => PAD.top + plotH * (1 - bytes / top);
-  const x = (i: number) => PAD.left + i * bar;
+  const x = (i: number) => PAD.left + i * slot + (slot - bar) / 2;
   const line = cumulative.map((c, i) => `${(x(i) + bar / 2).toFixed(1)},${y(c).toFixed(1)}`).join(' ');
   const first = points[0] as Snapshot;
   const last = points.at(-1) as Snapshot;
@@ -61,7 +63,7 @@ export function StoredChart({ snapshots }: { snapshots: Snapshot[] }) {
           {formatTime(first.capturedAt)}
         </text>
         {points.length > 1 && (
-          <text x={x(points.length - 1) + bar} y={H - 6} textAnchor="end" className="axis">
+          <text x={W - PAD.right} y={H - 6} textAnchor="end" className="axis">
             {formatTime(last.capturedAt)}
           </text>
         )}

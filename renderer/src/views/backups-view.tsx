@@ -279,7 +279,13 @@ export function BackupsView() {
             { header: 'Snapshot', className: 'mono small', cell: (v) => v.snapshotId },
             { header: 'Result', cell: (v) => <StatusBadge state={v.ok ? 'passing' : 'failed'} /> },
             { header: 'Pages checked', className: 'right', cell: (v) => v.pagesChecked.toLocaleString() },
-            { header: 'Bad pages', cell: (v) => (v.badPages.length === 0 ? 'none' : v.badPages.slice(0, 8).join(', ')) },
+            {
+              header: 'Bad pages',
+              cell: (v) =>
+                v.badPages.length === 0
+                  ? 'none'
+                  : `${v.badPages.slice(0, 8).join(', ')}${v.badPages.length > 8 ? ` and ${(v.badPages.length - 8).toLocaleString('en')} more` : ''}`,
+            },
             { header: 'Image hash', cell: (v) => (v.imageHashOk ? 'matches' : 'differs') },
             { header: 'integrity_check', className: 'small', cell: (v) => v.integrity.slice(0, 2).join('; ') },
             { header: 'Took', className: 'right', cell: (v) => `${v.durationMs} ms` },

@@ -31,7 +31,7 @@ function Timeline({ points }: { points: readonly Point[] }) {
         to={to}
         // Reports come when the job makes them: a pause is a flat stretch, not a gap.
         stepMs={to - from}
-        width={900}
+        width={640}
       />
       <ol className="small mono" style={{ margin: 0, maxHeight: 140, overflow: 'auto' }}>
         {points.map((p, i) => (

@@ -336,7 +336,7 @@ function RateChart({ samples }: { samples: readonly Sample[] }) {
         from={to - (WINDOW - 1) * SAMPLE_MS}
         to={to}
         stepMs={SAMPLE_MS}
-        width={1100}
+        width={760}
       />
     </div>
   );
