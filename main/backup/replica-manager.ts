@@ -290,7 +290,11 @@ export class ReplicaManager {
     }
     need(['host', 'port', 'username', 'path', 'hostKeySha256']);
     if (hasUnsafeChars(rest.path as string))
-      throw new PhError('PH_BACKUP_REPLICA_REFUSED', 'The sftp path must not hold control characters, bidirectional controls or broken Unicode', { field: 'path' });
+      throw new PhError(
+        'PH_BACKUP_REPLICA_REFUSED',
+        'The sftp path must not hold control characters, bidirectional controls or broken Unicode',
+        { field: 'path' },
+      );
     if (privateKey === undefined && password === undefined)
       throw new PhError('PH_INVALID_INPUT', 'An sftp replica needs privateKey or password', { field: 'privateKey' });
     const { host, port, username, path, hostKeySha256 } = rest;
