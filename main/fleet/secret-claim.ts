@@ -10,22 +10,32 @@ import { redisTrouble } from './redis-trouble';
 export const SECRET_CLAIM_KEY = 'ph:fleet:secret-proof';
 const LABEL = 'pilothouse fleet secret proof v1';
 
+/** The longest a genuine claim runs ahead of Redis's clock; one further ahead was planted. */
+const MAX_TTL_MS = 15_000;
+/** Slack for Redis's clock stepping back between a claim and the next look at it. */
+const AHEAD_MARGIN_MS = 5_000;
+
 /**
- * KEYS: the claims hash. ARGV: node, proof, ttlMs, mode (`start` or `refresh`). Drops lapsed (or
- * unreadable) claims, then lists the live claims of other nodes whose proof is not ours (node, ms
- * left, ...). At `start` a node that finds any writes nothing; a running node writes its claim all
- * the same, so a conflict shows on every node. Redis's clock, so nodes' clocks do not matter.
+ * KEYS: the claims hash. ARGV: node, proof, ttlMs, mode (`start` or `refresh`), the most a claim may
+ * run ahead of now. A key of another type was planted (no node writes one): it goes, as a Redis writer
+ * could have deleted it. Drops lapsed, unreadable and planted far-future claims, then lists the live
+ * claims of other nodes whose proof is not ours (node, ms left, ...). At `start` a node that finds any
+ * writes no claim; a running node writes its claim all the same, so a conflict shows on every node.
+ * Redis's clock, so nodes' clocks do not matter.
  */
 const CLAIM_SCRIPT = `
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind ~= 'hash' and kind ~= 'none' then redis.call('DEL', KEYS[1]) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local latest = now + tonumber(ARGV[5])
 local fields = redis.call('HGETALL', KEYS[1])
 local others = {}
 for i = 1, #fields, 2 do
   local node, value = fields[i], fields[i + 1]
   local bar = string.find(value, '|', 1, true)
   local expires = bar and tonumber(string.sub(value, 1, bar - 1))
-  if not expires or expires <= now then
+  if not expires or expires <= now or expires > latest then
     redis.call('HDEL', KEYS[1], node)
   elseif node ~= ARGV[1] and string.sub(value, bar + 1) ~= ARGV[2] then
     table.insert(others, node)
@@ -39,7 +49,7 @@ return others
 `;
 
 export interface SecretClaimOptions {
-  /** How long a claim outlives its node's last refresh (a node killed without a stop). Default 15 s. */
+  /** How long a claim outlives its node's last refresh (a node killed without a stop). Default and most 15 s. */
   readonly ttlMs?: number;
   /** How often a running node renews its claim. Default a third of the TTL. */
   readonly refreshMs?: number;
@@ -69,9 +79,11 @@ export class FleetSecretClaim implements Service {
   readonly #refreshMs: number;
   #timer: NodeJS.Timeout | null = null;
   #state: ServiceState = 'idle';
-  /** Null until a claim reached Redis; then the other nodes' claims that disagree (empty: none). */
+  /** Null until a claim reached Redis; then the other nodes' claims that disagree (empty: none) at the last claim that did. */
   #foreign: ForeignClaim[] | null = null;
+  /** Why the last claim failed (null: it reached Redis), and whether that was Redis not answering. */
   #error: string | null = null;
+  #unanswered = false;
   #claiming: Promise<void> | null = null;
   readonly #onReady = (): void => void this.refresh();
 
@@ -83,14 +95,15 @@ export class FleetSecretClaim implements Service {
     options: SecretClaimOptions = {},
   ) {
     this.#proof = createHmac('sha256', Buffer.from(secret, 'utf8')).update(LABEL).digest('base64url');
-    this.#ttlMs = options.ttlMs ?? 15_000;
+    this.#ttlMs = Math.min(options.ttlMs ?? MAX_TTL_MS, MAX_TTL_MS);
     this.#refreshMs = options.refreshMs ?? Math.floor(this.#ttlMs / 3);
   }
 
   /**
    * Claims the fleet for this secret, or refuses with PH_FLEET_SECRET_MISMATCH naming the nodes
    * that hold it with another. A Redis not reachable yet is checked as soon as it is (a conflict
-   * found then makes this node degraded and its workers hand back jobs they cannot open).
+   * found then makes this node degraded and its workers hand back jobs they cannot open). A Redis
+   * that answers the claim with an error refuses the start (PH_UNAVAILABLE): the secret was not checked.
    */
   async start(): Promise<void> {
     this.#state = 'starting';
@@ -99,7 +112,14 @@ export class FleetSecretClaim implements Service {
       try {
         foreign = await this.#claim('start');
       } catch (err) {
-        this.#error = redisTrouble(err);
+        this.#failed(err);
+        if (!this.#unanswered) {
+          this.#state = 'stopped';
+          const reply = (err as Error).message;
+          throw new PhError('PH_UNAVAILABLE', `The fleet secret could not be checked: Redis answered its claim with an error (${reply})`, {
+            cause: err,
+          });
+        }
         this.logger.warn({ err: (err as Error).message }, 'fleet secret not checked at start; checking again when redis answers');
       }
       if (foreign !== null && foreign.length > 0) {
@@ -125,16 +145,21 @@ export class FleetSecretClaim implements Service {
     this.#state = 'stopped';
   }
 
-  /** True once Redis showed that every live claim is this node's secret's: a seal that fails is then not this node's fault. */
+  /**
+   * True while Redis shows, at the last renewal, that every live claim is this node's secret's: a seal
+   * that fails is then not this node's fault. A renewal that failed leaves it false: the claim may be gone.
+   */
   get confirmed(): boolean {
-    return this.#foreign !== null && this.#foreign.length === 0;
+    return this.#error === null && this.#foreign !== null && this.#foreign.length === 0;
   }
 
   status(): { state: ServiceState; detail?: string } {
     if (this.#state !== 'running') return { state: this.#state };
     if (this.#foreign !== null && this.#foreign.length > 0)
       return { state: 'degraded', detail: `PH_FLEET_SECRET_MISMATCH: ${mismatchMessage(this.#foreign, false)}` };
-    if (this.#foreign === null) return { state: 'running', detail: `not checked yet (redis: ${this.#error ?? 'not connected'})` };
+    if (this.#foreign === null && (this.#error === null || this.#unanswered))
+      return { state: 'running', detail: `not checked yet (redis: ${this.#error ?? 'not connected'})` };
+    if (this.#error !== null) return { state: 'degraded', detail: this.#notRenewed() };
     return { state: 'running', detail: "this node's fleet secret is the running fleet's" };
   }
 
@@ -148,13 +173,17 @@ export class FleetSecretClaim implements Service {
 
   async #refresh(): Promise<void> {
     let foreign: ForeignClaim[];
+    const failing = this.#error !== null;
     try {
       foreign = await this.#claim('refresh');
       this.#error = null;
+      this.#unanswered = false;
     } catch (err) {
-      this.#error = redisTrouble(err);
+      this.#failed(err);
+      if (!failing && this.#foreign !== null) this.logger.warn({ err: (err as Error).message }, this.#notRenewed());
       return;
     }
+    if (failing && this.#foreign !== null) this.logger.info("this node's fleet secret claim is renewed again");
     const before = this.#foreign;
     this.#foreign = foreign;
     if (foreign.length > 0 && (before === null || before.length === 0))
@@ -166,9 +195,27 @@ export class FleetSecretClaim implements Service {
       this.logger.info('every node on this redis uses this fleet secret again');
   }
 
+  #failed(err: unknown): void {
+    this.#error = redisTrouble(err);
+    this.#unanswered = err instanceof PhError && err.code === 'PH_REDIS_UNAVAILABLE';
+  }
+
+  #notRenewed(): string {
+    return `this node's fleet secret claim could not be renewed (redis: ${this.#error ?? 'not connected'}), so it is not confirmed: a seal that fails here is not taken as forged; trying again every ${Math.ceil(this.#refreshMs / 1000)} s`;
+  }
+
   async #claim(mode: 'start' | 'refresh'): Promise<ForeignClaim[]> {
     // Bounded: a hung Redis must not hold up a start (the claim is made again when it answers).
-    const claimed = this.client.eval(CLAIM_SCRIPT, 1, SECRET_CLAIM_KEY, this.nodeId, this.#proof, String(this.#ttlMs), mode);
+    const claimed = this.client.eval(
+      CLAIM_SCRIPT,
+      1,
+      SECRET_CLAIM_KEY,
+      this.nodeId,
+      this.#proof,
+      String(this.#ttlMs),
+      mode,
+      String(MAX_TTL_MS + AHEAD_MARGIN_MS),
+    );
     const reply = (await withRedisDeadline(claimed, 'the fleet secret claim')) as (string | number)[];
     const out: ForeignClaim[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) out.push({ node: String(reply[i]), expiresInMs: Number(reply[i + 1]) });
@@ -182,5 +229,5 @@ function mismatchMessage(foreign: readonly ForeignClaim[], starting: boolean): s
   const head = starting
     ? `This node's fleet secret is not the one the nodes running on this Redis use (${nodes})`
     : `node(s) ${nodes} run on this Redis with a fleet secret other than this node's; nodes with different secrets drop each other's messages and cannot open each other's jobs`;
-  return `${head}. Give every node the same fleet secret. To rotate it, stop every node first, then start them with the new one: a node stopped cleanly gives up its claim at once, one killed holds it for up to ${longest} s more.`;
+  return `${head}. Give every node the same fleet secret. To rotate it, stop every node first, then start them with the new one: a node stopped cleanly gives up its claim at once, one killed holds it for up to ${longest} s more. If no node with that secret runs (a claim planted by a writer of Redis), \`DEL ${SECRET_CLAIM_KEY}\` clears it once every node of the old secret is stopped.`;
 }

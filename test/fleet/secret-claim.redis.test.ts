@@ -61,6 +61,9 @@ describe('a node whose fleet secret is not the running fleet’s', () => {
     expect(refused.err).toBeInstanceOf(PhError);
     expect((refused.err as PhError).code).toBe('PH_FLEET_SECRET_MISMATCH');
     expect((refused.err as PhError).message).toContain(a.plane.nodeId);
+    expect((refused.err as PhError).message).toContain(
+      '`DEL ph:fleet:secret-proof` clears it once every node of the old secret is stopped',
+    );
     expect(refused.auditRows).toBe(0);
     expect(refused.head).toBe(false);
     expect(await redis.client().hkeys(SECRET_CLAIM_KEY)).toEqual([a.plane.nodeId]);
@@ -94,6 +97,27 @@ describe('a node whose fleet secret is not the running fleet’s', () => {
     await until(async () => (await redis.client().hexists(SECRET_CLAIM_KEY, a.plane.nodeId)) === 1, 5_000, 'node A claimed again');
     expect((await refusedStart({ fleetSecret: OTHER_SECRET })).err).toMatchObject({ code: 'PH_FLEET_SECRET_MISMATCH' });
   }, 60_000);
+
+  it('is refused when a key of another type was planted in place of the claims: the running node replaces it and stays confirmed', async () => {
+    const a = await node({ fleet: { secretClaim: { ttlMs: 3_000, refreshMs: 200 } } });
+    await redis.client().del(SECRET_CLAIM_KEY);
+    await redis.client().set(SECRET_CLAIM_KEY, 'x');
+    const claimedAgain = async (): Promise<boolean> =>
+      (await redis.client().type(SECRET_CLAIM_KEY)) === 'hash' && (await redis.client().hexists(SECRET_CLAIM_KEY, a.plane.nodeId)) === 1;
+    await until(claimedAgain, 5_000, 'node A claimed again');
+    expect((await refusedStart({ fleetSecret: OTHER_SECRET })).err).toMatchObject({ code: 'PH_FLEET_SECRET_MISMATCH' });
+    expect(a.plane.status().services.find((s) => s.name === 'fleet-secret')).toMatchObject({
+      state: 'running',
+      detail: "this node's fleet secret is the running fleet's",
+    });
+  }, 60_000);
+
+  it('starts past a claim planted with a far-future expiry, and drops it', async () => {
+    await redis.client().hset(SECRET_CLAIM_KEY, 'node-evil', '99999999999999|AAAA');
+    const a = await node();
+    expect(a.plane.status().services.find((s) => s.name === 'fleet-secret')).toMatchObject({ state: 'running' });
+    expect(await redis.client().hkeys(SECRET_CLAIM_KEY)).toEqual([a.plane.nodeId]);
+  }, 60_000);
 });
 
 describe('the fleet secret claim', () => {
@@ -113,7 +137,7 @@ describe('the fleet secret claim', () => {
     try {
       await expect(next.start()).rejects.toMatchObject({
         code: 'PH_FLEET_SECRET_MISMATCH',
-        message: expect.stringMatching(/\(node-killed\).*up to 1 s more/),
+        message: expect.stringMatching(/\(node-killed\).*up to 1 s more.*`DEL ph:fleet:secret-proof` clears it/),
       });
       await new Promise((r) => setTimeout(r, 1_100));
       await next.start();
@@ -139,12 +163,41 @@ describe('the fleet secret claim', () => {
       expect(late.confirmed).toBe(false);
       expect(first.status()).toMatchObject({
         state: 'degraded',
-        detail: expect.stringContaining('PH_FLEET_SECRET_MISMATCH: node(s) node-2'),
+        detail: expect.stringMatching(/^PH_FLEET_SECRET_MISMATCH: node\(s\) node-2 .*`DEL ph:fleet:secret-proof` clears it/),
       });
     } finally {
       await first.stop();
       c1.disconnect();
       c2.disconnect();
+    }
+  });
+
+  it('is unconfirmed and degraded, saying why, while Redis refuses its renewal, and refuses a start then', async () => {
+    const admin = redis.client();
+    await admin.acl('SETUSER', 'claimer', 'on', '>claimer-pw', '~*', '&*', '+@all');
+    const client = new Redis(redis.url, { lazyConnect: true, username: 'claimer', password: 'claimer-pw' });
+    await client.connect();
+    const claim = new FleetSecretClaim(client, TEST_FLEET_SECRET, 'node-1', silent);
+    try {
+      await claim.start();
+      expect(claim.confirmed).toBe(true);
+      await admin.acl('SETUSER', 'claimer', '-eval');
+      await claim.refresh();
+      expect(claim.confirmed).toBe(false);
+      expect(claim.status()).toMatchObject({
+        state: 'degraded',
+        detail: expect.stringContaining("this node's fleet secret claim could not be renewed (redis: a command failed)"),
+      });
+      const starting = new FleetSecretClaim(client, TEST_FLEET_SECRET, 'node-2', silent);
+      await expect(starting.start()).rejects.toMatchObject({ code: 'PH_UNAVAILABLE', message: expect.stringContaining('NOPERM') });
+      await admin.acl('SETUSER', 'claimer', '+eval');
+      await claim.refresh();
+      expect(claim.confirmed).toBe(true);
+      expect(claim.status()).toMatchObject({ state: 'running' });
+    } finally {
+      await claim.stop();
+      client.disconnect();
+      await admin.acl('DELUSER', 'claimer');
     }
   });
 });

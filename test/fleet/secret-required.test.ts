@@ -56,6 +56,7 @@ describe('a node whose fleet secret is not the running fleet’s', () => {
       expect(stderr).toMatch(
         /^PH_FLEET_SECRET_MISMATCH: This node's fleet secret is not the one the nodes running on this Redis use \(node-running\)/m,
       );
+      expect(stderr).toContain('`DEL ph:fleet:secret-proof` clears it once every node of the old secret is stopped');
       expect(stderr).not.toMatch(/\n\s+at /);
     } finally {
       await running.stop();
