@@ -367,15 +367,16 @@ export class Connection implements Corkable {
 
   /**
    * Sheds queued low frames: those without a key, or (`keyed`) all of them, the latest value per key
-   * and queued gap frames included. Each run of a room's messages shed with none of the room's kept
-   * frames between becomes one `dropped` gap frame in its place, so the reader is told in order.
+   * included. Each run of a room's messages shed with none of the room's kept messages between
+   * becomes one `dropped` gap frame in its place, so the reader is told in order. A gap frame an
+   * earlier shedding left joins the run it borders: a reader stalled through many is told once.
    */
   #shedLow(keyed: boolean): void {
     const kept: Queued[] = [];
     const runs = new Map<string, Queued & { range: DroppedRange }>();
     for (const item of this.#queues.low) {
       const room = item.range?.room;
-      if (!keyed && (item.key !== '' || item.gap === true)) {
+      if (!keyed && item.key !== '') {
         if (room !== undefined) runs.delete(room);
         kept.push(item);
         continue;

@@ -46,7 +46,7 @@ type ScriptClient = Redis & {
   phJoin(p: string, ...argv: string[]): Promise<ClaimsChange>;
   phLeave(p: string, ...argv: string[]): Promise<ClaimsChange>;
   phRefresh(p: string, ...argv: string[]): Promise<[string[], string[]]>;
-  phList(p: string): Promise<string[]>;
+  phList(p: string): Promise<unknown[]>;
 };
 
 /** 1 when the script announced a join or leave itself; else 0 and the user's ordered claims before and after. */
@@ -358,8 +358,10 @@ export class RedisBackplane implements Backplane {
     const flat = await this.#cmd.phList(keys(room).presence);
     const members: PresenceMember[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      const user = flat[i] as string;
-      const meta = this.#listed(room, user, flat[i + 1] as string);
+      const [user, claims] = [flat[i], flat[i + 1]];
+      // Only a user and their claims, as the script returns them, can be a member.
+      if (typeof user !== 'string' || typeof claims !== 'string') continue;
+      const meta = this.#listed(room, user, claims);
       if (meta !== null) members.push({ user, meta });
     }
     return members;

@@ -71,6 +71,30 @@ return {epoch, tonumber(last), now, entries, oldest}
 const presenceHelpers = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- A field anyone who can write Redis may have planted: true when every member of map (nil allowed
+-- when optional) is a string key with a value of type kind (a number not NaN, which would unsettle
+-- the sort), so the loops below never meet another type.
+local function mapOf(map, kind, optional)
+  if map == nil then return optional end
+  if type(map) ~= 'table' then return false end
+  for k, v in pairs(map) do
+    if type(k) ~= 'string' or type(v) ~= kind or v ~= v then return false end
+  end
+  return true
+end
+-- The entry a field holds, or nil when it is not one a node wrote (not JSON, or another shape):
+-- such a field is treated as absent, so it can hide no member but its own and stops no room. Only
+-- the known fields are kept, so what is written back always encodes.
+local function decode(raw)
+  if not raw then return nil end
+  local ok, entry = pcall(cjson.decode, raw)
+  if not ok or type(entry) ~= 'table' then return nil end
+  if not (mapOf(entry.n, 'number', false) and mapOf(entry.s, 'string', true) and mapOf(entry.j, 'number', true)) then
+    return nil
+  end
+  if entry.m ~= nil and type(entry.m) ~= 'string' then return nil end
+  return {n = entry.n, s = entry.s, j = entry.j, m = entry.m}
+end
 -- entry.n: node -> expiry; entry.s: node -> that node's sealed claim of the member (user and meta);
 -- entry.j: node -> when that node took the user in (entries written before it have none: 0).
 local function alive(entry, except)
@@ -112,9 +136,7 @@ end
  * ordered claims before and after (the caller announces an update when what the list shows changed).
  */
 export const presenceJoinScript = `${presenceHelpers}
-local raw = redis.call('HGET', KEYS[1], ARGV[2])
-local entry = {n = {}}
-if raw then entry = cjson.decode(raw) end
+local entry = decode(redis.call('HGET', KEYS[1], ARGV[2])) or {n = {}}
 local present = alive(entry, ARGV[1])
 local before = ordered(entry)
 if entry.n[ARGV[1]] == nil then entry.j[ARGV[1]] = now end
@@ -136,7 +158,11 @@ return {1, '', ''}
 export const presenceLeaveScript = `${presenceHelpers}
 local raw = redis.call('HGET', KEYS[1], ARGV[2])
 if not raw then return {0, '', ''} end
-local entry = cjson.decode(raw)
+local entry = decode(raw)
+if not entry then
+  redis.call('HDEL', KEYS[1], ARGV[2])
+  return {0, '', ''}
+end
 alive(entry, '')
 local before = ordered(entry)
 entry.n[ARGV[1]] = nil
@@ -168,29 +194,34 @@ local changed = {}
 local seen = {}
 for i = 1, #all, 2 do
   local user = all[i]
-  seen[user] = true
-  local entry = cjson.decode(all[i + 1])
-  local before = ordered(entry)
-  if mine[user] then
-    entry.n[ARGV[1]] = now + tonumber(ARGV[2])
-    entry.s = entry.s or {}
-    entry.j = entry.j or {}
-    if entry.s[ARGV[1]] == nil then
-      entry.s[ARGV[1]] = mine[user]
-      entry.j[ARGV[1]] = now
-    end
-  end
-  if alive(entry, '') then
-    redis.call('HSET', KEYS[1], user, cjson.encode(entry))
-    local after = ordered(entry)
-    if after ~= before then
-      changed[#changed + 1] = user
-      changed[#changed + 1] = before
-      changed[#changed + 1] = after
-    end
-  else
+  local entry = decode(all[i + 1])
+  if not entry then
+    -- Not a node's entry: removed (a user of this node's gets a fresh one below).
     redis.call('HDEL', KEYS[1], user)
-    left[#left + 1] = user
+  else
+    seen[user] = true
+    local before = ordered(entry)
+    if mine[user] then
+      entry.n[ARGV[1]] = now + tonumber(ARGV[2])
+      entry.s = entry.s or {}
+      entry.j = entry.j or {}
+      if entry.s[ARGV[1]] == nil then
+        entry.s[ARGV[1]] = mine[user]
+        entry.j[ARGV[1]] = now
+      end
+    end
+    if alive(entry, '') then
+      redis.call('HSET', KEYS[1], user, cjson.encode(entry))
+      local after = ordered(entry)
+      if after ~= before then
+        changed[#changed + 1] = user
+        changed[#changed + 1] = before
+        changed[#changed + 1] = after
+      end
+    else
+      redis.call('HDEL', KEYS[1], user)
+      left[#left + 1] = user
+    end
   end
 end
 for user, claim in pairs(mine) do
@@ -211,8 +242,8 @@ export const presenceListScript = `${presenceHelpers}
 local all = redis.call('HGETALL', KEYS[1])
 local out = {}
 for i = 1, #all, 2 do
-  local entry = cjson.decode(all[i + 1])
-  if alive(entry, '') then
+  local entry = decode(all[i + 1])
+  if entry and alive(entry, '') then
     out[#out + 1] = all[i]
     out[#out + 1] = ordered(entry)
   end

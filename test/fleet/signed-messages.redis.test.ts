@@ -257,6 +257,47 @@ describe('the realtime backplane drops what the fleet did not sign', () => {
     ann.close();
     reader.close();
   });
+
+  // What anyone who can write Redis may put in a presence hash: not JSON, not an object, or an
+  // object whose fields (or the values inside them) have another type than a node writes.
+  const planted = [
+    '{"n":"planted"}',
+    'xx',
+    '{}',
+    '[]',
+    '5',
+    '{"__proto__":{"n":{"rt-a":1}}}',
+    '{"n":{"rt-a":"later"}}',
+    '{"n":{"rt-a":9e15},"s":{"rt-a":{}}}',
+    '{"n":{"rt-a":9e15,"rt-b":9e15},"s":{"rt-a":"x","rt-b":"y"},"j":{"rt-a":"first","rt-b":2}}',
+  ];
+  it.each(planted)('keeps a room working with %s planted in its presence hash, and does not list it', async (value) => {
+    const room = `planted-${planted.indexOf(value)}`;
+    const viewer = await a.key('viewer', `guest-${room}`);
+    const other = await a.key('viewer', `other-${room}`);
+    const operator = await a.key('operator', `writer-${room}`);
+    await knownOn([b.url], viewer, other, operator);
+    const ann = await RawClient.connect(a.wsUrl, viewer);
+    await ann.request({ type: 'subscribe', room, presence: { name: 'Ann' } });
+    const intruder = redis.client();
+    const [annUser] = await intruder.hkeys(`ph:rt:{${room}}:p`);
+    await intruder.hset(`ph:rt:{${room}}:p`, 'key:deadbeef', value);
+    const bob = await RawClient.connect(b.wsUrl, other);
+    expect(await bob.request({ type: 'subscribe', room, presence: { name: 'Bob' } })).toMatchObject({ type: 'reply' });
+    const names = (members: { user: string; meta: { name: string } }[]) => members.map((m) => m.meta.name).sort();
+    const listed = (await bob.request({ type: 'presence', room })).result.members;
+    expect(names(listed)).toEqual(['Ann', 'Bob']);
+    expect(listed).toContainEqual({ user: annUser, meta: { name: 'Ann' } });
+    const rest = await a.op('realtime.presence', { room }, viewer);
+    expect(rest.status).toBe(200);
+    expect(names(rest.body.members)).toEqual(['Ann', 'Bob']);
+    const pub = await RawClient.connect(a.wsUrl, operator);
+    expect(await pub.request({ type: 'publish', room, data: 'through' })).toMatchObject({ type: 'reply' });
+    expect(await bob.next((f) => f.type === 'message')).toMatchObject({ room, data: 'through' });
+    expect(await ann.request({ type: 'unsubscribe', room })).toMatchObject({ type: 'reply' });
+    expect(names((await bob.request({ type: 'presence', room })).result.members)).toEqual(['Bob']);
+    for (const c of [ann, bob, pub]) c.close();
+  });
 });
 
 async function fetchCache(

@@ -135,6 +135,34 @@ describe('lanes and backpressure', () => {
     slow.kill();
   });
 
+  it('tells a reader stalled through many sheddings of a room one dropped gap for the whole run', async () => {
+    const room = 'progress:one-run';
+    const slow = new ChildClient(node.wsUrl, viewer);
+    await slow.next((f) => f.type === 'welcome');
+    slow.send({ type: 'subscribe', room, id: 1 });
+    await slow.next((f) => f.type === 'reply');
+    slow.stall();
+    const pad = 'r'.repeat(16 * 1024);
+    let filler = 0;
+    const queuedLow = async () => (await hub().stats()).slowClients.some((c) => c.queued.low > 0);
+    while (!(await queuedLow()) && filler < 2000) await hub().publishAsServer(room, { filler: ++filler, pad });
+    // Five caps' worth: the low queue fills and is shed again and again.
+    let last = 0;
+    for (let i = 0; i < (5 * CAP) / pad.length; i += 1) last = (await hub().publishAsServer(room, { unkeyed: i, pad })).position.offset;
+    slow.resume();
+    await until(() => slow.frames.some((f) => f.type === 'message' && f.offset === last), 10_000, 'the last message');
+    const frames = slow.take((f) => f.type === 'message' || f.type === 'gap');
+    const gaps = frames.filter((f) => f.type === 'gap');
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0]).toMatchObject({ room, reason: 'dropped' });
+    // The gap sits where its messages were: every offset is received or in it, in order.
+    const covered = frames.flatMap((f) =>
+      f.type === 'message' ? [f.offset] : Array.from({ length: f.to - f.from + 1 }, (_, i) => f.from + i),
+    );
+    expect(covered).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    slow.kill();
+  });
+
   it('lets the latest values per key give way to normal frames, and tells the reader with a dropped gap in their place', async () => {
     const operator = await node.key('operator', 'keyed-gives-way');
     const slow = new ChildClient(node.wsUrl, operator);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
-import { RawClient, knownOn, startChildNode, startNode, type Node } from './helpers';
+import { RawClient, knownOn, startChildNode, startNode, until, type Node } from './helpers';
 
 const PING_MS = 300;
 
@@ -57,6 +57,21 @@ describe('presence metadata across nodes', () => {
     thirdC.close();
     await watcher.next((f) => f.type === 'presence' && f.user === join.user && f.action === 'leave');
     watcher.close();
+  });
+
+  it('removes fields planted in the presence hash on the next refresh, and writes back a member whose own field was overwritten', async () => {
+    const frank = await fleetKey('frank');
+    const socket = await RawClient.connect(a.wsUrl, frank);
+    await socket.request({ type: 'subscribe', room: 'planted', presence: { name: 'Frank' } });
+    const hash = 'ph:rt:{planted}:p';
+    const intruder = redis.client();
+    const [user] = await intruder.hkeys(hash);
+    await intruder.hset(hash, 'key:deadbeef', 'xx', user!, '{"n":"planted"}');
+    await until(async () => (await intruder.hkeys(hash)).join() === user, 3_000, 'the planted fields removed');
+    const listed = await c.op('realtime.presence', { room: 'planted' }, viewer);
+    expect(listed.body.members).toEqual([{ user, meta: {} }]);
+    socket.close();
+    await until(async () => (await intruder.hlen(hash)) === 0, 3_000, 'frank gone');
   });
 
   it('sends an update when the node whose metadata a member is listed with is killed and its entries expire, while another node holds them', async () => {
