@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import { hex } from './pack-files';
 import type { PageRepository } from './page-repository';
@@ -17,9 +18,19 @@ interface LostRow {
   snapshots: string;
 }
 
+/** The size of a pack file; -1 when there is none (gone, or not a regular file). */
+function packFileBytes(path: string): number {
+  try {
+    const stat = statSync(path);
+    return stat.isFile() ? stat.size : -1;
+  } catch {
+    return -1;
+  }
+}
+
 /**
  * Stats every pack the index names (one stat a pack, so cheap enough before each snapshot) and
- * forgets the index rows of those whose file is gone: a page the repository cannot read must not
+ * forgets the index rows of those whose file is gone or shorter than the index says: a page the repository cannot read must not
  * be deduplicated against, or every later snapshot silently names it too. The next snapshot stores
  * those pages again. The loss is kept in `lost_packs` (index.db) with the snapshots whose manifests
  * named one of its pages, until a restore from a replica brings the pack back or those snapshots
@@ -27,7 +38,11 @@ interface LostRow {
  */
 export function forgetMissingPacks(repo: PageRepository, now: number): LostPack[] {
   const db = repo.db;
-  const gone = (db.prepare('SELECT id FROM packs').all() as { id: string }[]).map((r) => r.id).filter((id) => !repo.hasPackFile(id));
+  // A pack cut short is as lost as a missing one: its later pages cannot be read either (a pack's
+  // bytes are fixed once the index names it; a repack writes a new pack).
+  const gone = (db.prepare('SELECT id, bytes FROM packs').all() as { id: string; bytes: number }[])
+    .filter((r) => packFileBytes(repo.packPath(r.id)) < r.bytes)
+    .map((r) => r.id);
   if (gone.length === 0) return [];
   const packOf = new Map<string, string>();
   const hashesOf = db.prepare('SELECT hash FROM pages WHERE pack = ?');

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -74,6 +74,25 @@ describe('a backup repository that lost files', () => {
     expect(removedSnapshotIds).toEqual([first.id]);
     expect(again.status().state).toBe('running');
     expect(await again.verify(second.id)).toMatchObject({ ok: true });
+  });
+
+  it('a pack cut short counts as lost: the next snapshot stores its pages again and verifies', async () => {
+    f = await startFixture();
+    const path = join(f.dir, 'cut.db');
+    const db = makeDatabase(path, 3000);
+    const source = f.service.registerSource({ name: 'cut', path });
+    const first = await f.service.snapshot(source.id);
+    const [pack] = packFiles(f);
+    truncateSync(join(f.dir, 'repo', 'packs', pack as string), 100);
+
+    db.prepare('UPDATE t SET v = randomblob(200) WHERE id <= 40').run();
+    db.close();
+    const second = await f.service.snapshot(source.id);
+    // Nothing is deduplicated against the short pack: its later pages cannot be read.
+    expect(second.addedPages).toBe(second.pageCount);
+    expect(await f.service.verify(second.id)).toMatchObject({ ok: true, badPages: [], integrity: ['ok'] });
+    expect(f.service.listSnapshots(source.id).find((s) => s.id === first.id)?.lastVerification).toMatchObject({ ok: false });
+    expect(f.service.status()).toMatchObject({ state: 'degraded', detail: expect.stringContaining('PH_BACKUP_DAMAGED') });
   });
 
   it('a pack lost while stopped: found at start, a replica sync answers and keeps its copy, and a restore from that replica brings the pack back', async () => {
