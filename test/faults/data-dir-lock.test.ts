@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { DataDirLock } from '../../main/store';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp-dir';
 import { launchHeadless, type HeadlessNode } from './headless';
@@ -28,7 +29,9 @@ describe('a second start on a data directory a node is running on', () => {
     nodes.push(second);
     const outcome = await Promise.race([second.exited, second.running().then(() => 'running')]);
     expect(outcome).toBe(1);
-    expect(second.stderr()).toMatch(/^PH_DATA_DIR_IN_USE: Another Pilothouse process is running on .*\/data;/m);
+    expect(second.stderr()).toMatch(
+      /^PH_DATA_DIR_IN_USE: Another Pilothouse process is running on .*\/data \(it holds .*pilothouse\.lock: never delete/m,
+    );
     expect(readdirSync(tmp)).toContain('capture-in-flight');
     expect((await first.op('system.status')).status).toBe(200);
 
@@ -62,4 +65,27 @@ describe('a second start on a data directory a node is running on', () => {
     const keys = (await again.op('keys.list')).body.keys as { name: string }[];
     expect(keys.map((k) => k.name)).toContain('written-after');
   }, 120_000);
+
+  it('keeps the lock file its own: 0600, never through a link, and stray bytes in it are not a lock', () => {
+    const data = join(dir.path, 'kinds');
+    mkdirSync(data);
+    const path = join(data, 'pilothouse.lock');
+    const lock = new DataDirLock(data);
+    lock.acquire();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    lock.release();
+
+    // Garbage where the lock was: no process holds it, so a start takes the directory.
+    writeFileSync(path, 'not a database');
+    lock.acquire();
+    lock.release();
+
+    // A link to another program's database: refused, and that database is never locked or changed.
+    rmSync(path);
+    const other = join(dir.path, 'other.db');
+    writeFileSync(other, 'their data');
+    symlinkSync(other, path);
+    expect(() => lock.acquire()).toThrow(expect.objectContaining({ code: 'PH_PERMISSION_DENIED' }));
+    expect(readFileSync(other, 'utf8')).toBe('their data');
+  });
 });
