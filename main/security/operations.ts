@@ -65,6 +65,10 @@ export function securityHandlers({
           });
         return { ...audit.list(input), chainIntact: verify().intact };
       }
+      if (input.beforeSeq !== undefined)
+        throw new PhError('PH_INVALID_INPUT', 'beforeSeq pages one node’s list; the fleet list (fleet: true) pages with cursor', {
+          field: 'beforeSeq',
+        });
       const cursor = input.cursor === undefined ? undefined : decodeAuditCursor(input.cursor);
       const page = trail !== null ? trail.list({ ...input, cursor }) : ownRowsAsFleet(audit, input, cursor);
       return { ...page, chainIntact: verify().intact };

@@ -41,5 +41,8 @@ describe('audit.list {fleet: true} on a single machine', () => {
     expect((await list({ action: 'drill', target: 'r-3' })).entries).toHaveLength(1);
     const bounded = await list({ action: 'drill', until: stamps[3], beforeAt: stamps[2] });
     expect(bounded.entries.map((e: { target: string }) => e.target)).toEqual(['r-1', 'r-0']);
+    // One node's paging is refused by name, not ignored.
+    const mixed = await t.op('audit.list', { fleet: true, beforeSeq: 5 });
+    expect(mixed).toMatchObject({ status: 400, body: { error: { code: 'PH_INVALID_INPUT', field: 'beforeSeq' } } });
   });
 });
