@@ -9,6 +9,7 @@ describe('Jobs view levers in Chromium: job detail, promote, add from a form, re
   let twiceFailed: string;
   let delayed: string;
   let otherDead: string;
+  let ownDelayed: string;
 
   beforeAll(async () => {
     session = await openConsole();
@@ -27,6 +28,9 @@ describe('Jobs view levers in Chromium: job detail, promote, add from a form, re
     for (let i = 0; i < 3; i += 1) await plane.op('jobs.enqueue', { type: 'lever.flaky', payload: { page: i }, attempts: 1 });
     otherDead = (await plane.op('jobs.enqueue', { type: 'lever.other', attempts: 1 })).body.job.id;
     delayed = (await plane.op('jobs.enqueue', { type: 'lever.quick', delayMs: 3_600_000 })).body.job.id;
+    // A type of Pilothouse's own, as webhook.deliver is: only the node enqueues it.
+    queue.register('lever.own', () => 'ok', { internal: true });
+    ownDelayed = (await queue.enqueue({ type: 'lever.own', delayMs: 3_600_000 })).id;
     await plane.op('batch.submit', {
       batch: {
         mode: 'non-atomic',
@@ -46,6 +50,17 @@ describe('Jobs view levers in Chromium: job detail, promote, add from a form, re
   }, 60_000);
   afterAll(async () => {
     await session?.close();
+  });
+
+  it("offers no Cancel or Delete on a job of Pilothouse's own that has not ended (the server refuses both), and both on a caller's", async () => {
+    const { page } = session;
+    const own = page.getByTestId(`job-${ownDelayed}`);
+    await own.getByRole('button', { name: 'Promote' }).waitFor();
+    expect(await own.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+    expect(await own.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+    const callers = page.getByTestId(`job-${delayed}`);
+    await callers.getByRole('button', { name: 'Cancel' }).waitFor();
+    expect(await callers.getByRole('button', { name: 'Delete' }).count()).toBe(1);
   });
 
   it("opens a job's detail with each attempt's error and stack, its log and progress timeline, axe clean, closed by Escape", async () => {

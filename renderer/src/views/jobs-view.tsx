@@ -128,17 +128,21 @@ export function JobsView() {
       },
     });
   };
+  const unended = (job: Job) => ['waiting', 'delayed', 'active', 'waiting-children'].includes(job.state);
+  // Pilothouse's own job types (not among those jobs.enqueue takes): the server refuses to cancel or
+  // delete one that has not ended, so neither is offered.
+  const ownUnended = (job: Job) => stats.data !== undefined && !stats.data.enqueueable.includes(job.type) && unended(job);
   const actions = (job: Job, reloadList?: () => void) =>
     canAct && (
       <div className="row-actions">
         {job.state === 'delayed' && <button onClick={() => act('promote', job, reloadList)}>Promote</button>}
-        {['waiting', 'delayed', 'active', 'waiting-children'].includes(job.state) && (
+        {unended(job) && !ownUnended(job) && (
           <button className="danger" onClick={() => act('cancel', job, reloadList)}>
             Cancel
           </button>
         )}
         {(job.state === 'dead' || job.state === 'cancelled') && <button onClick={() => act('retry', job, reloadList)}>Retry</button>}
-        {job.state !== 'active' && (
+        {job.state !== 'active' && !ownUnended(job) && (
           <button className="link" onClick={() => act('delete', job, reloadList)}>
             Delete
           </button>
