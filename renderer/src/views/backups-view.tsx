@@ -27,6 +27,9 @@ export function BackupsView() {
   const canOperate = roleAllows(role, 'operator');
   const isAdmin = role === 'admin';
   const sources = useOperation('backup.sources.list', {}, { refreshOn: REFRESH });
+  // The repository's own state (a lost pack or manifest makes it degraded): said here, not only on the Overview.
+  const status = useOperation('system.status', {}, { refreshOn: REFRESH, intervalMs: 15_000 });
+  const service = status.data?.services.find((s) => s.name === 'backup');
   // The chart's share: the newest 60 (the table below pages through them all).
   const snapshots = useOperation('backup.snapshots.list', { limit: 60 }, { refreshOn: REFRESH });
   const verifications = useOperation('backup.verifications.list', { limit: 20 }, { refreshOn: REFRESH });
@@ -90,6 +93,11 @@ export function BackupsView() {
           )
         }
       />
+      {service?.state === 'degraded' && (
+        <div className="notice bad" role="alert" data-testid="backup-degraded">
+          The backup repository needs attention: {service.detail ?? 'the backup service is degraded'}
+        </div>
+      )}
       {dialog}
       {editing !== null && (
         <SourceDialog
