@@ -1,39 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis-server';
-import { tempDir } from '../helpers/temp-dir';
-import { RawClient, client, knownOn, sleep, startNode, until, type Node } from './helpers';
+import { RawClient, client, knownOn, sleep, startChildNode, startNode, until, type Node } from './helpers';
 
 const PING_MS = 300;
-
-/** Starts fixtures/node-main.ts in a child process on its own data dir; it learns the fleet's keys through Redis. */
-async function startChildNode(dataDir: string, redisUrl: string): Promise<{ child: ChildProcess; url: string; wsUrl: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'node-main.ts'), dataDir, redisUrl, String(PING_MS)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => {
-      // Not left running (holding Redis and the test run open) when it did not start in time.
-      child.kill('SIGKILL');
-      reject(new Error('child node did not start'));
-    }, 20_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const line = text.split('\n').find((l) => l.startsWith('{'));
-      if (line !== undefined) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
-      }
-    });
-  });
-  return { child, url, wsUrl: `${url.replace('http', 'ws')}/ws` };
-}
 
 describe('two nodes on one Redis', () => {
   let redis: TestRedis;
@@ -155,8 +124,7 @@ describe('two nodes on one Redis', () => {
   });
 
   it('loses no acknowledged message when the node that took it is killed, and drops its users from presence', async () => {
-    const childDir = tempDir('ph-rt-child-');
-    const { child, url: childUrl, wsUrl } = await startChildNode(childDir.path, redis.url);
+    const { url: childUrl, wsUrl, kill } = await startChildNode(redis.url, PING_MS);
     try {
       const watcher = await RawClient.connect(a.wsUrl, viewer);
       await watcher.request({ type: 'subscribe', room: 'crash' });
@@ -170,7 +138,7 @@ describe('two nodes on one Redis', () => {
         const reply = await onChild.request({ type: 'publish', room: 'crash', data: i });
         acked.push(reply.result.position.offset);
       }
-      child.kill('SIGKILL');
+      kill();
       const killedAt = Date.now();
       // Its presence entries stop being refreshed: they expire (3 × ping) and a live node announces the leave.
       await watcher.next((f) => f.type === 'presence' && f.action === 'leave' && f.user === join.user, 5000);
@@ -189,8 +157,7 @@ describe('two nodes on one Redis', () => {
       watcher.close();
       resumed.close();
     } finally {
-      child.kill('SIGKILL');
-      childDir.remove();
+      kill();
     }
   });
 
